@@ -1,0 +1,3 @@
+from stekker.cli import main
+
+main()

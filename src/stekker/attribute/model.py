@@ -1,0 +1,143 @@
+"""The attribution result model: the contract between attribute, judge, report
+and audit, and the documented export format (issue #3, item 5).
+
+Categories and their stable names (docs/EXPORT.md documents them for users):
+
+====================  =======================================================
+``web``               who serves the domain's website (apex and www, after CNAME
+                      chains; the origin behind a CDN when visible)
+``cdn``               a CDN in front of the website
+``mail_inbound``      who receives mail first (the MX hosts)
+``mail_gateway``      a filtering gateway in front of the mailbox platform
+``mailbox``           the mailbox platform behind any gateway
+``mail_outbound``     services allowed to send as the domain (SPF)
+``dns``               DNS hosting (NS)
+``office``            office suite / collaboration (Microsoft 365, Google
+                      Workspace)
+``collaboration``     real-time communication (Teams/Skype SRV and CNAMEs)
+``identity``          device / identity registration (Entra ID, Intune)
+====================  =======================================================
+
+SaaS seen in TXT verification tokens (and SPF includes that are not mail
+hosting) is a list under ``saas``.
+
+``status`` of a service: ``attributed`` (a provider is named), ``self`` (the
+organisation runs it on its own name/network), ``unknown`` (there is evidence
+but no rule concluded), ``absent`` (the domain has no such service: an
+authoritative empty answer), ``error`` (a DNS error prevented the
+measurement — never counted as absent).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+CATEGORIES: tuple[str, ...] = (
+    "web",
+    "cdn",
+    "mail_inbound",
+    "mail_gateway",
+    "mailbox",
+    "mail_outbound",
+    "dns",
+    "office",
+    "collaboration",
+    "identity",
+)
+
+SERVICE_STATUSES = ("attributed", "self", "unknown", "absent", "error")
+
+
+@dataclass(slots=True)
+class EvidenceItem:
+    """One fact behind a conclusion: which record, which value, which rule."""
+
+    qname: str
+    rtype: str
+    value: str
+    rule: str  # e.g. "microsoft.mx_suffix:mail.protection.outlook.com"
+    purpose: str | None = None
+
+
+@dataclass(slots=True)
+class Service:
+    category: str
+    status: str  # one of SERVICE_STATUSES
+    provider: str | None = None  # provider id from the knowledge base, "self", or None
+    provider_name: str | None = None
+    company: str | None = None  # company id operating the service
+    parent: str | None = None  # ultimate parent company id on the as-of date
+    jurisdiction: str | None = None  # ISO 3166 alpha-2 of the ultimate parent's legal home
+    confidence: float = 0.0  # 0..1
+    evidence: list[EvidenceItem] = field(default_factory=list)
+    also: list["Service"] = field(default_factory=list)  # further providers in the same category
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        return d
+
+
+@dataclass(slots=True)
+class DomainAttribution:
+    domain: str
+    organisation: str | None
+    organisations: list[str]
+    sector: str | None
+    sectors: list[str]
+    status: str  # ok|nxdomain|error (DomainEvidence.status)
+    services: dict[str, Service]
+    saas: list[Service]
+    kb_version: str
+    as_of: str  # ISO date used for ownership
+    tenant: str | None = None  # Microsoft 365 tenant name seen in DKIM CNAMEs
+    errors: list[dict[str, str]] = field(default_factory=list)  # failed queries (qname, qtype, error_kind)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "domain": self.domain,
+            "organisation": self.organisation,
+            "organisations": self.organisations,
+            "sector": self.sector,
+            "sectors": self.sectors,
+            "status": self.status,
+            "services": {k: v.to_dict() for k, v in self.services.items()},
+            "saas": [s.to_dict() for s in self.saas],
+            "kb_version": self.kb_version,
+            "as_of": self.as_of,
+            "tenant": self.tenant,
+            "errors": self.errors,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "DomainAttribution":
+        def svc(x: dict[str, Any]) -> Service:
+            return Service(
+                category=x["category"],
+                status=x["status"],
+                provider=x.get("provider"),
+                provider_name=x.get("provider_name"),
+                company=x.get("company"),
+                parent=x.get("parent"),
+                jurisdiction=x.get("jurisdiction"),
+                confidence=x.get("confidence", 0.0),
+                evidence=[EvidenceItem(**e) for e in x.get("evidence", [])],
+                also=[svc(a) for a in x.get("also", [])],
+                note=x.get("note"),
+            )
+
+        return cls(
+            domain=d["domain"],
+            organisation=d.get("organisation"),
+            organisations=d.get("organisations", []),
+            sector=d.get("sector"),
+            sectors=d.get("sectors", []),
+            status=d["status"],
+            services={k: svc(v) for k, v in d.get("services", {}).items()},
+            saas=[svc(s) for s in d.get("saas", [])],
+            kb_version=d["kb_version"],
+            as_of=d["as_of"],
+            tenant=d.get("tenant"),
+            errors=d.get("errors", []),
+        )

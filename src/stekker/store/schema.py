@@ -1,0 +1,98 @@
+"""Storage schema (SQLAlchemy Core), the same for SQLite and PostgreSQL.
+
+Raw evidence is stored as it arrives: one row per DNS question with its
+outcome and the wire-format answer, so every later result can be re-derived
+without asking DNS again.  A domain's rows are written in one transaction
+together with its ``targets.done`` flag: after a crash a domain is either
+complete or absent, never half-written (resume depends on this).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+scans = sa.Table(
+    "scans",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("started_at", sa.Float, nullable=False),  # unix time
+    sa.Column("finished_at", sa.Float),
+    sa.Column("state", sa.String(16), nullable=False),  # running|interrupted|finished
+    sa.Column("tool_version", sa.String(32), nullable=False),
+    sa.Column("plan_version", sa.Integer, nullable=False),
+    sa.Column("input_path", sa.Text),
+    sa.Column("input_sha256", sa.String(64)),
+    sa.Column("resolvers", sa.Text, nullable=False),  # JSON list "ip:port"
+    sa.Column("options", sa.Text, nullable=False, default="{}"),  # JSON
+    sa.Column("label", sa.Text),
+)
+
+targets = sa.Table(
+    "targets",
+    metadata,
+    sa.Column("scan_id", sa.Integer, sa.ForeignKey("scans.id"), primary_key=True),
+    sa.Column("domain", sa.String(255), primary_key=True),  # A-label form
+    sa.Column("seq", sa.Integer, nullable=False),  # input order
+    sa.Column("input_name", sa.Text),  # as written in the input (U-label etc.)
+    sa.Column("organisations", sa.Text, nullable=False, default="[]"),  # JSON
+    sa.Column("sectors", sa.Text, nullable=False, default="[]"),  # JSON
+    sa.Column("hosts", sa.Text, nullable=False, default="[]"),  # JSON
+    sa.Column("lines", sa.Text, nullable=False, default="[]"),  # JSON: input line numbers
+    sa.Column("done", sa.Boolean, nullable=False, default=False),
+    sa.Column("status", sa.String(16)),  # ok|nxdomain|error once done
+    sa.Index("ix_targets_pending", "scan_id", "done", "seq"),
+)
+
+input_issues = sa.Table(
+    "input_issues",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("scan_id", sa.Integer, sa.ForeignKey("scans.id"), nullable=False),
+    sa.Column("line", sa.Integer),
+    sa.Column("raw", sa.Text),
+    sa.Column("kind", sa.String(32), nullable=False),  # invalid|duplicate|encoding|...
+    sa.Column("reason", sa.Text, nullable=False),
+)
+
+queries = sa.Table(
+    "queries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("scan_id", sa.Integer, sa.ForeignKey("scans.id"), nullable=False),
+    sa.Column("domain", sa.String(255), nullable=False),
+    sa.Column("purpose", sa.String(48), nullable=False),
+    sa.Column("qname", sa.String(255), nullable=False),
+    sa.Column("qtype", sa.String(12), nullable=False),
+    sa.Column("status", sa.String(8), nullable=False),  # present|absent|error
+    sa.Column("rcode", sa.String(12)),
+    sa.Column("error_kind", sa.String(24)),
+    sa.Column("absent_kind", sa.String(12)),
+    sa.Column("wildcard", sa.Boolean, nullable=False, default=False),
+    sa.Column("resolver", sa.String(64)),
+    sa.Column("ts", sa.Float),
+    sa.Column("detail", sa.Text),
+    sa.Column("wire", sa.LargeBinary),  # the final DNS response message as received
+    sa.UniqueConstraint("scan_id", "domain", "purpose", "qname", "qtype", name="uq_query"),
+)
+
+attributions = sa.Table(
+    "attributions",
+    metadata,
+    sa.Column("scan_id", sa.Integer, sa.ForeignKey("scans.id"), primary_key=True),
+    sa.Column("kb_version", sa.String(32), primary_key=True),
+    sa.Column("domain", sa.String(255), primary_key=True),
+    sa.Column("computed_at", sa.Float, nullable=False),
+    sa.Column("data", sa.Text, nullable=False),  # JSON: the export-contract record
+)
+
+datasets = sa.Table(
+    "datasets",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),  # ip2asn-v4, psl, ...
+    sa.Column("source", sa.Text),
+    sa.Column("version", sa.Text),
+    sa.Column("fetched_at", sa.Float),
+    sa.Column("path", sa.Text),
+)
