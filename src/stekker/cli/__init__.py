@@ -25,6 +25,7 @@ app = typer.Typer(
 def _register() -> None:
     from stekker.cli import attribute as _attribute  # noqa: F401
     from stekker.cli import audit as _audit  # noqa: F401
+    from stekker.cli import data as _data  # noqa: F401
     from stekker.cli import lab as _lab  # noqa: F401
     from stekker.cli import report as _report  # noqa: F401
     from stekker.cli import scan as _scan  # noqa: F401
