@@ -29,6 +29,7 @@ def _register() -> None:
     from stekker.cli import lab as _lab  # noqa: F401
     from stekker.cli import report as _report  # noqa: F401
     from stekker.cli import scan as _scan  # noqa: F401
+    from stekker.cli import show as _show  # noqa: F401
 
 
 @app.command()
