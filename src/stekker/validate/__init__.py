@@ -1,0 +1,1 @@
+"""Validation of stekker against independent peers."""
