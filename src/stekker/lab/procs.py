@@ -1,0 +1,225 @@
+"""Configuration files and processes of the lab's servers (knotd, unbound,
+the black hole).  Processes run in their own session, so they outlive the
+Python process that started them (``stekker lab start``); their pids are
+recorded in ``<workdir>/pids.json`` and checked against /proc before any
+signal is sent, so only processes of this lab are ever stopped."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+KNOTD = os.environ.get("STEKKER_KNOTD", "/usr/sbin/knotd")
+KNOTC = os.environ.get("STEKKER_KNOTC", "/usr/sbin/knotc")
+UNBOUND = os.environ.get("STEKKER_UNBOUND", "/usr/sbin/unbound")
+
+
+def missing_binaries() -> list[str]:
+    return [b for b in (KNOTD, UNBOUND) if not os.access(b, os.X_OK)]
+
+
+def knot_conf(workdir: Path, name: str, addr: str, zones: list[tuple[str, str]]) -> Path:
+    run = workdir / "run" / name
+    (run / "db").mkdir(parents=True, exist_ok=True)
+    zdir = workdir / "zones"
+    workers = 2 if name.startswith("org") else 1
+    parts = [
+        "server:\n",
+        f'    rundir: "{run}"\n',
+        "    user: root:root\n",
+        f'    pidfile: "{run}/knot.pid"\n',
+        f"    listen: {addr}@53\n",
+        f"    udp-workers: {workers}\n",
+        "    tcp-workers: 1\n",
+        f"    background-workers: {workers}\n",
+        "control:\n",
+        f'    listen: "{run}/knot.sock"\n',
+        "database:\n",
+        f'    storage: "{run}/db"\n',
+        "log:\n",
+        f'  - target: "{run}/knotd.log"\n',
+        "    any: warning\n",
+        "template:\n",
+        "  - id: default\n",
+        f'    storage: "{zdir}"\n',
+        "    zonefile-sync: -1\n",
+        "    zonefile-load: whole\n",
+        "    journal-content: none\n",
+        "zone:\n",
+    ]
+    for zone, rel in zones:
+        z = zone if zone == "." else zone + "."
+        parts.append(f'  - domain: "{z}"\n    file: "{rel}"\n')
+    if not zones:  # knotd wants at least a valid file; an empty zone list is fine
+        parts.pop()
+    path = workdir / f"knot-{name}.conf"
+    path.write_text("".join(parts), encoding="utf-8")
+    return path
+
+
+def unbound_conf(workdir: Path, net: str) -> Path:
+    hints = workdir / "root.hints"
+    hints.write_text(
+        f".                        3600000      NS    a.root-servers.net.\n"
+        f"a.root-servers.net.      3600000      A     {net}.0.1\n",
+        encoding="utf-8",
+    )
+    conf = f"""server:
+    verbosity: 1
+    interface: {net}.0.53
+    port: 53
+    outgoing-interface: {net}.0.53
+    do-ip4: yes
+    do-ip6: no
+    do-udp: yes
+    do-tcp: yes
+    access-control: 127.0.0.0/8 allow
+    username: ""
+    chroot: ""
+    directory: "{workdir}"
+    pidfile: "{workdir}/unbound.pid"
+    logfile: "{workdir}/unbound.log"
+    use-syslog: no
+    log-servfail: yes
+    root-hints: "{hints}"
+    do-not-query-localhost: no
+    module-config: "iterator"
+    num-threads: 1
+    num-queries-per-thread: 4096
+    outgoing-range: 8192
+    so-reuseport: no
+    msg-cache-size: 32m
+    rrset-cache-size: 64m
+    key-cache-size: 1m
+    neg-cache-size: 4m
+    qname-minimisation: no
+    harden-referral-path: no
+    harden-algo-downgrade: no
+    harden-below-nxdomain: no
+    harden-dnssec-stripped: no
+    aggressive-nsec: no
+    prefetch: no
+    serve-expired: no
+    minimal-responses: yes
+    edns-buffer-size: 1232
+    target-fetch-policy: "0 0 0 0 0"
+    unwanted-reply-threshold: 0
+    infra-host-ttl: 60
+    infra-cache-min-rtt: 50
+    infra-cache-max-rtt: 400
+    infra-keep-probing: yes
+    outbound-msg-retry: 2
+    jostle-timeout: 200
+    cache-max-negative-ttl: 60
+remote-control:
+    control-enable: no
+"""
+    path = workdir / "unbound.conf"
+    path.write_text(conf, encoding="utf-8")
+    return path
+
+
+def spawn(workdir: Path, name: str, argv: list[str]) -> int:
+    log = open(workdir / f"{name}.out", "ab")
+    proc = subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True, close_fds=True,
+    )
+    log.close()
+    pids = read_pids(workdir)
+    pids[name] = {"pid": proc.pid, "argv": argv}
+    write_pids(workdir, pids)
+    return proc.pid
+
+
+def read_pids(workdir: Path) -> dict:
+    p = Path(workdir) / "pids.json"
+    if not p.exists():
+        return {}
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except ValueError:
+        return {}
+
+
+def write_pids(workdir: Path, pids: dict) -> None:
+    p = Path(workdir) / "pids.json"
+    tmp = p.with_suffix(".tmp")
+    tmp.write_text(json.dumps(pids, indent=1), encoding="utf-8")
+    tmp.replace(p)
+
+
+def alive(entry: dict) -> bool:
+    """The recorded process still runs and is still the one we started."""
+    pid = entry.get("pid")
+    if not pid:
+        return False
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    argv = [a.encode() for a in entry.get("argv", [])]
+    if cmd[: len(argv)] != argv:
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        if stat.rsplit(")", 1)[1].split()[0] == "Z":
+            os.waitpid(pid, os.WNOHANG)  # our own zombie child
+            return False
+    except (OSError, ChildProcessError):
+        pass
+    return True
+
+
+def stop_all(workdir: Path, timeout: float = 5.0) -> list[str]:
+    pids = read_pids(workdir)
+    if not pids:
+        return []
+    live = {n: e for n, e in pids.items() if alive(e)}
+    for e in live.values():
+        try:
+            os.kill(e["pid"], signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(alive(e) for e in live.values()):
+        time.sleep(0.05)
+    for e in live.values():
+        if alive(e):
+            try:
+                os.kill(e["pid"], signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    for e in live.values():
+        try:
+            os.waitpid(e["pid"], os.WNOHANG)
+        except ChildProcessError:
+            pass
+    write_pids(workdir, {})
+    return sorted(live)
+
+
+def stop_one(workdir: Path, name: str, timeout: float = 5.0) -> None:
+    pids = read_pids(workdir)
+    e = pids.pop(name, None)
+    if e and alive(e):
+        os.kill(e["pid"], signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and alive(e):
+            time.sleep(0.02)
+        if alive(e):
+            os.kill(e["pid"], signal.SIGKILL)
+        try:
+            os.waitpid(e["pid"], 0)
+        except ChildProcessError:
+            pass
+    write_pids(workdir, pids)
+
+
+def python_argv(module: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", module, *args]
