@@ -1,5 +1,99 @@
-"""CLI commands of the lab stage (registered on stekker.cli.app)."""
+"""CLI commands of the lab stage (registered on stekker.cli.app):
+``stekker lab start | stop | status``."""
 
 from __future__ import annotations
 
-from stekker.cli import app  # noqa: F401
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from stekker.cli import app
+
+lab_app = typer.Typer(
+    help=(
+        "Loopback DNS lab: a fake DNS hierarchy (root, TLDs, providers, "
+        "organisations) served by knotd + unbound on 127.x addresses.\n\n"
+        "Example: stekker lab start --orgs 500 && stekker scan .lab/input.csv "
+        "--resolver 127.77.0.53 ; stekker lab stop"
+    ),
+    no_args_is_help=True,
+)
+app.add_typer(lab_app, name="lab")
+
+
+@lab_app.command("start")
+def start(
+    dir: Path = typer.Option(Path(".lab"), "--dir", help="Work directory (zones, configs, pids, logs)."),
+    orgs: int = typer.Option(200, "--orgs", help="Number of generated organisations."),
+    seed: int = typer.Option(1, "--seed", help="Seed of the generated organisations."),
+    net: str = typer.Option("127.77", "--net", help="First two octets of the lab's loopback addresses."),
+    names: Optional[Path] = typer.Option(None, "--names", help="CSV of real domain names to use (e.g. ../shared/data/domains/openstate_govdomains_Gemeenten.csv)."),
+    faults: bool = typer.Option(True, "--faults/--no-faults", help="Also serve the fault fixtures (stekker.lab.faults)."),
+) -> None:
+    """Build and start the lab; returns when the resolver answers.
+
+    Writes DIR/input.csv (domain,organisation,sector,hosts), DIR/truth.jsonl
+    and DIR/ip2asn-v4.tsv.
+
+    Example: stekker lab start --dir .lab --orgs 1000 --seed 3
+    """
+    from stekker.lab import Lab, LabSpec, profiles
+
+    name_iter = profiles.read_names(names) if names else None
+    spec = LabSpec(orgs=profiles.generate(orgs, seed=seed, names=name_iter), with_faults=faults)
+    lab = Lab(spec, workdir=dir, net=net)
+    lab.start(lock_timeout=5)
+    lab._release_net()  # the servers keep running after this command exits
+    typer.echo(f"lab running: {lab.counts.get('orgs', 0)} organisations, "
+               f"build {lab.timings.get('build', 0):.1f}s, start {lab.timings.get('start', 0):.1f}s")
+    typer.echo(f"resolver:  {lab.resolver} (port 53)")
+    typer.echo(f"input:     {lab.workdir / 'input.csv'}")
+    typer.echo(f"truth:     {lab.workdir / 'truth.jsonl'}")
+    typer.echo(f"ip2asn:    {lab.workdir / 'ip2asn-v4.tsv'}")
+    typer.echo(f"scan:      stekker scan {lab.workdir / 'input.csv'} --resolver {lab.resolver}")
+    typer.echo(f"stop:      stekker lab stop --dir {dir}")
+
+
+@lab_app.command("stop")
+def stop(dir: Path = typer.Option(Path(".lab"), "--dir", help="Work directory of the lab.")) -> None:
+    """Stop every process of the lab in DIR.
+
+    Example: stekker lab stop --dir .lab
+    """
+    from stekker.lab import Lab
+
+    meta = _meta(dir)
+    stopped = Lab(workdir=dir, net=meta.get("net", "127.77")).stop()
+    typer.echo("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+
+
+@lab_app.command("status")
+def status(dir: Path = typer.Option(Path(".lab"), "--dir", help="Work directory of the lab.")) -> None:
+    """Show whether the lab in DIR runs, its processes and the resolver.
+
+    Example: stekker lab status --dir .lab
+    """
+    from stekker.lab import procs
+
+    meta = _meta(dir)
+    pids = procs.read_pids(dir)
+    if not pids:
+        typer.echo(f"lab in {dir}: not running")
+        raise typer.Exit(1)
+    ok = True
+    for name, e in sorted(pids.items()):
+        alive = procs.alive(e)
+        ok &= alive
+        typer.echo(f"  {name:14s} pid {e['pid']:>7}  {'running' if alive else 'DEAD'}")
+    typer.echo(f"resolver: {meta.get('resolver', '?')}  organisations: {meta.get('counts', {}).get('orgs', '?')}")
+    if not ok:
+        raise typer.Exit(1)
+
+
+def _meta(dir: Path) -> dict:
+    try:
+        return json.loads((dir / "lab.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}

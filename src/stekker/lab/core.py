@@ -4,6 +4,7 @@ hole), wait until the resolver answers, stop everything again."""
 from __future__ import annotations
 
 import csv
+import fcntl
 import json
 import os
 import shutil
@@ -56,6 +57,7 @@ class Lab:
         self.timings: dict[str, float] = {}
         self._instances: dict[str, tuple[str, list[tuple[str, str]]]] = {}
         self._started = False
+        self._lock_fd: int | None = None
 
     # -- context manager ----------------------------------------------------
     def __enter__(self) -> "Lab":
@@ -102,6 +104,30 @@ class Lab:
     def _registry(self) -> Path:
         return REGISTRY_DIR / f"stekker-lab-{self.net}.dir"
 
+    def _acquire_net(self, timeout: float) -> None:
+        """Hold an exclusive lock on the net for as long as this Lab object
+        runs the lab: two test sessions on one machine take turns instead of
+        stopping each other's servers."""
+        if self._lock_fd is not None:
+            return
+        fd = os.open(REGISTRY_DIR / f"stekker-lab-{self.net}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self._lock_fd = fd
+                return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    os.close(fd)
+                    raise LabError(f"another lab holds net {self.net} (lock {REGISTRY_DIR}/stekker-lab-{self.net}.lock)")
+                time.sleep(0.2)
+
+    def _release_net(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
     def _stop_other_lab_on_net(self) -> None:
         reg = self._registry()
         try:
@@ -115,29 +141,37 @@ class Lab:
         pids = procs.read_pids(self.workdir)
         return bool(pids) and all(procs.alive(e) for e in pids.values())
 
-    def start(self, timeout: float = 120.0) -> "Lab":
-        """Build, start every server, wait until unbound answers.  Idempotent."""
+    def start(self, timeout: float = 120.0, lock_timeout: float | None = None) -> "Lab":
+        """Build, start every server, wait until unbound answers.  Idempotent.
+
+        Waits up to ``lock_timeout`` seconds (default $STEKKER_LAB_LOCK_TIMEOUT
+        or 600) while another live Lab object holds the same net; a lab left
+        behind by a dead process (or by ``stekker lab start``) is stopped."""
         if self._started and self.running():
             return self
         missing = procs.missing_binaries()
         if missing:
             raise LabError("missing DNS server binaries: " + ", ".join(missing))
-        self._stop_other_lab_on_net()
-        procs.stop_all(self.workdir)  # a stale lab in this directory
-        self.build()
-        t0 = time.monotonic()
-        for name in self._instances:
-            conf = self.workdir / f"knot-{name}.conf"
-            procs.spawn(self.workdir, f"knot-{name}", [procs.KNOTD, "-c", str(conf)])
-        if self.spec.with_faults:
-            procs.spawn(self.workdir, "blackhole",
-                        procs.python_argv("stekker.lab.blackhole", self.blackhole, "53"))
-        self._registry().write_text(str(self.workdir), encoding="utf-8")
-        self._started = True
+        if lock_timeout is None:
+            lock_timeout = float(os.environ.get("STEKKER_LAB_LOCK_TIMEOUT", "600"))
+        self._acquire_net(lock_timeout)
         try:
+            self._stop_other_lab_on_net()
+            procs.stop_all(self.workdir)  # a stale lab in this directory
+            if not self._instances:  # built once per Lab: spec.orgs may be a one-shot iterator
+                self.build()
+            t0 = time.monotonic()
+            for name in self._instances:
+                conf = self.workdir / f"knot-{name}.conf"
+                procs.spawn(self.workdir, f"knot-{name}", [procs.KNOTD, "-c", str(conf)])
+            if self.spec.with_faults:
+                procs.spawn(self.workdir, "blackhole",
+                            procs.python_argv("stekker.lab.blackhole", self.blackhole, "53"))
+            self._registry().write_text(str(self.workdir), encoding="utf-8")
+            self._started = True
             self._wait_knots(t0 + timeout)
             self._start_unbound(t0 + timeout)
-        except Exception:
+        except BaseException:
             self.stop()
             raise
         self.timings["start"] = time.monotonic() - t0
@@ -194,6 +228,7 @@ class Lab:
         except OSError:
             pass
         self._started = False
+        self._release_net()
         return stopped
 
     # -- files for the scan -------------------------------------------------
