@@ -75,7 +75,7 @@ def norm_rdata(rtype: str, value) -> str:
         raise ZoneDataError(f"newline in {rtype} rdata {value!r}")
     if rtype in _NAME_TYPES and _SIMPLE_NAME.match(v):
         return norm_name(v)
-    if rtype == "A" and _IPV4.match(v):
+    if rtype == "A" and _IPV4.match(v) and all(int(o) <= 255 for o in v.split(".")):
         return v
     if rtype == "MX":
         parts = v.split()
