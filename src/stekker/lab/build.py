@@ -122,31 +122,25 @@ class Builder:
         self._fh[apex] = fh
         return fh
 
-    def _add_tld(self, tld: str) -> None:
-        if tld in self.static:
-            return
-        self.static[tld] = "tld"
-        ns = f"ns.nic.{tld}."
-        fh = self._open(tld)
-        fh.write(soa_line(tld + ".", ns))
-        fh.write(rr_line(tld + ".", "NS", ns, 3600))
-        fh.write(rr_line(ns, "A", self.tld_addr, 3600))
-        self.root_lines.append(rr_line(tld + ".", "NS", ns, 3600))
-        self.root_lines.append(rr_line(ns, "A", self.tld_addr, 3600))
-
-    def _add_provider_zone(self, apex: str) -> None:
-        if apex in self.static:
-            return
-        self._add_tld(apex.rsplit(".", 1)[-1])
+    def _new_static_zone(self, apex: str, kind: str, ns: str, addr: str) -> None:
+        """Open a TLD/provider zone: SOA, NS with its address, and the
+        delegation (NS + glue) in the parent zone."""
         parent = self._static_zone(apex, skip_self=True)
-        self.static[apex] = "provider"
-        ns = f"lab-ns1.{apex}."
+        self.static[apex] = kind
         fh = self._open(apex)
         fh.write(soa_line(apex + ".", ns))
-        fh.write(rr_line(apex + ".", "NS", ns, 3600))
-        fh.write(rr_line(ns, "A", self.prov_addr, 3600))
-        self._write_static(parent, rr_line(apex + ".", "NS", ns, 3600))
-        self._write_static(parent, rr_line(ns, "A", self.prov_addr, 3600))
+        for line in (rr_line(apex + ".", "NS", ns, 3600), rr_line(ns, "A", addr, 3600)):
+            fh.write(line)
+            self._write_static(parent, line)
+
+    def _add_tld(self, tld: str) -> None:
+        if tld not in self.static:
+            self._new_static_zone(tld, "tld", f"ns.nic.{tld}.", self.tld_addr)
+
+    def _add_provider_zone(self, apex: str) -> None:
+        if apex not in self.static:
+            self._add_tld(apex.rsplit(".", 1)[-1])
+            self._new_static_zone(apex, "provider", f"lab-ns1.{apex}.", self.prov_addr)
 
     def _static_zone(self, name: str, skip_self: bool = False) -> str:
         for i, cand in enumerate(_suffixes(name)):
