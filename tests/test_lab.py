@@ -402,3 +402,44 @@ def test_flush_gives_a_working_cold_resolver(lab):
     assert str(_resolver(lab).resolve("gemeente-a.nl", "MX")[0]).startswith("0 gemeente-a-nl")
     lab.start()  # idempotent: still the same processes
     assert __import__("stekker.lab.procs", fromlist=["x"]).read_pids(lab.workdir)["unbound"]["pid"] == pid_after
+
+
+@pytest.mark.lab
+def test_session_lab_starts_fast(lab):
+    assert lab.timings["build"] < 10
+    assert lab.timings["start"] < 20
+
+
+@pytest.mark.lab
+def test_cli_start_status_stop(tmp_path):
+    from typer.testing import CliRunner
+
+    from conftest import lab_missing_reason
+    from stekker.cli import _register, app
+    from stekker.lab import procs
+
+    reason = lab_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    _register()
+    runner = CliRunner()
+    d = tmp_path / "clilab"
+    net = "127.79"  # not the session lab's net
+    try:
+        res = runner.invoke(app, ["lab", "start", "--dir", str(d), "--orgs", "20", "--net", net, "--no-faults"])
+        assert res.exit_code == 0, res.output
+        assert f"{net}.0.53" in res.output
+        assert (d / "input.csv").exists() and (d / "ip2asn-v4.tsv").exists()
+        pids = procs.read_pids(d)
+        assert set(pids) >= {"knot-root", "knot-tld", "knot-provider", "unbound"}
+        first = next(iter(Lab(workdir=d, net=net).truth()))
+        r = _ask(f"{net}.0.53", first, "SOA")
+        assert r.rcode() == dns.rcode.NOERROR
+        res = runner.invoke(app, ["lab", "status", "--dir", str(d)])
+        assert res.exit_code == 0 and "running" in res.output
+    finally:
+        res = runner.invoke(app, ["lab", "stop", "--dir", str(d)])
+    assert res.exit_code == 0 and "unbound" in res.output
+    assert not any(procs.alive(e) for e in pids.values())
+    res = runner.invoke(app, ["lab", "status", "--dir", str(d)])
+    assert res.exit_code == 1

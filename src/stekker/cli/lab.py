@@ -39,12 +39,20 @@ def start(
 
     Example: stekker lab start --dir .lab --orgs 1000 --seed 3
     """
-    from stekker.lab import Lab, LabSpec, profiles
+    from stekker.lab import Lab, LabError, LabSpec, profiles
+    from stekker.lab.zonefile import ZoneDataError
 
+    if names is not None and not names.exists():
+        typer.echo(f"error: --names file not found: {names}", err=True)
+        raise typer.Exit(2)
     name_iter = profiles.read_names(names) if names else None
     spec = LabSpec(orgs=profiles.generate(orgs, seed=seed, names=name_iter), with_faults=faults)
     lab = Lab(spec, workdir=dir, net=net)
-    lab.start(lock_timeout=5)
+    try:
+        lab.start(lock_timeout=5)
+    except (LabError, ZoneDataError, OSError) as exc:
+        typer.echo(f"error: the lab did not start: {exc}", err=True)
+        raise typer.Exit(1)
     lab._release_net()  # the servers keep running after this command exits
     typer.echo(f"lab running: {lab.counts.get('orgs', 0)} organisations, "
                f"build {lab.timings.get('build', 0):.1f}s, start {lab.timings.get('start', 0):.1f}s")
