@@ -155,7 +155,7 @@ def test_profile_records_agree_with_truth():
             ns = [r[2] for r in recs if r[1] == "NS"]
             assert ns and all(n.endswith(".ns.cloudflare.com.") for n in ns)
         if o.truth["mail_gateway"] == "proofpoint":
-            assert any("pphosted.com" in r[2] for r in mx)
+            assert any("pphosted.com" in r[2] or "ppe-hosted.com" in r[2] for r in mx)
         spf = [r[2] for r in recs if r[0] == o.domain and r[1] == "TXT" and r[2].startswith("v=spf1")]
         assert len(spf) == 1
         if "amazon" in o.truth["mail_outbound"]:
