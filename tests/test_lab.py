@@ -330,6 +330,16 @@ def test_fault_blackhole_resolver_never_answers(lab):
 
 
 @pytest.mark.lab
+def test_fault_truncating_resolver(lab):
+    tr = faults.for_net(faults.TRUNCATING_RESOLVER, lab.net)
+    r = _ask(tr, "gemeente-a.nl.", "MX", timeout=2, use_edns=0)
+    assert r.flags & dns.flags.TC and not r.answer
+    assert r.question[0].name.to_text() == "gemeente-a.nl."
+    with pytest.raises((EOFError, ConnectionError, OSError, dns.exception.DNSException)):
+        _ask(tr, "gemeente-a.nl.", "MX", tcp=True, timeout=2)
+
+
+@pytest.mark.lab
 @pytest.mark.parametrize("name", [faults.TCP_ONLY_NAME, faults.TCP_ONLY_DOMAIN])
 def test_fault_tcp_only(lab, name):
     r = _ask(lab.resolver, name, "TXT", use_edns=0, payload=1232)

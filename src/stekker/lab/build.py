@@ -8,6 +8,7 @@ Layout on ``<net>`` (first two octets):
 <net>.0.3      knotd: provider zones (outlook.com, cloudflare.com, ...)
 <net>.0.4..    knotd: organisation zones, one instance per org tier
 <net>.0.53     unbound: the recursive resolver (root hints -> <net>.0.1)
+<net>.0.98     truncator: answers UDP with TC=1, closes TCP at once
 <net>.0.99     black hole: reads UDP/TCP port 53 and never answers
 =============  ==============================================================
 
@@ -38,7 +39,7 @@ DEFAULT_TLDS = ("nl", "com", "net", "org", "eu", "be", "ch", "de", "io", "cloud"
                 "email", "uk", "info", "fr", "frl", "amsterdam")
 
 ROOT_OCTET, TLD_OCTET, PROVIDER_OCTET, ORG_OCTET = 1, 2, 3, 4
-RESOLVER_OCTET, BLACKHOLE_OCTET = 53, 99
+RESOLVER_OCTET, BLACKHOLE_OCTET, TRUNCATOR_OCTET = 53, 99, 98
 
 _psl = None
 

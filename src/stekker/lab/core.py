@@ -21,6 +21,7 @@ from stekker.lab import procs
 from stekker.lab.build import (
     BLACKHOLE_OCTET,
     RESOLVER_OCTET,
+    TRUNCATOR_OCTET,
     Builder,
     write_ip2asn,
 )
@@ -52,6 +53,7 @@ class Lab:
         self.net = net
         self.resolver = f"{net}.0.{RESOLVER_OCTET}"
         self.blackhole = f"{net}.0.{BLACKHOLE_OCTET}"
+        self.truncator = f"{net}.0.{TRUNCATOR_OCTET}"
         self.warnings: list[str] = []
         self.counts: dict[str, int] = {}
         self.timings: dict[str, float] = {}
@@ -166,7 +168,9 @@ class Lab:
                 procs.spawn(self.workdir, f"knot-{name}", [procs.KNOTD, "-c", str(conf)])
             if self.spec.with_faults:
                 procs.spawn(self.workdir, "blackhole",
-                            procs.python_argv("stekker.lab.blackhole", self.blackhole, "53"))
+                            procs.python_argv("stekker.lab.blackhole", self.blackhole, "53", "silent"))
+                procs.spawn(self.workdir, "truncator",
+                            procs.python_argv("stekker.lab.blackhole", self.truncator, "53", "truncate"))
             self._registry().write_text(str(self.workdir), encoding="utf-8")
             self._started = True
             self._wait_knots(t0 + timeout)

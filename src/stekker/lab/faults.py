@@ -11,6 +11,7 @@ from __future__ import annotations
 from stekker.lab.model import Org
 
 BLACKHOLE_RESOLVER = "127.77.0.99"  # never answers (UDP and TCP port 53)
+TRUNCATING_RESOLVER = "127.77.0.98"  # UDP: empty answer with TC=1; TCP: connection closed at once
 
 SERVFAIL_DOMAIN = "lame-delegation.nl"  # delegated to a server without the zone: REFUSED -> SERVFAIL
 TIMEOUT_DOMAIN = "blackhole-delegation.nl"  # delegated to the black hole -> SERVFAIL after a few s
@@ -48,6 +49,7 @@ EXPECTED = {
     SERVFAIL_DOMAIN: "any question: SERVFAIL (lame delegation; the tier answers REFUSED)",
     TIMEOUT_DOMAIN: "any question: SERVFAIL within a few seconds (or a client timeout if the client waits less)",
     BLACKHOLE_RESOLVER: "used as resolver: no answer at all (timeout), UDP and TCP",
+    TRUNCATING_RESOLVER: "used as resolver: UDP answer has TC=1 and no records; TCP is closed without answer",
     TCP_ONLY_NAME: "TXT/A over UDP without EDNS (or with 512..1232 bytes): TC=1; over TCP: full RRset",
     TCP_ONLY_DOMAIN: "apex TXT: TC over UDP, full answer over TCP (SPF inside a big RRset)",
     CNAME_LOOP_NAME: "A: SERVFAIL from unbound (CNAME loop a->b->a)",
