@@ -415,6 +415,13 @@ def test_flush_gives_a_working_cold_resolver(lab):
 
 
 @pytest.mark.lab
+def test_session_lab_zones_pass_knot_zone_check(lab):
+    problems = lab.check_zones()
+    # "missing glue" warnings are expected for out-of-bailiwick NS; nothing else
+    assert not [p for p in problems if "error" in p or "rc=0" not in p], problems
+
+
+@pytest.mark.lab
 def test_session_lab_starts_fast(lab):
     assert lab.timings["build"] < 10
     assert lab.timings["start"] < 20
@@ -436,12 +443,13 @@ def test_cli_start_status_stop(tmp_path):
     d = tmp_path / "clilab"
     net = "127.79"  # not the session lab's net
     try:
-        res = runner.invoke(app, ["lab", "start", "--dir", str(d), "--orgs", "20", "--net", net, "--no-faults"])
+        res = runner.invoke(app, ["lab", "start", "--dir", str(d), "--orgs", "20", "--net", net, "--no-faults",
+                                  "--tiers", "3", "--check"])
         assert res.exit_code == 0, res.output
         assert f"{net}.0.53" in res.output
         assert (d / "input.csv").exists() and (d / "ip2asn-v4.tsv").exists()
         pids = procs.read_pids(d)
-        assert set(pids) >= {"knot-root", "knot-tld", "knot-provider", "unbound"}
+        assert set(pids) >= {"knot-root", "knot-tld", "knot-provider", "knot-org2", "unbound"}
         first = next(iter(Lab(workdir=d, net=net).truth()))
         r = _ask(f"{net}.0.53", first, "SOA")
         assert r.rcode() == dns.rcode.NOERROR

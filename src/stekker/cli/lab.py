@@ -31,6 +31,8 @@ def start(
     net: str = typer.Option("127.77", "--net", help="First two octets of the lab's loopback addresses."),
     names: Optional[Path] = typer.Option(None, "--names", help="CSV of real domain names to use (e.g. ../shared/data/domains/openstate_govdomains_Gemeenten.csv)."),
     faults: bool = typer.Option(True, "--faults/--no-faults", help="Also serve the fault fixtures (stekker.lab.faults)."),
+    tiers: int = typer.Option(2, "--tiers", min=1, max=40, help="knotd instances for organisation zones (<net>.0.4 ...)."),
+    check: bool = typer.Option(False, "--check", help="Validate every zone with knotc zone-check before starting."),
 ) -> None:
     """Build and start the lab; returns when the resolver answers.
 
@@ -46,9 +48,15 @@ def start(
         typer.echo(f"error: --names file not found: {names}", err=True)
         raise typer.Exit(2)
     name_iter = profiles.read_names(names) if names else None
-    spec = LabSpec(orgs=profiles.generate(orgs, seed=seed, names=name_iter), with_faults=faults)
+    spec = LabSpec(orgs=profiles.generate(orgs, seed=seed, names=name_iter), with_faults=faults, org_tiers=tiers)
     lab = Lab(spec, workdir=dir, net=net)
     try:
+        if check:
+            lab.build()
+            problems = lab.check_zones()
+            if problems:
+                typer.echo("zone check failed:\n" + "\n".join(problems), err=True)
+                raise typer.Exit(1)
         lab.start(lock_timeout=5)
     except (LabError, ZoneDataError, OSError) as exc:
         typer.echo(f"error: the lab did not start: {exc}", err=True)

@@ -275,5 +275,20 @@ class Lab:
             for z, rel in zones:
                 yield z, self.workdir / "zones" / rel
 
+    def check_zones(self) -> list[str]:
+        """Validate every zone with ``knotc zone-check`` (offline, the same
+        loader knotd uses; kzonecheck is not packaged everywhere).  Returns
+        the problems found (errors and warnings); empty when all is well."""
+        import subprocess
+
+        problems = []
+        for conf in self.knot_confs():
+            res = subprocess.run([procs.KNOTC, "-c", str(conf), "zone-check"],
+                                 capture_output=True, text=True, timeout=600)
+            out = (res.stdout + res.stderr).strip()
+            if res.returncode != 0 or out:
+                problems.append(f"{conf.name}: rc={res.returncode} {out}")
+        return problems
+
     def knot_confs(self) -> list[Path]:
         return [self.workdir / f"knot-{n}.conf" for n in self._instances]
