@@ -461,3 +461,20 @@ def test_cli_start_status_stop(tmp_path):
     assert not any(procs.alive(e) for e in pids.values())
     res = runner.invoke(app, ["lab", "status", "--dir", str(d)])
     assert res.exit_code == 1
+
+
+def test_org_domains_are_normalised_and_suffixes_refused(tmp_path):
+    b = Builder(tmp_path, "127.77", 2)
+    b.add_org(Org("Gemeente-Ü.NL", records=[("www.gemeente-ü.nl", "A", "149.210.1.1")]))
+    b.add_org(Org("gemeente-x.azurewebsites.net", records=[]))
+    with pytest.raises(ZoneDataError):
+        b.add_org(Org("co.uk"))
+    with pytest.raises(ZoneDataError):
+        b.add_org(Org("outlook.com"))
+    b.finish()
+    ace = "gemeente-ü.nl".encode("idna").decode()
+    assert ace.startswith("xn--") and ace in b.org_zones
+    text = (tmp_path / "zones" / "org" / f"{ace}.zone").read_text()
+    assert f"www.{ace}. 300 IN A 149.210.1.1" in text
+    assert "gemeente-x.azurewebsites.net" in b.org_zones
+    assert "gemeente-x.azurewebsites.net. 300 IN NS" in (tmp_path / "zones" / "static" / "azurewebsites.net.zone").read_text()

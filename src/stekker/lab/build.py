@@ -44,16 +44,24 @@ RESOLVER_OCTET, BLACKHOLE_OCTET, TRUNCATOR_OCTET = 53, 99, 98
 _psl = None
 
 
-def registrable(domain: str) -> str:
-    """Registrable domain (ICANN public suffix + one label), lowercase, no dot."""
+def _suffix_list():
     global _psl
-    d = domain.strip().lower().rstrip(".")
     if _psl is None:
         from publicsuffixlist import PublicSuffixList
 
         _psl = PublicSuffixList(only_icann=True)
-    r = _psl.privatesuffix(d)
-    return r or d
+    return _psl
+
+
+def registrable(domain: str) -> str:
+    """Registrable domain (ICANN public suffix + one label), lowercase, no
+    dot; a public suffix itself is returned unchanged."""
+    d = domain.strip().lower().rstrip(".")
+    return _suffix_list().privatesuffix(d) or d
+
+
+def is_public_suffix(domain: str) -> bool:
+    return _suffix_list().privatesuffix(domain.strip().lower().rstrip(".")) is None
 
 
 def _suffixes(name: str) -> Iterable[str]:
@@ -186,7 +194,12 @@ class Builder:
 
     # -- organisations ------------------------------------------------------
     def add_org(self, org: Org) -> None:
-        apex = registrable(org.domain)
+        domain = norm_name(org.domain).rstrip(".")  # lowercase, IDNA-encoded
+        apex = registrable(domain)
+        if apex in self.static:  # e.g. foo.azurewebsites.net: a zone below a provider zone
+            apex = domain
+        if apex in self.static or is_public_suffix(apex):
+            raise ZoneDataError(f"org {org.domain}: its zone would be the lab's own zone {apex!r}")
         apex_abs = apex + "."
         self.counts["orgs"] += 1
         self._input_csv.writerow([org.domain, org.organisation or "", org.sector or "", " ".join(org.hosts)])
