@@ -478,3 +478,14 @@ def test_org_domains_are_normalised_and_suffixes_refused(tmp_path):
     assert f"www.{ace}. 300 IN A 149.210.1.1" in text
     assert "gemeente-x.azurewebsites.net" in b.org_zones
     assert "gemeente-x.azurewebsites.net. 300 IN NS" in (tmp_path / "zones" / "static" / "azurewebsites.net.zone").read_text()
+
+
+def test_read_names_with_and_without_header(tmp_path):
+    a = tmp_path / "a.csv"
+    a.write_text("http://www.min-x.nl/over,MinX\nsub.min-y.nl,\n")
+    b = tmp_path / "b.csv"
+    b.write_text("Domain Name,Domain Type,Agency\nschool-z.nl,Onderwijs,Stichting Z\n")
+    got_a = [(o.domain, o.organisation) for o in profiles.generate(9, names=profiles.read_names(a))]
+    assert got_a == [("min-x.nl", "MinX"), ("min-y.nl", "min-y.nl")]
+    got_b = [(o.domain, o.organisation, o.sector) for o in profiles.generate(9, names=profiles.read_names(b))]
+    assert got_b == [("school-z.nl", "Stichting Z", "Onderwijs")]

@@ -228,7 +228,7 @@ def generate(n: int, seed: int = 1, names: Iterable[str | tuple] | None = None) 
         if apex in seen:
             continue
         seen.add(apex)
-        organisation = item[1] if len(item) > 1 and item[1] else domain
+        organisation = item[1].strip() if len(item) > 1 and item[1].strip() else apex
         sector = item[2] if len(item) > 2 and item[2] else "publiek"
         rng = random.Random(f"{seed}:{i}:{apex}")
         yield _make(rng, apex, organisation, sector, i)
@@ -250,8 +250,9 @@ def read_names(path: str | Path) -> Iterator[tuple[str, str, str]]:
         col = next((header.index(c) for c in _DOMAIN_COLS if c in header), None)
         org_col = next((header.index(c) for c in ("agency", "organisation", "organization") if c in header), None)
         sec_col = next((header.index(c) for c in ("domain type", "sector", "subcategory", "category") if c in header), None)
-        if col is None:  # no header: the first column is the domain
+        if col is None:  # no header: domain first, then the organisation
             col, rows_iter = 0, [first]
+            org_col = 1 if len(first) > 1 else None
         else:
             rows_iter = []
         for row in [*rows_iter, *rows] if rows_iter else rows:
