@@ -489,3 +489,14 @@ def test_read_names_with_and_without_header(tmp_path):
     assert got_a == [("min-x.nl", "MinX"), ("min-y.nl", "min-y.nl")]
     got_b = [(o.domain, o.organisation, o.sector) for o in profiles.generate(9, names=profiles.read_names(b))]
     assert got_b == [("school-z.nl", "Stichting Z", "Onderwijs")]
+
+
+def test_missing_servers_give_a_clear_skip_reason(monkeypatch, tmp_path):
+    from conftest import lab_missing_reason
+    from stekker.lab import LabError, procs
+
+    monkeypatch.setattr(procs, "KNOTD", str(tmp_path / "no-knotd"))
+    reason = lab_missing_reason()
+    assert reason and "knotd" in reason
+    with pytest.raises(LabError, match="no-knotd"):
+        Lab(LabSpec(orgs=[]), workdir=tmp_path / "w", net="127.81").start()
