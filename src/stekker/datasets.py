@@ -1,0 +1,449 @@
+"""Reference data that changes over time: IP-to-ASN tables (iptoasn.com) and
+the public suffix list (publicsuffix.org).
+
+Everything lives in one *data dir*: ``$STEKKER_DATA_DIR``, else
+``$XDG_DATA_HOME/stekker``, else ``~/.local/share/stekker``::
+
+    manifest.json            what is here: name, source, version, dates, etag, sha256
+    ip2asn-v4.tsv.gz         last good download (kept when a later one fails)
+    ip2asn-v6.tsv.gz
+    public_suffix_list.dat
+    ipasn.npz                the lookup table built from the ip2asn files
+                             (or from `stekker data import FILE`)
+
+:func:`update` downloads with conditional requests (``If-None-Match`` /
+``If-Modified-Since``; a ``304 Not Modified`` costs one round trip), writes
+to a temporary file, validates and only then replaces the previous copy.
+When a host cannot be reached it fails fast (``connect_timeout``, default 5
+s), skips the other files of that host and says what stekker keeps using.
+Only the standard library (urllib) is used.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import socket
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+__all__ = [
+    "DEFAULT_SOURCES",
+    "FILENAMES",
+    "FetchResult",
+    "UpdateReport",
+    "default_data_dir",
+    "read_manifest",
+    "records",
+    "psl",
+    "psl_info",
+    "update",
+]
+
+DEFAULT_SOURCES: dict[str, str] = {
+    "ip2asn-v4": "https://iptoasn.com/data/ip2asn-v4.tsv.gz",
+    "ip2asn-v6": "https://iptoasn.com/data/ip2asn-v6.tsv.gz",
+    "psl": "https://publicsuffix.org/list/public_suffix_list.dat",
+}
+FILENAMES: dict[str, str] = {
+    "ip2asn-v4": "ip2asn-v4.tsv.gz",
+    "ip2asn-v6": "ip2asn-v6.tsv.gz",
+    "psl": "public_suffix_list.dat",
+}
+IPASN_PARTS = ("ip2asn-v4", "ip2asn-v6")
+TABLE_NAME = "ipasn"
+MANIFEST = "manifest.json"
+PSL_MARKER = "===BEGIN ICANN DOMAINS==="
+
+
+def default_data_dir() -> Path:
+    """``$STEKKER_DATA_DIR`` or ``$XDG_DATA_HOME/stekker`` or ``~/.local/share/stekker``."""
+    env = os.environ.get("STEKKER_DATA_DIR")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME")
+    if xdg:
+        return Path(xdg).expanduser() / "stekker"
+    return Path.home() / ".local" / "share" / "stekker"
+
+
+def _dir(data_dir: str | os.PathLike | None) -> Path:
+    return Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
+
+
+def _iso(ts: float | None = None) -> str:
+    return datetime.fromtimestamp(time.time() if ts is None else ts, timezone.utc).replace(microsecond=0).isoformat()
+
+
+# ---------------------------------------------------------------- manifest
+
+
+def read_manifest(data_dir: str | os.PathLike | None = None) -> dict[str, dict[str, Any]]:
+    """name -> entry (name, source, version, data_date, fetched_at, checked_at,
+    path, etag, last_modified, size, sha256, ...); {} when there is none."""
+    p = _dir(data_dir) / MANIFEST
+    try:
+        d = json.loads(p.read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    ds = d.get("datasets") if isinstance(d, dict) else None
+    return ds if isinstance(ds, dict) else {}
+
+
+def _write_manifest(data_dir: Path, datasets: dict[str, dict[str, Any]]) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    p = data_dir / MANIFEST
+    tmp = p.with_name(p.name + f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps({"format": 1, "datasets": datasets}, indent=2, sort_keys=True) + "\n", "utf-8")
+    os.replace(tmp, p)
+
+
+def record(data_dir: str | os.PathLike | None, name: str, **entry: Any) -> dict[str, Any]:
+    """Add or replace one manifest entry; returns it."""
+    d = _dir(data_dir)
+    ds = read_manifest(d)
+    entry = {"name": name, **entry}
+    ds[name] = entry
+    _write_manifest(d, ds)
+    return entry
+
+
+def records(data_dir: str | os.PathLike | None = None) -> list[dict[str, Any]]:
+    """Manifest entries shaped like the store's ``datasets`` table:
+    name, source, version, fetched_at (epoch seconds), path."""
+    out = []
+    for name, e in sorted(read_manifest(data_dir).items()):
+        when = e.get("fetched_at") or e.get("imported_at")
+        ts = None
+        if when:
+            try:
+                ts = datetime.fromisoformat(str(when)).timestamp()
+            except ValueError:
+                ts = None
+        out.append({"name": name, "source": e.get("source"), "version": e.get("version"),
+                    "fetched_at": ts, "path": e.get("path")})
+    return out
+
+
+def register_table(data_dir: str | os.PathLike | None, table: Any) -> dict[str, Any]:
+    """Save ``table`` (an :class:`stekker.ipasn.AsnTable`) as the default table
+    of ``data_dir`` and record it in the manifest."""
+    from stekker.ipasn import DEFAULT_TABLE_FILE
+
+    d = _dir(data_dir)
+    path = table.save(d / DEFAULT_TABLE_FILE)
+    info = table.info
+    return record(d, TABLE_NAME, source=info.get("source"), version=info.get("version"),
+                  data_date=info.get("data_date"), imported_at=info.get("imported_at"),
+                  fetched_at=info.get("imported_at"), path=str(path), dataset=info.get("name"),
+                  format=info.get("format"), rows=info.get("rows"), v4_ranges=info.get("v4_ranges"),
+                  v6_ranges=info.get("v6_ranges"), bad_lines=info.get("bad_lines"))
+
+
+# ---------------------------------------------------------------- downloads
+
+
+@dataclass
+class FetchResult:
+    """Outcome of one download: status is 'downloaded', 'not_modified' or 'failed'."""
+
+    name: str
+    url: str
+    status: str
+    message: str = ""
+    entry: dict[str, Any] | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class UpdateReport:
+    results: list[FetchResult] = field(default_factory=list)
+    table: dict[str, Any] | None = None  # info of a rebuilt ip-to-asn table
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def result(self, name: str) -> FetchResult | None:
+        return next((r for r in self.results if r.name == name), None)
+
+
+class _Failure(Exception):
+    def __init__(self, message: str, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
+
+
+def _reason(exc: BaseException, connect_timeout: float) -> str:
+    r = getattr(exc, "reason", exc)
+    if isinstance(r, (socket.timeout, TimeoutError)):
+        return f"timed out after {connect_timeout:g} s"
+    if isinstance(r, socket.gaierror):
+        return f"name resolution failed ({r.strerror or r})"
+    return str(r) or type(r).__name__
+
+
+def _validate(name: str, path: Path) -> str | None:
+    """A problem with a freshly downloaded file, or None when it looks right."""
+    try:
+        if name == "psl":
+            text = path.read_text("utf-8", errors="replace")
+            return None if PSL_MARKER in text else f"not a public suffix list (no {PSL_MARKER!r} line)"
+        if name.startswith("ip2asn"):
+            from stekker.ipasn import AsnTableError, detect_format
+
+            with open(path, "rb") as fh:
+                gz = fh.read(2) == b"\x1f\x8b"
+            opener = gzip.open if gz else open
+            with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
+                head = [fh.readline() for _ in range(50)]
+                try:
+                    detect_format(head)
+                except AsnTableError as exc:
+                    return str(exc)
+                while fh.read(1 << 20):  # whole gzip stream must decode (truncation)
+                    pass
+    except (OSError, EOFError, ValueError) as exc:
+        return f"unreadable: {exc}"
+    return None
+
+
+def _psl_version(text_head: str) -> str | None:
+    for line in text_head.splitlines()[:40]:
+        if line.startswith("// VERSION:"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+def _fetch(name: str, url: str, dest: Path, prev: dict[str, Any] | None, *, timeout: float,
+           connect_timeout: float, force: bool) -> FetchResult:
+    t0 = time.monotonic()
+    headers = {"User-Agent": _user_agent(), "Accept-Encoding": "identity"}
+    have = dest.is_file()
+    if have and prev and not force:
+        if prev.get("etag"):
+            headers["If-None-Match"] = prev["etag"]
+        if prev.get("last_modified"):
+            headers["If-Modified-Since"] = prev["last_modified"]
+    req = urllib.request.Request(url, headers=headers)
+    tmp = dest.with_name(dest.name + f".part{os.getpid()}")
+    deadline = t0 + timeout
+    try:
+        try:
+            resp = urllib.request.urlopen(req, timeout=connect_timeout)
+        except urllib.error.HTTPError as exc:
+            if exc.code == 304 and have:
+                entry = dict(prev or {})
+                entry["checked_at"] = _iso()
+                return FetchResult(name, url, "not_modified", "not modified since " + str(entry.get("version")),
+                                   entry, time.monotonic() - t0)
+            raise _Failure(f"HTTP {exc.code} {exc.reason}") from None
+        except urllib.error.URLError as exc:
+            raise _Failure(_reason(exc, connect_timeout), unreachable=True) from None
+        except (socket.timeout, TimeoutError, ConnectionError) as exc:
+            raise _Failure(_reason(exc, connect_timeout), unreachable=True) from None
+        with resp:
+            h = hashlib.sha256()
+            size = 0
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "wb") as fh:
+                while True:
+                    if time.monotonic() > deadline:
+                        raise _Failure(f"download took longer than {timeout:g} s")
+                    try:
+                        chunk = resp.read(1 << 16)
+                    except (socket.timeout, TimeoutError) as exc:
+                        raise _Failure("stalled: " + _reason(exc, connect_timeout)) from None
+                    except OSError as exc:
+                        raise _Failure(f"connection lost: {exc}") from None
+                    if not chunk:
+                        break
+                    fh.write(chunk)
+                    h.update(chunk)
+                    size += len(chunk)
+            etag = resp.headers.get("ETag")
+            last_modified = resp.headers.get("Last-Modified")
+        problem = _validate(name, tmp)
+        if problem:
+            raise _Failure(f"downloaded file rejected: {problem}")
+        fetched_at = _iso()
+        data_date = None
+        if last_modified:
+            try:
+                data_date = parsedate_to_datetime(last_modified).astimezone(timezone.utc).isoformat()
+            except (TypeError, ValueError):
+                data_date = None
+        version = None
+        if name == "psl":
+            with open(tmp, encoding="utf-8", errors="replace") as fh:
+                version = _psl_version(fh.read(4096))
+        version = version or (data_date or fetched_at)[:10]
+        os.replace(tmp, dest)
+        entry = {"name": name, "source": url, "version": version, "data_date": data_date or fetched_at,
+                 "fetched_at": fetched_at, "checked_at": fetched_at, "path": str(dest), "etag": etag,
+                 "last_modified": last_modified, "size": size, "sha256": h.hexdigest()}
+        return FetchResult(name, url, "downloaded", f"{size} bytes, version {version}", entry, time.monotonic() - t0)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _user_agent() -> str:
+    try:
+        from stekker import __version__
+    except ImportError:  # pragma: no cover
+        __version__ = "0"
+    return f"stekker/{__version__} (+https://github.com/; reference data update)"
+
+
+def _keeps_using(name: str, prev: dict[str, Any] | None, have: bool) -> str:
+    label = "the public suffix list" if name == "psl" else name
+    if have and prev:
+        when = str(prev.get("data_date") or prev.get("fetched_at") or "?")[:10]
+        return f"stekker keeps using {label} from {when}"
+    if name == "psl":
+        info = psl_info_bundled()
+        return ("stekker keeps using the public suffix list bundled with publicsuffixlist from "
+                f"{str(info['version'])[:10]}")
+    return f"stekker keeps using nothing for {name} (no earlier download)"
+
+
+def update(data_dir: str | os.PathLike | None = None, sources: Mapping[str, str] | None = None,
+           timeout: float = 300.0, connect_timeout: float = 5.0, force: bool = False,
+           build_table: bool = True, log: Callable[[str], None] | None = None) -> UpdateReport:
+    """Download the reference data sets into ``data_dir``.
+
+    ``sources`` maps data set name -> URL (default :data:`DEFAULT_SOURCES`;
+    pass a subset to update only those, or loopback URLs in tests).
+    ``connect_timeout`` bounds connecting and every read (fail fast when
+    offline); ``timeout`` bounds each whole download.  After new ip2asn files
+    arrive (or when the table is missing) the lookup table ``ipasn.npz`` is
+    rebuilt.  Failures never remove what is there; they are reported in
+    ``report.errors`` as "cannot reach HOST: REASON; stekker keeps using ...".
+    """
+    d = _dir(data_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    sources = dict(DEFAULT_SOURCES if sources is None else sources)
+    manifest = read_manifest(d)
+    report = UpdateReport()
+    dead_hosts: dict[str, str] = {}
+    say = log or (lambda _m: None)
+    for name, url in sources.items():
+        fname = FILENAMES.get(name) or (Path(urllib.parse.urlsplit(url).path).name or name)
+        dest = d / fname
+        prev = manifest.get(name)
+        host = urllib.parse.urlsplit(url).netloc
+        hostname = urllib.parse.urlsplit(url).hostname or host
+        if host in dead_hosts:
+            msg = f"cannot reach {hostname}: {dead_hosts[host]}; {_keeps_using(name, prev, dest.is_file())}"
+            report.results.append(FetchResult(name, url, "failed", msg))
+            report.errors.append(msg)
+            say(msg)
+            continue
+        try:
+            res = _fetch(name, url, dest, prev, timeout=timeout, connect_timeout=connect_timeout, force=force)
+        except _Failure as exc:
+            if exc.unreachable:
+                dead_hosts[host] = str(exc)
+                msg = f"cannot reach {hostname}: {exc}; {_keeps_using(name, prev, dest.is_file())}"
+            else:
+                msg = f"download of {name} from {url} failed: {exc}; {_keeps_using(name, prev, dest.is_file())}"
+            report.results.append(FetchResult(name, url, "failed", msg))
+            report.errors.append(msg)
+            say(msg)
+            continue
+        report.results.append(res)
+        if res.entry is not None:
+            manifest[name] = res.entry
+        say(f"{name}: {res.status} ({res.message})")
+    _write_manifest(d, manifest)
+
+    if build_table:
+        changed = any(r.status == "downloaded" and r.name in IPASN_PARTS for r in report.results)
+        from stekker.ipasn import DEFAULT_TABLE_FILE, AsnTable, AsnTableError
+
+        table_path = d / DEFAULT_TABLE_FILE
+        current = manifest.get(TABLE_NAME) or {}
+        from_iptoasn = current.get("dataset") in (None, "iptoasn")
+        parts = [n for n in IPASN_PARTS if n in manifest and (d / FILENAMES[n]).is_file()]
+        if parts and (changed or (not table_path.is_file())) and (from_iptoasn or changed):
+            dates = [str(manifest[n].get("data_date") or manifest[n].get("fetched_at")) for n in parts]
+            try:
+                table = AsnTable.from_files([d / FILENAMES[n] for n in parts], format="ip2asn", name="iptoasn",
+                                            source=", ".join(manifest[n]["source"] for n in parts),
+                                            version=min(dates)[:10], data_date=min(dates))
+            except AsnTableError as exc:
+                msg = f"cannot build the IP-to-ASN table: {exc}; stekker keeps using the previous table"
+                report.errors.append(msg)
+                say(msg)
+            else:
+                register_table(d, table)
+                report.table = table.info
+                say(f"ipasn: built from {', '.join(parts)}: {table.info['v4_ranges']} IPv4 + "
+                    f"{table.info['v6_ranges']} IPv6 ranges")
+    return report
+
+
+# ---------------------------------------------------------------- public suffix list
+
+_PSL_CACHE: dict[tuple[str, float], Any] = {}
+
+
+def psl_info_bundled() -> dict[str, Any]:
+    import publicsuffixlist
+
+    path = Path(publicsuffixlist.PSLFILE)
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        version = _psl_version(fh.read(4096))
+    try:
+        from importlib.metadata import version as _pkgver
+
+        pkg = _pkgver("publicsuffixlist")
+    except Exception:  # pragma: no cover
+        pkg = "?"
+    return {"name": "psl", "source": f"publicsuffixlist {pkg} (bundled)", "version": version or pkg,
+            "data_date": (version or "")[:10] or None, "path": str(path), "bundled": True}
+
+
+def psl_info(data_dir: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Where :func:`psl` takes its list from (downloaded copy or bundled) and its version."""
+    d = _dir(data_dir)
+    p = d / FILENAMES["psl"]
+    if p.is_file() and _validate("psl", p) is None:
+        entry = read_manifest(d).get("psl") or {}
+        with open(p, encoding="utf-8", errors="replace") as fh:
+            version = _psl_version(fh.read(4096))
+        return {"name": "psl", "source": entry.get("source") or str(p), "version": version or entry.get("version"),
+                "data_date": entry.get("data_date") or (version or "")[:10] or None,
+                "fetched_at": entry.get("fetched_at"), "path": str(p), "bundled": False}
+    return psl_info_bundled()
+
+
+def psl(data_dir: str | os.PathLike | None = None) -> Any:
+    """A ``publicsuffixlist.PublicSuffixList`` from the downloaded list when
+    present (and valid), else the package's bundled list.  Its ``info``
+    attribute says which (name, source, version, data_date, path, bundled).
+    Cached per file and modification time."""
+    from publicsuffixlist import PublicSuffixList
+
+    info = psl_info(data_dir)
+    path = info["path"]
+    key = (path, os.stat(path).st_mtime)
+    obj = _PSL_CACHE.get(key)
+    if obj is None:
+        with open(path, "rb") as fh:
+            obj = PublicSuffixList(fh)
+        obj.info = info
+        _PSL_CACHE.clear()
+        _PSL_CACHE[key] = obj
+    return obj
