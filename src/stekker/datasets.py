@@ -306,7 +306,8 @@ def _user_agent() -> str:
     return f"stekker/{__version__} (+https://github.com/; reference data update)"
 
 
-def _keeps_using(name: str, prev: dict[str, Any] | None, have: bool) -> str:
+def _keeps_using(name: str, prev: dict[str, Any] | None, have: bool,
+                 table: dict[str, Any] | None = None) -> str:
     label = "the public suffix list" if name == "psl" else name
     if have and prev:
         when = str(prev.get("data_date") or prev.get("fetched_at") or "?")[:10]
@@ -315,6 +316,9 @@ def _keeps_using(name: str, prev: dict[str, Any] | None, have: bool) -> str:
         info = psl_info_bundled()
         return ("stekker keeps using the public suffix list bundled with publicsuffixlist from "
                 f"{str(info['version'])[:10]}")
+    if table and name in IPASN_PARTS:
+        when = str(table.get("data_date") or table.get("imported_at") or "?")[:10]
+        return f"stekker keeps using the IP-to-ASN table {table.get('dataset') or TABLE_NAME!r} from {when}"
     return f"stekker keeps using nothing for {name} (no earlier download)"
 
 
@@ -345,7 +349,7 @@ def update(data_dir: str | os.PathLike | None = None, sources: Mapping[str, str]
         host = urllib.parse.urlsplit(url).netloc
         hostname = urllib.parse.urlsplit(url).hostname or host
         if host in dead_hosts:
-            msg = f"cannot reach {hostname}: {dead_hosts[host]}; {_keeps_using(name, prev, dest.is_file())}"
+            msg = f"cannot reach {hostname}: {dead_hosts[host]}; {_keeps_using(name, prev, dest.is_file(), manifest.get(TABLE_NAME))}"
             report.results.append(FetchResult(name, url, "failed", msg))
             report.errors.append(msg)
             say(msg)
@@ -355,9 +359,9 @@ def update(data_dir: str | os.PathLike | None = None, sources: Mapping[str, str]
         except _Failure as exc:
             if exc.unreachable:
                 dead_hosts[host] = str(exc)
-                msg = f"cannot reach {hostname}: {exc}; {_keeps_using(name, prev, dest.is_file())}"
+                msg = f"cannot reach {hostname}: {exc}; {_keeps_using(name, prev, dest.is_file(), manifest.get(TABLE_NAME))}"
             else:
-                msg = f"download of {name} from {url} failed: {exc}; {_keeps_using(name, prev, dest.is_file())}"
+                msg = f"download of {name} from {url} failed: {exc}; {_keeps_using(name, prev, dest.is_file(), manifest.get(TABLE_NAME))}"
             report.results.append(FetchResult(name, url, "failed", msg))
             report.errors.append(msg)
             say(msg)

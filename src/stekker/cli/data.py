@@ -1,5 +1,236 @@
-"""CLI commands for reference data (IP-to-ASN tables, public suffix list)."""
+"""CLI commands for reference data (IP-to-ASN tables, public suffix list):
+``stekker data import | update | status | lookup``."""
 
 from __future__ import annotations
 
-from stekker.cli import app  # noqa: F401
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from stekker.cli import app
+
+data_app = typer.Typer(
+    help=(
+        "Reference data: IP-to-ASN tables (iptoasn.com, RouteViews pfx2as) and the "
+        "public suffix list.  Kept in $STEKKER_DATA_DIR (default ~/.local/share/stekker).\n\n"
+        "Example: stekker data update && stekker data status"
+    ),
+    no_args_is_help=True,
+)
+app.add_typer(data_app, name="data")
+
+_DATA_DIR_HELP = "Data directory (default $STEKKER_DATA_DIR or ~/.local/share/stekker)."
+
+
+def _record_in_store(db: Optional[str], data_dir: Optional[Path]) -> None:
+    """Copy the manifest into the store's ``datasets`` table when --db is given."""
+    if not db:
+        return
+    from stekker import datasets
+
+    try:
+        from stekker.store import Store  # type: ignore[attr-defined]
+    except ImportError:
+        typer.echo("note: this stekker has no store yet; --db ignored", err=True)
+        return
+    rec = getattr(Store, "record_dataset", None)
+    if rec is None:
+        typer.echo("note: Store.record_dataset is not available; --db ignored", err=True)
+        return
+    store = Store(db)
+    try:
+        for r in datasets.records(data_dir):
+            store.record_dataset(**r)
+    finally:
+        close = getattr(store, "close", None)
+        if close:
+            close()
+
+
+def _age_days(when: Optional[str]) -> Optional[float]:
+    if not when:
+        return None
+    try:
+        d = datetime.fromisoformat(str(when).replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            d = datetime.fromisoformat(str(when)[:10])
+        except ValueError:
+            return None
+    if d.tzinfo is None:
+        d = d.replace(tzinfo=timezone.utc)
+    return (datetime.now(timezone.utc) - d).total_seconds() / 86400
+
+
+@data_app.command("import")
+def import_(
+    files: List[Path] = typer.Argument(..., help="ip2asn-v4.tsv / ip2asn-v6.tsv / ip2asn-combined.tsv (.gz) or a pfx2as file; several files are merged."),
+    name: Optional[str] = typer.Option(None, "--name", help="Data set name (default: from the file name)."),
+    format: str = typer.Option("auto", "--format", help="auto | ip2asn | pfx2as."),
+    version: Optional[str] = typer.Option(None, "--version", help="Version label (default: date of the newest file)."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=_DATA_DIR_HELP),
+    db: Optional[str] = typer.Option(None, "--db", help="Also record the data set in this stekker database."),
+    show_problems: int = typer.Option(10, "--show-problems", help="How many bad lines to list."),
+) -> None:
+    """Import an IP-to-ASN file as the table stekker uses for IP -> ASN.
+
+    Replaces the current table (see `stekker data status`).  Bad lines are
+    skipped and reported with their line numbers.
+
+    Example: stekker data import ip2asn-v4.tsv.gz ip2asn-v6.tsv.gz --name iptoasn
+
+    Example: stekker data import routeviews-rv2-20261124-1200.pfx2as.gz --format pfx2as
+    """
+    from stekker import datasets
+    from stekker.ipasn import AsnTable, AsnTableError
+
+    if format not in ("auto", "ip2asn", "pfx2as"):
+        typer.echo(f"error: --format must be auto, ip2asn or pfx2as (not {format!r})", err=True)
+        raise typer.Exit(2)
+    try:
+        table = AsnTable.from_files(files, format=format, name=name, version=version,
+                                    source=", ".join(str(f.resolve()) for f in files))
+    except AsnTableError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1)
+    entry = datasets.register_table(data_dir, table)
+    info = table.info
+    typer.echo(f"imported {info['name']} ({info['format']}, version {info['version']}): "
+               f"{info['v4_ranges']} IPv4 + {info['v6_ranges']} IPv6 ranges, {info['asns']} ASes, "
+               f"{info['not_routed']} not-routed rows, {info['bad_lines']} bad lines -> {entry['path']}")
+    for p in info["problems"][:show_problems]:
+        typer.echo(f"  bad line: {p}", err=True)
+    if info["bad_lines"] > show_problems:
+        typer.echo(f"  ... and {info['bad_lines'] - show_problems} more bad lines", err=True)
+    _record_in_store(db, data_dir)
+
+
+@data_app.command("update")
+def update(
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=_DATA_DIR_HELP),
+    only: Optional[List[str]] = typer.Option(None, "--only", help="Update only these data sets (ip2asn-v4, ip2asn-v6, psl)."),
+    source: Optional[List[str]] = typer.Option(None, "--source", help="Override a source URL: NAME=URL (e.g. a mirror)."),
+    timeout: float = typer.Option(300.0, "--timeout", help="Seconds one whole download may take."),
+    connect_timeout: float = typer.Option(5.0, "--connect-timeout", help="Seconds to connect / wait for data before giving up."),
+    force: bool = typer.Option(False, "--force", help="Download even when the server says not modified."),
+    db: Optional[str] = typer.Option(None, "--db", help="Also record the data sets in this stekker database."),
+) -> None:
+    """Download the current iptoasn tables and public suffix list.
+
+    Uses conditional requests (ETag / If-Modified-Since), so an unchanged
+    file costs one round trip.  When a server cannot be reached the previous
+    copy stays in use and the command exits 1.
+
+    Example: stekker data update
+
+    Example: stekker data update --only psl --source psl=https://mirror.example/public_suffix_list.dat
+    """
+    from stekker import datasets
+
+    sources = dict(datasets.DEFAULT_SOURCES)
+    for s in source or []:
+        if "=" not in s:
+            typer.echo(f"error: --source wants NAME=URL, got {s!r}", err=True)
+            raise typer.Exit(2)
+        k, v = s.split("=", 1)
+        sources[k.strip()] = v.strip()
+    if only:
+        unknown = [n for n in only if n not in sources]
+        if unknown:
+            typer.echo(f"error: unknown data set(s) {', '.join(unknown)}; known: {', '.join(sources)}", err=True)
+            raise typer.Exit(2)
+        sources = {k: v for k, v in sources.items() if k in only}
+    report = datasets.update(data_dir, sources=sources, timeout=timeout, connect_timeout=connect_timeout,
+                             force=force, log=None)
+    for r in report.results:
+        if r.status == "failed":
+            typer.echo(f"error: {r.message}", err=True)
+        else:
+            typer.echo(f"{r.name}: {r.status.replace('_', ' ')} ({r.message}) [{r.seconds:.1f} s]")
+    if report.table:
+        t = report.table
+        typer.echo(f"ipasn: table rebuilt, {t['v4_ranges']} IPv4 + {t['v6_ranges']} IPv6 ranges, version {t['version']}")
+    for e in report.errors:
+        if not any(e == r.message for r in report.results):
+            typer.echo(f"error: {e}", err=True)
+    _record_in_store(db, data_dir)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@data_app.command("status")
+def status(
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=_DATA_DIR_HELP),
+    max_age_days: float = typer.Option(45.0, "--max-age-days", help="Warn when IP-to-ASN data is older than this."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Show the reference data sets: versions, ages and stale warnings.
+
+    Example: stekker data status --max-age-days 30
+    """
+    from stekker import datasets
+    from stekker.ipasn import DEFAULT_TABLE_FILE, AsnTable, AsnTableError, stale_warning
+
+    d = Path(data_dir) if data_dir else datasets.default_data_dir()
+    manifest = datasets.read_manifest(d)
+    table_info = None
+    table_path = d / DEFAULT_TABLE_FILE
+    if table_path.is_file():
+        try:
+            table_info = AsnTable.read_info(table_path)
+        except (OSError, ValueError, KeyError, AsnTableError) as exc:
+            table_info = None
+            typer.echo(f"warning: cannot read {table_path}: {exc}", err=True)
+    warning = stale_warning(table_info, max_age_days=max_age_days)
+    psl = datasets.psl_info(d)
+    if as_json:
+        typer.echo(json.dumps({"data_dir": str(d), "datasets": manifest, "ipasn": table_info, "psl": psl,
+                               "warnings": [warning] if warning else []}, indent=2, default=str))
+        return
+    typer.echo(f"data dir: {d}")
+    if not manifest:
+        typer.echo("  no downloads yet (run `stekker data update`)")
+    for name, e in sorted(manifest.items()):
+        when = e.get("data_date") or e.get("fetched_at")
+        age = _age_days(when)
+        age_s = f"{age:.0f} days old" if age is not None else "age unknown"
+        checked = e.get("checked_at") or e.get("fetched_at") or "?"
+        typer.echo(f"  {name:10} version {e.get('version')}  ({age_s}; checked {checked})  {e.get('source')}")
+    if table_info:
+        t = table_info
+        typer.echo(f"IP-to-ASN table: {t['name']} version {t.get('version')} ({t['format']}): "
+                   f"{t['v4_ranges']} IPv4 + {t['v6_ranges']} IPv6 ranges, {t['asns']} ASes; imported {t['imported_at']}")
+    psl_age = _age_days(psl.get("data_date"))
+    typer.echo(f"public suffix list: {'bundled' if psl['bundled'] else 'downloaded'} version {psl['version']}"
+               + (f" ({psl_age:.0f} days old)" if psl_age is not None else ""))
+    if warning:
+        typer.echo(f"warning: {warning}", err=True)
+
+
+@data_app.command("lookup")
+def lookup(
+    ips: List[str] = typer.Argument(..., help="IPv4 / IPv6 addresses."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=_DATA_DIR_HELP),
+) -> None:
+    """Look addresses up in the installed IP-to-ASN table.
+
+    Example: stekker data lookup 1.1.1.1 2a00:1450:4001::1
+    """
+    from stekker.ipasn import AsnTable, stale_warning
+
+    table = AsnTable.load_default(data_dir)
+    if table is None:
+        typer.echo("error: " + str(stale_warning(None)), err=True)
+        raise typer.Exit(1)
+    for ip, rec in zip(ips, table.lookup_many(ips)):
+        if rec is None:
+            typer.echo(f"{ip}\t-")
+        else:
+            extra = f" origins={'/'.join(map(str, rec.origins))}" if len(rec.origins) > 1 else ""
+            typer.echo(f"{ip}\tAS{rec.asn}\t{rec.country or '-'}\t{rec.description or '-'}\t{rec.prefix}{extra}")
+    w = stale_warning(table)
+    if w:
+        typer.echo(f"warning: {w}", err=True)
