@@ -1,17 +1,30 @@
 """Storage schema (SQLAlchemy Core), the same for SQLite and PostgreSQL.
 
 Raw evidence is stored as it arrives: one row per DNS question with its
-outcome and the wire-format answer, so every later result can be re-derived
-without asking DNS again.  A domain's rows are written in one transaction
-together with its ``targets.done`` flag: after a crash a domain is either
-complete or absent, never half-written (resume depends on this).
+outcome, the decoded answer section (``answers``, JSON) and the wire-format
+response (``wire``), so every later result can be re-derived without asking
+DNS again.  A domain's rows are written in one transaction together with its
+``targets.done`` flag: after a crash a domain is either complete or absent,
+never half-written (resume depends on this).
+
+``SCHEMA_VERSION`` is kept in the ``meta`` table; a database written by an
+incompatible version is refused with a clear message instead of misread.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
+SCHEMA_VERSION = 2
+
 metadata = sa.MetaData()
+
+meta = sa.Table(
+    "meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
 
 scans = sa.Table(
     "scans",
@@ -19,7 +32,7 @@ scans = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("started_at", sa.Float, nullable=False),  # unix time
     sa.Column("finished_at", sa.Float),
-    sa.Column("state", sa.String(16), nullable=False),  # running|interrupted|finished
+    sa.Column("state", sa.String(16), nullable=False),  # created|running|interrupted|aborted|finished
     sa.Column("tool_version", sa.String(32), nullable=False),
     sa.Column("plan_version", sa.Integer, nullable=False),
     sa.Column("input_path", sa.Text),
@@ -27,6 +40,7 @@ scans = sa.Table(
     sa.Column("resolvers", sa.Text, nullable=False),  # JSON list "ip:port"
     sa.Column("options", sa.Text, nullable=False, default="{}"),  # JSON
     sa.Column("label", sa.Text),
+    sa.Column("summary", sa.Text),  # JSON, set by finish_scan
 )
 
 targets = sa.Table(
@@ -35,7 +49,7 @@ targets = sa.Table(
     sa.Column("scan_id", sa.Integer, sa.ForeignKey("scans.id"), primary_key=True),
     sa.Column("domain", sa.String(255), primary_key=True),  # A-label form
     sa.Column("seq", sa.Integer, nullable=False),  # input order
-    sa.Column("input_name", sa.Text),  # as written in the input (U-label etc.)
+    sa.Column("input_name", sa.Text),  # as written in the input (U-label, URL, ...)
     sa.Column("organisations", sa.Text, nullable=False, default="[]"),  # JSON
     sa.Column("sectors", sa.Text, nullable=False, default="[]"),  # JSON
     sa.Column("hosts", sa.Text, nullable=False, default="[]"),  # JSON
@@ -43,6 +57,7 @@ targets = sa.Table(
     sa.Column("done", sa.Boolean, nullable=False, default=False),
     sa.Column("status", sa.String(16)),  # ok|nxdomain|error once done
     sa.Index("ix_targets_pending", "scan_id", "done", "seq"),
+    sa.Index("ix_targets_seq", "scan_id", "seq"),
 )
 
 input_issues = sa.Table(
@@ -54,34 +69,38 @@ input_issues = sa.Table(
     sa.Column("raw", sa.Text),
     sa.Column("kind", sa.String(32), nullable=False),  # invalid|duplicate|encoding|...
     sa.Column("reason", sa.Text, nullable=False),
+    sa.Index("ix_input_issues_scan", "scan_id", "line"),
 )
 
+# One row per DNS question.  (scan_id, domain, seq) is the key: ``seq`` is the
+# position of the result within its domain, so evidence is rebuilt in the
+# order the engine produced it.  A domain is always rewritten as a whole.
 queries = sa.Table(
     "queries",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("scan_id", sa.Integer, sa.ForeignKey("scans.id"), nullable=False),
-    sa.Column("domain", sa.String(255), nullable=False),
+    sa.Column("scan_id", sa.Integer, sa.ForeignKey("scans.id"), primary_key=True),
+    sa.Column("domain", sa.String(255), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
     sa.Column("purpose", sa.String(48), nullable=False),
-    sa.Column("qname", sa.String(255), nullable=False),
-    sa.Column("qtype", sa.String(12), nullable=False),
+    sa.Column("qname", sa.Text, nullable=False),
+    sa.Column("qtype", sa.String(16), nullable=False),
     sa.Column("status", sa.String(8), nullable=False),  # present|absent|error
-    sa.Column("rcode", sa.String(12)),
-    sa.Column("error_kind", sa.String(24)),
-    sa.Column("absent_kind", sa.String(12)),
+    sa.Column("rcode", sa.String(16)),
+    sa.Column("error_kind", sa.String(32)),
+    sa.Column("absent_kind", sa.String(16)),
     sa.Column("wildcard", sa.Boolean, nullable=False, default=False),
-    sa.Column("resolver", sa.String(64)),
+    sa.Column("resolver", sa.Text),
     sa.Column("ts", sa.Float),
     sa.Column("detail", sa.Text),
+    sa.Column("answers", sa.Text, nullable=False, default="[]"),  # JSON [[name, rtype, ttl, value], ...]
     sa.Column("wire", sa.LargeBinary),  # the final DNS response message as received
-    sa.UniqueConstraint("scan_id", "domain", "purpose", "qname", "qtype", name="uq_query"),
 )
 
 attributions = sa.Table(
     "attributions",
     metadata,
     sa.Column("scan_id", sa.Integer, sa.ForeignKey("scans.id"), primary_key=True),
-    sa.Column("kb_version", sa.String(32), primary_key=True),
+    sa.Column("kb_version", sa.String(64), primary_key=True),
     sa.Column("domain", sa.String(255), primary_key=True),
     sa.Column("computed_at", sa.Float, nullable=False),
     sa.Column("data", sa.Text, nullable=False),  # JSON: the export-contract record
