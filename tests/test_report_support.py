@@ -1,0 +1,107 @@
+"""Test helpers for the judge/report tests (no tests here): a small fake
+knowledge base with the same methods as ``stekker.kb.KnowledgeBase`` and
+builders for hand-made attributions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stekker.attribute.model import DomainAttribution, EvidenceItem, Service
+
+DATA = Path(__file__).parent / "data"
+
+
+@dataclass
+class FakeCompany:
+    id: str
+    name: str
+    country: str | None
+    ownership: list[dict[str, Any]] = field(default_factory=list)
+    holders: list[dict[str, Any]] | None = None
+
+
+@dataclass
+class FakeProvider:
+    id: str
+    name: str
+    company: str
+    eu_data_location: str | None = None
+
+
+def _d(x: Any) -> dt.date:
+    return x if isinstance(x, dt.date) else dt.date.fromisoformat(str(x))
+
+
+class FakeKB:
+    version = "fake-kb-1"
+
+    def __init__(self, path: Path = DATA / "report_kb.yaml"):
+        doc = yaml.safe_load(Path(path).read_text())
+        self._c = {c["id"]: FakeCompany(c["id"], c["name"], c.get("country"), c.get("ownership", []),
+                                        c.get("holders", []))
+                   for c in doc["companies"]}
+        self._p = {p["id"]: FakeProvider(p["id"], p["name"], p["company"], p.get("eu_data_location"))
+                   for p in doc["providers"]}
+
+    @property
+    def providers(self):
+        return list(self._p.values())
+
+    @property
+    def companies(self):
+        return list(self._c.values())
+
+    def provider(self, pid):  # None when unknown, like stekker.kb
+        return self._p.get(pid)
+
+    def company(self, cid):
+        return self._c.get(cid)
+
+    def controller(self, cid, as_of):
+        day = _d(as_of)
+        for o in self._c[cid].ownership:
+            if _d(o["since"]) <= day and ("until" not in o or day < _d(o["until"])):
+                return self._c[o["parent"]]
+        return None
+
+    def chain(self, cid, as_of):  # ids, company first, like stekker.kb
+        if cid not in self._c:
+            return []
+        out = [self._c[cid]]
+        while (p := self.controller(out[-1].id, as_of)) is not None and p not in out:
+            out.append(p)
+        return [c.id for c in out]
+
+    def ultimate_parent(self, cid, as_of):
+        return self.chain(cid, as_of)[-1]
+
+    def jurisdiction(self, cid, as_of):
+        return self._c[self.ultimate_parent(cid, as_of)].country
+
+    def holders(self, cid):  # list of holder entries (shares as fractions), [] when none recorded
+        return self._c[cid].holders if cid in self._c else []
+
+
+def svc(category: str, provider: str | None, status: str = "attributed", evidence=None,
+        also=None, name: str | None = None) -> Service:
+    return Service(category=category, status=status, provider=provider,
+                   provider_name=name or (provider.capitalize() if provider and provider != "self" else None),
+                   company=None, confidence=0.9 if status == "attributed" else 0.0,
+                   evidence=evidence or [], also=also or [])
+
+
+def dom(domain: str, org: str | None, sector: str | None, services: dict[str, Service],
+        saas: list[Service] | None = None, status: str = "ok") -> DomainAttribution:
+    return DomainAttribution(domain=domain, organisation=org, organisations=[org] if org else [],
+                             sector=sector, sectors=[sector] if sector else [], status=status,
+                             services=services, saas=saas or [], kb_version="fake-kb-1",
+                             as_of="2026-01-01")
+
+
+def ev(qname: str, rtype: str, value: str, rule: str = "test") -> EvidenceItem:
+    return EvidenceItem(qname=qname, rtype=rtype, value=value, rule=rule)
