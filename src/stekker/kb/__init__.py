@@ -1,1 +1,402 @@
-"""stekker.kb"""
+"""The knowledge base: providers (fingerprints, ASNs), companies (ownership
+over time) and attribution rules, shipped as YAML under ``kb/data/`` and
+validated at load.  See ``kb/data/README.md`` for the file formats.
+
+>>> from stekker import kb
+>>> k = kb.load()
+>>> k.match_name("gemeente-a-nl.mail.protection.outlook.com", on="mx")[0].provider
+'microsoft'
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+
+import yaml
+from pydantic import ValidationError
+
+from stekker.kb.schema import (
+    CompaniesFile,
+    Company,
+    Event,
+    Fingerprint,
+    Holder,
+    Provider,
+    ProvidersFile,
+    RulesFile,
+)
+
+DATA_DIR = Path(__file__).parent / "data"
+DATA_FILES = ("providers.yaml", "companies.yaml", "rules.yaml")
+
+__all__ = [
+    "KBError",
+    "KnowledgeBase",
+    "Match",
+    "load",
+    "DATA_DIR",
+]
+
+
+class KBError(ValueError):
+    """The knowledge base does not load or does not validate."""
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One fingerprint that matched an observed value."""
+
+    provider: str
+    on: str
+    roles: tuple[str, ...]
+    confidence: float
+    rule: str  # stable rule id: "<provider>.<on>:<suffix|regex|equals>:<pattern>"
+    value: str  # the matched value
+    specificity: int  # longer suffix = more specific
+    tenant: str | None = None
+    fingerprint: Fingerprint | None = None
+
+
+def _as_date(d: _dt.date | str | None) -> _dt.date:
+    if d is None:
+        return _dt.date.today()
+    if isinstance(d, _dt.datetime):
+        return d.date()
+    if isinstance(d, _dt.date):
+        return d
+    return _dt.date.fromisoformat(str(d)[:10])
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans: only true/false are booleans, so
+    keys and values like ``on``, ``no``, ``yes``, ``off`` stay strings."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:bool"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+for _ch in "tTfF":
+    _Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), [_ch]
+    )
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        with path.open("r", encoding="utf-8") as fh:
+            data = yaml.load(fh, Loader=_Loader)  # noqa: S506 (safe loader subclass)
+    except yaml.YAMLError as exc:
+        raise KBError(f"{path}: invalid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise KBError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def _fmt_validation(path: Path, exc: ValidationError, data: dict, key: str) -> str:
+    lines = [f"{path}: {exc.error_count()} validation error(s)"]
+    items = data.get(key) or []
+    for err in exc.errors()[:20]:
+        loc = list(err["loc"])
+        where = ".".join(str(x) for x in loc)
+        if len(loc) >= 2 and loc[0] == key and isinstance(loc[1], int) and loc[1] < len(items):
+            ent = items[loc[1]]
+            if isinstance(ent, dict) and "id" in ent:
+                where = f"{key}[id={ent['id']}]." + ".".join(str(x) for x in loc[2:])
+        lines.append(f"  {where}: {err['msg']}")
+    return "\n".join(lines)
+
+
+class KnowledgeBase:
+    """Providers, companies and rules, validated, with the query API."""
+
+    def __init__(
+        self,
+        providers: ProvidersFile,
+        companies: CompaniesFile,
+        rules: RulesFile,
+        version: str,
+        paths: dict[str, Path] | None = None,
+    ) -> None:
+        self._pfile = providers
+        self._cfile = companies
+        self.rules = rules
+        self.version = version
+        self.paths = paths or {}
+        self.providers: dict[str, Provider] = {}
+        self.companies: dict[str, Company] = {}
+        self._errors: list[str] = []
+        for p in providers.providers:
+            if p.id in self.providers:
+                self._errors.append(f"duplicate provider id {p.id!r}")
+            self.providers[p.id] = p
+        for c in companies.companies:
+            if c.id in self.companies:
+                self._errors.append(f"duplicate company id {c.id!r}")
+            self.companies[c.id] = c
+        self._asn: dict[int, str] = {}
+        self._asn_verified: dict[int, bool] = {}
+        for p in providers.providers:
+            for a in [*p.asns, *p.asns_unverified]:
+                self._asn_verified.setdefault(a, a in p.asns)
+                if a in self._asn and self._asn[a] != p.id:
+                    self._errors.append(f"ASN {a} claimed by {self._asn[a]!r} and {p.id!r}")
+                self._asn.setdefault(a, p.id)
+        # fingerprint index: on -> (suffix map, regex list, equals map)
+        self._suffix: dict[str, dict[str, list[tuple[Provider, Fingerprint]]]] = {}
+        self._regex: dict[str, list[tuple[Provider, Fingerprint, re.Pattern]]] = {}
+        self._equals: dict[str, dict[str, list[tuple[Provider, Fingerprint]]]] = {}
+        for p in providers.providers:
+            for fp in p.fingerprints:
+                if fp.suffix is not None:
+                    self._suffix.setdefault(fp.on, {}).setdefault(fp.suffix, []).append((p, fp))
+                elif fp.equals is not None:
+                    self._equals.setdefault(fp.on, {}).setdefault(fp.equals, []).append((p, fp))
+                else:
+                    self._regex.setdefault(fp.on, []).append((p, fp, re.compile(fp.regex, re.I)))
+
+    # -- validation ------------------------------------------------------------
+    def validate(self) -> list[str]:
+        """All cross-reference problems (empty list = valid)."""
+        errs = list(self._errors)
+        for p in self.providers.values():
+            if p.company not in self.companies:
+                errs.append(f"provider {p.id!r}: company {p.company!r} not in companies.yaml")
+        for c in self.companies.values():
+            for o in c.ownership:
+                if o.parent is not None and o.parent not in self.companies:
+                    errs.append(f"company {c.id!r}: ownership parent {o.parent!r} not in companies.yaml")
+                if o.parent == c.id:
+                    errs.append(f"company {c.id!r}: owns itself")
+                if o.since and o.until and o.until <= o.since:
+                    errs.append(f"company {c.id!r}: ownership period until {o.until} <= since {o.since}")
+        if not any("parent" in e for e in errs):
+            errs.extend(self._cycles())
+        return errs
+
+    def _cycles(self) -> list[str]:
+        """Ownership cycles on any date where a period starts or ends."""
+        dates: set[_dt.date] = {_dt.date(1900, 1, 1)}
+        for c in self.companies.values():
+            for o in c.ownership:
+                for d in (o.since, o.until):
+                    if d is not None:
+                        dates.add(d)
+        errs: list[str] = []
+        for d in sorted(dates):
+            for cid in self.companies:
+                seen = [cid]
+                cur = self.controller(cid, d)
+                while cur is not None:
+                    if cur in seen:
+                        cyc = " -> ".join(seen[seen.index(cur):] + [cur])
+                        msg = f"ownership cycle on {d}: {cyc}"
+                        if msg not in errs:
+                            errs.append(msg)
+                        break
+                    seen.append(cur)
+                    cur = self.controller(cur, d)
+        return errs
+
+    # -- lookups ---------------------------------------------------------------
+    def provider(self, pid: str | None) -> Provider | None:
+        return self.providers.get(pid) if pid else None
+
+    def company(self, cid: str | None) -> Company | None:
+        return self.companies.get(cid) if cid else None
+
+    def controller(self, company_id: str, as_of: _dt.date | str | None = None) -> str | None:
+        """The direct controlling parent of a company on a date, or None.
+
+        Among the ownership periods covering the date with a parent, the one
+        with the largest share wins (an unknown share counts as control)."""
+        c = self.companies.get(company_id)
+        if c is None:
+            return None
+        d = _as_date(as_of)
+        best: tuple[float, str] | None = None
+        for o in c.ownership:
+            if o.parent is None or not o.covers(d):
+                continue
+            share = 1.0 if o.share is None else o.share
+            if best is None or share > best[0]:
+                best = (share, o.parent)
+        return best[1] if best else None
+
+    def chain(self, company_id: str, as_of: _dt.date | str | None = None) -> list[str]:
+        """[company, parent, grandparent, ..., ultimate parent] on a date."""
+        out = [company_id]
+        cur = self.controller(company_id, as_of)
+        while cur is not None and cur not in out:
+            out.append(cur)
+            cur = self.controller(cur, as_of)
+        return out
+
+    def ultimate_parent(self, company_id: str, as_of: _dt.date | str | None = None) -> str:
+        return self.chain(company_id, as_of)[-1]
+
+    def jurisdiction(self, company_id: str, as_of: _dt.date | str | None = None) -> str | None:
+        """ISO-2 country of the ultimate parent's legal home on a date."""
+        up = self.companies.get(self.ultimate_parent(company_id, as_of))
+        return up.country if up else None
+
+    def holders(self, company_id: str) -> list[Holder]:
+        c = self.companies.get(company_id)
+        return list(c.holders) if c else []
+
+    def events(self, company_id: str) -> list[Event]:
+        c = self.companies.get(company_id)
+        return sorted(c.events, key=lambda e: e.date) if c else []
+
+    def asn_verified(self, asn: int | str | None) -> bool:
+        """False when the ASN -> provider fact is a lab value not yet sourced."""
+        try:
+            return self._asn_verified.get(int(str(asn).upper().removeprefix("AS")), False)
+        except ValueError:
+            return False
+
+    def provider_for_asn(self, asn: int | str | None) -> str | None:
+        if asn is None:
+            return None
+        try:
+            return self._asn.get(int(str(asn).upper().removeprefix("AS")))
+        except ValueError:
+            return None
+
+    # -- fingerprint matching --------------------------------------------------
+    def match_name(self, name: str, on: str | Iterable[str] = "cname") -> list[Match]:
+        """Fingerprints of kind ``on`` matching a DNS name, best first.
+
+        Suffixes match on label boundaries; per provider only the longest
+        matching suffix is kept. Regex and equals fingerprints are tried too."""
+        name = name.lower().rstrip(".")
+        ons = [on] if isinstance(on, str) else list(on)
+        out: list[Match] = []
+        for o in ons:
+            per_provider: dict[str, Match] = {}
+            smap = self._suffix.get(o, {})
+            labels = name.split(".")
+            for i in range(len(labels)):
+                suf = ".".join(labels[i:])
+                for p, fp in smap.get(suf, ()):
+                    m = Match(p.id, o, tuple(fp.role), fp.confidence, f"{p.id}.{o}:{fp.matcher}",
+                              name, len(suf), None, fp)
+                    prev = per_provider.get(p.id)
+                    if prev is None or m.specificity > prev.specificity:
+                        per_provider[p.id] = m
+            out.extend(per_provider.values())
+            for p, fp in self._equals.get(o, {}).get(name, ()):
+                out.append(Match(p.id, o, tuple(fp.role), fp.confidence, f"{p.id}.{o}:{fp.matcher}",
+                                 name, 1000, None, fp))
+            for p, fp, rx in self._regex.get(o, ()):
+                mm = rx.search(name)
+                if mm:
+                    tenant = mm.groupdict().get("tenant")
+                    out.append(Match(p.id, o, tuple(fp.role), fp.confidence, f"{p.id}.{o}:{fp.matcher}",
+                                     name, len(mm.group(0)), tenant, fp))
+        out.sort(key=lambda m: (-m.specificity, -m.confidence, m.provider))
+        return out
+
+    def match_txt(self, value: str, on: str = "txt") -> list[Match]:
+        """Fingerprints matching one TXT string (verification tokens)."""
+        out: list[Match] = []
+        low = value.strip()
+        for p, fp in self._equals.get(on, {}).get(low.lower(), ()):
+            out.append(Match(p.id, on, tuple(fp.role), fp.confidence, f"{p.id}.{on}:{fp.matcher}",
+                             value, 1000, None, fp))
+        for p, fp, rx in self._regex.get(on, ()):
+            if rx.search(low):
+                out.append(Match(p.id, on, tuple(fp.role), fp.confidence, f"{p.id}.{on}:{fp.matcher}",
+                                 value, len(fp.regex or ""), None, fp))
+        out.sort(key=lambda m: (-m.specificity, -m.confidence, m.provider))
+        return out
+
+    def match(self, on: str, value: str) -> list[Match]:
+        """Dispatch: names for mx/ns/cname/srv/dkim/spf/dmarc/selector, strings for txt."""
+        if on == "txt":
+            return self.match_txt(value)
+        return self.match_name(value, on)
+
+
+# -- loading ---------------------------------------------------------------------
+def _version(paths: Iterable[Path], dates: Iterable[_dt.date | None]) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(p.name.encode())
+        h.update(b"\0")
+        h.update(p.read_bytes())
+        h.update(b"\0")
+    ds = [d for d in dates if d is not None]
+    day = max(ds).isoformat() if ds else "0000-00-00"
+    return f"{day}-{h.hexdigest()[:8]}"
+
+
+def load(
+    path: str | Path | None = None,
+    *,
+    companies: str | Path | None = None,
+    providers: str | Path | None = None,
+    rules: str | Path | None = None,
+    validate: bool = True,
+) -> KnowledgeBase:
+    """Load and validate the knowledge base.
+
+    ``path``: a directory holding providers.yaml/companies.yaml/rules.yaml
+    (default: the shipped ``kb/data``). ``companies``/``providers``/``rules``
+    override single files (e.g. a test fixture for companies). Missing
+    rules.yaml falls back to the shipped one. Raises :class:`KBError` with a
+    message naming the file, entry and field on any problem."""
+    if path is None and companies is None and providers is None and rules is None:
+        return _load_default()
+    return _load(path, companies, providers, rules, validate)
+
+
+@lru_cache(maxsize=1)
+def _load_default() -> KnowledgeBase:
+    return _load(None, None, None, None, True)
+
+
+def _load(path, companies, providers, rules, validate) -> KnowledgeBase:
+    base = Path(path) if path is not None else DATA_DIR
+    if not base.is_dir():
+        raise KBError(f"knowledge-base directory not found: {base}")
+    pp = Path(providers) if providers else base / "providers.yaml"
+    cp = Path(companies) if companies else base / "companies.yaml"
+    rp = Path(rules) if rules else base / "rules.yaml"
+    if not rp.exists():
+        rp = DATA_DIR / "rules.yaml"
+    for p in (pp, cp, rp):
+        if not p.exists():
+            raise KBError(f"knowledge-base file not found: {p}")
+    pdata, cdata, rdata = _read_yaml(pp), _read_yaml(cp), _read_yaml(rp)
+    # top-level keys starting with "_" hold YAML anchors only (shared source URLs)
+    pdata = {k: v for k, v in pdata.items() if not str(k).startswith("_")}
+    cdata = {k: v for k, v in cdata.items() if not str(k).startswith("_")}
+    try:
+        pf = ProvidersFile.model_validate(pdata)
+    except ValidationError as exc:
+        raise KBError(_fmt_validation(pp, exc, pdata, "providers")) from exc
+    try:
+        cf = CompaniesFile.model_validate(cdata)
+    except ValidationError as exc:
+        raise KBError(_fmt_validation(cp, exc, cdata, "companies")) from exc
+    try:
+        rf = RulesFile.model_validate(rdata)
+    except ValidationError as exc:
+        raise KBError(_fmt_validation(rp, exc, rdata, "categories")) from exc
+    version = _version([pp, cp, rp], [pf.updated, cf.updated, rf.updated])
+    kb = KnowledgeBase(pf, cf, rf, version, {"providers": pp, "companies": cp, "rules": rp})
+    if validate:
+        errs = kb.validate()
+        if errs:
+            raise KBError(
+                "knowledge base does not validate:\n  " + "\n  ".join(errs)
+                + f"\n(files: {pp}, {cp})"
+            )
+    return kb

@@ -1,0 +1,277 @@
+"""Pydantic models of the knowledge-base files (see kb/data/README.md).
+
+The models only check the shape of each entry; cross references (provider ->
+company, ownership parents, cycles) are checked by
+:func:`stekker.kb.KnowledgeBase.validate` because they span files.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ID_RE = re.compile(r"^[a-z0-9]+(?:[-_.][a-z0-9]+)*$")
+
+ON_KINDS = ("mx", "ns", "cname", "srv", "dkim", "selector", "txt", "spf", "dmarc")
+ROLES = (
+    "web",
+    "cdn",
+    "mailbox",
+    "gateway",
+    "mail_inbound",
+    "mail_outbound",
+    "dns",
+    "office",
+    "collaboration",
+    "identity",
+    "saas",
+    "verification",
+)
+PROVIDER_KINDS = (
+    "hyperscaler",
+    "cdn",
+    "saas",
+    "mail_gateway",
+    "mail_provider",
+    "hoster",
+    "telecom",
+    "dns",
+    "security",
+)
+EVENT_KINDS = ("announced", "completed", "blocked", "withdrawn", "renamed")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_id(v: str) -> str:
+    if not ID_RE.match(v):
+        raise ValueError(f"invalid id {v!r}: lowercase letters, digits, '-', '_', '.'")
+    return v
+
+
+def _yaml_id(v):
+    """An id written as a bare YAML 1.1 boolean word (``id: true``, ``on``,
+    ``no``) arrives as a bool; an id is never a boolean, so take the word."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return v
+
+
+class Source(_Strict):
+    url: str
+    retrieved: _dt.date | None = None
+    about: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not re.match(r"^https?://\S+$", v):
+            raise ValueError(f"source url must be http(s): {v!r}")
+        return v
+
+
+class Fingerprint(_Strict):
+    on: Literal["mx", "ns", "cname", "srv", "dkim", "selector", "txt", "spf", "dmarc"]
+    suffix: str | None = None
+    regex: str | None = None
+    equals: str | None = None
+    role: list[str]
+    confidence: float = Field(ge=0.0, le=1.0)
+    note: str | None = None
+    source: str | None = None
+    verified: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_on(cls, data):
+        # YAML 1.1 reads a bare `on:` key as the boolean True
+        if isinstance(data, dict) and True in data and "on" not in data:
+            data = dict(data)
+            data["on"] = data.pop(True)
+        return data
+
+    @field_validator("role", mode="before")
+    @classmethod
+    def _role_list(cls, v):
+        if isinstance(v, str):
+            v = [v]
+        for r in v:
+            if r not in ROLES:
+                raise ValueError(f"unknown role {r!r} (known: {', '.join(ROLES)})")
+        if not v:
+            raise ValueError("role must not be empty")
+        return v
+
+    @field_validator("suffix", "equals")
+    @classmethod
+    def _lower(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        v = v.strip().rstrip(".")
+        if v != v.lower() or not v:
+            raise ValueError(f"suffix/equals must be lowercase and non-empty: {v!r}")
+        return v
+
+    @field_validator("regex")
+    @classmethod
+    def _regex(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as exc:
+                raise ValueError(f"invalid regex {v!r}: {exc}") from exc
+        return v
+
+    @model_validator(mode="after")
+    def _one_matcher(self):
+        n = sum(x is not None for x in (self.suffix, self.regex, self.equals))
+        if n != 1:
+            raise ValueError("a fingerprint needs exactly one of suffix, regex, equals")
+        if self.verified and not (self.source and re.match(r"^https?://\S+$", self.source)):
+            raise ValueError(
+                "a verified fingerprint needs a source URL (or mark it verified: false with a note)"
+            )
+        if not self.verified and not self.note:
+            raise ValueError("an unverified fingerprint needs a note saying why")
+        return self
+
+    @property
+    def matcher(self) -> str:
+        if self.suffix is not None:
+            return f"suffix:{self.suffix}"
+        if self.regex is not None:
+            return f"regex:{self.regex}"
+        return f"equals:{self.equals}"
+
+
+class Provider(_Strict):
+    id: str
+    name: str
+    company: str
+    kind: Literal[
+        "hyperscaler", "cdn", "saas", "mail_gateway", "mail_provider", "hoster", "telecom", "dns", "security"
+    ]
+    services: list[str] = Field(default_factory=list)
+    asns: list[int] = Field(default_factory=list)
+    asns_unverified: list[int] = Field(default_factory=list)  # lab catalogue values, not yet sourced
+    asn_role: str = "web"
+    eu_data_location: Literal["offered", "default", "only", "none", "unknown"] | None = None
+    fingerprints: list[Fingerprint] = Field(default_factory=list)
+    sources: list[Source] = Field(min_length=1)
+    note: str | None = None
+
+    _pre = field_validator("id", "company", mode="before")(classmethod(lambda cls, v: _yaml_id(v)))
+
+    @field_validator("id", "company")
+    @classmethod
+    def _ids(cls, v: str) -> str:
+        return _check_id(v)
+
+    @field_validator("asn_role")
+    @classmethod
+    def _asn_role(cls, v: str) -> str:
+        if v not in ROLES:
+            raise ValueError(f"unknown asn_role {v!r}")
+        return v
+
+
+class ProvidersFile(_Strict):
+    version: int = 1
+    updated: _dt.date | None = None
+    providers: list[Provider]
+
+
+class Ownership(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    parent: str | None = None
+    _pre = field_validator("parent", mode="before")(classmethod(lambda cls, v: _yaml_id(v)))
+    share: float | None = Field(default=None, ge=0.0, le=1.0)
+    since: _dt.date | None = None
+    until: _dt.date | None = None
+    source: str | None = None
+    note: str | None = None
+
+    def covers(self, d: _dt.date) -> bool:
+        return (self.since is None or self.since <= d) and (self.until is None or d < self.until)
+
+
+class Holder(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+    holder: str
+    country: str | None = None
+    share: float | None = None
+    as_of: _dt.date | None = None
+    source: str | None = None
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+    date: _dt.date
+    kind: Literal["announced", "completed", "blocked", "withdrawn", "renamed"]
+    counterparty: str | None = None
+    source: str | None = None
+    note: str | None = None
+
+
+class Company(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+    id: str
+    name: str
+    country: str | None = None
+    ownership: list[Ownership] = Field(default_factory=list)
+    holders: list[Holder] = Field(default_factory=list)
+    events: list[Event] = Field(default_factory=list)
+    sources: list[Source] = Field(default_factory=list)
+
+    _pre = field_validator("id", mode="before")(classmethod(lambda cls, v: _yaml_id(v)))
+
+    @field_validator("id")
+    @classmethod
+    def _ids(cls, v: str) -> str:
+        return _check_id(v)
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^[A-Z]{2}$", v):
+            raise ValueError(f"country must be ISO 3166 alpha-2 (upper case): {v!r}")
+        return v
+
+
+class CompaniesFile(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+    version: int = 1
+    updated: _dt.date | None = None
+    companies: list[Company]
+
+
+class CategoryRule(_Strict):
+    """How one attribution category is decided (rules.yaml)."""
+
+    on: list[str] = Field(default_factory=list)  # observation kinds that feed it
+    purposes: list[str] | None = None  # restrict observations to these purposes (None = all)
+    roles: list[str]  # fingerprint roles that count
+    ip_purposes: list[str] = Field(default_factory=list)  # A/AAAA of these purposes -> ASN -> provider
+    ip_roles: list[str] = Field(default_factory=list)  # provider asn_role values that count for IPs
+    self_purposes: list[str] = Field(default_factory=list)  # names under the org's domain => self
+    deciding: list[str] = Field(default_factory=list)  # their errors => error, all absent => absent
+    presence: list[str] = Field(default_factory=list)  # usable but unmatched => unknown (else absent)
+    unknown_roles: list[str] = Field(default_factory=list)  # matched only with these => unknown
+    multi: bool = False  # several providers are normal (mail_outbound): all listed, none "wins"
+    note: str | None = None
+
+
+class RulesFile(_Strict):
+    version: int = 1
+    updated: _dt.date | None = None
+    observations: dict[str, list[str]]  # observation kind -> purposes it is read from
+    categories: dict[str, CategoryRule]
+    saas: CategoryRule
+    ip_confidence: float = 0.7
+    self_confidence: float = 0.8
+    combine: Literal["noisy_or", "max"] = "noisy_or"
