@@ -93,6 +93,8 @@ def unbound_conf(workdir: Path, net: str) -> Path:
     num-queries-per-thread: 4096
     outgoing-range: 8192
     so-reuseport: no
+    so-rcvbuf: 4m
+    so-sndbuf: 4m
     msg-cache-size: 32m
     rrset-cache-size: 64m
     key-cache-size: 1m

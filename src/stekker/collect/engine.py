@@ -1,0 +1,344 @@
+"""The collect stage: ask the query plan for every domain and keep the raw answers.
+
+For one domain the engine asks every fixed plan item at once (plus one
+random-label wildcard probe and the input's extra hosts), then the derived
+questions: addresses of every MX and NS host, and the SPF include/redirect
+tree within RFC 7208's limit of 10 DNS lookups with loop detection.  Each
+question ends in exactly one of three states (present / absent / error,
+see :mod:`stekker.evidence`); a CNAME chain longer than the plan's limit or
+looping is an error, never an answer.
+
+Answers that equal the wildcard probe's answer (same records once the owner
+name is set aside) are flagged ``wildcard`` so attribution never mistakes a
+wildcard for a real ``autodiscover`` or ``sip`` service.
+
+Names shared by many domains (SPF includes such as
+``spf.protection.outlook.com``, MX hosts such as ``aspmx.l.google.com``) are
+asked once per scan (a bounded LRU of replies) and stored with every domain
+that uses them, so each domain's evidence is complete on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable, Iterable
+
+from stekker.collect.plan import Plan, load_plan
+from stekker.collect.spf import LOOKUP_TERMS, parse_spf, spf_records
+from stekker.collect.transport import Reply, Transport
+from stekker.evidence import AbsentKind, DomainEvidence, ErrorKind, QueryResult, Status
+
+Row = tuple[QueryResult, bytes | None]
+
+
+def classify(domain: str, purpose: str, qname: str, qtype: str, reply: Reply, chain_max: int) -> QueryResult:
+    """Turn one transport reply into a QueryResult in one of the three states."""
+    ans = reply.answer
+    res = QueryResult(
+        domain=domain,
+        purpose=purpose,
+        qname=qname,
+        qtype=qtype,
+        status=Status.ERROR,
+        resolver=reply.resolver,
+        ts=reply.ts,
+        rcode=ans.rcode if ans is not None else None,
+        answers=list(ans.answers) if ans is not None else [],
+    )
+    if reply.error is not None:
+        res.error_kind = reply.error
+        res.detail = reply.detail
+        return res
+    assert ans is not None
+    # follow the CNAME chain inside the answer: loops and overlong chains are errors
+    cnames: dict[str, str] = {}
+    for rr in ans.answers:
+        if rr.rtype == "CNAME":
+            if rr.name in cnames and cnames[rr.name] != rr.value:
+                res.error_kind = ErrorKind.MALFORMED
+                res.detail = f"two different CNAMEs for {rr.name}"
+                return res
+            cnames[rr.name] = rr.value
+    cur = qname
+    seen = {cur}
+    hops = 0
+    if qtype != "CNAME":
+        while cur in cnames:
+            cur = cnames[cur]
+            hops += 1
+            if cur in seen:
+                res.error_kind = ErrorKind.CNAME_LOOP
+                res.detail = f"CNAME loop at {cur} after {hops} hops"
+                return res
+            seen.add(cur)
+            if hops > chain_max:
+                res.error_kind = ErrorKind.CNAME_TOO_LONG
+                res.detail = f"CNAME chain longer than {chain_max} hops"
+                return res
+    if ans.rcode == "NXDOMAIN":
+        res.status = Status.ABSENT
+        res.absent_kind = AbsentKind.NXDOMAIN
+        if hops:
+            res.detail = f"CNAME chain ends at {cur}, which does not exist"
+        return res
+    if ans.rcode != "NOERROR":
+        res.error_kind = ErrorKind.OTHER
+        res.detail = f"unexpected rcode {ans.rcode}"
+        return res
+    if qtype == "CNAME":
+        present = qname in cnames
+    else:
+        present = any(rr.rtype == qtype and rr.name == cur for rr in ans.answers)
+    if present:
+        res.status = Status.PRESENT
+    else:
+        res.status = Status.ABSENT
+        res.absent_kind = AbsentKind.NODATA
+        if hops:
+            res.detail = f"CNAME chain ends at {cur}, which has no {qtype} records"
+    return res
+
+
+def _signature(res: QueryResult) -> frozenset[tuple[str, str, str]] | None:
+    """The answer with the queried owner name replaced, for wildcard comparison.
+
+    Also for an empty answer at the end of a CNAME chain (the chain itself
+    came from the wildcard)."""
+    if res.status is Status.ERROR or not res.answers:
+        return None
+    return frozenset(("*" if rr.name == res.qname else rr.name, rr.rtype, rr.value) for rr in res.answers)
+
+
+@dataclass
+class ScanCounters:
+    domains: int = 0
+    ok: int = 0
+    nxdomain: int = 0
+    error: int = 0
+    queries: int = 0
+    present: int = 0
+    absent: int = 0
+    errors: int = 0
+    error_kinds: collections.Counter = field(default_factory=collections.Counter)
+    cache_hits: int = 0
+
+    def add_domain(self, status: str, rows: list[Row]) -> None:
+        self.domains += 1
+        if status == "ok":
+            self.ok += 1
+        elif status == "nxdomain":
+            self.nxdomain += 1
+        else:
+            self.error += 1
+        for r, _ in rows:
+            self.queries += 1
+            if r.status is Status.PRESENT:
+                self.present += 1
+            elif r.status is Status.ABSENT:
+                self.absent += 1
+            else:
+                self.errors += 1
+                self.error_kinds[r.error_kind.value if r.error_kind else "other"] += 1
+
+    def to_dict(self) -> dict:
+        return {
+            "domains": self.domains,
+            "ok": self.ok,
+            "nxdomain": self.nxdomain,
+            "error": self.error,
+            "queries": self.queries,
+            "present": self.present,
+            "absent": self.absent,
+            "errors": self.errors,
+            "error_kinds": dict(self.error_kinds),
+            "cache_hits": self.cache_hits,
+        }
+
+
+class _ReplyCache:
+    """Bounded LRU of in-flight and finished replies for names many domains share."""
+
+    def __init__(self, maxsize: int = 20_000):
+        self.maxsize = maxsize
+        self._d: collections.OrderedDict[tuple[str, str], asyncio.Future] = collections.OrderedDict()
+
+    def get_or_start(self, key: tuple[str, str], start: Callable[[], Awaitable[Reply]]) -> tuple[asyncio.Future, bool]:
+        fut = self._d.get(key)
+        if fut is not None:
+            self._d.move_to_end(key)
+            return fut, True
+        fut = asyncio.ensure_future(start())
+        self._d[key] = fut
+        if len(self._d) > self.maxsize:
+            old_key, old = self._d.popitem(last=False)
+            if not old.done():  # still needed by someone: keep it
+                self._d[old_key] = old
+        return fut, False
+
+
+class DomainScanner:
+    """Runs the whole plan for one domain over a shared Transport."""
+
+    def __init__(self, transport: Transport, plan: Plan | None = None, shared_cache_size: int = 20_000):
+        self.t = transport
+        self.plan = plan or load_plan()
+        self.cache = _ReplyCache(shared_cache_size)
+        self.cache_hits = 0
+
+    async def _ask(self, domain: str, purpose: str, qname: str, qtype: str, shared: bool = False) -> Row:
+        if shared:
+            fut, hit = self.cache.get_or_start((qname, qtype), lambda: self.t.query(qname, qtype))
+            if hit:
+                self.cache_hits += 1
+            reply = await asyncio.shield(fut)
+        else:
+            reply = await self.t.query(qname, qtype)
+        return classify(domain, purpose, qname, qtype, reply, self.plan.cname_chain_max), reply.wire
+
+    async def scan(self, domain: str, hosts: Iterable[str] = ()) -> tuple[str, list[Row]]:
+        plan = self.plan
+        probe_name = f"stekker-wc-{secrets.token_hex(5)}.{domain}"
+        asks: list[tuple[str, str, str]] = list(plan.questions(domain))
+        asks += [("wildcard_probe", probe_name, t) for t in plan.derived_types("wildcard_probe")]
+        for h in dict.fromkeys(hosts):
+            asks += [("host", h, t) for t in plan.derived_types("host")]
+        rows: list[Row] = list(await asyncio.gather(*(self._ask(domain, p, q, t) for p, q, t in asks)))
+        by_key = {(r.purpose, r.qname, r.qtype): r for r, _ in rows}
+
+        # derived: MX and NS host addresses (shared across domains), SPF tree
+        derived: list[Awaitable[Row]] = []
+        targets: dict[str, set[str]] = {"mx_host": set(), "ns_host": set()}
+        mx = by_key.get(("apex_mx", domain, "MX"))
+        if mx is not None and mx.status is Status.PRESENT:
+            for v in mx.values("MX"):
+                host = v.split(" ", 1)[1] if " " in v else ""
+                if host and host != ".":
+                    targets["mx_host"].add(host)
+        ns = by_key.get(("apex_ns", domain, "NS"))
+        if ns is not None and ns.status is Status.PRESENT:
+            targets["ns_host"].update(v for v in ns.values("NS") if v)
+        for purpose, names in targets.items():
+            for name in sorted(names):
+                for t in plan.derived_types(purpose):
+                    derived.append(self._ask(domain, purpose, name, t, shared=True))
+        spf_task = asyncio.ensure_future(self._spf(domain, by_key.get(("apex_txt", domain, "TXT"))))
+        rows += await asyncio.gather(*derived)
+        rows += await spf_task
+
+        # wildcard detection: a random label that answers means a wildcard exists
+        probe_types = plan.derived_types("wildcard_probe")
+        probe = by_key.get(("wildcard_probe", probe_name, probe_types[0]))
+        if probe is not None and (
+            probe.status is Status.PRESENT or (probe.status is Status.ABSENT and probe.absent_kind is AbsentKind.NODATA)
+        ):
+            more = sorted(plan.sublabel_types - set(probe_types))
+            extra = await asyncio.gather(*(self._ask(domain, "wildcard_probe", probe_name, t) for t in more))
+            rows += extra
+            sigs = {r.qtype: _signature(r) for r, _ in rows if r.purpose == "wildcard_probe"}
+            for r, _ in rows:
+                if r.purpose in ("wildcard_probe", "mx_host", "ns_host", "spf_include") or r.qname == domain:
+                    continue
+                if not r.qname.endswith("." + domain):
+                    continue
+                sig = sigs.get(r.qtype)
+                if sig is not None and _signature(r) == sig:
+                    r.wildcard = True
+                    r.detail = "same answer as the wildcard probe " + probe_name
+        # the resolver's SERVFAIL hides why a name failed; a CNAME loop is worth naming
+        apex_failed = any(r.status is Status.ERROR for r, _ in rows if r.qname == domain and r.purpose == "apex_soa")
+        if not apex_failed:
+            await asyncio.gather(*(self._diagnose_servfail(r) for r, _ in rows
+                                   if r.error_kind is ErrorKind.SERVFAIL and r.qtype != "CNAME"
+                                   and r.qname.endswith("." + domain)))
+        ev = DomainEvidence(domain=domain, results=[r for r, _ in rows])
+        return ev.status, rows
+
+    async def _diagnose_servfail(self, res: QueryResult) -> None:
+        """Walk the CNAME chain of a SERVFAILed name one CNAME question at a time;
+        a loop or an overlong chain becomes the recorded error kind (the detail
+        keeps the resolver's SERVFAIL and the chain)."""
+        chain = [res.qname]
+        cur = res.qname
+        for _ in range(self.plan.cname_chain_max + 1):
+            reply = await self.t.query(cur, "CNAME")
+            ans = reply.answer
+            if reply.error is not None or ans is None:
+                return
+            targets = [rr.value for rr in ans.answers if rr.rtype == "CNAME" and rr.name == cur]
+            if not targets:
+                return
+            cur = targets[0]
+            if cur in chain:
+                chain.append(cur)
+                res.error_kind = ErrorKind.CNAME_LOOP
+                res.detail = f"SERVFAIL from {res.resolver}; CNAME loop: " + " -> ".join(chain)
+                return
+            chain.append(cur)
+        res.error_kind = ErrorKind.CNAME_TOO_LONG
+        res.detail = f"SERVFAIL from {res.resolver}; CNAME chain longer than {self.plan.cname_chain_max}: " + " -> ".join(chain)
+
+    async def _spf(self, domain: str, apex_txt: QueryResult | None) -> list[Row]:
+        """Expand include:/redirect= depth-first in evaluation order, counting every
+        lookup term (include, a, mx, ptr, exists, redirect) against the limit."""
+        out: list[Row] = []
+        if apex_txt is None or apex_txt.status is not Status.PRESENT:
+            return out
+        limit = self.plan.spf_lookups_max
+        count = 0
+        visited = {domain}
+        marked: set[str] = set()
+        stopped = False
+
+        def mark(target: str, kind: ErrorKind, detail: str) -> None:
+            if target not in marked:
+                marked.add(target)
+                out.append((_synthetic(domain, target, kind, detail), None))
+
+        async def walk(txts: list[str], via: str) -> None:
+            nonlocal count, stopped
+            for rec in spf_records(txts)[:1]:  # more than one SPF record is a permerror: evaluate the first
+                terms = parse_spf(rec)
+                for term in terms:
+                    if stopped:
+                        return
+                    if term.kind not in LOOKUP_TERMS:
+                        continue
+                    count += 1
+                    if term.kind not in ("include", "redirect") or not term.value:
+                        continue
+                    target = term.value
+                    if count > limit:
+                        stopped = True
+                        mark(target, ErrorKind.SPF_LIMIT,
+                             f"RFC 7208 limit of {limit} DNS lookups reached before {term.kind}:{target} (from {via})")
+                        return
+                    if "%" in target:
+                        mark(target, ErrorKind.OTHER,
+                             f"SPF macro in {term.kind}:{target} (from {via}) needs the sender's address; not expanded")
+                        continue
+                    if target in visited:
+                        mark(target, ErrorKind.SPF_LOOP, f"{term.kind}:{target} from {via} was already visited (SPF loop)")
+                        continue
+                    visited.add(target)
+                    row = await self._ask(domain, "spf_include", target, "TXT", shared=True)
+                    out.append(row)
+                    r = row[0]
+                    if r.status is Status.PRESENT:
+                        await walk(r.values("TXT"), target)
+
+        await walk(apex_txt.values("TXT"), domain)
+        return out
+
+
+def _synthetic(domain: str, qname: str, kind: ErrorKind, detail: str) -> QueryResult:
+    """A recorded non-question: the SPF walk stopped here (limit, loop, macro).
+    Its purpose ``spf_walk`` keeps it apart from the real ``spf_include`` answers."""
+    return QueryResult(
+        domain=domain, purpose="spf_walk", qname=qname.lower().rstrip("."), qtype="TXT",
+        status=Status.ERROR, error_kind=kind, detail=detail, ts=time.time(),
+    )
+

@@ -1,0 +1,94 @@
+"""The query plan (``src/stekker/data/plan.yaml``) as Python objects.
+
+The YAML file is the only place that says what stekker asks; this module
+loads it and turns it into the questions for one domain.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from importlib import resources
+
+import yaml
+
+DERIVED_IDS = ("wildcard_probe", "mx_host", "ns_host", "spf_include", "host")
+
+
+@dataclass(frozen=True, slots=True)
+class PlanItem:
+    id: str
+    label: str  # "@" = the domain itself
+    types: tuple[str, ...]
+    why: str
+
+    def qname(self, domain: str) -> str:
+        return domain if self.label == "@" else f"{self.label}.{domain}"
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    version: int
+    items: tuple[PlanItem, ...]
+    derived: dict[str, tuple[tuple[str, ...], str]]  # id -> (types, why)
+    cname_chain_max: int
+    spf_lookups_max: int
+
+    def questions(self, domain: str) -> list[tuple[str, str, str]]:
+        """(purpose, qname, qtype) of the fixed items for ``domain``."""
+        return [(it.id, it.qname(domain), t) for it in self.items for t in it.types]
+
+    def derived_types(self, purpose: str) -> tuple[str, ...]:
+        return self.derived[purpose][0]
+
+    def why(self, purpose: str) -> str:
+        for it in self.items:
+            if it.id == purpose:
+                return it.why
+        return self.derived.get(purpose, ((), ""))[1]
+
+    @property
+    def sublabel_types(self) -> set[str]:
+        """Record types asked below the apex (what a wildcard could answer)."""
+        out = {t for it in self.items if it.label != "@" for t in it.types}
+        out |= set(self.derived_types("host"))
+        return out
+
+
+class PlanError(ValueError):
+    pass
+
+
+def parse_plan(data: dict) -> Plan:
+    try:
+        items = tuple(
+            PlanItem(str(i["id"]), str(i["label"]), tuple(str(t).upper() for t in i["types"]), str(i.get("why", "")))
+            for i in data["items"]
+        )
+        derived = {
+            str(d["id"]): (tuple(str(t).upper() for t in d["types"]), str(d.get("why", "")))
+            for d in data.get("derived", [])
+        }
+        limits = data.get("limits", {})
+        plan = Plan(
+            version=int(data["version"]),
+            items=items,
+            derived=derived,
+            cname_chain_max=int(limits.get("cname_chain_max", 8)),
+            spf_lookups_max=int(limits.get("spf_lookups_max", 10)),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PlanError(f"invalid query plan: {exc!r}") from None
+    ids = [i.id for i in items] + list(derived)
+    if len(set(ids)) != len(ids):
+        raise PlanError("query plan has duplicate ids")
+    missing = [d for d in DERIVED_IDS if d not in derived]
+    if missing:
+        raise PlanError(f"query plan lacks derived items the engine needs: {missing}")
+    return plan
+
+
+@functools.lru_cache(maxsize=1)
+def load_plan() -> Plan:
+    text = resources.files("stekker").joinpath("data/plan.yaml").read_text(encoding="utf-8")
+    return parse_plan(yaml.safe_load(text))

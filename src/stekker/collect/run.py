@@ -1,0 +1,318 @@
+"""Run a scan: stream pending targets from the store through the engine and
+write each finished domain back, with progress, Ctrl-C and resume.
+
+The store is the queue: targets are inserted first (streamed from the input
+file), then read back in input order in batches of those not yet done.  A
+bounded number of domains is in flight; finished domains go to a writer
+thread in batches (one transaction per batch, all-or-nothing), so memory
+stays flat however long the input is, and a crash or ``kill -9`` loses at
+most the domains that were in flight — ``stekker scan --resume ID`` does
+exactly those again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from stekker.collect.engine import DomainScanner, Row, ScanCounters
+from stekker.collect.plan import load_plan
+from stekker.collect.transport import NoResolverError, Transport, TransportConfig, format_resolver
+
+
+class ScanAborted(RuntimeError):
+    """The scan stopped because no resolver answers any more."""
+
+
+@dataclass
+class RunOptions:
+    concurrency: int = 0  # domains in flight; 0 = derived from the transport window
+    batch: int = 200  # domains per write transaction
+    progress: str = "auto"  # auto|bar|lines|none
+    progress_interval: float = 10.0  # seconds between plain progress lines
+    stall_timeout: float = 0.0  # abort when no reply for this long; 0 = derived from timeouts
+    probe: bool = True  # check the resolvers answer before starting
+
+
+@dataclass
+class RunResult:
+    scan_id: int
+    state: str  # finished|interrupted|aborted
+    counters: ScanCounters
+    elapsed: float
+    transport: dict = field(default_factory=dict)
+    message: str | None = None
+
+    @property
+    def qps(self) -> float:
+        return self.counters.queries / self.elapsed if self.elapsed > 0 else 0.0
+
+    def summary(self) -> dict:
+        d = self.counters.to_dict()
+        d.update(
+            elapsed_s=round(self.elapsed, 3),
+            queries_per_s=round(self.qps, 1),
+            domains_per_s=round(self.counters.domains / self.elapsed, 1) if self.elapsed > 0 else 0.0,
+            transport=self.transport,
+            state=self.state,
+        )
+        if self.message:
+            d["message"] = self.message
+        return d
+
+
+class _Writer(threading.Thread):
+    """Writes finished domains in batches on its own thread."""
+
+    def __init__(self, store, scan_id: int, batch: int):
+        super().__init__(name="stekker-writer", daemon=True)
+        self.store = store
+        self.scan_id = scan_id
+        self.batch = batch
+        self.q: queue.Queue = queue.Queue(maxsize=max(4, 20_000 // max(batch, 1)))
+        self.error: BaseException | None = None
+        self._buf: list = []
+
+    def put(self, item) -> None:
+        self._buf.append(item)
+        if len(self._buf) >= self.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._buf:
+            self.q.put(self._buf)
+            self._buf = []
+
+    def close(self) -> None:
+        self.flush()
+        self.q.put(None)
+        self.join()
+        if self.error:
+            raise self.error
+
+    def run(self) -> None:
+        while True:
+            items = self.q.get()
+            if items is None:
+                return
+            if self.error:
+                continue
+            try:
+                self.store.write_domains(self.scan_id, items)
+            except BaseException as exc:  # surfaced by close()
+                self.error = exc
+
+
+class _Progress:
+    def __init__(self, mode: str, total: int, interval: float, label: str):
+        if mode == "auto":
+            mode = "bar" if sys.stderr.isatty() else "lines"
+        self.mode = mode
+        self.total = total
+        self.interval = interval
+        self.label = label
+        self.start = time.monotonic()
+        self.last = self.start
+        self._bar = None
+        if mode == "bar":
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+            self._bar = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                transient=False,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task(label, total=total or None, rate="")
+
+    def update(self, c: ScanCounters, window: int) -> None:
+        now = time.monotonic()
+        el = max(now - self.start, 1e-9)
+        if self._bar is not None:
+            self._bar.update(
+                self._task, completed=c.domains,
+                rate=f"{c.domains / el:,.0f} dom/s {c.queries / el:,.0f} q/s err {c.error}",
+            )
+        elif self.mode == "lines" and now - self.last >= self.interval:
+            self.last = now
+            pct = f" ({100 * c.domains / self.total:.1f}%)" if self.total else ""
+            eta = ""
+            if self.total and c.domains:
+                eta = f", ETA {max(0.0, (self.total - c.domains) / (c.domains / el)):.0f} s"
+            print(
+                f"{self.label}: {c.domains}/{self.total} domains{pct}, {c.queries} queries, "
+                f"{c.queries / el:,.0f} q/s, window {window}, domain errors {c.error}{eta}",
+                file=sys.stderr, flush=True,
+            )
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+async def _run_async(store, scan_id: int, transport: Transport, opts: RunOptions,
+                     stop: asyncio.Event, total: int) -> RunResult:
+    plan = load_plan()
+    scanner = DomainScanner(transport, plan)
+    counters = ScanCounters()
+    writer = _Writer(store, scan_id, opts.batch)
+    writer.start()
+    progress = _Progress(opts.progress, total, opts.progress_interval, f"scan {scan_id}")
+    started = time.monotonic()
+    state = "finished"
+    message = None
+    concurrency = opts.concurrency or max(16, transport.config.window_max // 8)
+    slots = asyncio.Semaphore(concurrency)
+    tasks: set[asyncio.Task] = set()
+    stall = opts.stall_timeout or max(10.0, transport.config.timeout * (transport.config.retries + 1) * 2)
+    aborted = asyncio.Event()
+
+    def done_cb(task: asyncio.Task, domain: str) -> None:
+        tasks.discard(task)
+        slots.release()
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            # a bug, not a DNS outcome: keep the domain pending and stop loudly
+            nonlocal message
+            message = f"internal error while scanning {domain}: {type(exc).__name__}: {exc}"
+            aborted.set()
+            return
+        status, rows = task.result()
+        counters.add_domain(status, rows)
+        writer.put((domain, status, rows))
+
+    async def watchdog() -> None:
+        while True:
+            await asyncio.sleep(0.5)
+            progress.update(counters, transport.window)
+            if transport.inflight and time.monotonic() - transport.last_reply > stall:
+                nonlocal message
+                message = (f"no resolver has answered for {stall:.0f} s "
+                           f"({', '.join(format_resolver(r.addr) for r in transport.resolvers)}); stopping")
+                aborted.set()
+                return
+
+    dog = asyncio.create_task(watchdog())
+    try:
+        for t in store.pending_targets(scan_id):
+            if stop.is_set() or aborted.is_set():
+                break
+            acquire = asyncio.ensure_future(slots.acquire())
+            waiters = {acquire, asyncio.ensure_future(stop.wait()), asyncio.ensure_future(aborted.wait())}
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            for w in waiters:
+                if w is not acquire:
+                    w.cancel()
+            if not acquire.done() or acquire.cancelled():
+                acquire.cancel()
+                break
+            if stop.is_set() or aborted.is_set():
+                slots.release()
+                break
+            domain = t["domain"]
+            task = asyncio.ensure_future(scanner.scan(domain, t.get("hosts") or []))
+            tasks.add(task)
+            task.add_done_callback(lambda tk, d=domain: done_cb(tk, d))
+        while tasks and not stop.is_set() and not aborted.is_set():
+            await asyncio.wait(list(tasks), timeout=0.5)
+    finally:
+        if tasks:  # interrupted: drop half-scanned domains, they stay pending
+            for tk in list(tasks):
+                tk.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        dog.cancel()
+        progress.update(counters, transport.window)
+        progress.close()
+        writer.close()
+    if aborted.is_set():
+        state = "aborted"
+    elif stop.is_set():
+        state = "interrupted"
+        message = "interrupted; finished domains are kept"
+    counters.cache_hits = scanner.cache_hits
+    st = transport.stats
+    return RunResult(
+        scan_id, state, counters, time.monotonic() - started,
+        transport={"sent": st.sent, "received": st.received, "timeouts": st.timeouts, "servfails": st.servfails,
+                   "malformed": st.malformed, "tcp": st.tcp, "mismatched": st.mismatched,
+                   "window_final": transport.window, "window_min": st.window_min, "window_max": st.window_max_seen},
+        message=message,
+    )
+
+
+def run_scan(store, scan_id: int, resolvers: list[tuple[str, int]], config: TransportConfig | None = None,
+             opts: RunOptions | None = None, on_stop_signal: Callable[[], None] | None = None) -> RunResult:
+    """Scan every pending target of ``scan_id``; return when done or stopped.
+
+    Raises NoResolverError (before anything is written) when no resolver
+    answers the probe.  SIGINT/SIGTERM stop cleanly: domains in flight stay
+    pending, finished ones are kept, the scan is marked ``interrupted``.
+    """
+    opts = opts or RunOptions()
+    info = store.scan_info(scan_id)
+    counts = info.get("counts", {})
+    total = max(0, int(counts.get("targets", 0)) - int(counts.get("done", 0)))
+
+    try:
+        import uvloop  # type: ignore
+
+        runner = uvloop.run
+    except ImportError:  # pragma: no cover - Windows
+        runner = asyncio.run
+
+    async def main() -> RunResult:
+        transport = Transport(resolvers, config)
+        await transport.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        installed = []
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                try:
+                    loop.add_signal_handler(sig, _on_signal, stop, on_stop_signal)
+                    installed.append(sig)
+                except (NotImplementedError, RuntimeError):
+                    pass
+        try:
+            if opts.probe:
+                ok = await transport.probe()
+                if not ok:
+                    raise NoResolverError(
+                        "no DNS resolver answered ("
+                        + ", ".join(format_resolver(r.addr) for r in transport.resolvers)
+                        + "): is this machine offline, or is the --resolver address wrong? Nothing was recorded."
+                    )
+            store.mark_running(scan_id)
+            res = await _run_async(store, scan_id, transport, opts, stop, total)
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+            await transport.close()
+        return res
+
+    res = runner(main())
+    summary = res.summary()
+    store.finish_scan(scan_id, res.state, summary)
+    return res
+
+
+def _on_signal(stop: asyncio.Event, cb) -> None:
+    if stop.is_set():  # second Ctrl-C: leave at once (finished domains are committed)
+        os._exit(130)
+    stop.set()
+    if cb:
+        cb()
