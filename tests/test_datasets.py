@@ -1,0 +1,297 @@
+"""Reference-data updates against a local HTTP server on 127.0.0.1: download,
+304 Not Modified caching, rejected downloads, fail-fast when unreachable
+(previous copy kept), the public suffix list, and the `stekker data` CLI."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import socket
+import threading
+import time
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from stekker import datasets
+from stekker.ipasn import AsnTable
+
+V4 = "1.0.0.0\t1.0.0.255\t13335\tUS\tCLOUDFLARENET\n1.0.1.0\t1.0.3.255\t0\tNone\tNot routed\n" \
+     "149.210.0.0\t149.210.255.255\t20857\tNL\tTRANSIP-AS\n"
+V6 = "2a00:1450::\t2a00:1450:ffff:ffff:ffff:ffff:ffff:ffff\t15169\tUS\tGOOGLE\n"
+PSL = ("// VERSION: 2026-11-20_10-00-00_UTC\n// COMMIT: abc\n\n// ===BEGIN ICANN DOMAINS===\n"
+       "nl\ncom\nstekkertest\nco.stekkertest\n// ===END ICANN DOMAINS===\n")
+LAST_MODIFIED = formatdate(1_763_600_000, usegmt=True)  # 2025-11-20
+
+
+class Server:
+    """Serves ``files`` (path -> bytes) with ETag / Last-Modified and honours
+    conditional requests.  ``requests`` logs (path, headers)."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self.status: dict[str, int] = {}
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        srv = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):  # quiet
+                pass
+
+            def do_GET(self):
+                srv.requests.append((self.path, dict(self.headers)))
+                code = srv.status.get(self.path)
+                body = srv.files.get(self.path)
+                if code or body is None:
+                    self.send_response(code or 404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+                if self.headers.get("If-None-Match") == etag or (
+                        "If-None-Match" not in self.headers and self.headers.get("If-Modified-Since") == LAST_MODIFIED):
+                    self.send_response(304)
+                    self.send_header("ETag", etag)
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("ETag", etag)
+                self.send_header("Last-Modified", LAST_MODIFIED)
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def server():
+    s = Server()
+    s.files["/data/ip2asn-v4.tsv.gz"] = gzip.compress(V4.encode(), mtime=0)
+    s.files["/data/ip2asn-v6.tsv.gz"] = gzip.compress(V6.encode(), mtime=0)
+    s.files["/list/public_suffix_list.dat"] = PSL.encode()
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def sources(s: Server) -> dict[str, str]:
+    return {"ip2asn-v4": s.url("/data/ip2asn-v4.tsv.gz"), "ip2asn-v6": s.url("/data/ip2asn-v6.tsv.gz"),
+            "psl": s.url("/list/public_suffix_list.dat")}
+
+
+def refused_port() -> int:
+    """A loopback port nobody listens on (connection refused)."""
+    with socket.socket() as so:
+        so.bind(("127.0.0.1", 0))
+        return so.getsockname()[1]
+
+
+def sha(p: Path) -> str:
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def test_update_downloads_validates_and_builds_table(server, tmp_path):
+    rep = datasets.update(tmp_path, sources=sources(server), connect_timeout=2, timeout=10)
+    assert rep.ok, rep.errors
+    assert [r.status for r in rep.results] == ["downloaded"] * 3
+    m = datasets.read_manifest(tmp_path)
+    assert set(m) == {"ip2asn-v4", "ip2asn-v6", "psl", "ipasn"}
+    e = m["ip2asn-v4"]
+    assert e["source"] == sources(server)["ip2asn-v4"] and e["version"] == "2025-11-20"
+    assert e["etag"] and e["last_modified"] == LAST_MODIFIED and e["data_date"].startswith("2025-11-20")
+    assert Path(e["path"]) == tmp_path / "ip2asn-v4.tsv.gz" and sha(Path(e["path"])) == e["sha256"]
+    assert m["psl"]["version"] == "2026-11-20_10-00-00_UTC"
+    assert rep.table is not None and rep.table["v4_ranges"] == 2 and rep.table["v6_ranges"] == 1
+
+    t = AsnTable.load_default(tmp_path)
+    assert t.lookup("1.0.0.1").asn == 13335
+    assert t.lookup("2a00:1450::1").description == "GOOGLE"
+    assert t.info["name"] == "iptoasn" and t.info["version"] == "2025-11-20"
+    assert "days old" in datasets_stale(t)  # data from 2025: stale
+
+    recs = {r["name"]: r for r in datasets.records(tmp_path)}
+    assert isinstance(recs["psl"]["fetched_at"], float) and recs["ipasn"]["path"].endswith("ipasn.npz")
+
+
+def datasets_stale(t):
+    from stekker.ipasn import stale_warning
+
+    return stale_warning(t) or ""
+
+
+def test_not_modified_uses_cache_and_skips_rebuild(server, tmp_path):
+    datasets.update(tmp_path, sources=sources(server), connect_timeout=2)
+    before = {p.name: sha(p) for p in tmp_path.iterdir() if p.is_file() and p.name != "manifest.json"}
+    n = len(server.requests)
+    rep = datasets.update(tmp_path, sources=sources(server), connect_timeout=2)
+    assert rep.ok and [r.status for r in rep.results] == ["not_modified"] * 3
+    assert rep.table is None  # nothing new: table not rebuilt
+    for _path, headers in server.requests[n:]:
+        assert headers.get("If-None-Match", "").startswith('"') and headers.get("If-Modified-Since") == LAST_MODIFIED
+    assert {p.name: sha(p) for p in tmp_path.iterdir() if p.is_file() and p.name != "manifest.json"} == before
+    m = datasets.read_manifest(tmp_path)
+    assert m["ip2asn-v4"]["checked_at"] >= m["ip2asn-v4"]["fetched_at"]
+
+    # new upstream content is downloaded and the table rebuilt
+    server.files["/data/ip2asn-v4.tsv.gz"] = gzip.compress((V4 + "8.8.8.0\t8.8.8.255\t15169\tUS\tGOOGLE\n").encode())
+    rep = datasets.update(tmp_path, sources=sources(server), connect_timeout=2)
+    assert [r.status for r in rep.results] == ["downloaded", "not_modified", "not_modified"]
+    assert rep.table is not None and AsnTable.load_default(tmp_path).lookup("8.8.8.8").asn == 15169
+
+    # --force ignores the cache validators
+    n = len(server.requests)
+    rep = datasets.update(tmp_path, sources={"psl": sources(server)["psl"]}, connect_timeout=2, force=True)
+    assert rep.result("psl").status == "downloaded"
+    assert "If-None-Match" not in server.requests[n][1]
+
+
+def test_unreachable_fails_fast_and_keeps_previous_copy(server, tmp_path):
+    datasets.update(tmp_path, sources=sources(server), connect_timeout=2)
+    kept = {n: sha(tmp_path / f) for n, f in datasets.FILENAMES.items()}
+    table_before = sha(tmp_path / "ipasn.npz")
+    port = refused_port()
+    dead = {k: f"http://127.0.0.1:{port}/{k}" for k in datasets.DEFAULT_SOURCES}
+    t0 = time.monotonic()
+    rep = datasets.update(tmp_path, sources=dead, connect_timeout=3)
+    assert time.monotonic() - t0 < 3
+    assert not rep.ok and [r.status for r in rep.results] == ["failed"] * 3
+    msg = rep.errors[0]
+    assert msg.startswith("cannot reach 127.0.0.1: ") and "refused" in msg.lower()
+    assert msg.endswith("; stekker keeps using ip2asn-v4 from 2025-11-20")
+    assert rep.errors[2].endswith("; stekker keeps using the public suffix list from 2025-11-20")
+    assert {n: sha(tmp_path / f) for n, f in datasets.FILENAMES.items()} == kept
+    assert sha(tmp_path / "ipasn.npz") == table_before
+    assert AsnTable.load_default(tmp_path).lookup("149.210.9.9").asn == 20857
+    assert not list(tmp_path.glob("*.part*"))
+
+
+def test_unreachable_with_nothing_yet(tmp_path):
+    port = refused_port()
+    rep = datasets.update(tmp_path, sources={"ip2asn-v4": f"http://127.0.0.1:{port}/a",
+                                             "psl": f"http://127.0.0.1:{port}/b"}, connect_timeout=2)
+    assert rep.errors[0].endswith("stekker keeps using nothing for ip2asn-v4 (no earlier download)")
+    assert "bundled with publicsuffixlist from 20" in rep.errors[1]
+    assert AsnTable.load_default(tmp_path) is None
+
+
+def test_stalled_server_times_out_fast(tmp_path):
+    """A server that accepts the connection but never answers."""
+    with socket.socket() as lsock:
+        lsock.bind(("127.0.0.1", 0))
+        lsock.listen(5)
+        port = lsock.getsockname()[1]
+        t0 = time.monotonic()
+        rep = datasets.update(tmp_path, sources={"ip2asn-v4": f"http://127.0.0.1:{port}/a",
+                                                 "ip2asn-v6": f"http://127.0.0.1:{port}/b"}, connect_timeout=0.5)
+        elapsed = time.monotonic() - t0
+    assert elapsed < 2.5  # second file of the same host is skipped, not waited for
+    assert all(r.status == "failed" for r in rep.results)
+    assert rep.errors[0].startswith("cannot reach 127.0.0.1: timed out after 0.5 s")
+
+
+def test_bad_download_rejected_and_http_errors(server, tmp_path):
+    datasets.update(tmp_path, sources=sources(server), connect_timeout=2)
+    kept = sha(tmp_path / "public_suffix_list.dat")
+    server.files["/list/public_suffix_list.dat"] = b"<html>captive portal</html>"
+    server.files["/data/ip2asn-v4.tsv.gz"] = gzip.compress(b"not\ta\ttable\n")
+    server.status["/data/ip2asn-v6.tsv.gz"] = 500
+    rep = datasets.update(tmp_path, sources=sources(server), connect_timeout=2)
+    assert not rep.ok
+    by = {r.name: r for r in rep.results}
+    assert "downloaded file rejected: unknown format" in by["ip2asn-v4"].message
+    assert "HTTP 500" in by["ip2asn-v6"].message  # host reachable: not skipped, not "cannot reach"
+    assert "not a public suffix list" in by["psl"].message
+    assert by["psl"].message.endswith("stekker keeps using the public suffix list from 2025-11-20")
+    assert sha(tmp_path / "public_suffix_list.dat") == kept
+    assert datasets.psl(tmp_path).publicsuffix("x.co.stekkertest") == "co.stekkertest"
+
+
+def test_psl_downloaded_else_bundled(server, tmp_path):
+    p = datasets.psl(tmp_path)
+    assert p.info["bundled"] is True and p.info["version"]
+    assert p.publicsuffix("www.example.co.uk") == "co.uk"
+    datasets.update(tmp_path, sources={"psl": sources(server)["psl"]}, connect_timeout=2)
+    p = datasets.psl(tmp_path)
+    assert p.info["bundled"] is False and p.info["version"] == "2026-11-20_10-00-00_UTC"
+    assert p.info["source"].endswith("/list/public_suffix_list.dat")
+    assert p.privatesuffix("www.org.co.stekkertest") == "org.co.stekkertest"
+    assert datasets.psl(tmp_path) is p  # cached
+    assert datasets.psl_info(tmp_path)["path"] == str(tmp_path / "public_suffix_list.dat")
+
+
+def test_default_data_dir(monkeypatch, tmp_path):
+    monkeypatch.setenv("STEKKER_DATA_DIR", str(tmp_path / "a"))
+    assert datasets.default_data_dir() == tmp_path / "a"
+    monkeypatch.delenv("STEKKER_DATA_DIR")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "x"))
+    assert datasets.default_data_dir() == tmp_path / "x" / "stekker"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "h"))
+    assert datasets.default_data_dir() == tmp_path / "h" / ".local" / "share" / "stekker"
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def cli(*args: str):
+    import stekker.cli.data  # noqa: F401  (registers `stekker data`)
+    from stekker.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def test_cli_import_status_lookup(tmp_path):
+    f = tmp_path / "ip2asn-v4.tsv"
+    f.write_text(V4 + "junk\n")
+    d = str(tmp_path / "data")
+    r = cli("data", "import", str(f), "--name", "mine", "--data-dir", d)
+    assert r.exit_code == 0, r.output
+    assert "imported mine (ip2asn" in r.stdout and "2 IPv4" in r.stdout
+    assert "ip2asn-v4.tsv line 4: expected 5" in r.stderr
+    r = cli("data", "lookup", "1.0.0.1", "9.9.9.9", "--data-dir", d)
+    assert r.exit_code == 0 and "AS13335\tUS\tCLOUDFLARENET\t1.0.0.0/24" in r.stdout and "9.9.9.9\t-" in r.stdout
+    r = cli("data", "status", "--data-dir", d)
+    assert r.exit_code == 0 and "IP-to-ASN table: mine" in r.stdout and "public suffix list: bundled" in r.stdout
+    r = cli("data", "status", "--data-dir", d, "--max-age-days", "0.000001")
+    assert "warning: IP-to-ASN data 'mine' is 0 days old" in r.stderr
+    r = cli("data", "import", str(tmp_path / "nope.tsv"), "--data-dir", d)
+    assert r.exit_code == 1 and "no such file" in r.stderr
+    r = cli("data", "lookup", "1.1.1.1", "--data-dir", str(tmp_path / "empty"))
+    assert r.exit_code == 1 and "no IP-to-ASN data" in r.stderr
+
+
+def test_cli_update_offline_exits_nonzero(server, tmp_path):
+    d = str(tmp_path)
+    args = []
+    for k, v in sources(server).items():
+        args += ["--source", f"{k}={v}"]
+    r = cli("data", "update", "--data-dir", d, *args)
+    assert r.exit_code == 0, r.output
+    assert "ip2asn-v4: downloaded" in r.stdout and "table rebuilt" in r.stdout
+    port = refused_port()
+    r = cli("data", "update", "--data-dir", d, "--only", "ip2asn-v4", "--connect-timeout", "2",
+            "--source", f"ip2asn-v4=http://127.0.0.1:{port}/x")
+    assert r.exit_code == 1
+    assert "error: cannot reach 127.0.0.1:" in r.stderr and "stekker keeps using ip2asn-v4 from 2025-11-20" in r.stderr
+    r = cli("data", "update", "--data-dir", d, "--only", "bogus")
+    assert r.exit_code == 2 and "unknown data set" in r.stderr
+    for sub in ("import", "update", "status", "lookup"):
+        h = cli("data", sub, "--help")
+        assert h.exit_code == 0 and "Example: stekker data" in h.stdout
