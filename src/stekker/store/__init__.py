@@ -449,25 +449,28 @@ class Store:
                 else:
                     r, wire = item
                 answers = r.answers
+                st = r.status
+                ek = r.error_kind
+                ak = r.absent_kind
                 qrows.append(
-                    {
-                        "scan_id": scan_id,
-                        "domain": domain,
-                        "seq": i,
-                        "purpose": r.purpose,
-                        "qname": _clean(r.qname),
-                        "qtype": r.qtype,
-                        "status": r.status.value if isinstance(r.status, Status) else str(r.status),
-                        "rcode": r.rcode,
-                        "error_kind": _enum_value(r.error_kind),
-                        "absent_kind": _enum_value(r.absent_kind),
-                        "wildcard": bool(r.wildcard),
-                        "resolver": r.resolver,
-                        "ts": r.ts,
-                        "detail": _clean(r.detail),
-                        "answers": _jdump([(a.name, a.rtype, a.ttl, a.value) for a in answers]) if answers else "[]",
-                        "wire": bytes(wire) if wire is not None else None,
-                    }
+                    (
+                        scan_id,
+                        domain,
+                        i,
+                        r.purpose,
+                        _clean(r.qname),
+                        r.qtype,
+                        st.value if isinstance(st, Status) else str(st),
+                        r.rcode,
+                        None if ek is None else _enum_value(ek),
+                        None if ak is None else _enum_value(ak),
+                        bool(r.wildcard),
+                        r.resolver,
+                        r.ts,
+                        _clean(r.detail),
+                        _jdump([(a.name, a.rtype, a.ttl, a.value) for a in answers]) if answers else "[]",
+                        None if wire is None else bytes(wire),
+                    )
                 )
         if len(set(domains)) != len(domains):
             raise StoreError("write_domains: the same domain twice in one batch")
@@ -487,13 +490,39 @@ class Store:
                     + (" ..." if len(missing) > 5 else "")
                 )
             if qrows:
-                conn.execute(q.insert(), qrows)
+                self._insert_queries(conn, qrows)
             conn.execute(
                 t.update()
                 .where(t.c.scan_id == scan_id, t.c.domain == bindparam("b_domain"))
                 .values(done=True, status=bindparam("b_status")),
                 done,
             )
+
+    _QUERY_COLUMNS = (
+        "scan_id", "domain", "seq", "purpose", "qname", "qtype", "status", "rcode", "error_kind",
+        "absent_kind", "wildcard", "resolver", "ts", "detail", "answers", "wire",
+    )
+
+    def _insert_queries(self, conn: sa.Connection, rows: list[tuple]) -> None:
+        """Bulk insert of query rows on the transaction's own DBAPI connection:
+        COPY on PostgreSQL, executemany on SQLite (several times faster than
+        going through SQLAlchemy's parameter processing)."""
+        cols = ", ".join(self._QUERY_COLUMNS)
+        raw = conn.connection.dbapi_connection
+        if self.dialect == "postgresql":
+            with raw.cursor() as cur:
+                with cur.copy(f"COPY queries ({cols}) FROM STDIN") as cp:
+                    for row in rows:
+                        cp.write_row(row)
+        elif self.dialect == "sqlite":
+            marks = ", ".join("?" * len(self._QUERY_COLUMNS))
+            cur = raw.cursor()
+            try:
+                cur.executemany(f"INSERT INTO queries ({cols}) VALUES ({marks})", rows)
+            finally:
+                cur.close()
+        else:  # pragma: no cover - other backends are refused by open()
+            conn.execute(S.queries.insert(), [dict(zip(self._QUERY_COLUMNS, r)) for r in rows])
 
     # -- reader side ------------------------------------------------------------
     def resolve_scan(self, ref: str | int | None = None) -> int:
