@@ -93,6 +93,7 @@ class DomainAttribution:
     as_of: str  # ISO date used for ownership
     tenant: str | None = None  # Microsoft 365 tenant name seen in DKIM CNAMEs
     errors: list[dict[str, str]] = field(default_factory=list)  # failed queries (qname, qtype, error_kind)
+    datasets: list[dict[str, Any]] = field(default_factory=list)  # reference data used (IP-to-ASN: name, version, date)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -108,6 +109,7 @@ class DomainAttribution:
             "as_of": self.as_of,
             "tenant": self.tenant,
             "errors": self.errors,
+            "datasets": self.datasets,
         }
 
     @classmethod
@@ -140,4 +142,5 @@ class DomainAttribution:
             as_of=d["as_of"],
             tenant=d.get("tenant"),
             errors=d.get("errors", []),
+            datasets=d.get("datasets", []),
         )

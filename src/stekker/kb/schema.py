@@ -262,6 +262,8 @@ class CategoryRule(_Strict):
     deciding: list[str] = Field(default_factory=list)  # their errors => error, all absent => absent
     presence: list[str] = Field(default_factory=list)  # usable but unmatched => unknown (else absent)
     unknown_roles: list[str] = Field(default_factory=list)  # matched only with these => unknown
+    prefer_roles: list[str] = Field(default_factory=list)  # providers with these roles first (origin before CDN)
+    prefer_purposes: list[str] = Field(default_factory=list)  # providers seen on these purposes first
     multi: bool = False  # several providers are normal (mail_outbound): all listed, none "wins"
     note: str | None = None
 

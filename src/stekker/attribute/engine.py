@@ -1,0 +1,680 @@
+"""The attribution engine: stored DNS evidence + knowledge base -> who runs
+each service (provider -> company -> ultimate parent -> jurisdiction).
+
+Everything category-specific is data: fingerprints (``kb/data/providers.yaml``)
+say which provider and *role* a DNS name or TXT string points to, and
+``kb/data/rules.yaml`` says which observations and roles decide each category.
+The code below is generic:
+
+1. every *usable* result (present, not a wildcard echo) is turned into
+   observations (``mx``, ``ns``, ``cname``, ``srv``, ``dkim``, ``selector``,
+   ``txt``, ``spf``, ``dmarc``) and matched against the fingerprints;
+2. A/AAAA answers of the purposes a rule names are mapped IP -> ASN ->
+   provider (``asn_table.lookup(ip).asn`` and ``kb.provider_for_asn``);
+3. names under the organisation's own registrable domain are "self";
+4. per category the candidates are combined per provider (noisy-or of the
+   evidence confidences), ordered (preferred purposes/roles first) and the
+   status decided: attributed / self / unknown / absent / error.
+
+Errors and wildcard echoes never become attributions; an error in a deciding
+query without any other conclusion is ``error``, never ``absent``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Iterable, Iterator
+
+from stekker.attribute.model import CATEGORIES, DomainAttribution, EvidenceItem, Service
+from stekker.collect.spf import parse_spf, spf_records
+from stekker.evidence import DomainEvidence, QueryResult, Status
+from stekker.kb import KnowledgeBase
+from stekker.kb.schema import CategoryRule
+
+__all__ = ["attribute_domain", "attribute_scan", "load_attributions", "registrable_domain"]
+
+SELF = "self"
+
+
+@lru_cache(maxsize=1)
+def _psl():
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList()
+
+
+@lru_cache(maxsize=100_000)
+def registrable_domain(name: str) -> str:
+    """The registrable domain (public suffix + one label) of a name; the name
+    itself when it is a public suffix or unknown."""
+    name = name.lower().rstrip(".")
+    try:
+        r = _psl().privatesuffix(name)
+    except Exception:  # noqa: BLE001 - malformed input: fall back to the name
+        r = None
+    return r or name
+
+
+def _under(name: str, domain: str) -> bool:
+    name = name.lower().rstrip(".")
+    return name == domain or name.endswith("." + domain)
+
+
+# ---------------------------------------------------------------- observations
+@dataclass(slots=True)
+class _Obs:
+    kind: str
+    value: str  # what is matched (a name, or a TXT string)
+    result: QueryResult
+    rtype: str
+    raw: str  # the RR value shown as evidence
+
+
+@dataclass(slots=True)
+class _Cand:
+    provider: str
+    roles: frozenset[str]
+    confidence: float
+    item: EvidenceItem
+    purpose: str
+    kind: str  # observation kind, or "ip"
+    tenant: str | None = None
+
+
+def _mx_hosts(r: QueryResult) -> list[tuple[str, str]]:
+    out = []
+    for rr in r.answers:
+        if rr.rtype == "MX":
+            host = rr.value.split()[-1].rstrip(".").lower()
+            out.append((host, rr.value))
+    return out
+
+
+def _is_null_mx(r: QueryResult) -> bool:
+    hosts = _mx_hosts(r)
+    return bool(hosts) and all(h in ("", ".") for h, _ in hosts)
+
+
+def _srv_targets(r: QueryResult) -> list[tuple[str, str]]:
+    return [(rr.value.split()[-1].rstrip(".").lower(), rr.value) for rr in r.answers if rr.rtype == "SRV"]
+
+
+def _cname_targets(r: QueryResult) -> list[tuple[str, str]]:
+    return [(n, n) for n in r.chain[1:]]
+
+
+def _spf_terms(ev: DomainEvidence, apex_txt: list[QueryResult]) -> tuple[list[tuple[str, str, QueryResult]], list]:
+    """(include/redirect domains with the result they came from, all terms).
+    ``redirect=`` targets are followed through the stored ``spf_include``
+    answers (at most 10 steps) and their includes count as the domain's own."""
+    out: list[tuple[str, str, QueryResult]] = []
+    all_terms: list = []
+    queue: list[tuple[str, QueryResult]] = []
+    for r in apex_txt:
+        for rec in spf_records(r.values("TXT")):
+            queue.append((rec, r))
+    seen_redirects: set[str] = set()
+    steps = 0
+    while queue and steps < 12:
+        steps += 1
+        rec, r = queue.pop(0)
+        terms = parse_spf(rec)
+        all_terms.extend(terms)
+        for t in terms:
+            if t.kind in ("include", "redirect") and t.value:
+                out.append((t.value, rec, r))
+            if t.kind == "redirect" and t.value and t.value not in seen_redirects:
+                seen_redirects.add(t.value)
+                tr = ev.get(t.value, "TXT")
+                if tr is not None and tr.usable:
+                    for rec2 in spf_records(tr.values("TXT")):
+                        queue.append((rec2, tr))
+    return out, all_terms
+
+
+def _dmarc_domains(r: QueryResult) -> list[tuple[str, str]]:
+    out = []
+    for v in r.values("TXT"):
+        if not v.lower().startswith("v=dmarc1"):
+            continue
+        for part in v.split(";"):
+            k, _, val = part.strip().partition("=")
+            if k.strip().lower() in ("rua", "ruf"):
+                for uri in val.split(","):
+                    uri = uri.strip()
+                    if uri.lower().startswith("mailto:") and "@" in uri:
+                        dom = uri.split("@", 1)[1].split("!")[0].strip().rstrip(".").lower()
+                        out.append((dom, v))
+    return out
+
+
+def _observations(ev: DomainEvidence, kb: KnowledgeBase) -> list[_Obs]:
+    by_purpose: dict[str, list[str]] = {}
+    for kind, purposes in kb.rules.observations.items():
+        for p in purposes:
+            by_purpose.setdefault(p, []).append(kind)
+    obs: list[_Obs] = []
+    apex_txt = [r for r in ev.results if r.purpose == "apex_txt" and r.qtype == "TXT" and r.usable]
+    for r in ev.results:
+        if not r.usable:
+            continue
+        for kind in by_purpose.get(r.purpose, ()):
+            if kind == "mx" and r.qtype == "MX":
+                obs += [_Obs(kind, h, r, "MX", raw) for h, raw in _mx_hosts(r) if h not in ("", ".")]
+            elif kind == "ns" and r.qtype == "NS":
+                obs += [_Obs(kind, rr.value.rstrip(".").lower(), r, "NS", rr.value) for rr in r.answers if rr.rtype == "NS"]
+            elif kind in ("cname", "dkim"):
+                obs += [_Obs(kind, n, r, "CNAME", raw) for n, raw in _cname_targets(r)]
+            elif kind == "srv" and r.qtype == "SRV":
+                obs += [_Obs(kind, n, r, "SRV", raw) for n, raw in _srv_targets(r)]
+            elif kind == "selector" and r.qtype == "TXT":
+                keys = [v for v in r.values("TXT") if "p=" in v or v.lower().startswith("v=dkim1")]
+                if keys:
+                    label = r.qname.split(".", 1)[0]
+                    obs.append(_Obs(kind, label, r, "TXT", keys[0][:120]))
+            elif kind == "txt" and r.qtype == "TXT":
+                obs += [_Obs(kind, v, r, "TXT", v) for v in r.values("TXT") if not v.lower().startswith("v=spf1")]
+            elif kind == "dmarc" and r.qtype == "TXT":
+                obs += [_Obs(kind, d, r, "TXT", raw) for d, raw in _dmarc_domains(r)]
+    if "spf" in kb.rules.observations:
+        targets, _ = _spf_terms(ev, apex_txt)
+        obs += [_Obs("spf", dom, r, "TXT", rec) for dom, rec, r in targets]
+    return obs
+
+
+# ---------------------------------------------------------------- engine
+@dataclass(slots=True)
+class _Ctx:
+    ev: DomainEvidence
+    kb: KnowledgeBase
+    org: str
+    as_of: _dt.date
+    asn_table: Any
+    cands: list[_Cand] = field(default_factory=list)
+    explained: set[int] = field(default_factory=set)  # id() of results explained by a match/self/null
+    self_items: dict[str, list[EvidenceItem]] = field(default_factory=dict)  # purpose -> items
+    ip_unmapped: dict[int, list[str]] = field(default_factory=dict)  # id(result) -> addresses in no provider's ASN
+    ip_unknown: dict[int, list[str]] = field(default_factory=dict)  # id(result) -> addresses not in the table
+    matched_roles: dict[int, set[str]] = field(default_factory=dict)  # id(result) -> roles matched
+    tenant: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _match_observations(ctx: _Ctx) -> None:
+    kb = ctx.kb
+    for o in _observations(ctx.ev, kb):
+        matches = kb.match(o.kind, o.value)
+        if not matches:
+            continue
+        ctx.explained.add(id(o.result))
+        # per provider keep the most specific match of this observation
+        seen: set[str] = set()
+        for m in matches:
+            if m.provider in seen:
+                continue
+            seen.add(m.provider)
+            conf = m.confidence
+            rule = m.rule
+            if m.fingerprint is not None and not m.fingerprint.verified:
+                rule += " (unverified)"
+            item = EvidenceItem(qname=o.result.qname, rtype=o.rtype, value=o.raw, rule=rule, purpose=o.result.purpose)
+            ctx.cands.append(_Cand(m.provider, frozenset(m.roles), conf, item, o.result.purpose, o.kind, m.tenant))
+            ctx.matched_roles.setdefault(id(o.result), set()).update(m.roles)
+            if m.tenant and ctx.tenant is None:
+                ctx.tenant = m.tenant
+
+
+def _ip_purposes(kb: KnowledgeBase) -> set[str]:
+    out: set[str] = set()
+    for rule in [*kb.rules.categories.values(), kb.rules.saas]:
+        out.update(rule.ip_purposes)
+    return out
+
+
+def _match_ips(ctx: _Ctx) -> None:
+    if ctx.asn_table is None:
+        return
+    kb = ctx.kb
+    for r in ctx.ev.results:
+        if not r.usable or r.purpose not in _ip_purposes(kb) or r.qtype not in ("A", "AAAA"):
+            continue
+        for rr in r.answers:
+            if rr.rtype not in ("A", "AAAA"):
+                continue
+            try:
+                rec = ctx.asn_table.lookup(rr.value)
+            except ValueError:
+                rec = None
+            if rec is None or not getattr(rec, "asn", None):
+                ctx.ip_unknown.setdefault(id(r), []).append(rr.value)
+                continue
+            pid = kb.provider_for_asn(rec.asn)
+            if pid is None:
+                ctx.ip_unmapped.setdefault(id(r), []).append(rr.value)
+                continue
+            prov = kb.provider(pid)
+            verified = kb.asn_verified(rec.asn)
+            conf = kb.rules.ip_confidence * (1.0 if verified else 0.8)
+            rule = f"{pid}.asn:AS{rec.asn}" + ("" if verified else " (unverified)")
+            item = EvidenceItem(qname=rr.name or r.qname, rtype=rr.rtype, value=rr.value, rule=rule, purpose=r.purpose)
+            ctx.cands.append(_Cand(pid, frozenset({prov.asn_role}), conf, item, r.purpose, "ip"))
+            ctx.explained.add(id(r))
+
+
+def _final_names(r: QueryResult) -> list[tuple[str, str]]:
+    if r.qtype == "MX":
+        return [(h, raw) for h, raw in _mx_hosts(r) if h not in ("", ".")]
+    if r.qtype == "NS":
+        return [(rr.value.rstrip(".").lower(), rr.value) for rr in r.answers if rr.rtype == "NS"]
+    if r.qtype == "SRV":
+        return _srv_targets(r)
+    return [(r.final_name, r.final_name)]
+
+
+def _match_self(ctx: _Ctx) -> None:
+    kb = ctx.kb
+    self_purposes: set[str] = set()
+    ip_purposes = _ip_purposes(kb)
+    for rule in kb.rules.categories.values():
+        self_purposes.update(rule.self_purposes)
+    for r in ctx.ev.results:
+        if not r.usable or r.purpose not in self_purposes:
+            continue
+        for name, raw in _final_names(r):
+            if not _under(name, ctx.org):
+                continue
+            if r.purpose in ip_purposes and r.qtype in ("A", "AAAA"):
+                # an address: self only when it is in an ASN of no known provider
+                ips = [rr.value for rr in r.answers if rr.rtype in ("A", "AAAA")]
+                unm = ctx.ip_unmapped.get(id(r), [])
+                if not ips or ctx.asn_table is None or set(unm) != set(ips):
+                    continue
+                item = EvidenceItem(qname=r.qname, rtype=r.qtype, value=", ".join(ips),
+                                    rule="self.own-domain+unmapped-asn", purpose=r.purpose)
+            else:
+                item = EvidenceItem(qname=r.qname, rtype=r.qtype if r.qtype != "A" else "CNAME", value=raw,
+                                    rule="self.own-domain", purpose=r.purpose)
+            ctx.self_items.setdefault(r.purpose, []).append(item)
+            ctx.explained.add(id(r))
+
+
+def _combine(confs: Iterable[float], how: str) -> float:
+    confs = list(confs)
+    if not confs:
+        return 0.0
+    if how == "max":
+        return max(confs)
+    p = 1.0
+    for c in confs:
+        p *= 1.0 - c
+    return round(min(1.0 - p, 0.999), 4)
+
+
+def _service(ctx: _Ctx, category: str, pid: str, cands: list[_Cand]) -> Service:
+    kb = ctx.kb
+    prov = kb.provider(pid)
+    company = prov.company if prov else None
+    parent = kb.ultimate_parent(company, ctx.as_of) if company else None
+    juris = kb.jurisdiction(company, ctx.as_of) if company else None
+    items: list[EvidenceItem] = []
+    seen = set()
+    best: dict[tuple, float] = {}
+    for c in cands:
+        key = (c.item.qname, c.item.rtype, c.item.value, c.item.rule)
+        if key not in seen:
+            seen.add(key)
+            items.append(c.item)
+        # one confidence per distinct fact (the same rule on A and AAAA counts once)
+        fact = (c.item.qname, c.item.rule)
+        best[fact] = max(best.get(fact, 0.0), c.confidence)
+    return Service(
+        category=category,
+        status="attributed",
+        provider=pid,
+        provider_name=prov.name if prov else pid,
+        company=company,
+        parent=parent,
+        jurisdiction=juris,
+        confidence=_combine(best.values(), kb.rules.combine),
+        evidence=items,
+    )
+
+
+def _self_service(category: str, items: list[EvidenceItem], conf: float, note: str | None = None) -> Service:
+    return Service(category=category, status="self", provider=SELF,
+                   provider_name="self-hosted", confidence=conf, evidence=items, note=note)
+
+
+def _rule_cands(ctx: _Ctx, rule: CategoryRule) -> list[_Cand]:
+    out = []
+    roles = set(rule.roles)
+    for c in ctx.cands:
+        if c.kind == "ip":
+            if c.purpose in rule.ip_purposes and (c.roles & set(rule.ip_roles)):
+                out.append(c)
+            continue
+        if c.kind not in rule.on:
+            continue
+        if rule.purposes is not None and c.purpose not in rule.purposes:
+            continue
+        if c.roles & roles:
+            out.append(c)
+    return out
+
+
+def _order(ctx: _Ctx, category: str, rule: CategoryRule, cands: list[_Cand]) -> list[tuple[str, list[_Cand]]]:
+    per: dict[str, list[_Cand]] = {}
+    for c in cands:
+        per.setdefault(c.provider, []).append(c)
+    prefer_roles = set(rule.prefer_roles)
+    prefer_purposes = set(rule.prefer_purposes)
+
+    def key(item):
+        pid, cs = item
+        has_pp = any(c.purpose in prefer_purposes and c.kind != "ip" for c in cs)
+        # a preferred role counts only from a name fingerprint, or from an IP
+        # when no CDN name of the same provider explains it
+        has_pr = any((c.roles & prefer_roles) and not (c.roles & {"cdn"}) for c in cs)
+        conf = _combine([c.confidence for c in cs], ctx.kb.rules.combine)
+        return (not has_pp, not has_pr, -conf, pid)
+
+    return sorted(per.items(), key=key)
+
+
+def _results(ctx: _Ctx, purposes: Iterable[str]) -> list[QueryResult]:
+    ps = set(purposes)
+    return [r for r in ctx.ev.results if r.purpose in ps]
+
+
+def _decide_empty(ctx: _Ctx, category: str, rule: CategoryRule) -> Service:
+    """Status of a category without any provider candidate."""
+    if ctx.ev.status == "nxdomain":
+        return Service(category=category, status="absent", note="the domain does not exist (NXDOMAIN)")
+    # self
+    items = [it for p in rule.self_purposes for it in ctx.self_items.get(p, [])]
+    if items:
+        return _self_service(category, items, ctx.kb.rules.self_confidence)
+    presence = _results(ctx, rule.presence)
+    # a gateway (or relay) hides what is behind it
+    if rule.unknown_roles:
+        for r in presence:
+            if ctx.matched_roles.get(id(r), set()) & set(rule.unknown_roles):
+                return Service(category=category, status="unknown",
+                               note="hidden behind " + "/".join(sorted(ctx.matched_roles[id(r)] & set(rule.unknown_roles)))
+                               + " (" + r.qname + " " + r.qtype + "); no evidence of what is behind it")
+    unexplained = [r for r in presence if r.usable and id(r) not in ctx.explained and not _is_null_answer(r)]
+    if unexplained:
+        r = unexplained[0]
+        why = "no fingerprint matched"
+        if r.purpose in rule.ip_purposes and ctx.asn_table is None:
+            why = "no IP-to-ASN data to map the addresses"
+        elif ctx.ip_unknown.get(id(r)):
+            why = "addresses not in the IP-to-ASN data"
+        elif ctx.ip_unmapped.get(id(r)):
+            why = "addresses in an ASN of no known provider"
+        vals = ", ".join(sorted({n for n, _ in _final_names(r)} | set(r.values())))[:200]
+        return Service(category=category, status="unknown", note=f"{why}: {r.qname} {r.qtype} -> {vals}",
+                       evidence=[EvidenceItem(qname=r.qname, rtype=r.qtype, value=vals, rule="unknown", purpose=r.purpose)])
+    wild = [r for r in presence if r.status is Status.PRESENT and r.wildcard]
+    errs = [r for r in _results(ctx, rule.deciding) if r.status is Status.ERROR]
+    if errs:
+        r = errs[0]
+        kind = r.error_kind.value if r.error_kind is not None else "error"
+        return Service(category=category, status="error", note=f"DNS error on {r.qname} {r.qtype}: {kind}")
+    if wild:
+        r = wild[0]
+        return Service(category=category, status="unknown",
+                       note=f"wildcard echo at {r.qname} {r.qtype}: not attributed")
+    deciding = _results(ctx, rule.deciding)
+    if not deciding:
+        return Service(category=category, status="unknown", note="not measured (no deciding query in the evidence)")
+    null = [r for r in presence if r.usable and _is_null_answer(r)]
+    if null:
+        return Service(category=category, status="absent", note=f"null MX (RFC 7505) at {null[0].qname}")
+    return Service(category=category, status="absent")
+
+
+def _is_null_answer(r: QueryResult) -> bool:
+    return r.qtype == "MX" and _is_null_mx(r)
+
+
+def _multi_service(ctx: _Ctx, category: str, ordered: list[tuple[str, list[_Cand]]]) -> Service:
+    first = _service(ctx, category, ordered[0][0], ordered[0][1])
+    first.also = [_service(ctx, category, pid, cs) for pid, cs in ordered[1:]]
+    return first
+
+
+def _mail_outbound(ctx: _Ctx, rule: CategoryRule, services: dict[str, Service]) -> Service:
+    cands = _rule_cands(ctx, rule)
+    apex_txt = [r for r in ctx.ev.results if r.purpose == "apex_txt" and r.qtype == "TXT" and r.usable]
+    _, terms = _spf_terms(ctx.ev, apex_txt)
+    # `mx` / `a` mechanisms send through the domain's own MX / web hosts
+    self_items: list[EvidenceItem] = []
+    for t in terms:
+        if t.kind in ("mx", "a") and t.qualifier in ("+", "?", "~") and t.value in ("", ctx.ev.domain):
+            src = services.get("mail_inbound" if t.kind == "mx" else "web")
+            if src is not None and src.status == "self":
+                self_items.append(EvidenceItem(qname=ctx.ev.domain, rtype="TXT", value=f"{t.kind}",
+                                               rule=f"self.spf-{t.kind}", purpose="apex_txt"))
+    if cands:
+        svc = _multi_service(ctx, "mail_outbound", _order(ctx, "mail_outbound", rule, cands))
+        if self_items:
+            svc.also.append(_self_service("mail_outbound", self_items[:1], ctx.kb.rules.self_confidence))
+        return svc
+    if self_items:
+        return _self_service("mail_outbound", self_items[:1], ctx.kb.rules.self_confidence)
+    spf_present = any(spf_records(r.values("TXT")) for r in apex_txt)
+    if spf_present:
+        meaningful = [t for t in terms if t.kind not in ("all", "exp") and not (t.kind == "other" and t.value.startswith("v="))]
+        if meaningful:
+            return Service(category="mail_outbound", status="unknown",
+                           note="SPF allows senders no fingerprint matched: "
+                           + " ".join(f"{t.kind}:{t.value}" if t.value else t.kind for t in meaningful)[:200])
+        if ctx.ev.status != "nxdomain":
+            return Service(category="mail_outbound", status="absent", note="SPF allows no sender")
+    return _decide_empty(ctx, "mail_outbound", rule)
+
+
+def attribute_domain(
+    ev: DomainEvidence,
+    kb: KnowledgeBase | None = None,
+    asn_table: Any = None,
+    as_of: _dt.date | str | None = None,
+) -> DomainAttribution:
+    """Attribute every category of one domain from its stored evidence."""
+    if kb is None:
+        from stekker import kb as _kb
+
+        kb = _kb.load()
+    d = as_of if isinstance(as_of, _dt.date) else (_dt.date.fromisoformat(str(as_of)[:10]) if as_of else _dt.date.today())
+    ctx = _Ctx(ev=ev, kb=kb, org=registrable_domain(ev.domain), as_of=d, asn_table=asn_table)
+    if ev.status != "nxdomain":
+        _match_observations(ctx)
+        _match_ips(ctx)
+        _match_self(ctx)
+
+    services: dict[str, Service] = {}
+    for category in CATEGORIES:
+        rule = kb.rules.categories.get(category)
+        if rule is None:
+            services[category] = Service(category=category, status="unknown", note="no rule for this category")
+            continue
+        if category == "mail_outbound":
+            continue
+        cands = _rule_cands(ctx, rule) if ev.status != "nxdomain" else []
+        if cands:
+            ordered = _order(ctx, category, rule, cands)
+            services[category] = _multi_service(ctx, category, ordered)
+        else:
+            services[category] = _decide_empty(ctx, category, rule)
+    if "mail_outbound" in kb.rules.categories:
+        services["mail_outbound"] = (
+            _mail_outbound(ctx, kb.rules.categories["mail_outbound"], services)
+            if ev.status != "nxdomain"
+            else _decide_empty(ctx, "mail_outbound", kb.rules.categories["mail_outbound"])
+        )
+    services = {c: services[c] for c in CATEGORIES if c in services}
+
+    saas: list[Service] = []
+    if ev.status != "nxdomain":
+        sc = _rule_cands(ctx, kb.rules.saas)
+        if sc:
+            saas = [_service(ctx, "saas", pid, cs) for pid, cs in _order(ctx, "saas", kb.rules.saas, sc)]
+
+    errors = [
+        {"qname": r.qname, "qtype": r.qtype, "purpose": r.purpose,
+         "error_kind": r.error_kind.value if r.error_kind is not None else "error"}
+        for r in ev.results if r.status is Status.ERROR
+    ]
+    datasets: list[dict[str, Any]] = []
+    if asn_table is not None:
+        info = getattr(asn_table, "info", {}) or {}
+        datasets.append({k: info.get(k) for k in ("name", "source", "version", "data_date", "imported_at")})
+    return DomainAttribution(
+        domain=ev.domain,
+        organisation=ev.organisations[0] if ev.organisations else None,
+        organisations=list(ev.organisations),
+        sector=ev.sectors[0] if ev.sectors else None,
+        sectors=list(ev.sectors),
+        status=ev.status,
+        services=services,
+        saas=saas,
+        kb_version=kb.version,
+        as_of=d.isoformat(),
+        tenant=ctx.tenant,
+        errors=errors,
+        datasets=datasets,
+    )
+
+
+# ---------------------------------------------------------------- scans
+def _default_asn_table():
+    try:
+        from stekker.ipasn import AsnTable
+    except ImportError:  # pragma: no cover
+        return None
+    return AsnTable.load_default()
+
+
+def attribute_scan(
+    store: Any,
+    scan: int | str | None = None,
+    kb: KnowledgeBase | None = None,
+    asn_table: Any = "default",
+    as_of: _dt.date | str | None = None,
+    progress: Any = None,
+) -> dict[str, Any]:
+    """Recompute the attributions of a stored scan (no DNS) with the current
+    knowledge base and store them under ``kb.version``. Returns a summary:
+    ``{"scan_id", "kb_version", "as_of", "domains", "counts": {category:
+    {status: n}}, "providers": {category: {provider: n}}, "datasets", "warnings"}``."""
+    if kb is None:
+        from stekker import kb as _kb
+
+        kb = _kb.load()
+    scan_id = store.resolve_scan(scan)
+    if asn_table == "default":
+        asn_table = _default_asn_table()
+    warnings: list[str] = []
+    try:
+        from stekker.ipasn import stale_warning
+
+        w = stale_warning(asn_table)
+        if w:
+            warnings.append(w)
+    except ImportError:  # pragma: no cover
+        pass
+    summary = Summary()
+
+    def gen() -> Iterator[dict]:
+        for ev in store.iter_evidence(scan_id):
+            a = attribute_domain(ev, kb, asn_table=asn_table, as_of=as_of)
+            summary.add(a)
+            if progress is not None:
+                progress(a)
+            yield a.to_dict()
+
+    store.save_attributions(scan_id, kb.version, gen())
+    out = summary.to_dict()
+    out.update({
+        "scan_id": scan_id,
+        "kb_version": kb.version,
+        "as_of": (as_of if isinstance(as_of, str) else (as_of or _dt.date.today()).isoformat())[:10],
+        "datasets": [dict(asn_table.info)] if asn_table is not None else [],
+        "warnings": warnings,
+    })
+    return out
+
+
+def load_attributions(
+    store: Any,
+    scan: int | str | None = None,
+    kb: KnowledgeBase | None = None,
+    kb_version: str | None = None,
+    as_of: _dt.date | str | None = None,
+    compute: bool = True,
+    asn_table: Any = "default",
+) -> Iterator[DomainAttribution]:
+    """The attributions of a scan, in input order.
+
+    ``kb_version`` None = the current knowledge base's version. When nothing
+    is stored for that version and ``compute`` is true, they are computed
+    from the stored evidence first (and stored). When ``as_of`` is given and
+    differs from the stored date, the records are recomputed in memory for
+    that date (ownership changes), not stored."""
+    if kb is None:
+        from stekker import kb as _kb
+
+        kb = _kb.load()
+    scan_id = store.resolve_scan(scan)
+    version = kb_version or kb.version
+    if version not in store.attribution_versions(scan_id):
+        if kb_version is not None and kb_version != kb.version:
+            raise LookupError(f"scan {scan_id} has no attributions for knowledge-base version {kb_version}; "
+                              f"stored: {', '.join(store.attribution_versions(scan_id)) or 'none'}")
+        if not compute:
+            return
+        attribute_scan(store, scan_id, kb=kb, asn_table=asn_table, as_of=as_of)
+    want = None
+    if as_of is not None:
+        want = (as_of.isoformat() if isinstance(as_of, _dt.date) else str(as_of))[:10]
+    table = None
+    for rec in store.iter_attributions(scan_id, version):
+        if want is not None and rec.get("as_of") != want and version == kb.version:
+            if table is None:
+                table = _default_asn_table() if asn_table == "default" else asn_table
+            ev = store.evidence(scan_id, rec["domain"])
+            if ev is not None:
+                yield attribute_domain(ev, kb, asn_table=table, as_of=want)
+                continue
+        yield DomainAttribution.from_dict(rec)
+
+
+class Summary:
+    """Counts per category and status, and providers per category."""
+
+    def __init__(self) -> None:
+        self.domains = 0
+        self.domain_status: dict[str, int] = {}
+        self.counts: dict[str, dict[str, int]] = {c: {} for c in (*CATEGORIES, "saas")}
+        self.providers: dict[str, dict[str, int]] = {c: {} for c in (*CATEGORIES, "saas")}
+
+    def add(self, a: DomainAttribution) -> None:
+        self.domains += 1
+        self.domain_status[a.status] = self.domain_status.get(a.status, 0) + 1
+        for c, s in a.services.items():
+            cnt = self.counts.setdefault(c, {})
+            cnt[s.status] = cnt.get(s.status, 0) + 1
+            if s.status == "attributed" and s.provider:
+                pc = self.providers.setdefault(c, {})
+                pc[s.provider] = pc.get(s.provider, 0) + 1
+        st = "attributed" if a.saas else "none"
+        self.counts["saas"][st] = self.counts["saas"].get(st, 0) + 1
+        for s in a.saas:
+            self.providers["saas"][s.provider] = self.providers["saas"].get(s.provider, 0) + 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"domains": self.domains, "domain_status": self.domain_status,
+                "counts": self.counts, "providers": self.providers}
