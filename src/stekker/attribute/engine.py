@@ -198,6 +198,7 @@ class _Ctx:
     ip_unmapped: dict[int, list[str]] = field(default_factory=dict)  # id(result) -> addresses in no provider's ASN
     ip_unknown: dict[int, list[str]] = field(default_factory=dict)  # id(result) -> addresses not in the table
     matched_roles: dict[int, set[str]] = field(default_factory=dict)  # id(result) -> roles matched
+    matched_names: set[str] = field(default_factory=set)  # names a fingerprint matched
     tenant: str | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -222,6 +223,7 @@ def _match_observations(ctx: _Ctx) -> None:
             item = EvidenceItem(qname=o.result.qname, rtype=o.rtype, value=o.raw, rule=rule, purpose=o.result.purpose)
             ctx.cands.append(_Cand(m.provider, frozenset(m.roles), conf, item, o.result.purpose, o.kind, m.tenant))
             ctx.matched_roles.setdefault(id(o.result), set()).update(m.roles)
+            ctx.matched_names.add(o.value)
             if m.tenant and ctx.tenant is None:
                 ctx.tenant = m.tenant
 
@@ -239,6 +241,11 @@ def _match_ips(ctx: _Ctx) -> None:
     kb = ctx.kb
     for r in ctx.ev.results:
         if not r.usable or r.purpose not in _ip_purposes(kb) or r.qtype not in ("A", "AAAA"):
+            continue
+        # the address only speaks when no name on the way was recognised
+        # (a gateway MX on a hyperscaler's network stays the gateway)
+        if any(n in ctx.matched_names for n in r.chain):
+            ctx.explained.add(id(r))
             continue
         for rr in r.answers:
             if rr.rtype not in ("A", "AAAA"):
