@@ -174,3 +174,47 @@ def lab(tmp_path_factory):
         yield lab
     finally:
         lab.stop()
+
+
+# An organisation whose extra host walks the fault lab's 12-hop CNAME chain.
+EXTRA_ORGS.append(
+    Org(
+        domain="chain-user.nl",
+        organisation="Chain User",
+        sector="test",
+        records=[("chain-user.nl", "A", "149.210.1.11")],
+        truth={},
+        hosts=["start.cname-loop.nl", "www.cname-loop.nl"],
+    )
+)
+
+
+def scan_into(store, input_path, resolver: str, **config):
+    """Scan an input file through the real engine into ``store``; returns
+    (scan_id, RunResult). ``config``: TransportConfig fields."""
+    from stekker import __version__
+    from stekker.collect.plan import load_plan
+    from stekker.collect.run import RunOptions, run_scan
+    from stekker.collect.transport import TransportConfig, parse_resolver
+    from stekker.targets import read_targets
+
+    tf = read_targets(input_path)
+    sid = store.create_scan(tool_version=__version__, plan_version=load_plan().version, input_path=str(input_path),
+                            input_sha256=tf.sha256, resolvers=[resolver], options={})
+    store.add_targets(sid, tf)
+    store.add_input_issues(sid, tf.issues)
+    res = run_scan(store, sid, [parse_resolver(resolver)], TransportConfig(**config), RunOptions(progress="none"))
+    return sid, res
+
+
+@pytest.fixture(scope="session")
+def lab_scan(lab, tmp_path_factory):
+    """(store, scan_id) of one scan of the whole session lab (SQLite)."""
+    from stekker.store import Store
+
+    d = tmp_path_factory.mktemp("lab_scan")
+    inp = lab.write_input(d / "input.csv", fmt="csv")
+    store = Store.open(str(d / "stekker.db"))
+    sid, res = scan_into(store, inp, lab.resolver, timeout=1.5, retries=1)
+    assert res.state == "finished", res.message
+    return store, sid

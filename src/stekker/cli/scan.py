@@ -1,5 +1,175 @@
-"""CLI commands of the scan stage (registered on stekker.cli.app)."""
+"""CLI commands of the scan stage (registered on stekker.cli.app): ``stekker scan``."""
 
 from __future__ import annotations
 
-from stekker.cli import app  # noqa: F401
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from stekker.cli import app
+
+
+def _err(msg: str, code: int = 2) -> "typer.Exit":
+    typer.echo(f"error: {msg}", err=True)
+    return typer.Exit(code)
+
+
+@app.command()
+def scan(
+    file: Optional[Path] = typer.Argument(None, help="Input: .txt (one domain per line) or .csv with a 'domain' column "
+                                                     "(optional: organisation, sector, hosts)."),
+    db: str = typer.Option("stekker.db", "--db", help="SQLite file, or a postgresql://user@host/db URL."),
+    resolver: List[str] = typer.Option([], "--resolver", "-r", help="Resolver IP[:PORT]; repeatable (round-robin with "
+                                                                    "failover). Default: the system's resolvers."),
+    qps: float = typer.Option(0.0, "--qps", help="Global cap on queries per second (0 = none)."),
+    window: int = typer.Option(1024, "--window", min=1, help="Initial number of questions in flight (adapts between "
+                                                              "16 and --max-window)."),
+    max_window: int = typer.Option(4096, "--max-window", min=1, help="Upper bound of questions in flight."),
+    timeout: float = typer.Option(2.0, "--timeout", min=0.05, help="Seconds to wait for one answer."),
+    retries: int = typer.Option(2, "--retries", min=0, max=10, help="Further attempts after a timeout (next resolver)."),
+    resume: Optional[int] = typer.Option(None, "--resume", help="Finish scan ID: only the domains not yet done."),
+    label: Optional[str] = typer.Option(None, "--label", help="A name for this scan (shown in reports)."),
+    progress: str = typer.Option("auto", "--progress", help="auto (bar on a terminal, lines otherwise), bar, lines, none."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only the summary."),
+) -> None:
+    """Measure domains from public DNS and store the raw answers.
+
+    Every question ends present, absent (NXDOMAIN/NODATA) or error (with its
+    kind); errors are never counted as absent. Ctrl-C stops cleanly and keeps
+    finished domains; resume with --resume ID.
+
+    Examples:
+
+      stekker scan domains.csv
+
+      stekker scan gemeenten.txt --resolver 9.9.9.9 --resolver 1.1.1.1 --qps 2000
+
+      stekker scan --resume 3
+    """
+    from stekker import __version__
+    from stekker.collect.plan import load_plan
+    from stekker.collect.run import RunOptions, run_scan
+    from stekker.collect.transport import NoResolverError, TransportConfig, format_resolver, parse_resolver, system_resolvers
+    from stekker.store import Store, StoreError
+
+    if progress not in ("auto", "bar", "lines", "none"):
+        raise _err("--progress must be auto, bar, lines or none")
+    if (file is None) == (resume is None):
+        raise _err("give an input FILE, or --resume SCAN_ID (not both)")
+    try:
+        resolvers = [parse_resolver(r) for r in resolver] if resolver else system_resolvers()
+    except (ValueError, NoResolverError) as exc:
+        raise _err(str(exc))
+    try:
+        store = Store.open(db)
+    except StoreError as exc:
+        raise _err(str(exc))
+
+    plan = load_plan()
+    say = (lambda *a, **k: None) if quiet else (lambda m: typer.echo(m, err=True))
+    if resume is not None:
+        try:
+            info = store.scan_info(resume)
+        except StoreError as exc:
+            raise _err(str(exc))
+        if info["state"] == "finished" and info["counts"].get("done") == info["counts"].get("targets"):
+            say(f"scan {resume} is already complete ({info['counts'].get('done')} domains)")
+            raise typer.Exit(0)
+        if info.get("plan_version") != plan.version:
+            raise _err(f"scan {resume} used query plan version {info.get('plan_version')}, this stekker has "
+                       f"{plan.version}; start a new scan")
+        scan_id = resume
+        say(f"resuming scan {scan_id}: {info['counts'].get('targets', 0) - info['counts'].get('done', 0)} domains to go")
+    else:
+        from stekker.targets import InputError, read_targets
+
+        if not file.exists():
+            raise _err(f"input file not found: {file}")
+        try:
+            tf = read_targets(file)
+        except InputError as exc:
+            _print_issues(getattr(exc, "issues", []) or [])
+            raise _err(str(exc))
+        scan_id = store.create_scan(
+            tool_version=__version__, plan_version=plan.version, input_path=str(file),
+            input_sha256=tf.sha256, resolvers=[format_resolver(r) for r in resolvers],
+            options={"qps": qps, "timeout": timeout, "retries": retries, "window": window, "max_window": max_window},
+            label=label,
+        )
+        n = store.add_targets(scan_id, tf)
+        store.add_input_issues(scan_id, tf.issues)
+        issues = list(tf.issues)
+        if n == 0:
+            _print_issues(issues)
+            store.finish_scan(scan_id, "aborted", {"message": "no valid domain in the input"})
+            raise _err(f"{file}: no valid domain in the input ({len(issues)} problems listed above)")
+        say(f"scan {scan_id}: {n} domains from {file} ({tf.encoding}{', ' + tf.dialect if tf.dialect else ''})")
+        if issues:
+            _print_issues(issues, limit=0 if quiet else 20)
+
+    config = TransportConfig(timeout=timeout, retries=retries, qps=qps, window=min(window, max_window),
+                             window_max=max_window, window_min=min(16, window))
+    try:
+        res = run_scan(store, scan_id, resolvers, config, RunOptions(progress="none" if quiet else progress))
+    except NoResolverError as exc:
+        store.finish_scan(scan_id, "aborted", {"message": str(exc)})
+        raise _err(str(exc), 3)
+    _print_summary(res)
+    if res.state == "interrupted":
+        typer.echo(f"resume with: stekker scan --resume {scan_id} --db {db}", err=True)
+        raise typer.Exit(130)
+    if res.state == "aborted":
+        typer.echo(f"error: {res.message}", err=True)
+        typer.echo(f"finished domains are kept; resume with: stekker scan --resume {scan_id} --db {db}", err=True)
+        raise typer.Exit(3)
+
+
+def _print_issues(issues, limit: int = 20) -> None:
+    issues = list(issues)
+    if not issues:
+        return
+    kinds: dict[str, int] = {}
+    for i in issues:
+        k = i.kind if hasattr(i, "kind") else i.get("kind")
+        kinds[k] = kinds.get(k, 0) + 1
+    typer.echo("input: " + ", ".join(f"{v} {k}" for k, v in sorted(kinds.items())) + " (all stored with the scan)",
+               err=True)
+    for i in issues[:limit]:
+        line = i.line if hasattr(i, "line") else i.get("line")
+        raw = i.raw if hasattr(i, "raw") else i.get("raw")
+        reason = i.reason if hasattr(i, "reason") else i.get("reason")
+        kind = i.kind if hasattr(i, "kind") else i.get("kind")
+        where = f"line {line}" if line else "input"
+        typer.echo(f"  {where}: {kind}: {reason}" + (f"  [{_safe(raw)}]" if raw else ""), err=True)
+    if limit and len(issues) > limit:
+        typer.echo(f"  ... and {len(issues) - limit} more (stekker show --issues)", err=True)
+
+
+def _safe(text: str) -> str:
+    """Input text shown on a terminal: control characters made visible."""
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in str(text))[:120]
+
+
+def _print_summary(res) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    c = res.counters
+    t = Table(title=f"scan {res.scan_id}: {res.state}", show_header=True)
+    t.add_column("what")
+    t.add_column("count", justify="right")
+    t.add_row("domains done", f"{c.domains:,}")
+    t.add_row("  ok", f"{c.ok:,}")
+    t.add_row("  nxdomain (does not exist)", f"{c.nxdomain:,}")
+    t.add_row("  error (cannot tell)", f"{c.error:,}")
+    t.add_row("questions", f"{c.queries:,}")
+    t.add_row("  present", f"{c.present:,}")
+    t.add_row("  absent", f"{c.absent:,}")
+    t.add_row("  error", f"{c.errors:,}")
+    for k, v in sorted(c.error_kinds.items(), key=lambda kv: -kv[1]):
+        t.add_row(f"    {k}", f"{v:,}")
+    t.add_row("elapsed", f"{res.elapsed:.1f} s")
+    t.add_row("questions/s", f"{res.qps:,.0f}")
+    Console(file=sys.stderr).print(t)

@@ -1,5 +1,282 @@
-"""CLI commands to look at stored evidence: ``show`` and ``export``."""
+"""CLI commands to look at stored evidence: ``scans``, ``show`` and ``export``."""
 
 from __future__ import annotations
 
-from stekker.cli import app  # noqa: F401
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from stekker.cli import app
+
+
+def _open(db: str):
+    from stekker.store import Store, StoreError
+
+    try:
+        return Store.open(db)
+    except StoreError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+
+
+def _scan_id(store, ref: Optional[str]) -> int:
+    from stekker.store import StoreError
+
+    try:
+        return store.resolve_scan(ref)
+    except StoreError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+
+
+def _safe(text: object) -> str:
+    """DNS text on a terminal: control characters visible, Rich markup inert."""
+    from rich.markup import escape
+
+    s = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in str(text))
+    return escape(s)
+
+
+@app.command()
+def scans(db: str = typer.Option("stekker.db", "--db", help="SQLite file or postgresql:// URL.")) -> None:
+    """List the scans in the database.
+
+    Example: stekker scans --db stekker.db
+    """
+    from rich.console import Console
+    from rich.table import Table
+    import datetime as dt
+
+    store = _open(db)
+    t = Table(title=f"scans in {db}")
+    for col in ("id", "started", "state", "domains done", "ok", "nxdomain", "error", "input", "label"):
+        t.add_column(col)
+    for s in store.list_scans():
+        c = s.get("counts", {})
+        started = dt.datetime.fromtimestamp(s["started_at"], dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        t.add_row(str(s["id"]), started, s["state"], f"{c.get('done', 0)}/{c.get('targets', 0)}",
+                  str(c.get("ok", "")), str(c.get("nxdomain", "")), str(c.get("error", "")),
+                  _safe(s.get("input_path") or ""), _safe(s.get("label") or ""))
+    Console().print(t)
+
+
+@app.command()
+def show(
+    domain: Optional[str] = typer.Argument(None, help="The domain to show (as in the input)."),
+    scan: Optional[str] = typer.Option("latest", "--scan", help="Scan id or 'latest'."),
+    db: str = typer.Option("stekker.db", "--db", help="SQLite file or postgresql:// URL."),
+    issues: bool = typer.Option(False, "--issues", help="List the input problems of the scan instead."),
+    attribution: bool = typer.Option(True, "--attribution/--no-attribution", help="Also show who runs each service."),
+) -> None:
+    """Show the stored evidence for one domain: every question, its state and
+    its answers; then who runs each service and why.
+
+    Examples:
+
+      stekker show gemeente-a.nl
+
+      stekker show ziekenhuis-b.nl --scan 2 --db stekker.db
+
+      stekker show --issues --scan 2
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+
+    store = _open(db)
+    sid = _scan_id(store, scan)
+    con = Console()
+    if issues:
+        t = Table(title=f"input problems of scan {sid}")
+        for col in ("line", "kind", "reason", "as written"):
+            t.add_column(col)
+        for i in store.input_issues(sid):
+            t.add_row(str(i.get("line") or ""), i["kind"], _safe(i["reason"]), _safe(i.get("raw") or ""))
+        con.print(t)
+        return
+    if not domain:
+        typer.echo("error: give a DOMAIN (or --issues)", err=True)
+        raise typer.Exit(2)
+    from stekker.targets import normalise_domain
+
+    try:
+        name = normalise_domain(domain)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    ev = store.evidence(sid, name)
+    if ev is None:
+        tgt = store.target(sid, name) if hasattr(store, "target") else None
+        if tgt is not None:
+            typer.echo(f"{name} is in scan {sid} but not scanned yet (resume the scan)", err=True)
+        else:
+            typer.echo(f"error: {name} is not in scan {sid}", err=True)
+        raise typer.Exit(1)
+
+    con.print(f"[bold]{_safe(name)}[/bold]  scan {sid}  status [bold]{ev.status}[/bold]"
+              + (f"  organisation: {_safe('; '.join(ev.organisations))}" if ev.organisations else "")
+              + (f"  sector: {_safe('; '.join(ev.sectors))}" if ev.sectors else ""))
+    t = Table(title="DNS evidence (raw answers)", show_lines=False)
+    for col in ("purpose", "question", "type", "state", "answer"):
+        t.add_column(col, overflow="fold")
+    for r in ev.results:
+        state = r.status.value
+        if r.error_kind:
+            state += f" ({r.error_kind.value})"
+        elif r.absent_kind:
+            state += f" ({r.absent_kind.value})"
+        if r.wildcard:
+            state += " wildcard"
+        ans = "\n".join(f"{rr.name} {rr.rtype} {rr.value}" for rr in r.answers) or (r.detail or "")
+        if r.detail and r.answers:
+            ans += f"\n({r.detail})"
+        style = {"present": "", "absent": "dim", "error": "red"}[r.status.value]
+        t.add_row(r.purpose, _safe(r.qname), r.qtype, state, _safe(ans), style=style)
+    con.print(t)
+    con.print("[dim]what each purpose asks and why: src/stekker/data/plan.yaml[/dim]")
+    if attribution:
+        _show_attribution(con, ev)
+
+
+def _show_attribution(con, ev) -> None:
+    from rich.table import Table
+
+    try:
+        from stekker import kb as kbmod
+        from stekker.attribute import attribute_domain
+    except ImportError:
+        return
+    try:
+        kb = kbmod.load()
+        asn = _asn_table()
+        att = attribute_domain(ev, kb, asn)
+    except Exception as exc:  # the evidence above stands on its own
+        con.print(f"[red]attribution failed: {_safe(exc)}[/red]")
+        return
+    t = Table(title=f"who runs it (knowledge base {att.kb_version}, ownership as of {att.as_of})")
+    for col in ("service", "status", "provider", "company", "ultimate parent", "jurisdiction", "confidence", "evidence"):
+        t.add_column(col, overflow="fold")
+    for cat, s in att.services.items():
+        evid = "\n".join(f"{e.qname} {e.rtype} {e.value} [{e.rule}]" for e in s.evidence[:4])
+        if len(s.evidence) > 4:
+            evid += f"\n(+{len(s.evidence) - 4} more)"
+        prov = s.provider_name or s.provider or ""
+        if s.also:
+            prov += " (+ " + ", ".join(a.provider or "?" for a in s.also) + ")"
+        t.add_row(cat, s.status, _safe(prov), _safe(s.company or ""), _safe(s.parent or ""), s.jurisdiction or "",
+                  f"{s.confidence:.2f}" if s.status == "attributed" else "", _safe(evid or s.note or ""))
+    for s in att.saas:
+        evid = "\n".join(f"{e.qname} {e.rtype} {e.value} [{e.rule}]" for e in s.evidence[:2])
+        t.add_row("saas", s.status, _safe(s.provider_name or s.provider or ""), _safe(s.company or ""),
+                  _safe(s.parent or ""), s.jurisdiction or "", f"{s.confidence:.2f}", _safe(evid))
+    con.print(t)
+    if att.tenant:
+        con.print(f"Microsoft 365 tenant: {_safe(att.tenant)}")
+
+
+def _asn_table():
+    try:
+        from stekker.ipasn import AsnTable
+
+        return AsnTable.load_default()
+    except Exception:
+        return None
+
+
+@app.command()
+def export(
+    scan: Optional[str] = typer.Option("latest", "--scan", help="Scan id or 'latest'."),
+    format: str = typer.Option("jsonl", "--format", "-f", help="jsonl (one object per domain) or csv (one row per "
+                                                               "DNS question)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="File to write (default: standard output)."),
+    db: str = typer.Option("stekker.db", "--db", help="SQLite file or postgresql:// URL."),
+    evidence: bool = typer.Option(True, "--evidence/--no-evidence", help="jsonl: include the raw DNS answers."),
+    attribution: bool = typer.Option(True, "--attribution/--no-attribution",
+                                     help="jsonl: include services/saas (computed from the evidence if needed)."),
+    sep: str = typer.Option(",", "--sep", help="csv separator (';' for Dutch Excel)."),
+) -> None:
+    """Export a scan's per-domain records.
+
+    jsonl: one JSON object per domain with domain, organisation, sector,
+    status, services (category -> provider, company, parent, jurisdiction,
+    confidence, evidence), saas, and the raw DNS questions and answers
+    (docs/EXPORT.md). csv: one row per DNS question.
+
+    Examples:
+
+      stekker export --scan 1 --format jsonl -o scan1.jsonl
+
+      stekker export --scan latest --format csv --sep ';' -o vragen.csv
+    """
+    if format not in ("jsonl", "csv"):
+        typer.echo("error: --format must be jsonl or csv", err=True)
+        raise typer.Exit(2)
+    store = _open(db)
+    sid = _scan_id(store, scan)
+    out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
+    try:
+        if format == "csv":
+            w = csv.writer(out, delimiter=sep)
+            w.writerow(["domain", "purpose", "qname", "qtype", "status", "absent_kind", "error_kind", "rcode",
+                        "wildcard", "resolver", "ts", "answers", "detail"])
+            for ev in store.iter_evidence(sid):
+                for r in ev.results:
+                    w.writerow([ev.domain, r.purpose, r.qname, r.qtype, r.status.value,
+                                r.absent_kind.value if r.absent_kind else "", r.error_kind.value if r.error_kind else "",
+                                r.rcode or "", int(r.wildcard), r.resolver or "", r.ts or "",
+                                " | ".join(f"{rr.name} {rr.ttl} {rr.rtype} {rr.value}" for rr in r.answers),
+                                r.detail or ""])
+            return
+        attribute = _attributor() if attribution else None
+        for ev in store.iter_evidence(sid):
+            rec = attribute(ev) if attribute else None
+            rec = rec or {
+                "domain": ev.domain,
+                "organisation": ev.organisations[0] if ev.organisations else None,
+                "organisations": ev.organisations,
+                "sector": ev.sectors[0] if ev.sectors else None,
+                "sectors": ev.sectors,
+                "status": ev.status,
+            }
+            rec = dict(rec)
+            rec["scan_id"] = sid
+            if evidence:
+                rec["queries"] = [_query_dict(r) for r in ev.results]
+            out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    finally:
+        if output:
+            out.close()
+
+
+def _attributor():
+    """A function evidence -> export record with the current knowledge base
+    (streaming: nothing is held in memory across domains)."""
+    try:
+        from stekker import kb as kbmod
+        from stekker.attribute import attribute_domain
+    except ImportError:
+        return None
+    kb = kbmod.load()
+    asn = _asn_table()
+    return lambda ev: attribute_domain(ev, kb, asn).to_dict()
+
+
+def _query_dict(r) -> dict:
+    return {
+        "purpose": r.purpose,
+        "qname": r.qname,
+        "qtype": r.qtype,
+        "status": r.status.value,
+        "absent_kind": r.absent_kind.value if r.absent_kind else None,
+        "error_kind": r.error_kind.value if r.error_kind else None,
+        "rcode": r.rcode,
+        "wildcard": r.wildcard,
+        "resolver": r.resolver,
+        "ts": r.ts,
+        "detail": r.detail,
+        "answers": [{"name": rr.name, "type": rr.rtype, "ttl": rr.ttl, "value": rr.value} for rr in r.answers],
+    }

@@ -79,13 +79,16 @@ class _Writer(threading.Thread):
         self.q: queue.Queue = queue.Queue(maxsize=max(4, 20_000 // max(batch, 1)))
         self.error: BaseException | None = None
         self._buf: list = []
+        self._last = time.monotonic()
+        self.max_delay = 1.0  # seconds a finished domain may wait before it is committed
 
     def put(self, item) -> None:
         self._buf.append(item)
-        if len(self._buf) >= self.batch:
+        if len(self._buf) >= self.batch or time.monotonic() - self._last > self.max_delay:
             self.flush()
 
     def flush(self) -> None:
+        self._last = time.monotonic()
         if self._buf:
             self.q.put(self._buf)
             self._buf = []
@@ -199,6 +202,8 @@ async def _run_async(store, scan_id: int, transport: Transport, opts: RunOptions
         while True:
             await asyncio.sleep(0.5)
             progress.update(counters, transport.window)
+            if time.monotonic() - writer._last > writer.max_delay:
+                writer.flush()
             if transport.inflight and time.monotonic() - transport.last_reply > stall:
                 nonlocal message
                 message = (f"no resolver has answered for {stall:.0f} s "
