@@ -105,3 +105,48 @@ def dom(domain: str, org: str | None, sector: str | None, services: dict[str, Se
 
 def ev(qname: str, rtype: str, value: str, rule: str = "test") -> EvidenceItem:
     return EvidenceItem(qname=qname, rtype=rtype, value=value, rule=rule)
+
+
+HOSTILE_TXT = '<script>alert(1)</script><img src=x onerror="alert(2)">'
+HOSTILE_ORG = "Stichting <i>X</i> & Co"
+
+
+def sample() -> list[DomainAttribution]:
+    """Twelve hand-built domains with known verdicts (see tests/test_report.py)."""
+    ms = lambda c: svc(c, "microsoft", evidence=[ev("gemeente-a.nl", "MX", "0 gemeente-a-nl.mail.protection.outlook.com")])  # noqa: E731
+    out = [
+        dom("gemeente-a.nl", "Gemeente A", "gemeente", {
+            "mail_inbound": ms("mail_inbound"), "mailbox": ms("mailbox"), "office": ms("office"),
+            "identity": ms("identity"), "web": svc("web", "transip"), "dns": svc("dns", "transip"),
+            "cdn": svc("cdn", None, status="absent")}),
+        dom("gemeente-a-extra.nl", "Gemeente A", "gemeente", {
+            "web": svc("web", "kpn"), "dns": svc("dns", "kpn"), "mailbox": svc("mailbox", None, "absent")}),
+        dom("ziekenhuis-b.nl", "Ziekenhuis B", "zorg", {
+            "web": svc("web", "cloudflare"), "cdn": svc("cdn", "cloudflare"), "dns": svc("dns", "cloudflare"),
+            "mail_inbound": svc("mail_inbound", "swisshost"), "mail_gateway": svc("mail_gateway", "swisshost"),
+            "mailbox": svc("mailbox", "microsoft")},
+            saas=[svc("saas", "mystery")]),
+        dom("school-c.nl", "School C", "onderwijs", {
+            "mail_inbound": svc("mail_inbound", "google"), "mailbox": svc("mailbox", "google"),
+            "office": svc("office", "google"), "web": svc("web", "amazon"), "dns": svc("dns", "amazon")}),
+        dom("waterschap-d.nl", "Waterschap D", "waterschap", {
+            "web": svc("web", "self", "self"), "mail_inbound": svc("mail_inbound", "self", "self"),
+            "mailbox": svc("mailbox", "self", "self"), "dns": svc("dns", "self", "self")}),
+        dom("gemeente-e.nl", "Gemeente E", "gemeente", {
+            "mail_inbound": svc("mail_inbound", "kpn"), "mailbox": svc("mailbox", "kpn"),
+            "web": svc("web", "hoster-nl"), "dns": svc("dns", "transip")}),
+        dom("broken.nl", "Gemeente F", "gemeente", {
+            c: svc(c, None, "error") for c in ("web", "dns", "mail_inbound", "mailbox")}, status="error"),
+        dom("unknown-g.nl", "Bedrijf G", "bedrijf", {
+            "mailbox": svc("mailbox", None, "unknown"), "web": svc("web", "kpn"), "dns": svc("dns", "kpn")}),
+        dom("gone.nl", "Gemeente H", "gemeente", {}, status="nxdomain"),
+        dom("hostile.nl", HOSTILE_ORG, "stichting", {
+            "web": svc("web", "kpn"),
+            "dns": svc("dns", "kpn", evidence=[ev("hostile.nl", "TXT", HOSTILE_TXT, rule="kpn.ns")])},
+            saas=[svc("saas", "mystery", evidence=[ev("hostile.nl", "TXT", HOSTILE_TXT)])]),
+        dom("orphan.nl", None, None, {"web": svc("web", "transip"), "dns": svc("dns", "transip")}),
+        dom("partial.nl", "Gemeente E", "gemeente", {
+            "dns": svc("dns", "kpn"), "mailbox": svc("mailbox", None, "error")}),
+    ]
+    out[-1].errors = [{"qname": "partial.nl", "qtype": "MX", "error_kind": "timeout"}]
+    return out

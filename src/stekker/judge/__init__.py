@@ -80,10 +80,14 @@ class Policy:
     checks: list[dict[str, Any]]
     source: str | None = None
     origin: str = "shipped"  # "shipped" or the user file's path
+    short: dict[str, str] = field(default_factory=dict)  # column-header name
     config: "PolicyConfig | None" = field(default=None, repr=False)
 
     def title(self, lang: str = "en") -> str:
         return self.name.get(lang) or self.name.get("en") or self.id
+
+    def short_title(self, lang: str = "en") -> str:
+        return self.short.get(lang) or self.short.get("en") or self.title(lang)
 
     def describe(self, lang: str = "en") -> str:
         return self.summary.get(lang) or self.summary.get("en") or ""
@@ -262,8 +266,11 @@ def _load(paths: tuple[str, ...]) -> PolicyConfig:
         summary = p.get("summary") or {"en": ""}
         if isinstance(summary, str):
             summary = {"en": summary, "nl": summary}
+        short = p.get("short") or {}
+        if isinstance(short, str):
+            short = {"en": short, "nl": short}
         pol = Policy(id=pid, name=name, summary=summary, checks=checks,
-                     source=p.get("source"), origin=p["_origin"])
+                     source=p.get("source"), origin=p["_origin"], short=short)
         resolved[pid] = pol
         return pol
 

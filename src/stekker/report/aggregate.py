@@ -1,0 +1,505 @@
+"""Aggregates over one scan: the numbers the report prints.
+
+Every share has its numerator and denominator next to it; what could not be
+decided (DNS errors, unknown providers, non-existent domains) is counted in
+its own column and never silently dropped or counted as sovereign.
+
+Domain verdict under a policy (first rule that applies):
+
+* ``nxdomain``       the domain does not exist (excluded, counted)
+* ``not_sovereign``  at least one dependency is not sovereign (this holds
+                     even when another measurement of the domain failed)
+* ``error``          a DNS error prevented part of the measurement (a failed
+                     query or a service in state ``error``): excluded, counted
+* ``unknown``        a dependency could not be judged: excluded, counted
+* ``sovereign``      every dependency is sovereign
+* ``none``           no dependency seen at all
+
+The headline share is ``not_sovereign / (not_sovereign + sovereign + none)``
+— the domains for which the answer is known.  Organisations follow the same
+rules over their domains.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Iterable
+
+import yaml
+
+from stekker.attribute.model import DomainAttribution
+from stekker.judge import (
+    ERROR,
+    NOT_SOVEREIGN,
+    SOVEREIGN,
+    UNKNOWN,
+    Dependency,
+    Policy,
+    as_date,
+    judge_domain,
+)
+
+NXDOMAIN = "nxdomain"
+NONE = "none"
+DOMAIN_VERDICTS = (NOT_SOVEREIGN, SOVEREIGN, NONE, UNKNOWN, ERROR, NXDOMAIN)
+DECIDED = (NOT_SOVEREIGN, SOVEREIGN, NONE)
+EXCLUDED = (UNKNOWN, ERROR, NXDOMAIN)
+
+
+@lru_cache(maxsize=1)
+def report_data() -> dict[str, Any]:
+    """Category groups, HHI thresholds and UI strings (templates/strings.yaml)."""
+    text = resources.files("stekker.report").joinpath("templates", "strings.yaml").read_text("utf-8")
+    return yaml.safe_load(text)
+
+
+def category_rows() -> list[tuple[str, list[str]]]:
+    """(row id, categories it covers) in report order, from the data file."""
+    return [(r["id"], list(r.get("covers") or [r["id"]])) for r in report_data()["categories"]]
+
+
+def multi_rows() -> set[str]:
+    """Rows where several providers per domain are normal (SaaS, outbound mail)."""
+    return {r["id"] for r in report_data()["categories"] if r.get("multi")}
+
+
+# ---------------------------------------------------------------------------
+# explanations ("pas toe of leg uit")
+# ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Explanation:
+    text: str
+    domain: str | None = None
+    organisation: str | None = None
+    category: str | None = None
+    date: str | None = None
+    by: str | None = None
+
+    def applies(self, da: DomainAttribution, category: str | None = None) -> bool:
+        if self.domain and self.domain.lower().rstrip(".") != da.domain:
+            return False
+        if self.organisation and self.organisation not in _orgs(da):
+            return False
+        if category is not None and self.category and self.category != category:
+            return False
+        return True
+
+
+class ExplanationError(ValueError):
+    pass
+
+
+def load_explanations(path: str | None) -> list[Explanation]:
+    """Read an explanations file (YAML list, or a mapping with ``explanations:``)."""
+    if not path:
+        return []
+    try:
+        doc = yaml.safe_load(open(path, encoding="utf-8"))
+    except OSError as exc:
+        raise ExplanationError(f"cannot read explanations file {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ExplanationError(f"{path}: not valid YAML: {exc}") from None
+    if isinstance(doc, dict):
+        doc = doc.get("explanations")
+    if not isinstance(doc, list):
+        raise ExplanationError(f"{path}: expected a list of explanations")
+    out = []
+    for i, e in enumerate(doc, 1):
+        if not isinstance(e, dict) or not e.get("text"):
+            raise ExplanationError(f"{path}: entry {i}: needs at least 'text'")
+        if not (e.get("domain") or e.get("organisation")):
+            raise ExplanationError(f"{path}: entry {i}: needs 'domain' or 'organisation'")
+        out.append(Explanation(text=str(e["text"]), domain=e.get("domain"),
+                               organisation=e.get("organisation"), category=e.get("category"),
+                               date=str(e["date"]) if e.get("date") else None,
+                               by=str(e["by"]) if e.get("by") else None))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# per domain
+# ---------------------------------------------------------------------------
+
+
+def _orgs(da: DomainAttribution) -> list[str]:
+    if da.organisations:
+        return list(dict.fromkeys(da.organisations))
+    return [da.organisation] if da.organisation else []
+
+
+def _sectors(da: DomainAttribution) -> list[str]:
+    if da.sectors:
+        return list(dict.fromkeys(da.sectors))
+    return [da.sector] if da.sector else []
+
+
+def combine(verdicts: Iterable[str], measurement_error: bool = False, nxdomain: bool = False) -> str:
+    """Domain/organisation verdict from dependency (or domain) verdicts."""
+    vs = set(verdicts)
+    if nxdomain:
+        return NXDOMAIN
+    if NOT_SOVEREIGN in vs:
+        return NOT_SOVEREIGN
+    if measurement_error or ERROR in vs:
+        return ERROR
+    if UNKNOWN in vs:
+        return UNKNOWN
+    if SOVEREIGN in vs:
+        return SOVEREIGN
+    return NONE
+
+
+@dataclass(slots=True)
+class DomainResult:
+    da: DomainAttribution
+    deps: list[Dependency]
+    verdict: dict[str, str]  # policy id -> domain verdict
+    explanations: list[Explanation] = field(default_factory=list)
+
+    @property
+    def domain(self) -> str:
+        return self.da.domain
+
+    @property
+    def organisations(self) -> list[str]:
+        return _orgs(self.da)
+
+    @property
+    def sectors(self) -> list[str]:
+        return _sectors(self.da)
+
+    @property
+    def measurement_error(self) -> bool:
+        return self.da.status == "error" or bool(self.da.errors)
+
+    def deps_in(self, cats: Iterable[str]) -> list[Dependency]:
+        cs = set(cats)
+        return [d for d in self.deps if d.category in cs]
+
+    def category_verdict(self, pid: str, cats: Iterable[str]) -> str:
+        """Verdict restricted to some categories (``none`` = no such service)."""
+        cats = list(cats)
+        if self.da.status == "nxdomain":
+            return NXDOMAIN
+        deps = self.deps_in(cats)
+        vs = [d.verdicts[pid].verdict for d in deps if d.verdicts.get(pid)]
+        # a domain-level failure (apex SOA/NS) leaves every category unmeasured
+        return combine(vs, measurement_error=self.da.status == "error")
+
+    def non_sovereign(self, pid: str) -> list[Dependency]:
+        return [d for d in self.deps if d.verdicts.get(pid) and d.verdicts[pid].verdict == NOT_SOVEREIGN]
+
+
+def judge_results(attributions: Iterable[DomainAttribution], kb: Any, policies: list[Policy],
+                  as_of: Any = None, explanations: list[Explanation] | None = None) -> list[DomainResult]:
+    out = []
+    explanations = explanations or []
+    for da in attributions:
+        deps = judge_domain(da, kb, policies, as_of)
+        verdict = {}
+        for p in policies:
+            vs = [d.verdicts[p.id].verdict for d in deps if d.verdicts.get(p.id)]
+            verdict[p.id] = combine(vs, measurement_error=da.status == "error" or bool(da.errors),
+                                    nxdomain=da.status == "nxdomain")
+        ex = [e for e in explanations if e.applies(da)]
+        out.append(DomainResult(da, deps, verdict, ex))
+    out.sort(key=lambda r: r.domain)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# tallies
+# ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Tally:
+    """Counts of verdicts for one group under one policy."""
+
+    counts: dict[str, int] = field(default_factory=lambda: {k: 0 for k in DOMAIN_VERDICTS})
+
+    def add(self, verdict: str) -> None:
+        self.counts[verdict] = self.counts.get(verdict, 0) + 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def decided(self) -> int:
+        return sum(self.counts[k] for k in DECIDED)
+
+    @property
+    def not_sovereign(self) -> int:
+        return self.counts[NOT_SOVEREIGN]
+
+    @property
+    def excluded(self) -> int:
+        return sum(self.counts[k] for k in EXCLUDED)
+
+    @property
+    def share(self) -> float | None:
+        """not_sovereign / decided (None when nothing was decided)."""
+        return self.not_sovereign / self.decided if self.decided else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.counts, "total": self.total, "decided": self.decided,
+                "share": None if self.share is None else round(self.share, 6)}
+
+
+def _tally(verdicts: Iterable[str]) -> Tally:
+    t = Tally()
+    for v in verdicts:
+        t.add(v)
+    return t
+
+
+@dataclass(slots=True)
+class ProviderShare:
+    key: str  # provider id, or "self"
+    name: str
+    count: int
+    denominator: int
+    company: str | None = None
+    parent: str | None = None
+    jurisdiction: str | None = None
+
+    @property
+    def share(self) -> float | None:
+        return self.count / self.denominator if self.denominator else None
+
+
+@dataclass(slots=True)
+class CategoryMarket:
+    row: str
+    shares: list[ProviderShare]  # primary provider per domain, sums to the denominator
+    denominator: int  # domains with an identified service (attributed or self)
+    unknown: int  # domains whose service exists but the provider is unknown
+    error: int  # domains where the measurement failed
+    hhi: float | None  # Herfindahl-Hirschman index 0..10000 (self-hosted: each its own firm)
+    self_hosted: int
+
+
+@dataclass(slots=True)
+class Report:
+    policies: list[Policy]
+    as_of: _dt.date
+    results: list[DomainResult]
+    meta: dict[str, Any]
+    domains: dict[str, Tally]  # policy -> tally over domains
+    organisations: dict[str, Tally]  # policy -> tally over organisations
+    org_verdicts: dict[str, dict[str, str]]  # organisation -> policy -> verdict
+    domains_without_org: int
+    by_category: dict[str, dict[str, Tally]]  # row -> policy -> tally (over existing domains)
+    category_presence: dict[str, Counter]  # row -> Counter(status of the category per domain)
+    by_sector: dict[str, dict[str, Tally]]  # sector -> policy -> tally over domains
+    by_sector_orgs: dict[str, dict[str, Tally]]  # sector -> policy -> tally over organisations
+    sector_domain_counts: dict[str, int]
+    providers_overall: list[ProviderShare]  # domains using the provider in any category
+    providers_denominator: int
+    markets: dict[str, CategoryMarket]  # row -> market
+    seal: dict[str, Counter]  # objective -> Counter(label) over identified dependencies
+    status_counts: Counter  # ok / nxdomain / error
+    domains_with_failed_queries: int
+    explanations: list[Explanation]
+
+    @property
+    def domain_count(self) -> int:
+        return len(self.results)
+
+    @property
+    def organisation_count(self) -> int:
+        return len(self.org_verdicts)
+
+    def policy(self, pid: str) -> Policy:
+        for p in self.policies:
+            if p.id == pid:
+                return p
+        raise KeyError(pid)
+
+    def org_results(self, name: str) -> list[DomainResult]:
+        return [r for r in self.results if name in r.organisations]
+
+    def find_organisation(self, name: str) -> str | None:
+        """Exact name, else the single case-insensitive (substring) match."""
+        if name in self.org_verdicts:
+            return name
+        low = name.lower()
+        exact = [o for o in self.org_verdicts if o.lower() == low]
+        if len(exact) == 1:
+            return exact[0]
+        sub = [o for o in self.org_verdicts if low in o.lower()]
+        return sub[0] if len(sub) == 1 else None
+
+
+def _hhi(counts: list[int], denominator: int) -> float | None:
+    if not denominator:
+        return None
+    return round(sum((c * 100.0 / denominator) ** 2 for c in counts), 1)
+
+
+def build(attributions: Iterable[DomainAttribution], kb: Any, policies: list[Policy],
+          as_of: Any = None, meta: dict[str, Any] | None = None,
+          explanations: list[Explanation] | None = None) -> Report:
+    """Judge every domain of a scan and compute all aggregates."""
+    day = as_date(as_of)
+    explanations = explanations or []
+    results = judge_results(attributions, kb, policies, day, explanations)
+    pids = [p.id for p in policies]
+
+    domains = {pid: _tally(r.verdict[pid] for r in results) for pid in pids}
+
+    # organisations
+    org_domains: dict[str, list[DomainResult]] = defaultdict(list)
+    without = 0
+    for r in results:
+        if not r.organisations:
+            without += 1
+        for o in r.organisations:
+            org_domains[o].append(r)
+    org_verdicts: dict[str, dict[str, str]] = {}
+    for o, rs in sorted(org_domains.items()):
+        org_verdicts[o] = {}
+        for pid in pids:
+            vs = [r.verdict[pid] for r in rs]
+            if all(v == NXDOMAIN for v in vs):
+                org_verdicts[o][pid] = NXDOMAIN
+            else:
+                org_verdicts[o][pid] = combine([v for v in vs if v != NXDOMAIN])
+    organisations = {pid: _tally(org_verdicts[o][pid] for o in org_verdicts) for pid in pids}
+
+    # categories (over domains that exist)
+    live = [r for r in results if r.da.status != "nxdomain"]
+    by_category: dict[str, dict[str, Tally]] = {}
+    presence: dict[str, Counter] = {}
+    for row, cats in category_rows():
+        by_category[row] = {pid: _tally(r.category_verdict(pid, cats) for r in live) for pid in pids}
+        c: Counter = Counter()
+        for r in live:
+            deps = r.deps_in(cats)
+            if r.da.status == "error" and not deps:
+                c["error"] += 1
+            elif not deps:
+                c["absent"] += 1
+            else:
+                sts = {d.service.status for d in deps}
+                if sts & {"attributed", "self"}:
+                    c["identified"] += 1
+                elif "unknown" in sts:
+                    c["unknown"] += 1
+                else:
+                    c["error"] += 1
+        presence[row] = c
+
+    # sectors
+    sector_results: dict[str, list[DomainResult]] = defaultdict(list)
+    for r in results:
+        for s in r.sectors or ["-"]:
+            sector_results[s].append(r)
+    by_sector = {s: {pid: _tally(r.verdict[pid] for r in rs) for pid in pids}
+                 for s, rs in sorted(sector_results.items())}
+    by_sector_orgs: dict[str, dict[str, Tally]] = {}
+    for s, rs in sorted(sector_results.items()):
+        orgs = sorted({o for r in rs for o in r.organisations})
+        by_sector_orgs[s] = {pid: _tally(org_verdicts[o][pid] for o in orgs) for pid in pids}
+    sector_counts = {s: len(rs) for s, rs in sector_results.items()}
+
+    # providers overall: domains (that exist) with the provider anywhere
+    info: dict[str, ProviderShare] = {}
+    overall: Counter = Counter()
+    for r in live:
+        seen = set()
+        for d in r.deps:
+            if d.service.status not in ("attributed", "self") or (d.service.status == "attributed" and not d.service.provider):
+                continue
+            k = d.provider_key
+            seen.add(k)
+            if k not in info:
+                info[k] = _share_info(d)
+        for k in seen:
+            overall[k] += 1
+    providers_overall = [
+        ProviderShare(k, info[k].name, n, len(live), info[k].company, info[k].parent, info[k].jurisdiction)
+        for k, n in sorted(overall.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+
+    # markets per category row: the primary provider of the row's first
+    # category that has one (a domain counts once per row)
+    markets: dict[str, CategoryMarket] = {}
+    multi = multi_rows()
+    for row, cats in category_rows():
+        cnt: Counter = Counter()
+        unknown = error = selfc = with_service = 0
+        for r in live:
+            if row in multi:
+                found = [d for d in r.deps_in(cats) if d.service.status in ("attributed", "self")
+                         and (d.service.provider or d.service.status == "self")]
+            else:
+                prim = _primary(r, cats)
+                found = [prim] if prim is not None else []
+            if not found:
+                if r.da.status == "error" or any(d.service.status == "error" for d in r.deps_in(cats)):
+                    error += 1
+                elif any(d.service.status == "unknown" for d in r.deps_in(cats)):
+                    unknown += 1
+                continue
+            with_service += 1
+            for k in {d.provider_key for d in found}:
+                d = next(x for x in found if x.provider_key == k)
+                if k not in info:
+                    info[k] = _share_info(d)
+                if k == "self":
+                    selfc += 1
+                cnt[k] += 1
+        den = with_service
+        shares = [ProviderShare(k, info[k].name, n, den, info[k].company, info[k].parent, info[k].jurisdiction)
+                  for k, n in sorted(cnt.items(), key=lambda kv: (-kv[1], kv[0]))]
+        firm_counts = [n for k, n in cnt.items() if k != "self"] + [1] * selfc
+        hhi = None if row in multi else _hhi(firm_counts, den)
+        markets[row] = CategoryMarket(row, shares, den, unknown, error, hhi, selfc)
+
+    seal_counts: dict[str, Counter] = {"SOV-1": Counter(), "SOV-2": Counter()}
+    for r in live:
+        for d in r.deps:
+            if d.seal and d.primary:
+                for obj, lvl in d.seal.items():
+                    seal_counts.setdefault(obj, Counter())[lvl.label()] += 1
+
+    status_counts = Counter(r.da.status for r in results)
+    failed_q = sum(1 for r in results if r.da.errors)
+
+    return Report(
+        policies=list(policies), as_of=day, results=results, meta=dict(meta or {}),
+        domains=domains, organisations=organisations, org_verdicts=org_verdicts,
+        domains_without_org=without, by_category=by_category, category_presence=presence,
+        by_sector=by_sector, by_sector_orgs=by_sector_orgs, sector_domain_counts=sector_counts,
+        providers_overall=providers_overall, providers_denominator=len(live), markets=markets,
+        seal=seal_counts, status_counts=status_counts, domains_with_failed_queries=failed_q,
+        explanations=explanations,
+    )
+
+
+def _share_info(d: Dependency) -> ProviderShare:
+    s = d.service
+    if d.provider_key == "self":
+        return ProviderShare("self", "self", 0, 0)
+    chain = d.chain or []
+    return ProviderShare(d.provider_key, s.provider_name or s.provider or "?", 0, 0,
+                         company=chain[0].name if chain else s.company,
+                         parent=chain[-1].name if chain else s.parent,
+                         jurisdiction=chain[-1].country if chain else s.jurisdiction)
+
+
+def _primary(r: DomainResult, cats: list[str]) -> Dependency | None:
+    for c in cats:
+        for d in r.deps:
+            if d.category == c and d.primary and d.service.status in ("attributed", "self") and \
+                    (d.service.provider or d.service.status == "self"):
+                return d
+    return None

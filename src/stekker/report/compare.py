@@ -1,0 +1,161 @@
+"""Change over time: compare the judged results of two scans.
+
+Changes of the domain list itself (domains added to or removed from the
+input) are kept apart from real changes of dependence.  A category that was
+not measured in one of the scans (DNS error, unknown provider) is listed as
+"not comparable", never as a move.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from stekker.attribute.model import CATEGORIES
+
+from .aggregate import DomainResult
+
+COMPARE_CATEGORIES: tuple[str, ...] = CATEGORIES + ("saas",)
+MULTI = ("mail_outbound", "saas")
+
+
+@dataclass(slots=True)
+class Change:
+    kind: str  # moved | new | vanished | not_comparable
+    domain: str
+    organisations: list[str]
+    category: str
+    old: str | None  # provider key / state before
+    new: str | None
+    old_name: str | None = None
+    new_name: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "domain": self.domain, "organisations": self.organisations,
+                "category": self.category, "old": self.old, "new": self.new,
+                "old_name": self.old_name, "new_name": self.new_name}
+
+
+@dataclass(slots=True)
+class VerdictChange:
+    domain: str
+    organisations: list[str]
+    policy: str
+    old: str
+    new: str
+
+
+@dataclass(slots=True)
+class Comparison:
+    old_label: str
+    new_label: str
+    added_domains: list[str]
+    removed_domains: list[str]
+    changes: list[Change]
+    verdict_changes: list[VerdictChange]
+    common: int
+
+    def of_kind(self, kind: str) -> list[Change]:
+        return [c for c in self.changes if c.kind == kind]
+
+    @property
+    def moved(self) -> list[Change]:
+        return self.of_kind("moved")
+
+    @property
+    def new(self) -> list[Change]:
+        return self.of_kind("new")
+
+    @property
+    def vanished(self) -> list[Change]:
+        return self.of_kind("vanished")
+
+    @property
+    def not_comparable(self) -> list[Change]:
+        return self.of_kind("not_comparable")
+
+    def organisations_moved(self) -> dict[str, list[Change]]:
+        out: dict[str, list[Change]] = {}
+        for c in self.changes:
+            if c.kind == "not_comparable":
+                continue
+            for o in c.organisations or ["-"]:
+                out.setdefault(o, []).append(c)
+        return dict(sorted(out.items()))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "old": self.old_label, "new": self.new_label, "common_domains": self.common,
+            "added_domains": self.added_domains, "removed_domains": self.removed_domains,
+            "changes": [c.to_dict() for c in self.changes],
+            "verdict_changes": [vars_(v) for v in self.verdict_changes],
+        }
+
+
+def vars_(v: VerdictChange) -> dict[str, Any]:
+    return {"domain": v.domain, "organisations": v.organisations, "policy": v.policy,
+            "old": v.old, "new": v.new}
+
+
+def _state(r: DomainResult, cat: str) -> tuple[str, set[str], dict[str, str]]:
+    """("identified"|"absent"|"error"|"unknown", provider keys, key -> name)."""
+    if r.da.status == "nxdomain":
+        return "absent", set(), {}
+    deps = [d for d in r.deps if d.category == cat]
+    if cat not in MULTI:
+        deps = [d for d in deps if d.primary]
+    ident = [d for d in deps if d.service.status in ("attributed", "self")
+             and (d.service.provider or d.service.status == "self")]
+    names = {d.provider_key: (d.service.provider_name or d.provider_key) for d in ident}
+    if ident:
+        errorish = any(d.service.status == "error" for d in deps)
+        return ("identified" if not (cat in MULTI and errorish) else "partial"), set(names), names
+    if r.da.status == "error" or any(d.service.status == "error" for d in deps):
+        return "error", set(), {}
+    if any(d.service.status == "unknown" or d.service.status == "attributed" for d in deps):
+        return "unknown", set(), {}
+    return "absent", set(), {}
+
+
+def compare(old: list[DomainResult], new: list[DomainResult], old_label: str = "old",
+            new_label: str = "new") -> Comparison:
+    o = {r.domain: r for r in old}
+    n = {r.domain: r for r in new}
+    added = sorted(set(n) - set(o))
+    removed = sorted(set(o) - set(n))
+    changes: list[Change] = []
+    vchanges: list[VerdictChange] = []
+    common = sorted(set(o) & set(n))
+    for dom in common:
+        ro, rn = o[dom], n[dom]
+        orgs = list(dict.fromkeys(rn.organisations + ro.organisations))
+        for cat in COMPARE_CATEGORIES:
+            so, ko, no = _state(ro, cat)
+            sn, kn, nn = _state(rn, cat)
+            if so == sn == "absent":
+                continue
+            if {so, sn} & {"error", "unknown"} or (cat in MULTI and {so, sn} & {"partial"} and ko != kn):
+                if (so, ko) != (sn, kn):
+                    changes.append(Change("not_comparable", dom, orgs, cat,
+                                          ",".join(sorted(ko)) or so, ",".join(sorted(kn)) or sn))
+                continue
+            if cat in MULTI:
+                for k in sorted(kn - ko):
+                    changes.append(Change("new", dom, orgs, cat, None, k, None, nn.get(k)))
+                for k in sorted(ko - kn):
+                    changes.append(Change("vanished", dom, orgs, cat, k, None, no.get(k), None))
+                continue
+            if so == "absent" and sn == "identified":
+                k = next(iter(kn))
+                changes.append(Change("new", dom, orgs, cat, None, k, None, nn.get(k)))
+            elif so == "identified" and sn == "absent":
+                k = next(iter(ko))
+                changes.append(Change("vanished", dom, orgs, cat, k, None, no.get(k), None))
+            elif ko != kn:
+                a, b = next(iter(ko)), next(iter(kn))
+                changes.append(Change("moved", dom, orgs, cat, a, b, no.get(a), nn.get(b)))
+        for pid, v in rn.verdict.items():
+            vo = ro.verdict.get(pid)
+            if vo is not None and vo != v:
+                vchanges.append(VerdictChange(dom, orgs, pid, vo, v))
+    return Comparison(old_label, new_label, added, removed, changes, vchanges, len(common))

@@ -1,0 +1,144 @@
+"""Per-domain verdicts as CSV, JSONL and Parquet.
+
+CSV and Parquet are flat (one row per domain): for each policy its verdict
+and the non-sovereign dependencies, for each category the provider (or the
+service's state).  JSONL is nested: every dependency with its verdicts,
+reasons, SEAL levels and evidence.
+
+Values in CSV that a spreadsheet would run as a formula (starting with
+``= + - @`` or a tab/CR) are prefixed with ``'`` — DNS and input data are
+attacker-controlled.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from typing import Any
+
+from stekker.attribute.model import CATEGORIES
+
+from .aggregate import DomainResult, Report
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _dep_label(d, pid: str, lang: str) -> str:
+    v = d.verdicts[pid]
+    name = d.service.provider_name or d.provider_key
+    return f"{d.category}: {name} ({v.reason(lang)})"
+
+
+def _cat_value(r: DomainResult, cat: str) -> str:
+    deps = [d for d in r.deps if d.category == cat]
+    if not deps:
+        return "error" if r.da.status == "error" else ""
+    vals = []
+    for d in deps:
+        s = d.service
+        if s.status == "attributed" and s.provider:
+            vals.append(s.provider)
+        else:
+            vals.append(s.status)
+    return ",".join(dict.fromkeys(vals))
+
+
+def flat_rows(report: Report, lang: str = "en") -> list[dict[str, Any]]:
+    rows = []
+    for r in report.results:
+        row: dict[str, Any] = {
+            "domain": r.domain,
+            "organisations": " | ".join(r.organisations),
+            "sectors": " | ".join(r.sectors),
+            "status": r.da.status,
+            "as_of": report.as_of.isoformat(),
+            "kb_version": r.da.kb_version,
+            "failed_queries": len(r.da.errors),
+        }
+        for p in report.policies:
+            row[f"verdict_{p.id}"] = r.verdict[p.id]
+            row[f"not_sovereign_{p.id}"] = " | ".join(_dep_label(d, p.id, lang) for d in r.non_sovereign(p.id))
+        for c in CATEGORIES:
+            row[c] = _cat_value(r, c)
+        row["saas"] = _cat_value(r, "saas")
+        row["explanations"] = " | ".join(
+            f"{e.category + ': ' if e.category else ''}{e.text} ({e.by or '-'}, {e.date or '-'})"
+            for e in r.explanations)
+        rows.append(row)
+    return rows
+
+
+def _safe(v: Any) -> Any:
+    if isinstance(v, str) and v.startswith(_FORMULA):
+        return "'" + v
+    return v
+
+
+def write_csv(report: Report, path: str, sep: str = ",", lang: str = "en") -> int:
+    rows = flat_rows(report, lang)
+    fields = list(rows[0]) if rows else ["domain"]
+    with open(path, "w", newline="", encoding="utf-8-sig" if sep == ";" else "utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=fields, delimiter=sep, quoting=csv.QUOTE_MINIMAL)
+        w.writeheader()
+        for row in rows:
+            w.writerow({k: _safe(v) for k, v in row.items()})
+    return len(rows)
+
+
+def domain_record(report: Report, r: DomainResult, lang: str = "en") -> dict[str, Any]:
+    deps = []
+    for d in r.deps:
+        s = d.service
+        deps.append({
+            "category": d.category,
+            "primary": d.primary,
+            "status": s.status,
+            "provider": s.provider,
+            "provider_name": s.provider_name,
+            "chain": [{"id": e.id, "name": e.name, "country": e.country} for e in (d.chain or [])],
+            "jurisdiction": d.chain[-1].country if d.chain else s.jurisdiction,
+            "confidence": s.confidence,
+            "verdicts": {pid: v.to_dict(lang) for pid, v in d.verdicts.items() if v is not None},
+            "seal": {k: v.label() for k, v in (d.seal or {}).items()},
+            "evidence": [{"qname": e.qname, "rtype": e.rtype, "value": e.value, "rule": e.rule}
+                         for e in s.evidence],
+        })
+    return {
+        "domain": r.domain,
+        "organisations": r.organisations,
+        "sectors": r.sectors,
+        "status": r.da.status,
+        "as_of": report.as_of.isoformat(),
+        "kb_version": r.da.kb_version,
+        "verdicts": dict(r.verdict),
+        "dependencies": deps,
+        "errors": r.da.errors,
+        "explanations": [{"category": e.category, "text": e.text, "date": e.date, "by": e.by}
+                         for e in r.explanations],
+    }
+
+
+def write_jsonl(report: Report, path: str, lang: str = "en") -> int:
+    n = 0
+    with open(path, "w", encoding="utf-8") as fh:
+        for r in report.results:
+            fh.write(json.dumps(domain_record(report, r, lang), ensure_ascii=False, sort_keys=False) + "\n")
+            n += 1
+    return n
+
+
+def write_parquet(report: Report, path: str, lang: str = "en") -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = flat_rows(report, lang)
+    if rows:
+        table = pa.Table.from_pylist(rows)
+    else:
+        table = pa.table({"domain": pa.array([], pa.string())})
+    meta = {b"stekker.as_of": report.as_of.isoformat().encode(),
+            b"stekker.policies": ",".join(p.id for p in report.policies).encode(),
+            b"stekker.kb_version": str(report.meta.get("kb_version", "")).encode()}
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta})
+    pq.write_table(table, path)
+    return len(rows)

@@ -1,0 +1,361 @@
+"""HTML (Jinja2, autoescaped, no scripts) and PDF (headless Chromium).
+
+Everything in DNS is attacker-controlled: the environment autoescapes every
+template, no value is ever placed in a script, style or URL context, and the
+page carries a Content-Security-Policy that allows no scripts at all (the
+only inline style is the report's own stylesheet, allowed by its hash).
+Charts are inline SVG generated here, with title/desc for screen readers.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from stekker.judge import load_policies
+
+from .aggregate import NOT_SOVEREIGN, Report, Tally, category_rows, multi_rows, report_data
+from .compare import Comparison
+
+LANGS = ("nl", "en")
+PER_DOMAIN_LIMIT = 400  # the per-domain table is in the HTML up to this many domains
+
+
+class RenderError(RuntimeError):
+    pass
+
+
+def _template_text(name: str) -> str:
+    return resources.files("stekker.report").joinpath("templates", name).read_text("utf-8")
+
+
+def _env() -> jinja2.Environment:
+    loader = jinja2.FunctionLoader(lambda name: _template_text(name))
+    env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True)
+    return env
+
+
+def fmt_pct(x: float | None, lang: str, digits: int = 0) -> str:
+    if x is None:
+        return "–"
+    s = f"{x * 100:.{digits}f}"
+    if lang == "nl":
+        s = s.replace(".", ",")
+    return s + "%"
+
+
+def fmt_int(n: int | float | None, lang: str) -> str:
+    if n is None:
+        return "–"
+    s = f"{n:,.0f}" if isinstance(n, int) or float(n).is_integer() else f"{n:,.1f}"
+    if lang == "nl":
+        s = s.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+    return s
+
+
+class Strings:
+    def __init__(self, lang: str):
+        if lang not in LANGS:
+            raise RenderError(f"unknown language {lang!r}; use nl or en")
+        self.lang = lang
+        self.data = report_data()
+
+    def __call__(self, key: str, **kw: Any) -> str:
+        entry = self.data["strings"].get(key)
+        if entry is None:
+            raise RenderError(f"missing string {key!r}")
+        text = entry.get(self.lang) or entry["en"]
+        return text.format(**kw) if kw else text
+
+    def verdict(self, v: str) -> str:
+        e = self.data["verdicts"].get(v, {})
+        return e.get(self.lang) or e.get("en") or v
+
+    def category(self, cid: str) -> str:
+        for r in self.data["categories"]:
+            if r["id"] == cid:
+                return (r["name"].get(self.lang) or r["name"]["en"]).strip()
+        return cid
+
+    def plain(self, cid: str) -> str:
+        for r in self.data["categories"]:
+            if r["id"] == cid:
+                return r["plain"].get(self.lang) or r["plain"]["en"]
+        return cid
+
+    def hhi_band(self, h: float | None) -> str:
+        if h is None:
+            return ""
+        for b in self.data["hhi"]["bands"]:
+            if h < b["below"]:
+                return b.get(self.lang) or b["en"]
+        return ""
+
+
+def bar_chart(rows: list[tuple[str, float | None, str]], title: str, desc: str, uid: str,
+              width: int = 640, color: str = "#a4161a") -> dict[str, Any]:
+    """Geometry of a horizontal bar chart; rows are (label, share 0..1, value text).
+    Rendered by the ``bars`` macro (escaping is the template's job)."""
+    label_w = 290
+    bar_w = width - label_w - 70
+    row_h = 26
+    bars = []
+    for i, (label, share, text) in enumerate(rows):
+        y = 8 + i * row_h
+        w = 0 if share is None else max(1.0, bar_w * share) if share > 0 else 0
+        bars.append({"label": label, "y": y, "w": round(w, 1), "text": text,
+                     "ty": y + 15, "tx": label_w + round(w, 1) + 6})
+    return {"uid": uid, "title": title, "desc": desc, "width": width, "height": 16 + len(rows) * row_h,
+            "label_w": label_w, "bar_w": bar_w, "bars": bars, "color": color}
+
+
+def _age_days(measured: _dt.datetime | None, now: _dt.datetime) -> int | None:
+    if measured is None:
+        return None
+    return max(0, (now.date() - measured.date()).days)
+
+
+def _ts(x: Any) -> _dt.datetime | None:
+    if x is None or x == "":
+        return None
+    if isinstance(x, _dt.datetime):
+        return x if x.tzinfo else x.replace(tzinfo=_dt.timezone.utc)
+    if isinstance(x, (int, float)):
+        return _dt.datetime.fromtimestamp(float(x), _dt.timezone.utc)
+    try:
+        d = _dt.datetime.fromisoformat(str(x))
+        return d if d.tzinfo else d.replace(tzinfo=_dt.timezone.utc)
+    except ValueError:
+        return None
+
+
+def context(report: Report, lang: str, comparison: Comparison | None = None,
+            now: _dt.datetime | None = None) -> dict[str, Any]:
+    t = Strings(lang)
+    now = now or _dt.datetime.now(_dt.timezone.utc)
+    meta = {k: None for k in ("scan_id", "kb_version", "input_path", "input_sha256", "label",
+                              "started_at", "finished_at", "tool_version", "datasets", "warnings")}
+    meta.update(report.meta)
+    measured = _ts(meta.get("finished_at")) or _ts(meta.get("started_at"))
+    cfg = report.policies[0].config if report.policies else load_policies()
+    first = report.policies[0] if report.policies else None
+
+    def cell(tl: Tally) -> dict[str, Any]:
+        return {"n": tl.not_sovereign, "d": tl.decided, "pct": fmt_pct(tl.share, lang),
+                "share": tl.share, "unknown": tl.counts["unknown"], "error": tl.counts["error"],
+                "nxdomain": tl.counts["nxdomain"], "total": tl.total}
+
+    policy_rows = [{"p": p, "title": p.title(lang), "short": p.short_title(lang), "orgs": cell(report.organisations[p.id]),
+                    "doms": cell(report.domains[p.id])} for p in report.policies]
+    chart_pol = bar_chart(
+        [(r["title"], r["orgs"]["share"] if report.organisation_count else r["doms"]["share"],
+          f'{r["orgs"]["pct"] if report.organisation_count else r["doms"]["pct"]}') for r in policy_rows],
+        t("chart_policies_alt"), t("caption_policies"), "chart-policies")
+    prov_top = report.providers_overall[:12]
+    chart_prov = bar_chart([(_pname(p, t), p.share, fmt_pct(p.share, lang)) for p in prov_top],
+                           t("chart_providers_alt"), t("providers_intro", n=fmt_int(report.providers_denominator, lang)),
+                           "chart-providers", color="#154273")
+    cat_rows = []
+    for row, cats in category_rows():
+        pres = report.category_presence[row]
+        cat_rows.append({"id": row, "name": t.category(row), "sub": row in ("mail_inbound", "mail_gateway", "mailbox"),
+                         "with": pres.get("identified", 0), "unknown": pres.get("unknown", 0),
+                         "error": pres.get("error", 0),
+                         "cells": [cell(report.by_category[row][p.id]) for p in report.policies]})
+    sector_rows = [{"name": s, "domains": report.sector_domain_counts[s],
+                    "orgs": [cell(report.by_sector_orgs[s][p.id]) for p in report.policies],
+                    "doms": [cell(report.by_sector[s][p.id]) for p in report.policies]}
+                   for s in report.by_sector]
+    multi = multi_rows()
+    markets = []
+    for row, _c in category_rows():
+        m = report.markets[row]
+        markets.append({"id": row, "name": t.category(row), "m": m, "multi": row in multi,
+                        "top": [{"name": _pname(s, t), "pct": fmt_pct(s.share, lang), "n": s.count,
+                                 "country": s.jurisdiction or ""} for s in m.shares[:6]],
+                        "hhi": fmt_int(round(m.hhi), lang) if m.hhi is not None else None,
+                        "band": t.hhi_band(m.hhi)})
+    # per provider: which categories, how many domains
+    per_provider = []
+    for p in report.providers_overall[:15]:
+        if p.key == "self":
+            continue
+        cats: dict[str, int] = {}
+        for r in report.results:
+            seen = set()
+            for d in r.deps:
+                if d.provider_key == p.key and d.category not in seen:
+                    seen.add(d.category)
+                    cats[d.category] = cats.get(d.category, 0) + 1
+        verdicts = {}
+        for pol in report.policies:
+            v = None
+            for r in report.results:
+                for d in r.deps:
+                    if d.provider_key == p.key and d.verdicts.get(pol.id):
+                        v = d.verdicts[pol.id]
+                        break
+                if v:
+                    break
+            verdicts[pol.id] = v
+        per_provider.append({"p": p, "name": _pname(p, t), "pct": fmt_pct(p.share, lang),
+                             "cats": [(t.category(c), n) for c, n in sorted(cats.items(), key=lambda kv: -kv[1])],
+                             "verdicts": verdicts})
+    seal_levels = sorted({lab for c in report.seal.values() for lab in c},
+                         key=lambda x: (x == "?", x))
+    datasets = []
+    for ds in meta.get("datasets") or []:
+        if isinstance(ds, dict):
+            datasets.append({"name": ds.get("name"), "version": ds.get("version"),
+                             "fetched": _fmt_date(_ts(ds.get("fetched_at")), lang),
+                             "source": ds.get("source")})
+    excluded = {
+        "ok": report.status_counts.get("ok", 0), "error": report.status_counts.get("error", 0),
+        "nxdomain": report.status_counts.get("nxdomain", 0),
+        "failed_queries": report.domains_with_failed_queries, "no_org": report.domains_without_org,
+    }
+    headline = None
+    if first is not None:
+        headline = t("headline", share=fmt_pct(report.organisations[first.id].share, lang),
+                     dshare=fmt_pct(report.domains[first.id].share, lang), policy=first.title(lang))
+    return {
+        "lang": lang, "t": t, "r": report, "meta": meta, "cfg": cfg,
+        "policy_rows": policy_rows, "chart_pol": chart_pol, "chart_prov": chart_prov,
+        "cat_rows": cat_rows, "sector_rows": sector_rows, "markets": markets,
+        "per_provider": per_provider, "seal_levels": seal_levels, "datasets": datasets,
+        "excluded": excluded, "headline": headline, "first": first,
+        "measured": _fmt_date(measured, lang), "age": _age_days(measured, now),
+        "as_of": report.as_of.isoformat(), "generated": _fmt_date(now, lang),
+        "fmt_pct": lambda x: fmt_pct(x, lang), "fmt_int": lambda x: fmt_int(x, lang),
+        "comparison": comparison, "per_domain": report.results if len(report.results) <= PER_DOMAIN_LIMIT else None,
+        "per_domain_limit": PER_DOMAIN_LIMIT, "NOT_SOVEREIGN": NOT_SOVEREIGN,
+        "set_rows": [(name, cfg.set_title(name, lang), sorted(codes)) for name, codes in cfg.country_sets.items()],
+        "seal_source": _seal_source(), "version": meta.get("tool_version") or _version(),
+    }
+
+
+def _version() -> str:
+    from stekker import __version__
+
+    return __version__
+
+
+def _seal_source() -> str:
+    from stekker.judge import seal_table
+
+    return seal_table()["source"]
+
+
+def _pname(p: Any, t: Strings) -> str:
+    return t("self") if p.key == "self" else p.name
+
+
+def _fmt_date(d: _dt.datetime | None, lang: str) -> str:
+    if d is None:
+        return "–"
+    return d.strftime("%Y-%m-%d %H:%M UTC") if d.hour or d.minute else d.strftime("%Y-%m-%d")
+
+
+def _css() -> tuple[str, str]:
+    css = _template_text("report.css")
+    digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode()
+    return css, digest
+
+
+def csp(style_hash: str) -> str:
+    return ("default-src 'none'; script-src 'none'; object-src 'none'; base-uri 'none'; "
+            f"form-action 'none'; img-src data:; style-src 'sha256-{style_hash}'")
+
+
+def render_html(report: Report, lang: str = "en", comparison: Comparison | None = None,
+                now: _dt.datetime | None = None) -> str:
+    ctx = context(report, lang, comparison, now)
+    css, h = _css()
+    ctx.update(css=css, csp=csp(h))
+    return _env().get_template("report.html").render(**ctx)
+
+
+def render_org_html(report: Report, organisation: str, lang: str = "en",
+                    now: _dt.datetime | None = None) -> str:
+    ctx = context(report, lang, None, now)
+    t = ctx["t"]
+    name = report.find_organisation(organisation)
+    if name is None:
+        raise RenderError(t("org_not_found", name=repr(organisation)))
+    css, h = _css()
+    results = report.org_results(name)
+    first = report.policies[0]
+    rows = []
+    for r in results:
+        for d in r.deps:
+            if d.service.status == "absent":
+                continue
+            ex = [e for e in r.explanations if e.category == d.category]
+            rows.append({"r": r, "d": d, "ex": ex})
+    n_not = sum(1 for x in rows if x["d"].verdicts[first.id] and x["d"].verdicts[first.id].verdict == NOT_SOVEREIGN)
+    ctx.update(css=css, csp=csp(h), org=name, org_results=results, org_rows=rows,
+               org_verdicts=report.org_verdicts[name], n_not=n_not, n_total=len(rows),
+               org_general_ex=[e for r in results for e in r.explanations if not e.category])
+    return _env().get_template("organisation.html").render(**ctx)
+
+
+# ---------------------------------------------------------------------------
+# PDF through headless Chromium
+# ---------------------------------------------------------------------------
+
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
+
+
+def find_chromium() -> str | None:
+    env = os.environ.get("STEKKER_CHROMIUM")
+    if env:
+        return env if (os.path.exists(env) or shutil.which(env)) else None
+    for c in CHROMIUM_CANDIDATES:
+        p = c if os.path.isabs(c) else shutil.which(c)
+        if p and os.path.exists(p):
+            return p
+    return None
+
+
+def chromium_args(user_data_dir: str) -> list[str]:
+    return ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--disable-extensions", "--mute-audio", f"--user-data-dir={user_data_dir}"]
+
+
+def run_chromium(extra: list[str], url: str, timeout: float = 90.0) -> subprocess.CompletedProcess:
+    exe = find_chromium()
+    if exe is None:
+        raise RenderError("PDF needs headless Chromium, which was not found (looked for /usr/bin/chromium, "
+                          "chromium, chromium-browser, google-chrome; set STEKKER_CHROMIUM). "
+                          "On Debian: apt-get install chromium")
+    with tempfile.TemporaryDirectory(prefix="stekker-chromium-") as udd:
+        try:
+            return subprocess.run([exe, *chromium_args(udd), *extra, url], capture_output=True,
+                                  timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise RenderError(f"Chromium did not finish within {timeout:.0f} s") from None
+
+
+def write_pdf(html: str, pdf_path: str | Path, timeout: float = 90.0) -> Path:
+    """Print an HTML document to PDF with headless Chromium."""
+    pdf_path = Path(pdf_path).resolve()
+    with tempfile.TemporaryDirectory(prefix="stekker-pdf-") as td:
+        src = Path(td) / "report.html"
+        src.write_text(html, encoding="utf-8")
+        proc = run_chromium([f"--print-to-pdf={pdf_path}", "--no-pdf-header-footer"], src.as_uri(), timeout)
+    if not pdf_path.exists() or pdf_path.stat().st_size == 0:
+        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
+        raise RenderError("Chromium did not write the PDF: " + " / ".join(err))
+    return pdf_path
