@@ -1,8 +1,84 @@
-"""Input: the list of domains to scan (placeholder, full reader follows)."""
+"""Input: the list of domains to scan (issue #2, item 2).
+
+Two formats:
+
+* ``.txt`` (and any file that does not look like CSV): one domain per line;
+  ``#`` starts a comment (whole line or after the name); blank lines are
+  skipped.
+* ``.csv`` / ``.tsv``: a header row with a ``domain`` column and optionally
+  ``organisation`` (also ``organization``, ``organisatie``, ``naam``,
+  ``name``, ``agency``), ``sector`` (also ``category``, ``categorie``,
+  ``type``, ``domain type``) and ``hosts`` (extra host names of that
+  organisation, separated by spaces, ``;`` or ``,``).  The delimiter is
+  detected among ``,``, ``;`` (Excel in Dutch/European locales) and tab.
+  A CSV whose first cell is already a valid domain name has no header; its
+  columns are then taken as domain, organisation, sector, hosts.  A header
+  row without a domain column is refused.
+
+Encodings: UTF-8 (with or without BOM), UTF-16 (with BOM, or BOM-less when
+the NUL-byte pattern is unambiguous); when the file is not valid UTF-8 it is
+read as Windows-1252 (or ISO-8859-1 when it has bytes undefined in 1252) and
+an ``encoding`` issue says so, naming the first line that is not UTF-8.
+Binary files, spreadsheets (``.xlsx``/``.xls``) and broken UTF-16 are
+refused with a clear :class:`InputError`.
+
+Names are normalised (:func:`normalise_domain`): surrounding whitespace,
+a URL's scheme/port/path, a trailing dot and letter case are removed,
+internationalised names become A-labels (IDNA 2008 with UTS #46 mapping),
+and a leading ``www.`` label is dropped (the scan asks ``www.<domain>``
+itself; the input is the organisation's domain, and web-address columns
+usually carry ``www.``).  ``input_name`` keeps the text as written.
+Rejected, each reported with its line number and reason: IP addresses,
+single labels, labels over 63 or names over 253 octets, characters outside
+letters/digits/hyphen, names IDNA 2008 does not allow (emoji, ...), e-mail
+addresses, and public suffixes (``nl``, ``co.uk``, ``gov.nl``, ``github.io``:
+no organisation's domain).  A name under a TLD the public-suffix list does
+not know is kept, with an ``unknown_tld`` note.
+
+Duplicates (the same normalised domain on several lines) are merged: one
+target keeps every organisation, sector, host and line number, and each
+repeat is reported as a ``duplicate`` issue (a note, not an error).
+
+Streaming: :func:`read_targets` reads the file once to detect encoding and
+dialect and compute its SHA-256, and parses up to the first valid row (a file
+without any valid row raises :class:`InputError`).  Iterating the returned
+:class:`TargetFile` then streams the rows in input order; a repeat of an
+earlier domain is yielded as a ``Target`` with ``duplicate=True`` carrying
+that line's additions, for the consumer to merge
+(:meth:`stekker.store.Store.add_targets` does).  Only the set of seen domains
+is kept in memory.  :meth:`TargetFile.merged` gives the fully merged list
+for small inputs.
+"""
 
 from __future__ import annotations
 
+import codecs
+import csv
+import hashlib
+import ipaddress
+import itertools
+import os
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+from urllib.parse import urlsplit
+
+__all__ = [
+    "InputError",
+    "InputIssue",
+    "Target",
+    "TargetFile",
+    "NameProblem",
+    "read_targets",
+    "iter_targets",
+    "normalise_domain",
+    "normalise_host",
+    "REJECTING_KINDS",
+]
+
+# Issue kinds that drop the row; the others are notes (the row is kept).
+REJECTING_KINDS = frozenset({"invalid", "ip_address", "public_suffix", "malformed", "missing_domain"})
 
 
 class InputError(Exception):
@@ -17,19 +93,676 @@ class InputError(Exception):
 class InputIssue:
     line: int | None
     raw: str | None
-    kind: str
+    kind: str  # see REJECTING_KINDS; notes: duplicate, invalid_host, unknown_tld, encoding
     reason: str
+
+    @property
+    def rejected(self) -> bool:
+        return self.kind in REJECTING_KINDS
 
     def to_dict(self) -> dict:
         return {"line": self.line, "raw": self.raw, "kind": self.kind, "reason": self.reason}
 
+    def __str__(self) -> str:
+        where = f"line {self.line}" if self.line is not None else "file"
+        raw = f" {self.raw!r}" if self.raw else ""
+        return f"{where}:{raw} {self.reason}"
+
 
 @dataclass(slots=True)
 class Target:
-    domain: str
-    input_name: str | None = None
+    domain: str  # normalised, A-label form
+    input_name: str | None = None  # as written (first occurrence)
     organisations: list[str] = field(default_factory=list)
     sectors: list[str] = field(default_factory=list)
-    hosts: list[str] = field(default_factory=list)
-    lines: list[int] = field(default_factory=list)
-    duplicate: bool = False
+    hosts: list[str] = field(default_factory=list)  # normalised extra host names
+    lines: list[int] = field(default_factory=list)  # input line numbers
+    duplicate: bool = False  # a repeat: merge into the earlier target of this domain
+
+    def merge(self, other: "Target") -> None:
+        for mine, theirs in (
+            (self.organisations, other.organisations),
+            (self.sectors, other.sectors),
+            (self.hosts, other.hosts),
+            (self.lines, other.lines),
+        ):
+            for x in theirs:
+                if x not in mine:
+                    mine.append(x)
+
+
+# -- name normalisation ---------------------------------------------------------
+
+
+class NameProblem(ValueError):
+    def __init__(self, kind: str, reason: str):
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
+
+
+_LABEL_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
+_NAME_RE = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
+_STRIP = " \t\r\n\f\v\u00a0\u200b\u2060\ufeff\"'<>"
+_psl = None
+
+
+def _public_suffix_list():
+    global _psl
+    if _psl is None:
+        from publicsuffixlist import PublicSuffixList
+
+        _psl = PublicSuffixList()
+    return _psl
+
+
+def _show(ch: str) -> str:
+    if ch.isprintable() and not ch.isspace():
+        return repr(ch)
+    return f"U+{ord(ch):04X}"
+
+
+def _strip_url(s: str) -> str:
+    """The host part of a URL-ish input (scheme, userinfo, port, path, query dropped)."""
+    if "://" in s:
+        try:
+            host = urlsplit(s).hostname
+        except ValueError as e:
+            raise NameProblem("invalid", f"not a valid URL: {e}") from None
+        if not host:
+            raise NameProblem("invalid", "a URL without a host name")
+        return host
+    for sep in ("/", "?"):
+        if sep in s:
+            s = s.split(sep, 1)[0]
+    if s.count(":") == 1:  # host:port (an IPv6 address has several colons)
+        host, port = s.split(":")
+        if port.isdigit():
+            s = host
+    return s
+
+
+def _check_ascii_name(name: str) -> None:
+    """Detailed reason for an ASCII name that failed the fast regex."""
+    if len(name) > 253:
+        raise NameProblem("invalid", f"name is {len(name)} characters long; at most 253 allowed")
+    for label in name.split("."):
+        if label == "":
+            raise NameProblem("invalid", "empty label (two dots in a row, or a leading dot)")
+        if len(label) > 63:
+            raise NameProblem("invalid", f"label {label[:20]}... is {len(label)} characters; at most 63 allowed")
+        bad = next((c for c in label if not (c.isalnum() or c == "-") or not c.isascii()), None)
+        if bad is not None:
+            if bad == "_":
+                raise NameProblem("invalid", "underscore ('_') is not allowed in a domain name")
+            if bad.isspace():
+                raise NameProblem("invalid", "contains whitespace: one domain per line/cell")
+            raise NameProblem("invalid", f"character {_show(bad)} is not allowed in a domain name")
+        if label.startswith("-") or label.endswith("-"):
+            raise NameProblem("invalid", f"label {label!r} starts or ends with a hyphen")
+    raise NameProblem("invalid", "not a valid domain name")  # pragma: no cover
+
+
+def _to_alabels(name: str) -> str:
+    """``name`` (lowercase, any script) as A-labels, with IDNA 2008 checks."""
+    import idna
+
+    try:
+        out = idna.encode(name, uts46=True, std3_rules=True, transitional=False).decode("ascii")
+    except idna.IDNAError as e:
+        msg = str(e)
+        if "too long" in msg.lower():
+            raise NameProblem("invalid", f"too long for DNS: {msg}") from None
+        raise NameProblem("invalid", f"not a valid internationalised name (IDNA 2008): {msg}") from None
+    except UnicodeError as e:
+        raise NameProblem("invalid", f"not a valid internationalised name (IDNA 2008): {e}") from None
+    return out.lower()
+
+
+def _normalise(raw: str, *, strip_www: bool) -> tuple[str, bool]:
+    """(normalised name, TLD unknown to the public-suffix list)"""
+    s = raw.strip(_STRIP)
+    if not s:
+        raise NameProblem("invalid", "empty name")
+    if "@" in s and "://" not in s:
+        raise NameProblem("invalid", "an e-mail address, not a domain name")
+    s = _strip_url(s)
+    s = s.strip(_STRIP)
+    # IP addresses (also [v6] and v4 with a trailing dot)
+    candidate = s.strip("[]").rstrip(".")
+    is_ip = False
+    if ":" in candidate or candidate.replace(".", "").isdigit():
+        try:
+            ipaddress.ip_address(candidate.split("%", 1)[0])
+            is_ip = True
+        except ValueError:
+            pass
+    if is_ip:
+        raise NameProblem("ip_address", "an IP address, not a domain name")
+    name = s.lower()
+    if name.endswith("."):
+        name = name[:-1]
+    if not name:
+        raise NameProblem("invalid", "empty name")
+    if not name.isascii():
+        name = _to_alabels(name)
+    if not _NAME_RE.match(name):
+        if "." not in name and _LABEL_RE.match(name):
+            raise NameProblem("invalid", "a single label, not a domain name (add the top-level domain)")
+        _check_ascii_name(name)
+    if len(name) > 253:
+        raise NameProblem("invalid", f"name is {len(name)} characters long; at most 253 allowed")
+    labels = name.split(".")
+    if labels[-1].isdigit():
+        raise NameProblem("invalid", "the top-level label is all digits")
+    for label in labels:
+        if label.startswith("xn--") or label[2:4] == "--":
+            _check_alabel(label)
+    if strip_www and labels[0] == "www" and len(labels) > 2:
+        rest = name[4:]
+        if not _is_public(rest):
+            name = rest
+    suffix = _public_suffix_list().publicsuffix(name, accept_unknown=False)
+    if suffix == name:
+        raise NameProblem("public_suffix", f"{name} is a public suffix, not an organisation's domain")
+    return name, suffix is None
+
+
+def _check_alabel(label: str) -> None:
+    if not label.startswith("xn--"):
+        # IDNA 2008 reserves "??--" for A-labels; plain LDH names with it exist
+        # in DNS though, so only xn-- labels are checked.
+        return
+    import idna
+
+    try:
+        ulabel = idna.decode(label)
+        if idna.encode(ulabel).decode("ascii") != label:
+            raise idna.IDNAError("not in canonical form")
+    except (idna.IDNAError, UnicodeError) as e:
+        raise NameProblem("invalid", f"invalid A-label {label!r}: {e}") from None
+
+
+def _is_public(name: str) -> bool:
+    return _public_suffix_list().is_public(name)
+
+
+def normalise_domain(raw: str) -> str:
+    """The normalised A-label form of an input domain, or :class:`NameProblem`."""
+    return _normalise(raw, strip_www=True)[0]
+
+
+def normalise_host(raw: str) -> str:
+    """Like :func:`normalise_domain` but keeps a leading ``www.``."""
+    return _normalise(raw, strip_www=False)[0]
+
+
+def unknown_tld(name: str) -> bool:
+    return _public_suffix_list().publicsuffix(name, accept_unknown=False) is None
+
+
+# -- file reading -------------------------------------------------------------------
+
+DOMAIN_COLUMNS = ("domain", "domains", "domain name", "domainname", "domein", "domeinnaam", "domeinen")
+ORG_COLUMNS = (
+    "organisation", "organization", "organisatie", "organisation name", "organization name",
+    "organisatienaam", "naam", "name", "agency", "org",
+)
+SECTOR_COLUMNS = ("sector", "category", "categorie", "type", "domain type", "sectors")
+HOSTS_COLUMNS = ("hosts", "host", "hostnames", "extra hosts", "host names")
+
+_DELIMS = {",": "comma", ";": "semicolon", "\t": "tab"}
+_CSV_EXT = {".csv", ".tsv"}
+_TXT_EXT = {".txt", ".lst", ".list"}
+_MAX_RECORD_LINES = 50  # a quoted CSV field spanning more lines is a missing closing quote
+_MAX_RAW = 200
+_CHUNK = 1 << 20
+
+
+def _norm_header(h: str) -> str:
+    return re.sub(r"[\s_\-]+", " ", h.strip().strip("\ufeff").strip().lower())
+
+
+def _find_col(header: list[str], names: Iterable[str]) -> int | None:
+    for n in names:
+        if n in header:
+            return header.index(n)
+    return None
+
+
+def _cell_text(s: str) -> str:
+    s = " ".join(s.split())
+    if not s.isprintable():
+        s = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}" for c in s)
+    return s
+
+
+def _raw(s: str) -> str:
+    s = s.rstrip("\r\n")
+    return s if len(s) <= _MAX_RAW else s[:_MAX_RAW] + "..."
+
+
+_HOST_SPLIT = re.compile(r"[\s;,]+")
+
+
+class TargetFile:
+    """An opened input file: format, encoding, dialect, hash, and a stream of targets.
+
+    ``issues`` holds file-level issues (encoding) from opening, plus the row
+    issues of the most recent complete or ongoing iteration.  ``stats`` counts
+    rows, targets, duplicates and rejected rows of that iteration."""
+
+    def __init__(self, path: Path, fmt: str, encoding: str, sha256: str, size: int):
+        self.path = path
+        self.format = fmt  # "txt" | "csv"
+        self.encoding = encoding  # python codec name actually used
+        self.sha256 = sha256
+        self.size = size
+        self.delimiter: str | None = None
+        self.header: list[str] | None = None  # the header row as written (CSV with header)
+        self.columns: dict[str, int] = {}  # role -> column index (CSV)
+        self.file_issues: list[InputIssue] = []
+        self.issues: list[InputIssue] = []
+        self.stats: dict[str, int] = {}
+
+    @property
+    def dialect(self) -> str | None:
+        """``comma``, ``semicolon`` or ``tab`` for CSV; None for text files."""
+        return _DELIMS.get(self.delimiter) if self.delimiter else None
+
+    def __repr__(self) -> str:
+        return f"TargetFile({str(self.path)!r}, format={self.format}, encoding={self.encoding}, dialect={self.dialect})"
+
+    def __iter__(self) -> Iterator[Target]:
+        return self.iter_targets()
+
+    # -- rows -------------------------------------------------------------------------
+    def _open_text(self):
+        return open(self.path, encoding=self.encoding, newline="")
+
+    def _txt_rows(self) -> Iterator[tuple[int, str | None, dict, str | None]]:
+        """(line, domain cell, extra cells, problem) for a text file."""
+        with self._open_text() as fh:
+            for n, line in enumerate(fh, 1):
+                text = line.rstrip("\r\n")
+                body = text.split("#", 1)[0] if "#" in text else text
+                if not body.strip(_STRIP):
+                    continue
+                yield n, body, {}, None, text
+
+    def _csv_records(self, fh) -> Iterator[tuple[int, list[str] | None, str, str | None]]:
+        """(first line, row or None, raw text, problem) of every CSV record.
+        A missing closing quote does not swallow the rest of the file: the
+        record is reported and reading restarts on the next line."""
+        line_no = 0
+        source: Iterator[str] = iter(fh)
+        delim = self.delimiter or ","
+
+        class _Runaway(Exception):
+            pass
+
+        while True:
+            buf: list[str] = []
+
+            def tap(src: Iterator[str], buf: list[str] = buf) -> Iterator[str]:
+                for ln in src:
+                    buf.append(ln)
+                    if len(buf) > _MAX_RECORD_LINES:
+                        raise _Runaway
+                    yield ln
+
+            reader = csv.reader(tap(source), delimiter=delim, quotechar='"', strict=True)
+            restart: list[str] | None = None
+            while True:
+                buf.clear()
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    return
+                except (csv.Error, _Runaway) as e:
+                    start = line_no + 1
+                    runaway = isinstance(e, _Runaway) or "unexpected end of data" in str(e)
+                    if runaway and len(buf) > 1:
+                        yield start, None, buf[0], 'unterminated quoted field (a " without its closing ")'
+                        line_no += 1
+                        restart = buf[1:]
+                        break
+                    reason = 'unterminated quoted field (a " without its closing ")' if runaway else f"unreadable CSV row: {e}"
+                    yield start, None, "".join(buf), reason
+                    line_no += max(1, len(buf))
+                    continue
+                start = line_no + 1
+                line_no += len(buf)
+                yield start, row, "".join(buf), None
+            source = itertools.chain(restart, source)
+
+    def _csv_rows(self) -> Iterator[tuple[int, str | None, dict, str | None, str]]:
+        cols = self.columns
+        dcol = cols["domain"]
+        width = len(self.header) if self.header is not None else None
+        with self._open_text() as fh:
+            for line, row, raw, problem in self._csv_records(fh):
+                if line < self._first_data_line:  # the header and comments above it
+                    continue
+                if problem is not None:
+                    yield line, None, {}, problem, raw
+                    continue
+                if not row or all(not c.strip() for c in row):
+                    continue
+                first = row[0].lstrip()
+                if first.startswith("#"):
+                    continue
+                if width is not None and len(row) > width and any(c.strip() for c in row[width:]):
+                    yield line, None, {}, (
+                        f"{len(row)} fields where the header has {width}: quote fields that contain "
+                        f"the delimiter {self.delimiter!r}"
+                    ), raw
+                    continue
+                cell = row[dcol] if dcol < len(row) else ""
+                extra = {}
+                for role in ("organisation", "sector", "hosts"):
+                    i = cols.get(role)
+                    if i is not None and i < len(row):
+                        extra[role] = row[i]
+                yield line, cell, extra, None, raw
+
+    def _rows(self):
+        return self._csv_rows() if self.format == "csv" else self._txt_rows()
+
+    # -- targets --------------------------------------------------------------------
+    def iter_targets(self) -> Iterator[Target]:
+        """Stream targets in input order (repeats flagged ``duplicate=True``).
+        Raises :class:`InputError` at the end when no row was valid."""
+        issues = self.issues = list(self.file_issues)
+        stats = self.stats = {"rows": 0, "targets": 0, "duplicates": 0, "rejected": 0, "invalid_hosts": 0}
+        seen: dict[str, int] = {}
+        check_tld = self._check_tld
+        for line, cell, extra, problem, raw in self._rows():
+            stats["rows"] += 1
+            if problem is not None:
+                issues.append(InputIssue(line, _raw(raw), "malformed", problem))
+                stats["rejected"] += 1
+                continue
+            if cell is None or not cell.strip(_STRIP):
+                issues.append(InputIssue(line, _raw(raw), "missing_domain", "no domain in this row"))
+                stats["rejected"] += 1
+                continue
+            input_name = cell.strip(_STRIP)
+            try:
+                domain, unknown = _normalise(input_name, strip_www=True)
+            except NameProblem as p:
+                issues.append(InputIssue(line, _raw(input_name), p.kind, p.reason))
+                stats["rejected"] += 1
+                continue
+            if check_tld and unknown:
+                issues.append(
+                    InputIssue(line, _raw(input_name), "unknown_tld",
+                               f"top-level domain .{domain.rsplit('.', 1)[-1]} is not in the public-suffix list; kept")
+                )
+            orgs, sectors, hosts = [], [], []
+            org = _cell_text(extra.get("organisation", ""))
+            if org:
+                orgs.append(org)
+            sec = _cell_text(extra.get("sector", ""))
+            if sec:
+                sectors.append(sec)
+            for h in _HOST_SPLIT.split(extra.get("hosts", "") or ""):
+                if not h.strip(_STRIP):
+                    continue
+                try:
+                    host = _normalise(h, strip_www=False)[0]
+                except NameProblem as p:
+                    issues.append(InputIssue(line, _raw(h), "invalid_host", f"host skipped, row kept: {p.reason}"))
+                    stats["invalid_hosts"] += 1
+                    continue
+                if host not in hosts:
+                    hosts.append(host)
+            first = seen.get(domain)
+            if first is not None:
+                stats["duplicates"] += 1
+                same = "" if domain == input_name.lower().rstrip(".") else f" (as {domain})"
+                issues.append(
+                    InputIssue(line, _raw(input_name), "duplicate",
+                               f"duplicate of line {first}{same}; merged into one target")
+                )
+                yield Target(domain, input_name, orgs, sectors, hosts, [line], duplicate=True)
+                continue
+            seen[domain] = line
+            stats["targets"] += 1
+            yield Target(domain, input_name, orgs, sectors, hosts, [line])
+        if stats["targets"] == 0:
+            raise InputError(_no_valid_message(self, stats, issues), issues)
+
+    def merged(self) -> list[Target]:
+        """All targets, duplicates merged, in input order (holds the list in memory)."""
+        out: dict[str, Target] = {}
+        for t in self.iter_targets():
+            cur = out.get(t.domain)
+            if cur is None:
+                t.duplicate = False
+                out[t.domain] = t
+            else:
+                cur.merge(t)
+        return list(out.values())
+
+    # -- set up by read_targets ---------------------------------------------------------
+    _header_line = 0
+    _first_data_line = 1
+    _check_tld = True
+
+
+def _no_valid_message(tf: TargetFile, stats: dict, issues: list[InputIssue]) -> str:
+    if stats["rows"] == 0:
+        what = "a header but no data rows" if tf.header is not None else "no domains (empty, or only comments)"
+        return f"{tf.path}: {what}"
+    shown = [i for i in issues if i.rejected][:5]
+    lines = "; ".join(str(i) for i in shown)
+    more = stats["rejected"] - len(shown)
+    return (
+        f"{tf.path}: no valid domain in {stats['rows']} row(s): {lines}"
+        + (f"; and {more} more" if more > 0 else "")
+    )
+
+
+# -- opening: encoding, format, dialect, hash --------------------------------------------
+
+
+def _scan_bytes(path: Path) -> tuple[str, int, str, list[InputIssue]]:
+    """One pass over the bytes: SHA-256, size, and the encoding to read with."""
+    h = hashlib.sha256()
+    size = 0
+    issues: list[InputIssue] = []
+    with open(path, "rb") as fh:
+        head = fh.read(_CHUNK)
+        if head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+            raise InputError(
+                f"{path}: a spreadsheet workbook (.xlsx/.xls), not text; save it as CSV "
+                "(UTF-8) with a 'domain' column"
+            )
+        if head.startswith(codecs.BOM_UTF8):
+            enc = "utf-8-sig"
+        elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            enc = "utf-16"
+        elif len(head) >= 4 and b"\x00" in head:
+            even, odd = head[0:2000:2], head[1:2000:2]
+            if odd.count(0) > 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
+                enc = "utf-16-le"
+            elif even.count(0) > 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
+                enc = "utf-16-be"
+            else:
+                raise InputError(f"{path}: a binary file (NUL bytes), not a text or CSV list of domains")
+        else:
+            enc = "utf-8"
+        dec = codecs.getincrementaldecoder(enc)("strict")
+        bad_line = None
+        newlines = 0
+        cp1252_ok = True
+        chunk = head
+        utf16 = enc.startswith("utf-16")
+        while chunk:
+            h.update(chunk)
+            size += len(chunk)
+            if bad_line is None:
+                try:
+                    dec.decode(chunk)
+                except UnicodeDecodeError as e:
+                    if utf16:
+                        raise InputError(f"{path}: not valid UTF-16 text ({e.reason} near byte {size - len(chunk) + e.start})") from None
+                    bad_line = newlines + chunk.count(b"\n", 0, e.start) + 1
+            if bad_line is not None and cp1252_ok and re.search(rb"[\x81\x8d\x8f\x90\x9d]", chunk):
+                cp1252_ok = False
+            if not utf16:
+                if b"\x00" in chunk:
+                    raise InputError(f"{path}: a binary file (NUL bytes), not a text or CSV list of domains")
+                newlines += chunk.count(b"\n")
+            chunk = fh.read(_CHUNK)
+        if bad_line is None:
+            try:
+                dec.decode(b"", final=True)
+            except UnicodeDecodeError as e:
+                if utf16:
+                    raise InputError(f"{path}: not valid UTF-16 text (truncated: {e.reason})") from None
+                bad_line = newlines + 1
+    if bad_line is not None:
+        enc = "cp1252" if cp1252_ok else "latin-1"
+        name = "Windows-1252" if cp1252_ok else "ISO-8859-1"
+        issues.append(
+            InputIssue(bad_line, None, "encoding",
+                       f"file is not valid UTF-8 (first at line {bad_line}); read as {name}. "
+                       "Save it as UTF-8 to be sure names and organisations are read right")
+        )
+    return h.hexdigest(), size, enc, issues
+
+
+def _first_lines(path: Path, enc: str, n: int = 50) -> list[tuple[int, str]]:
+    out = []
+    with open(path, encoding=enc, newline="") as fh:
+        for i, line in enumerate(fh, 1):
+            if line.strip() and not line.lstrip().startswith("#"):
+                out.append((i, line))
+                if len(out) >= n:
+                    break
+    return out
+
+
+def _split(line: str, delim: str) -> list[str]:
+    try:
+        return next(csv.reader([line], delimiter=delim, quotechar='"'))
+    except (csv.Error, StopIteration):
+        return line.split(delim)
+
+
+def _valid_domain(cell: str) -> bool:
+    try:
+        normalise_domain(cell)
+        return True
+    except NameProblem:
+        return False
+
+
+def _setup_csv(tf: TargetFile, lines: list[tuple[int, str]]) -> None:
+    if not lines:
+        tf.delimiter = ","
+        tf.columns = {"domain": 0}
+        return
+    header_no, header_line = lines[0]
+    header_line = header_line.rstrip("\r\n")
+    present = [d for d in _DELIMS if d in header_line]
+    with_domain = []
+    for d in present or [","]:
+        cells = [_norm_header(c) for c in _split(header_line, d)]
+        if _find_col(cells, DOMAIN_COLUMNS) is not None:
+            with_domain.append((len(cells), d, cells))
+    if with_domain:
+        with_domain.sort(key=lambda x: -x[0])
+        best = [w for w in with_domain if w[0] == with_domain[0][0]]
+        if len(best) > 1:
+            delim = _sniff([ln for _, ln in lines], [w[1] for w in best]) or best[0][1]
+            cells = next(w[2] for w in best if w[1] == delim)
+        else:
+            _, delim, cells = best[0]
+        if not present:  # a one-column file: the delimiter is whatever the data uses
+            delim = _sniff([ln for _, ln in lines[1:]], list(_DELIMS)) or ","
+        tf.delimiter = delim
+        tf.header = _split(header_line, delim) if present else [header_line.strip()]
+        tf._header_line = header_no
+        tf._first_data_line = header_no + 1
+        tf.columns = {"domain": _find_col(cells, DOMAIN_COLUMNS)}
+        for role, names in (("organisation", ORG_COLUMNS), ("sector", SECTOR_COLUMNS), ("hosts", HOSTS_COLUMNS)):
+            i = _find_col(cells, names)
+            if i is not None and i not in tf.columns.values():
+                tf.columns[role] = i
+        return
+    # No domain column: a header-less file when the first cell is a domain name.
+    for d in sorted(present or [","], key=lambda d: -len(_split(header_line, d))):
+        cells = _split(header_line, d)
+        if cells and _valid_domain(cells[0]):
+            tf.delimiter = d
+            tf.header = None
+            tf._first_data_line = header_no
+            tf.columns = {"domain": 0, "organisation": 1, "sector": 2, "hosts": 3}
+            return
+    shown = ", ".join(repr(c.strip()) for c in _split(header_line, present[0] if present else ","))
+    raise InputError(
+        f"{tf.path}: line {header_no}: the header has no 'domain' column (found: {shown}); "
+        "name the column with the domain names 'domain'"
+    )
+
+
+def _sniff(lines: list[str], delims: list[str]) -> str | None:
+    sample = "".join(lines[:50])
+    if not sample:
+        return None
+    try:
+        return csv.Sniffer().sniff(sample, delimiters="".join(delims)).delimiter
+    except csv.Error:
+        return None
+
+
+def _detect_format(path: Path, lines: list[tuple[int, str]]) -> str:
+    ext = path.suffix.lower()
+    if ext in _CSV_EXT:
+        return "csv"
+    if ext in _TXT_EXT:
+        return "txt"
+    if lines:
+        first = lines[0][1]
+        if any(d in first for d in _DELIMS):
+            return "csv"
+    return "txt"
+
+
+def read_targets(path: str | os.PathLike, *, check: bool = True) -> TargetFile:
+    """Open an input file: detect format, encoding and CSV dialect, hash it,
+    and (``check``) make sure it has at least one valid row.  Iterate the
+    result to stream its targets.  Raises :class:`InputError`."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such file")
+    if p.is_dir():
+        raise InputError(f"{p}: a directory, not a file")
+    try:
+        sha, size, enc, issues = _scan_bytes(p)
+    except OSError as e:
+        raise InputError(f"{p}: cannot read: {e.strerror or e}") from None
+    if size == 0:
+        raise InputError(f"{p}: the file is empty")
+    lines = _first_lines(p, enc)
+    fmt = _detect_format(p, lines)
+    tf = TargetFile(p, fmt, enc, sha, size)
+    tf.file_issues = issues
+    tf.issues = list(issues)
+    if fmt == "csv":
+        _setup_csv(tf, lines)
+    if check:
+        # Parse up to the first valid row; InputError (with all issues) when none.
+        for _ in tf.iter_targets():
+            break
+        tf.issues = list(tf.file_issues)
+        tf.stats = {}
+    return tf
+
+
+def iter_targets(path: str | os.PathLike) -> Iterator[Target]:
+    """Stream the targets of an input file (see :class:`TargetFile`)."""
+    return read_targets(path).iter_targets()

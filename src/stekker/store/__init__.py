@@ -77,10 +77,15 @@ def _clean(s: str | None) -> str | None:
         return s.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+_ENCODE = json.JSONEncoder(separators=_JSON_SEP).encode
+
+
 def _jdump(v: Any) -> str:
     # ensure_ascii (the default) keeps control bytes and odd code points as
     # \\uXXXX escapes: the stored text is plain ASCII on every backend.
-    return json.dumps(v, separators=_JSON_SEP)
+    if not v and isinstance(v, list):
+        return "[]"
+    return _ENCODE(v)
 
 
 def _jlist(s: str | None) -> list:
@@ -106,19 +111,30 @@ def _norm_domain(d: str) -> str:
     return d.strip().lower().rstrip(".")
 
 
+def _clean_list(xs: Any) -> list:
+    if not xs:
+        return []
+    return [_clean(x) if isinstance(x, str) else x for x in xs if x]
+
+
 def _target_fields(t: Any) -> dict:
     """A Target (stekker.targets), any object with the same attributes, or a dict."""
-    get = t.get if isinstance(t, dict) else (lambda k, default=None: getattr(t, k, default))
+    if isinstance(t, dict):
+        get = t.get
+    else:
+        def get(k: str, default: Any = None, _t: Any = t) -> Any:
+            return getattr(_t, k, default)
     domain = get("domain")
     if not domain:
         raise StoreError(f"target without a domain: {t!r}")
+    lines = get("lines")
     return {
         "domain": _norm_domain(domain),
         "input_name": _clean(get("input_name")),
-        "organisations": [_clean(x) for x in (get("organisations") or []) if x],
-        "sectors": [_clean(x) for x in (get("sectors") or []) if x],
-        "hosts": [_clean(x) for x in (get("hosts") or []) if x],
-        "lines": [int(x) for x in (get("lines") or [])],
+        "organisations": _clean_list(get("organisations")),
+        "sectors": _clean_list(get("sectors")),
+        "hosts": _clean_list(get("hosts")),
+        "lines": [int(x) for x in lines] if lines else [],
     }
 
 
@@ -340,17 +356,17 @@ class Store:
                     if old is None:
                         seq += 1
                         new_rows.append(
-                            {
-                                "scan_id": scan_id,
-                                "domain": name,
-                                "seq": seq,
-                                "input_name": f["input_name"],
-                                "organisations": _jdump(f["organisations"]),
-                                "sectors": _jdump(f["sectors"]),
-                                "hosts": _jdump(f["hosts"]),
-                                "lines": _jdump(f["lines"]),
-                                "done": False,
-                            }
+                            (
+                                scan_id,
+                                name,
+                                seq,
+                                f["input_name"],
+                                _jdump(f["organisations"]),
+                                _jdump(f["sectors"]),
+                                _jdump(f["hosts"]),
+                                _jdump(f["lines"]),
+                                False,
+                            )
                         )
                     else:
                         updates.append(
@@ -363,7 +379,7 @@ class Store:
                             }
                         )
                 if new_rows:
-                    conn.execute(t.insert(), new_rows)
+                    self._bulk_insert(conn, "targets", self._TARGET_COLUMNS, new_rows)
                     added += len(new_rows)
                 if updates:
                     conn.execute(
@@ -503,26 +519,33 @@ class Store:
         "absent_kind", "wildcard", "resolver", "ts", "detail", "answers", "wire",
     )
 
+    _TARGET_COLUMNS = (
+        "scan_id", "domain", "seq", "input_name", "organisations", "sectors", "hosts", "lines", "done",
+    )
+
     def _insert_queries(self, conn: sa.Connection, rows: list[tuple]) -> None:
-        """Bulk insert of query rows on the transaction's own DBAPI connection:
-        COPY on PostgreSQL, executemany on SQLite (several times faster than
-        going through SQLAlchemy's parameter processing)."""
-        cols = ", ".join(self._QUERY_COLUMNS)
+        self._bulk_insert(conn, "queries", self._QUERY_COLUMNS, rows)
+
+    def _bulk_insert(self, conn: sa.Connection, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+        """Bulk insert on the transaction's own DBAPI connection: COPY on
+        PostgreSQL, executemany on SQLite (several times faster than going
+        through SQLAlchemy's parameter processing)."""
+        cols = ", ".join(columns)
         raw = conn.connection.dbapi_connection
         if self.dialect == "postgresql":
             with raw.cursor() as cur:
-                with cur.copy(f"COPY queries ({cols}) FROM STDIN") as cp:
+                with cur.copy(f"COPY {table} ({cols}) FROM STDIN") as cp:
                     for row in rows:
                         cp.write_row(row)
         elif self.dialect == "sqlite":
-            marks = ", ".join("?" * len(self._QUERY_COLUMNS))
+            marks = ", ".join("?" * len(columns))
             cur = raw.cursor()
             try:
-                cur.executemany(f"INSERT INTO queries ({cols}) VALUES ({marks})", rows)
+                cur.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)
             finally:
                 cur.close()
         else:  # pragma: no cover - other backends are refused by open()
-            conn.execute(S.queries.insert(), [dict(zip(self._QUERY_COLUMNS, r)) for r in rows])
+            conn.execute(S.metadata.tables[table].insert(), [dict(zip(columns, r)) for r in rows])
 
     # -- reader side ------------------------------------------------------------
     def resolve_scan(self, ref: str | int | None = None) -> int:
