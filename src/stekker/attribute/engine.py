@@ -286,12 +286,15 @@ def _match_self(ctx: _Ctx) -> None:
     ip_purposes = _ip_purposes(kb)
     for rule in kb.rules.categories.values():
         self_purposes.update(rule.self_purposes)
+    ip_named = {c.item.qname for c in ctx.cands if c.kind == "ip"}
     for r in ctx.ev.results:
         if not r.usable or r.purpose not in self_purposes:
             continue
         for name, raw in _final_names(r):
             if not _under(name, ctx.org):
                 continue
+            if name in ip_named:
+                continue  # the own name points into a provider's network: that provider runs it
             if r.purpose in ip_purposes and r.qtype in ("A", "AAAA"):
                 # an address: self only when it is in an ASN of no known provider
                 ips = [rr.value for rr in r.answers if rr.rtype in ("A", "AAAA")]
@@ -513,7 +516,18 @@ def attribute_domain(
         cands = _rule_cands(ctx, rule) if ev.status != "nxdomain" else []
         if cands:
             ordered = _order(ctx, category, rule, cands)
-            services[category] = _multi_service(ctx, category, ordered)
+            svc = _multi_service(ctx, category, ordered)
+            self_items = [it for p in rule.self_purposes for it in ctx.self_items.get(p, [])]
+            if self_items:
+                own = _self_service(category, self_items, kb.rules.self_confidence)
+                if any(it.purpose in rule.prefer_purposes for it in self_items):
+                    # e.g. the MX is the organisation's own server: it decides
+                    own.also = [svc, *svc.also]
+                    svc.also = []
+                    svc = own
+                else:
+                    svc.also.append(own)
+            services[category] = svc
         else:
             services[category] = _decide_empty(ctx, category, rule)
     if "mail_outbound" in kb.rules.categories:
