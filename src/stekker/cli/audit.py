@@ -1,5 +1,236 @@
-"""CLI commands of the audit stage (registered on stekker.cli.app)."""
+"""CLI commands of the audit stage (registered on stekker.cli.app):
+``stekker audit init | check | report | seed``, and ``stekker audit --scan ID``
+/ ``--domain D`` as a shortcut for ``seed``."""
 
 from __future__ import annotations
 
-from stekker.cli import app  # noqa: F401
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from stekker.cli import app
+
+audit_app = typer.Typer(
+    help=(
+        "Your own software inventory: who owns each supplier, what happens if a "
+        "price doubles or a service is cut off, European alternatives and where to start.\n\n"
+        "Example: stekker audit init . && stekker audit report inventory.yaml --html rapport.html --pdf rapport.pdf"
+    ),
+    invoke_without_command=True,
+)
+app.add_typer(audit_app, name="audit")
+
+
+def _fail(msg: str, code: int = 1) -> None:
+    typer.echo(f"error: {msg}", err=True)
+    raise typer.Exit(code)
+
+
+def _load_inventory(path: Path):
+    from stekker.audit.loader import InventoryError, load
+
+    try:
+        return load(path)
+    except InventoryError as exc:
+        typer.echo(f"{len(exc.problems)} problem(s) in {path}:", err=True)
+        for p in exc.problems:
+            typer.echo(f"  {p}", err=True)
+        raise typer.Exit(1)
+
+
+def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Path], into: Optional[Path],
+          resolver: Optional[str]) -> None:
+    import yaml
+
+    from stekker.audit import seed as S
+
+    if bool(scan) == bool(domain):
+        _fail("give exactly one of --scan ID or --domain DOMAIN", 2)
+    if domain:
+        if not S.scan_domain_available():
+            _fail("--domain needs the scan engine (stekker.collect.scan_domains), which is not available in "
+                  "this version; run `stekker scan` on a file with the domain and use --scan ID", 2)
+        from stekker import collect  # type: ignore
+
+        try:
+            from stekker.store import Store  # type: ignore
+
+            store = Store.open(db)
+            kwargs = {"resolver": resolver} if resolver else {}
+            scan_id = collect.scan_domains(store, [domain], **kwargs)  # type: ignore[attr-defined]
+        except Exception as exc:  # noqa: BLE001
+            _fail(f"scanning {domain} failed: {exc}")
+    else:
+        try:
+            from stekker.store import Store  # type: ignore
+
+            store = Store.open(db)
+            scan_id = store.resolve_scan(scan)
+        except Exception as exc:  # noqa: BLE001
+            _fail(f"cannot open scan {scan!r} in {db}: {exc}")
+    try:
+        items = S.from_scan(store, scan_id)
+    except Exception as exc:  # noqa: BLE001
+        _fail(f"cannot load attributions of scan {scan_id}: {exc}")
+    existing = None
+    if into is not None and into.exists():
+        existing = yaml.safe_load(into.read_text(encoding="utf-8")) or {}
+    inv = S.merge(existing, items)
+    text = S.to_yaml(inv)
+    target = out or into
+    if target:
+        target.write_text(text, encoding="utf-8")
+        typer.echo(f"{len(items)} detected item(s) written to {target}; confirm them, then: stekker audit check {target}")
+    else:
+        sys.stdout.write(text)
+
+
+@audit_app.callback()
+def main(
+    ctx: typer.Context,
+    scan: Optional[str] = typer.Option(None, "--scan", help="Seed from this scan's attributions (same as `audit seed --scan`)."),
+    domain: Optional[str] = typer.Option(None, "--domain", help="Scan one domain and seed from it (needs the scan engine)."),
+    db: str = typer.Option("stekker.db", "--db", help="Database with scans (SQLite path or postgresql:// URL)."),
+    resolver: Optional[str] = typer.Option(None, "--resolver", help="DNS resolver for --domain."),
+    out: Optional[Path] = typer.Option(None, "-o", "--out", help="Write the seeded inventory here (default: stdout)."),
+) -> None:
+    """Your own software inventory.
+
+    Example: stekker audit --scan 1 --db stekker.db -o inventory.yaml
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if scan or domain:
+        _seed(scan, domain, db, out, None, resolver)
+        raise typer.Exit(0)
+    typer.echo(ctx.get_help())
+    raise typer.Exit(0)
+
+
+@audit_app.command("init")
+def init(
+    dir: Path = typer.Argument(Path("."), help="Directory to write inventory.yaml (template) and inventory-example.yaml."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing files."),
+) -> None:
+    """Write a commented inventory template and a realistic example (a fictional
+    25-person Dutch company).
+
+    Example: stekker audit init mijn-audit && stekker audit report mijn-audit/inventory-example.yaml --html rapport.html
+    """
+    from stekker.audit.catalog import DATA_DIR
+
+    dir.mkdir(parents=True, exist_ok=True)
+    pairs = [(DATA_DIR / "inventory_template.yaml", dir / "inventory.yaml"),
+             (DATA_DIR / "inventory_example.yaml", dir / "inventory-example.yaml")]
+    for src, dst in pairs:
+        if dst.exists() and not force:
+            _fail(f"{dst} exists (use --force to overwrite)")
+    for src, dst in pairs:
+        shutil.copyfile(src, dst)
+        typer.echo(f"wrote {dst}")
+    typer.echo(f"next: edit {pairs[0][1]}, then: stekker audit check {pairs[0][1]}")
+
+
+@audit_app.command("check")
+def check(file: Path = typer.Argument(..., help="Inventory (.yaml/.yml or .csv).")) -> None:
+    """Validate an inventory; problems are shown with file, line and field.
+    Also lists items whose product or vendor is not known (reported as unknown).
+
+    Example: stekker audit check inventory.yaml
+    """
+    from stekker.audit.resolve import load_kb, resolve
+
+    inv = _load_inventory(file)
+    kb, err = load_kb()
+    if err:
+        typer.echo(f"warning: knowledge base not loaded ({err}); owners will be unknown", err=True)
+    res = resolve(inv, kb)
+    typer.echo(f"{file}: OK, {len(inv.items)} item(s)")
+    for r in res:
+        if r.status != "resolved":
+            typer.echo(f"  unknown: {r.item}: {r.reason}")
+    det = [it.name for it in inv.items if it.detected]
+    if det:
+        typer.echo(f"  detected in DNS, to confirm: {', '.join(det)}")
+
+
+@audit_app.command("report")
+def report(
+    file: Path = typer.Argument(..., help="Inventory (.yaml/.yml or .csv)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Ownership as of this date (YYYY-MM-DD); default today or the inventory's as_of."),
+    lang: str = typer.Option("nl", "--lang", help="Report language: nl or en."),
+    html: Optional[Path] = typer.Option(None, "--html", help="Write the HTML report here."),
+    pdf: Optional[Path] = typer.Option(None, "--pdf", help="Write a PDF (headless Chromium) here."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write all numbers as JSON here ('-' = stdout)."),
+) -> None:
+    """Resolve owners, run the scenarios, compare European alternatives and
+    make the plan; print a summary and write HTML/PDF/JSON.
+
+    Example: stekker audit report inventory.yaml --lang en --as-of 2026-01-01 --html report.html --pdf report.pdf
+    """
+    import datetime as dt
+    import tempfile
+
+    from stekker.audit import report as R
+    from stekker.audit.resolve import load_kb
+
+    if lang not in R.LANGS:
+        _fail(f"--lang must be one of {', '.join(R.LANGS)}", 2)
+    if as_of:
+        try:
+            dt.date.fromisoformat(as_of)
+        except ValueError:
+            _fail(f"--as-of must be YYYY-MM-DD, got {as_of!r}", 2)
+    inv = _load_inventory(file)
+    kb, err = load_kb()
+    if err:
+        typer.echo(f"warning: knowledge base not loaded ({err}); owners will be unknown", err=True)
+    a = R.run_audit(inv, kb, as_of, kb_error=err)
+    ctx = R.context(a, lang)
+    if json_out is None or str(json_out) != "-":
+        for line in ctx["summary"]:
+            typer.echo(f"- {line}")
+    if json_out is not None:
+        text = json.dumps(a.to_dict(), ensure_ascii=False, indent=2)
+        if str(json_out) == "-":
+            sys.stdout.write(text + "\n")
+        else:
+            json_out.write_text(text, encoding="utf-8")
+            typer.echo(f"json: {json_out}")
+    page = None
+    if html or pdf:
+        page = R.render_html(a, lang)
+    if html:
+        html.write_text(page, encoding="utf-8")
+        typer.echo(f"html: {html}")
+    if pdf:
+        with tempfile.TemporaryDirectory() as td:
+            src = html if html else Path(td) / "report.html"
+            if not html:
+                src.write_text(page, encoding="utf-8")
+            try:
+                R.html_to_pdf(src, pdf)
+            except Exception as exc:  # noqa: BLE001
+                _fail(f"PDF failed: {exc}")
+        typer.echo(f"pdf: {pdf}")
+
+
+@audit_app.command("seed")
+def seed(
+    scan: Optional[str] = typer.Option(None, "--scan", help="Scan id (or reference) whose attributions to use."),
+    domain: Optional[str] = typer.Option(None, "--domain", help="Scan this one domain first (needs the scan engine)."),
+    db: str = typer.Option("stekker.db", "--db", help="Database with scans."),
+    resolver: Optional[str] = typer.Option(None, "--resolver", help="DNS resolver for --domain."),
+    out: Optional[Path] = typer.Option(None, "-o", "--out", help="Write the inventory here (default: stdout)."),
+    into: Optional[Path] = typer.Option(None, "--into", help="Add detected items to this existing inventory (in place unless -o)."),
+) -> None:
+    """Seed an inventory with what DNS reveals (Microsoft 365, Google Workspace,
+    SaaS tokens, hosting), marked `detected: true` for you to confirm.
+
+    Example: stekker audit seed --scan 1 --db stekker.db --into inventory.yaml
+    """
+    _seed(scan, domain, db, out, into, resolver)

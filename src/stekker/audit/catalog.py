@@ -1,0 +1,208 @@
+"""Shipped audit knowledge (``audit/data/*.yaml``): categories, products,
+alternatives, features, scoring weights, jurisdiction groups and strings.
+
+All of it is data with sources; this module only loads and indexes it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DATA_DIR = Path(__file__).parent / "data"
+
+
+def _load(name: str) -> Any:
+    with (DATA_DIR / name).open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def norm(s: str) -> str:
+    """Case-, accent- and punctuation-insensitive key for exact name matching."""
+    s = unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode()
+    s = s.casefold().replace("&", " and ")
+    return re.sub(r"[^a-z0-9+]+", " ", s).strip()
+
+
+@lru_cache(maxsize=1)
+def categories() -> list[dict]:
+    return list(_load("categories.yaml")["categories"])
+
+
+def category_ids() -> tuple[str, ...]:
+    return tuple(c["id"] for c in categories())
+
+
+def category_label(cid: str, lang: str) -> str:
+    for c in categories():
+        if c["id"] == cid:
+            return c[lang]
+    return cid
+
+
+@dataclass(frozen=True)
+class Product:
+    id: str
+    name: str
+    category: str
+    company: str | None
+    source: str
+    aliases: tuple[str, ...] = ()
+    provider: str | None = None
+    detect: tuple[str, ...] = ()
+    features: tuple[str, ...] = ()
+
+
+@dataclass
+class Catalogue:
+    products: dict[str, Product]
+    by_name: dict[str, str]  # norm(name) -> product id
+    vendors: dict[str, str]  # norm(vendor name) -> company id
+    company_names: dict[str, str] = field(default_factory=dict)  # company id -> display name (first vendor name)
+    by_provider: dict[str, list[str]] = field(default_factory=dict)  # KB provider id -> product ids
+
+    def match_product(self, name: str | None) -> Product | None:
+        if not name:
+            return None
+        pid = self.by_name.get(norm(name))
+        return self.products.get(pid) if pid else None
+
+    def match_vendor(self, name: str | None) -> str | None:
+        if not name:
+            return None
+        return self.vendors.get(norm(name))
+
+    def detected_product(self, provider: str, category: str) -> Product | None:
+        """The product a DNS attribution (provider id, attribution category or
+        'saas') reveals; None when the catalogue has no such product."""
+        for pid in self.by_provider.get(provider, []):
+            p = self.products[pid]
+            if category in p.detect:
+                return p
+        return None
+
+
+class CatalogueError(ValueError):
+    pass
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> Catalogue:
+    raw = _load("products.yaml")
+    cats = set(category_ids())
+    feats = features()
+    products: dict[str, Product] = {}
+    by_name: dict[str, str] = {}
+    by_provider: dict[str, list[str]] = {}
+    for e in raw["products"]:
+        p = Product(
+            id=e["id"], name=e["name"], category=e["category"], company=e.get("company"),
+            source=e["source"], aliases=tuple(e.get("aliases") or ()), provider=e.get("provider"),
+            detect=tuple(e.get("detect") or ()), features=tuple(e.get("features") or ()),
+        )
+        if p.id in products:
+            raise CatalogueError(f"products.yaml: duplicate product id {p.id!r}")
+        if p.category not in cats:
+            raise CatalogueError(f"products.yaml: {p.id}: unknown category {p.category!r}")
+        bad = [f for f in p.features if f not in feats.get(p.category, {})]
+        if bad:
+            raise CatalogueError(f"products.yaml: {p.id}: features not in features.yaml[{p.category}]: {bad}")
+        products[p.id] = p
+        for n in (p.name, p.id, *p.aliases):
+            k = norm(n)
+            if k in by_name and by_name[k] != p.id:
+                raise CatalogueError(f"products.yaml: name {n!r} used by {by_name[k]!r} and {p.id!r}")
+            by_name[k] = p.id
+        if p.provider:
+            by_provider.setdefault(p.provider, []).append(p.id)
+    vendors: dict[str, str] = {}
+    company_names: dict[str, str] = {}
+    for v in raw.get("vendors") or []:
+        company_names.setdefault(v["company"], v["names"][0])
+        for n in v["names"]:
+            vendors[norm(n)] = v["company"]
+    return Catalogue(products=products, by_name=by_name, vendors=vendors, by_provider=by_provider,
+                     company_names=company_names)
+
+
+@lru_cache(maxsize=1)
+def features() -> dict[str, dict[str, dict[str, str]]]:
+    return {k: (v or {}) for k, v in _load("features.yaml")["features"].items()}
+
+
+@lru_cache(maxsize=1)
+def alternatives() -> list[dict]:
+    alts = list(_load("alternatives.yaml")["alternatives"])
+    cats = set(category_ids())
+    feats = features()
+    seen = set()
+    for a in alts:
+        if a["id"] in seen:
+            raise CatalogueError(f"alternatives.yaml: duplicate id {a['id']!r}")
+        seen.add(a["id"])
+        for c in a["categories"]:
+            if c not in cats:
+                raise CatalogueError(f"alternatives.yaml: {a['id']}: unknown category {c!r}")
+        for c, fl in (a.get("features") or {}).items():
+            bad = [f for f in fl if f not in feats.get(c, {})]
+            if bad:
+                raise CatalogueError(f"alternatives.yaml: {a['id']}: features not in features.yaml[{c}]: {bad}")
+        if not a.get("sources"):
+            raise CatalogueError(f"alternatives.yaml: {a['id']}: no sources")
+        if a.get("eu_controlled") not in (True, False, "unknown"):
+            raise CatalogueError(f"alternatives.yaml: {a['id']}: eu_controlled must be true, false or unknown")
+    return alts
+
+
+def alternatives_for(category: str) -> list[dict]:
+    return [a for a in alternatives() if category in a["categories"]]
+
+
+@lru_cache(maxsize=1)
+def scoring() -> dict:
+    return _load("scoring.yaml")
+
+
+@lru_cache(maxsize=1)
+def jurisdictions() -> dict:
+    return _load("jurisdictions.yaml")
+
+
+def jurisdiction_group(code: str | None) -> str:
+    """eu | europe | non_european | unknown."""
+    if not code:
+        return "unknown"
+    j = jurisdictions()
+    c = code.upper()
+    if c in j["eu"]:
+        return "eu"
+    if c in j["europe"]:
+        return "europe"
+    return "non_european"
+
+
+def country_name(code: str | None, lang: str) -> str:
+    if not code:
+        return {"nl": "onbekend", "en": "unknown"}[lang]
+    n = jurisdictions().get("names", {}).get(code.upper())
+    return n[lang] if n else code.upper()
+
+
+@lru_cache(maxsize=1)
+def strings() -> dict:
+    return _load("strings.yaml")
+
+
+def t(key: str, lang: str, **kw: Any) -> str:
+    """A user-facing string in ``lang`` (nl|en), formatted with ``kw``."""
+    node: Any = strings()
+    for part in key.split("."):
+        node = node[part]
+    s = node[lang] if isinstance(node, dict) else str(node)
+    return s.format(**kw) if kw else s

@@ -1,0 +1,237 @@
+"""Read and validate an inventory (YAML or CSV) with messages that name the
+file, the line and the field::
+
+    inventory.yaml:23: items[3] (Boekhouding).annual_cost: Input should be
+    greater than or equal to 0 (got -5)
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from stekker.audit.model import Inventory
+
+CSV_LIST_FIELDS = ("stops", "depends_on")
+CSV_HEADER = (
+    "name", "category", "product", "vendor", "annual_cost", "users", "criticality", "stops",
+    "data_sensitivity", "contract_end", "notice_days", "export_formats", "export_api", "depends_on",
+    "contact", "detected", "evidence", "notes", "product_id",
+)
+CSV_META = ("organisation", "currency", "it_budget", "employees", "as_of")
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+class InventoryError(ValueError):
+    """The inventory does not load or does not validate; ``problems`` lists each."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+# --------------------------------------------------------------------- YAML
+def _construct(node: yaml.Node, path: tuple, lines: dict[tuple, int], loader: yaml.SafeLoader) -> Any:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict = {}
+        for knode, vnode in node.value:
+            key = loader.construct_object(knode, deep=True)
+            out[key] = _construct(vnode, path + (key,), lines, loader)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(v, path + (i,), lines, loader) for i, v in enumerate(node.value)]
+    return loader.construct_object(node, deep=True)
+
+
+def parse_yaml(text: str, file: str) -> tuple[Any, dict[tuple, int]]:
+    """YAML -> (data, {path tuple: 1-based line})."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        lines: dict[tuple, int] = {}
+        data = _construct(node, (), lines, loader) if node is not None else None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        msg = getattr(exc, "problem", None) or str(exc)
+        raise InventoryError([Problem(file, line, "", f"invalid YAML: {msg}")]) from None
+    finally:
+        loader.dispose()
+    return data, lines
+
+
+# ---------------------------------------------------------------------- CSV
+def parse_csv(text: str, file: str) -> tuple[dict, dict[tuple, int]]:
+    """CSV -> (inventory dict, {path: line}).  ``# key: value`` lines before the
+    header set organisation/currency/it_budget/employees/as_of."""
+    meta: dict[str, Any] = {}
+    lines: dict[tuple, int] = {}
+    raw_lines = text.splitlines()
+    start = 0
+    for i, ln in enumerate(raw_lines):
+        s = ln.strip()
+        if not s:
+            continue
+        if s.startswith("#"):
+            body = s.lstrip("#").strip()
+            if ":" in body:
+                k, v = body.split(":", 1)
+                k = k.strip().lower()
+                if k in CSV_META:
+                    meta[k] = v.strip() or None
+                    lines[(k,)] = i + 1
+            continue
+        start = i
+        break
+    else:
+        start = len(raw_lines)
+    body = "\n".join(raw_lines[start:])
+    reader = csv.DictReader(io.StringIO(body))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    problems = []
+    unknown = [h for h in header if h and h not in CSV_HEADER]
+    if unknown:
+        problems.append(Problem(file, start + 1, "header",
+                                f"unknown column(s) {', '.join(unknown)}; known: {', '.join(CSV_HEADER)}"))
+    if "name" not in header or "category" not in header:
+        problems.append(Problem(file, start + 1, "header", "the columns 'name' and 'category' are required"))
+    if problems:
+        raise InventoryError(problems)
+    items = []
+    for row in reader:
+        # reader.line_num counts physical lines of the body read so far
+        line = start + reader.line_num
+        row = {(k or "").strip(): (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k}
+        if not any(row.values()):
+            continue
+        idx = len(items)
+        item: dict[str, Any] = {}
+        export: dict[str, Any] = {}
+        for k, v in row.items():
+            if v in ("", None):
+                continue
+            if k == "export_formats":
+                export["formats"] = v
+            elif k == "export_api":
+                export["api"] = v
+            else:
+                item[k] = v
+        if export:
+            item["export"] = export
+        items.append(item)
+        lines[("items", idx)] = line
+        for k in item:
+            lines[("items", idx, k)] = line
+        if export:
+            for k in export:
+                lines[("items", idx, "export", k)] = line
+    data = dict(meta)
+    data["items"] = items
+    lines[("items",)] = start + 1
+    return data, lines
+
+
+# ----------------------------------------------------------------- validate
+def _line_for(loc: tuple, lines: dict[tuple, int]) -> int | None:
+    loc = tuple(loc)
+    while True:
+        if loc in lines:
+            return lines[loc]
+        if not loc:
+            return None
+        loc = loc[:-1]
+
+
+def _field_name(loc: tuple, data: Any) -> str:
+    parts = []
+    for i, p in enumerate(loc):
+        if isinstance(p, int):
+            label = f"[{p}]"
+            if i >= 1 and loc[i - 1] == "items" and isinstance(data, dict):
+                try:
+                    nm = data["items"][p].get("name")
+                except (KeyError, IndexError, TypeError, AttributeError):
+                    nm = None
+                if nm:
+                    label += f" ({nm})"
+            parts.append(label)
+        else:
+            parts.append(("." if parts else "") + str(p))
+    return "".join(parts) or "inventory"
+
+
+def validate(data: Any, lines: dict[tuple, int], file: str) -> Inventory:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InventoryError([Problem(file, 1, "", "expected a mapping with 'items:' at the top level")])
+    try:
+        inv = Inventory.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x.startswith(("literal[", "function-"))))
+            # strip pydantic's union/tag segments
+            line = _line_for(loc, lines)
+            msg = err["msg"]
+            if msg.startswith("Value error, "):
+                msg = msg[len("Value error, "):]
+            inp = err.get("input")
+            if err["type"] not in ("missing",) and not isinstance(inp, (dict, list)) and inp is not None:
+                msg += f" (got {inp!r})"
+            problems.append(Problem(file, line, _field_name(loc, data), msg))
+        raise InventoryError(problems) from None
+    problems = []
+    seen: dict[str, int] = {}
+    for i, it in enumerate(inv.items):
+        k = it.name.casefold()
+        if k in seen:
+            problems.append(Problem(file, _line_for(("items", i, "name"), lines), f"items[{i}].name",
+                                    f"{it.name!r} is also the name of items[{seen[k]}]; names must be unique"))
+        seen.setdefault(k, i)
+    for i, it in enumerate(inv.items):
+        for d in it.depends_on:
+            if d.casefold() not in seen:
+                problems.append(Problem(file, _line_for(("items", i, "depends_on"), lines),
+                                        f"items[{i}] ({it.name}).depends_on",
+                                        f"{d!r} is not the name of an item in this inventory"))
+    if problems:
+        raise InventoryError(problems)
+    return inv
+
+
+def load_text(text: str, file: str = "<inventory>", fmt: str | None = None) -> Inventory:
+    fmt = fmt or ("csv" if file.lower().endswith(".csv") else "yaml")
+    if fmt == "csv":
+        data, lines = parse_csv(text, file)
+    else:
+        data, lines = parse_yaml(text, file)
+    return validate(data, lines, file)
+
+
+def load(path: str | Path) -> Inventory:
+    """Load and validate an inventory file (``.yaml``/``.yml`` or ``.csv``)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InventoryError([Problem(str(p), None, "", f"cannot read: {exc.strerror or exc}")]) from None
+    return load_text(text, str(p))

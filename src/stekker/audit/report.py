@@ -1,0 +1,372 @@
+"""The audit report for a decision maker: JSON (machine), HTML and PDF (people),
+Dutch or English.  Summary first, then inventory, scenarios, alternatives and
+plan.  HTML: Jinja2 with autoescape, no scripts, a strict Content Security
+Policy (styles pinned by hash), lang attribute, real headings and table
+headers.  PDF: headless Chromium ``--print-to-pdf``.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from stekker.audit import catalog as C
+from stekker.audit.model import Inventory
+from stekker.audit.plan import Plan, make_plan
+from stekker.audit.resolve import KBLike, Resolution, resolve
+from stekker.audit.scenarios import Scenarios, run_all, to_jsonable
+
+TEMPLATES = Path(__file__).parent / "templates"
+LANGS = ("nl", "en")
+
+
+@dataclass
+class Audit:
+    inventory: Inventory
+    as_of: _dt.date
+    kb_version: str | None
+    kb_error: str | None
+    resolutions: list[Resolution]
+    scenarios: Scenarios
+    plan: Plan
+
+    def to_dict(self) -> dict:
+        return {
+            "organisation": self.inventory.organisation,
+            "as_of": self.as_of.isoformat(),
+            "kb_version": self.kb_version,
+            "kb_error": self.kb_error,
+            "currency": self.inventory.currency,
+            "it_budget": to_jsonable(self.inventory.it_budget),
+            "items": [to_jsonable(it) for it in self.inventory.items],
+            "resolutions": [to_jsonable(r) for r in self.resolutions],
+            "scenarios": to_jsonable(self.scenarios),
+            "plan": to_jsonable(self.plan),
+        }
+
+
+def run_audit(inv: Inventory, kb: KBLike | None, as_of: Any = None, kb_error: str | None = None) -> Audit:
+    d = as_of if isinstance(as_of, _dt.date) else (
+        _dt.date.fromisoformat(str(as_of)) if as_of else (inv.as_of or _dt.date.today()))
+    res = resolve(inv, kb, d)
+    sc = run_all(inv, res)
+    plan = make_plan(inv.items, res, kb, d)
+    version = getattr(kb, "version", None) if kb is not None else None
+    return Audit(inventory=inv, as_of=d, kb_version=version, kb_error=kb_error,
+                 resolutions=res, scenarios=sc, plan=plan)
+
+
+# ------------------------------------------------------------------ format
+def fmt_money(x: Decimal | int | None, lang: str, currency: str = "EUR") -> str:
+    if x is None:
+        return C.t("misc.unknown", lang)
+    q = Decimal(x).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    s = f"{int(q):,}"
+    sym = "€" if currency.upper() == "EUR" else currency.upper() + " "
+    if lang == "nl":
+        return f"{sym} {s.replace(',', '.')}" if sym == "€" else f"{sym}{s.replace(',', '.')}"
+    return f"{sym}{s}"
+
+
+def fmt_pct(x: Decimal | float | None, lang: str) -> str:
+    if x is None:
+        return C.t("misc.unknown", lang)
+    v = (Decimal(str(x)) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    if v == v.to_integral():
+        v = v.quantize(Decimal(1))
+    s = str(v)
+    return (s.replace(".", ",") if lang == "nl" else s) + "%"
+
+
+def fmt_num(x: float, lang: str) -> str:
+    s = f"{x:.2f}"
+    return s.replace(".", ",") if lang == "nl" else s
+
+
+def _join(xs: list[str], lang: str) -> str:
+    xs = list(xs)
+    if not xs:
+        return C.t("misc.none", lang)
+    if len(xs) == 1:
+        return xs[0]
+    word = " en " if lang == "nl" else " and "
+    return ", ".join(xs[:-1]) + word + xs[-1]
+
+
+# ------------------------------------------------------------------ context
+def context(a: Audit, lang: str) -> dict:
+    if lang not in LANGS:
+        raise ValueError(f"language must be one of {LANGS}")
+    inv = a.inventory
+    cur = inv.currency
+    t = lambda k, **kw: C.t(k, lang, **kw)  # noqa: E731
+    money = lambda x: fmt_money(x, lang, cur)  # noqa: E731
+    pct = lambda x: fmt_pct(x, lang)  # noqa: E731
+    items = inv.items
+    res = a.resolutions
+    sc, plan = a.scenarios, a.plan
+    n = len(items)
+
+    # --- summary lines (plain language, each with its number)
+    summary: list[str] = []
+    summary.append(t("summary.items", n=n, cost=money(sc.price.total_current)))
+    non_eu = [(it, r) for it, r in zip(items, res) if r.group in ("non_european", "europe")]
+    non_eu_spend = sum((it.annual_cost or Decimal(0) for it, r in non_eu), Decimal(0))
+    if n:
+        summary.append(t("summary.non_eu", n=len(non_eu), total=n, share=pct(Decimal(len(non_eu)) / n),
+                         spend=pct(non_eu_spend / sc.price.total_current) if sc.price.total_current else t("misc.unknown")))
+    unknown = [r.item for r in res if r.status != "resolved"]
+    if unknown:
+        summary.append(t("summary.unknown", n=len(unknown)))
+    budget = t("summary.price_budget", share=pct(sc.price.share_of_budget)) if sc.price.share_of_budget is not None else ""
+    summary.append(t("summary.price", extra=money(sc.price.total_extra), budget=budget))
+    w = sc.cut.worst
+    if w and w.functions:
+        summary.append(t("summary.cut", vendor=w.label, nf=len(w.functions), functions=_join(w.functions, lang),
+                         users=w.users if w.users is not None else t("misc.unknown")))
+    tv = sc.concentration.top_vendor_functions
+    if tv and tv.function_share:
+        summary.append(t("summary.concentration", vendor=tv.label, fshare=pct(tv.function_share),
+                         sshare=pct(tv.spend_share)))
+    if sc.owner.items:
+        summary.append(t("summary.owner", items=_join(sorted({o.item for o in sc.owner.items}, key=str.casefold), lang)))
+    if plan.contracts_soon:
+        summary.append(t("summary.contracts_soon", items=_join(plan.contracts_soon, lang)))
+    detected = [it.name for it in items if it.detected]
+    if detected:
+        summary.append(t("summary.detected", n=len(detected)))
+
+    by_name = {it.name: it for it in items}
+    res_by = {r.item: r for r in res}
+    comp_by = {c.item: c for c in plan.comparisons}
+
+    # --- start here
+    start = None
+    if plan.start_here:
+        s = plan.start_here
+        it, r, comp = by_name[s.item], res_by[s.item], comp_by[s.item]
+        alt = next(x for x in comp.alternatives if x.id == s.best_alternative)
+        fm = f" ({', '.join(it.export.formats)})" if it.export.formats else ""
+        steps = [t("start.step_export", item=it.name, formats=fm, vendor=r.vendor_label)]
+        if it.contract_end:
+            ex = next((e for e in plan.exits if e.item == it.name), None)
+            deadline = ex.notice_deadline if ex else (
+                str(it.contract_end - _dt.timedelta(days=it.notice_days)) if it.notice_days is not None else None)
+            notice = t("start.notice", deadline=deadline) if deadline else ""
+            steps.append(t("start.step_contract", end=str(it.contract_end), notice=notice))
+        else:
+            steps.append(t("start.step_contract_unknown"))
+        steps.append(t("start.step_trial", alt=alt.name))
+        steps.append(t("start.step_compare", cost=money(it.annual_cost),
+                       users=it.users if it.users is not None else t("misc.unknown")))
+        steps.append(t("start.step_decide"))
+        start = {"item": it.name, "alt": alt.name, "why": t("start.why", score=fmt_num(s.score, lang)),
+                 "steps": steps, "migration": alt.migration.get(lang, "")}
+        summary.insert(0, t("summary.start", item=it.name, alt=alt.name))
+    else:
+        summary.insert(0, t("summary.no_start"))
+    if a.kb_error:
+        summary.insert(0, t("summary.kb_missing", why=a.kb_error))
+
+    # --- inventory rows
+    inv_rows = []
+    for it, r in zip(items, res):
+        inv_rows.append({
+            "name": it.name, "category": C.category_label(it.category, lang),
+            "product": r.product_name or it.product or "", "vendor": it.vendor or r.company_name or "",
+            "owner": r.parent_name or "", "country": C.country_name(r.jurisdiction, lang) if r.jurisdiction else "",
+            "group": r.group, "group_label": t(f"group.{r.group}"),
+            "cost": money(it.annual_cost), "users": it.users if it.users is not None else t("misc.unknown"),
+            "criticality": t(f"crit.{it.criticality}"), "crit": it.criticality, "stops": ", ".join(it.stops),
+            "detected": it.detected, "status": r.status,
+            "reason": t(f"reason.{r.reason}") if r.reason else "",
+            "chain": " → ".join(l.name for l in r.chain),
+        })
+
+    # --- price
+    price_rows = [{
+        "label": v.label, "country": C.country_name(v.jurisdiction, lang) if v.jurisdiction else t("misc.unknown"),
+        "group": v.group, "systems": ", ".join(v.items), "current": money(v.current), "extra": money(v.extra),
+        "share": pct(v.share_of_budget) if v.share_of_budget is not None else "—",
+    } for v in sc.price.vendors]
+    price = {"rows": price_rows, "total_current": money(sc.price.total_current), "total_extra": money(sc.price.total_extra),
+             "share": pct(sc.price.share_of_budget) if sc.price.share_of_budget is not None else "—",
+             "budget": money(sc.price.it_budget) if sc.price.it_budget else None,
+             "cost_unknown": t("misc.cost_unknown", items=", ".join(sc.price.cost_unknown)) if sc.price.cost_unknown else "",
+             "by_group": [(t(f"group.{g}"), money(v)) for g, v in sc.price.extra_by_group.items() if v]}
+
+    def cut_row(c):
+        return {"label": c.label if c.kind == "vendor" else C.country_name(c.jurisdiction, lang),
+                "country": C.country_name(c.jurisdiction, lang) if c.jurisdiction else t("misc.unknown"),
+                "direct": ", ".join(c.direct), "knock_on": ", ".join(c.knock_on),
+                "functions": ", ".join(c.functions) or t("misc.none"),
+                "users": (t("misc.at_least", n=c.users) if c.users is not None else t("misc.unknown"))
+                + (" (" + t("misc.users_unknown", items=", ".join(c.users_unknown)) + ")" if c.users_unknown and c.users is not None else ""),
+                "critical": len(c.critical_items), "shared": c.shared}
+
+    cut = {"vendors": [cut_row(c) for c in sc.cut.vendors if c.functions or c.critical_items or c.shared],
+           "jurisdictions": [cut_row(c) for c in sc.cut.jurisdictions]}
+    owner_rows = []
+    for o in sc.owner.items:
+        d = o.detail
+        new = d.get("to_parent") if o.kind == "changed" else d.get("counterparty_name")
+        j = d.get("to_jurisdiction") if o.kind == "changed" else d.get("counterparty_jurisdiction")
+        owner_rows.append({"item": o.item, "vendor": o.vendor, "kind": t(f"change.{o.kind}"), "date": o.date or "—",
+                           "new_owner": new or t("misc.unknown"),
+                           "country": C.country_name(j, lang) if j else t("misc.unknown"), "non_eu": o.to_non_eu,
+                           "source": d.get("source"), "note": d.get("note") or ""})
+    conc = sc.concentration
+
+    def share_row(s, kind):
+        return {"label": s.label if kind == "vendor" else C.country_name(s.jurisdiction, lang),
+                "fshare": pct(s.function_share), "sshare": pct(s.spend_share), "spend": money(s.spend),
+                "systems": ", ".join(s.items)}
+
+    concentration = {"vendors": [share_row(s, "vendor") for s in conc.vendors],
+                     "jurisdictions": [share_row(s, "jur") for s in conc.jurisdictions],
+                     "nfunctions": len(conc.all_functions)}
+
+    # --- alternatives
+    feats = C.features()
+    comps = []
+    for c in plan.comparisons:
+        fl = feats.get(c.category, {})
+        alts = c.alternatives[:4]
+        rows = []
+        for fid in c.feature_ids:
+            rows.append({"label": fl[fid][lang],
+                         "current": None if c.current_features is None else fid in c.current_features,
+                         "alts": [fid in a.features for a in alts]})
+        comps.append({
+            "item": c.item, "category": C.category_label(c.category, lang),
+            "product": res_by[c.item].product_name or by_name[c.item].product or by_name[c.item].vendor,
+            "current_coverage": pct(c.current_coverage) if c.current_coverage is not None else t("misc.current_unknown"),
+            "rows": rows,
+            "alts": [{
+                "name": a.name, "country": C.country_name(a.country, lang), "controller": a.controller,
+                "jurisdiction": C.country_name(a.jurisdiction, lang) if a.jurisdiction else t("misc.unknown"),
+                "group": a.group, "group_label": t(f"group.{a.group}"), "recommended": a.recommended,
+                "warning": t("misc.warning_" + ("not_eu" if a.warning == "not_eu_controlled" else a.warning)) if a.warning else "",
+                "self_host": a.group == "eu" and a.jurisdiction and C.jurisdiction_group(a.jurisdiction) != "eu",
+                "licence": a.licence, "open_source": a.open_source,
+                "hosting": ", ".join(t(f"misc.hosting_{h}") for h in a.hosting),
+                "standards": ", ".join(a.open_standards) or "—",
+                "coverage": pct(a.coverage) if a.coverage is not None else "—",
+                "price": (a.price or {}).get(lang) or t("misc.price_not_public"),
+                "price_source": (a.price or {}).get("source"),
+                "migration": a.migration.get(lang, ""), "sources": a.sources,
+            } for a in alts],
+            "group": res_by[c.item].group,
+        })
+    # show comparisons for items that are not already EU first
+    comps.sort(key=lambda x: (x["group"] == "eu", [r.item for r in plan.ranking].index(x["item"])))
+
+    ranking = [{
+        "rank": i + 1, "item": x.item, "category": C.category_label(x.category, lang),
+        "criticality": t(f"crit.{x.criticality}"), "group": t(f"group.{x.group}"),
+        "risk_reduced": fmt_num(x.risk_reduced, lang), "effort": fmt_num(x.effort, lang),
+        "score": fmt_num(x.score, lang),
+        "alternative": next((a.name for a in comp_by[x.item].alternatives if a.id == x.best_alternative), "—"),
+        "note": t(f"misc.note_{x.note}") if x.note else "",
+    } for i, x in enumerate(plan.ranking)]
+
+    exits = []
+    for e in plan.exits:
+        lines_export = [t("exit.export_formats", formats=", ".join(e.export_formats))] if e.export_formats else [t("exit.export_none")]
+        lines_export.append(t("exit.api", api=t("misc.yes") if e.export_api else t("misc.no") if e.export_api is False else t("misc.unknown")))
+        lines_export.append(t("exit.test"))
+        lines_contract = [t("exit.contract_end", end=e.contract_end, days=e.days_to_contract_end)] if e.contract_end else [t("exit.contract_unknown")]
+        if e.notice_deadline:
+            lines_contract.append(t("exit.notice", deadline=e.notice_deadline))
+        lines_contract.append(t("exit.terms"))
+        who = t("exit.who_contact", contact=e.contact) if e.contact else t("exit.who_unknown", vendor=e.vendor)
+        exits.append({"item": e.item, "vendor": e.vendor, "export": lines_export, "contract": lines_contract,
+                      "who": who, "impact": t("exit.impact", functions=", ".join(e.functions) or t("misc.none"),
+                                               users=e.users if e.users is not None else t("misc.unknown"))})
+
+    from stekker import __version__
+
+    sources = sorted({r.product_source for r in res if r.product_source})
+    return {
+        "lang": lang, "t": t,
+        "org": inv.organisation or t("org_unknown"), "as_of": a.as_of.isoformat(),
+        "summary": summary, "start": start, "inventory": inv_rows, "price": price, "cut": cut,
+        "worst_jur": (sc.cut.jurisdictions[0] if sc.cut.jurisdictions else None),
+        "owner": owner_rows, "owner_unknown": sc.owner.unknown_items,
+        "owner_years": C.scoring()["owner_change_lookback_years"],
+        "concentration": concentration, "comparisons": comps, "ranking": ranking, "exits": exits,
+        "unresolved": [{"item": r.item, "reason": t(f"reason.{r.reason}")} for r in res if r.status != "resolved"],
+        "kb": a.kb_version or t("misc.unknown"), "product_sources": sources,
+        "footer": t("misc.generated", version=__version__, date=_dt.date.today().isoformat(),
+                    kb=a.kb_version or t("misc.unknown")),
+        "country_name": lambda c: C.country_name(c, lang),
+    }
+
+
+# ------------------------------------------------------------------ render
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "j2"), default=True),
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+    )
+
+
+def render_html(a: Audit, lang: str = "nl") -> str:
+    env = _env()
+    css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
+    digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode()
+    csp = (f"default-src 'none'; style-src 'sha256-{digest}'; img-src data:; "
+           "base-uri 'none'; form-action 'none'")
+    ctx = context(a, lang)
+    return env.get_template("report.html.j2").render(css=css, csp=csp, **ctx)
+
+
+CHROMIUM_FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+)
+
+
+def find_chromium() -> str | None:
+    for c in (os.environ.get("STEKKER_CHROMIUM"), "/usr/bin/chromium", "chromium", "chromium-browser"):
+        if c and shutil.which(c):
+            return shutil.which(c)
+    return None
+
+
+def chromium(args: list[str], timeout: float = 90) -> subprocess.CompletedProcess:
+    exe = find_chromium()
+    if not exe:
+        raise RuntimeError("headless Chromium not found (apt-get install chromium)")
+    with tempfile.TemporaryDirectory(prefix="stekker-chromium-") as prof:
+        cmd = [exe, *CHROMIUM_FLAGS, f"--user-data-dir={prof}", *args]
+        return subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
+
+
+def html_to_pdf(html_path: Path, pdf_path: Path, timeout: float = 90) -> Path:
+    html_path, pdf_path = Path(html_path).resolve(), Path(pdf_path).resolve()
+    p = chromium(["--no-pdf-header-footer", f"--print-to-pdf={pdf_path}", html_path.as_uri()], timeout)
+    if not pdf_path.exists() or pdf_path.stat().st_size == 0:
+        raise RuntimeError(f"chromium did not write {pdf_path} (exit {p.returncode}): "
+                           f"{p.stderr.decode(errors='replace')[-500:]}")
+    return pdf_path
+
+
+def screenshot(html_path: Path, png_path: Path, size: str = "1200,2400", timeout: float = 90) -> Path:
+    html_path, png_path = Path(html_path).resolve(), Path(png_path).resolve()
+    p = chromium([f"--window-size={size}", "--hide-scrollbars", f"--screenshot={png_path}", html_path.as_uri()], timeout)
+    if not png_path.exists():
+        raise RuntimeError(f"chromium did not write {png_path} (exit {p.returncode})")
+    return png_path

@@ -1,0 +1,255 @@
+"""Resolution: inventory item -> product -> vendor company -> control chain ->
+ultimate parent -> jurisdiction, as of a date.
+
+The product catalogue (``data/products.yaml``) maps names to a KB company id;
+everything about ownership comes from the knowledge base (``stekker.kb``).
+A product that is not in the catalogue, a vendor that is not in the KB, or a
+company without a known country resolves as **unknown** with the reason;
+nothing is guessed.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from stekker.audit.catalog import Catalogue, catalogue, jurisdiction_group, norm, scoring
+from stekker.audit.model import Inventory, Item
+
+
+class KBLike(Protocol):  # the subset of stekker.kb.KnowledgeBase the audit uses
+    version: str
+
+    def company(self, cid: str) -> Any: ...
+    def chain(self, cid: str, as_of: Any) -> list: ...
+    def jurisdiction(self, cid: str, as_of: Any) -> str | None: ...
+    def events(self, cid: str) -> list: ...
+
+
+@dataclass
+class Link:
+    id: str
+    name: str
+    country: str | None
+
+
+@dataclass
+class OwnerChange:
+    company: str  # company id whose control changed / may change
+    company_name: str
+    kind: str  # changed | pending
+    date: str | None
+    counterparty: str | None
+    counterparty_name: str | None
+    counterparty_jurisdiction: str | None
+    from_parent: str | None = None
+    to_parent: str | None = None
+    to_jurisdiction: str | None = None
+    note: str | None = None
+    source: str | None = None
+
+
+@dataclass
+class Resolution:
+    item: str
+    status: str  # resolved | unknown
+    reason: str | None  # why unknown: product_not_in_catalogue | company_not_in_kb | no_jurisdiction
+    product_id: str | None = None
+    product_name: str | None = None
+    product_source: str | None = None
+    matched_by: str | None = None  # product_id | product | vendor
+    company: str | None = None
+    company_name: str | None = None
+    chain: list[Link] = field(default_factory=list)
+    parent: str | None = None
+    parent_name: str | None = None
+    jurisdiction: str | None = None
+    group: str = "unknown"  # eu | europe | non_european | unknown
+    owner_changes: list[OwnerChange] = field(default_factory=list)
+    vendor_key: str = ""  # who can pull the plug: ultimate parent, else company, else 'unknown:<name>'
+    vendor_label: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _as_date(d: Any) -> _dt.date:
+    if d is None:
+        return _dt.date.today()
+    if isinstance(d, _dt.datetime):
+        return d.date()
+    if isinstance(d, _dt.date):
+        return d
+    return _dt.date.fromisoformat(str(d)[:10])
+
+
+def _attr(obj: Any, name: str, default: Any = None) -> Any:
+    if obj is None:
+        return default
+    if isinstance(obj, dict):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def _company(kb: KBLike | None, cid: str | None) -> Any:
+    if kb is None or not cid:
+        return None
+    try:
+        return kb.company(cid)
+    except KeyError:
+        return None
+
+
+def _chain(kb: KBLike, cid: str, as_of: _dt.date) -> list[Link]:
+    out: list[Link] = []
+    try:
+        raw = kb.chain(cid, as_of)
+    except KeyError:
+        return out
+    for x in raw or []:
+        xid = x if isinstance(x, str) else _attr(x, "id")
+        c = _company(kb, xid) if isinstance(x, str) else x
+        out.append(Link(id=xid, name=_attr(c, "name", xid) or xid, country=_attr(c, "country")))
+    return out
+
+
+def _jurisdiction(kb: KBLike, cid: str, as_of: _dt.date, chain: list[Link]) -> str | None:
+    try:
+        j = kb.jurisdiction(cid, as_of)
+    except KeyError:
+        j = None
+    if not j and chain:
+        j = chain[-1].country
+    return j.upper() if j else None
+
+
+def _events(kb: KBLike, cid: str) -> list:
+    try:
+        return list(kb.events(cid) or [])
+    except (KeyError, AttributeError):
+        return []
+
+
+def owner_changes(kb: KBLike, chain: list[Link], as_of: _dt.date, lookback_years: int | None = None) -> list[OwnerChange]:
+    """Control changes within the look-back window before ``as_of`` (from the
+    KB's dated ownership) and announced deals not yet completed, blocked or
+    withdrawn on ``as_of`` (from the KB's events), for every company in the chain."""
+    if not chain:
+        return []
+    years = scoring()["owner_change_lookback_years"] if lookback_years is None else lookback_years
+    try:
+        past = as_of.replace(year=as_of.year - years)
+    except ValueError:  # 29 February
+        past = as_of.replace(year=as_of.year - years, day=28)
+    out: list[OwnerChange] = []
+    first = chain[0]
+    then = _chain(kb, first.id, past)
+    now_parent = chain[-1]
+    if then and then[-1].id != now_parent.id:
+        # find the date of the change from the events of the chain (best effort)
+        when = None
+        for link in chain:
+            for ev in _events(kb, link.id):
+                d = _attr(ev, "date")
+                if _attr(ev, "kind") == "completed" and d and past < _as_date(d) <= as_of:
+                    when = str(_as_date(d))
+        out.append(OwnerChange(
+            company=first.id, company_name=first.name, kind="changed", date=when,
+            counterparty=now_parent.id, counterparty_name=now_parent.name,
+            counterparty_jurisdiction=_jurisdiction(kb, now_parent.id, as_of, [now_parent]),
+            from_parent=then[-1].name, to_parent=now_parent.name,
+            to_jurisdiction=_jurisdiction(kb, first.id, as_of, chain),
+        ))
+    for link in chain:
+        evs = sorted(_events(kb, link.id), key=lambda e: _as_date(_attr(e, "date")))
+        for ev in evs:
+            if _attr(ev, "kind") != "announced":
+                continue
+            d = _as_date(_attr(ev, "date"))
+            if d > as_of:
+                continue
+            cp = _attr(ev, "counterparty")
+            closed = any(
+                _attr(e2, "kind") in ("completed", "blocked", "withdrawn")
+                and _attr(e2, "counterparty") == cp
+                and d <= _as_date(_attr(e2, "date")) <= as_of
+                for e2 in evs
+            )
+            # control already lies with the counterparty: the deal evidently completed
+            if closed or any(l.id == cp for l in chain):
+                continue
+            cpc = _company(kb, cp)
+            cpj = None
+            if cp and cpc is not None:
+                cpj = _jurisdiction(kb, cp, as_of, _chain(kb, cp, as_of))
+            out.append(OwnerChange(
+                company=link.id, company_name=link.name, kind="pending", date=str(d),
+                counterparty=cp, counterparty_name=_attr(cpc, "name", cp), counterparty_jurisdiction=cpj,
+                note=_attr(ev, "note"), source=_attr(ev, "source"),
+            ))
+    return out
+
+
+def resolve_item(item: Item, kb: KBLike | None, as_of: Any = None, cat: Catalogue | None = None) -> Resolution:
+    cat = cat or catalogue()
+    d = _as_date(as_of)
+    r = Resolution(item=item.name, status="unknown", reason=None)
+    product = None
+    if item.product_id:
+        product = cat.products.get(item.product_id)
+        r.matched_by = "product_id" if product else None
+    if product is None and item.product:
+        product = cat.match_product(item.product)
+        r.matched_by = "product" if product else None
+    cid = None
+    if product is not None:
+        r.product_id, r.product_name, r.product_source = product.id, product.name, product.source
+        cid = product.company
+    elif item.vendor:
+        cid = cat.match_vendor(item.vendor)
+        r.matched_by = "vendor" if cid else None
+    fallback = item.vendor or item.product or item.product_id or item.name
+    r.vendor_key = "unknown:" + norm(fallback)
+    r.vendor_label = fallback
+    if cid is None:
+        r.reason = "product_not_in_catalogue"
+        return r
+    r.company = cid
+    comp = _company(kb, cid)
+    if comp is None:
+        r.reason = "company_not_in_kb"
+        r.vendor_key = "company:" + cid
+        r.vendor_label = item.vendor or cat.company_names.get(cid) or (product.name if product else cid)
+        return r
+    r.company_name = _attr(comp, "name", cid)
+    r.vendor_key, r.vendor_label = "company:" + cid, r.company_name
+    r.chain = _chain(kb, cid, d) or [Link(id=cid, name=r.company_name, country=_attr(comp, "country"))]
+    top = r.chain[-1]
+    r.parent, r.parent_name = top.id, top.name
+    r.vendor_key, r.vendor_label = "company:" + top.id, top.name
+    r.jurisdiction = _jurisdiction(kb, cid, d, r.chain)
+    r.group = jurisdiction_group(r.jurisdiction)
+    if not r.jurisdiction:
+        r.reason = "no_jurisdiction"
+        return r
+    r.status = "resolved"
+    r.owner_changes = owner_changes(kb, r.chain, d)
+    return r
+
+
+def resolve(inv: Inventory, kb: KBLike | None, as_of: Any = None) -> list[Resolution]:
+    cat = catalogue()
+    return [resolve_item(it, kb, as_of, cat) for it in inv.items]
+
+
+def load_kb() -> tuple[KBLike | None, str | None]:
+    """(the shipped knowledge base, None) or (None, why it could not be
+    loaded).  Without a KB every item resolves as unknown (company_not_in_kb);
+    the report says so on its first page."""
+    try:
+        from stekker import kb as _kb
+
+        return _kb.load(), None
+    except Exception as exc:  # noqa: BLE001 - shown to the user, never hidden
+        return None, f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,126 @@
+"""Seed an inventory from what DNS reveals (a scan's attributions): Microsoft
+365 / Google Workspace, mailbox, collaboration, identity, hosting, DNS and
+SaaS verification tokens.  Seeded items carry ``detected: true`` and the
+evidence, so the user confirms (and adds cost, users, criticality) or deletes
+them.  Providers the product catalogue does not know are still listed, with
+the provider's name as the product: nothing is dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import yaml
+
+from stekker.audit.catalog import catalogue
+
+# attribution category -> inventory category, for providers the catalogue does not map
+CATEGORY_MAP = {
+    "office": "office_suite",
+    "mailbox": "email",
+    "collaboration": "communication",
+    "identity": "security",
+    "web": "website_hosting",
+    "cdn": "website_hosting",
+    "dns": "website_hosting",
+    "saas": "other",
+}
+ORDER = ("office", "mailbox", "collaboration", "identity", "web", "cdn", "dns")
+
+
+def _svc_get(s: Any, k: str) -> Any:
+    return s.get(k) if isinstance(s, dict) else getattr(s, k, None)
+
+
+def _evidence(s: Any, domain: str) -> str:
+    ev = _svc_get(s, "evidence") or []
+    parts = []
+    for e in ev[:3]:
+        q = _svc_get(e, "qname")
+        v = _svc_get(e, "value")
+        rt = _svc_get(e, "rtype")
+        parts.append(f"{q} {rt} {v}")
+    return f"DNS of {domain}: " + ("; ".join(parts) if parts else "attributed by stekker")
+
+
+def seed_items(attributions: Iterable[Any]) -> list[dict]:
+    """Inventory items (dicts, ready for YAML) from DomainAttribution objects
+    (or their ``to_dict()``), one per distinct product."""
+    cat = catalogue()
+    out: dict[str, dict] = {}
+    for att in attributions:
+        domain = _svc_get(att, "domain")
+        services = _svc_get(att, "services") or {}
+        pairs: list[tuple[str, Any]] = []
+        for k in ORDER:
+            s = services.get(k)
+            if s is not None:
+                pairs.append((k, s))
+                pairs.extend((k, a) for a in (_svc_get(s, "also") or []))
+        pairs.extend(("saas", s) for s in (_svc_get(att, "saas") or []))
+        for k, s in pairs:
+            if _svc_get(s, "status") != "attributed":
+                continue
+            prov = _svc_get(s, "provider")
+            if not prov or prov == "self":
+                continue
+            p = cat.detected_product(prov, k)
+            if p is not None:
+                key = "product:" + p.id
+                item = {"name": p.name, "category": p.category, "product": p.name}
+            else:
+                name = _svc_get(s, "provider_name") or prov
+                key = "provider:" + prov + ":" + CATEGORY_MAP.get(k, "other")
+                item = {"name": f"{name} ({CATEGORY_MAP.get(k, 'other').replace('_', ' ')})",
+                        "category": CATEGORY_MAP.get(k, "other"), "vendor": name}
+            if key in out:
+                continue
+            item.update({"detected": True, "evidence": _evidence(s, domain),
+                         "notes": "confirm: add annual_cost, users, criticality, stops"})
+            out[key] = item
+    # unique names
+    seen: dict[str, int] = {}
+    for it in out.values():
+        n = it["name"]
+        if n.casefold() in seen:
+            seen[n.casefold()] += 1
+            it["name"] = f"{n} {seen[n.casefold()]}"
+        else:
+            seen[n.casefold()] = 1
+    return list(out.values())
+
+
+def merge(existing: dict | None, seeded: list[dict]) -> dict:
+    """Add seeded items whose product/name is not yet in ``existing``."""
+    inv = dict(existing or {})
+    items = list(inv.get("items") or [])
+    have = {str(i.get("product") or i.get("name")).casefold() for i in items} | {
+        str(i.get("name")).casefold() for i in items}
+    for s in seeded:
+        if str(s.get("product") or s["name"]).casefold() in have or s["name"].casefold() in have:
+            continue
+        items.append(s)
+    inv["items"] = items
+    return inv
+
+
+def to_yaml(inv: dict) -> str:
+    head = ("# Seeded by `stekker audit seed` from DNS. Items marked detected: true\n"
+            "# were seen from outside: confirm each one (add annual_cost, users,\n"
+            "# criticality, stops) or delete it, then add what DNS cannot see.\n")
+    return head + yaml.safe_dump(inv, sort_keys=False, allow_unicode=True, width=100)
+
+
+def from_scan(store: Any, scan_id: Any) -> list[dict]:
+    from stekker.attribute import load_attributions  # type: ignore[attr-defined]
+
+    return seed_items(load_attributions(store, scan_id))
+
+
+def scan_domain_available() -> bool:
+    try:
+        from stekker import collect
+
+        return hasattr(collect, "scan_domains")
+    except ImportError:
+        return False
