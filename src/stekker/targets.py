@@ -248,6 +248,8 @@ def _normalise(raw: str, *, strip_www: bool) -> tuple[str, bool]:
         name = _to_alabels(name)
     if not _NAME_RE.match(name):
         if "." not in name and _LABEL_RE.match(name):
+            if _public_suffix_list().publicsuffix(name, accept_unknown=False) == name:
+                raise NameProblem("public_suffix", f"{name} is a top-level domain (a public suffix), not an organisation's domain")
             raise NameProblem("invalid", "a single label, not a domain name (add the top-level domain)")
         _check_ascii_name(name)
     if len(name) > 253:
