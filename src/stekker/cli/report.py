@@ -1,5 +1,168 @@
-"""CLI commands of the report stage (registered on stekker.cli.app)."""
+"""CLI commands of the report stage (registered on stekker.cli.app): ``stekker report``."""
 
 from __future__ import annotations
 
-from stekker.cli import app  # noqa: F401
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+import typer
+
+from stekker.cli import app
+
+
+def _err(msg: str, code: int = 2) -> "typer.Exit":
+    typer.echo(f"error: {msg}", err=True)
+    return typer.Exit(code)
+
+
+def _policy_ids(values: List[str]) -> List[str]:
+    out: List[str] = []
+    for v in values:
+        out.extend(x.strip() for x in v.split(",") if x.strip())
+    return out
+
+
+@app.command()
+def report(
+    scan: str = typer.Option("latest", "--scan", "-s", help="Scan ID, or 'latest'."),
+    db: str = typer.Option("stekker.db", "--db", help="SQLite file, or a postgresql://user@host/db URL."),
+    policy: List[str] = typer.Option([], "--policy", "-p", help="Definition(s) to apply, in this order; repeatable "
+                                     "or comma-separated (default: nos, broad, eu-controlled, strict)."),
+    policies_file: Optional[Path] = typer.Option(None, "--policies", help="YAML file with your own definitions and "
+                                                 "country sets (same format as the shipped judge/data/policies.yaml)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Judge ownership as of this date (YYYY-MM-DD); "
+                                        "default: the day the scan ran."),
+    lang: str = typer.Option("en", "--lang", help="nl or en."),
+    html: Optional[Path] = typer.Option(None, "--html", help="Write the self-contained HTML report here."),
+    pdf: Optional[Path] = typer.Option(None, "--pdf", help="Write a PDF (needs headless Chromium)."),
+    csv_path: Optional[Path] = typer.Option(None, "--csv", help="Per-domain verdicts as CSV."),
+    csv_sep: str = typer.Option(",", "--csv-sep", help="CSV separator; ';' for Dutch Excel."),
+    jsonl: Optional[Path] = typer.Option(None, "--jsonl", help="Per-domain verdicts with evidence as JSON lines."),
+    parquet: Optional[Path] = typer.Option(None, "--parquet", help="Per-domain verdicts as Parquet."),
+    organisation: Optional[str] = typer.Option(None, "--organisation", "-o", help="One organisation: a one-page "
+                                               "'who can pull the plug' report (terminal, --html, --pdf)."),
+    compare: Optional[Tuple[str, str]] = typer.Option(None, "--compare", help="OLD NEW: what changed between two "
+                                                      "scans (the report is about NEW)."),
+    explanations: Optional[Path] = typer.Option(None, "--explanations", help="YAML file of explanations "
+                                                "('pas toe of leg uit'): shown next to verdicts, never change them."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No terminal tables (only files and messages)."),
+) -> None:
+    """Judge a scan under explicit definitions of "sovereign" and report it.
+
+    Shares are always shown with their denominator; DNS errors, unknown
+    providers and non-existent domains are excluded from the shares and
+    counted, never counted as sovereign.
+
+    Examples:
+
+      stekker report --scan latest
+
+      stekker report --scan 3 --lang nl --html rapport.html --pdf rapport.pdf
+
+      stekker report --policy nos,strict --as-of 2026-06-01 --csv out.csv --csv-sep ';'
+
+      stekker report --organisation "Gemeente Utrecht" --lang nl --html utrecht.html
+
+      stekker report --compare 2 5 --html changes.html
+
+      stekker report --policies mine.yaml --policy my-policy --explanations toelichting.yaml
+    """
+    from rich.console import Console
+
+    from stekker import kb as _kb
+    from stekker.judge import PolicyError, as_date, load_policies
+    from stekker.report import ExplanationError, build, load_explanations, load_scan, measurement_date
+    from stekker.report.compare import compare as _compare
+    from stekker.report.export import write_csv, write_jsonl, write_parquet
+    from stekker.report.render import RenderError, render_html, render_org_html, write_pdf
+    from stekker.report.terminal import print_organisation, print_report
+    from stekker.store import Store, StoreError
+
+    if lang not in ("nl", "en"):
+        raise _err("--lang must be nl or en")
+    if csv_sep in ("\\t", "tab"):
+        csv_sep = "\t"
+    if len(csv_sep) != 1:
+        raise _err("--csv-sep must be one character, e.g. ';'")
+    day = None
+    if as_of:
+        try:
+            day = as_date(as_of)
+        except ValueError:
+            raise _err(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)")
+    try:
+        cfg = load_policies(policies_file) if policies_file else load_policies()
+        pols = cfg.select(_policy_ids(policy))
+    except PolicyError as exc:
+        raise _err(str(exc))
+    try:
+        exps = load_explanations(str(explanations) if explanations else None)
+    except ExplanationError as exc:
+        raise _err(str(exc))
+    try:
+        kb = _kb.load()
+    except Exception as exc:  # noqa: BLE001 - a broken knowledge base is a user-facing error
+        raise _err(f"knowledge base: {exc}")
+    try:
+        store = Store.open(db)
+    except StoreError as exc:
+        raise _err(str(exc))
+
+    console = Console()
+    say = (lambda m: None) if quiet else (lambda m: typer.echo(m, err=True))
+    comparison = None
+    try:
+        scan_ref = compare[1] if compare else scan
+        attributions, meta = load_scan(store, scan_ref, kb)
+        when = day or measurement_date(meta)
+        rep = build(attributions, kb, pols, when, meta=meta, explanations=exps)
+        if compare:
+            old_attr, old_meta = load_scan(store, compare[0], kb)
+            old_day = day or measurement_date(old_meta)
+            old_rep = build(old_attr, kb, pols, old_day, meta=old_meta)
+            comparison = _compare(old_rep.results, rep.results, str(old_meta["scan_id"]), str(meta["scan_id"]))
+    except (StoreError, LookupError) as exc:
+        raise _err(str(exc))
+
+    org_name = None
+    if organisation:
+        org_name = rep.find_organisation(organisation)
+        if org_name is None:
+            close = [o for o in rep.org_verdicts if organisation.lower()[:4] in o.lower()][:5]
+            hint = f"; similar: {', '.join(close)}" if close else ""
+            raise _err(f"no organisation named {organisation!r} in scan {meta['scan_id']}{hint}")
+
+    if not quiet:
+        if org_name:
+            print_organisation(rep, org_name, lang, console)
+        else:
+            print_report(rep, lang, console, comparison)
+
+    export_rep = rep
+    if org_name:
+        from dataclasses import replace
+
+        export_rep = replace(rep, results=rep.org_results(org_name))
+    try:
+        html_text = None
+        if html or pdf:
+            html_text = render_org_html(rep, org_name, lang) if org_name else render_html(rep, lang, comparison)
+        if html:
+            html.write_text(html_text, encoding="utf-8")
+            say(f"wrote {html}")
+        if pdf:
+            write_pdf(html_text, pdf)
+            say(f"wrote {pdf}")
+        if csv_path:
+            n = write_csv(export_rep, str(csv_path), csv_sep, lang)
+            say(f"wrote {csv_path} ({n} domains)")
+        if jsonl:
+            n = write_jsonl(export_rep, str(jsonl), lang)
+            say(f"wrote {jsonl} ({n} domains)")
+        if parquet:
+            n = write_parquet(export_rep, str(parquet), lang)
+            say(f"wrote {parquet} ({n} domains)")
+    except RenderError as exc:
+        raise _err(str(exc), 1)
+    except OSError as exc:
+        raise _err(f"cannot write output: {exc}", 1)

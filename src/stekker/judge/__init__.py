@@ -204,7 +204,8 @@ def _resolve_sets(raw: dict[str, Any]) -> tuple[dict[str, frozenset[str]], dict[
         spec = raw[name]
         if isinstance(spec, list):
             spec = {"countries": spec}
-        codes = {str(c).upper() for c in spec.get("countries", [])}
+        # a bare NO (Norway) in YAML 1.1 is the boolean false: take it as "NO"
+        codes = {("NO" if c is False else str(c)).upper() for c in spec.get("countries", [])}
         for inc in spec.get("include", []):
             codes |= get(inc, stack + (name,))
         out[name] = frozenset(codes)
@@ -562,7 +563,7 @@ class _Eval:
     def c_holders(self, arg: dict[str, Any]):
         setname = arg["outside"]
         mx1, mxt = float(arg["max_single"]), float(arg["max_total"])
-        ent = self.f.chain[0].name if self.f.chain else self.f.provider_name
+        ent = self.f.chain[-1].name if self.f.chain else self.f.provider_name  # holders of the top
         if self.f.self_hosted:
             return "pass", Reason("self", {"country": self.f.chain[0].country or "?"}), []
         if self.f.holders is None:

@@ -1,1 +1,111 @@
-"""stekker.report"""
+"""Report: judge a scan's attributions under several definitions of
+"sovereign" and present the numbers with their denominators.
+
+    from stekker.report import build, load_scan
+    attributions, meta = load_scan(store, "latest", kb)
+    report = build(attributions, kb, load_policies().select(None), as_of=None, meta=meta)
+
+Outputs: :mod:`stekker.report.terminal` (Rich), :mod:`stekker.report.render`
+(HTML, organisation page, PDF), :mod:`stekker.report.export` (CSV, JSONL,
+Parquet); :mod:`stekker.report.compare` for two scans.  Definitions and
+method for readers: docs/REPORT.md.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+from .aggregate import (
+    DomainResult,
+    Explanation,
+    ExplanationError,
+    Report,
+    Tally,
+    build,
+    judge_results,
+    load_explanations,
+)
+from .compare import Comparison, compare
+
+__all__ = [
+    "Comparison",
+    "DomainResult",
+    "Explanation",
+    "ExplanationError",
+    "Report",
+    "Tally",
+    "build",
+    "compare",
+    "judge_results",
+    "load_explanations",
+    "load_scan",
+    "measurement_date",
+    "scan_meta",
+]
+
+
+def scan_meta(store: Any, scan_id: int, kb: Any = None) -> dict[str, Any]:
+    """What the report states about the measurement: scan, versions, datasets."""
+    info = dict(store.scan_info(scan_id))
+    meta: dict[str, Any] = {
+        "scan_id": scan_id,
+        "label": info.get("label"),
+        "started_at": info.get("started_at"),
+        "finished_at": info.get("finished_at"),
+        "state": info.get("state"),
+        "tool_version": info.get("tool_version"),
+        "input_path": info.get("input_path"),
+        "input_sha256": info.get("input_sha256"),
+        "counts": info.get("counts"),
+        "kb_version": getattr(kb, "version", None),
+        "datasets": [],
+        "warnings": [],
+    }
+    try:
+        meta["datasets"] = [dict(d) for d in store.datasets()]
+    except Exception:  # noqa: BLE001 - an older store without the table: no datasets to show
+        meta["datasets"] = []
+    try:
+        from stekker.ipasn import AsnTable, stale_warning
+
+        table = AsnTable.load_default()
+        if table is not None:
+            info_ = dict(table.info)
+            if not any(d.get("name") == info_.get("name") for d in meta["datasets"]):
+                meta["datasets"].append(info_)
+            w = stale_warning(table)
+            if w:
+                meta["warnings"].append(w)
+    except Exception:  # noqa: BLE001 - no ASN table installed: nothing to report
+        pass
+    if info.get("state") and info.get("state") != "finished":
+        meta["warnings"].append(f"scan {scan_id} is {info.get('state')}: not every domain was measured")
+    return meta
+
+
+def measurement_date(meta: dict[str, Any]) -> _dt.date:
+    """The day the scan ran (the default ownership date of a report)."""
+    for k in ("started_at", "finished_at"):
+        v = meta.get(k)
+        if isinstance(v, (int, float)):
+            return _dt.datetime.fromtimestamp(float(v), _dt.timezone.utc).date()
+        if v:
+            try:
+                return _dt.date.fromisoformat(str(v)[:10])
+            except ValueError:
+                pass
+    return _dt.date.today()
+
+
+def load_scan(store: Any, scan_ref: Any, kb: Any) -> tuple[list, dict[str, Any]]:
+    """(attributions, meta) of a stored scan; attributions are computed from
+    the stored evidence (and stored) when missing for the current KB."""
+    from stekker.attribute import load_attributions
+
+    scan_id = store.resolve_scan(scan_ref)
+    meta = scan_meta(store, scan_id, kb)
+    attributions = list(load_attributions(store, scan_id, kb=kb))
+    if attributions:
+        meta["kb_version"] = attributions[0].kb_version or meta.get("kb_version")
+    return attributions, meta
