@@ -210,6 +210,7 @@ def test_v6_arbitrary_overlapping_ranges_match_brute_force(ranges, hi, queries):
     got = t.lookup_many([str(ipaddress.IPv6Address(x)) for x in ips])
     asns = t.asn_many([str(ipaddress.IPv6Address(x)) for x in ips])
     for ip, rec, asn in zip(ips, got, asns):
+        assert rec == t.lookup(str(ipaddress.IPv6Address(ip)))
         i = brute(rows, ip)
         if i is None:
             assert rec is None and asn == 0
@@ -229,6 +230,10 @@ def test_lookup_many_and_asn_many_handle_mixed_and_invalid_inputs(tmp_path):
     assert t.asn_many(iter(ips)).tolist() == [13335, 0, 64500, 20857, 0, 38803, 0]
     assert t.asn_v4_ints(np.array([0x01000001, 0x08080808], dtype=np.uint32)).tolist() == [13335, 0]
     assert t.lookup_many([]) == []
+    # records of the same range are shared, single and batch agree
+    assert t.lookup("1.0.0.1") is t.lookup("1.0.0.200")
+    assert t.lookup_many(["1.0.0.1", "1.0.0.2"]) == [t.lookup("1.0.0.3")] * 2
+    assert t.lookup_many([" 1.0.0.1 "])[0].asn == 13335  # general path strips blanks
 
 
 def test_lab_generated_table(tmp_path):
@@ -293,3 +298,35 @@ def test_stale_warning(tmp_path):
 def test_record_prefix_property():
     r = AsnRecord(1, None, None, "10.0.0.0", "10.0.0.127")
     assert r.prefix == "10.0.0.0/25"
+
+
+_octet = st.one_of(st.integers(0, 255).map(str), st.sampled_from(["256", "00", "01", "1a", "", "999", "0", " 7"]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(
+    st.tuples(_octet, _octet, _octet, _octet).map(".".join),
+    st.text(alphabet="0123456789.:abcdef fx", max_size=20),
+    st.sampled_from(["1.0.0.1", "::ffff:1.0.0.9", "2001:db8::7", "1.0.0.1.", "1.2.3.4.5", "", "ünïcode"]),
+), max_size=30))
+def test_batch_parsing_agrees_with_single_lookups(ips):
+    """The vectorised dotted-quad parser of lookup_many/asn_many agrees with
+    lookup() (socket.inet_pton) on valid, odd and malformed inputs."""
+    t = _TABLE
+    expect = []
+    for ip in ips:
+        try:
+            expect.append(t.lookup(ip))
+        except ValueError:
+            expect.append(None)
+    assert t.lookup_many(ips) == expect
+    assert t.asn_many(ips).tolist() == [r.asn if r else 0 for r in expect]
+
+
+_TABLE = AsnTable.from_rows([
+    ("0.0.0.0", "0.255.255.255", 1, "NL", "zero"),
+    ("1.0.0.0", "1.0.0.255", 13335, "US", "CLOUDFLARENET"),
+    ("7.0.0.0", "7.255.255.255", 7, "US", "seven"),
+    ("200.0.0.0", "255.255.255.255", 200, "BR", "top"),
+    ("2001:db8::", "2001:db8::ffff", 64500, "NL", "doc"),
+])

@@ -42,6 +42,7 @@ dir is ``$STEKKER_DATA_DIR`` or ``$XDG_DATA_HOME/stekker`` or
 
 from __future__ import annotations
 
+import functools
 import gzip
 import heapq
 import io
@@ -50,10 +51,9 @@ import json
 import os
 import socket
 import time
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
@@ -71,6 +71,8 @@ CACHE_FORMAT = 1
 MAX_PROBLEMS = 200  # problems kept in info["problems"]; all are counted
 
 _M64 = (1 << 64) - 1
+_PTON4 = functools.partial(socket.inet_pton, socket.AF_INET)
+_PTON6 = functools.partial(socket.inet_pton, socket.AF_INET6)
 _V4_MAPPED = 0xFFFF << 32  # ::ffff:0:0/96
 
 
@@ -78,12 +80,13 @@ class AsnTableError(Exception):
     """A table cannot be built or read (no valid rows, unknown format, bad cache)."""
 
 
-@dataclass(frozen=True, slots=True)
-class AsnRecord:
-    """The answer of one lookup.
+class AsnRecord(NamedTuple):
+    """The answer of one lookup (an immutable named tuple; records are shared
+    between lookups that hit the same range).
 
     ``first``/``last`` are the range (ip2asn) or announced prefix (pfx2as) the
     address fell in, as given by the data set (not the flattened fragment).
+    ``origins`` lists every origin AS (``(asn,)`` for a single origin).
     """
 
     asn: int
@@ -375,6 +378,47 @@ def _now_iso() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
 
+def _parse_v4_batch(ips: Sequence[Any]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Vectorised parse of dotted-quad strings: (uint32 keys, ok mask), where
+    ok is False for anything that is not a strict a.b.c.d (IPv6, blanks,
+    leading zeros, junk: the caller parses those one by one).  None when the
+    batch is not all ASCII strings without newlines."""
+    n = len(ips)
+    try:
+        blob = ("\n".join(ips) + "\n").encode("ascii")
+    except (TypeError, UnicodeEncodeError):
+        return None
+    buf = np.frombuffer(blob, dtype=np.uint8)
+    is_nl = buf == 10
+    if int(np.count_nonzero(is_nl)) != n:
+        return None
+    ends = np.flatnonzero(is_nl | (buf == 46))  # every field ends at a '.' or '\n'
+    starts = np.empty_like(ends)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    flen = (ends - starts).astype(np.int16)
+    digit = buf - np.uint8(48)  # uint8 wraps: digits are 0..9, anything else > 9
+    value = np.zeros(len(ends), dtype=np.int16)
+    ok = (flen >= 1) & (flen <= 3)
+    for k, scale in ((1, 1), (2, 10), (3, 100)):
+        dig = digit.take(ends - k, mode="wrap")  # out of the field only where flen < k: masked
+        has = flen >= k
+        ok &= (dig <= 9) | ~has
+        value += dig.astype(np.int16) * np.int16(scale) * has
+    ok &= (value <= 255) & ~((flen > 1) & (buf[starts] == 48))  # no leading zeros (as inet_pton)
+    last = is_nl[ends]  # field closes its line
+    line = np.cumsum(last) - last
+    nfields = np.bincount(line, minlength=n)
+    nbad = np.bincount(line, weights=~ok, minlength=n)
+    line_ok = (nfields == 4) & (nbad == 0)
+    lastf = np.flatnonzero(last)
+    idx = np.maximum(lastf - 3, 0)
+    v = value.astype(np.uint32)
+    keys = (v[idx] << 24) | (v[np.minimum(idx + 1, lastf)] << 16) | (v[np.minimum(idx + 2, lastf)] << 8) | v[lastf]
+    keys = np.where(line_ok, keys, 0).astype(np.uint32)
+    return keys, line_ok
+
+
 class AsnTable:
     """IP -> origin AS lookups over disjoint sorted ranges (see module doc).
 
@@ -393,6 +437,8 @@ class AsnTable:
         self._v4_end = arrays["v4_seg_end"]
         self._v6_start = _key16(arrays["v6_seg_start_hi"], arrays["v6_seg_start_lo"])
         self._v6_end = _key16(arrays["v6_seg_end_hi"], arrays["v6_seg_end_lo"])
+        self._parts: list[tuple] | None = None
+        self._cache: dict[int, AsnRecord] = {}
 
     # ---------------------------------------------------------- building
 
@@ -606,41 +652,82 @@ class AsnTable:
             ok[:] = False
         return np.where(ok, i, -1)
 
+    def _rec_parts(self) -> list[tuple[int, str | None, str | None, tuple[int, ...], bool, bool]]:
+        """Per record: (asn, country, description, origins, multi_origin, as_set); built once."""
+        if self._parts is None:
+            a = self._a
+            asns = a["rec_asn"].tolist()
+            flags = a["rec_flags"].tolist()
+            off = a["rec_origins_off"].tolist()
+            orig = a["rec_origins"].tolist()
+            self._parts = [
+                (asn, self._countries[k] or None, self._descs[k] or None,
+                 tuple(orig[off[k]:off[k + 1]]) or (asn,), bool(flags[k] & 1), bool(flags[k] & 2))
+                for k, asn in enumerate(asns)
+            ]
+        return self._parts
+
+    def _records(self, fam: int, segs: np.ndarray) -> list[AsnRecord]:
+        """Records of segment indices (all >= 0) of one family, vectorised gathers."""
+        a = self._a
+        parts = self._rec_parts()
+        rows = a[f"v{fam}_seg_row"][segs]
+        recs = a[f"v{fam}_row_rec"][rows].tolist()
+        if fam == 4:
+            ntop = socket.inet_ntop
+            A4 = socket.AF_INET
+            sb = a["v4_row_start"][rows].astype(">u4").tobytes()
+            eb = a["v4_row_end"][rows].astype(">u4").tobytes()
+            firsts = [ntop(A4, sb[i:i + 4]) for i in range(0, len(sb), 4)]
+            lasts = [ntop(A4, eb[i:i + 4]) for i in range(0, len(eb), 4)]
+        else:
+            V6 = ipaddress.IPv6Address
+            sh, sl = a["v6_row_start_hi"][rows].tolist(), a["v6_row_start_lo"][rows].tolist()
+            eh, el = a["v6_row_end_hi"][rows].tolist(), a["v6_row_end_lo"][rows].tolist()
+            firsts = [str(V6((h << 64) | l)) for h, l in zip(sh, sl)]
+            lasts = [str(V6((h << 64) | l)) for h, l in zip(eh, el)]
+        out = []
+        for r, f, l in zip(recs, firsts, lasts):
+            asn, cc, desc, origins, multi, aset = parts[r]
+            out.append(AsnRecord(asn, cc, desc, f, l, origins, multi, aset))
+        return out
+
     def _record(self, fam: int, seg: int) -> AsnRecord:
+        """The record of one segment (scalar path, cached per range)."""
+        key = seg if fam == 4 else ~seg
+        rec = self._cache.get(key)
+        if rec is not None:
+            return rec
         a = self._a
         row = int(a[f"v{fam}_seg_row"][seg])
-        rec = int(a[f"v{fam}_row_rec"][row])
+        asn, cc, desc, origins, multi, aset = self._rec_parts()[int(a[f"v{fam}_row_rec"][row])]
         if fam == 4:
-            first = str(ipaddress.IPv4Address(int(a["v4_row_start"][row])))
-            last = str(ipaddress.IPv4Address(int(a["v4_row_end"][row])))
+            first = socket.inet_ntoa(int(a["v4_row_start"][row]).to_bytes(4, "big"))
+            last = socket.inet_ntoa(int(a["v4_row_end"][row]).to_bytes(4, "big"))
         else:
             first = str(ipaddress.IPv6Address((int(a["v6_row_start_hi"][row]) << 64) | int(a["v6_row_start_lo"][row])))
             last = str(ipaddress.IPv6Address((int(a["v6_row_end_hi"][row]) << 64) | int(a["v6_row_end_lo"][row])))
-        off = a["rec_origins_off"]
-        origins = tuple(int(x) for x in a["rec_origins"][off[rec]:off[rec + 1]])
-        asn = int(a["rec_asn"][rec])
-        flags = int(a["rec_flags"][rec])
-        return AsnRecord(
-            asn=asn,
-            country=self._countries[rec] or None,
-            description=self._descs[rec] or None,
-            first=first,
-            last=last,
-            origins=origins or (asn,),
-            multi_origin=bool(flags & 1),
-            as_set=bool(flags & 2),
-        )
+        if len(self._cache) >= 100_000:
+            self._cache.clear()
+        rec = self._cache[key] = AsnRecord(asn, cc, desc, first, last, origins, multi, aset)
+        return rec
 
     def lookup(self, ip: Any) -> AsnRecord | None:
         """The origin AS of one address (str, ipaddress object, or 4/16 packed
         bytes); None when no range covers it.  Raises ValueError on a malformed
         address.  IPv4-mapped IPv6 (``::ffff:a.b.c.d``) is looked up as IPv4."""
         fam, v = self._key(ip)
+        # keys must have the arrays' dtype, else numpy would cast the whole array per call
         if fam == 4:
-            seg = int(self._seg_v4(np.array([v], dtype=np.uint32))[0])
+            i = int(self._v4_start.searchsorted(np.uint32(v), side="right")) - 1
+            if i < 0 or v > int(self._v4_end[i]):
+                return None
         else:
-            seg = int(self._seg_v6(_key16(np.array([v >> 64], dtype=np.uint64), np.array([v & _M64], dtype=np.uint64)))[0])
-        return None if seg < 0 else self._record(fam, seg)
+            k = v.to_bytes(16, "big")
+            i = int(self._v6_start.searchsorted(np.array(k, dtype="S16"), side="right")) - 1
+            if i < 0 or k > self._v6_end[i].ljust(16, b"\0"):
+                return None
+        return self._record(fam, i)
 
     def _segments(self, ips: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
         """(family per ip: 4/6/0 invalid, segment index or -1) for a batch."""
@@ -651,24 +738,21 @@ class AsnTable:
         v4_raw: list[bytes] = []
         v6_pos: list[int] = []
         v6_raw: list[bytes] = []
-        pton = socket.inet_pton
-        A4, A6 = socket.AF_INET, socket.AF_INET6
-        for k, ip in enumerate(ips):
+        parsed = _parse_v4_batch(ips) if n else None
+        if parsed is not None:
+            # fast path: strict dotted quads parsed in numpy, the rest one by one
+            keys4, ok4 = parsed
+            p = np.flatnonzero(ok4)
+            fam[p] = 4
+            seg[p] = self._seg_v4(keys4[p])
+            todo: Iterable[int] = np.flatnonzero(~ok4).tolist()
+        else:
+            todo = range(n)
+        # general path: other types, IPv6, IPv4-mapped, blanks, invalid entries
+        key = self._key
+        for k in todo:
             try:
-                if isinstance(ip, str):
-                    if ":" in ip:
-                        raw = pton(A6, ip)
-                        if raw[:12] == b"\0" * 10 + b"\xff\xff":
-                            v4_pos.append(k)
-                            v4_raw.append(raw[12:])
-                        else:
-                            v6_pos.append(k)
-                            v6_raw.append(raw)
-                    else:
-                        v4_raw.append(pton(A4, ip))
-                        v4_pos.append(k)
-                    continue
-                f, v = self._key(ip)
+                f, v = key(ips[k])
             except (OSError, ValueError):
                 continue
             if f == 4:
@@ -690,21 +774,25 @@ class AsnTable:
         return fam, seg
 
     def lookup_many(self, ips: Iterable[Any]) -> list[AsnRecord | None]:
-        """:meth:`lookup` for a batch (one vectorised search per family);
-        malformed addresses give None instead of raising."""
+        """:meth:`lookup` for a batch (one vectorised search per family; one
+        record per distinct range); malformed addresses give None instead of
+        raising."""
         ips = ips if isinstance(ips, Sequence) else list(ips)
         fam, seg = self._segments(ips)
-        cache: dict[tuple[int, int], AsnRecord] = {}
-        out: list[AsnRecord | None] = []
-        for f, s in zip(fam.tolist(), seg.tolist()):
-            if s < 0:
-                out.append(None)
-                continue
-            r = cache.get((f, s))
-            if r is None:
-                r = cache[(f, s)] = self._record(f, s)
-            out.append(r)
-        return out
+        n4 = len(self._v4_start)
+        key = np.where(seg < 0, -1, np.where(fam == 6, seg + n4, seg))
+        uniq, inv = np.unique(key, return_inverse=True)
+        recs: list[AsnRecord | None] = []
+        if len(uniq) and uniq[0] < 0:
+            recs.append(None)
+            uniq = uniq[1:]
+        u4 = uniq[uniq < n4]
+        u6 = uniq[uniq >= n4] - n4
+        if len(u4):
+            recs.extend(self._records(4, u4))
+        if len(u6):
+            recs.extend(self._records(6, u6))
+        return [recs[i] for i in inv.tolist()]
 
     def asn_many(self, ips: Iterable[Any]) -> np.ndarray:
         """Origin AS numbers of a batch as an int64 array (0 = no route / invalid);
