@@ -1,0 +1,412 @@
+"""The evidence store on SQLite and (with STEKKER_TEST_PG) PostgreSQL:
+round trips in all three states, resume semantics, kill -9 safety."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from stekker.evidence import RR, AbsentKind, ErrorKind, QueryResult, Status
+from stekker.store import ScanNotFound, Store, StoreError
+from stekker.targets import InputIssue, Target
+
+PG_URL = os.environ.get("STEKKER_TEST_PG")
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+HOSTILE_TXT = [
+    "v=spf1 include:spf.protection.outlook.com -all",
+    "<script>alert(1)</script>",
+    "nul\x00byte and bell\x07 and esc\x1b[31m",
+    "invalid utf-8: \\xff\\xfe\\xc3(",  # as produced by errors="backslashreplace"
+    "unicode: zoë ✓ 😀",
+    "x" * 2000,
+]
+
+
+def _pg_schema_url(schema: str) -> str:
+    sep = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db(request, tmp_path):
+    """A database spec (path or URL) for a fresh, empty database."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "stekker.db")
+        return
+    if not PG_URL:
+        pytest.skip("STEKKER_TEST_PG not set")
+    import psycopg
+
+    schema = "t_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(PG_URL.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield _pg_schema_url(schema)
+    finally:
+        with psycopg.connect(PG_URL.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def store(db):
+    s = Store.open(db)
+    yield s
+    s.close()
+
+
+def new_scan(store: Store, label: str | None = None) -> int:
+    return store.create_scan(
+        tool_version="0.1.0",
+        plan_version=1,
+        input_path="/data/orgs.csv",
+        input_sha256="ab" * 32,
+        resolvers=["127.0.0.1:53", "[::1]:5353"],
+        options={"qps": 5000, "timeout": 2.0},
+        label=label,
+    )
+
+
+def results_for(domain: str) -> list[tuple[QueryResult, bytes | None]]:
+    now = 1_790_000_000.25
+    return [
+        (QueryResult(domain, "apex_soa", domain, "SOA", Status.PRESENT, rcode="NOERROR",
+                     answers=[RR(domain, "SOA", 3600, f"ns1.{domain} hostmaster.{domain} 1 7200 3600 1209600 300")],
+                     resolver="127.0.0.1:53", ts=now), b"\x12\x34\x81\x80" + bytes(range(256))),
+        (QueryResult(domain, "apex_txt", domain, "TXT", Status.PRESENT, rcode="NOERROR",
+                     answers=[RR(domain, "TXT", 300, v) for v in HOSTILE_TXT],
+                     resolver="127.0.0.1:53", ts=now), b"\x00wire\x00"),
+        (QueryResult(domain, "www", f"www.{domain}", "A", Status.PRESENT, rcode="NOERROR",
+                     answers=[RR(f"www.{domain}", "CNAME", 60, "edge.example.net"),
+                              RR("edge.example.net", "A", 20, "192.0.2.10")],
+                     resolver="[::1]:5353", ts=now), None),
+        (QueryResult(domain, "dmarc", f"_dmarc.{domain}", "TXT", Status.ABSENT,
+                     absent_kind=AbsentKind.NXDOMAIN, rcode="NXDOMAIN", resolver="127.0.0.1:53", ts=now), b"nx"),
+        (QueryResult(domain, "apex_a", domain, "AAAA", Status.ABSENT,
+                     absent_kind=AbsentKind.NODATA, rcode="NOERROR", resolver="127.0.0.1:53", ts=now), b"nodata"),
+        (QueryResult(domain, "apex_mx", domain, "MX", Status.ERROR, error_kind=ErrorKind.SERVFAIL,
+                     rcode="SERVFAIL", resolver="127.0.0.1:53", ts=now, detail="SERVFAIL from 127.0.0.1:53"), b"sf"),
+        (QueryResult(domain, "autodiscover", f"autodiscover.{domain}", "A", Status.ERROR,
+                     error_kind=ErrorKind.TIMEOUT, resolver=None, ts=now, detail="no answer after 3 tries"), None),
+        (QueryResult(domain, "sip", f"sip.{domain}", "CNAME", Status.PRESENT, rcode="NOERROR", wildcard=True,
+                     answers=[RR(f"sip.{domain}", "CNAME", 60, "wild.example.net")], ts=now), b"w"),
+    ]
+
+
+def add(store: Store, sid: int, domains: list[str]) -> None:
+    store.add_targets(sid, [Target(d, d, [f"Org {d}"], ["test"], [], [i + 1]) for i, d in enumerate(domains)])
+
+
+# -- opening ----------------------------------------------------------------------------
+
+
+def test_open_refuses_clearly(tmp_path):
+    with pytest.raises(StoreError, match="unsupported database URL scheme 'mysql'"):
+        Store.open("mysql://u@h/db")
+    with pytest.raises(StoreError, match="does not exist"):
+        Store.open(str(tmp_path / "missing" / "x.db"))
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="cannot use SQLite database"):
+        Store.open(str(junk))
+    t0 = time.monotonic()
+    with pytest.raises(StoreError, match="cannot use PostgreSQL database"):
+        Store.open("postgresql://nobody@127.0.0.1:9/nothing")
+    assert time.monotonic() - t0 < 10
+
+
+def test_sqlite_pragmas(tmp_path):
+    s = Store.open(str(tmp_path / "p.db"))
+    with s.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    s.close()
+
+
+def test_reopen_keeps_data(db):
+    s = Store.open(db)
+    sid = new_scan(s)
+    add(s, sid, ["a.nl"])
+    s.close()
+    s2 = Store.open(db)
+    assert s2.resolve_scan(None) == sid
+    assert [t["domain"] for t in s2.iter_targets(sid)] == ["a.nl"]
+    s2.close()
+
+
+# -- round trip -------------------------------------------------------------------------
+
+
+def test_round_trip_three_states_and_hostile_txt(store):
+    sid = new_scan(store)
+    add(store, sid, ["gemeente-a.nl", "zorg-b.nl"])
+    rows = results_for("gemeente-a.nl")
+    store.write_domain(sid, "gemeente-a.nl", "ok", rows)
+
+    ev = store.evidence(sid, "gemeente-a.nl")
+    assert ev is not None and ev.domain == "gemeente-a.nl"
+    assert ev.organisations == ["Org gemeente-a.nl"] and ev.sectors == ["test"]
+    assert len(ev.results) == len(rows)
+    for got, (want, _wire) in zip(ev.results, rows):
+        assert got == want  # every field, in the order written
+    txt = ev.get("gemeente-a.nl", "TXT")
+    assert txt.values() == HOSTILE_TXT
+    assert ev.first("apex_mx", "MX").status is Status.ERROR
+    assert ev.first("apex_mx", "MX").error_kind is ErrorKind.SERVFAIL
+    assert ev.first("dmarc", "TXT").absent_kind is AbsentKind.NXDOMAIN
+    assert ev.first("sip", "CNAME").wildcard and not ev.first("sip", "CNAME").usable
+    assert ev.status == "ok"
+
+    assert store.query_wire(sid, "gemeente-a.nl", "gemeente-a.nl", "SOA") == rows[0][1]
+    assert store.query_wire(sid, "gemeente-a.nl", "GEMEENTE-A.NL.", "txt") == b"\x00wire\x00"
+    assert store.query_wire(sid, "gemeente-a.nl", "www.gemeente-a.nl", "A") is None
+    assert store.query_wire(sid, "gemeente-a.nl", "nope.gemeente-a.nl", "A") is None
+
+    assert store.evidence(sid, "zorg-b.nl") is None  # not done yet
+    assert store.evidence(sid, "unknown.nl") is None
+
+    info = store.scan_info(sid)
+    assert info["resolvers"] == ["127.0.0.1:53", "[::1]:5353"]
+    assert info["options"] == {"qps": 5000, "timeout": 2.0}
+    assert info["input_sha256"] == "ab" * 32 and info["state"] == "created"
+    c = info["counts"]
+    assert (c["targets"], c["done"], c["ok"], c["nxdomain"], c["error"], c["pending"]) == (2, 1, 1, 0, 0, 1)
+    assert (c["queries"], c["queries_present"], c["queries_absent"], c["queries_error"]) == (8, 4, 2, 2)
+
+
+def test_nul_in_detail_is_kept_visible(store):
+    sid = new_scan(store)
+    add(store, sid, ["a.nl"])
+    r = QueryResult("a.nl", "apex_ns", "a.nl", "NS", Status.ERROR, error_kind=ErrorKind.MALFORMED,
+                    detail="bad\x00name \udcff")
+    store.write_domain(sid, "a.nl", "error", [(r, None)])
+    got = store.evidence(sid, "a.nl").results[0]
+    assert got.detail == "bad\\x00name \\udcff"
+    assert got.error_kind is ErrorKind.MALFORMED
+
+
+def test_iter_evidence_order_filter_and_streaming(store):
+    sid = new_scan(store)
+    domains = [f"org{i:03d}.nl" for i in range(120)]
+    add(store, sid, list(reversed(domains)))  # input order is reversed alphabetical
+    for d in domains[::2]:
+        store.write_domain(sid, d, "ok", results_for(d)[:3])
+    got = [ev.domain for ev in store.iter_evidence(sid, batch=7)]
+    assert got == [d for d in reversed(domains) if int(d[3:6]) % 2 == 0]
+    some = [ev.domain for ev in store.iter_evidence(sid, ["ORG004.nl.", "org001.nl", "org002.nl"])]
+    assert some == ["org004.nl", "org002.nl"]  # input order; org001 not done
+    assert all(len(ev.results) == 3 for ev in store.iter_evidence(sid))
+
+
+# -- targets and issues -----------------------------------------------------------------
+
+
+def test_add_targets_merges_duplicates_and_keeps_order(store):
+    sid = new_scan(store)
+    n = store.add_targets(sid, [
+        Target("b.nl", "B.nl", ["Org B"], ["zorg"], ["portal.b.nl"], [2]),
+        Target("a.nl", "a.nl", ["Org A"], [], [], [3]),
+        Target("b.nl", "www.b.nl", ["Org B2"], ["zorg", "onderwijs"], ["portal.b.nl", "x.b.nl"], [4], duplicate=True),
+    ], batch=2)
+    assert n == 2
+    # a second call appends (and merges into rows of the first call)
+    assert store.add_targets(sid, [{"domain": "c.nl", "lines": [5]}, Target("a.nl", organisations=["Org A3"], lines=[6])]) == 1
+    ts = list(store.iter_targets(sid))
+    assert [t["domain"] for t in ts] == ["b.nl", "a.nl", "c.nl"]
+    b = ts[0]
+    assert b["input_name"] == "B.nl"
+    assert b["organisations"] == ["Org B", "Org B2"]
+    assert b["sectors"] == ["zorg", "onderwijs"]
+    assert b["hosts"] == ["portal.b.nl", "x.b.nl"]
+    assert b["lines"] == [2, 4]
+    assert ts[1]["organisations"] == ["Org A", "Org A3"] and ts[1]["lines"] == [3, 6]
+    assert [t["domain"] for t in store.pending_targets(sid, batch=1)] == ["b.nl", "a.nl", "c.nl"]
+
+
+def test_input_issues(store):
+    sid = new_scan(store)
+    store.add_input_issues(sid, [
+        InputIssue(7, "co.uk", "public_suffix", "co.uk is a public suffix"),
+        {"line": 3, "raw": "x\x00y", "kind": "invalid", "reason": "character U+0000"},
+        InputIssue(None, None, "encoding", "read as Windows-1252"),
+    ])
+    got = store.input_issues(sid)
+    assert [(i["line"], i["kind"]) for i in got if i["line"] is not None] == [(3, "invalid"), (7, "public_suffix")]
+    assert any(i["kind"] == "encoding" for i in got)
+    assert store.scan_info(sid)["counts"]["input_issues"] == 3
+
+
+# -- resume -----------------------------------------------------------------------------
+
+
+def test_resume_pending_and_rewrite_does_not_duplicate(store):
+    sid = new_scan(store)
+    domains = [f"d{i}.nl" for i in range(25)]
+    add(store, sid, domains)
+    store.write_domains(sid, [(d, "ok", results_for(d)) for d in domains[:10]])
+    store.write_domain(sid, domains[12], "nxdomain", results_for(domains[12])[:1])
+    pending = [t["domain"] for t in store.pending_targets(sid, batch=4)]
+    assert pending == [d for i, d in enumerate(domains) if i >= 10 and i != 12]
+
+    # writing while iterating pending (keyset pagination) skips nothing
+    seen = []
+    for t in store.pending_targets(sid, batch=3):
+        seen.append(t["domain"])
+        store.write_domain(sid, t["domain"], "ok", results_for(t["domain"]))
+    assert seen == pending
+    assert list(store.pending_targets(sid)) == []
+
+    # a domain written again replaces its rows
+    store.write_domain(sid, domains[0], "error", results_for(domains[0])[:2])
+    store.write_domain(sid, domains[12], "ok", results_for(domains[12]))
+    info = store.scan_info(sid)["counts"]
+    assert info["queries"] == 23 * 8 + 2 + 8
+    assert (info["done"], info["ok"], info["error"], info["nxdomain"]) == (25, 24, 1, 0)
+    assert len(store.evidence(sid, domains[0]).results) == 2
+
+
+def test_write_domains_is_all_or_nothing(store):
+    sid = new_scan(store)
+    add(store, sid, ["a.nl", "b.nl"])
+    with pytest.raises(StoreError, match="not a target"):
+        store.write_domains(sid, [("a.nl", "ok", results_for("a.nl")), ("zz.nl", "ok", results_for("zz.nl"))])
+    assert store.scan_info(sid)["counts"]["queries"] == 0
+    assert [t["domain"] for t in store.pending_targets(sid)] == ["a.nl", "b.nl"]
+
+
+# -- scans ------------------------------------------------------------------------------
+
+
+def test_resolve_list_finish(store):
+    with pytest.raises(ScanNotFound, match="no scans"):
+        store.resolve_scan("latest")
+    s1 = new_scan(store, label="januari")
+    s2 = new_scan(store)
+    assert store.resolve_scan(None) == s2
+    assert store.resolve_scan("latest") == s2
+    assert store.resolve_scan(str(s1)) == s1 and store.resolve_scan(s1) == s1
+    assert store.resolve_scan("januari") == s1
+    with pytest.raises(ScanNotFound, match="no scan 999"):
+        store.resolve_scan(999)
+    with pytest.raises(ScanNotFound, match="'februari'"):
+        store.resolve_scan("februari")
+
+    store.mark_running(s1)
+    assert store.scan_info(s1)["state"] == "running"
+    store.finish_scan(s1, "interrupted", {"done": 3})
+    info = store.scan_info(s1)
+    assert info["state"] == "interrupted" and info["finished_at"] >= info["started_at"]
+    assert info["summary"] == {"done": 3}
+    store.mark_running(s1)  # resumed
+    assert store.scan_info(s1)["finished_at"] is None
+    store.finish_scan(s1, "finished", {"done": 5})
+    with pytest.raises(StoreError, match="state must be"):
+        store.finish_scan(s1, "done", {})
+    with pytest.raises(ScanNotFound):
+        store.finish_scan(12345, "finished", {})
+
+    scans = store.list_scans()
+    assert [s["id"] for s in scans] == [s2, s1]
+    assert scans[1]["state"] == "finished" and scans[1]["label"] == "januari"
+
+
+# -- attributions and datasets -------------------------------------------------------------
+
+
+def test_attributions_replace_and_order(store):
+    sid = new_scan(store)
+    add(store, sid, ["z.nl", "a.nl", "m.nl"])
+    recs = [{"domain": d, "services": {"mail": {"provider": "microsoft", "note": "zoë \x00"}}} for d in ["a.nl", "z.nl", "m.nl"]]
+    assert store.save_attributions(sid, "kb-1", recs) == 3
+    assert [r["domain"] for r in store.iter_attributions(sid, "kb-1", batch=2)] == ["z.nl", "a.nl", "m.nl"]
+    assert next(store.iter_attributions(sid, "kb-1"))["services"]["mail"]["note"] == "zoë \x00"
+    store.save_attributions(sid, "kb-1", recs[:1])  # replaces
+    assert [r["domain"] for r in store.iter_attributions(sid, "kb-1")] == ["a.nl"]
+    store.save_attributions(sid, "kb-2", recs)
+    assert store.attribution_versions(sid) == ["kb-1", "kb-2"]
+    assert list(store.iter_attributions(sid, "kb-9")) == []
+    with pytest.raises(StoreError, match="two attribution records"):
+        store.save_attributions(sid, "kb-2", recs + recs[:1])
+    assert len(list(store.iter_attributions(sid, "kb-2"))) == 3  # unchanged: the failed save rolled back
+
+
+def test_datasets(store):
+    store.record_dataset("psl", "https://publicsuffix.org/list/", "2026-10-23", 1.5, "/d/psl.dat")
+    store.record_dataset("ip2asn-v4", "https://iptoasn.com", "v1", 2.0, None)
+    store.record_dataset("psl", "https://publicsuffix.org/list/", "2026-11-01", 3.0, "/d/psl2.dat")
+    ds = store.datasets()
+    assert [d["name"] for d in ds] == ["ip2asn-v4", "psl"]
+    assert ds[1]["version"] == "2026-11-01" and ds[1]["path"] == "/d/psl2.dat"
+
+
+# -- kill -9 --------------------------------------------------------------------------------
+
+CHILD = textwrap.dedent(
+    """
+    import sys
+    sys.path.insert(0, sys.argv[3])
+    from stekker.evidence import RR, QueryResult, Status
+    from stekker.store import Store
+    store = Store.open(sys.argv[1])
+    sid = int(sys.argv[2])
+    batch = []
+    for t in store.pending_targets(sid, batch=50):
+        d = t["domain"]
+        rows = [(QueryResult(d, "p%d" % i, "q%d.%s" % (i, d), "TXT", Status.PRESENT,
+                             answers=[RR(d, "TXT", 60, "x" * 300)]), b"w" * 300) for i in range(30)]
+        batch.append((d, "ok", rows))
+        if len(batch) == 3:
+            store.write_domains(sid, batch)
+            batch = []
+            print("w", flush=True)
+    """
+)
+
+
+def test_kill_9_leaves_every_domain_complete_or_pending(db, tmp_path):
+    store = Store.open(db)
+    sid = new_scan(store)
+    domains = [f"k{i:05d}.nl" for i in range(3000)]
+    add(store, sid, domains)
+    store.close()
+
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    proc = subprocess.Popen([sys.executable, str(script), db, str(sid), SRC], stdout=subprocess.PIPE, text=True)
+    try:
+        n = 0
+        for _line in proc.stdout:
+            n += 1
+            if n >= 40:
+                break
+        time.sleep(0.013)  # land somewhere inside a later transaction
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+
+    store = Store.open(db)
+    counts = store.scan_info(sid)["counts"]
+    assert 40 * 3 <= counts["done"] < 3000, counts
+    assert counts["queries"] == counts["done"] * 30  # no half-written domain
+    per = {ev.domain: len(ev.results) for ev in store.iter_evidence(sid)}
+    assert len(per) == counts["done"] and set(per.values()) == {30}
+    pending = [t["domain"] for t in store.pending_targets(sid)]
+    assert sorted(pending + list(per)) == domains
+
+    # resume: the remaining domains, nothing twice
+    for i in range(0, len(pending), 100):
+        chunk = pending[i : i + 100]
+        store.write_domains(sid, [(d, "ok", results_for(d)) for d in chunk])
+    c = store.scan_info(sid)["counts"]
+    assert c["done"] == 3000 and c["queries"] == counts["done"] * 30 + len(pending) * 8
+    store.close()
