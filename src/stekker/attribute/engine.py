@@ -607,7 +607,7 @@ def attribute_scan(
             warnings.append(w)
     except ImportError:  # pragma: no cover
         pass
-    summary = Summary()
+    summary = Summary(c for c, r in kb.rules.categories.items() if r.multi)
 
     def gen() -> Iterator[dict]:
         for ev in store.iter_evidence(scan_id):
@@ -676,7 +676,8 @@ def load_attributions(
 class Summary:
     """Counts per category and status, and providers per category."""
 
-    def __init__(self) -> None:
+    def __init__(self, multi: Iterable[str] = ("mail_outbound",)) -> None:
+        self.multi = set(multi)  # categories where every listed provider counts (not only the first)
         self.domains = 0
         self.domain_status: dict[str, int] = {}
         self.counts: dict[str, dict[str, int]] = {c: {} for c in (*CATEGORIES, "saas")}
@@ -688,9 +689,11 @@ class Summary:
         for c, s in a.services.items():
             cnt = self.counts.setdefault(c, {})
             cnt[s.status] = cnt.get(s.status, 0) + 1
-            if s.status == "attributed" and s.provider:
-                pc = self.providers.setdefault(c, {})
-                pc[s.provider] = pc.get(s.provider, 0) + 1
+            pc = self.providers.setdefault(c, {})
+            listed = [s] + (list(s.also) if c in self.multi else [])
+            for x in listed:
+                if x.status == "attributed" and x.provider:
+                    pc[x.provider] = pc.get(x.provider, 0) + 1
         st = "attributed" if a.saas else "none"
         self.counts["saas"][st] = self.counts["saas"].get(st, 0) + 1
         for s in a.saas:

@@ -1,5 +1,114 @@
-"""CLI commands of the attribute stage (registered on stekker.cli.app)."""
+"""CLI commands of the attribute stage (registered on stekker.cli.app):
+``stekker attribute``."""
 
 from __future__ import annotations
 
-from stekker.cli import app  # noqa: F401
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from stekker.cli import app
+
+STATUS_COLS = ("attributed", "self", "unknown", "absent", "error")
+
+
+def _err(msg: str, code: int = 2) -> "typer.Exit":
+    typer.echo(f"error: {msg}", err=True)
+    return typer.Exit(code)
+
+
+@app.command()
+def attribute(
+    scan: str = typer.Option("latest", "--scan", help="Scan ID, or 'latest'."),
+    db: str = typer.Option("stekker.db", "--db", help="SQLite file, or a postgresql://user@host/db URL."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Ownership date YYYY-MM-DD (default: today): "
+                                                             "parent and jurisdiction as on that day."),
+    kb_dir: Optional[Path] = typer.Option(None, "--kb", help="Knowledge-base directory (default: the shipped one)."),
+    top: int = typer.Option(3, "--top", min=0, help="Top providers shown per category."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON instead of a table."),
+) -> None:
+    """Work out who runs each service (provider -> company -> ultimate parent ->
+    jurisdiction) from a scan's stored evidence, with the current knowledge
+    base. No DNS is asked: results are recomputed and stored under the
+    knowledge-base version, replacing earlier results of that version.
+
+    Per domain and category the status is attributed, self (the
+    organisation's own name/network), unknown (evidence, no conclusion),
+    absent (an authoritative empty answer) or error (a DNS error; never
+    counted as absent).
+
+    Examples:
+
+      stekker attribute --scan latest
+
+      stekker attribute --scan 3 --db stekker.db --as-of 2026-01-01
+
+      stekker attribute --scan 3 --db postgresql://stekker@localhost/stekker --json
+    """
+    from stekker import kb as kbmod
+    from stekker.attribute import attribute_scan
+    from stekker.store import Store, StoreError
+
+    if as_of is not None:
+        try:
+            dt.date.fromisoformat(as_of)
+        except ValueError:
+            raise _err(f"--as-of must be a date YYYY-MM-DD, not {as_of!r}")
+    try:
+        k = kbmod.load(kb_dir) if kb_dir else kbmod.load()
+    except kbmod.KBError as exc:
+        raise _err(str(exc))
+    try:
+        store = Store.open(db)
+        scan_id = store.resolve_scan(scan)
+    except StoreError as exc:
+        raise _err(str(exc))
+    table = None
+    try:
+        from stekker.ipasn import AsnTable
+
+        table = AsnTable.load_default()
+    except ImportError:  # pragma: no cover
+        table = None
+    try:
+        summary = attribute_scan(store, scan_id, kb=k, asn_table=table, as_of=as_of)
+    except StoreError as exc:
+        raise _err(str(exc))
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2, default=str))
+        return
+    for w in summary.get("warnings", []):
+        typer.echo(f"warning: {w}", err=True)
+    _print_summary(summary, top)
+
+
+def _print_summary(summary: dict, top: int) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from stekker.attribute import CATEGORIES
+
+    con = Console()
+    ds = summary.get("datasets") or []
+    dsn = ", ".join(f"{d.get('name')} {d.get('version') or d.get('data_date') or ''}".strip() for d in ds) or "none"
+    t = Table(title=(f"scan {summary['scan_id']}: {summary['domains']} domains, knowledge base "
+                     f"{summary['kb_version']}, ownership as of {summary['as_of']}, IP-to-ASN: {dsn}"))
+    t.add_column("category")
+    for c in STATUS_COLS:
+        t.add_column(c, justify="right")
+    t.add_column("top providers")
+    for cat in (*CATEGORIES,):
+        counts = summary["counts"].get(cat, {})
+        provs = sorted(summary["providers"].get(cat, {}).items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+        t.add_row(cat, *[str(counts.get(c, 0)) for c in STATUS_COLS],
+                  ", ".join(f"{p} {n}" for p, n in provs))
+    saas = summary["counts"].get("saas", {})
+    provs = sorted(summary["providers"].get("saas", {}).items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+    t.add_row("saas (domains with any)", str(saas.get("attributed", 0)), "", "", str(saas.get("none", 0)), "",
+              ", ".join(f"{p} {n}" for p, n in provs))
+    con.print(t)
+    st = summary.get("domain_status", {})
+    con.print("domains: " + ", ".join(f"{k} {v}" for k, v in sorted(st.items())))
