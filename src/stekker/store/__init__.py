@@ -153,9 +153,13 @@ def _chunks(seq: Sequence, n: int) -> Iterator[Sequence]:
 class Store:
     """Access to one stekker database.  Use :meth:`Store.open`."""
 
-    def __init__(self, engine: sa.Engine, display: str):
+    def __init__(self, engine: sa.Engine | str | os.PathLike = "stekker.db", display: str | None = None):
+        if not isinstance(engine, sa.Engine):  # Store("stekker.db") == Store.open("stekker.db")
+            opened = type(self).open(engine)
+            self.__dict__.update(opened.__dict__)
+            return
         self.engine = engine
-        self.url = display
+        self.url = display or _display_url(engine.url)
         self.dialect = engine.dialect.name
 
     # -- opening --------------------------------------------------------------
@@ -775,6 +779,8 @@ class Store:
                 hosts=_jlist(tr.hosts),
                 results=by_domain[tr.domain],
             )
+
+    load_evidence = iter_evidence  # the name docs/ARCHITECTURE.md uses
 
     def evidence(self, scan_id: int, domain: str) -> DomainEvidence | None:
         """Evidence of one domain, or None when it is not a (done) target."""
