@@ -129,6 +129,13 @@ def compare(old: list[DomainResult], new: list[DomainResult], old_label: str = "
     for dom in common:
         ro, rn = o[dom], n[dom]
         orgs = list(dict.fromkeys(rn.organisations + ro.organisations))
+        if "error" in (ro.da.status, rn.da.status) and ro.da.status != rn.da.status:
+            # the domain as a whole was not measured in one scan: one entry
+            changes.append(Change("not_comparable", dom, orgs, "domain", ro.da.status, rn.da.status))
+            for pid, v in rn.verdict.items():
+                if ro.verdict.get(pid) not in (None, v):
+                    vchanges.append(VerdictChange(dom, orgs, pid, ro.verdict[pid], v))
+            continue
         for cat in COMPARE_CATEGORIES:
             so, ko, no = _state(ro, cat)
             sn, kn, nn = _state(rn, cat)

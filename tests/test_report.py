@@ -1,0 +1,502 @@
+"""Report: every aggregate with exact numbers, comparison, outputs, CLI.
+
+The twelve domains of ``test_report_support.sample()`` and their verdicts on
+2026-01-01 (S sovereign, N not sovereign, U unknown, E error, X nxdomain),
+under nos / broad / eu-controlled / strict:
+
+  gemeente-a.nl        Gemeente A   Microsoft mail/office, TransIP web/dns   N S N N
+  gemeente-a-extra.nl  Gemeente A   KPN web/dns                             S S S N
+  ziekenhuis-b.nl      Ziekenhuis B Cloudflare, Swiss gateway, Microsoft     N N N N
+  school-c.nl          School C     Google mail, Amazon web/dns             N N N N
+  waterschap-d.nl      Waterschap D everything self-hosted                  S S S S
+  gemeente-e.nl        Gemeente E   KPN mail, hoster-nl web, TransIP dns     S S S N
+  broken.nl            Gemeente F   apex SERVFAIL (status error)            E E E E
+  unknown-g.nl         Bedrijf G    mailbox unknown, KPN web/dns            U U U N
+  gone.nl              Gemeente H   NXDOMAIN                                X X X X
+  hostile.nl           <i>X</i>     KPN, SaaS of unknown country            U U U N
+  orphan.nl            (none)       TransIP                                 S S S N
+  partial.nl           Gemeente E   KPN dns, MX timed out                   E E E N
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from dataclasses import replace
+
+import pytest
+from test_report_support import HOSTILE_ORG, HOSTILE_TXT, FakeKB, dom, ev, sample, svc
+
+from stekker.judge import load_policies
+from stekker.report import build, compare, load_explanations
+from stekker.report.aggregate import combine
+from stekker.report.export import flat_rows, write_csv, write_jsonl, write_parquet
+from stekker.report.render import RenderError, render_html, render_org_html
+from stekker.report.terminal import print_comparison, print_organisation, print_report
+
+DATA = __import__("pathlib").Path(__file__).parent / "data"
+META = {"scan_id": 7, "kb_version": "fake-kb-1", "started_at": 1767261600.0, "finished_at": 1767262000.0,
+        "tool_version": "0.1.0", "label": "lab",
+        "datasets": [{"name": "ip2asn-v4", "version": "2026-11-20", "fetched_at": 1763600000,
+                      "source": "https://iptoasn.com/"}]}
+NOW = dt.datetime(2026, 1, 11, 12, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def kb():
+    return FakeKB()
+
+
+@pytest.fixture(scope="module")
+def pols():
+    return load_policies().select(None)
+
+
+@pytest.fixture(scope="module")
+def rep(kb, pols):
+    ex = load_explanations(str(DATA / "report_explanations.yaml"))
+    return build(sample(), kb, pols, "2026-01-01", meta=META, explanations=ex)
+
+
+def counts(t):
+    c = t.counts
+    return (c["not_sovereign"], c["sovereign"], c["none"], c["unknown"], c["error"], c["nxdomain"])
+
+
+# ------------------------------------------------------------------ verdicts
+
+
+def test_domain_verdicts(rep):
+    got = {r.domain: tuple(r.verdict[p] for p in ("nos", "broad", "eu-controlled", "strict")) for r in rep.results}
+    N, S, U, E, X = "not_sovereign", "sovereign", "unknown", "error", "nxdomain"
+    assert got == {
+        "gemeente-a.nl": (N, S, N, N), "gemeente-a-extra.nl": (S, S, S, N), "ziekenhuis-b.nl": (N, N, N, N),
+        "school-c.nl": (N, N, N, N), "waterschap-d.nl": (S, S, S, S), "gemeente-e.nl": (S, S, S, N),
+        "broken.nl": (E, E, E, E), "unknown-g.nl": (U, U, U, N), "gone.nl": (X, X, X, X),
+        "hostile.nl": (U, U, U, N), "orphan.nl": (S, S, S, N), "partial.nl": (E, E, E, N),
+    }
+
+
+def test_combine_rules():
+    assert combine(["sovereign", "not_sovereign", "error"]) == "not_sovereign"
+    assert combine(["sovereign", "unknown"]) == "unknown"
+    assert combine(["sovereign", "error", "unknown"]) == "error"
+    assert combine(["sovereign"], measurement_error=True) == "error"  # a failed query is never sovereign
+    assert combine([]) == "none"
+    assert combine(["not_sovereign"], nxdomain=True) == "nxdomain"
+
+
+# ---------------------------------------------------------------- aggregates
+
+
+def test_domain_shares_per_policy(rep):
+    #                                      N  S  none U  E  X
+    assert counts(rep.domains["nos"]) == (3, 4, 0, 2, 2, 1)
+    assert counts(rep.domains["broad"]) == (2, 5, 0, 2, 2, 1)
+    assert counts(rep.domains["eu-controlled"]) == (3, 4, 0, 2, 2, 1)
+    assert counts(rep.domains["strict"]) == (9, 1, 0, 0, 1, 1)
+    assert rep.domains["nos"].decided == 7 and rep.domains["nos"].total == 12
+    assert rep.domains["nos"].share == pytest.approx(3 / 7)
+    assert rep.domains["strict"].share == pytest.approx(9 / 10)
+
+
+def test_organisation_shares_per_policy(rep):
+    assert rep.organisation_count == 9
+    assert rep.domains_without_org == 1  # orphan.nl
+    assert counts(rep.organisations["nos"]) == (3, 1, 0, 2, 2, 1)  # A, B, C | D | G, X | E, F | H
+    assert counts(rep.organisations["broad"]) == (2, 2, 0, 2, 2, 1)
+    assert counts(rep.organisations["eu-controlled"]) == (3, 1, 0, 2, 2, 1)
+    assert counts(rep.organisations["strict"]) == (6, 1, 0, 0, 1, 1)
+    assert rep.organisations["nos"].share == pytest.approx(0.75)
+    # Gemeente E: one sovereign domain + one with a failed query -> not known
+    assert rep.org_verdicts["Gemeente E"]["nos"] == "error"
+    assert rep.org_verdicts["Gemeente E"]["strict"] == "not_sovereign"
+
+
+def test_as_of_ownership_change_moves_the_numbers(kb, pols):
+    """hoster-nl (web of gemeente-e.nl) is sold to a US company on 2026-03-01."""
+    before = build(sample(), kb, pols, "2026-02-28")
+    after = build(sample(), kb, pols, "2026-03-01")
+    assert counts(before.domains["nos"]) == (3, 4, 0, 2, 2, 1)
+    assert counts(after.domains["nos"]) == (4, 3, 0, 2, 2, 1)
+    assert counts(after.domains["broad"]) == (2, 5, 0, 2, 2, 1)  # data stays in the EU
+    assert counts(after.organisations["nos"]) == (4, 1, 0, 2, 1, 1)  # Gemeente E now known: not sovereign
+    assert next(r for r in after.results if r.domain == "gemeente-e.nl").verdict["nos"] == "not_sovereign"
+
+
+def test_by_category(rep):
+    mail = rep.by_category["mail"]
+    assert counts(mail["nos"]) == (3, 2, 3, 1, 2, 0)  # a, zkh, school | waterschap, e | 3 without mail
+    assert mail["nos"].share == pytest.approx(3 / 8)
+    assert counts(rep.by_category["mailbox"]["broad"]) == (1, 4, 3, 1, 2, 0)  # google | MS x2, self, kpn
+    assert counts(rep.by_category["mail_gateway"]["nos"]) == (0, 1, 9, 0, 1, 0)  # swiss gateway passes nos
+    assert counts(rep.by_category["mail_gateway"]["eu-controlled"]) == (1, 0, 9, 0, 1, 0)
+    assert counts(rep.by_category["dns"]["nos"]) == (2, 8, 0, 0, 1, 0)  # cloudflare, amazon
+    assert counts(rep.by_category["saas"]["nos"]) == (0, 0, 8, 2, 1, 0)
+    assert rep.category_presence["mail"] == {"identified": 5, "absent": 3, "unknown": 1, "error": 2}
+    assert rep.category_presence["web"]["identified"] == 9
+
+
+def test_by_sector(rep):
+    assert rep.sector_domain_counts == {"gemeente": 6, "zorg": 1, "onderwijs": 1, "waterschap": 1,
+                                        "bedrijf": 1, "stichting": 1, "-": 1}
+    assert counts(rep.by_sector["gemeente"]["nos"]) == (1, 2, 0, 0, 2, 1)
+    assert counts(rep.by_sector["gemeente"]["strict"]) == (4, 0, 0, 0, 1, 1)
+    # organisations of the sector: A (N), E (E), F (E), H (X)
+    assert counts(rep.by_sector_orgs["gemeente"]["nos"]) == (1, 0, 0, 0, 2, 1)
+
+
+def test_provider_shares_overall(rep):
+    got = {p.key: p.count for p in rep.providers_overall}
+    assert got == {"kpn": 5, "transip": 3, "microsoft": 2, "mystery": 2, "amazon": 1, "cloudflare": 1,
+                   "google": 1, "hoster-nl": 1, "self": 1, "swisshost": 1}
+    assert rep.providers_denominator == 11  # existing domains (gone.nl excluded)
+    ms = next(p for p in rep.providers_overall if p.key == "microsoft")
+    assert ms.share == pytest.approx(2 / 11)
+    assert (ms.parent, ms.jurisdiction) == ("Microsoft Corporation", "US")
+    assert rep.providers_overall[0].key == "kpn"  # sorted by count
+
+
+def test_markets_and_hhi(rep):
+    m = rep.markets["mail"]  # mailbox platform first
+    assert [(s.key, s.count) for s in m.shares] == [("microsoft", 2), ("google", 1), ("kpn", 1), ("self", 1)]
+    assert (m.denominator, m.unknown, m.error, m.self_hosted) == (5, 1, 2, 1)
+    assert m.hhi == pytest.approx(40 ** 2 + 3 * 20 ** 2)  # 2800; self-hosted is its own firm
+    web = rep.markets["web"]
+    assert [(s.key, s.count) for s in web.shares] == [
+        ("kpn", 3), ("transip", 2), ("amazon", 1), ("cloudflare", 1), ("hoster-nl", 1), ("self", 1)]
+    assert web.hhi == pytest.approx(round((300 / 9) ** 2 + (200 / 9) ** 2 + 4 * (100 / 9) ** 2, 1))
+    saas = rep.markets["saas"]  # several per domain: no HHI
+    assert saas.hhi is None and [(s.key, s.count) for s in saas.shares] == [("mystery", 2)]
+
+
+def test_seal_counts(rep):
+    assert sum(rep.seal["SOV-2"].values()) == sum(
+        1 for r in rep.results if r.da.status != "nxdomain" for d in r.deps if d.primary and d.seal)
+    assert rep.seal["SOV-2"]["SEAL-4"] >= 1 and rep.seal["SOV-1"]["SEAL-0"] >= 1
+
+
+def test_errors_are_counted_not_dropped(rep):
+    assert rep.status_counts == {"ok": 10, "error": 1, "nxdomain": 1}
+    assert rep.domains_with_failed_queries == 1
+    for pid, t in rep.domains.items():
+        assert t.total == 12, pid
+        assert t.decided + t.excluded == 12
+
+
+# ----------------------------------------------------------------- compare
+
+
+def _new_scan():
+    new = [d for d in sample() if d.domain != "orphan.nl"]
+    by = {d.domain: d for d in new}
+    e = by["gemeente-e.nl"]
+    e.services["mailbox"] = svc("mailbox", "microsoft")
+    e.services["mail_inbound"] = svc("mail_inbound", "microsoft")
+    by["gemeente-a-extra.nl"].saas = [svc("saas", "google")]
+    by["school-c.nl"].services["web"] = svc("web", None, "absent")
+    b = by["broken.nl"]
+    b.status = "ok"
+    b.services = {"dns": svc("dns", "kpn")}
+    new.append(dom("added-x.nl", "Gemeente A", "gemeente", {"dns": svc("dns", "kpn")}))
+    return new
+
+
+def test_compare_two_scans(kb, pols):
+    old = build(sample(), kb, pols, "2026-01-01")
+    new = build(_new_scan(), kb, pols, "2026-01-01")
+    cmp = compare(old.results, new.results, "1", "2")
+    assert cmp.added_domains == ["added-x.nl"]
+    assert cmp.removed_domains == ["orphan.nl"]
+    assert cmp.common == 11
+    assert [(c.domain, c.category, c.old, c.new) for c in cmp.moved] == [
+        ("gemeente-e.nl", "mail_inbound", "kpn", "microsoft"), ("gemeente-e.nl", "mailbox", "kpn", "microsoft")]
+    assert [(c.domain, c.category, c.new) for c in cmp.new] == [("gemeente-a-extra.nl", "saas", "google")]
+    assert [(c.domain, c.category, c.old) for c in cmp.vanished] == [("school-c.nl", "web", "amazon")]
+    assert [(c.domain, c.category, c.old, c.new) for c in cmp.not_comparable] == [
+        ("broken.nl", "domain", "error", "ok")]
+    assert sorted((v.domain, v.policy, v.old, v.new) for v in cmp.verdict_changes) == [
+        ("broken.nl", "broad", "error", "sovereign"), ("broken.nl", "eu-controlled", "error", "sovereign"),
+        ("broken.nl", "nos", "error", "sovereign"), ("broken.nl", "strict", "error", "not_sovereign"),
+        ("gemeente-a-extra.nl", "broad", "sovereign", "not_sovereign"),
+        ("gemeente-a-extra.nl", "eu-controlled", "sovereign", "not_sovereign"),
+        ("gemeente-a-extra.nl", "nos", "sovereign", "not_sovereign"),
+        ("gemeente-e.nl", "eu-controlled", "sovereign", "not_sovereign"),
+        ("gemeente-e.nl", "nos", "sovereign", "not_sovereign"),
+    ]
+    moved = cmp.organisations_moved()
+    assert {o: len(c) for o, c in moved.items()} == {"Gemeente A": 1, "Gemeente E": 2, "School C": 1}
+    # the list change is not a change of dependence
+    assert "added-x.nl" not in {c.domain for c in cmp.changes}
+    assert json.dumps(cmp.to_dict())  # serialisable
+    html = render_html(new, "en", cmp, now=NOW)
+    assert "Moved to another provider" in html and "added-x.nl" in html and "orphan.nl" in html
+
+
+def test_compare_identical_scans_is_empty(kb, pols):
+    a = build(sample(), kb, pols, "2026-01-01")
+    cmp = compare(a.results, build(sample(), kb, pols, "2026-01-01").results)
+    assert cmp.changes == [] and cmp.verdict_changes == [] and cmp.added_domains == [] == cmp.removed_domains
+
+
+# ------------------------------------------------------------------ HTML
+
+
+def test_html_english(rep):
+    html = render_html(rep, "en", now=NOW)
+    assert html.startswith("<!doctype html>") and '<html lang="en">' in html
+    assert "75% of the organisations and 43% of the domains depend on at least one service" in html
+    assert "(3/7)" in html and "(3/4)" in html and "(9/10)" in html
+    assert "Measured" in html and "2026-01-01" in html and "10 days" in html  # data age
+    assert "fake-kb-1" in html and "ip2asn-v4" in html and "2026-11-20" in html
+    assert "Definitions and method" in html and "SecNumCloud" in html
+    assert "By sector" in html and "Per provider" in html
+    assert "https://commission.europa.eu/document/download/09579818" in html
+    # explanations are shown, escaped, and do not change the numbers
+    assert "Exit plan for Microsoft 365 approved" in html and "&lt;b&gt;not bold&lt;/b&gt;" in html
+
+
+def test_html_dutch(rep):
+    html = render_html(rep, "nl", now=NOW)
+    assert '<html lang="nl">' in html
+    assert "75% van de organisaties en 43% van de domeinen" in html
+    assert "Definities en methode" in html and "Per sector" in html and "niet soeverein" in html
+    assert "Geen Amerikaanse zeggenschap (NOS)" in html
+
+
+def test_html_is_inert_and_accessible(rep):
+    import base64
+    import hashlib
+    import re
+
+    html = render_html(rep, "en", now=NOW)
+    assert "<script" not in html.lower() and "onerror=" not in html.lower().replace("onerror=&#34;", "")
+    assert HOSTILE_ORG not in html and "Stichting &lt;i&gt;X&lt;/i&gt; &amp; Co" in html
+    from html import unescape
+
+    csp = unescape(re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html).group(1))
+    assert "default-src 'none'" in csp and "script-src 'none'" in csp and "unsafe-inline" not in csp
+    css = re.search(r"<style>(.*?)</style>", html, re.S).group(1)
+    digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+    assert f"'sha256-{digest}'" in csp  # the only inline style is allowed by hash
+    assert " style=" not in html  # no inline style attributes
+    # headings in order: one h1, h2 sections, no skipped levels
+    levels = [int(x) for x in re.findall(r"<h([1-6])", html)]
+    assert levels.count(1) == 1 and all(b - a <= 1 for a, b in zip(levels, levels[1:]))
+    assert html.count("<caption>") == html.count("<table>")
+    assert 'role="img"' in html and "<title id=" in html and "<desc id=" in html
+    assert 'scope="col"' in html and 'scope="row"' in html
+
+
+def test_organisation_page(rep):
+    html = render_org_html(rep, "gemeente a", "en", now=NOW)  # case-insensitive match
+    assert "Who can pull the plug on Gemeente A?" in html
+    assert "gemeente-a.nl" in html and "gemeente-a-extra.nl" in html and "school-c.nl" not in html
+    assert "0 gemeente-a-nl.mail.protection.outlook.com" in html  # evidence
+    assert "Microsoft Corporation (US)" in html
+    assert "Exit plan for Microsoft 365 approved" in html
+    hostile = render_org_html(rep, HOSTILE_ORG, "nl", now=NOW)
+    assert "<script>alert" not in hostile and "&lt;script&gt;alert(1)&lt;/script&gt;" in hostile
+    assert "Wie kan bij Stichting &lt;i&gt;X&lt;/i&gt; &amp; Co de stekker eruit trekken?" in hostile
+    with pytest.raises(RenderError, match="No organisation named"):
+        render_org_html(rep, "Nobody", "en")
+
+
+def test_unknown_language(rep):
+    with pytest.raises(RenderError, match="unknown language"):
+        render_html(rep, "de")
+
+
+def test_terminal_output(rep, kb, pols):
+    from rich.console import Console
+
+    con = Console(record=True, width=200, color_system=None)
+    print_report(rep, "en", con)
+    print_organisation(rep, HOSTILE_ORG, "en", con)
+    cmp = compare(rep.results, build(_new_scan(), kb, pols, "2026-01-01").results, "1", "2")
+    print_comparison(cmp, "en", con)
+    out = con.export_text()
+    assert "43% (3/7)" in out and "90% (9/10)" in out
+    assert HOSTILE_ORG in out  # printed as text, not interpreted as markup
+    assert "Moved to another provider (2)" in out
+
+
+# ----------------------------------------------------------------- exports
+
+
+def test_csv_dutch_excel(rep, tmp_path):
+    p = tmp_path / "v.csv"
+    assert write_csv(rep, str(p), ";", "nl") == 12
+    raw = p.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # BOM so Excel reads UTF-8
+    rows = list(csv.DictReader(p.read_text("utf-8-sig").splitlines(), delimiter=";"))
+    assert len(rows) == 12
+    a = next(r for r in rows if r["domain"] == "gemeente-a.nl")
+    assert a["verdict_nos"] == "not_sovereign" and a["verdict_broad"] == "sovereign"
+    assert a["mailbox"] == "microsoft" and a["web"] == "transip"
+    assert "mailbox: Microsoft" in a["not_sovereign_nos"]
+    assert "Exit plan" in a["explanations"]
+    s = next(r for r in rows if r["domain"] == "school-c.nl")
+    assert "Google Workspace for Education" in s["explanations"]
+    assert next(r for r in rows if r["domain"] == "broken.nl")["mailbox"] == "error"
+
+
+def test_csv_neutralises_formulas(kb, pols, tmp_path):
+    d = dom("evil.nl", "=HYPERLINK(\"http://x\")", "-sector", {"dns": svc("dns", "kpn")})
+    r = build([d], kb, pols, "2026-01-01")
+    p = tmp_path / "e.csv"
+    write_csv(r, str(p))
+    row = next(csv.DictReader(p.open()))
+    assert row["organisations"].startswith("'=") and row["sectors"] == "'-sector"
+
+
+def test_jsonl(rep, tmp_path):
+    p = tmp_path / "v.jsonl"
+    assert write_jsonl(rep, str(p)) == 12
+    recs = [json.loads(line) for line in p.read_text().splitlines()]
+    a = next(r for r in recs if r["domain"] == "gemeente-a.nl")
+    mb = next(d for d in a["dependencies"] if d["category"] == "mailbox")
+    assert mb["verdicts"]["nos"]["verdict"] == "not_sovereign"
+    assert [c["country"] for c in mb["chain"]] == ["IE", "US"]
+    assert mb["seal"] == {"SOV-1": "SEAL-2", "SOV-2": "SEAL-2"}
+    assert mb["evidence"][0]["rtype"] == "MX"
+    h = next(r for r in recs if r["domain"] == "hostile.nl")
+    assert any(e["value"] == HOSTILE_TXT for d in h["dependencies"] for e in d["evidence"])
+    assert a["explanations"][0]["by"] == "CIO Gemeente A"
+
+
+def test_parquet(rep, tmp_path):
+    import pyarrow.parquet as pq
+
+    p = tmp_path / "v.parquet"
+    assert write_parquet(rep, str(p)) == 12
+    t = pq.read_table(p)
+    assert t.num_rows == 12
+    assert {"domain", "verdict_nos", "verdict_strict", "mailbox", "saas"} <= set(t.column_names)
+    assert t.schema.metadata[b"stekker.as_of"] == b"2026-01-01"
+    rows = {r["domain"]: r for r in t.to_pylist()}
+    assert rows["waterschap-d.nl"]["verdict_strict"] == "sovereign"
+
+
+def test_flat_rows_keep_explanations_apart_from_verdicts(kb, pols):
+    ex = load_explanations(str(DATA / "report_explanations.yaml"))
+    with_ex = flat_rows(build(sample(), kb, pols, "2026-01-01", explanations=ex))
+    without = flat_rows(build(sample(), kb, pols, "2026-01-01"))
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "explanations"} for r in rows]  # noqa: E731
+    assert strip(with_ex) == strip(without)
+
+
+def test_explanations_file_errors(tmp_path):
+    from stekker.report import ExplanationError
+
+    p = tmp_path / "x.yaml"
+    p.write_text("- {text: no target}\n")
+    with pytest.raises(ExplanationError, match="needs 'domain' or 'organisation'"):
+        load_explanations(str(p))
+    p.write_text("- {domain: a.nl}\n")
+    with pytest.raises(ExplanationError, match="needs at least 'text'"):
+        load_explanations(str(p))
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def _store_with_scan(tmp_path, records, label="test"):
+    from stekker import kb as K
+    from stekker.store import Store
+
+    kb = K.load()
+    st = Store.open(str(tmp_path / "s.db"))
+    sid = st.create_scan(tool_version="0.1.0", plan_version=1, input_path="in.csv", input_sha256="ab" * 32,
+                         resolvers=["127.0.0.1:53"], options={}, label=label)
+    st.finish_scan(sid, "finished")
+    st.save_attributions(sid, kb.version, [replace(r, kb_version=kb.version).to_dict() for r in records])
+    return st, sid
+
+
+def _real_records():
+    ms = svc("mailbox", "microsoft", name="Microsoft",
+             evidence=[ev("gemeente-a.nl", "MX", "0 gemeente-a-nl.mail.protection.outlook.com")])
+    return [
+        dom("gemeente-a.nl", "Gemeente A", "gemeente", {"mailbox": ms, "dns": svc("dns", "transip", name="TransIP")}),
+        dom("waterschap-d.nl", "Waterschap D", "waterschap", {"dns": svc("dns", "self", "self")}),
+        dom("school-c.nl", "School C", "onderwijs", {"mailbox": svc("mailbox", "google", name="Google")}),
+        dom("kpn-klant.nl", "KPN Klant", "bedrijf", {"mailbox": svc("mailbox", "kpn", name="KPN")}),
+        dom("hostile.nl", HOSTILE_ORG, "stichting", {
+            "dns": svc("dns", "kpn", name="KPN", evidence=[ev("hostile.nl", "TXT", HOSTILE_TXT)])}),
+        dom("broken.nl", "Gemeente F", "gemeente", {"dns": svc("dns", None, "error")}, status="error"),
+    ]
+
+
+@pytest.fixture()
+def cli():
+    from typer.testing import CliRunner
+
+    from stekker.cli import _register, app
+
+    _register()
+    return lambda *args: CliRunner().invoke(app, ["report", *args], env={"COLUMNS": "220"})
+
+
+def test_cli_outputs(cli, tmp_path):
+    st, sid = _store_with_scan(tmp_path, _real_records())
+    db = str(tmp_path / "s.db")
+    out = {k: tmp_path / f"r.{k}" for k in ("html", "csv", "jsonl", "parquet")}
+    res = cli("--db", db, "--scan", "latest", "--lang", "nl", "--as-of", "2026-01-01",
+              "--html", str(out["html"]), "--csv", str(out["csv"]), "--csv-sep", ";",
+              "--jsonl", str(out["jsonl"]), "--parquet", str(out["parquet"]),
+              "--explanations", str(DATA / "report_explanations.yaml"))
+    assert res.exit_code == 0, res.output
+    # nos: microsoft, google not sovereign; transip+self... a is N, waterschap S, school N, kpn S, hostile S
+    assert "Geen Amerikaanse zeggenschap (NOS)" in res.output and "40% (2/5)" in res.output
+    for p in out.values():
+        assert p.exists() and p.stat().st_size > 0
+    assert '<html lang="nl">' in out["html"].read_text()
+    assert out["csv"].read_text("utf-8-sig").startswith("domain;organisations;")
+    assert len(out["jsonl"].read_text().splitlines()) == 6
+
+
+def test_cli_organisation_and_compare(cli, tmp_path):
+    st, sid1 = _store_with_scan(tmp_path, _real_records(), "old")
+    from stekker import kb as K
+
+    recs = _real_records()
+    recs[3].services["mailbox"] = svc("mailbox", "microsoft", name="Microsoft")  # KPN Klant moves to Microsoft
+    sid2 = st.create_scan(tool_version="0.1.0", plan_version=1, input_path="in.csv", input_sha256=None,
+                          resolvers=[], options={}, label="new")
+    st.finish_scan(sid2, "finished")
+    st.save_attributions(sid2, K.load().version, [replace(r, kb_version=K.load().version).to_dict() for r in recs])
+    db = str(tmp_path / "s.db")
+    html = tmp_path / "c.html"
+    res = cli("--db", db, "--compare", str(sid1), str(sid2), "--html", str(html))
+    assert res.exit_code == 0, res.output
+    assert "Moved to another provider (1)" in res.output
+    assert "kpn-klant.nl" in html.read_text()
+    org = tmp_path / "org.html"
+    res = cli("--db", db, "--organisation", "KPN Klant", "--html", str(org), "--csv", str(tmp_path / "o.csv"))
+    assert res.exit_code == 0, res.output
+    assert "Who can pull the plug on KPN Klant?" in org.read_text()
+    assert len((tmp_path / "o.csv").read_text().splitlines()) == 2  # header + its one domain
+    res = cli("--db", db, "--organisation", "Nobody at all")
+    assert res.exit_code == 2 and "no organisation named 'Nobody at all'" in res.output
+
+
+def test_cli_errors(cli, tmp_path):
+    _store_with_scan(tmp_path, _real_records())
+    db = str(tmp_path / "s.db")
+    assert "unknown policy 'nope'" in cli("--db", db, "--policy", "nope").output
+    assert "--lang must be nl or en" in cli("--db", db, "--lang", "de").output
+    assert "is not a date" in cli("--db", db, "--as-of", "yesterday").output
+    res = cli("--db", db, "--scan", "99")
+    assert res.exit_code == 2 and "error:" in res.output
+    res = cli("--help")
+    assert res.exit_code == 0 and "stekker report --scan latest" in res.output
+
+
+def test_cli_policy_selection(cli, tmp_path):
+    _store_with_scan(tmp_path, _real_records())
+    res = cli("--db", str(tmp_path / "s.db"), "--policy", "strict,nos", "--as-of", "2026-01-01")
+    assert res.exit_code == 0, res.output
+    assert res.output.index("Strict (SecNumCloud") < res.output.index("No US control (NOS)")
+    assert "Data in Europe" not in res.output
