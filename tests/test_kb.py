@@ -287,3 +287,32 @@ def test_takeover_cname_services_are_recognised(kb):
                 missed.append((svc, cname))
     assert checked >= 5
     assert len(missed) <= checked // 3, missed
+
+
+def test_direct_mx_agrees_with_peer_labels(kb):
+    """Where every MX host names a mailbox platform directly, our provider is
+    the one mxmap (Swiss municipalities) labels. Gateways are left out here:
+    seeing through them needs the full evidence (peer check, issue 3 item 6)."""
+    p = Path(__file__).resolve().parents[2] / "shared" / "data" / "peers" / "mxmapch_data.json"
+    if not p.exists():
+        pytest.skip(f"peer data {p} not present")
+    data = json.loads(p.read_text())["municipalities"]
+    alias = {"aws": "amazon"}
+    agree = total = 0
+    wrong = []
+    for v in data.values():
+        mx = [str(h).lower().rstrip(".") for h in v.get("mx") or []]
+        ms = [kb.match_name(h, "mx") for h in mx]
+        if not mx or not all(ms) or any("mailbox" not in m[0].roles for m in ms):
+            continue
+        ours = {m[0].provider for m in ms}
+        if len(ours) != 1:
+            continue
+        total += 1
+        theirs = alias.get(v.get("provider"), v.get("provider"))
+        if ours == {theirs}:
+            agree += 1
+        else:
+            wrong.append((v.get("domain"), mx[:2], theirs, ours))
+    assert total >= 500
+    assert agree / total >= 0.99, wrong[:20]
