@@ -58,6 +58,8 @@ def _construct(node: yaml.Node, path: tuple, lines: dict[tuple, int], loader: ya
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_construct(v, path + (i,), lines, loader) for i, v in enumerate(node.value)]
+    if node.tag.endswith(":timestamp"):
+        return node.value  # pydantic parses (and reports) dates itself, e.g. 2027-13-01
     return loader.construct_object(node, deep=True)
 
 

@@ -111,16 +111,46 @@ def to_yaml(inv: dict) -> str:
     return head + yaml.safe_dump(inv, sort_keys=False, allow_unicode=True, width=100)
 
 
-def from_scan(store: Any, scan_id: Any) -> list[dict]:
-    from stekker.attribute import load_attributions  # type: ignore[attr-defined]
+def from_scan(store: Any, scan_id: Any, domain: str | None = None) -> list[dict]:
+    """Seeded items from a stored scan's attributions (all its domains, or the
+    one ``domain``)."""
+    from stekker.attribute import load_attributions
 
-    return seed_items(load_attributions(store, scan_id))
+    atts = load_attributions(store, scan_id)
+    if domain:
+        d = domain.strip().lower().rstrip(".")
+        atts = [a for a in atts if a.domain == d]
+        if not atts:
+            raise LookupError(f"scan {scan_id} has no domain {domain!r}")
+    return seed_items(atts)
 
 
-def scan_domain_available() -> bool:
-    try:
-        from stekker import collect
+def scan_one_domain(store: Any, domain: str, resolvers: list[str] | None = None,
+                    timeout: float = 2.0, retries: int = 2) -> int:
+    """Scan one domain with the scan engine (stekker.collect) into ``store``;
+    returns the scan id."""
+    import tempfile
+    from pathlib import Path
 
-        return hasattr(collect, "scan_domains")
-    except ImportError:
-        return False
+    from stekker import __version__
+    from stekker.collect.plan import load_plan
+    from stekker.collect.run import RunOptions, run_scan
+    from stekker.collect.transport import TransportConfig, format_resolver, parse_resolver, system_resolvers
+    from stekker.targets import read_targets
+
+    res = [parse_resolver(r) for r in resolvers] if resolvers else system_resolvers()
+    with tempfile.TemporaryDirectory(prefix="stekker-audit-") as td:
+        inp = Path(td) / "domain.txt"
+        inp.write_text(domain.strip() + "\n", encoding="utf-8")
+        tf = read_targets(inp)
+        sid = store.create_scan(tool_version=__version__, plan_version=load_plan().version, input_path=str(inp),
+                                input_sha256=tf.sha256, resolvers=[format_resolver(r) for r in res],
+                                options={"timeout": timeout, "retries": retries, "source": "audit"},
+                                label=f"audit {domain}")
+        if store.add_targets(sid, tf) == 0:
+            store.finish_scan(sid, "aborted", {"message": "not a valid domain"})
+            raise ValueError(f"not a valid domain: {domain!r}")
+    out = run_scan(store, sid, res, TransportConfig(timeout=timeout, retries=retries), RunOptions(progress="none"))
+    if out.state != "finished":
+        raise RuntimeError(f"scan of {domain} ended {out.state}: {getattr(out, 'message', '')}")
+    return sid

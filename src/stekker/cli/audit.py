@@ -48,32 +48,27 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
 
     from stekker.audit import seed as S
 
-    if bool(scan) == bool(domain):
-        _fail("give exactly one of --scan ID or --domain DOMAIN", 2)
-    if domain:
-        if not S.scan_domain_available():
-            _fail("--domain needs the scan engine (stekker.collect.scan_domains), which is not available in "
-                  "this version; run `stekker scan` on a file with the domain and use --scan ID", 2)
-        from stekker import collect  # type: ignore
+    if not scan and not domain:
+        _fail("give --scan ID (optionally with --domain D to pick one domain of it) or --domain D to scan it now", 2)
+    try:
+        from stekker.store import Store
 
+        store = Store.open(db)
+    except Exception as exc:  # noqa: BLE001
+        _fail(f"cannot open the database {db}: {exc}")
+    if scan:
         try:
-            from stekker.store import Store  # type: ignore
-
-            store = Store.open(db)
-            kwargs = {"resolver": resolver} if resolver else {}
-            scan_id = collect.scan_domains(store, [domain], **kwargs)  # type: ignore[attr-defined]
-        except Exception as exc:  # noqa: BLE001
-            _fail(f"scanning {domain} failed: {exc}")
-    else:
-        try:
-            from stekker.store import Store  # type: ignore
-
-            store = Store.open(db)
             scan_id = store.resolve_scan(scan)
         except Exception as exc:  # noqa: BLE001
-            _fail(f"cannot open scan {scan!r} in {db}: {exc}")
+            _fail(f"no scan {scan!r} in {db}: {exc}")
+    else:
+        try:
+            scan_id = S.scan_one_domain(store, domain, [resolver] if resolver else None)
+        except Exception as exc:  # noqa: BLE001
+            _fail(f"scanning {domain} failed: {exc}")
+        typer.echo(f"scanned {domain} as scan {scan_id} in {db}", err=True)
     try:
-        items = S.from_scan(store, scan_id)
+        items = S.from_scan(store, scan_id, domain)
     except Exception as exc:  # noqa: BLE001
         _fail(f"cannot load attributions of scan {scan_id}: {exc}")
     existing = None
@@ -93,7 +88,7 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
 def main(
     ctx: typer.Context,
     scan: Optional[str] = typer.Option(None, "--scan", help="Seed from this scan's attributions (same as `audit seed --scan`)."),
-    domain: Optional[str] = typer.Option(None, "--domain", help="Scan one domain and seed from it (needs the scan engine)."),
+    domain: Optional[str] = typer.Option(None, "--domain", help="Scan this domain now and seed from it (with --scan: pick this domain of that scan)."),
     db: str = typer.Option("stekker.db", "--db", help="Database with scans (SQLite path or postgresql:// URL)."),
     resolver: Optional[str] = typer.Option(None, "--resolver", help="DNS resolver for --domain."),
     out: Optional[Path] = typer.Option(None, "-o", "--out", help="Write the seeded inventory here (default: stdout)."),
@@ -222,7 +217,7 @@ def report(
 @audit_app.command("seed")
 def seed(
     scan: Optional[str] = typer.Option(None, "--scan", help="Scan id (or reference) whose attributions to use."),
-    domain: Optional[str] = typer.Option(None, "--domain", help="Scan this one domain first (needs the scan engine)."),
+    domain: Optional[str] = typer.Option(None, "--domain", help="Scan this domain now (with --scan: pick this domain of that scan)."),
     db: str = typer.Option("stekker.db", "--db", help="Database with scans."),
     resolver: Optional[str] = typer.Option(None, "--resolver", help="DNS resolver for --domain."),
     out: Optional[Path] = typer.Option(None, "-o", "--out", help="Write the inventory here (default: stdout)."),
@@ -231,6 +226,7 @@ def seed(
     """Seed an inventory with what DNS reveals (Microsoft 365, Google Workspace,
     SaaS tokens, hosting), marked `detected: true` for you to confirm.
 
-    Example: stekker audit seed --scan 1 --db stekker.db --into inventory.yaml
+    Examples: stekker audit seed --domain example.nl --into inventory.yaml ;
+    stekker audit seed --scan 1 --domain example.nl --db stekker.db -o inventory.yaml
     """
     _seed(scan, domain, db, out, into, resolver)
