@@ -271,7 +271,10 @@ def test_save_load_round_trip_and_default(tmp_path, monkeypatch):
     datasets.register_table(None, t)
     d = AsnTable.load_default()
     assert d is not None and d.lookup("10.1.2.200").asn == 64504
-    assert datasets.read_manifest()["ipasn"]["dataset"] == "routeviews"
+    assert AsnTable.load_default() is d  # cached until the file changes
+    datasets.register_table(None, AsnTable.from_rows([("10.0.0.0", "10.255.255.255", 7, "NL", "new")], name="new"))
+    assert AsnTable.load_default().lookup("10.1.2.200").asn == 7
+    assert datasets.read_manifest()["ipasn"]["dataset"] == "new"
     assert AsnTable.load_default(tmp_path / "elsewhere") is None
 
     (tmp_path / "data" / "ipasn.npz").write_bytes(b"garbage")
