@@ -200,7 +200,7 @@ class _Ctx:
     matched_roles: dict[int, set[str]] = field(default_factory=dict)  # id(result) -> roles matched
     matched_names: set[str] = field(default_factory=set)  # names a fingerprint matched
     tenant: str | None = None
-    notes: list[str] = field(default_factory=list)
+    dstatus: str = "ok"  # DomainEvidence.status, computed once
 
 
 def _match_observations(ctx: _Ctx) -> None:
@@ -229,9 +229,13 @@ def _match_observations(ctx: _Ctx) -> None:
 
 
 def _ip_purposes(kb: KnowledgeBase) -> set[str]:
+    cached = getattr(kb, "_attr_ip_purposes", None)
+    if cached is not None:
+        return cached
     out: set[str] = set()
     for rule in [*kb.rules.categories.values(), kb.rules.saas]:
         out.update(rule.ip_purposes)
+    kb._attr_ip_purposes = out
     return out
 
 
@@ -239,8 +243,9 @@ def _match_ips(ctx: _Ctx) -> None:
     if ctx.asn_table is None:
         return
     kb = ctx.kb
+    ipp = _ip_purposes(kb)
     for r in ctx.ev.results:
-        if not r.usable or r.purpose not in _ip_purposes(kb) or r.qtype not in ("A", "AAAA"):
+        if not r.usable or r.purpose not in ipp or r.qtype not in ("A", "AAAA"):
             continue
         # the address only speaks when no name on the way was recognised
         # (a gateway MX on a hyperscaler's network stays the gateway)
@@ -400,7 +405,7 @@ def _results(ctx: _Ctx, purposes: Iterable[str]) -> list[QueryResult]:
 
 def _decide_empty(ctx: _Ctx, category: str, rule: CategoryRule) -> Service:
     """Status of a category without any provider candidate."""
-    if ctx.ev.status == "nxdomain":
+    if ctx.dstatus == "nxdomain":
         return Service(category=category, status="absent", note="the domain does not exist (NXDOMAIN)")
     # self
     items = [it for p in rule.self_purposes for it in ctx.self_items.get(p, [])]
@@ -482,7 +487,7 @@ def _mail_outbound(ctx: _Ctx, rule: CategoryRule, services: dict[str, Service]) 
             return Service(category="mail_outbound", status="unknown",
                            note="SPF allows senders no fingerprint matched: "
                            + " ".join(f"{t.kind}:{t.value}" if t.value else t.kind for t in meaningful)[:200])
-        if ctx.ev.status != "nxdomain":
+        if ctx.dstatus != "nxdomain":
             return Service(category="mail_outbound", status="absent", note="SPF allows no sender")
     return _decide_empty(ctx, "mail_outbound", rule)
 
@@ -500,7 +505,8 @@ def attribute_domain(
         kb = _kb.load()
     d = as_of if isinstance(as_of, _dt.date) else (_dt.date.fromisoformat(str(as_of)[:10]) if as_of else _dt.date.today())
     ctx = _Ctx(ev=ev, kb=kb, org=registrable_domain(ev.domain), as_of=d, asn_table=asn_table)
-    if ev.status != "nxdomain":
+    dstatus = ctx.dstatus = ev.status
+    if dstatus != "nxdomain":
         _match_observations(ctx)
         _match_ips(ctx)
         _match_self(ctx)
@@ -513,7 +519,7 @@ def attribute_domain(
             continue
         if category == "mail_outbound":
             continue
-        cands = _rule_cands(ctx, rule) if ev.status != "nxdomain" else []
+        cands = _rule_cands(ctx, rule) if dstatus != "nxdomain" else []
         if cands:
             ordered = _order(ctx, category, rule, cands)
             svc = _multi_service(ctx, category, ordered)
@@ -533,13 +539,13 @@ def attribute_domain(
     if "mail_outbound" in kb.rules.categories:
         services["mail_outbound"] = (
             _mail_outbound(ctx, kb.rules.categories["mail_outbound"], services)
-            if ev.status != "nxdomain"
+            if dstatus != "nxdomain"
             else _decide_empty(ctx, "mail_outbound", kb.rules.categories["mail_outbound"])
         )
     services = {c: services[c] for c in CATEGORIES if c in services}
 
     saas: list[Service] = []
-    if ev.status != "nxdomain":
+    if dstatus != "nxdomain":
         sc = _rule_cands(ctx, kb.rules.saas)
         if sc:
             saas = [_service(ctx, "saas", pid, cs) for pid, cs in _order(ctx, "saas", kb.rules.saas, sc)]
@@ -559,7 +565,7 @@ def attribute_domain(
         organisations=list(ev.organisations),
         sector=ev.sectors[0] if ev.sectors else None,
         sectors=list(ev.sectors),
-        status=ev.status,
+        status=dstatus,
         services=services,
         saas=saas,
         kb_version=kb.version,
