@@ -305,6 +305,50 @@ class _Builder:
             self.add(fam, a, a | host, self.rec(asn, "", "", origins, multi, aset))
 
 
+def _flatten_nested(starts: list[int], ends: list[int]) -> tuple[list[int], list[int], list[int]] | None:
+    """Stack sweep for nested ranges (prefixes: any two are disjoint or one
+    contains the other), faster than the general heap sweep; None when two
+    ranges overlap partially."""
+    order = sorted(range(len(starts)), key=lambda i: (starts[i], -ends[i]))
+    out_s: list[int] = []
+    out_e: list[int] = []
+    out_r: list[int] = []
+
+    def emit(a: int, b: int, row: int) -> None:
+        if out_r and out_r[-1] == row and out_e[-1] + 1 == a:
+            out_e[-1] = b
+        else:
+            out_s.append(a)
+            out_e.append(b)
+            out_r.append(row)
+
+    stack: list[int] = []
+    cur = 0  # first address not yet assigned
+    for i in order:
+        s, e = starts[i], ends[i]
+        while stack and ends[stack[-1]] < s:
+            top = stack.pop()
+            if cur <= ends[top]:
+                emit(cur, ends[top], top)
+                cur = ends[top] + 1
+        if stack:
+            top = stack[-1]
+            if e > ends[top]:
+                return None  # partial overlap
+            if s == starts[top] and e == ends[top]:
+                continue  # duplicate range: the earlier row wins
+            if cur < s:
+                emit(cur, s - 1, top)
+        cur = s
+        stack.append(i)
+    while stack:
+        top = stack.pop()
+        if cur <= ends[top]:
+            emit(cur, ends[top], top)
+            cur = ends[top] + 1
+    return out_s, out_e, out_r
+
+
 def _flatten(starts: list[int], ends: list[int]) -> tuple[list[int], list[int], list[int], int]:
     """Disjoint (start, end, row) segments: each address goes to the smallest
     containing row (ties: the earlier row).  Returns (starts, ends, rows, overlaps)."""
@@ -318,6 +362,9 @@ def _flatten(starts: list[int], ends: list[int]) -> tuple[list[int], list[int], 
         prev_end = ends[i]
     else:
         return [starts[i] for i in order], [ends[i] for i in order], order, 0
+    lam = _flatten_nested(starts, ends)
+    if lam is not None:
+        return lam[0], lam[1], lam[2], 1
     points = sorted(set(starts).union(e + 1 for e in ends))
     heap: list[tuple[int, int, int]] = []  # (size, row, end)
     out_s: list[int] = []
