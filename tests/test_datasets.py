@@ -271,6 +271,18 @@ def test_cli_import_status_lookup(tmp_path):
     assert r.exit_code == 0 and "IP-to-ASN table: mine" in r.stdout and "public suffix list: bundled" in r.stdout
     r = cli("data", "status", "--data-dir", d, "--max-age-days", "0.000001")
     assert "warning: IP-to-ASN data 'mine' is 0 days old" in r.stderr
+    db = tmp_path / "s.db"
+    r = cli("data", "import", str(f), "--name", "mine", "--data-dir", d, "--db", str(db))
+    assert r.exit_code == 0, r.output
+    from stekker.store import Store
+
+    st = Store.open(str(db))
+    try:
+        rows = {x["name"]: x for x in st.datasets()}
+    finally:
+        st.close()
+    assert rows["ipasn"]["source"] == str(f.resolve()) and rows["ipasn"]["fetched_at"] > 0
+    assert rows["ipasn"]["path"].endswith("ipasn.npz")
     r = cli("data", "import", str(tmp_path / "nope.tsv"), "--data-dir", d)
     assert r.exit_code == 1 and "no such file" in r.stderr
     r = cli("data", "lookup", "1.1.1.1", "--data-dir", str(tmp_path / "empty"))

@@ -30,24 +30,20 @@ def _record_in_store(db: Optional[str], data_dir: Optional[Path]) -> None:
     if not db:
         return
     from stekker import datasets
+    from stekker.store import Store, StoreError
 
     try:
-        from stekker.store import Store  # type: ignore[attr-defined]
-    except ImportError:
-        typer.echo("note: this stekker has no store yet; --db ignored", err=True)
-        return
-    rec = getattr(Store, "record_dataset", None)
-    if rec is None:
-        typer.echo("note: Store.record_dataset is not available; --db ignored", err=True)
-        return
-    store = Store(db)
+        store = Store.open(db)
+    except StoreError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
     try:
-        for r in datasets.records(data_dir):
+        rows = datasets.records(data_dir)
+        for r in rows:
             store.record_dataset(**r)
     finally:
-        close = getattr(store, "close", None)
-        if close:
-            close()
+        store.close()
+    typer.echo(f"recorded {len(rows)} data set(s) in {db}")
 
 
 def _age_days(when: Optional[str]) -> Optional[float]:
