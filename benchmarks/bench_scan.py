@@ -50,13 +50,49 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+SKIPPED: list[str] = []
+
+
+def _cpu_self() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _cpu_of(comm: str) -> float:
+    """CPU seconds used so far by processes named ``comm`` (from /proc)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                parts = f.read().rsplit(")", 1)
+            if not parts[0].endswith("(" + comm):
+                continue
+            fields = parts[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
 def real_names():
+    """Names from the shared lists that stekker itself accepts as input
+    (the lists contain typos such as 'x..nl'; those are counted, not served)."""
     from stekker.lab import profiles
+    from stekker.targets import normalise_domain
 
     for name in NAME_FILES:
         p = SHARED / name
         if p.exists():
-            yield from profiles.read_names(p)
+            for dom, org, sec in profiles.read_names(p):
+                try:
+                    normalise_domain(dom)
+                except ValueError:
+                    SKIPPED.append(dom)
+                    continue
+                yield dom, org, sec
 
 
 def main() -> int:
@@ -87,11 +123,21 @@ def main() -> int:
     if not args.no_real_names and SHARED.exists():
         names = real_names()
         source = "real Dutch public-sector names (../shared/data/domains) + generated names beyond them"
-    orgs = profiles.generate(args.n, seed=args.seed, names=names)
+    def all_orgs():
+        k = 0
+        if names is not None:
+            for org in profiles.generate(args.n, seed=args.seed, names=names):
+                k += 1
+                yield org
+        yield from profiles.generate(args.n - k, seed=args.seed + 1)
+
+    orgs = all_orgs()
     lab = Lab(LabSpec(orgs=orgs, with_faults=True, org_tiers=args.tiers), workdir=work / "lab", net=args.net)
     print(f"building lab of {args.n:,} organisations ({source}) in {work} ...", flush=True)
     lab.start(timeout=600)
     try:
+        if SKIPPED:
+            print(f"skipped {len(SKIPPED)} invalid names from the shared lists, e.g. {SKIPPED[:3]}")
         print(f"lab: build {lab.timings.get('build', 0):.1f} s, start {lab.timings.get('start', 0):.1f} s, "
               f"counts {lab.counts}", flush=True)
         inp = lab.write_input(work / "input.csv")
@@ -108,6 +154,8 @@ def main() -> int:
                 samples.append((time.monotonic() - t0, rss_mb()))
 
         threading.Thread(target=sampler, daemon=True).start()
+        cpu0 = _cpu_self()
+        ub0 = _cpu_of("unbound")
         t0 = time.monotonic()
         tf = read_targets(inp)
         sid = store.create_scan(tool_version=__version__, plan_version=load_plan().version, input_path=str(inp),
@@ -135,6 +183,10 @@ def main() -> int:
         steady = [s for s in samples if s[0] > 2]
         print(f"RSS                start {rss0:.0f} MB, peak {peak_rss_mb():.0f} MB; samples "
               + ", ".join(f"{t:.0f}s:{m:.0f}" for t, m in steady[:: max(1, len(steady) // 8)]))
+        cpu = _cpu_self() - cpu0
+        ub = _cpu_of("unbound") - ub0
+        print(f"CPU                stekker {cpu:.1f} s ({1e6 * cpu / max(1, c.queries):.0f} us per question), "
+              f"unbound {ub:.1f} s, on {os.cpu_count()} cores shared with knotd")
         print(f"database           {db}")
     finally:
         if not args.keep:

@@ -162,7 +162,7 @@ class ScanCounters:
 class _ReplyCache:
     """Bounded LRU of in-flight and finished replies for names many domains share."""
 
-    def __init__(self, maxsize: int = 20_000):
+    def __init__(self, maxsize: int = 4096):
         self.maxsize = maxsize
         self._d: collections.OrderedDict[tuple[str, str], asyncio.Future] = collections.OrderedDict()
 
@@ -183,7 +183,7 @@ class _ReplyCache:
 class DomainScanner:
     """Runs the whole plan for one domain over a shared Transport."""
 
-    def __init__(self, transport: Transport, plan: Plan | None = None, shared_cache_size: int = 20_000):
+    def __init__(self, transport: Transport, plan: Plan | None = None, shared_cache_size: int = 4096):
         self.t = transport
         self.plan = plan or load_plan()
         self.cache = _ReplyCache(shared_cache_size)

@@ -57,8 +57,14 @@ class WireError(ValueError):
     """The bytes are not a well-formed DNS message (or not an answer to ours)."""
 
 
+_TYPE_CODE: dict[str, int] = {}
+
+
 def qtype_code(qtype: str) -> int:
-    return int(dns.rdatatype.from_text(qtype))
+    c = _TYPE_CODE.get(qtype)
+    if c is None:
+        c = _TYPE_CODE[qtype] = int(dns.rdatatype.from_text(qtype))
+    return c
 
 
 _TYPE_TEXT: dict[int, str] = {}
