@@ -79,6 +79,14 @@ class Server:
         self.thread.join(timeout=5)
 
 
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch):
+    """urllib honours *_proxy variables (users behind a proxy need that); the
+    loopback tests must not go through one."""
+    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+
+
 @pytest.fixture
 def server():
     s = Server()
