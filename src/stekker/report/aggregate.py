@@ -308,6 +308,9 @@ class Report:
     status_counts: Counter  # ok / nxdomain / error
     domains_with_failed_queries: int
     explanations: list[Explanation]
+    # policy -> [(domains, example verdict)] of the reasons dependencies were
+    # "unknown", most frequent first (what the knowledge base is missing)
+    unknown_reasons: dict[str, list[tuple[int, Any]]] = field(default_factory=dict)
 
     @property
     def domain_count(self) -> int:
@@ -471,6 +474,24 @@ def build(attributions: Iterable[DomainAttribution], kb: Any, policies: list[Pol
                 for obj, lvl in d.seal.items():
                     seal_counts.setdefault(obj, Counter())[lvl.label()] += 1
 
+    unknown_reasons: dict[str, list[tuple[int, Any]]] = {}
+    for pid in pids:
+        cnt: Counter = Counter()
+        example: dict[str, Any] = {}
+        for r in live:
+            if r.verdict[pid] != UNKNOWN:
+                continue
+            seen = set()
+            for d in r.deps:
+                v = d.verdicts.get(pid)
+                if v is not None and v.verdict == UNKNOWN:
+                    key = v.reason("en")
+                    if key not in seen:
+                        seen.add(key)
+                        cnt[key] += 1
+                        example.setdefault(key, v)
+        unknown_reasons[pid] = [(n, example[k]) for k, n in sorted(cnt.items(), key=lambda kv: (-kv[1], kv[0]))]
+
     status_counts = Counter(r.da.status for r in results)
     failed_q = sum(1 for r in results if r.da.errors)
 
@@ -481,7 +502,7 @@ def build(attributions: Iterable[DomainAttribution], kb: Any, policies: list[Pol
         by_sector=by_sector, by_sector_orgs=by_sector_orgs, sector_domain_counts=sector_counts,
         providers_overall=providers_overall, providers_denominator=len(live), markets=markets,
         seal=seal_counts, status_counts=status_counts, domains_with_failed_queries=failed_q,
-        explanations=explanations,
+        explanations=explanations, unknown_reasons=unknown_reasons,
     )
 
 

@@ -68,6 +68,16 @@ def print_report(report: Report, lang: str = "en", console: Console | None = Non
                  f"{report.status_counts.get('nxdomain', 0)} · {t('failed_queries')}: "
                  f"{report.domains_with_failed_queries} · {t('no_org')}: {report.domains_without_org}", style="dim"))
 
+    if any(report.unknown_reasons.values()):
+        tb = Table(title=t("unknown_reasons"))
+        tb.add_column(t("policy"))
+        tb.add_column(t("reason"))
+        tb.add_column(t("domains"), justify="right")
+        for p in report.policies:
+            for n, v in report.unknown_reasons.get(p.id, [])[:5]:
+                tb.add_row(p.short_title(lang), _T(v.reason(lang)), str(n))
+        c.print(tb)
+
     tb = Table(title=t("by_category"))
     tb.add_column(t("category"))
     tb.add_column(t("with_service"), justify="right")
