@@ -73,6 +73,7 @@ MAX_PROBLEMS = 200  # problems kept in info["problems"]; all are counted
 _M64 = (1 << 64) - 1
 _PTON4 = functools.partial(socket.inet_pton, socket.AF_INET)
 _PTON6 = functools.partial(socket.inet_pton, socket.AF_INET6)
+_MAPPED_PREFIX = b"\0" * 10 + b"\xff\xff"
 _V4_MAPPED = 0xFFFF << 32  # ::ffff:0:0/96
 
 
@@ -816,9 +817,20 @@ class AsnTable:
             todo = range(n)
         # general path: other types, IPv6, IPv4-mapped, blanks, invalid entries
         key = self._key
+        pton6 = _PTON6
         for k in todo:
+            ip = ips[k]
             try:
-                f, v = key(ips[k])
+                raw = pton6(ip)  # the common case here: an IPv6 string
+            except (OSError, TypeError):
+                pass
+            else:
+                if raw[:12] != _MAPPED_PREFIX:
+                    v6_pos.append(k)
+                    v6_raw.append(raw)
+                    continue
+            try:
+                f, v = key(ip)
             except (OSError, ValueError):
                 continue
             if f == 4:
