@@ -613,3 +613,9 @@ def test_cli_seed_domain_scans_through_the_scan_engine(lab, tmp_path):
     # the short form: stekker audit --scan ID (scan 1 in that database) --domain to pick it
     res2 = r.invoke(app, ["audit", "--scan", "1", "--domain", "gemeente-a.nl", "--db", str(tmp_path / "s.db")])
     assert res2.exit_code == 0 and "Microsoft 365" in res2.output
+
+
+def test_csv_example_is_the_same_inventory_as_the_yaml_example():
+    root = Path(__file__).resolve().parents[1] / "examples"
+    y, c = load(root / "inventory.yaml"), load(root / "inventory.csv")
+    assert c.model_dump() == y.model_dump()
