@@ -451,7 +451,7 @@ def _parse_v4_batch(ips: Sequence[Any]) -> tuple[np.ndarray, np.ndarray] | None:
     starts = np.empty_like(ends)
     starts[0] = 0
     starts[1:] = ends[:-1] + 1
-    flen = (ends - starts).astype(np.int16)
+    flen = ends - starts
     digit = buf - np.uint8(48)  # uint8 wraps: digits are 0..9, anything else > 9
     value = np.zeros(len(ends), dtype=np.int16)
     ok = (flen >= 1) & (flen <= 3)
