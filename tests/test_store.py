@@ -410,3 +410,39 @@ def test_kill_9_leaves_every_domain_complete_or_pending(db, tmp_path):
     c = store.scan_info(sid)["counts"]
     assert c["done"] == 3000 and c["queries"] == counts["done"] * 30 + len(pending) * 8
     store.close()
+
+
+# -- from an input file to pending targets ------------------------------------------------
+
+
+def test_input_file_into_store(store, tmp_path):
+    from stekker.targets import read_targets
+
+    p = tmp_path / "orgs.csv"
+    p.write_text(
+        "domain;organisation;hosts\n"
+        "gemeente-a.nl;Gemeente A;loket.gemeente-a.nl\n"
+        "co.uk;Nope;\n"
+        "www.gemeente-a.nl;Samenwerking;portaal.gemeente-a.nl\n"
+        "zoë.nl;Zoë;\n",
+        encoding="utf-8",
+    )
+    tf = read_targets(p)
+    sid = store.create_scan(tool_version="t", plan_version=1, input_path=str(p), input_sha256=tf.sha256,
+                            resolvers=[], options={})
+    assert store.add_targets(sid, tf) == 2
+    store.add_input_issues(sid, tf.issues)
+    pending = list(store.pending_targets(sid))
+    assert [(t["domain"], t["input_name"], t["organisations"], t["hosts"], t["lines"]) for t in pending] == [
+        ("gemeente-a.nl", "gemeente-a.nl", ["Gemeente A", "Samenwerking"],
+         ["loket.gemeente-a.nl", "portaal.gemeente-a.nl"], [2, 4]),
+        ("xn--zo-ija.nl", "zoë.nl", ["Zoë"], [], [5]),
+    ]
+    assert [(i["line"], i["kind"]) for i in store.input_issues(sid)] == [(3, "public_suffix"), (4, "duplicate")]
+    assert store.scan_info(sid)["input_sha256"] == tf.sha256
+
+
+def test_store_constructor_shorthand(tmp_path):
+    s = Store(str(tmp_path / "s.db"))
+    assert s.dialect == "sqlite" and s.list_scans() == []
+    s.close()

@@ -451,9 +451,8 @@ class TargetFile:
                     continue
                 if not row or all(not c.strip() for c in row):
                     continue
-                first = row[0].lstrip()
-                if first.startswith("#"):
-                    continue
+                if row[0].lstrip().startswith("#") and (dcol == 0 or not (dcol < len(row) and row[dcol].strip())):
+                    continue  # a comment row
                 if width is not None and len(row) > width and any(c.strip() for c in row[width:]):
                     yield line, None, {}, (
                         f"{len(row)} fields where the header has {width}: quote fields that contain "
