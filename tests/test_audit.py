@@ -619,3 +619,38 @@ def test_csv_example_is_the_same_inventory_as_the_yaml_example():
     root = Path(__file__).resolve().parents[1] / "examples"
     y, c = load(root / "inventory.yaml"), load(root / "inventory.csv")
     assert c.model_dump() == y.model_dump()
+
+
+def test_resolution_through_the_real_kb_api_with_a_test_companies_file():
+    from stekker import kb as K
+
+    try:
+        kb = K.load(companies=Path(__file__).parent / "data" / "audit_kb_companies.yaml", validate=False)
+    except TypeError as exc:  # older KB API
+        pytest.skip(f"kb.load(companies=...) not supported: {exc}")
+    it = Item(name="Boekhouding", category="accounting", product="Exact Online")
+    r2016 = resolve_item(it, kb, "2016-01-01")
+    r2020 = resolve_item(it, kb, "2020-01-01")
+    assert (r2016.parent, r2016.jurisdiction, r2016.group) == ("apax", "GB", "europe")
+    assert (r2020.parent, r2020.jurisdiction, r2020.group) == ("kkr", "US", "non_european")
+    # both control changes within the 5-year window, each with its date
+    c1, c2 = r2020.owner_changes
+    assert (c1.kind, c1.from_parent, c1.to_parent, c1.date) == ("changed", "Exact Group B.V.", "Apax Partners LLP", "2015-02-01")
+    assert (c2.kind, c2.from_parent, c2.to_parent, c2.date, c2.to_jurisdiction) == (
+        "changed", "Apax Partners LLP", "KKR & Co. Inc.", "2019-07-01", "US")
+    pay = Item(name="Betalen", category="payments", product="Mollie")
+    assert resolve_item(pay, kb, "2026-01-01").owner_changes == []
+    (p,) = resolve_item(pay, kb, "2026-11-25").owner_changes
+    assert (p.kind, p.counterparty, p.counterparty_jurisdiction) == ("pending", "kkr", "US")
+    i = inv({"name": "Betalen", "category": "payments", "product": "Mollie", "annual_cost": 100})
+    oc = owner_change(i, resolve(i, kb, "2026-11-25"))
+    assert oc.to_non_eu == ["Betalen"]
+
+
+def test_missing_kb_is_said_first_and_everything_is_unknown():
+    a = run_audit(load(EXAMPLE), None, "2026-11-25", kb_error="KBError: broken")
+    assert all(r.status == "unknown" and r.reason in ("company_not_in_kb", "product_not_in_catalogue") for r in a.resolutions)
+    ctx = context(a, "en")
+    assert ctx["summary"][0].startswith("Note: the knowledge base could not be loaded (KBError: broken)")
+    # money is still exact without a KB
+    assert a.scenarios.price.total_extra == Decimal(25730)

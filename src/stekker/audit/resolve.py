@@ -145,22 +145,37 @@ def owner_changes(kb: KBLike, chain: list[Link], as_of: _dt.date, lookback_years
     out: list[OwnerChange] = []
     first = chain[0]
     then = _chain(kb, first.id, past)
-    now_parent = chain[-1]
-    if then and then[-1].id != now_parent.id:
-        # find the date of the change from the events of the chain (best effort)
-        when = None
-        for link in chain:
-            for ev in _events(kb, link.id):
-                d = _attr(ev, "date")
-                if _attr(ev, "kind") == "completed" and d and past < _as_date(d) <= as_of:
-                    when = str(_as_date(d))
-        out.append(OwnerChange(
-            company=first.id, company_name=first.name, kind="changed", date=when,
-            counterparty=now_parent.id, counterparty_name=now_parent.name,
-            counterparty_jurisdiction=_jurisdiction(kb, now_parent.id, as_of, [now_parent]),
-            from_parent=then[-1].name, to_parent=now_parent.name,
-            to_jurisdiction=_jurisdiction(kb, first.id, as_of, chain),
-        ))
+    # dates on which control may have moved: ownership period bounds and deal
+    # dates of every company seen in the chain then or now (KB data)
+    candidates: set[_dt.date] = set()
+    for link in {l.id: l for l in [*chain, *then]}.values():
+        comp = _company(kb, link.id)
+        for o in _attr(comp, "ownership", None) or []:
+            for k in ("since", "until"):
+                v = _attr(o, k)
+                if v:
+                    candidates.add(_as_date(v))
+        for ev in _events(kb, link.id):
+            if _attr(ev, "date"):
+                candidates.add(_as_date(_attr(ev, "date")))
+    points = sorted({past, as_of} | {d for d in candidates if past < d <= as_of})
+    prev = then[-1] if then else None
+    for d in points[1:]:
+        cur_chain = _chain(kb, first.id, d)
+        if not cur_chain or prev is None:
+            prev = cur_chain[-1] if cur_chain else prev
+            continue
+        cur = cur_chain[-1]
+        if cur.id != prev.id:
+            out.append(OwnerChange(
+                company=first.id, company_name=first.name, kind="changed",
+                date=str(d) if d in candidates else None,
+                counterparty=cur.id, counterparty_name=cur.name,
+                counterparty_jurisdiction=_jurisdiction(kb, cur.id, d, [cur]),
+                from_parent=prev.name, to_parent=cur.name,
+                to_jurisdiction=_jurisdiction(kb, first.id, d, cur_chain),
+            ))
+        prev = cur
     for link in chain:
         evs = sorted(_events(kb, link.id), key=lambda e: _as_date(_attr(e, "date")))
         for ev in evs:
