@@ -344,3 +344,24 @@ def test_streams_50k_lines_in_order_with_bounded_memory(tmp_path):
     assert n == 50_000
     assert last.duplicate and last.domain == "org-7.nl" and last.organisations == ["Org 7 bis"]
     assert grown_mb < 40, f"RSS grew {grown_mb:.0f} MB streaming 50k lines"
+
+
+def test_cp1252_with_utf8_lookalike_bytes_early_in_the_file(tmp_path):
+    # the first 1 MiB is valid UTF-8 and holds 0x81 (a byte cp1252 lacks);
+    # the invalid UTF-8 comes later: the file must still be read (as latin-1)
+    first = "".join(f"org{i}.nl,Łódź {i}\n" for i in range(70_000)).encode("utf-8")
+    assert len(first) > 1 << 20 and b"\x81" in first
+    data = b"domain,organisation\n" + first + b"laatste.nl,Caf\xe9\n"
+    tf = read_targets(write(tmp_path, "mixed.csv", data))
+    assert tf.encoding == "latin-1"
+    targets = tf.merged()
+    assert len(targets) == 70_001 and targets[-1].organisations == ["Café"]
+    [enc] = [i for i in tf.issues if i.kind == "encoding"]
+    assert enc.line == 70_002
+
+
+def test_txt_with_columns_gets_a_hint(tmp_path):
+    tf = read_targets(write(tmp_path, "l.txt", "gemeente-a.nl\ngemeente-b.nl;Gemeente B\n"))
+    tf.merged()
+    [issue] = tf.issues
+    assert issue.line == 2 and ".csv" in issue.reason

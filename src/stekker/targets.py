@@ -492,7 +492,10 @@ class TargetFile:
             try:
                 domain, unknown = _normalise(input_name, strip_www=True)
             except NameProblem as p:
-                issues.append(InputIssue(line, _raw(input_name), p.kind, p.reason))
+                reason = p.reason
+                if self.format == "txt" and any(d in input_name for d in _DELIMS):
+                    reason += " (one domain per line in a .txt file; for columns use a .csv with a 'domain' header)"
+                issues.append(InputIssue(line, _raw(input_name), p.kind, reason))
                 stats["rejected"] += 1
                 continue
             if check_tld and unknown:
@@ -568,6 +571,9 @@ def _no_valid_message(tf: TargetFile, stats: dict, issues: list[InputIssue]) -> 
 # -- opening: encoding, format, dialect, hash --------------------------------------------
 
 
+_CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
+
+
 def _scan_bytes(path: Path) -> tuple[str, int, str, list[InputIssue]]:
     """One pass over the bytes: SHA-256, size, and the encoding to read with."""
     h = hashlib.sha256()
@@ -610,7 +616,7 @@ def _scan_bytes(path: Path) -> tuple[str, int, str, list[InputIssue]]:
                     if utf16:
                         raise InputError(f"{path}: not valid UTF-16 text ({e.reason} near byte {size - len(chunk) + e.start})") from None
                     bad_line = newlines + chunk.count(b"\n", 0, e.start) + 1
-            if bad_line is not None and cp1252_ok and re.search(rb"[\x81\x8d\x8f\x90\x9d]", chunk):
+            if cp1252_ok and _CP1252_UNDEFINED.search(chunk):
                 cp1252_ok = False
             if not utf16:
                 if b"\x00" in chunk:
