@@ -692,40 +692,39 @@ class Store:
         """Every target of the scan (done or not), in input order."""
         yield from self._iter_target_rows(scan_id, batch, done=None)
 
+    _READ_COLUMNS = (
+        "domain", "purpose", "qname", "qtype", "status", "rcode", "error_kind", "absent_kind",
+        "wildcard", "resolver", "ts", "detail", "answers",
+    )
+
     @staticmethod
-    def _result(row: sa.Row) -> QueryResult:
-        detail = row.detail
-        ek = row.error_kind
+    def _result(row: Sequence) -> QueryResult:
+        (domain, purpose, qname, qtype, status, rcode, ek, ak, wildcard, resolver, ts, detail, answers) = row
         error_kind = None
         if ek is not None:
             error_kind = _ERROR_KIND.get(ek)
             if error_kind is None:  # a kind this version does not know: keep it visible
                 error_kind = ErrorKind.OTHER
                 detail = f"[{ek}] {detail}" if detail else f"[{ek}]"
-        ak = row.absent_kind
         return QueryResult(
-            domain=row.domain,
-            purpose=row.purpose,
-            qname=row.qname,
-            qtype=row.qtype,
-            status=_STATUS.get(row.status, Status.ERROR),
+            domain=domain,
+            purpose=purpose,
+            qname=qname,
+            qtype=qtype,
+            status=_STATUS.get(status, Status.ERROR),
             error_kind=error_kind,
-            absent_kind=_ABSENT_KIND.get(ak) if ak is not None else None,
-            rcode=row.rcode,
-            answers=[RR(a[0], a[1], int(a[2]), a[3]) for a in json.loads(row.answers)] if row.answers and row.answers != "[]" else [],
-            wildcard=bool(row.wildcard),
-            resolver=row.resolver,
-            ts=row.ts,
+            absent_kind=None if ak is None else _ABSENT_KIND.get(ak),
+            rcode=rcode,
+            answers=[RR(a, b, c, d) for a, b, c, d in json.loads(answers)] if answers and answers != "[]" else [],
+            wildcard=bool(wildcard),
+            resolver=resolver,
+            ts=ts,
             detail=detail,
         )
 
-    _QCOLS = None
-
     @classmethod
     def _query_cols(cls) -> list:
-        if cls._QCOLS is None:
-            cls._QCOLS = [c for c in S.queries.c if c.name != "wire"]
-        return cls._QCOLS
+        return [S.queries.c[name] for name in cls._READ_COLUMNS]
 
     def iter_evidence(self, scan_id: int, domains: Iterable[str] | None = None, batch: int = 500) -> Iterator[DomainEvidence]:
         """Evidence of done domains in input order (or of the given ``domains``
@@ -768,9 +767,10 @@ class Store:
             sa.select(*self._query_cols())
             .where(q.c.scan_id == scan_id, q.c.domain.in_(list(by_domain)))
             .order_by(q.c.domain, q.c.seq)
-        )
+        ).all()
+        make = self._result
         for row in rows:
-            by_domain[row.domain].append(self._result(row))
+            by_domain[row[0]].append(make(row))
         for tr in trows:
             yield DomainEvidence(
                 domain=tr.domain,
