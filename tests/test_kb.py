@@ -316,3 +316,24 @@ def test_direct_mx_agrees_with_peer_labels(kb):
             wrong.append((v.get("domain"), mx[:2], theirs, ours))
     assert total >= 500
     assert agree / total >= 0.99, wrong[:20]
+
+
+def test_data_location_claims_need_a_source(kb, tmp_path):
+    for p in kb.providers.values():
+        if p.eu_data_location not in (None, "unknown"):
+            assert p.eu_data_location_source and p.eu_data_location_source.startswith("https://"), p.id
+    d = _broken(tmp_path, lambda p, c: p["providers"][0].update(eu_data_location="only"))
+    with pytest.raises(KBError, match="eu_data_location_source"):
+        kbmod.load(d)
+
+
+def test_holders_by_date(tmp_path):
+    def edit(p, c):
+        c["companies"][0]["holders"] = [
+            {"holder": "Pension Fund", "country": "NL", "share": 0.3, "as_of": "2025-01-01", "source": "https://x.example/"},
+            {"holder": "Family", "country": "NL", "share": 0.1, "as_of": None, "source": "https://x.example/"}]
+    k = kbmod.load(_broken(tmp_path, edit))
+    assert [h.holder for h in k.holders("acmemail")] == ["Pension Fund", "Family"]
+    assert [h.holder for h in k.holders("acmemail", "2024-06-01")] == ["Family"]
+    assert [h.holder for h in k.holders("acmemail", "2026-06-01")] == ["Pension Fund", "Family"]
+    assert k.holders("nosuch") == []

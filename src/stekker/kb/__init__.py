@@ -246,9 +246,16 @@ class KnowledgeBase:
         up = self.companies.get(self.ultimate_parent(company_id, as_of))
         return up.country if up else None
 
-    def holders(self, company_id: str) -> list[Holder]:
+    def holders(self, company_id: str, as_of: _dt.date | str | None = None) -> list[Holder]:
+        """Recorded shareholders of a company; with ``as_of`` only the
+        entries dated on or before that day (undated ones are kept)."""
         c = self.companies.get(company_id)
-        return list(c.holders) if c else []
+        if c is None:
+            return []
+        if as_of is None:
+            return list(c.holders)
+        d = _as_date(as_of)
+        return [h for h in c.holders if h.as_of is None or h.as_of <= d]
 
     def events(self, company_id: str) -> list[Event]:
         c = self.companies.get(company_id)

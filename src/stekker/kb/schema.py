@@ -161,6 +161,7 @@ class Provider(_Strict):
     asns_unverified: list[int] = Field(default_factory=list)  # lab catalogue values, not yet sourced
     asn_role: str = "web"
     eu_data_location: Literal["offered", "default", "only", "none", "unknown"] | None = None
+    eu_data_location_source: str | None = None  # URL; required when eu_data_location is a claim
     fingerprints: list[Fingerprint] = Field(default_factory=list)
     sources: list[Source] = Field(min_length=1)
     note: str | None = None
@@ -171,6 +172,14 @@ class Provider(_Strict):
     @classmethod
     def _ids(cls, v: str) -> str:
         return _check_id(v)
+
+    @model_validator(mode="after")
+    def _location_sourced(self):
+        if self.eu_data_location not in (None, "unknown"):
+            src = self.eu_data_location_source
+            if not (src and re.match(r"^https?://\S+$", src)):
+                raise ValueError("eu_data_location needs eu_data_location_source (a URL)")
+        return self
 
     @field_validator("asn_role")
     @classmethod
