@@ -352,12 +352,23 @@ def test_datasets(store):
 
 CHILD = textwrap.dedent(
     """
-    import sys
+    import sys, time
     sys.path.insert(0, sys.argv[3])
     from stekker.evidence import RR, QueryResult, Status
     from stekker.store import Store
     store = Store.open(sys.argv[1])
     sid = int(sys.argv[2])
+    pause_after = int(sys.argv[4])  # 0: never
+    writes = 0
+    if pause_after:
+        # stop inside a transaction: query rows inserted, done flags not yet set
+        orig = store._insert_queries
+        def insert_then_wait(conn, rows):
+            orig(conn, rows)
+            if writes >= pause_after:
+                print("in-tx", flush=True)
+                time.sleep(60)
+        store._insert_queries = insert_then_wait
     batch = []
     for t in store.pending_targets(sid, batch=50):
         d = t["domain"]
@@ -366,37 +377,37 @@ CHILD = textwrap.dedent(
         batch.append((d, "ok", rows))
         if len(batch) == 3:
             store.write_domains(sid, batch)
+            writes += 1
             batch = []
             print("w", flush=True)
     """
 )
 
 
-def test_kill_9_leaves_every_domain_complete_or_pending(db, tmp_path):
-    store = Store.open(db)
-    sid = new_scan(store)
-    domains = [f"k{i:05d}.nl" for i in range(3000)]
-    add(store, sid, domains)
-    store.close()
-
+def _run_and_kill(db: str, sid: int, tmp_path: Path, pause_after: int, kill_after_lines: int) -> None:
     script = tmp_path / "child.py"
     script.write_text(CHILD)
-    proc = subprocess.Popen([sys.executable, str(script), db, str(sid), SRC], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, str(script), db, str(sid), SRC, str(pause_after)],
+                            stdout=subprocess.PIPE, text=True)
     try:
         n = 0
-        for _line in proc.stdout:
-            n += 1
-            if n >= 40:
+        for line in proc.stdout:
+            if pause_after and line.strip() == "in-tx":
                 break
-        time.sleep(0.013)  # land somewhere inside a later transaction
+            n += 1
+            if not pause_after and n >= kill_after_lines:
+                time.sleep(0.013)  # land somewhere inside a later transaction
+                break
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
 
+
+def _check_after_kill(db: str, sid: int, domains: list[str], min_done: int) -> None:
     store = Store.open(db)
     counts = store.scan_info(sid)["counts"]
-    assert 40 * 3 <= counts["done"] < 3000, counts
+    assert min_done <= counts["done"] < len(domains), counts
     assert counts["queries"] == counts["done"] * 30  # no half-written domain
     per = {ev.domain: len(ev.results) for ev in store.iter_evidence(sid)}
     assert len(per) == counts["done"] and set(per.values()) == {30}
@@ -408,8 +419,37 @@ def test_kill_9_leaves_every_domain_complete_or_pending(db, tmp_path):
         chunk = pending[i : i + 100]
         store.write_domains(sid, [(d, "ok", results_for(d)) for d in chunk])
     c = store.scan_info(sid)["counts"]
-    assert c["done"] == 3000 and c["queries"] == counts["done"] * 30 + len(pending) * 8
+    assert c["done"] == len(domains) and c["queries"] == counts["done"] * 30 + len(pending) * 8
     store.close()
+
+
+def test_kill_9_inside_a_transaction(db, tmp_path):
+    store = Store.open(db)
+    sid = new_scan(store)
+    domains = [f"k{i:05d}.nl" for i in range(300)]
+    add(store, sid, domains)
+    store.close()
+    _run_and_kill(db, sid, tmp_path, pause_after=5, kill_after_lines=0)
+    store = Store.open(db)
+    c = store.scan_info(sid)["counts"]
+    # five committed batches of three; the sixth (rows inserted, not committed) is gone
+    assert (c["done"], c["queries"]) == (15, 15 * 30)
+    assert [t["domain"] for t in store.pending_targets(sid)][:3] == domains[15:18]
+    store.close()
+    _check_after_kill(db, sid, domains, min_done=15)
+    store = Store.open(db)
+    assert store.scan_info(sid)["counts"]["done"] == 300
+    store.close()
+
+
+def test_kill_9_leaves_every_domain_complete_or_pending(db, tmp_path):
+    store = Store.open(db)
+    sid = new_scan(store)
+    domains = [f"k{i:05d}.nl" for i in range(3000)]
+    add(store, sid, domains)
+    store.close()
+    _run_and_kill(db, sid, tmp_path, pause_after=0, kill_after_lines=40)
+    _check_after_kill(db, sid, domains, min_done=40 * 3)
 
 
 # -- from an input file to pending targets ------------------------------------------------
