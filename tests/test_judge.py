@@ -231,3 +231,26 @@ def test_real_kb_smoke():
     kpn = svc("mailbox", "kpn", name="KPN")
     assert judge(kpn, real, cfg["nos"], "2026-01-01").verdict == SOVEREIGN
     assert judge(kpn, real, cfg["eu-controlled"], "2026-01-01").verdict == SOVEREIGN
+
+
+def test_real_kb_ownership_changes_on_their_dates():
+    """Shipped facts: Zivver bought by US-based Kiteworks (control recorded
+    from 2025-09-16); Kyndryl's purchase of Solvinity prohibited on
+    2026-05-25 (a blocked deal does not change control)."""
+    from stekker import kb as K
+    from stekker.attribute.model import Service
+
+    real = K.load()
+    cfg = load_policies()
+    if real.company("zivver") is None or real.company("solvinity") is None:
+        pytest.skip("Zivver/Solvinity not in the knowledge base")
+    zivver = Service(category="saas", status="attributed", provider="zivver", provider_name="Zivver",
+                     company="zivver")
+    assert judge(zivver, real, cfg["nos"], "2025-09-15").verdict == SOVEREIGN
+    after = judge(zivver, real, cfg["nos"], "2025-09-16")
+    assert after.verdict == NOT_SOVEREIGN and "(US)" in after.reason()
+    solv = svc("dns", "solvinity", name="Solvinity")
+    for day in ("2026-05-24", "2026-05-25", "2026-06-01"):
+        assert judge(solv, real, cfg["nos"], day).verdict == SOVEREIGN, day
+        # its controlling owner is British: not EU/EEA-controlled
+        assert judge(solv, real, cfg["eu-controlled"], day).verdict == NOT_SOVEREIGN, day
