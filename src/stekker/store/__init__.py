@@ -240,6 +240,8 @@ class Store:
     def _init_schema(self) -> None:
         try:
             with self.engine.begin() as conn:
+                if self.dialect == "postgresql":  # two processes creating the tables at once
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(74657374)"))
                 insp = sa.inspect(conn)
                 existing = set(insp.get_table_names())
                 if existing & {"scans", "queries", "targets"} and "meta" not in existing:
