@@ -700,3 +700,22 @@ def test_cli_attribute(kb, tmp_path):
     assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
     r3 = CliRunner().invoke(app, ["attribute", "--help"])
     assert r3.exit_code == 0 and "Example" in r3.output
+
+
+def test_extra_hosts(kb):
+    d = "ziekenhuis-h.nl"
+    recs = [(d, "A", "149.210.1.1"), ("mijn." + d, "A", "192.87.4.4"),
+            ("portaal." + d, "CNAME", "zh-portal.azurewebsites.net."), ("zh-portal.azurewebsites.net", "A", "52.97.2.2"),
+            ("cdn." + d, "A", "104.16.7.7")]
+    hosts = ["mijn." + d, "portaal." + d, "cdn." + d, "weg." + d, "kapot." + d]
+    a = attr(d, recs, kb, hosts=hosts, errors={("kapot." + d, "*"): ErrorKind.SERVFAIL})
+    assert list(a.hosts) == hosts
+    assert who(a.hosts["mijn." + d]) == "self"
+    assert who(a.hosts["portaal." + d]) == "microsoft"
+    assert who(a.hosts["cdn." + d]) == "cloudflare"
+    assert a.hosts["weg." + d].status == "absent"
+    assert a.hosts["kapot." + d].status == "error"
+    assert who(a.services["web"]) == "transip"  # hosts do not leak into the domain's categories
+    d2 = a.to_dict()
+    assert d2["hosts"]["portaal." + d]["provider"] == "microsoft"
+    assert DomainAttribution.from_dict(d2).to_dict() == d2

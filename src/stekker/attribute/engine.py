@@ -81,6 +81,7 @@ class _Cand:
     purpose: str
     kind: str  # observation kind, or "ip"
     tenant: str | None = None
+    qname: str = ""  # the question the evidence answered
 
 
 def _mx_hosts(r: QueryResult) -> list[tuple[str, str]]:
@@ -221,11 +222,16 @@ def _match_observations(ctx: _Ctx) -> None:
             if m.fingerprint is not None and not m.fingerprint.verified:
                 rule += " (unverified)"
             item = EvidenceItem(qname=o.result.qname, rtype=o.rtype, value=o.raw, rule=rule, purpose=o.result.purpose)
-            ctx.cands.append(_Cand(m.provider, frozenset(m.roles), conf, item, o.result.purpose, o.kind, m.tenant))
+            ctx.cands.append(_Cand(m.provider, frozenset(m.roles), conf, item, o.result.purpose, o.kind, m.tenant,
+                                   o.result.qname))
             ctx.matched_roles.setdefault(id(o.result), set()).update(m.roles)
             ctx.matched_names.add(o.value)
             if m.tenant and ctx.tenant is None:
                 ctx.tenant = m.tenant
+
+
+def _all_rules(kb: KnowledgeBase) -> list[CategoryRule]:
+    return [*kb.rules.categories.values(), kb.rules.saas, *([kb.rules.hosts] if kb.rules.hosts else [])]
 
 
 def _ip_purposes(kb: KnowledgeBase) -> set[str]:
@@ -233,7 +239,7 @@ def _ip_purposes(kb: KnowledgeBase) -> set[str]:
     if cached is not None:
         return cached
     out: set[str] = set()
-    for rule in [*kb.rules.categories.values(), kb.rules.saas]:
+    for rule in _all_rules(kb):
         out.update(rule.ip_purposes)
     kb._attr_ip_purposes = out
     return out
@@ -271,7 +277,7 @@ def _match_ips(ctx: _Ctx) -> None:
             conf = kb.rules.ip_confidence * (1.0 if verified else 0.8)
             rule = f"{pid}.asn:AS{rec.asn}" + ("" if verified else " (unverified)")
             item = EvidenceItem(qname=rr.name or r.qname, rtype=rr.rtype, value=rr.value, rule=rule, purpose=r.purpose)
-            ctx.cands.append(_Cand(pid, frozenset({prov.asn_role}), conf, item, r.purpose, "ip"))
+            ctx.cands.append(_Cand(pid, frozenset({prov.asn_role}), conf, item, r.purpose, "ip", None, r.qname))
             ctx.explained.add(id(r))
 
 
@@ -289,7 +295,7 @@ def _match_self(ctx: _Ctx) -> None:
     kb = ctx.kb
     self_purposes: set[str] = set()
     ip_purposes = _ip_purposes(kb)
-    for rule in kb.rules.categories.values():
+    for rule in _all_rules(kb):
         self_purposes.update(rule.self_purposes)
     ip_named = {c.item.qname for c in ctx.cands if c.kind == "ip"}
     for r in ctx.ev.results:
@@ -362,10 +368,12 @@ def _self_service(category: str, items: list[EvidenceItem], conf: float, note: s
                    provider_name="self-hosted", confidence=conf, evidence=items, note=note)
 
 
-def _rule_cands(ctx: _Ctx, rule: CategoryRule) -> list[_Cand]:
+def _rule_cands(ctx: _Ctx, rule: CategoryRule, only: str | None = None) -> list[_Cand]:
     out = []
     roles = set(rule.roles)
     for c in ctx.cands:
+        if only is not None and c.qname != only:
+            continue
         if c.kind == "ip":
             if c.purpose in rule.ip_purposes and (c.roles & set(rule.ip_roles)):
                 out.append(c)
@@ -398,20 +406,25 @@ def _order(ctx: _Ctx, category: str, rule: CategoryRule, cands: list[_Cand]) -> 
     return sorted(per.items(), key=key)
 
 
-def _results(ctx: _Ctx, purposes: Iterable[str]) -> list[QueryResult]:
+def _results(ctx: _Ctx, purposes: Iterable[str], only: str | None = None) -> list[QueryResult]:
     ps = set(purposes)
-    return [r for r in ctx.ev.results if r.purpose in ps]
+    return [r for r in ctx.ev.results if r.purpose in ps and (only is None or r.qname == only)]
 
 
-def _decide_empty(ctx: _Ctx, category: str, rule: CategoryRule) -> Service:
-    """Status of a category without any provider candidate."""
+def _self_items(ctx: _Ctx, rule: CategoryRule, only: str | None = None) -> list[EvidenceItem]:
+    return [it for p in rule.self_purposes for it in ctx.self_items.get(p, []) if only is None or it.qname == only]
+
+
+def _decide_empty(ctx: _Ctx, category: str, rule: CategoryRule, only: str | None = None) -> Service:
+    """Status of a category without any provider candidate (``only``: the
+    results of that one question name, e.g. an extra host)."""
     if ctx.dstatus == "nxdomain":
         return Service(category=category, status="absent", note="the domain does not exist (NXDOMAIN)")
     # self
-    items = [it for p in rule.self_purposes for it in ctx.self_items.get(p, [])]
+    items = _self_items(ctx, rule, only)
     if items:
         return _self_service(category, items, ctx.kb.rules.self_confidence)
-    presence = _results(ctx, rule.presence)
+    presence = _results(ctx, rule.presence, only)
     # a gateway (or relay) hides what is behind it
     if rule.unknown_roles:
         for r in presence:
@@ -433,7 +446,7 @@ def _decide_empty(ctx: _Ctx, category: str, rule: CategoryRule) -> Service:
         return Service(category=category, status="unknown", note=f"{why}: {r.qname} {r.qtype} -> {vals}",
                        evidence=[EvidenceItem(qname=r.qname, rtype=r.qtype, value=vals, rule="unknown", purpose=r.purpose)])
     wild = [r for r in presence if r.status is Status.PRESENT and r.wildcard]
-    errs = [r for r in _results(ctx, rule.deciding) if r.status is Status.ERROR]
+    errs = [r for r in _results(ctx, rule.deciding, only) if r.status is Status.ERROR]
     if errs:
         r = errs[0]
         kind = r.error_kind.value if r.error_kind is not None else "error"
@@ -442,7 +455,7 @@ def _decide_empty(ctx: _Ctx, category: str, rule: CategoryRule) -> Service:
         r = wild[0]
         return Service(category=category, status="unknown",
                        note=f"wildcard echo at {r.qname} {r.qtype}: not attributed")
-    deciding = _results(ctx, rule.deciding)
+    deciding = _results(ctx, rule.deciding, only)
     if not deciding:
         return Service(category=category, status="unknown", note="not measured (no deciding query in the evidence)")
     null = [r for r in presence if r.usable and _is_null_answer(r)]
@@ -453,6 +466,26 @@ def _decide_empty(ctx: _Ctx, category: str, rule: CategoryRule) -> Service:
 
 def _is_null_answer(r: QueryResult) -> bool:
     return r.qtype == "MX" and _is_null_mx(r)
+
+
+def _decide(ctx: _Ctx, category: str, rule: CategoryRule, only: str | None = None) -> Service:
+    """One category (or one extra host with ``only``): the providers, strongest
+    first, or the status when there is none."""
+    cands = _rule_cands(ctx, rule, only) if ctx.dstatus != "nxdomain" else []
+    if not cands:
+        return _decide_empty(ctx, category, rule, only)
+    svc = _multi_service(ctx, category, _order(ctx, category, rule, cands))
+    self_items = _self_items(ctx, rule, only)
+    if self_items:
+        own = _self_service(category, self_items, ctx.kb.rules.self_confidence)
+        if any(it.purpose in rule.prefer_purposes for it in self_items):
+            # e.g. the MX is the organisation's own server: it decides
+            own.also = [svc, *svc.also]
+            svc.also = []
+            svc = own
+        else:
+            svc.also.append(own)
+    return svc
 
 
 def _multi_service(ctx: _Ctx, category: str, ordered: list[tuple[str, list[_Cand]]]) -> Service:
@@ -519,23 +552,7 @@ def attribute_domain(
             continue
         if category == "mail_outbound":
             continue
-        cands = _rule_cands(ctx, rule) if dstatus != "nxdomain" else []
-        if cands:
-            ordered = _order(ctx, category, rule, cands)
-            svc = _multi_service(ctx, category, ordered)
-            self_items = [it for p in rule.self_purposes for it in ctx.self_items.get(p, [])]
-            if self_items:
-                own = _self_service(category, self_items, kb.rules.self_confidence)
-                if any(it.purpose in rule.prefer_purposes for it in self_items):
-                    # e.g. the MX is the organisation's own server: it decides
-                    own.also = [svc, *svc.also]
-                    svc.also = []
-                    svc = own
-                else:
-                    svc.also.append(own)
-            services[category] = svc
-        else:
-            services[category] = _decide_empty(ctx, category, rule)
+        services[category] = _decide(ctx, category, rule)
     if "mail_outbound" in kb.rules.categories:
         services["mail_outbound"] = (
             _mail_outbound(ctx, kb.rules.categories["mail_outbound"], services)
@@ -543,6 +560,13 @@ def attribute_domain(
             else _decide_empty(ctx, "mail_outbound", kb.rules.categories["mail_outbound"])
         )
     services = {c: services[c] for c in CATEGORIES if c in services}
+
+    hosts: dict[str, Service] = {}
+    if kb.rules.hosts is not None:
+        for h in ev.hosts:
+            h = h.lower().rstrip(".")
+            if h and h not in hosts:
+                hosts[h] = _decide(ctx, "host", kb.rules.hosts, only=h)
 
     saas: list[Service] = []
     if dstatus != "nxdomain":
@@ -573,6 +597,7 @@ def attribute_domain(
         tenant=ctx.tenant,
         errors=errors,
         datasets=datasets,
+        hosts=hosts,
     )
 
 

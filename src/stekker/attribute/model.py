@@ -94,6 +94,7 @@ class DomainAttribution:
     tenant: str | None = None  # Microsoft 365 tenant name seen in DKIM CNAMEs
     errors: list[dict[str, str]] = field(default_factory=list)  # failed queries (qname, qtype, error_kind)
     datasets: list[dict[str, Any]] = field(default_factory=list)  # reference data used (IP-to-ASN: name, version, date)
+    hosts: dict[str, Service] = field(default_factory=dict)  # the input's extra hosts -> who serves each
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -110,6 +111,7 @@ class DomainAttribution:
             "tenant": self.tenant,
             "errors": self.errors,
             "datasets": self.datasets,
+            "hosts": {k: v.to_dict() for k, v in self.hosts.items()},
         }
 
     @classmethod
@@ -143,4 +145,5 @@ class DomainAttribution:
             tenant=d.get("tenant"),
             errors=d.get("errors", []),
             datasets=d.get("datasets", []),
+            hosts={k: svc(v) for k, v in d.get("hosts", {}).items()},
         )

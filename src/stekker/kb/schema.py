@@ -283,6 +283,7 @@ class RulesFile(_Strict):
     observations: dict[str, list[str]]  # observation kind -> purposes it is read from
     categories: dict[str, CategoryRule]
     saas: CategoryRule
+    hosts: CategoryRule | None = None  # the input's extra hosts (each attributed like a website)
     ip_confidence: float = 0.7
     self_confidence: float = 0.8
     combine: Literal["noisy_or", "max"] = "noisy_or"
