@@ -751,16 +751,27 @@ def dependencies(da: DomainAttribution) -> Iterator[tuple[str, Service, bool]]:
 
 
 def judge_domain(da: DomainAttribution, kb: Any, policies: list[Policy], as_of: Any = None,
-                 with_seal: bool = True) -> list[Dependency]:
-    """All dependencies of a domain, each judged under every policy."""
+                 with_seal: bool = True, cache: dict | None = None) -> list[Dependency]:
+    """All dependencies of a domain, each judged under every policy.
+
+    ``cache`` (a dict the caller keeps for one date and one set of policies)
+    reuses the verdicts of the same provider across domains: the verdict of
+    an attributed service depends only on the provider and company."""
     org = da.organisation or (da.organisations[0] if da.organisations else None)
     out: list[Dependency] = []
     cfg = policies[0].config if policies else load_policies()
+    day = as_date(as_of)
     for cat, s, primary in dependencies(da):
-        f = None
-        if s.status in ("attributed", "self") and (s.provider or s.status == "self"):
-            f = facts(s, kb, as_of, org, cfg.organisation_country, cfg.location_table)
-        vs = {p.id: judge(s, kb, p, as_of, org, _facts=f) for p in policies}
-        sl = seal(s, kb, as_of, cfg, org, _facts=f) if (with_seal and f is not None) else None
-        out.append(Dependency(cat, s, primary, vs, sl, f.chain if f else None))
+        key = (s.status, s.provider, s.company, s.provider_name, org if s.status == "self" else None)
+        hit = cache.get(key) if cache is not None else None
+        if hit is None:
+            f = None
+            if s.status in ("attributed", "self") and (s.provider or s.status == "self"):
+                f = facts(s, kb, day, org, cfg.organisation_country, cfg.location_table)
+            vs = {p.id: judge(s, kb, p, day, org, _facts=f) for p in policies}
+            sl = seal(s, kb, day, cfg, org, _facts=f) if (with_seal and f is not None) else None
+            hit = (vs, sl, f.chain if f else None)
+            if cache is not None:
+                cache[key] = hit
+        out.append(Dependency(cat, s, primary, hit[0], hit[1], hit[2]))
     return out

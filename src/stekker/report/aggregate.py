@@ -200,8 +200,9 @@ def judge_results(attributions: Iterable[DomainAttribution], kb: Any, policies: 
                   as_of: Any = None, explanations: list[Explanation] | None = None) -> list[DomainResult]:
     out = []
     explanations = explanations or []
+    cache: dict = {}
     for da in attributions:
-        deps = judge_domain(da, kb, policies, as_of)
+        deps = judge_domain(da, kb, policies, as_of, cache=cache)
         verdict = {}
         for p in policies:
             vs = [d.verdicts[p.id].verdict for d in deps if d.verdicts.get(p.id)]
@@ -382,10 +383,15 @@ def build(attributions: Iterable[DomainAttribution], kb: Any, policies: list[Pol
     by_category: dict[str, dict[str, Tally]] = {}
     presence: dict[str, Counter] = {}
     for row, cats in category_rows():
-        by_category[row] = {pid: _tally(r.category_verdict(pid, cats) for r in live) for pid in pids}
+        tallies = {pid: Tally() for pid in pids}
+        by_category[row] = tallies
         c: Counter = Counter()
         for r in live:
             deps = r.deps_in(cats)
+            err = r.da.status == "error"
+            for pid in pids:
+                tallies[pid].add(combine([d.verdicts[pid].verdict for d in deps if d.verdicts.get(pid)],
+                                         measurement_error=err))
             if r.da.status == "error" and not deps:
                 c["error"] += 1
             elif not deps:
