@@ -257,6 +257,14 @@ def test_html_english(rep):
     assert "Exit plan for Microsoft 365 approved" in html and "&lt;b&gt;not bold&lt;/b&gt;" in html
 
 
+def test_html_shows_warnings_and_dataset_dates(rep):
+    r2 = replace(rep, meta={**META, "warnings": ["IP-to-ASN data 'x' is 99 days old"],
+                            "datasets": [{"name": "ipasn", "version": "v1", "data_date": "2026-01-05"}]})
+    html = render_html(r2, "en", now=NOW)
+    assert "Warning:</strong> IP-to-ASN data &#39;x&#39; is 99 days old" in html
+    assert "2026-01-05" in html
+
+
 def test_html_dutch(rep):
     html = render_html(rep, "nl", now=NOW)
     assert '<html lang="nl">' in html

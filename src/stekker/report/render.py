@@ -218,7 +218,8 @@ def context(report: Report, lang: str, comparison: Comparison | None = None,
     for ds in meta.get("datasets") or []:
         if isinstance(ds, dict):
             datasets.append({"name": ds.get("name"), "version": ds.get("version"),
-                             "fetched": _fmt_date(_ts(ds.get("fetched_at")), lang),
+                             "fetched": _fmt_date(_ts(ds.get("fetched_at") or ds.get("data_date")
+                                                      or ds.get("imported_at")), lang),
                              "source": ds.get("source")})
     excluded = {
         "ok": report.status_counts.get("ok", 0), "error": report.status_counts.get("error", 0),
