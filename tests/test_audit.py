@@ -361,7 +361,8 @@ def test_ranking_formula_and_start_here():
 def test_alternatives_that_look_european_but_are_not_are_never_recommended():
     kb = test_kb()
     i = inv({"name": "Boeken", "category": "accounting", "product": "Exact Online", "criticality": "high"},
-            {"name": "CRM", "category": "crm", "product": "Salesforce", "criticality": "high"})
+            {"name": "CRM", "category": "crm", "product": "Salesforce", "criticality": "high"},
+            {"name": "Boeken2", "category": "accounting", "product": "Twinfield", "criticality": "high"})
     res = resolve(i, kb, "2026-01-01")
     plan = make_plan(i.items, res, kb, dt.date(2026, 1, 1))
     for comp in plan.comparisons:
@@ -370,6 +371,7 @@ def test_alternatives_that_look_european_but_are_not_are_never_recommended():
                 assert not a.recommended and a.warning == "not_eu_controlled"
     boek = next(c for c in plan.comparisons if c.item == "Boeken")
     assert boek.alternatives[0].id == "twinfield" and boek.alternatives[0].recommended
+    assert "exact-online" not in [a.id for a in boek.alternatives]  # never the current vendor itself
 
 
 def test_exit_checklist_and_contract_deadline():
@@ -475,7 +477,10 @@ def test_report_renders_completely_in_both_languages(lang):
     assert ("€ 25.730" if lang == "nl" else "€25,730") in html
     ctx = context(a, lang)
     assert ctx["start"] is not None and len(ctx["start"]["steps"]) == 5
-    assert len(ctx["comparisons"]) == len(a.inventory.items)
+    # every item is either compared or named in one of the two "skipped" lines
+    shown = {c["item"] for c in ctx["comparisons"]} | set(ctx["alt_skipped_eu"]) | set(ctx["alt_skipped_none"])
+    assert shown == {it.name for it in a.inventory.items}
+    assert "Website" in ctx["alt_skipped_eu"] and "Werkbonnen" in ctx["alt_skipped_none"]
 
 
 def test_hostile_names_stay_inert():
@@ -656,3 +661,11 @@ def test_missing_kb_is_said_first_and_everything_is_unknown():
     assert ctx["summary"][0].startswith("Note: the knowledge base could not be loaded (KBError: broken)")
     # money is still exact without a KB
     assert a.scenarios.price.total_extra == Decimal(25730)
+
+
+def test_jurisdiction_groups_survive_yaml_norway():
+    assert C.jurisdiction_group("NO") == "europe" and C.jurisdiction_group("no") == "europe"
+    assert C.jurisdiction_group("NL") == "eu" and C.jurisdiction_group("US") == "non_european"
+    assert C.jurisdiction_group(None) == "unknown"
+    assert all(isinstance(c, str) and len(c) == 2 for k in ("eu", "europe") for c in C.jurisdictions()[k])
+    assert C.country_name("NO", "nl") == "Noorwegen"

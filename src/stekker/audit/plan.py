@@ -117,7 +117,7 @@ def _alt_view(a: dict, item_group: str, category: str, kb: KBLike | None, as_of:
     else:
         group = jurisdiction_group(j) if j else "unknown"
     warning = None
-    if a.get("eu_controlled") is False and not a.get("self_host_removes_vendor"):
+    if group == "non_european":  # e.g. Exact Online (KKR), Pipedrive (Vista): looks European, is not
         warning = "not_eu_controlled"
     feats = list((a.get("features") or {}).get(category, []))
     listed = list(features().get(category, {}))
@@ -145,7 +145,8 @@ def compare(item: Item, r: Resolution, kb: KBLike | None, as_of: _dt.date) -> Co
         else:  # product filed under another category in the catalogue: compare what overlaps
             cur = [f for f in p.features if f in listed]
         cov = Decimal(len(cur)) / Decimal(len(listed)) if listed else None
-    alts = [_alt_view(a, r.group, item.category, kb, as_of) for a in alternatives_for(item.category)]
+    alts = [_alt_view(a, r.group, item.category, kb, as_of) for a in alternatives_for(item.category)
+            if not (r.company and a.get("company") == r.company)]  # not the same vendor again
     for v in alts:  # coverage of what the current product does (all listed features when unknown)
         basis = cur if cur else listed
         v.fit = Decimal(len([f for f in basis if f in v.features])) / Decimal(len(basis)) if basis else None

@@ -158,7 +158,7 @@ def context(a: Audit, lang: str) -> dict:
         it, r, comp = by_name[s.item], res_by[s.item], comp_by[s.item]
         alt = next(x for x in comp.alternatives if x.id == s.best_alternative)
         fm = f" ({', '.join(it.export.formats)})" if it.export.formats else ""
-        steps = [t("start.step_export", item=it.name, formats=fm, vendor=r.vendor_label)]
+        steps = [t("start.step_export", item=it.name, formats=fm, vendor=r.vendor_label.rstrip("."))]
         if it.contract_end:
             ex = next((e for e in plan.exits if e.item == it.name), None)
             deadline = ex.notice_deadline if ex else (
@@ -269,8 +269,13 @@ def context(a: Audit, lang: str) -> dict:
             } for a in alts],
             "group": res_by[c.item].group,
         })
-    # show comparisons for items that are not already EU first
-    comps.sort(key=lambda x: (x["group"] == "eu", [r.item for r in plan.ranking].index(x["item"])))
+    # a card per item that is not already EU and has alternatives, in plan order;
+    # the others in one line each (nothing dropped)
+    order = [r.item for r in plan.ranking]
+    comps.sort(key=lambda x: order.index(x["item"]))
+    skipped_eu = [c["item"] for c in comps if c["group"] == "eu"]
+    skipped_none = [c["item"] for c in comps if c["group"] != "eu" and not c["alts"]]
+    comps = [c for c in comps if c["group"] != "eu" and c["alts"]]
 
     ranking = [{
         "rank": i + 1, "item": x.item, "category": C.category_label(x.category, lang),
@@ -305,7 +310,8 @@ def context(a: Audit, lang: str) -> dict:
         "worst_jur": (sc.cut.jurisdictions[0] if sc.cut.jurisdictions else None),
         "owner": owner_rows, "owner_unknown": sc.owner.unknown_items,
         "owner_years": C.scoring()["owner_change_lookback_years"],
-        "concentration": concentration, "comparisons": comps, "ranking": ranking, "exits": exits,
+        "concentration": concentration, "comparisons": comps,
+        "alt_skipped_eu": skipped_eu, "alt_skipped_none": skipped_none, "ranking": ranking, "exits": exits,
         "unresolved": [{"item": r.item, "reason": t(f"reason.{r.reason}")} for r in res if r.status != "resolved"],
         "kb": a.kb_version or t("misc.unknown"), "product_sources": sources,
         "footer": t("misc.generated", version=__version__, date=_dt.date.today().isoformat(),
