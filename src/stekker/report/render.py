@@ -209,7 +209,9 @@ def context(report: Report, lang: str, comparison: Comparison | None = None,
                 if v:
                     break
             verdicts[pol.id] = v
+        seal_l = next((d.seal for r in report.results for d in r.deps if d.provider_key == p.key and d.seal), None)
         per_provider.append({"p": p, "name": _pname(p, t), "pct": fmt_pct(p.share, lang),
+                             "seal": ", ".join(f"{k} {v.label()}" for k, v in (seal_l or {}).items()),
                              "cats": [(t.category(c), n) for c, n in sorted(cats.items(), key=lambda kv: -kv[1])],
                              "verdicts": verdicts})
     seal_levels = sorted({lab for c in report.seal.values() for lab in c},
