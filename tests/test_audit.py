@@ -324,6 +324,10 @@ def test_concentration_shares():
     top = c.top_vendor_functions
     assert top.label == "Microsoft Corporation" and top.function_share == Decimal(4) / Decimal(7)
     assert top.spend_share == Decimal("0.5")
+    # high-criticality items list e-mail, offertes, inloggen, verkoop, facturatie: Microsoft stops 4 of those 5
+    assert c.critical_functions == ["e-mail", "facturatie", "inloggen", "offertes", "verkoop"]
+    assert top.critical_functions == ["e-mail", "inloggen", "offertes", "verkoop"]
+    assert top.critical_share == Decimal("0.8")
     assert c.top_vendor_spend.label == "Microsoft Corporation"
     us = c.top_jurisdiction_spend
     assert us.jurisdiction == "US" and us.spend == Decimal(4500) and us.spend_share == Decimal("0.75")

@@ -138,7 +138,7 @@ def context(a: Audit, lang: str) -> dict:
     tv = sc.concentration.top_vendor_functions
     if tv and tv.function_share:
         summary.append(t("summary.concentration", vendor=tv.label, fshare=pct(tv.function_share),
-                         sshare=pct(tv.spend_share)))
+                         cshare=pct(tv.critical_share), sshare=pct(tv.spend_share)))
     if sc.owner.items:
         summary.append(t("summary.owner", items=_join(sorted({o.item for o in sc.owner.items}, key=str.casefold), lang)))
     if plan.contracts_soon:
@@ -230,7 +230,8 @@ def context(a: Audit, lang: str) -> dict:
 
     def share_row(s, kind):
         return {"label": s.label if kind == "vendor" else C.country_name(s.jurisdiction, lang),
-                "fshare": pct(s.function_share), "sshare": pct(s.spend_share), "spend": money(s.spend),
+                "fshare": pct(s.function_share), "cshare": pct(s.critical_share), "sshare": pct(s.spend_share),
+                "spend": money(s.spend),
                 "systems": ", ".join(s.items)}
 
     concentration = {"vendors": [share_row(s, "vendor") for s in conc.vendors],

@@ -15,8 +15,8 @@ never counted as zero silently.
 * **owner_change** — items whose vendor changed control within the look-back
   window or has an announced, unfinished deal (from the KB), flagging a move
   to a non-EU owner.
-* **concentration** — share of the business functions and of spend with the
-  single largest vendor and jurisdiction.
+* **concentration** — share of the business functions (all, and those of
+  high-criticality items) and of spend with each vendor and jurisdiction.
 """
 
 from __future__ import annotations
@@ -239,6 +239,8 @@ class Share:
     jurisdiction: str | None
     functions: list[str]
     function_share: Decimal | None
+    critical_functions: list[str]  # its functions that high-criticality items provide
+    critical_share: Decimal | None  # ... as a share of all functions of high-criticality items
     spend: Decimal
     spend_share: Decimal | None
     items: list[str]
@@ -247,6 +249,7 @@ class Share:
 @dataclass
 class Concentration:
     all_functions: list[str]
+    critical_functions: list[str]
     total_spend: Decimal
     vendors: list[Share]
     jurisdictions: list[Share]
@@ -269,9 +272,14 @@ def concentration(inv: Inventory, res: list[Resolution], cuts: CutOffScenario | 
         if r.jurisdiction:
             jcosts[r.jurisdiction] = jcosts.get(r.jurisdiction, ZERO) + c
 
+    critf = _funcs([it for it in inv.items if it.criticality == "high"])
+    crit_keys = {f.casefold() for f in critf}
+
     def share(c: CutOff, spend: Decimal) -> Share:
+        cf = [f for f in c.functions if f.casefold() in crit_keys]
         return Share(key=c.key, label=c.label, jurisdiction=c.jurisdiction, functions=c.functions,
-                     function_share=_share(len(c.functions), len(allf)), spend=spend,
+                     function_share=_share(len(c.functions), len(allf)),
+                     critical_functions=cf, critical_share=_share(len(cf), len(critf)), spend=spend,
                      spend_share=_share(spend, total), items=c.direct)
 
     vs = [share(c, costs.get(c.key, ZERO)) for c in cuts.vendors]
@@ -284,7 +292,7 @@ def concentration(inv: Inventory, res: list[Resolution], cuts: CutOffScenario | 
         return sorted(xs, key=lambda x: (-getattr(x, attr), x.label.casefold()))[0]
 
     return Concentration(
-        all_functions=allf, total_spend=total, vendors=vs, jurisdictions=js,
+        all_functions=allf, critical_functions=critf, total_spend=total, vendors=vs, jurisdictions=js,
         top_vendor_functions=top(vs, "function_share"), top_vendor_spend=top(vs, "spend_share"),
         top_jurisdiction_functions=top(js, "function_share"), top_jurisdiction_spend=top(js, "spend_share"),
         unknown_jurisdiction_items=[it.name for it, r in zip(inv.items, res) if not r.jurisdiction],
