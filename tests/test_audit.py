@@ -385,7 +385,8 @@ def test_exit_checklist_and_contract_deadline():
     plan = make_plan(i.items, res, None, dt.date(2026, 1, 1))
     (e,) = plan.exits
     assert (e.contract_end, e.days_to_contract_end, e.notice_deadline, e.contact) == ("2026-03-31", 89, "2026-03-01", "Jan")
-    assert plan.contracts_soon == ["Office"]
+    assert plan.contracts_soon == ["Office"] and plan.contracts_past == []
+    assert make_plan(i.items, res, None, dt.date(2026, 6, 1)).contracts_past == ["Office"]
 
 
 # --------------------------------------------------------------- seeding

@@ -93,6 +93,7 @@ class Plan:
     comparisons: list[Comparison]
     exits: list[ExitChecklist]
     contracts_soon: list[str] = field(default_factory=list)
+    contracts_past: list[str] = field(default_factory=list)  # end date before the as-of date: renewed? check
 
 
 def _alt_view(a: dict, item_group: str, category: str, kb: KBLike | None, as_of: _dt.date) -> AltView:
@@ -220,4 +221,6 @@ def make_plan(items: list[Item], res: list[Resolution], kb: KBLike | None, as_of
     exits = [exit_checklist(it, r, as_of) for it, r in zip(items, res) if it.criticality == "high"]
     soon_days = int(scoring()["contract_soon_days"])
     soon = [it.name for it in items if it.contract_end and 0 <= (it.contract_end - as_of).days <= soon_days]
-    return Plan(ranking=ranking, start_here=start, comparisons=comps, exits=exits, contracts_soon=soon)
+    past = [it.name for it in items if it.contract_end and it.contract_end < as_of]
+    return Plan(ranking=ranking, start_here=start, comparisons=comps, exits=exits, contracts_soon=soon,
+                contracts_past=past)

@@ -143,6 +143,8 @@ def context(a: Audit, lang: str) -> dict:
         summary.append(t("summary.owner", items=_join(sorted({o.item for o in sc.owner.items}, key=str.casefold), lang)))
     if plan.contracts_soon:
         summary.append(t("summary.contracts_soon", items=_join(plan.contracts_soon, lang)))
+    if plan.contracts_past:
+        summary.append(t("summary.contracts_past", items=_join(plan.contracts_past, lang)))
     detected = [it.name for it in items if it.detected]
     if detected:
         summary.append(t("summary.detected", n=len(detected)))
