@@ -498,12 +498,17 @@ class Store:
             raise StoreError("write_domains: the same domain twice in one batch")
         with self.engine.begin() as conn:
             known: set[str] = set()
+            rewrite: list[str] = []
             for chunk in _chunks(domains, 500):
-                known.update(
-                    conn.execute(
-                        sa.select(t.c.domain).where(t.c.scan_id == scan_id, t.c.domain.in_(chunk))
-                    ).scalars()
-                )
+                for dom, was_done in conn.execute(
+                    sa.select(t.c.domain, t.c.done).where(t.c.scan_id == scan_id, t.c.domain.in_(chunk))
+                ):
+                    known.add(dom)
+                    if was_done:
+                        rewrite.append(dom)
+            # A domain that is not done has no query rows (its rows and its done
+            # flag commit together), so only done domains need their rows removed.
+            for chunk in _chunks(rewrite, 500):
                 conn.execute(q.delete().where(q.c.scan_id == scan_id, q.c.domain.in_(chunk)))
             if len(known) != len(domains):
                 missing = [d for d in domains if d not in known]
