@@ -333,3 +333,27 @@ _TABLE = AsnTable.from_rows([
     ("200.0.0.0", "255.255.255.255", 200, "BR", "top"),
     ("2001:db8::", "2001:db8::ffff", 64500, "NL", "doc"),
 ])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 255), st.integers(0, 8)), min_size=1, max_size=40))
+def test_nested_sweep_agrees_with_general_sweep(prefixes):
+    """The stack sweep used for prefixes gives the same segments as the
+    general heap sweep (duplicates included: the earlier row wins)."""
+    import stekker.ipasn as m
+
+    starts, ends = [], []
+    for net, plen in prefixes:
+        host = (1 << (8 - plen)) - 1
+        starts.append(net & ~host)
+        ends.append((net & ~host) | host)
+    nested = m._flatten_nested(starts, ends)
+    assert nested is not None
+    saved = m._flatten_nested
+    m._flatten_nested = lambda s, e: None
+    try:
+        general = m._flatten(starts, ends)
+    finally:
+        m._flatten_nested = saved
+    assert nested == tuple(general[:3])
+    assert m._flatten_nested([0, 5], [10, 20]) is None  # partial overlap: not nested
