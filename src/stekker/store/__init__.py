@@ -37,6 +37,7 @@ from sqlalchemy import bindparam, event
 
 from stekker.evidence import RR, AbsentKind, DomainEvidence, ErrorKind, QueryResult, Status
 from stekker.store import schema as S
+from stekker.targets import Target
 
 __all__ = ["Store", "StoreError", "ScanNotFound", "SCAN_STATES"]
 
@@ -119,6 +120,15 @@ def _clean_list(xs: Any) -> list:
 
 def _target_fields(t: Any) -> dict:
     """A Target (stekker.targets), any object with the same attributes, or a dict."""
+    if type(t) is Target:
+        return {
+            "domain": _norm_domain(t.domain),
+            "input_name": _clean(t.input_name),
+            "organisations": _clean_list(t.organisations),
+            "sectors": _clean_list(t.sectors),
+            "hosts": _clean_list(t.hosts),
+            "lines": list(t.lines),
+        }
     if isinstance(t, dict):
         get = t.get
     else:
