@@ -382,6 +382,9 @@ class Store:
                                 _jdump(f["hosts"]),
                                 _jdump(f["lines"]),
                                 False,
+                                0,
+                                0,
+                                0,
                             )
                         )
                     else:
@@ -474,7 +477,8 @@ class Store:
         for domain, status, rows in items:
             domain = _norm_domain(domain)
             domains.append(domain)
-            done.append({"b_domain": domain, "b_status": str(_enum_value(status))})
+            n = {"present": 0, "absent": 0, "error": 0}
+            done.append({"b_domain": domain, "b_status": str(_enum_value(status)), "b_n": n})
             for i, item in enumerate(rows):
                 if isinstance(item, QueryResult):
                     r, wire = item, None
@@ -482,6 +486,8 @@ class Store:
                     r, wire = item
                 answers = r.answers
                 st = r.status
+                st = st.value if isinstance(st, Status) else str(st)
+                n[st] = n.get(st, 0) + 1
                 ek = r.error_kind
                 ak = r.absent_kind
                 qrows.append(
@@ -492,7 +498,7 @@ class Store:
                         r.purpose,
                         _clean(r.qname),
                         r.qtype,
-                        st.value if isinstance(st, Status) else str(st),
+                        st,
                         r.rcode,
                         None if ek is None else _enum_value(ek),
                         None if ak is None else _enum_value(ak),
@@ -506,6 +512,9 @@ class Store:
                 )
         if len(set(domains)) != len(domains):
             raise StoreError("write_domains: the same domain twice in one batch")
+        for d in done:
+            n = d.pop("b_n")
+            d["b_present"], d["b_absent"], d["b_error"] = n["present"], n["absent"], n["error"]
         with self.engine.begin() as conn:
             known: set[str] = set()
             rewrite: list[str] = []
@@ -531,7 +540,13 @@ class Store:
             conn.execute(
                 t.update()
                 .where(t.c.scan_id == scan_id, t.c.domain == bindparam("b_domain"))
-                .values(done=True, status=bindparam("b_status")),
+                .values(
+                    done=True,
+                    status=bindparam("b_status"),
+                    n_present=bindparam("b_present"),
+                    n_absent=bindparam("b_absent"),
+                    n_error=bindparam("b_error"),
+                ),
                 done,
             )
 
@@ -542,6 +557,7 @@ class Store:
 
     _TARGET_COLUMNS = (
         "scan_id", "domain", "seq", "input_name", "organisations", "sectors", "hosts", "lines", "done",
+        "n_present", "n_absent", "n_error",
     )
 
     def _insert_queries(self, conn: sa.Connection, rows: list[tuple]) -> None:
@@ -640,11 +656,19 @@ class Store:
                     key = status or "unknown"
                     counts[key] = counts.get(key, 0) + n
             counts["pending"] = counts["targets"] - counts["done"]
-            qcounts = {"present": 0, "absent": 0, "error": 0}
-            for status, n in conn.execute(
-                sa.select(q.c.status, sa.func.count()).where(q.c.scan_id == scan_id).group_by(q.c.status)
-            ):
-                qcounts[status] = n
+            qcounts = dict(
+                zip(
+                    ("present", "absent", "error"),
+                    (
+                        int(x or 0)
+                        for x in conn.execute(
+                            sa.select(
+                                sa.func.sum(t.c.n_present), sa.func.sum(t.c.n_absent), sa.func.sum(t.c.n_error)
+                            ).where(t.c.scan_id == scan_id, t.c.done == True)  # noqa: E712
+                        ).one()
+                    ),
+                )
+            )
             counts["queries"] = sum(qcounts.values())
             counts["queries_present"] = qcounts.get("present", 0)
             counts["queries_absent"] = qcounts.get("absent", 0)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 metadata = sa.MetaData()
 
@@ -56,6 +56,10 @@ targets = sa.Table(
     sa.Column("lines", sa.Text, nullable=False, default="[]"),  # JSON: input line numbers
     sa.Column("done", sa.Boolean, nullable=False, default=False),
     sa.Column("status", sa.String(16)),  # ok|nxdomain|error once done
+    # per-domain query counts, written with the rows (scan totals without scanning `queries`)
+    sa.Column("n_present", sa.Integer, nullable=False, default=0),
+    sa.Column("n_absent", sa.Integer, nullable=False, default=0),
+    sa.Column("n_error", sa.Integer, nullable=False, default=0),
     sa.Index("ix_targets_pending", "scan_id", "done", "seq"),
     sa.Index("ix_targets_seq", "scan_id", "seq"),
 )
