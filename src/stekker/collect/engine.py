@@ -25,7 +25,7 @@ import collections
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable, Iterable
+from typing import Callable, Iterable
 
 from stekker.collect.plan import Plan, load_plan
 from stekker.collect.spf import LOOKUP_TERMS, parse_spf, spf_records
@@ -166,17 +166,15 @@ class _ReplyCache:
         self.maxsize = maxsize
         self._d: collections.OrderedDict[tuple[str, str], asyncio.Future] = collections.OrderedDict()
 
-    def get_or_start(self, key: tuple[str, str], start: Callable[[], Awaitable[Reply]]) -> tuple[asyncio.Future, bool]:
+    def get_or_submit(self, key: tuple[str, str], submit: Callable[[], asyncio.Future]) -> tuple[asyncio.Future, bool]:
         fut = self._d.get(key)
-        if fut is not None:
+        if fut is not None and not fut.cancelled():
             self._d.move_to_end(key)
             return fut, True
-        fut = asyncio.ensure_future(start())
+        fut = submit()
         self._d[key] = fut
         if len(self._d) > self.maxsize:
-            old_key, old = self._d.popitem(last=False)
-            if not old.done():  # still needed by someone: keep it
-                self._d[old_key] = old
+            self._d.popitem(last=False)  # whoever awaits it still holds it
         return fut, False
 
 
@@ -189,15 +187,24 @@ class DomainScanner:
         self.cache = _ReplyCache(shared_cache_size)
         self.cache_hits = 0
 
-    async def _ask(self, domain: str, purpose: str, qname: str, qtype: str, shared: bool = False) -> Row:
-        if shared:
-            fut, hit = self.cache.get_or_start((qname, qtype), lambda: self.t.query(qname, qtype))
-            if hit:
-                self.cache_hits += 1
-            reply = await asyncio.shield(fut)
-        else:
-            reply = await self.t.query(qname, qtype)
+    def _submit(self, qname: str, qtype: str, shared: bool = False) -> asyncio.Future:
+        if not shared:
+            return self.t.submit(qname, qtype)
+        fut, hit = self.cache.get_or_submit((qname, qtype), lambda: self.t.submit(qname, qtype))
+        if hit:
+            self.cache_hits += 1
+        return fut
+
+    def _row(self, domain: str, purpose: str, qname: str, qtype: str, reply: Reply) -> Row:
         return classify(domain, purpose, qname, qtype, reply, self.plan.cname_chain_max), reply.wire
+
+    async def _ask_all(self, domain: str, asks: list[tuple[str, str, str]], shared: bool = False) -> list[Row]:
+        """Ask many questions at once: futures only, no task per question."""
+        replies = await asyncio.gather(*(self._submit(q, t, shared) for _, q, t in asks))
+        return [self._row(domain, p, q, t, rep) for (p, q, t), rep in zip(asks, replies)]
+
+    async def _ask(self, domain: str, purpose: str, qname: str, qtype: str, shared: bool = False) -> Row:
+        return self._row(domain, purpose, qname, qtype, await self._submit(qname, qtype, shared))
 
     async def scan(self, domain: str, hosts: Iterable[str] = ()) -> tuple[str, list[Row]]:
         plan = self.plan
@@ -206,11 +213,11 @@ class DomainScanner:
         asks += [("wildcard_probe", probe_name, t) for t in plan.derived_types("wildcard_probe")]
         for h in dict.fromkeys(hosts):
             asks += [("host", h, t) for t in plan.derived_types("host")]
-        rows: list[Row] = list(await asyncio.gather(*(self._ask(domain, p, q, t) for p, q, t in asks)))
+        rows: list[Row] = await self._ask_all(domain, asks)
         by_key = {(r.purpose, r.qname, r.qtype): r for r, _ in rows}
 
         # derived: MX and NS host addresses (shared across domains), SPF tree
-        derived: list[Awaitable[Row]] = []
+        derived: list[tuple[str, str, str]] = []
         targets: dict[str, set[str]] = {"mx_host": set(), "ns_host": set()}
         mx = by_key.get(("apex_mx", domain, "MX"))
         if mx is not None and mx.status is Status.PRESENT:
@@ -224,9 +231,9 @@ class DomainScanner:
         for purpose, names in targets.items():
             for name in sorted(names):
                 for t in plan.derived_types(purpose):
-                    derived.append(self._ask(domain, purpose, name, t, shared=True))
+                    derived.append((purpose, name, t))
         spf_task = asyncio.ensure_future(self._spf(domain, by_key.get(("apex_txt", domain, "TXT"))))
-        rows += await asyncio.gather(*derived)
+        rows += await self._ask_all(domain, derived, shared=True)
         rows += await spf_task
 
         # wildcard detection: a random label that answers means a wildcard exists
@@ -236,8 +243,7 @@ class DomainScanner:
             probe.status is Status.PRESENT or (probe.status is Status.ABSENT and probe.absent_kind is AbsentKind.NODATA)
         ):
             more = sorted(plan.sublabel_types - set(probe_types))
-            extra = await asyncio.gather(*(self._ask(domain, "wildcard_probe", probe_name, t) for t in more))
-            rows += extra
+            rows += await self._ask_all(domain, [("wildcard_probe", probe_name, t) for t in more])
             sigs = {r.qtype: _signature(r) for r, _ in rows if r.purpose == "wildcard_probe"}
             for r, _ in rows:
                 if r.purpose in ("wildcard_probe", "mx_host", "ns_host", "spf_include") or r.qname == domain:

@@ -115,80 +115,6 @@ class TransportStats:
     window_max_seen: int = 0
 
 
-class _Window:
-    """An adaptive limit on questions in flight (AIMD)."""
-
-    def __init__(self, initial: int, minimum: int, maximum: int):
-        self.limit = initial
-        self.minimum = minimum
-        self.maximum = maximum
-        self.inflight = 0
-        self._waiters: collections.deque[asyncio.Future] = collections.deque()
-
-    async def acquire(self) -> None:
-        if self.inflight < self.limit and not self._waiters:
-            self.inflight += 1
-            return
-        fut = asyncio.get_running_loop().create_future()
-        self._waiters.append(fut)
-        try:
-            await fut
-        except asyncio.CancelledError:
-            if fut.done() and not fut.cancelled():
-                self.release()  # we were handed a slot we no longer use
-            else:
-                try:
-                    self._waiters.remove(fut)
-                except ValueError:
-                    pass
-            raise
-
-    def release(self) -> None:
-        self.inflight -= 1
-        self._wake()
-
-    def _wake(self) -> None:
-        while self._waiters and self.inflight < self.limit:
-            fut = self._waiters.popleft()
-            if not fut.done():
-                self.inflight += 1
-                fut.set_result(None)
-
-    def resize(self, limit: int) -> None:
-        self.limit = max(self.minimum, min(self.maximum, limit))
-        self._wake()
-
-
-class _RateLimiter:
-    """Token bucket for a global queries-per-second cap (0 = unlimited)."""
-
-    def __init__(self, qps: float):
-        self.qps = qps
-        self.tokens = min(qps, 100.0) if qps else 0.0
-        self.last = time.monotonic()
-
-    async def acquire(self) -> None:
-        if not self.qps:
-            return
-        while True:
-            now = time.monotonic()
-            self.tokens = min(self.qps / 10 + 1, self.tokens + (now - self.last) * self.qps)
-            self.last = now
-            if self.tokens >= 1:
-                self.tokens -= 1
-                return
-            await asyncio.sleep((1 - self.tokens) / self.qps)
-
-
-@dataclass(slots=True)
-class _Pending:
-    fut: asyncio.Future
-    addr: tuple[str, int]
-    qname: str
-    qtype: int
-    deadline: float
-
-
 class _UdpProto(asyncio.DatagramProtocol):
     def __init__(self, owner: "Transport", idx: int):
         self.owner = owner
@@ -226,7 +152,39 @@ class TransportConfig:
     tcp_timeout: float = 4.0
 
 
+class _Question:
+    """One question on its way: attempts, resolvers tried, last outcome."""
+
+    __slots__ = ("qname", "qwire", "code", "fut", "attempt", "attempts", "avoid", "servfail_retries", "timeout",
+                 "resolver", "ri", "last_error", "last_detail", "last_wire", "last_answer", "last_resolver", "tcp")
+
+    def __init__(self, qname: str, qwire: bytes, code: int, fut: asyncio.Future, attempts: int,
+                 timeout: float, resolver: int | None):
+        self.qname = qname
+        self.qwire = qwire
+        self.code = code
+        self.fut = fut
+        self.attempt = 0
+        self.attempts = attempts
+        self.avoid: set[int] | None = None
+        self.servfail_retries = 0
+        self.timeout = timeout
+        self.resolver = resolver  # fixed resolver index (probe) or None (round-robin)
+        self.ri = 0
+        self.last_error: ErrorKind = ErrorKind.TIMEOUT
+        self.last_detail: str | None = None
+        self.last_wire: bytes | None = None
+        self.last_answer: Answer | None = None
+        self.last_resolver: str | None = None
+        self.tcp = False
+
+
 class Transport:
+    """Callback-driven: a question is a future plus a small record, never a
+    task; the event loop only runs code when a datagram arrives or the
+    one-per-transport timers fire.  Questions wait in a queue until the
+    window (and the qps cap) lets them go."""
+
     def __init__(self, resolvers: list[tuple[str, int]], config: TransportConfig | None = None):
         if not resolvers:
             raise NoResolverError("no resolver given")
@@ -234,24 +192,28 @@ class Transport:
         self.resolvers = [_ResolverState(addr) for addr in resolvers]
         self.stats = TransportStats()
         self._rr = 0
-        self._window = _Window(self.config.window, self.config.window_min, self.config.window_max)
-        self._rate = _RateLimiter(self.config.qps)
+        self.window = max(self.config.window_min, min(self.config.window_max, self.config.window))
+        self.inflight = 0
+        self._queue: collections.deque[_Question] = collections.deque()
+        self._tokens = 0.0
+        self._token_time = time.monotonic()
+        self._pump_timer: asyncio.TimerHandle | None = None
         self._protos: dict[int, list[_UdpProto]] = {}  # family -> sockets
-        self._pending: list[dict[int, _Pending]] = []
-        self._timeouts: collections.deque[tuple[float, int, int, asyncio.Future]] = collections.deque()
+        self._pending: list[dict[int, tuple]] = []  # per socket: qid -> (question, addr)
+        self._timeouts: collections.deque[tuple[float, int, int, _Question]] = collections.deque()
         self._name_cache: dict[str, bytes] = {}
         self._sweeper: asyncio.Task | None = None
         self._tuner: asyncio.Task | None = None
         self._sock_rr = 0
         self.last_reply = time.monotonic()
-        self._recent = collections.deque(maxlen=64)  # (answers, bad) per tuning tick
         self._tick_answers = 0
         self._tick_bad = 0
-        self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tcp_tasks: set[asyncio.Task] = set()
 
     # -------------------------------------------------------------- lifecycle
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         families = {socket.AF_INET6 if ":" in r.addr[0] else socket.AF_INET for r in self.resolvers}
         for fam in sorted(families):
             protos = []
@@ -274,94 +236,88 @@ class Transport:
         self.last_reply = time.monotonic()
 
     async def close(self) -> None:
-        self._closed = True
-        for t in (self._sweeper, self._tuner):
+        for t in (self._sweeper, self._tuner, *self._tcp_tasks):
             if t:
                 t.cancel()
+        if self._pump_timer:
+            self._pump_timer.cancel()
         for protos in self._protos.values():
             for p in protos:
                 if p.transport:
                     p.transport.close()
         for pend in self._pending:
-            for p in pend.values():
-                if not p.fut.done():
-                    p.fut.cancel()
+            for q, _ in pend.values():
+                if not q.fut.done():
+                    q.fut.cancel()
             pend.clear()
+        while self._queue:
+            q = self._queue.popleft()
+            if not q.fut.done():
+                q.fut.cancel()
 
-    @property
-    def inflight(self) -> int:
-        return self._window.inflight
+    # ------------------------------------------------------------------ API
+    def submit(self, qname: str, qtype: str, *, resolver: int | None = None, timeout: float | None = None,
+               retries: int | None = None) -> asyncio.Future:
+        """Queue one question; the future's result is a Reply (never an exception
+        for DNS-level failures)."""
+        loop = self._loop or asyncio.get_running_loop()
+        fut = loop.create_future()
+        code = qtype_code(qtype)
+        try:
+            qwire = self._qname_wire(qname)
+        except WireError as exc:
+            fut.set_result(Reply(None, None, None, ErrorKind.MALFORMED, f"cannot ask: {exc}", time.time()))
+            return fut
+        attempts = (self.config.retries if retries is None else retries) + 1
+        q = _Question(qname.lower().rstrip("."), qwire, code, fut, attempts,
+                      self.config.timeout if timeout is None else timeout, resolver)
+        self._queue.append(q)
+        self._pump()
+        return fut
 
-    @property
-    def window(self) -> int:
-        return self._window.limit
+    async def query(self, qname: str, qtype: str) -> Reply:
+        """Ask one question; never raises for DNS-level failures (see Reply.error)."""
+        return await self.submit(qname, qtype)
 
-    # ---------------------------------------------------------------- receive
-    def _on_datagram(self, idx: int, data: bytes, addr) -> None:
-        if len(data) < 12:
-            return
-        qid = (data[0] << 8) | data[1]
-        pend = self._pending[idx].get(qid)
-        if pend is None:
-            return  # late (already timed out) or unsolicited: ignore
-        if addr[1] != pend.addr[1] or (addr[0] != pend.addr[0] and not _same_ip(addr[0], pend.addr[0])):
-            self.stats.mismatched += 1
-            return  # not from the resolver we asked: keep waiting for the real answer
-        del self._pending[idx][qid]
-        self.last_reply = time.monotonic()
-        if not pend.fut.done():
-            pend.fut.set_result(data)
+    # ------------------------------------------------------------------ send
+    def _pump(self) -> None:
+        """Send queued questions while the window and the qps cap allow."""
+        queue = self._queue
+        qps = self.config.qps
+        while queue and self.inflight < self.window:
+            if qps:
+                now = time.monotonic()
+                self._tokens = min(qps / 10 + 1, self._tokens + (now - self._token_time) * qps)
+                self._token_time = now
+                if self._tokens < 1:
+                    if self._pump_timer is None:
+                        delay = (1 - self._tokens) / qps
+                        self._pump_timer = self._loop.call_later(delay, self._pump_later)
+                    return
+                self._tokens -= 1
+            q = queue.popleft()
+            if q.fut.done():  # cancelled while waiting
+                continue
+            self._send(q)
 
-    def _on_socket_error(self, idx: int, exc: Exception) -> None:
-        # ICMP errors are not tied to a query id on unconnected sockets; the
-        # affected questions time out and are retried.
-        pass
+    def _pump_later(self) -> None:
+        self._pump_timer = None
+        self._pump()
 
-    async def _sweep(self) -> None:
-        """Expire pending UDP questions whose deadline passed (one timer for all)."""
-        dq = self._timeouts
-        while True:
-            await asyncio.sleep(0.05)
-            now = time.monotonic()
-            while dq and dq[0][0] <= now:
-                _, idx, qid, fut = dq.popleft()
-                pend = self._pending[idx].get(qid)
-                if pend is not None and pend.fut is fut:
-                    del self._pending[idx][qid]
-                if not fut.done():
-                    fut.set_result(None)  # None = timeout
-
-    async def _tune(self) -> None:
-        """Every 0.5 s: shrink the window when >10% of outcomes were timeouts or
-        SERVFAILs (multiplicative), grow it slowly when <2% (additive)."""
-        while True:
-            await asyncio.sleep(0.5)
-            total = self._tick_answers + self._tick_bad
-            if total >= 20:
-                bad = self._tick_bad / total
-                if bad > 0.10:
-                    self._window.resize(int(self._window.limit * 0.7))
-                elif bad < 0.02:
-                    self._window.resize(self._window.limit + max(8, self._window.limit // 16))
-            self._tick_answers = self._tick_bad = 0
-            self.stats.window = self._window.limit
-            self.stats.window_max_seen = max(self.stats.window_max_seen, self._window.limit)
-            if not self.stats.window_min or self._window.limit < self.stats.window_min:
-                self.stats.window_min = self._window.limit
-
-    # ------------------------------------------------------------------- send
-    def _next_resolver(self, avoid: set[int]) -> int:
-        now = time.monotonic()
+    def _next_resolver(self, avoid: set[int] | None) -> int:
         n = len(self.resolvers)
+        if n == 1:
+            return 0
+        now = time.monotonic()
         for k in range(n):
             i = (self._rr + k) % n
             r = self.resolvers[i]
-            if i not in avoid and r.down_until <= now:
+            if (not avoid or i not in avoid) and r.down_until <= now:
                 self._rr = i + 1
                 return i
         for k in range(n):  # all down or avoided: any not avoided, else any
             i = (self._rr + k) % n
-            if i not in avoid:
+            if not avoid or i not in avoid:
                 self._rr = i + 1
                 return i
         self._rr += 1
@@ -376,9 +332,12 @@ class Transport:
             self._name_cache[qname] = w
         return w
 
-    async def _udp_once(
-        self, addr: tuple[str, int], qname: str, qwire: bytes, qtype: int, timeout: float | None = None
-    ) -> bytes | None:
+    def _send(self, q: _Question) -> None:
+        ri = q.resolver if q.resolver is not None else self._next_resolver(q.avoid)
+        q.ri = ri
+        addr = self.resolvers[ri].addr
+        q.last_resolver = format_resolver(addr)
+        q.attempt += 1
         fam = socket.AF_INET6 if ":" in addr[0] else socket.AF_INET
         protos = self._protos[fam]
         self._sock_rr = (self._sock_rr + 1) % len(protos)
@@ -388,22 +347,159 @@ class Transport:
         qid = random.getrandbits(16)
         while qid in pend:
             qid = random.getrandbits(16)
-        fut = asyncio.get_running_loop().create_future()
-        deadline = time.monotonic() + (timeout if timeout is not None else self.config.timeout)
-        pend[qid] = _Pending(fut, addr, qname, qtype, deadline)
-        self._timeouts.append((deadline, idx, qid, fut))
-        msg = build_query(qid, qwire, qtype, self.config.edns)
+        pend[qid] = (q, addr)
+        self._timeouts.append((time.monotonic() + q.timeout, idx, qid, q))
+        self.inflight += 1
         self.stats.sent += 1
         try:
-            proto.transport.sendto(msg, addr)  # type: ignore[union-attr]
-        except OSError:
-            pend.pop(qid, None)
-            raise
+            proto.transport.sendto(build_query(qid, q.qwire, q.code, self.config.edns), addr)  # type: ignore[union-attr]
+        except OSError as exc:
+            del pend[qid]
+            self.inflight -= 1
+            q.avoid = (q.avoid or set()) | {ri}
+            self._retry(q, ErrorKind.OTHER, f"send failed: {exc}")
+
+    # ---------------------------------------------------------------- receive
+    def _on_datagram(self, idx: int, data: bytes, addr) -> None:
+        if len(data) < 12:
+            return
+        qid = (data[0] << 8) | data[1]
+        pend = self._pending[idx]
+        entry = pend.get(qid)
+        if entry is None:
+            return  # late (already timed out) or unsolicited: ignore
+        q, sent_to = entry
+        if addr[1] != sent_to[1] or (addr[0] != sent_to[0] and not _same_ip(addr[0], sent_to[0])):
+            self.stats.mismatched += 1
+            return  # not from the resolver we asked: keep waiting for the real answer
+        del pend[qid]
+        self.inflight -= 1
+        self.last_reply = time.monotonic()
+        rs = self.resolvers[q.ri]
+        rs.consecutive_timeouts = 0
+        rs.answered += 1
+        self.stats.received += 1
+        if not q.fut.done():
+            self._handle(q, data)
+        if self._queue:
+            self._pump()
+
+    def _on_socket_error(self, idx: int, exc: Exception) -> None:
+        # ICMP errors are not tied to a query id on unconnected sockets; the
+        # affected questions time out and are retried.
+        pass
+
+    def _handle(self, q: _Question, data: bytes) -> None:
         try:
-            return await fut
-        finally:
-            if pend.get(qid) is not None and pend[qid].fut is fut:
-                del pend[qid]
+            ans = self._validate(data, q.qname, q.code)
+        except WireError as exc:
+            self.stats.malformed += 1
+            q.last_wire, q.last_answer = data, None
+            self._retry(q, ErrorKind.MALFORMED, str(exc))
+            return
+        if ans.truncated:
+            task = asyncio.ensure_future(self._tcp_fallback(q))
+            self._tcp_tasks.add(task)
+            task.add_done_callback(self._tcp_tasks.discard)
+            return
+        self._answered(q, ans, data)
+
+    def _answered(self, q: _Question, ans: Answer, data: bytes) -> None:
+        err = _RCODE_ERRORS.get(ans.rcode)
+        if err is None:
+            self._tick_answers += 1
+            q.fut.set_result(Reply(ans, data, q.last_resolver, None, None, time.time(), q.tcp, q.attempt))
+            return
+        if err is ErrorKind.SERVFAIL:
+            self.stats.servfails += 1
+            self._tick_bad += 1
+        else:
+            self._tick_answers += 1
+        q.last_wire, q.last_answer = data, ans
+        detail = f"{ans.rcode} from {q.last_resolver}"
+        # another resolver may know better; one resolver repeating itself won't
+        if len(self.resolvers) > 1 and q.resolver is None and q.servfail_retries < 1 and q.attempt < q.attempts:
+            q.servfail_retries += 1
+            q.avoid = (q.avoid or set()) | {q.ri}
+            self._retry(q, err, detail)
+            return
+        q.fut.set_result(Reply(ans, data, q.last_resolver, err, detail, time.time(), q.tcp, q.attempt))
+
+    async def _tcp_fallback(self, q: _Question) -> None:
+        q.tcp = True
+        addr = self.resolvers[q.ri].addr
+        try:
+            data = await self._tcp_once(addr, q.qwire, q.code)
+            ans = self._validate(data, q.qname, q.code)
+        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, WireError) as exc:
+            self._tick_bad += 1
+            q.last_wire, q.last_answer = None, None
+            self._retry(q, ErrorKind.TRUNCATED,
+                        f"truncated over UDP; TCP retry failed: {type(exc).__name__} {exc}".strip())
+            return
+        if not q.fut.done():
+            self._answered(q, ans, data)
+
+    def _retry(self, q: _Question, error: ErrorKind, detail: str | None) -> None:
+        """Record the failed attempt; queue the question again or finish it."""
+        q.last_error, q.last_detail = error, detail
+        if q.fut.done():
+            return
+        if q.attempt < q.attempts:
+            self._queue.appendleft(q)  # retries go first
+            self._pump()
+            return
+        q.fut.set_result(Reply(q.last_answer, q.last_wire, q.last_resolver, q.last_error, q.last_detail,
+                               time.time(), q.tcp, q.attempt))
+
+    async def _sweep(self) -> None:
+        """Expire pending UDP questions whose deadline passed (one timer for all)."""
+        dq = self._timeouts
+        while True:
+            await asyncio.sleep(0.05)
+            now = time.monotonic()
+            expired = False
+            while dq and dq[0][0] <= now:
+                _, idx, qid, q = dq.popleft()
+                entry = self._pending[idx].get(qid)
+                if entry is None or entry[0] is not q:
+                    continue  # answered in time
+                del self._pending[idx][qid]
+                self.inflight -= 1
+                expired = True
+                self.stats.timeouts += 1
+                self._tick_bad += 1
+                rs = self.resolvers[q.ri]
+                rs.consecutive_timeouts += 1
+                if len(self.resolvers) > 1 and q.resolver is None:
+                    if rs.consecutive_timeouts >= 20:
+                        rs.down_until = now + 5.0
+                    q.avoid = (q.avoid or set()) | {q.ri}
+                    if len(q.avoid) >= len(self.resolvers):
+                        q.avoid = None
+                self._retry(q, ErrorKind.TIMEOUT, f"no answer within {q.timeout:g} s")
+            if expired:
+                self._pump()
+
+    async def _tune(self) -> None:
+        """Every 0.5 s: shrink the window when >10% of outcomes were timeouts or
+        SERVFAILs (multiplicative), grow it slowly when <2% and questions wait."""
+        cfg = self.config
+        while True:
+            await asyncio.sleep(0.5)
+            total = self._tick_answers + self._tick_bad
+            if total >= 20:
+                bad = self._tick_bad / total
+                if bad > 0.10:
+                    self.window = max(cfg.window_min, int(self.window * 0.7))
+                elif bad < 0.02 and self._queue:
+                    self.window = min(cfg.window_max, self.window + max(8, self.window // 16))
+            self._tick_answers = self._tick_bad = 0
+            self.stats.window = self.window
+            self.stats.window_max_seen = max(self.stats.window_max_seen, self.window)
+            if not self.stats.window_min or self.window < self.stats.window_min:
+                self.stats.window_min = self.window
+            self._pump()
 
     async def _tcp_once(self, addr: tuple[str, int], qwire: bytes, qtype: int) -> bytes:
         self.stats.tcp += 1
@@ -430,97 +526,11 @@ class Transport:
 
     def _validate(self, data: bytes, qname: str, qtype: int) -> Answer:
         ans = decode_response(data)
-        if ans.qname != qname.lower().rstrip(".") or ans.qtype != qtype:
+        if ans.qname != qname or ans.qtype != qtype:
             raise WireError(
                 f"answer repeats another question ({ans.qname} type {ans.qtype}) than asked ({qname} type {qtype})"
             )
         return ans
-
-    async def query(self, qname: str, qtype: str) -> Reply:
-        """Ask one question; never raises for DNS-level failures (see Reply.error)."""
-        code = qtype_code(qtype)
-        try:
-            qwire = self._qname_wire(qname)
-        except WireError as exc:
-            return Reply(None, None, None, ErrorKind.MALFORMED, f"cannot ask: {exc}", time.time())
-        attempts = self.config.retries + 1
-        avoid: set[int] = set()
-        last_error = ErrorKind.TIMEOUT
-        last_detail = None
-        last_wire = None
-        last_answer = None
-        last_resolver = None
-        failover = len(self.resolvers) > 1
-        servfail_retries = 0
-        for attempt in range(attempts):
-            ri = self._next_resolver(avoid)
-            rs = self.resolvers[ri]
-            addr = rs.addr
-            last_resolver = format_resolver(addr)
-            await self._rate.acquire()
-            await self._window.acquire()
-            try:
-                data = await self._udp_once(addr, qname, qwire, code)
-            except OSError as exc:
-                data = None
-                last_error, last_detail = ErrorKind.OTHER, f"send failed: {exc}"
-                self._window.release()
-                avoid.add(ri)
-                continue
-            else:
-                self._window.release()
-            if data is None:
-                self.stats.timeouts += 1
-                self._tick_bad += 1
-                rs.consecutive_timeouts += 1
-                if rs.consecutive_timeouts >= 20 and failover:
-                    rs.down_until = time.monotonic() + 5.0
-                last_error, last_detail = ErrorKind.TIMEOUT, f"no answer within {self.config.timeout:g} s"
-                if failover:
-                    avoid.add(ri)
-                    if len(avoid) >= len(self.resolvers):
-                        avoid.clear()
-                continue
-            rs.consecutive_timeouts = 0
-            rs.answered += 1
-            self.stats.received += 1
-            tcp = False
-            try:
-                ans = self._validate(data, qname, code)
-                if ans.truncated:
-                    tcp = True
-                    try:
-                        data = await self._tcp_once(addr, qwire, code)
-                        ans = self._validate(data, qname, code)
-                    except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, WireError) as exc:
-                        last_error = ErrorKind.TRUNCATED
-                        last_detail = f"truncated over UDP; TCP retry failed: {type(exc).__name__} {exc}".strip()
-                        last_wire, last_answer = data, None
-                        self._tick_bad += 1
-                        continue
-            except WireError as exc:
-                self.stats.malformed += 1
-                last_error, last_detail = ErrorKind.MALFORMED, str(exc)
-                last_wire, last_answer = data, None
-                continue
-            err = _RCODE_ERRORS.get(ans.rcode)
-            if err is not None:
-                if err is ErrorKind.SERVFAIL:
-                    self.stats.servfails += 1
-                    self._tick_bad += 1
-                else:
-                    self._tick_answers += 1
-                last_error, last_detail = err, f"{ans.rcode} from {last_resolver}"
-                last_wire, last_answer = data, ans
-                # another resolver may know better; one resolver repeating itself won't
-                if failover and servfail_retries < 1 and attempt + 1 < attempts:
-                    servfail_retries += 1
-                    avoid.add(ri)
-                    continue
-                return Reply(ans, data, last_resolver, err, last_detail, time.time(), tcp, attempt + 1)
-            self._tick_answers += 1
-            return Reply(ans, data, last_resolver, None, None, time.time(), tcp, attempt + 1)
-        return Reply(last_answer, last_wire, last_resolver, last_error, last_detail, time.time(), False, attempts)
 
     async def probe(self, timeout: float = 2.0, tries: int = 2) -> list[str]:
         """Ask every resolver for the root NS set; return those that answered.
@@ -528,25 +538,12 @@ class Transport:
         Used before a scan so that an offline machine or a wrong address is
         reported within seconds instead of as a timeout on every domain.
         """
-        qwire = encode_name(".")
-        code = qtype_code("NS")
-
-        async def one(rs: _ResolverState) -> str | None:
-            for _ in range(tries):
-                try:
-                    data = await self._udp_once(rs.addr, ".", qwire, code, timeout)
-                except OSError:
-                    data = None
-                if data is not None:
-                    try:
-                        decode_response(data)
-                    except WireError:
-                        continue
-                    return format_resolver(rs.addr)
-            return None
-
-        res = await asyncio.gather(*(one(r) for r in self.resolvers))
-        return [r for r in res if r]
+        futs = [self.submit(".", "NS", resolver=i, timeout=timeout, retries=tries - 1)
+                for i in range(len(self.resolvers))]
+        await asyncio.gather(*futs)
+        # any datagram from the resolver counts: it is there (a truncated or
+        # SERVFAIL answer is the scan's business, not a sign of being offline)
+        return [format_resolver(r.addr) for r in self.resolvers if r.answered]
 
 
 def _same_ip(a: str, b: str) -> bool:
