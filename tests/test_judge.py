@@ -254,3 +254,14 @@ def test_real_kb_ownership_changes_on_their_dates():
         assert judge(solv, real, cfg["nos"], day).verdict == SOVEREIGN, day
         # its controlling owner is British: not EU/EEA-controlled
         assert judge(solv, real, cfg["eu-controlled"], day).verdict == NOT_SOVEREIGN, day
+
+
+def test_policy_categories(tmp_path, kb):
+    cfg = load_policies()
+    assert cfg["nos-mx"].categories == ("mail_inbound",) and cfg["nos"].categories is None
+    assert judge(svc("web", "microsoft"), kb, cfg["nos-mx"], "2026-01-01") is None
+    assert judge(svc("mail_inbound", "microsoft"), kb, cfg["nos-mx"], "2026-01-01").verdict == NOT_SOVEREIGN
+    f = tmp_path / "c.yaml"
+    f.write_text("policies: {x: {extends: nos, categories: [mailbox, nope]}}")
+    with pytest.raises(PolicyError, match="unknown categories"):
+        load_policies(f)

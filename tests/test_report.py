@@ -596,3 +596,16 @@ def test_unknown_reasons(rep):
     assert rep.unknown_reasons["strict"] == []
     html = render_html(rep, "en", now=NOW)
     assert "Why domains are “unknown”" in html
+
+
+def test_category_limited_definitions(kb):
+    """nos-mx (NOS 2024: MX only) and nos-mailbox count only one category."""
+    pols = load_policies().select(["nos-mx", "nos-mailbox", "nos"])
+    r = build(sample(), kb, pols, "2026-01-01")
+    assert counts(r.domains["nos-mx"]) == (2, 3, 4, 0, 2, 1)
+    assert counts(r.domains["nos-mailbox"]) == (3, 2, 3, 1, 2, 1)
+    # the Swiss gateway receives ziekenhuis-b's mail; its mailboxes are at Microsoft
+    zkh = next(x for x in r.results if x.domain == "ziekenhuis-b.nl")
+    assert (zkh.verdict["nos-mx"], zkh.verdict["nos-mailbox"]) == ("sovereign", "not_sovereign")
+    web = next(d for d in zkh.deps if d.category == "web")
+    assert web.verdicts["nos-mx"] is None and web.verdicts["nos"].verdict == "not_sovereign"

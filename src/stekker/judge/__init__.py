@@ -37,7 +37,7 @@ from typing import Any, Iterable, Iterator
 
 import yaml
 
-from stekker.attribute.model import DomainAttribution, Service
+from stekker.attribute.model import CATEGORIES, DomainAttribution, Service
 
 SOVEREIGN = "sovereign"
 NOT_SOVEREIGN = "not_sovereign"
@@ -81,6 +81,7 @@ class Policy:
     source: str | None = None
     origin: str = "shipped"  # "shipped" or the user file's path
     short: dict[str, str] = field(default_factory=dict)  # column-header name
+    categories: tuple[str, ...] | None = None  # only these categories count (None: all)
     config: "PolicyConfig | None" = field(default=None, repr=False)
 
     def title(self, lang: str = "en") -> str:
@@ -270,8 +271,19 @@ def _load(paths: tuple[str, ...]) -> PolicyConfig:
         short = p.get("short") or {}
         if isinstance(short, str):
             short = {"en": short, "nl": short}
+        cats = p.get("categories")
+        if cats is None and p.get("extends"):
+            cats = build(str(p["extends"]), stack + (pid,)).categories
+        if cats is not None:
+            if not isinstance(cats, list) or not cats:
+                raise PolicyError(f"{where}: categories must be a non-empty list")
+            known = set(CATEGORIES) | {"saas"}
+            bad = [c for c in cats if c not in known]
+            if bad:
+                raise PolicyError(f"{where}: unknown categories {bad}; known: {', '.join(sorted(known))}")
+            cats = tuple(cats)
         pol = Policy(id=pid, name=name, summary=summary, checks=checks,
-                     source=p.get("source"), origin=p["_origin"], short=short)
+                     source=p.get("source"), origin=p["_origin"], short=short, categories=cats)
         resolved[pid] = pol
         return pol
 
@@ -613,6 +625,8 @@ def judge(service: Service, kb: Any, policy: Policy, as_of: Any = None,
     st = service.status
     if st == "absent":
         return None
+    if policy.categories is not None and service.category not in policy.categories:
+        return None  # this definition does not look at this category
     if st == "error":
         return Verdict(policy.id, ERROR, [Reason("service_error")], texts=texts)
     if st == "unknown" or (st == "attributed" and not service.provider):
@@ -762,7 +776,7 @@ def judge_domain(da: DomainAttribution, kb: Any, policies: list[Policy], as_of: 
     cfg = policies[0].config if policies else load_policies()
     day = as_date(as_of)
     for cat, s, primary in dependencies(da):
-        key = (s.status, s.provider, s.company, s.provider_name, org if s.status == "self" else None)
+        key = (cat, s.status, s.provider, s.company, s.provider_name, org if s.status == "self" else None)
         hit = cache.get(key) if cache is not None else None
         if hit is None:
             f = None
