@@ -209,11 +209,17 @@ class DomainScanner:
     async def scan(self, domain: str, hosts: Iterable[str] = ()) -> tuple[str, list[Row]]:
         plan = self.plan
         probe_name = f"stekker-wc-{secrets.token_hex(5)}.{domain}"
-        asks: list[tuple[str, str, str]] = list(plan.questions(domain))
+        host_asks = [("host", h, t) for h in dict.fromkeys(hosts) for t in plan.derived_types("host")]
+        rows: list[Row] = await self._ask_all(domain, plan.questions(domain, first=True))
+        soa = next((r for r, _ in rows if r.purpose == "apex_soa"), None)
+        if soa is not None and soa.absent_kind is AbsentKind.NXDOMAIN:
+            # the domain does not exist, so nothing below it does (RFC 8020):
+            # only the input's extra hosts (often under other names) are asked
+            rows += await self._ask_all(domain, host_asks)
+            return DomainEvidence(domain=domain, results=[r for r, _ in rows]).status, rows
+        asks: list[tuple[str, str, str]] = list(plan.questions(domain, first=False))
         asks += [("wildcard_probe", probe_name, t) for t in plan.derived_types("wildcard_probe")]
-        for h in dict.fromkeys(hosts):
-            asks += [("host", h, t) for t in plan.derived_types("host")]
-        rows: list[Row] = await self._ask_all(domain, asks)
+        rows += await self._ask_all(domain, asks + host_asks)
         by_key = {(r.purpose, r.qname, r.qtype): r for r, _ in rows}
 
         # derived: MX and NS host addresses (shared across domains), SPF tree

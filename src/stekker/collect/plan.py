@@ -21,6 +21,7 @@ class PlanItem:
     label: str  # "@" = the domain itself
     types: tuple[str, ...]
     why: str
+    first: bool = False
 
     def qname(self, domain: str) -> str:
         return domain if self.label == "@" else f"{self.label}.{domain}"
@@ -34,9 +35,11 @@ class Plan:
     cname_chain_max: int
     spf_lookups_max: int
 
-    def questions(self, domain: str) -> list[tuple[str, str, str]]:
-        """(purpose, qname, qtype) of the fixed items for ``domain``."""
-        return [(it.id, it.qname(domain), t) for it in self.items for t in it.types]
+    def questions(self, domain: str, first: bool | None = None) -> list[tuple[str, str, str]]:
+        """(purpose, qname, qtype) of the fixed items for ``domain``; with
+        ``first`` only the items asked first (True) or the others (False)."""
+        return [(it.id, it.qname(domain), t) for it in self.items for t in it.types
+                if first is None or it.first == first]
 
     def derived_types(self, purpose: str) -> tuple[str, ...]:
         return self.derived[purpose][0]
@@ -62,7 +65,8 @@ class PlanError(ValueError):
 def parse_plan(data: dict) -> Plan:
     try:
         items = tuple(
-            PlanItem(str(i["id"]), str(i["label"]), tuple(str(t).upper() for t in i["types"]), str(i.get("why", "")))
+            PlanItem(str(i["id"]), str(i["label"]), tuple(str(t).upper() for t in i["types"]), str(i.get("why", "")),
+                     bool(i.get("first", False)))
             for i in data["items"]
         )
         derived = {
