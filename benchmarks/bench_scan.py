@@ -107,6 +107,9 @@ def main() -> int:
     ap.add_argument("--window", type=int, default=1024)
     ap.add_argument("--max-window", type=int, default=4096)
     ap.add_argument("--keep", action="store_true", help="leave the lab running")
+    ap.add_argument("--extra-nx", type=int, default=0,
+                    help="append this many names that are not delegated (NXDOMAIN) to the input: a cheap way to "
+                         "push the whole pipeline (input, store, engine) to 1,000,000 targets for the memory check")
     args = ap.parse_args()
 
     from stekker import __version__
@@ -141,6 +144,11 @@ def main() -> int:
         print(f"lab: build {lab.timings.get('build', 0):.1f} s, start {lab.timings.get('start', 0):.1f} s, "
               f"counts {lab.counts}", flush=True)
         inp = lab.write_input(work / "input.csv")
+        if args.extra_nx:
+            with open(inp, "a", encoding="utf-8") as f:
+                for i in range(args.extra_nx):
+                    f.write(f"bench-nx-{i:07d}.nl,Niet Bestaand {i},nx,\n")
+            print(f"input: {args.n:,} lab organisations + {args.extra_nx:,} names that do not exist", flush=True)
         lab.flush()  # cold cache
         db = args.db or str(work / "bench.db")
         store = Store.open(db)

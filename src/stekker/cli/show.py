@@ -37,7 +37,7 @@ def _safe(text: object) -> str:
     """DNS text on a terminal: control characters visible, Rich markup inert."""
     from rich.markup import escape
 
-    s = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in str(text))
+    s = "".join(c if c.isprintable() or c == "\n" else f"\\x{ord(c):02x}" for c in str(text))
     return escape(s)
 
 
@@ -89,7 +89,7 @@ def show(
 
     store = _open(db)
     sid = _scan_id(store, scan)
-    con = Console()
+    con = Console() if sys.stdout.isatty() else Console(width=200)
     if issues:
         t = Table(title=f"input problems of scan {sid}")
         for col in ("line", "kind", "reason", "as written"):
@@ -158,24 +158,42 @@ def _show_attribution(con, ev) -> None:
         con.print(f"[red]attribution failed: {_safe(exc)}[/red]")
         return
     t = Table(title=f"who runs it (knowledge base {att.kb_version}, ownership as of {att.as_of})")
-    for col in ("service", "status", "provider", "company", "ultimate parent", "jurisdiction", "confidence", "evidence"):
-        t.add_column(col, overflow="fold")
+    for col, kw in (("service", {"no_wrap": True}), ("who: provider (company -> ultimate parent, jurisdiction)", {}),
+                    ("conf.", {"justify": "right"}), ("evidence [rule]", {})):
+        t.add_column(col, overflow="fold", **kw)
+
+    def who(s) -> str:
+        if s.status != "attributed":
+            return s.status
+        chain = s.company or ""
+        if s.parent and s.parent != s.company:
+            chain += f" -> {s.parent}"
+        text = f"{s.provider_name or s.provider} ({chain}, {s.jurisdiction or '?'})"
+        for a in s.also:
+            text += f"\n+ {a.provider_name or a.provider} ({a.jurisdiction or '?'})"
+        return text
+
+    def evid(s, n: int) -> str:
+        lines = [f"{e.qname} {e.rtype} {e.value} [{e.rule}]" for e in s.evidence[:n]]
+        if len(s.evidence) > n:
+            lines.append(f"(+{len(s.evidence) - n} more)")
+        return "\n".join(lines) or (s.note or "")
+
     for cat, s in att.services.items():
-        evid = "\n".join(f"{e.qname} {e.rtype} {e.value} [{e.rule}]" for e in s.evidence[:4])
-        if len(s.evidence) > 4:
-            evid += f"\n(+{len(s.evidence) - 4} more)"
-        prov = s.provider_name or s.provider or ""
-        if s.also:
-            prov += " (+ " + ", ".join(a.provider or "?" for a in s.also) + ")"
-        t.add_row(cat, s.status, _safe(prov), _safe(s.company or ""), _safe(s.parent or ""), s.jurisdiction or "",
-                  f"{s.confidence:.2f}" if s.status == "attributed" else "", _safe(evid or s.note or ""))
+        t.add_row(cat, _safe(who(s)), f"{s.confidence:.2f}" if s.status == "attributed" else "", _safe(evid(s, 3)))
     for s in att.saas:
-        evid = "\n".join(f"{e.qname} {e.rtype} {e.value} [{e.rule}]" for e in s.evidence[:2])
-        t.add_row("saas", s.status, _safe(s.provider_name or s.provider or ""), _safe(s.company or ""),
-                  _safe(s.parent or ""), s.jurisdiction or "", f"{s.confidence:.2f}", _safe(evid))
+        t.add_row("saas", _safe(who(s)), f"{s.confidence:.2f}", _safe(evid(s, 1)))
     con.print(t)
     if att.tenant:
         con.print(f"Microsoft 365 tenant: {_safe(att.tenant)}")
+    try:
+        from stekker.ipasn import stale_warning
+
+        warn = stale_warning(asn)
+    except ImportError:
+        warn = None
+    if warn:
+        con.print(f"[yellow]{_safe(warn)}[/yellow]")
 
 
 def _asn_table():
