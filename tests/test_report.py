@@ -579,6 +579,19 @@ def test_lab_scan_end_to_end(lab_scan, lab, tmp_path):
     if org.organisations:
         assert "<script" not in render_org_html(rep, org.organisations[0], "en").lower()
     (tmp_path / "lab.html").write_text(html)
+    # and through the command line, every file output
+    from typer.testing import CliRunner
+
+    from stekker.cli import _register, app
+
+    _register()
+    outs = {k: tmp_path / f"cli.{k}" for k in ("html", "csv", "jsonl", "parquet")}
+    res = CliRunner().invoke(app, ["report", "--db", str(store.url),
+                                   "--scan", str(sid), "--as-of", day, "--lang", "en", "-q",
+                                   *sum(([f"--{k}", str(p)] for k, p in outs.items()), [])])
+    assert res.exit_code == 0, res.output
+    assert all(p.stat().st_size > 0 for p in outs.values())
+    assert len(outs["jsonl"].read_text().splitlines()) == n_targets
     nos = rep.domains["nos"]
     print(f"\nlab scan {sid}: {rep.domain_count} domains, {rep.organisation_count} organisations; "
           + "; ".join(f"{p.id}: orgs {rep.organisations[p.id].not_sovereign}/{rep.organisations[p.id].decided}, "

@@ -100,3 +100,18 @@ def test_cli_pdf_and_missing_chromium(tmp_path, monkeypatch):
     monkeypatch.setenv("STEKKER_CHROMIUM", str(tmp_path / "no-such-chromium"))
     with pytest.raises(RenderError, match="PDF needs headless Chromium"):
         write_pdf("<!doctype html><title>x</title>", tmp_path / "x.pdf")
+
+
+def test_cli_writes_pdf_of_report_and_organisation(tmp_path):
+    from test_report import _real_records, _store_with_scan
+    from typer.testing import CliRunner
+
+    from stekker.cli import _register, app
+
+    _register()
+    _store_with_scan(tmp_path, _real_records())
+    db = str(tmp_path / "s.db")
+    for args, name in (([], "r.pdf"), (["--organisation", "Gemeente A", "--lang", "nl"], "o.pdf")):
+        res = CliRunner().invoke(app, ["report", "--db", db, "-q", "--pdf", str(tmp_path / name), *args])
+        assert res.exit_code == 0, res.output
+        assert (tmp_path / name).read_bytes().startswith(b"%PDF-")
