@@ -8,7 +8,7 @@ not measured in one of the scans (DNS error, unknown provider) is listed as
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from stekker.attribute.model import CATEGORIES
