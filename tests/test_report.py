@@ -622,3 +622,11 @@ def test_category_limited_definitions(kb):
     assert (zkh.verdict["nos-mx"], zkh.verdict["nos-mailbox"]) == ("sovereign", "not_sovereign")
     web = next(d for d in zkh.deps if d.category == "web")
     assert web.verdicts["nos-mx"] is None and web.verdicts["nos"].verdict == "not_sovereign"
+
+
+def test_control_and_bidi_characters_are_made_visible(kb, pols):
+    nasty = "v=spf1 \x1b[2J\u202egnp.exe\x07 -all"
+    d = dom("ctl.nl", "Ctl", "x", {"dns": svc("dns", "kpn", evidence=[ev("ctl.nl", "TXT", nasty)])})
+    html = render_org_html(build([d], kb, pols, "2026-01-01"), "Ctl", "en", now=NOW)
+    assert "\x1b" not in html and "\u202e" not in html and "\x07" not in html
+    assert "v=spf1 \\x1b[2J\\u202egnp.exe\\x07 -all" in html

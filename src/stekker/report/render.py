@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import unicodedata
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -39,10 +40,27 @@ def _template_text(name: str) -> str:
     return resources.files("stekker.report").joinpath("templates", name).read_text("utf-8")
 
 
+def visible(value: Any) -> str:
+    """DNS text with control and bidi/format characters made visible as
+    ``\\xNN`` / ``\\uNNNN`` (a TXT record must not reorder or hide what is
+    shown around it). Escaping for HTML is still the template's job."""
+    out = []
+    for ch in str(value):
+        cat = unicodedata.category(ch)
+        if cat == "Cc":
+            out.append(f"\\x{ord(ch):02x}")
+        elif cat in ("Cf", "Zl", "Zp"):
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def _env() -> jinja2.Environment:
     loader = jinja2.FunctionLoader(lambda name: _template_text(name))
     env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
+    env.filters["visible"] = visible
     return env
 
 
