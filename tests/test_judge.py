@@ -265,3 +265,15 @@ def test_policy_categories(tmp_path, kb):
     f.write_text("policies: {x: {extends: nos, categories: [mailbox, nope]}}")
     with pytest.raises(PolicyError, match="unknown categories"):
         load_policies(f)
+
+
+def test_data_location_values_are_data(tmp_path, kb):
+    """An EU region that is only offered passes broad with a flag; a stricter
+    reader can make it unknown in a policy file."""
+    ms = svc("mailbox", "microsoft")
+    assert judge(ms, kb, load_policies()["broad"], "2026-01-01").verdict == SOVEREIGN
+    f = tmp_path / "loc.yaml"
+    f.write_text("data_location_values: {offered: unknown}\n")
+    v = judge(ms, kb, load_policies(f)["broad"], "2026-01-01")
+    assert v.verdict == UNKNOWN and v.reason() == ("Microsoft offers EU/EEA data location; whether this "
+                                                   "organisation uses it is not visible in DNS")

@@ -327,6 +327,7 @@ class Facts:
     chain: list[Entity] | None  # company first, ultimate parent last; None: unknown
     holders: list[tuple[str, float | None, str | None]] | None  # (holder name, percent, country)
     data_location: str  # pass | fail | offered | unknown (EU/EEA data location)
+    data_location_raw: str | None = None  # the knowledge base's value
     self_hosted: bool = False
 
 
@@ -443,8 +444,9 @@ def facts(service: Service, kb: Any, as_of: Any, organisation: str | None = None
             entries = [_holder_entry(kb, h) for h in raw_holders]
             fractions = all(e[1] is not None and float(e[1]) <= 1.0 for e in entries)
             holders = [(n, _share_pct(sh, fractions), c) for n, sh, c in entries]
+    raw_loc = getattr(prov, "eu_data_location", None) if prov is not None else None
     return Facts(provider=service.provider, provider_name=pname, chain=chain, holders=holders,
-                 data_location=loc)
+                 data_location=loc, data_location_raw=None if raw_loc is None else str(raw_loc))
 
 
 # ---------------------------------------------------------------------------
@@ -569,7 +571,8 @@ class _Eval:
             r = Reason("data_location.offered", p)
             return "pass", r, [r]
         if loc not in ("pass", "fail"):
-            return "unknown", Reason("data_location.unknown", p), []
+            code = "data_location.offered" if self.f.data_location_raw == "offered" else "data_location.unknown"
+            return "unknown", Reason(code, p), []
         return loc, Reason("data_location." + loc, p), []
 
     def c_holders(self, arg: dict[str, Any]):
