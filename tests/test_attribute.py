@@ -719,3 +719,33 @@ def test_extra_hosts(kb):
     d2 = a.to_dict()
     assert d2["hosts"]["portaal." + d]["provider"] == "microsoft"
     assert DomainAttribution.from_dict(d2).to_dict() == d2
+
+
+def test_load_attributions_for_another_date(tmp_path):
+    from stekker.store import Store
+
+    k = kbmod.load(FIXTURE_KB)
+    store = Store.open(str(tmp_path / "o.db"))
+    sid = store.create_scan(tool_version="t", plan_version=1, input_path="x", input_sha256=None,
+                            resolvers=["127.0.0.1"], options={})
+
+    class T:
+        def __init__(self, domain):
+            self.domain, self.organisation, self.sector, self.hosts = domain, None, None, []
+    d = "gemeente-p.nl"
+    try:
+        store.add_targets(sid, [T(d)])
+    except Exception as exc:
+        pytest.skip(f"store.add_targets with a minimal target: {exc}")
+    ev = evidence(d, [(d, "MX", "10 mx.acmemail.example.")])
+    store.write_domain(sid, d, ev.status, [(r, None) for r in ev.results])
+    attribute_scan(store, sid, kb=k, asn_table=None, as_of="2026-01-15")
+    stored = list(load_attributions(store, sid, kb=k))
+    assert stored[0].as_of == "2026-01-15" and stored[0].services["mailbox"].jurisdiction == "NL"
+    later = list(load_attributions(store, sid, kb=k, as_of="2026-06-01", asn_table=None))
+    assert later[0].as_of == "2026-06-01"
+    assert (later[0].services["mailbox"].parent, later[0].services["mailbox"].jurisdiction) == ("usparent", "US")
+    # the stored records are unchanged
+    assert list(load_attributions(store, sid, kb=k))[0].services["mailbox"].jurisdiction == "NL"
+    with pytest.raises(LookupError, match="no attributions for knowledge-base version"):
+        list(load_attributions(store, sid, kb=k, kb_version="1999-01-01-deadbeef"))

@@ -148,6 +148,7 @@ class KnowledgeBase:
                 if a in self._asn and self._asn[a] != p.id:
                     self._errors.append(f"ASN {a} claimed by {self._asn[a]!r} and {p.id!r}")
                 self._asn.setdefault(a, p.id)
+        self._match_cache: dict[tuple[str, str], list[Match]] = {}
         # fingerprint index: on -> (suffix map, regex list, equals map)
         self._suffix: dict[str, dict[str, list[tuple[Provider, Fingerprint]]]] = {}
         self._regex: dict[str, list[tuple[Provider, Fingerprint, re.Pattern]]] = {}
@@ -283,7 +284,18 @@ class KnowledgeBase:
         Suffixes match on label boundaries; per provider only the longest
         matching suffix is kept. Regex and equals fingerprints are tried too."""
         name = name.lower().rstrip(".")
-        ons = [on] if isinstance(on, str) else list(on)
+        if isinstance(on, str):
+            key = (name, on)
+            hit = self._match_cache.get(key)
+            if hit is None:
+                hit = self._match_name(name, [on])
+                if len(self._match_cache) >= 200_000:
+                    self._match_cache.clear()
+                self._match_cache[key] = hit
+            return list(hit)
+        return self._match_name(name, list(on))
+
+    def _match_name(self, name: str, ons: list[str]) -> list[Match]:
         out: list[Match] = []
         for o in ons:
             per_provider: dict[str, Match] = {}
