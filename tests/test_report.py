@@ -158,6 +158,16 @@ def test_provider_shares_overall(rep):
     assert rep.providers_overall[0].key == "kpn"  # sorted by count
 
 
+def test_ultimate_parents(kb, pols, rep):
+    got = {p.key: p.count for p in rep.parents_overall}
+    # TransIP's parent team.blue; Microsoft Ireland's parent Microsoft; Google's Alphabet
+    assert got == {"kpn": 5, "team-blue": 3, "microsoft": 2, "mystery": 2, "alphabet": 1, "amazon": 1,
+                   "cloudflare": 1, "hoster-holding": 1, "swisshost": 1}
+    after = build(sample(), kb, pols, "2026-03-01")  # hoster-nl now belongs to a US buyer
+    assert {p.key: p.count for p in after.parents_overall}["us-buyer"] == 1
+    assert "hoster-holding" not in {p.key for p in after.parents_overall}
+
+
 def test_markets_and_hhi(rep):
     m = rep.markets["mail"]  # mailbox platform first
     assert [(s.key, s.count) for s in m.shares] == [("microsoft", 2), ("google", 1), ("kpn", 1), ("self", 1)]

@@ -303,6 +303,7 @@ class Report:
     by_sector_orgs: dict[str, dict[str, Tally]]  # sector -> policy -> tally over organisations
     sector_domain_counts: dict[str, int]
     providers_overall: list[ProviderShare]  # domains using the provider in any category
+    parents_overall: list[ProviderShare]  # domains using any provider of the ultimate parent
     providers_denominator: int
     markets: dict[str, CategoryMarket]  # row -> market
     seal: dict[str, Counter]  # objective -> Counter(label) over identified dependencies
@@ -422,8 +423,11 @@ def build(attributions: Iterable[DomainAttribution], kb: Any, policies: list[Pol
     # providers overall: domains (that exist) with the provider anywhere
     info: dict[str, ProviderShare] = {}
     overall: Counter = Counter()
+    parents: Counter = Counter()
+    parent_info: dict[str, ProviderShare] = {}
     for r in live:
         seen = set()
+        seen_parents = set()
         for d in r.deps:
             if d.service.status not in ("attributed", "self") or (d.service.status == "attributed" and not d.service.provider):
                 continue
@@ -431,11 +435,22 @@ def build(attributions: Iterable[DomainAttribution], kb: Any, policies: list[Pol
             seen.add(k)
             if k not in info:
                 info[k] = _share_info(d)
+            if k != "self" and d.chain:
+                top = d.chain[-1]
+                seen_parents.add(top.id)
+                if top.id not in parent_info:
+                    parent_info[top.id] = ProviderShare(top.id, top.name, 0, 0, jurisdiction=top.country)
         for k in seen:
             overall[k] += 1
+        for k in seen_parents:
+            parents[k] += 1
     providers_overall = [
         ProviderShare(k, info[k].name, n, len(live), info[k].company, info[k].parent, info[k].jurisdiction)
         for k, n in sorted(overall.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+    parents_overall = [
+        ProviderShare(k, parent_info[k].name, n, len(live), jurisdiction=parent_info[k].jurisdiction)
+        for k, n in sorted(parents.items(), key=lambda kv: (-kv[1], kv[0]))
     ]
 
     # markets per category row: the primary provider of the row's first
@@ -506,7 +521,7 @@ def build(attributions: Iterable[DomainAttribution], kb: Any, policies: list[Pol
         domains=domains, organisations=organisations, org_verdicts=org_verdicts,
         domains_without_org=without, by_category=by_category, category_presence=presence,
         by_sector=by_sector, by_sector_orgs=by_sector_orgs, sector_domain_counts=sector_counts,
-        providers_overall=providers_overall, providers_denominator=len(live), markets=markets,
+        providers_overall=providers_overall, parents_overall=parents_overall, providers_denominator=len(live), markets=markets,
         seal=seal_counts, status_counts=status_counts, domains_with_failed_queries=failed_q,
         explanations=explanations, unknown_reasons=unknown_reasons,
     )

@@ -118,6 +118,15 @@ def print_report(report: Report, lang: str = "en", console: Console | None = Non
                    str(ps.count), fmt_pct(ps.share, lang))
     c.print(tb)
 
+    tb = Table(title=t("by_parent"))
+    tb.add_column(t("parent"))
+    tb.add_column(t("country"))
+    tb.add_column(t("domains"), justify="right")
+    tb.add_column(t("share"), justify="right")
+    for ps in report.parents_overall[:top]:
+        tb.add_row(_T(ps.name), _T(ps.jurisdiction or "?"), str(ps.count), fmt_pct(ps.share, lang))
+    c.print(tb)
+
     tb = Table(title=t("markets"))
     tb.add_column(t("category"))
     tb.add_column("n", justify="right")
