@@ -41,6 +41,8 @@ TXT_PREFIX = {
 
 _DKIM_DETAIL = re.compile(r"DKIM (\S+) CNAME \S+ (\S+)")
 _AUTODISCOVER_DETAIL = re.compile(r"autodiscover CNAME \S+ (\S+)")
+_AUTODISCOVER_SRV_DETAIL = re.compile(r"autodiscover SRV \S+ (\S+)")
+_ASN_DETAIL = re.compile(r"^ASN (\d+)\b")
 
 
 def bucket(label: str | None) -> str:
@@ -63,6 +65,7 @@ class PeerObservation:
     dkim: dict[str, str] = field(default_factory=dict)  # selector -> CNAME target
     txt: list[str] = field(default_factory=list)  # verification TXT records (reconstructed)
     non_dns_signals: list[str] = field(default_factory=list)  # signals a DNS scan cannot see
+    mx_asns: list[int] = field(default_factory=list)  # ASNs of the MX hosts' addresses, as the peer published them
 
     @property
     def bucket(self) -> str:
@@ -95,6 +98,7 @@ def _from_dns_cache(dataset: str, domain: str, rec: dict, summary: dict | None) 
         autodiscover_srv=_clean(ad["autodiscover_srv"]) if ad.get("autodiscover_srv") else None,
         dkim={k: _clean(v) for k, v in (rec.get("dkim") or {}).items()},
         txt=txt,
+        mx_asns=sorted({int(a) for a in rec.get("mx_asns") or [] if str(a).isdigit()}),
     )
     if rec.get("tenant"):
         obs.non_dns_signals.append(f"Microsoft tenant realm API: {rec['tenant']}")
@@ -135,11 +139,16 @@ def load_mxmapch(peers: Path) -> list[PeerObservation]:
                 obs.dkim[selector] = _clean(m.group(2))
             elif kind == "autodiscover" and (m := _AUTODISCOVER_DETAIL.search(detail)):
                 obs.autodiscover_cname = _clean(m.group(1))
+            elif kind == "autodiscover" and (m := _AUTODISCOVER_SRV_DETAIL.search(detail)):
+                obs.autodiscover_srv = _clean(m.group(1))
             elif kind == "txt_verification" and sig.get("provider") == "microsoft":
                 # mxmap does not publish the token itself, only that an MS= token exists
                 obs.txt.append("MS=ms00000000")
             elif kind == "tenant":
                 obs.non_dns_signals.append(detail)
+            elif kind == "asn" and (m := _ASN_DETAIL.search(detail)):
+                if int(m.group(1)) not in obs.mx_asns:
+                    obs.mx_asns.append(int(m.group(1)))
         out.append(obs)
     out.sort(key=lambda o: o.domain)
     return out

@@ -1,0 +1,42 @@
+"""CLI commands of the validation stage (registered on stekker.cli.app):
+``stekker validate peers``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from stekker.cli import app
+
+validate_app = typer.Typer(help="Check stekker against independent sources.", no_args_is_help=True)
+app.add_typer(validate_app, name="validate")
+
+
+@validate_app.command("peers")
+def peers(
+    peers_dir: Optional[Path] = typer.Option(None, "--peers", help="Peer data directory (default ../shared/data/peers)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the Markdown report here (e.g. docs/VALIDATION.md)."),
+    sample: Optional[int] = typer.Option(None, "--sample", min=1, help="A deterministic sample of about N observations."),
+    dataset: Optional[List[str]] = typer.Option(None, "--dataset", help="Only datasets whose name contains this."),
+    workdir: Optional[Path] = typer.Option(None, "--workdir", help="Lab and scan files (default: a temporary directory)."),
+    net: str = typer.Option("127.84", "--net", help="Lab net (first two octets)."),
+    brief: bool = typer.Option(False, "--brief", help="Print the figures only, not every disagreement."),
+) -> None:
+    """Compare stekker's mailbox attribution with the labels of mxmap (Swiss
+    municipalities), mxmap.it (Belgian municipalities) and mxmap-dk (Nordic
+    companies, Icelandic municipalities): their observed DNS records become
+    zones of the loopback DNS lab (needs root, knotd, unbound), stekker scans
+    and attributes them, and every disagreement is printed with both
+    explanations and a verdict.
+
+    Examples:
+
+      stekker validate peers --out docs/VALIDATION.md
+
+      stekker validate peers --sample 60 --brief
+    """
+    from stekker.validate.__main__ import run_cli
+
+    raise typer.Exit(run_cli(peers_dir, out, sample, dataset, workdir, net, brief=brief))

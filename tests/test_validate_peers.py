@@ -1,0 +1,145 @@
+"""The peer check (issue #3, item 6): stekker's mailbox attribution against the
+labels of mxmap, mxmap.it and mxmap-dk, through the loopback DNS lab.
+
+The lab tests need root, knotd, unbound and ../shared/data/peers; they skip
+cleanly otherwise. They run on net 127.84 (the session lab uses 127.77)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from conftest import SHARED_DATA, lab_missing_reason
+from stekker import kb as kbmod
+from stekker.validate import check, report, verdict
+from stekker.validate.peers import PeerObservation, bucket, load_all
+
+PEERS = SHARED_DATA / "peers"
+
+
+def _obs(domain, label="microsoft", **kw):
+    return PeerObservation(dataset="t", domain=domain, name=domain, label=label, **kw)
+
+
+# ---------------------------------------------------------------- without the lab
+def test_bucket_mapping():
+    assert bucket("microsoft") == bucket("ms365") == "microsoft"
+    assert bucket("google") == bucket("gws") == "google"
+    assert bucket("aws") == "amazon"
+    for other in ("independent", "local-isp", "infomaniak", "unknown", "telia", None, ""):
+        assert bucket(other) == "other"
+
+
+def test_kb_knows_the_newer_microsoft_dkim_format():
+    k = kbmod.load()
+    m = k.match_name("selector1-willebroek-be._domainkey.organisatiewillebroek.d-v1.dkim.mail.microsoft", on="dkim")
+    assert m and m[0].provider == "microsoft" and "mailbox" in m[0].roles
+    assert m[0].tenant == "organisatiewillebroek"
+    # a broken CNAME (relative name appended to the zone) is not Microsoft's
+    assert not k.match_name("selector2-st-vith-be._domainkey.sanktvith.onmicrosoft.com.vith.be", on="dkim")
+
+
+def test_build_orgs_addresses_conflicts_and_skips():
+    obs = [
+        # Exchange Online next to an own server: the peer's one ASN (8075) is Exchange Online's,
+        # so the own host gets no ASN
+        _obs("mixed.be", mx=["mixed-be.mail.protection.outlook.com", "mail.mixed.be"], mx_asns=[8075]),
+        # one ASN for a host outside the lab's provider zones: a synthetic prefix of that ASN
+        _obs("hosted.ch", label="independent", mx=["mx1.some-isp.ch"], mx_asns=[3303]),
+        # two orgs publish different CNAMEs for one shared name: the second is dropped, with the reason
+        _obs("first.be", mx=["mx.shared-isp.be"], mx_cnames={"mx.shared-isp.be": "a.relay-isp.be"}),
+        _obs("clash.be", mx=["mx.shared-isp.be"], mx_cnames={"mx.shared-isp.be": "b.relay-isp.be"}),
+        _obs("a" * 70 + ".be"),  # not a valid DNS name
+        _obs("mixed.be"),  # duplicate
+        _obs("outlook.com"),  # a zone the lab serves itself
+    ]
+    orgs, rows, skipped, asns = check.build_orgs(obs, "t")
+    assert sorted(rows) == ["clash.be", "first.be", "hosted.ch", "mixed.be"]
+    reasons = {s.domain: s.reason for s in skipped}
+    assert "not a valid DNS name" in reasons["a" * 70 + ".be"]
+    assert reasons["mixed.be"] == "duplicate domain in the dataset"
+    assert "serves itself" in reasons["outlook.com"]
+    recs = {o.domain: o.records for o in orgs}
+    a = {owner: v for owner, t, v in recs["mixed.be"] if t == "A"}
+    assert ipaddress.ip_address(a["mail.mixed.be"]) in check.NO_ASN_NET
+    assert "mixed-be.mail.protection.outlook.com" in a  # a Microsoft lab address
+    hosted = {owner: v for owner, t, v in recs["hosted.ch"] if t == "A"}
+    assert ipaddress.ip_address(hosted["mx1.some-isp.ch"]) in asns.net(3303)
+    assert [r[2] for r in asns.rows()] == [3303]
+    assert not rows["first.be"].dropped
+    assert rows["clash.be"].dropped == ["mx.shared-isp.be CNAME b.relay-isp.be.: the name already has CNAME "
+                                        "a.relay-isp.be."]
+    # the helper address goes to the end of the observed chain, once
+    assert [(o, t) for o, t, _ in recs["first.be"] if o == "a.relay-isp.be"] == [("a.relay-isp.be", "A")]
+
+
+def test_verdict_own_mx_with_exchange_online_evidence():
+    row = check.Row(obs=_obs("x.be", mx=["mail.x.be"], reason="MX is local gateway; DKIM reveals microsoft"),
+                    input_domain="x.be", peer_bucket="microsoft", stekker_bucket="other", stekker_status="self",
+                    items=[("self", "self.own-domain", "x.be", "MX", "10 mail.x.be"),
+                           ("microsoft", "microsoft.dkim:regex:...", "selector1._domainkey.x.be", "CNAME",
+                            "selector1-x-be._domainkey.x.onmicrosoft.com")])
+    verdict.judge(row)
+    assert (row.verdict, row.cause) == ("peer", "own_mx_decides")
+    # the same with only an SPF include for Microsoft: the own MX is the better answer
+    row.items = [row.items[0], ("microsoft", "microsoft.spf:suffix:spf.protection.outlook.com", "x.be", "TXT", "v=spf1")]
+    row.obs.reason = "SPF include:spf.protection.outlook.com matches ms365"
+    verdict.judge(row)
+    assert (row.verdict, row.cause) == ("stekker", "spf_only_vs_own_mx")
+
+
+# ---------------------------------------------------------------- through the lab
+def _need_lab():
+    if not PEERS.is_dir():
+        pytest.skip(f"peer data not found at {PEERS} (../shared/data/peers)")
+    reason = lab_missing_reason()
+    if reason:
+        pytest.skip(reason)
+
+
+@pytest.mark.lab
+def test_peer_sample_agreement_and_explanations(tmp_path):
+    _need_lab()
+    results = check.run(PEERS, workdir=tmp_path, n_sample=100)
+    assert len(results) == 4 and all(r.n >= 5 for r in results)
+    n = sum(r.n for r in results)
+    agree = sum(r.agree for r in results)
+    print("\n" + report.text_summary(results, details=True))
+    assert agree / n >= 0.9, report.text_summary(results)
+    for r in results:
+        # no lab failure may reach the comparison
+        assert all(row.stekker_status != "error" for row in r.rows), [x.obs.domain for x in r.rows if x.stekker_status == "error"]
+        for d in r.disagreements():
+            assert d.obs.reason or d.obs.non_dns_signals, d.obs.domain  # the peer's explanation
+            assert d.evidence or d.stekker_note, d.obs.domain  # stekker's explanation
+            assert d.verdict in ("stekker", "peer", "undecided") and d.cause in verdict.CAUSES and d.verdict_text
+    md = report.markdown(results, report.meta_for(PEERS, 100))
+    for r in results:
+        for d in r.disagreements():
+            assert f"#### {d.obs.domain} " in md
+
+
+@pytest.mark.lab
+def test_gateway_look_through_on_real_peer_records(tmp_path):
+    """Real observations (mxmap.it): Exchange Online behind a Barracuda/Sophos
+    gateway seen through the newer DKIM format; an own relay with DKIM to the
+    tenant; Exchange Online found through autodiscover behind an ISP MX."""
+    _need_lab()
+    want = {"willebroek.be", "woluwe1150.be", "hasselt.be", "zottegem.be", "aalst.be"}
+    obs = [o for o in load_all(PEERS)["mxmap.it (BE municipalities)"] if o.domain in want]
+    assert len(obs) == len(want)
+    res = check.run_dataset("hand-picked", obs, tmp_path, net=check.LAB_NET)
+    by = {r.obs.domain: r for r in res.rows}
+    for d in ("willebroek.be", "woluwe1150.be"):  # gateway in front, DKIM *.x-v1.dkim.mail.microsoft behind it
+        r = by[d]
+        assert r.stekker_gateway in ("barracuda", "sophos") and r.stekker_provider == "microsoft", (d, r.evidence)
+        assert any("dkim.mail.microsoft" in e for e in r.evidence)
+        assert r.agree
+    assert by["aalst.be"].agree and by["aalst.be"].stekker_provider == "microsoft"
+    # the own relay in front of Exchange Online: a known, explained disagreement (engine rule)
+    h = by["hasselt.be"]
+    assert h.stekker_status == "self" and "microsoft" in h.stekker_also
+    assert (h.verdict, h.cause) == ("peer", "own_mx_decides")
+    z = by["zottegem.be"]
+    assert z.stekker_provider == "microsoft" and (z.verdict, z.cause) == ("stekker", "stekker_autodiscover")
