@@ -23,7 +23,7 @@ query without any other conclusion is ``error``, never ``absent``.
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Iterable, Iterator
 
@@ -383,7 +383,8 @@ def _rule_cands(ctx: _Ctx, rule: CategoryRule, only: str | None = None) -> list[
         if rule.purposes is not None and c.purpose not in rule.purposes:
             continue
         if c.roles & roles:
-            out.append(c)
+            conf = rule.confidence_by_kind.get(c.kind)
+            out.append(c if conf is None else replace(c, confidence=conf))
     return out
 
 

@@ -274,6 +274,7 @@ class CategoryRule(_Strict):
     prefer_roles: list[str] = Field(default_factory=list)  # providers with these roles first (origin before CDN)
     prefer_purposes: list[str] = Field(default_factory=list)  # providers seen on these purposes first
     multi: bool = False  # several providers are normal (mail_outbound): all listed, none "wins"
+    confidence_by_kind: dict[str, float] = Field(default_factory=dict)  # observation kind -> confidence here
     note: str | None = None
 
 
