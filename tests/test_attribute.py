@@ -749,3 +749,17 @@ def test_load_attributions_for_another_date(tmp_path):
     assert list(load_attributions(store, sid, kb=k))[0].services["mailbox"].jurisdiction == "NL"
     with pytest.raises(LookupError, match="no attributions for knowledge-base version"):
         list(load_attributions(store, sid, kb=k, kb_version="1999-01-01-deadbeef"))
+
+
+def test_own_server_and_provider_mx(kb):
+    d = "gemeente-m.nl"
+    own = [(d, "MX", "20 mail.gemeente-m.nl."), ("mail." + d, "A", "192.87.5.5")]
+    # provider MX plus an own backup MX: the provider is the mailbox, self is listed too
+    a = attr(d, own + [(d, "MX", "10 gemeente-m-nl.mail.protection.outlook.com.")], kb)
+    mb = a.services["mailbox"]
+    assert mb.provider == "microsoft" and [x.provider for x in mb.also] == ["self"]
+    # only the own MX, Exchange Online autodiscover/DKIM: hybrid, the own server decides
+    b = attr(d, own + exo(d), kb)
+    mb = b.services["mailbox"]
+    assert mb.status == "self" and [x.provider for x in mb.also] == ["microsoft"]
+    assert who(b.services["office"]) == "microsoft"

@@ -479,8 +479,11 @@ def _decide(ctx: _Ctx, category: str, rule: CategoryRule, only: str | None = Non
     self_items = _self_items(ctx, rule, only)
     if self_items:
         own = _self_service(category, self_items, ctx.kb.rules.self_confidence)
-        if any(it.purpose in rule.prefer_purposes for it in self_items):
-            # e.g. the MX is the organisation's own server: it decides
+        if any(it.purpose in rule.prefer_purposes for it in self_items) and not any(
+            c.purpose in rule.prefer_purposes for c in cands
+        ):
+            # e.g. the MX is the organisation's own server (and no provider's):
+            # it decides; autodiscover/DKIM at a provider then means hybrid
             own.also = [svc, *svc.also]
             svc.also = []
             svc = own
