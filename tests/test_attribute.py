@@ -763,3 +763,19 @@ def test_own_server_and_provider_mx(kb):
     mb = b.services["mailbox"]
     assert mb.status == "self" and [x.provider for x in mb.also] == ["microsoft"]
     assert who(b.services["office"]) == "microsoft"
+
+
+def test_service_to_dict_has_every_field(kb):
+    """Service.to_dict is hand-written for speed: it must stay equal to
+    dataclasses.asdict (a new field cannot be forgotten in the export)."""
+    from dataclasses import asdict
+
+    from conftest import HAND_ORGS
+
+    n = 0
+    for org in HAND_ORGS:
+        a = attr(org.domain, org.records, kb)
+        for s in [*a.services.values(), *a.saas]:
+            assert s.to_dict() == asdict(s)
+            n += 1
+    assert n > 40

