@@ -779,3 +779,20 @@ def test_service_to_dict_has_every_field(kb):
             assert s.to_dict() == asdict(s)
             n += 1
     assert n > 40
+
+
+def test_spf_ip_ranges_name_the_sender(kb):
+    d = "gemeente-i.nl"
+    recs = [(d, "MX", "10 mx.transip.email."),
+            (d, "TXT", "v=spf1 include:_spf.transip.email ip4:52.97.0.0/16 ip4:198.51.100.7 -ip4:104.16.0.1 -all")]
+    a = attr(d, recs, kb)
+    out = a.services["mail_outbound"]
+    assert providers_of(out) == {"transip", "microsoft"}
+    ms = [x for x in [out, *out.also] if x.provider == "microsoft"][0]
+    assert ms.evidence[0].value == "ip4:52.97.0.0/16" and ms.evidence[0].rule == "microsoft.asn:AS8075"
+    assert ms.confidence < out.confidence  # a network is weaker evidence than an include
+    # the web category is not touched by SPF addresses
+    assert a.services["web"].status == "absent"
+    # without IP-to-ASN data the range is simply not attributed
+    b = attribute_domain(evidence(d, recs), kb, asn_table=None, as_of=AS_OF)
+    assert providers_of(b.services["mail_outbound"]) == {"transip"}

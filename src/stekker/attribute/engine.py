@@ -279,6 +279,36 @@ def _match_ips(ctx: _Ctx) -> None:
             item = EvidenceItem(qname=rr.name or r.qname, rtype=rr.rtype, value=rr.value, rule=rule, purpose=r.purpose)
             ctx.cands.append(_Cand(pid, frozenset({prov.asn_role}), conf, item, r.purpose, "ip", None, r.qname))
             ctx.explained.add(id(r))
+    if "spf_ip" in ipp:
+        _match_spf_ips(ctx)
+
+
+def _match_spf_ips(ctx: _Ctx) -> None:
+    """ip4:/ip6: ranges of the domain's own SPF record -> ASN -> provider
+    (purpose ``spf_ip``): a sender named by its network, not by an include."""
+    kb = ctx.kb
+    apex_txt = [r for r in ctx.ev.results if r.purpose == "apex_txt" and r.qtype == "TXT" and r.usable]
+    if not apex_txt:
+        return
+    _, terms = _spf_terms(ctx.ev, apex_txt)
+    seen: set[str] = set()
+    for t in terms:
+        if t.kind not in ("ip4", "ip6") or not t.value or t.value in seen or t.qualifier == "-":
+            continue
+        seen.add(t.value)
+        addr = t.value.split("/", 1)[0]
+        try:
+            rec = ctx.asn_table.lookup(addr)
+        except ValueError:
+            continue
+        pid = kb.provider_for_asn(rec.asn) if rec is not None and getattr(rec, "asn", None) else None
+        if pid is None:
+            continue
+        verified = kb.asn_verified(rec.asn)
+        conf = kb.rules.ip_confidence * (1.0 if verified else 0.8)
+        rule = f"{pid}.asn:AS{rec.asn}" + ("" if verified else " (unverified)")
+        item = EvidenceItem(qname=ctx.ev.domain, rtype="TXT", value=f"{t.kind}:{t.value}", rule=rule, purpose="apex_txt")
+        ctx.cands.append(_Cand(pid, frozenset({"mail_outbound"}), conf, item, "spf_ip", "ip", None, ctx.ev.domain))
 
 
 def _final_names(r: QueryResult) -> list[tuple[str, str]]:
