@@ -79,6 +79,29 @@ def _clean(s: str | None) -> str | None:
 
 
 _ENCODE = json.JSONEncoder(separators=_JSON_SEP).encode
+_ESTR = json.encoder.encode_basestring_ascii  # C: a str as a JSON string literal, ASCII only
+
+
+def _jstrs(xs: list) -> str:
+    """JSON of a list of str (same text as json.dumps, compact): the hot path
+    of add_targets."""
+    if not xs:
+        return "[]"
+    return "[" + ",".join(map(_ESTR, xs)) + "]"
+
+
+def _jints(xs: list) -> str:
+    if not xs:
+        return "[]"
+    return "[" + ",".join(map(str, map(int, xs))) + "]"
+
+
+def _janswers(answers: list) -> str:
+    """JSON of an answer section: [[name, rtype, ttl, value], ...]."""
+    if not answers:
+        return "[]"
+    e = _ESTR
+    return "[" + ",".join(f"[{e(a.name)},{e(a.rtype)},{int(a.ttl)},{e(a.value)}]" for a in answers) + "]"
 
 
 def _jdump(v: Any) -> str:
@@ -228,6 +251,7 @@ class Store:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=60000")
+            cur.execute("PRAGMA cache_size=-65536")  # 64 MiB: big indexes stay fast to insert into
             cur.close()
 
         return engine, display
@@ -377,10 +401,10 @@ class Store:
                                 name,
                                 seq,
                                 f["input_name"],
-                                _jdump(f["organisations"]),
-                                _jdump(f["sectors"]),
-                                _jdump(f["hosts"]),
-                                _jdump(f["lines"]),
+                                _jstrs(f["organisations"]),
+                                _jstrs(f["sectors"]),
+                                _jstrs(f["hosts"]),
+                                _jints(f["lines"]),
                                 False,
                                 0,
                                 0,
@@ -471,14 +495,15 @@ class Store:
             return
         q = S.queries
         t = S.targets
-        qrows: list[dict] = []
+        per_domain: list[list[tuple]] = []
         done: list[dict] = []
         domains: list[str] = []
         for domain, status, rows in items:
             domain = _norm_domain(domain)
             domains.append(domain)
             n = {"present": 0, "absent": 0, "error": 0}
-            done.append({"b_domain": domain, "b_status": str(_enum_value(status)), "b_n": n})
+            qrows: list[tuple] = []
+            per_domain.append(qrows)
             for i, item in enumerate(rows):
                 if isinstance(item, QueryResult):
                     r, wire = item, None
@@ -492,9 +517,8 @@ class Store:
                 ak = r.absent_kind
                 qrows.append(
                     (
-                        scan_id,
-                        domain,
                         i,
+                        domain,
                         r.purpose,
                         _clean(r.qname),
                         r.qtype,
@@ -506,37 +530,42 @@ class Store:
                         r.resolver,
                         r.ts,
                         _clean(r.detail),
-                        _jdump([(a.name, a.rtype, a.ttl, a.value) for a in answers]) if answers else "[]",
+                        _janswers(answers),
                         None if wire is None else bytes(wire),
                     )
                 )
+            done.append(
+                {"b_domain": domain, "b_status": str(_enum_value(status)),
+                 "b_present": n["present"], "b_absent": n["absent"], "b_error": n["error"]}
+            )
         if len(set(domains)) != len(domains):
             raise StoreError("write_domains: the same domain twice in one batch")
-        for d in done:
-            n = d.pop("b_n")
-            d["b_present"], d["b_absent"], d["b_error"] = n["present"], n["absent"], n["error"]
         with self.engine.begin() as conn:
-            known: set[str] = set()
-            rewrite: list[str] = []
+            tseq: dict[str, int] = {}
+            rewrite: list[int] = []
             for chunk in _chunks(domains, 500):
-                for dom, was_done in conn.execute(
-                    sa.select(t.c.domain, t.c.done).where(t.c.scan_id == scan_id, t.c.domain.in_(chunk))
+                for dom, seq, was_done in conn.execute(
+                    sa.select(t.c.domain, t.c.seq, t.c.done).where(t.c.scan_id == scan_id, t.c.domain.in_(chunk))
                 ):
-                    known.add(dom)
+                    tseq[dom] = seq
                     if was_done:
-                        rewrite.append(dom)
-            # A domain that is not done has no query rows (its rows and its done
-            # flag commit together), so only done domains need their rows removed.
-            for chunk in _chunks(rewrite, 500):
-                conn.execute(q.delete().where(q.c.scan_id == scan_id, q.c.domain.in_(chunk)))
-            if len(known) != len(domains):
-                missing = [d for d in domains if d not in known]
+                        rewrite.append(seq)
+            if len(tseq) != len(domains):
+                missing = [d for d in domains if d not in tseq]
                 raise StoreError(
                     f"write_domains: not a target of scan {scan_id}: {', '.join(missing[:5])}"
                     + (" ..." if len(missing) > 5 else "")
                 )
-            if qrows:
-                self._insert_queries(conn, qrows)
+            # A domain that is not done has no query rows (its rows and its done
+            # flag commit together), so only done domains need their rows removed.
+            for chunk in _chunks(rewrite, 500):
+                conn.execute(q.delete().where(q.c.scan_id == scan_id, q.c.tseq.in_(chunk)))
+            allrows = []
+            for domain, qrows in zip(domains, per_domain):
+                head = (scan_id, tseq[domain])
+                allrows.extend(head + row for row in qrows)
+            if allrows:
+                self._insert_queries(conn, allrows)
             conn.execute(
                 t.update()
                 .where(t.c.scan_id == scan_id, t.c.domain == bindparam("b_domain"))
@@ -551,7 +580,7 @@ class Store:
             )
 
     _QUERY_COLUMNS = (
-        "scan_id", "domain", "seq", "purpose", "qname", "qtype", "status", "rcode", "error_kind",
+        "scan_id", "tseq", "seq", "domain", "purpose", "qname", "qtype", "status", "rcode", "error_kind",
         "absent_kind", "wildcard", "resolver", "ts", "detail", "answers", "wire",
     )
 
@@ -803,22 +832,26 @@ class Store:
         if not trows:
             return
         q = S.queries
-        by_domain: dict[str, list[QueryResult]] = {r.domain: [] for r in trows}
-        rows = conn.execute(
-            sa.select(*self._query_cols())
-            .where(q.c.scan_id == scan_id, q.c.domain.in_(list(by_domain)))
-            .order_by(q.c.domain, q.c.seq)
-        ).all()
+        by_seq: dict[int, list[QueryResult]] = {r.seq: [] for r in trows}
+        seqs = list(by_seq)
+        stmt = sa.select(q.c.tseq, *self._query_cols()).where(q.c.scan_id == scan_id)
+        if seqs[-1] - seqs[0] < 2 * len(seqs):  # input order: one range scan
+            stmt = stmt.where(q.c.tseq >= seqs[0], q.c.tseq <= seqs[-1])
+        else:
+            stmt = stmt.where(q.c.tseq.in_(seqs))
+        rows = conn.execute(stmt.order_by(q.c.tseq, q.c.seq)).all()
         make = self._result
         for row in rows:
-            by_domain[row[0]].append(make(row))
+            bucket = by_seq.get(row[0])
+            if bucket is not None:
+                bucket.append(make(row[1:]))
         for tr in trows:
             yield DomainEvidence(
                 domain=tr.domain,
                 organisations=_jlist(tr.organisations),
                 sectors=_jlist(tr.sectors),
                 hosts=_jlist(tr.hosts),
-                results=by_domain[tr.domain],
+                results=by_seq[tr.seq],
             )
 
     load_evidence = iter_evidence  # the name docs/ARCHITECTURE.md uses
@@ -839,13 +872,14 @@ class Store:
         return self._target_dict(row) if row is not None else None
 
     def query_wire(self, scan_id: int, domain: str, qname: str, qtype: str) -> bytes | None:
-        q = S.queries
+        q, t = S.queries, S.targets
         with self.engine.connect() as conn:
             row = conn.execute(
                 sa.select(q.c.wire)
+                .select_from(q.join(t, sa.and_(t.c.scan_id == q.c.scan_id, t.c.seq == q.c.tseq)))
                 .where(
-                    q.c.scan_id == scan_id,
-                    q.c.domain == _norm_domain(domain),
+                    t.c.scan_id == scan_id,
+                    t.c.domain == _norm_domain(domain),
                     q.c.qname == _norm_domain(qname),
                     q.c.qtype == qtype.upper(),
                 )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 metadata = sa.MetaData()
 
@@ -76,15 +76,19 @@ input_issues = sa.Table(
     sa.Index("ix_input_issues_scan", "scan_id", "line"),
 )
 
-# One row per DNS question.  (scan_id, domain, seq) is the key: ``seq`` is the
-# position of the result within its domain, so evidence is rebuilt in the
-# order the engine produced it.  A domain is always rewritten as a whole.
+# One row per DNS question.  (scan_id, tseq, seq) is the key: ``tseq`` is the
+# target's ``seq`` (input order) and ``seq`` the position of the result within
+# its domain, so evidence is rebuilt in the order the engine produced it, rows
+# are appended nearly in key order (fast at tens of millions of rows), and a
+# batch of domains in input order is one range scan.  ``domain`` is kept for
+# people reading the database.  A domain is always rewritten as a whole.
 queries = sa.Table(
     "queries",
     metadata,
     sa.Column("scan_id", sa.Integer, sa.ForeignKey("scans.id"), primary_key=True),
-    sa.Column("domain", sa.String(255), primary_key=True),
+    sa.Column("tseq", sa.Integer, primary_key=True),
     sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("domain", sa.String(255), nullable=False),
     sa.Column("purpose", sa.String(48), nullable=False),
     sa.Column("qname", sa.Text, nullable=False),
     sa.Column("qtype", sa.String(16), nullable=False),
