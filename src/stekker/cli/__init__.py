@@ -2,7 +2,8 @@
 own module, so the CLI mirrors the data path:
 ``scan`` (collect) -> ``attribute`` -> ``report`` (judge + report), plus
 ``audit`` for an organisation's own inventory, ``data`` for reference data,
-and ``lab`` for the loopback DNS lab used by tests and benchmarks.
+``validate`` for the check against peer classifiers, and ``lab`` for the
+loopback DNS lab used by tests and benchmarks.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def _register() -> None:
     from stekker.cli import report as _report  # noqa: F401
     from stekker.cli import scan as _scan  # noqa: F401
     from stekker.cli import show as _show  # noqa: F401
+    from stekker.cli import validate as _validate  # noqa: F401
 
 
 @app.command()

@@ -1,0 +1,201 @@
+"""The transport against hostile DNS servers on loopback: answers to another
+question, spoofed ids, garbage, compression loops, silence, truncation
+without TCP, and the adaptive window.  Each server is a real UDP socket on
+127.0.0.1 answering in a way no honest resolver would."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+import threading
+
+import dns.message
+import dns.rcode
+import dns.rrset
+import pytest
+
+from stekker.collect.transport import NoResolverError, Transport, TransportConfig
+from stekker.evidence import ErrorKind
+
+
+class HostileServer:
+    """A UDP DNS server on 127.0.0.1 whose behaviour is a function of the query."""
+
+    def __init__(self, behave):
+        self.behave = behave
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.addr = self.sock.getsockname()
+        self.queries = 0
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._t.join(timeout=2)
+        self.sock.close()
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                data, peer = self.sock.recvfrom(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.queries += 1
+            for out in self.behave(dns.message.from_wire(data), data) or []:
+                self.sock.sendto(out, peer)
+
+
+def answer(q: dns.message.Message, records=(), rcode=dns.rcode.NOERROR, tc=False) -> bytes:
+    r = dns.message.make_response(q)
+    r.set_rcode(rcode)
+    if tc:
+        r.flags |= 0x0200
+    for owner, rtype, value in records:
+        r.answer.append(dns.rrset.from_text(owner, 60, "IN", rtype, value))
+    return r.to_wire()
+
+
+def ask(server_addr, qname="example.nl", qtype="A", **cfg):
+    async def main():
+        t = Transport([server_addr], TransportConfig(**{"timeout": 0.3, "retries": 1, **cfg}))
+        await t.start()
+        try:
+            return await t.query(qname, qtype), t.stats
+        finally:
+            await t.close()
+
+    return asyncio.run(main())
+
+
+def test_answer_to_another_question_is_malformed_not_absent():
+    def behave(q, raw):
+        other = dns.message.make_query("evil.example", "A")
+        other.id = q.id
+        return [answer(other, [("evil.example.", "A", "6.6.6.6")])]
+
+    with HostileServer(behave) as srv:
+        reply, stats = ask(srv.addr)
+    assert reply.error is ErrorKind.MALFORMED
+    assert "another question" in reply.detail
+    assert srv.queries == 2  # retried once
+
+
+def test_spoofed_id_is_ignored_and_the_real_answer_taken():
+    def behave(q, raw):
+        fake = dns.message.make_response(q)
+        fake.id = (q.id + 1) % 65536
+        fake.answer.append(dns.rrset.from_text(q.question[0].name, 60, "IN", "A", "6.6.6.6"))
+        return [fake.to_wire(), answer(q, [("example.nl.", "A", "192.0.2.1")])]
+
+    with HostileServer(behave) as srv:
+        reply, _ = ask(srv.addr)
+    assert reply.error is None
+    assert [rr.value for rr in reply.answer.answers] == ["192.0.2.1"]
+
+
+def test_garbage_and_compression_loop_are_errors():
+    def loop(q, raw):
+        wire = bytearray(answer(q, [("example.nl.", "A", "192.0.2.1")]))
+        wire[12:14] = b"\xc0\x0c"  # question name points at itself
+        return [bytes(wire)]
+
+    with HostileServer(loop) as srv:
+        reply, stats = ask(srv.addr)
+    assert reply.error is ErrorKind.MALFORMED and stats.malformed == 2
+
+    with HostileServer(lambda q, raw: [raw[:2] + b"\x80"]) as srv:  # 3 bytes: too short to be anything
+        reply, _ = ask(srv.addr)
+    assert reply.error is ErrorKind.TIMEOUT
+
+
+def test_silence_is_a_timeout_after_retries():
+    with HostileServer(lambda q, raw: []) as srv:
+        reply, stats = ask(srv.addr, retries=2)
+    assert reply.error is ErrorKind.TIMEOUT and reply.attempts == 3
+    assert stats.timeouts == 3 and srv.queries == 3
+
+
+def test_truncated_without_tcp_is_truncated_error():
+    # nothing listens on TCP at this address: the TCP retry is refused
+    with HostileServer(lambda q, raw: [answer(q, tc=True)]) as srv:
+        reply, stats = ask(srv.addr, retries=0)
+    assert reply.error is ErrorKind.TRUNCATED
+    assert stats.tcp == 1
+
+
+def test_servfail_and_refused_are_errors_with_their_kind():
+    with HostileServer(lambda q, raw: [answer(q, rcode=dns.rcode.SERVFAIL)]) as srv:
+        reply, _ = ask(srv.addr)
+    assert reply.error is ErrorKind.SERVFAIL
+    with HostileServer(lambda q, raw: [answer(q, rcode=dns.rcode.REFUSED)]) as srv:
+        reply, _ = ask(srv.addr)
+    assert reply.error is ErrorKind.REFUSED
+
+
+def test_probe_finds_no_resolver_behind_a_silent_address():
+    async def main():
+        with HostileServer(lambda q, raw: []) as srv:
+            t = Transport([srv.addr], TransportConfig(timeout=0.2))
+            await t.start()
+            try:
+                return await t.probe(timeout=0.2, tries=1)
+            finally:
+                await t.close()
+
+    assert asyncio.run(main()) == []
+
+
+def test_window_shrinks_when_the_server_drops_most_questions():
+    seen = {"n": 0}
+
+    def behave(q, raw):
+        seen["n"] += 1
+        return [answer(q, [(q.question[0].name.to_text(), "A", "192.0.2.1")])] if seen["n"] % 4 == 0 else []
+
+    async def main():
+        with HostileServer(behave) as srv:
+            t = Transport([srv.addr], TransportConfig(timeout=0.2, retries=0, window=256, window_min=16))
+            await t.start()
+            try:
+                replies = await asyncio.gather(*(t.query(f"h{i}.example.nl", "A") for i in range(600)))
+            finally:
+                await t.close()
+            return replies, t.stats
+
+    replies, stats = asyncio.run(main())
+    assert stats.window_min < 256  # it backed off
+    errors = sum(1 for r in replies if r.error is ErrorKind.TIMEOUT)
+    ok = sum(1 for r in replies if r.error is None)
+    assert errors + ok == 600 and ok > 0 and errors > 0  # every question accounted for
+
+
+def test_qps_cap_is_respected():
+    import time
+
+    async def main():
+        with HostileServer(lambda q, raw: [answer(q)]) as srv:
+            t = Transport([srv.addr], TransportConfig(timeout=0.5, qps=200))
+            await t.start()
+            t0 = time.monotonic()
+            try:
+                await asyncio.gather(*(t.query(f"q{i}.example.nl", "A") for i in range(100)))
+            finally:
+                await t.close()
+            return time.monotonic() - t0
+
+    took = asyncio.run(main())
+    assert took >= 0.35  # 100 questions at 200/s with a burst of at most 21
+
+
+def test_no_resolver_given():
+    with pytest.raises(NoResolverError):
+        Transport([])
