@@ -146,6 +146,39 @@ def markdown(results: list[DatasetResult], meta: dict) -> str:
     for (cause, verdict), n in sorted(cause_counts(results).items(), key=lambda x: (-x[1], x[0])):
         w(f"| `{cause}` | {verdict} | {n} | {_md(CAUSES.get(cause, ''))} |")
     w("")
+    w("### Findings for the engine and the knowledge base")
+    w("")
+    own = {r.name: sum(d.cause == "own_mx_decides" for d in r.disagreements()) for r in results}
+    own_exo = sum(d.cause == "own_mx_decides" and any("microsoft.mx:" in e for e in d.evidence)
+                  for r in results for d in r.disagreements())
+    w(f"* **Engine (attribution rules), {sum(own.values())} disagreements, the peer is right:** the mailbox "
+      "rule lets an MX host under the organisation's own domain decide (`self`) even when stekker's own "
+      "evidence shows Exchange Online as the mailbox platform (DKIM selector CNAMEs into the tenant, "
+      f"autodiscover to outlook.com; an Exchange Online MX next to it in {own_exo} of them). "
+      "A relay/filter on the own domain in "
+      "front of Exchange Online is the most common case (\"MX is local gateway; DKIM reveals microsoft "
+      "backend\"). Not changed here (rules.yaml / engine belong to the attribution stage). For scale only, "
+      "not applied: were these answered like the peer, agreement would be "
+      + ", ".join(f"{_md(r.name)} {_pct(r.agree + own[r.name], r.n)}" for r in results) + ".")
+    spf = sum(d.cause == "stekker_spf_only" for r in results for d in r.disagreements())
+    w(f"* **Engine, {spf} disagreements:** when the MX host is unknown to the knowledge base, an SPF include "
+      "alone decides the mailbox (one.com customers, SEB's own servers on another domain); two SPF includes "
+      "of equal weight are ordered alphabetically (nivelles.be: google before microsoft).")
+    dk = sum(any("dkim.mail.microsoft" in e for e in d.evidence) for r in results for d in r.rows)
+    w(f"* **Knowledge base, fixed:** the newer Microsoft 365 DKIM CNAME format "
+      f"`selectorN-<domain>._domainkey.<tenant>.<x>-v1.dkim.mail.microsoft` was missing; added as a data "
+      f"change with its Microsoft Learn source ({dk} domains now carry it as evidence, two of them behind a "
+      "Barracuda/Sophos gateway).")
+    w("* **Knowledge base, gaps that need a company entry first** (providers.yaml requires one): one.com "
+      "(Danish mail hoster), TitanHQ SpamTitan (`*.spamtitan.com`, gateway), Fortinet FortiMail Cloud "
+      "(`*.fortimailcloud.com`, `*.fortimail.com`, gateway), mailanyone.net / mx25.net (gateway), "
+      "staysecuregroup.com/.net (gateway), Síminn (`spamvorn.internet.is`), Abraxas (`*.abxsec.com`, "
+      "already in companies_wanted.txt). None of them changes a bucket by itself except SpamTitan "
+      "(montdelenclus.be) and one.com (aubange.be, quevy.be).")
+    w("* **Peers:** mxmap-dk's company lists cite DKIM/autodiscover/TXT records they do not publish; "
+      "Google labels from a google-site-verification token alone (Search Console) and Microsoft labels "
+      "from the tenant realm API alone are not mailbox evidence.")
+    w("")
     for r in results:
         w(f"### {_md(r.name)}: confusion (rows: peer, columns: stekker)")
         w("")

@@ -152,7 +152,7 @@ def judge(row) -> None:
         row.verdict, row.cause = "stekker", "spf_only_vs_own_mx"
         row.verdict_text = (
             f"The MX ({mx}) is the organisation's own server. The peer's '{obs.label}' rests on "
-            f"{', '.join(sorted(pk & {'spf', 'txt', 'tenant', 'asn'})) or 'weak signals'}: an SPF include only "
+            f"{', '.join(sorted(pk & {'spf', 'txt', 'tenant'})) or 'weak signals'}: an SPF include only "
             f"authorises {P} to send, a verification token or a tenant only proves an account exists. Nothing in "
             f"DNS shows mailboxes at {P}.")
         return
@@ -194,9 +194,13 @@ def judge(row) -> None:
         if not strong and sk <= {"spf", "txt"}:
             if P in hyperscalers:
                 row.verdict, row.cause = "undecided", "both_weak"
+                basis = sorted(pk & {"spf", "txt", "tenant", "dkim", "autodiscover"})
                 row.verdict_text = (
                     f"Both sides rest on weak evidence: stekker's '{S}' on an SPF include, the peer's "
-                    f"'{obs.label}' on {', '.join(sorted(pk)) or 'its signals'}. The MX ({mx}) is neither.")
+                    f"'{obs.label}' on {', '.join(basis) or 'its signals'}. The MX ({mx}) is neither."
+                    + (f" stekker also has an SPF include of {P} of equal weight: the engine breaks such a tie "
+                       f"alphabetically, which is no evidence." if P in row.stekker_also
+                       and stekker_kinds(row, P) <= {"spf", "txt"} else ""))
             else:
                 row.verdict, row.cause = "peer", "stekker_spf_only"
                 row.verdict_text = (
