@@ -7,7 +7,7 @@ from collections import Counter
 from typing import Iterable
 
 from stekker.validate.check import BUCKETS, DatasetResult
-from stekker.validate.verdict import CAUSES
+from stekker.validate.verdict import CAUSES, stekker_kinds
 
 HOW_TO_RUN = """\
 ```sh
@@ -138,6 +138,31 @@ def markdown(results: list[DatasetResult], meta: dict) -> str:
     w("")
     w("Target: >= 97% per dataset. " + ", ".join(
         f"{_md(r.name)}: {'met' if r.rate >= 0.97 else 'NOT met'}" for r in results) + ".")
+    w("")
+    w("### What the agreements rest on")
+    w("")
+    w("Agreement on a hyperscaler is only as good as stekker's evidence for it. Per dataset, the agreed "
+      "microsoft/google/amazon answers by the strongest kind of evidence stekker had for that provider "
+      "(`mx` > `dkim` > `autodiscover` (CNAME/SRV) > `spf` > `asn` > `txt`):")
+    w("")
+    order = ("mx", "dkim", "cname", "srv", "selector", "spf", "asn", "txt")
+    label = {"cname": "autodiscover", "srv": "autodiscover", "selector": "dkim"}
+    w("| dataset | agreed on a hyperscaler | mx | dkim | autodiscover | spf only | asn only | other |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        c: Counter = Counter()
+        for d in r.rows:
+            if d.agree and d.stekker_bucket in ("microsoft", "google", "amazon"):
+                kinds = stekker_kinds(d, d.stekker_bucket)
+                best = next((label.get(k, k) for k in order if k in kinds), "other")
+                c[best] += 1
+        w(f"| {_md(r.name)} | {sum(c.values())} | {c['mx']} | {c['dkim']} | {c['autodiscover']} | {c['spf']} | "
+          f"{c['asn']} | {c['txt'] + c['other']} |")
+    w("")
+    w("Agreements resting on an SPF include alone (stekker's mailbox from `spf.protection.outlook.com` when "
+      "the MX host is unknown to the knowledge base, e.g. cantonal relays `ktvmx0N.mail.admin.ch`, "
+      "`mailN.zg.ch`) share the weakness of the `stekker_spf_only` disagreements: both sides agree, neither "
+      "has mailbox evidence. They are counted as agreements, as published, and flagged here.")
     w("")
     w("### Disagreements by cause")
     w("")
