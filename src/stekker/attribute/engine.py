@@ -683,7 +683,17 @@ def attribute_scan(
             yield a.to_dict()
 
     store.save_attributions(scan_id, kb.version, gen())
+    try:
+        counts = (store.scan_info(scan_id) or {}).get("counts") or {}
+    except Exception:  # noqa: BLE001 - the summary stands without it
+        counts = {}
+    targets, done = counts.get("targets"), counts.get("done")
+    if targets is not None and done is not None and done < targets:
+        warnings.append(f"scan {scan_id} is incomplete: {done} of {targets} domains done; the "
+                        f"{targets - done} unfinished domains are not attributed (finish with "
+                        f"`stekker scan --resume {scan_id}`)")
     out = summary.to_dict()
+    out["targets"] = targets
     out.update({
         "scan_id": scan_id,
         "kb_version": kb.version,
