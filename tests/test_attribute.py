@@ -796,3 +796,27 @@ def test_spf_ip_ranges_name_the_sender(kb):
     # without IP-to-ASN data the range is simply not attributed
     b = attribute_domain(evidence(d, recs), kb, asn_table=None, as_of=AS_OF)
     assert providers_of(b.services["mail_outbound"]) == {"transip"}
+
+
+def test_incomplete_scan_is_reported(kb, tmp_path):
+    from conftest import HAND_ORGS
+
+    from stekker.store import Store
+
+    store = Store.open(str(tmp_path / "i.db"))
+    sid = store.create_scan(tool_version="t", plan_version=1, input_path="x", input_sha256=None,
+                            resolvers=["127.0.0.1"], options={})
+
+    class T:
+        def __init__(self, domain):
+            self.domain, self.organisation, self.sector, self.hosts = domain, None, None, []
+    try:
+        store.add_targets(sid, [T(o.domain) for o in HAND_ORGS])
+    except Exception as exc:
+        pytest.skip(f"store.add_targets with a minimal target: {exc}")
+    for o in HAND_ORGS[:3]:
+        ev = evidence(o.domain, o.records)
+        store.write_domain(sid, o.domain, ev.status, [(r, None) for r in ev.results])
+    s = attribute_scan(store, sid, kb=kb, asn_table=None, as_of=AS_OF)
+    assert s["domains"] == 3 and s["targets"] == 4
+    assert any("incomplete: 3 of 4" in w for w in s["warnings"])
