@@ -820,3 +820,21 @@ def test_incomplete_scan_is_reported(kb, tmp_path):
     s = attribute_scan(store, sid, kb=kb, asn_table=None, as_of=AS_OF)
     assert s["domains"] == 3 and s["targets"] == 4
     assert any("incomplete: 3 of 4" in w for w in s["warnings"])
+
+
+def test_real_kb_gateway_changes_owner(kb):
+    """Hornetsecurity (DE) was acquired by Proofpoint (owned by Thoma Bravo,
+    US): the same DNS evidence gives another parent and jurisdiction on a
+    date after the acquisition (dates from companies.yaml)."""
+    periods = [o for o in kb.company("hornetsecurity").ownership if o.parent] if kb.company("hornetsecurity") else []
+    if not periods or periods[0].since is None:
+        pytest.skip("companies.yaml has no dated Hornetsecurity ownership period")
+    since = periods[0].since
+    d = "school-hs.nl"
+    ev = evidence(d, [(d, "MX", "10 mx01.hornetsecurity.com.")])
+    before = attribute_domain(ev, kb, as_of=since - dt.timedelta(days=1)).services["mail_gateway"]
+    after = attribute_domain(ev, kb, as_of=since).services["mail_gateway"]
+    assert before.provider == after.provider == "hornetsecurity"
+    assert (before.parent, before.jurisdiction) == ("hornetsecurity", "DE")
+    assert after.parent != "hornetsecurity" and after.jurisdiction == kb.jurisdiction("hornetsecurity", since)
+    assert after.jurisdiction != before.jurisdiction
