@@ -137,6 +137,10 @@ class _ResolverState:
     consecutive_timeouts: int = 0
     down_until: float = 0.0
     answered: int = 0
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        self.name = format_resolver(self.addr)
 
 
 @dataclass
@@ -335,8 +339,9 @@ class Transport:
     def _send(self, q: _Question) -> None:
         ri = q.resolver if q.resolver is not None else self._next_resolver(q.avoid)
         q.ri = ri
-        addr = self.resolvers[ri].addr
-        q.last_resolver = format_resolver(addr)
+        rs = self.resolvers[ri]
+        addr = rs.addr
+        q.last_resolver = rs.name
         q.attempt += 1
         fam = socket.AF_INET6 if ":" in addr[0] else socket.AF_INET
         protos = self._protos[fam]
