@@ -108,7 +108,9 @@ def report(
     except StoreError as exc:
         raise _err(str(exc))
 
-    console = Console()
+    import sys
+
+    console = Console() if sys.stdout.isatty() else Console(width=160)  # files and pipes get the wide layout
     say = (lambda m: None) if quiet else (lambda m: typer.echo(m, err=True))
     comparison = None
     try:

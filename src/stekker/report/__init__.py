@@ -74,9 +74,10 @@ def scan_meta(store: Any, scan_id: int, kb: Any = None) -> dict[str, Any]:
             info_ = dict(table.info)
             if not any(d.get("name") == info_.get("name") for d in meta["datasets"]):
                 meta["datasets"].append(info_)
-            w = stale_warning(table)
-            if w:
-                meta["warnings"].append(w)
+        # no table at all is the worst case: web hosting by IP address stays unknown
+        w = stale_warning(table)
+        if w:
+            meta["warnings"].append(w)
     except Exception:  # noqa: BLE001 - no ASN table installed: nothing to report
         pass
     if info.get("state") and info.get("state") != "finished":
