@@ -139,10 +139,10 @@ def show(
     con.print(t)
     con.print("[dim]what each purpose asks and why: src/stekker/data/plan.yaml[/dim]")
     if attribution:
-        _show_attribution(con, ev)
+        _show_attribution(con, ev, _scan_day(store, sid))
 
 
-def _show_attribution(con, ev) -> None:
+def _show_attribution(con, ev, as_of) -> None:
     from rich.table import Table
 
     try:
@@ -153,7 +153,7 @@ def _show_attribution(con, ev) -> None:
     try:
         kb = kbmod.load()
         asn = _asn_table()
-        att = attribute_domain(ev, kb, asn)
+        att = attribute_domain(ev, kb, asn, as_of)
     except Exception as exc:  # the evidence above stands on its own
         con.print(f"[red]attribution failed: {_safe(exc)}[/red]")
         return
@@ -216,6 +216,8 @@ def export(
     attribution: bool = typer.Option(True, "--attribution/--no-attribution",
                                      help="jsonl: include services/saas (computed from the evidence if needed)."),
     sep: str = typer.Option(",", "--sep", help="csv separator (';' for Dutch Excel)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Ownership as of this date (YYYY-MM-DD); "
+                                                             "default: the day the scan ran."),
 ) -> None:
     """Export a scan's per-domain records.
 
@@ -230,6 +232,7 @@ def export(
 
       stekker export --scan latest --format csv --sep ';' -o vragen.csv
     """
+    _parse_day(as_of)  # a bad date fails before anything is written
     if format not in ("jsonl", "csv"):
         typer.echo("error: --format must be jsonl or csv", err=True)
         raise typer.Exit(2)
@@ -249,7 +252,7 @@ def export(
                                 " | ".join(f"{rr.name} {rr.ttl} {rr.rtype} {rr.value}" for rr in r.answers),
                                 r.detail or ""])
             return
-        attribute = _attributor() if attribution else None
+        attribute = _attributor(_parse_day(as_of) or _scan_day(store, sid)) if attribution else None
         for ev in store.iter_evidence(sid):
             rec = attribute(ev) if attribute else None
             rec = rec or {
@@ -270,7 +273,27 @@ def export(
             out.close()
 
 
-def _attributor():
+def _parse_day(text: Optional[str]):
+    import datetime as dt
+
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        typer.echo(f"error: --as-of {text!r} is not a date (YYYY-MM-DD)", err=True)
+        raise typer.Exit(2)
+
+
+def _scan_day(store, sid: int):
+    """The day a scan ran: the default date for ownership (reproducible)."""
+    import datetime as dt
+
+    started = store.scan_info(sid).get("started_at")
+    return dt.datetime.fromtimestamp(started, dt.timezone.utc).date() if started else None
+
+
+def _attributor(as_of):
     """A function evidence -> export record with the current knowledge base
     (streaming: nothing is held in memory across domains)."""
     try:
@@ -280,7 +303,7 @@ def _attributor():
         return None
     kb = kbmod.load()
     asn = _asn_table()
-    return lambda ev: attribute_domain(ev, kb, asn).to_dict()
+    return lambda ev: attribute_domain(ev, kb, asn, as_of).to_dict()
 
 
 def _query_dict(r) -> dict:
