@@ -486,3 +486,26 @@ def test_store_constructor_shorthand(tmp_path):
     s = Store(str(tmp_path / "s.db"))
     assert s.dialect == "sqlite" and s.list_scans() == []
     s.close()
+
+
+# -- property: any text survives the round trip ----------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300), max_size=5),
+       wire=st.binary(max_size=600))
+def test_any_txt_value_and_wire_round_trip(store, values, wire):
+    # one database for all examples (SQLite and PostgreSQL), a new scan each
+    sid = new_scan(store)
+    add(store, sid, ["a.nl"])
+    r = QueryResult("a.nl", "apex_txt", "a.nl", "TXT", Status.PRESENT, rcode="NOERROR",
+                    answers=[RR("a.nl", "TXT", 300, v) for v in values])
+    store.write_domain(sid, "a.nl", "ok", [(r, wire)])
+    store.write_domain(sid, "a.nl", "ok", [(r, wire)])  # rewrite: still one row
+    ev = store.evidence(sid, "a.nl")
+    assert ev.results == [r]
+    assert store.query_wire(sid, "a.nl", "a.nl", "TXT") == wire
+    assert store.scan_info(sid)["counts"]["queries"] == 1

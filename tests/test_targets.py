@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 import hashlib
 import resource
 from pathlib import Path
@@ -365,3 +366,39 @@ def test_txt_with_columns_gets_a_hint(tmp_path):
     tf.merged()
     [issue] = tf.issues
     assert issue.line == 2 and ".csv" in issue.reason
+
+
+# -- properties ---------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_LDH = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=80))
+def test_normalise_any_text_gives_a_clean_name_or_a_reason(raw):
+    try:
+        name = normalise_domain(raw)
+    except NameProblem as p:
+        assert p.kind in ("invalid", "ip_address", "public_suffix") and p.reason
+        return
+    assert _LDH.match(name) and len(name) <= 253 and "." in name
+    assert normalise_domain(name) == name  # idempotent
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.from_regex(r"[a-z0-9äöüéëïçñ]{1,20}", fullmatch=True), min_size=1, max_size=3),
+       st.sampled_from(["nl", "de", "com", "eu"]))
+def test_unicode_names_round_trip_through_idna(labels, tld):
+    import idna
+
+    raw = ".".join(labels + [tld])
+    try:
+        name = normalise_domain(raw)
+    except NameProblem:
+        return
+    assert name.isascii() and name == name.lower()
+    expected = raw[4:] if labels[0] == "www" and len(labels) >= 2 else raw
+    assert idna.decode(name) == expected
