@@ -402,3 +402,16 @@ def test_unicode_names_round_trip_through_idna(labels, tld):
     assert name.isascii() and name == name.lower()
     expected = raw[4:] if labels[0] == "www" and len(labels) >= 2 else raw
     assert idna.decode(name) == expected
+
+
+def test_issue_list_is_capped_with_a_count(tmp_path, monkeypatch):
+    import stekker.targets as targets_mod
+
+    monkeypatch.setattr(targets_mod, "MAX_ISSUES", 5)
+    p = write(tmp_path, "many.txt", "ok.nl\n" + "nl\n" * 8 + "ok.nl\n" * 3)
+    tf = read_targets(p)
+    assert [t.domain for t in tf.merged()] == ["ok.nl"]
+    assert len(tf.issues) == 6
+    assert tf.issues[-1].kind == "truncated" and "6 more" in tf.issues[-1].reason
+    assert "3 duplicate" in tf.issues[-1].reason and "3 public_suffix" in tf.issues[-1].reason
+    assert tf.stats["rejected"] == 8 and tf.stats["duplicates"] == 3

@@ -93,7 +93,7 @@ class InputError(Exception):
 class InputIssue:
     line: int | None
     raw: str | None
-    kind: str  # see REJECTING_KINDS; notes: duplicate, invalid_host, unknown_tld, encoding
+    kind: str  # see REJECTING_KINDS; notes: duplicate, invalid_host, unknown_tld, encoding, truncated
     reason: str
 
     @property
@@ -318,6 +318,7 @@ _CSV_EXT = {".csv", ".tsv"}
 _TXT_EXT = {".txt", ".lst", ".list"}
 _MAX_RECORD_LINES = 50  # a quoted CSV field spanning more lines is a missing closing quote
 _MAX_RAW = 200
+MAX_ISSUES = 100_000  # issues listed one by one per file; the rest are counted per kind
 _CHUNK = 1 << 20
 
 
@@ -475,17 +476,29 @@ class TargetFile:
         """Stream targets in input order (repeats flagged ``duplicate=True``).
         Raises :class:`InputError` at the end when no row was valid."""
         issues = self.issues = list(self.file_issues)
+        overflow: dict[str, int] = {}
+        cap = MAX_ISSUES
+
+        class _Issues:  # appends up to the cap, then counts per kind
+            @staticmethod
+            def append(issue: InputIssue) -> None:
+                if len(issues) < cap:
+                    issues.append(issue)
+                else:
+                    overflow[issue.kind] = overflow.get(issue.kind, 0) + 1
+
+        add = _Issues
         stats = self.stats = {"rows": 0, "targets": 0, "duplicates": 0, "rejected": 0, "invalid_hosts": 0}
         seen: dict[str, int] = {}
         check_tld = self._check_tld
         for line, cell, extra, problem, raw in self._rows():
             stats["rows"] += 1
             if problem is not None:
-                issues.append(InputIssue(line, _raw(raw), "malformed", problem))
+                add.append(InputIssue(line, _raw(raw), "malformed", problem))
                 stats["rejected"] += 1
                 continue
             if cell is None or not cell.strip(_STRIP):
-                issues.append(InputIssue(line, _raw(raw), "missing_domain", "no domain in this row"))
+                add.append(InputIssue(line, _raw(raw), "missing_domain", "no domain in this row"))
                 stats["rejected"] += 1
                 continue
             input_name = cell.strip(_STRIP)
@@ -495,11 +508,11 @@ class TargetFile:
                 reason = p.reason
                 if self.format == "txt" and any(d in input_name for d in _DELIMS):
                     reason += " (one domain per line in a .txt file; for columns use a .csv with a 'domain' header)"
-                issues.append(InputIssue(line, _raw(input_name), p.kind, reason))
+                add.append(InputIssue(line, _raw(input_name), p.kind, reason))
                 stats["rejected"] += 1
                 continue
             if check_tld and unknown:
-                issues.append(
+                add.append(
                     InputIssue(line, _raw(input_name), "unknown_tld",
                                f"top-level domain .{domain.rsplit('.', 1)[-1]} is not in the public-suffix list; kept")
                 )
@@ -516,7 +529,7 @@ class TargetFile:
                 try:
                     host = _normalise(h, strip_www=False)[0]
                 except NameProblem as p:
-                    issues.append(InputIssue(line, _raw(h), "invalid_host", f"host skipped, row kept: {p.reason}"))
+                    add.append(InputIssue(line, _raw(h), "invalid_host", f"host skipped, row kept: {p.reason}"))
                     stats["invalid_hosts"] += 1
                     continue
                 if host not in hosts:
@@ -525,7 +538,7 @@ class TargetFile:
             if first is not None:
                 stats["duplicates"] += 1
                 same = "" if domain == input_name.lower().rstrip(".") else f" (as {domain})"
-                issues.append(
+                add.append(
                     InputIssue(line, _raw(input_name), "duplicate",
                                f"duplicate of line {first}{same}; merged into one target")
                 )
@@ -534,6 +547,13 @@ class TargetFile:
             seen[domain] = line
             stats["targets"] += 1
             yield Target(domain, input_name, orgs, sectors, hosts, [line])
+        if overflow:
+            kinds = ", ".join(f"{n} {k}" for k, n in sorted(overflow.items()))
+            issues.append(
+                InputIssue(None, None, "truncated",
+                           f"{sum(overflow.values())} more issues not listed one by one ({kinds}); "
+                           f"only the first {cap} are kept")
+            )
         if stats["targets"] == 0:
             raise InputError(_no_valid_message(self, stats, issues), issues)
 
