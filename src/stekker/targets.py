@@ -479,26 +479,23 @@ class TargetFile:
         overflow: dict[str, int] = {}
         cap = MAX_ISSUES
 
-        class _Issues:  # appends up to the cap, then counts per kind
-            @staticmethod
-            def append(issue: InputIssue) -> None:
-                if len(issues) < cap:
-                    issues.append(issue)
-                else:
-                    overflow[issue.kind] = overflow.get(issue.kind, 0) + 1
+        def note(issue: InputIssue) -> None:  # listed up to the cap, then counted per kind
+            if len(issues) < cap:
+                issues.append(issue)
+            else:
+                overflow[issue.kind] = overflow.get(issue.kind, 0) + 1
 
-        add = _Issues
         stats = self.stats = {"rows": 0, "targets": 0, "duplicates": 0, "rejected": 0, "invalid_hosts": 0}
         seen: dict[str, int] = {}
         check_tld = self._check_tld
         for line, cell, extra, problem, raw in self._rows():
             stats["rows"] += 1
             if problem is not None:
-                add.append(InputIssue(line, _raw(raw), "malformed", problem))
+                note(InputIssue(line, _raw(raw), "malformed", problem))
                 stats["rejected"] += 1
                 continue
             if cell is None or not cell.strip(_STRIP):
-                add.append(InputIssue(line, _raw(raw), "missing_domain", "no domain in this row"))
+                note(InputIssue(line, _raw(raw), "missing_domain", "no domain in this row"))
                 stats["rejected"] += 1
                 continue
             input_name = cell.strip(_STRIP)
@@ -508,11 +505,11 @@ class TargetFile:
                 reason = p.reason
                 if self.format == "txt" and any(d in input_name for d in _DELIMS):
                     reason += " (one domain per line in a .txt file; for columns use a .csv with a 'domain' header)"
-                add.append(InputIssue(line, _raw(input_name), p.kind, reason))
+                note(InputIssue(line, _raw(input_name), p.kind, reason))
                 stats["rejected"] += 1
                 continue
             if check_tld and unknown:
-                add.append(
+                note(
                     InputIssue(line, _raw(input_name), "unknown_tld",
                                f"top-level domain .{domain.rsplit('.', 1)[-1]} is not in the public-suffix list; kept")
                 )
@@ -529,7 +526,7 @@ class TargetFile:
                 try:
                     host = _normalise(h, strip_www=False)[0]
                 except NameProblem as p:
-                    add.append(InputIssue(line, _raw(h), "invalid_host", f"host skipped, row kept: {p.reason}"))
+                    note(InputIssue(line, _raw(h), "invalid_host", f"host skipped, row kept: {p.reason}"))
                     stats["invalid_hosts"] += 1
                     continue
                 if host not in hosts:
@@ -538,7 +535,7 @@ class TargetFile:
             if first is not None:
                 stats["duplicates"] += 1
                 same = "" if domain == input_name.lower().rstrip(".") else f" (as {domain})"
-                add.append(
+                note(
                     InputIssue(line, _raw(input_name), "duplicate",
                                f"duplicate of line {first}{same}; merged into one target")
                 )
