@@ -379,6 +379,11 @@ class TargetFile:
     def __iter__(self) -> Iterator[Target]:
         return self.iter_targets()
 
+    @property
+    def targets(self) -> Iterator[Target]:
+        """A fresh stream of the targets (same as iterating the file)."""
+        return self.iter_targets()
+
     # -- rows -------------------------------------------------------------------------
     def _open_text(self):
         return open(self.path, encoding=self.encoding, newline="")
