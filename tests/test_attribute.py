@@ -476,9 +476,11 @@ def test_wildcard_echo_is_never_attributed(kb):
     assert who(a.services["mailbox"]) == "self"
     assert a.services["collaboration"].status == "unknown" and "wildcard" in a.services["collaboration"].note
     assert a.tenant is None
-    # the same records without the wildcard flag would be attributed
+    # the same records without the wildcard flag would be attributed (autodiscover to Exchange Online
+    # shows the mailboxes there; the own MX host is the inbound hop)
     b = attr(d, recs, kb)
-    assert who(b.services["office"]) == "microsoft" and who(b.services["mailbox"]) == "self"
+    assert who(b.services["office"]) == "microsoft" and who(b.services["mailbox"]) == "microsoft"
+    assert [x.provider for x in b.services["mailbox"].also] == ["self"]
 
 
 # ---------------------------------------------------------------- SPF and SaaS
@@ -758,11 +760,112 @@ def test_own_server_and_provider_mx(kb):
     a = attr(d, own + [(d, "MX", "10 gemeente-m-nl.mail.protection.outlook.com.")], kb)
     mb = a.services["mailbox"]
     assert mb.provider == "microsoft" and [x.provider for x in mb.also] == ["self"]
-    # only the own MX, Exchange Online autodiscover/DKIM: hybrid, the own server decides
+    assert who(a.services["mail_gateway"]) is None  # a backup MX next to the provider's, not a relay in front
+    # only the own MX, Exchange Online autodiscover/DKIM: the mailboxes are in Exchange Online (DKIM keys
+    # and autodiscover exist only for mailboxes there); the own host is the inbound hop / relay
     b = attr(d, own + exo(d), kb)
     mb = b.services["mailbox"]
-    assert mb.status == "self" and [x.provider for x in mb.also] == ["microsoft"]
+    assert mb.provider == "microsoft" and [x.provider for x in mb.also] == ["self"]
+    assert who(b.services["mail_inbound"]) == "self"
     assert who(b.services["office"]) == "microsoft"
+
+
+# ---------------------------------------------------------------- own MX vs platform evidence (peer check)
+@pytest.mark.parametrize("platform", ["dkim", "autodiscover", "autodiscover_srv", "both"])
+def test_own_mx_relay_in_front_of_exchange_online(kb, platform):
+    """Own-domain MX host + DKIM selector CNAMEs into the tenant and/or
+    autodiscover at outlook.com (brecht.be, hasselt.be, cadenazzo.ch in the
+    peer check): the mailbox is Exchange Online, the own MX is the inbound
+    hop and a self-run relay."""
+    d = "gemeente-r.be"
+    dd = d.replace(".", "-")
+    own = [(d, "MX", "10 antispam.gemeente-r.be."), ("antispam." + d, "A", "192.87.7.7"),
+           (d, "TXT", "v=spf1 mx include:spf.protection.outlook.com -all")]
+    dkim = [("selector1._domainkey." + d, "CNAME", f"selector1-{dd}._domainkey.gemeenter.onmicrosoft.com."),
+            ("selector2._domainkey." + d, "CNAME", f"selector2-{dd}._domainkey.gemeenter.onmicrosoft.com."),
+            (f"selector1-{dd}._domainkey.gemeenter.onmicrosoft.com", "TXT", "v=DKIM1; k=rsa; p=MIGf")]
+    auto = [("autodiscover." + d, "CNAME", "autodiscover.outlook.com.")]
+    srv = [("_autodiscover._tcp." + d, "SRV", "0 0 443 autodiscover.outlook.com.")]
+    extra = {"dkim": dkim, "autodiscover": auto, "autodiscover_srv": srv, "both": dkim + auto}[platform]
+    a = attr(d, own + extra, kb)
+    mb = a.services["mailbox"]
+    assert who(mb) == "microsoft", mb
+    assert mb.confidence >= 0.9 and mb.note is None
+    assert [x.provider for x in mb.also] == ["self"]
+    assert {e.purpose for e in mb.also[0].evidence} == {"apex_mx"}
+    assert who(a.services["mail_inbound"]) == "self"
+    gw = a.services["mail_gateway"]
+    assert who(gw) == "self" and "antispam.gemeente-r.be" in gw.note and "relay" in gw.note
+    assert [e.purpose for e in gw.evidence] == ["apex_mx"]
+    if platform in ("dkim", "both"):
+        assert a.tenant == "gemeenter"
+    # judged like any self-run service (no jurisdiction of its own)
+    assert gw.jurisdiction is None and mb.jurisdiction == "US"
+
+
+def test_own_mx_with_only_weak_provider_evidence_stays_self(kb):
+    """Own MX + SPF include + MS= token (chur.ch, erstfeld.ch): nothing shows
+    mailboxes at the provider; the own server stays the mailbox."""
+    d = "gemeente-s.ch"
+    a = attr(d, [(d, "MX", "10 mx1.gemeente-s.ch."), ("mx1." + d, "A", "192.87.8.8"),
+                 (d, "TXT", "v=spf1 mx include:spf.protection.outlook.com -all"), (d, "TXT", "MS=ms12345678")], kb)
+    mb = a.services["mailbox"]
+    assert who(mb) == "self" and [x.provider for x in mb.also] == ["microsoft"]
+    assert who(a.services["mail_inbound"]) == "self"
+    assert who(a.services["mail_gateway"]) is None  # no provider behind it: not a relay
+    assert who(a.services["office"]) == "microsoft"
+
+
+def test_spf_alone_is_weak_and_names_the_unknown_mx(kb):
+    """MX host unknown to the knowledge base + SPF include: a low-confidence
+    answer with a note (cantonal relays, one.com before it is in the KB)."""
+    d = "gemeente-k.ch"
+    a = attr(d, [(d, "MX", "10 ktvmx01.mail.kanton.example."),
+                 (d, "TXT", "v=spf1 include:_spf.kanton.example include:spf.protection.outlook.com -all")], kb)
+    mb = a.services["mailbox"]
+    assert who(mb) == "microsoft"
+    assert mb.confidence <= 0.5
+    assert "weak evidence only (spf)" in mb.note and "ktvmx01.mail.kanton.example" in mb.note
+    # for mail_outbound the same include is authoritative
+    assert a.services["mail_outbound"].confidence >= 0.9
+
+
+def test_spf_never_overrides_an_mx_known_by_its_address(kb):
+    """The MX host is known (its address is in a provider's network): an SPF
+    include of another provider, however many, does not make that one the
+    mailbox; it is listed next to it."""
+    d = "bedrijf-a.nl"
+    mx = [(d, "MX", "10 mail.hosting-x.example."), ("mail.hosting-x.example", "A", "149.210.4.4")]
+    spf = "v=spf1 include:spf.protection.outlook.com include:_spf.google.com include:spf.infomaniak.ch -all"
+    a = attr(d, mx + [(d, "TXT", spf), (d, "TXT", "MS=ms12345678")], kb)
+    mb = a.services["mailbox"]
+    assert who(mb) == "transip" and mb.note is None
+    assert [x.provider for x in mb.also] == ["microsoft", "google", "infomaniak"]
+    # the own name on a provider's network: the same
+    b = attr(d, [(d, "MX", "10 mail.bedrijf-a.nl."), ("mail." + d, "A", "149.210.4.4"), (d, "TXT", spf)], kb)
+    assert who(b.services["mailbox"]) == "transip"
+
+
+@pytest.mark.parametrize("spf,token,expected", [
+    # equal weight: the first include in the record (not the alphabet: google < microsoft)
+    ("include:spf.protection.outlook.com include:_spf.google.com", None, "microsoft"),
+    ("include:_spf.google.com include:spf.protection.outlook.com", None, "google"),
+    # more kinds of evidence first: an MS= tenant token next to the include (nivelles.be-like)
+    ("include:_spf.google.com include:spf.protection.outlook.com", "MS=ms12345678", "microsoft"),
+    # a Search Console token is no mail evidence: it does not count
+    ("include:spf.protection.outlook.com include:_spf.google.com", "google-site-verification=abc", "microsoft"),
+    # every SPF include weighs the same for the mailbox, whatever the fingerprint's confidence
+    ("include:spf.protection.outlook.com include:spf.infomaniak.ch", None, "microsoft"),
+    ("include:spf.infomaniak.ch include:spf.protection.outlook.com", None, "infomaniak"),
+])
+def test_spf_tie_break_is_evidence_then_record_order(kb, spf, token, expected):
+    d = "gemeente-t.be"
+    recs = [(d, "MX", "10 gemeente-t-be-1.fortimail.example."), (d, "TXT", f"v=spf1 {spf} ~all")]
+    if token:
+        recs.append((d, "TXT", token))
+    mb = attr(d, recs, kb).services["mailbox"]
+    assert who(mb) == expected, (spf, token, mb)
+    assert len(mb.also) == 1 and mb.also[0].confidence == mb.confidence
 
 
 def test_service_to_dict_has_every_field(kb):

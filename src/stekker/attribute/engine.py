@@ -82,6 +82,7 @@ class _Cand:
     kind: str  # observation kind, or "ip"
     tenant: str | None = None
     qname: str = ""  # the question the evidence answered
+    order: int = 0  # position of the evidence in the domain's records (plan order, then record order)
 
 
 def _mx_hosts(r: QueryResult) -> list[tuple[str, str]]:
@@ -223,7 +224,7 @@ def _match_observations(ctx: _Ctx) -> None:
                 rule += " (unverified)"
             item = EvidenceItem(qname=o.result.qname, rtype=o.rtype, value=o.raw, rule=rule, purpose=o.result.purpose)
             ctx.cands.append(_Cand(m.provider, frozenset(m.roles), conf, item, o.result.purpose, o.kind, m.tenant,
-                                   o.result.qname))
+                                   o.result.qname, len(ctx.cands)))
             ctx.matched_roles.setdefault(id(o.result), set()).update(m.roles)
             ctx.matched_names.add(o.value)
             if m.tenant and ctx.tenant is None:
@@ -277,7 +278,8 @@ def _match_ips(ctx: _Ctx) -> None:
             conf = kb.rules.ip_confidence * (1.0 if verified else 0.8)
             rule = f"{pid}.asn:AS{rec.asn}" + ("" if verified else " (unverified)")
             item = EvidenceItem(qname=rr.name or r.qname, rtype=rr.rtype, value=rr.value, rule=rule, purpose=r.purpose)
-            ctx.cands.append(_Cand(pid, frozenset({prov.asn_role}), conf, item, r.purpose, "ip", None, r.qname))
+            ctx.cands.append(_Cand(pid, frozenset({prov.asn_role}), conf, item, r.purpose, "ip", None, r.qname,
+                                   len(ctx.cands)))
             ctx.explained.add(id(r))
     if "spf_ip" in ipp:
         _match_spf_ips(ctx)
@@ -308,7 +310,8 @@ def _match_spf_ips(ctx: _Ctx) -> None:
         conf = kb.rules.ip_confidence * (1.0 if verified else 0.8)
         rule = f"{pid}.asn:AS{rec.asn}" + ("" if verified else " (unverified)")
         item = EvidenceItem(qname=ctx.ev.domain, rtype="TXT", value=f"{t.kind}:{t.value}", rule=rule, purpose="apex_txt")
-        ctx.cands.append(_Cand(pid, frozenset({"mail_outbound"}), conf, item, "spf_ip", "ip", None, ctx.ev.domain))
+        ctx.cands.append(_Cand(pid, frozenset({"mail_outbound"}), conf, item, "spf_ip", "ip", None, ctx.ev.domain,
+                               len(ctx.cands)))
 
 
 def _final_names(r: QueryResult) -> list[tuple[str, str]]:
@@ -418,6 +421,27 @@ def _rule_cands(ctx: _Ctx, rule: CategoryRule, only: str | None = None) -> list[
     return out
 
 
+def _tier(rule: CategoryRule, cs: list[_Cand]) -> int:
+    """0: platform evidence (``platform_kinds``), 2: only weak evidence
+    (``weak_kinds``: an SPF include says who may send, a token only that an
+    account exists), 1: anything else (e.g. the MX host's address)."""
+    if any(c.kind in rule.platform_kinds for c in cs):
+        return 0
+    if rule.weak_kinds and all(c.kind in rule.weak_kinds for c in cs):
+        return 2
+    return 1
+
+
+def _kinds(ctx: _Ctx, rule: CategoryRule, pid: str, cs: list[_Cand]) -> set[str]:
+    """Kinds of evidence for a provider: its candidates here plus observations
+    of it with a ``corroborate_roles`` role (e.g. an MS= tenant token)."""
+    kinds = {c.kind for c in cs}
+    if rule.corroborate_roles:
+        roles = set(rule.corroborate_roles)
+        kinds |= {c.kind for c in ctx.cands if c.provider == pid and c.roles & roles}
+    return kinds
+
+
 def _order(ctx: _Ctx, category: str, rule: CategoryRule, cands: list[_Cand]) -> list[tuple[str, list[_Cand]]]:
     per: dict[str, list[_Cand]] = {}
     for c in cands:
@@ -432,7 +456,10 @@ def _order(ctx: _Ctx, category: str, rule: CategoryRule, cands: list[_Cand]) -> 
         # when no CDN name of the same provider explains it
         has_pr = any((c.roles & prefer_roles) and not (c.roles & {"cdn"}) for c in cs)
         conf = _combine([c.confidence for c in cs], ctx.kb.rules.combine)
-        return (not has_pp, not has_pr, -conf, pid)
+        # ties of equal weight: more kinds of evidence, then the first in the
+        # records (plan order, then the order inside a record); never the name
+        return (not has_pp, not has_pr, _tier(rule, cs), -conf, -len(_kinds(ctx, rule, pid, cs)),
+                min(c.order for c in cs), pid)
 
     return sorted(per.items(), key=key)
 
@@ -443,6 +470,8 @@ def _results(ctx: _Ctx, purposes: Iterable[str], only: str | None = None) -> lis
 
 
 def _self_items(ctx: _Ctx, rule: CategoryRule, only: str | None = None) -> list[EvidenceItem]:
+    if rule.relay_of:  # own names count here only as a relay in front of a provider (_relays)
+        return []
     return [it for p in rule.self_purposes for it in ctx.self_items.get(p, []) if only is None or it.qname == only]
 
 
@@ -505,21 +534,62 @@ def _decide(ctx: _Ctx, category: str, rule: CategoryRule, only: str | None = Non
     cands = _rule_cands(ctx, rule, only) if ctx.dstatus != "nxdomain" else []
     if not cands:
         return _decide_empty(ctx, category, rule, only)
-    svc = _multi_service(ctx, category, _order(ctx, category, rule, cands))
+    ordered = _order(ctx, category, rule, cands)
+    svc = _multi_service(ctx, category, ordered)
+    weak = _tier(rule, ordered[0][1]) == 2
     self_items = _self_items(ctx, rule, only)
     if self_items:
         own = _self_service(category, self_items, ctx.kb.rules.self_confidence)
         if any(it.purpose in rule.prefer_purposes for it in self_items) and not any(
-            c.purpose in rule.prefer_purposes for c in cands
+            (c.purpose in rule.prefer_purposes and c.kind != "ip") or c.kind in rule.platform_kinds for c in cands
         ):
-            # e.g. the MX is the organisation's own server (and no provider's):
-            # it decides; autodiscover/DKIM at a provider then means hybrid
+            # the MX is the organisation's own server (and no provider's) and
+            # nothing shows the platform itself: the own server decides; SPF
+            # includes and tokens of providers are listed next to it
             own.also = [svc, *svc.also]
             svc.also = []
-            svc = own
-        else:
-            svc.also.append(own)
+            return own
+        # a provider's MX, or platform evidence (DKIM keys, autodiscover) that
+        # exists only for mailboxes there: the own host is an inbound hop/relay
+        svc.also.append(own)
+    if weak:
+        svc.note = _weak_note(ctx, rule, ordered[0][1], only)
     return svc
+
+
+def _weak_note(ctx: _Ctx, rule: CategoryRule, cs: list[_Cand], only: str | None) -> str:
+    kinds = sorted({c.kind for c in cs})
+    unexplained = [r for r in _results(ctx, rule.presence, only)
+                   if r.usable and id(r) not in ctx.explained and not _is_null_answer(r)]
+    hosts = sorted({n for r in unexplained for n, _ in _final_names(r)})
+    return ("weak evidence only (" + ", ".join(kinds) + "): it names who may send or that an account exists, "
+            "not where the service runs; low confidence"
+            + (f"; not recognised: {', '.join(hosts[:4])}{' ...' if len(hosts) > 4 else ''}" if hosts else ""))
+
+
+def _relays(ctx: _Ctx, services: dict[str, Service]) -> None:
+    """Categories with ``relay_of``: when they found no provider, own-domain
+    names of their ``self_purposes`` (e.g. the own MX host) are a self-run
+    relay in front of the provider that the ``relay_of`` category names from
+    other evidence than those names (e.g. DKIM/autodiscover of Exchange
+    Online behind an own MX)."""
+    for category, rule in ctx.kb.rules.categories.items():
+        if not rule.relay_of or category not in services or services[category].status != "absent":
+            continue
+        target = services.get(rule.relay_of)
+        if target is None or target.status != "attributed":
+            continue
+        if any(e.purpose in rule.self_purposes for e in target.evidence):
+            continue  # the provider is on those names itself (e.g. its MX next to an own backup MX)
+        items = [it for p in rule.self_purposes for it in ctx.self_items.get(p, [])]
+        if not items:
+            continue
+        names = sorted({it.value.split()[-1] for it in items})
+        basis = sorted({e.purpose or e.rtype for e in target.evidence})
+        services[category] = _self_service(
+            category, items, ctx.kb.rules.self_confidence,
+            note=f"own host(s) {', '.join(names[:4])} relay to {target.provider_name}, the {rule.relay_of} "
+                 f"platform by {', '.join(basis)}")
 
 
 def _multi_service(ctx: _Ctx, category: str, ordered: list[tuple[str, list[_Cand]]]) -> Service:
@@ -593,6 +663,8 @@ def attribute_domain(
             if dstatus != "nxdomain"
             else _decide_empty(ctx, "mail_outbound", kb.rules.categories["mail_outbound"])
         )
+    if dstatus != "nxdomain":
+        _relays(ctx, services)
     services = {c: services[c] for c in CATEGORIES if c in services}
 
     hosts: dict[str, Service] = {}

@@ -275,6 +275,10 @@ class CategoryRule(_Strict):
     prefer_purposes: list[str] = Field(default_factory=list)  # providers seen on these purposes first
     multi: bool = False  # several providers are normal (mail_outbound): all listed, none "wins"
     confidence_by_kind: dict[str, float] = Field(default_factory=dict)  # observation kind -> confidence here
+    platform_kinds: list[str] = Field(default_factory=list)  # kinds that show the platform itself: before an own MX
+    weak_kinds: list[str] = Field(default_factory=list)  # kinds that only authorise/verify: last, never over a known MX
+    corroborate_roles: list[str] = Field(default_factory=list)  # roles that count as another kind in a tie
+    relay_of: str | None = None  # own-domain names of self_purposes are a self-run relay when that category is a provider's
     note: str | None = None
 
 
