@@ -173,22 +173,28 @@ def markdown(results: list[DatasetResult], meta: dict) -> str:
     w("")
     w("### Findings for the engine and the knowledge base")
     w("")
-    own = {r.name: sum(d.cause == "own_mx_decides" for d in r.disagreements()) for r in results}
-    own_exo = sum(d.cause == "own_mx_decides" and any("microsoft.mx:" in e for e in d.evidence)
-                  for r in results for d in r.disagreements())
-    w(f"* **Engine (attribution rules), {sum(own.values())} disagreements, the peer is right:** the mailbox "
-      "rule lets an MX host under the organisation's own domain decide (`self`) even when stekker's own "
-      "evidence shows Exchange Online as the mailbox platform (DKIM selector CNAMEs into the tenant, "
-      f"autodiscover to outlook.com; an Exchange Online MX next to it in {own_exo} of them). "
-      "A relay/filter on the own domain in "
-      "front of Exchange Online is the most common case (\"MX is local gateway; DKIM reveals microsoft "
-      "backend\"). Not changed here (rules.yaml / engine belong to the attribution stage). For scale only, "
-      "not applied: were these answered like the peer, agreement would be "
-      + ", ".join(f"{_md(r.name)} {_pct(r.agree + own[r.name], r.n)}" for r in results) + ".")
-    spf = sum(d.cause == "stekker_spf_only" for r in results for d in r.disagreements())
-    w(f"* **Engine, {spf} disagreements:** when the MX host is unknown to the knowledge base, an SPF include "
-      "alone decides the mailbox (one.com customers, SEB's own servers on another domain); two SPF includes "
-      "of equal weight are ordered alphabetically (nivelles.be: google before microsoft).")
+    own = sum(d.cause == "own_mx_decides" for r in results for d in r.disagreements())
+    relay = sum(d.agree and d.stekker_bucket != "other" and "self" in d.stekker_also
+                and any(e.startswith("(also self) self.own-domain") and " MX " in e for e in d.evidence)
+                for r in results for d in r.rows)
+    own_spf = sum(d.cause == "spf_only_vs_own_mx" for r in results for d in r.disagreements())
+    w(f"* **Engine (attribution rules), own MX vs platform evidence:** DKIM selector CNAMEs into a mailbox "
+      "platform's key domain and autodiscover CNAME/SRV (rules.yaml mailbox `platform_kinds`) win over an MX "
+      "host under the organisation's own domain; the own host is then the inbound hop (`mail_inbound` self) "
+      "and a self-run relay (`mail_gateway` self, `relay_of: mailbox`). "
+      f"{relay} agreements now rest on such platform evidence behind an own MX; {own} disagreements of the "
+      f"kind `own_mx_decides` remain. Without platform evidence the own MX still decides ({own_spf} "
+      "`spf_only_vs_own_mx`, stekker right).")
+    spf_rows = [d for r in results for d in r.disagreements() if d.cause == "stekker_spf_only"]
+    w(f"* **Engine, SPF includes:** an SPF include or verification token alone (`weak_kinds`) weighs 0.5 for "
+      "the mailbox, comes after any MX host known by name, own domain or address, and carries a "
+      "low-confidence note; includes of equal weight are ordered by kinds of evidence (an office-role "
+      "token such as `MS=ms...` counts) and then by their order in the record, no longer alphabetically. "
+      f"{len(spf_rows)} disagreements remain where the MX host is unknown to the knowledge base and only an "
+      "SPF include names a provider (`stekker_spf_only`"
+      + (": " + ", ".join(sorted(d.input_domain for d in spf_rows)) if spf_rows else "")
+      + "); they need the MX platform in the knowledge base (one.com) or cannot be told from DNS "
+      "(SEB's own servers on another domain).")
     dk = sum(any("dkim.mail.microsoft" in e for e in d.evidence) for r in results for d in r.rows)
     w(f"* **Knowledge base, fixed:** the newer Microsoft 365 DKIM CNAME format "
       f"`selectorN-<domain>._domainkey.<tenant>.<x>-v1.dkim.mail.microsoft` was missing; added as a data "

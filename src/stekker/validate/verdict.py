@@ -33,6 +33,7 @@ CAUSES = {
     "peer_google_token": "the peer concludes Google from a google-site-verification token",
     "peer_tenant_or_token": "the peer concludes Microsoft from the tenant realm API / an MS= token behind a gateway",
     "stekker_spf_only": "stekker concludes from an SPF include while the MX names another mail platform",
+    "peer_spf_vs_mx": "the peer concludes from an SPF include / token while the MX is another provider's mail service",
     "stekker_autodiscover": "stekker sees Exchange Online through autodiscover; the peer looked at the MX host only",
     "asn_hosting": "stekker names the cloud network the MX hosts run on; the MX is a third party's service",
     "both_weak": "both sides rest on weak evidence (SPF includes, tokens)",
@@ -129,8 +130,8 @@ def judge(row) -> None:
             f"contain, so the lab cannot reproduce them. stekker asks for selector1/selector2/google DKIM and "
             f"autodiscover on a live scan and would see them if they exist; from the published records alone "
             f"(MX {mx}{'; gateway ' + gw if gw else ''}) no mailbox platform is visible."
-            + (" Even with those records stekker would answer 'self' today: an own-domain MX decides "
-               "(see own_mx_decides)." if row.stekker_status == "self" else ""))
+            + (" stekker's 'self' comes from the own-domain MX; published DKIM/autodiscover records at a provider "
+               "would win over it (mailbox platform_kinds)." if row.stekker_status == "self" else ""))
         return
 
     if row.stekker_status == "self" and P in hyperscalers:
@@ -198,9 +199,18 @@ def judge(row) -> None:
                 row.verdict_text = (
                     f"Both sides rest on weak evidence: stekker's '{S}' on an SPF include, the peer's "
                     f"'{obs.label}' on {', '.join(basis) or 'its signals'}. The MX ({mx}) is neither."
-                    + (f" stekker also has an SPF include of {P} of equal weight: the engine breaks such a tie "
-                       f"alphabetically, which is no evidence." if P in row.stekker_also
+                    + (f" stekker also has an SPF include of {P} of equal weight: the engine orders such includes "
+                       f"by kinds of evidence, then by their order in the record, which is no mailbox evidence "
+                       f"either." if P in row.stekker_also
                        and stekker_kinds(row, P) <= {"spf", "txt"} else ""))
+            elif "spf" in pk and "mx" not in pk:
+                # the peer's non-hyperscaler label rests on an SPF include too
+                row.verdict, row.cause = "undecided", "both_weak"
+                row.verdict_text = (
+                    f"Both sides rest on SPF includes: stekker's '{S}' and the peer's '{obs.label}' "
+                    f"({', '.join(sorted(pk & {'spf', 'txt', 'tenant'}))}); the MX ({mx}) is unknown to the "
+                    f"knowledge base. An SPF include only authorises a sender; DNS does not show which of them "
+                    f"holds the mailboxes.")
             else:
                 row.verdict, row.cause = "peer", "stekker_spf_only"
                 row.verdict_text = (
@@ -217,11 +227,20 @@ def judge(row) -> None:
                 f"the peer published); the host names are not a {S} mail service. Infrastructure vs operator.")
             return
     if S == "other" and P in hyperscalers and row.stekker_status in ("attributed",) and row.stekker_provider:
-        row.verdict, row.cause = "undecided", "both_weak"
+        sk = stekker_kinds(row, row.stekker_provider)
+        if "mx" in sk and not (pk & {"mx", "dkim", "autodiscover"}):
+            row.verdict, row.cause = "stekker", "peer_spf_vs_mx"
+            row.verdict_text = (
+                f"The MX ({mx}) is {row.stekker_provider}'s mail service (a fingerprint on the MX itself). The "
+                f"peer's '{obs.label}' rests on {', '.join(sorted(pk & {'spf', 'txt', 'tenant', 'asn'})) or 'weak signals'}: "
+                f"an SPF include only authorises {P} to send. Nothing in DNS shows mailboxes at {P}.")
+            return
+        weak_s = sk <= {"spf", "txt"}
+        row.verdict, row.cause = "undecided", "both_weak" if weak_s else "other"
         row.verdict_text = (
-            f"stekker names '{row.stekker_provider}' from {', '.join(sorted(stekker_kinds(row, row.stekker_provider)))}; "
-            f"the peer '{obs.label}' from {', '.join(sorted(pk))}. The MX ({mx}) is neither; both rest on SPF "
-            "includes / tokens.")
+            f"stekker names '{row.stekker_provider}' from {', '.join(sorted(sk))}; "
+            f"the peer '{obs.label}' from {', '.join(sorted(pk))}."
+            + (f" The MX ({mx}) is neither; both rest on SPF includes / tokens." if weak_s else ""))
         return
     row.verdict, row.cause = "undecided", "other"
     row.verdict_text = "Not classified by the rules; see both explanations."
