@@ -78,7 +78,23 @@ def text_summary(results: list[DatasetResult], details: bool = True) -> str:
 
 
 # ------------------------------------------------------------------ markdown
-def markdown(results: list[DatasetResult], meta: dict) -> str:
+# MX platforms the first peer check found missing in the knowledge base: (label, an MX host seen)
+KB_GAPS = (
+    ("one.com", "mx1.pub.mailpod5-cph3.one.com"),
+    ("TitanHQ SpamTitan", "cloud7.spamtitan.com"),
+    ("Fortinet FortiMail Cloud", "nivelles-be-1.fortimailcloud.com"),
+    ("mailanyone.net / mx25.net", "dk.mx1.mailanyone.net"),
+    ("staysecuregroup", "lifco-se.mx1.staysecuregroup.com"),
+    ("Siminn", "spamvorn.internet.is"),
+    ("Abraxas", "mta1.abxsec.com"),
+)
+
+
+def markdown(results: list[DatasetResult], meta: dict, kb=None) -> str:
+    if kb is None:
+        from stekker import kb as kbmod
+
+        kb = kbmod.load()
     L: list[str] = []
     w = L.append
     w("# Validation against peer classifiers (mxmap, mxmap.it, mxmap-dk)")
@@ -193,19 +209,24 @@ def markdown(results: list[DatasetResult], meta: dict) -> str:
       f"{len(spf_rows)} disagreements remain where the MX host is unknown to the knowledge base and only an "
       "SPF include names a provider (`stekker_spf_only`"
       + (": " + ", ".join(sorted(d.input_domain for d in spf_rows)) if spf_rows else "")
-      + "); they need the MX platform in the knowledge base (one.com) or cannot be told from DNS "
-      "(SEB's own servers on another domain).")
+      + "); the MX platform has to be added to the knowledge base where it is a known service; an "
+      "organisation's own servers under another of its domains (SEB: seb.se for sebgroup.com) cannot be told "
+      "from DNS.")
     dk = sum(any("dkim.mail.microsoft" in e for e in d.evidence) for r in results for d in r.rows)
     w(f"* **Knowledge base, fixed:** the newer Microsoft 365 DKIM CNAME format "
       f"`selectorN-<domain>._domainkey.<tenant>.<x>-v1.dkim.mail.microsoft` was missing; added as a data "
       f"change with its Microsoft Learn source ({dk} domains now carry it as evidence, two of them behind a "
       "Barracuda/Sophos gateway).")
-    w("* **Knowledge base, gaps that need a company entry first** (providers.yaml requires one): one.com "
-      "(Danish mail hoster), TitanHQ SpamTitan (`*.spamtitan.com`, gateway), Fortinet FortiMail Cloud "
-      "(`*.fortimailcloud.com`, `*.fortimail.com`, gateway), mailanyone.net / mx25.net (gateway), "
-      "staysecuregroup.com/.net (gateway), Síminn (`spamvorn.internet.is`), Abraxas (`*.abxsec.com`, "
-      "already in companies_wanted.txt). None of them changes a bucket by itself except SpamTitan "
-      "(montdelenclus.be) and one.com (aubange.be, quevy.be).")
+    known, missing = [], []
+    for label, host in KB_GAPS:
+        m = kb.match_name(host, on="mx") if kb is not None else []
+        (known if m else missing).append(f"{label} (`{host}`" + (f" -> {m[0].provider}" if m else "") + ")")
+    if known:
+        w("* **Knowledge base, MX platforms the peer check found missing, now in providers.yaml:** "
+          + ", ".join(known) + ".")
+    if missing:
+        w("* **Knowledge base, MX platforms still missing** (a provider needs its company entry first): "
+          + ", ".join(missing) + ".")
     w("* **Peers:** mxmap-dk's company lists cite DKIM/autodiscover/TXT records they do not publish; "
       "Google labels from a google-site-verification token alone (Search Console) and Microsoft labels "
       "from the tenant realm API alone are not mailbox evidence.")
