@@ -56,17 +56,21 @@ def classify(domain: str, purpose: str, qname: str, qtype: str, reply: Reply, ch
     assert ans is not None
     # follow the CNAME chain inside the answer: loops and overlong chains are errors
     cnames: dict[str, str] = {}
+    present = False
     for rr in ans.answers:
-        if rr.rtype == "CNAME":
+        rt = rr.rtype
+        if rt == "CNAME":
             if rr.name in cnames and cnames[rr.name] != rr.value:
                 res.error_kind = ErrorKind.MALFORMED
                 res.detail = f"two different CNAMEs for {rr.name}"
                 return res
             cnames[rr.name] = rr.value
+        elif rt == qtype and rr.name == qname:
+            present = True  # the common case: the records sit at the asked name
     cur = qname
-    seen = {cur}
     hops = 0
-    if qtype != "CNAME":
+    if cnames and qtype != "CNAME":
+        seen = {cur}
         while cur in cnames:
             cur = cnames[cur]
             hops += 1
@@ -91,7 +95,7 @@ def classify(domain: str, purpose: str, qname: str, qtype: str, reply: Reply, ch
         return res
     if qtype == "CNAME":
         present = qname in cnames
-    else:
+    elif hops:
         present = any(rr.rtype == qtype and rr.name == cur for rr in ans.answers)
     if present:
         res.status = Status.PRESENT
