@@ -189,6 +189,22 @@ EXTRA_ORGS.append(
 )
 
 
+# An organisation with an internationalised domain name, written in the input
+# as a U-label: the scan must find it under its A-label.
+EXTRA_ORGS.append(
+    Org(
+        domain="café-de-kroon.nl",
+        organisation="Café de Kroon",
+        sector="mkb",
+        records=[
+            ("xn--caf-de-kroon-deb.nl", "MX", "10 aspmx.l.google.com."),
+            ("xn--caf-de-kroon-deb.nl", "TXT", "v=spf1 include:_spf.google.com ~all"),
+        ],
+        truth={"mail_inbound": "google", "mailbox": "google"},
+    )
+)
+
+
 def scan_into(store, input_path, resolver: str, **config):
     """Scan an input file through the real engine into ``store``; returns
     (scan_id, RunResult). ``config``: TransportConfig fields."""

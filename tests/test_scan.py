@@ -343,3 +343,13 @@ def test_postgres_scan_matches_sqlite(lab, lab_scan, tmp_path):
     assert ev.get("selector1._domainkey.gemeente-a.nl", "CNAME").status is Status.PRESENT
     hostile = pg.evidence(psid, faults.HOSTILE_TXT_DOMAIN).first("apex_txt", "TXT").values()
     assert "<script>alert('stekker')</script>" in hostile
+
+
+def test_internationalised_name_is_scanned_under_its_a_label(lab_scan):
+    store, sid = lab_scan
+    ev = _ev(lab_scan, "xn--caf-de-kroon-deb.nl")
+    assert ev.status == "ok"
+    assert ev.first("apex_mx", "MX").values() == ["10 aspmx.l.google.com"]
+    assert ev.organisations == ["Café de Kroon"]
+    target = store.target(sid, "xn--caf-de-kroon-deb.nl")
+    assert target["input_name"] == "café-de-kroon.nl"
