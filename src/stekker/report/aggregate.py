@@ -31,7 +31,7 @@ from typing import Any, Iterable
 
 import yaml
 
-from stekker.attribute.model import DomainAttribution
+from stekker.attribute.model import DomainAttribution, Service
 from stekker.judge import (
     ERROR,
     NOT_SOVEREIGN,
@@ -161,6 +161,7 @@ class DomainResult:
     deps: list[Dependency]
     verdict: dict[str, str]  # policy id -> domain verdict
     explanations: list[Explanation] = field(default_factory=list)
+    hosts: list["HostResult"] = field(default_factory=list)  # the input's extra hosts, judged
 
     @property
     def domain(self) -> str:
@@ -209,8 +210,105 @@ def judge_results(attributions: Iterable[DomainAttribution], kb: Any, policies: 
             verdict[p.id] = combine(vs, measurement_error=da.status == "error" or bool(da.errors),
                                     nxdomain=da.status == "nxdomain")
         ex = [e for e in explanations if e.applies(da)]
-        out.append(DomainResult(da, deps, verdict, ex))
+        res = DomainResult(da, deps, verdict, ex)
+        res.hosts = judge_hosts(res, kb, policies, as_of, cache)
+        out.append(res)
     out.sort(key=lambda r: r.domain)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# extra hosts of the input (e.g. a hospital's patient portal)
+# ---------------------------------------------------------------------------
+
+HOST_CATEGORY = "host"  # Service.category of an extra host (attribute engine)
+HOST_ABSENT = NXDOMAIN  # host verdict key when the name has no address (excluded, counted)
+
+
+def looks_at_hosts(policy: Policy) -> bool:
+    """Whether a definition judges extra hosts (a ``categories:`` list without
+    ``host`` limits it to other dependencies)."""
+    return policy.categories is None or HOST_CATEGORY in policy.categories
+
+
+@dataclass(slots=True)
+class HostResult:
+    """One extra host of the input: who serves it and its verdict per policy."""
+
+    host: str
+    result: DomainResult = field(repr=False)  # the domain (input row) it was listed with
+    service: Service
+    deps: list[Dependency]  # the primary provider first, then the further ones (Service.also)
+    verdict: dict[str, str]  # policy id -> not_sovereign|sovereign|none|unknown|error|nxdomain (no address)
+
+    @property
+    def domain(self) -> str:
+        return self.result.domain
+
+    @property
+    def organisations(self) -> list[str]:
+        return self.result.organisations
+
+    @property
+    def sectors(self) -> list[str]:
+        return self.result.sectors
+
+    @property
+    def primary(self) -> Dependency | None:
+        return self.deps[0] if self.deps else None
+
+    @property
+    def present(self) -> bool:
+        """The name resolves (or could not be measured): it is in the denominators."""
+        return self.service.status != "absent"
+
+    @property
+    def identified(self) -> bool:
+        s = self.service
+        return s.status == "self" or (s.status == "attributed" and bool(s.provider))
+
+    @property
+    def provider_key(self) -> str:
+        """Provider id, ``self``, ``?`` (not recognised), ``error`` or ``absent``."""
+        s = self.service
+        if s.status == "self":
+            return "self"
+        if s.status == "attributed" and s.provider:
+            return s.provider
+        if s.status in ("error", "absent"):
+            return s.status
+        return "?"
+
+    @property
+    def chain(self):
+        return self.primary.chain if self.primary else None
+
+
+def judge_hosts(res: DomainResult, kb: Any, policies: list[Policy], as_of: Any = None,
+                cache: dict | None = None) -> list[HostResult]:
+    """Judge every extra host of a domain with the same ``judge()`` as the
+    categories (through :func:`stekker.judge.judge_domain`, on a record that
+    holds only the host).  The host's verdict combines its providers like a
+    category: not sovereign if any is; an error or unknown is excluded and
+    counted, never sovereign; a name without an address is ``nxdomain``."""
+    da = res.da
+    out = []
+    for name, s in sorted((da.hosts or {}).items()):
+        if s.status == "absent":
+            deps: list[Dependency] = []
+        else:
+            one = DomainAttribution(domain=da.domain, organisation=da.organisation,
+                                    organisations=da.organisations, sector=da.sector, sectors=da.sectors,
+                                    status="ok", services={HOST_CATEGORY: s}, saas=[],
+                                    kb_version=da.kb_version, as_of=da.as_of)
+            deps = judge_domain(one, kb, policies, as_of, cache=cache)
+        verdict = {}
+        for p in policies:
+            if s.status == "absent":
+                verdict[p.id] = HOST_ABSENT
+            else:
+                verdict[p.id] = combine(d.verdicts[p.id].verdict for d in deps if d.verdicts.get(p.id))
+        out.append(HostResult(name, res, s, deps, verdict))
     return out
 
 
@@ -313,6 +411,11 @@ class Report:
     # policy -> [(domains, example verdict)] of the reasons dependencies were
     # "unknown", most frequent first (what the knowledge base is missing)
     unknown_reasons: dict[str, list[tuple[int, Any]]] = field(default_factory=dict)
+    # the input's extra hosts (empty when the input lists none)
+    hosts: list[HostResult] = field(default_factory=list)  # sorted by host name
+    host_policies: list[str] = field(default_factory=list)  # ids of the policies that judge hosts
+    hosts_overall: "HostGroup | None" = None
+    hosts_by_sector: dict[str, "HostGroup"] = field(default_factory=dict)  # sector ("-": none) -> group
 
     @property
     def domain_count(self) -> int:
@@ -331,6 +434,9 @@ class Report:
     def org_results(self, name: str) -> list[DomainResult]:
         return [r for r in self.results if name in r.organisations]
 
+    def org_hosts(self, name: str) -> list[HostResult]:
+        return [h for h in self.hosts if name in h.organisations]
+
     def find_organisation(self, name: str) -> str | None:
         """Exact name, else the single case-insensitive (substring) match."""
         if name in self.org_verdicts:
@@ -341,6 +447,44 @@ class Report:
             return exact[0]
         sub = [o for o in self.org_verdicts if low in o.lower()]
         return sub[0] if len(sub) == 1 else None
+
+
+@dataclass(slots=True)
+class HostGroup:
+    """The extra hosts of a group (all, or one sector)."""
+
+    name: str  # sector, or "" for all hosts
+    hosts: int  # hosts listed
+    present: int  # hosts that resolve or could not be measured: the denominator of the shares
+    absent: int  # hosts without an address (excluded, counted)
+    organisations: int
+    shares: list[ProviderShare]  # primary provider per host over ``present``; the states
+    #                              "?" (not recognised) and "error" are rows too, so shares add up to 100%
+    tallies: dict[str, Tally]  # policy id -> verdicts of the hosts (policies that judge hosts)
+
+    def share(self, key: str) -> ProviderShare | None:
+        return next((s for s in self.shares if s.key == key), None)
+
+
+def host_group(name: str, hosts: list[HostResult], pids: list[str]) -> HostGroup:
+    present = [h for h in hosts if h.present]
+    cnt: Counter = Counter(h.provider_key for h in present)
+    info: dict[str, ProviderShare] = {}
+    for h in present:
+        k = h.provider_key
+        if k in info:
+            continue
+        if h.identified and h.primary is not None:
+            info[k] = _share_info(h.primary)
+        else:
+            info[k] = ProviderShare(k, k, 0, 0)
+    state_order = {"?": 1, "error": 2}
+    keys = sorted(cnt, key=lambda k: (state_order.get(k, 0), -cnt[k], k))
+    shares = [ProviderShare(k, info[k].name, cnt[k], len(present), info[k].company, info[k].parent,
+                            info[k].jurisdiction) for k in keys]
+    tallies = {pid: _tally(h.verdict[pid] for h in hosts) for pid in pids}
+    orgs = {o for h in hosts for o in h.organisations}
+    return HostGroup(name, len(hosts), len(present), len(hosts) - len(present), len(orgs), shares, tallies)
 
 
 def _hhi(counts: list[int], denominator: int) -> float | None:
@@ -516,6 +660,20 @@ def build(attributions: Iterable[DomainAttribution], kb: Any, policies: list[Pol
     status_counts = Counter(r.da.status for r in results)
     failed_q = sum(1 for r in results if r.da.errors)
 
+    # extra hosts (a host listed with several domains of the input counts once)
+    hosts: dict[str, HostResult] = {}
+    for r in results:
+        for h in r.hosts:
+            hosts.setdefault(h.host, h)
+    host_list = sorted(hosts.values(), key=lambda h: h.host)
+    host_pids = [p.id for p in policies if looks_at_hosts(p)]
+    hosts_overall = host_group("", host_list, host_pids) if host_list else None
+    by_sec: dict[str, list[HostResult]] = defaultdict(list)
+    for h in host_list:
+        for s in h.sectors or ["-"]:
+            by_sec[s].append(h)
+    hosts_by_sector = {s: host_group(s, hs, host_pids) for s, hs in sorted(by_sec.items())}
+
     return Report(
         policies=list(policies), as_of=day, results=results, meta=dict(meta or {}),
         domains=domains, organisations=organisations, org_verdicts=org_verdicts,
@@ -524,6 +682,7 @@ def build(attributions: Iterable[DomainAttribution], kb: Any, policies: list[Pol
         providers_overall=providers_overall, parents_overall=parents_overall, providers_denominator=len(live), markets=markets,
         seal=seal_counts, status_counts=status_counts, domains_with_failed_queries=failed_q,
         explanations=explanations, unknown_reasons=unknown_reasons,
+        hosts=host_list, host_policies=host_pids, hosts_overall=hosts_overall, hosts_by_sector=hosts_by_sector,
     )
 
 

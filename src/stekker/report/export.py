@@ -2,8 +2,10 @@
 
 CSV and Parquet are flat (one row per domain): for each policy its verdict
 and the non-sovereign dependencies, for each category the provider (or the
-service's state).  JSONL is nested: every dependency with its verdicts,
-reasons, SEAL levels and evidence.
+service's state), and the input's extra hosts as ``host=provider`` pairs
+(column ``hosts``).  JSONL is nested: every dependency with its verdicts,
+reasons, SEAL levels and evidence, and every extra host the same way
+(``hosts``).
 
 Values in CSV that a spreadsheet would run as a formula (starting with
 ``= + - @`` or a tab/CR) are prefixed with ``'`` — DNS and input data are
@@ -18,7 +20,7 @@ from typing import Any
 
 from stekker.attribute.model import CATEGORIES
 
-from .aggregate import DomainResult, Report
+from .aggregate import HOST_ABSENT, NOT_SOVEREIGN, DomainResult, Report
 
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
@@ -43,6 +45,16 @@ def _cat_value(r: DomainResult, cat: str) -> str:
     return ",".join(dict.fromkeys(vals))
 
 
+def _hosts_value(r: DomainResult) -> str:
+    """``host=provider`` pairs (provider id, ``self``, or the state: ``unknown``,
+    ``error``, ``absent``), ``" | "``-separated."""
+    out = []
+    for h in r.hosts:
+        k = h.provider_key
+        out.append(f"{h.host}={'unknown' if k == '?' else k}")
+    return " | ".join(out)
+
+
 def flat_rows(report: Report, lang: str = "en") -> list[dict[str, Any]]:
     rows = []
     for r in report.results:
@@ -61,6 +73,11 @@ def flat_rows(report: Report, lang: str = "en") -> list[dict[str, Any]]:
         for c in CATEGORIES:
             row[c] = _cat_value(r, c)
         row["saas"] = _cat_value(r, "saas")
+        row["hosts"] = _hosts_value(r)
+        for p in report.policies:
+            if p.id in report.host_policies:
+                row[f"hosts_not_sovereign_{p.id}"] = " | ".join(
+                    h.host for h in r.hosts if h.verdict[p.id] == NOT_SOVEREIGN)
         row["explanations"] = " | ".join(
             f"{e.category + ': ' if e.category else ''}{e.text} ({e.by or '-'}, {e.date or '-'})"
             for e in r.explanations)
@@ -85,24 +102,44 @@ def write_csv(report: Report, path: str, sep: str = ",", lang: str = "en") -> in
     return len(rows)
 
 
+def _dep_record(d, lang: str) -> dict[str, Any]:
+    s = d.service
+    return {
+        "category": d.category,
+        "primary": d.primary,
+        "status": s.status,
+        "provider": s.provider,
+        "provider_name": s.provider_name,
+        "chain": [{"id": e.id, "name": e.name, "country": e.country} for e in (d.chain or [])],
+        "jurisdiction": d.chain[-1].country if d.chain else s.jurisdiction,
+        "confidence": s.confidence,
+        "verdicts": {pid: v.to_dict(lang) for pid, v in d.verdicts.items() if v is not None},
+        "seal": {k: v.label() for k, v in (d.seal or {}).items()},
+        "evidence": [{"qname": e.qname, "rtype": e.rtype, "value": e.value, "rule": e.rule}
+                     for e in s.evidence],
+    }
+
+
+def host_record(h, lang: str = "en", pids: list[str] | None = None) -> dict[str, Any]:
+    """One extra host: its verdict per policy that judges hosts (``absent``:
+    the name has no address) and its providers (primary first) in the shape
+    of a dependency."""
+    s = h.service
+    return {
+        "host": h.host,
+        "status": s.status,
+        "provider": h.provider_key if h.identified else None,
+        "verdicts": {pid: ("absent" if v == HOST_ABSENT else v) for pid, v in h.verdict.items()
+                     if pids is None or pid in pids},
+        "providers": [_dep_record(d, lang) for d in h.deps],
+        "note": s.note,
+        "evidence": [{"qname": e.qname, "rtype": e.rtype, "value": e.value, "rule": e.rule}
+                     for e in s.evidence],
+    }
+
+
 def domain_record(report: Report, r: DomainResult, lang: str = "en") -> dict[str, Any]:
-    deps = []
-    for d in r.deps:
-        s = d.service
-        deps.append({
-            "category": d.category,
-            "primary": d.primary,
-            "status": s.status,
-            "provider": s.provider,
-            "provider_name": s.provider_name,
-            "chain": [{"id": e.id, "name": e.name, "country": e.country} for e in (d.chain or [])],
-            "jurisdiction": d.chain[-1].country if d.chain else s.jurisdiction,
-            "confidence": s.confidence,
-            "verdicts": {pid: v.to_dict(lang) for pid, v in d.verdicts.items() if v is not None},
-            "seal": {k: v.label() for k, v in (d.seal or {}).items()},
-            "evidence": [{"qname": e.qname, "rtype": e.rtype, "value": e.value, "rule": e.rule}
-                         for e in s.evidence],
-        })
+    deps = [_dep_record(d, lang) for d in r.deps]
     return {
         "domain": r.domain,
         "organisations": r.organisations,
@@ -112,6 +149,7 @@ def domain_record(report: Report, r: DomainResult, lang: str = "en") -> dict[str
         "kb_version": r.da.kb_version,
         "verdicts": dict(r.verdict),
         "dependencies": deps,
+        "hosts": [host_record(h, lang, report.host_policies) for h in r.hosts],
         "errors": r.da.errors,
         "explanations": [{"category": e.category, "text": e.text, "date": e.date, "by": e.by}
                          for e in r.explanations],

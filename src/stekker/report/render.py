@@ -25,11 +25,21 @@ import jinja2
 
 from stekker.judge import load_policies
 
-from .aggregate import NOT_SOVEREIGN, Report, Tally, category_rows, multi_rows, report_data
+from .aggregate import (
+    HOST_ABSENT,
+    NOT_SOVEREIGN,
+    HostResult,
+    Report,
+    Tally,
+    category_rows,
+    multi_rows,
+    report_data,
+)
 from .compare import Comparison
 
 LANGS = ("nl", "en")
 PER_DOMAIN_LIMIT = 400  # the per-domain table is in the HTML up to this many domains
+HOSTS_LIMIT = 400  # the list of extra hosts is in the HTML up to this many hosts
 
 
 class RenderError(RuntimeError):
@@ -99,6 +109,22 @@ class Strings:
     def verdict(self, v: str) -> str:
         e = self.data["verdicts"].get(v, {})
         return e.get(self.lang) or e.get("en") or v
+
+    def host_verdict(self, v: str) -> str:
+        """Verdict of an extra host (``nxdomain``: the name has no address)."""
+        return self("host_absent") if v == HOST_ABSENT else self.verdict(v)
+
+    def host_provider(self, key: str, name: str | None = None) -> str:
+        """Provider of an extra host, or its state in words."""
+        if key == "self":
+            return self("self")
+        if key == "?":
+            return self("host_unrecognised")
+        if key == "error":
+            return self.verdict("error")
+        if key == "absent":
+            return self("host_absent")
+        return name or key
 
     def category(self, cid: str) -> str:
         for r in self.data["categories"]:
@@ -246,6 +272,7 @@ def context(report: Report, lang: str, comparison: Comparison | None = None,
         "nxdomain": report.status_counts.get("nxdomain", 0),
         "failed_queries": report.domains_with_failed_queries, "no_org": report.domains_without_org,
     }
+    hosts = host_context(report, t, lang)
     headline = None
     if first is not None:
         headline = t("headline", share=fmt_pct(report.organisations[first.id].share, lang),
@@ -263,7 +290,73 @@ def context(report: Report, lang: str, comparison: Comparison | None = None,
         "per_domain_limit": PER_DOMAIN_LIMIT, "NOT_SOVEREIGN": NOT_SOVEREIGN,
         "set_rows": [(name, cfg.set_title(name, lang), sorted(codes)) for name, codes in cfg.country_sets.items()],
         "seal_source": _seal_source(), "version": meta.get("tool_version") or _version(),
+        "hosts": hosts,
     }
+
+
+def share_text(count: int, denominator: int, lang: str) -> str:
+    """NOS style: ``40% (28/70)``."""
+    return f"{fmt_pct(count / denominator if denominator else None, lang)} ({fmt_int(count, lang)}/{fmt_int(denominator, lang)})"
+
+
+def host_row(h: HostResult, t: Strings, policies: list[Any]) -> dict[str, Any]:
+    """One extra host, ready to print (every value still to be escaped)."""
+    s = h.service
+    prov = t.host_provider(h.provider_key, s.provider_name or s.provider)
+    chain = h.chain or []
+    if h.provider_key == "self":
+        company = t("self")
+    elif chain:
+        company = chain[0].name if len(chain) == 1 else f"{chain[0].name} → {chain[-1].name}"
+    else:
+        company = (s.company or "–") if h.identified else "–"
+    juris = chain[-1].country if chain else (s.jurisdiction if h.identified else None)
+    further = [d.service.provider_name or d.provider_key for d in h.deps[1:]]
+    verdicts = []
+    for p in policies:
+        v = h.verdict[p.id]
+        verdicts.append({"v": v, "label": t.host_verdict(v)})
+    first = h.primary.verdicts.get(policies[0].id) if (h.primary and policies) else None
+    return {"host": h.host, "domain": h.domain, "orgs": ", ".join(h.organisations), "provider": prov,
+            "further": ", ".join(further), "company": company, "jurisdiction": juris or "?",
+            "verdicts": verdicts, "reason": first.reason(t.lang) if first else (s.note or ""),
+            "evidence": [(e.qname, e.rtype, e.value) for e in s.evidence[:4]],
+            "more_evidence": max(0, len(s.evidence) - 4)}
+
+
+def host_context(report: Report, t: Strings, lang: str) -> dict[str, Any] | None:
+    """The numbers of the extra-hosts section (None: the scan has no extra hosts)."""
+    g = report.hosts_overall
+    if g is None:
+        return None
+    pols = [p for p in report.policies if p.id in report.host_policies]
+
+    def shares(grp, n=None):
+        return [{"key": s.key, "name": t.host_provider(s.key, s.name), "count": s.count,
+                 "text": share_text(s.count, s.denominator, lang), "share": s.share,
+                 "parent": s.parent or "", "company": s.company or "", "country": s.jurisdiction or ""}
+                for s in grp.shares[:n]]
+
+    def cell(tl: Tally) -> dict[str, Any]:
+        return {"n": tl.not_sovereign, "d": tl.decided, "pct": fmt_pct(tl.share, lang), "share": tl.share,
+                "unknown": tl.counts["unknown"], "error": tl.counts["error"], "absent": tl.counts[HOST_ABSENT],
+                "total": tl.total}
+
+    overall = shares(g)
+    chart = bar_chart([(x["name"], x["share"], x["text"]) for x in overall[:12]],
+                      t("chart_hosts_alt"), t("hosts_caption_providers", n=fmt_int(g.present, lang)),
+                      "chart-hosts", color="#154273")
+    sectors = [{"name": t("no_sector") if s == "-" else s, "hosts": grp.hosts, "present": grp.present,
+                "top": ", ".join(f'{x["name"]} {x["text"]}' for x in shares(grp, 3)),
+                "cells": [cell(grp.tallies[p.id]) for p in pols]}
+               for s, grp in report.hosts_by_sector.items()]
+    limited = report.hosts if len(report.hosts) <= HOSTS_LIMIT else report.hosts[:HOSTS_LIMIT]
+    skipped = [p for p in report.policies if p.id not in report.host_policies]
+    return {"g": g, "policies": pols, "skipped": ", ".join(p.short_title(lang) for p in skipped),
+            "policy_rows": [{"p": p, "title": p.title(lang), "short": p.short_title(lang),
+                             "cell": cell(g.tallies[p.id])} for p in pols],
+            "shares": overall, "chart": chart, "sectors": sectors,
+            "rows": [host_row(h, t, pols) for h in limited], "omitted": len(report.hosts) - len(limited)}
 
 
 def _version() -> str:
@@ -325,6 +418,11 @@ def render_org_html(report: Report, organisation: str, lang: str = "en",
             ex = [e for e in r.explanations if e.category == d.category]
             rows.append({"r": r, "d": d, "ex": ex})
     n_not = sum(1 for x in rows if x["d"].verdicts[first.id] and x["d"].verdicts[first.id].verdict == NOT_SOVEREIGN)
+    pols = [p for p in report.policies if p.id in report.host_policies]
+    org_hosts = [host_row(x, t, pols) for x in report.org_hosts(name)]
+    hp = pols[0] if pols else None
+    n_hosts_not = sum(1 for x in report.org_hosts(name) if hp and x.verdict[hp.id] == NOT_SOVEREIGN)
+    ctx.update(org_hosts=org_hosts, org_host_policies=pols, org_host_policy=hp, n_hosts_not=n_hosts_not)
     ctx.update(css=css, csp=csp(h), org=name, org_results=results, org_rows=rows,
                org_verdicts=report.org_verdicts[name], n_not=n_not, n_total=len(rows),
                org_general_ex=[e for r in results for e in r.explanations if not e.category])

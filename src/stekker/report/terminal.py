@@ -14,7 +14,9 @@ from rich.text import Text
 
 from .aggregate import NOT_SOVEREIGN, Report, Tally, category_rows, multi_rows
 from .compare import Comparison
-from .render import Strings, _ts, fmt_int, fmt_pct
+from .render import Strings, _ts, fmt_int, fmt_pct, host_row, share_text, visible
+
+HOSTS_PRINTED = 200  # the terminal lists up to this many extra hosts (all are in the exports)
 
 
 def _share(tl: Tally, lang: str) -> Text:
@@ -140,6 +142,8 @@ def print_report(report: Report, lang: str = "en", console: Console | None = Non
         tb.add_row(t.category(row), str(m.denominator), _T(tops), hhi if row not in multi else "–")
     c.print(tb)
 
+    print_hosts(report, lang, c)
+
     if comparison is not None:
         print_comparison(comparison, lang, c)
 
@@ -201,9 +205,102 @@ def print_organisation(report: Report, name: str, lang: str = "en", console: Con
             v0 = d.verdicts.get(first.id)
             tb.add_row(_T(r.domain), t.plain(d.category), _T(prov), _T(ctrl), *cells, _T(v0.reason(lang) if v0 else ""))
     c.print(tb)
+    hosts = report.org_hosts(name)
+    if hosts:
+        pols = [p for p in report.policies if p.id in report.host_policies]
+        if pols:
+            n = sum(1 for h in hosts if h.verdict[pols[0].id] == NOT_SOVEREIGN)
+            c.print(Text(t("org_hosts_summary", policy=pols[0].title(lang), n=n, total=len(hosts))))
+        c.print(_host_table(t, [host_row(h, t, pols) for h in hosts], pols, False, t("hosts_title")))
     for r in results:
         for e in r.explanations:
             line = Text(f"{t('explanation')} ({r.domain}{', ' + e.category if e.category else ''}): ", style="bold")
             line.append(e.text)
             line.append(f" ({t('by')} {e.by or '–'}, {e.date or '–'})", style="dim")
             c.print(line)
+
+
+def _host_table(t: Strings, rows: list[dict], pols: list, with_org: bool, title: str) -> Table:
+    tb = Table(title=title, caption=t("hosts_caption_list"), caption_justify="left")
+    tb.add_column(t("host"), overflow="fold")
+    if with_org:
+        tb.add_column(t("organisation"))
+    tb.add_column(t("provider"))
+    tb.add_column(t("company_parent"))
+    tb.add_column(t("jurisdiction"))
+    for p in pols:
+        tb.add_column(p.short_title(t.lang))
+    tb.add_column(t("evidence"))
+    for h in rows:
+        prov = _T(h["provider"])
+        if h["further"]:
+            prov.append(f" ({t('host_further')}: {h['further']})", style="dim")
+        cells = [Text(v["label"], style="red" if v["v"] == NOT_SOVEREIGN else "") for v in h["verdicts"]]
+        # DNS text: control and bidi characters made visible (no terminal escapes)
+        evid = Text("\n".join(visible(f"{q} {rt} {val[:120]}") for q, rt, val in h["evidence"][:2]))
+        tb.add_row(_T(visible(h["host"])), *([_T(h["orgs"])] if with_org else []), prov, _T(h["company"]),
+                   _T(h["jurisdiction"]), *cells, evid)
+    return tb
+
+
+def print_hosts(report: Report, lang: str = "en", console: Console | None = None) -> None:
+    """The extra hosts of the input (nothing when the scan has none)."""
+    g = report.hosts_overall
+    if g is None:
+        return
+    c = console or Console()
+    t = Strings(lang)
+    pols = [p for p in report.policies if p.id in report.host_policies]
+    c.print(Text(t("hosts_title"), style="bold"))
+    c.print(Text(t("hosts_intro", n=fmt_int(g.hosts, lang), orgs=fmt_int(g.organisations, lang),
+                   d=fmt_int(g.present, lang), absent=fmt_int(g.absent, lang)), style="dim"))
+    if pols:
+        tb = Table(title=t("hosts_title"), caption=t("hosts_caption_policies"), caption_justify="left")
+        tb.add_column(t("policy"))
+        tb.add_column(t("hosts"), justify="right")
+        tb.add_column(t("excl_unknown"), justify="right")
+        tb.add_column(t("excl_error"), justify="right")
+        tb.add_column(t("host_absent"), justify="right")
+        tb.add_column(t("total"), justify="right")
+        for p in pols:
+            tl = g.tallies[p.id]
+            tb.add_row(p.title(lang), _share(tl, lang), str(tl.counts["unknown"]), str(tl.counts["error"]),
+                       str(tl.counts["nxdomain"]), str(tl.total))
+        c.print(tb)
+    else:
+        c.print(Text(t("hosts_none_judged")))
+    skipped = [p.short_title(lang) for p in report.policies if p.id not in report.host_policies]
+    if skipped:
+        c.print(Text(t("hosts_skipped", ids=", ".join(skipped)), style="dim"))
+
+    tb = Table(title=t("hosts_providers"), caption=t("hosts_caption_providers", n=fmt_int(g.present, lang)),
+               caption_justify="left")
+    tb.add_column(t("provider"))
+    tb.add_column(t("company_parent"))
+    tb.add_column(t("jurisdiction"))
+    tb.add_column(t("share"), justify="right")
+    for s in g.shares:
+        comp = s.company or ""
+        if s.parent and s.parent != s.company:
+            comp = f"{comp} → {s.parent}" if comp else s.parent
+        tb.add_row(_T(t.host_provider(s.key, s.name)), _T(comp), _T(s.jurisdiction or ""),
+                   share_text(s.count, s.denominator, lang))
+    c.print(tb)
+
+    tb = Table(title=t("hosts_by_sector"))
+    tb.add_column(t("sector"))
+    tb.add_column(t("hosts"), justify="right")
+    tb.add_column(t("top_providers"))
+    for p in pols:
+        tb.add_column(p.short_title(lang), justify="right")
+    for sec, grp in report.hosts_by_sector.items():
+        tops = ", ".join(f"{t.host_provider(s.key, s.name)} {share_text(s.count, s.denominator, lang)}"
+                         for s in grp.shares[:3])
+        tb.add_row(_T(t("no_sector") if sec == "-" else sec), str(grp.hosts), _T(tops),
+                   *[_share(grp.tallies[p.id], lang) for p in pols])
+    c.print(tb)
+
+    rows = [host_row(h, t, pols) for h in report.hosts[:HOSTS_PRINTED]]
+    c.print(_host_table(t, rows, pols, True, t("hosts_list")))
+    if len(report.hosts) > HOSTS_PRINTED:
+        c.print(Text(t("hosts_omitted", n=fmt_int(len(report.hosts) - HOSTS_PRINTED, lang)), style="dim"))
