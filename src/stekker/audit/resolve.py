@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from stekker.audit.catalog import Catalogue, catalogue, jurisdiction_group, norm, scoring
 from stekker.audit.model import Inventory, Item
+from stekker.kb import as_date as _as_date
 
 
 class KBLike(Protocol):  # the subset of stekker.kb.KnowledgeBase the audit uses
@@ -72,16 +73,6 @@ class Resolution:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def _as_date(d: Any) -> _dt.date:
-    if d is None:
-        return _dt.date.today()
-    if isinstance(d, _dt.datetime):
-        return d.date()
-    if isinstance(d, _dt.date):
-        return d
-    return _dt.date.fromisoformat(str(d)[:10])
 
 
 def _attr(obj: Any, name: str, default: Any = None) -> Any:

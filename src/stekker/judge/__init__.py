@@ -38,6 +38,7 @@ from typing import Any, Iterable, Iterator
 import yaml
 
 from stekker.attribute.model import CATEGORIES, DomainAttribution, Service
+from stekker.kb import as_date  # noqa: F401 - also part of this module's API (stekker report --as-of)
 
 SOVEREIGN = "sovereign"
 NOT_SOVEREIGN = "not_sovereign"
@@ -329,16 +330,6 @@ class Facts:
     data_location: str  # pass | fail | offered | unknown (EU/EEA data location)
     data_location_raw: str | None = None  # the knowledge base's value
     self_hosted: bool = False
-
-
-def as_date(value: Any) -> _dt.date:
-    if value is None:
-        return _dt.date.today()
-    if isinstance(value, _dt.datetime):
-        return value.date()
-    if isinstance(value, _dt.date):
-        return value
-    return _dt.date.fromisoformat(str(value)[:10])
 
 
 def _kb_call(fn, *args):

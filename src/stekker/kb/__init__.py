@@ -63,7 +63,9 @@ class Match:
     fingerprint: Fingerprint | None = None
 
 
-def _as_date(d: _dt.date | str | None) -> _dt.date:
+def as_date(d: _dt.date | str | None) -> _dt.date:
+    """A date from a date, a datetime, an ISO string (its first 10 characters)
+    or None (today).  The one place where stekker reads "as of" dates."""
     if d is None:
         return _dt.date.today()
     if isinstance(d, _dt.datetime):
@@ -220,7 +222,7 @@ class KnowledgeBase:
         c = self.companies.get(company_id)
         if c is None:
             return None
-        d = _as_date(as_of)
+        d = as_date(as_of)
         best: tuple[float, str] | None = None
         for o in c.ownership:
             if o.parent is None or not o.covers(d):
@@ -255,7 +257,7 @@ class KnowledgeBase:
             return []
         if as_of is None:
             return list(c.holders)
-        d = _as_date(as_of)
+        d = as_date(as_of)
         return [h for h in c.holders if h.as_of is None or h.as_of <= d]
 
     def events(self, company_id: str) -> list[Event]:
