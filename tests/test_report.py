@@ -16,6 +16,19 @@ under nos / broad / eu-controlled / strict:
   hostile.nl           <i>X</i>     KPN, SaaS of unknown country            U U U N
   orphan.nl            (none)       TransIP                                 S S S N
   partial.nl           Gemeente E   KPN dns, MX timed out                   E E E N
+
+The extra hosts of ``test_report_support.host_sample()`` (the input's
+``hosts`` column) and their verdicts under the same four definitions
+(A: no address):
+
+  mijn.zkh-1.nl / mijn.zkh-2.nl  zorg      Microsoft (IE -> US)       N S N N
+  mijn.zkh-3.nl                  zorg      KPN (holders 40% non-EEA)  S S S N
+  mijn.zkh-4.nl                  zorg      own infrastructure         S S S S
+  mijn.zkh-5.nl                  zorg      DNS error                  E E E E
+  mijn.zkh-6.nl                  zorg      not recognised             U U U U
+  mijn.zkh-7.nl                  zorg      no address                 A A A A
+  loket.gemeente-a.nl            gemeente  TransIP (-> team.blue, BE) S S S N
+  portaal.gemeente-a.nl          gemeente  Cloudflare (US)            N N N N
 """
 
 from __future__ import annotations
@@ -26,7 +39,7 @@ import json
 from dataclasses import replace
 
 import pytest
-from test_report_support import HOSTILE_ORG, HOSTILE_TXT, FakeKB, dom, ev, sample, svc
+from test_report_support import HOSTILE_ORG, HOSTILE_TXT, FakeKB, dom, ev, host_sample, sample, svc
 
 from stekker.judge import load_policies
 from stekker.report import build, compare, load_explanations
@@ -582,9 +595,19 @@ def test_lab_scan_end_to_end(lab_scan, lab, tmp_path):
             checked += 1
             agree += v[dom_]["nos"] == "not_sovereign"
     assert checked >= 100 and agree / checked >= 0.97, (agree, checked)
+    # the input's extra hosts (loket.gemeente-a.nl of the hand-written orgs):
+    # judged, counted, never dropped, listed in the HTML
+    n_hosts = len({h for a in attrs for h in a.hosts})
+    g = rep.hosts_overall
+    assert n_hosts >= 1 and g is not None and g.hosts == n_hosts
+    assert "loket.gemeente-a.nl" in {h.host for h in rep.hosts}
+    for pid, t in g.tallies.items():
+        assert t.total == n_hosts and t.decided + t.excluded == n_hosts, pid
+    assert sum(s.count for s in g.shares) == g.present == n_hosts - g.absent
     # outputs on the real scan
     html = render_html(rep, "nl")
     assert "<script" not in html.lower()
+    assert 'id="hosts"' in html and "loket.gemeente-a.nl" in html
     org = next(r for r in rep.results if r.domain == faults.HOSTILE_TXT_DOMAIN)
     if org.organisations:
         assert "<script" not in render_org_html(rep, org.organisations[0], "en").lower()
@@ -609,7 +632,9 @@ def test_lab_scan_end_to_end(lab_scan, lab, tmp_path):
           + f"; excluded (nos) unknown {nos.counts['unknown']}, error {nos.counts['error']}, "
             f"nxdomain {nos.counts['nxdomain']}; top providers "
           + ", ".join(f"{p.name} {p.share:.0%}" for p in rep.providers_overall[:5])
-          + f"; mail HHI {rep.markets['mail'].hhi}; html {tmp_path / 'lab.html'}")
+          + f"; mail HHI {rep.markets['mail'].hhi}; extra hosts {g.hosts} ("
+          + ", ".join(f"{s.name} {s.count}/{s.denominator}" for s in g.shares[:3])
+          + f", no address {g.absent}); html {tmp_path / 'lab.html'}")
 
 
 def test_unknown_reasons(rep):
@@ -640,3 +665,228 @@ def test_control_and_bidi_characters_are_made_visible(kb, pols):
     html = render_org_html(build([d], kb, pols, "2026-01-01"), "Ctl", "en", now=NOW)
     assert "\x1b" not in html and "\u202e" not in html and "\x07" not in html
     assert "v=spf1 \\x1b[2J\\u202egnp.exe\\x07 -all" in html
+
+
+# ------------------------------------------------------------ extra hosts
+
+
+@pytest.fixture(scope="module")
+def hrep(kb, pols):
+    return build(host_sample(), kb, pols, "2026-01-01", meta=META)
+
+
+def test_host_verdicts(hrep):
+    got = {h.host: tuple(h.verdict[p] for p in ("nos", "broad", "eu-controlled", "strict")) for h in hrep.hosts}
+    N, S, U, E, A = "not_sovereign", "sovereign", "unknown", "error", "nxdomain"
+    assert got == {
+        "mijn.zkh-1.nl": (N, S, N, N), "mijn.zkh-2.nl": (N, S, N, N), "mijn.zkh-3.nl": (S, S, S, N),
+        "mijn.zkh-4.nl": (S, S, S, S), "mijn.zkh-5.nl": (E, E, E, E), "mijn.zkh-6.nl": (U, U, U, U),
+        "mijn.zkh-7.nl": (A, A, A, A), "loket.gemeente-a.nl": (S, S, S, N),
+        "portaal.gemeente-a.nl": (N, N, N, N),
+    }
+    assert [h.host for h in hrep.hosts] == sorted(got)  # sorted by name
+    ms = next(h for h in hrep.hosts if h.host == "mijn.zkh-1.nl")
+    assert ms.organisations == ["Ziekenhuis 1"] and ms.domain == "zkh-1.nl"
+    assert [e.country for e in ms.chain] == ["IE", "US"]
+    # the same judge() as the categories: a Microsoft mailbox gets the same reason
+    assert ms.primary.verdicts["nos"].reason("en") == \
+        next(d for r in build(sample(), FakeKB(), load_policies().select(None), "2026-01-01").results
+             if r.domain == "gemeente-a.nl" for d in r.deps if d.category == "mailbox").verdicts["nos"].reason("en")
+
+
+def test_host_shares_per_policy(hrep):
+    g = hrep.hosts_overall
+    assert (g.hosts, g.present, g.absent, g.organisations) == (9, 8, 1, 8)
+    assert hrep.host_policies == ["nos", "broad", "eu-controlled", "strict"]
+    #                                          N  S  none U  E  no address
+    assert counts(g.tallies["nos"]) == (3, 3, 0, 1, 1, 1)
+    assert counts(g.tallies["broad"]) == (1, 5, 0, 1, 1, 1)  # Microsoft offers an EU region: passes
+    assert counts(g.tallies["eu-controlled"]) == (3, 3, 0, 1, 1, 1)
+    assert counts(g.tallies["strict"]) == (5, 1, 0, 1, 1, 1)
+    assert g.tallies["nos"].share == pytest.approx(3 / 6)
+    assert g.tallies["broad"].share == pytest.approx(1 / 6)
+    assert g.tallies["strict"].share == pytest.approx(5 / 6)
+    for pid, t in g.tallies.items():  # nothing dropped
+        assert t.total == 9 and t.decided + t.excluded == 9, pid
+
+
+def test_host_error_is_excluded_and_counted(hrep):
+    err = next(h for h in hrep.hosts if h.host == "mijn.zkh-5.nl")
+    assert err.present and not err.identified and err.provider_key == "error"
+    assert set(err.verdict.values()) == {"error"}  # never sovereign
+    g = hrep.hosts_overall
+    assert all(g.tallies[p].counts["error"] == 1 for p in hrep.host_policies)
+    # in the denominator of the provider shares, as a row of its own
+    e = g.share("error")
+    assert (e.count, e.denominator) == (1, 8)
+    assert [s.key for s in g.shares][-2:] == ["?", "error"]  # states after the providers
+    assert sum(s.count for s in g.shares) == g.present
+    assert g.share("absent") is None  # no address: counted apart, not in the shares
+
+
+def test_host_provider_shares_overall_and_per_sector(hrep):
+    g = hrep.hosts_overall
+    assert [(s.key, s.count, s.denominator) for s in g.shares] == [
+        ("microsoft", 2, 8), ("cloudflare", 1, 8), ("kpn", 1, 8), ("self", 1, 8), ("transip", 1, 8),
+        ("?", 1, 8), ("error", 1, 8)]
+    ms = g.share("microsoft")
+    assert ms.share == pytest.approx(0.25)
+    assert (ms.company, ms.parent, ms.jurisdiction) == (
+        "Microsoft Ireland Operations Ltd", "Microsoft Corporation", "US")
+    zorg = hrep.hosts_by_sector["zorg"]
+    assert (zorg.hosts, zorg.present, zorg.absent) == (7, 6, 1)
+    assert [(s.key, s.count, s.denominator) for s in zorg.shares] == [
+        ("microsoft", 2, 6), ("kpn", 1, 6), ("self", 1, 6), ("?", 1, 6), ("error", 1, 6)]
+    assert counts(zorg.tallies["nos"]) == (2, 2, 0, 1, 1, 1)
+    assert counts(zorg.tallies["broad"]) == (0, 4, 0, 1, 1, 1)
+    assert counts(zorg.tallies["strict"]) == (3, 1, 0, 1, 1, 1)
+    gem = hrep.hosts_by_sector["gemeente"]
+    assert [(s.key, s.count, s.denominator) for s in gem.shares] == [("cloudflare", 1, 2), ("transip", 1, 2)]
+    assert counts(gem.tallies["nos"]) == (1, 1, 0, 0, 0, 0)
+    assert set(hrep.hosts_by_sector) == {"zorg", "gemeente"}  # a sector without hosts has no row
+
+
+def test_hosts_do_not_change_domain_verdicts(hrep):
+    # every domain has only sovereign KPN/TransIP DNS under nos; the portals do not count there
+    assert {r.domain: r.verdict["nos"] for r in hrep.results} == {r.domain: "sovereign" for r in hrep.results}
+    assert counts(hrep.domains["nos"]) == (0, 9, 0, 0, 0, 0)
+    assert {p.key for p in hrep.providers_overall} == {"kpn", "transip"}
+
+
+def test_hosts_and_category_limited_definitions(kb):
+    pols = load_policies().select(["nos-mx", "nos"])
+    r = build(host_sample(), kb, pols, "2026-01-01")
+    assert r.host_policies == ["nos"]  # nos-mx looks only at who receives mail
+    assert counts(r.hosts_overall.tallies["nos"]) == (3, 3, 0, 1, 1, 1)
+    html = render_html(r, "en", now=NOW)
+    assert "Definitions limited to some categories do not judge extra hosts: No US (MX)." in html
+    assert '<abbr title="No US control (NOS)">' in _hosts_section(html)
+    assert "No US control of inbound mail (MX only)" not in _hosts_section(html)
+    none = build(host_sample(), kb, load_policies().select(["nos-mx"]), "2026-01-01")
+    assert none.host_policies == [] and none.hosts_overall.tallies == {}
+    assert "None of the chosen definitions judges extra hosts." in render_html(none, "en", now=NOW)
+
+
+def _hosts_section(html):
+    import re
+
+    m = re.search(r'<section id="hosts".*?</section>', html, re.S)
+    return m.group(0) if m else None
+
+
+def test_hosts_html_english_and_dutch(hrep):
+    import re
+
+    en = render_html(hrep, "en", now=NOW)
+    sec = _hosts_section(en)
+    assert sec is not None and '<a href="#hosts">Extra hosts (such as patient portals)</a>' in en
+    assert '<h2 id="h-hosts">Extra hosts (such as patient portals)</h2>' in sec
+    assert "The input lists 9 extra hostnames of 8 organisations" in sec
+    # NOS style shares and the per-policy numbers
+    assert "25% (2/8)" in sec and "Microsoft Ireland Operations Ltd → Microsoft Corporation" in sec
+    assert '<span class="v-not_sovereign">50%</span><span class="small den"> (3/6)</span>' in sec
+    assert "(1/6)" in sec and "(5/6)" in sec
+    assert "Microsoft 33% (2/6)" in sec  # zorg
+    assert "provider not recognised" in sec and "not measured (DNS error)" in sec and "no address" in sec
+    assert "mijn.zkh-1.nl CNAME zkh1-portal.azurewebsites.net." in sec  # evidence
+    # hostile DNS content stays text
+    assert HOSTILE_TXT not in en and "&lt;script&gt;alert(1)&lt;/script&gt;" in sec
+    assert "<script" not in en.lower()
+    # accessible: captions, scopes, headings in order
+    assert sec.count("<caption>") == sec.count("<table>") == 4
+    assert sec.count('scope="row"') >= 9 + 4 + 7
+    levels = [int(x) for x in re.findall(r"<h([1-6])", en)]
+    assert all(b - a <= 1 for a, b in zip(levels, levels[1:]))
+    assert " style=" not in en
+    nl = render_html(hrep, "nl", now=NOW)
+    sec = _hosts_section(nl)
+    assert sec is not None and '<h2 id="h-hosts">Extra hostnames (zoals patiëntportalen)</h2>' in sec
+    assert "De invoer noemt 9 extra hostnames van 8 organisaties" in sec
+    assert "25% (2/8)" in sec and "aanbieder niet herkend" in sec and "geen adres" in sec
+    assert "niet gemeten (DNS-fout)" in sec and "Bedrijf → uiteindelijke moeder" in sec
+
+
+def test_no_hosts_section_without_hosts(rep):
+    assert rep.hosts == [] and rep.hosts_overall is None and rep.hosts_by_sector == {}
+    for lang in ("en", "nl"):
+        html = render_html(rep, lang, now=NOW)
+        assert _hosts_section(html) is None and 'href="#hosts"' not in html
+        assert "patient portals" not in html and "patiëntportalen" not in html
+    org = render_org_html(rep, "Gemeente A", "en", now=NOW)
+    assert "patient portals" not in org
+
+
+def test_hosts_terminal(hrep, rep):
+    from rich.console import Console
+
+    con = Console(record=True, width=240, color_system=None)
+    print_report(hrep, "en", con)
+    out = con.export_text()
+    assert "Extra hosts (such as patient portals)" in out
+    assert "50% (3/6)" in out and "17% (1/6)" in out and "83% (5/6)" in out
+    assert "25% (2/8)" in out and "Microsoft 33% (2/6)" in out
+    assert "mijn.zkh-7.nl" in out and "no address" in out
+    con = Console(record=True, width=240, color_system=None)
+    print_report(rep, "nl", con)
+    assert "patiëntportalen" not in con.export_text()
+
+
+def test_hosts_on_the_organisation_page(hrep):
+    from rich.console import Console
+
+    html = render_org_html(hrep, "Gemeente A", "en", now=NOW)
+    assert "Extra hosts (such as patient portals)" in html
+    assert "loket.gemeente-a.nl" in html and "portaal.gemeente-a.nl" in html and "mijn.zkh-1.nl" not in html
+    assert "1 of the 2 extra hosts are not sovereign" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script" not in html.lower()
+    assert html.count("<caption>") == html.count("<table>")
+    nl = render_org_html(hrep, "Ziekenhuis 1", "nl", now=NOW)
+    assert "Extra hostnames (zoals patiëntportalen)" in nl and "mijn.zkh-1.nl" in nl
+    assert "Microsoft Ireland Operations Ltd → Microsoft Corporation" in nl
+    con = Console(record=True, width=240, color_system=None)
+    print_organisation(hrep, "Gemeente A", "en", con)
+    out = con.export_text()
+    assert "portaal.gemeente-a.nl" in out and "1 of the 2 extra hosts are not sovereign" in out
+
+
+def test_hosts_in_exports(hrep, tmp_path):
+    import pyarrow.parquet as pq
+
+    p = tmp_path / "h.csv"
+    assert write_csv(hrep, str(p)) == 9
+    rows = {r["domain"]: r for r in csv.DictReader(p.open())}
+    assert rows["gemeente-a.nl"]["hosts"] == "loket.gemeente-a.nl=transip | portaal.gemeente-a.nl=cloudflare"
+    assert rows["gemeente-a.nl"]["hosts_not_sovereign_nos"] == "portaal.gemeente-a.nl"
+    assert rows["gemeente-a.nl"]["hosts_not_sovereign_strict"] == "loket.gemeente-a.nl | portaal.gemeente-a.nl"
+    assert rows["zkh-4.nl"]["hosts"] == "mijn.zkh-4.nl=self"
+    assert rows["zkh-5.nl"]["hosts"] == "mijn.zkh-5.nl=error"
+    assert rows["zkh-6.nl"]["hosts"] == "mijn.zkh-6.nl=unknown"
+    assert rows["zkh-7.nl"]["hosts"] == "mijn.zkh-7.nl=absent"
+    assert rows["zonder-hosts.nl"]["hosts"] == ""
+    p = tmp_path / "h.jsonl"
+    write_jsonl(hrep, str(p))
+    recs = {r["domain"]: r for r in map(json.loads, p.read_text().splitlines())}
+    (h,) = recs["zkh-1.nl"]["hosts"]
+    assert (h["host"], h["status"], h["provider"]) == ("mijn.zkh-1.nl", "attributed", "microsoft")
+    assert h["verdicts"] == {"nos": "not_sovereign", "broad": "sovereign", "eu-controlled": "not_sovereign",
+                             "strict": "not_sovereign"}
+    assert [c["country"] for c in h["providers"][0]["chain"]] == ["IE", "US"]
+    assert h["providers"][0]["verdicts"]["nos"]["verdict"] == "not_sovereign"
+    assert h["evidence"][0] == {"qname": "mijn.zkh-1.nl", "rtype": "CNAME",
+                                "value": "zkh1-portal.azurewebsites.net.", "rule": "test"}
+    assert recs["zkh-7.nl"]["hosts"][0]["verdicts"]["nos"] == "absent"
+    assert recs["zkh-5.nl"]["hosts"][0]["verdicts"]["nos"] == "error"
+    assert recs["zonder-hosts.nl"]["hosts"] == []
+    assert any(e["value"] == HOSTILE_TXT for x in recs["gemeente-a.nl"]["hosts"] for e in x["evidence"])
+    p = tmp_path / "h.parquet"
+    write_parquet(hrep, str(p))
+    t = {r["domain"]: r for r in pq.read_table(p).to_pylist()}
+    assert t["zkh-1.nl"]["hosts"] == "mijn.zkh-1.nl=microsoft"
+
+
+def test_hosts_survive_the_store_round_trip(hrep):
+    from stekker.attribute.model import DomainAttribution
+
+    back = [DomainAttribution.from_dict(r.da.to_dict()) for r in hrep.results]
+    again = build(back, FakeKB(), load_policies().select(None), "2026-01-01")
+    assert {h.host: h.verdict for h in again.hosts} == {h.host: h.verdict for h in hrep.hosts}

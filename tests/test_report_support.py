@@ -150,3 +150,39 @@ def sample() -> list[DomainAttribution]:
     ]
     out[-1].errors = [{"qname": "partial.nl", "qtype": "MX", "error_kind": "timeout"}]
     return out
+
+
+def host_sample() -> list[DomainAttribution]:
+    """Hospitals and a municipality with extra hosts (the input's ``hosts``
+    column), with known verdicts (see tests/test_report.py)."""
+    def h(provider, status="attributed", value=None, qname="", name=None):
+        return svc("host", provider, status, name=name,
+                   evidence=[ev(qname, "CNAME", value)] if value else [])
+
+    kpn = {"dns": svc("dns", "kpn")}
+    out = [
+        dom("zkh-1.nl", "Ziekenhuis 1", "zorg", dict(kpn)),
+        dom("zkh-2.nl", "Ziekenhuis 2", "zorg", dict(kpn)),
+        dom("zkh-3.nl", "Ziekenhuis 3", "zorg", dict(kpn)),
+        dom("zkh-4.nl", "Ziekenhuis 4", "zorg", dict(kpn)),
+        dom("zkh-5.nl", "Ziekenhuis 5", "zorg", dict(kpn)),
+        dom("zkh-6.nl", "Ziekenhuis 6", "zorg", dict(kpn)),
+        dom("zkh-7.nl", "Ziekenhuis 7", "zorg", dict(kpn)),
+        dom("gemeente-a.nl", "Gemeente A", "gemeente", {"dns": svc("dns", "transip")}),
+        dom("zonder-hosts.nl", "Gemeente Z", "gemeente", dict(kpn)),
+    ]
+    hosts = [
+        {"mijn.zkh-1.nl": h("microsoft", value="zkh1-portal.azurewebsites.net.", qname="mijn.zkh-1.nl")},
+        {"mijn.zkh-2.nl": h("microsoft", value="zkh2.trafficmanager.net.", qname="mijn.zkh-2.nl")},
+        {"mijn.zkh-3.nl": h("kpn")},
+        {"mijn.zkh-4.nl": h("self", "self")},
+        {"mijn.zkh-5.nl": h(None, "error")},
+        {"mijn.zkh-6.nl": h(None, "unknown", value="portal.example-unknown.net.", qname="mijn.zkh-6.nl")},
+        {"mijn.zkh-7.nl": h(None, "absent")},
+        {"loket.gemeente-a.nl": h("transip"),
+         "portaal.gemeente-a.nl": h("cloudflare", value=HOSTILE_TXT, qname="portaal.gemeente-a.nl")},
+        {},
+    ]
+    for d, hs in zip(out, hosts):
+        d.hosts = hs
+    return out
