@@ -149,7 +149,9 @@ def _print_issues(issues, limit: int = 20) -> None:
 
 def _safe(text: str) -> str:
     """Input text shown on a terminal: control characters made visible."""
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in str(text))[:120]
+    from stekker.text import visible
+
+    return visible(text)[:120]
 
 
 def _print_summary(res) -> None:

@@ -37,8 +37,9 @@ def _safe(text: object) -> str:
     """DNS text on a terminal: control characters visible, Rich markup inert."""
     from rich.markup import escape
 
-    s = "".join(c if c.isprintable() or c == "\n" else f"\\x{ord(c):02x}" for c in str(text))
-    return escape(s)
+    from stekker.text import visible
+
+    return escape(visible(text, keep_newlines=True))
 
 
 @app.command()

@@ -16,7 +16,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import unicodedata
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 import jinja2
 
 from stekker.judge import load_policies
+from stekker.text import visible
 
 from .aggregate import (
     HOST_ABSENT,
@@ -48,22 +48,6 @@ class RenderError(RuntimeError):
 
 def _template_text(name: str) -> str:
     return resources.files("stekker.report").joinpath("templates", name).read_text("utf-8")
-
-
-def visible(value: Any) -> str:
-    """DNS text with control and bidi/format characters made visible as
-    ``\\xNN`` / ``\\uNNNN`` (a TXT record must not reorder or hide what is
-    shown around it). Escaping for HTML is still the template's job."""
-    out = []
-    for ch in str(value):
-        cat = unicodedata.category(ch)
-        if cat == "Cc":
-            out.append(f"\\x{ord(ch):02x}")
-        elif cat in ("Cf", "Zl", "Zp"):
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 def _env() -> jinja2.Environment:
@@ -320,7 +304,7 @@ def host_row(h: HostResult, t: Strings, policies: list[Any]) -> dict[str, Any]:
     return {"host": h.host, "domain": h.domain, "orgs": ", ".join(h.organisations), "provider": prov,
             "further": ", ".join(further), "company": company, "jurisdiction": juris or "?",
             "verdicts": verdicts, "reason": first.reason(t.lang) if first else (s.note or ""),
-            "evidence": [(e.qname, e.rtype, e.value) for e in s.evidence[:4]],
+            "evidence": [(e.qname, e.rtype, e.value) for e in s.evidence[:4]], "note": s.note or "",
             "more_evidence": max(0, len(s.evidence) - 4)}
 
 

@@ -1,0 +1,14 @@
+"""Attacker-controlled text is made visible, never interpreted."""
+
+from stekker.text import visible
+
+
+def test_controls_bidi_and_separators_become_escapes():
+    nasty = "v=spf1 \x1b[2J\u202egnp.exe\x07\x00 \u2028x -all"
+    assert visible(nasty) == "v=spf1 \\x1b[2J\\u202egnp.exe\\x07\\x00 \\u2028x -all"
+
+
+def test_newlines_kept_only_when_asked_and_text_otherwise_unchanged():
+    assert visible("a\nb") == "a\\x0ab"
+    assert visible("a\nb", keep_newlines=True) == "a\nb"
+    assert visible("gemeente’s zoë 🔌 <b>") == "gemeente’s zoë 🔌 <b>"
