@@ -789,6 +789,7 @@ def test_hosts_html_english_and_dutch(hrep):
     assert "Microsoft 33% (2/6)" in sec  # zorg
     assert "provider not recognised" in sec and "not measured (DNS error)" in sec and "no address" in sec
     assert "mijn.zkh-1.nl CNAME zkh1-portal.azurewebsites.net." in sec  # evidence
+    assert "DNS error on mijn.zkh-5.nl A: timeout" in sec  # what failed
     # hostile DNS content stays text
     assert HOSTILE_TXT not in en and "&lt;script&gt;alert(1)&lt;/script&gt;" in sec
     assert "<script" not in en.lower()
