@@ -891,3 +891,26 @@ def test_hosts_survive_the_store_round_trip(hrep):
     back = [DomainAttribution.from_dict(r.da.to_dict()) for r in hrep.results]
     again = build(back, FakeKB(), load_policies().select(None), "2026-01-01")
     assert {h.host: h.verdict for h in again.hosts} == {h.host: h.verdict for h in hrep.hosts}
+
+
+def test_compare_hosts(kb, pols):
+    new = host_sample()
+    by = {d.domain: d for d in new}
+    by["zkh-3.nl"].hosts["mijn.zkh-3.nl"] = svc("host", "microsoft")  # KPN -> Microsoft
+    by["zkh-7.nl"].hosts["mijn.zkh-7.nl"] = svc("host", "transip")  # now resolves
+    by["zkh-4.nl"].hosts["mijn.zkh-4.nl"] = svc("host", None, "error")  # not measured this time
+    by["gemeente-a.nl"].hosts["portaal.gemeente-a.nl"] = svc("host", None, "absent")
+    by["zkh-1.nl"].hosts = {}  # no longer in the input: a list change, not reported
+    by["zonder-hosts.nl"].hosts = {"nieuw.zonder-hosts.nl": svc("host", "google")}  # new in the input
+    old = build(host_sample(), kb, pols, "2026-01-01")
+    cmp = compare(old.results, build(new, kb, pols, "2026-01-01").results, "1", "2")
+    got = sorted((c.kind, c.host, c.old, c.new) for c in cmp.changes)
+    assert got == [("moved", "mijn.zkh-3.nl", "kpn", "microsoft"),
+                   ("new", "mijn.zkh-7.nl", None, "transip"),
+                   ("not_comparable", "mijn.zkh-4.nl", "self", "error"),
+                   ("vanished", "portaal.gemeente-a.nl", "cloudflare", None)]
+    assert all(c.category == "host" for c in cmp.changes)
+    assert cmp.verdict_changes == []  # hosts do not change domain verdicts
+    assert json.dumps(cmp.to_dict())
+    html = render_html(build(new, kb, pols, "2026-01-01"), "en", cmp, now=NOW)
+    assert "<td>Host mijn.zkh-3.nl</td>" in html

@@ -3,7 +3,10 @@
 Changes of the domain list itself (domains added to or removed from the
 input) are kept apart from real changes of dependence.  A category that was
 not measured in one of the scans (DNS error, unknown provider) is listed as
-"not comparable", never as a move.
+"not comparable", never as a move.  The input's extra hosts (category
+``host``, the host name in ``Change.host``) are compared the same way when
+both scans list them; a host listed in only one scan is a list change and
+not reported.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Any
 
 from stekker.attribute.model import CATEGORIES
 
-from .aggregate import DomainResult
+from .aggregate import HOST_CATEGORY, DomainResult, HostResult
 
 COMPARE_CATEGORIES: tuple[str, ...] = CATEGORIES + ("saas",)
 MULTI = ("mail_outbound", "saas")
@@ -29,11 +32,12 @@ class Change:
     new: str | None
     old_name: str | None = None
     new_name: str | None = None
+    host: str | None = None  # the extra host, for category "host"
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "domain": self.domain, "organisations": self.organisations,
                 "category": self.category, "old": self.old, "new": self.new,
-                "old_name": self.old_name, "new_name": self.new_name}
+                "old_name": self.old_name, "new_name": self.new_name, "host": self.host}
 
 
 @dataclass(slots=True)
@@ -117,6 +121,34 @@ def _state(r: DomainResult, cat: str) -> tuple[str, set[str], dict[str, str]]:
     return "absent", set(), {}
 
 
+def _host_state(h: HostResult) -> tuple[str, str | None, str | None]:
+    """("identified"|"absent"|"error"|"unknown", provider key, name)."""
+    if h.identified:
+        return "identified", h.provider_key, h.service.provider_name or h.provider_key
+    st = h.service.status
+    return (st if st in ("absent", "error") else "unknown"), None, None
+
+
+def _compare_hosts(ro: DomainResult, rn: DomainResult, orgs: list[str]) -> list[Change]:
+    out = []
+    ho = {h.host: h for h in ro.hosts}
+    hn = {h.host: h for h in rn.hosts}
+    for name in sorted(set(ho) & set(hn)):
+        so, ko, no = _host_state(ho[name])
+        sn, kn, nn = _host_state(hn[name])
+        if (so, ko) == (sn, kn) or so == sn == "absent":
+            continue
+        if {so, sn} & {"error", "unknown"}:
+            out.append(Change("not_comparable", rn.domain, orgs, HOST_CATEGORY, ko or so, kn or sn, host=name))
+        elif so == "absent":
+            out.append(Change("new", rn.domain, orgs, HOST_CATEGORY, None, kn, None, nn, host=name))
+        elif sn == "absent":
+            out.append(Change("vanished", rn.domain, orgs, HOST_CATEGORY, ko, None, no, None, host=name))
+        else:
+            out.append(Change("moved", rn.domain, orgs, HOST_CATEGORY, ko, kn, no, nn, host=name))
+    return out
+
+
 def compare(old: list[DomainResult], new: list[DomainResult], old_label: str = "old",
             new_label: str = "new") -> Comparison:
     o = {r.domain: r for r in old}
@@ -161,6 +193,7 @@ def compare(old: list[DomainResult], new: list[DomainResult], old_label: str = "
             elif ko != kn:
                 a, b = next(iter(ko)), next(iter(kn))
                 changes.append(Change("moved", dom, orgs, cat, a, b, no.get(a), nn.get(b)))
+        changes.extend(_compare_hosts(ro, rn, orgs))
         for pid, v in rn.verdict.items():
             vo = ro.verdict.get(pid)
             if vo is not None and vo != v:

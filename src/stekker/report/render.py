@@ -111,6 +111,8 @@ class Strings:
         return name or key
 
     def category(self, cid: str) -> str:
+        if cid == "host":
+            return self("host")
         for r in self.data["categories"]:
             if r["id"] == cid:
                 return (r["name"].get(self.lang) or r["name"]["en"]).strip()

@@ -162,7 +162,8 @@ def print_comparison(cmp: Comparison, lang: str = "en", console: Console | None 
         tb.add_column(t("from"))
         tb.add_column(t("to"))
         for ch in items[:50]:
-            tb.add_row(_T(", ".join(ch.organisations)), _T(ch.domain), t.category(ch.category),
+            cat = t.category(ch.category) + (f" {visible(ch.host)}" if ch.host else "")
+            tb.add_row(_T(", ".join(ch.organisations)), _T(ch.domain), _T(cat),
                        _T(ch.old_name or ch.old or "–"), _T(ch.new_name or ch.new or "–"))
         if items:
             c.print(tb)
