@@ -18,6 +18,12 @@ Domain verdict under a policy (first rule that applies):
 The headline share is ``not_sovereign / (not_sovereign + sovereign + none)``
 — the domains for which the answer is known.  Organisations follow the same
 rules over their domains.
+
+The input's extra hosts (``DomainAttribution.hosts``, e.g. a hospital's
+patient portal) are judged with the same ``judge()`` and tallied apart
+(:class:`HostResult`, :class:`HostGroup`): a host's verdict is that of its
+providers combined like a category, ``nxdomain`` when the name has no
+address.  They do not change the domain and organisation verdicts.
 """
 
 from __future__ import annotations
@@ -236,7 +242,7 @@ class HostResult:
     """One extra host of the input: who serves it and its verdict per policy."""
 
     host: str
-    result: DomainResult = field(repr=False)  # the domain (input row) it was listed with
+    result: DomainResult = field(repr=False, compare=False)  # the domain (input row) it was listed with
     service: Service
     deps: list[Dependency]  # the primary provider first, then the further ones (Service.also)
     verdict: dict[str, str]  # policy id -> not_sovereign|sovereign|none|unknown|error|nxdomain (no address)
