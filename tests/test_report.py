@@ -914,3 +914,21 @@ def test_compare_hosts(kb, pols):
     assert json.dumps(cmp.to_dict())
     html = render_html(build(new, kb, pols, "2026-01-01"), "en", cmp, now=NOW)
     assert "<td>Host mijn.zkh-3.nl</td>" in html
+
+
+def test_cli_hosts(cli, tmp_path):
+    _store_with_scan(tmp_path, host_sample())
+    db = str(tmp_path / "s.db")
+    html, csv_p, jsonl = tmp_path / "h.html", tmp_path / "h.csv", tmp_path / "h.jsonl"
+    res = cli("--db", db, "--as-of", "2026-01-01", "--policy", "nos", "--html", str(html), "--csv", str(csv_p),
+              "--jsonl", str(jsonl))
+    assert res.exit_code == 0, res.output
+    # real knowledge base: Microsoft and Cloudflare are US-controlled; KPN, TransIP, self are not
+    assert "Extra hosts (such as patient portals)" in res.output and "50% (3/6)" in res.output
+    assert 'id="hosts"' in html.read_text() and "mijn.zkh-1.nl" in html.read_text()
+    rows = {r["domain"]: r for r in csv.DictReader(csv_p.open())}
+    assert rows["zkh-1.nl"]["hosts"] == "mijn.zkh-1.nl=microsoft"
+    assert rows["zkh-1.nl"]["hosts_not_sovereign_nos"] == "mijn.zkh-1.nl"
+    res = cli("--db", db, "--as-of", "2026-01-01", "--organisation", "Gemeente A", "--lang", "nl")
+    assert res.exit_code == 0, res.output
+    assert "loket.gemeente-a.nl" in res.output and "1 van de 2 extra hostnames niet soeverein" in res.output
