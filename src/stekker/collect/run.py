@@ -76,7 +76,10 @@ class _Writer(threading.Thread):
         self.store = store
         self.scan_id = scan_id
         self.batch = batch
-        self.q: queue.Queue = queue.Queue(maxsize=max(4, 20_000 // max(batch, 1)))
+        # back-pressure: the engine waits while more than `max_backlog` batches
+        # wait here (see backlog()); the hard bound only guards against a bug
+        self.max_backlog = 4
+        self.q: queue.Queue = queue.Queue(maxsize=64)
         self.error: BaseException | None = None
         self._buf: list = []
         self._last = time.monotonic()
@@ -92,6 +95,9 @@ class _Writer(threading.Thread):
         if self._buf:
             self.q.put(self._buf)
             self._buf = []
+
+    def backlog(self) -> int:
+        return self.q.qsize()
 
     def close(self) -> None:
         self.flush()
@@ -216,6 +222,8 @@ async def _run_async(store, scan_id: int, transport: Transport, opts: RunOptions
         for t in store.pending_targets(scan_id):
             if stop.is_set() or aborted.is_set():
                 break
+            while writer.backlog() > writer.max_backlog and not (stop.is_set() or aborted.is_set()):
+                await asyncio.sleep(0.02)  # the database is behind: do not pile up answers in memory
             acquire = asyncio.ensure_future(slots.acquire())
             waiters = {acquire, asyncio.ensure_future(stop.wait()), asyncio.ensure_future(aborted.wait())}
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
