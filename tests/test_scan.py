@@ -244,24 +244,28 @@ def _count(db: Path, sql: str):
         con.close()
 
 
-def test_resume_after_kill_9_loses_and_duplicates_nothing(lab, tmp_path):
+def _slow_scan_until_done(lab, tmp_path, n_done: int):
+    """Start `stekker scan` of the whole lab, slowed down by --qps so that it
+    can be stopped half-way; return (process, db) once n_done domains are
+    committed (or after 60 s)."""
     inp = lab.write_input(tmp_path / "in.csv")
-    db = tmp_path / "k.db"
-    # slow the scan down so that it is killed half-way
+    db = tmp_path / "s.db"
     proc = subprocess.Popen([sys.executable, "-m", "stekker", "scan", str(inp), "--db", str(db), "--resolver",
                              lab.resolver, "--qps", "400", "--progress", "none"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
-    done = 0
     while time.monotonic() < deadline:
         time.sleep(0.3)
-        if db.exists():
-            try:
-                done = _count(db, "select count(*) from targets where done")
-            except sqlite3.OperationalError:
-                continue
-            if done >= 20:
+        try:
+            if db.exists() and _count(db, "select count(*) from targets where done") >= n_done:
                 break
+        except sqlite3.OperationalError:  # not created yet, or locked for a moment
+            continue
+    return proc, db
+
+
+def test_resume_after_kill_9_loses_and_duplicates_nothing(lab, tmp_path):
+    proc, db = _slow_scan_until_done(lab, tmp_path, 20)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
     total = _count(db, "select count(*) from targets")
@@ -282,19 +286,7 @@ def test_resume_after_kill_9_loses_and_duplicates_nothing(lab, tmp_path):
 
 
 def test_ctrl_c_stops_cleanly_and_resume_finishes(lab, tmp_path):
-    inp = lab.write_input(tmp_path / "in.csv")
-    db = tmp_path / "c.db"
-    proc = subprocess.Popen([sys.executable, "-m", "stekker", "scan", str(inp), "--db", str(db), "--resolver",
-                             lab.resolver, "--qps", "400", "--progress", "none"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        time.sleep(0.3)
-        try:
-            if db.exists() and _count(db, "select count(*) from targets where done") >= 10:
-                break
-        except sqlite3.OperationalError:
-            continue
+    proc, db = _slow_scan_until_done(lab, tmp_path, 10)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
