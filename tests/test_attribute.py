@@ -545,8 +545,7 @@ def test_ownership_on_two_dates():
 
 def test_real_kb_blocked_sale_keeps_control(kb):
     # Solvinity: sale to Kyndryl announced 2025-11-05, prohibited 2026-05-25
-    if "solvinity" not in kb.companies or "kyndryl" not in kb.companies:
-        pytest.skip("companies.yaml lacks solvinity/kyndryl")
+    assert "solvinity" in kb.companies and "kyndryl" in kb.companies
     for day in ("2025-10-01", "2025-12-01", "2026-06-01"):
         assert "kyndryl" not in kb.chain("solvinity", day)
 
@@ -568,25 +567,28 @@ def test_to_dict_roundtrip_and_json(kb):
         assert 0.0 <= s["confidence"] <= 1.0
 
 
+def _stored_scan(tmp_path, name, items, written=None):
+    """A store with one scan of the targets ``items``: (domain, organisation,
+    sector, records); the first ``written`` of them (default all) have their
+    evidence, built by :func:`evidence`, stored."""
+    from stekker.store import Store
+    from stekker.targets import Target
+
+    store = Store.open(str(tmp_path / name))
+    sid = store.create_scan(tool_version="t", plan_version=1, input_path="x", input_sha256=None,
+                            resolvers=["127.0.0.1"], options={})
+    store.add_targets(sid, [Target(domain=d, organisations=[o] if o else [], sectors=[s] if s else [])
+                            for d, o, s, _ in items])
+    for d, _, _, records in items[:written]:
+        ev = evidence(d, records)
+        store.write_domain(sid, d, ev.status, [(r, None) for r in ev.results])
+    return store, sid
+
+
 def test_attribute_scan_and_load_attributions(kb, tmp_path):
     from conftest import HAND_ORGS
 
-    from stekker.store import Store
-
-    store = Store.open(str(tmp_path / "s.db"))
-    sid = store.create_scan(tool_version="t", plan_version=1, input_path="x", input_sha256=None,
-                            resolvers=["127.0.0.1"], options={})
-
-    class T:  # a minimal target row
-        def __init__(self, domain, org, sector):
-            self.domain, self.organisation, self.sector, self.hosts = domain, org, sector, []
-    try:
-        store.add_targets(sid, [T(o.domain, o.organisation, o.sector) for o in HAND_ORGS])
-    except Exception as exc:  # the store's target contract may differ; the lab test covers the real path
-        pytest.skip(f"store.add_targets with a minimal target: {exc}")
-    for o in HAND_ORGS:
-        ev = evidence(o.domain, o.records)
-        store.write_domain(sid, o.domain, ev.status, [(r, None) for r in ev.results])
+    store, sid = _stored_scan(tmp_path, "s.db", [(o.domain, o.organisation, o.sector, o.records) for o in HAND_ORGS])
     summary = attribute_scan(store, sid, kb=kb, asn_table=ASN, as_of=AS_OF)
     assert summary["domains"] == len(HAND_ORGS) and summary["kb_version"] == kb.version
     assert summary["counts"]["mailbox"].get("attributed") == 3
@@ -672,24 +674,10 @@ def test_cli_attribute(kb, tmp_path):
     from typer.testing import CliRunner
 
     from stekker.cli import _register, app
-    from stekker.store import Store
 
     _register()
     db = str(tmp_path / "c.db")
-    store = Store.open(db)
-    sid = store.create_scan(tool_version="t", plan_version=1, input_path="x", input_sha256=None,
-                            resolvers=["127.0.0.1"], options={})
-
-    class T:
-        def __init__(self, domain):
-            self.domain, self.organisation, self.sector, self.hosts = domain, None, None, []
-    try:
-        store.add_targets(sid, [T(o.domain) for o in HAND_ORGS])
-    except Exception as exc:
-        pytest.skip(f"store.add_targets with a minimal target: {exc}")
-    for o in HAND_ORGS:
-        ev = evidence(o.domain, o.records)
-        store.write_domain(sid, o.domain, ev.status, [(r, None) for r in ev.results])
+    store, sid = _stored_scan(tmp_path, "c.db", [(o.domain, None, None, o.records) for o in HAND_ORGS])
     r = CliRunner().invoke(app, ["attribute", "--scan", "latest", "--db", db, "--as-of", "2026-01-01", "--json"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout if hasattr(r, "stdout") else r.output)
@@ -724,23 +712,9 @@ def test_extra_hosts(kb):
 
 
 def test_load_attributions_for_another_date(tmp_path):
-    from stekker.store import Store
-
     k = kbmod.load(FIXTURE_KB)
-    store = Store.open(str(tmp_path / "o.db"))
-    sid = store.create_scan(tool_version="t", plan_version=1, input_path="x", input_sha256=None,
-                            resolvers=["127.0.0.1"], options={})
-
-    class T:
-        def __init__(self, domain):
-            self.domain, self.organisation, self.sector, self.hosts = domain, None, None, []
     d = "gemeente-p.nl"
-    try:
-        store.add_targets(sid, [T(d)])
-    except Exception as exc:
-        pytest.skip(f"store.add_targets with a minimal target: {exc}")
-    ev = evidence(d, [(d, "MX", "10 mx.acmemail.example.")])
-    store.write_domain(sid, d, ev.status, [(r, None) for r in ev.results])
+    store, sid = _stored_scan(tmp_path, "o.db", [(d, None, None, [(d, "MX", "10 mx.acmemail.example.")])])
     attribute_scan(store, sid, kb=k, asn_table=None, as_of="2026-01-15")
     stored = list(load_attributions(store, sid, kb=k))
     assert stored[0].as_of == "2026-01-15" and stored[0].services["mailbox"].jurisdiction == "NL"
@@ -904,22 +878,7 @@ def test_spf_ip_ranges_name_the_sender(kb):
 def test_incomplete_scan_is_reported(kb, tmp_path):
     from conftest import HAND_ORGS
 
-    from stekker.store import Store
-
-    store = Store.open(str(tmp_path / "i.db"))
-    sid = store.create_scan(tool_version="t", plan_version=1, input_path="x", input_sha256=None,
-                            resolvers=["127.0.0.1"], options={})
-
-    class T:
-        def __init__(self, domain):
-            self.domain, self.organisation, self.sector, self.hosts = domain, None, None, []
-    try:
-        store.add_targets(sid, [T(o.domain) for o in HAND_ORGS])
-    except Exception as exc:
-        pytest.skip(f"store.add_targets with a minimal target: {exc}")
-    for o in HAND_ORGS[:3]:
-        ev = evidence(o.domain, o.records)
-        store.write_domain(sid, o.domain, ev.status, [(r, None) for r in ev.results])
+    store, sid = _stored_scan(tmp_path, "i.db", [(o.domain, None, None, o.records) for o in HAND_ORGS], written=3)
     s = attribute_scan(store, sid, kb=kb, asn_table=None, as_of=AS_OF)
     assert s["domains"] == 3 and s["targets"] == 4
     assert any("incomplete: 3 of 4" in w for w in s["warnings"])
@@ -929,9 +888,8 @@ def test_real_kb_gateway_changes_owner(kb):
     """Hornetsecurity (DE) was acquired by Proofpoint (owned by Thoma Bravo,
     US): the same DNS evidence gives another parent and jurisdiction on a
     date after the acquisition (dates from companies.yaml)."""
-    periods = [o for o in kb.company("hornetsecurity").ownership if o.parent] if kb.company("hornetsecurity") else []
-    if not periods or periods[0].since is None:
-        pytest.skip("companies.yaml has no dated Hornetsecurity ownership period")
+    periods = [o for o in kb.company("hornetsecurity").ownership if o.parent]
+    assert periods and periods[0].since is not None, "companies.yaml: Hornetsecurity's acquisition date"
     since = periods[0].since
     d = "school-hs.nl"
     ev = evidence(d, [(d, "MX", "10 mx01.hornetsecurity.com.")])

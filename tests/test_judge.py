@@ -242,8 +242,7 @@ def test_real_kb_ownership_changes_on_their_dates():
 
     real = K.load()
     cfg = load_policies()
-    if real.company("zivver") is None or real.company("solvinity") is None:
-        pytest.skip("Zivver/Solvinity not in the knowledge base")
+    assert real.company("zivver") is not None and real.company("solvinity") is not None
     zivver = Service(category="saas", status="attributed", provider="zivver", provider_name="Zivver",
                      company="zivver")
     assert judge(zivver, real, cfg["nos"], "2025-09-15").verdict == SOVEREIGN
