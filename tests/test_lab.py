@@ -28,7 +28,7 @@ import pytest
 from conftest import HAND_ORGS, SHARED_DATA
 from stekker.lab import Lab, LabSpec, Org, faults, profiles
 from stekker.lab import catalog
-from stekker.lab.build import Builder, registrable
+from stekker.lab.build import Builder
 from stekker.lab.zonefile import ZoneDataError, norm_rdata, txt_rdata
 
 # ---------------------------------------------------------------- zone text

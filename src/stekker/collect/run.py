@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from stekker.collect.engine import DomainScanner, Row, ScanCounters
+from stekker.collect.engine import DomainScanner, ScanCounters
 from stekker.collect.plan import load_plan
 from stekker.collect.transport import NoResolverError, Transport, TransportConfig, format_resolver
 

@@ -22,7 +22,7 @@ import ipaddress
 import random
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from stekker.collect.wire import Answer, WireError, build_query, decode_response, encode_name, qtype_code
 from stekker.evidence import ErrorKind

@@ -670,7 +670,7 @@ class Store:
         }
 
     def scan_info(self, scan_id: int) -> dict:
-        t, q, ii = S.targets, S.queries, S.input_issues
+        t, ii = S.targets, S.input_issues
         with self.engine.connect() as conn:
             info = self._scan_dict(self._require_scan(conn, scan_id))
             counts = {"targets": 0, "done": 0, "ok": 0, "nxdomain": 0, "error": 0}
@@ -799,7 +799,7 @@ class Store:
     def iter_evidence(self, scan_id: int, domains: Iterable[str] | None = None, batch: int = 500) -> Iterator[DomainEvidence]:
         """Evidence of done domains in input order (or of the given ``domains``
         that are done, in input order), streamed ``batch`` domains at a time."""
-        t, q = S.targets, S.queries
+        t = S.targets
         with self.engine.connect() as conn:
             self._require_scan(conn, scan_id)
         if domains is not None:
