@@ -146,7 +146,7 @@ def test_probe_finds_no_resolver_behind_a_silent_address():
             t = Transport([srv.addr], TransportConfig(timeout=0.2))
             await t.start()
             try:
-                return await t.probe(timeout=0.2, tries=1)
+                return (await t.probe(timeout=0.2, tries=1))[0]
             finally:
                 await t.close()
 
@@ -198,3 +198,36 @@ def test_qps_cap_is_respected():
 def test_no_resolver_given():
     with pytest.raises(NoResolverError):
         Transport([])
+
+
+def test_probe_refuses_a_resolver_that_denies_the_root_and_keeps_a_working_one():
+    """A filtering or captive resolver that answers NXDOMAIN for everything
+    would make every domain "absent": it is left out before the scan."""
+
+    def liar(q, raw):
+        return [answer(q, rcode=dns.rcode.NXDOMAIN)]
+
+    def honest(q, raw):
+        return [answer(q, [(".", "NS", "a.root-servers.net.")])]
+
+    async def main(behaviours):
+        servers = [HostileServer(b) for b in behaviours]
+        for s in servers:
+            s.__enter__()
+        try:
+            t = Transport([s.addr for s in servers], TransportConfig(timeout=0.3))
+            await t.start()
+            try:
+                ok, problems = await t.probe(timeout=0.3, tries=1)
+                return ok, problems, [r.addr for r in t.resolvers], [s.addr for s in servers]
+            finally:
+                await t.close()
+        finally:
+            for s in servers:
+                s.__exit__()
+
+    ok, problems, rotation, addrs = asyncio.run(main([liar]))
+    assert ok == [] and "NXDOMAIN" in next(iter(problems.values()))
+    ok, problems, rotation, addrs = asyncio.run(main([liar, honest]))
+    assert len(ok) == 1 and len(problems) == 1
+    assert rotation == [addrs[1]]  # only the honest one is asked during the scan

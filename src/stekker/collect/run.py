@@ -302,15 +302,23 @@ def run_scan(store, scan_id: int, resolvers: list[tuple[str, int]], config: Tran
                     pass
         try:
             if opts.probe:
-                ok = await transport.probe()
+                ok, problems = await transport.probe()
                 if not ok:
+                    silent = all(why.startswith("no answer") for why in problems.values())
                     raise NoResolverError(
-                        "no DNS resolver answered ("
-                        + ", ".join(format_resolver(r.addr) for r in transport.resolvers)
-                        + "): is this machine offline, or is the --resolver address wrong? Nothing was recorded."
+                        ("no DNS resolver answered (" if silent else "no working DNS resolver (")
+                        + "; ".join(f"{r}: {why}" for r, why in problems.items())
+                        + (") is this machine offline, or is the --resolver address wrong?" if silent else
+                           ") use another --resolver.")
+                        + " Nothing was recorded."
                     )
+                for r, why in problems.items():
+                    print(f"warning: resolver {r} left out: {why}", file=sys.stderr, flush=True)
+            else:
+                problems = {}
             store.mark_running(scan_id)
             res = await _run_async(store, scan_id, transport, opts, stop, total)
+            res.transport["resolvers_left_out"] = problems  # kept in the scan's summary
         finally:
             for sig in installed:
                 loop.remove_signal_handler(sig)

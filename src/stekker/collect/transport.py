@@ -537,18 +537,38 @@ class Transport:
             )
         return ans
 
-    async def probe(self, timeout: float = 2.0, tries: int = 2) -> list[str]:
-        """Ask every resolver for the root NS set; return those that answered.
+    async def probe(self, timeout: float = 2.0, tries: int = 2) -> tuple[list[str], dict[str, str]]:
+        """Ask every resolver for the root NS set, before a scan.
 
-        Used before a scan so that an offline machine or a wrong address is
-        reported within seconds instead of as a timeout on every domain.
+        Returns (usable resolvers, {resolver: why not usable}). Silence means
+        offline or a wrong address; an answer that says the root zone does
+        not exist, or refuses or fails to recurse, means this is no working
+        recursive resolver (a captive or filtering resolver, an authoritative
+        server) whose answers would be recorded as "absent" for every domain.
+        A truncated answer counts as working (size is the scan's business).
+        Unusable resolvers are dropped from the rotation when others remain.
         """
         futs = [self.submit(".", "NS", resolver=i, timeout=timeout, retries=tries - 1)
                 for i in range(len(self.resolvers))]
-        await asyncio.gather(*futs)
-        # any datagram from the resolver counts: it is there (a truncated or
-        # SERVFAIL answer is the scan's business, not a sign of being offline)
-        return [format_resolver(r.addr) for r in self.resolvers if r.answered]
+        replies = await asyncio.gather(*futs)
+        usable: list[_ResolverState] = []
+        problems: dict[str, str] = {}
+        for rs, rep in zip(self.resolvers, replies):
+            ans = rep.answer
+            if not rs.answered:
+                problems[rs.name] = f"no answer within {timeout:g} s ({tries} tries)"
+            elif rep.error is ErrorKind.TRUNCATED or (ans is not None and ans.truncated):
+                usable.append(rs)
+            elif ans is None:
+                problems[rs.name] = f"no usable answer ({rep.error.value if rep.error else 'none'}: {rep.detail})"
+            elif ans.rcode != "NOERROR" or not any(rr.rtype == "NS" for rr in ans.answers):
+                problems[rs.name] = (f"answered {ans.rcode} with {len(ans.answers)} records for the root zone's "
+                                     f"name servers: not a working recursive resolver")
+            else:
+                usable.append(rs)
+        if usable:
+            self.resolvers = usable
+        return [rs.name for rs in usable], problems
 
 
 def _same_ip(a: str, b: str) -> bool:
