@@ -117,6 +117,10 @@ def scan(
         store.finish_scan(scan_id, "aborted", {"message": str(exc)})
         raise _err(str(exc), 3)
     _print_summary(res)
+    c = res.counters
+    if c.domains >= 20 and c.nxdomain > c.domains / 2:
+        typer.echo(f"warning: {c.nxdomain} of {c.domains} domains do not exist according to the resolver; "
+                   "check the input list and the resolver before quoting these results", err=True)
     if res.state == "interrupted":
         typer.echo(f"resume with: stekker scan --resume {scan_id} --db {db}", err=True)
         raise typer.Exit(130)
