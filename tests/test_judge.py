@@ -155,7 +155,7 @@ policies:
     assert judge(svc("web", "kpn"), kb, cfg["strict-nos"], "2026-01-01").verdict == SOVEREIGN
     assert judge(svc("web", "transip"), kb, cfg["strict-nos"], "2026-01-01").verdict == NOT_SOVEREIGN
     assert [p.id for p in cfg.select(["eu-ch", "nos"])] == ["eu-ch", "nos"]
-    assert [p.id for p in cfg.select(None)] == ["nos", "broad", "eu-controlled", "strict"]
+    assert [p.id for p in cfg.select(None)] == ["nos", "nos-records", "broad", "eu-controlled", "strict"]
 
 
 @pytest.mark.parametrize("text, message", [

@@ -241,12 +241,15 @@ def test_compare_two_scans(kb, pols):
         ("broken.nl", "domain", "error", "ok")]
     assert sorted((v.domain, v.policy, v.old, v.new) for v in cmp.verdict_changes) == [
         ("broken.nl", "broad", "error", "sovereign"), ("broken.nl", "eu-controlled", "error", "sovereign"),
-        ("broken.nl", "nos", "error", "sovereign"), ("broken.nl", "strict", "error", "not_sovereign"),
+        ("broken.nl", "nos", "error", "sovereign"), ("broken.nl", "nos-records", "error", "sovereign"),
+        ("broken.nl", "strict", "error", "not_sovereign"),
         ("gemeente-a-extra.nl", "broad", "sovereign", "not_sovereign"),
         ("gemeente-a-extra.nl", "eu-controlled", "sovereign", "not_sovereign"),
+        # a new SaaS token moves 'nos' but not 'nos-records' (which counts A/MX/NS/CNAME services only)
         ("gemeente-a-extra.nl", "nos", "sovereign", "not_sovereign"),
         ("gemeente-e.nl", "eu-controlled", "sovereign", "not_sovereign"),
         ("gemeente-e.nl", "nos", "sovereign", "not_sovereign"),
+        ("gemeente-e.nl", "nos-records", "sovereign", "not_sovereign"),
     ]
     moved = cmp.organisations_moved()
     assert {o: len(c) for o, c in moved.items()} == {"Gemeente A": 1, "Gemeente E": 2, "School C": 1}
@@ -574,11 +577,11 @@ def test_lab_scan_end_to_end(lab_scan, lab, tmp_path):
     assert v[faults.NXDOMAIN_DOMAIN]["nos"] == "nxdomain"
     assert rep.domains["nos"].counts["error"] >= 2 and rep.domains["nos"].counts["nxdomain"] >= 1
     # hand-written orgs with known truth
-    assert v["gemeente-a.nl"] == {"nos": "not_sovereign", "broad": "sovereign", "eu-controlled": "not_sovereign",
-                                  "strict": "not_sovereign"}
+    assert v["gemeente-a.nl"] == {"nos": "not_sovereign", "nos-records": "not_sovereign", "broad": "sovereign",
+                                  "eu-controlled": "not_sovereign", "strict": "not_sovereign"}
     assert v["ziekenhuis-b.nl"]["nos"] == "not_sovereign"
     assert v["school-c.nl"]["nos"] == "not_sovereign"
-    assert v["waterschap-d.nl"] == {p: "sovereign" for p in ("nos", "broad", "eu-controlled", "strict")}
+    assert v["waterschap-d.nl"] == {p: "sovereign" for p in ("nos", "nos-records", "broad", "eu-controlled", "strict")}
     # against the generated truth: a domain whose true providers include a
     # US-controlled one must be "not sovereign" under nos
     truth = lab.truth()
@@ -697,9 +700,10 @@ def test_host_verdicts(hrep):
 def test_host_shares_per_policy(hrep):
     g = hrep.hosts_overall
     assert (g.hosts, g.present, g.absent, g.organisations) == (9, 8, 1, 8)
-    assert hrep.host_policies == ["nos", "broad", "eu-controlled", "strict"]
+    assert hrep.host_policies == ["nos", "nos-records", "broad", "eu-controlled", "strict"]
     #                                          N  S  none U  E  no address
     assert counts(g.tallies["nos"]) == (3, 3, 0, 1, 1, 1)
+    assert counts(g.tallies["nos-records"]) == (3, 3, 0, 1, 1, 1)  # hosts are A/CNAME records: counted
     assert counts(g.tallies["broad"]) == (1, 5, 0, 1, 1, 1)  # Microsoft offers an EU region: passes
     assert counts(g.tallies["eu-controlled"]) == (3, 3, 0, 1, 1, 1)
     assert counts(g.tallies["strict"]) == (5, 1, 0, 1, 1, 1)
@@ -869,8 +873,8 @@ def test_hosts_in_exports(hrep, tmp_path):
     recs = {r["domain"]: r for r in map(json.loads, p.read_text().splitlines())}
     (h,) = recs["zkh-1.nl"]["hosts"]
     assert (h["host"], h["status"], h["provider"]) == ("mijn.zkh-1.nl", "attributed", "microsoft")
-    assert h["verdicts"] == {"nos": "not_sovereign", "broad": "sovereign", "eu-controlled": "not_sovereign",
-                             "strict": "not_sovereign"}
+    assert h["verdicts"] == {"nos": "not_sovereign", "nos-records": "not_sovereign", "broad": "sovereign",
+                             "eu-controlled": "not_sovereign", "strict": "not_sovereign"}
     assert [c["country"] for c in h["providers"][0]["chain"]] == ["IE", "US"]
     assert h["providers"][0]["verdicts"]["nos"]["verdict"] == "not_sovereign"
     assert h["evidence"][0] == {"qname": "mijn.zkh-1.nl", "rtype": "CNAME",

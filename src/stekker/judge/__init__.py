@@ -278,7 +278,7 @@ def _load(paths: tuple[str, ...]) -> PolicyConfig:
         if cats is not None:
             if not isinstance(cats, list) or not cats:
                 raise PolicyError(f"{where}: categories must be a non-empty list")
-            known = set(CATEGORIES) | {"saas"}
+            known = set(CATEGORIES) | {"saas", "host"}  # host: the input's extra hosts (report)
             bad = [c for c in cats if c not in known]
             if bad:
                 raise PolicyError(f"{where}: unknown categories {bad}; known: {', '.join(sorted(known))}")

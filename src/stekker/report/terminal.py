@@ -223,7 +223,8 @@ def print_organisation(report: Report, name: str, lang: str = "en", console: Con
 
 def _host_table(t: Strings, rows: list[dict], pols: list, with_org: bool, title: str) -> Table:
     tb = Table(title=title, caption=t("hosts_caption_list"), caption_justify="left")
-    tb.add_column(t("host"), overflow="fold")
+    # hostnames are evidence: shown whole (the evidence column folds instead)
+    tb.add_column(t("host"), overflow="fold", min_width=min(60, max((len(h["host"]) for h in rows), default=10)))
     if with_org:
         tb.add_column(t("organisation"))
     tb.add_column(t("provider"))
@@ -231,7 +232,7 @@ def _host_table(t: Strings, rows: list[dict], pols: list, with_org: bool, title:
     tb.add_column(t("jurisdiction"))
     for p in pols:
         tb.add_column(p.short_title(t.lang))
-    tb.add_column(t("evidence"))
+    tb.add_column(t("evidence"), overflow="fold", ratio=1)
     for h in rows:
         prov = _T(h["provider"])
         if h["further"]:
