@@ -59,12 +59,17 @@ def scan(
     if (file is None) == (resume is None):
         raise _err("give an input FILE, or --resume SCAN_ID (not both)")
     try:
-        resolvers = [parse_resolver(r) for r in resolver] if resolver else system_resolvers()
-    except (ValueError, NoResolverError) as exc:
-        raise _err(str(exc))
-    try:
         store = Store.open(db)
     except StoreError as exc:
+        raise _err(str(exc))
+    try:
+        if resolver:
+            resolvers = [parse_resolver(r) for r in resolver]
+        elif resume is not None and (recorded := _recorded_resolvers(store, resume)):
+            resolvers = recorded  # a resumed scan asks the resolvers it started with
+        else:
+            resolvers = system_resolvers()
+    except (ValueError, NoResolverError) as exc:
         raise _err(str(exc))
 
     plan = load_plan()
@@ -128,6 +133,16 @@ def scan(
         typer.echo(f"error: {res.message}", err=True)
         typer.echo(f"finished domains are kept; resume with: stekker scan --resume {scan_id} --db {db}", err=True)
         raise typer.Exit(3)
+
+
+def _recorded_resolvers(store, scan_id: int) -> list[tuple[str, int]]:
+    from stekker.collect.transport import parse_resolver
+    from stekker.store import StoreError
+
+    try:
+        return [parse_resolver(r) for r in store.scan_info(scan_id).get("resolvers") or []]
+    except (StoreError, ValueError):
+        return []  # unknown scan: reported below; unparsable: fall back to the system's
 
 
 def _print_issues(issues, limit: int = 20) -> None:
