@@ -107,6 +107,7 @@ def main() -> int:
     ap.add_argument("--window", type=int, default=1024)
     ap.add_argument("--max-window", type=int, default=4096)
     ap.add_argument("--keep", action="store_true", help="leave the lab running")
+    ap.add_argument("--workers", type=int, default=1, help="engine processes (stekker scan --workers)")
     ap.add_argument("--extra-nx", type=int, default=0,
                     help="append this many names that are not delegated (NXDOMAIN) to the input: a cheap way to "
                          "push the whole pipeline (input, store, engine) to 1,000,000 targets for the memory check")
@@ -171,8 +172,8 @@ def main() -> int:
         n = store.add_targets(sid, tf)
         t_in = time.monotonic() - t0
         cfg = TransportConfig(timeout=2.0, retries=2, window=args.window, window_max=args.max_window)
-        res = run_scan(store, sid, [parse_resolver(lab.resolver)], cfg, RunOptions(progress="lines",
-                                                                                   progress_interval=5))
+        res = run_scan(store, sid, [parse_resolver(lab.resolver)], cfg,
+                       RunOptions(progress="lines", progress_interval=5, workers=args.workers))
         wall = time.monotonic() - t0
         stop.set()
         c = res.counters

@@ -207,7 +207,7 @@ EXTRA_ORGS.append(
 
 def scan_into(store, input_path, resolver: str, **config):
     """Scan an input file through the real engine into ``store``; returns
-    (scan_id, RunResult). ``config``: TransportConfig fields."""
+    (scan_id, RunResult). ``config``: TransportConfig fields, and ``workers``."""
     from stekker import __version__
     from stekker.collect.plan import load_plan
     from stekker.collect.run import RunOptions, run_scan
@@ -219,7 +219,9 @@ def scan_into(store, input_path, resolver: str, **config):
                             input_sha256=tf.sha256, resolvers=[resolver], options={})
     store.add_targets(sid, tf)
     store.add_input_issues(sid, tf.issues)
-    res = run_scan(store, sid, [parse_resolver(resolver)], TransportConfig(**config), RunOptions(progress="none"))
+    workers = config.pop("workers", 1)
+    res = run_scan(store, sid, [parse_resolver(resolver)], TransportConfig(**config),
+                   RunOptions(progress="none", workers=workers))
     return sid, res
 
 

@@ -244,14 +244,14 @@ def _count(db: Path, sql: str):
         con.close()
 
 
-def _slow_scan_until_done(lab, tmp_path, n_done: int):
+def _slow_scan_until_done(lab, tmp_path, n_done: int, *extra: str):
     """Start `stekker scan` of the whole lab, slowed down by --qps so that it
     can be stopped half-way; return (process, db) once n_done domains are
     committed (or after 60 s)."""
     inp = lab.write_input(tmp_path / "in.csv")
     db = tmp_path / "s.db"
     proc = subprocess.Popen([sys.executable, "-m", "stekker", "scan", str(inp), "--db", str(db), "--resolver",
-                             lab.resolver, "--qps", "400", "--progress", "none"],
+                             lab.resolver, "--qps", "400", "--progress", "none", *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -327,7 +327,7 @@ def test_postgres_scan_matches_sqlite(lab, lab_scan, tmp_path):
     store, sid = lab_scan
     inp = lab.write_input(tmp_path / "in.csv")
     pg = Store.open(url)
-    psid, res = scan_into(pg, inp, lab.resolver, timeout=1.5, retries=1)
+    psid, res = scan_into(pg, inp, lab.resolver, timeout=1.5, retries=1, workers=2)  # two writers at once
     assert res.state == "finished"
     a = pg.scan_info(psid)["counts"]
     b = store.scan_info(sid)["counts"]
@@ -346,3 +346,54 @@ def test_internationalised_name_is_scanned_under_its_a_label(lab_scan):
     assert ev.organisations == ["Café de Kroon"]
     target = store.target(sid, "xn--caf-de-kroon-deb.nl")
     assert target["input_name"] == "café-de-kroon.nl"
+
+
+def test_two_workers_measure_the_same_as_one(lab, lab_scan, tmp_path):
+    from stekker.store import Store
+
+    store, sid = lab_scan
+    inp = lab.write_input(tmp_path / "in.csv")
+    w = Store.open(str(tmp_path / "w.db"))
+    wsid, res = scan_into(w, inp, lab.resolver, timeout=1.5, retries=1, workers=2)
+    assert res.state == "finished" and res.transport["workers"] == 2
+    a, b = w.scan_info(wsid)["counts"], store.scan_info(sid)["counts"]
+    assert (a["done"], a["ok"], a["nxdomain"], a["error"]) == (b["done"], b["ok"], b["nxdomain"], b["error"])
+    assert res.counters.domains == a["done"]  # the workers' counters add up to what is stored
+    one = {e.domain: sorted((r.purpose, r.qtype, r.status.value) for r in e.results if r.purpose != "wildcard_probe")
+           for e in store.iter_evidence(sid)}
+    two = {e.domain: sorted((r.purpose, r.qtype, r.status.value) for r in e.results if r.purpose != "wildcard_probe")
+           for e in w.iter_evidence(wsid)}
+    assert one.keys() == two.keys()
+    differ = [d for d in one if one[d] != two[d]]
+    assert not differ, differ[:5]
+
+
+def _stekker_scan_processes() -> list[str]:
+    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if "stekker" in line and " scan " in line and "pytest" not in line]
+
+
+def test_workers_die_with_a_killed_scan_and_resume_finishes(lab, tmp_path):
+    before = set(_stekker_scan_processes())
+    proc, db = _slow_scan_until_done(lab, tmp_path, 20, "--workers", "2")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and set(_stekker_scan_processes()) - before:
+        time.sleep(0.2)
+    assert not set(_stekker_scan_processes()) - before  # no worker keeps writing after its parent died
+    assert _count(db, "select count(*) from queries q join targets t on t.scan_id=q.scan_id and t.domain=q.domain "
+                      "where not t.done") == 0
+    p = _stekker("scan", "--resume", "1", "--db", str(db), "--progress", "none", "--workers", "2")
+    assert p.returncode == 0, p.stderr
+    assert _count(db, "select count(*) from targets where not done") == 0
+
+
+def test_ctrl_c_stops_every_worker(lab, tmp_path):
+    proc, db = _slow_scan_until_done(lab, tmp_path, 10, "--workers", "2")
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert _count(db, "select state from scans where id=1") == "interrupted"
+    done = _count(db, "select count(*) from targets where done")
+    assert 0 < done < _count(db, "select count(*) from targets")

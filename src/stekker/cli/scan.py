@@ -29,6 +29,10 @@ def scan(
     max_window: int = typer.Option(4096, "--max-window", min=1, help="Upper bound of questions in flight."),
     timeout: float = typer.Option(2.0, "--timeout", min=0.05, help="Seconds to wait for one answer."),
     retries: int = typer.Option(2, "--retries", min=0, max=10, help="Further attempts after a timeout (next resolver)."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Engine processes sharing the domains (and the "
+                                                                   "window and --qps between them); 2 on a two-core "
+                                                                   "machine roughly doubles the rate against a fast "
+                                                                   "local resolver."),
     resume: Optional[int] = typer.Option(None, "--resume", help="Finish scan ID: only the domains not yet done."),
     label: Optional[str] = typer.Option(None, "--label", help="A name for this scan (shown in reports)."),
     progress: str = typer.Option("auto", "--progress", help="auto (bar on a terminal, lines otherwise), bar, lines, none."),
@@ -100,7 +104,8 @@ def scan(
         scan_id = store.create_scan(
             tool_version=__version__, plan_version=plan.version, input_path=str(file),
             input_sha256=tf.sha256, resolvers=[format_resolver(r) for r in resolvers],
-            options={"qps": qps, "timeout": timeout, "retries": retries, "window": window, "max_window": max_window},
+            options={"qps": qps, "timeout": timeout, "retries": retries, "window": window, "max_window": max_window,
+                     "workers": workers},
             label=label,
         )
         n = store.add_targets(scan_id, tf)
@@ -117,7 +122,8 @@ def scan(
     config = TransportConfig(timeout=timeout, retries=retries, qps=qps, window=min(window, max_window),
                              window_max=max_window, window_min=min(16, window))
     try:
-        res = run_scan(store, scan_id, resolvers, config, RunOptions(progress="none" if quiet else progress))
+        res = run_scan(store, scan_id, resolvers, config,
+                       RunOptions(progress="none" if quiet else progress, workers=workers))
     except NoResolverError as exc:
         store.finish_scan(scan_id, "aborted", {"message": str(exc)})
         raise _err(str(exc), 3)
