@@ -46,6 +46,37 @@ def rss_mb() -> float:
     return 0.0
 
 
+def _pss_mb(pid: str) -> float:
+    """Proportional set size: pages shared with the parent after fork count
+    once, split between the processes (RSS would count them in each)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def rss_tree_mb() -> float:
+    """Memory (PSS) of this process plus its engine workers (children named
+    python); the lab's knotd/unbound children are not counted."""
+    total = _pss_mb("self") or rss_mb()
+    me = str(os.getpid())
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                st = dict(line.split(":", 1) for line in f if ":" in line)
+        except OSError:
+            continue
+        if st.get("PPid", "").strip() == me and st.get("Name", "").strip().startswith("python"):
+            total += _pss_mb(pid) or int(st.get("VmRSS", "0 kB").split()[0]) / 1024
+    return total
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -54,8 +85,12 @@ SKIPPED: list[str] = []
 
 
 def _cpu_self() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
+    """CPU of this process and of its finished (joined) engine workers."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        r = resource.getrusage(who)
+        total += r.ru_utime + r.ru_stime
+    return total
 
 
 def _cpu_of(comm: str) -> float:
@@ -160,7 +195,7 @@ def main() -> int:
         def sampler():
             t0 = time.monotonic()
             while not stop.wait(1.0):
-                samples.append((time.monotonic() - t0, rss_mb()))
+                samples.append((time.monotonic() - t0, rss_tree_mb()))
 
         threading.Thread(target=sampler, daemon=True).start()
         cpu0 = _cpu_self()
@@ -190,7 +225,9 @@ def main() -> int:
         print(f"questions/s        {c.queries / res.elapsed:,.0f} (stored rows); "
               f"{res.transport['sent'] / res.elapsed:,.0f} sent on the wire")
         steady = [s for s in samples if s[0] > 2]
-        print(f"RSS                start {rss0:.0f} MB, peak {peak_rss_mb():.0f} MB; samples "
+        peak = max([m for _, m in samples] or [rss_tree_mb()])
+        print(f"memory (PSS)       start {rss0:.0f} MB, peak {peak:.0f} MB (engine processes together; parent's "
+              f"own peak RSS {peak_rss_mb():.0f} MB); samples "
               + ", ".join(f"{t:.0f}s:{m:.0f}" for t, m in steady[:: max(1, len(steady) // 8)]))
         cpu = _cpu_self() - cpu0
         ub = _cpu_of("unbound") - ub0

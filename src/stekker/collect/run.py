@@ -352,7 +352,7 @@ def run_scan(store, scan_id: int, resolvers: list[tuple[str, int]], config: Tran
 #
 # One Python process spends about 80 us of CPU per question (decoding,
 # sockets, classification, storage) and is CPU-bound near 12,000 questions/s.
-# With --workers N the parent checks the resolvers, then forks N engine
+# With --workers N the parent checks the resolvers, then starts N engine
 # processes; worker k scans the pending targets whose input position is k
 # modulo N, with its own transport (window and qps cap divided by N), its
 # own shared-name cache and its own writer on its own database connection.
@@ -439,12 +439,13 @@ def _run_workers(store, scan_id: int, resolvers, config: TransportConfig, opts: 
         problems = {}
     store.mark_running(scan_id)
     db = _db_spec(store)
-    store.engine.dispose()  # no open connection may cross the fork
     wconfig = dataclasses.replace(
         config, qps=config.qps / n if config.qps else 0.0,
         window=max(config.window_min, config.window // n), window_max=max(config.window_min, config.window_max // n))
     wopts = dataclasses.replace(opts, progress="none", probe=False, workers=1)
-    ctx = multiprocessing.get_context("fork")
+    # fresh interpreters: a worker inherits neither the parent's heap (the
+    # input's seen-set of a million names) nor its database connections
+    ctx = multiprocessing.get_context("spawn")
     q = ctx.Queue()
     procs = [ctx.Process(target=_worker, args=(db, scan_id, k, n, resolvers, wconfig, wopts, q),
                          name=f"stekker-scan-{k}") for k in range(n)]
