@@ -273,6 +273,20 @@ async def _run_async(store, scan_id: int, transport: Transport, opts: RunOptions
     )
 
 
+def _return_free_memory() -> None:
+    """Hand memory freed by Python back to the operating system (glibc keeps
+    it otherwise: after reading a large input the process would stay big)."""
+    import gc
+
+    gc.collect()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to do
+
+
 def _runner():
     try:
         import uvloop  # type: ignore
@@ -311,6 +325,7 @@ def run_scan(store, scan_id: int, resolvers: list[tuple[str, int]], config: Tran
     """
     opts = opts or RunOptions()
     config = config or TransportConfig()
+    _return_free_memory()  # e.g. what reading a million-line input left behind
     info = store.scan_info(scan_id)
     counts = info.get("counts", {})
     total = max(0, int(counts.get("targets", 0)) - int(counts.get("done", 0)))
