@@ -428,6 +428,9 @@ def _worker(db: str, scan_id: int, k: int, n: int, resolvers, config: TransportC
         res = _runner()(main())
         q.put(("done", k, {"state": res.state, "counters": res.counters.to_dict(), "transport": res.transport,
                            "message": res.message}))
+    except KeyboardInterrupt:  # Ctrl-C before the worker's own handlers were in place
+        q.put(("done", k, {"state": "interrupted", "counters": {}, "transport": {},
+                           "message": "interrupted; finished domains are kept"}))
     except BaseException as exc:  # reported to the parent, which marks the scan aborted
         q.put(("done", k, {"state": "aborted", "counters": {}, "transport": {},
                            "message": f"worker {k}: {type(exc).__name__}: {exc}"}))
