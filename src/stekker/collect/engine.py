@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -47,7 +48,7 @@ def classify(domain: str, purpose: str, qname: str, qtype: str, reply: Reply, ch
         resolver=reply.resolver,
         ts=reply.ts,
         rcode=ans.rcode if ans is not None else None,
-        answers=list(ans.answers) if ans is not None else [],
+        answers=ans.answers if ans is not None else [],  # never mutated: shared replies share it
     )
     if reply.error is not None:
         res.error_kind = reply.error
@@ -149,18 +150,21 @@ class ScanCounters:
                 self.error_kinds[r.error_kind.value if r.error_kind else "other"] += 1
 
     def to_dict(self) -> dict:
-        return {
-            "domains": self.domains,
-            "ok": self.ok,
-            "nxdomain": self.nxdomain,
-            "error": self.error,
-            "queries": self.queries,
-            "present": self.present,
-            "absent": self.absent,
-            "errors": self.errors,
-            "error_kinds": dict(self.error_kinds),
-            "cache_hits": self.cache_hits,
-        }
+        d = dataclasses.asdict(self)
+        d["error_kinds"] = dict(self.error_kinds)
+        return d
+
+    @classmethod
+    def merged(cls, dicts) -> "ScanCounters":
+        """The sum of several workers' ``to_dict()`` counters."""
+        c = cls()
+        for d in dicts:
+            for f in dataclasses.fields(cls):
+                if f.name == "error_kinds":
+                    c.error_kinds.update(d.get("error_kinds") or {})
+                else:
+                    setattr(c, f.name, getattr(c, f.name) + int(d.get(f.name, 0)))
+        return c
 
 
 class _ReplyCache:

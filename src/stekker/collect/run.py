@@ -273,20 +273,6 @@ async def _run_async(store, scan_id: int, transport: Transport, opts: RunOptions
     )
 
 
-def _return_free_memory() -> None:
-    """Hand memory freed by Python back to the operating system (glibc keeps
-    it otherwise: after reading a large input the process would stay big)."""
-    import gc
-
-    gc.collect()
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass  # not glibc: nothing to do
-
-
 def _runner():
     try:
         import uvloop  # type: ignore
@@ -325,7 +311,6 @@ def run_scan(store, scan_id: int, resolvers: list[tuple[str, int]], config: Tran
     """
     opts = opts or RunOptions()
     config = config or TransportConfig()
-    _return_free_memory()  # e.g. what reading a million-line input left behind
     info = store.scan_info(scan_id)
     counts = info.get("counts", {})
     total = max(0, int(counts.get("targets", 0)) - int(counts.get("done", 0)))
@@ -375,18 +360,6 @@ def run_scan(store, scan_id: int, resolvers: list[tuple[str, int]], config: Tran
 # as with one process. Workers report their counters to the parent, which
 # shows one progress bar and writes one summary; a worker dies with the
 # parent (PR_SET_PDEATHSIG), so a killed scan leaves nothing running.
-
-_COUNTER_FIELDS = ("domains", "ok", "nxdomain", "error", "queries", "present", "absent", "errors", "cache_hits")
-
-
-def _counters_from(dicts) -> ScanCounters:
-    c = ScanCounters()
-    for d in dicts:
-        for f in _COUNTER_FIELDS:
-            setattr(c, f, getattr(c, f) + int(d.get(f, 0)))
-        c.error_kinds.update(d.get("error_kinds") or {})
-    return c
-
 
 def _db_spec(store) -> str:
     """The database of ``store`` as Store.open() takes it (path or URL)."""
@@ -500,14 +473,14 @@ def _run_workers(store, scan_id: int, resolvers, config: TransportConfig, opts: 
                 latest[k] = payload["counters"]
             else:
                 latest[k] = payload
-            progress.update(_counters_from(latest.values()), wconfig.window_max * n)
+            progress.update(ScanCounters.merged(latest.values()), wconfig.window_max * n)
         for p in procs:
             p.join()
     finally:
         for sig, h in old.items():
             signal.signal(sig, h)
         progress.close()
-    counters = _counters_from(f["counters"] for f in finals.values())
+    counters = ScanCounters.merged(f["counters"] for f in finals.values())
     states = [f["state"] for f in finals.values()]
     messages = [f["message"] for f in finals.values() if f.get("message")]
     for k, p in enumerate(procs):
