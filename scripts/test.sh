@@ -27,7 +27,18 @@ if [ "$need_apt" = 1 ]; then
   fi
 fi
 
-python3 -m pip install -q -e '.[test]'
+# A fresh virtual environment without system site-packages, and a regular
+# (non-editable) install: an undeclared dependency or a file missing from the
+# package fails here exactly as it would for a user's `pip install .`.
+# STEKKER_VENV=DIR reuses a venv of your own (developers: an editable one).
+VENV=${STEKKER_VENV:-}
+if [ -z "$VENV" ]; then
+  VENV=$(mktemp -d /tmp/stekker-venv.XXXXXX)
+  python3 -m venv "$VENV"
+  "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+  "$VENV/bin/python" -m pip install -q '.[test]'
+fi
+export PATH="$VENV/bin:$PATH"
 
 # A throwaway PostgreSQL server for the PostgreSQL storage tests.
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
@@ -38,6 +49,7 @@ if [ "$(id -u)" = 0 ]; then chown postgres "$PGDIR"; RUNAS=(runuser -u postgres 
 cleanup() {
   "${RUNAS[@]}" "$PGBIN/pg_ctl" -D "$PGDIR/data" -m immediate stop >/dev/null 2>&1 || true
   rm -rf "$PGDIR"
+  [ -n "${STEKKER_VENV:-}" ] || rm -rf "$VENV"
 }
 trap cleanup EXIT
 "${RUNAS[@]}" "$PGBIN/initdb" -D "$PGDIR/data" -U stekker --auth=trust >/dev/null
@@ -46,4 +58,4 @@ trap cleanup EXIT
 "${RUNAS[@]}" "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U stekker stekker_test
 export STEKKER_TEST_PG="postgresql://stekker@127.0.0.1:$PGPORT/stekker_test"
 
-python3 -m pytest -q "$@"
+"$VENV/bin/python" -m pytest -q "$@"

@@ -29,7 +29,14 @@ import pytest
 from stekker.lab import Lab, LabError, LabSpec, Org, profiles
 from stekker.lab import procs as _lab_procs
 
-LAB_NET = "127.77"
+# STEKKER_TEST_NET_BASE moves every lab the suite starts to other loopback
+# nets (base, base+2, base+4, base+7), so two checkouts can run the suite at
+# the same time on one machine.
+NET_BASE = int(os.environ.get("STEKKER_TEST_NET_BASE", "77"))
+LAB_NET = f"127.{NET_BASE}"
+OTHER_NET = f"127.{NET_BASE + 2}"
+SPARE_NET = f"127.{NET_BASE + 4}"
+PEERS_NET = f"127.{NET_BASE + 7}"
 LAB_ORGS = 200
 LAB_SEED = 7
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

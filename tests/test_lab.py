@@ -25,7 +25,7 @@ import dns.resolver
 import dns.zone
 import pytest
 
-from conftest import HAND_ORGS, SHARED_DATA
+from conftest import HAND_ORGS, OTHER_NET, SHARED_DATA, SPARE_NET
 from stekker.lab import Lab, LabSpec, Org, faults, profiles
 from stekker.lab import catalog
 from stekker.lab.build import Builder
@@ -441,7 +441,7 @@ def test_cli_start_status_stop(tmp_path):
     _register()
     runner = CliRunner()
     d = tmp_path / "clilab"
-    net = "127.79"  # not the session lab's net
+    net = OTHER_NET  # not the session lab's net
     try:
         res = runner.invoke(app, ["lab", "start", "--dir", str(d), "--orgs", "20", "--net", net, "--no-faults",
                                   "--tiers", "3", "--check"])
@@ -499,4 +499,4 @@ def test_missing_servers_give_a_clear_skip_reason(monkeypatch, tmp_path):
     reason = lab_missing_reason()
     assert reason and "knotd" in reason
     with pytest.raises(LabError, match="no-knotd"):
-        Lab(LabSpec(orgs=[]), workdir=tmp_path / "w", net="127.81").start()
+        Lab(LabSpec(orgs=[]), workdir=tmp_path / "w", net=SPARE_NET).start()

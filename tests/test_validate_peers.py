@@ -10,7 +10,7 @@ import ipaddress
 
 import pytest
 
-from conftest import SHARED_DATA, lab_missing_reason
+from conftest import PEERS_NET, SHARED_DATA, lab_missing_reason
 from stekker import kb as kbmod
 from stekker.validate import check, report, verdict
 from stekker.validate.peers import PeerObservation, bucket, load_all
@@ -101,7 +101,7 @@ def _need_lab():
 @pytest.mark.lab
 def test_peer_sample_agreement_and_explanations(tmp_path):
     _need_lab()
-    results = check.run(PEERS, workdir=tmp_path, n_sample=100)
+    results = check.run(PEERS, workdir=tmp_path, net=PEERS_NET, n_sample=100)
     assert len(results) == 4 and all(r.n >= 5 for r in results)
     n = sum(r.n for r in results)
     agree = sum(r.agree for r in results)
@@ -129,7 +129,7 @@ def test_gateway_look_through_on_real_peer_records(tmp_path):
     want = {"willebroek.be", "woluwe1150.be", "hasselt.be", "zottegem.be", "aalst.be"}
     obs = [o for o in load_all(PEERS)["mxmap.it (BE municipalities)"] if o.domain in want]
     assert len(obs) == len(want)
-    res = check.run_dataset("hand-picked", obs, tmp_path, net=check.LAB_NET)
+    res = check.run_dataset("hand-picked", obs, tmp_path, net=PEERS_NET)
     by = {r.obs.domain: r for r in res.rows}
     for d in ("willebroek.be", "woluwe1150.be"):  # gateway in front, DKIM *.x-v1.dkim.mail.microsoft behind it
         r = by[d]
