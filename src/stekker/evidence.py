@@ -39,6 +39,11 @@ class ErrorKind(str, enum.Enum):
     NOTIMP = "notimp"
     SPF_LIMIT = "spf_limit"  # RFC 7208 lookup limit reached
     SPF_LOOP = "spf_loop"
+    # not asked: the zone's SOA and NS both failed after their retries, so
+    # every other question below the apex would fail the same way
+    ZONE_UNREACHABLE = "zone_unreachable"
+    # not answered before the domain's deadline (--domain-deadline)
+    DEADLINE = "deadline"
     OTHER = "other"
 
 

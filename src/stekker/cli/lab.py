@@ -33,6 +33,14 @@ def start(
     faults: bool = typer.Option(True, "--faults/--no-faults", help="Also serve the fault fixtures (stekker.lab.faults)."),
     tiers: int = typer.Option(2, "--tiers", min=1, max=40, help="knotd instances for organisation zones (<net>.0.4 ...)."),
     check: bool = typer.Option(False, "--check", help="Validate every zone with knotc zone-check before starting."),
+    resolver_profile: str = typer.Option("default", "--resolver-profile",
+                                         help="default: Unbound's shipped defaults; public: with client and zone rate limits."),
+    lame_timeout: float = typer.Option(0.002, "--lame-timeout", min=0.0, max=1.0,
+                                       help="Fraction of generated orgs delegated to name servers that never answer."),
+    lame_refused: float = typer.Option(0.004, "--lame-refused", min=0.0, max=1.0,
+                                       help="Fraction delegated to servers without the zone (REFUSED)."),
+    nonexistent: float = typer.Option(0.01, "--nonexistent", min=0.0, max=1.0,
+                                      help="Fraction listed in the input but not delegated (NXDOMAIN)."),
 ) -> None:
     """Build and start the lab; returns when the resolver answers.
 
@@ -41,14 +49,23 @@ def start(
 
     Example: stekker lab start --dir .lab --orgs 1000 --seed 3
     """
-    from stekker.lab import Lab, LabError, LabSpec, profiles
+    from stekker.lab import FaultMix, Lab, LabError, LabSpec, profiles
+    from stekker.lab.procs import RESOLVER_PROFILES
     from stekker.lab.zonefile import ZoneDataError
+
+    if resolver_profile not in RESOLVER_PROFILES:
+        typer.echo(f"error: --resolver-profile must be one of {', '.join(RESOLVER_PROFILES)}", err=True)
+        raise typer.Exit(2)
+    if lame_timeout + lame_refused + nonexistent > 1.0:
+        typer.echo("error: the fault fractions add up to more than 1", err=True)
+        raise typer.Exit(2)
 
     if names is not None and not names.exists():
         typer.echo(f"error: --names file not found: {names}", err=True)
         raise typer.Exit(2)
     name_iter = profiles.read_names(names) if names else None
-    spec = LabSpec(orgs=profiles.generate(orgs, seed=seed, names=name_iter), with_faults=faults, org_tiers=tiers)
+    spec = LabSpec(orgs=profiles.generate(orgs, seed=seed, names=name_iter), with_faults=faults, org_tiers=tiers,
+                   fault_mix=FaultMix(lame_timeout, lame_refused, nonexistent), resolver_profile=resolver_profile)
     lab = Lab(spec, workdir=dir, net=net)
     try:
         if check:
@@ -62,7 +79,9 @@ def start(
         typer.echo(f"error: the lab did not start: {exc}", err=True)
         raise typer.Exit(1)
     lab._release_net()  # the servers keep running after this command exits
-    typer.echo(f"lab running: {lab.counts.get('orgs', 0)} organisations, "
+    typer.echo(f"lab running: {lab.counts.get('orgs', 0)} organisations "
+               f"({lab.counts.get('lame_timeout', 0)} lame-timeout, {lab.counts.get('lame_refused', 0)} lame-refused, "
+               f"{lab.counts.get('nonexistent', 0)} not existing), resolver profile {resolver_profile}, "
                f"build {lab.timings.get('build', 0):.1f}s, start {lab.timings.get('start', 0):.1f}s")
     typer.echo(f"resolver:  {lab.resolver} (port 53)")
     typer.echo(f"input:     {lab.workdir / 'input.csv'}")

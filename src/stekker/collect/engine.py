@@ -12,6 +12,16 @@ Answers that equal the wildcard probe's answer (same records once the owner
 name is set aside) are flagged ``wildcard`` so attribution never mistakes a
 wildcard for a real ``autodiscover`` or ``sip`` service.
 
+A domain's cost is bounded: when its zone's SOA and NS both end in an
+error after their retries, nothing else below the apex is asked -- every
+other plan item is recorded as ``zone_unreachable`` naming the two failed
+questions (the input's extra hosts, usually in other zones, are still
+asked); and a domain that runs past its deadline (``domain_deadline``
+seconds, on a clock that stands still while the resolvers are silent) stops
+asking: every question without an answer by then is recorded as a
+``deadline`` error.  Nothing is ever recorded as absent because it was not
+asked.
+
 Names shared by many domains (SPF includes such as
 ``spf.protection.outlook.com``, MX hosts such as ``aspmx.l.google.com``) are
 asked once per scan (a bounded LRU of replies) and stored with every domain
@@ -186,18 +196,25 @@ class _ReplyCache:
         return fut, False
 
 
+DEFAULT_DOMAIN_DEADLINE = 60.0  # seconds; a healthy domain needs well under one
+
+
 class DomainScanner:
     """Runs the whole plan for one domain over a shared Transport."""
 
-    def __init__(self, transport: Transport, plan: Plan | None = None, shared_cache_size: int = 4096):
+    def __init__(self, transport: Transport, plan: Plan | None = None, shared_cache_size: int = 4096,
+                 domain_deadline: float = DEFAULT_DOMAIN_DEADLINE):
         self.t = transport
         self.plan = plan or load_plan()
         self.cache = _ReplyCache(shared_cache_size)
         self.cache_hits = 0
+        self.domain_deadline = domain_deadline
+        self.deadlines = 0  # domains that ran past their deadline
+        self.unreachable = 0  # domains whose zone's SOA and NS both failed
 
-    def _submit(self, qname: str, qtype: str, shared: bool = False) -> asyncio.Future:
+    def _submit(self, qname: str, qtype: str, shared: bool, tag: str) -> asyncio.Future:
         if not shared:
-            return self.t.submit(qname, qtype)
+            return self.t.submit(qname, qtype, tag=tag)
         fut, hit = self.cache.get_or_submit((qname, qtype), lambda: self.t.submit(qname, qtype))
         if hit:
             self.cache_hits += 1
@@ -206,28 +223,87 @@ class DomainScanner:
     def _row(self, domain: str, purpose: str, qname: str, qtype: str, reply: Reply) -> Row:
         return classify(domain, purpose, qname, qtype, reply, self.plan.cname_chain_max), reply.wire
 
-    async def _ask_all(self, domain: str, asks: list[tuple[str, str, str]], shared: bool = False) -> list[Row]:
-        """Ask many questions at once: futures only, no task per question."""
-        replies = await asyncio.gather(*(self._submit(q, t, shared) for _, q, t in asks))
-        return [self._row(domain, p, q, t, rep) for (p, q, t), rep in zip(asks, replies)]
+    async def _ask_all(self, domain: str, asks: list[tuple[str, str, str]], shared: bool = False,
+                       deadline: float | None = None) -> list[Row]:
+        """Ask many questions at once: futures only, no task per question.
+        Questions still unanswered at ``deadline`` (on the transport's active
+        clock) become ``deadline`` errors; their own futures are cancelled."""
+        if not asks:
+            return []
+        t = self.t
+        if deadline is not None and t.active_time() >= deadline:
+            return [self._deadline_row(domain, p, q, ty) for p, q, ty in asks]
+        futs = [self._submit(q, ty, shared, domain) for _, q, ty in asks]
+        if deadline is None:
+            replies = await asyncio.gather(*futs)
+            return [self._row(domain, p, q, ty, rep) for (p, q, ty), rep in zip(asks, replies)]
+        pending = {f for f in futs if not f.done()}
+        while pending:
+            left = deadline - t.active_time()
+            if left <= 0:
+                break
+            _, pending = await asyncio.wait(pending, timeout=left)
+        out = []
+        for (p, q, ty), f in zip(asks, futs):
+            if f.done() and not f.cancelled():
+                out.append(self._row(domain, p, q, ty, f.result()))
+            else:
+                if not shared:
+                    f.cancel()  # the transport drops it; a shared one may serve other domains
+                out.append(self._deadline_row(domain, p, q, ty))
+        return out
 
-    async def _ask(self, domain: str, purpose: str, qname: str, qtype: str, shared: bool = False) -> Row:
-        return self._row(domain, purpose, qname, qtype, await self._submit(qname, qtype, shared))
+    def _deadline_row(self, domain: str, purpose: str, qname: str, qtype: str) -> Row:
+        res = QueryResult(domain=domain, purpose=purpose, qname=qname.lower().rstrip("."), qtype=qtype,
+                          status=Status.ERROR, error_kind=ErrorKind.DEADLINE, ts=time.time(),
+                          detail=f"no answer before the domain's deadline of {self.domain_deadline:g} s")
+        return res, None
+
+    async def _ask(self, domain: str, purpose: str, qname: str, qtype: str, shared: bool = False,
+                   deadline: float | None = None) -> Row:
+        return (await self._ask_all(domain, [(purpose, qname, qtype)], shared, deadline))[0]
 
     async def scan(self, domain: str, hosts: Iterable[str] = ()) -> tuple[str, list[Row]]:
+        try:
+            status, rows = await self._scan(domain, hosts)
+        finally:
+            self.t.forget(domain)
+        if any(r.error_kind is ErrorKind.DEADLINE for r, _ in rows):
+            self.deadlines += 1
+        return status, rows
+
+    async def _scan(self, domain: str, hosts: Iterable[str] = ()) -> tuple[str, list[Row]]:
         plan = self.plan
+        dl = self.t.active_time() + self.domain_deadline if self.domain_deadline else None
         probe_name = f"stekker-wc-{secrets.token_hex(5)}.{domain}"
         host_asks = [("host", h, t) for h in dict.fromkeys(hosts) for t in plan.derived_types("host")]
-        rows: list[Row] = await self._ask_all(domain, plan.questions(domain, first=True))
+        rows: list[Row] = await self._ask_all(domain, plan.questions(domain, first=True), deadline=dl)
         soa = next((r for r, _ in rows if r.purpose == "apex_soa"), None)
+        apex_ns = next((r for r, _ in rows if r.purpose == "apex_ns"), None)
+        if (soa is not None and apex_ns is not None and soa.status is Status.ERROR
+                and apex_ns.status is Status.ERROR and ErrorKind.DEADLINE not in (soa.error_kind, apex_ns.error_kind)):
+            # the zone does not answer: the rest of the plan would fail the
+            # same way (each question after its own retries); record it as
+            # not asked, with why, and ask only the extra hosts
+            self.unreachable += 1
+            why = (f"not asked: the zone's SOA ({soa.error_kind.value if soa.error_kind else 'error'}) and NS "
+                   f"({apex_ns.error_kind.value if apex_ns.error_kind else 'error'}) both failed after retries")
+            asks = list(plan.questions(domain, first=False))
+            asks += [("wildcard_probe", probe_name, t) for t in plan.derived_types("wildcard_probe")]
+            for p, q, ty in asks:
+                rows.append((QueryResult(domain=domain, purpose=p, qname=q.lower().rstrip("."), qtype=ty,
+                                         status=Status.ERROR, error_kind=ErrorKind.ZONE_UNREACHABLE,
+                                         ts=time.time(), detail=why), None))
+            rows += await self._ask_all(domain, host_asks, deadline=dl)
+            return DomainEvidence(domain=domain, results=[r for r, _ in rows]).status, rows
         if soa is not None and soa.absent_kind is AbsentKind.NXDOMAIN:
             # the domain does not exist, so nothing below it does (RFC 8020):
             # only the input's extra hosts (often under other names) are asked
-            rows += await self._ask_all(domain, host_asks)
+            rows += await self._ask_all(domain, host_asks, deadline=dl)
             return DomainEvidence(domain=domain, results=[r for r, _ in rows]).status, rows
         asks: list[tuple[str, str, str]] = list(plan.questions(domain, first=False))
         asks += [("wildcard_probe", probe_name, t) for t in plan.derived_types("wildcard_probe")]
-        rows += await self._ask_all(domain, asks + host_asks)
+        rows += await self._ask_all(domain, asks + host_asks, deadline=dl)
         by_key = {(r.purpose, r.qname, r.qtype): r for r, _ in rows}
 
         # derived: MX and NS host addresses (shared across domains), SPF tree
@@ -246,8 +322,8 @@ class DomainScanner:
             for name in sorted(names):
                 for t in plan.derived_types(purpose):
                     derived.append((purpose, name, t))
-        spf_task = asyncio.ensure_future(self._spf(domain, by_key.get(("apex_txt", domain, "TXT"))))
-        rows += await self._ask_all(domain, derived, shared=True)
+        spf_task = asyncio.ensure_future(self._spf(domain, by_key.get(("apex_txt", domain, "TXT")), dl))
+        rows += await self._ask_all(domain, derived, shared=True, deadline=dl)
         rows += await spf_task
 
         # wildcard detection: a random label that answers means a wildcard exists
@@ -257,7 +333,7 @@ class DomainScanner:
             probe.status is Status.PRESENT or (probe.status is Status.ABSENT and probe.absent_kind is AbsentKind.NODATA)
         ):
             more = sorted(plan.sublabel_types - set(probe_types))
-            rows += await self._ask_all(domain, [("wildcard_probe", probe_name, t) for t in more])
+            rows += await self._ask_all(domain, [("wildcard_probe", probe_name, t) for t in more], deadline=dl)
             sigs = {r.qtype: _signature(r) for r, _ in rows if r.purpose == "wildcard_probe"}
             for r, _ in rows:
                 if r.purpose in ("wildcard_probe", "mx_host", "ns_host", "spf_include") or r.qname == domain:
@@ -270,21 +346,30 @@ class DomainScanner:
                     r.detail = "same answer as the wildcard probe " + probe_name
         # the resolver's SERVFAIL hides why a name failed; a CNAME loop is worth naming
         apex_failed = any(r.status is Status.ERROR for r, _ in rows if r.qname == domain and r.purpose == "apex_soa")
-        if not apex_failed:
-            await asyncio.gather(*(self._diagnose_servfail(r) for r, _ in rows
+        if not apex_failed and (dl is None or self.t.active_time() < dl):
+            await asyncio.gather(*(self._diagnose_servfail(r, domain, dl) for r, _ in rows
                                    if r.error_kind is ErrorKind.SERVFAIL and r.qtype != "CNAME"
                                    and r.qname.endswith("." + domain)))
         ev = DomainEvidence(domain=domain, results=[r for r, _ in rows])
         return ev.status, rows
 
-    async def _diagnose_servfail(self, res: QueryResult) -> None:
+    async def _diagnose_servfail(self, res: QueryResult, domain: str, deadline: float | None) -> None:
         """Walk the CNAME chain of a SERVFAILed name one CNAME question at a time;
         a loop or an overlong chain becomes the recorded error kind (the detail
         keeps the resolver's SERVFAIL and the chain)."""
         chain = [res.qname]
         cur = res.qname
         for _ in range(self.plan.cname_chain_max + 1):
-            reply = await self.t.query(cur, "CNAME")
+            fut = self.t.submit(cur, "CNAME", tag=domain)
+            if deadline is None:
+                reply = await fut
+            else:
+                left = deadline - self.t.active_time()
+                done, _ = await asyncio.wait({fut}, timeout=max(0.0, left))
+                if not done:
+                    fut.cancel()
+                    return  # out of time: the resolver's SERVFAIL stays the recorded error
+                reply = fut.result()
             ans = reply.answer
             if reply.error is not None or ans is None:
                 return
@@ -301,7 +386,7 @@ class DomainScanner:
         res.error_kind = ErrorKind.CNAME_TOO_LONG
         res.detail = f"SERVFAIL from {res.resolver}; CNAME chain longer than {self.plan.cname_chain_max}: " + " -> ".join(chain)
 
-    async def _spf(self, domain: str, apex_txt: QueryResult | None) -> list[Row]:
+    async def _spf(self, domain: str, apex_txt: QueryResult | None, deadline: float | None = None) -> list[Row]:
         """Expand include:/redirect= depth-first in evaluation order, counting every
         lookup term (include, a, mx, ptr, exists, redirect) against the limit."""
         out: list[Row] = []
@@ -344,7 +429,7 @@ class DomainScanner:
                         mark(target, ErrorKind.SPF_LOOP, f"{term.kind}:{target} from {via} was already visited (SPF loop)")
                         continue
                     visited.add(target)
-                    row = await self._ask(domain, "spf_include", target, "TXT", shared=True)
+                    row = await self._ask(domain, "spf_include", target, "TXT", shared=True, deadline=deadline)
                     out.append(row)
                     r = row[0]
                     if r.status is Status.PRESENT:

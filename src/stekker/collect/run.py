@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from stekker.collect.engine import DomainScanner, ScanCounters
+from stekker.collect.engine import DEFAULT_DOMAIN_DEADLINE, DomainScanner, ScanCounters
 from stekker.collect.plan import load_plan
 from stekker.collect.transport import NoResolverError, Transport, TransportConfig, format_resolver
 
@@ -37,7 +37,7 @@ class RunOptions:
     batch: int = 200  # domains per write transaction
     progress: str = "auto"  # auto|bar|lines|none
     progress_interval: float = 10.0  # seconds between plain progress lines
-    stall_timeout: float = 0.0  # abort when no reply for this long; 0 = derived from timeouts
+    domain_deadline: float = DEFAULT_DOMAIN_DEADLINE  # seconds one domain may take (0 = none)
     probe: bool = True  # check the resolvers answer before starting
     workers: int = 1  # engine processes; the window and the qps cap are shared out among them
 
@@ -147,13 +147,18 @@ class _Progress:
             self._bar.start()
             self._task = self._bar.add_task(label, total=total or None, rate="")
 
-    def update(self, c: ScanCounters, window: int) -> None:
+    def update(self, c: ScanCounters, window: int, slow: int = 0, paused: float = 0.0) -> None:
         now = time.monotonic()
         el = max(now - self.start, 1e-9)
+        extra = ""
+        if slow:
+            extra += f", {slow} waiting on slow zones"
+        if paused:
+            extra += f", PAUSED: no resolver answers (for {paused:.0f} s; resumes by itself)"
         if self._bar is not None:
             self._bar.update(
                 self._task, completed=c.domains,
-                rate=f"{c.domains / el:,.0f} dom/s {c.queries / el:,.0f} q/s err {c.error}",
+                rate=f"{c.domains / el:,.0f} dom/s {c.queries / el:,.0f} q/s err {c.error}{extra}",
             )
         elif self.mode == "lines" and now - self.last >= self.interval:
             self.last = now
@@ -163,7 +168,7 @@ class _Progress:
                 eta = f", ETA {max(0.0, (self.total - c.domains) / (c.domains / el)):.0f} s"
             print(
                 f"{self.label}: {c.domains}/{self.total} domains{pct}, {c.queries} queries, "
-                f"{c.queries / el:,.0f} q/s, window {window}, domain errors {c.error}{eta}",
+                f"{c.queries / el:,.0f} q/s, window {window}, domain errors {c.error}{eta}{extra}",
                 file=sys.stderr, flush=True,
             )
 
@@ -176,7 +181,7 @@ async def _run_async(store, scan_id: int, transport: Transport, opts: RunOptions
                      stop: asyncio.Event, total: int, shard: tuple[int, int] | None = None,
                      report: Callable[[ScanCounters], None] | None = None) -> RunResult:
     plan = load_plan()
-    scanner = DomainScanner(transport, plan)
+    scanner = DomainScanner(transport, plan, domain_deadline=opts.domain_deadline)
     counters = ScanCounters()
     writer = _Writer(store, scan_id, opts.batch)
     writer.start()
@@ -184,11 +189,13 @@ async def _run_async(store, scan_id: int, transport: Transport, opts: RunOptions
     started = time.monotonic()
     state = "finished"
     message = None
-    concurrency = opts.concurrency or max(16, transport.config.window_max // 8)
+    concurrency = opts.concurrency or max(64, transport.window_max // 4)
     slots = asyncio.Semaphore(concurrency)
     tasks: set[asyncio.Task] = set()
-    stall = opts.stall_timeout or max(10.0, transport.config.timeout * (transport.config.retries + 1) * 2)
     aborted = asyncio.Event()
+
+    def paused_for() -> float:
+        return time.monotonic() - transport._paused_since if transport.paused else 0.0
 
     def done_cb(task: asyncio.Task, domain: str) -> None:
         tasks.discard(task)
@@ -209,14 +216,17 @@ async def _run_async(store, scan_id: int, transport: Transport, opts: RunOptions
     async def watchdog() -> None:
         while True:
             await asyncio.sleep(0.5)
-            progress.update(counters, transport.window)
+            progress.update(counters, transport.window, transport.waiting_on_slow_zones(), paused_for())
             if report is not None:
                 report(counters)
             if time.monotonic() - writer._last > writer.max_delay:
                 writer.flush()
-            if transport.inflight and time.monotonic() - transport.last_reply > stall:
+            if transport.dead:
+                # the liveness checks failed for outage_max seconds: a real
+                # outage (a live but busy resolver answers them from its cache)
                 nonlocal message
-                message = (f"no resolver has answered for {stall:.0f} s "
+                message = (f"no resolver has answered for {transport.config.outage_max:.0f} s, not even the "
+                           f"root's name servers from its cache "
                            f"({', '.join(format_resolver(r.addr) for r in transport.resolvers)}); stopping")
                 aborted.set()
                 return
@@ -254,7 +264,7 @@ async def _run_async(store, scan_id: int, transport: Transport, opts: RunOptions
                 tk.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
         dog.cancel()
-        progress.update(counters, transport.window)
+        progress.update(counters, transport.window, transport.waiting_on_slow_zones())
         progress.close()
         writer.close()
     if aborted.is_set():
@@ -268,7 +278,10 @@ async def _run_async(store, scan_id: int, transport: Transport, opts: RunOptions
         scan_id, state, counters, time.monotonic() - started,
         transport={"sent": st.sent, "received": st.received, "timeouts": st.timeouts, "servfails": st.servfails,
                    "malformed": st.malformed, "tcp": st.tcp, "mismatched": st.mismatched,
-                   "window_final": transport.window, "window_min": st.window_min, "window_max": st.window_max_seen},
+                   "window_final": transport.window, "window_min": st.window_min, "window_max": st.window_max_seen,
+                   "slow_zones": st.slow_zones, "distress_ticks": st.distress_ticks, "probes": st.probes,
+                   "outages": st.outages, "paused_s": st.paused_s, "refused_requeued": st.refused_requeued,
+                   "zone_unreachable_domains": scanner.unreachable, "deadline_domains": scanner.deadlines},
         message=message,
     )
 
@@ -431,7 +444,7 @@ def _run_workers(store, scan_id: int, resolvers, config: TransportConfig, opts: 
     store.mark_running(scan_id)
     db = _db_spec(store)
     wconfig = dataclasses.replace(
-        config, qps=config.qps / n if config.qps else 0.0,
+        config, qps=config.qps / n if config.qps else 0.0, slow_max=max(16, config.slow_max // n),
         window=max(config.window_min, config.window // n), window_max=max(config.window_min, config.window_max // n))
     wopts = dataclasses.replace(opts, progress="none", probe=False, workers=1)
     # fresh interpreters: a worker inherits neither the parent's heap (the
@@ -473,7 +486,7 @@ def _run_workers(store, scan_id: int, resolvers, config: TransportConfig, opts: 
                 latest[k] = payload["counters"]
             else:
                 latest[k] = payload
-            progress.update(ScanCounters.merged(latest.values()), wconfig.window_max * n)
+            progress.update(ScanCounters.merged(latest.values()), wconfig.window_max * n * len(resolvers))
         for p in procs:
             p.join()
     finally:

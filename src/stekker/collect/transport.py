@@ -4,9 +4,26 @@ One :class:`Transport` sends every question of a scan to a pool of
 recursive resolvers over UDP (a handful of sockets, 16-bit ids matched to
 pending questions), falls back to TCP when an answer is truncated, retries
 timeouts on the next resolver (round-robin with failover), and keeps the
-number of questions in flight inside an adaptive window that shrinks when
-timeouts or SERVFAILs rise and grows back when they fall.  An optional
+number of questions in flight inside an adaptive window.  An optional
 ``qps`` cap limits the global send rate.
+
+The window follows the *resolver's* health, not one zone's: a question is
+tagged with the zone it belongs to (the input domain, or the shared name
+itself); a timeout on a zone that has never answered is "this zone is
+slow" (the question and the rest of that zone move to a slow lane that does
+not take the window's slots), while timeouts on zones that do answer, or on
+many fresh zones at once, and REFUSED bursts mean "the resolver is
+overloaded or rate-limiting" and shrink the window (and the send rate).
+
+A resolver that falls silent is checked before anything is concluded: after
+a second without any reply, a liveness probe (the root's NS, which any
+recursive resolver answers from its cache) goes to every resolver.  While a
+resolver answers it, questions that time out are the slow zones' business.
+When none answers, the transport pauses: nothing is sent, nothing that
+times out during the pause is counted as an attempt, and the probe is
+repeated until a resolver answers again (then it resumes by itself) or
+``outage_max`` seconds pass (then :attr:`Transport.dead` is set and the
+caller stops cleanly).
 
 Every reply is validated against its question: it must come from the
 resolver it was sent to, carry the query id, and repeat the question (name
@@ -113,6 +130,12 @@ class TransportStats:
     window: int = 0
     window_min: int = 0
     window_max_seen: int = 0
+    slow_zones: int = 0  # zones (tags) that timed out before ever answering
+    distress_ticks: int = 0  # half-seconds in which the window shrank
+    probes: int = 0  # liveness probes sent
+    outages: int = 0  # times every resolver fell silent and the scan paused
+    paused_s: float = 0.0  # seconds spent paused
+    refused_requeued: int = 0  # REFUSED answers asked again after a pause (rate limiting)
 
 
 class _UdpProto(asyncio.DatagramProtocol):
@@ -148,22 +171,32 @@ class TransportConfig:
     timeout: float = 2.0  # seconds per attempt
     retries: int = 2  # further attempts after the first (timeouts, malformed; SERVFAIL/REFUSED with failover)
     qps: float = 0.0  # global cap; 0 = none
-    window: int = 1024  # initial questions in flight
+    # Questions in flight (the window's slots; the slow lane has its own).
+    # Resolvers bound how many questions of one client may wait for
+    # recursion (Unbound's wait-limit and BIND's recursive-clients are 1,000
+    # by default; past that they drop): the default maximum stays below that
+    # per resolver.
+    window: int = 256  # initial
     window_min: int = 16
-    window_max: int = 4096
+    window_max: int = 768  # per resolver
+    slow_max: int = 256  # questions of slow zones in flight (outside the window)
     sockets: int = 4
     edns: bool = True
     tcp_timeout: float = 4.0
+    liveness_after: float = 1.0  # seconds without any reply before the resolvers are probed
+    outage_max: float = 120.0  # seconds of silence (failed probes) before giving up
+    refused_retries: int = 4  # extra tries of a REFUSED question (rate limiting) after a pause
 
 
 class _Question:
     """One question on its way: attempts, resolvers tried, last outcome."""
 
     __slots__ = ("qname", "qwire", "code", "fut", "attempt", "attempts", "avoid", "servfail_retries", "timeout",
-                 "resolver", "ri", "last_error", "last_detail", "last_wire", "last_answer", "last_resolver", "tcp")
+                 "resolver", "ri", "last_error", "last_detail", "last_wire", "last_answer", "last_resolver", "tcp",
+                 "tag", "slow", "sent_at", "force", "refused", "lane")
 
     def __init__(self, qname: str, qwire: bytes, code: int, fut: asyncio.Future, attempts: int,
-                 timeout: float, resolver: int | None):
+                 timeout: float, resolver: int | None, tag: str | None = None):
         self.qname = qname
         self.qwire = qwire
         self.code = code
@@ -181,6 +214,16 @@ class _Question:
         self.last_answer: Answer | None = None
         self.last_resolver: str | None = None
         self.tcp = False
+        self.tag = tag or self.qname  # the zone this question belongs to (health accounting)
+        self.slow = False  # in the slow lane (its zone timed out before ever answering)
+        self.sent_at = 0.0
+        self.force = False  # liveness probe: sent even while paused, outside the window
+        self.refused = 0  # REFUSED answers asked again
+        self.lane = 0  # where it is counted while in flight: 0 none, 1 window, 2 slow lane, 3 outside
+
+
+# tag state bits
+_ANSWERED, _SLOW = 1, 2
 
 
 class Transport:
@@ -196,9 +239,22 @@ class Transport:
         self.resolvers = [_ResolverState(addr) for addr in resolvers]
         self.stats = TransportStats()
         self._rr = 0
-        self.window = max(self.config.window_min, min(self.config.window_max, self.config.window))
-        self.inflight = 0
+        self.window_max = self.config.window_max * len(self.resolvers)
+        self.window = max(self.config.window_min, min(self.window_max, self.config.window))
+        self.inflight = 0  # in the window
+        self.inflight_slow = 0  # in the slow lane
         self._queue: collections.deque[_Question] = collections.deque()
+        self._slow_queue: collections.deque[_Question] = collections.deque()
+        self._tags: dict[str, int] = {}
+        self._tick_suspects: set[str] = set()
+        self._tick_suspect_timeouts = 0
+        self._tick_refused = 0
+        self._rate_factor = 1.0  # multiplies the qps cap (and paces sending) after REFUSED bursts
+        self.paused = False
+        self.dead = False
+        self._probe_task: asyncio.Task | None = None
+        self._paused_since = 0.0
+        self._paused_total = 0.0
         self._tokens = 0.0
         self._token_time = time.monotonic()
         self._pump_timer: asyncio.TimerHandle | None = None
@@ -240,7 +296,7 @@ class Transport:
         self.last_reply = time.monotonic()
 
     async def close(self) -> None:
-        for t in (self._sweeper, self._tuner, *self._tcp_tasks):
+        for t in (self._sweeper, self._tuner, self._probe_task, *self._tcp_tasks):
             if t:
                 t.cancel()
         if self._pump_timer:
@@ -254,16 +310,18 @@ class Transport:
                 if not q.fut.done():
                     q.fut.cancel()
             pend.clear()
-        while self._queue:
-            q = self._queue.popleft()
-            if not q.fut.done():
-                q.fut.cancel()
+        for dq in (self._queue, self._slow_queue):
+            while dq:
+                q = dq.popleft()
+                if not q.fut.done():
+                    q.fut.cancel()
 
     # ------------------------------------------------------------------ API
     def submit(self, qname: str, qtype: str, *, resolver: int | None = None, timeout: float | None = None,
-               retries: int | None = None) -> asyncio.Future:
+               retries: int | None = None, tag: str | None = None, force: bool = False) -> asyncio.Future:
         """Queue one question; the future's result is a Reply (never an exception
-        for DNS-level failures)."""
+        for DNS-level failures).  ``tag`` names the zone it belongs to (the
+        input domain); questions without one are their own zone."""
         loop = self._loop or asyncio.get_running_loop()
         fut = loop.create_future()
         code = qtype_code(qtype)
@@ -274,8 +332,16 @@ class Transport:
             return fut
         attempts = (self.config.retries if retries is None else retries) + 1
         q = _Question(qname.lower().rstrip("."), qwire, code, fut, attempts,
-                      self.config.timeout if timeout is None else timeout, resolver)
-        self._queue.append(q)
+                      self.config.timeout if timeout is None else timeout, resolver, tag)
+        if force:  # outside the window and the health accounting (resolver probes)
+            q.force = True
+            self._send(q)
+            return fut
+        if self._tags.get(q.tag, 0) & _SLOW:
+            q.slow = True
+            self._slow_queue.append(q)
+        else:
+            self._queue.append(q)
         self._pump()
         return fut
 
@@ -283,25 +349,65 @@ class Transport:
         """Ask one question; never raises for DNS-level failures (see Reply.error)."""
         return await self.submit(qname, qtype)
 
+    def forget(self, tag: str) -> None:
+        """The zone ``tag`` is finished with: drop its health state."""
+        self._tags.pop(tag, None)
+
+    def waiting_on_slow_zones(self) -> int:
+        """Questions of slow zones in flight or queued."""
+        return self.inflight_slow + len(self._slow_queue)
+
+    def active_time(self) -> float:
+        """A monotonic clock that stands still while the transport is paused
+        (resolvers silent): deadlines measured on it do not run out during
+        an outage."""
+        now = time.monotonic()
+        paused = self._paused_total + (now - self._paused_since if self.paused else 0.0)
+        return now - paused
+
     # ------------------------------------------------------------------ send
+    def _take_token(self) -> bool:
+        qps = self.config.qps * self._rate_factor if self.config.qps else 0.0
+        if not qps:
+            return True
+        now = time.monotonic()
+        self._tokens = min(qps / 10 + 1, self._tokens + (now - self._token_time) * qps)
+        self._token_time = now
+        if self._tokens < 1:
+            if self._pump_timer is None:
+                delay = (1 - self._tokens) / qps
+                self._pump_timer = self._loop.call_later(delay, self._pump_later)
+            return False
+        self._tokens -= 1
+        return True
+
     def _pump(self) -> None:
-        """Send queued questions while the window and the qps cap allow."""
-        queue = self._queue
-        qps = self.config.qps
-        while queue and self.inflight < self.window:
-            if qps:
-                now = time.monotonic()
-                self._tokens = min(qps / 10 + 1, self._tokens + (now - self._token_time) * qps)
-                self._token_time = now
-                if self._tokens < 1:
-                    if self._pump_timer is None:
-                        delay = (1 - self._tokens) / qps
-                        self._pump_timer = self._loop.call_later(delay, self._pump_later)
-                    return
-                self._tokens -= 1
-            q = queue.popleft()
+        """Send queued questions while the window, the slow lane and the qps cap allow."""
+        if self.paused or self.dead:
+            return
+        slow_q = self._slow_queue
+        slow_max = self.config.slow_max
+        while slow_q and self.inflight_slow < slow_max:
+            if not self._take_token():
+                return
+            q = slow_q.popleft()
             if q.fut.done():  # cancelled while waiting
                 continue
+            self._send(q)
+        queue = self._queue
+        while queue and self.inflight < self.window:
+            q = queue[0]
+            if q.fut.done():
+                queue.popleft()
+                continue
+            if self._tags.get(q.tag, 0) & _SLOW:  # its zone turned slow while it waited
+                queue.popleft()
+                q.slow = True
+                slow_q.append(q)
+                continue
+            if not self._take_token():
+                return
+            queue.popleft()
             self._send(q)
 
     def _pump_later(self) -> None:
@@ -336,6 +442,20 @@ class Transport:
             self._name_cache[qname] = w
         return w
 
+    def _enter(self, q: _Question) -> None:
+        q.lane = 3 if q.force else 2 if q.slow else 1
+        if q.lane == 1:
+            self.inflight += 1
+        elif q.lane == 2:
+            self.inflight_slow += 1
+
+    def _leave(self, q: _Question) -> None:
+        if q.lane == 1:
+            self.inflight -= 1
+        elif q.lane == 2:
+            self.inflight_slow -= 1
+        q.lane = 0
+
     def _send(self, q: _Question) -> None:
         ri = q.resolver if q.resolver is not None else self._next_resolver(q.avoid)
         q.ri = ri
@@ -353,14 +473,15 @@ class Transport:
         while qid in pend:
             qid = random.getrandbits(16)
         pend[qid] = (q, addr)
-        self._timeouts.append((time.monotonic() + q.timeout, idx, qid, q))
-        self.inflight += 1
+        q.sent_at = time.monotonic()
+        self._timeouts.append((q.sent_at + q.timeout, idx, qid, q))
+        self._enter(q)
         self.stats.sent += 1
         try:
             proto.transport.sendto(build_query(qid, q.qwire, q.code, self.config.edns), addr)  # type: ignore[union-attr]
         except OSError as exc:
             del pend[qid]
-            self.inflight -= 1
+            self._leave(q)
             q.avoid = (q.avoid or set()) | {ri}
             self._retry(q, ErrorKind.OTHER, f"send failed: {exc}")
 
@@ -378,7 +499,7 @@ class Transport:
             self.stats.mismatched += 1
             return  # not from the resolver we asked: keep waiting for the real answer
         del pend[qid]
-        self.inflight -= 1
+        self._leave(q)
         self.last_reply = time.monotonic()
         rs = self.resolvers[q.ri]
         rs.consecutive_timeouts = 0
@@ -386,7 +507,7 @@ class Transport:
         self.stats.received += 1
         if not q.fut.done():
             self._handle(q, data)
-        if self._queue:
+        if self._queue or self._slow_queue:
             self._pump()
 
     def _on_socket_error(self, idx: int, exc: Exception) -> None:
@@ -411,17 +532,32 @@ class Transport:
 
     def _answered(self, q: _Question, ans: Answer, data: bytes) -> None:
         err = _RCODE_ERRORS.get(ans.rcode)
+        if err is not ErrorKind.REFUSED:
+            # the zone answers (a SERVFAIL is the zone's or the resolver's final word on it)
+            tags = self._tags
+            if len(tags) > 200_000:
+                tags.clear()
+            tags[q.tag] = tags.get(q.tag, 0) | _ANSWERED
         if err is None:
             self._tick_answers += 1
             q.fut.set_result(Reply(ans, data, q.last_resolver, None, None, time.time(), q.tcp, q.attempt))
             return
         if err is ErrorKind.SERVFAIL:
             self.stats.servfails += 1
-            self._tick_bad += 1
-        else:
-            self._tick_answers += 1
+        self._tick_answers += 1
         q.last_wire, q.last_answer = data, ans
         detail = f"{ans.rcode} from {q.last_resolver}"
+        if err is ErrorKind.REFUSED and not q.force and q.refused < self.config.refused_retries:
+            # A recursive resolver that answered the liveness probe and now
+            # refuses is limiting our rate: slow down and ask again later
+            # (not counted as an attempt), rather than record an error.
+            q.refused += 1
+            self._tick_refused += 1
+            self.stats.refused_requeued += 1
+            q.attempt -= 1
+            delay = min(8.0, 0.5 * 2 ** q.refused)
+            self._loop.call_later(delay, self._requeue, q)
+            return
         # another resolver may know better; one resolver repeating itself won't
         if len(self.resolvers) > 1 and q.resolver is None and q.servfail_retries < 1 and q.attempt < q.attempts:
             q.servfail_retries += 1
@@ -430,6 +566,12 @@ class Transport:
             return
         q.fut.set_result(Reply(ans, data, q.last_resolver, err, detail, time.time(), q.tcp, q.attempt))
 
+    def _requeue(self, q: _Question) -> None:
+        if q.fut.done():
+            return
+        (self._slow_queue if q.slow else self._queue).appendleft(q)
+        self._pump()
+
     async def _tcp_fallback(self, q: _Question) -> None:
         q.tcp = True
         addr = self.resolvers[q.ri].addr
@@ -437,7 +579,6 @@ class Transport:
             data = await self._tcp_once(addr, q.qwire, q.code)
             ans = self._validate(data, q.qname, q.code)
         except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, WireError) as exc:
-            self._tick_bad += 1
             q.last_wire, q.last_answer = None, None
             self._retry(q, ErrorKind.TRUNCATED,
                         f"truncated over UDP; TCP retry failed: {type(exc).__name__} {exc}".strip())
@@ -451,15 +592,17 @@ class Transport:
         if q.fut.done():
             return
         if q.attempt < q.attempts:
-            self._queue.appendleft(q)  # retries go first
+            (self._slow_queue if q.slow else self._queue).appendleft(q)  # retries go first
             self._pump()
             return
         q.fut.set_result(Reply(q.last_answer, q.last_wire, q.last_resolver, q.last_error, q.last_detail,
                                time.time(), q.tcp, q.attempt))
 
     async def _sweep(self) -> None:
-        """Expire pending UDP questions whose deadline passed (one timer for all)."""
+        """Expire pending UDP questions whose deadline passed (one timer for
+        all); start the liveness check when every resolver has been silent."""
         dq = self._timeouts
+        cfg = self.config
         while True:
             await asyncio.sleep(0.05)
             now = time.monotonic()
@@ -470,36 +613,126 @@ class Transport:
                 if entry is None or entry[0] is not q:
                     continue  # answered in time
                 del self._pending[idx][qid]
-                self.inflight -= 1
+                self._leave(q)
                 expired = True
-                self.stats.timeouts += 1
-                self._tick_bad += 1
-                rs = self.resolvers[q.ri]
-                rs.consecutive_timeouts += 1
-                if len(self.resolvers) > 1 and q.resolver is None:
-                    if rs.consecutive_timeouts >= 20:
-                        rs.down_until = now + 5.0
-                    q.avoid = (q.avoid or set()) | {q.ri}
-                    if len(q.avoid) >= len(self.resolvers):
-                        q.avoid = None
-                self._retry(q, ErrorKind.TIMEOUT, f"no answer within {q.timeout:g} s")
+                self._timed_out(q, now)
+            if (not self.paused and not self.dead and self._probe_task is None and self.stats.received
+                    and (self.inflight or self.inflight_slow)
+                    and now - self.last_reply > min(cfg.liveness_after, cfg.timeout / 2)):
+                self._probe_task = asyncio.ensure_future(self._liveness())
             if expired:
                 self._pump()
 
+    def _timed_out(self, q: _Question, now: float) -> None:
+        self.stats.timeouts += 1
+        if q.force:
+            self._retry(q, ErrorKind.TIMEOUT, f"no answer within {q.timeout:g} s")
+            return
+        # silent: no resolver said anything since this attempt was sent (a
+        # live resolver answers the liveness probe within every attempt).
+        # Only meaningful once one has answered at all: a resolver that never
+        # did is the startup probe's business.
+        silent = bool(self.stats.received) and self.last_reply < q.sent_at
+        if self.paused or (silent and self._probe_task is not None):
+            # every resolver is silent (or being checked): this attempt says
+            # nothing about the question; ask again once a resolver answers
+            q.attempt -= 1
+            (self._slow_queue if q.slow else self._queue).appendleft(q)
+            return
+        state = self._tags.get(q.tag, 0)
+        if state & _ANSWERED:
+            self._tick_bad += 1  # the zone answers, this question got lost: the resolver's distress
+        elif not q.slow:
+            self._tick_suspects.add(q.tag)
+            self._tick_suspect_timeouts += 1
+        if not state & _SLOW and not state & _ANSWERED:
+            self._tags[q.tag] = state | _SLOW
+            self.stats.slow_zones += 1
+        if not state & _ANSWERED:
+            q.slow = True  # its retries and its zone's other questions go to the slow lane
+        rs = self.resolvers[q.ri]
+        rs.consecutive_timeouts += 1
+        if len(self.resolvers) > 1 and q.resolver is None:
+            if rs.consecutive_timeouts >= 20:
+                rs.down_until = now + 5.0
+            q.avoid = (q.avoid or set()) | {q.ri}
+            if len(q.avoid) >= len(self.resolvers):
+                q.avoid = None
+        if silent and q.attempt >= q.attempts and not self.dead:
+            # the last attempt of a question saw no reply from anyone: hold it
+            # until the liveness check says whether the resolvers are alive
+            q.attempt -= 1
+            (self._slow_queue if q.slow else self._queue).appendleft(q)
+            if self._probe_task is None:
+                self._probe_task = asyncio.ensure_future(self._liveness())
+            return
+        self._retry(q, ErrorKind.TIMEOUT, f"no answer within {q.timeout:g} s")
+
+    async def _liveness(self) -> None:
+        """Probe every resolver with the root's NS (answered from any
+        recursive resolver's cache).  An answer: resolvers alive, carry on.
+        None: pause, and probe again every second until one answers
+        (resume) or ``outage_max`` passes (``dead``)."""
+        cfg = self.config
+        started = time.monotonic()
+        try:
+            while True:
+                futs = []
+                for i in range(len(self.resolvers)):
+                    for _ in range(3):  # a lossy resolver still answers one of three
+                        futs.append(self.submit(".", "NS", resolver=i, timeout=min(1.0, cfg.timeout), retries=0,
+                                                force=True))
+                self.stats.probes += len(futs)
+                replies = await asyncio.gather(*futs)
+                if any(r.error is None and r.answer is not None and r.answer.rcode == "NOERROR" for r in replies):
+                    if self.paused:
+                        self._paused_total += time.monotonic() - self._paused_since
+                        self.stats.paused_s = round(self._paused_total, 1)
+                        self.paused = False
+                    self.last_reply = time.monotonic()
+                    return
+                if not self.paused:
+                    self.paused = True
+                    self._paused_since = time.monotonic()
+                    self.stats.outages += 1
+                if time.monotonic() - started > cfg.outage_max:
+                    self.dead = True
+                    return
+                await asyncio.sleep(1.0)
+        finally:
+            self._probe_task = None
+            if not self.dead:
+                self._pump()
+
     async def _tune(self) -> None:
-        """Every 0.5 s: shrink the window when >10% of outcomes were timeouts or
-        SERVFAILs (multiplicative), grow it slowly when <2% and questions wait."""
+        """Every 0.5 s: shrink the window (multiplicatively) when more than
+        10% of the outcomes were the resolver's distress -- timeouts on zones
+        that answer, timeouts spread over many fresh zones at once, REFUSED
+        (rate limiting) -- and grow it slowly while below 2% and questions
+        wait.  A slow zone's timeouts are not the resolver's distress."""
         cfg = self.config
         while True:
             await asyncio.sleep(0.5)
-            total = self._tick_answers + self._tick_bad
+            suspects = len(self._tick_suspects)
+            bad = self._tick_bad + self._tick_refused
+            if suspects >= 8:  # many zones fell silent at once: the resolver drops, not the zones
+                bad += self._tick_suspect_timeouts
+            total = self._tick_answers + self._tick_bad + self._tick_suspect_timeouts
             if total >= 20:
-                bad = self._tick_bad / total
-                if bad > 0.10:
+                share = bad / total
+                if share > 0.10:
                     self.window = max(cfg.window_min, int(self.window * 0.7))
-                elif bad < 0.02 and self._queue:
-                    self.window = min(cfg.window_max, self.window + max(8, self.window // 16))
-            self._tick_answers = self._tick_bad = 0
+                    self.stats.distress_ticks += 1
+                elif share < 0.02 and self._queue:
+                    self.window = min(self.window_max, self.window + max(8, self.window // 16))
+            if self._tick_refused:
+                self._rate_factor = max(0.05, self._rate_factor * 0.5)
+                if not cfg.qps:  # no cap given: pace by the window alone
+                    self.window = max(cfg.window_min, int(self.window * 0.5))
+            elif self._rate_factor < 1.0:
+                self._rate_factor = min(1.0, self._rate_factor * 1.1)
+            self._tick_answers = self._tick_bad = self._tick_refused = self._tick_suspect_timeouts = 0
+            self._tick_suspects.clear()
             self.stats.window = self.window
             self.stats.window_max_seen = max(self.stats.window_max_seen, self.window)
             if not self.stats.window_min or self.window < self.stats.window_min:
@@ -548,7 +781,7 @@ class Transport:
         A truncated answer counts as working (size is the scan's business).
         Unusable resolvers are dropped from the rotation when others remain.
         """
-        futs = [self.submit(".", "NS", resolver=i, timeout=timeout, retries=tries - 1)
+        futs = [self.submit(".", "NS", resolver=i, timeout=timeout, retries=tries - 1, force=True)
                 for i in range(len(self.resolvers))]
         replies = await asyncio.gather(*futs)
         usable: list[_ResolverState] = []

@@ -27,6 +27,6 @@ Stable API::
 
 from stekker.lab import faults, profiles
 from stekker.lab.core import Lab, LabError
-from stekker.lab.model import LabSpec, Org
+from stekker.lab.model import NO_FAULTS, FaultMix, LabSpec, Org
 
-__all__ = ["Lab", "LabError", "LabSpec", "Org", "profiles", "faults"]
+__all__ = ["Lab", "LabError", "LabSpec", "Org", "FaultMix", "NO_FAULTS", "profiles", "faults"]

@@ -34,30 +34,36 @@ def _truncated_reply(query: bytes) -> bytes | None:
 
 
 def serve(addr: str, port: int = 53, mode: str = "silent") -> None:
+    """``addr``: one address, or several separated by commas (a pool of dead hosts)."""
     sel = selectors.DefaultSelector()
-    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    udp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    udp.bind((addr, port))
-    tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    tcp.bind((addr, port))
-    tcp.listen(128)
-    for s in (udp, tcp):
-        s.setblocking(False)
-        sel.register(s, selectors.EVENT_READ)
+    udps: set[socket.socket] = set()
+    tcps: set[socket.socket] = set()
+    for a in addr.split(","):
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        udp.bind((a, port))
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        tcp.bind((a, port))
+        tcp.listen(128)
+        for s in (udp, tcp):
+            s.setblocking(False)
+            sel.register(s, selectors.EVENT_READ)
+        udps.add(udp)
+        tcps.add(tcp)
     conns: list[socket.socket] = []
     while True:
         for key, _ in sel.select():
             s = key.fileobj
             try:
-                if s is udp:
-                    data, peer = udp.recvfrom(65535)
+                if s in udps:
+                    data, peer = s.recvfrom(65535)
                     if mode == "truncate":
                         reply = _truncated_reply(data)
                         if reply:
-                            udp.sendto(reply, peer)
-                elif s is tcp:
-                    c, _ = tcp.accept()
+                            s.sendto(reply, peer)
+                elif s in tcps:
+                    c, _ = s.accept()
                     if mode == "truncate":
                         c.close()
                         continue

@@ -99,7 +99,7 @@ class Builder:
         self.pending: list[tuple[str, str, str]] = []
         self._emitted: set[tuple[str, str, str]] = set()
         self.warnings: list[str] = []
-        self.counts = {"orgs": 0, "org_zones": 0, "records": 0}
+        self.counts = {"orgs": 0, "org_zones": 0, "records": 0, "lame_timeout": 0, "lame_refused": 0, "nonexistent": 0}
         self._input = open(self.workdir / "input.csv", "w", newline="", encoding="utf-8")
         self._input_csv = csv.writer(self._input)
         self._input_csv.writerow(["domain", "organisation", "sector", "hosts"])
@@ -203,8 +203,11 @@ class Builder:
         apex_abs = apex + "."
         self.counts["orgs"] += 1
         self._input_csv.writerow([org.domain, org.organisation or "", org.sector or "", " ".join(org.hosts)])
-        self._truth.write(json.dumps({"domain": org.domain, "organisation": org.organisation,
-                                      "sector": org.sector, "truth": org.truth}, ensure_ascii=False) + "\n")
+        row = {"domain": org.domain, "organisation": org.organisation, "sector": org.sector, "truth": org.truth}
+        if org.fault:
+            row["fault"] = org.fault
+            self.counts[org.fault] += 1
+        self._truth.write(json.dumps(row, ensure_ascii=False) + "\n")
         recs: list[tuple[str, str, str]] = []
         for rec in org.records:
             try:

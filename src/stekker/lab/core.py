@@ -71,7 +71,11 @@ class Lab:
 
     # -- build --------------------------------------------------------------
     def _orgs(self) -> Iterable[Org]:
-        yield from self.spec.orgs
+        from stekker.lab import faults as _faults
+
+        mix = self.spec.fault_mix
+        for org in self.spec.orgs:
+            yield _faults.apply_mix(org, mix) if mix is not None else org
         if self.spec.with_faults:
             from stekker.lab import faults
 
@@ -92,7 +96,7 @@ class Lab:
         self._instances = b.instances()
         for name, (addr, zones) in self._instances.items():
             procs.knot_conf(self.workdir, name, addr, zones)
-        procs.unbound_conf(self.workdir, self.net)
+        procs.unbound_conf(self.workdir, self.net, self.spec.resolver_profile)
         write_ip2asn(self.workdir / "ip2asn-v4.tsv")
         meta = {"net": self.net, "resolver": self.resolver, "counts": self.counts,
                 "instances": {n: {"addr": a, "zones": len(z)} for n, (a, z) in self._instances.items()},
@@ -166,6 +170,12 @@ class Lab:
             for name in self._instances:
                 conf = self.workdir / f"knot-{name}.conf"
                 procs.spawn(self.workdir, f"knot-{name}", [procs.KNOTD, "-c", str(conf)])
+            if self.counts.get("lame_timeout"):
+                from stekker.lab import faults as _faults
+
+                procs.spawn(self.workdir, "deadpool",
+                            procs.python_argv("stekker.lab.blackhole", ",".join(_faults.dead_pool(self.net)),
+                                              "53", "silent"))
             if self.spec.with_faults:
                 procs.spawn(self.workdir, "blackhole",
                             procs.python_argv("stekker.lab.blackhole", self.blackhole, "53", "silent"))

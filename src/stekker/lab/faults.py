@@ -8,7 +8,40 @@ docs/LAB.md.
 
 from __future__ import annotations
 
-from stekker.lab.model import Org
+import dataclasses
+import hashlib
+
+from stekker.lab.model import FaultMix, Org
+
+# Silent hosts for the FaultMix's lame-timeout zones: <net>.9.1 .. <net>.9.DEAD_POOL
+# (one black-hole process listens on all of them and never answers).
+DEAD_POOL_OCTET = 9
+DEAD_POOL = 250
+
+
+def dead_pool(net: str) -> list[str]:
+    return [f"{net}.{DEAD_POOL_OCTET}.{i}" for i in range(1, DEAD_POOL + 1)]
+
+
+def apply_mix(org: Org, mix: FaultMix) -> Org:
+    """``org`` itself, or a broken copy of it when ``mix`` picks it."""
+    kind = mix.pick(org.domain)
+    if kind is None:
+        return org
+    if kind == "nonexistent":
+        return dataclasses.replace(org, delegated=False, served=False, truth={}, fault=kind)
+    if kind == "lame_refused":
+        return dataclasses.replace(org, served=False, truth={}, fault=kind)
+    # lame_timeout: two in-bailiwick name servers on two silent pool hosts
+    h = int.from_bytes(hashlib.blake2b(org.domain.encode("utf-8", "replace"), digest_size=4).digest(), "big")
+    a, b = h % DEAD_POOL + 1, (h // DEAD_POOL) % DEAD_POOL + 1
+    if a == b:
+        b = a % DEAD_POOL + 1
+    apex = org.domain.lower().rstrip(".")
+    recs = [r for r in org.records if not (str(r[1]).upper() == "NS" and str(r[0]).lower().rstrip(".") == apex)]
+    recs += [(apex, "NS", f"ns1.{apex}"), (apex, "NS", f"ns2.{apex}")]
+    glue = {f"ns1.{apex}": "{net}.%d.%d" % (DEAD_POOL_OCTET, a), f"ns2.{apex}": "{net}.%d.%d" % (DEAD_POOL_OCTET, b)}
+    return dataclasses.replace(org, records=recs, served=False, glue=glue, truth={}, fault=kind)
 
 BLACKHOLE_RESOLVER = "127.77.0.99"  # never answers (UDP and TCP port 53)
 TRUNCATING_RESOLVER = "127.77.0.98"  # UDP: empty answer with TC=1; TCP: connection closed at once

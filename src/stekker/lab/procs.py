@@ -62,22 +62,46 @@ def knot_conf(workdir: Path, name: str, addr: str, zones: list[tuple[str, str]])
     return path
 
 
-def unbound_conf(workdir: Path, net: str) -> Path:
+# The lab's recursive resolver runs with Unbound's *shipped defaults* for
+# timeouts, retries, the infrastructure cache, socket buffers and capacity, as
+# the resolver a user points stekker at does.  Only what a loopback lab needs
+# is set: addresses, no chroot/user switch, do-not-query-localhost off,
+# access control, the root hints, no IPv6 (the lab has no IPv6 servers), the
+# iterator alone (the lab's zones are unsigned; there is no trust anchor) and
+# cache sizes.  Nothing here makes a dead name server fail faster than it
+# would for a user.
+RESOLVER_PROFILES = ("default", "public")
+
+# "public": a public resolver that rate-limits its clients and the zones it
+# queries (Unbound's ip-ratelimit / ratelimit, as operators of open resolvers
+# enable them).  Queries over the client limit are dropped (1 in
+# ip-ratelimit-factor is let through), as a public resolver does.
+_PUBLIC = """    ip-ratelimit: {ip_ratelimit}
+    ip-ratelimit-factor: 10
+    ratelimit: {zone_ratelimit}
+    ratelimit-factor: 10
+"""
+
+
+def unbound_conf(workdir: Path, net: str, profile: str = "default", ip_ratelimit: int = 2000,
+                 zone_ratelimit: int = 5000) -> Path:
+    if profile not in RESOLVER_PROFILES:
+        raise ValueError(f"resolver profile must be one of {RESOLVER_PROFILES}, got {profile!r}")
     hints = workdir / "root.hints"
     hints.write_text(
         f".                        3600000      NS    a.root-servers.net.\n"
         f"a.root-servers.net.      3600000      A     {net}.0.1\n",
         encoding="utf-8",
     )
-    conf = f"""server:
+    extra = _PUBLIC.format(ip_ratelimit=ip_ratelimit, zone_ratelimit=zone_ratelimit) if profile == "public" else ""
+    conf = f"""# stekker lab resolver, profile {profile}: Unbound's shipped defaults except
+# what a loopback lab needs (see stekker/lab/procs.py)
+server:
     verbosity: 1
     interface: {net}.0.53
     port: 53
     outgoing-interface: {net}.0.53
-    do-ip4: yes
     do-ip6: no
-    do-udp: yes
-    do-tcp: yes
     access-control: 127.0.0.0/8 allow
     username: ""
     chroot: ""
@@ -89,36 +113,10 @@ def unbound_conf(workdir: Path, net: str) -> Path:
     root-hints: "{hints}"
     do-not-query-localhost: no
     module-config: "iterator"
-    num-threads: 1
-    num-queries-per-thread: 4096
-    outgoing-range: 8192
-    so-reuseport: no
-    so-rcvbuf: 4m
-    so-sndbuf: 4m
     msg-cache-size: 32m
     rrset-cache-size: 64m
-    key-cache-size: 1m
     neg-cache-size: 4m
-    qname-minimisation: no
-    harden-referral-path: no
-    harden-algo-downgrade: no
-    harden-below-nxdomain: no
-    harden-dnssec-stripped: no
-    aggressive-nsec: no
-    prefetch: no
-    serve-expired: no
-    minimal-responses: yes
-    edns-buffer-size: 1232
-    target-fetch-policy: "0 0 0 0 0"
-    unwanted-reply-threshold: 0
-    infra-host-ttl: 60
-    infra-cache-min-rtt: 50
-    infra-cache-max-rtt: 400
-    infra-keep-probing: yes
-    outbound-msg-retry: 2
-    jostle-timeout: 200
-    cache-max-negative-ttl: 60
-remote-control:
+{extra}remote-control:
     control-enable: no
 """
     path = workdir / "unbound.conf"
