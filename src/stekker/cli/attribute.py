@@ -62,7 +62,7 @@ def attribute(
     except kbmod.KBError as exc:
         raise _err(str(exc))
     try:
-        store = Store.open(db)
+        store = Store.open(db, create=False)
         scan_id = store.resolve_scan(scan)
     except StoreError as exc:
         raise _err(str(exc))

@@ -17,7 +17,7 @@ def _open(db: str):
     from stekker.store import Store, StoreError
 
     try:
-        return Store.open(db)
+        return Store.open(db, create=False)
     except StoreError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)

@@ -221,7 +221,14 @@ def _resolve_sets(raw: dict[str, Any]) -> tuple[dict[str, frozenset[str]], dict[
 
 def load_policies(*paths: str | Path | None) -> PolicyConfig:
     """The shipped policies, plus those of each user file (later files win)."""
-    return _load(tuple(str(p) for p in paths if p))
+    try:
+        return _load(tuple(str(p) for p in paths if p))
+    except PolicyError:
+        raise
+    except (TypeError, AttributeError, KeyError, ValueError, IndexError) as exc:
+        # a hand-written file with a list where a mapping belongs, and so on
+        raise PolicyError(f"policy file {', '.join(str(p) for p in paths if p)}: malformed "
+                          f"({type(exc).__name__}: {exc})") from None
 
 
 @lru_cache(maxsize=16)
@@ -229,14 +236,14 @@ def _load(paths: tuple[str, ...]) -> PolicyConfig:
     raw: dict[str, Any] = {}
     _merge_doc(raw, yaml.safe_load(_shipped_text("policies.yaml")), "shipped")
     for p in paths:
+        from stekker.safeyaml import YAMLInputError, read_user_yaml
+
         try:
-            text = Path(p).read_text("utf-8")
-        except OSError as exc:
-            raise PolicyError(f"cannot read policy file {p}: {exc.strerror}") from None
-        try:
-            doc = yaml.safe_load(text) or {}
-        except yaml.YAMLError as exc:
-            raise PolicyError(f"{p}: not valid YAML: {exc}") from None
+            doc = read_user_yaml(p) or {}
+        except YAMLInputError as exc:
+            raise PolicyError(f"policy file {p}: {exc}") from None
+        if not isinstance(doc, dict):
+            raise PolicyError(f"policy file {p}: expected a mapping (policies:, country_sets:)")
         _merge_doc(raw, doc, p)
     sets, set_names = _resolve_sets(raw.get("country_sets", {}))
 

@@ -105,12 +105,12 @@ def load_explanations(path: str | None) -> list[Explanation]:
     """Read an explanations file (YAML list, or a mapping with ``explanations:``)."""
     if not path:
         return []
+    from stekker.safeyaml import YAMLInputError, read_user_yaml
+
     try:
-        doc = yaml.safe_load(open(path, encoding="utf-8"))
-    except OSError as exc:
-        raise ExplanationError(f"cannot read explanations file {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ExplanationError(f"{path}: not valid YAML: {exc}") from None
+        doc = read_user_yaml(path)
+    except YAMLInputError as exc:
+        raise ExplanationError(f"explanations file {path}: {exc}") from None
     if isinstance(doc, dict):
         doc = doc.get("explanations")
     if not isinstance(doc, list):

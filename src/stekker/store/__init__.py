@@ -197,11 +197,13 @@ class Store:
 
     # -- opening --------------------------------------------------------------
     @classmethod
-    def open(cls, db: str | os.PathLike = "stekker.db") -> "Store":
+    def open(cls, db: str | os.PathLike = "stekker.db", create: bool = True) -> "Store":
         """Open (and create if needed) a database.
 
         ``db`` is a file path (SQLite; ``:memory:`` for a private in-memory
         database) or a ``postgresql://`` / ``postgresql+psycopg://`` URL.
+        ``create=False`` (commands that only read) refuses a SQLite file that
+        does not exist instead of creating an empty one (a typo in --db).
         Raises :class:`StoreError` with a readable message when the database
         cannot be used."""
         db = os.fspath(db)
@@ -217,6 +219,8 @@ class Store:
                 "or postgresql://user@host/dbname"
             )
         else:
+            if not create and db != ":memory:" and not Path(db).expanduser().exists():
+                raise StoreError(f"no database {db} (a typo in --db? `stekker scan` creates one)")
             engine, display = cls._sqlite_engine(db)
         store = cls(engine, display)
         store._init_schema()
@@ -284,6 +288,16 @@ class Store:
                         "use a new database (--db)"
                     )
                 S.metadata.create_all(conn)
+                for table in S.metadata.sorted_tables:  # a damaged or hand-edited database
+                    if table.name not in existing:
+                        continue
+                    have = {c["name"] for c in insp.get_columns(table.name)}
+                    missing = [c.name for c in table.columns if c.name not in have]
+                    if missing:
+                        raise StoreError(
+                            f"{self.url}: table {table.name} lacks column(s) {', '.join(missing)}; the database "
+                            "was changed outside stekker or is damaged; use a new database (--db)"
+                        )
                 row = conn.execute(
                     sa.select(S.meta.c.value).where(S.meta.c.key == "schema_version")
                 ).first()
