@@ -27,7 +27,7 @@ def attribute(
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Ownership date YYYY-MM-DD (default: today): "
                                                              "parent and jurisdiction as on that day."),
     kb_dir: Optional[Path] = typer.Option(None, "--kb", help="Knowledge-base directory (default: the shipped one)."),
-    top: int = typer.Option(3, "--top", min=0, help="Top providers shown per category."),
+    top: int = typer.Option(3, "--top", min=0, max=1000, help="Top providers shown per category."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON instead of a table."),
 ) -> None:
     """Work out who runs each service (provider -> company -> ultimate parent ->

@@ -69,7 +69,7 @@ def import_(
     version: Optional[str] = typer.Option(None, "--version", help="Version label (default: date of the newest file)."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=_DATA_DIR_HELP),
     db: Optional[str] = typer.Option(None, "--db", help="Also record the data set in this stekker database."),
-    show_problems: int = typer.Option(10, "--show-problems", help="How many bad lines to list."),
+    show_problems: int = typer.Option(10, "--show-problems", min=0, max=1_000_000, help="How many bad lines to list."),
 ) -> None:
     """Import an IP-to-ASN file as the table stekker uses for IP -> ASN.
 
@@ -109,8 +109,8 @@ def update(
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=_DATA_DIR_HELP),
     only: Optional[List[str]] = typer.Option(None, "--only", help="Update only these data sets (ip2asn-v4, ip2asn-v6, psl)."),
     source: Optional[List[str]] = typer.Option(None, "--source", help="Override a source URL: NAME=URL (e.g. a mirror)."),
-    timeout: float = typer.Option(300.0, "--timeout", help="Seconds one whole download may take."),
-    connect_timeout: float = typer.Option(5.0, "--connect-timeout", help="Seconds to connect / wait for data before giving up."),
+    timeout: float = typer.Option(300.0, "--timeout", min=0.1, max=86400.0, help="Seconds one whole download may take."),
+    connect_timeout: float = typer.Option(5.0, "--connect-timeout", min=0.1, max=600.0, help="Seconds to connect / wait for data before giving up."),
     force: bool = typer.Option(False, "--force", help="Download even when the server says not modified."),
     db: Optional[str] = typer.Option(None, "--db", help="Also record the data sets in this stekker database."),
 ) -> None:
@@ -160,7 +160,7 @@ def update(
 @data_app.command("status")
 def status(
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=_DATA_DIR_HELP),
-    max_age_days: float = typer.Option(45.0, "--max-age-days", help="Warn when IP-to-ASN data is older than this."),
+    max_age_days: float = typer.Option(45.0, "--max-age-days", min=0.0, max=36500.0, help="Warn when IP-to-ASN data is older than this."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Show the reference data sets: versions, ages and stale warnings.

@@ -11,6 +11,16 @@ import typer
 
 from stekker.cli import app
 
+def check_net(value: str) -> str:
+    """``--net``: 127.X with X in 0..255 (the lab lives on loopback only)."""
+    import re
+
+    m = re.fullmatch(r"127\.(\d{1,3})", value or "")
+    if not m or int(m.group(1)) > 255:
+        raise typer.BadParameter(f"must be 127.X with X from 0 to 255 (loopback), not {value!r}")
+    return value
+
+
 lab_app = typer.Typer(
     help=(
         "Loopback DNS lab: a fake DNS hierarchy (root, TLDs, providers, "
@@ -26,9 +36,10 @@ app.add_typer(lab_app, name="lab")
 @lab_app.command("start")
 def start(
     dir: Path = typer.Option(Path(".lab"), "--dir", help="Work directory (zones, configs, pids, logs)."),
-    orgs: int = typer.Option(200, "--orgs", help="Number of generated organisations."),
-    seed: int = typer.Option(1, "--seed", help="Seed of the generated organisations."),
-    net: str = typer.Option("127.77", "--net", help="First two octets of the lab's loopback addresses."),
+    orgs: int = typer.Option(200, "--orgs", min=0, max=1_000_000, help="Number of generated organisations."),
+    seed: int = typer.Option(1, "--seed", min=0, max=2**63 - 1, help="Seed of the generated organisations."),
+    net: str = typer.Option("127.77", "--net", callback=lambda v: check_net(v),
+                            help="First two octets of the lab's loopback addresses (127.X)."),
     names: Optional[Path] = typer.Option(None, "--names", help="CSV of real domain names to use (e.g. ../shared/data/domains/openstate_govdomains_Gemeenten.csv)."),
     faults: bool = typer.Option(True, "--faults/--no-faults", help="Also serve the fault fixtures (stekker.lab.faults)."),
     tiers: int = typer.Option(2, "--tiers", min=1, max=40, help="knotd instances for organisation zones (<net>.0.4 ...)."),

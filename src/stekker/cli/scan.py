@@ -23,17 +23,20 @@ def scan(
     db: str = typer.Option("stekker.db", "--db", help="SQLite file, or a postgresql://user@host/db URL."),
     resolver: List[str] = typer.Option([], "--resolver", "-r", help="Resolver IP[:PORT]; repeatable (round-robin with "
                                                                     "failover). Default: the system's resolvers."),
-    qps: float = typer.Option(0.0, "--qps", help="Global cap on queries per second (0 = none)."),
-    window: int = typer.Option(1024, "--window", min=1, help="Initial number of questions in flight (adapts between "
+    qps: float = typer.Option(0.0, "--qps", min=0.0, max=10_000_000.0, help="Global cap on queries per second "
+                                                                          "(0 = none)."),
+    window: int = typer.Option(1024, "--window", min=1, max=1_000_000, help="Initial number of questions in flight (adapts between "
                                                               "16 and --max-window)."),
-    max_window: int = typer.Option(4096, "--max-window", min=1, help="Upper bound of questions in flight."),
-    timeout: float = typer.Option(2.0, "--timeout", min=0.05, help="Seconds to wait for one answer."),
+    max_window: int = typer.Option(4096, "--max-window", min=1, max=1_000_000, help="Upper bound of questions in "
+                                                                                   "flight."),
+    timeout: float = typer.Option(2.0, "--timeout", min=0.05, max=300.0, help="Seconds to wait for one answer."),
     retries: int = typer.Option(2, "--retries", min=0, max=10, help="Further attempts after a timeout (next resolver)."),
     workers: int = typer.Option(1, "--workers", min=1, max=64, help="Engine processes sharing the domains (and the "
                                                                    "window and --qps between them); 2 on a two-core "
                                                                    "machine roughly doubles the rate against a fast "
                                                                    "local resolver."),
-    resume: Optional[int] = typer.Option(None, "--resume", help="Finish scan ID: only the domains not yet done."),
+    resume: Optional[int] = typer.Option(None, "--resume", min=1, help="Finish scan ID: only the domains not yet "
+                                                                        "done."),
     label: Optional[str] = typer.Option(None, "--label", help="A name for this scan (shown in reports)."),
     progress: str = typer.Option("auto", "--progress", help="auto (bar on a terminal, lines otherwise), bar, lines, none."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only the summary."),
@@ -60,10 +63,22 @@ def scan(
 
     if progress not in ("auto", "bar", "lines", "none"):
         raise _err("--progress must be auto, bar, lines or none")
+    import math
+
     if (file is None) == (resume is None):
         raise _err("give an input FILE, or --resume SCAN_ID (not both)")
+    if not (math.isfinite(qps) and math.isfinite(timeout)):
+        raise _err("--qps and --timeout must be finite numbers")
+    if label is not None and len(label) > 200:
+        raise _err("--label is longer than 200 characters")
+    if file is not None and not file.is_file():
+        raise _err(f"input file not found: {file}" if not file.exists() else f"input is not a file: {file}")
+    from stekker.outputs import db_files
+
+    if file is not None and any(file.exists() and d.exists() and file.samefile(d) for d in db_files(db)):
+        raise _err(f"the input {file} is the database (--db {db})")
     try:
-        store = Store.open(db)
+        store = Store.open(db, create=resume is None)
     except StoreError as exc:
         raise _err(str(exc))
     try:
@@ -99,8 +114,8 @@ def scan(
         try:
             tf = read_targets(file)
         except InputError as exc:
-            _print_issues(getattr(exc, "issues", []) or [])
-            raise _err(str(exc))
+            _print_issues(getattr(exc, "issues", []) or [], counts=getattr(exc, "issue_counts", None))
+            raise _err(_safe_msg(str(exc)))
         scan_id = store.create_scan(
             tool_version=__version__, plan_version=plan.version, input_path=str(file),
             input_sha256=tf.sha256, resolvers=[format_resolver(r) for r in resolvers],
@@ -111,13 +126,15 @@ def scan(
         n = store.add_targets(scan_id, tf)
         store.add_input_issues(scan_id, tf.issues)
         issues = list(tf.issues)
+        counts = getattr(tf, "issue_counts", None) or None
         if n == 0:
-            _print_issues(issues)
+            _print_issues(issues, counts=counts)
             store.finish_scan(scan_id, "aborted", {"message": "no valid domain in the input"})
-            raise _err(f"{file}: no valid domain in the input ({len(issues)} problems listed above)")
+            raise _err(f"{file}: no valid domain in the input "
+                       f"({sum(counts.values()) if counts else len(issues)} problems, counted above)")
         say(f"scan {scan_id}: {n} domains from {file} ({tf.encoding}{', ' + tf.dialect if tf.dialect else ''})")
         if issues:
-            _print_issues(issues, limit=0 if quiet else 20)
+            _print_issues(issues, limit=0 if quiet else 20, counts=counts)
 
     config = TransportConfig(timeout=timeout, retries=retries, qps=qps, window=min(window, max_window),
                              window_max=max_window, window_min=min(16, window))
@@ -151,16 +168,28 @@ def _recorded_resolvers(store, scan_id: int) -> list[tuple[str, int]]:
         return []  # unknown scan: reported below; unparsable: fall back to the system's
 
 
-def _print_issues(issues, limit: int = 20) -> None:
+def _safe_msg(text: str) -> str:
+    from stekker.text import visible
+
+    return visible(text)
+
+
+def _print_issues(issues, limit: int = 20, counts: dict | None = None) -> None:
+    """The input problems: every one counted per kind (``counts``, from the
+    reader, includes those beyond the stored list), the first ``limit`` shown."""
     issues = list(issues)
     if not issues:
         return
-    kinds: dict[str, int] = {}
-    for i in issues:
-        k = i.kind if hasattr(i, "kind") else i.get("kind")
-        kinds[k] = kinds.get(k, 0) + 1
-    typer.echo("input: " + ", ".join(f"{v} {k}" for k, v in sorted(kinds.items())) + " (all stored with the scan)",
-               err=True)
+    kinds: dict[str, int] = dict(counts) if counts else {}
+    if not counts:
+        for i in issues:
+            k = i.kind if hasattr(i, "kind") else i.get("kind")
+            kinds[k] = kinds.get(k, 0) + 1
+    stored = sum(1 for i in issues if (i.kind if hasattr(i, "kind") else i.get("kind")) != "truncated")
+    total = sum(v for k, v in kinds.items() if k != "truncated")
+    note = "all stored with the scan" if stored >= total else f"the first {stored:,} stored with the scan"
+    typer.echo("input: " + ", ".join(f"{v:,} {k}" for k, v in sorted(kinds.items()) if k != "truncated")
+               + f" ({note})", err=True)
     for i in issues[:limit]:
         line = i.line if hasattr(i, "line") else i.get("line")
         raw = i.raw if hasattr(i, "raw") else i.get("raw")

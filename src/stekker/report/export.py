@@ -86,9 +86,9 @@ def flat_rows(report: Report, lang: str = "en") -> list[dict[str, Any]]:
 
 
 def _safe(v: Any) -> Any:
-    if isinstance(v, str) and v.startswith(_FORMULA):
-        return "'" + v
-    return v
+    from stekker.text import cell
+
+    return cell(v) if isinstance(v, str) else v
 
 
 def write_csv(report: Report, path: str, sep: str = ",", lang: str = "en") -> int:

@@ -727,17 +727,20 @@ class Store:
         t = S.targets
         with self.engine.connect() as conn:
             per: dict[int, dict] = {}
-            for sid, done, n in conn.execute(
-                sa.select(t.c.scan_id, t.c.done, sa.func.count()).group_by(t.c.scan_id, t.c.done)
+            for sid, done, status, n in conn.execute(
+                sa.select(t.c.scan_id, t.c.done, t.c.status, sa.func.count()).group_by(t.c.scan_id, t.c.done,
+                                                                                      t.c.status)
             ):
-                c = per.setdefault(sid, {"targets": 0, "done": 0})
+                c = per.setdefault(sid, {"targets": 0, "done": 0, "ok": 0, "nxdomain": 0, "error": 0})
                 c["targets"] += n
                 if done:
                     c["done"] += n
+                    if status in ("ok", "nxdomain", "error"):
+                        c[status] += n
             out = []
             for row in conn.execute(sa.select(S.scans).order_by(S.scans.c.id.desc())):
                 d = self._scan_dict(row)
-                d["counts"] = per.get(row.id, {"targets": 0, "done": 0})
+                d["counts"] = per.get(row.id, {"targets": 0, "done": 0, "ok": 0, "nxdomain": 0, "error": 0})
                 out.append(d)
             return out
 
