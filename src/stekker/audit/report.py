@@ -244,10 +244,12 @@ def context(a: Audit, lang: str) -> dict:
                            "source": d.get("source"), "note": d.get("note") or ""})
     conc = sc.concentration
 
+    no_cost = set(sc.price.cost_unknown)
+
     def share_row(s, kind):
         return {"label": s.label if kind == "vendor" else C.country_name(s.jurisdiction, lang),
                 "fshare": pct(s.function_share), "cshare": pct(s.critical_share), "sshare": pct(s.spend_share),
-                "spend": money(s.spend),
+                "spend": money(None if s.items and all(i in no_cost for i in s.items) else s.spend),
                 "systems": ", ".join(s.items)}
 
     concentration = {"vendors": [share_row(s, "vendor") for s in conc.vendors],
