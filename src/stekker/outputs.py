@@ -67,7 +67,7 @@ def _is_export_csv(path: Path) -> bool:
 def _json_first(path: Path) -> object:
     try:
         return json.loads(_first_line(path))
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 
@@ -113,7 +113,7 @@ def _is_audit_json(path: Path) -> bool:
         if path.stat().st_size > 64 * 1024 * 1024:
             return False
         doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return False
     return isinstance(doc, dict) and "items" in doc and "scenarios" in doc
 

@@ -98,12 +98,29 @@ def decode(data: bytes | str, file: str = "<input>") -> str:
         raise YAMLInputError(f"{file} is not UTF-8 text (byte {exc.start})") from None
 
 
+def _problem(exc: Exception) -> str:
+    from stekker.text import visible
+
+    if isinstance(exc, yaml.reader.ReaderError):
+        return f"character {visible(chr(exc.character)) if isinstance(exc.character, int) else '?'} " \
+               f"at position {exc.position} is not allowed in YAML"
+    return visible(getattr(exc, "problem", None) or str(exc))
+
+
+def _line(exc: Exception) -> int | None:
+    mark = getattr(exc, "problem_mark", None)
+    return mark.line + 1 if mark else None
+
+
 def compose(text: str, file: str = "<input>") -> tuple[yaml.Node | None, UserLoader]:
     """Text -> the checked node tree and its loader (the caller disposes of it)."""
     if "\x00" in text:
         raise YAMLInputError(f"{file} contains NUL bytes; not a YAML text file",
                              text.count("\n", 0, text.index("\x00")) + 1)
-    loader = UserLoader(text)
+    try:
+        loader = UserLoader(text)  # the reader refuses control characters here
+    except yaml.YAMLError as exc:
+        raise YAMLInputError(f"invalid YAML: {_problem(exc)}", _line(exc)) from None
     try:
         node = loader.get_single_node()
     except YAMLInputError:
@@ -111,9 +128,7 @@ def compose(text: str, file: str = "<input>") -> tuple[yaml.Node | None, UserLoa
         raise
     except yaml.YAMLError as exc:
         loader.dispose()
-        mark = getattr(exc, "problem_mark", None)
-        msg = getattr(exc, "problem", None) or str(exc)
-        raise YAMLInputError(f"invalid YAML: {msg}", mark.line + 1 if mark else None) from None
+        raise YAMLInputError(f"invalid YAML: {_problem(exc)}", _line(exc)) from None
     except RecursionError:
         loader.dispose()
         raise YAMLInputError("nested too deeply") from None

@@ -132,7 +132,23 @@ def update(
             typer.echo(f"error: --source wants NAME=URL, got {s!r}", err=True)
             raise typer.Exit(2)
         k, v = s.split("=", 1)
-        sources[k.strip()] = v.strip()
+        v = v.strip()
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(v)
+        except ValueError as exc:
+            parts, bad = None, str(exc)
+        else:
+            bad = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc or \
+                not v.isascii() or any(not c.isprintable() or c.isspace() for c in v):
+            from stekker.text import visible
+
+            typer.echo(f"error: --source {visible(k.strip())}: not an http(s) URL: {visible(v)!r}"
+                       + (f" ({visible(bad)})" if bad else ""), err=True)
+            raise typer.Exit(2)
+        sources[k.strip()] = v
     if only:
         unknown = [n for n in only if n not in sources]
         if unknown:

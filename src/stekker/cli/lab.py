@@ -121,6 +121,7 @@ def status(dir: Path = typer.Option(Path(".lab"), "--dir", help="Work directory 
 
 def _meta(dir: Path) -> dict:
     try:
-        return json.loads((dir / "lab.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        meta = json.loads((dir / "lab.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
         return {}
+    return meta if isinstance(meta, dict) else {}

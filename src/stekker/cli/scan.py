@@ -35,7 +35,7 @@ def scan(
                                                                    "window and --qps between them); 2 on a two-core "
                                                                    "machine roughly doubles the rate against a fast "
                                                                    "local resolver."),
-    resume: Optional[int] = typer.Option(None, "--resume", min=1, help="Finish scan ID: only the domains not yet "
+    resume: Optional[int] = typer.Option(None, "--resume", min=1, max=2**63 - 1, help="Finish scan ID: only the domains not yet "
                                                                         "done."),
     label: Optional[str] = typer.Option(None, "--label", help="A name for this scan (shown in reports)."),
     progress: str = typer.Option("auto", "--progress", help="auto (bar on a terminal, lines otherwise), bar, lines, none."),

@@ -638,8 +638,10 @@ class Store:
                 if newest is None:
                     raise ScanNotFound(f"no scans in {self.url} yet; run `stekker scan FILE` first")
                 return int(newest)
-            if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isdigit()):
+            if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isascii() and ref.strip().isdigit()):
                 sid = int(ref)
+                if not 0 < sid < 2**63:
+                    raise ScanNotFound(f"no scan {sid} in {self.url}{self._known_scans_hint(conn)}")
                 if conn.execute(sa.select(s.c.id).where(s.c.id == sid)).first() is None:
                     raise ScanNotFound(f"no scan {sid} in {self.url}{self._known_scans_hint(conn)}")
                 return sid
