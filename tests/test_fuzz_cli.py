@@ -38,6 +38,7 @@ from cli_util import cli, make_db
 from stekker.cli import EXIT_INTERNAL, EXIT_INTERRUPTED
 
 OK_CODES = {0, 1, 2, 3}
+TERMINAL_CONTROLS = ("\x1b", "\x00", "\x07", "\x9b", "\u202e", "\u2066", "\x08", "\r")
 CASE_SECONDS = 20  # one command on one input; the slowest real case takes < 2 s
 
 BOMB = (b'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
@@ -273,6 +274,8 @@ def run_case(name: str, x_kind: str, x: str | bytes) -> None:
         assert r.rc != EXIT_INTERRUPTED, f"{where}: interrupted (timeout?)\n{r.err[-2000:]}"
         assert r.rc in OK_CODES, f"{where}: exit {r.rc}\n{r.err[-2000:]}"
         assert "Traceback" not in r.text, f"{where}: traceback\n{r.text[-3000:]}"
+        raw = [ch for ch in TERMINAL_CONTROLS if ch in r.text.replace("\r\n", "\n")]  # CSV lines end in CRLF
+        assert not raw, f"{where}: raw control characters {raw!r} reached the terminal\n{r.text[-2000:]!r}"
         assert took < CASE_SECONDS, f"{where}: took {took:.1f} s"
         changed = sorted(k for k in set(before) | set(after)
                          if before.get(k) != after.get(k) and not _allowed(k, outputs, before, arg_rel))

@@ -63,6 +63,17 @@ def version() -> None:
     typer.echo(__version__)
 
 
+def echo(message: object = "", err: bool = False, nl: bool = True) -> None:
+    """``typer.echo`` for every message of the commands: text that may come
+    from input files, arguments or DNS (file names, item names, error
+    details) has its control and bidi characters made visible; newlines and
+    tabs stay."""
+    from stekker.text import visible
+
+    text = "\t".join(visible(part, keep_newlines=True) for part in str(message).split("\t"))
+    typer.echo(text, err=err, nl=nl)
+
+
 def _one_line(exc: BaseException) -> str:
     from stekker.text import visible
 
@@ -115,7 +126,11 @@ def run(argv: Optional[Sequence[str]] = None, prog_name: str = "stekker") -> int
     except TyperExit as exc:
         return exc.exit_code
     except click.exceptions.ClickException as exc:  # usage errors: bad option, missing argument, bad value
-        exc.show()
+        import io
+
+        buf = io.StringIO()
+        exc.show(file=buf)
+        echo(buf.getvalue(), err=True, nl=False)  # the message quotes the arguments as typed
         return EXIT_USAGE
     except (TyperAbort, KeyboardInterrupt):
         typer.echo("interrupted", err=True)

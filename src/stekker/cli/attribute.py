@@ -10,13 +10,15 @@ from typing import Optional
 
 import typer
 
-from stekker.cli import app
+from stekker.cli import app, echo
 
 STATUS_COLS = ("attributed", "self", "unknown", "absent", "error")
 
 
 def _err(msg: str, code: int = 2) -> "typer.Exit":
-    typer.echo(f"error: {msg}", err=True)
+    from stekker.text import visible
+
+    echo(f"error: {visible(msg)}", err=True)  # messages may quote input text
     return typer.Exit(code)
 
 
@@ -78,10 +80,10 @@ def attribute(
     except StoreError as exc:
         raise _err(str(exc))
     if as_json:
-        typer.echo(json.dumps(summary, indent=2, default=str))
+        echo(json.dumps(summary, indent=2, default=str))
         return
     for w in summary.get("warnings", []):
-        typer.echo(f"warning: {w}", err=True)
+        echo(f"warning: {w}", err=True)
     _print_summary(summary, top)
 
 

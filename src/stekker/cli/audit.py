@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from stekker.cli import app
+from stekker.cli import app, echo
 
 audit_app = typer.Typer(
     help=(
@@ -26,7 +26,7 @@ app.add_typer(audit_app, name="audit")
 
 
 def _fail(msg: str, code: int = 2) -> None:
-    typer.echo(f"error: {msg}", err=True)
+    echo(f"error: {_visible(msg)}", err=True)
     raise typer.Exit(code)
 
 
@@ -36,9 +36,9 @@ def _load_inventory(path: Path):
     try:
         return load(path)
     except InventoryError as exc:
-        typer.echo(f"{len(exc.problems)} problem(s) in {path}:", err=True)
+        echo(f"{len(exc.problems)} problem(s) in {_visible(path)}:", err=True)
         for p in exc.problems:
-            typer.echo(f"  {_visible(p)}", err=True)
+            echo(f"  {_visible(p)}", err=True)
         raise typer.Exit(2)
 
 
@@ -94,7 +94,7 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
             scan_id = S.scan_one_domain(store, domain, [resolver] if resolver else None)
         except Exception as exc:  # noqa: BLE001
             _fail(f"scanning {domain} failed: {exc}", 3)
-        typer.echo(f"scanned {domain} as scan {scan_id} in {db}", err=True)
+        echo(f"scanned {domain} as scan {scan_id} in {db}", err=True)
     try:
         items = S.from_scan(store, scan_id, domain)
     except Exception as exc:  # noqa: BLE001
@@ -106,7 +106,7 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
         from stekker.outputs import write_text
 
         write_text(target, text)
-        typer.echo(f"{len(items)} detected item(s) written to {target}; confirm them, then: stekker audit check {target}")
+        echo(f"{len(items)} detected item(s) written to {target}; confirm them, then: stekker audit check {target}")
     else:
         sys.stdout.write(text)
 
@@ -164,8 +164,8 @@ def init(
     for src, dst in pairs:
         with replacing(dst) as tmp:
             shutil.copyfile(src, tmp)
-        typer.echo(f"wrote {dst}")
-    typer.echo(f"next: edit {pairs[0][1]}, then: stekker audit check {pairs[0][1]}")
+        echo(f"wrote {dst}")
+    echo(f"next: edit {pairs[0][1]}, then: stekker audit check {pairs[0][1]}")
 
 
 @audit_app.command("check")
@@ -180,15 +180,15 @@ def check(file: Path = typer.Argument(..., help="Inventory (.yaml/.yml or .csv).
     inv = _load_inventory(file)
     kb, err = load_kb()
     if err:
-        typer.echo(f"warning: knowledge base not loaded ({err}); owners will be unknown", err=True)
+        echo(f"warning: knowledge base not loaded ({err}); owners will be unknown", err=True)
     res = resolve(inv, kb)
-    typer.echo(f"{file}: OK, {len(inv.items)} item(s)")
+    echo(f"{_visible(file)}: OK, {len(inv.items)} item(s)")
     for r in res:
         if r.status != "resolved":
-            typer.echo(f"  unknown: {r.item}: {r.reason}")
+            echo(f"  unknown: {_visible(r.item)}: {_visible(r.reason)}")
     det = [it.name for it in inv.items if it.detected]
     if det:
-        typer.echo(f"  detected in DNS, to confirm: {', '.join(det)}")
+        echo(f"  detected in DNS, to confirm: {_visible(', '.join(det))}")
 
 
 @audit_app.command("report")
@@ -228,25 +228,27 @@ def report(
     inv = _load_inventory(file)
     kb, err = load_kb()
     if err:
-        typer.echo(f"warning: knowledge base not loaded ({err}); owners will be unknown", err=True)
+        echo(f"warning: knowledge base not loaded ({err}); owners will be unknown", err=True)
     a = R.run_audit(inv, kb, as_of, kb_error=err)
     ctx = R.context(a, lang)
     if json_out is None or str(json_out) != "-":
         for line in ctx["summary"]:
-            typer.echo(f"- {line}")
+            echo(f"- {_visible(line)}")  # item names come from the inventory file
     if json_out is not None:
-        text = json.dumps(a.to_dict(), ensure_ascii=False, indent=2)
+        from stekker.text import json_inert
+
+        text = json_inert(json.dumps(a.to_dict(), ensure_ascii=False, indent=2))
         if str(json_out) == "-":
             sys.stdout.write(text + "\n")
         else:
             write_text(json_out, text)
-            typer.echo(f"json: {json_out}")
+            echo(f"json: {json_out}")
     page = None
     if html or pdf:
         page = R.render_html(a, lang)
     if html:
         write_text(html, page)
-        typer.echo(f"html: {html}")
+        echo(f"html: {html}")
     if pdf:
         with tempfile.TemporaryDirectory() as td:
             src = html if html else Path(td) / "report.html"
@@ -257,7 +259,7 @@ def report(
                     R.html_to_pdf(src, tmp)
             except Exception as exc:  # noqa: BLE001
                 _fail(f"PDF failed: {exc}", 1)
-        typer.echo(f"pdf: {pdf}")
+        echo(f"pdf: {pdf}")
 
 
 @audit_app.command("seed")

@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from stekker.cli import app
+from stekker.cli import app, echo
 
 def check_net(value: str) -> str:
     """``--net``: 127.X with X in 0..255 (the lab lives on loopback only)."""
@@ -56,7 +56,7 @@ def start(
     from stekker.lab.zonefile import ZoneDataError
 
     if names is not None and not names.exists():
-        typer.echo(f"error: --names file not found: {names}", err=True)
+        echo(f"error: --names file not found: {names}", err=True)
         raise typer.Exit(2)
     name_iter = profiles.read_names(names) if names else None
     spec = LabSpec(orgs=profiles.generate(orgs, seed=seed, names=name_iter), with_faults=faults, org_tiers=tiers)
@@ -66,21 +66,21 @@ def start(
             lab.build()
             problems = lab.check_zones()
             if problems:
-                typer.echo("zone check failed:\n" + "\n".join(problems), err=True)
+                echo("zone check failed:\n" + "\n".join(problems), err=True)
                 raise typer.Exit(1)
         lab.start(lock_timeout=5)
     except (LabError, ZoneDataError, OSError) as exc:
-        typer.echo(f"error: the lab did not start: {exc}", err=True)
+        echo(f"error: the lab did not start: {exc}", err=True)
         raise typer.Exit(1)
     lab._release_net()  # the servers keep running after this command exits
-    typer.echo(f"lab running: {lab.counts.get('orgs', 0)} organisations, "
+    echo(f"lab running: {lab.counts.get('orgs', 0)} organisations, "
                f"build {lab.timings.get('build', 0):.1f}s, start {lab.timings.get('start', 0):.1f}s")
-    typer.echo(f"resolver:  {lab.resolver} (port 53)")
-    typer.echo(f"input:     {lab.workdir / 'input.csv'}")
-    typer.echo(f"truth:     {lab.workdir / 'truth.jsonl'}")
-    typer.echo(f"ip2asn:    {lab.workdir / 'ip2asn-v4.tsv'}")
-    typer.echo(f"scan:      stekker scan {lab.workdir / 'input.csv'} --resolver {lab.resolver}")
-    typer.echo(f"stop:      stekker lab stop --dir {dir}")
+    echo(f"resolver:  {lab.resolver} (port 53)")
+    echo(f"input:     {lab.workdir / 'input.csv'}")
+    echo(f"truth:     {lab.workdir / 'truth.jsonl'}")
+    echo(f"ip2asn:    {lab.workdir / 'ip2asn-v4.tsv'}")
+    echo(f"scan:      stekker scan {lab.workdir / 'input.csv'} --resolver {lab.resolver}")
+    echo(f"stop:      stekker lab stop --dir {dir}")
 
 
 @lab_app.command("stop")
@@ -93,7 +93,7 @@ def stop(dir: Path = typer.Option(Path(".lab"), "--dir", help="Work directory of
 
     meta = _meta(dir)
     stopped = Lab(workdir=dir, net=meta.get("net", "127.77")).stop()
-    typer.echo("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+    echo("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
 
 
 @lab_app.command("status")
@@ -107,14 +107,14 @@ def status(dir: Path = typer.Option(Path(".lab"), "--dir", help="Work directory 
     meta = _meta(dir)
     pids = procs.read_pids(dir)
     if not pids:
-        typer.echo(f"lab in {dir}: not running")
+        echo(f"lab in {dir}: not running")
         raise typer.Exit(1)
     ok = True
     for name, e in sorted(pids.items()):
         alive = procs.alive(e)
         ok &= alive
-        typer.echo(f"  {name:14s} pid {e['pid']:>7}  {'running' if alive else 'DEAD'}")
-    typer.echo(f"resolver: {meta.get('resolver', '?')}  organisations: {meta.get('counts', {}).get('orgs', '?')}")
+        echo(f"  {name:14s} pid {e['pid']:>7}  {'running' if alive else 'DEAD'}")
+    echo(f"resolver: {meta.get('resolver', '?')}  organisations: {meta.get('counts', {}).get('orgs', '?')}")
     if not ok:
         raise typer.Exit(1)
 

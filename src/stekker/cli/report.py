@@ -7,11 +7,13 @@ from typing import List, Optional, Tuple
 
 import typer
 
-from stekker.cli import app
+from stekker.cli import app, echo
 
 
 def _err(msg: str, code: int = 2) -> "typer.Exit":
-    typer.echo(f"error: {msg}", err=True)
+    from stekker.text import visible
+
+    echo(f"error: {visible(msg)}", err=True)  # messages may quote input text
     return typer.Exit(code)
 
 
@@ -125,7 +127,7 @@ def report(
     import sys
 
     console = Console() if sys.stdout.isatty() else Console(width=160)  # files and pipes get the wide layout
-    say = (lambda m: None) if quiet else (lambda m: typer.echo(m, err=True))
+    say = (lambda m: None) if quiet else (lambda m: echo(m, err=True))
     comparison = None
     try:
         scan_ref = compare[1] if compare else scan

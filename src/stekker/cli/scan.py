@@ -8,11 +8,13 @@ from typing import List, Optional
 
 import typer
 
-from stekker.cli import app
+from stekker.cli import app, echo
 
 
 def _err(msg: str, code: int = 2) -> "typer.Exit":
-    typer.echo(f"error: {msg}", err=True)
+    from stekker.text import visible
+
+    echo(f"error: {visible(msg)}", err=True)  # messages may quote input text
     return typer.Exit(code)
 
 
@@ -72,7 +74,8 @@ def scan(
     if label is not None and len(label) > 200:
         raise _err("--label is longer than 200 characters")
     if file is not None and not file.is_file():
-        raise _err(f"input file not found: {file}" if not file.exists() else f"input is not a file: {file}")
+        raise _err(f"input file not found: {_safe_msg(file)}" if not file.exists()
+                   else f"input is not a file: {_safe_msg(file)}")
     from stekker.outputs import db_files
 
     if file is not None and any(file.exists() and d.exists() and file.samefile(d) for d in db_files(db)):
@@ -92,7 +95,7 @@ def scan(
         raise _err(str(exc))
 
     plan = load_plan()
-    say = (lambda *a, **k: None) if quiet else (lambda m: typer.echo(m, err=True))
+    say = (lambda *a, **k: None) if quiet else (lambda m: echo(m, err=True))
     if resume is not None:
         try:
             info = store.scan_info(resume)
@@ -130,9 +133,9 @@ def scan(
         if n == 0:
             _print_issues(issues, counts=counts)
             store.finish_scan(scan_id, "aborted", {"message": "no valid domain in the input"})
-            raise _err(f"{file}: no valid domain in the input "
+            raise _err(f"{_safe_msg(file)}: no valid domain in the input "
                        f"({sum(counts.values()) if counts else len(issues)} problems, counted above)")
-        say(f"scan {scan_id}: {n} domains from {file} ({tf.encoding}{', ' + tf.dialect if tf.dialect else ''})")
+        say(f"scan {scan_id}: {n} domains from {_safe_msg(file)} ({tf.encoding}{', ' + tf.dialect if tf.dialect else ''})")
         if issues:
             _print_issues(issues, limit=0 if quiet else 20, counts=counts)
 
@@ -147,14 +150,14 @@ def scan(
     _print_summary(res)
     c = res.counters
     if c.domains >= 20 and c.nxdomain > c.domains / 2:
-        typer.echo(f"warning: {c.nxdomain} of {c.domains} domains do not exist according to the resolver; "
+        echo(f"warning: {c.nxdomain} of {c.domains} domains do not exist according to the resolver; "
                    "check the input list and the resolver before quoting these results", err=True)
     if res.state == "interrupted":
-        typer.echo(f"resume with: stekker scan --resume {scan_id} --db {db}", err=True)
+        echo(f"resume with: stekker scan --resume {scan_id} --db {db}", err=True)
         raise typer.Exit(130)
     if res.state == "aborted":
-        typer.echo(f"error: {res.message}", err=True)
-        typer.echo(f"finished domains are kept; resume with: stekker scan --resume {scan_id} --db {db}", err=True)
+        echo(f"error: {res.message}", err=True)
+        echo(f"finished domains are kept; resume with: stekker scan --resume {scan_id} --db {db}", err=True)
         raise typer.Exit(3)
 
 
@@ -168,7 +171,7 @@ def _recorded_resolvers(store, scan_id: int) -> list[tuple[str, int]]:
         return []  # unknown scan: reported below; unparsable: fall back to the system's
 
 
-def _safe_msg(text: str) -> str:
+def _safe_msg(text: object) -> str:
     from stekker.text import visible
 
     return visible(text)
@@ -188,7 +191,7 @@ def _print_issues(issues, limit: int = 20, counts: dict | None = None) -> None:
     stored = sum(1 for i in issues if (i.kind if hasattr(i, "kind") else i.get("kind")) != "truncated")
     total = sum(v for k, v in kinds.items() if k != "truncated")
     note = "all stored with the scan" if stored >= total else f"the first {stored:,} stored with the scan"
-    typer.echo("input: " + ", ".join(f"{v:,} {k}" for k, v in sorted(kinds.items()) if k != "truncated")
+    echo("input: " + ", ".join(f"{v:,} {k}" for k, v in sorted(kinds.items()) if k != "truncated")
                + f" ({note})", err=True)
     for i in issues[:limit]:
         line = i.line if hasattr(i, "line") else i.get("line")
@@ -196,9 +199,9 @@ def _print_issues(issues, limit: int = 20, counts: dict | None = None) -> None:
         reason = i.reason if hasattr(i, "reason") else i.get("reason")
         kind = i.kind if hasattr(i, "kind") else i.get("kind")
         where = f"line {line}" if line else "input"
-        typer.echo(f"  {where}: {kind}: {reason}" + (f"  [{_safe(raw)}]" if raw else ""), err=True)
+        echo(f"  {where}: {kind}: {reason}" + (f"  [{_safe(raw)}]" if raw else ""), err=True)
     if limit and len(issues) > limit:
-        typer.echo(f"  ... and {len(issues) - limit} more (stekker show --issues)", err=True)
+        echo(f"  ... and {len(issues) - limit} more (stekker show --issues)", err=True)
 
 
 def _safe(text: str) -> str:

@@ -10,7 +10,7 @@ from typing import Optional
 
 import typer
 
-from stekker.cli import app
+from stekker.cli import app, echo
 
 
 def _open(db: str):
@@ -19,7 +19,7 @@ def _open(db: str):
     try:
         return Store.open(db, create=False)
     except StoreError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
 
 
@@ -29,7 +29,7 @@ def _scan_id(store, ref: Optional[str]) -> int:
     try:
         return store.resolve_scan(ref)
     except StoreError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
 
 
@@ -100,22 +100,22 @@ def show(
         con.print(t)
         return
     if not domain:
-        typer.echo("error: give a DOMAIN (or --issues)", err=True)
+        echo("error: give a DOMAIN (or --issues)", err=True)
         raise typer.Exit(2)
     from stekker.targets import normalise_domain
 
     try:
         name = normalise_domain(domain)
     except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
     ev = store.evidence(sid, name)
     if ev is None:
         tgt = store.target(sid, name) if hasattr(store, "target") else None
         if tgt is not None:
-            typer.echo(f"{name} is in scan {sid} but not scanned yet (resume the scan)", err=True)
+            echo(f"{name} is in scan {sid} but not scanned yet (resume the scan)", err=True)
         else:
-            typer.echo(f"error: {name} is not in scan {sid}", err=True)
+            echo(f"error: {name} is not in scan {sid}", err=True)
         raise typer.Exit(1)
 
     con.print(f"[bold]{_safe(name)}[/bold]  scan {sid}  status [bold]{ev.status}[/bold]"
@@ -244,18 +244,18 @@ def export(
     from stekker.outputs import OutputError, check_output, replacing
 
     if format not in ("jsonl", "csv"):
-        typer.echo("error: --format must be jsonl or csv", err=True)
+        echo("error: --format must be jsonl or csv", err=True)
         raise typer.Exit(2)
     if sep in ("\\t", "tab"):
         sep = "\t"
     if len(sep) != 1 or sep in ('"', "\r", "\n") or sep.isalnum():
-        typer.echo("error: --sep must be one character such as , or ; (not a letter, digit or quote)", err=True)
+        echo("error: --sep must be one character such as , or ; (not a letter, digit or quote)", err=True)
         raise typer.Exit(2)
     if output is not None and str(output) != "-":
         try:
             check_output(output, f"export-{format}", option="--output", db=db, force=force)
         except OutputError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            echo(f"error: {exc}", err=True)
             raise typer.Exit(2)
     else:
         output = None
@@ -265,7 +265,7 @@ def export(
         with replacing(output) as tmp:
             with open(tmp, "w", encoding="utf-8", newline="") as fh:
                 _export(store, sid, format, fh, sep, evidence, attribution, as_of)
-        typer.echo(f"wrote {output}", err=True)
+        echo(f"wrote {output}", err=True)
     else:
         _export(store, sid, format, sys.stdout, sep, evidence, attribution, as_of)
 
@@ -313,7 +313,7 @@ def _parse_day(text: Optional[str]):
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        typer.echo(f"error: --as-of {text!r} is not a date (YYYY-MM-DD)", err=True)
+        echo(f"error: --as-of {text!r} is not a date (YYYY-MM-DD)", err=True)
         raise typer.Exit(2)
 
 

@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import typer
 
-from stekker.cli import app
+from stekker.cli import app, echo
 
 validate_app = typer.Typer(help="Check stekker against independent sources.", no_args_is_help=True)
 app.add_typer(validate_app, name="validate")
@@ -47,13 +47,13 @@ def peers(
     try:
         check_net(net)
     except typer.BadParameter as exc:
-        typer.echo(f"error: --net {exc.message}", err=True)
+        echo(f"error: --net {exc.message}", err=True)
         raise typer.Exit(2)
     if out is not None:
         try:
             check_output(out, "validation", option="--output", force=force)
         except OutputError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            echo(f"error: {exc}", err=True)
             raise typer.Exit(2)
 
     raise typer.Exit(run_cli(peers_dir, out, sample, dataset, workdir, net, brief=brief))

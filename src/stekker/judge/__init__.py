@@ -241,7 +241,7 @@ def _load(paths: tuple[str, ...]) -> PolicyConfig:
         try:
             doc = read_user_yaml(p) or {}
         except YAMLInputError as exc:
-            raise PolicyError(f"policy file {p}: {exc}") from None
+            raise PolicyError(f"{p}: not valid YAML ({exc})") from None
         if not isinstance(doc, dict):
             raise PolicyError(f"policy file {p}: expected a mapping (policies:, country_sets:)")
         _merge_doc(raw, doc, p)
