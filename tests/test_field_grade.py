@@ -399,3 +399,31 @@ def test_every_invalid_line_is_counted(tmp_path, monkeypatch):
     only_junk.write_text("".join(f"bad_{i}!.nl\n" for i in range(300)))
     r = cli("scan", str(only_junk), "--db", str(tmp_path / "x.db"), "--resolver", "127.0.0.1:9")
     assert r.rc == 2 and "300 invalid" in r.err, r.err
+
+
+@pytest.mark.browser
+def test_a_pdf_report_replaces_its_own_pdf_but_not_another(db, tmp_path):
+    from stekker.report.render import find_chromium
+
+    if find_chromium() is None:
+        pytest.skip("headless Chromium not installed")
+    pdf = tmp_path / "r.pdf"
+    for lang in ("en", "nl", "en"):
+        r = cli("report", "--db", str(db), "-q", "--lang", lang, "--pdf", str(pdf))
+        assert r.rc == 0, r.text
+        assert pdf.read_bytes()[:5] == b"%PDF-" and outputs.is_stekker_output(pdf, "pdf")
+    other = tmp_path / "other.pdf"
+    other.write_bytes(b"%PDF-1.4\n1 0 obj << /Title (My thesis) >> endobj\n%%EOF\n")
+    r = cli("report", "--db", str(db), "-q", "--pdf", str(other))
+    assert r.rc == 2 and "--force" in r.err and other.read_bytes().startswith(b"%PDF-1.4\n1 0 obj")
+    assert [p.name for p in tmp_path.glob(".*tmp*")] == []  # no temporary file left behind
+
+
+def test_json_inert_keeps_indented_json_valid():
+    from stekker.text import json_inert
+
+    doc = {"a": ["x\u202ey", "tab\there", "nl\nhere"], "b": {"c": "\x1b[2J"}}
+    for indent in (None, 2):
+        s = json_inert(json.dumps(doc, ensure_ascii=False, indent=indent))
+        assert json.loads(s) == doc
+        assert "\u202e" not in s and "\x1b" not in s

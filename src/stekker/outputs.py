@@ -100,12 +100,16 @@ def _pdf_titles(data: bytes) -> list[str]:
     return out
 
 
+PDF_TITLE_MARKS = ("stekker", "pull the plug")
+
+
 def _is_pdf(path: Path) -> bool:
     if _head(path, 5) != b"%PDF-":
         return False
     data = _head(path, 65536) + _tail(path)
-    return any("stekker" in t.lower() or "soeverein" in t.lower() or "sovereign" in t.lower()
-               or "audit" in t.lower() for t in _pdf_titles(data))
+    # Chromium writes the HTML <title> into the PDF's /Title; stekker's titles
+    # ("Who can pull the plug? ...", "Wie kan de stekker eruit trekken?") say so
+    return any(m in t.lower() for t in _pdf_titles(data) for m in PDF_TITLE_MARKS)
 
 
 def _is_audit_json(path: Path) -> bool:

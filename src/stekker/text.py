@@ -59,7 +59,7 @@ def json_inert(text: str) -> str:
             out.append(ch)
             continue
         o = ord(ch)
-        if o == 0x20:
+        if ch in " \n\r\t":  # JSON whitespace between tokens (inside strings json.dumps escapes these)
             out.append(ch)
         elif o > 0xFFFF:
             o -= 0x10000
