@@ -296,7 +296,7 @@ def test_every_command_survives_hand_picked_arguments(name):
 
 
 # -- generated ---------------------------------------------------------------------------------
-_settings = settings(max_examples=4, deadline=None, derandomize=True, database=None,
+_settings = settings(max_examples=8, deadline=None, derandomize=True, database=None,
                      suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
