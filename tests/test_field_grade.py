@@ -399,6 +399,7 @@ def test_every_invalid_line_is_counted(tmp_path, monkeypatch):
     only_junk.write_text("".join(f"bad_{i}!.nl\n" for i in range(300)))
     r = cli("scan", str(only_junk), "--db", str(tmp_path / "x.db"), "--resolver", "127.0.0.1:9")
     assert r.rc == 2 and "300 invalid" in r.err, r.err
+    assert not (tmp_path / "x.db").exists()  # a rejected input leaves no empty database
 
 
 @pytest.mark.browser

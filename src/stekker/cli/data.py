@@ -89,9 +89,9 @@ def import_(
     try:
         table = AsnTable.from_files(files, format=format, name=name, version=version,
                                     source=", ".join(str(f.resolve()) for f in files))
-    except AsnTableError as exc:
+    except AsnTableError as exc:  # a missing or unreadable input file: an input error
         echo(f"error: {exc}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(2)
     entry = datasets.register_table(data_dir, table)
     info = table.info
     echo(f"imported {info['name']} ({info['format']}, version {info['version']}): "

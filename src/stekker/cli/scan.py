@@ -80,13 +80,26 @@ def scan(
 
     if file is not None and any(file.exists() and d.exists() and file.samefile(d) for d in db_files(db)):
         raise _err(f"the input {file} is the database (--db {db})")
+    try:  # bad options and inputs leave no empty database behind
+        given = [parse_resolver(r) for r in resolver]
+    except ValueError as exc:
+        raise _err(str(exc))
+    tf = None
+    if file is not None:
+        from stekker.targets import InputError, read_targets
+
+        try:
+            tf = read_targets(file)
+        except InputError as exc:
+            _print_issues(getattr(exc, "issues", []) or [], counts=getattr(exc, "issue_counts", None))
+            raise _err(_safe_msg(str(exc)))
     try:
         store = Store.open(db, create=resume is None)
     except StoreError as exc:
         raise _err(str(exc))
     try:
         if resolver:
-            resolvers = [parse_resolver(r) for r in resolver]
+            resolvers = given
         elif resume is not None and (recorded := _recorded_resolvers(store, resume)):
             resolvers = recorded  # a resumed scan asks the resolvers it started with
         else:
@@ -110,15 +123,6 @@ def scan(
         scan_id = resume
         say(f"resuming scan {scan_id}: {info['counts'].get('targets', 0) - info['counts'].get('done', 0)} domains to go")
     else:
-        from stekker.targets import InputError, read_targets
-
-        if not file.exists():
-            raise _err(f"input file not found: {file}")
-        try:
-            tf = read_targets(file)
-        except InputError as exc:
-            _print_issues(getattr(exc, "issues", []) or [], counts=getattr(exc, "issue_counts", None))
-            raise _err(_safe_msg(str(exc)))
         scan_id = store.create_scan(
             tool_version=__version__, plan_version=plan.version, input_path=str(file),
             input_sha256=tf.sha256, resolvers=[format_resolver(r) for r in resolvers],
