@@ -332,3 +332,37 @@ def test_the_harness_catches_a_crash(monkeypatch):
     monkeypatch.setattr(loader, "load", scribble)
     with pytest.raises(AssertionError, match="changed files"):
         run_case("audit check FILE", "valid-ish-inventory", INPUT_KINDS["valid-ish-inventory"])
+
+
+# -- memory: the worst inputs in a separate process with a hard address-space limit ---------
+MEMORY_LIMIT = 1536 * 1024 * 1024  # a YAML bomb once took 4.9 GB in 45 s
+
+
+@pytest.mark.parametrize("args,kind", [
+    (["audit", "check", "{f}"], "yaml-bomb"),
+    (["audit", "report", "{f}"], "deep-nesting"),
+    (["report", "-q", "--db", "{db}", "--policies", "{f}"], "yaml-bomb"),
+    (["scan", "{f}", "--db", "{new}", "--resolver", "127.0.0.1:9"], "huge-line"),
+    (["scan", "{f}", "--db", "{new}", "--resolver", "127.0.0.1:9"], "many-lines"),
+])
+def test_worst_inputs_stay_within_a_memory_limit(tmp_path, args, kind):
+    import resource
+    import subprocess
+    import sys
+
+    f = tmp_path / "input.txt"
+    f.write_bytes(INPUT_KINDS[kind])
+    make_db(tmp_path / "s.db")
+
+    def limit():  # in the child only
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+    argv = [a.format(f=f, db=tmp_path / "s.db", new=tmp_path / "new.db") for a in args]
+    t0 = time.monotonic()
+    p = subprocess.run([sys.executable, "-m", "stekker", *argv], capture_output=True, text=True, timeout=60,
+                       preexec_fn=limit, cwd=tmp_path,
+                       env={**os.environ, "STEKKER_CRASH_DIR": str(tmp_path)})
+    took = time.monotonic() - t0
+    assert p.returncode == 2, (p.returncode, p.stderr[-2000:])
+    assert "Traceback" not in p.stderr and "MemoryError" not in p.stderr
+    assert took < 30, took
