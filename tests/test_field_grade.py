@@ -204,6 +204,7 @@ def test_formula_cells_are_neutralised(tmp_path, monkeypatch):
 @pytest.mark.parametrize("args", [
     ["scan", "in.txt", "--qps", "-1"],
     ["scan", "in.txt", "--qps", "nan"],
+    ["scan", "in.txt", "--qps", "1e-9"],
     ["scan", "in.txt", "--timeout", "0"],
     ["scan", "in.txt", "--timeout", "1e9"],
     ["scan", "in.txt", "--window", "0"],

@@ -71,6 +71,8 @@ def scan(
         raise _err("give an input FILE, or --resume SCAN_ID (not both)")
     if not (math.isfinite(qps) and math.isfinite(timeout)):
         raise _err("--qps and --timeout must be finite numbers")
+    if 0 < qps < 0.1:  # one question per 10 s or slower never finishes a domain
+        raise _err("--qps must be 0 (no cap) or at least 0.1")
     if label is not None and len(label) > 200:
         raise _err("--label is longer than 200 characters")
     if file is not None and not file.is_file():
