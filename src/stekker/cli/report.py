@@ -75,7 +75,7 @@ def report(
     from stekker.report.compare import compare as _compare
     from stekker.report.export import write_csv, write_jsonl, write_parquet
     from stekker.report.render import RenderError, render_html, render_org_html, write_pdf
-    from stekker.report.terminal import print_organisation, print_report
+    from stekker.report.terminal import make_console, print_organisation, print_report
     from stekker.store import Store, StoreError
 
     if lang not in ("nl", "en"):
@@ -110,7 +110,7 @@ def report(
 
     import sys
 
-    console = Console() if sys.stdout.isatty() else Console(width=160)  # files and pipes get the wide layout
+    console = make_console()  # terminal width; in a file or pipe $COLUMNS, else a wide layout
     say = (lambda m: None) if quiet else (lambda m: typer.echo(m, err=True))
     comparison = None
     try:
