@@ -788,7 +788,7 @@ def test_hosts_html_english_and_dutch(hrep):
     sec = _hosts_section(en)
     assert sec is not None and '<a href="#hosts">Extra hosts (such as patient portals)</a>' in en
     assert '<h2 id="h-hosts">Extra hosts (such as patient portals)</h2>' in sec
-    assert "The input lists 9 extra hostnames of 8 organisations" in sec
+    assert "patient portal: 9 hosts of 8 organisations" in sec
     # NOS style shares and the per-policy numbers
     assert "25% (2/8)" in sec and "Microsoft Ireland Operations Ltd → Microsoft Corporation" in sec
     assert '<span class="v-not_sovereign">50%</span><span class="small den"> (3/6)</span>' in sec

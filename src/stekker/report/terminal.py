@@ -69,12 +69,14 @@ def _longest_word(x: object) -> int:
 
 
 def print_fit(c: Console, title: str, keys: list[str], values: list[str], rows: list[tuple[list, list]],
-              caption: str | None = None, right: bool = True) -> None:
+              caption: str | None = None, right: bool = True, records: bool = False) -> None:
     """Print a table that fits the console: label columns (``keys``) may wrap;
     value columns (figures) are never cut. When the value columns do not fit
     side by side they are stacked over several tables, each repeating the
-    labels; a figure that still does not fit folds onto the next line (never
-    an ellipsis)."""
+    labels (``records=True``: one block per row instead, each value on its own
+    line under the row's label, for tables whose columns belong together); a
+    figure that still does not fit folds onto the next line (never an
+    ellipsis)."""
     def need(idx: list[int]) -> int:
         w = 1
         for j, k in enumerate(keys):
@@ -83,6 +85,17 @@ def print_fit(c: Console, title: str, keys: list[str], values: list[str], rows: 
             w += max([_longest_word(values[i])] + [_longest_line(r[1][i]) for r in rows]) + 3
         return w
 
+    if records and need(list(range(len(values)))) > c.width:
+        c.print(Text(title, style="bold"))
+        for kc, vc in rows:
+            c.print(Text(" ".join(_plain(k).strip() for k in kc), style="bold"))
+            for h, v in zip(values, vc):
+                line = Text(f"   {h}: ")
+                line.append(v if isinstance(v, Text) else _T(v))
+                c.print(line)
+        if caption:
+            c.print(Text(caption, style="dim"))
+        return
     groups: list[list[int]] = []
     cur: list[int] = []
     for i in range(len(values)):
@@ -148,7 +161,7 @@ def print_nos(report: Report, t: Strings, c: Console) -> None:
                      [Text(nos_stekker_text(r, t), style="red"), nos_published_text(r, lang)]))
     c.print(Text(t("nos_intro", definition=t.finding(cmp_.policy)["definition"]), style="dim"))
     print_fit(c, t("nos_title"), [t("nos_what")], [t("nos_stekker"), t("nos_published")], rows,
-              caption=t("nos_provider_note", n=fmt_int(cmp_.existing, lang)))
+              caption=t("nos_provider_note", n=fmt_int(cmp_.existing, lang)), records=True)
     c.print(Text(t("nos_differences"), style="bold"))
     for d in nos_differences(report, t):
         c.print(Text(" • " + d))
@@ -370,7 +383,7 @@ def print_hosts(report: Report, lang: str = "en", console: Console | None = None
     t = Strings(lang)
     pols = [p for p in report.policies if p.id in report.host_policies]
     c.print(Text(t("hosts_title"), style="bold"))
-    c.print(Text(t("hosts_intro", n=fmt_int(g.hosts, lang), orgs=fmt_int(g.organisations, lang),
+    c.print(Text(t("hosts_intro", n=t.count("host", g.hosts), orgs=t.count("organisation", g.organisations),
                    d=fmt_int(g.present, lang), absent=fmt_int(g.absent, lang)), style="dim"))
     if pols:
         rows = []
@@ -411,4 +424,4 @@ def print_hosts(report: Report, lang: str = "en", console: Console | None = None
     rows = [host_row(h, t, pols) for h in report.hosts[:HOSTS_PRINTED]]
     _host_records(c, t, rows, pols, True, t("hosts_list"))
     if len(report.hosts) > HOSTS_PRINTED:
-        c.print(Text(t("hosts_omitted", n=fmt_int(len(report.hosts) - HOSTS_PRINTED, lang)), style="dim"))
+        c.print(Text(t("hosts_omitted", n=t.count("host", len(report.hosts) - HOSTS_PRINTED)), style="dim"))
