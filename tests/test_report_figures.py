@@ -236,7 +236,7 @@ def test_terminal_80_columns_extra_hosts_readable():
 
 
 def _figures(html: str) -> list[tuple[str, str]]:
-    return re.findall(r'<div class="figure" id="figure-[^"]+">\s*<div class="num">([^<]+)</div>\s*'
+    return re.findall(r'<div class="figure" id="figure-[^"]+">\s*<div class="num(?: zero)?">([^<]+)</div>\s*'
                       r'<div class="body">\s*<p class="lbl">([^<]+)<', html)
 
 
