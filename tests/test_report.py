@@ -809,7 +809,7 @@ def test_hosts_html_english_and_dutch(hrep):
     nl = render_html(hrep, "nl", now=NOW)
     sec = _hosts_section(nl)
     assert sec is not None and '<h2 id="h-hosts">Extra hostnames (zoals patiëntportalen)</h2>' in sec
-    assert "De invoer noemt 9 extra hostnames van 8 organisaties" in sec
+    assert "patiëntportaal van een ziekenhuis: 9 hostnames van 8 organisaties" in sec
     assert "25% (2/8)" in sec and "aanbieder niet herkend" in sec and "geen adres" in sec
     assert "niet gemeten (DNS-fout)" in sec and "Bedrijf → uiteindelijke moeder" in sec
 
