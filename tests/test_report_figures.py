@@ -272,6 +272,8 @@ def test_html_colour_agrees_with_wording(rep):
     print_css = css[css.index("@media print"):]
     for sel in ("#nos", ".figures", ".figure", ".quote", ".limits", "blockquote"):
         assert not re.search(re.escape(sel) + r"[^{}]*\{[^}]*display:none", print_css), sel
+    # and in print a figure keeps its red mark (no other colour painted over it)
+    assert not re.search(r"\.figure[^{}]*\{[^}]*(border|background)", print_css)
 
 
 def test_no_organisation_column(rep_no_orgs):
