@@ -346,3 +346,22 @@ def test_shared_domain_list_headline(tmp_path):
     assert "– afhankelijk van minstens één dienst onder Amerikaanse zeggenschap" in flat
     assert f"0 van 0 domeinen waarvan het antwoord bekend is; niet meegeteld: 0 onbekend, {len(names)} DNS-fout" in flat
     assert "0%" not in flat.split("Hoofdcijfers")[1].split("Wat DNS")[0]  # an unmeasured share is not 0%
+
+
+def test_terminal_80_columns_organisation_page():
+    from test_report_support import sample
+
+    from stekker.report.terminal import print_organisation
+
+    r = build(sample(), FakeKB(), load_policies().select(None), "2026-01-01", meta=META)
+    buf = io.StringIO()
+    con = make_console(buf)
+    con.width = 80
+    print_organisation(r, "Gemeente A", "en", con)
+    out = buf.getvalue()
+    assert all(len(line) <= 80 for line in out.splitlines()) and "…" not in out and "\n\n\n" not in out
+    flat = _flat(out)
+    assert "gemeente-a.nl — Where your mailboxes live" in flat
+    assert "Provider: Microsoft · controlled by: Microsoft Corporation (US)" in flat
+    assert "No US (NOS): not sovereign" in flat and "Strict: not sovereign" in flat
+    assert "Reason (No US (NOS)): Microsoft Corporation (US) is in the control chain" in flat

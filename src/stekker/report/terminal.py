@@ -306,26 +306,36 @@ def print_organisation(report: Report, name: str, lang: str = "en", console: Con
     for p in report.policies:
         tb.add_row(p.title(lang), t.verdict(report.org_verdicts[name][p.id]))
     c.print(tb)
-    tb = Table(title=t("service"))
-    tb.add_column(t("domain"))
-    tb.add_column(t("service"))
-    tb.add_column(t("provider"))
-    tb.add_column(t("org_controlled_by"))
-    for p in report.policies:
-        tb.add_column(p.short_title(lang))
-    tb.add_column(t("reason") + f" ({first.short_title(lang)})")
+    # one block per service (fits any width): domain and service, who runs it and
+    # who ultimately controls it, the verdict per definition, the reason for the first
+    c.print(Text(t("services"), style="bold"))
+    c.print(Text(t("caption_org"), style="dim"))
     for r in results:
         for d in r.deps:
             s = d.service
             prov = t("self") if s.status == "self" else (s.provider_name or s.provider or t.verdict(s.status))
             ctrl = f"{d.chain[-1].name} ({d.chain[-1].country or '?'})" if d.chain else "–"
-            cells = []
-            for p in report.policies:
-                v = d.verdicts.get(p.id)
-                cells.append(Text(t.verdict(v.verdict) if v else "", style="red" if v and v.verdict == NOT_SOVEREIGN else ""))
+            line = Text(r.domain, style="bold")
+            line.append(" — ")
+            line.append(t.plain(d.category))
+            c.print(line)
+            who = Text(f"   {t('provider')}: ")
+            who.append(prov)
+            who.append(f" · {t('org_controlled_by')}: ")
+            who.append(ctrl)
+            c.print(who)
+            v = Text("   ")
+            for i, p in enumerate(report.policies):
+                vp = d.verdicts.get(p.id)
+                if i:
+                    v.append(" · ")
+                v.append(f"{p.short_title(lang)}: ")
+                v.append(t.verdict(vp.verdict) if vp else "–",
+                         style="red" if vp and vp.verdict == NOT_SOVEREIGN else "")
+            c.print(v)
             v0 = d.verdicts.get(first.id)
-            tb.add_row(_T(r.domain), t.plain(d.category), _T(prov), _T(ctrl), *cells, _T(v0.reason(lang) if v0 else ""))
-    c.print(tb)
+            if v0:
+                c.print(Text(f"   {t('reason')} ({first.short_title(lang)}): {v0.reason(lang)}", style="dim"))
     hosts = report.org_hosts(name)
     if hosts:
         pols = [p for p in report.policies if p.id in report.host_policies]
