@@ -365,3 +365,22 @@ def test_terminal_80_columns_organisation_page():
     assert "Provider: Microsoft · controlled by: Microsoft Corporation (US)" in flat
     assert "No US (NOS): not sovereign" in flat and "Strict: not sovereign" in flat
     assert "Reason (No US (NOS)): Microsoft Corporation (US) is in the control chain" in flat
+
+
+def test_terminal_80_columns_comparison():
+    from test_report import _new_scan
+    from test_report_support import sample
+
+    from stekker.report import compare
+    from stekker.report.terminal import print_comparison
+
+    pols = load_policies().select(None)
+    old = build(sample(), FakeKB(), pols, "2026-01-01")
+    new = build(_new_scan(), FakeKB(), pols, "2026-01-01")
+    buf = io.StringIO()
+    con = make_console(buf)
+    con.width = 80
+    print_comparison(compare(old.results, new.results, "1", "2"), "en", con)
+    out = buf.getvalue()
+    assert all(len(line) <= 80 for line in out.splitlines()) and "…" not in out
+    assert "Moved to another provider (2)" in out

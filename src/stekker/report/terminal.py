@@ -275,18 +275,14 @@ def print_comparison(cmp: Comparison, lang: str = "en", console: Console | None 
                  f"({cmp.common} {t('domains').lower()})", style="bold"))
     for title, items in ((t("moved"), cmp.moved), (t("new_deps"), cmp.new), (t("vanished"), cmp.vanished),
                          (t("not_comparable"), cmp.not_comparable)):
-        tb = Table(title=f"{title} ({len(items)})")
-        tb.add_column(t("organisation"))
-        tb.add_column(t("domain"))
-        tb.add_column(t("category"))
-        tb.add_column(t("from"))
-        tb.add_column(t("to"))
+        rows = []
         for ch in items[:50]:
             cat = t.category(ch.category) + (f" {visible(ch.host)}" if ch.host else "")
-            tb.add_row(_T(", ".join(ch.organisations)), _T(ch.domain), _T(cat),
-                       _T(ch.old_name or ch.old or "–"), _T(ch.new_name or ch.new or "–"))
+            rows.append(([_T(", ".join(ch.organisations)), _T(ch.domain)],
+                         [_T(cat), _T(ch.old_name or ch.old or "–"), _T(ch.new_name or ch.new or "–")]))
         if items:
-            c.print(tb)
+            print_fit(c, f"{title} ({len(items)})", [t("organisation"), t("domain")],
+                      [t("category"), t("from"), t("to")], rows, right=False, records=True)
         else:
             c.print(Text(f"{title}: {t('none_found')}"))
     c.print(Text(f"{t('verdict_changes')}: {len(cmp.verdict_changes)}"))
