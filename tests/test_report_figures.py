@@ -384,3 +384,52 @@ def test_terminal_80_columns_comparison():
     out = buf.getvalue()
     assert all(len(line) <= 80 for line in out.splitlines()) and "…" not in out
     assert "Moved to another provider (2)" in out
+
+
+# ---------------------------------------------------------------- the real lab
+
+
+@pytest.mark.lab
+def test_lab_scan_figures_and_nos_comparison(lab_scan, lab):
+    """A real scan of the session lab (knot + unbound on loopback): the
+    report's headline figures, quotes and NOS comparison, at 80 columns and in
+    HTML, and the comparison's Microsoft row against the lab's truth."""
+    from stekker import kb as K
+    from stekker.attribute import attribute_scan, load_attributions
+    from stekker.ipasn import AsnTable
+    from stekker.lab import catalog
+    from stekker.report import scan_meta
+
+    store, sid = lab_scan
+    kb = K.load()
+    day = "2026-01-01"
+    attribute_scan(store, sid, kb=kb, asn_table=AsnTable.from_rows(catalog.ip2asn_rows(), name="lab-ip2asn"),
+                   as_of=day)
+    attrs = list(load_attributions(store, sid, kb=kb))
+    r = build(attrs, kb, load_policies().select(None), day, meta=scan_meta(store, sid, kb))
+    nos = r.nos
+    us = nos.row("us_cloud")
+    assert (us.count, us.base) == (r.domains["nos-records"].not_sovereign, r.domains["nos-records"].decided)
+    # Microsoft through A/MX/NS/CNAME services, against the generated truth
+    cats = {"web", "cdn", "mail_inbound", "mail_gateway", "mailbox", "dns", "collaboration", "identity"}
+    truth = lab.truth()
+    live = {x.domain for x in r.results if x.da.status != "nxdomain"}
+    want = sum(1 for d, tr in truth.items() if d in live and any(
+        "microsoft" in (v if isinstance(v, list) else [v]) for k, v in tr.items() if k in cats))
+    ms = nos.row("microsoft")
+    assert ms.base == len(live) and ms.count > 0
+    assert abs(ms.count - want) <= max(2, want // 20), (ms.count, want)  # attribution agrees with the truth
+    for lang in ("en", "nl"):
+        out = _terminal(r, lang, 80)
+        assert all(len(line) <= 80 for line in out.splitlines()) and "…" not in out
+        assert honest_shares(out) > 50
+        flat = _flat(out)
+        for phrase in PHRASES[lang].values():
+            assert phrase in flat
+        assert (f"{fmt_pct(ms.share, lang)} ({fmt_int(ms.count, lang)} {'of' if lang == 'en' else 'van'} "
+                f"{fmt_int(ms.base, lang)})") in flat
+        html = render_html(r, lang, now=NOW)
+        assert honest_shares(re.sub(r"<[^>]+>", " ", html)) > 50
+        assert len(_figures(html)) == len(r.policies)
+    print(f"lab: nos-records {us.count}/{us.base}, microsoft {ms.count}/{ms.base} (truth {want}), "
+          f"portals {nos.row('portals').count}/{nos.row('portals').base} ({nos.row('portals').scope})")
