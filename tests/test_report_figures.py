@@ -433,3 +433,15 @@ def test_lab_scan_figures_and_nos_comparison(lab_scan, lab):
         assert len(_figures(html)) == len(r.policies)
     print(f"lab: nos-records {us.count}/{us.base}, microsoft {ms.count}/{ms.base} (truth {want}), "
           f"portals {nos.row('portals').count}/{nos.row('portals').base} ({nos.row('portals').scope})")
+
+
+def test_nos_comparison_rows(rep):
+    """Each row computed as documented: the US clouds together, each provider
+    of the existing domains, portals of the healthcare sector."""
+    nos = rep.nos
+    assert [r.id for r in nos.rows] == ["us_cloud", "big_three", "microsoft", "amazon", "google", "solvinity",
+                                        "portals"]
+    assert (nos.row("big_three").count, nos.row("big_three").base) == (999, 1002)
+    assert (nos.row("amazon").count, nos.row("google").count) == (0, 0)
+    assert (nos.row("portals").count, nos.row("portals").base, nos.row("portals").scope) == (3, 5, "sector")
+    assert nos.row("microsoft").nos["share"] == 0.49 and nos.row("us_cloud").nos["base"] == 16500

@@ -207,7 +207,7 @@ def nos_data() -> dict[str, Any]:
 @dataclass(slots=True)
 class NosRow:
     id: str
-    kind: str  # linked_us | provider | portals
+    kind: str  # linked_us | provider | provider_group (several companies, one row) | portals
     label: dict[str, str]
     nos: dict[str, Any]  # as published
     count: int | None = None  # stekker: numerator
@@ -272,7 +272,7 @@ def nos_comparison(report: Any, kb: Any) -> NosComparison | None:
         if row.kind == "linked_us":
             row.tally = tally
             row.count, row.base = tally.not_sovereign, tally.decided
-        elif row.kind == "provider":
+        elif row.kind in ("provider", "provider_group"):
             ids = set(spec.get("companies") or [])
             row.count = sum(1 for r in live if any(
                 (d.category in cats or not cats) and (d.provider_key in ids or _chain_ids(d) & ids) for d in r.deps))
