@@ -72,7 +72,6 @@ def report(
 
       stekker report --policies mine.yaml --policy my-policy --explanations toelichting.yaml
     """
-    from rich.console import Console
 
     from stekker import kb as _kb
     from stekker.judge import PolicyError, as_date, load_policies
@@ -80,7 +79,7 @@ def report(
     from stekker.report.compare import compare as _compare
     from stekker.report.export import write_csv, write_jsonl, write_parquet
     from stekker.report.render import RenderError, render_html, render_org_html, write_pdf
-    from stekker.report.terminal import print_organisation, print_report
+    from stekker.report.terminal import make_console, print_organisation, print_report
     from stekker.store import Store, StoreError
 
     from stekker.outputs import OutputError, check_output, replacing
@@ -126,7 +125,7 @@ def report(
 
     import sys
 
-    console = Console() if sys.stdout.isatty() else Console(width=160)  # files and pipes get the wide layout
+    console = make_console()  # terminal width; in a file or pipe $COLUMNS, else a wide layout
     say = (lambda m: None) if quiet else (lambda m: echo(m, err=True))
     comparison = None
     try:

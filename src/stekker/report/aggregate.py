@@ -422,6 +422,10 @@ class Report:
     host_policies: list[str] = field(default_factory=list)  # ids of the policies that judge hosts
     hosts_overall: "HostGroup | None" = None
     hosts_by_sector: dict[str, "HostGroup"] = field(default_factory=dict)  # sector ("-": none) -> group
+    # what the NOS study of January 2026 computed, computed on this scan (figures.NosComparison)
+    nos: Any = None
+    # what DNS cannot show, counted (figures.DnsLimits)
+    limits: Any = None
 
     @property
     def domain_count(self) -> int:
@@ -680,7 +684,7 @@ def build(attributions: Iterable[DomainAttribution], kb: Any, policies: list[Pol
             by_sec[s].append(h)
     hosts_by_sector = {s: host_group(s, hs, host_pids) for s, hs in sorted(by_sec.items())}
 
-    return Report(
+    report = Report(
         policies=list(policies), as_of=day, results=results, meta=dict(meta or {}),
         domains=domains, organisations=organisations, org_verdicts=org_verdicts,
         domains_without_org=without, by_category=by_category, category_presence=presence,
@@ -690,6 +694,11 @@ def build(attributions: Iterable[DomainAttribution], kb: Any, policies: list[Pol
         explanations=explanations, unknown_reasons=unknown_reasons,
         hosts=host_list, host_policies=host_pids, hosts_overall=hosts_overall, hosts_by_sector=hosts_by_sector,
     )
+    from .figures import dns_limits, nos_comparison
+
+    report.nos = nos_comparison(report, kb) if policies else None
+    report.limits = dns_limits(report)
+    return report
 
 
 def _share_info(d: Dependency) -> ProviderShare:
