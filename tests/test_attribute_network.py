@@ -118,13 +118,18 @@ def test_tenant_token_behind_a_gateway_is_likely(kb):
     assert mb2.status == "unknown"
 
 
-def test_network_operator_comes_before_an_spf_include(kb):
+def test_network_operator_is_the_fallback_after_an_spf_include(kb):
+    """An unknown MX host on an ISP's network next to an SPF include of a
+    mailbox platform: the include stays the (likely) answer, the network
+    operator is listed next to it; the inbound MX is the network's."""
     d = "gemeente-s.nl"
     recs = [(d, "MX", "10 mail.isp-example.nl."), ("mail.isp-example.nl", "A", "198.51.100.25"),
             (d, "TXT", "v=spf1 include:spf.protection.outlook.com -all")]
-    mb = attr(d, recs, kb).services["mailbox"]
-    assert mb.basis == "network" and [x.provider for x in mb.also] == ["microsoft"]
-    assert mb.also[0].basis == "likely"
+    a = attr(d, recs, kb)
+    mb = a.services["mailbox"]
+    assert mb.provider == "microsoft" and mb.basis == "likely"
+    assert [(x.provider, x.basis) for x in mb.also] == [("as64500", "network")]
+    assert a.services["mail_inbound"].basis == "network"
 
 
 def test_policies_say_what_a_network_answer_counts_for(kb, pol):
@@ -170,3 +175,9 @@ def test_bad_network_mode_is_a_policy_error(tmp_path):
     f.write_text("policies:\n  x:\n    extends: nos\n    network: maybe\n", encoding="utf-8")
     with pytest.raises(PolicyError, match="network must be one of"):
         load_policies(f)
+
+
+def test_tenant_token_next_to_an_unknown_mx_is_not_mailbox_evidence(kb):
+    d = "gemeente-k.ch"
+    mb = attr(d, [(d, "MX", "10 mail.it-dienst-example.ch."), (d, "TXT", "MS=ms12345678")], kb).services["mailbox"]
+    assert mb.status == "unknown"  # the MX is someone's server; the token proves only a tenant

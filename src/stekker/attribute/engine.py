@@ -461,9 +461,21 @@ def _self_service(category: str, items: list[EvidenceItem], conf: float, note: s
                    provider_name="self-hosted", confidence=conf, evidence=items, note=note, basis="self")
 
 
+def _hidden(ctx: _Ctx, rule: CategoryRule, only: str | None = None) -> bool:
+    """A presence answer of the rule is matched only as one of its
+    ``unknown_roles`` (e.g. the MX is a filtering gateway): what is behind it
+    is hidden."""
+    if not rule.unknown_roles:
+        return False
+    ur = set(rule.unknown_roles)
+    return any(ctx.matched_roles.get(id(r), set()) & ur for r in _results(ctx, rule.presence, only))
+
+
 def _rule_cands(ctx: _Ctx, rule: CategoryRule, only: str | None = None) -> list[_Cand]:
     out = []
     roles = set(rule.roles)
+    # likely_roles (a tenant token) count only where a gateway hides the platform
+    likely = set(rule.likely_roles) if rule.likely_roles and _hidden(ctx, rule, only) else set()
     for c in ctx.cands:
         if only is not None and c.qname != only:
             continue
@@ -475,7 +487,7 @@ def _rule_cands(ctx: _Ctx, rule: CategoryRule, only: str | None = None) -> list[
             continue
         if rule.purposes is not None and c.purpose not in rule.purposes:
             continue
-        if c.roles & roles or (c.kind in rule.weak_kinds and c.roles & set(rule.likely_roles)):
+        if c.roles & roles or (c.kind in rule.weak_kinds and c.roles & likely):
             conf = rule.confidence_by_kind.get(c.kind)
             out.append(c if conf is None else replace(c, confidence=conf))
     return out
@@ -484,11 +496,15 @@ def _rule_cands(ctx: _Ctx, rule: CategoryRule, only: str | None = None) -> list[
 def _tier(rule: CategoryRule, cs: list[_Cand]) -> int:
     """0: platform evidence (``platform_kinds``), 2: only weak evidence
     (``weak_kinds``: an SPF include says who may send, a token only that an
-    account exists), 1: anything else (e.g. the MX host's address)."""
+    account exists), 3: only the network operator of the addresses (no
+    provider matched), 1: anything else (e.g. the MX host's address in a
+    provider's ASN)."""
     if any(c.kind in rule.platform_kinds for c in cs):
         return 0
     if rule.weak_kinds and all(c.kind in rule.weak_kinds for c in cs):
         return 2
+    if all(c.kind == "net" for c in cs):
+        return 3  # the network operator is the fallback: after any provider, also a weak one
     return 1
 
 

@@ -37,6 +37,9 @@ CAUSES = {
     "stekker_autodiscover": "stekker sees Exchange Online through autodiscover; the peer looked at the MX host only",
     "asn_hosting": "stekker names the cloud network the MX hosts run on; the MX is a third party's service",
     "both_weak": "both sides rest on weak evidence (SPF includes, tokens)",
+    "likely_behind_gateway": "stekker answers 'likely <provider>' (a tenant token or SPF include behind a filtering "
+                             "gateway, shown and counted separately); the peer names no hyperscaler - a look-through "
+                             "question DNS cannot settle",
     "other": "not classified by the rules",
 }
 
@@ -180,6 +183,17 @@ def judge(row) -> None:
             f"(Entra ID, Teams, Office), not that the mailboxes are in Exchange Online. The published DNS shows "
             f"{('the gateway ' + gw) if gw else 'the MX ' + mx} and no DKIM/autodiscover/MX evidence behind it; "
             f"stekker says '{row.stekker_label}' on purpose. Likely Microsoft, not shown by DNS.")
+        return
+
+    if S in hyperscalers and S != P and P not in hyperscalers and getattr(row, "stekker_basis", None) == "likely" \
+            and row.stekker_gateway and not strong_items(row, S):
+        row.verdict, row.cause = "undecided", "likely_behind_gateway"
+        row.verdict_text = (
+            f"The MX is the filtering gateway {row.stekker_gateway} ({mx}); behind it DNS shows only "
+            f"{', '.join(sorted(stekker_kinds(row, S)))} evidence of {S}. stekker answers 'likely {S}' (basis "
+            f"likely: shown separately, never counted as sovereign); the peer's '{obs.label}' does not look through "
+            "the gateway. A token proves a tenant, not where the mailboxes are: neither side can be shown right "
+            "from DNS.")
         return
 
     if S in hyperscalers and S != P:
