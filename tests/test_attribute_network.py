@@ -181,3 +181,18 @@ def test_tenant_token_next_to_an_unknown_mx_is_not_mailbox_evidence(kb):
     d = "gemeente-k.ch"
     mb = attr(d, [(d, "MX", "10 mail.it-dienst-example.ch."), (d, "TXT", "MS=ms12345678")], kb).services["mailbox"]
     assert mb.status == "unknown"  # the MX is someone's server; the token proves only a tenant
+
+
+def test_operator_mail_host_as_mx_is_likely_that_operator(kb):
+    """An MX at a known operator's mail host (role mail_inbound, not a
+    filtering gateway) with nothing else: likely that operator; a gateway
+    still hides the mailbox; an SPF include of a platform still wins."""
+    d = "gemeinde-m.ch"
+    mb = attr(d, [(d, "MX", "10 mail10.swisscom.com.")], kb).services["mailbox"]
+    assert mb.status == "attributed" and mb.provider == "swisscom" and mb.basis == "likely"
+    assert "relays" in mb.note
+    gw = attr(d, [(d, "MX", "10 mx0a-00123456.pphosted.com.")], kb).services["mailbox"]
+    assert gw.status == "unknown"
+    spf = attr(d, [(d, "MX", "10 mail10.swisscom.com."),
+                   (d, "TXT", "v=spf1 include:spf.protection.outlook.com -all")], kb).services["mailbox"]
+    assert spf.provider == "microsoft" and spf.basis == "likely"

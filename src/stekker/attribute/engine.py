@@ -564,9 +564,24 @@ def _decide_empty(ctx: _Ctx, category: str, rule: CategoryRule, only: str | None
     # a gateway (or relay) hides what is behind it
     if rule.unknown_roles:
         for r in presence:
-            if ctx.matched_roles.get(id(r), set()) & set(rule.unknown_roles):
+            hid = ctx.matched_roles.get(id(r), set()) & set(rule.unknown_roles)
+            if hid and hid <= set(rule.likely_hidden_roles) and only is None:
+                # the MX is a known operator's mail host (not a filtering gateway): whether it
+                # holds the mailboxes or relays them is not visible -> "likely" that operator
+                cs = [c for c in ctx.cands if c.qname == r.qname and c.purpose == r.purpose and c.kind != "net"
+                      and c.roles & hid]
+                if cs:
+                    ordered = _order(ctx, category, rule, cs)
+                    svc = _multi_service(ctx, category, ordered, rule)
+                    for x in (svc, *svc.also):
+                        x.basis = "likely"
+                        x.service_kind = None
+                    svc.note = ("the MX host is " + svc.provider_name + "'s mail host; whether it holds the "
+                                "mailboxes or relays them is not visible in DNS: likely, low confidence")
+                    return svc
+            if hid:
                 return Service(category=category, status="unknown",
-                               note="hidden behind " + "/".join(sorted(ctx.matched_roles[id(r)] & set(rule.unknown_roles)))
+                               note="hidden behind " + "/".join(sorted(hid))
                                + " (" + r.qname + " " + r.qtype + "); no evidence of what is behind it")
     unexplained = [r for r in presence if r.usable and id(r) not in ctx.explained and not _is_null_answer(r)]
     if unexplained:

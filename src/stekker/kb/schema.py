@@ -66,6 +66,7 @@ class Source(_Strict):
     url: str
     retrieved: _dt.date | None = None
     about: str | None = None
+    verified: bool = True  # false: the URL was not read here; the fact it is cited for is unconfirmed
 
     @field_validator("url")
     @classmethod
@@ -207,6 +208,7 @@ class Ownership(BaseModel):
     until: _dt.date | None = None
     source: str | None = None
     note: str | None = None
+    verified: bool = True  # false: not confirmed from a retrieved source (docs/KB_SOURCES.md)
 
     def covers(self, d: _dt.date) -> bool:
         return (self.since is None or self.since <= d) and (self.until is None or d < self.until)
@@ -283,6 +285,7 @@ class CategoryRule(_Strict):
     corroborate_roles: list[str] = Field(default_factory=list)  # roles that count as another kind in a tie
     relay_of: str | None = None  # own-domain names of self_purposes are a self-run relay when that category is a provider's
     likely_roles: list[str] = Field(default_factory=list)  # roles that count as weak evidence here (an MS= tenant token)
+    likely_hidden_roles: list[str] = Field(default_factory=list)  # a presence answer hidden only by these: "likely" its operator
     service_kinds: bool = False  # tell a provider's platform apart from a server on its network (infrastructure)
     note: str | None = None
 
