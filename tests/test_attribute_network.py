@@ -196,3 +196,9 @@ def test_operator_mail_host_as_mx_is_likely_that_operator(kb):
     spf = attr(d, [(d, "MX", "10 mail10.swisscom.com."),
                    (d, "TXT", "v=spf1 include:spf.protection.outlook.com -all")], kb).services["mailbox"]
     assert spf.provider == "microsoft" and spf.basis == "likely"
+
+
+def test_tenant_token_next_to_an_operator_mail_host_does_not_win(kb):
+    d = "gemeinde-t.ch"
+    mb = attr(d, [(d, "MX", "10 mail10.swisscom.com."), (d, "TXT", "MS=ms12345678")], kb).services["mailbox"]
+    assert mb.provider == "swisscom" and mb.basis == "likely"

@@ -462,12 +462,13 @@ def _self_service(category: str, items: list[EvidenceItem], conf: float, note: s
 
 
 def _hidden(ctx: _Ctx, rule: CategoryRule, only: str | None = None) -> bool:
-    """A presence answer of the rule is matched only as one of its
-    ``unknown_roles`` (e.g. the MX is a filtering gateway): what is behind it
-    is hidden."""
-    if not rule.unknown_roles:
+    """A presence answer of the rule is matched as one of its
+    ``unknown_roles`` other than ``likely_hidden_roles`` (the MX is a
+    filtering gateway, not an operator's own mail host): what is behind it is
+    hidden, and a tenant token (``likely_roles``) may speak for it."""
+    ur = set(rule.unknown_roles) - set(rule.likely_hidden_roles)  # a filtering gateway, not an operator's mail host
+    if not ur:
         return False
-    ur = set(rule.unknown_roles)
     return any(ctx.matched_roles.get(id(r), set()) & ur for r in _results(ctx, rule.presence, only))
 
 

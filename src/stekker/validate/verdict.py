@@ -137,7 +137,8 @@ def judge(row) -> None:
                "would win over it (mailbox platform_kinds)." if row.stekker_status == "self" else ""))
         return
 
-    if row.stekker_status == "self" and P in hyperscalers:
+    # an own server, also one known only by its address in a provider's network (service kind infrastructure)
+    if (row.stekker_status == "self" or getattr(row, "stekker_kind", None) == "infrastructure") and P in hyperscalers:
         strong = strong_items(row, P)
         if strong:
             exo_mx = [v for who, rule, q, t, v in row.items if who == P and _kind(rule) == "mx"]
@@ -155,7 +156,8 @@ def judge(row) -> None:
             return
         row.verdict, row.cause = "stekker", "spf_only_vs_own_mx"
         row.verdict_text = (
-            f"The MX ({mx}) is the organisation's own server. The peer's '{obs.label}' rests on "
+            f"The MX ({mx}) is the organisation's own server"
+            + (f" (on {row.stekker_provider}'s network)" if row.stekker_status != "self" else "") + ". The peer's '{obs.label}' rests on "
             f"{', '.join(sorted(pk & {'spf', 'txt', 'tenant'})) or 'weak signals'}: an SPF include only "
             f"authorises {P} to send, a verification token or a tenant only proves an account exists. Nothing in "
             f"DNS shows mailboxes at {P}.")
