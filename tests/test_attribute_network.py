@@ -202,3 +202,33 @@ def test_tenant_token_next_to_an_operator_mail_host_does_not_win(kb):
     d = "gemeinde-t.ch"
     mb = attr(d, [(d, "MX", "10 mail10.swisscom.com."), (d, "TXT", "MS=ms12345678")], kb).services["mailbox"]
     assert mb.provider == "swisscom" and mb.basis == "likely"
+
+
+def test_report_counts_verdicts_resting_on_weaker_answers(kb, pol):
+    """The report shows, per definition, how many verdicts rest on a network
+    operator, on a likely answer and on a server on a provider's network, in
+    a block of its own (terminal, Dutch and English)."""
+    from rich.console import Console
+
+    from stekker.report import build
+    from stekker.report.terminal import print_report
+
+    das = [
+        attr("gemeente-n.nl", [("gemeente-n.nl", "MX", "10 mail.isp-example.nl."),
+                               ("mail.isp-example.nl", "A", "198.51.100.25")], kb),
+        attr("gemeente-g.nl", [("gemeente-g.nl", "MX", "10 mx0a-00123456.pphosted.com."),
+                               ("gemeente-g.nl", "TXT", "MS=ms12345678")], kb),
+        attr("gemeente-v.nl", [("gemeente-v.nl", "MX", "10 mx.vm-example.nl."), ("mx.vm-example.nl", "A", "52.100.1.1")], kb),
+        attr("gemeente-x.nl", [("gemeente-x.nl", "MX", "10 gemeente-x-nl.mail.protection.outlook.com.")], kb),
+    ]
+    rep = build(das, kb, pol.select(None), AS_OF)
+    nos = rep.answer_kinds["nos"]
+    # mailbox + mail_inbound of gemeente-n rest on the network operator; the tenant token is likely;
+    # the VM on Azure is infrastructure for mailbox and mail_inbound
+    assert nos["network"] == 2 and nos["likely"] == 1 and nos["infrastructure"] == 2
+    assert nos["verdicts"] > nos["network"] + nos["likely"] + nos["infrastructure"]
+    for lang, title in (("en", "Verdicts resting on weaker answers"), ("nl", "Oordelen die op zwakkere antwoorden rusten")):
+        c = Console(record=True, width=200)
+        print_report(rep, lang, c)
+        text = c.export_text()
+        assert title in text, text[-2000:]

@@ -129,7 +129,9 @@ def markdown(results: list[DatasetResult], meta: dict, kb=None) -> str:
       "other provider, `self`, `unknown` (evidence, no conclusion - e.g. an own server behind a gateway), "
       "`absent` and `error` -> other. **stekker `unknown` vs peer `unknown`/`independent`:** both are `other` "
       "in the buckets, because neither names a hyperscaler, which is what the buckets measure; the table of "
-      "labels below keeps them apart, so an abstention is never counted as a positive finding.")
+      "labels below keeps them apart, so an abstention is never counted as a positive finding. A `likely` "
+      "answer counts in its provider's bucket; a server known only by its address in a hyperscaler's network "
+      "(service kind infrastructure) counts as other (self-hosted).")
     w("* Record reconstruction: MX, MX CNAMEs, SPF and verification TXT, autodiscover CNAME/SRV and DKIM "
       "selector CNAMEs as published. MX hosts get an address in the lab provider's prefixes when they are in a "
       "lab provider zone (outlook.com, google.com, pphosted.com, ...), else in a synthetic /24 of the ASN the "
@@ -171,7 +173,7 @@ def markdown(results: list[DatasetResult], meta: dict, kb=None) -> str:
       "addresses (IP-to-ASN holder; in the lab: the ASN the peer published), `likely` = answers from weak "
       "evidence only (SPF include, tenant token behind a gateway), `self-hosted on a cloud` = an MX host "
       "known only by its address in a cloud's network (service kind infrastructure, bucket other). "
-      "Explained agreement counts the disagreements whose verdict is `stekker` as agreements.")
+      "Explained agreement counts as agreements the disagreements whose verdict is `stekker` and the look-through questions (`likely_behind_gateway`, `peer_tenant_or_token`: a gateway that one side looks through on a tenant token).")
     w("")
     w("| dataset | peer names an operator | stekker names none | share | local/independent (peer) | "
       "stekker agrees | local agreement | explained agreement | network | likely | self-hosted on a cloud |")
@@ -266,6 +268,16 @@ def markdown(results: list[DatasetResult], meta: dict, kb=None) -> str:
     if missing:
         w("* **Knowledge base, MX platforms still missing** (a provider needs its company entry first): "
           + ", ".join(missing) + ".")
+    lbg = sum(d.cause == "likely_behind_gateway" for r in results for d in r.disagreements())
+    w("* **Engine, answers beyond the knowledge base (issue 12):** an MX address in an ASN of no known provider "
+      f"names its network operator (basis `network`: {sum(r.basis_count('network') for r in results)} mailbox "
+      "answers here; the lab's ASN holder names are the peer-published ASNs); an MX at a known operator's own "
+      "mail host, an SPF include alone or a tenant token behind a filtering gateway is `likely <provider>` "
+      f"({sum(r.basis_count('likely') for r in results)}); an MX known only by its address in a cloud's or "
+      "ISP's network is `self-hosted on <provider>` (service kind infrastructure, bucket other: "
+      f"{sum(r.infrastructure for r in results)}). {lbg} disagreements are `likely_behind_gateway`: the peer "
+      "(mxmap) does not look through the gateway on a token, stekker shows 'likely microsoft' - a question "
+      "DNS cannot settle; the explained agreement counts them.")
     w("* **Peers:** mxmap-dk's company lists cite DKIM/autodiscover/TXT records they do not publish; "
       "Google labels from a google-site-verification token alone (Search Console) and Microsoft labels "
       "from the tenant realm API alone are not mailbox evidence.")
