@@ -227,6 +227,12 @@ def test_report_counts_verdicts_resting_on_weaker_answers(kb, pol):
     # the VM on Azure is infrastructure for mailbox and mail_inbound
     assert nos["network"] == 2 and nos["likely"] == 1 and nos["infrastructure"] == 2
     assert nos["verdicts"] > nos["network"] + nos["likely"] + nos["infrastructure"]
+    # a VM on Azure is counted apart from Exchange Online (same company and jurisdiction)
+    shares = {p.key: p for p in rep.markets["mailbox"].shares} if "mailbox" in rep.markets else {}
+    keys = {d.provider_key for r in rep.results for d in r.deps if d.category == "mailbox"}
+    assert {"microsoft", "microsoft#self-hosted"} <= keys
+    if shares:
+        assert shares["microsoft#self-hosted"].name == "self-hosted on Microsoft"
     for lang, title in (("en", "Verdicts resting on weaker answers"), ("nl", "Oordelen die op zwakkere antwoorden rusten")):
         c = Console(record=True, width=200)
         print_report(rep, lang, c)

@@ -788,6 +788,8 @@ class Dependency:
         s = self.service
         if s.status == "self":
             return "self"
+        if s.service_kind == "infrastructure" and s.provider:
+            return s.provider + "#self-hosted"  # a server on the provider's network, counted apart from its platform
         return s.provider or ("?" if s.status == "unknown" else s.status)
 
 
