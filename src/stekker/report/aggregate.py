@@ -426,6 +426,10 @@ class Report:
     nos: Any = None
     # what DNS cannot show, counted (figures.DnsLimits)
     limits: Any = None
+    # issue 12: policy -> Counter of the verdicts (on primary dependencies) by what the answer
+    # rests on: "verdicts" (all), "network" (the network operator of the addresses), "likely"
+    # (weak evidence only), "infrastructure" (a server on a provider's network)
+    answer_kinds: dict[str, Counter] = field(default_factory=dict)
 
     @property
     def domain_count(self) -> int:
@@ -649,6 +653,22 @@ def build(attributions: Iterable[DomainAttribution], kb: Any, policies: list[Pol
                 for obj, lvl in d.seal.items():
                     seal_counts.setdefault(obj, Counter())[lvl.label()] += 1
 
+    answer_kinds: dict[str, Counter] = {pid: Counter() for pid in pids}
+    for r in live:
+        for d in r.deps:
+            if not d.primary:
+                continue
+            s = d.service
+            for pid in pids:
+                if d.verdicts.get(pid) is None:
+                    continue
+                ak = answer_kinds[pid]
+                ak["verdicts"] += 1
+                if s.basis in ("network", "likely"):
+                    ak[s.basis] += 1
+                if s.service_kind == "infrastructure":
+                    ak["infrastructure"] += 1
+
     unknown_reasons: dict[str, list[tuple[int, Any]]] = {}
     for pid in pids:
         cnt: Counter = Counter()
@@ -693,6 +713,7 @@ def build(attributions: Iterable[DomainAttribution], kb: Any, policies: list[Pol
         seal=seal_counts, status_counts=status_counts, domains_with_failed_queries=failed_q,
         explanations=explanations, unknown_reasons=unknown_reasons,
         hosts=host_list, host_policies=host_pids, hosts_overall=hosts_overall, hosts_by_sector=hosts_by_sector,
+        answer_kinds=answer_kinds,
     )
     from .figures import dns_limits, nos_comparison
 

@@ -141,6 +141,8 @@ def _dep_record(d, lang: str) -> dict[str, Any]:
         "chain": [{"id": e.id, "name": e.name, "country": e.country} for e in (d.chain or [])],
         "jurisdiction": d.chain[-1].country if d.chain else s.jurisdiction,
         "confidence": s.confidence,
+        "basis": s.basis,  # issue 12: kb | network | likely | self (null in older records)
+        "service_kind": s.service_kind,  # platform | infrastructure | null
         "verdicts": {pid: v.to_dict(lang) for pid, v in d.verdicts.items() if v is not None},
         "seal": {k: v.label() for k, v in (d.seal or {}).items()},
         "evidence": [{"qname": e.qname, "rtype": e.rtype, "value": e.value, "rule": e.rule}

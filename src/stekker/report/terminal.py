@@ -262,10 +262,36 @@ def print_report(report: Report, lang: str = "en", console: Console | None = Non
         rows.append(([t.category(row), _T(tops)], [fmt_int(m.denominator, lang), hhi if row not in multi else "–"]))
     print_fit(c, t("markets"), [t("category"), t("top_providers")], ["n", t("hhi")], rows)
 
+    print_answer_kinds(report, lang, c)
     print_hosts(report, lang, c)
 
     if comparison is not None:
         print_comparison(comparison, lang, c)
+
+
+def print_answer_kinds(report: Report, lang: str = "en", console: Console | None = None) -> None:
+    """Issue 12: how many verdicts rest on a weaker kind of answer (the network
+    operator of the addresses, weak evidence only, a server on a provider's
+    network); a small block of its own, only when there are any."""
+    c = console or Console()
+    t = Strings(lang)
+    kinds = getattr(report, "answer_kinds", {}) or {}
+    if not any(k.get("network") or k.get("likely") or k.get("infrastructure") for k in kinds.values()):
+        return
+    tb = Table(title=t("answer_kinds_title"))
+    tb.add_column(t("answer_kinds_policy"))
+    tb.add_column(t("answer_kinds_verdicts"), justify="right")
+    tb.add_column(t("answer_kinds_network"), justify="right")
+    tb.add_column(t("answer_kinds_likely"), justify="right")
+    tb.add_column(t("answer_kinds_infrastructure"), justify="right")
+    for p in report.policies:
+        k = kinds.get(p.id)
+        if k is None:
+            continue
+        tb.add_row(p.short_title(lang), fmt_int(k.get("verdicts", 0), lang), fmt_int(k.get("network", 0), lang),
+                   fmt_int(k.get("likely", 0), lang), fmt_int(k.get("infrastructure", 0), lang))
+    c.print(tb)
+    c.print(Text(t("answer_kinds_note"), style="dim"))
 
 
 def print_comparison(cmp: Comparison, lang: str = "en", console: Console | None = None) -> None:
