@@ -839,6 +839,8 @@ def test_spf_tie_break_is_evidence_then_record_order(kb, spf, token, expected):
         recs.append((d, "TXT", token))
     mb = attr(d, recs, kb).services["mailbox"]
     assert who(mb) == expected, (spf, token, mb)
+    assert mb.basis == "likely" and all(x.basis == "likely" for x in mb.also)
+    # the token is no mailbox evidence of its own next to an unknown MX (likely_roles: only behind a gateway)
     assert len(mb.also) == 1 and mb.also[0].confidence == mb.confidence
 
 

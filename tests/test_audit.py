@@ -529,7 +529,8 @@ def test_catalogue_and_alternatives_are_sourced_and_consistent():
     assert by["twinfield"]["controller_country"] == "NL"
     # every string exists in both languages
     def walk(node, path=""):
-        if isinstance(node, dict) and set(node) == {"nl", "en"}:
+        if isinstance(node, dict) and {"nl", "en"} <= set(node) <= {"nl", "en", "nl_one", "en_one", "count"}:
+            assert ("nl_one" in node) == ("en_one" in node), path  # singular forms in both languages
             return
         assert isinstance(node, dict), path
         for k, v in node.items():
@@ -579,13 +580,13 @@ def test_cli_init_check_report(tmp_path):
     out = r.invoke(app, ["audit", "init", str(tmp_path)])
     assert out.exit_code == 0, out.output
     assert (tmp_path / "inventory.yaml").exists() and (tmp_path / "inventory-example.yaml").exists()
-    assert r.invoke(app, ["audit", "init", str(tmp_path)]).exit_code == 1  # no silent overwrite
+    assert r.invoke(app, ["audit", "init", str(tmp_path)]).exit_code == 2  # no silent overwrite (usage error)
     ok = r.invoke(app, ["audit", "check", str(tmp_path / "inventory-example.yaml")])
     assert ok.exit_code == 0 and "OK, 15 item(s)" in ok.output
     bad = tmp_path / "bad.yaml"
     bad.write_text("items:\n  - name: X\n    category: nope\n    product: Slack\n")
     res = r.invoke(app, ["audit", "check", str(bad)])
-    assert res.exit_code == 1 and f"{bad}:3: items[0] (X).category" in res.output
+    assert res.exit_code == 2 and f"{bad}:3: items[0] (X).category" in res.output
     j = tmp_path / "a.json"
     h = tmp_path / "a.html"
     rep = r.invoke(app, ["audit", "report", str(tmp_path / "inventory-example.yaml"), "--lang", "en",

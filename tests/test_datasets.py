@@ -292,7 +292,7 @@ def test_cli_import_status_lookup(tmp_path):
     assert rows["ipasn"]["source"] == str(f.resolve()) and rows["ipasn"]["fetched_at"] > 0
     assert rows["ipasn"]["path"].endswith("ipasn.npz")
     r = cli("data", "import", str(tmp_path / "nope.tsv"), "--data-dir", d)
-    assert r.exit_code == 1 and "no such file" in r.stderr
+    assert r.exit_code == 2 and "no such file" in r.stderr  # an input error (docs/CLI.md)
     r = cli("data", "lookup", "1.1.1.1", "--data-dir", str(tmp_path / "empty"))
     assert r.exit_code == 1 and "no IP-to-ASN data" in r.stderr
 

@@ -272,7 +272,9 @@ def test_compare_identical_scans_is_empty(kb, pols):
 def test_html_english(rep):
     html = render_html(rep, "en", now=NOW)
     assert html.startswith("<!doctype html>") and '<html lang="en">' in html
-    assert "75% of the organisations and 43% of the domains depend on at least one service" in html
+    # the lead is the quote sentence of the first definition; the organisations' share is next to its figure
+    assert "43% of the 7 domains examined whose answer is known (3 of 7) depended on at least one US-controlled service" in html
+    assert "Organisations: 75% (3 of 4)" in html
     assert "(3/7)" in html and "(3/4)" in html and "(9/10)" in html
     assert "Measured" in html and "2026-01-01" in html and "10 days" in html  # data age
     assert "fake-kb-1" in html and "ip2asn-v4" in html and "2026-11-20" in html
@@ -294,7 +296,8 @@ def test_html_shows_warnings_and_dataset_dates(rep):
 def test_html_dutch(rep):
     html = render_html(rep, "nl", now=NOW)
     assert '<html lang="nl">' in html
-    assert "75% van de organisaties en 43% van de domeinen" in html
+    assert "43% van de 7 onderzochte domeinen waarvan het antwoord bekend is (3 van 7) afhankelijk van minstens" in html
+    assert "Organisaties: 75% (3 van 4)" in html
     assert "Definities en methode" in html and "Per sector" in html and "niet soeverein" in html
     assert "Geen Amerikaanse zeggenschap (NOS)" in html
 
@@ -483,7 +486,7 @@ def test_cli_outputs(cli, tmp_path):
               "--explanations", str(DATA / "report_explanations.yaml"))
     assert res.exit_code == 0, res.output
     # nos: microsoft, google not sovereign; transip+self... a is N, waterschap S, school N, kpn S, hostile S
-    assert "Geen Amerikaanse zeggenschap (NOS)" in res.output and "40% (2/5)" in res.output
+    assert "afhankelijk van minstens één dienst onder Amerikaanse zeggenschap" in res.output and "40% (2/5)" in res.output
     for p in out.values():
         assert p.exists() and p.stat().st_size > 0
     assert '<html lang="nl">' in out["html"].read_text()
@@ -532,7 +535,7 @@ def test_cli_policy_selection(cli, tmp_path):
     _store_with_scan(tmp_path, _real_records())
     res = cli("--db", str(tmp_path / "s.db"), "--policy", "strict,nos", "--as-of", "2026-01-01")
     assert res.exit_code == 0, res.output
-    assert res.output.index("Strict (SecNumCloud") < res.output.index("No US control (NOS)")
+    assert res.output.index("fails the strict ownership test") < res.output.index("depend on at least one US-controlled")
     assert "Data in Europe" not in res.output
 
 
@@ -785,7 +788,7 @@ def test_hosts_html_english_and_dutch(hrep):
     sec = _hosts_section(en)
     assert sec is not None and '<a href="#hosts">Extra hosts (such as patient portals)</a>' in en
     assert '<h2 id="h-hosts">Extra hosts (such as patient portals)</h2>' in sec
-    assert "The input lists 9 extra hostnames of 8 organisations" in sec
+    assert "patient portal: 9 hosts of 8 organisations" in sec
     # NOS style shares and the per-policy numbers
     assert "25% (2/8)" in sec and "Microsoft Ireland Operations Ltd → Microsoft Corporation" in sec
     assert '<span class="v-not_sovereign">50%</span><span class="small den"> (3/6)</span>' in sec
@@ -806,7 +809,7 @@ def test_hosts_html_english_and_dutch(hrep):
     nl = render_html(hrep, "nl", now=NOW)
     sec = _hosts_section(nl)
     assert sec is not None and '<h2 id="h-hosts">Extra hostnames (zoals patiëntportalen)</h2>' in sec
-    assert "De invoer noemt 9 extra hostnames van 8 organisaties" in sec
+    assert "patiëntportaal van een ziekenhuis: 9 hostnames van 8 organisaties" in sec
     assert "25% (2/8)" in sec and "aanbieder niet herkend" in sec and "geen adres" in sec
     assert "niet gemeten (DNS-fout)" in sec and "Bedrijf → uiteindelijke moeder" in sec
 
@@ -816,7 +819,11 @@ def test_no_hosts_section_without_hosts(rep):
     for lang in ("en", "nl"):
         html = render_html(rep, lang, now=NOW)
         assert _hosts_section(html) is None and 'href="#hosts"' not in html
-        assert "patient portals" not in html and "patiëntportalen" not in html
+        # only the NOS comparison speaks of patient portals, and says the input lists no extra hosts
+        nos = html[html.index('<section id="nos"'):html.index("</section>", html.index('<section id="nos"'))]
+        assert ("no extra hosts in the input" if lang == "en" else "geen extra hostnames in de invoer") in nos
+        rest = html.replace(nos, "")
+        assert "patient portals" not in rest and "patiëntportalen" not in rest
     org = render_org_html(rep, "Gemeente A", "en", now=NOW)
     assert "patient portals" not in org
 
@@ -833,7 +840,7 @@ def test_hosts_terminal(hrep, rep):
     assert "mijn.zkh-7.nl" in out and "no address" in out
     con = Console(record=True, width=240, color_system=None)
     print_report(rep, "nl", con)
-    assert "patiëntportalen" not in con.export_text()
+    assert "Extra hostnames (zoals patiëntportalen)" not in con.export_text()
 
 
 def test_hosts_on_the_organisation_page(hrep):

@@ -115,3 +115,35 @@ def test_cli_writes_pdf_of_report_and_organisation(tmp_path):
         res = CliRunner().invoke(app, ["report", "--db", db, "-q", "--pdf", str(tmp_path / name), *args])
         assert res.exit_code == 0, res.output
         assert (tmp_path / name).read_bytes().startswith(b"%PDF-")
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_summary_screenshot_states_the_finding(tmp_path, lang):
+    """Issue 13: the summary as a reader sees it (headline figures with their
+    finding, quote sentences, NOS comparison), screenshotted in both languages.
+    STEKKER_SCREENSHOT_DIR keeps the PNGs for a human look."""
+    import os
+    import shutil
+
+    from test_report_figures import META as FMETA
+    from test_report_figures import PHRASES, nearly_all
+
+    r = build(nearly_all(orgs=True), FakeKB(), load_policies().select(None), None, meta=FMETA)
+    html = tmp_path / f"summary-{lang}.html"
+    html.write_text(render_html(r, lang, now=NOW), encoding="utf-8")
+    png = tmp_path / f"summary-{lang}.png"
+    _screenshot(html, png, height=2200)
+    keep = os.environ.get("STEKKER_SCREENSHOT_DIR")
+    if keep:
+        os.makedirs(keep, exist_ok=True)
+        shutil.copy(png, os.path.join(keep, png.name))
+    print(f"screenshot: {png}")
+    dom = _dump_dom(html)
+    text = " ".join(re.sub(r"<[^>]+>", " ", dom).split())
+    for phrase in PHRASES[lang].values():
+        assert phrase in text
+    assert ("99.9% depend on at least one US-controlled service" if lang == "en"
+            else "99,9% afhankelijk van minstens één dienst onder Amerikaanse zeggenschap") in text
+    assert ("Compared with the NOS study" if lang == "en" else "Vergeleken met het NOS-onderzoek") in text
+    pdf = write_pdf(html.read_text(encoding="utf-8"), tmp_path / f"summary-{lang}.pdf")
+    assert pdf.read_bytes().startswith(b"%PDF-")

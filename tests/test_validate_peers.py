@@ -89,6 +89,37 @@ def test_verdict_own_mx_with_exchange_online_evidence():
     assert (row.verdict, row.cause) == ("stekker", "spf_only_vs_own_mx")
 
 
+def test_coverage_metrics_name_an_operator_and_local_agreement():
+    """Issue 12: share of domains where the peer names an operator and stekker
+    none, and the agreement on local/independent operators."""
+    def row(label, status, provider=None, basis=None, kind=None, bucket_=None):
+        r = check.Row(obs=_obs(f"{label}-{status}-{provider}.ch", label=label), input_domain="x",
+                      peer_bucket=bucket(label), stekker_status=status, stekker_provider=provider,
+                      stekker_basis=basis, stekker_kind=kind)
+        r.stekker_bucket = bucket_ or "other"
+        return r
+
+    rows = [row("independent", "unknown"),                        # no operator named
+            row("independent", "attributed", "as3303", "network"),  # named: the network operator
+            row("local-isp", "self", "self", "self"),               # named: the organisation itself
+            row("independent", "attributed", "microsoft", "kb", "infrastructure"),  # a VM on Azure: self-hosted
+            row("independent", "attributed", "microsoft", "likely", None, "microsoft"),  # a hyperscaler: no local agreement
+            row("microsoft", "attributed", "microsoft", "kb", "platform", "microsoft"),
+            row("microsoft", "absent"),                              # no operator named
+            row("unknown", "unknown")]                               # the peer names none either: not counted
+    res = check.DatasetResult(name="t", rows=rows, skipped=[])
+    for r in res.disagreements():
+        verdict.judge(r)
+    assert res.peer_named == 7 and res.none_named == 2
+    assert res.local_n == 5 and res.local_agree == 3
+    assert res.basis_count("network") == 1 and res.basis_count("likely") == 1 and res.infrastructure == 1
+    assert rows[1].stekker_label == "network:as3303" and rows[3].stekker_label == "self-hosted on microsoft"
+    text = report.text_summary([res], details=False)
+    assert "none named=   2/7" in text and "local agree=   3/5" in text
+    md = report.markdown([res], report.meta_for("peers"))
+    assert "| t | 7 | 2 | **28.6%** | 5 | 3 | **60.0%** |" in md
+
+
 # ---------------------------------------------------------------- through the lab
 def _need_lab():
     if not PEERS.is_dir():

@@ -226,6 +226,9 @@ def _normalise(raw: str, *, strip_www: bool) -> tuple[str, bool]:
         raise NameProblem("invalid", "empty name")
     if "@" in s and "://" not in s:
         raise NameProblem("invalid", "an e-mail address, not a domain name")
+    # "example.nl/contact" is a URL without its scheme; "B.6v?$eW" is junk that
+    # would become "b.6v" by the same cut: only a known suffix makes it a URL
+    cut = next((c for c in "/?" if c in s), None) if "://" not in s else None
     s = _strip_url(s)
     s = s.strip(_STRIP)
     # IP addresses (also [v6] and v4 with a trailing dot)
@@ -267,6 +270,9 @@ def _normalise(raw: str, *, strip_www: bool) -> tuple[str, bool]:
     suffix = _public_suffix_list().publicsuffix(name, accept_unknown=False)
     if suffix == name:
         raise NameProblem("public_suffix", f"{name} is a public suffix, not an organisation's domain")
+    if cut is not None and suffix is None:
+        raise NameProblem("invalid", f"character {_show(cut)} is not allowed in a domain name (read as a URL, "
+                                     f"its host {name} has no known top-level domain)")
     return name, suffix is None
 
 
@@ -367,6 +373,7 @@ class TargetFile:
         self.file_issues: list[InputIssue] = []
         self.issues: list[InputIssue] = []
         self.stats: dict[str, int] = {}
+        self.issue_counts: dict[str, int] = {}  # every issue per kind (the list stops at MAX_ISSUES)
 
     @property
     def dialect(self) -> str | None:
@@ -485,12 +492,16 @@ class TargetFile:
         cap = MAX_ISSUES
 
         def note(issue: InputIssue) -> None:  # listed up to the cap, then counted per kind
+            counts[issue.kind] = counts.get(issue.kind, 0) + 1
             if len(issues) < cap:
                 issues.append(issue)
             else:
                 overflow[issue.kind] = overflow.get(issue.kind, 0) + 1
 
         stats = self.stats = {"rows": 0, "targets": 0, "duplicates": 0, "rejected": 0, "invalid_hosts": 0}
+        counts = self.issue_counts = {}  # kind -> every issue of that kind, listed or not
+        for i in issues:
+            counts[i.kind] = counts.get(i.kind, 0) + 1
         seen: dict[str, int] = {}
         check_tld = self._check_tld
         for line, cell, extra, problem, raw in self._rows():
@@ -557,7 +568,9 @@ class TargetFile:
                            f"only the first {cap} are kept")
             )
         if stats["targets"] == 0:
-            raise InputError(_no_valid_message(self, stats, issues), issues)
+            err = InputError(_no_valid_message(self, stats, issues), issues)
+            err.issue_counts = dict(counts)
+            raise err
 
     def merged(self) -> list[Target]:
         """All targets, duplicates merged, in input order (holds the list in memory)."""

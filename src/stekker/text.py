@@ -32,3 +32,38 @@ def visible(value: Any, keep_newlines: bool = False) -> str:
         else:
             out.append(ch)  # e.g. a plain space variant
     return "".join(out)
+
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: Any) -> Any:
+    """A spreadsheet cell from attacker-controlled text: :func:`visible`, and
+    a leading ``'`` when a spreadsheet would run it as a formula.  Numbers and
+    None pass unchanged."""
+    if value is None or isinstance(value, (int, float)):
+        return value
+    text = visible(value)
+    if text.startswith(_FORMULA):
+        return "'" + text
+    return text
+
+
+def json_inert(text: str) -> str:
+    """JSON text with every character that :func:`visible` would escape
+    written as a JSON ``\\uXXXX`` escape instead: the same data for a JSON
+    reader, nothing a terminal acts on (ESC, C1 controls, bidi overrides)."""
+    out = []
+    for ch in text:
+        if ch.isprintable() and ch != "\u2028" and ch != "\u2029":
+            out.append(ch)
+            continue
+        o = ord(ch)
+        if ch in " \n\r\t":  # JSON whitespace between tokens (inside strings json.dumps escapes these)
+            out.append(ch)
+        elif o > 0xFFFF:
+            o -= 0x10000
+            out.append(f"\\u{0xD800 + (o >> 10):04x}\\u{0xDC00 + (o & 0x3FF):04x}")
+        else:
+            out.append(f"\\u{o:04x}")
+    return "".join(out)

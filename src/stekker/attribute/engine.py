@@ -203,6 +203,7 @@ class _Ctx:
     matched_names: set[str] = field(default_factory=set)  # names a fingerprint matched
     tenant: str | None = None
     dstatus: str = "ok"  # DomainEvidence.status, computed once
+    networks: dict[str, dict[str, Any]] = field(default_factory=dict)  # "as<N>" -> {asn, holder, country}
 
 
 def _match_observations(ctx: _Ctx) -> None:
@@ -272,6 +273,7 @@ def _match_ips(ctx: _Ctx) -> None:
             pid = kb.provider_for_asn(rec.asn)
             if pid is None:
                 ctx.ip_unmapped.setdefault(id(r), []).append(rr.value)
+                _network_cand(ctx, r, rr, rec)
                 continue
             prov = kb.provider(pid)
             verified = kb.asn_verified(rec.asn)
@@ -283,6 +285,25 @@ def _match_ips(ctx: _Ctx) -> None:
             ctx.explained.add(id(r))
     if "spf_ip" in ipp:
         _match_spf_ips(ctx)
+
+
+def _network_cand(ctx: _Ctx, r: QueryResult, rr: Any, rec: Any) -> None:
+    """An address in an ASN of no known provider: its network operator (AS
+    number, holder, registration country from the IP-to-ASN data) is a
+    candidate of its own (kind ``net``, basis "network", lower confidence).
+    Names under the organisation's own domain stay "self" (_match_self)."""
+    if _under(r.final_name or r.qname, ctx.org):
+        return
+    pid = f"as{rec.asn}"
+    country = (getattr(rec, "country", None) or "").upper() or None
+    if country in ("ZZ", "--", "NONE", "UNKNOWN"):
+        country = None
+    holder = (getattr(rec, "description", None) or "").strip() or None
+    ctx.networks.setdefault(pid, {"asn": int(rec.asn), "holder": holder, "country": country})
+    rule = f"network:AS{rec.asn}" + (f" {holder}" if holder else "") + (f" ({country})" if country else "")
+    item = EvidenceItem(qname=rr.name or r.qname, rtype=rr.rtype, value=rr.value, rule=rule, purpose=r.purpose)
+    ctx.cands.append(_Cand(pid, frozenset(ctx.kb.rules.network_roles), ctx.kb.rules.network_confidence, item,
+                           r.purpose, "net", None, r.qname, len(ctx.cands)))
 
 
 def _match_spf_ips(ctx: _Ctx) -> None:
@@ -366,8 +387,10 @@ def _combine(confs: Iterable[float], how: str) -> float:
     return round(min(1.0 - p, 0.999), 4)
 
 
-def _service(ctx: _Ctx, category: str, pid: str, cands: list[_Cand]) -> Service:
+def _service(ctx: _Ctx, category: str, pid: str, cands: list[_Cand], rule: CategoryRule | None = None) -> Service:
     kb = ctx.kb
+    if all(c.kind == "net" for c in cands) and pid in ctx.networks:
+        return _network_service(ctx, category, pid, cands)
     prov = kb.provider(pid)
     company = prov.company if prov else None
     parent = kb.ultimate_parent(company, ctx.as_of) if company else None
@@ -383,31 +406,81 @@ def _service(ctx: _Ctx, category: str, pid: str, cands: list[_Cand]) -> Service:
         # one confidence per distinct fact (the same rule on A and AAAA counts once)
         fact = (c.item.qname, c.item.rule)
         best[fact] = max(best.get(fact, 0.0), c.confidence)
+    name = prov.name if prov else pid
+    kind = None
+    if rule is not None and rule.service_kinds:
+        if any(c.kind not in ("ip", "net") for c in cands):
+            kind = "platform"
+        elif prov is not None and prov.asn_service_kind == "infrastructure":
+            kind = "infrastructure"
+            name = f"self-hosted on {prov.name}"
+        elif prov is not None and prov.asn_service_kind == "platform":
+            kind = "platform"
+    basis = "likely" if (rule is not None and _tier(rule, cands) == 2) else "kb"
     return Service(
         category=category,
         status="attributed",
         provider=pid,
-        provider_name=prov.name if prov else pid,
+        provider_name=name,
         company=company,
         parent=parent,
         jurisdiction=juris,
         confidence=_combine(best.values(), kb.rules.combine),
         evidence=items,
+        basis=basis,
+        service_kind=kind,
+    )
+
+
+def _network_service(ctx: _Ctx, category: str, pid: str, cands: list[_Cand]) -> Service:
+    net = dict(ctx.networks[pid])
+    items: list[EvidenceItem] = []
+    seen = set()
+    for c in cands:
+        key = (c.item.qname, c.item.rtype, c.item.value)
+        if key not in seen:
+            seen.add(key)
+            items.append(c.item)
+    holder = net.get("holder") or f"AS{net['asn']}"
+    return Service(
+        category=category,
+        status="attributed",
+        provider=pid,
+        provider_name=f"{holder} (AS{net['asn']})" if net.get("holder") else holder,
+        confidence=ctx.kb.rules.network_confidence,
+        evidence=items,
+        note=("no provider fingerprint matched: the network operator of the addresses (IP-to-ASN data, "
+              "registration country " + (net.get("country") or "unknown") + ")"),
+        basis="network",
+        network=net,
     )
 
 
 def _self_service(category: str, items: list[EvidenceItem], conf: float, note: str | None = None) -> Service:
     return Service(category=category, status="self", provider=SELF,
-                   provider_name="self-hosted", confidence=conf, evidence=items, note=note)
+                   provider_name="self-hosted", confidence=conf, evidence=items, note=note, basis="self")
+
+
+def _hidden(ctx: _Ctx, rule: CategoryRule, only: str | None = None) -> bool:
+    """A presence answer of the rule is matched as one of its
+    ``unknown_roles`` other than ``likely_hidden_roles`` (the MX is a
+    filtering gateway, not an operator's own mail host): what is behind it is
+    hidden, and a tenant token (``likely_roles``) may speak for it."""
+    ur = set(rule.unknown_roles) - set(rule.likely_hidden_roles)  # a filtering gateway, not an operator's mail host
+    if not ur:
+        return False
+    return any(ctx.matched_roles.get(id(r), set()) & ur for r in _results(ctx, rule.presence, only))
 
 
 def _rule_cands(ctx: _Ctx, rule: CategoryRule, only: str | None = None) -> list[_Cand]:
     out = []
     roles = set(rule.roles)
+    # likely_roles (a tenant token) count only where a gateway hides the platform
+    likely = set(rule.likely_roles) if rule.likely_roles and _hidden(ctx, rule, only) else set()
     for c in ctx.cands:
         if only is not None and c.qname != only:
             continue
-        if c.kind == "ip":
+        if c.kind in ("ip", "net"):
             if c.purpose in rule.ip_purposes and (c.roles & set(rule.ip_roles)):
                 out.append(c)
             continue
@@ -415,7 +488,7 @@ def _rule_cands(ctx: _Ctx, rule: CategoryRule, only: str | None = None) -> list[
             continue
         if rule.purposes is not None and c.purpose not in rule.purposes:
             continue
-        if c.roles & roles:
+        if c.roles & roles or (c.kind in rule.weak_kinds and c.roles & likely):
             conf = rule.confidence_by_kind.get(c.kind)
             out.append(c if conf is None else replace(c, confidence=conf))
     return out
@@ -424,11 +497,15 @@ def _rule_cands(ctx: _Ctx, rule: CategoryRule, only: str | None = None) -> list[
 def _tier(rule: CategoryRule, cs: list[_Cand]) -> int:
     """0: platform evidence (``platform_kinds``), 2: only weak evidence
     (``weak_kinds``: an SPF include says who may send, a token only that an
-    account exists), 1: anything else (e.g. the MX host's address)."""
+    account exists), 3: only the network operator of the addresses (no
+    provider matched), 1: anything else (e.g. the MX host's address in a
+    provider's ASN)."""
     if any(c.kind in rule.platform_kinds for c in cs):
         return 0
     if rule.weak_kinds and all(c.kind in rule.weak_kinds for c in cs):
         return 2
+    if all(c.kind == "net" for c in cs):
+        return 3  # the network operator is the fallback: after any provider, also a weak one
     return 1
 
 
@@ -451,7 +528,7 @@ def _order(ctx: _Ctx, category: str, rule: CategoryRule, cands: list[_Cand]) -> 
 
     def key(item):
         pid, cs = item
-        has_pp = any(c.purpose in prefer_purposes and c.kind != "ip" for c in cs)
+        has_pp = any(c.purpose in prefer_purposes and c.kind not in ("ip", "net") for c in cs)
         # a preferred role counts only from a name fingerprint, or from an IP
         # when no CDN name of the same provider explains it
         has_pr = any((c.roles & prefer_roles) and not (c.roles & {"cdn"}) for c in cs)
@@ -488,9 +565,24 @@ def _decide_empty(ctx: _Ctx, category: str, rule: CategoryRule, only: str | None
     # a gateway (or relay) hides what is behind it
     if rule.unknown_roles:
         for r in presence:
-            if ctx.matched_roles.get(id(r), set()) & set(rule.unknown_roles):
+            hid = ctx.matched_roles.get(id(r), set()) & set(rule.unknown_roles)
+            if hid and hid <= set(rule.likely_hidden_roles) and only is None:
+                # the MX is a known operator's mail host (not a filtering gateway): whether it
+                # holds the mailboxes or relays them is not visible -> "likely" that operator
+                cs = [c for c in ctx.cands if c.qname == r.qname and c.purpose == r.purpose and c.kind != "net"
+                      and c.roles & hid]
+                if cs:
+                    ordered = _order(ctx, category, rule, cs)
+                    svc = _multi_service(ctx, category, ordered, rule)
+                    for x in (svc, *svc.also):
+                        x.basis = "likely"
+                        x.service_kind = None
+                    svc.note = ("the MX host is " + svc.provider_name + "'s mail host; whether it holds the "
+                                "mailboxes or relays them is not visible in DNS: likely, low confidence")
+                    return svc
+            if hid:
                 return Service(category=category, status="unknown",
-                               note="hidden behind " + "/".join(sorted(ctx.matched_roles[id(r)] & set(rule.unknown_roles)))
+                               note="hidden behind " + "/".join(sorted(hid))
                                + " (" + r.qname + " " + r.qtype + "); no evidence of what is behind it")
     unexplained = [r for r in presence if r.usable and id(r) not in ctx.explained and not _is_null_answer(r)]
     if unexplained:
@@ -535,13 +627,13 @@ def _decide(ctx: _Ctx, category: str, rule: CategoryRule, only: str | None = Non
     if not cands:
         return _decide_empty(ctx, category, rule, only)
     ordered = _order(ctx, category, rule, cands)
-    svc = _multi_service(ctx, category, ordered)
+    svc = _multi_service(ctx, category, ordered, rule)
     weak = _tier(rule, ordered[0][1]) == 2
     self_items = _self_items(ctx, rule, only)
     if self_items:
         own = _self_service(category, self_items, ctx.kb.rules.self_confidence)
         if any(it.purpose in rule.prefer_purposes for it in self_items) and not any(
-            (c.purpose in rule.prefer_purposes and c.kind != "ip") or c.kind in rule.platform_kinds for c in cands
+            (c.purpose in rule.prefer_purposes and c.kind not in ("ip", "net")) or c.kind in rule.platform_kinds for c in cands
         ):
             # the MX is the organisation's own server (and no provider's) and
             # nothing shows the platform itself: the own server decides; SPF
@@ -592,9 +684,10 @@ def _relays(ctx: _Ctx, services: dict[str, Service]) -> None:
                  f"platform by {', '.join(basis)}")
 
 
-def _multi_service(ctx: _Ctx, category: str, ordered: list[tuple[str, list[_Cand]]]) -> Service:
-    first = _service(ctx, category, ordered[0][0], ordered[0][1])
-    first.also = [_service(ctx, category, pid, cs) for pid, cs in ordered[1:]]
+def _multi_service(ctx: _Ctx, category: str, ordered: list[tuple[str, list[_Cand]]],
+                   rule: CategoryRule | None = None) -> Service:
+    first = _service(ctx, category, ordered[0][0], ordered[0][1], rule)
+    first.also = [_service(ctx, category, pid, cs, rule) for pid, cs in ordered[1:]]
     return first
 
 

@@ -47,6 +47,8 @@ CATEGORIES: tuple[str, ...] = (
 )
 
 SERVICE_STATUSES = ("attributed", "self", "unknown", "absent", "error")
+BASES = ("kb", "network", "likely", "self")  # Service.basis (None for unknown/absent/error)
+SERVICE_KINDS = ("platform", "infrastructure")  # Service.service_kind
 
 
 @dataclass(slots=True)
@@ -73,6 +75,17 @@ class Service:
     evidence: list[EvidenceItem] = field(default_factory=list)
     also: list["Service"] = field(default_factory=list)  # further providers in the same category
     note: str | None = None
+    # what the answer rests on (issue 12; docs/EXPORT.md): "kb" (a knowledge-base
+    # provider, by name or by its ASN), "network" (no provider matched: the
+    # network operator of the addresses, from the IP-to-ASN data), "likely"
+    # (only weak evidence: an SPF include, a tenant token behind a gateway),
+    # "self"; None for unknown/absent/error
+    basis: str | None = None
+    # "platform" (the provider's own service, e.g. Exchange Online) or
+    # "infrastructure" (a server on the provider's network: self-hosted on
+    # its cloud); None when the category does not tell them apart
+    service_kind: str | None = None
+    network: dict[str, Any] | None = None  # {"asn", "holder", "country"} of a "network" answer
 
     def to_dict(self) -> dict[str, Any]:
         # hand-written (same result as dataclasses.asdict, ~10x faster)
@@ -91,6 +104,9 @@ class Service:
             ],
             "also": [a.to_dict() for a in self.also],
             "note": self.note,
+            "basis": self.basis,
+            "service_kind": self.service_kind,
+            "network": self.network,
         }
 
 
@@ -144,6 +160,9 @@ class DomainAttribution:
                 evidence=[EvidenceItem(**e) for e in x.get("evidence", [])],
                 also=[svc(a) for a in x.get("also", [])],
                 note=x.get("note"),
+                basis=x.get("basis"),
+                service_kind=x.get("service_kind"),
+                network=x.get("network"),
             )
 
         return cls(

@@ -35,6 +35,12 @@ def categories() -> list[dict]:
     return list(_load("categories.yaml")["categories"])
 
 
+@lru_cache(maxsize=1)
+def currency_codes() -> frozenset[str]:
+    """ISO 4217 codes accepted as an inventory's currency (data/currencies.yaml)."""
+    return frozenset(_load("currencies.yaml")["codes"])
+
+
 def category_ids() -> tuple[str, ...]:
     return tuple(c["id"] for c in categories())
 
@@ -200,9 +206,17 @@ def strings() -> dict:
 
 
 def t(key: str, lang: str, **kw: Any) -> str:
-    """A user-facing string in ``lang`` (nl|en), formatted with ``kw``."""
+    """A user-facing string in ``lang`` (nl|en), formatted with ``kw``.
+
+    A string may have a singular form ``nl_one``/``en_one``, used when the
+    count (the placeholder named by ``count``, default ``n``) is 1: "1 systeem",
+    not "1 systemen"."""
     node: Any = strings()
     for part in key.split("."):
         node = node[part]
-    s = node[lang] if isinstance(node, dict) else str(node)
+    if isinstance(node, dict):
+        count = kw.get(node.get("count", "n"))
+        s = node.get(f"{lang}_one") if count == 1 and f"{lang}_one" in node else node[lang]
+    else:
+        s = str(node)
     return s.format(**kw) if kw else s

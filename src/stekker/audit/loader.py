@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from stekker.audit.model import Inventory
+from stekker.audit.model import Inventory, parse_amount
 
 CSV_LIST_FIELDS = ("stops", "depends_on")
 CSV_HEADER = (
@@ -64,12 +64,19 @@ def _construct(node: yaml.Node, path: tuple, lines: dict[tuple, int], loader: ya
 
 
 def parse_yaml(text: str, file: str) -> tuple[Any, dict[tuple, int]]:
-    """YAML -> (data, {path tuple: 1-based line})."""
-    loader = yaml.SafeLoader(text)
+    """YAML -> (data, {path tuple: 1-based line}), through the bounded user
+    loader (no aliases, no duplicate keys, bounded depth and size)."""
+    from stekker.safeyaml import YAMLInputError, compose
+
     try:
-        node = loader.get_single_node()
+        node, loader = compose(text, file)
+    except YAMLInputError as exc:
+        raise InventoryError([Problem(file, exc.line, "", exc.message)]) from None
+    try:
         lines: dict[tuple, int] = {}
         data = _construct(node, (), lines, loader) if node is not None else None
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise InventoryError([Problem(file, None, "", f"invalid YAML value: {exc}")]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
@@ -106,7 +113,11 @@ def parse_csv(text: str, file: str) -> tuple[dict, dict[tuple, int]]:
     else:
         start = len(raw_lines)
     body = "\n".join(raw_lines[start:])
-    reader = csv.DictReader(io.StringIO(body))
+    first = raw_lines[start] if start < len(raw_lines) else ""
+    # Dutch Excel writes ';'-separated CSV (and 1.200,50 amounts); scan accepts it too
+    sep = ";" if first.count(";") > first.count(",") else ("\t" if first.count("\t") > first.count(",") else ",")
+    dutch = sep == ";"
+    reader = csv.DictReader(io.StringIO(body), delimiter=sep)
     header = [h.strip() for h in (reader.fieldnames or [])]
     problems = []
     unknown = [h for h in header if h and h not in CSV_HEADER]
@@ -122,6 +133,16 @@ def parse_csv(text: str, file: str) -> tuple[dict, dict[tuple, int]]:
         # reader.line_num counts physical lines of the body read so far
         line = start + reader.line_num
         row = {(k or "").strip(): (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k}
+        if dutch:  # lists within a ';'-separated file are written with ','
+            for k in CSV_LIST_FIELDS + ("export_formats",):
+                if isinstance(row.get(k), str) and ";" not in row[k]:
+                    row[k] = row[k].replace(",", ";")
+        if any(isinstance(v, list) for v in row.values()):  # more cells than header columns
+            problems.append(Problem(file, start + reader.line_num, "", "more cells than columns in the header"))
+            continue
+        for k in ("annual_cost",):
+            if isinstance(row.get(k), str):
+                row[k] = parse_amount(row[k], dutch=dutch)
         if not any(row.values()):
             continue
         idx = len(items)
@@ -145,6 +166,10 @@ def parse_csv(text: str, file: str) -> tuple[dict, dict[tuple, int]]:
         if export:
             for k in export:
                 lines[("items", idx, "export", k)] = line
+    if problems:
+        raise InventoryError(problems)
+    if isinstance(meta.get("it_budget"), str):
+        meta["it_budget"] = parse_amount(meta["it_budget"], dutch=dutch)
     data = dict(meta)
     data["items"] = items
     lines[("items",)] = start + 1
@@ -202,6 +227,9 @@ def validate(data: Any, lines: dict[tuple, int], file: str) -> Inventory:
             problems.append(Problem(file, line, _field_name(loc, data), msg))
         raise InventoryError(problems) from None
     problems = []
+    if not inv.items:
+        raise InventoryError([Problem(file, _line_for(("items",), lines) or 1, "items",
+                                      "the inventory has no items; add at least one (see `stekker audit init`)")])
     seen: dict[str, int] = {}
     for i, it in enumerate(inv.items):
         k = it.name.casefold()
@@ -231,9 +259,25 @@ def load_text(text: str, file: str = "<inventory>", fmt: str | None = None) -> I
 
 def load(path: str | Path) -> Inventory:
     """Load and validate an inventory file (``.yaml``/``.yml`` or ``.csv``)."""
+    from stekker.safeyaml import MAX_BYTES
+
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8-sig")
+        if p.is_dir():
+            raise InventoryError([Problem(str(p), None, "", "is a directory, not an inventory file")])
+        if p.stat().st_size > MAX_BYTES:
+            raise InventoryError([Problem(str(p), None, "", f"larger than {MAX_BYTES // (1024 * 1024)} MiB; "
+                                                              "not an inventory")])
+        data = p.read_bytes()
     except OSError as exc:
         raise InventoryError([Problem(str(p), None, "", f"cannot read: {exc.strerror or exc}")]) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        try:
+            text = data.decode("cp1252")  # Excel's "CSV" on Windows
+        except UnicodeDecodeError:
+            raise InventoryError([Problem(str(p), None, "", f"not UTF-8 text (byte {exc.start})")]) from None
+    if "\x00" in text:
+        raise InventoryError([Problem(str(p), None, "", "contains NUL bytes; not a text file")])
     return load_text(text, str(p))

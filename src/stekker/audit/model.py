@@ -24,12 +24,65 @@ CSV has the same columns (lists separated by ``;``); lines starting with
 from __future__ import annotations
 
 import datetime as _dt
-from decimal import Decimal
+import re
+from decimal import Decimal, InvalidOperation
 from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from stekker.audit.catalog import category_ids
+from stekker.audit.catalog import category_ids, currency_codes
+
+# Sane bounds: an inventory describes one organisation's software.  Larger
+# values are typing errors (or hostile) and would overflow the arithmetic.
+MAX_AMOUNT = Decimal(10) ** 12       # a trillion a year, in any currency
+MAX_PEOPLE = 10_000_000              # users or employees
+MAX_NOTICE_DAYS = 3650               # ten years
+MAX_TEXT = 2000                      # characters of one free-text field
+MAX_ITEMS = 10_000
+
+_DUTCH_THOUSANDS = re.compile(r"^\d{1,3}(\.\d{3})+(,\d+)?$")     # 1.200 / 1.200,50
+_DECIMAL_COMMA = re.compile(r"^\d+,\d+$")                          # 1200,50
+_EN_THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")       # 1,200.50
+
+
+def parse_amount(v, dutch: bool = False):
+    """An amount as people write it: ``1200.50``, ``1.200,50`` (Dutch),
+    ``1200,50``, ``1,200.50``, optionally with ``€``/``EUR`` and spaces.
+    ``dutch=True`` (a ';'-separated CSV) reads ``1.200`` as twelve hundred.
+    Anything else is returned unchanged for the validator to refuse."""
+    if not isinstance(v, str):
+        return v
+    s = v.strip().replace("\u00a0", "").replace(" ", "")
+    for sym in ("€", "EUR", "eur"):
+        if s.startswith(sym):
+            s = s[len(sym):]
+        if s.endswith(sym):
+            s = s[: -len(sym)]
+    s = s.rstrip("-").rstrip(",")  # "1.200,-" (Dutch for whole euros)
+    if _EN_THOUSANDS.match(s) and not dutch and not _DECIMAL_COMMA.match(s):
+        return s.replace(",", "")
+    if "," in s and (_DUTCH_THOUSANDS.match(s) or _DECIMAL_COMMA.match(s)):
+        return s.replace(".", "").replace(",", ".")
+    if dutch and _DUTCH_THOUSANDS.match(s):
+        return s.replace(".", "")
+    return s if s else v
+
+
+def _amount(v):
+    v = parse_amount(v)
+    if isinstance(v, float) and v != v:
+        raise ValueError("not a number")
+    if isinstance(v, (str, int, float)) and not isinstance(v, bool):
+        try:
+            d = Decimal(str(v))
+        except InvalidOperation:
+            raise ValueError(f"not an amount: {v!r} (write e.g. 1200.50 or 1.200,50)") from None
+        if not d.is_finite():
+            raise ValueError("not a finite amount")
+        if abs(d) > MAX_AMOUNT:
+            raise ValueError(f"amount out of range (at most {MAX_AMOUNT:,.0f} a year)")
+        return d
+    return v
 
 Criticality = Literal["high", "medium", "low"]
 Sensitivity = Literal["public", "internal", "confidential", "personal", "special"]
@@ -61,13 +114,14 @@ class Item(_Strict):
     product: Optional[str] = None
     product_id: Optional[str] = Field(None, description="explicit id in data/products.yaml (overrides name matching)")
     vendor: Optional[str] = None
-    annual_cost: Optional[Decimal] = Field(None, ge=0, description="annual cost in the inventory currency; empty = unknown")
-    users: Optional[int] = Field(None, ge=0)
+    annual_cost: Optional[Decimal] = Field(None, ge=0, le=MAX_AMOUNT, allow_inf_nan=False,
+                                           description="annual cost in the inventory currency; empty = unknown")
+    users: Optional[int] = Field(None, ge=0, le=MAX_PEOPLE)
     criticality: Criticality = "medium"
     stops: list[str] = Field(default_factory=list, description="business functions that stop without this item")
     data_sensitivity: Optional[Sensitivity] = None
     contract_end: Optional[_dt.date] = None
-    notice_days: Optional[int] = Field(None, ge=0)
+    notice_days: Optional[int] = Field(None, ge=0, le=MAX_NOTICE_DAYS)
     export: Export = Field(default_factory=Export)
     depends_on: list[str] = Field(default_factory=list, description="names of items this one cannot work without (e.g. single sign-on)")
     contact: Optional[str] = Field(None, description="who to call at the vendor or reseller")
@@ -82,6 +136,18 @@ class Item(_Strict):
             return []
         if isinstance(v, str):
             return [x.strip() for x in v.split(";") if x.strip()]
+        return v
+
+    @field_validator("annual_cost", mode="before")
+    @classmethod
+    def _cost(cls, v):
+        return _amount(v)
+
+    @field_validator("name", "product", "product_id", "vendor", "contact", "evidence", "notes")
+    @classmethod
+    def _text(cls, v):
+        if isinstance(v, str) and len(v) > MAX_TEXT:
+            raise ValueError(f"longer than {MAX_TEXT} characters")
         return v
 
     @field_validator("category")
@@ -108,7 +174,30 @@ class Item(_Strict):
 class Inventory(_Strict):
     organisation: Optional[str] = None
     currency: str = "EUR"
-    it_budget: Optional[Decimal] = Field(None, ge=0, description="annual IT budget (optional)")
-    employees: Optional[int] = Field(None, ge=0)
+    it_budget: Optional[Decimal] = Field(None, ge=0, le=MAX_AMOUNT, allow_inf_nan=False,
+                                         description="annual IT budget (optional)")
+    employees: Optional[int] = Field(None, ge=0, le=MAX_PEOPLE)
     as_of: Optional[_dt.date] = None
-    items: list[Item] = Field(default_factory=list)
+    items: list[Item] = Field(default_factory=list, max_length=MAX_ITEMS)
+
+    @field_validator("it_budget", mode="before")
+    @classmethod
+    def _budget(cls, v):
+        return _amount(v)
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, v: str) -> str:
+        code = v.strip().upper()
+        if code in ("€", "EURO"):
+            code = "EUR"
+        if code not in currency_codes():
+            raise ValueError(f"unknown currency {v!r}; give an ISO 4217 code such as EUR, USD, GBP, CHF")
+        return code
+
+    @field_validator("organisation")
+    @classmethod
+    def _org(cls, v):
+        if isinstance(v, str) and len(v) > MAX_TEXT:
+            raise ValueError(f"longer than {MAX_TEXT} characters")
+        return v

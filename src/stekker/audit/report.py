@@ -120,7 +120,15 @@ def context(a: Audit, lang: str) -> dict:
 
     # --- summary lines (plain language, each with its number)
     summary: list[str] = []
-    summary.append(t("summary.items", n=n, cost=money(sc.price.total_current)))
+    n_cost_unknown = len(sc.price.cost_unknown)
+    costs_unknown = n_cost_unknown == n  # no amount at all: "unknown", never "EUR 0"
+    if costs_unknown:
+        summary.append(t("summary.items_unknown", n=n))
+    elif n_cost_unknown:
+        summary.append(t("summary.items_partial", n=n, cost=money(sc.price.total_current),
+                         unknown=f"{n_cost_unknown}/{n}"))
+    else:
+        summary.append(t("summary.items", n=n, cost=money(sc.price.total_current)))
     non_eu = [(it, r) for it, r in zip(items, res) if r.group in ("non_european", "europe")]
     non_eu_spend = sum((it.annual_cost or Decimal(0) for it, r in non_eu), Decimal(0))
     if n:
@@ -130,7 +138,10 @@ def context(a: Audit, lang: str) -> dict:
     if unknown:
         summary.append(t("summary.unknown", n=len(unknown)))
     budget = t("summary.price_budget", share=pct(sc.price.share_of_budget)) if sc.price.share_of_budget is not None else ""
-    summary.append(t("summary.price", extra=money(sc.price.total_extra), budget=budget))
+    if costs_unknown:
+        summary.append(t("summary.price_unknown"))
+    else:
+        summary.append(t("summary.price", extra=money(sc.price.total_extra), budget=budget))
     w = sc.cut.worst
     if w and w.functions:
         summary.append(t("summary.cut", vendor=w.label, nf=len(w.functions), functions=_join(w.functions, lang),
@@ -199,10 +210,13 @@ def context(a: Audit, lang: str) -> dict:
     # --- price
     price_rows = [{
         "label": v.label, "country": C.country_name(v.jurisdiction, lang) if v.jurisdiction else t("misc.unknown"),
-        "group": v.group, "systems": ", ".join(v.items), "current": money(v.current), "extra": money(v.extra),
+        "group": v.group, "systems": ", ".join(v.items),
+        "current": money(None if len(v.cost_unknown) == len(v.items) else v.current),
+        "extra": money(None if len(v.cost_unknown) == len(v.items) else v.extra),
         "share": pct(v.share_of_budget) if v.share_of_budget is not None else "—",
     } for v in sc.price.vendors]
-    price = {"rows": price_rows, "total_current": money(sc.price.total_current), "total_extra": money(sc.price.total_extra),
+    price = {"rows": price_rows, "total_current": money(None if costs_unknown else sc.price.total_current),
+             "total_extra": money(None if costs_unknown else sc.price.total_extra),
              "share": pct(sc.price.share_of_budget) if sc.price.share_of_budget is not None else "—",
              "budget": money(sc.price.it_budget) if sc.price.it_budget else None,
              "cost_unknown": t("misc.cost_unknown", items=", ".join(sc.price.cost_unknown)) if sc.price.cost_unknown else "",
@@ -230,10 +244,12 @@ def context(a: Audit, lang: str) -> dict:
                            "source": d.get("source"), "note": d.get("note") or ""})
     conc = sc.concentration
 
+    no_cost = set(sc.price.cost_unknown)
+
     def share_row(s, kind):
         return {"label": s.label if kind == "vendor" else C.country_name(s.jurisdiction, lang),
                 "fshare": pct(s.function_share), "cshare": pct(s.critical_share), "sshare": pct(s.spend_share),
-                "spend": money(s.spend),
+                "spend": money(None if s.items and all(i in no_cost for i in s.items) else s.spend),
                 "systems": ", ".join(s.items)}
 
     concentration = {"vendors": [share_row(s, "vendor") for s in conc.vendors],

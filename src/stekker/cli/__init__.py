@@ -8,7 +8,27 @@ loopback DNS lab used by tests and benchmarks.
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+from typing import Optional, Sequence
+
 import typer
+
+# Exit codes, the same for every command (docs/CLI.md, `stekker --help`).
+EXIT_OK = 0
+EXIT_FINDINGS = 1      # findings or a partial result (e.g. some outputs not written)
+EXIT_USAGE = 2         # usage or input error: bad option, unreadable/invalid file, unknown scan
+EXIT_NETWORK = 3       # resolver or network unavailable
+EXIT_INTERNAL = 4      # a bug in stekker: the full trace is written to a file
+EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM; finished work is kept
+EXIT_CODES = (EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_NETWORK, EXIT_INTERNAL, EXIT_INTERRUPTED)
+
+EPILOG = (
+    "Exit codes: 0 ok; 1 findings or partial result; 2 usage or input error; "
+    "3 resolver or network unavailable; 4 internal error (trace written to a file, please report); "
+    "130 interrupted (Ctrl-C, SIGTERM). Details: docs/CLI.md"
+)
 
 app = typer.Typer(
     name="stekker",
@@ -17,6 +37,7 @@ app = typer.Typer(
         "non-European cloud and software providers from public DNS.\n\n"
         "Example: stekker scan domains.csv && stekker report --scan 1"
     ),
+    epilog=EPILOG,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -42,6 +63,124 @@ def version() -> None:
     typer.echo(__version__)
 
 
-def main() -> None:
+def echo(message: object = "", err: bool = False, nl: bool = True) -> None:
+    """``typer.echo`` for every message of the commands: text that may come
+    from input files, arguments or DNS (file names, item names, error
+    details) has its control and bidi characters made visible; newlines and
+    tabs stay."""
+    from stekker.text import visible
+
+    text = "\t".join(visible(part, keep_newlines=True) for part in str(message).split("\t"))
+    typer.echo(text, err=err, nl=nl)
+
+
+def _one_line(exc: BaseException) -> str:
+    from stekker.text import visible
+
+    text = visible(str(exc)).strip()
+    return (text.splitlines() or [type(exc).__name__])[0][:500]
+
+
+def _write_trace() -> Optional[str]:
+    """The current exception's full trace in a file of its own; its path."""
+    import datetime as dt
+    import tempfile
+    import traceback
+
+    base = os.environ.get("STEKKER_CRASH_DIR") or tempfile.gettempdir()
+    try:
+        fd, path = tempfile.mkstemp(prefix=dt.datetime.now().strftime("stekker-crash-%Y%m%d-%H%M%S-"),
+                                    suffix=".txt", dir=base)
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
+            from stekker import __version__
+
+            fh.write(f"stekker {__version__}, python {sys.version.split()[0]}\n")
+            fh.write(f"argv: {sys.argv!r}\n\n")
+            traceback.print_exc(file=fh)
+        return path
+    except OSError:
+        return None
+
+
+def _sigterm(signum, frame):  # noqa: ANN001
+    raise KeyboardInterrupt
+
+
+def run(argv: Optional[Sequence[str]] = None, prog_name: str = "stekker") -> int:
+    """Run one command and return its exit code; the one place where failures
+    become a one-line message and a code from :data:`EXIT_CODES`."""
+    from typer import _click as click  # typer 0.29 vendors click (pinned in pyproject.toml)
+    from typer.exceptions import Abort as TyperAbort
+    from typer.exceptions import Exit as TyperExit
+
     _register()
-    app()
+    try:
+        if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+            signal.signal(signal.SIGTERM, _sigterm)  # SIGTERM stops like Ctrl-C: finished work is kept
+    except ValueError:  # not the main thread (e.g. an embedding application)
+        pass
+    try:
+        rv = typer.main.get_command(app).main(args=list(argv) if argv is not None else None,
+                                               prog_name=prog_name, standalone_mode=False)
+        return rv if isinstance(rv, int) else EXIT_OK
+    except TyperExit as exc:
+        return exc.exit_code
+    except click.exceptions.ClickException as exc:  # usage errors: bad option, missing argument, bad value
+        import io
+
+        buf = io.StringIO()
+        exc.show(file=buf)
+        echo(buf.getvalue(), err=True, nl=False)  # the message quotes the arguments as typed
+        return EXIT_USAGE
+    except (TyperAbort, KeyboardInterrupt):
+        typer.echo("interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `stekker export | head`: the reader has stopped
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return EXIT_OK
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        return _unexpected(exc)
+
+
+def _unexpected(exc: BaseException) -> int:
+    from stekker.outputs import OutputError
+    from stekker.safeyaml import YAMLInputError
+    from stekker.store import StoreError
+
+    if isinstance(exc, (StoreError, OutputError, YAMLInputError)):
+        typer.echo(f"error: {_one_line(exc)}", err=True)
+        return EXIT_USAGE
+    try:
+        import sqlalchemy.exc as sa_exc
+
+        if isinstance(exc, sa_exc.OperationalError) and "locked" not in str(exc):
+            typer.echo(f"error: database error: {_one_line(exc.orig or exc)}", err=True)
+            return EXIT_USAGE
+        if isinstance(exc, sa_exc.DatabaseError):
+            typer.echo(f"error: the database cannot be read ({_one_line(exc.orig or exc)}); "
+                       "is it a stekker database?", err=True)
+            return EXIT_USAGE
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(exc, MemoryError):
+        typer.echo("error: out of memory (is the input far larger than expected?)", err=True)
+        return EXIT_USAGE
+    if isinstance(exc, OSError) and exc.errno is not None:
+        where = f" ({_one_line(exc.filename)})" if exc.filename else ""
+        typer.echo(f"error: {exc.strerror or _one_line(exc)}{where}", err=True)
+        return EXIT_USAGE
+    path = _write_trace()
+    typer.echo(f"internal error: {type(exc).__name__}: {_one_line(exc)}", err=True)
+    typer.echo(f"this is a bug in stekker; the full trace is in {path or '(could not be written)'} "
+               "-- please attach it to a report", err=True)
+    return EXIT_INTERNAL
+
+
+def main() -> None:
+    sys.exit(run())

@@ -10,13 +10,15 @@ from typing import Optional
 
 import typer
 
-from stekker.cli import app
+from stekker.cli import app, echo
 
 STATUS_COLS = ("attributed", "self", "unknown", "absent", "error")
 
 
 def _err(msg: str, code: int = 2) -> "typer.Exit":
-    typer.echo(f"error: {msg}", err=True)
+    from stekker.text import visible
+
+    echo(f"error: {visible(msg)}", err=True)  # messages may quote input text
     return typer.Exit(code)
 
 
@@ -27,7 +29,7 @@ def attribute(
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Ownership date YYYY-MM-DD (default: today): "
                                                              "parent and jurisdiction as on that day."),
     kb_dir: Optional[Path] = typer.Option(None, "--kb", help="Knowledge-base directory (default: the shipped one)."),
-    top: int = typer.Option(3, "--top", min=0, help="Top providers shown per category."),
+    top: int = typer.Option(3, "--top", min=0, max=1000, help="Top providers shown per category."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON instead of a table."),
 ) -> None:
     """Work out who runs each service (provider -> company -> ultimate parent ->
@@ -62,7 +64,7 @@ def attribute(
     except kbmod.KBError as exc:
         raise _err(str(exc))
     try:
-        store = Store.open(db)
+        store = Store.open(db, create=False)
         scan_id = store.resolve_scan(scan)
     except StoreError as exc:
         raise _err(str(exc))
@@ -78,10 +80,10 @@ def attribute(
     except StoreError as exc:
         raise _err(str(exc))
     if as_json:
-        typer.echo(json.dumps(summary, indent=2, default=str))
+        echo(json.dumps(summary, indent=2, default=str))
         return
     for w in summary.get("warnings", []):
-        typer.echo(f"warning: {w}", err=True)
+        echo(f"warning: {w}", err=True)
     _print_summary(summary, top)
 
 

@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from stekker.cli import app
+from stekker.cli import app, echo
 
 audit_app = typer.Typer(
     help=(
@@ -25,8 +25,8 @@ audit_app = typer.Typer(
 app.add_typer(audit_app, name="audit")
 
 
-def _fail(msg: str, code: int = 1) -> None:
-    typer.echo(f"error: {msg}", err=True)
+def _fail(msg: str, code: int = 2) -> None:
+    echo(f"error: {_visible(msg)}", err=True)
     raise typer.Exit(code)
 
 
@@ -36,50 +36,77 @@ def _load_inventory(path: Path):
     try:
         return load(path)
     except InventoryError as exc:
-        typer.echo(f"{len(exc.problems)} problem(s) in {path}:", err=True)
+        echo(f"{len(exc.problems)} problem(s) in {_visible(path)}:", err=True)
         for p in exc.problems:
-            typer.echo(f"  {p}", err=True)
-        raise typer.Exit(1)
+            echo(f"  {_visible(p)}", err=True)
+        raise typer.Exit(2)
+
+
+def _visible(text: object) -> str:
+    from stekker.text import visible
+
+    return visible(text)
+
+
+def _check_out(path: Optional[Path], kind: str, option: str, force: bool, inputs=(), db=None, others=()) -> None:
+    from stekker.outputs import OutputError, check_output
+
+    if path is None or str(path) == "-":
+        return
+    try:
+        check_output(path, kind, option=option, db=db, inputs=inputs, force=force, others=others)
+    except OutputError as exc:
+        _fail(str(exc), 2)
 
 
 def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Path], into: Optional[Path],
-          resolver: Optional[str]) -> None:
-    import yaml
-
+          resolver: Optional[str], force: bool = False) -> None:
     from stekker.audit import seed as S
+    from stekker.safeyaml import YAMLInputError, load_user_yaml
 
     if not scan and not domain:
         _fail("give --scan ID (optionally with --domain D to pick one domain of it) or --domain D to scan it now", 2)
+    if into is not None and into.exists() and not into.is_file():
+        _fail(f"--into {into} is not a file", 2)
+    if out is not None and not (into is not None and out.exists() and into.exists() and out.samefile(into)):
+        _check_out(out, "inventory", "--output", force, db=db)
+    existing = None
+    if into is not None and into.exists():
+        try:
+            existing = load_user_yaml(into.read_bytes(), str(into)) or {}
+        except (YAMLInputError, OSError) as exc:
+            _fail(f"--into {into}: {exc}", 2)
+        if not isinstance(existing, dict):
+            _fail(f"--into {into}: expected an inventory (a mapping with 'items:')", 2)
     try:
         from stekker.store import Store
 
-        store = Store.open(db)
+        store = Store.open(db, create=not scan)
     except Exception as exc:  # noqa: BLE001
-        _fail(f"cannot open the database {db}: {exc}")
+        _fail(f"cannot open the database {db}: {exc}", 2)
     if scan:
         try:
             scan_id = store.resolve_scan(scan)
         except Exception as exc:  # noqa: BLE001
-            _fail(f"no scan {scan!r} in {db}: {exc}")
+            _fail(f"no scan {scan!r} in {db}: {exc}", 2)
     else:
         try:
             scan_id = S.scan_one_domain(store, domain, [resolver] if resolver else None)
         except Exception as exc:  # noqa: BLE001
-            _fail(f"scanning {domain} failed: {exc}")
-        typer.echo(f"scanned {domain} as scan {scan_id} in {db}", err=True)
+            _fail(f"scanning {domain} failed: {exc}", 3)
+        echo(f"scanned {domain} as scan {scan_id} in {db}", err=True)
     try:
         items = S.from_scan(store, scan_id, domain)
     except Exception as exc:  # noqa: BLE001
         _fail(f"cannot load attributions of scan {scan_id}: {exc}")
-    existing = None
-    if into is not None and into.exists():
-        existing = yaml.safe_load(into.read_text(encoding="utf-8")) or {}
     inv = S.merge(existing, items)
     text = S.to_yaml(inv)
     target = out or into
     if target:
-        target.write_text(text, encoding="utf-8")
-        typer.echo(f"{len(items)} detected item(s) written to {target}; confirm them, then: stekker audit check {target}")
+        from stekker.outputs import write_text
+
+        write_text(target, text)
+        echo(f"{len(items)} detected item(s) written to {target}; confirm them, then: stekker audit check {target}")
     else:
         sys.stdout.write(text)
 
@@ -91,7 +118,8 @@ def main(
     domain: Optional[str] = typer.Option(None, "--domain", help="Scan this domain now and seed from it (with --scan: pick this domain of that scan)."),
     db: str = typer.Option("stekker.db", "--db", help="Database with scans (SQLite path or postgresql:// URL)."),
     resolver: Optional[str] = typer.Option(None, "--resolver", help="DNS resolver for --domain."),
-    out: Optional[Path] = typer.Option(None, "-o", "--out", help="Write the seeded inventory here (default: stdout)."),
+    out: Optional[Path] = typer.Option(None, "-o", "--output", "--out", help="Write the seeded inventory here (default: stdout)."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing file that is not an earlier seeded inventory."),
 ) -> None:
     """Your own software inventory.
 
@@ -100,7 +128,7 @@ def main(
     if ctx.invoked_subcommand is not None:
         return
     if scan or domain:
-        _seed(scan, domain, db, out, None, resolver)
+        _seed(scan, domain, db, out, None, resolver, force)
         raise typer.Exit(0)
     typer.echo(ctx.get_help())
     raise typer.Exit(0)
@@ -118,16 +146,26 @@ def init(
     """
     from stekker.audit.catalog import DATA_DIR
 
-    dir.mkdir(parents=True, exist_ok=True)
+    if dir.exists() and not dir.is_dir():
+        _fail(f"{dir} is not a directory", 2)
+    try:
+        dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _fail(f"cannot create {dir}: {exc.strerror or exc}", 2)
     pairs = [(DATA_DIR / "inventory_template.yaml", dir / "inventory.yaml"),
              (DATA_DIR / "inventory_example.yaml", dir / "inventory-example.yaml")]
+    from stekker.outputs import SQLITE_MAGIC, replacing
+
     for src, dst in pairs:
         if dst.exists() and not force:
-            _fail(f"{dst} exists (use --force to overwrite)")
+            _fail(f"{dst} exists (use --force to overwrite)", 2)
+        if dst.is_dir() or (dst.is_file() and dst.read_bytes()[:16] == SQLITE_MAGIC):
+            _fail(f"{dst} is a directory or a database; stekker never overwrites one", 2)
     for src, dst in pairs:
-        shutil.copyfile(src, dst)
-        typer.echo(f"wrote {dst}")
-    typer.echo(f"next: edit {pairs[0][1]}, then: stekker audit check {pairs[0][1]}")
+        with replacing(dst) as tmp:
+            shutil.copyfile(src, tmp)
+        echo(f"wrote {dst}")
+    echo(f"next: edit {pairs[0][1]}, then: stekker audit check {pairs[0][1]}")
 
 
 @audit_app.command("check")
@@ -142,15 +180,15 @@ def check(file: Path = typer.Argument(..., help="Inventory (.yaml/.yml or .csv).
     inv = _load_inventory(file)
     kb, err = load_kb()
     if err:
-        typer.echo(f"warning: knowledge base not loaded ({err}); owners will be unknown", err=True)
+        echo(f"warning: knowledge base not loaded ({err}); owners will be unknown", err=True)
     res = resolve(inv, kb)
-    typer.echo(f"{file}: OK, {len(inv.items)} item(s)")
+    echo(f"{_visible(file)}: OK, {len(inv.items)} item(s)")
     for r in res:
         if r.status != "resolved":
-            typer.echo(f"  unknown: {r.item}: {r.reason}")
+            echo(f"  unknown: {_visible(r.item)}: {_visible(r.reason)}")
     det = [it.name for it in inv.items if it.detected]
     if det:
-        typer.echo(f"  detected in DNS, to confirm: {', '.join(det)}")
+        echo(f"  detected in DNS, to confirm: {_visible(', '.join(det))}")
 
 
 @audit_app.command("report")
@@ -161,6 +199,8 @@ def report(
     html: Optional[Path] = typer.Option(None, "--html", help="Write the HTML report here."),
     pdf: Optional[Path] = typer.Option(None, "--pdf", help="Write a PDF (headless Chromium) here."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write all numbers as JSON here ('-' = stdout)."),
+    force: bool = typer.Option(False, "--force", help="Replace existing output files that are not earlier stekker "
+                                                      "outputs of the same kind (never the inventory)."),
 ) -> None:
     """Resolve owners, run the scenarios, compare European alternatives and
     make the plan; print a summary and write HTML/PDF/JSON.
@@ -171,6 +211,7 @@ def report(
     import tempfile
 
     from stekker.audit import report as R
+    from stekker.outputs import replacing, write_text
     from stekker.audit.resolve import load_kb
 
     if lang not in R.LANGS:
@@ -180,38 +221,45 @@ def report(
             dt.date.fromisoformat(as_of)
         except ValueError:
             _fail(f"--as-of must be YYYY-MM-DD, got {as_of!r}", 2)
+    outs = {"--html": (html, "html"), "--pdf": (pdf, "pdf"), "--json": (json_out, "audit-json")}
+    for opt, (path, kind) in outs.items():
+        _check_out(path, kind, opt, force, inputs=[file],
+                   others=[o for k, (o, _) in outs.items() if k != opt and o is not None and str(o) != "-"])
     inv = _load_inventory(file)
     kb, err = load_kb()
     if err:
-        typer.echo(f"warning: knowledge base not loaded ({err}); owners will be unknown", err=True)
+        echo(f"warning: knowledge base not loaded ({err}); owners will be unknown", err=True)
     a = R.run_audit(inv, kb, as_of, kb_error=err)
     ctx = R.context(a, lang)
     if json_out is None or str(json_out) != "-":
         for line in ctx["summary"]:
-            typer.echo(f"- {line}")
+            echo(f"- {_visible(line)}")  # item names come from the inventory file
     if json_out is not None:
-        text = json.dumps(a.to_dict(), ensure_ascii=False, indent=2)
+        from stekker.text import json_inert
+
+        text = json_inert(json.dumps(a.to_dict(), ensure_ascii=False, indent=2))
         if str(json_out) == "-":
             sys.stdout.write(text + "\n")
         else:
-            json_out.write_text(text, encoding="utf-8")
-            typer.echo(f"json: {json_out}")
+            write_text(json_out, text)
+            echo(f"json: {json_out}")
     page = None
     if html or pdf:
         page = R.render_html(a, lang)
     if html:
-        html.write_text(page, encoding="utf-8")
-        typer.echo(f"html: {html}")
+        write_text(html, page)
+        echo(f"html: {html}")
     if pdf:
         with tempfile.TemporaryDirectory() as td:
             src = html if html else Path(td) / "report.html"
             if not html:
                 src.write_text(page, encoding="utf-8")
             try:
-                R.html_to_pdf(src, pdf)
+                with replacing(pdf) as tmp:
+                    R.html_to_pdf(src, tmp)
             except Exception as exc:  # noqa: BLE001
-                _fail(f"PDF failed: {exc}")
-        typer.echo(f"pdf: {pdf}")
+                _fail(f"PDF failed: {exc}", 1)
+        echo(f"pdf: {pdf}")
 
 
 @audit_app.command("seed")
@@ -220,8 +268,9 @@ def seed(
     domain: Optional[str] = typer.Option(None, "--domain", help="Scan this domain now (with --scan: pick this domain of that scan)."),
     db: str = typer.Option("stekker.db", "--db", help="Database with scans."),
     resolver: Optional[str] = typer.Option(None, "--resolver", help="DNS resolver for --domain."),
-    out: Optional[Path] = typer.Option(None, "-o", "--out", help="Write the inventory here (default: stdout)."),
+    out: Optional[Path] = typer.Option(None, "-o", "--output", "--out", help="Write the inventory here (default: stdout)."),
     into: Optional[Path] = typer.Option(None, "--into", help="Add detected items to this existing inventory (in place unless -o)."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing -o file that is not an earlier seeded inventory."),
 ) -> None:
     """Seed an inventory with what DNS reveals (Microsoft 365, Google Workspace,
     SaaS tokens, hosting), marked `detected: true` for you to confirm.
@@ -229,4 +278,4 @@ def seed(
     Examples: stekker audit seed --domain example.nl --into inventory.yaml ;
     stekker audit seed --scan 1 --domain example.nl --db stekker.db -o inventory.yaml
     """
-    _seed(scan, domain, db, out, into, resolver)
+    _seed(scan, domain, db, out, into, resolver, force)

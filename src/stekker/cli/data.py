@@ -10,7 +10,7 @@ from typing import List, Optional
 
 import typer
 
-from stekker.cli import app
+from stekker.cli import app, echo
 
 data_app = typer.Typer(
     help=(
@@ -35,7 +35,7 @@ def _record_in_store(db: Optional[str], data_dir: Optional[Path]) -> None:
     try:
         store = Store.open(db)
     except StoreError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
     try:
         rows = datasets.records(data_dir)
@@ -43,7 +43,7 @@ def _record_in_store(db: Optional[str], data_dir: Optional[Path]) -> None:
             store.record_dataset(**r)
     finally:
         store.close()
-    typer.echo(f"recorded {len(rows)} data set(s) in {db}")
+    echo(f"recorded {len(rows)} data set(s) in {db}")
 
 
 def _age_days(when: Optional[str]) -> Optional[float]:
@@ -69,7 +69,7 @@ def import_(
     version: Optional[str] = typer.Option(None, "--version", help="Version label (default: date of the newest file)."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=_DATA_DIR_HELP),
     db: Optional[str] = typer.Option(None, "--db", help="Also record the data set in this stekker database."),
-    show_problems: int = typer.Option(10, "--show-problems", help="How many bad lines to list."),
+    show_problems: int = typer.Option(10, "--show-problems", min=0, max=1_000_000, help="How many bad lines to list."),
 ) -> None:
     """Import an IP-to-ASN file as the table stekker uses for IP -> ASN.
 
@@ -84,23 +84,23 @@ def import_(
     from stekker.ipasn import AsnTable, AsnTableError
 
     if format not in ("auto", "ip2asn", "pfx2as"):
-        typer.echo(f"error: --format must be auto, ip2asn or pfx2as (not {format!r})", err=True)
+        echo(f"error: --format must be auto, ip2asn or pfx2as (not {format!r})", err=True)
         raise typer.Exit(2)
     try:
         table = AsnTable.from_files(files, format=format, name=name, version=version,
                                     source=", ".join(str(f.resolve()) for f in files))
-    except AsnTableError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1)
+    except AsnTableError as exc:  # a missing or unreadable input file: an input error
+        echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
     entry = datasets.register_table(data_dir, table)
     info = table.info
-    typer.echo(f"imported {info['name']} ({info['format']}, version {info['version']}): "
+    echo(f"imported {info['name']} ({info['format']}, version {info['version']}): "
                f"{info['v4_ranges']} IPv4 + {info['v6_ranges']} IPv6 ranges, {info['asns']} ASes, "
                f"{info['not_routed']} not-routed rows, {info['bad_lines']} bad lines -> {entry['path']}")
     for p in info["problems"][:show_problems]:
-        typer.echo(f"  bad line: {p}", err=True)
+        echo(f"  bad line: {p}", err=True)
     if info["bad_lines"] > show_problems:
-        typer.echo(f"  ... and {info['bad_lines'] - show_problems} more bad lines", err=True)
+        echo(f"  ... and {info['bad_lines'] - show_problems} more bad lines", err=True)
     _record_in_store(db, data_dir)
 
 
@@ -109,8 +109,8 @@ def update(
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=_DATA_DIR_HELP),
     only: Optional[List[str]] = typer.Option(None, "--only", help="Update only these data sets (ip2asn-v4, ip2asn-v6, psl)."),
     source: Optional[List[str]] = typer.Option(None, "--source", help="Override a source URL: NAME=URL (e.g. a mirror)."),
-    timeout: float = typer.Option(300.0, "--timeout", help="Seconds one whole download may take."),
-    connect_timeout: float = typer.Option(5.0, "--connect-timeout", help="Seconds to connect / wait for data before giving up."),
+    timeout: float = typer.Option(300.0, "--timeout", min=0.1, max=86400.0, help="Seconds one whole download may take."),
+    connect_timeout: float = typer.Option(5.0, "--connect-timeout", min=0.1, max=600.0, help="Seconds to connect / wait for data before giving up."),
     force: bool = typer.Option(False, "--force", help="Download even when the server says not modified."),
     db: Optional[str] = typer.Option(None, "--db", help="Also record the data sets in this stekker database."),
 ) -> None:
@@ -129,29 +129,45 @@ def update(
     sources = dict(datasets.DEFAULT_SOURCES)
     for s in source or []:
         if "=" not in s:
-            typer.echo(f"error: --source wants NAME=URL, got {s!r}", err=True)
+            echo(f"error: --source wants NAME=URL, got {s!r}", err=True)
             raise typer.Exit(2)
         k, v = s.split("=", 1)
-        sources[k.strip()] = v.strip()
+        v = v.strip()
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(v)
+        except ValueError as exc:
+            parts, bad = None, str(exc)
+        else:
+            bad = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc or \
+                not v.isascii() or any(not c.isprintable() or c.isspace() for c in v):
+            from stekker.text import visible
+
+            echo(f"error: --source {visible(k.strip())}: not an http(s) URL: {visible(v)!r}"
+                       + (f" ({visible(bad)})" if bad else ""), err=True)
+            raise typer.Exit(2)
+        sources[k.strip()] = v
     if only:
         unknown = [n for n in only if n not in sources]
         if unknown:
-            typer.echo(f"error: unknown data set(s) {', '.join(unknown)}; known: {', '.join(sources)}", err=True)
+            echo(f"error: unknown data set(s) {', '.join(unknown)}; known: {', '.join(sources)}", err=True)
             raise typer.Exit(2)
         sources = {k: v for k, v in sources.items() if k in only}
     report = datasets.update(data_dir, sources=sources, timeout=timeout, connect_timeout=connect_timeout,
                              force=force, log=None)
     for r in report.results:
         if r.status == "failed":
-            typer.echo(f"error: {r.message}", err=True)
+            echo(f"error: {r.message}", err=True)
         else:
-            typer.echo(f"{r.name}: {r.status.replace('_', ' ')} ({r.message}) [{r.seconds:.1f} s]")
+            echo(f"{r.name}: {r.status.replace('_', ' ')} ({r.message}) [{r.seconds:.1f} s]")
     if report.table:
         t = report.table
-        typer.echo(f"ipasn: table rebuilt, {t['v4_ranges']} IPv4 + {t['v6_ranges']} IPv6 ranges, version {t['version']}")
+        echo(f"ipasn: table rebuilt, {t['v4_ranges']} IPv4 + {t['v6_ranges']} IPv6 ranges, version {t['version']}")
     for e in report.errors:
         if not any(e == r.message for r in report.results):
-            typer.echo(f"error: {e}", err=True)
+            echo(f"error: {e}", err=True)
     _record_in_store(db, data_dir)
     if not report.ok:
         raise typer.Exit(1)
@@ -160,7 +176,7 @@ def update(
 @data_app.command("status")
 def status(
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=_DATA_DIR_HELP),
-    max_age_days: float = typer.Option(45.0, "--max-age-days", help="Warn when IP-to-ASN data is older than this."),
+    max_age_days: float = typer.Option(45.0, "--max-age-days", min=0.0, max=36500.0, help="Warn when IP-to-ASN data is older than this."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Show the reference data sets: versions, ages and stale warnings.
@@ -179,31 +195,31 @@ def status(
             table_info = AsnTable.read_info(table_path)
         except (OSError, ValueError, KeyError, AsnTableError) as exc:
             table_info = None
-            typer.echo(f"warning: cannot read {table_path}: {exc}", err=True)
+            echo(f"warning: cannot read {table_path}: {exc}", err=True)
     warning = stale_warning(table_info, max_age_days=max_age_days)
     psl = datasets.psl_info(d)
     if as_json:
-        typer.echo(json.dumps({"data_dir": str(d), "datasets": manifest, "ipasn": table_info, "psl": psl,
+        echo(json.dumps({"data_dir": str(d), "datasets": manifest, "ipasn": table_info, "psl": psl,
                                "warnings": [warning] if warning else []}, indent=2, default=str))
         return
-    typer.echo(f"data dir: {d}")
+    echo(f"data dir: {d}")
     if not manifest:
-        typer.echo("  no downloads yet (run `stekker data update`)")
+        echo("  no downloads yet (run `stekker data update`)")
     for name, e in sorted(manifest.items()):
         when = e.get("data_date") or e.get("fetched_at")
         age = _age_days(when)
         age_s = f"{age:.0f} days old" if age is not None else "age unknown"
         checked = e.get("checked_at") or e.get("fetched_at") or "?"
-        typer.echo(f"  {name:10} version {e.get('version')}  ({age_s}; checked {checked})  {e.get('source')}")
+        echo(f"  {name:10} version {e.get('version')}  ({age_s}; checked {checked})  {e.get('source')}")
     if table_info:
         t = table_info
-        typer.echo(f"IP-to-ASN table: {t['name']} version {t.get('version')} ({t['format']}): "
+        echo(f"IP-to-ASN table: {t['name']} version {t.get('version')} ({t['format']}): "
                    f"{t['v4_ranges']} IPv4 + {t['v6_ranges']} IPv6 ranges, {t['asns']} ASes; imported {t['imported_at']}")
     psl_age = _age_days(psl.get("data_date"))
-    typer.echo(f"public suffix list: {'bundled' if psl['bundled'] else 'downloaded'} version {psl['version']}"
+    echo(f"public suffix list: {'bundled' if psl['bundled'] else 'downloaded'} version {psl['version']}"
                + (f" ({psl_age:.0f} days old)" if psl_age is not None else ""))
     if warning:
-        typer.echo(f"warning: {warning}", err=True)
+        echo(f"warning: {warning}", err=True)
 
 
 @data_app.command("lookup")
@@ -219,14 +235,14 @@ def lookup(
 
     table = AsnTable.load_default(data_dir)
     if table is None:
-        typer.echo("error: " + str(stale_warning(None)), err=True)
+        echo("error: " + str(stale_warning(None)), err=True)
         raise typer.Exit(1)
     for ip, rec in zip(ips, table.lookup_many(ips)):
         if rec is None:
-            typer.echo(f"{ip}\t-")
+            echo(f"{ip}\t-")
         else:
             extra = f" origins={'/'.join(map(str, rec.origins))}" if len(rec.origins) > 1 else ""
-            typer.echo(f"{ip}\tAS{rec.asn}\t{rec.country or '-'}\t{rec.description or '-'}\t{rec.prefix}{extra}")
+            echo(f"{ip}\tAS{rec.asn}\t{rec.country or '-'}\t{rec.description or '-'}\t{rec.prefix}{extra}")
     w = stale_warning(table)
     if w:
-        typer.echo(f"warning: {w}", err=True)
+        echo(f"warning: {w}", err=True)

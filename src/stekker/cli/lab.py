@@ -9,7 +9,17 @@ from typing import Optional
 
 import typer
 
-from stekker.cli import app
+from stekker.cli import app, echo
+
+def check_net(value: str) -> str:
+    """``--net``: 127.X with X in 0..255 (the lab lives on loopback only)."""
+    import re
+
+    m = re.fullmatch(r"127\.(\d{1,3})", value or "")
+    if not m or int(m.group(1)) > 255:
+        raise typer.BadParameter(f"must be 127.X with X from 0 to 255 (loopback), not {value!r}")
+    return value
+
 
 lab_app = typer.Typer(
     help=(
@@ -26,9 +36,10 @@ app.add_typer(lab_app, name="lab")
 @lab_app.command("start")
 def start(
     dir: Path = typer.Option(Path(".lab"), "--dir", help="Work directory (zones, configs, pids, logs)."),
-    orgs: int = typer.Option(200, "--orgs", help="Number of generated organisations."),
-    seed: int = typer.Option(1, "--seed", help="Seed of the generated organisations."),
-    net: str = typer.Option("127.77", "--net", help="First two octets of the lab's loopback addresses."),
+    orgs: int = typer.Option(200, "--orgs", min=0, max=1_000_000, help="Number of generated organisations."),
+    seed: int = typer.Option(1, "--seed", min=0, max=2**63 - 1, help="Seed of the generated organisations."),
+    net: str = typer.Option("127.77", "--net", callback=lambda v: check_net(v),
+                            help="First two octets of the lab's loopback addresses (127.X)."),
     names: Optional[Path] = typer.Option(None, "--names", help="CSV of real domain names to use (e.g. ../shared/data/domains/openstate_govdomains_Gemeenten.csv)."),
     faults: bool = typer.Option(True, "--faults/--no-faults", help="Also serve the fault fixtures (stekker.lab.faults)."),
     tiers: int = typer.Option(2, "--tiers", min=1, max=40, help="knotd instances for organisation zones (<net>.0.4 ...)."),
@@ -54,14 +65,14 @@ def start(
     from stekker.lab.zonefile import ZoneDataError
 
     if resolver_profile not in RESOLVER_PROFILES:
-        typer.echo(f"error: --resolver-profile must be one of {', '.join(RESOLVER_PROFILES)}", err=True)
+        echo(f"error: --resolver-profile must be one of {', '.join(RESOLVER_PROFILES)}", err=True)
         raise typer.Exit(2)
     if lame_timeout + lame_refused + nonexistent > 1.0:
-        typer.echo("error: the fault fractions add up to more than 1", err=True)
+        echo("error: the fault fractions add up to more than 1", err=True)
         raise typer.Exit(2)
 
     if names is not None and not names.exists():
-        typer.echo(f"error: --names file not found: {names}", err=True)
+        echo(f"error: --names file not found: {names}", err=True)
         raise typer.Exit(2)
     name_iter = profiles.read_names(names) if names else None
     spec = LabSpec(orgs=profiles.generate(orgs, seed=seed, names=name_iter), with_faults=faults, org_tiers=tiers,
@@ -72,23 +83,23 @@ def start(
             lab.build()
             problems = lab.check_zones()
             if problems:
-                typer.echo("zone check failed:\n" + "\n".join(problems), err=True)
+                echo("zone check failed:\n" + "\n".join(problems), err=True)
                 raise typer.Exit(1)
         lab.start(lock_timeout=5)
     except (LabError, ZoneDataError, OSError) as exc:
-        typer.echo(f"error: the lab did not start: {exc}", err=True)
+        echo(f"error: the lab did not start: {exc}", err=True)
         raise typer.Exit(1)
     lab._release_net()  # the servers keep running after this command exits
-    typer.echo(f"lab running: {lab.counts.get('orgs', 0)} organisations "
-               f"({lab.counts.get('lame_timeout', 0)} lame-timeout, {lab.counts.get('lame_refused', 0)} lame-refused, "
-               f"{lab.counts.get('nonexistent', 0)} not existing), resolver profile {resolver_profile}, "
+    echo(f"lab running: {lab.counts.get('orgs', 0)} organisations "
+         f"({lab.counts.get('lame_timeout', 0)} lame-timeout, {lab.counts.get('lame_refused', 0)} lame-refused, "
+         f"{lab.counts.get('nonexistent', 0)} not existing), resolver profile {resolver_profile}, "
                f"build {lab.timings.get('build', 0):.1f}s, start {lab.timings.get('start', 0):.1f}s")
-    typer.echo(f"resolver:  {lab.resolver} (port 53)")
-    typer.echo(f"input:     {lab.workdir / 'input.csv'}")
-    typer.echo(f"truth:     {lab.workdir / 'truth.jsonl'}")
-    typer.echo(f"ip2asn:    {lab.workdir / 'ip2asn-v4.tsv'}")
-    typer.echo(f"scan:      stekker scan {lab.workdir / 'input.csv'} --resolver {lab.resolver}")
-    typer.echo(f"stop:      stekker lab stop --dir {dir}")
+    echo(f"resolver:  {lab.resolver} (port 53)")
+    echo(f"input:     {lab.workdir / 'input.csv'}")
+    echo(f"truth:     {lab.workdir / 'truth.jsonl'}")
+    echo(f"ip2asn:    {lab.workdir / 'ip2asn-v4.tsv'}")
+    echo(f"scan:      stekker scan {lab.workdir / 'input.csv'} --resolver {lab.resolver}")
+    echo(f"stop:      stekker lab stop --dir {dir}")
 
 
 @lab_app.command("stop")
@@ -101,7 +112,7 @@ def stop(dir: Path = typer.Option(Path(".lab"), "--dir", help="Work directory of
 
     meta = _meta(dir)
     stopped = Lab(workdir=dir, net=meta.get("net", "127.77")).stop()
-    typer.echo("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+    echo("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
 
 
 @lab_app.command("status")
@@ -115,20 +126,21 @@ def status(dir: Path = typer.Option(Path(".lab"), "--dir", help="Work directory 
     meta = _meta(dir)
     pids = procs.read_pids(dir)
     if not pids:
-        typer.echo(f"lab in {dir}: not running")
+        echo(f"lab in {dir}: not running")
         raise typer.Exit(1)
     ok = True
     for name, e in sorted(pids.items()):
         alive = procs.alive(e)
         ok &= alive
-        typer.echo(f"  {name:14s} pid {e['pid']:>7}  {'running' if alive else 'DEAD'}")
-    typer.echo(f"resolver: {meta.get('resolver', '?')}  organisations: {meta.get('counts', {}).get('orgs', '?')}")
+        echo(f"  {name:14s} pid {e['pid']:>7}  {'running' if alive else 'DEAD'}")
+    echo(f"resolver: {meta.get('resolver', '?')}  organisations: {meta.get('counts', {}).get('orgs', '?')}")
     if not ok:
         raise typer.Exit(1)
 
 
 def _meta(dir: Path) -> dict:
     try:
-        return json.loads((dir / "lab.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        meta = json.loads((dir / "lab.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
         return {}
+    return meta if isinstance(meta, dict) else {}

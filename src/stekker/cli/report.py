@@ -7,11 +7,13 @@ from typing import List, Optional, Tuple
 
 import typer
 
-from stekker.cli import app
+from stekker.cli import app, echo
 
 
 def _err(msg: str, code: int = 2) -> "typer.Exit":
-    typer.echo(f"error: {msg}", err=True)
+    from stekker.text import visible
+
+    echo(f"error: {visible(msg)}", err=True)  # messages may quote input text
     return typer.Exit(code)
 
 
@@ -39,13 +41,16 @@ def report(
     csv_sep: str = typer.Option(",", "--csv-sep", help="CSV separator; ';' for Dutch Excel."),
     jsonl: Optional[Path] = typer.Option(None, "--jsonl", help="Per-domain verdicts with evidence as JSON lines."),
     parquet: Optional[Path] = typer.Option(None, "--parquet", help="Per-domain verdicts as Parquet."),
-    organisation: Optional[str] = typer.Option(None, "--organisation", "-o", help="One organisation: a one-page "
+    organisation: Optional[str] = typer.Option(None, "--organisation", help="One organisation: a one-page "
                                                "'who can pull the plug' report (terminal, --html, --pdf)."),
     compare: Optional[Tuple[str, str]] = typer.Option(None, "--compare", help="OLD NEW: what changed between two "
                                                       "scans (the report is about NEW)."),
     explanations: Optional[Path] = typer.Option(None, "--explanations", help="YAML file of explanations "
                                                 "('pas toe of leg uit'): shown next to verdicts, never change them."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No terminal tables (only files and messages)."),
+    force: bool = typer.Option(False, "--force", help="Replace existing output files that are not earlier "
+                                                      "stekker outputs of the same kind (never the database "
+                                                      "or an input file)."),
 ) -> None:
     """Judge a scan under explicit definitions of "sovereign" and report it.
 
@@ -67,7 +72,6 @@ def report(
 
       stekker report --policies mine.yaml --policy my-policy --explanations toelichting.yaml
     """
-    from rich.console import Console
 
     from stekker import kb as _kb
     from stekker.judge import PolicyError, as_date, load_policies
@@ -75,11 +79,22 @@ def report(
     from stekker.report.compare import compare as _compare
     from stekker.report.export import write_csv, write_jsonl, write_parquet
     from stekker.report.render import RenderError, render_html, render_org_html, write_pdf
-    from stekker.report.terminal import print_organisation, print_report
+    from stekker.report.terminal import make_console, print_organisation, print_report
     from stekker.store import Store, StoreError
+
+    from stekker.outputs import OutputError, check_output, replacing
 
     if lang not in ("nl", "en"):
         raise _err("--lang must be nl or en")
+    outs = {"--html": (html, "html"), "--pdf": (pdf, "pdf"), "--csv": (csv_path, "csv"),
+            "--jsonl": (jsonl, "jsonl"), "--parquet": (parquet, "parquet")}
+    try:
+        for opt, (path, kind) in outs.items():
+            if path is not None:
+                check_output(path, kind, option=opt, db=db, inputs=[policies_file, explanations], force=force,
+                             others=[o for k, (o, _) in outs.items() if k != opt])
+    except OutputError as exc:
+        raise _err(str(exc))
     if csv_sep in ("\\t", "tab"):
         csv_sep = "\t"
     if len(csv_sep) != 1:
@@ -104,14 +119,14 @@ def report(
     except Exception as exc:  # noqa: BLE001 - a broken knowledge base is a user-facing error
         raise _err(f"knowledge base: {exc}")
     try:
-        store = Store.open(db)
+        store = Store.open(db, create=False)
     except StoreError as exc:
         raise _err(str(exc))
 
     import sys
 
-    console = Console() if sys.stdout.isatty() else Console(width=160)  # files and pipes get the wide layout
-    say = (lambda m: None) if quiet else (lambda m: typer.echo(m, err=True))
+    console = make_console()  # terminal width; in a file or pipe $COLUMNS, else a wide layout
+    say = (lambda m: None) if quiet else (lambda m: echo(m, err=True))
     comparison = None
     try:
         scan_ref = compare[1] if compare else scan
@@ -150,21 +165,26 @@ def report(
         if html or pdf:
             html_text = render_org_html(rep, org_name, lang) if org_name else render_html(rep, lang, comparison)
         if html:
-            html.write_text(html_text, encoding="utf-8")
+            with replacing(html) as tmp:
+                tmp.write_text(html_text, encoding="utf-8")
             say(f"wrote {html}")
         if pdf:
-            write_pdf(html_text, pdf)
+            with replacing(pdf) as tmp:
+                write_pdf(html_text, tmp)
             say(f"wrote {pdf}")
         if csv_path:
-            n = write_csv(export_rep, str(csv_path), csv_sep, lang)
+            with replacing(csv_path) as tmp:
+                n = write_csv(export_rep, str(tmp), csv_sep, lang)
             say(f"wrote {csv_path} ({n} domains)")
         if jsonl:
-            n = write_jsonl(export_rep, str(jsonl), lang)
+            with replacing(jsonl) as tmp:
+                n = write_jsonl(export_rep, str(tmp), lang)
             say(f"wrote {jsonl} ({n} domains)")
         if parquet:
-            n = write_parquet(export_rep, str(parquet), lang)
+            with replacing(parquet) as tmp:
+                n = write_parquet(export_rep, str(tmp), lang)
             say(f"wrote {parquet} ({n} domains)")
     except RenderError as exc:
         raise _err(str(exc), 1)
     except OSError as exc:
-        raise _err(f"cannot write output: {exc}", 1)
+        raise _err(f"cannot write output: {exc.strerror or exc}", 2)

@@ -8,11 +8,13 @@ from typing import List, Optional
 
 import typer
 
-from stekker.cli import app
+from stekker.cli import app, echo
 
 
 def _err(msg: str, code: int = 2) -> "typer.Exit":
-    typer.echo(f"error: {msg}", err=True)
+    from stekker.text import visible
+
+    echo(f"error: {visible(msg)}", err=True)  # messages may quote input text
     return typer.Exit(code)
 
 
@@ -23,17 +25,20 @@ def scan(
     db: str = typer.Option("stekker.db", "--db", help="SQLite file, or a postgresql://user@host/db URL."),
     resolver: List[str] = typer.Option([], "--resolver", "-r", help="Resolver IP[:PORT]; repeatable (round-robin with "
                                                                     "failover). Default: the system's resolvers."),
-    qps: float = typer.Option(0.0, "--qps", help="Global cap on queries per second (0 = none)."),
-    window: int = typer.Option(1024, "--window", min=1, help="Initial number of questions in flight (adapts between "
+    qps: float = typer.Option(0.0, "--qps", min=0.0, max=10_000_000.0, help="Global cap on queries per second "
+                                                                          "(0 = none)."),
+    window: int = typer.Option(1024, "--window", min=1, max=1_000_000, help="Initial number of questions in flight (adapts between "
                                                               "16 and --max-window)."),
-    max_window: int = typer.Option(4096, "--max-window", min=1, help="Upper bound of questions in flight."),
-    timeout: float = typer.Option(2.0, "--timeout", min=0.05, help="Seconds to wait for one answer."),
+    max_window: int = typer.Option(4096, "--max-window", min=1, max=1_000_000, help="Upper bound of questions in "
+                                                                                   "flight."),
+    timeout: float = typer.Option(2.0, "--timeout", min=0.05, max=300.0, help="Seconds to wait for one answer."),
     retries: int = typer.Option(2, "--retries", min=0, max=10, help="Further attempts after a timeout (next resolver)."),
     workers: int = typer.Option(1, "--workers", min=1, max=64, help="Engine processes sharing the domains (and the "
                                                                    "window and --qps between them); 2 on a two-core "
                                                                    "machine roughly doubles the rate against a fast "
                                                                    "local resolver."),
-    resume: Optional[int] = typer.Option(None, "--resume", help="Finish scan ID: only the domains not yet done."),
+    resume: Optional[int] = typer.Option(None, "--resume", min=1, max=2**63 - 1, help="Finish scan ID: only the domains not yet "
+                                                                        "done."),
     label: Optional[str] = typer.Option(None, "--label", help="A name for this scan (shown in reports)."),
     progress: str = typer.Option("auto", "--progress", help="auto (bar on a terminal, lines otherwise), bar, lines, none."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only the summary."),
@@ -60,15 +65,43 @@ def scan(
 
     if progress not in ("auto", "bar", "lines", "none"):
         raise _err("--progress must be auto, bar, lines or none")
+    import math
+
     if (file is None) == (resume is None):
         raise _err("give an input FILE, or --resume SCAN_ID (not both)")
+    if not (math.isfinite(qps) and math.isfinite(timeout)):
+        raise _err("--qps and --timeout must be finite numbers")
+    if 0 < qps < 0.1:  # one question per 10 s or slower never finishes a domain
+        raise _err("--qps must be 0 (no cap) or at least 0.1")
+    if label is not None and len(label) > 200:
+        raise _err("--label is longer than 200 characters")
+    if file is not None and not file.is_file():
+        raise _err(f"input file not found: {_safe_msg(file)}" if not file.exists()
+                   else f"input is not a file: {_safe_msg(file)}")
+    from stekker.outputs import db_files
+
+    if file is not None and any(file.exists() and d.exists() and file.samefile(d) for d in db_files(db)):
+        raise _err(f"the input {file} is the database (--db {db})")
+    try:  # bad options and inputs leave no empty database behind
+        given = [parse_resolver(r) for r in resolver]
+    except ValueError as exc:
+        raise _err(str(exc))
+    tf = None
+    if file is not None:
+        from stekker.targets import InputError, read_targets
+
+        try:
+            tf = read_targets(file)
+        except InputError as exc:
+            _print_issues(getattr(exc, "issues", []) or [], counts=getattr(exc, "issue_counts", None))
+            raise _err(_safe_msg(str(exc)))
     try:
-        store = Store.open(db)
+        store = Store.open(db, create=resume is None)
     except StoreError as exc:
         raise _err(str(exc))
     try:
         if resolver:
-            resolvers = [parse_resolver(r) for r in resolver]
+            resolvers = given
         elif resume is not None and (recorded := _recorded_resolvers(store, resume)):
             resolvers = recorded  # a resumed scan asks the resolvers it started with
         else:
@@ -77,7 +110,7 @@ def scan(
         raise _err(str(exc))
 
     plan = load_plan()
-    say = (lambda *a, **k: None) if quiet else (lambda m: typer.echo(m, err=True))
+    say = (lambda *a, **k: None) if quiet else (lambda m: echo(m, err=True))
     if resume is not None:
         try:
             info = store.scan_info(resume)
@@ -92,15 +125,6 @@ def scan(
         scan_id = resume
         say(f"resuming scan {scan_id}: {info['counts'].get('targets', 0) - info['counts'].get('done', 0)} domains to go")
     else:
-        from stekker.targets import InputError, read_targets
-
-        if not file.exists():
-            raise _err(f"input file not found: {file}")
-        try:
-            tf = read_targets(file)
-        except InputError as exc:
-            _print_issues(getattr(exc, "issues", []) or [])
-            raise _err(str(exc))
         scan_id = store.create_scan(
             tool_version=__version__, plan_version=plan.version, input_path=str(file),
             input_sha256=tf.sha256, resolvers=[format_resolver(r) for r in resolvers],
@@ -111,13 +135,15 @@ def scan(
         n = store.add_targets(scan_id, tf)
         store.add_input_issues(scan_id, tf.issues)
         issues = list(tf.issues)
+        counts = getattr(tf, "issue_counts", None) or None
         if n == 0:
-            _print_issues(issues)
+            _print_issues(issues, counts=counts)
             store.finish_scan(scan_id, "aborted", {"message": "no valid domain in the input"})
-            raise _err(f"{file}: no valid domain in the input ({len(issues)} problems listed above)")
-        say(f"scan {scan_id}: {n} domains from {file} ({tf.encoding}{', ' + tf.dialect if tf.dialect else ''})")
+            raise _err(f"{_safe_msg(file)}: no valid domain in the input "
+                       f"({sum(counts.values()) if counts else len(issues)} problems, counted above)")
+        say(f"scan {scan_id}: {n} domains from {_safe_msg(file)} ({tf.encoding}{', ' + tf.dialect if tf.dialect else ''})")
         if issues:
-            _print_issues(issues, limit=0 if quiet else 20)
+            _print_issues(issues, limit=0 if quiet else 20, counts=counts)
 
     config = TransportConfig(timeout=timeout, retries=retries, qps=qps, window=min(window, max_window),
                              window_max=max_window, window_min=min(16, window))
@@ -130,14 +156,14 @@ def scan(
     _print_summary(res)
     c = res.counters
     if c.domains >= 20 and c.nxdomain > c.domains / 2:
-        typer.echo(f"warning: {c.nxdomain} of {c.domains} domains do not exist according to the resolver; "
+        echo(f"warning: {c.nxdomain} of {c.domains} domains do not exist according to the resolver; "
                    "check the input list and the resolver before quoting these results", err=True)
     if res.state == "interrupted":
-        typer.echo(f"resume with: stekker scan --resume {scan_id} --db {db}", err=True)
+        echo(f"resume with: stekker scan --resume {scan_id} --db {db}", err=True)
         raise typer.Exit(130)
     if res.state == "aborted":
-        typer.echo(f"error: {res.message}", err=True)
-        typer.echo(f"finished domains are kept; resume with: stekker scan --resume {scan_id} --db {db}", err=True)
+        echo(f"error: {res.message}", err=True)
+        echo(f"finished domains are kept; resume with: stekker scan --resume {scan_id} --db {db}", err=True)
         raise typer.Exit(3)
 
 
@@ -151,25 +177,37 @@ def _recorded_resolvers(store, scan_id: int) -> list[tuple[str, int]]:
         return []  # unknown scan: reported below; unparsable: fall back to the system's
 
 
-def _print_issues(issues, limit: int = 20) -> None:
+def _safe_msg(text: object) -> str:
+    from stekker.text import visible
+
+    return visible(text)
+
+
+def _print_issues(issues, limit: int = 20, counts: dict | None = None) -> None:
+    """The input problems: every one counted per kind (``counts``, from the
+    reader, includes those beyond the stored list), the first ``limit`` shown."""
     issues = list(issues)
     if not issues:
         return
-    kinds: dict[str, int] = {}
-    for i in issues:
-        k = i.kind if hasattr(i, "kind") else i.get("kind")
-        kinds[k] = kinds.get(k, 0) + 1
-    typer.echo("input: " + ", ".join(f"{v} {k}" for k, v in sorted(kinds.items())) + " (all stored with the scan)",
-               err=True)
+    kinds: dict[str, int] = dict(counts) if counts else {}
+    if not counts:
+        for i in issues:
+            k = i.kind if hasattr(i, "kind") else i.get("kind")
+            kinds[k] = kinds.get(k, 0) + 1
+    stored = sum(1 for i in issues if (i.kind if hasattr(i, "kind") else i.get("kind")) != "truncated")
+    total = sum(v for k, v in kinds.items() if k != "truncated")
+    note = "all stored with the scan" if stored >= total else f"the first {stored:,} stored with the scan"
+    echo("input: " + ", ".join(f"{v:,} {k}" for k, v in sorted(kinds.items()) if k != "truncated")
+               + f" ({note})", err=True)
     for i in issues[:limit]:
         line = i.line if hasattr(i, "line") else i.get("line")
         raw = i.raw if hasattr(i, "raw") else i.get("raw")
         reason = i.reason if hasattr(i, "reason") else i.get("reason")
         kind = i.kind if hasattr(i, "kind") else i.get("kind")
         where = f"line {line}" if line else "input"
-        typer.echo(f"  {where}: {kind}: {reason}" + (f"  [{_safe(raw)}]" if raw else ""), err=True)
+        echo(f"  {where}: {kind}: {reason}" + (f"  [{_safe(raw)}]" if raw else ""), err=True)
     if limit and len(issues) > limit:
-        typer.echo(f"  ... and {len(issues) - limit} more (stekker show --issues)", err=True)
+        echo(f"  ... and {len(issues) - limit} more (stekker show --issues)", err=True)
 
 
 def _safe(text: str) -> str:

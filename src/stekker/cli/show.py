@@ -10,16 +10,16 @@ from typing import Optional
 
 import typer
 
-from stekker.cli import app
+from stekker.cli import app, echo
 
 
 def _open(db: str):
     from stekker.store import Store, StoreError
 
     try:
-        return Store.open(db)
+        return Store.open(db, create=False)
     except StoreError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
 
 
@@ -29,7 +29,7 @@ def _scan_id(store, ref: Optional[str]) -> int:
     try:
         return store.resolve_scan(ref)
     except StoreError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
 
 
@@ -100,22 +100,22 @@ def show(
         con.print(t)
         return
     if not domain:
-        typer.echo("error: give a DOMAIN (or --issues)", err=True)
+        echo("error: give a DOMAIN (or --issues)", err=True)
         raise typer.Exit(2)
     from stekker.targets import normalise_domain
 
     try:
         name = normalise_domain(domain)
     except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
     ev = store.evidence(sid, name)
     if ev is None:
         tgt = store.target(sid, name) if hasattr(store, "target") else None
         if tgt is not None:
-            typer.echo(f"{name} is in scan {sid} but not scanned yet (resume the scan)", err=True)
+            echo(f"{name} is in scan {sid} but not scanned yet (resume the scan)", err=True)
         else:
-            typer.echo(f"error: {name} is not in scan {sid}", err=True)
+            echo(f"error: {name} is not in scan {sid}", err=True)
         raise typer.Exit(1)
 
     con.print(f"[bold]{_safe(name)}[/bold]  scan {sid}  status [bold]{ev.status}[/bold]"
@@ -219,8 +219,15 @@ def export(
     sep: str = typer.Option(",", "--sep", help="csv separator (';' for Dutch Excel)."),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Ownership as of this date (YYYY-MM-DD); "
                                                              "default: the day the scan ran."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing -o file that is not an earlier "
+                                                      "export of the same format (never the database)."),
 ) -> None:
     """Export a scan's per-domain records.
+
+    Text from DNS and input files is made inert: control and bidi characters
+    become visible escapes (csv: \\xNN / \\uNNNN; jsonl: JSON \\u escapes,
+    the same string) and csv cells that a spreadsheet would run as a formula
+    get a leading '.
 
     jsonl: one JSON object per domain with domain, organisation, sector,
     status, services (category -> provider, company, parent, jurisdiction,
@@ -234,44 +241,68 @@ def export(
       stekker export --scan latest --format csv --sep ';' -o vragen.csv
     """
     _parse_day(as_of)  # a bad date fails before anything is written
+    from stekker.outputs import OutputError, check_output, replacing
+
     if format not in ("jsonl", "csv"):
-        typer.echo("error: --format must be jsonl or csv", err=True)
+        echo("error: --format must be jsonl or csv", err=True)
         raise typer.Exit(2)
+    if sep in ("\\t", "tab"):
+        sep = "\t"
+    if len(sep) != 1 or sep in ('"', "\r", "\n") or sep.isalnum():
+        echo("error: --sep must be one character such as , or ; (not a letter, digit or quote)", err=True)
+        raise typer.Exit(2)
+    if output is not None and str(output) != "-":
+        try:
+            check_output(output, f"export-{format}", option="--output", db=db, force=force)
+        except OutputError as exc:
+            echo(f"error: {exc}", err=True)
+            raise typer.Exit(2)
+    else:
+        output = None
     store = _open(db)
     sid = _scan_id(store, scan)
-    out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
-    try:
-        if format == "csv":
-            w = csv.writer(out, delimiter=sep)
-            w.writerow(["domain", "purpose", "qname", "qtype", "status", "absent_kind", "error_kind", "rcode",
-                        "wildcard", "resolver", "ts", "answers", "detail"])
-            for ev in store.iter_evidence(sid):
-                for r in ev.results:
-                    w.writerow([ev.domain, r.purpose, r.qname, r.qtype, r.status.value,
-                                r.absent_kind.value if r.absent_kind else "", r.error_kind.value if r.error_kind else "",
-                                r.rcode or "", int(r.wildcard), r.resolver or "", r.ts or "",
-                                " | ".join(f"{rr.name} {rr.ttl} {rr.rtype} {rr.value}" for rr in r.answers),
-                                r.detail or ""])
-            return
-        attribute = _attributor(_parse_day(as_of) or _scan_day(store, sid)) if attribution else None
+    if output:
+        with replacing(output) as tmp:
+            with open(tmp, "w", encoding="utf-8", newline="") as fh:
+                _export(store, sid, format, fh, sep, evidence, attribution, as_of)
+        echo(f"wrote {output}", err=True)
+    else:
+        _export(store, sid, format, sys.stdout, sep, evidence, attribution, as_of)
+
+
+def _export(store, sid: int, format: str, out, sep: str, evidence: bool, attribution: bool,
+            as_of: Optional[str]) -> None:
+    from stekker.text import cell, json_inert
+
+    if format == "csv":
+        w = csv.writer(out, delimiter=sep)
+        w.writerow(["domain", "purpose", "qname", "qtype", "status", "absent_kind", "error_kind", "rcode",
+                    "wildcard", "resolver", "ts", "answers", "detail"])
         for ev in store.iter_evidence(sid):
-            rec = attribute(ev) if attribute else None
-            rec = rec or {
-                "domain": ev.domain,
-                "organisation": ev.organisations[0] if ev.organisations else None,
-                "organisations": ev.organisations,
-                "sector": ev.sectors[0] if ev.sectors else None,
-                "sectors": ev.sectors,
-                "status": ev.status,
-            }
-            rec = dict(rec)
-            rec["scan_id"] = sid
-            if evidence:
-                rec["queries"] = [_query_dict(r) for r in ev.results]
-            out.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    finally:
-        if output:
-            out.close()
+            for r in ev.results:
+                w.writerow([cell(v) for v in (
+                    ev.domain, r.purpose, r.qname, r.qtype, r.status.value,
+                    r.absent_kind.value if r.absent_kind else "", r.error_kind.value if r.error_kind else "",
+                    r.rcode or "", int(r.wildcard), r.resolver or "", r.ts or "",
+                    " | ".join(f"{rr.name} {rr.ttl} {rr.rtype} {rr.value}" for rr in r.answers),
+                    r.detail or "")])
+        return
+    attribute = _attributor(_parse_day(as_of) or _scan_day(store, sid)) if attribution else None
+    for ev in store.iter_evidence(sid):
+        rec = attribute(ev) if attribute else None
+        rec = rec or {
+            "domain": ev.domain,
+            "organisation": ev.organisations[0] if ev.organisations else None,
+            "organisations": ev.organisations,
+            "sector": ev.sectors[0] if ev.sectors else None,
+            "sectors": ev.sectors,
+            "status": ev.status,
+        }
+        rec = dict(rec)
+        rec["scan_id"] = sid
+        if evidence:
+            rec["queries"] = [_query_dict(r) for r in ev.results]
+        out.write(json_inert(json.dumps(rec, ensure_ascii=False)) + "\n")
 
 
 def _parse_day(text: Optional[str]):
@@ -282,7 +313,7 @@ def _parse_day(text: Optional[str]):
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        typer.echo(f"error: --as-of {text!r} is not a date (YYYY-MM-DD)", err=True)
+        echo(f"error: --as-of {text!r} is not a date (YYYY-MM-DD)", err=True)
         raise typer.Exit(2)
 
 

@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import typer
 
-from stekker.cli import app
+from stekker.cli import app, echo
 
 validate_app = typer.Typer(help="Check stekker against independent sources.", no_args_is_help=True)
 app.add_typer(validate_app, name="validate")
@@ -17,12 +17,15 @@ app.add_typer(validate_app, name="validate")
 @validate_app.command("peers")
 def peers(
     peers_dir: Optional[Path] = typer.Option(None, "--peers", help="Peer data directory (default ../shared/data/peers)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write the Markdown report here (e.g. docs/VALIDATION.md)."),
+    out: Optional[Path] = typer.Option(None, "-o", "--output", "--out", help="Write the Markdown report here (e.g. "
+                                                                              "docs/VALIDATION.md)."),
     sample: Optional[int] = typer.Option(None, "--sample", min=1, help="A deterministic sample of about N observations."),
     dataset: Optional[List[str]] = typer.Option(None, "--dataset", help="Only datasets whose name contains this."),
     workdir: Optional[Path] = typer.Option(None, "--workdir", help="Lab and scan files (default: a temporary directory)."),
-    net: str = typer.Option("127.84", "--net", help="Lab net (first two octets)."),
+    net: str = typer.Option("127.84", "--net", help="Lab net (first two octets, 127.X)."),
     brief: bool = typer.Option(False, "--brief", help="Print the figures only, not every disagreement."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing -o file that is not an earlier "
+                                                      "validation report."),
 ) -> None:
     """Compare stekker's mailbox attribution with the labels of mxmap (Swiss
     municipalities), mxmap.it (Belgian municipalities) and mxmap-dk (Nordic
@@ -37,6 +40,20 @@ def peers(
 
       stekker validate peers --sample 60 --brief
     """
+    from stekker.cli.lab import check_net
+    from stekker.outputs import OutputError, check_output
     from stekker.validate.__main__ import run_cli
+
+    try:
+        check_net(net)
+    except typer.BadParameter as exc:
+        echo(f"error: --net {exc.message}", err=True)
+        raise typer.Exit(2)
+    if out is not None:
+        try:
+            check_output(out, "validation", option="--output", force=force)
+        except OutputError as exc:
+            echo(f"error: {exc}", err=True)
+            raise typer.Exit(2)
 
     raise typer.Exit(run_cli(peers_dir, out, sample, dataset, workdir, net, brief=brief))

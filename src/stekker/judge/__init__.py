@@ -64,6 +64,10 @@ DEFAULT_LOCATION_TABLE = {"only": "pass", "default": "pass", "offered": "offered
                           "none": "fail", "unknown": "unknown", "true": "pass", "false": "fail"}
 
 
+NETWORK_MODES = ("country", "unknown")
+LIKELY_MODES = ("count", "not_sovereign_only", "separate")
+
+
 class PolicyError(ValueError):
     """A policy file is malformed (message names the file and the policy)."""
 
@@ -84,6 +88,14 @@ class Policy:
     short: dict[str, str] = field(default_factory=dict)  # column-header name
     categories: tuple[str, ...] | None = None  # only these categories count (None: all)
     config: "PolicyConfig | None" = field(default=None, repr=False)
+    # issue 12: what a network-operator answer (Service.basis "network") counts for:
+    # "country" = judged by the AS registration country (the holder as the only entity
+    # of the chain, data location = that country), "unknown" = never decided
+    network: str = "unknown"
+    # what a "likely" answer (only weak evidence) counts for: "count" (like any other),
+    # "not_sovereign_only" (can make a verdict not sovereign, never sovereign),
+    # "separate" (always unknown; shown separately)
+    likely: str = "not_sovereign_only"
 
     def title(self, lang: str = "en") -> str:
         return self.name.get(lang) or self.name.get("en") or self.id
@@ -221,7 +233,14 @@ def _resolve_sets(raw: dict[str, Any]) -> tuple[dict[str, frozenset[str]], dict[
 
 def load_policies(*paths: str | Path | None) -> PolicyConfig:
     """The shipped policies, plus those of each user file (later files win)."""
-    return _load(tuple(str(p) for p in paths if p))
+    try:
+        return _load(tuple(str(p) for p in paths if p))
+    except PolicyError:
+        raise
+    except (TypeError, AttributeError, KeyError, ValueError, IndexError) as exc:
+        # a hand-written file with a list where a mapping belongs, and so on
+        raise PolicyError(f"policy file {', '.join(str(p) for p in paths if p)}: malformed "
+                          f"({type(exc).__name__}: {exc})") from None
 
 
 @lru_cache(maxsize=16)
@@ -229,14 +248,14 @@ def _load(paths: tuple[str, ...]) -> PolicyConfig:
     raw: dict[str, Any] = {}
     _merge_doc(raw, yaml.safe_load(_shipped_text("policies.yaml")), "shipped")
     for p in paths:
+        from stekker.safeyaml import YAMLInputError, read_user_yaml
+
         try:
-            text = Path(p).read_text("utf-8")
-        except OSError as exc:
-            raise PolicyError(f"cannot read policy file {p}: {exc.strerror}") from None
-        try:
-            doc = yaml.safe_load(text) or {}
-        except yaml.YAMLError as exc:
-            raise PolicyError(f"{p}: not valid YAML: {exc}") from None
+            doc = read_user_yaml(p) or {}
+        except YAMLInputError as exc:
+            raise PolicyError(f"{p}: not valid YAML ({exc})") from None
+        if not isinstance(doc, dict):
+            raise PolicyError(f"policy file {p}: expected a mapping (policies:, country_sets:)")
         _merge_doc(raw, doc, p)
     sets, set_names = _resolve_sets(raw.get("country_sets", {}))
 
@@ -283,8 +302,19 @@ def _load(paths: tuple[str, ...]) -> PolicyConfig:
             if bad:
                 raise PolicyError(f"{where}: unknown categories {bad}; known: {', '.join(sorted(known))}")
             cats = tuple(cats)
+        network = p.get("network")
+        if network is None:
+            network = build(str(p["extends"]), stack + (pid,)).network if p.get("extends") else "unknown"
+        if network not in NETWORK_MODES:
+            raise PolicyError(f"{where}: network must be one of {', '.join(NETWORK_MODES)}, got {network!r}")
+        likely = p.get("likely")
+        if likely is None:
+            likely = build(str(p["extends"]), stack + (pid,)).likely if p.get("extends") else "not_sovereign_only"
+        if likely not in LIKELY_MODES:
+            raise PolicyError(f"{where}: likely must be one of {', '.join(LIKELY_MODES)}, got {likely!r}")
         pol = Policy(id=pid, name=name, summary=summary, checks=checks,
-                     source=p.get("source"), origin=p["_origin"], short=short, categories=cats)
+                     source=p.get("source"), origin=p["_origin"], short=short, categories=cats,
+                     network=network, likely=likely)
         resolved[pid] = pol
         return pol
 
@@ -330,6 +360,7 @@ class Facts:
     data_location: str  # pass | fail | offered | unknown (EU/EEA data location)
     data_location_raw: str | None = None  # the knowledge base's value
     self_hosted: bool = False
+    network: bool = False  # a network-operator answer: the chain is the AS holder with its registration country
 
 
 def _kb_call(fn, *args):
@@ -415,6 +446,16 @@ def facts(service: Service, kb: Any, as_of: Any, organisation: str | None = None
         me = Entity(id="self", name=organisation or "the organisation", country=organisation_country)
         return Facts(provider="self", provider_name=me.name, chain=[me], holders=[],
                      data_location="unknown", self_hosted=True)
+    if service.basis == "network":
+        net = service.network or {}
+        country = net.get("country")
+        holder = Entity(id=service.provider or "?", name=service.provider_name or service.provider or "?",
+                        country=str(country).upper() if country else None)
+        eea = {"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV",
+               "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO"}
+        loc = "unknown" if holder.country is None else ("pass" if holder.country in eea else "fail")
+        return Facts(provider=service.provider, provider_name=holder.name, chain=[holder], holders=None,
+                     data_location=loc, network=True)
     prov = _kb_call(kb.provider, service.provider) if (kb is not None and service.provider) else None
     pname = service.provider_name or (getattr(prov, "name", None) if prov else None) or service.provider or "?"
     company = service.company or (getattr(prov, "company", None) if prov else None)
@@ -625,6 +666,13 @@ def judge(service: Service, kb: Any, policy: Policy, as_of: Any = None,
         return Verdict(policy.id, ERROR, [Reason("service_error")], texts=texts)
     if st == "unknown" or (st == "attributed" and not service.provider):
         return Verdict(policy.id, UNKNOWN, [Reason("service_unknown")], texts=texts)
+    basis = getattr(service, "basis", None)
+    if basis == "network" and policy.network != "country":
+        return Verdict(policy.id, UNKNOWN, [Reason("network.not_counted", {"provider": service.provider_name or "?"})],
+                       texts=texts)
+    if basis == "likely" and policy.likely == "separate":
+        return Verdict(policy.id, UNKNOWN, [Reason("likely.not_counted", {"provider": service.provider_name or "?"})],
+                       texts=texts)
     f = _facts or facts(service, kb, as_of, organisation, cfg.organisation_country, cfg.location_table)
     ev = _Eval(cfg, f)
     fails: list[Reason] = []
@@ -635,10 +683,14 @@ def judge(service: Service, kb: Any, policy: Policy, as_of: Any = None,
         outcome, reason, fl = ev.run(check)
         flags.extend(fl)
         {"pass": passes, "fail": fails, "unknown": unknowns}[outcome].append(reason)
+    if basis == "network":
+        flags.append(Reason("network.flag", {"provider": f.provider_name}))
     if fails:
         return Verdict(policy.id, NOT_SOVEREIGN, fails[:1], flags, texts)
     if unknowns:
         return Verdict(policy.id, UNKNOWN, unknowns[:1], flags, texts)
+    if basis == "likely" and policy.likely != "count":
+        return Verdict(policy.id, UNKNOWN, [Reason("likely.not_counted", {"provider": f.provider_name})], flags, texts)
     if f.self_hosted:
         passes = [Reason("self", {"country": f.chain[0].country or "?"})]
     return Verdict(policy.id, SOVEREIGN, passes[:1], flags, texts)
@@ -671,6 +723,8 @@ def seal(service: Service, kb: Any, as_of: Any = None, config: PolicyConfig | No
     """SEAL levels for SOV-1 and SOV-2 (None for absent/error/unknown services)."""
     if service.status not in ("attributed", "self") or (service.status == "attributed" and not service.provider):
         return None
+    if getattr(service, "basis", None) in ("network", "likely"):
+        return None  # an AS registration or weak evidence says nothing about these objectives
     cfg = config or load_policies()
     f = _facts or facts(service, kb, as_of, organisation, cfg.organisation_country, cfg.location_table)
     eea = cfg.country_sets["EEA"]
@@ -741,6 +795,8 @@ class Dependency:
         s = self.service
         if s.status == "self":
             return "self"
+        if s.service_kind == "infrastructure" and s.provider:
+            return s.provider + "#self-hosted"  # a server on the provider's network, counted apart from its platform
         return s.provider or ("?" if s.status == "unknown" else s.status)
 
 
@@ -770,7 +826,8 @@ def judge_domain(da: DomainAttribution, kb: Any, policies: list[Policy], as_of: 
     cfg = policies[0].config if policies else load_policies()
     day = as_date(as_of)
     for cat, s, primary in dependencies(da):
-        key = (cat, s.status, s.provider, s.company, s.provider_name, org if s.status == "self" else None)
+        key = (cat, s.status, s.provider, s.company, s.provider_name, org if s.status == "self" else None,
+               s.basis, (s.network or {}).get("country"))
         hit = cache.get(key) if cache is not None else None
         if hit is None:
             f = None

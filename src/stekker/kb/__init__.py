@@ -407,12 +407,34 @@ def _load(path, companies, providers, rules, validate) -> KnowledgeBase:
         cf = CompaniesFile.model_validate(cdata)
     except ValidationError as exc:
         raise KBError(_fmt_validation(cp, exc, cdata, "companies")) from exc
+    # further files of the same layout next to them (providers-<part>.yaml,
+    # companies-<part>.yaml), read in name order, when the file is not overridden
+    extra_p = sorted(base.glob("providers-*.yaml")) if not providers else []
+    extra_c = sorted(base.glob("companies-*.yaml")) if not companies else []
+    for xp in extra_p:
+        xd = {k: v for k, v in _read_yaml(xp).items() if not str(k).startswith("_")}
+        try:
+            xf = ProvidersFile.model_validate(xd)
+        except ValidationError as exc:
+            raise KBError(_fmt_validation(xp, exc, xd, "providers")) from exc
+        pf = ProvidersFile(version=pf.version, updated=max(filter(None, (pf.updated, xf.updated)), default=None),
+                           providers=[*pf.providers, *xf.providers])
+    for xc in extra_c:
+        xd = {k: v for k, v in _read_yaml(xc).items() if not str(k).startswith("_")}
+        try:
+            xf = CompaniesFile.model_validate(xd)
+        except ValidationError as exc:
+            raise KBError(_fmt_validation(xc, exc, xd, "companies")) from exc
+        cf = CompaniesFile(version=cf.version, updated=max(filter(None, (cf.updated, xf.updated)), default=None),
+                           companies=[*cf.companies, *xf.companies])
     try:
         rf = RulesFile.model_validate(rdata)
     except ValidationError as exc:
         raise KBError(_fmt_validation(rp, exc, rdata, "categories")) from exc
-    version = _version([pp, cp, rp], [pf.updated, cf.updated, rf.updated])
-    kb = KnowledgeBase(pf, cf, rf, version, {"providers": pp, "companies": cp, "rules": rp})
+    version = _version([pp, cp, rp, *extra_p, *extra_c], [pf.updated, cf.updated, rf.updated])
+    kb = KnowledgeBase(pf, cf, rf, version, {"providers": pp, "companies": cp, "rules": rp,
+                                             **{f"providers:{x.name}": x for x in extra_p},
+                                             **{f"companies:{x.name}": x for x in extra_c}})
     if validate:
         errs = kb.validate()
         if errs:

@@ -66,6 +66,7 @@ class Source(_Strict):
     url: str
     retrieved: _dt.date | None = None
     about: str | None = None
+    verified: bool = True  # false: the URL was not read here; the fact it is cited for is unconfirmed
 
     @field_validator("url")
     @classmethod
@@ -160,6 +161,9 @@ class Provider(_Strict):
     asns: list[int] = Field(default_factory=list)
     asns_unverified: list[int] = Field(default_factory=list)  # lab catalogue values, not yet sourced
     asn_role: str = "web"
+    # what an address in these ASNs shows when no name matched (rules `service_kinds`):
+    # infrastructure = a server on the provider's network (a VM on Azure), platform = its own service
+    asn_service_kind: Literal["infrastructure", "platform"] | None = None
     eu_data_location: Literal["offered", "default", "only", "none", "unknown"] | None = None
     eu_data_location_source: str | None = None  # URL; required when eu_data_location is a claim
     fingerprints: list[Fingerprint] = Field(default_factory=list)
@@ -204,6 +208,7 @@ class Ownership(BaseModel):
     until: _dt.date | None = None
     source: str | None = None
     note: str | None = None
+    verified: bool = True  # false: not confirmed from a retrieved source (docs/KB_SOURCES.md)
 
     def covers(self, d: _dt.date) -> bool:
         return (self.since is None or self.since <= d) and (self.until is None or d < self.until)
@@ -279,6 +284,9 @@ class CategoryRule(_Strict):
     weak_kinds: list[str] = Field(default_factory=list)  # kinds that only authorise/verify: last, never over a known MX
     corroborate_roles: list[str] = Field(default_factory=list)  # roles that count as another kind in a tie
     relay_of: str | None = None  # own-domain names of self_purposes are a self-run relay when that category is a provider's
+    likely_roles: list[str] = Field(default_factory=list)  # roles that count as weak evidence here (an MS= tenant token)
+    likely_hidden_roles: list[str] = Field(default_factory=list)  # a presence answer hidden only by these: "likely" its operator
+    service_kinds: bool = False  # tell a provider's platform apart from a server on its network (infrastructure)
     note: str | None = None
 
 
@@ -291,4 +299,6 @@ class RulesFile(_Strict):
     hosts: CategoryRule | None = None  # the input's extra hosts (each attributed like a website)
     ip_confidence: float = 0.7
     self_confidence: float = 0.8
+    network_confidence: float = 0.4  # the network operator of an address no provider's ASN covers
+    network_roles: list[str] = Field(default_factory=lambda: ["web", "dns"])  # roles of such an answer (vs ip_roles)
     combine: Literal["noisy_or", "max"] = "noisy_or"

@@ -105,12 +105,12 @@ def load_explanations(path: str | None) -> list[Explanation]:
     """Read an explanations file (YAML list, or a mapping with ``explanations:``)."""
     if not path:
         return []
+    from stekker.safeyaml import YAMLInputError, read_user_yaml
+
     try:
-        doc = yaml.safe_load(open(path, encoding="utf-8"))
-    except OSError as exc:
-        raise ExplanationError(f"cannot read explanations file {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ExplanationError(f"{path}: not valid YAML: {exc}") from None
+        doc = read_user_yaml(path)
+    except YAMLInputError as exc:
+        raise ExplanationError(f"explanations file {path}: {exc}") from None
     if isinstance(doc, dict):
         doc = doc.get("explanations")
     if not isinstance(doc, list):
@@ -422,6 +422,14 @@ class Report:
     host_policies: list[str] = field(default_factory=list)  # ids of the policies that judge hosts
     hosts_overall: "HostGroup | None" = None
     hosts_by_sector: dict[str, "HostGroup"] = field(default_factory=dict)  # sector ("-": none) -> group
+    # what the NOS study of January 2026 computed, computed on this scan (figures.NosComparison)
+    nos: Any = None
+    # what DNS cannot show, counted (figures.DnsLimits)
+    limits: Any = None
+    # issue 12: policy -> Counter of the verdicts (on primary dependencies) by what the answer
+    # rests on: "verdicts" (all), "network" (the network operator of the addresses), "likely"
+    # (weak evidence only), "infrastructure" (a server on a provider's network)
+    answer_kinds: dict[str, Counter] = field(default_factory=dict)
 
     @property
     def domain_count(self) -> int:
@@ -645,6 +653,22 @@ def build(attributions: Iterable[DomainAttribution], kb: Any, policies: list[Pol
                 for obj, lvl in d.seal.items():
                     seal_counts.setdefault(obj, Counter())[lvl.label()] += 1
 
+    answer_kinds: dict[str, Counter] = {pid: Counter() for pid in pids}
+    for r in live:
+        for d in r.deps:
+            if not d.primary:
+                continue
+            s = d.service
+            for pid in pids:
+                if d.verdicts.get(pid) is None:
+                    continue
+                ak = answer_kinds[pid]
+                ak["verdicts"] += 1
+                if s.basis in ("network", "likely"):
+                    ak[s.basis] += 1
+                if s.service_kind == "infrastructure":
+                    ak["infrastructure"] += 1
+
     unknown_reasons: dict[str, list[tuple[int, Any]]] = {}
     for pid in pids:
         cnt: Counter = Counter()
@@ -680,7 +704,7 @@ def build(attributions: Iterable[DomainAttribution], kb: Any, policies: list[Pol
             by_sec[s].append(h)
     hosts_by_sector = {s: host_group(s, hs, host_pids) for s, hs in sorted(by_sec.items())}
 
-    return Report(
+    report = Report(
         policies=list(policies), as_of=day, results=results, meta=dict(meta or {}),
         domains=domains, organisations=organisations, org_verdicts=org_verdicts,
         domains_without_org=without, by_category=by_category, category_presence=presence,
@@ -689,7 +713,13 @@ def build(attributions: Iterable[DomainAttribution], kb: Any, policies: list[Pol
         seal=seal_counts, status_counts=status_counts, domains_with_failed_queries=failed_q,
         explanations=explanations, unknown_reasons=unknown_reasons,
         hosts=host_list, host_policies=host_pids, hosts_overall=hosts_overall, hosts_by_sector=hosts_by_sector,
+        answer_kinds=answer_kinds,
     )
+    from .figures import dns_limits, nos_comparison
+
+    report.nos = nos_comparison(report, kb) if policies else None
+    report.limits = dns_limits(report)
+    return report
 
 
 def _share_info(d: Dependency) -> ProviderShare:

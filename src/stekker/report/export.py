@@ -20,7 +20,7 @@ from typing import Any
 
 from stekker.attribute.model import CATEGORIES
 
-from .aggregate import HOST_ABSENT, NOT_SOVEREIGN, DomainResult, Report
+from .aggregate import HOST_ABSENT, NONE, NOT_SOVEREIGN, SOVEREIGN, DomainResult, Report
 
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
@@ -55,7 +55,31 @@ def _hosts_value(r: DomainResult) -> str:
     return " | ".join(out)
 
 
+def finding_columns(report: Report, lang: str = "en") -> dict[str, str]:
+    """Per policy, the CSV column that states the finding in words (from the
+    report's strings): ``depends on at least one US-controlled service (nos)``."""
+    from .render import Strings
+
+    t = Strings(lang)
+    return {p.id: f"{t.finding(p)['one']} ({p.id})" for p in report.policies}
+
+
+def _dependent(verdict: str) -> bool | None:
+    """True: depends on a service failing the definition; False: decided,
+    does not; None: excluded (unknown, DNS error, does not exist)."""
+    if verdict == NOT_SOVEREIGN:
+        return True
+    if verdict in (SOVEREIGN, NONE):
+        return False
+    return None
+
+
 def flat_rows(report: Report, lang: str = "en") -> list[dict[str, Any]]:
+    from .render import Strings
+
+    t = Strings(lang)
+    yes, no = t("word_yes"), t("word_no")
+    fcols = finding_columns(report, lang)
     rows = []
     for r in report.results:
         row: dict[str, Any] = {
@@ -67,6 +91,10 @@ def flat_rows(report: Report, lang: str = "en") -> list[dict[str, Any]]:
             "kb_version": r.da.kb_version,
             "failed_queries": len(r.da.errors),
         }
+        for p in report.policies:
+            # the finding in words: yes / no, empty when excluded (the verdict column says why)
+            dep = _dependent(r.verdict[p.id])
+            row[fcols[p.id]] = "" if dep is None else (yes if dep else no)
         for p in report.policies:
             row[f"verdict_{p.id}"] = r.verdict[p.id]
             row[f"not_sovereign_{p.id}"] = " | ".join(_dep_label(d, p.id, lang) for d in r.non_sovereign(p.id))
@@ -86,9 +114,9 @@ def flat_rows(report: Report, lang: str = "en") -> list[dict[str, Any]]:
 
 
 def _safe(v: Any) -> Any:
-    if isinstance(v, str) and v.startswith(_FORMULA):
-        return "'" + v
-    return v
+    from stekker.text import cell
+
+    return cell(v) if isinstance(v, str) else v
 
 
 def write_csv(report: Report, path: str, sep: str = ",", lang: str = "en") -> int:
@@ -113,6 +141,8 @@ def _dep_record(d, lang: str) -> dict[str, Any]:
         "chain": [{"id": e.id, "name": e.name, "country": e.country} for e in (d.chain or [])],
         "jurisdiction": d.chain[-1].country if d.chain else s.jurisdiction,
         "confidence": s.confidence,
+        "basis": s.basis,  # issue 12: kb | network | likely | self (null in older records)
+        "service_kind": s.service_kind,  # platform | infrastructure | null
         "verdicts": {pid: v.to_dict(lang) for pid, v in d.verdicts.items() if v is not None},
         "seal": {k: v.label() for k, v in (d.seal or {}).items()},
         "evidence": [{"qname": e.qname, "rtype": e.rtype, "value": e.value, "rule": e.rule}
@@ -138,7 +168,10 @@ def host_record(h, lang: str = "en", pids: list[str] | None = None) -> dict[str,
     }
 
 
-def domain_record(report: Report, r: DomainResult, lang: str = "en") -> dict[str, Any]:
+def domain_record(report: Report, r: DomainResult, lang: str = "en",
+                  labels: dict[str, str] | None = None) -> dict[str, Any]:
+    if labels is None:
+        labels = finding_labels(report, lang)
     deps = [_dep_record(d, lang) for d in r.deps]
     return {
         "domain": r.domain,
@@ -148,6 +181,10 @@ def domain_record(report: Report, r: DomainResult, lang: str = "en") -> dict[str
         "as_of": report.as_of.isoformat(),
         "kb_version": r.da.kb_version,
         "verdicts": dict(r.verdict),
+        # per definition: the finding in words and whether this domain has it
+        # (null: excluded — unknown, DNS error or not existing; see verdicts)
+        "findings": {p.id: {"finding": labels[p.id], "dependent": _dependent(r.verdict[p.id])}
+                     for p in report.policies},
         "dependencies": deps,
         "hosts": [host_record(h, lang, report.host_policies) for h in r.hosts],
         "errors": r.da.errors,
@@ -156,11 +193,19 @@ def domain_record(report: Report, r: DomainResult, lang: str = "en") -> dict[str
     }
 
 
+def finding_labels(report: Report, lang: str = "en") -> dict[str, str]:
+    from .render import Strings
+
+    t = Strings(lang)
+    return {p.id: t.finding(p)["one"] for p in report.policies}
+
+
 def write_jsonl(report: Report, path: str, lang: str = "en") -> int:
     n = 0
+    labels = finding_labels(report, lang)
     with open(path, "w", encoding="utf-8") as fh:
         for r in report.results:
-            fh.write(json.dumps(domain_record(report, r, lang), ensure_ascii=False, sort_keys=False) + "\n")
+            fh.write(json.dumps(domain_record(report, r, lang, labels), ensure_ascii=False, sort_keys=False) + "\n")
             n += 1
     return n
 
@@ -176,7 +221,9 @@ def write_parquet(report: Report, path: str, lang: str = "en") -> int:
         table = pa.table({"domain": pa.array([], pa.string())})
     meta = {b"stekker.as_of": report.as_of.isoformat().encode(),
             b"stekker.policies": ",".join(p.id for p in report.policies).encode(),
-            b"stekker.kb_version": str(report.meta.get("kb_version", "")).encode()}
+            b"stekker.kb_version": str(report.meta.get("kb_version", "")).encode(),
+            # per policy: the finding its yes/no column states (the CSV column names)
+            b"stekker.findings": json.dumps(finding_labels(report, lang), ensure_ascii=False).encode()}
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta})
     pq.write_table(table, path)
     return len(rows)

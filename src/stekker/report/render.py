@@ -36,6 +36,18 @@ from .aggregate import (
     report_data,
 )
 from .compare import Comparison
+from .figures import (  # noqa: F401 - fmt_int, fmt_pct: the shared formatters (re-exported)
+    base_text,
+    count_of,
+    dns_limit_lines,
+    excluded_text,
+    fmt_int,
+    fmt_pct,
+    headline_figures,
+    nos_differences,
+    nos_published_text,
+    nos_stekker_text,
+)
 
 LANGS = ("nl", "en")
 PER_DOMAIN_LIMIT = 400  # the per-domain table is in the HTML up to this many domains
@@ -58,24 +70,6 @@ def _env() -> jinja2.Environment:
     return env
 
 
-def fmt_pct(x: float | None, lang: str, digits: int = 0) -> str:
-    if x is None:
-        return "–"
-    s = f"{x * 100:.{digits}f}"
-    if lang == "nl":
-        s = s.replace(".", ",")
-    return s + "%"
-
-
-def fmt_int(n: int | float | None, lang: str) -> str:
-    if n is None:
-        return "–"
-    s = f"{n:,.0f}" if isinstance(n, int) or float(n).is_integer() else f"{n:,.1f}"
-    if lang == "nl":
-        s = s.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
-    return s
-
-
 class Strings:
     def __init__(self, lang: str):
         if lang not in LANGS:
@@ -89,6 +83,22 @@ class Strings:
             raise RenderError(f"missing string {key!r}")
         text = entry.get(self.lang) or entry["en"]
         return text.format(**kw) if kw else text
+
+    def noun(self, key: str, n: int | float | None) -> str:
+        """The noun for a count: ``1 dag``, ``2 dagen``."""
+        forms = self.data["plurals"][key]
+        one, other = forms.get(self.lang) or forms["en"]
+        return one if n == 1 else other
+
+    def count(self, key: str, n: int) -> str:
+        """``1 day``, ``13.058 domeinen``."""
+        return f"{fmt_int(n, self.lang)} {self.noun(key, n)}"
+
+    def finding(self, policy: Any) -> dict[str, str]:
+        """What a definition's share counts (figures.finding)."""
+        from .figures import finding
+
+        return finding(self, policy)
 
     def verdict(self, v: str) -> str:
         e = self.data["verdicts"].get(v, {})
@@ -187,11 +197,32 @@ def context(report: Report, lang: str, comparison: Comparison | None = None,
                 "nxdomain": tl.counts["nxdomain"], "total": tl.total}
 
     policy_rows = [{"p": p, "title": p.title(lang), "short": p.short_title(lang), "orgs": cell(report.organisations[p.id]),
-                    "doms": cell(report.domains[p.id])} for p in report.policies]
+                    "doms": cell(report.domains[p.id]), "f": t.finding(p), "col": t.finding(p)["column"]}
+                   for p in report.policies]
+    # bars of the headline figures (domains: comparable with NOS, always there), labelled with the finding
     chart_pol = bar_chart(
-        [(r["title"], r["orgs"]["share"] if report.organisation_count else r["doms"]["share"],
-          f'{r["orgs"]["pct"] if report.organisation_count else r["doms"]["pct"]}') for r in policy_rows],
+        [(r["col"], r["doms"]["share"], f'{r["doms"]["pct"]} ({count_of(r["doms"]["n"], r["doms"]["d"], t)})')
+         for r in policy_rows],
         t("chart_policies_alt"), t("caption_policies"), "chart-policies")
+    figures = [{"fig": f, "pct": fmt_pct(f.share, lang), "label": f.finding["label"],
+                "definition": t("fig_definition", definition=f.finding["definition"]),
+                "base": base_text(f.tally, t), "excluded": excluded_text(f.tally, t),
+                "orgs": (t("fig_orgs", pct=fmt_pct(f.org_tally.share, lang),
+                           count=count_of(f.org_tally.not_sovereign, f.org_tally.decided, t))
+                         if f.org_tally is not None else None),
+                "quotes": [(lg, q) for lg, q in f.quotes.items()]}
+               for f in headline_figures(report, t)]
+    nos = None
+    if report.nos is not None:
+        nos = {"c": report.nos, "definition": t.finding(report.nos.policy)["definition"],
+               "rows": [{"label": r.label.get(lang) or r.label["en"], "stekker": nos_stekker_text(r, t),
+                         "published": nos_published_text(r, lang), "kind": r.kind} for r in report.nos.rows],
+               "differences": nos_differences(report, t), "sources": report.nos.data["study"]["sources"],
+               "provider_note": t("nos_provider_note", n=fmt_int(report.nos.existing, lang))}
+    limits = None
+    if report.limits is not None:
+        limits = {"definition": t.finding(report.limits.policy)["definition"],
+                  "lines": dns_limit_lines(report.limits, t)}
     prov_top = report.providers_overall[:12]
     chart_prov = bar_chart([(_pname(p, t), p.share, fmt_pct(p.share, lang)) for p in prov_top],
                            t("chart_providers_alt"), t("providers_intro", n=fmt_int(report.providers_denominator, lang)),
@@ -259,10 +290,7 @@ def context(report: Report, lang: str, comparison: Comparison | None = None,
         "failed_queries": report.domains_with_failed_queries, "no_org": report.domains_without_org,
     }
     hosts = host_context(report, t, lang)
-    headline = None
-    if first is not None:
-        headline = t("headline", share=fmt_pct(report.organisations[first.id].share, lang),
-                     dshare=fmt_pct(report.domains[first.id].share, lang), policy=first.title(lang))
+    headline = figures[0]["quotes"][0][1] if figures else None
     return {
         "lang": lang, "t": t, "r": report, "meta": meta, "cfg": cfg,
         "policy_rows": policy_rows, "chart_pol": chart_pol, "chart_prov": chart_prov,
@@ -276,7 +304,7 @@ def context(report: Report, lang: str, comparison: Comparison | None = None,
         "per_domain_limit": PER_DOMAIN_LIMIT, "NOT_SOVEREIGN": NOT_SOVEREIGN,
         "set_rows": [(name, cfg.set_title(name, lang), sorted(codes)) for name, codes in cfg.country_sets.items()],
         "seal_source": _seal_source(), "version": meta.get("tool_version") or _version(),
-        "hosts": hosts,
+        "hosts": hosts, "figures": figures, "nos": nos, "limits": limits,
     }
 
 
@@ -340,6 +368,7 @@ def host_context(report: Report, t: Strings, lang: str) -> dict[str, Any] | None
     skipped = [p for p in report.policies if p.id not in report.host_policies]
     return {"g": g, "policies": pols, "skipped": ", ".join(p.short_title(lang) for p in skipped),
             "policy_rows": [{"p": p, "title": p.title(lang), "short": p.short_title(lang),
+                             "f": t.finding(p), "col": t.finding(p)["column"],
                              "cell": cell(g.tallies[p.id])} for p in pols],
             "shares": overall, "chart": chart, "sectors": sectors,
             "rows": [host_row(h, t, pols) for h in limited], "omitted": len(report.hosts) - len(limited)}

@@ -197,11 +197,13 @@ class Store:
 
     # -- opening --------------------------------------------------------------
     @classmethod
-    def open(cls, db: str | os.PathLike = "stekker.db") -> "Store":
+    def open(cls, db: str | os.PathLike = "stekker.db", create: bool = True) -> "Store":
         """Open (and create if needed) a database.
 
         ``db`` is a file path (SQLite; ``:memory:`` for a private in-memory
         database) or a ``postgresql://`` / ``postgresql+psycopg://`` URL.
+        ``create=False`` (commands that only read) refuses a SQLite file that
+        does not exist instead of creating an empty one (a typo in --db).
         Raises :class:`StoreError` with a readable message when the database
         cannot be used."""
         db = os.fspath(db)
@@ -217,6 +219,8 @@ class Store:
                 "or postgresql://user@host/dbname"
             )
         else:
+            if not create and db != ":memory:" and not Path(db).expanduser().exists():
+                raise StoreError(f"no database {db} (a typo in --db? `stekker scan` creates one)")
             engine, display = cls._sqlite_engine(db)
         store = cls(engine, display)
         store._init_schema()
@@ -284,6 +288,16 @@ class Store:
                         "use a new database (--db)"
                     )
                 S.metadata.create_all(conn)
+                for table in S.metadata.sorted_tables:  # a damaged or hand-edited database
+                    if table.name not in existing:
+                        continue
+                    have = {c["name"] for c in insp.get_columns(table.name)}
+                    missing = [c.name for c in table.columns if c.name not in have]
+                    if missing:
+                        raise StoreError(
+                            f"{self.url}: table {table.name} lacks column(s) {', '.join(missing)}; the database "
+                            "was changed outside stekker or is damaged; use a new database (--db)"
+                        )
                 row = conn.execute(
                     sa.select(S.meta.c.value).where(S.meta.c.key == "schema_version")
                 ).first()
@@ -624,8 +638,10 @@ class Store:
                 if newest is None:
                     raise ScanNotFound(f"no scans in {self.url} yet; run `stekker scan FILE` first")
                 return int(newest)
-            if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isdigit()):
+            if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isascii() and ref.strip().isdigit()):
                 sid = int(ref)
+                if not 0 < sid < 2**63:
+                    raise ScanNotFound(f"no scan {sid} in {self.url}{self._known_scans_hint(conn)}")
                 if conn.execute(sa.select(s.c.id).where(s.c.id == sid)).first() is None:
                     raise ScanNotFound(f"no scan {sid} in {self.url}{self._known_scans_hint(conn)}")
                 return sid
@@ -713,17 +729,20 @@ class Store:
         t = S.targets
         with self.engine.connect() as conn:
             per: dict[int, dict] = {}
-            for sid, done, n in conn.execute(
-                sa.select(t.c.scan_id, t.c.done, sa.func.count()).group_by(t.c.scan_id, t.c.done)
+            for sid, done, status, n in conn.execute(
+                sa.select(t.c.scan_id, t.c.done, t.c.status, sa.func.count()).group_by(t.c.scan_id, t.c.done,
+                                                                                      t.c.status)
             ):
-                c = per.setdefault(sid, {"targets": 0, "done": 0})
+                c = per.setdefault(sid, {"targets": 0, "done": 0, "ok": 0, "nxdomain": 0, "error": 0})
                 c["targets"] += n
                 if done:
                     c["done"] += n
+                    if status in ("ok", "nxdomain", "error"):
+                        c[status] += n
             out = []
             for row in conn.execute(sa.select(S.scans).order_by(S.scans.c.id.desc())):
                 d = self._scan_dict(row)
-                d["counts"] = per.get(row.id, {"targets": 0, "done": 0})
+                d["counts"] = per.get(row.id, {"targets": 0, "done": 0, "ok": 0, "nxdomain": 0, "error": 0})
                 out.append(d)
             return out
 

@@ -41,8 +41,10 @@ def run_cli(peers: Path | None, out: Path | None, sample: int | None, datasets, 
     results = check.run(peers, workdir=workdir, net=net, n_sample=sample, datasets=datasets)
     print(report.text_summary(results, details=not brief))
     if out:
+        from stekker.outputs import write_text
+
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(report.markdown(results, report.meta_for(peers, sample)), encoding="utf-8")
+        write_text(out, report.markdown(results, report.meta_for(peers, sample)))
         print(f"\nreport written to {out}")
     return 0
 

@@ -61,6 +61,8 @@ from stekker.validate.peers import PeerObservation, bucket, load_all, observatio
 LAB_NET = "127.84"
 BUCKETS = ("microsoft", "google", "amazon", "other")
 HYPERSCALERS = ("microsoft", "google", "amazon")
+NO_OPERATOR_LABELS = ("unknown", "", "none", "absent", "error")
+LOOK_THROUGH = ("likely_behind_gateway", "peer_tenant_or_token")  # causes counted by the explained agreement
 PEER_ASN_NET = ipaddress.ip_network("100.64.0.0/10")
 NO_ASN_NET = ipaddress.ip_network("192.0.2.0/24")
 DKIM_PLACEHOLDER = "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDlabplaceholder"
@@ -104,6 +106,8 @@ class Row:
     stekker_gateway: str | None = None
     stekker_inbound: str | None = None
     stekker_note: str | None = None
+    stekker_basis: str | None = None  # kb | network | likely | self (issue 12)
+    stekker_kind: str | None = None  # platform | infrastructure
     evidence: list[str] = field(default_factory=list)  # "rule: qname TYPE value"
     items: list[tuple[str, str, str, str, str]] = field(default_factory=list)  # (provider|status, rule, qname, type, value)
     dropped: list[str] = field(default_factory=list)  # observed records the lab could not hold
@@ -118,8 +122,31 @@ class Row:
     @property
     def stekker_label(self) -> str:
         if self.stekker_status == "attributed":
-            return self.stekker_provider or "?"
+            p = self.stekker_provider or "?"
+            if self.stekker_basis == "network":
+                return "network:" + p
+            if self.stekker_basis == "likely":
+                return "likely:" + p
+            if self.stekker_kind == "infrastructure":
+                return "self-hosted on " + p
+            return p
         return self.stekker_status
+
+    @property
+    def peer_names(self) -> bool:
+        """The peer names a mailbox operator (any label but unknown)."""
+        return (self.obs.label or "unknown").lower() not in NO_OPERATOR_LABELS
+
+    @property
+    def stekker_names(self) -> bool:
+        """stekker names an operator: a provider (also a network operator or a
+        likely provider) or the organisation itself."""
+        return self.stekker_status in ("attributed", "self")
+
+    @property
+    def peer_local(self) -> bool:
+        """The peer names a local ISP / independent / non-hyperscaler provider."""
+        return self.peer_names and self.peer_bucket == "other"
 
 
 @dataclass
@@ -140,6 +167,40 @@ class DatasetResult:
     @property
     def rate(self) -> float:
         return self.agree / self.n if self.n else 0.0
+
+    # issue 12: coverage beyond the hyperscaler buckets
+    @property
+    def peer_named(self) -> int:
+        return sum(r.peer_names for r in self.rows)
+
+    @property
+    def none_named(self) -> int:
+        """Domains where the peer names a mailbox operator and stekker names none."""
+        return sum(r.peer_names and not r.stekker_names for r in self.rows)
+
+    @property
+    def local_n(self) -> int:
+        return sum(r.peer_local for r in self.rows)
+
+    @property
+    def local_agree(self) -> int:
+        """Peer names a local/independent operator, stekker names a
+        non-hyperscaler operator (a provider, a network operator, the
+        organisation itself, or a server on a cloud it runs itself)."""
+        return sum(r.peer_local and r.stekker_names and r.stekker_bucket == "other" for r in self.rows)
+
+    def basis_count(self, basis: str) -> int:
+        return sum(r.stekker_status == "attributed" and r.stekker_basis == basis for r in self.rows)
+
+    @property
+    def infrastructure(self) -> int:
+        return sum(r.stekker_kind == "infrastructure" for r in self.rows)
+
+    @property
+    def agree_explained(self) -> int:
+        """Agreements plus the disagreements explained by look-through: verdict
+        'stekker', or a gateway that one side looks through on a token."""
+        return self.agree + sum(r.verdict == "stekker" or r.cause in LOOK_THROUGH for r in self.rows if not r.agree)
 
     def confusion(self) -> dict[str, Counter]:
         """peer bucket -> Counter(stekker bucket)."""
@@ -415,7 +476,11 @@ def _fill(row: Row, a) -> None:
         return
     row.stekker_status = svc.status
     row.stekker_provider = svc.provider if svc.status == "attributed" else None
-    row.stekker_bucket = svc.provider if svc.status == "attributed" and svc.provider in HYPERSCALERS else "other"
+    row.stekker_basis = svc.basis
+    row.stekker_kind = svc.service_kind
+    # a server on a cloud's network (service kind infrastructure) is self-hosted, not the cloud's mail platform
+    row.stekker_bucket = (svc.provider if svc.status == "attributed" and svc.provider in HYPERSCALERS
+                          and svc.service_kind != "infrastructure" else "other")
     row.stekker_also = [x.provider or x.status for x in svc.also]
     row.stekker_note = svc.note
     first = svc.provider or svc.status
@@ -535,6 +600,9 @@ def run(peers_dir: Path | None = None, workdir: Path | None = None, net: str = L
 def as_dict(results: list[DatasetResult]) -> dict[str, Any]:
     return {
         r.name: {"n": r.n, "agree": r.agree, "rate": round(r.rate, 4), "skipped": len(r.skipped),
+                 "agree_explained": r.agree_explained, "peer_named": r.peer_named, "none_named": r.none_named,
+                 "local_n": r.local_n, "local_agree": r.local_agree, "network": r.basis_count("network"),
+                 "likely": r.basis_count("likely"), "infrastructure": r.infrastructure,
                  "confusion": {k: dict(v) for k, v in r.confusion().items()}}
         for r in results
     }

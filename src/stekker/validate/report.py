@@ -51,6 +51,12 @@ def text_summary(results: list[DatasetResult], details: bool = True) -> str:
     for r in results:
         out.append(f"  {r.name:38} n={r.n:5}  agree={r.agree:5}  {_pct(r.agree, r.n):>6}  skipped={len(r.skipped)}")
     out.append(f"  {'all':38} n={tot_n:5}  agree={tot_a:5}  {_pct(tot_a, tot_n):>6}")
+    out.append("coverage (peer names a mailbox operator, stekker names none; agreement on local/independent operators)")
+    for r in results:
+        out.append(f"  {r.name:38} none named={r.none_named:4}/{r.peer_named:<5} {_pct(r.none_named, r.peer_named):>6}"
+                   f"  local agree={r.local_agree:4}/{r.local_n:<5} {_pct(r.local_agree, r.local_n):>6}"
+                   f"  network={r.basis_count('network')} likely={r.basis_count('likely')}"
+                   f" infrastructure={r.infrastructure}")
     vc = verdict_counts(results)
     out.append(f"disagreements: {sum(vc.values())}  (peer right {vc.get('peer', 0)}, stekker right "
                f"{vc.get('stekker', 0)}, undecided {vc.get('undecided', 0)})")
@@ -123,7 +129,9 @@ def markdown(results: list[DatasetResult], meta: dict, kb=None) -> str:
       "other provider, `self`, `unknown` (evidence, no conclusion - e.g. an own server behind a gateway), "
       "`absent` and `error` -> other. **stekker `unknown` vs peer `unknown`/`independent`:** both are `other` "
       "in the buckets, because neither names a hyperscaler, which is what the buckets measure; the table of "
-      "labels below keeps them apart, so an abstention is never counted as a positive finding.")
+      "labels below keeps them apart, so an abstention is never counted as a positive finding. A `likely` "
+      "answer counts in its provider's bucket; a server known only by its address in a hyperscaler's network "
+      "(service kind infrastructure) counts as other (self-hosted).")
     w("* Record reconstruction: MX, MX CNAMEs, SPF and verification TXT, autodiscover CNAME/SRV and DKIM "
       "selector CNAMEs as published. MX hosts get an address in the lab provider's prefixes when they are in a "
       "lab provider zone (outlook.com, google.com, pphosted.com, ...), else in a synthetic /24 of the ASN the "
@@ -154,6 +162,39 @@ def markdown(results: list[DatasetResult], meta: dict, kb=None) -> str:
     w("")
     w("Target: >= 97% per dataset. " + ", ".join(
         f"{_md(r.name)}: {'met' if r.rate >= 0.97 else 'NOT met'}" for r in results) + ".")
+    w("")
+    w("### Coverage: is an operator named at all?")
+    w("")
+    w("The buckets above only ask whether a hyperscaler is named. Here: of the domains where the peer names a "
+      "mailbox operator (any label but `unknown`), how many get **no operator from stekker** (`unknown`, "
+      "`absent`, `error`), and of the domains the peer gives to a local ISP or an independent/other provider, "
+      "how many get a non-hyperscaler operator from stekker (a provider, a network operator, the organisation "
+      "itself, a server it runs on a cloud). `network` = answers that rest on the network operator of the MX "
+      "addresses (IP-to-ASN holder; in the lab: the ASN the peer published), `likely` = answers from weak "
+      "evidence only (SPF include, tenant token behind a gateway), `self-hosted on a cloud` = an MX host "
+      "known only by its address in a cloud's network (service kind infrastructure, bucket other). "
+      "Explained agreement counts as agreements the disagreements whose verdict is `stekker` and the look-through questions (`likely_behind_gateway`, `peer_tenant_or_token`: a gateway that one side looks through on a tenant token).")
+    w("")
+    w("| dataset | peer names an operator | stekker names none | share | local/independent (peer) | "
+      "stekker agrees | local agreement | explained agreement | network | likely | self-hosted on a cloud |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        w(f"| {_md(r.name)} | {r.peer_named} | {r.none_named} | **{_pct(r.none_named, r.peer_named)}** | "
+          f"{r.local_n} | {r.local_agree} | **{_pct(r.local_agree, r.local_n)}** | "
+          f"{_pct(r.agree_explained, r.n)} | {r.basis_count('network')} | {r.basis_count('likely')} | "
+          f"{r.infrastructure} |")
+    pn = sum(r.peer_named for r in results)
+    nn = sum(r.none_named for r in results)
+    ln = sum(r.local_n for r in results)
+    la = sum(r.local_agree for r in results)
+    ae = sum(r.agree_explained for r in results)
+    w(f"| **all** | {pn} | {nn} | **{_pct(nn, pn)}** | {ln} | {la} | **{_pct(la, ln)}** | {_pct(ae, tot_n)} | "
+      f"{sum(r.basis_count('network') for r in results)} | {sum(r.basis_count('likely') for r in results)} | "
+      f"{sum(r.infrastructure for r in results)} |")
+    w("")
+    w("Target (issue 12): no operator named where the peer names one <= 5% per dataset. " + ", ".join(
+        f"{_md(r.name)}: {'met' if r.peer_named and r.none_named / r.peer_named <= 0.05 else 'NOT met'}"
+        for r in results) + ".")
     w("")
     w("### What the agreements rest on")
     w("")
@@ -227,6 +268,16 @@ def markdown(results: list[DatasetResult], meta: dict, kb=None) -> str:
     if missing:
         w("* **Knowledge base, MX platforms still missing** (a provider needs its company entry first): "
           + ", ".join(missing) + ".")
+    lbg = sum(d.cause == "likely_behind_gateway" for r in results for d in r.disagreements())
+    w("* **Engine, answers beyond the knowledge base (issue 12):** an MX address in an ASN of no known provider "
+      f"names its network operator (basis `network`: {sum(r.basis_count('network') for r in results)} mailbox "
+      "answers here; the lab's ASN holder names are the peer-published ASNs); an MX at a known operator's own "
+      "mail host, an SPF include alone or a tenant token behind a filtering gateway is `likely <provider>` "
+      f"({sum(r.basis_count('likely') for r in results)}); an MX known only by its address in a cloud's or "
+      "ISP's network is `self-hosted on <provider>` (service kind infrastructure, bucket other: "
+      f"{sum(r.infrastructure for r in results)}). {lbg} disagreements are `likely_behind_gateway`: the peer "
+      "(mxmap) does not look through the gateway on a token, stekker shows 'likely microsoft' - a question "
+      "DNS cannot settle; the explained agreement counts them.")
     w("* **Peers:** mxmap-dk's company lists cite DKIM/autodiscover/TXT records they do not publish; "
       "Google labels from a google-site-verification token alone (Search Console) and Microsoft labels "
       "from the tenant realm API alone are not mailbox evidence.")

@@ -37,6 +37,9 @@ CAUSES = {
     "stekker_autodiscover": "stekker sees Exchange Online through autodiscover; the peer looked at the MX host only",
     "asn_hosting": "stekker names the cloud network the MX hosts run on; the MX is a third party's service",
     "both_weak": "both sides rest on weak evidence (SPF includes, tokens)",
+    "likely_behind_gateway": "stekker answers 'likely <provider>' (a tenant token or SPF include behind a filtering "
+                             "gateway, shown and counted separately); the peer names no hyperscaler - a look-through "
+                             "question DNS cannot settle",
     "other": "not classified by the rules",
 }
 
@@ -134,7 +137,8 @@ def judge(row) -> None:
                "would win over it (mailbox platform_kinds)." if row.stekker_status == "self" else ""))
         return
 
-    if row.stekker_status == "self" and P in hyperscalers:
+    # an own server, also one known only by its address in a provider's network (service kind infrastructure)
+    if (row.stekker_status == "self" or getattr(row, "stekker_kind", None) == "infrastructure") and P in hyperscalers:
         strong = strong_items(row, P)
         if strong:
             exo_mx = [v for who, rule, q, t, v in row.items if who == P and _kind(rule) == "mx"]
@@ -152,7 +156,8 @@ def judge(row) -> None:
             return
         row.verdict, row.cause = "stekker", "spf_only_vs_own_mx"
         row.verdict_text = (
-            f"The MX ({mx}) is the organisation's own server. The peer's '{obs.label}' rests on "
+            f"The MX ({mx}) is the organisation's own server"
+            + (f" (on {row.stekker_provider}'s network)" if row.stekker_status != "self" else "") + ". The peer's '{obs.label}' rests on "
             f"{', '.join(sorted(pk & {'spf', 'txt', 'tenant'})) or 'weak signals'}: an SPF include only "
             f"authorises {P} to send, a verification token or a tenant only proves an account exists. Nothing in "
             f"DNS shows mailboxes at {P}.")
@@ -180,6 +185,17 @@ def judge(row) -> None:
             f"(Entra ID, Teams, Office), not that the mailboxes are in Exchange Online. The published DNS shows "
             f"{('the gateway ' + gw) if gw else 'the MX ' + mx} and no DKIM/autodiscover/MX evidence behind it; "
             f"stekker says '{row.stekker_label}' on purpose. Likely Microsoft, not shown by DNS.")
+        return
+
+    if S in hyperscalers and S != P and P not in hyperscalers and getattr(row, "stekker_basis", None) == "likely" \
+            and row.stekker_gateway and not strong_items(row, S):
+        row.verdict, row.cause = "undecided", "likely_behind_gateway"
+        row.verdict_text = (
+            f"The MX is the filtering gateway {row.stekker_gateway} ({mx}); behind it DNS shows only "
+            f"{', '.join(sorted(stekker_kinds(row, S)))} evidence of {S}. stekker answers 'likely {S}' (basis "
+            f"likely: shown separately, never counted as sovereign); the peer's '{obs.label}' does not look through "
+            "the gateway. A token proves a tenant, not where the mailboxes are: neither side can be shown right "
+            "from DNS.")
         return
 
     if S in hyperscalers and S != P:

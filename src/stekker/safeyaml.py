@@ -1,0 +1,173 @@
+"""The one YAML loader for files a user hands to stekker (audit inventories,
+policy files, explanations, ``audit seed --into``).
+
+A user file may come from anywhere, so it is bounded before anything is
+built from it:
+
+* aliases (``*name``) are refused: a 299-byte "billion laughs" document
+  expands to gigabytes through nested aliases; inventories and policies never
+  need them (anchors alone are harmless and allowed);
+* duplicate keys in one mapping are refused (YAML would silently keep the
+  last one, hiding a typo such as two ``annual_cost:`` lines);
+* nesting deeper than :data:`MAX_DEPTH` and files larger than
+  :data:`MAX_BYTES` are refused;
+* only the safe tags (strings, numbers, booleans, dates, lists, mappings).
+
+Shipped data files (knowledge base, plan, strings) are not user input and
+keep their own loaders.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+MAX_BYTES = 8 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_NODES = 1_000_000
+
+
+class YAMLInputError(ValueError):
+    """A user YAML file that is refused; ``line`` is 1-based when known."""
+
+    def __init__(self, message: str, line: int | None = None):
+        self.line = line
+        self.message = message
+        super().__init__(f"line {line}: {message}" if line else message)
+
+
+class UserLoader(yaml.SafeLoader):
+    """SafeLoader that refuses aliases, deep nesting and huge documents while
+    composing (before any object is built)."""
+
+    def __init__(self, stream: Any):
+        super().__init__(stream)
+        self._depth = 0
+        self._nodes = 0
+
+    def compose_node(self, parent, index):  # noqa: ANN001 - PyYAML signature
+        if self.check_event(yaml.AliasEvent):
+            ev = self.peek_event()
+            raise YAMLInputError(f"YAML aliases (*{ev.anchor}) are not accepted in input files; "
+                                 "write the value out", ev.start_mark.line + 1)
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise YAMLInputError(f"more than {MAX_NODES:,} YAML values; not an input file stekker reads",
+                                 self.peek_event().start_mark.line + 1)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise YAMLInputError(f"nested deeper than {MAX_DEPTH} levels",
+                                     self.peek_event().start_mark.line + 1)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def check_duplicates(node: yaml.Node) -> None:
+    """Refuse a mapping with the same key twice (iterative: no recursion limit)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for k, v in n.value:
+                if isinstance(k, yaml.ScalarNode):
+                    key = (k.tag, k.value)
+                    if key in seen:
+                        raise YAMLInputError(f"duplicate key {k.value!r} (first on line {seen[key]})",
+                                             k.start_mark.line + 1)
+                    seen[key] = k.start_mark.line + 1
+                stack.append(k)
+                stack.append(v)
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend(n.value)
+
+
+def decode(data: bytes | str, file: str = "<input>") -> str:
+    if isinstance(data, str):
+        if len(data) > MAX_BYTES:
+            raise YAMLInputError(f"{file} is larger than {MAX_BYTES // (1024 * 1024)} MiB")
+        return data
+    if len(data) > MAX_BYTES:
+        raise YAMLInputError(f"{file} is larger than {MAX_BYTES // (1024 * 1024)} MiB")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise YAMLInputError(f"{file} is not UTF-8 text (byte {exc.start})") from None
+
+
+def _problem(exc: Exception) -> str:
+    from stekker.text import visible
+
+    if isinstance(exc, yaml.reader.ReaderError):
+        return f"character {visible(chr(exc.character)) if isinstance(exc.character, int) else '?'} " \
+               f"at position {exc.position} is not allowed in YAML"
+    return visible(getattr(exc, "problem", None) or str(exc))
+
+
+def _line(exc: Exception) -> int | None:
+    mark = getattr(exc, "problem_mark", None)
+    return mark.line + 1 if mark else None
+
+
+def compose(text: str, file: str = "<input>") -> tuple[yaml.Node | None, UserLoader]:
+    """Text -> the checked node tree and its loader (the caller disposes of it)."""
+    if "\x00" in text:
+        raise YAMLInputError(f"{file} contains NUL bytes; not a YAML text file",
+                             text.count("\n", 0, text.index("\x00")) + 1)
+    try:
+        loader = UserLoader(text)  # the reader refuses control characters here
+    except yaml.YAMLError as exc:
+        raise YAMLInputError(f"invalid YAML: {_problem(exc)}", _line(exc)) from None
+    try:
+        node = loader.get_single_node()
+    except YAMLInputError:
+        loader.dispose()
+        raise
+    except yaml.YAMLError as exc:
+        loader.dispose()
+        raise YAMLInputError(f"invalid YAML: {_problem(exc)}", _line(exc)) from None
+    except RecursionError:
+        loader.dispose()
+        raise YAMLInputError("nested too deeply") from None
+    if node is not None:
+        check_duplicates(node)
+    return node, loader
+
+
+def load_user_yaml(data: bytes | str, file: str = "<input>") -> Any:
+    """Parse a user's YAML file with the limits above."""
+    text = decode(data, file)
+    node, loader = compose(text, file)
+    try:
+        if node is None:
+            return None
+        try:
+            return loader.construct_document(node)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            msg = getattr(exc, "problem", None) or str(exc)
+            raise YAMLInputError(f"invalid YAML: {msg}", mark.line + 1 if mark else None) from None
+        except (RecursionError, ValueError, OverflowError) as exc:
+            if isinstance(exc, YAMLInputError):
+                raise
+            raise YAMLInputError(f"invalid YAML value: {exc}") from None
+    finally:
+        loader.dispose()
+
+
+def read_user_yaml(path: Any) -> Any:
+    """Read and parse a user's YAML file (size checked before reading it all)."""
+    from pathlib import Path
+
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > MAX_BYTES:
+            raise YAMLInputError(f"{p} is larger than {MAX_BYTES // (1024 * 1024)} MiB")
+        data = p.read_bytes()
+    except OSError as exc:
+        raise YAMLInputError(f"cannot read {p}: {exc.strerror or exc}") from None
+    return load_user_yaml(data, str(p))

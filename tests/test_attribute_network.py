@@ -1,0 +1,240 @@
+"""Issue 12: network-operator answers, service kinds (platform vs
+infrastructure) and "likely" answers, in the engine and in the judge."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from stekker import kb as kbmod
+from stekker.attribute import attribute_domain
+from stekker.attribute.model import DomainAttribution
+from stekker.ipasn import AsnRecord
+from stekker.judge import judge, load_policies
+from test_attribute import AS_OF, evidence
+
+
+class HolderAsn:
+    """AsnTable stand-in with holder names and registration countries."""
+
+    def __init__(self, table):
+        self._nets = [(ipaddress.ip_network(p), v) for p, v in table.items()]
+        self.info = {"name": "fake", "source": "test", "version": "t1", "data_date": "2026-11-01"}
+
+    def lookup(self, ip):
+        addr = ipaddress.ip_address(ip)
+        for net, (asn, cc, desc) in self._nets:
+            if addr.version == net.version and addr in net:
+                return AsnRecord(asn=asn, country=cc, description=desc,
+                                 first=str(net.network_address), last=str(net.broadcast_address))
+        return None
+
+
+ASN = HolderAsn({
+    "52.96.0.0/12": (8075, "US", "MICROSOFT-CORP-MSN-AS-BLOCK"),
+    "198.51.100.0/24": (64500, "NL", "EXAMPLE-ISP-NL"),
+    "203.0.113.0/24": (64501, "US", "EXAMPLE-HOSTING-US"),
+    "192.0.2.0/24": (64502, "ZZ", None),
+})
+
+
+@pytest.fixture(scope="module")
+def kb():
+    return kbmod.load()
+
+
+@pytest.fixture(scope="module")
+def pol():
+    return load_policies()
+
+
+def attr(domain, records, kb):
+    return attribute_domain(evidence(domain, records), kb, asn_table=ASN, as_of=AS_OF)
+
+
+def test_unknown_mx_on_an_isp_network_names_the_network_operator(kb):
+    d = "gemeente-n.nl"
+    a = attr(d, [(d, "MX", "10 mail.isp-example.nl."), ("mail.isp-example.nl", "A", "198.51.100.25")], kb)
+    mb = a.services["mailbox"]
+    assert mb.status == "attributed" and mb.basis == "network"
+    assert mb.provider == "as64500"
+    assert mb.network == {"asn": 64500, "holder": "EXAMPLE-ISP-NL", "country": "NL"}
+    assert mb.company is None and mb.jurisdiction is None  # no control chain: only a registration
+    assert mb.confidence == kb.rules.network_confidence < kb.rules.ip_confidence
+    assert any(e.rule.startswith("network:AS64500") for e in mb.evidence)
+    assert a.services["mail_inbound"].basis == "network"
+    # round trip through the export format
+    back = DomainAttribution.from_dict(a.to_dict())
+    assert back.services["mailbox"].network == mb.network and back.services["mailbox"].basis == "network"
+
+
+def test_own_mx_on_an_unmapped_network_stays_self(kb):
+    d = "gemeente-o.nl"
+    a = attr(d, [(d, "MX", "10 mail.gemeente-o.nl."), ("mail.gemeente-o.nl", "A", "198.51.100.26")], kb)
+    assert a.services["mailbox"].status == "self" and a.services["mailbox"].basis == "self"
+
+
+def test_address_without_asn_stays_unknown(kb):
+    d = "gemeente-u.nl"
+    a = attr(d, [(d, "MX", "10 mx.nowhere-example.nl."), ("mx.nowhere-example.nl", "A", "100.64.9.9")], kb)
+    assert a.services["mailbox"].status == "unknown" and a.services["mailbox"].basis is None
+
+
+def test_registration_country_zz_is_no_country(kb):
+    d = "gemeente-z.nl"
+    a = attr(d, [(d, "MX", "10 mx.zz-example.nl."), ("mx.zz-example.nl", "A", "192.0.2.10")], kb)
+    mb = a.services["mailbox"]
+    assert mb.basis == "network" and mb.network["country"] is None and mb.provider_name == "AS64502"
+
+
+def test_network_answer_is_no_cdn(kb):
+    d = "gemeente-w.nl"
+    a = attr(d, [(d, "A", "198.51.100.80"), (f"www.{d}", "CNAME", "site.hoster-example.nl."),
+                 ("site.hoster-example.nl", "A", "198.51.100.81")], kb)
+    assert a.services["web"].basis == "network"
+    assert a.services["cdn"].basis is None
+
+
+def test_vm_on_azure_is_infrastructure_not_exchange_online(kb):
+    d = "gemeente-v.nl"
+    vm = attr(d, [(d, "MX", "10 mx.vm-example.nl."), ("mx.vm-example.nl", "A", "52.100.1.1")], kb)
+    mb = vm.services["mailbox"]
+    assert mb.provider == "microsoft" and mb.service_kind == "infrastructure"
+    assert mb.provider_name == "self-hosted on Microsoft" and mb.jurisdiction == "US"
+    d2 = "gemeente-x.nl"
+    exo = attr(d2, [(d2, "MX", "10 gemeente-x-nl.mail.protection.outlook.com.")], kb)
+    assert exo.services["mailbox"].service_kind == "platform" and exo.services["mailbox"].basis == "kb"
+
+
+def test_tenant_token_behind_a_gateway_is_likely(kb):
+    d = "gemeente-g.nl"
+    recs = [(d, "MX", "10 mx0a-00123456.pphosted.com."), (d, "TXT", "MS=ms12345678")]
+    mb = attr(d, recs, kb).services["mailbox"]
+    assert mb.status == "attributed" and mb.provider == "microsoft" and mb.basis == "likely"
+    assert any(e.value == "MS=ms12345678" for e in mb.evidence)
+    # without the token the gateway hides the mailbox
+    mb2 = attr(d, recs[:1], kb).services["mailbox"]
+    assert mb2.status == "unknown"
+
+
+def test_network_operator_is_the_fallback_after_an_spf_include(kb):
+    """An unknown MX host on an ISP's network next to an SPF include of a
+    mailbox platform: the include stays the (likely) answer, the network
+    operator is listed next to it; the inbound MX is the network's."""
+    d = "gemeente-s.nl"
+    recs = [(d, "MX", "10 mail.isp-example.nl."), ("mail.isp-example.nl", "A", "198.51.100.25"),
+            (d, "TXT", "v=spf1 include:spf.protection.outlook.com -all")]
+    a = attr(d, recs, kb)
+    mb = a.services["mailbox"]
+    assert mb.provider == "microsoft" and mb.basis == "likely"
+    assert [(x.provider, x.basis) for x in mb.also] == [("as64500", "network")]
+    assert a.services["mail_inbound"].basis == "network"
+
+
+def test_policies_say_what_a_network_answer_counts_for(kb, pol):
+    d = "gemeente-n.nl"
+    nl = attr(d, [(d, "MX", "10 mail.isp-example.nl."), ("mail.isp-example.nl", "A", "198.51.100.25")], kb)
+    us = attr(d, [(d, "MX", "10 mail.host-example.com."), ("mail.host-example.com", "A", "203.0.113.5")], kb)
+    mb_nl, mb_us = nl.services["mailbox"], us.services["mailbox"]
+    assert pol["nos"].network == "country" and pol["eu-controlled"].network == "unknown"
+    assert judge(mb_nl, kb, pol["nos"], AS_OF).verdict == "sovereign"
+    assert judge(mb_nl, kb, pol["broad"], AS_OF).verdict == "sovereign"
+    assert judge(mb_nl, kb, pol["eu-controlled"], AS_OF).verdict == "unknown"
+    assert judge(mb_nl, kb, pol["strict"], AS_OF).verdict == "unknown"
+    assert "network operator" in judge(mb_nl, kb, pol["eu-controlled"], AS_OF).reason("en")
+    assert judge(mb_us, kb, pol["nos"], AS_OF).verdict == "not_sovereign"
+    assert judge(mb_us, kb, pol["broad"], AS_OF).verdict == "not_sovereign"
+    v = judge(mb_nl, kb, pol["nos"], AS_OF)
+    assert "network operator" in v.flag_text("en") and "netwerkbeheerder" in v.flag_text("nl")
+
+
+def test_likely_never_counts_as_sovereign_by_default(kb, pol, tmp_path):
+    d = "gemeente-l.ch"
+    eu = attr(d, [(d, "MX", "10 mx.unknown-example.ch."), (d, "TXT", "v=spf1 include:spf.infomaniak.ch -all")],
+              kb).services["mailbox"]
+    us = attr(d, [(d, "MX", "10 mx.unknown-example.ch."),
+                  (d, "TXT", "v=spf1 include:spf.protection.outlook.com -all")], kb).services["mailbox"]
+    assert eu.basis == "likely" and eu.provider == "infomaniak"
+    assert us.basis == "likely" and us.provider == "microsoft"
+    assert pol["nos"].likely == "not_sovereign_only"
+    assert judge(eu, kb, pol["nos"], AS_OF).verdict == "unknown"
+    assert judge(us, kb, pol["nos"], AS_OF).verdict == "not_sovereign"
+    f = tmp_path / "p.yaml"
+    f.write_text("policies:\n  nos-likely:\n    extends: nos\n    likely: count\n"
+                 "  nos-sep:\n    extends: nos\n    likely: separate\n", encoding="utf-8")
+    own = load_policies(f)
+    assert judge(eu, kb, own["nos-likely"], AS_OF).verdict == "sovereign"
+    assert judge(us, kb, own["nos-sep"], AS_OF).verdict == "unknown"
+
+
+def test_bad_network_mode_is_a_policy_error(tmp_path):
+    from stekker.judge import PolicyError
+
+    f = tmp_path / "p.yaml"
+    f.write_text("policies:\n  x:\n    extends: nos\n    network: maybe\n", encoding="utf-8")
+    with pytest.raises(PolicyError, match="network must be one of"):
+        load_policies(f)
+
+
+def test_tenant_token_next_to_an_unknown_mx_is_not_mailbox_evidence(kb):
+    d = "gemeente-k.ch"
+    mb = attr(d, [(d, "MX", "10 mail.it-dienst-example.ch."), (d, "TXT", "MS=ms12345678")], kb).services["mailbox"]
+    assert mb.status == "unknown"  # the MX is someone's server; the token proves only a tenant
+
+
+def test_operator_mail_host_as_mx_is_likely_that_operator(kb):
+    """An MX at a known operator's mail host (role mail_inbound, not a
+    filtering gateway) with nothing else: likely that operator; a gateway
+    still hides the mailbox; an SPF include of a platform still wins."""
+    d = "gemeinde-m.ch"
+    mb = attr(d, [(d, "MX", "10 mail10.swisscom.com.")], kb).services["mailbox"]
+    assert mb.status == "attributed" and mb.provider == "swisscom" and mb.basis == "likely"
+    assert "relays" in mb.note
+    gw = attr(d, [(d, "MX", "10 mx0a-00123456.pphosted.com.")], kb).services["mailbox"]
+    assert gw.status == "unknown"
+    spf = attr(d, [(d, "MX", "10 mail10.swisscom.com."),
+                   (d, "TXT", "v=spf1 include:spf.protection.outlook.com -all")], kb).services["mailbox"]
+    assert spf.provider == "microsoft" and spf.basis == "likely"
+
+
+def test_tenant_token_next_to_an_operator_mail_host_does_not_win(kb):
+    d = "gemeinde-t.ch"
+    mb = attr(d, [(d, "MX", "10 mail10.swisscom.com."), (d, "TXT", "MS=ms12345678")], kb).services["mailbox"]
+    assert mb.provider == "swisscom" and mb.basis == "likely"
+
+
+def test_report_counts_verdicts_resting_on_weaker_answers(kb, pol):
+    """The report shows, per definition, how many verdicts rest on a network
+    operator, on a likely answer and on a server on a provider's network, in
+    a block of its own (terminal, Dutch and English)."""
+    from rich.console import Console
+
+    from stekker.report import build
+    from stekker.report.terminal import print_report
+
+    das = [
+        attr("gemeente-n.nl", [("gemeente-n.nl", "MX", "10 mail.isp-example.nl."),
+                               ("mail.isp-example.nl", "A", "198.51.100.25")], kb),
+        attr("gemeente-g.nl", [("gemeente-g.nl", "MX", "10 mx0a-00123456.pphosted.com."),
+                               ("gemeente-g.nl", "TXT", "MS=ms12345678")], kb),
+        attr("gemeente-v.nl", [("gemeente-v.nl", "MX", "10 mx.vm-example.nl."), ("mx.vm-example.nl", "A", "52.100.1.1")], kb),
+        attr("gemeente-x.nl", [("gemeente-x.nl", "MX", "10 gemeente-x-nl.mail.protection.outlook.com.")], kb),
+    ]
+    rep = build(das, kb, pol.select(None), AS_OF)
+    nos = rep.answer_kinds["nos"]
+    # mailbox + mail_inbound of gemeente-n rest on the network operator; the tenant token is likely;
+    # the VM on Azure is infrastructure for mailbox and mail_inbound
+    assert nos["network"] == 2 and nos["likely"] == 1 and nos["infrastructure"] == 2
+    assert nos["verdicts"] > nos["network"] + nos["likely"] + nos["infrastructure"]
+    # a VM on Azure is counted apart from Exchange Online (same company and jurisdiction)
+    shares = {p.key: p for p in rep.markets["mailbox"].shares} if "mailbox" in rep.markets else {}
+    keys = {d.provider_key for r in rep.results for d in r.deps if d.category == "mailbox"}
+    assert {"microsoft", "microsoft#self-hosted"} <= keys
+    if shares:
+        assert shares["microsoft#self-hosted"].name == "self-hosted on Microsoft"
+    for lang, title in (("en", "Verdicts resting on weaker answers"), ("nl", "Oordelen die op zwakkere antwoorden rusten")):
+        c = Console(record=True, width=200)
+        print_report(rep, lang, c)
+        text = c.export_text()
+        assert title in text, text[-2000:]
