@@ -279,11 +279,10 @@ def print_answer_kinds(report: Report, lang: str = "en", console: Console | None
     if not any(k.get("network") or k.get("likely") or k.get("infrastructure") for k in kinds.values()):
         return
     tb = Table(title=t("answer_kinds_title"))
-    tb.add_column(t("answer_kinds_policy"))
-    tb.add_column(t("answer_kinds_verdicts"), justify="right")
-    tb.add_column(t("answer_kinds_network"), justify="right")
-    tb.add_column(t("answer_kinds_likely"), justify="right")
-    tb.add_column(t("answer_kinds_infrastructure"), justify="right")
+    # fold, never cut: at 80 columns a long definition name wraps inside its cell
+    tb.add_column(t("answer_kinds_policy"), overflow="fold")
+    for key in ("answer_kinds_verdicts", "answer_kinds_network", "answer_kinds_likely", "answer_kinds_infrastructure"):
+        tb.add_column(t(key), justify="right", overflow="fold")
     for p in report.policies:
         k = kinds.get(p.id)
         if k is None:
