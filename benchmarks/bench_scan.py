@@ -1,19 +1,29 @@
 #!/usr/bin/env python3
-"""Scan benchmark: build a loopback DNS lab of N organisation domains, scan it
-with the full query plan through the lab's recursive resolver with a cold
-cache, and print domains/s, queries/s, peak RSS and error counts.
+"""Scan benchmark against a resolver as users have it, side by side with dnsperf.
 
-Default: N = 17,600 (the size of the NOS 2026 study), with the real Dutch
-public-sector names of ../shared/data/domains when present (openstate
-government and school lists, jorants public-sector list), generated names
-otherwise.  Not a test: it prints figures; targets are in the issue.
+Builds the loopback DNS lab of N organisation domains (default 17,600, the
+size of the NOS 2026 study: the real Dutch public-sector names of
+../shared/data/domains padded with generated ones), with the lab's default
+fault mix (0.2% of the zones lame with silent name servers, 0.4% lame
+answering REFUSED, 1% in the list but not existing, plus the fault
+fixtures) behind Unbound with its shipped defaults, cold cache.  Then:
+
+1. ``stekker scan`` with **default options** (only --resolver and --db
+   given; ``--scan-arg`` adds more) as a separate process: wall time, peak
+   memory (PSS of the stekker processes), errors by kind, and the longest
+   stall: the fewest questions completed in any 2-second span while healthy
+   domains were still unfinished (from the stored answer times);
+2. the resolver's cache is flushed (unbound restarted) and ``dnsperf``
+   (defaults: 100 questions outstanding, 5 s timeout) is sent the same
+   distinct questions that stekker asked;
+3. both wall times and their ratio are printed.
 
     sudo python3 benchmarks/bench_scan.py                    # 17,600 names
-    sudo python3 benchmarks/bench_scan.py --n 100000 --tiers 4 --no-real-names
-    python3 benchmarks/bench_scan.py --db postgresql://stekker@127.0.0.1:55432/bench
+    sudo python3 benchmarks/bench_scan.py --n 5000 --lame-timeout 0.02
+    sudo python3 benchmarks/bench_scan.py --scan-arg=--workers --scan-arg=2
 
-Needs root (port 53 on 127.x) and Debian's knot + unbound.  Sends traffic to
-loopback only.
+Needs root (port 53 on 127.x), Debian's knot + unbound and dnsperf.  Sends
+traffic to loopback only.  Not a test: it prints figures.
 """
 
 from __future__ import annotations
@@ -130,6 +140,54 @@ def real_names():
                 yield dom, org, sec
 
 
+def _tree_pss_mb(root_pid: int) -> float:
+    """PSS of a process and all its descendants (the stekker scan and its
+    engine processes)."""
+    children: dict[int, list[int]] = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(pid))
+    total, todo = 0.0, [root_pid]
+    while todo:
+        p = todo.pop()
+        total += _pss_mb(str(p))
+        todo.extend(children.get(p, []))
+    return total
+
+
+def _stall(db: str, faulty: set[str]) -> tuple[float, int, float, float]:
+    """(start, fewest questions completed in any 2 s span before the last
+    healthy domain finished, when that span began, when the last healthy
+    domain finished), from the stored answer times."""
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    rows = con.execute("select domain, ts from queries where ts is not null").fetchall()
+    con.close()
+    ts = sorted(t for _, t in rows)
+    last_healthy: dict[str, float] = {}
+    for d, t in rows:
+        if d not in faulty:
+            last_healthy[d] = max(t, last_healthy.get(d, 0.0))
+    start, end = ts[0], max(last_healthy.values())
+    import bisect
+
+    worst, at = len(ts), start
+    t = start
+    while t + 2.0 <= end:
+        n = bisect.bisect_left(ts, t + 2.0) - bisect.bisect_left(ts, t)
+        if n < worst:
+            worst, at = n, t
+        t += 0.1
+    return start, worst, at - start, end - start
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=17_600, help="organisation domains (default 17,600)")
@@ -137,24 +195,25 @@ def main() -> int:
     ap.add_argument("--net", default="127.88")
     ap.add_argument("--tiers", type=int, default=2, help="knotd instances for organisation zones")
     ap.add_argument("--no-real-names", action="store_true", help="generated names only")
-    ap.add_argument("--db", default=None, help="SQLite path or postgresql:// URL (default: a temporary SQLite file)")
+    ap.add_argument("--db", default=None, help="SQLite path (default: a temporary file)")
     ap.add_argument("--workdir", default=None)
-    ap.add_argument("--window", type=int, default=1024)
-    ap.add_argument("--max-window", type=int, default=4096)
     ap.add_argument("--keep", action="store_true", help="leave the lab running")
-    ap.add_argument("--workers", type=int, default=1, help="engine processes (stekker scan --workers)")
+    ap.add_argument("--lame-timeout", type=float, default=0.002)
+    ap.add_argument("--lame-refused", type=float, default=0.004)
+    ap.add_argument("--nonexistent", type=float, default=0.01)
+    ap.add_argument("--resolver-profile", default="default", choices=["default", "public"])
+    ap.add_argument("--scan-arg", action="append", default=[], help="extra option for stekker scan (repeatable)")
+    ap.add_argument("--no-dnsperf", action="store_true")
     ap.add_argument("--extra-nx", type=int, default=0,
                     help="append this many names that are not delegated (NXDOMAIN) to the input: a cheap way to "
                          "push the whole pipeline (input, store, engine) to 1,000,000 targets for the memory check")
     args = ap.parse_args()
 
-    from stekker import __version__
-    from stekker.collect.plan import load_plan
-    from stekker.collect.run import RunOptions, run_scan
-    from stekker.collect.transport import TransportConfig, parse_resolver
-    from stekker.lab import Lab, LabSpec, profiles
-    from stekker.store import Store
-    from stekker.targets import read_targets
+    import json
+    import shutil
+    import subprocess
+
+    from stekker.lab import FaultMix, Lab, LabSpec, profiles
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="stekker-bench-"))
     names = None
@@ -162,6 +221,7 @@ def main() -> int:
     if not args.no_real_names and SHARED.exists():
         names = real_names()
         source = "real Dutch public-sector names (../shared/data/domains) + generated names beyond them"
+
     def all_orgs():
         k = 0
         if names is not None:
@@ -170,15 +230,25 @@ def main() -> int:
                 yield org
         yield from profiles.generate(args.n - k, seed=args.seed + 1)
 
-    orgs = all_orgs()
-    lab = Lab(LabSpec(orgs=orgs, with_faults=True, org_tiers=args.tiers), workdir=work / "lab", net=args.net)
+    mix = FaultMix(args.lame_timeout, args.lame_refused, args.nonexistent)
+    lab = Lab(LabSpec(orgs=all_orgs(), with_faults=True, org_tiers=args.tiers, fault_mix=mix,
+                      resolver_profile=args.resolver_profile), workdir=work / "lab", net=args.net)
     print(f"building lab of {args.n:,} organisations ({source}) in {work} ...", flush=True)
     lab.start(timeout=600)
     try:
         if SKIPPED:
             print(f"skipped {len(SKIPPED)} invalid names from the shared lists, e.g. {SKIPPED[:3]}")
         print(f"lab: build {lab.timings.get('build', 0):.1f} s, start {lab.timings.get('start', 0):.1f} s, "
-              f"counts {lab.counts}", flush=True)
+              f"counts {lab.counts}; resolver: Unbound {args.resolver_profile} profile", flush=True)
+        faulty = set()
+        with open(lab.workdir / "truth.jsonl", encoding="utf-8") as fh:
+            for line in fh:
+                d = json.loads(line)
+                if d.get("fault") or (d.get("sector") == "fault"):
+                    faulty.add(d["domain"])
+        from stekker.lab import faults as _faults
+
+        faulty |= {o.domain for o in _faults.orgs()}
         inp = lab.write_input(work / "input.csv")
         if args.extra_nx:
             with open(inp, "a", encoding="utf-8") as f:
@@ -187,53 +257,77 @@ def main() -> int:
             print(f"input: {args.n:,} lab organisations + {args.extra_nx:,} names that do not exist", flush=True)
         lab.flush()  # cold cache
         db = args.db or str(work / "bench.db")
-        store = Store.open(db)
-        rss0 = rss_mb()
+        if os.path.exists(db):
+            os.unlink(db)
+        stekker = shutil.which("stekker") or sys.executable
+        argv = ([stekker] if stekker != sys.executable else [sys.executable, "-m", "stekker"]) + [
+            "scan", str(inp), "--resolver", lab.resolver, "--db", db, "--progress", "lines", *args.scan_arg]
+        print("$ " + " ".join(argv[1 if stekker != sys.executable else 2:]), flush=True)
+        ub0 = _cpu_of("unbound")
+        t0 = time.monotonic()
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         samples: list[tuple[float, float]] = []
         stop = threading.Event()
 
         def sampler():
-            t0 = time.monotonic()
             while not stop.wait(1.0):
-                samples.append((time.monotonic() - t0, rss_tree_mb()))
+                samples.append((time.monotonic() - t0, _tree_pss_mb(proc.pid)))
 
         threading.Thread(target=sampler, daemon=True).start()
-        cpu0 = _cpu_self()
-        ub0 = _cpu_of("unbound")
-        t0 = time.monotonic()
-        tf = read_targets(inp)
-        sid = store.create_scan(tool_version=__version__, plan_version=load_plan().version, input_path=str(inp),
-                                input_sha256=None, resolvers=[lab.resolver], options={"bench": True})
-        n = store.add_targets(sid, tf)
-        t_in = time.monotonic() - t0
-        cfg = TransportConfig(timeout=2.0, retries=2, window=args.window, window_max=args.max_window)
-        res = run_scan(store, sid, [parse_resolver(lab.resolver)], cfg,
-                       RunOptions(progress="lines", progress_interval=5, workers=args.workers))
+        out_lines = []
+        for line in proc.stdout:
+            out_lines.append(line.rstrip())
+            if "domains (" in line or "PAUSED" in line:
+                print("   " + line.rstrip(), flush=True)
+        rc = proc.wait()
         wall = time.monotonic() - t0
         stop.set()
-        c = res.counters
-        print()
-        print(f"domains            {c.domains:,} of {n:,} (input read + stored in {t_in:.1f} s)")
-        print(f"  ok / nxdomain / error   {c.ok:,} / {c.nxdomain:,} / {c.error:,}")
-        print(f"questions          {c.queries:,} (sent to the resolver: {res.transport['sent']:,}; "
-              f"shared-name cache hits {c.cache_hits:,})")
-        print(f"  present / absent / error  {c.present:,} / {c.absent:,} / {c.errors:,}")
-        print(f"  error kinds      {dict(c.error_kinds)}")
-        print(f"transport          {res.transport}")
-        print(f"scan time          {res.elapsed:.1f} s; wall incl. input {wall:.1f} s")
-        print(f"domains/s          {c.domains / res.elapsed:,.0f}")
-        print(f"questions/s        {c.queries / res.elapsed:,.0f} (stored rows); "
-              f"{res.transport['sent'] / res.elapsed:,.0f} sent on the wire")
-        steady = [s for s in samples if s[0] > 2]
-        peak = max([m for _, m in samples] or [rss_tree_mb()])
-        print(f"memory (PSS)       start {rss0:.0f} MB, peak {peak:.0f} MB (engine processes together; parent's "
-              f"own peak RSS {peak_rss_mb():.0f} MB); samples "
-              + ", ".join(f"{t:.0f}s:{m:.0f}" for t, m in steady[:: max(1, len(steady) // 8)]))
-        cpu = _cpu_self() - cpu0
+        cpu_children = resource.getrusage(resource.RUSAGE_CHILDREN)
         ub = _cpu_of("unbound") - ub0
-        print(f"CPU                stekker {cpu:.1f} s ({1e6 * cpu / max(1, c.queries):.0f} us per question), "
-              f"unbound {ub:.1f} s, on {os.cpu_count()} cores shared with knotd")
-        print(f"database           {db}")
+        print("\n".join(out_lines[-28:]))
+        import sqlite3
+
+        con = sqlite3.connect(db)
+        summary = json.loads(con.execute("select summary from scans order by id desc limit 1").fetchone()[0] or "{}")
+        qs = con.execute("select distinct qname, qtype from queries where error_kind is null or error_kind not in "
+                         "('zone_unreachable', 'deadline', 'spf_limit', 'spf_loop') and purpose != 'spf_walk'"
+                         ).fetchall()
+        kinds = dict(con.execute("select error_kind, count(*) from queries where status = 'error' group by 1"))
+        lame_absent = con.execute(
+            "select count(*) from queries q join (select domain from targets where scan_id = "
+            "(select max(id) from scans)) t using (domain) where q.status = 'absent' and q.purpose = 'apex_soa' "
+            "and q.domain in (%s)" % ",".join("?" * len(faulty)), sorted(faulty)).fetchone()[0] if faulty else 0
+        con.close()
+        start, worst, at, healthy_end = _stall(db, faulty)
+        peak = max([m for _, m in samples] or [0.0])
+        print()
+        print(f"stekker scan       rc {rc}, wall {wall:.1f} s (last healthy domain done at {healthy_end:.1f} s "
+              f"after the first answer)")
+        print(f"  errors by kind   {kinds}")
+        print(f"  transport        {summary.get('transport')}")
+        print(f"  stall            fewest questions completed in any 2 s span while healthy domains were "
+              f"unfinished: {worst:,} (at {at:.1f} s)")
+        print(f"  memory (PSS)     peak {peak:.0f} MB; samples "
+              + ", ".join(f"{t:.0f}s:{m:.0f}" for t, m in samples[:: max(1, len(samples) // 8)]))
+        print(f"  CPU              stekker {cpu_children.ru_utime + cpu_children.ru_stime:.1f} s, unbound {ub:.1f} s, "
+              f"{os.cpu_count()} cores shared with knotd")
+        print(f"  lame apex SOA recorded absent: {lame_absent} (must be 0)")
+        if args.no_dnsperf or not shutil.which("dnsperf"):
+            print("dnsperf            not run" + ("" if args.no_dnsperf else " (not installed: apt-get install dnsperf)"))
+            return 0
+        qfile = work / "dnsperf-questions.txt"
+        with open(qfile, "w", encoding="ascii", errors="replace") as f:
+            for qname, qtype in qs:
+                if qname and all(32 < ord(c) < 127 for c in qname):
+                    f.write(f"{qname} {qtype}\n")
+        lab.flush()  # the same cold cache
+        t1 = time.monotonic()
+        p = subprocess.run(["dnsperf", "-s", lab.resolver, "-d", str(qfile)], capture_output=True, text=True)
+        dwall = time.monotonic() - t1
+        lines = [ln.strip() for ln in p.stdout.splitlines() if ln.strip().startswith(("Queries", "Response codes",
+                                                                                           "Run time"))]
+        print(f"dnsperf            {len(qs):,} distinct questions, wall {dwall:.1f} s; " + "; ".join(lines))
+        print(f"RATIO              stekker {wall:.1f} s / dnsperf {dwall:.1f} s = {wall / dwall:.2f}")
     finally:
         if not args.keep:
             lab.stop()

@@ -231,3 +231,168 @@ def test_probe_refuses_a_resolver_that_denies_the_root_and_keeps_a_working_one()
     ok, problems, rotation, addrs = asyncio.run(main([liar, honest]))
     assert len(ok) == 1 and len(problems) == 1
     assert rotation == [addrs[1]]  # only the honest one is asked during the scan
+
+
+# -- the scan's long tail: slow zones, resolver distress, rate limiting ------------
+
+def test_a_dead_zone_does_not_take_the_window_from_healthy_ones():
+    """Questions of a zone that never answers move to the slow lane: healthy
+    questions behind them are answered long before the dead ones time out,
+    and the window does not shrink for one zone's silence."""
+    import time
+
+    def behave(q, raw):
+        name = q.question[0].name.to_text()
+        if name.endswith("dead.example."):
+            return []  # a lame delegation: the resolver never answers
+        return [answer(q, [(name, "A", "192.0.2.1")])]
+
+    async def main():
+        with HostileServer(behave) as srv:
+            t = Transport([srv.addr], TransportConfig(timeout=0.4, retries=2, window=16, window_min=16,
+                                                      window_max=16))
+            await t.start()
+            try:
+                t0 = time.monotonic()
+                dead = [t.submit(f"q{i}.dead.example", "A", tag="dead.example") for i in range(40)]
+                healthy = await asyncio.gather(*(t.submit(f"h{i}.ok.example", "A", tag=f"ok{i % 50}.example")
+                                                 for i in range(600)))
+                healthy_took = time.monotonic() - t0
+                dead = await asyncio.gather(*dead)
+                return healthy, healthy_took, dead, t.stats
+            finally:
+                await t.close()
+
+    healthy, took, dead, stats = asyncio.run(main())
+    assert all(r.error is None for r in healthy)
+    assert all(r.error is ErrorKind.TIMEOUT and r.attempts == 3 for r in dead)
+    # 40 dead questions with a window of 16 would have blocked the 600 healthy
+    # ones for 3 x 0.4 s x (40 / 16) without the slow lane
+    assert took < 1.0, took
+    assert stats.distress_ticks == 0 and stats.slow_zones == 1
+
+
+def test_timeouts_spread_over_many_zones_shrink_the_window():
+    """A resolver that drops questions of zones that otherwise answer is
+    overloaded: the window shrinks (the resolver's distress, not a zone's)."""
+    seen = {"n": 0}
+
+    def behave(q, raw):
+        seen["n"] += 1
+        return [answer(q, [(q.question[0].name.to_text(), "A", "192.0.2.1")])] if seen["n"] % 3 == 0 else []
+
+    async def main():
+        with HostileServer(behave) as srv:
+            t = Transport([srv.addr], TransportConfig(timeout=0.2, retries=3, window=256, window_min=16))
+            await t.start()
+            try:
+                replies = await asyncio.gather(*(t.submit(f"h{i}.example.nl", "A", tag=f"z{i % 20}.nl")
+                                                 for i in range(800)))
+            finally:
+                await t.close()
+            return replies, t.stats
+
+    replies, stats = asyncio.run(main())
+    assert stats.window_min < 256 and stats.distress_ticks > 0
+    assert all(r.error in (None, ErrorKind.TIMEOUT) for r in replies)
+
+
+def test_refused_bursts_slow_down_instead_of_recording_errors():
+    """A resolver that rate-limits by answering REFUSED for a while: the
+    questions are asked again after a pause, not recorded as errors."""
+    import time
+
+    state = {"until": None}
+
+    def behave(q, raw):
+        now = time.monotonic()
+        if state["until"] is None:
+            state["until"] = now + 0.8  # refuses everything for the first 0.8 s
+        if now < state["until"]:
+            return [answer(q, rcode=dns.rcode.REFUSED)]
+        return [answer(q, [(q.question[0].name.to_text(), "A", "192.0.2.1")])]
+
+    async def main():
+        with HostileServer(behave) as srv:
+            t = Transport([srv.addr], TransportConfig(timeout=0.5, retries=1))
+            await t.start()
+            try:
+                replies = await asyncio.gather(*(t.submit(f"r{i}.example.nl", "A") for i in range(200)))
+            finally:
+                await t.close()
+            return replies, t.stats
+
+    replies, stats = asyncio.run(main())
+    assert all(r.error is None for r in replies), {r.error for r in replies}
+    assert stats.refused_requeued >= 200
+
+
+def test_silence_mid_scan_pauses_and_resumes_without_recording_timeouts():
+    """Every resolver falls silent for a while (restart, network blip): the
+    liveness probe fails, the transport pauses, and nothing that timed out
+    during the silence is recorded; when the resolver is back, it resumes."""
+    import time
+
+    state = {"down": None}
+
+    def behave(q, raw):
+        now = time.monotonic()
+        name = q.question[0].name.to_text()
+        if name.startswith("start"):
+            state["down"] = (now + 0.05, now + 2.5)  # silent from 50 ms to 2.5 s after this question
+            return [answer(q, [(name, "A", "192.0.2.1")])]
+        if state["down"] and state["down"][0] <= now < state["down"][1]:
+            return []
+        if name == ".":
+            return [answer(q, [(".", "NS", "a.root-servers.net.")])]
+        return [answer(q, [(name, "A", "192.0.2.1")])]
+
+    async def main():
+        with HostileServer(behave) as srv:
+            t = Transport([srv.addr], TransportConfig(timeout=0.3, retries=1, liveness_after=0.2))
+            await t.start()
+            try:
+                await t.submit("start.example.nl", "A")
+                await asyncio.sleep(0.1)
+                replies = await asyncio.gather(*(t.submit(f"p{i}.example.nl", "A") for i in range(50)))
+            finally:
+                await t.close()
+            return replies, t.stats
+
+    replies, stats = asyncio.run(main())
+    assert all(r.error is None for r in replies), [r.error for r in replies]
+    assert stats.outages == 1 and stats.paused_s >= 1.0
+
+
+def test_an_outage_longer_than_outage_max_sets_dead():
+    import time
+
+    state = {"t0": None}
+
+    def behave(q, raw):
+        now = time.monotonic()
+        if state["t0"] is None:
+            state["t0"] = now
+        if now - state["t0"] < 0.1:
+            return [answer(q, [(q.question[0].name.to_text(), "A", "192.0.2.1")])]
+        return []  # gone for good
+
+    async def main():
+        with HostileServer(behave) as srv:
+            t = Transport([srv.addr], TransportConfig(timeout=0.3, retries=1, liveness_after=0.2, outage_max=1.5))
+            await t.start()
+            try:
+                await t.submit("first.example.nl", "A")
+                await asyncio.sleep(0.2)
+                futs = [t.submit(f"x{i}.example.nl", "A") for i in range(10)]
+                for _ in range(100):
+                    if t.dead:
+                        break
+                    await asyncio.sleep(0.1)
+                return t.dead, [f.done() for f in futs], t.stats
+            finally:
+                await t.close()
+
+    dead, done, stats = asyncio.run(main())
+    assert dead and stats.outages == 1
+    assert not any(done)  # nothing was recorded: the questions stay open for a resume

@@ -27,10 +27,19 @@ def scan(
                                                                     "failover). Default: the system's resolvers."),
     qps: float = typer.Option(0.0, "--qps", min=0.0, max=10_000_000.0, help="Global cap on queries per second "
                                                                           "(0 = none)."),
-    window: int = typer.Option(1024, "--window", min=1, max=1_000_000, help="Initial number of questions in flight (adapts between "
-                                                              "16 and --max-window)."),
-    max_window: int = typer.Option(4096, "--max-window", min=1, max=1_000_000, help="Upper bound of questions in "
-                                                                                   "flight."),
+    window: int = typer.Option(256, "--window", min=1, max=1_000_000,
+                               help="Initial number of questions in flight (adapts between 16 and --max-window; "
+                                    "questions of slow zones wait outside it)."),
+    max_window: int = typer.Option(768, "--max-window", min=1, max=1_000_000,
+                                   help="Upper bound of questions in flight per resolver (resolvers drop questions "
+                                        "past about 1,000 waiting from one client)."),
+    outage_max: float = typer.Option(120.0, "--outage-max", min=1.0, max=86_400.0,
+                                     help="When every resolver falls silent (not even answering the root's name "
+                                          "servers from its cache), pause up to this many seconds for it to come "
+                                          "back, then stop cleanly (resume later with --resume)."),
+    domain_deadline: float = typer.Option(60.0, "--domain-deadline", min=0.0, max=86_400.0,
+                                          help="Seconds one domain may take (0 = no limit); what is still unanswered "
+                                               "then is recorded as a 'deadline' error, never as absent."),
     timeout: float = typer.Option(2.0, "--timeout", min=0.05, max=300.0, help="Seconds to wait for one answer."),
     retries: int = typer.Option(2, "--retries", min=0, max=10, help="Further attempts after a timeout (next resolver)."),
     workers: int = typer.Option(1, "--workers", min=1, max=64, help="Engine processes sharing the domains (and the "
@@ -128,7 +137,7 @@ def scan(
         scan_id = store.create_scan(
             tool_version=__version__, plan_version=plan.version, input_path=str(file),
             input_sha256=tf.sha256, resolvers=[format_resolver(r) for r in resolvers],
-            options={"qps": qps, "timeout": timeout, "retries": retries, "window": window, "max_window": max_window,
+            options={"qps": qps, "timeout": timeout, "retries": retries, "window": window, "max_window": max_window, "domain_deadline": domain_deadline,
                      "workers": workers},
             label=label,
         )
@@ -146,10 +155,11 @@ def scan(
             _print_issues(issues, limit=0 if quiet else 20, counts=counts)
 
     config = TransportConfig(timeout=timeout, retries=retries, qps=qps, window=min(window, max_window),
-                             window_max=max_window, window_min=min(16, window))
+                             window_max=max_window, window_min=min(16, window), outage_max=outage_max)
     try:
         res = run_scan(store, scan_id, resolvers, config,
-                       RunOptions(progress="none" if quiet else progress, workers=workers))
+                       RunOptions(progress="none" if quiet else progress, workers=workers,
+                                  domain_deadline=domain_deadline))
     except NoResolverError as exc:
         store.finish_scan(scan_id, "aborted", {"message": str(exc)})
         raise _err(str(exc), 3)

@@ -555,7 +555,7 @@ class Transport:
             self._tick_refused += 1
             self.stats.refused_requeued += 1
             q.attempt -= 1
-            delay = min(8.0, 0.5 * 2 ** q.refused)
+            delay = min(4.0, 0.25 * 2 ** (q.refused - 1))  # 0.25, 0.5, 1, 2 s
             self._loop.call_later(delay, self._requeue, q)
             return
         # another resolver may know better; one resolver repeating itself won't
