@@ -240,15 +240,18 @@ def main() -> int:
             print(f"skipped {len(SKIPPED)} invalid names from the shared lists, e.g. {SKIPPED[:3]}")
         print(f"lab: build {lab.timings.get('build', 0):.1f} s, start {lab.timings.get('start', 0):.1f} s, "
               f"counts {lab.counts}; resolver: Unbound {args.resolver_profile} profile", flush=True)
-        faulty = set()
+        faulty, lame = set(), set()
         with open(lab.workdir / "truth.jsonl", encoding="utf-8") as fh:
             for line in fh:
                 d = json.loads(line)
                 if d.get("fault") or (d.get("sector") == "fault"):
                     faulty.add(d["domain"])
+                if str(d.get("fault", "")).startswith("lame"):
+                    lame.add(d["domain"])
         from stekker.lab import faults as _faults
 
         faulty |= {o.domain for o in _faults.orgs()}
+        lame |= {_faults.SERVFAIL_DOMAIN, _faults.TIMEOUT_DOMAIN}
         inp = lab.write_input(work / "input.csv")
         if args.extra_nx:
             with open(inp, "a", encoding="utf-8") as f:
@@ -294,9 +297,11 @@ def main() -> int:
                          ).fetchall()
         kinds = dict(con.execute("select error_kind, count(*) from queries where status = 'error' group by 1"))
         lame_absent = con.execute(
-            "select count(*) from queries q join (select domain from targets where scan_id = "
-            "(select max(id) from scans)) t using (domain) where q.status = 'absent' and q.purpose = 'apex_soa' "
-            "and q.domain in (%s)" % ",".join("?" * len(faulty)), sorted(faulty)).fetchone()[0] if faulty else 0
+            "select count(*) from queries where status != 'error' and domain in (%s)" % ",".join("?" * len(lame)),
+            sorted(lame)).fetchone()[0] if lame else 0
+        lame_status = dict(con.execute(
+            "select status, count(*) from targets where domain in (%s) group by 1" % ",".join("?" * len(lame)),
+            sorted(lame)).fetchall()) if lame else {}
         con.close()
         start, worst, at, healthy_end = _stall(db, faulty)
         peak = max([m for _, m in samples] or [0.0])
@@ -311,7 +316,8 @@ def main() -> int:
               + ", ".join(f"{t:.0f}s:{m:.0f}" for t, m in samples[:: max(1, len(samples) // 8)]))
         print(f"  CPU              stekker {cpu_children.ru_utime + cpu_children.ru_stime:.1f} s, unbound {ub:.1f} s, "
               f"{os.cpu_count()} cores shared with knotd")
-        print(f"  lame apex SOA recorded absent: {lame_absent} (must be 0)")
+        print(f"  lame domains     {len(lame)}: status {lame_status}; questions not recorded as errors: "
+              f"{lame_absent} (must be 0)")
         if args.no_dnsperf or not shutil.which("dnsperf"):
             print("dnsperf            not run" + ("" if args.no_dnsperf else " (not installed: apt-get install dnsperf)"))
             return 0

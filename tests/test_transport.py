@@ -396,3 +396,18 @@ def test_an_outage_longer_than_outage_max_sets_dead():
     dead, done, stats = asyncio.run(main())
     assert dead and stats.outages == 1
     assert not any(done)  # nothing was recorded: the questions stay open for a resume
+
+
+def test_workers_are_chosen_from_the_cores_for_a_fast_local_resolver_only():
+    from stekker.collect.run import choose_workers
+
+    with HostileServer(lambda q, raw: [answer(q, [(".", "NS", "a.root-servers.net.")])]) as srv:
+        n, why = choose_workers([srv.addr], cpus=2)
+        assert n == 2 and "local" in why and "2 cores" in why
+        n, _ = choose_workers([srv.addr], cpus=16)
+        assert n == 4  # at most 4
+    n, why = choose_workers([("9.9.9.9", 53)], cpus=8)  # decided without asking it
+    assert n == 1 and "not local" in why
+    with HostileServer(lambda q, raw: []) as srv:  # silent: the scan's own check reports it
+        n, why = choose_workers([srv.addr], cpus=8)
+        assert n == 1 and "did not answer" in why

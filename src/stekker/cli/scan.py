@@ -42,10 +42,11 @@ def scan(
                                                "then is recorded as a 'deadline' error, never as absent."),
     timeout: float = typer.Option(2.0, "--timeout", min=0.05, max=300.0, help="Seconds to wait for one answer."),
     retries: int = typer.Option(2, "--retries", min=0, max=10, help="Further attempts after a timeout (next resolver)."),
-    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Engine processes sharing the domains (and the "
-                                                                   "window and --qps between them); 2 on a two-core "
-                                                                   "machine roughly doubles the rate against a fast "
-                                                                   "local resolver."),
+    workers: int = typer.Option(0, "--workers", min=0, max=64,
+                                help="Engine processes sharing the domains (and the window and --qps between "
+                                     "them). 0 (default): one per core (at most 4) when the resolver is on this "
+                                     "machine or the local network and answers within 10 ms, else 1; the choice "
+                                     "is shown on the first line."),
     resume: Optional[int] = typer.Option(None, "--resume", min=1, max=2**63 - 1, help="Finish scan ID: only the domains not yet "
                                                                         "done."),
     label: Optional[str] = typer.Option(None, "--label", help="A name for this scan (shown in reports)."),
@@ -120,6 +121,16 @@ def scan(
 
     plan = load_plan()
     say = (lambda *a, **k: None) if quiet else (lambda m: echo(m, err=True))
+    config = TransportConfig(timeout=timeout, retries=retries, qps=qps, window=min(window, max_window),
+                             window_max=max_window, window_min=min(16, window), outage_max=outage_max)
+    why = f"{workers} engine process{'es' if workers > 1 else ''} (--workers)"
+    if workers == 0:
+        from stekker.collect.run import choose_workers
+
+        # a resolver that does not answer at all is reported by the scan's own
+        # start-up check below (and the scan is recorded as aborted)
+        workers, why = choose_workers(resolvers, config)
+        why += "; --workers N to choose"
     if resume is not None:
         try:
             info = store.scan_info(resume)
@@ -132,7 +143,8 @@ def scan(
             raise _err(f"scan {resume} used query plan version {info.get('plan_version')}, this stekker has "
                        f"{plan.version}; start a new scan")
         scan_id = resume
-        say(f"resuming scan {scan_id}: {info['counts'].get('targets', 0) - info['counts'].get('done', 0)} domains to go")
+        say(f"resuming scan {scan_id}: {info['counts'].get('targets', 0) - info['counts'].get('done', 0)} domains to go; "
+            f"{why}")
     else:
         scan_id = store.create_scan(
             tool_version=__version__, plan_version=plan.version, input_path=str(file),
@@ -150,12 +162,11 @@ def scan(
             store.finish_scan(scan_id, "aborted", {"message": "no valid domain in the input"})
             raise _err(f"{_safe_msg(file)}: no valid domain in the input "
                        f"({sum(counts.values()) if counts else len(issues)} problems, counted above)")
-        say(f"scan {scan_id}: {n} domains from {_safe_msg(file)} ({tf.encoding}{', ' + tf.dialect if tf.dialect else ''})")
+        say(f"scan {scan_id}: {n} domains from {_safe_msg(file)} ({tf.encoding}{', ' + tf.dialect if tf.dialect else ''}); "
+            f"{why}")
         if issues:
             _print_issues(issues, limit=0 if quiet else 20, counts=counts)
 
-    config = TransportConfig(timeout=timeout, retries=retries, qps=qps, window=min(window, max_window),
-                             window_max=max_window, window_min=min(16, window), outage_max=outage_max)
     try:
         res = run_scan(store, scan_id, resolvers, config,
                        RunOptions(progress="none" if quiet else progress, workers=workers,
