@@ -26,7 +26,7 @@ from typing import Iterable
 
 import pytest
 
-from stekker.lab import Lab, LabError, LabSpec, Org, profiles
+from stekker.lab import NO_FAULTS, Lab, LabError, LabSpec, Org, profiles
 from stekker.lab import procs as _lab_procs
 
 # STEKKER_TEST_NET_BASE moves every lab the suite starts to other loopback
@@ -148,12 +148,17 @@ def lab_missing_reason() -> str | None:
 def lab_spec(orgs: Iterable[Org] | None = None, with_faults: bool = True) -> LabSpec:
     """The session lab's spec, or a spec of your own orgs (+ faults)."""
     if orgs is None:
+        from stekker.lab import FaultMix, faults
+
+        mix = FaultMix()  # realistic fractions of lame and nonexistent zones, only among the generated orgs
+
         def _all():
             yield from HAND_ORGS
             yield from EXTRA_ORGS
-            yield from profiles.generate(LAB_ORGS, seed=LAB_SEED)
+            for org in profiles.generate(LAB_ORGS, seed=LAB_SEED):
+                yield faults.apply_mix(org, mix)
         orgs = _all()
-    return LabSpec(orgs=orgs, with_faults=with_faults)
+    return LabSpec(orgs=orgs, with_faults=with_faults, fault_mix=NO_FAULTS)
 
 
 def make_lab(tmp_path_factory, orgs: Iterable[Org] | None = None, with_faults: bool = True,

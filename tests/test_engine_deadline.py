@@ -14,14 +14,14 @@ from stekker.evidence import ErrorKind, Status
 from test_transport import HostileServer, answer
 
 
-def _scan(behave, deadline: float, timeout: float = 1.0, retries: int = 1):
+def _scan(behave, deadline: float, timeout: float = 1.0, retries: int = 1, hosts=()):
     async def main():
         with HostileServer(behave) as srv:
             t = Transport([srv.addr], TransportConfig(timeout=timeout, retries=retries))
             await t.start()
             try:
                 sc = DomainScanner(t, domain_deadline=deadline)
-                return await sc.scan("slow.example.nl"), sc
+                return await sc.scan("slow.example.nl", hosts), sc
             finally:
                 await t.close()
 
@@ -58,11 +58,14 @@ def test_a_zone_whose_soa_and_ns_fail_is_not_asked_again():
         asked.append(q.question[0].name.to_text())
         return [answer(q, rcode=dns.rcode.SERVFAIL)]
 
-    (status, rows), sc = _scan(behave, deadline=30)
+    (status, rows), sc = _scan(behave, deadline=30, hosts=["portal.slow.example.nl", "portal.elsewhere.nl"])
     res = [r for r, _ in rows]
     assert status == "error"
-    assert {n for n in asked} == {"slow.example.nl."}  # only SOA and NS were sent
-    rest = [r for r in res if r.purpose not in ("apex_soa", "apex_ns")]
+    # only SOA and NS were sent, and the extra host in another zone
+    assert set(asked) == {"slow.example.nl.", "portal.elsewhere.nl."}
+    inside = [r for r in res if r.qname == "portal.slow.example.nl"]
+    assert inside and all(r.error_kind is ErrorKind.ZONE_UNREACHABLE for r in inside)
+    rest = [r for r in res if r.purpose not in ("apex_soa", "apex_ns") and r.qname != "portal.elsewhere.nl"]
     assert rest and all(r.error_kind is ErrorKind.ZONE_UNREACHABLE for r in rest)
     assert all(r.status is Status.ERROR for r in res)
     assert sc.unreachable == 1

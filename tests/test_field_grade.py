@@ -208,7 +208,7 @@ def test_formula_cells_are_neutralised(tmp_path, monkeypatch):
     ["scan", "in.txt", "--timeout", "0"],
     ["scan", "in.txt", "--timeout", "1e9"],
     ["scan", "in.txt", "--window", "0"],
-    ["scan", "in.txt", "--workers", "0"],
+    ["scan", "in.txt", "--workers", "-1"],
     ["scan", "in.txt", "--workers", "1000"],
     ["lab", "start", "--net", "10.1"],
     ["lab", "start", "--net", "127.300"],

@@ -240,6 +240,8 @@ def _fast_engine(monkeypatch, tmp_path):
         raise NoResolverError("no DNS resolver answered (fuzz harness: engine replaced)")
 
     monkeypatch.setattr(run_mod, "run_scan", no_resolver)
+    # the default --workers 0 asks a local resolver before the scan: never from the harness
+    monkeypatch.setattr(run_mod, "choose_workers", lambda *a, **k: (1, "1 engine process (fuzz harness)"))
     monkeypatch.setenv("STEKKER_CRASH_DIR", str(tmp_path))
     monkeypatch.setenv("STEKKER_DATA_DIR", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("COLUMNS", "120")

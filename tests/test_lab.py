@@ -298,9 +298,11 @@ def test_provider_hosts_and_hosted_delegations_resolve(lab):
 def test_every_generated_org_resolves(lab):
     res = _resolver(lab)
     truth = lab.truth()
+    broken = lab.faults()  # the fault mix's lame and nonexistent orgs
+    assert len(broken) < len(truth) * 0.05
     failed = []
     for domain in itertools.islice(truth, 0, None):
-        if domain in faults.EXPECTED or domain.startswith("chain"):
+        if domain in faults.EXPECTED or domain.startswith("chain") or domain in broken:
             continue
         try:
             res.resolve(domain, "SOA")

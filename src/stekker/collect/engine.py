@@ -14,9 +14,9 @@ wildcard for a real ``autodiscover`` or ``sip`` service.
 
 A domain's cost is bounded: when its zone's SOA and NS both end in an
 error after their retries, nothing else below the apex is asked -- every
-other plan item is recorded as ``zone_unreachable`` naming the two failed
-questions (the input's extra hosts, usually in other zones, are still
-asked); and a domain that runs past its deadline (``domain_deadline``
+other plan item (and every extra host inside the zone) is recorded as
+``zone_unreachable`` naming the two failed questions (extra hosts in other
+zones are still asked); and a domain that runs past its deadline (``domain_deadline``
 seconds, on a clock that stands still while the resolvers are silent) stops
 asking: every question without an answer by then is recorded as a
 ``deadline`` error.  Nothing is ever recorded as absent because it was not
@@ -196,6 +196,11 @@ class _ReplyCache:
         return fut, False
 
 
+# what a lame zone looks like through a resolver: its servers are silent
+# (timeout), refuse or fail (SERVFAIL, REFUSED).  A truncated or malformed
+# answer is the resolver's or the path's problem: the rest is still asked.
+_ZONE_FAILURES = frozenset({ErrorKind.TIMEOUT, ErrorKind.SERVFAIL, ErrorKind.REFUSED})
+
 DEFAULT_DOMAIN_DEADLINE = 60.0  # seconds; a healthy domain needs well under one
 
 
@@ -280,8 +285,8 @@ class DomainScanner:
         rows: list[Row] = await self._ask_all(domain, plan.questions(domain, first=True), deadline=dl)
         soa = next((r for r, _ in rows if r.purpose == "apex_soa"), None)
         apex_ns = next((r for r, _ in rows if r.purpose == "apex_ns"), None)
-        if (soa is not None and apex_ns is not None and soa.status is Status.ERROR
-                and apex_ns.status is Status.ERROR and ErrorKind.DEADLINE not in (soa.error_kind, apex_ns.error_kind)):
+        if (soa is not None and apex_ns is not None and soa.error_kind in _ZONE_FAILURES
+                and apex_ns.error_kind in _ZONE_FAILURES):
             # the zone does not answer: the rest of the plan would fail the
             # same way (each question after its own retries); record it as
             # not asked, with why, and ask only the extra hosts
@@ -290,11 +295,14 @@ class DomainScanner:
                    f"({apex_ns.error_kind.value if apex_ns.error_kind else 'error'}) both failed after retries")
             asks = list(plan.questions(domain, first=False))
             asks += [("wildcard_probe", probe_name, t) for t in plan.derived_types("wildcard_probe")]
-            for p, q, ty in asks:
+            # extra hosts in this zone are unreachable too; those elsewhere are asked
+            inside = [a for a in host_asks if a[1] == domain or a[1].endswith("." + domain)]
+            elsewhere = [a for a in host_asks if a not in inside]
+            for p, q, ty in asks + inside:
                 rows.append((QueryResult(domain=domain, purpose=p, qname=q.lower().rstrip("."), qtype=ty,
                                          status=Status.ERROR, error_kind=ErrorKind.ZONE_UNREACHABLE,
                                          ts=time.time(), detail=why), None))
-            rows += await self._ask_all(domain, host_asks, deadline=dl)
+            rows += await self._ask_all(domain, elsewhere, deadline=dl)
             return DomainEvidence(domain=domain, results=[r for r, _ in rows]).status, rows
         if soa is not None and soa.absent_kind is AbsentKind.NXDOMAIN:
             # the domain does not exist, so nothing below it does (RFC 8020):

@@ -179,7 +179,7 @@ class _Progress:
 
 async def _run_async(store, scan_id: int, transport: Transport, opts: RunOptions,
                      stop: asyncio.Event, total: int, shard: tuple[int, int] | None = None,
-                     report: Callable[[ScanCounters], None] | None = None) -> RunResult:
+                     report: Callable[[ScanCounters, int, float], None] | None = None) -> RunResult:
     plan = load_plan()
     scanner = DomainScanner(transport, plan, domain_deadline=opts.domain_deadline)
     counters = ScanCounters()
@@ -218,7 +218,7 @@ async def _run_async(store, scan_id: int, transport: Transport, opts: RunOptions
             await asyncio.sleep(0.5)
             progress.update(counters, transport.window, transport.waiting_on_slow_zones(), paused_for())
             if report is not None:
-                report(counters)
+                report(counters, transport.waiting_on_slow_zones(), paused_for())
             if time.monotonic() - writer._last > writer.max_delay:
                 writer.flush()
             if transport.dead:
@@ -454,7 +454,8 @@ def _worker(db: str, scan_id: int, k: int, n: int, resolvers, config: TransportC
                 loop.add_signal_handler(sig, stop.set)
             try:
                 return await _run_async(store, scan_id, transport, opts, stop, 0, shard=(k, n),
-                                        report=lambda c: q.put(("progress", k, c.to_dict())))
+                                        report=lambda c, slow, paused: q.put(
+                                            ("progress", k, {**c.to_dict(), "_slow": slow, "_paused": paused})))
             finally:
                 await transport.close()
 
@@ -533,7 +534,9 @@ def _run_workers(store, scan_id: int, resolvers, config: TransportConfig, opts: 
                 latest[k] = payload["counters"]
             else:
                 latest[k] = payload
-            progress.update(ScanCounters.merged(latest.values()), wconfig.window_max * n * len(resolvers))
+            progress.update(ScanCounters.merged(latest.values()), wconfig.window_max * n * len(resolvers),
+                            sum(int(v.get("_slow", 0)) for v in latest.values()),
+                            max([float(v.get("_paused", 0.0)) for v in latest.values()] or [0.0]))
         for p in procs:
             p.join()
     finally:

@@ -255,6 +255,7 @@ class Transport:
         self._probe_task: asyncio.Task | None = None
         self._paused_since = 0.0
         self._paused_total = 0.0
+        self._busy_since = 0.0
         self._tokens = 0.0
         self._token_time = time.monotonic()
         self._pump_timer: asyncio.TimerHandle | None = None
@@ -443,6 +444,8 @@ class Transport:
         return w
 
     def _enter(self, q: _Question) -> None:
+        if not (self.inflight or self.inflight_slow):
+            self._busy_since = time.monotonic()  # silence is counted from here after an idle spell
         q.lane = 3 if q.force else 2 if q.slow else 1
         if q.lane == 1:
             self.inflight += 1
@@ -618,7 +621,7 @@ class Transport:
                 self._timed_out(q, now)
             if (not self.paused and not self.dead and self._probe_task is None and self.stats.received
                     and (self.inflight or self.inflight_slow)
-                    and now - self.last_reply > min(cfg.liveness_after, cfg.timeout / 2)):
+                    and now - max(self.last_reply, self._busy_since) > min(cfg.liveness_after, cfg.timeout / 2)):
                 self._probe_task = asyncio.ensure_future(self._liveness())
             if expired:
                 self._pump()
@@ -684,7 +687,8 @@ class Transport:
                                                 force=True))
                 self.stats.probes += len(futs)
                 replies = await asyncio.gather(*futs)
-                if any(r.error is None and r.answer is not None and r.answer.rcode == "NOERROR" for r in replies):
+                # any answer at all (even REFUSED or SERVFAIL) means the resolver is alive
+                if any(r.answer is not None for r in replies):
                     if self.paused:
                         self._paused_total += time.monotonic() - self._paused_since
                         self.stats.paused_s = round(self._paused_total, 1)

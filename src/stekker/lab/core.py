@@ -270,6 +270,16 @@ class Lab:
         write_ip2asn(path)
         return Path(path)
 
+    def faults(self) -> dict[str, str]:
+        """domain -> the FaultMix fault of each org of the last build that has one."""
+        out: dict[str, str] = {}
+        with open(self.workdir / "truth.jsonl", encoding="utf-8") as fh:
+            for line in fh:
+                d = json.loads(line)
+                if d.get("fault"):
+                    out[d["domain"]] = d["fault"]
+        return out
+
     def truth(self) -> dict[str, dict]:
         """domain -> ground truth of every org of the last build (read from truth.jsonl)."""
         out = {}

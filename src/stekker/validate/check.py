@@ -503,7 +503,7 @@ def run_dataset(name: str, observations: list[PeerObservation], workdir: Path, n
     from stekker import kb as kbmod
     from stekker.attribute import attribute_domain
     from stekker.ipasn import AsnTable
-    from stekker.lab import Lab, LabSpec, catalog
+    from stekker.lab import NO_FAULTS, Lab, LabSpec, catalog
 
     kb = kb or kbmod.load()
     as_of = as_of or _dt.date.today().isoformat()
@@ -512,7 +512,8 @@ def run_dataset(name: str, observations: list[PeerObservation], workdir: Path, n
     t0 = time.perf_counter()
     orgs, rows, skipped, asns = build_orgs(observations, name)
     timings = {}
-    lab = Lab(LabSpec(orgs=orgs), workdir=workdir / "lab", net=net)
+    # the peers' observed records as they are: no lame or missing zones added
+    lab = Lab(LabSpec(orgs=orgs, fault_mix=NO_FAULTS), workdir=workdir / "lab", net=net)
     try:
         lab.start()
         timings["lab_start_s"] = round(time.perf_counter() - t0, 1)
