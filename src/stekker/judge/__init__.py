@@ -96,6 +96,9 @@ class Policy:
     # "not_sovereign_only" (can make a verdict not sovereign, never sovereign),
     # "separate" (always unknown; shown separately)
     likely: str = "not_sovereign_only"
+    # DNS record types this definition leaves out: a dependency whose evidence is
+    # only of these types is no dependency for it (nos-records: TXT)
+    left_out_records: tuple[str, ...] = ()
 
     def title(self, lang: str = "en") -> str:
         return self.name.get(lang) or self.name.get("en") or self.id
@@ -312,9 +315,15 @@ def _load(paths: tuple[str, ...]) -> PolicyConfig:
             likely = build(str(p["extends"]), stack + (pid,)).likely if p.get("extends") else "not_sovereign_only"
         if likely not in LIKELY_MODES:
             raise PolicyError(f"{where}: likely must be one of {', '.join(LIKELY_MODES)}, got {likely!r}")
+        left_out = p.get("left_out_records")
+        if left_out is None:
+            left_out = build(str(p["extends"]), stack + (pid,)).left_out_records if p.get("extends") else ()
+        if not isinstance(left_out, (list, tuple)) or not all(isinstance(x, str) for x in left_out):
+            raise PolicyError(f"{where}: left_out_records must be a list of record types, got {left_out!r}")
         pol = Policy(id=pid, name=name, summary=summary, checks=checks,
                      source=p.get("source"), origin=p["_origin"], short=short, categories=cats,
-                     network=network, likely=likely)
+                     network=network, likely=likely,
+                     left_out_records=tuple(str(x).upper() for x in left_out))
         resolved[pid] = pol
         return pol
 
@@ -662,6 +671,9 @@ def judge(service: Service, kb: Any, policy: Policy, as_of: Any = None,
         return None
     if policy.categories is not None and service.category not in policy.categories:
         return None  # this definition does not look at this category
+    if policy.left_out_records and service.evidence and \
+            all((e.rtype or "").upper() in policy.left_out_records for e in service.evidence):
+        return None  # seen only in records this definition leaves out (nos-records: TXT)
     if st == "error":
         return Verdict(policy.id, ERROR, [Reason("service_error")], texts=texts)
     if st == "unknown" or (st == "attributed" and not service.provider):
@@ -827,7 +839,8 @@ def judge_domain(da: DomainAttribution, kb: Any, policies: list[Policy], as_of: 
     day = as_date(as_of)
     for cat, s, primary in dependencies(da):
         key = (cat, s.status, s.provider, s.company, s.provider_name, org if s.status == "self" else None,
-               s.basis, (s.network or {}).get("country"))
+               s.basis, (s.network or {}).get("country"),
+               frozenset((e.rtype or "").upper() for e in s.evidence))
         hit = cache.get(key) if cache is not None else None
         if hit is None:
             f = None

@@ -275,7 +275,9 @@ def nos_comparison(report: Any, kb: Any) -> NosComparison | None:
         elif row.kind in ("provider", "provider_group"):
             ids = set(spec.get("companies") or [])
             row.count = sum(1 for r in live if any(
-                (d.category in cats or not cats) and (d.provider_key in ids or _chain_ids(d) & ids) for d in r.deps))
+                (d.category in cats or not cats) and d.verdicts.get(pol.id) is not None
+                and d.service.basis != "likely"  # weak evidence (a tenant token, an SPF include) is left out
+                and (d.provider_key in ids or _chain_ids(d) & ids) for d in r.deps))
             row.base = len(live)
         elif row.kind == "portals":
             ids = set(spec.get("companies") or [])
