@@ -149,7 +149,7 @@ def test_policies_say_what_a_network_answer_counts_for(kb, pol):
     assert "network operator" in v.flag_text("en") and "netwerkbeheerder" in v.flag_text("nl")
 
 
-def test_likely_never_counts_as_sovereign_by_default(kb, pol, tmp_path):
+def test_likely_never_counts_as_sovereign(kb, pol, tmp_path):
     d = "gemeente-l.ch"
     eu = attr(d, [(d, "MX", "10 mx.unknown-example.ch."), (d, "TXT", "v=spf1 include:spf.infomaniak.ch -all")],
               kb).services["mailbox"]
@@ -157,15 +157,16 @@ def test_likely_never_counts_as_sovereign_by_default(kb, pol, tmp_path):
                   (d, "TXT", "v=spf1 include:spf.protection.outlook.com -all")], kb).services["mailbox"]
     assert eu.basis == "likely" and eu.provider == "infomaniak"
     assert us.basis == "likely" and us.provider == "microsoft"
-    assert pol["nos"].likely == "not_sovereign_only"
+    assert pol["nos"].likely == "separate"  # review 2: on neither side by default
     assert judge(eu, kb, pol["nos"], AS_OF).verdict == "unknown"
-    assert judge(us, kb, pol["nos"], AS_OF).verdict == "not_sovereign"
+    assert judge(us, kb, pol["nos"], AS_OF).verdict == "unknown"
     f = tmp_path / "p.yaml"
     f.write_text("policies:\n  nos-likely:\n    extends: nos\n    likely: count\n"
-                 "  nos-sep:\n    extends: nos\n    likely: separate\n", encoding="utf-8")
+                 "  nos-ns:\n    extends: nos\n    likely: not_sovereign_only\n", encoding="utf-8")
     own = load_policies(f)
     assert judge(eu, kb, own["nos-likely"], AS_OF).verdict == "sovereign"
-    assert judge(us, kb, own["nos-sep"], AS_OF).verdict == "unknown"
+    assert judge(eu, kb, own["nos-ns"], AS_OF).verdict == "unknown"
+    assert judge(us, kb, own["nos-ns"], AS_OF).verdict == "not_sovereign"
 
 
 def test_bad_network_mode_is_a_policy_error(tmp_path):

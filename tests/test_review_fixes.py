@@ -42,3 +42,29 @@ def test_nos_records_leaves_out_a_tenant_token_behind_a_gateway(kb, pol):
     assert rep.results[0].verdict["nos-records"] != "not_sovereign"
     assert rep.nos.row("microsoft").count == 0
     assert rep.nos.row("big_three").count == 0
+
+
+def test_likely_answers_count_on_neither_side_by_default(kb, pol, tmp_path):
+    """[review 2] a likely US provider and a likely EU/Swiss provider are both
+    unknown (neither counted dependent nor sovereign) under every shipped
+    definition; a policy file can still say otherwise."""
+    d = "gemeente-l.ch"
+    eu = attr(d, [(d, "MX", "10 mx.unknown-example.ch."), (d, "TXT", "v=spf1 include:spf.infomaniak.ch -all")],
+              kb).services["mailbox"]
+    us = attr(d, [(d, "MX", "10 mx.unknown-example.ch."),
+                  (d, "TXT", "v=spf1 include:spf.protection.outlook.com -all")], kb).services["mailbox"]
+    assert (eu.basis, us.basis) == ("likely", "likely")
+    for p in pol.select(None):
+        for s in (us, eu):
+            v = judge(s, kb, p, AS_OF)
+            # nos-records leaves out the TXT-only answer altogether (review 1)
+            assert (v is None) if p.id == "nos-records" else (v.verdict == "unknown"), p.id
+    v = judge(us, kb, pol["nos"], AS_OF)
+    assert "neither" in v.reason("en") and "Waarschijnlijk" in v.reason("nl")
+    # a user's own policy that does not extend a shipped one gets the same default
+    f = tmp_path / "p.yaml"
+    f.write_text("policies:\n  mine:\n    checks:\n      - chain_none_in: US\n"
+                 "  mine-ns:\n    extends: nos\n    likely: not_sovereign_only\n", encoding="utf-8")
+    own = load_policies(f)
+    assert own["mine"].likely == "separate" and judge(us, kb, own["mine"], AS_OF).verdict == "unknown"
+    assert judge(us, kb, own["mine-ns"], AS_OF).verdict == "not_sovereign"

@@ -66,6 +66,8 @@ DEFAULT_LOCATION_TABLE = {"only": "pass", "default": "pass", "offered": "offered
 
 NETWORK_MODES = ("country", "unknown")
 LIKELY_MODES = ("count", "not_sovereign_only", "separate")
+# a likely answer counts on neither side unless a policy says otherwise (policies.yaml `likely:`)
+DEFAULT_LIKELY = "separate"
 
 
 class PolicyError(ValueError):
@@ -94,8 +96,8 @@ class Policy:
     network: str = "unknown"
     # what a "likely" answer (only weak evidence) counts for: "count" (like any other),
     # "not_sovereign_only" (can make a verdict not sovereign, never sovereign),
-    # "separate" (always unknown; shown separately)
-    likely: str = "not_sovereign_only"
+    # "separate" (the default: always unknown, on neither side; shown separately)
+    likely: str = "separate"
     # DNS record types this definition leaves out: a dependency whose evidence is
     # only of these types is no dependency for it (nos-records: TXT)
     left_out_records: tuple[str, ...] = ()
@@ -312,7 +314,7 @@ def _load(paths: tuple[str, ...]) -> PolicyConfig:
             raise PolicyError(f"{where}: network must be one of {', '.join(NETWORK_MODES)}, got {network!r}")
         likely = p.get("likely")
         if likely is None:
-            likely = build(str(p["extends"]), stack + (pid,)).likely if p.get("extends") else "not_sovereign_only"
+            likely = build(str(p["extends"]), stack + (pid,)).likely if p.get("extends") else DEFAULT_LIKELY
         if likely not in LIKELY_MODES:
             raise PolicyError(f"{where}: likely must be one of {', '.join(LIKELY_MODES)}, got {likely!r}")
         left_out = p.get("left_out_records")
