@@ -68,3 +68,18 @@ def test_likely_answers_count_on_neither_side_by_default(kb, pol, tmp_path):
     own = load_policies(f)
     assert own["mine"].likely == "separate" and judge(us, kb, own["mine"], AS_OF).verdict == "unknown"
     assert judge(us, kb, own["mine-ns"], AS_OF).verdict == "not_sovereign"
+
+
+def test_network_registration_country_is_no_control_for_nos(kb, pol):
+    """[review 3] an address in an AS registered in NL says where the network
+    is registered, not who controls the operator: unknown under nos and
+    nos-records; broad (data location) still judges it by the country."""
+    d = "gemeente-n.nl"
+    da = attr(d, [(d, "MX", "10 mail.isp-example.nl."), ("mail.isp-example.nl", "A", "198.51.100.25")], kb)
+    mb = da.services["mailbox"]
+    assert mb.basis == "network"
+    for pid in ("nos", "nos-records", "eu-controlled", "strict"):
+        v = judge(mb, kb, pol[pid], AS_OF)
+        assert v.verdict == "unknown" and "network operator" in v.reason("en"), pid
+    assert pol["broad"].network == "country"
+    assert judge(mb, kb, pol["broad"], AS_OF).verdict == "sovereign"
