@@ -83,3 +83,38 @@ def test_network_registration_country_is_no_control_for_nos(kb, pol):
         assert v.verdict == "unknown" and "network operator" in v.reason("en"), pid
     assert pol["broad"].network == "country"
     assert judge(mb, kb, pol["broad"], AS_OF).verdict == "sovereign"
+
+
+def test_network_data_location_uses_the_policy_sets_and_rir_pseudo_codes(kb, tmp_path):
+    """[review 4] a network answer's data location is judged with the policy's
+    own country set (not a hard-coded EEA list); the RIR pseudo-code EU counts
+    as in the EEA, AP (Asia-Pacific, no country) as unknown."""
+    from test_attribute import evidence
+    from test_attribute_network import HolderAsn
+
+    from stekker.attribute import attribute_domain
+
+    asn = HolderAsn({"198.51.100.0/24": (64510, "CH", "EXAMPLE-ISP-CH"),
+                     "203.0.113.0/24": (64511, "EU", "EXAMPLE-RIPE-EU"),
+                     "192.0.2.0/24": (64512, "AP", "EXAMPLE-APNIC-AP")})
+
+    def mailbox(ip):
+        d = "gemeente-w.nl"
+        da = attribute_domain(evidence(d, [(d, "MX", "10 mail.elsewhere-example.net."),
+                                           ("mail.elsewhere-example.net", "A", ip)]), kb, asn_table=asn, as_of=AS_OF)
+        s = da.services["mailbox"]
+        assert s.basis == "network", s
+        return s
+
+    ch, eu, ap = mailbox("198.51.100.7"), mailbox("203.0.113.7"), mailbox("192.0.2.7")
+    assert ap.network["country"] is None and eu.network["country"] == "EU"
+    f = tmp_path / "p.yaml"
+    f.write_text("country_sets:\n  EEA_CH: {include: [EEA], countries: [CH]}\n"
+                 "policies:\n  data-ch:\n    network: country\n    checks:\n      - data_location: EEA_CH\n",
+                 encoding="utf-8")
+    own = load_policies(f)
+    assert judge(ch, kb, own["data-ch"], AS_OF).verdict == "sovereign"
+    assert judge(ch, kb, own["broad"], AS_OF).verdict == "not_sovereign"
+    assert judge(eu, kb, own["broad"], AS_OF).verdict == "sovereign"
+    assert judge(eu, kb, own["data-ch"], AS_OF).verdict == "sovereign"
+    assert judge(ap, kb, own["broad"], AS_OF).verdict == "unknown"

@@ -368,7 +368,7 @@ class Facts:
     provider_name: str
     chain: list[Entity] | None  # company first, ultimate parent last; None: unknown
     holders: list[tuple[str, float | None, str | None]] | None  # (holder name, percent, country)
-    data_location: str  # pass | fail | offered | unknown (EU/EEA data location)
+    data_location: str  # pass | fail | offered | unknown (EU/EEA data location); "country" for a network answer
     data_location_raw: str | None = None  # the knowledge base's value
     self_hosted: bool = False
     network: bool = False  # a network-operator answer: the chain is the AS holder with its registration country
@@ -460,13 +460,16 @@ def facts(service: Service, kb: Any, as_of: Any, organisation: str | None = None
     if service.basis == "network":
         net = service.network or {}
         country = net.get("country")
+        code = str(country).upper() if country else None
+        if code in ("AP", "ZZ", "--"):  # RIR pseudo-codes without a country (older stored records)
+            code = None
+        # the registration country is the data location (judged with the policy's own set in
+        # _Eval.c_data_location); the pseudo-code EU is a place, not a headquarters country
         holder = Entity(id=service.provider or "?", name=service.provider_name or service.provider or "?",
-                        country=str(country).upper() if country else None)
-        eea = {"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV",
-               "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO"}
-        loc = "unknown" if holder.country is None else ("pass" if holder.country in eea else "fail")
+                        country=None if code == "EU" else code)
         return Facts(provider=service.provider, provider_name=holder.name, chain=[holder], holders=None,
-                     data_location=loc, network=True)
+                     data_location="unknown" if code is None else "country", data_location_raw=code,
+                     network=True)
     prov = _kb_call(kb.provider, service.provider) if (kb is not None and service.provider) else None
     pname = service.provider_name or (getattr(prov, "name", None) if prov else None) or service.provider or "?"
     company = service.company or (getattr(prov, "company", None) if prov else None)
@@ -610,6 +613,16 @@ class _Eval:
             e = self.f.chain[0]
             loc = ("pass" if e.country in self.cfg.country_sets.get(setname, frozenset()) else "fail") \
                 if e.country else "unknown"
+        elif self.f.network:  # where the AS is registered, judged with the policy's set
+            code = self.f.data_location_raw
+            codes = self.cfg.country_sets.get(setname, frozenset())
+            if code is None:
+                loc = "unknown"
+            elif code == "EU":  # RIPE's pseudo-code for the European Union: in the set when all of the EU is
+                eu = self.cfg.country_sets.get("EU")
+                loc = "pass" if (eu and eu <= codes) else "unknown"
+            else:
+                loc = "pass" if code in codes else "fail"
         if loc == "offered":
             r = Reason("data_location.offered", p)
             return "pass", r, [r]
