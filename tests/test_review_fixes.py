@@ -118,3 +118,26 @@ def test_network_data_location_uses_the_policy_sets_and_rir_pseudo_codes(kb, tmp
     assert judge(eu, kb, own["broad"], AS_OF).verdict == "sovereign"
     assert judge(eu, kb, own["data-ch"], AS_OF).verdict == "sovereign"
     assert judge(ap, kb, own["broad"], AS_OF).verdict == "unknown"
+
+
+def test_nos_provider_rows_count_only_measured_domains_and_kb_answers():
+    """[review 5] the base of the NOS provider rows is the domains measured
+    (status ok), not those whose measurement failed; only knowledge-base
+    answers count for a provider row (not a likely one)."""
+    from test_report_support import FakeKB, dom, ev, svc
+
+    from stekker.report import build
+
+    kb = FakeKB()
+    ms = svc("mailbox", "microsoft", evidence=[ev("a.nl", "MX", "0 a-nl.mail.protection.outlook.com")])
+    ms.basis = "kb"
+    likely = svc("mailbox", "microsoft", evidence=[ev("c.nl", "MX", "10 mx.c.nl")])
+    likely.basis = "likely"
+    das = [dom("a.nl", "A", "gemeente", {"mailbox": ms}),
+           dom("b.nl", "B", "gemeente", {"web": svc("web", None, "error")}, status="error"),
+           dom("c.nl", "C", "gemeente", {"mailbox": likely}),
+           dom("d.nl", "D", "gemeente", {"web": svc("web", "transip")})]
+    rep = build(das, kb, load_policies().select(None), AS_OF)
+    row = rep.nos.row("microsoft")
+    assert (row.count, row.base) == (1, 3)
+    assert rep.nos.existing == 3
