@@ -141,3 +141,33 @@ def test_nos_provider_rows_count_only_measured_domains_and_kb_answers():
     row = rep.nos.row("microsoft")
     assert (row.count, row.base) == (1, 3)
     assert rep.nos.existing == 3
+
+
+def _kb_service(kb, pid, category="web"):
+    from stekker.attribute.model import Service
+
+    p = kb.provider(pid)
+    return Service(category=category, status="attributed", provider=pid, provider_name=p.name, company=p.company,
+                   confidence=0.9, basis="kb")
+
+
+def test_unresearched_controller_is_never_sovereign_under_control_tests(kb, pol):
+    """[review 6] a company whose owners were not researched is not its own
+    EU controller: control-based definitions say unknown; Contabo (KKR, US)
+    and Vivacom (United Group, BC Partners, GB) have their owners recorded."""
+    import datetime as dt
+
+    today = dt.date(2026, 12, 1)
+    hostnet = _kb_service(kb, "hostnet")
+    assert kb.company("hostnet").controller_unknown
+    for pid in ("nos", "nos-records", "eu-controlled", "strict"):
+        assert judge(hostnet, kb, pol[pid], today).verdict == "unknown", pid
+    contabo = _kb_service(kb, "contabo")
+    assert kb.chain("contabo", today)[-1] == "kkr"
+    assert judge(contabo, kb, pol["nos"], today).verdict == "not_sovereign"
+    assert judge(contabo, kb, pol["eu-controlled"], dt.date(2018, 1, 1)).verdict == "unknown"
+    vivacom = _kb_service(kb, "vivacom")
+    assert kb.chain("vivacom", today) == ["vivacom", "united-group", "bc-partners"]
+    assert judge(vivacom, kb, pol["eu-controlled"], today).verdict == "not_sovereign"
+    assert judge(vivacom, kb, pol["nos"], today).verdict == "sovereign"
+    assert judge(vivacom, kb, pol["nos"], dt.date(2019, 1, 1)).verdict == "unknown"

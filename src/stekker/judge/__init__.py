@@ -372,6 +372,7 @@ class Facts:
     data_location_raw: str | None = None  # the knowledge base's value
     self_hosted: bool = False
     network: bool = False  # a network-operator answer: the chain is the AS holder with its registration country
+    control_unknown: bool = False  # the top of the chain has controller_unknown: who controls it is not researched
 
 
 def _kb_call(fn, *args):
@@ -477,10 +478,13 @@ def facts(service: Service, kb: Any, as_of: Any, organisation: str | None = None
                     location_table or DEFAULT_LOCATION_TABLE)
     chain: list[Entity] | None = None
     holders = None
+    control_unknown = False
     if company and kb is not None:
         raw_chain = _kb_call(kb.chain, company, day)
         if raw_chain:
             chain = _chain_entities(kb, list(raw_chain))
+            top_company = _kb_call(kb.company, chain[-1].id) if hasattr(kb, "company") else None
+            control_unknown = bool(getattr(top_company, "controller_unknown", False))
         # the ownership test applies to the top of the control chain (the
         # ultimate parent): who owns the company that controls the service.
         # An empty holder list means "not recorded", the same as None.
@@ -492,7 +496,8 @@ def facts(service: Service, kb: Any, as_of: Any, organisation: str | None = None
             holders = [(n, _share_pct(sh, fractions), c) for n, sh, c in entries]
     raw_loc = getattr(prov, "eu_data_location", None) if prov is not None else None
     return Facts(provider=service.provider, provider_name=pname, chain=chain, holders=holders,
-                 data_location=loc, data_location_raw=None if raw_loc is None else str(raw_loc))
+                 data_location=loc, data_location_raw=None if raw_loc is None else str(raw_loc),
+                 control_unknown=control_unknown)
 
 
 # ---------------------------------------------------------------------------
@@ -573,9 +578,14 @@ class _Eval:
             return self._no_chain()
         return self._in(self.f.chain[0], setname, "company_in")
 
+    def _control_unknown(self) -> tuple[str, Reason, list[Reason]]:
+        return "unknown", Reason("controller_unknown", {"entity": self.f.chain[-1].name}), []
+
     def c_controller_in(self, setname: str):
         if not self.f.chain:
             return self._no_chain()
+        if self.f.control_unknown:
+            return self._control_unknown()
         return self._in(self.f.chain[-1], setname, "controller_in")
 
     def c_chain_none_in(self, setname: str):
@@ -590,6 +600,8 @@ class _Eval:
         for e in self.f.chain:
             if e.country is None:
                 return "unknown", Reason("unknown_country", {"entity": e.name}), []
+        if self.f.control_unknown:  # a controller above the top may be in the set
+            return self._control_unknown()
         return "pass", Reason("chain_none_in.pass", {"chain": ch, "set": setname}), []
 
     def c_chain_all_in(self, setname: str):
@@ -604,6 +616,8 @@ class _Eval:
         for e in self.f.chain:
             if e.country is None:
                 return "unknown", Reason("unknown_country", {"entity": e.name}), []
+        if self.f.control_unknown:
+            return self._control_unknown()
         return "pass", Reason("chain_all_in.pass", {"chain": ch, "set": setname}), []
 
     def c_data_location(self, setname: str):
@@ -637,6 +651,8 @@ class _Eval:
         ent = self.f.chain[-1].name if self.f.chain else self.f.provider_name  # holders of the top
         if self.f.self_hosted:
             return "pass", Reason("self", {"country": self.f.chain[0].country or "?"}), []
+        if self.f.control_unknown:
+            return self._control_unknown()
         if self.f.holders is None:
             return "unknown", Reason("holders.unknown", {"entity": ent}), []
         codes = self.cfg.country_sets[setname]
@@ -794,7 +810,7 @@ def seal(service: Service, kb: Any, as_of: Any = None, config: PolicyConfig | No
                 level = int(rule["level"])
                 lb = bool(rule.get("lower_bound")) or undecided
                 break
-        if not f.chain or level is None or any(e.country is None for e in f.chain):
+        if not f.chain or level is None or any(e.country is None for e in f.chain) or f.control_unknown:
             out[obj] = SealLevel(obj, None, False)  # who controls it is not known
         else:
             out[obj] = SealLevel(obj, level, lb)
