@@ -171,3 +171,26 @@ def test_unresearched_controller_is_never_sovereign_under_control_tests(kb, pol)
     assert judge(vivacom, kb, pol["eu-controlled"], today).verdict == "not_sovereign"
     assert judge(vivacom, kb, pol["nos"], today).verdict == "sovereign"
     assert judge(vivacom, kb, pol["nos"], dt.date(2019, 1, 1)).verdict == "unknown"
+
+
+def test_report_jsonl_writes_hostile_text_inert(tmp_path):
+    """[review 7] report --jsonl escapes what a terminal acts on (ESC, bidi
+    overrides, line separators) as \\uXXXX; a JSON reader gets the same text."""
+    import json
+
+    from test_report_support import FakeKB, dom, svc
+
+    from stekker.report import build
+    from stekker.report.export import write_jsonl
+
+    hostile = "Gemeente \x1b[2J\x1b]0;pwned\x07 \u202eevil\u2028X\x9b"
+    das = [dom("a.nl", hostile, "gemeente", {"web": svc("web", "transip")})]
+    rep = build(das, FakeKB(), load_policies().select(None), AS_OF)
+    out = tmp_path / "r.jsonl"
+    write_jsonl(rep, str(out))
+    raw = out.read_text(encoding="utf-8")
+    for ch in ("\x1b", "\x07", "\u202e", "\u2028", "\x9b"):
+        assert ch not in raw, repr(ch)
+    rec = json.loads(raw.splitlines()[0])
+    assert hostile in json.dumps(rec, ensure_ascii=False) or rec.get("organisation") == hostile \
+        or hostile in rec.get("organisations", [])
