@@ -194,3 +194,30 @@ def test_report_jsonl_writes_hostile_text_inert(tmp_path):
     rec = json.loads(raw.splitlines()[0])
     assert hostile in json.dumps(rec, ensure_ascii=False) or rec.get("organisation") == hostile \
         or hostile in rec.get("organisations", [])
+
+
+def _pdf(path, title: str, hex_utf16: bool = False):
+    if hex_utf16:
+        t = "<" + (b"\xfe\xff" + title.encode("utf-16-be")).hex() + ">"
+    else:
+        t = "(" + title + ")"
+    path.write_bytes(b"%PDF-1.4\n1 0 obj << /Title " + t.encode("latin-1") + b" >> endobj\n%%EOF\n")
+    return path
+
+
+@pytest.mark.parametrize("title, hexed, ours", [
+    ("Stekker en contactdozen: catalogus 2026", False, False),   # "stekker" is an ordinary Dutch word
+    ("Handleiding stekker vervangen", True, False),
+    ("Why you cannot pull the plug on legacy IT", False, False),
+    ("Who can pull the plug? \u2014 Scan 3", True, True),
+    ("Wie kan de stekker eruit trekken? \u2014 Scan 12", True, True),
+    ("Who can pull the plug on Gemeente Utrecht?", False, True),
+    ("Wie kan bij Gemeente Utrecht de stekker eruit trekken?", False, True),
+    ("Wie kan bij ons de stekker eruit trekken? \u2014 Gemeente X", True, True),
+])
+def test_only_stekker_report_titles_mark_an_earlier_pdf(tmp_path, title, hexed, ours):
+    """[review 8] a PDF counts as an earlier stekker output only when its
+    title is one of stekker's report titles, not when it contains 'stekker'."""
+    from stekker.outputs import is_stekker_output
+
+    assert is_stekker_output(_pdf(tmp_path / "x.pdf", title, hexed), "pdf") is ours
