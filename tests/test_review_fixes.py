@@ -221,3 +221,37 @@ def test_only_stekker_report_titles_mark_an_earlier_pdf(tmp_path, title, hexed, 
     from stekker.outputs import is_stekker_output
 
     assert is_stekker_output(_pdf(tmp_path / "x.pdf", title, hexed), "pdf") is ours
+
+
+def test_cli_broken_pipe_is_a_partial_result(monkeypatch):
+    """[review 9] `stekker export | head`: the reader closed the pipe, the
+    output was cut short: exit 1 as docs/CLI.md says (was 0)."""
+    import os
+
+    import stekker.cli as cli_mod
+
+    class Cmd:
+        def main(self, **kw):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(cli_mod.typer.main, "get_command", lambda app: Cmd())
+    monkeypatch.setattr(os, "dup2", lambda a, b: None)  # keep pytest's captured stdout
+    assert cli_mod.run(["export"]) == cli_mod.EXIT_FINDINGS == 1
+
+
+@pytest.mark.parametrize("wrapped", [False, True])
+def test_cli_locked_database_is_one_line_and_exit_2(capsys, wrapped):
+    """[review 9] a SQLite database locked by another process: a one-line
+    message and exit 2, never "internal error" (4)."""
+    import sqlite3
+
+    import sqlalchemy.exc as sa_exc
+
+    from stekker.cli import EXIT_USAGE, _unexpected
+
+    raw = sqlite3.OperationalError("database is locked")
+    exc = sa_exc.OperationalError("INSERT INTO queries ...", {}, raw) if wrapped else raw
+    assert _unexpected(exc) == EXIT_USAGE == 2
+    err = capsys.readouterr().err
+    assert "locked" in err and "internal error" not in err and "stekker database?" not in err
+    assert len(err.strip().splitlines()) == 1
