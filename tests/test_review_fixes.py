@@ -255,3 +255,20 @@ def test_cli_locked_database_is_one_line_and_exit_2(capsys, wrapped):
     err = capsys.readouterr().err
     assert "locked" in err and "internal error" not in err and "stekker database?" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("text", ["\uff1dHYPERLINK(\"http://x\")", "\uff0b1+1", "\uff0d1", "\uff20SUM(A1)",
+                                  "  =1+1", "\u00a0=cmd|' /C calc'!A0", "\u3000+1", " @SUM(A1)"])
+def test_cell_neutralises_fullwidth_and_indented_formulas(text):
+    """[review 10] a leading full-width '＝' (and ＋ － ＠) and a formula after
+    leading whitespace are neutralised too."""
+    from stekker.text import cell
+
+    assert cell(text).startswith("'"), cell(text)
+
+
+def test_cell_leaves_plain_text_alone():
+    from stekker.text import cell
+
+    assert cell("Gemeente A") == "Gemeente A" and cell("  indented name") == "  indented name"
+    assert cell(3) == 3 and cell(None) is None
