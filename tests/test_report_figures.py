@@ -191,13 +191,13 @@ def test_terminal_nos_comparison(rep, lang):
         assert "Compared with the NOS study (January 2026)" in flat
         assert "67% of ~16,500 domains" in flat and "28 of ~70" in flat and "under 1%" in flat
         assert "99.9% (999 of 1,000)" in flat  # linked to a US cloud service, A/MX/NS/CNAME
-        assert "99.7% (999 of 1,002)" in flat  # Microsoft, of the existing domains
+        assert "99.8% (999 of 1,001)" in flat  # Microsoft, of the existing domains measured (status ok)
         assert "3 of 5 (extra hosts, sector zorg)" in flat  # patient portals via Microsoft
         assert "Why the figures can differ" in flat and "WHOIS" in flat
     else:
         assert "Vergeleken met het NOS-onderzoek (januari 2026)" in flat
         assert "67% van ~16.500 domeinen" in flat and "28 van ~70" in flat and "minder dan 1%" in flat
-        assert "99,7% (999 van 1.002)" in flat and "3 van 5 (extra hostnames, sector zorg)" in flat
+        assert "99,8% (999 van 1.001)" in flat and "3 van 5 (extra hostnames, sector zorg)" in flat
         assert "Waarom de cijfers kunnen verschillen" in flat
 
 
@@ -257,7 +257,7 @@ def test_html_headline_states_the_finding(rep, lang):
     nos = html[html.index('<section id="nos"'):]
     nos = nos[:nos.index("</section>")]
     assert ("67% of ~16,500 domains" if lang == "en" else "67% van ~16.500 domeinen") in nos
-    assert ("99.7% (999 of 1,002)" if lang == "en" else "99,7% (999 van 1.002)") in nos
+    assert ("99.8% (999 of 1,001)" if lang == "en" else "99,8% (999 van 1.001)") in nos
     for src in nos_data()["study"]["sources"]:
         assert src["url"].replace("&", "&amp;") in nos
     assert ("What DNS cannot show" if lang == "en" else "Wat DNS niet kan laten zien") in html
@@ -413,7 +413,7 @@ def test_lab_scan_figures_and_nos_comparison(lab_scan, lab):
     # Microsoft through A/MX/NS/CNAME services, against the generated truth
     cats = {"web", "cdn", "mail_inbound", "mail_gateway", "mailbox", "dns", "collaboration", "identity"}
     truth = lab.truth()
-    live = {x.domain for x in r.results if x.da.status != "nxdomain"}
+    live = {x.domain for x in r.results if x.da.status == "ok"}  # measured (review 5: not status error)
     want = sum(1 for d, tr in truth.items() if d in live and any(
         "microsoft" in (v if isinstance(v, list) else [v]) for k, v in tr.items() if k in cats))
     ms = nos.row("microsoft")
@@ -441,7 +441,7 @@ def test_nos_comparison_rows(rep):
     nos = rep.nos
     assert [r.id for r in nos.rows] == ["us_cloud", "big_three", "microsoft", "amazon", "google", "solvinity",
                                         "portals"]
-    assert (nos.row("big_three").count, nos.row("big_three").base) == (999, 1002)
+    assert (nos.row("big_three").count, nos.row("big_three").base) == (999, 1001)  # status ok only
     assert (nos.row("amazon").count, nos.row("google").count) == (0, 0)
     assert (nos.row("portals").count, nos.row("portals").base, nos.row("portals").scope) == (3, 5, "sector")
     assert nos.row("microsoft").nos["share"] == 0.49 and nos.row("us_cloud").nos["base"] == 16500

@@ -21,6 +21,7 @@ import json
 import os
 import re
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
@@ -100,16 +101,38 @@ def _pdf_titles(data: bytes) -> list[str]:
     return out
 
 
-PDF_TITLE_MARKS = ("stekker", "pull the plug")
+# the <title> of stekker's HTML pages (Chromium writes it into the PDF's /Title):
+# (strings file, key) of the report, the organisation page and the audit report
+PDF_TITLE_STRINGS = (("stekker.report", "templates/strings.yaml", "title"),
+                     ("stekker.report", "templates/strings.yaml", "org_title"),
+                     ("stekker.audit", "data/strings.yaml", "title"))
+
+
+@lru_cache(maxsize=1)
+def _pdf_title_patterns() -> tuple[re.Pattern[str], ...]:
+    """The exact titles stekker gives its reports, in every language, as
+    patterns: ``{org}`` stands for any name, and the report pages may add
+    " — Scan N" / " — <organisation>". "stekker" alone is an ordinary Dutch
+    word (a plug) and marks nothing."""
+    from importlib import resources
+
+    import yaml
+
+    pats = []
+    for pkg, rel, key in PDF_TITLE_STRINGS:
+        doc = yaml.safe_load(resources.files(pkg).joinpath(*rel.split("/")).read_text("utf-8")) or {}
+        entry = doc.get(key) or (doc.get("strings") or {}).get(key) or {}
+        for tpl in entry.values():
+            body = re.escape(str(tpl)).replace(re.escape("{org}"), ".+")
+            pats.append(re.compile(rf"^{body}(?: \u2014 .*)?$", re.S))
+    return tuple(pats)
 
 
 def _is_pdf(path: Path) -> bool:
     if _head(path, 5) != b"%PDF-":
         return False
     data = _head(path, 65536) + _tail(path)
-    # Chromium writes the HTML <title> into the PDF's /Title; stekker's titles
-    # ("Who can pull the plug? ...", "Wie kan de stekker eruit trekken?") say so
-    return any(m in t.lower() for t in _pdf_titles(data) for m in PDF_TITLE_MARKS)
+    return any(p.match(t.strip()) for t in _pdf_titles(data) for p in _pdf_title_patterns())
 
 
 def _is_audit_json(path: Path) -> bool:

@@ -34,7 +34,8 @@ def visible(value: Any, keep_newlines: bool = False) -> str:
     return "".join(out)
 
 
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA = ("=", "+", "-", "@", "\t", "\r",
+            "\uff1d", "\uff0b", "\uff0d", "\uff20")  # full-width = + - @ (some spreadsheets read them too)
 
 
 def cell(value: Any) -> Any:
@@ -44,7 +45,8 @@ def cell(value: Any) -> Any:
     if value is None or isinstance(value, (int, float)):
         return value
     text = visible(value)
-    if text.startswith(_FORMULA):
+    # a spreadsheet ignores leading whitespace (also no-break and ideographic spaces)
+    if text.startswith(_FORMULA) or text.lstrip().startswith(_FORMULA):
         return "'" + text
     return text
 

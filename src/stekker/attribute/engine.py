@@ -296,7 +296,9 @@ def _network_cand(ctx: _Ctx, r: QueryResult, rr: Any, rec: Any) -> None:
         return
     pid = f"as{rec.asn}"
     country = (getattr(rec, "country", None) or "").upper() or None
-    if country in ("ZZ", "--", "NONE", "UNKNOWN"):
+    # RIR pseudo-codes: ZZ/-- (none), AP (APNIC's Asia-Pacific, no country) are unknown;
+    # EU (RIPE's European Union) is kept: the judge counts it as in the EEA for data location
+    if country in ("ZZ", "--", "NONE", "UNKNOWN", "AP"):
         country = None
     holder = (getattr(rec, "description", None) or "").strip() or None
     ctx.networks.setdefault(pid, {"asn": int(rec.asn), "holder": holder, "country": country})

@@ -141,11 +141,23 @@ def run(argv: Optional[Sequence[str]] = None, prog_name: str = "stekker") -> int
             os.dup2(devnull, sys.stdout.fileno())
         except (OSError, ValueError):
             pass
-        return EXIT_OK
+        return EXIT_FINDINGS  # the output was cut short: a partial result (docs/CLI.md)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         return _unexpected(exc)
+
+
+def _is_locked(exc: BaseException) -> bool:
+    """A SQLite "database is locked" / "database table is locked" error, raw
+    (sqlite3) or wrapped by SQLAlchemy."""
+    import sqlite3
+
+    inner = getattr(exc, "orig", None)
+    for e in (exc, inner):
+        if isinstance(e, sqlite3.OperationalError) and "locked" in str(e).lower():
+            return True
+    return False
 
 
 def _unexpected(exc: BaseException) -> int:
@@ -155,6 +167,10 @@ def _unexpected(exc: BaseException) -> int:
 
     if isinstance(exc, (StoreError, OutputError, YAMLInputError)):
         typer.echo(f"error: {_one_line(exc)}", err=True)
+        return EXIT_USAGE
+    if _is_locked(exc):
+        typer.echo("error: the database is locked by another stekker process (or another program); "
+                   "wait until it has finished and try again", err=True)
         return EXIT_USAGE
     try:
         import sqlalchemy.exc as sa_exc

@@ -66,6 +66,8 @@ DEFAULT_LOCATION_TABLE = {"only": "pass", "default": "pass", "offered": "offered
 
 NETWORK_MODES = ("country", "unknown")
 LIKELY_MODES = ("count", "not_sovereign_only", "separate")
+# a likely answer counts on neither side unless a policy says otherwise (policies.yaml `likely:`)
+DEFAULT_LIKELY = "separate"
 
 
 class PolicyError(ValueError):
@@ -94,8 +96,11 @@ class Policy:
     network: str = "unknown"
     # what a "likely" answer (only weak evidence) counts for: "count" (like any other),
     # "not_sovereign_only" (can make a verdict not sovereign, never sovereign),
-    # "separate" (always unknown; shown separately)
-    likely: str = "not_sovereign_only"
+    # "separate" (the default: always unknown, on neither side; shown separately)
+    likely: str = "separate"
+    # DNS record types this definition leaves out: a dependency whose evidence is
+    # only of these types is no dependency for it (nos-records: TXT)
+    left_out_records: tuple[str, ...] = ()
 
     def title(self, lang: str = "en") -> str:
         return self.name.get(lang) or self.name.get("en") or self.id
@@ -309,12 +314,18 @@ def _load(paths: tuple[str, ...]) -> PolicyConfig:
             raise PolicyError(f"{where}: network must be one of {', '.join(NETWORK_MODES)}, got {network!r}")
         likely = p.get("likely")
         if likely is None:
-            likely = build(str(p["extends"]), stack + (pid,)).likely if p.get("extends") else "not_sovereign_only"
+            likely = build(str(p["extends"]), stack + (pid,)).likely if p.get("extends") else DEFAULT_LIKELY
         if likely not in LIKELY_MODES:
             raise PolicyError(f"{where}: likely must be one of {', '.join(LIKELY_MODES)}, got {likely!r}")
+        left_out = p.get("left_out_records")
+        if left_out is None:
+            left_out = build(str(p["extends"]), stack + (pid,)).left_out_records if p.get("extends") else ()
+        if not isinstance(left_out, (list, tuple)) or not all(isinstance(x, str) for x in left_out):
+            raise PolicyError(f"{where}: left_out_records must be a list of record types, got {left_out!r}")
         pol = Policy(id=pid, name=name, summary=summary, checks=checks,
                      source=p.get("source"), origin=p["_origin"], short=short, categories=cats,
-                     network=network, likely=likely)
+                     network=network, likely=likely,
+                     left_out_records=tuple(str(x).upper() for x in left_out))
         resolved[pid] = pol
         return pol
 
@@ -357,10 +368,11 @@ class Facts:
     provider_name: str
     chain: list[Entity] | None  # company first, ultimate parent last; None: unknown
     holders: list[tuple[str, float | None, str | None]] | None  # (holder name, percent, country)
-    data_location: str  # pass | fail | offered | unknown (EU/EEA data location)
+    data_location: str  # pass | fail | offered | unknown (EU/EEA data location); "country" for a network answer
     data_location_raw: str | None = None  # the knowledge base's value
     self_hosted: bool = False
     network: bool = False  # a network-operator answer: the chain is the AS holder with its registration country
+    control_unknown: bool = False  # the top of the chain has controller_unknown: who controls it is not researched
 
 
 def _kb_call(fn, *args):
@@ -449,13 +461,16 @@ def facts(service: Service, kb: Any, as_of: Any, organisation: str | None = None
     if service.basis == "network":
         net = service.network or {}
         country = net.get("country")
+        code = str(country).upper() if country else None
+        if code in ("AP", "ZZ", "--"):  # RIR pseudo-codes without a country (older stored records)
+            code = None
+        # the registration country is the data location (judged with the policy's own set in
+        # _Eval.c_data_location); the pseudo-code EU is a place, not a headquarters country
         holder = Entity(id=service.provider or "?", name=service.provider_name or service.provider or "?",
-                        country=str(country).upper() if country else None)
-        eea = {"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV",
-               "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO"}
-        loc = "unknown" if holder.country is None else ("pass" if holder.country in eea else "fail")
+                        country=None if code == "EU" else code)
         return Facts(provider=service.provider, provider_name=holder.name, chain=[holder], holders=None,
-                     data_location=loc, network=True)
+                     data_location="unknown" if code is None else "country", data_location_raw=code,
+                     network=True)
     prov = _kb_call(kb.provider, service.provider) if (kb is not None and service.provider) else None
     pname = service.provider_name or (getattr(prov, "name", None) if prov else None) or service.provider or "?"
     company = service.company or (getattr(prov, "company", None) if prov else None)
@@ -463,10 +478,13 @@ def facts(service: Service, kb: Any, as_of: Any, organisation: str | None = None
                     location_table or DEFAULT_LOCATION_TABLE)
     chain: list[Entity] | None = None
     holders = None
+    control_unknown = False
     if company and kb is not None:
         raw_chain = _kb_call(kb.chain, company, day)
         if raw_chain:
             chain = _chain_entities(kb, list(raw_chain))
+            top_company = _kb_call(kb.company, chain[-1].id) if hasattr(kb, "company") else None
+            control_unknown = bool(getattr(top_company, "controller_unknown", False))
         # the ownership test applies to the top of the control chain (the
         # ultimate parent): who owns the company that controls the service.
         # An empty holder list means "not recorded", the same as None.
@@ -478,7 +496,8 @@ def facts(service: Service, kb: Any, as_of: Any, organisation: str | None = None
             holders = [(n, _share_pct(sh, fractions), c) for n, sh, c in entries]
     raw_loc = getattr(prov, "eu_data_location", None) if prov is not None else None
     return Facts(provider=service.provider, provider_name=pname, chain=chain, holders=holders,
-                 data_location=loc, data_location_raw=None if raw_loc is None else str(raw_loc))
+                 data_location=loc, data_location_raw=None if raw_loc is None else str(raw_loc),
+                 control_unknown=control_unknown)
 
 
 # ---------------------------------------------------------------------------
@@ -559,9 +578,14 @@ class _Eval:
             return self._no_chain()
         return self._in(self.f.chain[0], setname, "company_in")
 
+    def _control_unknown(self) -> tuple[str, Reason, list[Reason]]:
+        return "unknown", Reason("controller_unknown", {"entity": self.f.chain[-1].name}), []
+
     def c_controller_in(self, setname: str):
         if not self.f.chain:
             return self._no_chain()
+        if self.f.control_unknown:
+            return self._control_unknown()
         return self._in(self.f.chain[-1], setname, "controller_in")
 
     def c_chain_none_in(self, setname: str):
@@ -576,6 +600,8 @@ class _Eval:
         for e in self.f.chain:
             if e.country is None:
                 return "unknown", Reason("unknown_country", {"entity": e.name}), []
+        if self.f.control_unknown:  # a controller above the top may be in the set
+            return self._control_unknown()
         return "pass", Reason("chain_none_in.pass", {"chain": ch, "set": setname}), []
 
     def c_chain_all_in(self, setname: str):
@@ -590,6 +616,8 @@ class _Eval:
         for e in self.f.chain:
             if e.country is None:
                 return "unknown", Reason("unknown_country", {"entity": e.name}), []
+        if self.f.control_unknown:
+            return self._control_unknown()
         return "pass", Reason("chain_all_in.pass", {"chain": ch, "set": setname}), []
 
     def c_data_location(self, setname: str):
@@ -599,6 +627,16 @@ class _Eval:
             e = self.f.chain[0]
             loc = ("pass" if e.country in self.cfg.country_sets.get(setname, frozenset()) else "fail") \
                 if e.country else "unknown"
+        elif self.f.network:  # where the AS is registered, judged with the policy's set
+            code = self.f.data_location_raw
+            codes = self.cfg.country_sets.get(setname, frozenset())
+            if code is None:
+                loc = "unknown"
+            elif code == "EU":  # RIPE's pseudo-code for the European Union: in the set when all of the EU is
+                eu = self.cfg.country_sets.get("EU")
+                loc = "pass" if (eu and eu <= codes) else "unknown"
+            else:
+                loc = "pass" if code in codes else "fail"
         if loc == "offered":
             r = Reason("data_location.offered", p)
             return "pass", r, [r]
@@ -613,6 +651,8 @@ class _Eval:
         ent = self.f.chain[-1].name if self.f.chain else self.f.provider_name  # holders of the top
         if self.f.self_hosted:
             return "pass", Reason("self", {"country": self.f.chain[0].country or "?"}), []
+        if self.f.control_unknown:
+            return self._control_unknown()
         if self.f.holders is None:
             return "unknown", Reason("holders.unknown", {"entity": ent}), []
         codes = self.cfg.country_sets[setname]
@@ -662,6 +702,9 @@ def judge(service: Service, kb: Any, policy: Policy, as_of: Any = None,
         return None
     if policy.categories is not None and service.category not in policy.categories:
         return None  # this definition does not look at this category
+    if policy.left_out_records and service.evidence and \
+            all((e.rtype or "").upper() in policy.left_out_records for e in service.evidence):
+        return None  # seen only in records this definition leaves out (nos-records: TXT)
     if st == "error":
         return Verdict(policy.id, ERROR, [Reason("service_error")], texts=texts)
     if st == "unknown" or (st == "attributed" and not service.provider):
@@ -767,7 +810,7 @@ def seal(service: Service, kb: Any, as_of: Any = None, config: PolicyConfig | No
                 level = int(rule["level"])
                 lb = bool(rule.get("lower_bound")) or undecided
                 break
-        if not f.chain or level is None or any(e.country is None for e in f.chain):
+        if not f.chain or level is None or any(e.country is None for e in f.chain) or f.control_unknown:
             out[obj] = SealLevel(obj, None, False)  # who controls it is not known
         else:
             out[obj] = SealLevel(obj, level, lb)
@@ -827,7 +870,8 @@ def judge_domain(da: DomainAttribution, kb: Any, policies: list[Policy], as_of: 
     day = as_date(as_of)
     for cat, s, primary in dependencies(da):
         key = (cat, s.status, s.provider, s.company, s.provider_name, org if s.status == "self" else None,
-               s.basis, (s.network or {}).get("country"))
+               s.basis, (s.network or {}).get("country"),
+               frozenset((e.rtype or "").upper() for e in s.evidence))
         hit = cache.get(key) if cache is not None else None
         if hit is None:
             f = None

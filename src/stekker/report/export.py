@@ -19,6 +19,7 @@ import json
 from typing import Any
 
 from stekker.attribute.model import CATEGORIES
+from stekker.text import json_inert
 
 from .aggregate import HOST_ABSENT, NONE, NOT_SOVEREIGN, SOVEREIGN, DomainResult, Report
 
@@ -205,7 +206,8 @@ def write_jsonl(report: Report, path: str, lang: str = "en") -> int:
     labels = finding_labels(report, lang)
     with open(path, "w", encoding="utf-8") as fh:
         for r in report.results:
-            fh.write(json.dumps(domain_record(report, r, lang, labels), ensure_ascii=False, sort_keys=False) + "\n")
+            # inert: hostile text from DNS or the input (bidi overrides, C1 controls) as JSON escapes
+            fh.write(json_inert(json.dumps(domain_record(report, r, lang, labels), ensure_ascii=False)) + "\n")
             n += 1
     return n
 

@@ -244,7 +244,7 @@ def _chain_ids(dep: Any) -> set[str]:
 def nos_comparison(report: Any, kb: Any) -> NosComparison | None:
     """Compute what NOS computed on this scan. The A/MX/NS/CNAME definition
     (``nos-records``) is judged apart when the report was not asked for it."""
-    from .aggregate import NXDOMAIN, _tally, judge_results
+    from .aggregate import _tally, judge_results
 
     data = nos_data()
     head = data["rows"][0]
@@ -265,7 +265,9 @@ def nos_comparison(report: Any, kb: Any) -> NosComparison | None:
         res = judge_results([r.da for r in report.results], kb, [pol], report.as_of)
         tally = _tally(r.verdict[pid] for r in res)
     cats = set(pol.categories or []) - {"host"}
-    live = [r for r in report.results if r.da.status != NXDOMAIN]
+    # "of all existing domains": those measured (status ok); a domain whose measurement
+    # failed (status error) is not in the base, a non-existent one neither
+    live = [r for r in report.results if r.da.status == "ok"]
     rows = []
     for spec in data["rows"]:
         row = NosRow(spec["id"], spec["kind"], spec["label"], spec.get("nos") or {})
@@ -275,7 +277,11 @@ def nos_comparison(report: Any, kb: Any) -> NosComparison | None:
         elif row.kind in ("provider", "provider_group"):
             ids = set(spec.get("companies") or [])
             row.count = sum(1 for r in live if any(
-                (d.category in cats or not cats) and (d.provider_key in ids or _chain_ids(d) & ids) for d in r.deps))
+                (d.category in cats or not cats) and d.verdicts.get(pol.id) is not None
+                # a knowledge-base answer only (null: a record from before issue 12, read as kb);
+                # weak evidence (a tenant token, an SPF include) and network operators are left out
+                and d.service.basis in (None, "kb")
+                and (d.provider_key in ids or _chain_ids(d) & ids) for d in r.deps))
             row.base = len(live)
         elif row.kind == "portals":
             ids = set(spec.get("companies") or [])
