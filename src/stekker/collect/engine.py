@@ -216,6 +216,22 @@ class DomainScanner:
         self.domain_deadline = domain_deadline
         self.deadlines = 0  # domains that ran past their deadline
         self.unreachable = 0  # domains whose zone's SOA and NS both failed
+        self._early: dict[str, list[asyncio.Future]] = {}
+
+    def ask_early(self, domain: str) -> None:
+        """Ask the first plan items (SOA, NS) of a domain that will be scanned
+        soon.  A lame zone's timeouts then run while the domains before it are
+        scanned, instead of all at the end of the scan; ``scan(domain)``
+        takes these answers.  Nothing is stored from here."""
+        if domain not in self._early:
+            self._early[domain] = [self.t.submit(q, ty, tag=domain)
+                                   for _, q, ty in self.plan.questions(domain, first=True)]
+
+    def forget_early(self) -> None:
+        for futs in self._early.values():
+            for f in futs:
+                f.cancel()
+        self._early.clear()
 
     def _submit(self, qname: str, qtype: str, shared: bool, tag: str) -> asyncio.Future:
         if not shared:
@@ -229,7 +245,7 @@ class DomainScanner:
         return classify(domain, purpose, qname, qtype, reply, self.plan.cname_chain_max), reply.wire
 
     async def _ask_all(self, domain: str, asks: list[tuple[str, str, str]], shared: bool = False,
-                       deadline: float | None = None) -> list[Row]:
+                       deadline: float | None = None, futs: list[asyncio.Future] | None = None) -> list[Row]:
         """Ask many questions at once: futures only, no task per question.
         Questions still unanswered at ``deadline`` (on the transport's active
         clock) become ``deadline`` errors; their own futures are cancelled."""
@@ -238,7 +254,8 @@ class DomainScanner:
         t = self.t
         if deadline is not None and t.active_time() >= deadline:
             return [self._deadline_row(domain, p, q, ty) for p, q, ty in asks]
-        futs = [self._submit(q, ty, shared, domain) for _, q, ty in asks]
+        if futs is None:
+            futs = [self._submit(q, ty, shared, domain) for _, q, ty in asks]
         if deadline is None:
             replies = await asyncio.gather(*futs)
             return [self._row(domain, p, q, ty, rep) for (p, q, ty), rep in zip(asks, replies)]
@@ -282,7 +299,10 @@ class DomainScanner:
         dl = self.t.active_time() + self.domain_deadline if self.domain_deadline else None
         probe_name = f"stekker-wc-{secrets.token_hex(5)}.{domain}"
         host_asks = [("host", h, t) for h in dict.fromkeys(hosts) for t in plan.derived_types("host")]
-        rows: list[Row] = await self._ask_all(domain, plan.questions(domain, first=True), deadline=dl)
+        first = list(plan.questions(domain, first=True))
+        early = self._early.pop(domain, None)
+        rows: list[Row] = await self._ask_all(domain, first, deadline=dl,
+                                              futs=early if early and len(early) == len(first) else None)
         soa = next((r for r, _ in rows if r.purpose == "apex_soa"), None)
         apex_ns = next((r for r, _ in rows if r.purpose == "apex_ns"), None)
         if (soa is not None and apex_ns is not None and soa.error_kind in _ZONE_FAILURES

@@ -13,6 +13,7 @@ exactly those again.
 from __future__ import annotations
 
 import asyncio
+import collections
 import os
 import queue
 import signal
@@ -38,6 +39,7 @@ class RunOptions:
     progress: str = "auto"  # auto|bar|lines|none
     progress_interval: float = 10.0  # seconds between plain progress lines
     domain_deadline: float = DEFAULT_DOMAIN_DEADLINE  # seconds one domain may take (0 = none)
+    lookahead: int = 2048  # domains whose SOA and NS are asked before their turn
     probe: bool = True  # check the resolvers answer before starting
     workers: int = 1  # engine processes; the window and the qps cap are shared out among them
 
@@ -233,11 +235,34 @@ async def _run_async(store, scan_id: int, transport: Transport, opts: RunOptions
 
     dog = asyncio.create_task(watchdog())
     try:
-        for t in store.pending_targets(scan_id):
+        def mine():
+            for t in store.pending_targets(scan_id):
+                if shard is None or t["seq"] % shard[1] == shard[0]:
+                    yield t  # (else another worker's domain)
+
+        # Look ahead: the SOA and NS of the domains a few thousand places on
+        # are asked early, so a lame zone's timeouts overlap the scan of the
+        # domains before it instead of piling up at the end (issue 8).
+        ahead: collections.deque = collections.deque()
+        targets = mine()
+        lookahead = max(0, opts.lookahead)
+
+        def next_target():
+            while len(ahead) <= lookahead:
+                t = next(targets, None)
+                if t is None:
+                    break
+                if lookahead:
+                    scanner.ask_early(t["domain"])
+                ahead.append(t)
+            return ahead.popleft() if ahead else None
+
+        while True:
+            t = next_target()
+            if t is None:
+                break
             if stop.is_set() or aborted.is_set():
                 break
-            if shard is not None and t["seq"] % shard[1] != shard[0]:
-                continue  # another worker's domain
             while writer.backlog() > writer.max_backlog and not (stop.is_set() or aborted.is_set()):
                 await asyncio.sleep(0.02)  # the database is behind: do not pile up answers in memory
             acquire = asyncio.ensure_future(slots.acquire())
@@ -259,6 +284,7 @@ async def _run_async(store, scan_id: int, transport: Transport, opts: RunOptions
         while tasks and not stop.is_set() and not aborted.is_set():
             await asyncio.wait(list(tasks), timeout=0.5)
     finally:
+        scanner.forget_early()
         if tasks:  # interrupted: drop half-scanned domains, they stay pending
             for tk in list(tasks):
                 tk.cancel()
