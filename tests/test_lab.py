@@ -502,3 +502,24 @@ def test_missing_servers_give_a_clear_skip_reason(monkeypatch, tmp_path):
     assert reason and "knotd" in reason
     with pytest.raises(LabError, match="no-knotd"):
         Lab(LabSpec(orgs=[]), workdir=tmp_path / "w", net=SPARE_NET).start()
+
+
+def test_lab_stop_never_signals_a_process_a_pids_file_names_that_is_no_lab_server(tmp_path):
+    """A hand-edited or hostile pids.json cannot make `lab stop` kill another
+    process, even one whose command line it quotes exactly."""
+    import json as _json
+    import subprocess as _sp
+    import sys as _sys
+
+    from stekker.lab import procs
+
+    victim = _sp.Popen([_sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        (tmp_path / "pids.json").write_text(_json.dumps(
+            {"x": {"pid": victim.pid, "argv": [_sys.executable, "-c", "import time; time.sleep(30)"]},
+             "init": {"pid": 1, "argv": ["/sbin/init"]}}))
+        procs.stop_all(tmp_path, timeout=0.5)
+        assert victim.poll() is None  # still running
+    finally:
+        victim.kill()
+        victim.wait()

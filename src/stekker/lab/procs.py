@@ -154,10 +154,23 @@ def write_pids(workdir: Path, pids: dict) -> None:
     tmp.replace(p)
 
 
+def _ours(argv: list) -> bool:
+    """Only a lab server is ever signalled: knotd, unbound, or the lab's own
+    black hole -- never whatever a hand-edited or hostile pids.json names."""
+    if not argv or not all(isinstance(a, str) for a in argv):
+        return False
+    if argv[0] in (KNOTD, UNBOUND):
+        return True
+    return len(argv) >= 3 and argv[1:3] == ["-m", "stekker.lab.blackhole"]
+
+
 def alive(entry: dict) -> bool:
-    """The recorded process still runs and is still the one we started."""
+    """The recorded process still runs, is still the one we started, and is
+    a lab server."""
+    if not isinstance(entry, dict):
+        return False
     pid = entry.get("pid")
-    if not pid:
+    if not isinstance(pid, int) or pid <= 1 or not _ours(entry.get("argv") or []):
         return False
     try:
         cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
