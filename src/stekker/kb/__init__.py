@@ -411,22 +411,19 @@ def _load(path, companies, providers, rules, validate) -> KnowledgeBase:
     # companies-<part>.yaml), read in name order, when the file is not overridden
     extra_p = sorted(base.glob("providers-*.yaml")) if not providers else []
     extra_c = sorted(base.glob("companies-*.yaml")) if not companies else []
+    def _more(path, model, what: str, main, field: str):
+        xd = {k: v for k, v in _read_yaml(path).items() if not str(k).startswith("_")}
+        try:
+            xf = model.model_validate(xd)
+        except ValidationError as exc:
+            raise KBError(_fmt_validation(path, exc, xd, what)) from exc
+        return model(version=main.version, updated=max(filter(None, (main.updated, xf.updated)), default=None),
+                     **{field: [*getattr(main, field), *getattr(xf, field)]})
+
     for xp in extra_p:
-        xd = {k: v for k, v in _read_yaml(xp).items() if not str(k).startswith("_")}
-        try:
-            xf = ProvidersFile.model_validate(xd)
-        except ValidationError as exc:
-            raise KBError(_fmt_validation(xp, exc, xd, "providers")) from exc
-        pf = ProvidersFile(version=pf.version, updated=max(filter(None, (pf.updated, xf.updated)), default=None),
-                           providers=[*pf.providers, *xf.providers])
+        pf = _more(xp, ProvidersFile, "providers", pf, "providers")
     for xc in extra_c:
-        xd = {k: v for k, v in _read_yaml(xc).items() if not str(k).startswith("_")}
-        try:
-            xf = CompaniesFile.model_validate(xd)
-        except ValidationError as exc:
-            raise KBError(_fmt_validation(xc, exc, xd, "companies")) from exc
-        cf = CompaniesFile(version=cf.version, updated=max(filter(None, (cf.updated, xf.updated)), default=None),
-                           companies=[*cf.companies, *xf.companies])
+        cf = _more(xc, CompaniesFile, "companies", cf, "companies")
     try:
         rf = RulesFile.model_validate(rdata)
     except ValidationError as exc:
