@@ -277,6 +277,9 @@ def test_cli_import_status_lookup(tmp_path):
     assert r.exit_code == 0 and "AS13335\tUS\tCLOUDFLARENET\t1.0.0.0/24" in r.stdout and "9.9.9.9\t-" in r.stdout
     r = cli("data", "status", "--data-dir", d)
     assert r.exit_code == 0 and "IP-to-ASN table: mine" in r.stdout and "public suffix list: bundled" in r.stdout
+    import time as _time
+
+    _time.sleep(0.2)  # older than the 0.000001 days (86 ms) asked below, on any machine
     r = cli("data", "status", "--data-dir", d, "--max-age-days", "0.000001")
     assert "warning: IP-to-ASN data 'mine' is 0 days old" in r.stderr
     db = tmp_path / "s.db"
