@@ -28,7 +28,7 @@ from functools import lru_cache
 from typing import Any, Iterable, Iterator
 
 from stekker.attribute.model import CATEGORIES, DomainAttribution, EvidenceItem, Service
-from stekker.collect.spf import parse_spf, spf_records
+from stekker.spf import parse_spf, spf_records
 from stekker.evidence import DomainEvidence, QueryResult, Status
 from stekker.kb import KnowledgeBase
 from stekker.kb.schema import CategoryRule
