@@ -144,16 +144,14 @@ class NameProblem(ValueError):
 _LABEL_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
 _NAME_RE = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
 _STRIP = " \t\r\n\f\v\u00a0\u200b\u2060\ufeff\"'<>"
-_psl = None
 
 
 def _public_suffix_list():
-    global _psl
-    if _psl is None:
-        from publicsuffixlist import PublicSuffixList
+    """The public suffix list in force (downloaded by `stekker data update`,
+    else bundled): :func:`stekker.datasets.suffix_list`."""
+    from stekker.datasets import suffix_list
 
-        _psl = PublicSuffixList()
-    return _psl
+    return suffix_list()
 
 
 def _show(ch: str) -> str:
