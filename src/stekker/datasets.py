@@ -464,23 +464,32 @@ def psl(data_dir: str | os.PathLike | None = None, *, icann_only: bool = False) 
 # it whole), so the list in force is looked up again only when the data dir or
 # the downloaded file's size/mtime changes: one stat() per call.
 _IN_FORCE: dict[tuple[str, bool], tuple[Any, Any]] = {}
+_WHERE: dict[tuple[str | None, ...], tuple[str, str]] = {}
 
 
 def suffix_list(*, icann_only: bool = False, data_dir: str | os.PathLike | None = None) -> Any:
     """The public suffix list in force: the copy ``stekker data update``
     downloaded into the data dir when present and valid, else the list
     bundled with the publicsuffixlist package (see :func:`psl`)."""
-    d = _dir(data_dir)
+    if data_dir is None:  # hot path (once per name): no Path objects
+        env = (os.environ.get("STEKKER_DATA_DIR"), os.environ.get("XDG_DATA_HOME"), os.environ.get("HOME"))
+        where = _WHERE.get(env)
+        if where is None:
+            d = default_data_dir()
+            where = _WHERE[env] = (str(d), str(d / FILENAMES["psl"]))
+    else:
+        d = _dir(data_dir)
+        where = (str(d), str(d / FILENAMES["psl"]))
     try:
-        st = os.stat(d / FILENAMES["psl"])
+        st = os.stat(where[1])
         sig: Any = (st.st_mtime_ns, st.st_size, st.st_ino)
     except OSError:
         sig = None
-    key = (str(d), icann_only)
+    key = (where[0], icann_only)
     hit = _IN_FORCE.get(key)
     if hit is not None and hit[0] == sig:
         return hit[1]
-    obj = psl(d, icann_only=icann_only)
+    obj = psl(where[0], icann_only=icann_only)
     _IN_FORCE[key] = (sig, obj)
     return obj
 

@@ -64,6 +64,8 @@ from pathlib import Path
 from typing import Iterable, Iterator
 from urllib.parse import urlsplit
 
+from stekker.datasets import suffix_list
+
 __all__ = [
     "InputError",
     "InputIssue",
@@ -146,12 +148,9 @@ _NAME_RE = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a
 _STRIP = " \t\r\n\f\v\u00a0\u200b\u2060\ufeff\"'<>"
 
 
-def _public_suffix_list():
-    """The public suffix list in force (downloaded by `stekker data update`,
-    else bundled): :func:`stekker.datasets.suffix_list`."""
-    from stekker.datasets import suffix_list
-
-    return suffix_list()
+# The public suffix list in force (downloaded by `stekker data update`, else
+# bundled): one function for every stage, see stekker.datasets.
+_public_suffix_list = suffix_list
 
 
 def _show(ch: str) -> str:
