@@ -21,9 +21,9 @@ import yaml
 
 from stekker import kb as kbmod
 from stekker.attribute import CATEGORIES, DomainAttribution, attribute_domain, attribute_scan, load_attributions
-from stekker.collect.spf import lookup_targets, spf_records
 from stekker.evidence import RR, AbsentKind, DomainEvidence, ErrorKind, QueryResult, Status
 from stekker.ipasn import AsnRecord
+from stekker.spf import lookup_targets, spf_records
 
 FIXTURE_KB = Path(__file__).parent / "data" / "kb_fixture"
 AS_OF = "2026-11-25"

@@ -44,8 +44,12 @@ __all__ = [
     "default_data_dir",
     "read_manifest",
     "records",
+    "is_public_suffix",
     "psl",
     "psl_info",
+    "public_suffix",
+    "registrable_domain",
+    "suffix_list",
     "update",
 ]
 
@@ -433,21 +437,82 @@ def psl_info(data_dir: str | os.PathLike | None = None) -> dict[str, Any]:
     return psl_info_bundled()
 
 
-def psl(data_dir: str | os.PathLike | None = None) -> Any:
+def psl(data_dir: str | os.PathLike | None = None, *, icann_only: bool = False) -> Any:
     """A ``publicsuffixlist.PublicSuffixList`` from the downloaded list when
     present (and valid), else the package's bundled list.  Its ``info``
     attribute says which (name, source, version, data_date, path, bundled).
-    Cached per file and modification time."""
+    ``icann_only`` drops the list's PRIVATE section (the lab's zones use
+    ICANN suffixes only).  Cached per file and modification time."""
     from publicsuffixlist import PublicSuffixList
 
     info = psl_info(data_dir)
     path = info["path"]
-    key = (path, os.stat(path).st_mtime)
+    key = (path, os.stat(path).st_mtime, icann_only)
     obj = _PSL_CACHE.get(key)
     if obj is None:
         with open(path, "rb") as fh:
-            obj = PublicSuffixList(fh)
+            obj = PublicSuffixList(fh, only_icann=icann_only)
         obj.info = info
-        _PSL_CACHE.clear()
+        for k in [k for k in _PSL_CACHE if k[2] == icann_only]:
+            del _PSL_CACHE[k]
         _PSL_CACHE[key] = obj
     return obj
+
+
+# The one place every stage (targets, attribute, lab) asks where a name's
+# registrable domain ends.  psl_info() validates the downloaded file (it reads
+# it whole), so the list in force is looked up again only when the data dir or
+# the downloaded file's size/mtime changes: one stat() per call.
+_IN_FORCE: dict[tuple[str, bool], tuple[Any, Any]] = {}
+_WHERE: dict[tuple[str | None, ...], tuple[str, str]] = {}
+
+
+def suffix_list(*, icann_only: bool = False, data_dir: str | os.PathLike | None = None) -> Any:
+    """The public suffix list in force: the copy ``stekker data update``
+    downloaded into the data dir when present and valid, else the list
+    bundled with the publicsuffixlist package (see :func:`psl`)."""
+    if data_dir is None:  # hot path (once per name): no Path objects
+        env = (os.environ.get("STEKKER_DATA_DIR"), os.environ.get("XDG_DATA_HOME"), os.environ.get("HOME"))
+        where = _WHERE.get(env)
+        if where is None:
+            d = default_data_dir()
+            where = _WHERE[env] = (str(d), str(d / FILENAMES["psl"]))
+    else:
+        d = _dir(data_dir)
+        where = (str(d), str(d / FILENAMES["psl"]))
+    try:
+        st = os.stat(where[1])
+        sig: Any = (st.st_mtime_ns, st.st_size, st.st_ino)
+    except OSError:
+        sig = None
+    key = (where[0], icann_only)
+    hit = _IN_FORCE.get(key)
+    if hit is not None and hit[0] == sig:
+        return hit[1]
+    obj = psl(where[0], icann_only=icann_only)
+    _IN_FORCE[key] = (sig, obj)
+    return obj
+
+
+def public_suffix(name: str, *, icann_only: bool = False, data_dir: str | os.PathLike | None = None) -> str | None:
+    """The public suffix of ``name`` (lowercase, no trailing dot) by the list in
+    force, or None when its top-level domain is unknown to the list."""
+    return suffix_list(icann_only=icann_only, data_dir=data_dir).publicsuffix(name, accept_unknown=False)
+
+
+def is_public_suffix(name: str, *, icann_only: bool = False, data_dir: str | os.PathLike | None = None) -> bool:
+    """True when ``name`` is itself a public suffix (by the list in force)."""
+    return bool(suffix_list(icann_only=icann_only, data_dir=data_dir).is_public(name))
+
+
+def registrable_domain(name: str, *, icann_only: bool = False, data_dir: str | os.PathLike | None = None) -> str:
+    """The registrable domain (public suffix + one label) of ``name`` by the
+    list in force, lowercase without a trailing dot; the name itself when it
+    is a public suffix, unknown or malformed.  ``icann_only`` ignores the
+    list's PRIVATE section."""
+    name = name.strip().lower().rstrip(".")
+    try:
+        r = suffix_list(icann_only=icann_only, data_dir=data_dir).privatesuffix(name)
+    except Exception:  # noqa: BLE001 - malformed input: fall back to the name
+        r = None
+    return r or name

@@ -64,6 +64,8 @@ from pathlib import Path
 from typing import Iterable, Iterator
 from urllib.parse import urlsplit
 
+from stekker.datasets import suffix_list
+
 __all__ = [
     "InputError",
     "InputIssue",
@@ -144,16 +146,11 @@ class NameProblem(ValueError):
 _LABEL_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
 _NAME_RE = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
 _STRIP = " \t\r\n\f\v\u00a0\u200b\u2060\ufeff\"'<>"
-_psl = None
 
 
-def _public_suffix_list():
-    global _psl
-    if _psl is None:
-        from publicsuffixlist import PublicSuffixList
-
-        _psl = PublicSuffixList()
-    return _psl
+# The public suffix list in force (downloaded by `stekker data update`, else
+# bundled): one function for every stage, see stekker.datasets.
+_public_suffix_list = suffix_list
 
 
 def _show(ch: str) -> str:

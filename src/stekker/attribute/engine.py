@@ -24,37 +24,25 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from typing import Any, Iterable, Iterator
 
 from stekker.attribute.model import CATEGORIES, DomainAttribution, EvidenceItem, Service
-from stekker.collect.spf import parse_spf, spf_records
+from stekker.datasets import registrable_domain as _registrable
 from stekker.evidence import DomainEvidence, QueryResult, Status
 from stekker.kb import KnowledgeBase
 from stekker.kb.schema import CategoryRule
+from stekker.spf import parse_spf, spf_records
 
 __all__ = ["attribute_domain", "attribute_scan", "load_attributions", "registrable_domain"]
 
 SELF = "self"
 
 
-@lru_cache(maxsize=1)
-def _psl():
-    from publicsuffixlist import PublicSuffixList
-
-    return PublicSuffixList()
-
-
-@lru_cache(maxsize=100_000)
 def registrable_domain(name: str) -> str:
     """The registrable domain (public suffix + one label) of a name; the name
-    itself when it is a public suffix or unknown."""
-    name = name.lower().rstrip(".")
-    try:
-        r = _psl().privatesuffix(name)
-    except Exception:  # noqa: BLE001 - malformed input: fall back to the name
-        r = None
-    return r or name
+    itself when it is a public suffix or unknown.  By the public suffix list
+    in force (:func:`stekker.datasets.registrable_domain`)."""
+    return _registrable(name)
 
 
 def _under(name: str, domain: str) -> bool:

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from stekker.collect.plan import Plan, load_plan
-from stekker.collect.spf import LOOKUP_TERMS, parse_spf, spf_records
+from stekker.spf import LOOKUP_TERMS, parse_spf, spf_records
 from stekker.collect.transport import Reply, Transport
 from stekker.evidence import AbsentKind, DomainEvidence, ErrorKind, QueryResult, Status
 

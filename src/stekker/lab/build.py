@@ -41,27 +41,19 @@ DEFAULT_TLDS = ("nl", "com", "net", "org", "eu", "be", "ch", "de", "io", "cloud"
 ROOT_OCTET, TLD_OCTET, PROVIDER_OCTET, ORG_OCTET = 1, 2, 3, 4
 RESOLVER_OCTET, BLACKHOLE_OCTET, TRUNCATOR_OCTET = 53, 99, 98
 
-_psl = None
-
-
-def _suffix_list():
-    global _psl
-    if _psl is None:
-        from publicsuffixlist import PublicSuffixList
-
-        _psl = PublicSuffixList(only_icann=True)
-    return _psl
-
-
 def registrable(domain: str) -> str:
     """Registrable domain (ICANN public suffix + one label), lowercase, no
-    dot; a public suffix itself is returned unchanged."""
-    d = domain.strip().lower().rstrip(".")
-    return _suffix_list().privatesuffix(d) or d
+    dot; a public suffix itself is returned unchanged.  The same function as
+    every stage (:func:`stekker.datasets.registrable_domain`), ICANN section only."""
+    from stekker.datasets import registrable_domain
+
+    return registrable_domain(domain, icann_only=True)
 
 
 def is_public_suffix(domain: str) -> bool:
-    return _suffix_list().privatesuffix(domain.strip().lower().rstrip(".")) is None
+    from stekker.datasets import suffix_list
+
+    return suffix_list(icann_only=True).privatesuffix(domain.strip().lower().rstrip(".")) is None
 
 
 def _suffixes(name: str) -> Iterable[str]:

@@ -70,6 +70,7 @@ def scan_meta(store: Any, scan_id: int, kb: Any = None) -> dict[str, Any]:
         meta["datasets"] = [dict(d) for d in store.datasets()]
     except Exception:  # noqa: BLE001 - an older store without the table: no datasets to show
         meta["datasets"] = []
+    _psl_in_force(meta)
     try:
         from stekker.ipasn import AsnTable, stale_warning
 
@@ -87,6 +88,28 @@ def scan_meta(store: Any, scan_id: int, kb: Any = None) -> dict[str, Any]:
     if info.get("state") and info.get("state") != "finished":
         meta["warnings"].append(f"scan {scan_id} is {info.get('state')}: not every domain was measured")
     return meta
+
+
+def _psl_in_force(meta: dict[str, Any]) -> None:
+    """Keep the report's public suffix list entry truthful: the store records
+    what `stekker data update --db` downloaded, but every stage uses the list
+    in force (:func:`stekker.datasets.suffix_list`: the downloaded copy, else
+    the bundled one).  When the two differ, the list in force is stated."""
+    try:
+        from stekker.datasets import suffix_list
+
+        info = dict(getattr(suffix_list(), "info", None) or {})
+    except Exception:  # noqa: BLE001 - no list readable: state nothing about it
+        return
+    rows = meta["datasets"]
+    for i, d in enumerate(rows):
+        if isinstance(d, dict) and d.get("name") == "psl":
+            if d.get("version") != info.get("version") or info.get("bundled"):
+                meta["warnings"].append(
+                    f"the store records public suffix list version {d.get('version')}, but version "
+                    f"{info.get('version')} ({info.get('source')}) is in force")
+                rows[i] = info
+            return
 
 
 def measurement_date(meta: dict[str, Any]) -> _dt.date:

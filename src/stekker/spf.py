@@ -1,6 +1,7 @@
 """SPF record parsing (RFC 7208), shared by the scan engine (which expands
-include:/redirect= targets) and the evidence loader (which re-attaches the
-shared SPF lookups to each domain)."""
+include:/redirect= targets) and the attribution engine (which reads the
+include:/redirect= targets back from stored evidence).  A neutral module so
+that attribute need not import collect (see tests/test_import_rules.py)."""
 
 from __future__ import annotations
 
