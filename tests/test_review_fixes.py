@@ -5,20 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from stekker import kb as kbmod
 from stekker.judge import judge, load_policies
 from test_attribute import AS_OF
-from test_attribute_network import attr
-
-
-@pytest.fixture(scope="module")
-def kb():
-    return kbmod.load()
-
-
-@pytest.fixture(scope="module")
-def pol():
-    return load_policies()
+from test_attribute_network import attr, kb, pol  # noqa: F401  (the same module-scoped fixtures)
 
 
 # a Microsoft tenant token behind a Swiss mail gateway (SEPPmail): DNS shows the gateway

@@ -196,8 +196,6 @@ async def _run_async(store, scan_id: int, transport: Transport, opts: RunOptions
     tasks: set[asyncio.Task] = set()
     aborted = asyncio.Event()
 
-    def paused_for() -> float:
-        return time.monotonic() - transport._paused_since if transport.paused else 0.0
 
     def done_cb(task: asyncio.Task, domain: str) -> None:
         tasks.discard(task)
@@ -218,9 +216,9 @@ async def _run_async(store, scan_id: int, transport: Transport, opts: RunOptions
     async def watchdog() -> None:
         while True:
             await asyncio.sleep(0.5)
-            progress.update(counters, transport.window, transport.waiting_on_slow_zones(), paused_for())
+            progress.update(counters, transport.window, transport.waiting_on_slow_zones(), transport.paused_for())
             if report is not None:
-                report(counters, transport.waiting_on_slow_zones(), paused_for())
+                report(counters, transport.waiting_on_slow_zones(), transport.paused_for())
             if time.monotonic() - writer._last > writer.max_delay:
                 writer.flush()
             if transport.dead:

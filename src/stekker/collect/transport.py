@@ -358,6 +358,10 @@ class Transport:
         """Questions of slow zones in flight or queued."""
         return self.inflight_slow + len(self._slow_queue)
 
+    def paused_for(self) -> float:
+        """Seconds the current pause (every resolver silent) has lasted; 0 when not paused."""
+        return time.monotonic() - self._paused_since if self.paused else 0.0
+
     def active_time(self) -> float:
         """A monotonic clock that stands still while the transport is paused
         (resolvers silent): deadlines measured on it do not run out during
