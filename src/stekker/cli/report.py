@@ -75,7 +75,8 @@ def report(
 
     from stekker import kb as _kb
     from stekker.judge import PolicyError, as_date, load_policies
-    from stekker.report import ExplanationError, build, load_explanations, load_scan, measurement_date
+    from stekker.judge import ExplanationError, load_explanations
+    from stekker.report import build, load_scan, measurement_date
     from stekker.report.compare import compare as _compare
     from stekker.report.export import write_csv, write_jsonl, write_parquet
     from stekker.report.render import RenderError, render_html, render_org_html, write_pdf

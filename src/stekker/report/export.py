@@ -19,9 +19,10 @@ import json
 from typing import Any
 
 from stekker.attribute.model import CATEGORIES
+from stekker.judge import HOST_ABSENT, NONE, NOT_SOVEREIGN, SOVEREIGN, DomainResult
 from stekker.text import json_inert
 
-from .aggregate import HOST_ABSENT, NONE, NOT_SOVEREIGN, SOVEREIGN, DomainResult, Report
+from .aggregate import Report
 
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 

@@ -244,7 +244,9 @@ def _chain_ids(dep: Any) -> set[str]:
 def nos_comparison(report: Any, kb: Any) -> NosComparison | None:
     """Compute what NOS computed on this scan. The A/MX/NS/CNAME definition
     (``nos-records``) is judged apart when the report was not asked for it."""
-    from .aggregate import _tally, judge_results
+    from stekker.judge import judge_results
+
+    from .aggregate import _tally
 
     data = nos_data()
     head = data["rows"][0]
