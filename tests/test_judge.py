@@ -276,3 +276,27 @@ def test_data_location_values_are_data(tmp_path, kb):
     v = judge(ms, kb, load_policies(f)["broad"], "2026-01-01")
     assert v.verdict == UNKNOWN and v.reason() == ("Microsoft offers EU/EEA data location; whether this "
                                                    "organisation uses it is not visible in DNS")
+
+
+def test_provider_key_one_rule_two_views():
+    """One provider_key for dependencies and extra hosts: identified services
+    by provider id (or ``self``), the rest by state; only a server on a
+    provider's network differs: apart for a dependency, the provider for a host."""
+    from stekker.judge import provider_key
+
+    infra = svc("web", "azure")
+    infra.service_kind = "infrastructure"
+    platform = svc("web", "azure")
+    platform.service_kind = "platform"
+    cases = [
+        (svc("web", "azure"), "azure", "azure"),
+        (platform, "azure", "azure"),
+        (infra, "azure#self-hosted", "azure"),
+        (svc("web", "self", "self"), "self", "self"),
+        (svc("web", None, "error"), "error", "error"),
+        (svc("web", None, "absent"), "absent", "absent"),
+        (svc("web", None, "unknown"), "?", "?"),
+        (svc("web", None), "?", "?"),  # attributed without a provider: not recognised
+    ]
+    for s, as_dep, as_host in cases:
+        assert (provider_key(s), provider_key(s, infrastructure_apart=False)) == (as_dep, as_host), s

@@ -46,6 +46,7 @@ from .domain import (
     judge_results,
     looks_at_hosts,
     organisations_of,
+    provider_key,
     sectors_of,
 )
 from .evaluate import ERROR, NOT_SOVEREIGN, SOVEREIGN, UNKNOWN, VERDICTS, Reason, Verdict, judge
@@ -105,6 +106,7 @@ __all__ = [
     "load_policies",
     "looks_at_hosts",
     "organisations_of",
+    "provider_key",
     "sectors_of",
     "seal",
     "seal_table",

@@ -59,12 +59,31 @@ class Dependency:
 
     @property
     def provider_key(self) -> str:
-        s = self.service
-        if s.status == "self":
-            return "self"
-        if s.service_kind == "infrastructure" and s.provider:
+        """:func:`provider_key` of the service (infrastructure counted apart)."""
+        return provider_key(self.service)
+
+
+def provider_key(service: Service, infrastructure_apart: bool = True) -> str:
+    """The key under which a service is counted and shown: the provider id,
+    ``self`` (the organisation's own servers), or, when no provider is
+    identified, its state: ``error``, ``absent``, else ``?`` (not recognised).
+
+    ``infrastructure_apart`` (the default, for a domain's dependencies): a
+    server on a provider's network (``service_kind`` ``infrastructure``) is
+    keyed ``<provider>#self-hosted``, counted apart from the provider's
+    platform in the provider tables.  False (for an extra host of the input,
+    :class:`HostResult`): who answers for the name, the provider id either way.
+    """
+    s = service
+    if s.status == "self":
+        return "self"
+    if s.status == "attributed" and s.provider:
+        if infrastructure_apart and s.service_kind == "infrastructure":
             return s.provider + "#self-hosted"  # a server on the provider's network, counted apart from its platform
-        return s.provider or ("?" if s.status == "unknown" else s.status)
+        return s.provider
+    if s.status in ("error", "absent"):
+        return s.status
+    return "?"
 
 
 def dependencies(da: DomainAttribution) -> Iterator[tuple[str, Service, bool]]:
@@ -255,15 +274,9 @@ class HostResult:
 
     @property
     def provider_key(self) -> str:
-        """Provider id, ``self``, ``?`` (not recognised), ``error`` or ``absent``."""
-        s = self.service
-        if s.status == "self":
-            return "self"
-        if s.status == "attributed" and s.provider:
-            return s.provider
-        if s.status in ("error", "absent"):
-            return s.status
-        return "?"
+        """Provider id, ``self``, ``?`` (not recognised), ``error`` or ``absent``
+        (:func:`provider_key`; a server on a provider's network counts as the provider)."""
+        return provider_key(self.service, infrastructure_apart=False)
 
     @property
     def chain(self):
