@@ -98,6 +98,9 @@ class PolicyConfig:
     organisation_country: str
     sources: list[str]
     location_table: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_LOCATION_TABLE))
+    # the sets and holder thresholds the SEAL conditions are read with (``seal:`` in policies.yaml):
+    # {"home": set name, "foreign": set name, "holders": {"outside", "max_single", "max_total"}}
+    seal: dict[str, Any] = field(default_factory=dict)
 
     def __getitem__(self, pid: str) -> Policy:
         return self.policies[pid]
@@ -178,6 +181,10 @@ def _merge_doc(base: dict[str, Any], doc: dict[str, Any], origin: str) -> None:
         base["default_policies"] = list(doc["default_policies"])
     if "data_location_values" in doc:
         base.setdefault("data_location_values", {}).update(doc["data_location_values"])
+    if "seal" in doc:
+        if not isinstance(doc["seal"], dict):
+            raise PolicyError(f"{origin}: seal must be a mapping (home, foreign, holders)")
+        base.setdefault("seal", {}).update(doc["seal"])
     if "organisation_country" in doc:
         base["organisation_country"] = str(doc["organisation_country"]).upper()
     base.setdefault("_sources", []).append(origin)
@@ -237,6 +244,13 @@ def _load(paths: tuple[str, ...]) -> PolicyConfig:
             raise PolicyError(f"policy file {p}: expected a mapping (policies:, country_sets:)")
         _merge_doc(raw, doc, p)
     sets, set_names = _resolve_sets(raw.get("country_sets", {}))
+    seal_spec = raw.get("seal") or {}
+    for key in ("home", "foreign"):
+        if seal_spec.get(key) not in sets:
+            raise PolicyError(f"seal: {key} must name a country set, got {seal_spec.get(key)!r}; "
+                              f"known: {', '.join(sorted(sets))}")
+    _check_shape({"holders": seal_spec.get("holders")}, "seal")
+    _check_sets({"holders": seal_spec["holders"]}, sets, "seal")
 
     resolved: dict[str, Policy] = {}
 
@@ -316,6 +330,7 @@ def _load(paths: tuple[str, ...]) -> PolicyConfig:
         sources=raw.get("_sources", []),
         location_table={**DEFAULT_LOCATION_TABLE,
                         **{str(k).lower(): str(v) for k, v in (raw.get("data_location_values") or {}).items()}},
+        seal=seal_spec,
     )
     for pol in resolved.values():
         pol.config = cfg

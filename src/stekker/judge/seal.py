@@ -43,8 +43,11 @@ def seal(service: Service, kb: Any, as_of: Any = None, config: PolicyConfig | No
         return None  # an AS registration or weak evidence says nothing about these objectives
     cfg = config or load_policies()
     f = _facts or facts(service, kb, as_of, organisation, cfg.organisation_country, cfg.location_table)
-    eea = cfg.country_sets["EEA"]
-    us = cfg.country_sets["US"]
+    # the sets and thresholds are data (``seal:`` in policies.yaml): EEA, US, SecNumCloud's 24/39
+    eea = cfg.country_sets[cfg.seal["home"]]
+    us = cfg.country_sets[cfg.seal["foreign"]]
+    hold = cfg.seal["holders"]
+    hold_out = cfg.country_sets[hold["outside"]]
     cond: dict[str, bool | None] = {}
     if f.chain:
         countries = [e.country for e in f.chain]
@@ -63,8 +66,9 @@ def seal(service: Service, kb: Any, as_of: Any = None, config: PolicyConfig | No
         if f.holders is None or any(h[2] is None or h[1] is None for h in f.holders):
             cond["holders_ok"] = None
         else:
-            outside = [h[1] for h in f.holders if h[2] not in eea]
-            cond["holders_ok"] = (max(outside, default=0) <= 24 and sum(outside) <= 39)
+            outside = [h[1] for h in f.holders if h[2] not in hold_out]
+            cond["holders_ok"] = (max(outside, default=0) <= float(hold["max_single"])
+                                  and sum(outside) <= float(hold["max_total"]))
         cond["data_location_eu"] = {"pass": True, "offered": True, "fail": False}.get(f.data_location)
     out: dict[str, SealLevel] = {}
     for obj, spec in seal_table()["objectives"].items():
