@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
-from .aggregate import HostGroup, Report, Tally, build
+from .aggregate import HostGroup, Report, Tally, build, tally
 from .compare import Comparison, compare
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "load_scan",
     "measurement_date",
     "scan_meta",
+    "tally",
 ]
 
 # Judged results live in stekker.judge (issue 10); these names were importable

@@ -13,7 +13,7 @@ rules over their domains.  The input's extra hosts are tallied apart
 (:class:`HostGroup`); they do not change the domain and organisation
 verdicts.
 
-Longer than ~400 lines on purpose: :func:`build` computes every table of
+Longer than ~400 lines on purpose: :func:`tally` computes every table of
 the report in one pass over the judged results, and the dataclasses it
 fills (:class:`Report` and its parts) are the one contract that terminal,
 HTML, PDF, CSV and JSONL output read.
@@ -264,10 +264,21 @@ def _hhi(counts: list[int], denominator: int) -> float | None:
 def build(attributions: Iterable[DomainAttribution], kb: Any, policies: list[Policy],
           as_of: Any = None, meta: dict[str, Any] | None = None,
           explanations: list[Explanation] | None = None) -> Report:
-    """Judge every domain of a scan and compute all aggregates."""
+    """Judge every domain of a scan (:func:`stekker.judge.judge_results`) and
+    compute all aggregates (:func:`tally`)."""
     day = as_date(as_of)
     explanations = explanations or []
     results = judge_results(attributions, kb, policies, day, explanations)
+    return tally(results, kb, policies, day, meta, explanations)
+
+
+def tally(results: list[DomainResult], kb: Any, policies: list[Policy], as_of: Any = None,
+          meta: dict[str, Any] | None = None, explanations: list[Explanation] | None = None) -> Report:
+    """All aggregates of judged results (from :func:`stekker.judge.judge_results`
+    with the same ``policies`` and date); ``kb`` only for the comparison with
+    the NOS study (:func:`.figures.nos_comparison`)."""
+    day = as_date(as_of)
+    explanations = explanations or []
     pids = [p.id for p in policies]
 
     domains = {pid: _tally(r.verdict[pid] for r in results) for pid in pids}
