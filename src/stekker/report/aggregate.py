@@ -38,7 +38,7 @@ from stekker.judge import (
     NONE,
     NOT_SOVEREIGN,
     NXDOMAIN,
-    SOVEREIGN,  # noqa: F401 - kept importable from here for the report's modules
+    SOVEREIGN,
     UNKNOWN,
     Dependency,
     DomainResult,
