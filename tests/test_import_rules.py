@@ -29,6 +29,8 @@ LAYERS: dict[str, int] = {
     "__init__": 0, "__main__": 6, "evidence": 0, "dates": 0, "spf": 0, "text": 0, "safeyaml": 0, "outputs": 0,
     # reference data and inputs
     "datasets": 1, "ipasn": 1, "targets": 1, "kb": 1,
+    # the rendering toolkit (Jinja + CSP, NL/EN formatting, Chromium) for report, audit, web
+    "render": 1,
     "store": 2,
     "collect": 3, "attribute": 3,
     "judge": 4,
