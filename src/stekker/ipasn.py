@@ -57,6 +57,9 @@ from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
+from stekker.datadir import default_data_dir
+from stekker.dates import as_datetime
+
 __all__ = [
     "AsnRecord",
     "AsnTable",
@@ -642,8 +645,6 @@ class AsnTable:
 
     @staticmethod
     def default_path(data_dir: str | os.PathLike | None = None) -> Path:
-        from stekker.datasets import default_data_dir
-
         return Path(data_dir) if data_dir is not None else default_data_dir()
 
     @classmethod
@@ -898,18 +899,7 @@ class AsnTable:
 # ---------------------------------------------------------------- staleness
 
 
-def _parse_when(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value, timezone.utc)
-    try:
-        d = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return d if d.tzinfo else d.replace(tzinfo=timezone.utc)
+_parse_when = as_datetime  # the one reader of timestamps (stekker.dates)
 
 
 def stale_warning(table: "AsnTable | dict | None", now: datetime | float | None = None,

@@ -28,6 +28,7 @@ from typing import Any, Iterable, Iterator
 
 from stekker.attribute.model import CATEGORIES, DomainAttribution, EvidenceItem, Service
 from stekker.datasets import registrable_domain as _registrable
+from stekker.dates import as_date
 from stekker.evidence import DomainEvidence, QueryResult, Status
 from stekker.kb import KnowledgeBase
 from stekker.kb.schema import CategoryRule
@@ -723,7 +724,7 @@ def attribute_domain(
         from stekker import kb as _kb
 
         kb = _kb.load()
-    d = as_of if isinstance(as_of, _dt.date) else (_dt.date.fromisoformat(str(as_of)[:10]) if as_of else _dt.date.today())
+    d = as_of if isinstance(as_of, _dt.date) else as_date(as_of or None)
     ctx = _Ctx(ev=ev, kb=kb, org=registrable_domain(ev.domain), as_of=d, asn_table=asn_table)
     dstatus = ctx.dstatus = ev.status
     if dstatus != "nxdomain":

@@ -16,6 +16,8 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
+from stekker.dates import as_date
+
 from .aggregate import (
     DomainResult,
     Explanation,
@@ -116,11 +118,9 @@ def measurement_date(meta: dict[str, Any]) -> _dt.date:
     """The day the scan ran (the default ownership date of a report)."""
     for k in ("started_at", "finished_at"):
         v = meta.get(k)
-        if isinstance(v, (int, float)):
-            return _dt.datetime.fromtimestamp(float(v), _dt.timezone.utc).date()
-        if v:
+        if v or isinstance(v, (int, float)):  # epoch 0 is a time, "" is not
             try:
-                return _dt.date.fromisoformat(str(v)[:10])
+                return as_date(v)
             except ValueError:
                 pass
     return _dt.date.today()
