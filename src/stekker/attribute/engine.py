@@ -266,7 +266,7 @@ def _match_ips(ctx: _Ctx) -> None:
                 continue
             prov = kb.provider(pid)
             verified = kb.asn_verified(rec.asn)
-            conf = kb.rules.ip_confidence * (1.0 if verified else 0.8)
+            conf = kb.rules.ip_confidence * (1.0 if verified else kb.rules.unverified_asn_factor)
             rule = f"{pid}.asn:AS{rec.asn}" + ("" if verified else " (unverified)")
             item = EvidenceItem(qname=rr.name or r.qname, rtype=rr.rtype, value=rr.value, rule=rule, purpose=r.purpose)
             ctx.cands.append(_Cand(pid, frozenset({prov.asn_role}), conf, item, r.purpose, "ip", None, r.qname,
@@ -319,7 +319,7 @@ def _match_spf_ips(ctx: _Ctx) -> None:
         if pid is None:
             continue
         verified = kb.asn_verified(rec.asn)
-        conf = kb.rules.ip_confidence * (1.0 if verified else 0.8)
+        conf = kb.rules.ip_confidence * (1.0 if verified else kb.rules.unverified_asn_factor)
         rule = f"{pid}.asn:AS{rec.asn}" + ("" if verified else " (unverified)")
         item = EvidenceItem(qname=ctx.ev.domain, rtype="TXT", value=f"{t.kind}:{t.value}", rule=rule, purpose="apex_txt")
         ctx.cands.append(_Cand(pid, frozenset({"mail_outbound"}), conf, item, "spf_ip", "ip", None, ctx.ev.domain,
