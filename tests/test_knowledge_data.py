@@ -46,3 +46,14 @@ def test_seed_mapping_is_data():
     raw = _yaml(Path(C.DATA_DIR) / "seed.yaml")
     assert seed.ORDER == tuple(raw["order"]) and seed.CATEGORY_MAP == raw["category_map"]
     assert set(seed.CATEGORY_MAP.values()) <= set(C.category_ids())
+
+
+def test_validate_verdicts_and_peer_labels_are_data():
+    from stekker.validate import peers, verdict
+
+    raw = _yaml(Path(verdict.DATA))
+    assert verdict.CAUSES == raw["causes"] and set(verdict.REVIEWED) == set(raw["reviewed"])
+    assert all(v[0] in ("stekker", "peer", "undecided") and v[1] in verdict.CAUSES for v in verdict.REVIEWED.values())
+    assert not verdict.STRONG & verdict.WEAK
+    assert peers.bucket("MS365") == "microsoft" and peers.bucket("gws") == "google" and peers.bucket("x") == "other"
+    assert all("{}" in f for f in peers.TXT_PREFIX.values())
