@@ -31,13 +31,9 @@ def _record_in_store(db: Optional[str], data_dir: Optional[Path]) -> None:
     if not db:
         return
     from stekker import datasets
-    from stekker.store import Store, StoreError
+    from stekker.cli.common import open_store
 
-    try:
-        store = Store.open(db)
-    except StoreError as exc:
-        echo(f"error: {exc}", err=True)
-        raise typer.Exit(2)
+    store = open_store(db, create=True)
     try:
         rows = datasets.records(data_dir)
         for r in rows:
