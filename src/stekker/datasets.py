@@ -17,6 +17,11 @@ to a temporary file, validates and only then replaces the previous copy.
 When a host cannot be reached it fails fast (``connect_timeout``, default 5
 s), skips the other files of that host and says what stekker keeps using.
 Only the standard library (urllib) is used.
+
+Size (over 400 lines on purpose): downloading with provenance (the
+manifest) and the public suffix list in force share the data dir and the
+manifest; the IP-to-ASN table itself is :mod:`stekker.ipasn`, the data dir
+:mod:`stekker.datadir`.
 """
 
 from __future__ import annotations

@@ -37,7 +37,13 @@ Cache
 blob, no pickle); :meth:`AsnTable.load` reads it back in milliseconds.
 :meth:`AsnTable.load_default` reads ``<data dir>/ipasn.npz`` where the data
 dir is ``$STEKKER_DATA_DIR`` or ``$XDG_DATA_HOME/stekker`` or
-``~/.local/share/stekker`` (see :mod:`stekker.datasets`).
+``~/.local/share/stekker`` (see :mod:`stekker.datadir`).
+
+Size (over 400 lines on purpose): parsing two formats, flattening nested
+ranges, the numpy table with its lookup and .npz file, and the staleness
+check are one data structure's life cycle; the builder and the table share
+private array helpers and the file format.  The seam if it grows: parsing
+and building vs lookup.
 """
 
 from __future__ import annotations

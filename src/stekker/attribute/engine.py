@@ -18,6 +18,12 @@ The code below is generic:
 
 Errors and wildcard echoes never become attributions; an error in a deciding
 query without any other conclusion is ``error``, never ``absent``.
+
+Size (over 400 lines on purpose): one decision procedure.  Observations,
+candidates, the per-category decision and the scan loop share the private
+``_Obs``/``_Cand``/``_Ctx`` types; splitting them would make those internals
+public.  The knowledge it applies (fingerprints, rules, confidences) is data
+in ``kb/data``.
 """
 
 from __future__ import annotations

@@ -7,6 +7,10 @@ template, no value is ever placed in a script, style or URL context, and the
 page carries a Content-Security-Policy that allows no scripts at all (the
 only inline style is the report's own stylesheet, allowed by its hash).
 Charts are inline SVG generated here, with title/desc for screen readers.
+
+Size (just over 400 lines): the HTML context of the report and of its
+organisation pages, one dict per page from the same ``Strings``; the
+toolkit (environment, policy, formatters, Chromium) is :mod:`stekker.render`.
 """
 
 from __future__ import annotations

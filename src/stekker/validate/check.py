@@ -43,6 +43,10 @@ and ``error``. Peer ``unknown``/``independent``/``local-isp`` are ``other``
 too: neither side names a hyperscaler, which is what the four buckets
 measure. The finer table (stekker status x peer label) is printed next to it
 so that "unknown" on either side stays visible.
+
+Size (over 400 lines on purpose): a tool beside the product, one pipeline
+in one file (peer records -> lab zones -> scan -> comparison); nothing of
+it ships in a verdict.
 """
 
 from __future__ import annotations
