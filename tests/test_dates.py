@@ -33,3 +33,12 @@ def test_as_datetime_forms():
     assert as_datetime(aware) is aware
     for nothing in (None, "", "not a time", "2026-13-01"):
         assert as_datetime(nothing) is None
+
+
+def test_scan_day():
+    from stekker.dates import scan_day
+
+    assert scan_day({"started_at": 86400.0}) == dt.date(1970, 1, 2)
+    assert scan_day({"started_at": 0}) == dt.date(1970, 1, 1)  # epoch 0 is a time
+    assert scan_day({"started_at": "", "finished_at": "2026-01-02T03:00:00"}) == dt.date(2026, 1, 2)
+    assert scan_day({"started_at": "garbage"}) is None and scan_day({}) is None

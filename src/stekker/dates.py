@@ -5,9 +5,9 @@ dates, scan start times and data-set timestamps into ``date`` /
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any
+from typing import Any, Mapping
 
-__all__ = ["as_date", "as_datetime"]
+__all__ = ["as_date", "as_datetime", "scan_day"]
 
 
 def as_date(d: _dt.date | str | float | None) -> _dt.date:
@@ -23,6 +23,19 @@ def as_date(d: _dt.date | str | float | None) -> _dt.date:
     if isinstance(d, (int, float)) and not isinstance(d, bool):
         return _dt.datetime.fromtimestamp(float(d), _dt.timezone.utc).date()
     return _dt.date.fromisoformat(str(d)[:10])
+
+
+def scan_day(meta: Mapping[str, Any]) -> _dt.date | None:
+    """The day a scan ran: its ``started_at`` (else ``finished_at``: epoch
+    seconds, a datetime or ISO text) as a date; None when neither reads as one."""
+    for k in ("started_at", "finished_at"):
+        v = meta.get(k)
+        if v or isinstance(v, (int, float)):  # epoch 0 is a time, "" is not
+            try:
+                return as_date(v)
+            except ValueError:
+                pass
+    return None
 
 
 def as_datetime(value: Any) -> _dt.datetime | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
-from stekker.dates import as_date
+from stekker.dates import scan_day
 
 from .aggregate import (
     DomainResult,
@@ -116,14 +116,7 @@ def _psl_in_force(meta: dict[str, Any]) -> None:
 
 def measurement_date(meta: dict[str, Any]) -> _dt.date:
     """The day the scan ran (the default ownership date of a report)."""
-    for k in ("started_at", "finished_at"):
-        v = meta.get(k)
-        if v or isinstance(v, (int, float)):  # epoch 0 is a time, "" is not
-            try:
-                return as_date(v)
-            except ValueError:
-                pass
-    return _dt.date.today()
+    return scan_day(meta) or _dt.date.today()
 
 
 def load_scan(store: Any, scan_ref: Any, kb: Any) -> tuple[list, dict[str, Any]]:

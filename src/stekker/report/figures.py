@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from stekker.dates import as_date
+from stekker.dates import scan_day
 from stekker.judge import NOT_SOVEREIGN, SOVEREIGN
 from stekker.render.fmt import MONTHS, fmt_day, fmt_int, fmt_pct  # noqa: F401 - re-exported
 
@@ -38,15 +38,7 @@ def count_of(n: int, d: int, t: Any) -> str:
 
 def measured_day(report: Any) -> _dt.date:
     """The day the scan ran (else the ownership date)."""
-    meta = report.meta or {}
-    for k in ("started_at", "finished_at"):
-        v = meta.get(k)
-        if v or isinstance(v, (int, float)):  # epoch 0 is a time, "" is not
-            try:
-                return as_date(v)
-            except ValueError:
-                pass
-    return report.as_of
+    return scan_day(report.meta or {}) or report.as_of
 
 
 # ---------------------------------------------------------------------------
