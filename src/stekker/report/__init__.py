@@ -17,6 +17,8 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
+from stekker.dates import scan_day
+
 from .aggregate import HostGroup, Report, Tally, build, tally
 from .compare import Comparison, compare
 
@@ -115,16 +117,7 @@ def _psl_in_force(meta: dict[str, Any]) -> None:
 
 def measurement_date(meta: dict[str, Any]) -> _dt.date:
     """The day the scan ran (the default ownership date of a report)."""
-    for k in ("started_at", "finished_at"):
-        v = meta.get(k)
-        if isinstance(v, (int, float)):
-            return _dt.datetime.fromtimestamp(float(v), _dt.timezone.utc).date()
-        if v:
-            try:
-                return _dt.date.fromisoformat(str(v)[:10])
-            except ValueError:
-                pass
-    return _dt.date.today()
+    return scan_day(meta) or _dt.date.today()
 
 
 def load_scan(store: Any, scan_ref: Any, kb: Any) -> tuple[list, dict[str, Any]]:

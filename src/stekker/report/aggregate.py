@@ -34,7 +34,6 @@ from stekker.attribute.model import DomainAttribution
 from stekker.judge import (
     DOMAIN_VERDICTS,
     ERROR,
-    HOST_ABSENT,  # noqa: F401 - report.render imports it from here
     NONE,
     NOT_SOVEREIGN,
     NXDOMAIN,
