@@ -25,11 +25,13 @@ def test_eu27_has_one_home_and_the_policies_copy_is_equal():
     assert C.eu_member_states() == frozenset(eu["countries"])
     assert set(C.jurisdictions()["eu"]) == set(eu["countries"])
     assert "eu" not in _yaml(Path(C.DATA_DIR) / "jurisdictions.yaml")  # no second list in the audit's data
-    # judge/data/policies.yaml keeps the set in its own format (user policy files
-    # extend it); it must stay the same list until the judge reads countries.yaml
+    # the judge's EU set is the same group, read from countries.yaml, not a copy
     from stekker.judge import load_policies
 
     assert load_policies().country_sets["EU"] == frozenset(eu["countries"])
+    pol = _yaml(Path(stekker.__file__).parent / "judge" / "data" / "policies.yaml")
+    assert pol["country_sets"]["EU"].get("group") == "eu" and "countries" not in pol["country_sets"]["EU"]
+    assert load_policies().country_sets["EEA"] == frozenset(eu["countries"]) | {"IS", "LI", "NO"}
     assert C.jurisdiction_group("NL") == "eu" and C.jurisdiction_group("CH") == "europe"
 
 
@@ -57,3 +59,14 @@ def test_validate_verdicts_and_peer_labels_are_data():
     assert not verdict.STRONG & verdict.WEAK
     assert peers.bucket("MS365") == "microsoft" and peers.bucket("gws") == "google" and peers.bucket("x") == "other"
     assert all("{}" in f for f in peers.TXT_PREFIX.values())
+
+
+def test_a_policy_file_naming_an_unknown_country_group_is_refused(tmp_path):
+    from stekker.judge import PolicyError, load_policies
+
+    p = tmp_path / "p.yaml"
+    p.write_text("country_sets:\n  X:\n    group: atlantis\n", "utf-8")
+    import pytest
+
+    with pytest.raises(PolicyError, match="atlantis"):
+        load_policies(p)

@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from stekker import countries
+
 DATA_DIR = Path(__file__).parent / "data"
 
 
@@ -198,8 +200,7 @@ SHARED_DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 @lru_cache(maxsize=1)
 def eu_member_states() -> frozenset[str]:
     """The EU 27, from the shared ``src/stekker/data/countries.yaml``."""
-    with (SHARED_DATA_DIR / "countries.yaml").open(encoding="utf-8") as fh:
-        return frozenset(yaml.safe_load(fh)["eu"]["countries"])
+    return countries.group("eu")
 
 
 @lru_cache(maxsize=1)

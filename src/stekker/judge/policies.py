@@ -18,6 +18,7 @@ from typing import Any, Iterable, Iterator
 
 import yaml
 
+from stekker import countries
 from stekker.attribute.model import CATEGORIES
 
 CHECK_KINDS = (
@@ -206,6 +207,11 @@ def _resolve_sets(raw: dict[str, Any]) -> tuple[dict[str, frozenset[str]], dict[
             spec = {"countries": spec}
         # a bare NO (Norway) in YAML 1.1 is the boolean false: take it as "NO"
         codes = {("NO" if c is False else str(c)).upper() for c in spec.get("countries", [])}
+        if spec.get("group") is not None:  # a group of stekker/data/countries.yaml (facts, not policy)
+            try:
+                codes |= countries.group(str(spec["group"]))
+            except KeyError:
+                raise PolicyError(f"country set {name!r}: unknown country group {spec['group']!r}") from None
         for inc in spec.get("include", []):
             codes |= get(inc, stack + (name,))
         out[name] = frozenset(codes)
