@@ -70,3 +70,14 @@ def test_a_policy_file_naming_an_unknown_country_group_is_refused(tmp_path):
 
     with pytest.raises(PolicyError, match="atlantis"):
         load_policies(p)
+
+
+def test_registry_pseudo_codes_are_data_and_read_once():
+    from stekker.countries import registration_country
+
+    raw = _yaml(SHARED / "countries.yaml")["pseudo_codes"]["no_country"]
+    assert all(registration_country(c) is None for c in raw + [None, "", " zz "])
+    assert registration_country("nl") == "NL" and registration_country("EU") == "EU"
+    for rel in ("ipasn.py", "attribute/engine.py", "judge/facts.py"):
+        src = (Path(stekker.__file__).parent / rel).read_text("utf-8")
+        assert '"ZZ"' not in src and "registration_country" in src, rel

@@ -24,3 +24,24 @@ def groups() -> dict[str, dict[str, Any]]:
 def group(name: str) -> frozenset[str]:
     """The ISO country codes of one group (KeyError for an unknown group)."""
     return frozenset(str(c).upper() for c in groups()[name]["countries"])
+
+
+def registration_country(code: object) -> str | None:
+    """A registry's country code as a country, or None when it names none.
+
+    The RIRs' pseudo-codes without a country (``ZZ``, ``--``, APNIC's ``AP``,
+    ``None``/``Unknown`` in some tables; ``pseudo_codes.no_country`` in
+    countries.yaml) give None; RIPE's ``EU`` is kept: a place in the EU,
+    though no headquarters country.
+    """
+    if code is None:
+        return None
+    c = str(code).strip().upper()
+    if not c or c in _no_country():
+        return None
+    return c
+
+
+@lru_cache(maxsize=1)
+def _no_country() -> frozenset[str]:
+    return frozenset(str(c).upper() for c in groups()["pseudo_codes"]["no_country"])

@@ -63,6 +63,7 @@ from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
+from stekker.countries import registration_country
 from stekker.datadir import default_data_dir
 from stekker.dates import as_datetime
 
@@ -281,9 +282,7 @@ class _Builder:
             if asn == 0:
                 self.not_routed += 1
                 continue
-            cc = f[3].strip() if len(f) > 3 else ""
-            if cc in ("None", "Unknown", "ZZ", "--"):
-                cc = ""
+            cc = registration_country(f[3] if len(f) > 3 else None) or ""
             desc = f[4].strip() if len(f) > 4 else ""
             self.add(fa, a, b, self.rec(asn, cc, desc, origins, multi, aset))
 

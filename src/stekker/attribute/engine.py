@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Iterator
 
 from stekker.attribute.model import CATEGORIES, DomainAttribution, EvidenceItem, Service
+from stekker.countries import registration_country
 from stekker.datasets import registrable_domain as _registrable
 from stekker.dates import as_date
 from stekker.evidence import DomainEvidence, QueryResult, Status
@@ -290,11 +291,9 @@ def _network_cand(ctx: _Ctx, r: QueryResult, rr: Any, rec: Any) -> None:
     if _under(r.final_name or r.qname, ctx.org):
         return
     pid = f"as{rec.asn}"
-    country = (getattr(rec, "country", None) or "").upper() or None
-    # RIR pseudo-codes: ZZ/-- (none), AP (APNIC's Asia-Pacific, no country) are unknown;
-    # EU (RIPE's European Union) is kept: the judge counts it as in the EEA for data location
-    if country in ("ZZ", "--", "NONE", "UNKNOWN", "AP"):
-        country = None
+    # RIR pseudo-codes (ZZ, --, AP) name no country; RIPE's EU is kept: the judge counts it
+    # as in the EEA for data location (stekker.countries, data/countries.yaml)
+    country = registration_country(getattr(rec, "country", None))
     holder = (getattr(rec, "description", None) or "").strip() or None
     ctx.networks.setdefault(pid, {"asn": int(rec.asn), "holder": holder, "country": country})
     rule = f"network:AS{rec.asn}" + (f" {holder}" if holder else "") + (f" ({country})" if country else "")

@@ -12,8 +12,9 @@ import datetime as _dt
 from dataclasses import dataclass
 from typing import Any
 
+from stekker.countries import registration_country
 from stekker.attribute.model import Service
-from stekker.kb import as_date
+from stekker.dates import as_date
 
 from .policies import DEFAULT_LOCATION_TABLE
 
@@ -126,9 +127,7 @@ def facts(service: Service, kb: Any, as_of: Any, organisation: str | None = None
     if service.basis == "network":
         net = service.network or {}
         country = net.get("country")
-        code = str(country).upper() if country else None
-        if code in ("AP", "ZZ", "--"):  # RIR pseudo-codes without a country (older stored records)
-            code = None
+        code = registration_country(country)  # RIR pseudo-codes name no country (older stored records)
         # the registration country is the data location (judged with the policy's own set in
         # _Eval.c_data_location); the pseudo-code EU is a place, not a headquarters country
         holder = Entity(id=service.provider or "?", name=service.provider_name or service.provider or "?",
