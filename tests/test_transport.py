@@ -327,6 +327,47 @@ def test_refused_bursts_slow_down_instead_of_recording_errors():
     assert stats.refused_requeued >= 200
 
 
+@pytest.mark.parametrize("loss_retries", [0, 4])
+def test_drops_by_a_rate_limiting_resolver_slow_down_instead_of_recording_timeouts(loss_retries):
+    """A resolver that rate-limits by dropping (Unbound's ip-ratelimit lets a
+    share through): while it drops, questions of zones that answer are lost
+    at the resolver, not timed out by their zones -- they are asked again
+    later (loss_retries), not recorded as timeouts.  With loss_retries=0 (the
+    old behaviour) the same run records timeouts: the test can fail."""
+    import time
+
+    state = {"until": None, "n": 0}
+
+    def behave(q, raw):
+        now = time.monotonic()
+        if state["until"] is None:
+            state["until"] = now + 1.2  # drops 2 in 3 for the first 1.2 s (replies keep coming:
+        state["n"] += 1  # no silence, so no pause)
+        if now < state["until"] and state["n"] % 3:
+            return []
+        return [answer(q, [(q.question[0].name.to_text(), "A", "192.0.2.1")])]
+
+    async def main():
+        with HostileServer(behave) as srv:
+            t = Transport([srv.addr], TransportConfig(timeout=0.2, retries=1, window=64, window_min=16,
+                                                      loss_retries=loss_retries))
+            await t.start()  # the startup probe's answers mark nothing; zones answer below
+            try:
+                replies = await asyncio.gather(*(t.submit(f"d{i}.example.nl", "A", tag=f"z{i % 10}.nl")
+                                                 for i in range(300)))
+            finally:
+                await t.close()
+            return replies, t.stats
+
+    replies, stats = asyncio.run(main())
+    timeouts = sum(r.error is ErrorKind.TIMEOUT for r in replies)
+    assert all(r.error in (None, ErrorKind.TIMEOUT) for r in replies)
+    if loss_retries:
+        assert timeouts == 0 and stats.loss_requeued > 0, (timeouts, stats)
+    else:
+        assert timeouts > 0 and stats.loss_requeued == 0
+
+
 def test_silence_mid_scan_pauses_and_resumes_without_recording_timeouts():
     """Every resolver falls silent for a while (restart, network blip): the
     liveness probe fails, the transport pauses, and nothing that timed out

@@ -309,6 +309,7 @@ async def _run_async(store, scan_id: int, transport: Transport, opts: RunOptions
                    "window_final": transport.window, "window_min": st.window_min, "window_max": st.window_max_seen,
                    "slow_zones": st.slow_zones, "distress_ticks": st.distress_ticks, "probes": st.probes,
                    "outages": st.outages, "paused_s": st.paused_s, "refused_requeued": st.refused_requeued,
+                   "loss_requeued": st.loss_requeued,
                    "zone_unreachable_domains": scanner.unreachable, "deadline_domains": scanner.deadlines},
         message=message,
     )

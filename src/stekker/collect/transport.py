@@ -141,6 +141,7 @@ class TransportStats:
     outages: int = 0  # times every resolver fell silent and the scan paused
     paused_s: float = 0.0  # seconds spent paused
     refused_requeued: int = 0  # REFUSED answers asked again after a pause (rate limiting)
+    loss_requeued: int = 0  # last attempts lost at the resolver (their zone answers) asked again later
 
 
 class _UdpProto(asyncio.DatagramProtocol):
@@ -191,6 +192,11 @@ class TransportConfig:
     liveness_after: float = 1.0  # seconds without any reply before the resolvers are probed
     outage_max: float = 120.0  # seconds of silence (failed probes) before giving up
     refused_retries: int = 4  # extra tries of a REFUSED question (rate limiting) after a pause
+    # extra tries of a question whose last attempt timed out although its zone
+    # answers other questions: lost at the resolver (drops under load or by rate
+    # limiting), not a property of the zone -- asked again later instead of
+    # being recorded as a timeout (the window has shrunk for it meanwhile)
+    loss_retries: int = 4
 
 
 class _Question:
@@ -198,7 +204,7 @@ class _Question:
 
     __slots__ = ("qname", "qwire", "code", "fut", "attempt", "attempts", "avoid", "servfail_retries", "timeout",
                  "resolver", "ri", "last_error", "last_detail", "last_wire", "last_answer", "last_resolver", "tcp",
-                 "tag", "slow", "sent_at", "force", "refused", "lane")
+                 "tag", "slow", "sent_at", "force", "refused", "lane", "lost")
 
     def __init__(self, qname: str, qwire: bytes, code: int, fut: asyncio.Future, attempts: int,
                  timeout: float, resolver: int | None, tag: str | None = None):
@@ -225,6 +231,7 @@ class _Question:
         self.force = False  # liveness probe: sent even while paused, outside the window
         self.refused = 0  # REFUSED answers asked again
         self.lane = 0  # where it is counted while in flight: 0 none, 1 window, 2 slow lane, 3 outside
+        self.lost = 0  # last attempts lost at the resolver and asked again (loss_retries)
 
 
 # tag state bits
@@ -255,6 +262,7 @@ class Transport:
         self._tick_suspect_timeouts = 0
         self._tick_refused = 0
         self._rate_factor = 1.0  # multiplies the qps cap (and paces sending) after REFUSED bursts
+        self._lossy_until = 0.0  # monotonic time until which the resolver counts as losing questions
         self.paused = False
         self.dead = False
         self._probe_task: asyncio.Task | None = None
@@ -678,6 +686,19 @@ class Transport:
             if self._probe_task is None:
                 self._probe_task = asyncio.ensure_future(self._liveness())
             return
+        if ((state & _ANSWERED or now < self._lossy_until) and q.attempt >= q.attempts
+                and q.lost < self.config.loss_retries and not self.dead):
+            # its zone answers other questions, or the resolver is losing questions of
+            # zones that answer right now: lost at the resolver (drops under load, rate
+            # limiting), which says nothing about the name.  Ask again behind the
+            # waiting questions instead of recording a timeout (or calling a healthy
+            # zone unreachable because its SOA and NS were both dropped).
+            q.lost += 1
+            q.attempt -= 1
+            q.last_error, q.last_detail = ErrorKind.TIMEOUT, f"no answer within {q.timeout:g} s"
+            self.stats.loss_requeued += 1
+            (self._slow_queue if q.slow else self._queue).append(q)
+            return
         self._retry(q, ErrorKind.TIMEOUT, f"no answer within {q.timeout:g} s")
 
     async def _liveness(self) -> None:
@@ -728,6 +749,11 @@ class Transport:
             await asyncio.sleep(0.5)
             suspects = len(self._tick_suspects)
             bad = self._tick_bad + self._tick_refused
+            if self._tick_bad >= max(3, self._tick_answers // 50):
+                # questions of zones that answer are being lost: the resolver drops
+                # (load, rate limiting); until this passes, a timeout is no verdict
+                # on a zone either (see _timed_out)
+                self._lossy_until = time.monotonic() + 3.0
             if suspects >= 8:  # many zones fell silent at once: the resolver drops, not the zones
                 bad += self._tick_suspect_timeouts
             total = self._tick_answers + self._tick_bad + self._tick_suspect_timeouts
