@@ -9,16 +9,7 @@ from typing import Optional
 import typer
 
 from stekker.cli import app, echo
-
-
-def _open(db: str):
-    from stekker.store import Store, StoreError
-
-    try:
-        return Store.open(db, create=False)
-    except StoreError as exc:
-        echo(f"error: {exc}", err=True)
-        raise typer.Exit(2)
+from stekker.cli.common import db_option, fail, open_store
 
 
 def _scan_id(store, ref: Optional[str]) -> int:
@@ -27,8 +18,7 @@ def _scan_id(store, ref: Optional[str]) -> int:
     try:
         return store.resolve_scan(ref)
     except StoreError as exc:
-        echo(f"error: {exc}", err=True)
-        raise typer.Exit(2)
+        raise fail(str(exc))
 
 
 def _safe(text: object) -> str:
@@ -41,7 +31,7 @@ def _safe(text: object) -> str:
 
 
 @app.command()
-def scans(db: str = typer.Option("stekker.db", "--db", help="SQLite file or postgresql:// URL.")) -> None:
+def scans(db: str = db_option()) -> None:
     """List the scans in the database.
 
     Example: stekker scans --db stekker.db
@@ -50,7 +40,7 @@ def scans(db: str = typer.Option("stekker.db", "--db", help="SQLite file or post
     from rich.table import Table
     import datetime as dt
 
-    store = _open(db)
+    store = open_store(db)
     t = Table(title=f"scans in {db}")
     for col in ("id", "started", "state", "domains done", "ok", "nxdomain", "error", "input", "label"):
         t.add_column(col)
@@ -67,7 +57,7 @@ def scans(db: str = typer.Option("stekker.db", "--db", help="SQLite file or post
 def show(
     domain: Optional[str] = typer.Argument(None, help="The domain to show (as in the input)."),
     scan: Optional[str] = typer.Option("latest", "--scan", help="Scan id or 'latest'."),
-    db: str = typer.Option("stekker.db", "--db", help="SQLite file or postgresql:// URL."),
+    db: str = db_option(),
     issues: bool = typer.Option(False, "--issues", help="List the input problems of the scan instead."),
     attribution: bool = typer.Option(True, "--attribution/--no-attribution", help="Also show who runs each service."),
 ) -> None:
@@ -86,7 +76,7 @@ def show(
     from rich.table import Table
 
 
-    store = _open(db)
+    store = open_store(db)
     sid = _scan_id(store, scan)
     con = Console() if sys.stdout.isatty() else Console(width=200)
     if issues:
@@ -98,15 +88,13 @@ def show(
         con.print(t)
         return
     if not domain:
-        echo("error: give a DOMAIN (or --issues)", err=True)
-        raise typer.Exit(2)
+        raise fail("give a DOMAIN (or --issues)")
     from stekker.targets import normalise_domain
 
     try:
         name = normalise_domain(domain)
     except ValueError as exc:
-        echo(f"error: {exc}", err=True)
-        raise typer.Exit(2)
+        raise fail(str(exc))
     ev = store.evidence(sid, name)
     if ev is None:
         tgt = store.target(sid, name) if hasattr(store, "target") else None
@@ -210,7 +198,7 @@ def export(
     format: str = typer.Option("jsonl", "--format", "-f", help="jsonl (one object per domain) or csv (one row per "
                                                                "DNS question)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="File to write (default: standard output)."),
-    db: str = typer.Option("stekker.db", "--db", help="SQLite file or postgresql:// URL."),
+    db: str = db_option(),
     evidence: bool = typer.Option(True, "--evidence/--no-evidence", help="jsonl: include the raw DNS answers."),
     attribution: bool = typer.Option(True, "--attribution/--no-attribution",
                                      help="jsonl: include services/saas (computed from the evidence if needed)."),
@@ -242,22 +230,19 @@ def export(
     from stekker.outputs import OutputError, check_output, replacing
 
     if format not in ("jsonl", "csv"):
-        echo("error: --format must be jsonl or csv", err=True)
-        raise typer.Exit(2)
+        raise fail("--format must be jsonl or csv")
     if sep in ("\\t", "tab"):
         sep = "\t"
     if len(sep) != 1 or sep in ('"', "\r", "\n") or sep.isalnum():
-        echo("error: --sep must be one character such as , or ; (not a letter, digit or quote)", err=True)
-        raise typer.Exit(2)
+        raise fail("--sep must be one character such as , or ; (not a letter, digit or quote)")
     if output is not None and str(output) != "-":
         try:
             check_output(output, f"export-{format}", option="--output", db=db, force=force)
         except OutputError as exc:
-            echo(f"error: {exc}", err=True)
-            raise typer.Exit(2)
+            raise fail(str(exc))
     else:
         output = None
-    store = _open(db)
+    store = open_store(db)
     sid = _scan_id(store, scan)
     if output:
         with replacing(output) as tmp:
@@ -288,8 +273,7 @@ def _parse_day(text: Optional[str]):
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        echo(f"error: --as-of {text!r} is not a date (YYYY-MM-DD)", err=True)
-        raise typer.Exit(2)
+        raise fail(f"--as-of {text!r} is not a date (YYYY-MM-DD)")
 
 
 def _scan_day(store, sid: int):
