@@ -321,7 +321,7 @@ def test_the_harness_catches_a_crash(monkeypatch):
     expect must fail the harness (exit 4), and so must a changed input file."""
     import stekker.cli.show as show
 
-    monkeypatch.setattr(show, "_open", lambda db: 1 / 0)
+    monkeypatch.setattr(show, "open_store", lambda db: 1 / 0)
     with pytest.raises(AssertionError, match="internal error"):
         run_case("scans", "hostile-argument", "x.db")
     monkeypatch.undo()
