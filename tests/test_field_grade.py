@@ -247,7 +247,7 @@ def test_an_unexpected_error_writes_its_trace_to_a_file(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("boom \x1b[31m")
 
-    monkeypatch.setattr(show, "_open", boom)
+    monkeypatch.setattr(show, "open_store", boom)
     r = cli("scans")
     assert r.rc == 4
     assert "internal error: RuntimeError: boom \\x1b[31m" in r.err and "Traceback" not in r.text
