@@ -129,3 +129,30 @@ def test_export_attributes_a_domain_stored_after_the_attributions(own_scan):
     store.save_attributions(sid, kb.version, [r for r in stored if r["domain"] != "gemeente-a.nl"])
     part = _export(store, sid, as_of=stored[0]["as_of"])
     assert part == full and "services" in part["gemeente-a.nl"]
+
+
+def test_export_of_a_database_it_cannot_write_attributes_in_memory(own_scan, monkeypatch, capsys):
+    """`stekker export` reads; a read-only or locked database (none stored for
+    this knowledge base) gives the same records, attributed in memory, not
+    an error -- and any other failure still surfaces."""
+    import stekker.attribute as attribute
+
+    store, sid = own_scan
+    expected = _export(store, sid, as_of=AS_OF)  # stores, then reads what it stored
+    for v in store.attribution_versions(sid):
+        store.save_attributions(sid, v, [])
+
+    def readonly(*a, **k):
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(attribute, "attribute_scan", readonly)
+    assert _export(store, sid, as_of=AS_OF) == expected
+    assert "attributing in memory" in capsys.readouterr().err
+    assert store.attribution_versions(sid) == []
+
+    def broken(*a, **k):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(attribute, "attribute_scan", broken)
+    with pytest.raises(RuntimeError, match="a bug"):
+        _export(store, sid, as_of=AS_OF)

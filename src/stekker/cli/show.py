@@ -298,8 +298,22 @@ def _stored_attributions(store, sid: int, as_of):
         return None, None
     kb = kbmod.load()
     asn = _asn_table()
+    missing = lambda ev: attribute_domain(ev, kb, asn, as_of)  # noqa: E731
     if kb.version not in store.attribution_versions(sid):
         # computed and stored before reading, not while the evidence is being streamed
-        attribute_scan(store, sid, kb=kb, asn_table=asn, as_of=as_of)
-    return (load_attributions(store, sid, kb=kb, as_of=as_of, asn_table=asn),
-            lambda ev: attribute_domain(ev, kb, asn, as_of))
+        try:
+            attribute_scan(store, sid, kb=kb, asn_table=asn, as_of=as_of)
+        except Exception as exc:  # noqa: BLE001 - a read-only or locked database: export reads, it need not store
+            if not _cannot_write(exc):
+                raise
+            echo("note: the database cannot be written to; attributing in memory (nothing stored)", err=True)
+            return [], missing
+    return load_attributions(store, sid, kb=kb, as_of=as_of, asn_table=asn), missing
+
+
+def _cannot_write(exc: BaseException) -> bool:
+    """A database that refuses writes (read-only file or mount, locked by a
+    running scan, a read-only PostgreSQL role)."""
+    text = str(exc).lower()
+    return any(k in text for k in ("readonly", "read-only", "read only", "database is locked",
+                                   "permission denied", "insufficient privilege"))
