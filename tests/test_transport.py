@@ -349,12 +349,12 @@ def test_drops_by_a_rate_limiting_resolver_slow_down_instead_of_recording_timeou
 
     async def main():
         with HostileServer(behave) as srv:
-            t = Transport([srv.addr], TransportConfig(timeout=0.2, retries=1, window=64, window_min=16,
+            t = Transport([srv.addr], TransportConfig(timeout=0.2, retries=2, window=256, window_min=64,
                                                       loss_retries=loss_retries))
-            await t.start()  # the startup probe's answers mark nothing; zones answer below
+            await t.start()
             try:
                 replies = await asyncio.gather(*(t.submit(f"d{i}.example.nl", "A", tag=f"z{i % 10}.nl")
-                                                 for i in range(300)))
+                                                 for i in range(1500)))
             finally:
                 await t.close()
             return replies, t.stats
@@ -366,6 +366,33 @@ def test_drops_by_a_rate_limiting_resolver_slow_down_instead_of_recording_timeou
         assert timeouts == 0 and stats.loss_requeued > 0, (timeouts, stats)
     else:
         assert timeouts > 0 and stats.loss_requeued == 0
+
+
+@pytest.mark.parametrize("retries", [0, 2])
+def test_a_dead_name_in_an_answering_zone_gets_its_tries_and_no_more(retries):
+    """Loss re-asks are for a resolver that drops, not for one name that never
+    answers (a CNAME into a lame zone) while everything else is answered:
+    --retries bounds its tries, and the reply says how many were sent."""
+
+    def behave(q, raw):
+        name = q.question[0].name.to_text()
+        return [] if name.startswith("dead.") else [answer(q, [(name, "A", "192.0.2.1")])]
+
+    async def main():
+        with HostileServer(behave) as srv:
+            t = Transport([srv.addr], TransportConfig(timeout=0.2, retries=retries))
+            await t.start()
+            try:
+                ok = await asyncio.gather(*(t.submit(f"h{i}.z.nl", "A", tag="z.nl") for i in range(40)))
+                dead = await t.submit("dead.z.nl", "A", tag="z.nl")
+            finally:
+                await t.close()
+            return ok, dead, t.stats, srv.queries
+
+    ok, dead, stats, _ = asyncio.run(main())
+    assert all(r.error is None for r in ok)
+    assert dead.error is ErrorKind.TIMEOUT and dead.attempts == retries + 1
+    assert stats.loss_requeued == 0
 
 
 def test_silence_mid_scan_pauses_and_resumes_without_recording_timeouts():

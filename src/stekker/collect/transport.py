@@ -141,7 +141,7 @@ class TransportStats:
     outages: int = 0  # times every resolver fell silent and the scan paused
     paused_s: float = 0.0  # seconds spent paused
     refused_requeued: int = 0  # REFUSED answers asked again after a pause (rate limiting)
-    loss_requeued: int = 0  # last attempts lost at the resolver (their zone answers) asked again later
+    loss_requeued: int = 0  # last attempts lost at a resolver that was dropping, asked again
 
 
 class _UdpProto(asyncio.DatagramProtocol):
@@ -192,10 +192,11 @@ class TransportConfig:
     liveness_after: float = 1.0  # seconds without any reply before the resolvers are probed
     outage_max: float = 120.0  # seconds of silence (failed probes) before giving up
     refused_retries: int = 4  # extra tries of a REFUSED question (rate limiting) after a pause
-    # extra tries of a question whose last attempt timed out although its zone
-    # answers other questions: lost at the resolver (drops under load or by rate
-    # limiting), not a property of the zone -- asked again later instead of
-    # being recorded as a timeout (the window has shrunk for it meanwhile)
+    # extra tries of a question whose last attempt timed out while the resolver
+    # was losing questions of zones that answer (drops under load or by rate
+    # limiting: more than 2% of the last half second's answers, at least 3 of
+    # 50 or more): not a property of the zone -- asked again after 0.25-1 s
+    # instead of being recorded as a timeout (the window has shrunk meanwhile)
     loss_retries: int = 4
 
 
@@ -370,6 +371,11 @@ class Transport:
     def waiting_on_slow_zones(self) -> int:
         """Questions of slow zones in flight or queued."""
         return self.inflight_slow + len(self._slow_queue)
+
+    def was_lossy(self, within: float = 0.0) -> bool:
+        """Whether the resolver was losing questions of zones that answer
+        (drops under load, rate limiting) now or in the last ``within`` s."""
+        return time.monotonic() < self._lossy_until + within
 
     def paused_for(self) -> float:
         """Seconds the current pause (every resolver silent) has lasted; 0 when not paused."""
@@ -560,7 +566,7 @@ class Transport:
             tags[q.tag] = tags.get(q.tag, 0) | _ANSWERED
         if err is None:
             self._tick_answers += 1
-            q.fut.set_result(Reply(ans, data, q.last_resolver, None, None, time.time(), q.tcp, q.attempt))
+            q.fut.set_result(Reply(ans, data, q.last_resolver, None, None, time.time(), q.tcp, q.attempt + q.lost))
             return
         if err is ErrorKind.SERVFAIL:
             self.stats.servfails += 1
@@ -584,7 +590,7 @@ class Transport:
             q.avoid = (q.avoid or set()) | {q.ri}
             self._retry(q, err, detail)
             return
-        q.fut.set_result(Reply(ans, data, q.last_resolver, err, detail, time.time(), q.tcp, q.attempt))
+        q.fut.set_result(Reply(ans, data, q.last_resolver, err, detail, time.time(), q.tcp, q.attempt + q.lost))
 
     def _requeue(self, q: _Question) -> None:
         if q.fut.done():
@@ -616,7 +622,7 @@ class Transport:
             self._pump()
             return
         q.fut.set_result(Reply(q.last_answer, q.last_wire, q.last_resolver, q.last_error, q.last_detail,
-                               time.time(), q.tcp, q.attempt))
+                               time.time(), q.tcp, q.attempt + q.lost))
 
     async def _sweep(self) -> None:
         """Expire pending UDP questions whose deadline passed (one timer for
@@ -661,7 +667,8 @@ class Transport:
             return
         state = self._tags.get(q.tag, 0)
         if state & _ANSWERED:
-            self._tick_bad += 1  # the zone answers, this question got lost: the resolver's distress
+            if not q.lost:  # a question lost before says more about itself than about the resolver
+                self._tick_bad += 1  # the zone answers, this question got lost: the resolver's distress
         elif not q.slow:
             self._tick_suspects.add(q.tag)
             self._tick_suspect_timeouts += 1
@@ -686,18 +693,18 @@ class Transport:
             if self._probe_task is None:
                 self._probe_task = asyncio.ensure_future(self._liveness())
             return
-        if ((state & _ANSWERED or now < self._lossy_until) and q.attempt >= q.attempts
-                and q.lost < self.config.loss_retries and not self.dead):
-            # its zone answers other questions, or the resolver is losing questions of
-            # zones that answer right now: lost at the resolver (drops under load, rate
-            # limiting), which says nothing about the name.  Ask again behind the
-            # waiting questions instead of recording a timeout (or calling a healthy
-            # zone unreachable because its SOA and NS were both dropped).
+        if (now < self._lossy_until and q.attempt >= q.attempts and not self.dead
+                and q.lost < min(self.config.loss_retries, 2 * (q.attempts - 1))):
+            # the resolver is losing questions of zones that answer right now (drops
+            # under load, rate limiting): this timeout says nothing about the name or
+            # its zone.  Ask again shortly instead of recording a timeout (or calling
+            # a healthy zone unreachable because its SOA and NS were both dropped).
+            # Bounded: at most loss_retries more, and none with --retries 0.
             q.lost += 1
             q.attempt -= 1
             q.last_error, q.last_detail = ErrorKind.TIMEOUT, f"no answer within {q.timeout:g} s"
             self.stats.loss_requeued += 1
-            (self._slow_queue if q.slow else self._queue).append(q)
+            self._loop.call_later(min(1.0, 0.25 * q.lost), self._requeue, q)  # type: ignore[union-attr]
             return
         self._retry(q, ErrorKind.TIMEOUT, f"no answer within {q.timeout:g} s")
 
@@ -749,7 +756,7 @@ class Transport:
             await asyncio.sleep(0.5)
             suspects = len(self._tick_suspects)
             bad = self._tick_bad + self._tick_refused
-            if self._tick_bad >= max(3, self._tick_answers // 50):
+            if self._tick_answers >= 50 and self._tick_bad >= max(3, self._tick_answers // 50):
                 # questions of zones that answer are being lost: the resolver drops
                 # (load, rate limiting); until this passes, a timeout is no verdict
                 # on a zone either (see _timed_out)
