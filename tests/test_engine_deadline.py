@@ -69,3 +69,50 @@ def test_a_zone_whose_soa_and_ns_fail_is_not_asked_again():
     assert rest and all(r.error_kind is ErrorKind.ZONE_UNREACHABLE for r in rest)
     assert all(r.status is Status.ERROR for r in res)
     assert sc.unreachable == 1
+
+
+def _scan_lossy(behave, lossy: bool):
+    async def main():
+        with HostileServer(behave) as srv:
+            t = Transport([srv.addr], TransportConfig(timeout=0.2, retries=1))
+            await t.start()
+            if lossy:  # as _tune sets it when answering zones' questions are being lost
+                import time
+
+                t._lossy_until = time.monotonic() + 60
+            try:
+                sc = DomainScanner(t, domain_deadline=30)
+                return await sc.scan("slow.example.nl"), sc
+            finally:
+                await t.close()
+
+    return asyncio.run(main())
+
+
+def test_soa_and_ns_lost_at_a_dropping_resolver_are_asked_again_before_unreachable():
+    """SOA and NS both timed out while the resolver was dropping questions of
+    answering zones: asked once more (here they answer), not called
+    zone_unreachable.  Without the dropping spell the same timeouts are."""
+    sent = {"soa_ns": 0}
+
+    def behave(q, raw):
+        name, qtype = q.question[0].name.to_text(), q.question[0].rdtype
+        if name == "slow.example.nl." and qtype in (6, 2):
+            sent["soa_ns"] += 1
+            if sent["soa_ns"] <= 8:  # every try the transport makes (2 + 2 loss re-asks each) is dropped
+                return []
+            rt = "SOA" if qtype == 6 else "NS"
+            val = "ns1.example.nl. h.example.nl. 1 2 3 4 5" if rt == "SOA" else "ns1.example.nl."
+            return [answer(q, [(name, rt, val)])]
+        return [answer(q, rcode=dns.rcode.NXDOMAIN)]
+
+    (status, rows), sc = _scan_lossy(behave, lossy=True)
+    res = [r for r, _ in rows]
+    assert sc.zone_rechecks == 1 and sc.unreachable == 0
+    assert next(r for r in res if r.purpose == "apex_soa").status is Status.PRESENT
+    assert not any(r.error_kind is ErrorKind.ZONE_UNREACHABLE for r in res)
+    assert len([r for r in res if r.purpose == "apex_soa"]) == 1  # stored once, the last answer
+
+    sent["soa_ns"] = 0
+    (status, rows), sc = _scan_lossy(behave, lossy=False)
+    assert sc.zone_rechecks == 0 and sc.unreachable == 1
