@@ -17,7 +17,9 @@ def test_as_date_forms():
     assert as_date("2026-03-04T23:59:00+05:00") == dt.date(2026, 3, 4)  # the written day, no conversion
     assert as_date(dt.datetime(2026, 3, 4, 12)) == dt.date(2026, 3, 4)
     assert as_date(dt.date(2026, 3, 4)) == dt.date(2026, 3, 4)
-    assert as_date(0) == dt.date(1970, 1, 1) and as_date(86400.5) == dt.date(1970, 1, 2)  # epoch: the UTC day
+    for number in (0, 2024, 20260101, 86400.5):  # a number is no date (not a day in 1970)
+        with pytest.raises(ValueError):
+            as_date(number)
     assert as_date(None) == dt.date.today()
     with pytest.raises(ValueError):
         as_date("yesterday")

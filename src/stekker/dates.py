@@ -11,17 +11,19 @@ __all__ = ["as_date", "as_datetime", "scan_day"]
 
 
 def as_date(d: _dt.date | str | float | None) -> _dt.date:
-    """A date from a date, a datetime, epoch seconds (the UTC day), an ISO
-    string (its first 10 characters) or None (today).  Raises ValueError on
-    text that is not a date."""
+    """A date from a date, a datetime, an ISO string (its first 10
+    characters) or None (today).  Raises ValueError on text that is not a
+    date and on numbers (epoch seconds are times: :func:`as_datetime`)."""
     if d is None:
         return _dt.date.today()
     if isinstance(d, _dt.datetime):
         return d.date()
     if isinstance(d, _dt.date):
         return d
-    if isinstance(d, (int, float)) and not isinstance(d, bool):
-        return _dt.datetime.fromtimestamp(float(d), _dt.timezone.utc).date()
+    if isinstance(d, (int, float)):
+        # a number is no date: 2024 or 20260101 read as epoch seconds would
+        # silently become a day in 1970 (scan times go through as_datetime)
+        raise ValueError(f"not a date: {d!r} (give YYYY-MM-DD)")
     return _dt.date.fromisoformat(str(d)[:10])
 
 
@@ -31,6 +33,8 @@ def scan_day(meta: Mapping[str, Any]) -> _dt.date | None:
     for k in ("started_at", "finished_at"):
         v = meta.get(k)
         if v or isinstance(v, (int, float)):  # epoch 0 is a time, "" is not
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                return as_datetime(v).date()  # epoch seconds: the UTC day
             try:
                 return as_date(v)
             except ValueError:

@@ -9,4 +9,4 @@ import sys
 from stekker.cli import run
 
 if __name__ == "__main__":
-    sys.exit(run(["validate", *sys.argv[1:]]))
+    sys.exit(run(["validate", *(sys.argv[1:] or ["peers"])]))  # no arguments: the peer check, as before
