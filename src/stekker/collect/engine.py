@@ -313,12 +313,14 @@ class DomainScanner:
         if (soa is not None and apex_ns is not None and soa.error_kind is ErrorKind.TIMEOUT
                 and apex_ns.error_kind is ErrorKind.TIMEOUT and self.t.was_lossy(within=10.0)):
             # both timed out while the resolver was dropping questions of zones
-            # that answer (rate limiting, overload): no verdict on this zone yet --
-            # ask both once more before calling it unreachable
+            # that answer (rate limiting, overload): no verdict yet -- ask both
+            # once more, one try each (a lame zone pays one timeout, in the slow
+            # lane), before calling it unreachable
             self.zone_rechecks += 1
             idx = [i for i, (r, _) in enumerate(rows) if r.purpose in ("apex_soa", "apex_ns")]
-            again = await self._ask_all(domain, [(rows[i][0].purpose, rows[i][0].qname, rows[i][0].qtype)
-                                                 for i in idx], deadline=dl)
+            asks = [(rows[i][0].purpose, rows[i][0].qname, rows[i][0].qtype) for i in idx]
+            again = await self._ask_all(domain, asks, deadline=dl,
+                                        futs=[self.t.submit(q, ty, tag=domain, retries=0) for _, q, ty in asks])
             for i, row in zip(idx, again):
                 rows[i] = row
             soa = next((r for r, _ in rows if r.purpose == "apex_soa"), None)

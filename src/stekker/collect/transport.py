@@ -192,11 +192,11 @@ class TransportConfig:
     liveness_after: float = 1.0  # seconds without any reply before the resolvers are probed
     outage_max: float = 120.0  # seconds of silence (failed probes) before giving up
     refused_retries: int = 4  # extra tries of a REFUSED question (rate limiting) after a pause
-    # extra tries of a question whose last attempt timed out while the resolver
-    # was losing questions of zones that answer (drops under load or by rate
-    # limiting: more than 2% of the last half second's answers, at least 3 of
-    # 50 or more): not a property of the zone -- asked again after 0.25-1 s
-    # instead of being recorded as a timeout (the window has shrunk meanwhile)
+    # extra tries of a question of a zone that answers, whose last attempt
+    # timed out while the resolver was losing such questions (drops under load
+    # or by rate limiting: 2% or more of the last half second's, with 50 or
+    # more answers): asked again after 0.25-1 s instead of being recorded as
+    # a timeout
     loss_retries: int = 4
 
 
@@ -374,7 +374,8 @@ class Transport:
 
     def was_lossy(self, within: float = 0.0) -> bool:
         """Whether the resolver was losing questions of zones that answer
-        (drops under load, rate limiting) now or in the last ``within`` s."""
+        (drops under load, rate limiting: 2% or more of a half second's, with
+        50 or more answers) now or in the last ``within`` s."""
         return time.monotonic() < self._lossy_until + within
 
     def paused_for(self) -> float:
@@ -693,13 +694,17 @@ class Transport:
             if self._probe_task is None:
                 self._probe_task = asyncio.ensure_future(self._liveness())
             return
-        if (now < self._lossy_until and q.attempt >= q.attempts and not self.dead
-                and q.lost < min(self.config.loss_retries, 2 * (q.attempts - 1))):
-            # the resolver is losing questions of zones that answer right now (drops
-            # under load, rate limiting): this timeout says nothing about the name or
-            # its zone.  Ask again shortly instead of recording a timeout (or calling
-            # a healthy zone unreachable because its SOA and NS were both dropped).
-            # Bounded: at most loss_retries more, and none with --retries 0.
+        cap = min(self.config.loss_retries, 2 * (q.attempts - 1))
+        if not state & _ANSWERED:
+            cap = min(cap, 1) if now < self._lossy_until else 0
+        if q.attempt >= q.attempts and not self.dead and q.lost < cap:
+            # its zone answers other questions, or the resolver is losing questions
+            # of zones that answer right now (drops under load, rate limiting): the
+            # timeout says nothing about the name.  Ask again shortly instead of
+            # recording a timeout.  Bounded: loss_retries more for a zone that
+            # answers, one for a zone that has not answered yet (and only while
+            # the resolver is losing questions: a lame zone pays one timeout more
+            # then), none with --retries 0.
             q.lost += 1
             q.attempt -= 1
             q.last_error, q.last_detail = ErrorKind.TIMEOUT, f"no answer within {q.timeout:g} s"
@@ -757,9 +762,9 @@ class Transport:
             suspects = len(self._tick_suspects)
             bad = self._tick_bad + self._tick_refused
             if self._tick_answers >= 50 and self._tick_bad >= max(3, self._tick_answers // 50):
-                # questions of zones that answer are being lost: the resolver drops
-                # (load, rate limiting); until this passes, a timeout is no verdict
-                # on a zone either (see _timed_out)
+                # questions of zones that answer are being lost (2% or more): the
+                # resolver drops (load, rate limiting); for a while a timeout is no
+                # verdict on a name (see _timed_out and the engine's zone recheck)
                 self._lossy_until = time.monotonic() + 3.0
             if suspects >= 8:  # many zones fell silent at once: the resolver drops, not the zones
                 bad += self._tick_suspect_timeouts
