@@ -193,9 +193,7 @@ class Model:
         rep = build(attributions, kb, pols, measurement_date(meta), meta=meta, explanations=explanations or [])
         del attributions
         sid = meta["scan_id"]
-        earlier = [s for s in store.list_scans() if s["id"] < sid and s.get("state") in ("finished", "interrupted",
-                                                                                           "running", None)]
-        earlier = [s for s in earlier if s["counts"].get("done")]
+        earlier = [s for s in store.list_scans() if s["id"] < sid]  # newest first
         previous = comparison = None
         hist: list[tuple[dict[str, Any], dict[str, dict[str, str]]]] = [
             (_scan_row(meta), {r.domain: dict(r.verdict) for r in rep.results})]

@@ -211,7 +211,7 @@ class Site:
     # ------------------------------------------------------------- html
     def _html(self, template: str, path: str, t: Text, ctx: dict[str, Any]) -> Doc:
         tpl = environment().get_template(template)
-        html = tpl.render(lang=t.lang, t=t, u=_rel(path), csp=CSP, version=_version(), **ctx)
+        html = tpl.render(lang=t.lang, t=t, u=_rel(path), csp=Markup(CSP), version=_version(), **ctx)
         return Doc(html.encode("utf-8"), "text/html; charset=utf-8")
 
     def _page(self, template: str, path: str, t: Text, **ctx: Any) -> Doc:

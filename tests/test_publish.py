@@ -1,0 +1,384 @@
+"""stekker site / stekker serve: the static site as a whole (every internal
+link resolves, basic accessibility, hostile text stays inert), the verdicts
+are the report's, the CLI's output safety, and the API against its OpenAPI
+description (in-process, no network)."""
+
+from __future__ import annotations
+
+import csv
+import html.parser
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from urllib.parse import urldefrag, urlparse
+
+import pytest
+from publish_support import EXPLANATIONS, GEO_DIR, HOSTILE_ORG2, records, store_with_two_scans
+from test_report_support import HOSTILE_ORG
+
+from stekker.publish.model import Model
+from stekker.publish.pages import Site
+from stekker.publish.site import MARKER, write_site
+
+needs_geo = pytest.mark.skipif(not (GEO_DIR / "mxmapit_nl_municipality.topo.json").is_file(),
+                               reason="../shared/data/geo not available")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    d = tmp_path_factory.mktemp("publish")
+    db, st, sid = store_with_two_scans(d)
+    exp = d / "exp.yaml"
+    exp.write_text(EXPLANATIONS, encoding="utf-8")
+    from stekker.report import load_explanations
+
+    model = Model.load(st, "latest", explanations=load_explanations(str(exp)),
+                       contest_email="fouten@example.org")
+    site = Site(model, GEO_DIR if GEO_DIR.is_dir() else None)
+    out = d / "site"
+    stats = write_site(site, out)
+    return {"db": db, "store": st, "sid": sid, "model": model, "site": site, "out": out, "stats": stats}
+
+
+class _Links(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.links: list[str] = []
+        self.tags: list[tuple[str, dict]] = []
+        self.headings: list[int] = []
+        self.text_by_tag: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.tags.append((tag, a))
+        for k in ("href", "src"):
+            if a.get(k) is not None:
+                self.links.append(a[k])
+        if re.fullmatch(r"h[1-6]", tag):
+            self.headings.append(int(tag[1]))
+
+
+def _pages(out: Path):
+    return sorted(out.rglob("*.html"))
+
+
+def _resolve(page: Path, link: str, out: Path) -> Path | None:
+    """The file a relative link points to (None: external or a mailto)."""
+    url, _ = urldefrag(link)
+    p = urlparse(url)
+    if p.scheme or p.netloc:
+        return None
+    target = (page.parent / p.path).resolve()
+    if p.path.endswith("/") or target.is_dir():
+        target = target / "index.html"
+    return target
+
+
+def test_every_internal_link_resolves(built):
+    out = built["out"]
+    pages = _pages(out)
+    checked = external = 0
+    broken = []
+    for page in pages:
+        parser = _Links()
+        parser.feed(page.read_text("utf-8"))
+        for link in parser.links:
+            target = _resolve(page, link, out)
+            if target is None:
+                # the only links off the site: the contest address and the knowledge base's sources
+                assert link.startswith(("mailto:fouten@example.org?", "https://", "http://")), link
+                external += 1
+                continue
+            checked += 1
+            if not target.is_file() or out.resolve() not in target.parents:
+                broken.append((str(page.relative_to(out)), link))
+    print(f"link check: {len(pages)} pages, {checked} internal links, {external} external")
+    assert not broken, broken[:20]
+    assert len(pages) > 60 and checked > 1000
+
+
+def test_every_page_has_a_language_switch_and_basic_accessibility(built):
+    out = built["out"]
+    for page in _pages(out):
+        text = page.read_text("utf-8")
+        rel = page.relative_to(out).as_posix()
+        lang = rel.split("/")[0] if rel.split("/")[0] in ("nl", "en") else "nl"
+        assert f'<html lang="{lang}">' in text, rel
+        parser = _Links()
+        parser.feed(text)
+        assert parser.headings.count(1) == 1, rel
+        assert parser.headings[0] == 1, rel
+        for a, b in zip(parser.headings, parser.headings[1:]):
+            assert b <= a + 1, (rel, parser.headings)  # no skipped heading level
+        tags = [t for t, _ in parser.tags]
+        if "table" in tags:
+            assert "th" in tags, rel
+        # no form without labels (there are no forms: every figure reads without script)
+        assert "input" not in tags and "script" not in tags, rel
+        if rel.startswith(("nl/", "en/")):
+            other = "en" if lang == "nl" else "nl"
+            switch = [a for t, a in parser.tags if t == "a" and a.get("hreflang") == other]
+            assert switch, rel
+            assert _resolve(page, switch[0]["href"], out).is_file()
+        assert "Content-Security-Policy" in text and "default-src 'none'" in text
+
+
+def _lum(hexcol: str) -> float:
+    h = hexcol.lstrip("#")
+    rgb = [int(h[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    la, lb = sorted((_lum(a), _lum(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def test_css_text_colours_have_enough_contrast(built):
+    css = (built["out"] / "static" / "site.css").read_text("utf-8")
+    var = dict(re.findall(r"--([a-z]+):\s*(#[0-9a-fA-F]{6})", css))
+    for fg in ("fg", "muted", "link", "bad", "good", "unk"):
+        for bg in ("bg", "accent"):
+            assert _contrast(var[fg], var[bg]) >= 4.5, (fg, bg, _contrast(var[fg], var[bg]))
+    assert _contrast("#1a1a1a", "#ffe98a") >= 4.5  # focused link
+    assert _contrast("#777777", "#ffffff") < 4.5  # the check can fail
+
+
+def test_hostile_text_is_inert_everywhere(built):
+    out = built["out"]
+    for page in _pages(out):
+        text = page.read_text("utf-8")
+        assert "<script" not in text.lower(), page
+        assert "onerror=" not in text.replace("onerror=&#34;", "").replace("onerror=&quot;", ""), page
+        assert "\u202e" not in text, page  # bidi override shown as \u202e text
+    org = next(p for p in (out / "en" / "org").iterdir() if p.name.startswith("stichting-i-x-i-co"))
+    page = (org / "index.html").read_text("utf-8")
+    assert "Stichting &lt;i&gt;X&lt;/i&gt; &amp; Co" in page
+    dom = (out / "en" / "domain" / "hostile.nl" / "index.html").read_text("utf-8")
+    assert "&lt;script&gt;document.body.setAttribute(" in dom
+    assert "evil\\u202etxt.exe" in dom
+    # JSON: escaped, same data; CSV: no formula
+    raw = (out / "api" / "v1" / "domains" / "hostile.nl.json").read_bytes().decode("utf-8")
+    assert "\u202e" not in raw and "\\u202e" in raw
+    assert any("data-pwned" in e["value"] for d in json.loads(raw)["dependencies"] for e in d["evidence"])
+    rows = list(csv.reader(io.StringIO((out / "data" / "scan.csv").read_text("utf-8"))))
+    assert all(not c.startswith(("=", "+", "-", "@")) for r in rows for c in r)
+
+
+def test_verdicts_are_the_reports(built):
+    """The site states the verdicts `stekker report` computes, for every domain and organisation."""
+    from stekker import kb as K
+    from stekker.judge import load_policies
+    from stekker.report import build, load_scan, measurement_date
+
+    st, sid, out = built["store"], built["sid"], built["out"]
+    kb = K.load()
+    attrs, meta = load_scan(st, sid, kb)
+    rep = build(attrs, kb, load_policies().select(None), measurement_date(meta), meta=meta)
+    for r in rep.results:
+        doc = json.loads((out / "api" / "v1" / "domains" / f"{r.domain}.json").read_text("utf-8"))
+        assert doc["verdicts"] == r.verdict
+    orgs = json.loads((out / "api" / "v1" / "organisations.json").read_text("utf-8"))["items"]
+    assert {o["name"]: o["verdicts"] for o in orgs} == rep.org_verdicts
+    home = json.loads((out / "api" / "v1" / "scan.json").read_text("utf-8"))
+    assert home["domains"]["nos"] == rep.domains["nos"].to_dict()
+    from stekker.report.figures import fmt_pct
+
+    nl = (out / "nl" / "index.html").read_text("utf-8")
+    assert fmt_pct(rep.domains["nos"].share, "nl") in nl
+
+
+def test_domain_page_evidence_dig_history_explanation_contest(built):
+    out = built["out"]
+    page = (out / "nl" / "domain" / "almere.nl" / "index.html").read_text("utf-8")
+    assert "dig +noall +answer almere.nl MX" in page
+    assert "We move to a Dutch mail platform in 2027. &lt;b&gt;not bold&lt;/b&gt;" in page
+    assert "CIO Almere" in page
+    assert 'href="mailto:fouten@example.org?subject=stekker%20scan%20' in page and "almere.nl" in page
+    assert "Meld een fout" in page
+    hist = page[page.index('id="hist-h"'):]
+    assert hist.count("<tr>") == 3  # header + two scans
+    en = (out / "en" / "domain" / "almere.nl" / "index.html").read_text("utf-8")
+    assert "Report an error" in en and "Microsoft Corporation (US)" in en
+
+
+def test_changes_page_feed_and_json(built):
+    out = built["out"]
+    ch = json.loads((out / "api" / "v1" / "changes.json").read_text("utf-8"))
+    moved = [c for c in ch["changes"] if c["kind"] == "moved" and c["domain"] == "almere.nl"]
+    assert {c["category"] for c in moved} >= {"mailbox"}
+    assert moved[0]["old"] == "transip" and moved[0]["new"] == "microsoft"
+    assert ch["added_domains"] == ["orphan.nl"]
+    page = (out / "en" / "changes" / "index.html").read_text("utf-8")
+    assert "almere.nl" in page and "moved" in page
+    feed = ET.fromstring((out / "en" / "changes.atom").read_bytes())
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    titles = [e.find("a:title", ns).text for e in feed.findall("a:entry", ns)]
+    assert any("almere.nl" in x and "TransIP" in x and "Microsoft" in x for x in titles)
+
+
+def test_provider_and_parent_pages(built):
+    out = built["out"]
+    ms = (out / "en" / "provider" / "microsoft" / "index.html").read_text("utf-8")
+    assert "almere.nl" in ms and "gemeente.groningen.nl" in ms and "HHI" in ms
+    doc = json.loads((out / "api" / "v1" / "providers" / "microsoft.json").read_text("utf-8"))
+    assert {d["domain"] for d in doc["dependents"]} == {"almere.nl", "gemeente.groningen.nl", "ziekenhuis-b.nl"}
+    parents = {p.name for p in (out / "en" / "parent").iterdir() if p.is_dir()}
+    assert "microsoft" in parents
+
+
+@needs_geo
+def test_map_matches_municipalities_and_lists_the_unmatched(built):
+    out = built["out"]
+    page = (out / "en" / "map" / "index.html").read_text("utf-8")
+    svg = page[page.index("<svg"):page.index("</svg>")]
+    assert svg.count("<path") == 342
+    assert "Almere: Microsoft" in svg and "Utrecht: Google" in svg
+    assert "© OpenStreetMap contributors" in page
+    unmatched = page[page.index("matched none"):]
+    assert "Gemeente Nergensland" in unmatched and "Gemeente Almere" not in unmatched
+    assert "5 of 342 municipalities matched" in page  # Almere, Groningen, Utrecht, Amsterdam, Heemstede
+    dns = (out / "nl" / "map" / "dns" / "index.html").read_text("utf-8")
+    assert "Utrecht: eigen infrastructuur" in dns
+    assert len(page.encode("utf-8")) < 200_000
+
+
+def test_page_weights(built):
+    out = built["out"]
+    for lang in ("nl", "en"):
+        assert (out / lang / "index.html").stat().st_size < 200_000
+        for p in (out / lang / "org").glob("*/index.html"):
+            assert p.stat().st_size < 100_000, p
+
+
+# ---------------------------------------------------------------------------
+# the CLI
+# ---------------------------------------------------------------------------
+
+
+def _cli(*args):
+    from typer.testing import CliRunner
+
+    from stekker.cli import _register, app
+
+    _register()
+    return CliRunner().invoke(app, list(args))
+
+
+def test_cli_site_refuses_a_directory_it_did_not_write(built, tmp_path):
+    db = str(built["db"])
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("my own file")
+    res = _cli("site", "--db", db, "--out", str(mine), "-q")
+    assert res.exit_code == 2, res.output
+    assert "not a site stekker wrote" in res.output
+    assert (mine / "notes.txt").read_text() == "my own file" and len(list(mine.iterdir())) == 1
+    f = tmp_path / "file.txt"
+    f.write_text("x")
+    assert _cli("site", "--db", db, "--out", str(f), "-q").exit_code == 2
+    assert f.read_text() == "x"
+    res = _cli("site", "--db", db, "--out", str(tmp_path / "s"), "--scan", "99", "-q")
+    assert res.exit_code == 2 and "no scan 99" in res.output
+    assert not (tmp_path / "s").exists()
+    assert _cli("site", "--db", db, "--out", str(tmp_path / "s"), "--contest-url", "javascript:alert(1)").exit_code == 2
+
+
+def test_cli_site_writes_and_rewrites_its_own_site(built, tmp_path):
+    db = str(built["db"])
+    out = tmp_path / "site"
+    geo = ["--geo", str(GEO_DIR)] if GEO_DIR.is_dir() else []
+    res = _cli("site", "--db", db, "--out", str(out), "--contest-url", "https://example.org/meld?x=1", *geo)
+    assert res.exit_code == 0, res.output
+    assert (out / MARKER).is_file() and (out / "nl" / "index.html").is_file()
+    page = (out / "en" / "domain" / "utrecht.nl" / "index.html").read_text("utf-8")
+    assert 'href="https://example.org/meld?x=1&amp;scan=2&amp;domain=utrecht.nl"' in page
+    (out / "stale.html").write_text("old")
+    res = _cli("site", "--db", db, "--out", str(out), "-q")
+    assert res.exit_code == 0, res.output
+    assert not (out / "stale.html").exists()  # the old site was replaced as a whole
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".site.")]  # no temporary left
+
+
+# ---------------------------------------------------------------------------
+# the live server and its API
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def client(built):
+    from starlette.testclient import TestClient
+
+    from stekker.publish.serve import create_app
+
+    return TestClient(create_app(built["site"]))
+
+
+def test_serve_serves_the_same_documents_as_the_site(client, built):
+    out = built["out"]
+    for path in ("/api/v1/domains.json", "/api/v1/organisations.json", "/api/v1/domains/almere.nl.json",
+                 "/api/v1/providers.json", "/api/v1/changes.json", "/data/catalog.jsonld"):
+        r = client.get(path)
+        assert r.status_code == 200
+        assert r.content == (out / path.lstrip("/")).read_bytes(), path
+    r = client.get("/nl/org/gemeente-almere/")
+    assert r.status_code == 200 and r.content == (out / "nl/org/gemeente-almere/index.html").read_bytes()
+    assert "default-src 'none'" in r.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+    assert "set-cookie" not in r.headers
+    assert client.get("/nl/org/gemeente-almere", follow_redirects=False).status_code == 308
+    assert client.post("/nl/").status_code == 405
+
+
+def test_serve_api_filters_and_pages(client):
+    r = client.get("/api/v1/domains.json", params={"sector": "gemeente"}).json()
+    assert r["total"] == 8 and all("gemeente" in d["sectors"] for d in r["items"])
+    r = client.get("/api/v1/domains.json", params={"provider": "microsoft"}).json()
+    assert {d["domain"] for d in r["items"]} == {"almere.nl", "gemeente.groningen.nl", "ziekenhuis-b.nl"}
+    page = client.get("/api/v1/domains.json", params={"limit": 2, "offset": 3}).json()
+    full = client.get("/api/v1/domains.json").json()
+    assert page["items"] == full["items"][3:5] and page["total"] == full["total"] == 11
+    assert client.get("/api/v1/domains.json", params={"limit": "-1"}).status_code == 400
+    assert client.get("/api/v1/domains.json", params={"limit": "x"}).json() == {
+        "error": "limit must be a whole number from 0 to 100000"}
+    assert client.get("/api/v1/domains/nope.nl.json").status_code == 404
+    assert client.get("/api/v1/organisations.json", params={"sector": "zorg"}).json()["total"] == 1
+
+
+def test_api_against_its_openapi_description(built):
+    """schemathesis generates requests from the OpenAPI document and checks
+    every response against it (status codes, content type, schema)."""
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+
+    from stekker.publish.serve import create_app
+
+    app = create_app(built["site"])
+    schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
+    ops = list(schema.get_all_operations())
+    assert len(ops) >= 12
+    for result in ops:
+        op = result.ok()
+
+        @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @given(case=op.as_strategy())
+        def run(case):
+            case.call_and_validate()
+
+        run()
+
+
+def test_html_parses_in_a_strict_parser(built):
+    """Not XHTML, but every page is well-formed enough that Python's parser
+    sees one <html>, one <body> and one <main>."""
+    for lang in ("nl", "en"):
+        text = (built["out"] / lang / "index.html").read_text("utf-8")
+        assert text.count("<main") == 1 and text.count("<body") == 1
+
+
+def test_records_fixture_is_hostile():
+    names = {r.organisation for r in records()}
+    assert HOSTILE_ORG in names and HOSTILE_ORG2 in names
