@@ -25,7 +25,16 @@ from typing import Any, Iterator
 
 import yaml
 
-from stekker.text import visible
+from stekker.text import visible as _visible
+
+
+def visible(value: Any, keep_newlines: bool = False) -> str:
+    """:func:`stekker.text.visible`, with a fast path for the common case
+    (nothing to make visible)."""
+    text = value if isinstance(value, str) else str(value)
+    if text.isprintable():
+        return text
+    return _visible(text, keep_newlines)
 
 LANGS = ("nl", "en")
 
@@ -45,6 +54,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 CATEGORY_ORDER = ("web", "cdn", "mail_inbound", "mail_gateway", "mailbox", "mail_outbound", "dns", "office",
                   "collaboration", "identity", "saas", "host")
+ORG_SERVICES_LIMIT = 15  # an organisation page shows "who runs what" for this many domains (each has its page)
 MAP_CATEGORIES = ("mailbox", "mail_inbound", "web", "dns", "office")
 
 _SLUG_BAD = re.compile(r"[^a-z0-9]+")
@@ -164,6 +174,7 @@ class Model:
     contest_email: str | None = None
     _by_domain: dict[str, Any] = field(default_factory=dict, repr=False)
     _dom_ids: dict[str, str] = field(default_factory=dict, repr=False)
+    _verdict_cache: dict[Any, Any] = field(default_factory=dict, repr=False)
     _orgs: dict[str, str] = field(default_factory=dict, repr=False)  # slug -> organisation name
     _org_slug: dict[str, str] = field(default_factory=dict, repr=False)
     _sectors: dict[str, str] = field(default_factory=dict, repr=False)  # slug -> sector
@@ -435,10 +446,20 @@ class Model:
             "parent": chain[-1]["name"] if chain else visible(s.parent or "–"),
             "jurisdiction": chain[-1]["country"] if chain else (s.jurisdiction or "–"),
             "chain": chain, "basis": s.basis or "–", "note": visible(s.note) if s.note else None,
-            "verdicts": [{"policy": p, "label": t.verdict(v.verdict), "verdict": v.verdict,
-                          "reason": visible(v.reason(t.lang))} for p, v in d.verdicts.items() if v is not None],
+            "verdicts": self._dep_verdicts(d, t),
             "evidence": ev,
         }
+
+    def _dep_verdicts(self, d: Any, t: Text) -> list[dict[str, Any]]:
+        # the judge shares one verdict dict between dependencies on the same provider: render it once
+        key = (id(d.verdicts), t.lang)
+        hit = self._verdict_cache.get(key)
+        if hit is None or hit[0] is not d.verdicts:
+            rows = [{"policy": p, "label": t.verdict(v.verdict), "verdict": v.verdict,
+                     "reason": visible(v.reason(t.lang))} for p, v in d.verdicts.items() if v is not None]
+            hit = (d.verdicts, rows)
+            self._verdict_cache[key] = hit
+        return hit[1]
 
     def domain(self, name: str, t: Text) -> dict[str, Any]:
         r = self._by_domain[name]
@@ -503,7 +524,8 @@ class Model:
                 "sectors": [{"name": visible(s), "slug": self._sector_slug(s)} for s in sectors],
                 "domains": self.domain_rows([r.domain for r in results], t),
                 "services": [{"domain": r.domain, "services": [self._service(d, t) for d in r.deps if d.primary]}
-                             for r in results],
+                             for r in results[:ORG_SERVICES_LIMIT]],
+                "services_cut": max(0, len(results) - ORG_SERVICES_LIMIT),
                 "explanations": _explanations(exps), "contest": self.contest(organisation=name)}
 
     def org_rows(self, t: Text) -> list[dict[str, Any]]:

@@ -498,7 +498,9 @@ class Site:
 
 
 def _json(obj: Any, media: str = "application/json") -> Doc:
-    text = json_inert(json.dumps(obj, ensure_ascii=False, default=str, separators=(",", ":")))
+    text = json.dumps(obj, ensure_ascii=False, default=str, separators=(",", ":"))
+    if not text.isprintable():  # fast path: nothing a terminal could act on
+        text = json_inert(text)
     return Doc(text.encode("utf-8"), media)
 
 
