@@ -49,7 +49,7 @@ def _model(db: str, scan: str, explanations: Optional[Path], contest_url: Option
 
 @app.command()
 def site(
-    out: Path = typer.Option(..., "--out", "-o", help="Directory to write the site into (new, empty, or a site "
+    out: Path = typer.Option(..., "--output", "--out", "-o", help="Directory to write the site into (new, empty, or a site "
                              "stekker wrote before; anything else is refused)."),
     scan: str = typer.Option("latest", "--scan", "-s", help="Scan ID, or 'latest'."),
     db: str = typer.Option("stekker.db", "--db", help="SQLite file, or a postgresql://user@host/db URL."),
