@@ -382,3 +382,25 @@ def test_html_parses_in_a_strict_parser(built):
 def test_records_fixture_is_hostile():
     names = {r.organisation for r in records()}
     assert HOSTILE_ORG in names and HOSTILE_ORG2 in names
+
+
+def test_only_the_model_imports_judging_and_report_code():
+    """One door: publish/model.py is the only publish module that imports
+    stekker.report, stekker.judge or stekker.attribute (so moving judging
+    code touches one file here)."""
+    import ast
+
+    src = Path(__file__).resolve().parents[1] / "src" / "stekker" / "publish"
+    seen = {}
+    for f in src.glob("*.py"):
+        mods = set()
+        for node in ast.walk(ast.parse(f.read_text("utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                mods.add(node.module)
+            elif isinstance(node, ast.Import):
+                mods.update(a.name for a in node.names)
+        bad = {m for m in mods if m.split(".")[:2] in (["stekker", "report"], ["stekker", "judge"],
+                                                       ["stekker", "attribute"])}
+        if bad:
+            seen[f.name] = bad
+    assert set(seen) == {"model.py"}, seen
