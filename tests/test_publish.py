@@ -404,3 +404,16 @@ def test_only_the_model_imports_judging_and_report_code():
         if bad:
             seen[f.name] = bad
     assert set(seen) == {"model.py"}, seen
+
+
+def test_parallel_writing_gives_the_same_site(built, tmp_path):
+    out2 = tmp_path / "site2"
+    stats = write_site(built["site"], out2, workers=2)
+    out = built["out"]
+    files1 = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    files2 = sorted(p.relative_to(out2).as_posix() for p in out2.rglob("*") if p.is_file())
+    assert files1 == files2 and stats.files == built["stats"].files and stats.pages == built["stats"].pages
+    for rel in files1:
+        if rel.endswith((".parquet", MARKER)):
+            continue
+        assert (out / rel).read_bytes() == (out2 / rel).read_bytes(), rel

@@ -63,6 +63,8 @@ def site(
                                        "(mxmapit_nl_municipality.topo.json, mxmapit_municipalities_nl.json); "
                                        "default $STEKKER_GEO_DIR."),
     history: int = typer.Option(6, "--history", min=1, max=100, help="Scans shown in each domain's history."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, max=64, help="Rendering processes "
+                                          "(default: one per core, at most 8)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors."),
 ) -> None:
     """Write a static site of a scan: pages in Dutch and English, open data
@@ -76,7 +78,7 @@ def site(
     """
     from stekker.outputs import OutputError
     from stekker.publish.pages import Site
-    from stekker.publish.site import check_out_dir, write_site
+    from stekker.publish.site import check_out_dir, default_workers, write_site
 
     try:
         check_out_dir(out, db)
@@ -86,7 +88,8 @@ def site(
     s = Site(model, geo)
     say = (lambda m: None) if quiet else (lambda m: echo(m, err=True))
     try:
-        stats = write_site(s, out, progress=lambda n: say(f"  {n} files…"))
+        stats = write_site(s, out, progress=lambda n: say(f"  {n} files…"),
+                           workers=workers or default_workers())
     except OSError as exc:
         raise _err(f"cannot write the site: {exc.strerror or exc}")
     say(f"wrote {out}: {stats.pages} pages, {stats.files} files, {stats.bytes / 1e6:.1f} MB in {stats.seconds:.1f} s")

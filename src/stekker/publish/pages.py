@@ -96,6 +96,11 @@ class Site:
         self._geo: geo.GeoMap | None = None
         self._texts = {lang: Text(lang) for lang in LANGS}
 
+    def prepare(self) -> None:
+        """Load what every page shares (the map) before workers fork."""
+        if self._geo is None and self._geo_dir is not None:
+            self._geo = geo.load_map(self._geo_dir)
+
     # ------------------------------------------------------------- enumeration
     def paths(self) -> Iterator[str]:
         """Every path of the static site (except the whole-scan files)."""

@@ -57,28 +57,77 @@ def check_out_dir(out: str | os.PathLike, db: str | None = None) -> Path:
     return p
 
 
-def write_site(site: Site, out: str | os.PathLike, progress: Callable[[int], None] | None = None) -> SiteStats:
+_SITE: Site | None = None  # the site a forked worker renders (inherited, never pickled)
+_TMP: Path | None = None
+CHUNK = 400  # paths per task
+
+
+def _write_paths(site: Site, tmp: Path, paths: list[str]) -> tuple[int, int, int]:
+    """Render and write ``paths``; (files, bytes, HTML pages).  Each document
+    is written as soon as it is rendered and then dropped."""
+    files = size = pages = 0
+    made: set[Path] = set()
+    for path in paths:
+        doc = site.render(path)
+        rel = path.lstrip("/")
+        target = tmp / (rel + "index.html" if path.endswith("/") else rel)
+        parent = target.parent
+        if parent not in made:
+            parent.mkdir(parents=True, exist_ok=True)
+            made.add(parent)
+        target.write_bytes(doc.body)
+        files += 1
+        size += len(doc.body)
+        if doc.media_type.startswith("text/html"):
+            pages += 1
+    return files, size, pages
+
+
+def _worker(paths: list[str]) -> tuple[int, int, int]:
+    assert _SITE is not None and _TMP is not None
+    return _write_paths(_SITE, _TMP, paths)
+
+
+def default_workers() -> int:
+    """One rendering process per core (at most 8); 1 where fork is missing."""
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+
+
+def write_site(site: Site, out: str | os.PathLike, progress: Callable[[int], None] | None = None,
+               workers: int = 1) -> SiteStats:
+    """Write the whole site; ``workers`` > 1 renders in that many forked
+    processes (they share the judged scan copy-on-write)."""
+    global _SITE, _TMP
     start = time.monotonic()
     out = Path(out).expanduser()
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=str(out.parent)))
     files = size = pages = 0
     try:
-        made: set[Path] = set()
-        for path in site.paths():
-            doc = site.render(path)
-            rel = path.lstrip("/")
-            target = tmp / (rel + "index.html" if path.endswith("/") else rel)
-            parent = target.parent
-            if parent not in made:
-                parent.mkdir(parents=True, exist_ok=True)
-                made.add(parent)
-            target.write_bytes(doc.body)
-            files += 1
-            size += len(doc.body)
-            if doc.media_type.startswith("text/html"):
-                pages += 1
-            if progress and files % 2000 == 0:
-                progress(files)
+        paths = list(site.paths())
+        chunks = [paths[i:i + CHUNK] for i in range(0, len(paths), CHUNK)]
+        if workers > 1 and len(chunks) > 1:
+            import multiprocessing
+
+            site.prepare()
+            _SITE, _TMP = site, tmp
+            try:
+                with multiprocessing.get_context("fork").Pool(workers) as pool:
+                    for f, b, p in pool.imap_unordered(_worker, chunks):
+                        files, size, pages = files + f, size + b, pages + p
+                        if progress and files // 2000 != (files - f) // 2000:
+                            progress(files)
+            finally:
+                _SITE = _TMP = None
+        else:
+            for chunk in chunks:
+                f, b, p = _write_paths(site, tmp, chunk)
+                files, size, pages = files + f, size + b, pages + p
+                if progress and files // 2000 != (files - f) // 2000:
+                    progress(files)
         data = tmp / "data"
         data.mkdir(exist_ok=True)
         site.m.write_scan_csv(str(data / "scan.csv"))
