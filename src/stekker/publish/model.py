@@ -175,6 +175,7 @@ class Model:
     _by_domain: dict[str, Any] = field(default_factory=dict, repr=False)
     _dom_ids: dict[str, str] = field(default_factory=dict, repr=False)
     _verdict_cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+    _policy_titles: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
     _orgs: dict[str, str] = field(default_factory=dict, repr=False)  # slug -> organisation name
     _org_slug: dict[str, str] = field(default_factory=dict, repr=False)
     _sectors: dict[str, str] = field(default_factory=dict, repr=False)  # slug -> sector
@@ -455,7 +456,8 @@ class Model:
         key = (id(d.verdicts), t.lang)
         hit = self._verdict_cache.get(key)
         if hit is None or hit[0] is not d.verdicts:
-            rows = [{"policy": p, "label": t.verdict(v.verdict), "verdict": v.verdict,
+            titles = self._policy_titles.setdefault(t.lang, {p.id: p.short_title(t.lang) for p in self.report.policies})
+            rows = [{"policy": p, "title": titles.get(p, p), "label": t.verdict(v.verdict), "verdict": v.verdict,
                      "reason": visible(v.reason(t.lang))} for p, v in d.verdicts.items() if v is not None]
             hit = (d.verdicts, rows)
             self._verdict_cache[key] = hit
@@ -473,11 +475,19 @@ class Model:
             history.append({"scan_id": scan["scan_id"], "measured": t.day(_measured(scan)),
                             "verdicts": [{"policy": p.id, "label": t.verdict(v.get(p.id, "unknown")),
                                           "verdict": v.get(p.id, "unknown")} for p in self.report.policies]})
+        services = [self._service(d, t) for d in deps]
+        reasons: dict[Any, dict[str, Any]] = {}
+        for d, sv in zip(deps, services):
+            key = (sv["provider"], tuple((v["policy"], v["verdict"], v["reason"]) for v in sv["verdicts"]))
+            g = reasons.setdefault(key, {"provider": sv["provider"], "categories": [], "verdicts": sv["verdicts"]})
+            g["categories"].append(sv["category_name"])
+        evidence = [{"service": sv["category_name"], **e} for sv in services for e in sv["evidence"]]
         return {
+            "reasons": list(reasons.values()), "evidence": evidence,
             "domain": r.domain, "id": safe_id(r.domain), "status": r.da.status,
             "organisations": [{"name": visible(o), "slug": self._org_slug.get(o)} for o in r.organisations],
             "sectors": [{"name": visible(s), "slug": self._sector_slug(s)} for s in r.sectors],
-            "verdicts": self._verdicts(r, t), "services": [self._service(d, t) for d in deps],
+            "verdicts": self._verdicts(r, t), "services": services,
             "hosts": [{"host": visible(h.host), "provider": visible(t.provider(h.provider_key, h.service.provider_name)),
                        "verdicts": [{"policy": pid, "label": t._r.host_verdict(v)} for pid, v in h.verdict.items()]}
                       for h in r.hosts],

@@ -66,15 +66,15 @@ def _write_paths(site: Site, tmp: Path, paths: list[str]) -> tuple[int, int, int
     """Render and write ``paths``; (files, bytes, HTML pages).  Each document
     is written as soon as it is rendered and then dropped."""
     files = size = pages = 0
-    made: set[Path] = set()
+    last: Path | None = None
     for path in paths:
         doc = site.render(path)
         rel = path.lstrip("/")
         target = tmp / (rel + "index.html" if path.endswith("/") else rel)
         parent = target.parent
-        if parent not in made:
+        if parent != last:  # paths come grouped by directory: no set that grows with the pages
             parent.mkdir(parents=True, exist_ok=True)
-            made.add(parent)
+            last = parent
         target.write_bytes(doc.body)
         files += 1
         size += len(doc.body)
