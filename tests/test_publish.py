@@ -417,3 +417,43 @@ def test_parallel_writing_gives_the_same_site(built, tmp_path):
         if rel.endswith((".parquet", MARKER)):
             continue
         assert (out / rel).read_bytes() == (out2 / rel).read_bytes(), rel
+
+
+def test_cli_serve_runs_on_loopback(built, tmp_path):
+    """`stekker serve` as a user runs it: a process on 127.0.0.1 answering
+    pages and the API with the CSP header; stopped by its own pid."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "stekker", "serve", "--db", str(built["db"]), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/nl/", timeout=2) as r:
+                    body = r.read().decode("utf-8")
+                    csp = r.headers["Content-Security-Policy"]
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read().decode()
+                assert time.monotonic() < deadline, "serve did not answer within 60 s"
+                time.sleep(0.3)
+        assert '<html lang="nl">' in body and "default-src 'none'" in csp
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/domains.json?limit=1", timeout=5) as r:
+            doc = json.loads(r.read())
+        assert doc["total"] == 11 and len(doc["items"]) == 1
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
