@@ -77,7 +77,24 @@ def _resolve(page: Path, link: str, out: Path) -> Path | None:
 
 
 def test_every_internal_link_resolves(built):
-    out = built["out"]
+    pages, checked = _check_links(built["out"])
+    assert pages > 60 and checked > 1000
+
+
+def test_long_indexes_are_split_and_their_links_resolve(built, tmp_path, monkeypatch):
+    from stekker.publish import pages as P
+
+    monkeypatch.setattr(P, "INDEX_LIMIT", 3)
+    out = tmp_path / "split"
+    write_site(built["site"], out)
+    idx = (out / "en" / "domain" / "index.html").read_text("utf-8")
+    assert "almere.nl" not in idx and 'href="../../en/domains/a/"' in idx
+    assert "almere.nl" in (out / "en" / "domains" / "a" / "index.html").read_text("utf-8")
+    assert "Gemeente Almere" in (out / "nl" / "orgs" / "g" / "index.html").read_text("utf-8")
+    _check_links(out)
+
+
+def _check_links(out: Path) -> tuple[int, int]:
     pages = _pages(out)
     checked = external = 0
     broken = []
@@ -96,7 +113,7 @@ def test_every_internal_link_resolves(built):
                 broken.append((str(page.relative_to(out)), link))
     print(f"link check: {len(pages)} pages, {checked} internal links, {external} external")
     assert not broken, broken[:20]
-    assert len(pages) > 60 and checked > 1000
+    return len(pages), checked
 
 
 def test_every_page_has_a_language_switch_and_basic_accessibility(built):

@@ -538,10 +538,10 @@ class Model:
                 "services_cut": max(0, len(results) - ORG_SERVICES_LIMIT),
                 "explanations": _explanations(exps), "contest": self.contest(organisation=name)}
 
-    def org_rows(self, t: Text) -> list[dict[str, Any]]:
+    def org_rows(self, t: Text, slugs: list[str] | None = None) -> list[dict[str, Any]]:
         rep = self.report
         rows = []
-        for slug in self.org_slugs():
+        for slug in self.org_slugs() if slugs is None else slugs:
             name = self._orgs[slug]
             rows.append({"slug": slug, "name": visible(name),
                          "verdicts": [{"policy": p.id, "verdict": rep.org_verdicts[name][p.id],

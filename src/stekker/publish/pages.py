@@ -41,6 +41,7 @@ from .model import LANGS, MAP_CATEGORIES, Model, Text
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'")
 CSP_HEADER = CSP + "; frame-ancestors 'none'"
 API = "/api/v1"
+INDEX_LIMIT = 400  # an index page lists at most this many rows; longer lists are split by first character
 LIST_KINDS = ("organisations", "domains", "providers", "parents", "sectors")
 
 
@@ -116,6 +117,9 @@ class Site:
             yield f"/{lang}/changes.atom"
             for c in MAP_CATEGORIES:
                 yield f"/{lang}/map/{c}/"
+            for kind in ("org", "domain"):
+                for k in self.groups(kind):
+                    yield f"/{lang}/{kind}s/{k}/"
             for s in m.org_slugs():
                 yield f"/{lang}/org/{s}/"
             for d in m.domain_ids():
@@ -209,6 +213,8 @@ class Site:
                 return self._page("sector.html", path, t, d=d, title=d["name"])
             if kind == "map" and key in MAP_CATEGORIES:
                 return self._map(path, t, key)
+            if kind in ("orgs", "domains"):
+                return self._index(kind[:-1], path, t, group=key)
         except KeyError:
             raise NotFound(path) from None
         raise NotFound(path)
@@ -224,22 +230,46 @@ class Site:
         ctx.setdefault("policies", self.m.policies(t))
         return self._html(template, path, t, {"alternate": alternate, "about": self.m.about(t), **ctx})
 
-    def _index(self, kind: str, path: str, t: Text) -> Doc:
+    def groups(self, kind: str) -> dict[str, int]:
+        """Index groups (first character of the id -> count) when a list is
+        too long for one page; empty when it fits."""
+        ids = self.m.org_slugs() if kind == "org" else self.m.domain_ids()
+        if len(ids) <= INDEX_LIMIT:
+            return {}
+        out: dict[str, int] = {}
+        for i in ids:
+            out[i[0]] = out.get(i[0], 0) + 1
+        return dict(sorted(out.items()))
+
+    def _index(self, kind: str, path: str, t: Text, group: str | None = None) -> Doc:
         m = self.m
         lang = t.lang
         pols = m.policies(t)
-        if kind == "org":
-            rows = [{"name": r["name"], "href": f"/{lang}/org/{r['slug']}/", "cells": r["verdicts"]}
-                    for r in m.org_rows(t)]
-            return self._page("list.html", path, t, title=t("list_orgs"), rows=rows,
-                              head=[t("col_org")] + [p["short"] for p in pols], csv=None,
-                              json=f"{API}/organisations.json")
-        if kind == "domain":
-            rows = [{"name": r["domain"], "href": f"/{lang}/domain/{r['id']}/",
-                     "cells": [", ".join(r["organisations"])] + r["verdicts"]} for r in m.domain_rows(None, t)]
-            return self._page("list.html", path, t, title=t("list_domains"), rows=rows,
-                              head=[t("col_domain"), t("col_org")] + [p["short"] for p in pols], csv="/data/scan.csv",
-                              json=f"{API}/domains.json")
+        if kind in ("org", "domain"):
+            groups = self.groups(kind)
+            title = t("list_orgs") if kind == "org" else t("list_domains")
+            jsonp = f"{API}/organisations.json" if kind == "org" else f"{API}/domains.json"
+            csvp = None if kind == "org" else "/data/scan.csv"
+            if groups and group is None:
+                rows = [{"name": k.upper(), "href": f"/{lang}/{kind}s/{k}/", "cells": [t.int(n)]}
+                        for k, n in groups.items()]
+                return self._page("list.html", path, t, title=title, rows=rows, csv=csvp, json=jsonp,
+                                  head=[t("col_group"), t("col_org") if kind == "org" else t("col_domains")])
+            if group is not None and group not in groups:
+                raise NotFound(path)
+            if kind == "org":
+                slugs = [x for x in m.org_slugs() if group is None or x.startswith(group)]
+                rows = [{"name": r["name"], "href": f"/{lang}/org/{r['slug']}/", "cells": r["verdicts"]}
+                        for r in m.org_rows(t, slugs)]
+                head = [t("col_org")] + [p["short"] for p in pols]
+            else:
+                names = [m.domain_by_id(x) for x in m.domain_ids() if group is None or x.startswith(group)]
+                rows = [{"name": r["domain"], "href": f"/{lang}/domain/{r['id']}/",
+                         "cells": [", ".join(r["organisations"])] + r["verdicts"]} for r in m.domain_rows(names, t)]
+                head = [t("col_domain"), t("col_org")] + [p["short"] for p in pols]
+            if group is not None:
+                title = f"{title}: {group.upper()}"
+            return self._page("list.html", path, t, title=title, rows=rows, head=head, csv=csvp, json=jsonp)
         if kind == "provider":
             rows = [{"name": r["name"], "href": f"/{lang}/provider/{r['id']}/",
                      "cells": [r["count_text"], r["share"], r["parent"], r["jurisdiction"]]}
