@@ -474,3 +474,13 @@ def test_cli_serve_runs_on_loopback(built, tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.parametrize("value,want", [("=HYPERLINK(1)", "'=HYPERLINK(1)"), ("  @SUM(A1)", "'  @SUM(A1)"),
+                                        ("\uff1d1+1", "'\uff1d1+1"), ("-2", "'-2"), ("a\u202eb", "a\\u202eb"),
+                                        ("\t=1", "\\x09=1"), ("Gemeente A", "Gemeente A")])
+def test_page_csv_cells_are_spreadsheet_safe(value, want):
+    from stekker.publish.pages import _csv
+
+    body = _csv(["x"], [[value]]).body.decode("utf-8")
+    assert list(csv.reader(io.StringIO(body)))[1] == [want]

@@ -544,8 +544,18 @@ def _csv(header: list[str], rows: Any) -> Doc:
     w = csv.writer(buf)
     w.writerow(header)
     for r in rows:
-        w.writerow([cell(v) if isinstance(v, str) else ("" if v is None else v) for v in r])
+        w.writerow([_cell(v) if isinstance(v, str) else ("" if v is None else v) for v in r])
     return Doc(buf.getvalue().encode("utf-8"), "text/csv; charset=utf-8")
+
+
+_FORMULA_START = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
+
+
+def _cell(v: str) -> str:
+    """:func:`stekker.text.cell`, with a fast path for plain text."""
+    if v.isprintable() and v.lstrip()[:1] not in _FORMULA_START:
+        return v
+    return cell(v)
 
 
 def _xml_text(s: str) -> str:
