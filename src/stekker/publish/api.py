@@ -92,9 +92,10 @@ def openapi(version: str) -> dict[str, Any]:
             "/api/v1/providers.json": _list("providers", prov, ["limit", "offset"]),
             "/api/v1/parents.json": _list("parents", prov, ["limit", "offset"]),
             "/api/v1/sectors.json": _list("sectors", sec, ["limit", "offset"]),
-            "/api/v1/organisations/{id}.json": _one("organisations", {"type": "object",
-                                                                      "required": ["id", "name", "verdicts",
-                                                                                   "domains"]}),
+            "/api/v1/organisations/{id}.json": _one("organisations", {
+                "type": "object", "required": ["id", "name", "verdicts", "domains"],
+                "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "verdicts": _VERDICTS,
+                               "domains": {"type": "array", "items": dom}}}),
             "/api/v1/domains/{id}.json": _one("domains", {"type": "object",
                                                           "required": ["domain", "verdicts", "dependencies"]}),
             "/api/v1/providers/{id}.json": _one("providers", {**prov, "properties": {

@@ -753,11 +753,19 @@ class Model:
                    "domains": [r.domain for r in rep.org_results(name)]}
 
     def api_org(self, slug: str) -> dict[str, Any]:
-        from stekker.report.export import domain_record
-
+        """An organisation: its verdicts and one summary row per domain (the
+        full record of each domain is at /api/v1/domains/<domain>.json)."""
         name = self._orgs[slug]
-        return {"id": slug, "name": name, "verdicts": dict(self.report.org_verdicts[name]),
-                "domains": [domain_record(self.report, r, "en") for r in self.report.org_results(name)]}
+        doms = {r.domain for r in self.report.org_results(name)}
+        rows = [{**row, "id": safe_id(row["domain"])} for row in self._domain_rows_of(doms)]
+        return {"id": slug, "name": name, "verdicts": dict(self.report.org_verdicts[name]), "domains": rows}
+
+    def _domain_rows_of(self, names: set[str]) -> Iterator[dict[str, Any]]:
+        for r in sorted((self._by_domain[n] for n in names), key=lambda r: r.domain):
+            yield {"domain": r.domain, "organisations": r.organisations, "sectors": r.sectors,
+                   "status": r.da.status, "verdicts": dict(r.verdict),
+                   "providers": {c: (primary_dep(r, c).provider_key if primary_dep(r, c) else None)
+                                 for c in ("web", "mailbox", "dns", "office")}}
 
     def api_provider_rows(self) -> list[dict[str, Any]]:
         return [{"id": k, "key": p.key, "name": p.name, "domains": p.count, "denominator": p.denominator,
