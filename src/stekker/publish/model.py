@@ -175,6 +175,8 @@ class Model:
     _by_domain: dict[str, Any] = field(default_factory=dict, repr=False)
     _dom_ids: dict[str, str] = field(default_factory=dict, repr=False)
     _verdict_cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+    _org_results: dict[str, list[Any]] = field(default_factory=dict, repr=False)
+    _prov_parents: dict[str, set[str]] = field(default_factory=dict, repr=False)  # provider -> ultimate parents
     _policy_titles: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
     _orgs: dict[str, str] = field(default_factory=dict, repr=False)  # slug -> organisation name
     _org_slug: dict[str, str] = field(default_factory=dict, repr=False)
@@ -243,6 +245,10 @@ class Model:
         rep = self.report
         self._by_domain = {r.domain: r for r in rep.results}
         self._dom_ids = {safe_id(r.domain): r.domain for r in rep.results}
+        self._org_results = defaultdict(list)  # Report.org_results(name) for every name at once (it scans all)
+        for r in rep.results:
+            for o in r.organisations:
+                self._org_results[o].append(r)
         used: dict[str, str] = {}
         for o in rep.org_verdicts:
             s = slugify(o)
@@ -273,6 +279,7 @@ class Model:
                 pd[safe_id(d.provider_key)][r.domain].add(d.category)
                 if d.chain:
                     top = safe_id(d.chain[-1].id)
+                    self._prov_parents.setdefault(safe_id(d.provider_key), set()).add(top)
                     par[top][r.domain].add(d.category)
                     for e in d.chain:
                         comp[top].setdefault(e.id, e)
@@ -522,7 +529,7 @@ class Model:
     def org(self, slug: str, t: Text) -> dict[str, Any]:
         name = self._orgs[slug]
         rep = self.report
-        results = rep.org_results(name)
+        results = self._org_results.get(name, [])
         verdicts = []
         for p in rep.policies:
             v = rep.org_verdicts[name][p.id]
@@ -564,7 +571,7 @@ class Model:
         category: its first domain (input order by name) with that service
         identified, else the state (``?`` unknown, ``error``, ``absent``)."""
         states = []
-        for r in self.report.org_results(name):
+        for r in self._org_results.get(name, []):
             d = primary_dep(r, category)
             if d is not None:
                 return d.provider_key, visible(t.provider(d.provider_key, d.service.provider_name))
@@ -645,9 +652,7 @@ class Model:
     def parent(self, pid: str, t: Text) -> dict[str, Any]:
         p = self._parents[pid]
         comps = self._parent_companies.get(pid, {})
-        providers = [row for row in self._provider_rows(t)
-                     if any(dom in dict(self._parent_domains.get(pid, [])) for dom, _ in
-                            self._prov_domains.get(row["id"], [])[:1])]
+        providers = [row for row in self._provider_rows(t) if pid in self._prov_parents.get(row["id"], ())]
         return {"id": pid, "name": visible(p.name), "count": t.int(p.count), "share": t.pct(p.share),
                 "denominator": t.int(p.denominator), "jurisdiction": p.jurisdiction or "–",
                 "companies": [{"id": e.id, "name": visible(e.name), "country": e.country or "–"} for e in comps.values()],
@@ -750,13 +755,13 @@ class Model:
             if secs is not None and name not in secs:
                 continue
             yield {"id": slug, "name": name, "verdicts": dict(rep.org_verdicts[name]),
-                   "domains": [r.domain for r in rep.org_results(name)]}
+                   "domains": [r.domain for r in self._org_results.get(name, [])]}
 
     def api_org(self, slug: str) -> dict[str, Any]:
         """An organisation: its verdicts and one summary row per domain (the
         full record of each domain is at /api/v1/domains/<domain>.json)."""
         name = self._orgs[slug]
-        doms = {r.domain for r in self.report.org_results(name)}
+        doms = {r.domain for r in self._org_results.get(name, [])}
         rows = [{**row, "id": safe_id(row["domain"])} for row in self._domain_rows_of(doms)]
         return {"id": slug, "name": name, "verdicts": dict(self.report.org_verdicts[name]), "domains": rows}
 

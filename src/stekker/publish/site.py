@@ -83,6 +83,15 @@ def _write_paths(site: Site, tmp: Path, paths: list[str]) -> tuple[int, int, int
     return files, size, pages
 
 
+def _quiet_worker() -> None:
+    """Workers leave Ctrl-C to the parent (which stops them) and end
+    silently on the SIGTERM the pool sends at its end."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _worker(paths: list[str]) -> tuple[int, int, int]:
     assert _SITE is not None and _TMP is not None
     return _write_paths(_SITE, _TMP, paths)
@@ -115,7 +124,7 @@ def write_site(site: Site, out: str | os.PathLike, progress: Callable[[int], Non
             site.prepare()
             _SITE, _TMP = site, tmp
             try:
-                with multiprocessing.get_context("fork").Pool(workers) as pool:
+                with multiprocessing.get_context("fork").Pool(workers, initializer=_quiet_worker) as pool:
                     for f, b, p in pool.imap_unordered(_worker, chunks):
                         files, size, pages = files + f, size + b, pages + p
                         if progress and files // 2000 != (files - f) // 2000:
