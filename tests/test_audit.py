@@ -460,7 +460,7 @@ def test_report_renders_completely_in_both_languages(lang):
     assert "<script" not in html.lower()
     import html as _h
     csp = _h.unescape(re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html).group(1))
-    assert "default-src 'none'" in csp and "script-src" not in csp
+    assert "default-src 'none'" in csp and "script-src 'none'" in csp and "unsafe-inline" not in csp
     # the style element is pinned by its hash
     import base64
     import hashlib

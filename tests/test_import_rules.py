@@ -26,9 +26,11 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "stekker"
 # part -> layer; a part may import parts of its own layer or lower.
 LAYERS: dict[str, int] = {
     # shared leaves: no stage knowledge
-    "__init__": 0, "__main__": 6, "evidence": 0, "spf": 0, "text": 0, "safeyaml": 0, "outputs": 0,
+    "__init__": 0, "__main__": 6, "evidence": 0, "dates": 0, "countries": 0, "spf": 0, "text": 0, "safeyaml": 0, "outputs": 0,
     # reference data and inputs
-    "datasets": 1, "ipasn": 1, "targets": 1, "kb": 1,
+    "datadir": 1, "datasets": 1, "ipasn": 1, "targets": 1, "kb": 1,
+    # the rendering toolkit (Jinja + CSP, NL/EN formatting, Chromium) for report, audit, web
+    "render": 1,
     "store": 2,
     "collect": 3, "attribute": 3,
     "judge": 4,
@@ -41,7 +43,9 @@ TOOLS = {"lab", "validate"}
 # the CLI modules that run the tools' commands
 TOOL_DOORS = {"cli/lab.py", "cli/validate.py"}
 # same-layer or downward edges that are still not allowed
-FORBIDDEN: set[tuple[str, str]] = {("attribute", "collect"), ("collect", "attribute"), ("report", "collect")}
+FORBIDDEN: set[tuple[str, str]] = {("attribute", "collect"), ("collect", "attribute"), ("report", "collect"),
+                                   # the IP-to-ASN table is below the data-set manager (no cycle)
+                                   ("ipasn", "datasets")}
 
 
 def _part(rel: Path) -> str:
@@ -131,6 +135,7 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
     ("judge/x.py", "from stekker.report import build\n", "back-edge"),
     ("kb/x.py", "from ..store import Store\n", "back-edge"),
     ("evidence.py", "from stekker.collect import wire\n", "back-edge"),
+    ("ipasn.py", "def f():\n    from stekker.datasets import default_data_dir\n", "forbidden edge ipasn -> datasets"),
     ("newstage/x.py", "x = 1\n", "has no layer"),
 ])
 def test_detects_a_synthetic_violation(tmp_path, name, text, expect):

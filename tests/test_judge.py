@@ -200,6 +200,29 @@ def test_seal_levels(kb, provider, day, sov1, sov2):
     assert (levels["SOV-1"].label(), levels["SOV-2"].label()) == (sov1, sov2)
 
 
+def test_seal_sets_and_thresholds_are_data(tmp_path, kb):
+    """The SEAL conditions read their sets and the SecNumCloud 24/39 from
+    policies.yaml (``seal:``), the same numbers as the strict policy's check."""
+    cfg = load_policies()
+    assert cfg.seal["home"] == "EEA" and cfg.seal["foreign"] == "US"
+    strict_holders = next(c["holders"] for c in cfg["strict"].checks if "holders" in c)
+    assert cfg.seal["holders"] == strict_holders == {"outside": "EEA", "max_single": 24, "max_total": 39}
+    # kpn: 40% of its holders outside the EEA; a user file allowing 40% raises SOV-1 to 4
+    f = tmp_path / "seal.yaml"
+    f.write_text("seal:\n  holders: {outside: EEA, max_single: 24, max_total: 40}\n")
+    levels = seal(svc("web", "kpn"), kb, "2026-01-01", load_policies(f))
+    assert (levels["SOV-1"].label(), levels["SOV-2"].label()) == ("SEAL-4", "SEAL-4")
+    # GB counted as home: a British holder is no longer outside
+    f = tmp_path / "seal-gb.yaml"  # a new path: load_policies caches by path
+    f.write_text("country_sets:\n  EEA-GB: {include: [EEA], countries: [GB]}\nseal:\n  home: EEA-GB\n"
+                 "  holders: {outside: EEA-GB, max_single: 24, max_total: 39}\n")
+    assert seal(svc("web", "kpn"), kb, "2026-01-01", load_policies(f))["SOV-1"].label() == "SEAL-4"
+    f = tmp_path / "seal-bad.yaml"
+    f.write_text("seal:\n  foreign: NOPE\n")
+    with pytest.raises(PolicyError, match="seal: foreign must name a country set"):
+        load_policies(f)
+
+
 def test_seal_none_for_unmeasured(kb):
     assert seal(svc("web", None, "error"), kb) is None
     assert seal(svc("web", None, "unknown"), kb) is None
@@ -276,3 +299,27 @@ def test_data_location_values_are_data(tmp_path, kb):
     v = judge(ms, kb, load_policies(f)["broad"], "2026-01-01")
     assert v.verdict == UNKNOWN and v.reason() == ("Microsoft offers EU/EEA data location; whether this "
                                                    "organisation uses it is not visible in DNS")
+
+
+def test_provider_key_one_rule_two_views():
+    """One provider_key for dependencies and extra hosts: identified services
+    by provider id (or ``self``), the rest by state; only a server on a
+    provider's network differs: apart for a dependency, the provider for a host."""
+    from stekker.judge import provider_key
+
+    infra = svc("web", "azure")
+    infra.service_kind = "infrastructure"
+    platform = svc("web", "azure")
+    platform.service_kind = "platform"
+    cases = [
+        (svc("web", "azure"), "azure", "azure"),
+        (platform, "azure", "azure"),
+        (infra, "azure#self-hosted", "azure"),
+        (svc("web", "self", "self"), "self", "self"),
+        (svc("web", None, "error"), "error", "error"),
+        (svc("web", None, "absent"), "absent", "absent"),
+        (svc("web", None, "unknown"), "?", "?"),
+        (svc("web", None), "?", "?"),  # attributed without a provider: not recognised
+    ]
+    for s, as_dep, as_host in cases:
+        assert (provider_key(s), provider_key(s, infrastructure_apart=False)) == (as_dep, as_host), s

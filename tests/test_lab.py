@@ -316,10 +316,19 @@ def test_every_generated_org_resolves(lab):
 def test_fault_servfail_and_blackhole_delegation(lab):
     r = _ask(lab.resolver, faults.SERVFAIL_DOMAIN, "MX")
     assert r.rcode() == dns.rcode.SERVFAIL
+    # Unbound on its shipped defaults gives no answer at all for a zone whose
+    # name servers never answer (the request is dropped after discard-timeout,
+    # 1900 ms) until its infrastructure cache has marked them down; after that
+    # it answers SERVFAIL. Either is what a scanner must live with; a positive
+    # answer or NXDOMAIN would be a broken lab.
     t0 = time.monotonic()
-    r = _ask(lab.resolver, faults.TIMEOUT_DOMAIN, "MX", timeout=15)
-    assert r.rcode() == dns.rcode.SERVFAIL
-    assert time.monotonic() - t0 < 10
+    try:
+        r = _ask(lab.resolver, faults.TIMEOUT_DOMAIN, "MX", timeout=5)
+    except dns.exception.Timeout:
+        pass
+    else:
+        assert r.rcode() == dns.rcode.SERVFAIL
+    assert time.monotonic() - t0 < 6
 
 
 @pytest.mark.lab

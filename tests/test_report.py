@@ -42,8 +42,8 @@ import pytest
 from test_report_support import HOSTILE_ORG, HOSTILE_TXT, FakeKB, dom, ev, host_sample, sample, svc
 
 from stekker.judge import load_policies
-from stekker.report import build, compare, load_explanations
-from stekker.report.aggregate import combine
+from stekker.judge import combine, load_explanations
+from stekker.report import build, compare
 from stekker.report.export import flat_rows, write_csv, write_jsonl, write_parquet
 from stekker.report.render import RenderError, render_html, render_org_html
 from stekker.report.terminal import print_comparison, print_organisation, print_report
@@ -425,7 +425,7 @@ def test_flat_rows_keep_explanations_apart_from_verdicts(kb, pols):
 
 
 def test_explanations_file_errors(tmp_path):
-    from stekker.report import ExplanationError
+    from stekker.judge import ExplanationError
 
     p = tmp_path / "x.yaml"
     p.write_text("- {text: no target}\n")

@@ -17,6 +17,11 @@ to a temporary file, validates and only then replaces the previous copy.
 When a host cannot be reached it fails fast (``connect_timeout``, default 5
 s), skips the other files of that host and says what stekker keeps using.
 Only the standard library (urllib) is used.
+
+Size (over 400 lines on purpose): downloading with provenance (the
+manifest) and the public suffix list in force share the data dir and the
+manifest; the IP-to-ASN table itself is :mod:`stekker.ipasn`, the data dir
+:mod:`stekker.datadir`.
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, Callable, Mapping
+
+from stekker.datadir import default_data_dir  # re-exported: datasets.default_data_dir()
+from stekker.dates import as_datetime
 
 __all__ = [
     "DEFAULT_SOURCES",
@@ -67,17 +75,6 @@ IPASN_PARTS = ("ip2asn-v4", "ip2asn-v6")
 TABLE_NAME = "ipasn"
 MANIFEST = "manifest.json"
 PSL_MARKER = "===BEGIN ICANN DOMAINS==="
-
-
-def default_data_dir() -> Path:
-    """``$STEKKER_DATA_DIR`` or ``$XDG_DATA_HOME/stekker`` or ``~/.local/share/stekker``."""
-    env = os.environ.get("STEKKER_DATA_DIR")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_DATA_HOME")
-    if xdg:
-        return Path(xdg).expanduser() / "stekker"
-    return Path.home() / ".local" / "share" / "stekker"
 
 
 def _dir(data_dir: str | os.PathLike | None) -> Path:
@@ -127,12 +124,8 @@ def records(data_dir: str | os.PathLike | None = None) -> list[dict[str, Any]]:
     out = []
     for name, e in sorted(read_manifest(data_dir).items()):
         when = e.get("fetched_at") or e.get("imported_at")
-        ts = None
-        if when:
-            try:
-                ts = datetime.fromisoformat(str(when)).timestamp()
-            except ValueError:
-                ts = None
+        dt = as_datetime(when) if when else None
+        ts = dt.timestamp() if dt is not None else None
         out.append({"name": name, "source": e.get("source"), "version": e.get("version"),
                     "fetched_at": ts, "path": e.get("path")})
     return out

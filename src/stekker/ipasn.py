@@ -37,7 +37,13 @@ Cache
 blob, no pickle); :meth:`AsnTable.load` reads it back in milliseconds.
 :meth:`AsnTable.load_default` reads ``<data dir>/ipasn.npz`` where the data
 dir is ``$STEKKER_DATA_DIR`` or ``$XDG_DATA_HOME/stekker`` or
-``~/.local/share/stekker`` (see :mod:`stekker.datasets`).
+``~/.local/share/stekker`` (see :mod:`stekker.datadir`).
+
+Size (over 400 lines on purpose): parsing two formats, flattening nested
+ranges, the numpy table with its lookup and .npz file, and the staleness
+check are one data structure's life cycle; the builder and the table share
+private array helpers and the file format.  The seam if it grows: parsing
+and building vs lookup.
 """
 
 from __future__ import annotations
@@ -56,6 +62,10 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
 import numpy as np
+
+from stekker.countries import registration_country
+from stekker.datadir import default_data_dir
+from stekker.dates import as_datetime
 
 __all__ = [
     "AsnRecord",
@@ -272,9 +282,7 @@ class _Builder:
             if asn == 0:
                 self.not_routed += 1
                 continue
-            cc = f[3].strip() if len(f) > 3 else ""
-            if cc in ("None", "Unknown", "ZZ", "--"):
-                cc = ""
+            cc = registration_country(f[3] if len(f) > 3 else None) or ""
             desc = f[4].strip() if len(f) > 4 else ""
             self.add(fa, a, b, self.rec(asn, cc, desc, origins, multi, aset))
 
@@ -642,8 +650,6 @@ class AsnTable:
 
     @staticmethod
     def default_path(data_dir: str | os.PathLike | None = None) -> Path:
-        from stekker.datasets import default_data_dir
-
         return Path(data_dir) if data_dir is not None else default_data_dir()
 
     @classmethod
@@ -898,18 +904,7 @@ class AsnTable:
 # ---------------------------------------------------------------- staleness
 
 
-def _parse_when(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value, timezone.utc)
-    try:
-        d = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return d if d.tzinfo else d.replace(tzinfo=timezone.utc)
+_parse_when = as_datetime  # the one reader of timestamps (stekker.dates)
 
 
 def stale_warning(table: "AsnTable | dict | None", now: datetime | float | None = None,

@@ -48,6 +48,11 @@ that line's additions, for the consumer to merge
 (:meth:`stekker.store.Store.add_targets` does).  Only the set of seen domains
 is kept in memory.  :meth:`TargetFile.merged` gives the fully merged list
 for small inputs.
+
+Size (over 400 lines on purpose): name normalisation (IDNA, URLs, public
+suffixes), reading CSV/text and detecting encoding and dialect keep one
+promise together: every input line becomes a target or a listed issue.  The
+seam if it grows: normalisation vs file reading.
 """
 
 from __future__ import annotations

@@ -18,6 +18,12 @@ The code below is generic:
 
 Errors and wildcard echoes never become attributions; an error in a deciding
 query without any other conclusion is ``error``, never ``absent``.
+
+Size (over 400 lines on purpose): one decision procedure.  Observations,
+candidates, the per-category decision and the scan loop share the private
+``_Obs``/``_Cand``/``_Ctx`` types; splitting them would make those internals
+public.  The knowledge it applies (fingerprints, rules, confidences) is data
+in ``kb/data``.
 """
 
 from __future__ import annotations
@@ -27,7 +33,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Iterator
 
 from stekker.attribute.model import CATEGORIES, DomainAttribution, EvidenceItem, Service
+from stekker.countries import registration_country
 from stekker.datasets import registrable_domain as _registrable
+from stekker.dates import as_date
 from stekker.evidence import DomainEvidence, QueryResult, Status
 from stekker.kb import KnowledgeBase
 from stekker.kb.schema import CategoryRule
@@ -265,7 +273,7 @@ def _match_ips(ctx: _Ctx) -> None:
                 continue
             prov = kb.provider(pid)
             verified = kb.asn_verified(rec.asn)
-            conf = kb.rules.ip_confidence * (1.0 if verified else 0.8)
+            conf = kb.rules.ip_confidence * (1.0 if verified else kb.rules.unverified_asn_factor)
             rule = f"{pid}.asn:AS{rec.asn}" + ("" if verified else " (unverified)")
             item = EvidenceItem(qname=rr.name or r.qname, rtype=rr.rtype, value=rr.value, rule=rule, purpose=r.purpose)
             ctx.cands.append(_Cand(pid, frozenset({prov.asn_role}), conf, item, r.purpose, "ip", None, r.qname,
@@ -283,11 +291,9 @@ def _network_cand(ctx: _Ctx, r: QueryResult, rr: Any, rec: Any) -> None:
     if _under(r.final_name or r.qname, ctx.org):
         return
     pid = f"as{rec.asn}"
-    country = (getattr(rec, "country", None) or "").upper() or None
-    # RIR pseudo-codes: ZZ/-- (none), AP (APNIC's Asia-Pacific, no country) are unknown;
-    # EU (RIPE's European Union) is kept: the judge counts it as in the EEA for data location
-    if country in ("ZZ", "--", "NONE", "UNKNOWN", "AP"):
-        country = None
+    # RIR pseudo-codes (ZZ, --, AP) name no country; RIPE's EU is kept: the judge counts it
+    # as in the EEA for data location (stekker.countries, data/countries.yaml)
+    country = registration_country(getattr(rec, "country", None))
     holder = (getattr(rec, "description", None) or "").strip() or None
     ctx.networks.setdefault(pid, {"asn": int(rec.asn), "holder": holder, "country": country})
     rule = f"network:AS{rec.asn}" + (f" {holder}" if holder else "") + (f" ({country})" if country else "")
@@ -318,7 +324,7 @@ def _match_spf_ips(ctx: _Ctx) -> None:
         if pid is None:
             continue
         verified = kb.asn_verified(rec.asn)
-        conf = kb.rules.ip_confidence * (1.0 if verified else 0.8)
+        conf = kb.rules.ip_confidence * (1.0 if verified else kb.rules.unverified_asn_factor)
         rule = f"{pid}.asn:AS{rec.asn}" + ("" if verified else " (unverified)")
         item = EvidenceItem(qname=ctx.ev.domain, rtype="TXT", value=f"{t.kind}:{t.value}", rule=rule, purpose="apex_txt")
         ctx.cands.append(_Cand(pid, frozenset({"mail_outbound"}), conf, item, "spf_ip", "ip", None, ctx.ev.domain,
@@ -723,7 +729,7 @@ def attribute_domain(
         from stekker import kb as _kb
 
         kb = _kb.load()
-    d = as_of if isinstance(as_of, _dt.date) else (_dt.date.fromisoformat(str(as_of)[:10]) if as_of else _dt.date.today())
+    d = as_of if isinstance(as_of, _dt.date) else as_date(as_of or None)
     ctx = _Ctx(ev=ev, kb=kb, org=registrable_domain(ev.domain), as_of=d, asn_table=asn_table)
     dstatus = ctx.dstatus = ev.status
     if dstatus != "nxdomain":

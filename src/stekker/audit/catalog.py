@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from stekker import countries
+
 DATA_DIR = Path(__file__).parent / "data"
 
 
@@ -43,6 +45,23 @@ def currency_codes() -> frozenset[str]:
 
 def category_ids() -> tuple[str, ...]:
     return tuple(c["id"] for c in categories())
+
+
+@lru_cache(maxsize=1)
+def seed_rules() -> tuple[tuple[str, ...], dict[str, str]]:
+    """(order, category_map) of data/seed.yaml: which attribution categories
+    seed an inventory, in which order, and the inventory category of a
+    provider the catalogue has no product for."""
+    raw = _load("seed.yaml")
+    order = tuple(raw["order"])
+    cmap = dict(raw["category_map"])
+    bad = sorted(v for v in cmap.values() if v not in category_ids())
+    if bad:
+        raise CatalogueError(f"seed.yaml: category_map names unknown inventory categories: {bad}")
+    missing = [k for k in order if k not in cmap]
+    if missing:
+        raise CatalogueError(f"seed.yaml: order lists categories without a category_map entry: {missing}")
+    return order, cmap
 
 
 def category_label(cid: str, lang: str) -> str:
@@ -175,9 +194,22 @@ def scoring() -> dict:
     return _load("scoring.yaml")
 
 
+SHARED_DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+
+
+@lru_cache(maxsize=1)
+def eu_member_states() -> frozenset[str]:
+    """The EU 27, from the shared ``src/stekker/data/countries.yaml``."""
+    return countries.group("eu")
+
+
 @lru_cache(maxsize=1)
 def jurisdictions() -> dict:
-    return _load("jurisdictions.yaml")
+    """data/jurisdictions.yaml with ``eu`` (the EU member states) filled in
+    from the shared country data."""
+    j = dict(_load("jurisdictions.yaml"))
+    j["eu"] = sorted(eu_member_states())
+    return j
 
 
 def jurisdiction_group(code: str | None) -> str:

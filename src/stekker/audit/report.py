@@ -7,15 +7,10 @@ headers.  PDF: headless Chromium ``--print-to-pdf``.
 
 from __future__ import annotations
 
-import base64
 import datetime as _dt
-import hashlib
-import os
-import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +21,13 @@ from stekker.audit.model import Inventory
 from stekker.audit.plan import Plan, make_plan
 from stekker.audit.resolve import KBLike, Resolution, resolve
 from stekker.audit.scenarios import Scenarios, run_all, to_jsonable
+from stekker.dates import as_date
+from stekker.render import csp as _csp
+from stekker.render import environment, style_hash
+from stekker.render import fmt_money as _fmt_money
+from stekker.render import fmt_num as _fmt_num
+from stekker.render import fmt_pct as _fmt_pct
+from stekker.render.pdf import RenderError, find_chromium, html_to_pdf, run_chromium, screenshot  # noqa: F401 - re-exported
 
 TEMPLATES = Path(__file__).parent / "templates"
 LANGS = ("nl", "en")
@@ -57,8 +59,7 @@ class Audit:
 
 
 def run_audit(inv: Inventory, kb: KBLike | None, as_of: Any = None, kb_error: str | None = None) -> Audit:
-    d = as_of if isinstance(as_of, _dt.date) else (
-        _dt.date.fromisoformat(str(as_of)) if as_of else (inv.as_of or _dt.date.today()))
+    d = as_date(as_of) if as_of else (inv.as_of or _dt.date.today())
     res = resolve(inv, kb, d)
     sc = run_all(inv, res)
     plan = make_plan(inv.items, res, kb, d)
@@ -68,30 +69,19 @@ def run_audit(inv: Inventory, kb: KBLike | None, as_of: Any = None, kb_error: st
 
 
 # ------------------------------------------------------------------ format
+# The shared formatters (stekker.render.fmt) with the audit's choices: an
+# unknown value says so in words, percentages round half up to one decimal
+# (the audit's own rounding, kept: see stekker.render.fmt), scores two decimals.
 def fmt_money(x: Decimal | int | None, lang: str, currency: str = "EUR") -> str:
-    if x is None:
-        return C.t("misc.unknown", lang)
-    q = Decimal(x).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-    s = f"{int(q):,}"
-    sym = "€" if currency.upper() == "EUR" else currency.upper() + " "
-    if lang == "nl":
-        return f"{sym} {s.replace(',', '.')}" if sym == "€" else f"{sym}{s.replace(',', '.')}"
-    return f"{sym}{s}"
+    return _fmt_money(x, lang, currency, missing=C.t("misc.unknown", lang))
 
 
 def fmt_pct(x: Decimal | float | None, lang: str) -> str:
-    if x is None:
-        return C.t("misc.unknown", lang)
-    v = (Decimal(str(x)) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-    if v == v.to_integral():
-        v = v.quantize(Decimal(1))
-    s = str(v)
-    return (s.replace(".", ",") if lang == "nl" else s) + "%"
+    return _fmt_pct(x, lang, 1, rounding="half-up", missing=C.t("misc.unknown", lang))
 
 
 def fmt_num(x: float, lang: str) -> str:
-    s = f"{x:.2f}"
-    return s.replace(".", ",") if lang == "nl" else s
+    return _fmt_num(x, lang, 2)
 
 
 def _join(xs: list[str], lang: str) -> str:
@@ -341,57 +331,16 @@ def context(a: Audit, lang: str) -> dict:
 
 # ------------------------------------------------------------------ render
 def _env() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "j2"), default=True),
-        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-    )
+    return environment(jinja2.FileSystemLoader(str(TEMPLATES)))
 
 
 def render_html(a: Audit, lang: str = "nl") -> str:
     env = _env()
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
-    digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode()
-    csp = (f"default-src 'none'; style-src 'sha256-{digest}'; img-src data:; "
-           "base-uri 'none'; form-action 'none'")
     ctx = context(a, lang)
-    return env.get_template("report.html.j2").render(css=css, csp=csp, **ctx)
-
-
-CHROMIUM_FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-)
-
-
-def find_chromium() -> str | None:
-    for c in (os.environ.get("STEKKER_CHROMIUM"), "/usr/bin/chromium", "chromium", "chromium-browser"):
-        if c and shutil.which(c):
-            return shutil.which(c)
-    return None
+    return env.get_template("report.html.j2").render(css=css, csp=_csp(style_hash(css)), **ctx)
 
 
 def chromium(args: list[str], timeout: float = 90) -> subprocess.CompletedProcess:
-    exe = find_chromium()
-    if not exe:
-        raise RuntimeError("headless Chromium not found (apt-get install chromium)")
-    with tempfile.TemporaryDirectory(prefix="stekker-chromium-") as prof:
-        cmd = [exe, *CHROMIUM_FLAGS, f"--user-data-dir={prof}", *args]
-        return subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
-
-
-def html_to_pdf(html_path: Path, pdf_path: Path, timeout: float = 90) -> Path:
-    html_path, pdf_path = Path(html_path).resolve(), Path(pdf_path).resolve()
-    p = chromium(["--no-pdf-header-footer", f"--print-to-pdf={pdf_path}", html_path.as_uri()], timeout)
-    if not pdf_path.exists() or pdf_path.stat().st_size == 0:
-        raise RuntimeError(f"chromium did not write {pdf_path} (exit {p.returncode}): "
-                           f"{p.stderr.decode(errors='replace')[-500:]}")
-    return pdf_path
-
-
-def screenshot(html_path: Path, png_path: Path, size: str = "1200,2400", timeout: float = 90) -> Path:
-    html_path, png_path = Path(html_path).resolve(), Path(png_path).resolve()
-    p = chromium([f"--window-size={size}", "--hide-scrollbars", f"--screenshot={png_path}", html_path.as_uri()], timeout)
-    if not png_path.exists():
-        raise RuntimeError(f"chromium did not write {png_path} (exit {p.returncode})")
-    return png_path
+    """Headless Chromium with the shared flags; the last of ``args`` is the URL."""
+    return run_chromium(list(args[:-1]), args[-1], timeout, purpose="The audit's PDF")

@@ -12,20 +12,11 @@ from typing import Any, Iterable
 
 import yaml
 
-from stekker.audit.catalog import catalogue
+from stekker.audit.catalog import catalogue, seed_rules
 
-# attribution category -> inventory category, for providers the catalogue does not map
-CATEGORY_MAP = {
-    "office": "office_suite",
-    "mailbox": "email",
-    "collaboration": "communication",
-    "identity": "security",
-    "web": "website_hosting",
-    "cdn": "website_hosting",
-    "dns": "website_hosting",
-    "saas": "other",
-}
-ORDER = ("office", "mailbox", "collaboration", "identity", "web", "cdn", "dns")
+# attribution categories read (in order) and attribution category -> inventory
+# category for providers the catalogue does not map: data/seed.yaml
+ORDER, CATEGORY_MAP = seed_rules()
 
 
 def _svc_get(s: Any, k: str) -> Any:

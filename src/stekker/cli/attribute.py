@@ -11,21 +11,16 @@ from typing import Optional
 import typer
 
 from stekker.cli import app, echo
+from stekker.cli.common import db_option, open_store
+from stekker.cli.common import fail as _err
 
 STATUS_COLS = ("attributed", "self", "unknown", "absent", "error")
-
-
-def _err(msg: str, code: int = 2) -> "typer.Exit":
-    from stekker.text import visible
-
-    echo(f"error: {visible(msg)}", err=True)  # messages may quote input text
-    return typer.Exit(code)
 
 
 @app.command()
 def attribute(
     scan: str = typer.Option("latest", "--scan", help="Scan ID, or 'latest'."),
-    db: str = typer.Option("stekker.db", "--db", help="SQLite file, or a postgresql://user@host/db URL."),
+    db: str = db_option(),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Ownership date YYYY-MM-DD (default: today): "
                                                              "parent and jurisdiction as on that day."),
     kb_dir: Optional[Path] = typer.Option(None, "--kb", help="Knowledge-base directory (default: the shipped one)."),
@@ -52,7 +47,7 @@ def attribute(
     """
     from stekker import kb as kbmod
     from stekker.attribute import attribute_scan
-    from stekker.store import Store, StoreError
+    from stekker.store import StoreError
 
     if as_of is not None:
         try:
@@ -63,8 +58,8 @@ def attribute(
         k = kbmod.load(kb_dir) if kb_dir else kbmod.load()
     except kbmod.KBError as exc:
         raise _err(str(exc))
+    store = open_store(db)
     try:
-        store = Store.open(db, create=False)
         scan_id = store.resolve_scan(scan)
     except StoreError as exc:
         raise _err(str(exc))

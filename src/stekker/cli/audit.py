@@ -13,6 +13,7 @@ from typing import Optional
 import typer
 
 from stekker.cli import app, echo
+from stekker.cli.common import db_option, fail
 
 audit_app = typer.Typer(
     help=(
@@ -26,8 +27,7 @@ app.add_typer(audit_app, name="audit")
 
 
 def _fail(msg: str, code: int = 2) -> None:
-    echo(f"error: {_visible(msg)}", err=True)
-    raise typer.Exit(code)
+    raise fail(msg, code)
 
 
 def _load_inventory(path: Path):
@@ -116,7 +116,7 @@ def main(
     ctx: typer.Context,
     scan: Optional[str] = typer.Option(None, "--scan", help="Seed from this scan's attributions (same as `audit seed --scan`)."),
     domain: Optional[str] = typer.Option(None, "--domain", help="Scan this domain now and seed from it (with --scan: pick this domain of that scan)."),
-    db: str = typer.Option("stekker.db", "--db", help="Database with scans (SQLite path or postgresql:// URL)."),
+    db: str = db_option(help="Database with scans (SQLite path or postgresql:// URL)."),
     resolver: Optional[str] = typer.Option(None, "--resolver", help="DNS resolver for --domain."),
     out: Optional[Path] = typer.Option(None, "-o", "--output", "--out", help="Write the seeded inventory here (default: stdout)."),
     force: bool = typer.Option(False, "--force", help="Replace an existing file that is not an earlier seeded inventory."),
@@ -266,7 +266,7 @@ def report(
 def seed(
     scan: Optional[str] = typer.Option(None, "--scan", help="Scan id (or reference) whose attributions to use."),
     domain: Optional[str] = typer.Option(None, "--domain", help="Scan this domain now (with --scan: pick this domain of that scan)."),
-    db: str = typer.Option("stekker.db", "--db", help="Database with scans."),
+    db: str = db_option(help="Database with scans."),
     resolver: Optional[str] = typer.Option(None, "--resolver", help="DNS resolver for --domain."),
     out: Optional[Path] = typer.Option(None, "-o", "--output", "--out", help="Write the inventory here (default: stdout)."),
     into: Optional[Path] = typer.Option(None, "--into", help="Add detected items to this existing inventory (in place unless -o)."),

@@ -11,6 +11,7 @@ from typing import List, Optional
 import typer
 
 from stekker.cli import app, echo
+from stekker.dates import as_datetime
 
 data_app = typer.Typer(
     help=(
@@ -30,13 +31,9 @@ def _record_in_store(db: Optional[str], data_dir: Optional[Path]) -> None:
     if not db:
         return
     from stekker import datasets
-    from stekker.store import Store, StoreError
+    from stekker.cli.common import open_store
 
-    try:
-        store = Store.open(db)
-    except StoreError as exc:
-        echo(f"error: {exc}", err=True)
-        raise typer.Exit(2)
+    store = open_store(db, create=True)
     try:
         rows = datasets.records(data_dir)
         for r in rows:
@@ -49,15 +46,9 @@ def _record_in_store(db: Optional[str], data_dir: Optional[Path]) -> None:
 def _age_days(when: Optional[str]) -> Optional[float]:
     if not when:
         return None
-    try:
-        d = datetime.fromisoformat(str(when).replace("Z", "+00:00"))
-    except ValueError:
-        try:
-            d = datetime.fromisoformat(str(when)[:10])
-        except ValueError:
-            return None
-    if d.tzinfo is None:
-        d = d.replace(tzinfo=timezone.utc)
+    d = as_datetime(when) or as_datetime(str(when)[:10])
+    if d is None:
+        return None
     return (datetime.now(timezone.utc) - d).total_seconds() / 86400
 
 

@@ -8,13 +8,8 @@ from typing import List, Optional, Tuple
 import typer
 
 from stekker.cli import app, echo
-
-
-def _err(msg: str, code: int = 2) -> "typer.Exit":
-    from stekker.text import visible
-
-    echo(f"error: {visible(msg)}", err=True)  # messages may quote input text
-    return typer.Exit(code)
+from stekker.cli.common import db_option, open_store
+from stekker.cli.common import fail as _err
 
 
 def _policy_ids(values: List[str]) -> List[str]:
@@ -27,7 +22,7 @@ def _policy_ids(values: List[str]) -> List[str]:
 @app.command()
 def report(
     scan: str = typer.Option("latest", "--scan", "-s", help="Scan ID, or 'latest'."),
-    db: str = typer.Option("stekker.db", "--db", help="SQLite file, or a postgresql://user@host/db URL."),
+    db: str = db_option(),
     policy: List[str] = typer.Option([], "--policy", "-p", help="Definition(s) to apply, in this order; repeatable "
                                      "or comma-separated (default: nos, broad, eu-controlled, strict)."),
     policies_file: Optional[Path] = typer.Option(None, "--policies", help="YAML file with your own definitions and "
@@ -75,12 +70,13 @@ def report(
 
     from stekker import kb as _kb
     from stekker.judge import PolicyError, as_date, load_policies
-    from stekker.report import ExplanationError, build, load_explanations, load_scan, measurement_date
+    from stekker.judge import ExplanationError, load_explanations
+    from stekker.report import build, load_scan, measurement_date
     from stekker.report.compare import compare as _compare
     from stekker.report.export import write_csv, write_jsonl, write_parquet
     from stekker.report.render import RenderError, render_html, render_org_html, write_pdf
     from stekker.report.terminal import make_console, print_organisation, print_report
-    from stekker.store import Store, StoreError
+    from stekker.store import StoreError
 
     from stekker.outputs import OutputError, check_output, replacing
 
@@ -118,10 +114,7 @@ def report(
         kb = _kb.load()
     except Exception as exc:  # noqa: BLE001 - a broken knowledge base is a user-facing error
         raise _err(f"knowledge base: {exc}")
-    try:
-        store = Store.open(db, create=False)
-    except StoreError as exc:
-        raise _err(str(exc))
+    store = open_store(db)
 
     import sys
 

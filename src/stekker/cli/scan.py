@@ -9,20 +9,15 @@ from typing import List, Optional
 import typer
 
 from stekker.cli import app, echo
-
-
-def _err(msg: str, code: int = 2) -> "typer.Exit":
-    from stekker.text import visible
-
-    echo(f"error: {visible(msg)}", err=True)  # messages may quote input text
-    return typer.Exit(code)
+from stekker.cli.common import db_option, open_store
+from stekker.cli.common import fail as _err
 
 
 @app.command()
 def scan(
     file: Optional[Path] = typer.Argument(None, help="Input: .txt (one domain per line) or .csv with a 'domain' column "
                                                      "(optional: organisation, sector, hosts)."),
-    db: str = typer.Option("stekker.db", "--db", help="SQLite file, or a postgresql://user@host/db URL."),
+    db: str = db_option(),
     resolver: List[str] = typer.Option([], "--resolver", "-r", help="Resolver IP[:PORT]; repeatable (round-robin with "
                                                                     "failover). Default: the system's resolvers."),
     qps: float = typer.Option(0.0, "--qps", min=0.0, max=10_000_000.0, help="Global cap on queries per second "
@@ -71,7 +66,7 @@ def scan(
     from stekker.collect.plan import load_plan
     from stekker.collect.run import RunOptions, run_scan
     from stekker.collect.transport import NoResolverError, TransportConfig, format_resolver, parse_resolver, system_resolvers
-    from stekker.store import Store, StoreError
+    from stekker.store import StoreError
 
     if progress not in ("auto", "bar", "lines", "none"):
         raise _err("--progress must be auto, bar, lines or none")
@@ -105,10 +100,7 @@ def scan(
         except InputError as exc:
             _print_issues(getattr(exc, "issues", []) or [], counts=getattr(exc, "issue_counts", None))
             raise _err(_safe_msg(str(exc)))
-    try:
-        store = Store.open(db, create=resume is None)
-    except StoreError as exc:
-        raise _err(str(exc))
+    store = open_store(db, create=resume is None)
     try:
         if resolver:
             resolvers = given

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import json
 import sys
 from pathlib import Path
 from typing import Optional
@@ -272,37 +270,14 @@ def export(
 
 def _export(store, sid: int, format: str, out, sep: str, evidence: bool, attribution: bool,
             as_of: Optional[str]) -> None:
-    from stekker.text import cell, json_inert
+    from stekker.report.export import scan_records, write_jsonl_records, write_questions_csv
 
     if format == "csv":
-        w = csv.writer(out, delimiter=sep)
-        w.writerow(["domain", "purpose", "qname", "qtype", "status", "absent_kind", "error_kind", "rcode",
-                    "wildcard", "resolver", "ts", "answers", "detail"])
-        for ev in store.iter_evidence(sid):
-            for r in ev.results:
-                w.writerow([cell(v) for v in (
-                    ev.domain, r.purpose, r.qname, r.qtype, r.status.value,
-                    r.absent_kind.value if r.absent_kind else "", r.error_kind.value if r.error_kind else "",
-                    r.rcode or "", int(r.wildcard), r.resolver or "", r.ts or "",
-                    " | ".join(f"{rr.name} {rr.ttl} {rr.rtype} {rr.value}" for rr in r.answers),
-                    r.detail or "")])
+        write_questions_csv(store.iter_evidence(sid), out, sep)
         return
-    attribute = _attributor(_parse_day(as_of) or _scan_day(store, sid)) if attribution else None
-    for ev in store.iter_evidence(sid):
-        rec = attribute(ev) if attribute else None
-        rec = rec or {
-            "domain": ev.domain,
-            "organisation": ev.organisations[0] if ev.organisations else None,
-            "organisations": ev.organisations,
-            "sector": ev.sectors[0] if ev.sectors else None,
-            "sectors": ev.sectors,
-            "status": ev.status,
-        }
-        rec = dict(rec)
-        rec["scan_id"] = sid
-        if evidence:
-            rec["queries"] = [_query_dict(r) for r in ev.results]
-        out.write(json_inert(json.dumps(rec, ensure_ascii=False)) + "\n")
+    attributions, missing = (_stored_attributions(store, sid, _parse_day(as_of) or _scan_day(store, sid))
+                             if attribution else (None, None))
+    write_jsonl_records(scan_records(store.iter_evidence(sid), sid, evidence, attributions, missing), out)
 
 
 def _parse_day(text: Optional[str]):
@@ -325,31 +300,22 @@ def _scan_day(store, sid: int):
     return dt.datetime.fromtimestamp(started, dt.timezone.utc).date() if started else None
 
 
-def _attributor(as_of):
-    """A function evidence -> export record with the current knowledge base
-    (streaming: nothing is held in memory across domains)."""
+def _stored_attributions(store, sid: int, as_of):
+    """The scan's stored attributions for the current knowledge base, read as
+    ``stekker report`` reads them (:func:`stekker.attribute.load_attributions`):
+    computed from the stored evidence and stored first when the scan has none
+    for this knowledge base; recomputed in memory for an ``as_of`` other than
+    the stored one.  Also a function that attributes (in memory) a domain
+    finished after they were stored.  (None, None) without the attribute stage."""
     try:
         from stekker import kb as kbmod
-        from stekker.attribute import attribute_domain
+        from stekker.attribute import attribute_domain, attribute_scan, load_attributions
     except ImportError:
-        return None
+        return None, None
     kb = kbmod.load()
     asn = _asn_table()
-    return lambda ev: attribute_domain(ev, kb, asn, as_of).to_dict()
-
-
-def _query_dict(r) -> dict:
-    return {
-        "purpose": r.purpose,
-        "qname": r.qname,
-        "qtype": r.qtype,
-        "status": r.status.value,
-        "absent_kind": r.absent_kind.value if r.absent_kind else None,
-        "error_kind": r.error_kind.value if r.error_kind else None,
-        "rcode": r.rcode,
-        "wildcard": r.wildcard,
-        "resolver": r.resolver,
-        "ts": r.ts,
-        "detail": r.detail,
-        "answers": [{"name": rr.name, "type": rr.rtype, "ttl": rr.ttl, "value": rr.value} for rr in r.answers],
-    }
+    if kb.version not in store.attribution_versions(sid):
+        # computed and stored before reading, not while the evidence is being streamed
+        attribute_scan(store, sid, kb=kb, asn_table=asn, as_of=as_of)
+    return (load_attributions(store, sid, kb=kb, as_of=as_of, asn_table=asn),
+            lambda ev: attribute_domain(ev, kb, asn, as_of))

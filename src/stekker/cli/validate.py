@@ -42,7 +42,6 @@ def peers(
     """
     from stekker.cli.lab import check_net
     from stekker.outputs import OutputError, check_output
-    from stekker.validate.__main__ import run_cli
 
     try:
         check_net(net)
@@ -57,3 +56,29 @@ def peers(
             raise typer.Exit(2)
 
     raise typer.Exit(run_cli(peers_dir, out, sample, dataset, workdir, net, brief=brief))
+
+
+def run_cli(peers: Path | None, out: Path | None, sample: int | None, datasets, workdir: Path | None, net: str,
+            brief: bool = False) -> int:
+    """Run the peer check and print (and write) its report; the exit code."""
+    from stekker.validate import check, report
+
+    peers = Path(peers) if peers else check.default_peers_dir()
+    if not peers.is_dir():
+        echo(f"error: peer data directory {peers} not found (see ../shared/data/PROVENANCE.md)", err=True)
+        return 2
+    from stekker.lab import procs
+
+    missing = procs.missing_binaries()
+    if missing:
+        echo("error: the DNS lab needs knotd and unbound (missing: " + ", ".join(missing) + ")", err=True)
+        return 2
+    results = check.run(peers, workdir=workdir, net=net, n_sample=sample, datasets=datasets)
+    echo(report.text_summary(results, details=not brief))
+    if out:
+        from stekker.outputs import write_text
+
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_text(out, report.markdown(results, report.meta_for(peers, sample)))
+        echo(f"\nreport written to {out}")
+    return 0

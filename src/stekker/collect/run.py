@@ -8,6 +8,10 @@ thread in batches (one transaction per batch, all-or-nothing), so memory
 stays flat however long the input is, and a crash or ``kill -9`` loses at
 most the domains that were in flight — ``stekker scan --resume ID`` does
 exactly those again.
+
+Size (over 400 lines on purpose): the in-process and the multi-process
+runner, the writer thread and progress share ``RunOptions``/``RunResult``
+and the resume contract above.
 """
 
 from __future__ import annotations

@@ -29,6 +29,11 @@ Every reply is validated against its question: it must come from the
 resolver it was sent to, carry the query id, and repeat the question (name
 and type); a reply that does not is recorded as ``malformed``.  Nothing here
 decides what an answer *means*: that is :mod:`stekker.collect.engine`.
+
+Size (over 400 lines on purpose): the transport is one asyncio state machine
+(:class:`Transport`: UDP with TCP fallback, per-resolver pacing, retries,
+health accounting) whose parts share its state; the helpers around it are
+small.
 """
 
 from __future__ import annotations

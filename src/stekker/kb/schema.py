@@ -302,6 +302,7 @@ class RulesFile(_Strict):
     saas: CategoryRule
     hosts: CategoryRule | None = None  # the input's extra hosts (each attributed like a website)
     ip_confidence: float = 0.7
+    unverified_asn_factor: float = Field(default=0.8, gt=0, le=1)  # times ip_confidence for asns_unverified
     self_confidence: float = 0.8
     network_confidence: float = 0.4  # the network operator of an address no provider's ASN covers
     network_roles: list[str] = Field(default_factory=lambda: ["web", "dns"])  # roles of such an answer (vs ip_roles)

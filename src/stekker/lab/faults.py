@@ -47,7 +47,7 @@ BLACKHOLE_RESOLVER = "127.77.0.99"  # never answers (UDP and TCP port 53)
 TRUNCATING_RESOLVER = "127.77.0.98"  # UDP: empty answer with TC=1; TCP: connection closed at once
 
 SERVFAIL_DOMAIN = "lame-delegation.nl"  # delegated to a server without the zone: REFUSED -> SERVFAIL
-TIMEOUT_DOMAIN = "blackhole-delegation.nl"  # delegated to the black hole -> SERVFAIL after a few s
+TIMEOUT_DOMAIN = "blackhole-delegation.nl"  # delegated to the black hole -> no answer (Unbound defaults), SERVFAIL once its name servers are marked down
 TCP_ONLY_DOMAIN = "tcp-only.nl"  # apex TXT RRset > 1232 bytes
 TCP_ONLY_NAME = "big.tcp-only.nl"  # TXT and A RRsets > 1232 bytes: TC over UDP, full over TCP
 CNAME_LOOP_DOMAIN = "cname-loop.nl"

@@ -41,14 +41,14 @@ LANGS = ("nl", "en")
 
 def load_explanations(path: str | None) -> list[Any]:
     """Explanations file ("pas toe of leg uit"), read by the report's reader."""
-    from stekker.report import load_explanations as _load
+    from stekker.judge import load_explanations as _load
 
     return _load(path)
 
 
 def __getattr__(name: str) -> Any:
-    if name == "ExplanationError":
-        from stekker.report import ExplanationError
+    if name == "ExplanationError":  # the explanations file's error, for the CLI
+        from stekker.judge import ExplanationError
 
         return ExplanationError
     raise AttributeError(name)
@@ -134,17 +134,17 @@ class Text:
         return self._r.count(key, n)
 
     def pct(self, x: float | None) -> str:
-        from stekker.report.figures import fmt_pct
+        from stekker.render.fmt import fmt_pct
 
         return fmt_pct(x, self.lang)
 
     def int(self, n: int | float | None) -> str:
-        from stekker.report.figures import fmt_int
+        from stekker.render.fmt import fmt_int
 
         return fmt_int(n, self.lang)
 
     def day(self, d: _dt.date | None) -> str:
-        from stekker.report.figures import fmt_day
+        from stekker.render.fmt import fmt_day
 
         return fmt_day(d, self.lang)
 
@@ -194,8 +194,8 @@ class Model:
              contest_email: str | None = None) -> "Model":
         """Judge a stored scan like ``stekker report`` does, plus the previous
         scan (for the changes) and up to ``history`` scans (verdict history)."""
-        from stekker.judge import load_policies
-        from stekker.report import build, judge_results, load_scan, measurement_date
+        from stekker.judge import judge_results, load_policies
+        from stekker.report import build, load_scan, measurement_date
         from stekker.report.compare import compare
 
         if kb is None:

@@ -62,13 +62,14 @@ class NotFound(LookupError):
 
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    """The site's Jinja environment: package templates, autoescape on for
-    every template, undefined values an error."""
+    """The site's Jinja environment: the rendering toolkit's one environment
+    (autoescape on, undefined values an error) over the package templates."""
+    from stekker.render.html import environment as toolkit_environment
+
     def load(name: str) -> str:
         return resources.files("stekker.publish").joinpath("templates", name).read_text("utf-8")
 
-    return jinja2.Environment(loader=jinja2.FunctionLoader(load), autoescape=True,
-                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    return toolkit_environment(jinja2.FunctionLoader(load))
 
 
 def _rel(page: str):

@@ -1,5 +1,6 @@
-"""Report: judge a scan's attributions under several definitions of
-"sovereign" and present the numbers with their denominators.
+"""Report: a scan's verdicts under several definitions of "sovereign"
+(judged by :mod:`stekker.judge`), tallied and presented with their
+denominators.
 
     from stekker.report import build, load_scan
     attributions, meta = load_scan(store, "latest", kb)
@@ -16,37 +17,39 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
-from .aggregate import (
-    DomainResult,
-    Explanation,
-    ExplanationError,
-    HostGroup,
-    HostResult,
-    Report,
-    Tally,
-    build,
-    judge_results,
-    load_explanations,
-)
+from stekker.dates import scan_day
+
+from .aggregate import HostGroup, Report, Tally, build, tally
 from .compare import Comparison, compare
 
 __all__ = [
     "Comparison",
-    "DomainResult",
-    "Explanation",
-    "ExplanationError",
     "HostGroup",
-    "HostResult",
     "Report",
     "Tally",
     "build",
     "compare",
-    "judge_results",
-    "load_explanations",
     "load_scan",
     "measurement_date",
     "scan_meta",
+    "tally",
 ]
+
+# Judged results live in stekker.judge (issue 10); these names were importable
+# from here before and stay so, with a warning, until every caller has moved.
+_MOVED_TO_JUDGE = ("DomainResult", "Explanation", "ExplanationError", "HostResult", "judge_results",
+                   "load_explanations")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED_TO_JUDGE:
+        import warnings
+
+        import stekker.judge
+
+        warnings.warn(f"stekker.report.{name} moved to stekker.judge.{name}", DeprecationWarning, stacklevel=2)
+        return getattr(stekker.judge, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def scan_meta(store: Any, scan_id: int, kb: Any = None) -> dict[str, Any]:
@@ -114,16 +117,7 @@ def _psl_in_force(meta: dict[str, Any]) -> None:
 
 def measurement_date(meta: dict[str, Any]) -> _dt.date:
     """The day the scan ran (the default ownership date of a report)."""
-    for k in ("started_at", "finished_at"):
-        v = meta.get(k)
-        if isinstance(v, (int, float)):
-            return _dt.datetime.fromtimestamp(float(v), _dt.timezone.utc).date()
-        if v:
-            try:
-                return _dt.date.fromisoformat(str(v)[:10])
-            except ValueError:
-                pass
-    return _dt.date.today()
+    return scan_day(meta) or _dt.date.today()
 
 
 def load_scan(store: Any, scan_ref: Any, kb: Any) -> tuple[list, dict[str, Any]]:

@@ -1,29 +1,22 @@
 """Aggregates over one scan: the numbers the report prints.
 
-Every share has its numerator and denominator next to it; what could not be
-decided (DNS errors, unknown providers, non-existent domains) is counted in
-its own column and never silently dropped or counted as sovereign.
-
-Domain verdict under a policy (first rule that applies):
-
-* ``nxdomain``       the domain does not exist (excluded, counted)
-* ``not_sovereign``  at least one dependency is not sovereign (this holds
-                     even when another measurement of the domain failed)
-* ``error``          a DNS error prevented part of the measurement (a failed
-                     query or a service in state ``error``): excluded, counted
-* ``unknown``        a dependency could not be judged: excluded, counted
-* ``sovereign``      every dependency is sovereign
-* ``none``           no dependency seen at all
+The verdicts themselves come from :mod:`stekker.judge` (domains, their
+dependencies, the input's extra hosts: :func:`stekker.judge.judge_results`);
+this module only tallies them.  Every share has its numerator and
+denominator next to it; what could not be decided (DNS errors, unknown
+providers, non-existent domains) is counted in its own column and never
+silently dropped or counted as sovereign.
 
 The headline share is ``not_sovereign / (not_sovereign + sovereign + none)``
 — the domains for which the answer is known.  Organisations follow the same
-rules over their domains.
+rules over their domains.  The input's extra hosts are tallied apart
+(:class:`HostGroup`); they do not change the domain and organisation
+verdicts.
 
-The input's extra hosts (``DomainAttribution.hosts``, e.g. a hospital's
-patient portal) are judged with the same ``judge()`` and tallied apart
-(:class:`HostResult`, :class:`HostGroup`): a host's verdict is that of its
-providers combined like a category, ``nxdomain`` when the name has no
-address.  They do not change the domain and organisation verdicts.
+Longer than ~400 lines on purpose: :func:`tally` computes every table of
+the report in one pass over the judged results, and the dataclasses it
+fills (:class:`Report` and its parts) are the one contract that terminal,
+HTML, PDF, CSV and JSONL output read.
 """
 
 from __future__ import annotations
@@ -37,21 +30,26 @@ from typing import Any, Iterable
 
 import yaml
 
-from stekker.attribute.model import DomainAttribution, Service
+from stekker.attribute.model import DomainAttribution
 from stekker.judge import (
+    DOMAIN_VERDICTS,
     ERROR,
+    NONE,
     NOT_SOVEREIGN,
+    NXDOMAIN,
     SOVEREIGN,
     UNKNOWN,
     Dependency,
+    DomainResult,
+    Explanation,
+    HostResult,
     Policy,
     as_date,
-    judge_domain,
+    combine,
+    judge_results,
+    looks_at_hosts,
 )
 
-NXDOMAIN = "nxdomain"
-NONE = "none"
-DOMAIN_VERDICTS = (NOT_SOVEREIGN, SOVEREIGN, NONE, UNKNOWN, ERROR, NXDOMAIN)
 DECIDED = (NOT_SOVEREIGN, SOVEREIGN, NONE)
 EXCLUDED = (UNKNOWN, ERROR, NXDOMAIN)
 
@@ -71,251 +69,6 @@ def category_rows() -> list[tuple[str, list[str]]]:
 def multi_rows() -> set[str]:
     """Rows where several providers per domain are normal (SaaS, outbound mail)."""
     return {r["id"] for r in report_data()["categories"] if r.get("multi")}
-
-
-# ---------------------------------------------------------------------------
-# explanations ("pas toe of leg uit")
-# ---------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class Explanation:
-    text: str
-    domain: str | None = None
-    organisation: str | None = None
-    category: str | None = None
-    date: str | None = None
-    by: str | None = None
-
-    def applies(self, da: DomainAttribution, category: str | None = None) -> bool:
-        if self.domain and self.domain.lower().rstrip(".") != da.domain:
-            return False
-        if self.organisation and self.organisation not in _orgs(da):
-            return False
-        if category is not None and self.category and self.category != category:
-            return False
-        return True
-
-
-class ExplanationError(ValueError):
-    pass
-
-
-def load_explanations(path: str | None) -> list[Explanation]:
-    """Read an explanations file (YAML list, or a mapping with ``explanations:``)."""
-    if not path:
-        return []
-    from stekker.safeyaml import YAMLInputError, read_user_yaml
-
-    try:
-        doc = read_user_yaml(path)
-    except YAMLInputError as exc:
-        raise ExplanationError(f"explanations file {path}: {exc}") from None
-    if isinstance(doc, dict):
-        doc = doc.get("explanations")
-    if not isinstance(doc, list):
-        raise ExplanationError(f"{path}: expected a list of explanations")
-    out = []
-    for i, e in enumerate(doc, 1):
-        if not isinstance(e, dict) or not e.get("text"):
-            raise ExplanationError(f"{path}: entry {i}: needs at least 'text'")
-        if not (e.get("domain") or e.get("organisation")):
-            raise ExplanationError(f"{path}: entry {i}: needs 'domain' or 'organisation'")
-        out.append(Explanation(text=str(e["text"]), domain=e.get("domain"),
-                               organisation=e.get("organisation"), category=e.get("category"),
-                               date=str(e["date"]) if e.get("date") else None,
-                               by=str(e["by"]) if e.get("by") else None))
-    return out
-
-
-# ---------------------------------------------------------------------------
-# per domain
-# ---------------------------------------------------------------------------
-
-
-def _orgs(da: DomainAttribution) -> list[str]:
-    if da.organisations:
-        return list(dict.fromkeys(da.organisations))
-    return [da.organisation] if da.organisation else []
-
-
-def _sectors(da: DomainAttribution) -> list[str]:
-    if da.sectors:
-        return list(dict.fromkeys(da.sectors))
-    return [da.sector] if da.sector else []
-
-
-def combine(verdicts: Iterable[str], measurement_error: bool = False, nxdomain: bool = False) -> str:
-    """Domain/organisation verdict from dependency (or domain) verdicts."""
-    vs = set(verdicts)
-    if nxdomain:
-        return NXDOMAIN
-    if NOT_SOVEREIGN in vs:
-        return NOT_SOVEREIGN
-    if measurement_error or ERROR in vs:
-        return ERROR
-    if UNKNOWN in vs:
-        return UNKNOWN
-    if SOVEREIGN in vs:
-        return SOVEREIGN
-    return NONE
-
-
-@dataclass(slots=True)
-class DomainResult:
-    da: DomainAttribution
-    deps: list[Dependency]
-    verdict: dict[str, str]  # policy id -> domain verdict
-    explanations: list[Explanation] = field(default_factory=list)
-    hosts: list["HostResult"] = field(default_factory=list)  # the input's extra hosts, judged
-
-    @property
-    def domain(self) -> str:
-        return self.da.domain
-
-    @property
-    def organisations(self) -> list[str]:
-        return _orgs(self.da)
-
-    @property
-    def sectors(self) -> list[str]:
-        return _sectors(self.da)
-
-    @property
-    def measurement_error(self) -> bool:
-        return self.da.status == "error" or bool(self.da.errors)
-
-    def deps_in(self, cats: Iterable[str]) -> list[Dependency]:
-        cs = set(cats)
-        return [d for d in self.deps if d.category in cs]
-
-    def category_verdict(self, pid: str, cats: Iterable[str]) -> str:
-        """Verdict restricted to some categories (``none`` = no such service)."""
-        cats = list(cats)
-        if self.da.status == "nxdomain":
-            return NXDOMAIN
-        deps = self.deps_in(cats)
-        vs = [d.verdicts[pid].verdict for d in deps if d.verdicts.get(pid)]
-        # a domain-level failure (apex SOA/NS) leaves every category unmeasured
-        return combine(vs, measurement_error=self.da.status == "error")
-
-    def non_sovereign(self, pid: str) -> list[Dependency]:
-        return [d for d in self.deps if d.verdicts.get(pid) and d.verdicts[pid].verdict == NOT_SOVEREIGN]
-
-
-def judge_results(attributions: Iterable[DomainAttribution], kb: Any, policies: list[Policy],
-                  as_of: Any = None, explanations: list[Explanation] | None = None) -> list[DomainResult]:
-    out = []
-    explanations = explanations or []
-    cache: dict = {}
-    for da in attributions:
-        deps = judge_domain(da, kb, policies, as_of, cache=cache)
-        verdict = {}
-        for p in policies:
-            vs = [d.verdicts[p.id].verdict for d in deps if d.verdicts.get(p.id)]
-            verdict[p.id] = combine(vs, measurement_error=da.status == "error" or bool(da.errors),
-                                    nxdomain=da.status == "nxdomain")
-        ex = [e for e in explanations if e.applies(da)]
-        res = DomainResult(da, deps, verdict, ex)
-        res.hosts = judge_hosts(res, kb, policies, as_of, cache)
-        out.append(res)
-    out.sort(key=lambda r: r.domain)
-    return out
-
-
-# ---------------------------------------------------------------------------
-# extra hosts of the input (e.g. a hospital's patient portal)
-# ---------------------------------------------------------------------------
-
-HOST_CATEGORY = "host"  # Service.category of an extra host (attribute engine)
-HOST_ABSENT = NXDOMAIN  # host verdict key when the name has no address (excluded, counted)
-
-
-def looks_at_hosts(policy: Policy) -> bool:
-    """Whether a definition judges extra hosts (a ``categories:`` list without
-    ``host`` limits it to other dependencies)."""
-    return policy.categories is None or HOST_CATEGORY in policy.categories
-
-
-@dataclass(slots=True)
-class HostResult:
-    """One extra host of the input: who serves it and its verdict per policy."""
-
-    host: str
-    result: DomainResult = field(repr=False, compare=False)  # the domain (input row) it was listed with
-    service: Service
-    deps: list[Dependency]  # the primary provider first, then the further ones (Service.also)
-    verdict: dict[str, str]  # policy id -> not_sovereign|sovereign|none|unknown|error|nxdomain (no address)
-
-    @property
-    def domain(self) -> str:
-        return self.result.domain
-
-    @property
-    def organisations(self) -> list[str]:
-        return self.result.organisations
-
-    @property
-    def sectors(self) -> list[str]:
-        return self.result.sectors
-
-    @property
-    def primary(self) -> Dependency | None:
-        return self.deps[0] if self.deps else None
-
-    @property
-    def present(self) -> bool:
-        """The name resolves (or could not be measured): it is in the denominators."""
-        return self.service.status != "absent"
-
-    @property
-    def identified(self) -> bool:
-        s = self.service
-        return s.status == "self" or (s.status == "attributed" and bool(s.provider))
-
-    @property
-    def provider_key(self) -> str:
-        """Provider id, ``self``, ``?`` (not recognised), ``error`` or ``absent``."""
-        s = self.service
-        if s.status == "self":
-            return "self"
-        if s.status == "attributed" and s.provider:
-            return s.provider
-        if s.status in ("error", "absent"):
-            return s.status
-        return "?"
-
-    @property
-    def chain(self):
-        return self.primary.chain if self.primary else None
-
-
-def judge_hosts(res: DomainResult, kb: Any, policies: list[Policy], as_of: Any = None,
-                cache: dict | None = None) -> list[HostResult]:
-    """Judge every extra host of a domain with the same ``judge()`` as the
-    categories (through :func:`stekker.judge.judge_domain`, on a record that
-    holds only the host).  The host's verdict combines its providers like a
-    category: not sovereign if any is; an error or unknown is excluded and
-    counted, never sovereign; a name without an address is ``nxdomain``."""
-    da = res.da
-    out = []
-    for name, s in sorted((da.hosts or {}).items()):
-        if s.status == "absent":
-            deps: list[Dependency] = []
-        else:
-            one = DomainAttribution(domain=da.domain, organisation=da.organisation,
-                                    organisations=da.organisations, sector=da.sector, sectors=da.sectors,
-                                    status="ok", services={HOST_CATEGORY: s}, saas=[],
-                                    kb_version=da.kb_version, as_of=da.as_of)
-            deps = judge_domain(one, kb, policies, as_of, cache=cache)
-        verdict = {}
-        for p in policies:
-            if s.status == "absent":
-                verdict[p.id] = HOST_ABSENT
-            else:
-                verdict[p.id] = combine(d.verdicts[p.id].verdict for d in deps if d.verdicts.get(p.id))
-        out.append(HostResult(name, res, s, deps, verdict))
-    return out
 
 
 # ---------------------------------------------------------------------------
@@ -510,10 +263,21 @@ def _hhi(counts: list[int], denominator: int) -> float | None:
 def build(attributions: Iterable[DomainAttribution], kb: Any, policies: list[Policy],
           as_of: Any = None, meta: dict[str, Any] | None = None,
           explanations: list[Explanation] | None = None) -> Report:
-    """Judge every domain of a scan and compute all aggregates."""
+    """Judge every domain of a scan (:func:`stekker.judge.judge_results`) and
+    compute all aggregates (:func:`tally`)."""
     day = as_date(as_of)
     explanations = explanations or []
     results = judge_results(attributions, kb, policies, day, explanations)
+    return tally(results, kb, policies, day, meta, explanations)
+
+
+def tally(results: list[DomainResult], kb: Any, policies: list[Policy], as_of: Any = None,
+          meta: dict[str, Any] | None = None, explanations: list[Explanation] | None = None) -> Report:
+    """All aggregates of judged results (from :func:`stekker.judge.judge_results`
+    with the same ``policies`` and date); ``kb`` only for the comparison with
+    the NOS study (:func:`.figures.nos_comparison`)."""
+    day = as_date(as_of)
+    explanations = explanations or []
     pids = [p.id for p in policies]
 
     domains = {pid: _tally(r.verdict[pid] for r in results) for pid in pids}

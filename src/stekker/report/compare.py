@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stekker.attribute.model import CATEGORIES
-
-from .aggregate import HOST_CATEGORY, DomainResult, HostResult
+from stekker.judge import HOST_CATEGORY, DomainResult, HostResult
 
 COMPARE_CATEGORIES: tuple[str, ...] = CATEGORIES + ("saas",)
 MULTI = ("mail_outbound", "saas")

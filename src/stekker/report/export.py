@@ -1,4 +1,7 @@
-"""Per-domain verdicts as CSV, JSONL and Parquet.
+"""Per-domain verdicts as CSV, JSONL and Parquet; a scan's records as JSONL
+and its DNS questions as CSV (``stekker export``, docs/EXPORT.md).
+
+Every JSON Lines file stekker writes goes through :func:`jsonl_line`.
 
 CSV and Parquet are flat (one row per domain): for each policy its verdict
 and the non-sovereign dependencies, for each category the provider (or the
@@ -16,12 +19,13 @@ from __future__ import annotations
 
 import csv
 import json
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 from stekker.attribute.model import CATEGORIES
+from stekker.judge import HOST_ABSENT, NONE, NOT_SOVEREIGN, SOVEREIGN, DomainResult
 from stekker.text import json_inert
 
-from .aggregate import HOST_ABSENT, NONE, NOT_SOVEREIGN, SOVEREIGN, DomainResult, Report
+from .aggregate import Report
 
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
@@ -201,13 +205,108 @@ def finding_labels(report: Report, lang: str = "en") -> dict[str, str]:
     return {p.id: t.finding(p)["one"] for p in report.policies}
 
 
-def write_jsonl(report: Report, path: str, lang: str = "en") -> int:
+def jsonl_line(record: dict[str, Any]) -> str:
+    """One JSON Lines record (UTF-8, not ASCII-escaped) with its newline; hostile
+    text from DNS or the input (bidi overrides, C1 controls) as JSON escapes."""
+    return json_inert(json.dumps(record, ensure_ascii=False)) + "\n"
+
+
+def write_jsonl_records(records: Iterable[dict[str, Any]], fh: Any) -> int:
+    """Write records to an open text file, one line each; returns the count."""
     n = 0
+    for rec in records:
+        fh.write(jsonl_line(rec))
+        n += 1
+    return n
+
+
+def write_jsonl(report: Report, path: str, lang: str = "en") -> int:
     labels = finding_labels(report, lang)
     with open(path, "w", encoding="utf-8") as fh:
-        for r in report.results:
-            # inert: hostile text from DNS or the input (bidi overrides, C1 controls) as JSON escapes
-            fh.write(json_inert(json.dumps(domain_record(report, r, lang, labels), ensure_ascii=False)) + "\n")
+        return write_jsonl_records((domain_record(report, r, lang, labels) for r in report.results), fh)
+
+
+# ---------------------------------------------------------------------------
+# a scan's records (stekker export): the contract of docs/EXPORT.md
+# ---------------------------------------------------------------------------
+
+
+def query_record(r: Any) -> dict[str, Any]:
+    """One stored DNS question (``stekker.evidence.QueryResult``) of an export record."""
+    return {
+        "purpose": r.purpose,
+        "qname": r.qname,
+        "qtype": r.qtype,
+        "status": r.status.value,
+        "absent_kind": r.absent_kind.value if r.absent_kind else None,
+        "error_kind": r.error_kind.value if r.error_kind else None,
+        "rcode": r.rcode,
+        "wildcard": r.wildcard,
+        "resolver": r.resolver,
+        "ts": r.ts,
+        "detail": r.detail,
+        "answers": [{"name": rr.name, "type": rr.rtype, "ttl": rr.ttl, "value": rr.value} for rr in r.answers],
+    }
+
+
+def scan_records(evidences: Iterable[Any], scan_id: int, evidence: bool = True,
+                 attributions: Iterable[Any] | None = None,
+                 attribute_missing: Any = None) -> Iterator[dict[str, Any]]:
+    """The export records of a scan (docs/EXPORT.md), one per domain of
+    ``evidences`` (``store.iter_evidence(scan)``, input order).
+
+    ``attributions``: the scan's stored attributions in the same order
+    (``stekker.attribute.load_attributions``); a domain's record is its
+    ``DomainAttribution.to_dict()``.  A domain with no stored attribution
+    (scanned after ``stekker attribute`` ran) gets ``attribute_missing(ev)``
+    when given, else only its input fields.  ``attributions`` None: input
+    fields only (``--no-attribution``)."""
+    pending = iter(attributions) if attributions is not None else None
+    nxt = None
+    for ev in evidences:
+        rec = None
+        if pending is not None:
+            if nxt is None:
+                nxt = next(pending, None)
+            if nxt is not None and nxt.domain == ev.domain:
+                rec, nxt = nxt.to_dict(), None
+            elif attribute_missing is not None:
+                rec = attribute_missing(ev).to_dict()
+        rec = rec or {
+            "domain": ev.domain,
+            "organisation": ev.organisations[0] if ev.organisations else None,
+            "organisations": ev.organisations,
+            "sector": ev.sectors[0] if ev.sectors else None,
+            "sectors": ev.sectors,
+            "status": ev.status,
+        }
+        rec = dict(rec)
+        rec["scan_id"] = scan_id
+        if evidence:
+            rec["queries"] = [query_record(r) for r in ev.results]
+        yield rec
+
+
+QUESTION_COLUMNS = ["domain", "purpose", "qname", "qtype", "status", "absent_kind", "error_kind", "rcode",
+                    "wildcard", "resolver", "ts", "answers", "detail"]
+
+
+def write_questions_csv(evidences: Iterable[Any], fh: Any, sep: str = ",") -> int:
+    """One CSV row per stored DNS question (``stekker export --format csv``);
+    cells a spreadsheet would run as a formula get a leading '."""
+    from stekker.text import cell
+
+    w = csv.writer(fh, delimiter=sep)
+    w.writerow(QUESTION_COLUMNS)
+    n = 0
+    for ev in evidences:
+        for r in ev.results:
+            w.writerow([cell(v) for v in (
+                ev.domain, r.purpose, r.qname, r.qtype, r.status.value,
+                r.absent_kind.value if r.absent_kind else "", r.error_kind.value if r.error_kind else "",
+                r.rcode or "", int(r.wildcard), r.resolver or "", r.ts or "",
+                " | ".join(f"{rr.name} {rr.ttl} {rr.rtype} {rr.value}" for rr in r.answers),
+                r.detail or "")])
             n += 1
     return n
 

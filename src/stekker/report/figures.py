@@ -3,7 +3,7 @@
 One place for what every output (terminal, HTML, PDF, CSV, JSONL) says about
 a headline figure:
 
-* :func:`fmt_pct` — the one percent formatter: never "100%" or "0%" unless
+* :func:`fmt_pct` (from :mod:`stekker.render.fmt`) — the one percent formatter: never "100%" or "0%" unless
   exact, one decimal near the ends (99.9%, 0.2%), Dutch decimal comma;
 * :func:`headline_figures` — per definition the share that *depends* on a
   service failing it, labelled with the finding (report/templates/strings.yaml
@@ -27,62 +27,9 @@ from typing import Any
 
 import yaml
 
+from stekker.dates import scan_day
 from stekker.judge import NOT_SOVEREIGN, SOVEREIGN
-
-MONTHS = {
-    "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December"],
-    "nl": ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
-           "oktober", "november", "december"],
-}
-
-
-# ---------------------------------------------------------------------------
-# numbers
-# ---------------------------------------------------------------------------
-
-
-def fmt_int(n: int | float | None, lang: str) -> str:
-    """``13,058`` / ``13.058``."""
-    if n is None:
-        return "–"
-    s = f"{n:,.0f}" if isinstance(n, int) or float(n).is_integer() else f"{n:,.1f}"
-    if lang == "nl":
-        s = s.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
-    return s
-
-
-def fmt_pct(x: float | None, lang: str, digits: int = 0) -> str:
-    """A share as a percentage that never says "all" or "none" unless exact.
-
-    0 and 1 are "0%" and "100%"; below 1% and above 99% one decimal is shown
-    (0.2%, 99.9%); what would still round to 0 or 100 is "<0.1%" / ">99.9%".
-    """
-    if x is None:
-        return "–"
-    if x >= 1:
-        s = "100" if x == 1 else f"{x * 100:.{digits}f}"
-    elif x <= 0:
-        s = "0"
-    else:
-        pct = x * 100
-        d = max(digits, 1) if (pct < 1 or pct > 99) else digits
-        s = f"{pct:.{d}f}"
-        if float(s) >= 100:
-            s = ">" + f"{100 - 10 ** -max(d, 1):.{max(d, 1)}f}"
-        elif float(s) <= 0:
-            s = "<" + f"{10 ** -max(d, 1):.{max(d, 1)}f}"
-    if lang == "nl":
-        s = s.replace(".", ",")
-    return s + "%"
-
-
-def fmt_day(d: _dt.date | None, lang: str) -> str:
-    """``5 December 2026`` / ``5 december 2026``."""
-    if d is None:
-        return "–"
-    return f"{d.day} {MONTHS.get(lang, MONTHS['en'])[d.month - 1]} {d.year}"
-
+from stekker.render.fmt import MONTHS, fmt_day, fmt_int, fmt_pct  # noqa: F401 - re-exported
 
 def count_of(n: int, d: int, t: Any) -> str:
     """``13,058 of 13,070`` / ``13.058 van 13.070``."""
@@ -91,19 +38,7 @@ def count_of(n: int, d: int, t: Any) -> str:
 
 def measured_day(report: Any) -> _dt.date:
     """The day the scan ran (else the ownership date)."""
-    meta = report.meta or {}
-    for k in ("started_at", "finished_at"):
-        v = meta.get(k)
-        if isinstance(v, (int, float)):
-            return _dt.datetime.fromtimestamp(float(v), _dt.timezone.utc).date()
-        if isinstance(v, _dt.datetime):
-            return v.date()
-        if v:
-            try:
-                return _dt.date.fromisoformat(str(v)[:10])
-            except ValueError:
-                pass
-    return report.as_of
+    return scan_day(report.meta or {}) or report.as_of
 
 
 # ---------------------------------------------------------------------------
@@ -244,7 +179,9 @@ def _chain_ids(dep: Any) -> set[str]:
 def nos_comparison(report: Any, kb: Any) -> NosComparison | None:
     """Compute what NOS computed on this scan. The A/MX/NS/CNAME definition
     (``nos-records``) is judged apart when the report was not asked for it."""
-    from .aggregate import _tally, judge_results
+    from stekker.judge import judge_results
+
+    from .aggregate import _tally
 
     data = nos_data()
     head = data["rows"][0]

@@ -1,34 +1,41 @@
-"""HTML (Jinja2, autoescaped, no scripts) and PDF (headless Chromium).
+"""HTML (Jinja2, autoescaped, no scripts) and PDF (headless Chromium) of
+the scan report; the environment, the policy, the formatters and Chromium
+are the shared toolkit in :mod:`stekker.render`.
 
 Everything in DNS is attacker-controlled: the environment autoescapes every
 template, no value is ever placed in a script, style or URL context, and the
 page carries a Content-Security-Policy that allows no scripts at all (the
 only inline style is the report's own stylesheet, allowed by its hash).
 Charts are inline SVG generated here, with title/desc for screen readers.
+
+Size (just over 400 lines): the HTML context of the report and of its
+organisation pages, one dict per page from the same ``Strings``; the
+toolkit (environment, policy, formatters, Chromium) is :mod:`stekker.render`.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as _dt
-import hashlib
-import os
-import shutil
-import subprocess
-import tempfile
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import jinja2
 
-from stekker.judge import load_policies
-from stekker.text import visible
+from stekker.dates import as_datetime
+from stekker.judge import HOST_ABSENT, NOT_SOVEREIGN, HostResult, load_policies
+from stekker.render import (  # noqa: F401 - find_chromium, run_chromium, write_pdf: re-exported for callers
+    RenderError,
+    csp,
+    environment,
+    find_chromium,
+    fmt_datetime,
+    run_chromium,
+    style_hash,
+    write_pdf,
+)
+from stekker.text import visible  # noqa: F401 - re-exported (report.terminal)
 
 from .aggregate import (
-    HOST_ABSENT,
-    NOT_SOVEREIGN,
-    HostResult,
     Report,
     Tally,
     category_rows,
@@ -54,20 +61,12 @@ PER_DOMAIN_LIMIT = 400  # the per-domain table is in the HTML up to this many do
 HOSTS_LIMIT = 400  # the list of extra hosts is in the HTML up to this many hosts
 
 
-class RenderError(RuntimeError):
-    pass
-
-
 def _template_text(name: str) -> str:
     return resources.files("stekker.report").joinpath("templates", name).read_text("utf-8")
 
 
 def _env() -> jinja2.Environment:
-    loader = jinja2.FunctionLoader(lambda name: _template_text(name))
-    env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True)
-    env.filters["visible"] = visible
-    return env
+    return environment(jinja2.FunctionLoader(lambda name: _template_text(name)))
 
 
 class Strings:
@@ -166,18 +165,7 @@ def _age_days(measured: _dt.datetime | None, now: _dt.datetime) -> int | None:
     return max(0, (now.date() - measured.date()).days)
 
 
-def _ts(x: Any) -> _dt.datetime | None:
-    if x is None or x == "":
-        return None
-    if isinstance(x, _dt.datetime):
-        return x if x.tzinfo else x.replace(tzinfo=_dt.timezone.utc)
-    if isinstance(x, (int, float)):
-        return _dt.datetime.fromtimestamp(float(x), _dt.timezone.utc)
-    try:
-        d = _dt.datetime.fromisoformat(str(x))
-        return d if d.tzinfo else d.replace(tzinfo=_dt.timezone.utc)
-    except ValueError:
-        return None
+_ts = as_datetime  # the name report.figures and report.terminal use
 
 
 def context(report: Report, lang: str, comparison: Comparison | None = None,
@@ -390,21 +378,12 @@ def _pname(p: Any, t: Strings) -> str:
     return t("self") if p.key == "self" else p.name
 
 
-def _fmt_date(d: _dt.datetime | None, lang: str) -> str:
-    if d is None:
-        return "–"
-    return d.strftime("%Y-%m-%d %H:%M UTC") if d.hour or d.minute else d.strftime("%Y-%m-%d")
+_fmt_date = fmt_datetime  # the name report.figures uses
 
 
 def _css() -> tuple[str, str]:
     css = _template_text("report.css")
-    digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode()
-    return css, digest
-
-
-def csp(style_hash: str) -> str:
-    return ("default-src 'none'; script-src 'none'; object-src 'none'; base-uri 'none'; "
-            f"form-action 'none'; img-src data:; style-src 'sha256-{style_hash}'")
+    return css, style_hash(css)
 
 
 def render_html(report: Report, lang: str = "en", comparison: Comparison | None = None,
@@ -442,54 +421,3 @@ def render_org_html(report: Report, organisation: str, lang: str = "en",
                org_verdicts=report.org_verdicts[name], n_not=n_not, n_total=len(rows),
                org_general_ex=[e for r in results for e in r.explanations if not e.category])
     return _env().get_template("organisation.html").render(**ctx)
-
-
-# ---------------------------------------------------------------------------
-# PDF through headless Chromium
-# ---------------------------------------------------------------------------
-
-CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
-
-
-def find_chromium() -> str | None:
-    env = os.environ.get("STEKKER_CHROMIUM")
-    if env:
-        return env if (os.path.exists(env) or shutil.which(env)) else None
-    for c in CHROMIUM_CANDIDATES:
-        p = c if os.path.isabs(c) else shutil.which(c)
-        if p and os.path.exists(p):
-            return p
-    return None
-
-
-def chromium_args(user_data_dir: str) -> list[str]:
-    return ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--disable-extensions", "--mute-audio", f"--user-data-dir={user_data_dir}"]
-
-
-def run_chromium(extra: list[str], url: str, timeout: float = 90.0) -> subprocess.CompletedProcess:
-    exe = find_chromium()
-    if exe is None:
-        raise RenderError("PDF needs headless Chromium, which was not found (looked for /usr/bin/chromium, "
-                          "chromium, chromium-browser, google-chrome; set STEKKER_CHROMIUM). "
-                          "On Debian: apt-get install chromium")
-    with tempfile.TemporaryDirectory(prefix="stekker-chromium-") as udd:
-        try:
-            return subprocess.run([exe, *chromium_args(udd), *extra, url], capture_output=True,
-                                  timeout=timeout, check=False)
-        except subprocess.TimeoutExpired:
-            raise RenderError(f"Chromium did not finish within {timeout:.0f} s") from None
-
-
-def write_pdf(html: str, pdf_path: str | Path, timeout: float = 90.0) -> Path:
-    """Print an HTML document to PDF with headless Chromium."""
-    pdf_path = Path(pdf_path).resolve()
-    with tempfile.TemporaryDirectory(prefix="stekker-pdf-") as td:
-        src = Path(td) / "report.html"
-        src.write_text(html, encoding="utf-8")
-        proc = run_chromium([f"--print-to-pdf={pdf_path}", "--no-pdf-header-footer"], src.as_uri(), timeout)
-    if not pdf_path.exists() or pdf_path.stat().st_size == 0:
-        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
-        raise RenderError("Chromium did not write the PDF: " + " / ".join(err))
-    return pdf_path

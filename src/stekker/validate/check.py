@@ -43,6 +43,10 @@ and ``error``. Peer ``unknown``/``independent``/``local-isp`` are ``other``
 too: neither side names a hyperscaler, which is what the four buckets
 measure. The finer table (stekker status x peer label) is printed next to it
 so that "unknown" on either side stays visible.
+
+Size (over 400 lines on purpose): a tool beside the product, one pipeline
+in one file (peer records -> lab zones -> scan -> comparison); nothing of
+it ships in a verdict.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from stekker.datasets import is_public_suffix, registrable_domain
 from stekker.validate.peers import PeerObservation, bucket, load_all, observation_records
 
 LAB_NET = "127.84"
@@ -308,7 +313,6 @@ def build_orgs(observations: Iterable[PeerObservation], dataset: str) -> tuple[l
     """Lab orgs for one dataset: (orgs, rows by input domain, skipped, ASN plan)."""
     from stekker.lab import Org
     from stekker.lab import catalog
-    from stekker.lab.build import is_public_suffix, registrable
     from stekker.lab.zonefile import ZoneDataError, norm_rdata
 
     zones = _Zones()
@@ -370,12 +374,12 @@ def build_orgs(observations: Iterable[PeerObservation], dataset: str) -> tuple[l
         except ZoneDataError as exc:
             skipped.append(Skipped(dataset, obs.domain, obs.label, f"domain is not a valid DNS name: {exc}"))
             continue
-        apex = registrable(domain)
+        apex = registrable_domain(domain, icann_only=True)  # the lab serves ICANN suffixes
         if zones.provider_of(domain) or apex in zones.tlds:
             skipped.append(Skipped(dataset, obs.domain, obs.label,
                                    f"domain lies in a zone the lab serves itself ({apex})"))
             continue
-        if is_public_suffix(domain):
+        if is_public_suffix(domain, icann_only=True):
             skipped.append(Skipped(dataset, obs.domain, obs.label, "domain is a public suffix"))
             continue
         if domain in rows:

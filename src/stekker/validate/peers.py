@@ -19,25 +19,14 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# Peer labels -> comparison bucket. Anything not listed is "other".
-BUCKETS = {
-    "microsoft": "microsoft",
-    "ms365": "microsoft",
-    "google": "google",
-    "gws": "google",
-    "aws": "amazon",
-    "amazon": "amazon",
-}
+import yaml
 
-# The peers store a verification token without its prefix; this is the
-# record text each provider asks its customers to publish.
-TXT_PREFIX = {
-    "microsoft": "MS={}",
-    "google": "google-site-verification={}",
-    "apple": "apple-domain-verification={}",
-    "facebook": "facebook-domain-verification={}",
-    "atlassian": "atlassian-domain-verification={}",
-}
+# Peer labels -> comparison bucket (anything not listed is "other") and the
+# verification-record text per provider: data/peers.yaml.
+with (Path(__file__).parent / "data" / "peers.yaml").open(encoding="utf-8") as _fh:
+    _DATA = yaml.safe_load(_fh)
+BUCKETS: dict[str, str] = dict(_DATA["buckets"])
+TXT_PREFIX: dict[str, str] = dict(_DATA["txt_prefix"])
 
 _DKIM_DETAIL = re.compile(r"DKIM (\S+) CNAME \S+ (\S+)")
 _AUTODISCOVER_DETAIL = re.compile(r"autodiscover CNAME \S+ (\S+)")

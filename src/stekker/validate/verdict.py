@@ -12,7 +12,7 @@ Console), the Microsoft tenant realm API (a tenant exists: Entra ID, Teams,
 Office; not where the mailboxes are), and an MX address in a cloud ASN (the
 host may be a third party's server on that network).
 
-``REVIEWED`` holds the few verdicts that needed reading beyond the rules, each
+The evidence kinds, the causes and ``REVIEWED`` (data/verdicts.yaml) hold the few verdicts that needed reading beyond the rules, each
 with its reason. Verdicts: ``stekker`` (stekker is right), ``peer`` (the peer
 is right), ``undecided`` (the published evidence does not settle it).
 """
@@ -20,50 +20,26 @@ is right), ``undecided`` (the published evidence does not settle it).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
-STRONG = {"mx", "dkim", "cname", "srv", "selector"}
-WEAK = {"spf", "txt", "asn"}
+import yaml
 
-CAUSES = {
-    "own_mx_decides": "stekker lets the organisation's own MX host decide (\"self\") although its own evidence "
-                      "(Exchange Online MX, DKIM to the tenant, autodiscover) shows the mailboxes at the provider "
-                      "- an engine rule, not a KB gap",
-    "spf_only_vs_own_mx": "the peer concludes from an SPF include / token while the MX is the organisation's own server",
-    "peer_unpublished": "the peer cites records it did not publish (mxmap-dk company lists: MX and SPF only)",
-    "peer_google_token": "the peer concludes Google from a google-site-verification token",
-    "peer_tenant_or_token": "the peer concludes Microsoft from the tenant realm API / an MS= token behind a gateway",
-    "stekker_spf_only": "stekker concludes from an SPF include while the MX names another mail platform",
-    "peer_spf_vs_mx": "the peer concludes from an SPF include / token while the MX is another provider's mail service",
-    "stekker_autodiscover": "stekker sees Exchange Online through autodiscover; the peer looked at the MX host only",
-    "asn_hosting": "stekker names the cloud network the MX hosts run on; the MX is a third party's service",
-    "both_weak": "both sides rest on weak evidence (SPF includes, tokens)",
-    "likely_behind_gateway": "stekker answers 'likely <provider>' (a tenant token or SPF include behind a filtering "
-                             "gateway, shown and counted separately); the peer names no hyperscaler - a look-through "
-                             "question DNS cannot settle",
-    "other": "not classified by the rules",
-}
+DATA = Path(__file__).parent / "data" / "verdicts.yaml"
 
+
+def _load_rules() -> dict:
+    with DATA.open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+_RULES = _load_rules()
+# evidence kinds that show where mailboxes are / that only authorise or verify
+STRONG: set[str] = set(_RULES["strong"])
+WEAK: set[str] = set(_RULES["weak"])
+# cause id -> what it means
+CAUSES: dict[str, str] = dict(_RULES["causes"])
 # Verdicts that needed reading beyond the rules (domain -> (verdict, cause, text)).
-REVIEWED: dict[str, tuple[str, str, str]] = {
-    "montdelenclus.be": (
-        "peer", "asn_hosting",
-        "The MX hosts cloud7/cloud8.spamtitan.com are TitanHQ's SpamTitan filtering service (a gateway), running on "
-        "AWS addresses (the peer's own ASN 16509). stekker names Amazon from the address only, because SpamTitan is "
-        "not in the knowledge base as a gateway (KB gap: needs a TitanHQ company entry first). The mailboxes are "
-        "elsewhere (_autodiscover._tcp SRV -> ex3.mail.ovh.net, OVHcloud): the peer's 'other' is right.",
-    ),
-    "bluewin.ch": (
-        "undecided", "asn_hosting",
-        "Swisscom's bluewin mail: the MX hosts mx01/mx02.p.bluenet.ch are in AS16509 (Amazon) by the peer's own "
-        "ASN signal. stekker answers 'Amazon' from the network; the peer answers 'independent' from the operator "
-        "(Swisscom). The infrastructure is Amazon's, the service Swisscom's: a question of definition.",
-    ),
-    "bluemail.ch": (
-        "undecided", "asn_hosting",
-        "Same MX hosts as bluewin.ch (mx01/mx02.p.bluenet.ch, AS16509 by the peer's own signal): Swisscom's mail "
-        "service on Amazon's network.",
-    ),
-}
+REVIEWED: dict[str, tuple[str, str, str]] = {k: tuple(v) for k, v in _RULES["reviewed"].items()}
 
 _PEER_KINDS = (
     ("dkim", re.compile(r"\bDKIM\b", re.I)),

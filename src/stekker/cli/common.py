@@ -1,0 +1,42 @@
+"""What every command module shares: the one-line error exit, the ``--db``
+option and opening the store with a readable error."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from stekker.cli import echo
+
+if TYPE_CHECKING:  # pragma: no cover
+    from stekker.store import Store
+
+DB_HELP = "SQLite file, or a postgresql://user@host/db URL."
+
+
+def fail(msg: str, code: int = 2) -> typer.Exit:
+    """Print ``error: msg`` on stderr (control and bidi characters made
+    visible: messages may quote input text) and return the exit to raise:
+    ``raise fail("...")``."""
+    from stekker.text import visible
+
+    echo(f"error: {visible(msg)}", err=True)
+    return typer.Exit(code)
+
+
+def db_option(default: Any = "stekker.db", help: str = DB_HELP) -> Any:
+    """The ``--db`` option of a command."""
+    return typer.Option(default, "--db", help=help)
+
+
+def open_store(db: str, create: bool = False) -> "Store":
+    """The store at ``db``; a :class:`~stekker.store.StoreError` becomes
+    ``error: ...`` and exit code 2.  ``create=False`` refuses a SQLite file
+    that does not exist (a typo in --db) instead of creating it."""
+    from stekker.store import Store, StoreError
+
+    try:
+        return Store.open(db, create=create)
+    except StoreError as exc:
+        raise fail(str(exc)) from None

@@ -1,0 +1,60 @@
+"""Explanations ("pas toe of leg uit"): an organisation's own word next to a
+verdict.  Read from a user YAML file (``stekker report --explanations``);
+shown next to verdicts, they never change them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stekker.attribute.model import DomainAttribution
+
+from .domain import organisations_of
+
+@dataclass(slots=True)
+class Explanation:
+    text: str
+    domain: str | None = None
+    organisation: str | None = None
+    category: str | None = None
+    date: str | None = None
+    by: str | None = None
+
+    def applies(self, da: DomainAttribution, category: str | None = None) -> bool:
+        if self.domain and self.domain.lower().rstrip(".") != da.domain:
+            return False
+        if self.organisation and self.organisation not in organisations_of(da):
+            return False
+        if category is not None and self.category and self.category != category:
+            return False
+        return True
+
+
+class ExplanationError(ValueError):
+    pass
+
+
+def load_explanations(path: str | None) -> list[Explanation]:
+    """Read an explanations file (YAML list, or a mapping with ``explanations:``)."""
+    if not path:
+        return []
+    from stekker.safeyaml import YAMLInputError, read_user_yaml
+
+    try:
+        doc = read_user_yaml(path)
+    except YAMLInputError as exc:
+        raise ExplanationError(f"explanations file {path}: {exc}") from None
+    if isinstance(doc, dict):
+        doc = doc.get("explanations")
+    if not isinstance(doc, list):
+        raise ExplanationError(f"{path}: expected a list of explanations")
+    out = []
+    for i, e in enumerate(doc, 1):
+        if not isinstance(e, dict) or not e.get("text"):
+            raise ExplanationError(f"{path}: entry {i}: needs at least 'text'")
+        if not (e.get("domain") or e.get("organisation")):
+            raise ExplanationError(f"{path}: entry {i}: needs 'domain' or 'organisation'")
+        out.append(Explanation(text=str(e["text"]), domain=e.get("domain"),
+                               organisation=e.get("organisation"), category=e.get("category"),
+                               date=str(e["date"]) if e.get("date") else None,
+                               by=str(e["by"]) if e.get("by") else None))
+    return out

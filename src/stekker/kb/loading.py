@@ -1,0 +1,157 @@
+"""Loading the knowledge base: the shipped YAML under ``kb/data/`` (or a
+given directory / files), validated against :mod:`stekker.kb.schema` and
+cross-checked, with a content-derived version string."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+
+import yaml
+from pydantic import ValidationError
+
+from stekker.kb.knowledge import KBError, KnowledgeBase
+from stekker.kb.schema import CompaniesFile, ProvidersFile, RulesFile
+
+DATA_DIR = Path(__file__).parent / "data"
+DATA_FILES = ("providers.yaml", "companies.yaml", "rules.yaml")
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans: only true/false are booleans, so
+    keys and values like ``on``, ``no``, ``yes``, ``off`` stay strings."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:bool"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+for _ch in "tTfF":
+    _Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), [_ch]
+    )
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        with path.open("r", encoding="utf-8") as fh:
+            data = yaml.load(fh, Loader=_Loader)  # noqa: S506 (safe loader subclass)
+    except yaml.YAMLError as exc:
+        raise KBError(f"{path}: invalid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise KBError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def _fmt_validation(path: Path, exc: ValidationError, data: dict, key: str) -> str:
+    lines = [f"{path}: {exc.error_count()} validation error(s)"]
+    items = data.get(key) or []
+    for err in exc.errors()[:20]:
+        loc = list(err["loc"])
+        where = ".".join(str(x) for x in loc)
+        if len(loc) >= 2 and loc[0] == key and isinstance(loc[1], int) and loc[1] < len(items):
+            ent = items[loc[1]]
+            if isinstance(ent, dict) and "id" in ent:
+                where = f"{key}[id={ent['id']}]." + ".".join(str(x) for x in loc[2:])
+        lines.append(f"  {where}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def _version(paths: Iterable[Path], dates: Iterable[_dt.date | None]) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(p.name.encode())
+        h.update(b"\0")
+        h.update(p.read_bytes())
+        h.update(b"\0")
+    ds = [d for d in dates if d is not None]
+    day = max(ds).isoformat() if ds else "0000-00-00"
+    return f"{day}-{h.hexdigest()[:8]}"
+
+
+def load(
+    path: str | Path | None = None,
+    *,
+    companies: str | Path | None = None,
+    providers: str | Path | None = None,
+    rules: str | Path | None = None,
+    validate: bool = True,
+) -> KnowledgeBase:
+    """Load and validate the knowledge base.
+
+    ``path``: a directory holding providers.yaml/companies.yaml/rules.yaml
+    (default: the shipped ``kb/data``). ``companies``/``providers``/``rules``
+    override single files (e.g. a test fixture for companies). Missing
+    rules.yaml falls back to the shipped one. Raises :class:`KBError` with a
+    message naming the file, entry and field on any problem."""
+    if path is None and companies is None and providers is None and rules is None:
+        return _load_default()
+    return _load(path, companies, providers, rules, validate)
+
+
+@lru_cache(maxsize=1)
+def _load_default() -> KnowledgeBase:
+    return _load(None, None, None, None, True)
+
+
+def _load(path, companies, providers, rules, validate) -> KnowledgeBase:
+    base = Path(path) if path is not None else DATA_DIR
+    if not base.is_dir():
+        raise KBError(f"knowledge-base directory not found: {base}")
+    pp = Path(providers) if providers else base / "providers.yaml"
+    cp = Path(companies) if companies else base / "companies.yaml"
+    rp = Path(rules) if rules else base / "rules.yaml"
+    if not rp.exists():
+        rp = DATA_DIR / "rules.yaml"
+    for p in (pp, cp, rp):
+        if not p.exists():
+            raise KBError(f"knowledge-base file not found: {p}")
+    pdata, cdata, rdata = _read_yaml(pp), _read_yaml(cp), _read_yaml(rp)
+    # top-level keys starting with "_" hold YAML anchors only (shared source URLs)
+    pdata = {k: v for k, v in pdata.items() if not str(k).startswith("_")}
+    cdata = {k: v for k, v in cdata.items() if not str(k).startswith("_")}
+    try:
+        pf = ProvidersFile.model_validate(pdata)
+    except ValidationError as exc:
+        raise KBError(_fmt_validation(pp, exc, pdata, "providers")) from exc
+    try:
+        cf = CompaniesFile.model_validate(cdata)
+    except ValidationError as exc:
+        raise KBError(_fmt_validation(cp, exc, cdata, "companies")) from exc
+    # further files of the same layout next to them (providers-<part>.yaml,
+    # companies-<part>.yaml), read in name order, when the file is not overridden
+    extra_p = sorted(base.glob("providers-*.yaml")) if not providers else []
+    extra_c = sorted(base.glob("companies-*.yaml")) if not companies else []
+    def _more(path, model, what: str, main, field: str):
+        xd = {k: v for k, v in _read_yaml(path).items() if not str(k).startswith("_")}
+        try:
+            xf = model.model_validate(xd)
+        except ValidationError as exc:
+            raise KBError(_fmt_validation(path, exc, xd, what)) from exc
+        return model(version=main.version, updated=max(filter(None, (main.updated, xf.updated)), default=None),
+                     **{field: [*getattr(main, field), *getattr(xf, field)]})
+
+    for xp in extra_p:
+        pf = _more(xp, ProvidersFile, "providers", pf, "providers")
+    for xc in extra_c:
+        cf = _more(xc, CompaniesFile, "companies", cf, "companies")
+    try:
+        rf = RulesFile.model_validate(rdata)
+    except ValidationError as exc:
+        raise KBError(_fmt_validation(rp, exc, rdata, "categories")) from exc
+    version = _version([pp, cp, rp, *extra_p, *extra_c], [pf.updated, cf.updated, rf.updated])
+    kb = KnowledgeBase(pf, cf, rf, version, {"providers": pp, "companies": cp, "rules": rp,
+                                             **{f"providers:{x.name}": x for x in extra_p},
+                                             **{f"companies:{x.name}": x for x in extra_c}})
+    if validate:
+        errs = kb.validate()
+        if errs:
+            raise KBError(
+                "knowledge base does not validate:\n  " + "\n  ".join(errs)
+                + f"\n(files: {pp}, {cp})"
+            )
+    return kb

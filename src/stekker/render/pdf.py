@@ -1,0 +1,82 @@
+"""PDF and screenshots through headless Chromium: one way to find it, one
+set of flags (no network, no sandbox inside containers, a throwaway
+profile), one error type with readable messages."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
+
+
+class RenderError(RuntimeError):
+    """A page could not be rendered or printed (no Chromium, a timeout, no output)."""
+
+
+def find_chromium() -> str | None:
+    """``$STEKKER_CHROMIUM`` when set (None when it names nothing), else the
+    first of :data:`CHROMIUM_CANDIDATES` that exists."""
+    env = os.environ.get("STEKKER_CHROMIUM")
+    if env:
+        return env if (os.path.exists(env) or shutil.which(env)) else None
+    for c in CHROMIUM_CANDIDATES:
+        p = c if os.path.isabs(c) else shutil.which(c)
+        if p and os.path.exists(p):
+            return p
+    return None
+
+
+def chromium_args(user_data_dir: str) -> list[str]:
+    return ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--disable-extensions", "--mute-audio", f"--user-data-dir={user_data_dir}"]
+
+
+def run_chromium(extra: list[str], url: str, timeout: float = 90.0, purpose: str = "PDF") -> subprocess.CompletedProcess:
+    """Run headless Chromium on ``url`` with the shared flags, ``extra`` and a
+    throwaway profile.  ``purpose`` names what needed it in the error."""
+    exe = find_chromium()
+    if exe is None:
+        raise RenderError(f"{purpose} needs headless Chromium, which was not found (looked for /usr/bin/chromium, "
+                          "chromium, chromium-browser, google-chrome; set STEKKER_CHROMIUM). "
+                          "On Debian: apt-get install chromium")
+    with tempfile.TemporaryDirectory(prefix="stekker-chromium-") as udd:
+        try:
+            return subprocess.run([exe, *chromium_args(udd), *extra, url], capture_output=True,
+                                  timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise RenderError(f"Chromium did not finish within {timeout:.0f} s") from None
+
+
+def _check_written(path: Path, proc: subprocess.CompletedProcess, what: str) -> Path:
+    if not path.exists() or path.stat().st_size == 0:
+        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
+        raise RenderError(f"Chromium did not write the {what} (exit {proc.returncode}): " + " / ".join(err))
+    return path
+
+
+def html_to_pdf(html_path: str | Path, pdf_path: str | Path, timeout: float = 90.0) -> Path:
+    """Print an HTML file to PDF."""
+    html_path, pdf_path = Path(html_path).resolve(), Path(pdf_path).resolve()
+    proc = run_chromium([f"--print-to-pdf={pdf_path}", "--no-pdf-header-footer"], html_path.as_uri(), timeout)
+    return _check_written(pdf_path, proc, "PDF")
+
+
+def write_pdf(html: str, pdf_path: str | Path, timeout: float = 90.0) -> Path:
+    """Print an HTML document (text) to PDF."""
+    with tempfile.TemporaryDirectory(prefix="stekker-pdf-") as td:
+        src = Path(td) / "report.html"
+        src.write_text(html, encoding="utf-8")
+        return html_to_pdf(src, pdf_path, timeout)
+
+
+def screenshot(html_path: str | Path, png_path: str | Path, size: str = "1200,2400", timeout: float = 90.0) -> Path:
+    """A PNG of an HTML file at ``size`` ("width,height")."""
+    html_path, png_path = Path(html_path).resolve(), Path(png_path).resolve()
+    proc = run_chromium([f"--window-size={size}", "--hide-scrollbars", f"--screenshot={png_path}"],
+                        html_path.as_uri(), timeout, purpose="A screenshot")
+    return _check_written(png_path, proc, "screenshot")

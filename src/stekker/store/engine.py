@@ -1,0 +1,213 @@
+"""Opening a stekker database (SQLite or PostgreSQL), checking its schema,
+and the few primitives every part of the store uses (bulk insert, "this
+scan must exist").  :class:`StoreBase` is the body the per-concern mixins
+(scans, targets, evidence, attributions, datasets) are added to."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Self, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from stekker.store import schema as S
+
+
+class StoreError(Exception):
+    """The database cannot be used (unreachable, invalid, wrong schema) or a
+    request is invalid (unknown scan, unknown domain)."""
+
+
+class ScanNotFound(StoreError, LookupError):
+    """No scan matches the reference."""
+
+
+def _display_url(url: sa.URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
+class StoreBase:
+    """Connection and schema of one stekker database."""
+
+    def __init__(self, engine: sa.Engine | str | os.PathLike = "stekker.db", display: str | None = None):
+        if not isinstance(engine, sa.Engine):  # Store("stekker.db") == Store.open("stekker.db")
+            opened = type(self).open(engine)
+            self.__dict__.update(opened.__dict__)
+            return
+        self.engine = engine
+        self.url = display or _display_url(engine.url)
+        self.dialect = engine.dialect.name
+
+    # -- opening --------------------------------------------------------------
+    @classmethod
+    def open(cls, db: str | os.PathLike = "stekker.db", create: bool = True) -> Self:
+        """Open (and create if needed) a database.
+
+        ``db`` is a file path (SQLite; ``:memory:`` for a private in-memory
+        database) or a ``postgresql://`` / ``postgresql+psycopg://`` URL.
+        ``create=False`` (commands that only read) refuses a SQLite file that
+        does not exist instead of creating an empty one (a typo in --db).
+        Raises :class:`StoreError` with a readable message when the database
+        cannot be used."""
+        db = os.fspath(db)
+        low = db.lower()
+        if low.startswith(("postgresql:", "postgresql+psycopg:", "postgres:")):
+            engine, display = cls._pg_engine(db)
+        elif low.startswith("sqlite:"):
+            raise StoreError(f"give a SQLite database as a plain file path, not a URL: {db!r}")
+        elif "://" in db:
+            scheme = db.split("://", 1)[0]
+            raise StoreError(
+                f"unsupported database URL scheme {scheme!r}: use a file path (SQLite) "
+                "or postgresql://user@host/dbname"
+            )
+        else:
+            if not create and db != ":memory:" and not Path(db).expanduser().exists():
+                raise StoreError(f"no database {db} (a typo in --db? `stekker scan` creates one)")
+            engine, display = cls._sqlite_engine(db)
+        store = cls(engine, display)
+        store._init_schema()
+        return store
+
+    @staticmethod
+    def _sqlite_engine(path: str) -> tuple[sa.Engine, str]:
+        if path == ":memory:":
+            engine = sa.create_engine(
+                "sqlite://",
+                connect_args={"check_same_thread": False},
+                poolclass=sa.pool.StaticPool,
+            )
+            display = ":memory:"
+        else:
+            p = Path(path).expanduser()
+            if p.is_dir():
+                raise StoreError(f"cannot open database {path}: it is a directory")
+            if not p.parent.exists():
+                raise StoreError(f"cannot open database {path}: directory {p.parent} does not exist")
+            engine = sa.create_engine(
+                sa.URL.create("sqlite", database=str(p)),
+                connect_args={"check_same_thread": False, "timeout": 60},
+            )
+            display = str(p)
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # noqa: ANN001
+            cur = dbapi_conn.cursor()
+            if display != ":memory:":
+                cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=60000")
+            cur.execute("PRAGMA cache_size=-16384")  # 16 MiB (default 2): larger indexes, bounded RSS
+            cur.close()
+
+        return engine, display
+
+    @staticmethod
+    def _pg_engine(db: str) -> tuple[sa.Engine, str]:
+        try:
+            url = sa.make_url(db)
+        except Exception as e:  # noqa: BLE001
+            raise StoreError(f"invalid PostgreSQL URL {db!r}: {e}") from None
+        if url.drivername in ("postgresql", "postgres", "postgresql+psycopg"):
+            url = url.set(drivername="postgresql+psycopg")
+        else:
+            raise StoreError(f"unsupported PostgreSQL driver {url.drivername!r}: use postgresql://...")
+        query = dict(url.query)
+        connect_args = {} if "connect_timeout" in query else {"connect_timeout": 10}
+        engine = sa.create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+        return engine, _display_url(url)
+
+    def _init_schema(self) -> None:
+        try:
+            with self.engine.begin() as conn:
+                if self.dialect == "postgresql":  # two processes creating the tables at once
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(74657374)"))
+                insp = sa.inspect(conn)
+                existing = set(insp.get_table_names())
+                if existing & {"scans", "queries", "targets"} and "meta" not in existing:
+                    raise StoreError(
+                        f"{self.url} holds tables of an older stekker without a schema version; "
+                        "use a new database (--db)"
+                    )
+                S.metadata.create_all(conn)
+                for table in S.metadata.sorted_tables:  # a damaged or hand-edited database
+                    if table.name not in existing:
+                        continue
+                    have = {c["name"] for c in insp.get_columns(table.name)}
+                    missing = [c.name for c in table.columns if c.name not in have]
+                    if missing:
+                        raise StoreError(
+                            f"{self.url}: table {table.name} lacks column(s) {', '.join(missing)}; the database "
+                            "was changed outside stekker or is damaged; use a new database (--db)"
+                        )
+                row = conn.execute(
+                    sa.select(S.meta.c.value).where(S.meta.c.key == "schema_version")
+                ).first()
+                if row is None:
+                    conn.execute(S.meta.insert().values(key="schema_version", value=str(S.SCHEMA_VERSION)))
+                elif row[0] != str(S.SCHEMA_VERSION):
+                    raise StoreError(
+                        f"{self.url} uses stekker storage schema {row[0]}, this stekker needs "
+                        f"{S.SCHEMA_VERSION}; use a new database (--db) or a matching stekker version"
+                    )
+        except StoreError:
+            self.engine.dispose()
+            raise
+        except sa.exc.DBAPIError as e:
+            self.engine.dispose()
+            msg = str(getattr(e, "orig", e)).strip().splitlines()
+            what = "PostgreSQL" if self.dialect == "postgresql" else "SQLite"
+            raise StoreError(f"cannot use {what} database {self.url}: {msg[0] if msg else e}") from None
+        except sa.exc.SQLAlchemyError as e:
+            self.engine.dispose()
+            raise StoreError(f"cannot use database {self.url}: {e}") from None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.url!r})"
+
+    def _bulk_insert(self, conn: sa.Connection, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+        """Bulk insert on the transaction's own DBAPI connection: COPY on
+        PostgreSQL, executemany on SQLite (several times faster than going
+        through SQLAlchemy's parameter processing)."""
+        cols = ", ".join(columns)
+        raw = conn.connection.dbapi_connection
+        if self.dialect == "postgresql":
+            with raw.cursor() as cur:
+                with cur.copy(f"COPY {table} ({cols}) FROM STDIN") as cp:
+                    for row in rows:
+                        cp.write_row(row)
+        elif self.dialect == "sqlite":
+            marks = ", ".join("?" * len(columns))
+            cur = raw.cursor()
+            try:
+                cur.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)
+            finally:
+                cur.close()
+        else:  # pragma: no cover - other backends are refused by open()
+            conn.execute(S.metadata.tables[table].insert(), [dict(zip(columns, r)) for r in rows])
+
+    def _known_scans_hint(self, conn: sa.Connection) -> str:
+        ids = conn.execute(sa.select(S.scans.c.id).order_by(S.scans.c.id)).scalars().all()
+        if not ids:
+            return " (it holds no scans yet)"
+        if len(ids) <= 8:
+            return f" (scans: {', '.join(map(str, ids))})"
+        return f" (scans: {ids[0]}..{ids[-1]}, {len(ids)} in all)"
+
+    def _require_scan(self, conn: sa.Connection, scan_id: int) -> sa.Row:
+        row = conn.execute(sa.select(S.scans).where(S.scans.c.id == scan_id)).first()
+        if row is None:
+            raise ScanNotFound(f"no scan {scan_id} in {self.url}{self._known_scans_hint(conn)}")
+        return row

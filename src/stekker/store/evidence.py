@@ -1,0 +1,259 @@
+"""The evidence codec: a domain's DNS query results (``QueryResult`` with
+their wire responses) into ``queries`` rows and back into ``DomainEvidence``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable, Iterator, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy import bindparam
+
+from stekker.evidence import RR, AbsentKind, DomainEvidence, ErrorKind, QueryResult, Status
+from stekker.store import schema as S
+from stekker.store.codec import _ESTR, _chunks, _clean, _jlist, _norm_domain
+from stekker.store.engine import StoreError
+
+_STATUS = {s.value: s for s in Status}
+_ERROR_KIND = {k.value: k for k in ErrorKind}
+_ABSENT_KIND = {k.value: k for k in AbsentKind}
+
+
+def _janswers(answers: list) -> str:
+    """JSON of an answer section: [[name, rtype, ttl, value], ...]."""
+    if not answers:
+        return "[]"
+    e = _ESTR
+    return "[" + ",".join(f"[{e(a.name)},{e(a.rtype)},{int(a.ttl)},{e(a.value)}]" for a in answers) + "]"
+
+
+def _enum_value(v: Any) -> str | None:
+    if v is None:
+        return None
+    return v.value if hasattr(v, "value") else str(v)
+
+
+class EvidenceMixin:
+    """Rows of the ``queries`` table."""
+
+    def write_domain(self, scan_id: int, domain: str, status: str, rows: Sequence[tuple[QueryResult, bytes | None]]) -> None:
+        """All query rows of one domain and its done flag, in one transaction.
+        Any earlier rows of the domain are replaced."""
+        self.write_domains(scan_id, [(domain, status, rows)])
+
+    def write_domains(
+        self, scan_id: int, items: Sequence[tuple[str, str, Sequence[tuple[QueryResult, bytes | None]]]]
+    ) -> None:
+        """Several domains in one transaction (all or nothing for the batch)."""
+        if not items:
+            return
+        q = S.queries
+        t = S.targets
+        per_domain: list[list[tuple]] = []
+        done: list[dict] = []
+        domains: list[str] = []
+        for domain, status, rows in items:
+            domain = _norm_domain(domain)
+            domains.append(domain)
+            n = {"present": 0, "absent": 0, "error": 0}
+            qrows: list[tuple] = []
+            per_domain.append(qrows)
+            for i, item in enumerate(rows):
+                if isinstance(item, QueryResult):
+                    r, wire = item, None
+                else:
+                    r, wire = item
+                answers = r.answers
+                st = r.status
+                st = st.value if isinstance(st, Status) else str(st)
+                n[st] = n.get(st, 0) + 1
+                ek = r.error_kind
+                ak = r.absent_kind
+                qrows.append(
+                    (
+                        i,
+                        domain,
+                        r.purpose,
+                        _clean(r.qname),
+                        r.qtype,
+                        st,
+                        r.rcode,
+                        None if ek is None else _enum_value(ek),
+                        None if ak is None else _enum_value(ak),
+                        bool(r.wildcard),
+                        r.resolver,
+                        r.ts,
+                        _clean(r.detail),
+                        _janswers(answers),
+                        None if wire is None else bytes(wire),
+                    )
+                )
+            done.append(
+                {"b_domain": domain, "b_status": str(_enum_value(status)),
+                 "b_present": n["present"], "b_absent": n["absent"], "b_error": n["error"]}
+            )
+        if len(set(domains)) != len(domains):
+            raise StoreError("write_domains: the same domain twice in one batch")
+        with self.engine.begin() as conn:
+            tseq: dict[str, int] = {}
+            rewrite: list[int] = []
+            for chunk in _chunks(domains, 500):
+                for dom, seq, was_done in conn.execute(
+                    sa.select(t.c.domain, t.c.seq, t.c.done).where(t.c.scan_id == scan_id, t.c.domain.in_(chunk))
+                ):
+                    tseq[dom] = seq
+                    if was_done:
+                        rewrite.append(seq)
+            if len(tseq) != len(domains):
+                missing = [d for d in domains if d not in tseq]
+                raise StoreError(
+                    f"write_domains: not a target of scan {scan_id}: {', '.join(missing[:5])}"
+                    + (" ..." if len(missing) > 5 else "")
+                )
+            # A domain that is not done has no query rows (its rows and its done
+            # flag commit together), so only done domains need their rows removed.
+            for chunk in _chunks(rewrite, 500):
+                conn.execute(q.delete().where(q.c.scan_id == scan_id, q.c.tseq.in_(chunk)))
+            allrows = []
+            for domain, qrows in zip(domains, per_domain):
+                head = (scan_id, tseq[domain])
+                allrows.extend(head + row for row in qrows)
+            if allrows:
+                self._insert_queries(conn, allrows)
+            conn.execute(
+                t.update()
+                .where(t.c.scan_id == scan_id, t.c.domain == bindparam("b_domain"))
+                .values(
+                    done=True,
+                    status=bindparam("b_status"),
+                    n_present=bindparam("b_present"),
+                    n_absent=bindparam("b_absent"),
+                    n_error=bindparam("b_error"),
+                ),
+                done,
+            )
+
+    _QUERY_COLUMNS = (
+        "scan_id", "tseq", "seq", "domain", "purpose", "qname", "qtype", "status", "rcode", "error_kind",
+        "absent_kind", "wildcard", "resolver", "ts", "detail", "answers", "wire",
+    )
+
+    def _insert_queries(self, conn: sa.Connection, rows: list[tuple]) -> None:
+        self._bulk_insert(conn, "queries", self._QUERY_COLUMNS, rows)
+
+    _READ_COLUMNS = (
+        "domain", "purpose", "qname", "qtype", "status", "rcode", "error_kind", "absent_kind",
+        "wildcard", "resolver", "ts", "detail", "answers",
+    )
+
+    @staticmethod
+    def _result(row: Sequence) -> QueryResult:
+        (domain, purpose, qname, qtype, status, rcode, ek, ak, wildcard, resolver, ts, detail, answers) = row
+        error_kind = None
+        if ek is not None:
+            error_kind = _ERROR_KIND.get(ek)
+            if error_kind is None:  # a kind this version does not know: keep it visible
+                error_kind = ErrorKind.OTHER
+                detail = f"[{ek}] {detail}" if detail else f"[{ek}]"
+        return QueryResult(
+            domain=domain,
+            purpose=purpose,
+            qname=qname,
+            qtype=qtype,
+            status=_STATUS.get(status, Status.ERROR),
+            error_kind=error_kind,
+            absent_kind=None if ak is None else _ABSENT_KIND.get(ak),
+            rcode=rcode,
+            answers=[RR(a, b, c, d) for a, b, c, d in json.loads(answers)] if answers and answers != "[]" else [],
+            wildcard=bool(wildcard),
+            resolver=resolver,
+            ts=ts,
+            detail=detail,
+        )
+
+    @classmethod
+    def _query_cols(cls) -> list:
+        return [S.queries.c[name] for name in cls._READ_COLUMNS]
+
+    def iter_evidence(self, scan_id: int, domains: Iterable[str] | None = None, batch: int = 500) -> Iterator[DomainEvidence]:
+        """Evidence of done domains in input order (or of the given ``domains``
+        that are done, in input order), streamed ``batch`` domains at a time."""
+        t = S.targets
+        with self.engine.connect() as conn:
+            self._require_scan(conn, scan_id)
+        if domains is not None:
+            wanted = list(dict.fromkeys(_norm_domain(d) for d in domains))
+            for chunk in _chunks(wanted, batch):
+                with self.engine.connect() as conn:
+                    trows = conn.execute(
+                        sa.select(t)
+                        .where(t.c.scan_id == scan_id, t.c.done == True, t.c.domain.in_(chunk))  # noqa: E712
+                        .order_by(t.c.seq)
+                    ).all()
+                    yield from self._evidence_for(conn, scan_id, trows)
+            return
+        last = -1
+        while True:
+            with self.engine.connect() as conn:
+                trows = conn.execute(
+                    sa.select(t)
+                    .where(t.c.scan_id == scan_id, t.c.done == True, t.c.seq > last)  # noqa: E712
+                    .order_by(t.c.seq)
+                    .limit(batch)
+                ).all()
+                if not trows:
+                    return
+                evs = list(self._evidence_for(conn, scan_id, trows))
+            yield from evs
+            last = trows[-1].seq
+
+    def _evidence_for(self, conn: sa.Connection, scan_id: int, trows: Sequence[sa.Row]) -> Iterator[DomainEvidence]:
+        if not trows:
+            return
+        q = S.queries
+        by_seq: dict[int, list[QueryResult]] = {r.seq: [] for r in trows}
+        seqs = list(by_seq)
+        stmt = sa.select(q.c.tseq, *self._query_cols()).where(q.c.scan_id == scan_id)
+        if seqs[-1] - seqs[0] < 2 * len(seqs):  # input order: one range scan
+            stmt = stmt.where(q.c.tseq >= seqs[0], q.c.tseq <= seqs[-1])
+        else:
+            stmt = stmt.where(q.c.tseq.in_(seqs))
+        rows = conn.execute(stmt.order_by(q.c.tseq, q.c.seq)).all()
+        make = self._result
+        for row in rows:
+            bucket = by_seq.get(row[0])
+            if bucket is not None:
+                bucket.append(make(row[1:]))
+        for tr in trows:
+            yield DomainEvidence(
+                domain=tr.domain,
+                organisations=_jlist(tr.organisations),
+                sectors=_jlist(tr.sectors),
+                hosts=_jlist(tr.hosts),
+                results=by_seq[tr.seq],
+            )
+
+    load_evidence = iter_evidence  # the name docs/ARCHITECTURE.md uses
+
+    def evidence(self, scan_id: int, domain: str) -> DomainEvidence | None:
+        """Evidence of one domain, or None when it is not a (done) target."""
+        for ev in self.iter_evidence(scan_id, [domain]):
+            return ev
+        return None
+
+    def query_wire(self, scan_id: int, domain: str, qname: str, qtype: str) -> bytes | None:
+        q, t = S.queries, S.targets
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(q.c.wire)
+                .select_from(q.join(t, sa.and_(t.c.scan_id == q.c.scan_id, t.c.seq == q.c.tseq)))
+                .where(
+                    t.c.scan_id == scan_id,
+                    t.c.domain == _norm_domain(domain),
+                    q.c.qname == _norm_domain(qname),
+                    q.c.qtype == qtype.upper(),
+                )
+                .order_by(q.c.seq)
+                .limit(1)
+            ).first()
+        return bytes(row[0]) if row is not None and row[0] is not None else None

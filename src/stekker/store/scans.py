@@ -1,0 +1,165 @@
+"""Scans: creating one, its state, finding one by reference, its summary."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import sqlalchemy as sa
+
+from stekker.store import schema as S
+from stekker.store.codec import _clean, _jdump, _jlist
+from stekker.store.engine import ScanNotFound, StoreError
+
+SCAN_STATES = ("created", "running", "interrupted", "aborted", "finished")
+_FINAL_STATES = ("finished", "interrupted", "aborted")
+
+
+class ScansMixin:
+    """Rows of the ``scans`` table."""
+
+    def create_scan(
+        self,
+        *,
+        tool_version: str,
+        plan_version: int,
+        input_path: str | None,
+        input_sha256: str | None,
+        resolvers: list[str],
+        options: dict,
+        label: str | None = None,
+    ) -> int:
+        with self.engine.begin() as conn:
+            res = conn.execute(
+                S.scans.insert().values(
+                    started_at=time.time(),
+                    state="created",
+                    tool_version=str(tool_version),
+                    plan_version=int(plan_version),
+                    input_path=_clean(str(input_path)) if input_path is not None else None,
+                    input_sha256=input_sha256,
+                    resolvers=_jdump(list(resolvers)),
+                    options=_jdump(options or {}),
+                    label=_clean(label),
+                )
+            )
+            return int(res.inserted_primary_key[0])
+
+    def mark_running(self, scan_id: int) -> None:
+        self._set_state(scan_id, state="running", finished_at=None)
+
+    def finish_scan(self, scan_id: int, state: str, summary: dict | None = None) -> None:
+        if state not in _FINAL_STATES:
+            raise StoreError(f"finish_scan: state must be one of {', '.join(_FINAL_STATES)}, not {state!r}")
+        self._set_state(scan_id, state=state, finished_at=time.time(), summary=_jdump(summary or {}))
+
+    def _set_state(self, scan_id: int, **values: Any) -> None:
+        with self.engine.begin() as conn:
+            res = conn.execute(S.scans.update().where(S.scans.c.id == scan_id).values(**values))
+            if res.rowcount == 0:
+                raise ScanNotFound(f"no scan {scan_id} in {self.url}")
+
+    def resolve_scan(self, ref: str | int | None = None) -> int:
+        """``None``/``"latest"`` -> the newest scan; a number -> that scan;
+        other text -> the newest scan with that label."""
+        s = S.scans
+        with self.engine.connect() as conn:
+            if ref is None or (isinstance(ref, str) and ref.strip().lower() in ("", "latest", "last")):
+                newest = conn.execute(sa.select(sa.func.max(s.c.id))).scalar()
+                if newest is None:
+                    raise ScanNotFound(f"no scans in {self.url} yet; run `stekker scan FILE` first")
+                return int(newest)
+            if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isascii() and ref.strip().isdigit()):
+                sid = int(ref)
+                if not 0 < sid < 2**63:
+                    raise ScanNotFound(f"no scan {sid} in {self.url}{self._known_scans_hint(conn)}")
+                if conn.execute(sa.select(s.c.id).where(s.c.id == sid)).first() is None:
+                    raise ScanNotFound(f"no scan {sid} in {self.url}{self._known_scans_hint(conn)}")
+                return sid
+            row = conn.execute(
+                sa.select(s.c.id).where(s.c.label == str(ref)).order_by(s.c.id.desc()).limit(1)
+            ).first()
+            if row is None:
+                raise ScanNotFound(
+                    f"no scan with id or label {ref!r} in {self.url}{self._known_scans_hint(conn)}"
+                )
+            return int(row[0])
+
+    @staticmethod
+    def _scan_dict(row: sa.Row) -> dict:
+        return {
+            "id": row.id,
+            "started_at": row.started_at,
+            "finished_at": row.finished_at,
+            "state": row.state,
+            "tool_version": row.tool_version,
+            "plan_version": row.plan_version,
+            "input_path": row.input_path,
+            "input_sha256": row.input_sha256,
+            "resolvers": _jlist(row.resolvers),
+            "options": json.loads(row.options) if row.options else {},
+            "label": row.label,
+            "summary": json.loads(row.summary) if row.summary else None,
+        }
+
+    def scan_info(self, scan_id: int) -> dict:
+        t, ii = S.targets, S.input_issues
+        with self.engine.connect() as conn:
+            info = self._scan_dict(self._require_scan(conn, scan_id))
+            counts = {"targets": 0, "done": 0, "ok": 0, "nxdomain": 0, "error": 0}
+            for done, status, n in conn.execute(
+                sa.select(t.c.done, t.c.status, sa.func.count())
+                .where(t.c.scan_id == scan_id)
+                .group_by(t.c.done, t.c.status)
+            ):
+                counts["targets"] += n
+                if done:
+                    counts["done"] += n
+                    key = status or "unknown"
+                    counts[key] = counts.get(key, 0) + n
+            counts["pending"] = counts["targets"] - counts["done"]
+            qcounts = dict(
+                zip(
+                    ("present", "absent", "error"),
+                    (
+                        int(x or 0)
+                        for x in conn.execute(
+                            sa.select(
+                                sa.func.sum(t.c.n_present), sa.func.sum(t.c.n_absent), sa.func.sum(t.c.n_error)
+                            ).where(t.c.scan_id == scan_id, t.c.done == True)  # noqa: E712
+                        ).one()
+                    ),
+                )
+            )
+            counts["queries"] = sum(qcounts.values())
+            counts["queries_present"] = qcounts.get("present", 0)
+            counts["queries_absent"] = qcounts.get("absent", 0)
+            counts["queries_error"] = qcounts.get("error", 0)
+            counts["input_issues"] = conn.execute(
+                sa.select(sa.func.count()).select_from(ii).where(ii.c.scan_id == scan_id)
+            ).scalar()
+            info["counts"] = counts
+        return info
+
+    def list_scans(self) -> list[dict]:
+        """All scans, newest first, with target/done counts."""
+        t = S.targets
+        with self.engine.connect() as conn:
+            per: dict[int, dict] = {}
+            for sid, done, status, n in conn.execute(
+                sa.select(t.c.scan_id, t.c.done, t.c.status, sa.func.count()).group_by(t.c.scan_id, t.c.done,
+                                                                                      t.c.status)
+            ):
+                c = per.setdefault(sid, {"targets": 0, "done": 0, "ok": 0, "nxdomain": 0, "error": 0})
+                c["targets"] += n
+                if done:
+                    c["done"] += n
+                    if status in ("ok", "nxdomain", "error"):
+                        c[status] += n
+            out = []
+            for row in conn.execute(sa.select(S.scans).order_by(S.scans.c.id.desc())):
+                d = self._scan_dict(row)
+                d["counts"] = per.get(row.id, {"targets": 0, "done": 0, "ok": 0, "nxdomain": 0, "error": 0})
+                out.append(d)
+            return out

@@ -1,0 +1,59 @@
+"""The shared rendering toolkit (stekker.render): one CSP, one Jinja
+environment, the NL/EN formatters with their two percent roundings, and
+Chromium's errors."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import jinja2
+import pytest
+
+from stekker import render
+from stekker.render import fmt_int, fmt_money, fmt_num, fmt_pct
+
+
+def test_environment_autoescapes_and_refuses_undefined():
+    env = render.environment(jinja2.DictLoader({"a.txt": "{{ x }}", "b.html": "{{ y }}"}))
+    assert env.get_template("a.txt").render(x="<b>") == "&lt;b&gt;"  # every extension, not only .html
+    with pytest.raises(jinja2.UndefinedError):
+        env.get_template("b.html").render()
+
+
+def test_one_policy_allows_no_script_and_only_the_hashed_style():
+    css = "body{color:red}"
+    pol = render.csp(render.style_hash(css))
+    assert "default-src 'none'" in pol and "script-src 'none'" in pol and "object-src 'none'" in pol
+    assert "unsafe-inline" not in pol and f"style-src 'sha256-{render.style_hash(css)}'" in pol
+
+
+@pytest.mark.parametrize("x,lang,share,half_up", [
+    (0.4288, "nl", "43%", "42,9%"),
+    (0.5, "en", "50%", "50%"),
+    (0.0004, "en", "<0.1%", "0%"),      # the report never says "none" unless exact
+    (0.9996, "en", ">99.9%", "100%"),   # nor "all"
+    (0.125, "en", "12%", "12.5%"),      # float rounding vs half up
+    (1, "nl", "100%", "100%"),
+])
+def test_two_percent_roundings_kept_apart(x, lang, share, half_up):
+    assert fmt_pct(x, lang) == share
+    assert fmt_pct(Decimal(str(x)), lang, 1, rounding="half-up") == half_up
+
+
+def test_other_formatters():
+    assert fmt_int(13058, "nl") == "13.058" and fmt_int(13058, "en") == "13,058" and fmt_int(None, "en") == "–"
+    assert fmt_money(Decimal("1234.5"), "nl") == "€ 1.235" and fmt_money(1234, "en", "usd") == "USD 1,234"
+    assert fmt_num(1.255, "nl") in ("1,25", "1,26") and fmt_num(2, "en") == "2.00"
+    assert fmt_pct(None, "en", missing="unknown") == "unknown"
+    with pytest.raises(ValueError):
+        fmt_pct(0.5, "en", rounding="banker")
+
+
+def test_missing_chromium_is_a_readable_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("STEKKER_CHROMIUM", str(tmp_path / "no-such-chromium"))
+    assert render.find_chromium() is None
+    with pytest.raises(render.RenderError, match="PDF needs headless Chromium"):
+        render.write_pdf("<title>x</title>", tmp_path / "x.pdf")
+    with pytest.raises(render.RenderError, match="screenshot needs headless Chromium"):
+        render.screenshot(tmp_path / "x.html", tmp_path / "x.png")
+    assert not (tmp_path / "x.pdf").exists()
