@@ -485,3 +485,13 @@ def test_page_csv_cells_are_spreadsheet_safe(value, want):
 
     body = _csv(["x"], [[value]]).body.decode("utf-8")
     assert list(csv.reader(io.StringIO(body)))[1] == [want]
+
+
+def test_long_tables_are_cut_on_the_page_and_whole_in_the_data(built, tmp_path, monkeypatch):
+    from stekker.publish import model as M
+
+    monkeypatch.setattr(M, "TABLE_LIMIT", 1)
+    page = built["site"].render("/en/provider/microsoft/").body.decode("utf-8")
+    assert "The first 1 of 3 are listed here" in page and page.count("/en/domain/") == 1
+    rows = list(csv.reader(io.StringIO(built["site"].render("/data/provider/microsoft.csv").body.decode())))
+    assert len(rows) == 4  # header + all three

@@ -54,6 +54,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 CATEGORY_ORDER = ("web", "cdn", "mail_inbound", "mail_gateway", "mailbox", "mail_outbound", "dns", "office",
                   "collaboration", "identity", "saas", "host")
+TABLE_LIMIT = 300  # rows of a long table on a page; the whole table is in its CSV and JSON
 ORG_SERVICES_LIMIT = 15  # an organisation page shows "who runs what" for this many domains (each has its page)
 MAP_CATEGORIES = ("mailbox", "mail_inbound", "web", "dns", "office")
 
@@ -539,7 +540,8 @@ class Model:
         sectors = sorted({s for r in results for s in r.sectors})
         return {"name": visible(name), "slug": slug, "verdicts": verdicts,
                 "sectors": [{"name": visible(s), "slug": self._sector_slug(s)} for s in sectors],
-                "domains": self.domain_rows([r.domain for r in results], t),
+                "domains": self.domain_rows([r.domain for r in results[:TABLE_LIMIT]], t),
+                "domains_total": len(results),
                 "services": [{"domain": r.domain, "services": [self._service(d, t) for d in r.deps if d.primary]}
                              for r in results[:ORG_SERVICES_LIMIT]],
                 "services_cut": max(0, len(results) - ORG_SERVICES_LIMIT),
@@ -599,7 +601,7 @@ class Model:
                 "denominator": t.int(p.denominator), "jurisdiction": p.jurisdiction or "–",
                 "chain": chain, "events": events, "markets": markets,
                 "parent_id": safe_id(chain[-1]["id"]) if chain and safe_id(chain[-1]["id"]) in self._parents else None,
-                "dependents": self._dependents(doms, t)}
+                "dependents": self._dependents(doms[:TABLE_LIMIT], t), "dependents_total": len(doms)}
 
     def _dependents(self, doms: list[tuple[str, list[str]]], t: Text) -> list[dict[str, Any]]:
         out = []
@@ -657,7 +659,8 @@ class Model:
                 "denominator": t.int(p.denominator), "jurisdiction": p.jurisdiction or "–",
                 "companies": [{"id": e.id, "name": visible(e.name), "country": e.country or "–"} for e in comps.values()],
                 "events": self._events(list(comps), t), "providers": providers,
-                "markets": self._markets(t), "dependents": self._dependents(self._parent_domains.get(pid, []), t)}
+                "markets": self._markets(t), "dependents": self._dependents(self._parent_domains.get(pid, [])[:TABLE_LIMIT], t),
+                "dependents_total": len(self._parent_domains.get(pid, []))}
 
     def _markets(self, t: Text) -> list[dict[str, Any]]:
         return [{"row": row, "name": t.category(row), "denominator": t.int(m.denominator),
