@@ -168,7 +168,7 @@ class Model:
     report: Any
     kb: Any
     scan: dict[str, Any]  # scan id, label, dates, versions
-    previous: Any = None  # the previous scan's judged results (list) or None
+    previous: Any = None  # the previous scan's judged results when given (from_report); load() keeps none
     comparison: Any = None
     history: list[tuple[dict[str, Any], dict[str, dict[str, str]]]] = field(default_factory=list)
     contest_url: str | None = None
@@ -211,7 +211,7 @@ class Model:
         earlier = [s for s in store.list_scans() if s["id"] < sid]  # newest first
         previous = comparison = None
         hist: list[tuple[dict[str, Any], dict[str, dict[str, str]]]] = [
-            (_scan_row(meta), {r.domain: dict(r.verdict) for r in rep.results})]
+            (_scan_row(meta), {r.domain: r.verdict for r in rep.results})]
         for i, s in enumerate(earlier[: max(0, history - 1)]):
             try:
                 old_attr, old_meta = load_scan(store, s["id"], kb)
@@ -220,11 +220,9 @@ class Model:
             old = judge_results(old_attr, kb, pols, measurement_date(old_meta))
             del old_attr
             if i == 0:
-                previous = old
                 comparison = compare(old, rep.results, str(s["id"]), str(sid))
-            hist.append((_scan_row(old_meta), {r.domain: dict(r.verdict) for r in old}))
-            if i > 0:
-                del old
+            hist.append((_scan_row(old_meta), {r.domain: r.verdict for r in old}))
+            del old  # only the comparison and the verdicts are kept: memory is one judged scan
         m = cls(rep, kb, _scan_row(meta), previous, comparison, hist, contest_url, contest_email)
         m._index()
         return m
