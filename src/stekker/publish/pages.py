@@ -23,6 +23,7 @@ import csv
 import datetime as _dt
 import io
 import json
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -97,6 +98,8 @@ class Site:
         self._geo_dir = geo.geo_dir(geo_dir)
         self._geo: geo.GeoMap | None = None
         self._texts = {lang: Text(lang) for lang in LANGS}
+        self._groups: dict[str, dict[str, int]] = {}
+        self._members: dict[str, dict[str, list[str]]] = {}
 
     def prepare(self) -> None:
         """Load what every page shares (the map) before workers fork."""
@@ -232,15 +235,38 @@ class Site:
         return self._html(template, path, t, {"alternate": alternate, "about": self.m.about(t), **ctx})
 
     def groups(self, kind: str) -> dict[str, int]:
-        """Index groups (first character of the id -> count) when a list is
-        too long for one page; empty when it fits."""
+        """Index groups (prefix of the id -> count) when a list is too long
+        for one page: first characters, and the first two, three … for a
+        character that still has too many; empty when the list fits."""
         ids = self.m.org_slugs() if kind == "org" else self.m.domain_ids()
         if len(ids) <= INDEX_LIMIT:
             return {}
-        out: dict[str, int] = {}
-        for i in ids:
-            out[i[0]] = out.get(i[0], 0) + 1
-        return dict(sorted(out.items()))
+        cache = self._groups.get(kind)
+        if cache is not None:
+            return cache
+
+        def split(items: list[str], n: int) -> dict[str, list[str]]:
+            out: dict[str, list[str]] = {}
+            for i in items:
+                out.setdefault(i[:n], []).append(i)
+            return out
+
+        members: dict[str, list[str]] = {}
+        todo = [(k, v, 1) for k, v in split(ids, 1).items()]
+        while todo:
+            key, items, n = todo.pop()
+            m = min(12, max(n, len(os.path.commonprefix(items))) + 1)
+            sub = split(items, m) if len(items) > INDEX_LIMIT and m > n else {}
+            if len(sub) > 1:
+                if any(len(k) < m for k in sub):  # ids as short as a prefix: a group of their own
+                    for k in [k for k in sub if len(k) < m]:
+                        members[k + "~"] = sub.pop(k)  # "~" is in no id
+                todo.extend((k, v, m) for k, v in sub.items())
+            else:
+                members[key] = items
+        self._members[kind] = members
+        self._groups[kind] = {k: len(members[k]) for k in sorted(members)}
+        return self._groups[kind]
 
     def _index(self, kind: str, path: str, t: Text, group: str | None = None) -> Doc:
         m = self.m
@@ -259,12 +285,12 @@ class Site:
             if group is not None and group not in groups:
                 raise NotFound(path)
             if kind == "org":
-                slugs = [x for x in m.org_slugs() if group is None or x.startswith(group)]
+                slugs = m.org_slugs() if group is None else self._members["org"][group]
                 rows = [{"name": r["name"], "href": f"/{lang}/org/{r['slug']}/", "cells": r["verdicts"]}
                         for r in m.org_rows(t, slugs)]
                 head = [t("col_org")] + [p["short"] for p in pols]
             else:
-                names = [m.domain_by_id(x) for x in m.domain_ids() if group is None or x.startswith(group)]
+                names = [m.domain_by_id(x) for x in (m.domain_ids() if group is None else self._members["domain"][group])]
                 rows = [{"name": r["domain"], "href": f"/{lang}/domain/{r['id']}/",
                          "cells": [", ".join(r["organisations"])] + r["verdicts"]} for r in m.domain_rows(names, t)]
                 head = [t("col_domain"), t("col_org")] + [p["short"] for p in pols]
