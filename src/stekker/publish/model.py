@@ -691,7 +691,8 @@ class Model:
                 "organisations": [{"slug": self._org_slug[o], "name": visible(o),
                                    "verdicts": [{"policy": p.id, "verdict": rep.org_verdicts[o][p.id],
                                                  "label": t.verdict(rep.org_verdicts[o][p.id])}
-                                                for p in rep.policies]} for o in orgs],
+                                                for p in rep.policies]} for o in orgs[:TABLE_LIMIT]],
+                "organisations_total": len(orgs),
                 "domains": len(results)}
 
     # ------------------------------------------------------------- changes

@@ -255,7 +255,7 @@ class Site:
         todo = [(k, v, 1) for k, v in split(ids, 1).items()]
         while todo:
             key, items, n = todo.pop()
-            m = min(12, max(n, len(os.path.commonprefix(items))) + 1)
+            m = min(80, max(n, len(os.path.commonprefix(items))) + 1)
             sub = split(items, m) if len(items) > INDEX_LIMIT and m > n else {}
             if len(sub) > 1:
                 if any(len(k) < m for k in sub):  # ids as short as a prefix: a group of their own
