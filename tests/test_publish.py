@@ -502,3 +502,22 @@ def test_long_tables_are_cut_on_the_page_and_whole_in_the_data(built, tmp_path, 
     assert "The first 1 of 3 are listed here" in page and page.count("/en/domain/") == 1
     rows = list(csv.reader(io.StringIO(built["site"].render("/data/provider/microsoft.csv").body.decode())))
     assert len(rows) == 4  # header + all three
+
+
+def test_map_matching_per_domain_code_and_name():
+    from stekker.publish.geo import Municipality, match
+
+    munis = [Municipality("0034", "Almere", "almere.nl", "M0 0z"), Municipality("0014", "Groningen",
+             "gemeente.groningen.nl", "M0 0z"), Municipality("0363", "Amsterdam", "amsterdam.nl", "M0 0z"),
+             Municipality("0344", "Utrecht", "utrecht.nl", None)]
+    orgs = [("gemeenten", "Gemeenten", ["almere.nl", "www.gemeente.groningen.nl", "x.nl"], ["gemeenten"]),
+            ("gm0363", "Stadsdeel GM0363", [], []),
+            ("gemeente-utrecht", "Gemeente Utrecht", ["utrecht-extern.nl"], []),
+            ("gemeente-nergens", "Gemeente Nergens", [], []),
+            ("bakker", "Bakker Utrecht", [], ["bakkers"])]
+    matched, unmatched = match(munis, orgs)
+    assert matched == {"0034": ("gemeenten", "Gemeenten", "almere.nl"),
+                       "0014": ("gemeenten", "Gemeenten", "www.gemeente.groningen.nl"),
+                       "0363": ("gm0363", "Stadsdeel GM0363", None),
+                       "0344": ("gemeente-utrecht", "Gemeente Utrecht", None)}
+    assert unmatched == [("gemeente-nergens", "Gemeente Nergens")]

@@ -173,31 +173,42 @@ def _reg(domain: str) -> str:
 
 
 def match(municipalities: list[Municipality], orgs: list[tuple[str, str, list[str], list[str]]]
-          ) -> tuple[dict[str, tuple[str, str]], list[tuple[str, str]]]:
-    """Input organisations to municipalities, by CBS code (``GM0363`` in the
-    name), domain, or name (``Gemeente X`` = ``X``).  Returns (CBS code ->
-    (org slug, org name)) and the organisations that look like a
+          ) -> tuple[dict[str, tuple[str, str, str | None]], list[tuple[str, str]]]:
+    """Input organisations to municipalities: each domain of the input that
+    is a municipality's domain matches it (an organisation may hold several);
+    else the organisation by CBS code (``GM0363`` in its name) or by name
+    (``Gemeente X`` = ``X``).  Returns (CBS code -> (org slug, org name, the
+    matching domain or None)) and the organisations that look like a
     municipality (named "Gemeente ..." or in a sector named so) but matched
-    none."""
+    none.  A domain match wins over a name or code match."""
     by_code = {m.code: m for m in municipalities}
     by_dom = {_reg(m.domain): m for m in municipalities if m.domain}
     by_name = {_norm(m.name): m for m in municipalities}
-    out: dict[str, tuple[str, str]] = {}
+    out: dict[str, tuple[str, str, str | None]] = {}
+    weak: dict[str, tuple[str, str, str | None]] = {}
     unmatched = []
     for slug, name, domains, sectors in orgs:
+        found = False
+        for d in domains:
+            m = by_dom.get(_reg(d))
+            if m is not None:
+                out.setdefault(m.code, (slug, name, d))
+                found = True
+        looks = bool(_PREFIX.match(name)) or any("gemeente" in s.lower() or "municipal" in s.lower()
+                                                 for s in sectors)
         hit = None
         cm = _CODE.search(name) if re.search(r"\b(GM|NL-)\d{4}\b", name) else None
         if cm and cm.group(1) in by_code:
             hit = by_code[cm.group(1)]
-        if hit is None:
-            hit = next((by_dom[_reg(d)] for d in domains if _reg(d) in by_dom), None)
-        if hit is None and (_PREFIX.match(name) or any("gemeente" in s.lower() or "municipal" in s.lower()
-                                                         for s in sectors)):
+        if hit is None and looks:
             hit = by_name.get(_norm(name))
         if hit is not None:
-            out.setdefault(hit.code, (slug, name))
-        elif _PREFIX.match(name) or any("gemeente" in s.lower() or "municipal" in s.lower() for s in sectors):
+            weak.setdefault(hit.code, (slug, name, None))
+            found = True
+        if not found and looks:
             unmatched.append((slug, name))
+    for code, v in weak.items():
+        out.setdefault(code, v)
     return out, unmatched
 
 

@@ -570,8 +570,16 @@ class Model:
         """(provider key, name in words) of an organisation's service in one
         category: its first domain (input order by name) with that service
         identified, else the state (``?`` unknown, ``error``, ``absent``)."""
+        return self._provider_of(self._org_results.get(name, []), category, t)
+
+    def domain_provider(self, domain: str, category: str, t: Text) -> tuple[str, str]:
+        """The same for one domain."""
+        r = self._by_domain.get(domain)
+        return self._provider_of([r] if r is not None else [], category, t)
+
+    def _provider_of(self, results: list[Any], category: str, t: Text) -> tuple[str, str]:
         states = []
-        for r in self._org_results.get(name, []):
+        for r in results:
             d = primary_dep(r, category)
             if d is not None:
                 return d.provider_key, visible(t.provider(d.provider_key, d.service.provider_name))

@@ -37,7 +37,7 @@ from markupsafe import Markup
 from stekker.text import cell, json_inert
 
 from . import geo
-from .model import LANGS, MAP_CATEGORIES, Model, Text
+from .model import LANGS, MAP_CATEGORIES, Model, Text, safe_id
 
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'")
 CSP_HEADER = CSP + "; frame-ancestors 'none'"
@@ -336,8 +336,9 @@ class Site:
         gm = self._geo
         munis = gm.municipalities if gm else []
         matched, unmatched = geo.match(munis, m.org_names()) if munis else ({}, [])
-        prov: dict[str, tuple[str, str]] = {code: m.org_provider(name, category, t)
-                                            for code, (slug, name) in matched.items()}
+        prov: dict[str, tuple[str, str]] = {
+            code: (m.domain_provider(dom, category, t) if dom else m.org_provider(name, category, t))
+            for code, (slug, name, dom) in matched.items()}
         counts: dict[str, int] = {}
         names: dict[str, str] = {}
         for key, word in prov.values():
@@ -364,11 +365,13 @@ class Site:
         svg = None
         if gm is not None:
             svg = Markup(geo.svg(gm, colour, {c: w for c, (_, w) in prov.items()},
-                                 {c: u(f"/{lang}/org/{slug}/") for c, (slug, _) in matched.items()},
+                                 {c: u(f"/{lang}/domain/{safe_id(dom)}/") if dom else u(f"/{lang}/org/{slug}/")
+                                  for c, (slug, _, dom) in matched.items()},
                                  t("map_title", service=service)))
         by_code = {x.code: x for x in munis}
-        rows = [{"name": by_code[c].name, "slug": slug, "org": name.replace("\x00", ""), "provider": prov[c][1]}
-                for c, (slug, name) in sorted(matched.items(), key=lambda kv: by_code[kv[0]].name)]
+        rows = [{"name": by_code[c].name, "slug": slug, "org": name, "provider": prov[c][1],
+                 "domain": dom, "domain_id": safe_id(dom) if dom else None}
+                for c, (slug, name, dom) in sorted(matched.items(), key=lambda kv: by_code[kv[0]].name)]
         from stekker.text import visible
 
         for r in rows:
