@@ -521,3 +521,8 @@ def test_map_matching_per_domain_code_and_name():
                        "0363": ("gm0363", "Stadsdeel GM0363", None),
                        "0344": ("gemeente-utrecht", "Gemeente Utrecht", None)}
     assert unmatched == [("gemeente-nergens", "Gemeente Nergens")]
+
+
+def test_map_page_without_boundaries_says_so(built):
+    page = Site(built["model"], None).render("/en/map/").body.decode("utf-8")
+    assert "<svg" not in page and "there is no map" in page
