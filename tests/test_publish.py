@@ -526,3 +526,26 @@ def test_map_matching_per_domain_code_and_name():
 def test_map_page_without_boundaries_says_so(built):
     page = Site(built["model"], None).render("/en/map/").body.decode("utf-8")
     assert "<svg" not in page and "there is no map" in page
+
+
+def test_service_verdict_cells_line_up_with_the_definitions(built):
+    """A definition that does not look at a dependency (nos-records: A/MX/NS/CNAME
+    only) leaves its cell empty ("–"); no verdict slides into another column."""
+    page = (built["out"] / "en" / "domain" / "hostile.nl" / "index.html").read_text("utf-8")
+    section = page[page.index('id="s-h"'):page.index('id="r-h"')]
+    head = re.search(r"<thead><tr>(.*?)</tr></thead>", section).group(1)
+    ncols = head.count("<th")
+    pols = [p.id for p in built["model"].report.policies]
+    assert ncols == 4 + len(pols)
+    rows = re.findall(r"<tr><th scope=\"row\">(.*?)</tr>", section)
+    assert rows
+    for row in rows:
+        assert row.count("<td>") == ncols - 1, row
+    saas = next(r for r in rows if r.startswith("SaaS"))
+    cells = re.findall(r"<td>(.*?)</td>", saas)[3:]
+    judged = built["model"].report.results
+    dom = next(r for r in judged if r.domain == "hostile.nl")
+    dep = next(d for d in dom.deps if d.category == "saas")
+    for pid, c in zip(pols, cells):
+        v = dep.verdicts.get(pid)
+        assert (f"v-{v.verdict}" in c) if v is not None else (c == '<span class="v v-not_judged">–</span>'), (pid, c)

@@ -454,6 +454,7 @@ class Model:
             "jurisdiction": chain[-1]["country"] if chain else (s.jurisdiction or "–"),
             "chain": chain, "basis": s.basis or "–", "note": visible(s.note) if s.note else None,
             "verdicts": self._dep_verdicts(d, t),
+            "cells": self._dep_cells(d, t),
             "evidence": ev,
         }
 
@@ -468,6 +469,14 @@ class Model:
             hit = (d.verdicts, rows)
             self._verdict_cache[key] = hit
         return hit[1]
+
+    def _dep_cells(self, d: Any, t: Text) -> list[dict[str, Any]]:
+        """One cell per definition of the report, in its order: the verdict,
+        or "–" where the definition does not look at this dependency (a
+        definition limited to some records or categories)."""
+        by = {v["policy"]: v for v in self._dep_verdicts(d, t)}
+        return [by.get(p.id) or {"policy": p.id, "verdict": "not_judged", "label": "–"}
+                for p in self.report.policies]
 
     def domain(self, name: str, t: Text) -> dict[str, Any]:
         r = self._by_domain[name]
