@@ -34,7 +34,7 @@ LAYERS: dict[str, int] = {
     "store": 2,
     "collect": 3, "attribute": 3,
     "judge": 4,
-    "report": 5, "audit": 5,
+    "report": 5, "audit": 5, "publish": 5,
     "cli": 6,
     # tools beside the product (may import product parts; never imported by them)
     "lab": 7, "validate": 7,

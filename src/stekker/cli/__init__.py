@@ -52,6 +52,7 @@ def _register() -> None:
     from stekker.cli import report as _report  # noqa: F401
     from stekker.cli import scan as _scan  # noqa: F401
     from stekker.cli import show as _show  # noqa: F401
+    from stekker.cli import site as _site  # noqa: F401
     from stekker.cli import validate as _validate  # noqa: F401
 
 

@@ -1,0 +1,134 @@
+"""CLI commands of the publish stage (registered on stekker.cli.app):
+``stekker site`` (static site) and ``stekker serve`` (the same pages live)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from stekker.cli import app, echo
+
+
+def _err(msg: str, code: int = 2) -> "typer.Exit":
+    from stekker.text import visible
+
+    echo(f"error: {visible(msg)}", err=True)
+    return typer.Exit(code)
+
+
+def _model(db: str, scan: str, explanations: Optional[Path], contest_url: Optional[str],
+           contest_email: Optional[str], history: int):
+    from stekker import kb as _kb
+    from stekker.publish.model import ExplanationError, load_explanations, Model
+    from stekker.store import Store, StoreError
+
+    if contest_url and not contest_url.lower().startswith(("https://", "http://")):
+        raise _err("--contest-url must start with https:// or http://")
+    if contest_email and ("@" not in contest_email or any(c in contest_email for c in " <>\"'?&\r\n")):
+        raise _err("--contest-email must be a plain e-mail address")
+    try:
+        exps = load_explanations(str(explanations) if explanations else None)
+    except ExplanationError as exc:
+        raise _err(str(exc))
+    try:
+        kb = _kb.load()
+    except Exception as exc:  # noqa: BLE001 - a broken knowledge base is a user-facing error
+        raise _err(f"knowledge base: {exc}")
+    try:
+        store = Store.open(db, create=False)
+    except StoreError as exc:
+        raise _err(str(exc))
+    try:
+        return Model.load(store, scan, kb, explanations=exps, history=history, contest_url=contest_url,
+                          contest_email=contest_email)
+    except (StoreError, LookupError) as exc:
+        raise _err(str(exc))
+
+
+@app.command()
+def site(
+    out: Path = typer.Option(..., "--output", "--out", "-o", help="Directory to write the site into (new, empty, or a site "
+                             "stekker wrote before; anything else is refused)."),
+    scan: str = typer.Option("latest", "--scan", "-s", help="Scan ID, or 'latest'."),
+    db: str = typer.Option("stekker.db", "--db", help="SQLite file, or a postgresql://user@host/db URL."),
+    contest_url: Optional[str] = typer.Option(None, "--contest-url", help="Web form for 'report an error'; "
+                                              "?domain=…&scan=… is added."),
+    contest_email: Optional[str] = typer.Option(None, "--contest-email", help="Address for 'report an error' "
+                                                "(a mailto: link with the domain and scan)."),
+    explanations: Optional[Path] = typer.Option(None, "--explanations", help="YAML file of explanations "
+                                                "('pas toe of leg uit'), shown next to findings."),
+    geo: Optional[Path] = typer.Option(None, "--geo", help="Directory with the municipal boundaries "
+                                       "(mxmapit_nl_municipality.topo.json, mxmapit_municipalities_nl.json); "
+                                       "default $STEKKER_GEO_DIR."),
+    history: int = typer.Option(6, "--history", min=1, max=100, help="Scans shown in each domain's history."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, max=64, help="Rendering processes "
+                                          "(default: one per core, at most 8)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors."),
+) -> None:
+    """Write a static site of a scan: pages in Dutch and English, open data
+    (CSV, JSON, Parquet, DCAT-AP) and the JSON API's documents.
+
+    Examples:
+
+      stekker site --scan latest --out site/
+
+      stekker site --out site/ --contest-email fouten@example.org --explanations toelichting.yaml
+    """
+    from stekker.outputs import OutputError
+    from stekker.publish.pages import Site
+    from stekker.publish.site import check_out_dir, default_workers, write_site
+
+    try:
+        check_out_dir(out, db)
+    except OutputError as exc:
+        raise _err(str(exc))
+    model = _model(db, scan, explanations, contest_url, contest_email, history)
+    s = Site(model, geo)
+    say = (lambda m: None) if quiet else (lambda m: echo(m, err=True))
+    try:
+        stats = write_site(s, out, progress=lambda n: say(f"  {n} files…"),
+                           workers=workers or default_workers())
+    except OSError as exc:
+        raise _err(f"cannot write the site: {exc.strerror or exc}")
+    say(f"wrote {out}: {stats.pages} pages, {stats.files} files, {stats.bytes / 1e6:.1f} MB in {stats.seconds:.1f} s")
+    if s._geo_dir is None:
+        say("note: no municipal boundaries (--geo DIR or $STEKKER_GEO_DIR): the map page has a table only")
+
+
+@app.command()
+def serve(
+    scan: str = typer.Option("latest", "--scan", "-s", help="Scan ID, or 'latest'."),
+    db: str = typer.Option("stekker.db", "--db", help="SQLite file, or a postgresql://user@host/db URL."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (loopback by default)."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
+    contest_url: Optional[str] = typer.Option(None, "--contest-url", help="Web form for 'report an error'."),
+    contest_email: Optional[str] = typer.Option(None, "--contest-email", help="Address for 'report an error'."),
+    explanations: Optional[Path] = typer.Option(None, "--explanations", help="YAML file of explanations."),
+    geo: Optional[Path] = typer.Option(None, "--geo", help="Directory with the municipal boundaries."),
+    history: int = typer.Option(6, "--history", min=1, max=100, help="Scans shown in each domain's history."),
+) -> None:
+    """Serve the site and the JSON API live, read-only (GET only).
+
+    The API adds filtering and pages: /api/v1/domains.json?sector=gemeente&limit=50&offset=100;
+    its OpenAPI description is at /api/v1/openapi.json.
+
+    Examples:
+
+      stekker serve
+
+      stekker serve --db stekker.db --port 8080
+    """
+    from stekker.publish.pages import Site
+    from stekker.publish.serve import create_app
+
+    model = _model(db, scan, explanations, contest_url, contest_email, history)
+    app_ = create_app(Site(model, geo))
+    import uvicorn
+
+    echo(f"serving scan {model.scan['scan_id']} on http://{host}:{port}/ (Ctrl-C stops)", err=True)
+    try:
+        uvicorn.run(app_, host=host, port=port, log_level="warning", server_header=False)
+    except OSError as exc:
+        raise _err(f"cannot listen on {host}:{port}: {exc.strerror or exc}")

@@ -1,0 +1,932 @@
+"""The publish layer's one door to the judged results.
+
+Every import of judging / report-aggregation code of the publish package is
+in this module: it builds the report the way ``stekker report`` does
+(:func:`stekker.report.load_scan` + :func:`stekker.report.build`), compares
+with the previous scan through :mod:`stekker.report.compare`, and turns
+the result into plain dicts (page data) that the pages, the API and the
+map read.  Nothing here decides a verdict: every verdict, reason, share and
+HHI is read from the report's objects; this module only selects, sorts and
+formats them (with the report's own formatters, :mod:`stekker.report.figures`).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import re
+import shlex
+import unicodedata
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Iterator
+
+import yaml
+
+from stekker.text import visible as _visible
+
+
+def visible(value: Any, keep_newlines: bool = False) -> str:
+    """:func:`stekker.text.visible`, with a fast path for the common case
+    (nothing to make visible)."""
+    text = value if isinstance(value, str) else str(value)
+    if text.isprintable():
+        return text
+    return _visible(text, keep_newlines)
+
+LANGS = ("nl", "en")
+
+
+def load_explanations(path: str | None) -> list[Any]:
+    """Explanations file ("pas toe of leg uit"), read by the report's reader."""
+    from stekker.judge import load_explanations as _load
+
+    return _load(path)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ExplanationError":  # the explanations file's error, for the CLI
+        from stekker.judge import ExplanationError
+
+        return ExplanationError
+    raise AttributeError(name)
+CATEGORY_ORDER = ("web", "cdn", "mail_inbound", "mail_gateway", "mailbox", "mail_outbound", "dns", "office",
+                  "collaboration", "identity", "saas", "host")
+TABLE_LIMIT = 300  # rows of a long table on a page; the whole table is in its CSV and JSON
+ORG_SERVICES_LIMIT = 15  # an organisation page shows "who runs what" for this many domains (each has its page)
+MAP_CATEGORIES = ("mailbox", "mail_inbound", "web", "dns", "office")
+
+_SLUG_BAD = re.compile(r"[^a-z0-9]+")
+_ID_OK = re.compile(r"^[a-z0-9][a-z0-9._-]{0,120}$")
+
+
+# ---------------------------------------------------------------------------
+# ids in URLs
+# ---------------------------------------------------------------------------
+
+
+def slugify(name: str) -> str:
+    """A stable URL part for a name: ASCII, lower case, ``-`` between words;
+    a short hash of the name when nothing readable is left or the name
+    carries characters the slug would hide."""
+    norm = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode("ascii").lower()
+    slug = _SLUG_BAD.sub("-", norm).strip("-")[:80]
+    digest = hashlib.sha256(str(name).encode("utf-8")).hexdigest()[:8]
+    if not slug:
+        return f"x-{digest}"
+    return slug
+
+
+def safe_id(value: str) -> str:
+    """A provider / company id or domain name as a URL part: unchanged when it
+    is plain (lower-case letters, digits, ``.``, ``_``, ``-``), else a slug
+    with a hash (the id came from user data or a knowledge base of one's own)."""
+    v = str(value).lower().replace("#", "--")
+    if _ID_OK.match(v) and ".." not in v:
+        return v
+    return f"{slugify(v)}-{hashlib.sha256(str(value).encode('utf-8')).hexdigest()[:8]}"
+
+
+# ---------------------------------------------------------------------------
+# words
+# ---------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _publish_strings() -> dict[str, Any]:
+    text = resources.files("stekker.publish").joinpath("data", "strings.yaml").read_text("utf-8")
+    return yaml.safe_load(text)
+
+
+class Text:
+    """UI words in one language: the site's own strings (publish/data/
+    strings.yaml), the report's words for verdicts, categories and findings,
+    and the report's number formatters."""
+
+    def __init__(self, lang: str):
+        from stekker.report.render import Strings
+
+        if lang not in LANGS:
+            raise ValueError(f"unknown language {lang!r}")
+        self.lang = lang
+        self.other = "en" if lang == "nl" else "nl"
+        self._r = Strings(lang)
+        self._s = _publish_strings()["strings"]
+
+    def __call__(self, key: str, **kw: Any) -> str:
+        entry = self._s.get(key)
+        if entry is None:
+            try:
+                return self._r(key, **kw)
+            except Exception:  # noqa: BLE001 - a missing word is a bug, but never a crash of the site
+                return key
+        text = entry.get(self.lang) or entry["en"]
+        return text.format(**kw) if kw else text
+
+    def verdict(self, v: str) -> str:
+        return self._r.verdict(v)
+
+    def category(self, c: str) -> str:
+        return self._r.category(c)
+
+    def count(self, key: str, n: int) -> str:
+        return self._r.count(key, n)
+
+    def pct(self, x: float | None) -> str:
+        from stekker.render.fmt import fmt_pct
+
+        return fmt_pct(x, self.lang)
+
+    def int(self, n: int | float | None) -> str:
+        from stekker.render.fmt import fmt_int
+
+        return fmt_int(n, self.lang)
+
+    def day(self, d: _dt.date | None) -> str:
+        from stekker.render.fmt import fmt_day
+
+        return fmt_day(d, self.lang)
+
+    def provider(self, key: str, name: str | None) -> str:
+        return self._r.host_provider(key, name)
+
+    def hhi_band(self, h: float | None) -> str:
+        return self._r.hhi_band(h)
+
+
+# ---------------------------------------------------------------------------
+# the model
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Model:
+    """One scan, judged, ready to be published (read-only)."""
+
+    report: Any
+    kb: Any
+    scan: dict[str, Any]  # scan id, label, dates, versions
+    previous: Any = None  # the previous scan's judged results when given (from_report); load() keeps none
+    comparison: Any = None
+    history: list[tuple[dict[str, Any], dict[str, dict[str, str]]]] = field(default_factory=list)
+    contest_url: str | None = None
+    contest_email: str | None = None
+    _by_domain: dict[str, Any] = field(default_factory=dict, repr=False)
+    _dom_ids: dict[str, str] = field(default_factory=dict, repr=False)
+    _verdict_cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+    _org_results: dict[str, list[Any]] = field(default_factory=dict, repr=False)
+    _prov_parents: dict[str, set[str]] = field(default_factory=dict, repr=False)  # provider -> ultimate parents
+    _policy_titles: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
+    _orgs: dict[str, str] = field(default_factory=dict, repr=False)  # slug -> organisation name
+    _org_slug: dict[str, str] = field(default_factory=dict, repr=False)
+    _sectors: dict[str, str] = field(default_factory=dict, repr=False)  # slug -> sector
+    _providers: dict[str, Any] = field(default_factory=dict, repr=False)  # safe id -> ProviderShare
+    _parents: dict[str, Any] = field(default_factory=dict, repr=False)  # safe id -> ProviderShare
+    _prov_domains: dict[str, list[tuple[str, list[str]]]] = field(default_factory=dict, repr=False)
+    _parent_domains: dict[str, list[tuple[str, list[str]]]] = field(default_factory=dict, repr=False)
+    _parent_companies: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+
+    # ------------------------------------------------------------- building
+    @classmethod
+    def load(cls, store: Any, scan_ref: Any = "latest", kb: Any = None, policies: Any = None,
+             explanations: Any = None, history: int = 6, contest_url: str | None = None,
+             contest_email: str | None = None) -> "Model":
+        """Judge a stored scan like ``stekker report`` does, plus the previous
+        scan (for the changes) and up to ``history`` scans (verdict history)."""
+        from stekker.judge import judge_results, load_policies
+        from stekker.report import build, load_scan, measurement_date
+        from stekker.report.compare import compare
+
+        if kb is None:
+            from stekker import kb as _kb
+
+            kb = _kb.load()
+        pols = policies if policies is not None else load_policies().select(None)
+        attributions, meta = load_scan(store, scan_ref, kb)
+        rep = build(attributions, kb, pols, measurement_date(meta), meta=meta, explanations=explanations or [])
+        del attributions
+        sid = meta["scan_id"]
+        earlier = [s for s in store.list_scans() if s["id"] < sid]  # newest first
+        previous = comparison = None
+        hist: list[tuple[dict[str, Any], dict[str, dict[str, str]]]] = [
+            (_scan_row(meta), {r.domain: r.verdict for r in rep.results})]
+        for i, s in enumerate(earlier[: max(0, history - 1)]):
+            try:
+                old_attr, old_meta = load_scan(store, s["id"], kb)
+            except LookupError:
+                continue
+            old = judge_results(old_attr, kb, pols, measurement_date(old_meta))
+            del old_attr
+            if i == 0:
+                comparison = compare(old, rep.results, str(s["id"]), str(sid))
+            hist.append((_scan_row(old_meta), {r.domain: r.verdict for r in old}))
+            del old  # only the comparison and the verdicts are kept: memory is one judged scan
+        m = cls(rep, kb, _scan_row(meta), previous, comparison, hist, contest_url, contest_email)
+        m._index()
+        return m
+
+    @classmethod
+    def from_report(cls, report: Any, kb: Any, previous_results: Any = None, **kw: Any) -> "Model":
+        """A model of an already built report (tests, the benchmark)."""
+        from stekker.report.compare import compare
+
+        comparison = None
+        if previous_results is not None:
+            comparison = compare(previous_results, report.results, "previous", str(report.meta.get("scan_id")))
+        hist = [(_scan_row(report.meta), {r.domain: dict(r.verdict) for r in report.results})]
+        m = cls(report, kb, _scan_row(report.meta), previous_results, comparison, hist, **kw)
+        m._index()
+        return m
+
+    def _index(self) -> None:
+        rep = self.report
+        self._by_domain = {r.domain: r for r in rep.results}
+        self._dom_ids = {safe_id(r.domain): r.domain for r in rep.results}
+        self._org_results = defaultdict(list)  # Report.org_results(name) for every name at once (it scans all)
+        for r in rep.results:
+            for o in r.organisations:
+                self._org_results[o].append(r)
+        used: dict[str, str] = {}
+        for o in rep.org_verdicts:
+            s = slugify(o)
+            if s in used and used[s] != o:
+                s = f"{s}-{hashlib.sha256(o.encode('utf-8')).hexdigest()[:8]}"
+            used[s] = o
+            self._org_slug[o] = s
+        self._orgs = used
+        self._sectors = {}
+        for sec in rep.by_sector:
+            if sec == "-":
+                continue
+            s = slugify(sec)
+            if s in self._sectors:
+                s = f"{s}-{hashlib.sha256(sec.encode('utf-8')).hexdigest()[:8]}"
+            self._sectors[s] = sec
+        self._providers = {safe_id(p.key): p for p in rep.providers_overall if p.key != "self"}
+        self._parents = {safe_id(p.key): p for p in rep.parents_overall}
+        pd: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        par: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        comp: dict[str, dict[str, Any]] = defaultdict(dict)
+        for r in rep.results:
+            if r.da.status == "nxdomain":
+                continue
+            for d in r.deps:
+                if not _identified(d) or d.provider_key == "self":
+                    continue
+                pd[safe_id(d.provider_key)][r.domain].add(d.category)
+                if d.chain:
+                    top = safe_id(d.chain[-1].id)
+                    self._prov_parents.setdefault(safe_id(d.provider_key), set()).add(top)
+                    par[top][r.domain].add(d.category)
+                    for e in d.chain:
+                        comp[top].setdefault(e.id, e)
+        self._prov_domains = {k: sorted((dom, sorted(c)) for dom, c in v.items()) for k, v in pd.items()}
+        self._parent_domains = {k: sorted((dom, sorted(c)) for dom, c in v.items()) for k, v in par.items()}
+        self._parent_companies = dict(comp)
+
+    # ------------------------------------------------------------- listing
+    def org_slugs(self) -> list[str]:
+        return sorted(self._orgs)
+
+    def domain_names(self) -> list[str]:
+        return [r.domain for r in self.report.results]
+
+    def provider_ids(self) -> list[str]:
+        return sorted(self._providers)
+
+    def parent_ids(self) -> list[str]:
+        return sorted(self._parents)
+
+    def sector_slugs(self) -> list[str]:
+        return sorted(self._sectors)
+
+    def has_domain(self, name: str) -> bool:
+        return name in self._by_domain
+
+    def domain_ids(self) -> list[str]:
+        return sorted(self._dom_ids)
+
+    def domain_by_id(self, did: str) -> str | None:
+        return self._dom_ids.get(did)
+
+    def org_slug(self, name: str) -> str:
+        return self._org_slug[name]
+
+    def policies(self, t: Text) -> list[dict[str, Any]]:
+        out = []
+        for p in self.report.policies:
+            f = t._r.finding(p)
+            out.append({"id": p.id, "title": p.title(t.lang), "short": p.short_title(t.lang),
+                        "summary": p.describe(t.lang), "finding": f["label"], "one": f["one"],
+                        "column": f["column"]})
+        return out
+
+    # ------------------------------------------------------------- meta
+    def about(self, t: Text) -> dict[str, Any]:
+        """Measurement date and age, versions, reference data, warnings."""
+        meta = self.report.meta or {}
+        measured = _measured(self.scan)
+        today = _dt.datetime.now(_dt.timezone.utc).date()
+        datasets = []
+        for ds in meta.get("datasets") or []:
+            if isinstance(ds, dict):
+                when = ds.get("data_date") or ds.get("fetched_at") or ds.get("imported_at")
+                datasets.append({"name": str(ds.get("name") or "?"), "version": str(ds.get("version") or "–"),
+                                 "date": _day_text(when), "source": str(ds.get("source") or "")})
+        return {
+            "scan_id": self.scan["scan_id"], "label": self.scan.get("label"),
+            "measured": t.day(measured) if measured else "–", "measured_iso": measured.isoformat() if measured else None,
+            "age_days": (today - measured).days if measured else None,
+            "as_of": self.report.as_of.isoformat(), "kb_version": str(meta.get("kb_version") or "–"),
+            "tool_version": str(meta.get("tool_version") or "–"), "datasets": datasets,
+            "warnings": [visible(w) for w in meta.get("warnings") or []],
+            "previous": self.comparison.old_label if self.comparison else None,
+        }
+
+    def contest(self, domain: str | None = None, organisation: str | None = None) -> str | None:
+        """The "report an error" link, carrying the domain and the scan."""
+        from urllib.parse import quote, urlencode
+
+        subject = f"stekker scan {self.scan['scan_id']}: {domain or organisation or ''}".strip()
+        if self.contest_url:
+            sep = "&" if "?" in self.contest_url else "?"
+            q = {"scan": str(self.scan["scan_id"])}
+            if domain:
+                q["domain"] = domain
+            if organisation:
+                q["organisation"] = organisation
+            return self.contest_url + sep + urlencode(q)
+        if self.contest_email:
+            return f"mailto:{self.contest_email}?subject={quote(subject)}"
+        return None
+
+    # ------------------------------------------------------------- home
+    def home(self, t: Text) -> dict[str, Any]:
+        from stekker.report.figures import base_text, excluded_text, headline_figures
+
+        rep = self.report
+        figs = []
+        for f in headline_figures(rep, t._r):
+            tl = f.tally
+            figs.append({
+                "policy": f.policy.id, "title": f.policy.title(t.lang), "finding": f.finding["label"],
+                "pct": t.pct(tl.share), "base": base_text(tl, t._r), "excluded": excluded_text(tl, t._r),
+                "unknown": tl.counts.get("unknown", 0), "error": tl.counts.get("error", 0),
+                "nxdomain": tl.counts.get("nxdomain", 0),
+                "orgs_pct": t.pct(f.org_tally.share) if f.org_tally is not None else None,
+                "orgs_base": base_text(f.org_tally, t._r, "organisation") if f.org_tally is not None else None,
+                "quote": f.quotes.get(t.lang),
+            })
+        sc = rep.status_counts
+        status = {"total": rep.domain_count, "ok": sc.get("ok", 0), "error": sc.get("error", 0),
+                  "nxdomain": sc.get("nxdomain", 0), "failed_queries": rep.domains_with_failed_queries,
+                  "organisations": rep.organisation_count, "no_org": rep.domains_without_org}
+        return {"figures": figs, "status": status, "about": self.about(t),
+                "providers": self._provider_rows(t, 15), "parents": self._parent_rows(t, 10),
+                "sectors": self._sector_rows(t)}
+
+    # ------------------------------------------------------------- tables
+    def _provider_rows(self, t: Text, limit: int | None = None) -> list[dict[str, Any]]:
+        rows = []
+        for sid, p in sorted(self._providers.items(), key=lambda kv: (-kv[1].count, kv[0])):
+            rows.append({"id": sid, "name": visible(p.name), "count": p.count, "count_text": t.int(p.count),
+                         "share": t.pct(p.share), "share_raw": p.share, "company": visible(p.company or "–"),
+                         "parent": visible(p.parent or "–"), "jurisdiction": p.jurisdiction or "–",
+                         "denominator": p.denominator})
+        return rows[:limit] if limit else rows
+
+    def _parent_rows(self, t: Text, limit: int | None = None) -> list[dict[str, Any]]:
+        rows = []
+        for sid, p in sorted(self._parents.items(), key=lambda kv: (-kv[1].count, kv[0])):
+            rows.append({"id": sid, "name": visible(p.name), "count": p.count, "count_text": t.int(p.count),
+                         "share": t.pct(p.share), "share_raw": p.share, "jurisdiction": p.jurisdiction or "–",
+                         "denominator": p.denominator})
+        return rows[:limit] if limit else rows
+
+    def _sector_rows(self, t: Text) -> list[dict[str, Any]]:
+        rows = []
+        for slug, sec in sorted(self._sectors.items(), key=lambda kv: kv[1].lower()):
+            tallies = self.report.by_sector[sec]
+            rows.append({"slug": slug, "name": visible(sec), "domains": self.report.sector_domain_counts.get(sec, 0),
+                         "shares": [{"policy": pid, "pct": t.pct(tl.share), "base": t._r("fig_of", n=t.int(
+                             tl.not_sovereign), d=t.int(tl.decided)), "share_raw": tl.share}
+                                    for pid, tl in tallies.items()]})
+        return rows
+
+    # ------------------------------------------------------------- domains
+    def _verdicts(self, r: Any, t: Text) -> list[dict[str, Any]]:
+        out = []
+        for p in self.report.policies:
+            v = r.verdict[p.id]
+            deciding = []
+            if v == "not_sovereign":
+                deps = r.non_sovereign(p.id)
+            elif v in ("unknown", "error"):
+                deps = [d for d in r.deps if d.verdicts.get(p.id) is not None and d.verdicts[p.id].verdict == v]
+            else:
+                deps = []
+            for d in deps[:6]:
+                deciding.append({"category": t.category(d.category),
+                                 "provider": visible(d.service.provider_name or d.provider_key),
+                                 "reason": visible(d.verdicts[p.id].reason(t.lang))})
+            out.append({"policy": p.id, "title": p.title(t.lang), "verdict": v, "label": t.verdict(v),
+                        "deciding": deciding})
+        return out
+
+    def _service(self, d: Any, t: Text) -> dict[str, Any]:
+        s = d.service
+        chain = [{"id": e.id, "name": visible(e.name), "country": e.country or "–"} for e in (d.chain or [])]
+        ev = []
+        for e in s.evidence:
+            ev.append({"qname": visible(e.qname), "rtype": visible(e.rtype), "value": visible(e.value),
+                       "rule": visible(e.rule), "dig": dig_command(e.qname, e.rtype)})
+        pkey = d.provider_key
+        pid = safe_id(pkey) if _identified(d) and pkey != "self" and safe_id(pkey) in self._providers else None
+        parent = safe_id(d.chain[-1].id) if d.chain and safe_id(d.chain[-1].id) in self._parents else None
+        return {
+            "category": d.category, "category_name": t.category(d.category), "primary": d.primary,
+            "status": s.status, "provider": visible(_provider_words(s, t)),
+            "provider_id": pid, "parent_id": parent,
+            "company": chain[0]["name"] if chain else visible(s.company or "–"),
+            "parent": chain[-1]["name"] if chain else visible(s.parent or "–"),
+            "jurisdiction": chain[-1]["country"] if chain else (s.jurisdiction or "–"),
+            "chain": chain, "basis": s.basis or "–", "note": visible(s.note) if s.note else None,
+            "verdicts": self._dep_verdicts(d, t),
+            "cells": self._dep_cells(d, t),
+            "evidence": ev,
+        }
+
+    def _dep_verdicts(self, d: Any, t: Text) -> list[dict[str, Any]]:
+        # the judge shares one verdict dict between dependencies on the same provider: render it once
+        key = (id(d.verdicts), t.lang)
+        hit = self._verdict_cache.get(key)
+        if hit is None or hit[0] is not d.verdicts:
+            titles = self._policy_titles.setdefault(t.lang, {p.id: p.short_title(t.lang) for p in self.report.policies})
+            rows = [{"policy": p, "title": titles.get(p, p), "label": t.verdict(v.verdict), "verdict": v.verdict,
+                     "reason": visible(v.reason(t.lang))} for p, v in d.verdicts.items() if v is not None]
+            hit = (d.verdicts, rows)
+            self._verdict_cache[key] = hit
+        return hit[1]
+
+    def _dep_cells(self, d: Any, t: Text) -> list[dict[str, Any]]:
+        """One cell per definition of the report, in its order: the verdict,
+        or "–" where the definition does not look at this dependency (a
+        definition limited to some records or categories)."""
+        by = {v["policy"]: v for v in self._dep_verdicts(d, t)}
+        return [by.get(p.id) or {"policy": p.id, "verdict": "not_judged", "label": "–"}
+                for p in self.report.policies]
+
+    def domain(self, name: str, t: Text) -> dict[str, Any]:
+        r = self._by_domain[name]
+        order = {c: i for i, c in enumerate(CATEGORY_ORDER)}
+        deps = sorted(r.deps, key=lambda d: (order.get(d.category, 99), not d.primary))
+        history = []
+        for scan, verdicts in self.history:
+            v = verdicts.get(name)
+            if v is None:
+                continue
+            history.append({"scan_id": scan["scan_id"], "measured": t.day(_measured(scan)),
+                            "verdicts": [{"policy": p.id, "label": t.verdict(v.get(p.id, "unknown")),
+                                          "verdict": v.get(p.id, "unknown")} for p in self.report.policies]})
+        services = [self._service(d, t) for d in deps]
+        reasons: dict[Any, dict[str, Any]] = {}
+        for d, sv in zip(deps, services):
+            key = (sv["provider"], tuple((v["policy"], v["verdict"], v["reason"]) for v in sv["verdicts"]))
+            g = reasons.setdefault(key, {"provider": sv["provider"], "categories": [], "verdicts": sv["verdicts"]})
+            g["categories"].append(sv["category_name"])
+        evidence = [{"service": sv["category_name"], **e} for sv in services for e in sv["evidence"]]
+        return {
+            "reasons": list(reasons.values()), "evidence": evidence,
+            "domain": r.domain, "id": safe_id(r.domain), "status": r.da.status,
+            "organisations": [{"name": visible(o), "slug": self._org_slug.get(o)} for o in r.organisations],
+            "sectors": [{"name": visible(s), "slug": self._sector_slug(s)} for s in r.sectors],
+            "verdicts": self._verdicts(r, t), "services": services,
+            "hosts": [{"host": visible(h.host), "provider": visible(t.provider(h.provider_key, h.service.provider_name)),
+                       "verdicts": [{"policy": pid, "label": t._r.host_verdict(v)} for pid, v in h.verdict.items()]}
+                      for h in r.hosts],
+            "errors": [{k: visible(v) for k, v in e.items()} for e in r.da.errors],
+            "explanations": _explanations(r.explanations),
+            "history": history, "contest": self.contest(domain=r.domain), "tenant": visible(r.da.tenant or "") or None,
+        }
+
+    def _sector_slug(self, sec: str) -> str | None:
+        return next((k for k, v in self._sectors.items() if v == sec), None)
+
+    def domain_rows(self, names: list[str] | None, t: Text) -> list[dict[str, Any]]:
+        out = []
+        for n in names if names is not None else self.domain_names():
+            r = self._by_domain[n]
+            out.append({"domain": r.domain, "status": r.da.status, "id": safe_id(r.domain),
+                        "organisations": [visible(o) for o in r.organisations],
+                        "verdicts": [{"policy": p.id, "verdict": r.verdict[p.id], "label": t.verdict(r.verdict[p.id])}
+                                     for p in self.report.policies],
+                        "providers": self._primary_providers(r, t)})
+        return out
+
+    def _primary_providers(self, r: Any, t: Text) -> list[dict[str, str]]:
+        out = []
+        for c in ("web", "mailbox", "dns", "office"):
+            d = primary_dep(r, c)
+            out.append({"category": c, "name": visible(t.provider(d.provider_key, d.service.provider_name))
+                        if d else "–"})
+        return out
+
+    # ------------------------------------------------------------- organisations
+    def org(self, slug: str, t: Text) -> dict[str, Any]:
+        name = self._orgs[slug]
+        rep = self.report
+        results = self._org_results.get(name, [])
+        verdicts = []
+        for p in rep.policies:
+            v = rep.org_verdicts[name][p.id]
+            verdicts.append({"policy": p.id, "title": p.title(t.lang), "verdict": v, "label": t.verdict(v)})
+        exps = [e for r in results for e in r.explanations]
+        exps = list({(e.text, e.domain, e.category): e for e in exps}.values())
+        sectors = sorted({s for r in results for s in r.sectors})
+        return {"name": visible(name), "slug": slug, "verdicts": verdicts,
+                "sectors": [{"name": visible(s), "slug": self._sector_slug(s)} for s in sectors],
+                "domains": self.domain_rows([r.domain for r in results[:TABLE_LIMIT]], t),
+                "domains_total": len(results),
+                "services": [{"domain": r.domain, "services": [self._service(d, t) for d in r.deps if d.primary]}
+                             for r in results[:ORG_SERVICES_LIMIT]],
+                "services_cut": max(0, len(results) - ORG_SERVICES_LIMIT),
+                "explanations": _explanations(exps), "contest": self.contest(organisation=name)}
+
+    def org_rows(self, t: Text, slugs: list[str] | None = None) -> list[dict[str, Any]]:
+        rep = self.report
+        rows = []
+        for slug in self.org_slugs() if slugs is None else slugs:
+            name = self._orgs[slug]
+            rows.append({"slug": slug, "name": visible(name),
+                         "verdicts": [{"policy": p.id, "verdict": rep.org_verdicts[name][p.id],
+                                       "label": t.verdict(rep.org_verdicts[name][p.id])} for p in rep.policies]})
+        return rows
+
+    def org_names(self) -> list[tuple[str, str, list[str], list[str]]]:
+        """(slug, name, domains, sectors) of every organisation (map matching)."""
+        rep = self.report
+        dom: dict[str, list[str]] = defaultdict(list)
+        sec: dict[str, set[str]] = defaultdict(set)
+        for r in rep.results:
+            for o in r.organisations:
+                dom[o].append(r.domain)
+                sec[o].update(r.sectors)
+        return [(self._org_slug[o], o, dom[o], sorted(sec[o])) for o in rep.org_verdicts]
+
+    def org_provider(self, name: str, category: str, t: Text) -> tuple[str, str]:
+        """(provider key, name in words) of an organisation's service in one
+        category: its first domain (input order by name) with that service
+        identified, else the state (``?`` unknown, ``error``, ``absent``)."""
+        return self._provider_of(self._org_results.get(name, []), category, t)
+
+    def domain_provider(self, domain: str, category: str, t: Text) -> tuple[str, str]:
+        """The same for one domain."""
+        r = self._by_domain.get(domain)
+        return self._provider_of([r] if r is not None else [], category, t)
+
+    def _provider_of(self, results: list[Any], category: str, t: Text) -> tuple[str, str]:
+        states = []
+        for r in results:
+            d = primary_dep(r, category)
+            if d is not None:
+                return d.provider_key, visible(t.provider(d.provider_key, d.service.provider_name))
+            if r.da.status == "error" or any(x.service.status == "error" for x in r.deps if x.category == category):
+                states.append("error")
+            elif any(x.service.status == "unknown" for x in r.deps if x.category == category):
+                states.append("?")
+        key = "error" if "error" in states else ("?" if "?" in states else "absent")
+        return key, t.provider(key, None)
+
+    # ------------------------------------------------------------- providers, parents
+    def provider(self, pid: str, t: Text) -> dict[str, Any]:
+        p = self._providers[pid]
+        markets = []
+        for row, m in self.report.markets.items():
+            s = next((x for x in m.shares if safe_id(x.key) == pid), None)
+            if s is None:
+                continue
+            markets.append({"row": row, "name": t.category(row), "count": t.int(s.count), "share": t.pct(s.share),
+                            "denominator": t.int(m.denominator), "hhi": _hhi_text(m.hhi, t),
+                            "hhi_band": t.hhi_band(m.hhi)})
+        chain, events = self._chain_of_provider(pid, t)
+        doms = self._prov_domains.get(pid, [])
+        return {"id": pid, "name": visible(p.name), "count": t.int(p.count), "share": t.pct(p.share),
+                "denominator": t.int(p.denominator), "jurisdiction": p.jurisdiction or "–",
+                "chain": chain, "events": events, "markets": markets,
+                "parent_id": safe_id(chain[-1]["id"]) if chain and safe_id(chain[-1]["id"]) in self._parents else None,
+                "dependents": self._dependents(doms[:TABLE_LIMIT], t), "dependents_total": len(doms)}
+
+    def _dependents(self, doms: list[tuple[str, list[str]]], t: Text) -> list[dict[str, Any]]:
+        out = []
+        for dom, cats in doms:
+            r = self._by_domain[dom]
+            out.append({"domain": dom, "id": safe_id(dom),
+                        "organisations": [{"name": visible(o), "slug": self._org_slug.get(o)} for o in r.organisations],
+                        "categories": ", ".join(t.category(c) for c in cats)})
+        return out
+
+    def _chain_of_provider(self, pid: str, t: Text) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        chain = None
+        for dom, _ in self._prov_domains.get(pid, [])[:50]:
+            for d in self._by_domain[dom].deps:
+                if _identified(d) and safe_id(d.provider_key) == pid and d.chain:
+                    chain = d.chain
+                    break
+            if chain:
+                break
+        entities = [{"id": e.id, "name": visible(e.name), "country": e.country or "–"} for e in chain or []]
+        return entities, self._events([e.id for e in chain or []], t)
+
+    def _events(self, company_ids: list[str], t: Text) -> list[dict[str, Any]]:
+        out = []
+        for cid in company_ids:
+            try:
+                evs = self.kb.events(cid)
+            except Exception:  # noqa: BLE001 - a knowledge base without events (e.g. a test's)
+                evs = []
+            comp = None
+            try:
+                comp = self.kb.company(cid)
+            except Exception:  # noqa: BLE001
+                pass
+            cname = getattr(comp, "name", cid)
+            for e in evs:
+                cp = getattr(e, "counterparty", None)
+                cpn = cp
+                if cp:
+                    try:
+                        cpn = getattr(self.kb.company(cp), "name", cp)
+                    except Exception:  # noqa: BLE001
+                        cpn = cp
+                out.append({"date": e.date.isoformat(), "company": visible(cname), "kind": e.kind,
+                            "kind_text": t(f"event_{e.kind}"), "counterparty": visible(cpn or "–"),
+                            "note": visible(getattr(e, "note", None) or ""), "source": _url(getattr(e, "source", None))})
+        out.sort(key=lambda e: e["date"])
+        return out
+
+    def parent(self, pid: str, t: Text) -> dict[str, Any]:
+        p = self._parents[pid]
+        comps = self._parent_companies.get(pid, {})
+        providers = [row for row in self._provider_rows(t) if pid in self._prov_parents.get(row["id"], ())]
+        return {"id": pid, "name": visible(p.name), "count": t.int(p.count), "share": t.pct(p.share),
+                "denominator": t.int(p.denominator), "jurisdiction": p.jurisdiction or "–",
+                "companies": [{"id": e.id, "name": visible(e.name), "country": e.country or "–"} for e in comps.values()],
+                "events": self._events(list(comps), t), "providers": providers,
+                "markets": self._markets(t), "dependents": self._dependents(self._parent_domains.get(pid, [])[:TABLE_LIMIT], t),
+                "dependents_total": len(self._parent_domains.get(pid, []))}
+
+    def _markets(self, t: Text) -> list[dict[str, Any]]:
+        return [{"row": row, "name": t.category(row), "denominator": t.int(m.denominator),
+                 "hhi": _hhi_text(m.hhi, t), "hhi_band": t.hhi_band(m.hhi)}
+                for row, m in self.report.markets.items() if m.hhi is not None]
+
+    # ------------------------------------------------------------- sectors
+    def sector(self, slug: str, t: Text) -> dict[str, Any]:
+        sec = self._sectors[slug]
+        rep = self.report
+        results = [r for r in rep.results if sec in r.sectors]
+        figs = []
+        for p in rep.policies:
+            tl = rep.by_sector[sec][p.id]
+            otl = rep.by_sector_orgs.get(sec, {}).get(p.id)
+            figs.append({"policy": p.id, "title": p.title(t.lang), "finding": t._r.finding(p)["label"],
+                         "pct": t.pct(tl.share), "base": t._r("fig_of", n=t.int(tl.not_sovereign), d=t.int(tl.decided)),
+                         "excluded": tl.excluded, "orgs_pct": t.pct(otl.share) if otl else "–"})
+        cnt: Counter = Counter()
+        names: dict[str, str] = {}
+        for r in results:
+            d = primary_dep(r, "mailbox")
+            if d is not None:
+                cnt[d.provider_key] += 1
+                names[d.provider_key] = visible(t.provider(d.provider_key, d.service.provider_name))
+        mail = [{"name": names[k], "count": t.int(n), "share": t.pct(n / sum(cnt.values()))}
+                for k, n in cnt.most_common()]
+        orgs = sorted({o for r in results for o in r.organisations})
+        return {"slug": slug, "name": visible(sec), "figures": figs, "mailbox": mail,
+                "organisations": [{"slug": self._org_slug[o], "name": visible(o),
+                                   "verdicts": [{"policy": p.id, "verdict": rep.org_verdicts[o][p.id],
+                                                 "label": t.verdict(rep.org_verdicts[o][p.id])}
+                                                for p in rep.policies]} for o in orgs[:TABLE_LIMIT]],
+                "organisations_total": len(orgs),
+                "domains": len(results)}
+
+    # ------------------------------------------------------------- changes
+    def changes(self, t: Text) -> dict[str, Any] | None:
+        c = self.comparison
+        if c is None:
+            return None
+        rows = []
+        for ch in c.changes:
+            rows.append({"kind": ch.kind, "kind_text": t(f"change_{ch.kind}"), "domain": ch.domain,
+                         "id": safe_id(ch.domain) if ch.domain in self._by_domain else None,
+                         "organisations": [visible(o) for o in ch.organisations],
+                         "category": t.category(ch.category),
+                         "old": visible(ch.old_name or ch.old or "–"), "new": visible(ch.new_name or ch.new or "–"),
+                         "host": visible(ch.host) if ch.host else None})
+        rows.sort(key=lambda x: ({"moved": 0, "new": 1, "vanished": 2}.get(x["kind"], 3), x["domain"]))
+        verdicts = [{"domain": v.domain, "id": safe_id(v.domain) if v.domain in self._by_domain else None,
+                     "organisations": [visible(o) for o in v.organisations], "policy": v.policy,
+                     "old": t.verdict(v.old), "new": t.verdict(v.new)} for v in c.verdict_changes]
+        return {"old": c.old_label, "new": c.new_label, "common": t.int(c.common),
+                "added": [visible(d) for d in c.added_domains], "removed": [visible(d) for d in c.removed_domains],
+                "counts": {k: len(c.of_kind(k)) for k in ("moved", "new", "vanished", "not_comparable")},
+                "changes": rows, "verdict_changes": verdicts}
+
+    def methods(self, t: Text) -> dict[str, Any]:
+        from stekker.report.figures import dns_limit_lines
+
+        lim = self.report.limits
+        return {"policies": self.policies(t), "limits": dns_limit_lines(lim, t._r) if lim is not None else []}
+
+    # ------------------------------------------------------------- open data (language-neutral JSON, CSV)
+    def api_domain(self, name: str) -> dict[str, Any]:
+        from stekker.report.export import domain_record
+
+        return domain_record(self.report, self._by_domain[name], "en")
+
+    def api_domain_rows(self, sector: str | None = None, provider: str | None = None) -> Iterator[dict[str, Any]]:
+        rep = self.report
+        for r in rep.results:
+            if sector is not None and sector not in r.sectors and self._sector_slug_of(r, sector) is None:
+                continue
+            if provider is not None and not any(_identified(d) and safe_id(d.provider_key) == provider
+                                                for d in r.deps):
+                continue
+            yield {"domain": r.domain, "organisations": r.organisations, "sectors": r.sectors,
+                   "status": r.da.status, "verdicts": dict(r.verdict),
+                   "providers": {c: (primary_dep(r, c).provider_key if primary_dep(r, c) else None)
+                                 for c in ("web", "mailbox", "dns", "office")}}
+
+    def _sector_slug_of(self, r: Any, slug: str) -> str | None:
+        sec = self._sectors.get(slug)
+        return slug if sec is not None and sec in r.sectors else None
+
+    def api_org_rows(self, sector: str | None = None) -> Iterator[dict[str, Any]]:
+        rep = self.report
+        secs = None
+        if sector is not None:
+            name = self._sectors.get(sector, sector)
+            secs = {o for r in rep.results if name in r.sectors for o in r.organisations}
+        for slug in self.org_slugs():
+            name = self._orgs[slug]
+            if secs is not None and name not in secs:
+                continue
+            yield {"id": slug, "name": name, "verdicts": dict(rep.org_verdicts[name]),
+                   "domains": [r.domain for r in self._org_results.get(name, [])]}
+
+    def api_org(self, slug: str) -> dict[str, Any]:
+        """An organisation: its verdicts and one summary row per domain (the
+        full record of each domain is at /api/v1/domains/<domain>.json)."""
+        name = self._orgs[slug]
+        doms = {r.domain for r in self._org_results.get(name, [])}
+        rows = [{**row, "id": safe_id(row["domain"])} for row in self._domain_rows_of(doms)]
+        return {"id": slug, "name": name, "verdicts": dict(self.report.org_verdicts[name]), "domains": rows}
+
+    def _domain_rows_of(self, names: set[str]) -> Iterator[dict[str, Any]]:
+        for r in sorted((self._by_domain[n] for n in names), key=lambda r: r.domain):
+            yield {"domain": r.domain, "organisations": r.organisations, "sectors": r.sectors,
+                   "status": r.da.status, "verdicts": dict(r.verdict),
+                   "providers": {c: (primary_dep(r, c).provider_key if primary_dep(r, c) else None)
+                                 for c in ("web", "mailbox", "dns", "office")}}
+
+    def api_provider_rows(self) -> list[dict[str, Any]]:
+        return [{"id": k, "key": p.key, "name": p.name, "domains": p.count, "denominator": p.denominator,
+                 "share": None if p.share is None else round(p.share, 6), "company": p.company, "parent": p.parent,
+                 "jurisdiction": p.jurisdiction} for k, p in sorted(self._providers.items())]
+
+    def api_provider(self, pid: str) -> dict[str, Any]:
+        row = next(x for x in self.api_provider_rows() if x["id"] == pid)
+        return {**row, "dependents": [{"domain": d, "categories": c} for d, c in self._prov_domains.get(pid, [])]}
+
+    def api_parent_rows(self) -> list[dict[str, Any]]:
+        return [{"id": k, "key": p.key, "name": p.name, "domains": p.count, "denominator": p.denominator,
+                 "share": None if p.share is None else round(p.share, 6), "jurisdiction": p.jurisdiction}
+                for k, p in sorted(self._parents.items())]
+
+    def api_parent(self, pid: str) -> dict[str, Any]:
+        row = next(x for x in self.api_parent_rows() if x["id"] == pid)
+        return {**row, "dependents": [{"domain": d, "categories": c} for d, c in self._parent_domains.get(pid, [])]}
+
+    def api_sector_rows(self) -> list[dict[str, Any]]:
+        rep = self.report
+        return [{"id": slug, "name": sec, "domains": rep.sector_domain_counts.get(sec, 0),
+                 "tallies": {pid: tl.to_dict() for pid, tl in rep.by_sector[sec].items()}}
+                for slug, sec in sorted(self._sectors.items())]
+
+    def api_sector(self, slug: str) -> dict[str, Any]:
+        row = next(x for x in self.api_sector_rows() if x["id"] == slug)
+        sec = self._sectors[slug]
+        return {**row, "organisations": sorted({o for r in self.report.results if sec in r.sectors
+                                                for o in r.organisations})}
+
+    def api_changes(self) -> dict[str, Any]:
+        if self.comparison is None:
+            return {"old": None, "new": str(self.scan["scan_id"]), "changes": [], "verdict_changes": [],
+                    "added_domains": [], "removed_domains": [], "common_domains": 0}
+        return self.comparison.to_dict()
+
+    def api_scan(self) -> dict[str, Any]:
+        rep = self.report
+        return {"scan": {k: v for k, v in self.scan.items()}, "as_of": rep.as_of.isoformat(),
+                "kb_version": (rep.meta or {}).get("kb_version"),
+                "policies": [{"id": p.id, "name": p.name, "summary": p.summary} for p in rep.policies],
+                "domains": {pid: tl.to_dict() for pid, tl in rep.domains.items()},
+                "organisations": {pid: tl.to_dict() for pid, tl in rep.organisations.items()},
+                "status": dict(rep.status_counts)}
+
+    def write_scan_csv(self, path: str) -> int:
+        from stekker.report.export import write_csv
+
+        return write_csv(self.report, path, ",", "en")
+
+    def write_scan_parquet(self, path: str) -> int:
+        from stekker.report.export import write_parquet
+
+        return write_parquet(self.report, path, "en")
+
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+
+
+def _identified(d: Any) -> bool:
+    s = d.service
+    return s.status == "self" or (s.status == "attributed" and bool(s.provider))
+
+
+def _provider_words(s: Any, t: Text) -> str:
+    if s.status == "self":
+        return t.provider("self", None)
+    if s.status == "attributed":
+        return s.provider_name or s.provider or "–"
+    if s.status == "error":
+        return t.verdict("error")
+    if s.status == "unknown":
+        return t("provider_unknown")
+    return "–"
+
+
+def primary_dep(r: Any, category: str) -> Any:
+    """The primary identified dependency of a domain in one category (None)."""
+    for d in r.deps:
+        if d.category == category and d.primary and _identified(d):
+            return d
+    return None
+
+
+def dig_command(qname: str, rtype: str) -> str:
+    """A ``dig`` command to re-check one record; the name is shell-quoted
+    (it comes from DNS) and shown with control characters made visible."""
+    rt = rtype if re.fullmatch(r"[A-Z0-9]{1,10}", str(rtype or "")) else "ANY"
+    return f"dig +noall +answer {shlex.quote(visible(qname))} {rt}"
+
+
+def _explanations(exps: list[Any]) -> list[dict[str, Any]]:
+    return [{"text": visible(e.text, keep_newlines=True), "by": visible(e.by or "–"), "date": visible(e.date or "–"),
+             "category": visible(e.category) if e.category else None,
+             "expires": visible(getattr(e, "expires", None) or "–")} for e in exps]
+
+
+def _hhi_text(h: float | None, t: Text) -> str:
+    return "–" if h is None else t.int(round(h))
+
+
+def _url(u: Any) -> str | None:
+    if isinstance(u, str) and re.match(r"^https?://[^\s\"'<>]+$", u):
+        return u
+    return None
+
+
+def _measured(scan: dict[str, Any]) -> _dt.date | None:
+    for k in ("started_at", "finished_at"):
+        v = scan.get(k)
+        if isinstance(v, (int, float)):
+            return _dt.datetime.fromtimestamp(float(v), _dt.timezone.utc).date()
+        if isinstance(v, _dt.datetime):
+            return v.date()
+        if v:
+            try:
+                return _dt.date.fromisoformat(str(v)[:10])
+            except ValueError:
+                pass
+    return None
+
+
+def _day_text(v: Any) -> str:
+    if isinstance(v, (int, float)):
+        return _dt.datetime.fromtimestamp(float(v), _dt.timezone.utc).date().isoformat()
+    return str(v)[:10] if v else "–"
+
+
+def _scan_row(meta: dict[str, Any]) -> dict[str, Any]:
+    def iso(v: Any) -> Any:
+        if isinstance(v, (int, float)):
+            return _dt.datetime.fromtimestamp(float(v), _dt.timezone.utc).isoformat()
+        return v.isoformat() if hasattr(v, "isoformat") else v
+
+    return {"scan_id": meta.get("scan_id"), "label": meta.get("label"), "started_at": iso(meta.get("started_at")),
+            "finished_at": iso(meta.get("finished_at")), "state": meta.get("state"),
+            "tool_version": meta.get("tool_version"), "kb_version": meta.get("kb_version")}

@@ -1,0 +1,602 @@
+"""Every page and document of the site, by path: one dispatcher for the
+static writer (``stekker site``) and the live server (``stekker serve``), so
+both publish the same pages and the same JSON at the same paths.
+
+Paths (``/<lang>/`` is ``/nl/`` or ``/en/``; docs/PUBLISH.md):
+
+* ``/<lang>/`` home, ``/<lang>/org/<slug>/``, ``/<lang>/domain/<domain>/``,
+  ``/<lang>/provider/<id>/``, ``/<lang>/parent/<id>/``, ``/<lang>/sector/<slug>/``,
+  ``/<lang>/changes/`` (+ ``/<lang>/changes.atom``), ``/<lang>/map/[<service>/]``,
+  ``/<lang>/methods/``, ``/<lang>/data/``; indexes ``/<lang>/org/`` etc.
+* ``/api/v1/…json`` (language-neutral), ``/data/…csv`` (page tables),
+  ``/data/scan.csv``, ``/data/scan.parquet``, ``/data/catalog.jsonld``.
+
+HTML is rendered by one Jinja environment (:func:`environment`, autoescape
+on); every text value is made visible (control/bidi characters) in the
+model; JSON is written with :func:`stekker.text.json_inert`; CSV cells pass
+:func:`stekker.text.cell` (no spreadsheet formulas).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import io
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterator
+from xml.sax.saxutils import escape as xml_escape
+
+import jinja2
+from markupsafe import Markup
+
+from stekker.text import cell, json_inert
+
+from . import geo
+from .model import LANGS, MAP_CATEGORIES, Model, Text, safe_id
+
+CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'")
+CSP_HEADER = CSP + "; frame-ancestors 'none'"
+API = "/api/v1"
+INDEX_LIMIT = 400  # an index page lists at most this many rows; longer lists are split by first character
+LIST_KINDS = ("organisations", "domains", "providers", "parents", "sectors")
+
+
+@dataclass(slots=True)
+class Doc:
+    body: bytes
+    media_type: str
+
+
+class NotFound(LookupError):
+    pass
+
+
+# ---------------------------------------------------------------------------
+# the one Jinja environment
+# ---------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The site's Jinja environment: the rendering toolkit's one environment
+    (autoescape on, undefined values an error) over the package templates."""
+    from stekker.render.html import environment as toolkit_environment
+
+    def load(name: str) -> str:
+        return resources.files("stekker.publish").joinpath("templates", name).read_text("utf-8")
+
+    return toolkit_environment(jinja2.FunctionLoader(load))
+
+
+def _rel(page: str):
+    """``u(path)``: a site path as a link relative to ``page`` (works on any
+    web server, under any prefix, and from the file system)."""
+    depth = page.count("/") - 1 if page.endswith("/") else page.count("/") - 1
+    root = "../" * depth if depth > 0 else "./"
+
+    def u(target: str) -> str:
+        return root + target.lstrip("/")
+    return u
+
+
+def _version() -> str:
+    from stekker import __version__
+
+    return __version__
+
+
+class Site:
+    """Pages of one model; the map geometry is loaded once."""
+
+    def __init__(self, model: Model, geo_dir: str | Path | None = None):
+        self.m = model
+        self._geo_dir = geo.geo_dir(geo_dir)
+        self._geo: geo.GeoMap | None = None
+        self._texts = {lang: Text(lang) for lang in LANGS}
+        self._groups: dict[str, dict[str, int]] = {}
+        self._members: dict[str, dict[str, list[str]]] = {}
+
+    def prepare(self) -> None:
+        """Load what every page shares (the map) before workers fork."""
+        if self._geo is None and self._geo_dir is not None:
+            self._geo = geo.load_map(self._geo_dir)
+
+    # ------------------------------------------------------------- enumeration
+    def paths(self) -> Iterator[str]:
+        """Every path of the static site (except the whole-scan files)."""
+        m = self.m
+        yield "/index.html"
+        yield "/static/site.css"
+        for lang in LANGS:
+            p = f"/{lang}/"
+            yield p
+            for sub in ("org/", "domain/", "provider/", "parent/", "sector/", "changes/", "methods/", "data/",
+                        "map/"):
+                yield p + sub
+            yield f"/{lang}/changes.atom"
+            for c in MAP_CATEGORIES:
+                yield f"/{lang}/map/{c}/"
+            for kind in ("org", "domain"):
+                for k in self.groups(kind):
+                    yield f"/{lang}/{kind}s/{k}/"
+            for s in m.org_slugs():
+                yield f"/{lang}/org/{s}/"
+            for d in m.domain_ids():
+                yield f"/{lang}/domain/{d}/"
+            for i in m.provider_ids():
+                yield f"/{lang}/provider/{i}/"
+            for i in m.parent_ids():
+                yield f"/{lang}/parent/{i}/"
+            for s in m.sector_slugs():
+                yield f"/{lang}/sector/{s}/"
+        yield from self.api_paths()
+        yield "/data/home.csv"
+        yield "/data/changes.csv"
+        for s in m.org_slugs():
+            yield f"/data/org/{s}.csv"
+        for d in m.domain_ids():
+            yield f"/data/domain/{d}.csv"
+        for i in m.provider_ids():
+            yield f"/data/provider/{i}.csv"
+        for i in m.parent_ids():
+            yield f"/data/parent/{i}.csv"
+        for s in m.sector_slugs():
+            yield f"/data/sector/{s}.csv"
+        yield "/data/catalog.jsonld"
+
+    def api_paths(self) -> Iterator[str]:
+        m = self.m
+        yield f"{API}/openapi.json"
+        yield f"{API}/scan.json"
+        yield f"{API}/changes.json"
+        for k in LIST_KINDS:
+            yield f"{API}/{k}.json"
+        for s in m.org_slugs():
+            yield f"{API}/organisations/{s}.json"
+        for d in m.domain_ids():
+            yield f"{API}/domains/{d}.json"
+        for i in m.provider_ids():
+            yield f"{API}/providers/{i}.json"
+        for i in m.parent_ids():
+            yield f"{API}/parents/{i}.json"
+        for s in m.sector_slugs():
+            yield f"{API}/sectors/{s}.json"
+
+    # ------------------------------------------------------------- dispatch
+    def render(self, path: str, params: dict[str, str] | None = None) -> Doc:
+        """The document at ``path`` (raises :class:`NotFound`)."""
+        if path in ("/", "/index.html"):
+            return self._html("lang.html", "/index.html", Text("nl"), {})
+        if path == "/static/site.css":
+            css = resources.files("stekker.publish").joinpath("static", "site.css").read_bytes()
+            return Doc(css, "text/css; charset=utf-8")
+        if path.startswith(API + "/"):
+            return self._api(path[len(API) + 1:], params or {})
+        if path.startswith("/data/"):
+            return self._data(path[len("/data/"):])
+        parts = path.strip("/").split("/")
+        lang = parts[0]
+        if lang not in LANGS or not (path.endswith("/") or path.endswith(".atom")):
+            raise NotFound(path)
+        t = self._texts[lang]
+        rest = parts[1:]
+        m = self.m
+        if not rest:
+            return self._page("home.html", path, t, d=m.home(t), title=t("nav_home"),
+                              sectors=m.home(t)["sectors"])
+        kind = rest[0]
+        if kind == "changes.atom" and len(rest) == 1:
+            return self._atom(t)
+        if len(rest) == 1:
+            return self._index(kind, path, t)
+        if len(rest) != 2:
+            raise NotFound(path)
+        key = rest[1]
+        try:
+            if kind == "org" and key in m._orgs:
+                d = m.org(key, t)
+                return self._page("org.html", path, t, d=d, title=d["name"])
+            if kind == "domain" and m.domain_by_id(key):
+                d = m.domain(m.domain_by_id(key), t)
+                return self._page("domain.html", path, t, d=d, title=d["domain"])
+            if kind == "provider" and key in m._providers:
+                d = m.provider(key, t)
+                return self._page("provider.html", path, t, d=d, title=d["name"], kicker=t("provider_title"),
+                                  csv=f"/data/provider/{key}.csv", json=f"{API}/providers/{key}.json")
+            if kind == "parent" and key in m._parents:
+                d = m.parent(key, t)
+                return self._page("provider.html", path, t, d=d, title=d["name"], kicker=t("parent_title"),
+                                  csv=f"/data/parent/{key}.csv", json=f"{API}/parents/{key}.json")
+            if kind == "sector" and key in m._sectors:
+                d = m.sector(key, t)
+                return self._page("sector.html", path, t, d=d, title=d["name"])
+            if kind == "map" and key in MAP_CATEGORIES:
+                return self._map(path, t, key)
+            if kind in ("orgs", "domains"):
+                return self._index(kind[:-1], path, t, group=key)
+        except KeyError:
+            raise NotFound(path) from None
+        raise NotFound(path)
+
+    # ------------------------------------------------------------- html
+    def _html(self, template: str, path: str, t: Text, ctx: dict[str, Any]) -> Doc:
+        tpl = environment().get_template(template)
+        html = tpl.render(lang=t.lang, t=t, u=_rel(path), csp=Markup(CSP), version=_version(), **ctx)
+        return Doc(html.encode("utf-8"), "text/html; charset=utf-8")
+
+    def _page(self, template: str, path: str, t: Text, **ctx: Any) -> Doc:
+        alternate = "/" + t.other + path[3:]
+        ctx.setdefault("policies", self.m.policies(t))
+        return self._html(template, path, t, {"alternate": alternate, "about": self.m.about(t), **ctx})
+
+    def groups(self, kind: str) -> dict[str, int]:
+        """Index groups (prefix of the id -> count) when a list is too long
+        for one page: first characters, and the first two, three … for a
+        character that still has too many; empty when the list fits."""
+        ids = self.m.org_slugs() if kind == "org" else self.m.domain_ids()
+        if len(ids) <= INDEX_LIMIT:
+            return {}
+        cache = self._groups.get(kind)
+        if cache is not None:
+            return cache
+
+        def split(items: list[str], n: int) -> dict[str, list[str]]:
+            out: dict[str, list[str]] = {}
+            for i in items:
+                out.setdefault(i[:n], []).append(i)
+            return out
+
+        members: dict[str, list[str]] = {}
+        todo = [(k, v, 1) for k, v in split(ids, 1).items()]
+        while todo:
+            key, items, n = todo.pop()
+            m = min(80, max(n, len(os.path.commonprefix(items))) + 1)
+            sub = split(items, m) if len(items) > INDEX_LIMIT and m > n else {}
+            if len(sub) > 1:
+                if any(len(k) < m for k in sub):  # ids as short as a prefix: a group of their own
+                    for k in [k for k in sub if len(k) < m]:
+                        members[k + "~"] = sub.pop(k)  # "~" is in no id
+                todo.extend((k, v, m) for k, v in sub.items())
+            else:
+                members[key] = items
+        self._members[kind] = members
+        self._groups[kind] = {k: len(members[k]) for k in sorted(members)}
+        return self._groups[kind]
+
+    def _index(self, kind: str, path: str, t: Text, group: str | None = None) -> Doc:
+        m = self.m
+        lang = t.lang
+        pols = m.policies(t)
+        if kind in ("org", "domain"):
+            groups = self.groups(kind)
+            title = t("list_orgs") if kind == "org" else t("list_domains")
+            jsonp = f"{API}/organisations.json" if kind == "org" else f"{API}/domains.json"
+            csvp = None if kind == "org" else "/data/scan.csv"
+            if groups and group is None:
+                rows = [{"name": k.upper(), "href": f"/{lang}/{kind}s/{k}/", "cells": [t.int(n)]}
+                        for k, n in groups.items()]
+                return self._page("list.html", path, t, title=title, rows=rows, csv=csvp, json=jsonp,
+                                  head=[t("col_group"), t("col_org") if kind == "org" else t("col_domains")])
+            if group is not None and group not in groups:
+                raise NotFound(path)
+            if kind == "org":
+                slugs = m.org_slugs() if group is None else self._members["org"][group]
+                rows = [{"name": r["name"], "href": f"/{lang}/org/{r['slug']}/", "cells": r["verdicts"]}
+                        for r in m.org_rows(t, slugs)]
+                head = [t("col_org")] + [p["short"] for p in pols]
+            else:
+                names = [m.domain_by_id(x) for x in (m.domain_ids() if group is None else self._members["domain"][group])]
+                rows = [{"name": r["domain"], "href": f"/{lang}/domain/{r['id']}/",
+                         "cells": [", ".join(r["organisations"])] + r["verdicts"]} for r in m.domain_rows(names, t)]
+                head = [t("col_domain"), t("col_org")] + [p["short"] for p in pols]
+            if group is not None:
+                title = f"{title}: {group.upper()}"
+            return self._page("list.html", path, t, title=title, rows=rows, head=head, csv=csvp, json=jsonp)
+        if kind == "provider":
+            rows = [{"name": r["name"], "href": f"/{lang}/provider/{r['id']}/",
+                     "cells": [r["count_text"], r["share"], r["parent"], r["jurisdiction"]]}
+                    for r in m._provider_rows(t)]
+            return self._page("list.html", path, t, title=t("all_providers"), rows=rows,
+                              head=[t("col_provider"), t("col_count"), t("col_share"), t("col_parent"),
+                                    t("col_jurisdiction")], csv=None, json=f"{API}/providers.json")
+        if kind == "parent":
+            rows = [{"name": r["name"], "href": f"/{lang}/parent/{r['id']}/",
+                     "cells": [r["count_text"], r["share"], r["jurisdiction"]]} for r in m._parent_rows(t)]
+            return self._page("list.html", path, t, title=t("top_parents"), rows=rows,
+                              head=[t("col_parent"), t("col_count"), t("col_share"), t("col_jurisdiction")],
+                              csv=None, json=f"{API}/parents.json")
+        if kind == "sector":
+            rows = [{"name": r["name"], "href": f"/{lang}/sector/{r['slug']}/",
+                     "cells": [t.int(r["domains"])] + [x["pct"] for x in r["shares"]]} for r in m._sector_rows(t)]
+            return self._page("list.html", path, t, title=t("list_sectors"), rows=rows,
+                              head=[t("col_sector"), t("col_domains")] + [p["short"] for p in pols], csv=None,
+                              json=f"{API}/sectors.json")
+        if kind == "changes":
+            return self._page("changes.html", path, t, d=m.changes(t), title=t("changes_title"))
+        if kind == "methods":
+            return self._page("methods.html", path, t, d=m.methods(t), title=t("methods_title"))
+        if kind == "data":
+            api = [f"{API}/{k}.json" for k in LIST_KINDS] + [f"{API}/changes.json", f"{API}/scan.json"]
+            return self._page("data.html", path, t, title=t("nav_data"), api=api)
+        if kind == "map":
+            return self._map(path, t, MAP_CATEGORIES[0])
+        raise NotFound(path)
+
+    # ------------------------------------------------------------- map
+    def _map(self, path: str, t: Text, category: str) -> Doc:
+        m = self.m
+        lang = t.lang
+        if self._geo is None and self._geo_dir is not None:
+            self._geo = geo.load_map(self._geo_dir)
+        gm = self._geo
+        munis = gm.municipalities if gm else []
+        matched, unmatched = geo.match(munis, m.org_names()) if munis else ({}, [])
+        prov: dict[str, tuple[str, str]] = {
+            code: (m.domain_provider(dom, category, t) if dom else m.org_provider(name, category, t))
+            for code, (slug, name, dom) in matched.items()}
+        counts: dict[str, int] = {}
+        names: dict[str, str] = {}
+        for key, word in prov.values():
+            counts[key] = counts.get(key, 0) + 1
+            names[key] = word
+        ranked = [k for k in sorted(counts, key=lambda k: (-counts[k], k)) if k not in ("?", "error", "absent")]
+        cls = {k: f"c{i}" for i, k in enumerate(ranked[:8])}
+        colour = {}
+        legend_counts: dict[str, int] = {}
+        for code, (key, _) in prov.items():
+            c = cls.get(key) or ("cstate" if key in ("?", "error", "absent") else "cother")
+            colour[code] = c
+            legend_counts[c] = legend_counts.get(c, 0) + 1
+        legend = [{"cls": cls[k][1:], "name": names[k], "count": counts[k]} for k in ranked[:8]]
+        if legend_counts.get("cother"):
+            legend.append({"cls": "other", "name": t("map_other"), "count": legend_counts["cother"]})
+        if legend_counts.get("cstate"):
+            legend.append({"cls": "state", "name": " / ".join(sorted({names[k] for k in counts
+                                                                      if k in ("?", "error", "absent")})),
+                           "count": legend_counts["cstate"]})
+        legend.append({"cls": "missing", "name": t("map_missing"), "count": len(munis) - len(matched)})
+        u = _rel(path)
+        service = t.category(category)
+        svg = None
+        if gm is not None:
+            svg = Markup(geo.svg(gm, colour, {c: w for c, (_, w) in prov.items()},
+                                 {c: u(f"/{lang}/domain/{safe_id(dom)}/") if dom else u(f"/{lang}/org/{slug}/")
+                                  for c, (slug, _, dom) in matched.items()},
+                                 t("map_title", service=service)))
+        by_code = {x.code: x for x in munis}
+        rows = [{"name": by_code[c].name, "slug": slug, "org": name, "provider": prov[c][1],
+                 "domain": dom, "domain_id": safe_id(dom) if dom else None}
+                for c, (slug, name, dom) in sorted(matched.items(), key=lambda kv: by_code[kv[0]].name)]
+        from stekker.text import visible
+
+        for r in rows:
+            r["org"] = visible(r["org"])
+        choices = [{"id": c, "name": t.category(c), "current": c == category} for c in MAP_CATEGORIES]
+        d = {"service_name": service, "svg": svg, "legend": legend, "rows": rows, "choices": choices,
+             "matched": len(matched), "total": len(munis),
+             "unmatched": [{"slug": s, "name": visible(n)} for s, n in unmatched]}
+        return self._page("map.html", path, t, d=d, title=t("map_title", service=service))
+
+    # ------------------------------------------------------------- atom
+    def _atom(self, t: Text) -> Doc:
+        m = self.m
+        c = m.changes(t)
+        scan = m.scan
+        updated = scan.get("finished_at") or scan.get("started_at") or _dt.datetime.now(_dt.timezone.utc).isoformat()
+        if not isinstance(updated, str):
+            updated = str(updated)
+        if "T" not in updated:
+            updated = updated[:10] + "T00:00:00+00:00"
+        x = xml_escape
+        lines = ['<?xml version="1.0" encoding="utf-8"?>', f'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="{t.lang}">',
+                 f"<title>{x(t('changes_title'))}</title>",
+                 f"<id>tag:stekker,2026:changes:{t.lang}:{x(str(scan['scan_id']))}</id>",
+                 f"<updated>{x(updated)}</updated>", "<author><name>stekker</name></author>",
+                 '<link rel="alternate" href="changes/"/>']
+        for i, ch in enumerate((c or {}).get("changes", [])[:500]):
+            title = f"{ch['domain']}: {ch['category']} — {ch['kind_text']}: {ch['old']} → {ch['new']}"
+            link = f"domain/{ch['id']}/" if ch["id"] else "changes/"
+            lines += ["<entry>", f"<title>{x(_xml_text(title))}</title>",
+                      f"<id>tag:stekker,2026:change:{x(str(scan['scan_id']))}:{i}</id>",
+                      f"<updated>{x(updated)}</updated>", f'<link href="{x(link)}"/>',
+                      f"<summary>{x(_xml_text(', '.join(ch['organisations'])))}</summary>", "</entry>"]
+        lines.append("</feed>")
+        return Doc("\n".join(lines).encode("utf-8"), "application/atom+xml; charset=utf-8")
+
+    # ------------------------------------------------------------- api
+    def _api(self, rest: str, params: dict[str, str]) -> Doc:
+        m = self.m
+        if rest == "openapi.json":
+            from .api import openapi
+
+            return _json(openapi(_version()))
+        if rest == "scan.json":
+            return _json(m.api_scan())
+        if rest == "changes.json":
+            return _json(m.api_changes())
+        if not rest.endswith(".json"):
+            raise NotFound(rest)
+        name = rest[: -len(".json")]
+        if name in LIST_KINDS:
+            return _json(self._list(name, params))
+        kind, _, key = name.partition("/")
+        try:
+            if kind == "organisations" and key in m._orgs:
+                return _json(m.api_org(key))
+            if kind == "domains" and m.domain_by_id(key):
+                return _json(m.api_domain(m.domain_by_id(key)))
+            if kind == "providers" and key in m._providers:
+                return _json(m.api_provider(key))
+            if kind == "parents" and key in m._parents:
+                return _json(m.api_parent(key))
+            if kind == "sectors" and key in m._sectors:
+                return _json(m.api_sector(key))
+        except (KeyError, StopIteration):
+            pass
+        raise NotFound(rest)
+
+    def _list(self, kind: str, params: dict[str, str]) -> dict[str, Any]:
+        m = self.m
+        sector = params.get("sector") or None
+        provider = params.get("provider") or None
+        if kind == "domains":
+            items: Any = m.api_domain_rows(sector, provider)
+        elif kind == "organisations":
+            items = m.api_org_rows(sector)
+        elif kind == "providers":
+            items = m.api_provider_rows()
+        elif kind == "parents":
+            items = m.api_parent_rows()
+        else:
+            items = m.api_sector_rows()
+        items = list(items)
+        total = len(items)
+        offset = _int_param(params.get("offset"), 0)
+        limit = _int_param(params.get("limit"), None)
+        if limit is not None or offset:
+            items = items[offset: offset + limit if limit is not None else None]
+        return {"kind": kind, "scan": m.scan["scan_id"], "total": total, "offset": offset, "limit": limit,
+                "items": items}
+
+    # ------------------------------------------------------------- data
+    def _data(self, rest: str) -> Doc:
+        m = self.m
+        t = self._texts["en"]
+        if rest == "catalog.jsonld":
+            return _json(self.catalog(), "application/ld+json")
+        if rest == "home.csv":
+            h = m.home(t)
+            return _csv(["definition", "finding", "share", "base", "unknown", "error", "nxdomain"],
+                        ([f["policy"], f["finding"], f["pct"], f["base"], f["unknown"], f["error"], f["nxdomain"]]
+                         for f in h["figures"]))
+        if rest == "changes.csv":
+            c = m.api_changes()
+            return _csv(["kind", "domain", "organisations", "category", "old", "new", "host"],
+                        ([x["kind"], x["domain"], " | ".join(x["organisations"]), x["category"], x["old"], x["new"],
+                          x["host"]] for x in c["changes"]))
+        if rest in ("scan.csv", "scan.parquet"):
+            import os
+            import tempfile
+
+            fd, tmp = tempfile.mkstemp(suffix="." + rest.rsplit(".", 1)[1])
+            os.close(fd)
+            try:
+                (m.write_scan_csv if rest.endswith(".csv") else m.write_scan_parquet)(tmp)
+                body = Path(tmp).read_bytes()
+            finally:
+                os.unlink(tmp)
+            return Doc(body, "text/csv; charset=utf-8" if rest.endswith(".csv") else "application/vnd.apache.parquet")
+        if not rest.endswith(".csv"):
+            raise NotFound(rest)
+        kind, _, key = rest[: -len(".csv")].partition("/")
+        pids = [p.id for p in m.report.policies]
+        if kind == "org" and key in m._orgs:
+            doc = m.api_org(key)
+            return _csv(["domain", "status"] + [f"verdict_{p}" for p in pids],
+                        ([d["domain"], d["status"]] + [d["verdicts"][p] for p in pids] for d in doc["domains"]))
+        if kind == "domain" and m.domain_by_id(key):
+            doc = m.api_domain(m.domain_by_id(key))
+            return _csv(["category", "primary", "status", "provider", "provider_name", "chain", "jurisdiction"]
+                        + [f"verdict_{p}" for p in pids] + [f"reason_{p}" for p in pids],
+                        ([d["category"], d["primary"], d["status"], d["provider"], d["provider_name"],
+                          " > ".join(e["name"] for e in d["chain"]), d["jurisdiction"]]
+                         + [(d["verdicts"].get(p) or {}).get("verdict") for p in pids]
+                         + [(d["verdicts"].get(p) or {}).get("reason") for p in pids] for d in doc["dependencies"]))
+        if kind in ("provider", "parent") and key in (m._providers if kind == "provider" else m._parents):
+            doc = m.api_provider(key) if kind == "provider" else m.api_parent(key)
+            return _csv(["domain", "categories"], ([d["domain"], " | ".join(d["categories"])]
+                                                   for d in doc["dependents"]))
+        if kind == "sector" and key in m._sectors:
+            rows = list(m.api_org_rows(key))
+            return _csv(["organisation"] + [f"verdict_{p}" for p in pids],
+                        ([r["name"]] + [r["verdicts"][p] for p in pids] for r in rows))
+        raise NotFound(rest)
+
+    def catalog(self) -> dict[str, Any]:
+        """DCAT-AP description of the dataset (JSON-LD); URLs relative to the site."""
+        m = self.m
+        scan = m.scan
+        issued = str(scan.get("finished_at") or scan.get("started_at") or "")[:10] or None
+        dist = [("data/scan.csv", "text/csv", "CSV"), ("data/scan.parquet", "application/vnd.apache.parquet", "Parquet"),
+                ("api/v1/domains.json", "application/json", "JSON")]
+        return {
+            "@context": {"dcat": "http://www.w3.org/ns/dcat#", "dct": "http://purl.org/dc/terms/",
+                         "foaf": "http://xmlns.com/foaf/0.1/", "xsd": "http://www.w3.org/2001/XMLSchema#"},
+            "@type": "dcat:Catalog", "@id": "./",
+            "dct:title": {"@value": "stekker", "@language": "en"},
+            "dct:description": {"@value": "Measurements of dependence on non-European providers from public DNS.",
+                                "@language": "en"},
+            "dcat:dataset": [{
+                "@type": "dcat:Dataset", "@id": f"#scan-{scan['scan_id']}",
+                "dct:identifier": f"stekker-scan-{scan['scan_id']}",
+                "dct:title": [{"@value": f"stekker scan {scan['scan_id']}", "@language": "en"},
+                              {"@value": f"stekker-scan {scan['scan_id']}", "@language": "nl"}],
+                "dct:description": [
+                    {"@value": "Per domain: who runs which service (provider, company, ultimate parent, jurisdiction), "
+                               "the DNS evidence, and the verdict under several definitions of sovereign.",
+                     "@language": "en"},
+                    {"@value": "Per domein: wie welke dienst draait (aanbieder, bedrijf, uiteindelijke eigenaar, "
+                               "rechtsgebied), het DNS-bewijs en het oordeel onder meerdere definities van soeverein.",
+                     "@language": "nl"}],
+                **({"dct:issued": {"@value": issued, "@type": "xsd:date"}} if issued else {}),
+                "dct:temporal": {"@type": "dct:PeriodOfTime", "dcat:startDate": issued},
+                "dcat:keyword": ["DNS", "cloud", "sovereignty", "soevereiniteit"],
+                "dct:language": ["http://publications.europa.eu/resource/authority/language/NLD",
+                                 "http://publications.europa.eu/resource/authority/language/ENG"],
+                "dct:spatial": "http://publications.europa.eu/resource/authority/country/NLD",
+                "dct:hasVersion": str((m.report.meta or {}).get("kb_version") or ""),
+                "dcat:distribution": [{"@type": "dcat:Distribution", "dcat:accessURL": {"@id": u},
+                                       "dcat:downloadURL": {"@id": u}, "dcat:mediaType": mt, "dct:format": f}
+                                      for u, mt, f in dist],
+            }],
+        }
+
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+
+
+def _json(obj: Any, media: str = "application/json") -> Doc:
+    text = json.dumps(obj, ensure_ascii=False, default=str, separators=(",", ":"))
+    if not text.isprintable():  # fast path: nothing a terminal could act on
+        text = json_inert(text)
+    return Doc(text.encode("utf-8"), media)
+
+
+def _csv(header: list[str], rows: Any) -> Doc:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(header)
+    for r in rows:
+        w.writerow([_cell(v) if isinstance(v, str) else ("" if v is None else v) for v in r])
+    return Doc(buf.getvalue().encode("utf-8"), "text/csv; charset=utf-8")
+
+
+_FORMULA_START = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
+
+
+def _cell(v: str) -> str:
+    """:func:`stekker.text.cell`, with a fast path for plain text."""
+    if v.isprintable() and v.lstrip()[:1] not in _FORMULA_START:
+        return v
+    return cell(v)
+
+
+def _xml_text(s: str) -> str:
+    """Characters XML 1.0 cannot carry are dropped (the text was made visible already)."""
+    return "".join(ch for ch in s if ch in "\t\n\r" or (ord(ch) >= 0x20 and ord(ch) not in (0xFFFE, 0xFFFF)))
+
+
+def _int_param(v: str | None, default: int | None) -> int | None:
+    if v is None or v == "":
+        return default
+    n = int(v)  # the server validates before; a bad value is a 400 there
+    if n < 0:
+        raise ValueError("negative")
+    return n

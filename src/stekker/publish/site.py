@@ -1,0 +1,160 @@
+"""Write the static site: every page, table and JSON document, one at a
+time (nothing rendered is kept, so memory does not grow with the number of
+pages), into a fresh directory that replaces the previous site only when
+everything was written.
+
+Nothing a user owns is destroyed: the output directory must be missing,
+empty, or a site stekker wrote before (it carries :data:`MARKER`).  The new
+site is built in a temporary directory beside it and swapped in by rename;
+the old site is removed only after the swap.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from stekker.outputs import OutputError
+
+from .pages import Site
+
+MARKER = ".stekker-site.json"
+
+
+@dataclass(slots=True)
+class SiteStats:
+    files: int
+    bytes: int
+    pages: int
+    seconds: float
+
+
+def check_out_dir(out: str | os.PathLike, db: str | None = None) -> Path:
+    """Refuse an output directory that holds something stekker did not write."""
+    from stekker.outputs import db_files
+
+    p = Path(out).expanduser()
+    for d in db_files(db):
+        if p.exists() and d.exists() and os.path.samefile(p, d):
+            raise OutputError(f"--out {out} is the database; choose a directory")
+    if p.exists() and not p.is_dir():
+        raise OutputError(f"--out {out} exists and is not a directory; choose a new directory name")
+    if not p.parent.is_dir():
+        raise OutputError(f"--out {out}: directory {p.parent} does not exist")
+    if p.is_dir() and any(p.iterdir()) and not (p / MARKER).is_file():
+        raise OutputError(f"--out {out} is not empty and is not a site stekker wrote; "
+                          "choose a new or empty directory (nothing in it was touched)")
+    if p.is_dir():
+        for d in db_files(db):
+            if d.exists() and p.resolve() in d.resolve().parents:
+                raise OutputError(f"--out {out} holds the database; choose another directory")
+    return p
+
+
+_SITE: Site | None = None  # the site a forked worker renders (inherited, never pickled)
+_TMP: Path | None = None
+CHUNK = 400  # paths per task
+
+
+def _write_paths(site: Site, tmp: Path, paths: list[str]) -> tuple[int, int, int]:
+    """Render and write ``paths``; (files, bytes, HTML pages).  Each document
+    is written as soon as it is rendered and then dropped."""
+    files = size = pages = 0
+    last: Path | None = None
+    for path in paths:
+        doc = site.render(path)
+        rel = path.lstrip("/")
+        target = tmp / (rel + "index.html" if path.endswith("/") else rel)
+        parent = target.parent
+        if parent != last:  # paths come grouped by directory: no set that grows with the pages
+            parent.mkdir(parents=True, exist_ok=True)
+            last = parent
+        target.write_bytes(doc.body)
+        files += 1
+        size += len(doc.body)
+        if doc.media_type.startswith("text/html"):
+            pages += 1
+    return files, size, pages
+
+
+def _quiet_worker() -> None:
+    """Workers leave Ctrl-C to the parent (which stops them) and end
+    silently on the SIGTERM the pool sends at its end."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _worker(paths: list[str]) -> tuple[int, int, int]:
+    assert _SITE is not None and _TMP is not None
+    return _write_paths(_SITE, _TMP, paths)
+
+
+def default_workers() -> int:
+    """One rendering process per core (at most 8); 1 where fork is missing."""
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+
+
+def write_site(site: Site, out: str | os.PathLike, progress: Callable[[int], None] | None = None,
+               workers: int = 1) -> SiteStats:
+    """Write the whole site; ``workers`` > 1 renders in that many forked
+    processes (they share the judged scan copy-on-write)."""
+    global _SITE, _TMP
+    start = time.monotonic()
+    out = Path(out).expanduser()
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=str(out.parent)))
+    files = size = pages = 0
+    try:
+        paths = list(site.paths())
+        chunks = [paths[i:i + CHUNK] for i in range(0, len(paths), CHUNK)]
+        if workers > 1 and len(chunks) > 1:
+            import multiprocessing
+
+            site.prepare()
+            _SITE, _TMP = site, tmp
+            try:
+                with multiprocessing.get_context("fork").Pool(workers, initializer=_quiet_worker) as pool:
+                    for f, b, p in pool.imap_unordered(_worker, chunks):
+                        files, size, pages = files + f, size + b, pages + p
+                        if progress and files // 2000 != (files - f) // 2000:
+                            progress(files)
+            finally:
+                _SITE = _TMP = None
+        else:
+            for chunk in chunks:
+                f, b, p = _write_paths(site, tmp, chunk)
+                files, size, pages = files + f, size + b, pages + p
+                if progress and files // 2000 != (files - f) // 2000:
+                    progress(files)
+        data = tmp / "data"
+        data.mkdir(exist_ok=True)
+        site.m.write_scan_csv(str(data / "scan.csv"))
+        site.m.write_scan_parquet(str(data / "scan.parquet"))
+        for f in ("scan.csv", "scan.parquet"):
+            files += 1
+            size += (data / f).stat().st_size
+        (tmp / MARKER).write_text(json.dumps({"generator": "stekker site", "scan": site.m.scan["scan_id"],
+                                              "files": files}), "utf-8")
+        os.chmod(tmp, 0o755)
+        old = None
+        if out.exists():
+            old = out.parent / f".{out.name}.old-{os.getpid()}-{int(time.time())}"
+            os.replace(out, old)
+        os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return SiteStats(files, size, pages, time.monotonic() - start)

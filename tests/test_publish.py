@@ -1,0 +1,551 @@
+"""stekker site / stekker serve: the static site as a whole (every internal
+link resolves, basic accessibility, hostile text stays inert), the verdicts
+are the report's, the CLI's output safety, and the API against its OpenAPI
+description (in-process, no network)."""
+
+from __future__ import annotations
+
+import csv
+import html.parser
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from urllib.parse import urldefrag, urlparse
+
+import pytest
+from publish_support import EXPLANATIONS, GEO_DIR, HOSTILE_ORG2, records, store_with_two_scans
+from test_report_support import HOSTILE_ORG
+
+from stekker.publish.model import Model
+from stekker.publish.pages import Site
+from stekker.publish.site import MARKER, write_site
+
+needs_geo = pytest.mark.skipif(not (GEO_DIR / "mxmapit_nl_municipality.topo.json").is_file(),
+                               reason="../shared/data/geo not available")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    d = tmp_path_factory.mktemp("publish")
+    db, st, sid = store_with_two_scans(d)
+    exp = d / "exp.yaml"
+    exp.write_text(EXPLANATIONS, encoding="utf-8")
+    from stekker.judge import load_explanations
+
+    model = Model.load(st, "latest", explanations=load_explanations(str(exp)),
+                       contest_email="fouten@example.org")
+    site = Site(model, GEO_DIR if GEO_DIR.is_dir() else None)
+    out = d / "site"
+    stats = write_site(site, out)
+    return {"db": db, "store": st, "sid": sid, "model": model, "site": site, "out": out, "stats": stats}
+
+
+class _Links(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.links: list[str] = []
+        self.tags: list[tuple[str, dict]] = []
+        self.headings: list[int] = []
+        self.text_by_tag: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.tags.append((tag, a))
+        for k in ("href", "src"):
+            if a.get(k) is not None:
+                self.links.append(a[k])
+        if re.fullmatch(r"h[1-6]", tag):
+            self.headings.append(int(tag[1]))
+
+
+def _pages(out: Path):
+    return sorted(out.rglob("*.html"))
+
+
+def _resolve(page: Path, link: str, out: Path) -> Path | None:
+    """The file a relative link points to (None: external or a mailto)."""
+    url, _ = urldefrag(link)
+    p = urlparse(url)
+    if p.scheme or p.netloc:
+        return None
+    target = (page.parent / p.path).resolve()
+    if p.path.endswith("/") or target.is_dir():
+        target = target / "index.html"
+    return target
+
+
+def test_every_internal_link_resolves(built):
+    pages, checked = _check_links(built["out"])
+    assert pages > 60 and checked > 1000
+
+
+def test_long_indexes_are_split_and_their_links_resolve(built, tmp_path, monkeypatch):
+    from stekker.publish import pages as P
+
+    monkeypatch.setattr(P, "INDEX_LIMIT", 3)
+    site = Site(built["model"], GEO_DIR if GEO_DIR.is_dir() else None)
+    out = tmp_path / "split"
+    write_site(site, out)
+    idx = (out / "en" / "domain" / "index.html").read_text("utf-8")
+    assert "almere.nl" not in idx and 'href="../../en/domains/a/"' in idx
+    assert "almere.nl" in (out / "en" / "domains" / "a" / "index.html").read_text("utf-8")
+    orgs_g = [p for p in (out / "nl" / "orgs").iterdir() if p.name.startswith("g")]
+    assert len(orgs_g) > 1  # "g" has more than 3 organisations: split by longer prefixes
+    _check_links(out)
+    # every domain is listed in exactly one group
+    seen = []
+    for p in (out / "en" / "domains").glob("*/index.html"):
+        seen += re.findall(r'href="\.\./\.\./\.\./en/domain/([^/]+)/"', p.read_text("utf-8"))
+    assert sorted(seen) == sorted(built["model"].domain_ids())
+
+
+def _check_links(out: Path) -> tuple[int, int]:
+    pages = _pages(out)
+    checked = external = 0
+    broken = []
+    for page in pages:
+        parser = _Links()
+        parser.feed(page.read_text("utf-8"))
+        for link in parser.links:
+            target = _resolve(page, link, out)
+            if target is None:
+                # the only links off the site: the contest address and the knowledge base's sources
+                assert link.startswith(("mailto:fouten@example.org?", "https://", "http://")), link
+                external += 1
+                continue
+            checked += 1
+            if not target.is_file() or out.resolve() not in target.parents:
+                broken.append((str(page.relative_to(out)), link))
+    print(f"link check: {len(pages)} pages, {checked} internal links, {external} external")
+    assert not broken, broken[:20]
+    return len(pages), checked
+
+
+def test_every_page_has_a_language_switch_and_basic_accessibility(built):
+    out = built["out"]
+    for page in _pages(out):
+        text = page.read_text("utf-8")
+        rel = page.relative_to(out).as_posix()
+        lang = rel.split("/")[0] if rel.split("/")[0] in ("nl", "en") else "nl"
+        assert f'<html lang="{lang}">' in text, rel
+        parser = _Links()
+        parser.feed(text)
+        assert parser.headings.count(1) == 1, rel
+        assert parser.headings[0] == 1, rel
+        for a, b in zip(parser.headings, parser.headings[1:]):
+            assert b <= a + 1, (rel, parser.headings)  # no skipped heading level
+        tags = [t for t, _ in parser.tags]
+        if "table" in tags:
+            assert "th" in tags, rel
+        # no form without labels (there are no forms: every figure reads without script)
+        assert "input" not in tags and "script" not in tags, rel
+        if rel.startswith(("nl/", "en/")):
+            other = "en" if lang == "nl" else "nl"
+            switch = [a for t, a in parser.tags if t == "a" and a.get("hreflang") == other]
+            assert switch, rel
+            assert _resolve(page, switch[0]["href"], out).is_file()
+        assert "Content-Security-Policy" in text and "default-src 'none'" in text
+
+
+def _lum(hexcol: str) -> float:
+    h = hexcol.lstrip("#")
+    rgb = [int(h[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    la, lb = sorted((_lum(a), _lum(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def test_css_text_colours_have_enough_contrast(built):
+    css = (built["out"] / "static" / "site.css").read_text("utf-8")
+    var = dict(re.findall(r"--([a-z]+):\s*(#[0-9a-fA-F]{6})", css))
+    for fg in ("fg", "muted", "link", "bad", "good", "unk"):
+        for bg in ("bg", "accent"):
+            assert _contrast(var[fg], var[bg]) >= 4.5, (fg, bg, _contrast(var[fg], var[bg]))
+    assert _contrast("#1a1a1a", "#ffe98a") >= 4.5  # focused link
+    assert _contrast("#777777", "#ffffff") < 4.5  # the check can fail
+
+
+def test_hostile_text_is_inert_everywhere(built):
+    out = built["out"]
+    for page in _pages(out):
+        text = page.read_text("utf-8")
+        assert "<script" not in text.lower(), page
+        assert "onerror=" not in text.replace("onerror=&#34;", "").replace("onerror=&quot;", ""), page
+        assert "\u202e" not in text, page  # bidi override shown as \u202e text
+    org = next(p for p in (out / "en" / "org").iterdir() if p.name.startswith("stichting-i-x-i-co"))
+    page = (org / "index.html").read_text("utf-8")
+    assert "Stichting &lt;i&gt;X&lt;/i&gt; &amp; Co" in page
+    dom = (out / "en" / "domain" / "hostile.nl" / "index.html").read_text("utf-8")
+    assert "&lt;script&gt;document.body.setAttribute(" in dom
+    assert "evil\\u202etxt.exe" in dom
+    # JSON: escaped, same data; CSV: no formula
+    raw = (out / "api" / "v1" / "domains" / "hostile.nl.json").read_bytes().decode("utf-8")
+    assert "\u202e" not in raw and "\\u202e" in raw
+    assert any("data-pwned" in e["value"] for d in json.loads(raw)["dependencies"] for e in d["evidence"])
+    rows = list(csv.reader(io.StringIO((out / "data" / "scan.csv").read_text("utf-8"))))
+    assert all(not c.startswith(("=", "+", "-", "@")) for r in rows for c in r)
+
+
+def test_verdicts_are_the_reports(built):
+    """The site states the verdicts `stekker report` computes, for every domain and organisation."""
+    from stekker import kb as K
+    from stekker.judge import load_policies
+    from stekker.report import build, load_scan, measurement_date
+
+    st, sid, out = built["store"], built["sid"], built["out"]
+    kb = K.load()
+    attrs, meta = load_scan(st, sid, kb)
+    rep = build(attrs, kb, load_policies().select(None), measurement_date(meta), meta=meta)
+    for r in rep.results:
+        doc = json.loads((out / "api" / "v1" / "domains" / f"{r.domain}.json").read_text("utf-8"))
+        assert doc["verdicts"] == r.verdict
+    orgs = json.loads((out / "api" / "v1" / "organisations.json").read_text("utf-8"))["items"]
+    assert {o["name"]: o["verdicts"] for o in orgs} == rep.org_verdicts
+    home = json.loads((out / "api" / "v1" / "scan.json").read_text("utf-8"))
+    assert home["domains"]["nos"] == rep.domains["nos"].to_dict()
+    from stekker.render.fmt import fmt_pct
+
+    nl = (out / "nl" / "index.html").read_text("utf-8")
+    assert fmt_pct(rep.domains["nos"].share, "nl") in nl
+
+
+def test_domain_page_evidence_dig_history_explanation_contest(built):
+    out = built["out"]
+    page = (out / "nl" / "domain" / "almere.nl" / "index.html").read_text("utf-8")
+    assert "dig +noall +answer almere.nl MX" in page
+    assert "We move to a Dutch mail platform in 2027. &lt;b&gt;not bold&lt;/b&gt;" in page
+    assert "CIO Almere" in page
+    assert 'href="mailto:fouten@example.org?subject=stekker%20scan%20' in page and "almere.nl" in page
+    assert "Meld een fout" in page
+    hist = page[page.index('id="hist-h"'):]
+    assert hist.count("<tr>") == 3  # header + two scans
+    en = (out / "en" / "domain" / "almere.nl" / "index.html").read_text("utf-8")
+    assert "Report an error" in en and "Microsoft Corporation (US)" in en
+
+
+def test_changes_page_feed_and_json(built):
+    out = built["out"]
+    ch = json.loads((out / "api" / "v1" / "changes.json").read_text("utf-8"))
+    moved = [c for c in ch["changes"] if c["kind"] == "moved" and c["domain"] == "almere.nl"]
+    assert {c["category"] for c in moved} >= {"mailbox"}
+    assert moved[0]["old"] == "transip" and moved[0]["new"] == "microsoft"
+    assert ch["added_domains"] == ["orphan.nl"]
+    page = (out / "en" / "changes" / "index.html").read_text("utf-8")
+    assert "almere.nl" in page and "moved" in page
+    feed = ET.fromstring((out / "en" / "changes.atom").read_bytes())
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    titles = [e.find("a:title", ns).text for e in feed.findall("a:entry", ns)]
+    assert any("almere.nl" in x and "TransIP" in x and "Microsoft" in x for x in titles)
+
+
+def test_provider_and_parent_pages(built):
+    out = built["out"]
+    ms = (out / "en" / "provider" / "microsoft" / "index.html").read_text("utf-8")
+    assert "almere.nl" in ms and "gemeente.groningen.nl" in ms and "HHI" in ms
+    doc = json.loads((out / "api" / "v1" / "providers" / "microsoft.json").read_text("utf-8"))
+    assert {d["domain"] for d in doc["dependents"]} == {"almere.nl", "gemeente.groningen.nl", "ziekenhuis-b.nl"}
+    parents = {p.name for p in (out / "en" / "parent").iterdir() if p.is_dir()}
+    assert "microsoft" in parents
+
+
+@needs_geo
+def test_map_matches_municipalities_and_lists_the_unmatched(built):
+    out = built["out"]
+    page = (out / "en" / "map" / "index.html").read_text("utf-8")
+    svg = page[page.index("<svg"):page.index("</svg>")]
+    assert svg.count("<path") == 342
+    assert "Almere: Microsoft" in svg and "Utrecht: Google" in svg
+    assert "© OpenStreetMap contributors" in page
+    unmatched = page[page.index("matched none"):]
+    assert "Gemeente Nergensland" in unmatched and "Gemeente Almere" not in unmatched
+    assert "5 of 342 municipalities matched" in page  # Almere, Groningen, Utrecht, Amsterdam, Heemstede
+    dns = (out / "nl" / "map" / "dns" / "index.html").read_text("utf-8")
+    assert "Utrecht: eigen infrastructuur" in dns
+    assert len(page.encode("utf-8")) < 200_000
+
+
+def test_page_weights(built):
+    out = built["out"]
+    for lang in ("nl", "en"):
+        assert (out / lang / "index.html").stat().st_size < 200_000
+        for p in (out / lang / "org").glob("*/index.html"):
+            assert p.stat().st_size < 100_000, p
+
+
+# ---------------------------------------------------------------------------
+# the CLI
+# ---------------------------------------------------------------------------
+
+
+def _cli(*args):
+    from typer.testing import CliRunner
+
+    from stekker.cli import _register, app
+
+    _register()
+    return CliRunner().invoke(app, list(args))
+
+
+def test_cli_site_refuses_a_directory_it_did_not_write(built, tmp_path):
+    db = str(built["db"])
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("my own file")
+    res = _cli("site", "--db", db, "--out", str(mine), "-q")
+    assert res.exit_code == 2, res.output
+    assert "not a site stekker wrote" in res.output
+    assert (mine / "notes.txt").read_text() == "my own file" and len(list(mine.iterdir())) == 1
+    f = tmp_path / "file.txt"
+    f.write_text("x")
+    assert _cli("site", "--db", db, "--out", str(f), "-q").exit_code == 2
+    assert f.read_text() == "x"
+    res = _cli("site", "--db", db, "--out", str(tmp_path / "s"), "--scan", "99", "-q")
+    assert res.exit_code == 2 and "no scan 99" in res.output
+    assert not (tmp_path / "s").exists()
+    assert _cli("site", "--db", db, "--out", str(tmp_path / "s"), "--contest-url", "javascript:alert(1)").exit_code == 2
+
+
+def test_cli_site_writes_and_rewrites_its_own_site(built, tmp_path):
+    db = str(built["db"])
+    out = tmp_path / "site"
+    geo = ["--geo", str(GEO_DIR)] if GEO_DIR.is_dir() else []
+    res = _cli("site", "--db", db, "--out", str(out), "--contest-url", "https://example.org/meld?x=1", *geo)
+    assert res.exit_code == 0, res.output
+    assert (out / MARKER).is_file() and (out / "nl" / "index.html").is_file()
+    page = (out / "en" / "domain" / "utrecht.nl" / "index.html").read_text("utf-8")
+    assert 'href="https://example.org/meld?x=1&amp;scan=2&amp;domain=utrecht.nl"' in page
+    (out / "stale.html").write_text("old")
+    res = _cli("site", "--db", db, "--out", str(out), "-q")
+    assert res.exit_code == 0, res.output
+    assert not (out / "stale.html").exists()  # the old site was replaced as a whole
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".site.")]  # no temporary left
+
+
+# ---------------------------------------------------------------------------
+# the live server and its API
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def client(built):
+    from starlette.testclient import TestClient
+
+    from stekker.publish.serve import create_app
+
+    return TestClient(create_app(built["site"]))
+
+
+def test_serve_serves_the_same_documents_as_the_site(client, built):
+    out = built["out"]
+    for path in ("/api/v1/domains.json", "/api/v1/organisations.json", "/api/v1/domains/almere.nl.json",
+                 "/api/v1/providers.json", "/api/v1/changes.json", "/data/catalog.jsonld"):
+        r = client.get(path)
+        assert r.status_code == 200
+        assert r.content == (out / path.lstrip("/")).read_bytes(), path
+    r = client.get("/nl/org/gemeente-almere/")
+    assert r.status_code == 200 and r.content == (out / "nl/org/gemeente-almere/index.html").read_bytes()
+    assert "default-src 'none'" in r.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+    assert "set-cookie" not in r.headers
+    assert client.get("/nl/org/gemeente-almere", follow_redirects=False).status_code == 308
+    assert client.post("/nl/").status_code == 405
+
+
+def test_serve_api_filters_and_pages(client):
+    r = client.get("/api/v1/domains.json", params={"sector": "gemeente"}).json()
+    assert r["total"] == 8 and all("gemeente" in d["sectors"] for d in r["items"])
+    r = client.get("/api/v1/domains.json", params={"provider": "microsoft"}).json()
+    assert {d["domain"] for d in r["items"]} == {"almere.nl", "gemeente.groningen.nl", "ziekenhuis-b.nl"}
+    page = client.get("/api/v1/domains.json", params={"limit": 2, "offset": 3}).json()
+    full = client.get("/api/v1/domains.json").json()
+    assert page["items"] == full["items"][3:5] and page["total"] == full["total"] == 11
+    assert client.get("/api/v1/domains.json", params={"limit": "-1"}).status_code == 400
+    assert client.get("/api/v1/domains.json", params={"limit": "x"}).json() == {
+        "error": "limit must be a whole number from 0 to 100000"}
+    assert client.get("/api/v1/domains/nope.nl.json").status_code == 404
+    assert client.get("/api/v1/organisations.json", params={"sector": "zorg"}).json()["total"] == 1
+
+
+def test_api_against_its_openapi_description(built):
+    """schemathesis generates requests from the OpenAPI document and checks
+    every response against it (status codes, content type, schema)."""
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+
+    from stekker.publish.serve import create_app
+
+    app = create_app(built["site"])
+    schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
+    ops = list(schema.get_all_operations())
+    assert len(ops) >= 12
+    for result in ops:
+        op = result.ok()
+
+        @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @given(case=op.as_strategy())
+        def run(case):
+            case.call_and_validate()
+
+        run()
+
+
+def test_html_parses_in_a_strict_parser(built):
+    """Not XHTML, but every page is well-formed enough that Python's parser
+    sees one <html>, one <body> and one <main>."""
+    for lang in ("nl", "en"):
+        text = (built["out"] / lang / "index.html").read_text("utf-8")
+        assert text.count("<main") == 1 and text.count("<body") == 1
+
+
+def test_records_fixture_is_hostile():
+    names = {r.organisation for r in records()}
+    assert HOSTILE_ORG in names and HOSTILE_ORG2 in names
+
+
+def test_only_the_model_imports_judging_and_report_code():
+    """One door: publish/model.py is the only publish module that imports
+    stekker.report, stekker.judge or stekker.attribute (so moving judging
+    code touches one file here)."""
+    import ast
+
+    src = Path(__file__).resolve().parents[1] / "src" / "stekker" / "publish"
+    seen = {}
+    for f in src.glob("*.py"):
+        mods = set()
+        for node in ast.walk(ast.parse(f.read_text("utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                mods.add(node.module)
+            elif isinstance(node, ast.Import):
+                mods.update(a.name for a in node.names)
+        bad = {m for m in mods if m.split(".")[:2] in (["stekker", "report"], ["stekker", "judge"],
+                                                       ["stekker", "attribute"])}
+        bad |= {m for m in mods if m == "jinja2" and f.name != "pages.py"}  # one environment, in pages.py
+        if bad:
+            seen[f.name] = bad
+    assert set(seen) == {"model.py"}, seen
+
+
+def test_parallel_writing_gives_the_same_site(built, tmp_path):
+    out2 = tmp_path / "site2"
+    stats = write_site(built["site"], out2, workers=2)
+    out = built["out"]
+    files1 = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    files2 = sorted(p.relative_to(out2).as_posix() for p in out2.rglob("*") if p.is_file())
+    assert files1 == files2 and stats.files == built["stats"].files and stats.pages == built["stats"].pages
+    for rel in files1:
+        if rel.endswith((".parquet", MARKER)):
+            continue
+        assert (out / rel).read_bytes() == (out2 / rel).read_bytes(), rel
+
+
+def test_cli_serve_runs_on_loopback(built, tmp_path):
+    """`stekker serve` as a user runs it: a process on 127.0.0.1 answering
+    pages and the API with the CSP header; stopped by its own pid."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "stekker", "serve", "--db", str(built["db"]), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/nl/", timeout=2) as r:
+                    body = r.read().decode("utf-8")
+                    csp = r.headers["Content-Security-Policy"]
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read().decode()
+                assert time.monotonic() < deadline, "serve did not answer within 60 s"
+                time.sleep(0.3)
+        assert '<html lang="nl">' in body and "default-src 'none'" in csp
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/domains.json?limit=1", timeout=5) as r:
+            doc = json.loads(r.read())
+        assert doc["total"] == 11 and len(doc["items"]) == 1
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.parametrize("value,want", [("=HYPERLINK(1)", "'=HYPERLINK(1)"), ("  @SUM(A1)", "'  @SUM(A1)"),
+                                        ("\uff1d1+1", "'\uff1d1+1"), ("-2", "'-2"), ("a\u202eb", "a\\u202eb"),
+                                        ("\t=1", "\\x09=1"), ("Gemeente A", "Gemeente A")])
+def test_page_csv_cells_are_spreadsheet_safe(value, want):
+    from stekker.publish.pages import _csv
+
+    body = _csv(["x"], [[value]]).body.decode("utf-8")
+    assert list(csv.reader(io.StringIO(body)))[1] == [want]
+
+
+def test_long_tables_are_cut_on_the_page_and_whole_in_the_data(built, tmp_path, monkeypatch):
+    from stekker.publish import model as M
+
+    monkeypatch.setattr(M, "TABLE_LIMIT", 1)
+    page = built["site"].render("/en/provider/microsoft/").body.decode("utf-8")
+    assert "The first 1 of 3 are listed here" in page and page.count("/en/domain/") == 1
+    rows = list(csv.reader(io.StringIO(built["site"].render("/data/provider/microsoft.csv").body.decode())))
+    assert len(rows) == 4  # header + all three
+
+
+def test_map_matching_per_domain_code_and_name():
+    from stekker.publish.geo import Municipality, match
+
+    munis = [Municipality("0034", "Almere", "almere.nl", "M0 0z"), Municipality("0014", "Groningen",
+             "gemeente.groningen.nl", "M0 0z"), Municipality("0363", "Amsterdam", "amsterdam.nl", "M0 0z"),
+             Municipality("0344", "Utrecht", "utrecht.nl", None)]
+    orgs = [("gemeenten", "Gemeenten", ["almere.nl", "www.gemeente.groningen.nl", "x.nl"], ["gemeenten"]),
+            ("gm0363", "Stadsdeel GM0363", [], []),
+            ("gemeente-utrecht", "Gemeente Utrecht", ["utrecht-extern.nl"], []),
+            ("gemeente-nergens", "Gemeente Nergens", [], []),
+            ("bakker", "Bakker Utrecht", [], ["bakkers"])]
+    matched, unmatched = match(munis, orgs)
+    assert matched == {"0034": ("gemeenten", "Gemeenten", "almere.nl"),
+                       "0014": ("gemeenten", "Gemeenten", "www.gemeente.groningen.nl"),
+                       "0363": ("gm0363", "Stadsdeel GM0363", None),
+                       "0344": ("gemeente-utrecht", "Gemeente Utrecht", None)}
+    assert unmatched == [("gemeente-nergens", "Gemeente Nergens")]
+
+
+def test_map_page_without_boundaries_says_so(built):
+    page = Site(built["model"], None).render("/en/map/").body.decode("utf-8")
+    assert "<svg" not in page and "there is no map" in page
+
+
+def test_service_verdict_cells_line_up_with_the_definitions(built):
+    """A definition that does not look at a dependency (nos-records: A/MX/NS/CNAME
+    only) leaves its cell empty ("–"); no verdict slides into another column."""
+    page = (built["out"] / "en" / "domain" / "hostile.nl" / "index.html").read_text("utf-8")
+    section = page[page.index('id="s-h"'):page.index('id="r-h"')]
+    head = re.search(r"<thead><tr>(.*?)</tr></thead>", section).group(1)
+    ncols = head.count("<th")
+    pols = [p.id for p in built["model"].report.policies]
+    assert ncols == 4 + len(pols)
+    rows = re.findall(r"<tr><th scope=\"row\">(.*?)</tr>", section)
+    assert rows
+    for row in rows:
+        assert row.count("<td>") == ncols - 1, row
+    saas = next(r for r in rows if r.startswith("SaaS"))
+    cells = re.findall(r"<td>(.*?)</td>", saas)[3:]
+    judged = built["model"].report.results
+    dom = next(r for r in judged if r.domain == "hostile.nl")
+    dep = next(d for d in dom.deps if d.category == "saas")
+    for pid, c in zip(pols, cells):
+        v = dep.verdicts.get(pid)
+        assert (f"v-{v.verdict}" in c) if v is not None else (c == '<span class="v v-not_judged">–</span>'), (pid, c)

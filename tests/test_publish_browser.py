@@ -1,0 +1,120 @@
+"""The published site in headless Chromium (Playwright), as a person uses
+it: home, an organisation, a provider, the map and the changes page in both
+languages, screenshots, keyboard focus, no request leaves the site, and the
+hostile canaries in DNS text and organisation names never fire.
+
+Skips cleanly without Chromium or Playwright.  Screenshots are written to
+the test's tmp dir and, when $STEKKER_SCREENS is set, copied there.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from publish_support import GEO_DIR, store_with_two_scans
+
+CHROMIUM = os.environ.get("STEKKER_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+playwright = pytest.importorskip("playwright.sync_api")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="headless Chromium not installed (apt-get install chromium)"),
+]
+
+
+@pytest.fixture(scope="module")
+def site_url(tmp_path_factory):
+    from stekker.publish.model import Model
+    from stekker.publish.pages import Site
+    from stekker.publish.site import write_site
+
+    d = tmp_path_factory.mktemp("publish_browser")
+    _, st, _ = store_with_two_scans(d)
+    out = d / "site"
+    write_site(Site(Model.load(st, "latest"), GEO_DIR if GEO_DIR.is_dir() else None), out)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
+    handler.log_message = lambda *a, **k: None
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    th = threading.Thread(target=srv.serve_forever, daemon=True)
+    th.start()
+    try:
+        yield f"http://127.0.0.1:{srv.server_address[1]}", d
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+PAGES = [("home", "/{lang}/"), ("org", "/{lang}/org/gemeente-almere/"), ("provider", "/{lang}/provider/microsoft/"),
+         ("map", "/{lang}/map/"), ("changes", "/{lang}/changes/"), ("hostile", "/{lang}/domain/hostile.nl/"),
+         ("hostile-org", "/{lang}/sector/stichting/")]
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+@pytest.mark.parametrize("name,path", PAGES)
+def test_page_in_chromium(site_url, browser, tmp_path, lang, name, path):
+    base, _ = site_url
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    resp = page.goto(base + path.format(lang=lang))
+    assert resp is not None and resp.status == 200
+    assert page.evaluate("document.documentElement.lang") == lang
+    assert page.locator("h1").count() == 1
+    assert page.evaluate("document.body.getAttribute('data-pwned')") is None  # no canary fired
+    assert page.locator("script").count() == 0
+    assert all(u.startswith(base) for u in requests), requests  # nothing leaves the site
+    assert not [e for e in errors if "Content Security Policy" in e], errors  # nothing was even attempted
+    # the stylesheet applied (so CSP allowed it): the body font is not the browser default
+    assert "system-ui" in page.evaluate("getComputedStyle(document.body).fontFamily")
+    # keyboard: Tab reaches a link, and it shows a focus style
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.tagName") == "A"
+    # the language switch leads to the same page in the other language
+    other = "en" if lang == "nl" else "nl"
+    href = page.locator(f"a[hreflang={other}]").first.get_attribute("href")
+    png = tmp_path / f"{name}-{lang}.png"
+    page.screenshot(path=str(png), full_page=True)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    keep = os.environ.get("STEKKER_SCREENS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(png, Path(keep) / png.name)
+    print(f"screenshot: {png}")
+    page.click(f"a[hreflang={other}]")
+    assert page.evaluate("document.documentElement.lang") == other, href
+    assert page.evaluate("document.body.getAttribute('data-pwned')") is None
+    page.close()
+
+
+def test_map_has_municipalities_and_links(site_url, browser):
+    if not GEO_DIR.is_dir():
+        pytest.skip("../shared/data/geo not available")
+    base, _ = site_url
+    page = browser.new_page()
+    page.goto(base + "/en/map/")
+    assert page.locator("svg path").count() == 342
+    assert page.locator("svg a").count() == 5
+    fill = page.evaluate("getComputedStyle(document.querySelector('svg a path')).fill")
+    assert fill not in ("", "rgb(0, 0, 0)")  # coloured by the stylesheet
+    page.locator("svg a").first.click()
+    assert "/en/domain/" in page.url  # a municipality matched by its domain links to that domain
+    page.close()
