@@ -523,9 +523,23 @@ def test_map_matching_per_domain_code_and_name():
     assert unmatched == [("gemeente-nergens", "Gemeente Nergens")]
 
 
-def test_map_page_without_boundaries_says_so(built):
-    page = Site(built["model"], None).render("/en/map/").body.decode("utf-8")
+def test_map_page_without_boundaries_says_so(built, tmp_path):
+    empty = tmp_path / "no-geo"
+    empty.mkdir()
+    page = Site(built["model"], empty).render("/en/map/").body.decode("utf-8")
     assert "<svg" not in page and "there is no map" in page
+
+
+def test_the_shipped_boundaries_draw_the_map_without_any_option(built, monkeypatch):
+    """A user's install has no ../shared: the boundaries ship as package data
+    (with their licence notice) and the map is drawn from them by default."""
+    from stekker.publish import geo
+
+    monkeypatch.delenv("STEKKER_GEO_DIR", raising=False)
+    assert geo.geo_dir(None) == geo.SHIPPED and (geo.SHIPPED / "NOTICE.md").is_file()
+    assert "ODbL" in (geo.SHIPPED / "NOTICE.md").read_text("utf-8")
+    page = Site(built["model"], None).render("/en/map/").body.decode("utf-8")
+    assert page.count("<path") >= 342 and "OpenStreetMap" in page
 
 
 def test_service_verdict_cells_line_up_with_the_definitions(built):

@@ -9,13 +9,7 @@ from typing import Optional
 import typer
 
 from stekker.cli import app, echo
-
-
-def _err(msg: str, code: int = 2) -> "typer.Exit":
-    from stekker.text import visible
-
-    echo(f"error: {visible(msg)}", err=True)
-    return typer.Exit(code)
+from stekker.cli.common import fail as _err
 
 
 def _model(db: str, scan: str, explanations: Optional[Path], contest_url: Optional[str],
@@ -61,7 +55,7 @@ def site(
                                                 "('pas toe of leg uit'), shown next to findings."),
     geo: Optional[Path] = typer.Option(None, "--geo", help="Directory with the municipal boundaries "
                                        "(mxmapit_nl_municipality.topo.json, mxmapit_municipalities_nl.json); "
-                                       "default $STEKKER_GEO_DIR."),
+                                       "default $STEKKER_GEO_DIR, else the boundaries shipped with stekker."),
     history: int = typer.Option(6, "--history", min=1, max=100, help="Scans shown in each domain's history."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, max=64, help="Rendering processes "
                                           "(default: one per core, at most 8)."),
@@ -94,7 +88,8 @@ def site(
         raise _err(f"cannot write the site: {exc.strerror or exc}")
     say(f"wrote {out}: {stats.pages} pages, {stats.files} files, {stats.bytes / 1e6:.1f} MB in {stats.seconds:.1f} s")
     if s._geo_dir is None:
-        say("note: no municipal boundaries (--geo DIR or $STEKKER_GEO_DIR): the map page has a table only")
+        say("note: no municipal boundaries in the --geo / $STEKKER_GEO_DIR directory (it needs "
+            "mxmapit_nl_municipality.topo.json and mxmapit_municipalities_nl.json): the map page has a table only")
 
 
 @app.command()

@@ -1,8 +1,9 @@
 """The municipality map: TopoJSON boundaries -> server-side SVG, no tiles,
 no script, no third-party request.
 
-Boundaries are read from a directory (``stekker site --geo DIR``, or the
-``STEKKER_GEO_DIR`` environment variable) holding the mxmap.it files
+Boundaries ship with stekker (``publish/data/geo/``, licences in its
+NOTICE.md); ``stekker site --geo DIR`` or the ``STEKKER_GEO_DIR`` environment
+variable point at other copies of the same layout: the mxmap.it files
 ``mxmapit_nl_municipality.topo.json`` (342 Dutch municipalities, from
 OpenStreetMap: © OpenStreetMap contributors, ODbL 1.0) and
 ``mxmapit_municipalities_nl.json`` (CBS code, name, domain, OSM relation).
@@ -40,14 +41,19 @@ class Municipality:
     path: str | None  # SVG path data (None: no boundary)
 
 
+SHIPPED = Path(__file__).resolve().parent / "data" / "geo"  # the copies shipped with stekker (NOTICE.md)
+
+
 def geo_dir(explicit: str | os.PathLike | None = None) -> Path | None:
-    """The boundary directory: ``explicit``, else $STEKKER_GEO_DIR; None when
-    neither holds the two files."""
-    for cand in (explicit, os.environ.get("STEKKER_GEO_DIR")):
-        if cand:
-            p = Path(cand).expanduser()
-            if (p / TOPO_FILE).is_file() and (p / LIST_FILE).is_file():
-                return p
+    """The boundary directory: ``explicit`` (``--geo DIR``), else
+    $STEKKER_GEO_DIR, else the boundaries shipped with stekker.  None when the
+    directory chosen does not hold the two files (a wrong ``--geo`` is not
+    silently replaced by the shipped ones: the map page then says there is no
+    map, and ``stekker site`` says why)."""
+    cand = explicit or os.environ.get("STEKKER_GEO_DIR") or SHIPPED
+    p = Path(cand).expanduser()
+    if (p / TOPO_FILE).is_file() and (p / LIST_FILE).is_file():
+        return p
     return None
 
 
