@@ -81,3 +81,16 @@ def test_registry_pseudo_codes_are_data_and_read_once():
     for rel in ("ipasn.py", "attribute/engine.py", "judge/facts.py"):
         src = (Path(stekker.__file__).parent / rel).read_text("utf-8")
         assert '"ZZ"' not in src and "registration_country" in src, rel
+
+
+def test_an_explanation_carries_its_expiry_and_a_bad_one_is_refused(tmp_path):
+    import pytest
+
+    from stekker.judge import ExplanationError, load_explanations
+
+    p = tmp_path / "e.yaml"
+    p.write_text("- {domain: a.nl, text: plan, by: CIO, date: 2026-02-01, expires: 2027-12-31}\n", "utf-8")
+    assert load_explanations(str(p))[0].expires == "2027-12-31"
+    p.write_text("- {domain: a.nl, text: plan, expires: soon}\n", "utf-8")
+    with pytest.raises(ExplanationError, match="expires"):
+        load_explanations(str(p))

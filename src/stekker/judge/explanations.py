@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from stekker.attribute.model import DomainAttribution
+from stekker.dates import as_date
 
 from .domain import organisations_of
 
@@ -18,6 +19,7 @@ class Explanation:
     category: str | None = None
     date: str | None = None
     by: str | None = None
+    expires: str | None = None  # YYYY-MM-DD: the organisation's own end date for the explanation
 
     def applies(self, da: DomainAttribution, category: str | None = None) -> bool:
         if self.domain and self.domain.lower().rstrip(".") != da.domain:
@@ -53,7 +55,14 @@ def load_explanations(path: str | None) -> list[Explanation]:
             raise ExplanationError(f"{path}: entry {i}: needs at least 'text'")
         if not (e.get("domain") or e.get("organisation")):
             raise ExplanationError(f"{path}: entry {i}: needs 'domain' or 'organisation'")
-        out.append(Explanation(text=str(e["text"]), domain=e.get("domain"),
+        expires = None
+        if e.get("expires"):
+            try:
+                expires = as_date(e["expires"]).isoformat()
+            except (TypeError, ValueError):
+                raise ExplanationError(f"{path}: entry {i}: 'expires' must be a date (YYYY-MM-DD), "
+                                       f"not {e['expires']!r}") from None
+        out.append(Explanation(text=str(e["text"]), domain=e.get("domain"), expires=expires,
                                organisation=e.get("organisation"), category=e.get("category"),
                                date=str(e["date"]) if e.get("date") else None,
                                by=str(e["by"]) if e.get("by") else None))
