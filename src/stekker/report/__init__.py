@@ -35,23 +35,6 @@ __all__ = [
     "tally",
 ]
 
-# Judged results live in stekker.judge (issue 10); these names were importable
-# from here before and stay so, with a warning, until every caller has moved.
-_MOVED_TO_JUDGE = ("DomainResult", "Explanation", "ExplanationError", "HostResult", "judge_results",
-                   "load_explanations")
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED_TO_JUDGE:
-        import warnings
-
-        import stekker.judge
-
-        warnings.warn(f"stekker.report.{name} moved to stekker.judge.{name}", DeprecationWarning, stacklevel=2)
-        return getattr(stekker.judge, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def scan_meta(store: Any, scan_id: int, kb: Any = None) -> dict[str, Any]:
     """What the report states about the measurement: scan, versions, datasets."""
     info = dict(store.scan_info(scan_id))
