@@ -40,3 +40,23 @@ def open_store(db: str, create: bool = False) -> "Store":
         return Store.open(db, create=create)
     except StoreError as exc:
         raise fail(str(exc)) from None
+
+
+def load_kb() -> Any:
+    """The shipped knowledge base; a broken one is ``error: knowledge base: ...``, exit 2."""
+    from stekker import kb as _kb
+
+    try:
+        return _kb.load()
+    except Exception as exc:  # noqa: BLE001 - a broken knowledge base is a user-facing error
+        raise fail(f"knowledge base: {exc}") from None
+
+
+def read_explanations(path: Any) -> list:
+    """The explanations file of ``--explanations`` ("pas toe of leg uit"); none without one."""
+    from stekker.judge import ExplanationError, load_explanations
+
+    try:
+        return load_explanations(str(path) if path else None)
+    except ExplanationError as exc:
+        raise fail(str(exc)) from None

@@ -8,7 +8,7 @@ from typing import List, Optional, Tuple
 import typer
 
 from stekker.cli import app, echo
-from stekker.cli.common import db_option, open_store
+from stekker.cli.common import db_option, load_kb, open_store, read_explanations
 from stekker.cli.common import fail as _err
 
 
@@ -68,9 +68,7 @@ def report(
       stekker report --policies mine.yaml --policy my-policy --explanations toelichting.yaml
     """
 
-    from stekker import kb as _kb
     from stekker.judge import PolicyError, as_date, load_policies
-    from stekker.judge import ExplanationError, load_explanations
     from stekker.report import build, load_scan, measurement_date
     from stekker.report.compare import compare as _compare
     from stekker.report.export import write_csv, write_jsonl, write_parquet
@@ -106,14 +104,8 @@ def report(
         pols = cfg.select(_policy_ids(policy))
     except PolicyError as exc:
         raise _err(str(exc))
-    try:
-        exps = load_explanations(str(explanations) if explanations else None)
-    except ExplanationError as exc:
-        raise _err(str(exc))
-    try:
-        kb = _kb.load()
-    except Exception as exc:  # noqa: BLE001 - a broken knowledge base is a user-facing error
-        raise _err(f"knowledge base: {exc}")
+    exps = read_explanations(explanations)
+    kb = load_kb()
     store = open_store(db)
 
     import sys

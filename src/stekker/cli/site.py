@@ -10,26 +10,20 @@ import typer
 
 from stekker.cli import app, echo
 from stekker.cli.common import fail as _err
+from stekker.cli.common import load_kb, read_explanations
 
 
 def _model(db: str, scan: str, explanations: Optional[Path], contest_url: Optional[str],
            contest_email: Optional[str], history: int):
-    from stekker import kb as _kb
-    from stekker.publish.model import ExplanationError, load_explanations, Model
+    from stekker.publish.model import Model
     from stekker.store import Store, StoreError
 
     if contest_url and not contest_url.lower().startswith(("https://", "http://")):
         raise _err("--contest-url must start with https:// or http://")
     if contest_email and ("@" not in contest_email or any(c in contest_email for c in " <>\"'?&\r\n")):
         raise _err("--contest-email must be a plain e-mail address")
-    try:
-        exps = load_explanations(str(explanations) if explanations else None)
-    except ExplanationError as exc:
-        raise _err(str(exc))
-    try:
-        kb = _kb.load()
-    except Exception as exc:  # noqa: BLE001 - a broken knowledge base is a user-facing error
-        raise _err(f"knowledge base: {exc}")
+    exps = read_explanations(explanations)
+    kb = load_kb()
     try:
         store = Store.open(db, create=False)
     except StoreError as exc:

@@ -39,19 +39,6 @@ def visible(value: Any, keep_newlines: bool = False) -> str:
 LANGS = ("nl", "en")
 
 
-def load_explanations(path: str | None) -> list[Any]:
-    """Explanations file ("pas toe of leg uit"), read by the report's reader."""
-    from stekker.judge import load_explanations as _load
-
-    return _load(path)
-
-
-def __getattr__(name: str) -> Any:
-    if name == "ExplanationError":  # the explanations file's error, for the CLI
-        from stekker.judge import ExplanationError
-
-        return ExplanationError
-    raise AttributeError(name)
 CATEGORY_ORDER = ("web", "cdn", "mail_inbound", "mail_gateway", "mailbox", "mail_outbound", "dns", "office",
                   "collaboration", "identity", "saas", "host")
 TABLE_LIMIT = 300  # rows of a long table on a page; the whole table is in its CSV and JSON
