@@ -8,6 +8,11 @@ the result into plain dicts (page data) that the pages, the API and the
 map read.  Nothing here decides a verdict: every verdict, reason, share and
 HHI is read from the report's objects; this module only selects, sorts and
 formats them (with the report's own formatters, :mod:`stekker.report.figures`).
+
+Size (over 400 lines on purpose): being the *only* door to judging code is
+the point of this module (a test enforces it), so every page kind's data
+selection lives here; splitting it would mean several modules importing the
+judge again.
 """
 
 from __future__ import annotations

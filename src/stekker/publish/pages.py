@@ -1,6 +1,7 @@
 """Every page and document of the site, by path: one dispatcher for the
 static writer (``stekker site``) and the live server (``stekker serve``), so
-both publish the same pages and the same JSON at the same paths.
+both publish the same pages and the same JSON at the same paths.  (Over 400
+lines on purpose: one dispatcher is what keeps site and serve identical.)
 
 Paths (``/<lang>/`` is ``/nl/`` or ``/en/``; docs/PUBLISH.md):
 
