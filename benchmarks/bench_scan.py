@@ -29,7 +29,6 @@ traffic to loopback only.  Not a test: it prints figures.
 from __future__ import annotations
 
 import argparse
-import itertools
 import os
 import resource
 import sys
@@ -120,6 +119,19 @@ def _cpu_of(comm: str) -> float:
         except (OSError, IndexError, ValueError):
             continue
     return total
+
+
+def nos_size_orgs(n: int, seed: int, names=None):
+    """The lab's organisations: the real names first (``names``, e.g.
+    :func:`real_names`), generated ones beyond them, ``n`` in all."""
+    from stekker.lab import profiles
+
+    k = 0
+    if names is not None:
+        for org in profiles.generate(n, seed=seed, names=names):
+            k += 1
+            yield org
+    yield from profiles.generate(n - k, seed=seed + 1)
 
 
 def real_names():
@@ -213,7 +225,7 @@ def main() -> int:
     import shutil
     import subprocess
 
-    from stekker.lab import FaultMix, Lab, LabSpec, profiles
+    from stekker.lab import FaultMix, Lab, LabSpec
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="stekker-bench-"))
     names = None
@@ -222,16 +234,8 @@ def main() -> int:
         names = real_names()
         source = "real Dutch public-sector names (../shared/data/domains) + generated names beyond them"
 
-    def all_orgs():
-        k = 0
-        if names is not None:
-            for org in profiles.generate(args.n, seed=args.seed, names=names):
-                k += 1
-                yield org
-        yield from profiles.generate(args.n - k, seed=args.seed + 1)
-
     mix = FaultMix(args.lame_timeout, args.lame_refused, args.nonexistent)
-    lab = Lab(LabSpec(orgs=all_orgs(), with_faults=True, org_tiers=args.tiers, fault_mix=mix,
+    lab = Lab(LabSpec(orgs=nos_size_orgs(args.n, args.seed, names), with_faults=True, org_tiers=args.tiers, fault_mix=mix,
                       resolver_profile=args.resolver_profile), workdir=work / "lab", net=args.net)
     print(f"building lab of {args.n:,} organisations ({source}) in {work} ...", flush=True)
     lab.start(timeout=600)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import html.parser
-import os
 import resource
 import shutil
 import subprocess
@@ -97,21 +96,12 @@ def main() -> int:
     work = Path(args.workdir or tempfile.mkdtemp(prefix="stekker-bench-site-"))
     db = args.db
     if db is None:
-        from bench_scan import real_names
+        from bench_scan import nos_size_orgs, real_names
 
-        from stekker.lab import FaultMix, Lab, LabSpec, profiles
+        from stekker.lab import FaultMix, Lab, LabSpec
 
         names = real_names() if SHARED.exists() else None
-
-        def all_orgs():
-            k = 0
-            if names is not None:
-                for org in profiles.generate(args.n, seed=args.seed, names=names):
-                    k += 1
-                    yield org
-            yield from profiles.generate(args.n - k, seed=args.seed + 1)
-
-        lab = Lab(LabSpec(orgs=all_orgs(), with_faults=True, fault_mix=FaultMix()), workdir=work / "lab",
+        lab = Lab(LabSpec(orgs=nos_size_orgs(args.n, args.seed, names), with_faults=True, fault_mix=FaultMix()), workdir=work / "lab",
                   net=args.net)
         print(f"building lab of {args.n:,} organisations in {work} ...", flush=True)
         lab.start(timeout=900)

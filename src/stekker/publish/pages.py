@@ -44,7 +44,12 @@ CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; f
 CSP_HEADER = CSP + "; frame-ancestors 'none'"
 API = "/api/v1"
 INDEX_LIMIT = 400  # an index page lists at most this many rows; longer lists are split by first character
-LIST_KINDS = ("organisations", "domains", "providers", "parents", "sectors")
+# the item kinds with a page, a page table (CSV) and an API document each:
+# (page path part, API path part, the model's method listing their keys)
+ITEM_KINDS = (("org", "organisations", "org_slugs"), ("domain", "domains", "domain_ids"),
+              ("provider", "providers", "provider_ids"), ("parent", "parents", "parent_ids"),
+              ("sector", "sectors", "sector_slugs"))
+LIST_KINDS = tuple(api for _, api, _ in ITEM_KINDS)  # the API's list documents
 
 
 @dataclass(slots=True)
@@ -125,29 +130,15 @@ class Site:
             for kind in ("org", "domain"):
                 for k in self.groups(kind):
                     yield f"/{lang}/{kind}s/{k}/"
-            for s in m.org_slugs():
-                yield f"/{lang}/org/{s}/"
-            for d in m.domain_ids():
-                yield f"/{lang}/domain/{d}/"
-            for i in m.provider_ids():
-                yield f"/{lang}/provider/{i}/"
-            for i in m.parent_ids():
-                yield f"/{lang}/parent/{i}/"
-            for s in m.sector_slugs():
-                yield f"/{lang}/sector/{s}/"
+            for part, _, keys in ITEM_KINDS:
+                for k in getattr(m, keys)():
+                    yield f"/{lang}/{part}/{k}/"
         yield from self.api_paths()
         yield "/data/home.csv"
         yield "/data/changes.csv"
-        for s in m.org_slugs():
-            yield f"/data/org/{s}.csv"
-        for d in m.domain_ids():
-            yield f"/data/domain/{d}.csv"
-        for i in m.provider_ids():
-            yield f"/data/provider/{i}.csv"
-        for i in m.parent_ids():
-            yield f"/data/parent/{i}.csv"
-        for s in m.sector_slugs():
-            yield f"/data/sector/{s}.csv"
+        for part, _, keys in ITEM_KINDS:
+            for k in getattr(m, keys)():
+                yield f"/data/{part}/{k}.csv"
         yield "/data/catalog.jsonld"
 
     def api_paths(self) -> Iterator[str]:
@@ -157,16 +148,9 @@ class Site:
         yield f"{API}/changes.json"
         for k in LIST_KINDS:
             yield f"{API}/{k}.json"
-        for s in m.org_slugs():
-            yield f"{API}/organisations/{s}.json"
-        for d in m.domain_ids():
-            yield f"{API}/domains/{d}.json"
-        for i in m.provider_ids():
-            yield f"{API}/providers/{i}.json"
-        for i in m.parent_ids():
-            yield f"{API}/parents/{i}.json"
-        for s in m.sector_slugs():
-            yield f"{API}/sectors/{s}.json"
+        for _, api, keys in ITEM_KINDS:
+            for k in getattr(m, keys)():
+                yield f"{API}/{api}/{k}.json"
 
     # ------------------------------------------------------------- dispatch
     def render(self, path: str, params: dict[str, str] | None = None) -> Doc:
