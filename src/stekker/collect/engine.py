@@ -220,7 +220,6 @@ class DomainScanner:
         self.domain_deadline = domain_deadline
         self.deadlines = 0  # domains that ran past their deadline
         self.unreachable = 0  # domains whose zone's SOA and NS both failed
-        self.zone_rechecks = 0  # domains whose SOA and NS were asked again (timeouts at a dropping resolver)
         self._early: dict[str, list[asyncio.Future]] = {}
 
     def ask_early(self, domain: str) -> None:
@@ -310,21 +309,6 @@ class DomainScanner:
                                               futs=early if early and len(early) == len(first) else None)
         soa = next((r for r, _ in rows if r.purpose == "apex_soa"), None)
         apex_ns = next((r for r, _ in rows if r.purpose == "apex_ns"), None)
-        if (soa is not None and apex_ns is not None and soa.error_kind is ErrorKind.TIMEOUT
-                and apex_ns.error_kind is ErrorKind.TIMEOUT and self.t.was_lossy(within=10.0)):
-            # both timed out while the resolver was dropping questions of zones
-            # that answer (rate limiting, overload): no verdict yet -- ask both
-            # once more, one try each (a lame zone pays one timeout, in the slow
-            # lane), before calling it unreachable
-            self.zone_rechecks += 1
-            idx = [i for i, (r, _) in enumerate(rows) if r.purpose in ("apex_soa", "apex_ns")]
-            asks = [(rows[i][0].purpose, rows[i][0].qname, rows[i][0].qtype) for i in idx]
-            again = await self._ask_all(domain, asks, deadline=dl,
-                                        futs=[self.t.submit(q, ty, tag=domain, retries=0) for _, q, ty in asks])
-            for i, row in zip(idx, again):
-                rows[i] = row
-            soa = next((r for r, _ in rows if r.purpose == "apex_soa"), None)
-            apex_ns = next((r for r, _ in rows if r.purpose == "apex_ns"), None)
         if (soa is not None and apex_ns is not None and soa.error_kind in _ZONE_FAILURES
                 and apex_ns.error_kind in _ZONE_FAILURES):
             # the zone does not answer: the rest of the plan would fail the

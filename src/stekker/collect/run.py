@@ -310,7 +310,7 @@ async def _run_async(store, scan_id: int, transport: Transport, opts: RunOptions
                    "slow_zones": st.slow_zones, "distress_ticks": st.distress_ticks, "probes": st.probes,
                    "outages": st.outages, "paused_s": st.paused_s, "refused_requeued": st.refused_requeued,
                    "loss_requeued": st.loss_requeued,
-                   "zone_unreachable_domains": scanner.unreachable, "zone_rechecks": scanner.zone_rechecks, "deadline_domains": scanner.deadlines},
+                   "zone_unreachable_domains": scanner.unreachable, "deadline_domains": scanner.deadlines},
         message=message,
     )
 

@@ -235,6 +235,11 @@ class _Question:
         self.lost = 0  # last attempts lost at the resolver and asked again (loss_retries)
 
 
+# seconds after a spell of lost questions in which a zone that has not answered
+# yet still gets one re-ask of a timed-out question (its SOA and NS may have
+# been dropped in the spell)
+LOSSY_GRACE = 10.0
+
 # tag state bits
 _ANSWERED, _SLOW = 1, 2
 
@@ -371,12 +376,6 @@ class Transport:
     def waiting_on_slow_zones(self) -> int:
         """Questions of slow zones in flight or queued."""
         return self.inflight_slow + len(self._slow_queue)
-
-    def was_lossy(self, within: float = 0.0) -> bool:
-        """Whether the resolver was losing questions of zones that answer
-        (drops under load, rate limiting: 2% or more of a half second's, with
-        50 or more answers) now or in the last ``within`` s."""
-        return time.monotonic() < self._lossy_until + within
 
     def paused_for(self) -> float:
         """Seconds the current pause (every resolver silent) has lasted; 0 when not paused."""
@@ -696,15 +695,16 @@ class Transport:
             return
         cap = min(self.config.loss_retries, 2 * (q.attempts - 1))
         if not state & _ANSWERED:
-            cap = min(cap, 1) if now < self._lossy_until else 0
+            cap = min(cap, 1) if now < self._lossy_until + LOSSY_GRACE else 0
         if q.attempt >= q.attempts and not self.dead and q.lost < cap:
-            # its zone answers other questions, or the resolver is losing questions
-            # of zones that answer right now (drops under load, rate limiting): the
-            # timeout says nothing about the name.  Ask again shortly instead of
-            # recording a timeout.  Bounded: loss_retries more for a zone that
-            # answers, one for a zone that has not answered yet (and only while
-            # the resolver is losing questions: a lame zone pays one timeout more
-            # then), none with --retries 0.
+            # its zone answers other questions, or the resolver is (or was, within
+            # LOSSY_GRACE) losing questions of zones that answer (drops under load,
+            # rate limiting): the timeout says nothing about the name.  Ask again
+            # shortly instead of recording a timeout -- and instead of calling a
+            # healthy zone unreachable because its SOA and NS were both dropped.
+            # Bounded: loss_retries more for a zone that answers, one for a zone
+            # that has not answered yet (a lame zone pays one timeout more, in the
+            # slow lane), none with --retries 0.
             q.lost += 1
             q.attempt -= 1
             q.last_error, q.last_detail = ErrorKind.TIMEOUT, f"no answer within {q.timeout:g} s"
