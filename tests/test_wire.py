@@ -10,7 +10,7 @@ import dns.rcode
 import dns.rdatatype
 import dns.rrset
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from stekker.collect.engine import classify
@@ -152,3 +152,26 @@ def test_parse_resolver_forms():
     assert parse_resolver("2620:fe::fe") == ("2620:fe::fe", 53)
     with pytest.raises(ValueError):
         parse_resolver("dns.quad9.net")
+
+
+_LABEL_BYTES = st.binary(min_size=1, max_size=12) | st.from_regex(rb"[A-Za-z0-9_*-]{1,12}", fullmatch=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_LABEL_BYTES, min_size=1, max_size=4), st.lists(_LABEL_BYTES, min_size=0, max_size=3))
+@example([b"a.b"], [b"Mail"])  # a dot inside a label is escaped, not a label boundary
+@example([b"\\x"], [b"\xff-"])
+def test_names_decode_as_dnspython_writes_them(prefix, shared):
+    """Any label bytes (dots, backslashes, capitals, non-ASCII), with and
+    without a compression pointer into the question name: the same text as
+    dnspython's, lowercased."""
+    base = dns.name.Name([*shared, b"nl", b""])
+    owner = dns.name.Name([*prefix, *base.labels])
+    q = dns.message.make_query(base, "A")
+    r = dns.message.make_response(q)
+    r.answer.append(dns.rrset.from_rdata(owner, 300, dns.rdata.from_text("IN", "CNAME", base.to_text())))
+    ans = decode_response(r.to_wire())  # dnspython compresses the owner against the question name
+    assert ans.qname == base.to_text(omit_final_dot=True).lower()
+    (rr,) = ans.answers
+    assert rr.name == owner.to_text(omit_final_dot=True).lower()
+    assert rr.value == ans.qname

@@ -200,6 +200,49 @@ class _ReplyCache:
         return fut, False
 
 
+def _release(waiter: asyncio.Future) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+async def _wait_all(t: Transport, pending: list[asyncio.Future], deadline: float) -> None:
+    """Wait until every future in ``pending`` is done or the transport's
+    active clock (paused spells do not count) reaches ``deadline``.  Does what
+    ``asyncio.wait(..., timeout=)`` in a loop did, with one callback per
+    future and one timer instead of a new set of each per wake-up (a tenth of
+    the engine's CPU went there)."""
+    if not pending:
+        return
+    loop = asyncio.get_running_loop()
+    left = len(pending)
+    waiter = loop.create_future()
+
+    def one_done(_f: asyncio.Future) -> None:
+        nonlocal left
+        left -= 1
+        if left == 0:
+            _release(waiter)
+
+    for f in pending:
+        f.add_done_callback(one_done)
+    try:
+        while left:
+            wait = deadline - t.active_time()
+            if wait <= 0:
+                return
+            timer = loop.call_later(wait, _release, waiter)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+            if left:  # the timer: check the active clock again (a pause moves the deadline)
+                waiter = loop.create_future()
+    finally:
+        if left:
+            for f in pending:
+                f.remove_done_callback(one_done)
+
+
 # what a lame zone looks like through a resolver: its servers are silent
 # (timeout), refuse or fail (SERVFAIL, REFUSED).  A truncated or malformed
 # answer is the resolver's or the path's problem: the rest is still asked.
@@ -263,12 +306,7 @@ class DomainScanner:
         if deadline is None:
             replies = await asyncio.gather(*futs)
             return [self._row(domain, p, q, ty, rep) for (p, q, ty), rep in zip(asks, replies)]
-        pending = {f for f in futs if not f.done()}
-        while pending:
-            left = deadline - t.active_time()
-            if left <= 0:
-                break
-            _, pending = await asyncio.wait(pending, timeout=left)
+        await _wait_all(t, [f for f in futs if not f.done()], deadline)
         out = []
         for (p, q, ty), f in zip(asks, futs):
             if f.done() and not f.cancelled():

@@ -110,7 +110,11 @@ def build_query(qid: int, qname_wire: bytes, qtype: int, edns: bool = True) -> b
     )
 
 
-_PLAIN_LABEL = re.compile(rb"[A-Za-z0-9_*-]+\Z").match
+_PLAIN_NAME = re.compile(rb"[A-Za-z0-9_*.-]+\Z").match
+
+
+def _label_text(raw: bytes) -> str:
+    return dns.name.Name([raw, b""]).to_text(omit_final_dot=True).lower()
 
 
 def _read_name(msg: bytes, off: int, cache: dict | None = None, depth: int = 0) -> tuple[str, int]:
@@ -120,19 +124,21 @@ def _read_name(msg: bytes, off: int, cache: dict | None = None, depth: int = 0) 
     outside letters, digits, ``-``, ``_`` and ``*`` are escaped the way
     dnspython does (``\\DDD``).  Compression pointers must point backwards
     (so they cannot loop).  ``cache`` maps offsets to decoded suffixes within
-    one message.
+    one message.  (Hot path: the labels are checked and decoded as one
+    string, not one by one.)
     """
-    labels: list[str] = []
+    raws: list[bytes] = []
     pos = off
     n = len(msg)
     total = 0
+    suffix: str | None = None
     while True:
         if pos >= n:
             raise WireError("name runs past the end of the message")
         ln = msg[pos]
         if ln == 0:
-            name = ".".join(labels)
-            return name, pos + 1
+            end = pos + 1
+            break
         if ln & 0xC0 == 0xC0:
             if pos + 1 >= n:
                 raise WireError("truncated compression pointer")
@@ -144,26 +150,30 @@ def _read_name(msg: bytes, off: int, cache: dict | None = None, depth: int = 0) 
                 suffix, _ = _read_name(msg, ptr, cache, depth + 1)
                 if cache is not None:
                     cache[ptr] = suffix
-            if suffix:
-                labels.append(suffix)
-            name = ".".join(labels)
-            if len(name) > 254:
-                raise WireError("name too long")
-            return name, pos + 2
+            end = pos + 2
+            break
         if ln & 0xC0:
             raise WireError("unknown label type")
-        pos += 1
-        raw = msg[pos : pos + ln]
-        if len(raw) != ln:
+        nxt = pos + 1 + ln
+        if nxt > n:
             raise WireError("label runs past the end of the message")
-        pos += ln
         total += ln + 1
         if total > 255:
             raise WireError("name too long")
-        if _PLAIN_LABEL(raw):
-            labels.append(raw.decode("ascii").lower())
+        raws.append(msg[pos + 1 : nxt])
+        pos = nxt
+    if raws:
+        joined = b".".join(raws)
+        if _PLAIN_NAME(joined) and joined.count(b".") == len(raws) - 1:  # no label holds a dot itself
+            text = joined.decode("ascii").lower()
         else:
-            labels.append(dns.name.Name([raw, b""]).to_text(omit_final_dot=True).lower())
+            text = ".".join(_label_text(r) for r in raws)
+        name = f"{text}.{suffix}" if suffix else text
+    else:
+        name = suffix or ""
+    if suffix is not None and len(name) > 254:
+        raise WireError("name too long")
+    return name, end
 
 
 def _txt_value(rd: bytes) -> str:
