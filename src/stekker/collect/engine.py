@@ -213,7 +213,7 @@ async def _wait_all(t: Transport, pending: list[asyncio.Future], deadline: float
     the engine's CPU went there)."""
     if not pending:
         return
-    loop = asyncio.get_running_loop()
+    loop = pending[0].get_loop()  # (asyncio.get_running_loop() asks the kernel for the pid each time)
     left = len(pending)
     waiter = loop.create_future()
 

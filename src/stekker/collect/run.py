@@ -224,14 +224,31 @@ async def _run_async(store, scan_id: int, transport: Transport, opts: RunOptions
     state = "finished"
     message = None
     concurrency = opts.concurrency or max(64, transport.window_max // 4)
-    slots = asyncio.Semaphore(concurrency)
+    free = concurrency  # domains that may still start
+    wake: asyncio.Future | None = None  # the loop waits on it for a free place, a stop or an abort
     tasks: set[asyncio.Task] = set()
     aborted = asyncio.Event()
 
+    def release(*_) -> None:
+        if wake is not None and not wake.done():
+            wake.set_result(None)
+
+    async def stop_or_abort() -> None:
+        waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(aborted.wait())]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+
+    stopper = asyncio.ensure_future(stop_or_abort())  # one for the run, not three tasks per domain
+    stopper.add_done_callback(release)
 
     def done_cb(task: asyncio.Task, domain: str) -> None:
+        nonlocal free
         tasks.discard(task)
-        slots.release()
+        free += 1
+        release()
         if task.cancelled():
             return
         exc = task.exception()
@@ -295,18 +312,12 @@ async def _run_async(store, scan_id: int, transport: Transport, opts: RunOptions
                 break
             while writer.backlog() > writer.max_backlog and not (stop.is_set() or aborted.is_set()):
                 await asyncio.sleep(0.02)  # the database is behind: do not pile up answers in memory
-            acquire = asyncio.ensure_future(slots.acquire())
-            waiters = {acquire, asyncio.ensure_future(stop.wait()), asyncio.ensure_future(aborted.wait())}
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-            for w in waiters:
-                if w is not acquire:
-                    w.cancel()
-            if not acquire.done() or acquire.cancelled():
-                acquire.cancel()
-                break
+            while free <= 0 and not (stop.is_set() or aborted.is_set()):
+                wake = asyncio.get_running_loop().create_future()
+                await wake
             if stop.is_set() or aborted.is_set():
-                slots.release()
                 break
+            free -= 1
             domain = t["domain"]
             task = asyncio.ensure_future(scanner.scan(domain, t.get("hosts") or []))
             tasks.add(task)
@@ -314,6 +325,7 @@ async def _run_async(store, scan_id: int, transport: Transport, opts: RunOptions
         while tasks and not stop.is_set() and not aborted.is_set():
             await asyncio.wait(list(tasks), timeout=0.5)
     finally:
+        stopper.cancel()
         scanner.forget_early()
         if tasks:  # interrupted: drop half-scanned domains, they stay pending
             for tk in list(tasks):
