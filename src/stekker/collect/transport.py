@@ -695,7 +695,7 @@ class Transport:
             return
         cap = min(self.config.loss_retries, 2 * (q.attempts - 1))
         if not state & _ANSWERED:
-            cap = min(cap, 1) if now < self._lossy_until + LOSSY_GRACE else 0
+            cap = min(cap, 2) if now < self._lossy_until + LOSSY_GRACE else 0
         if q.attempt >= q.attempts and not self.dead and q.lost < cap:
             # its zone answers other questions, or the resolver is (or was, within
             # LOSSY_GRACE) losing questions of zones that answer (drops under load,
@@ -768,6 +768,9 @@ class Transport:
                 self._lossy_until = time.monotonic() + 3.0
             if suspects >= 8:  # many zones fell silent at once: the resolver drops, not the zones
                 bad += self._tick_suspect_timeouts
+                # (at the start of a scan no zone has answered yet, so this is the
+                # only sign of a resolver that drops; their SOA and NS get a re-ask)
+                self._lossy_until = time.monotonic() + 3.0
             total = self._tick_answers + self._tick_bad + self._tick_suspect_timeouts
             if total >= 20:
                 share = bad / total
