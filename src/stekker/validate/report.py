@@ -111,6 +111,12 @@ KB_GAPS = (
     ("staysecuregroup", "lifco-se.mx1.staysecuregroup.com"),
     ("Siminn", "spamvorn.internet.is"),
     ("Abraxas", "mta1.abxsec.com"),
+    # third round (issue 12): "why stekker names no operator" in the Nordic and Swiss sets
+    ("OpenSRS Hosted Email (Tucows)", "mx.netidentity.com.cust.hostedemail.com"),
+    ("iWay", "elba.iway.ch"),
+    ("ImproWare", "rrmx.imp.ch"),
+    ("SolNet", "mx03.solnet.ch"),
+    ("20i StackMail", "mx.stackmail.com"),
 )
 
 
@@ -321,8 +327,8 @@ def markdown(results: list[DatasetResult], meta: dict, kb=None) -> str:
         w("* **Knowledge base, MX platforms the peer check found missing, now in providers.yaml:** "
           + ", ".join(known) + ".")
     if missing:
-        w("* **Knowledge base, MX platforms still missing** (a provider needs its company entry first): "
-          + ", ".join(missing) + ".")
+        w("* **Knowledge base, MX platforms still missing** (no read source names their operator; a provider "
+          "needs a sourced company first): " + ", ".join(missing) + ".")
     lbg = sum(d.cause == "likely_behind_gateway" for r in results for d in r.disagreements())
     w("* **Engine, answers beyond the knowledge base (issue 12):** an MX address in an ASN of no known provider "
       f"names its network operator (basis `network`: {sum(r.basis_count('network') for r in results)} mailbox "
