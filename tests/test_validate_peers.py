@@ -136,18 +136,19 @@ def test_us_control_agreement_is_its_own_column():
             row("independent", "self"),                               # both: not US
             row("unknown", "unknown"),                                # neither shows US control
             row("microsoft", "unknown", gateway="proofpoint"),       # behind a gateway: no operator, not US
-            row("independent", "unknown")]                           # unknown MX, no ASN published
+            row("independent", "unknown"),                           # unknown MX, no ASN published
+            row("independent", "unknown", asns=(3303, 6730))]         # two ASNs: the lab gives none either
     for r in rows:
         r.peer_bucket = bucket(r.obs.label)
     res = check.DatasetResult(name="t", rows=rows, skipped=[])
-    assert [r.peer_us for r in rows] == [True, False, True, False, False, True, False]
-    assert res.agree == 5 and res.us_agree == 5 and res.both_agree == 4
+    assert [r.peer_us for r in rows] == [True, False, True, False, False, True, False, False]
+    assert res.agree == 6 and res.us_agree == 6 and res.both_agree == 5
     for r in res.disagreements():
         verdict.judge(r)
     assert res.both_explained >= res.both_agree
-    assert report.none_named_causes(res) == {"gateway": 1, "no_asn": 1}
+    assert report.none_named_causes(res) == {"gateway": 1, "no_asn": 2}
     md = report.markdown([res], report.meta_for("peers"))
-    assert "| t | 7 | 0 | 5 | **71.4%** | 71.4% | **57.1%** |" in md
+    assert "| t | 8 | 0 | 6 | **75.0%** | 75.0% | **62.5%** |" in md
     assert "US control=" in report.text_summary([res], details=False)
 
 

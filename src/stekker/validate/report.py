@@ -52,7 +52,7 @@ def none_named_causes(res: DatasetResult) -> Counter:
             c[r.stekker_status] += 1
         elif r.stekker_gateway:
             c["gateway"] += 1
-        elif not r.obs.mx_asns:
+        elif len(set(r.obs.mx_asns)) != 1:  # the lab gives an MX host a network only for one published ASN
             c["no_asn"] += 1
         else:
             c["unknown_mx"] += 1
@@ -245,10 +245,9 @@ def markdown(results: list[DatasetResult], meta: dict, kb=None) -> str:
     w("Why stekker names no operator where the peer names one (per dataset): **behind a gateway** = the MX is a "
       "filtering gateway stekker knows and the published records show nothing of what is behind it (the peer's "
       "label then rests on its tenant realm API, a token or records it did not publish, or on the gateway's "
-      "country); **unknown MX, no ASN** = an MX host no fingerprint knows and the peer published no ASN for its "
-      "address, so the lab cannot give it a network operator (a live scan would); **unknown MX** = the same "
-      "with an ASN the knowledge base and the network answer did not turn into an operator; absent / error as "
-      "such.")
+      "country); **unknown MX, no ASN** = an MX host no fingerprint knows and the peer published no single ASN for "
+      "its address (none, or several), so the lab cannot give it a network operator (a live scan would); "
+      "**unknown MX** = the same with one published ASN that still gave no operator; absent / error as such.")
     w("")
     w("| dataset | stekker names none | behind a gateway | unknown MX, no ASN | unknown MX | absent | error |")
     w("|---|---:|---:|---:|---:|---:|---:|")
