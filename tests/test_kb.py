@@ -341,3 +341,30 @@ def test_holders_by_date(tmp_path):
     assert [h.holder for h in k.holders("acmemail", "2024-06-01")] == ["Family"]
     assert [h.holder for h in k.holders("acmemail", "2026-06-01")] == ["Pension Fund", "Family"]
     assert k.holders("nosuch") == []
+
+
+@pytest.mark.parametrize("host, provider, role, chain, country", [
+    # issue 12, third round: MX platforms the peer check found unknown (docs/VALIDATION.md)
+    ("mx.netidentity.com.cust.hostedemail.com", "opensrs", "mailbox", ["tucows"], "US"),
+    ("elba.iway.ch", "iway", "mailbox", ["iway", "sak"], "CH"),
+    ("rrmx.imp.ch", "improware", "mailbox", ["improware"], "CH"),
+    ("mx03.solnet.ch", "solnet", "mailbox", ["solnet"], "CH"),
+    ("mx.stackmail.com", "stackmail", "mailbox", ["twenty-i"], "GB"),
+    ("lifco-se.mx2.staysecuregroup.net", "staysecure", "gateway", ["staysecure"], "SE"),
+])
+def test_mx_platforms_found_missing_by_the_peer_check(kb, host, provider, role, chain, country):
+    m = kb.match_name(host, on="mx")
+    assert m and m[0].provider == provider and role in m[0].roles, m
+    company = kb.provider(provider).company
+    assert kb.chain(company, "2026-12-05") == chain
+    assert kb.jurisdiction(company, "2026-12-05") == country
+    # a look-alike outside the operator's domain does not match
+    assert not kb.match_name(host.replace(".", "-") + ".example.org", on="mx")
+
+
+def test_iway_under_sak_from_2017(kb):
+    """iWay was sold to SAK (owned by three cantons, holders only) in 2017."""
+    assert kb.chain("iway", "2017-06-30") == ["iway"]
+    assert kb.chain("iway", "2018-01-01") == ["iway", "sak"]
+    assert {h.country for h in kb.holders("sak", "2025-12-31")} == {"CH"}
+    assert not kb.company("sak").ownership  # cantons are holders, never a controlling company

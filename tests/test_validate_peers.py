@@ -120,6 +120,38 @@ def test_coverage_metrics_name_an_operator_and_local_agreement():
     assert "| t | 7 | 2 | **28.6%** | 5 | 3 | **60.0%** |" in md
 
 
+def test_us_control_agreement_is_its_own_column():
+    """Issue 12: agreement on US control, apart from the class: a US-owned
+    non-hyperscaler and a different hyperscaler on each side."""
+    def row(label, status, provider=None, us=False, bucket_=None, gateway=None, asns=()):
+        r = check.Row(obs=_obs(f"{label}-{provider}-{us}.ch", label=label, mx_asns=list(asns)), input_domain="x",
+                      peer_bucket=bucket(label), stekker_status=status, stekker_provider=provider, stekker_us=us,
+                      stekker_gateway=gateway)
+        r.stekker_bucket = bucket_ or "other"
+        return r
+
+    rows = [row("microsoft", "attributed", "microsoft", True, "microsoft"),  # both
+            row("independent", "attributed", "godaddy", True),      # class agrees (other), US control does not
+            row("google", "attributed", "microsoft", True, "microsoft"),  # class differs, both US-controlled
+            row("independent", "self"),                               # both: not US
+            row("unknown", "unknown"),                                # neither shows US control
+            row("microsoft", "unknown", gateway="proofpoint"),       # behind a gateway: no operator, not US
+            row("independent", "unknown"),                           # unknown MX, no ASN published
+            row("independent", "unknown", asns=(3303, 6730))]         # two ASNs: the lab gives none either
+    for r in rows:
+        r.peer_bucket = bucket(r.obs.label)
+    res = check.DatasetResult(name="t", rows=rows, skipped=[])
+    assert [r.peer_us for r in rows] == [True, False, True, False, False, True, False, False]
+    assert res.agree == 6 and res.us_agree == 6 and res.both_agree == 5
+    for r in res.disagreements():
+        verdict.judge(r)
+    assert res.both_explained >= res.both_agree
+    assert report.none_named_causes(res) == {"gateway": 1, "no_asn": 2}
+    md = report.markdown([res], report.meta_for("peers"))
+    assert "| t | 8 | 0 | 6 | **75.0%** | 75.0% | **62.5%** |" in md
+    assert "US control=" in report.text_summary([res], details=False)
+
+
 # ---------------------------------------------------------------- through the lab
 def _need_lab():
     if not PEERS.is_dir():

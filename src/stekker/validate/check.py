@@ -113,6 +113,7 @@ class Row:
     stekker_note: str | None = None
     stekker_basis: str | None = None  # kb | network | likely | self (issue 12)
     stekker_kind: str | None = None  # platform | infrastructure
+    stekker_us: bool = False  # the mailbox answer's company is US-controlled (ultimate parent / AS registration US)
     evidence: list[str] = field(default_factory=list)  # "rule: qname TYPE value"
     items: list[tuple[str, str, str, str, str]] = field(default_factory=list)  # (provider|status, rule, qname, type, value)
     dropped: list[str] = field(default_factory=list)  # observed records the lab could not hold
@@ -147,6 +148,21 @@ class Row:
         """stekker names an operator: a provider (also a network operator or a
         likely provider) or the organisation itself."""
         return self.stekker_status in ("attributed", "self")
+
+    @property
+    def peer_us(self) -> bool:
+        """The peer's label is a US-controlled mailbox operator. The peers'
+        labels name a company, not its owners; mxmap's own category for
+        microsoft/google/aws is "us-cloud", every other label is a non-US
+        ("swiss-based") operator or none: so the peer's US control is its
+        hyperscaler bucket."""
+        return self.peer_bucket in HYPERSCALERS
+
+    @property
+    def us_agree(self) -> bool:
+        """Both sides agree whether the mailbox operator is US-controlled
+        (issue 12's "agreement on US control")."""
+        return self.peer_us == self.stekker_us
 
     @property
     def peer_local(self) -> bool:
@@ -202,10 +218,27 @@ class DatasetResult:
         return sum(r.stekker_kind == "infrastructure" for r in self.rows)
 
     @property
+    def us_agree(self) -> int:
+        """Domains where both sides agree whether the mailbox operator is US-controlled."""
+        return sum(r.us_agree for r in self.rows)
+
+    @property
+    def both_agree(self) -> int:
+        """Domains where both the class (bucket) and US control agree."""
+        return sum(r.agree and r.us_agree for r in self.rows)
+
+    @property
     def agree_explained(self) -> int:
         """Agreements plus the disagreements explained by look-through: verdict
         'stekker', or a gateway that one side looks through on a token."""
         return self.agree + sum(r.verdict == "stekker" or r.cause in LOOK_THROUGH for r in self.rows if not r.agree)
+
+    @property
+    def both_explained(self) -> int:
+        """Class-and-US-control agreements plus the class disagreements explained
+        as in ``agree_explained`` (a domain where the class agrees and only US
+        control differs stays a disagreement: no verdict explains it)."""
+        return self.both_agree + sum(r.verdict == "stekker" or r.cause in LOOK_THROUGH for r in self.rows if not r.agree)
 
     def confusion(self) -> dict[str, Counter]:
         """peer bucket -> Counter(stekker bucket)."""
@@ -485,6 +518,11 @@ def _fill(row: Row, a) -> None:
     # a server on a cloud's network (service kind infrastructure) is self-hosted, not the cloud's mail platform
     row.stekker_bucket = (svc.provider if svc.status == "attributed" and svc.provider in HYPERSCALERS
                           and svc.service_kind != "infrastructure" else "other")
+    # US control of the answer, as the judge reads it: the ultimate parent's country on the date, for a
+    # network answer the AS holder's registration country; self / unknown / absent are not US-controlled
+    if svc.status == "attributed":
+        country = (svc.network or {}).get("country") if svc.basis == "network" else svc.jurisdiction
+        row.stekker_us = (country or "").upper() == "US"
     row.stekker_also = [x.provider or x.status for x in svc.also]
     row.stekker_note = svc.note
     first = svc.provider or svc.status
@@ -608,6 +646,7 @@ def as_dict(results: list[DatasetResult]) -> dict[str, Any]:
                  "agree_explained": r.agree_explained, "peer_named": r.peer_named, "none_named": r.none_named,
                  "local_n": r.local_n, "local_agree": r.local_agree, "network": r.basis_count("network"),
                  "likely": r.basis_count("likely"), "infrastructure": r.infrastructure,
+                 "us_agree": r.us_agree, "both_agree": r.both_agree, "both_explained": r.both_explained,
                  "confusion": {k: dict(v) for k, v in r.confusion().items()}}
         for r in results
     }
