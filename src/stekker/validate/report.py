@@ -301,7 +301,8 @@ def markdown(results: list[DatasetResult], meta: dict, kb=None) -> str:
       "and a self-run relay (`mail_gateway` self, `relay_of: mailbox`). "
       f"{relay} agreements now rest on such platform evidence behind an own MX; {own} disagreements of the "
       f"kind `own_mx_decides` remain. Without platform evidence the own MX still decides ({own_spf} "
-      "`spf_only_vs_own_mx`, stekker right).")
+      "`spf_only_vs_own_mx`, undecided: an own MX can hold the mailboxes or relay to a platform, which DNS "
+      "cannot tell apart without DKIM keys or autodiscover there).")
     spf_rows = [d for r in results for d in r.disagreements() if d.cause == "stekker_spf_only"]
     w(f"* **Engine, SPF includes:** an SPF include or verification token alone (`weak_kinds`) weighs 0.5 for "
       "the mailbox, comes after any MX host known by name, own domain or address, and carries a "

@@ -130,13 +130,17 @@ def judge(row) -> None:
                 + "The peer is right. Cause: the engine's mailbox rule lets an own-domain MX decide "
                   "(rules.yaml mailbox prefer_purposes apex_mx + self), not a missing fingerprint.")
             return
-        row.verdict, row.cause = "stekker", "spf_only_vs_own_mx"
+        # Undecided, not "stekker right": an own MX host can hold the mailboxes or
+        # be a relay in front of a hosted platform; DNS without DKIM keys or
+        # autodiscover at the platform cannot tell the two apart.
+        row.verdict, row.cause = "undecided", "spf_only_vs_own_mx"
         row.verdict_text = (
             f"The MX ({mx}) is the organisation's own server"
             + (f" (on {row.stekker_provider}'s network)" if row.stekker_status != "self" else "") + ". The peer's '{obs.label}' rests on "
             f"{', '.join(sorted(pk & {'spf', 'txt', 'tenant'})) or 'weak signals'}: an SPF include only "
             f"authorises {P} to send, a verification token or a tenant only proves an account exists. Nothing in "
-            f"DNS shows mailboxes at {P}.")
+            f"DNS shows mailboxes at {P}, but an own MX can also be a relay in front of mailboxes there: "
+            "DNS cannot settle it.")
         return
 
     if P == "google" and S != "google" and "txt" in pk and not strong_items(row, "google") \
