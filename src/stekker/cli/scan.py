@@ -25,9 +25,10 @@ def scan(
     window: int = typer.Option(256, "--window", min=1, max=1_000_000,
                                help="Initial number of questions in flight (adapts between 16 and --max-window; "
                                     "questions of slow zones wait outside it)."),
-    max_window: int = typer.Option(768, "--max-window", min=1, max=1_000_000,
-                                   help="Upper bound of questions in flight per resolver (resolvers drop questions "
-                                        "past about 1,000 waiting from one client)."),
+    max_window: int = typer.Option(384, "--max-window", min=1, max=1_000_000,
+                                   help="Upper bound of questions in flight per resolver (a resolver on its shipped "
+                                        "defaults starts dropping questions well before 1,000 waiting from one "
+                                        "client; raise it for a resolver with several cores)."),
     outage_max: float = typer.Option(120.0, "--outage-max", min=1.0, max=86_400.0,
                                      help="When every resolver falls silent (not even answering the root's name "
                                           "servers from its cache), pause up to this many seconds for it to come "

@@ -71,7 +71,7 @@ class RunOptions:
     progress: str = "auto"  # auto|bar|lines|none
     progress_interval: float = 10.0  # seconds between plain progress lines
     domain_deadline: float = DEFAULT_DOMAIN_DEADLINE  # seconds one domain may take (0 = none)
-    lookahead: int = 2048  # domains whose SOA and NS are asked before their turn
+    lookahead: int = 4096  # domains whose SOA and NS are asked before their turn
     probe: bool = True  # check the resolvers answer before starting
     workers: int = 1  # engine processes; the window and the qps cap are shared out among them
 

@@ -184,7 +184,7 @@ class TransportConfig:
     # per resolver.
     window: int = 256  # initial
     window_min: int = 16
-    window_max: int = 768  # per resolver
+    window_max: int = 384  # per resolver
     slow_max: int = 256  # questions of slow zones in flight (outside the window)
     sockets: int = 4
     edns: bool = True
