@@ -768,9 +768,13 @@ class Transport:
                 self._lossy_until = time.monotonic() + 3.0
             if suspects >= 8:  # many zones fell silent at once: the resolver drops, not the zones
                 bad += self._tick_suspect_timeouts
-                # (at the start of a scan no zone has answered yet, so this is the
-                # only sign of a resolver that drops; their SOA and NS get a re-ask)
-                self._lossy_until = time.monotonic() + 3.0
+                if self._tick_bad:
+                    # and it lost questions of zones that answer in the same half
+                    # second: a resolver that drops (as at the start of a scan
+                    # against a rate-limiting one, when most zones have not answered
+                    # yet), not a list with many lame zones asked at once; their SOA
+                    # and NS get their re-asks
+                    self._lossy_until = time.monotonic() + 3.0
             total = self._tick_answers + self._tick_bad + self._tick_suspect_timeouts
             if total >= 20:
                 share = bad / total
