@@ -71,6 +71,7 @@ def slugify(name: str) -> str:
     return slug
 
 
+@lru_cache(maxsize=4096)  # provider and company ids recur on every page (bounded: domains pass through once)
 def safe_id(value: str) -> str:
     """A provider / company id or domain name as a URL part: unchanged when it
     is plain (lower-case letters, digits, ``.``, ``_``, ``-``), else a slug
@@ -186,8 +187,14 @@ class Model:
              explanations: Any = None, history: int = 6, contest_url: str | None = None,
              contest_email: str | None = None) -> "Model":
         """Judge a stored scan like ``stekker report`` does, plus the previous
-        scan (for the changes) and up to ``history`` scans (verdict history)."""
-        from stekker.judge import judge_results, load_policies
+        scan (for the changes) and up to ``history`` scans (verdict history).
+
+        The earlier scans are judged in a forked process while this one
+        judges the scan itself (two cores: the load takes the longer of the
+        two, not their sum); only their comparison states and verdicts come
+        back.  When an attribution would have to be computed and stored
+        first, or fork is missing, everything runs here, one after another."""
+        from stekker.judge import load_policies
         from stekker.report import build, load_scan, measurement_date
         from stekker.report.compare import compare
 
@@ -196,26 +203,22 @@ class Model:
 
             kb = _kb.load()
         pols = policies if policies is not None else load_policies().select(None)
-        attributions, meta = load_scan(store, scan_ref, kb)
-        rep = build(attributions, kb, pols, measurement_date(meta), meta=meta, explanations=explanations or [])
-        del attributions
-        sid = meta["scan_id"]
-        earlier = [s for s in store.list_scans() if s["id"] < sid]  # newest first
-        previous = comparison = None
+        sid = store.resolve_scan(scan_ref)
+        earlier = [s["id"] for s in store.list_scans() if s["id"] < sid][: max(0, history - 1)]  # newest first
+        job = _EarlierJob(store, kb, pols, earlier)
+        pending = job.start() if earlier and _parallel_ok(store, kb, [sid, *earlier]) else None
+        try:
+            attributions, meta = load_scan(store, sid, kb)
+            rep = build(attributions, kb, pols, measurement_date(meta), meta=meta,
+                        explanations=explanations or [])
+            del attributions
+            first, olds = pending.get() if pending is not None else job.run()
+        finally:
+            job.stop()
+        comparison = compare(first[1], rep.results, str(first[0]), str(sid)) if first is not None else None
         hist: list[tuple[dict[str, Any], dict[str, dict[str, str]]]] = [
-            (_scan_row(meta), {r.domain: r.verdict for r in rep.results})]
-        for i, s in enumerate(earlier[: max(0, history - 1)]):
-            try:
-                old_attr, old_meta = load_scan(store, s["id"], kb)
-            except LookupError:
-                continue
-            old = judge_results(old_attr, kb, pols, measurement_date(old_meta))
-            del old_attr
-            if i == 0:
-                comparison = compare(old, rep.results, str(s["id"]), str(sid))
-            hist.append((_scan_row(old_meta), {r.domain: r.verdict for r in old}))
-            del old  # only the comparison and the verdicts are kept: memory is one judged scan
-        m = cls(rep, kb, _scan_row(meta), previous, comparison, hist, contest_url, contest_email)
+            (_scan_row(meta), {r.domain: r.verdict for r in rep.results}), *olds]
+        m = cls(rep, kb, _scan_row(meta), None, comparison, hist, contest_url, contest_email)
         m._index()
         return m
 
@@ -922,3 +925,78 @@ def _scan_row(meta: dict[str, Any]) -> dict[str, Any]:
     return {"scan_id": meta.get("scan_id"), "label": meta.get("label"), "started_at": iso(meta.get("started_at")),
             "finished_at": iso(meta.get("finished_at")), "state": meta.get("state"),
             "tool_version": meta.get("tool_version"), "kb_version": meta.get("kb_version")}
+
+
+def _parallel_ok(store: Any, kb: Any, scan_ids: list[int]) -> bool:
+    """Judge earlier scans in a forked process only when nothing has to be
+    written first (every scan has attributions for this knowledge base)."""
+    import multiprocessing
+    import os
+
+    if "fork" not in multiprocessing.get_all_start_methods() or len(os.sched_getaffinity(0)) < 2:
+        return False
+    try:
+        return all(kb.version in store.attribution_versions(i) for i in scan_ids)
+    except Exception:  # noqa: BLE001 - a store that cannot say: judge here, one after another
+        return False
+
+
+_JOB: "_EarlierJob | None" = None  # the job a forked judging process runs (inherited, never pickled)
+
+
+def _run_job() -> Any:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    assert _JOB is not None
+    try:
+        _JOB.store.engine.dispose(close=False)  # the parent's connections stay the parent's
+    except Exception:  # noqa: BLE001 - a store without an engine (tests)
+        pass
+    return _JOB.run()
+
+
+class _EarlierJob:
+    """Judge earlier scans: the first one's comparison states and each one's
+    verdicts (the judged results themselves are dropped)."""
+
+    def __init__(self, store: Any, kb: Any, pols: Any, scan_ids: list[int]):
+        self.store, self.kb, self.pols, self.scan_ids = store, kb, pols, scan_ids
+        self._pool: Any = None
+
+    def run(self) -> tuple[tuple[int, list[Any]] | None, list[tuple[dict[str, Any], dict[str, dict[str, str]]]]]:
+        from stekker.judge import judge_results
+        from stekker.report import load_scan, measurement_date
+        from stekker.report.compare import domain_state
+
+        first = None
+        olds = []
+        for i, scan_id in enumerate(self.scan_ids):
+            try:
+                old_attr, old_meta = load_scan(self.store, scan_id, self.kb)
+            except LookupError:
+                continue
+            old = judge_results(old_attr, self.kb, self.pols, measurement_date(old_meta))
+            del old_attr
+            if i == 0:
+                first = (scan_id, [domain_state(r) for r in old])
+            olds.append((_scan_row(old_meta), {r.domain: r.verdict for r in old}))
+            del old  # only the states and the verdicts are kept: memory is one judged scan
+        return first, olds
+
+    def start(self) -> Any:
+        global _JOB
+        import multiprocessing
+
+        _JOB = self
+        try:
+            self._pool = multiprocessing.get_context("fork").Pool(1)
+        finally:
+            _JOB = None
+        return self._pool.apply_async(_run_job)
+
+    def stop(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
