@@ -180,6 +180,8 @@ class Model:
     _prov_domains: dict[str, list[tuple[str, list[str]]]] = field(default_factory=dict, repr=False)
     _parent_domains: dict[str, list[tuple[str, list[str]]]] = field(default_factory=dict, repr=False)
     _parent_companies: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    _labels: dict[str, str] | None = field(default=None, repr=False)  # the JSON records' finding labels
+    _last_record: tuple[str, dict[str, Any]] | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------- building
     @classmethod
@@ -737,9 +739,18 @@ class Model:
 
     # ------------------------------------------------------------- open data (language-neutral JSON, CSV)
     def api_domain(self, name: str) -> dict[str, Any]:
-        from stekker.report.export import domain_record
+        """The domain's ``stekker report --jsonl`` record (the last one is kept:
+        the site writes a domain's JSON and CSV one after the other)."""
+        from stekker.report.export import domain_record, finding_labels
 
-        return domain_record(self.report, self._by_domain[name], "en")
+        last = self._last_record
+        if last is not None and last[0] == name:
+            return last[1]
+        if self._labels is None:
+            self._labels = finding_labels(self.report, "en")
+        rec = domain_record(self.report, self._by_domain[name], "en", self._labels)
+        self._last_record = (name, rec)
+        return rec
 
     def api_domain_rows(self, sector: str | None = None, provider: str | None = None) -> Iterator[dict[str, Any]]:
         rep = self.report

@@ -92,7 +92,27 @@ def environment() -> jinja2.Environment:
 
     env.getattr = getattr_  # type: ignore[method-assign]
     env.globals["verdict"] = verdict_html
+    env.globals["once"] = once
     return env
+
+
+_FRAGMENTS: dict[tuple[int, str], tuple[Any, Markup]] = {}
+
+
+def once(rows: Any, macro: Any) -> Markup:
+    """``macro(rows)``, rendered once for a page data object that many pages
+    share (a provider's verdicts and reasons, in one language: the model hands
+    out the same list for the same judged verdicts).  The cache holds the
+    object, so its id cannot be reused while cached; bounded."""
+    key = (id(rows), macro.name)
+    hit = _FRAGMENTS.get(key)
+    if hit is not None and hit[0] is rows:
+        return hit[1]
+    html = macro(rows)
+    if len(_FRAGMENTS) >= 4096:
+        _FRAGMENTS.clear()
+    _FRAGMENTS[key] = (rows, html)
+    return html
 
 
 _VERDICT_HTML: dict[tuple[str, str], Markup] = {}
@@ -164,24 +184,18 @@ class Site:
             for part, _, keys in ITEM_KINDS:
                 for k in getattr(m, keys)():
                     yield f"/{lang}/{part}/{k}/"
-        yield from self.api_paths()
-        yield "/data/home.csv"
-        yield "/data/changes.csv"
-        for part, _, keys in ITEM_KINDS:
-            for k in getattr(m, keys)():
-                yield f"/data/{part}/{k}.csv"
-        yield "/data/catalog.jsonld"
-
-    def api_paths(self) -> Iterator[str]:
-        m = self.m
         yield f"{API}/openapi.json"
         yield f"{API}/scan.json"
         yield f"{API}/changes.json"
         for k in LIST_KINDS:
             yield f"{API}/{k}.json"
-        for _, api, keys in ITEM_KINDS:
-            for k in getattr(m, keys)():
+        yield "/data/home.csv"
+        yield "/data/changes.csv"
+        for part, api, keys in ITEM_KINDS:
+            for k in getattr(m, keys)():  # an item's JSON and CSV one after the other (they share a record)
                 yield f"{API}/{api}/{k}.json"
+                yield f"/data/{part}/{k}.csv"
+        yield "/data/catalog.jsonld"
 
     # ------------------------------------------------------------- dispatch
     def render(self, path: str, params: dict[str, str] | None = None) -> Doc:
