@@ -182,6 +182,7 @@ class Model:
     _parent_companies: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
     _labels: dict[str, str] | None = field(default=None, repr=False)  # the JSON records' finding labels
     _last_record: tuple[str, dict[str, Any]] | None = field(default=None, repr=False)
+    _last_org: tuple[str, dict[str, Any]] | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------- building
     @classmethod
@@ -762,8 +763,7 @@ class Model:
                 continue
             yield {"domain": r.domain, "organisations": r.organisations, "sectors": r.sectors,
                    "status": r.da.status, "verdicts": dict(r.verdict),
-                   "providers": {c: (primary_dep(r, c).provider_key if primary_dep(r, c) else None)
-                                 for c in ("web", "mailbox", "dns", "office")}}
+                   "providers": _primary_keys(r)}
 
     def _sector_slug_of(self, r: Any, slug: str) -> str | None:
         sec = self._sectors.get(slug)
@@ -784,18 +784,23 @@ class Model:
 
     def api_org(self, slug: str) -> dict[str, Any]:
         """An organisation: its verdicts and one summary row per domain (the
-        full record of each domain is at /api/v1/domains/<domain>.json)."""
+        full record of each domain is at /api/v1/domains/<domain>.json).
+        The last one is kept (the site writes its JSON and CSV in a row)."""
+        last = self._last_org
+        if last is not None and last[0] == slug:
+            return last[1]
         name = self._orgs[slug]
         doms = {r.domain for r in self._org_results.get(name, [])}
         rows = [{**row, "id": safe_id(row["domain"])} for row in self._domain_rows_of(doms)]
-        return {"id": slug, "name": name, "verdicts": dict(self.report.org_verdicts[name]), "domains": rows}
+        doc = {"id": slug, "name": name, "verdicts": dict(self.report.org_verdicts[name]), "domains": rows}
+        self._last_org = (slug, doc)
+        return doc
 
     def _domain_rows_of(self, names: set[str]) -> Iterator[dict[str, Any]]:
         for r in sorted((self._by_domain[n] for n in names), key=lambda r: r.domain):
             yield {"domain": r.domain, "organisations": r.organisations, "sectors": r.sectors,
                    "status": r.da.status, "verdicts": dict(r.verdict),
-                   "providers": {c: (primary_dep(r, c).provider_key if primary_dep(r, c) else None)
-                                 for c in ("web", "mailbox", "dns", "office")}}
+                   "providers": _primary_keys(r)}
 
     def api_provider_rows(self) -> list[dict[str, Any]]:
         return [{"id": k, "key": p.key, "name": p.name, "domains": p.count, "denominator": p.denominator,
@@ -873,6 +878,17 @@ def _provider_words(s: Any, t: Text) -> str:
     if s.status == "unknown":
         return t("provider_unknown")
     return "–"
+
+
+def _primary_keys(r: Any) -> dict[str, str | None]:
+    """The provider key of a domain's primary identified web, mailbox, DNS
+    and office dependency (None where there is none)."""
+    out: dict[str, str | None] = {"web": None, "mailbox": None, "dns": None, "office": None}
+    for d in r.deps:
+        c = d.category
+        if c in out and out[c] is None and d.primary and _identified(d):
+            out[c] = d.provider_key
+    return out
 
 
 def primary_dep(r: Any, category: str) -> Any:

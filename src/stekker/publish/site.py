@@ -11,6 +11,7 @@ the old site is removed only after the swap.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -86,7 +87,13 @@ def _write_paths(site: Site, tmp: Path, paths: list[str]) -> tuple[int, int, int
             size += target.stat().st_size
             continue
         doc = site.render(path)
-        target.write_bytes(doc.body)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        try:
+            view = memoryview(doc.body)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
         files += 1
         size += len(doc.body)
         if doc.media_type.startswith("text/html"):
@@ -134,6 +141,11 @@ def write_site(site: Site, out: str | os.PathLike, progress: Callable[[int], Non
 
             site.prepare()
             _SITE, _TMP = site, tmp
+            # the judged scan is read, never freed, by the workers: out of the
+            # collector's sight it is not traversed again and again (CPU) and its
+            # pages stay shared with the parent (memory)
+            gc.collect()
+            gc.freeze()
             try:
                 with multiprocessing.get_context("fork").Pool(workers, initializer=_quiet_worker) as pool:
                     for f, b, p in pool.imap_unordered(_worker, chunks):
@@ -142,6 +154,7 @@ def write_site(site: Site, out: str | os.PathLike, progress: Callable[[int], Non
                             progress(files)
             finally:
                 _SITE = _TMP = None
+                gc.unfreeze()
         else:
             for chunk in chunks:
                 f, b, p = _write_paths(site, tmp, chunk)
