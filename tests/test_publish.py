@@ -278,6 +278,56 @@ def test_page_weights(built):
             assert p.stat().st_size < 100_000, p
 
 
+def _big_org_site(tmp_path: Path, n: int = 1234) -> tuple[Path, Model, list[str]]:
+    """A site with one organisation of ``n`` domains (long names, 25 web
+    hosters) beside the fixture's, like the agencies of the NOS-size lab."""
+    from test_report_support import dom, ev, svc
+
+    from stekker import kb as K
+    from stekker.judge import load_policies
+    from stekker.report import build
+
+    org = "Stichting Samenwerkingsverband Openbaar Primair Onderwijs <Groot> & Breed"
+    attrs = [dom(f"basisschool-met-een-lange-naam-van-de-school-{i:05d}.nl", org, "onderwijs", {
+        "mailbox": svc("mailbox", "microsoft", name="Microsoft", evidence=[
+            ev(f"basisschool-met-een-lange-naam-van-de-school-{i:05d}.nl", "MX", "0 x.mail.protection.outlook.com")]),
+        "web": svc("web", f"hoster-{i % 25}", name=f"Webhoster nummer {i % 25}"),
+        "dns": svc("dns", "transip", name="TransIP")}) for i in range(n)]
+    kb = K.load()
+    rep = build(records() + attrs, kb, load_policies().select(None), "2026-01-01",
+                meta={"scan_id": 7, "started_at": "2026-01-01T00:00:00+00:00"})
+    model = Model.from_report(rep, kb)
+    out = tmp_path / "big"
+    write_site(Site(model, None), out)
+    return out, model, [a.domain for a in attrs]
+
+
+def test_a_big_organisations_page_stays_under_100_kb_and_hides_nothing(tmp_path):
+    out, model, domains = _big_org_site(tmp_path)
+    slug = next(s for s in model.org_slugs() if s.startswith("stichting-samenwerkingsverband"))
+    for lang in ("nl", "en"):
+        first = out / lang / "org" / slug / "index.html"
+        assert first.stat().st_size < 100_000, first.stat().st_size
+        pages = [first] + sorted((out / lang / "org" / slug / "domains").glob("*/index.html"),
+                                 key=lambda p: int(p.parent.name))
+        assert len(pages) == 25  # 1,234 domains, 50 a page
+        seen = []
+        for p in pages:
+            assert p.stat().st_size < 100_000, (p, p.stat().st_size)
+            text = p.read_text("utf-8")
+            seen += re.findall(r'/domain/(basisschool[^/]+)/"', text)
+            assert 'domains/25/"' in text or p.parent.name == "25"  # every page links to the last
+        assert sorted(set(seen)) == sorted(domains)  # every domain is on one of the pages (and linked)
+        page = first.read_text("utf-8")
+        # the summary by service: every one of the 25 hosters counted (10 by name, the rest as one row)
+        summary = page[page.index('<section aria-labelledby="sum-h">'):]
+        summary = summary[:summary.index("</section>")]
+        assert summary.count("Webhoster nummer") == 10
+        assert ("15 andere aanbieders" if lang == "nl" else "15 other providers") in summary
+        assert re.search(r">Microsoft</a></td><td>1[.,]234</td><td>100", summary)
+    _check_links(out)
+
+
 # ---------------------------------------------------------------------------
 # the CLI
 # ---------------------------------------------------------------------------

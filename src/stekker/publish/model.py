@@ -48,6 +48,11 @@ CATEGORY_ORDER = ("web", "cdn", "mail_inbound", "mail_gateway", "mailbox", "mail
                   "collaboration", "identity", "saas", "host")
 TABLE_LIMIT = 300  # rows of a long table on a page; the whole table is in its CSV and JSON
 ORG_SERVICES_LIMIT = 15  # an organisation page shows "who runs what" for this many domains (each has its page)
+ORG_PAGE_ROWS = 50  # an organisation's domains per page; more go on /org/<slug>/domains/<n>/ (page weight)
+ORG_SUMMARY_ROWS = 10  # providers per service in an organisation's summary; the rest is one row
+SUMMARY_CATEGORIES = ("web", "cdn", "mail_inbound", "mail_gateway", "mailbox", "dns", "office", "collaboration",
+                      "identity")
+_STATES = ("?", "error", "absent")
 MAP_CATEGORIES = ("mailbox", "mail_inbound", "web", "dns", "office")
 
 _SLUG_BAD = re.compile(r"[^a-z0-9]+")
@@ -532,25 +537,81 @@ class Model:
         return out
 
     # ------------------------------------------------------------- organisations
-    def org(self, slug: str, t: Text) -> dict[str, Any]:
+    def org_pages(self, slug: str) -> int:
+        """How many pages the organisation's domain list takes (1: all on its page)."""
+        n = len(self._org_results.get(self._orgs[slug], []))
+        return max(1, -(-n // ORG_PAGE_ROWS))
+
+    def org(self, slug: str, t: Text, page: int = 1) -> dict[str, Any]:
+        """An organisation's page; ``page`` > 1 is one more page of its domain
+        list (``/<lang>/org/<slug>/domains/<page>/``)."""
         name = self._orgs[slug]
         rep = self.report
         results = self._org_results.get(name, [])
+        pages = self.org_pages(slug)
+        if not 1 <= page <= pages:
+            raise KeyError(page)
         verdicts = []
         for p in rep.policies:
             v = rep.org_verdicts[name][p.id]
-            verdicts.append({"policy": p.id, "title": p.title(t.lang), "verdict": v, "label": t.verdict(v)})
+            counts = Counter(r.verdict[p.id] for r in results)
+            verdicts.append({"policy": p.id, "title": p.title(t.lang), "verdict": v, "label": t.verdict(v),
+                             "counts": ", ".join(f"{t.int(n)} {t.verdict(k)}" for k, n in sorted(
+                                 counts.items(), key=lambda kv: (-kv[1], kv[0])))})
         exps = [e for r in results for e in r.explanations]
         exps = list({(e.text, e.domain, e.category): e for e in exps}.values())
         sectors = sorted({s for r in results for s in r.sectors})
+        start = (page - 1) * ORG_PAGE_ROWS
+        shown = results[start:start + ORG_PAGE_ROWS]
         return {"name": visible(name), "slug": slug, "verdicts": verdicts,
                 "sectors": [{"name": visible(s), "slug": self._sector_slug(s)} for s in sectors],
-                "domains": self.domain_rows([r.domain for r in results[:TABLE_LIMIT]], t),
-                "domains_total": len(results),
+                "summary": self._org_summary(results, t) if page == 1 else [],
+                "domains": self.domain_rows([r.domain for r in shown], t),
+                "domains_total": len(results), "page": page,
+                "first": t.int(start + 1), "last": t.int(start + len(shown)),
+                "pages": [{"n": i, "first": t.int((i - 1) * ORG_PAGE_ROWS + 1),
+                           "last": t.int(min(i * ORG_PAGE_ROWS, len(results))),
+                           "href": f"/{t.lang}/org/{slug}/" + (f"domains/{i}/" if i > 1 else "")}
+                          for i in range(1, pages + 1)] if pages > 1 else [],
                 "services": [{"domain": r.domain, "services": [self._service(d, t) for d in r.deps if d.primary]}
-                             for r in results[:ORG_SERVICES_LIMIT]],
+                             for r in results[:ORG_SERVICES_LIMIT]] if page == 1 else [],
                 "services_cut": max(0, len(results) - ORG_SERVICES_LIMIT),
                 "explanations": _explanations(exps), "contest": self.contest(organisation=name)}
+
+    def _org_summary(self, results: list[Any], t: Text) -> list[dict[str, Any]]:
+        """Who runs each service for how many of the organisation's domains:
+        one row per category and provider (or state: unknown, DNS error,
+        none seen), the most frequent first; beyond ORG_SUMMARY_ROWS
+        providers of a category one row adds up the rest."""
+        out = []
+        total = len(results)
+        for cat in SUMMARY_CATEGORIES:
+            cnt: Counter = Counter()
+            words: dict[str, str] = {}
+            for r in results:
+                key, word = self._provider_of([r], cat, t)
+                cnt[key] += 1
+                words[key] = word
+            if set(cnt) == {"absent"}:
+                continue
+            ranked = sorted(cnt, key=lambda k: (k in _STATES, -cnt[k], k))
+            rows = []
+            providers = [k for k in ranked if k not in _STATES]
+            for k in providers[:ORG_SUMMARY_ROWS]:
+                sid = safe_id(k)
+                rows.append({"name": words[k], "id": sid if k != "self" and sid in self._providers else None,
+                             "count": t.int(cnt[k]), "share": t.pct(cnt[k] / total), "state": False})
+            rest = providers[ORG_SUMMARY_ROWS:]
+            if rest:
+                n = sum(cnt[k] for k in rest)
+                rows.append({"name": t("org_summary_rest", n=t.int(len(rest))), "id": None,
+                             "count": t.int(n), "share": t.pct(n / total), "state": False})
+            for k in ranked:
+                if k in _STATES:
+                    rows.append({"name": words[k], "id": None, "count": t.int(cnt[k]),
+                                 "share": t.pct(cnt[k] / total), "state": True})
+            out.append({"category": t.category(cat), "rows": rows})
+        return out
 
     def org_rows(self, t: Text, slugs: list[str] | None = None) -> list[dict[str, Any]]:
         rep = self.report

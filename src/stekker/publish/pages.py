@@ -184,6 +184,9 @@ class Site:
             for part, _, keys in ITEM_KINDS:
                 for k in getattr(m, keys)():
                     yield f"/{lang}/{part}/{k}/"
+            for k in m.org_slugs():  # the further pages of a long domain list
+                for n in range(2, m.org_pages(k) + 1):
+                    yield f"/{lang}/org/{k}/domains/{n}/"
         yield f"{API}/openapi.json"
         yield f"{API}/scan.json"
         yield f"{API}/changes.json"
@@ -224,6 +227,16 @@ class Site:
             return self._atom(t)
         if len(rest) == 1:
             return self._index(kind, path, t)
+        if len(rest) == 4 and kind == "org" and rest[2] == "domains" and rest[1] in m._orgs:
+            n = rest[3]
+            if not (n.isdigit() and n == str(int(n)) and int(n) >= 2):  # page 1 is the organisation's page
+                raise NotFound(path)
+            try:
+                d = m.org(rest[1], t, page=int(n))
+            except KeyError:
+                raise NotFound(path) from None
+            return self._page("org.html", path, t, d=d,
+                              title=f"{d['name']} — {t('org_domains_range', first=d['first'], last=d['last'])}")
         if len(rest) != 2:
             raise NotFound(path)
         key = rest[1]
