@@ -613,3 +613,58 @@ def test_service_verdict_cells_line_up_with_the_definitions(built):
     for pid, c in zip(pols, cells):
         v = dep.verdicts.get(pid)
         assert (f"v-{v.verdict}" in c) if v is not None else (c == '<span class="v v-not_judged">–</span>'), (pid, c)
+
+
+def _meta_warnings(tmp_path: Path) -> list:
+    """Every kind of meta warning, made by the code that makes it."""
+    from stekker.ipasn import stale_warning
+    from stekker.report import _psl_in_force, scan_meta
+
+    _, st, _ = store_with_two_scans(tmp_path)
+    sid = st.create_scan(tool_version="0.1.0", plan_version=1, input_path="in.csv", input_sha256="cd" * 32,
+                         resolvers=["127.0.0.1:53"], options={}, label="broken off")
+    st.finish_scan(sid, "interrupted")
+    unfinished = [w for w in scan_meta(st, sid)["warnings"] if getattr(w, "key", None) == "scan_unfinished"]
+    psl = {"datasets": [{"name": "psl", "version": "an-old-version"}], "warnings": []}
+    _psl_in_force(psl)
+    out = [stale_warning(None), stale_warning({"name": "routeviews"}),
+           stale_warning({"name": "routeviews", "data_date": "2020-01-01"}), *unfinished, *psl["warnings"]]
+    assert [w.key for w in out] == ["asn_missing", "asn_undated", "asn_stale", "scan_unfinished", "psl_in_force"]
+    return out
+
+
+def test_meta_warnings_are_shown_in_the_readers_language(tmp_path):
+    from stekker import kb as K
+    from stekker.judge import load_policies
+    from stekker.report import build
+    from stekker.report.render import Strings
+
+    warnings = _meta_warnings(tmp_path)
+    en, nl = Strings("en"), Strings("nl")
+    for w in warnings:
+        assert en.message(w) == str(w)  # the English text of strings.yaml is the one the CLI prints
+        assert nl.message(w) != str(w)
+    kb = K.load()
+    rep = build(records(), kb, load_policies().select(None), "2026-01-01",
+                meta={"scan_id": 7, "started_at": "2026-01-01T00:00:00+00:00", "warnings": warnings})
+    site = Site(Model.from_report(rep, kb), None)
+    page_nl = site.render("/nl/").body.decode("utf-8")
+    page_en = site.render("/en/").body.decode("utf-8")
+    for w in warnings:
+        english = str(w).replace("`", "&#96;")
+        assert str(w) not in page_nl and html_unescape(english) not in html_unescape(page_nl), str(w)
+        assert html_unescape(nl.message(w)) in html_unescape(page_nl)
+        assert html_unescape(str(w)) in html_unescape(page_en)
+    from stekker.report.render import render_html
+
+    report_nl = render_html(rep, "nl")  # the report's HTML reads them from the same home
+    for phrase in ("days old", "no IP-to-ASN data", "has no date", "not every domain was measured", "is in force",
+                   "run `stekker data update`"):
+        assert phrase not in html_unescape(page_nl), phrase
+        assert phrase not in html_unescape(report_nl), phrase
+
+
+def html_unescape(s: str) -> str:
+    import html as _html
+
+    return _html.unescape(s)

@@ -344,7 +344,7 @@ class Model:
             "age_days": (today - measured).days if measured else None,
             "as_of": self.report.as_of.isoformat(), "kb_version": str(meta.get("kb_version") or "–"),
             "tool_version": str(meta.get("tool_version") or "–"), "datasets": datasets,
-            "warnings": [visible(w) for w in meta.get("warnings") or []],
+            "warnings": [visible(t._r.message(w)) for w in meta.get("warnings") or []],
             "previous": self.comparison.old_label if self.comparison else None,
         }
 
