@@ -565,7 +565,8 @@ class Model:
         shown = results[start:start + ORG_PAGE_ROWS]
         return {"name": visible(name), "slug": slug, "verdicts": verdicts,
                 "sectors": [{"name": visible(s), "slug": self._sector_slug(s)} for s in sectors],
-                "summary": self._org_summary(results, t) if page == 1 else [],
+                # one domain: the summary would repeat its services table below, row for row
+                "summary": self._org_summary(results, t) if page == 1 and len(results) > 1 else [],
                 "domains": self.domain_rows([r.domain for r in shown], t),
                 "domains_total": len(results), "page": page,
                 "first": t.int(start + 1), "last": t.int(start + len(shown)),
