@@ -93,7 +93,23 @@ def environment() -> jinja2.Environment:
     env.getattr = getattr_  # type: ignore[method-assign]
     env.globals["verdict"] = verdict_html
     env.globals["once"] = once
+    env.globals["fragment"] = fragment
     return env
+
+
+_KEYED: dict[tuple[Any, ...], Markup] = {}
+
+
+def fragment(key: tuple[Any, ...], macro: Any) -> Markup:
+    """``macro()``, rendered once for ``key``: the values it depends on (the
+    page header's links: the language and the way back to the site's root)."""
+    html = _KEYED.get(key)
+    if html is None:
+        html = macro()
+        if len(_KEYED) >= 256:
+            _KEYED.clear()
+        _KEYED[key] = html
+    return html
 
 
 _FRAGMENTS: dict[tuple[int, str], tuple[Any, Markup]] = {}
@@ -157,6 +173,7 @@ class Site:
         self._texts = {lang: Text(lang) for lang in LANGS}
         self._groups: dict[str, dict[str, int]] = {}
         self._members: dict[str, dict[str, list[str]]] = {}
+        self._cache: dict[tuple[str, str, _dt.date], Any] = {}
 
     def prepare(self) -> None:
         """Load what every page shares (the map) before workers fork."""
@@ -274,8 +291,20 @@ class Site:
 
     def _page(self, template: str, path: str, t: Text, **ctx: Any) -> Doc:
         alternate = "/" + t.other + path[3:]
-        ctx.setdefault("policies", self.m.policies(t))
-        return self._html(template, path, t, {"alternate": alternate, "about": self.m.about(t), **ctx})
+        ctx.setdefault("policies", self._shared("policies", t))
+        return self._html(template, path, t, {"alternate": alternate, "about": self._shared("about", t), **ctx})
+
+    def _shared(self, what: str, t: Text) -> Any:
+        """What every page shows the same (the definitions, the measurement
+        block), made once per language and day (the age of the data counts
+        days; ``serve`` runs for longer)."""
+        key = (what, t.lang, _dt.date.today())
+        hit = self._cache.get(key)
+        if hit is None:
+            if len(self._cache) > 16:
+                self._cache.clear()
+            hit = self._cache[key] = getattr(self.m, what)(t)
+        return hit
 
     def groups(self, kind: str) -> dict[str, int]:
         """Index groups (prefix of the id -> count) when a list is too long
