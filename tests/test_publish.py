@@ -668,3 +668,15 @@ def html_unescape(s: str) -> str:
     import html as _html
 
     return _html.unescape(s)
+
+
+def test_earlier_scans_judged_in_a_forked_process_give_what_judging_here_gives(built, monkeypatch):
+    from stekker.publish import model as M
+
+    st = built["store"]
+    assert M._parallel_ok(st, built["model"].kb, [1, 2])  # the fixture's model took the forked path
+    monkeypatch.setattr(M, "_parallel_ok", lambda *a: False)
+    here = Model.load(st, "latest")
+    forked = built["model"]
+    assert here.comparison.to_dict() == forked.comparison.to_dict() and here.comparison.changes
+    assert [(s["scan_id"], v) for s, v in here.history] == [(s["scan_id"], v) for s, v in forked.history]

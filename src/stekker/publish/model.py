@@ -1022,7 +1022,8 @@ def _parallel_ok(store: Any, kb: Any, scan_ids: list[int]) -> bool:
     import multiprocessing
     import os
 
-    if "fork" not in multiprocessing.get_all_start_methods() or len(os.sched_getaffinity(0)) < 2:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if "fork" not in multiprocessing.get_all_start_methods() or cores < 2:
         return False
     try:
         return all(kb.version in store.attribution_versions(i) for i in scan_ids)
