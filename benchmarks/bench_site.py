@@ -44,12 +44,22 @@ def stekker_argv() -> list[str]:
 
 def run(argv: list[str]) -> tuple[float, float]:
     """(wall seconds, peak RSS MB of the child) of one command."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    wall, peak, _ = run_cpu(argv)
+    return wall, peak
+
+
+def run_cpu(argv: list[str]) -> tuple[float, float, float]:
+    """(wall seconds, peak RSS MB of the largest process, CPU seconds of the
+    command and its processes, user + system) of one command.  The CPU time
+    is what a shared machine's load does not inflate much: wall / CPU shows
+    how well the cores were used."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     subprocess.run(argv, check=True)
     wall = time.monotonic() - t0
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, max(peak, before) / 1024
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return wall, max(after.ru_maxrss, before.ru_maxrss) / 1024, cpu
 
 
 class _Links(html.parser.HTMLParser):
@@ -121,17 +131,22 @@ def main() -> int:
     if args.geo and Path(args.geo).is_dir():
         argv += ["--geo", args.geo]
     print("$ stekker " + " ".join(argv[len(stekker_argv()):]), flush=True)
-    wall, peak = run(argv)
+    load = " ".join(f"{x:.2f}" for x in __import__("os").getloadavg())
+    wall, peak, cpu = run_cpu(argv)
     files = [p for p in out.rglob("*") if p.is_file()]
     size = sum(p.stat().st_size for p in files)
     homes = {lang: (out / lang / "index.html").stat().st_size for lang in ("nl", "en")}
     orgs = sorted(p.stat().st_size for p in (out / "nl" / "org").glob("*/index.html"))
+    org_more = sorted(p.stat().st_size for p in (out / "nl" / "org").glob("*/domains/*/index.html"))
     t0 = time.monotonic()
     pages, links, broken = link_check(out)
-    print(f"stekker site: {wall:.1f} s wall, peak RSS {peak:.0f} MB")
+    print(f"stekker site: {wall:.1f} s wall, {cpu:.1f} s CPU (all its processes), peak RSS {peak:.0f} MB; "
+          f"load average before: {load}")
     print(f"files {len(files):,}, {size / 1e6:.1f} MB; HTML pages {pages:,}")
     print(f"home: nl {homes['nl'] / 1e3:.1f} KB, en {homes['en'] / 1e3:.1f} KB; organisation pages: "
           f"{len(orgs):,}, median {orgs[len(orgs) // 2] / 1e3:.1f} KB, max {orgs[-1] / 1e3:.1f} KB" if orgs else "")
+    if org_more:
+        print(f"further pages of long organisation domain lists: {len(org_more):,}, max {org_more[-1] / 1e3:.1f} KB")
     big = sorted(((p.stat().st_size, p) for p in out.rglob("index.html")), reverse=True)[:3]
     print("largest pages: " + ", ".join(f"{p.relative_to(out)} {s / 1e3:.0f} KB" for s, p in big))
     print(f"link check: {pages:,} pages, {links:,} internal links, {broken} broken ({time.monotonic() - t0:.1f} s)")

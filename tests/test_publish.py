@@ -278,6 +278,56 @@ def test_page_weights(built):
             assert p.stat().st_size < 100_000, p
 
 
+def _big_org_site(tmp_path: Path, n: int = 1234) -> tuple[Path, Model, list[str]]:
+    """A site with one organisation of ``n`` domains (long names, 25 web
+    hosters) beside the fixture's, like the agencies of the NOS-size lab."""
+    from test_report_support import dom, ev, svc
+
+    from stekker import kb as K
+    from stekker.judge import load_policies
+    from stekker.report import build
+
+    org = "Stichting Samenwerkingsverband Openbaar Primair Onderwijs <Groot> & Breed"
+    attrs = [dom(f"basisschool-met-een-lange-naam-van-de-school-{i:05d}.nl", org, "onderwijs", {
+        "mailbox": svc("mailbox", "microsoft", name="Microsoft", evidence=[
+            ev(f"basisschool-met-een-lange-naam-van-de-school-{i:05d}.nl", "MX", "0 x.mail.protection.outlook.com")]),
+        "web": svc("web", f"hoster-{i % 25}", name=f"Webhoster nummer {i % 25}"),
+        "dns": svc("dns", "transip", name="TransIP")}) for i in range(n)]
+    kb = K.load()
+    rep = build(records() + attrs, kb, load_policies().select(None), "2026-01-01",
+                meta={"scan_id": 7, "started_at": "2026-01-01T00:00:00+00:00"})
+    model = Model.from_report(rep, kb)
+    out = tmp_path / "big"
+    write_site(Site(model, None), out)
+    return out, model, [a.domain for a in attrs]
+
+
+def test_a_big_organisations_page_stays_under_100_kb_and_hides_nothing(tmp_path):
+    out, model, domains = _big_org_site(tmp_path)
+    slug = next(s for s in model.org_slugs() if s.startswith("stichting-samenwerkingsverband"))
+    for lang in ("nl", "en"):
+        first = out / lang / "org" / slug / "index.html"
+        assert first.stat().st_size < 100_000, first.stat().st_size
+        pages = [first] + sorted((out / lang / "org" / slug / "domains").glob("*/index.html"),
+                                 key=lambda p: int(p.parent.name))
+        assert len(pages) == 25  # 1,234 domains, 50 a page
+        seen = []
+        for p in pages:
+            assert p.stat().st_size < 100_000, (p, p.stat().st_size)
+            text = p.read_text("utf-8")
+            seen += re.findall(r'/domain/(basisschool[^/]+)/"', text)
+            assert 'domains/25/"' in text or p.parent.name == "25"  # every page links to the last
+        assert sorted(set(seen)) == sorted(domains)  # every domain is on one of the pages (and linked)
+        page = first.read_text("utf-8")
+        # the summary by service: every one of the 25 hosters counted (10 by name, the rest as one row)
+        summary = page[page.index('<section aria-labelledby="sum-h">'):]
+        summary = summary[:summary.index("</section>")]
+        assert summary.count("Webhoster nummer") == 10
+        assert ("15 andere aanbieders" if lang == "nl" else "15 other providers") in summary
+        assert re.search(r">Microsoft</a></td><td>1[.,]234</td><td>100", summary)
+    _check_links(out)
+
+
 # ---------------------------------------------------------------------------
 # the CLI
 # ---------------------------------------------------------------------------
@@ -563,3 +613,70 @@ def test_service_verdict_cells_line_up_with_the_definitions(built):
     for pid, c in zip(pols, cells):
         v = dep.verdicts.get(pid)
         assert (f"v-{v.verdict}" in c) if v is not None else (c == '<span class="v v-not_judged">–</span>'), (pid, c)
+
+
+def _meta_warnings(tmp_path: Path) -> list:
+    """Every kind of meta warning, made by the code that makes it."""
+    from stekker.ipasn import stale_warning
+    from stekker.report import _psl_in_force, scan_meta
+
+    _, st, _ = store_with_two_scans(tmp_path)
+    sid = st.create_scan(tool_version="0.1.0", plan_version=1, input_path="in.csv", input_sha256="cd" * 32,
+                         resolvers=["127.0.0.1:53"], options={}, label="broken off")
+    st.finish_scan(sid, "interrupted")
+    unfinished = [w for w in scan_meta(st, sid)["warnings"] if getattr(w, "key", None) == "scan_unfinished"]
+    psl = {"datasets": [{"name": "psl", "version": "an-old-version"}], "warnings": []}
+    _psl_in_force(psl)
+    out = [stale_warning(None), stale_warning({"name": "routeviews"}),
+           stale_warning({"name": "routeviews", "data_date": "2020-01-01"}), *unfinished, *psl["warnings"]]
+    assert [w.key for w in out] == ["asn_missing", "asn_undated", "asn_stale", "scan_unfinished", "psl_in_force"]
+    return out
+
+
+def test_meta_warnings_are_shown_in_the_readers_language(tmp_path):
+    from stekker import kb as K
+    from stekker.judge import load_policies
+    from stekker.report import build
+    from stekker.report.render import Strings
+
+    warnings = _meta_warnings(tmp_path)
+    en, nl = Strings("en"), Strings("nl")
+    for w in warnings:
+        assert en.message(w) == str(w)  # the English text of strings.yaml is the one the CLI prints
+        assert nl.message(w) != str(w)
+    kb = K.load()
+    rep = build(records(), kb, load_policies().select(None), "2026-01-01",
+                meta={"scan_id": 7, "started_at": "2026-01-01T00:00:00+00:00", "warnings": warnings})
+    site = Site(Model.from_report(rep, kb), None)
+    page_nl = site.render("/nl/").body.decode("utf-8")
+    page_en = site.render("/en/").body.decode("utf-8")
+    for w in warnings:
+        english = str(w).replace("`", "&#96;")
+        assert str(w) not in page_nl and html_unescape(english) not in html_unescape(page_nl), str(w)
+        assert html_unescape(nl.message(w)) in html_unescape(page_nl)
+        assert html_unescape(str(w)) in html_unescape(page_en)
+    from stekker.report.render import render_html
+
+    report_nl = render_html(rep, "nl")  # the report's HTML reads them from the same home
+    for phrase in ("days old", "no IP-to-ASN data", "has no date", "not every domain was measured", "is in force",
+                   "run `stekker data update`"):
+        assert phrase not in html_unescape(page_nl), phrase
+        assert phrase not in html_unescape(report_nl), phrase
+
+
+def html_unescape(s: str) -> str:
+    import html as _html
+
+    return _html.unescape(s)
+
+
+def test_earlier_scans_judged_in_a_forked_process_give_what_judging_here_gives(built, monkeypatch):
+    from stekker.publish import model as M
+
+    st = built["store"]
+    assert M._parallel_ok(st, built["model"].kb, [1, 2])  # the fixture's model took the forked path
+    monkeypatch.setattr(M, "_parallel_ok", lambda *a: False)
+    here = Model.load(st, "latest")
+    forked = built["model"]
+    assert here.comparison.to_dict() == forked.comparison.to_dict() and here.comparison.changes
+    assert [(s["scan_id"], v) for s, v in here.history] == [(s["scan_id"], v) for s, v in forked.history]

@@ -912,16 +912,22 @@ def stale_warning(table: "AsnTable | dict | None", now: datetime | float | None 
     """A one-line warning when the IP-to-ASN data is missing or older than
     ``max_age_days`` (age of the data's publication date, else of the import);
     None when fresh.  ``table`` may also be an ``info`` dict."""
+    from stekker.text import Message
+
     if table is None:
-        return ("no IP-to-ASN data: web hosting cannot be attributed by IP address; "
-                "run `stekker data update` (or `stekker data import FILE`)")
+        return Message("asn_missing", "no IP-to-ASN data: web hosting cannot be attributed by IP address; "
+                       "run `stekker data update` (or `stekker data import FILE`)")
     info = table if isinstance(table, dict) else table.info
     now_dt = _parse_when(now) or datetime.now(timezone.utc)
     when = _parse_when(info.get("data_date")) or _parse_when(info.get("imported_at"))
+    name = repr(info.get("name"))
     if when is None:
-        return f"IP-to-ASN data {info.get('name')!r} has no date; run `stekker data update` to refresh"
+        return Message("asn_undated", f"IP-to-ASN data {name} has no date; run `stekker data update` to refresh",
+                       name=name)
     age = (now_dt - when).total_seconds() / 86400
     if age <= max_age_days:
         return None
-    return (f"IP-to-ASN data {info.get('name')!r} is {int(age)} days old (from {when.date().isoformat()}, "
-            f"limit {max_age_days:g} days); routing changes, so run `stekker data update` to refresh")
+    day, limit = when.date().isoformat(), f"{max_age_days:g}"
+    return Message("asn_stale", f"IP-to-ASN data {name} is {int(age)} days old (from {day}, "
+                   f"limit {limit} days); routing changes, so run `stekker data update` to refresh",
+                   name=name, age=int(age), date=day, limit=limit)

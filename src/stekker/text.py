@@ -69,3 +69,29 @@ def json_inert(text: str) -> str:
         else:
             out.append(f"\\u{o:04x}")
     return "".join(out)
+
+
+class Message(str):
+    """A message for a reader that a lower layer produces (a meta warning such
+    as "the IP-to-ASN data is 61 days old"): the English text, as a ``str``
+    for the command line, logs and JSON, plus a ``key`` and its ``args``, so a
+    page or report shows it in the reader's language.  The Dutch and English
+    texts of every key live with the report's other texts
+    (``report/templates/strings.yaml``, ``messages:``;
+    ``stekker.report.render.Strings.message``)."""
+
+    key: str
+    args: dict[str, Any]
+
+    def __new__(cls, key: str, text: str, **args: Any) -> "Message":
+        obj = super().__new__(cls, text)
+        obj.key = key
+        obj.args = args
+        return obj
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_message, (self.key, str(self), self.args))
+
+
+def _message(key: str, text: str, args: dict[str, Any]) -> Message:
+    return Message(key, text, **args)

@@ -48,6 +48,11 @@ CATEGORY_ORDER = ("web", "cdn", "mail_inbound", "mail_gateway", "mailbox", "mail
                   "collaboration", "identity", "saas", "host")
 TABLE_LIMIT = 300  # rows of a long table on a page; the whole table is in its CSV and JSON
 ORG_SERVICES_LIMIT = 15  # an organisation page shows "who runs what" for this many domains (each has its page)
+ORG_PAGE_ROWS = 50  # an organisation's domains per page; more go on /org/<slug>/domains/<n>/ (page weight)
+ORG_SUMMARY_ROWS = 10  # providers per service in an organisation's summary; the rest is one row
+SUMMARY_CATEGORIES = ("web", "cdn", "mail_inbound", "mail_gateway", "mailbox", "dns", "office", "collaboration",
+                      "identity")
+_STATES = ("?", "error", "absent")
 MAP_CATEGORIES = ("mailbox", "mail_inbound", "web", "dns", "office")
 
 _SLUG_BAD = re.compile(r"[^a-z0-9]+")
@@ -71,6 +76,7 @@ def slugify(name: str) -> str:
     return slug
 
 
+@lru_cache(maxsize=4096)  # provider and company ids recur on every page (bounded: domains pass through once)
 def safe_id(value: str) -> str:
     """A provider / company id or domain name as a URL part: unchanged when it
     is plain (lower-case letters, digits, ``.``, ``_``, ``-``), else a slug
@@ -179,6 +185,9 @@ class Model:
     _prov_domains: dict[str, list[tuple[str, list[str]]]] = field(default_factory=dict, repr=False)
     _parent_domains: dict[str, list[tuple[str, list[str]]]] = field(default_factory=dict, repr=False)
     _parent_companies: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    _labels: dict[str, str] | None = field(default=None, repr=False)  # the JSON records' finding labels
+    _last_record: tuple[str, dict[str, Any]] | None = field(default=None, repr=False)
+    _last_org: tuple[str, dict[str, Any]] | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------- building
     @classmethod
@@ -186,8 +195,14 @@ class Model:
              explanations: Any = None, history: int = 6, contest_url: str | None = None,
              contest_email: str | None = None) -> "Model":
         """Judge a stored scan like ``stekker report`` does, plus the previous
-        scan (for the changes) and up to ``history`` scans (verdict history)."""
-        from stekker.judge import judge_results, load_policies
+        scan (for the changes) and up to ``history`` scans (verdict history).
+
+        The earlier scans are judged in a forked process while this one
+        judges the scan itself (two cores: the load takes the longer of the
+        two, not their sum); only their comparison states and verdicts come
+        back.  When an attribution would have to be computed and stored
+        first, or fork is missing, everything runs here, one after another."""
+        from stekker.judge import load_policies
         from stekker.report import build, load_scan, measurement_date
         from stekker.report.compare import compare
 
@@ -196,26 +211,22 @@ class Model:
 
             kb = _kb.load()
         pols = policies if policies is not None else load_policies().select(None)
-        attributions, meta = load_scan(store, scan_ref, kb)
-        rep = build(attributions, kb, pols, measurement_date(meta), meta=meta, explanations=explanations or [])
-        del attributions
-        sid = meta["scan_id"]
-        earlier = [s for s in store.list_scans() if s["id"] < sid]  # newest first
-        previous = comparison = None
+        sid = store.resolve_scan(scan_ref)
+        earlier = [s["id"] for s in store.list_scans() if s["id"] < sid][: max(0, history - 1)]  # newest first
+        job = _EarlierJob(store, kb, pols, earlier)
+        pending = job.start() if earlier and _parallel_ok(store, kb, [sid, *earlier]) else None
+        try:
+            attributions, meta = load_scan(store, sid, kb)
+            rep = build(attributions, kb, pols, measurement_date(meta), meta=meta,
+                        explanations=explanations or [])
+            del attributions
+            first, olds = pending.get() if pending is not None else job.run()
+        finally:
+            job.stop()
+        comparison = compare(first[1], rep.results, str(first[0]), str(sid)) if first is not None else None
         hist: list[tuple[dict[str, Any], dict[str, dict[str, str]]]] = [
-            (_scan_row(meta), {r.domain: r.verdict for r in rep.results})]
-        for i, s in enumerate(earlier[: max(0, history - 1)]):
-            try:
-                old_attr, old_meta = load_scan(store, s["id"], kb)
-            except LookupError:
-                continue
-            old = judge_results(old_attr, kb, pols, measurement_date(old_meta))
-            del old_attr
-            if i == 0:
-                comparison = compare(old, rep.results, str(s["id"]), str(sid))
-            hist.append((_scan_row(old_meta), {r.domain: r.verdict for r in old}))
-            del old  # only the comparison and the verdicts are kept: memory is one judged scan
-        m = cls(rep, kb, _scan_row(meta), previous, comparison, hist, contest_url, contest_email)
+            (_scan_row(meta), {r.domain: r.verdict for r in rep.results}), *olds]
+        m = cls(rep, kb, _scan_row(meta), None, comparison, hist, contest_url, contest_email)
         m._index()
         return m
 
@@ -333,7 +344,7 @@ class Model:
             "age_days": (today - measured).days if measured else None,
             "as_of": self.report.as_of.isoformat(), "kb_version": str(meta.get("kb_version") or "–"),
             "tool_version": str(meta.get("tool_version") or "–"), "datasets": datasets,
-            "warnings": [visible(w) for w in meta.get("warnings") or []],
+            "warnings": [visible(t._r.message(w)) for w in meta.get("warnings") or []],
             "previous": self.comparison.old_label if self.comparison else None,
         }
 
@@ -526,25 +537,82 @@ class Model:
         return out
 
     # ------------------------------------------------------------- organisations
-    def org(self, slug: str, t: Text) -> dict[str, Any]:
+    def org_pages(self, slug: str) -> int:
+        """How many pages the organisation's domain list takes (1: all on its page)."""
+        n = len(self._org_results.get(self._orgs[slug], []))
+        return max(1, -(-n // ORG_PAGE_ROWS))
+
+    def org(self, slug: str, t: Text, page: int = 1) -> dict[str, Any]:
+        """An organisation's page; ``page`` > 1 is one more page of its domain
+        list (``/<lang>/org/<slug>/domains/<page>/``)."""
         name = self._orgs[slug]
         rep = self.report
         results = self._org_results.get(name, [])
+        pages = self.org_pages(slug)
+        if not 1 <= page <= pages:
+            raise KeyError(page)
         verdicts = []
         for p in rep.policies:
             v = rep.org_verdicts[name][p.id]
-            verdicts.append({"policy": p.id, "title": p.title(t.lang), "verdict": v, "label": t.verdict(v)})
+            counts = Counter(r.verdict[p.id] for r in results)
+            verdicts.append({"policy": p.id, "title": p.title(t.lang), "verdict": v, "label": t.verdict(v),
+                             "counts": ", ".join(f"{t.int(n)} {t.verdict(k)}" for k, n in sorted(
+                                 counts.items(), key=lambda kv: (-kv[1], kv[0])))})
         exps = [e for r in results for e in r.explanations]
         exps = list({(e.text, e.domain, e.category): e for e in exps}.values())
         sectors = sorted({s for r in results for s in r.sectors})
+        start = (page - 1) * ORG_PAGE_ROWS
+        shown = results[start:start + ORG_PAGE_ROWS]
         return {"name": visible(name), "slug": slug, "verdicts": verdicts,
                 "sectors": [{"name": visible(s), "slug": self._sector_slug(s)} for s in sectors],
-                "domains": self.domain_rows([r.domain for r in results[:TABLE_LIMIT]], t),
-                "domains_total": len(results),
+                # one domain: the summary would repeat its services table below, row for row
+                "summary": self._org_summary(results, t) if page == 1 and len(results) > 1 else [],
+                "domains": self.domain_rows([r.domain for r in shown], t),
+                "domains_total": len(results), "page": page,
+                "first": t.int(start + 1), "last": t.int(start + len(shown)),
+                "pages": [{"n": i, "first": t.int((i - 1) * ORG_PAGE_ROWS + 1),
+                           "last": t.int(min(i * ORG_PAGE_ROWS, len(results))),
+                           "href": f"/{t.lang}/org/{slug}/" + (f"domains/{i}/" if i > 1 else "")}
+                          for i in range(1, pages + 1)] if pages > 1 else [],
                 "services": [{"domain": r.domain, "services": [self._service(d, t) for d in r.deps if d.primary]}
-                             for r in results[:ORG_SERVICES_LIMIT]],
+                             for r in results[:ORG_SERVICES_LIMIT]] if page == 1 else [],
                 "services_cut": max(0, len(results) - ORG_SERVICES_LIMIT),
                 "explanations": _explanations(exps), "contest": self.contest(organisation=name)}
+
+    def _org_summary(self, results: list[Any], t: Text) -> list[dict[str, Any]]:
+        """Who runs each service for how many of the organisation's domains:
+        one row per category and provider (or state: unknown, DNS error,
+        none seen), the most frequent first; beyond ORG_SUMMARY_ROWS
+        providers of a category one row adds up the rest."""
+        out = []
+        total = len(results)
+        for cat in SUMMARY_CATEGORIES:
+            cnt: Counter = Counter()
+            words: dict[str, str] = {}
+            for r in results:
+                key, word = self._provider_of([r], cat, t)
+                cnt[key] += 1
+                words[key] = word
+            if set(cnt) == {"absent"}:
+                continue
+            ranked = sorted(cnt, key=lambda k: (k in _STATES, -cnt[k], k))
+            rows = []
+            providers = [k for k in ranked if k not in _STATES]
+            for k in providers[:ORG_SUMMARY_ROWS]:
+                sid = safe_id(k)
+                rows.append({"name": words[k], "id": sid if k != "self" and sid in self._providers else None,
+                             "count": t.int(cnt[k]), "share": t.pct(cnt[k] / total), "state": False})
+            rest = providers[ORG_SUMMARY_ROWS:]
+            if rest:
+                n = sum(cnt[k] for k in rest)
+                rows.append({"name": t("org_summary_rest", n=t.int(len(rest))), "id": None,
+                             "count": t.int(n), "share": t.pct(n / total), "state": False})
+            for k in ranked:
+                if k in _STATES:
+                    rows.append({"name": words[k], "id": None, "count": t.int(cnt[k]),
+                                 "share": t.pct(cnt[k] / total), "state": True})
+            out.append({"category": t.category(cat), "rows": rows})
+        return out
 
     def org_rows(self, t: Text, slugs: list[str] | None = None) -> list[dict[str, Any]]:
         rep = self.report
@@ -734,9 +802,18 @@ class Model:
 
     # ------------------------------------------------------------- open data (language-neutral JSON, CSV)
     def api_domain(self, name: str) -> dict[str, Any]:
-        from stekker.report.export import domain_record
+        """The domain's ``stekker report --jsonl`` record (the last one is kept:
+        the site writes a domain's JSON and CSV one after the other)."""
+        from stekker.report.export import domain_record, finding_labels
 
-        return domain_record(self.report, self._by_domain[name], "en")
+        last = self._last_record
+        if last is not None and last[0] == name:
+            return last[1]
+        if self._labels is None:
+            self._labels = finding_labels(self.report, "en")
+        rec = domain_record(self.report, self._by_domain[name], "en", self._labels)
+        self._last_record = (name, rec)
+        return rec
 
     def api_domain_rows(self, sector: str | None = None, provider: str | None = None) -> Iterator[dict[str, Any]]:
         rep = self.report
@@ -748,8 +825,7 @@ class Model:
                 continue
             yield {"domain": r.domain, "organisations": r.organisations, "sectors": r.sectors,
                    "status": r.da.status, "verdicts": dict(r.verdict),
-                   "providers": {c: (primary_dep(r, c).provider_key if primary_dep(r, c) else None)
-                                 for c in ("web", "mailbox", "dns", "office")}}
+                   "providers": _primary_keys(r)}
 
     def _sector_slug_of(self, r: Any, slug: str) -> str | None:
         sec = self._sectors.get(slug)
@@ -770,18 +846,23 @@ class Model:
 
     def api_org(self, slug: str) -> dict[str, Any]:
         """An organisation: its verdicts and one summary row per domain (the
-        full record of each domain is at /api/v1/domains/<domain>.json)."""
+        full record of each domain is at /api/v1/domains/<domain>.json).
+        The last one is kept (the site writes its JSON and CSV in a row)."""
+        last = self._last_org
+        if last is not None and last[0] == slug:
+            return last[1]
         name = self._orgs[slug]
         doms = {r.domain for r in self._org_results.get(name, [])}
         rows = [{**row, "id": safe_id(row["domain"])} for row in self._domain_rows_of(doms)]
-        return {"id": slug, "name": name, "verdicts": dict(self.report.org_verdicts[name]), "domains": rows}
+        doc = {"id": slug, "name": name, "verdicts": dict(self.report.org_verdicts[name]), "domains": rows}
+        self._last_org = (slug, doc)
+        return doc
 
     def _domain_rows_of(self, names: set[str]) -> Iterator[dict[str, Any]]:
         for r in sorted((self._by_domain[n] for n in names), key=lambda r: r.domain):
             yield {"domain": r.domain, "organisations": r.organisations, "sectors": r.sectors,
                    "status": r.da.status, "verdicts": dict(r.verdict),
-                   "providers": {c: (primary_dep(r, c).provider_key if primary_dep(r, c) else None)
-                                 for c in ("web", "mailbox", "dns", "office")}}
+                   "providers": _primary_keys(r)}
 
     def api_provider_rows(self) -> list[dict[str, Any]]:
         return [{"id": k, "key": p.key, "name": p.name, "domains": p.count, "denominator": p.denominator,
@@ -861,6 +942,17 @@ def _provider_words(s: Any, t: Text) -> str:
     return "–"
 
 
+def _primary_keys(r: Any) -> dict[str, str | None]:
+    """The provider key of a domain's primary identified web, mailbox, DNS
+    and office dependency (None where there is none)."""
+    out: dict[str, str | None] = {"web": None, "mailbox": None, "dns": None, "office": None}
+    for d in r.deps:
+        c = d.category
+        if c in out and out[c] is None and d.primary and _identified(d):
+            out[c] = d.provider_key
+    return out
+
+
 def primary_dep(r: Any, category: str) -> Any:
     """The primary identified dependency of a domain in one category (None)."""
     for d in r.deps:
@@ -922,3 +1014,79 @@ def _scan_row(meta: dict[str, Any]) -> dict[str, Any]:
     return {"scan_id": meta.get("scan_id"), "label": meta.get("label"), "started_at": iso(meta.get("started_at")),
             "finished_at": iso(meta.get("finished_at")), "state": meta.get("state"),
             "tool_version": meta.get("tool_version"), "kb_version": meta.get("kb_version")}
+
+
+def _parallel_ok(store: Any, kb: Any, scan_ids: list[int]) -> bool:
+    """Judge earlier scans in a forked process only when nothing has to be
+    written first (every scan has attributions for this knowledge base)."""
+    import multiprocessing
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if "fork" not in multiprocessing.get_all_start_methods() or cores < 2:
+        return False
+    try:
+        return all(kb.version in store.attribution_versions(i) for i in scan_ids)
+    except Exception:  # noqa: BLE001 - a store that cannot say: judge here, one after another
+        return False
+
+
+_JOB: "_EarlierJob | None" = None  # the job a forked judging process runs (inherited, never pickled)
+
+
+def _run_job() -> Any:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    assert _JOB is not None
+    try:
+        _JOB.store.engine.dispose(close=False)  # the parent's connections stay the parent's
+    except Exception:  # noqa: BLE001 - a store without an engine (tests)
+        pass
+    return _JOB.run()
+
+
+class _EarlierJob:
+    """Judge earlier scans: the first one's comparison states and each one's
+    verdicts (the judged results themselves are dropped)."""
+
+    def __init__(self, store: Any, kb: Any, pols: Any, scan_ids: list[int]):
+        self.store, self.kb, self.pols, self.scan_ids = store, kb, pols, scan_ids
+        self._pool: Any = None
+
+    def run(self) -> tuple[tuple[int, list[Any]] | None, list[tuple[dict[str, Any], dict[str, dict[str, str]]]]]:
+        from stekker.judge import judge_results
+        from stekker.report import load_scan, measurement_date
+        from stekker.report.compare import domain_state
+
+        first = None
+        olds = []
+        for i, scan_id in enumerate(self.scan_ids):
+            try:
+                old_attr, old_meta = load_scan(self.store, scan_id, self.kb)
+            except LookupError:
+                continue
+            old = judge_results(old_attr, self.kb, self.pols, measurement_date(old_meta))
+            del old_attr
+            if i == 0:
+                first = (scan_id, [domain_state(r) for r in old])
+            olds.append((_scan_row(old_meta), {r.domain: r.verdict for r in old}))
+            del old  # only the states and the verdicts are kept: memory is one judged scan
+        return first, olds
+
+    def start(self) -> Any:
+        global _JOB
+        import multiprocessing
+
+        _JOB = self
+        try:
+            self._pool = multiprocessing.get_context("fork").Pool(1)
+        finally:
+            _JOB = None
+        return self._pool.apply_async(_run_job)
+
+    def stop(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None

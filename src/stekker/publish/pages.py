@@ -76,7 +76,74 @@ def environment() -> jinja2.Environment:
     def load(name: str) -> str:
         return resources.files("stekker.publish").joinpath("templates", name).read_text("utf-8")
 
-    return toolkit_environment(jinja2.FunctionLoader(load))
+    env = toolkit_environment(jinja2.FunctionLoader(load))
+    # Speed (55,000 pages): the page data are plain dicts, so ``x.name`` looks the
+    # key up first (Jinja's default tries the attribute, fails, then the key);
+    # anything that is not a dict key (``d.counts.items()``) falls back to Jinja's rule.
+    generic = env.getattr
+
+    def getattr_(obj: Any, attribute: str) -> Any:
+        if type(obj) is dict:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return generic(obj, attribute)
+
+    env.getattr = getattr_  # type: ignore[method-assign]
+    env.globals["verdict"] = verdict_html
+    env.globals["once"] = once
+    env.globals["fragment"] = fragment
+    return env
+
+
+_KEYED: dict[tuple[Any, ...], Markup] = {}
+
+
+def fragment(key: tuple[Any, ...], macro: Any) -> Markup:
+    """``macro()``, rendered once for ``key``: the values it depends on (the
+    page header's links: the language and the way back to the site's root)."""
+    html = _KEYED.get(key)
+    if html is None:
+        html = macro()
+        if len(_KEYED) >= 256:
+            _KEYED.clear()
+        _KEYED[key] = html
+    return html
+
+
+_FRAGMENTS: dict[tuple[int, str], tuple[Any, Markup]] = {}
+
+
+def once(rows: Any, macro: Any) -> Markup:
+    """``macro(rows)``, rendered once for a page data object that many pages
+    share (a provider's verdicts and reasons, in one language: the model hands
+    out the same list for the same judged verdicts).  The cache holds the
+    object, so its id cannot be reused while cached; bounded."""
+    key = (id(rows), macro.name)
+    hit = _FRAGMENTS.get(key)
+    if hit is not None and hit[0] is rows:
+        return hit[1]
+    html = macro(rows)
+    if len(_FRAGMENTS) >= 4096:
+        _FRAGMENTS.clear()
+    _FRAGMENTS[key] = (rows, html)
+    return html
+
+
+_VERDICT_HTML: dict[tuple[str, str], Markup] = {}
+
+
+def verdict_html(v: dict[str, Any]) -> Markup:
+    """A verdict cell's badge (``<span class="v v-…">label</span>``), escaped;
+    a Python global rather than a Jinja macro (called ~60 times per page)."""
+    key = (v["verdict"], v["label"])
+    html = _VERDICT_HTML.get(key)
+    if html is None:
+        html = Markup('<span class="v v-%s">%s</span>') % key
+        if len(_VERDICT_HTML) < 512:  # verdicts × languages: a handful
+            _VERDICT_HTML[key] = html
+    return html
 
 
 def _rel(page: str):
@@ -106,6 +173,7 @@ class Site:
         self._texts = {lang: Text(lang) for lang in LANGS}
         self._groups: dict[str, dict[str, int]] = {}
         self._members: dict[str, dict[str, list[str]]] = {}
+        self._cache: dict[tuple[str, str, _dt.date], Any] = {}
 
     def prepare(self) -> None:
         """Load what every page shares (the map) before workers fork."""
@@ -133,24 +201,21 @@ class Site:
             for part, _, keys in ITEM_KINDS:
                 for k in getattr(m, keys)():
                     yield f"/{lang}/{part}/{k}/"
-        yield from self.api_paths()
-        yield "/data/home.csv"
-        yield "/data/changes.csv"
-        for part, _, keys in ITEM_KINDS:
-            for k in getattr(m, keys)():
-                yield f"/data/{part}/{k}.csv"
-        yield "/data/catalog.jsonld"
-
-    def api_paths(self) -> Iterator[str]:
-        m = self.m
+            for k in m.org_slugs():  # the further pages of a long domain list
+                for n in range(2, m.org_pages(k) + 1):
+                    yield f"/{lang}/org/{k}/domains/{n}/"
         yield f"{API}/openapi.json"
         yield f"{API}/scan.json"
         yield f"{API}/changes.json"
         for k in LIST_KINDS:
             yield f"{API}/{k}.json"
-        for _, api, keys in ITEM_KINDS:
-            for k in getattr(m, keys)():
+        yield "/data/home.csv"
+        yield "/data/changes.csv"
+        for part, api, keys in ITEM_KINDS:
+            for k in getattr(m, keys)():  # an item's JSON and CSV one after the other (they share a record)
                 yield f"{API}/{api}/{k}.json"
+                yield f"/data/{part}/{k}.csv"
+        yield "/data/catalog.jsonld"
 
     # ------------------------------------------------------------- dispatch
     def render(self, path: str, params: dict[str, str] | None = None) -> Doc:
@@ -179,6 +244,16 @@ class Site:
             return self._atom(t)
         if len(rest) == 1:
             return self._index(kind, path, t)
+        if len(rest) == 4 and kind == "org" and rest[2] == "domains" and rest[1] in m._orgs:
+            n = rest[3]
+            if not (n.isdigit() and n == str(int(n)) and int(n) >= 2):  # page 1 is the organisation's page
+                raise NotFound(path)
+            try:
+                d = m.org(rest[1], t, page=int(n))
+            except KeyError:
+                raise NotFound(path) from None
+            return self._page("org.html", path, t, d=d,
+                              title=f"{d['name']} — {t('org_domains_range', first=d['first'], last=d['last'])}")
         if len(rest) != 2:
             raise NotFound(path)
         key = rest[1]
@@ -216,8 +291,20 @@ class Site:
 
     def _page(self, template: str, path: str, t: Text, **ctx: Any) -> Doc:
         alternate = "/" + t.other + path[3:]
-        ctx.setdefault("policies", self.m.policies(t))
-        return self._html(template, path, t, {"alternate": alternate, "about": self.m.about(t), **ctx})
+        ctx.setdefault("policies", self._shared("policies", t))
+        return self._html(template, path, t, {"alternate": alternate, "about": self._shared("about", t), **ctx})
+
+    def _shared(self, what: str, t: Text) -> Any:
+        """What every page shows the same (the definitions, the measurement
+        block), made once per language and day (the age of the data counts
+        days; ``serve`` runs for longer)."""
+        key = (what, t.lang, _dt.date.today())
+        hit = self._cache.get(key)
+        if hit is None:
+            if len(self._cache) > 16:
+                self._cache.clear()
+            hit = self._cache[key] = getattr(self.m, what)(t)
+        return hit
 
     def groups(self, kind: str) -> dict[str, int]:
         """Index groups (prefix of the id -> count) when a list is too long

@@ -11,6 +11,7 @@ the old site is removed only after the swap.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -18,7 +19,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from stekker.outputs import OutputError
 
@@ -60,22 +61,39 @@ def check_out_dir(out: str | os.PathLike, db: str | None = None) -> Path:
 _SITE: Site | None = None  # the site a forked worker renders (inherited, never pickled)
 _TMP: Path | None = None
 CHUNK = 400  # paths per task
+# the whole scan's files (the report's writers); they go first, each a task of its own,
+# so a worker writes them while the others render pages
+WHOLE_SCAN: dict[str, Callable[[Any, str], Any]] = {
+    "/data/scan.parquet": lambda m, p: m.write_scan_parquet(p),
+    "/data/scan.csv": lambda m, p: m.write_scan_csv(p),
+}
 
 
 def _write_paths(site: Site, tmp: Path, paths: list[str]) -> tuple[int, int, int]:
     """Render and write ``paths``; (files, bytes, HTML pages).  Each document
     is written as soon as it is rendered and then dropped."""
     files = size = pages = 0
-    last: Path | None = None
+    made: set[Path] = set()  # directories made for this chunk (bounded by the chunk's size)
     for path in paths:
-        doc = site.render(path)
         rel = path.lstrip("/")
         target = tmp / (rel + "index.html" if path.endswith("/") else rel)
         parent = target.parent
-        if parent != last:  # paths come grouped by directory: no set that grows with the pages
+        if parent not in made:
             parent.mkdir(parents=True, exist_ok=True)
-            last = parent
-        target.write_bytes(doc.body)
+            made.add(parent)
+        if path in WHOLE_SCAN:  # written by the report's writers straight into place
+            WHOLE_SCAN[path](site.m, str(target))
+            files += 1
+            size += target.stat().st_size
+            continue
+        doc = site.render(path)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        try:
+            view = memoryview(doc.body)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
         files += 1
         size += len(doc.body)
         if doc.media_type.startswith("text/html"):
@@ -117,12 +135,17 @@ def write_site(site: Site, out: str | os.PathLike, progress: Callable[[int], Non
     files = size = pages = 0
     try:
         paths = list(site.paths())
-        chunks = [paths[i:i + CHUNK] for i in range(0, len(paths), CHUNK)]
+        chunks = [[p] for p in WHOLE_SCAN] + [paths[i:i + CHUNK] for i in range(0, len(paths), CHUNK)]
         if workers > 1 and len(chunks) > 1:
             import multiprocessing
 
             site.prepare()
             _SITE, _TMP = site, tmp
+            # the judged scan is read, never freed, by the workers: out of the
+            # collector's sight it is not traversed again and again (CPU) and its
+            # pages stay shared with the parent (memory)
+            gc.collect()
+            gc.freeze()
             try:
                 with multiprocessing.get_context("fork").Pool(workers, initializer=_quiet_worker) as pool:
                     for f, b, p in pool.imap_unordered(_worker, chunks):
@@ -131,19 +154,13 @@ def write_site(site: Site, out: str | os.PathLike, progress: Callable[[int], Non
                             progress(files)
             finally:
                 _SITE = _TMP = None
+                gc.unfreeze()
         else:
             for chunk in chunks:
                 f, b, p = _write_paths(site, tmp, chunk)
                 files, size, pages = files + f, size + b, pages + p
                 if progress and files // 2000 != (files - f) // 2000:
                     progress(files)
-        data = tmp / "data"
-        data.mkdir(exist_ok=True)
-        site.m.write_scan_csv(str(data / "scan.csv"))
-        site.m.write_scan_parquet(str(data / "scan.parquet"))
-        for f in ("scan.csv", "scan.parquet"):
-            files += 1
-            size += (data / f).stat().st_size
         (tmp / MARKER).write_text(json.dumps({"generator": "stekker site", "scan": site.m.scan["scan_id"],
                                               "files": files}), "utf-8")
         os.chmod(tmp, 0o755)

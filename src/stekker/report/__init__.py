@@ -18,6 +18,7 @@ import datetime as _dt
 from typing import Any
 
 from stekker.dates import scan_day
+from stekker.text import Message
 
 from .aggregate import HostGroup, Report, Tally, build, tally
 from .compare import Comparison, compare
@@ -72,7 +73,8 @@ def scan_meta(store: Any, scan_id: int, kb: Any = None) -> dict[str, Any]:
     except Exception:  # noqa: BLE001 - no ASN table installed: nothing to report
         pass
     if info.get("state") and info.get("state") != "finished":
-        meta["warnings"].append(f"scan {scan_id} is {info.get('state')}: not every domain was measured")
+        meta["warnings"].append(Message("scan_unfinished", f"scan {scan_id} is {info.get('state')}: not every "
+                                        "domain was measured", scan=scan_id, state=info.get("state")))
     return meta
 
 
@@ -91,9 +93,10 @@ def _psl_in_force(meta: dict[str, Any]) -> None:
     for i, d in enumerate(rows):
         if isinstance(d, dict) and d.get("name") == "psl":
             if d.get("version") != info.get("version") or info.get("bundled"):
-                meta["warnings"].append(
-                    f"the store records public suffix list version {d.get('version')}, but version "
-                    f"{info.get('version')} ({info.get('source')}) is in force")
+                meta["warnings"].append(Message(
+                    "psl_in_force", f"the store records public suffix list version {d.get('version')}, but version "
+                    f"{info.get('version')} ({info.get('source')}) is in force",
+                    stored=d.get("version"), version=info.get("version"), source=info.get("source")))
                 rows[i] = info
             return
 

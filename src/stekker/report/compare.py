@@ -128,13 +128,45 @@ def _host_state(h: HostResult) -> tuple[str, str | None, str | None]:
     return (st if st in ("absent", "error") else "unknown"), None, None
 
 
-def _compare_hosts(ro: DomainResult, rn: DomainResult, orgs: list[str]) -> list[Change]:
+_ABSENT: tuple[str, set[str], dict[str, str]] = ("absent", set(), {})
+
+
+@dataclass(slots=True)
+class DomainState:
+    """What a comparison reads of one judged domain: its status, verdicts and
+    the state of each category and extra host.  Small (a judged scan's states
+    are sent from the process that judged it), and the same for both scans."""
+
+    domain: str
+    organisations: list[str]
+    status: str
+    verdict: dict[str, str]
+    states: dict[str, tuple[str, set[str], dict[str, str]]]  # categories that are not absent
+    hosts: dict[str, tuple[str, str | None, str | None]]
+
+    def state(self, cat: str) -> tuple[str, set[str], dict[str, str]]:
+        return self.states.get(cat, _ABSENT)
+
+
+def domain_state(r: "DomainResult | DomainState") -> DomainState:
+    """The comparison's view of a judged domain."""
+    if isinstance(r, DomainState):
+        return r
+    states = {}
+    if r.da.status != "nxdomain":
+        for cat in COMPARE_CATEGORIES:
+            st = _state(r, cat)
+            if st[0] != "absent":
+                states[cat] = st
+    return DomainState(r.domain, list(r.organisations), r.da.status, dict(r.verdict), states,
+                       {h.host: _host_state(h) for h in r.hosts})
+
+
+def _compare_hosts(ro: DomainState, rn: DomainState, orgs: list[str]) -> list[Change]:
     out = []
-    ho = {h.host: h for h in ro.hosts}
-    hn = {h.host: h for h in rn.hosts}
-    for name in sorted(set(ho) & set(hn)):
-        so, ko, no = _host_state(ho[name])
-        sn, kn, nn = _host_state(hn[name])
+    for name in sorted(set(ro.hosts) & set(rn.hosts)):
+        so, ko, no = ro.hosts[name]
+        sn, kn, nn = rn.hosts[name]
         if (so, ko) == (sn, kn) or so == sn == "absent":
             continue
         if {so, sn} & {"error", "unknown"}:
@@ -148,8 +180,10 @@ def _compare_hosts(ro: DomainResult, rn: DomainResult, orgs: list[str]) -> list[
     return out
 
 
-def compare(old: list[DomainResult], new: list[DomainResult], old_label: str = "old",
-            new_label: str = "new") -> Comparison:
+def compare(old: "list[DomainResult] | list[DomainState]", new: "list[DomainResult] | list[DomainState]",
+            old_label: str = "old", new_label: str = "new") -> Comparison:
+    """The changes between two judged scans (their results, or their
+    :func:`domain_state`)."""
     o = {r.domain: r for r in old}
     n = {r.domain: r for r in new}
     added = sorted(set(n) - set(o))
@@ -158,18 +192,18 @@ def compare(old: list[DomainResult], new: list[DomainResult], old_label: str = "
     vchanges: list[VerdictChange] = []
     common = sorted(set(o) & set(n))
     for dom in common:
-        ro, rn = o[dom], n[dom]
+        ro, rn = domain_state(o[dom]), domain_state(n[dom])
         orgs = list(dict.fromkeys(rn.organisations + ro.organisations))
-        if "error" in (ro.da.status, rn.da.status) and ro.da.status != rn.da.status:
+        if "error" in (ro.status, rn.status) and ro.status != rn.status:
             # the domain as a whole was not measured in one scan: one entry
-            changes.append(Change("not_comparable", dom, orgs, "domain", ro.da.status, rn.da.status))
+            changes.append(Change("not_comparable", dom, orgs, "domain", ro.status, rn.status))
             for pid, v in rn.verdict.items():
                 if ro.verdict.get(pid) not in (None, v):
                     vchanges.append(VerdictChange(dom, orgs, pid, ro.verdict[pid], v))
             continue
         for cat in COMPARE_CATEGORIES:
-            so, ko, no = _state(ro, cat)
-            sn, kn, nn = _state(rn, cat)
+            so, ko, no = ro.state(cat)
+            sn, kn, nn = rn.state(cat)
             if so == sn == "absent":
                 continue
             if {so, sn} & {"error", "unknown"} or (cat in MULTI and {so, sn} & {"partial"} and ko != kn):

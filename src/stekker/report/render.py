@@ -99,6 +99,18 @@ class Strings:
 
         return finding(self, policy)
 
+    def message(self, w: Any) -> str:
+        """A meta warning in this language: a :class:`stekker.text.Message`
+        by its key (``messages:``), any other text as it is."""
+        key = getattr(w, "key", None)
+        entry = self.data.get("messages", {}).get(key) if key else None
+        if entry is None:
+            return str(w)
+        try:
+            return (entry.get(self.lang) or entry["en"]).format(**w.args)
+        except (KeyError, IndexError, ValueError):  # a message whose values do not fit: its own English
+            return str(w)
+
     def verdict(self, v: str) -> str:
         e = self.data["verdicts"].get(v, {})
         return e.get(self.lang) or e.get("en") or v

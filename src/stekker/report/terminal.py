@@ -194,7 +194,7 @@ def print_report(report: Report, lang: str = "en", console: Console | None = Non
     head.append(fmt_int(report.organisation_count, lang) if report.organisation_count else t("no_orgs_header"))
     c.print(head)
     for w in meta.get("warnings") or []:
-        c.print(Text("! " + str(w), style="yellow"))
+        c.print(Text("! " + t.message(w), style="yellow"))
 
     print_headline(report, t, c)
     print_nos(report, t, c)
