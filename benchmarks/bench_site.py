@@ -104,6 +104,7 @@ def main() -> int:
     args = ap.parse_args()
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="stekker-bench-site-"))
+    work.mkdir(parents=True, exist_ok=True)
     db = args.db
     if db is None:
         from bench_scan import nos_size_orgs, real_names
