@@ -480,8 +480,9 @@ def run_scan(store, scan_id: int, resolvers: list[tuple[str, int]], config: Tran
 
 # -- several engine processes ---------------------------------------------------
 #
-# One Python process spends about 80 us of CPU per question (decoding,
-# sockets, classification, storage) and is CPU-bound near 12,000 questions/s.
+# One Python process spends about 50 us of CPU per question (decoding,
+# sockets, classification, storage; measured on the NOS-size lab), so one
+# process is CPU-bound well below what a local resolver answers.
 # With --workers N the parent checks the resolvers, then starts N engine
 # processes; worker k scans the pending targets whose input position is k
 # modulo N, with its own transport (window and qps cap divided by N), its
