@@ -209,8 +209,8 @@ async def _wait_all(t: Transport, pending: list[asyncio.Future], deadline: float
     """Wait until every future in ``pending`` is done or the transport's
     active clock (paused spells do not count) reaches ``deadline``.  Does what
     ``asyncio.wait(..., timeout=)`` in a loop did, with one callback per
-    future and one timer instead of a new set of each per wake-up (a tenth of
-    the engine's CPU went there)."""
+    future and one timer instead of new sets, callbacks and a timer per
+    wake-up (asyncio.wait was 3% of a scan's samples)."""
     if not pending:
         return
     loop = pending[0].get_loop()  # (asyncio.get_running_loop() asks the kernel for the pid each time)

@@ -236,7 +236,7 @@ class _Question:
 
 
 # seconds after a spell of lost questions in which a zone that has not answered
-# yet still gets one re-ask of a timed-out question (its SOA and NS may have
+# yet still gets up to two re-asks of a timed-out question (its SOA and NS may have
 # been dropped in the spell)
 LOSSY_GRACE = 10.0
 
@@ -702,9 +702,9 @@ class Transport:
             # rate limiting): the timeout says nothing about the name.  Ask again
             # shortly instead of recording a timeout -- and instead of calling a
             # healthy zone unreachable because its SOA and NS were both dropped.
-            # Bounded: loss_retries more for a zone that answers, one for a zone
-            # that has not answered yet (a lame zone pays one timeout more, in the
-            # slow lane), none with --retries 0.
+            # Bounded: loss_retries more for a zone that answers, two for a zone
+            # that has not answered yet (a lame zone pays up to two timeouts more,
+            # in the slow lane, only during a lossy spell), none with --retries 0.
             q.lost += 1
             q.attempt -= 1
             q.last_error, q.last_detail = ErrorKind.TIMEOUT, f"no answer within {q.timeout:g} s"
