@@ -228,17 +228,22 @@ class DatasetResult:
         return sum(r.agree and r.us_agree for r in self.rows)
 
     @property
+    def explained(self) -> int:
+        """Class disagreements explained: verdict 'stekker', or a gateway that
+        one side looks through on a token."""
+        return sum(r.verdict == "stekker" or r.cause in LOOK_THROUGH for r in self.rows if not r.agree)
+
+    @property
     def agree_explained(self) -> int:
-        """Agreements plus the disagreements explained by look-through: verdict
-        'stekker', or a gateway that one side looks through on a token."""
-        return self.agree + sum(r.verdict == "stekker" or r.cause in LOOK_THROUGH for r in self.rows if not r.agree)
+        """Agreements plus the explained disagreements."""
+        return self.agree + self.explained
 
     @property
     def both_explained(self) -> int:
         """Class-and-US-control agreements plus the class disagreements explained
         as in ``agree_explained`` (a domain where the class agrees and only US
         control differs stays a disagreement: no verdict explains it)."""
-        return self.both_agree + sum(r.verdict == "stekker" or r.cause in LOOK_THROUGH for r in self.rows if not r.agree)
+        return self.both_agree + self.explained
 
     def confusion(self) -> dict[str, Counter]:
         """peer bucket -> Counter(stekker bucket)."""
