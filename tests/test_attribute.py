@@ -901,3 +901,59 @@ def test_real_kb_gateway_changes_owner(kb):
     assert (before.parent, before.jurisdiction) == ("hornetsecurity", "DE")
     assert after.parent != "hornetsecurity" and after.jurisdiction == kb.jurisdiction("hornetsecurity", since)
     assert after.jurisdiction != before.jurisdiction
+
+
+# ---------------------------------------------------------------- Microsoft's realm answer (scan --ms-realm)
+def realm(domain, value=None, *, error=None):
+    """The stored row of the opt-in realm look-up (collect/realm.py)."""
+    if error is not None:
+        return QueryResult(domain, "ms_realm", domain, "REALM", Status.ERROR, error_kind=error, rcode="HTTP 503")
+    if value is None:  # NameSpaceType Unknown
+        return QueryResult(domain, "ms_realm", domain, "REALM", Status.ABSENT, absent_kind=AbsentKind.NODATA,
+                           rcode="HTTP 200")
+    return QueryResult(domain, "ms_realm", domain, "REALM", Status.PRESENT, rcode="HTTP 200",
+                       answers=[RR(domain, "REALM", 0, value)])
+
+
+def attr_realm(domain, records, kb, row):
+    ev = evidence(domain, records)
+    ev.results.append(row)
+    return attribute_domain(ev, kb, asn_table=ASN, as_of=AS_OF)
+
+
+@pytest.mark.parametrize("value", ["managed", "federated"])
+def test_realm_tenant_behind_a_gateway_is_likely_microsoft(kb, value):
+    d = "bedrijf-r.nl"
+    recs = [(d, "MX", "10 eu-smtp-inbound-1.mimecast.com."), (d, "TXT", "v=spf1 mx -all")]
+    without = attr(d, recs, kb)
+    assert without.services["mailbox"].status == "unknown"
+    assert without.services["identity"].status == "absent"
+    a = attr_realm(d, recs, kb, realm(d, value))
+    mb = a.services["mailbox"]
+    assert who(mb) == "microsoft" and mb.basis == "likely"
+    assert [e.purpose for e in mb.evidence] == ["ms_realm"] and mb.evidence[0].value == value
+    assert who(a.services["mail_gateway"]) == "mimecast"
+    ident = a.services["identity"]
+    assert who(ident) == "microsoft" and ident.basis != "likely" and ident.jurisdiction == "US"
+    assert who(a.services["office"]) == "microsoft"
+
+
+def test_realm_tenant_does_not_override_an_mx_platform_or_an_own_mx(kb):
+    d = "bedrijf-s.nl"
+    hoster = attr_realm(d, [(d, "MX", "10 mx.transip.email.")], kb, realm(d, "managed"))
+    assert who(hoster.services["mailbox"]) == "transip"
+    assert who(hoster.services["identity"]) == "microsoft"
+    own = attr_realm(d, [(d, "MX", "10 mail." + d + "."), ("mail." + d, "A", "192.87.1.1")], kb, realm(d, "managed"))
+    assert who(own.services["mailbox"]) == "self"
+
+
+def test_realm_unknown_and_realm_error_are_kept_apart(kb):
+    d = "bedrijf-u.nl"
+    recs = [(d, "MX", "10 eu-smtp-inbound-1.mimecast.com.")]
+    none = attr_realm(d, recs, kb, realm(d))
+    assert none.services["mailbox"].status == "unknown"
+    assert none.services["identity"].status == "absent"
+    err = attr_realm(d, recs, kb, realm(d, error=ErrorKind.OTHER))
+    assert err.services["mailbox"].status == "unknown"
+    # a failed realm look-up is never "no tenant": the identity answer is an error
+    assert err.services["identity"].status == "error"

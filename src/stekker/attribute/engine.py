@@ -176,6 +176,8 @@ def _observations(ev: DomainEvidence, kb: KnowledgeBase) -> list[_Obs]:
                 obs += [_Obs(kind, v, r, "TXT", v) for v in r.values("TXT") if not v.lower().startswith("v=spf1")]
             elif kind == "dmarc" and r.qtype == "TXT":
                 obs += [_Obs(kind, d, r, "TXT", raw) for d, raw in _dmarc_domains(r)]
+            elif kind == "realm":  # a look-up beyond DNS (plan.yaml lookups): one value per answer
+                obs += [_Obs(kind, rr.value.lower(), r, rr.rtype, rr.value) for rr in r.answers if rr.rtype == r.qtype]
     if "spf" in kb.rules.observations:
         targets, _ = _spf_terms(ev, apex_txt)
         obs += [_Obs("spf", dom, r, "TXT", rec) for dom, rec, r in targets]

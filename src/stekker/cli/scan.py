@@ -45,6 +45,16 @@ def scan(
                                      "is shown on the first line."),
     resume: Optional[int] = typer.Option(None, "--resume", min=1, max=2**63 - 1, help="Finish scan ID: only the domains not yet "
                                                                         "done."),
+    ms_realm: bool = typer.Option(False, "--ms-realm",
+                                  help="After the DNS questions, ask Microsoft's public user-realm endpoint whether "
+                                       "each domain is verified in an Entra ID tenant (one HTTPS request per domain; "
+                                       "identity evidence, and 'likely Microsoft' for mail behind a filtering "
+                                       "gateway). Off by default: it tells Microsoft which domains you look at."),
+    ms_realm_url: Optional[str] = typer.Option(None, "--ms-realm-url",
+                                               help="Another realm endpoint with {domain} (a mirror; http:// only to "
+                                                    "a loopback address). Default: Microsoft's."),
+    ms_realm_qps: float = typer.Option(20.0, "--ms-realm-qps", min=0.1, max=1000.0,
+                                       help="Realm requests per second at most."),
     label: Optional[str] = typer.Option(None, "--label", help="A name for this scan (shown in reports)."),
     progress: str = typer.Option("auto", "--progress", help="auto (bar on a terminal, lines otherwise), bar, lines, none."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only the summary."),
@@ -79,6 +89,17 @@ def scan(
         raise _err("--qps and --timeout must be finite numbers")
     if 0 < qps < 0.1:  # one question per 10 s or slower never finishes a domain
         raise _err("--qps must be 0 (no cap) or at least 0.1")
+    if not math.isfinite(ms_realm_qps):
+        raise _err("--ms-realm-qps must be a finite number")
+    if ms_realm_url is not None:
+        from stekker.collect.realm import RealmURLError, check_url
+
+        if not ms_realm:
+            raise _err("--ms-realm-url needs --ms-realm")
+        try:
+            check_url(ms_realm_url)
+        except RealmURLError as exc:
+            raise _err(str(exc))
     if label is not None and len(label) > 200:
         raise _err("--label is longer than 200 characters")
     if file is not None and not file.is_file():
@@ -129,7 +150,11 @@ def scan(
             info = store.scan_info(resume)
         except StoreError as exc:
             raise _err(str(exc))
+        realm_opts = _realm_options(info, ms_realm, ms_realm_url, ms_realm_qps)
         if info["state"] == "finished" and info["counts"].get("done") == info["counts"].get("targets"):
+            if realm_opts and store.domains_lacking(resume, "ms_realm", redo_errors=ms_realm):
+                _realm_pass(store, resume, plan, realm_opts, info.get("summary") or {}, "finished", say, db)
+                raise typer.Exit(0)
             say(f"scan {resume} is already complete ({info['counts'].get('done')} domains)")
             raise typer.Exit(0)
         if info.get("plan_version") != plan.version:
@@ -143,9 +168,11 @@ def scan(
             tool_version=__version__, plan_version=plan.version, input_path=str(file),
             input_sha256=tf.sha256, resolvers=[format_resolver(r) for r in resolvers],
             options={"qps": qps, "timeout": timeout, "retries": retries, "window": window, "max_window": max_window, "domain_deadline": domain_deadline,
-                     "workers": workers},
+                     "workers": workers,
+                     **({"ms_realm": True, "ms_realm_url": ms_realm_url, "ms_realm_qps": ms_realm_qps} if ms_realm else {})},
             label=label,
         )
+        realm_opts = _realm_options({}, ms_realm, ms_realm_url, ms_realm_qps)
         n = store.add_targets(scan_id, tf)
         store.add_input_issues(scan_id, tf.issues)
         issues = list(tf.issues)
@@ -179,6 +206,43 @@ def scan(
         echo(f"error: {res.message}", err=True)
         echo(f"finished domains are kept; resume with: stekker scan --resume {scan_id} --db {db}", err=True)
         raise typer.Exit(3)
+    if realm_opts:
+        _realm_pass(store, scan_id, plan, realm_opts, res.summary(), res.state, say, db)
+
+
+def _realm_options(info: dict, ms_realm: bool, url: str | None, qps: float) -> dict | None:
+    """The realm check's settings: as given, or as the scan recorded them
+    (a resumed scan finishes the look-ups it started with)."""
+    rec = (info.get("options") or {}) if info else {}
+    if not (ms_realm or rec.get("ms_realm")):
+        return None
+    return {"url": url or rec.get("ms_realm_url"), "qps": qps if ms_realm else float(rec.get("ms_realm_qps") or qps),
+            "redo_errors": ms_realm}  # --ms-realm given again: errors of an earlier pass are asked again
+
+
+def _realm_pass(store, scan_id: int, plan, opts: dict, summary: dict, state: str, say, db: str) -> None:
+    """The opt-in realm look-ups of a scan's done domains (collect/realm.py);
+    their counts go into the scan's summary."""
+    from stekker.collect.realm import RealmConfig, RealmURLError, check_url, run_realm
+
+    lookup = plan.lookups["ms_realm"]
+    try:
+        url = check_url(opts.get("url") or lookup.url)
+    except RealmURLError as exc:  # a recorded URL this version refuses
+        raise _err(str(exc))
+    cfg = RealmConfig(url=url, qps=float(opts.get("qps") or 20.0), purpose=lookup.id, qtype=lookup.type)
+    counts, stopped = run_realm(store, scan_id, cfg, say, redo_errors=bool(opts.get("redo_errors")))
+    now = store.purpose_counts(scan_id, lookup.id)  # every realm row of the scan, earlier passes included
+    store.finish_scan(scan_id, state, {**(summary or {}), "ms_realm": now})
+    say(f"realm: {counts.present:,} in an Entra ID tenant, {counts.absent:,} not, {counts.error:,} errors"
+        + (f" ({counts.not_asked:,} not asked: the endpoint was unreachable)" if counts.not_asked else ""))
+    if counts.not_asked:
+        echo("warning: Microsoft's realm endpoint could not be reached; those domains are recorded as errors "
+             "(never as 'no tenant'). Check the network and ask again with: "
+             f"stekker scan --resume {scan_id} --db {db} --ms-realm", err=True)
+    if stopped:
+        echo(f"realm check stopped; finish it with: stekker scan --resume {scan_id} --db {db}", err=True)
+        raise typer.Exit(130)
 
 
 def _recorded_resolvers(store, scan_id: int) -> list[tuple[str, int]]:

@@ -7,7 +7,7 @@ loads it and turns it into the questions for one domain.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 
 import yaml
@@ -28,12 +28,28 @@ class PlanItem:
 
 
 @dataclass(frozen=True, slots=True)
+class Lookup:
+    """A look-up beyond DNS (``lookups:`` in plan.yaml), asked only with its
+    scan option; ``url`` has ``{domain}`` for the domain's A-label."""
+
+    id: str
+    type: str  # the qtype its rows are stored under
+    url: str
+    option: str
+    why: str
+
+    def request_url(self, domain: str, base: str | None = None) -> str:
+        return (base or self.url).replace("{domain}", domain)
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     version: int
     items: tuple[PlanItem, ...]
     derived: dict[str, tuple[tuple[str, ...], str]]  # id -> (types, why)
     cname_chain_max: int
     spf_lookups_max: int
+    lookups: dict[str, Lookup] = field(default_factory=dict)  # id -> look-up beyond DNS
 
     def questions(self, domain: str, first: bool | None = None) -> list[tuple[str, str, str]]:
         """(purpose, qname, qtype) of the fixed items for ``domain``; with
@@ -48,6 +64,8 @@ class Plan:
         for it in self.items:
             if it.id == purpose:
                 return it.why
+        if purpose in self.lookups:
+            return self.lookups[purpose].why
         return self.derived.get(purpose, ((), ""))[1]
 
     @property
@@ -74,18 +92,26 @@ def parse_plan(data: dict) -> Plan:
             for d in data.get("derived", [])
         }
         limits = data.get("limits", {})
+        lookups = {
+            str(lk["id"]): Lookup(str(lk["id"]), str(lk["type"]).upper(), str(lk["url"]), str(lk["option"]),
+                                  str(lk.get("why", "")))
+            for lk in data.get("lookups") or []
+        }
         plan = Plan(
             version=int(data["version"]),
             items=items,
             derived=derived,
             cname_chain_max=int(limits.get("cname_chain_max", 8)),
             spf_lookups_max=int(limits.get("spf_lookups_max", 10)),
+            lookups=lookups,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise PlanError(f"invalid query plan: {exc!r}") from None
-    ids = [i.id for i in items] + list(derived)
+    ids = [i.id for i in items] + list(derived) + list(lookups)
     if len(set(ids)) != len(ids):
         raise PlanError("query plan has duplicate ids")
+    if any("{domain}" not in lk.url for lk in lookups.values()):
+        raise PlanError("a look-up's url lacks {domain}")
     missing = [d for d in DERIVED_IDS if d not in derived]
     if missing:
         raise PlanError(f"query plan lacks derived items the engine needs: {missing}")

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 ID_RE = re.compile(r"^[a-z0-9]+(?:[-_.][a-z0-9]+)*$")
 
-ON_KINDS = ("mx", "ns", "cname", "srv", "dkim", "selector", "txt", "spf", "dmarc")
+ON_KINDS = ("mx", "ns", "cname", "srv", "dkim", "selector", "txt", "spf", "dmarc", "realm")
 ROLES = (
     "web",
     "cdn",
@@ -77,7 +77,7 @@ class Source(_Strict):
 
 
 class Fingerprint(_Strict):
-    on: Literal["mx", "ns", "cname", "srv", "dkim", "selector", "txt", "spf", "dmarc"]
+    on: Literal["mx", "ns", "cname", "srv", "dkim", "selector", "txt", "spf", "dmarc", "realm"]
     suffix: str | None = None
     regex: str | None = None
     equals: str | None = None

@@ -133,6 +133,72 @@ class EvidenceMixin:
                 done,
             )
 
+    def domains_lacking(self, scan_id: int, purpose: str, redo_errors: bool = False) -> list[str]:
+        """Done domains of the scan that exist (status not ``nxdomain``) and
+        have no row of ``purpose`` yet (``redo_errors``: or only an error
+        row), in input order: what an opt-in look-up such as the realm check
+        still has to ask."""
+        q, t = S.queries, S.targets
+        has = sa.select(q.c.tseq).where(q.c.scan_id == scan_id, q.c.purpose == purpose)
+        if redo_errors:
+            has = has.where(q.c.status != "error")
+        with self.engine.connect() as conn:
+            self._require_scan(conn, scan_id)
+            return [d for (d,) in conn.execute(
+                sa.select(t.c.domain)
+                .where(t.c.scan_id == scan_id, t.c.done == True, t.c.status != "nxdomain",  # noqa: E712
+                       t.c.seq.not_in(has))
+                .order_by(t.c.seq))]
+
+    def purpose_counts(self, scan_id: int, purpose: str) -> dict[str, Any]:
+        """Rows of one purpose by status, and the errors by kind."""
+        q = S.queries
+        out: dict[str, Any] = {"present": 0, "absent": 0, "error": 0, "error_kinds": {}}
+        with self.engine.connect() as conn:
+            for st, ek, n in conn.execute(sa.select(q.c.status, q.c.error_kind, sa.func.count())
+                                          .where(q.c.scan_id == scan_id, q.c.purpose == purpose)
+                                          .group_by(q.c.status, q.c.error_kind)):
+                out[st] = out.get(st, 0) + n
+                if st == "error":
+                    out["error_kinds"][ek or "other"] = out["error_kinds"].get(ek or "other", 0) + n
+        out["error_kinds"] = dict(sorted(out["error_kinds"].items()))
+        return out
+
+    def add_results(self, scan_id: int, purpose: str,
+                    items: Sequence[tuple[str, Sequence[tuple[QueryResult, bytes | None]]]]) -> None:
+        """Rows of one look-up (``purpose``) for done domains, after their
+        DNS rows, in one transaction; a domain's earlier rows of that purpose
+        are replaced and its per-domain counts recomputed.  The domain's
+        status (from its SOA and NS answers) does not change."""
+        if not items:
+            return
+        q, t = S.queries, S.targets
+        with self.engine.begin() as conn:
+            for domain, rows in items:
+                domain = _norm_domain(domain)
+                tr = conn.execute(sa.select(t.c.seq, t.c.done).where(t.c.scan_id == scan_id, t.c.domain == domain)).first()
+                if tr is None or not tr.done:
+                    raise StoreError(f"add_results: {domain} is not a done target of scan {scan_id}")
+                conn.execute(q.delete().where(q.c.scan_id == scan_id, q.c.tseq == tr.seq, q.c.purpose == purpose))
+                top = conn.execute(sa.select(sa.func.max(q.c.seq)).where(q.c.scan_id == scan_id, q.c.tseq == tr.seq)).scalar()
+                start = -1 if top is None else int(top)
+                out = []
+                for i, (r, wire) in enumerate(rows, start=start + 1):
+                    if r.purpose != purpose:
+                        raise StoreError(f"add_results: a row of purpose {r.purpose!r} among {purpose!r}")
+                    st = r.status.value if isinstance(r.status, Status) else str(r.status)
+                    out.append((scan_id, tr.seq, i, domain, r.purpose, _clean(r.qname), r.qtype, st, r.rcode,
+                                None if r.error_kind is None else _enum_value(r.error_kind),
+                                None if r.absent_kind is None else _enum_value(r.absent_kind),
+                                bool(r.wildcard), r.resolver, r.ts, _clean(r.detail), _janswers(r.answers),
+                                None if wire is None else bytes(wire)))
+                if out:
+                    self._insert_queries(conn, out)
+                n = dict(conn.execute(sa.select(q.c.status, sa.func.count()).where(
+                    q.c.scan_id == scan_id, q.c.tseq == tr.seq).group_by(q.c.status)).all())
+                conn.execute(t.update().where(t.c.scan_id == scan_id, t.c.seq == tr.seq).values(
+                    n_present=n.get("present", 0), n_absent=n.get("absent", 0), n_error=n.get("error", 0)))
+
     _QUERY_COLUMNS = (
         "scan_id", "tseq", "seq", "domain", "purpose", "qname", "qtype", "status", "rcode", "error_kind",
         "absent_kind", "wildcard", "resolver", "ts", "detail", "answers", "wire",

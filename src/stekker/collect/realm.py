@@ -1,0 +1,281 @@
+"""Microsoft's user-realm look-up: is a domain verified in an Entra ID tenant?
+
+Opt-in (``stekker scan --ms-realm``): it is the one question stekker asks
+beyond DNS, and it tells Microsoft which domains are being looked at, so it
+is never asked unless the user says so.  The request and its purpose id live
+in ``data/plan.yaml`` (``lookups:``).
+
+Microsoft answers ``GET getuserrealm.srf?login=user@<domain>&json=1`` with a
+JSON object whose ``NameSpaceType`` is ``Managed`` (the domain is verified in
+an Entra ID tenant), ``Federated`` (verified, sign-in passed on to another
+identity provider, ``AuthURL``) or ``Unknown`` (no tenant has verified it).
+That is stored like a DNS answer, so attribution, export and ``stekker show``
+need nothing new:
+
+* ``present`` with one record ``<domain> REALM managed|federated``;
+* ``absent`` (``nodata``) for ``Unknown``;
+* ``error`` for everything else (HTTP status, timeout, not JSON, a
+  ``NameSpaceType`` never seen, another domain's answer): an error is never
+  taken for "no tenant".
+
+The response body (at most :data:`MAX_BODY` bytes) is kept as the row's raw
+answer.  After :data:`FAIL_STREAK` look-ups in a row without any HTTP answer
+(no route, no name, refused, timeout) the endpoint counts as unreachable:
+the remaining domains are recorded as errors saying so, without asking, so an
+offline machine ends in seconds, not hours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from stekker.evidence import RR, AbsentKind, ErrorKind, QueryResult, Status
+
+MAX_BODY = 64 * 1024  # a realm answer is a few hundred bytes
+FAIL_STREAK = 20  # look-ups in a row without an HTTP answer: the endpoint is unreachable
+NAMESPACES = {"managed": Status.PRESENT, "federated": Status.PRESENT, "unknown": Status.ABSENT}
+
+
+class RealmURLError(ValueError):
+    pass
+
+
+def check_url(url: str) -> str:
+    """A realm URL template as given by a user: https (http only to a
+    loopback address, for a local mirror or the lab), with ``{domain}``."""
+    if "{domain}" not in url:
+        raise RealmURLError("the realm URL needs {domain} where the domain goes")
+    parts = urllib.parse.urlsplit(url.replace("{domain}", "example.nl"))
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise RealmURLError("the realm URL must be an https:// URL")
+    if parts.scheme == "http":
+        try:
+            loopback = ipaddress.ip_address(parts.hostname).is_loopback
+        except ValueError:
+            loopback = parts.hostname == "localhost"
+        if not loopback:
+            raise RealmURLError("the realm URL must be https:// (http:// only to a loopback address)")
+    return url
+
+
+@dataclass(slots=True)
+class RealmConfig:
+    url: str  # template with {domain}
+    concurrency: int = 4
+    qps: float = 20.0  # requests per second at most (Microsoft throttles bursts)
+    timeout: float = 10.0
+    retries: int = 2  # further attempts after a timeout, a connection error or HTTP 429/5xx
+    backoff: float = 2.0  # seconds before the n-th retry of a 429/5xx: backoff * n (at most 30)
+    purpose: str = "ms_realm"
+    qtype: str = "REALM"
+
+
+@dataclass(slots=True)
+class RealmCounts:
+    asked: int = 0
+    present: int = 0
+    absent: int = 0
+    error: int = 0
+    not_asked: int = 0  # recorded as errors after the endpoint counted as unreachable
+    kinds: dict[str, int] = field(default_factory=dict)
+
+    def add(self, r: QueryResult) -> None:
+        if r.status is Status.PRESENT:
+            self.present += 1
+        elif r.status is Status.ABSENT:
+            self.absent += 1
+        else:
+            self.error += 1
+            k = r.error_kind.value if r.error_kind else "other"
+            self.kinds[k] = self.kinds.get(k, 0) + 1
+
+    def as_dict(self) -> dict:
+        return {"asked": self.asked, "present": self.present, "absent": self.absent, "error": self.error,
+                "not_asked": self.not_asked, "error_kinds": dict(sorted(self.kinds.items()))}
+
+
+def _error(cfg: RealmConfig, domain: str, kind: ErrorKind, detail: str, rcode: str | None = None) -> QueryResult:
+    return QueryResult(domain=domain, purpose=cfg.purpose, qname=domain, qtype=cfg.qtype, status=Status.ERROR,
+                       error_kind=kind, rcode=rcode, detail=detail[:300], ts=time.time())
+
+
+def parse_realm(cfg: RealmConfig, domain: str, http_status: int, body: bytes) -> QueryResult:
+    """One realm response as a stored result (see the module text)."""
+    rcode = f"HTTP {http_status}"
+    if http_status != 200:
+        return _error(cfg, domain, ErrorKind.OTHER, f"the realm endpoint answered HTTP {http_status}", rcode)
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return _error(cfg, domain, ErrorKind.MALFORMED, "the realm answer is not JSON", rcode)
+    if not isinstance(data, dict):
+        return _error(cfg, domain, ErrorKind.MALFORMED, "the realm answer is not a JSON object", rcode)
+    ns = data.get("NameSpaceType")
+    status = NAMESPACES.get(ns.lower()) if isinstance(ns, str) else None
+    if status is None:
+        return _error(cfg, domain, ErrorKind.MALFORMED,
+                      f"unexpected NameSpaceType {str(ns)[:40]!r} in the realm answer", rcode)
+    named = data.get("DomainName")
+    if status is Status.PRESENT and isinstance(named, str) and named.lower().rstrip(".") != domain:
+        # an answer for another domain (a parent's tenant, a proxy's cache) is not this domain's
+        return _error(cfg, domain, ErrorKind.MALFORMED,
+                      f"the realm answer is for another domain ({named[:80]!r})", rcode)
+    if status is Status.ABSENT:
+        return QueryResult(domain=domain, purpose=cfg.purpose, qname=domain, qtype=cfg.qtype, status=status,
+                           absent_kind=AbsentKind.NODATA, rcode=rcode, ts=time.time(),
+                           detail="NameSpaceType Unknown: no Entra ID tenant has verified this domain")
+    return QueryResult(domain=domain, purpose=cfg.purpose, qname=domain, qtype=cfg.qtype, status=status,
+                       rcode=rcode, answers=[RR(domain, cfg.qtype, 0, ns.lower())], ts=time.time())
+
+
+class _Pace:
+    """At most ``qps`` request starts per second over all tasks."""
+
+    def __init__(self, qps: float) -> None:
+        self.gap = 1.0 / qps if qps > 0 else 0.0
+        self.next = 0.0
+        self.lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        if not self.gap:
+            return
+        async with self.lock:
+            now = time.monotonic()
+            if self.next > now:
+                await asyncio.sleep(self.next - now)
+            self.next = max(now, self.next) + self.gap
+
+
+async def ask_realms(domains: Iterable[str], cfg: RealmConfig,
+                     on_result: Callable[[QueryResult, bytes | None], None],
+                     stop: asyncio.Event | None = None) -> RealmCounts:
+    """Ask the realm of every domain; ``on_result(result, body)`` for each, in
+    the order they finish.  ``stop`` set: no new look-ups start (the domains
+    not reached get no row and are asked again on resume)."""
+    import httpx
+
+    counts = RealmCounts()
+    pace = _Pace(cfg.qps)
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for d in domains:
+        queue.put_nowait(d)
+    state = {"streak": 0, "unreachable": None}
+    timeout = httpx.Timeout(cfg.timeout)
+    limits = httpx.Limits(max_connections=cfg.concurrency, max_keepalive_connections=cfg.concurrency)
+    headers = {"Accept": "application/json", "User-Agent": "stekker (sovereignty measurement; opt-in realm check)"}
+
+    async def one(client: httpx.AsyncClient, domain: str) -> tuple[QueryResult, bytes | None]:
+        url = cfg.url.replace("{domain}", urllib.parse.quote(domain, safe=".-"))
+        last: QueryResult | None = None
+        for attempt in range(cfg.retries + 1):
+            await pace.wait()
+            try:
+                async with client.stream("GET", url) as resp:
+                    body = b""
+                    async for chunk in resp.aiter_bytes():
+                        body += chunk
+                        if len(body) > MAX_BODY:
+                            state["streak"] = 0
+                            return _error(cfg, domain, ErrorKind.MALFORMED,
+                                          f"the realm answer is larger than {MAX_BODY} bytes",
+                                          f"HTTP {resp.status_code}"), None
+                    state["streak"] = 0
+                    if resp.status_code == 429 or resp.status_code >= 500:
+                        last = parse_realm(cfg, domain, resp.status_code, body)
+                        await asyncio.sleep(min(30.0, cfg.backoff * (attempt + 1)))
+                        continue
+                    return parse_realm(cfg, domain, resp.status_code, body), body
+            except httpx.TimeoutException:
+                last = _error(cfg, domain, ErrorKind.TIMEOUT, f"no answer from the realm endpoint in {cfg.timeout:g} s")
+            except (httpx.HTTPError, OSError) as exc:
+                last = _error(cfg, domain, ErrorKind.OTHER,
+                              f"the realm endpoint could not be reached: {type(exc).__name__}: {str(exc)[:160]}")
+            state["streak"] += 1
+            if state["streak"] >= FAIL_STREAK:
+                state["unreachable"] = last.detail if last else "no answer"
+                break
+        assert last is not None
+        return last, None
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while not queue.empty():
+            if stop is not None and stop.is_set():
+                return
+            domain = queue.get_nowait()
+            if state["unreachable"] is not None:
+                r = _error(cfg, domain, ErrorKind.OTHER,
+                           f"not asked: the realm endpoint did not answer {FAIL_STREAK} look-ups in a row "
+                           f"({state['unreachable']})")
+                counts.not_asked += 1
+                counts.add(r)
+                on_result(r, None)
+                continue
+            r, body = await one(client, domain)
+            counts.asked += 1
+            counts.add(r)
+            on_result(r, body)
+
+    async with httpx.AsyncClient(timeout=timeout, limits=limits, headers=headers, follow_redirects=False) as client:
+        await asyncio.gather(*(worker(client) for _ in range(max(1, cfg.concurrency))))
+    return counts
+
+
+def run_realm(store, scan_id: int, cfg: RealmConfig, say: Callable[[str], None] = lambda m: None,
+              batch: int = 100, redo_errors: bool = False) -> tuple[RealmCounts, bool]:
+    """Ask the realm of every done, existing domain of the scan that has no
+    realm row yet (``redo_errors``: or an error row) and store the answers
+    (``batch`` domains per transaction).
+    Returns the counts and whether Ctrl-C/SIGTERM stopped it (the domains not
+    reached are asked on ``stekker scan --resume``)."""
+    import signal
+    import threading
+
+    domains = store.domains_lacking(scan_id, cfg.purpose, redo_errors)
+    if not domains:
+        return RealmCounts(), False
+    say(f"Microsoft realm check (--ms-realm): {len(domains):,} domains, at most {cfg.qps:g} per second")
+    pending: list[tuple[str, list[tuple[QueryResult, bytes | None]]]] = []
+    done = [0]
+
+    def flush() -> None:
+        if pending:
+            store.add_results(scan_id, cfg.purpose, pending)
+            done[0] += len(pending)
+            pending.clear()
+
+    def on_result(r: QueryResult, body: bytes | None) -> None:
+        pending.append((r.domain, [(r, body)]))
+        if len(pending) >= batch:
+            flush()
+            if done[0] % 1000 < batch:
+                say(f"  realm: {done[0]:,} of {len(domains):,}")
+
+    async def main() -> tuple[RealmCounts, bool]:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        installed = []
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                try:
+                    loop.add_signal_handler(sig, stop.set)
+                    installed.append(sig)
+                except (NotImplementedError, RuntimeError):
+                    pass
+        try:
+            counts = await ask_realms(domains, cfg, on_result, stop)
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+        return counts, stop.is_set()
+
+    try:
+        counts, stopped = asyncio.run(main())
+    finally:
+        flush()
+    return counts, stopped

@@ -1,0 +1,180 @@
+"""The opt-in Microsoft realm look-up (``stekker scan --ms-realm``,
+collect/realm.py) against a loopback stand-in of the endpoint
+(stekker.lab.realm): every answer ends present / absent / error, an error is
+never "no tenant", an unreachable endpoint ends in seconds, the rows are
+stored after the domain's DNS rows and attributed like them."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from stekker.collect.realm import FAIL_STREAK, RealmConfig, RealmURLError, ask_realms, check_url
+from stekker.evidence import AbsentKind, ErrorKind, QueryResult, Status
+from stekker.lab.realm import RealmServer
+
+
+def _ask(domains, url, **kw):
+    got: dict[str, tuple[QueryResult, bytes | None]] = {}
+    cfg = RealmConfig(url=url, qps=0, backoff=0.01, **kw)
+    counts = asyncio.run(ask_realms(domains, cfg, lambda r, b: got.__setitem__(r.domain, (r, b))))
+    return got, counts
+
+
+def test_answers_become_present_absent_or_error():
+    tenants = {"gemeente-a.nl": "Managed", "bedrijf-f.nl": "Federated", "school-x.nl": "Managed",
+               "vreemd.nl": "Managed", "groot.nl": "Managed"}
+    faults = {"kapot.nl": "garbage", "druk.nl": "429", "stuk.nl": "503", "vreemd.nl": "other-domain",
+              "groot.nl": "huge"}
+    domains = ["gemeente-a.nl", "bedrijf-f.nl", "niemand.nl", "kapot.nl", "druk.nl", "stuk.nl", "vreemd.nl",
+               "groot.nl"]
+    with RealmServer(tenants, faults=faults) as srv:
+        got, counts = _ask(domains, srv.url, retries=1)
+    assert set(got) == set(domains)
+    a, body = got["gemeente-a.nl"]
+    assert a.status is Status.PRESENT and a.values("REALM") == ["managed"] and a.qname == "gemeente-a.nl"
+    assert a.purpose == "ms_realm" and a.rcode == "HTTP 200" and b'"Managed"' in body
+    f, body = got["bedrijf-f.nl"]
+    assert f.values("REALM") == ["federated"] and b"AuthURL" in body  # the raw answer keeps the identity provider
+    n, _ = got["niemand.nl"]
+    assert n.status is Status.ABSENT and n.absent_kind is AbsentKind.NODATA
+    # everything else is an error with its reason, never absent
+    for d, kind, words in [("kapot.nl", ErrorKind.MALFORMED, "not JSON"), ("druk.nl", ErrorKind.OTHER, "HTTP 429"),
+                           ("stuk.nl", ErrorKind.OTHER, "HTTP 503"),
+                           ("vreemd.nl", ErrorKind.MALFORMED, "another domain"),
+                           ("groot.nl", ErrorKind.MALFORMED, "larger than")]:
+        r, _ = got[d]
+        assert r.status is Status.ERROR and r.error_kind is kind and words in r.detail, (d, r)
+    assert (counts.present, counts.absent, counts.error) == (2, 1, 5)
+    # 429 and 503 were asked again once (retries=1), the others once
+    assert srv.requests.count("druk.nl") == 2 and srv.requests.count("stuk.nl") == 2
+    assert srv.requests.count("kapot.nl") == 1
+
+
+def test_a_slow_endpoint_is_a_timeout():
+    with RealmServer({}, faults={"traag.nl": "slow"}) as srv:
+        t0 = time.monotonic()
+        got, _ = _ask(["traag.nl"], srv.url, timeout=0.3, retries=0)
+        assert time.monotonic() - t0 < 5
+    r, _ = got["traag.nl"]
+    assert r.status is Status.ERROR and r.error_kind is ErrorKind.TIMEOUT
+
+
+def test_an_unreachable_endpoint_ends_in_seconds_and_counts_as_errors():
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there: connection refused
+    domains = [f"d{i}.nl" for i in range(200)]
+    t0 = time.monotonic()
+    got, counts = _ask(domains, f"http://127.0.0.1:{port}/getuserrealm.srf?login=user@{{domain}}&json=1",
+                       retries=2, concurrency=4)
+    assert time.monotonic() - t0 < 10
+    assert len(got) == 200 and counts.error == 200 and counts.present == counts.absent == 0
+    assert counts.not_asked >= 200 - FAIL_STREAK - 4
+    assert all("not asked" in got[d][0].detail or "could not be reached" in got[d][0].detail for d in domains)
+
+
+@pytest.mark.parametrize("url,ok", [
+    ("https://login.microsoftonline.com/getuserrealm.srf?login=user@{domain}&json=1", True),
+    ("http://127.0.0.1:8080/r?login=user@{domain}", True),
+    ("http://[::1]:8080/r?login=user@{domain}", True),
+    ("http://realm.example.nl/r?login=user@{domain}", False),  # plain http off this machine
+    ("https://login.microsoftonline.com/getuserrealm.srf", False),  # no {domain}
+    ("ftp://127.0.0.1/{domain}", False),
+    ("file:///etc/passwd?{domain}", False),
+])
+def test_realm_url_is_checked(url, ok):
+    if ok:
+        assert check_url(url) == url
+    else:
+        with pytest.raises(RealmURLError):
+            check_url(url)
+
+
+def test_rows_are_stored_after_the_dns_rows_and_attributed(tmp_path):
+    from test_store import add, new_scan, results_for
+
+    from stekker import kb as kbmod
+    from stekker.attribute import attribute_domain
+    from stekker.collect.realm import run_realm
+    from stekker.store import Store
+
+    store = Store.open(str(tmp_path / "r.db"))
+    sid = new_scan(store)
+    add(store, sid, ["a.nl", "b.nl", "c.nl", "d.nl"])  # d.nl stays pending: not asked
+    store.write_domains(sid, [("a.nl", "ok", results_for("a.nl")), ("b.nl", "nxdomain", results_for("b.nl")),
+                              ("c.nl", "ok", results_for("c.nl"))])
+    before = {d: len(store.evidence(sid, d).results) for d in ("a.nl", "c.nl")}
+    assert store.domains_lacking(sid, "ms_realm") == ["a.nl", "c.nl"]  # an nxdomain domain is not asked
+    with RealmServer({"a.nl": "Managed"}, faults={"c.nl": "503"}) as srv:
+        cfg = RealmConfig(url=srv.url, qps=0, retries=0, backoff=0.01)
+        counts, stopped = run_realm(store, sid, cfg)
+        assert not stopped and (counts.present, counts.error) == (1, 1)
+        assert store.domains_lacking(sid, "ms_realm") == []
+        assert store.domains_lacking(sid, "ms_realm", redo_errors=True) == ["c.nl"]
+        # asked again: the error row is replaced, not added to
+        srv.faults.clear()
+        run_realm(store, sid, cfg, redo_errors=True)
+    ev = store.evidence(sid, "a.nl")
+    assert len(ev.results) == before["a.nl"] + 1 and ev.results[-1].purpose == "ms_realm"
+    assert ev.status == "ok"  # a realm row does not change the domain's DNS status
+    c = store.evidence(sid, "c.nl")
+    assert len(c.results) == before["c.nl"] + 1 and c.results[-1].status is Status.ABSENT
+    assert store.purpose_counts(sid, "ms_realm") == {"present": 1, "absent": 1, "error": 0, "error_kinds": {}}
+    counts = store.scan_info(sid)["counts"]  # the per-domain counts include the realm rows
+    assert counts["queries"] == sum(len(store.evidence(sid, d).results) for d in ("a.nl", "b.nl", "c.nl"))
+    a = attribute_domain(ev, kbmod.load(), as_of="2026-12-05")
+    assert a.services["identity"].provider == "microsoft"
+
+
+def test_cli_refuses_bad_realm_options(tmp_path):
+    from cli_util import cli
+
+    inp = tmp_path / "in.txt"
+    inp.write_text("gemeente-a.nl\n")
+    r = cli("scan", inp, "--db", tmp_path / "x.db", "--ms-realm-url", "https://r.example/{domain}")
+    assert r.rc == 2 and "--ms-realm-url needs --ms-realm" in r.err
+    r = cli("scan", inp, "--db", tmp_path / "x.db", "--ms-realm", "--ms-realm-url", "http://r.example/{domain}")
+    assert r.rc == 2 and "https" in r.err
+    assert not (tmp_path / "x.db").exists()  # refused before a database was made
+
+
+@pytest.mark.lab
+def test_scan_with_ms_realm_on_the_lab(lab, tmp_path):
+    """The whole path: DNS from the lab, the realm from its stand-in, the
+    rows in the store, the attribution; a scan without --ms-realm asks
+    nothing beyond DNS."""
+    from cli_util import cli
+
+    from stekker import kb as kbmod
+    from stekker.attribute import attribute_domain
+    from stekker.store import Store
+
+    inp = tmp_path / "in.txt"
+    inp.write_text("gemeente-a.nl\nschool-c.nl\nbestaat-niet-xyz.nl\n")
+    with RealmServer({"school-c.nl": "Managed"}) as srv:
+        r = cli("scan", inp, "--db", tmp_path / "plain.db", "--resolver", lab.resolver, "-q")
+        assert r.rc == 0, r.err
+        assert srv.requests == []  # off by default: Microsoft is not told which domains are looked at
+        r = cli("scan", inp, "--db", tmp_path / "r.db", "--resolver", lab.resolver, "-q", "--ms-realm",
+                "--ms-realm-url", srv.url)
+        assert r.rc == 0, r.err
+        assert sorted(srv.requests) == ["gemeente-a.nl", "school-c.nl"]  # not the domain that does not exist
+        # the scan is complete: a resume asks nothing again
+        r = cli("scan", "--resume", "1", "--db", tmp_path / "r.db")
+        assert r.rc == 0 and "already complete" in r.err and len(srv.requests) == 2
+    store = Store.open(str(tmp_path / "r.db"))
+    info = store.scan_info(1)
+    assert info["options"]["ms_realm"] is True
+    assert info["summary"]["ms_realm"]["present"] == 1 and info["summary"]["ms_realm"]["absent"] == 1
+    kb = kbmod.load()
+    c = attribute_domain(store.evidence(1, "school-c.nl"), kb, as_of="2026-12-05")
+    assert c.services["identity"].provider == "microsoft"
+    assert any(e.purpose == "ms_realm" for e in c.services["identity"].evidence)
+    plain = Store.open(str(tmp_path / "plain.db"))
+    assert not any(q.purpose == "ms_realm" for q in plain.evidence(1, "school-c.nl").results)
