@@ -208,3 +208,29 @@ def test_gateway_look_through_on_real_peer_records(tmp_path):
         assert (h.verdict, h.cause) == ("peer", "own_mx_decides")
     z = by["zottegem.be"]
     assert z.stekker_provider == "microsoft" and (z.verdict, z.cause) == ("stekker", "stekker_autodiscover")
+
+
+@pytest.mark.lab
+def test_realm_answers_the_peer_published_are_asked_like_a_user_would(tmp_path):
+    """mxmap-dk's company list: a Proofpoint/Mimecast gateway with the realm
+    answer 'Managed' published and nothing else behind it. From DNS alone
+    stekker names no mailbox operator; with the realm look-up (served by the
+    lab's stand-in, asked as `stekker scan --ms-realm` does) it says 'likely
+    microsoft', and the DNS-only attribution of the same scan is kept."""
+    _need_lab()
+    want = {"dnb.no", "aspo.com", "nokia.com"}
+    obs = [o for o in load_all(PEERS)["mxmap-dk (Nordic listed companies)"] if o.domain in want]
+    assert len(obs) == len(want) and {o.domain: o.tenant for o in obs}["dnb.no"] == "Managed"
+    res = check.run_dataset("realm", obs, tmp_path, net=PEERS_NET)
+    by = {r.obs.domain: r for r in res.rows}
+    dns = {r.obs.domain: r for r in res.dns_only.rows}
+    for d in ("dnb.no", "aspo.com"):
+        assert dns[d].stekker_status == "unknown" and not dns[d].agree, dns[d].evidence
+        r = by[d]
+        assert (r.stekker_provider, r.stekker_basis) == ("microsoft", "likely") and r.agree, r.evidence
+        assert any("REALM managed" in e for e in r.evidence) and r.stekker_gateway in ("proofpoint", "mimecast")
+    # the MX decides where it names the platform: the realm adds nothing there
+    assert by["nokia.com"].stekker_basis != "likely" and by["nokia.com"].agree and dns["nokia.com"].agree
+    assert res.none_named == 0 and res.dns_only.none_named == 2
+    dsonly = check.run_dataset("realm-off", obs, tmp_path / "off", net=PEERS_NET, ms_realm=False)
+    assert dsonly.dns_only is None and {r.obs.domain: r.stekker_status for r in dsonly.rows}["dnb.no"] == "unknown"

@@ -24,6 +24,9 @@ def peers(
     workdir: Optional[Path] = typer.Option(None, "--workdir", help="Lab and scan files (default: a temporary directory)."),
     net: str = typer.Option("127.84", "--net", help="Lab net (first two octets, 127.X)."),
     brief: bool = typer.Option(False, "--brief", help="Print the figures only, not every disagreement."),
+    ms_realm: bool = typer.Option(True, "--ms-realm/--dns-only",
+                                  help="Scan as 'stekker scan --ms-realm' does, the realm endpoint answering what "
+                                       "the peer published (default), or from DNS alone."),
     force: bool = typer.Option(False, "--force", help="Replace an existing -o file that is not an earlier "
                                                       "validation report."),
 ) -> None:
@@ -55,11 +58,11 @@ def peers(
             echo(f"error: {exc}", err=True)
             raise typer.Exit(2)
 
-    raise typer.Exit(run_cli(peers_dir, out, sample, dataset, workdir, net, brief=brief))
+    raise typer.Exit(run_cli(peers_dir, out, sample, dataset, workdir, net, brief=brief, ms_realm=ms_realm))
 
 
 def run_cli(peers: Path | None, out: Path | None, sample: int | None, datasets, workdir: Path | None, net: str,
-            brief: bool = False) -> int:
+            brief: bool = False, ms_realm: bool = True) -> int:
     """Run the peer check and print (and write) its report; the exit code."""
     from stekker.validate import check, report
 
@@ -73,12 +76,12 @@ def run_cli(peers: Path | None, out: Path | None, sample: int | None, datasets, 
     if missing:
         echo("error: the DNS lab needs knotd and unbound (missing: " + ", ".join(missing) + ")", err=True)
         return 2
-    results = check.run(peers, workdir=workdir, net=net, n_sample=sample, datasets=datasets)
+    results = check.run(peers, workdir=workdir, net=net, n_sample=sample, datasets=datasets, ms_realm=ms_realm)
     echo(report.text_summary(results, details=not brief))
     if out:
         from stekker.outputs import write_text
 
         out.parent.mkdir(parents=True, exist_ok=True)
-        write_text(out, report.markdown(results, report.meta_for(peers, sample)))
+        write_text(out, report.markdown(results, {**report.meta_for(peers, sample), "ms_realm": ms_realm}))
         echo(f"\nreport written to {out}")
     return 0

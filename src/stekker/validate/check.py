@@ -27,10 +27,17 @@ How the observed records become lab zones
   observations whose domain cannot be an org zone (bad name, a public suffix,
   a lab provider zone, a duplicate) are listed as skipped with the reason.
 
+* Microsoft's realm answer the peer published (``tenant``: Managed /
+  Federated) is served by a loopback stand-in of the realm endpoint
+  (``stekker.lab.realm``), and the scan asks it as ``stekker scan --ms-realm``
+  does; where the peer published none it answers Unknown. The same scan is
+  also attributed without its realm rows (``DatasetResult.dns_only``), so the
+  report shows what DNS alone gives.
+
 What the peers did not publish cannot be reconstructed: SPF include
 contents (other than the lab's own provider hosts), other DKIM selectors than
-those listed, Microsoft's tenant realm API (``non_dns_signals``), and for
-mxmap-dk's company lists everything but MX and SPF.
+those listed, and for mxmap-dk's company lists everything but MX, SPF and
+the realm answer.
 
 Buckets
 =======
@@ -51,6 +58,7 @@ it ships in a verdict.
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import hashlib
 import ipaddress
@@ -61,6 +69,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from stekker.datasets import is_public_suffix, registrable_domain
+from stekker.evidence import DomainEvidence
 from stekker.validate.peers import PeerObservation, bucket, load_all, observation_records
 
 LAB_NET = "127.84"
@@ -176,6 +185,7 @@ class DatasetResult:
     rows: list[Row]
     skipped: list[Skipped]
     timings: dict[str, float] = field(default_factory=dict)
+    dns_only: "DatasetResult | None" = None  # the same scan attributed without its realm rows
 
     @property
     def n(self) -> int:
@@ -475,9 +485,10 @@ def build_orgs(observations: Iterable[PeerObservation], dataset: str) -> tuple[l
 
 
 # ------------------------------------------------------------------ scan + attribute
-def _scan(lab, workdir: Path, domains: list[str] | None = None, name: str = "stekker"):
+def _scan(lab, workdir: Path, domains: list[str] | None = None, name: str = "stekker", realm_url: str | None = None):
     """Scan the lab's input (or only ``domains``) with stekker's real engine
-    into a fresh SQLite store; returns (store, scan id)."""
+    into a fresh SQLite store, with ``realm_url`` also the realm look-up
+    (``stekker scan --ms-realm``); returns (store, scan id)."""
     import csv
 
     from stekker import __version__
@@ -509,6 +520,10 @@ def _scan(lab, workdir: Path, domains: list[str] | None = None, name: str = "ste
                    RunOptions(progress="none"))
     if res.state != "finished":
         raise RuntimeError(f"scan of the peer lab did not finish: {res.state} {res.message}")
+    if realm_url:
+        from stekker.collect.realm import RealmConfig, run_realm
+
+        run_realm(store, sid, RealmConfig(url=realm_url, qps=0, backoff=0.05))
     return store, sid
 
 
@@ -545,8 +560,12 @@ def _fill(row: Row, a) -> None:
 
 
 def run_dataset(name: str, observations: list[PeerObservation], workdir: Path, net: str = LAB_NET,
-                kb=None, as_of: str | None = None) -> DatasetResult:
-    """Build a lab of one dataset's observations, scan it, attribute, compare."""
+                kb=None, as_of: str | None = None, ms_realm: bool = True) -> DatasetResult:
+    """Build a lab of one dataset's observations, scan it, attribute, compare.
+    ``ms_realm``: scan as ``stekker scan --ms-realm`` does, against a loopback
+    stand-in of Microsoft's realm endpoint that answers what the peer
+    published (``tenant``: Managed / Federated; Unknown where it published
+    nothing)."""
     from stekker import kb as kbmod
     from stekker.attribute import attribute_domain
     from stekker.ipasn import AsnTable
@@ -561,20 +580,24 @@ def run_dataset(name: str, observations: list[PeerObservation], workdir: Path, n
     timings = {}
     # the peers' observed records as they are: no lame or missing zones added
     lab = Lab(LabSpec(orgs=orgs, fault_mix=NO_FAULTS), workdir=workdir / "lab", net=net)
+    from stekker.lab.realm import RealmServer
+
+    realm = RealmServer({o.domain: o.tenant for o in observations if o.tenant}) if ms_realm else None
+    realm_url = realm.start().url if realm else None
     try:
         lab.start()
         timings["lab_start_s"] = round(time.perf_counter() - t0, 1)
         t1 = time.perf_counter()
-        store, sid = _scan(lab, workdir)
+        store, sid = _scan(lab, workdir, realm_url=realm_url)
         evidence = {ev.domain: ev for ev in store.iter_evidence(sid, list(rows))}
         store.close()
         # The lab has no real failures for these zones: a DNS error here is
         # load on the loopback servers. Scan those domains once more, alone.
         failed = sorted(d for d, ev in evidence.items()
-                        if any(r.status.name == "ERROR" and r.purpose != "spf_walk" for r in ev.results))
+                        if any(r.status.name == "ERROR" and r.purpose not in ("spf_walk", "ms_realm") for r in ev.results))
         if failed:
             lab.flush()
-            store2, sid2 = _scan(lab, workdir, failed, name="rescan")
+            store2, sid2 = _scan(lab, workdir, failed, name="rescan", realm_url=realm_url)
             for ev in store2.iter_evidence(sid2, failed):
                 evidence[ev.domain] = ev
             store2.close()
@@ -582,23 +605,36 @@ def run_dataset(name: str, observations: list[PeerObservation], workdir: Path, n
         timings["rescanned"] = len(failed)
     finally:
         lab.stop()
+        if realm is not None:
+            realm.stop()
     t2 = time.perf_counter()
     table = AsnTable.from_rows(sorted([*catalog.ip2asn_rows(), *asns.rows()],
                                       key=lambda r: int(ipaddress.ip_address(r[0]))),
                                name="lab-ip2asn+peer-asns")
+    # with the realm look-up: also what DNS alone gives, from the same scan without its realm rows
+    shadow = {d: copy.deepcopy(r) for d, r in rows.items()} if ms_realm else None
     for domain, ev in evidence.items():
         row = rows.get(domain)
         if row is None:
             continue
         _fill(row, attribute_domain(ev, kb, asn_table=table, as_of=as_of))
+        if shadow is not None:
+            dns = DomainEvidence(ev.domain, ev.organisations, ev.sectors, ev.hosts,
+                                 [r for r in ev.results if r.purpose != "ms_realm"])
+            _fill(shadow[domain], attribute_domain(dns, kb, asn_table=table, as_of=as_of))
     timings["attribute_s"] = round(time.perf_counter() - t2, 1)
     from stekker.validate.verdict import judge
 
-    out = list(rows.values())
-    for r in out:
-        if not r.agree:
-            judge(r)
-    return DatasetResult(name=name, rows=out, skipped=skipped, timings=timings)
+    def judged(rs: list[Row]) -> list[Row]:
+        for r in rs:
+            if not r.agree:
+                judge(r)
+        return rs
+
+    dns_only = (DatasetResult(name=name, rows=judged(list(shadow.values())), skipped=skipped)
+                if shadow is not None else None)
+    return DatasetResult(name=name, rows=judged(list(rows.values())), skipped=skipped, timings=timings,
+                         dns_only=dns_only)
 
 
 def sample(datasets: dict[str, list[PeerObservation]], n: int = 60) -> dict[str, list[PeerObservation]]:
@@ -627,7 +663,7 @@ def sample(datasets: dict[str, list[PeerObservation]], n: int = 60) -> dict[str,
 
 
 def run(peers_dir: Path | None = None, workdir: Path | None = None, net: str = LAB_NET, n_sample: int | None = None,
-        datasets: Iterable[str] | None = None, kb=None) -> list[DatasetResult]:
+        datasets: Iterable[str] | None = None, kb=None, ms_realm: bool = True) -> list[DatasetResult]:
     import tempfile
 
     peers_dir = Path(peers_dir or default_peers_dir())
@@ -641,7 +677,7 @@ def run(peers_dir: Path | None = None, workdir: Path | None = None, net: str = L
         base = Path(workdir) if workdir else Path(tmp)
         results = []
         for i, (name, obs) in enumerate(data.items()):
-            results.append(run_dataset(name, obs, base / f"ds{i}", net=net, kb=kb))
+            results.append(run_dataset(name, obs, base / f"ds{i}", net=net, kb=kb, ms_realm=ms_realm))
     return results
 
 
@@ -652,6 +688,9 @@ def as_dict(results: list[DatasetResult]) -> dict[str, Any]:
                  "local_n": r.local_n, "local_agree": r.local_agree, "network": r.basis_count("network"),
                  "likely": r.basis_count("likely"), "infrastructure": r.infrastructure,
                  "us_agree": r.us_agree, "both_agree": r.both_agree, "both_explained": r.both_explained,
-                 "confusion": {k: dict(v) for k, v in r.confusion().items()}}
+                 "confusion": {k: dict(v) for k, v in r.confusion().items()},
+                 **({"dns_only": {"agree": r.dns_only.agree, "both_agree": r.dns_only.both_agree,
+                                  "both_explained": r.dns_only.both_explained, "none_named": r.dns_only.none_named}}
+                    if r.dns_only is not None else {})}
         for r in results
     }

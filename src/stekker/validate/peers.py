@@ -32,6 +32,7 @@ _DKIM_DETAIL = re.compile(r"DKIM (\S+) CNAME \S+ (\S+)")
 _AUTODISCOVER_DETAIL = re.compile(r"autodiscover CNAME \S+ (\S+)")
 _AUTODISCOVER_SRV_DETAIL = re.compile(r"autodiscover SRV \S+ (\S+)")
 _ASN_DETAIL = re.compile(r"^ASN (\d+)\b")
+_TENANT_DETAIL = re.compile(r"tenant detected: (managed|federated)\b", re.I)
 
 
 def bucket(label: str | None) -> str:
@@ -54,6 +55,7 @@ class PeerObservation:
     dkim: dict[str, str] = field(default_factory=dict)  # selector -> CNAME target
     txt: list[str] = field(default_factory=list)  # verification TXT records (reconstructed)
     non_dns_signals: list[str] = field(default_factory=list)  # signals a DNS scan cannot see
+    tenant: str | None = None  # Microsoft realm answer the peer published (Managed / Federated), served by the lab
     mx_asns: list[int] = field(default_factory=list)  # ASNs of the MX hosts' addresses, as the peer published them
 
     @property
@@ -91,6 +93,7 @@ def _from_dns_cache(dataset: str, domain: str, rec: dict, summary: dict | None) 
     )
     if rec.get("tenant"):
         obs.non_dns_signals.append(f"Microsoft tenant realm API: {rec['tenant']}")
+        obs.tenant = str(rec["tenant"])
     return obs
 
 
@@ -135,6 +138,8 @@ def load_mxmapch(peers: Path) -> list[PeerObservation]:
                 obs.txt.append("MS=ms00000000")
             elif kind == "tenant":
                 obs.non_dns_signals.append(detail)
+                if m := _TENANT_DETAIL.search(detail):
+                    obs.tenant = m.group(1).capitalize()
             elif kind == "asn" and (m := _ASN_DETAIL.search(detail)):
                 if int(m.group(1)) not in obs.mx_asns:
                     obs.mx_asns.append(int(m.group(1)))
@@ -159,6 +164,7 @@ def load_mxmapdk_companies(peers: Path) -> list[PeerObservation]:
             )
             if rec.get("tenant"):
                 obs.non_dns_signals.append(f"Microsoft tenant realm API: {rec['tenant']}")
+                obs.tenant = str(rec["tenant"])
             out.append(obs)
     # the same company can be listed in two indices
     seen: dict[str, PeerObservation] = {}

@@ -15,6 +15,7 @@ HOW_TO_RUN = """\
 python -m stekker.validate peers --out docs/VALIDATION.md       # all datasets, ~1 min
 stekker validate peers --peers ../shared/data/peers --out docs/VALIDATION.md   # same, once registered in the CLI
 python -m stekker.validate peers --sample 60                     # a small deterministic sample
+python -m stekker.validate peers --dns-only --brief              # without the realm answers (no --ms-realm)
 pytest -m lab tests/test_validate_peers.py                       # the test (sample of ~60)
 ```"""
 
@@ -162,13 +163,20 @@ def markdown(results: list[DatasetResult], meta: dict, kb=None) -> str:
       "peer published for the domain's MX hosts (100.64.0.0/10; only when one ASN remains after those of "
       "provider-zone hosts), else in 192.0.2.0/24 (no ASN). DKIM targets get a placeholder key; autodiscover "
       "targets an address. What the peers did not publish is absent: SPF include contents, other DKIM "
-      "selectors, the Microsoft tenant realm API (`non_dns_signals`), and - for mxmap-dk's company lists - "
-      "everything but MX and SPF. Domains the lab rescanned once after a DNS error under load are counted in "
-      "the timings.")
+      "selectors, and - for mxmap-dk's company lists - everything but MX, SPF and the realm answer. Domains "
+      "the lab rescanned once after a DNS error under load are counted in the timings.")
+    if meta.get("ms_realm", True):
+        w("* Microsoft's realm answer: the peers also published what Microsoft's user-realm endpoint said "
+          "(`tenant`: Managed / Federated). A loopback stand-in of that endpoint (`stekker.lab.realm`) answers "
+          "it, Unknown where the peer published none, and the scan asks it as `stekker scan --ms-realm` does "
+          "(an opt-in look-up beyond DNS; off by default because it tells Microsoft which domains are looked "
+          "at). The table *DNS alone* below attributes the same scan without those answers.")
+    else:
+        w("* Scanned from DNS alone (`--dns-only`): the realm answers the peers published are not asked.")
     w("* A verdict is given for every disagreement (`stekker`, `peer`, `undecided`) from what each side's "
       "conclusion rests on (`src/stekker/validate/verdict.py`; strong mailbox evidence = MX fingerprint, DKIM "
-      "CNAME into the provider's key domain, autodiscover; weak = SPF include, verification token, tenant "
-      "API, MX address in a cloud ASN).")
+      "CNAME into the provider's key domain, autodiscover; weak = SPF include, verification token, realm "
+      "answer (tenant), MX address in a cloud ASN).")
     w("")
     w("## Agreement")
     w("")
@@ -189,6 +197,28 @@ def markdown(results: list[DatasetResult], meta: dict, kb=None) -> str:
       f"{_pct(tot_us, tot_n)} | **{_pct(tot_both, tot_n)}** | "
       f"{tot_n - tot_a} | {vc.get('peer', 0)} | {vc.get('stekker', 0)} | {vc.get('undecided', 0)} |")
     w("")
+    if any(r.dns_only is not None for r in results):
+        w("")
+        w("### DNS alone, and what the realm look-up adds")
+        w("")
+        w("The same scans attributed without the realm rows (what `stekker scan` gives without `--ms-realm`) "
+          "-> with them. A realm answer proves a tenant, not where the mailboxes are: behind a filtering "
+          "gateway it gives `likely microsoft` (as an `MS=` token does), never more; next to an MX platform or "
+          "an own MX it changes nothing for the mailbox.")
+        w("")
+        w("| dataset | agreement | class and US control | explained (class and US control) | "
+          "peer names an operator, stekker none |")
+        w("|---|---:|---:|---:|---:|")
+        for r in results:
+            d = r.dns_only
+            if d is None:
+                continue
+            w(f"| {_md(r.name)} | {_pct(d.agree, d.n)} -> {_pct(r.agree, r.n)} | "
+              f"{_pct(d.both_agree, d.n)} -> {_pct(r.both_agree, r.n)} | "
+              f"{_pct(d.both_explained, d.n)} -> {_pct(r.both_explained, r.n)} | "
+              f"{d.none_named} ({_pct(d.none_named, d.peer_named)}) -> {r.none_named} "
+              f"({_pct(r.none_named, r.peer_named)}) |")
+        w("")
     w("**US control** = both sides agree whether the mailbox operator is US-controlled. The peers' labels name "
       "an operator, not its owners: mxmap files microsoft/google/aws as `us-cloud` and everything else as "
       "`swiss-based`, so the peer's answer is its hyperscaler bucket (`unknown` = not shown US-controlled). "
@@ -211,7 +241,7 @@ def markdown(results: list[DatasetResult], meta: dict, kb=None) -> str:
       "how many get a non-hyperscaler operator from stekker (a provider, a network operator, the organisation "
       "itself, a server it runs on a cloud). `network` = answers that rest on the network operator of the MX "
       "addresses (IP-to-ASN holder; in the lab: the ASN the peer published), `likely` = answers from weak "
-      "evidence only (SPF include, tenant token behind a gateway), `self-hosted on a cloud` = an MX host "
+      "evidence only (SPF include, tenant token or realm answer behind a gateway), `self-hosted on a cloud` = an MX host "
       "known only by its address in a cloud's network (service kind infrastructure, bucket other). "
       "Explained agreement counts as agreements the disagreements whose verdict is `stekker` and the look-through questions (`likely_behind_gateway`, `peer_tenant_or_token`: a gateway that one side looks through on a tenant token); the same for class and US control (a domain "
       "where only US control differs has no verdict and stays a disagreement). Disagreements the peer data "
@@ -243,9 +273,9 @@ def markdown(results: list[DatasetResult], meta: dict, kb=None) -> str:
         for r in results) + ".")
     w("")
     w("Why stekker names no operator where the peer names one (per dataset): **behind a gateway** = the MX is a "
-      "filtering gateway stekker knows and the published records show nothing of what is behind it (the peer's "
-      "label then rests on its tenant realm API, a token or records it did not publish, or on the gateway's "
-      "country); **unknown MX, no ASN** = an MX host no fingerprint knows and the peer published no single ASN for "
+      "filtering gateway stekker knows and the published records (and realm answer, with `--ms-realm`) show "
+      "nothing of what is behind it (the peer's label then rests on a token or records it did not publish, or "
+      "on the gateway's country); **unknown MX, no ASN** = an MX host no fingerprint knows and the peer published no single ASN for "
       "its address (none, or several), so the lab cannot give it a network operator (a live scan would); "
       "**unknown MX** = the same with one published ASN that still gave no operator; absent / error as such.")
     w("")
@@ -333,7 +363,7 @@ def markdown(results: list[DatasetResult], meta: dict, kb=None) -> str:
     w("* **Engine, answers beyond the knowledge base (issue 12):** an MX address in an ASN of no known provider "
       f"names its network operator (basis `network`: {sum(r.basis_count('network') for r in results)} mailbox "
       "answers here; the lab's ASN holder names are the peer-published ASNs); an MX at a known operator's own "
-      "mail host, an SPF include alone or a tenant token behind a filtering gateway is `likely <provider>` "
+      "mail host, an SPF include alone or a tenant token or realm answer behind a filtering gateway is `likely <provider>` "
       f"({sum(r.basis_count('likely') for r in results)}); an MX known only by its address in a cloud's or "
       "ISP's network is `self-hosted on <provider>` (service kind infrastructure, bucket other: "
       f"{sum(r.infrastructure for r in results)}). {lbg} disagreements are `likely_behind_gateway`: the peer "
@@ -381,7 +411,7 @@ def markdown(results: list[DatasetResult], meta: dict, kb=None) -> str:
               + (f"; gateway (peer): {_md(o.gateway)}" if o.gateway else "")
               + (f"; gateway (stekker): {_md(d.stekker_gateway)}" if d.stekker_gateway else ""))
             w(f"* peer's reason: {_md(o.reason) or '(none given)'}"
-              + (f"; signals DNS cannot see: {_md('; '.join(o.non_dns_signals))}" if o.non_dns_signals else ""))
+              + (f"; signals beyond DNS: {_md('; '.join(o.non_dns_signals))}" if o.non_dns_signals else ""))
             if d.evidence:
                 w(f"* stekker's evidence ({_md(d.stekker_label)}"
                   + (f"; also: {_md(', '.join(d.stekker_also))}" if d.stekker_also else "") + "):")

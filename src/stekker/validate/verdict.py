@@ -87,6 +87,14 @@ def _published(obs) -> set[str]:
     return out
 
 
+_WEAK_WORDS = {"spf": "an SPF include", "txt": "a verification token", "realm": "Microsoft's realm answer (a tenant)"}
+
+
+def _weak(kinds: set[str]) -> str:
+    """stekker's weak evidence kinds in words."""
+    return " and ".join(_WEAK_WORDS.get(k, k) for k in sorted(kinds)) or "weak evidence"
+
+
 def judge(row) -> None:
     """Set row.verdict / row.cause / row.verdict_text for a disagreement."""
     obs = row.obs
@@ -152,7 +160,7 @@ def judge(row) -> None:
             "The peer's Google rests on a google-site-verification token: it proves someone verified the domain "
             "with a Google service (usually Search Console), not Gmail mailboxes; no Google MX, DKIM or SPF "
             f"mailbox evidence is published (MX {mx}{'; gateway ' + gw if gw else ''}). "
-            + (f"stekker's '{S}' rests on an SPF include only, which is no proof either." if weak_s
+            + (f"stekker's '{S}' rests on {_weak(stekker_kinds(row, S))} only, which is no proof either." if weak_s
                else "stekker's 'unknown'/'other' is the honest answer."))
         return
 
@@ -171,8 +179,8 @@ def judge(row) -> None:
             and row.stekker_gateway and not strong_items(row, S):
         row.verdict, row.cause = "undecided", "likely_behind_gateway"
         row.verdict_text = (
-            f"The MX is the filtering gateway {row.stekker_gateway} ({mx}); behind it DNS shows only "
-            f"{', '.join(sorted(stekker_kinds(row, S)))} evidence of {S}. stekker answers 'likely {S}' (basis "
+            f"The MX is the filtering gateway {row.stekker_gateway} ({mx}); behind it stekker has only "
+            f"{_weak(stekker_kinds(row, S))} as evidence of {S}. stekker answers 'likely {S}' (basis "
             f"likely: shown separately, never counted as sovereign); the peer's '{obs.label}' does not look through "
             "the gateway. A token proves a tenant, not where the mailboxes are: neither side can be shown right "
             "from DNS.")
@@ -188,12 +196,12 @@ def judge(row) -> None:
                 "configured only for mailboxes there; the MX host is a relay. The peer looked at where the MX is "
                 "hosted only.")
             return
-        if not strong and sk <= {"spf", "txt"}:
+        if not strong and sk <= {"spf", "txt", "realm"}:
             if P in hyperscalers:
                 row.verdict, row.cause = "undecided", "both_weak"
                 basis = sorted(pk & {"spf", "txt", "tenant", "dkim", "autodiscover"})
                 row.verdict_text = (
-                    f"Both sides rest on weak evidence: stekker's '{S}' on an SPF include, the peer's "
+                    f"Both sides rest on weak evidence: stekker's '{S}' on {_weak(sk)}, the peer's "
                     f"'{obs.label}' on {', '.join(basis) or 'its signals'}. The MX ({mx}) is neither."
                     + (f" stekker also has an SPF include of {P} of equal weight: the engine orders such includes "
                        f"by kinds of evidence, then by their order in the record, which is no mailbox evidence "
@@ -231,7 +239,7 @@ def judge(row) -> None:
                 f"peer's '{obs.label}' rests on {', '.join(sorted(pk & {'spf', 'txt', 'tenant', 'asn'})) or 'weak signals'}: "
                 f"an SPF include only authorises {P} to send. Nothing in DNS shows mailboxes at {P}.")
             return
-        weak_s = sk <= {"spf", "txt"}
+        weak_s = sk <= {"spf", "txt", "realm"}
         row.verdict, row.cause = "undecided", "both_weak" if weak_s else "other"
         row.verdict_text = (
             f"stekker names '{row.stekker_provider}' from {', '.join(sorted(sk))}; "
