@@ -178,3 +178,29 @@ def test_scan_with_ms_realm_on_the_lab(lab, tmp_path):
     assert any(e.purpose == "ms_realm" for e in c.services["identity"].evidence)
     plain = Store.open(str(tmp_path / "plain.db"))
     assert not any(q.purpose == "ms_realm" for q in plain.evidence(1, "school-c.nl").results)
+
+
+def test_reports_say_that_the_realm_was_asked_in_the_readers_language(tmp_path):
+    from test_store import add, new_scan, results_for
+
+    from stekker.collect.realm import run_realm
+    from stekker.report import scan_meta
+    from stekker.report.render import Strings
+    from stekker.store import Store
+
+    store = Store.open(str(tmp_path / "m.db"))
+    sid = new_scan(store)
+    add(store, sid, ["a.nl", "c.nl"])
+    store.write_domains(sid, [("a.nl", "ok", results_for("a.nl")), ("c.nl", "ok", results_for("c.nl"))])
+    store.finish_scan(sid, "finished", {})
+    assert not [w for w in scan_meta(store, sid)["warnings"] if getattr(w, "key", "").startswith("ms_realm")]
+    with RealmServer({"a.nl": "Managed"}, faults={"c.nl": "garbage"}) as srv:
+        run_realm(store, sid, RealmConfig(url=srv.url, qps=0, retries=0))
+    store.finish_scan(sid, "finished", {"ms_realm": store.purpose_counts(sid, "ms_realm")})
+    ws = {w.key: w for w in scan_meta(store, sid)["warnings"] if getattr(w, "key", None)}
+    assert ws["ms_realm_asked"].args == {"asked": 2, "present": 1}
+    assert ws["ms_realm_errors"].args == {"errors": 1}
+    nl, en = Strings("nl"), Strings("en")
+    assert "Entra ID-tenant" in nl.message(ws["ms_realm_asked"]) and "2 domeinen" in nl.message(ws["ms_realm_asked"])
+    assert "nooit als 'geen tenant'" in nl.message(ws["ms_realm_errors"])
+    assert en.message(ws["ms_realm_errors"]) == str(ws["ms_realm_errors"])
