@@ -204,3 +204,43 @@ def test_reports_say_that_the_realm_was_asked_in_the_readers_language(tmp_path):
     assert "Entra ID-tenant" in nl.message(ws["ms_realm_asked"]) and "2 domeinen" in nl.message(ws["ms_realm_asked"])
     assert "nooit als 'geen tenant'" in nl.message(ws["ms_realm_errors"])
     assert en.message(ws["ms_realm_errors"]) == str(ws["ms_realm_errors"])
+
+
+@pytest.mark.lab
+def test_ctrl_c_during_the_realm_look_ups_and_resume_finishes_them(lab, tmp_path):
+    """Ctrl-C while the realm endpoint is slow: the scan stops within
+    seconds (look-ups in flight get no row), says how to finish, and
+    --resume asks exactly the domains without a realm row."""
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+
+    inp = tmp_path / "in.txt"
+    inp.write_text("gemeente-a.nl\nschool-c.nl\n")
+    db = tmp_path / "c.db"
+    with RealmServer({"gemeente-a.nl": "Managed"}, faults={"school-c.nl": "slow"}) as srv:
+        proc = subprocess.Popen([sys.executable, "-m", "stekker", "scan", str(inp), "--db", str(db), "--resolver",
+                                 lab.resolver, "--progress", "none", "--ms-realm", "--ms-realm-url", srv.url],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while "school-c.nl" not in srv.requests and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "school-c.nl" in srv.requests
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        assert time.monotonic() - t0 < 5, err
+        assert proc.returncode == 130, err
+        assert "realm check stopped" in err and "--resume 1" in err
+        con = sqlite3.connect(db)
+        rows = dict(con.execute("select domain, status from queries where purpose='ms_realm'").fetchall())
+        assert rows == {"gemeente-a.nl": "present"}  # the one in flight has no row, not an error
+        srv.faults.clear()
+        p = subprocess.run([sys.executable, "-m", "stekker", "scan", "--resume", "1", "--db", str(db)],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+        rows = dict(con.execute("select domain, status from queries where purpose='ms_realm'").fetchall())
+        assert rows == {"gemeente-a.nl": "present", "school-c.nl": "absent"}
+        assert srv.requests.count("gemeente-a.nl") == 1

@@ -154,14 +154,18 @@ class ScanCounters:
         else:
             self.error += 1
         for r, _ in rows:
-            self.queries += 1
-            if r.status is Status.PRESENT:
-                self.present += 1
-            elif r.status is Status.ABSENT:
-                self.absent += 1
-            else:
-                self.errors += 1
-                self.error_kinds[r.error_kind.value if r.error_kind else "other"] += 1
+            self.add_result(r)
+
+    def add_result(self, r: QueryResult) -> None:
+        """One question's outcome (also a look-up beyond DNS, collect/realm.py)."""
+        self.queries += 1
+        if r.status is Status.PRESENT:
+            self.present += 1
+        elif r.status is Status.ABSENT:
+            self.absent += 1
+        else:
+            self.errors += 1
+            self.error_kinds[r.error_kind.value if r.error_kind else "other"] += 1
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)

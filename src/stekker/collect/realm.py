@@ -35,6 +35,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
+from stekker.collect.engine import ScanCounters
 from stekker.evidence import RR, AbsentKind, ErrorKind, QueryResult, Status
 
 MAX_BODY = 64 * 1024  # a realm answer is a few hundred bytes
@@ -79,25 +80,27 @@ class RealmConfig:
 @dataclass(slots=True)
 class RealmCounts:
     asked: int = 0
-    present: int = 0
-    absent: int = 0
-    error: int = 0
     not_asked: int = 0  # recorded as errors after the endpoint counted as unreachable
-    kinds: dict[str, int] = field(default_factory=dict)
+    rows: ScanCounters = field(default_factory=ScanCounters)  # present / absent / errors by kind
 
     def add(self, r: QueryResult) -> None:
-        if r.status is Status.PRESENT:
-            self.present += 1
-        elif r.status is Status.ABSENT:
-            self.absent += 1
-        else:
-            self.error += 1
-            k = r.error_kind.value if r.error_kind else "other"
-            self.kinds[k] = self.kinds.get(k, 0) + 1
+        self.rows.add_result(r)
 
-    def as_dict(self) -> dict:
-        return {"asked": self.asked, "present": self.present, "absent": self.absent, "error": self.error,
-                "not_asked": self.not_asked, "error_kinds": dict(sorted(self.kinds.items()))}
+    @property
+    def present(self) -> int:
+        return self.rows.present
+
+    @property
+    def absent(self) -> int:
+        return self.rows.absent
+
+    @property
+    def error(self) -> int:
+        return self.rows.errors
+
+    @property
+    def kinds(self) -> dict[str, int]:
+        return dict(self.rows.error_kinds)
 
 
 def _error(cfg: RealmConfig, domain: str, kind: ErrorKind, detail: str, rcode: str | None = None) -> QueryResult:
@@ -222,7 +225,23 @@ async def ask_realms(domains: Iterable[str], cfg: RealmConfig,
             on_result(r, body)
 
     async with httpx.AsyncClient(timeout=timeout, limits=limits, headers=headers, follow_redirects=False) as client:
-        await asyncio.gather(*(worker(client) for _ in range(max(1, cfg.concurrency))))
+        tasks = [asyncio.ensure_future(worker(client)) for _ in range(max(1, cfg.concurrency))]
+
+        async def watch() -> None:  # stop: look-ups in flight are dropped (no row: asked again on resume)
+            assert stop is not None
+            await stop.wait()
+            for t in tasks:
+                t.cancel()
+
+        watcher = asyncio.ensure_future(watch()) if stop is not None else None
+        try:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+        for t in tasks:
+            if not t.cancelled() and t.exception() is not None:
+                raise t.exception()  # a defect, not an answer: never swallowed
     return counts
 
 
@@ -233,9 +252,6 @@ def run_realm(store, scan_id: int, cfg: RealmConfig, say: Callable[[str], None] 
     (``batch`` domains per transaction).
     Returns the counts and whether Ctrl-C/SIGTERM stopped it (the domains not
     reached are asked on ``stekker scan --resume``)."""
-    import signal
-    import threading
-
     domains = store.domains_lacking(scan_id, cfg.purpose, redo_errors)
     if not domains:
         return RealmCounts(), False
@@ -257,21 +273,11 @@ def run_realm(store, scan_id: int, cfg: RealmConfig, say: Callable[[str], None] 
                 say(f"  realm: {done[0]:,} of {len(domains):,}")
 
     async def main() -> tuple[RealmCounts, bool]:
+        from stekker.collect.run import stop_on_signals
+
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        installed = []
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                try:
-                    loop.add_signal_handler(sig, stop.set)
-                    installed.append(sig)
-                except (NotImplementedError, RuntimeError):
-                    pass
-        try:
+        with stop_on_signals(asyncio.get_running_loop(), stop):
             counts = await ask_realms(domains, cfg, on_result, stop)
-        finally:
-            for sig in installed:
-                loop.remove_signal_handler(sig)
         return counts, stop.is_set()
 
     try:

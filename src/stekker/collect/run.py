@@ -452,23 +452,13 @@ def run_scan(store, scan_id: int, resolvers: list[tuple[str, int]], config: Tran
         transport = Transport(resolvers, config)
         await transport.start()
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        installed = []
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                try:
-                    loop.add_signal_handler(sig, _on_signal, stop, on_stop_signal)
-                    installed.append(sig)
-                except (NotImplementedError, RuntimeError):
-                    pass
         try:
-            problems = await _probe(transport) if opts.probe else {}
-            store.mark_running(scan_id)
-            res = await _run_async(store, scan_id, transport, opts, stop, total)
-            res.transport["resolvers_left_out"] = problems  # kept in the scan's summary
+            with stop_on_signals(asyncio.get_running_loop(), stop, on_stop_signal):
+                problems = await _probe(transport) if opts.probe else {}
+                store.mark_running(scan_id)
+                res = await _run_async(store, scan_id, transport, opts, stop, total)
+                res.transport["resolvers_left_out"] = problems  # kept in the scan's summary
         finally:
-            for sig in installed:
-                loop.remove_signal_handler(sig)
             await transport.close()
         return res
 
@@ -630,6 +620,25 @@ def _run_workers(store, scan_id: int, resolvers, config: TransportConfig, opts: 
                 transport[key] = transport.get(key, 0) + v
     return RunResult(scan_id, state, counters, time.monotonic() - started, transport=transport,
                      message="; ".join(sorted(set(messages))) or None)
+
+
+@contextlib.contextmanager
+def stop_on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event, cb: Callable[[], None] | None = None):
+    """Within: Ctrl-C / SIGTERM set ``stop`` (a second one leaves at once),
+    when this is the main thread; the handlers are removed afterwards."""
+    installed = []
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, _on_signal, stop, cb)
+                installed.append(sig)
+            except (NotImplementedError, RuntimeError):
+                pass
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
 
 
 def _on_signal(stop: asyncio.Event, cb) -> None:
