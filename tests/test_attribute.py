@@ -906,13 +906,15 @@ def test_real_kb_gateway_changes_owner(kb):
 # ---------------------------------------------------------------- Microsoft's realm answer (scan --ms-realm)
 def realm(domain, value=None, *, error=None):
     """The stored row of the opt-in realm look-up (collect/realm.py)."""
+    who = "https://login.microsoftonline.com"  # the row's "resolver": the origin asked (collect/realm.py)
     if error is not None:
-        return QueryResult(domain, "ms_realm", domain, "REALM", Status.ERROR, error_kind=error, rcode="HTTP 503")
+        return QueryResult(domain, "ms_realm", domain, "REALM", Status.ERROR, error_kind=error, rcode="HTTP 503",
+                           resolver=who)
     if value is None:  # NameSpaceType Unknown
         return QueryResult(domain, "ms_realm", domain, "REALM", Status.ABSENT, absent_kind=AbsentKind.NODATA,
-                           rcode="HTTP 200")
+                           rcode="HTTP 200", resolver=who)
     return QueryResult(domain, "ms_realm", domain, "REALM", Status.PRESENT, rcode="HTTP 200",
-                       answers=[RR(domain, "REALM", 0, value)])
+                       answers=[RR(domain, "REALM", 0, value)], resolver=who)
 
 
 def attr_realm(domain, records, kb, row):
@@ -955,5 +957,27 @@ def test_realm_unknown_and_realm_error_are_kept_apart(kb):
     assert none.services["identity"].status == "absent"
     err = attr_realm(d, recs, kb, realm(d, error=ErrorKind.OTHER))
     assert err.services["mailbox"].status == "unknown"
-    # a failed realm look-up is never "no tenant": the identity answer is an error
+    # a failed realm look-up is never "no tenant": the identity answer is an error, and says it was no DNS error
     assert err.services["identity"].status == "error"
+    assert err.services["identity"].note == f"look-up error on {d} REALM: other"
+
+
+def test_realm_answers_are_left_out_where_a_definition_counts_dns_records_only(kb):
+    """nos-records counts what A/MX/NS/CNAME records show (the NOS study): an
+    identity answer that rests on the realm look-up alone, or a failed realm
+    look-up, is no dependency there; 'nos' counts it."""
+    from stekker.judge import ERROR, NOT_SOVEREIGN, judge, load_policies
+
+    d = "bedrijf-n.nl"
+    recs = [(d, "MX", "10 mx.transip.email.")]
+    pol = {p.id: p for p in load_policies().select(None)}
+    ident = attr_realm(d, recs, kb, realm(d, "managed")).services["identity"]
+    assert judge(ident, kb, pol["nos"], AS_OF).verdict == NOT_SOVEREIGN
+    assert judge(ident, kb, pol["nos-records"], AS_OF) is None
+    failed = attr_realm(d, recs, kb, realm(d, error=ErrorKind.TIMEOUT)).services["identity"]
+    assert judge(failed, kb, pol["nos"], AS_OF).verdict == ERROR
+    assert judge(failed, kb, pol["nos-records"], AS_OF) is None
+    # a DNS error in a record NOS looked at still counts as an error there
+    dns_err = attr(d, recs, kb, errors={("enterpriseregistration." + d, "CNAME"): ErrorKind.SERVFAIL})
+    assert dns_err.services["identity"].status == "error"
+    assert judge(dns_err.services["identity"], kb, pol["nos-records"], AS_OF).verdict == ERROR

@@ -244,3 +244,14 @@ def test_ctrl_c_during_the_realm_look_ups_and_resume_finishes_them(lab, tmp_path
         rows = dict(con.execute("select domain, status from queries where purpose='ms_realm'").fetchall())
         assert rows == {"gemeente-a.nl": "present", "school-c.nl": "absent"}
         assert srv.requests.count("gemeente-a.nl") == 1
+
+
+def test_a_realm_row_is_rechecked_with_the_request_not_with_dig():
+    from stekker.publish.model import dig_command
+
+    assert dig_command("gemeente-a.nl", "MX") == "dig +noall +answer gemeente-a.nl MX"
+    cmd = dig_command("gemeente-a.nl", "REALM")
+    assert cmd == ("curl -s 'https://login.microsoftonline.com/getuserrealm.srf?login=user@gemeente-a.nl&json=1'")
+    assert "dig" not in cmd
+    hostile = dig_command("x.nl'; rm -rf ~", "REALM")
+    assert hostile.startswith("curl -s '") and "'\"'\"'" in hostile  # the quote cannot end the argument

@@ -112,6 +112,12 @@ class QueryResult:
         return [rr.value for rr in self.answers if rr.rtype == want]
 
     @property
+    def via_http(self) -> bool:
+        """A look-up beyond DNS (plan.yaml ``lookups:``): its ``resolver`` is
+        the HTTP(S) origin that was asked, not a DNS resolver."""
+        return (self.resolver or "").startswith(("https://", "http://"))
+
+    @property
     def usable(self) -> bool:
         """Present and not a wildcard echo: safe to attribute."""
         return self.status is Status.PRESENT and not self.wildcard

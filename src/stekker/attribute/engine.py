@@ -600,7 +600,9 @@ def _decide_empty(ctx: _Ctx, category: str, rule: CategoryRule, only: str | None
     if errs:
         r = errs[0]
         kind = r.error_kind.value if r.error_kind is not None else "error"
-        return Service(category=category, status="error", note=f"DNS error on {r.qname} {r.qtype}: {kind}")
+        what = "look-up error" if r.via_http else "DNS error"
+        return Service(category=category, status="error", note=f"{what} on {r.qname} {r.qtype}: {kind}",
+                       evidence=[EvidenceItem(qname=r.qname, rtype=r.qtype, value=kind, rule="error", purpose=r.purpose)])
     if wild:
         r = wild[0]
         return Service(category=category, status="unknown",

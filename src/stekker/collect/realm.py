@@ -164,6 +164,8 @@ async def ask_realms(domains: Iterable[str], cfg: RealmConfig,
     import httpx
 
     counts = RealmCounts()
+    parts = urllib.parse.urlsplit(cfg.url.replace("{domain}", "x"))
+    origin = f"{parts.scheme}://{parts.netloc}"  # stored as the row's "resolver": who was asked, over HTTP(S)
     pace = _Pace(cfg.qps)
     queue: asyncio.Queue[str] = asyncio.Queue()
     for d in domains:
@@ -215,11 +217,13 @@ async def ask_realms(domains: Iterable[str], cfg: RealmConfig,
                 r = _error(cfg, domain, ErrorKind.OTHER,
                            f"not asked: the realm endpoint did not answer {FAIL_STREAK} look-ups in a row "
                            f"({state['unreachable']})")
+                r.resolver = origin
                 counts.not_asked += 1
                 counts.add(r)
                 on_result(r, None)
                 continue
             r, body = await one(client, domain)
+            r.resolver = origin
             counts.asked += 1
             counts.add(r)
             on_result(r, body)

@@ -962,10 +962,23 @@ def primary_dep(r: Any, category: str) -> Any:
 
 
 def dig_command(qname: str, rtype: str) -> str:
-    """A ``dig`` command to re-check one record; the name is shell-quoted
-    (it comes from DNS) and shown with control characters made visible."""
+    """A command to re-check one record: ``dig`` for DNS; for a look-up
+    beyond DNS (plan.yaml ``lookups:``, e.g. Microsoft's realm) the request
+    itself. The name is shell-quoted (it comes from DNS) and shown with
+    control characters made visible."""
+    lookup = _lookups().get(str(rtype or ""))
+    if lookup is not None:
+        return f"curl -s {shlex.quote(lookup.request_url(visible(qname)))}"
     rt = rtype if re.fullmatch(r"[A-Z0-9]{1,10}", str(rtype or "")) else "ANY"
     return f"dig +noall +answer {shlex.quote(visible(qname))} {rt}"
+
+
+@lru_cache(maxsize=1)
+def _lookups() -> dict[str, Any]:
+    """The plan's look-ups beyond DNS by the qtype their rows are stored under."""
+    from stekker.collect.plan import load_plan
+
+    return {lk.type: lk for lk in load_plan().lookups.values()}
 
 
 def _explanations(exps: list[Any]) -> list[dict[str, Any]]:
