@@ -124,6 +124,8 @@ COMMANDS = {
                                     "--qps", x], ["new.db"]),
     "scan --resume": (lambda ws, x: ["scan", "--resume", x, "--db", ws / "s.db", "--resolver", "127.0.0.1:9"],
                       ["s.db"]),
+    "scan --ms-realm": (lambda ws, x: ["scan", ws / "domains.txt", "--db", ws / "new.db", "--resolver", "127.0.0.1:9",
+                                       "--ms-realm", "--ms-realm-url", x, "--ms-realm-qps", x], ["new.db"]),
     "audit": (lambda ws, x: ["audit", "--scan", x, "--db", ws / "s.db"], []),
     "audit init": (lambda ws, x: ["audit", "init", x], ["NEW"]),
     "audit check FILE": (lambda ws, x: ["audit", "check", x], []),
