@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+import ssl
 import time
 import urllib.parse
 from dataclasses import dataclass, field
@@ -137,6 +138,17 @@ def parse_realm(cfg: RealmConfig, domain: str, http_status: int, body: bytes) ->
                        rcode=rcode, answers=[RR(domain, cfg.qtype, 0, ns.lower())], ts=time.time())
 
 
+def _tls_context() -> ssl.SSLContext:
+    """Certificates are checked against the system's roots (which honour
+    ``SSL_CERT_FILE``/``SSL_CERT_DIR``, e.g. a TLS-inspecting proxy's root)
+    and certifi's (a system without a root store still works)."""
+    import certifi
+
+    ctx = ssl.create_default_context()
+    ctx.load_verify_locations(cafile=certifi.where())
+    return ctx
+
+
 class _Pace:
     """At most ``qps`` request starts per second over all tasks."""
 
@@ -228,7 +240,8 @@ async def ask_realms(domains: Iterable[str], cfg: RealmConfig,
             counts.add(r)
             on_result(r, body)
 
-    async with httpx.AsyncClient(timeout=timeout, limits=limits, headers=headers, follow_redirects=False) as client:
+    async with httpx.AsyncClient(timeout=timeout, limits=limits, headers=headers, follow_redirects=False,
+                                 verify=_tls_context()) as client:
         tasks = [asyncio.ensure_future(worker(client)) for _ in range(max(1, cfg.concurrency))]
 
         async def watch() -> None:  # stop: look-ups in flight are dropped (no row: asked again on resume)
