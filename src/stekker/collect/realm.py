@@ -228,7 +228,7 @@ async def ask_realms(domains: Iterable[str], cfg: RealmConfig,
             domain = queue.get_nowait()
             if state["unreachable"] is not None:
                 r = _error(cfg, domain, ErrorKind.OTHER,
-                           f"not asked: the realm endpoint did not answer {FAIL_STREAK} look-ups in a row "
+                           f"not asked: the realm endpoint did not answer {FAIL_STREAK} attempts in a row "
                            f"({state['unreachable']})")
                 r.resolver = origin
                 counts.not_asked += 1
