@@ -981,3 +981,19 @@ def test_realm_answers_are_left_out_where_a_definition_counts_dns_records_only(k
     dns_err = attr(d, recs, kb, errors={("enterpriseregistration." + d, "CNAME"): ErrorKind.SERVFAIL})
     assert dns_err.services["identity"].status == "error"
     assert judge(dns_err.services["identity"], kb, pol["nos-records"], AS_OF).verdict == ERROR
+
+
+def test_a_failed_realm_look_up_is_no_measurement_error_where_realm_answers_are_left_out(kb):
+    """The domain verdict (judge_results), not only each dependency: under
+    nos-records a realm error changes nothing; under the definitions that
+    count identity it leaves the domain unmeasured, never sovereign."""
+    from stekker.judge import ERROR, SOVEREIGN, judge_results, load_policies
+
+    d = "eigen-r.nl"
+    recs = [(d, "MX", "10 mail." + d + "."), ("mail." + d, "A", "192.87.1.1"), (d, "NS", "ns1." + d + "."),
+            ("ns1." + d, "A", "192.87.1.2"), (d, "A", "192.87.1.3")]
+    pols = load_policies().select(["nos", "nos-records"])
+    ok = judge_results([attr_realm(d, recs, kb, realm(d))], kb, pols, AS_OF)[0]
+    assert ok.verdict == {"nos": SOVEREIGN, "nos-records": SOVEREIGN}
+    failed = judge_results([attr_realm(d, recs, kb, realm(d, error=ErrorKind.TIMEOUT))], kb, pols, AS_OF)[0]
+    assert failed.verdict == {"nos": ERROR, "nos-records": SOVEREIGN}

@@ -27,9 +27,9 @@ def test_answers_become_present_absent_or_error():
     tenants = {"gemeente-a.nl": "Managed", "bedrijf-f.nl": "Federated", "school-x.nl": "Managed",
                "vreemd.nl": "Managed", "groot.nl": "Managed"}
     faults = {"kapot.nl": "garbage", "druk.nl": "429", "stuk.nl": "503", "vreemd.nl": "other-domain",
-              "groot.nl": "huge"}
+              "groot.nl": "huge", "diep.nl": "nested"}
     domains = ["gemeente-a.nl", "bedrijf-f.nl", "niemand.nl", "kapot.nl", "druk.nl", "stuk.nl", "vreemd.nl",
-               "groot.nl"]
+               "groot.nl", "diep.nl"]
     with RealmServer(tenants, faults=faults) as srv:
         got, counts = _ask(domains, srv.url, retries=1)
     assert set(got) == set(domains)
@@ -44,10 +44,11 @@ def test_answers_become_present_absent_or_error():
     for d, kind, words in [("kapot.nl", ErrorKind.MALFORMED, "not JSON"), ("druk.nl", ErrorKind.OTHER, "HTTP 429"),
                            ("stuk.nl", ErrorKind.OTHER, "HTTP 503"),
                            ("vreemd.nl", ErrorKind.MALFORMED, "another domain"),
-                           ("groot.nl", ErrorKind.MALFORMED, "larger than")]:
+                           ("groot.nl", ErrorKind.MALFORMED, "larger than"),
+                           ("diep.nl", ErrorKind.MALFORMED, "not JSON")]:  # nesting that breaks the parser
         r, _ = got[d]
         assert r.status is Status.ERROR and r.error_kind is kind and words in r.detail, (d, r)
-    assert (counts.present, counts.absent, counts.error) == (2, 1, 5)
+    assert (counts.present, counts.absent, counts.error) == (2, 1, 6)
     # 429 and 503 were asked again once (retries=1), the others once
     assert srv.requests.count("druk.nl") == 2 and srv.requests.count("stuk.nl") == 2
     assert srv.requests.count("kapot.nl") == 1
@@ -87,6 +88,10 @@ def test_an_unreachable_endpoint_ends_in_seconds_and_counts_as_errors():
     ("https://login.microsoftonline.com/getuserrealm.srf", False),  # no {domain}
     ("ftp://127.0.0.1/{domain}", False),
     ("file:///etc/passwd?{domain}", False),
+    ("https://[::1/{domain}", False),  # not a URL
+    ("https://r.example:99999/{domain}", False),  # no such port
+    ("https://r.example:abc/{domain}", False),
+    ("https://r.example:0/{domain}", False),
 ])
 def test_realm_url_is_checked(url, ok):
     if ok:
@@ -138,7 +143,7 @@ def test_cli_refuses_bad_realm_options(tmp_path):
     inp = tmp_path / "in.txt"
     inp.write_text("gemeente-a.nl\n")
     r = cli("scan", inp, "--db", tmp_path / "x.db", "--ms-realm-url", "https://r.example/{domain}")
-    assert r.rc == 2 and "--ms-realm-url needs --ms-realm" in r.err
+    assert r.rc == 2 and "--ms-realm-url and --ms-realm-qps need --ms-realm" in r.err
     r = cli("scan", inp, "--db", tmp_path / "x.db", "--ms-realm", "--ms-realm-url", "http://r.example/{domain}")
     assert r.rc == 2 and "https" in r.err
     assert not (tmp_path / "x.db").exists()  # refused before a database was made
@@ -198,10 +203,11 @@ def test_reports_say_that_the_realm_was_asked_in_the_readers_language(tmp_path):
         run_realm(store, sid, RealmConfig(url=srv.url, qps=0, retries=0))
     store.finish_scan(sid, "finished", {"ms_realm": store.purpose_counts(sid, "ms_realm")})
     ws = {w.key: w for w in scan_meta(store, sid)["warnings"] if getattr(w, "key", None)}
-    assert ws["ms_realm_asked"].args == {"asked": 2, "present": 1}
+    assert ws["ms_realm_asked"].args == {"n": 2, "present": 1, "absent": 0, "errors": 1}
     assert ws["ms_realm_errors"].args == {"errors": 1}
     nl, en = Strings("nl"), Strings("en")
-    assert "Entra ID-tenant" in nl.message(ws["ms_realm_asked"]) and "2 domeinen" in nl.message(ws["ms_realm_asked"])
+    assert "Entra ID-tenant" in nl.message(ws["ms_realm_asked"]) and "van 2 domeinen" in nl.message(ws["ms_realm_asked"])
+    assert "1 konden niet worden opgevraagd" in nl.message(ws["ms_realm_asked"])
     assert "nooit als 'geen tenant'" in nl.message(ws["ms_realm_errors"])
     assert en.message(ws["ms_realm_errors"]) == str(ws["ms_realm_errors"])
 
@@ -255,3 +261,117 @@ def test_a_realm_row_is_rechecked_with_the_request_not_with_dig():
     assert "dig" not in cmd
     hostile = dig_command("x.nl'; rm -rf ~", "REALM")
     assert hostile.startswith("curl -s '") and "'\"'\"'" in hostile  # the quote cannot end the argument
+
+
+def test_a_throttling_endpoint_is_given_up_and_retry_after_is_read():
+    from stekker.collect.realm import THROTTLE_STREAK, _retry_after
+
+    assert _retry_after("3", 2.0) == 3.0 and _retry_after(None, 2.0) == 2.0 and _retry_after("junk", 2.0) == 2.0
+    assert _retry_after("86400", 2.0) == 60.0 and _retry_after("nan", 2.0) == 2.0 and _retry_after("-5", 2.0) == 0.0
+    domains = [f"t{i}.nl" for i in range(120)]
+    with RealmServer({}, faults={d: "429" for d in domains}) as srv:
+        t0 = time.monotonic()
+        got, counts = _ask(domains, srv.url, retries=2, concurrency=4)
+        assert time.monotonic() - t0 < 20
+    assert len(got) == 120 and counts.error == 120 and counts.present == counts.absent == 0
+    assert counts.unreachable and "HTTP 429" in counts.unreachable
+    # given up after THROTTLE_STREAK answers in a row (plus those in flight), the rest not asked
+    assert len(srv.requests) <= THROTTLE_STREAK + 4 * 3 and counts.not_asked >= 120 - THROTTLE_STREAK
+    assert all(got[d][0].status is Status.ERROR for d in domains)
+
+
+def test_a_proxy_the_client_cannot_use_is_a_clear_setup_error(monkeypatch):
+    import importlib.util
+
+    from stekker.collect.realm import RealmSetupError
+
+    if importlib.util.find_spec("socksio") is not None:
+        pytest.skip("socksio is installed: httpx can use a socks proxy")
+    for var in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"):
+        monkeypatch.setenv(var, "socks5://127.0.0.1:1")
+    with pytest.raises(RealmSetupError, match="HTTPS_PROXY"):
+        _ask(["a.nl"], "http://127.0.0.1:9/r?login=user@{domain}")
+
+
+def test_adding_realm_rows_drops_the_stored_attributions_that_rest_on_the_old_evidence(tmp_path):
+    from test_store import add, new_scan, results_for
+
+    from stekker import kb as kbmod
+    from stekker.attribute import load_attributions
+    from stekker.collect.realm import run_realm
+    from stekker.store import Store
+
+    store = Store.open(str(tmp_path / "a.db"))
+    sid = new_scan(store)
+    add(store, sid, ["a.nl"])
+    store.write_domains(sid, [("a.nl", "ok", results_for("a.nl"))])
+    kb = kbmod.load()
+
+    def identity():
+        (a,) = list(load_attributions(store, sid, kb))
+        return a.services["identity"].provider
+
+    assert identity() is None  # attributed and stored from DNS alone
+    with RealmServer({"a.nl": "Managed"}) as srv:
+        run_realm(store, sid, RealmConfig(url=srv.url, qps=0))
+    assert identity() == "microsoft"  # not the stale stored answer
+
+
+@pytest.mark.lab
+def test_realm_added_to_a_finished_scan_keeps_its_date_records_the_choice_and_an_unreachable_endpoint_exits_3(
+        lab, tmp_path):
+    """--resume ID --ms-realm on a scan run without it: the scan records the
+    choice (a later plain --resume finishes the look-ups), its measurement
+    date does not move; when the endpoint cannot be reached the command says
+    so and exits 3, every domain recorded as an error."""
+    import socket
+
+    from cli_util import cli
+
+    from stekker.store import Store
+
+    inp = tmp_path / "in.txt"
+    inp.write_text("gemeente-a.nl\nschool-c.nl\n")
+    db = tmp_path / "f.db"
+    assert cli("scan", inp, "--db", db, "--resolver", lab.resolver, "-q").rc == 0
+    before = Store.open(str(db)).scan_info(1)
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    dead = f"http://127.0.0.1:{port}/getuserrealm.srf?login=user@{{domain}}&json=1"
+    r = cli("scan", "--resume", "1", "--db", db, "--ms-realm", "--ms-realm-url", dead)
+    assert r.rc == 3, r.err
+    assert "could not be reached" in r.err and "never as 'no tenant'" in r.err and "Traceback" not in r.text
+    info = Store.open(str(db)).scan_info(1)
+    assert info["finished_at"] == before["finished_at"] and info["state"] == "finished"
+    assert info["options"]["ms_realm"] is True and info["options"]["ms_realm_url"] == dead
+    assert info["summary"]["ms_realm"]["error"] == 2 and info["summary"]["ms_realm"]["present"] == 0
+    assert info["summary"]["elapsed_s"] == before["summary"]["elapsed_s"]  # the DNS summary stays
+    # the endpoint is back: --ms-realm asks the failed domains again (a plain --resume keeps the errors)
+    with RealmServer({"school-c.nl": "Managed"}) as srv:
+        r = cli("scan", "--resume", "1", "--db", db)
+        assert r.rc == 0 and srv.requests == []
+        r = cli("scan", "--resume", "1", "--db", db, "--ms-realm", "--ms-realm-url", srv.url)
+        assert r.rc == 0, r.err
+        assert sorted(srv.requests) == ["gemeente-a.nl", "school-c.nl"]
+    info = Store.open(str(db)).scan_info(1)
+    assert info["summary"]["ms_realm"] == {"present": 1, "absent": 1, "error": 0, "error_kinds": {}}
+    assert info["finished_at"] == before["finished_at"]
+
+
+def test_hostile_realm_urls_end_in_a_message_or_an_error_row():
+    """Every hostile string as a port, a path or a query of a loopback realm
+    URL: check_url refuses it with RealmURLError, or the look-up ends in a
+    row (never an exception, never a request off this machine)."""
+    from test_fuzz_cli import HOSTILE_ARGS
+
+    for x in HOSTILE_ARGS:
+        for url in (f"http://127.0.0.1:{x}/r?login=user@{{domain}}", f"http://127.0.0.1:9/{x}?login=user@{{domain}}",
+                    f"http://127.0.0.1:9/r?login={x}@{{domain}}", f"http://[::1]:9/r/{x}/{{domain}}"):
+            try:
+                check_url(url)
+            except RealmURLError:
+                continue
+            got, counts = _ask(["a.nl"], url, retries=0)
+            assert set(got) == {"a.nl"} and counts.error == 1, (url, got)

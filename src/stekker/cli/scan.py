@@ -53,8 +53,8 @@ def scan(
     ms_realm_url: Optional[str] = typer.Option(None, "--ms-realm-url",
                                                help="Another realm endpoint with {domain} (a mirror; http:// only to "
                                                     "a loopback address). Default: Microsoft's."),
-    ms_realm_qps: float = typer.Option(20.0, "--ms-realm-qps", min=0.1, max=1000.0,
-                                       help="Realm requests per second at most."),
+    ms_realm_qps: Optional[float] = typer.Option(None, "--ms-realm-qps", min=0.1, max=1000.0,
+                                                 help="Realm requests per second at most (default 20)."),
     label: Optional[str] = typer.Option(None, "--label", help="A name for this scan (shown in reports)."),
     progress: str = typer.Option("auto", "--progress", help="auto (bar on a terminal, lines otherwise), bar, lines, none."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only the summary."),
@@ -89,13 +89,13 @@ def scan(
         raise _err("--qps and --timeout must be finite numbers")
     if 0 < qps < 0.1:  # one question per 10 s or slower never finishes a domain
         raise _err("--qps must be 0 (no cap) or at least 0.1")
-    if not math.isfinite(ms_realm_qps):
+    if ms_realm_qps is not None and not math.isfinite(ms_realm_qps):
         raise _err("--ms-realm-qps must be a finite number")
+    if (ms_realm_url is not None or ms_realm_qps is not None) and not ms_realm:
+        raise _err("--ms-realm-url and --ms-realm-qps need --ms-realm")
     if ms_realm_url is not None:
         from stekker.collect.realm import RealmURLError, check_url
 
-        if not ms_realm:
-            raise _err("--ms-realm-url needs --ms-realm")
         try:
             check_url(ms_realm_url)
         except RealmURLError as exc:
@@ -151,9 +151,11 @@ def scan(
         except StoreError as exc:
             raise _err(str(exc))
         realm_opts = _realm_options(info, ms_realm, ms_realm_url, ms_realm_qps)
+        if ms_realm:  # recorded, so that a later plain --resume finishes the look-ups too
+            store.update_scan(resume, options={**(info.get("options") or {}), **_realm_recorded(realm_opts)})
         if info["state"] == "finished" and info["counts"].get("done") == info["counts"].get("targets"):
-            if realm_opts and store.domains_lacking(resume, "ms_realm", redo_errors=ms_realm):
-                _realm_pass(store, resume, plan, realm_opts, info.get("summary") or {}, "finished", say, db)
+            if realm_opts and store.domains_lacking(resume, plan.lookups["ms_realm"].id, redo_errors=ms_realm):
+                _realm_pass(store, resume, plan, realm_opts, say, db)
                 raise typer.Exit(0)
             say(f"scan {resume} is already complete ({info['counts'].get('done')} domains)")
             raise typer.Exit(0)
@@ -169,7 +171,7 @@ def scan(
             input_sha256=tf.sha256, resolvers=[format_resolver(r) for r in resolvers],
             options={"qps": qps, "timeout": timeout, "retries": retries, "window": window, "max_window": max_window, "domain_deadline": domain_deadline,
                      "workers": workers,
-                     **({"ms_realm": True, "ms_realm_url": ms_realm_url, "ms_realm_qps": ms_realm_qps} if ms_realm else {})},
+                     **_realm_recorded(_realm_options({}, ms_realm, ms_realm_url, ms_realm_qps))},
             label=label,
         )
         realm_opts = _realm_options({}, ms_realm, ms_realm_url, ms_realm_qps)
@@ -207,23 +209,31 @@ def scan(
         echo(f"finished domains are kept; resume with: stekker scan --resume {scan_id} --db {db}", err=True)
         raise typer.Exit(3)
     if realm_opts:
-        _realm_pass(store, scan_id, plan, realm_opts, res.summary(), res.state, say, db)
+        _realm_pass(store, scan_id, plan, realm_opts, say, db)
 
 
-def _realm_options(info: dict, ms_realm: bool, url: str | None, qps: float) -> dict | None:
-    """The realm check's settings: as given, or as the scan recorded them
-    (a resumed scan finishes the look-ups it started with)."""
+def _realm_options(info: dict, ms_realm: bool, url: str | None, qps: float | None) -> dict | None:
+    """The realm check's settings: as given, else as the scan recorded them
+    (a resumed scan finishes the look-ups it started with); None when the
+    scan does not ask it."""
     rec = (info.get("options") or {}) if info else {}
     if not (ms_realm or rec.get("ms_realm")):
         return None
-    return {"url": url or rec.get("ms_realm_url"), "qps": qps if ms_realm else float(rec.get("ms_realm_qps") or qps),
+    return {"url": url or rec.get("ms_realm_url"), "qps": float(qps or rec.get("ms_realm_qps") or 20.0),
             "redo_errors": ms_realm}  # --ms-realm given again: errors of an earlier pass are asked again
 
 
-def _realm_pass(store, scan_id: int, plan, opts: dict, summary: dict, state: str, say, db: str) -> None:
+def _realm_recorded(opts: dict | None) -> dict:
+    """What a scan records of its realm settings (options column)."""
+    if not opts:
+        return {}
+    return {"ms_realm": True, "ms_realm_url": opts.get("url"), "ms_realm_qps": opts.get("qps")}
+
+
+def _realm_pass(store, scan_id: int, plan, opts: dict, say, db: str) -> None:
     """The opt-in realm look-ups of a scan's done domains (collect/realm.py);
-    their counts go into the scan's summary."""
-    from stekker.collect.realm import RealmConfig, RealmURLError, check_url, run_realm
+    their counts go into the scan's summary (its state and times stay)."""
+    from stekker.collect.realm import RealmConfig, RealmSetupError, RealmURLError, check_url, run_realm
 
     lookup = plan.lookups["ms_realm"]
     try:
@@ -231,18 +241,23 @@ def _realm_pass(store, scan_id: int, plan, opts: dict, summary: dict, state: str
     except RealmURLError as exc:  # a recorded URL this version refuses
         raise _err(str(exc))
     cfg = RealmConfig(url=url, qps=float(opts.get("qps") or 20.0), purpose=lookup.id, qtype=lookup.type)
-    counts, stopped = run_realm(store, scan_id, cfg, say, redo_errors=bool(opts.get("redo_errors")))
+    try:
+        counts, stopped = run_realm(store, scan_id, cfg, say, redo_errors=bool(opts.get("redo_errors")))
+    except RealmSetupError as exc:
+        raise _err(f"{exc}; the DNS results are stored, nothing was asked", 3)
     now = store.purpose_counts(scan_id, lookup.id)  # every realm row of the scan, earlier passes included
-    store.finish_scan(scan_id, state, {**(summary or {}), "ms_realm": now})
+    store.update_scan(scan_id, summary={**(store.scan_info(scan_id).get("summary") or {}), "ms_realm": now})
     say(f"realm: {counts.present:,} in an Entra ID tenant, {counts.absent:,} not, {counts.error:,} errors"
-        + (f" ({counts.not_asked:,} not asked: the endpoint was unreachable)" if counts.not_asked else ""))
-    if counts.not_asked:
-        echo("warning: Microsoft's realm endpoint could not be reached; those domains are recorded as errors "
-             "(never as 'no tenant'). Check the network and ask again with: "
-             f"stekker scan --resume {scan_id} --db {db} --ms-realm", err=True)
+        + (f" ({counts.not_asked:,} not asked)" if counts.not_asked else ""))
     if stopped:
         echo(f"realm check stopped; finish it with: stekker scan --resume {scan_id} --db {db}", err=True)
         raise typer.Exit(130)
+    if counts.unreachable:
+        echo(f"error: Microsoft's realm endpoint {counts.unreachable}; the look-ups of {counts.error:,} domains "
+             f"are recorded as errors ({counts.not_asked:,} of them not asked), never as 'no tenant'. The DNS "
+             "results are complete. Check the network and ask again with: "
+             f"stekker scan --resume {scan_id} --db {db} --ms-realm", err=True)
+        raise typer.Exit(3)
 
 
 def _recorded_resolvers(store, scan_id: int) -> list[tuple[str, int]]:

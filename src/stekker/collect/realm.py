@@ -42,6 +42,8 @@ from stekker.evidence import RR, AbsentKind, ErrorKind, QueryResult, Status
 
 MAX_BODY = 64 * 1024  # a realm answer is a few hundred bytes
 FAIL_STREAK = 20  # attempts in a row without an HTTP answer: the endpoint is unreachable
+THROTTLE_STREAK = 50  # HTTP 429/5xx answers in a row: the endpoint keeps refusing, stop asking
+RETRY_AFTER_MAX = 60.0  # seconds: a longer Retry-After is not waited for in full
 NAMESPACES = {"managed": Status.PRESENT, "federated": Status.PRESENT, "unknown": Status.ABSENT}
 
 
@@ -51,12 +53,19 @@ class RealmURLError(ValueError):
 
 def check_url(url: str) -> str:
     """A realm URL template as given by a user: https (http only to a
-    loopback address, for a local mirror or the lab), with ``{domain}``."""
+    loopback address, for a local mirror or the lab), with ``{domain}``,
+    a host and a valid port."""
     if "{domain}" not in url:
         raise RealmURLError("the realm URL needs {domain} where the domain goes")
-    parts = urllib.parse.urlsplit(url.replace("{domain}", "example.nl"))
+    try:
+        parts = urllib.parse.urlsplit(url.replace("{domain}", "example.nl"))
+        port = parts.port  # a port that is no number or out of range raises here
+    except ValueError as exc:
+        raise RealmURLError(f"the realm URL is not a valid URL ({exc})") from None
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise RealmURLError("the realm URL must be an https:// URL")
+    if port == 0:
+        raise RealmURLError("the realm URL has port 0")
     if parts.scheme == "http":
         try:
             loopback = ipaddress.ip_address(parts.hostname).is_loopback
@@ -65,6 +74,11 @@ def check_url(url: str) -> str:
         if not loopback:
             raise RealmURLError("the realm URL must be https:// (http:// only to a loopback address)")
     return url
+
+
+class RealmSetupError(RuntimeError):
+    """The HTTP client cannot be set up (a proxy it cannot use, no TLS
+    roots): nothing was asked."""
 
 
 @dataclass(slots=True)
@@ -83,6 +97,7 @@ class RealmConfig:
 class RealmCounts:
     asked: int = 0
     not_asked: int = 0  # recorded as errors after the endpoint counted as unreachable
+    unreachable: str | None = None  # why the endpoint counted as unreachable (then not_asked > 0 or soon)
     rows: ScanCounters = field(default_factory=ScanCounters)  # present / absent / errors by kind
 
     def add(self, r: QueryResult) -> None:
@@ -117,7 +132,7 @@ def parse_realm(cfg: RealmConfig, domain: str, http_status: int, body: bytes) ->
         return _error(cfg, domain, ErrorKind.OTHER, f"the realm endpoint answered HTTP {http_status}", rcode)
     try:
         data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: hostile nesting ([[[[...)
         return _error(cfg, domain, ErrorKind.MALFORMED, "the realm answer is not JSON", rcode)
     if not isinstance(data, dict):
         return _error(cfg, domain, ErrorKind.MALFORMED, "the realm answer is not a JSON object", rcode)
@@ -150,17 +165,38 @@ def _tls_context() -> ssl.SSLContext:
     return ctx
 
 
+def _retry_after(value: str | None, default: float) -> float:
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date),
+    at most :data:`RETRY_AFTER_MAX`; ``default`` when absent or unreadable."""
+    if value:
+        try:
+            secs = float(value)
+        except ValueError:
+            try:
+                import email.utils
+
+                when = email.utils.parsedate_to_datetime(value)
+                secs = when.timestamp() - time.time()
+            except (TypeError, ValueError, IndexError, OverflowError):
+                secs = default
+        if secs == secs:  # not NaN
+            return max(0.0, min(RETRY_AFTER_MAX, secs))
+    return max(0.0, min(RETRY_AFTER_MAX, default))
+
+
 class _Pace:
-    """At most ``qps`` request starts per second over all tasks."""
+    """At most ``qps`` request starts per second over all tasks; ``hold``
+    keeps every task from starting one before a moment (Retry-After)."""
 
     def __init__(self, qps: float) -> None:
         self.gap = 1.0 / qps if qps > 0 else 0.0
         self.next = 0.0
         self.lock = asyncio.Lock()
 
+    def hold(self, seconds: float) -> None:
+        self.next = max(self.next, time.monotonic() + seconds)
+
     async def wait(self) -> None:
-        if not self.gap:
-            return
         async with self.lock:
             now = time.monotonic()
             if self.next > now:
@@ -183,31 +219,47 @@ async def ask_realms(domains: Iterable[str], cfg: RealmConfig,
     queue: asyncio.Queue[str] = asyncio.Queue()
     for d in domains:
         queue.put_nowait(d)
-    state = {"streak": 0, "unreachable": None}
+    # streak: attempts in a row without an HTTP answer; throttled: 429/5xx answers in a row
+    state: dict = {"streak": 0, "throttled": 0, "unreachable": None, "answered": False, "last": None}
     timeout = httpx.Timeout(cfg.timeout)
     limits = httpx.Limits(max_connections=cfg.concurrency, max_keepalive_connections=cfg.concurrency)
     headers = {"Accept": "application/json", "User-Agent": "stekker (sovereignty measurement; opt-in realm check)"}
+
+    def give_up(why: str) -> None:
+        if state["unreachable"] is None:
+            state["unreachable"] = why
 
     async def one(client: httpx.AsyncClient, domain: str) -> tuple[QueryResult, bytes | None]:
         url = cfg.url.replace("{domain}", urllib.parse.quote(domain, safe=".-"))
         last: QueryResult | None = None
         for attempt in range(cfg.retries + 1):
+            if attempt and state["unreachable"] is not None:
+                break
             await pace.wait()
             try:
                 async with client.stream("GET", url) as resp:
+                    state["answered"] = True
                     body = b""
                     async for chunk in resp.aiter_bytes():
                         body += chunk
                         if len(body) > MAX_BODY:
-                            state["streak"] = 0
+                            state["streak"] = state["throttled"] = 0
                             return _error(cfg, domain, ErrorKind.MALFORMED,
                                           f"the realm answer is larger than {MAX_BODY} bytes",
                                           f"HTTP {resp.status_code}"), None
                     state["streak"] = 0
                     if resp.status_code == 429 or resp.status_code >= 500:
                         last = parse_realm(cfg, domain, resp.status_code, body)
-                        await asyncio.sleep(min(30.0, cfg.backoff * (attempt + 1)))
+                        state["throttled"] += 1
+                        if state["throttled"] >= THROTTLE_STREAK:
+                            give_up(f"answered HTTP {resp.status_code} {THROTTLE_STREAK} times in a row (throttled or failing)")
+                            break
+                        if attempt < cfg.retries:  # no pause after the last attempt
+                            wait = _retry_after(resp.headers.get("Retry-After"), cfg.backoff * (attempt + 1))
+                            pace.hold(wait)  # every worker waits: the endpoint asked us to slow down
+                            await asyncio.sleep(wait)
                         continue
+                    state["throttled"] = 0
                     return parse_realm(cfg, domain, resp.status_code, body), body
             except httpx.TimeoutException:
                 last = _error(cfg, domain, ErrorKind.TIMEOUT, f"no answer from the realm endpoint in {cfg.timeout:g} s")
@@ -215,10 +267,12 @@ async def ask_realms(domains: Iterable[str], cfg: RealmConfig,
                 last = _error(cfg, domain, ErrorKind.OTHER,
                               f"the realm endpoint could not be reached: {type(exc).__name__}: {str(exc)[:160]}")
             state["streak"] += 1
+            state["last"] = last.detail
             if state["streak"] >= FAIL_STREAK:
-                state["unreachable"] = last.detail if last else "no answer"
+                give_up(f"did not answer {FAIL_STREAK} attempts in a row ({last.detail})")
                 break
-        assert last is not None
+        if last is None:  # given up before the first attempt was answered
+            last = _error(cfg, domain, ErrorKind.OTHER, f"not asked: the realm endpoint {state['unreachable']}")
         return last, None
 
     async def worker(client: httpx.AsyncClient) -> None:
@@ -227,22 +281,34 @@ async def ask_realms(domains: Iterable[str], cfg: RealmConfig,
                 return
             domain = queue.get_nowait()
             if state["unreachable"] is not None:
-                r = _error(cfg, domain, ErrorKind.OTHER,
-                           f"not asked: the realm endpoint did not answer {FAIL_STREAK} attempts in a row "
-                           f"({state['unreachable']})")
+                r = _error(cfg, domain, ErrorKind.OTHER, f"not asked: the realm endpoint {state['unreachable']}")
                 r.resolver = origin
                 counts.not_asked += 1
                 counts.add(r)
                 on_result(r, None)
                 continue
-            r, body = await one(client, domain)
+            try:
+                r, body = await one(client, domain)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - recorded as this domain's error, never a lost domain
+                r, body = _error(cfg, domain, ErrorKind.OTHER,
+                                 f"the realm look-up failed: {type(exc).__name__}: {str(exc)[:160]}"), None
+                state["streak"] += 1
+                if state["streak"] >= FAIL_STREAK:
+                    give_up(f"failed {FAIL_STREAK} attempts in a row ({r.detail})")
             r.resolver = origin
             counts.asked += 1
             counts.add(r)
             on_result(r, body)
 
-    async with httpx.AsyncClient(timeout=timeout, limits=limits, headers=headers, follow_redirects=False,
-                                 verify=_tls_context()) as client:
+    try:
+        client_cm = httpx.AsyncClient(timeout=timeout, limits=limits, headers=headers, follow_redirects=False,
+                                      verify=_tls_context())
+    except (ImportError, ValueError, OSError, ssl.SSLError) as exc:  # e.g. a socks5:// proxy without socksio
+        raise RealmSetupError(f"cannot set up the HTTPS client for the realm look-up: {type(exc).__name__}: "
+                              f"{str(exc)[:200]} (check HTTPS_PROXY / ALL_PROXY and SSL_CERT_FILE)") from None
+    async with client_cm as client:
         tasks = [asyncio.ensure_future(worker(client)) for _ in range(max(1, cfg.concurrency))]
 
         async def watch() -> None:  # stop: look-ups in flight are dropped (no row: asked again on resume)
@@ -259,7 +325,10 @@ async def ask_realms(domains: Iterable[str], cfg: RealmConfig,
                 watcher.cancel()
         for t in tasks:
             if not t.cancelled() and t.exception() is not None:
-                raise t.exception()  # a defect, not an answer: never swallowed
+                raise t.exception()  # a defect outside one domain's look-up: never swallowed
+    if state["unreachable"] is None and not state["answered"] and state["last"] is not None:
+        state["unreachable"] = f"did not answer any look-up ({state['last']})"  # a short list never reaches the streak
+    counts.unreachable = state["unreachable"]
     return counts
 
 

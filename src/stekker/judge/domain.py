@@ -211,7 +211,11 @@ def judge_results(attributions: Iterable[DomainAttribution], kb: Any, policies: 
         verdict = {}
         for p in policies:
             vs = [d.verdicts[p.id].verdict for d in deps if d.verdicts.get(p.id)]
-            verdict[p.id] = combine(vs, measurement_error=da.status == "error" or bool(da.errors),
+            # a failed question of a record type this definition leaves out (nos-records: TXT, the realm
+            # look-up) is no measurement error for it, as a dependency seen only there is none
+            errs = [e for e in da.errors if str(e.get("qtype") or "").upper() not in p.left_out_records] \
+                if p.left_out_records else da.errors
+            verdict[p.id] = combine(vs, measurement_error=da.status == "error" or bool(errs),
                                     nxdomain=da.status == "nxdomain")
         ex = [e for e in explanations if e.applies(da)]
         res = DomainResult(da, deps, verdict, ex)

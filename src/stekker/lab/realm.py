@@ -23,9 +23,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class RealmServer:
     def __init__(self, tenants: dict[str, str], host: str = "127.0.0.1",
                  faults: dict[str, str] | None = None) -> None:
-        """``faults``: domain -> ``"503"`` / ``"429"`` (that status), ``"garbage"``
-        (not JSON), ``"other-domain"``, ``"slow"`` (answers after 30 s),
-        ``"huge"`` (a body over 64 KB)."""
+        """``faults``: domain -> ``"503"`` / ``"429"`` (that status; 429 with
+        ``Retry-After: 0``), ``"garbage"`` (not JSON), ``"nested"`` (60 KB of
+        ``[``: JSON nested too deep to parse), ``"other-domain"``, ``"slow"``
+        (answers after 30 s), ``"huge"`` (a body over 64 KB)."""
         self.tenants = {d.lower(): v for d, v in tenants.items()}
         self.faults = {d.lower(): v for d, v in (faults or {}).items()}
         self.requests: list[str] = []
@@ -44,9 +45,11 @@ class RealmServer:
                     outer.requests.append(domain)
                 fault = outer.faults.get(domain)
                 if fault and fault.isdigit():
-                    return self._send(int(fault), b"{}")
+                    return self._send(int(fault), b"{}", {"Retry-After": "0"} if fault == "429" else None)
                 if fault == "garbage":
                     return self._send(200, b"<html>not json</html>")
+                if fault == "nested":
+                    return self._send(200, b"[" * (60 * 1024))
                 if fault == "slow":
                     time.sleep(30)
                 if fault == "huge":
@@ -63,8 +66,10 @@ class RealmServer:
                     body["AuthURL"] = f"https://sts.{domain}/adfs/ls/?username={login}"
                 return self._send(200, json.dumps(body).encode())
 
-            def _send(self, status: int, body: bytes) -> None:
+            def _send(self, status: int, body: bytes, extra: dict[str, str] | None = None) -> None:
                 self.send_response(status)
+                for k, v in (extra or {}).items():
+                    self.send_header(k, v)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()

@@ -73,17 +73,18 @@ def scan_meta(store: Any, scan_id: int, kb: Any = None) -> dict[str, Any]:
     except Exception:  # noqa: BLE001 - no ASN table installed: nothing to report
         pass
     realm = (info.get("summary") or {}).get("ms_realm") if isinstance(info.get("summary"), dict) else None
-    if isinstance(realm, dict):  # the opt-in look-up beyond DNS was asked: say so (docs/SCAN.md)
-        asked = sum(int(realm.get(k) or 0) for k in ("present", "absent", "error"))
+    if isinstance(realm, dict):  # the opt-in look-up beyond DNS was used: say so (docs/SCAN.md)
+        present, absent, errors = (int(realm.get(k) or 0) for k in ("present", "absent", "error"))
+        n = present + absent + errors
         meta["warnings"].append(Message(
-            "ms_realm_asked", f"besides DNS, Microsoft's user-realm endpoint was asked for {asked} domains "
-            f"(stekker scan --ms-realm): {int(realm.get('present') or 0)} are verified in an Entra ID tenant; "
-            "identity answers and 'likely Microsoft' mailboxes behind a mail filter rest on it",
-            asked=asked, present=int(realm.get("present") or 0)))
-        if int(realm.get("error") or 0):
+            "ms_realm_asked", f"besides DNS, Microsoft's user-realm endpoint was used (stekker scan --ms-realm): of "
+            f"{n} domains, {present} are verified in an Entra ID tenant, {absent} are not, {errors} could not be "
+            "looked up; identity answers and 'likely Microsoft' mailboxes behind a mail filter rest on it",
+            n=n, present=present, absent=absent, errors=errors))
+        if errors:
             meta["warnings"].append(Message(
-                "ms_realm_errors", f"the Microsoft realm look-up failed for {int(realm['error'])} domains: recorded "
-                "as errors, never as 'no tenant'", errors=int(realm["error"])))
+                "ms_realm_errors", f"the Microsoft realm look-up failed for {errors} domains: recorded as errors, "
+                "never as 'no tenant'", errors=errors))
     if info.get("state") and info.get("state") != "finished":
         meta["warnings"].append(Message("scan_unfinished", f"scan {scan_id} is {info.get('state')}: not every "
                                         "domain was measured", scan=scan_id, state=info.get("state")))

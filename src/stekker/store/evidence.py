@@ -168,12 +168,17 @@ class EvidenceMixin:
                     items: Sequence[tuple[str, Sequence[tuple[QueryResult, bytes | None]]]]) -> None:
         """Rows of one look-up (``purpose``) for done domains, after their
         DNS rows, in one transaction; a domain's earlier rows of that purpose
-        are replaced and its per-domain counts recomputed.  The domain's
-        status (from its SOA and NS answers) does not change."""
+        are replaced, its per-domain counts recomputed, and the scan's stored
+        attributions dropped (they rest on the old evidence; the next report
+        attributes the scan again).  The domain's status (from its SOA and NS
+        answers) does not change."""
         if not items:
             return
-        q, t = S.queries, S.targets
+        q, t, at = S.queries, S.targets, S.attributions
         with self.engine.begin() as conn:
+            # the scan's evidence changes: attributions stored from the old evidence are stale. All of the
+            # scan's go (a stored version is read as complete, so dropping only these domains would lose them)
+            conn.execute(at.delete().where(at.c.scan_id == scan_id))
             for domain, rows in items:
                 domain = _norm_domain(domain)
                 tr = conn.execute(sa.select(t.c.seq, t.c.done).where(t.c.scan_id == scan_id, t.c.domain == domain)).first()

@@ -54,6 +54,17 @@ class ScansMixin:
             raise StoreError(f"finish_scan: state must be one of {', '.join(_FINAL_STATES)}, not {state!r}")
         self._set_state(scan_id, state=state, finished_at=time.time(), summary=_jdump(summary or {}))
 
+    def update_scan(self, scan_id: int, *, options: dict | None = None, summary: dict | None = None) -> None:
+        """Replace a scan's recorded options and/or summary; its state and
+        times stay (a look-up added later does not move the measurement date)."""
+        values: dict[str, Any] = {}
+        if options is not None:
+            values["options"] = _jdump(options)
+        if summary is not None:
+            values["summary"] = _jdump(summary)
+        if values:
+            self._set_state(scan_id, **values)
+
     def _set_state(self, scan_id: int, **values: Any) -> None:
         with self.engine.begin() as conn:
             res = conn.execute(S.scans.update().where(S.scans.c.id == scan_id).values(**values))
