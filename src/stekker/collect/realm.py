@@ -252,7 +252,8 @@ async def ask_realms(domains: Iterable[str], cfg: RealmConfig,
                         last = parse_realm(cfg, domain, resp.status_code, body)
                         state["throttled"] += 1
                         if state["throttled"] >= THROTTLE_STREAK:
-                            give_up(f"answered HTTP {resp.status_code} {THROTTLE_STREAK} times in a row (throttled or failing)")
+                            give_up(f"answered HTTP {resp.status_code} {THROTTLE_STREAK} times in a row "
+                                    "(throttled or failing)")
                             break
                         if attempt < cfg.retries:  # no pause after the last attempt
                             wait = _retry_after(resp.headers.get("Retry-After"), cfg.backoff * (attempt + 1))
