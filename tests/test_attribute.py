@@ -992,8 +992,12 @@ def test_a_failed_realm_look_up_is_no_measurement_error_where_realm_answers_are_
     d = "eigen-r.nl"
     recs = [(d, "MX", "10 mail." + d + "."), ("mail." + d, "A", "192.87.1.1"), (d, "NS", "ns1." + d + "."),
             ("ns1." + d, "A", "192.87.1.2"), (d, "A", "192.87.1.3")]
-    pols = load_policies().select(["nos", "nos-records"])
+    pols = load_policies().select(["nos", "nos-records", "nos-mx"])
     ok = judge_results([attr_realm(d, recs, kb, realm(d))], kb, pols, AS_OF)[0]
-    assert ok.verdict == {"nos": SOVEREIGN, "nos-records": SOVEREIGN}
+    assert ok.verdict == {"nos": SOVEREIGN, "nos-records": SOVEREIGN, "nos-mx": SOVEREIGN}
     failed = judge_results([attr_realm(d, recs, kb, realm(d, error=ErrorKind.TIMEOUT))], kb, pols, AS_OF)[0]
-    assert failed.verdict == {"nos": ERROR, "nos-records": SOVEREIGN}
+    # nos-mx looks at inbound mail only: a failed identity look-up does not leave it unmeasured
+    assert failed.verdict == {"nos": ERROR, "nos-records": SOVEREIGN, "nos-mx": SOVEREIGN}
+    # a DNS failure of the MX itself still does, everywhere
+    mx_err = judge_results([attr(d, recs, kb, errors={(d, "MX"): ErrorKind.SERVFAIL})], kb, pols, AS_OF)[0]
+    assert mx_err.verdict["nos-mx"] == ERROR and mx_err.verdict["nos"] == ERROR

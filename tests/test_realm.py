@@ -92,6 +92,7 @@ def test_an_unreachable_endpoint_ends_in_seconds_and_counts_as_errors():
     ("https://r.example:99999/{domain}", False),  # no such port
     ("https://r.example:abc/{domain}", False),
     ("https://r.example:0/{domain}", False),
+    ("https://xn--/{domain}", False),  # the HTTP client refuses the host (not an IDNA name)
 ])
 def test_realm_url_is_checked(url, ok):
     if ok:
@@ -280,15 +281,16 @@ def test_a_throttling_endpoint_is_given_up_and_retry_after_is_read():
     assert all(got[d][0].status is Status.ERROR for d in domains)
 
 
-def test_a_proxy_the_client_cannot_use_is_a_clear_setup_error(monkeypatch):
+@pytest.mark.parametrize("proxy", ["socks5://127.0.0.1:1", "http://[::1", "ftp://127.0.0.1:1"])
+def test_a_proxy_the_client_cannot_use_is_a_clear_setup_error(monkeypatch, proxy):
     import importlib.util
 
     from stekker.collect.realm import RealmSetupError
 
-    if importlib.util.find_spec("socksio") is not None:
+    if proxy.startswith("socks5") and importlib.util.find_spec("socksio") is not None:
         pytest.skip("socksio is installed: httpx can use a socks proxy")
     for var in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"):
-        monkeypatch.setenv(var, "socks5://127.0.0.1:1")
+        monkeypatch.setenv(var, proxy)
     with pytest.raises(RealmSetupError, match="HTTPS_PROXY"):
         _ask(["a.nl"], "http://127.0.0.1:9/r?login=user@{domain}")
 

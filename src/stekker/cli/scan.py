@@ -151,10 +151,14 @@ def scan(
         except StoreError as exc:
             raise _err(str(exc))
         realm_opts = _realm_options(info, ms_realm, ms_realm_url, ms_realm_qps)
-        if ms_realm:  # recorded, so that a later plain --resume finishes the look-ups too
-            store.update_scan(resume, options={**(info.get("options") or {}), **_realm_recorded(realm_opts)})
+
+        def record_realm() -> None:  # recorded, so that a later plain --resume finishes the look-ups too
+            if ms_realm:
+                store.update_scan(resume, options={**(info.get("options") or {}), **_realm_recorded(realm_opts)})
+
         if info["state"] == "finished" and info["counts"].get("done") == info["counts"].get("targets"):
             if realm_opts and store.domains_lacking(resume, plan.lookups["ms_realm"].id, redo_errors=ms_realm):
+                record_realm()
                 _realm_pass(store, resume, plan, realm_opts, say, db)
                 raise typer.Exit(0)
             say(f"scan {resume} is already complete ({info['counts'].get('done')} domains)")
@@ -162,6 +166,7 @@ def scan(
         if info.get("plan_version") != plan.version:
             raise _err(f"scan {resume} used query plan version {info.get('plan_version')}, this stekker has "
                        f"{plan.version}; start a new scan")
+        record_realm()
         scan_id = resume
         say(f"resuming scan {scan_id}: {info['counts'].get('targets', 0) - info['counts'].get('done', 0)} domains to go; "
             f"{why}")
@@ -250,7 +255,8 @@ def _realm_pass(store, scan_id: int, plan, opts: dict, say, db: str) -> None:
     say(f"realm: {counts.present:,} in an Entra ID tenant, {counts.absent:,} not, {counts.error:,} errors"
         + (f" ({counts.not_asked:,} not asked)" if counts.not_asked else ""))
     if stopped:
-        echo(f"realm check stopped; finish it with: stekker scan --resume {scan_id} --db {db}", err=True)
+        again = " --ms-realm" if counts.unreachable else ""  # look-ups recorded as 'not asked' are asked again
+        echo(f"realm check stopped; finish it with: stekker scan --resume {scan_id} --db {db}{again}", err=True)
         raise typer.Exit(130)
     if counts.unreachable:
         echo(f"error: Microsoft's realm endpoint {counts.unreachable}; the look-ups of {counts.error:,} domains "

@@ -64,6 +64,17 @@ def check_url(url: str) -> str:
         raise RealmURLError(f"the realm URL is not a valid URL ({exc})") from None
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise RealmURLError("the realm URL must be an https:// URL")
+    import httpx
+    import idna
+
+    try:  # what the HTTP client refuses: the URL, or a host that is no IDNA name (xn--)
+        httpx.URL(url.replace("{domain}", "example.nl"))
+        try:
+            ipaddress.ip_address(parts.hostname)
+        except ValueError:
+            idna.encode(parts.hostname, uts46=True)
+    except (httpx.InvalidURL, idna.IDNAError, ValueError, UnicodeError) as exc:
+        raise RealmURLError(f"the realm URL is not a valid URL ({str(exc)[:120]})") from None
     if port == 0:
         raise RealmURLError("the realm URL has port 0")
     if parts.scheme == "http":
@@ -255,9 +266,9 @@ async def ask_realms(domains: Iterable[str], cfg: RealmConfig,
                             give_up(f"answered HTTP {resp.status_code} {THROTTLE_STREAK} times in a row "
                                     "(throttled or failing)")
                             break
-                        if attempt < cfg.retries:  # no pause after the last attempt
-                            wait = _retry_after(resp.headers.get("Retry-After"), cfg.backoff * (attempt + 1))
-                            pace.hold(wait)  # every worker waits: the endpoint asked us to slow down
+                        wait = _retry_after(resp.headers.get("Retry-After"), cfg.backoff * (attempt + 1))
+                        pace.hold(wait)  # every request waits: the endpoint asked to slow down
+                        if attempt < cfg.retries:  # this domain's own pause, not after its last attempt
                             await asyncio.sleep(wait)
                         continue
                     state["throttled"] = 0
@@ -296,6 +307,7 @@ async def ask_realms(domains: Iterable[str], cfg: RealmConfig,
                 r, body = _error(cfg, domain, ErrorKind.OTHER,
                                  f"the realm look-up failed: {type(exc).__name__}: {str(exc)[:160]}"), None
                 state["streak"] += 1
+                state["last"] = r.detail
                 if state["streak"] >= FAIL_STREAK:
                     give_up(f"failed {FAIL_STREAK} attempts in a row ({r.detail})")
             r.resolver = origin
@@ -306,7 +318,7 @@ async def ask_realms(domains: Iterable[str], cfg: RealmConfig,
     try:
         client_cm = httpx.AsyncClient(timeout=timeout, limits=limits, headers=headers, follow_redirects=False,
                                       verify=_tls_context())
-    except (ImportError, ValueError, OSError, ssl.SSLError) as exc:  # e.g. a socks5:// proxy without socksio
+    except Exception as exc:  # noqa: BLE001 - setup only (a socks5:// proxy without socksio, a proxy URL httpx refuses)
         raise RealmSetupError(f"cannot set up the HTTPS client for the realm look-up: {type(exc).__name__}: "
                               f"{str(exc)[:200]} (check HTTPS_PROXY / ALL_PROXY and SSL_CERT_FILE)") from None
     async with client_cm as client:

@@ -201,20 +201,50 @@ class DomainResult:
         return [d for d in self.deps if d.verdicts.get(pid) and d.verdicts[pid].verdict == NOT_SOVEREIGN]
 
 
+def _deciding_categories(kb: Any) -> dict[str, frozenset[str]]:
+    """purpose -> the categories whose answer it decides (``deciding`` in the
+    knowledge base's rules.yaml; saas and the input's hosts included)."""
+    rules = getattr(kb, "rules", None)
+    if rules is None:
+        return {}
+    out: dict[str, set[str]] = {}
+    named = [*getattr(rules, "categories", {}).items(), ("saas", getattr(rules, "saas", None)),
+             (HOST_CATEGORY, getattr(rules, "hosts", None))]
+    for cat, rule in named:
+        for purpose in getattr(rule, "deciding", None) or ():
+            out.setdefault(purpose, set()).add(cat)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def _error_counts(p: Policy, e: dict, decides: dict[str, frozenset[str]]) -> bool:
+    """Whether a failed question leaves the domain unmeasured under ``p``:
+    not when it is of a record type the definition leaves out (nos-records:
+    TXT, the realm look-up), nor when it decides only categories the
+    definition does not look at (nos-mx: a DKIM or realm failure). A failure
+    of a question that decides no category (an MX host's address, an SPF
+    include) always counts."""
+    if p.left_out_records and str(e.get("qtype") or "").upper() in p.left_out_records:
+        return False
+    if p.categories is not None:
+        cats = decides.get(str(e.get("purpose") or ""))
+        if cats and not (cats & set(p.categories)):
+            return False
+    return True
+
+
 def judge_results(attributions: Iterable[DomainAttribution], kb: Any, policies: list[Policy],
                   as_of: Any = None, explanations: list[Explanation] | None = None) -> list[DomainResult]:
     out = []
     explanations = explanations or []
     cache: dict = {}
+    decides = _deciding_categories(kb)
     for da in attributions:
         deps = judge_domain(da, kb, policies, as_of, cache=cache)
         verdict = {}
         for p in policies:
             vs = [d.verdicts[p.id].verdict for d in deps if d.verdicts.get(p.id)]
-            # a failed question of a record type this definition leaves out (nos-records: TXT, the realm
-            # look-up) is no measurement error for it, as a dependency seen only there is none
-            errs = [e for e in da.errors if str(e.get("qtype") or "").upper() not in p.left_out_records] \
-                if p.left_out_records else da.errors
+            errs = [e for e in da.errors if _error_counts(p, e, decides)] \
+                if (p.left_out_records or p.categories is not None) else da.errors
             verdict[p.id] = combine(vs, measurement_error=da.status == "error" or bool(errs),
                                     nxdomain=da.status == "nxdomain")
         ex = [e for e in explanations if e.applies(da)]
