@@ -33,6 +33,44 @@ def _enum_value(v: Any) -> str | None:
     return v.value if hasattr(v, "value") else str(v)
 
 
+def _query_rows(domain: str, rows: Sequence, start: int = 0) -> tuple[list[tuple], dict[str, int]]:
+    """One domain's results as ``queries`` rows without (scan_id, tseq),
+    numbered from ``start``, and its counts by status (once per domain: the
+    per-row work stays inline)."""
+    n = {"present": 0, "absent": 0, "error": 0}
+    qrows: list[tuple] = []
+    for i, item in enumerate(rows, start):
+        if isinstance(item, QueryResult):
+            r, wire = item, None
+        else:
+            r, wire = item
+        st = r.status
+        st = st.value if isinstance(st, Status) else str(st)
+        n[st] = n.get(st, 0) + 1
+        ek = r.error_kind
+        ak = r.absent_kind
+        qrows.append(
+            (
+                i,
+                domain,
+                r.purpose,
+                _clean(r.qname),
+                r.qtype,
+                st,
+                r.rcode,
+                None if ek is None else _enum_value(ek),
+                None if ak is None else _enum_value(ak),
+                bool(r.wildcard),
+                r.resolver,
+                r.ts,
+                _clean(r.detail),
+                _janswers(r.answers),
+                None if wire is None else bytes(wire),
+            )
+        )
+    return qrows, n
+
+
 class EvidenceMixin:
     """Rows of the ``queries`` table."""
 
@@ -55,39 +93,8 @@ class EvidenceMixin:
         for domain, status, rows in items:
             domain = _norm_domain(domain)
             domains.append(domain)
-            n = {"present": 0, "absent": 0, "error": 0}
-            qrows: list[tuple] = []
+            qrows, n = _query_rows(domain, rows)
             per_domain.append(qrows)
-            for i, item in enumerate(rows):
-                if isinstance(item, QueryResult):
-                    r, wire = item, None
-                else:
-                    r, wire = item
-                answers = r.answers
-                st = r.status
-                st = st.value if isinstance(st, Status) else str(st)
-                n[st] = n.get(st, 0) + 1
-                ek = r.error_kind
-                ak = r.absent_kind
-                qrows.append(
-                    (
-                        i,
-                        domain,
-                        r.purpose,
-                        _clean(r.qname),
-                        r.qtype,
-                        st,
-                        r.rcode,
-                        None if ek is None else _enum_value(ek),
-                        None if ak is None else _enum_value(ak),
-                        bool(r.wildcard),
-                        r.resolver,
-                        r.ts,
-                        _clean(r.detail),
-                        _janswers(answers),
-                        None if wire is None else bytes(wire),
-                    )
-                )
             done.append(
                 {"b_domain": domain, "b_status": str(_enum_value(status)),
                  "b_present": n["present"], "b_absent": n["absent"], "b_error": n["error"]}
@@ -186,19 +193,11 @@ class EvidenceMixin:
                     raise StoreError(f"add_results: {domain} is not a done target of scan {scan_id}")
                 conn.execute(q.delete().where(q.c.scan_id == scan_id, q.c.tseq == tr.seq, q.c.purpose == purpose))
                 top = conn.execute(sa.select(sa.func.max(q.c.seq)).where(q.c.scan_id == scan_id, q.c.tseq == tr.seq)).scalar()
-                start = -1 if top is None else int(top)
-                out = []
-                for i, (r, wire) in enumerate(rows, start=start + 1):
-                    if r.purpose != purpose:
-                        raise StoreError(f"add_results: a row of purpose {r.purpose!r} among {purpose!r}")
-                    st = r.status.value if isinstance(r.status, Status) else str(r.status)
-                    out.append((scan_id, tr.seq, i, domain, r.purpose, _clean(r.qname), r.qtype, st, r.rcode,
-                                None if r.error_kind is None else _enum_value(r.error_kind),
-                                None if r.absent_kind is None else _enum_value(r.absent_kind),
-                                bool(r.wildcard), r.resolver, r.ts, _clean(r.detail), _janswers(r.answers),
-                                None if wire is None else bytes(wire)))
-                if out:
-                    self._insert_queries(conn, out)
+                if any((r if isinstance(r, QueryResult) else r[0]).purpose != purpose for r in rows):
+                    raise StoreError(f"add_results: a row of another purpose among {purpose!r}")
+                qrows, _ = _query_rows(domain, rows, start=0 if top is None else int(top) + 1)
+                if qrows:
+                    self._insert_queries(conn, [(scan_id, tr.seq, *row) for row in qrows])
                 n = dict(conn.execute(sa.select(q.c.status, sa.func.count()).where(
                     q.c.scan_id == scan_id, q.c.tseq == tr.seq).group_by(q.c.status)).all())
                 conn.execute(t.update().where(t.c.scan_id == scan_id, t.c.seq == tr.seq).values(
