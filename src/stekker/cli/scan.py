@@ -154,12 +154,12 @@ def scan(
 
         def record_realm() -> None:  # recorded, so that a later plain --resume finishes the look-ups too
             if ms_realm:
-                store.update_scan(resume, options={**(info.get("options") or {}), **_realm_recorded(realm_opts)})
+                store.update_scan(resume, options={**(info.get("options") or {}), **realm_opts})
 
         if info["state"] == "finished" and info["counts"].get("done") == info["counts"].get("targets"):
             if realm_opts and store.domains_lacking(resume, plan.lookups["ms_realm"].id, redo_errors=ms_realm):
                 record_realm()
-                _realm_pass(store, resume, plan, realm_opts, say, db)
+                _realm_pass(store, resume, plan, realm_opts, ms_realm, say, db)
                 raise typer.Exit(0)
             say(f"scan {resume} is already complete ({info['counts'].get('done')} domains)")
             raise typer.Exit(0)
@@ -171,15 +171,15 @@ def scan(
         say(f"resuming scan {scan_id}: {info['counts'].get('targets', 0) - info['counts'].get('done', 0)} domains to go; "
             f"{why}")
     else:
+        realm_opts = _realm_options({}, ms_realm, ms_realm_url, ms_realm_qps)
         scan_id = store.create_scan(
             tool_version=__version__, plan_version=plan.version, input_path=str(file),
             input_sha256=tf.sha256, resolvers=[format_resolver(r) for r in resolvers],
             options={"qps": qps, "timeout": timeout, "retries": retries, "window": window, "max_window": max_window, "domain_deadline": domain_deadline,
                      "workers": workers,
-                     **_realm_recorded(_realm_options({}, ms_realm, ms_realm_url, ms_realm_qps))},
+                     **realm_opts},
             label=label,
         )
-        realm_opts = _realm_options({}, ms_realm, ms_realm_url, ms_realm_qps)
         n = store.add_targets(scan_id, tf)
         store.add_input_issues(scan_id, tf.issues)
         issues = list(tf.issues)
@@ -214,40 +214,34 @@ def scan(
         echo(f"finished domains are kept; resume with: stekker scan --resume {scan_id} --db {db}", err=True)
         raise typer.Exit(3)
     if realm_opts:
-        _realm_pass(store, scan_id, plan, realm_opts, say, db)
+        _realm_pass(store, scan_id, plan, realm_opts, ms_realm, say, db)
 
 
-def _realm_options(info: dict, ms_realm: bool, url: str | None, qps: float | None) -> dict | None:
-    """The realm check's settings: as given, else as the scan recorded them
-    (a resumed scan finishes the look-ups it started with); None when the
-    scan does not ask it."""
+def _realm_options(info: dict, ms_realm: bool, url: str | None, qps: float | None) -> dict:
+    """The realm check's settings as the scan records them (options
+    column): as given, else as recorded (a resumed scan finishes the
+    look-ups it started with); empty when the scan does not ask it."""
     rec = (info.get("options") or {}) if info else {}
     if not (ms_realm or rec.get("ms_realm")):
-        return None
-    return {"url": url or rec.get("ms_realm_url"), "qps": float(qps or rec.get("ms_realm_qps") or 20.0),
-            "redo_errors": ms_realm}  # --ms-realm given again: errors of an earlier pass are asked again
-
-
-def _realm_recorded(opts: dict | None) -> dict:
-    """What a scan records of its realm settings (options column)."""
-    if not opts:
         return {}
-    return {"ms_realm": True, "ms_realm_url": opts.get("url"), "ms_realm_qps": opts.get("qps")}
+    return {"ms_realm": True, "ms_realm_url": url or rec.get("ms_realm_url"),
+            "ms_realm_qps": float(qps or rec.get("ms_realm_qps") or 20.0)}
 
 
-def _realm_pass(store, scan_id: int, plan, opts: dict, say, db: str) -> None:
+def _realm_pass(store, scan_id: int, plan, opts: dict, redo_errors: bool, say, db: str) -> None:
     """The opt-in realm look-ups of a scan's done domains (collect/realm.py);
-    their counts go into the scan's summary (its state and times stay)."""
+    ``redo_errors`` (--ms-realm given again): failed look-ups are asked again.
+    Their counts go into the scan's summary (its state and times stay)."""
     from stekker.collect.realm import RealmConfig, RealmSetupError, RealmURLError, check_url, run_realm
 
     lookup = plan.lookups["ms_realm"]
     try:
-        url = check_url(opts.get("url") or lookup.url)
+        url = check_url(opts.get("ms_realm_url") or lookup.url)
     except RealmURLError as exc:  # a recorded URL this version refuses
         raise _err(str(exc))
-    cfg = RealmConfig(url=url, qps=float(opts.get("qps") or 20.0), purpose=lookup.id, qtype=lookup.type)
+    cfg = RealmConfig(url=url, qps=opts["ms_realm_qps"], purpose=lookup.id, qtype=lookup.type)
     try:
-        counts, stopped = run_realm(store, scan_id, cfg, say, redo_errors=bool(opts.get("redo_errors")))
+        counts, stopped = run_realm(store, scan_id, cfg, say, redo_errors=redo_errors)
     except RealmSetupError as exc:
         raise _err(f"{exc}; the DNS results are stored, nothing was asked", 3)
     now = store.purpose_counts(scan_id, lookup.id)  # every realm row of the scan, earlier passes included

@@ -106,7 +106,6 @@ class RealmConfig:
 
 @dataclass(slots=True)
 class RealmCounts:
-    asked: int = 0
     not_asked: int = 0  # recorded as errors after the endpoint counted as unreachable
     unreachable: str | None = None  # why the endpoint counted as unreachable (then not_asked > 0 or soon)
     rows: ScanCounters = field(default_factory=ScanCounters)  # present / absent / errors by kind
@@ -125,10 +124,6 @@ class RealmCounts:
     @property
     def error(self) -> int:
         return self.rows.errors
-
-    @property
-    def kinds(self) -> dict[str, int]:
-        return dict(self.rows.error_kinds)
 
 
 def _error(cfg: RealmConfig, domain: str, kind: ErrorKind, detail: str, rcode: str | None = None) -> QueryResult:
@@ -311,7 +306,6 @@ async def ask_realms(domains: Iterable[str], cfg: RealmConfig,
                 if state["streak"] >= FAIL_STREAK:
                     give_up(f"failed {FAIL_STREAK} attempts in a row ({r.detail})")
             r.resolver = origin
-            counts.asked += 1
             counts.add(r)
             on_result(r, body)
 
