@@ -904,7 +904,7 @@ def test_real_kb_gateway_changes_owner(kb):
 
 
 # ---------------------------------------------------------------- Microsoft's realm answer (scan --ms-realm)
-def realm(domain, value=None, *, error=None):
+def realm(domain, value=None, *, error=None, idp=None):
     """The stored row of the opt-in realm look-up (collect/realm.py)."""
     who = "https://login.microsoftonline.com"  # the row's "resolver": the origin asked (collect/realm.py)
     if error is not None:
@@ -913,8 +913,9 @@ def realm(domain, value=None, *, error=None):
     if value is None:  # NameSpaceType Unknown
         return QueryResult(domain, "ms_realm", domain, "REALM", Status.ABSENT, absent_kind=AbsentKind.NODATA,
                            rcode="HTTP 200", resolver=who)
+    answers = [RR(domain, "REALM", 0, value)] + ([RR(domain, "IDP", 0, idp)] if idp else [])
     return QueryResult(domain, "ms_realm", domain, "REALM", Status.PRESENT, rcode="HTTP 200",
-                       answers=[RR(domain, "REALM", 0, value)], resolver=who)
+                       answers=answers, resolver=who)
 
 
 def attr_realm(domain, records, kb, row):
@@ -938,6 +939,28 @@ def test_realm_tenant_behind_a_gateway_is_likely_microsoft(kb, value):
     ident = a.services["identity"]
     assert who(ident) == "microsoft" and ident.basis != "likely" and ident.jurisdiction == "US"
     assert who(a.services["office"]) == "microsoft"
+
+
+def test_a_federated_domain_signs_in_at_its_own_adfs_or_a_named_identity_provider(kb):
+    """Entra ID stays the identity platform (the directory that issues the
+    Microsoft 365 tokens); the identity provider it passes sign-in on to
+    (the realm answer's AuthURL host) is a further dependency: the
+    organisation itself for an own ADFS server, a catalogued provider by its
+    fingerprint, and otherwise named in the note, never dropped."""
+    d = "bedrijf-f.nl"
+    recs = [(d, "MX", "10 mx.transip.email.")]
+    own = attr_realm(d, recs, kb, realm(d, "federated", idp="sts." + d)).services["identity"]
+    assert who(own) == "microsoft" and [who(a) for a in own.also] == ["self"]
+    assert own.also[0].evidence[0].value == "sts." + d and own.also[0].evidence[0].purpose == "ms_realm"
+    other = attr_realm(d, recs, kb, realm(d, "federated", idp="login.ergens-anders.example")).services["identity"]
+    assert who(other) == "microsoft" and other.also == []
+    assert "not recognised: login.ergens-anders.example" in other.note
+    # a managed domain, or a federated one without a usable AuthURL, has Entra ID alone
+    for row in (realm(d, "managed"), realm(d, "federated")):
+        plain = attr_realm(d, recs, kb, row).services["identity"]
+        assert who(plain) == "microsoft" and plain.also == [] and not plain.note
+    # the realm row's own name (the asked domain) is never taken for an own server
+    assert who(attr_realm(d, recs, kb, realm(d, "managed")).services["identity"]) != "self"
 
 
 def test_realm_tenant_does_not_override_an_mx_platform_or_an_own_mx(kb):

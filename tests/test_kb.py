@@ -368,3 +368,20 @@ def test_iway_under_sak_from_2017(kb):
     assert kb.chain("iway", "2018-01-01") == ["iway", "sak"]
     assert {h.country for h in kb.holders("sak", "2025-12-31")} == {"CH"}
     assert not kb.company("sak").ownership  # cantons are holders, never a controlling company
+
+
+@pytest.mark.parametrize("old, new, words", [
+    ("    on: [cname, realm, idp]\n", "    on: [cname, realm, idpp]\n", "unknown observation kind(s) idpp"),
+    ("    weak_kinds: [spf, txt, realm]", "    weak_kinds: [spf, tokn, realm]", "weak_kinds: unknown observation kind"),
+    ("    roles: [identity, sign_in]\n", "    roles: [identity, signin]\n", "unknown role(s) signin"),
+    ("  realm: [ms_realm]", "  realms: [ms_realm]", "unknown observation kind(s) realms"),
+])
+def test_a_misspelt_kind_or_role_in_the_rules_is_a_clear_error(tmp_path, old, new, words):
+    """A kind or role no fingerprint can have would feed nothing, silently."""
+    text = (kbmod.DATA_DIR / "rules.yaml").read_text()
+    assert text.count(old) == 1
+    p = tmp_path / "rules.yaml"
+    p.write_text(text.replace(old, new))
+    with pytest.raises(KBError) as exc:
+        kbmod.load(rules=p)
+    assert words in str(exc.value) and "rules.yaml" in str(exc.value)

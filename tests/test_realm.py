@@ -7,6 +7,7 @@ stored after the domain's DNS rows and attributed like them."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import pytest
@@ -38,6 +39,7 @@ def test_answers_become_present_absent_or_error():
     assert a.purpose == "ms_realm" and a.rcode == "HTTP 200" and b'"Managed"' in body
     f, body = got["bedrijf-f.nl"]
     assert f.values("REALM") == ["federated"] and b"AuthURL" in body  # the raw answer keeps the identity provider
+    assert f.values("IDP") == ["sts.bedrijf-f.nl"]  # ... and its host is a record of its own
     n, _ = got["niemand.nl"]
     assert n.status is Status.ABSENT and n.absent_kind is AbsentKind.NODATA
     # everything else is an error with its reason, never absent
@@ -52,6 +54,42 @@ def test_answers_become_present_absent_or_error():
     # 429 and 503 were asked again once (retries=1), the others once
     assert srv.requests.count("druk.nl") == 2 and srv.requests.count("stuk.nl") == 2
     assert srv.requests.count("kapot.nl") == 1
+
+
+@pytest.mark.parametrize("auth_url, host, why", [
+    ("https://sts.bedrijf-f.nl/adfs/ls/?username=user%40bedrijf-f.nl&wa=wsignin1.0", "sts.bedrijf-f.nl", None),
+    ("https://bedrijf.okta-emea.com/app/office365/x/sso/wsfed/passive?username=u", "bedrijf.okta-emea.com", None),
+    ("HTTPS://User:pw@STS.Bedrijf-F.NL:8443/adfs", "sts.bedrijf-f.nl", None),
+    ("https://sts.bücher.de/adfs", "sts.xn--bcher-kva.de", None),
+    (None, None, "names no AuthURL"),
+    ("", None, "names no AuthURL"),
+    (["https://x.nl"], None, "names no AuthURL"),
+    ("javascript:alert(1)", None, "not an http(s) URL"),
+    ("https://" + "a" * 5000 + ".nl/", None, "not an http(s) URL"),
+    ("https://192.0.2.7/adfs", None, "no usable host name"),
+    ("https:///adfs", None, "no usable host name"),
+    ("https://sts_x.bedrijf.nl\u0000/", None, "no usable host name"),
+])
+def test_a_federated_answer_names_its_identity_provider_only_by_a_valid_host(auth_url, host, why):
+    from stekker.collect.realm import parse_realm
+
+    body = {"NameSpaceType": "Federated", "DomainName": "bedrijf-f.nl"}
+    if auth_url is not None:
+        body["AuthURL"] = auth_url
+    r = parse_realm(RealmConfig(url="https://x/{domain}"), "bedrijf-f.nl", 200, json.dumps(body).encode())
+    # the tenant is a fact either way; only a valid host becomes the identity provider's record
+    assert r.status is Status.PRESENT and r.values("REALM") == ["federated"]
+    assert r.values("IDP") == ([host] if host else [])
+    if why:
+        assert why in r.detail
+    else:
+        assert r.detail is None
+
+
+def test_the_lab_endpoint_serves_a_given_auth_url():
+    with RealmServer({"bedrijf-f.nl": "Federated"}, auth_urls={"bedrijf-f.nl": "https://b.okta.com/sso"}) as srv:
+        got, _ = _ask(["bedrijf-f.nl"], srv.url)
+    assert got["bedrijf-f.nl"][0].values("IDP") == ["b.okta.com"]
 
 
 def test_a_slow_endpoint_is_a_timeout():
@@ -163,7 +201,7 @@ def test_scan_with_ms_realm_on_the_lab(lab, tmp_path):
 
     inp = tmp_path / "in.txt"
     inp.write_text("gemeente-a.nl\nschool-c.nl\nbestaat-niet-xyz.nl\n")
-    with RealmServer({"school-c.nl": "Managed"}) as srv:
+    with RealmServer({"school-c.nl": "Managed", "gemeente-a.nl": "Federated"}) as srv:
         r = cli("scan", inp, "--db", tmp_path / "plain.db", "--resolver", lab.resolver, "-q")
         assert r.rc == 0, r.err
         assert srv.requests == []  # off by default: Microsoft is not told which domains are looked at
@@ -177,11 +215,15 @@ def test_scan_with_ms_realm_on_the_lab(lab, tmp_path):
     store = Store.open(str(tmp_path / "r.db"))
     info = store.scan_info(1)
     assert info["options"]["ms_realm"] is True
-    assert info["summary"]["ms_realm"]["present"] == 1 and info["summary"]["ms_realm"]["absent"] == 1
+    assert info["summary"]["ms_realm"]["present"] == 2 and info["summary"]["ms_realm"]["absent"] == 0
     kb = kbmod.load()
     c = attribute_domain(store.evidence(1, "school-c.nl"), kb, as_of="2026-12-05")
     assert c.services["identity"].provider == "microsoft"
     assert any(e.purpose == "ms_realm" for e in c.services["identity"].evidence)
+    # a federated domain: the stored answer names its identity provider (an own ADFS server in the stand-in)
+    g = attribute_domain(store.evidence(1, "gemeente-a.nl"), kb, as_of="2026-12-05").services["identity"]
+    assert g.provider == "microsoft" and [(a.status, a.evidence[0].value) for a in g.also] == [
+        ("self", "sts.gemeente-a.nl")]
     plain = Store.open(str(tmp_path / "plain.db"))
     assert not any(q.purpose == "ms_realm" for q in plain.evidence(1, "school-c.nl").results)
 

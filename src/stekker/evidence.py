@@ -52,6 +52,12 @@ class AbsentKind(str, enum.Enum):
     NODATA = "nodata"
 
 
+# The record type of a host name a look-up beyond DNS names in its answer
+# (plan.yaml ``lookups:``): for Microsoft's realm answer of a federated domain,
+# the identity provider's host from ``AuthURL`` (``<domain> IDP sts.example.nl``).
+IDP_RTYPE = "IDP"
+
+
 @dataclass(frozen=True, slots=True)
 class RR:
     """One resource record of an answer section, as text.

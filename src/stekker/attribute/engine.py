@@ -36,7 +36,7 @@ from stekker.attribute.model import CATEGORIES, DomainAttribution, EvidenceItem,
 from stekker.countries import registration_country
 from stekker.datasets import registrable_domain as _registrable
 from stekker.dates import as_date
-from stekker.evidence import DomainEvidence, QueryResult, Status
+from stekker.evidence import IDP_RTYPE, DomainEvidence, QueryResult, Status
 from stekker.kb import KnowledgeBase
 from stekker.kb.schema import CategoryRule
 from stekker.spf import parse_spf, spf_records
@@ -178,6 +178,8 @@ def _observations(ev: DomainEvidence, kb: KnowledgeBase) -> list[_Obs]:
                 obs += [_Obs(kind, d, r, "TXT", raw) for d, raw in _dmarc_domains(r)]
             elif kind == "realm":  # a look-up beyond DNS (plan.yaml lookups): one value per answer
                 obs += [_Obs(kind, rr.value.lower(), r, rr.rtype, rr.value) for rr in r.answers if rr.rtype == r.qtype]
+            elif kind == "idp":  # the host a look-up's answer names (a federated realm's AuthURL)
+                obs += [_Obs(kind, n, r, IDP_RTYPE, raw) for n, raw in _final_names(r) if r.via_http]
     if "spf" in kb.rules.observations:
         targets, _ = _spf_terms(ev, apex_txt)
         obs += [_Obs("spf", dom, r, "TXT", rec) for dom, rec, r in targets]
@@ -199,6 +201,7 @@ class _Ctx:
     ip_unknown: dict[int, list[str]] = field(default_factory=dict)  # id(result) -> addresses not in the table
     matched_roles: dict[int, set[str]] = field(default_factory=dict)  # id(result) -> roles matched
     matched_names: set[str] = field(default_factory=set)  # names a fingerprint matched
+    unmatched: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # kind -> (name, purpose) no fingerprint knows
     tenant: str | None = None
     dstatus: str = "ok"  # DomainEvidence.status, computed once
     networks: dict[str, dict[str, Any]] = field(default_factory=dict)  # "as<N>" -> {asn, holder, country}
@@ -209,6 +212,7 @@ def _match_observations(ctx: _Ctx) -> None:
     for o in _observations(ctx.ev, kb):
         matches = kb.match(o.kind, o.value)
         if not matches:
+            ctx.unmatched.setdefault(o.kind, []).append((o.value, o.result.purpose))
             continue
         ctx.explained.add(id(o.result))
         # per provider keep the most specific match of this observation
@@ -334,6 +338,8 @@ def _match_spf_ips(ctx: _Ctx) -> None:
 
 
 def _final_names(r: QueryResult) -> list[tuple[str, str]]:
+    if r.via_http:  # a look-up beyond DNS: the hosts its answer names (never the asked domain itself)
+        return [(rr.value.rstrip(".").lower(), rr.value) for rr in r.answers if rr.rtype == IDP_RTYPE]
     if r.qtype == "MX":
         return [(h, raw) for h, raw in _mx_hosts(r) if h not in ("", ".")]
     if r.qtype == "NS":
@@ -646,7 +652,24 @@ def _decide(ctx: _Ctx, category: str, rule: CategoryRule, only: str | None = Non
         svc.also.append(own)
     if weak:
         svc.note = _weak_note(ctx, rule, ordered[0][1], only)
+    unrecognised = _unrecognised(ctx, rule, only)
+    if unrecognised:
+        svc.note = (svc.note + "; " if svc.note else "") + unrecognised
     return svc
+
+
+def _unrecognised(ctx: _Ctx, rule: CategoryRule, only: str | None) -> str | None:
+    """The note for names of the rule's ``list_unrecognised`` kinds that no
+    fingerprint knows and that are not the organisation's own (e.g. a
+    federated domain's identity provider nobody has catalogued): shown,
+    never dropped silently."""
+    if only is not None or not rule.list_unrecognised:
+        return None
+    names = sorted({n for k in rule.list_unrecognised for n, p in ctx.unmatched.get(k, ())
+                    if (rule.purposes is None or p in rule.purposes) and not _under(n, ctx.org)})
+    if not names:
+        return None
+    return "not recognised: " + ", ".join(names[:4]) + (" ..." if len(names) > 4 else "")
 
 
 def _weak_note(ctx: _Ctx, rule: CategoryRule, cs: list[_Cand], only: str | None) -> str:

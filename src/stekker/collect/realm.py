@@ -12,7 +12,10 @@ identity provider, ``AuthURL``) or ``Unknown`` (no tenant has verified it).
 That is stored like a DNS answer, so attribution, export and ``stekker show``
 need nothing new:
 
-* ``present`` with one record ``<domain> REALM managed|federated``;
+* ``present`` with one record ``<domain> REALM managed|federated``; for
+  ``Federated`` also ``<domain> IDP <host>``, the host of ``AuthURL`` (who
+  signs the users in: an own ADFS server, Okta, ...) when it is a valid host
+  name (else the row's detail says why it is not there);
 * ``absent`` (``nodata``) for ``Unknown``;
 * ``error`` for everything else (HTTP status, timeout, not JSON, a
   ``NameSpaceType`` never seen, another domain's answer): an error is never
@@ -38,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from stekker.collect.engine import ScanCounters
-from stekker.evidence import RR, AbsentKind, ErrorKind, QueryResult, Status
+from stekker.evidence import IDP_RTYPE, RR, AbsentKind, ErrorKind, QueryResult, Status
 
 MAX_BODY = 64 * 1024  # a realm answer is a few hundred bytes
 FAIL_STREAK = 20  # attempts in a row without an HTTP answer: the endpoint is unreachable
@@ -156,8 +159,31 @@ def parse_realm(cfg: RealmConfig, domain: str, http_status: int, body: bytes) ->
         return QueryResult(domain=domain, purpose=cfg.purpose, qname=domain, qtype=cfg.qtype, status=status,
                            absent_kind=AbsentKind.NODATA, rcode=rcode, ts=time.time(),
                            detail="NameSpaceType Unknown: no Entra ID tenant has verified this domain")
+    answers = [RR(domain, cfg.qtype, 0, ns.lower())]
+    detail = None
+    if ns.lower() == "federated":
+        host, detail = idp_host(data.get("AuthURL"))
+        if host is not None:
+            answers.append(RR(domain, IDP_RTYPE, 0, host))
     return QueryResult(domain=domain, purpose=cfg.purpose, qname=domain, qtype=cfg.qtype, status=status,
-                       rcode=rcode, answers=[RR(domain, cfg.qtype, 0, ns.lower())], ts=time.time())
+                       rcode=rcode, answers=answers, detail=detail, ts=time.time())
+
+
+def idp_host(auth_url: object) -> tuple[str | None, str | None]:
+    """(host, None) for a federated answer's ``AuthURL``, or (None, why not):
+    the host as a normalised A-label name (an IP address, a non-http(s) URL
+    or a host that is no valid name is kept out, never guessed at)."""
+    from stekker.targets import NameProblem, normalise_host
+
+    if not isinstance(auth_url, str) or not auth_url.strip():
+        return None, "federated, but the answer names no AuthURL (identity provider not known)"
+    shown = repr(auth_url[:80])
+    if len(auth_url) > 4096 or not auth_url.lower().startswith(("https://", "http://")):
+        return None, f"federated; AuthURL {shown} is not an http(s) URL (identity provider not known)"
+    try:
+        return normalise_host(auth_url), None
+    except NameProblem as exc:
+        return None, f"federated; AuthURL {shown} has no usable host name: {exc.reason[:120]}"
 
 
 def _tls_context() -> ssl.SSLContext:

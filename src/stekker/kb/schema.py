@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 ID_RE = re.compile(r"^[a-z0-9]+(?:[-_.][a-z0-9]+)*$")
 
-ON_KINDS = ("mx", "ns", "cname", "srv", "dkim", "selector", "txt", "spf", "dmarc", "realm")
+ON_KINDS = ("mx", "ns", "cname", "srv", "dkim", "selector", "txt", "spf", "dmarc", "realm", "idp")
 ROLES = (
     "web",
     "cdn",
@@ -27,6 +27,7 @@ ROLES = (
     "office",
     "collaboration",
     "identity",
+    "sign_in",  # the identity provider a federated Entra ID domain passes sign-in on to (realm AuthURL)
     "saas",
     "verification",
 )
@@ -77,7 +78,7 @@ class Source(_Strict):
 
 
 class Fingerprint(_Strict):
-    on: Literal["mx", "ns", "cname", "srv", "dkim", "selector", "txt", "spf", "dmarc", "realm"]
+    on: Literal[ON_KINDS]  # type: ignore[valid-type]  # one list: ON_KINDS
     suffix: str | None = None
     regex: str | None = None
     equals: str | None = None
@@ -291,7 +292,26 @@ class CategoryRule(_Strict):
     likely_roles: list[str] = Field(default_factory=list)  # roles that count as weak evidence here (an MS= tenant token)
     likely_hidden_roles: list[str] = Field(default_factory=list)  # a presence answer hidden only by these: "likely" its operator
     service_kinds: bool = False  # tell a provider's platform apart from a server on its network (infrastructure)
+    list_unrecognised: list[str] = Field(default_factory=list)  # kinds whose unknown, not own names go in the note
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _known_names(self):
+        # a misspelt kind or role would silently feed nothing
+        kinds = {"on": self.on, "platform_kinds": self.platform_kinds, "weak_kinds": self.weak_kinds,
+                 "list_unrecognised": self.list_unrecognised, "confidence_by_kind": list(self.confidence_by_kind)}
+        for key, vals in kinds.items():
+            bad = [v for v in vals if v not in ON_KINDS]
+            if bad:
+                raise ValueError(f"{key}: unknown observation kind(s) {', '.join(bad)} (known: {', '.join(ON_KINDS)})")
+        roles = {"roles": self.roles, "unknown_roles": self.unknown_roles, "prefer_roles": self.prefer_roles,
+                 "corroborate_roles": self.corroborate_roles, "likely_roles": self.likely_roles,
+                 "likely_hidden_roles": self.likely_hidden_roles}
+        for key, vals in roles.items():
+            bad = [v for v in vals if v not in ROLES]
+            if bad:
+                raise ValueError(f"{key}: unknown role(s) {', '.join(bad)} (known: {', '.join(ROLES)})")
+        return self
 
 
 class RulesFile(_Strict):
@@ -307,3 +327,11 @@ class RulesFile(_Strict):
     network_confidence: float = 0.4  # the network operator of an address no provider's ASN covers
     network_roles: list[str] = Field(default_factory=lambda: ["web", "dns"])  # roles of such an answer (vs ip_roles)
     combine: Literal["noisy_or", "max"] = "noisy_or"
+
+    @field_validator("observations")
+    @classmethod
+    def _known_kinds(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        bad = [k for k in v if k not in ON_KINDS]
+        if bad:
+            raise ValueError(f"unknown observation kind(s) {', '.join(bad)} (known: {', '.join(ON_KINDS)})")
+        return v

@@ -22,13 +22,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class RealmServer:
     def __init__(self, tenants: dict[str, str], host: str = "127.0.0.1",
-                 faults: dict[str, str] | None = None) -> None:
+                 faults: dict[str, str] | None = None, auth_urls: dict[str, str | None] | None = None) -> None:
         """``faults``: domain -> ``"503"`` / ``"429"`` (that status; 429 with
         ``Retry-After: 0``), ``"garbage"`` (not JSON), ``"nested"`` (60 KB of
         ``[``: JSON nested too deep to parse), ``"other-domain"``, ``"slow"``
-        (answers after 30 s), ``"huge"`` (a body over 64 KB)."""
+        (answers after 30 s), ``"huge"`` (a body over 64 KB).  ``auth_urls``:
+        domain -> the ``AuthURL`` of a federated domain's answer (default: an
+        own ADFS server, ``https://sts.<domain>/adfs/ls/...``; ``None``: no
+        AuthURL, where the real one is not known, as for the peers' data)."""
         self.tenants = {d.lower(): v for d, v in tenants.items()}
         self.faults = {d.lower(): v for d, v in (faults or {}).items()}
+        self.auth_urls = {d.lower(): v for d, v in (auth_urls or {}).items()}
         self.requests: list[str] = []
         self._lock = threading.Lock()
         outer = self
@@ -63,7 +67,9 @@ class RealmServer:
                                  "FederationBrandName": domain.split(".")[0],
                                  "CloudInstanceName": "microsoftonline.com"})
                 if ns == "Federated":
-                    body["AuthURL"] = f"https://sts.{domain}/adfs/ls/?username={login}"
+                    auth = outer.auth_urls.get(domain, f"https://sts.{domain}/adfs/ls/?username={login}")
+                    if auth is not None:
+                        body["AuthURL"] = auth
                 return self._send(200, json.dumps(body).encode())
 
             def _send(self, status: int, body: bytes, extra: dict[str, str] | None = None) -> None:

@@ -582,7 +582,9 @@ def run_dataset(name: str, observations: list[PeerObservation], workdir: Path, n
     lab = Lab(LabSpec(orgs=orgs, fault_mix=NO_FAULTS), workdir=workdir / "lab", net=net)
     from stekker.lab.realm import RealmServer
 
-    realm = RealmServer({o.domain: o.tenant for o in observations if o.tenant}) if ms_realm else None
+    # the peers published the realm's NameSpaceType, not a federated domain's AuthURL: none is made up
+    realm = RealmServer({o.domain: o.tenant for o in observations if o.tenant},
+                        auth_urls={o.domain: None for o in observations if o.tenant}) if ms_realm else None
     realm_url = realm.start().url if realm else None
     try:
         lab.start()
