@@ -952,6 +952,11 @@ def test_a_federated_domain_signs_in_at_its_own_adfs_or_a_named_identity_provide
     own = attr_realm(d, recs, kb, realm(d, "federated", idp="sts." + d)).services["identity"]
     assert who(own) == "microsoft" and [who(a) for a in own.also] == ["self"]
     assert own.also[0].evidence[0].value == "sts." + d and own.also[0].evidence[0].purpose == "ms_realm"
+    okta = attr_realm(d, recs, kb, realm(d, "federated", idp="bedrijf.okta-emea.com")).services["identity"]
+    assert who(okta) == "microsoft" and [who(a) for a in okta.also] == ["okta"]
+    assert okta.also[0].jurisdiction == "US" and okta.also[0].evidence[0].rtype == "IDP"  # an EU cell, US control
+    eu = attr_realm(d, recs, kb, realm(d, "federated", idp="bedrijf.trustelem.com")).services["identity"]
+    assert [(who(a), a.jurisdiction) for a in eu.also] == [("trustelem", "FR")]
     other = attr_realm(d, recs, kb, realm(d, "federated", idp="login.ergens-anders.example")).services["identity"]
     assert who(other) == "microsoft" and other.also == []
     assert "not recognised: login.ergens-anders.example" in other.note
@@ -961,6 +966,21 @@ def test_a_federated_domain_signs_in_at_its_own_adfs_or_a_named_identity_provide
         assert who(plain) == "microsoft" and plain.also == [] and not plain.note
     # the realm row's own name (the asked domain) is never taken for an own server
     assert who(attr_realm(d, recs, kb, realm(d, "managed")).services["identity"]) != "self"
+
+
+def test_the_identity_provider_behind_entra_is_judged_and_left_out_where_only_dns_counts(kb):
+    from stekker.judge import NOT_SOVEREIGN, SOVEREIGN, judge_domain, load_policies
+
+    d = "bedrijf-f.nl"
+    pols = load_policies().select(["nos", "nos-records", "eu-controlled"])
+    da = attr_realm(d, [(d, "MX", "10 mx.transip.email.")], kb, realm(d, "federated", idp="bedrijf.trustelem.com"))
+    deps = [x for x in judge_domain(da, kb, pols, AS_OF) if x.category == "identity"]
+    assert [(x.service.provider, x.primary) for x in deps] == [("microsoft", True), ("trustelem", False)]
+    idp = deps[1].verdicts
+    assert idp["nos"].verdict == SOVEREIGN and idp["eu-controlled"].verdict == SOVEREIGN
+    assert deps[0].verdicts["nos"].verdict == NOT_SOVEREIGN
+    # the records NOS read do not include the realm look-up: neither Entra nor the IdP counts there
+    assert idp.get("nos-records") is None and deps[0].verdicts.get("nos-records") is None
 
 
 def test_realm_tenant_does_not_override_an_mx_platform_or_an_own_mx(kb):

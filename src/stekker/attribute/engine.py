@@ -373,8 +373,8 @@ def _match_self(ctx: _Ctx) -> None:
                 item = EvidenceItem(qname=r.qname, rtype=r.qtype, value=", ".join(ips),
                                     rule="self.own-domain+unmapped-asn", purpose=r.purpose)
             else:
-                item = EvidenceItem(qname=r.qname, rtype=r.qtype if r.qtype != "A" else "CNAME", value=raw,
-                                    rule="self.own-domain", purpose=r.purpose)
+                rtype = IDP_RTYPE if r.via_http else r.qtype if r.qtype != "A" else "CNAME"
+                item = EvidenceItem(qname=r.qname, rtype=rtype, value=raw, rule="self.own-domain", purpose=r.purpose)
             ctx.self_items.setdefault(r.purpose, []).append(item)
             ctx.explained.add(id(r))
 
