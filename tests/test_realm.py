@@ -201,7 +201,8 @@ def test_scan_with_ms_realm_on_the_lab(lab, tmp_path):
 
     inp = tmp_path / "in.txt"
     inp.write_text("gemeente-a.nl\nschool-c.nl\nbestaat-niet-xyz.nl\n")
-    with RealmServer({"school-c.nl": "Managed", "gemeente-a.nl": "Federated"}) as srv:
+    with RealmServer({"school-c.nl": "Federated", "gemeente-a.nl": "Federated"},
+                     auth_urls={"school-c.nl": "https://login.elders.example/adfs/ls/"}) as srv:
         r = cli("scan", inp, "--db", tmp_path / "plain.db", "--resolver", lab.resolver, "-q")
         assert r.rc == 0, r.err
         assert srv.requests == []  # off by default: Microsoft is not told which domains are looked at
@@ -224,6 +225,11 @@ def test_scan_with_ms_realm_on_the_lab(lab, tmp_path):
     g = attribute_domain(store.evidence(1, "gemeente-a.nl"), kb, as_of="2026-12-05").services["identity"]
     assert g.provider == "microsoft" and [(a.status, a.evidence[0].value) for a in g.also] == [
         ("self", "sts.gemeente-a.nl")]
+    # an identity provider nobody catalogued is named, in `stekker show` too (a note next to the evidence)
+    assert c.services["identity"].note == "not recognised: login.elders.example"
+    r = cli("show", "school-c.nl", "--db", tmp_path / "r.db")
+    assert r.rc == 0 and "school-c.nl IDP login.elders.example" in r.out
+    assert "(not recognised: login.elders.example)" in r.out
     plain = Store.open(str(tmp_path / "plain.db"))
     assert not any(q.purpose == "ms_realm" for q in plain.evidence(1, "school-c.nl").results)
 

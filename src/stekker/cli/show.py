@@ -164,7 +164,10 @@ def _show_attribution(con, ev, as_of) -> None:
         lines = [f"{e.qname} {e.rtype} {e.value} [{e.rule}]" for e in s.evidence[:n]]
         if len(s.evidence) > n:
             lines.append(f"(+{len(s.evidence) - n} more)")
-        return "\n".join(lines) or (s.note or "")
+        text = "\n".join(lines)
+        if s.note:  # why it is weak, what was not recognised: shown next to the evidence, not only without it
+            text = f"{text}\n({s.note})" if text else s.note
+        return text
 
     for cat, s in att.services.items():
         t.add_row(cat, _safe(who(s)), f"{s.confidence:.2f}" if s.status == "attributed" else "", _safe(evid(s, 3)))
