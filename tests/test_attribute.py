@@ -1044,3 +1044,19 @@ def test_a_failed_realm_look_up_is_no_measurement_error_where_realm_answers_are_
     # a DNS failure of the MX itself still does, everywhere
     mx_err = judge_results([attr(d, recs, kb, errors={(d, "MX"): ErrorKind.SERVFAIL})], kb, pols, AS_OF)[0]
     assert mx_err.verdict["nos-mx"] == ERROR and mx_err.verdict["nos"] == ERROR
+
+
+def test_mx_order_of_the_answer_does_not_decide_a_tie(kb):
+    """Resolvers rotate the records of an answer; the same MX records must
+    give the same answer: the most preferred MX first, then by name."""
+    d = "bedrijf-mx.nl"
+    a = [(d, "MX", "20 mx.transip.email."), (d, "MX", "10 mx00.kpnmail.nl.")]
+    one, two = attr(d, a, kb), attr(d, list(reversed(a)), kb)
+    for da in (one, two):
+        mb = da.services["mailbox"]
+        assert who(mb) == "kpn" and [who(x) for x in mb.also] == ["transip"]  # equal weight: MX 10 first
+    assert [e.value for e in one.services["mail_inbound"].evidence] == \
+        [e.value for e in two.services["mail_inbound"].evidence]
+    # equal preference: the name decides, not the position in the answer
+    b = [(d, "MX", "10 mx.transip.email."), (d, "MX", "10 mx00.kpnmail.nl.")]
+    assert who(attr(d, b, kb).services["mailbox"]) == who(attr(d, list(reversed(b)), kb).services["mailbox"])

@@ -82,12 +82,17 @@ class _Cand:
 
 
 def _mx_hosts(r: QueryResult) -> list[tuple[str, str]]:
+    """(host, record) of an MX answer, the most preferred first, then by
+    name: resolvers rotate the order of an answer, and a tie between
+    providers must not depend on that (the same records, the same answer)."""
     out = []
     for rr in r.answers:
         if rr.rtype == "MX":
-            host = rr.value.split()[-1].rstrip(".").lower()
-            out.append((host, rr.value))
-    return out
+            parts = rr.value.split()
+            host = parts[-1].rstrip(".").lower()
+            pref = int(parts[0]) if len(parts) == 2 and parts[0].isdigit() else 1 << 16
+            out.append((pref, host, rr.value))
+    return [(host, raw) for _, host, raw in sorted(out)]
 
 
 def _is_null_mx(r: QueryResult) -> bool:
@@ -96,7 +101,32 @@ def _is_null_mx(r: QueryResult) -> bool:
 
 
 def _srv_targets(r: QueryResult) -> list[tuple[str, str]]:
-    return [(rr.value.split()[-1].rstrip(".").lower(), rr.value) for rr in r.answers if rr.rtype == "SRV"]
+    return sorted((rr.value.split()[-1].rstrip(".").lower(), rr.value) for rr in r.answers if rr.rtype == "SRV")
+
+
+def _ns_hosts(r: QueryResult) -> list[tuple[str, str]]:
+    return sorted((rr.value.rstrip(".").lower(), rr.value) for rr in r.answers if rr.rtype == "NS")
+
+
+def _stable(ev: DomainEvidence) -> DomainEvidence:
+    """The evidence in an order that does not depend on how a resolver
+    rotated the records of an answer: the questions derived from an answer
+    (the MX hosts' addresses, ...) were asked in the answer's order, so
+    within one purpose they are put in order of MX preference, then name.
+    Purposes keep their plan order (it decides ties on purpose). A copy:
+    the caller's evidence is not changed."""
+    rank: dict[str, int] = {}
+    pref: dict[str, int] = {}
+    for r in ev.results:
+        rank.setdefault(r.purpose, len(rank))
+        if r.qtype == "MX":
+            for i, (host, _) in enumerate(_mx_hosts(r)):
+                pref.setdefault(host, i)
+    order = sorted(range(len(ev.results)), key=lambda i: (
+        rank[ev.results[i].purpose], pref.get(ev.results[i].qname, 1 << 16), ev.results[i].qname, i))
+    if order == list(range(len(ev.results))):
+        return ev
+    return replace(ev, results=[ev.results[i] for i in order])
 
 
 def _cname_targets(r: QueryResult) -> list[tuple[str, str]]:
@@ -162,7 +192,7 @@ def _observations(ev: DomainEvidence, kb: KnowledgeBase) -> list[_Obs]:
             if kind == "mx" and r.qtype == "MX":
                 obs += [_Obs(kind, h, r, "MX", raw) for h, raw in _mx_hosts(r) if h not in ("", ".")]
             elif kind == "ns" and r.qtype == "NS":
-                obs += [_Obs(kind, rr.value.rstrip(".").lower(), r, "NS", rr.value) for rr in r.answers if rr.rtype == "NS"]
+                obs += [_Obs(kind, n, r, "NS", raw) for n, raw in _ns_hosts(r)]
             elif kind in ("cname", "dkim"):
                 obs += [_Obs(kind, n, r, "CNAME", raw) for n, raw in _cname_targets(r)]
             elif kind == "srv" and r.qtype == "SRV":
@@ -262,7 +292,7 @@ def _match_ips(ctx: _Ctx) -> None:
         if any(n in ctx.matched_names for n in r.chain):
             ctx.explained.add(id(r))
             continue
-        for rr in r.answers:
+        for rr in sorted(r.answers, key=lambda x: (x.rtype, x.value)):  # not the resolver's rotation
             if rr.rtype not in ("A", "AAAA"):
                 continue
             try:
@@ -343,7 +373,7 @@ def _final_names(r: QueryResult) -> list[tuple[str, str]]:
     if r.qtype == "MX":
         return [(h, raw) for h, raw in _mx_hosts(r) if h not in ("", ".")]
     if r.qtype == "NS":
-        return [(rr.value.rstrip(".").lower(), rr.value) for rr in r.answers if rr.rtype == "NS"]
+        return _ns_hosts(r)
     if r.qtype == "SRV":
         return _srv_targets(r)
     return [(r.final_name, r.final_name)]
@@ -757,6 +787,7 @@ def attribute_domain(
 
         kb = _kb.load()
     d = as_of if isinstance(as_of, _dt.date) else as_date(as_of or None)
+    ev = _stable(ev)
     ctx = _Ctx(ev=ev, kb=kb, org=registrable_domain(ev.domain), as_of=d, asn_table=asn_table)
     dstatus = ctx.dstatus = ev.status
     if dstatus != "nxdomain":
