@@ -1060,3 +1060,16 @@ def test_mx_order_of_the_answer_does_not_decide_a_tie(kb):
     # equal preference: the name decides, not the position in the answer
     b = [(d, "MX", "10 mx.transip.email."), (d, "MX", "10 mx00.kpnmail.nl.")]
     assert who(attr(d, b, kb).services["mailbox"]) == who(attr(d, list(reversed(b)), kb).services["mailbox"])
+
+
+def test_the_order_of_derived_questions_does_not_decide_a_tie(kb):
+    """The MX hosts' addresses were asked in the order the resolver gave the
+    MX records; two unknown MX hosts of equal preference on two providers'
+    networks give the same answer either way (the name decides)."""
+    d = "bedrijf-asn.nl"
+    mx = [(d, "MX", "10 mx-b.relay-elders.example."), (d, "MX", "10 mx-a.relay-ergens.example.")]
+    hosts = [("mx-b.relay-elders.example", "A", "149.210.1.1"), ("mx-a.relay-ergens.example", "A", "52.97.1.1")]
+    one = attr(d, mx + hosts, kb).services["mailbox"]
+    two = attr(d, list(reversed(mx)) + list(reversed(hosts)), kb).services["mailbox"]
+    assert (who(one), [who(a) for a in one.also]) == (who(two), [who(a) for a in two.also])
+    assert who(one) == "microsoft" and one.service_kind == "infrastructure"  # mx-a.relay-ergens sorts first
