@@ -308,6 +308,8 @@ def test_a_realm_row_is_rechecked_with_the_request_not_with_dig():
     cmd = dig_command("gemeente-a.nl", "REALM")
     assert cmd == ("curl -s 'https://login.microsoftonline.com/getuserrealm.srf?login=user@gemeente-a.nl&json=1'")
     assert "dig" not in cmd
+    # the identity provider's host comes from the same answer: the same request re-checks it
+    assert dig_command("gemeente-a.nl", "IDP") == cmd
     hostile = dig_command("x.nl'; rm -rf ~", "REALM")
     assert hostile.startswith("curl -s '") and "'\"'\"'" in hostile  # the quote cannot end the argument
 

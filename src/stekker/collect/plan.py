@@ -37,6 +37,7 @@ class Lookup:
     url: str
     option: str
     why: str
+    records: tuple[str, ...] = ()  # further record types its answers hold (REALM: IDP, the AuthURL host)
 
     def request_url(self, domain: str, base: str | None = None) -> str:
         return (base or self.url).replace("{domain}", domain)
@@ -94,7 +95,7 @@ def parse_plan(data: dict) -> Plan:
         limits = data.get("limits", {})
         lookups = {
             str(lk["id"]): Lookup(str(lk["id"]), str(lk["type"]).upper(), str(lk["url"]), str(lk["option"]),
-                                  str(lk.get("why", "")))
+                                  str(lk.get("why", "")), tuple(str(t).upper() for t in lk.get("records") or ()))
             for lk in data.get("lookups") or []
         }
         plan = Plan(

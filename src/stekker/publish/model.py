@@ -975,10 +975,11 @@ def dig_command(qname: str, rtype: str) -> str:
 
 @lru_cache(maxsize=1)
 def _lookups() -> dict[str, Any]:
-    """The plan's look-ups beyond DNS by the qtype their rows are stored under."""
+    """The plan's look-ups beyond DNS by the qtype their rows are stored
+    under and by the further record types their answers hold (IDP)."""
     from stekker.collect.plan import load_plan
 
-    return {lk.type: lk for lk in load_plan().lookups.values()}
+    return {t: lk for lk in load_plan().lookups.values() for t in (lk.type, *lk.records)}
 
 
 def _explanations(exps: list[Any]) -> list[dict[str, Any]]:
