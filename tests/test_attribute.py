@@ -964,8 +964,15 @@ def test_a_federated_domain_signs_in_at_its_own_adfs_or_a_named_identity_provide
     for row in (realm(d, "managed"), realm(d, "federated")):
         plain = attr_realm(d, recs, kb, row).services["identity"]
         assert who(plain) == "microsoft" and plain.also == [] and not plain.note
-    # the realm row's own name (the asked domain) is never taken for an own server
-    assert who(attr_realm(d, recs, kb, realm(d, "managed")).services["identity"]) != "self"
+    # an own IdP host is shown even where the same name points into a provider's network (the apex on a CDN)
+    cdn = [(d, "A", "104.16.1.1"), *recs]
+    on_cdn = attr_realm(d, cdn, kb, realm(d, "federated", idp=d)).services["identity"]
+    assert [(who(a), a.evidence[0].value) for a in on_cdn.also] == [("self", d)] and not on_cdn.note
+    # an IdP match is no DNS name: a website CNAME to the same host is still attributed by its address
+    www = [("www." + d, "CNAME", "bedrijf.okta.com."), ("bedrijf.okta.com", "A", "13.32.1.1"), *recs]
+    fed = attr_realm(d, www, kb, realm(d, "federated", idp="bedrijf.okta.com"))
+    assert who(fed.services["web"]) == who(attr_realm(d, www, kb, realm(d, "managed")).services["web"]) == "amazon"
+    assert [who(a) for a in fed.services["identity"].also] == ["okta"]
 
 
 def test_the_identity_provider_behind_entra_is_judged_and_left_out_where_only_dns_counts(kb):
@@ -1073,3 +1080,17 @@ def test_the_order_of_derived_questions_does_not_decide_a_tie(kb):
     two = attr(d, list(reversed(mx)) + list(reversed(hosts)), kb).services["mailbox"]
     assert (who(one), [who(a) for a in one.also]) == (who(two), [who(a) for a in two.also])
     assert who(one) == "microsoft" and one.service_kind == "infrastructure"  # mx-a.relay-ergens sorts first
+
+
+def test_the_order_of_txt_records_does_not_decide_a_tie(kb):
+    """Two tenant tokens behind a gateway weigh the same; which comes first
+    in the answer (the resolver's rotation) must not decide the answer."""
+    d = "bedrijf-txt.nl"
+    mx = [(d, "MX", "10 eu-smtp-inbound-1.mimecast.com.")]
+    txt = [(d, "TXT", "MS=ms12345678"), (d, "TXT", "protonmail-verification=abc123"),
+           (d, "TXT", "google-site-verification=abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"),
+           (d, "TXT", "atlassian-domain-verification=abc")]
+    one, two = attr(d, mx + txt, kb), attr(d, mx + list(reversed(txt)), kb)
+    assert who(one.services["mailbox"]) == who(two.services["mailbox"])
+    assert [who(s) for s in one.saas] == [who(s) for s in two.saas]
+

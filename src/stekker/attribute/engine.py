@@ -90,7 +90,7 @@ def _mx_hosts(r: QueryResult) -> list[tuple[str, str]]:
         if rr.rtype == "MX":
             parts = rr.value.split()
             host = parts[-1].rstrip(".").lower()
-            pref = int(parts[0]) if len(parts) == 2 and parts[0].isdigit() else 1 << 16
+            pref = int(parts[0]) if len(parts) == 2 and parts[0].isascii() and parts[0].isdigit() else 1 << 16
             out.append((pref, host, rr.value))
     return [(host, raw) for _, host, raw in sorted(out)]
 
@@ -101,32 +101,57 @@ def _is_null_mx(r: QueryResult) -> bool:
 
 
 def _srv_targets(r: QueryResult) -> list[tuple[str, str]]:
-    return sorted((rr.value.split()[-1].rstrip(".").lower(), rr.value) for rr in r.answers if rr.rtype == "SRV")
+    """(target, record) of an SRV answer, by priority, then name."""
+    out = []
+    for rr in r.answers:
+        if rr.rtype == "SRV":
+            parts = rr.value.split()
+            prio = int(parts[0]) if len(parts) == 4 and parts[0].isascii() and parts[0].isdigit() else 1 << 16
+            out.append((prio, parts[-1].rstrip(".").lower() if parts else "", rr.value))
+    return [(t, raw) for _, t, raw in sorted(out)]
 
 
 def _ns_hosts(r: QueryResult) -> list[tuple[str, str]]:
-    return sorted((rr.value.rstrip(".").lower(), rr.value) for rr in r.answers if rr.rtype == "NS")
+    return [(rr.value.rstrip(".").lower(), rr.value) for rr in r.answers if rr.rtype == "NS"]
+
+
+def _rr_key(rr: Any) -> tuple[str, str]:
+    return rr.rtype, rr.value
 
 
 def _stable(ev: DomainEvidence) -> DomainEvidence:
     """The evidence in an order that does not depend on how a resolver
-    rotated the records of an answer: the questions derived from an answer
-    (the MX hosts' addresses, ...) were asked in the answer's order, so
-    within one purpose they are put in order of MX preference, then name.
-    Purposes keep their plan order (it decides ties on purpose). A copy:
-    the caller's evidence is not changed."""
+    rotated the records of an answer, so the same records give the same
+    answer (ties between providers are broken by the order of the evidence):
+
+    * the records of every answer by type and value (TXT tokens, addresses,
+      NS; MX and SRV are read by preference/priority where it matters);
+    * within one purpose, the questions derived from the MX answer (the MX
+      hosts' addresses) in order of MX preference, then name (the collector
+      asks them in name order), the others by name.
+
+    Purposes keep their plan order (it decides ties on purpose). A copy: the
+    caller's evidence is not changed."""
     rank: dict[str, int] = {}
     pref: dict[str, int] = {}
+    results = []
+    changed = False
     for r in ev.results:
         rank.setdefault(r.purpose, len(rank))
+        if len(r.answers) > 1:
+            ordered = sorted(r.answers, key=_rr_key)
+            if ordered != r.answers:
+                r = replace(r, answers=ordered)
+                changed = True
+        results.append(r)
         if r.qtype == "MX":
             for i, (host, _) in enumerate(_mx_hosts(r)):
                 pref.setdefault(host, i)
-    order = sorted(range(len(ev.results)), key=lambda i: (
-        rank[ev.results[i].purpose], pref.get(ev.results[i].qname, 1 << 16), ev.results[i].qname, i))
-    if order == list(range(len(ev.results))):
+    order = sorted(range(len(results)), key=lambda i: (
+        rank[results[i].purpose], pref.get(results[i].qname, 1 << 16), results[i].qname, i))
+    if not changed and order == list(range(len(results))):
         return ev
-    return replace(ev, results=[ev.results[i] for i in order])
+    return replace(ev, results=[results[i] for i in order])
 
 
 def _cname_targets(r: QueryResult) -> list[tuple[str, str]]:
@@ -237,12 +262,27 @@ class _Ctx:
     networks: dict[str, dict[str, Any]] = field(default_factory=dict)  # "as<N>" -> {asn, holder, country}
 
 
+# kinds whose values are DNS names that addresses are looked up under: a
+# name matched here is not attributed again by its addresses (_match_ips)
+_CHAIN_KINDS = frozenset(("mx", "ns", "cname", "dkim", "srv"))
+
+
+def _listed_kinds(kb: KnowledgeBase) -> frozenset[str]:
+    """Observation kinds some rule names when no fingerprint knows them (``list_unrecognised``)."""
+    cached = getattr(kb, "_attr_listed_kinds", None)
+    if cached is None:
+        cached = kb._attr_listed_kinds = frozenset(k for rule in _all_rules(kb) for k in rule.list_unrecognised)
+    return cached
+
+
 def _match_observations(ctx: _Ctx) -> None:
     kb = ctx.kb
+    listed = _listed_kinds(kb)
     for o in _observations(ctx.ev, kb):
         matches = kb.match(o.kind, o.value)
         if not matches:
-            ctx.unmatched.setdefault(o.kind, []).append((o.value, o.result.purpose))
+            if o.kind in listed:
+                ctx.unmatched.setdefault(o.kind, []).append((o.value, o.result.purpose))
             continue
         ctx.explained.add(id(o.result))
         # per provider keep the most specific match of this observation
@@ -259,7 +299,8 @@ def _match_observations(ctx: _Ctx) -> None:
             ctx.cands.append(_Cand(m.provider, frozenset(m.roles), conf, item, o.result.purpose, o.kind, m.tenant,
                                    o.result.qname, len(ctx.cands)))
             ctx.matched_roles.setdefault(id(o.result), set()).update(m.roles)
-            ctx.matched_names.add(o.value)
+            if o.kind in _CHAIN_KINDS:
+                ctx.matched_names.add(o.value)
             if m.tenant and ctx.tenant is None:
                 ctx.tenant = m.tenant
 
@@ -292,7 +333,7 @@ def _match_ips(ctx: _Ctx) -> None:
         if any(n in ctx.matched_names for n in r.chain):
             ctx.explained.add(id(r))
             continue
-        for rr in sorted(r.answers, key=lambda x: (x.rtype, x.value)):  # not the resolver's rotation
+        for rr in r.answers:  # in record order (_stable), not the resolver's rotation
             if rr.rtype not in ("A", "AAAA"):
                 continue
             try:
@@ -392,7 +433,7 @@ def _match_self(ctx: _Ctx) -> None:
         for name, raw in _final_names(r):
             if not _under(name, ctx.org):
                 continue
-            if name in ip_named:
+            if name in ip_named and not r.via_http:
                 continue  # the own name points into a provider's network: that provider runs it
             if r.purpose in ip_purposes and r.qtype in ("A", "AAAA"):
                 # an address: self only when it is in an ASN of no known provider
@@ -695,8 +736,9 @@ def _unrecognised(ctx: _Ctx, rule: CategoryRule, only: str | None) -> str | None
     never dropped silently."""
     if only is not None or not rule.list_unrecognised:
         return None
+    own = {it.value for p in rule.self_purposes for it in ctx.self_items.get(p, ())}
     names = sorted({n for k in rule.list_unrecognised for n, p in ctx.unmatched.get(k, ())
-                    if (rule.purposes is None or p in rule.purposes) and not _under(n, ctx.org)})
+                    if (rule.purposes is None or p in rule.purposes) and n not in own})
     if not names:
         return None
     return "not recognised: " + ", ".join(names[:4]) + (" ..." if len(names) > 4 else "")

@@ -177,11 +177,18 @@ def idp_host(auth_url: object) -> tuple[str | None, str | None]:
 
     if not isinstance(auth_url, str) or not auth_url.strip():
         return None, "federated, but the answer names no AuthURL (identity provider not known)"
-    shown = repr(auth_url[:80])
-    if len(auth_url) > 4096 or not auth_url.lower().startswith(("https://", "http://")):
+    url = auth_url.strip()
+    shown = repr(url[:80])
+    if len(url) > 4096:
+        return None, f"federated; AuthURL {shown}... is {len(url)} characters long (identity provider not known)"
+    if not url.lower().startswith(("https://", "http://")):
         return None, f"federated; AuthURL {shown} is not an http(s) URL (identity provider not known)"
+    if "\\" in url.split("?", 1)[0].split("#", 1)[0]:
+        # a browser reads a backslash as a slash ('https://evil.example\@idp.example/' goes to evil.example),
+        # Python's URL parser does not: such a host is not taken at face value
+        return None, f"federated; AuthURL {shown} has a backslash before its query (identity provider not known)"
     try:
-        return normalise_host(auth_url), None
+        return normalise_host(url), None
     except NameProblem as exc:
         return None, f"federated; AuthURL {shown} has no usable host name: {exc.reason[:120]}"
 

@@ -306,7 +306,7 @@ class CategoryRule(_Strict):
                 raise ValueError(f"{key}: unknown observation kind(s) {', '.join(bad)} (known: {', '.join(ON_KINDS)})")
         roles = {"roles": self.roles, "unknown_roles": self.unknown_roles, "prefer_roles": self.prefer_roles,
                  "corroborate_roles": self.corroborate_roles, "likely_roles": self.likely_roles,
-                 "likely_hidden_roles": self.likely_hidden_roles}
+                 "likely_hidden_roles": self.likely_hidden_roles, "ip_roles": self.ip_roles}
         for key, vals in roles.items():
             bad = [v for v in vals if v not in ROLES]
             if bad:
@@ -327,6 +327,14 @@ class RulesFile(_Strict):
     network_confidence: float = 0.4  # the network operator of an address no provider's ASN covers
     network_roles: list[str] = Field(default_factory=lambda: ["web", "dns"])  # roles of such an answer (vs ip_roles)
     combine: Literal["noisy_or", "max"] = "noisy_or"
+
+    @field_validator("network_roles")
+    @classmethod
+    def _known_roles(cls, v: list[str]) -> list[str]:
+        bad = [r for r in v if r not in ROLES]
+        if bad:
+            raise ValueError(f"unknown role(s) {', '.join(bad)} (known: {', '.join(ROLES)})")
+        return v
 
     @field_validator("observations")
     @classmethod
