@@ -952,6 +952,7 @@ def test_a_federated_domain_signs_in_at_its_own_adfs_or_a_named_identity_provide
     own = attr_realm(d, recs, kb, realm(d, "federated", idp="sts." + d)).services["identity"]
     assert who(own) == "microsoft" and [who(a) for a in own.also] == ["self"]
     assert own.also[0].evidence[0].value == "sts." + d and own.also[0].evidence[0].purpose == "ms_realm"
+    assert "addresses were not looked up" in own.also[0].note  # self by its name only: where it runs is open
     okta = attr_realm(d, recs, kb, realm(d, "federated", idp="bedrijf.okta-emea.com")).services["identity"]
     assert who(okta) == "microsoft" and [who(a) for a in okta.also] == ["okta"]
     assert okta.also[0].jurisdiction == "US" and okta.also[0].evidence[0].rtype == "IDP"  # an EU cell, US control

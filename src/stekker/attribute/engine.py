@@ -708,7 +708,7 @@ def _decide(ctx: _Ctx, category: str, rule: CategoryRule, only: str | None = Non
     weak = _tier(rule, ordered[0][1]) == 2
     self_items = _self_items(ctx, rule, only)
     if self_items:
-        own = _self_service(category, self_items, ctx.kb.rules.self_confidence)
+        own = _self_service(category, self_items, ctx.kb.rules.self_confidence, _self_note(self_items))
         if any(it.purpose in rule.prefer_purposes for it in self_items) and not any(
             (c.purpose in rule.prefer_purposes and c.kind not in ("ip", "net")) or c.kind in rule.platform_kinds for c in cands
         ):
@@ -742,6 +742,16 @@ def _unrecognised(ctx: _Ctx, rule: CategoryRule, only: str | None) -> str | None
     if not names:
         return None
     return "not recognised: " + ", ".join(names[:4]) + (" ..." if len(names) > 4 else "")
+
+
+def _self_note(items: list[EvidenceItem]) -> str | None:
+    """What an own host known only by its name (a look-up's answer, not DNS)
+    leaves open: its addresses were not asked, so where it runs is not known."""
+    if items and all(it.rtype == IDP_RTYPE for it in items):
+        hosts = ", ".join(sorted({it.value for it in items})[:4])
+        return (f"own host ({hosts}) named by the realm answer; its addresses were not looked up, so whether it "
+                "runs on the organisation's own servers or at a cloud provider is not known")
+    return None
 
 
 def _weak_note(ctx: _Ctx, rule: CategoryRule, cs: list[_Cand], only: str | None) -> str:
