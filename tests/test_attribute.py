@@ -965,10 +965,17 @@ def test_a_federated_domain_signs_in_at_its_own_adfs_or_a_named_identity_provide
     for row in (realm(d, "managed"), realm(d, "federated")):
         plain = attr_realm(d, recs, kb, row).services["identity"]
         assert who(plain) == "microsoft" and plain.also == [] and not plain.note
-    # an own IdP host is shown even where the same name points into a provider's network (the apex on a CDN)
+    # an own IdP host whose addresses were looked up for another question is never dropped: on a provider's
+    # network (the apex on a CDN) it is that provider's, as the website is; in no provider's network it is self
     cdn = [(d, "A", "104.16.1.1"), *recs]
-    on_cdn = attr_realm(d, cdn, kb, realm(d, "federated", idp=d)).services["identity"]
-    assert [(who(a), a.evidence[0].value) for a in on_cdn.also] == [("self", d)] and not on_cdn.note
+    on_cdn = attr_realm(d, cdn, kb, realm(d, "federated", idp=d))
+    assert [(who(a), a.evidence[0].value) for a in on_cdn.services["identity"].also] == [("cloudflare", "104.16.1.1")]
+    assert who(on_cdn.services["web"]) == "cloudflare" and not on_cdn.services["identity"].note
+    mine = attr_realm(d, [(d, "A", "192.87.1.9"), *recs], kb, realm(d, "federated", idp=d)).services["identity"]
+    assert [who(a) for a in mine.also] == ["self"] and mine.also[0].note is None  # looked up: not "not looked up"
+    sts = attr_realm(d, recs, kb, realm(d, "federated", idp="STS." + d.upper() + "."))  # as stored by another tool
+    assert [who(a) for a in sts.services["identity"].also] == ["self"] and not sts.services["identity"].note
+    assert "(sts.bedrijf-f.nl)" in sts.services["identity"].also[0].note
     # an IdP match is no DNS name: a website CNAME to the same host is still attributed by its address
     www = [("www." + d, "CNAME", "bedrijf.okta.com."), ("bedrijf.okta.com", "A", "13.32.1.1"), *recs]
     fed = attr_realm(d, www, kb, realm(d, "federated", idp="bedrijf.okta.com"))
@@ -1094,4 +1101,15 @@ def test_the_order_of_txt_records_does_not_decide_a_tie(kb):
     one, two = attr(d, mx + txt, kb), attr(d, mx + list(reversed(txt)), kb)
     assert who(one.services["mailbox"]) == who(two.services["mailbox"])
     assert [who(s) for s in one.saas] == [who(s) for s in two.saas]
+
+
+def test_an_spf_range_in_a_providers_network_does_not_take_the_own_website_away(kb):
+    """An SPF ip4: range names a sender, not a host: the apex on the
+    organisation's own network stays self whatever the SPF record allows."""
+    d = "eigen-spf.nl"
+    base = [(d, "A", "192.87.1.3"), (d, "MX", "10 mx.transip.email.")]
+    plain = attr(d, base + [(d, "TXT", "v=spf1 -all")], kb)
+    ranged = attr(d, base + [(d, "TXT", "v=spf1 ip4:52.96.1.0/24 -all")], kb)
+    assert who(plain.services["web"]) == who(ranged.services["web"]) == "self"
+    assert who(ranged.services["mail_outbound"]) == "microsoft"
 

@@ -375,6 +375,9 @@ def test_iway_under_sak_from_2017(kb):
     ("    weak_kinds: [spf, txt, realm]", "    weak_kinds: [spf, tokn, realm]", "weak_kinds: unknown observation kind"),
     ("    roles: [identity, sign_in]\n", "    roles: [identity, signin]\n", "unknown role(s) signin"),
     ("  realm: [ms_realm]", "  realms: [ms_realm]", "unknown observation kind(s) realms"),
+    ("    ip_roles: [web, mailbox, mail_inbound]\n", "    ip_roles: [web, mailboxx, mail_inbound]\n",
+     "unknown role(s) mailboxx"),
+    ("network_roles: [web, dns]", "network_roles: [web, dnss]", "unknown role(s) dnss"),
 ])
 def test_a_misspelt_kind_or_role_in_the_rules_is_a_clear_error(tmp_path, old, new, words):
     """A kind or role no fingerprint can have would feed nothing, silently."""

@@ -144,7 +144,7 @@ def _stable(ev: DomainEvidence) -> DomainEvidence:
                 r = replace(r, answers=ordered)
                 changed = True
         results.append(r)
-        if r.qtype == "MX":
+        if r.qtype == "MX" and r.usable:
             for i, (host, _) in enumerate(_mx_hosts(r)):
                 pref.setdefault(host, i)
     order = sorted(range(len(results)), key=lambda i: (
@@ -257,6 +257,7 @@ class _Ctx:
     matched_roles: dict[int, set[str]] = field(default_factory=dict)  # id(result) -> roles matched
     matched_names: set[str] = field(default_factory=set)  # names a fingerprint matched
     unmatched: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # kind -> (name, purpose) no fingerprint knows
+    own_names: set[str] = field(default_factory=set)  # own names that became self or a provider by their addresses
     tenant: str | None = None
     dstatus: str = "ok"  # DomainEvidence.status, computed once
     networks: dict[str, dict[str, Any]] = field(default_factory=dict)  # "as<N>" -> {asn, holder, country}
@@ -426,15 +427,27 @@ def _match_self(ctx: _Ctx) -> None:
     ip_purposes = _ip_purposes(kb)
     for rule in _all_rules(kb):
         self_purposes.update(rule.self_purposes)
-    ip_named = {c.item.qname for c in ctx.cands if c.kind == "ip"}
+    # names whose addresses are in a provider's network (not an SPF ip4:/ip6: range: it names no host)
+    ip_cands: dict[str, list[_Cand]] = {}
+    for c in ctx.cands:
+        if c.kind == "ip" and c.purpose != "spf_ip":
+            ip_cands.setdefault(c.item.qname, []).append(c)
     for r in ctx.ev.results:
         if not r.usable or r.purpose not in self_purposes:
             continue
         for name, raw in _final_names(r):
             if not _under(name, ctx.org):
                 continue
-            if name in ip_named and not r.via_http:
-                continue  # the own name points into a provider's network: that provider runs it
+            if name in ip_cands:
+                # the own name points into a provider's network: that provider runs it. A host a look-up
+                # beyond DNS names (a federated realm's identity provider) whose addresses were looked up
+                # for another question (the apex, www, an extra host) is that provider's for it too
+                if r.via_http:
+                    for c in ip_cands[name]:
+                        ctx.cands.append(replace(c, roles=frozenset({"sign_in"}), purpose=r.purpose, kind="idp",
+                                                 qname=r.qname, order=len(ctx.cands)))
+                    ctx.own_names.add(name)
+                continue
             if r.purpose in ip_purposes and r.qtype in ("A", "AAAA"):
                 # an address: self only when it is in an ASN of no known provider
                 ips = [rr.value for rr in r.answers if rr.rtype in ("A", "AAAA")]
@@ -447,6 +460,7 @@ def _match_self(ctx: _Ctx) -> None:
                 rtype = IDP_RTYPE if r.via_http else r.qtype if r.qtype != "A" else "CNAME"
                 item = EvidenceItem(qname=r.qname, rtype=rtype, value=raw, rule="self.own-domain", purpose=r.purpose)
             ctx.self_items.setdefault(r.purpose, []).append(item)
+            ctx.own_names.add(name)
             ctx.explained.add(id(r))
 
 
@@ -635,7 +649,7 @@ def _decide_empty(ctx: _Ctx, category: str, rule: CategoryRule, only: str | None
     # self
     items = _self_items(ctx, rule, only)
     if items:
-        return _self_service(category, items, ctx.kb.rules.self_confidence)
+        return _self_service(category, items, ctx.kb.rules.self_confidence, _self_note(ctx, items))
     presence = _results(ctx, rule.presence, only)
     # a gateway (or relay) hides what is behind it
     if rule.unknown_roles:
@@ -708,7 +722,7 @@ def _decide(ctx: _Ctx, category: str, rule: CategoryRule, only: str | None = Non
     weak = _tier(rule, ordered[0][1]) == 2
     self_items = _self_items(ctx, rule, only)
     if self_items:
-        own = _self_service(category, self_items, ctx.kb.rules.self_confidence, _self_note(self_items))
+        own = _self_service(category, self_items, ctx.kb.rules.self_confidence, _self_note(ctx, self_items))
         if any(it.purpose in rule.prefer_purposes for it in self_items) and not any(
             (c.purpose in rule.prefer_purposes and c.kind not in ("ip", "net")) or c.kind in rule.platform_kinds for c in cands
         ):
@@ -736,22 +750,25 @@ def _unrecognised(ctx: _Ctx, rule: CategoryRule, only: str | None) -> str | None
     never dropped silently."""
     if only is not None or not rule.list_unrecognised:
         return None
-    own = {it.value for p in rule.self_purposes for it in ctx.self_items.get(p, ())}
     names = sorted({n for k in rule.list_unrecognised for n, p in ctx.unmatched.get(k, ())
-                    if (rule.purposes is None or p in rule.purposes) and n not in own})
+                    if (rule.purposes is None or p in rule.purposes) and n not in ctx.own_names})
     if not names:
         return None
     return "not recognised: " + ", ".join(names[:4]) + (" ..." if len(names) > 4 else "")
 
 
-def _self_note(items: list[EvidenceItem]) -> str | None:
+def _self_note(ctx: _Ctx, items: list[EvidenceItem]) -> str | None:
     """What an own host known only by its name (a look-up's answer, not DNS)
-    leaves open: its addresses were not asked, so where it runs is not known."""
-    if items and all(it.rtype == IDP_RTYPE for it in items):
-        hosts = ", ".join(sorted({it.value for it in items})[:4])
-        return (f"own host ({hosts}) named by the realm answer; its addresses were not looked up, so whether it "
-                "runs on the organisation's own servers or at a cloud provider is not known")
-    return None
+    leaves open: its addresses were not asked (by no other question either),
+    so where it runs is not known."""
+    if not items or not all(it.rtype == IDP_RTYPE for it in items):
+        return None
+    looked_up = {r.qname for r in ctx.ev.results if r.qtype in ("A", "AAAA") and r.usable}
+    hosts = sorted({it.value.rstrip(".").lower() for it in items} - looked_up)
+    if not hosts:
+        return None  # its addresses were looked up (the apex, an extra host): in a network of no known provider
+    return (f"own host ({', '.join(hosts[:4])}) named by the realm answer; its addresses were not looked up, so "
+            "whether it runs on the organisation's own servers or at a cloud provider is not known")
 
 
 def _weak_note(ctx: _Ctx, rule: CategoryRule, cs: list[_Cand], only: str | None) -> str:
