@@ -429,3 +429,17 @@ def test_json_inert_keeps_indented_json_valid():
         s = json_inert(json.dumps(doc, ensure_ascii=False, indent=indent))
         assert json.loads(s) == doc
         assert "\u202e" not in s and "\x1b" not in s
+
+
+def test_the_list_of_commands_has_no_ragged_lines():
+    """Each command's first paragraph reads as one line in the list (the
+    docstring's own line breaks left half-empty lines there)."""
+    from stekker.cli import _register, app
+
+    _register()
+    infos = list(app.registered_commands) + [c for g in app.registered_groups if g.typer_instance
+                                             for c in g.typer_instance.registered_commands]
+    assert infos and all(i.short_help and "\n" not in i.short_help for i in infos if i.callback and i.callback.__doc__)
+    attribute = next(i for i in app.registered_commands if i.callback.__name__ == "attribute")
+    assert attribute.short_help.startswith("Work out who runs each service (provider -> company -> ultimate parent "
+                                           "-> jurisdiction)")

@@ -55,6 +55,22 @@ def _register() -> None:
     from stekker.cli import site as _site  # noqa: F401
     from stekker.cli import validate as _validate  # noqa: F401
 
+    _one_line_short_help(app)
+
+
+def _one_line_short_help(t: typer.Typer) -> None:
+    """In a list of commands each one's first paragraph reads as one line
+    (Typer keeps the docstring's line breaks there, which leaves ragged
+    half-empty lines); the command's own --help keeps its paragraphs."""
+    import inspect
+
+    for info in t.registered_commands:
+        if info.short_help is None and info.callback is not None and info.callback.__doc__:
+            info.short_help = " ".join(inspect.cleandoc(info.callback.__doc__).split("\n\n", 1)[0].split())
+    for group in t.registered_groups:
+        if group.typer_instance is not None:
+            _one_line_short_help(group.typer_instance)
+
 
 @app.command()
 def version() -> None:
