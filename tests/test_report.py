@@ -398,6 +398,8 @@ def test_jsonl(rep, tmp_path):
     assert [c["country"] for c in mb["chain"]] == ["IE", "US"]
     assert mb["seal"] == {"SOV-1": "SEAL-2", "SOV-2": "SEAL-2"}
     assert mb["evidence"][0]["rtype"] == "MX"
+    # every dependency says what to keep in mind (null when nothing), in the export as in the site's API
+    assert all("note" in d for r in recs for d in r["dependencies"])
     h = next(r for r in recs if r["domain"] == "hostile.nl")
     assert any(e["value"] == HOSTILE_TXT for d in h["dependencies"] for e in d["evidence"])
     assert a["explanations"][0]["by"] == "CIO Gemeente A"

@@ -148,6 +148,7 @@ def _dep_record(d, lang: str) -> dict[str, Any]:
         "confidence": s.confidence,
         "basis": s.basis,  # issue 12: kb | network | likely | self (null in older records)
         "service_kind": s.service_kind,  # platform | infrastructure | null
+        "note": s.note,  # what to keep in mind: weak evidence, an identity provider not recognised, ...
         "verdicts": {pid: v.to_dict(lang) for pid, v in d.verdicts.items() if v is not None},
         "seal": {k: v.label() for k, v in (d.seal or {}).items()},
         "evidence": [{"qname": e.qname, "rtype": e.rtype, "value": e.value, "rule": e.rule}
