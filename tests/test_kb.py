@@ -351,6 +351,15 @@ def test_holders_by_date(tmp_path):
     ("mx03.solnet.ch", "solnet", "mailbox", ["solnet"], "CH"),
     ("mx.stackmail.com", "stackmail", "mailbox", ["twenty-i"], "GB"),
     ("lifco-se.mx2.staysecuregroup.net", "staysecure", "gateway", ["staysecure"], "SE"),
+    # fifth round
+    ("dk.mx1.mailanyone.net", "vipre-email", "gateway", ["vipre", "ziff-davis"], "US"),
+    # Austrian and German operators (vendor pages, parsedmarc's map; the peers' classifiers are not used)
+    ("mx1.magenta.at", "magenta-telekom", "mailbox", ["magenta-telekom", "deutsche-telekom"], "DE"),
+    ("mx.kabelplus.at", "kabelplus", "mailbox", ["kabelplus", "evn"], "AT"),
+    ("mx-in.cablelink.at", "salzburg-ag", "mailbox", ["salzburg-ag"], "AT"),
+    ("mail.liwest.at", "liwest", "mailbox", ["liwest", "linz-ag"], "AT"),
+    ("mx.dataport.de", "dataport", "mailbox", ["dataport"], "DE"),
+    ("mx.kdo.de", "kdo", "mailbox", ["kdo"], "DE"),
 ])
 def test_mx_platforms_found_missing_by_the_peer_check(kb, host, provider, role, chain, country):
     m = kb.match_name(host, on="mx")
