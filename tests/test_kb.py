@@ -397,3 +397,21 @@ def test_a_misspelt_kind_or_role_in_the_rules_is_a_clear_error(tmp_path, old, ne
     with pytest.raises(KBError) as exc:
         kbmod.load(rules=p)
     assert words in str(exc.value) and "rules.yaml" in str(exc.value)
+
+
+def test_version_changes_with_the_attribution_code_and_the_release(tmp_path, monkeypatch):
+    """Stored attributions are kept under the knowledge-base version: a fix of
+    the code that reads the knowledge base, or a new release, must give a new
+    version, or a stored scan would keep what the old code concluded."""
+    from stekker.kb import loading
+
+    d = tmp_path / "kb"
+    shutil.copytree(FIXTURE, d)
+    v1 = kbmod.load(d).version
+    engine = tmp_path / "engine.py"
+    engine.write_bytes(loading._READER.read_bytes() + b"\n# a fix\n")
+    monkeypatch.setattr(loading, "_READER", engine)
+    v2 = kbmod.load(d).version
+    assert v2 != v1
+    monkeypatch.setattr("stekker.__version__", "99.0.0")
+    assert kbmod.load(d).version not in (v1, v2)

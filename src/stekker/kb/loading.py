@@ -61,9 +61,21 @@ def _fmt_validation(path: Path, exc: ValidationError, data: dict, key: str) -> s
     return "\n".join(lines)
 
 
+# The code that reads the knowledge base into attributions. Stored attributions
+# are kept under the version below, so it covers that code and the release too:
+# after an upgrade or a fix of the attribution rules' interpreter a stored scan
+# is attributed again instead of showing what the old code concluded.
+_READER = Path(__file__).resolve().parents[1] / "attribute" / "engine.py"
+
+
 def _version(paths: Iterable[Path], dates: Iterable[_dt.date | None]) -> str:
+    from stekker import __version__
+
     h = hashlib.sha256()
-    for p in paths:
+    h.update(f"stekker {__version__}\0".encode())
+    for p in [*paths, _READER]:
+        if p is _READER and not p.is_file():
+            continue
         h.update(p.name.encode())
         h.update(b"\0")
         h.update(p.read_bytes())
