@@ -353,7 +353,14 @@ def test_holders_by_date(tmp_path):
     ("lifco-se.mx2.staysecuregroup.net", "staysecure", "gateway", ["staysecure"], "SE"),
     # fifth round
     ("dk.mx1.mailanyone.net", "vipre-email", "gateway", ["vipre", "ziff-davis"], "US"),
-    # Austrian and German operators (vendor pages, parsedmarc's map; the peers' classifiers are not used)
+])
+def test_mx_platforms_found_missing_by_the_peer_check(kb, host, provider, role, chain, country):
+    _mx_operator(kb, host, provider, role, chain, country)
+
+
+@pytest.mark.parametrize("host, provider, role, chain, country", [
+    # issue 12 item 2: incumbent telcos, hosters and public IT providers of Austria and Germany (vendor
+    # pages, parsedmarc's map; the peers' classifiers for those countries are deliberately not used)
     ("mx1.magenta.at", "magenta-telekom", "mailbox", ["magenta-telekom", "deutsche-telekom"], "DE"),
     ("mx.kabelplus.at", "kabelplus", "mailbox", ["kabelplus", "evn"], "AT"),
     ("mx-in.cablelink.at", "salzburg-ag", "mailbox", ["salzburg-ag"], "AT"),
@@ -361,7 +368,11 @@ def test_holders_by_date(tmp_path):
     ("mx.dataport.de", "dataport", "mailbox", ["dataport"], "DE"),
     ("mx.kdo.de", "kdo", "mailbox", ["kdo"], "DE"),
 ])
-def test_mx_platforms_found_missing_by_the_peer_check(kb, host, provider, role, chain, country):
+def test_austrian_and_german_operators(kb, host, provider, role, chain, country):
+    _mx_operator(kb, host, provider, role, chain, country)
+
+
+def _mx_operator(kb, host, provider, role, chain, country):
     m = kb.match_name(host, on="mx")
     assert m and m[0].provider == provider and role in m[0].roles, m
     company = kb.provider(provider).company
@@ -408,9 +419,11 @@ def test_version_changes_with_the_attribution_code_and_the_release(tmp_path, mon
     d = tmp_path / "kb"
     shutil.copytree(FIXTURE, d)
     v1 = kbmod.load(d).version
+    # the attribution engine and the matcher are both part of it
+    assert {p.name for p in loading._READERS} >= {"engine.py", "knowledge.py", "spf.py"}
     engine = tmp_path / "engine.py"
-    engine.write_bytes(loading._READER.read_bytes() + b"\n# a fix\n")
-    monkeypatch.setattr(loading, "_READER", engine)
+    engine.write_bytes(loading._READERS[0].read_bytes() + b"\n# a fix\n")
+    monkeypatch.setattr(loading, "_READERS", (engine, *loading._READERS[1:]))
     v2 = kbmod.load(d).version
     assert v2 != v1
     monkeypatch.setattr("stekker.__version__", "99.0.0")

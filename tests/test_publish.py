@@ -445,6 +445,21 @@ def test_api_against_its_openapi_description(built):
         run()
 
 
+def test_every_domain_document_matches_its_openapi_schema(built):
+    """Random ids rarely hit a real domain: every domain document the site
+    holds is checked against the schema its API describes."""
+    import jsonschema_rs
+
+    from stekker.publish.api import openapi
+
+    schema = openapi("t")["paths"]["/api/v1/domains/{id}.json"]["get"]["responses"]["200"]["content"][
+        "application/json"]["schema"]
+    docs = sorted((built["out"] / "api" / "v1" / "domains").glob("*.json"))
+    assert docs
+    for p in docs:
+        jsonschema_rs.validate(schema, json.loads(p.read_text(encoding="utf-8")))
+
+
 def test_html_parses_in_a_strict_parser(built):
     """Not XHTML, but every page is well-formed enough that Python's parser
     sees one <html>, one <body> and one <main>."""

@@ -61,11 +61,14 @@ def _fmt_validation(path: Path, exc: ValidationError, data: dict, key: str) -> s
     return "\n".join(lines)
 
 
-# The code that reads the knowledge base into attributions. Stored attributions
-# are kept under the version below, so it covers that code and the release too:
-# after an upgrade or a fix of the attribution rules' interpreter a stored scan
-# is attributed again instead of showing what the old code concluded.
-_READER = Path(__file__).resolve().parents[1] / "attribute" / "engine.py"
+# The code that turns evidence and the knowledge base into attributions.
+# Stored attributions are kept under the version below, so it covers that code
+# and the release too: after an upgrade or a fix of any of it a stored scan is
+# attributed again instead of showing what the old code concluded.
+_PKG = Path(__file__).resolve().parents[1]
+_READERS = tuple(sorted((_PKG / "attribute").glob("*.py"))) + tuple(
+    _PKG / name for name in ("kb/knowledge.py", "kb/schema.py", "kb/loading.py", "spf.py", "evidence.py",
+                             "countries.py", "datasets.py"))
 
 
 def _version(paths: Iterable[Path], dates: Iterable[_dt.date | None]) -> str:
@@ -73,9 +76,9 @@ def _version(paths: Iterable[Path], dates: Iterable[_dt.date | None]) -> str:
 
     h = hashlib.sha256()
     h.update(f"stekker {__version__}\0".encode())
-    for p in [*paths, _READER]:
-        if p is _READER and not p.is_file():
-            continue
+    for p in [*paths, *_READERS]:
+        if p in _READERS and not p.is_file():
+            continue  # a bytecode-only install: the release number still counts
         h.update(p.name.encode())
         h.update(b"\0")
         h.update(p.read_bytes())

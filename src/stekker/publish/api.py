@@ -96,8 +96,16 @@ def openapi(version: str) -> dict[str, Any]:
                 "type": "object", "required": ["id", "name", "verdicts", "domains"],
                 "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "verdicts": _VERDICTS,
                                "domains": {"type": "array", "items": dom}}}),
-            "/api/v1/domains/{id}.json": _one("domains", {"type": "object",
-                                                          "required": ["domain", "verdicts", "dependencies"]}),
+            "/api/v1/domains/{id}.json": _one("domains", {
+                "type": "object", "required": ["domain", "verdicts", "dependencies"],
+                "properties": {"dependencies": {"type": "array", "items": {
+                    "type": "object", "required": ["category", "status", "note"],
+                    "properties": {"category": {"type": "string"}, "status": {"type": "string"},
+                                   "basis": {"type": ["string", "null"]},
+                                   "service_kind": {"type": ["string", "null"]},
+                                   "note": {"type": ["string", "null"],
+                                            "description": "what to keep in mind: weak evidence only, an "
+                                                           "identity provider not recognised, ..."}}}}}}),
             "/api/v1/providers/{id}.json": _one("providers", {**prov, "properties": {
                 **prov["properties"], "dependents": dependents}}),
             "/api/v1/parents/{id}.json": _one("parents", {**prov, "properties": {
