@@ -268,17 +268,20 @@ class _Ctx:
 _CHAIN_KINDS = frozenset(("mx", "ns", "cname", "dkim", "srv"))
 
 
-def _listed_kinds(kb: KnowledgeBase) -> frozenset[str]:
-    """Observation kinds some rule names when no fingerprint knows them (``list_unrecognised``)."""
-    cached = getattr(kb, "_attr_listed_kinds", None)
+def _across_rules(kb: KnowledgeBase, field_name: str) -> frozenset[str]:
+    """The union of one list field over every rule (``ip_purposes``,
+    ``self_purposes``, ``list_unrecognised``), computed once per knowledge base."""
+    key = "_attr_all_" + field_name
+    cached = getattr(kb, key, None)
     if cached is None:
-        cached = kb._attr_listed_kinds = frozenset(k for rule in _all_rules(kb) for k in rule.list_unrecognised)
+        cached = frozenset(v for rule in _all_rules(kb) for v in getattr(rule, field_name))
+        setattr(kb, key, cached)
     return cached
 
 
 def _match_observations(ctx: _Ctx) -> None:
     kb = ctx.kb
-    listed = _listed_kinds(kb)
+    listed = _across_rules(kb, "list_unrecognised")
     for o in _observations(ctx.ev, kb):
         matches = kb.match(o.kind, o.value)
         if not matches:
@@ -310,22 +313,11 @@ def _all_rules(kb: KnowledgeBase) -> list[CategoryRule]:
     return [*kb.rules.categories.values(), kb.rules.saas, *([kb.rules.hosts] if kb.rules.hosts else [])]
 
 
-def _ip_purposes(kb: KnowledgeBase) -> set[str]:
-    cached = getattr(kb, "_attr_ip_purposes", None)
-    if cached is not None:
-        return cached
-    out: set[str] = set()
-    for rule in _all_rules(kb):
-        out.update(rule.ip_purposes)
-    kb._attr_ip_purposes = out
-    return out
-
-
 def _match_ips(ctx: _Ctx) -> None:
     if ctx.asn_table is None:
         return
     kb = ctx.kb
-    ipp = _ip_purposes(kb)
+    ipp = _across_rules(kb, "ip_purposes")
     for r in ctx.ev.results:
         if not r.usable or r.purpose not in ipp or r.qtype not in ("A", "AAAA"):
             continue
@@ -423,10 +415,8 @@ def _final_names(r: QueryResult) -> list[tuple[str, str]]:
 
 def _match_self(ctx: _Ctx) -> None:
     kb = ctx.kb
-    self_purposes: set[str] = set()
-    ip_purposes = _ip_purposes(kb)
-    for rule in _all_rules(kb):
-        self_purposes.update(rule.self_purposes)
+    self_purposes = _across_rules(kb, "self_purposes")
+    ip_purposes = _across_rules(kb, "ip_purposes")
     # names whose addresses are in a provider's network (not an SPF ip4:/ip6: range: it names no host)
     ip_cands: dict[str, list[_Cand]] = {}
     for c in ctx.cands:
