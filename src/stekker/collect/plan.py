@@ -39,8 +39,8 @@ class Lookup:
     why: str
     records: tuple[str, ...] = ()  # further record types its answers hold (REALM: IDP, the AuthURL host)
 
-    def request_url(self, domain: str, base: str | None = None) -> str:
-        return (base or self.url).replace("{domain}", domain)
+    def request_url(self, domain: str) -> str:
+        return self.url.replace("{domain}", domain)
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,14 @@ PROVIDER_KINDS = (
 EVENT_KINDS = ("announced", "completed", "blocked", "withdrawn", "renamed")
 
 
+def _known(vals, known: tuple[str, ...], what: str, key: str | None = None) -> None:
+    """A misspelt kind or role would silently feed nothing: name the unknown ones."""
+    bad = [v for v in vals if v not in known]
+    if bad:
+        raise ValueError(f"{key + ': ' if key else ''}unknown {what} {', '.join(map(str, bad))} "
+                         f"(known: {', '.join(known)})")
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -297,20 +305,15 @@ class CategoryRule(_Strict):
 
     @model_validator(mode="after")
     def _known_names(self):
-        # a misspelt kind or role would silently feed nothing
         kinds = {"on": self.on, "platform_kinds": self.platform_kinds, "weak_kinds": self.weak_kinds,
                  "list_unrecognised": self.list_unrecognised, "confidence_by_kind": list(self.confidence_by_kind)}
         for key, vals in kinds.items():
-            bad = [v for v in vals if v not in ON_KINDS]
-            if bad:
-                raise ValueError(f"{key}: unknown observation kind(s) {', '.join(bad)} (known: {', '.join(ON_KINDS)})")
+            _known(vals, ON_KINDS, "observation kind(s)", key)
         roles = {"roles": self.roles, "unknown_roles": self.unknown_roles, "prefer_roles": self.prefer_roles,
                  "corroborate_roles": self.corroborate_roles, "likely_roles": self.likely_roles,
                  "likely_hidden_roles": self.likely_hidden_roles, "ip_roles": self.ip_roles}
         for key, vals in roles.items():
-            bad = [v for v in vals if v not in ROLES]
-            if bad:
-                raise ValueError(f"{key}: unknown role(s) {', '.join(bad)} (known: {', '.join(ROLES)})")
+            _known(vals, ROLES, "role(s)", key)
         return self
 
 
@@ -331,15 +334,11 @@ class RulesFile(_Strict):
     @field_validator("network_roles")
     @classmethod
     def _known_roles(cls, v: list[str]) -> list[str]:
-        bad = [r for r in v if r not in ROLES]
-        if bad:
-            raise ValueError(f"unknown role(s) {', '.join(bad)} (known: {', '.join(ROLES)})")
+        _known(v, ROLES, "role(s)")
         return v
 
     @field_validator("observations")
     @classmethod
     def _known_kinds(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
-        bad = [k for k in v if k not in ON_KINDS]
-        if bad:
-            raise ValueError(f"unknown observation kind(s) {', '.join(bad)} (known: {', '.join(ON_KINDS)})")
+        _known(v, ON_KINDS, "observation kind(s)")
         return v

@@ -64,12 +64,11 @@ import hashlib
 import ipaddress
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
 
 from stekker.datasets import is_public_suffix, registrable_domain
-from stekker.evidence import DomainEvidence
 from stekker.validate.peers import PeerObservation, bucket, load_all, observation_records
 
 LAB_NET = "127.84"
@@ -621,8 +620,7 @@ def run_dataset(name: str, observations: list[PeerObservation], workdir: Path, n
             continue
         _fill(row, attribute_domain(ev, kb, asn_table=table, as_of=as_of))
         if shadow is not None:
-            dns = DomainEvidence(ev.domain, ev.organisations, ev.sectors, ev.hosts,
-                                 [r for r in ev.results if r.purpose != "ms_realm"])
+            dns = replace(ev, results=[r for r in ev.results if r.purpose != "ms_realm"])
             _fill(shadow[domain], attribute_domain(dns, kb, asn_table=table, as_of=as_of))
     timings["attribute_s"] = round(time.perf_counter() - t2, 1)
     from stekker.validate.verdict import judge
