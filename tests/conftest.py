@@ -217,6 +217,19 @@ EXTRA_ORGS.append(
 )
 
 
+# A federated organisation whose own sign-in host (the realm answer's AuthURL,
+# tests/test_realm.py) runs on a cloud's network: its addresses say where.
+EXTRA_ORGS.append(
+    Org(
+        domain="federatie-lab.nl",
+        organisation="Federatie Lab",
+        sector="test",
+        records=[("federatie-lab.nl", "A", "149.210.1.12"), ("adfs.federatie-lab.nl", "A", "52.16.1.20")],
+        truth={},
+    )
+)
+
+
 def scan_into(store, input_path, resolver: str, **config):
     """Scan an input file through the real engine into ``store``; returns
     (scan_id, RunResult). ``config``: TransportConfig fields, and ``workers``."""

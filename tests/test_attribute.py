@@ -983,8 +983,52 @@ def test_a_federated_domain_signs_in_at_its_own_adfs_or_a_named_identity_provide
     assert [who(a) for a in fed.services["identity"].also] == ["okta"]
 
 
+def attr_idp(domain, records, kb, host, errors=None, asked=True):
+    """A federated domain whose realm answer names ``host``, with the
+    addresses of that host asked as the scan does after the realm pass
+    (``idp_host``; ``asked=False``: a scan made before it did)."""
+    ev = evidence(domain, records, errors=errors)
+    ev.results.append(realm(domain, "federated", idp=host))
+    if asked:
+        zone = make_zone(records)
+        for t in ("A", "AAAA"):
+            ev.results.append(resolve(zone, domain, "idp_host", host, t, errors or {}, None))
+    return attribute_domain(ev, kb, asn_table=ASN, as_of=AS_OF).services["identity"]
+
+
+def test_the_identity_provider_hosts_addresses_say_where_sign_in_runs(kb):
+    """With the IdP host's own address questions (idp_host) an own name is
+    no longer 'self by its name': on a cloud's network it is that cloud's, a
+    CNAME to a catalogued identity provider is that provider (not the cloud
+    it runs on), in no provider's network it is self; a failed or empty
+    look-up keeps self by the name with a note that says which."""
+    d = "bedrijf-i.nl"
+    mx = [(d, "MX", "10 mx.transip.email.")]
+    aws = attr_idp(d, [*mx, ("sts." + d, "A", "13.32.4.4")], kb, "sts." + d)
+    assert who(aws) == "microsoft" and [(who(a), a.evidence[0].purpose) for a in aws.also] == [("amazon", "idp_host")]
+    assert not aws.note
+    before = attr_idp(d, [*mx, ("sts." + d, "A", "13.32.4.4")], kb, "sts." + d, asked=False)
+    assert [who(a) for a in before.also] == ["self"] and "were not looked up" in before.also[0].note
+    okta = attr_idp(d, [*mx, ("sso." + d, "CNAME", "bedrijf.okta.com."), ("bedrijf.okta.com", "A", "13.32.4.5")],
+                    kb, "sso." + d)
+    assert [(who(a), a.evidence[0].rtype) for a in okta.also] == [("okta", "CNAME")]  # Okta, not the AWS under it
+    named = attr_idp(d, [*mx, ("bedrijf.okta.com", "A", "13.32.4.5")], kb, "bedrijf.okta.com")
+    assert [who(a) for a in named.also] == ["okta"]  # a host the realm names by a fingerprint: its address adds nothing
+    own = attr_idp(d, [*mx, ("sts." + d, "A", "192.87.3.3")], kb, "sts." + d)
+    assert [who(a) for a in own.also] == ["self"] and own.also[0].note is None
+    assert [(e.rule, e.purpose) for e in own.also[0].evidence] == [("self.own-domain+unmapped-asn", "idp_host")]
+    gone = attr_idp(d, mx, kb, "sts." + d)
+    assert [who(a) for a in gone.also] == ["self"] and "it has no address in public DNS" in gone.also[0].note
+    failed = attr_idp(d, mx, kb, "sts." + d, errors={("sts." + d, "*"): ErrorKind.SERVFAIL})
+    assert [who(a) for a in failed.also] == ["self"]
+    assert "the look-up of its addresses failed (A: servfail, AAAA: servfail)" in failed.also[0].note
+    # a host nobody catalogued, elsewhere: named in the note and, by its addresses, the network it runs on
+    other = attr_idp(d, [*mx, ("login.ergens.example", "A", "13.32.4.6")], kb, "login.ergens.example")
+    assert [who(a) for a in other.also] == ["amazon"] and other.note == "not recognised: login.ergens.example"
+
+
 def test_the_identity_provider_behind_entra_is_judged_and_left_out_where_only_dns_counts(kb):
-    from stekker.judge import NOT_SOVEREIGN, SOVEREIGN, judge_domain, load_policies
+    from stekker.judge import ERROR, NOT_SOVEREIGN, SOVEREIGN, judge_domain, load_policies
 
     d = "bedrijf-f.nl"
     pols = load_policies().select(["nos", "nos-records", "eu-controlled"])
@@ -996,6 +1040,30 @@ def test_the_identity_provider_behind_entra_is_judged_and_left_out_where_only_dn
     assert deps[0].verdicts["nos"].verdict == NOT_SOVEREIGN
     # the records NOS read do not include the realm look-up: neither Entra nor the IdP counts there
     assert idp.get("nos-records") is None and deps[0].verdicts.get("nos-records") is None
+    # nor the addresses of the IdP host, asked only because the realm answer named it: an AWS one counts
+    # under 'nos', not under 'nos-records', and a failed look-up of them leaves no domain unmeasured there
+    from stekker.judge import judge_results
+
+    ev = evidence(d, [(d, "MX", "10 mx.transip.email."), ("sts." + d, "A", "13.32.4.4")])
+    ev.results += [realm(d, "federated", idp="sts." + d),
+                   *(resolve(make_zone([("sts." + d, "A", "13.32.4.4")]), d, "idp_host", "sts." + d, t, {}, None)
+                     for t in ("A", "AAAA"))]
+    on_aws = attribute_domain(ev, kb, asn_table=ASN, as_of=AS_OF)
+    deps = [x for x in judge_domain(on_aws, kb, pols, AS_OF) if x.category == "identity"]
+    assert [(x.service.provider, x.verdicts.get("nos") and x.verdicts["nos"].verdict,
+             x.verdicts.get("nos-records")) for x in deps] == [
+        ("microsoft", NOT_SOVEREIGN, None), ("amazon", NOT_SOVEREIGN, None)]
+    err = evidence(d, [(d, "MX", "10 mx.transip.email.")])
+    err.results += [realm(d, "federated", idp="sts." + d),
+                    *(resolve({}, d, "idp_host", "sts." + d, t, {("sts." + d, "*"): ErrorKind.TIMEOUT}, None)
+                      for t in ("A", "AAAA"))]
+    failed = attribute_domain(err, kb, asn_table=ASN, as_of=AS_OF)
+    assert {e["purpose"] for e in failed.errors} == {"idp_host"}
+    base = evidence(d, [(d, "MX", "10 mx.transip.email.")])
+    base.results.append(realm(d, "federated", idp="sts." + d))
+    res, res0 = judge_results([failed, attribute_domain(base, kb, asn_table=ASN, as_of=AS_OF)], kb,
+                              [p for p in pols if p.id == "nos-records"], AS_OF)
+    assert res.verdict["nos-records"] == res0.verdict["nos-records"] != ERROR
 
 
 def test_realm_tenant_does_not_override_an_mx_platform_or_an_own_mx(kb):

@@ -179,6 +179,56 @@ def test_rows_are_stored_after_the_dns_rows_and_attributed(tmp_path):
     assert a.services["identity"].provider == "microsoft"
 
 
+def test_the_identity_provider_hosts_still_to_ask_follow_the_realm_answers(tmp_path):
+    """Which IdP hosts a scan still has to ask: those a federated answer
+    names and no idp_host row has asked; a host whose answer changed is asked
+    anew; a domain whose answer names no host any more loses its old rows;
+    with redo_errors a failed one is asked again."""
+    from test_store import add, new_scan, results_for
+
+    from stekker.evidence import RR, ErrorKind, QueryResult, Status
+    from stekker.store import Store
+
+    store = Store.open(str(tmp_path / "r.db"))
+    sid = new_scan(store)
+    add(store, sid, ["a.nl", "b.nl", "c.nl"])
+    store.write_domains(sid, [(d, "ok", results_for(d)) for d in ("a.nl", "b.nl", "c.nl")])
+
+    def realm_row(d, host=None):
+        answers = [RR(d, "REALM", 0, "federated" if host else "managed")] + ([RR(d, "IDP", 0, host)] if host else [])
+        return QueryResult(d, "ms_realm", d, "REALM", Status.PRESENT, answers=answers,
+                           resolver="https://login.microsoftonline.com")
+
+    def host_row(d, host, status=Status.PRESENT):
+        if status is Status.ERROR:
+            return QueryResult(d, "idp_host", host, "A", status, error_kind=ErrorKind.TIMEOUT)
+        return QueryResult(d, "idp_host", host, "A", status, answers=[RR(host, "A", 60, "192.0.2.7")])
+
+    store.add_results(sid, "ms_realm", [("a.nl", [(realm_row("a.nl", "sts.a.nl"), None)]),
+                                        ("b.nl", [(realm_row("b.nl", "b.okta.com"), None)]),
+                                        ("c.nl", [(realm_row("c.nl"), None)])])
+    lacking = store.named_hosts_lacking
+    assert lacking(sid, "ms_realm", "IDP", "idp_host") == [("a.nl", ["sts.a.nl"]), ("b.nl", ["b.okta.com"])]
+    store.add_results(sid, "idp_host", [("a.nl", [(host_row("a.nl", "sts.a.nl"), None)]),
+                                        ("b.nl", [(host_row("b.nl", "b.okta.com", Status.ERROR), None)])])
+    assert lacking(sid, "ms_realm", "IDP", "idp_host") == []
+    assert lacking(sid, "ms_realm", "IDP", "idp_host", redo_errors=True) == [("b.nl", ["b.okta.com"])]
+    # the answers change: a.nl now signs in elsewhere, b.nl is managed (its old host rows are to go)
+    store.add_results(sid, "ms_realm", [("a.nl", [(realm_row("a.nl", "a.onelogin.com"), None)]),
+                                        ("b.nl", [(realm_row("b.nl"), None)])])
+    assert lacking(sid, "ms_realm", "IDP", "idp_host") == [("a.nl", ["a.onelogin.com"]), ("b.nl", [])]
+    # the pass drops the rows no answer names any more (without asking anything for them)
+    from stekker.collect.idp import run_idp_hosts
+    from stekker.collect.plan import load_plan
+    from stekker.collect.transport import TransportConfig
+
+    store.add_results(sid, "idp_host", [("a.nl", [(host_row("a.nl", "a.onelogin.com"), None)])])
+    counts, stopped = run_idp_hosts(store, sid, "ms_realm", [("127.0.0.1", 9)], TransportConfig(), load_plan())
+    assert (counts.domains, stopped) == (0, False)
+    assert [q for q in store.evidence(sid, "b.nl").results if q.purpose == "idp_host"] == []
+    assert lacking(sid, "ms_realm", "IDP", "idp_host") == []
+
+
 def test_cli_refuses_bad_realm_options(tmp_path):
     from cli_util import cli
 
@@ -235,6 +285,48 @@ def test_scan_with_ms_realm_on_the_lab(lab, tmp_path):
     assert "(not recognised: login.elders.example)" in r.out
     plain = Store.open(str(tmp_path / "plain.db"))
     assert not any(q.purpose == "ms_realm" for q in plain.evidence(1, "school-c.nl").results)
+
+
+@pytest.mark.lab
+def test_the_identity_provider_hosts_addresses_are_asked_after_the_realm(lab, tmp_path):
+    """A federated answer names the host sign-in is passed on to; its A and
+    AAAA records are then asked through the scan's resolver (``idp_host``),
+    so an own ADFS host on a cloud's network is that cloud's, and a host
+    without a public address stays the organisation's own by its name, with
+    a note saying so. A resume asks nothing again."""
+    from cli_util import cli
+
+    from stekker import kb as kbmod
+    from stekker.attribute import attribute_domain
+    from stekker.ipasn import AsnTable
+    from stekker.lab import catalog
+    from stekker.store import Store
+
+    inp = tmp_path / "in.txt"
+    inp.write_text("federatie-lab.nl\ngemeente-a.nl\n")
+    db = tmp_path / "r.db"
+    with RealmServer({"federatie-lab.nl": "Federated", "gemeente-a.nl": "Federated"},
+                     auth_urls={"federatie-lab.nl": "https://ADFS.federatie-lab.nl/adfs/ls/"}) as srv:
+        r = cli("scan", inp, "--db", db, "--resolver", lab.resolver, "--ms-realm", "--ms-realm-url", srv.url)
+        assert r.rc == 0, r.err
+        assert "identity provider hosts: 2 of 2 domains asked" in r.err
+        r = cli("scan", "--resume", "1", "--db", db)
+        assert r.rc == 0 and "already complete" in r.err and len(srv.requests) == 2
+    store = Store.open(str(db))
+    rows = [(q.qname, q.qtype, q.status.value) for d in ("federatie-lab.nl", "gemeente-a.nl")
+            for q in store.evidence(1, d).results if q.purpose == "idp_host"]
+    assert sorted(rows) == [("adfs.federatie-lab.nl", "A", "present"), ("adfs.federatie-lab.nl", "AAAA", "absent"),
+                            ("sts.gemeente-a.nl", "A", "absent"), ("sts.gemeente-a.nl", "AAAA", "absent")]
+    assert store.scan_info(1)["summary"]["idp_host"]["present"] == 1
+    table = AsnTable.from_rows(catalog.ip2asn_rows(), name="lab-ip2asn")  # the lab's own IP-to-ASN data
+    kb = kbmod.load()
+    fed = attribute_domain(store.evidence(1, "federatie-lab.nl"), kb, as_of="2026-12-06",
+                           asn_table=table).services["identity"]
+    assert fed.provider == "microsoft" and [a.provider for a in fed.also] == ["amazon"]
+    assert fed.also[0].evidence[0].purpose == "idp_host" and fed.also[0].evidence[0].value == "52.16.1.20"
+    own = attribute_domain(store.evidence(1, "gemeente-a.nl"), kb, as_of="2026-12-06").services["identity"]
+    assert [(a.status, a.evidence[0].value) for a in own.also] == [("self", "sts.gemeente-a.nl")]
+    assert "it has no address in public DNS" in own.also[0].note
 
 
 def test_reports_say_that_the_realm_was_asked_in_the_readers_language(tmp_path):

@@ -233,8 +233,12 @@ def _observations(ev: DomainEvidence, kb: KnowledgeBase) -> list[_Obs]:
                 obs += [_Obs(kind, d, r, "TXT", raw) for d, raw in _dmarc_domains(r)]
             elif kind == "realm":  # a look-up beyond DNS (plan.yaml lookups): one value per answer
                 obs += [_Obs(kind, rr.value.lower(), r, rr.rtype, rr.value) for rr in r.answers if rr.rtype == r.qtype]
-            elif kind == "idp":  # the host a look-up's answer names (a federated realm's AuthURL)
-                obs += [_Obs(kind, n, r, IDP_RTYPE, raw) for n, raw in _final_names(r) if r.via_http]
+            elif kind == "idp":  # the host a look-up's answer names (a federated realm's AuthURL) and the
+                # CNAME chain of its address questions (an own name pointing to an identity provider)
+                if r.via_http:
+                    obs += [_Obs(kind, n, r, IDP_RTYPE, raw) for n, raw in _final_names(r)]
+                elif r.qtype in ("A", "AAAA"):
+                    obs += [_Obs(kind, n, r, "CNAME", raw) for n, raw in _cname_targets(r)]
     if "spf" in kb.rules.observations:
         targets, _ = _spf_terms(ev, apex_txt)
         obs += [_Obs("spf", dom, r, "TXT", rec) for dom, rec, r in targets]
@@ -256,6 +260,7 @@ class _Ctx:
     ip_unknown: dict[int, list[str]] = field(default_factory=dict)  # id(result) -> addresses not in the table
     matched_roles: dict[int, set[str]] = field(default_factory=dict)  # id(result) -> roles matched
     matched_names: set[str] = field(default_factory=set)  # names a fingerprint matched
+    matched_lookup_names: set[str] = field(default_factory=set)  # hosts a look-up beyond DNS named, matched
     unmatched: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # kind -> (name, purpose) no fingerprint knows
     own_names: set[str] = field(default_factory=set)  # own names that became self or a provider by their addresses
     tenant: str | None = None
@@ -265,7 +270,7 @@ class _Ctx:
 
 # kinds whose values are DNS names that addresses are looked up under: a
 # name matched here is not attributed again by its addresses (_match_ips)
-_CHAIN_KINDS = frozenset(("mx", "ns", "cname", "dkim", "srv"))
+_CHAIN_KINDS = frozenset(("mx", "ns", "cname", "dkim", "srv", "idp"))
 
 
 def _across_rules(kb: KnowledgeBase, field_name: str) -> frozenset[str]:
@@ -285,7 +290,7 @@ def _match_observations(ctx: _Ctx) -> None:
     for o in _observations(ctx.ev, kb):
         matches = kb.match(o.kind, o.value)
         if not matches:
-            if o.kind in listed:
+            if o.kind in listed and not _under(o.value, ctx.org):
                 ctx.unmatched.setdefault(o.kind, []).append((o.value, o.result.purpose))
             continue
         ctx.explained.add(id(o.result))
@@ -304,7 +309,9 @@ def _match_observations(ctx: _Ctx) -> None:
                                    o.result.qname, len(ctx.cands)))
             ctx.matched_roles.setdefault(id(o.result), set()).update(m.roles)
             if o.kind in _CHAIN_KINDS:
-                ctx.matched_names.add(o.value)
+                # a host a look-up beyond DNS names (an identity provider) is no DNS name of this domain: it
+                # silences only its own address questions (idp_host), not a website CNAME to the same host
+                (ctx.matched_lookup_names if o.result.via_http else ctx.matched_names).add(o.value)
             if m.tenant and ctx.tenant is None:
                 ctx.tenant = m.tenant
 
@@ -318,12 +325,14 @@ def _match_ips(ctx: _Ctx) -> None:
         return
     kb = ctx.kb
     ipp = _across_rules(kb, "ip_purposes")
+    idp_ipp = _idp_ip_purposes(kb)
     for r in ctx.ev.results:
         if not r.usable or r.purpose not in ipp or r.qtype not in ("A", "AAAA"):
             continue
         # the address only speaks when no name on the way was recognised
         # (a gateway MX on a hyperscaler's network stays the gateway)
-        if any(n in ctx.matched_names for n in r.chain):
+        if any(n in ctx.matched_names for n in r.chain) or (
+                r.purpose in idp_ipp and any(n in ctx.matched_lookup_names for n in r.chain)):
             ctx.explained.add(id(r))
             continue
         for rr in r.answers:  # in record order (_stable), not the resolver's rotation
@@ -422,16 +431,23 @@ def _match_self(ctx: _Ctx) -> None:
     for c in ctx.cands:
         if c.kind == "ip" and c.purpose != "spf_ip":
             ip_cands.setdefault(c.item.qname, []).append(c)
-    for r in ctx.ev.results:
+    # DNS answers first: a host a look-up beyond DNS names is decided by its own address questions when asked
+    for r in sorted(ctx.ev.results, key=lambda r: r.via_http):
         if not r.usable or r.purpose not in self_purposes:
             continue
         for name, raw in _final_names(r):
             if not _under(name, ctx.org):
                 continue
+            if r.via_http and _decided_by_dns(ctx, name):
+                # the named host's own address questions (idp_host) decided it: an own server (self), a
+                # provider's network or an identity provider it points to (a CNAME)
+                ctx.own_names.add(name)
+                continue
             if name in ip_cands:
                 # the own name points into a provider's network: that provider runs it. A host a look-up
                 # beyond DNS names (a federated realm's identity provider) whose addresses were looked up
-                # for another question (the apex, www, an extra host) is that provider's for it too
+                # for another question only (the apex, www, an extra host; a scan before idp_host) is that
+                # provider's for it too
                 if r.via_http:
                     for c in ip_cands[name]:
                         ctx.cands.append(replace(c, roles=frozenset({"sign_in"}), purpose=r.purpose, kind="idp",
@@ -452,6 +468,26 @@ def _match_self(ctx: _Ctx) -> None:
             ctx.self_items.setdefault(r.purpose, []).append(item)
             ctx.own_names.add(name)
             ctx.explained.add(id(r))
+
+
+def _decided_by_dns(ctx: _Ctx, name: str) -> bool:
+    """Whether the address questions of a host a look-up names (purposes of
+    a rule's ``ip_purposes`` whose rule also reads ``idp`` observations)
+    concluded something: self, a provider or a network operator."""
+    purposes = _idp_ip_purposes(ctx.kb)
+    if not purposes:
+        return False
+    if any(c.qname == name and c.purpose in purposes for c in ctx.cands):
+        return True
+    return any(it.qname == name for p in purposes for it in ctx.self_items.get(p, ()))
+
+
+def _idp_ip_purposes(kb: KnowledgeBase) -> frozenset[str]:
+    cached = getattr(kb, "_attr_idp_ip_purposes", None)
+    if cached is None:
+        cached = frozenset(p for rule in _all_rules(kb) if "idp" in rule.on for p in rule.ip_purposes)
+        setattr(kb, "_attr_idp_ip_purposes", cached)
+    return cached
 
 
 def _combine(confs: Iterable[float], how: str) -> float:
@@ -757,7 +793,16 @@ def _self_note(ctx: _Ctx, items: list[EvidenceItem]) -> str | None:
     hosts = sorted({it.value.rstrip(".").lower() for it in items} - looked_up)
     if not hosts:
         return None  # its addresses were looked up (the apex, an extra host): in a network of no known provider
-    return (f"own host ({', '.join(hosts[:4])}) named by the realm answer; its addresses were not looked up, so "
+    asked = [r for r in ctx.ev.results if r.qtype in ("A", "AAAA") and r.qname in hosts]
+    if not asked:
+        why = "its addresses were not looked up"
+    elif any(r.status is Status.ERROR for r in asked):
+        why = "the look-up of its addresses failed (" + ", ".join(sorted(
+            {f"{r.qtype}: {r.error_kind.value if r.error_kind else 'error'}" for r in asked
+             if r.status is Status.ERROR})) + ")"
+    else:
+        why = "it has no address in public DNS"
+    return (f"own host ({', '.join(hosts[:4])}) named by the realm answer; {why}, so "
             "whether it runs on the organisation's own servers or at a cloud provider is not known")
 
 

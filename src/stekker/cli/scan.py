@@ -157,9 +157,10 @@ def scan(
                 store.update_scan(resume, options={**(info.get("options") or {}), **realm_opts})
 
         if info["state"] == "finished" and info["counts"].get("done") == info["counts"].get("targets"):
-            if realm_opts and store.domains_lacking(resume, plan.lookups["ms_realm"].id, redo_errors=ms_realm):
+            if realm_opts and (store.domains_lacking(resume, plan.lookups["ms_realm"].id, redo_errors=ms_realm)
+                               or _idp_hosts_lacking(store, resume, plan, ms_realm)):
                 record_realm()
-                _realm_pass(store, resume, plan, realm_opts, ms_realm, say, db)
+                _realm_pass(store, resume, plan, realm_opts, ms_realm, say, db, resolvers, config)
                 raise typer.Exit(0)
             say(f"scan {resume} is already complete ({info['counts'].get('done')} domains)")
             raise typer.Exit(0)
@@ -214,7 +215,7 @@ def scan(
         echo(f"finished domains are kept; resume with: stekker scan --resume {scan_id} --db {db}", err=True)
         raise typer.Exit(3)
     if realm_opts:
-        _realm_pass(store, scan_id, plan, realm_opts, ms_realm, say, db)
+        _realm_pass(store, scan_id, plan, realm_opts, ms_realm, say, db, resolvers, config)
 
 
 def _realm_options(info: dict, ms_realm: bool, url: str | None, qps: float | None) -> dict:
@@ -228,9 +229,18 @@ def _realm_options(info: dict, ms_realm: bool, url: str | None, qps: float | Non
             "ms_realm_qps": float(qps or rec.get("ms_realm_qps") or 20.0)}
 
 
-def _realm_pass(store, scan_id: int, plan, opts: dict, redo_errors: bool, say, db: str) -> None:
-    """The opt-in realm look-ups of a scan's done domains (collect/realm.py);
-    ``redo_errors`` (--ms-realm given again): failed look-ups are asked again.
+def _idp_hosts_lacking(store, scan_id: int, plan, redo_errors: bool) -> bool:
+    from stekker.collect.idp import PURPOSE
+    from stekker.evidence import IDP_RTYPE
+
+    return bool(store.named_hosts_lacking(scan_id, plan.lookups["ms_realm"].id, IDP_RTYPE, PURPOSE, redo_errors))
+
+
+def _realm_pass(store, scan_id: int, plan, opts: dict, redo_errors: bool, say, db: str, resolvers, config) -> None:
+    """The opt-in realm look-ups of a scan's done domains (collect/realm.py),
+    then the addresses of the identity provider hosts federated answers name
+    (collect/idp.py, through the scan's resolvers); ``redo_errors``
+    (--ms-realm given again): failed look-ups are asked again.
     Their counts go into the scan's summary (its state and times stay)."""
     from stekker.collect.realm import RealmConfig, RealmSetupError, RealmURLError, check_url, run_realm
 
@@ -252,12 +262,30 @@ def _realm_pass(store, scan_id: int, plan, opts: dict, redo_errors: bool, say, d
         again = " --ms-realm" if counts.unreachable else ""  # look-ups recorded as 'not asked' are asked again
         echo(f"realm check stopped; finish it with: stekker scan --resume {scan_id} --db {db}{again}", err=True)
         raise typer.Exit(130)
+    _idp_pass(store, scan_id, plan, redo_errors, say, db, resolvers, config)
     if counts.unreachable:
         echo(f"error: Microsoft's realm endpoint {counts.unreachable}; the look-ups of {counts.error:,} domains "
              f"are recorded as errors ({counts.not_asked:,} of them not asked), never as 'no tenant'. The DNS "
              "results are complete. Check the network and ask again with: "
              f"stekker scan --resume {scan_id} --db {db} --ms-realm", err=True)
         raise typer.Exit(3)
+
+
+def _idp_pass(store, scan_id: int, plan, redo_errors: bool, say, db: str, resolvers, config) -> None:
+    """The addresses of the hosts federated realm answers name as identity
+    provider (collect/idp.py): their counts go into the scan's summary."""
+    from stekker.collect.idp import PURPOSE, run_idp_hosts
+
+    counts, stopped = run_idp_hosts(store, scan_id, plan.lookups["ms_realm"].id, resolvers, config, plan, say,
+                                    redo_errors=redo_errors)
+    if counts.domains:
+        store.update_scan(scan_id, summary={**(store.scan_info(scan_id).get("summary") or {}),
+                                            PURPOSE: store.purpose_counts(scan_id, PURPOSE)})
+        say(f"identity provider hosts: {counts.hosts:,} of {counts.domains:,} domains asked; "
+            f"{counts.present:,} answers with addresses, {counts.absent:,} without, {counts.error:,} errors")
+    if stopped:
+        echo(f"stopped; finish it with: stekker scan --resume {scan_id} --db {db}", err=True)
+        raise typer.Exit(130)
 
 
 def _recorded_resolvers(store, scan_id: int) -> list[tuple[str, int]]:

@@ -223,7 +223,7 @@ def _error_counts(p: Policy, e: dict, decides: dict[str, frozenset[str]]) -> boo
     definition does not look at (nos-mx: a DKIM or realm failure). A failure
     of a question that decides no category (an MX host's address, an SPF
     include) always counts."""
-    if p.left_out_records and str(e.get("qtype") or "").upper() in p.left_out_records:
+    if p.leaves_out(e.get("qtype"), e.get("purpose")):
         return False
     if p.categories is not None:
         cats = decides.get(str(e.get("purpose") or ""))
@@ -244,7 +244,7 @@ def judge_results(attributions: Iterable[DomainAttribution], kb: Any, policies: 
         for p in policies:
             vs = [d.verdicts[p.id].verdict for d in deps if d.verdicts.get(p.id)]
             errs = [e for e in da.errors if _error_counts(p, e, decides)] \
-                if (p.left_out_records or p.categories is not None) else da.errors
+                if (p.left_out_records or p.left_out_purposes or p.categories is not None) else da.errors
             verdict[p.id] = combine(vs, measurement_error=da.status == "error" or bool(errs),
                                     nxdomain=da.status == "nxdomain")
         ex = [e for e in explanations if e.applies(da)]

@@ -232,8 +232,8 @@ def judge(service: Service, kb: Any, policy: Policy, as_of: Any = None,
         return None
     if policy.categories is not None and service.category not in policy.categories:
         return None  # this definition does not look at this category
-    if policy.left_out_records and service.evidence and \
-            all((e.rtype or "").upper() in policy.left_out_records for e in service.evidence):
+    if (policy.left_out_records or policy.left_out_purposes) and service.evidence and \
+            all(policy.leaves_out(e.rtype, e.purpose) for e in service.evidence):
         return None  # seen only in records this definition leaves out (nos-records: TXT)
     if st == "error":
         return Verdict(policy.id, ERROR, [Reason("service_error")], texts=texts)

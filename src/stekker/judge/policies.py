@@ -76,6 +76,16 @@ class Policy:
     # DNS record types this definition leaves out: a dependency whose evidence is
     # only of these types is no dependency for it (nos-records: TXT)
     left_out_records: tuple[str, ...] = ()
+    # plan purposes it leaves out the same way: questions asked only because of a
+    # look-up beyond DNS (nos-records: idp_host, the addresses of the identity
+    # provider a realm answer names)
+    left_out_purposes: tuple[str, ...] = ()
+
+    def leaves_out(self, rtype: str | None, purpose: str | None) -> bool:
+        """Whether an answer of this record type and plan purpose is one this
+        definition does not look at."""
+        return (str(rtype or "").upper() in self.left_out_records
+                or str(purpose or "") in self.left_out_purposes)
 
     def title(self, lang: str = "en") -> str:
         return self.name.get(lang) or self.name.get("en") or self.id
@@ -316,10 +326,16 @@ def _load(paths: tuple[str, ...]) -> PolicyConfig:
             left_out = build(str(p["extends"]), stack + (pid,)).left_out_records if p.get("extends") else ()
         if not isinstance(left_out, (list, tuple)) or not all(isinstance(x, str) for x in left_out):
             raise PolicyError(f"{where}: left_out_records must be a list of record types, got {left_out!r}")
+        left_purposes = p.get("left_out_purposes")
+        if left_purposes is None:
+            left_purposes = build(str(p["extends"]), stack + (pid,)).left_out_purposes if p.get("extends") else ()
+        if not isinstance(left_purposes, (list, tuple)) or not all(isinstance(x, str) for x in left_purposes):
+            raise PolicyError(f"{where}: left_out_purposes must be a list of plan purposes, got {left_purposes!r}")
         pol = Policy(id=pid, name=name, summary=summary, checks=checks,
                      source=p.get("source"), origin=p["_origin"], short=short, categories=cats,
                      network=network, likely=likely,
-                     left_out_records=tuple(str(x).upper() for x in left_out))
+                     left_out_records=tuple(str(x).upper() for x in left_out),
+                     left_out_purposes=tuple(str(x) for x in left_purposes))
         resolved[pid] = pol
         return pol
 

@@ -157,6 +157,42 @@ class EvidenceMixin:
                        t.c.seq.not_in(has))
                 .order_by(t.c.seq))]
 
+    def named_hosts_lacking(self, scan_id: int, source: str, rtype: str, purpose: str,
+                            redo_errors: bool = False) -> list[tuple[str, list[str]]]:
+        """Domains whose ``source`` rows (a look-up beyond DNS, e.g. the
+        realm answer) name hosts as ``rtype`` records (``IDP``) whose rows of
+        ``purpose`` (their DNS questions) do not match them yet: none asked,
+        other hosts asked (the answer changed), or (``redo_errors``) one
+        failed. Each with the hosts named now, in input order; a domain
+        whose answer names no host any more comes with ``[]`` (its old rows
+        are to be dropped)."""
+        q, t = S.queries, S.targets
+        named: dict[int, list[str]] = {}
+        asked: dict[int, set[str]] = {}
+        failed: set[int] = set()
+        with self.engine.connect() as conn:
+            self._require_scan(conn, scan_id)
+            for tseq, answers in conn.execute(sa.select(q.c.tseq, q.c.answers).where(
+                    q.c.scan_id == scan_id, q.c.purpose == source, q.c.status == "present")):
+                hosts = [str(a[3]).rstrip(".").lower() for a in json.loads(answers or "[]")
+                         if len(a) >= 4 and str(a[1]).upper() == rtype.upper() and a[3]]
+                if hosts:
+                    named.setdefault(tseq, []).extend(h for h in hosts if h not in named.get(tseq, ()))
+            for tseq, qname, status in conn.execute(sa.select(q.c.tseq, q.c.qname, q.c.status).where(
+                    q.c.scan_id == scan_id, q.c.purpose == purpose)):
+                asked.setdefault(tseq, set()).add(qname)
+                if status == "error":
+                    failed.add(tseq)
+            todo = [s for s in sorted(set(named) | set(asked))
+                    if set(named.get(s, ())) != asked.get(s, set()) or (redo_errors and s in failed)]
+            if not todo:
+                return []
+            domains = {}
+            for chunk in _chunks(todo, 500):
+                domains.update(conn.execute(sa.select(t.c.seq, t.c.domain).where(
+                    t.c.scan_id == scan_id, t.c.seq.in_(chunk))).all())
+        return [(domains[s], named.get(s, [])) for s in todo if s in domains]
+
     def purpose_counts(self, scan_id: int, purpose: str) -> dict[str, Any]:
         """Rows of one purpose by status, and the errors by kind."""
         q = S.queries

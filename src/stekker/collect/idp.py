@@ -1,0 +1,109 @@
+"""DNS questions about the hosts a look-up beyond DNS names.
+
+A federated realm answer (collect/realm.py) names the host Entra ID passes
+sign-in on to (``<domain> IDP <host>``).  That name alone says who the host
+belongs to only when a fingerprint knows it (``*.okta.com``); an own host
+(``sts.<domain>``) may be an ADFS server in the organisation's own network,
+a virtual machine at a cloud, or a CNAME to an identity provider (an Okta
+custom domain).  So, after the realm pass, each named host's A and AAAA
+records are asked (CNAME chain kept, like every address question) as the
+derived plan item ``idp_host``, through the scan's own resolvers, and stored
+with the domain like its other rows.  Attribution reads them as it reads the
+addresses of an MX host.
+
+Only the hosts are asked, never the realm again; a host already asked for
+the domain is not asked twice (a resumed scan finishes what is missing), and
+rows of a host the answer no longer names are replaced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Callable
+
+from stekker.collect.engine import DomainScanner
+from stekker.collect.plan import Plan
+from stekker.collect.transport import Transport, TransportConfig
+from stekker.evidence import IDP_RTYPE, Status
+
+PURPOSE = "idp_host"
+IN_FLIGHT = 64  # domains asked at once (each one to a few questions); the transport paces the rest
+
+
+@dataclass
+class HostCounts:
+    domains: int = 0
+    hosts: int = 0
+    present: int = 0  # questions answered with records
+    absent: int = 0
+    error: int = 0
+
+
+def run_idp_hosts(store, scan_id: int, source: str, resolvers: list[tuple[str, int]], config: TransportConfig,
+                  plan: Plan, say: Callable[[str], None] = lambda m: None,
+                  redo_errors: bool = False) -> tuple[HostCounts, bool]:
+    """Ask the addresses of every host the scan's ``source`` rows name as
+    identity provider and store them as ``idp_host`` rows (a domain whose
+    answer names no host any more loses its old rows).  Returns the counts
+    and whether Ctrl-C/SIGTERM stopped it (the rest is asked on
+    ``stekker scan --resume``)."""
+    todo = store.named_hosts_lacking(scan_id, source, IDP_RTYPE, PURPOSE, redo_errors)
+    counts = HostCounts()
+    if not todo:
+        return counts, False
+    stale = [(d, []) for d, hosts in todo if not hosts]
+    if stale:
+        store.add_results(scan_id, PURPOSE, stale)
+    todo = [(d, hosts) for d, hosts in todo if hosts]
+    if not todo:
+        return counts, False
+    types = plan.derived_types(PURPOSE)
+    say(f"identity provider hosts named by the realm answers: {sum(len(h) for _, h in todo):,} "
+        f"of {len(todo):,} domains, their addresses")
+
+    async def main() -> bool:
+        from stekker.collect.run import stop_on_signals
+
+        stop = asyncio.Event()
+        t = Transport(resolvers, config)
+        await t.start()
+        try:
+            scanner = DomainScanner(t, plan)
+            gate = asyncio.Semaphore(IN_FLIGHT)
+
+            async def one(domain: str, hosts: list[str]) -> None:
+                async with gate:
+                    if stop.is_set():
+                        return
+                    deadline = t.active_time() + scanner.domain_deadline if scanner.domain_deadline else None
+                    rows = await scanner._ask_all(domain, [(PURPOSE, h, ty) for h in hosts for ty in types],
+                                                  shared=True, deadline=deadline)
+                    if stop.is_set():
+                        return  # not stored: asked again on resume
+                    store.add_results(scan_id, PURPOSE, [(domain, rows)])
+                    counts.domains += 1
+                    counts.hosts += len(hosts)
+                    for r, _ in rows:
+                        st = r.status.value if isinstance(r.status, Status) else str(r.status)
+                        setattr(counts, st, getattr(counts, st) + 1)
+
+            with stop_on_signals(asyncio.get_running_loop(), stop):
+                jobs = [asyncio.ensure_future(one(d, h)) for d, h in todo]
+                waiter = asyncio.ensure_future(stop.wait())
+                done = asyncio.gather(*jobs)
+                await asyncio.wait([done, waiter], return_when=asyncio.FIRST_COMPLETED)
+                if stop.is_set():
+                    for j in jobs:
+                        j.cancel()
+                    await asyncio.gather(*jobs, return_exceptions=True)
+                else:
+                    await done  # an exception of a job (the store) is raised, not swallowed
+                waiter.cancel()
+                return stop.is_set()
+        finally:
+            await t.close()
+
+    from stekker.collect.run import _runner
+
+    return counts, _runner()(main())
