@@ -306,6 +306,13 @@ def test_loader_validates(kbase):
         ("google", "2015-01-01", "2016-01-01", ["google"], ["google", "alphabet"], "US", "US"),
         ("infomaniak", "2026-01-01", "2026-06-01", ["infomaniak"],
          ["infomaniak", "infomaniak-foundation"], "CH", "CH"),
+        # Dutch public-sector suppliers (issue 12, sixth round): a school platform to Finland, another to
+        # Canada; a German hospital-software house to US private equity
+        ("iddink", "2019-09-12", "2019-09-13", ["iddink", "npm-capital"], ["iddink", "sanoma"], "NL", "FI"),
+        ("tss", "2013-12-30", "2021-01-04", ["tss"], ["tss", "topicus-com", "constellation-software"], "NL", "CA"),
+        ("topicus", "2021-02-09", "2021-02-10", ["topicus"], ["topicus", "topicus-com", "constellation-software"],
+         "NL", "CA"),
+        ("nexus", "2025-04-27", "2025-04-28", ["nexus"], ["nexus", "ta-associates"], "DE", "US"),
     ],
 )
 def test_chain_and_jurisdiction_on_two_dates(kbase, cid, before, after, chain_before, chain_after,
