@@ -1022,6 +1022,12 @@ def test_the_identity_provider_hosts_addresses_say_where_sign_in_runs(kb):
     failed = attr_idp(d, mx, kb, "sts." + d, errors={("sts." + d, "*"): ErrorKind.SERVFAIL})
     assert [who(a) for a in failed.also] == ["self"]
     assert "the look-up of its addresses failed (A: servfail, AAAA: servfail)" in failed.also[0].note
+    # an own name CNAMEd through a CDN is that CDN's by the chain's names, even where the address is in no table;
+    # the CDN names on the way are no identity provider to name as "not recognised"
+    cdn = attr_idp(d, [*mx, ("login." + d, "CNAME", "login." + d + ".edgekey.net."),
+                       ("login." + d + ".edgekey.net", "CNAME", "e1.a.akamaiedge.net."),
+                       ("e1.a.akamaiedge.net", "A", "2.21.83.147")], kb, "login." + d)
+    assert [(who(a), a.evidence[0].rtype) for a in cdn.also] == [("akamai", "CNAME")] and not cdn.note
     # a host nobody catalogued, elsewhere: named in the note and, by its addresses, the network it runs on
     other = attr_idp(d, [*mx, ("login.ergens.example", "A", "13.32.4.6")], kb, "login.ergens.example")
     assert [who(a) for a in other.also] == ["amazon"] and other.note == "not recognised: login.ergens.example"

@@ -290,7 +290,8 @@ def _match_observations(ctx: _Ctx) -> None:
     for o in _observations(ctx.ev, kb):
         matches = kb.match(o.kind, o.value)
         if not matches:
-            if o.kind in listed and not _under(o.value, ctx.org):
+            # only the hosts a look-up names are listed, not the CDN names on the way to their addresses
+            if o.kind in listed and o.result.via_http and not _under(o.value, ctx.org):
                 ctx.unmatched.setdefault(o.kind, []).append((o.value, o.result.purpose))
             continue
         ctx.explained.add(id(o.result))
@@ -595,7 +596,10 @@ def _rule_cands(ctx: _Ctx, rule: CategoryRule, only: str | None = None) -> list[
     for c in ctx.cands:
         if only is not None and c.qname != only:
             continue
-        if c.kind in ("ip", "net"):
+        if c.kind in ("ip", "net") or (c.kind == "cname" and c.purpose in rule.ip_purposes
+                                        and c.purpose in _idp_ip_purposes(ctx.kb)):
+            # an address in a provider's network, or (for the host a look-up names) a CNAME on the way to
+            # its addresses into a provider's names (an ADFS behind Akamai): the same fact, by name
             if c.purpose in rule.ip_purposes and (c.roles & set(rule.ip_roles)):
                 out.append(c)
             continue
