@@ -1028,6 +1028,29 @@ def test_the_identity_provider_hosts_addresses_say_where_sign_in_runs(kb):
                        ("login." + d + ".edgekey.net", "CNAME", "e1.a.akamaiedge.net."),
                        ("e1.a.akamaiedge.net", "A", "2.21.83.147")], kb, "login." + d)
     assert [(who(a), a.evidence[0].rtype) for a in cdn.also] == [("akamai", "CNAME")] and not cdn.note
+    # the same CDN name behind the website and the sign-in host: both that CDN's (review 21, finding 3)
+    shared = [*mx, ("sts." + d, "CNAME", "bedrijf.edgekey.net."), ("www." + d, "CNAME", "bedrijf.edgekey.net."),
+              ("bedrijf.edgekey.net", "A", "23.40.1.1")]
+    both = attr_idp(d, shared, kb, "sts." + d)
+    assert [who(a) for a in both.also] == ["akamai"] and not both.note
+    # an Okta custom domain behind the sign-in host and the website: sign-in is Okta's, and the website keeps
+    # its own answer (the AWS network it runs on) instead of being silenced by the IdP match (finding 2)
+    okta_www = [*mx, ("sso." + d, "CNAME", "bedrijf.okta.com."), ("www." + d, "CNAME", "bedrijf.okta.com."),
+                ("bedrijf.okta.com", "A", "13.32.4.5")]
+    ev = evidence(d, okta_www, hosts=("sso." + d,))
+    ev.results += [realm(d, "federated", idp="sso." + d),
+                   *(resolve(make_zone(okta_www), d, "idp_host", "sso." + d, t, {}, None) for t in ("A", "AAAA"))]
+    full = attribute_domain(ev, kb, asn_table=ASN, as_of=AS_OF)
+    assert [who(a) for a in full.services["identity"].also] == ["okta"]
+    assert who(full.services["web"]) == "amazon" and who(full.hosts["sso." + d]) == "amazon"
+    # an own name pointing to another organisation's host nobody catalogued is not "self": that host is named
+    partner = attr_idp(d, [*mx, ("sts." + d, "CNAME", "adfs.partner.example."),
+                           ("adfs.partner.example", "A", "198.51.100.7")], kb, "sts." + d)
+    assert partner.also == [] and partner.note == "not recognised: adfs.partner.example"
+    # ... while one pointing to another own name stays self, and that own name is not "not recognised"
+    inside = attr_idp(d, [*mx, ("sts." + d, "CNAME", "adfs." + d + "."), ("adfs." + d, "A", "192.87.3.4")],
+                      kb, "sts." + d)
+    assert [who(a) for a in inside.also] == ["self"] and not inside.note
     # a host nobody catalogued, elsewhere: named in the note and, by its addresses, the network it runs on
     other = attr_idp(d, [*mx, ("login.ergens.example", "A", "13.32.4.6")], kb, "login.ergens.example")
     assert [who(a) for a in other.also] == ["amazon"] and other.note == "not recognised: login.ergens.example"
@@ -1063,6 +1086,17 @@ def test_the_identity_provider_behind_entra_is_judged_and_left_out_where_only_dn
     err.results += [realm(d, "federated", idp="sts." + d),
                     *(resolve({}, d, "idp_host", "sts." + d, t, {("sts." + d, "*"): ErrorKind.TIMEOUT}, None)
                       for t in ("A", "AAAA"))]
+    # the realm names the apex (on Cloudflare): whether or not its own address questions worked, the
+    # dependency rests on the realm answer and is left out where only DNS counts (review 21, finding 4)
+    for rows in ({}, {(d, "*"): ErrorKind.TIMEOUT}):
+        apex = evidence(d, [(d, "A", "104.16.1.1"), (d, "MX", "10 mx.transip.email.")])
+        apex.results.append(realm(d, "federated", idp=d))
+        if rows:
+            apex.results += [resolve({}, d, "idp_host", d, t, rows, None) for t in ("A", "AAAA")]
+        deps = [x for x in judge_domain(attribute_domain(apex, kb, asn_table=ASN, as_of=AS_OF), kb, pols, AS_OF)
+                if x.category == "identity"]
+        assert [(x.service.provider, x.verdicts.get("nos-records")) for x in deps] == [
+            ("microsoft", None), ("cloudflare", None)]
     failed = attribute_domain(err, kb, asn_table=ASN, as_of=AS_OF)
     assert {e["purpose"] for e in failed.errors} == {"idp_host"}
     base = evidence(d, [(d, "MX", "10 mx.transip.email.")])

@@ -229,6 +229,104 @@ def test_the_identity_provider_hosts_still_to_ask_follow_the_realm_answers(tmp_p
     assert lacking(sid, "ms_realm", "IDP", "idp_host") == []
 
 
+def _idp_store(tmp_path, n=6):
+    from test_store import add, new_scan, results_for
+
+    from stekker.evidence import RR, QueryResult, Status
+    from stekker.store import Store
+
+    store = Store.open(str(tmp_path / "idp.db"))
+    sid = new_scan(store)
+    doms = [f"d{i}.nl" for i in range(n)]
+    add(store, sid, doms)
+    store.write_domains(sid, [(d, "ok", results_for(d)) for d in doms])
+    store.add_results(sid, "ms_realm", [(d, [(QueryResult(
+        d, "ms_realm", d, "REALM", Status.PRESENT, answers=[RR(d, "REALM", 0, "federated"), RR(d, "IDP", 0, f"sts.{d}")],
+        resolver="https://login.microsoftonline.com"), None)]) for d in doms])
+    return store, sid, doms
+
+
+class _FallsSilent:
+    """A UDP DNS responder on loopback that answers its first ``answers``
+    questions and then drops everything (a resolver that goes away)."""
+
+    def __init__(self, answers):
+        import socket
+        import threading
+
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.left = answers
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        import dns.message
+        import dns.rdatatype
+        import dns.rrset
+
+        while self.running:
+            try:
+                data, addr = self.sock.recvfrom(4096)
+            except OSError:
+                continue
+            if self.left <= 0:
+                continue
+            self.left -= 1
+            q = dns.message.from_wire(data)
+            r = dns.message.make_response(q)
+            if q.question and q.question[0].rdtype == dns.rdatatype.NS:  # the start-up check: the root's servers
+                r.answer.append(dns.rrset.from_text(q.question[0].name, 60, "IN", "NS", "a.root-servers.net."))
+            self.sock.sendto(r.to_wire(), addr)
+
+    def close(self):
+        self.running = False
+        self.thread.join(2)
+        self.sock.close()
+
+
+def test_the_idp_pass_stops_when_the_resolvers_fall_silent_and_keeps_the_rest_for_resume(tmp_path, caplog):
+    """The transport's clock stops while no resolver answers: the pass must
+    notice (as the scan does) instead of waiting for deadlines that never
+    come; nothing half-asked is stored, and a resume asks it all again. A
+    resolver that does not answer the start-up check is a clear error."""
+    import logging
+    import threading
+
+    from stekker.collect.idp import run_idp_hosts
+    from stekker.collect.plan import load_plan
+    from stekker.collect.transport import NoResolverError, TransportConfig
+
+    store, sid, doms = _idp_store(tmp_path)
+    cfg = TransportConfig(timeout=0.3, retries=1, outage_max=1.0)
+    srv = _FallsSilent(answers=1)  # the start-up check is answered, then silence
+    try:
+        out = []
+        with caplog.at_level(logging.ERROR, logger="asyncio"):
+            # in a thread, so that a pass that never ends fails the test instead of hanging the suite
+            th = threading.Thread(target=lambda: out.append(run_idp_hosts(
+                store, sid, "ms_realm", [("127.0.0.1", srv.port)], cfg, load_plan())), daemon=True)
+            th.start()
+            th.join(30)
+        assert not th.is_alive(), "the IdP pass did not stop within 30 s after the resolver fell silent"
+        counts, stopped = out[0]
+    finally:
+        srv.close()
+    assert counts.dead and "no resolver has answered" in counts.dead and not stopped
+    assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]
+    assert [d for d, _ in store.named_hosts_lacking(sid, "ms_realm", "IDP", "idp_host")] == doms
+    silent = _FallsSilent(answers=0)
+    try:
+        with pytest.raises(NoResolverError):
+            run_idp_hosts(store, sid, "ms_realm", [("127.0.0.1", silent.port)], cfg, load_plan())
+    finally:
+        silent.close()
+    assert len(store.named_hosts_lacking(sid, "ms_realm", "IDP", "idp_host")) == len(doms)  # nothing recorded
+
+
 def test_cli_refuses_bad_realm_options(tmp_path):
     from cli_util import cli
 
@@ -312,6 +410,14 @@ def test_the_identity_provider_hosts_addresses_are_asked_after_the_realm(lab, tm
         assert "identity provider hosts: 2 of 2 domains asked" in r.err
         r = cli("scan", "--resume", "1", "--db", db)
         assert r.rc == 0 and "already complete" in r.err and len(srv.requests) == 2
+        # a scan made before this pass (or stopped in it): a resume asks the hosts, not the realm again
+        import sqlite3
+
+        with sqlite3.connect(db) as con:
+            con.execute("DELETE FROM queries WHERE purpose = 'idp_host'")
+        r = cli("scan", "--resume", "1", "--db", db)
+        assert r.rc == 0 and "identity provider hosts: 2 of 2 domains asked" in r.err, r.err
+        assert "realm:" not in r.err and len(srv.requests) == 2
     store = Store.open(str(db))
     rows = [(q.qname, q.qtype, q.status.value) for d in ("federatie-lab.nl", "gemeente-a.nl")
             for q in store.evidence(1, d).results if q.purpose == "idp_host"]

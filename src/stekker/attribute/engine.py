@@ -290,8 +290,7 @@ def _match_observations(ctx: _Ctx) -> None:
     for o in _observations(ctx.ev, kb):
         matches = kb.match(o.kind, o.value)
         if not matches:
-            # only the hosts a look-up names are listed, not the CDN names on the way to their addresses
-            if o.kind in listed and o.result.via_http and not _under(o.value, ctx.org):
+            if o.kind in listed and not _under(o.value, ctx.org):  # (a name another kind knows is not listed)
                 ctx.unmatched.setdefault(o.kind, []).append((o.value, o.result.purpose))
             continue
         ctx.explained.add(id(o.result))
@@ -309,10 +308,12 @@ def _match_observations(ctx: _Ctx) -> None:
             ctx.cands.append(_Cand(m.provider, frozenset(m.roles), conf, item, o.result.purpose, o.kind, m.tenant,
                                    o.result.qname, len(ctx.cands)))
             ctx.matched_roles.setdefault(id(o.result), set()).update(m.roles)
-            if o.kind in _CHAIN_KINDS:
-                # a host a look-up beyond DNS names (an identity provider) is no DNS name of this domain: it
-                # silences only its own address questions (idp_host), not a website CNAME to the same host
-                (ctx.matched_lookup_names if o.result.via_http else ctx.matched_names).add(o.value)
+            if o.kind == "idp":
+                # an identity provider's name (named by a look-up, or on the way to its addresses) silences only
+                # the IdP host's own address questions (idp_host), not a website CNAME to the same host
+                ctx.matched_lookup_names.add(o.value)
+            elif o.kind in _CHAIN_KINDS:
+                ctx.matched_names.add(o.value)
             if m.tenant and ctx.tenant is None:
                 ctx.tenant = m.tenant
 
@@ -451,8 +452,11 @@ def _match_self(ctx: _Ctx) -> None:
                 # provider's for it too
                 if r.via_http:
                     for c in ip_cands[name]:
+                        # the evidence is the address answer, used here for the realm's named host: its purpose
+                        # says so (nos-records leaves what the realm answer alone shows out)
                         ctx.cands.append(replace(c, roles=frozenset({"sign_in"}), purpose=r.purpose, kind="idp",
-                                                 qname=r.qname, order=len(ctx.cands)))
+                                                 qname=r.qname, order=len(ctx.cands),
+                                                 item=replace(c.item, purpose=r.purpose)))
                     ctx.own_names.add(name)
                 continue
             if r.purpose in ip_purposes and r.qtype in ("A", "AAAA"):
@@ -480,7 +484,12 @@ def _decided_by_dns(ctx: _Ctx, name: str) -> bool:
         return False
     if any(c.qname == name and c.purpose in purposes for c in ctx.cands):
         return True
-    return any(it.qname == name for p in purposes for it in ctx.self_items.get(p, ()))
+    if any(it.qname == name for p in purposes for it in ctx.self_items.get(p, ())):
+        return True
+    # an own name that points elsewhere (a CNAME to another organisation's host) is not the organisation's
+    # own even where nothing knows that host: it is named in the note ("not recognised")
+    return any(r.purpose in purposes and r.qname == name and r.usable and not _under(r.final_name, ctx.org)
+               for r in ctx.ev.results)
 
 
 def _idp_ip_purposes(kb: KnowledgeBase) -> frozenset[str]:
@@ -780,8 +789,9 @@ def _unrecognised(ctx: _Ctx, rule: CategoryRule, only: str | None) -> str | None
     never dropped silently."""
     if only is not None or not rule.list_unrecognised:
         return None
+    known = ctx.own_names | ctx.matched_names | ctx.matched_lookup_names  # e.g. a CDN name on the way (cname)
     names = sorted({n for k in rule.list_unrecognised for n, p in ctx.unmatched.get(k, ())
-                    if (rule.purposes is None or p in rule.purposes) and n not in ctx.own_names})
+                    if (rule.purposes is None or p in rule.purposes) and n not in known})
     if not names:
         return None
     return "not recognised: " + ", ".join(names[:4]) + (" ..." if len(names) > 4 else "")

@@ -160,7 +160,7 @@ def scan(
             if realm_opts and (store.domains_lacking(resume, plan.lookups["ms_realm"].id, redo_errors=ms_realm)
                                or _idp_hosts_lacking(store, resume, plan, ms_realm)):
                 record_realm()
-                _realm_pass(store, resume, plan, realm_opts, ms_realm, say, db, resolvers, config)
+                _realm_pass(store, resume, plan, realm_opts, ms_realm, say, db, resolvers, config, domain_deadline)
                 raise typer.Exit(0)
             say(f"scan {resume} is already complete ({info['counts'].get('done')} domains)")
             raise typer.Exit(0)
@@ -215,7 +215,7 @@ def scan(
         echo(f"finished domains are kept; resume with: stekker scan --resume {scan_id} --db {db}", err=True)
         raise typer.Exit(3)
     if realm_opts:
-        _realm_pass(store, scan_id, plan, realm_opts, ms_realm, say, db, resolvers, config)
+        _realm_pass(store, scan_id, plan, realm_opts, ms_realm, say, db, resolvers, config, domain_deadline)
 
 
 def _realm_options(info: dict, ms_realm: bool, url: str | None, qps: float | None) -> dict:
@@ -236,7 +236,8 @@ def _idp_hosts_lacking(store, scan_id: int, plan, redo_errors: bool) -> bool:
     return bool(store.named_hosts_lacking(scan_id, plan.lookups["ms_realm"].id, IDP_RTYPE, PURPOSE, redo_errors))
 
 
-def _realm_pass(store, scan_id: int, plan, opts: dict, redo_errors: bool, say, db: str, resolvers, config) -> None:
+def _realm_pass(store, scan_id: int, plan, opts: dict, redo_errors: bool, say, db: str, resolvers, config,
+                domain_deadline: float) -> None:
     """The opt-in realm look-ups of a scan's done domains (collect/realm.py),
     then the addresses of the identity provider hosts federated answers name
     (collect/idp.py, through the scan's resolvers); ``redo_errors``
@@ -256,13 +257,14 @@ def _realm_pass(store, scan_id: int, plan, opts: dict, redo_errors: bool, say, d
         raise _err(f"{exc}; the DNS results are stored, nothing was asked", 3)
     now = store.purpose_counts(scan_id, lookup.id)  # every realm row of the scan, earlier passes included
     store.update_scan(scan_id, summary={**(store.scan_info(scan_id).get("summary") or {}), "ms_realm": now})
-    say(f"realm: {counts.present:,} in an Entra ID tenant, {counts.absent:,} not, {counts.error:,} errors"
-        + (f" ({counts.not_asked:,} not asked)" if counts.not_asked else ""))
+    if counts.present + counts.absent + counts.error:  # (a resume only for the IdP hosts asks no realm)
+        say(f"realm: {counts.present:,} in an Entra ID tenant, {counts.absent:,} not, {counts.error:,} errors"
+            + (f" ({counts.not_asked:,} not asked)" if counts.not_asked else ""))
     if stopped:
         again = " --ms-realm" if counts.unreachable else ""  # look-ups recorded as 'not asked' are asked again
         echo(f"realm check stopped; finish it with: stekker scan --resume {scan_id} --db {db}{again}", err=True)
         raise typer.Exit(130)
-    _idp_pass(store, scan_id, plan, redo_errors, say, db, resolvers, config)
+    _idp_pass(store, scan_id, plan, redo_errors, say, db, resolvers, config, domain_deadline)
     if counts.unreachable:
         echo(f"error: Microsoft's realm endpoint {counts.unreachable}; the look-ups of {counts.error:,} domains "
              f"are recorded as errors ({counts.not_asked:,} of them not asked), never as 'no tenant'. The DNS "
@@ -271,18 +273,29 @@ def _realm_pass(store, scan_id: int, plan, opts: dict, redo_errors: bool, say, d
         raise typer.Exit(3)
 
 
-def _idp_pass(store, scan_id: int, plan, redo_errors: bool, say, db: str, resolvers, config) -> None:
+def _idp_pass(store, scan_id: int, plan, redo_errors: bool, say, db: str, resolvers, config,
+              domain_deadline: float) -> None:
     """The addresses of the hosts federated realm answers name as identity
     provider (collect/idp.py): their counts go into the scan's summary."""
     from stekker.collect.idp import PURPOSE, run_idp_hosts
+    from stekker.collect.transport import NoResolverError
 
-    counts, stopped = run_idp_hosts(store, scan_id, plan.lookups["ms_realm"].id, resolvers, config, plan, say,
-                                    redo_errors=redo_errors)
-    if counts.domains:
+    try:
+        counts, stopped = run_idp_hosts(store, scan_id, plan.lookups["ms_realm"].id, resolvers, config, plan, say,
+                                        redo_errors=redo_errors, domain_deadline=domain_deadline)
+    except NoResolverError as exc:
+        raise _err(f"{exc} The DNS results and the realm answers are stored; ask the identity provider hosts "
+                   f"with: stekker scan --resume {scan_id} --db {db}", 3)
+    if counts.domains or counts.dropped:
         store.update_scan(scan_id, summary={**(store.scan_info(scan_id).get("summary") or {}),
                                             PURPOSE: store.purpose_counts(scan_id, PURPOSE)})
+    if counts.domains:
         say(f"identity provider hosts: {counts.hosts:,} of {counts.domains:,} domains asked; "
             f"{counts.present:,} answers with addresses, {counts.absent:,} without, {counts.error:,} errors")
+    if counts.dead:
+        echo(f"error: {counts.dead}; the identity provider hosts not asked yet are asked with: "
+             f"stekker scan --resume {scan_id} --db {db}", err=True)
+        raise typer.Exit(3)
     if stopped:
         echo(f"stopped; finish it with: stekker scan --resume {scan_id} --db {db}", err=True)
         raise typer.Exit(130)

@@ -24,7 +24,7 @@ from typing import Callable
 
 from stekker.collect.engine import DomainScanner
 from stekker.collect.plan import Plan
-from stekker.collect.transport import Transport, TransportConfig
+from stekker.collect.transport import Transport, TransportConfig, format_resolver
 from stekker.evidence import IDP_RTYPE, Status
 
 PURPOSE = "idp_host"
@@ -38,16 +38,20 @@ class HostCounts:
     present: int = 0  # questions answered with records
     absent: int = 0
     error: int = 0
+    dropped: int = 0  # domains whose rows of a host no answer names any more were removed
+    dead: str | None = None  # why the pass stopped: no resolver answered any more (the rest: --resume)
 
 
 def run_idp_hosts(store, scan_id: int, source: str, resolvers: list[tuple[str, int]], config: TransportConfig,
-                  plan: Plan, say: Callable[[str], None] = lambda m: None,
-                  redo_errors: bool = False) -> tuple[HostCounts, bool]:
+                  plan: Plan, say: Callable[[str], None] = lambda m: None, redo_errors: bool = False,
+                  domain_deadline: float | None = None) -> tuple[HostCounts, bool]:
     """Ask the addresses of every host the scan's ``source`` rows name as
     identity provider and store them as ``idp_host`` rows (a domain whose
     answer names no host any more loses its old rows).  Returns the counts
     and whether Ctrl-C/SIGTERM stopped it (the rest is asked on
-    ``stekker scan --resume``)."""
+    ``stekker scan --resume``); ``counts.dead`` says why it stopped when
+    the resolvers stopped answering.  Raises NoResolverError (nothing
+    asked) when no resolver answers the start-up check."""
     todo = store.named_hosts_lacking(scan_id, source, IDP_RTYPE, PURPOSE, redo_errors)
     counts = HostCounts()
     if not todo:
@@ -55,6 +59,7 @@ def run_idp_hosts(store, scan_id: int, source: str, resolvers: list[tuple[str, i
     stale = [(d, []) for d, hosts in todo if not hosts]
     if stale:
         store.add_results(scan_id, PURPOSE, stale)
+        counts.dropped = len(stale)
     todo = [(d, hosts) for d, hosts in todo if hosts]
     if not todo:
         return counts, False
@@ -63,13 +68,15 @@ def run_idp_hosts(store, scan_id: int, source: str, resolvers: list[tuple[str, i
         f"of {len(todo):,} domains, their addresses")
 
     async def main() -> bool:
-        from stekker.collect.run import stop_on_signals
+        from stekker.collect.run import _probe, stop_on_signals
 
         stop = asyncio.Event()
         t = Transport(resolvers, config)
         await t.start()
         try:
-            scanner = DomainScanner(t, plan)
+            await _probe(t)  # a resolver that does not answer: a clear error, nothing recorded
+            scanner = DomainScanner(t, plan, **({} if domain_deadline is None else
+                                                {"domain_deadline": domain_deadline}))
             gate = asyncio.Semaphore(IN_FLIGHT)
 
             async def one(domain: str, hosts: list[str]) -> None:
@@ -88,19 +95,34 @@ def run_idp_hosts(store, scan_id: int, source: str, resolvers: list[tuple[str, i
                         st = r.status.value if isinstance(r.status, Status) else str(r.status)
                         setattr(counts, st, getattr(counts, st) + 1)
 
+            async def watchdog() -> None:
+                # the transport's clock stops while every resolver is silent: without this the
+                # questions' deadlines would never come (as in the scan, collect/run.py)
+                while not stop.is_set():
+                    await asyncio.sleep(0.5)
+                    if t.dead:
+                        counts.dead = (f"no resolver has answered for {t.config.outage_max:.0f} s "
+                                       f"({', '.join(format_resolver(r.addr) for r in t.resolvers)})")
+                        stop.set()
+
             with stop_on_signals(asyncio.get_running_loop(), stop):
                 jobs = [asyncio.ensure_future(one(d, h)) for d, h in todo]
+                dog = asyncio.ensure_future(watchdog())
                 waiter = asyncio.ensure_future(stop.wait())
                 done = asyncio.gather(*jobs)
-                await asyncio.wait([done, waiter], return_when=asyncio.FIRST_COMPLETED)
-                if stop.is_set():
-                    for j in jobs:
-                        j.cancel()
-                    await asyncio.gather(*jobs, return_exceptions=True)
-                else:
-                    await done  # an exception of a job (the store) is raised, not swallowed
-                waiter.cancel()
-                return stop.is_set()
+                try:
+                    await asyncio.wait([done, waiter], return_when=asyncio.FIRST_COMPLETED)
+                    if stop.is_set():
+                        for j in jobs:
+                            j.cancel()
+                        await asyncio.gather(*jobs, return_exceptions=True)
+                    else:
+                        await done  # an exception of a job (the store) is raised, not swallowed
+                finally:
+                    for f in (done, waiter, dog):
+                        f.cancel()
+                    await asyncio.gather(done, waiter, dog, return_exceptions=True)  # none left unretrieved
+                return stop.is_set() and counts.dead is None
         finally:
             await t.close()
 
