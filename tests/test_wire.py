@@ -161,6 +161,7 @@ _LABEL_BYTES = st.binary(min_size=1, max_size=12) | st.from_regex(rb"[A-Za-z0-9_
 @given(st.lists(_LABEL_BYTES, min_size=1, max_size=4), st.lists(_LABEL_BYTES, min_size=0, max_size=3))
 @example([b"a.b"], [b"Mail"])  # a dot inside a label is escaped, not a label boundary
 @example([b"\\x"], [b"\xff-"])
+@example([b"\x01" * 12] * 4, [b"\x02" * 12] * 3)  # 95 bytes on the wire, 343 characters as escaped text
 def test_names_decode_as_dnspython_writes_them(prefix, shared):
     """Any label bytes (dots, backslashes, capitals, non-ASCII), with and
     without a compression pointer into the question name: the same text as
@@ -175,3 +176,24 @@ def test_names_decode_as_dnspython_writes_them(prefix, shared):
     (rr,) = ans.answers
     assert rr.name == owner.to_text(omit_final_dot=True).lower()
     assert rr.value == ans.qname
+
+
+def test_a_compressed_name_over_255_bytes_on_the_wire_is_refused_one_under_is_read():
+    """The 255-byte limit counts wire bytes across a compression pointer (a
+    hostile server can join a long owner prefix to a long question name)."""
+    import struct
+
+    from stekker.collect.wire import WireError
+
+    def message(prefix_labels):
+        qname = b"".join(bytes([49]) + b"q" * 49 for _ in range(4)) + b"\x02nl\x00"  # 204 bytes
+        header = struct.pack(">HHHHHH", 1, 0x8180, 1, 1, 0, 0)
+        question = qname + struct.pack(">HH", 1, 1)
+        owner = b"".join(bytes([len(x)]) + x for x in prefix_labels) + b"\xc0\x0c"  # pointer to the question name
+        rr = owner + struct.pack(">HHIH", 1, 1, 60, 4) + bytes([192, 0, 2, 1])
+        return header + question + rr
+
+    ok = decode_response(message([b"a" * 40]))  # 41 + 204 = 245 bytes
+    assert ok.answers[0].name.startswith("a" * 40 + ".")
+    with pytest.raises(WireError, match="name too long"):
+        decode_response(message([b"a" * 40, b"b" * 20]))  # 41 + 21 + 204 = 266 bytes

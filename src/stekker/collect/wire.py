@@ -118,13 +118,22 @@ def _label_text(raw: bytes) -> str:
 
 
 def _read_name(msg: bytes, off: int, cache: dict | None = None, depth: int = 0) -> tuple[str, int]:
-    """Decode a (possibly compressed) name at ``off``; return (text, next offset).
+    """Decode a (possibly compressed) name at ``off``; return (text, next offset)."""
+    text, end, _ = _read_name_w(msg, off, cache, depth)
+    return text, end
+
+
+def _read_name_w(msg: bytes, off: int, cache: dict | None = None, depth: int = 0) -> tuple[str, int, int]:
+    """Decode a (possibly compressed) name at ``off``; return (text, next
+    offset, its length on the wire).
 
     The text is lowercase, without the trailing dot; labels with bytes
     outside letters, digits, ``-``, ``_`` and ``*`` are escaped the way
     dnspython does (``\\DDD``).  Compression pointers must point backwards
-    (so they cannot loop).  ``cache`` maps offsets to decoded suffixes within
-    one message.  (Hot path: the labels are checked and decoded as one
+    (so they cannot loop).  ``cache`` maps offsets to decoded suffixes (text
+    and wire length) within one message.  The 255-byte limit is checked on
+    the wire length: an escaped label (``\\DDD``) is longer as text than
+    on the wire.  (Hot path: the labels are checked and decoded as one
     string, not one by one.)
     """
     raws: list[bytes] = []
@@ -132,6 +141,7 @@ def _read_name(msg: bytes, off: int, cache: dict | None = None, depth: int = 0) 
     n = len(msg)
     total = 0
     suffix: str | None = None
+    suffix_len = 0
     while True:
         if pos >= n:
             raise WireError("name runs past the end of the message")
@@ -145,11 +155,13 @@ def _read_name(msg: bytes, off: int, cache: dict | None = None, depth: int = 0) 
             ptr = ((ln & 0x3F) << 8) | msg[pos + 1]
             if ptr >= pos or depth > 64:
                 raise WireError("bad compression pointer")
-            suffix = cache.get(ptr) if cache is not None else None
-            if suffix is None:
-                suffix, _ = _read_name(msg, ptr, cache, depth + 1)
+            hit = cache.get(ptr) if cache is not None else None
+            if hit is None:
+                text_, _, wl = _read_name_w(msg, ptr, cache, depth + 1)
+                hit = (text_, wl)
                 if cache is not None:
-                    cache[ptr] = suffix
+                    cache[ptr] = hit
+            suffix, suffix_len = hit
             end = pos + 2
             break
         if ln & 0xC0:
@@ -171,9 +183,11 @@ def _read_name(msg: bytes, off: int, cache: dict | None = None, depth: int = 0) 
         name = f"{text}.{suffix}" if suffix else text
     else:
         name = suffix or ""
-    if suffix is not None and len(name) > 254:
+    if suffix is None:
+        return name, end, total + 1  # the labels and the root's zero byte
+    if total + suffix_len > 255:
         raise WireError("name too long")
-    return name, end
+    return name, end, total + suffix_len
 
 
 def _txt_value(rd: bytes) -> str:
