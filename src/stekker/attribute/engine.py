@@ -434,9 +434,8 @@ def _match_self(ctx: _Ctx) -> None:
         if c.kind == "ip" and c.purpose != "spf_ip":
             ip_cands.setdefault(c.item.qname, []).append(c)
     # DNS answers first: a host a look-up beyond DNS names is decided by its own address questions when asked
-    for r in sorted(ctx.ev.results, key=lambda r: r.via_http):
-        if not r.usable or r.purpose not in self_purposes:
-            continue
+    rows = [r for r in ctx.ev.results if r.purpose in self_purposes and r.usable]
+    for r in sorted(rows, key=lambda r: r.via_http) if any(r.via_http for r in rows) else rows:
         for name, raw in _final_names(r):
             if not _under(name, ctx.org):
                 continue
@@ -602,11 +601,11 @@ def _rule_cands(ctx: _Ctx, rule: CategoryRule, only: str | None = None) -> list[
     roles = set(rule.roles)
     # likely_roles (a tenant token) count only where a gateway hides the platform
     likely = set(rule.likely_roles) if rule.likely_roles and _hidden(ctx, rule, only) else set()
+    idp_ipp = _idp_ip_purposes(ctx.kb)  # (the IdP host's CNAME chain: its ip_purposes check follows)
     for c in ctx.cands:
         if only is not None and c.qname != only:
             continue
-        if c.kind in ("ip", "net") or (c.kind == "cname" and c.purpose in rule.ip_purposes
-                                        and c.purpose in _idp_ip_purposes(ctx.kb)):
+        if c.kind in ("ip", "net") or (c.kind == "cname" and c.purpose in idp_ipp):
             # an address in a provider's network, or (for the host a look-up names) a CNAME on the way to
             # its addresses into a provider's names (an ADFS behind Akamai): the same fact, by name
             if c.purpose in rule.ip_purposes and (c.roles & set(rule.ip_roles)):
