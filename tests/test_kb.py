@@ -380,7 +380,7 @@ def test_austrian_and_german_operators(kb, host, provider, role, chain, country)
     ("cname", "start.parnassys.net", "parnassys", "web", ["topicus", "topicus-com", "constellation-software"], "CA"),
     ("spf", "spf.flowmailer.net", "flowmailer", "mail_outbound", ["flowmailer", "spotler"], "NL"),
     ("spf", "spf.mailplus.nl", "spotler-mailplus", "mail_outbound", ["spotler"], "NL"),
-    ("cname", "returnpath.zivver.com", "zivver", "mail_outbound", ["zivver", "kiteworks"], "US"),
+    ("spf", "_spf.zivver.com", "zivver", "mail_outbound", ["zivver", "kiteworks"], "US"),
     ("cname", "portaal.zorgplatform.online", "chipsoft", "web", ["chipsoft"], "NL"),
     ("cname", "mychart.et1234.epichosted.com", "epic", "web", ["epic"], "US"),
 ])

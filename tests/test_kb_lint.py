@@ -171,3 +171,19 @@ def test_an_unresearched_controller_never_passes_as_sovereign(kb):
                     problems.append(f"{day} {p.id} ({top.id}): {pid} says sovereign")
     assert checked > 100
     assert not problems, "\n".join(problems)
+
+
+def test_every_fingerprint_is_read_by_a_rule(kb):
+    """A fingerprint whose observation kind and roles no category of
+    rules.yaml reads is dead data that still does harm: a matched name
+    silences the addresses behind it (e.g. a Zivver Return-Path CNAME with
+    role mail_outbound, or a Laposta DKIM key for a sender, review 23)."""
+    rules = [*kb.rules.categories.values(), kb.rules.saas, *([kb.rules.hosts] if kb.rules.hosts else [])]
+    dead = []
+    for pid, p in kb.providers.items():
+        for f in p.fingerprints:
+            roles = set(f.role if isinstance(f.role, (list, tuple)) else [f.role])
+            if not any(f.on in r.on and roles & (set(r.roles) | set(r.likely_roles) | set(r.unknown_roles))
+                       for r in rules):
+                dead.append((pid, f.on, sorted(roles)))
+    assert not dead, dead
