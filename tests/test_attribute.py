@@ -1051,6 +1051,18 @@ def test_the_identity_provider_hosts_addresses_say_where_sign_in_runs(kb):
     inside = attr_idp(d, [*mx, ("sts." + d, "CNAME", "adfs." + d + "."), ("adfs." + d, "A", "192.87.3.4")],
                       kb, "sts." + d)
     assert [who(a) for a in inside.also] == ["self"] and not inside.note
+    # the cloud under a catalogued identity provider (Okta's names CNAMEd to an AWS load balancer or
+    # CloudFront) is Okta's business, not a further sign-in dependency (review 22, finding 1)
+    elb = "ok12-crtrs-nlb-0a1b.elb.us-east-1.amazonaws.com"
+    for under in ([("bedrijf.okta.com", "CNAME", elb + "."), (elb, "A", "13.32.4.9")],
+                  [("bedrijf.okta.com", "CNAME", "d1234.cloudfront.net."), ("d1234.cloudfront.net", "A", "13.32.4.9")]):
+        for host, own in (("sso." + d, [("sso." + d, "CNAME", "bedrijf.okta.com.")]), ("bedrijf.okta.com", [])):
+            assert [who(a) for a in attr_idp(d, [*mx, *own, *under], kb, host).also] == ["okta"], (host, under)
+    # a host nobody catalogued for sign-in that the website also points to: its network, and named in the
+    # note; the website's match of the same name does not make it vanish (finding 2)
+    lb = "adfs-x.eu-west-1.elb.amazonaws.com"
+    shared_lb = attr_idp(d, [*mx, ("www." + d, "CNAME", lb + "."), (lb, "A", "13.32.4.7")], kb, lb)
+    assert [who(a) for a in shared_lb.also] == ["amazon"] and shared_lb.note == f"not recognised: {lb}"
     # a host nobody catalogued, elsewhere: named in the note and, by its addresses, the network it runs on
     other = attr_idp(d, [*mx, ("login.ergens.example", "A", "13.32.4.6")], kb, "login.ergens.example")
     assert [who(a) for a in other.also] == ["amazon"] and other.note == "not recognised: login.ergens.example"
@@ -1164,6 +1176,14 @@ def test_a_failed_realm_look_up_is_no_measurement_error_where_realm_answers_are_
     failed = judge_results([attr_realm(d, recs, kb, realm(d, error=ErrorKind.TIMEOUT))], kb, pols, AS_OF)[0]
     # nos-mx looks at inbound mail only: a failed identity look-up does not leave it unmeasured
     assert failed.verdict == {"nos": ERROR, "nos-records": SOVEREIGN, "nos-mx": SOVEREIGN}
+    # nor does a failed look-up of the addresses of the identity provider host the realm answer names
+    # (review 22, finding 3): it decides identity only
+    ev = evidence(d, [*recs, ("sts." + d, "A", "192.87.1.4")])
+    ev.results += [realm(d, "federated", idp="sts." + d),
+                   *(resolve({}, d, "idp_host", "sts." + d, t, {("sts." + d, "*"): ErrorKind.TIMEOUT}, None)
+                     for t in ("A", "AAAA"))]
+    idp_err = judge_results([attribute_domain(ev, kb, asn_table=ASN, as_of=AS_OF)], kb, pols, AS_OF)[0]
+    assert idp_err.verdict["nos-mx"] == SOVEREIGN and idp_err.verdict["nos-records"] == SOVEREIGN
     # a DNS failure of the MX itself still does, everywhere
     mx_err = judge_results([attr(d, recs, kb, errors={(d, "MX"): ErrorKind.SERVFAIL})], kb, pols, AS_OF)[0]
     assert mx_err.verdict["nos-mx"] == ERROR and mx_err.verdict["nos"] == ERROR

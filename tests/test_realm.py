@@ -327,6 +327,38 @@ def test_the_idp_pass_stops_when_the_resolvers_fall_silent_and_keeps_the_rest_fo
     assert len(store.named_hosts_lacking(sid, "ms_realm", "IDP", "idp_host")) == len(doms)  # nothing recorded
 
 
+def test_the_idp_pass_stops_storing_when_the_store_fails_and_passes_the_domain_deadline_on(tmp_path, monkeypatch):
+    """A failing store write is raised, and the other domains' answers are
+    not written after it (they would be rows the counts never saw); the
+    scan's --domain-deadline reaches the pass."""
+    from stekker.collect import idp
+    from stekker.collect.plan import load_plan
+    from stekker.collect.transport import TransportConfig
+
+    store, sid, doms = _idp_store(tmp_path, n=40)
+    calls = []
+    real = store.add_results
+
+    def flaky(scan_id, purpose, items):
+        calls.append(purpose)
+        if len(calls) == 3:
+            raise OSError("disk full")
+        return real(scan_id, purpose, items)
+
+    monkeypatch.setattr(store, "add_results", flaky)
+    deadlines = []
+    scanner = idp.DomainScanner
+    monkeypatch.setattr(idp, "DomainScanner", lambda t, plan, **kw: deadlines.append(kw) or scanner(t, plan, **kw))
+    srv = _FallsSilent(answers=10**6)
+    try:
+        with pytest.raises(OSError, match="disk full"):
+            idp.run_idp_hosts(store, sid, "ms_realm", [("127.0.0.1", srv.port)], TransportConfig(timeout=1.0),
+                              load_plan(), domain_deadline=7.5)
+    finally:
+        srv.close()
+    assert len(calls) == 3 and deadlines == [{"domain_deadline": 7.5}]
+
+
 def test_cli_refuses_bad_realm_options(tmp_path):
     from cli_util import cli
 

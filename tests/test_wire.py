@@ -193,6 +193,14 @@ def test_a_compressed_name_over_255_bytes_on_the_wire_is_refused_one_under_is_re
         rr = owner + struct.pack(">HHIH", 1, 1, 60, 4) + bytes([192, 0, 2, 1])
         return header + question + rr
 
+    # without compression: 255 bytes with the root's zero byte is the most a name may have (RFC 1035 3.1)
+    def plain(labels):
+        q = b"".join(bytes([len(x)]) + x for x in labels) + b"\x00"
+        return struct.pack(">HHHHHH", 1, 0x8180, 1, 0, 0, 0) + q + struct.pack(">HH", 1, 1)
+
+    assert len(decode_response(plain([b"a" * 63, b"b" * 63, b"c" * 63, b"d" * 61])).qname) == 253  # 255 bytes
+    with pytest.raises(WireError, match="name too long"):
+        decode_response(plain([b"a" * 63, b"b" * 63, b"c" * 63, b"d" * 62]))  # 256 bytes
     ok = decode_response(message([b"a" * 40]))  # 41 + 204 = 245 bytes
     assert ok.answers[0].name.startswith("a" * 40 + ".")
     with pytest.raises(WireError, match="name too long"):

@@ -261,6 +261,7 @@ class _Ctx:
     matched_roles: dict[int, set[str]] = field(default_factory=dict)  # id(result) -> roles matched
     matched_names: set[str] = field(default_factory=set)  # names a fingerprint matched
     matched_lookup_names: set[str] = field(default_factory=set)  # hosts a look-up beyond DNS named, matched
+    matched_idp_chain: set[str] = field(default_factory=set)  # names matched on the IdP host's own rows
     unmatched: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # kind -> (name, purpose) no fingerprint knows
     own_names: set[str] = field(default_factory=set)  # own names that became self or a provider by their addresses
     tenant: str | None = None
@@ -314,8 +315,27 @@ def _match_observations(ctx: _Ctx) -> None:
                 ctx.matched_lookup_names.add(o.value)
             elif o.kind in _CHAIN_KINDS:
                 ctx.matched_names.add(o.value)
+                if o.result.purpose in _idp_ip_purposes(kb):
+                    ctx.matched_idp_chain.add(o.value)
             if m.tenant and ctx.tenant is None:
                 ctx.tenant = m.tenant
+
+
+def _drop_cloud_under_idp(ctx: _Ctx) -> None:
+    """A CNAME on the IdP host's address questions past a catalogued identity
+    provider's name (bedrijf.okta.com -> an ELB/CloudFront name) is the cloud
+    under that provider, not a dependency of its own (as its addresses are not)."""
+    idp_ipp = _idp_ip_purposes(ctx.kb)
+    under: set[tuple[str, str]] = set()
+    for r in ctx.ev.results:
+        if r.purpose in idp_ipp and r.usable:
+            for i, n in enumerate(r.chain):
+                if n in ctx.matched_lookup_names:
+                    under |= {(r.qname, m) for m in r.chain[i + 1:]}
+                    break
+    if under:
+        ctx.cands = [c for c in ctx.cands if not (c.kind == "cname" and c.purpose in idp_ipp
+                                                  and (c.qname, c.item.value) in under)]
 
 
 def _all_rules(kb: KnowledgeBase) -> list[CategoryRule]:
@@ -333,8 +353,9 @@ def _match_ips(ctx: _Ctx) -> None:
             continue
         # the address only speaks when no name on the way was recognised
         # (a gateway MX on a hyperscaler's network stays the gateway)
-        if any(n in ctx.matched_names for n in r.chain) or (
-                r.purpose in idp_ipp and any(n in ctx.matched_lookup_names for n in r.chain)):
+        if (r.purpose in idp_ipp and any(n in ctx.matched_lookup_names or n in ctx.matched_idp_chain
+                                         for n in r.chain)) or (
+                r.purpose not in idp_ipp and any(n in ctx.matched_names for n in r.chain)):
             ctx.explained.add(id(r))
             continue
         for rr in r.answers:  # in record order (_stable), not the resolver's rotation
@@ -788,7 +809,7 @@ def _unrecognised(ctx: _Ctx, rule: CategoryRule, only: str | None) -> str | None
     never dropped silently."""
     if only is not None or not rule.list_unrecognised:
         return None
-    known = ctx.own_names | ctx.matched_names | ctx.matched_lookup_names  # e.g. a CDN name on the way (cname)
+    known = ctx.own_names | ctx.matched_idp_chain  # e.g. a CDN name on the way (cname)
     names = sorted({n for k in rule.list_unrecognised for n, p in ctx.unmatched.get(k, ())
                     if (rule.purposes is None or p in rule.purposes) and n not in known})
     if not names:
@@ -909,6 +930,7 @@ def attribute_domain(
     dstatus = ctx.dstatus = ev.status
     if dstatus != "nxdomain":
         _match_observations(ctx)
+        _drop_cloud_under_idp(ctx)
         _match_ips(ctx)
         _match_self(ctx)
 

@@ -74,10 +74,14 @@ def run_idp_hosts(store, scan_id: int, source: str, resolvers: list[tuple[str, i
         t = Transport(resolvers, config)
         await t.start()
         try:
-            await _probe(t)  # a resolver that does not answer: a clear error, nothing recorded
+            with stop_on_signals(asyncio.get_running_loop(), stop):  # Ctrl-C here too: the resume hint
+                await _probe(t)  # a resolver that does not answer: a clear error, nothing asked
+            if stop.is_set():
+                return True
             scanner = DomainScanner(t, plan, **({} if domain_deadline is None else
                                                 {"domain_deadline": domain_deadline}))
             gate = asyncio.Semaphore(IN_FLIGHT)
+            failed: list[Exception] = []
 
             async def one(domain: str, hosts: list[str]) -> None:
                 async with gate:
@@ -88,7 +92,12 @@ def run_idp_hosts(store, scan_id: int, source: str, resolvers: list[tuple[str, i
                                                   shared=True, deadline=deadline)
                     if stop.is_set():
                         return  # not stored: asked again on resume
-                    store.add_results(scan_id, PURPOSE, [(domain, rows)])
+                    try:
+                        store.add_results(scan_id, PURPOSE, [(domain, rows)])
+                    except Exception as exc:  # the store failed: the others store nothing more, raised below
+                        failed.append(exc)
+                        stop.set()
+                        return
                     counts.domains += 1
                     counts.hosts += len(hosts)
                     for r, _ in rows:
@@ -119,10 +128,12 @@ def run_idp_hosts(store, scan_id: int, source: str, resolvers: list[tuple[str, i
                     else:
                         await done  # an exception of a job (the store) is raised, not swallowed
                 finally:
-                    for f in (done, waiter, dog):
+                    for f in (*jobs, done, waiter, dog):
                         f.cancel()
-                    await asyncio.gather(done, waiter, dog, return_exceptions=True)  # none left unretrieved
-                return stop.is_set() and counts.dead is None
+                    await asyncio.gather(*jobs, done, waiter, dog, return_exceptions=True)  # none unretrieved
+            if failed:
+                raise failed[0]
+            return stop.is_set() and counts.dead is None
         finally:
             await t.close()
 

@@ -117,13 +117,7 @@ def _label_text(raw: bytes) -> str:
     return dns.name.Name([raw, b""]).to_text(omit_final_dot=True).lower()
 
 
-def _read_name(msg: bytes, off: int, cache: dict | None = None, depth: int = 0) -> tuple[str, int]:
-    """Decode a (possibly compressed) name at ``off``; return (text, next offset)."""
-    text, end, _ = _read_name_w(msg, off, cache, depth)
-    return text, end
-
-
-def _read_name_w(msg: bytes, off: int, cache: dict | None = None, depth: int = 0) -> tuple[str, int, int]:
+def _read_name(msg: bytes, off: int, cache: dict | None = None, depth: int = 0) -> tuple[str, int, int]:
     """Decode a (possibly compressed) name at ``off``; return (text, next
     offset, its length on the wire).
 
@@ -157,7 +151,7 @@ def _read_name_w(msg: bytes, off: int, cache: dict | None = None, depth: int = 0
                 raise WireError("bad compression pointer")
             hit = cache.get(ptr) if cache is not None else None
             if hit is None:
-                text_, _, wl = _read_name_w(msg, ptr, cache, depth + 1)
+                text_, _, wl = _read_name(msg, ptr, cache, depth + 1)
                 hit = (text_, wl)
                 if cache is not None:
                     cache[ptr] = hit
@@ -170,7 +164,7 @@ def _read_name_w(msg: bytes, off: int, cache: dict | None = None, depth: int = 0
         if nxt > n:
             raise WireError("label runs past the end of the message")
         total += ln + 1
-        if total > 255:
+        if total > 254:  # with the root's zero byte: at most 255 on the wire
             raise WireError("name too long")
         raws.append(msg[pos + 1 : nxt])
         pos = nxt
@@ -218,7 +212,7 @@ def decode_rdata(msg: bytes, rtype: int, off: int, rdlen: int, cache: dict | Non
             raise WireError("AAAA record with wrong length")
         return str(ipaddress.IPv6Address(msg[off:end]))
     if rtype in (5, 2, 12):  # CNAME, NS, PTR
-        name, nxt = _read_name(msg, off, cache)
+        name, nxt, _ = _read_name(msg, off, cache)
         if nxt != end:
             raise WireError("name rdata length mismatch")
         return name
@@ -226,7 +220,7 @@ def decode_rdata(msg: bytes, rtype: int, off: int, rdlen: int, cache: dict | Non
         if rdlen < 3:
             raise WireError("MX record too short")
         pref = (msg[off] << 8) | msg[off + 1]
-        name, nxt = _read_name(msg, off + 2, cache)
+        name, nxt, _ = _read_name(msg, off + 2, cache)
         if nxt != end:
             raise WireError("MX rdata length mismatch")
         return f"{pref} {name or '.'}" if name else f"{pref} ."
@@ -236,13 +230,13 @@ def decode_rdata(msg: bytes, rtype: int, off: int, rdlen: int, cache: dict | Non
         if rdlen < 7:
             raise WireError("SRV record too short")
         pri, weight, port = struct.unpack_from("!HHH", msg, off)
-        name, nxt = _read_name(msg, off + 6, cache)
+        name, nxt, _ = _read_name(msg, off + 6, cache)
         if nxt != end:
             raise WireError("SRV rdata length mismatch")
         return f"{pri} {weight} {port} {name or '.'}"
     if rtype == 6:  # SOA
-        mname, p = _read_name(msg, off, cache)
-        rname, p = _read_name(msg, p, cache)
+        mname, p, _ = _read_name(msg, off, cache)
+        rname, p, _ = _read_name(msg, p, cache)
         if end - p != 20:
             raise WireError("SOA rdata length mismatch")
         serial, refresh, retry, expire, minimum = struct.unpack_from("!IIIII", msg, p)
@@ -289,7 +283,7 @@ def decode_response(msg: bytes) -> Answer:
     if qd != 1:
         raise WireError(f"response has {qd} questions")
     cache: dict = {}
-    qname, off = _read_name(msg, 12, cache)
+    qname, off, _ = _read_name(msg, 12, cache)
     if off + 4 > len(msg):
         raise WireError("truncated question")
     qtype, qclass = _QTAIL.unpack_from(msg, off)
@@ -300,7 +294,7 @@ def decode_response(msg: bytes) -> Answer:
     if flags & FLAG_TC and an == 0:
         return Answer(qid, flags, rcode, qname, qtype, out)
     for _ in range(an):
-        owner, off = _read_name(msg, off, cache)
+        owner, off, _ = _read_name(msg, off, cache)
         if off + 10 > len(msg):
             if flags & FLAG_TC:
                 break

@@ -211,7 +211,7 @@ def _deciding_categories(kb: Any) -> dict[str, frozenset[str]]:
     named = [*getattr(rules, "categories", {}).items(), ("saas", getattr(rules, "saas", None)),
              (HOST_CATEGORY, getattr(rules, "hosts", None))]
     for cat, rule in named:
-        for purpose in getattr(rule, "deciding", None) or ():
+        for purpose in (*(getattr(rule, "deciding", None) or ()), *(getattr(rule, "ip_purposes", None) or ())):
             out.setdefault(purpose, set()).add(cat)
     return {k: frozenset(v) for k, v in out.items()}
 
