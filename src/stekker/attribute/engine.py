@@ -271,7 +271,7 @@ class _Ctx:
 
 # kinds whose values are DNS names that addresses are looked up under: a
 # name matched here is not attributed again by its addresses (_match_ips)
-_CHAIN_KINDS = frozenset(("mx", "ns", "cname", "dkim", "srv", "idp"))
+_CHAIN_KINDS = frozenset(("mx", "ns", "cname", "dkim", "srv"))  # (idp: matched_lookup_names, below)
 
 
 def _across_rules(kb: KnowledgeBase, field_name: str) -> frozenset[str]:
@@ -291,7 +291,8 @@ def _match_observations(ctx: _Ctx) -> None:
     for o in _observations(ctx.ev, kb):
         matches = kb.match(o.kind, o.value)
         if not matches:
-            if o.kind in listed and not _under(o.value, ctx.org):  # (a name another kind knows is not listed)
+            # (own names are never "not recognised"; a name another kind matches is left out in _unrecognised)
+            if o.kind in listed and not _under(o.value, ctx.org):
                 ctx.unmatched.setdefault(o.kind, []).append((o.value, o.result.purpose))
             continue
         ctx.explained.add(id(o.result))
