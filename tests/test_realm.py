@@ -465,6 +465,15 @@ def test_the_identity_provider_hosts_addresses_are_asked_after_the_realm(lab, tm
     own = attribute_domain(store.evidence(1, "gemeente-a.nl"), kb, as_of="2026-12-06").services["identity"]
     assert [(a.status, a.evidence[0].value) for a in own.also] == [("self", "sts.gemeente-a.nl")]
     assert "it has no address in public DNS" in own.also[0].note
+    # the realm answer changes (now managed): a resume drops the host's rows and the summary follows
+    with sqlite3.connect(db) as con:
+        con.execute("UPDATE queries SET answers = ? WHERE purpose = 'ms_realm' AND domain = 'federatie-lab.nl'",
+                    ('[["federatie-lab.nl", "REALM", 0, "managed"]]',))
+    r = cli("scan", "--resume", "1", "--db", db)
+    assert r.rc == 0, r.err
+    again = Store.open(str(db))
+    assert not [q for q in again.evidence(1, "federatie-lab.nl").results if q.purpose == "idp_host"]
+    assert again.scan_info(1)["summary"]["idp_host"]["present"] == 0
 
 
 def test_reports_say_that_the_realm_was_asked_in_the_readers_language(tmp_path):
