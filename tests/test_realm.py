@@ -465,6 +465,9 @@ def test_the_identity_provider_hosts_addresses_are_asked_after_the_realm(lab, tm
     own = attribute_domain(store.evidence(1, "gemeente-a.nl"), kb, as_of="2026-12-06").services["identity"]
     assert [(a.status, a.evidence[0].value) for a in own.also] == [("self", "sts.gemeente-a.nl")]
     assert "it has no address in public DNS" in own.also[0].note
+    r = cli("show", "gemeente-a.nl", "--db", db)  # the user sees it too, next to the evidence
+    assert r.rc == 0 and "+ self-hosted (own)" in r.out, r.out
+    assert "it has no address in public DNS" in " ".join(r.out.split()), r.out
     # the realm answer changes (now managed): a resume drops the host's rows and the summary follows
     with sqlite3.connect(db) as con:
         con.execute("UPDATE queries SET answers = ? WHERE purpose = 'ms_realm' AND domain = 'federatie-lab.nl'",

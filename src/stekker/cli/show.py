@@ -157,7 +157,7 @@ def _show_attribution(con, ev, as_of) -> None:
             chain += f" -> {s.parent}"
         text = f"{s.provider_name or s.provider} ({chain}, {s.jurisdiction or '?'})"
         for a in s.also:
-            text += f"\n+ {a.provider_name or a.provider} ({a.jurisdiction or '?'})"
+            text += f"\n+ {a.provider_name or a.provider} ({'own' if a.status == 'self' else a.jurisdiction or '?'})"
         return text
 
     def evid(s, n: int) -> str:
@@ -167,6 +167,9 @@ def _show_attribution(con, ev, as_of) -> None:
         text = "\n".join(lines)
         if s.note:  # why it is weak, what was not recognised: shown next to the evidence, not only without it
             text = f"{text}\n({s.note})" if text else s.note
+        for a in s.also:  # e.g. an own sign-in host whose addresses could not be asked
+            if a.note:
+                text += f"\n(+ {a.provider_name or a.provider}: {a.note})"
         return text
 
     for cat, s in att.services.items():
