@@ -1063,6 +1063,12 @@ def test_the_identity_provider_hosts_addresses_say_where_sign_in_runs(kb):
     lb = "adfs-x.eu-west-1.elb.amazonaws.com"
     shared_lb = attr_idp(d, [*mx, ("www." + d, "CNAME", lb + "."), (lb, "A", "13.32.4.7")], kb, lb)
     assert [who(a) for a in shared_lb.also] == ["amazon"] and shared_lb.note == f"not recognised: {lb}"
+    # names past a catalogued one on the way (Microsoft's autodiscover CNAMEs on to office.com hosts) are
+    # that provider's infrastructure, never "not recognised" identity providers
+    ms = attr_idp(d, [*mx, ("sts." + d, "CNAME", "autodiscover.outlook.com."),
+                      ("autodiscover.outlook.com", "CNAME", "autod.ha-autod.office.com."),
+                      ("autod.ha-autod.office.com", "A", "52.96.7.7")], kb, "sts." + d)
+    assert ms.also == [] and not ms.note  # Microsoft's, like Entra ID itself
     # a host nobody catalogued, elsewhere: named in the note and, by its addresses, the network it runs on
     other = attr_idp(d, [*mx, ("login.ergens.example", "A", "13.32.4.6")], kb, "login.ergens.example")
     assert [who(a) for a in other.also] == ["amazon"] and other.note == "not recognised: login.ergens.example"

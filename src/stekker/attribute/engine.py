@@ -811,6 +811,14 @@ def _unrecognised(ctx: _Ctx, rule: CategoryRule, only: str | None) -> str | None
     if only is not None or not rule.list_unrecognised:
         return None
     known = ctx.own_names | ctx.matched_idp_chain  # e.g. a CDN name on the way (cname)
+    matched = ctx.matched_idp_chain | ctx.matched_lookup_names
+    for r in ctx.ev.results:  # names past a matched one are that provider's infrastructure, not an IdP
+        if r.purpose in _idp_ip_purposes(ctx.kb) and r.usable:
+            chain = r.chain
+            for i, n in enumerate(chain):
+                if n in matched:
+                    known = known | set(chain[i + 1:])
+                    break
     names = sorted({n for k in rule.list_unrecognised for n, p in ctx.unmatched.get(k, ())
                     if (rule.purposes is None or p in rule.purposes) and n not in known})
     if not names:
