@@ -255,8 +255,7 @@ def _realm_pass(store, scan_id: int, plan, opts: dict, redo_errors: bool, say, d
         counts, stopped = run_realm(store, scan_id, cfg, say, redo_errors=redo_errors)
     except RealmSetupError as exc:
         raise _err(f"{exc}; the DNS results are stored, nothing was asked", 3)
-    now = store.purpose_counts(scan_id, lookup.id)  # every realm row of the scan, earlier passes included
-    store.update_scan(scan_id, summary={**(store.scan_info(scan_id).get("summary") or {}), "ms_realm": now})
+    _summarise(store, scan_id, lookup.id)
     if counts.present + counts.absent + counts.error:  # (a resume only for the IdP hosts asks no realm)
         say(f"realm: {counts.present:,} in an Entra ID tenant, {counts.absent:,} not, {counts.error:,} errors"
             + (f" ({counts.not_asked:,} not asked)" if counts.not_asked else ""))
@@ -273,6 +272,13 @@ def _realm_pass(store, scan_id: int, plan, opts: dict, redo_errors: bool, say, d
         raise typer.Exit(3)
 
 
+def _summarise(store, scan_id: int, purpose: str) -> None:
+    """A look-up's rows (every pass, earlier ones included) by status into
+    the scan's summary, under the purpose id (its state and times stay)."""
+    store.update_scan(scan_id, summary={**(store.scan_info(scan_id).get("summary") or {}),
+                                        purpose: store.purpose_counts(scan_id, purpose)})
+
+
 def _idp_pass(store, scan_id: int, plan, redo_errors: bool, say, db: str, resolvers, config,
               domain_deadline: float) -> None:
     """The addresses of the hosts federated realm answers name as identity
@@ -287,8 +293,7 @@ def _idp_pass(store, scan_id: int, plan, redo_errors: bool, say, db: str, resolv
         raise _err(f"{exc} The DNS results and the realm answers are stored; ask the identity provider hosts "
                    f"with: stekker scan --resume {scan_id} --db {db}", 3)
     if counts.domains or counts.dropped:
-        store.update_scan(scan_id, summary={**(store.scan_info(scan_id).get("summary") or {}),
-                                            PURPOSE: store.purpose_counts(scan_id, PURPOSE)})
+        _summarise(store, scan_id, PURPOSE)
     if counts.domains:
         say(f"identity provider hosts: {counts.hosts:,} of {counts.domains:,} domains asked; "
             f"{counts.present:,} answers with addresses, {counts.absent:,} without, {counts.error:,} errors")

@@ -19,13 +19,13 @@ rows of a host the answer no longer names are replaced.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
-from stekker.collect.engine import DomainScanner
+from stekker.collect.engine import DomainScanner, ScanCounters
 from stekker.collect.plan import Plan
 from stekker.collect.transport import Transport, TransportConfig, format_resolver
-from stekker.evidence import IDP_RTYPE, Status
+from stekker.evidence import IDP_RTYPE
 
 PURPOSE = "idp_host"
 IN_FLIGHT = 64  # domains asked at once (each one to a few questions); the transport paces the rest
@@ -35,11 +35,21 @@ IN_FLIGHT = 64  # domains asked at once (each one to a few questions); the trans
 class HostCounts:
     domains: int = 0
     hosts: int = 0
-    present: int = 0  # questions answered with records
-    absent: int = 0
-    error: int = 0
     dropped: int = 0  # domains whose rows of a host no answer names any more were removed
     dead: str | None = None  # why the pass stopped: no resolver answered any more (the rest: --resume)
+    rows: ScanCounters = field(default_factory=ScanCounters)  # the questions: present / absent / errors
+
+    @property
+    def present(self) -> int:
+        return self.rows.present
+
+    @property
+    def absent(self) -> int:
+        return self.rows.absent
+
+    @property
+    def error(self) -> int:
+        return self.rows.errors
 
 
 def run_idp_hosts(store, scan_id: int, source: str, resolvers: list[tuple[str, int]], config: TransportConfig,
@@ -101,8 +111,7 @@ def run_idp_hosts(store, scan_id: int, source: str, resolvers: list[tuple[str, i
                     counts.domains += 1
                     counts.hosts += len(hosts)
                     for r, _ in rows:
-                        st = r.status.value if isinstance(r.status, Status) else str(r.status)
-                        setattr(counts, st, getattr(counts, st) + 1)
+                        counts.rows.add_result(r)
 
             async def watchdog() -> None:
                 # the transport's clock stops while every resolver is silent: without this the
@@ -121,13 +130,9 @@ def run_idp_hosts(store, scan_id: int, source: str, resolvers: list[tuple[str, i
                 done = asyncio.gather(*jobs)
                 try:
                     await asyncio.wait([done, waiter], return_when=asyncio.FIRST_COMPLETED)
-                    if stop.is_set():
-                        for j in jobs:
-                            j.cancel()
-                        await asyncio.gather(*jobs, return_exceptions=True)
-                    else:
-                        await done  # an exception of a job (the store) is raised, not swallowed
-                finally:
+                    if not stop.is_set():
+                        await done  # an exception of a job is raised, not swallowed
+                finally:  # stopped (Ctrl-C, the resolvers, the store): the jobs left store nothing
                     for f in (*jobs, done, waiter, dog):
                         f.cancel()
                     await asyncio.gather(*jobs, done, waiter, dog, return_exceptions=True)  # none unretrieved
