@@ -262,6 +262,7 @@ class _Ctx:
     matched_names: set[str] = field(default_factory=set)  # names a fingerprint matched
     matched_lookup_names: set[str] = field(default_factory=set)  # hosts a look-up beyond DNS named, matched
     matched_idp_chain: set[str] = field(default_factory=set)  # names matched on the IdP host's own rows
+    idp_past: set[str] = field(default_factory=set)  # names past the first matched one there (_drop_past_matched)
     unmatched: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # kind -> (name, purpose) no fingerprint knows
     own_names: set[str] = field(default_factory=set)  # own names that became self or a provider by their addresses
     tenant: str | None = None
@@ -288,6 +289,7 @@ def _across_rules(kb: KnowledgeBase, field_name: str) -> frozenset[str]:
 def _match_observations(ctx: _Ctx) -> None:
     kb = ctx.kb
     listed = _across_rules(kb, "list_unrecognised")
+    idp_ipp = _idp_ip_purposes(kb)
     for o in _observations(ctx.ev, kb):
         matches = kb.match(o.kind, o.value)
         if not matches:
@@ -316,27 +318,33 @@ def _match_observations(ctx: _Ctx) -> None:
                 ctx.matched_lookup_names.add(o.value)
             elif o.kind in _CHAIN_KINDS:
                 ctx.matched_names.add(o.value)
-                if o.result.purpose in _idp_ip_purposes(kb):
+                if o.result.purpose in idp_ipp:
                     ctx.matched_idp_chain.add(o.value)
             if m.tenant and ctx.tenant is None:
                 ctx.tenant = m.tenant
 
 
-def _drop_cloud_under_idp(ctx: _Ctx) -> None:
-    """A CNAME on the IdP host's address questions past a catalogued identity
-    provider's name (bedrijf.okta.com -> an ELB/CloudFront name) is the cloud
-    under that provider, not a dependency of its own (as its addresses are not)."""
+def _drop_past_matched(ctx: _Ctx) -> None:
+    """On the IdP host's address questions, the names past the first one a
+    fingerprint knows are that provider's infrastructure (bedrijf.okta.com ->
+    an ELB or CloudFront name; autodiscover.outlook.com -> office.com hosts):
+    no dependency of their own, as its addresses are none, and never a "not
+    recognised" identity provider (``ctx.idp_past``, read by _unrecognised)."""
+    if not (ctx.matched_lookup_names or ctx.matched_idp_chain):
+        return  # (most domains: no realm answer, no IdP host)
     idp_ipp = _idp_ip_purposes(ctx.kb)
-    under: set[tuple[str, str]] = set()
+    matched = ctx.matched_lookup_names | ctx.matched_idp_chain
+    past: set[tuple[str, str]] = set()
     for r in ctx.ev.results:
         if r.purpose in idp_ipp and r.usable:
             for i, n in enumerate(r.chain):
-                if n in ctx.matched_lookup_names:
-                    under |= {(r.qname, m) for m in r.chain[i + 1:]}
+                if n in matched:
+                    past |= {(r.qname, m) for m in r.chain[i + 1:]}
                     break
-    if under:
+    if past:
+        ctx.idp_past = {m for _, m in past}
         ctx.cands = [c for c in ctx.cands if not (c.kind == "cname" and c.purpose in idp_ipp
-                                                  and (c.qname, c.item.value) in under)]
+                                                  and (c.qname, c.item.value) in past)]
 
 
 def _all_rules(kb: KnowledgeBase) -> list[CategoryRule]:
@@ -810,15 +818,7 @@ def _unrecognised(ctx: _Ctx, rule: CategoryRule, only: str | None) -> str | None
     never dropped silently."""
     if only is not None or not rule.list_unrecognised:
         return None
-    known = ctx.own_names | ctx.matched_idp_chain  # e.g. a CDN name on the way (cname)
-    matched = ctx.matched_idp_chain | ctx.matched_lookup_names
-    for r in ctx.ev.results:  # names past a matched one are that provider's infrastructure, not an IdP
-        if r.purpose in _idp_ip_purposes(ctx.kb) and r.usable:
-            chain = r.chain
-            for i, n in enumerate(chain):
-                if n in matched:
-                    known = known | set(chain[i + 1:])
-                    break
+    known = ctx.own_names | ctx.matched_idp_chain | ctx.idp_past  # e.g. a CDN name on the way (cname)
     names = sorted({n for k in rule.list_unrecognised for n, p in ctx.unmatched.get(k, ())
                     if (rule.purposes is None or p in rule.purposes) and n not in known})
     if not names:
@@ -939,7 +939,7 @@ def attribute_domain(
     dstatus = ctx.dstatus = ev.status
     if dstatus != "nxdomain":
         _match_observations(ctx)
-        _drop_cloud_under_idp(ctx)
+        _drop_past_matched(ctx)
         _match_ips(ctx)
         _match_self(ctx)
 
