@@ -185,6 +185,29 @@ class ScanCounters:
         return c
 
 
+@dataclass(slots=True)
+class LookupCounts:
+    """The rows of a pass after the scan (the realm look-ups, the identity
+    provider hosts' addresses): present / absent / errors by kind."""
+
+    rows: ScanCounters = field(default_factory=ScanCounters)
+
+    def add(self, r: QueryResult) -> None:
+        self.rows.add_result(r)
+
+    @property
+    def present(self) -> int:
+        return self.rows.present
+
+    @property
+    def absent(self) -> int:
+        return self.rows.absent
+
+    @property
+    def error(self) -> int:
+        return self.rows.errors
+
+
 class _ReplyCache:
     """Bounded LRU of in-flight and finished replies for names many domains share."""
 

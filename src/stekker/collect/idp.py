@@ -19,10 +19,10 @@ rows of a host the answer no longer names are replaced.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
-from stekker.collect.engine import DomainScanner, ScanCounters
+from stekker.collect.engine import DomainScanner, LookupCounts
 from stekker.collect.plan import Plan
 from stekker.collect.transport import Transport, TransportConfig, format_resolver
 from stekker.evidence import IDP_RTYPE
@@ -31,25 +31,12 @@ PURPOSE = "idp_host"
 IN_FLIGHT = 64  # domains asked at once (each one to a few questions); the transport paces the rest
 
 
-@dataclass
-class HostCounts:
+@dataclass(slots=True)
+class HostCounts(LookupCounts):  # (rows: the questions, present / absent / errors)
     domains: int = 0
     hosts: int = 0
     dropped: int = 0  # domains whose rows of a host no answer names any more were removed
     dead: str | None = None  # why the pass stopped: no resolver answered any more (the rest: --resume)
-    rows: ScanCounters = field(default_factory=ScanCounters)  # the questions: present / absent / errors
-
-    @property
-    def present(self) -> int:
-        return self.rows.present
-
-    @property
-    def absent(self) -> int:
-        return self.rows.absent
-
-    @property
-    def error(self) -> int:
-        return self.rows.errors
 
 
 def run_idp_hosts(store, scan_id: int, source: str, resolvers: list[tuple[str, int]], config: TransportConfig,
@@ -111,7 +98,7 @@ def run_idp_hosts(store, scan_id: int, source: str, resolvers: list[tuple[str, i
                     counts.domains += 1
                     counts.hosts += len(hosts)
                     for r, _ in rows:
-                        counts.rows.add_result(r)
+                        counts.add(r)
 
             async def watchdog() -> None:
                 # the transport's clock stops while every resolver is silent: without this the

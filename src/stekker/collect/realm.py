@@ -37,10 +37,10 @@ import json
 import ssl
 import time
 import urllib.parse
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from stekker.collect.engine import ScanCounters
+from stekker.collect.engine import LookupCounts
 from stekker.evidence import IDP_RTYPE, RR, AbsentKind, ErrorKind, QueryResult, Status
 
 MAX_BODY = 64 * 1024  # a realm answer is a few hundred bytes
@@ -108,25 +108,9 @@ class RealmConfig:
 
 
 @dataclass(slots=True)
-class RealmCounts:
+class RealmCounts(LookupCounts):
     not_asked: int = 0  # recorded as errors after the endpoint counted as unreachable
     unreachable: str | None = None  # why the endpoint counted as unreachable (then not_asked > 0 or soon)
-    rows: ScanCounters = field(default_factory=ScanCounters)  # present / absent / errors by kind
-
-    def add(self, r: QueryResult) -> None:
-        self.rows.add_result(r)
-
-    @property
-    def present(self) -> int:
-        return self.rows.present
-
-    @property
-    def absent(self) -> int:
-        return self.rows.absent
-
-    @property
-    def error(self) -> int:
-        return self.rows.errors
 
 
 def _error(cfg: RealmConfig, domain: str, kind: ErrorKind, detail: str, rcode: str | None = None) -> QueryResult:
