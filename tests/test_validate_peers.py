@@ -152,6 +152,36 @@ def test_us_control_agreement_is_its_own_column():
     assert "US control=" in report.text_summary([res], details=False)
 
 
+def test_peer_conventions_on_weak_evidence_are_shown_not_chosen():
+    """Issue 12: a tenant behind a gateway is Microsoft for one peer and not
+    for the other. The report shows what each reading gives; stekker's own
+    figure keeps one reading (likely, in the provider's bucket)."""
+    def row(domain, label, kinds, gateway="seppmail", basis="likely", bucket_="microsoft"):
+        r = check.Row(obs=_obs(domain, label=label), input_domain=domain, peer_bucket=bucket(label),
+                      stekker_status="attributed", stekker_provider="microsoft", stekker_basis=basis,
+                      stekker_us=bucket_ == "microsoft", stekker_gateway=gateway,
+                      items=[("microsoft", f"microsoft.{k}:x", domain, "TXT", "v") for k in kinds])
+        r.stekker_bucket = bucket_
+        return r
+
+    ch = [row("a.ch", "independent", ["realm", "txt"]), row("b.ch", "independent", ["realm"]),
+          row("c.ch", "microsoft", ["realm", "spf"]), row("d.ch", "microsoft", ["spf"], gateway=None),
+          row("e.ch", "microsoft", ["mx"], gateway=None, basis="kb")]
+    dk = [row("a.dk", "microsoft", ["realm"]), row("b.dk", "microsoft", ["realm"]), row("c.dk", "google", ["realm"])]
+    assert [r.weak_pattern for r in ch] == ["tenant_behind_gateway", "tenant_behind_gateway", "spf_behind_gateway",
+                                            "spf_unknown_mx", None]
+    a = check.DatasetResult(name="ch", rows=ch, skipped=[])
+    b = check.DatasetResult(name="dk", rows=dk, skipped=[])
+    assert a.pattern_split("tenant_behind_gateway") == (0, 2) and b.pattern_split("tenant_behind_gateway") == (3, 0)
+    assert a.both_agree == 3 and a.both_agree_if_other(["tenant_behind_gateway"]) == 5
+    assert a.both_agree_if_other(check.WEAK_PATTERNS) == 3  # c, d counted as other: the peer says microsoft
+    assert b.both_agree == 2 and b.both_agree_if_other(["tenant_behind_gateway"]) == 0
+    md = report.markdown([a, b], report.meta_for("peers"))
+    assert "| ch | 0 / 2 | 1 / 0 | 1 / 0 | 60.0% | 100.0% | 60.0% |" in md
+    assert "| dk | 3 / 0 | 0 / 0 | 0 / 0 | 66.7% | 0.0% | 0.0% |" in md
+    assert "A tenant behind a gateway is a hyperscaler's mailbox for dk and not for ch" in md
+
+
 # ---------------------------------------------------------------- through the lab
 def _need_lab():
     if not PEERS.is_dir():

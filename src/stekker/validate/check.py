@@ -70,12 +70,19 @@ from typing import Any, Iterable
 
 from stekker.datasets import is_public_suffix, registrable_domain
 from stekker.validate.peers import PeerObservation, bucket, load_all, observation_records
+from stekker.validate.verdict import stekker_kinds
 
 LAB_NET = "127.84"
 BUCKETS = ("microsoft", "google", "amazon", "other")
 HYPERSCALERS = ("microsoft", "google", "amazon")
 NO_OPERATOR_LABELS = ("unknown", "", "none", "absent", "error")
 LOOK_THROUGH = ("likely_behind_gateway", "peer_tenant_or_token")  # causes counted by the explained agreement
+# the evidence a 'likely <hyperscaler>' mailbox answer rests on, as the peers' conventions differ on it
+WEAK_PATTERNS = {
+    "tenant_behind_gateway": "a tenant (realm answer, MS= token) behind a filtering gateway, no SPF include",
+    "spf_behind_gateway": "an SPF include of the platform behind a filtering gateway (a tenant or not)",
+    "spf_unknown_mx": "an SPF include of the platform, the MX a host the knowledge base does not know",
+}
 PEER_ASN_NET = ipaddress.ip_network("100.64.0.0/10")
 NO_ASN_NET = ipaddress.ip_network("192.0.2.0/24")
 DKIM_PLACEHOLDER = "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDlabplaceholder"
@@ -177,6 +184,26 @@ class Row:
         """The peer names a local ISP / independent / non-hyperscaler provider."""
         return self.peer_names and self.peer_bucket == "other"
 
+    @property
+    def weak_pattern(self) -> str | None:
+        """The look-through pattern a ``likely <hyperscaler>`` mailbox answer
+        rests on (WEAK_PATTERNS), None for any other answer: the peers label
+        these patterns by different conventions."""
+        if self.stekker_basis != "likely" or self.stekker_bucket not in HYPERSCALERS:
+            return None
+        kinds = stekker_kinds(self, self.stekker_bucket)
+        if self.stekker_gateway:
+            return "spf_behind_gateway" if "spf" in kinds else "tenant_behind_gateway"
+        return "spf_unknown_mx" if "spf" in kinds else None
+
+    def both_agree_if_other(self, patterns: Iterable[str]) -> bool:
+        """Class and US control agree when stekker's ``likely`` answers of these
+        patterns were counted as other and not US-controlled (the reading of
+        a peer that does not look through on such evidence)."""
+        if self.weak_pattern not in set(patterns):
+            return self.agree and self.us_agree
+        return self.peer_bucket == "other" and not self.peer_us
+
 
 @dataclass
 class DatasetResult:
@@ -253,6 +280,16 @@ class DatasetResult:
         as in ``agree_explained`` (a domain where the class agrees and only US
         control differs stays a disagreement: no verdict explains it)."""
         return self.both_agree + self.explained
+
+    def pattern_split(self, pattern: str) -> tuple[int, int]:
+        """(peer names a hyperscaler, peer does not) among stekker's ``likely``
+        answers resting on ``pattern``."""
+        rs = [r for r in self.rows if r.weak_pattern == pattern]
+        hyper = sum(r.peer_bucket in HYPERSCALERS for r in rs)
+        return hyper, len(rs) - hyper
+
+    def both_agree_if_other(self, patterns: Iterable[str]) -> int:
+        return sum(r.both_agree_if_other(tuple(patterns)) for r in self.rows)
 
     def confusion(self) -> dict[str, Counter]:
         """peer bucket -> Counter(stekker bucket)."""
@@ -688,6 +725,9 @@ def as_dict(results: list[DatasetResult]) -> dict[str, Any]:
                  "local_n": r.local_n, "local_agree": r.local_agree, "network": r.basis_count("network"),
                  "likely": r.basis_count("likely"), "infrastructure": r.infrastructure,
                  "us_agree": r.us_agree, "both_agree": r.both_agree, "both_explained": r.both_explained,
+                 "likely_patterns": {k: dict(zip(("peer_hyperscaler", "peer_other"), r.pattern_split(k)))
+                                     for k in WEAK_PATTERNS},
+                 "both_agree_if_tenant_behind_gateway_other": r.both_agree_if_other(("tenant_behind_gateway",)),
                  "confusion": {k: dict(v) for k, v in r.confusion().items()},
                  **({"dns_only": {"agree": r.dns_only.agree, "both_agree": r.dns_only.both_agree,
                                   "both_explained": r.dns_only.both_explained, "none_named": r.dns_only.none_named}}

@@ -6,7 +6,7 @@ import datetime as _dt
 from collections import Counter
 from typing import Iterable
 
-from stekker.validate.check import BUCKETS, DatasetResult
+from stekker.validate.check import BUCKETS, WEAK_PATTERNS, DatasetResult
 from stekker.validate.verdict import CAUSES, stekker_kinds
 
 HOW_TO_RUN = """\
@@ -76,6 +76,11 @@ def text_summary(results: list[DatasetResult], details: bool = True) -> str:
                    f"  local agree={r.local_agree:4}/{r.local_n:<5} {_pct(r.local_agree, r.local_n):>6}"
                    f"  network={r.basis_count('network')} likely={r.basis_count('likely')}"
                    f" infrastructure={r.infrastructure}")
+    out.append("likely answers on a hyperscaler by what they rest on: peer names a hyperscaler / does not")
+    for r in results:
+        out.append(f"  {r.name:38} " + "  ".join("{}={}/{}".format(k, *r.pattern_split(k)) for k in WEAK_PATTERNS)
+                   + f"  class and US if tenant_behind_gateway were other="
+                     f"{_pct(r.both_agree_if_other(('tenant_behind_gateway',)), r.n):>6}")
     vc = verdict_counts(results)
     out.append(f"disagreements: {sum(vc.values())}  (peer right {vc.get('peer', 0)}, stekker right "
                f"{vc.get('stekker', 0)}, undecided {vc.get('undecided', 0)})")
@@ -286,6 +291,7 @@ def markdown(results: list[DatasetResult], meta: dict, kb=None) -> str:
         w(f"| {_md(r.name)} | {r.none_named} | {c['gateway']} | {c['no_asn']} | {c['unknown_mx']} | "
           f"{c['absent']} | {c['error']} |")
     w("")
+    conventions(results, w)
     w("### What the agreements rest on")
     w("")
     w("Agreement on a hyperscaler is only as good as stekker's evidence for it. Per dataset, the agreed "
@@ -447,6 +453,40 @@ def markdown(results: list[DatasetResult], meta: dict, kb=None) -> str:
         w(f"* {_md(r.name)}: " + ", ".join(f"{k} {v}" for k, v in r.timings.items()))
     w("")
     return "\n".join(L)
+
+
+def conventions(results: list[DatasetResult], w) -> None:
+    """The peers' own conventions on the weak evidence behind a 'likely'
+    answer, and what the targets would read under the other convention."""
+    pats = list(WEAK_PATTERNS)
+    tenant = ("tenant_behind_gateway",)
+    w("### One reading, two peers: the evidence the peers label differently")
+    w("")
+    w("stekker answers `likely <provider>` on weak evidence alone (issue 12 item 4) and counts it in its provider's "
+      "bucket. The peers read the same evidence by different conventions. Per dataset, stekker's `likely` answers "
+      "on a hyperscaler by what they rest on, split by the peer's label (**h** = the peer names a hyperscaler, "
+      "**o** = it names another operator or none):")
+    w("")
+    for k in pats:
+        w(f"* `{k}`: {WEAK_PATTERNS[k]}")
+    w("")
+    w("| dataset | " + " | ".join(f"{k}: h / o" for k in pats) + " | class and US control (as published) | "
+      "if `tenant_behind_gateway` counted as other | if every `likely` counted as other |")
+    w("|---|" + "---:|" * (len(pats) + 3))
+    for r in results:
+        cells = " | ".join("{} / {}".format(*r.pattern_split(k)) for k in pats)
+        w(f"| {_md(r.name)} | {cells} | {_pct(r.both_agree, r.n)} | {_pct(r.both_agree_if_other(tenant), r.n)} | "
+          f"{_pct(r.both_agree_if_other(pats), r.n)} |")
+    w("")
+    split = {r.name: r.pattern_split("tenant_behind_gateway") for r in results}
+    yes = [n for n, (h, o) in split.items() if h > o]
+    no = [n for n, (h, o) in split.items() if o > h]
+    if yes and no:
+        w(f"A tenant behind a gateway is a hyperscaler's mailbox for {', '.join(map(_md, yes))} and not for "
+          f"{', '.join(map(_md, no))}: no single reading of that evidence reaches the same agreement on both, and "
+          "choosing the reading per peer would be tuning to the peer. stekker keeps one reading - `likely`, shown "
+          "separately, never counted as sovereign - and these columns show what the other reading would give.")
+    w("")
 
 
 def meta_for(peers_dir, sample: int | None = None) -> dict:
