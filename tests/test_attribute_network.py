@@ -118,6 +118,27 @@ def test_tenant_token_behind_a_gateway_is_likely(kb):
     assert mb2.status == "unknown"
 
 
+@pytest.mark.parametrize("spf,expected", [
+    # mail sent through a platform (its SPF include) before an account at another (a tenant token):
+    # whatever the number of tokens and where they stand in the records
+    ("include:_spf.google.com", "google"),
+    ("include:spf.infomaniak.ch", "infomaniak"),
+    # an SPF include of the tenant's own platform: both kinds, the tenant's platform first
+    ("include:spf.infomaniak.ch include:spf.protection.outlook.com", "microsoft"),
+    # no include: the tenant stays the likely answer
+    (None, "microsoft"),
+])
+def test_spf_include_behind_a_gateway_before_a_tenant_token(kb, spf, expected):
+    d = "gemeente-w.ch"
+    recs = [(d, "TXT", "MS=ms12345678"), (d, "MX", "10 mx0a-00123456.pphosted.com.")]
+    if spf:
+        recs.append((d, "TXT", f"v=spf1 {spf} -all"))
+    mb = attr(d, recs, kb).services["mailbox"]
+    assert mb.status == "attributed" and mb.basis == "likely" and mb.provider == expected, mb
+    if expected != "microsoft":
+        assert [x.provider for x in mb.also] == ["microsoft"]
+
+
 def test_network_operator_is_the_fallback_after_an_spf_include(kb):
     """An unknown MX host on an ISP's network next to an SPF include of a
     mailbox platform: the include stays the (likely) answer, the network

@@ -690,9 +690,14 @@ def _order(ctx: _Ctx, category: str, rule: CategoryRule, cands: list[_Cand]) -> 
         # when no CDN name of the same provider explains it
         has_pr = any((c.roles & prefer_roles) and not (c.roles & {"cdn"}) for c in cs)
         conf = _combine([c.confidence for c in cs], ctx.kb.rules.combine)
+        tier = _tier(rule, cs)
+        # among providers with weak evidence only, one with a ``weak_first`` kind
+        # (an SPF include: mail is sent through it) before one with only a token
+        # or realm answer (an account exists), whatever the number of tokens
+        weak_later = tier == 2 and bool(rule.weak_first) and not any(c.kind in rule.weak_first for c in cs)
         # ties of equal weight: more kinds of evidence, then the first in the
         # records (plan order, then the order inside a record); never the name
-        return (not has_pp, not has_pr, _tier(rule, cs), -conf, -len(_kinds(ctx, rule, pid, cs)),
+        return (not has_pp, not has_pr, tier, weak_later, -conf, -len(_kinds(ctx, rule, pid, cs)),
                 min(c.order for c in cs), pid)
 
     return sorted(per.items(), key=key)

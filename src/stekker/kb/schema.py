@@ -295,6 +295,7 @@ class CategoryRule(_Strict):
     confidence_by_kind: dict[str, float] = Field(default_factory=dict)  # observation kind -> confidence here
     platform_kinds: list[str] = Field(default_factory=list)  # kinds that show the platform itself: before an own MX
     weak_kinds: list[str] = Field(default_factory=list)  # kinds that only authorise/verify: last, never over a known MX
+    weak_first: list[str] = Field(default_factory=list)  # among weak-only providers, one with these kinds comes first
     corroborate_roles: list[str] = Field(default_factory=list)  # roles that count as another kind in a tie
     relay_of: str | None = None  # own-domain names of self_purposes are a self-run relay when that category is a provider's
     likely_roles: list[str] = Field(default_factory=list)  # roles that count as weak evidence here (an MS= tenant token)
@@ -306,6 +307,7 @@ class CategoryRule(_Strict):
     @model_validator(mode="after")
     def _known_names(self):
         kinds = {"on": self.on, "platform_kinds": self.platform_kinds, "weak_kinds": self.weak_kinds,
+                 "weak_first": self.weak_first,
                  "list_unrecognised": self.list_unrecognised, "confidence_by_kind": list(self.confidence_by_kind)}
         for key, vals in kinds.items():
             _known(vals, ON_KINDS, "observation kind(s)", key)

@@ -342,7 +342,9 @@ def markdown(results: list[DatasetResult], meta: dict, kb=None) -> str:
     spf_rows = [d for r in results for d in r.disagreements() if d.cause == "stekker_spf_only"]
     w(f"* **Engine, SPF includes:** an SPF include or verification token alone (`weak_kinds`) weighs 0.5 for "
       "the mailbox, comes after any MX host known by name, own domain or address, and carries a "
-      "low-confidence note; includes of equal weight are ordered by kinds of evidence (an office-role "
+      "low-confidence note; among such providers one with an SPF include (mail is sent through it) comes "
+      "before one with only a tenant token or realm answer (an account exists, perhaps for Teams alone; "
+      "`weak_first`), and includes of equal weight are ordered by kinds of evidence (an office-role "
       "token such as `MS=ms...` counts) and then by their order in the record, no longer alphabetically. "
       f"{len(spf_rows)} disagreements remain where the MX host is unknown to the knowledge base and only an "
       "SPF include names a provider (`stekker_spf_only`"
