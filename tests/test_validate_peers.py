@@ -89,6 +89,22 @@ def test_verdict_own_mx_with_exchange_online_evidence():
     assert (row.verdict, row.cause) == ("undecided", "spf_only_vs_own_mx")
 
 
+@pytest.mark.parametrize("gateway,basis,cause,explained", [
+    ("proofpoint", "likely", "both_look_through", True),   # both look through the gateway, on different tokens
+    (None, "likely", "both_weak", False),                  # no gateway: two weak claims, nothing to look through
+])
+def test_verdict_both_sides_look_through_a_gateway(gateway, basis, cause, explained):
+    row = check.Row(obs=_obs("x.no", label="google", mx=["mxa-1.gslb.pphosted.com"],
+                             reason="MX is proofpoint gateway; TXT verification proves google tenant"),
+                    input_domain="x.no", peer_bucket="google", stekker_bucket="microsoft", stekker_status="attributed",
+                    stekker_provider="microsoft", stekker_basis=basis, stekker_gateway=gateway, stekker_us=True,
+                    items=[("microsoft", "microsoft.realm:equals:managed", "x.no", "REALM", "managed")])
+    verdict.judge(row)
+    assert (row.verdict, row.cause) == ("undecided", cause)
+    res = check.DatasetResult(name="t", rows=[row], skipped=[])
+    assert res.explained == int(explained) and res.both_explained == int(explained)
+
+
 def test_coverage_metrics_name_an_operator_and_local_agreement():
     """Issue 12: share of domains where the peer names an operator and stekker
     none, and the agreement on local/independent operators."""

@@ -76,7 +76,7 @@ LAB_NET = "127.84"
 BUCKETS = ("microsoft", "google", "amazon", "other")
 HYPERSCALERS = ("microsoft", "google", "amazon")
 NO_OPERATOR_LABELS = ("unknown", "", "none", "absent", "error")
-LOOK_THROUGH = ("likely_behind_gateway", "peer_tenant_or_token")  # causes counted by the explained agreement
+LOOK_THROUGH = ("likely_behind_gateway", "peer_tenant_or_token", "both_look_through")  # causes counted by the explained agreement
 # the evidence a 'likely <hyperscaler>' mailbox answer rests on, as the peers' conventions differ on it
 WEAK_PATTERNS = {
     "tenant_behind_gateway": "a tenant (realm answer, MS= token) behind a filtering gateway, no SPF include",

@@ -248,7 +248,7 @@ def markdown(results: list[DatasetResult], meta: dict, kb=None) -> str:
       "addresses (IP-to-ASN holder; in the lab: the ASN the peer published), `likely` = answers from weak "
       "evidence only (SPF include, tenant token or realm answer behind a gateway), `self-hosted on a cloud` = an MX host "
       "known only by its address in a cloud's network (service kind infrastructure, bucket other). "
-      "Explained agreement counts as agreements the disagreements whose verdict is `stekker` and the look-through questions (`likely_behind_gateway`, `peer_tenant_or_token`: a gateway that one side looks through on a tenant token); the same for class and US control (a domain "
+      "Explained agreement counts as agreements the disagreements whose verdict is `stekker` and the look-through questions (`likely_behind_gateway`, `peer_tenant_or_token`: a gateway that one side looks through on a tenant token; `both_look_through`: both sides do, on tokens of different platforms); the same for class and US control (a domain "
       "where only US control differs has no verdict and stays a disagreement). Disagreements the peer data "
       "cannot settle (`peer_unpublished`: the peer cites records it did not publish) are **not** counted as "
       "explained.")

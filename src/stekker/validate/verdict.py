@@ -154,8 +154,10 @@ def judge(row) -> None:
     if P == "google" and S != "google" and "txt" in pk and not strong_items(row, "google") \
             and not any(m.endswith(("google.com", "googlemail.com")) for m in obs.mx):
         weak_s = S in hyperscalers and not strong_items(row, S)
+        # both sides look through a filtering gateway on a token: the peer on a Google one, stekker on a tenant
+        both_through = weak_s and bool(row.stekker_gateway) and getattr(row, "stekker_basis", None) == "likely"
         row.verdict = "undecided" if weak_s else "stekker"
-        row.cause = "both_weak" if weak_s else "peer_google_token"
+        row.cause = ("both_look_through" if both_through else "both_weak") if weak_s else "peer_google_token"
         row.verdict_text = (
             "The peer's Google rests on a google-site-verification token: it proves someone verified the domain "
             "with a Google service (usually Search Console), not Gmail mailboxes; no Google MX, DKIM or SPF "
