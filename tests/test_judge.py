@@ -323,3 +323,65 @@ def test_provider_key_one_rule_two_views():
     ]
     for s, as_dep, as_host in cases:
         assert (provider_key(s), provider_key(s, infrastructure_apart=False)) == (as_dep, as_host), s
+
+
+def test_joint_control_of_two_funds_outside_the_eu():
+    """Issue 12: Odido (Dutch) is owned by a joint venture of a British and
+    an American fund. No single parent controls it: not EU/EEA-controlled,
+    a US company in the chain, no single jurisdiction; before the sale it was
+    Deutsche Telekom's."""
+    from stekker import kb as K
+    from stekker.attribute.model import Service
+
+    real = K.load()
+    cfg = load_policies()
+    assert real.joint_controllers("odido", "2023-06-01") == [["apax"], ["warburg-pincus"]]
+    assert real.controller("odido", "2023-06-01") is None and real.jurisdiction("odido", "2023-06-01") is None
+    assert real.jurisdiction("odido", "2021-01-01") == "DE" and real.joint_controllers("odido", "2021-01-01") == []
+    odido = Service(category="mailbox", status="attributed", provider="odido", provider_name="Odido",
+                    company="odido")
+    for pid in ("nos", "eu-controlled"):
+        assert judge(odido, real, cfg[pid], "2021-01-01").verdict == SOVEREIGN, pid
+    eu = judge(odido, real, cfg["eu-controlled"], "2026-01-01")
+    assert eu.verdict == NOT_SOVEREIGN and "Apax" in eu.reason(), eu.reason()
+    nos = judge(odido, real, cfg["nos"], "2026-01-01")
+    assert nos.verdict == NOT_SOVEREIGN and "Warburg" in nos.reason() and "(US)" in nos.reason(), nos.reason()
+    assert judge(odido, real, cfg["strict"], "2026-01-01").verdict != SOVEREIGN
+
+
+def test_joint_control_passes_only_when_every_joint_parent_does(tmp_path):
+    """Two EU parents in joint control: EU-controlled; one of them outside: not."""
+    import yaml
+
+    from stekker import kb as K
+    from stekker.attribute.model import Service
+
+    def companies(second_country):
+        return {"version": 1, "companies": [
+            {"id": "jv", "name": "JV", "country": "NL", "ownership": [
+                {"parent": "a", "since": "2020-01-01", "joint": True, "source": "https://example.org/a"},
+                {"parent": "b", "since": "2020-01-01", "joint": True, "source": "https://example.org/b"}],
+             "sources": [{"url": "https://example.org/jv"}]},
+            {"id": "a", "name": "Alpha", "country": "DE", "sources": [{"url": "https://example.org/a"}]},
+            {"id": "b", "name": "Beta", "country": second_country, "sources": [{"url": "https://example.org/b"}]}]}
+
+    providers = {"version": 1, "providers": [{"id": "jvp", "name": "JV Mail", "company": "jv", "kind": "hoster",
+                                              "services": ["mailbox"], "sources": [{"url": "https://example.org"}]}]}
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(providers))
+    cfg = load_policies()
+    s = Service(category="mailbox", status="attributed", provider="jvp", provider_name="JV Mail", company="jv")
+    got = {}
+    for country in ("FR", "CH"):
+        (tmp_path / "c.yaml").write_text(yaml.safe_dump(companies(country)))
+        k = K.load(companies=tmp_path / "c.yaml", providers=tmp_path / "p.yaml")
+        assert k.validate() == []
+        got[country] = (judge(s, k, cfg["eu-controlled"], "2021-01-01").verdict, k.jurisdiction("jv", "2021-01-01"))
+        assert judge(s, k, cfg["eu-controlled"], "2019-01-01").verdict == SOVEREIGN  # before: its own (NL)
+    assert got == {"FR": (SOVEREIGN, None), "CH": (NOT_SOVEREIGN, None)}
+    # a single joint parent is a data error
+    one = companies("FR")
+    one["companies"][0]["ownership"].pop()
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(one))
+    assert any("joint control needs at least two" in e for e in K.load(companies=tmp_path / "c.yaml",
+                                                                        providers=tmp_path / "p.yaml",
+                                                                        validate=False).validate())

@@ -74,8 +74,11 @@ class Verdict:
                 "flags": self.flag_text(lang) or None}
 
 
-def _chain_text(chain: list[Entity]) -> str:
-    return " → ".join(f"{e.name} ({e.country or '?'})" for e in chain)
+def _chain_text(chain: list[Entity], joint: list[list[Entity]] | None = None) -> str:
+    text = " → ".join(f"{e.name} ({e.country or '?'})" for e in chain)
+    if joint:  # parents in joint control of the top, each with its own chain
+        text += " → [" + " + ".join(_chain_text(ch) for ch in joint) + "]"
+    return text
 
 
 class _Eval:
@@ -116,18 +119,27 @@ class _Eval:
             return self._no_chain()
         if self.f.control_unknown:
             return self._control_unknown()
+        if self.f.joint:  # controlled together: in the set only when every joint parent is
+            results = [self._in(e, setname, "controller_in") for e in self.f.controllers]
+            for want in ("fail", "unknown"):
+                for r in results:
+                    if r[0] == want:
+                        return r
+            return results[0][0], Reason("controller_in.pass", {
+                "entity": " + ".join(e.name for e in self.f.controllers),
+                "country": "/".join(sorted({e.country for e in self.f.controllers if e.country})), "set": setname}), []
         return self._in(self.f.chain[-1], setname, "controller_in")
 
     def c_chain_none_in(self, setname: str):
         if not self.f.chain:
             return self._no_chain()
         codes = self.cfg.country_sets[setname]
-        ch = _chain_text(self.f.chain)
-        for e in self.f.chain:
+        ch = _chain_text(self.f.chain, self.f.joint)
+        for e in self.f.entities:
             if e.country in codes:
                 return "fail", Reason("chain_none_in.fail", {"entity": e.name, "country": e.country,
                                                              "set": setname, "chain": ch}), []
-        for e in self.f.chain:
+        for e in self.f.entities:
             if e.country is None:
                 return "unknown", Reason("unknown_country", {"entity": e.name}), []
         if self.f.control_unknown:  # a controller above the top may be in the set
@@ -138,12 +150,12 @@ class _Eval:
         if not self.f.chain:
             return self._no_chain()
         codes = self.cfg.country_sets[setname]
-        ch = _chain_text(self.f.chain)
-        for e in self.f.chain:
+        ch = _chain_text(self.f.chain, self.f.joint)
+        for e in self.f.entities:
             if e.country is not None and e.country not in codes:
                 return "fail", Reason("chain_all_in.fail", {"entity": e.name, "country": e.country,
                                                             "set": setname, "chain": ch}), []
-        for e in self.f.chain:
+        for e in self.f.entities:
             if e.country is None:
                 return "unknown", Reason("unknown_country", {"entity": e.name}), []
         if self.f.control_unknown:

@@ -39,6 +39,21 @@ class Facts:
     self_hosted: bool = False
     network: bool = False  # a network-operator answer: the chain is the AS holder with its registration country
     control_unknown: bool = False  # the top of the chain has controller_unknown: who controls it is not researched
+    # parents that control the top of the chain together (kb.joint_controllers): each one's own chain
+    joint: list[list[Entity]] | None = None
+
+    @property
+    def controllers(self) -> list[Entity]:
+        """Who controls the service's company at the top: the ultimate parent,
+        or every parent of a jointly controlled top."""
+        if self.joint:
+            return [ch[-1] for ch in self.joint]
+        return self.chain[-1:] if self.chain else []
+
+    @property
+    def entities(self) -> list[Entity]:
+        """Every company in the control chain, the joint parents' chains included."""
+        return [*(self.chain or []), *(e for ch in (self.joint or []) for e in ch)]
 
 
 def _kb_call(fn, *args):
@@ -143,12 +158,15 @@ def facts(service: Service, kb: Any, as_of: Any, organisation: str | None = None
     chain: list[Entity] | None = None
     holders = None
     control_unknown = False
+    joint: list[list[Entity]] = []
     if company and kb is not None:
         raw_chain = _kb_call(kb.chain, company, day)
         if raw_chain:
             chain = _chain_entities(kb, list(raw_chain))
             top_company = _kb_call(kb.company, chain[-1].id) if hasattr(kb, "company") else None
             control_unknown = bool(getattr(top_company, "controller_unknown", False))
+            if hasattr(kb, "joint_controllers"):
+                joint = [_chain_entities(kb, list(ch)) for ch in (_kb_call(kb.joint_controllers, company, day) or [])]
         # the ownership test applies to the top of the control chain (the
         # ultimate parent): who owns the company that controls the service.
         # An empty holder list means "not recorded", the same as None.
@@ -161,5 +179,5 @@ def facts(service: Service, kb: Any, as_of: Any, organisation: str | None = None
     raw_loc = getattr(prov, "eu_data_location", None) if prov is not None else None
     return Facts(provider=service.provider, provider_name=pname, chain=chain, holders=holders,
                  data_location=loc, data_location_raw=None if raw_loc is None else str(raw_loc),
-                 control_unknown=control_unknown)
+                 control_unknown=control_unknown, joint=joint or None)
 

@@ -50,7 +50,7 @@ def seal(service: Service, kb: Any, as_of: Any = None, config: PolicyConfig | No
     hold_out = cfg.country_sets[hold["outside"]]
     cond: dict[str, bool | None] = {}
     if f.chain:
-        countries = [e.country for e in f.chain]
+        countries = [e.country for e in f.entities]  # joint parents' chains included
         known = all(c is not None for c in countries)
         cond["chain_all_in_eea"] = (all(c in eea for c in countries) if known
                                     else (False if any(c and c not in eea for c in countries) else None))
@@ -87,7 +87,7 @@ def seal(service: Service, kb: Any, as_of: Any = None, config: PolicyConfig | No
                 level = int(rule["level"])
                 lb = bool(rule.get("lower_bound")) or undecided
                 break
-        if not f.chain or level is None or any(e.country is None for e in f.chain) or f.control_unknown:
+        if not f.chain or level is None or any(e.country is None for e in f.entities) or f.control_unknown:
             out[obj] = SealLevel(obj, None, False)  # who controls it is not known
         else:
             out[obj] = SealLevel(obj, level, lb)

@@ -106,6 +106,9 @@ class KnowledgeBase:
                     errs.append(f"company {c.id!r}: owns itself")
                 if o.since and o.until and o.until <= o.since:
                     errs.append(f"company {c.id!r}: ownership period until {o.until} <= since {o.since}")
+            joint = [o for o in c.ownership if o.joint]
+            if joint and len({o.parent for o in joint}) < 2:
+                errs.append(f"company {c.id!r}: joint control needs at least two joint parents")
         if not any("parent" in e for e in errs):
             errs.extend(self._cycles())
         return errs
@@ -154,6 +157,8 @@ class KnowledgeBase:
         for o in c.ownership:
             if o.parent is None or not o.covers(d):
                 continue
+            if o.joint:  # controlled together with others: no single controller (joint_controllers)
+                return None
             share = 1.0 if o.share is None else o.share
             if best is None or share > best[0]:
                 best = (share, o.parent)
@@ -171,8 +176,24 @@ class KnowledgeBase:
     def ultimate_parent(self, company_id: str, as_of: _dt.date | str | None = None) -> str:
         return self.chain(company_id, as_of)[-1]
 
+    def joint_controllers(self, company_id: str, as_of: _dt.date | str | None = None) -> list[list[str]]:
+        """The control chains of the parents that control the top of
+        ``company_id``'s chain together on a date (ownership periods with
+        ``joint: true``), one chain per parent; [] when one company controls it."""
+        top = self.companies.get(self.ultimate_parent(company_id, as_of))
+        if top is None:
+            return []
+        d = as_date(as_of)
+        return [self.chain(o.parent, d) for o in top.ownership if o.joint and o.parent and o.covers(d)]
+
     def jurisdiction(self, company_id: str, as_of: _dt.date | str | None = None) -> str | None:
-        """ISO-2 country of the ultimate parent's legal home on a date."""
+        """ISO-2 country of the ultimate parent's legal home on a date; for a
+        company several parents control together, their common country, or
+        None when their homes differ (no single jurisdiction)."""
+        joint = self.joint_controllers(company_id, as_of)
+        if joint:
+            homes = {getattr(self.companies.get(ch[-1]), "country", None) for ch in joint}
+            return homes.pop() if len(homes) == 1 else None
         up = self.companies.get(self.ultimate_parent(company_id, as_of))
         return up.country if up else None
 

@@ -218,6 +218,10 @@ class Ownership(BaseModel):
     source: str | None = None
     note: str | None = None
     verified: bool = True  # false: not confirmed from a retrieved source (docs/KB_SOURCES.md)
+    # one of several parents that control the company together (a joint venture of two funds, a
+    # consortium): while such periods cover a date, no single parent controls it (kb.controller is
+    # None) and kb.joint_controllers names them all
+    joint: bool = False
 
     def covers(self, d: _dt.date) -> bool:
         return (self.since is None or self.since <= d) and (self.until is None or d < self.until)
