@@ -347,6 +347,13 @@ def test_joint_control_of_two_funds_outside_the_eu():
     nos = judge(odido, real, cfg["nos"], "2026-01-01")
     assert nos.verdict == NOT_SOVEREIGN and "Warburg" in nos.reason() and "(US)" in nos.reason(), nos.reason()
     assert judge(odido, real, cfg["strict"], "2026-01-01").verdict != SOVEREIGN
+    # VodafoneZiggo: a 50:50 venture of Vodafone (GB) and Liberty Global (BM) since 2016-12-31
+    vz = Service(category="mailbox", status="attributed", provider="vodafoneziggo", provider_name="Ziggo",
+                 company="vodafoneziggo")
+    assert judge(vz, real, cfg["eu-controlled"], "2016-12-30").verdict == SOVEREIGN
+    after = judge(vz, real, cfg["eu-controlled"], "2016-12-31")
+    assert after.verdict == NOT_SOVEREIGN and "Vodafone" in after.reason(), after.reason()
+    assert judge(vz, real, cfg["nos"], "2026-01-01").verdict == SOVEREIGN  # no US company in the chain
 
 
 def test_joint_control_passes_only_when_every_joint_parent_does(tmp_path):

@@ -49,7 +49,10 @@ def test_every_company_reference_resolves(kb):
     for p in kb.providers.values():
         c = kb.company(p.company)
         assert c is not None, p.id
-        assert kb.jurisdiction(p.company, "2026-11-25") is not None, p.id
+        # a jurisdiction, or parents in joint control (each with one): never a chain that ends nowhere
+        joint = kb.joint_controllers(p.company, "2026-11-25")
+        assert kb.jurisdiction(p.company, "2026-11-25") is not None or joint, p.id
+        assert all(kb.company(ch[-1]).country for ch in joint), p.id
 
 
 def test_issue_coverage(kb):
