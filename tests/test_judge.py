@@ -354,6 +354,12 @@ def test_joint_control_of_two_funds_outside_the_eu():
     after = judge(vz, real, cfg["eu-controlled"], "2016-12-31")
     assert after.verdict == NOT_SOVEREIGN and "Vodafone" in after.reason(), after.reason()
     assert judge(vz, real, cfg["nos"], "2026-01-01").verdict == SOVEREIGN  # no US company in the chain
+    # TDC: bought in 2018 by a consortium of Macquarie (AU, 50%; its own owners not researched) and three
+    # Danish pension funds: who controls the whole is not known, and the reason names the parent
+    tdc = Service(category="mailbox", status="attributed", provider="tdc", provider_name="TDC", company="tdc")
+    assert judge(tdc, real, cfg["eu-controlled"], "2017-01-01").verdict == SOVEREIGN
+    v = judge(tdc, real, cfg["eu-controlled"], "2026-01-01")
+    assert v.verdict == UNKNOWN and "Macquarie" in v.reason(), v.reason()
 
 
 def test_joint_control_passes_only_when_every_joint_parent_does(tmp_path):

@@ -112,7 +112,7 @@ class _Eval:
         return self._in(self.f.chain[0], setname, "company_in")
 
     def _control_unknown(self) -> tuple[str, Reason, list[Reason]]:
-        return "unknown", Reason("controller_unknown", {"entity": self.f.chain[-1].name}), []
+        return "unknown", Reason("controller_unknown", {"entity": self.f.unknown_of or self.f.chain[-1].name}), []
 
     def c_controller_in(self, setname: str):
         if not self.f.chain:

@@ -41,6 +41,7 @@ class Facts:
     control_unknown: bool = False  # the top of the chain has controller_unknown: who controls it is not researched
     # parents that control the top of the chain together (kb.joint_controllers): each one's own chain
     joint: list[list[Entity]] | None = None
+    unknown_of: str | None = None  # the company whose controller was not researched, when not the top
 
     @property
     def controllers(self) -> list[Entity]:
@@ -159,6 +160,7 @@ def facts(service: Service, kb: Any, as_of: Any, organisation: str | None = None
     holders = None
     control_unknown = False
     joint: list[list[Entity]] = []
+    unknown_of: str | None = None
     if company and kb is not None:
         raw_chain = _kb_call(kb.chain, company, day)
         if raw_chain:
@@ -167,6 +169,11 @@ def facts(service: Service, kb: Any, as_of: Any, organisation: str | None = None
             control_unknown = bool(getattr(top_company, "controller_unknown", False))
             if hasattr(kb, "joint_controllers"):
                 joint = [_chain_entities(kb, list(ch)) for ch in (_kb_call(kb.joint_controllers, company, day) or [])]
+                # a joint parent whose own controller was not researched: who controls the whole is not known
+                unresearched = [ch[-1] for ch in joint
+                                if getattr(_kb_call(kb.company, ch[-1].id), "controller_unknown", False)]
+                if unresearched and not control_unknown:
+                    control_unknown, unknown_of = True, unresearched[0].name
         # the ownership test applies to the top of the control chain (the
         # ultimate parent): who owns the company that controls the service.
         # An empty holder list means "not recorded", the same as None.
@@ -179,5 +186,5 @@ def facts(service: Service, kb: Any, as_of: Any, organisation: str | None = None
     raw_loc = getattr(prov, "eu_data_location", None) if prov is not None else None
     return Facts(provider=service.provider, provider_name=pname, chain=chain, holders=holders,
                  data_location=loc, data_location_raw=None if raw_loc is None else str(raw_loc),
-                 control_unknown=control_unknown, joint=joint or None)
+                 control_unknown=control_unknown, joint=joint or None, unknown_of=unknown_of)
 
