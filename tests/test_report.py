@@ -948,3 +948,36 @@ def test_cli_hosts(cli, tmp_path):
     res = cli("--db", db, "--as-of", "2026-01-01", "--organisation", "Gemeente A", "--lang", "nl")
     assert res.exit_code == 0, res.output
     assert "loket.gemeente-a.nl" in res.output and "1 van de 2 extra hostnames niet soeverein" in res.output
+
+
+def test_joint_control_reaches_every_report_view():
+    """Issue 12: a provider whose company is jointly controlled (Odido:
+    Apax, GB, and Warburg Pincus, US) is shown with both parents and no
+    single jurisdiction - in the dependency, the export record, the table
+    of ultimate parents - never as its own Dutch controller."""
+    from stekker import kb as K
+    from stekker.attribute.model import Service
+    from stekker.judge import load_policies
+    from stekker.report.aggregate import build
+    from stekker.report.export import domain_record
+
+    real = K.load()
+    pol = load_policies().select(None)
+    odido = Service(category="mailbox", status="attributed", provider="odido", provider_name="Odido",
+                    company="odido", confidence=0.7)
+    kpn = Service(category="web", status="attributed", provider="kpn", provider_name="KPN", company="kpn",
+                  confidence=0.9)
+    report = build([dom("x.nl", "X", "gemeente", {"mailbox": odido, "web": kpn})], real, pol, as_of="2026-01-01")
+    r = report.results[0]
+    dep = next(d for d in r.deps if d.category == "mailbox")
+    assert [e.id for e in dep.controllers] == ["apax", "warburg-pincus"]
+    assert dep.jurisdiction is None and "Apax" in dep.parent_name and "Warburg" in dep.parent_name
+    rec = next(x for x in domain_record(report, r)["dependencies"] if x["category"] == "mailbox")
+    assert rec["jurisdiction"] is None
+    assert [ch[-1]["country"] for ch in rec["joint_control"]] == ["GB", "US"]
+    web = next(x for x in domain_record(report, r)["dependencies"] if x["category"] == "web")
+    assert web["joint_control"] is None and web["jurisdiction"] == "NL"
+    parents = {p.key: p.jurisdiction for p in report.parents_overall}
+    assert parents.get("apax") == "GB" and parents.get("warburg-pincus") == "US" and "odido" not in parents
+    before = build([dom("x.nl", "X", "gemeente", {"mailbox": odido})], real, pol, as_of="2021-06-01")
+    assert before.results[0].deps[0].jurisdiction == "DE"  # Deutsche Telekom's until 2022

@@ -56,11 +56,38 @@ class Dependency:
     verdicts: dict[str, Verdict]  # policy id -> verdict
     seal: dict[str, SealLevel] | None
     chain: list[Entity] | None
+    # parents that control the top of the chain together (joint control), each with its own chain
+    joint: list[list[Entity]] | None = None
 
     @property
     def provider_key(self) -> str:
         """:func:`provider_key` of the service (infrastructure counted apart)."""
         return provider_key(self.service)
+
+    @property
+    def controllers(self) -> list[Entity]:
+        """Who controls the provider's company at the top: its ultimate parent,
+        or every parent of a jointly controlled company."""
+        if self.joint:
+            return [ch[-1] for ch in self.joint]
+        return self.chain[-1:] if self.chain else []
+
+    @property
+    def parent_name(self) -> str | None:
+        """The ultimate parent's name; parents in joint control joined by ' + '."""
+        tops = self.controllers
+        return " + ".join(e.name for e in tops) if tops else self.service.parent
+
+    @property
+    def jurisdiction(self) -> str | None:
+        """The legal home of who controls the provider (the one place every
+        report reads it from): the ultimate parent's country, for joint
+        control the parents' common country or None when their homes differ."""
+        tops = self.controllers
+        if tops:
+            homes = {e.country for e in tops}
+            return homes.pop() if len(homes) == 1 else None
+        return self.service.jurisdiction
 
 
 def provider_key(service: Service, infrastructure_apart: bool = True) -> str:
@@ -122,10 +149,10 @@ def judge_domain(da: DomainAttribution, kb: Any, policies: list[Policy], as_of: 
                 f = facts(s, kb, day, org, cfg.organisation_country, cfg.location_table)
             vs = {p.id: judge(s, kb, p, day, org, _facts=f) for p in policies}
             sl = seal(s, kb, day, cfg, org, _facts=f) if (with_seal and f is not None) else None
-            hit = (vs, sl, f.chain if f else None)
+            hit = (vs, sl, f.chain if f else None, f.joint if f else None)
             if cache is not None:
                 cache[key] = hit
-        out.append(Dependency(cat, s, primary, hit[0], hit[1], hit[2]))
+        out.append(Dependency(cat, s, primary, hit[0], hit[1], hit[2], hit[3]))
     return out
 
 

@@ -357,8 +357,8 @@ def tally(results: list[DomainResult], kb: Any, policies: list[Policy], as_of: A
             seen.add(k)
             if k not in info:
                 info[k] = _share_info(d)
-            if k != "self" and d.chain:
-                top = d.chain[-1]
+            # every company that controls the provider at the top (each parent in joint control)
+            for top in (d.controllers if k != "self" else []):
                 seen_parents.add(top.id)
                 if top.id not in parent_info:
                     parent_info[top.id] = ProviderShare(top.id, top.name, 0, 0, jurisdiction=top.country)
@@ -493,8 +493,7 @@ def _share_info(d: Dependency) -> ProviderShare:
     chain = d.chain or []
     return ProviderShare(d.provider_key, s.provider_name or s.provider or "?", 0, 0,
                          company=chain[0].name if chain else s.company,
-                         parent=chain[-1].name if chain else s.parent,
-                         jurisdiction=chain[-1].country if chain else s.jurisdiction)
+                         parent=d.parent_name, jurisdiction=d.jurisdiction)
 
 
 def _primary(r: DomainResult, cats: list[str]) -> Dependency | None:

@@ -144,7 +144,10 @@ def _dep_record(d, lang: str) -> dict[str, Any]:
         "provider": s.provider,
         "provider_name": s.provider_name,
         "chain": [{"id": e.id, "name": e.name, "country": e.country} for e in (d.chain or [])],
-        "jurisdiction": d.chain[-1].country if d.chain else s.jurisdiction,
+        # parents that control the top of the chain together (joint control), each with its own chain
+        "joint_control": [[{"id": e.id, "name": e.name, "country": e.country} for e in ch] for ch in d.joint]
+        if d.joint else None,
+        "jurisdiction": d.jurisdiction,
         "confidence": s.confidence,
         "basis": s.basis,  # issue 12: kb | network | likely | self (null in older records)
         "service_kind": s.service_kind,  # platform | infrastructure | null

@@ -321,10 +321,11 @@ def host_row(h: HostResult, t: Strings, policies: list[Any]) -> dict[str, Any]:
     if h.provider_key == "self":
         company = t("self")
     elif chain:
-        company = chain[0].name if len(chain) == 1 else f"{chain[0].name} → {chain[-1].name}"
+        top = h.primary.parent_name if h.primary else chain[-1].name  # parents in joint control: "A + B"
+        company = chain[0].name if top == chain[0].name else f"{chain[0].name} → {top}"
     else:
         company = (s.company or "–") if h.identified else "–"
-    juris = chain[-1].country if chain else (s.jurisdiction if h.identified else None)
+    juris = (h.primary.jurisdiction if h.primary else s.jurisdiction) if h.identified else None
     further = [d.service.provider_name or d.provider_key for d in h.deps[1:]]
     verdicts = []
     for p in policies:
