@@ -34,7 +34,7 @@ from stekker.attribute.model import DomainAttribution, Service
 from stekker.kb import as_date
 
 from .evaluate import ERROR, NOT_SOVEREIGN, SOVEREIGN, UNKNOWN, Verdict, judge
-from .facts import Entity, facts
+from .facts import Entity, facts, top_controllers
 from .policies import Policy, load_policies
 from .seal import SealLevel, seal
 
@@ -66,11 +66,7 @@ class Dependency:
 
     @property
     def controllers(self) -> list[Entity]:
-        """Who controls the provider's company at the top: its ultimate parent,
-        or every parent of a jointly controlled company."""
-        if self.joint:
-            return [ch[-1] for ch in self.joint]
-        return self.chain[-1:] if self.chain else []
+        return top_controllers(self.chain, self.joint)
 
     @property
     def parent_name(self) -> str | None:

@@ -26,6 +26,14 @@ class Entity:
     country: str | None
 
 
+def top_controllers(chain: list[Entity] | None, joint: list[list[Entity]] | None) -> list[Entity]:
+    """Who controls a service's company at the top: the ultimate parent (the
+    end of the chain), or the end of every joint parent's chain."""
+    if joint:
+        return [ch[-1] for ch in joint]
+    return chain[-1:] if chain else []
+
+
 @dataclass(slots=True)
 class Facts:
     """What the knowledge base says about one dependency on one date."""
@@ -45,11 +53,7 @@ class Facts:
 
     @property
     def controllers(self) -> list[Entity]:
-        """Who controls the service's company at the top: the ultimate parent,
-        or every parent of a jointly controlled top."""
-        if self.joint:
-            return [ch[-1] for ch in self.joint]
-        return self.chain[-1:] if self.chain else []
+        return top_controllers(self.chain, self.joint)
 
     @property
     def entities(self) -> list[Entity]:
