@@ -261,3 +261,18 @@ def test_report_counts_verdicts_resting_on_weaker_answers(kb, pol):
         print_report(rep, lang, c)
         text = c.export_text()
         assert title in text, text[-2000:]
+
+
+def test_show_names_parents_in_joint_control():
+    """`stekker show` names both parents of a jointly controlled provider
+    (Odido: Apax, GB, and Warburg Pincus, US), not a '?' jurisdiction alone."""
+    from rich.console import Console
+
+    from stekker.cli.show import _show_attribution
+
+    d = "bedrijf-o.nl"
+    ev = evidence(d, [(d, "MX", "10 mx1.odido.nl.")])
+    con = Console(record=True, width=260, color_system=None)
+    _show_attribution(con, ev, "2026-01-01")
+    out = con.export_text()
+    assert "(odido -> apax (GB) + warburg-pincus (US), jointly)" in out, out

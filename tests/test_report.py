@@ -981,3 +981,15 @@ def test_joint_control_reaches_every_report_view():
     assert parents.get("apax") == "GB" and parents.get("warburg-pincus") == "US" and "odido" not in parents
     before = build([dom("x.nl", "X", "gemeente", {"mailbox": odido})], real, pol, as_of="2021-06-01")
     assert before.results[0].deps[0].jurisdiction == "DE"  # Deutsche Telekom's until 2022
+    from rich.console import Console
+
+    con = Console(record=True, width=240, color_system=None)
+    print_organisation(report, "X", "en", con)
+    out = con.export_text()
+    assert "controlled by: Apax Partners (GB) + Warburg Pincus LLC (US)" in out, out
+    assert "controlled by: Odido" not in out
+    # the audit's vendor resolution: no single jurisdiction, not the company's own country
+    from stekker.audit.resolve import _chain, _jurisdiction
+    day = dt.date(2026, 1, 1)
+    assert _jurisdiction(real, "odido", day, _chain(real, "odido", day)) is None
+    assert _jurisdiction(real, "kpn", day, _chain(real, "kpn", day)) == "NL"

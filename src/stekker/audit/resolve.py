@@ -110,7 +110,9 @@ def _jurisdiction(kb: KBLike, cid: str, as_of: _dt.date, chain: list[Link]) -> s
         j = kb.jurisdiction(cid, as_of)
     except KeyError:
         j = None
-    if not j and chain:
+    # the end of the chain is no controller where several parents control together (no single jurisdiction)
+    joint = getattr(kb, "joint_controllers", None)
+    if not j and chain and not (joint and joint(cid, as_of)):
         j = chain[-1].country
     return j.upper() if j else None
 

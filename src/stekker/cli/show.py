@@ -155,7 +155,11 @@ def _show_attribution(con, ev, as_of) -> None:
         chain = s.company or ""
         if s.parent and s.parent != s.company:
             chain += f" -> {s.parent}"
-        text = f"{s.provider_name or s.provider} ({chain}, {s.jurisdiction or '?'})"
+        # parents in joint control (kb/data/README.md): each named with its home, no single jurisdiction
+        joint = kb.joint_controllers(s.company, att.as_of) if s.company else []
+        if joint:
+            chain += " -> " + " + ".join(f"{ch[-1]} ({kb.jurisdiction(ch[-1], att.as_of) or '?'})" for ch in joint)
+        text = f"{s.provider_name or s.provider} ({chain}, {s.jurisdiction or ('jointly' if joint else '?')})"
         for a in s.also:
             text += f"\n+ {a.provider_name or a.provider} ({'own' if a.status == 'self' else a.jurisdiction or '?'})"
         return text

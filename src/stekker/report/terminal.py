@@ -338,7 +338,7 @@ def print_organisation(report: Report, name: str, lang: str = "en", console: Con
         for d in r.deps:
             s = d.service
             prov = t("self") if s.status == "self" else (s.provider_name or s.provider or t.verdict(s.status))
-            ctrl = f"{d.chain[-1].name} ({d.chain[-1].country or '?'})" if d.chain else "–"
+            ctrl = " + ".join(f"{e.name} ({e.country or '?'})" for e in d.controllers) or "–"
             line = Text(r.domain, style="bold")
             line.append(" — ")
             line.append(t.plain(d.category))
