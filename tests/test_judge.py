@@ -398,3 +398,65 @@ def test_joint_control_passes_only_when_every_joint_parent_does(tmp_path):
     assert any("joint control needs at least two" in e for e in K.load(companies=tmp_path / "c.yaml",
                                                                         providers=tmp_path / "p.yaml",
                                                                         validate=False).validate())
+
+
+def _joint_kb(tmp_path, companies):
+    import yaml
+
+    from stekker import kb as K
+
+    for c in companies:
+        c.setdefault("sources", [{"url": f"https://example.org/{c['id']}"}])
+    providers = {"version": 1, "providers": [{"id": "jvp", "name": "JV Mail", "company": "x", "kind": "hoster",
+                                              "services": ["mailbox"], "sources": [{"url": "https://example.org"}]}]}
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(providers))
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump({"version": 1, "companies": companies}))
+    return K.load(companies=tmp_path / "c.yaml", providers=tmp_path / "p.yaml", validate=False)
+
+
+def _j(parent, since="2020-01-01", until=None):
+    return {"parent": parent, "since": since, "until": until, "joint": True, "source": "https://example.org/j"}
+
+
+def test_joint_control_nested_sole_beside_joint_and_cycles(tmp_path):
+    """Review 24: a joint parent that is itself a joint venture is read
+    through (its US parent is found); a sole parent on the same dates as
+    joint parents and a cycle through joint parents are data errors; a
+    researched joint parent outside the set decides even when another's
+    owners were not researched."""
+    from stekker.attribute.model import Service
+
+    cfg = load_policies()
+    s = Service(category="mailbox", status="attributed", provider="jvp", provider_name="JV Mail", company="x")
+    nested = _joint_kb(tmp_path, [
+        {"id": "x", "name": "X", "country": "NL", "ownership": [_j("a"), _j("jv2")]},
+        {"id": "jv2", "name": "JV2", "country": "NL", "ownership": [_j("b"), _j("us")]},
+        {"id": "a", "name": "A", "country": "DE"}, {"id": "b", "name": "B", "country": "DE"},
+        {"id": "us", "name": "US Fund", "country": "US"}])
+    assert nested.validate() == []
+    assert nested.joint_controllers("x", "2021-01-01") == [["a"], ["jv2", "b"], ["jv2", "us"]]
+    for pid in ("eu-controlled", "nos"):
+        v = judge(s, nested, cfg[pid], "2021-01-01")
+        assert v.verdict == NOT_SOVEREIGN and "US Fund" in v.reason(), (pid, v.reason())
+    assert all(lv.level != 4 for lv in seal(s, nested, "2021-01-01").values())
+    sole = _joint_kb(tmp_path, [
+        {"id": "x", "name": "X", "country": "NL", "ownership": [
+            _j("a"), _j("b"), {"parent": "us", "share": 0.6, "since": "2019-01-01", "source": "https://example.org"}]},
+        {"id": "a", "name": "A", "country": "DE"}, {"id": "b", "name": "B", "country": "DE"},
+        {"id": "us", "name": "US Fund", "country": "US"}])
+    assert any("on the same dates" in e for e in sole.validate())
+    lone = _joint_kb(tmp_path, [
+        {"id": "x", "name": "X", "country": "NL", "ownership": [_j("a"), _j("b", until="2021-01-01")]},
+        {"id": "a", "name": "A", "country": "DE"}, {"id": "b", "name": "B", "country": "DE"}])
+    assert any("at least two joint parents (on " in e for e in lone.validate())  # a alone after b left
+    cyc = _joint_kb(tmp_path, [
+        {"id": "x", "name": "X", "country": "NL", "ownership": [_j("a"), _j("y")]},
+        {"id": "y", "name": "Y", "country": "NL", "ownership": [{"parent": "x", "source": "https://example.org"}]},
+        {"id": "a", "name": "A", "country": "DE"}])
+    assert any("ownership cycle" in e and "x" in e and "y" in e for e in cyc.validate())
+    mixed = _joint_kb(tmp_path, [
+        {"id": "x", "name": "X", "country": "NL", "ownership": [_j("gb"), _j("q")]},
+        {"id": "gb", "name": "UK Fund", "country": "GB"},
+        {"id": "q", "name": "Q", "country": "DE", "controller_unknown": True}])
+    v = judge(s, mixed, cfg["eu-controlled"], "2021-01-01")
+    assert v.verdict == NOT_SOVEREIGN and "UK Fund" in v.reason(), v.reason()

@@ -993,3 +993,36 @@ def test_joint_control_reaches_every_report_view():
     day = dt.date(2026, 1, 1)
     assert _jurisdiction(real, "odido", day, _chain(real, "odido", day)) is None
     assert _jurisdiction(real, "kpn", day, _chain(real, "kpn", day)) == "NL"
+
+
+def test_joint_control_on_the_published_pages():
+    """Review 24: the published site files a jointly controlled provider
+    under each joint parent (its page lists the provider and the domain),
+    shows the parents as the last step of the chain on the domain and the
+    provider page, and the HTML organisation view names both."""
+    from stekker import kb as K
+    from stekker.attribute.model import Service
+    from stekker.judge import load_policies
+    from stekker.publish.model import Model, Text
+    from stekker.report.aggregate import build
+
+    real = K.load()
+    pol = load_policies().select(None)
+    odido = Service(category="mailbox", status="attributed", provider="odido", provider_name="Odido",
+                    company="odido", confidence=0.7)
+    report = build([dom("x.nl", "X", "gemeente", {"mailbox": odido})], real, pol, as_of="2026-01-01")
+    m = Model.from_report(report, real)
+    t = Text("en")
+    for pid in ("apax", "warburg-pincus"):
+        page = m.parent(pid, t)
+        assert [p["id"] for p in page["providers"]] == ["odido"], page["providers"]
+        assert [d["domain"] for d in page["dependents"]] == ["x.nl"]
+        assert {c["id"] for c in page["companies"]} >= {"odido", pid}
+    svc_row = next(s for s in m.domain("x.nl", t)["services"] if s["category"] == "mailbox")
+    assert svc_row["chain"][-1]["name"] == "Apax Partners (GB) + Warburg Pincus LLC (US)"
+    assert svc_row["parent_id"] is None and svc_row["jurisdiction"] == "–"
+    prov = m.provider("odido", t)
+    assert prov["chain"][-1]["name"].startswith("Apax Partners (GB) + ") and prov["parent_id"] is None
+    html = render_org_html(report, "X", "en", now=NOW)
+    assert "<td>Apax Partners (GB) + Warburg Pincus LLC (US)</td>" in html  # the "controlled by" column
+    assert "<td>Odido Netherlands (formerly T-Mobile Netherlands Holding B.V.) (NL)</td>" not in html

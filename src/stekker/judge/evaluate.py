@@ -117,17 +117,22 @@ class _Eval:
     def c_controller_in(self, setname: str):
         if not self.f.chain:
             return self._no_chain()
-        if self.f.control_unknown:
-            return self._control_unknown()
         if self.f.joint:  # controlled together: in the set only when every joint parent is
-            results = [self._in(e, setname, "controller_in") for e in self.f.controllers]
-            for want in ("fail", "unknown"):
-                for r in results:
-                    if r[0] == want:
-                        return r
-            return results[0][0], Reason("controller_in.pass", {
+            results = [(e, self._in(e, setname, "controller_in")) for e in self.f.controllers]
+            # a researched joint parent outside the set decides, whoever controls the others
+            for e, r in results:
+                if r[0] == "fail" and e.id not in self.f.unresearched:
+                    return r
+            if self.f.control_unknown:
+                return self._control_unknown()
+            for _e, r in results:
+                if r[0] != "pass":
+                    return r
+            return "pass", Reason("controller_in.pass", {
                 "entity": " + ".join(e.name for e in self.f.controllers),
                 "country": "/".join(sorted({e.country for e in self.f.controllers if e.country})), "set": setname}), []
+        if self.f.control_unknown:
+            return self._control_unknown()
         return self._in(self.f.chain[-1], setname, "controller_in")
 
     def c_chain_none_in(self, setname: str):

@@ -50,6 +50,7 @@ class Facts:
     # parents that control the top of the chain together (kb.joint_controllers): each one's own chain
     joint: list[list[Entity]] | None = None
     unknown_of: str | None = None  # the company whose controller was not researched, when not the top
+    unresearched: tuple[str, ...] = ()  # joint parents whose own controller was not researched
 
     @property
     def controllers(self) -> list[Entity]:
@@ -165,6 +166,7 @@ def facts(service: Service, kb: Any, as_of: Any, organisation: str | None = None
     control_unknown = False
     joint: list[list[Entity]] = []
     unknown_of: str | None = None
+    unresearched_ids: tuple[str, ...] = ()
     if company and kb is not None:
         raw_chain = _kb_call(kb.chain, company, day)
         if raw_chain:
@@ -176,6 +178,7 @@ def facts(service: Service, kb: Any, as_of: Any, organisation: str | None = None
                 # a joint parent whose own controller was not researched: who controls the whole is not known
                 unresearched = [ch[-1] for ch in joint
                                 if getattr(_kb_call(kb.company, ch[-1].id), "controller_unknown", False)]
+                unresearched_ids = tuple(e.id for e in unresearched)
                 if unresearched and not control_unknown:
                     control_unknown, unknown_of = True, unresearched[0].name
         # the ownership test applies to the top of the control chain (the
@@ -190,5 +193,6 @@ def facts(service: Service, kb: Any, as_of: Any, organisation: str | None = None
     raw_loc = getattr(prov, "eu_data_location", None) if prov is not None else None
     return Facts(provider=service.provider, provider_name=pname, chain=chain, holders=holders,
                  data_location=loc, data_location_raw=None if raw_loc is None else str(raw_loc),
-                 control_unknown=control_unknown, joint=joint or None, unknown_of=unknown_of)
+                 control_unknown=control_unknown, joint=joint or None, unknown_of=unknown_of,
+                 unresearched=unresearched_ids)
 

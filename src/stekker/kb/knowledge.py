@@ -106,15 +106,44 @@ class KnowledgeBase:
                     errs.append(f"company {c.id!r}: owns itself")
                 if o.since and o.until and o.until <= o.since:
                     errs.append(f"company {c.id!r}: ownership period until {o.until} <= since {o.since}")
-            joint = [o for o in c.ownership if o.joint]
-            if joint and len({o.parent for o in joint}) < 2:
-                errs.append(f"company {c.id!r}: joint control needs at least two joint parents")
+            errs.extend(self._joint_problems(c))
         if not any("parent" in e for e in errs):
             errs.extend(self._cycles())
         return errs
 
+    @staticmethod
+    def _joint_problems(c: Company) -> list[str]:
+        """Joint control is two or more joint parents on every date it covers,
+        and no sole parent beside them (which of the two would control?)."""
+        joint = [o for o in c.ownership if o.joint]
+        if not joint:
+            return []
+        lo, hi = _dt.date.min, _dt.date.max
+        errs = []
+        for d in sorted({o.since or lo for o in joint} | {o.until for o in joint if o.until}):
+            covering = {o.parent for o in joint if o.parent and o.covers(d)}
+            if len(covering) == 1:  # none: joint control has ended
+                errs.append(f"company {c.id!r}: joint control needs at least two joint parents (on {d})")
+        for o in c.ownership:
+            if o.joint or o.parent is None:
+                continue
+            for j in joint:
+                if (o.since or lo) < (j.until or hi) and (j.since or lo) < (o.until or hi):
+                    errs.append(f"company {c.id!r}: parent {o.parent!r} and joint parent {j.parent!r} "
+                                f"on the same dates (a sole period ends before joint control starts)")
+        return errs
+
+    def _parents(self, cid: str, d: _dt.date) -> list[str]:
+        """The controlling parent, or every joint parent, of a company on a date."""
+        cur = self.controller(cid, d)
+        if cur is not None:
+            return [cur]
+        c = self.companies.get(cid)
+        return [o.parent for o in c.ownership if o.joint and o.parent and o.covers(d)] if c else []
+
     def _cycles(self) -> list[str]:
-        """Ownership cycles on any date where a period starts or ends."""
+        """Ownership cycles on any date where a period starts or ends (through
+        joint parents too)."""
         dates: set[_dt.date] = {_dt.date(1900, 1, 1)}
         for c in self.companies.values():
             for o in c.ownership:
@@ -124,17 +153,17 @@ class KnowledgeBase:
         errs: list[str] = []
         for d in sorted(dates):
             for cid in self.companies:
-                seen = [cid]
-                cur = self.controller(cid, d)
-                while cur is not None:
-                    if cur in seen:
-                        cyc = " -> ".join(seen[seen.index(cur):] + [cur])
-                        msg = f"ownership cycle on {d}: {cyc}"
-                        if msg not in errs:
-                            errs.append(msg)
-                        break
-                    seen.append(cur)
-                    cur = self.controller(cur, d)
+                stack = [[cid]]  # paths upwards; a joint company branches into one per joint parent
+                while stack:
+                    path = stack.pop()
+                    for nxt in self._parents(path[-1], d):
+                        if nxt in path:
+                            cyc = " -> ".join(path[path.index(nxt):] + [nxt])
+                            msg = f"ownership cycle on {d}: {cyc}"
+                            if msg not in errs:
+                                errs.append(msg)
+                        else:
+                            stack.append(path + [nxt])
         return errs
 
     # -- lookups ---------------------------------------------------------------
@@ -180,11 +209,27 @@ class KnowledgeBase:
         """The control chains of the parents that control the top of
         ``company_id``'s chain together on a date (ownership periods with
         ``joint: true``), one chain per parent; [] when one company controls it."""
-        top = self.companies.get(self.ultimate_parent(company_id, as_of))
+        d = as_date(as_of)
+        return self._joint_paths(self.ultimate_parent(company_id, d), d, {company_id})
+
+    def _joint_paths(self, top_id: str, d: _dt.date, seen: set[str]) -> list[list[str]]:
+        """One path per company at the top of ``top_id``'s joint control: a
+        joint parent's own chain, continued through a joint parent that is
+        itself jointly controlled (a venture of a venture)."""
+        top = self.companies.get(top_id)
         if top is None:
             return []
-        d = as_date(as_of)
-        return [self.chain(o.parent, d) for o in top.ownership if o.joint and o.parent and o.covers(d)]
+        out: list[list[str]] = []
+        for o in top.ownership:
+            if not (o.joint and o.parent and o.covers(d)):
+                continue
+            ch = self.chain(o.parent, d)
+            if seen & set(ch):  # a cycle (kb.validate reports it): stop here
+                out.append(ch)
+                continue
+            sub = self._joint_paths(ch[-1], d, seen | {top_id, *ch})
+            out.extend([ch + p for p in sub] if sub else [ch])
+        return out
 
     def jurisdiction(self, company_id: str, as_of: _dt.date | str | None = None) -> str | None:
         """ISO-2 country of the ultimate parent's legal home on a date; for a

@@ -279,11 +279,13 @@ class Model:
                 if not _identified(d) or d.provider_key == "self":
                     continue
                 pd[safe_id(d.provider_key)][r.domain].add(d.category)
-                if d.chain:
-                    top = safe_id(d.chain[-1].id)
+                # one path per company that controls the provider at the top (each parent in joint control)
+                paths = [[*(d.chain or []), *ch] for ch in d.joint] if d.joint else ([d.chain] if d.chain else [])
+                for path in paths:
+                    top = safe_id(path[-1].id)
                     self._prov_parents.setdefault(safe_id(d.provider_key), set()).add(top)
                     par[top][r.domain].add(d.category)
-                    for e in d.chain:
+                    for e in path:
                         comp[top].setdefault(e.id, e)
         self._prov_domains = {k: sorted((dom, sorted(c)) for dom, c in v.items()) for k, v in pd.items()}
         self._parent_domains = {k: sorted((dom, sorted(c)) for dom, c in v.items()) for k, v in par.items()}
@@ -438,16 +440,28 @@ class Model:
                         "deciding": deciding})
         return out
 
+    @staticmethod
+    def _chain_view(d: Any) -> list[dict[str, Any]]:
+        """The control chain as shown; parents in joint control as one last
+        step ("Apax Partners (GB) + Warburg Pincus LLC (US)", no page of its own)."""
+        out = [{"id": e.id, "name": visible(e.name), "country": e.country or "–"} for e in (d.chain or [])]
+        if getattr(d, "joint", None):
+            tops = d.controllers
+            out.append({"id": None, "name": visible(" + ".join(f"{e.name} ({e.country or '?'})" for e in tops)),
+                        "country": "/".join(sorted({e.country or "?" for e in tops}))})
+        return out
+
     def _service(self, d: Any, t: Text) -> dict[str, Any]:
         s = d.service
-        chain = [{"id": e.id, "name": visible(e.name), "country": e.country or "–"} for e in (d.chain or [])]
+        chain = self._chain_view(d)
         ev = []
         for e in s.evidence:
             ev.append({"qname": visible(e.qname), "rtype": visible(e.rtype), "value": visible(e.value),
                        "rule": visible(e.rule), "dig": dig_command(e.qname, e.rtype)})
         pkey = d.provider_key
         pid = safe_id(pkey) if _identified(d) and pkey != "self" and safe_id(pkey) in self._providers else None
-        parent = safe_id(d.chain[-1].id) if d.chain and safe_id(d.chain[-1].id) in self._parents else None
+        tops = d.controllers  # a link to the parent's page only where one company controls
+        parent = safe_id(tops[0].id) if len(tops) == 1 and safe_id(tops[0].id) in self._parents else None
         return {
             "category": d.category, "category_name": t.category(d.category), "primary": d.primary,
             "status": s.status, "provider": visible(_provider_words(s, t)),
@@ -675,7 +689,8 @@ class Model:
         return {"id": pid, "name": visible(p.name), "count": t.int(p.count), "share": t.pct(p.share),
                 "denominator": t.int(p.denominator), "jurisdiction": p.jurisdiction or "–",
                 "chain": chain, "events": events, "markets": markets,
-                "parent_id": safe_id(chain[-1]["id"]) if chain and safe_id(chain[-1]["id"]) in self._parents else None,
+                "parent_id": safe_id(chain[-1]["id"]) if chain and chain[-1]["id"]
+                and safe_id(chain[-1]["id"]) in self._parents else None,
                 "dependents": self._dependents(doms[:TABLE_LIMIT], t), "dependents_total": len(doms)}
 
     def _dependents(self, doms: list[tuple[str, list[str]]], t: Text) -> list[dict[str, Any]]:
@@ -692,12 +707,12 @@ class Model:
         for dom, _ in self._prov_domains.get(pid, [])[:50]:
             for d in self._by_domain[dom].deps:
                 if _identified(d) and safe_id(d.provider_key) == pid and d.chain:
-                    chain = d.chain
+                    chain = d
                     break
             if chain:
                 break
-        entities = [{"id": e.id, "name": visible(e.name), "country": e.country or "–"} for e in chain or []]
-        return entities, self._events([e.id for e in chain or []], t)
+        entities = self._chain_view(chain) if chain else []
+        return entities, self._events([e["id"] for e in entities if e["id"]], t)
 
     def _events(self, company_ids: list[str], t: Text) -> list[dict[str, Any]]:
         out = []
