@@ -669,3 +669,20 @@ def test_jurisdiction_groups_survive_yaml_norway():
     assert C.jurisdiction_group(None) == "unknown"
     assert all(isinstance(c, str) and len(c) == 2 for k in ("eu", "europe") for c in C.jurisdictions()[k])
     assert C.country_name("NO", "nl") == "Noorwegen"
+
+
+def test_alternative_under_joint_control_gets_no_catalogue_country():
+    """Review 24: a catalogue alternative whose company several parents
+    control together (Odido: Apax, GB, and Warburg Pincus, US) has no single
+    jurisdiction; the catalogue's hand-written country must not stand in."""
+    import datetime as _dt
+
+    from stekker import kb as K
+    from stekker.audit.plan import _alt_view
+
+    a = {"id": "odido-mail", "name": "Odido Mail", "country": "NL", "controller": "Odido", "company": "odido",
+         "controller_country": "NL", "eu_controlled": True, "sources": ["https://example.org"]}
+    v = _alt_view(a, "non_european", "mail", K.load(), _dt.date(2026, 1, 1))
+    assert v.jurisdiction is None and v.jurisdiction_source == "kb" and v.group != "eu", v
+    before = _alt_view(a, "non_european", "mail", K.load(), _dt.date(2021, 1, 1))
+    assert before.jurisdiction == "DE"  # Deutsche Telekom's until 2022

@@ -104,9 +104,12 @@ def _alt_view(a: dict, item_group: str, category: str, kb: KBLike | None, as_of:
             if kb.company(cid) is not None:
                 j = kb.jurisdiction(cid, as_of)
                 jsrc = "kb" if j else "catalogue"
+                joint = getattr(kb, "joint_controllers", None)
+                if not j and joint and joint(cid, as_of):
+                    jsrc = "kb"  # several parents control it together: no single jurisdiction, no fallback
         except KeyError:
             j = None
-    if not j:
+    if not j and jsrc == "catalogue":
         j = a.get("controller_country")
     j = j.upper() if j else None
     if a.get("self_host_removes_vendor"):

@@ -173,7 +173,8 @@ class NosComparison:
 
 
 def _chain_ids(dep: Any) -> set[str]:
-    return {e.id for e in (dep.chain or [])}
+    """Every company in the dependency's control chain, the chains of parents in joint control included."""
+    return {e.id for e in (dep.chain or [])} | {e.id for ch in (getattr(dep, "joint", None) or []) for e in ch}
 
 
 def nos_comparison(report: Any, kb: Any) -> NosComparison | None:

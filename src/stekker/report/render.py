@@ -321,8 +321,9 @@ def host_row(h: HostResult, t: Strings, policies: list[Any]) -> dict[str, Any]:
     if h.provider_key == "self":
         company = t("self")
     elif chain:
-        top = h.primary.parent_name if h.primary else chain[-1].name  # parents in joint control: "A + B"
-        company = chain[0].name if top == chain[0].name else f"{chain[0].name} → {top}"
+        tops = h.primary.controllers if h.primary else chain[-1:]  # parents in joint control: "A + B"
+        company = (chain[0].name if [e.id for e in tops] == [chain[0].id]
+                   else f"{chain[0].name} → {' + '.join(e.name for e in tops)}")
     else:
         company = (s.company or "–") if h.identified else "–"
     juris = (h.primary.jurisdiction if h.primary else s.jurisdiction) if h.identified else None

@@ -574,8 +574,9 @@ def _fill(row: Row, a) -> None:
     # a server on a cloud's network (service kind infrastructure) is self-hosted, not the cloud's mail platform
     row.stekker_bucket = (svc.provider if svc.status == "attributed" and svc.provider in HYPERSCALERS
                           and svc.service_kind != "infrastructure" else "other")
-    # US control of the answer, as the judge reads it: the ultimate parent's country on the date, for a
-    # network answer the AS holder's registration country; self / unknown / absent are not US-controlled
+    # US control of the answer: the ultimate parent's country on the date, for a network answer the AS
+    # holder's registration country; self / unknown / absent are not US-controlled, nor is a company
+    # several parents control together (no single jurisdiction; no peer label concerns one)
     if svc.status == "attributed":
         country = (svc.network or {}).get("country") if svc.basis == "network" else svc.jurisdiction
         row.stekker_us = (country or "").upper() == "US"
