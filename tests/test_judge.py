@@ -445,6 +445,12 @@ def test_joint_control_nested_sole_beside_joint_and_cycles(tmp_path):
         {"id": "a", "name": "A", "country": "DE"}, {"id": "b", "name": "B", "country": "DE"},
         {"id": "us", "name": "US Fund", "country": "US"}])
     assert any("on the same dates" in e for e in sole.validate())
+    two = _joint_kb(tmp_path, [
+        {"id": "x", "name": "X", "country": "NL", "ownership": [
+            {"parent": "a", "since": "2019-01-01", "until": "2021-01-01", "source": "https://example.org"},
+            {"parent": "b", "since": "2020-06-01", "source": "https://example.org"}]},
+        {"id": "a", "name": "A", "country": "DE"}, {"id": "b", "name": "B", "country": "US"}])
+    assert any("ownership periods of 'a' and 'b' overlap" in e for e in two.validate())
     lone = _joint_kb(tmp_path, [
         {"id": "x", "name": "X", "country": "NL", "ownership": [_j("a"), _j("b", until="2021-01-01")]},
         {"id": "a", "name": "A", "country": "DE"}, {"id": "b", "name": "B", "country": "DE"}])

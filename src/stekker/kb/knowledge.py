@@ -107,9 +107,20 @@ class KnowledgeBase:
                 if o.since and o.until and o.until <= o.since:
                     errs.append(f"company {c.id!r}: ownership period until {o.until} <= since {o.since}")
             errs.extend(self._joint_problems(c))
+            errs.extend(self._overlaps(c))
         if not any("parent" in e for e in errs):
             errs.extend(self._cycles())
         return errs
+
+    @staticmethod
+    def _overlaps(c: Company) -> list[str]:
+        """Two sole parents on the same date: which one controls? (controller()
+        would take the larger share silently)."""
+        lo, hi = _dt.date.min, _dt.date.max
+        sole = [o for o in c.ownership if o.parent and not o.joint]
+        return [f"company {c.id!r}: ownership periods of {a.parent!r} and {b.parent!r} overlap"
+                for i, a in enumerate(sole) for b in sole[i + 1:]
+                if (a.since or lo) < (b.until or hi) and (b.since or lo) < (a.until or hi)]
 
     @staticmethod
     def _joint_problems(c: Company) -> list[str]:
