@@ -338,6 +338,13 @@ def test_joint_control_of_two_funds_outside_the_eu():
     assert real.joint_controllers("odido", "2023-06-01") == [["apax"], ["warburg-pincus"]]
     assert real.controller("odido", "2023-06-01") is None and real.jurisdiction("odido", "2023-06-01") is None
     assert real.jurisdiction("odido", "2021-01-01") == "DE" and real.joint_controllers("odido", "2021-01-01") == []
+    # chains are remembered per day (frozen data): a caller that changes the list it got changes nothing
+    got = real.chain("odido", "2021-01-01")
+    got.append("x")
+    paths = real.joint_controllers("odido", "2023-06-01")
+    paths[0].append("y")
+    assert real.chain("odido", "2021-01-01") == ["odido", "deutsche-telekom"]
+    assert real.joint_controllers("odido", "2023-06-01") == [["apax"], ["warburg-pincus"]]
     odido = Service(category="mailbox", status="attributed", provider="odido", provider_name="Odido",
                     company="odido")
     for pid in ("nos", "eu-controlled"):
