@@ -29,8 +29,8 @@ class Entity:
 def top_controllers(chain: list[Entity] | None, joint: list[list[Entity]] | None) -> list[Entity]:
     """Who controls a service's company at the top: the ultimate parent (the
     end of the chain), or the end of every joint parent's chain."""
-    if joint:
-        return [ch[-1] for ch in joint]
+    if joint:  # each once: two joint parents may lead to the same company (two funds of one manager)
+        return list({ch[-1].id: ch[-1] for ch in joint}.values())
     return chain[-1:] if chain else []
 
 
