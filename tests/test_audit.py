@@ -686,3 +686,22 @@ def test_alternative_under_joint_control_gets_no_catalogue_country():
     assert v.jurisdiction is None and v.jurisdiction_source == "kb" and v.group != "eu", v
     before = _alt_view(a, "non_european", "mail", K.load(), _dt.date(2021, 1, 1))
     assert before.jurisdiction == "DE"  # Deutsche Telekom's until 2022
+
+
+def test_owner_change_into_joint_control_names_the_parents():
+    """Review 25: Odido's sale to a venture of Apax and Warburg Pincus is a
+    change of control to both of them, not to Odido itself, and no longer
+    pending."""
+    import datetime as _dt
+
+    from stekker import kb as K
+    from stekker.audit.resolve import _chain, owner_changes
+
+    real = K.load()
+    day = _dt.date(2026, 1, 1)
+    got = owner_changes(real, _chain(real, "odido", day), day, lookback_years=5)
+    changed = [c for c in got if c.kind == "changed"]
+    assert [(c.date, c.from_parent, c.to_parent) for c in changed] == [
+        ("2022-03-31", "Deutsche Telekom AG", "Apax Partners + Warburg Pincus LLC")], got
+    assert changed[0].to_jurisdiction is None
+    assert not [c for c in got if c.kind == "pending"], got

@@ -105,6 +105,17 @@ def _chain(kb: KBLike, cid: str, as_of: _dt.date) -> list[Link]:
     return out
 
 
+def _controller(kb: KBLike, cid: str, as_of: _dt.date, chain: list[Link]) -> Link | None:
+    """Who controls ``cid`` at the top on a date: the end of its chain, or its
+    parents in joint control as one link ("Apax Partners + Warburg Pincus")."""
+    joint = getattr(kb, "joint_controllers", None)
+    paths = joint(cid, as_of) if joint else []
+    if paths:
+        tops = [_chain(kb, p[-1], as_of)[-1] for p in paths]
+        return Link(id="+".join(t.id for t in tops), name=" + ".join(t.name for t in tops), country=None)
+    return chain[-1] if chain else None
+
+
 def _jurisdiction(kb: KBLike, cid: str, as_of: _dt.date, chain: list[Link]) -> str | None:
     try:
         j = kb.jurisdiction(cid, as_of)
@@ -152,13 +163,13 @@ def owner_changes(kb: KBLike, chain: list[Link], as_of: _dt.date, lookback_years
             if _attr(ev, "date"):
                 candidates.add(_as_date(_attr(ev, "date")))
     points = sorted({past, as_of} | {d for d in candidates if past < d <= as_of})
-    prev = then[-1] if then else None
+    prev = _controller(kb, first.id, past, then)
     for d in points[1:]:
         cur_chain = _chain(kb, first.id, d)
         if not cur_chain or prev is None:
-            prev = cur_chain[-1] if cur_chain else prev
+            prev = _controller(kb, first.id, d, cur_chain) if cur_chain else prev
             continue
-        cur = cur_chain[-1]
+        cur = _controller(kb, first.id, d, cur_chain)
         if cur.id != prev.id:
             out.append(OwnerChange(
                 company=first.id, company_name=first.name, kind="changed",
