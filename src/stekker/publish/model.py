@@ -703,15 +703,15 @@ class Model:
         return out
 
     def _chain_of_provider(self, pid: str, t: Text) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        chain = None
+        dep = None  # the first dependency on this provider with a known chain
         for dom, _ in self._prov_domains.get(pid, [])[:50]:
             for d in self._by_domain[dom].deps:
                 if _identified(d) and safe_id(d.provider_key) == pid and d.chain:
-                    chain = d
+                    dep = d
                     break
-            if chain:
+            if dep:
                 break
-        entities = self._chain_view(chain) if chain else []
+        entities = self._chain_view(dep) if dep else []
         return entities, self._events([e["id"] for e in entities if e["id"]], t)
 
     def _events(self, company_ids: list[str], t: Text) -> list[dict[str, Any]]:
