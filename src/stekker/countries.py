@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, Iterable
 
 import yaml
 
@@ -40,6 +40,13 @@ def registration_country(code: object) -> str | None:
     if not c or c in _no_country():
         return None
     return c
+
+
+def common_country(countries: Iterable[str | None]) -> str | None:
+    """The one country of several companies that control something together
+    (joint control), or None when their homes differ or one is unknown."""
+    homes = set(countries)
+    return homes.pop() if len(homes) == 1 else None
 
 
 @lru_cache(maxsize=1)

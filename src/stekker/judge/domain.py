@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from stekker.attribute.model import DomainAttribution, Service
+from stekker.countries import common_country
 from stekker.kb import as_date
 
 from .evaluate import ERROR, NOT_SOVEREIGN, SOVEREIGN, UNKNOWN, Verdict, judge
@@ -80,10 +81,7 @@ class Dependency:
         report reads it from): the ultimate parent's country, for joint
         control the parents' common country or None when their homes differ."""
         tops = self.controllers
-        if tops:
-            homes = {e.country for e in tops}
-            return homes.pop() if len(homes) == 1 else None
-        return self.service.jurisdiction
+        return common_country(e.country for e in tops) if tops else self.service.jurisdiction
 
 
 def provider_key(service: Service, infrastructure_apart: bool = True) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from stekker.countries import common_country
 from stekker.dates import as_date
 from stekker.kb.schema import (
     CompaniesFile,
@@ -119,44 +120,48 @@ class KnowledgeBase:
         return errs
 
     @staticmethod
-    def _overlaps(c: Company) -> list[str]:
+    def _overlap(a, b) -> bool:
+        """Two ownership periods share a day (an open end runs for ever)."""
+        lo, hi = _dt.date.min, _dt.date.max
+        return (a.since or lo) < (b.until or hi) and (b.since or lo) < (a.until or hi)
+
+    @classmethod
+    def _overlaps(cls, c: Company) -> list[str]:
         """Two sole parents on the same date: which one controls? (controller()
         would take the larger share silently)."""
-        lo, hi = _dt.date.min, _dt.date.max
         sole = [o for o in c.ownership if o.parent and not o.joint]
         return [f"company {c.id!r}: ownership periods of {a.parent!r} and {b.parent!r} overlap"
-                for i, a in enumerate(sole) for b in sole[i + 1:]
-                if (a.since or lo) < (b.until or hi) and (b.since or lo) < (a.until or hi)]
+                for i, a in enumerate(sole) for b in sole[i + 1:] if cls._overlap(a, b)]
 
-    @staticmethod
-    def _joint_problems(c: Company) -> list[str]:
+    @classmethod
+    def _joint_problems(cls, c: Company) -> list[str]:
         """Joint control is two or more joint parents on every date it covers,
         and no sole parent beside them (which of the two would control?)."""
         joint = [o for o in c.ownership if o.joint]
         if not joint:
             return []
-        lo, hi = _dt.date.min, _dt.date.max
         errs = []
-        for d in sorted({o.since or lo for o in joint} | {o.until for o in joint if o.until}):
-            covering = {o.parent for o in joint if o.parent and o.covers(d)}
-            if len(covering) == 1:  # none: joint control has ended
+        for d in sorted({o.since or _dt.date.min for o in joint} | {o.until for o in joint if o.until}):
+            if len(set(cls._joint_parents(c, d))) == 1:  # none: joint control has ended
                 errs.append(f"company {c.id!r}: joint control needs at least two joint parents (on {d})")
         for o in c.ownership:
             if o.joint or o.parent is None:
                 continue
             for j in joint:
-                if (o.since or lo) < (j.until or hi) and (j.since or lo) < (o.until or hi):
+                if cls._overlap(o, j):
                     errs.append(f"company {c.id!r}: parent {o.parent!r} and joint parent {j.parent!r} "
                                 f"on the same dates (a sole period ends before joint control starts)")
         return errs
 
+    @staticmethod
+    def _joint_parents(c: Company | None, d: _dt.date) -> list[str]:
+        """The parents of ``c``'s joint periods that cover a date."""
+        return [o.parent for o in c.ownership if o.joint and o.parent and o.covers(d)] if c else []
+
     def _parents(self, cid: str, d: _dt.date) -> list[str]:
         """The controlling parent, or every joint parent, of a company on a date."""
         cur = self.controller(cid, d)
-        if cur is not None:
-            return [cur]
-        c = self.companies.get(cid)
-        return [o.parent for o in c.ownership if o.joint and o.parent and o.covers(d)] if c else []
+        return [cur] if cur is not None else self._joint_parents(self.companies.get(cid), d)
 
     def _cycles(self) -> list[str]:
         """Ownership cycles on any date where a period starts or ends (through
@@ -245,14 +250,9 @@ class KnowledgeBase:
         """One path per company at the top of ``top_id``'s joint control: a
         joint parent's own chain, continued through a joint parent that is
         itself jointly controlled (a venture of a venture)."""
-        top = self.companies.get(top_id)
-        if top is None:
-            return []
         out: list[list[str]] = []
-        for o in top.ownership:
-            if not (o.joint and o.parent and o.covers(d)):
-                continue
-            ch = self.chain(o.parent, d)
+        for parent in self._joint_parents(self.companies.get(top_id), d):
+            ch = self.chain(parent, d)
             if seen & set(ch):  # a cycle (kb.validate reports it): stop here
                 out.append(ch)
                 continue
@@ -266,8 +266,7 @@ class KnowledgeBase:
         None when their homes differ (no single jurisdiction)."""
         joint = self.joint_controllers(company_id, as_of)
         if joint:
-            homes = {getattr(self.companies.get(ch[-1]), "country", None) for ch in joint}
-            return homes.pop() if len(homes) == 1 else None
+            return common_country(getattr(self.companies.get(ch[-1]), "country", None) for ch in joint)
         up = self.companies.get(self.ultimate_parent(company_id, as_of))
         return up.country if up else None
 
