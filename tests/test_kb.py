@@ -142,7 +142,11 @@ def test_txt_and_tenant_matching(kb):
     assert t[0].tenant == "gemeentea"
     assert kb.provider_for_asn(8075) == "microsoft" and kb.provider_for_asn("AS13335") == "cloudflare"
     assert kb.provider_for_asn(64512) is None
-    assert kb.asn_verified(8075) and not kb.asn_verified(30031)
+    # Mimecast's AS30031 is sourced since the RIR-registration check of 2026-12-06 (KB_SOURCES.md)
+    assert kb.asn_verified(8075) and kb.asn_verified(30031)
+    k = kbmod.load(FIXTURE)  # an unverified ASN is still told apart
+    assert k.provider_for_asn(64601) == k.provider_for_asn(64600) == "acmemail"
+    assert k.asn_verified(64600) and not k.asn_verified(64601)
 
 
 def test_ownership_chain_on_dates():
@@ -447,3 +451,17 @@ def test_version_changes_with_the_attribution_code_and_the_release(tmp_path, mon
     assert v2 != v1
     monkeypatch.setattr("stekker.__version__", "99.0.0")
     assert kbmod.load(d).version not in (v1, v2)
+
+
+def test_asns_registered_to_other_companies_are_not_attributed(kb):
+    """The RIR-registration check of 2026-12-06 (docs/KB_SOURCES.md, eighth
+    round) found five ASNs the lab catalogue had given to the wrong provider:
+    an address of a Norwegian hoster (Domeneshop) was 'self-hosted on
+    Basefarm' (Orange, FR), one of Icelandair's network SEPPmail's. Each is
+    now either unknown or its registered holder's."""
+    wrong = {12996: "basefarm", 20559: "previder", 34968: "solvinity", 44329: "hornetsecurity",
+             202030: "seppmail"}
+    assert {a: kb.provider_for_asn(a) for a in wrong} == {a: None for a in wrong}
+    right = {20847: "previder", 29311: "solvinity", 8523: "basefarm", 25148: "basefarm", 15670: "odido"}
+    assert {a: kb.provider_for_asn(a) for a in right} == right
+    assert all(kb.asn_verified(a) for a in right)
