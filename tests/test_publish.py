@@ -407,6 +407,42 @@ def test_serve_serves_the_same_documents_as_the_site(client, built):
     assert client.post("/nl/").status_code == 405
 
 
+def test_serve_redirects_only_within_the_site(client):
+    """A path starting with "//" (or its encoded form, or a backslash, which browsers read as a
+    slash) was redirected to "//evil.example/x/": a link on this host to any other host."""
+    for path in ("//evil.example/x", "/%2F%2Fevil.example/x", "/%5Cevil.example/x", "/nl//evil.example"):
+        r = client.get(path, follow_redirects=False)
+        assert r.status_code == 404, (path, r.status_code, r.headers.get("location"))
+        assert "location" not in r.headers
+    # a page without its trailing slash, also when its last segment has a dot (a domain)
+    r = client.get("/en/domain/almere.nl", follow_redirects=False)
+    assert r.status_code == 308 and r.headers["location"] == "/en/domain/almere.nl/"
+    r = client.get("/nl", follow_redirects=False)
+    assert r.status_code == 308 and r.headers["location"] == "/nl/"
+    assert client.get("/en/domain/nope.nl", follow_redirects=False).status_code == 404
+    assert client.get("/data/scan.csv", follow_redirects=False).status_code == 200
+
+
+def test_serve_errors_carry_the_headers(client):
+    """Starlette's own 404 (a path no route matches, e.g. with a newline) and 405 answered in
+    text/plain without the CSP and nosniff; under /api/ they are the documented JSON error."""
+    cases = [("GET", "/api/v1/parents/a%0Ab.json", 404, True), ("GET", "/en/%0A", 404, False),
+             ("GET", "/api/v1/scan.json%0A", 404, True), ("POST", "/en/", 405, False),
+             ("DELETE", "/api/v1/domains.json", 405, True), ("GET", "/nl/nergens/", 404, False)]
+    for method, path, status, api in cases:
+        r = client.request(method, path, follow_redirects=False)
+        assert r.status_code == status, (method, path, r.status_code)
+        assert "default-src 'none'" in r.headers["content-security-policy"], path
+        assert r.headers["x-content-type-options"] == "nosniff", path
+        if api:
+            assert r.headers["content-type"].startswith("application/json") and "error" in r.json(), path
+        else:
+            assert r.headers["content-type"].startswith("text/html"), path
+        if status == 405:
+            assert r.headers["allow"] == "GET, HEAD"
+    assert 'lang="nl"' in client.get("/nl/nergens/").text
+
+
 def test_serve_api_filters_and_pages(client):
     r = client.get("/api/v1/domains.json", params={"sector": "gemeente"}).json()
     assert r["total"] == 8 and all("gemeente" in d["sectors"] for d in r["items"])

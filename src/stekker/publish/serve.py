@@ -10,7 +10,9 @@ writes at the same paths.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from typing import Any
 
 from .api import openapi
@@ -28,25 +30,46 @@ def _allowed_params(path: str) -> dict[str, dict[str, Any]]:
     return {p["name"]: p["schema"] for p in item["get"].get("parameters", []) if p["in"] == "query"}
 
 
+# a request path that is not one of the site's: control characters, spaces, a backslash (which
+# browsers read as "/") or an empty segment ("//host" would be a link to another host if redirected)
+_FOREIGN_PATH = re.compile(r"[\x00-\x20\x7f\\]|//")
+
+_MESSAGES = {"en": {404: "Not found.", 405: "Only GET and HEAD.", 400: "Bad request.", "home": "Home"},
+             "nl": {404: "Niet gevonden.", 405: "Alleen GET en HEAD.", 400: "Ongeldig verzoek.", "home": "Start"}}
+
+
 def create_app(site: Site):
     from starlette.applications import Starlette
+    from starlette.exceptions import HTTPException
     from starlette.requests import Request
     from starlette.responses import RedirectResponse, Response
     from starlette.routing import Route
 
-    def error(status: int, message: str, api: bool) -> Response:
+    def error(status: int, message: str | None, api: bool, path: str = "/",
+              extra: dict[str, str] | None = None) -> Response:
+        headers = dict(HEADERS, **(extra or {}))
+        lang = "nl" if path.startswith("/nl/") else "en"
+        text = message or _MESSAGES[lang].get(status, str(status))
         if api:
-            return Response(json.dumps({"error": message}), status, media_type="application/json", headers=HEADERS)
-        return Response(f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{status}</title>"
-                        f"</head><body><main><h1>{status}</h1><p>{message}</p></main></body></html>", status,
-                        media_type="text/html", headers=HEADERS)
+            return Response(json.dumps({"error": text}), status, media_type="application/json", headers=headers)
+        return Response(f"<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>{status}</title>"
+                        f"</head><body><main><h1>{status}</h1><p>{html.escape(text)}</p>"
+                        f"<p><a href=\"/{lang}/\">{_MESSAGES[lang]['home']}</a></p></main></body></html>", status,
+                        media_type="text/html", headers=headers)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        # Starlette's own answers (no route for the path, a method other than GET/HEAD) carry the
+        # same headers as every other response and, under /api/, the documented JSON error body
+        status = getattr(exc, "status_code", 500)
+        path = request.scope["path"]
+        extra = {"Allow": "GET, HEAD"} if status == 405 else None
+        return error(status, None, path.startswith("/api/"), path, extra)
 
     async def handle(request: Request) -> Response:
-        path = request.url.path
+        path = request.scope["path"]  # as sent (request.url.path drops a trailing newline: "/en/%0A" is not "/en/")
         api = path.startswith("/api/")
-        if path in ("/nl", "/en") or (path.count("/") >= 2 and not path.endswith("/") and "." not in
-                                       path.rsplit("/", 1)[-1] and not api):
-            return RedirectResponse(path + "/", 308, headers=HEADERS)
+        if _FOREIGN_PATH.search(path):
+            return error(404, None, api, path)
         if path.endswith("/index.html") and path != "/index.html":
             path = path[: -len("index.html")]
         params: dict[str, str] = {}
@@ -65,11 +88,21 @@ def create_app(site: Site):
         try:
             doc = site.render(path, params)
         except NotFound:
-            return error(404, "not found", api)
+            # a page asked for without its trailing slash (/en/org/x, /en/domain/almere.nl): redirect to
+            # it when it exists - only to a path of this site (no control characters, no "//")
+            if not api and not path.endswith("/"):
+                try:
+                    site.render(path + "/", {})
+                except NotFound:
+                    pass
+                else:
+                    return RedirectResponse(path + "/", 308, headers=HEADERS)
+            return error(404, None, api, path)
         body = b"" if request.method == "HEAD" else doc.body
         headers = dict(HEADERS)
         if request.method == "HEAD":
             headers["Content-Length"] = str(len(doc.body))
         return Response(body, 200, media_type=doc.media_type, headers=headers)
 
-    return Starlette(routes=[Route("/{path:path}", handle, methods=["GET", "HEAD"])])
+    return Starlette(routes=[Route("/{path:path}", handle, methods=["GET", "HEAD"])],
+                     exception_handlers={HTTPException: http_error})
