@@ -1026,3 +1026,50 @@ def test_joint_control_on_the_published_pages():
     html = render_org_html(report, "X", "en", now=NOW)
     assert "<td>Apax Partners (GB) + Warburg Pincus LLC (US)</td>" in html  # the "controlled by" column
     assert "<td>Odido Netherlands (formerly T-Mobile Netherlands Holding B.V.) (NL)</td>" not in html
+
+
+def test_joint_parents_are_reachable_and_name_each_other():
+    """Exploratory test of the site (2026-12-06): no page linked to the
+    pages of parents in joint control (Apax, Warburg Pincus), the Odido
+    provider page named no parent, Apax's page did not say that Odido is
+    controlled together with a US fund, and TransIP's parent team.blue read
+    'BE' with nothing saying its controller is unknown."""
+    import re
+
+    from stekker import kb as K
+    from stekker.attribute.model import Service
+    from stekker.judge import load_policies
+    from stekker.publish.model import Model
+    from stekker.publish.pages import Site
+
+    real = K.load()
+    pol = load_policies().select(None)
+    odido = Service(category="mailbox", status="attributed", provider="odido", provider_name="Odido",
+                    company="odido", confidence=0.7)
+    transip = Service(category="web", status="attributed", provider="transip", provider_name="TransIP",
+                      company="transip", confidence=0.9)
+    report = build([dom("x.nl", "X", "gemeente", {"mailbox": odido, "web": transip})], real, pol,
+                   as_of="2026-01-01")
+    site = Site(Model.from_report(report, real), None)
+
+    def page(path):
+        return site.render(path).body.decode()
+
+    def links(path):  # the site's links are relative: as the browser resolves them
+        from urllib.parse import urljoin, urlsplit
+
+        return {urlsplit(urljoin("http://h" + path, h)).path
+                for h in re.findall(r'href="([^"]+)"', page(path))}
+
+    for path in ("/en/provider/odido/", "/en/domain/x.nl/", "/en/org/x/"):
+        assert {"/en/parent/apax/", "/en/parent/warburg-pincus/"} <= links(path), path
+        assert "joint control" in page(path), path
+    assert "/en/parent/" in links("/en/")  # the parents' index is in the navigation
+    apax = page("/en/parent/apax/")
+    assert "/en/parent/warburg-pincus/" in links("/en/parent/apax/") and "Controlled jointly" in apax
+    assert "Market concentration" not in apax and "HHI" not in apax  # the whole scan's, not Apax's
+    nl = site.render("/nl/provider/odido/").body.decode()
+    assert "gezamenlijke zeggenschap" in nl
+    tb = page("/en/provider/transip/")
+    assert "Who controls the top of this chain is not in the knowledge base" in tb
+    assert "who controls it is not known" in page("/en/domain/x.nl/")

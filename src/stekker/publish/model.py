@@ -185,6 +185,8 @@ class Model:
     _prov_domains: dict[str, list[tuple[str, list[str]]]] = field(default_factory=dict, repr=False)
     _parent_domains: dict[str, list[tuple[str, list[str]]]] = field(default_factory=dict, repr=False)
     _parent_companies: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    # parent -> {company in joint control: (that company, every parent controlling it together)}
+    _parent_joint: dict[str, dict[str, tuple[Any, list[Any]]]] = field(default_factory=dict, repr=False)
     _labels: dict[str, str] | None = field(default=None, repr=False)  # the JSON records' finding labels
     _last_record: tuple[str, dict[str, Any]] | None = field(default=None, repr=False)
     _last_org: tuple[str, dict[str, Any]] | None = field(default=None, repr=False)
@@ -281,8 +283,11 @@ class Model:
                 pd[safe_id(d.provider_key)][r.domain].add(d.category)
                 # one path per company that controls the provider at the top (each parent in joint control)
                 paths = [[*(d.chain or []), *ch] for ch in d.joint] if d.joint else ([d.chain] if d.chain else [])
+                tops = d.controllers
                 for path in paths:
                     top = safe_id(path[-1].id)
+                    if d.joint and d.chain:
+                        self._parent_joint.setdefault(top, {}).setdefault(d.chain[-1].id, (d.chain[-1], tops))
                     self._prov_parents.setdefault(safe_id(d.provider_key), set()).add(top)
                     par[top][r.domain].add(d.category)
                     for e in path:
@@ -440,15 +445,29 @@ class Model:
                         "deciding": deciding})
         return out
 
-    @staticmethod
-    def _chain_view(d: Any) -> list[dict[str, Any]]:
-        """The control chain as shown; parents in joint control as one last
-        step ("Apax Partners (GB) + Warburg Pincus LLC (US)", no page of its own)."""
-        out = [{"id": e.id, "name": visible(e.name), "country": e.country or "–"} for e in (d.chain or [])]
-        if getattr(d, "joint", None):
-            tops = d.controllers
-            out.append({"id": None, "name": visible(" + ".join(f"{e.name} ({e.country or '?'})" for e in tops)),
-                        "country": "/".join(sorted({e.country or "?" for e in tops}))})
+    def _entity(self, cid: str | None, name: str, country: str | None) -> dict[str, Any]:
+        """A company as shown: its page when it is an ultimate parent seen in the scan, and whether
+        who controls it is not researched (``controller_unknown``: its country is its seat, not a
+        controller's)."""
+        comp = None
+        try:
+            comp = self.kb.company(cid) if cid else None
+        except Exception:  # noqa: BLE001 - a knowledge base without the company (e.g. a test's)
+            comp = None
+        page = safe_id(cid) if cid and safe_id(cid) in self._parents else None
+        return {"id": cid, "page": page, "name": visible(name), "country": country or "–",
+                "control_unknown": bool(getattr(comp, "controller_unknown", False)), "joint": None}
+
+    def _chain_view(self, d: Any) -> list[dict[str, Any]]:
+        """The control chain as shown; parents in joint control as one last step that names each of
+        them with its page ("Apax Partners (GB) + Warburg Pincus LLC (US)")."""
+        out = [self._entity(e.id, e.name, e.country) for e in (d.chain or [])]
+        if out and getattr(d, "joint", None):
+            out[-1]["control_unknown"] = False  # its controllers are the joint parents below
+            tops = [self._entity(e.id, e.name, e.country) for e in d.controllers]
+            out.append({"id": None, "page": None, "control_unknown": any(e["control_unknown"] for e in tops),
+                        "name": visible(" + ".join(f"{e['name']} ({e['country']})" for e in tops)),
+                        "country": "/".join(sorted({e["country"] for e in tops})), "joint": tops})
         return out
 
     def _service(self, d: Any, t: Text) -> dict[str, Any]:
@@ -460,14 +479,16 @@ class Model:
                        "rule": visible(e.rule), "dig": dig_command(e.qname, e.rtype)})
         pkey = d.provider_key
         pid = safe_id(pkey) if _identified(d) and pkey != "self" and safe_id(pkey) in self._providers else None
-        tops = d.controllers  # a link to the parent's page only where one company controls
-        parent = safe_id(tops[0].id) if len(tops) == 1 and safe_id(tops[0].id) in self._parents else None
+        tops = d.controllers
+        parents = chain[-1]["joint"] if chain and chain[-1]["joint"] else ([chain[-1]] if chain else [])
+        parent = parents[0]["page"] if len(tops) == 1 and parents else None
         return {
             "category": d.category, "category_name": t.category(d.category), "primary": d.primary,
             "status": s.status, "provider": visible(_provider_words(s, t)),
             "provider_id": pid, "parent_id": parent,
             "company": chain[0]["name"] if chain else visible(s.company or "–"),
-            "parent": visible(d.parent_name or "–"),
+            "parent": visible(d.parent_name or "–"), "parents": parents,
+            "joint": len(tops) > 1, "control_unknown": bool(chain and chain[-1]["control_unknown"]),
             "jurisdiction": d.jurisdiction or "–",
             "chain": chain, "basis": s.basis or "–", "note": visible(s.note) if s.note else None,
             "verdicts": self._dep_verdicts(d, t),
@@ -689,8 +710,9 @@ class Model:
         return {"id": pid, "name": visible(p.name), "count": t.int(p.count), "share": t.pct(p.share),
                 "denominator": t.int(p.denominator), "jurisdiction": p.jurisdiction or "–",
                 "chain": chain, "events": events, "markets": markets,
-                "parent_id": safe_id(chain[-1]["id"]) if chain and chain[-1]["id"]
-                and safe_id(chain[-1]["id"]) in self._parents else None,
+                "parent_id": chain[-1]["page"] if chain else None,
+                "parents": (chain[-1]["joint"] or [chain[-1]]) if chain else [],
+                "control_unknown": bool(chain and chain[-1]["control_unknown"]),
                 "dependents": self._dependents(doms[:TABLE_LIMIT], t), "dependents_total": len(doms)}
 
     def _dependents(self, doms: list[tuple[str, list[str]]], t: Text) -> list[dict[str, Any]]:
@@ -745,17 +767,19 @@ class Model:
         p = self._parents[pid]
         comps = self._parent_companies.get(pid, {})
         providers = [row for row in self._provider_rows(t) if pid in self._prov_parents.get(row["id"], ())]
+        joint = [{"company": self._entity(c.id, c.name, c.country),
+                   "parents": [self._entity(e.id, e.name, e.country) for e in tops]}
+                 for c, tops in self._parent_joint.get(pid, {}).values()]
+        top = self._entity(p.key, p.name, p.jurisdiction)
         return {"id": pid, "name": visible(p.name), "count": t.int(p.count), "share": t.pct(p.share),
                 "denominator": t.int(p.denominator), "jurisdiction": p.jurisdiction or "–",
+                "control_unknown": top["control_unknown"], "joint_control": joint,
                 "companies": [{"id": e.id, "name": visible(e.name), "country": e.country or "–"} for e in comps.values()],
                 "events": self._events(list(comps), t), "providers": providers,
-                "markets": self._markets(t), "dependents": self._dependents(self._parent_domains.get(pid, [])[:TABLE_LIMIT], t),
+                # the concentration of each market is the whole scan's, not this parent's: on the
+                # providers' pages, not here
+                "markets": [], "dependents": self._dependents(self._parent_domains.get(pid, [])[:TABLE_LIMIT], t),
                 "dependents_total": len(self._parent_domains.get(pid, []))}
-
-    def _markets(self, t: Text) -> list[dict[str, Any]]:
-        return [{"row": row, "name": t.category(row), "denominator": t.int(m.denominator),
-                 "hhi": _hhi_text(m.hhi, t), "hhi_band": t.hhi_band(m.hhi)}
-                for row, m in self.report.markets.items() if m.hhi is not None]
 
     # ------------------------------------------------------------- sectors
     def sector(self, slug: str, t: Text) -> dict[str, Any]:
