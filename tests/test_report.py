@@ -164,9 +164,10 @@ def test_provider_shares_overall(rep):
     got = {p.key: p.count for p in rep.providers_overall}
     assert got == {"kpn": 5, "transip": 3, "microsoft": 2, "mystery": 2, "amazon": 1, "cloudflare": 1,
                    "google": 1, "hoster-nl": 1, "self": 1, "swisshost": 1}
-    assert rep.providers_denominator == 11  # existing domains (gone.nl excluded)
+    # existing domains measured without a DNS error (gone.nl and the failed measurement excluded)
+    assert rep.providers_denominator == 10
     ms = next(p for p in rep.providers_overall if p.key == "microsoft")
-    assert ms.share == pytest.approx(2 / 11)
+    assert ms.share == pytest.approx(2 / 10)
     assert (ms.parent, ms.jurisdiction) == ("Microsoft Corporation", "US")
     assert rep.providers_overall[0].key == "kpn"  # sorted by count
 
@@ -1073,3 +1074,38 @@ def test_joint_parents_are_reachable_and_name_each_other():
     tb = page("/en/provider/transip/")
     assert "Who controls the top of this chain is not in the knowledge base" in tb
     assert "who controls it is not known" in page("/en/domain/x.nl/")
+
+
+def test_provider_shares_leave_out_domains_whose_measurement_failed():
+    """Exploratory test of the site (2026-12-06): the providers' shares were
+    taken of every existing domain, those whose measurement failed included,
+    so an error counted as "does not use it" (83 of 173 on the provider page
+    beside 170 measured on the home page and in the NOS comparison)."""
+    from stekker import kb as K
+    from stekker.attribute.model import Service
+    from stekker.judge import load_policies
+    from stekker.publish.model import Model
+    from stekker.publish.pages import Site
+
+    real = K.load()
+    pol = load_policies().select(None)
+
+    def ms(cat):
+        return Service(category=cat, status="attributed", provider="microsoft", provider_name="Microsoft",
+                       company="microsoft", confidence=0.95)
+
+    recs = [dom("a.nl", "A", "gemeente", {"mailbox": ms("mailbox")}),
+            dom("b.nl", "B", "gemeente", {"mailbox": Service(category="mailbox", status="self", confidence=0.9)}),
+            dom("c.nl", "C", "gemeente", {"mailbox": ms("mailbox")}, status="error"),
+            dom("d.nl", "D", "gemeente", {c: Service(category=c, status="error") for c in ("mailbox", "web")},
+                status="error"),
+            dom("e.nl", "E", "gemeente", {}, status="nxdomain")]
+    report = build(recs, real, pol, as_of="2026-01-01")
+    assert report.providers_denominator == 2
+    ms_share = next(p for p in report.providers_overall if p.key == "microsoft")
+    assert (ms_share.count, ms_share.denominator) == (1, 2)
+    assert next(p for p in report.parents_overall if p.key == "microsoft").denominator == 2
+    html = Site(Model.from_report(report, real), None).render("/en/provider/microsoft/").body.decode()
+    assert "(1 of 2)" in html and "measured without a DNS error" in html
+    assert "Share of the 2 existing domains measured without a DNS error" in \
+        Site(Model.from_report(report, real), None).render("/en/").body.decode()

@@ -342,12 +342,15 @@ def tally(results: list[DomainResult], kb: Any, policies: list[Policy], as_of: A
         by_sector_orgs[s] = {pid: _tally(org_verdicts[o][pid] for o in orgs) for pid in pids}
     sector_counts = {s: len(rs) for s, rs in sector_results.items()}
 
-    # providers overall: domains (that exist) with the provider anywhere
+    # providers overall: domains (that exist and were measured without a DNS error, the base of the
+    # NOS comparison too) with the provider anywhere; a domain whose measurement failed is in neither
+    # the count nor the base, so an error never counts as "does not use it"
+    measured = [r for r in live if r.da.status == "ok"]
     info: dict[str, ProviderShare] = {}
     overall: Counter = Counter()
     parents: Counter = Counter()
     parent_info: dict[str, ProviderShare] = {}
-    for r in live:
+    for r in measured:
         seen = set()
         seen_parents = set()
         for d in r.deps:
@@ -367,11 +370,11 @@ def tally(results: list[DomainResult], kb: Any, policies: list[Policy], as_of: A
         for k in seen_parents:
             parents[k] += 1
     providers_overall = [
-        ProviderShare(k, info[k].name, n, len(live), info[k].company, info[k].parent, info[k].jurisdiction)
+        ProviderShare(k, info[k].name, n, len(measured), info[k].company, info[k].parent, info[k].jurisdiction)
         for k, n in sorted(overall.items(), key=lambda kv: (-kv[1], kv[0]))
     ]
     parents_overall = [
-        ProviderShare(k, parent_info[k].name, n, len(live), jurisdiction=parent_info[k].jurisdiction)
+        ProviderShare(k, parent_info[k].name, n, len(measured), jurisdiction=parent_info[k].jurisdiction)
         for k, n in sorted(parents.items(), key=lambda kv: (-kv[1], kv[0]))
     ]
 
@@ -473,7 +476,7 @@ def tally(results: list[DomainResult], kb: Any, policies: list[Policy], as_of: A
         domains=domains, organisations=organisations, org_verdicts=org_verdicts,
         domains_without_org=without, by_category=by_category, category_presence=presence,
         by_sector=by_sector, by_sector_orgs=by_sector_orgs, sector_domain_counts=sector_counts,
-        providers_overall=providers_overall, parents_overall=parents_overall, providers_denominator=len(live), markets=markets,
+        providers_overall=providers_overall, parents_overall=parents_overall, providers_denominator=len(measured), markets=markets,
         seal=seal_counts, status_counts=status_counts, domains_with_failed_queries=failed_q,
         explanations=explanations, unknown_reasons=unknown_reasons,
         hosts=host_list, host_policies=host_pids, hosts_overall=hosts_overall, hosts_by_sector=hosts_by_sector,
