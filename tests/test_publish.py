@@ -267,6 +267,13 @@ def test_map_matches_municipalities_and_lists_the_unmatched(built):
     assert "5 of 342 municipalities matched" in page  # Almere, Groningen, Utrecht, Amsterdam, Heemstede
     dns = (out / "nl" / "map" / "dns" / "index.html").read_text("utf-8")
     assert "Utrecht: eigen infrastructuur" in dns
+    # a failed measurement, a service not recognised and no such service each have their own
+    # colour (they shared one: an error looked like "not present", exploratory test 2026-12-06)
+    web = (out / "en" / "map" / "web" / "index.html").read_text("utf-8")
+    assert '<path class="cerror"' in web and "<title>Heemstede: not measured (DNS error)" in web
+    assert '<path class="cunknown"' in web and "<title>Amsterdam: provider not recognised" in web
+    assert '<path class="cabsent"' in web and "<title>Utrecht: no address" in web
+    assert web.count("sw-error") == web.count("sw-unknown") == web.count("sw-absent") == 1
     assert len(page.encode("utf-8")) < 200_000
 
 

@@ -42,6 +42,8 @@ from .model import LANGS, MAP_CATEGORIES, Model, Text, safe_id
 
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'")
 CSP_HEADER = CSP + "; frame-ancestors 'none'"
+# the map colour of a municipality whose service has no identified provider, by why (site.css)
+MAP_STATE_CLASSES = {"error": "cerror", "?": "cunknown", "absent": "cabsent"}
 API = "/api/v1"
 INDEX_LIMIT = 400  # an index page lists at most this many rows; longer lists are split by first character
 # the item kinds with a page, a page table (CSV) and an API document each:
@@ -421,16 +423,17 @@ class Site:
         colour = {}
         legend_counts: dict[str, int] = {}
         for code, (key, _) in prov.items():
-            c = cls.get(key) or ("cstate" if key in ("?", "error", "absent") else "cother")
+            c = cls.get(key) or MAP_STATE_CLASSES.get(key, "cother")
             colour[code] = c
             legend_counts[c] = legend_counts.get(c, 0) + 1
         legend = [{"cls": cls[k][1:], "name": names[k], "count": counts[k]} for k in ranked[:8]]
         if legend_counts.get("cother"):
             legend.append({"cls": "other", "name": t("map_other"), "count": legend_counts["cother"]})
-        if legend_counts.get("cstate"):
-            legend.append({"cls": "state", "name": " / ".join(sorted({names[k] for k in counts
-                                                                      if k in ("?", "error", "absent")})),
-                           "count": legend_counts["cstate"]})
+        # a failed measurement, a service not recognised and no such service each their own colour:
+        # on the map an error must not look like "not present"
+        for key, c in MAP_STATE_CLASSES.items():
+            if legend_counts.get(c):
+                legend.append({"cls": c[1:], "name": names[key], "count": legend_counts[c]})
         legend.append({"cls": "missing", "name": t("map_missing"), "count": len(munis) - len(matched)})
         u = _rel(path)
         service = t.category(category)
