@@ -738,3 +738,26 @@ def test_earlier_scans_judged_in_a_forked_process_give_what_judging_here_gives(b
     forked = built["model"]
     assert here.comparison.to_dict() == forked.comparison.to_dict() and here.comparison.changes
     assert [(s["scan_id"], v) for s, v in here.history] == [(s["scan_id"], v) for s, v in forked.history]
+
+
+def test_catalogue_links_resolve_to_the_sites_files(built):
+    """The DCAT-AP catalogue's relative IRIs resolve against its own address
+    (/data/catalog.jsonld): they pointed to /data/data/scan.csv (exploratory
+    test 2026-12-06); languages, the country and media types are IRIs."""
+    import json
+    from urllib.parse import urljoin, urlsplit
+
+    site = Site(built["model"], None)
+    base = "https://example.org/data/catalog.jsonld"
+    cat = json.loads(site.render("/data/catalog.jsonld").body)
+    assert urlsplit(urljoin(base, cat["@id"])).path == "/"
+    ds = cat["dcat:dataset"][0]
+    urls = [urlsplit(urljoin(base, d["dcat:downloadURL"]["@id"])).path for d in ds["dcat:distribution"]]
+    assert urls == ["/data/scan.csv", "/data/scan.parquet", "/api/v1/domains.json"]
+    for path in urls[::2]:  # the whole-scan Parquet is written by write_site, not rendered
+        assert site.render(path).body
+    assert (built["out"] / "data" / "scan.parquet").is_file()
+    assert all(x["@id"].startswith("http://publications.europa.eu/") for x in ds["dct:language"])
+    assert ds["dct:spatial"]["@id"].endswith("/country/NLD")
+    assert all(d["dcat:mediaType"]["@id"].startswith("http://www.iana.org/assignments/media-types/")
+               for d in ds["dcat:distribution"])

@@ -593,16 +593,20 @@ class Site:
         raise NotFound(rest)
 
     def catalog(self) -> dict[str, Any]:
-        """DCAT-AP description of the dataset (JSON-LD); URLs relative to the site."""
+        """DCAT-AP description of the dataset (JSON-LD). Relative IRIs resolve against the
+        document's own address, ``/data/catalog.jsonld``: the catalogue is the site (``../``), the
+        files sit beside it (``scan.csv``) or under ``../api/v1/``."""
         m = self.m
         scan = m.scan
         issued = str(scan.get("finished_at") or scan.get("started_at") or "")[:10] or None
-        dist = [("data/scan.csv", "text/csv", "CSV"), ("data/scan.parquet", "application/vnd.apache.parquet", "Parquet"),
-                ("api/v1/domains.json", "application/json", "JSON")]
+        iana = "http://www.iana.org/assignments/media-types/"
+        dist = [("scan.csv", "text/csv", "CSV"), ("scan.parquet", "application/vnd.apache.parquet", "PARQUET"),
+                ("../api/v1/domains.json", "application/json", "JSON")]
+        eu = "http://publications.europa.eu/resource/authority/"
         return {
             "@context": {"dcat": "http://www.w3.org/ns/dcat#", "dct": "http://purl.org/dc/terms/",
                          "foaf": "http://xmlns.com/foaf/0.1/", "xsd": "http://www.w3.org/2001/XMLSchema#"},
-            "@type": "dcat:Catalog", "@id": "./",
+            "@type": "dcat:Catalog", "@id": "../",
             "dct:title": {"@value": "stekker", "@language": "en"},
             "dct:description": {"@value": "Measurements of dependence on non-European providers from public DNS.",
                                 "@language": "en"},
@@ -619,14 +623,16 @@ class Site:
                                "rechtsgebied), het DNS-bewijs en het oordeel onder meerdere definities van soeverein.",
                      "@language": "nl"}],
                 **({"dct:issued": {"@value": issued, "@type": "xsd:date"}} if issued else {}),
-                "dct:temporal": {"@type": "dct:PeriodOfTime", "dcat:startDate": issued},
+                **({"dct:temporal": {"@type": "dct:PeriodOfTime",
+                                     "dcat:startDate": {"@value": issued, "@type": "xsd:date"}}} if issued else {}),
                 "dcat:keyword": ["DNS", "cloud", "sovereignty", "soevereiniteit"],
-                "dct:language": ["http://publications.europa.eu/resource/authority/language/NLD",
-                                 "http://publications.europa.eu/resource/authority/language/ENG"],
-                "dct:spatial": "http://publications.europa.eu/resource/authority/country/NLD",
-                "dct:hasVersion": str((m.report.meta or {}).get("kb_version") or ""),
+                "dct:language": [{"@id": eu + "language/NLD"}, {"@id": eu + "language/ENG"}],
+                "dct:spatial": {"@id": eu + "country/NLD"},
+                # the knowledge base the findings rest on
+                "dcat:version": str((m.report.meta or {}).get("kb_version") or ""),
                 "dcat:distribution": [{"@type": "dcat:Distribution", "dcat:accessURL": {"@id": u},
-                                       "dcat:downloadURL": {"@id": u}, "dcat:mediaType": mt, "dct:format": f}
+                                       "dcat:downloadURL": {"@id": u}, "dcat:mediaType": {"@id": iana + mt},
+                                       "dct:format": {"@id": eu + "file-type/" + f}}
                                       for u, mt, f in dist],
             }],
         }
