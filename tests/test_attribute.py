@@ -1247,3 +1247,19 @@ def test_an_spf_range_in_a_providers_network_does_not_take_the_own_website_away(
     assert who(plain.services["web"]) == who(ranged.services["web"]) == "self"
     assert who(ranged.services["mail_outbound"]) == "microsoft"
 
+
+
+def test_the_more_preferred_mx_decides_who_receives_the_mail(kb):
+    """Exploratory test of the site (2026-12-06): MX 10 at Odido (a
+    fingerprint of confidence 0.7) and MX 20 at Ziggo (0.8) gave Ziggo as the
+    inbound mail provider - the backup - and Odido only as "also". Mail goes
+    to the more preferred MX first (rules.yaml mail_inbound
+    ``record_order_first``), however sure each match is."""
+    d = "gemeente-odido.nl"
+    recs = [(d, "MX", "10 mx1.odido.nl."), (d, "MX", "20 mx.ziggo.nl.")]
+    for order in (recs, list(reversed(recs))):
+        mi = attr(d, order, kb).services["mail_inbound"]
+        assert who(mi) == "odido" and [who(x) for x in mi.also] == ["vodafoneziggo"], (who(mi), mi.also)
+    # preference swapped: Ziggo receives first
+    swapped = [(d, "MX", "20 mx1.odido.nl."), (d, "MX", "10 mx.ziggo.nl.")]
+    assert who(attr(d, swapped, kb).services["mail_inbound"]) == "vodafoneziggo"

@@ -697,7 +697,10 @@ def _order(ctx: _Ctx, category: str, rule: CategoryRule, cands: list[_Cand]) -> 
         weak_later = tier == 2 and bool(rule.weak_first) and not any(c.kind in rule.weak_first for c in cs)
         # ties of equal weight: more kinds of evidence, then the first in the
         # records (plan order, then the order inside a record); never the name
-        return (not has_pp, not has_pr, tier, weak_later, -conf, -len(_kinds(ctx, rule, pid, cs)),
+        # ``record_order_first``: the provider of the more preferred MX host first, however sure each
+        # match is (mail goes to MX 10 before MX 20); elsewhere the record order only breaks ties
+        first = min(c.order for c in cs) if rule.record_order_first else 0
+        return (not has_pp, not has_pr, tier, weak_later, first, -conf, -len(_kinds(ctx, rule, pid, cs)),
                 min(c.order for c in cs), pid)
 
     return sorted(per.items(), key=key)

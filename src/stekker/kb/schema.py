@@ -300,6 +300,7 @@ class CategoryRule(_Strict):
     platform_kinds: list[str] = Field(default_factory=list)  # kinds that show the platform itself: before an own MX
     weak_kinds: list[str] = Field(default_factory=list)  # kinds that only authorise/verify: last, never over a known MX
     weak_first: list[str] = Field(default_factory=list)  # among weak-only providers, one with these kinds comes first
+    record_order_first: bool = False  # the record order (MX preference) before confidence: who receives mail first
     corroborate_roles: list[str] = Field(default_factory=list)  # roles that count as another kind in a tie
     relay_of: str | None = None  # own-domain names of self_purposes are a self-run relay when that category is a provider's
     likely_roles: list[str] = Field(default_factory=list)  # roles that count as weak evidence here (an MS= tenant token)
