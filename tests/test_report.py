@@ -1109,3 +1109,27 @@ def test_provider_shares_leave_out_domains_whose_measurement_failed():
     assert "(1 of 2)" in html and "measured without a DNS error" in html
     assert "Share of the 2 existing domains measured without a DNS error" in \
         Site(Model.from_report(report, real), None).render("/en/").body.decode()
+
+
+def test_org_page_shows_the_dependency_that_decides_its_verdict():
+    """Exploratory test of the site (2026-12-06): an organisation with MX at
+    VodafoneZiggo and at Odido (US co-owner) read "not sovereign" beside a
+    table that listed VodafoneZiggo only: the organisation page showed the
+    primary dependency of each service and hid the one deciding the verdict."""
+    from stekker import kb as K
+    from stekker.attribute.model import Service
+    from stekker.judge import load_policies
+    from stekker.publish.model import Model
+    from stekker.publish.pages import Site
+
+    real = K.load()
+    pol = load_policies().select(None)
+    odido = Service(category="mail_inbound", status="attributed", provider="odido", provider_name="Odido",
+                    company="odido", confidence=0.7)
+    ziggo = Service(category="mail_inbound", status="attributed", provider="vodafoneziggo",
+                    provider_name="VodafoneZiggo", company="vodafoneziggo", confidence=0.8, also=[odido])
+    report = build([dom("y.nl", "Y", "gemeente", {"mail_inbound": ziggo})], real, pol, as_of="2026-01-01")
+    assert report.org_verdicts["Y"]["nos"] == "not_sovereign"
+    html = Site(Model.from_report(report, real), None).render("/en/org/y/").body.decode()
+    table = html[html.index('id="svc-h"'):]
+    assert "VodafoneZiggo" in table and "Odido" in table and "(also)" in table

@@ -609,7 +609,9 @@ class Model:
                            "last": t.int(min(i * ORG_PAGE_ROWS, len(results))),
                            "href": f"/{t.lang}/org/{slug}/" + (f"domains/{i}/" if i > 1 else "")}
                           for i in range(1, pages + 1)] if pages > 1 else [],
-                "services": [{"domain": r.domain, "services": [self._service(d, t) for d in r.deps if d.primary]}
+                # every dependency, those beside the primary one marked "(also)": a second MX at a
+                # US-controlled operator decides the verdict and must be visible here too
+                "services": [{"domain": r.domain, "services": [self._service(d, t) for d in r.deps]}
                              for r in results[:ORG_SERVICES_LIMIT]] if page == 1 else [],
                 "services_cut": max(0, len(results) - ORG_SERVICES_LIMIT),
                 "explanations": _explanations(exps), "contest": self.contest(organisation=name)}
