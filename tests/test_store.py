@@ -509,3 +509,37 @@ def test_any_txt_value_and_wire_round_trip(store, values, wire):
     assert ev.results == [r]
     assert store.query_wire(sid, "a.nl", "a.nl", "TXT") == wire
     assert store.scan_info(sid)["counts"]["queries"] == 1
+
+
+def test_another_programs_sqlite_file_is_not_touched(tmp_path):
+    """Exploratory test (2026-12-06): `stekker scans --db other.db` gave
+    another program's SQLite file seven stekker tables and switched it to WAL
+    mode. Now refused before anything is written, by every command."""
+    import hashlib
+    import sqlite3
+    import subprocess
+    import sys
+
+    from stekker.store import Store, StoreError
+
+    db = tmp_path / "other.db"
+    c = sqlite3.connect(db)
+    c.execute("create table foo(x)")
+    c.execute("insert into foo values (1)")
+    c.commit()
+    c.close()
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    for create in (False, True):
+        with pytest.raises(StoreError, match="database of another program"):
+            Store.open(str(db), create=create)
+    for args in (["scans"], ["report", "--scan", "latest"], ["show", "x.nl"]):
+        r = subprocess.run([sys.executable, "-m", "stekker", *args, "--db", str(db)], capture_output=True,
+                           text=True, timeout=120)
+        assert r.returncode == 2 and "database of another program" in r.stderr, (args, r.returncode, r.stderr)
+        assert "Traceback" not in r.stderr
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+    assert not (tmp_path / "other.db-wal").exists()
+    # an empty file and a stekker database open as before
+    (tmp_path / "empty.db").write_bytes(b"")
+    Store.open(str(tmp_path / "empty.db")).close()
+    Store.open(str(tmp_path / "empty.db"), create=False).close()

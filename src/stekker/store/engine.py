@@ -66,6 +66,8 @@ class StoreBase:
         else:
             if not create and db != ":memory:" and not Path(db).expanduser().exists():
                 raise StoreError(f"no database {db} (a typo in --db? `stekker scan` creates one)")
+            if db != ":memory:":
+                _refuse_foreign_sqlite(Path(db).expanduser(), db)
             engine, display = cls._sqlite_engine(db)
         store = cls(engine, display)
         store._init_schema()
@@ -211,3 +213,31 @@ class StoreBase:
         if row is None:
             raise ScanNotFound(f"no scan {scan_id} in {self.url}{self._known_scans_hint(conn)}")
         return row
+
+
+def _refuse_foreign_sqlite(p: Path, shown: str) -> None:
+    """Refuse an existing SQLite file that holds tables but not stekker's, before anything is
+    written to it: opening it would add stekker's tables and switch it to WAL mode - a change to
+    another program's database (a typo in --db). Read through a read-only connection."""
+    import sqlite3
+
+    try:
+        if not p.is_file() or p.stat().st_size == 0:
+            return
+    except OSError:
+        return
+    try:
+        conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return  # cannot be read at all: the normal open reports why
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.Error:
+        return  # not a SQLite database: the normal open reports it
+    finally:
+        conn.close()
+    tables = {t for t in tables if not t.startswith("sqlite_")}
+    if tables and not {"meta", "scans"} <= tables:
+        shown_tables = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+        raise StoreError(f"{shown} is a database of another program (tables: {shown_tables}); stekker does "
+                         "not write into it: give a new or a stekker database (--db)")
