@@ -543,3 +543,44 @@ def test_another_programs_sqlite_file_is_not_touched(tmp_path):
     (tmp_path / "empty.db").write_bytes(b"")
     Store.open(str(tmp_path / "empty.db")).close()
     Store.open(str(tmp_path / "empty.db"), create=False).close()
+
+
+def test_an_unfinished_scan_is_reported_as_a_partial_result(tmp_path):
+    """Exploratory test (2026-12-06): a scan killed after 1 of 321 domains
+    was published as "Domains in the input: 1 — 1 measured", its headline
+    total 1, exit 0. The input's count is kept, the figures say which part
+    they cover, and `report` and `site` exit 1 (a partial result)."""
+    import subprocess
+    import sys
+
+    import sqlalchemy as sa
+
+    from stekker import kb as K
+    from stekker.store import Store
+    from stekker.store import schema as S
+    from test_report_support import dom, svc
+
+    kb = K.load()
+    db = tmp_path / "k.db"
+    st = Store.open(str(db))
+    sid = st.create_scan(tool_version="0.1.0", plan_version=1, input_path="in.csv", input_sha256="ab" * 32,
+                         resolvers=["127.0.0.1:53"], options={})
+    st.mark_running(sid)
+    st.add_targets(sid, [{"domain": f"d{i}.nl", "organisation": f"O{i}", "sector": "gemeente"} for i in range(5)])
+    rec = dom("d0.nl", "O0", "gemeente", {"mailbox": svc("mailbox", "microsoft", name="Microsoft")})
+    st.save_attributions(sid, kb.version, [rec.to_dict() | {"kb_version": kb.version}])
+    with st.engine.begin() as conn:
+        conn.execute(sa.update(S.targets).where(S.targets.c.scan_id == sid, S.targets.c.domain == "d0.nl")
+                     .values(done=True, status="ok"))
+    st.close()
+    r = subprocess.run([sys.executable, "-m", "stekker", "report", "--db", str(db)], capture_output=True, text=True,
+                       timeout=120, env={**os.environ, "COLUMNS": "200"})
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    assert "1 of the 5 domains of the input were measured" in r.stdout + r.stderr
+    out = tmp_path / "site"
+    r = subprocess.run([sys.executable, "-m", "stekker", "site", "--db", str(db), "--out", str(out), "--workers", "1"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1 and "partial" in r.stderr, (r.returncode, r.stderr)
+    home = (out / "en" / "index.html").read_text("utf-8")
+    assert "Domains in the input: 5" in home and "4 not measured (the scan did not finish)" in home
+    assert "1 of the 5 domains of the input were measured" in home

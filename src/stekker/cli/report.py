@@ -173,3 +173,5 @@ def report(
         raise _err(str(exc), 1)
     except OSError as exc:
         raise _err(f"cannot write output: {exc.strerror or exc}", 2)
+    if meta.get("state") not in (None, "finished"):
+        return 1  # a report of an unfinished scan is a partial result (docs/CLI.md); the report says so

@@ -84,6 +84,10 @@ def site(
     if s._geo_dir is None:
         say("note: no municipal boundaries in the --geo / $STEKKER_GEO_DIR directory (it needs "
             "mxmapit_nl_municipality.topo.json and mxmapit_municipalities_nl.json): the map page has a table only")
+    if model.scan.get("state") not in (None, "finished"):
+        echo(f"warning: scan {model.scan.get('scan_id')} is {model.scan.get('state')}: the site shows a partial "
+             "result (and says so on every page's summary)", err=True)
+        return 1  # a partial result (docs/CLI.md)
 
 
 @app.command()

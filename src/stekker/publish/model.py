@@ -390,7 +390,10 @@ class Model:
                 "quote": f.quotes.get(t.lang),
             })
         sc = rep.status_counts
-        status = {"total": rep.domain_count, "ok": sc.get("ok", 0), "error": sc.get("error", 0),
+        # the input's count, also when the scan did not finish (then some were never measured)
+        targets = int(((rep.meta or {}).get("counts") or {}).get("targets") or 0)
+        status = {"total": max(rep.domain_count, targets), "pending": max(0, targets - rep.domain_count),
+                  "ok": sc.get("ok", 0), "error": sc.get("error", 0),
                   "nxdomain": sc.get("nxdomain", 0), "failed_queries": rep.domains_with_failed_queries,
                   "organisations": rep.organisation_count, "no_org": rep.domains_without_org}
         return {"figures": figs, "status": status, "about": self.about(t),

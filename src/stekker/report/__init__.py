@@ -86,8 +86,12 @@ def scan_meta(store: Any, scan_id: int, kb: Any = None) -> dict[str, Any]:
                 "ms_realm_errors", f"the Microsoft realm look-up failed for {errors} domains: recorded as errors, "
                 "never as 'no tenant'", errors=errors))
     if info.get("state") and info.get("state") != "finished":
-        meta["warnings"].append(Message("scan_unfinished", f"scan {scan_id} is {info.get('state')}: not every "
-                                        "domain was measured", scan=scan_id, state=info.get("state")))
+        c = info.get("counts") or {}
+        done, total = int(c.get("done") or 0), int(c.get("targets") or 0)
+        meta["warnings"].append(Message(
+            "scan_unfinished", f"scan {scan_id} is {info.get('state')}: {done} of the {total} domains of the input "
+            f"were measured; every figure covers those {done} only", scan=scan_id, state=info.get("state"),
+            done=done, total=total))
     return meta
 
 
