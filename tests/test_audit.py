@@ -705,3 +705,24 @@ def test_owner_change_into_joint_control_names_the_parents():
         ("2022-03-31", "Deutsche Telekom AG", "Apax Partners + Warburg Pincus LLC")], got
     assert changed[0].to_jurisdiction is None
     assert not [c for c in got if c.kind == "pending"], got
+
+
+def test_summary_share_outside_the_eu_leaves_unknown_owners_out():
+    """Exploratory test (2026-12-06): three systems of unknown vendors read
+    "Owner outside the EU: 0 of 3 systems (0%), 0% of spend" - the sovereign
+    answer, quotable on its own. The share is of the systems whose owner is
+    known; with none known it says so."""
+    from stekker import kb as K
+
+    kb = K.load()
+    unknown = "\n".join(f"  - {{name: S{i}, category: crm, product: Onbekend{i}, annual_cost: 6000}}" for i in range(3))
+    a = run_audit(load_text("items:\n" + unknown, "x.yaml"), kb, "2026-11-25")
+    s = context(a, "en")["summary"]
+    assert not any("0 of 3 systems (0%)" in x for x in s), s
+    assert any("Owner outside the EU: unknown — the owner of none of the 3 systems is known." in x for x in s), s
+    mixed = "items:\n" + unknown + "\n  - {name: Mail, category: email, product: Microsoft 365, annual_cost: 4000}"
+    s = context(run_audit(load_text(mixed, "x.yaml"), kb, "2026-11-25"), "en")["summary"]
+    assert any("Owner outside the EU: 1 of the 1 system whose owner is known (100%), 100% of its spend." in x
+               for x in s), s
+    nl = context(run_audit(load_text(mixed, "x.yaml"), kb, "2026-11-25"), "nl")["summary"]
+    assert any("waarvan de eigenaar bekend is" in x for x in nl), nl

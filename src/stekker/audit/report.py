@@ -121,9 +121,15 @@ def context(a: Audit, lang: str) -> dict:
         summary.append(t("summary.items", n=n, cost=money(sc.price.total_current)))
     non_eu = [(it, r) for it, r in zip(items, res) if r.group in ("non_european", "europe")]
     non_eu_spend = sum((it.annual_cost or Decimal(0) for it, r in non_eu), Decimal(0))
-    if n:
-        summary.append(t("summary.non_eu", n=len(non_eu), total=n, share=pct(Decimal(len(non_eu)) / n),
-                         spend=pct(non_eu_spend / sc.price.total_current) if sc.price.total_current else t("misc.unknown")))
+    # the share is of the systems whose owner is known: an unknown owner is neither inside nor
+    # outside the EU (it was in the base, so an inventory of unknown vendors read "0% outside the EU")
+    known = [(it, r) for it, r in zip(items, res) if r.group != "unknown"]
+    known_spend = sum((it.annual_cost or Decimal(0) for it, r in known), Decimal(0))
+    if known:
+        summary.append(t("summary.non_eu", n=len(non_eu), total=len(known), share=pct(Decimal(len(non_eu)) / len(known)),
+                         spend=pct(non_eu_spend / known_spend) if known_spend else t("misc.unknown")))
+    elif n:
+        summary.append(t("summary.non_eu_none_known", total=n))
     unknown = [r.item for r in res if r.status != "resolved"]
     if unknown:
         summary.append(t("summary.unknown", n=len(unknown)))
