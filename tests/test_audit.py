@@ -726,3 +726,47 @@ def test_summary_share_outside_the_eu_leaves_unknown_owners_out():
                for x in s), s
     nl = context(run_audit(load_text(mixed, "x.yaml"), kb, "2026-11-25"), "nl")["summary"]
     assert any("waarvan de eigenaar bekend is" in x for x in nl), nl
+
+
+def test_seed_says_what_could_not_be_measured(tmp_path):
+    """Exploratory test (2026-12-06): a domain whose DNS failed (SERVFAIL,
+    timeout) seeded "items: []" with exit 0 - an error read as "nothing
+    detected". It is named, in the file and on stderr, and the exit is 1. A
+    --domain that is not a domain name is a usage error (2), not a network
+    one (3) with a temporary file's path."""
+    from dataclasses import replace
+
+    from stekker import kb as K
+    from stekker.attribute.model import Service
+    from stekker.store import Store
+    from test_report_support import dom
+
+    kb = K.load()
+    db = tmp_path / "s.db"
+    st = Store.open(str(db))
+    sid = st.create_scan(tool_version="0.1.0", plan_version=1, input_path="in.csv", input_sha256="ab" * 32,
+                         resolvers=["127.0.0.1:53"], options={})
+    recs = [dom("lame.nl", "L", "bedrijf", {c: Service(category=c, status="error") for c in ("mailbox", "web", "dns")},
+                status="error"),
+            dom("ok.nl", "O", "bedrijf", {"mailbox": Service(category="mailbox", status="attributed", provider="microsoft",
+                                                           provider_name="Microsoft", company="microsoft",
+                                                           confidence=0.95)})]
+    st.add_targets(sid, [{"domain": r.domain, "organisation": r.organisation, "sector": r.sector} for r in recs])
+    st.save_attributions(sid, kb.version, [replace(r, kb_version=kb.version).to_dict() for r in recs])
+    st.finish_scan(sid, "finished")
+    st.close()
+    r = CliRunner()
+    app = _cli()
+    out = tmp_path / "inv.yaml"
+    res = r.invoke(app, ["audit", "seed", "--scan", str(sid), "--db", str(db), "-o", str(out)])
+    assert res.exit_code == 1, res.output
+    assert "the DNS of lame.nl could not be measured for mailbox, web, dns" in res.output
+    text = out.read_text()
+    assert "NOT MEASURED (DNS error) for lame.nl: mailbox, web, dns" in text, text
+    assert "detected: true" in text  # ok.nl's mailbox is still seeded
+    ok = r.invoke(app, ["audit", "seed", "--scan", str(sid), "--domain", "ok.nl", "--db", str(db)])
+    assert ok.exit_code == 0 and "NOT MEASURED" not in ok.output
+    for bad in ("🔌.nl", "127.0.0.1", "nl"):
+        res = r.invoke(app, ["audit", "seed", "--domain", bad, "--db", str(tmp_path / "n.db")])
+        assert res.exit_code == 2, (bad, res.exit_code, res.output)
+        assert "stekker-audit-" not in res.output and "--domain" in res.output

@@ -81,6 +81,22 @@ def seed_items(attributions: Iterable[Any]) -> list[dict]:
     return list(out.values())
 
 
+def not_measured(attributions: Iterable[Any]) -> list[tuple[str, list[str]]]:
+    """(domain, seeded categories) whose DNS could not be measured: the domain's measurement
+    failed, or those services' answers were errors. What runs there is not known - never
+    "nothing detected"."""
+    out = []
+    for att in attributions:
+        domain = _svc_get(att, "domain")
+        services = _svc_get(att, "services") or {}
+        failed = [k for k in ORDER if _svc_get(services.get(k), "status") == "error"] if services else []
+        if _svc_get(att, "status") == "error" and not failed:
+            failed = list(ORDER)
+        if failed:
+            out.append((domain, failed))
+    return out
+
+
 def merge(existing: dict | None, seeded: list[dict]) -> dict:
     """Add seeded items whose product/name is not yet in ``existing``."""
     inv = dict(existing or {})
@@ -95,16 +111,23 @@ def merge(existing: dict | None, seeded: list[dict]) -> dict:
     return inv
 
 
-def to_yaml(inv: dict) -> str:
+def to_yaml(inv: dict, failed: list[tuple[str, list[str]]] | None = None) -> str:
     head = ("# Seeded by `stekker audit seed` from DNS. Items marked detected: true\n"
             "# were seen from outside: confirm each one (add annual_cost, users,\n"
             "# criticality, stops) or delete it, then add what DNS cannot see.\n")
+    for domain, cats in failed or []:
+        head += (f"# NOT MEASURED (DNS error) for {domain}: {', '.join(cats)} - what runs there is not\n"
+                 "# known (not 'nothing'): scan again later or add it yourself.\n")
     return head + yaml.safe_dump(inv, sort_keys=False, allow_unicode=True, width=100)
 
 
 def from_scan(store: Any, scan_id: Any, domain: str | None = None) -> list[dict]:
     """Seeded items from a stored scan's attributions (all its domains, or the
     one ``domain``)."""
+    return seed_items(_atts(store, scan_id, domain))
+
+
+def _atts(store: Any, scan_id: Any, domain: str | None = None) -> list[Any]:
     from stekker.attribute import load_attributions
 
     atts = load_attributions(store, scan_id)
@@ -113,7 +136,12 @@ def from_scan(store: Any, scan_id: Any, domain: str | None = None) -> list[dict]
         atts = [a for a in atts if a.domain == d]
         if not atts:
             raise LookupError(f"scan {scan_id} has no domain {domain!r}")
-    return seed_items(atts)
+    return atts
+
+
+def failed_in_scan(store: Any, scan_id: Any, domain: str | None = None) -> list[tuple[str, list[str]]]:
+    """:func:`not_measured` of a stored scan (all its domains, or the one ``domain``)."""
+    return not_measured(_atts(store, scan_id, domain))
 
 
 def scan_one_domain(store: Any, domain: str, resolvers: list[str] | None = None,

@@ -66,6 +66,16 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
 
     if not scan and not domain:
         _fail("give --scan ID (optionally with --domain D to pick one domain of it) or --domain D to scan it now", 2)
+    if domain and not scan:
+        from stekker.targets import NameProblem, _is_public, normalise_domain
+
+        try:
+            name = normalise_domain(domain)
+        except NameProblem as exc:
+            _fail(f"--domain {_visible(domain)!r} is not a domain name: {exc.reason}", 2)
+        if _is_public(name):
+            _fail(f"--domain {_visible(domain)!r} is a public suffix (like 'nl' or 'co.uk'), not an organisation's "
+                  "domain", 2)
     if into is not None and into.exists() and not into.is_file():
         _fail(f"--into {into} is not a file", 2)
     if out is not None and not (into is not None and out.exists() and into.exists() and out.samefile(into)):
@@ -97,10 +107,11 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
         echo(f"scanned {domain} as scan {scan_id} in {db}", err=True)
     try:
         items = S.from_scan(store, scan_id, domain)
+        failed = S.failed_in_scan(store, scan_id, domain)
     except Exception as exc:  # noqa: BLE001
         _fail(f"cannot load attributions of scan {scan_id}: {exc}")
     inv = S.merge(existing, items)
-    text = S.to_yaml(inv)
+    text = S.to_yaml(inv, failed)
     target = out or into
     if target:
         from stekker.outputs import write_text
@@ -109,6 +120,15 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
         echo(f"{len(items)} detected item(s) written to {target}; confirm them, then: stekker audit check {target}")
     else:
         sys.stdout.write(text)
+    if failed:
+        # a DNS error is never "nothing detected": say what could not be measured, exit 1 (partial)
+        for d, cats in failed[:20]:
+            echo(f"warning: the DNS of {_visible(d)} could not be measured for {', '.join(cats)} (DNS error): what runs "
+                 "there is not known - scan again later or add it yourself / niet gemeten (DNS-fout): onbekend, "
+                 "niet 'niets'", err=True)
+        if len(failed) > 20:
+            echo(f"warning: ... and {len(failed) - 20} more domains not measured", err=True)
+        raise typer.Exit(1)
 
 
 @audit_app.callback()
