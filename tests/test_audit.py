@@ -770,3 +770,29 @@ def test_seed_says_what_could_not_be_measured(tmp_path):
         res = r.invoke(app, ["audit", "seed", "--domain", bad, "--db", str(tmp_path / "n.db")])
         assert res.exit_code == 2, (bad, res.exit_code, res.output)
         assert "stekker-audit-" not in res.output and "--domain" in res.output
+
+
+@pytest.mark.parametrize("text, fmt, want", [
+    ("annual_cost: 1.200", "yaml", None), ("annual_cost: '1.200'", "yaml", None), ("annual_cost: '1,200'", "yaml", None),
+    ("annual_cost: 12.500", "yaml", None), ("annual_cost: '1.200,50'", "yaml", "1200.50"),
+    ("annual_cost: 1.5", "yaml", "1.5"), ("annual_cost: '1.200.000'", "yaml", "1200000"),
+    ("annual_cost: '1,200.50'", "yaml", "1200.50"), ("annual_cost: 1200", "yaml", "1200"),
+    ('A,crm,X,"1,200"', "csv", None), ("A,crm,X,1.200", "csv", None), ("A;crm;X;1.200", "csv;", "1200"),
+    ("A;crm;X;1,5", "csv;", "1.5"), ("A;crm;X;1,200", "csv;", None), ("A;crm;X;1.200,50", "csv;", "1200.50")])
+def test_an_amount_that_reads_two_ways_is_refused(text, fmt, want):
+    """Exploratory test (2026-12-06): "1.200" and "1,200" were read as 1.2
+    (and 1.200 in YAML is 1.2 to the parser) where a Dutch owner meant twelve
+    hundred - a factor of 1000 in every cost figure, without a word. One
+    separator and three digits reads two ways: refused, saying how to write
+    it; in a ';'-separated (Dutch) CSV 1.200 is twelve hundred, as documented."""
+    if fmt == "yaml":
+        src, name = "items:\n  - {name: A, category: crm, product: X, " + text + "}\n", "x.yaml"
+    else:
+        sep = ";" if fmt == "csv;" else ","
+        src, name = sep.join(["name", "category", "product", "annual_cost"]) + "\n" + text + "\n", "x.csv"
+    if want is None:
+        with pytest.raises(InventoryError) as e:
+            load_text(src, name)
+        assert "ambiguous amount" in str(e.value.problems[0].message), e.value.problems
+    else:
+        assert load_text(src, name).items[0].annual_cost == Decimal(want)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,8 @@ class InventoryError(ValueError):
 
 
 # --------------------------------------------------------------------- YAML
+_THOUSANDS_LOOK = re.compile(r"^\d{1,3}(\.\d{3})+$")  # 1.200, 12.500, 1.200.000
+
 def _construct(node: yaml.Node, path: tuple, lines: dict[tuple, int], loader: yaml.SafeLoader) -> Any:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
@@ -60,6 +63,8 @@ def _construct(node: yaml.Node, path: tuple, lines: dict[tuple, int], loader: ya
         return [_construct(v, path + (i,), lines, loader) for i, v in enumerate(node.value)]
     if node.tag.endswith(":timestamp"):
         return node.value  # pydantic parses (and reports) dates itself, e.g. 2027-13-01
+    if node.tag.endswith(":float") and node.style is None and _THOUSANDS_LOOK.match(node.value):
+        return node.value  # 1.200 written plainly: twelve hundred or 1.2? kept as text for the amount check
     return loader.construct_object(node, deep=True)
 
 

@@ -43,13 +43,17 @@ MAX_ITEMS = 10_000
 _DUTCH_THOUSANDS = re.compile(r"^\d{1,3}(\.\d{3})+(,\d+)?$")     # 1.200 / 1.200,50
 _DECIMAL_COMMA = re.compile(r"^\d+,\d+$")                          # 1200,50
 _EN_THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")       # 1,200.50
+_AMBIGUOUS_DOT = re.compile(r"^\d{1,3}\.\d{3}$")                    # 1.200: 1200 or 1.2?
+_AMBIGUOUS_COMMA = re.compile(r"^\d{1,3},\d{3}$")                  # 1,200: 1200 or 1.2?
 
 
 def parse_amount(v, dutch: bool = False):
     """An amount as people write it: ``1200.50``, ``1.200,50`` (Dutch),
     ``1200,50``, ``1,200.50``, optionally with ``€``/``EUR`` and spaces.
     ``dutch=True`` (a ';'-separated CSV) reads ``1.200`` as twelve hundred.
-    Anything else is returned unchanged for the validator to refuse."""
+    ``1.200`` elsewhere and ``1,200`` anywhere read two ways (a factor of 1000):
+    returned as written, and the validator refuses them saying how to write
+    the amount. Anything else is returned unchanged for the validator to refuse."""
     if not isinstance(v, str):
         return v
     s = v.strip().replace("\u00a0", "").replace(" ", "")
@@ -59,17 +63,26 @@ def parse_amount(v, dutch: bool = False):
         if s.endswith(sym):
             s = s[: -len(sym)]
     s = s.rstrip("-").rstrip(",")  # "1.200,-" (Dutch for whole euros)
+    # one separator followed by exactly three digits reads two ways: 1.200 and 1,200 are twelve
+    # hundred to one reader and 1.2 to another - a factor of 1000 (a ';'-separated CSV is Dutch:
+    # there 1.200 is twelve hundred, as documented)
+    if (_AMBIGUOUS_DOT.match(s) and not dutch) or _AMBIGUOUS_COMMA.match(s):
+        return s  # left as written: the validator (_amount) refuses it with how to write it
     if _EN_THOUSANDS.match(s) and not dutch and not _DECIMAL_COMMA.match(s):
         return s.replace(",", "")
     if "," in s and (_DUTCH_THOUSANDS.match(s) or _DECIMAL_COMMA.match(s)):
         return s.replace(".", "").replace(",", ".")
-    if dutch and _DUTCH_THOUSANDS.match(s):
+    if _DUTCH_THOUSANDS.match(s) and (dutch or s.count(".") > 1):  # 1.200.000 can only be thousands
         return s.replace(".", "")
     return s if s else v
 
 
 def _amount(v):
     v = parse_amount(v)
+    if isinstance(v, str) and (_AMBIGUOUS_DOT.match(v) or _AMBIGUOUS_COMMA.match(v)):
+        whole, dec = int(re.sub(r"[.,]", "", v)), Decimal(v.replace(",", "."))
+        raise ValueError(f"ambiguous amount {v!r}: it reads as {whole} and as {dec.normalize()} (a factor of 1000); "
+                         f"write {whole} or {dec:.2f}")
     if isinstance(v, float) and v != v:
         raise ValueError("not a number")
     if isinstance(v, (str, int, float)) and not isinstance(v, bool):
