@@ -377,11 +377,28 @@ def test_cli_site_writes_and_rewrites_its_own_site(built, tmp_path):
     assert (out / MARKER).is_file() and (out / "nl" / "index.html").is_file()
     page = (out / "en" / "domain" / "utrecht.nl" / "index.html").read_text("utf-8")
     assert 'href="https://example.org/meld?x=1&amp;scan=2&amp;domain=utrecht.nl"' in page
+    # a page stekker wrote that the new site no longer has goes; files the publisher added stay
+    # (exploratory test 2026-12-06: a .htaccess and a robots.txt were deleted by the next run)
     (out / "stale.html").write_text("old")
-    res = _cli("site", "--db", db, "--out", str(out), "-q")
+    with (out / ".stekker-site-files").open("a", encoding="utf-8") as f:
+        f.write("stale.html\n")
+    (out / ".htaccess").write_text("RewriteEngine On\n")
+    (out / "extra").mkdir()
+    (out / "extra" / "logo.svg").write_text("<svg/>")
+    res = _cli("site", "--db", db, "--out", str(out))
     assert res.exit_code == 0, res.output
     assert not (out / "stale.html").exists()  # the old site was replaced as a whole
+    assert (out / ".htaccess").read_text() == "RewriteEngine On\n" and (out / "extra" / "logo.svg").is_file()
+    assert "kept 2 file(s) you added: .htaccess, extra/logo.svg" in res.output
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".site.")]  # no temporary left
+    # a file of the publisher's where the new site writes one: stopped, nothing changed
+    lines = (out / ".stekker-site-files").read_text("utf-8").splitlines()
+    (out / ".stekker-site-files").write_text("".join(x + "\n" for x in lines if x != "data/home.csv"), "utf-8")
+    (out / "data" / "home.csv").write_text("mine")
+    res = _cli("site", "--db", db, "--out", str(out), "-q")
+    assert res.exit_code == 2 and "data/home.csv" in res.output, res.output
+    assert (out / "data" / "home.csv").read_text() == "mine" and (out / ".htaccess").is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".site.")]
 
 
 # ---------------------------------------------------------------------------

@@ -78,9 +78,13 @@ def site(
     try:
         stats = write_site(s, out, progress=lambda n: say(f"  {n} files…"),
                            workers=workers or default_workers())
+    except OutputError as exc:
+        raise _err(str(exc))
     except OSError as exc:
         raise _err(f"cannot write the site: {exc.strerror or exc}")
     say(f"wrote {out}: {stats.pages} pages, {stats.files} files, {stats.bytes / 1e6:.1f} MB in {stats.seconds:.1f} s")
+    if stats.kept:
+        say(f"kept {len(stats.kept)} file(s) you added: {', '.join(stats.kept[:5])}{' ...' if len(stats.kept) > 5 else ''}")
     if s._geo_dir is None:
         say("note: no municipal boundaries in the --geo / $STEKKER_GEO_DIR directory (it needs "
             "mxmapit_nl_municipality.topo.json and mxmapit_municipalities_nl.json): the map page has a table only")

@@ -6,7 +6,10 @@ everything was written.
 Nothing a user owns is destroyed: the output directory must be missing,
 empty, or a site stekker wrote before (it carries :data:`MARKER`).  The new
 site is built in a temporary directory beside it and swapped in by rename;
-the old site is removed only after the swap.
+the old site is removed only after the swap.  Files the publisher added to a
+site stekker wrote (a ``.htaccess``, ``robots.txt``, a logo) are not in its
+list of written files (:data:`MANIFEST`) and are carried into the new site;
+one standing where the new site writes a file stops the run, nothing changed.
 """
 
 from __future__ import annotations
@@ -26,6 +29,26 @@ from stekker.outputs import OutputError
 from .pages import Site
 
 MARKER = ".stekker-site.json"
+MANIFEST = ".stekker-site-files"  # every file stekker wrote, one relative path a line
+
+
+def _tree(root: Path) -> set[str]:
+    """Relative paths (POSIX) of every file and link under ``root``."""
+    out = set()
+    for d, dirs, names in os.walk(root):
+        rel = os.path.relpath(d, root)
+        for n in names + [x for x in dirs if os.path.islink(os.path.join(d, x))]:
+            out.add(n if rel == "." else f"{rel}/{n}".replace(os.sep, "/"))
+    return out
+
+
+def _added_by_user(out: Path) -> set[str]:
+    """Files in a site stekker wrote that it did not write (none known for a site without a list)."""
+    try:
+        written = set((out / MANIFEST).read_text("utf-8").splitlines())
+    except OSError:
+        return set()
+    return _tree(out) - written - {MARKER, MANIFEST}
 
 
 @dataclass(slots=True)
@@ -34,6 +57,7 @@ class SiteStats:
     bytes: int
     pages: int
     seconds: float
+    kept: tuple[str, ...] = ()  # files the publisher had added, carried into the new site
 
 
 def check_out_dir(out: str | os.PathLike, db: str | None = None) -> Path:
@@ -161,6 +185,17 @@ def write_site(site: Site, out: str | os.PathLike, progress: Callable[[int], Non
                 files, size, pages = files + f, size + b, pages + p
                 if progress and files // 2000 != (files - f) // 2000:
                     progress(files)
+        written = _tree(tmp)
+        kept = sorted(_added_by_user(out)) if out.is_dir() else []
+        clash = [k for k in kept if k in written]
+        if clash:
+            raise OutputError(f"--out {out}: file(s) you added stand where the new site writes: "
+                              f"{', '.join(clash[:5])}; move them (nothing was changed)")
+        for rel in kept:
+            dst = tmp / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(out / rel, dst, follow_symlinks=False)
+        (tmp / MANIFEST).write_text("".join(f"{x}\n" for x in sorted(written)), "utf-8")
         (tmp / MARKER).write_text(json.dumps({"generator": "stekker site", "scan": site.m.scan["scan_id"],
                                               "files": files}), "utf-8")
         os.chmod(tmp, 0o755)
@@ -174,4 +209,4 @@ def write_site(site: Site, out: str | os.PathLike, progress: Callable[[int], Non
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return SiteStats(files, size, pages, time.monotonic() - start)
+    return SiteStats(files, size, pages, time.monotonic() - start, tuple(kept))
