@@ -1263,3 +1263,30 @@ def test_the_more_preferred_mx_decides_who_receives_the_mail(kb):
     # preference swapped: Ziggo receives first
     swapped = [(d, "MX", "20 mx1.odido.nl."), (d, "MX", "10 mx.ziggo.nl.")]
     assert who(attr(d, swapped, kb).services["mail_inbound"]) == "vodafoneziggo"
+
+
+def test_a_report_states_the_asn_data_its_attributions_rest_on(kb, tmp_path, monkeypatch):
+    """Exploratory test (2026-12-06): attributions computed without IP-to-ASN
+    data, then `data import`, then `report`: the figures were the stored ones
+    (no addresses mapped) while the "no IP-to-ASN data" warning was gone and
+    the provenance named the newly installed table. The report now states the
+    data the attributions were computed with and how to recompute."""
+    from conftest import HAND_ORGS
+
+    from stekker.ipasn import AsnTable
+    from stekker.report import load_scan
+
+    store, sid = _stored_scan(tmp_path, "s.db", [(o.domain, o.organisation, o.sector, o.records) for o in HAND_ORGS])
+    attribute_scan(store, sid, kb=kb, asn_table=None, as_of=AS_OF)
+    monkeypatch.setattr(AsnTable, "load_default", classmethod(lambda cls, *a, **k: ASN))
+
+    def codes(meta):
+        return [getattr(w, "key", None) for w in meta["warnings"]]
+
+    _, meta = load_scan(store, sid, kb)
+    assert "asn_attributed_with" in codes(meta) and "asn_missing" in codes(meta), meta["warnings"]
+    assert not any(d.get("name") == ASN.info.get("name") for d in meta["datasets"])
+    attribute_scan(store, sid, kb=kb, asn_table=ASN, as_of=AS_OF)
+    _, meta = load_scan(store, sid, kb)
+    assert "asn_attributed_with" not in codes(meta) and "asn_missing" not in codes(meta), meta["warnings"]
+    assert any(d.get("name") == ASN.info.get("name") for d in meta["datasets"])

@@ -1011,6 +1011,14 @@ def attribute_domain(
 
 
 # ---------------------------------------------------------------- scans
+def asn_data_info(table: Any) -> dict[str, Any] | None:
+    """What identifies an IP-to-ASN table in a report: name, version, dates, rows (None: no table)."""
+    if table is None:
+        return None
+    info = table if isinstance(table, dict) else getattr(table, "info", {}) or {}
+    return {k: info.get(k) for k in ("name", "version", "data_date", "imported_at", "rows") if k in info}
+
+
 def _default_asn_table():
     try:
         from stekker.ipasn import AsnTable
@@ -1059,9 +1067,20 @@ def attribute_scan(
 
     store.save_attributions(scan_id, kb.version, gen())
     try:
-        counts = (store.scan_info(scan_id) or {}).get("counts") or {}
+        info = store.scan_info(scan_id) or {}
+        counts = info.get("counts") or {}
     except Exception:  # noqa: BLE001 - the summary stands without it
-        counts = {}
+        info, counts = {}, {}
+    # which IP-to-ASN data these attributions rest on (none: web hosting by address is unknown), so
+    # a report states it - not the data installed when the report is made (docs/REPORT.md)
+    try:
+        summ = dict(info.get("summary") or {}) if isinstance(info.get("summary"), dict) else {}
+        used = dict(summ.get("attributed_with") or {})
+        used[kb.version] = {"asn_data": asn_data_info(asn_table)}
+        summ["attributed_with"] = used
+        store.update_scan(scan_id, summary=summ)
+    except Exception:  # noqa: BLE001 - a store that cannot record it: the report then cannot state it
+        pass
     targets, done = counts.get("targets"), counts.get("done")
     if targets is not None and done is not None and done < targets:
         warnings.append(f"scan {scan_id} is incomplete: {done} of {targets} domains done; the "

@@ -62,8 +62,21 @@ def scan_meta(store: Any, scan_id: int, kb: Any = None) -> dict[str, Any]:
         from stekker.ipasn import AsnTable, stale_warning
 
         table = AsnTable.load_default()
+        used = _asn_used(info, kb)
+        if used is not False and _asn_key(used) != _asn_key(table.info if table is not None else None):
+            # the stored attributions rest on other IP-to-ASN data than the installed one (or none):
+            # the figures are theirs, so state theirs and say how to use the installed data
+            meta["datasets"] = [d for d in meta["datasets"]
+                                if not (isinstance(d, dict) and table is not None and d.get("name") == table.info.get("name"))]
+            have = "none" if table is None else repr(table.info.get("name"))
+            was = "none" if used is None else repr(used.get("name"))
+            meta["warnings"].append(Message(
+                "asn_attributed_with", f"the attributions of scan {scan_id} were computed with IP-to-ASN data {was}; "
+                f"installed now: {have}. The figures rest on the former: `stekker attribute --scan {scan_id}` "
+                "recomputes them with the installed data", scan=scan_id, was=was, have=have))
+            table = None if used is None else used
         if table is not None:
-            info_ = dict(table.info)
+            info_ = dict(table.info) if not isinstance(table, dict) else dict(table)
             if not any(d.get("name") == info_.get("name") for d in meta["datasets"]):
                 meta["datasets"].append(info_)
         # no table at all is the worst case: web hosting by IP address stays unknown
@@ -93,6 +106,20 @@ def scan_meta(store: Any, scan_id: int, kb: Any = None) -> dict[str, Any]:
             f"were measured; every figure covers those {done} only", scan=scan_id, state=info.get("state"),
             done=done, total=total))
     return meta
+
+
+def _asn_used(info: dict[str, Any], kb: Any) -> Any:
+    """The IP-to-ASN data the scan's attributions of this knowledge base were computed with (an
+    info dict, or None for none), as `attribute_scan` records it; False when not recorded."""
+    summ = info.get("summary") if isinstance(info.get("summary"), dict) else {}
+    rec = (summ.get("attributed_with") or {}).get(getattr(kb, "version", None))
+    return rec.get("asn_data") if isinstance(rec, dict) else False
+
+
+def _asn_key(info: Any) -> Any:
+    if not info:
+        return None
+    return tuple(str(info.get(k)) for k in ("name", "version", "data_date", "imported_at"))
 
 
 def _psl_in_force(meta: dict[str, Any]) -> None:
