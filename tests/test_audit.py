@@ -796,3 +796,56 @@ def test_an_amount_that_reads_two_ways_is_refused(text, fmt, want):
         assert "ambiguous amount" in str(e.value.problems[0].message), e.value.problems
     else:
         assert load_text(src, name).items[0].annual_cost == Decimal(want)
+
+
+def test_seed_into_keeps_the_users_text(tmp_path):
+    """Exploratory test (2026-12-06): `audit seed --into` rewrote the user's
+    inventory through a YAML dump, deleting every comment ("NIET wissen",
+    "contract ligt in de kluis"). New items are now added to the file's text;
+    where its shape does not allow that, the original is kept as .bak."""
+    from dataclasses import replace
+
+    from stekker import kb as K
+    from stekker.attribute.model import Service
+    from stekker.store import Store
+    from test_report_support import dom
+
+    kb = K.load()
+    db = tmp_path / "s.db"
+    st = Store.open(str(db))
+    sid = st.create_scan(tool_version="0.1.0", plan_version=1, input_path="in.csv", input_sha256="ab" * 32,
+                         resolvers=["127.0.0.1:53"], options={})
+    ms = Service(category="mailbox", status="attributed", provider="microsoft", provider_name="Microsoft",
+                 company="microsoft", confidence=0.95)
+    recs = [dom("ok.nl", "O", "bedrijf", {"mailbox": ms})]
+    st.add_targets(sid, [{"domain": "ok.nl", "organisation": "O", "sector": "bedrijf"}])
+    st.save_attributions(sid, kb.version, [replace(r, kb_version=kb.version).to_dict() for r in recs])
+    st.finish_scan(sid, "finished")
+    st.close()
+    own = ("# Onze IT-lijst — bijgehouden door Piet, NIET wissen\n"
+           "items:\n"
+           "  - name: Boekhouding   # contract ligt in de kluis, sleutel bij Marie\n"
+           "    category: accounting\n"
+           "    product: Exact Online\n"
+           "    annual_cost: 1200   # prijs 2025, stijgt in 2026\n"
+           "  # nog toevoegen: CRM\n"
+           "currency: EUR\n")
+    inv = tmp_path / "c.yaml"
+    inv.write_text(own, "utf-8")
+    r = CliRunner()
+    app = _cli()
+    res = r.invoke(app, ["audit", "seed", "--scan", str(sid), "--db", str(db), "--into", str(inv)])
+    assert res.exit_code == 0, res.output
+    text = inv.read_text("utf-8")
+    for line in own.splitlines():
+        assert line in text, line  # every line of the user's file is still there
+    data = yaml.safe_load(text)
+    assert [i["name"] for i in data["items"]][0] == "Boekhouding" and len(data["items"]) >= 2
+    assert any(i.get("detected") for i in data["items"]) and data["currency"] == "EUR"
+    assert not (tmp_path / "c.yaml.bak").exists()
+    # a flow list cannot be extended in place: rewritten, the original kept beside it
+    flow = tmp_path / "f.yaml"
+    flow.write_text("# mijn lijst\nitems: [{name: A, category: crm, product: Salesforce}]\n", "utf-8")
+    res = r.invoke(app, ["audit", "seed", "--scan", str(sid), "--db", str(db), "--into", str(flow)])
+    assert res.exit_code == 0 and "kept as" in res.output, res.output
+    assert (tmp_path / "f.yaml.bak").read_text("utf-8").startswith("# mijn lijst")

@@ -111,6 +111,56 @@ def merge(existing: dict | None, seeded: list[dict]) -> dict:
     return inv
 
 
+def new_items(existing: dict | None, seeded: list[dict]) -> list[dict]:
+    """The seeded items :func:`merge` would add to ``existing``."""
+    have = len((existing or {}).get("items") or [])
+    return merge(existing, seeded)["items"][have:]
+
+
+def append_to_text(text: str, items: list[dict]) -> str | None:
+    """``text`` (a user's YAML inventory) with ``items`` added at the end of its ``items:`` block
+    list, every other character as the user wrote it (comments, order, quoting); None when the
+    file's shape does not allow it (a flow list ``items: [...]``, no top-level mapping)."""
+    from stekker.safeyaml import compose
+
+    if not items:
+        return text
+    node, loader = compose(text, "<inventory>")
+    loader.dispose()
+    dumped = yaml.safe_dump(items, sort_keys=False, allow_unicode=True, width=100)
+    if node is None or not isinstance(node, yaml.MappingNode):
+        return None
+    seq = next((v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == "items"), None)
+    if seq is None:  # no items yet: a new key at the end
+        return text + ("" if text.endswith("\n") or not text else "\n") + "items:\n" + _indent(dumped, 2)
+    if not isinstance(seq, yaml.SequenceNode) or seq.flow_style or not seq.value:
+        return None
+    col = seq.value[0].start_mark.column - 2  # the column of the items' "- "
+    # insert after the last item's own text (its trailing comments and blank lines stay where they are)
+    end = _last_scalar_end(seq.value[-1])  # a block's own end mark lies at the next key, after comments
+    nl = text.find("\n", end)
+    at = len(text) if nl < 0 else nl + 1
+    head = text[:at] if text[:at].endswith("\n") else text[:at] + "\n"
+    return head + _indent(dumped, col) + text[at:]
+
+
+def _last_scalar_end(node: yaml.Node) -> int:
+    stack, end = [node], node.start_mark.index
+    while stack:
+        n = stack.pop()
+        if isinstance(n, yaml.ScalarNode):
+            end = max(end, n.end_mark.index)
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend(n.value)
+        elif isinstance(n, yaml.MappingNode):
+            stack.extend(x for kv in n.value for x in kv)
+    return end
+
+
+def _indent(block: str, n: int) -> str:
+    return "".join((" " * n + line) if line.strip() else line for line in block.splitlines(keepends=True))
+
+
 def to_yaml(inv: dict, failed: list[tuple[str, list[str]]] | None = None) -> str:
     head = ("# Seeded by `stekker audit seed` from DNS. Items marked detected: true\n"
             "# were seen from outside: confirm each one (add annual_cost, users,\n"

@@ -113,6 +113,31 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
     inv = S.merge(existing, items)
     text = S.to_yaml(inv, failed)
     target = out or into
+    if into is not None and into.exists() and existing is not None:
+        # the user's own file: add the new items to its text, keeping every comment and line; when
+        # its shape does not allow that, the rewritten file comes with a copy of the original
+        added = S.new_items(existing, items)
+        try:
+            kept = S.append_to_text(into.read_text("utf-8"), added)
+            if kept is not None and load_user_yaml(kept, str(into)) != inv:
+                kept = None  # the text does not read back as the merged inventory: rewrite (with a copy)
+        except (YAMLInputError, OSError, UnicodeDecodeError):
+            kept = None
+        if kept is not None:
+            if failed:
+                kept = "".join(line + "\n" for line in S.to_yaml({}, failed).splitlines()
+                               if line.startswith("# NOT MEASURED") or line.startswith("# known")) + kept
+            text = kept
+        elif target == into:
+            import shutil
+
+            backup = into.with_name(into.name + ".bak")
+            try:
+                shutil.copy2(into, backup)
+            except OSError as exc:
+                _fail(f"--into {into}: cannot keep a copy of it before rewriting ({exc.strerror or exc})", 2)
+            echo(f"note: {into} is rewritten (its list could not be extended in place); your original, with its "
+                 f"comments, is kept as {backup}", err=True)
     if target:
         from stekker.outputs import write_text
 
