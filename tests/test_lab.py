@@ -532,3 +532,26 @@ def test_lab_stop_never_signals_a_process_a_pids_file_names_that_is_no_lab_serve
     finally:
         victim.kill()
         victim.wait()
+
+
+def test_cli_start_refuses_a_directory_of_the_users(tmp_path):
+    """Exploratory test (2026-12-06): `lab start --dir DIR` on a directory of
+    the user's overwrote DIR/input.csv (the likeliest name of their own list)
+    and deleted DIR/zones. Refused before anything is written or started."""
+    from typer.testing import CliRunner
+
+    from stekker.cli import _register, app
+
+    _register()
+    d = tmp_path / "mine"
+    (d / "zones").mkdir(parents=True)
+    (d / "zones" / "keep.zone").write_text("my zone")
+    (d / "input.csv").write_text("domain,organisation\nmine.nl,Me\n")
+    try:
+        res = CliRunner().invoke(app, ["lab", "start", "--dir", str(d), "--orgs", "5", "--net", "127.250"])
+    finally:
+        if (d / "lab.json").exists():  # a regression started a lab there: stop it
+            CliRunner().invoke(app, ["lab", "stop", "--dir", str(d)])
+    assert res.exit_code == 2 and "not a lab directory" in res.output, res.output
+    assert (d / "input.csv").read_text() == "domain,organisation\nmine.nl,Me\n"
+    assert (d / "zones" / "keep.zone").read_text() == "my zone"

@@ -74,6 +74,13 @@ def start(
     if names is not None and not names.exists():
         echo(f"error: --names file not found: {names}", err=True)
         raise typer.Exit(2)
+    # the lab writes DIR/input.csv and replaces DIR/zones and DIR/run: only in a directory it made
+    # (it holds lab.json) or a new or empty one - never over a user's own files
+    if dir.exists() and (not dir.is_dir() or (any(dir.iterdir()) and not (dir / "lab.json").is_file())):
+        echo(f"error: --dir {dir} is not empty and is not a lab directory stekker made (no lab.json): the lab "
+             "would overwrite input.csv and replace zones/ there; choose a new or empty directory "
+             "(nothing was touched)", err=True)
+        raise typer.Exit(2)
     name_iter = profiles.read_names(names) if names else None
     spec = LabSpec(orgs=profiles.generate(orgs, seed=seed, names=name_iter), with_faults=faults, org_tiers=tiers,
                    fault_mix=FaultMix(lame_timeout, lame_refused, nonexistent), resolver_profile=resolver_profile)
