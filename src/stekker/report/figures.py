@@ -202,6 +202,9 @@ def nos_comparison(report: Any, kb: Any) -> NosComparison | None:
             return None
         res = judge_results([r.da for r in report.results], kb, [pol], report.as_of)
         tally = _tally(r.verdict[pid] for r in res)
+    # the domains whose answer under the definition is known (the headline row's base)
+    verdicts = {r.domain: r.verdict.get(pid) for r in (report.results if pol in report.policies else res)}
+    decided = {d for d, v in verdicts.items() if v in (SOVEREIGN, NOT_SOVEREIGN)}
     cats = set(pol.categories or []) - {"host"}
     # "of all existing domains": those measured (status ok); a domain whose measurement
     # failed (status error) is not in the base, a non-existent one neither
@@ -214,13 +217,16 @@ def nos_comparison(report: Any, kb: Any) -> NosComparison | None:
             row.count, row.base = tally.not_sovereign, tally.decided
         elif row.kind in ("provider", "provider_group"):
             ids = set(spec.get("companies") or [])
-            row.count = sum(1 for r in live if any(
+            # ``base: decided``: of the same domains as the headline row, so the two can be compared
+            # (a share of all existing domains beside one of the known answers invited a subtraction)
+            scope = [r for r in live if r.domain in decided] if spec.get("base") == "decided" else live
+            row.count = sum(1 for r in scope if any(
                 (d.category in cats or not cats) and d.verdicts.get(pol.id) is not None
                 # a knowledge-base answer only (null: a record from before issue 12, read as kb);
                 # weak evidence (a tenant token, an SPF include) and network operators are left out
                 and d.service.basis in (None, "kb")
                 and (d.provider_key in ids or _chain_ids(d) & ids) for d in r.deps))
-            row.base = len(live)
+            row.base = len(scope)
         elif row.kind == "portals":
             ids = set(spec.get("companies") or [])
             want = {s.lower() for s in spec.get("sectors") or []}
