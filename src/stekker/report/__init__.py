@@ -98,6 +98,22 @@ def scan_meta(store: Any, scan_id: int, kb: Any = None) -> dict[str, Any]:
             meta["warnings"].append(Message(
                 "ms_realm_errors", f"the Microsoft realm look-up failed for {errors} domains: recorded as errors, "
                 "never as 'no tenant'", errors=errors))
+    # rows of the input that were not measured (an invalid name, an address, a public suffix, a
+    # malformed line): the figures rest on fewer lines than the list had - say so (docs/REPORT.md)
+    try:
+        from collections import Counter
+
+        from stekker.targets import REJECTING_KINDS
+
+        dropped = Counter(i["kind"] for i in store.input_issues(scan_id) if i["kind"] in REJECTING_KINDS)
+    except Exception:  # noqa: BLE001 - an older store without the table
+        dropped = Counter()
+    if dropped:
+        n = sum(dropped.values())
+        kinds = ", ".join(f"{k} {v}" for k, v in sorted(dropped.items(), key=lambda kv: (-kv[1], kv[0])))
+        meta["warnings"].append(Message(
+            "input_rejected", f"{n} lines of the input were not measured ({kinds}): the figures do not cover "
+            f"them; `stekker show --issues --scan {scan_id}` lists each", n=n, kinds=kinds, scan=scan_id))
     if info.get("state") and info.get("state") != "finished":
         c = info.get("counts") or {}
         done, total = int(c.get("done") or 0), int(c.get("targets") or 0)
