@@ -228,6 +228,14 @@ def test_no_answering_resolver_stops_within_seconds(lab, tmp_path):
     con = sqlite3.connect(tmp_path / "x.db")
     assert con.execute("select count(*) from queries").fetchone()[0] == 0
     assert con.execute("select state from scans").fetchone()[0] == "aborted"
+    # the message does not say "nothing was recorded" of a scan it keeps; the report of that scan
+    # says none of its domains were measured, not that the input lacks an organisation column
+    # (exploratory test 2026-12-06)
+    assert "kept as aborted" in p.stderr and "--resume 1" in p.stderr, p.stderr
+    r = _stekker("report", "--db", str(tmp_path / "x.db"), env={**os.environ, "COLUMNS": "200"})
+    assert r.returncode == 1, r.stderr
+    assert "0 of the 2 domains of the input were measured" in r.stdout + r.stderr
+    assert "no organisation column" not in r.stdout
 
 
 def test_input_errors_are_reported_with_line_numbers(lab, tmp_path):

@@ -201,7 +201,10 @@ def scan(
                                   domain_deadline=domain_deadline))
     except NoResolverError as exc:
         store.finish_scan(scan_id, "aborted", {"message": str(exc)})
-        raise _err(str(exc), 3)
+        # the scan and its input are kept (aborted, nothing measured): it can be resumed, and a report
+        # of it says that none of its domains were measured
+        raise _err(f"{exc} Scan {scan_id} is kept as aborted with its input; when a resolver works: "
+                   f"stekker scan --resume {scan_id} --db {db}", 3)
     _print_summary(res)
     c = res.counters
     if c.domains >= 20 and c.nxdomain > c.domains / 2:

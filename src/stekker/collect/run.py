@@ -374,7 +374,7 @@ async def _probe(transport: Transport) -> dict[str, str]:
             + "; ".join(f"{r}: {why}" for r, why in problems.items())
             + (") is this machine offline, or is the --resolver address wrong?" if silent else
                ") use another --resolver.")
-            + " Nothing was recorded."
+            + " No domain was measured."
         )
     for r, why in problems.items():
         print(f"warning: resolver {r} left out: {why}", file=sys.stderr, flush=True)

@@ -191,7 +191,9 @@ def print_report(report: Report, lang: str = "en", console: Console | None = Non
         head.append(f" · {t('data_age')}: {t.count('day', age)}")
     head.append(f"\n{t('judged_as_of')}: {report.as_of.isoformat()} · {t('kb_version')}: {meta.get('kb_version') or '–'}")
     head.append(f" · {t('domains')}: {fmt_int(report.domain_count, lang)} · {t('organisations')}: ")
-    head.append(fmt_int(report.organisation_count, lang) if report.organisation_count else t("no_orgs_header"))
+    # "no organisation column" only when domains were measured and none had an organisation
+    head.append(fmt_int(report.organisation_count, lang) if report.organisation_count or not report.results
+                else t("no_orgs_header"))
     c.print(head)
     for w in meta.get("warnings") or []:
         c.print(Text("! " + t.message(w), style="yellow"))
