@@ -11,7 +11,7 @@ from sqlalchemy import bindparam
 from stekker.store import schema as S
 from stekker.store.codec import _chunks, _clean, _clean_list, _jdump, _jints, _jlist, _jstrs, _merge, _norm_domain
 from stekker.store.engine import StoreError
-from stekker.targets import Target
+from stekker.targets import Target, merge_lines
 
 
 def _target_fields(t: Any) -> dict:
@@ -110,7 +110,7 @@ class TargetsMixin:
                                 "b_orgs": _jdump(_merge(_jlist(old.organisations), f["organisations"])),
                                 "b_secs": _jdump(_merge(_jlist(old.sectors), f["sectors"])),
                                 "b_hosts": _jdump(_merge(_jlist(old.hosts), f["hosts"])),
-                                "b_lines": _jdump(_merge(_jlist(old.lines), f["lines"])),
+                                "b_lines": _jdump(merge_lines(_jlist(old.lines), f["lines"])),
                             }
                         )
                 if new_rows:
@@ -138,8 +138,9 @@ class TargetsMixin:
                     if len(pending) >= batch:
                         flush()
                 else:
-                    for k in ("organisations", "sectors", "hosts", "lines"):
+                    for k in ("organisations", "sectors", "hosts"):
                         _merge(cur[k], f[k])
+                    merge_lines(cur["lines"], f["lines"])
             flush()
         return added
 
