@@ -136,7 +136,7 @@ COMMANDS = {
     "audit report FILE": (lambda ws, x: ["audit", "report", x, "--json", _out(ws)], ["out"]),
     "audit report options": (lambda ws, x: ["audit", "report", ws / "inv.yaml", "--lang", x, "--as-of", x], []),
     "audit seed --into FILE": (lambda ws, x: ["audit", "seed", "--scan", "1", "--db", ws / "s.db", "--into", x],
-                               ["ARG"]),
+                               ["ARG", "ARG.bak"]),
     "audit seed -o": (lambda ws, x: ["audit", "seed", "--scan", x, "--db", ws / "s.db", "-o", _out(ws)], ["out"]),
     "data import FILE": (lambda ws, x: ["data", "import", x, "--data-dir", ws / "data"], ["data/*"]),
     "data update": (lambda ws, x: ["data", "update", "--data-dir", ws / "data", "--only", "psl", "--source",
@@ -188,7 +188,8 @@ def _snapshot(ws: Path) -> dict[str, str]:
 def _allowed(rel: str, outputs: list[str], before: dict, arg: str | None) -> bool:
     """An output: a named file, a directory's files (``data/*``), any file
     that did not exist before (``NEW``), or the argument itself (``ARG``:
-    ``audit seed --into`` edits the inventory in place) unless it is the
+    ``audit seed --into`` edits the inventory in place; ``ARG.bak``, a new
+    copy of it beside it, when it is rewritten) unless it is the
     database.  An existing file changed by an output option is never allowed
     unless named: stekker must refuse foreign files without --force."""
     for o in outputs:
@@ -198,6 +199,8 @@ def _allowed(rel: str, outputs: list[str], before: dict, arg: str | None) -> boo
             return True
         if o == "ARG" and arg is not None and rel == arg and rel != "s.db":
             return True
+        if o == "ARG.bak" and arg is not None and rel == arg + ".bak" and rel not in before:
+            return True  # the copy of an inventory that could not be extended in place
     return False
 
 

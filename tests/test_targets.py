@@ -431,3 +431,19 @@ def test_merging_repeats_keeps_every_line_once():
     for n in range(2, 5001):
         merge_lines(lines, [n])
     assert lines == list(range(1, 5001))
+
+
+def test_two_domain_columns_are_refused(tmp_path):
+    """Exploratory test (2026-12-06): `domain,domain` read the first column
+    only; the second's names were neither measured nor reported."""
+    from stekker.targets import InputError, read_targets
+
+    for header in ("domain,domain", "domain;domeinnaam;organisation"):
+        p = tmp_path / "d.csv"
+        sep = ";" if ";" in header else ","
+        p.write_text(header + "\n" + sep.join(["a.nl", "b.nl", "X"][: header.count(sep) + 1]) + "\n")
+        with pytest.raises(InputError, match="more than one column holds domain names"):
+            list(read_targets(str(p)).iter_targets())
+    ok = tmp_path / "ok.csv"
+    ok.write_text("Domain Name,Domain Type,Agency\na.nl,gemeente,X\n")
+    assert [t.domain for t in read_targets(str(ok)).iter_targets()] == ["a.nl"]

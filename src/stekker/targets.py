@@ -741,6 +741,11 @@ def _setup_csv(tf: TargetFile, lines: list[tuple[int, str]]) -> None:
         tf._header_line = header_no
         tf._first_data_line = header_no + 1
         tf.columns = {"domain": _find_col(cells, DOMAIN_COLUMNS)}
+        twice = [i for i, c in enumerate(cells) if c in DOMAIN_COLUMNS]
+        if len(twice) > 1:  # the second one's names were never measured nor reported
+            shown = ", ".join(f"{tf.header[i].strip()!r} (column {i + 1})" for i in twice)
+            raise InputError(f"{tf.path}: line {header_no}: more than one column holds domain names ({shown}); "
+                             "stekker reads one: keep one 'domain' column, or put the others on lines of their own")
         for role, names in (("organisation", ORG_COLUMNS), ("sector", SECTOR_COLUMNS), ("hosts", HOSTS_COLUMNS)):
             i = _find_col(cells, names)
             if i is not None and i not in tf.columns.values():

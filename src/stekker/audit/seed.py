@@ -128,7 +128,11 @@ def append_to_text(text: str, items: list[dict]) -> str | None:
     node, loader = compose(text, "<inventory>")
     loader.dispose()
     dumped = yaml.safe_dump(items, sort_keys=False, allow_unicode=True, width=100)
-    if node is None or not isinstance(node, yaml.MappingNode):
+    if node is None and not text.strip(" \t\r\n"):
+        node = yaml.MappingNode("tag:yaml.org,2002:map", [])  # an empty file: items go at its end
+    elif node is None:  # only comments: the items after them
+        return text + ("" if text.endswith("\n") else "\n") + "items:\n" + _indent(dumped, 2)
+    if not isinstance(node, yaml.MappingNode):
         return None
     seq = next((v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == "items"), None)
     if seq is None:  # no items yet: a new key at the end
