@@ -182,6 +182,13 @@ def test_truncating_resolver_gives_truncated_errors(lab, tmp_path):
     assert ev.status == "error"
     assert {r.error_kind for r in ev.results} == {ErrorKind.TRUNCATED}
     assert not any(r.status is Status.ABSENT for r in ev.results)
+    # from the command line: a run in which not one answer was usable ends with exit 3 and says why
+    # (it ended with exit 0; exploratory test 2026-12-06)
+    p = _stekker("scan", str(inp), "--db", str(tmp_path / "c.db"), "--resolver",
+                 faults.for_net(faults.TRUNCATING_RESOLVER, lab.net), "--timeout", "0.5", "--retries", "0",
+                 "--progress", "none", timeout=120)
+    assert p.returncode == 3 and "none of the 1 domains could be measured" in p.stderr, (p.returncode, p.stderr)
+    assert "truncated" in p.stderr
 
 
 def test_failover_past_a_dead_resolver(lab, tmp_path):

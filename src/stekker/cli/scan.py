@@ -207,6 +207,14 @@ def scan(
                    f"stekker scan --resume {scan_id} --db {db}", 3)
     _print_summary(res)
     c = res.counters
+    if res.state == "finished" and c.domains and c.error == c.domains and not (c.present or c.absent):
+        # not one answer was usable (a resolver that truncates every answer and refuses TCP, ...):
+        # the errors are stored as errors, but this run measured nothing - say so, exit 3
+        kinds = ", ".join(f"{k} {n}" for k, n in c.error_kinds.most_common(3))
+        echo(f"error: none of the {c.domains} domains could be measured: every question failed ({kinds}); the "
+             f"resolver does not work for this scan - scan again with another --resolver. The errors are stored "
+             f"as errors (scan {scan_id}), never as 'absent'", err=True)
+        raise typer.Exit(3)
     if c.domains >= 20 and c.nxdomain > c.domains / 2:
         echo(f"warning: {c.nxdomain} of {c.domains} domains do not exist according to the resolver; "
                    "check the input list and the resolver before quoting these results", err=True)
