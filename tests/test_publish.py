@@ -778,3 +778,21 @@ def test_catalogue_links_resolve_to_the_sites_files(built):
     assert ds["dct:spatial"]["@id"].endswith("/country/NLD")
     assert all(d["dcat:mediaType"]["@id"].startswith("http://www.iana.org/assignments/media-types/")
                for d in ds["dcat:distribution"])
+
+
+def test_cli_serve_on_a_busy_port_says_so(built):
+    """Exploratory test (2026-12-06): a busy port gave uvicorn's own log line
+    ("ERROR: [Errno 98] ...") and exit 3; the documented answer is stekker's
+    message and exit 2."""
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        r = subprocess.run([sys.executable, "-m", "stekker", "serve", "--db", str(built["db"]), "--port", str(port)],
+                           capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and f"error: cannot listen on 127.0.0.1:{port}" in r.stderr, (r.returncode, r.stderr)
+    assert "ERROR:" not in r.stderr and "Traceback" not in r.stderr

@@ -120,6 +120,16 @@ def serve(
     from stekker.publish.pages import Site
     from stekker.publish.serve import create_app
 
+    import socket
+
+    # the address first: uvicorn reports a busy port in a log line of its own and exits 1
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as sk:
+            sk.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sk.bind(infos[0][4])
+    except (OSError, IndexError) as exc:
+        raise _err(f"cannot listen on {host}:{port}: {getattr(exc, 'strerror', None) or exc}")
     model = _model(db, scan, explanations, contest_url, contest_email, history)
     app_ = create_app(Site(model, geo))
     import uvicorn
@@ -129,3 +139,6 @@ def serve(
         uvicorn.run(app_, host=host, port=port, log_level="warning", server_header=False)
     except OSError as exc:
         raise _err(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    except SystemExit as exc:  # uvicorn's own exit when it could not start
+        if exc.code not in (0, None):
+            raise _err(f"cannot serve on {host}:{port} (the server stopped with code {exc.code})")
