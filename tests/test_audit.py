@@ -623,6 +623,11 @@ def test_cli_seed_domain_scans_through_the_scan_engine(lab, tmp_path):
     # the short form: stekker audit --scan ID (scan 1 in that database) --domain to pick it
     res2 = r.invoke(app, ["audit", "--scan", "1", "--domain", "gemeente-a.nl", "--db", str(tmp_path / "s.db")])
     assert res2.exit_code == 0 and "Microsoft 365" in res2.output
+    assert "is now the newest" not in res.output  # the database's only scan
+    # a second one-domain scan becomes 'latest': said (exploratory test 2026-12-06)
+    res3 = r.invoke(app, ["audit", "seed", "--domain", "gemeente-a.nl", "--resolver", str(lab.resolver),
+                          "--db", str(tmp_path / "s.db")])
+    assert res3.exit_code == 0 and "note: scan 2 (audit gemeente-a.nl) is now the newest" in res3.output, res3.output
 
 
 def test_csv_example_is_the_same_inventory_as_the_yaml_example():

@@ -105,6 +105,13 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
         except Exception as exc:  # noqa: BLE001
             _fail(f"scanning {domain} failed: {exc}", 3)
         echo(f"scanned {domain} as scan {scan_id} in {db}", err=True)
+        try:  # this one-domain scan is now the database's newest: 'latest' means it
+            older = [x for x in store.list_scans() if int(x.get("id") or x.get("scan_id") or 0) != scan_id]
+        except Exception:  # noqa: BLE001
+            older = []
+        if older:
+            echo(f"note: scan {scan_id} (audit {domain}) is now the newest in {db}: `--scan latest` means this "
+                 f"one-domain scan; give the number of the scan you mean (`stekker scans` lists them)", err=True)
     try:
         items = S.from_scan(store, scan_id, domain)
         failed = S.failed_in_scan(store, scan_id, domain)
