@@ -854,3 +854,15 @@ def test_seed_into_keeps_the_users_text(tmp_path):
     res = r.invoke(app, ["audit", "seed", "--scan", str(sid), "--db", str(db), "--into", str(flow)])
     assert res.exit_code == 0 and "kept as" in res.output, res.output
     assert (tmp_path / "f.yaml.bak").read_text("utf-8").startswith("# mijn lijst")
+
+
+def test_seed_into_a_csv_inventory_says_what_to_do(tmp_path):
+    """Exploratory test (2026-12-06): --into a CSV inventory answered with a
+    YAML parse error about line 7; --into extends YAML only, and says so."""
+    inv = tmp_path / "inv.csv"
+    inv.write_text("name,category,product\nMail,email,Microsoft 365\n")
+    before = inv.read_bytes()
+    res = CliRunner().invoke(_cli(), ["audit", "seed", "--scan", "1", "--db", str(tmp_path / "none.db"),
+                                      "--into", str(inv)])
+    assert res.exit_code == 2 and "adds to a YAML inventory" in res.output and "invalid YAML" not in res.output
+    assert inv.read_bytes() == before

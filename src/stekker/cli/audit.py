@@ -78,6 +78,9 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
                   "domain", 2)
     if into is not None and into.exists() and not into.is_file():
         _fail(f"--into {into} is not a file", 2)
+    if into is not None and into.suffix.lower() in (".csv", ".tsv", ".txt"):
+        _fail(f"--into {into}: --into adds to a YAML inventory; for a CSV inventory write the detected items "
+              "to a new file (-o seeded.yaml) and copy what you keep into your CSV (nothing was changed)", 2)
     if out is not None and not (into is not None and out.exists() and into.exists() and out.samefile(into)):
         _check_out(out, "inventory", "--output", force, db=db)
     existing = None
