@@ -238,6 +238,8 @@ def test_changes_page_feed_and_json(built):
     assert ch["added_domains"] == ["orphan.nl"]
     page = (out / "en" / "changes" / "index.html").read_text("utf-8")
     assert "almere.nl" in page and "moved" in page
+    # definitions by their names, in the page's language, not their ids (exploratory test 2026-12-06)
+    assert "<td>No US (NOS)</td>" in page and "<td>nos</td>" not in page and "<td>broad</td>" not in page
     feed = ET.fromstring((out / "en" / "changes.atom").read_bytes())
     ns = {"a": "http://www.w3.org/2005/Atom"}
     titles = [e.find("a:title", ns).text for e in feed.findall("a:entry", ns)]

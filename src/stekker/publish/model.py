@@ -499,6 +499,11 @@ class Model:
             "evidence": ev,
         }
 
+    def _policy_title(self, pid: str, t: Text) -> str:
+        """A definition's short name in the page's language (its id when the report has no such policy)."""
+        titles = self._policy_titles.setdefault(t.lang, {p.id: p.short_title(t.lang) for p in self.report.policies})
+        return titles.get(pid, pid)
+
     def _dep_verdicts(self, d: Any, t: Text) -> list[dict[str, Any]]:
         # the judge shares one verdict dict between dependencies on the same provider: render it once
         key = (id(d.verdicts), t.lang)
@@ -545,7 +550,8 @@ class Model:
             "sectors": [{"name": visible(s), "slug": self._sector_slug(s)} for s in r.sectors],
             "verdicts": self._verdicts(r, t), "services": services,
             "hosts": [{"host": visible(h.host), "provider": visible(t.provider(h.provider_key, h.service.provider_name)),
-                       "verdicts": [{"policy": pid, "label": t._r.host_verdict(v)} for pid, v in h.verdict.items()]}
+                       "verdicts": [{"policy": pid, "title": self._policy_title(pid, t), "label": t._r.host_verdict(v)}
+                                    for pid, v in h.verdict.items()]}
                       for h in r.hosts],
             "errors": [{k: visible(v) for k, v in e.items()} for e in r.da.errors],
             "explanations": _explanations(r.explanations),
@@ -832,6 +838,7 @@ class Model:
         rows.sort(key=lambda x: ({"moved": 0, "new": 1, "vanished": 2}.get(x["kind"], 3), x["domain"]))
         verdicts = [{"domain": v.domain, "id": safe_id(v.domain) if v.domain in self._by_domain else None,
                      "organisations": [visible(o) for o in v.organisations], "policy": v.policy,
+                     "title": self._policy_title(v.policy, t),
                      "old": t.verdict(v.old), "new": t.verdict(v.new)} for v in c.verdict_changes]
         return {"old": c.old_label, "new": c.new_label, "common": t.int(c.common),
                 "added": [visible(d) for d in c.added_domains], "removed": [visible(d) for d in c.removed_domains],
