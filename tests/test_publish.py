@@ -798,3 +798,15 @@ def test_cli_serve_on_a_busy_port_says_so(built):
                            capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and f"error: cannot listen on 127.0.0.1:{port}" in r.stderr, (r.returncode, r.stderr)
     assert "ERROR:" not in r.stderr and "Traceback" not in r.stderr
+
+
+def test_sector_mailbox_table_counts_every_domain(built):
+    """Exploratory test (2026-12-06): the sector's mailbox table gave shares
+    of the domains with a recognised platform only, leaving out those not
+    recognised or in error, with no base; a sector without any was an empty
+    table. Every domain of the sector is counted, the base is said."""
+    page = (built["out"] / "en" / "sector" / "gemeente" / "index.html").read_text("utf-8")
+    table = page[page.index('id="mb-h"'):page.index('id="o-h"')]
+    assert "Of all 8 domains of this sector" in table
+    assert "<em>not measured (DNS error)</em></th><td>1</td><td>12%</td>" in table
+    assert "<th scope=\"row\">Microsoft</th><td>2</td><td>25%</td>" in table

@@ -804,15 +804,18 @@ class Model:
             figs.append({"policy": p.id, "title": p.title(t.lang), "finding": t._r.finding(p)["label"],
                          "pct": t.pct(tl.share), "base": t._r("fig_of", n=t.int(tl.not_sovereign), d=t.int(tl.decided)),
                          "excluded": tl.excluded, "orgs_pct": t.pct(otl.share) if otl else "–"})
+        # every domain of the sector in one row: its mailbox platform, or why there is none (not
+        # recognised, a DNS error, no mail, does not exist) - the share is of all of them
         cnt: Counter = Counter()
         names: dict[str, str] = {}
         for r in results:
-            d = primary_dep(r, "mailbox")
-            if d is not None:
-                cnt[d.provider_key] += 1
-                names[d.provider_key] = visible(t.provider(d.provider_key, d.service.provider_name))
-        mail = [{"name": names[k], "count": t.int(n), "share": t.pct(n / sum(cnt.values()))}
-                for k, n in cnt.most_common()]
+            key, word = self._provider_of([r], "mailbox", t) if r.da.status != "nxdomain" else ("nxdomain", None)
+            cnt[key] += 1
+            names[key] = visible(word) if word is not None else t.verdict("nxdomain")
+        total = len(results)
+        states = ("?", "error", "absent", "nxdomain")
+        mail = [{"name": names[k], "count": t.int(n), "share": t.pct(n / total), "state": k in states}
+                for k, n in sorted(cnt.items(), key=lambda kv: (kv[0] in states, -kv[1], kv[0]))]
         orgs = sorted({o for r in results for o in r.organisations})
         return {"slug": slug, "name": visible(sec), "figures": figs, "mailbox": mail,
                 "organisations": [{"slug": self._org_slug[o], "name": visible(o),
