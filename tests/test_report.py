@@ -1133,3 +1133,22 @@ def test_org_page_shows_the_dependency_that_decides_its_verdict():
     html = Site(Model.from_report(report, real), None).render("/en/org/y/").body.decode()
     table = html[html.index('id="svc-h"'):]
     assert "VodafoneZiggo" in table and "Odido" in table and "(also)" in table
+
+
+def test_api_names_each_parent_in_joint_control():
+    """Exploratory test of the site (2026-12-06): the provider document gave
+    "parent": "Apax Partners + Warburg Pincus LLC" and no list, so a program
+    could not tell the parents apart nor see joint control."""
+    from stekker import kb as K
+    from stekker.attribute.model import Service
+    from stekker.judge import load_policies
+    from stekker.publish.model import Model
+
+    real = K.load()
+    odido = Service(category="mailbox", status="attributed", provider="odido", provider_name="Odido",
+                    company="odido", confidence=0.7)
+    report = build([dom("x.nl", "X", "gemeente", {"mailbox": odido})], real, load_policies().select(None),
+                   as_of="2026-01-01")
+    doc = Model.from_report(report, real).api_provider("odido")
+    assert doc["joint_control"] is True and doc["jurisdiction"] is None
+    assert [(p["id"], p["country"]) for p in doc["parents"]] == [("apax", "GB"), ("warburg-pincus", "US")]

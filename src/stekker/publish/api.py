@@ -62,7 +62,13 @@ def openapi(version: str) -> dict[str, Any]:
             "properties": {"id": {"type": "string"}, "key": {"type": "string"}, "name": {"type": "string"},
                            "domains": {"type": "integer"}, "denominator": {"type": "integer"}, "share": share,
                            "company": {"type": ["string", "null"]}, "parent": {"type": ["string", "null"]},
-                           "jurisdiction": {"type": ["string", "null"]}}}
+                           "jurisdiction": {"type": ["string", "null"]},
+                           # every company that controls it at the top: several in joint control (then
+                           # no single jurisdiction); the display name "parent" joins them with " + "
+                           "parents": {"type": "array", "items": {"type": "object", "required": ["id", "name"],
+                                       "properties": {"id": {"type": "string"}, "name": {"type": "string"},
+                                                      "country": {"type": ["string", "null"]}}}},
+                           "joint_control": {"type": "boolean"}}}
     sec = {"type": "object", "required": ["id", "name", "domains", "tallies"],
            "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "domains": {"type": "integer"},
                           "tallies": {"type": "object"}}}

@@ -919,9 +919,14 @@ class Model:
                    "providers": _primary_keys(r)}
 
     def api_provider_rows(self) -> list[dict[str, Any]]:
+        def parents(k: str) -> list[dict[str, Any]]:  # each company that controls it at the top
+            return [{"id": top, "name": self._parents[top].name, "country": self._parents[top].jurisdiction}
+                    for top in sorted(self._prov_parents.get(k, ())) if top in self._parents]
+
         return [{"id": k, "key": p.key, "name": p.name, "domains": p.count, "denominator": p.denominator,
                  "share": None if p.share is None else round(p.share, 6), "company": p.company, "parent": p.parent,
-                 "jurisdiction": p.jurisdiction} for k, p in sorted(self._providers.items())]
+                 "jurisdiction": p.jurisdiction, "parents": parents(k), "joint_control": len(parents(k)) > 1}
+                for k, p in sorted(self._providers.items())]
 
     def api_provider(self, pid: str) -> dict[str, Any]:
         row = next(x for x in self.api_provider_rows() if x["id"] == pid)
