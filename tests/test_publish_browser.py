@@ -121,3 +121,17 @@ def test_map_has_municipalities_and_links(site_url, browser):
         page.locator("svg a").first.click()
     assert "/en/domain/" in page.url  # a municipality matched by its domain links to that domain
     page.close()
+
+
+@pytest.mark.parametrize("path", ["/en/", "/nl/org/gemeente-almere/", "/en/domain/hostile.nl/"])
+def test_pages_fit_a_phone_and_long_tokens_wrap(site_url, browser, path):
+    """Exploratory test (2026-12-06): at 375 px wide tables made the page 704
+    to 846 px wide, and the hostile SPF include made a domain page 2,696 px
+    wide on a desktop. A wide table scrolls in its own box; long tokens wrap."""
+    base, _ = site_url
+    for width in (375, 1200):
+        page = browser.new_page(viewport={"width": width, "height": 800})
+        page.goto(base + path)
+        over = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        page.close()
+        assert over <= 2, (path, width, over)
