@@ -379,6 +379,11 @@ def test_cli_site_writes_and_rewrites_its_own_site(built, tmp_path):
     assert (out / MARKER).is_file() and (out / "nl" / "index.html").is_file()
     page = (out / "en" / "domain" / "utrecht.nl" / "index.html").read_text("utf-8")
     assert 'href="https://example.org/meld?x=1&amp;scan=2&amp;domain=utrecht.nl"' in page
+    # ownership and jurisdiction labels can be contested on provider and parent pages too
+    prov = (out / "en" / "provider" / "microsoft" / "index.html").read_text("utf-8")
+    assert 'href="https://example.org/meld?x=1&amp;scan=2&amp;company=Microsoft"' in prov
+    par = next((out / "en" / "parent").glob("*/index.html")).read_text("utf-8")
+    assert "&amp;company=" in par
     # a page stekker wrote that the new site no longer has goes; files the publisher added stay
     # (exploratory test 2026-12-06: a .htaccess and a robots.txt were deleted by the next run)
     (out / "stale.html").write_text("old")

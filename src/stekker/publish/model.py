@@ -355,11 +355,13 @@ class Model:
             "previous": self.comparison.old_label if self.comparison else None,
         }
 
-    def contest(self, domain: str | None = None, organisation: str | None = None) -> str | None:
-        """The "report an error" link, carrying the domain and the scan."""
+    def contest(self, domain: str | None = None, organisation: str | None = None,
+                company: str | None = None) -> str | None:
+        """The "report an error" link, carrying the domain (organisation, or company: an ownership or
+        jurisdiction label of a provider's or parent's page) and the scan."""
         from urllib.parse import quote, urlencode
 
-        subject = f"stekker scan {self.scan['scan_id']}: {domain or organisation or ''}".strip()
+        subject = f"stekker scan {self.scan['scan_id']}: {domain or organisation or company or ''}".strip()
         if self.contest_url:
             sep = "&" if "?" in self.contest_url else "?"
             q = {"scan": str(self.scan["scan_id"])}
@@ -367,6 +369,8 @@ class Model:
                 q["domain"] = domain
             if organisation:
                 q["organisation"] = organisation
+            if company:
+                q["company"] = company
             return self.contest_url + sep + urlencode(q)
         if self.contest_email:
             return f"mailto:{self.contest_email}?subject={quote(subject)}"
@@ -724,7 +728,8 @@ class Model:
                 "parent_id": chain[-1]["page"] if chain else None,
                 "parents": (chain[-1]["joint"] or [chain[-1]]) if chain else [],
                 "control_unknown": bool(chain and chain[-1]["control_unknown"]),
-                "dependents": self._dependents(doms[:TABLE_LIMIT], t), "dependents_total": len(doms)}
+                "dependents": self._dependents(doms[:TABLE_LIMIT], t), "dependents_total": len(doms),
+                "contest": self.contest(company=p.name)}
 
     def _dependents(self, doms: list[tuple[str, list[str]]], t: Text) -> list[dict[str, Any]]:
         out = []
@@ -790,7 +795,7 @@ class Model:
                 # the concentration of each market is the whole scan's, not this parent's: on the
                 # providers' pages, not here
                 "markets": [], "dependents": self._dependents(self._parent_domains.get(pid, [])[:TABLE_LIMIT], t),
-                "dependents_total": len(self._parent_domains.get(pid, []))}
+                "dependents_total": len(self._parent_domains.get(pid, [])), "contest": self.contest(company=p.name)}
 
     # ------------------------------------------------------------- sectors
     def sector(self, slug: str, t: Text) -> dict[str, Any]:
