@@ -609,3 +609,31 @@ def test_a_report_says_how_many_input_lines_were_not_measured(tmp_path):
     assert w.startswith("3 lines of the input were not measured (invalid 2, ip_address 1)"), w
     assert f"stekker show --issues --scan {sid}" in w
     st.close()
+
+
+def test_a_database_this_process_may_not_write_is_read_read_only(tmp_path, monkeypatch):
+    """Exploratory test (2026-12-06): on a read-only copy every command, even
+    `scans`, failed with "unable to open database file". A command that only
+    reads now opens such a file read-only; nothing is created beside it."""
+    import hashlib
+
+    from stekker.store import engine as E
+
+    db = tmp_path / "ro.db"
+    st = Store.open(str(db))
+    sid = st.create_scan(tool_version="t", plan_version=1, input_path="x", input_sha256=None,
+                         resolvers=["127.0.0.1"], options={}, label="archief")
+    st.close()
+    for extra in ("ro.db-wal", "ro.db-shm"):
+        (tmp_path / extra).unlink(missing_ok=True)
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    real = E.os.access
+    monkeypatch.setattr(E.os, "access", lambda p, mode, *a, **k: False if mode == os.W_OK else real(p, mode))
+    ro = Store.open(str(db), create=False)
+    assert ro.readonly and [s["label"] for s in ro.list_scans()] == ["archief"]
+    assert ro.resolve_scan("latest") == sid
+    ro.close()
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+    assert not (tmp_path / "ro.db-wal").exists() and not (tmp_path / "ro.db-shm").exists()
+    # a command that writes still opens it for writing (and fails there if it cannot)
+    assert not Store.open(str(db), create=True).readonly

@@ -66,15 +66,38 @@ class StoreBase:
         else:
             if not create and db != ":memory:" and not Path(db).expanduser().exists():
                 raise StoreError(f"no database {db} (a typo in --db? `stekker scan` creates one)")
+            readonly = False
             if db != ":memory:":
-                _refuse_foreign_sqlite(Path(db).expanduser(), db)
-            engine, display = cls._sqlite_engine(db)
+                p = Path(db).expanduser()
+                _refuse_foreign_sqlite(p, db)
+                # a command that only reads, on a file it may not write (an archived or shared copy):
+                # opened read-only, the schema checked, nothing created
+                readonly = (not create and p.is_file()
+                            and not (os.access(p, os.W_OK) and os.access(p.parent, os.W_OK)))
+            engine, display = cls._sqlite_engine(db, readonly=readonly)
+            store = cls(engine, display)
+            store.readonly = readonly
+            store._init_schema()
+            return store
         store = cls(engine, display)
         store._init_schema()
         return store
 
+    readonly = False  # opened read-only (a file this process may not write)
+
     @staticmethod
-    def _sqlite_engine(path: str) -> tuple[sa.Engine, str]:
+    def _sqlite_engine(path: str, readonly: bool = False) -> tuple[sa.Engine, str]:
+        if readonly:
+            import sqlite3
+
+            p = Path(path).expanduser().resolve()
+            wal = p.with_name(p.name + "-wal")
+            # no locks or -shm file, nothing written; but a -wal file with changes not yet in the
+            # database must be read, which needs SQLite's shared memory beside it
+            uri = f"{p.as_uri()}?mode=ro" + ("" if wal.is_file() and wal.stat().st_size else "&immutable=1")
+            engine = sa.create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True,
+                                                                                 check_same_thread=False))
+            return engine, str(p)
         if path == ":memory:":
             engine = sa.create_engine(
                 "sqlite://",
@@ -129,6 +152,13 @@ class StoreBase:
                     conn.execute(sa.text("SELECT pg_advisory_xact_lock(74657374)"))
                 insp = sa.inspect(conn)
                 existing = set(insp.get_table_names())
+                if self.readonly:
+                    row = conn.execute(sa.text("SELECT value FROM meta WHERE key = 'schema_version'")).first() \
+                        if "meta" in existing else None
+                    if row is None or row[0] != str(S.SCHEMA_VERSION):
+                        raise StoreError(f"{self.url} (read-only) is not a stekker database of storage schema "
+                                         f"{S.SCHEMA_VERSION}; it cannot be upgraded without write access")
+                    return
                 if existing & {"scans", "queries", "targets"} and "meta" not in existing:
                     raise StoreError(
                         f"{self.url} holds tables of an older stekker without a schema version; "
@@ -227,7 +257,7 @@ def _refuse_foreign_sqlite(p: Path, shown: str) -> None:
     except OSError:
         return
     try:
-        conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True)
+        conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro&immutable=1", uri=True)  # no -wal/-shm made
     except sqlite3.Error:
         return  # cannot be read at all: the normal open reports why
     try:
