@@ -443,3 +443,34 @@ def test_the_list_of_commands_has_no_ragged_lines():
     attribute = next(i for i in app.registered_commands if i.callback.__name__ == "attribute")
     assert attribute.short_help.startswith("Work out who runs each service (provider -> company -> ultimate parent "
                                            "-> jurisdiction)")
+
+
+def test_small_input_errors_are_input_errors(tmp_path):
+    """Exploratory test (2026-12-06): `show` of a domain not in the scan
+    exited 1 (input errors are 2), `data lookup abc` printed "-" (read as
+    "not routed") with exit 0, `--scan ''` silently meant the latest scan,
+    and `audit seed` lacked the `-r` every other command has."""
+    import subprocess
+    import sys
+
+    from stekker.store import Store
+
+    db = tmp_path / "s.db"
+    st = Store.open(str(db))
+    st.create_scan(tool_version="t", plan_version=1, input_path="x", input_sha256=None, resolvers=["127.0.0.1"],
+                   options={})
+    st.close()
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "stekker", *args], capture_output=True, text=True, timeout=120)
+
+    r = run("show", "--db", str(db), "nergens.nl")
+    assert r.returncode == 2 and "is not in scan" in r.stderr, (r.returncode, r.stderr)
+    r = run("data", "lookup", "abc", "999.1.1.1", "--data-dir", str(tmp_path / "d"))
+    assert r.returncode == 2 and "not an IP address" in r.stderr and "\t-" not in r.stdout, (r.returncode, r.stderr)
+    r = run("report", "--db", str(db), "--scan", "")
+    assert r.returncode == 2 and "the scan is empty" in r.stderr, (r.returncode, r.stderr)
+    import re
+
+    r = run("audit", "seed", "--help")
+    assert re.search(r"(^|[\s,│])-r\b", r.stdout), r.stdout  # the short option itself, not "--resolver"

@@ -172,7 +172,7 @@ def main(
     scan: Optional[str] = typer.Option(None, "--scan", help="Seed from this scan's attributions (same as `audit seed --scan`)."),
     domain: Optional[str] = typer.Option(None, "--domain", help="Scan this domain now and seed from it (with --scan: pick this domain of that scan)."),
     db: str = db_option(help="Database with scans (SQLite path or postgresql:// URL)."),
-    resolver: Optional[str] = typer.Option(None, "--resolver", help="DNS resolver for --domain."),
+    resolver: Optional[str] = typer.Option(None, "--resolver", "-r", help="DNS resolver for --domain."),
     out: Optional[Path] = typer.Option(None, "-o", "--output", "--out", help="Write the seeded inventory here (default: stdout)."),
     force: bool = typer.Option(False, "--force", help="Replace an existing file that is not an earlier seeded inventory."),
 ) -> None:
@@ -322,7 +322,7 @@ def seed(
     scan: Optional[str] = typer.Option(None, "--scan", help="Scan id (or reference) whose attributions to use."),
     domain: Optional[str] = typer.Option(None, "--domain", help="Scan this domain now (with --scan: pick this domain of that scan)."),
     db: str = db_option(help="Database with scans."),
-    resolver: Optional[str] = typer.Option(None, "--resolver", help="DNS resolver for --domain."),
+    resolver: Optional[str] = typer.Option(None, "--resolver", "-r", help="DNS resolver for --domain."),
     out: Optional[Path] = typer.Option(None, "-o", "--output", "--out", help="Write the inventory here (default: stdout)."),
     into: Optional[Path] = typer.Option(None, "--into", help="Add detected items to this existing inventory (in place unless -o)."),
     force: bool = typer.Option(False, "--force", help="Replace an existing -o file that is not an earlier seeded inventory."),

@@ -222,8 +222,20 @@ def lookup(
 
     Example: stekker data lookup 1.1.1.1 2a00:1450:4001::1
     """
-    from stekker.ipasn import AsnTable, stale_warning
+    import ipaddress
 
+    from stekker.ipasn import AsnTable, stale_warning
+    from stekker.text import visible
+
+    bad = []
+    for ip in ips:
+        try:
+            ipaddress.ip_address(ip.strip())
+        except ValueError:
+            bad.append(ip)
+    if bad:  # "-" would read as "not routed"
+        echo(f"error: not an IP address: {', '.join(repr(visible(b)) for b in bad[:5])}", err=True)
+        raise typer.Exit(2)
     table = AsnTable.load_default(data_dir)
     if table is None:
         echo("error: " + str(stale_warning(None)), err=True)

@@ -100,9 +100,9 @@ def show(
         tgt = store.target(sid, name) if hasattr(store, "target") else None
         if tgt is not None:
             echo(f"{name} is in scan {sid} but not scanned yet (resume the scan)", err=True)
-        else:
-            echo(f"error: {name} is not in scan {sid}", err=True)
-        raise typer.Exit(1)
+            raise typer.Exit(1)  # a partial result
+        echo(f"error: {name} is not in scan {sid}", err=True)
+        raise typer.Exit(2)  # an input error (docs/CLI.md)
 
     con.print(f"[bold]{_safe(name)}[/bold]  scan {sid}  status [bold]{ev.status}[/bold]"
               + (f"  organisation: {_safe('; '.join(ev.organisations))}" if ev.organisations else "")

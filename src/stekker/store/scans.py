@@ -76,7 +76,9 @@ class ScansMixin:
         other text -> the newest scan with that label."""
         s = S.scans
         with self.engine.connect() as conn:
-            if ref is None or (isinstance(ref, str) and ref.strip().lower() in ("", "latest", "last")):
+            if isinstance(ref, str) and not ref.strip():
+                raise ScanNotFound("the scan is empty: give a scan number, a label or 'latest'")
+            if ref is None or (isinstance(ref, str) and ref.strip().lower() in ("latest", "last")):
                 newest = conn.execute(sa.select(sa.func.max(s.c.id))).scalar()
                 if newest is None:
                     raise ScanNotFound(f"no scans in {self.url} yet; run `stekker scan FILE` first")
