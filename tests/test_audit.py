@@ -866,3 +866,16 @@ def test_seed_into_a_csv_inventory_says_what_to_do(tmp_path):
                                       "--into", str(inv)])
     assert res.exit_code == 2 and "adds to a YAML inventory" in res.output and "invalid YAML" not in res.output
     assert inv.read_bytes() == before
+
+
+def test_html_report_shows_bidi_characters_of_an_item_name():
+    """Exploratory test (2026-12-06): a U+202E (right-to-left override) in an
+    item name was written raw into the HTML audit report (the terminal output
+    made it visible), and one sentence was printed twice."""
+    from stekker import kb as K
+
+    inv = load_text("items:\n  - {name: \"evil\u202etxt.exe\", category: crm, product: Salesforce, "
+                    "annual_cost: 100, notes: \"regel 1\\nregel 2\"}\n", "x.yaml")
+    html = render_html(run_audit(inv, K.load(), "2026-11-25"), "en")
+    assert "\u202e" not in html and "evil\\u202etxt.exe" in html
+    assert html.count("Sanctions hit every company under one jurisdiction at once.") == 1
