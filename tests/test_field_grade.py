@@ -474,3 +474,26 @@ def test_small_input_errors_are_input_errors(tmp_path):
 
     r = run("audit", "seed", "--help")
     assert re.search(r"(^|[\s,│])-r\b", r.stdout), r.stdout  # the short option itself, not "--resolver"
+
+
+def test_messages_speak_to_the_reader_not_of_python(tmp_path):
+    """Exploratory test (2026-12-06): a damaged IP-to-ASN cache answered with
+    numpy's advice to "load it unsafely using the allow_pickle= keyword", and a
+    5000-digit amount with "use sys.set_int_max_str_digits()"."""
+    import subprocess
+    import sys
+
+    from stekker.audit.loader import InventoryError, load_text
+
+    d = tmp_path / "data"
+    d.mkdir()
+    (d / "ipasn.npz").write_bytes(b"garbage\x93NUMPY" * 10)
+    r = subprocess.run([sys.executable, "-m", "stekker", "data", "status", "--data-dir", str(d)],
+                       capture_output=True, text=True, timeout=120)
+    assert "damaged or not a table stekker wrote" in r.stderr and "pickle" not in r.stderr, r.stderr
+    for text, name in (("items:\n  - {name: A, category: crm, product: X, annual_cost: " + "9" * 5000 + "}\n",
+                        "x.yaml"), ("name,category,product,annual_cost\nA,crm,X," + "9" * 5000 + "\n", "x.csv")):
+        with pytest.raises(InventoryError) as e:
+            load_text(text, name)
+        msg = e.value.problems[0].message
+        assert "sys.set_int_max_str_digits" not in msg and len(msg) < 200, msg

@@ -635,16 +635,23 @@ class AsnTable:
                 arrays = {k: z[k] for k in z.files if k != "meta"}
         except AsnTableError:
             raise
-        except (OSError, ValueError, KeyError) as exc:
-            raise AsnTableError(f"cannot read IP-to-ASN cache {path}: {exc}") from None
+        except (OSError, ValueError, KeyError, EOFError) as exc:
+            # numpy's own words ("... load it unsafely using the allow_pickle= keyword") are advice to
+            # do what must not be done with a file from elsewhere: say what it is instead
+            why = "damaged or not a table stekker wrote" if isinstance(exc, (ValueError, KeyError, EOFError)) else exc
+            raise AsnTableError(f"cannot read IP-to-ASN cache {path}: {why}; run `stekker data update` "
+                                "(or `stekker data import FILE`) to write it again") from None
         meta["path"] = str(path)
         return cls(arrays, meta)
 
     @staticmethod
     def read_info(path: str | os.PathLike) -> dict[str, Any]:
         """The ``info`` of a saved table without loading its arrays."""
-        with np.load(path, allow_pickle=False) as z:
-            meta = json.loads(z["meta"].tobytes().decode("utf-8"))
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                meta = json.loads(z["meta"].tobytes().decode("utf-8"))
+        except (ValueError, KeyError, EOFError):
+            raise AsnTableError(f"cannot read IP-to-ASN cache {path}: damaged or not a table stekker wrote") from None
         meta["path"] = str(path)
         return meta
 

@@ -153,7 +153,8 @@ def load_user_yaml(data: bytes | str, file: str = "<input>") -> Any:
         except (RecursionError, ValueError, OverflowError) as exc:
             if isinstance(exc, YAMLInputError):
                 raise
-            raise YAMLInputError(f"invalid YAML value: {exc}") from None
+            msg = "a number with more than 4,300 digits" if "integer string conversion" in str(exc) else exc
+            raise YAMLInputError(f"invalid YAML value: {msg}") from None
     finally:
         loader.dispose()
 

@@ -49,6 +49,14 @@ class InventoryError(ValueError):
 
 
 # --------------------------------------------------------------------- YAML
+def _plain(exc: Exception) -> str:
+    """A parse error in the reader's words, not the interpreter's (no advice to call a Python function)."""
+    msg = str(exc)
+    if "integer string conversion" in msg:
+        return "a number with more than 4,300 digits"
+    return msg
+
+
 _THOUSANDS_LOOK = re.compile(r"^\d{1,3}(\.\d{3})+$")  # 1.200, 12.500, 1.200.000
 
 def _construct(node: yaml.Node, path: tuple, lines: dict[tuple, int], loader: yaml.SafeLoader) -> Any:
@@ -81,7 +89,7 @@ def parse_yaml(text: str, file: str) -> tuple[Any, dict[tuple, int]]:
         lines: dict[tuple, int] = {}
         data = _construct(node, (), lines, loader) if node is not None else None
     except (ValueError, TypeError, RecursionError) as exc:
-        raise InventoryError([Problem(file, None, "", f"invalid YAML value: {exc}")]) from None
+        raise InventoryError([Problem(file, None, "", f"invalid YAML value: {_plain(exc)}")]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
@@ -228,7 +236,8 @@ def validate(data: Any, lines: dict[tuple, int], file: str) -> Inventory:
                 msg = msg[len("Value error, "):]
             inp = err.get("input")
             if err["type"] not in ("missing",) and not isinstance(inp, (dict, list)) and inp is not None:
-                msg += f" (got {inp!r})"
+                shown = repr(inp)
+                msg += f" (got {shown[:60] + '...' if len(shown) > 60 else shown})"
             problems.append(Problem(file, line, _field_name(loc, data), msg))
         raise InventoryError(problems) from None
     problems = []

@@ -184,9 +184,14 @@ def status(
     if table_path.is_file():
         try:
             table_info = AsnTable.read_info(table_path)
-        except (OSError, ValueError, KeyError, AsnTableError) as exc:
+        except (OSError, ValueError, KeyError, EOFError, AsnTableError) as exc:
             table_info = None
-            echo(f"warning: cannot read {table_path}: {exc}", err=True)
+            if isinstance(exc, AsnTableError):
+                echo(f"warning: {exc}; run `stekker data update` to write it again", err=True)
+            else:
+                why = exc if isinstance(exc, OSError) else "damaged or not a table stekker wrote"
+                echo(f"warning: cannot read {table_path}: {why}; run `stekker data update` to write it again",
+                     err=True)
     warning = stale_warning(table_info, max_age_days=max_age_days)
     psl = datasets.psl_info(d)
     if as_json:
