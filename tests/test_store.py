@@ -637,3 +637,33 @@ def test_a_database_this_process_may_not_write_is_read_read_only(tmp_path, monke
     assert not (tmp_path / "ro.db-wal").exists() and not (tmp_path / "ro.db-shm").exists()
     # a command that writes still opens it for writing (and fails there if it cannot)
     assert not Store.open(str(db), create=True).readonly
+
+
+def test_a_scan_whose_process_is_gone_is_not_running(tmp_path):
+    """Exploratory test (2026-12-06): a scan killed with kill -9 stayed
+    "running" in `stekker scans` and in every report for ever. A running scan
+    records its process; when that process no longer exists on this machine
+    the scan reads as interrupted (finished domains kept, --resume goes on)."""
+    import json
+    import subprocess
+
+    import sqlalchemy as sa
+
+    st = Store.open(str(tmp_path / "k.db"))
+    sid = st.create_scan(tool_version="t", plan_version=1, input_path="x", input_sha256=None,
+                         resolvers=["127.0.0.1"], options={"qps": 10})
+    st.mark_running(sid)
+    info = st.scan_info(sid)
+    assert info["state"] == "running" and info["options"]["qps"] == 10  # this process: alive
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    with st.engine.begin() as conn:  # as if a process that has ended had started it
+        opts = dict(info["options"], runner={**info["options"]["runner"], "pid": gone.pid})
+        conn.execute(sa.text("UPDATE scans SET options = :o WHERE id = :i"), {"o": json.dumps(opts), "i": sid})
+    assert st.scan_info(sid)["state"] == "interrupted"
+    assert [s["state"] for s in st.list_scans()] == ["interrupted"]
+    with st.engine.begin() as conn:  # another machine's scan cannot be checked: as recorded
+        opts["runner"]["host"] = "elders.example"
+        conn.execute(sa.text("UPDATE scans SET options = :o WHERE id = :i"), {"o": json.dumps(opts), "i": sid})
+    assert st.scan_info(sid)["state"] == "running"
+    st.close()

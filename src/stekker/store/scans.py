@@ -47,7 +47,16 @@ class ScansMixin:
             return int(res.inserted_primary_key[0])
 
     def mark_running(self, scan_id: int) -> None:
-        self._set_state(scan_id, state="running", finished_at=None)
+        """The scan runs in this process: recorded with its pid and host, so that a scan whose process
+        was killed (kill -9, a crash, a power cut) is not shown as running for ever (:meth:`_scan_dict`)."""
+        import os
+        import socket
+
+        with self.engine.connect() as conn:
+            row = self._require_scan(conn, scan_id)
+        options = json.loads(row.options) if row.options else {}
+        options["runner"] = {"pid": os.getpid(), "host": socket.gethostname()}
+        self._set_state(scan_id, state="running", finished_at=None, options=_jdump(options))
 
     def finish_scan(self, scan_id: int, state: str, summary: dict | None = None) -> None:
         if state not in _FINAL_STATES:
@@ -101,17 +110,18 @@ class ScansMixin:
 
     @staticmethod
     def _scan_dict(row: sa.Row) -> dict:
+        options = json.loads(row.options) if row.options else {}
         return {
             "id": row.id,
             "started_at": row.started_at,
             "finished_at": row.finished_at,
-            "state": row.state,
+            "state": _state_now(row.state, options),
             "tool_version": row.tool_version,
             "plan_version": row.plan_version,
             "input_path": row.input_path,
             "input_sha256": row.input_sha256,
             "resolvers": _jlist(row.resolvers),
-            "options": json.loads(row.options) if row.options else {},
+            "options": options,
             "label": row.label,
             "summary": json.loads(row.summary) if row.summary else None,
         }
@@ -176,3 +186,26 @@ class ScansMixin:
                 d["counts"] = per.get(row.id, {"targets": 0, "done": 0, "ok": 0, "nxdomain": 0, "error": 0})
                 out.append(d)
             return out
+
+
+def _state_now(state: str, options: dict) -> str:
+    """A scan recorded as running whose process (on this machine) no longer exists was stopped
+    without closing it: "interrupted", like a Ctrl-C (its finished domains are kept; --resume goes on)."""
+    if state != "running":
+        return state
+    runner = options.get("runner") if isinstance(options, dict) else None
+    if not isinstance(runner, dict):
+        return state
+    import os
+    import socket
+
+    pid = runner.get("pid")
+    if runner.get("host") != socket.gethostname() or not isinstance(pid, int) or pid <= 0:
+        return state  # another machine's scan (a shared PostgreSQL database): cannot be checked here
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return "interrupted"
+    except OSError:
+        return state  # exists, another user's process
+    return state
