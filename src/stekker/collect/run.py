@@ -416,16 +416,16 @@ def choose_workers(resolvers: list[tuple[str, int]], config: TransportConfig | N
 
     names = ", ".join(format_resolver(r) for r in resolvers)
     if not all(_is_local(ip) for ip, _ in resolvers):
-        return 1, f"1 engine process (resolver {names} is not local; public resolvers limit a client's rate)"
+        return 1, f"1 engine process (resolver {names} is not on this machine or a private network; public resolvers limit a client's rate)"
     rtts = _runner()(probe())
     best = min(rtts) if rtts else float("inf")
     if best == float("inf"):
         return 1, f"1 engine process (resolver {names} did not answer the check)"
     if best > 10.0:
-        return 1, f"1 engine process (local resolver {names} answers in {best:.0f} ms)"
+        return 1, f"1 engine process (resolver {names} on this machine or a private network replied in {best:.0f} ms)"
     n = max(1, min(cpus, 4))
-    return n, (f"{n} engine process{'es' if n > 1 else ''} (resolver {names} is local and answers in "
-               f"{best:.1f} ms; {cpus} cores)")
+    return n, (f"{n} engine process{'es' if n > 1 else ''} (resolver {names} on this machine or a private "
+               f"network replied in {best:.1f} ms; {cpus} cores)")
 
 
 def run_scan(store, scan_id: int, resolvers: list[tuple[str, int]], config: TransportConfig | None = None,
