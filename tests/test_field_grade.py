@@ -491,6 +491,11 @@ def test_messages_speak_to_the_reader_not_of_python(tmp_path):
     r = subprocess.run([sys.executable, "-m", "stekker", "data", "status", "--data-dir", str(d)],
                        capture_output=True, text=True, timeout=120)
     assert "damaged or not a table stekker wrote" in r.stderr and "pickle" not in r.stderr, r.stderr
+    (d / "ipasn.npz").write_bytes(b"PK\x03\x04" + b"\x00" * 30)  # a cut-off zip (review 26: exit 4)
+    for args in (["data", "status"], ["data", "lookup", "1.1.1.1"]):
+        r = subprocess.run([sys.executable, "-m", "stekker", *args, "--data-dir", str(d)],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode in (0, 1) and "Traceback" not in r.stderr and "internal" not in r.stderr, (args, r)
     for text, name in (("items:\n  - {name: A, category: crm, product: X, annual_cost: " + "9" * 5000 + "}\n",
                         "x.yaml"), ("name,category,product,annual_cost\nA,crm,X," + "9" * 5000 + "\n", "x.csv")):
         with pytest.raises(InventoryError) as e:

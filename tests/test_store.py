@@ -539,6 +539,15 @@ def test_another_programs_sqlite_file_is_not_touched(tmp_path):
         assert "Traceback" not in r.stderr
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
     assert not (tmp_path / "other.db-wal").exists()
+    # a database of an older stekker (no schema version) keeps its own message (review 26)
+    old = tmp_path / "old.db"
+    c = sqlite3.connect(old)
+    c.execute("create table scans(id integer)")
+    c.execute("create table queries(x)")
+    c.commit()
+    c.close()
+    with pytest.raises(StoreError, match="older stekker"):
+        Store.open(str(old), create=False)
     # an empty file and a stekker database open as before
     (tmp_path / "empty.db").write_bytes(b"")
     Store.open(str(tmp_path / "empty.db")).close()

@@ -57,6 +57,7 @@ import json
 import os
 import socket
 import time
+import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, NamedTuple, Sequence
@@ -635,10 +636,11 @@ class AsnTable:
                 arrays = {k: z[k] for k in z.files if k != "meta"}
         except AsnTableError:
             raise
-        except (OSError, ValueError, KeyError, EOFError) as exc:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             # numpy's own words ("... load it unsafely using the allow_pickle= keyword") are advice to
             # do what must not be done with a file from elsewhere: say what it is instead
-            why = "damaged or not a table stekker wrote" if isinstance(exc, (ValueError, KeyError, EOFError)) else exc
+            why = exc if isinstance(exc, OSError) and not isinstance(exc, zipfile.BadZipFile) else \
+                "damaged or not a table stekker wrote"
             raise AsnTableError(f"cannot read IP-to-ASN cache {path}: {why}; run `stekker data update` "
                                 "(or `stekker data import FILE`) to write it again") from None
         meta["path"] = str(path)
@@ -650,7 +652,7 @@ class AsnTable:
         try:
             with np.load(path, allow_pickle=False) as z:
                 meta = json.loads(z["meta"].tobytes().decode("utf-8"))
-        except (ValueError, KeyError, EOFError):
+        except (ValueError, KeyError, EOFError, zipfile.BadZipFile):
             raise AsnTableError(f"cannot read IP-to-ASN cache {path}: damaged or not a table stekker wrote") from None
         meta["path"] = str(path)
         return meta

@@ -137,6 +137,13 @@ def compose(text: str, file: str = "<input>") -> tuple[yaml.Node | None, UserLoa
     return node, loader
 
 
+def plain_value_error(exc: Exception) -> str:
+    """A value error in the reader's words, not the interpreter's (Python's message for a very long
+    number advises calling sys.set_int_max_str_digits)."""
+    msg = str(exc)
+    return "a number with more than 4,300 digits" if "integer string conversion" in msg else msg
+
+
 def load_user_yaml(data: bytes | str, file: str = "<input>") -> Any:
     """Parse a user's YAML file with the limits above."""
     text = decode(data, file)
@@ -153,8 +160,7 @@ def load_user_yaml(data: bytes | str, file: str = "<input>") -> Any:
         except (RecursionError, ValueError, OverflowError) as exc:
             if isinstance(exc, YAMLInputError):
                 raise
-            msg = "a number with more than 4,300 digits" if "integer string conversion" in str(exc) else exc
-            raise YAMLInputError(f"invalid YAML value: {msg}") from None
+            raise YAMLInputError(f"invalid YAML value: {plain_value_error(exc)}") from None
     finally:
         loader.dispose()
 

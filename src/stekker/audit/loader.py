@@ -49,14 +49,6 @@ class InventoryError(ValueError):
 
 
 # --------------------------------------------------------------------- YAML
-def _plain(exc: Exception) -> str:
-    """A parse error in the reader's words, not the interpreter's (no advice to call a Python function)."""
-    msg = str(exc)
-    if "integer string conversion" in msg:
-        return "a number with more than 4,300 digits"
-    return msg
-
-
 _THOUSANDS_LOOK = re.compile(r"^\d{1,3}(\.\d{3})+$")  # 1.200, 12.500, 1.200.000
 
 def _construct(node: yaml.Node, path: tuple, lines: dict[tuple, int], loader: yaml.SafeLoader) -> Any:
@@ -79,7 +71,7 @@ def _construct(node: yaml.Node, path: tuple, lines: dict[tuple, int], loader: ya
 def parse_yaml(text: str, file: str) -> tuple[Any, dict[tuple, int]]:
     """YAML -> (data, {path tuple: 1-based line}), through the bounded user
     loader (no aliases, no duplicate keys, bounded depth and size)."""
-    from stekker.safeyaml import YAMLInputError, compose
+    from stekker.safeyaml import YAMLInputError, compose, plain_value_error
 
     try:
         node, loader = compose(text, file)
@@ -89,7 +81,7 @@ def parse_yaml(text: str, file: str) -> tuple[Any, dict[tuple, int]]:
         lines: dict[tuple, int] = {}
         data = _construct(node, (), lines, loader) if node is not None else None
     except (ValueError, TypeError, RecursionError) as exc:
-        raise InventoryError([Problem(file, None, "", f"invalid YAML value: {_plain(exc)}")]) from None
+        raise InventoryError([Problem(file, None, "", f"invalid YAML value: {plain_value_error(exc)}")]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None

@@ -204,7 +204,9 @@ def nos_comparison(report: Any, kb: Any) -> NosComparison | None:
         tally = _tally(r.verdict[pid] for r in res)
     # the domains whose answer under the definition is known (the headline row's base)
     verdicts = {r.domain: r.verdict.get(pid) for r in (report.results if pol in report.policies else res)}
-    decided = {d for d, v in verdicts.items() if v in (SOVEREIGN, NOT_SOVEREIGN)}
+    from .aggregate import DECIDED
+
+    decided = {d for d, v in verdicts.items() if v in DECIDED}  # exactly the headline row's base
     cats = set(pol.categories or []) - {"host"}
     # "of all existing domains": those measured (status ok); a domain whose measurement
     # failed (status error) is not in the base, a non-existent one neither

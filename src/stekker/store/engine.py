@@ -267,7 +267,8 @@ def _refuse_foreign_sqlite(p: Path, shown: str) -> None:
     finally:
         conn.close()
     tables = {t for t in tables if not t.startswith("sqlite_")}
-    if tables and not {"meta", "scans"} <= tables:
+    if tables and not {"meta", "scans"} <= tables and not tables & {"scans", "queries", "targets"}:
+        # (tables of an older stekker without a schema version get their own message in _init_schema)
         shown_tables = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
         raise StoreError(f"{shown} is a database of another program (tables: {shown_tables}); stekker does "
                          "not write into it: give a new or a stekker database (--db)")
