@@ -1152,3 +1152,16 @@ def test_api_names_each_parent_in_joint_control():
     doc = Model.from_report(report, real).api_provider("odido")
     assert doc["joint_control"] is True and doc["jurisdiction"] is None
     assert [(p["id"], p["country"]) for p in doc["parents"]] == [("apax", "GB"), ("warburg-pincus", "US")]
+
+
+def test_html_report_shows_bidi_characters_of_an_organisation_name():
+    """Review 26: only the audit's HTML made hidden characters visible; the
+    DNS report wrote a U+202E (right-to-left override) of an organisation
+    name raw. One rule for every rendered page (render.html.shown)."""
+    from stekker import kb as K
+    from stekker.judge import load_policies
+
+    rep = build([dom("x.nl", "Gemeente \u202eevil", "gemeente", {"mailbox": svc("mailbox", "kpn", name="KPN")})],
+                K.load(), load_policies().select(None), as_of="2026-01-01")
+    html = render_html(rep, "en", now=NOW)
+    assert "\u202e" not in html and "Gemeente \\u202eevil" in html

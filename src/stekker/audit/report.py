@@ -336,26 +336,8 @@ def context(a: Audit, lang: str) -> dict:
 
 
 # ------------------------------------------------------------------ render
-def _shown(value):
-    """Every value a template prints: text with a bidi override, another format or control character
-    (from a hostile or damaged inventory: an item named "evil\u202etxt.exe") is shown with those
-    characters made visible, as the terminal output does; layout characters (newline, tab) stay."""
-    import unicodedata
-
-    from markupsafe import Markup
-
-    from stekker.text import visible
-
-    if isinstance(value, str) and not isinstance(value, Markup) and any(
-            (unicodedata.category(c) in ("Cf", "Zl", "Zp", "Cc") and c not in "\n\r\t") for c in value):
-        return visible(value, keep_newlines=True)
-    return value
-
-
 def _env() -> jinja2.Environment:
-    env = environment(jinja2.FileSystemLoader(str(TEMPLATES)))
-    env.finalize = _shown
-    return env
+    return environment(jinja2.FileSystemLoader(str(TEMPLATES)))
 
 
 def render_html(a: Audit, lang: str = "nl") -> str:

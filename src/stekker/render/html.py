@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import unicodedata
+from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from stekker.text import visible
 
@@ -20,9 +23,19 @@ def environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
     template, undefined names are errors, block tags trimmed; the
     ``visible`` filter shows control and invisible characters."""
     env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True)
+                             trim_blocks=True, lstrip_blocks=True, finalize=shown)
     env.filters["visible"] = visible
     return env
+
+
+def shown(value: Any) -> Any:
+    """What every ``{{ }}`` of every page prints: text with a bidi override, another format or a
+    control character (a hostile organisation name, an item named "evil\u202etxt.exe") has those
+    characters made visible, as the terminal does; layout characters (newline, tab) and markup stay."""
+    if isinstance(value, str) and not isinstance(value, Markup) and any(
+            unicodedata.category(c) in ("Cf", "Zl", "Zp", "Cc") and c not in "\n\r\t" for c in value):
+        return visible(value, keep_newlines=True)
+    return value
 
 
 def style_hash(css: str) -> str:
