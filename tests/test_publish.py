@@ -406,6 +406,15 @@ def test_cli_site_writes_and_rewrites_its_own_site(built, tmp_path):
     assert res.exit_code == 2 and "data/home.csv" in res.output, res.output
     assert (out / "data" / "home.csv").read_text() == "mine" and (out / ".htaccess").is_file()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".site.")]
+    # a site written before the list of written files existed: what lies outside stekker's own
+    # places is the publisher's and stays (review 26: it was deleted)
+    (out / "data" / "home.csv").unlink()
+    (out / ".stekker-site-files").unlink()
+    (out / "robots.txt").write_text("User-agent: *\n")
+    res = _cli("site", "--db", db, "--out", str(out), "-q")
+    assert res.exit_code == 0, res.output
+    assert (out / "robots.txt").is_file() and (out / ".htaccess").is_file() and (out / "extra" / "logo.svg").is_file()
+    assert (out / "data" / "home.csv").is_file() and (out / ".stekker-site-files").is_file()
 
 
 # ---------------------------------------------------------------------------

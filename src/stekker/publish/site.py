@@ -42,12 +42,18 @@ def _tree(root: Path) -> set[str]:
     return out
 
 
+# where stekker writes: a site written before the list of written files existed (no MANIFEST) keeps
+# every file outside these (a .htaccess, robots.txt, a logo the publisher added)
+_OWN_TOP = ("nl/", "en/", "api/", "data/", "static/")
+_OWN_FILES = {"index.html", MARKER, MANIFEST}
+
+
 def _added_by_user(out: Path) -> set[str]:
-    """Files in a site stekker wrote that it did not write (none known for a site without a list)."""
+    """Files in a site stekker wrote that it did not write."""
     try:
         written = set((out / MANIFEST).read_text("utf-8").splitlines())
-    except OSError:
-        return set()
+    except OSError:  # an older site without the list: what lies outside stekker's own places
+        return {f for f in _tree(out) if f not in _OWN_FILES and not f.startswith(_OWN_TOP)}
     return _tree(out) - written - {MARKER, MANIFEST}
 
 
