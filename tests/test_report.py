@@ -1105,8 +1105,11 @@ def test_provider_shares_leave_out_domains_whose_measurement_failed():
     ms_share = next(p for p in report.providers_overall if p.key == "microsoft")
     assert (ms_share.count, ms_share.denominator) == (1, 2)
     assert next(p for p in report.parents_overall if p.key == "microsoft").denominator == 2
-    html = Site(Model.from_report(report, real), None).render("/en/provider/microsoft/").body.decode()
+    m = Model.from_report(report, real)
+    html = Site(m, None).render("/en/provider/microsoft/").body.decode()
     assert "(1 of 2)" in html and "measured without a DNS error" in html
+    # the list of who depends on it holds the domains the count counts (review 26)
+    assert [d["domain"] for d in m.api_provider("microsoft")["dependents"]] == ["a.nl"]
     assert "Share of the 2 existing domains measured without a DNS error" in \
         Site(Model.from_report(report, real), None).render("/en/").body.decode()
 

@@ -275,7 +275,7 @@ class Model:
         par: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         comp: dict[str, dict[str, Any]] = defaultdict(dict)
         for r in rep.results:
-            if r.da.status == "nxdomain":
+            if r.da.status != "ok":  # the same domains the shares count (measured without a DNS error)
                 continue
             for d in r.deps:
                 if not _identified(d) or d.provider_key == "self":
