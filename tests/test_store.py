@@ -676,3 +676,32 @@ def test_a_scan_whose_process_is_gone_is_not_running(tmp_path):
         conn.execute(sa.text("UPDATE scans SET options = :o WHERE id = :i"), {"o": json.dumps(opts), "i": sid})
     assert st.scan_info(sid)["state"] == "running"
     st.close()
+
+
+def test_a_read_only_database_says_what_cannot_be_done(tmp_path, monkeypatch):
+    """Review 26: on a read-only copy whose attributions are of another
+    knowledge-base version, report, site and audit seed tried to compute and
+    store them and failed with raw SQL. They now say why, exit 2."""
+    from stekker import kb as K
+    from stekker.attribute import attribute_scan, load_attributions
+    from stekker.store import engine as E
+    from test_report_support import dom, svc
+
+    kb = K.load()
+    db = tmp_path / "ro.db"
+    st = Store.open(str(db))
+    sid = st.create_scan(tool_version="t", plan_version=1, input_path="x", input_sha256=None,
+                         resolvers=["127.0.0.1"], options={})
+    st.add_targets(sid, [{"domain": "a.nl", "organisation": "A", "sector": "gemeente"}])
+    rec = dom("a.nl", "A", "gemeente", {"mailbox": svc("mailbox", "kpn", name="KPN")}).to_dict()
+    st.save_attributions(sid, "an-older-kb", [rec | {"kb_version": "an-older-kb"}])
+    st.finish_scan(sid, "finished")
+    st.close()
+    real = E.os.access
+    monkeypatch.setattr(E.os, "access", lambda p, mode, *a, **k: False if mode == os.W_OK else real(p, mode))
+    ro = Store.open(str(db), create=False)
+    with pytest.raises(StoreError, match="opened read-only .* no attributions of scan 1 .*stored: an-older-kb"):
+        list(load_attributions(ro, sid, kb=kb))
+    with pytest.raises(StoreError, match="read-only"):
+        attribute_scan(ro, sid, kb=kb, asn_table=None)
+    ro.close()

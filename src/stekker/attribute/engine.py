@@ -1044,6 +1044,11 @@ def attribute_scan(
 
         kb = _kb.load()
     scan_id = store.resolve_scan(scan)
+    if getattr(store, "readonly", False):
+        from stekker.store import StoreError
+
+        raise StoreError(f"{store.url} is opened read-only (this process may not write it): attributions cannot "
+                         "be stored there; work on a copy you may write")
     if asn_table == "default":
         asn_table = _default_asn_table()
     warnings: list[str] = []
@@ -1126,6 +1131,13 @@ def load_attributions(
                               f"stored: {', '.join(store.attribution_versions(scan_id)) or 'none'}")
         if not compute:
             return
+        if getattr(store, "readonly", False):  # cannot be computed and stored here: say why
+            from stekker.store import StoreError
+
+            stored = ", ".join(store.attribution_versions(scan_id)) or "none"
+            raise StoreError(f"{store.url} is opened read-only (this process may not write it) and holds no "
+                             f"attributions of scan {scan_id} for knowledge base {version} (stored: {stored}); "
+                             "work on a copy you may write, or use the stekker version that made them")
         attribute_scan(store, scan_id, kb=kb, asn_table=asn_table, as_of=as_of)
     want = None
     if as_of is not None:
