@@ -766,6 +766,14 @@ def test_seed_says_what_could_not_be_measured(tmp_path):
     res = r.invoke(app, ["audit", "seed", "--scan", str(sid), "--db", str(db), "-o", str(out)])
     assert res.exit_code == 1, res.output
     assert "the DNS of lame.nl could not be measured for mailbox, web, dns" in res.output
+    # into a file of one's own, twice: the note once, and the second run adds nothing (review 26)
+    own = tmp_path / "own.yaml"
+    own.write_text("# mijn lijst\nitems:\n  - {name: X, category: crm, product: Salesforce}\n", "utf-8")
+    for _ in range(2):
+        again = r.invoke(app, ["audit", "seed", "--scan", str(sid), "--db", str(db), "--into", str(own)])
+        assert again.exit_code == 1, again.output
+    assert own.read_text("utf-8").count("NOT MEASURED (DNS error) for lame.nl") == 1
+    assert "0 detected item(s) written" in again.output and "already in it" in again.output
     text = out.read_text()
     assert "NOT MEASURED (DNS error) for lame.nl: mailbox, web, dns" in text, text
     assert "detected: true" in text  # ok.nl's mailbox is still seeded
@@ -853,6 +861,11 @@ def test_seed_into_keeps_the_users_text(tmp_path):
     flow.write_text("# mijn lijst\nitems: [{name: A, category: crm, product: Salesforce}]\n", "utf-8")
     res = r.invoke(app, ["audit", "seed", "--scan", str(sid), "--db", str(db), "--into", str(flow)])
     assert res.exit_code == 0 and "kept as" in res.output, res.output
+    assert (tmp_path / "f.yaml.bak").read_text("utf-8").startswith("# mijn lijst")
+    # a second rewrite keeps the first copy and makes another (review 26: it was overwritten)
+    flow.write_text("# tweede\nitems: [{name: B, category: crm, product: Salesforce}]\n", "utf-8")
+    res = r.invoke(app, ["audit", "seed", "--scan", str(sid), "--db", str(db), "--into", str(flow)])
+    assert res.exit_code == 0 and (tmp_path / "f.yaml.bak.1").read_text("utf-8").startswith("# tweede")
     assert (tmp_path / "f.yaml.bak").read_text("utf-8").startswith("# mijn lijst")
 
 

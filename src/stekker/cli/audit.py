@@ -123,6 +123,7 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
     inv = S.merge(existing, items)
     text = S.to_yaml(inv, failed)
     target = out or into
+    n_new = len(S.new_items(existing, items)) if existing is not None else len(items)
     if into is not None and into.exists() and existing is not None:
         # the user's own file: add the new items to its text, keeping every comment and line; when
         # its shape does not allow that, the rewritten file comes with a copy of the original
@@ -134,14 +135,19 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
         except (YAMLInputError, OSError, UnicodeDecodeError):
             kept = None
         if kept is not None:
-            if failed:
+            if failed:  # the not-measured note once: a line already in the file is not added again
+                have = set(kept.splitlines())
                 kept = "".join(line + "\n" for line in S.to_yaml({}, failed).splitlines()
-                               if line.startswith("# NOT MEASURED") or line.startswith("# known")) + kept
+                               if (line.startswith("# NOT MEASURED") or line.startswith("# known"))
+                               and line not in have) + kept
             text = kept
         elif target == into:
             import shutil
 
             backup = into.with_name(into.name + ".bak")
+            n = 1
+            while backup.exists():  # never over an earlier copy
+                backup, n = into.with_name(f"{into.name}.bak.{n}"), n + 1
             try:
                 shutil.copy2(into, backup)
             except OSError as exc:
@@ -152,7 +158,8 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
         from stekker.outputs import write_text
 
         write_text(target, text)
-        echo(f"{len(items)} detected item(s) written to {target}; confirm them, then: stekker audit check {target}")
+        echo(f"{n_new} detected item(s) written to {target}" + (f" ({len(items) - n_new} already in it)"
+             if len(items) > n_new else "") + f"; confirm them, then: stekker audit check {target}")
     else:
         sys.stdout.write(text)
     if failed:
