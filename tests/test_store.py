@@ -705,3 +705,25 @@ def test_a_read_only_database_says_what_cannot_be_done(tmp_path, monkeypatch):
     with pytest.raises(StoreError, match="read-only"):
         attribute_scan(ro, sid, kb=kb, asn_table=None)
     ro.close()
+
+
+def test_a_read_command_creates_nothing_in_an_empty_database(db):
+    """Review 26: the refusal of another program's database covered SQLite
+    only; a command that only reads still created stekker's tables in an
+    empty or foreign PostgreSQL database (a typo in --db)."""
+    if db.startswith("postgresql"):
+        with pytest.raises(StoreError, match="holds no stekker database"):
+            Store.open(db, create=False)
+        import sqlalchemy as sa
+
+        eng = sa.create_engine(db.replace("postgresql://", "postgresql+psycopg://", 1)
+                               if db.startswith("postgresql://") else db)
+        try:
+            assert sa.inspect(eng).get_table_names() == []  # nothing was created
+        finally:
+            eng.dispose()
+    else:
+        with pytest.raises(StoreError, match="no database"):
+            Store.open(db, create=False)
+    Store.open(db).close()  # a command that writes creates it
+    Store.open(db, create=False).close()  # and then it reads

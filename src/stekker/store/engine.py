@@ -80,7 +80,7 @@ class StoreBase:
             store._init_schema()
             return store
         store = cls(engine, display)
-        store._init_schema()
+        store._init_schema(create=create)
         return store
 
     readonly = False  # opened read-only (a file this process may not write)
@@ -145,13 +145,17 @@ class StoreBase:
         engine = sa.create_engine(url, connect_args=connect_args, pool_pre_ping=True)
         return engine, _display_url(url)
 
-    def _init_schema(self) -> None:
+    def _init_schema(self, create: bool = True) -> None:
         try:
             with self.engine.begin() as conn:
                 if self.dialect == "postgresql":  # two processes creating the tables at once
                     conn.execute(sa.text("SELECT pg_advisory_xact_lock(74657374)"))
                 insp = sa.inspect(conn)
                 existing = set(insp.get_table_names())
+                if not create and self.dialect == "postgresql" and "meta" not in existing:
+                    # a command that only reads creates nothing in a database that holds no stekker data
+                    raise StoreError(f"{self.url} holds no stekker database (a typo in --db? `stekker scan` "
+                                     "creates one)")
                 if self.readonly:
                     row = conn.execute(sa.text("SELECT value FROM meta WHERE key = 'schema_version'")).first() \
                         if "meta" in existing else None
