@@ -1263,6 +1263,10 @@ def test_the_more_preferred_mx_decides_who_receives_the_mail(kb):
     # preference swapped: Ziggo receives first
     swapped = [(d, "MX", "20 mx1.odido.nl."), (d, "MX", "10 mx.ziggo.nl.")]
     assert who(attr(d, swapped, kb).services["mail_inbound"]) == "vodafoneziggo"
+    # equal preference: the surer match, not the host name that sorts first (review 26)
+    tie = [(d, "MX", "10 a.odido.nl."), (d, "MX", "10 mx.ziggo.nl.")]
+    for order in (tie, list(reversed(tie))):
+        assert who(attr(d, order, kb).services["mail_inbound"]) == "vodafoneziggo"
 
 
 def test_a_report_states_the_asn_data_its_attributions_rest_on(kb, tmp_path, monkeypatch):

@@ -95,6 +95,26 @@ def _mx_hosts(r: QueryResult) -> list[tuple[str, str]]:
     return [(host, raw) for _, host, raw in sorted(out)]
 
 
+def _mx_preference(ctx: "_Ctx", c: "_Cand") -> int:
+    """The MX preference behind a candidate: of the MX record itself, or of the MX host whose
+    addresses it comes from; others (not MX evidence) after every MX."""
+    if ctx._mx_prefs is None:
+        prefs: dict[str, int] = {}
+        for r in ctx.ev.results:
+            if r.qtype == "MX" and r.usable:
+                for rr in r.answers:
+                    parts = rr.value.split()
+                    if rr.rtype == "MX" and len(parts) == 2 and parts[0].isascii() and parts[0].isdigit():
+                        host = parts[1].rstrip(".").lower()
+                        prefs[host] = min(prefs.get(host, 1 << 16), int(parts[0]))
+        ctx._mx_prefs = prefs
+    if c.kind == "mx":
+        parts = (c.item.value or "").split()
+        if len(parts) == 2 and parts[0].isascii() and parts[0].isdigit():
+            return int(parts[0])
+    return ctx._mx_prefs.get((c.qname or "").rstrip(".").lower(), 1 << 16)
+
+
 def _is_null_mx(r: QueryResult) -> bool:
     hosts = _mx_hosts(r)
     return bool(hosts) and all(h in ("", ".") for h, _ in hosts)
@@ -268,6 +288,7 @@ class _Ctx:
     tenant: str | None = None
     dstatus: str = "ok"  # DomainEvidence.status, computed once
     networks: dict[str, dict[str, Any]] = field(default_factory=dict)  # "as<N>" -> {asn, holder, country}
+    _mx_prefs: dict[str, int] | None = None  # MX host -> its preference (record_order_first), built once
 
 
 # kinds whose values are DNS names that addresses are looked up under: a
@@ -699,7 +720,7 @@ def _order(ctx: _Ctx, category: str, rule: CategoryRule, cands: list[_Cand]) -> 
         # records (plan order, then the order inside a record); never the name
         # ``record_order_first``: the provider of the more preferred MX host first, however sure each
         # match is (mail goes to MX 10 before MX 20); elsewhere the record order only breaks ties
-        first = min(c.order for c in cs) if rule.record_order_first else 0
+        first = min(_mx_preference(ctx, c) for c in cs) if rule.record_order_first else 0  # not the name
         return (not has_pp, not has_pr, tier, weak_later, first, -conf, -len(_kinds(ctx, rule, pid, cs)),
                 min(c.order for c in cs), pid)
 
