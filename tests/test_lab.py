@@ -548,7 +548,9 @@ def test_cli_start_refuses_a_directory_of_the_users(tmp_path):
     (d / "zones" / "keep.zone").write_text("my zone")
     (d / "input.csv").write_text("domain,organisation\nmine.nl,Me\n")
     try:
-        res = CliRunner().invoke(app, ["lab", "start", "--dir", str(d), "--orgs", "5", "--net", "127.250"])
+        from conftest import SPARE_NET
+
+        res = CliRunner().invoke(app, ["lab", "start", "--dir", str(d), "--orgs", "5", "--net", SPARE_NET])
     finally:
         if (d / "lab.json").exists():  # a regression started a lab there: stop it
             CliRunner().invoke(app, ["lab", "stop", "--dir", str(d)])

@@ -454,6 +454,29 @@ def test_serve_redirects_only_within_the_site(client):
         r = client.get(path, follow_redirects=False)
         assert r.status_code == 404, (path, r.status_code, r.headers.get("location"))
         assert "location" not in r.headers
+    # the test client reads "//evil.example/x" as another host; a browser's request line carries the path
+    # as sent: asked through the ASGI interface itself (review 26)
+    import asyncio
+
+    def raw(path):
+        sent = []
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(msg):
+            sent.append(msg)
+
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+                 "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"", "headers": [],
+                 "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 1)}
+        asyncio.run(client.app(scope, receive, send))
+        start = next(m for m in sent if m["type"] == "http.response.start")
+        return start["status"], dict((k.decode(), v.decode()) for k, v in start["headers"])
+
+    for path in ("//evil.example/x", "/\\evil.example/x", "//evil.example"):
+        status, headers = raw(path)
+        assert status == 404 and "location" not in headers, (path, status, headers)
     # a page without its trailing slash, also when its last segment has a dot (a domain)
     r = client.get("/en/domain/almere.nl", follow_redirects=False)
     assert r.status_code == 308 and r.headers["location"] == "/en/domain/almere.nl/"

@@ -131,6 +131,9 @@ def serve(
     except (OSError, IndexError) as exc:
         raise _err(f"cannot listen on {host}:{port}: {getattr(exc, 'strerror', None) or exc}")
     model = _model(db, scan, explanations, contest_url, contest_email, history)
+    if model.scan.get("state") not in (None, "finished"):
+        echo(f"warning: scan {model.scan.get('scan_id')} is {model.scan.get('state')}: the pages show a partial "
+             "result (and say so in their summary)", err=True)
     app_ = create_app(Site(model, geo))
     import uvicorn
 

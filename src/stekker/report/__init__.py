@@ -105,11 +105,13 @@ def scan_meta(store: Any, scan_id: int, kb: Any = None) -> dict[str, Any]:
 
         from stekker.targets import REJECTING_KINDS
 
-        dropped = Counter(i["kind"] for i in store.input_issues(scan_id) if i["kind"] in REJECTING_KINDS)
+        issues = store.input_issues(scan_id)
+        dropped = Counter(i["kind"] for i in issues if i["kind"] in REJECTING_KINDS)
+        cut = any(i["kind"] == "truncated" for i in issues)  # more issues than are stored one by one
     except Exception:  # noqa: BLE001 - an older store without the table
-        dropped = Counter()
+        dropped, cut = Counter(), False
     if dropped:
-        n = sum(dropped.values())
+        n = ("at least " if cut else "") + str(sum(dropped.values()))
         kinds = ", ".join(f"{k} {v}" for k, v in sorted(dropped.items(), key=lambda kv: (-kv[1], kv[0])))
         meta["warnings"].append(Message(
             "input_rejected", f"{n} lines of the input were not measured ({kinds}): the figures do not cover "
