@@ -52,7 +52,7 @@ ORG_PAGE_ROWS = 50  # an organisation's domains per page; more go on /org/<slug>
 ORG_SUMMARY_ROWS = 10  # providers per service in an organisation's summary; the rest is one row
 SUMMARY_CATEGORIES = ("web", "cdn", "mail_inbound", "mail_gateway", "mailbox", "dns", "office", "collaboration",
                       "identity")
-_STATES = ("?", "error", "absent")
+_STATES = ("?", "error", "absent", "nxdomain")  # why a service has no provider: the one list
 MAP_CATEGORIES = ("mailbox", "mail_inbound", "web", "dns", "office")
 
 _SLUG_BAD = re.compile(r"[^a-z0-9]+")
@@ -697,6 +697,10 @@ class Model:
         return self._provider_of([r] if r is not None else [], category, t)
 
     def _provider_of(self, results: list[Any], category: str, t: Text) -> tuple[str, str]:
+        """(key, words) of who runs ``category`` for these domains (the first with a provider), else
+        why none: a DNS error, not recognised, no such service, or the domain does not exist."""
+        if results and all(r.da.status == "nxdomain" for r in results):
+            return "nxdomain", t.verdict("nxdomain")
         states = []
         for r in results:
             d = primary_dep(r, category)
@@ -814,13 +818,12 @@ class Model:
         cnt: Counter = Counter()
         names: dict[str, str] = {}
         for r in results:
-            key, word = self._provider_of([r], "mailbox", t) if r.da.status != "nxdomain" else ("nxdomain", None)
+            key, word = self._provider_of([r], "mailbox", t)
             cnt[key] += 1
-            names[key] = visible(word) if word is not None else t.verdict("nxdomain")
+            names[key] = visible(word)
         total = len(results)
-        states = ("?", "error", "absent", "nxdomain")
-        mail = [{"name": names[k], "count": t.int(n), "share": t.pct(n / total), "state": k in states}
-                for k, n in sorted(cnt.items(), key=lambda kv: (kv[0] in states, -kv[1], kv[0]))]
+        mail = [{"name": names[k], "count": t.int(n), "share": t.pct(n / total), "state": k in _STATES}
+                for k, n in sorted(cnt.items(), key=lambda kv: (kv[0] in _STATES, -kv[1], kv[0]))]
         orgs = sorted({o for r in results for o in r.organisations})
         return {"slug": slug, "name": visible(sec), "figures": figs, "mailbox": mail,
                 "organisations": [{"slug": self._org_slug[o], "name": visible(o),

@@ -43,7 +43,7 @@ from .model import LANGS, MAP_CATEGORIES, Model, Text, safe_id
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'")
 CSP_HEADER = CSP + "; frame-ancestors 'none'"
 # the map colour of a municipality whose service has no identified provider, by why (site.css)
-MAP_STATE_CLASSES = {"error": "cerror", "?": "cunknown", "absent": "cabsent"}
+MAP_STATE_CLASSES = {"error": "cerror", "?": "cunknown", "absent": "cabsent", "nxdomain": "cnxdomain"}
 API = "/api/v1"
 INDEX_LIMIT = 400  # an index page lists at most this many rows; longer lists are split by first character
 # the item kinds with a page, a page table (CSV) and an API document each:
@@ -418,7 +418,7 @@ class Site:
         for key, word in prov.values():
             counts[key] = counts.get(key, 0) + 1
             names[key] = word
-        ranked = [k for k in sorted(counts, key=lambda k: (-counts[k], k)) if k not in ("?", "error", "absent")]
+        ranked = [k for k in sorted(counts, key=lambda k: (-counts[k], k)) if k not in MAP_STATE_CLASSES]
         cls = {k: f"c{i}" for i, k in enumerate(ranked[:8])}
         colour = {}
         legend_counts: dict[str, int] = {}
