@@ -270,9 +270,15 @@ def test_cli_import_status_lookup(tmp_path):
     f.write_text(V4 + "junk\n")
     d = str(tmp_path / "data")
     r = cli("data", "import", str(f), "--name", "mine", "--data-dir", d)
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 1, r.output  # imported, but one line could not be read: a partial result
     assert "imported mine (ip2asn" in r.stdout and "2 IPv4" in r.stdout
     assert "ip2asn-v4.tsv line 4: expected 5" in r.stderr
+    # a file that is mostly unreadable does not replace the table in use (exploratory test 2026-12-06)
+    bad = tmp_path / "bad.tsv"
+    bad.write_text(V4.splitlines()[0] + "\njunk\nmore junk\nand more\n")
+    r = cli("data", "import", str(bad), "--name", "worse", "--data-dir", d)
+    assert r.exit_code == 2 and "nothing was imported" in r.stderr, r.output
+    assert "IP-to-ASN table: mine" in cli("data", "status", "--data-dir", d).stdout
     r = cli("data", "lookup", "1.0.0.1", "9.9.9.9", "--data-dir", d)
     assert r.exit_code == 0 and "AS13335\tUS\tCLOUDFLARENET\t1.0.0.0/24" in r.stdout and "9.9.9.9\t-" in r.stdout
     r = cli("data", "status", "--data-dir", d)
@@ -284,7 +290,7 @@ def test_cli_import_status_lookup(tmp_path):
     assert "warning: IP-to-ASN data 'mine' is 0 days old" in r.stderr
     db = tmp_path / "s.db"
     r = cli("data", "import", str(f), "--name", "mine", "--data-dir", d, "--db", str(db))
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 1, r.output
     from stekker.store import Store
 
     st = Store.open(str(db))

@@ -83,8 +83,15 @@ def import_(
     except AsnTableError as exc:  # a missing or unreadable input file: an input error
         echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
-    entry = datasets.register_table(data_dir, table)
     info = table.info
+    bad, good = int(info.get("bad_lines") or 0), int(info.get("rows") or 0)
+    if bad > good:  # mostly unreadable: the table in use is better than this one
+        for p in info["problems"][:show_problems]:
+            echo(f"  bad line: {p}", err=True)
+        echo(f"error: {bad} of the {bad + good} lines cannot be read (not an IP-to-ASN file, or damaged): nothing "
+             "was imported, the table in use stays", err=True)
+        raise typer.Exit(2)
+    entry = datasets.register_table(data_dir, table)
     echo(f"imported {info['name']} ({info['format']}, version {info['version']}): "
                f"{info['v4_ranges']} IPv4 + {info['v6_ranges']} IPv6 ranges, {info['asns']} ASes, "
                f"{info['not_routed']} not-routed rows, {info['bad_lines']} bad lines -> {entry['path']}")
@@ -93,6 +100,8 @@ def import_(
     if info["bad_lines"] > show_problems:
         echo(f"  ... and {info['bad_lines'] - show_problems} more bad lines", err=True)
     _record_in_store(db, data_dir)
+    if bad:
+        raise typer.Exit(1)  # imported, but not every line: a partial result (docs/CLI.md)
 
 
 @data_app.command("update")
