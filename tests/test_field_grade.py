@@ -502,3 +502,23 @@ def test_messages_speak_to_the_reader_not_of_python(tmp_path):
             load_text(text, name)
         msg = e.value.problems[0].message
         assert "sys.set_int_max_str_digits" not in msg and len(msg) < 200, msg
+
+
+def test_scans_in_a_pipe_cuts_nothing(tmp_path):
+    """Exploratory test (2026-12-06): `stekker scans | less` cut states and
+    paths at 80 columns ("finish…", "interru…", "/tmp/e…")."""
+    import subprocess
+    import sys
+
+    from stekker.store import Store
+
+    long_path = "/tmp/some/very/long/path/to/an/input/file/gemeenten-2026.csv"
+    st = Store.open(str(tmp_path / "s.db"))
+    sid = st.create_scan(tool_version="t", plan_version=1, input_path=long_path, input_sha256=None,
+                         resolvers=["127.0.0.1"], options={}, label="gemeenten december")
+    st.finish_scan(sid, "interrupted")
+    st.close()
+    r = subprocess.run([sys.executable, "-m", "stekker", "scans", "--db", str(tmp_path / "s.db")],
+                       capture_output=True, text=True, timeout=120, env={k: v for k, v in os.environ.items()
+                                                                          if k != "COLUMNS"})
+    assert r.returncode == 0 and long_path in r.stdout and "interrupted" in r.stdout, r.stdout

@@ -50,7 +50,8 @@ def scans(db: str = db_option()) -> None:
         t.add_row(str(s["id"]), started, s["state"], f"{c.get('done', 0)}/{c.get('targets', 0)}",
                   str(c.get("ok", "")), str(c.get("nxdomain", "")), str(c.get("error", "")),
                   _safe(s.get("input_path") or ""), _safe(s.get("label") or ""))
-    Console().print(t)
+    # in a file or pipe: wide enough that no state or path is cut ("finish…", "/tmp/e…")
+    (Console() if sys.stdout.isatty() else Console(width=250)).print(t)
 
 
 @app.command()
