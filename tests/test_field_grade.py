@@ -522,3 +522,31 @@ def test_scans_in_a_pipe_cuts_nothing(tmp_path):
                        capture_output=True, text=True, timeout=120, env={k: v for k, v in os.environ.items()
                                                                           if k != "COLUMNS"})
     assert r.returncode == 0 and long_path in r.stdout and "interrupted" in r.stdout, r.stdout
+
+
+def test_a_hanging_chromium_leaves_nothing_running(tmp_path, monkeypatch):
+    """Exploratory test (2026-12-06): after "did not finish within 90 s" the
+    children of the Chromium process (renderers; here a wrapper script's
+    `sleep`) were left running. Its whole process group is stopped; a
+    STEKKER_CHROMIUM that names nothing is said by name."""
+    import subprocess
+    import time
+
+    from stekker.render.pdf import RenderError, run_chromium
+
+    marker = f"stekker-test-{os.getpid()}-{time.monotonic_ns()}"
+    fake = tmp_path / "chromium"
+    # a child that outlives the script: a shell waiting on sleep, its command line carrying the marker
+    fake.write_text(f"#!/bin/sh\nsh -c 'sleep 1000; : {marker}' &\nexec sleep 1000\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("STEKKER_CHROMIUM", str(fake))
+    with pytest.raises(RenderError, match="did not finish within 1 s"):
+        run_chromium([], "about:blank", timeout=1, purpose="test")
+    time.sleep(0.3)
+    left = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout.split()
+    for pid in left:  # leave nothing behind even when the test fails
+        subprocess.run(["kill", "-9", pid], capture_output=True)
+    assert not left, left
+    monkeypatch.setenv("STEKKER_CHROMIUM", str(tmp_path / "nothing"))
+    with pytest.raises(RenderError, match="STEKKER_CHROMIUM='.*nothing' names no program"):
+        run_chromium([], "about:blank", timeout=1, purpose="test")

@@ -41,15 +41,38 @@ def run_chromium(extra: list[str], url: str, timeout: float = 90.0, purpose: str
     throwaway profile.  ``purpose`` names what needed it in the error."""
     exe = find_chromium()
     if exe is None:
-        raise RenderError(f"{purpose} needs headless Chromium, which was not found (looked for /usr/bin/chromium, "
-                          "chromium, chromium-browser, google-chrome; set STEKKER_CHROMIUM). "
+        env = os.environ.get("STEKKER_CHROMIUM")
+        where = (f"STEKKER_CHROMIUM={env!r} names no program" if env else
+                 "looked for /usr/bin/chromium, chromium, chromium-browser, google-chrome; set STEKKER_CHROMIUM")
+        raise RenderError(f"{purpose} needs headless Chromium, which was not found ({where}). "
                           "On Debian: apt-get install chromium")
     with tempfile.TemporaryDirectory(prefix="stekker-chromium-") as udd:
+        # its own process group: on a timeout Chromium and everything it started are stopped (killing
+        # the child alone left its renderer processes, or a wrapper script's children, running)
+        proc = subprocess.Popen([exe, *chromium_args(udd), *extra, url], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True)
         try:
-            return subprocess.run([exe, *chromium_args(udd), *extra, url], capture_output=True,
-                                  timeout=timeout, check=False)
+            out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
+            _kill_group(proc)
             raise RenderError(f"Chromium did not finish within {timeout:.0f} s") from None
+        except BaseException:
+            _kill_group(proc)
+            raise
+        return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.communicate(timeout=10)
+    except Exception:  # noqa: BLE001 - gone or stuck: nothing more to do
+        pass
 
 
 def _check_written(path: Path, proc: subprocess.CompletedProcess, what: str) -> Path:
