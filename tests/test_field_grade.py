@@ -550,3 +550,16 @@ def test_a_hanging_chromium_leaves_nothing_running(tmp_path, monkeypatch):
     monkeypatch.setenv("STEKKER_CHROMIUM", str(tmp_path / "nothing"))
     with pytest.raises(RenderError, match="STEKKER_CHROMIUM='.*nothing' names no program"):
         run_chromium([], "about:blank", timeout=1, purpose="test")
+
+
+def test_validate_peers_names_a_file_given_as_the_peers_directory(tmp_path):
+    """Exploratory test (2026-12-06): `validate peers --peers notes.txt` said
+    the directory was "not found" of a file that exists."""
+    import subprocess
+    import sys
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("x")
+    r = subprocess.run([sys.executable, "-m", "stekker", "validate", "peers", "--peers", str(notes)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "is a file, not a directory" in r.stderr, (r.returncode, r.stderr)

@@ -68,7 +68,9 @@ def run_cli(peers: Path | None, out: Path | None, sample: int | None, datasets, 
 
     peers = Path(peers) if peers else check.default_peers_dir()
     if not peers.is_dir():
-        echo(f"error: peer data directory {peers} not found (see ../shared/data/PROVENANCE.md)", err=True)
+        what = "is a file, not a directory" if peers.exists() else "not found"
+        echo(f"error: peer data directory {peers} {what} (give the directory with the peers' JSON files; "
+             "see ../shared/data/PROVENANCE.md)", err=True)
         return 2
     from stekker.lab import procs
 
