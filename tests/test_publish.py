@@ -70,7 +70,8 @@ def _resolve(page: Path, link: str, out: Path) -> Path | None:
     p = urlparse(url)
     if p.scheme or p.netloc:
         return None
-    target = (page.parent / p.path).resolve()
+    # a link from the root (only the 404 page has them: it is shown at any depth) is from the site's root
+    target = (out / p.path.lstrip("/")).resolve() if p.path.startswith("/") else (page.parent / p.path).resolve()
     if p.path.endswith("/") or target.is_dir():
         target = target / "index.html"
     return target
@@ -847,3 +848,11 @@ def test_sector_mailbox_table_counts_every_domain(built):
     assert "Of all 8 domains of this sector" in table
     assert "<em>not measured (DNS error)</em></th><td>1</td><td>12%</td>" in table
     assert "<th scope=\"row\">Microsoft</th><td>2</td><td>25%</td>" in table
+
+
+def test_static_site_has_a_404_page(built):
+    """Exploratory test (2026-12-06): the static site had no 404 page; a
+    static host showed its own. /404.html links from the root, both languages."""
+    page = (built["out"] / "404.html").read_text("utf-8")
+    assert 'href="/nl/"' in page and 'href="/en/"' in page and 'href="/static/site.css"' in page
+    assert "Niet gevonden" in page and "Not found" in page and "default-src 'none'" in page

@@ -187,6 +187,7 @@ class Site:
         """Every path of the static site (except the whole-scan files)."""
         m = self.m
         yield "/index.html"
+        yield "/404.html"
         yield "/static/site.css"
         for lang in LANGS:
             p = f"/{lang}/"
@@ -224,6 +225,10 @@ class Site:
         """The document at ``path`` (raises :class:`NotFound`)."""
         if path in ("/", "/index.html"):
             return self._html("lang.html", "/index.html", Text("nl"), {})
+        if path == "/404.html":  # shown by a web server at any depth: links from the root
+            tpl = environment().get_template("notfound.html")
+            html = tpl.render(lang="nl", t=self._texts["nl"], u=lambda p: p, csp=Markup(CSP), version=_version())
+            return Doc(html.encode("utf-8"), "text/html; charset=utf-8")
         if path == "/static/site.css":
             css = resources.files("stekker.publish").joinpath("static", "site.css").read_bytes()
             return Doc(css, "text/css; charset=utf-8")

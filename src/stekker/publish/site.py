@@ -45,7 +45,7 @@ def _tree(root: Path) -> set[str]:
 # where stekker writes: a site written before the list of written files existed (no MANIFEST) keeps
 # every file outside these (a .htaccess, robots.txt, a logo the publisher added)
 _OWN_TOP = ("nl/", "en/", "api/", "data/", "static/")
-_OWN_FILES = {"index.html", MARKER, MANIFEST}
+_OWN_FILES = {"index.html", "404.html", MARKER, MANIFEST}
 
 
 def _added_by_user(out: Path) -> set[str]:
