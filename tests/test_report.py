@@ -1168,3 +1168,22 @@ def test_html_report_shows_bidi_characters_of_an_organisation_name():
                 K.load(), load_policies().select(None), as_of="2026-01-01")
     html = render_html(rep, "en", now=NOW)
     assert "\u202e" not in html and "Gemeente \\u202eevil" in html
+
+
+def test_domain_page_shows_an_internationalised_name_as_written():
+    """Exploratory test of the site (2026-12-06): an internationalised domain
+    was shown only as its A-label (xn--bcher-kva.nl); the page now shows the
+    name as people write it beside it, never instead of it."""
+    from stekker import kb as K
+    from stekker.judge import load_policies
+    from stekker.publish.model import Model
+    from stekker.publish.pages import Site
+
+    real = K.load()
+    rep = build([dom("xn--bcher-kva.nl", "Bücher", "bedrijf", {"mailbox": svc("mailbox", "kpn", name="KPN")}),
+                 dom("plain.nl", "P", "bedrijf", {"mailbox": svc("mailbox", "kpn", name="KPN")})],
+                real, load_policies().select(None), as_of="2026-01-01")
+    site = Site(Model.from_report(rep, real), None)
+    page = site.render("/en/domain/xn--bcher-kva.nl/").body.decode()
+    assert "<h1>xn--bcher-kva.nl <span" in page and "(bücher.nl)" in page
+    assert "<h1>plain.nl</h1>" in site.render("/en/domain/plain.nl/").body.decode()

@@ -549,7 +549,7 @@ class Model:
         evidence = [{"service": sv["category_name"], **e} for sv in services for e in sv["evidence"]]
         return {
             "reasons": list(reasons.values()), "evidence": evidence,
-            "domain": r.domain, "id": safe_id(r.domain), "status": r.da.status,
+            "domain": r.domain, "unicode": _unicode_name(r.domain), "id": safe_id(r.domain), "status": r.da.status,
             "organisations": [{"name": visible(o), "slug": self._org_slug.get(o)} for o in r.organisations],
             "sectors": [{"name": visible(s), "slug": self._sector_slug(s)} for s in r.sectors],
             "verdicts": self._verdicts(r, t), "services": services,
@@ -1018,6 +1018,20 @@ def _primary_keys(r: Any) -> dict[str, str | None]:
         if c in out and out[c] is None and d.primary and _identified(d):
             out[c] = d.provider_key
     return out
+
+
+def _unicode_name(domain: str) -> str | None:
+    """An internationalised name as people write it (``café-de-kroon.nl`` for
+    ``xn--caf-de-kroon-deb.nl``), shown beside its A-label, never instead of it (a look-alike in
+    another script stays visible); None for a name without ``xn--`` labels or one that does not decode."""
+    if "xn--" not in domain:
+        return None
+    import idna
+
+    try:
+        return visible(idna.decode(domain))
+    except (idna.IDNAError, UnicodeError, ValueError):
+        return None
 
 
 def primary_dep(r: Any, category: str) -> Any:
