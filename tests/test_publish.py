@@ -856,3 +856,25 @@ def test_static_site_has_a_404_page(built):
     page = (built["out"] / "404.html").read_text("utf-8")
     assert 'href="/nl/"' in page and 'href="/en/"' in page and 'href="/static/site.css"' in page
     assert "Niet gevonden" in page and "Not found" in page and "default-src 'none'" in page
+
+
+def test_catalogue_names_publisher_and_licence_only_as_given(built, tmp_path):
+    """Exploratory test of the site (2026-12-06): the DCAT-AP catalogue had
+    no publisher (mandatory for a catalogue) and no licence. They are the
+    publisher's to state (--publisher, --licence), never assumed."""
+    import json
+
+    db = str(built["db"])
+    out = tmp_path / "s"
+    res = _cli("site", "--db", db, "--out", str(out), "-q", "--publisher", "Gemeente Voorbeeld",
+               "--licence", "https://creativecommons.org/licenses/by/4.0/")
+    assert res.exit_code == 0, res.output
+    cat = json.loads((out / "data" / "catalog.jsonld").read_text("utf-8"))
+    assert cat["dct:publisher"]["foaf:name"] == "Gemeente Voorbeeld"
+    assert all(d["dct:license"]["@id"] == "https://creativecommons.org/licenses/by/4.0/"
+               for d in cat["dcat:dataset"][0]["dcat:distribution"])
+    assert "Published by Gemeente Voorbeeld" in (out / "en" / "data" / "index.html").read_text("utf-8")
+    plain = json.loads((built["out"] / "data" / "catalog.jsonld").read_text("utf-8"))
+    assert "dct:publisher" not in plain and "dct:license" not in json.dumps(plain)
+    assert "has not stated a licence" in (built["out"] / "en" / "data" / "index.html").read_text("utf-8")
+    assert _cli("site", "--db", db, "--out", str(tmp_path / "t"), "--licence", "CC-BY").exit_code == 2

@@ -14,9 +14,16 @@ from stekker.cli.common import load_kb, read_explanations
 
 
 def _model(db: str, scan: str, explanations: Optional[Path], contest_url: Optional[str],
-           contest_email: Optional[str], history: int):
+           contest_email: Optional[str], history: int, publisher: Optional[str] = None,
+           licence: Optional[str] = None):
     from stekker.publish.model import Model
     from stekker.store import Store, StoreError
+
+    if licence and not licence.lower().startswith(("https://", "http://")):
+        raise _err("--licence must be the licence's URL (https://...), e.g. "
+                   "https://creativecommons.org/licenses/by/4.0/")
+    if publisher is not None and (not publisher.strip() or len(publisher) > 200 or not publisher.isprintable()):
+        raise _err("--publisher must be a name of at most 200 printable characters")
 
     if contest_url and not contest_url.lower().startswith(("https://", "http://")):
         raise _err("--contest-url must start with https:// or http://")
@@ -29,10 +36,12 @@ def _model(db: str, scan: str, explanations: Optional[Path], contest_url: Option
     except StoreError as exc:
         raise _err(str(exc))
     try:
-        return Model.load(store, scan, kb, explanations=exps, history=history, contest_url=contest_url,
-                          contest_email=contest_email)
+        m = Model.load(store, scan, kb, explanations=exps, history=history, contest_url=contest_url,
+                       contest_email=contest_email)
     except (StoreError, LookupError) as exc:
         raise _err(str(exc))
+    m.publisher, m.licence = (publisher.strip() if publisher else None), licence
+    return m
 
 
 @app.command()
@@ -51,6 +60,10 @@ def site(
                                        "(mxmapit_nl_municipality.topo.json, mxmapit_municipalities_nl.json); "
                                        "default $STEKKER_GEO_DIR, else the boundaries shipped with stekker."),
     history: int = typer.Option(6, "--history", min=1, max=100, help="Scans shown in each domain's history."),
+    publisher: Optional[str] = typer.Option(None, "--publisher", help="Who publishes the site (named in the open "
+                                            "data's DCAT-AP description)."),
+    licence: Optional[str] = typer.Option(None, "--licence", help="URL of the licence of the published data "
+                                          "(e.g. https://creativecommons.org/licenses/by/4.0/); none is assumed."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, max=64, help="Rendering processes "
                                           "(default: one per core, at most 8)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors."),
@@ -72,7 +85,7 @@ def site(
         check_out_dir(out, db)
     except OutputError as exc:
         raise _err(str(exc))
-    model = _model(db, scan, explanations, contest_url, contest_email, history)
+    model = _model(db, scan, explanations, contest_url, contest_email, history, publisher, licence)
     s = Site(model, geo)
     say = (lambda m: None) if quiet else (lambda m: echo(m, err=True))
     try:

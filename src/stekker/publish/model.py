@@ -171,6 +171,8 @@ class Model:
     history: list[tuple[dict[str, Any], dict[str, dict[str, str]]]] = field(default_factory=list)
     contest_url: str | None = None
     contest_email: str | None = None
+    publisher: str | None = None  # who publishes the site (DCAT-AP dct:publisher), as the publisher says
+    licence: str | None = None  # the data's licence URL (dct:license), as the publisher says; never assumed
     _by_domain: dict[str, Any] = field(default_factory=dict, repr=False)
     _dom_ids: dict[str, str] = field(default_factory=dict, repr=False)
     _verdict_cache: dict[Any, Any] = field(default_factory=dict, repr=False)

@@ -401,7 +401,8 @@ class Site:
             return self._page("methods.html", path, t, d=m.methods(t), title=t("methods_title"))
         if kind == "data":
             api = [f"{API}/{k}.json" for k in LIST_KINDS] + [f"{API}/changes.json", f"{API}/scan.json"]
-            return self._page("data.html", path, t, title=t("nav_data"), api=api)
+            return self._page("data.html", path, t, title=t("nav_data"), api=api, publisher=m.publisher,
+                              licence=m.licence)
         if kind == "map":
             return self._map(path, t, MAP_CATEGORIES[0])
         raise NotFound(path)
@@ -612,6 +613,10 @@ class Site:
             "@context": {"dcat": "http://www.w3.org/ns/dcat#", "dct": "http://purl.org/dc/terms/",
                          "foaf": "http://xmlns.com/foaf/0.1/", "xsd": "http://www.w3.org/2001/XMLSchema#"},
             "@type": "dcat:Catalog", "@id": "../",
+            # who publishes and under which licence: only as the publisher stated them (stekker site
+            # --publisher / --licence), never assumed
+            **({"dct:publisher": {"@type": "foaf:Agent", "foaf:name": m.publisher}} if m.publisher else {}),
+            **({"dct:license": {"@id": m.licence}} if m.licence else {}),
             "dct:title": {"@value": "stekker", "@language": "en"},
             "dct:description": {"@value": "Measurements of dependence on non-European providers from public DNS.",
                                 "@language": "en"},
@@ -635,9 +640,11 @@ class Site:
                 "dct:spatial": {"@id": eu + "country/NLD"},
                 # the knowledge base the findings rest on
                 "dcat:version": str((m.report.meta or {}).get("kb_version") or ""),
+                **({"dct:publisher": {"@type": "foaf:Agent", "foaf:name": m.publisher}} if m.publisher else {}),
                 "dcat:distribution": [{"@type": "dcat:Distribution", "dcat:accessURL": {"@id": u},
                                        "dcat:downloadURL": {"@id": u}, "dcat:mediaType": {"@id": iana + mt},
-                                       "dct:format": {"@id": eu + "file-type/" + f}}
+                                       "dct:format": {"@id": eu + "file-type/" + f},
+                                       **({"dct:license": {"@id": m.licence}} if m.licence else {})}
                                       for u, mt, f in dist],
             }],
         }
