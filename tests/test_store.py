@@ -522,12 +522,15 @@ def test_another_programs_sqlite_file_is_not_touched(tmp_path):
 
     from stekker.store import Store, StoreError
 
-    db = tmp_path / "other.db"
-    c = sqlite3.connect(db)
-    c.execute("create table foo(x)")
-    c.execute("insert into foo values (1)")
-    c.commit()
-    c.close()
+    def sqlite_file(path, *statements):
+        c = sqlite3.connect(path)
+        for sql in statements:
+            c.execute(sql)
+        c.commit()
+        c.close()
+        return path
+
+    db = sqlite_file(tmp_path / "other.db", "create table foo(x)", "insert into foo values (1)")
     before = hashlib.sha256(db.read_bytes()).hexdigest()
     for create in (False, True):
         with pytest.raises(StoreError, match="database of another program"):
@@ -540,12 +543,7 @@ def test_another_programs_sqlite_file_is_not_touched(tmp_path):
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
     assert not (tmp_path / "other.db-wal").exists()
     # a database of an older stekker (no schema version) keeps its own message (review 26)
-    old = tmp_path / "old.db"
-    c = sqlite3.connect(old)
-    c.execute("create table scans(id integer)")
-    c.execute("create table queries(x)")
-    c.commit()
-    c.close()
+    old = sqlite_file(tmp_path / "old.db", "create table scans(id integer)", "create table queries(x)")
     with pytest.raises(StoreError, match="older stekker"):
         Store.open(str(old), create=False)
     # an empty file and a stekker database open as before
