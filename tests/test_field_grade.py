@@ -563,3 +563,36 @@ def test_validate_peers_names_a_file_given_as_the_peers_directory(tmp_path):
     r = subprocess.run([sys.executable, "-m", "stekker", "validate", "peers", "--peers", str(notes)],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "is a file, not a directory" in r.stderr, (r.returncode, r.stderr)
+
+
+def test_empty_and_wrong_kinds_of_input_are_said(tmp_path):
+    """Exploratory test (2026-12-06): an empty --policies file and an empty
+    --organisation were accepted silently, `data import /dev/null` said "no
+    such file", a STEKKER_DATA_DIR naming a file showed "no downloads yet"."""
+    import subprocess
+    import sys
+
+    from stekker.store import Store
+
+    db = tmp_path / "s.db"
+    st = Store.open(str(db))
+    st.create_scan(tool_version="t", plan_version=1, input_path="x", input_sha256=None, resolvers=["127.0.0.1"],
+                   options={})
+    st.close()
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+
+    def run(*args, env=None):
+        return subprocess.run([sys.executable, "-m", "stekker", *args], capture_output=True, text=True, timeout=120,
+                              env=env)
+
+    r = run("report", "--db", str(db), "--policies", str(empty))
+    assert r.returncode == 2 and "is empty" in r.stderr, (r.returncode, r.stderr)
+    r = run("report", "--db", str(db), "--organisation", " ")
+    assert r.returncode == 2 and "--organisation is empty" in r.stderr, (r.returncode, r.stderr)
+    r = run("data", "import", "/dev/null", "--data-dir", str(tmp_path / "d"))
+    assert r.returncode == 2 and "not a regular file" in r.stderr, (r.returncode, r.stderr)
+    r = run("data", "status", env={**os.environ, "STEKKER_DATA_DIR": str(afile)})
+    assert r.returncode == 2 and "is a file, not a directory" in r.stderr, (r.returncode, r.stderr)

@@ -522,7 +522,7 @@ class AsnTable:
         fmts = []
         for p in paths:
             if not Path(p).is_file():
-                raise AsnTableError(f"no such file: {p}")
+                raise AsnTableError(f"not a regular file: {p}" if Path(p).exists() else f"no such file: {p}")
             fmts.append(b.read(p, format))
         if data_date is None:
             newest = max(Path(p).stat().st_mtime for p in paths)

@@ -187,6 +187,10 @@ def status(
     from stekker.ipasn import DEFAULT_TABLE_FILE, AsnTable, AsnTableError, stale_warning
 
     d = Path(data_dir) if data_dir else datasets.default_data_dir()
+    if d.exists() and not d.is_dir():  # ("no downloads yet" would hide the mistake)
+        echo(f"error: the data directory {d} is a file, not a directory"
+             + ("" if data_dir else " (STEKKER_DATA_DIR or XDG_DATA_HOME)"), err=True)
+        raise typer.Exit(2)
     manifest = datasets.read_manifest(d)
     table_info = None
     table_path = d / DEFAULT_TABLE_FILE

@@ -80,6 +80,8 @@ def report(
 
     if lang not in ("nl", "en"):
         raise _err("--lang must be nl or en")
+    if organisation is not None and not organisation.strip():
+        raise _err("--organisation is empty: give an organisation's name (or leave it out for the whole report)")
     outs = {"--html": (html, "html"), "--pdf": (pdf, "pdf"), "--csv": (csv_path, "csv"),
             "--jsonl": (jsonl, "jsonl"), "--parquet": (parquet, "parquet")}
     try:

@@ -253,9 +253,12 @@ def _load(paths: tuple[str, ...]) -> PolicyConfig:
         from stekker.safeyaml import YAMLInputError, read_user_yaml
 
         try:
-            doc = read_user_yaml(p) or {}
+            doc = read_user_yaml(p)
         except YAMLInputError as exc:
             raise PolicyError(f"{p}: not valid YAML ({exc})") from None
+        if doc is None or doc == {}:  # a file given and empty: a mistake, not "no changes"
+            raise PolicyError(f"policy file {p} is empty: give definitions (policies:) or country sets "
+                              "(country_sets:), or leave --policies out for the shipped ones")
         if not isinstance(doc, dict):
             raise PolicyError(f"policy file {p}: expected a mapping (policies:, country_sets:)")
         _merge_doc(raw, doc, p)
