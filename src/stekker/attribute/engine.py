@@ -85,34 +85,36 @@ def _mx_hosts(r: QueryResult) -> list[tuple[str, str]]:
     """(host, record) of an MX answer, the most preferred first, then by
     name: resolvers rotate the order of an answer, and a tie between
     providers must not depend on that (the same records, the same answer)."""
-    out = []
-    for rr in r.answers:
-        if rr.rtype == "MX":
-            parts = rr.value.split()
-            host = parts[-1].rstrip(".").lower()
-            pref = int(parts[0]) if len(parts) == 2 and parts[0].isascii() and parts[0].isdigit() else 1 << 16
-            out.append((pref, host, rr.value))
+    out = [(*_mx_rdata(rr.value), rr.value) for rr in r.answers if rr.rtype == "MX"]
     return [(host, raw) for _, host, raw in sorted(out)]
+
+
+_NO_PREFERENCE = 1 << 16  # after every real MX preference (0..65535)
+
+
+def _mx_rdata(value: str) -> tuple[int, str]:
+    """(preference, host) of an MX record's value ("10 mx.example."); a value without a number
+    comes after every preference."""
+    parts = value.split()
+    pref = int(parts[0]) if len(parts) == 2 and parts[0].isascii() and parts[0].isdigit() else _NO_PREFERENCE
+    return pref, (parts[-1].rstrip(".").lower() if parts else "")
 
 
 def _mx_preference(ctx: "_Ctx", c: "_Cand") -> int:
     """The MX preference behind a candidate: of the MX record itself, or of the MX host whose
     addresses it comes from; others (not MX evidence) after every MX."""
+    if c.kind == "mx":
+        return _mx_rdata(c.item.value or "")[0]
     if ctx._mx_prefs is None:
         prefs: dict[str, int] = {}
         for r in ctx.ev.results:
             if r.qtype == "MX" and r.usable:
                 for rr in r.answers:
-                    parts = rr.value.split()
-                    if rr.rtype == "MX" and len(parts) == 2 and parts[0].isascii() and parts[0].isdigit():
-                        host = parts[1].rstrip(".").lower()
-                        prefs[host] = min(prefs.get(host, 1 << 16), int(parts[0]))
+                    if rr.rtype == "MX":
+                        pref, host = _mx_rdata(rr.value)
+                        prefs[host] = min(prefs.get(host, _NO_PREFERENCE), pref)
         ctx._mx_prefs = prefs
-    if c.kind == "mx":
-        parts = (c.item.value or "").split()
-        if len(parts) == 2 and parts[0].isascii() and parts[0].isdigit():
-            return int(parts[0])
-    return ctx._mx_prefs.get((c.qname or "").rstrip(".").lower(), 1 << 16)
+    return ctx._mx_prefs.get((c.qname or "").rstrip(".").lower(), _NO_PREFERENCE)
 
 
 def _is_null_mx(r: QueryResult) -> bool:

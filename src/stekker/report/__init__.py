@@ -59,11 +59,12 @@ def scan_meta(store: Any, scan_id: int, kb: Any = None) -> dict[str, Any]:
         meta["datasets"] = []
     _psl_in_force(meta)
     try:
+        from stekker.attribute.engine import asn_data_info
         from stekker.ipasn import AsnTable, stale_warning
 
         table = AsnTable.load_default()
         used = _asn_used(info, kb)
-        if used is not False and _asn_key(used) != _asn_key(table.info if table is not None else None):
+        if used is not False and used != asn_data_info(table):
             # the stored attributions rest on other IP-to-ASN data than the installed one (or none):
             # the figures are theirs, so state theirs and say how to use the installed data
             meta["datasets"] = [d for d in meta["datasets"]
@@ -132,12 +133,6 @@ def _asn_used(info: dict[str, Any], kb: Any) -> Any:
     summ = info.get("summary") if isinstance(info.get("summary"), dict) else {}
     rec = (summ.get("attributed_with") or {}).get(getattr(kb, "version", None))
     return rec.get("asn_data") if isinstance(rec, dict) else False
-
-
-def _asn_key(info: Any) -> Any:
-    if not info:
-        return None
-    return tuple(str(info.get(k)) for k in ("name", "version", "data_date", "imported_at"))
 
 
 def _psl_in_force(meta: dict[str, Any]) -> None:
