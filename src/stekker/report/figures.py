@@ -182,14 +182,14 @@ def nos_comparison(report: Any, kb: Any) -> NosComparison | None:
     (``nos-records``) is judged apart when the report was not asked for it."""
     from stekker.judge import judge_results
 
-    from .aggregate import _tally
+    from .aggregate import DECIDED, _tally
 
     data = nos_data()
     head = data["rows"][0]
     pid = head.get("policy", "nos-records")
     pol = next((p for p in report.policies if p.id == pid), None)
     if pol is not None:
-        tally = report.domains[pid]
+        tally, res = report.domains[pid], report.results
     else:
         cfg = report.policies[0].config if report.policies and report.policies[0].config else None
         if cfg is None:
@@ -202,11 +202,8 @@ def nos_comparison(report: Any, kb: Any) -> NosComparison | None:
             return None
         res = judge_results([r.da for r in report.results], kb, [pol], report.as_of)
         tally = _tally(r.verdict[pid] for r in res)
-    # the domains whose answer under the definition is known (the headline row's base)
-    verdicts = {r.domain: r.verdict.get(pid) for r in (report.results if pol in report.policies else res)}
-    from .aggregate import DECIDED
-
-    decided = {d for d, v in verdicts.items() if v in DECIDED}  # exactly the headline row's base
+    # the domains whose answer under the definition is known: exactly the headline row's base
+    decided = {r.domain for r in res if r.verdict.get(pid) in DECIDED}
     cats = set(pol.categories or []) - {"host"}
     # "of all existing domains": those measured (status ok); a domain whose measurement
     # failed (status error) is not in the base, a non-existent one neither
