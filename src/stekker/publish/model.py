@@ -479,6 +479,11 @@ class Model:
                         "country": "/".join(sorted({e["country"] for e in tops})), "joint": tops})
         return out
 
+    @staticmethod
+    def _tops(chain: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Who controls the top of a shown chain: each parent in joint control, else its last company."""
+        return (chain[-1]["joint"] or chain[-1:]) if chain else []
+
     def _service(self, d: Any, t: Text) -> dict[str, Any]:
         s = d.service
         chain = self._chain_view(d)
@@ -488,16 +493,16 @@ class Model:
                        "rule": visible(e.rule), "dig": dig_command(e.qname, e.rtype)})
         pkey = d.provider_key
         pid = safe_id(pkey) if _identified(d) and pkey != "self" and safe_id(pkey) in self._providers else None
-        tops = d.controllers
-        parents = chain[-1]["joint"] if chain and chain[-1]["joint"] else ([chain[-1]] if chain else [])
-        parent = parents[0]["page"] if len(tops) == 1 and parents else None
+        parents = self._tops(chain)
+        joint = len(parents) > 1
+        parent = parents[0]["page"] if parents and not joint else None
         return {
             "category": d.category, "category_name": t.category(d.category), "primary": d.primary,
             "status": s.status, "provider": visible(_provider_words(s, t)),
             "provider_id": pid, "parent_id": parent,
             "company": chain[0]["name"] if chain else visible(s.company or "–"),
             "parent": visible(d.parent_name or "–"), "parents": parents,
-            "joint": len(tops) > 1, "control_unknown": bool(chain and chain[-1]["control_unknown"]),
+            "joint": joint, "control_unknown": bool(chain and chain[-1]["control_unknown"]),
             "jurisdiction": d.jurisdiction or "–",
             "chain": chain, "basis": s.basis or "–", "note": visible(s.note) if s.note else None,
             "verdicts": self._dep_verdicts(d, t),
@@ -505,17 +510,20 @@ class Model:
             "evidence": ev,
         }
 
+    def _titles(self, t: Text) -> dict[str, str]:
+        """The definitions' short names in the page's language, made once per language."""
+        return self._policy_titles.setdefault(t.lang, {p.id: p.short_title(t.lang) for p in self.report.policies})
+
     def _policy_title(self, pid: str, t: Text) -> str:
         """A definition's short name in the page's language (its id when the report has no such policy)."""
-        titles = self._policy_titles.setdefault(t.lang, {p.id: p.short_title(t.lang) for p in self.report.policies})
-        return titles.get(pid, pid)
+        return self._titles(t).get(pid, pid)
 
     def _dep_verdicts(self, d: Any, t: Text) -> list[dict[str, Any]]:
         # the judge shares one verdict dict between dependencies on the same provider: render it once
         key = (id(d.verdicts), t.lang)
         hit = self._verdict_cache.get(key)
         if hit is None or hit[0] is not d.verdicts:
-            titles = self._policy_titles.setdefault(t.lang, {p.id: p.short_title(t.lang) for p in self.report.policies})
+            titles = self._titles(t)
             rows = [{"policy": p, "title": titles.get(p, p), "label": t.verdict(v.verdict), "verdict": v.verdict,
                      "reason": visible(v.reason(t.lang))} for p, v in d.verdicts.items() if v is not None]
             hit = (d.verdicts, rows)
@@ -732,7 +740,7 @@ class Model:
                 "denominator": t.int(p.denominator), "jurisdiction": p.jurisdiction or "–",
                 "chain": chain, "events": events, "markets": markets,
                 "parent_id": chain[-1]["page"] if chain else None,
-                "parents": (chain[-1]["joint"] or [chain[-1]]) if chain else [],
+                "parents": self._tops(chain),
                 "control_unknown": bool(chain and chain[-1]["control_unknown"]),
                 "dependents": self._dependents(doms[:TABLE_LIMIT], t), "dependents_total": len(doms),
                 "contest": self.contest(company=p.name)}
