@@ -111,6 +111,15 @@ def merge(existing: dict | None, seeded: list[dict]) -> dict:
     return inv
 
 
+def not_measured_lines(failed: list[tuple[str, list[str]]]) -> list[str]:
+    """The comment lines that name what could not be measured (:func:`not_measured`)."""
+    out = []
+    for domain, cats in failed:
+        out += [f"# NOT MEASURED (DNS error) for {domain}: {', '.join(cats)} - what runs there is not",
+                "# known (not 'nothing'): scan again later or add it yourself."]
+    return out
+
+
 def new_items(existing: dict | None, seeded: list[dict]) -> list[dict]:
     """The seeded items :func:`merge` would add to ``existing``."""
     have = len((existing or {}).get("items") or [])
@@ -169,33 +178,25 @@ def to_yaml(inv: dict, failed: list[tuple[str, list[str]]] | None = None) -> str
     head = ("# Seeded by `stekker audit seed` from DNS. Items marked detected: true\n"
             "# were seen from outside: confirm each one (add annual_cost, users,\n"
             "# criticality, stops) or delete it, then add what DNS cannot see.\n")
-    for domain, cats in failed or []:
-        head += (f"# NOT MEASURED (DNS error) for {domain}: {', '.join(cats)} - what runs there is not\n"
-                 "# known (not 'nothing'): scan again later or add it yourself.\n")
+    head += "".join(line + "\n" for line in not_measured_lines(failed or []))
     return head + yaml.safe_dump(inv, sort_keys=False, allow_unicode=True, width=100)
 
 
 def from_scan(store: Any, scan_id: Any, domain: str | None = None) -> list[dict]:
     """Seeded items from a stored scan's attributions (all its domains, or the
     one ``domain``)."""
-    return seed_items(_atts(store, scan_id, domain))
+    return seed_items(attributions_of(store, scan_id, domain))
 
 
-def _atts(store: Any, scan_id: Any, domain: str | None = None) -> list[Any]:
+def attributions_of(store: Any, scan_id: Any, domain: str | None = None) -> list[Any]:
+    """A stored scan's attributions: all its domains, or the one ``domain`` (LookupError if absent)."""
     from stekker.attribute import load_attributions
 
-    atts = load_attributions(store, scan_id)
-    if domain:
-        d = domain.strip().lower().rstrip(".")
-        atts = [a for a in atts if a.domain == d]
-        if not atts:
-            raise LookupError(f"scan {scan_id} has no domain {domain!r}")
+    d = domain.strip().lower().rstrip(".") if domain else None
+    atts = [a for a in load_attributions(store, scan_id) if d is None or a.domain == d]
+    if d is not None and not atts:
+        raise LookupError(f"scan {scan_id} has no domain {domain!r}")
     return atts
-
-
-def failed_in_scan(store: Any, scan_id: Any, domain: str | None = None) -> list[tuple[str, list[str]]]:
-    """:func:`not_measured` of a stored scan (all its domains, or the one ``domain``)."""
-    return not_measured(_atts(store, scan_id, domain))
 
 
 def scan_one_domain(store: Any, domain: str, resolvers: list[str] | None = None,

@@ -109,25 +109,24 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
             _fail(f"scanning {domain} failed: {exc}", 3)
         echo(f"scanned {domain} as scan {scan_id} in {db}", err=True)
         try:  # this one-domain scan is now the database's newest: 'latest' means it
-            older = [x for x in store.list_scans() if int(x.get("id") or x.get("scan_id") or 0) != scan_id]
+            older = [x for x in store.list_scans() if x["id"] != scan_id]
         except Exception:  # noqa: BLE001
             older = []
         if older:
             echo(f"note: scan {scan_id} (audit {domain}) is now the newest in {db}: `--scan latest` means this "
                  f"one-domain scan; give the number of the scan you mean (`stekker scans` lists them)", err=True)
     try:
-        items = S.from_scan(store, scan_id, domain)
-        failed = S.failed_in_scan(store, scan_id, domain)
+        atts = S.attributions_of(store, scan_id, domain)  # loaded once: the items and what failed
     except Exception as exc:  # noqa: BLE001
         _fail(f"cannot load attributions of scan {scan_id}: {exc}")
+    items, failed = S.seed_items(atts), S.not_measured(atts)
     inv = S.merge(existing, items)
     text = S.to_yaml(inv, failed)
     target = out or into
-    n_new = len(S.new_items(existing, items)) if existing is not None else len(items)
+    added = S.new_items(existing, items) if existing is not None else items
     if into is not None and into.exists() and existing is not None:
         # the user's own file: add the new items to its text, keeping every comment and line; when
         # its shape does not allow that, the rewritten file comes with a copy of the original
-        added = S.new_items(existing, items)
         try:
             kept = S.append_to_text(into.read_text("utf-8"), added)
             if kept is not None and load_user_yaml(kept, str(into)) != inv:
@@ -137,9 +136,7 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
         if kept is not None:
             if failed:  # the not-measured note once: a line already in the file is not added again
                 have = set(kept.splitlines())
-                kept = "".join(line + "\n" for line in S.to_yaml({}, failed).splitlines()
-                               if (line.startswith("# NOT MEASURED") or line.startswith("# known"))
-                               and line not in have) + kept
+                kept = "".join(line + "\n" for line in S.not_measured_lines(failed) if line not in have) + kept
             text = kept
         elif target == into:
             import shutil
@@ -158,8 +155,8 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
         from stekker.outputs import write_text
 
         write_text(target, text)
-        echo(f"{n_new} detected item(s) written to {target}" + (f" ({len(items) - n_new} already in it)"
-             if len(items) > n_new else "") + f"; confirm them, then: stekker audit check {target}")
+        echo(f"{len(added)} detected item(s) written to {target}" + (f" ({len(items) - len(added)} already in it)"
+             if len(items) > len(added) else "") + f"; confirm them, then: stekker audit check {target}")
     else:
         sys.stdout.write(text)
     if failed:
