@@ -609,14 +609,14 @@ class Site:
         dist = [("scan.csv", "text/csv", "CSV"), ("scan.parquet", "application/vnd.apache.parquet", "PARQUET"),
                 ("../api/v1/domains.json", "application/json", "JSON")]
         eu = "http://publications.europa.eu/resource/authority/"
+        # who publishes and under which licence: only as the publisher stated them (stekker site
+        # --publisher / --licence), never assumed
+        publisher = {"dct:publisher": {"@type": "foaf:Agent", "foaf:name": m.publisher}} if m.publisher else {}
+        licence = {"dct:license": {"@id": m.licence}} if m.licence else {}
         return {
             "@context": {"dcat": "http://www.w3.org/ns/dcat#", "dct": "http://purl.org/dc/terms/",
                          "foaf": "http://xmlns.com/foaf/0.1/", "xsd": "http://www.w3.org/2001/XMLSchema#"},
-            "@type": "dcat:Catalog", "@id": "../",
-            # who publishes and under which licence: only as the publisher stated them (stekker site
-            # --publisher / --licence), never assumed
-            **({"dct:publisher": {"@type": "foaf:Agent", "foaf:name": m.publisher}} if m.publisher else {}),
-            **({"dct:license": {"@id": m.licence}} if m.licence else {}),
+            "@type": "dcat:Catalog", "@id": "../", **publisher, **licence,
             "dct:title": {"@value": "stekker", "@language": "en"},
             "dct:description": {"@value": "Measurements of dependence on non-European providers from public DNS.",
                                 "@language": "en"},
@@ -640,11 +640,11 @@ class Site:
                 "dct:spatial": {"@id": eu + "country/NLD"},
                 # the knowledge base the findings rest on
                 "dcat:version": str((m.report.meta or {}).get("kb_version") or ""),
-                **({"dct:publisher": {"@type": "foaf:Agent", "foaf:name": m.publisher}} if m.publisher else {}),
+                **publisher,
                 "dcat:distribution": [{"@type": "dcat:Distribution", "dcat:accessURL": {"@id": u},
                                        "dcat:downloadURL": {"@id": u}, "dcat:mediaType": {"@id": iana + mt},
                                        "dct:format": {"@id": eu + "file-type/" + f},
-                                       **({"dct:license": {"@id": m.licence}} if m.licence else {})}
+                                       **licence}
                                       for u, mt, f in dist],
             }],
         }
