@@ -321,6 +321,8 @@ def test_cli_update_offline_exits_nonzero(server, tmp_path):
     assert "error: cannot reach 127.0.0.1:" in r.stderr and "stekker keeps using ip2asn-v4 from 2025-11-20" in r.stderr
     r = cli("data", "update", "--data-dir", d, "--only", "bogus")
     assert r.exit_code == 2 and "unknown data set" in r.stderr
+    r = cli("data", "update", "--data-dir", d, "--source", f"ip2asn-v5=http://127.0.0.1:{port}/x")
+    assert r.exit_code == 2 and "'ip2asn-v5': no such data set; known: ip2asn-v4" in r.stderr  # a typo is not ignored
     for sub in ("import", "update", "status", "lookup"):
         h = cli("data", sub, "--help")
         assert h.exit_code == 0 and "Example: stekker data" in h.stdout

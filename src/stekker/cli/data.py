@@ -132,7 +132,13 @@ def update(
             echo(f"error: --source wants NAME=URL, got {s!r}", err=True)
             raise typer.Exit(2)
         k, v = s.split("=", 1)
-        v = v.strip()
+        k, v = k.strip(), v.strip()
+        if k not in datasets.DEFAULT_SOURCES:  # a typo must not download nothing and say nothing
+            from stekker.text import visible
+
+            echo(f"error: --source {visible(k)!r}: no such data set; known: {', '.join(datasets.DEFAULT_SOURCES)}",
+                 err=True)
+            raise typer.Exit(2)
         from urllib.parse import urlsplit
 
         try:
@@ -145,10 +151,10 @@ def update(
                 not v.isascii() or any(not c.isprintable() or c.isspace() for c in v):
             from stekker.text import visible
 
-            echo(f"error: --source {visible(k.strip())}: not an http(s) URL: {visible(v)!r}"
+            echo(f"error: --source {visible(k)}: not an http(s) URL: {visible(v)!r}"
                        + (f" ({visible(bad)})" if bad else ""), err=True)
             raise typer.Exit(2)
-        sources[k.strip()] = v
+        sources[k] = v
     if only:
         unknown = [n for n in only if n not in sources]
         if unknown:
