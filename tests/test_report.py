@@ -358,6 +358,18 @@ def test_terminal_output(rep, kb, pols):
     assert "43% (3/7)" in out and "90% (9/10)" in out
     assert HOSTILE_ORG in out  # printed as text, not interpreted as markup
     assert "Moved to another provider (2)" in out
+    assert f"({cmp.common} domains)" in out
+
+
+def test_comparison_header_counts_one_domain():
+    from rich.console import Console
+
+    from stekker.report.compare import Comparison
+
+    for lang, text in (("en", "(1 domain)"), ("nl", "(1 domein)")):
+        con = Console(record=True, width=200, color_system=None)
+        print_comparison(Comparison("1", "2", [], [], [], [], 1), lang, con)
+        assert text in con.export_text()  # not "(1 domains)"
 
 
 # ----------------------------------------------------------------- exports

@@ -302,7 +302,7 @@ def print_comparison(cmp: Comparison, lang: str = "en", console: Console | None 
     c = console or make_console()
     t = Strings(lang)
     c.print(Text(f"{t('compare_title')}: {t('scan')} {cmp.old_label} → {cmp.new_label} "
-                 f"({cmp.common} {t('domains').lower()})", style="bold"))
+                 f"({t.count('domain', cmp.common)})", style="bold"))
     for title, items in ((t("moved"), cmp.moved), (t("new_deps"), cmp.new), (t("vanished"), cmp.vanished),
                          (t("not_comparable"), cmp.not_comparable)):
         rows = []
