@@ -1199,3 +1199,28 @@ def test_domain_page_shows_an_internationalised_name_as_written():
     page = site.render("/en/domain/xn--bcher-kva.nl/").body.decode()
     assert "<h1>xn--bcher-kva.nl <span" in page and "(bücher.nl)" in page
     assert "<h1>plain.nl</h1>" in site.render("/en/domain/plain.nl/").body.decode()
+
+
+def test_as_of_is_read_in_one_place(cli, tmp_path):
+    """Every --as-of (report, export, attribute, audit report) refuses text
+    that is not a date, an empty value and a day after today, with one message."""
+    import datetime as dt
+
+    from typer.testing import CliRunner
+
+    from stekker.cli import app
+
+    _store_with_scan(tmp_path, _real_records())
+    db = str(tmp_path / "s.db")
+    inv = tmp_path / "inv.yaml"
+    inv.write_text("organisation: X\nitems:\n  - name: Mail\n    vendor: microsoft\n", encoding="utf-8")
+    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    for cmd in (["report", "--db", db], ["export", "--scan", "latest", "--db", db],
+                ["attribute", "--scan", "latest", "--db", db], ["audit", "report", str(inv)]):
+        for value, msg in (("9999-12-31", "is in the future"), (tomorrow, "is in the future"),
+                           ("yesterday", "is not a date (YYYY-MM-DD)"), ("", "is not a date (YYYY-MM-DD)")):
+            r = CliRunner().invoke(app, [*cmd, "--as-of", value])
+            assert r.exit_code == 2 and f"--as-of {value if msg.endswith('future') else repr(value)} {msg}" in r.output, \
+                (cmd, value, r.output)
+    r = CliRunner().invoke(app, ["report", "--db", db, "-q", "--as-of", dt.date.today().isoformat()])
+    assert r.exit_code in (0, 1), r.output  # today is allowed

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Optional
@@ -11,7 +10,7 @@ from typing import Optional
 import typer
 
 from stekker.cli import app, echo
-from stekker.cli.common import db_option, open_store
+from stekker.cli.common import as_of_day, db_option, open_store
 from stekker.cli.common import fail as _err
 
 STATUS_COLS = ("attributed", "self", "unknown", "absent", "error")
@@ -49,11 +48,7 @@ def attribute(
     from stekker.attribute import attribute_scan
     from stekker.store import StoreError
 
-    if as_of is not None:
-        try:
-            dt.date.fromisoformat(as_of)
-        except ValueError:
-            raise _err(f"--as-of must be a date YYYY-MM-DD, not {as_of!r}")
+    as_of_day(as_of)  # a bad or future date fails before anything is read
     try:
         k = kbmod.load(kb_dir) if kb_dir else kbmod.load()
     except kbmod.KBError as exc:

@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 
 from stekker.cli import app, echo
-from stekker.cli.common import db_option, fail
+from stekker.cli.common import as_of_day, db_option, fail
 
 audit_app = typer.Typer(
     help=(
@@ -266,7 +266,6 @@ def report(
 
     Example: stekker audit report inventory.yaml --lang en --as-of 2026-01-01 --html report.html --pdf report.pdf
     """
-    import datetime as dt
     import tempfile
 
     from stekker.audit import report as R
@@ -275,11 +274,7 @@ def report(
 
     if lang not in R.LANGS:
         _fail(f"--lang must be one of {', '.join(R.LANGS)}", 2)
-    if as_of:
-        try:
-            dt.date.fromisoformat(as_of)
-        except ValueError:
-            _fail(f"--as-of must be YYYY-MM-DD, got {as_of!r}", 2)
+    as_of_day(as_of)  # a bad or future date fails before anything is written
     outs = {"--html": (html, "html"), "--pdf": (pdf, "pdf"), "--json": (json_out, "audit-json")}
     for opt, (path, kind) in outs.items():
         _check_out(path, kind, opt, force, inputs=[file],

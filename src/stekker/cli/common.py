@@ -42,6 +42,26 @@ def open_store(db: str, create: bool = False) -> "Store":
         raise fail(str(exc)) from None
 
 
+def as_of_day(text: Any) -> Any:
+    """The day of an ``--as-of`` option (None when not given): ``error: ...``,
+    exit 2, for text that is not a YYYY-MM-DD date and for a day after today
+    (ownership is known up to today; a later day would present today's
+    owners as the future's)."""
+    import datetime as dt
+
+    if text is None:
+        return None
+    try:
+        day = dt.date.fromisoformat(str(text))
+    except ValueError:
+        raise fail(f"--as-of {text!r} is not a date (YYYY-MM-DD)") from None
+    today = dt.date.today()
+    if day > today:
+        raise fail(f"--as-of {day.isoformat()} is in the future; ownership is known up to today "
+                   f"({today.isoformat()})") from None
+    return day
+
+
 def load_kb() -> Any:
     """The shipped knowledge base; a broken one is ``error: knowledge base: ...``, exit 2."""
     from stekker import kb as _kb

@@ -8,7 +8,7 @@ from typing import List, Optional, Tuple
 import typer
 
 from stekker.cli import app, echo
-from stekker.cli.common import db_option, load_kb, open_store, read_explanations
+from stekker.cli.common import as_of_day, db_option, load_kb, open_store, read_explanations
 from stekker.cli.common import fail as _err
 
 
@@ -68,7 +68,7 @@ def report(
       stekker report --policies mine.yaml --policy my-policy --explanations toelichting.yaml
     """
 
-    from stekker.judge import PolicyError, as_date, load_policies
+    from stekker.judge import PolicyError, load_policies
     from stekker.report import build, load_scan, measurement_date
     from stekker.report.compare import compare as _compare
     from stekker.report.export import write_csv, write_jsonl, write_parquet
@@ -95,12 +95,7 @@ def report(
         csv_sep = "\t"
     if len(csv_sep) != 1:
         raise _err("--csv-sep must be one character, e.g. ';'")
-    day = None
-    if as_of:
-        try:
-            day = as_date(as_of)
-        except ValueError:
-            raise _err(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)")
+    day = as_of_day(as_of)
     try:
         cfg = load_policies(policies_file) if policies_file else load_policies()
         pols = cfg.select(_policy_ids(policy))

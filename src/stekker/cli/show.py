@@ -9,7 +9,8 @@ from typing import Optional
 import typer
 
 from stekker.cli import app, echo
-from stekker.cli.common import db_option, fail, open_store
+from stekker.cli.common import as_of_day, db_option, fail, open_store
+from stekker.dates import scan_day
 
 
 def _scan_id(store, ref: Optional[str]) -> int:
@@ -127,7 +128,7 @@ def show(
     con.print(t)
     con.print("[dim]what each purpose asks and why: src/stekker/data/plan.yaml[/dim]")
     if attribution:
-        _show_attribution(con, ev, _scan_day(store, sid))
+        _show_attribution(con, ev, scan_day(store.scan_info(sid)))
 
 
 def _show_attribution(con, ev, as_of) -> None:
@@ -237,7 +238,7 @@ def export(
 
       stekker export --scan latest --format csv --sep ';' -o vragen.csv
     """
-    _parse_day(as_of)  # a bad date fails before anything is written
+    as_of_day(as_of)  # a bad date fails before anything is written
     from stekker.outputs import OutputError, check_output, replacing
 
     if format not in ("jsonl", "csv"):
@@ -271,28 +272,9 @@ def _export(store, sid: int, format: str, out, sep: str, evidence: bool, attribu
     if format == "csv":
         write_questions_csv(store.iter_evidence(sid), out, sep)
         return
-    attributions, missing = (_stored_attributions(store, sid, _parse_day(as_of) or _scan_day(store, sid))
+    attributions, missing = (_stored_attributions(store, sid, as_of_day(as_of) or scan_day(store.scan_info(sid)))
                              if attribution else (None, None))
     write_jsonl_records(scan_records(store.iter_evidence(sid), sid, evidence, attributions, missing), out)
-
-
-def _parse_day(text: Optional[str]):
-    import datetime as dt
-
-    if not text:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise fail(f"--as-of {text!r} is not a date (YYYY-MM-DD)")
-
-
-def _scan_day(store, sid: int):
-    """The day a scan ran: the default date for ownership (reproducible)."""
-    import datetime as dt
-
-    started = store.scan_info(sid).get("started_at")
-    return dt.datetime.fromtimestamp(started, dt.timezone.utc).date() if started else None
 
 
 def _stored_attributions(store, sid: int, as_of):
