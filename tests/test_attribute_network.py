@@ -256,11 +256,20 @@ def test_report_counts_verdicts_resting_on_weaker_answers(kb, pol):
     assert {"microsoft", "microsoft#self-hosted"} <= keys
     if shares:
         assert shares["microsoft#self-hosted"].name == "self-hosted on Microsoft"
-    for lang, title in (("en", "Verdicts resting on weaker answers"), ("nl", "Oordelen die op zwakkere antwoorden rusten")):
+    from stekker.report.render import render_html
+
+    for lang, title, infra in (("en", "Verdicts resting on weaker answers", "self-hosted on Microsoft"),
+                               ("nl", "Oordelen die op zwakkere antwoorden rusten", "zelf gehost op Microsoft")):
         c = Console(record=True, width=200)
         print_report(rep, lang, c)
         text = c.export_text()
         assert title in text, text[-2000:]
+        # the server on Azure is named in the report's language (terminal and HTML; stored in English)
+        html = render_html(rep, lang)
+        for out in (text, html):
+            assert infra in out
+            if lang == "nl":
+                assert "self-hosted on" not in out
 
 
 def test_show_names_parents_in_joint_control():

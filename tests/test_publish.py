@@ -878,3 +878,34 @@ def test_catalogue_names_publisher_and_licence_only_as_given(built, tmp_path):
     assert "dct:publisher" not in plain and "dct:license" not in json.dumps(plain)
     assert "has not stated a licence" in (built["out"] / "en" / "data" / "index.html").read_text("utf-8")
     assert _cli("site", "--db", db, "--out", str(tmp_path / "t"), "--licence", "CC-BY").exit_code == 2
+
+
+def test_a_server_on_a_providers_network_is_named_in_the_pages_language(tmp_path):
+    """'self-hosted on Microsoft' (stored in English) reads 'zelf gehost op
+    Microsoft' on the Dutch pages: the domain page, the provider tables and
+    the verdict reasons; the English pages keep it."""
+    from dataclasses import replace as _replace
+
+    from test_report_support import dom, svc
+
+    from stekker import kb as K
+    from stekker.judge import load_policies
+    from stekker.report import build
+
+    vm = _replace(svc("mailbox", "microsoft", name="self-hosted on Microsoft"), service_kind="infrastructure")
+    attrs = [dom("gemeente-vm.nl", "Gemeente VM", "gemeente", {"mailbox": vm})]
+    kb = K.load()
+    rep = build(records() + attrs, kb, load_policies().select(None), "2026-01-01",
+                meta={"scan_id": 7, "started_at": "2026-01-01T00:00:00+00:00"})
+    model = Model.from_report(rep, kb)
+    out = tmp_path / "vm"
+    write_site(Site(model, None), out)
+    for lang, name in (("nl", "zelf gehost op Microsoft"), ("en", "self-hosted on Microsoft")):
+        page = (out / lang / "domain" / "gemeente-vm.nl" / "index.html").read_text("utf-8")
+        assert name in page
+        home = (out / lang / "index.html").read_text("utf-8")
+        providers = "".join(p.read_text("utf-8") for p in (out / lang / "provider").glob("*/index.html"))
+        assert name in providers + home
+        if lang == "nl":
+            for text in (page, home, providers):
+                assert "self-hosted on" not in text

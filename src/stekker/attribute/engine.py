@@ -32,7 +32,7 @@ import datetime as _dt
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Iterator
 
-from stekker.attribute.model import CATEGORIES, DomainAttribution, EvidenceItem, Service
+from stekker.attribute.model import CATEGORIES, SELF_HOSTED_ON, DomainAttribution, EvidenceItem, Service
 from stekker.countries import registration_country
 from stekker.datasets import registrable_domain as _registrable
 from stekker.dates import as_date
@@ -590,7 +590,7 @@ def _service(ctx: _Ctx, category: str, pid: str, cands: list[_Cand], rule: Categ
             kind = "platform"
         elif prov is not None and prov.asn_service_kind == "infrastructure":
             kind = "infrastructure"
-            name = f"self-hosted on {prov.name}"
+            name = SELF_HOSTED_ON + prov.name
         elif prov is not None and prov.asn_service_kind == "platform":
             kind = "platform"
     basis = "likely" if (rule is not None and _tier(rule, cands) == 2) else "kb"

@@ -62,6 +62,23 @@ class EvidenceItem:
     purpose: str | None = None
 
 
+# The stored name of a server on a provider's network (service kind
+# "infrastructure"): "self-hosted on <provider>".  Stored in English, like every
+# name in an attribution; shown in the reader's language by shown_name (the
+# judge's reasons, the report, the site).
+SELF_HOSTED_ON = "self-hosted on "
+_SELF_HOSTED_SHOWN = {"en": "self-hosted on {name}", "nl": "zelf gehost op {name}"}
+
+
+def shown_name(name: str, lang: str) -> str:
+    """A stored provider name as shown in ``lang``: ``self-hosted on X`` reads
+    ``zelf gehost op X`` in Dutch; every other name as it is."""
+    if name.startswith(SELF_HOSTED_ON):
+        tpl = _SELF_HOSTED_SHOWN.get(lang) or _SELF_HOSTED_SHOWN["en"]
+        return tpl.format(name=name[len(SELF_HOSTED_ON):])
+    return name
+
+
 @dataclass(slots=True)
 class Service:
     category: str

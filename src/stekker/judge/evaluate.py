@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from stekker.attribute.model import Service
+from stekker.attribute.model import Service, shown_name
 
 from .facts import Entity, Facts, facts
 from .policies import Policy, PolicyConfig
@@ -52,8 +52,11 @@ class Verdict:
     def _fmt(self, r: Reason, lang: str) -> str:
         t = self.texts.get(r.code, {})
         tpl = t.get(lang) or t.get("en") or r.code
+        params = r.params
+        if isinstance(params.get("provider"), str):  # a server on a provider's network, in this language
+            params = {**params, "provider": shown_name(params["provider"], lang)}
         try:
-            return tpl.format(**r.params)
+            return tpl.format(**params)
         except (KeyError, IndexError):
             return tpl
 

@@ -410,7 +410,7 @@ class Model:
     def _provider_rows(self, t: Text, limit: int | None = None) -> list[dict[str, Any]]:
         rows = []
         for sid, p in sorted(self._providers.items(), key=lambda kv: (-kv[1].count, kv[0])):
-            rows.append({"id": sid, "name": visible(p.name), "count": p.count, "count_text": t.int(p.count),
+            rows.append({"id": sid, "name": visible(t.provider(p.key, p.name)), "count": p.count, "count_text": t.int(p.count),
                          "share": t.pct(p.share), "share_raw": p.share, "company": visible(p.company or "–"),
                          "parent": visible(p.parent or "–"), "jurisdiction": p.jurisdiction or "–",
                          "denominator": p.denominator})
@@ -448,7 +448,7 @@ class Model:
                 deps = []
             for d in deps[:6]:
                 deciding.append({"category": t.category(d.category),
-                                 "provider": visible(d.service.provider_name or d.provider_key),
+                                 "provider": visible(t.provider(d.provider_key, d.service.provider_name)),
                                  "reason": visible(d.verdicts[p.id].reason(t.lang))})
             out.append({"policy": p.id, "title": p.title(t.lang), "verdict": v, "label": t.verdict(v),
                         "deciding": deciding})
@@ -736,7 +736,7 @@ class Model:
                             "hhi_band": t.hhi_band(m.hhi)})
         chain, events = self._chain_of_provider(pid, t)
         doms = self._prov_domains.get(pid, [])
-        return {"id": pid, "name": visible(p.name), "count": t.int(p.count), "share": t.pct(p.share),
+        return {"id": pid, "name": visible(t.provider(p.key, p.name)), "count": t.int(p.count), "share": t.pct(p.share),
                 "denominator": t.int(p.denominator), "jurisdiction": p.jurisdiction or "–",
                 "chain": chain, "events": events, "markets": markets,
                 "parent_id": chain[-1]["page"] if chain else None,
@@ -1011,7 +1011,7 @@ def _provider_words(s: Any, t: Text) -> str:
     if s.status == "self":
         return t.provider("self", None)
     if s.status == "attributed":
-        return s.provider_name or s.provider or "–"
+        return t.provider(s.provider or "–", s.provider_name or s.provider) if s.provider else (s.provider_name or "–")
     if s.status == "error":
         return t.verdict("error")
     if s.status == "unknown":

@@ -32,7 +32,10 @@ _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 def _dep_label(d, pid: str, lang: str) -> str:
     v = d.verdicts[pid]
-    name = d.service.provider_name or d.provider_key
+    from .render import Strings
+
+    name = Strings(lang).host_provider(d.provider_key, d.service.provider_name) if d.service.provider_name \
+        else d.provider_key
     return f"{d.category}: {name} ({v.reason(lang)})"
 
 

@@ -120,7 +120,13 @@ class Strings:
         return self("host_absent") if v == HOST_ABSENT else self.verdict(v)
 
     def host_provider(self, key: str, name: str | None = None) -> str:
-        """Provider of an extra host, or its state in words."""
+        """The shown name of a provider key (a domain's service, an extra
+        host, a row of a provider table), or its state in words; a server on
+        a provider's network reads "self-hosted on <provider>" in this language."""
+        from stekker.attribute.model import SELF_HOSTED_ON, shown_name
+
+        if name and name.startswith(SELF_HOSTED_ON):
+            return shown_name(name, self.lang)
         if key == "self":
             return self("self")
         if key == "?":
@@ -327,7 +333,7 @@ def host_row(h: HostResult, t: Strings, policies: list[Any]) -> dict[str, Any]:
     else:
         company = (s.company or "–") if h.identified else "–"
     juris = (h.primary.jurisdiction if h.primary else s.jurisdiction) if h.identified else None
-    further = [d.service.provider_name or d.provider_key for d in h.deps[1:]]
+    further = [t.host_provider(d.provider_key, d.service.provider_name) for d in h.deps[1:]]
     verdicts = []
     for p in policies:
         v = h.verdict[p.id]
@@ -389,7 +395,7 @@ def _seal_source() -> str:
 
 
 def _pname(p: Any, t: Strings) -> str:
-    return t("self") if p.key == "self" else p.name
+    return t.host_provider(p.key, p.name)
 
 
 _fmt_date = fmt_datetime  # the name report.figures uses

@@ -248,7 +248,7 @@ def print_report(report: Report, lang: str = "en", console: Console | None = Non
     print_fit(c, t("by_sector") + f" ({t('domains').lower()})", [t("sector")],
               [t("domains"), *([t("organisations")] if orgs else []), *cols], rows, caption=t("caption_sector_doms"))
 
-    rows = [([t("self") if ps.key == "self" else ps.name],
+    rows = [([t.host_provider(ps.key, ps.name)],
              [_T(ps.parent), _T(ps.jurisdiction), fmt_int(ps.count, lang), fmt_pct(ps.share, lang)])
             for ps in report.providers_overall[:top]]
     print_fit(c, t("providers"), [t("provider")], [t("parent"), t("country"), t("domains"), t("share")], rows,
@@ -262,7 +262,7 @@ def print_report(report: Report, lang: str = "en", console: Console | None = Non
     rows = []
     for row, _cats in category_rows():
         m = report.markets[row]
-        tops = ", ".join(f"{t('self') if s.key == 'self' else s.name} {fmt_pct(s.share, lang)}" for s in m.shares[:4])
+        tops = ", ".join(f"{t.host_provider(s.key, s.name)} {fmt_pct(s.share, lang)}" for s in m.shares[:4])
         hhi = "–" if m.hhi is None else f"{fmt_int(round(m.hhi), lang)} ({t.hhi_band(m.hhi)})"
         rows.append(([t.category(row), _T(tops)], [fmt_int(m.denominator, lang), hhi if row not in multi else "–"]))
     print_fit(c, t("markets"), [t("category"), t("top_providers")], ["n", t("hhi")], rows)
@@ -339,7 +339,8 @@ def print_organisation(report: Report, name: str, lang: str = "en", console: Con
     for r in results:
         for d in r.deps:
             s = d.service
-            prov = t("self") if s.status == "self" else (s.provider_name or s.provider or t.verdict(s.status))
+            prov = (t.host_provider(d.provider_key, s.provider_name or s.provider) if s.status in ("self", "attributed")
+                    else t.verdict(s.status))
             ctrl = " + ".join(f"{e.name} ({e.country or '?'})" for e in d.controllers) or "–"
             line = Text(r.domain, style="bold")
             line.append(" — ")
