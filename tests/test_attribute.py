@@ -851,12 +851,27 @@ def test_service_to_dict_has_every_field(kb):
 
     from conftest import HAND_ORGS
 
+    from stekker.attribute.model import DomainAttribution
+
+    def expected(d):  # asdict, with the note's messages as the JSON form (absent when there are none)
+        msgs = d.pop("note_msgs")
+        if msgs:
+            d["note_msgs"] = [{"key": m.key, "text": str(m), "args": m.args} for m in msgs]
+        d["also"] = [expected(x) for x in d["also"]]
+        return d
+
     n = 0
     for org in HAND_ORGS:
         a = attr(org.domain, org.records, kb)
         for s in [*a.services.values(), *a.saas]:
-            assert s.to_dict() == asdict(s)
+            assert s.to_dict() == expected(asdict(s))
             n += 1
+        # the note's messages survive the store's JSON (a page shows them in its language)
+        back = DomainAttribution.from_dict(a.to_dict())
+        for cat, s in a.services.items():
+            b = back.services[cat]
+            assert b.note == s.note and [(m.key, m.args, str(m)) for m in b.note_msgs or []] == \
+                [(m.key, m.args, str(m)) for m in s.note_msgs or []]
     assert n > 40
 
 

@@ -285,3 +285,40 @@ def test_show_names_parents_in_joint_control():
     _show_attribution(con, ev, "2026-01-01")
     out = con.export_text()
     assert "(odido -> apax (GB) + warburg-pincus (US), jointly)" in out, out
+
+
+def test_notes_are_messages_shown_in_the_readers_language(kb):
+    """An attribution's note is kept as messages (key + values) beside its
+    English text: a Dutch report or page shows it in Dutch, the store's JSON
+    keeps the messages, and a note stored without them is shown as it is."""
+    from stekker.report.render import Strings
+
+    d = "gemeente-n.nl"
+    net = attr(d, [(d, "MX", "10 mail.isp-example.nl."), ("mail.isp-example.nl", "A", "198.51.100.25")], kb)
+    weak = attr("gemeente-w.nl", [("gemeente-w.nl", "MX", "10 mx.onbekend-voorbeeld.nl."),
+                                  ("gemeente-w.nl", "TXT", "v=spf1 include:spf.protection.outlook.com -all")], kb)
+    null = attr("gemeente-z.nl", [("gemeente-z.nl", "MX", "0 .")], kb)
+    cases = [
+        (net.services["mailbox"], "registration country NL", "registratieland NL"),
+        (weak.services["mailbox"], "weak evidence only (spf)", "alleen zwak bewijs (spf)"),
+        (weak.services["mailbox"], "not recognised: mx.onbekend-voorbeeld.nl", "niet herkend: mx.onbekend-voorbeeld.nl"),
+        (null.services["mailbox"], "null MX (RFC 7505) at gemeente-z.nl", "null-MX (RFC 7505) bij gemeente-z.nl"),
+    ]
+    en, nl = Strings("en"), Strings("nl")
+    for s, english, dutch in cases:
+        assert english in s.note and english in en.note(s)  # the English text is the stored note
+        assert dutch in nl.note(s) and english not in nl.note(s), nl.note(s)
+    # the messages survive the store's JSON; an older note without them is shown as stored
+    back = DomainAttribution.from_dict(weak.to_dict()).services["mailbox"]
+    assert nl.note(back) == nl.note(weak.services["mailbox"])
+    back.note_msgs = None
+    assert nl.note(back) == weak.services["mailbox"].note
+    # every note key has its Dutch text (the English is the engine's)
+    import re
+    from pathlib import Path
+
+    import stekker.attribute.engine as engine_mod
+
+    keys = set(re.findall(r'"(note_\w+)"', Path(engine_mod.__file__).read_text("utf-8")))
+    msgs = nl.data["messages"]
+    assert len(keys) >= 20 and not [k for k in keys if "nl" not in msgs.get(k, {})], keys - set(msgs)

@@ -40,6 +40,7 @@ from stekker.evidence import IDP_RTYPE, DomainEvidence, QueryResult, Status
 from stekker.kb import KnowledgeBase
 from stekker.kb.schema import CategoryRule
 from stekker.spf import parse_spf, spf_records
+from stekker.text import Message
 
 __all__ = ["attribute_domain", "attribute_scan", "load_attributions", "registrable_domain"]
 
@@ -626,16 +627,19 @@ def _network_service(ctx: _Ctx, category: str, pid: str, cands: list[_Cand]) -> 
         provider_name=f"{holder} (AS{net['asn']})" if net.get("holder") else holder,
         confidence=ctx.kb.rules.network_confidence,
         evidence=items,
-        note=("no provider fingerprint matched: the network operator of the addresses (IP-to-ASN data, "
-              "registration country " + (net.get("country") or "unknown") + ")"),
         basis="network",
         network=net,
-    )
+    ).add_note(Message("note_network", "no provider fingerprint matched: the network operator of the addresses "
+                       f"(IP-to-ASN data, registration country {net['country']})", country=net["country"])
+               if net.get("country") else
+               Message("note_network_no_country", "no provider fingerprint matched: the network operator of the "
+                       "addresses (IP-to-ASN data, registration country unknown)"))
 
 
-def _self_service(category: str, items: list[EvidenceItem], conf: float, note: str | None = None) -> Service:
-    return Service(category=category, status="self", provider=SELF,
-                   provider_name="self-hosted", confidence=conf, evidence=items, note=note, basis="self")
+def _self_service(category: str, items: list[EvidenceItem], conf: float, note: Message | None = None) -> Service:
+    s = Service(category=category, status="self", provider=SELF,
+                provider_name="self-hosted", confidence=conf, evidence=items, basis="self")
+    return s.add_note(note) if note is not None else s
 
 
 def _hidden(ctx: _Ctx, rule: CategoryRule, only: str | None = None) -> bool:
@@ -744,7 +748,8 @@ def _decide_empty(ctx: _Ctx, category: str, rule: CategoryRule, only: str | None
     """Status of a category without any provider candidate (``only``: the
     results of that one question name, e.g. an extra host)."""
     if ctx.dstatus == "nxdomain":
-        return Service(category=category, status="absent", note="the domain does not exist (NXDOMAIN)")
+        return Service(category=category, status="absent").add_note(
+            Message("note_nxdomain", "the domain does not exist (NXDOMAIN)"))
     # self
     items = _self_items(ctx, rule, only)
     if items:
@@ -765,44 +770,54 @@ def _decide_empty(ctx: _Ctx, category: str, rule: CategoryRule, only: str | None
                     for x in (svc, *svc.also):
                         x.basis = "likely"
                         x.service_kind = None
-                    svc.note = ("the MX host is " + svc.provider_name + "'s mail host; whether it holds the "
-                                "mailboxes or relays them is not visible in DNS: likely, low confidence")
-                    return svc
+                    svc.note, svc.note_msgs = None, None
+                    return svc.add_note(Message(
+                        "note_operator_mx", f"the MX host is {svc.provider_name}'s mail host; whether it holds the "
+                        "mailboxes or relays them is not visible in DNS: likely, low confidence",
+                        provider=svc.provider_name))
             if hid:
-                return Service(category=category, status="unknown",
-                               note="hidden behind " + "/".join(sorted(hid))
-                               + " (" + r.qname + " " + r.qtype + "); no evidence of what is behind it")
+                roles, where = "/".join(sorted(hid)), f"{r.qname} {r.qtype}"
+                return Service(category=category, status="unknown").add_note(Message(
+                    "note_hidden", f"hidden behind {roles} ({where}); no evidence of what is behind it",
+                    roles=roles, where=where))
     unexplained = [r for r in presence if r.usable and id(r) not in ctx.explained and not _is_null_answer(r)]
     if unexplained:
         r = unexplained[0]
-        why = "no fingerprint matched"
+        key, why = "note_unknown", "no fingerprint matched"
         if r.purpose in rule.ip_purposes and ctx.asn_table is None:
-            why = "no IP-to-ASN data to map the addresses"
+            key, why = "note_unknown_no_asn_data", "no IP-to-ASN data to map the addresses"
         elif ctx.ip_unknown.get(id(r)):
-            why = "addresses not in the IP-to-ASN data"
+            key, why = "note_unknown_not_in_asn_data", "addresses not in the IP-to-ASN data"
         elif ctx.ip_unmapped.get(id(r)):
-            why = "addresses in an ASN of no known provider"
+            key, why = "note_unknown_asn_unknown", "addresses in an ASN of no known provider"
         vals = ", ".join(sorted({n for n, _ in _final_names(r)} | set(r.values())))[:200]
-        return Service(category=category, status="unknown", note=f"{why}: {r.qname} {r.qtype} -> {vals}",
-                       evidence=[EvidenceItem(qname=r.qname, rtype=r.qtype, value=vals, rule="unknown", purpose=r.purpose)])
+        where = f"{r.qname} {r.qtype} -> {vals}"
+        return Service(category=category, status="unknown",
+                       evidence=[EvidenceItem(qname=r.qname, rtype=r.qtype, value=vals, rule="unknown", purpose=r.purpose)]
+                       ).add_note(Message(key, f"{why}: {where}", where=where))
     wild = [r for r in presence if r.status is Status.PRESENT and r.wildcard]
     errs = [r for r in _results(ctx, rule.deciding, only) if r.status is Status.ERROR]
     if errs:
         r = errs[0]
         kind = r.error_kind.value if r.error_kind is not None else "error"
-        what = "look-up error" if r.via_http else "DNS error"
-        return Service(category=category, status="error", note=f"{what} on {r.qname} {r.qtype}: {kind}",
-                       evidence=[EvidenceItem(qname=r.qname, rtype=r.qtype, value=kind, rule="error", purpose=r.purpose)])
+        key, what = ("note_lookup_error", "look-up error") if r.via_http else ("note_dns_error", "DNS error")
+        where = f"{r.qname} {r.qtype}"
+        return Service(category=category, status="error",
+                       evidence=[EvidenceItem(qname=r.qname, rtype=r.qtype, value=kind, rule="error", purpose=r.purpose)]
+                       ).add_note(Message(key, f"{what} on {where}: {kind}", where=where, kind=kind))
     if wild:
         r = wild[0]
-        return Service(category=category, status="unknown",
-                       note=f"wildcard echo at {r.qname} {r.qtype}: not attributed")
+        where = f"{r.qname} {r.qtype}"
+        return Service(category=category, status="unknown").add_note(
+            Message("note_wildcard", f"wildcard echo at {where}: not attributed", where=where))
     deciding = _results(ctx, rule.deciding, only)
     if not deciding:
-        return Service(category=category, status="unknown", note="not measured (no deciding query in the evidence)")
+        return Service(category=category, status="unknown").add_note(
+            Message("note_not_measured", "not measured (no deciding query in the evidence)"))
     null = [r for r in presence if r.usable and _is_null_answer(r)]
     if null:
-        return Service(category=category, status="absent", note=f"null MX (RFC 7505) at {null[0].qname}")
+        return Service(category=category, status="absent").add_note(
+            Message("note_null_mx", f"null MX (RFC 7505) at {null[0].qname}", name=null[0].qname))
     return Service(category=category, status="absent")
 
 
@@ -835,14 +850,16 @@ def _decide(ctx: _Ctx, category: str, rule: CategoryRule, only: str | None = Non
         # exists only for mailboxes there: the own host is an inbound hop/relay
         svc.also.append(own)
     if weak:
-        svc.note = _weak_note(ctx, rule, ordered[0][1], only)
+        svc.note, svc.note_msgs = None, None
+        for msg in _weak_note(ctx, rule, ordered[0][1], only):
+            svc.add_note(msg)
     unrecognised = _unrecognised(ctx, rule, only)
     if unrecognised:
-        svc.note = (svc.note + "; " if svc.note else "") + unrecognised
+        svc.add_note(unrecognised)
     return svc
 
 
-def _unrecognised(ctx: _Ctx, rule: CategoryRule, only: str | None) -> str | None:
+def _unrecognised(ctx: _Ctx, rule: CategoryRule, only: str | None) -> Message | None:
     """The note for names of the rule's ``list_unrecognised`` kinds that no
     fingerprint knows and that are not the organisation's own (e.g. a
     federated domain's identity provider nobody has catalogued): shown,
@@ -854,10 +871,16 @@ def _unrecognised(ctx: _Ctx, rule: CategoryRule, only: str | None) -> str | None
                     if (rule.purposes is None or p in rule.purposes) and n not in known})
     if not names:
         return None
-    return "not recognised: " + ", ".join(names[:4]) + (" ..." if len(names) > 4 else "")
+    return _not_recognised(names)
 
 
-def _self_note(ctx: _Ctx, items: list[EvidenceItem]) -> str | None:
+def _not_recognised(names: list[str]) -> Message:
+    """"not recognised: a, b, c, d ..." (at most four names)."""
+    shown = ", ".join(names[:4]) + (" ..." if len(names) > 4 else "")
+    return Message("note_not_recognised", f"not recognised: {shown}", names=shown)
+
+
+def _self_note(ctx: _Ctx, items: list[EvidenceItem]) -> Message | None:
     """What an own host known only by its name (a look-up's answer, not DNS)
     leaves open: its addresses were not asked (by no other question either),
     so where it runs is not known."""
@@ -868,26 +891,29 @@ def _self_note(ctx: _Ctx, items: list[EvidenceItem]) -> str | None:
     if not hosts:
         return None  # its addresses were looked up (the apex, an extra host): in a network of no known provider
     asked = [r for r in ctx.ev.results if r.qtype in ("A", "AAAA") and r.qname in hosts]
+    errors = ""
     if not asked:
-        why = "its addresses were not looked up"
+        key, why = "note_own_idp_not_asked", "its addresses were not looked up"
     elif any(r.status is Status.ERROR for r in asked):
-        why = "the look-up of its addresses failed (" + ", ".join(sorted(
-            {f"{r.qtype}: {r.error_kind.value if r.error_kind else 'error'}" for r in asked
-             if r.status is Status.ERROR})) + ")"
+        errors = ", ".join(sorted({f"{r.qtype}: {r.error_kind.value if r.error_kind else 'error'}" for r in asked
+                                   if r.status is Status.ERROR}))
+        key, why = "note_own_idp_failed", f"the look-up of its addresses failed ({errors})"
     else:
-        why = "it has no address in public DNS"
-    return (f"own host ({', '.join(hosts[:4])}) named by the realm answer; {why}, so "
-            "whether it runs on the organisation's own servers or at a cloud provider is not known")
+        key, why = "note_own_idp_no_address", "it has no address in public DNS"
+    shown = ", ".join(hosts[:4])
+    return Message(key, f"own host ({shown}) named by the realm answer; {why}, so "
+                   "whether it runs on the organisation's own servers or at a cloud provider is not known",
+                   hosts=shown, errors=errors)
 
 
-def _weak_note(ctx: _Ctx, rule: CategoryRule, cs: list[_Cand], only: str | None) -> str:
-    kinds = sorted({c.kind for c in cs})
+def _weak_note(ctx: _Ctx, rule: CategoryRule, cs: list[_Cand], only: str | None) -> list[Message]:
+    kinds = ", ".join(sorted({c.kind for c in cs}))
     unexplained = [r for r in _results(ctx, rule.presence, only)
                    if r.usable and id(r) not in ctx.explained and not _is_null_answer(r)]
     hosts = sorted({n for r in unexplained for n, _ in _final_names(r)})
-    return ("weak evidence only (" + ", ".join(kinds) + "): it names who may send or that an account exists, "
-            "not where the service runs; low confidence"
-            + (f"; not recognised: {', '.join(hosts[:4])}{' ...' if len(hosts) > 4 else ''}" if hosts else ""))
+    weak = Message("note_weak", f"weak evidence only ({kinds}): it names who may send or that an account exists, "
+                   "not where the service runs; low confidence", kinds=kinds)
+    return [weak, _not_recognised(hosts)] if hosts else [weak]
 
 
 def _relays(ctx: _Ctx, services: dict[str, Service]) -> None:
@@ -907,12 +933,13 @@ def _relays(ctx: _Ctx, services: dict[str, Service]) -> None:
         items = [it for p in rule.self_purposes for it in ctx.self_items.get(p, [])]
         if not items:
             continue
-        names = sorted({it.value.split()[-1] for it in items})
-        basis = sorted({e.purpose or e.rtype for e in target.evidence})
+        names = ", ".join(sorted({it.value.split()[-1] for it in items})[:4])
+        basis = ", ".join(sorted({e.purpose or e.rtype for e in target.evidence}))
         services[category] = _self_service(
             category, items, ctx.kb.rules.self_confidence,
-            note=f"own host(s) {', '.join(names[:4])} relay to {target.provider_name}, the {rule.relay_of} "
-                 f"platform by {', '.join(basis)}")
+            note=Message("note_relay", f"own host(s) {names} relay to {target.provider_name}, the {rule.relay_of} "
+                         f"platform by {basis}", hosts=names, provider=target.provider_name,
+                         category=rule.relay_of, basis=basis))
 
 
 def _multi_service(ctx: _Ctx, category: str, ordered: list[tuple[str, list[_Cand]]],
@@ -945,11 +972,12 @@ def _mail_outbound(ctx: _Ctx, rule: CategoryRule, services: dict[str, Service]) 
     if spf_present:
         meaningful = [t for t in terms if t.kind not in ("all", "exp") and not (t.kind == "other" and t.value.startswith("v="))]
         if meaningful:
-            return Service(category="mail_outbound", status="unknown",
-                           note="SPF allows senders no fingerprint matched: "
-                           + " ".join(f"{t.kind}:{t.value}" if t.value else t.kind for t in meaningful)[:200])
+            terms_text = " ".join(f"{t.kind}:{t.value}" if t.value else t.kind for t in meaningful)[:200]
+            return Service(category="mail_outbound", status="unknown").add_note(
+                Message("note_spf_unknown", f"SPF allows senders no fingerprint matched: {terms_text}", terms=terms_text))
         if ctx.dstatus != "nxdomain":
-            return Service(category="mail_outbound", status="absent", note="SPF allows no sender")
+            return Service(category="mail_outbound", status="absent").add_note(
+                Message("note_spf_none", "SPF allows no sender"))
     return _decide_empty(ctx, "mail_outbound", rule)
 
 
@@ -978,7 +1006,8 @@ def attribute_domain(
     for category in CATEGORIES:
         rule = kb.rules.categories.get(category)
         if rule is None:
-            services[category] = Service(category=category, status="unknown", note="no rule for this category")
+            services[category] = Service(category=category, status="unknown").add_note(
+                Message("note_no_rule", "no rule for this category"))
             continue
         if category == "mail_outbound":
             continue

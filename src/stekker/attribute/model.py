@@ -33,6 +33,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from stekker.text import Message
+
 CATEGORIES: tuple[str, ...] = (
     "web",
     "cdn",
@@ -103,10 +105,20 @@ class Service:
     # its cloud); None when the category does not tell them apart
     service_kind: str | None = None
     network: dict[str, Any] | None = None  # {"asn", "holder", "country"} of a "network" answer
+    # the parts of ``note`` as messages (key + values), so a report or page
+    # shows the note in its reader's language (stekker.text.Message); ``note``
+    # is their English text joined with "; " (the command line, JSON, CSV)
+    note_msgs: list[Message] | None = None
+
+    def add_note(self, msg: Message) -> "Service":
+        """Append one part to the note (its English text and its message)."""
+        self.note = str(msg) if not self.note else f"{self.note}; {msg}"
+        self.note_msgs = [*(self.note_msgs or []), msg]
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         # hand-written (same result as dataclasses.asdict, ~10x faster)
-        return {
+        d = {
             "category": self.category,
             "status": self.status,
             "provider": self.provider,
@@ -125,6 +137,9 @@ class Service:
             "service_kind": self.service_kind,
             "network": self.network,
         }
+        if self.note_msgs:
+            d["note_msgs"] = [{"key": m.key, "text": str(m), "args": m.args} for m in self.note_msgs]
+        return d
 
 
 @dataclass(slots=True)
@@ -180,6 +195,8 @@ class DomainAttribution:
                 basis=x.get("basis"),
                 service_kind=x.get("service_kind"),
                 network=x.get("network"),
+                note_msgs=[Message(m["key"], m.get("text", ""), **(m.get("args") or {}))
+                           for m in x["note_msgs"]] if x.get("note_msgs") else None,
             )
 
         return cls(

@@ -150,6 +150,9 @@ class Text:
     def provider(self, key: str, name: str | None) -> str:
         return self._r.host_provider(key, name)
 
+    def note(self, service: Any) -> str:
+        return self._r.note(service)
+
     def hhi_band(self, h: float | None) -> str:
         return self._r.hhi_band(h)
 
@@ -504,7 +507,7 @@ class Model:
             "parent": visible(d.parent_name or "–"), "parents": parents,
             "joint": joint, "control_unknown": bool(chain and chain[-1]["control_unknown"]),
             "jurisdiction": d.jurisdiction or "–",
-            "chain": chain, "basis": s.basis or "–", "note": visible(s.note) if s.note else None,
+            "chain": chain, "basis": s.basis or "–", "note": visible(t.note(s)) if s.note else None,
             "verdicts": self._dep_verdicts(d, t),
             "cells": self._dep_cells(d, t),
             "evidence": ev,

@@ -111,6 +111,13 @@ class Strings:
         except (KeyError, IndexError, ValueError):  # a message whose values do not fit: its own English
             return str(w)
 
+    def note(self, s: Any) -> str:
+        """A service's note in this language (its parts as messages; a note
+        stored without them, by an older stekker, as it is)."""
+        if s.note_msgs:
+            return "; ".join(self.message(m) for m in s.note_msgs)
+        return s.note or ""
+
     def verdict(self, v: str) -> str:
         e = self.data["verdicts"].get(v, {})
         return e.get(self.lang) or e.get("en") or v
@@ -341,8 +348,8 @@ def host_row(h: HostResult, t: Strings, policies: list[Any]) -> dict[str, Any]:
     first = h.primary.verdicts.get(policies[0].id) if (h.primary and policies) else None
     return {"host": h.host, "domain": h.domain, "orgs": ", ".join(h.organisations), "provider": prov,
             "further": ", ".join(further), "company": company, "jurisdiction": juris or "?",
-            "verdicts": verdicts, "reason": first.reason(t.lang) if first else (s.note or ""),
-            "evidence": [(e.qname, e.rtype, e.value) for e in s.evidence[:4]], "note": s.note or "",
+            "verdicts": verdicts, "reason": first.reason(t.lang) if first else t.note(s),
+            "evidence": [(e.qname, e.rtype, e.value) for e in s.evidence[:4]], "note": t.note(s),
             "more_evidence": max(0, len(s.evidence) - 4)}
 
 
