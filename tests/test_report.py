@@ -1218,9 +1218,11 @@ def test_as_of_is_read_in_one_place(cli, tmp_path):
     for cmd in (["report", "--db", db], ["export", "--scan", "latest", "--db", db],
                 ["attribute", "--scan", "latest", "--db", db], ["audit", "report", str(inv)]):
         for value, msg in (("9999-12-31", "is in the future"), (tomorrow, "is in the future"),
+                           ("0001-01-01", "is before 1900-01-01"),
                            ("yesterday", "is not a date (YYYY-MM-DD)"), ("", "is not a date (YYYY-MM-DD)")):
             r = CliRunner().invoke(app, [*cmd, "--as-of", value])
-            assert r.exit_code == 2 and f"--as-of {value if msg.endswith('future') else repr(value)} {msg}" in r.output, \
+            shown = repr(value) if msg.startswith("is not") else value
+            assert r.exit_code == 2 and f"--as-of {shown} {msg}" in r.output, \
                 (cmd, value, r.output)
     r = CliRunner().invoke(app, ["report", "--db", db, "-q", "--as-of", dt.date.today().isoformat()])
     assert r.exit_code in (0, 1), r.output  # today is allowed
