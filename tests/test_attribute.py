@@ -602,6 +602,29 @@ def test_attribute_scan_and_load_attributions(kb, tmp_path):
     assert len(list(load_attributions(store, sid, kb=kb))) == len(HAND_ORGS)
 
 
+def test_attributions_stored_while_a_scan_ran_are_never_reused_as_the_whole(kb, tmp_path):
+    """A report taken while a scan runs (or before it is resumed) stores the
+    attributions of the domains done so far; once more domains are done they
+    are computed again, never reported as the whole scan (explore-d H1: a
+    finished 321-domain scan reported as 144 domains, exit 0)."""
+    from conftest import HAND_ORGS
+
+    items = [(o.domain, o.organisation, o.sector, o.records) for o in HAND_ORGS]
+    store, sid = _stored_scan(tmp_path, "s.db", items, written=2)
+    assert len(list(load_attributions(store, sid, kb=kb))) == 2  # the report during the scan: 2 done
+    assert store.attributions_current(sid, kb.version)
+    for d, _, _, records in items[2:]:  # the scan goes on
+        ev = evidence(d, records)
+        store.write_domain(sid, d, ev.status, [(r, None) for r in ev.results])
+    assert not store.attributions_current(sid, kb.version)  # the new evidence dropped them
+    assert [a.domain for a in load_attributions(store, sid, kb=kb)] == [o.domain for o in HAND_ORGS]
+    # a part stored after the last write (a report that read while the scan wrote) is not the whole either
+    part = list(load_attributions(store, sid, kb=kb))[:2]
+    store.save_attributions(sid, kb.version, [p.to_dict() for p in part])
+    assert not store.attributions_current(sid, kb.version)
+    assert len(list(load_attributions(store, sid, kb=kb))) == len(HAND_ORGS)
+
+
 # ---------------------------------------------------------------- the lab: agreement with truth
 def _compare(attrs, truth):
     agree, total, dis = Counter(), Counter(), []

@@ -1177,19 +1177,24 @@ def load_attributions(
         kb = _kb.load()
     scan_id = store.resolve_scan(scan)
     version = kb_version or kb.version
-    if version not in store.attribution_versions(scan_id):
-        if kb_version is not None and kb_version != kb.version:
+    if kb_version is not None and kb_version != kb.version:
+        # another knowledge base's attributions are read as they were stored (they cannot be recomputed here)
+        if version not in store.attribution_versions(scan_id):
             raise LookupError(f"scan {scan_id} has no attributions for knowledge-base version {kb_version}; "
                               f"stored: {', '.join(store.attribution_versions(scan_id)) or 'none'}")
+    elif not store.attributions_current(scan_id, version):
         if not compute:
             return
         if getattr(store, "readonly", False):  # cannot be computed and stored here: say why
             from stekker.store import StoreError
 
             stored = ", ".join(store.attribution_versions(scan_id)) or "none"
-            raise StoreError(f"{store.url} is opened read-only (this process may not write it) and holds no "
-                             f"attributions of scan {scan_id} for knowledge base {version} (stored: {stored}); "
-                             "work on a copy you may write, or use the stekker version that made them")
+            what = ("holds attributions of scan {s} for knowledge base {v} that do not cover the scan as it is now "
+                    "(stored while it ran, or before its last answers)" if version in store.attribution_versions(scan_id)
+                    else "holds no attributions of scan {s} for knowledge base {v} (stored: {stored})")
+            raise StoreError(f"{store.url} is opened read-only (this process may not write it) and "
+                             + what.format(s=scan_id, v=version, stored=stored)
+                             + "; work on a copy you may write, or use the stekker version that made them")
         attribute_scan(store, scan_id, kb=kb, asn_table=asn_table, as_of=as_of)
     want = None
     if as_of is not None:

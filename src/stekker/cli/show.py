@@ -292,7 +292,7 @@ def _stored_attributions(store, sid: int, as_of):
     kb = kbmod.load()
     asn = _asn_table()
     missing = lambda ev: attribute_domain(ev, kb, asn, as_of)  # noqa: E731
-    if kb.version not in store.attribution_versions(sid):
+    if not store.attributions_current(sid, kb.version):
         # computed and stored before reading, not while the evidence is being streamed
         try:
             attribute_scan(store, sid, kb=kb, asn_table=asn, as_of=as_of)

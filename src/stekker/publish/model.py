@@ -1134,7 +1134,7 @@ def _parallel_ok(store: Any, kb: Any, scan_ids: list[int]) -> bool:
     if "fork" not in multiprocessing.get_all_start_methods() or cores < 2:
         return False
     try:
-        return all(kb.version in store.attribution_versions(i) for i in scan_ids)
+        return all(store.attributions_current(i, kb.version) for i in scan_ids)
     except Exception:  # noqa: BLE001 - a store that cannot say: judge here, one after another
         return False
 

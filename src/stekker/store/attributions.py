@@ -77,6 +77,27 @@ class AttributionsMixin:
                 yield json.loads(r.data)
             last = (rows[-1].s, rows[-1].domain)
 
+    def attributions_current(self, scan_id: int, kb_version: str) -> bool:
+        """Whether attributions of (scan, kb_version) are stored and cover the
+        scan as it is now: at least one per measured domain.  Writing evidence
+        drops a scan's stored attributions (write_domains, add_results); a
+        report that attributed the scan while it ran can still store a part
+        of it after the last write: such a part is computed again, never
+        reused as the whole."""
+        a, t = S.attributions, S.targets
+        with self.engine.connect() as conn:
+            n = conn.execute(
+                sa.select(sa.func.count()).select_from(a)
+                .where(a.c.scan_id == scan_id, a.c.kb_version == kb_version)
+            ).scalar() or 0
+            if not n:
+                return False
+            done = conn.execute(
+                sa.select(sa.func.count()).select_from(t)
+                .where(t.c.scan_id == scan_id, t.c.done == True)  # noqa: E712
+            ).scalar() or 0
+        return n >= done
+
     def attribution_versions(self, scan_id: int) -> list[str]:
         a = S.attributions
         with self.engine.connect() as conn:
