@@ -146,12 +146,25 @@ class StoreBase:
         return engine, _display_url(url)
 
     def _init_schema(self, create: bool = True) -> None:
+        for attempt in range(3):
+            try:
+                return self._init_schema_once(create)
+            except _RaceLost:  # another process created the tables between our look and our CREATE
+                continue
+        self._init_schema_once(create, last=True)
+
+    def _init_schema_once(self, create: bool = True, last: bool = False) -> None:
         try:
             with self.engine.begin() as conn:
                 if self.dialect == "postgresql":  # two processes creating the tables at once
                     conn.execute(sa.text("SELECT pg_advisory_xact_lock(74657374)"))
                 insp = sa.inspect(conn)
                 existing = set(insp.get_table_names())
+                if self.dialect == "postgresql" and existing and "meta" not in existing \
+                        and not existing & {"scans", "queries", "targets"}:
+                    # another application's database (a typo in --db): stekker's tables are not added
+                    # to it, as for a SQLite file (_refuse_foreign_sqlite)
+                    raise StoreError(_foreign_message(self.url, existing))
                 if not create and self.dialect == "postgresql" and "meta" not in existing:
                     # a command that only reads creates nothing in a database that holds no stekker data
                     raise StoreError(f"{self.url} holds no stekker database (a typo in --db? `stekker scan` "
@@ -193,6 +206,11 @@ class StoreBase:
             self.engine.dispose()
             raise
         except sa.exc.DBAPIError as e:
+            text = str(getattr(e, "orig", e))
+            if not last and self.dialect == "sqlite" and ("already exists" in text
+                                                          or "UNIQUE constraint failed: meta.key" in text):
+                # two stekker processes opening a new SQLite file at once (PostgreSQL takes an advisory lock)
+                raise _RaceLost from None
             self.engine.dispose()
             msg = str(getattr(e, "orig", e)).strip().splitlines()
             what = "PostgreSQL" if self.dialect == "postgresql" else "SQLite"
@@ -249,6 +267,10 @@ class StoreBase:
         return row
 
 
+class _RaceLost(Exception):
+    """Creating the schema lost a race with another process: look again."""
+
+
 def _refuse_foreign_sqlite(p: Path, shown: str) -> None:
     """Refuse an existing SQLite file that holds tables but not stekker's, before anything is
     written to it: opening it would add stekker's tables and switch it to WAL mode - a change to
@@ -273,6 +295,11 @@ def _refuse_foreign_sqlite(p: Path, shown: str) -> None:
     tables = {t for t in tables if not t.startswith("sqlite_")}
     if tables and not {"meta", "scans"} <= tables and not tables & {"scans", "queries", "targets"}:
         # (tables of an older stekker without a schema version get their own message in _init_schema)
-        shown_tables = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
-        raise StoreError(f"{shown} is a database of another program (tables: {shown_tables}); stekker does "
-                         "not write into it: give a new or a stekker database (--db)")
+        raise StoreError(_foreign_message(shown, tables))
+
+
+def _foreign_message(shown: str, tables: set[str]) -> str:
+    """The refusal of another program's database (SQLite file or PostgreSQL database)."""
+    shown_tables = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+    return (f"{shown} is a database of another program (tables: {shown_tables}); stekker does "
+            "not write into it: give a new or a stekker database (--db)")
