@@ -779,3 +779,39 @@ def test_processes_opening_a_new_sqlite_file_at_once_all_succeed(tmp_path):
             p.join(60)
         failed += [r for r in (q.get(timeout=10) for _ in procs) if r != "ok"]
     assert not failed, failed
+
+
+@pytest.mark.postgres
+def test_a_postgresql_password_is_never_printed(db, tmp_path):
+    """Exploratory test (explore-d M1): the password of a --db URL was printed
+    in the `scans` title, the "resume with" hint, `data import --db` and the
+    bad-URL error. Each now shows `user:***@`."""
+    if not db.startswith("postgresql"):
+        pytest.skip("PostgreSQL only")
+    import subprocess
+    import sys
+
+    from stekker.store import Store, display_db
+
+    url = db.replace("://stekker@", "://stekker:sekrit-pw@", 1)
+    assert "sekrit-pw" in url and "sekrit-pw" not in display_db(url) and "stekker:***@" in display_db(url)
+    Store.open(url).close()  # trust authentication: the password is not checked, only carried
+
+    def run(*args):
+        r = subprocess.run([sys.executable, "-m", "stekker", *args], capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "STEKKER_DATA_DIR": str(tmp_path / "data")})
+        assert "sekrit-pw" not in r.stdout + r.stderr, (args, r.stdout, r.stderr)
+        assert "Traceback" not in r.stderr
+        return r
+
+    assert "***@" in run("scans", "--db", url).stdout
+    tsv = tmp_path / "t.tsv"
+    tsv.write_text("1.0.0.0\t1.0.0.255\t13335\tUS\tCLOUDFLARENET\n", encoding="utf-8")
+    run("data", "import", str(tsv), "--db", url)
+    bad = run("scans", "--db", "postgresql://stekker:sekrit-pw@127.0.0.1:notaport/x")
+    assert bad.returncode == 2 and "invalid PostgreSQL URL" in bad.stderr
+    # a scan that cannot reach any resolver: the resume hint names the database without the password
+    inp = tmp_path / "in.csv"
+    inp.write_text("domain\nexample.nl\n", encoding="utf-8")
+    r = run("scan", str(inp), "--db", url, "-r", "127.0.0.1:9", "--timeout", "0.2", "--progress", "none")
+    assert "--resume" in r.stderr and "stekker:***@" in r.stderr, r.stderr

@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 
 from stekker.cli import app, echo
-from stekker.cli.common import as_of_day, db_option, fail
+from stekker.cli.common import as_of_day, db_option, display_db, fail
 
 audit_app = typer.Typer(
     help=(
@@ -96,24 +96,24 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
 
         store = Store.open(db, create=not scan)
     except Exception as exc:  # noqa: BLE001
-        _fail(f"cannot open the database {db}: {exc}", 2)
+        _fail(f"cannot open the database {display_db(db)}: {exc}", 2)
     if scan:
         try:
             scan_id = store.resolve_scan(scan)
         except Exception as exc:  # noqa: BLE001
-            _fail(f"no scan {scan!r} in {db}: {exc}", 2)
+            _fail(f"no scan {scan!r} in {display_db(db)}: {exc}", 2)
     else:
         try:
             scan_id = S.scan_one_domain(store, domain, [resolver] if resolver else None)
         except Exception as exc:  # noqa: BLE001
             _fail(f"scanning {domain} failed: {exc}", 3)
-        echo(f"scanned {domain} as scan {scan_id} in {db}", err=True)
+        echo(f"scanned {domain} as scan {scan_id} in {display_db(db)}", err=True)
         try:  # this one-domain scan is now the database's newest: 'latest' means it
             older = [x for x in store.list_scans() if x["id"] != scan_id]
         except Exception:  # noqa: BLE001
             older = []
         if older:
-            echo(f"note: scan {scan_id} (audit {domain}) is now the newest in {db}: `--scan latest` means this "
+            echo(f"note: scan {scan_id} (audit {domain}) is now the newest in {display_db(db)}: `--scan latest` means this "
                  f"one-domain scan; give the number of the scan you mean (`stekker scans` lists them)", err=True)
     try:
         atts = S.attributions_of(store, scan_id, domain)  # loaded once: the items and what failed

@@ -31,6 +31,15 @@ def db_option(default: Any = "stekker.db", help: str = DB_HELP) -> Any:
     return typer.Option(default, "--db", help=help)
 
 
+def display_db(db: str) -> str:
+    """``--db`` as printed in messages and hints: the password hidden
+    (:func:`stekker.store.display_db`; imported when used, so that ``--help``
+    does not load SQLAlchemy)."""
+    from stekker.store import display_db as _display
+
+    return _display(db)
+
+
 def open_store(db: str, create: bool = False) -> "Store":
     """The store at ``db``; a :class:`~stekker.store.StoreError` becomes
     ``error: ...`` and exit code 2.  ``create=False`` refuses a SQLite file

@@ -11,6 +11,7 @@ from typing import List, Optional
 import typer
 
 from stekker.cli import app, echo
+from stekker.cli.common import display_db
 from stekker.dates import as_datetime
 
 data_app = typer.Typer(
@@ -40,7 +41,7 @@ def _record_in_store(db: Optional[str], data_dir: Optional[Path]) -> None:
             store.record_dataset(**r)
     finally:
         store.close()
-    echo(f"recorded {len(rows)} data set(s) in {db}")
+    echo(f"recorded {len(rows)} data set(s) in {display_db(db)}")
 
 
 def _age_days(when: Optional[str]) -> Optional[float]:

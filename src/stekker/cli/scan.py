@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 
 from stekker.cli import app, echo
-from stekker.cli.common import db_option, open_store
+from stekker.cli.common import db_option, display_db, open_store
 from stekker.cli.common import fail as _err
 
 
@@ -108,7 +108,7 @@ def scan(
     from stekker.outputs import db_files
 
     if file is not None and any(file.exists() and d.exists() and file.samefile(d) for d in db_files(db)):
-        raise _err(f"the input {file} is the database (--db {db})")
+        raise _err(f"the input {file} is the database (--db {display_db(db)})")
     try:  # bad options and inputs leave no empty database behind
         given = [parse_resolver(r) for r in resolver]
     except ValueError as exc:
@@ -204,7 +204,7 @@ def scan(
         # the scan and its input are kept (aborted, nothing measured): it can be resumed, and a report
         # of it says that none of its domains were measured
         raise _err(f"{exc} Scan {scan_id} is kept as aborted with its input; when a resolver works: "
-                   f"stekker scan --resume {scan_id} --db {db}", 3)
+                   f"stekker scan --resume {scan_id} --db {display_db(db)}", 3)
     _print_summary(res)
     c = res.counters
     if res.state == "finished" and c.domains and c.error == c.domains and not (c.present or c.absent):
@@ -219,11 +219,11 @@ def scan(
         echo(f"warning: {c.nxdomain} of {c.domains} domains do not exist according to the resolver; "
                    "check the input list and the resolver before quoting these results", err=True)
     if res.state == "interrupted":
-        echo(f"resume with: stekker scan --resume {scan_id} --db {db}", err=True)
+        echo(f"resume with: stekker scan --resume {scan_id} --db {display_db(db)}", err=True)
         raise typer.Exit(130)
     if res.state == "aborted":
         echo(f"error: {res.message}", err=True)
-        echo(f"finished domains are kept; resume with: stekker scan --resume {scan_id} --db {db}", err=True)
+        echo(f"finished domains are kept; resume with: stekker scan --resume {scan_id} --db {display_db(db)}", err=True)
         raise typer.Exit(3)
     if realm_opts:
         _realm_pass(store, scan_id, plan, realm_opts, ms_realm, say, db, resolvers, config, domain_deadline)
@@ -272,14 +272,14 @@ def _realm_pass(store, scan_id: int, plan, opts: dict, redo_errors: bool, say, d
             + (f" ({counts.not_asked:,} not asked)" if counts.not_asked else ""))
     if stopped:
         again = " --ms-realm" if counts.unreachable else ""  # look-ups recorded as 'not asked' are asked again
-        echo(f"realm check stopped; finish it with: stekker scan --resume {scan_id} --db {db}{again}", err=True)
+        echo(f"realm check stopped; finish it with: stekker scan --resume {scan_id} --db {display_db(db)}{again}", err=True)
         raise typer.Exit(130)
     _idp_pass(store, scan_id, plan, redo_errors, say, db, resolvers, config, domain_deadline)
     if counts.unreachable:
         echo(f"error: Microsoft's realm endpoint {counts.unreachable}; the look-ups of {counts.error:,} domains "
              f"are recorded as errors ({counts.not_asked:,} of them not asked), never as 'no tenant'. The DNS "
              "results are complete. Check the network and ask again with: "
-             f"stekker scan --resume {scan_id} --db {db} --ms-realm", err=True)
+             f"stekker scan --resume {scan_id} --db {display_db(db)} --ms-realm", err=True)
         raise typer.Exit(3)
 
 
@@ -302,7 +302,7 @@ def _idp_pass(store, scan_id: int, plan, redo_errors: bool, say, db: str, resolv
                                         redo_errors=redo_errors, domain_deadline=domain_deadline)
     except NoResolverError as exc:
         raise _err(f"{exc} The DNS results and the realm answers are stored; ask the identity provider hosts "
-                   f"with: stekker scan --resume {scan_id} --db {db}", 3)
+                   f"with: stekker scan --resume {scan_id} --db {display_db(db)}", 3)
     if counts.domains or counts.dropped:
         _summarise(store, scan_id, PURPOSE)
     if counts.domains:
@@ -310,10 +310,10 @@ def _idp_pass(store, scan_id: int, plan, redo_errors: bool, say, db: str, resolv
             f"{counts.present:,} answers with addresses, {counts.absent:,} without, {counts.error:,} errors")
     if counts.dead:
         echo(f"error: {counts.dead}; the identity provider hosts not asked yet are asked with: "
-             f"stekker scan --resume {scan_id} --db {db}", err=True)
+             f"stekker scan --resume {scan_id} --db {display_db(db)}", err=True)
         raise typer.Exit(3)
     if stopped:
-        echo(f"stopped; finish it with: stekker scan --resume {scan_id} --db {db}", err=True)
+        echo(f"stopped; finish it with: stekker scan --resume {scan_id} --db {display_db(db)}", err=True)
         raise typer.Exit(130)
 
 

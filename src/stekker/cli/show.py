@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from stekker.cli import app, echo
-from stekker.cli.common import as_of_day, db_option, fail, open_store
+from stekker.cli.common import as_of_day, db_option, display_db, fail, open_store
 from stekker.dates import scan_day
 
 
@@ -42,7 +42,7 @@ def scans(db: str = db_option()) -> None:
     import datetime as dt
 
     store = open_store(db)
-    t = Table(title=f"scans in {db}")
+    t = Table(title=f"scans in {display_db(db)}")
     for col in ("id", "started", "state", "domains done", "ok", "nxdomain", "error", "input", "label"):
         t.add_column(col)
     for s in store.list_scans():

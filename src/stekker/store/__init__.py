@@ -36,12 +36,12 @@ from __future__ import annotations
 from stekker.store import schema
 from stekker.store.attributions import AttributionsMixin
 from stekker.store.datasets import DatasetsMixin
-from stekker.store.engine import ScanNotFound, StoreBase, StoreError
+from stekker.store.engine import ScanNotFound, StoreBase, StoreError, display_db
 from stekker.store.evidence import EvidenceMixin
 from stekker.store.scans import SCAN_STATES, ScansMixin
 from stekker.store.targets import TargetsMixin
 
-__all__ = ["Store", "StoreError", "ScanNotFound", "SCAN_STATES", "schema"]
+__all__ = ["Store", "StoreError", "ScanNotFound", "SCAN_STATES", "display_db", "schema"]
 
 
 class Store(ScansMixin, TargetsMixin, EvidenceMixin, AttributionsMixin, DatasetsMixin, StoreBase):

@@ -28,6 +28,23 @@ def _display_url(url: sa.URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
+def display_db(db: str | os.PathLike) -> str:
+    """A ``--db`` value as stekker prints it (titles, "resume with: ..."
+    hints): a URL with its password hidden (``postgresql://u:***@host/db``;
+    the password comes from PGPASSWORD or ~/.pgpass when the command is run
+    again), a file path quoted for a shell when it needs it."""
+    import shlex
+
+    text = os.fspath(db)
+    if "://" in text:
+        try:
+            return _display_url(sa.make_url(text))
+        except Exception:  # noqa: BLE001 - unreadable: show no more than the scheme and host part
+            scheme, _, rest = text.partition("://")
+            return f"{scheme}://{rest.rsplit('@', 1)[-1]}" if "@" in rest else text
+    return shlex.quote(text)
+
+
 class StoreBase:
     """Connection and schema of one stekker database."""
 
@@ -134,8 +151,10 @@ class StoreBase:
     def _pg_engine(db: str) -> tuple[sa.Engine, str]:
         try:
             url = sa.make_url(db)
-        except Exception as e:  # noqa: BLE001
-            raise StoreError(f"invalid PostgreSQL URL {db!r}: {e}") from None
+            url.port  # noqa: B018 - a port that is not a number fails here, not at connect time
+        except Exception:  # noqa: BLE001
+            raise StoreError(f"invalid PostgreSQL URL {display_db(db)!r}: write postgresql://user@host:port/dbname "
+                             "(the password in PGPASSWORD or ~/.pgpass)") from None
         if url.drivername in ("postgresql", "postgres", "postgresql+psycopg"):
             url = url.set(drivername="postgresql+psycopg")
         else:
