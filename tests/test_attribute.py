@@ -1332,3 +1332,22 @@ def test_a_report_states_the_asn_data_its_attributions_rest_on(kb, tmp_path, mon
     _, meta = load_scan(store, sid, kb)
     assert "asn_attributed_with" not in codes(meta) and "asn_missing" not in codes(meta), meta["warnings"]
     assert any(d.get("name") == ASN.info.get("name") for d in meta["datasets"])
+
+
+def test_an_unknown_mx_host_whose_addresses_failed_is_an_error_not_unknown(kb):
+    """Exploratory test (explore-d M4): an MX host in a dead zone (its A and
+    AAAA time out) read as 'unknown' (not recognised) - and in a comparison as
+    'hetzner -> unknown'. The provider was not measured: an error, with the
+    failed question named."""
+    from stekker.evidence import ErrorKind
+
+    d = "zorg-x.nl"
+    recs = [(d, "MX", "10 mx.dode-zone.example.")]
+    a = attr(d, recs, kb, errors={("mx.dode-zone.example", "*"): ErrorKind.TIMEOUT})
+    for cat in ("mail_inbound", "mailbox"):
+        s = a.services[cat]
+        assert s.status == "error", (cat, s)
+        assert "DNS error on mx.dode-zone.example A: timeout" in s.note
+    # the same host answering with an address of no known provider stays 'unknown' (it was measured)
+    b = attr(d, recs + [("mx.dode-zone.example", "A", "192.0.2.10")], kb)
+    assert b.services["mail_inbound"].status == "unknown"

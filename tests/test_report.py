@@ -1226,3 +1226,42 @@ def test_as_of_is_read_in_one_place(cli, tmp_path):
                 (cmd, value, r.output)
     r = CliRunner().invoke(app, ["report", "--db", db, "-q", "--as-of", dt.date.today().isoformat()])
     assert r.exit_code in (0, 1), r.output  # today is allowed
+
+
+def test_a_domain_that_stops_existing_is_one_change_not_a_move(kb, pols):
+    """Exploratory test (explore-d M2, M4): a domain whose delegation lapsed
+    (NXDOMAIN) showed as 7 'vanished dependencies' (Microsoft mail, KPN DNS,
+    ...) in every output; a DNS error read 'hetzner -> unknown' with raw ids.
+    Now one 'existence' entry for the domain, and each side in words."""
+    from dataclasses import replace as _replace
+
+    from rich.console import Console
+
+    from stekker.report.compare import compare
+
+    old = _real_records()
+    gone = [r if i != 0 else _replace(r, status="nxdomain", services={}, saas=[]) for i, r in enumerate(old)]
+    cmp = compare(build(old, kb, pols, "2026-01-01").results, build(gone, kb, pols, "2026-01-01").results, "1", "2")
+    dom = old[0].domain
+    mine = [c for c in cmp.changes if c.domain == dom]
+    assert [(c.kind, c.category, c.old, c.new) for c in mine] == [("existence", "domain", "ok", "nxdomain")], mine
+    assert not cmp.vanished
+    for lang, words in (("en", ("exists", "does not exist (NXDOMAIN)")), ("nl", ("bestaat", "bestaat niet (NXDOMAIN)"))):
+        con = Console(record=True, width=220, color_system=None)
+        print_comparison(cmp, lang, con)
+        out = con.export_text()
+        assert all(w in out for w in words) and "nxdomain" not in out.replace("NXDOMAIN", ""), out
+    back = compare(build(gone, kb, pols, "2026-01-01").results, build(old, kb, pols, "2026-01-01").results, "2", "3")
+    assert [(c.kind, c.old, c.new) for c in back.changes if c.domain == dom] == [("existence", "nxdomain", "ok")]
+    assert not back.new
+
+
+def test_change_sides_are_words_not_ids():
+    from stekker.report.render import Strings
+
+    en, nl = Strings("en"), Strings("nl")
+    assert en.change_side("hetzner", "Hetzner Online") == "Hetzner Online"
+    assert en.change_side("error", None) == "not measured (DNS error)"
+    assert nl.change_side("unknown", None) == "niet herkend"
+    assert nl.change_side("azure#self-hosted", "self-hosted on Microsoft Azure") == "zelf gehost op Microsoft Azure"
+    assert en.change_side(None, None) == "–"

@@ -783,6 +783,20 @@ def _decide_empty(ctx: _Ctx, category: str, rule: CategoryRule, only: str | None
     unexplained = [r for r in presence if r.usable and id(r) not in ctx.explained and not _is_null_answer(r)]
     if unexplained:
         r = unexplained[0]
+        # a host no name rule knows, whose addresses could not be looked up: the provider was
+        # not measured (a DNS error), not "not recognised"
+        names = {n for n, _ in _final_names(r)}
+        addrs = [x for x in _results(ctx, rule.ip_purposes, only)
+                 if x.qname.rstrip(".").lower() in names] if rule.ip_purposes else []
+        failed = [x for x in addrs if x.status is Status.ERROR]
+        if failed and not any(x.usable for x in addrs):
+            x = failed[0]
+            kind = x.error_kind.value if x.error_kind is not None else "error"
+            where = f"{x.qname} {x.qtype}"
+            return Service(category=category, status="error",
+                           evidence=[EvidenceItem(qname=x.qname, rtype=x.qtype, value=kind, rule="error",
+                                                  purpose=x.purpose)]
+                           ).add_note(Message("note_dns_error", f"DNS error on {where}: {kind}", where=where, kind=kind))
         key, why = "note_unknown", "no fingerprint matched"
         if r.purpose in rule.ip_purposes and ctx.asn_table is None:
             key, why = "note_unknown_no_asn_data", "no IP-to-ASN data to map the addresses"

@@ -153,6 +153,9 @@ class Text:
     def note(self, service: Any) -> str:
         return self._r.note(service)
 
+    def change_side(self, key: str | None, name: str | None) -> str:
+        return self._r.change_side(key, name)
+
     def hhi_band(self, h: float | None) -> str:
         return self._r.hhi_band(h)
 
@@ -857,16 +860,17 @@ class Model:
                          "id": safe_id(ch.domain) if ch.domain in self._by_domain else None,
                          "organisations": [visible(o) for o in ch.organisations],
                          "category": t.category(ch.category),
-                         "old": visible(ch.old_name or ch.old or "–"), "new": visible(ch.new_name or ch.new or "–"),
+                         "old": visible(t.change_side(ch.old, ch.old_name)),
+                         "new": visible(t.change_side(ch.new, ch.new_name)),
                          "host": visible(ch.host) if ch.host else None})
-        rows.sort(key=lambda x: ({"moved": 0, "new": 1, "vanished": 2}.get(x["kind"], 3), x["domain"]))
+        rows.sort(key=lambda x: ({"moved": 0, "new": 1, "vanished": 2, "existence": 3}.get(x["kind"], 4), x["domain"]))
         verdicts = [{"domain": v.domain, "id": safe_id(v.domain) if v.domain in self._by_domain else None,
                      "organisations": [visible(o) for o in v.organisations], "policy": v.policy,
                      "title": self._policy_title(v.policy, t),
                      "old": t.verdict(v.old), "new": t.verdict(v.new)} for v in c.verdict_changes]
         return {"old": c.old_label, "new": c.new_label, "common": t.int(c.common),
                 "added": [visible(d) for d in c.added_domains], "removed": [visible(d) for d in c.removed_domains],
-                "counts": {k: len(c.of_kind(k)) for k in ("moved", "new", "vanished", "not_comparable")},
+                "counts": {k: len(c.of_kind(k)) for k in ("moved", "new", "vanished", "existence", "not_comparable")},
                 "changes": rows, "verdict_changes": verdicts}
 
     def methods(self, t: Text) -> dict[str, Any]:

@@ -23,7 +23,7 @@ MULTI = ("mail_outbound", "saas")
 
 @dataclass(slots=True)
 class Change:
-    kind: str  # moved | new | vanished | not_comparable
+    kind: str  # moved | new | vanished | not_comparable | existence (the domain stopped or started to exist)
     domain: str
     organisations: list[str]
     category: str
@@ -76,6 +76,10 @@ class Comparison:
     @property
     def not_comparable(self) -> list[Change]:
         return self.of_kind("not_comparable")
+
+    @property
+    def existence(self) -> list[Change]:
+        return self.of_kind("existence")
 
     def organisations_moved(self) -> dict[str, list[Change]]:
         out: dict[str, list[Change]] = {}
@@ -170,7 +174,7 @@ def _compare_hosts(ro: DomainState, rn: DomainState, orgs: list[str]) -> list[Ch
         if (so, ko) == (sn, kn) or so == sn == "absent":
             continue
         if {so, sn} & {"error", "unknown"}:
-            out.append(Change("not_comparable", rn.domain, orgs, HOST_CATEGORY, ko or so, kn or sn, host=name))
+            out.append(Change("not_comparable", rn.domain, orgs, HOST_CATEGORY, ko or so, kn or sn, no, nn, host=name))
         elif so == "absent":
             out.append(Change("new", rn.domain, orgs, HOST_CATEGORY, None, kn, None, nn, host=name))
         elif sn == "absent":
@@ -194,9 +198,11 @@ def compare(old: "list[DomainResult] | list[DomainState]", new: "list[DomainResu
     for dom in common:
         ro, rn = domain_state(o[dom]), domain_state(n[dom])
         orgs = list(dict.fromkeys(rn.organisations + ro.organisations))
-        if "error" in (ro.status, rn.status) and ro.status != rn.status:
-            # the domain as a whole was not measured in one scan: one entry
-            changes.append(Change("not_comparable", dom, orgs, "domain", ro.status, rn.status))
+        if {"error", "nxdomain"} & {ro.status, rn.status} and ro.status != rn.status:
+            # the domain as a whole was not measured in one scan, or does not exist in one of them
+            # (a lapsed delegation, not a move away from each provider): one entry
+            kind = "not_comparable" if "error" in (ro.status, rn.status) else "existence"
+            changes.append(Change(kind, dom, orgs, "domain", ro.status, rn.status))
             for pid, v in rn.verdict.items():
                 if ro.verdict.get(pid) not in (None, v):
                     vchanges.append(VerdictChange(dom, orgs, pid, ro.verdict[pid], v))
@@ -209,7 +215,9 @@ def compare(old: "list[DomainResult] | list[DomainState]", new: "list[DomainResu
             if {so, sn} & {"error", "unknown"} or (cat in MULTI and {so, sn} & {"partial"} and ko != kn):
                 if (so, ko) != (sn, kn):
                     changes.append(Change("not_comparable", dom, orgs, cat,
-                                          ",".join(sorted(ko)) or so, ",".join(sorted(kn)) or sn))
+                                          ",".join(sorted(ko)) or so, ",".join(sorted(kn)) or sn,
+                                          ", ".join(no[k] for k in sorted(ko)) or None,
+                                          ", ".join(nn[k] for k in sorted(kn)) or None))
                 continue
             if cat in MULTI:
                 for k in sorted(kn - ko):

@@ -144,9 +144,22 @@ class Strings:
             return self("host_absent")
         return name or key
 
+    def change_side(self, key: str | None, name: str | None) -> str:
+        """One side of a change between two scans: the provider's shown name,
+        or the state in words (a DNS error, not recognised, none, the domain
+        does not exist); "–" for nothing."""
+        if name:
+            return self.host_provider(key or "", name)
+        if not key:
+            return "–"
+        entry = self.data["change_states"].get(key)
+        return (entry.get(self.lang) or entry["en"]) if entry else key
+
     def category(self, cid: str) -> str:
         if cid == "host":
             return self("host")
+        if cid == "domain":  # a change of the domain as a whole (compare: error, existence)
+            return self("domain")
         for r in self.data["categories"]:
             if r["id"] == cid:
                 return (r["name"].get(self.lang) or r["name"]["en"]).strip()

@@ -304,12 +304,12 @@ def print_comparison(cmp: Comparison, lang: str = "en", console: Console | None 
     c.print(Text(f"{t('compare_title')}: {t('scan')} {cmp.old_label} → {cmp.new_label} "
                  f"({t.count('domain', cmp.common)})", style="bold"))
     for title, items in ((t("moved"), cmp.moved), (t("new_deps"), cmp.new), (t("vanished"), cmp.vanished),
-                         (t("not_comparable"), cmp.not_comparable)):
+                         (t("existence"), cmp.existence), (t("not_comparable"), cmp.not_comparable)):
         rows = []
         for ch in items[:50]:
             cat = t.category(ch.category) + (f" {visible(ch.host)}" if ch.host else "")
             rows.append(([_T(", ".join(ch.organisations)), _T(ch.domain)],
-                         [_T(cat), _T(ch.old_name or ch.old or "–"), _T(ch.new_name or ch.new or "–")]))
+                         [_T(cat), _T(t.change_side(ch.old, ch.old_name)), _T(t.change_side(ch.new, ch.new_name))]))
         if items:
             print_fit(c, f"{title} ({len(items)})", [t("organisation"), t("domain")],
                       [t("category"), t("from"), t("to")], rows, right=False, records=True)
