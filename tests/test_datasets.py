@@ -326,3 +326,28 @@ def test_cli_update_offline_exits_nonzero(server, tmp_path):
     for sub in ("import", "update", "status", "lookup"):
         h = cli("data", sub, "--help")
         assert h.exit_code == 0 and "Example: stekker data" in h.stdout
+
+
+# ---------------------------------------------------------------- damaged, cut-off and huge files
+
+CORRUPT_GZ = b"\x1f\x8b\x08\x00garbage-not-gzip"  # a gzip header, then a damaged deflate stream (zlib.error)
+
+
+def test_corrupt_gzip_is_an_input_error_not_a_crash(server, tmp_path):
+    """exploratory test 2026-12-06 (H2): a damaged deflate stream ended in 'internal error', exit 4."""
+    f = tmp_path / "corrupt.gz"
+    f.write_bytes(CORRUPT_GZ)
+    d = str(tmp_path / "data")
+    r = cli("data", "import", str(f), "--data-dir", d)
+    assert r.exit_code == 2, r.output
+    assert r.stderr.startswith("error: corrupt.gz: cannot read: ") and "internal error" not in r.output
+    # the same file from a mirror: rejected, the previous copy stays in use
+    args = [a for k, v in sources(server).items() for a in ("--source", f"{k}={v}")]
+    assert cli("data", "update", "--data-dir", d, *args).exit_code == 0
+    kept = sha(Path(d) / "ip2asn-v4.tsv.gz")
+    server.files["/data/ip2asn-v4.tsv.gz"] = CORRUPT_GZ
+    r = cli("data", "update", "--data-dir", d, "--only", "ip2asn-v4", *args)
+    assert r.exit_code == 1, r.output
+    assert "downloaded file rejected: unreadable: " in r.stderr and "stekker keeps using ip2asn-v4" in r.stderr
+    assert sha(Path(d) / "ip2asn-v4.tsv.gz") == kept
+    assert AsnTable.load_default(d).lookup("1.0.0.1").asn == 13335

@@ -192,13 +192,10 @@ def _reason(exc: BaseException, connect_timeout: float) -> str:
 
 def _validate(name: str, path: Path) -> str | None:
     """A problem with a freshly downloaded file, or None when it looks right."""
-    try:
-        if name == "psl":
-            text = path.read_text("utf-8", errors="replace")
-            return None if PSL_MARKER in text else f"not a public suffix list (no {PSL_MARKER!r} line)"
-        if name.startswith("ip2asn"):
-            from stekker.ipasn import AsnTableError, detect_format
+    if name.startswith("ip2asn"):
+        from stekker.ipasn import READ_ERRORS, AsnTableError, detect_format
 
+        try:
             with open(path, "rb") as fh:
                 gz = fh.read(2) == b"\x1f\x8b"
             opener = gzip.open if gz else open
@@ -210,7 +207,14 @@ def _validate(name: str, path: Path) -> str | None:
                     return str(exc)
                 while fh.read(1 << 20):  # whole gzip stream must decode (truncation)
                     pass
-    except (OSError, EOFError, ValueError) as exc:
+        except (*READ_ERRORS, ValueError) as exc:  # truncated or damaged gzip stream, unreadable file
+            return f"unreadable: {exc}"
+        return None
+    try:
+        if name == "psl":
+            text = path.read_text("utf-8", errors="replace")
+            return None if PSL_MARKER in text else f"not a public suffix list (no {PSL_MARKER!r} line)"
+    except (OSError, ValueError) as exc:
         return f"unreadable: {exc}"
     return None
 

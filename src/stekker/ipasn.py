@@ -58,6 +58,7 @@ import os
 import socket
 import time
 import zipfile
+import zlib
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, NamedTuple, Sequence
@@ -86,6 +87,9 @@ _PTON4 = functools.partial(socket.inet_pton, socket.AF_INET)
 _PTON6 = functools.partial(socket.inet_pton, socket.AF_INET6)
 _MAPPED_PREFIX = b"\0" * 10 + b"\xff\xff"
 _V4_MAPPED = 0xFFFF << 32  # ::ffff:0:0/96
+# what reading a damaged file raises: truncated gzip (EOFError), bad header (gzip.BadGzipFile, an
+# OSError), a damaged deflate stream (zlib.error), an unreadable file (OSError)
+READ_ERRORS = (OSError, EOFError, zlib.error)
 
 
 class AsnTableError(Exception):
@@ -243,19 +247,21 @@ class _Builder:
     def read(self, path: str | os.PathLike, fmt: str = "auto", label: str | None = None) -> str:
         label = label or Path(path).name
         if fmt == "auto":
-            with _open_text(path) as fh:
-                try:
+            try:
+                with _open_text(path) as fh:
                     fmt = detect_format(fh)
-                except AsnTableError as exc:
-                    raise AsnTableError(f"{label}: {exc}") from None
+            except AsnTableError as exc:
+                raise AsnTableError(f"{label}: {exc}") from None
+            except READ_ERRORS as exc:  # truncated / corrupt gzip
+                raise AsnTableError(f"{label}: cannot read: {exc}") from None
         if fmt not in ("ip2asn", "pfx2as"):
             raise AsnTableError(f"unknown format {fmt!r} (auto, ip2asn, pfx2as)")
         before = sum(len(v[0]) for v in self.rows.values())
-        with _open_text(path) as fh:
-            try:
+        try:
+            with _open_text(path) as fh:
                 (self._read_ip2asn if fmt == "ip2asn" else self._read_pfx2as)(fh, label)
-            except (OSError, EOFError) as exc:  # truncated / corrupt gzip
-                raise AsnTableError(f"{label}: cannot read: {exc}") from None
+        except READ_ERRORS as exc:  # truncated / corrupt gzip
+            raise AsnTableError(f"{label}: cannot read: {exc}") from None
         self.files.append({"file": str(path), "format": fmt,
                            "rows": sum(len(v[0]) for v in self.rows.values()) - before})
         return fmt
