@@ -348,6 +348,54 @@ def test_corrupt_gzip_is_an_input_error_not_a_crash(server, tmp_path):
     server.files["/data/ip2asn-v4.tsv.gz"] = CORRUPT_GZ
     r = cli("data", "update", "--data-dir", d, "--only", "ip2asn-v4", *args)
     assert r.exit_code == 1, r.output
-    assert "downloaded file rejected: unreadable: " in r.stderr and "stekker keeps using ip2asn-v4" in r.stderr
+    assert "downloaded file rejected: cannot read: " in r.stderr and "stekker keeps using ip2asn-v4" in r.stderr
     assert sha(Path(d) / "ip2asn-v4.tsv.gz") == kept
     assert AsnTable.load_default(d).lookup("1.0.0.1").asn == 13335
+
+
+def test_gzip_bomb_and_huge_lines_use_bounded_memory(server, tmp_path, monkeypatch):
+    """exploratory test 2026-12-06 (H5): 2 GB of zeros (a 9 MB .gz) took 4.2 GB of memory, because format
+    detection read whole lines; now lines are read in bounded pieces and the text of one file is capped
+    ($STEKKER_DATA_MAX_MB, lowered here to keep the test fast)."""
+    import tracemalloc
+
+    bomb = tmp_path / "bomb.gz"
+    bomb.write_bytes(gzip.compress(b"\0" * 40_000_000, compresslevel=1))  # one 40 MB line
+    tracemalloc.start()
+    try:
+        with pytest.raises(Exception, match="unknown format .the first data line: line longer than 4096"):
+            AsnTable.from_file(bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 5_000_000, peak  # was > 40 MB: the whole line
+
+    d = str(tmp_path / "data")
+    monkeypatch.setenv("STEKKER_DATA_MAX_MB", "1")
+    first = V4.splitlines()[0] + "\n"
+    capped = tmp_path / "capped.gz"  # a good first line, then 3 MB without a newline
+    capped.write_bytes(gzip.compress(first.encode() + b"0" * 3_000_000))
+    r = cli("data", "import", str(capped), "--data-dir", d)
+    assert r.exit_code == 2, r.output
+    assert r.stderr.startswith("error: capped.gz: more than 1 MB of text (after gunzip)") and "STEKKER_DATA_MAX_MB" in r.stderr
+    many = tmp_path / "many.gz"  # a good first line, then 3 MB of blank lines
+    many.write_bytes(gzip.compress(first.encode() + b"\n" * 3_000_000))
+    r = cli("data", "import", str(many), "--data-dir", d)
+    assert r.exit_code == 2 and "more than 1 MB" in r.stderr, r.output
+    assert not (Path(d) / "ipasn.npz").exists()
+
+    # an over-long line among good ones is a bad line, reported with its number
+    long = tmp_path / "long.tsv"
+    long.write_text(V4 + "2.0.0.0\t2.0.0.255\t64500\tNL\t" + "x" * 10_000 + "\n")
+    r = cli("data", "import", str(long), "--data-dir", d)
+    assert r.exit_code == 1, r.output
+    assert "long.tsv line 4: line longer than 4096 characters" in r.stderr and "1 bad lines" in r.stdout
+
+    # through `data update`: the same cap on the decoded file, and on the download itself
+    server.files["/data/ip2asn-v4.tsv.gz"] = capped.read_bytes()
+    server.files["/list/public_suffix_list.dat"] = PSL.encode() + b"// padding\n" * 200_000
+    rep = datasets.update(tmp_path / "up", sources=sources(server), connect_timeout=2)
+    by = {r.name: r.message for r in rep.results}
+    assert "downloaded file rejected: more than 1 MB of text (after gunzip)" in by["ip2asn-v4"], by
+    assert "failed: more than 1 MB downloaded" in by["psl"], by
+    assert not (tmp_path / "up" / "public_suffix_list.dat").exists()

@@ -193,22 +193,12 @@ def _reason(exc: BaseException, connect_timeout: float) -> str:
 def _validate(name: str, path: Path) -> str | None:
     """A problem with a freshly downloaded file, or None when it looks right."""
     if name.startswith("ip2asn"):
-        from stekker.ipasn import READ_ERRORS, AsnTableError, detect_format
+        from stekker.ipasn import AsnTableError, check_file
 
         try:
-            with open(path, "rb") as fh:
-                gz = fh.read(2) == b"\x1f\x8b"
-            opener = gzip.open if gz else open
-            with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
-                head = [fh.readline() for _ in range(50)]
-                try:
-                    detect_format(head)
-                except AsnTableError as exc:
-                    return str(exc)
-                while fh.read(1 << 20):  # whole gzip stream must decode (truncation)
-                    pass
-        except (*READ_ERRORS, ValueError) as exc:  # truncated or damaged gzip stream, unreadable file
-            return f"unreadable: {exc}"
+            check_file(path, name)  # recognisable, whole gzip stream decodes, bounded in size
+        except AsnTableError as exc:
+            return str(exc).removeprefix(f"{name}: ")
         return None
     try:
         if name == "psl":
@@ -239,6 +229,9 @@ def _fetch(name: str, url: str, dest: Path, prev: dict[str, Any] | None, *, time
     req = urllib.request.Request(url, headers=headers)
     tmp = dest.with_name(dest.name + f".part{os.getpid()}")
     deadline = t0 + timeout
+    from stekker.ipasn import max_text_bytes, too_big
+
+    limit = max_text_bytes()
     try:
         try:
             resp = urllib.request.urlopen(req, timeout=connect_timeout)
@@ -269,9 +262,11 @@ def _fetch(name: str, url: str, dest: Path, prev: dict[str, Any] | None, *, time
                         raise _Failure(f"connection lost: {exc}") from None
                     if not chunk:
                         break
+                    size += len(chunk)
+                    if size > limit:
+                        raise _Failure(too_big(limit, "downloaded"))
                     fh.write(chunk)
                     h.update(chunk)
-                    size += len(chunk)
             etag = resp.headers.get("ETag")
             last_modified = resp.headers.get("Last-Modified")
         problem = _validate(name, tmp)
