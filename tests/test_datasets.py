@@ -399,3 +399,60 @@ def test_gzip_bomb_and_huge_lines_use_bounded_memory(server, tmp_path, monkeypat
     assert "downloaded file rejected: more than 1 MB of text (after gunzip)" in by["ip2asn-v4"], by
     assert "failed: more than 1 MB downloaded" in by["psl"], by
     assert not (tmp_path / "up" / "public_suffix_list.dat").exists()
+
+
+def _rows(n: int, first: int = 10) -> str:
+    return "".join(f"{first + i}.0.0.0\t{first + i}.0.255.255\t{64500 + i}\tNL\tAS-{i}\n" for i in range(n))
+
+
+def test_cut_off_and_short_rows_are_bad_lines_and_a_shrink_is_flagged(server, tmp_path):
+    """exploratory test 2026-12-06 (H3): a plain file cut inside the AS number of its last line gave AS165 for
+    AS16509; rows of 3 fields were accepted; a 15-range table silently replaced a 64-range one."""
+    d = str(tmp_path / "data")
+    full = tmp_path / "full.tsv"
+    full.write_text(_rows(64))
+    assert cli("data", "import", str(full), "--data-dir", d).exit_code == 0
+
+    cut = tmp_path / "cut.tsv"
+    cut.write_text(_rows(14) + "52.84.0.0\t52.85.255.255\t165")  # meant 16509; no final newline
+    r = cli("data", "import", str(cut), "--data-dir", d)
+    assert r.exit_code == 1, r.output
+    assert "cut.tsv line 15: no newline at the end: the file looks cut off" in r.stderr and "1 bad lines" in r.stdout
+    assert "warning: the new IP-to-ASN table has 14 ranges, under half of the 64 of the table it replaced" in r.stderr
+    assert cli("data", "lookup", "52.84.1.1", "--data-dir", d).stdout.startswith("52.84.1.1\t-")  # not AS165
+    cut.write_text(_rows(14) + "52.84.0.0\t52.85.255.255\t16509\tUS\tAMAZ")  # cut in the last field
+    r = cli("data", "import", str(cut), "--data-dir", d)
+    assert r.exit_code == 1 and "line 15: no newline at the end" in r.stderr, r.output
+    gz = tmp_path / "whole.tsv.gz"  # a gzip stream has its own end: a last line without newline is whole
+    gz.write_bytes(gzip.compress((_rows(14) + "52.84.0.0\t52.85.255.255\t16509\tUS\tAMAZON-02").encode()))
+    r = cli("data", "import", str(gz), "--data-dir", d)
+    assert r.exit_code == 0 and "15 IPv4" in r.stdout and "0 bad lines" in r.stdout, r.output
+    assert "\tAS16509\t" in cli("data", "lookup", "52.84.1.1", "--data-dir", d).stdout
+
+    short = tmp_path / "short.tsv"
+    short.write_text(_rows(14) + "52.84.0.0\t52.85.255.255\t165\n")
+    r = cli("data", "import", str(short), "--data-dir", d)
+    assert r.exit_code == 1 and "short.tsv line 15: expected 5 tab-separated fields, got 3" in r.stderr, r.output
+    three = tmp_path / "three-cols.tsv"
+    three.write_text("1.0.0.0\t1.0.0.255\t13335\n")
+    r = cli("data", "import", str(three), "--data-dir", d)
+    assert r.exit_code == 2 and "no valid rows" in r.stderr, r.output
+
+    # meant to be smaller: --force; the warning still says so
+    assert cli("data", "import", str(full), "--data-dir", d).exit_code == 0
+    small = tmp_path / "small.tsv"
+    small.write_text(_rows(3))
+    r = cli("data", "import", str(small), "--data-dir", d, "--force")
+    assert r.exit_code == 0 and "under half of the 64" in r.stderr, r.output
+    r = cli("data", "import", str(small), "--data-dir", d)  # same size as the table in use: fine
+    assert r.exit_code == 0 and "warning" not in r.stderr, r.output
+
+    # `data update`: a download that rebuilds a much smaller table is installed, warned about, exit 1
+    args = [a for k, v in sources(server).items() for a in ("--source", f"{k}={v}")]
+    up = str(tmp_path / "up")
+    server.files["/data/ip2asn-v4.tsv.gz"] = gzip.compress(_rows(20).encode())
+    assert cli("data", "update", "--data-dir", up, *args).exit_code == 0
+    server.files["/data/ip2asn-v4.tsv.gz"] = gzip.compress(_rows(2).encode())
+    r = cli("data", "update", "--data-dir", up, *args)
+    assert r.exit_code == 1, r.output
+    assert "warning: the new IP-to-ASN table has 3 ranges, under half of the 21 " in r.stderr

@@ -146,6 +146,25 @@ def register_table(data_dir: str | os.PathLike | None, table: Any) -> dict[str, 
                   v6_ranges=info.get("v6_ranges"), bad_lines=info.get("bad_lines"))
 
 
+def shrink_warning(data_dir: str | os.PathLike | None, info: dict[str, Any]) -> str | None:
+    """A warning when the table described by ``info`` (a new table's
+    ``AsnTable.info``) has under half the ranges of the table in use in
+    ``data_dir``: most likely a cut-off or partial file.  None otherwise, or
+    when no table is in use.  Call it before :func:`register_table`."""
+    from stekker.ipasn import DEFAULT_TABLE_FILE, AsnTable, AsnTableError
+
+    try:
+        old = AsnTable.read_info(_dir(data_dir) / DEFAULT_TABLE_FILE)
+    except (OSError, AsnTableError):
+        return None
+    n_old = int(old.get("v4_ranges") or 0) + int(old.get("v6_ranges") or 0)
+    n_new = int(info.get("v4_ranges") or 0) + int(info.get("v6_ranges") or 0)
+    if n_new * 2 >= n_old:
+        return None
+    return (f"the new IP-to-ASN table has {n_new} ranges, under half of the {n_old} of the table it replaced "
+            f"({old.get('name')!r} version {old.get('version')}): check that the file is complete")
+
+
 # ---------------------------------------------------------------- downloads
 
 
@@ -166,6 +185,7 @@ class UpdateReport:
     results: list[FetchResult] = field(default_factory=list)
     table: dict[str, Any] | None = None  # info of a rebuilt ip-to-asn table
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # done, but check (a much smaller table)
 
     @property
     def ok(self) -> bool:
@@ -387,8 +407,12 @@ def update(data_dir: str | os.PathLike | None = None, sources: Mapping[str, str]
                 report.errors.append(msg)
                 say(msg)
             else:
+                shrunk = shrink_warning(d, table.info)
                 register_table(d, table)
                 report.table = table.info
+                if shrunk:
+                    report.warnings.append(shrunk)
+                    say(shrunk)
                 say(f"ipasn: built from {', '.join(parts)}: {table.info['v4_ranges']} IPv4 + "
                     f"{table.info['v6_ranges']} IPv6 ranges")
     return report

@@ -203,10 +203,13 @@ def _str_lines(lines: Iterable[str]) -> Iterator[Line]:
         yield n, line.rstrip("\r\n"), None
 
 
-def _file_lines(fh: io.TextIOBase, label: str, limit: int) -> Iterator[Line]:
+def _file_lines(fh: io.TextIOBase, label: str, limit: int, gz: bool) -> Iterator[Line]:
     """The lines of an open text file, read in pieces of at most
     :data:`MAX_LINE` characters (an over-long line is yielded cut, with a
-    problem, and the rest of it skipped), at most ``limit`` characters in all."""
+    problem, and the rest of it skipped), at most ``limit`` characters in all.
+    The last line of a plain file without its newline is yielded with a
+    problem: the file was most likely cut off there (a gzip stream has its own
+    end marker and checksum)."""
     total = 0
     n = 0
     while True:
@@ -221,7 +224,7 @@ def _file_lines(fh: io.TextIOBase, label: str, limit: int) -> Iterator[Line]:
             yield n, line[:-1], None
             continue
         if len(line) < MAX_LINE:  # the last line, without its newline
-            yield n, line, None
+            yield n, line, None if gz else "no newline at the end: the file looks cut off here (not imported)"
             return
         yield n, line, f"line longer than {MAX_LINE} characters"
         while True:  # skip the rest of the over-long line
@@ -244,7 +247,7 @@ def _reading(path: str | os.PathLike, label: str) -> Iterator[Iterator[Line]]:
             gz = raw.read(2) == b"\x1f\x8b"
         opener: Any = gzip.open if gz else open
         with opener(path, "rt", encoding="utf-8", errors="replace", newline=None) as fh:
-            yield _file_lines(fh, label, max_text_bytes())
+            yield _file_lines(fh, label, max_text_bytes(), gz)
     except READ_ERRORS as exc:  # truncated / corrupt gzip, unreadable file
         raise AsnTableError(f"{label}: cannot read: {exc}") from None
 
@@ -360,7 +363,7 @@ class _Builder:
             f = line.split("\t")
             if len(f) < 3:
                 f = line.split(None, 4)
-            if len(f) < 3:
+            if len(f) != 5:  # a row cut short (or run together) must not give a wrong AS or country
                 self.problem(f"{label} line {n}", f"expected 5 tab-separated fields, got {len(f)}: {line[:80]!r}")
                 continue
             try:
@@ -377,8 +380,8 @@ class _Builder:
             if asn == 0:
                 self.not_routed += 1
                 continue
-            cc = registration_country(f[3] if len(f) > 3 else None) or ""
-            desc = f[4].strip() if len(f) > 4 else ""
+            cc = registration_country(f[3]) or ""
+            desc = f[4].strip()
             self.add(fa, a, b, self.rec(asn, cc, desc, origins, multi, aset))
 
     def _read_pfx2as(self, lines: Iterable[Line], label: str) -> None:

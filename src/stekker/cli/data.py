@@ -61,11 +61,14 @@ def import_(
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=_DATA_DIR_HELP),
     db: Optional[str] = typer.Option(None, "--db", help="Also record the data set in this stekker database."),
     show_problems: int = typer.Option(10, "--show-problems", min=0, max=1_000_000, help="How many bad lines to list."),
+    force: bool = typer.Option(False, "--force", help="The new table is meant to be much smaller than the one in use: exit 0, not 1, for that."),
 ) -> None:
     """Import an IP-to-ASN file as the table stekker uses for IP -> ASN.
 
     Replaces the current table (see `stekker data status`).  Bad lines are
-    skipped and reported with their line numbers.
+    skipped and reported with their line numbers (exit 1).  A table with
+    under half the ranges of the one it replaces is imported with a warning
+    and exit 1 (a cut-off file?), unless --force.
 
     Example: stekker data import ip2asn-v4.tsv.gz ip2asn-v6.tsv.gz --name iptoasn
 
@@ -91,6 +94,7 @@ def import_(
         echo(f"error: {bad} of the {bad + good} lines cannot be read (not an IP-to-ASN file, or damaged): nothing "
              "was imported, the table in use stays", err=True)
         raise typer.Exit(2)
+    shrunk = datasets.shrink_warning(data_dir, info)
     entry = datasets.register_table(data_dir, table)
     echo(f"imported {info['name']} ({info['format']}, version {info['version']}): "
                f"{info['v4_ranges']} IPv4 + {info['v6_ranges']} IPv6 ranges, {info['asns']} ASes, "
@@ -99,9 +103,11 @@ def import_(
         echo(f"  bad line: {p}", err=True)
     if info["bad_lines"] > show_problems:
         echo(f"  ... and {info['bad_lines'] - show_problems} more bad lines", err=True)
+    if shrunk:
+        echo(f"warning: {shrunk}" + ("" if force else " (--force if it is meant to be smaller)"), err=True)
     _record_in_store(db, data_dir)
-    if bad:
-        raise typer.Exit(1)  # imported, but not every line: a partial result (docs/CLI.md)
+    if bad or (shrunk and not force):
+        raise typer.Exit(1)  # imported, but not every line, or much less than before: check (docs/CLI.md)
 
 
 @data_app.command("update")
@@ -171,11 +177,13 @@ def update(
     if report.table:
         t = report.table
         echo(f"ipasn: table rebuilt, {t['v4_ranges']} IPv4 + {t['v6_ranges']} IPv6 ranges, version {t['version']}")
+    for w in report.warnings:
+        echo(f"warning: {w}", err=True)
     for e in report.errors:
         if not any(e == r.message for r in report.results):
             echo(f"error: {e}", err=True)
     _record_in_store(db, data_dir)
-    if not report.ok:
+    if not report.ok or report.warnings:
         raise typer.Exit(1)
 
 
