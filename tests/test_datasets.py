@@ -456,3 +456,31 @@ def test_cut_off_and_short_rows_are_bad_lines_and_a_shrink_is_flagged(server, tm
     r = cli("data", "update", "--data-dir", up, *args)
     assert r.exit_code == 1, r.output
     assert "warning: the new IP-to-ASN table has 3 ranges, under half of the 21 " in r.stderr
+
+
+def test_db_of_another_program_is_refused_before_the_table_is_replaced(server, tmp_path):
+    """exploratory test 2026-12-06 (M7): `data import FILE --db OTHER` imported first, then refused OTHER with
+    exit 2 - the table in use was already replaced; docs/CLI.md: refused before anything is written."""
+    import sqlite3
+
+    d = str(tmp_path / "data")
+    first = tmp_path / "first.tsv"
+    first.write_text(V4)
+    assert cli("data", "import", str(first), "--name", "first", "--data-dir", d).exit_code == 0
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as c:
+        c.execute("create table customers(id int)")
+    before = sha(other)
+    second = tmp_path / "second.tsv"
+    second.write_text(V4)
+    r = cli("data", "import", str(second), "--name", "second", "--data-dir", d, "--db", str(other))
+    assert r.exit_code == 2 and "is a database of another program" in r.stderr, r.output
+    assert "imported" not in r.stdout
+    assert AsnTable.load_default(d).info["name"] == "first" and sha(other) == before
+    args = [a for k, v in sources(server).items() for a in ("--source", f"{k}={v}")]
+    r = cli("data", "update", "--data-dir", d, *args, "--db", str(other))
+    assert r.exit_code == 2 and "is a database of another program" in r.stderr, r.output
+    assert not server.requests and not (Path(d) / "public_suffix_list.dat").exists()
+    assert AsnTable.load_default(d).info["name"] == "first" and sha(other) == before
+    r = cli("data", "update", "--data-dir", d, *args, "--db", str(tmp_path / "s.db"))  # a stekker database
+    assert r.exit_code == 0 and f"recorded 4 data set(s) in {tmp_path / 's.db'}" in r.stdout, r.output

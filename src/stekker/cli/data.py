@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, Iterator, List, Optional
 
 import typer
 
@@ -26,21 +27,33 @@ app.add_typer(data_app, name="data")
 _DATA_DIR_HELP = "Data directory (default $STEKKER_DATA_DIR or ~/.local/share/stekker)."
 
 
-def _record_in_store(db: Optional[str], data_dir: Optional[Path]) -> None:
-    """Copy the manifest into the store's ``datasets`` table when --db is given."""
+@contextmanager
+def _store_of(db: Optional[str]) -> Iterator[Any]:
+    """The store of --db (None without one), opened before anything is written:
+    a database stekker must not write into (another program's) is refused with
+    exit 2 while the data in use is still untouched (docs/CLI.md)."""
     if not db:
+        yield None
         return
-    from stekker import datasets
     from stekker.cli.common import open_store
 
     store = open_store(db, create=True)
     try:
-        rows = datasets.records(data_dir)
-        for r in rows:
-            store.record_dataset(**r)
+        yield store
     finally:
         store.close()
-    echo(f"recorded {len(rows)} data set(s) in {db}")
+
+
+def _record_in_store(store: Any, data_dir: Optional[Path]) -> None:
+    """Copy the manifest into the store's ``datasets`` table when --db is given."""
+    if store is None:
+        return
+    from stekker import datasets
+
+    rows = datasets.records(data_dir)
+    for r in rows:
+        store.record_dataset(**r)
+    echo(f"recorded {len(rows)} data set(s) in {store.url}")
 
 
 def _age_days(when: Optional[str]) -> Optional[float]:
@@ -74,12 +87,18 @@ def import_(
 
     Example: stekker data import routeviews-rv2-20261124-1200.pfx2as.gz --format pfx2as
     """
-    from stekker import datasets
-    from stekker.ipasn import AsnTable, AsnTableError
-
     if format not in ("auto", "ip2asn", "pfx2as"):
         echo(f"error: --format must be auto, ip2asn or pfx2as (not {format!r})", err=True)
         raise typer.Exit(2)
+    with _store_of(db) as store:
+        _import(files, format, name, version, data_dir, store, show_problems, force)
+
+
+def _import(files: List[Path], format: str, name: Optional[str], version: Optional[str], data_dir: Optional[Path],
+            store: Any, show_problems: int, force: bool) -> None:
+    from stekker import datasets
+    from stekker.ipasn import AsnTable, AsnTableError
+
     try:
         table = AsnTable.from_files(files, format=format, name=name, version=version,
                                     source=", ".join(str(f.resolve()) for f in files))
@@ -105,7 +124,7 @@ def import_(
         echo(f"  ... and {info['bad_lines'] - show_problems} more bad lines", err=True)
     if shrunk:
         echo(f"warning: {shrunk}" + ("" if force else " (--force if it is meant to be smaller)"), err=True)
-    _record_in_store(db, data_dir)
+    _record_in_store(store, data_dir)
     if bad or (shrunk and not force):
         raise typer.Exit(1)  # imported, but not every line, or much less than before: check (docs/CLI.md)
 
@@ -167,8 +186,16 @@ def update(
             echo(f"error: unknown data set(s) {', '.join(unknown)}; known: {', '.join(sources)}", err=True)
             raise typer.Exit(2)
         sources = {k: v for k, v in sources.items() if k in only}
-    report = datasets.update(data_dir, sources=sources, timeout=timeout, connect_timeout=connect_timeout,
-                             force=force, log=None)
+    with _store_of(db) as store:
+        report = datasets.update(data_dir, sources=sources, timeout=timeout, connect_timeout=connect_timeout,
+                                 force=force, log=None)
+        _report_update(report)
+        _record_in_store(store, data_dir)
+    if not report.ok or report.warnings:
+        raise typer.Exit(1)
+
+
+def _report_update(report: Any) -> None:
     for r in report.results:
         if r.status == "failed":
             echo(f"error: {r.message}", err=True)
@@ -182,9 +209,6 @@ def update(
     for e in report.errors:
         if not any(e == r.message for r in report.results):
             echo(f"error: {e}", err=True)
-    _record_in_store(db, data_dir)
-    if not report.ok or report.warnings:
-        raise typer.Exit(1)
 
 
 @data_app.command("status")
