@@ -183,7 +183,7 @@ def test_unreachable_fails_fast_and_keeps_previous_copy(server, tmp_path):
     msg = rep.errors[0]
     assert msg.startswith("cannot reach 127.0.0.1: ") and "refused" in msg.lower()
     assert msg.endswith("; stekker keeps using ip2asn-v4 from 2025-11-20")
-    assert rep.errors[2].endswith("; stekker keeps using the public suffix list from 2025-11-20")
+    assert rep.errors[2].endswith("; stekker keeps using the public suffix list from 2026-11-20")  # its version
     assert {n: sha(tmp_path / f) for n, f in datasets.FILENAMES.items()} == kept
     assert sha(tmp_path / "ipasn.npz") == table_before
     assert AsnTable.load_default(tmp_path).lookup("149.210.9.9").asn == 20857
@@ -194,7 +194,8 @@ def test_unreachable_with_nothing_yet(tmp_path):
     port = refused_port()
     rep = datasets.update(tmp_path, sources={"ip2asn-v4": f"http://127.0.0.1:{port}/a",
                                              "psl": f"http://127.0.0.1:{port}/b"}, connect_timeout=2)
-    assert rep.errors[0].endswith("stekker keeps using nothing for ip2asn-v4 (no earlier download)")
+    assert rep.errors[0].endswith("there is no earlier copy, so no IPv4 IP-to-ASN data will be available until a "
+                                  "download succeeds")
     assert "bundled with publicsuffixlist from 20" in rep.errors[1]
     assert AsnTable.load_default(tmp_path) is None
 
@@ -226,7 +227,7 @@ def test_bad_download_rejected_and_http_errors(server, tmp_path):
     assert "downloaded file rejected: unknown format" in by["ip2asn-v4"].message
     assert "HTTP 500" in by["ip2asn-v6"].message  # host reachable: not skipped, not "cannot reach"
     assert "not a public suffix list" in by["psl"].message
-    assert by["psl"].message.endswith("stekker keeps using the public suffix list from 2025-11-20")
+    assert by["psl"].message.endswith("stekker keeps using the public suffix list from 2026-11-20")
     assert sha(tmp_path / "public_suffix_list.dat") == kept
     assert datasets.psl(tmp_path).publicsuffix("x.co.stekkertest") == "co.stekkertest"
 
@@ -484,3 +485,29 @@ def test_db_of_another_program_is_refused_before_the_table_is_replaced(server, t
     assert AsnTable.load_default(d).info["name"] == "first" and sha(other) == before
     r = cli("data", "update", "--data-dir", d, *args, "--db", str(tmp_path / "s.db"))  # a stekker database
     assert r.exit_code == 0 and f"recorded 4 data set(s) in {tmp_path / 's.db'}" in r.stdout, r.output
+
+
+def test_psl_is_dated_by_its_version_not_by_the_download(server, tmp_path):
+    """exploratory test 2026-12-06 (L1): a PSL of version 2026-10-22 fetched from a mirror read '0 days old' and
+    'stekker keeps using the public suffix list from <download day>'; DATA.md: ages are measured on the data's date."""
+    import json
+    from datetime import datetime, timezone
+
+    datasets.update(tmp_path, sources={"psl": sources(server)["psl"]}, connect_timeout=2)  # Last-Modified 2025-11-20
+    assert datasets.read_manifest(tmp_path)["psl"]["data_date"] == "2026-11-20"  # VERSION: 2026-11-20_10-00-00_UTC
+    # a manifest written before the fix holds the download moment as data_date: the version still wins
+    mf = tmp_path / "manifest.json"
+    m = json.loads(mf.read_text())
+    m["datasets"]["psl"]["data_date"] = "2030-01-01T00:00:00+00:00"
+    mf.write_text(json.dumps(m))
+    assert datasets.psl_info(tmp_path)["data_date"] == "2026-11-20"
+    age = (datetime.now(timezone.utc) - datetime(2026, 11, 20, tzinfo=timezone.utc)).total_seconds() / 86400
+    r = cli("data", "status", "--data-dir", str(tmp_path))
+    assert f"psl        version 2026-11-20_10-00-00_UTC  ({age:.0f} days old;" in r.stdout, r.stdout
+    assert f"public suffix list: downloaded version 2026-11-20_10-00-00_UTC ({age:.0f} days old)" in r.stdout
+    port = refused_port()
+    rep = datasets.update(tmp_path, sources={"psl": f"http://127.0.0.1:{port}/psl",
+                                             "ip2asn-v6": f"http://127.0.0.1:{port}/v6"}, connect_timeout=2)
+    assert rep.errors[0].endswith("; stekker keeps using the public suffix list from 2026-11-20")
+    assert rep.errors[1].endswith("; there is no earlier copy, so no IPv6 IP-to-ASN data will be available until "
+                                  "a download succeeds")

@@ -49,6 +49,7 @@ __all__ = [
     "FILENAMES",
     "FetchResult",
     "UpdateReport",
+    "data_date",
     "default_data_dir",
     "read_manifest",
     "records",
@@ -236,6 +237,28 @@ def _psl_version(text_head: str) -> str | None:
     return None
 
 
+def _version_day(version: Any) -> str | None:
+    """``2026-10-22`` of a version like ``2026-10-22_10-00-00_UTC`` (the PSL's), else None."""
+    day = str(version or "")[:10]
+    try:
+        return datetime.strptime(day, "%Y-%m-%d").date().isoformat()
+    except ValueError:
+        return None
+
+
+def data_date(entry: Mapping[str, Any]) -> str | None:
+    """The date of a manifest entry's data (what its age is measured on): the
+    public suffix list's own version date, else ``data_date`` (an ip2asn
+    download's Last-Modified), else when it was fetched or imported.  (A
+    manifest written before 2026-12 holds the PSL's download date as its
+    ``data_date``; the version wins.)"""
+    if entry.get("name") == "psl":
+        day = _version_day(entry.get("version"))
+        if day:
+            return day
+    return entry.get("data_date") or entry.get("fetched_at") or entry.get("imported_at")
+
+
 def _fetch(name: str, url: str, dest: Path, prev: dict[str, Any] | None, *, timeout: float,
            connect_timeout: float, force: bool) -> FetchResult:
     t0 = time.monotonic()
@@ -303,6 +326,7 @@ def _fetch(name: str, url: str, dest: Path, prev: dict[str, Any] | None, *, time
         if name == "psl":
             with open(tmp, encoding="utf-8", errors="replace") as fh:
                 version = _psl_version(fh.read(4096))
+            data_date = _version_day(version) or data_date  # the list's own date, not the mirror's copy
         version = version or (data_date or fetched_at)[:10]
         os.replace(tmp, dest)
         entry = {"name": name, "source": url, "version": version, "data_date": data_date or fetched_at,
@@ -326,8 +350,7 @@ def _keeps_using(name: str, prev: dict[str, Any] | None, have: bool,
                  table: dict[str, Any] | None = None) -> str:
     label = "the public suffix list" if name == "psl" else name
     if have and prev:
-        when = str(prev.get("data_date") or prev.get("fetched_at") or "?")[:10]
-        return f"stekker keeps using {label} from {when}"
+        return f"stekker keeps using {label} from {str(data_date({'name': name, **prev}) or '?')[:10]}"
     if name == "psl":
         info = psl_info_bundled()
         return ("stekker keeps using the public suffix list bundled with publicsuffixlist from "
@@ -335,7 +358,8 @@ def _keeps_using(name: str, prev: dict[str, Any] | None, have: bool,
     if table and name in IPASN_PARTS:
         when = str(table.get("data_date") or table.get("imported_at") or "?")[:10]
         return f"stekker keeps using the IP-to-ASN table {table.get('dataset') or TABLE_NAME!r} from {when}"
-    return f"stekker keeps using nothing for {name} (no earlier download)"
+    what = {"ip2asn-v4": "IPv4 IP-to-ASN", "ip2asn-v6": "IPv6 IP-to-ASN"}.get(name, name)
+    return f"there is no earlier copy, so no {what} data will be available until a download succeeds"
 
 
 def update(data_dir: str | os.PathLike | None = None, sources: Mapping[str, str] | None = None,
@@ -448,7 +472,7 @@ def psl_info(data_dir: str | os.PathLike | None = None) -> dict[str, Any]:
         with open(p, encoding="utf-8", errors="replace") as fh:
             version = _psl_version(fh.read(4096))
         return {"name": "psl", "source": entry.get("source") or str(p), "version": version or entry.get("version"),
-                "data_date": entry.get("data_date") or (version or "")[:10] or None,
+                "data_date": _version_day(version) or data_date({"name": "psl", **entry}),
                 "fetched_at": entry.get("fetched_at"), "path": str(p), "bundled": False}
     return psl_info_bundled()
 

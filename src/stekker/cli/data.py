@@ -253,7 +253,7 @@ def status(
     if not manifest:
         echo("  no downloads yet (run `stekker data update`)")
     for name, e in sorted(manifest.items()):
-        when = e.get("data_date") or e.get("fetched_at")
+        when = datasets.data_date({"name": name, **e})
         age = _age_days(when)
         age_s = f"{age:.0f} days old" if age is not None else "age unknown"
         checked = e.get("checked_at") or e.get("fetched_at") or "?"
