@@ -511,3 +511,16 @@ def test_psl_is_dated_by_its_version_not_by_the_download(server, tmp_path):
     assert rep.errors[0].endswith("; stekker keeps using the public suffix list from 2026-11-20")
     assert rep.errors[1].endswith("; there is no earlier copy, so no IPv6 IP-to-ASN data will be available until "
                                   "a download succeeds")
+
+
+def test_only_takes_a_comma_separated_list(server, tmp_path):
+    """exploratory test 2026-12-06 (L2): `--only ip2asn-v4,psl` was refused as an unknown data set."""
+    args = [a for k, v in sources(server).items() for a in ("--source", f"{k}={v}")]
+    r = cli("data", "update", "--data-dir", str(tmp_path), "--only", "ip2asn-v4, psl", *args)
+    assert r.exit_code == 0, r.output
+    assert "ip2asn-v4: downloaded" in r.stdout and "psl: downloaded" in r.stdout and "ip2asn-v6" not in r.stdout
+    r = cli("data", "update", "--data-dir", str(tmp_path), "--only", "ip2asn-v6", "--only", "psl,bogus", *args)
+    assert r.exit_code == 2 and "unknown data set(s) bogus;" in r.stderr, r.output
+    r = cli("data", "update", "--data-dir", str(tmp_path), "--only", ",", *args)
+    assert r.exit_code == 2 and "--only needs a data set name" in r.stderr, r.output
+    assert "comma-separated" in cli("data", "update", "--help").stdout

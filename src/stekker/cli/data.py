@@ -132,7 +132,7 @@ def _import(files: List[Path], format: str, name: Optional[str], version: Option
 @data_app.command("update")
 def update(
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=_DATA_DIR_HELP),
-    only: Optional[List[str]] = typer.Option(None, "--only", help="Update only these data sets (ip2asn-v4, ip2asn-v6, psl)."),
+    only: Optional[List[str]] = typer.Option(None, "--only", metavar="NAME[,NAME...]", help="Update only these data sets (ip2asn-v4, ip2asn-v6, psl): a comma-separated list, or --only repeated."),
     source: Optional[List[str]] = typer.Option(None, "--source", help="Override a source URL: NAME=URL (e.g. a mirror)."),
     timeout: float = typer.Option(300.0, "--timeout", min=0.1, max=86400.0, help="Seconds one whole download may take."),
     connect_timeout: float = typer.Option(5.0, "--connect-timeout", min=0.1, max=600.0, help="Seconds to connect / wait for data before giving up."),
@@ -181,6 +181,10 @@ def update(
             raise typer.Exit(2)
         sources[k] = v
     if only:
+        only = [n.strip() for o in only for n in o.split(",") if n.strip()]  # --only a,b as --only a --only b
+        if not only:  # (an empty list must not mean "everything")
+            echo(f"error: --only needs a data set name; known: {', '.join(sources)}", err=True)
+            raise typer.Exit(2)
         unknown = [n for n in only if n not in sources]
         if unknown:
             echo(f"error: unknown data set(s) {', '.join(unknown)}; known: {', '.join(sources)}", err=True)
