@@ -318,7 +318,7 @@ def test_cli_update_offline_exits_nonzero(server, tmp_path):
     port = refused_port()
     r = cli("data", "update", "--data-dir", d, "--only", "ip2asn-v4", "--connect-timeout", "2",
             "--source", f"ip2asn-v4=http://127.0.0.1:{port}/x")
-    assert r.exit_code == 1
+    assert r.exit_code == 3  # not one source reachable: network unavailable (docs/CLI.md)
     assert "error: cannot reach 127.0.0.1:" in r.stderr and "stekker keeps using ip2asn-v4 from 2025-11-20" in r.stderr
     r = cli("data", "update", "--data-dir", d, "--only", "bogus")
     assert r.exit_code == 2 and "unknown data set" in r.stderr
@@ -524,3 +524,24 @@ def test_only_takes_a_comma_separated_list(server, tmp_path):
     r = cli("data", "update", "--data-dir", str(tmp_path), "--only", ",", *args)
     assert r.exit_code == 2 and "--only needs a data set name" in r.stderr, r.output
     assert "comma-separated" in cli("data", "update", "--help").stdout
+
+
+def test_update_with_no_source_reachable_exits_3_and_1_when_some_fail(server, tmp_path):
+    """exploratory test 2026-12-06 (M5): with no network at all `data update` exited 1, the code for "a data set
+    could not be refreshed"; docs/CLI.md keeps 3 for "resolver or network unavailable"."""
+    d = str(tmp_path)
+    port = refused_port()
+    dead = [a for k in datasets.DEFAULT_SOURCES for a in ("--source", f"{k}=http://127.0.0.1:{port}/{k}")]
+    t0 = time.monotonic()
+    r = cli("data", "update", "--data-dir", d, "--connect-timeout", "2", *dead)
+    assert r.exit_code == 3 and r.stderr.count("error: cannot reach 127.0.0.1:") == 3, r.output
+    assert time.monotonic() - t0 < 3  # says so within seconds
+    # one source reachable (its file rejected), the others not: some sources failed, exit 1
+    server.status["/data/ip2asn-v4.tsv.gz"] = 500
+    some = dead + ["--source", f"ip2asn-v4={sources(server)['ip2asn-v4']}"]  # (the last --source of a name wins)
+    r = cli("data", "update", "--data-dir", d, "--connect-timeout", "2", *some)
+    assert r.exit_code == 1 and "HTTP 500" in r.stderr, r.output
+    # one reachable and downloaded, the others not: exit 1
+    r = cli("data", "update", "--data-dir", d, "--connect-timeout", "2", *dead[:4],
+            "--source", f"psl={sources(server)['psl']}")
+    assert r.exit_code == 1 and "psl: downloaded" in r.stdout, r.output

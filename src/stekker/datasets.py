@@ -179,6 +179,7 @@ class FetchResult:
     message: str = ""
     entry: dict[str, Any] | None = None
     seconds: float = 0.0
+    unreachable: bool = False  # failed because the host could not be reached at all
 
 
 @dataclass
@@ -191,6 +192,12 @@ class UpdateReport:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    @property
+    def offline(self) -> bool:
+        """No source could be reached at all (no network, no DNS): not one
+        answer, as opposed to some sources failing."""
+        return bool(self.results) and all(r.unreachable for r in self.results)
 
     def result(self, name: str) -> FetchResult | None:
         return next((r for r in self.results if r.name == name), None)
@@ -390,7 +397,7 @@ def update(data_dir: str | os.PathLike | None = None, sources: Mapping[str, str]
         hostname = urllib.parse.urlsplit(url).hostname or host
         if host in dead_hosts:
             msg = f"cannot reach {hostname}: {dead_hosts[host]}; {_keeps_using(name, prev, dest.is_file(), manifest.get(TABLE_NAME))}"
-            report.results.append(FetchResult(name, url, "failed", msg))
+            report.results.append(FetchResult(name, url, "failed", msg, unreachable=True))
             report.errors.append(msg)
             say(msg)
             continue
@@ -402,7 +409,7 @@ def update(data_dir: str | os.PathLike | None = None, sources: Mapping[str, str]
                 msg = f"cannot reach {hostname}: {exc}; {_keeps_using(name, prev, dest.is_file(), manifest.get(TABLE_NAME))}"
             else:
                 msg = f"download of {name} from {url} failed: {exc}; {_keeps_using(name, prev, dest.is_file(), manifest.get(TABLE_NAME))}"
-            report.results.append(FetchResult(name, url, "failed", msg))
+            report.results.append(FetchResult(name, url, "failed", msg, unreachable=exc.unreachable))
             report.errors.append(msg)
             say(msg)
             continue

@@ -142,8 +142,9 @@ def update(
     """Download the current iptoasn tables and public suffix list.
 
     Uses conditional requests (ETag / If-Modified-Since), so an unchanged
-    file costs one round trip.  When a server cannot be reached the previous
-    copy stays in use and the command exits 1.
+    file costs one round trip.  When a download fails the previous copy stays
+    in use and the command exits 1; when no server could be reached at all
+    (no network) it exits 3.
 
     Example: stekker data update
 
@@ -195,6 +196,8 @@ def update(
                                  force=force, log=None)
         _report_update(report)
         _record_in_store(store, data_dir)
+    if report.offline:
+        raise typer.Exit(3)  # not one source reachable: network unavailable (docs/CLI.md)
     if not report.ok or report.warnings:
         raise typer.Exit(1)
 
