@@ -26,7 +26,6 @@ manifest; the IP-to-ASN table itself is :mod:`stekker.ipasn`, the data dir
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import os
