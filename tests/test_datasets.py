@@ -183,7 +183,7 @@ def test_unreachable_fails_fast_and_keeps_previous_copy(server, tmp_path):
     msg = rep.errors[0]
     assert msg.startswith("cannot reach 127.0.0.1: ") and "refused" in msg.lower()
     assert msg.endswith("; stekker keeps using ip2asn-v4 from 2025-11-20")
-    assert rep.errors[2].endswith("; stekker keeps using the public suffix list from 2025-11-20")
+    assert rep.errors[2].endswith("; stekker keeps using the public suffix list from 2026-11-20")  # its version
     assert {n: sha(tmp_path / f) for n, f in datasets.FILENAMES.items()} == kept
     assert sha(tmp_path / "ipasn.npz") == table_before
     assert AsnTable.load_default(tmp_path).lookup("149.210.9.9").asn == 20857
@@ -194,7 +194,8 @@ def test_unreachable_with_nothing_yet(tmp_path):
     port = refused_port()
     rep = datasets.update(tmp_path, sources={"ip2asn-v4": f"http://127.0.0.1:{port}/a",
                                              "psl": f"http://127.0.0.1:{port}/b"}, connect_timeout=2)
-    assert rep.errors[0].endswith("stekker keeps using nothing for ip2asn-v4 (no earlier download)")
+    assert rep.errors[0].endswith("there is no earlier copy, so no IPv4 IP-to-ASN data will be available until a "
+                                  "download succeeds")
     assert "bundled with publicsuffixlist from 20" in rep.errors[1]
     assert AsnTable.load_default(tmp_path) is None
 
@@ -226,7 +227,7 @@ def test_bad_download_rejected_and_http_errors(server, tmp_path):
     assert "downloaded file rejected: unknown format" in by["ip2asn-v4"].message
     assert "HTTP 500" in by["ip2asn-v6"].message  # host reachable: not skipped, not "cannot reach"
     assert "not a public suffix list" in by["psl"].message
-    assert by["psl"].message.endswith("stekker keeps using the public suffix list from 2025-11-20")
+    assert by["psl"].message.endswith("stekker keeps using the public suffix list from 2026-11-20")
     assert sha(tmp_path / "public_suffix_list.dat") == kept
     assert datasets.psl(tmp_path).publicsuffix("x.co.stekkertest") == "co.stekkertest"
 
@@ -317,7 +318,7 @@ def test_cli_update_offline_exits_nonzero(server, tmp_path):
     port = refused_port()
     r = cli("data", "update", "--data-dir", d, "--only", "ip2asn-v4", "--connect-timeout", "2",
             "--source", f"ip2asn-v4=http://127.0.0.1:{port}/x")
-    assert r.exit_code == 1
+    assert r.exit_code == 3  # not one source reachable: network unavailable (docs/CLI.md)
     assert "error: cannot reach 127.0.0.1:" in r.stderr and "stekker keeps using ip2asn-v4 from 2025-11-20" in r.stderr
     r = cli("data", "update", "--data-dir", d, "--only", "bogus")
     assert r.exit_code == 2 and "unknown data set" in r.stderr
@@ -326,3 +327,221 @@ def test_cli_update_offline_exits_nonzero(server, tmp_path):
     for sub in ("import", "update", "status", "lookup"):
         h = cli("data", sub, "--help")
         assert h.exit_code == 0 and "Example: stekker data" in h.stdout
+
+
+# ---------------------------------------------------------------- damaged, cut-off and huge files
+
+CORRUPT_GZ = b"\x1f\x8b\x08\x00garbage-not-gzip"  # a gzip header, then a damaged deflate stream (zlib.error)
+
+
+def test_corrupt_gzip_is_an_input_error_not_a_crash(server, tmp_path):
+    """exploratory test 2026-12-06 (H2): a damaged deflate stream ended in 'internal error', exit 4."""
+    f = tmp_path / "corrupt.gz"
+    f.write_bytes(CORRUPT_GZ)
+    d = str(tmp_path / "data")
+    r = cli("data", "import", str(f), "--data-dir", d)
+    assert r.exit_code == 2, r.output
+    assert r.stderr.startswith("error: corrupt.gz: cannot read: ") and "internal error" not in r.output
+    # the same file from a mirror: rejected, the previous copy stays in use
+    args = [a for k, v in sources(server).items() for a in ("--source", f"{k}={v}")]
+    assert cli("data", "update", "--data-dir", d, *args).exit_code == 0
+    kept = sha(Path(d) / "ip2asn-v4.tsv.gz")
+    server.files["/data/ip2asn-v4.tsv.gz"] = CORRUPT_GZ
+    r = cli("data", "update", "--data-dir", d, "--only", "ip2asn-v4", *args)
+    assert r.exit_code == 1, r.output
+    assert "downloaded file rejected: cannot read: " in r.stderr and "stekker keeps using ip2asn-v4" in r.stderr
+    assert sha(Path(d) / "ip2asn-v4.tsv.gz") == kept
+    assert AsnTable.load_default(d).lookup("1.0.0.1").asn == 13335
+
+
+def test_gzip_bomb_and_huge_lines_use_bounded_memory(server, tmp_path, monkeypatch):
+    """exploratory test 2026-12-06 (H5): 2 GB of zeros (a 9 MB .gz) took 4.2 GB of memory, because format
+    detection read whole lines; now lines are read in bounded pieces and the text of one file is capped
+    ($STEKKER_DATA_MAX_MB, lowered here to keep the test fast)."""
+    import tracemalloc
+
+    bomb = tmp_path / "bomb.gz"
+    bomb.write_bytes(gzip.compress(b"\0" * 40_000_000, compresslevel=1))  # one 40 MB line
+    tracemalloc.start()
+    try:
+        with pytest.raises(Exception, match="unknown format .the first data line: line longer than 4096"):
+            AsnTable.from_file(bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 5_000_000, peak  # was > 40 MB: the whole line
+
+    d = str(tmp_path / "data")
+    monkeypatch.setenv("STEKKER_DATA_MAX_MB", "1")
+    first = V4.splitlines()[0] + "\n"
+    capped = tmp_path / "capped.gz"  # a good first line, then 3 MB without a newline
+    capped.write_bytes(gzip.compress(first.encode() + b"0" * 3_000_000))
+    r = cli("data", "import", str(capped), "--data-dir", d)
+    assert r.exit_code == 2, r.output
+    assert r.stderr.startswith("error: capped.gz: more than 1 MB of text (after gunzip)") and "STEKKER_DATA_MAX_MB" in r.stderr
+    many = tmp_path / "many.gz"  # a good first line, then 3 MB of blank lines
+    many.write_bytes(gzip.compress(first.encode() + b"\n" * 3_000_000))
+    r = cli("data", "import", str(many), "--data-dir", d)
+    assert r.exit_code == 2 and "more than 1 MB" in r.stderr, r.output
+    assert not (Path(d) / "ipasn.npz").exists()
+
+    # an over-long line among good ones is a bad line, reported with its number
+    long = tmp_path / "long.tsv"
+    long.write_text(V4 + "2.0.0.0\t2.0.0.255\t64500\tNL\t" + "x" * 10_000 + "\n")
+    r = cli("data", "import", str(long), "--data-dir", d)
+    assert r.exit_code == 1, r.output
+    assert "long.tsv line 4: line longer than 4096 characters" in r.stderr and "1 bad lines" in r.stdout
+
+    # through `data update`: the same cap on the decoded file, and on the download itself
+    server.files["/data/ip2asn-v4.tsv.gz"] = capped.read_bytes()
+    server.files["/list/public_suffix_list.dat"] = PSL.encode() + b"// padding\n" * 200_000
+    rep = datasets.update(tmp_path / "up", sources=sources(server), connect_timeout=2)
+    by = {r.name: r.message for r in rep.results}
+    assert "downloaded file rejected: more than 1 MB of text (after gunzip)" in by["ip2asn-v4"], by
+    assert "failed: more than 1 MB downloaded" in by["psl"], by
+    assert not (tmp_path / "up" / "public_suffix_list.dat").exists()
+
+
+def _rows(n: int, first: int = 10) -> str:
+    return "".join(f"{first + i}.0.0.0\t{first + i}.0.255.255\t{64500 + i}\tNL\tAS-{i}\n" for i in range(n))
+
+
+def test_cut_off_and_short_rows_are_bad_lines_and_a_shrink_is_flagged(server, tmp_path):
+    """exploratory test 2026-12-06 (H3): a plain file cut inside the AS number of its last line gave AS165 for
+    AS16509; rows of 3 fields were accepted; a 15-range table silently replaced a 64-range one."""
+    d = str(tmp_path / "data")
+    full = tmp_path / "full.tsv"
+    full.write_text(_rows(64))
+    assert cli("data", "import", str(full), "--data-dir", d).exit_code == 0
+
+    cut = tmp_path / "cut.tsv"
+    cut.write_text(_rows(14) + "52.84.0.0\t52.85.255.255\t165")  # meant 16509; no final newline
+    r = cli("data", "import", str(cut), "--data-dir", d)
+    assert r.exit_code == 1, r.output
+    assert "cut.tsv line 15: no newline at the end: the file looks cut off" in r.stderr and "1 bad lines" in r.stdout
+    assert "warning: the new IP-to-ASN table has 14 ranges, under half of the 64 of the table it replaced" in r.stderr
+    assert cli("data", "lookup", "52.84.1.1", "--data-dir", d).stdout.startswith("52.84.1.1\t-")  # not AS165
+    cut.write_text(_rows(14) + "52.84.0.0\t52.85.255.255\t16509\tUS\tAMAZ")  # cut in the last field
+    r = cli("data", "import", str(cut), "--data-dir", d)
+    assert r.exit_code == 1 and "line 15: no newline at the end" in r.stderr, r.output
+    gz = tmp_path / "whole.tsv.gz"  # a gzip stream has its own end: a last line without newline is whole
+    gz.write_bytes(gzip.compress((_rows(14) + "52.84.0.0\t52.85.255.255\t16509\tUS\tAMAZON-02").encode()))
+    r = cli("data", "import", str(gz), "--data-dir", d)
+    assert r.exit_code == 0 and "15 IPv4" in r.stdout and "0 bad lines" in r.stdout, r.output
+    assert "\tAS16509\t" in cli("data", "lookup", "52.84.1.1", "--data-dir", d).stdout
+
+    short = tmp_path / "short.tsv"
+    short.write_text(_rows(14) + "52.84.0.0\t52.85.255.255\t165\n")
+    r = cli("data", "import", str(short), "--data-dir", d)
+    assert r.exit_code == 1 and "short.tsv line 15: expected 5 tab-separated fields, got 3" in r.stderr, r.output
+    three = tmp_path / "three-cols.tsv"
+    three.write_text("1.0.0.0\t1.0.0.255\t13335\n")
+    r = cli("data", "import", str(three), "--data-dir", d)
+    assert r.exit_code == 2 and "no valid rows" in r.stderr, r.output
+
+    # meant to be smaller: --force; the warning still says so
+    assert cli("data", "import", str(full), "--data-dir", d).exit_code == 0
+    small = tmp_path / "small.tsv"
+    small.write_text(_rows(3))
+    r = cli("data", "import", str(small), "--data-dir", d, "--force")
+    assert r.exit_code == 0 and "under half of the 64" in r.stderr, r.output
+    r = cli("data", "import", str(small), "--data-dir", d)  # same size as the table in use: fine
+    assert r.exit_code == 0 and "warning" not in r.stderr, r.output
+
+    # `data update`: a download that rebuilds a much smaller table is installed, warned about, exit 1
+    args = [a for k, v in sources(server).items() for a in ("--source", f"{k}={v}")]
+    up = str(tmp_path / "up")
+    server.files["/data/ip2asn-v4.tsv.gz"] = gzip.compress(_rows(20).encode())
+    assert cli("data", "update", "--data-dir", up, *args).exit_code == 0
+    server.files["/data/ip2asn-v4.tsv.gz"] = gzip.compress(_rows(2).encode())
+    r = cli("data", "update", "--data-dir", up, *args)
+    assert r.exit_code == 1, r.output
+    assert "warning: the new IP-to-ASN table has 3 ranges, under half of the 21 " in r.stderr
+
+
+def test_db_of_another_program_is_refused_before_the_table_is_replaced(server, tmp_path):
+    """exploratory test 2026-12-06 (M7): `data import FILE --db OTHER` imported first, then refused OTHER with
+    exit 2 - the table in use was already replaced; docs/CLI.md: refused before anything is written."""
+    import sqlite3
+
+    d = str(tmp_path / "data")
+    first = tmp_path / "first.tsv"
+    first.write_text(V4)
+    assert cli("data", "import", str(first), "--name", "first", "--data-dir", d).exit_code == 0
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as c:
+        c.execute("create table customers(id int)")
+    before = sha(other)
+    second = tmp_path / "second.tsv"
+    second.write_text(V4)
+    r = cli("data", "import", str(second), "--name", "second", "--data-dir", d, "--db", str(other))
+    assert r.exit_code == 2 and "is a database of another program" in r.stderr, r.output
+    assert "imported" not in r.stdout
+    assert AsnTable.load_default(d).info["name"] == "first" and sha(other) == before
+    args = [a for k, v in sources(server).items() for a in ("--source", f"{k}={v}")]
+    r = cli("data", "update", "--data-dir", d, *args, "--db", str(other))
+    assert r.exit_code == 2 and "is a database of another program" in r.stderr, r.output
+    assert not server.requests and not (Path(d) / "public_suffix_list.dat").exists()
+    assert AsnTable.load_default(d).info["name"] == "first" and sha(other) == before
+    r = cli("data", "update", "--data-dir", d, *args, "--db", str(tmp_path / "s.db"))  # a stekker database
+    assert r.exit_code == 0 and f"recorded 4 data set(s) in {tmp_path / 's.db'}" in r.stdout, r.output
+
+
+def test_psl_is_dated_by_its_version_not_by_the_download(server, tmp_path):
+    """exploratory test 2026-12-06 (L1): a PSL of version 2026-10-22 fetched from a mirror read '0 days old' and
+    'stekker keeps using the public suffix list from <download day>'; DATA.md: ages are measured on the data's date."""
+    import json
+    from datetime import datetime, timezone
+
+    datasets.update(tmp_path, sources={"psl": sources(server)["psl"]}, connect_timeout=2)  # Last-Modified 2025-11-20
+    assert datasets.read_manifest(tmp_path)["psl"]["data_date"] == "2026-11-20"  # VERSION: 2026-11-20_10-00-00_UTC
+    # a manifest written before the fix holds the download moment as data_date: the version still wins
+    mf = tmp_path / "manifest.json"
+    m = json.loads(mf.read_text())
+    m["datasets"]["psl"]["data_date"] = "2030-01-01T00:00:00+00:00"
+    mf.write_text(json.dumps(m))
+    assert datasets.psl_info(tmp_path)["data_date"] == "2026-11-20"
+    age = (datetime.now(timezone.utc) - datetime(2026, 11, 20, tzinfo=timezone.utc)).total_seconds() / 86400
+    r = cli("data", "status", "--data-dir", str(tmp_path))
+    assert f"psl        version 2026-11-20_10-00-00_UTC  ({age:.0f} days old;" in r.stdout, r.stdout
+    assert f"public suffix list: downloaded version 2026-11-20_10-00-00_UTC ({age:.0f} days old)" in r.stdout
+    port = refused_port()
+    rep = datasets.update(tmp_path, sources={"psl": f"http://127.0.0.1:{port}/psl",
+                                             "ip2asn-v6": f"http://127.0.0.1:{port}/v6"}, connect_timeout=2)
+    assert rep.errors[0].endswith("; stekker keeps using the public suffix list from 2026-11-20")
+    assert rep.errors[1].endswith("; there is no earlier copy, so no IPv6 IP-to-ASN data will be available until "
+                                  "a download succeeds")
+
+
+def test_only_takes_a_comma_separated_list(server, tmp_path):
+    """exploratory test 2026-12-06 (L2): `--only ip2asn-v4,psl` was refused as an unknown data set."""
+    args = [a for k, v in sources(server).items() for a in ("--source", f"{k}={v}")]
+    r = cli("data", "update", "--data-dir", str(tmp_path), "--only", "ip2asn-v4, psl", *args)
+    assert r.exit_code == 0, r.output
+    assert "ip2asn-v4: downloaded" in r.stdout and "psl: downloaded" in r.stdout and "ip2asn-v6" not in r.stdout
+    r = cli("data", "update", "--data-dir", str(tmp_path), "--only", "ip2asn-v6", "--only", "psl,bogus", *args)
+    assert r.exit_code == 2 and "unknown data set(s) bogus;" in r.stderr, r.output
+    r = cli("data", "update", "--data-dir", str(tmp_path), "--only", ",", *args)
+    assert r.exit_code == 2 and "--only needs a data set name" in r.stderr, r.output
+    assert "comma-separated" in cli("data", "update", "--help").stdout
+
+
+def test_update_with_no_source_reachable_exits_3_and_1_when_some_fail(server, tmp_path):
+    """exploratory test 2026-12-06 (M5): with no network at all `data update` exited 1, the code for "a data set
+    could not be refreshed"; docs/CLI.md keeps 3 for "resolver or network unavailable"."""
+    d = str(tmp_path)
+    port = refused_port()
+    dead = [a for k in datasets.DEFAULT_SOURCES for a in ("--source", f"{k}=http://127.0.0.1:{port}/{k}")]
+    t0 = time.monotonic()
+    r = cli("data", "update", "--data-dir", d, "--connect-timeout", "2", *dead)
+    assert r.exit_code == 3 and r.stderr.count("error: cannot reach 127.0.0.1:") == 3, r.output
+    assert time.monotonic() - t0 < 3  # says so within seconds
+    # one source reachable (its file rejected), the others not: some sources failed, exit 1
+    server.status["/data/ip2asn-v4.tsv.gz"] = 500
+    some = dead + ["--source", f"ip2asn-v4={sources(server)['ip2asn-v4']}"]  # (the last --source of a name wins)
+    r = cli("data", "update", "--data-dir", d, "--connect-timeout", "2", *some)
+    assert r.exit_code == 1 and "HTTP 500" in r.stderr, r.output
+    # one reachable and downloaded, the others not: exit 1
+    r = cli("data", "update", "--data-dir", d, "--connect-timeout", "2", *dead[:4],
+            "--source", f"psl={sources(server)['psl']}")
+    assert r.exit_code == 1 and "psl: downloaded" in r.stdout, r.output

@@ -26,7 +26,6 @@ manifest; the IP-to-ASN table itself is :mod:`stekker.ipasn`, the data dir
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import os
@@ -49,6 +48,7 @@ __all__ = [
     "FILENAMES",
     "FetchResult",
     "UpdateReport",
+    "data_date",
     "default_data_dir",
     "read_manifest",
     "records",
@@ -146,6 +146,25 @@ def register_table(data_dir: str | os.PathLike | None, table: Any) -> dict[str, 
                   v6_ranges=info.get("v6_ranges"), bad_lines=info.get("bad_lines"))
 
 
+def shrink_warning(data_dir: str | os.PathLike | None, info: dict[str, Any]) -> str | None:
+    """A warning when the table described by ``info`` (a new table's
+    ``AsnTable.info``) has under half the ranges of the table in use in
+    ``data_dir``: most likely a cut-off or partial file.  None otherwise, or
+    when no table is in use.  Call it before :func:`register_table`."""
+    from stekker.ipasn import DEFAULT_TABLE_FILE, AsnTable, AsnTableError
+
+    try:
+        old = AsnTable.read_info(_dir(data_dir) / DEFAULT_TABLE_FILE)
+    except (OSError, AsnTableError):
+        return None
+    n_old = int(old.get("v4_ranges") or 0) + int(old.get("v6_ranges") or 0)
+    n_new = int(info.get("v4_ranges") or 0) + int(info.get("v6_ranges") or 0)
+    if n_new * 2 >= n_old:
+        return None
+    return (f"the new IP-to-ASN table has {n_new} ranges, under half of the {n_old} of the table it replaced "
+            f"({old.get('name')!r} version {old.get('version')}): check that the file is complete")
+
+
 # ---------------------------------------------------------------- downloads
 
 
@@ -159,6 +178,7 @@ class FetchResult:
     message: str = ""
     entry: dict[str, Any] | None = None
     seconds: float = 0.0
+    unreachable: bool = False  # failed because the host could not be reached at all
 
 
 @dataclass
@@ -166,10 +186,17 @@ class UpdateReport:
     results: list[FetchResult] = field(default_factory=list)
     table: dict[str, Any] | None = None  # info of a rebuilt ip-to-asn table
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # done, but check (a much smaller table)
 
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    @property
+    def offline(self) -> bool:
+        """No source could be reached at all (no network, no DNS): not one
+        answer, as opposed to some sources failing."""
+        return bool(self.results) and all(r.unreachable for r in self.results)
 
     def result(self, name: str) -> FetchResult | None:
         return next((r for r in self.results if r.name == name), None)
@@ -192,25 +219,19 @@ def _reason(exc: BaseException, connect_timeout: float) -> str:
 
 def _validate(name: str, path: Path) -> str | None:
     """A problem with a freshly downloaded file, or None when it looks right."""
+    if name.startswith("ip2asn"):
+        from stekker.ipasn import AsnTableError, check_file
+
+        try:
+            check_file(path, name)  # recognisable, whole gzip stream decodes, bounded in size
+        except AsnTableError as exc:
+            return str(exc).removeprefix(f"{name}: ")
+        return None
     try:
         if name == "psl":
             text = path.read_text("utf-8", errors="replace")
             return None if PSL_MARKER in text else f"not a public suffix list (no {PSL_MARKER!r} line)"
-        if name.startswith("ip2asn"):
-            from stekker.ipasn import AsnTableError, detect_format
-
-            with open(path, "rb") as fh:
-                gz = fh.read(2) == b"\x1f\x8b"
-            opener = gzip.open if gz else open
-            with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
-                head = [fh.readline() for _ in range(50)]
-                try:
-                    detect_format(head)
-                except AsnTableError as exc:
-                    return str(exc)
-                while fh.read(1 << 20):  # whole gzip stream must decode (truncation)
-                    pass
-    except (OSError, EOFError, ValueError) as exc:
+    except (OSError, ValueError) as exc:
         return f"unreadable: {exc}"
     return None
 
@@ -220,6 +241,28 @@ def _psl_version(text_head: str) -> str | None:
         if line.startswith("// VERSION:"):
             return line.split(":", 1)[1].strip()
     return None
+
+
+def _version_day(version: Any) -> str | None:
+    """``2026-10-22`` of a version like ``2026-10-22_10-00-00_UTC`` (the PSL's), else None."""
+    day = str(version or "")[:10]
+    try:
+        return datetime.strptime(day, "%Y-%m-%d").date().isoformat()
+    except ValueError:
+        return None
+
+
+def data_date(entry: Mapping[str, Any]) -> str | None:
+    """The date of a manifest entry's data (what its age is measured on): the
+    public suffix list's own version date, else ``data_date`` (an ip2asn
+    download's Last-Modified), else when it was fetched or imported.  (A
+    manifest written before 2026-12 holds the PSL's download date as its
+    ``data_date``; the version wins.)"""
+    if entry.get("name") == "psl":
+        day = _version_day(entry.get("version"))
+        if day:
+            return day
+    return entry.get("data_date") or entry.get("fetched_at") or entry.get("imported_at")
 
 
 def _fetch(name: str, url: str, dest: Path, prev: dict[str, Any] | None, *, timeout: float,
@@ -235,6 +278,9 @@ def _fetch(name: str, url: str, dest: Path, prev: dict[str, Any] | None, *, time
     req = urllib.request.Request(url, headers=headers)
     tmp = dest.with_name(dest.name + f".part{os.getpid()}")
     deadline = t0 + timeout
+    from stekker.ipasn import max_text_bytes, too_big
+
+    limit = max_text_bytes()
     try:
         try:
             resp = urllib.request.urlopen(req, timeout=connect_timeout)
@@ -265,9 +311,11 @@ def _fetch(name: str, url: str, dest: Path, prev: dict[str, Any] | None, *, time
                         raise _Failure(f"connection lost: {exc}") from None
                     if not chunk:
                         break
+                    size += len(chunk)
+                    if size > limit:
+                        raise _Failure(too_big(limit, "downloaded"))
                     fh.write(chunk)
                     h.update(chunk)
-                    size += len(chunk)
             etag = resp.headers.get("ETag")
             last_modified = resp.headers.get("Last-Modified")
         problem = _validate(name, tmp)
@@ -284,6 +332,7 @@ def _fetch(name: str, url: str, dest: Path, prev: dict[str, Any] | None, *, time
         if name == "psl":
             with open(tmp, encoding="utf-8", errors="replace") as fh:
                 version = _psl_version(fh.read(4096))
+            data_date = _version_day(version) or data_date  # the list's own date, not the mirror's copy
         version = version or (data_date or fetched_at)[:10]
         os.replace(tmp, dest)
         entry = {"name": name, "source": url, "version": version, "data_date": data_date or fetched_at,
@@ -307,8 +356,7 @@ def _keeps_using(name: str, prev: dict[str, Any] | None, have: bool,
                  table: dict[str, Any] | None = None) -> str:
     label = "the public suffix list" if name == "psl" else name
     if have and prev:
-        when = str(prev.get("data_date") or prev.get("fetched_at") or "?")[:10]
-        return f"stekker keeps using {label} from {when}"
+        return f"stekker keeps using {label} from {str(data_date({'name': name, **prev}) or '?')[:10]}"
     if name == "psl":
         info = psl_info_bundled()
         return ("stekker keeps using the public suffix list bundled with publicsuffixlist from "
@@ -316,7 +364,8 @@ def _keeps_using(name: str, prev: dict[str, Any] | None, have: bool,
     if table and name in IPASN_PARTS:
         when = str(table.get("data_date") or table.get("imported_at") or "?")[:10]
         return f"stekker keeps using the IP-to-ASN table {table.get('dataset') or TABLE_NAME!r} from {when}"
-    return f"stekker keeps using nothing for {name} (no earlier download)"
+    what = {"ip2asn-v4": "IPv4 IP-to-ASN", "ip2asn-v6": "IPv6 IP-to-ASN"}.get(name, name)
+    return f"there is no earlier copy, so no {what} data will be available until a download succeeds"
 
 
 def update(data_dir: str | os.PathLike | None = None, sources: Mapping[str, str] | None = None,
@@ -347,7 +396,7 @@ def update(data_dir: str | os.PathLike | None = None, sources: Mapping[str, str]
         hostname = urllib.parse.urlsplit(url).hostname or host
         if host in dead_hosts:
             msg = f"cannot reach {hostname}: {dead_hosts[host]}; {_keeps_using(name, prev, dest.is_file(), manifest.get(TABLE_NAME))}"
-            report.results.append(FetchResult(name, url, "failed", msg))
+            report.results.append(FetchResult(name, url, "failed", msg, unreachable=True))
             report.errors.append(msg)
             say(msg)
             continue
@@ -359,7 +408,7 @@ def update(data_dir: str | os.PathLike | None = None, sources: Mapping[str, str]
                 msg = f"cannot reach {hostname}: {exc}; {_keeps_using(name, prev, dest.is_file(), manifest.get(TABLE_NAME))}"
             else:
                 msg = f"download of {name} from {url} failed: {exc}; {_keeps_using(name, prev, dest.is_file(), manifest.get(TABLE_NAME))}"
-            report.results.append(FetchResult(name, url, "failed", msg))
+            report.results.append(FetchResult(name, url, "failed", msg, unreachable=exc.unreachable))
             report.errors.append(msg)
             say(msg)
             continue
@@ -388,8 +437,12 @@ def update(data_dir: str | os.PathLike | None = None, sources: Mapping[str, str]
                 report.errors.append(msg)
                 say(msg)
             else:
+                shrunk = shrink_warning(d, table.info)
                 register_table(d, table)
                 report.table = table.info
+                if shrunk:
+                    report.warnings.append(shrunk)
+                    say(shrunk)
                 say(f"ipasn: built from {', '.join(parts)}: {table.info['v4_ranges']} IPv4 + "
                     f"{table.info['v6_ranges']} IPv6 ranges")
     return report
@@ -425,7 +478,7 @@ def psl_info(data_dir: str | os.PathLike | None = None) -> dict[str, Any]:
         with open(p, encoding="utf-8", errors="replace") as fh:
             version = _psl_version(fh.read(4096))
         return {"name": "psl", "source": entry.get("source") or str(p), "version": version or entry.get("version"),
-                "data_date": entry.get("data_date") or (version or "")[:10] or None,
+                "data_date": _version_day(version) or data_date({"name": "psl", **entry}),
                 "fetched_at": entry.get("fetched_at"), "path": str(p), "bundled": False}
     return psl_info_bundled()
 

@@ -48,6 +48,7 @@ and building vs lookup.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gzip
 import heapq
@@ -58,6 +59,7 @@ import os
 import socket
 import time
 import zipfile
+import zlib
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, NamedTuple, Sequence
@@ -86,6 +88,9 @@ _PTON4 = functools.partial(socket.inet_pton, socket.AF_INET)
 _PTON6 = functools.partial(socket.inet_pton, socket.AF_INET6)
 _MAPPED_PREFIX = b"\0" * 10 + b"\xff\xff"
 _V4_MAPPED = 0xFFFF << 32  # ::ffff:0:0/96
+# what reading a damaged file raises: truncated gzip (EOFError), bad header (gzip.BadGzipFile, an
+# OSError), a damaged deflate stream (zlib.error), an unreadable file (OSError)
+READ_ERRORS = (OSError, EOFError, zlib.error)
 
 
 class AsnTableError(Exception):
@@ -168,27 +173,104 @@ def _parse_asn(text: str) -> tuple[int, tuple[int, ...], bool, bool]:
     return out[0], tuple(out), multi, aset
 
 
-def _open_text(path: str | os.PathLike) -> io.TextIOBase:
-    """Open a text file, transparently gunzipping (detected by magic bytes)."""
-    fh = open(path, "rb")
-    magic = fh.read(2)
-    fh.seek(0)
-    if magic == b"\x1f\x8b":
-        return io.TextIOWrapper(gzip.GzipFile(fileobj=fh), encoding="utf-8", errors="replace", newline=None)
-    return io.TextIOWrapper(fh, encoding="utf-8", errors="replace", newline=None)
+MAX_LINE = 4096  # characters; no real ip2asn / pfx2as line is longer than a few hundred
+MAX_MB_ENV = "STEKKER_DATA_MAX_MB"
+DEFAULT_MAX_MB = 256  # a full iptoasn or pfx2as table is 20-60 MB of text
 
 
-def _data_lines(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
+def max_text_bytes() -> int:
+    """The most text (after gunzip) one reference-data file may hold:
+    ``$STEKKER_DATA_MAX_MB`` megabytes (default 256), so a gzip bomb or an
+    endless download ends with a message instead of exhausting memory."""
+    try:
+        mb = float(os.environ.get(MAX_MB_ENV) or DEFAULT_MAX_MB)
+    except ValueError:
+        mb = DEFAULT_MAX_MB
+    return int((mb if mb > 0 else DEFAULT_MAX_MB) * 1_000_000)
+
+
+def too_big(limit: int, what: str = "of text (after gunzip)") -> str:
+    """The one wording of "more than :func:`max_text_bytes`" (files here, downloads in datasets)."""
+    return (f"more than {limit / 1e6:g} MB {what}, far more than a real reference-data file "
+            f"(set {MAX_MB_ENV} to allow more)")
+
+
+Line = tuple[int, str, "str | None"]  # (line number, text without its end, problem or None)
+
+
+def _str_lines(lines: Iterable[str]) -> Iterator[Line]:
     for n, line in enumerate(lines, 1):
+        yield n, line.rstrip("\r\n"), None
+
+
+def _file_lines(fh: io.TextIOBase, label: str, limit: int, gz: bool) -> Iterator[Line]:
+    """The lines of an open text file, read in pieces of at most
+    :data:`MAX_LINE` characters (an over-long line is yielded cut, with a
+    problem, and the rest of it skipped), at most ``limit`` characters in all.
+    The last line of a plain file without its newline is yielded with a
+    problem: the file was most likely cut off there (a gzip stream has its own
+    end marker and checksum)."""
+    total = 0
+    n = 0
+    while True:
+        line = fh.readline(MAX_LINE)
+        if not line:
+            return
+        n += 1
+        total += len(line)
+        if total > limit:
+            raise AsnTableError(f"{label}: {too_big(limit)}")
+        if line.endswith("\n"):
+            yield n, line[:-1], None
+            continue
+        if len(line) < MAX_LINE:  # the last line, without its newline
+            yield n, line, None if gz else "no newline at the end: the file looks cut off here (not imported)"
+            return
+        yield n, line, f"line longer than {MAX_LINE} characters"
+        while True:  # skip the rest of the over-long line
+            rest = fh.readline(MAX_LINE)
+            total += len(rest)
+            if total > limit:
+                raise AsnTableError(f"{label}: {too_big(limit)}")
+            if not rest or rest.endswith("\n"):
+                break
+
+
+@contextlib.contextmanager
+def _reading(path: str | os.PathLike, label: str) -> Iterator[Iterator[Line]]:
+    """The lines of a plain or gzip file (detected by magic bytes) as
+    (number, text, problem); bounded in line length and total size
+    (:func:`max_text_bytes`).  A file that cannot be read or a damaged gzip
+    stream becomes ``AsnTableError("LABEL: cannot read: ...")``."""
+    try:
+        with open(path, "rb") as raw:
+            gz = raw.read(2) == b"\x1f\x8b"
+        opener: Any = gzip.open if gz else open
+        with opener(path, "rt", encoding="utf-8", errors="replace", newline=None) as fh:
+            yield _file_lines(fh, label, max_text_bytes(), gz)
+    except READ_ERRORS as exc:  # truncated / corrupt gzip, unreadable file
+        raise AsnTableError(f"{label}: cannot read: {exc}") from None
+
+
+def _data_lines(lines: Iterable[Line]) -> Iterator[Line]:
+    for n, line, problem in lines:
         s = line.strip()
         if not s or s[0] in "#;" or s.startswith("//"):
             continue
-        yield n, line.rstrip("\r\n")
+        yield n, line, problem
 
 
 def detect_format(lines: Iterable[str]) -> str:
     """'ip2asn' or 'pfx2as' from the first data line; AsnTableError when neither."""
-    for _n, line in _data_lines(lines):
+    return _detect(_str_lines(lines))
+
+
+def _detect(lines: Iterable[Line]) -> str:
+    why = ""
+    for _n, line, problem in _data_lines(lines):
+        if problem:
+            why = f" (the first data line: {problem})"
+            break
         f = line.split("\t") if "\t" in line else line.split()
         if len(f) >= 3:
             try:
@@ -203,8 +285,23 @@ def detect_format(lines: Iterable[str]) -> str:
             except ValueError:
                 pass
         break
-    raise AsnTableError("unknown format: expected ip2asn (start end AS country description) "
+    raise AsnTableError(f"unknown format{why}: expected ip2asn (start end AS country description) "
                         "or pfx2as (prefix length AS) tab-separated rows")
+
+
+def check_file(path: str | os.PathLike, label: str | None = None) -> str:
+    """The format of an ip2asn / pfx2as file ('ip2asn' or 'pfx2as') after
+    reading it through once (a cut or damaged gzip stream, an unknown format
+    or too much text raise :class:`AsnTableError`); rows are not parsed."""
+    label = label or Path(path).name
+    with _reading(path, label) as lines:
+        try:
+            fmt = _detect(lines)
+        except AsnTableError as exc:
+            raise AsnTableError(f"{label}: {exc}") from None
+        for _ in lines:
+            pass
+    return fmt
 
 
 class _Builder:
@@ -243,30 +340,30 @@ class _Builder:
     def read(self, path: str | os.PathLike, fmt: str = "auto", label: str | None = None) -> str:
         label = label or Path(path).name
         if fmt == "auto":
-            with _open_text(path) as fh:
+            with _reading(path, label) as lines:
                 try:
-                    fmt = detect_format(fh)
+                    fmt = _detect(lines)
                 except AsnTableError as exc:
                     raise AsnTableError(f"{label}: {exc}") from None
         if fmt not in ("ip2asn", "pfx2as"):
             raise AsnTableError(f"unknown format {fmt!r} (auto, ip2asn, pfx2as)")
         before = sum(len(v[0]) for v in self.rows.values())
-        with _open_text(path) as fh:
-            try:
-                (self._read_ip2asn if fmt == "ip2asn" else self._read_pfx2as)(fh, label)
-            except (OSError, EOFError) as exc:  # truncated / corrupt gzip
-                raise AsnTableError(f"{label}: cannot read: {exc}") from None
+        with _reading(path, label) as lines:
+            (self._read_ip2asn if fmt == "ip2asn" else self._read_pfx2as)(lines, label)
         self.files.append({"file": str(path), "format": fmt,
                            "rows": sum(len(v[0]) for v in self.rows.values()) - before})
         return fmt
 
-    def _read_ip2asn(self, lines: Iterable[str], label: str) -> None:
-        for n, line in _data_lines(lines):
+    def _read_ip2asn(self, lines: Iterable[Line], label: str) -> None:
+        for n, line, problem in _data_lines(lines):
             self.lines += 1
+            if problem:
+                self.problem(f"{label} line {n}", problem)
+                continue
             f = line.split("\t")
             if len(f) < 3:
                 f = line.split(None, 4)
-            if len(f) < 3:
+            if len(f) != 5:  # a row cut short (or run together) must not give a wrong AS or country
                 self.problem(f"{label} line {n}", f"expected 5 tab-separated fields, got {len(f)}: {line[:80]!r}")
                 continue
             try:
@@ -283,13 +380,16 @@ class _Builder:
             if asn == 0:
                 self.not_routed += 1
                 continue
-            cc = registration_country(f[3] if len(f) > 3 else None) or ""
-            desc = f[4].strip() if len(f) > 4 else ""
+            cc = registration_country(f[3]) or ""
+            desc = f[4].strip()
             self.add(fa, a, b, self.rec(asn, cc, desc, origins, multi, aset))
 
-    def _read_pfx2as(self, lines: Iterable[str], label: str) -> None:
-        for n, line in _data_lines(lines):
+    def _read_pfx2as(self, lines: Iterable[Line], label: str) -> None:
+        for n, line, problem in _data_lines(lines):
             self.lines += 1
+            if problem:
+                self.problem(f"{label} line {n}", problem)
+                continue
             f = line.split("\t") if "\t" in line else line.split()
             if len(f) < 3:
                 self.problem(f"{label} line {n}", f"expected 3 fields (prefix length AS), got {len(f)}: {line[:80]!r}")
@@ -542,7 +642,7 @@ class AsnTable:
         (e.g. :func:`stekker.lab.catalog.ip2asn_rows`)."""
         lines = ("\t".join(str(x) for x in r) for r in rows)
         b = _Builder()
-        b._read_ip2asn(lines, name)
+        b._read_ip2asn(_str_lines(lines), name)
         b.files.append({"file": source, "format": "ip2asn", "rows": sum(len(v[0]) for v in b.rows.values())})
         return cls._build(b, name=name, source=source, version=version, data_date=data_date or _now_iso(), fmt="ip2asn")
 

@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, Iterator, List, Optional
 
 import typer
 
 from stekker.cli import app, echo
-from stekker.cli.common import display_db
 from stekker.dates import as_datetime
 
 data_app = typer.Typer(
@@ -27,21 +27,33 @@ app.add_typer(data_app, name="data")
 _DATA_DIR_HELP = "Data directory (default $STEKKER_DATA_DIR or ~/.local/share/stekker)."
 
 
-def _record_in_store(db: Optional[str], data_dir: Optional[Path]) -> None:
-    """Copy the manifest into the store's ``datasets`` table when --db is given."""
+@contextmanager
+def _store_of(db: Optional[str]) -> Iterator[Any]:
+    """The store of --db (None without one), opened before anything is written:
+    a database stekker must not write into (another program's) is refused with
+    exit 2 while the data in use is still untouched (docs/CLI.md)."""
     if not db:
+        yield None
         return
-    from stekker import datasets
     from stekker.cli.common import open_store
 
     store = open_store(db, create=True)
     try:
-        rows = datasets.records(data_dir)
-        for r in rows:
-            store.record_dataset(**r)
+        yield store
     finally:
         store.close()
-    echo(f"recorded {len(rows)} data set(s) in {display_db(db)}")
+
+
+def _record_in_store(store: Any, data_dir: Optional[Path]) -> None:
+    """Copy the manifest into the store's ``datasets`` table when --db is given."""
+    if store is None:
+        return
+    from stekker import datasets
+
+    rows = datasets.records(data_dir)
+    for r in rows:
+        store.record_dataset(**r)
+    echo(f"recorded {len(rows)} data set(s) in {store.url}")
 
 
 def _age_days(when: Optional[str]) -> Optional[float]:
@@ -62,22 +74,31 @@ def import_(
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=_DATA_DIR_HELP),
     db: Optional[str] = typer.Option(None, "--db", help="Also record the data set in this stekker database."),
     show_problems: int = typer.Option(10, "--show-problems", min=0, max=1_000_000, help="How many bad lines to list."),
+    force: bool = typer.Option(False, "--force", help="The new table is meant to be much smaller than the one in use: exit 0, not 1, for that."),
 ) -> None:
     """Import an IP-to-ASN file as the table stekker uses for IP -> ASN.
 
     Replaces the current table (see `stekker data status`).  Bad lines are
-    skipped and reported with their line numbers.
+    skipped and reported with their line numbers (exit 1).  A table with
+    under half the ranges of the one it replaces is imported with a warning
+    and exit 1 (a cut-off file?), unless --force.
 
     Example: stekker data import ip2asn-v4.tsv.gz ip2asn-v6.tsv.gz --name iptoasn
 
     Example: stekker data import routeviews-rv2-20261124-1200.pfx2as.gz --format pfx2as
     """
-    from stekker import datasets
-    from stekker.ipasn import AsnTable, AsnTableError
-
     if format not in ("auto", "ip2asn", "pfx2as"):
         echo(f"error: --format must be auto, ip2asn or pfx2as (not {format!r})", err=True)
         raise typer.Exit(2)
+    with _store_of(db) as store:
+        _import(files, format, name, version, data_dir, store, show_problems, force)
+
+
+def _import(files: List[Path], format: str, name: Optional[str], version: Optional[str], data_dir: Optional[Path],
+            store: Any, show_problems: int, force: bool) -> None:
+    from stekker import datasets
+    from stekker.ipasn import AsnTable, AsnTableError
+
     try:
         table = AsnTable.from_files(files, format=format, name=name, version=version,
                                     source=", ".join(str(f.resolve()) for f in files))
@@ -92,6 +113,7 @@ def import_(
         echo(f"error: {bad} of the {bad + good} lines cannot be read (not an IP-to-ASN file, or damaged): nothing "
              "was imported, the table in use stays", err=True)
         raise typer.Exit(2)
+    shrunk = datasets.shrink_warning(data_dir, info)
     entry = datasets.register_table(data_dir, table)
     echo(f"imported {info['name']} ({info['format']}, version {info['version']}): "
                f"{info['v4_ranges']} IPv4 + {info['v6_ranges']} IPv6 ranges, {info['asns']} ASes, "
@@ -100,15 +122,17 @@ def import_(
         echo(f"  bad line: {p}", err=True)
     if info["bad_lines"] > show_problems:
         echo(f"  ... and {info['bad_lines'] - show_problems} more bad lines", err=True)
-    _record_in_store(db, data_dir)
-    if bad:
-        raise typer.Exit(1)  # imported, but not every line: a partial result (docs/CLI.md)
+    if shrunk:
+        echo(f"warning: {shrunk}" + ("" if force else " (--force if it is meant to be smaller)"), err=True)
+    _record_in_store(store, data_dir)
+    if bad or (shrunk and not force):
+        raise typer.Exit(1)  # imported, but not every line, or much less than before: check (docs/CLI.md)
 
 
 @data_app.command("update")
 def update(
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=_DATA_DIR_HELP),
-    only: Optional[List[str]] = typer.Option(None, "--only", help="Update only these data sets (ip2asn-v4, ip2asn-v6, psl)."),
+    only: Optional[List[str]] = typer.Option(None, "--only", metavar="NAME[,NAME...]", help="Update only these data sets (ip2asn-v4, ip2asn-v6, psl): a comma-separated list, or --only repeated."),
     source: Optional[List[str]] = typer.Option(None, "--source", help="Override a source URL: NAME=URL (e.g. a mirror)."),
     timeout: float = typer.Option(300.0, "--timeout", min=0.1, max=86400.0, help="Seconds one whole download may take."),
     connect_timeout: float = typer.Option(5.0, "--connect-timeout", min=0.1, max=600.0, help="Seconds to connect / wait for data before giving up."),
@@ -118,8 +142,9 @@ def update(
     """Download the current iptoasn tables and public suffix list.
 
     Uses conditional requests (ETag / If-Modified-Since), so an unchanged
-    file costs one round trip.  When a server cannot be reached the previous
-    copy stays in use and the command exits 1.
+    file costs one round trip.  When a download fails the previous copy stays
+    in use and the command exits 1; when no server could be reached at all
+    (no network) it exits 3.
 
     Example: stekker data update
 
@@ -157,13 +182,27 @@ def update(
             raise typer.Exit(2)
         sources[k] = v
     if only:
+        only = [n.strip() for o in only for n in o.split(",") if n.strip()]  # --only a,b as --only a --only b
+        if not only:  # (an empty list must not mean "everything")
+            echo(f"error: --only needs a data set name; known: {', '.join(sources)}", err=True)
+            raise typer.Exit(2)
         unknown = [n for n in only if n not in sources]
         if unknown:
             echo(f"error: unknown data set(s) {', '.join(unknown)}; known: {', '.join(sources)}", err=True)
             raise typer.Exit(2)
         sources = {k: v for k, v in sources.items() if k in only}
-    report = datasets.update(data_dir, sources=sources, timeout=timeout, connect_timeout=connect_timeout,
-                             force=force, log=None)
+    with _store_of(db) as store:
+        report = datasets.update(data_dir, sources=sources, timeout=timeout, connect_timeout=connect_timeout,
+                                 force=force, log=None)
+        _report_update(report)
+        _record_in_store(store, data_dir)
+    if report.offline:
+        raise typer.Exit(3)  # not one source reachable: network unavailable (docs/CLI.md)
+    if not report.ok or report.warnings:
+        raise typer.Exit(1)
+
+
+def _report_update(report: Any) -> None:
     for r in report.results:
         if r.status == "failed":
             echo(f"error: {r.message}", err=True)
@@ -172,12 +211,11 @@ def update(
     if report.table:
         t = report.table
         echo(f"ipasn: table rebuilt, {t['v4_ranges']} IPv4 + {t['v6_ranges']} IPv6 ranges, version {t['version']}")
+    for w in report.warnings:
+        echo(f"warning: {w}", err=True)
     for e in report.errors:
         if not any(e == r.message for r in report.results):
             echo(f"error: {e}", err=True)
-    _record_in_store(db, data_dir)
-    if not report.ok:
-        raise typer.Exit(1)
 
 
 @data_app.command("status")
@@ -222,7 +260,7 @@ def status(
     if not manifest:
         echo("  no downloads yet (run `stekker data update`)")
     for name, e in sorted(manifest.items()):
-        when = e.get("data_date") or e.get("fetched_at")
+        when = datasets.data_date({"name": name, **e})
         age = _age_days(when)
         age_s = f"{age:.0f} days old" if age is not None else "age unknown"
         checked = e.get("checked_at") or e.get("fetched_at") or "?"
