@@ -815,3 +815,45 @@ def test_a_postgresql_password_is_never_printed(db, tmp_path):
     inp.write_text("domain\nexample.nl\n", encoding="utf-8")
     r = run("scan", str(inp), "--db", url, "-r", "127.0.0.1:9", "--timeout", "0.2", "--progress", "none")
     assert "--resume" in r.stderr and "stekker:***@" in r.stderr, r.stderr
+
+
+@pytest.mark.postgres
+def test_a_postgresql_server_lost_mid_scan_gives_the_resume_command(db, tmp_path, monkeypatch):
+    """Exploratory test (explore-d M5): the PostgreSQL server stopped mid-scan
+    gave exit 2 (a usage error), a message with escaped newlines (\\x0a\\x09)
+    and no resume hint. Now exit 3 (network), one line, the resume command."""
+    if not db.startswith("postgresql"):
+        pytest.skip("PostgreSQL only")
+    import sqlalchemy.exc as sa_exc
+    from typer.testing import CliRunner
+
+    import stekker.collect.run as run_mod
+    from stekker.cli import app
+
+    class Lost(Exception):
+        def __str__(self):
+            return ("connection failed: connection to server at \"127.0.0.1\", port 55499 failed: Connection refused\n"
+                    "\tIs the server running on that host and accepting TCP/IP connections?")
+
+    def lost(*a, **k):
+        raise sa_exc.OperationalError("INSERT INTO queries ...", {}, Lost())
+
+    monkeypatch.setattr(run_mod, "run_scan", lost)
+    import stekker.cli as cli_mod
+
+    cli_mod._register()
+    inp = tmp_path / "in.csv"
+    inp.write_text("domain\nexample.nl\n", encoding="utf-8")
+    r = CliRunner().invoke(app, ["scan", str(inp), "--db", db, "-r", "127.0.0.1:9", "--progress", "none"])
+    assert r.exit_code == 3, r.output
+    assert "the connection to the database was lost (connection failed:" in r.output
+    assert "stekker scan --resume 1 --db " in r.output and "\\x0a" not in r.output and "\\x09" not in r.output
+
+
+def test_a_multi_line_database_error_is_shown_as_its_first_line():
+    """A server's message with a hint on its next line read
+    'refused\\x0a\\x09Is the server running ...' in one line (explore-d M5)."""
+    from stekker.cli import _one_line
+
+    assert _one_line(Exception("Connection refused\n\tIs the server running?")) == "Connection refused"
+    assert _one_line(Exception("bell\x07 here")) == "bell\\x07 here"  # still inert

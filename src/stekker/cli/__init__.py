@@ -94,8 +94,8 @@ def echo(message: object = "", err: bool = False, nl: bool = True) -> None:
 def _one_line(exc: BaseException) -> str:
     from stekker.text import visible
 
-    text = visible(str(exc)).strip()
-    return (text.splitlines() or [type(exc).__name__])[0][:500]
+    lines = str(exc).strip().splitlines()  # the first line (a server's message has a hint on the next)
+    return visible(lines[0] if lines else type(exc).__name__)[:500]
 
 
 def _write_trace() -> Optional[str]:

@@ -195,10 +195,21 @@ def scan(
         if issues:
             _print_issues(issues, limit=0 if quiet else 20, counts=counts)
 
+    import sqlalchemy.exc as sa_exc
+
     try:
         res = run_scan(store, scan_id, resolvers, config,
                        RunOptions(progress="none" if quiet else progress, workers=workers,
                                   domain_deadline=domain_deadline))
+    except sa_exc.OperationalError as exc:
+        if store.dialect != "postgresql":
+            raise  # a SQLite error (locked, disk full) has its own message
+        # the PostgreSQL server went away mid-scan: what was written is kept, the scan reads as
+        # interrupted once this process has ended
+        lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        raise _err(f"the connection to the database was lost ({lines[0] if lines else 'no reason given'}); "
+                   f"the domains written before are kept; when the server is back: "
+                   f"stekker scan --resume {scan_id} --db {display_db(db)}", 3)
     except NoResolverError as exc:
         store.finish_scan(scan_id, "aborted", {"message": str(exc)})
         # the scan and its input are kept (aborted, nothing measured): it can be resumed, and a report
