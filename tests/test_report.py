@@ -359,6 +359,13 @@ def test_terminal_output(rep, kb, pols):
     assert HOSTILE_ORG in out  # printed as text, not interpreted as markup
     assert "Moved to another provider (2)" in out
     assert f"({cmp.common} domains)" in out
+    # verdict changes and list changes are named, not only counted (explore-d M3)
+    assert cmp.verdict_changes and f"Verdict changes ({len(cmp.verdict_changes)})" in out
+    v = cmp.verdict_changes[0]
+    assert v.domain in out.split("Verdict changes (")[1]
+    assert cmp.added_domains or cmp.removed_domains
+    for d in cmp.added_domains + cmp.removed_domains:
+        assert d in out.split("Domains added to the list")[1]
 
 
 def test_comparison_header_counts_one_domain():

@@ -313,11 +313,28 @@ def print_comparison(cmp: Comparison, lang: str = "en", console: Console | None 
         if items:
             print_fit(c, f"{title} ({len(items)})", [t("organisation"), t("domain")],
                       [t("category"), t("from"), t("to")], rows, right=False, records=True)
+            _more(c, t, len(items) - 50)
         else:
             c.print(Text(f"{title}: {t('none_found')}"))
-    c.print(Text(f"{t('verdict_changes')}: {len(cmp.verdict_changes)}"))
-    c.print(Text(f"{t('added_domains')}: {len(cmp.added_domains)}"))
-    c.print(Text(f"{t('removed_domains')}: {len(cmp.removed_domains)}"))
+    vc = cmp.verdict_changes
+    if vc:  # named, not only counted
+        rows = [([_T(", ".join(v.organisations)), _T(v.domain)], [v.policy, t.verdict(v.old), t.verdict(v.new)])
+                for v in vc[:50]]
+        print_fit(c, f"{t('verdict_changes')} ({len(vc)})", [t("organisation"), t("domain")],
+                  [t("policy"), t("from"), t("to")], rows, right=False, records=True)
+        _more(c, t, len(vc) - 50)
+    else:
+        c.print(Text(f"{t('verdict_changes')}: {t('none_found')}"))
+    for key, doms in (("added_domains", cmp.added_domains), ("removed_domains", cmp.removed_domains)):
+        shown = ", ".join(visible(d) for d in doms[:20]) + (" …" if len(doms) > 20 else "")
+        c.print(Text(f"{t(key)}: {len(doms)}" + (f" ({shown})" if doms else "")))
+    if any(len(x) > 50 for x in (cmp.changes, vc)) or len(cmp.added_domains) > 20 or len(cmp.removed_domains) > 20:
+        c.print(Text(t("compare_whole"), style="dim"))
+
+
+def _more(c: Console, t: Strings, n: int) -> None:
+    if n > 0:
+        c.print(Text(t("compare_more", n=fmt_int(n, t.lang)), style="dim"))
 
 
 def print_organisation(report: Report, name: str, lang: str = "en", console: Console | None = None) -> None:
