@@ -892,3 +892,48 @@ def test_html_report_shows_bidi_characters_of_an_item_name():
     html = render_html(run_audit(inv, K.load(), "2026-11-25"), "en")
     assert "\u202e" not in html and "evil\\u202etxt.exe" in html
     assert html.count("Sanctions hit every company under one jurisdiction at once.") == 1
+
+
+# ------------------------------------------------- inputs that are not files
+def _stekker_limited(*args: str, timeout: int = 60):
+    """The CLI in a child process with a 2 GB address-space limit and a timeout: a read that
+    never ends fails the test instead of the machine."""
+    import resource
+    import subprocess
+    import sys
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (2 * 1024 ** 3, 2 * 1024 ** 3))
+
+    return subprocess.run([sys.executable, "-m", "stekker", *args], capture_output=True, text=True,
+                          timeout=timeout, preexec_fn=limit)
+
+
+def test_inventory_from_a_device_or_a_fifo_is_refused_unread(tmp_path):
+    import os
+
+    r = _stekker_limited("audit", "check", "/dev/zero")
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip().splitlines() == ["error: /dev/zero: is a device, not a regular file; give a file"]
+    fifo = tmp_path / "inventory.yaml"
+    os.mkfifo(fifo)
+    for args in (("audit", "check", str(fifo)), ("audit", "report", str(fifo))):
+        r = _stekker_limited(*args, timeout=30)  # no writer: a blocking open or read would hang here
+        assert r.returncode == 2 and "is a named pipe (FIFO), not a regular file" in r.stderr, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_read_user_file_reads_at_most_the_limit_plus_one(tmp_path, monkeypatch):
+    import os
+
+    from stekker import safeyaml
+
+    f = tmp_path / "big.yaml"
+    f.write_bytes(b"#" * 100)
+    reads = []
+    real = os.read
+    monkeypatch.setattr(os, "read", lambda fd, n: reads.append(n) or real(fd, n))
+    with pytest.raises(safeyaml.UserFileError, match="larger than"):
+        safeyaml.read_user_file(f, limit=10)
+    assert sum(reads) <= 11
+    assert safeyaml.read_user_file(f, limit=100) == b"#" * 100

@@ -265,18 +265,13 @@ def load_text(text: str, file: str = "<inventory>", fmt: str | None = None) -> I
 
 def load(path: str | Path) -> Inventory:
     """Load and validate an inventory file (``.yaml``/``.yml`` or ``.csv``)."""
-    from stekker.safeyaml import MAX_BYTES
+    from stekker.safeyaml import UserFileError, read_user_file
 
     p = Path(path)
     try:
-        if p.is_dir():
-            raise InventoryError([Problem(str(p), None, "", "is a directory, not an inventory file")])
-        if p.stat().st_size > MAX_BYTES:
-            raise InventoryError([Problem(str(p), None, "", f"larger than {MAX_BYTES // (1024 * 1024)} MiB; "
-                                                              "not an inventory")])
-        data = p.read_bytes()
-    except OSError as exc:
-        raise InventoryError([Problem(str(p), None, "", f"cannot read: {exc.strerror or exc}")]) from None
+        data = read_user_file(p)  # at most the limit + 1 bytes; a pipe or device is refused unread
+    except UserFileError as exc:
+        raise InventoryError([Problem(str(p), None, "", str(exc))]) from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

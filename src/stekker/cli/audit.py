@@ -36,6 +36,8 @@ def _load_inventory(path: Path):
     try:
         return load(path)
     except InventoryError as exc:
+        if len(exc.problems) == 1 and exc.problems[0].line is None and not exc.problems[0].field:
+            _fail(str(exc.problems[0]), 2)  # about the file as a whole (a pipe, too large, not text): one line
         echo(f"{len(exc.problems)} problem(s) in {_visible(path)}:", err=True)
         for p in exc.problems:
             echo(f"  {_visible(p)}", err=True)
@@ -62,7 +64,7 @@ def _check_out(path: Optional[Path], kind: str, option: str, force: bool, inputs
 def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Path], into: Optional[Path],
           resolver: Optional[str], force: bool = False) -> None:
     from stekker.audit import seed as S
-    from stekker.safeyaml import YAMLInputError, load_user_yaml
+    from stekker.safeyaml import UserFileError, YAMLInputError, load_user_yaml, read_user_file
 
     if not scan and not domain:
         _fail("give --scan ID (optionally with --domain D to pick one domain of it) or --domain D to scan it now", 2)
@@ -83,11 +85,12 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
               "to a new file (-o seeded.yaml) and copy what you keep into your CSV (nothing was changed)", 2)
     if out is not None and not (into is not None and out.exists() and into.exists() and out.samefile(into)):
         _check_out(out, "inventory", "--output", force, db=db)
-    existing = None
+    existing, into_bytes = None, b""
     if into is not None and into.exists():
         try:
-            existing = load_user_yaml(into.read_bytes(), str(into)) or {}
-        except (YAMLInputError, OSError) as exc:
+            into_bytes = read_user_file(into)  # bounded; a pipe or device is refused unread
+            existing = load_user_yaml(into_bytes, str(into)) or {}
+        except (YAMLInputError, UserFileError) as exc:
             _fail(f"--into {into}: {exc}", 2)
         if not isinstance(existing, dict):
             _fail(f"--into {into}: expected an inventory (a mapping with 'items:')", 2)
@@ -128,7 +131,7 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
         # the user's own file: add the new items to its text, keeping every comment and line; when
         # its shape does not allow that, the rewritten file comes with a copy of the original
         try:
-            kept = S.append_to_text(into.read_text("utf-8"), added)
+            kept = S.append_to_text(into_bytes.decode("utf-8"), added)
             if kept is not None and load_user_yaml(kept, str(into)) != inv:
                 kept = None  # the text does not read back as the merged inventory: rewrite (with a copy)
         except (YAMLInputError, OSError, UnicodeDecodeError):
