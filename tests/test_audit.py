@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 from typer.testing import CliRunner
+from cli_util import cli
 
 from stekker.audit import catalog as C
 from stekker.audit.loader import InventoryError, load, load_text
@@ -937,3 +938,69 @@ def test_read_user_file_reads_at_most_the_limit_plus_one(tmp_path, monkeypatch):
         safeyaml.read_user_file(f, limit=10)
     assert sum(reads) <= 11
     assert safeyaml.read_user_file(f, limit=100) == b"#" * 100
+
+
+def _one_scan_db(tmp_path):
+    """A SQLite store with one finished scan: ok.nl's mailbox at Microsoft."""
+    from dataclasses import replace
+
+    from stekker import kb as K
+    from stekker.attribute.model import Service
+    from stekker.store import Store
+    from test_report_support import dom
+
+    kb = K.load()
+    db = tmp_path / "s.db"
+    st = Store.open(str(db))
+    sid = st.create_scan(tool_version="0.1.0", plan_version=1, input_path="in.csv", input_sha256="ab" * 32,
+                         resolvers=["127.0.0.1:53"], options={})
+    ms = Service(category="mailbox", status="attributed", provider="microsoft", provider_name="Microsoft",
+                 company="microsoft", confidence=0.95)
+    st.add_targets(sid, [{"domain": "ok.nl", "organisation": "O", "sector": "bedrijf"}])
+    st.save_attributions(sid, kb.version, [replace(dom("ok.nl", "O", "bedrijf", {"mailbox": ms}),
+                                                   kb_version=kb.version).to_dict()])
+    st.finish_scan(sid, "finished")
+    st.close()
+    return db, sid
+
+
+def test_seed_output_never_replaces_an_edited_inventory(tmp_path):
+    """Exploratory test H2 (2026-12-06): `seed -o edited.yaml` replaced an inventory the user had
+    completed (costs, users, contact) without --force and without a copy, because the file still
+    began with the seed header. The seeded file now carries a hash of its content: unchanged it is
+    replaced, edited it is refused (exit 2) and with --force kept as .bak (never over an older .bak)."""
+    db, sid = _one_scan_db(tmp_path)
+    out = tmp_path / "edited.yaml"
+    seed = ["audit", "seed", "--scan", str(sid), "--db", str(db), "-o", str(out)]
+    assert cli(*seed).rc == 0
+    assert "# stekker-sha256: " in out.read_text("utf-8")
+    assert cli(*seed).rc == 0  # unchanged since stekker wrote it: replaced, no copy needed
+    assert not list(tmp_path.glob("edited.yaml.bak*"))
+    mine = out.read_text("utf-8").replace("notes: 'confirm", "annual_cost: 4200\n  contact: Jan de Vries\n  notes: 'confirm")
+    assert mine != out.read_text("utf-8")
+    out.write_text(mine, "utf-8")
+    r = cli(*seed)
+    assert r.rc == 2 and "changed since stekker wrote it" in r.err and "--into" in r.err, r.text
+    assert out.read_text("utf-8") == mine
+    r = cli(*seed, "--force")
+    assert r.rc == 0 and "kept as" in r.err, r.text
+    assert (tmp_path / "edited.yaml.bak").read_text("utf-8") == mine and "4200" not in out.read_text("utf-8")
+    out.write_text("# mijn tweede versie\n" + mine, "utf-8")
+    assert cli(*seed, "--force").rc == 0
+    assert (tmp_path / "edited.yaml.bak").read_text("utf-8") == mine  # the first copy stays
+    assert (tmp_path / "edited.yaml.bak.1").read_text("utf-8").startswith("# mijn tweede versie")
+
+
+def test_init_force_keeps_the_users_inventory(tmp_path):
+    """Exploratory test M6 (2026-12-06): `audit init --force` replaced an edited inventory.yaml
+    without a copy. It now keeps a changed file as .bak; an unchanged one is simply rewritten."""
+    assert cli("audit", "init", str(tmp_path)).rc == 0
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text("organisation: Bakkerij De Gouden Krakeling\n", "utf-8")
+    r = cli("audit", "init", str(tmp_path))
+    assert r.rc == 2 and inv.read_text("utf-8").startswith("organisation: Bakkerij")
+    r = cli("audit", "init", str(tmp_path), "--force")
+    assert r.rc == 0 and "kept as" in r.err, r.text
+    assert (tmp_path / "inventory.yaml.bak").read_text("utf-8") == "organisation: Bakkerij De Gouden Krakeling\n"
+    assert inv.read_bytes() == TEMPLATE.read_bytes()
+    assert not (tmp_path / "inventory-example.yaml.bak").exists()  # unchanged: nothing to keep

@@ -175,11 +175,16 @@ def _indent(block: str, n: int) -> str:
 
 
 def to_yaml(inv: dict, failed: list[tuple[str, list[str]]] | None = None) -> str:
+    """The seeded inventory as YAML, with a ``# stekker-sha256:`` line (stekker.outputs.stamp): once
+    the user edits the file, ``seed -o`` no longer replaces it without --force (and then keeps a copy)."""
+    from stekker.outputs import stamp
+
     head = ("# Seeded by `stekker audit seed` from DNS. Items marked detected: true\n"
             "# were seen from outside: confirm each one (add annual_cost, users,\n"
-            "# criticality, stops) or delete it, then add what DNS cannot see.\n")
+            "# criticality, stops) or delete it, then add what DNS cannot see.\n"
+            "# Once you edit this file, `audit seed -o` will not overwrite it (the line below tells).\n")
     head += "".join(line + "\n" for line in not_measured_lines(failed or []))
-    return head + yaml.safe_dump(inv, sort_keys=False, allow_unicode=True, width=100)
+    return stamp(head + yaml.safe_dump(inv, sort_keys=False, allow_unicode=True, width=100), after_line=4)
 
 
 def from_scan(store: Any, scan_id: Any, domain: str | None = None) -> list[dict]:

@@ -83,8 +83,12 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
     if into is not None and into.suffix.lower() in (".csv", ".tsv", ".txt"):
         _fail(f"--into {into}: --into adds to a YAML inventory; for a CSV inventory write the detected items "
               "to a new file (-o seeded.yaml) and copy what you keep into your CSV (nothing was changed)", 2)
+    from stekker.outputs import is_stekker_output, keep_copy
+
+    replaced_by_force = False  # -o over a file that is not stekker's unchanged output: a copy is kept
     if out is not None and not (into is not None and out.exists() and into.exists() and out.samefile(into)):
         _check_out(out, "inventory", "--output", force, db=db)
+        replaced_by_force = out.is_file() and not is_stekker_output(out, "inventory")
     existing, into_bytes = None, b""
     if into is not None and into.exists():
         try:
@@ -142,18 +146,18 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
                 kept = "".join(line + "\n" for line in S.not_measured_lines(failed) if line not in have) + kept
             text = kept
         elif target == into:
-            import shutil
-
-            backup = into.with_name(into.name + ".bak")
-            n = 1
-            while backup.exists():  # never over an earlier copy
-                backup, n = into.with_name(f"{into.name}.bak.{n}"), n + 1
             try:
-                shutil.copy2(into, backup)
+                backup = keep_copy(into)  # never over an earlier copy
             except OSError as exc:
                 _fail(f"--into {into}: cannot keep a copy of it before rewriting ({exc.strerror or exc})", 2)
             echo(f"note: {into} is rewritten (its list could not be extended in place); your original, with its "
                  f"comments, is kept as {backup}", err=True)
+    if target and target is out and replaced_by_force:
+        try:
+            backup = keep_copy(out)
+        except OSError as exc:
+            _fail(f"--output {out}: cannot keep a copy of it before replacing it ({exc.strerror or exc})", 2)
+        echo(f"note: {out} is replaced (--force); the file as it was is kept as {backup}", err=True)
     if target:
         from stekker.outputs import write_text
 
@@ -216,7 +220,7 @@ def init(
         _fail(f"cannot create {dir}: {exc.strerror or exc}", 2)
     pairs = [(DATA_DIR / "inventory_template.yaml", dir / "inventory.yaml"),
              (DATA_DIR / "inventory_example.yaml", dir / "inventory-example.yaml")]
-    from stekker.outputs import SQLITE_MAGIC, replacing
+    from stekker.outputs import SQLITE_MAGIC, keep_copy, replacing
 
     for src, dst in pairs:
         if dst.exists() and not force:
@@ -224,6 +228,12 @@ def init(
         if dst.is_dir() or (dst.is_file() and dst.read_bytes()[:16] == SQLITE_MAGIC):
             _fail(f"{dst} is a directory or a database; stekker never overwrites one", 2)
     for src, dst in pairs:
+        if dst.is_file() and (dst.stat().st_size != src.stat().st_size or dst.read_bytes() != src.read_bytes()):  # --force over a file the user changed
+            try:
+                backup = keep_copy(dst)
+            except OSError as exc:
+                _fail(f"cannot keep a copy of {dst} before replacing it ({exc.strerror or exc}); nothing replaced", 2)
+            echo(f"note: {dst} differed from stekker's; the file as it was is kept as {backup}", err=True)
         with replacing(dst) as tmp:
             shutil.copyfile(src, tmp)
         echo(f"wrote {dst}")
