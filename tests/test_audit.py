@@ -1004,3 +1004,37 @@ def test_init_force_keeps_the_users_inventory(tmp_path):
     assert (tmp_path / "inventory.yaml.bak").read_text("utf-8") == "organisation: Bakkerij De Gouden Krakeling\n"
     assert inv.read_bytes() == TEMPLATE.read_bytes()
     assert not (tmp_path / "inventory-example.yaml.bak").exists()  # unchanged: nothing to keep
+
+
+@pytest.mark.parametrize("text, want", [
+    # an unquoted Dutch decimal in a ','-file: 99 and 95 in two columns, every later column shifted
+    ("name,category,product,annual_cost,users,notes\nCRM,crm,HubSpot,99,95,5,via reseller\n",
+     'x.csv:2: row has 7 cells, the header has 6 (an amount with a comma must be quoted, e.g. "99,95")'),
+    ("name;category;product;annual_cost\nCRM;crm;HubSpot;1200;extra;more\n",
+     "x.csv:2: row has 6 cells, the header has 4 (a value containing ';' must be quoted)"),
+    ("name;category;product;annual_cost\nCRM;crm;1200\n",
+     "x.csv:2: row has 3 cells, the header has 4 (a cell is missing; leave an unknown value empty)"),
+])
+def test_a_csv_row_that_does_not_match_the_header_is_refused(text, want):
+    """Exploratory test H3 (2026-12-06): `CRM,crm,HubSpot,99,95,5,via reseller` under a six-column
+    header passed `check`: annual_cost 99 (meant 99,95), users 95 (meant 5), "via reseller" dropped."""
+    with pytest.raises(InventoryError) as ei:
+        load_text(text, "x.csv")
+    assert [str(p) for p in ei.value.problems] == [want]
+
+
+def test_excel_padding_is_not_a_value():
+    """Exploratory test M1 (2026-12-06): Excel saves `# currency: EUR` typed in column A as
+    `# currency: EUR;;;;;;` (refused: unknown currency 'EUR;;;;'), and the organisation kept the
+    ';;;;' in the report's title. Trailing separators on '#' lines, on the header and on rows
+    (beyond the last column) are padding."""
+    text = ("# organisation: Bakkerij De Gouden Krakeling B.V.;;;;;;\r\n"
+            "# currency: EUR;;;;;;\r\n# it_budget: 24.000;;;;;;\r\n# employees: 12 ;;;;;;\r\n"
+            '"# contact: Jansen; De Vries";;;;;;\r\n'
+            ";;;;;;\r\n"
+            "name;category;product;annual_cost;;;\r\n"
+            "Boekhouding;accounting;Exact Online;1.200,50;;;\r\n")
+    inv = load_text(text, "x.csv")
+    assert inv.organisation == "Bakkerij De Gouden Krakeling B.V." and inv.currency == "EUR"
+    assert inv.it_budget == Decimal(24000) and inv.employees == 12
+    assert inv.items[0].annual_cost == Decimal("1200.50")
