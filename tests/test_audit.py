@@ -286,7 +286,9 @@ def test_price_doubles_exact_numbers():
     assert by["Slack Technologies"].extra == Decimal(500)  # Salesforce took control only in 2021
     assert by["Onbekend CRM B.V."].group == "unknown" and by["Onbekend CRM B.V."].extra == Decimal(1500)
     assert p.cost_unknown == ["Betalen"] and by["Mollie B.V."].cost_unknown == ["Betalen"]
-    assert p.extra_by_group == {"eu": Decimal(0), "europe": Decimal(0), "non_european": Decimal(4500), "unknown": Decimal(1500)}
+    # the EU's only system (Mollie) has no known cost: unknown, not 0 (exploratory test H5)
+    assert by["Mollie B.V."].extra is None and by["Mollie B.V."].share_of_budget is None
+    assert p.extra_by_group == {"eu": None, "europe": Decimal(0), "non_european": Decimal(4500), "unknown": Decimal(1500)}
     assert p.biggest.label == "Microsoft Corporation"
     # a 50% increase
     assert price_doubles(i, res, factor=Decimal("1.5")).total_extra == Decimal(3000)
@@ -1038,3 +1040,37 @@ def test_excel_padding_is_not_a_value():
     assert inv.organisation == "Bakkerij De Gouden Krakeling B.V." and inv.currency == "EUR"
     assert inv.it_budget == Decimal(24000) and inv.employees == 12
     assert inv.items[0].annual_cost == Decimal("1200.50")
+
+
+def test_unknown_cost_is_never_zero_and_partial_totals_say_at_least():
+    """Exploratory tests H5/H6 (2026-12-06): a vendor whose costs are all unknown showed "0%" of
+    the IT budget and of spend (JSON "share_of_budget": "0"), and with 2 of 8 costs unknown the
+    price-doubling sentence and the total row dropped the "at least" the first line had."""
+    import re as _re
+
+    from stekker import kb as K
+
+    inv = load_text("it_budget: 10000\nitems:\n"
+                    "  - {name: Mail, category: email, product: Microsoft 365, annual_cost: 1000}\n"
+                    "  - {name: Teams, category: communication, product: Microsoft Teams}\n"
+                    "  - {name: Drive, category: cloud_storage, product: Google Drive}\n", "x.yaml")
+    a = run_audit(inv, K.load(), "2026-01-01")
+    d = a.to_dict()
+    price, conc = d["scenarios"]["price"], d["scenarios"]["concentration"]
+    google = next(v for v in price["vendors"] if "Drive" in v["items"])
+    assert google["current"] is None and google["extra"] is None and google["share_of_budget"] is None
+    ms = next(v for v in price["vendors"] if "Mail" in v["items"])
+    assert ms["at_least"] is True and ms["share_of_budget"] == "0.1"
+    assert price["at_least"] is True and price["total_extra"] == "1000"
+    gshare = next(s for s in conc["vendors"] if s["items"] == ["Drive"])
+    assert gshare["spend"] is None and gshare["spend_share"] is None and conc["spend_complete"] is False
+    for lang, word, unknown in (("nl", "ten minste", "onbekend"), ("en", "at least", "unknown")):
+        ctx = context(a, lang)
+        line = next(x for x in ctx["summary"] if "IT" in x and "%" in x)
+        assert line.count(word) == 2, line  # the extra cost and its share of the budget
+        html = render_html(a, lang)
+        foot = _re.search(r"<tfoot>.*?</tfoot>", html, _re.S).group(0)
+        assert foot.count(word) == 3, foot
+        rows = _re.findall(r"<tr><th scope=\"row\">Alphabet[^<]*</th>.*?</tr>", html)
+        assert rows and all(">0%<" not in r and ">€ 0<" not in r and ">€0<" not in r for r in rows), rows
+        assert all(f">{unknown}<" in r for r in rows)
