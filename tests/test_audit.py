@@ -1074,3 +1074,12 @@ def test_unknown_cost_is_never_zero_and_partial_totals_say_at_least():
         rows = _re.findall(r"<tr><th scope=\"row\">Alphabet[^<]*</th>.*?</tr>", html)
         assert rows and all(">0%<" not in r and ">€ 0<" not in r and ">€0<" not in r for r in rows), rows
         assert all(f">{unknown}<" in r for r in rows)
+
+
+def test_table_cells_wrap_long_names():
+    """Exploratory test H7 (2026-12-06): a long unbroken name pushed figures out of the PDF; the
+    audit's table cells wrap anywhere (the Chromium check: test_audit_browser.py)."""
+    css = (Path(C.__file__).parent / "templates" / "report.css").read_text("utf-8")
+    for sel in ("th,td", "caption"):  # a caption is as wide as its longest word, and the table with it
+        rule = re.search(r"(?m)^" + re.escape(sel) + r"\{([^}]*)\}", css).group(1)
+        assert "overflow-wrap:anywhere" in rule, sel
