@@ -1083,3 +1083,25 @@ def test_table_cells_wrap_long_names():
     for sel in ("th,td", "caption"):  # a caption is as wide as its longest word, and the table with it
         rule = re.search(r"(?m)^" + re.escape(sel) + r"\{([^}]*)\}", css).group(1)
         assert "overflow-wrap:anywhere" in rule, sel
+
+
+def test_look_back_moves_only_29_february_and_as_of_is_bounded():
+    """Exploratory test H4 (2026-12-06): `as_of: 0001-01-01` passed `check` and crashed `report`
+    (exit 4: year -4 out of range in the 5-year look-back). The look-back moves only 29 February
+    (to the 28th), and an inventory's as_of obeys the bounds of --as-of (1900 to today)."""
+    from stekker.dates import years_before
+
+    assert years_before(dt.date(2026, 12, 6), 5) == dt.date(2021, 12, 6)
+    assert years_before(dt.date(2024, 2, 29), 5) == dt.date(2019, 2, 28)
+    assert years_before(dt.date(2024, 2, 29), 4) == dt.date(2020, 2, 28)
+    assert years_before(dt.date(3, 1, 1), 5) == dt.date.min
+    item = Item(name="Boekhouding", category="accounting", product="Exact Online")
+    assert resolve_item(item, test_kb(), dt.date(3, 1, 1)).owner_changes == []  # no crash
+    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    for day, why in (("0001-01-01", "before 1900-01-01"), ("1899-12-31", "before 1900-01-01"),
+                     (tomorrow.isoformat(), "is in the future")):
+        with pytest.raises(InventoryError) as ei:
+            load_text(f"as_of: {day}\nitems:\n  - {{name: A, category: crm, product: HubSpot}}\n", "x.yaml")
+        (p,) = ei.value.problems
+        assert p.line == 1 and p.field == "as_of" and why in p.message, str(p)
+    assert load_text("as_of: 1900-01-01\nitems:\n  - {name: A, category: crm, product: HubSpot}\n", "x.yaml").as_of

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from stekker.audit.catalog import Catalogue, catalogue, jurisdiction_group, norm, scoring
 from stekker.audit.model import Inventory, Item
+from stekker.dates import years_before
 from stekker.kb import as_date as _as_date
 
 
@@ -142,10 +143,7 @@ def owner_changes(kb: KBLike, chain: list[Link], as_of: _dt.date, lookback_years
     if not chain:
         return []
     years = scoring()["owner_change_lookback_years"] if lookback_years is None else lookback_years
-    try:
-        past = as_of.replace(year=as_of.year - years)
-    except ValueError:  # 29 February
-        past = as_of.replace(year=as_of.year - years, day=28)
+    past = years_before(as_of, years)  # only 29 February moves (to the 28th)
     out: list[OwnerChange] = []
     first = chain[0]
     then = _chain(kb, first.id, past)
