@@ -1105,3 +1105,33 @@ def test_look_back_moves_only_29_february_and_as_of_is_bounded():
         (p,) = ei.value.problems
         assert p.line == 1 and p.field == "as_of" and why in p.message, str(p)
     assert load_text("as_of: 1900-01-01\nitems:\n  - {name: A, category: crm, product: HubSpot}\n", "x.yaml").as_of
+
+
+def test_an_old_or_overtaken_announcement_is_not_a_pending_owner():
+    """Exploratory test H8 (2026-12-06): Apax's 2014 offer for Exact was shown in every report as
+    a pending "new or announced owner" (and weighed 1.25x), although KKR took control of Exact in
+    2019. An announced deal is pending only while it is inside the look-back window and no later
+    change of control of that company (a completed deal or a new ownership period) exists."""
+    from stekker.audit.resolve import Link, owner_changes
+
+    def pending(events, ownership=None, as_of="2026-01-01"):
+        kb = FakeKB({"co": ("Co B.V.", "NL"), "buyer": ("Buyer Ltd", "GB"), "other": ("Other Inc.", "US")},
+                    ownership=ownership, events={"co": events})
+        kb.companies["co"].ownership = [SimpleNamespace(parent=p, since=s, until=u)
+                                        for p, s, u in (ownership or {}).get("co", [])]
+        d = dt.date.fromisoformat(as_of)
+        chain = [Link(id=c, name=kb.company(c).name, country=kb.company(c).country) for c in kb.chain("co", d)]
+        return [c for c in owner_changes(kb, chain, d) if c.kind == "pending"]
+
+    assert len(pending([("2025-06-01", "announced", "buyer", "offer")])) == 1  # still open: pending
+    # older than the 5-year look-back
+    assert pending([("2014-12-15", "announced", "buyer", "offer")]) == []
+    assert len(pending([("2014-12-15", "announced", "buyer", "offer")], as_of="2016-01-01")) == 1
+    # a later completed deal with someone else
+    assert pending([("2022-01-10", "announced", "buyer", "offer"), ("2023-03-01", "completed", "other", "sold")]) == []
+    # a later ownership period (control moved, recorded as dated ownership)
+    own = {"co": [("other", dt.date(2023, 3, 1), None)]}
+    assert pending([("2022-01-10", "announced", "buyer", "offer")], ownership=own) == []
+    # a completion after the as-of day does not count yet
+    assert len(pending([("2022-01-10", "announced", "buyer", "offer"), ("2025-03-01", "completed", "other", "x")],
+                       as_of="2024-01-01")) == 1
