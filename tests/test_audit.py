@@ -1135,3 +1135,24 @@ def test_an_old_or_overtaken_announcement_is_not_a_pending_owner():
     # a completion after the as-of day does not count yet
     assert len(pending([("2022-01-10", "announced", "buyer", "offer"), ("2025-03-01", "completed", "other", "x")],
                        as_of="2024-01-01")) == 1
+
+
+def test_seed_from_a_scan_that_measured_nothing_names_the_domains(tmp_path):
+    """Exploratory test H9 (2026-12-06): `seed --scan 1` on a scan that measured nothing (it never
+    finished) printed `items: []` with exit 0 - a DNS failure read as "nothing detected" - and
+    `--scan 1 --domain example.nl` said the scan had no such domain. A domain of the scan without
+    an attribution is now NOT MEASURED, named, exit 1."""
+    from stekker.store import Store
+
+    db = tmp_path / "s.db"
+    st = Store.open(str(db))
+    sid = st.create_scan(tool_version="0.1.0", plan_version=1, input_path="in.txt", input_sha256="ab" * 32,
+                         resolvers=["127.0.0.1:53"], options={})
+    st.add_targets(sid, [{"domain": "example.nl", "organisation": "O", "sector": "bedrijf"}])
+    st.close()
+    for extra in ((), ("--domain", "example.nl")):
+        r = cli("audit", "seed", "--scan", str(sid), "--db", str(db), *extra)
+        assert r.rc == 1, r.text
+        assert "NOT MEASURED (DNS error) for example.nl" in r.out and "could not be measured" in r.err
+    r = cli("audit", "seed", "--scan", str(sid), "--db", str(db), "--domain", "other.nl")
+    assert r.rc == 2 and "has no domain" in r.err

@@ -126,7 +126,11 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
         atts = S.attributions_of(store, scan_id, domain)  # loaded once: the items and what failed
     except Exception as exc:  # noqa: BLE001
         _fail(f"cannot load attributions of scan {scan_id}: {exc}")
-    items, failed = S.seed_items(atts), S.not_measured(atts)
+    try:  # a domain of the scan with no attribution (the scan did not finish there) is not measured
+        unmeasured = S.unmeasured_targets(store, scan_id, atts, domain)
+    except Exception as exc:  # noqa: BLE001
+        _fail(f"cannot load the domains of scan {scan_id}: {exc}")
+    items, failed = S.seed_items(atts), S.not_measured(atts) + unmeasured
     inv = S.merge(existing, items)
     text = S.to_yaml(inv, failed)
     target = out or into
