@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 from typer.testing import CliRunner
+from cli_util import cli
 
 from stekker.audit import catalog as C
 from stekker.audit.loader import InventoryError, load, load_text
@@ -285,7 +286,9 @@ def test_price_doubles_exact_numbers():
     assert by["Slack Technologies"].extra == Decimal(500)  # Salesforce took control only in 2021
     assert by["Onbekend CRM B.V."].group == "unknown" and by["Onbekend CRM B.V."].extra == Decimal(1500)
     assert p.cost_unknown == ["Betalen"] and by["Mollie B.V."].cost_unknown == ["Betalen"]
-    assert p.extra_by_group == {"eu": Decimal(0), "europe": Decimal(0), "non_european": Decimal(4500), "unknown": Decimal(1500)}
+    # the EU's only system (Mollie) has no known cost: unknown, not 0 (exploratory test H5)
+    assert by["Mollie B.V."].extra is None and by["Mollie B.V."].share_of_budget is None
+    assert p.extra_by_group == {"eu": None, "europe": Decimal(0), "non_european": Decimal(4500), "unknown": Decimal(1500)}
     assert p.biggest.label == "Microsoft Corporation"
     # a 50% increase
     assert price_doubles(i, res, factor=Decimal("1.5")).total_extra == Decimal(3000)
@@ -892,3 +895,264 @@ def test_html_report_shows_bidi_characters_of_an_item_name():
     html = render_html(run_audit(inv, K.load(), "2026-11-25"), "en")
     assert "\u202e" not in html and "evil\\u202etxt.exe" in html
     assert html.count("Sanctions hit every company under one jurisdiction at once.") == 1
+
+
+# ------------------------------------------------- inputs that are not files
+def _stekker_limited(*args: str, timeout: int = 60):
+    """The CLI in a child process with a 2 GB address-space limit and a timeout: a read that
+    never ends fails the test instead of the machine."""
+    import resource
+    import subprocess
+    import sys
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (2 * 1024 ** 3, 2 * 1024 ** 3))
+
+    return subprocess.run([sys.executable, "-m", "stekker", *args], capture_output=True, text=True,
+                          timeout=timeout, preexec_fn=limit)
+
+
+def test_inventory_from_a_device_or_a_fifo_is_refused_unread(tmp_path):
+    import os
+
+    r = _stekker_limited("audit", "check", "/dev/zero")
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip().splitlines() == ["error: /dev/zero: is a device, not a regular file; give a file"]
+    fifo = tmp_path / "inventory.yaml"
+    os.mkfifo(fifo)
+    for args in (("audit", "check", str(fifo)), ("audit", "report", str(fifo))):
+        r = _stekker_limited(*args, timeout=30)  # no writer: a blocking open or read would hang here
+        assert r.returncode == 2 and "is a named pipe (FIFO), not a regular file" in r.stderr, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_read_user_file_reads_at_most_the_limit_plus_one(tmp_path, monkeypatch):
+    import os
+
+    from stekker import safeyaml
+
+    f = tmp_path / "big.yaml"
+    f.write_bytes(b"#" * 100)
+    reads = []
+    real = os.read
+    monkeypatch.setattr(os, "read", lambda fd, n: reads.append(n) or real(fd, n))
+    with pytest.raises(safeyaml.UserFileError, match="larger than"):
+        safeyaml.read_user_file(f, limit=10)
+    assert sum(reads) <= 11
+    assert safeyaml.read_user_file(f, limit=100) == b"#" * 100
+
+
+def _one_scan_db(tmp_path):
+    """A SQLite store with one finished scan: ok.nl's mailbox at Microsoft."""
+    from dataclasses import replace
+
+    from stekker import kb as K
+    from stekker.attribute.model import Service
+    from stekker.store import Store
+    from test_report_support import dom
+
+    kb = K.load()
+    db = tmp_path / "s.db"
+    st = Store.open(str(db))
+    sid = st.create_scan(tool_version="0.1.0", plan_version=1, input_path="in.csv", input_sha256="ab" * 32,
+                         resolvers=["127.0.0.1:53"], options={})
+    ms = Service(category="mailbox", status="attributed", provider="microsoft", provider_name="Microsoft",
+                 company="microsoft", confidence=0.95)
+    st.add_targets(sid, [{"domain": "ok.nl", "organisation": "O", "sector": "bedrijf"}])
+    st.save_attributions(sid, kb.version, [replace(dom("ok.nl", "O", "bedrijf", {"mailbox": ms}),
+                                                   kb_version=kb.version).to_dict()])
+    st.finish_scan(sid, "finished")
+    st.close()
+    return db, sid
+
+
+def test_seed_output_never_replaces_an_edited_inventory(tmp_path):
+    """Exploratory test H2 (2026-12-06): `seed -o edited.yaml` replaced an inventory the user had
+    completed (costs, users, contact) without --force and without a copy, because the file still
+    began with the seed header. The seeded file now carries a hash of its content: unchanged it is
+    replaced, edited it is refused (exit 2) and with --force kept as .bak (never over an older .bak)."""
+    db, sid = _one_scan_db(tmp_path)
+    out = tmp_path / "edited.yaml"
+    seed = ["audit", "seed", "--scan", str(sid), "--db", str(db), "-o", str(out)]
+    assert cli(*seed).rc == 0
+    assert "# stekker-sha256: " in out.read_text("utf-8")
+    assert cli(*seed).rc == 0  # unchanged since stekker wrote it: replaced, no copy needed
+    assert not list(tmp_path.glob("edited.yaml.bak*"))
+    mine = out.read_text("utf-8").replace("notes: 'confirm", "annual_cost: 4200\n  contact: Jan de Vries\n  notes: 'confirm")
+    assert mine != out.read_text("utf-8")
+    out.write_text(mine, "utf-8")
+    r = cli(*seed)
+    assert r.rc == 2 and "changed since stekker wrote it" in r.err and "--into" in r.err, r.text
+    assert out.read_text("utf-8") == mine
+    r = cli(*seed, "--force")
+    assert r.rc == 0 and "kept as" in r.err, r.text
+    assert (tmp_path / "edited.yaml.bak").read_text("utf-8") == mine and "4200" not in out.read_text("utf-8")
+    out.write_text("# mijn tweede versie\n" + mine, "utf-8")
+    assert cli(*seed, "--force").rc == 0
+    assert (tmp_path / "edited.yaml.bak").read_text("utf-8") == mine  # the first copy stays
+    assert (tmp_path / "edited.yaml.bak.1").read_text("utf-8").startswith("# mijn tweede versie")
+
+
+def test_init_force_keeps_the_users_inventory(tmp_path):
+    """Exploratory test M6 (2026-12-06): `audit init --force` replaced an edited inventory.yaml
+    without a copy. It now keeps a changed file as .bak; an unchanged one is simply rewritten."""
+    assert cli("audit", "init", str(tmp_path)).rc == 0
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text("organisation: Bakkerij De Gouden Krakeling\n", "utf-8")
+    r = cli("audit", "init", str(tmp_path))
+    assert r.rc == 2 and inv.read_text("utf-8").startswith("organisation: Bakkerij")
+    r = cli("audit", "init", str(tmp_path), "--force")
+    assert r.rc == 0 and "kept as" in r.err, r.text
+    assert (tmp_path / "inventory.yaml.bak").read_text("utf-8") == "organisation: Bakkerij De Gouden Krakeling\n"
+    assert inv.read_bytes() == TEMPLATE.read_bytes()
+    assert not (tmp_path / "inventory-example.yaml.bak").exists()  # unchanged: nothing to keep
+
+
+@pytest.mark.parametrize("text, want", [
+    # an unquoted Dutch decimal in a ','-file: 99 and 95 in two columns, every later column shifted
+    ("name,category,product,annual_cost,users,notes\nCRM,crm,HubSpot,99,95,5,via reseller\n",
+     'x.csv:2: row has 7 cells, the header has 6 (an amount with a comma must be quoted, e.g. "99,95")'),
+    ("name;category;product;annual_cost\nCRM;crm;HubSpot;1200;extra;more\n",
+     "x.csv:2: row has 6 cells, the header has 4 (a value containing ';' must be quoted)"),
+    ("name;category;product;annual_cost\nCRM;crm;1200\n",
+     "x.csv:2: row has 3 cells, the header has 4 (a cell is missing; leave an unknown value empty)"),
+])
+def test_a_csv_row_that_does_not_match_the_header_is_refused(text, want):
+    """Exploratory test H3 (2026-12-06): `CRM,crm,HubSpot,99,95,5,via reseller` under a six-column
+    header passed `check`: annual_cost 99 (meant 99,95), users 95 (meant 5), "via reseller" dropped."""
+    with pytest.raises(InventoryError) as ei:
+        load_text(text, "x.csv")
+    assert [str(p) for p in ei.value.problems] == [want]
+
+
+def test_excel_padding_is_not_a_value():
+    """Exploratory test M1 (2026-12-06): Excel saves `# currency: EUR` typed in column A as
+    `# currency: EUR;;;;;;` (refused: unknown currency 'EUR;;;;'), and the organisation kept the
+    ';;;;' in the report's title. Trailing separators on '#' lines, on the header and on rows
+    (beyond the last column) are padding."""
+    text = ("# organisation: Bakkerij De Gouden Krakeling B.V.;;;;;;\r\n"
+            "# currency: EUR;;;;;;\r\n# it_budget: 24.000;;;;;;\r\n# employees: 12 ;;;;;;\r\n"
+            '"# contact: Jansen; De Vries";;;;;;\r\n'
+            ";;;;;;\r\n"
+            "name;category;product;annual_cost;;;\r\n"
+            "Boekhouding;accounting;Exact Online;1.200,50;;;\r\n")
+    inv = load_text(text, "x.csv")
+    assert inv.organisation == "Bakkerij De Gouden Krakeling B.V." and inv.currency == "EUR"
+    assert inv.it_budget == Decimal(24000) and inv.employees == 12
+    assert inv.items[0].annual_cost == Decimal("1200.50")
+
+
+def test_unknown_cost_is_never_zero_and_partial_totals_say_at_least():
+    """Exploratory tests H5/H6 (2026-12-06): a vendor whose costs are all unknown showed "0%" of
+    the IT budget and of spend (JSON "share_of_budget": "0"), and with 2 of 8 costs unknown the
+    price-doubling sentence and the total row dropped the "at least" the first line had."""
+    import re as _re
+
+    from stekker import kb as K
+
+    inv = load_text("it_budget: 10000\nitems:\n"
+                    "  - {name: Mail, category: email, product: Microsoft 365, annual_cost: 1000}\n"
+                    "  - {name: Teams, category: communication, product: Microsoft Teams}\n"
+                    "  - {name: Drive, category: cloud_storage, product: Google Drive}\n", "x.yaml")
+    a = run_audit(inv, K.load(), "2026-01-01")
+    d = a.to_dict()
+    price, conc = d["scenarios"]["price"], d["scenarios"]["concentration"]
+    google = next(v for v in price["vendors"] if "Drive" in v["items"])
+    assert google["current"] is None and google["extra"] is None and google["share_of_budget"] is None
+    ms = next(v for v in price["vendors"] if "Mail" in v["items"])
+    assert ms["at_least"] is True and ms["share_of_budget"] == "0.1"
+    assert price["at_least"] is True and price["total_extra"] == "1000"
+    gshare = next(s for s in conc["vendors"] if s["items"] == ["Drive"])
+    assert gshare["spend"] is None and gshare["spend_share"] is None and conc["spend_complete"] is False
+    for lang, word, unknown in (("nl", "ten minste", "onbekend"), ("en", "at least", "unknown")):
+        ctx = context(a, lang)
+        line = next(x for x in ctx["summary"] if "IT" in x and "%" in x)
+        assert line.count(word) == 2, line  # the extra cost and its share of the budget
+        html = render_html(a, lang)
+        foot = _re.search(r"<tfoot>.*?</tfoot>", html, _re.S).group(0)
+        assert foot.count(word) == 3, foot
+        rows = _re.findall(r"<tr><th scope=\"row\">Alphabet[^<]*</th>.*?</tr>", html)
+        assert rows and all(">0%<" not in r and ">€ 0<" not in r and ">€0<" not in r for r in rows), rows
+        assert all(f">{unknown}<" in r for r in rows)
+
+
+def test_table_cells_wrap_long_names():
+    """Exploratory test H7 (2026-12-06): a long unbroken name pushed figures out of the PDF; the
+    audit's table cells wrap anywhere (the Chromium check: test_audit_browser.py)."""
+    css = (Path(C.__file__).parent / "templates" / "report.css").read_text("utf-8")
+    for sel in ("th,td", "caption"):  # a caption is as wide as its longest word, and the table with it
+        rule = re.search(r"(?m)^" + re.escape(sel) + r"\{([^}]*)\}", css).group(1)
+        assert "overflow-wrap:anywhere" in rule, sel
+
+
+def test_look_back_moves_only_29_february_and_as_of_is_bounded():
+    """Exploratory test H4 (2026-12-06): `as_of: 0001-01-01` passed `check` and crashed `report`
+    (exit 4: year -4 out of range in the 5-year look-back). The look-back moves only 29 February
+    (to the 28th), and an inventory's as_of obeys the bounds of --as-of (1900 to today)."""
+    from stekker.dates import years_before
+
+    assert years_before(dt.date(2026, 12, 6), 5) == dt.date(2021, 12, 6)
+    assert years_before(dt.date(2024, 2, 29), 5) == dt.date(2019, 2, 28)
+    assert years_before(dt.date(2024, 2, 29), 4) == dt.date(2020, 2, 28)
+    assert years_before(dt.date(3, 1, 1), 5) == dt.date.min
+    item = Item(name="Boekhouding", category="accounting", product="Exact Online")
+    assert resolve_item(item, test_kb(), dt.date(3, 1, 1)).owner_changes == []  # no crash
+    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    for day, why in (("0001-01-01", "before 1900-01-01"), ("1899-12-31", "before 1900-01-01"),
+                     (tomorrow.isoformat(), "is in the future")):
+        with pytest.raises(InventoryError) as ei:
+            load_text(f"as_of: {day}\nitems:\n  - {{name: A, category: crm, product: HubSpot}}\n", "x.yaml")
+        (p,) = ei.value.problems
+        assert p.line == 1 and p.field == "as_of" and why in p.message, str(p)
+    assert load_text("as_of: 1900-01-01\nitems:\n  - {name: A, category: crm, product: HubSpot}\n", "x.yaml").as_of
+
+
+def test_an_old_or_overtaken_announcement_is_not_a_pending_owner():
+    """Exploratory test H8 (2026-12-06): Apax's 2014 offer for Exact was shown in every report as
+    a pending "new or announced owner" (and weighed 1.25x), although KKR took control of Exact in
+    2019. An announced deal is pending only while it is inside the look-back window and no later
+    change of control of that company (a completed deal or a new ownership period) exists."""
+    from stekker.audit.resolve import Link, owner_changes
+
+    def pending(events, ownership=None, as_of="2026-01-01"):
+        kb = FakeKB({"co": ("Co B.V.", "NL"), "buyer": ("Buyer Ltd", "GB"), "other": ("Other Inc.", "US")},
+                    ownership=ownership, events={"co": events})
+        kb.companies["co"].ownership = [SimpleNamespace(parent=p, since=s, until=u)
+                                        for p, s, u in (ownership or {}).get("co", [])]
+        d = dt.date.fromisoformat(as_of)
+        chain = [Link(id=c, name=kb.company(c).name, country=kb.company(c).country) for c in kb.chain("co", d)]
+        return [c for c in owner_changes(kb, chain, d) if c.kind == "pending"]
+
+    assert len(pending([("2025-06-01", "announced", "buyer", "offer")])) == 1  # still open: pending
+    # older than the 5-year look-back
+    assert pending([("2014-12-15", "announced", "buyer", "offer")]) == []
+    assert len(pending([("2014-12-15", "announced", "buyer", "offer")], as_of="2016-01-01")) == 1
+    # a later completed deal with someone else
+    assert pending([("2022-01-10", "announced", "buyer", "offer"), ("2023-03-01", "completed", "other", "sold")]) == []
+    # a later ownership period (control moved, recorded as dated ownership)
+    own = {"co": [("other", dt.date(2023, 3, 1), None)]}
+    assert pending([("2022-01-10", "announced", "buyer", "offer")], ownership=own) == []
+    # a completion after the as-of day does not count yet
+    assert len(pending([("2022-01-10", "announced", "buyer", "offer"), ("2025-03-01", "completed", "other", "x")],
+                       as_of="2024-01-01")) == 1
+
+
+def test_seed_from_a_scan_that_measured_nothing_names_the_domains(tmp_path):
+    """Exploratory test H9 (2026-12-06): `seed --scan 1` on a scan that measured nothing (it never
+    finished) printed `items: []` with exit 0 - a DNS failure read as "nothing detected" - and
+    `--scan 1 --domain example.nl` said the scan had no such domain. A domain of the scan without
+    an attribution is now NOT MEASURED, named, exit 1."""
+    from stekker.store import Store
+
+    db = tmp_path / "s.db"
+    st = Store.open(str(db))
+    sid = st.create_scan(tool_version="0.1.0", plan_version=1, input_path="in.txt", input_sha256="ab" * 32,
+                         resolvers=["127.0.0.1:53"], options={})
+    st.add_targets(sid, [{"domain": "example.nl", "organisation": "O", "sector": "bedrijf"}])
+    st.close()
+    for extra in ((), ("--domain", "example.nl")):
+        r = cli("audit", "seed", "--scan", str(sid), "--db", str(db), *extra)
+        assert r.rc == 1, r.text
+        assert "NOT MEASURED (DNS error) for example.nl" in r.out and "could not be measured" in r.err
+    r = cli("audit", "seed", "--scan", str(sid), "--db", str(db), "--domain", "other.nl")
+    assert r.rc == 2 and "has no domain" in r.err

@@ -74,3 +74,34 @@ def test_hostile_product_name_stays_inert(tmp_path):
     assert "<title>Who can pull the plug on us?" in dom  # the title was not rewritten by a script
     png = screenshot(page, tmp_path / "hostile.png", size="1000,1400")
     assert _png_size(png)[2] > 20_000
+
+
+def test_a_long_unbroken_name_does_not_push_figures_off_the_page(tmp_path):
+    """Exploratory test H7 (2026-12-06): one 150-character item name without spaces (a pasted
+    portal URL) made every table wider than the page; the PDF lost 21 of 30 amounts. Table cells
+    now wrap anywhere: at the printed page's width nothing sticks out and every amount is inside."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    from stekker.audit.loader import load_text
+
+    long = "https://portal.example.com/" + "x" * 150
+    inv = load_text("it_budget: 20000\nitems:\n"
+                    f"  - {{name: '{long}', category: email, product: Microsoft 365, annual_cost: 2400000, users: 12,"
+                    " criticality: high, stops: [e-mail]}\n"
+                    "  - {name: Boekhouding, category: accounting, product: Exact Online, annual_cost: 1200}\n", "x.yaml")
+    page_file = tmp_path / "long.html"
+    for lang in ("nl", "en"):
+        page_file.write_text(render_html(run_audit(inv, test_kb(), "2026-01-01"), lang), encoding="utf-8")
+        with playwright.sync_playwright() as p:
+            b = p.chromium.launch(executable_path=find_chromium(), args=["--no-sandbox"])
+            try:
+                page = b.new_page(viewport={"width": 700, "height": 1000})  # A4 minus margins, about 700 px
+                page.emulate_media(media="print")
+                page.goto(page_file.as_uri())
+                width = page.evaluate("document.documentElement.scrollWidth")
+                outside = page.evaluate("""() => [...document.querySelectorAll('td.num')]
+                    .filter(td => td.getBoundingClientRect().right > window.innerWidth + 1)
+                    .map(td => td.textContent)""")
+            finally:
+                b.close()
+        assert width <= 700, (lang, width)
+        assert outside == [], (lang, outside[:5])

@@ -7,7 +7,32 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any, Mapping
 
-__all__ = ["as_date", "as_datetime", "scan_day"]
+__all__ = ["EARLIEST_AS_OF", "as_date", "as_datetime", "as_of_out_of_range", "scan_day", "years_before"]
+
+EARLIEST_AS_OF = _dt.date(1900, 1, 1)  # no ownership record reaches further back
+
+
+def as_of_out_of_range(day: _dt.date) -> str | None:
+    """Why ``day`` cannot be an "as of" date - before :data:`EARLIEST_AS_OF`, or after today
+    (ownership is known up to today; a later day would present today's owners as the future's) -
+    or None. One rule for ``--as-of`` and an inventory's ``as_of:``."""
+    today = _dt.date.today()
+    if day < EARLIEST_AS_OF:
+        return (f"{day.isoformat()} is before {EARLIEST_AS_OF.isoformat()}; the knowledge base's ownership "
+                "records do not reach that far")
+    if day > today:
+        return f"{day.isoformat()} is in the future; ownership is known up to today ({today.isoformat()})"
+    return None
+
+
+def years_before(day: _dt.date, years: int) -> _dt.date:
+    """The same day ``years`` earlier; 29 February becomes 28 February in a year without it
+    (every other day keeps its day of the month). Not before 1 January of year 1."""
+    if day.year - years < 1:
+        return _dt.date.min
+    if day.month == 2 and day.day == 29:
+        day = day.replace(day=28)
+    return day.replace(year=day.year - years)
 
 
 def as_date(d: _dt.date | str | float | None) -> _dt.date:

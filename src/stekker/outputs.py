@@ -145,8 +145,53 @@ def _is_audit_json(path: Path) -> bool:
     return isinstance(doc, dict) and "items" in doc and "scenarios" in doc
 
 
+# A file stekker writes for the user to edit (a seeded inventory) carries a hash of its own
+# content: it counts as stekker's output - replaceable without --force - only while unchanged.
+STAMP_PREFIX = "# stekker-sha256: "
+_STAMP_LINE = re.compile(rb"^# stekker-sha256: ([0-9a-f]{64})\r?\n", re.M)
+
+
+def stamp(text: str, after_line: int = 1) -> str:
+    """``text`` with a ``# stekker-sha256: ...`` line (after its first ``after_line`` lines) holding
+    the SHA-256 of the text without that line: :func:`unchanged_since_written` tells an edit."""
+    import hashlib
+
+    lines = text.splitlines(keepends=True)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return "".join(lines[:after_line]) + STAMP_PREFIX + digest + "\n" + "".join(lines[after_line:])
+
+
+def unchanged_since_written(data: bytes) -> bool:
+    """Whether ``data`` (a file's bytes) still holds exactly what :func:`stamp` wrote: False for a
+    file without the stamp line, or with any byte changed since."""
+    import hashlib
+
+    m = _STAMP_LINE.search(data)
+    if m is None:
+        return False
+    rest = data[:m.start()] + data[m.end():]
+    return hashlib.sha256(rest).hexdigest() == m.group(1).decode("ascii")
+
+
 def _is_inventory_seed(path: Path) -> bool:
-    return _head(path, 200).startswith(b"# Seeded by `stekker audit seed`")
+    if not _head(path, 200).startswith(b"# Seeded by `stekker audit seed`"):
+        return False
+    if path.stat().st_size > 64 * 1024 * 1024:
+        return False
+    return unchanged_since_written(path.read_bytes())  # edited by the user: the user's file now
+
+
+def keep_copy(path: str | os.PathLike) -> Path:
+    """Copy ``path`` to ``path.bak`` - or ``.bak.1``, ``.bak.2``, ...: never over an earlier copy -
+    before a command replaces it; returns the copy (OSError when it cannot be made)."""
+    import shutil
+
+    p = Path(path)
+    backup, n = p.with_name(p.name + ".bak"), 1
+    while backup.exists() or backup.is_symlink():
+        backup, n = p.with_name(f"{p.name}.bak.{n}"), n + 1
+    shutil.copy2(p, backup)
+    return backup
 
 
 def _is_validation_md(path: Path) -> bool:
@@ -225,6 +270,11 @@ def check_output(path: str | os.PathLike, kind: str, *, option: str = "output", 
         if magic == SQLITE_MAGIC:
             raise OutputError(f"{option} {shown} is a SQLite database; stekker never overwrites one")
         if not force and not is_stekker_output(p, kind):
+            if kind == "inventory" and _head(p, 200).startswith(b"# Seeded by `stekker audit seed`"):
+                raise OutputError(f"{option} {shown} has been changed since stekker wrote it (or has no "
+                                  "stekker-sha256 line): replacing it would lose your edits; add the detected "
+                                  f"items to it with --into {shown}, choose another file name, or use --force "
+                                  "(your file is then kept as .bak)")
             raise OutputError(f"{option} {shown} exists and is not an earlier stekker {kind} output; "
                               "use --force to replace it, or choose another file name")
     return p

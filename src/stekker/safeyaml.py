@@ -165,16 +165,58 @@ def load_user_yaml(data: bytes | str, file: str = "<input>") -> Any:
         loader.dispose()
 
 
-def read_user_yaml(path: Any) -> Any:
-    """Read and parse a user's YAML file (size checked before reading it all)."""
-    from pathlib import Path
+class UserFileError(ValueError):
+    """A user's input file that is not read: not a regular file, too large, unreadable.
+    The message does not name the file (the caller does)."""
 
-    p = Path(path)
+
+def read_user_file(path: Any, limit: int = MAX_BYTES) -> bytes:
+    """The bytes of a user's input file, reading at most ``limit`` + 1 bytes whatever the
+    file is: a FIFO, a character device (``/dev/zero``) or a socket is refused before it
+    is read (its size says nothing, and reading it blocks or never ends), and a regular
+    file that turns out larger than ``limit`` is refused (:class:`UserFileError`)."""
+    import os
+    import stat
+
+    def kind(mode: int) -> str | None:
+        if stat.S_ISREG(mode):
+            return None
+        if stat.S_ISDIR(mode):
+            return "is a directory, not a file"
+        what = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or
+                stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+        return f"is {what}, not a regular file; give a file"
+
+    mib = limit // (1024 * 1024)
     try:
-        size = p.stat().st_size
-        if size > MAX_BYTES:
-            raise YAMLInputError(f"{p} is larger than {MAX_BYTES // (1024 * 1024)} MiB")
-        data = p.read_bytes()
+        why = kind(os.stat(path).st_mode)  # before opening: opening a FIFO or a device can block
+        if why:
+            raise UserFileError(why)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+        try:
+            why = kind(os.fstat(fd).st_mode)  # the file opened, not one swapped in since the stat
+            if why:
+                raise UserFileError(why)
+            chunks, n = [], 0
+            while n <= limit:
+                b = os.read(fd, min(1 << 20, limit + 1 - n))
+                if not b:
+                    break
+                chunks.append(b)
+                n += len(b)
+        finally:
+            os.close(fd)
     except OSError as exc:
-        raise YAMLInputError(f"cannot read {p}: {exc.strerror or exc}") from None
-    return load_user_yaml(data, str(p))
+        raise UserFileError(f"cannot read: {exc.strerror or exc}") from None
+    if n > limit:
+        raise UserFileError(f"larger than {mib} MiB; not an input file stekker reads")
+    return b"".join(chunks)
+
+
+def read_user_yaml(path: Any) -> Any:
+    """Read (:func:`read_user_file`: bounded, regular files only) and parse a user's YAML file."""
+    try:
+        data = read_user_file(path)
+    except UserFileError as exc:
+        raise YAMLInputError(f"{path}: {exc}") from None
+    return load_user_yaml(data, str(path))

@@ -93,6 +93,20 @@ def parse_yaml(text: str, file: str) -> tuple[Any, dict[tuple, int]]:
 
 
 # ---------------------------------------------------------------------- CSV
+def _meta_line(line: str) -> str:
+    """A line before the header as the user typed it: Excel saves ``# currency: EUR`` typed in
+    column A as ``# currency: EUR;;;;;;`` (the row padded to the sheet's width), and quotes the
+    cell when the value holds the separator (``"# organisation: De Vries, Jansen";;;``)."""
+    s = line.strip()
+    if not s.strip(";,\t "):
+        return ""  # an empty row of the sheet: only separators
+    if s.startswith('"#'):
+        s = next(csv.reader([s], delimiter=";" if s.rstrip(";").endswith('"') else ","), [""])[0]
+    elif s.startswith("#"):
+        s = s.rstrip(";,\t ")
+    return s.strip()
+
+
 def parse_csv(text: str, file: str) -> tuple[dict, dict[tuple, int]]:
     """CSV -> (inventory dict, {path: line}).  ``# key: value`` lines before the
     header set organisation/currency/it_budget/employees/as_of."""
@@ -101,7 +115,7 @@ def parse_csv(text: str, file: str) -> tuple[dict, dict[tuple, int]]:
     raw_lines = text.splitlines()
     start = 0
     for i, ln in enumerate(raw_lines):
-        s = ln.strip()
+        s = _meta_line(ln)
         if not s:
             continue
         if s.startswith("#"):
@@ -122,8 +136,10 @@ def parse_csv(text: str, file: str) -> tuple[dict, dict[tuple, int]]:
     # Dutch Excel writes ';'-separated CSV (and 1.200,50 amounts); scan accepts it too
     sep = ";" if first.count(";") > first.count(",") else ("\t" if first.count("\t") > first.count(",") else ",")
     dutch = sep == ";"
-    reader = csv.DictReader(io.StringIO(body), delimiter=sep)
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    reader = csv.reader(io.StringIO(body), delimiter=sep)
+    header = [h.strip() for h in next(reader, [])]
+    while header and not header[-1]:  # Excel pads the header row to the sheet's widest row
+        header.pop()
     problems = []
     unknown = [h for h in header if h and h not in CSV_HEADER]
     if unknown:
@@ -134,17 +150,26 @@ def parse_csv(text: str, file: str) -> tuple[dict, dict[tuple, int]]:
     if problems:
         raise InventoryError(problems)
     items = []
-    for row in reader:
+    for cells in reader:
         # reader.line_num counts physical lines of the body read so far
         line = start + reader.line_num
-        row = {(k or "").strip(): (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k}
+        cells = [c.strip() for c in cells]
+        if not any(cells):
+            continue  # an empty line, or one of only separators (;;;;)
+        while len(cells) > len(header) and not cells[-1]:
+            cells.pop()  # empty cells past the last column: Excel's padding, no value lost
+        if len(cells) != len(header):
+            # a value in the wrong column is a wrong figure (99,95 unquoted in a ','-file is 99 and 95)
+            hint = ('an amount with a comma must be quoted, e.g. "99,95"' if sep == "," else
+                    f"a value containing {'a tab' if sep == chr(9) else repr(sep)} must be quoted")
+            problems.append(Problem(file, line, "", f"row has {len(cells)} cells, the header has {len(header)} "
+                                                    f"({hint if len(cells) > len(header) else 'a cell is missing; leave an unknown value empty'})"))
+            continue
+        row = {k: v for k, v in zip(header, cells) if k}
         if dutch:  # lists within a ';'-separated file are written with ','
             for k in CSV_LIST_FIELDS + ("export_formats",):
                 if isinstance(row.get(k), str) and ";" not in row[k]:
                     row[k] = row[k].replace(",", ";")
-        if any(isinstance(v, list) for v in row.values()):  # more cells than header columns
-            problems.append(Problem(file, start + reader.line_num, "", "more cells than columns in the header"))
-            continue
         for k in ("annual_cost",):
             if isinstance(row.get(k), str):
                 row[k] = parse_amount(row[k], dutch=dutch)
@@ -265,18 +290,13 @@ def load_text(text: str, file: str = "<inventory>", fmt: str | None = None) -> I
 
 def load(path: str | Path) -> Inventory:
     """Load and validate an inventory file (``.yaml``/``.yml`` or ``.csv``)."""
-    from stekker.safeyaml import MAX_BYTES
+    from stekker.safeyaml import UserFileError, read_user_file
 
     p = Path(path)
     try:
-        if p.is_dir():
-            raise InventoryError([Problem(str(p), None, "", "is a directory, not an inventory file")])
-        if p.stat().st_size > MAX_BYTES:
-            raise InventoryError([Problem(str(p), None, "", f"larger than {MAX_BYTES // (1024 * 1024)} MiB; "
-                                                              "not an inventory")])
-        data = p.read_bytes()
-    except OSError as exc:
-        raise InventoryError([Problem(str(p), None, "", f"cannot read: {exc.strerror or exc}")]) from None
+        data = read_user_file(p)  # at most the limit + 1 bytes; a pipe or device is refused unread
+    except UserFileError as exc:
+        raise InventoryError([Problem(str(p), None, "", str(exc))]) from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

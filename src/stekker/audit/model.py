@@ -198,6 +198,16 @@ class Inventory(_Strict):
     def _budget(cls, v):
         return _amount(v)
 
+    @field_validator("as_of")
+    @classmethod
+    def _as_of(cls, v):
+        from stekker.dates import as_of_out_of_range
+
+        why = as_of_out_of_range(v) if v is not None else None
+        if why:  # the bounds of --as-of (one rule): year 1 crashed the look-back, 2062 was a typo
+            raise ValueError(why)
+        return v
+
     @field_validator("currency")
     @classmethod
     def _currency(cls, v: str) -> str:

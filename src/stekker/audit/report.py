@@ -103,6 +103,12 @@ def context(a: Audit, lang: str) -> dict:
     t = lambda k, **kw: C.t(k, lang, **kw)  # noqa: E731
     money = lambda x: fmt_money(x, lang, cur)  # noqa: E731
     pct = lambda x: fmt_pct(x, lang)  # noqa: E731
+
+    def at_least(text: str, lower_bound: bool) -> str:  # a figure with unknown costs left out of it
+        return t("misc.at_least", n=text) if lower_bound else text
+
+    def spend_pct(x: Decimal | None, complete: bool) -> str:  # a share of spend, with what it is of
+        return pct(x) + ("" if complete or x is None else t("misc.known_amounts_only"))
     items = inv.items
     res = a.resolutions
     sc, plan = a.scenarios, a.plan
@@ -126,18 +132,22 @@ def context(a: Audit, lang: str) -> dict:
     known = [(it, r) for it, r in zip(items, res) if r.group != "unknown"]
     known_spend = sum((it.annual_cost or Decimal(0) for it, r in known), Decimal(0))
     if known:
+        known_complete = all(it.annual_cost is not None for it, r in known)
         summary.append(t("summary.non_eu", n=len(non_eu), total=len(known), share=pct(Decimal(len(non_eu)) / len(known)),
-                         spend=pct(non_eu_spend / known_spend) if known_spend else t("misc.unknown")))
+                         spend=spend_pct(non_eu_spend / known_spend, known_complete) if known_spend
+                         else t("misc.unknown")))
     elif n:
         summary.append(t("summary.non_eu_none_known", total=n))
     unknown = [r.item for r in res if r.status != "resolved"]
     if unknown:
         summary.append(t("summary.unknown", n=len(unknown)))
-    budget = t("summary.price_budget", share=pct(sc.price.share_of_budget)) if sc.price.share_of_budget is not None else ""
+    partial = sc.price.at_least  # some costs unknown: every total and share from them is a lower bound
+    budget = (t("summary.price_budget", share=at_least(pct(sc.price.share_of_budget), partial))
+              if sc.price.share_of_budget is not None else "")
     if costs_unknown:
         summary.append(t("summary.price_unknown"))
     else:
-        summary.append(t("summary.price", extra=money(sc.price.total_extra), budget=budget))
+        summary.append(t("summary.price", extra=at_least(money(sc.price.total_extra), partial), budget=budget))
     w = sc.cut.worst
     if w and w.functions:
         summary.append(t("summary.cut", vendor=w.label, nf=len(w.functions), functions=_join(w.functions, lang),
@@ -145,7 +155,8 @@ def context(a: Audit, lang: str) -> dict:
     tv = sc.concentration.top_vendor_functions
     if tv and tv.function_share:
         summary.append(t("summary.concentration", vendor=tv.label, fshare=pct(tv.function_share),
-                         cshare=pct(tv.critical_share), sshare=pct(tv.spend_share)))
+                         cshare=pct(tv.critical_share),
+                         sshare=spend_pct(tv.spend_share, sc.concentration.spend_complete)))
     if sc.owner.items:
         summary.append(t("summary.owner", items=_join(sorted({o.item for o in sc.owner.items}, key=str.casefold), lang)))
     if plan.contracts_soon:
@@ -207,13 +218,13 @@ def context(a: Audit, lang: str) -> dict:
     price_rows = [{
         "label": v.label, "country": C.country_name(v.jurisdiction, lang) if v.jurisdiction else t("misc.unknown"),
         "group": v.group, "systems": ", ".join(v.items),
-        "current": money(None if len(v.cost_unknown) == len(v.items) else v.current),
-        "extra": money(None if len(v.cost_unknown) == len(v.items) else v.extra),
-        "share": pct(v.share_of_budget) if v.share_of_budget is not None else "—",
+        "current": at_least(money(v.current), v.at_least),  # None: unknown, never 0
+        "extra": at_least(money(v.extra), v.at_least),
+        "share": at_least(pct(v.share_of_budget), v.at_least),
     } for v in sc.price.vendors]
-    price = {"rows": price_rows, "total_current": money(None if costs_unknown else sc.price.total_current),
-             "total_extra": money(None if costs_unknown else sc.price.total_extra),
-             "share": pct(sc.price.share_of_budget) if sc.price.share_of_budget is not None else "—",
+    price = {"rows": price_rows, "total_current": at_least(money(sc.price.total_current), partial),
+             "total_extra": at_least(money(sc.price.total_extra), partial),
+             "share": at_least(pct(sc.price.share_of_budget), partial),
              "budget": money(sc.price.it_budget) if sc.price.it_budget else None,
              "cost_unknown": t("misc.cost_unknown", items=", ".join(sc.price.cost_unknown)) if sc.price.cost_unknown else "",
              "by_group": [(t(f"group.{g}"), money(v)) for g, v in sc.price.extra_by_group.items() if v]}
@@ -240,17 +251,17 @@ def context(a: Audit, lang: str) -> dict:
                            "source": d.get("source"), "note": d.get("note") or ""})
     conc = sc.concentration
 
-    no_cost = set(sc.price.cost_unknown)
-
     def share_row(s, kind):
         return {"label": s.label if kind == "vendor" else C.country_name(s.jurisdiction, lang),
                 "fshare": pct(s.function_share), "cshare": pct(s.critical_share), "sshare": pct(s.spend_share),
-                "spend": money(None if s.items and all(i in no_cost for i in s.items) else s.spend),
+                "spend": at_least(money(s.spend), s.spend_at_least),  # None: unknown, never 0
                 "systems": ", ".join(s.items)}
 
     concentration = {"vendors": [share_row(s, "vendor") for s in conc.vendors],
                      "jurisdictions": [share_row(s, "jur") for s in conc.jurisdictions],
-                     "nfunctions": len(conc.all_functions)}
+                     "nfunctions": len(conc.all_functions),
+                     "spend_note": "" if conc.spend_complete or conc.total_spend is None
+                     else t("misc.spend_share_known", items=", ".join(sc.price.cost_unknown))}
 
     # --- alternatives
     feats = C.features()

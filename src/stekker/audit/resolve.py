@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from stekker.audit.catalog import Catalogue, catalogue, jurisdiction_group, norm, scoring
 from stekker.audit.model import Inventory, Item
+from stekker.dates import years_before
 from stekker.kb import as_date as _as_date
 
 
@@ -142,10 +143,7 @@ def owner_changes(kb: KBLike, chain: list[Link], as_of: _dt.date, lookback_years
     if not chain:
         return []
     years = scoring()["owner_change_lookback_years"] if lookback_years is None else lookback_years
-    try:
-        past = as_of.replace(year=as_of.year - years)
-    except ValueError:  # 29 February
-        past = as_of.replace(year=as_of.year - years, day=28)
+    past = years_before(as_of, years)  # only 29 February moves (to the 28th)
     out: list[OwnerChange] = []
     first = chain[0]
     then = _chain(kb, first.id, past)
@@ -182,11 +180,18 @@ def owner_changes(kb: KBLike, chain: list[Link], as_of: _dt.date, lookback_years
         prev = cur
     for link in chain:
         evs = sorted(_events(kb, link.id), key=lambda e: _as_date(_attr(e, "date")))
+        # days on which control of this company moved: completed deals (whoever the buyer) and the
+        # start of each dated ownership period
+        moved = [_as_date(_attr(e2, "date")) for e2 in evs if _attr(e2, "kind") == "completed"]
+        moved += [_as_date(_attr(o, "since")) for o in _attr(_company(kb, link.id), "ownership", None) or []
+                  if _attr(o, "since")]
         for ev in evs:
             if _attr(ev, "kind") != "announced":
                 continue
             d = _as_date(_attr(ev, "date"))
             if d > as_of:
+                continue
+            if d < past:  # older than the look-back: a deal still open after years is not "pending" news
                 continue
             cp = _attr(ev, "counterparty")
             closed = any(
@@ -195,8 +200,9 @@ def owner_changes(kb: KBLike, chain: list[Link], as_of: _dt.date, lookback_years
                 and d <= _as_date(_attr(e2, "date")) <= as_of
                 for e2 in evs
             )
-            # control already lies with the counterparty: the deal evidently completed
-            if closed or any(l.id == cp for l in chain):
+            # control already lies with the counterparty: the deal evidently completed; or control
+            # moved later (to anyone): the announcement is history, not a pending new owner
+            if closed or any(l.id == cp for l in chain) or any(d < m <= as_of for m in moved):
                 continue
             cpc = _company(kb, cp)
             cpj = None

@@ -100,44 +100,54 @@ class PriceVendor:
     jurisdiction: str | None
     group: str
     items: list[str]
-    current: Decimal
-    extra: Decimal
+    current: Decimal | None  # None: none of its costs is known (never 0)
+    extra: Decimal | None
     share_of_budget: Decimal | None
     cost_unknown: list[str]
+    at_least: bool  # some of its costs are unknown: current, extra and share are lower bounds
 
 
 @dataclass
 class PriceDoubles:
     factor: Decimal
-    total_current: Decimal
-    total_extra: Decimal
+    total_current: Decimal | None  # None: no cost in the inventory is known
+    total_extra: Decimal | None
     share_of_budget: Decimal | None
     it_budget: Decimal | None
-    extra_by_group: dict[str, Decimal]
+    extra_by_group: dict[str, Decimal | None]  # None: the group has systems, none with a known cost
     vendors: list[PriceVendor]
     cost_unknown: list[str]
     biggest: PriceVendor | None
+    at_least: bool  # some costs are unknown: the totals and their share are lower bounds
 
 
 def price_doubles(inv: Inventory, res: list[Resolution], factor: Decimal | int = 2) -> PriceDoubles:
     f = Decimal(factor)
     vs: list[PriceVendor] = []
-    by_group: dict[str, Decimal] = {"eu": ZERO, "europe": ZERO, "non_european": ZERO, "unknown": ZERO}
+    by_group: dict[str, Decimal | None] = {"eu": ZERO, "europe": ZERO, "non_european": ZERO, "unknown": ZERO}
+    known_in: set[str] = set()
     budget = inv.it_budget if inv.it_budget else None
     for g in vendor_groups(inv, res):
-        extra = g.cost * (f - 1)
-        by_group[g.group] = by_group.get(g.group, ZERO) + extra
+        known = len(g.cost_unknown) < len(g.items)  # an unknown cost is never read as 0
+        extra = g.cost * (f - 1) if known else None
+        if known:
+            by_group[g.group] = (by_group.get(g.group) or ZERO) + extra
+            known_in.add(g.group)
+        elif g.group not in known_in:
+            by_group[g.group] = None
         vs.append(PriceVendor(key=g.key, label=g.label, jurisdiction=g.jurisdiction, group=g.group,
-                              items=g.items, current=g.cost, extra=extra,
-                              share_of_budget=_share(extra, budget) if budget else None,
-                              cost_unknown=g.cost_unknown))
-    total = sum((it.annual_cost for it in inv.items if it.annual_cost is not None), ZERO)
-    total_extra = total * (f - 1)
+                              items=g.items, current=g.cost if known else None, extra=extra,
+                              share_of_budget=_share(extra, budget) if budget and known else None,
+                              cost_unknown=g.cost_unknown, at_least=known and bool(g.cost_unknown)))
     unknown = [it.name for it in inv.items if it.annual_cost is None]
+    any_known = len(unknown) < len(inv.items)
+    total = sum((it.annual_cost for it in inv.items if it.annual_cost is not None), ZERO) if any_known else None
+    total_extra = total * (f - 1) if total is not None else None
     return PriceDoubles(factor=f, total_current=total, total_extra=total_extra,
-                        share_of_budget=_share(total_extra, budget) if budget else None,
+                        share_of_budget=_share(total_extra, budget) if budget and total_extra is not None else None,
                         it_budget=budget, extra_by_group=by_group, vendors=vs, cost_unknown=unknown,
-                        biggest=vs[0] if vs and vs[0].extra > 0 else None)
+                        biggest=vs[0] if vs and vs[0].extra is not None and vs[0].extra > 0 else None,
+                        at_least=any_known and bool(unknown))
 
 
 # ---------------------------------------------------------------- cut off
@@ -241,16 +251,18 @@ class Share:
     function_share: Decimal | None
     critical_functions: list[str]  # its functions that high-criticality items provide
     critical_share: Decimal | None  # ... as a share of all functions of high-criticality items
-    spend: Decimal
-    spend_share: Decimal | None
+    spend: Decimal | None  # None: none of its costs is known (never 0)
+    spend_share: Decimal | None  # of the known spend (see Concentration.spend_complete)
     items: list[str]
+    spend_at_least: bool  # some of its costs are unknown: spend is a lower bound
 
 
 @dataclass
 class Concentration:
     all_functions: list[str]
     critical_functions: list[str]
-    total_spend: Decimal
+    total_spend: Decimal | None  # None: no cost is known
+    spend_complete: bool  # every cost is known; otherwise spend shares are of the known spend
     vendors: list[Share]
     jurisdictions: list[Share]
     top_vendor_functions: Share | None
@@ -275,12 +287,17 @@ def concentration(inv: Inventory, res: list[Resolution], cuts: CutOffScenario | 
     critf = _funcs([it for it in inv.items if it.criticality == "high"])
     crit_keys = {f.casefold() for f in critf}
 
+    cost_of = {it.name: it.annual_cost for it in inv.items}
+
     def share(c: CutOff, spend: Decimal) -> Share:
         cf = [f for f in c.functions if f.casefold() in crit_keys]
+        n_unknown = sum(1 for i in c.direct if cost_of.get(i) is None)
+        known = n_unknown < len(c.direct) or not c.direct
         return Share(key=c.key, label=c.label, jurisdiction=c.jurisdiction, functions=c.functions,
                      function_share=_share(len(c.functions), len(allf)),
-                     critical_functions=cf, critical_share=_share(len(cf), len(critf)), spend=spend,
-                     spend_share=_share(spend, total), items=c.direct)
+                     critical_functions=cf, critical_share=_share(len(cf), len(critf)),
+                     spend=spend if known else None, spend_share=_share(spend, total) if known else None,
+                     items=c.direct, spend_at_least=known and n_unknown > 0)
 
     vs = [share(c, costs.get(c.key, ZERO)) for c in cuts.vendors]
     js = [share(c, jcosts.get(c.jurisdiction or "", ZERO)) for c in cuts.jurisdictions]
@@ -291,8 +308,10 @@ def concentration(inv: Inventory, res: list[Resolution], cuts: CutOffScenario | 
             return None
         return sorted(xs, key=lambda x: (-getattr(x, attr), x.label.casefold()))[0]
 
+    no_cost = [it for it in inv.items if it.annual_cost is None]
     return Concentration(
-        all_functions=allf, critical_functions=critf, total_spend=total, vendors=vs, jurisdictions=js,
+        all_functions=allf, critical_functions=critf, total_spend=total if len(no_cost) < len(inv.items) else None,
+        spend_complete=not no_cost, vendors=vs, jurisdictions=js,
         top_vendor_functions=top(vs, "function_share"), top_vendor_spend=top(vs, "spend_share"),
         top_jurisdiction_functions=top(js, "function_share"), top_jurisdiction_spend=top(js, "spend_share"),
         unknown_jurisdiction_items=[it.name for it, r in zip(inv.items, res) if not r.jurisdiction],

@@ -175,11 +175,16 @@ def _indent(block: str, n: int) -> str:
 
 
 def to_yaml(inv: dict, failed: list[tuple[str, list[str]]] | None = None) -> str:
+    """The seeded inventory as YAML, with a ``# stekker-sha256:`` line (stekker.outputs.stamp): once
+    the user edits the file, ``seed -o`` no longer replaces it without --force (and then keeps a copy)."""
+    from stekker.outputs import stamp
+
     head = ("# Seeded by `stekker audit seed` from DNS. Items marked detected: true\n"
             "# were seen from outside: confirm each one (add annual_cost, users,\n"
-            "# criticality, stops) or delete it, then add what DNS cannot see.\n")
+            "# criticality, stops) or delete it, then add what DNS cannot see.\n"
+            "# Once you edit this file, `audit seed -o` will not overwrite it (the line below tells).\n")
     head += "".join(line + "\n" for line in not_measured_lines(failed or []))
-    return head + yaml.safe_dump(inv, sort_keys=False, allow_unicode=True, width=100)
+    return stamp(head + yaml.safe_dump(inv, sort_keys=False, allow_unicode=True, width=100), after_line=4)
 
 
 def from_scan(store: Any, scan_id: Any, domain: str | None = None) -> list[dict]:
@@ -194,9 +199,20 @@ def attributions_of(store: Any, scan_id: Any, domain: str | None = None) -> list
 
     d = domain.strip().lower().rstrip(".") if domain else None
     atts = [a for a in load_attributions(store, scan_id) if d is None or a.domain == d]
-    if d is not None and not atts:
+    if d is not None and not atts and store.target(scan_id, d) is None:
         raise LookupError(f"scan {scan_id} has no domain {domain!r}")
-    return atts
+    return atts  # a domain of the scan without an attribution: unmeasured_targets names it
+
+
+def unmeasured_targets(store: Any, scan_id: Any, attributions: Iterable[Any],
+                       domain: str | None = None) -> list[tuple[str, list[str]]]:
+    """(domain, every seeded category) for the scan's domains (or the one ``domain``) that have no
+    attribution at all: the scan did not finish, or measured nothing there. Like
+    :func:`not_measured` - what runs there is not known, never "nothing detected"."""
+    have = {_svc_get(a, "domain") for a in attributions}
+    d = domain.strip().lower().rstrip(".") if domain else None
+    targets = [store.target(scan_id, d)] if d else store.iter_targets(scan_id)
+    return [(t["domain"], list(ORDER)) for t in targets if t and t["domain"] not in have]
 
 
 def scan_one_domain(store: Any, domain: str, resolvers: list[str] | None = None,

@@ -36,6 +36,8 @@ def _load_inventory(path: Path):
     try:
         return load(path)
     except InventoryError as exc:
+        if len(exc.problems) == 1 and exc.problems[0].line is None and not exc.problems[0].field:
+            _fail(str(exc.problems[0]), 2)  # about the file as a whole (a pipe, too large, not text): one line
         echo(f"{len(exc.problems)} problem(s) in {_visible(path)}:", err=True)
         for p in exc.problems:
             echo(f"  {_visible(p)}", err=True)
@@ -62,7 +64,7 @@ def _check_out(path: Optional[Path], kind: str, option: str, force: bool, inputs
 def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Path], into: Optional[Path],
           resolver: Optional[str], force: bool = False) -> None:
     from stekker.audit import seed as S
-    from stekker.safeyaml import YAMLInputError, load_user_yaml
+    from stekker.safeyaml import UserFileError, YAMLInputError, load_user_yaml, read_user_file
 
     if not scan and not domain:
         _fail("give --scan ID (optionally with --domain D to pick one domain of it) or --domain D to scan it now", 2)
@@ -81,13 +83,18 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
     if into is not None and into.suffix.lower() in (".csv", ".tsv", ".txt"):
         _fail(f"--into {into}: --into adds to a YAML inventory; for a CSV inventory write the detected items "
               "to a new file (-o seeded.yaml) and copy what you keep into your CSV (nothing was changed)", 2)
+    from stekker.outputs import is_stekker_output, keep_copy
+
+    replaced_by_force = False  # -o over a file that is not stekker's unchanged output: a copy is kept
     if out is not None and not (into is not None and out.exists() and into.exists() and out.samefile(into)):
         _check_out(out, "inventory", "--output", force, db=db)
-    existing = None
+        replaced_by_force = out.is_file() and not is_stekker_output(out, "inventory")
+    existing, into_bytes = None, b""
     if into is not None and into.exists():
         try:
-            existing = load_user_yaml(into.read_bytes(), str(into)) or {}
-        except (YAMLInputError, OSError) as exc:
+            into_bytes = read_user_file(into)  # bounded; a pipe or device is refused unread
+            existing = load_user_yaml(into_bytes, str(into)) or {}
+        except (YAMLInputError, UserFileError) as exc:
             _fail(f"--into {into}: {exc}", 2)
         if not isinstance(existing, dict):
             _fail(f"--into {into}: expected an inventory (a mapping with 'items:')", 2)
@@ -119,7 +126,11 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
         atts = S.attributions_of(store, scan_id, domain)  # loaded once: the items and what failed
     except Exception as exc:  # noqa: BLE001
         _fail(f"cannot load attributions of scan {scan_id}: {exc}")
-    items, failed = S.seed_items(atts), S.not_measured(atts)
+    try:  # a domain of the scan with no attribution (the scan did not finish there) is not measured
+        unmeasured = S.unmeasured_targets(store, scan_id, atts, domain)
+    except Exception as exc:  # noqa: BLE001
+        _fail(f"cannot load the domains of scan {scan_id}: {exc}")
+    items, failed = S.seed_items(atts), S.not_measured(atts) + unmeasured
     inv = S.merge(existing, items)
     text = S.to_yaml(inv, failed)
     target = out or into
@@ -128,7 +139,7 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
         # the user's own file: add the new items to its text, keeping every comment and line; when
         # its shape does not allow that, the rewritten file comes with a copy of the original
         try:
-            kept = S.append_to_text(into.read_text("utf-8"), added)
+            kept = S.append_to_text(into_bytes.decode("utf-8"), added)
             if kept is not None and load_user_yaml(kept, str(into)) != inv:
                 kept = None  # the text does not read back as the merged inventory: rewrite (with a copy)
         except (YAMLInputError, OSError, UnicodeDecodeError):
@@ -139,18 +150,18 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
                 kept = "".join(line + "\n" for line in S.not_measured_lines(failed) if line not in have) + kept
             text = kept
         elif target == into:
-            import shutil
-
-            backup = into.with_name(into.name + ".bak")
-            n = 1
-            while backup.exists():  # never over an earlier copy
-                backup, n = into.with_name(f"{into.name}.bak.{n}"), n + 1
             try:
-                shutil.copy2(into, backup)
+                backup = keep_copy(into)  # never over an earlier copy
             except OSError as exc:
                 _fail(f"--into {into}: cannot keep a copy of it before rewriting ({exc.strerror or exc})", 2)
             echo(f"note: {into} is rewritten (its list could not be extended in place); your original, with its "
                  f"comments, is kept as {backup}", err=True)
+    if target and target is out and replaced_by_force:
+        try:
+            backup = keep_copy(out)
+        except OSError as exc:
+            _fail(f"--output {out}: cannot keep a copy of it before replacing it ({exc.strerror or exc})", 2)
+        echo(f"note: {out} is replaced (--force); the file as it was is kept as {backup}", err=True)
     if target:
         from stekker.outputs import write_text
 
@@ -213,7 +224,7 @@ def init(
         _fail(f"cannot create {dir}: {exc.strerror or exc}", 2)
     pairs = [(DATA_DIR / "inventory_template.yaml", dir / "inventory.yaml"),
              (DATA_DIR / "inventory_example.yaml", dir / "inventory-example.yaml")]
-    from stekker.outputs import SQLITE_MAGIC, replacing
+    from stekker.outputs import SQLITE_MAGIC, keep_copy, replacing
 
     for src, dst in pairs:
         if dst.exists() and not force:
@@ -221,6 +232,12 @@ def init(
         if dst.is_dir() or (dst.is_file() and dst.read_bytes()[:16] == SQLITE_MAGIC):
             _fail(f"{dst} is a directory or a database; stekker never overwrites one", 2)
     for src, dst in pairs:
+        if dst.is_file() and (dst.stat().st_size != src.stat().st_size or dst.read_bytes() != src.read_bytes()):  # --force over a file the user changed
+            try:
+                backup = keep_copy(dst)
+            except OSError as exc:
+                _fail(f"cannot keep a copy of {dst} before replacing it ({exc.strerror or exc}); nothing replaced", 2)
+            echo(f"note: {dst} differed from stekker's; the file as it was is kept as {backup}", err=True)
         with replacing(dst) as tmp:
             shutil.copyfile(src, tmp)
         echo(f"wrote {dst}")

@@ -3,7 +3,6 @@ option and opening the store with a readable error."""
 
 from __future__ import annotations
 
-import datetime as _dt
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -52,15 +51,13 @@ def open_store(db: str, create: bool = False) -> "Store":
         raise fail(str(exc)) from None
 
 
-EARLIEST_AS_OF = _dt.date(1900, 1, 1)  # no ownership record reaches further back
-
-
 def as_of_day(text: Any) -> Any:
     """The day of an ``--as-of`` option (None when not given): ``error: ...``,
     exit 2, for text that is not a YYYY-MM-DD date, a day before 1900 and a day after today
-    (ownership is known up to today; a later day would present today's
-    owners as the future's)."""
+    (stekker.dates.as_of_out_of_range: the same bounds as an inventory's ``as_of:``)."""
     import datetime as dt
+
+    from stekker.dates import as_of_out_of_range
 
     if text is None:
         return None
@@ -68,13 +65,9 @@ def as_of_day(text: Any) -> Any:
         day = dt.date.fromisoformat(str(text))
     except ValueError:
         raise fail(f"--as-of {text!r} is not a date (YYYY-MM-DD)") from None
-    today = dt.date.today()
-    if day < EARLIEST_AS_OF:
-        raise fail(f"--as-of {day.isoformat()} is before {EARLIEST_AS_OF.isoformat()}; the knowledge base's "
-                   "ownership records do not reach that far") from None
-    if day > today:
-        raise fail(f"--as-of {day.isoformat()} is in the future; ownership is known up to today "
-                   f"({today.isoformat()})") from None
+    why = as_of_out_of_range(day)
+    if why:
+        raise fail(f"--as-of {why}") from None
     return day
 
 
