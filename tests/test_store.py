@@ -36,12 +36,8 @@ def _pg_schema_url(schema: str) -> str:
     return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db(request, tmp_path):
-    """A database spec (path or URL) for a fresh, empty database."""
-    if request.param == "sqlite":
-        yield str(tmp_path / "stekker.db")
-        return
+def _fresh_pg_schema():
+    """Yield the URL of a new, empty PostgreSQL schema; dropped afterwards."""
     if not PG_URL:
         pytest.skip("STEKKER_TEST_PG not set")
     import psycopg
@@ -54,6 +50,21 @@ def db(request, tmp_path):
     finally:
         with psycopg.connect(PG_URL.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db(request, tmp_path):
+    """A database spec (path or URL) for a fresh, empty database."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "stekker.db")
+        return
+    yield from _fresh_pg_schema()
+
+
+@pytest.fixture
+def pg_db():
+    """A fresh, empty PostgreSQL schema's URL (the PostgreSQL-only tests)."""
+    yield from _fresh_pg_schema()
 
 
 @pytest.fixture
@@ -553,12 +564,11 @@ def test_another_programs_sqlite_file_is_not_touched(tmp_path):
 
 
 @pytest.mark.postgres
-def test_another_applications_postgresql_database_is_not_written(db):
+def test_another_applications_postgresql_database_is_not_written(pg_db):
     """Exploratory test (explore-d H4): `scan --db postgresql://.../otherapp`
     created stekker's seven tables next to another application's `customers`
     table (SQLite refused the same). Now refused the same way, nothing created."""
-    if not db.startswith("postgresql"):
-        pytest.skip("PostgreSQL only (SQLite: the test above)")
+    db = pg_db
     import sqlalchemy as sa
 
     from stekker.store import Store, StoreError
@@ -782,12 +792,11 @@ def test_processes_opening_a_new_sqlite_file_at_once_all_succeed(tmp_path):
 
 
 @pytest.mark.postgres
-def test_a_postgresql_password_is_never_printed(db, tmp_path):
+def test_a_postgresql_password_is_never_printed(pg_db, tmp_path):
     """Exploratory test (explore-d M1): the password of a --db URL was printed
     in the `scans` title, the "resume with" hint, `data import --db` and the
     bad-URL error. Each now shows `user:***@`."""
-    if not db.startswith("postgresql"):
-        pytest.skip("PostgreSQL only")
+    db = pg_db
     import subprocess
     import sys
 
@@ -818,12 +827,11 @@ def test_a_postgresql_password_is_never_printed(db, tmp_path):
 
 
 @pytest.mark.postgres
-def test_a_postgresql_server_lost_mid_scan_gives_the_resume_command(db, tmp_path, monkeypatch):
+def test_a_postgresql_server_lost_mid_scan_gives_the_resume_command(pg_db, tmp_path, monkeypatch):
     """Exploratory test (explore-d M5): the PostgreSQL server stopped mid-scan
     gave exit 2 (a usage error), a message with escaped newlines (\\x0a\\x09)
     and no resume hint. Now exit 3 (network), one line, the resume command."""
-    if not db.startswith("postgresql"):
-        pytest.skip("PostgreSQL only")
+    db = pg_db
     import sqlalchemy.exc as sa_exc
     from typer.testing import CliRunner
 
