@@ -273,6 +273,20 @@ def scenario_inventory(budget=20000) -> tuple[Inventory, list]:
     return i, resolve(i, test_kb(), "2020-01-01")
 
 
+def test_a_vendor_whose_control_is_not_researched_is_not_grouped_by_its_seat():
+    """Exploratory test (explore-c H8): Veeam (controller not researched in
+    the knowledge base: controller_unknown) was grouped 'Europe (non-EU)' by
+    its Swiss seat; the DNS judge already says 'unknown' for such a company.
+    Now the audit does too, with the reason."""
+    from stekker import kb as K
+
+    kb = K.load()
+    assert kb.company("veeam").controller_unknown
+    r = resolve_item(Item(name="Back-up", category="backup", product="Veeam Backup"), kb, "2026-01-01")
+    assert r.company == "veeam" and r.group == "unknown" and r.jurisdiction is None
+    assert r.reason == "controller_unknown" and r.status != "resolved"
+
+
 def test_price_doubles_exact_numbers():
     i, res = scenario_inventory()
     p = price_doubles(i, res)
