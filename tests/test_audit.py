@@ -273,6 +273,20 @@ def scenario_inventory(budget=20000) -> tuple[Inventory, list]:
     return i, resolve(i, test_kb(), "2020-01-01")
 
 
+def test_a_vendor_whose_control_is_not_researched_is_not_grouped_by_its_seat():
+    """Exploratory test (explore-c H8): Veeam (controller not researched in
+    the knowledge base: controller_unknown) was grouped 'Europe (non-EU)' by
+    its Swiss seat; the DNS judge already says 'unknown' for such a company.
+    Now the audit does too, with the reason."""
+    from stekker import kb as K
+
+    kb = K.load()
+    assert kb.company("veeam").controller_unknown
+    r = resolve_item(Item(name="Back-up", category="backup", product="Veeam Backup"), kb, "2026-01-01")
+    assert r.company == "veeam" and r.group == "unknown" and r.jurisdiction is None
+    assert r.reason == "controller_unknown" and r.status != "resolved"
+
+
 def test_price_doubles_exact_numbers():
     i, res = scenario_inventory()
     p = price_doubles(i, res)
@@ -1156,3 +1170,35 @@ def test_seed_from_a_scan_that_measured_nothing_names_the_domains(tmp_path):
         assert "NOT MEASURED (DNS error) for example.nl" in r.out and "could not be measured" in r.err
     r = cli("audit", "seed", "--scan", str(sid), "--db", str(db), "--domain", "other.nl")
     assert r.rc == 2 and "has no domain" in r.err
+
+
+def test_dutch_spreadsheet_values_and_a_missing_criticality(tmp_path):
+    """Exploratory test (explore-c M2, M4): a Dutch Excel writes 30-9-2026,
+    WAAR/ONWAAR; a Dutch user writes hoog. These were refused with pydantic's
+    'Input should be a valid date ... input is too short'; a missing
+    criticality silently became 'medium'."""
+    from stekker.audit import report as R
+    from stekker.audit.loader import load
+
+    p = tmp_path / "inv.csv"
+    p.write_text("name;category;product;criticality;contract_end;data_sensitivity;export_api\n"
+                 "Boekhouding;accounting;Exact Online;hoog;30-9-2026;vertrouwelijk;WAAR\n"
+                 "Chat;communication;Slack;;;;ONWAAR\n", encoding="utf-8")
+    inv = load(p)
+    a, b = inv.items
+    assert (a.criticality, str(a.contract_end), a.data_sensitivity) == ("high", "2026-09-30", "confidential")
+    assert b.criticality is None and a.export.api is True and b.export.api is False
+    from stekker.audit.resolve import load_kb
+
+    kb, _ = load_kb()
+    for lang, word in (("nl", "onbekend (niet opgegeven)"), ("en", "unknown (not given)")):
+        ctx = R.context(R.run_audit(inv, kb, "2026-06-01"), lang)
+        assert word in str(ctx) and ("middel" if lang == "nl" else "medium") not in str(ctx)
+    from stekker.audit.model import Export, Item
+
+    assert Export(api="WAAR").api is True and Export(api="nee").api is False
+    for bad, hint in (("31-31-2026", "write 2026-09-30"), ("9/30/2026", "write 2026-09-30")):
+        with pytest.raises(Exception, match=hint):
+            Item(name="x", category="crm", product="y", contract_end=bad)
+    with pytest.raises(Exception, match="write true or false"):
+        Export(api="misschien")

@@ -103,6 +103,46 @@ Sensitivity = Literal["public", "internal", "confidential", "personal", "special
 CRITICALITY_LEVELS: tuple[str, ...] = ("high", "medium", "low")
 SENSITIVITY_LEVELS: tuple[str, ...] = ("public", "internal", "confidential", "personal", "special")
 
+# the Dutch words an inventory may use for the levels (a Dutch Excel sheet, a Dutch user)
+_DUTCH_LEVELS = {
+    "hoog": "high", "middel": "medium", "gemiddeld": "medium", "midden": "medium", "laag": "low",
+    "openbaar": "public", "intern": "internal", "vertrouwelijk": "confidential",
+    "persoonsgegevens": "personal", "persoonlijk": "personal",
+    "bijzonder": "special", "bijzondere persoonsgegevens": "special",
+}
+# true/false as a Dutch Excel writes them (WAAR/ONWAAR) and as people type them
+_BOOLEANS = {"true": True, "false": False, "yes": True, "no": False, "ja": True, "nee": False,
+             "waar": True, "onwaar": False, "1": True, "0": False}
+_DUTCH_DATE = re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4})$")  # 30-9-2026, as a Dutch Excel writes a date
+
+
+def _boolean(v):
+    if isinstance(v, str):
+        key = v.strip().lower()
+        if key == "":
+            return None
+        if key not in _BOOLEANS:
+            raise ValueError(f"{v!r} is not true or false: write true or false (ja/nee)")
+        return _BOOLEANS[key]
+    return v
+
+
+def _date(v):
+    """A date as YYYY-MM-DD, or d-m-yyyy as a Dutch spreadsheet writes it
+    (a four-digit year only, so it cannot be read two ways)."""
+    if isinstance(v, str):
+        s = v.strip()
+        if not s:
+            return None
+        m = _DUTCH_DATE.match(s)
+        try:
+            if m:
+                return _dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+            return _dt.date.fromisoformat(s)
+        except ValueError:
+            raise ValueError(f"{v!r} is not a date: write 2026-09-30 (YYYY-MM-DD) or 30-9-2026") from None
+    return v
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -112,6 +152,11 @@ class Export(_Strict):
     formats: list[str] = Field(default_factory=list, description="open/portable export formats (CSV, ODF, EML, ...)")
     api: Optional[bool] = Field(None, description="a documented API to get all data out (None = not known)")
     notes: Optional[str] = None
+
+    @field_validator("api", mode="before")
+    @classmethod
+    def _bool(cls, v):
+        return _boolean(v)
 
     @field_validator("formats", mode="before")
     @classmethod
@@ -130,7 +175,7 @@ class Item(_Strict):
     annual_cost: Optional[Decimal] = Field(None, ge=0, le=MAX_AMOUNT, allow_inf_nan=False,
                                            description="annual cost in the inventory currency; empty = unknown")
     users: Optional[int] = Field(None, ge=0, le=MAX_PEOPLE)
-    criticality: Criticality = "medium"
+    criticality: Optional[Criticality] = Field(None, description="high | medium | low; empty = not given (shown as unknown)")
     stops: list[str] = Field(default_factory=list, description="business functions that stop without this item")
     data_sensitivity: Optional[Sensitivity] = None
     contract_end: Optional[_dt.date] = None
@@ -175,7 +220,21 @@ class Item(_Strict):
     @field_validator("criticality", "data_sensitivity", mode="before")
     @classmethod
     def _lower(cls, v):
-        return v.strip().lower() if isinstance(v, str) else v
+        if not isinstance(v, str):
+            return v
+        key = " ".join(v.split()).lower()
+        return _DUTCH_LEVELS.get(key, key) or None
+
+    @field_validator("detected", mode="before")
+    @classmethod
+    def _bool(cls, v):
+        b = _boolean(v)
+        return False if b is None else b
+
+    @field_validator("contract_end", mode="before")
+    @classmethod
+    def _day(cls, v):
+        return _date(v)
 
     @model_validator(mode="after")
     def _product_or_vendor(self):

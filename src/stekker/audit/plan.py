@@ -175,7 +175,7 @@ def _effort(item: Item) -> float:
 
 def rank_item(item: Item, r: Resolution, comp: Comparison) -> Ranked:
     s = scoring()
-    crit = float(s["criticality"][item.criticality])
+    crit = float(s["criticality"][item.criticality or "unknown"])
     sens = float(s["sensitivity"][item.data_sensitivity or "unknown"])
     jw = s["jurisdiction"]
     j = float(jw[r.group])
@@ -198,7 +198,7 @@ def rank_item(item: Item, r: Resolution, comp: Comparison) -> Ranked:
             note = "unknown_vendor"
     effort = _effort(item)
     score = reduced / effort if effort > 0 else 0.0
-    return Ranked(item=item.name, category=item.category, criticality=item.criticality, group=r.group,
+    return Ranked(item=item.name, category=item.category, criticality=item.criticality or "unknown", group=r.group,
                   exposure=round(exposure, 4), risk_reduced=round(reduced, 4), effort=round(effort, 4),
                   score=round(score, 4), best_alternative=best.id if best else None, note=note)
 

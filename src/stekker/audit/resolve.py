@@ -56,7 +56,7 @@ class OwnerChange:
 class Resolution:
     item: str
     status: str  # resolved | unknown
-    reason: str | None  # why unknown: product_not_in_catalogue | company_not_in_kb | no_jurisdiction
+    reason: str | None  # why unknown: product_not_in_catalogue | company_not_in_kb | no_jurisdiction | controller_unknown
     product_id: str | None = None
     product_name: str | None = None
     product_source: str | None = None
@@ -257,6 +257,12 @@ def resolve_item(item: Item, kb: KBLike | None, as_of: Any = None, cat: Catalogu
     r.group = jurisdiction_group(r.jurisdiction)
     if not r.jurisdiction:
         r.reason = "no_jurisdiction"
+        return r
+    if _attr(_company(kb, top.id), "controller_unknown", False):
+        # who controls the top of the chain is not researched (the knowledge base says so): its
+        # country is its seat, not its controller's home, so it is no owner's jurisdiction
+        # (as in the judge: control-based tests say unknown)
+        r.reason, r.group, r.jurisdiction = "controller_unknown", "unknown", None
         return r
     r.status = "resolved"
     r.owner_changes = owner_changes(kb, r.chain, d)
