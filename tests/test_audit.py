@@ -1202,3 +1202,29 @@ def test_dutch_spreadsheet_values_and_a_missing_criticality(tmp_path):
             Item(name="x", category="crm", product="y", contract_end=bad)
     with pytest.raises(Exception, match="write true or false"):
         Export(api="misschien")
+
+
+def test_start_here_prefers_a_known_non_eu_owner_and_flags_an_unknown_one():
+    """Exploratory test (explore-c M3): 'Begin hier: Bestellingen via WhatsApp
+    -> BigBlueButton' for a vendor whose owner is unknown (it may be
+    European). A known non-EU item comes first; when only unknown-owner items
+    can move, the headline and the steps say to find out the owner first."""
+    from stekker.audit import report as R
+
+    kb = test_kb()
+    both = inv(
+        {"name": "Onbekend", "category": "communication", "product": "WerkbonPro", "vendor": "Appsoft B.V.",
+         "users": 2, "criticality": "high", "data_sensitivity": "special"},
+        {"name": "Chat", "category": "communication", "product": "Slack", "users": 25, "criticality": "medium"},
+    )
+    plan = make_plan(both.items, resolve(both, kb, "2026-01-01"), kb, dt.date(2026, 1, 1))
+    assert plan.start_here is not None and plan.start_here.item == "Chat"
+    only = inv({"name": "Onbekend", "category": "communication", "vendor": "Appsoft B.V.", "criticality": "high"})
+    res = resolve(only, kb, "2026-01-01")
+    assert res[0].group == "unknown"
+    plan = make_plan(only.items, res, kb, dt.date(2026, 1, 1))
+    assert plan.start_here is not None and plan.start_here.group == "unknown"
+    a = R.run_audit(only, kb, "2026-01-01")
+    for lang, words in (("nl", "zoek eerst uit wie de eigenaar is"), ("en", "first find out who the owner is")):
+        ctx = R.context(a, lang)
+        assert words in ctx["summary"][0] and ctx["start"]["caveat"]

@@ -220,7 +220,10 @@ def make_plan(items: list[Item], res: list[Resolution], kb: KBLike | None, as_of
     comps = [compare(it, r, kb, as_of) for it, r in zip(items, res)]
     ranking = [rank_item(it, r, c) for it, r, c in zip(items, res, comps)]
     ranking.sort(key=lambda x: (-x.score, -x.risk_reduced, x.item.casefold()))
-    start = next((x for x in ranking if x.best_alternative and x.risk_reduced > 0), None)
+    # "start here" is an item whose owner is known to be outside the EU where there is one: a
+    # vendor whose owner is unknown may well be European (the caveat says so when it is the only one)
+    movable = [x for x in ranking if x.best_alternative and x.risk_reduced > 0]
+    start = next((x for x in movable if x.group != "unknown"), None) or next(iter(movable), None)
     exits = [exit_checklist(it, r, as_of) for it, r in zip(items, res) if it.criticality == "high"]
     soon_days = int(scoring()["contract_soon_days"])
     soon = [it.name for it in items if it.contract_end and 0 <= (it.contract_end - as_of).days <= soon_days]

@@ -191,9 +191,13 @@ def context(a: Audit, lang: str) -> dict:
         steps.append(t("start.step_compare", cost=money(it.annual_cost),
                        users=it.users if it.users is not None else t("misc.unknown")))
         steps.append(t("start.step_decide"))
+        verify = s.group == "unknown"  # the owner is not known: first find out who it is
+        if verify:
+            steps.insert(0, t("start.step_verify", vendor=r.vendor_label.rstrip(".")))
         start = {"item": it.name, "alt": alt.name, "why": t("start.why", score=fmt_num(s.score, lang)),
-                 "steps": steps, "migration": alt.migration.get(lang, "")}
-        summary.insert(0, t("summary.start", item=it.name, alt=alt.name))
+                 "steps": steps, "migration": alt.migration.get(lang, ""),
+                 "caveat": t("start.verify_owner") if verify else ""}
+        summary.insert(0, t("summary.start_verify" if verify else "summary.start", item=it.name, alt=alt.name))
     else:
         summary.insert(0, t("summary.no_start"))
     if a.kb_error:
