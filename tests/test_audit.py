@@ -1228,3 +1228,25 @@ def test_start_here_prefers_a_known_non_eu_owner_and_flags_an_unknown_one():
     for lang, words in (("nl", "zoek eerst uit wie de eigenaar is"), ("en", "first find out who the owner is")):
         ctx = R.context(a, lang)
         assert words in ctx["summary"][0] and ctx["start"]["caveat"]
+
+
+def test_vendors_seed_writes_and_common_plan_names_resolve():
+    """Exploratory test (explore-c M5): `audit seed` writes provider names
+    (KPN, Akamai, 'Meta (Facebook)', Apple) that the audit then called
+    'product not in the catalogue'; 'Microsoft 365 E3' was unknown. A vendor
+    is now also found by the knowledge base's provider and company names
+    (exactly, never fuzzily), and a vendor-only item's reason names the vendor."""
+    from stekker import kb as K
+
+    kb = K.load()
+    for vendor, company in (("KPN", "kpn"), ("Akamai", "akamai"), ("Meta (Facebook)", "facebook"),
+                            ("Apple", "apple"), ("Koninklijke KPN N.V.", "kpn")):
+        r = resolve_item(Item(name="x", category="other", vendor=vendor), kb, "2026-01-01")
+        assert r.company == company and r.matched_by == "kb_name", (vendor, r)
+    for plan in ("Microsoft 365 E3", "Office 365 E5"):
+        r = resolve_item(Item(name="x", category="office_suite", product=plan), kb, "2026-01-01")
+        assert r.status == "resolved" and r.parent == "microsoft", plan
+    r = resolve_item(Item(name="x", category="other", vendor="Appsoft B.V."), kb, "2026-01-01")
+    assert r.status != "resolved" and r.reason == "vendor_not_in_catalogue"
+    r = resolve_item(Item(name="x", category="other", vendor="KPNN"), kb, "2026-01-01")
+    assert r.company is None  # never fuzzily

@@ -56,7 +56,7 @@ class OwnerChange:
 class Resolution:
     item: str
     status: str  # resolved | unknown
-    reason: str | None  # why unknown: product_not_in_catalogue | company_not_in_kb | no_jurisdiction | controller_unknown
+    reason: str | None  # why unknown: product_not_in_catalogue | vendor_not_in_catalogue | company_not_in_kb | no_jurisdiction | controller_unknown
     product_id: str | None = None
     product_name: str | None = None
     product_source: str | None = None
@@ -127,6 +127,29 @@ def _jurisdiction(kb: KBLike, cid: str, as_of: _dt.date, chain: list[Link]) -> s
     if not j and chain and not (joint and joint(cid, as_of)):
         j = chain[-1].country
     return j.upper() if j else None
+
+
+_KB_NAMES: dict[int, dict[str, str]] = {}
+
+
+def kb_vendor(kb: KBLike | None, name: str | None) -> str | None:
+    """The company id of a vendor named as the knowledge base names a provider
+    or a company (exactly, after the catalogue's normalisation: case,
+    accents and punctuation ignored; never fuzzily) - e.g. the provider names
+    `audit seed` writes ("KPN", "Meta (Facebook)", "Akamai")."""
+    if kb is None or not name:
+        return None
+    index = _KB_NAMES.get(id(kb))
+    if index is None:
+        index = {}
+        for c in (getattr(kb, "companies", None) or {}).values():
+            index.setdefault(norm(c.name), c.id)
+        for p in (getattr(kb, "providers", None) or {}).values():  # provider names first: they are the shorter ones
+            if p.company:
+                index[norm(p.name)] = p.company
+        _KB_NAMES.clear()
+        _KB_NAMES[id(kb)] = index
+    return index.get(norm(name))
 
 
 def _events(kb: KBLike, cid: str) -> list:
@@ -234,11 +257,14 @@ def resolve_item(item: Item, kb: KBLike | None, as_of: Any = None, cat: Catalogu
     elif item.vendor:
         cid = cat.match_vendor(item.vendor)
         r.matched_by = "vendor" if cid else None
+        if cid is None:
+            cid = kb_vendor(kb, item.vendor)  # a provider or company the knowledge base knows by this name
+            r.matched_by = "kb_name" if cid else None
     fallback = item.vendor or item.product or item.product_id or item.name
     r.vendor_key = "unknown:" + norm(fallback)
     r.vendor_label = fallback
     if cid is None:
-        r.reason = "product_not_in_catalogue"
+        r.reason = "product_not_in_catalogue" if (item.product or item.product_id) else "vendor_not_in_catalogue"
         return r
     r.company = cid
     comp = _company(kb, cid)
