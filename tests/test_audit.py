@@ -1250,3 +1250,24 @@ def test_vendors_seed_writes_and_common_plan_names_resolve():
     assert r.status != "resolved" and r.reason == "vendor_not_in_catalogue"
     r = resolve_item(Item(name="x", category="other", vendor="KPNN"), kb, "2026-01-01")
     assert r.company is None  # never fuzzily
+
+
+def test_the_dutch_report_has_no_english_catalogue_text():
+    """Exploratory test (explore-c M7): the Dutch report showed the
+    alternatives' control and licence in English ('sole shareholder the
+    Federal Republic of Germany', 'proprietary service'); the knowledge
+    base's English research notes are now marked as such (lang="en")."""
+    from stekker.audit import report as R
+    from stekker.audit.resolve import load_kb
+
+    kb, _ = load_kb()
+    i = inv({"name": "Kantoor", "category": "office_suite", "product": "Microsoft 365", "criticality": "high"},
+            {"name": "Boekhouding", "category": "accounting", "product": "Exact Online"},
+            {"name": "Betalingen", "category": "payments", "product": "Stripe"})
+    html = R.render_html(R.run_audit(i, kb, "2026-06-01"), "nl")
+    for english in ("sole shareholder", "proprietary service", "ownership not verified here", "owned by investors",
+                    "self-hosted, you control"):
+        assert english not in html, english
+    assert "enige aandeelhouder is de Bondsrepubliek Duitsland" in html and "gesloten dienst" in html
+    en = R.render_html(R.run_audit(i, kb, "2026-06-01"), "en")
+    assert "sole shareholder the Federal Republic of Germany" in en and "gesloten dienst" not in en

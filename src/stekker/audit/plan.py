@@ -23,12 +23,18 @@ from stekker.audit.resolve import KBLike, Resolution
 GROUP_ORDER = {"eu": 0, "europe": 1, "unknown": 2, "non_european": 3}
 
 
+def _in_languages(v: Any) -> dict[str, str]:
+    """A text of the alternatives catalogue as {language: text}: a plain
+    string (an SPDX id, a name) reads the same in every language."""
+    return dict(v) if isinstance(v, dict) else {"en": str(v), "nl": str(v)}
+
+
 @dataclass
 class AltView:
     id: str
     name: str
     country: str
-    controller: str
+    controller: dict[str, str]  # language -> who controls it, in words (alternatives.yaml)
     jurisdiction: str | None  # effective: KB when known, else controller_country
     jurisdiction_source: str  # kb | catalogue
     group: str  # effective group of control for this use (self-hosting counts as eu)
@@ -36,7 +42,7 @@ class AltView:
     recommended: bool  # improves on the item's group and is not a "looks European" trap
     warning: str | None  # e.g. not_eu_controlled
     open_source: bool
-    licence: str
+    licence: dict[str, str]  # language -> licence in words ("gesloten dienst"); SPDX ids in every language
     hosting: list[str]
     open_standards: list[str]
     features: list[str]
@@ -129,9 +135,9 @@ def _alt_view(a: dict, item_group: str, category: str, kb: KBLike | None, as_of:
     recommended = (warning is None and group in ("eu", "europe")
                    and GROUP_ORDER[group] < GROUP_ORDER.get(item_group, 3))
     return AltView(
-        id=a["id"], name=a["name"], country=a["country"], controller=a["controller"], jurisdiction=j,
+        id=a["id"], name=a["name"], country=a["country"], controller=_in_languages(a["controller"]), jurisdiction=j,
         jurisdiction_source=jsrc, group=group, eu_controlled=a.get("eu_controlled"), recommended=recommended,
-        warning=warning, open_source=bool(a.get("open_source")), licence=a.get("licence", ""),
+        warning=warning, open_source=bool(a.get("open_source")), licence=_in_languages(a.get("licence", "")),
         hosting=list(a.get("hosting") or []), open_standards=list(a.get("open_standards") or []),
         features=feats, coverage=cov, price=a.get("price"), migration=a.get("migration") or {},
         sources=list(a["sources"]),
