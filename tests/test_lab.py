@@ -53,6 +53,13 @@ def test_norm_rdata_makes_names_absolute_and_rejects_garbage():
         norm_rdata("A", "not-an-address")
     with pytest.raises(ZoneDataError):
         norm_rdata("CNAME", "evil.nl.\nevil.nl. 300 IN A 1.2.3.4")
+    # an internationalised target is absolute too (explore-d M8: `ns1.xn--hxargifdar.eu` without the dot
+    # and without glue made a healthy IDN org's zone lame)
+    assert norm_rdata("NS", "ns1.ελληνικά.eu") == "ns1.xn--hxargifdar.eu."
+    assert norm_rdata("MX", "10 mail.bücher.de") == "10 mail.xn--bcher-kva.de."
+    assert norm_rdata("SRV", "0 5 443 sip.bücher.de") == "0 5 443 sip.xn--bcher-kva.de."
+    with pytest.raises(ZoneDataError):
+        norm_rdata("NS", "bad..name")
 
 
 def test_address_is_inside_provider_prefixes_and_stable():

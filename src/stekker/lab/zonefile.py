@@ -73,17 +73,17 @@ def norm_rdata(rtype: str, value) -> str:
     v = value.strip()
     if "\n" in v or "\r" in v:
         raise ZoneDataError(f"newline in {rtype} rdata {value!r}")
-    if rtype in _NAME_TYPES and _SIMPLE_NAME.match(v):
-        return norm_name(v)
+    if rtype in _NAME_TYPES and (_SIMPLE_NAME.match(v) or (v and not any(c.isspace() for c in v))):
+        return norm_name(v)  # an internationalised name too: absolute, in its A-label form
     if rtype == "A" and _IPV4.match(v) and all(int(o) <= 255 for o in v.split(".")):
         return v
     if rtype == "MX":
         parts = v.split()
-        if len(parts) == 2 and parts[0].isdigit() and (parts[1] == "." or _SIMPLE_NAME.match(parts[1])):
+        if len(parts) == 2 and parts[0].isdigit():
             return f"{parts[0]} {norm_name(parts[1])}"
     if rtype == "SRV":
         parts = v.split()
-        if len(parts) == 4 and all(p.isdigit() for p in parts[:3]) and _SIMPLE_NAME.match(parts[3]):
+        if len(parts) == 4 and all(p.isdigit() for p in parts[:3]):
             return f"{parts[0]} {parts[1]} {parts[2]} {norm_name(parts[3])}"
     try:
         rd = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.from_text(rtype), v, origin=dns.name.root)
