@@ -530,8 +530,13 @@ def test_cli_organisation_and_compare(cli, tmp_path):
     html = tmp_path / "c.html"
     res = cli("--db", db, "--compare", str(sid1), str(sid2), "--html", str(html))
     assert res.exit_code == 0, res.output
-    assert "Moved to another provider (1)" in res.output
+    assert "Moved to another provider (1)" in res.output and "reads backwards" not in res.output
     assert "kpn-klant.nl" in html.read_text()
+    # OLD and NEW the wrong way round, or a scan with itself: said, not silently reversed (explore-d L3)
+    back = cli("--db", db, "--compare", str(sid2), str(sid1))
+    assert back.exit_code == 0 and f"every change reads backwards - give --compare {sid1} {sid2}" in back.output
+    same = cli("--db", db, "--compare", str(sid1), str(sid1))
+    assert f"compares scan {sid1} with itself" in same.output
     org = tmp_path / "org.html"
     res = cli("--db", db, "--organisation", "KPN Klant", "--html", str(org), "--csv", str(tmp_path / "o.csv"))
     assert res.exit_code == 0, res.output

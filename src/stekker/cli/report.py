@@ -120,6 +120,16 @@ def report(
             old_day = day or measurement_date(old_meta)
             old_rep = build(old_attr, kb, pols, old_day, meta=old_meta)
             comparison = _compare(old_rep.results, rep.results, str(old_meta["scan_id"]), str(meta["scan_id"]))
+            if old_meta["scan_id"] == meta["scan_id"]:
+                echo(f"warning: --compare {compare[0]} {compare[1]} compares scan {meta['scan_id']} with itself", err=True)
+            else:
+                from stekker.dates import as_datetime
+
+                t_old, t_new = as_datetime(old_meta.get("started_at")), as_datetime(meta.get("started_at"))
+                if t_old and t_new and t_old > t_new:
+                    echo(f"warning: --compare OLD NEW: scan {old_meta['scan_id']} ({t_old:%Y-%m-%d %H:%M}) started "
+                         f"after scan {meta['scan_id']} ({t_new:%Y-%m-%d %H:%M}); every change reads backwards - "
+                         f"give --compare {meta['scan_id']} {old_meta['scan_id']}", err=True)
     except (StoreError, LookupError) as exc:
         raise _err(str(exc))
 
