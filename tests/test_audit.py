@@ -744,7 +744,7 @@ def test_summary_share_outside_the_eu_leaves_unknown_owners_out():
     assert any("Owner outside the EU: unknown — the owner of none of the 3 systems is known." in x for x in s), s
     mixed = "items:\n" + unknown + "\n  - {name: Mail, category: email, product: Microsoft 365, annual_cost: 4000}"
     s = context(run_audit(load_text(mixed, "x.yaml"), kb, "2026-11-25"), "en")["summary"]
-    assert any("Owner outside the EU: 1 of the 1 system whose owner is known (100%), 100% of its spend." in x
+    assert any("Owner outside the EU: 1 of the one system whose owner is known (100%), 100% of its spend." in x
                for x in s), s
     nl = context(run_audit(load_text(mixed, "x.yaml"), kb, "2026-11-25"), "nl")["summary"]
     assert any("waarvan de eigenaar bekend is" in x for x in nl), nl
@@ -1271,3 +1271,24 @@ def test_the_dutch_report_has_no_english_catalogue_text():
     assert "enige aandeelhouder is de Bondsrepubliek Duitsland" in html and "gesloten dienst" in html
     en = R.render_html(R.run_audit(i, kb, "2026-06-01"), "en")
     assert "sole shareholder the Federal Republic of Germany" in en and "gesloten dienst" not in en
+
+
+def test_exit_checklist_words_for_a_past_end_date_one_user_and_the_vendor_to_call():
+    """Exploratory test (explore-c, low): 'Einde: 2026-09-30 (over -67
+    dagen)', '1 gebruikers', 'noteer accountmanager of reseller van KKR & Co.
+    Inc..' (the ultimate parent with a double period, not the vendor)."""
+    from stekker.audit import report as R
+    from stekker.audit.resolve import load_kb
+
+    kb, _ = load_kb()
+    i = inv({"name": "Boekhouding", "category": "accounting", "product": "Exact Online", "criticality": "high",
+             "users": 1, "contract_end": "2026-03-25", "stops": ["facturatie"]},
+            {"name": "Kantoor", "category": "office_suite", "product": "Microsoft 365", "criticality": "high",
+             "users": 5000})
+    ctx = R.context(R.run_audit(i, kb, "2026-05-31"), "nl")
+    ex = {e["item"]: e for e in ctx["exits"]}
+    b = ex["Boekhouding"]
+    assert any("al 67 dagen voorbij" in x for x in b["contract"]) and not any("-67" in x for x in b["contract"])
+    assert b["impact"].endswith("— 1 gebruiker.")
+    assert "Exact" in b["who"] and "KKR" not in b["who"] and ".." not in b["who"]
+    assert "5.000 gebruikers" in ex["Kantoor"]["impact"]

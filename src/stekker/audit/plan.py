@@ -215,7 +215,7 @@ def exit_checklist(item: Item, r: Resolution, as_of: _dt.date) -> ExitChecklist:
     if item.contract_end and item.notice_days is not None:
         deadline = str(item.contract_end - _dt.timedelta(days=item.notice_days))
     return ExitChecklist(
-        item=item.name, vendor=r.vendor_label, export_formats=list(item.export.formats),
+        item=item.name, vendor=r.company_name or r.vendor_label, export_formats=list(item.export.formats),
         export_api=item.export.api, contract_end=str(item.contract_end) if item.contract_end else None,
         days_to_contract_end=days, notice_days=item.notice_days, notice_deadline=deadline,
         contact=item.contact, functions=list(item.stops), users=item.users,

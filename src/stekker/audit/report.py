@@ -76,6 +76,13 @@ def fmt_money(x: Decimal | int | None, lang: str, currency: str = "EUR") -> str:
     return _fmt_money(x, lang, currency, missing=C.t("misc.unknown", lang))
 
 
+def _people(n: int | None, lang: str) -> str:
+    """A number of users: ``5.000`` / ``5,000``, or unknown in words."""
+    from stekker.render.fmt import fmt_int
+
+    return fmt_int(n, lang) if n is not None else C.t("misc.unknown", lang)
+
+
 def fmt_pct(x: Decimal | float | None, lang: str) -> str:
     return _fmt_pct(x, lang, 1, rounding="half-up", missing=C.t("misc.unknown", lang))
 
@@ -150,8 +157,8 @@ def context(a: Audit, lang: str) -> dict:
         summary.append(t("summary.price", extra=at_least(money(sc.price.total_extra), partial), budget=budget))
     w = sc.cut.worst
     if w and w.functions:
-        summary.append(t("summary.cut", vendor=w.label, nf=len(w.functions), functions=_join(w.functions, lang),
-                         users=w.users if w.users is not None else t("misc.unknown")))
+        summary.append(t("summary.cut" if w.users is not None else "summary.cut_users_unknown", vendor=w.label,
+                         nf=len(w.functions), functions=_join(w.functions, lang), users=_people(w.users, lang)))
     tv = sc.concentration.top_vendor_functions
     if tv and tv.function_share:
         summary.append(t("summary.concentration", vendor=tv.label, fshare=pct(tv.function_share),
@@ -178,7 +185,7 @@ def context(a: Audit, lang: str) -> dict:
         it, r, comp = by_name[s.item], res_by[s.item], comp_by[s.item]
         alt = next(x for x in comp.alternatives if x.id == s.best_alternative)
         fm = f" ({', '.join(it.export.formats)})" if it.export.formats else ""
-        steps = [t("start.step_export", item=it.name, formats=fm, vendor=r.vendor_label.rstrip("."))]
+        steps = [t("start.step_export", item=it.name, formats=fm, vendor=(r.company_name or r.vendor_label).rstrip("."))]
         if it.contract_end:
             ex = next((e for e in plan.exits if e.item == it.name), None)
             deadline = ex.notice_deadline if ex else (
@@ -189,7 +196,7 @@ def context(a: Audit, lang: str) -> dict:
             steps.append(t("start.step_contract_unknown"))
         steps.append(t("start.step_trial", alt=alt.name))
         steps.append(t("start.step_compare", cost=money(it.annual_cost),
-                       users=it.users if it.users is not None else t("misc.unknown")))
+                       users=_people(it.users, lang)))
         steps.append(t("start.step_decide"))
         verify = s.group == "unknown"  # the owner is not known: first find out who it is
         if verify:
@@ -211,7 +218,7 @@ def context(a: Audit, lang: str) -> dict:
             "product": r.product_name or it.product or "", "vendor": it.vendor or r.company_name or "",
             "owner": r.parent_name or "", "country": C.country_name(r.jurisdiction, lang) if r.jurisdiction else "",
             "group": r.group, "group_label": t(f"group.{r.group}"),
-            "cost": money(it.annual_cost), "users": it.users if it.users is not None else t("misc.unknown"),
+            "cost": money(it.annual_cost), "users": _people(it.users, lang),
             "criticality": t(f"crit.{it.criticality or 'unknown'}"), "crit": it.criticality or "unknown",
             "stops": ", ".join(it.stops),
             "detected": it.detected, "status": r.status,
@@ -322,14 +329,23 @@ def context(a: Audit, lang: str) -> dict:
         lines_export = [t("exit.export_formats", formats=", ".join(e.export_formats))] if e.export_formats else [t("exit.export_none")]
         lines_export.append(t("exit.api", api=t("misc.yes") if e.export_api else t("misc.no") if e.export_api is False else t("misc.unknown")))
         lines_export.append(t("exit.test"))
-        lines_contract = [t("exit.contract_end", end=e.contract_end, days=e.days_to_contract_end)] if e.contract_end else [t("exit.contract_unknown")]
+        if not e.contract_end:
+            lines_contract = [t("exit.contract_unknown")]
+        elif e.days_to_contract_end is not None and e.days_to_contract_end < 0:  # never "in -67 days"
+            lines_contract = [t("exit.contract_ended", end=e.contract_end, ago=-e.days_to_contract_end)]
+        elif e.days_to_contract_end == 0:
+            lines_contract = [t("exit.contract_today", end=e.contract_end)]
+        else:
+            lines_contract = [t("exit.contract_end", end=e.contract_end, days=e.days_to_contract_end)]
         if e.notice_deadline:
             lines_contract.append(t("exit.notice", deadline=e.notice_deadline))
         lines_contract.append(t("exit.terms"))
-        who = t("exit.who_contact", contact=e.contact) if e.contact else t("exit.who_unknown", vendor=e.vendor)
+        who = t("exit.who_contact", contact=e.contact) if e.contact else t("exit.who_unknown", vendor=e.vendor.rstrip("."))
         exits.append({"item": e.item, "vendor": e.vendor, "export": lines_export, "contract": lines_contract,
-                      "who": who, "impact": t("exit.impact", functions=", ".join(e.functions) or t("misc.none"),
-                                               users=e.users if e.users is not None else t("misc.unknown"))})
+                      "who": who,
+                      "impact": t("exit.impact", functions=", ".join(e.functions) or t("misc.none"), n=e.users,
+                                  users=_people(e.users, lang)) if e.users is not None else
+                      t("exit.impact_users_unknown", functions=", ".join(e.functions) or t("misc.none"))})
 
     from stekker import __version__
 
