@@ -1292,3 +1292,22 @@ def test_exit_checklist_words_for_a_past_end_date_one_user_and_the_vendor_to_cal
     assert b["impact"].endswith("— 1 gebruiker.")
     assert "Exact" in b["who"] and "KKR" not in b["who"] and ".." not in b["who"]
     assert "5.000 gebruikers" in ex["Kantoor"]["impact"]
+
+
+def test_yaml_1_1_surprises_are_not_read_as_numbers_or_booleans(tmp_path):
+    """Exploratory test (explore-c, low): `annual_cost: 0x10` read as 16,
+    `12:30` as 750 (base 60), `users: true` as 1. An input file's plain
+    values follow YAML 1.2's core schema: each is refused with its field."""
+    from stekker.audit.loader import load
+    from stekker.safeyaml import load_user_yaml
+
+    got = load_user_yaml("a: 0x10\nb: 12:30\nc: 012\nd: NO\ne: yes\nf: true\ng: 1200\nh: 2026-09-30\n")
+    assert got == {"a": "0x10", "b": "12:30", "c": "012", "d": "NO", "e": "yes", "f": True, "g": 1200,
+                   "h": dt.date(2026, 9, 30)}
+    for line, field in (("annual_cost: 0x10", "annual_cost"), ("annual_cost: 12:30", "annual_cost"),
+                        ("users: true", "users")):
+        p = tmp_path / "inv.yaml"
+        p.write_text(f"organisation: X\nitems:\n  - name: Mail\n    category: email\n    product: Proton Mail\n"
+                     f"    {line}\n", encoding="utf-8")
+        with pytest.raises(Exception, match=field):
+            load(p)

@@ -19,6 +19,7 @@ keep their own loaders.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -63,6 +64,22 @@ class UserLoader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+
+# Plain scalars read as YAML 1.2's core schema, not YAML 1.1's: in an input file
+# `annual_cost: 0x10` is no 16, `12:30` no 750 (base 60), `012` no 10 (octal),
+# `country: NO` no false and `users: yes` no true - each stays the text it is,
+# and the field that reads it says whether it fits.
+_BOOL, _INT, _FLOAT = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+UserLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in (_BOOL, _INT, _FLOAT)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+UserLoader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+UserLoader.add_implicit_resolver(_INT, re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"), list("-+0123456789"))
+UserLoader.add_implicit_resolver(
+    _FLOAT, re.compile(r"^(?:[-+]?(?:0|[1-9][0-9]*)\.[0-9]*(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+0123456789."))
 
 
 def check_duplicates(node: yaml.Node) -> None:

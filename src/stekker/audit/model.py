@@ -225,6 +225,13 @@ class Item(_Strict):
         key = " ".join(v.split()).lower()
         return _DUTCH_LEVELS.get(key, key) or None
 
+    @field_validator("users", "notice_days", mode="before")
+    @classmethod
+    def _count(cls, v):
+        if isinstance(v, bool):  # `users: true` is no 1
+            raise ValueError(f"{str(v).lower()} is not a number")
+        return v
+
     @field_validator("detected", mode="before")
     @classmethod
     def _bool(cls, v):
