@@ -603,22 +603,35 @@ def test_attribute_scan_and_load_attributions(kb, tmp_path):
 
 
 def test_attributions_stored_while_a_scan_ran_are_never_reused_as_the_whole(kb, tmp_path):
-    """A report taken while a scan runs (or before it is resumed) stores the
-    attributions of the domains done so far; once more domains are done they
-    are computed again, never reported as the whole scan (explore-d H1: a
-    finished 321-domain scan reported as 144 domains, exit 0)."""
+    """A report taken while a scan runs (or before it is resumed) attributes
+    the domains done so far in memory; nothing of it is stored, so the
+    finished scan is never reported as that part (explore-d H1: a finished
+    321-domain scan reported as 144 domains, exit 0). A report that reads
+    while the scan writes gets every domain done when it started (review 27
+    H1: a delete-on-write design lost them between storing and reading)."""
     from conftest import HAND_ORGS
 
     items = [(o.domain, o.organisation, o.sector, o.records) for o in HAND_ORGS]
     store, sid = _stored_scan(tmp_path, "s.db", items, written=2)
     assert len(list(load_attributions(store, sid, kb=kb))) == 2  # the report during the scan: 2 done
-    assert store.attributions_current(sid, kb.version)
-    for d, _, _, records in items[2:]:  # the scan goes on
+    assert store.attribution_versions(sid) == [] and not store.attributions_current(sid, kb.version)
+
+    def write(d, records):
         ev = evidence(d, records)
         store.write_domain(sid, d, ev.status, [(r, None) for r in ev.results])
-    assert not store.attributions_current(sid, kb.version)  # the new evidence dropped them
+
+    # the scan writes while the report reads: the report still has (at least) what was done when it began
+    reader = load_attributions(store, sid, kb=kb)
+    first = next(reader)
+    write(*[(d, r) for d, _, _, r in items[2:3]][0])
+    got = [first, *reader]
+    assert len(got) >= 2
+    for d, _, _, records in items[3:]:  # the scan goes on and finishes
+        write(d, records)
+    store.finish_scan(sid, "finished")
     assert [a.domain for a in load_attributions(store, sid, kb=kb)] == [o.domain for o in HAND_ORGS]
-    # a part stored after the last write (a report that read while the scan wrote) is not the whole either
+    assert store.attributions_current(sid, kb.version)  # stored once finished
+    # a part stored of it earlier (e.g. `stekker attribute` while it ran) is not read as the whole
     part = list(load_attributions(store, sid, kb=kb))[:2]
     store.save_attributions(sid, kb.version, [p.to_dict() for p in part])
     assert not store.attributions_current(sid, kb.version)
@@ -738,6 +751,7 @@ def test_load_attributions_for_another_date(tmp_path):
     k = kbmod.load(FIXTURE_KB)
     d = "gemeente-p.nl"
     store, sid = _stored_scan(tmp_path, "o.db", [(d, None, None, [(d, "MX", "10 mx.acmemail.example.")])])
+    store.finish_scan(sid, "finished")  # (an unfinished scan is attributed in memory, nothing stored is read)
     attribute_scan(store, sid, kb=k, asn_table=None, as_of="2026-01-15")
     stored = list(load_attributions(store, sid, kb=k))
     assert stored[0].as_of == "2026-01-15" and stored[0].services["mailbox"].jurisdiction == "NL"

@@ -1184,7 +1184,10 @@ def load_attributions(
     is stored for that version and ``compute`` is true, they are computed
     from the stored evidence first (and stored). When ``as_of`` is given and
     differs from the stored date, the records are recomputed in memory for
-    that date (ownership changes), not stored."""
+    that date (ownership changes), not stored.  A scan that is not finished
+    (running, interrupted, aborted) is attributed in memory from the
+    evidence written so far, never stored: its evidence is still changing,
+    and a stored part would be read as the whole scan later."""
     if kb is None:
         from stekker import kb as _kb
 
@@ -1198,6 +1201,11 @@ def load_attributions(
                               f"stored: {', '.join(store.attribution_versions(scan_id)) or 'none'}")
     elif not store.attributions_current(scan_id, version):
         if not compute:
+            return
+        if store.scan_info(scan_id).get("state") != "finished":
+            table = _default_asn_table() if asn_table == "default" else asn_table
+            for ev in store.iter_evidence(scan_id):
+                yield attribute_domain(ev, kb, asn_table=table, as_of=as_of)
             return
         if getattr(store, "readonly", False):  # cannot be computed and stored here: say why
             from stekker.store import StoreError

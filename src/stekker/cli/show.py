@@ -292,7 +292,8 @@ def _stored_attributions(store, sid: int, as_of):
     kb = kbmod.load()
     asn = _asn_table()
     missing = lambda ev: attribute_domain(ev, kb, asn, as_of)  # noqa: E731
-    if not store.attributions_current(sid, kb.version):
+    if not store.attributions_current(sid, kb.version) and store.scan_info(sid).get("state") == "finished":
+        # (a scan that is not finished is attributed in memory by load_attributions, never stored)
         # computed and stored before reading, not while the evidence is being streamed
         try:
             attribute_scan(store, sid, kb=kb, asn_table=asn, as_of=as_of)

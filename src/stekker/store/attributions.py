@@ -79,13 +79,16 @@ class AttributionsMixin:
 
     def attributions_current(self, scan_id: int, kb_version: str) -> bool:
         """Whether attributions of (scan, kb_version) are stored and cover the
-        scan as it is now: at least one per measured domain.  Writing evidence
-        drops a scan's stored attributions (write_domains, add_results); a
-        report that attributed the scan while it ran can still store a part
-        of it after the last write: such a part is computed again, never
-        reused as the whole."""
-        a, t = S.attributions, S.targets
+        scan as it is now: the scan is finished and there is at least one per
+        measured domain.  A scan that is not finished is attributed in memory
+        only (its evidence is still being written); attributions stored of it
+        earlier (`stekker attribute` while it ran, an older stekker) cover a
+        part of it and are never reused as the whole; a later look-up
+        (add_results) drops them."""
+        a, t, s = S.attributions, S.targets, S.scans
         with self.engine.connect() as conn:
+            if conn.execute(sa.select(s.c.state).where(s.c.id == scan_id)).scalar() != "finished":
+                return False
             n = conn.execute(
                 sa.select(sa.func.count()).select_from(a)
                 .where(a.c.scan_id == scan_id, a.c.kb_version == kb_version)

@@ -83,9 +83,8 @@ class EvidenceMixin:
         self, scan_id: int, items: Sequence[tuple[str, str, Sequence[tuple[QueryResult, bytes | None]]]]
     ) -> None:
         """Several domains in one transaction (all or nothing for the batch).
-        The scan's evidence changes, so its stored attributions are dropped
-        (as :meth:`add_results` does): a report taken while the scan ran, or
-        before it was resumed, stored attributions of a part of it only."""
+        (Stored attributions are not touched: a scan that is not finished is
+        attributed in memory only, :func:`stekker.attribute.load_attributions`.)"""
         if not items:
             return
         q = S.queries
@@ -105,7 +104,6 @@ class EvidenceMixin:
         if len(set(domains)) != len(domains):
             raise StoreError("write_domains: the same domain twice in one batch")
         with self.engine.begin() as conn:
-            conn.execute(S.attributions.delete().where(S.attributions.c.scan_id == scan_id))
             tseq: dict[str, int] = {}
             rewrite: list[int] = []
             for chunk in _chunks(domains, 500):
