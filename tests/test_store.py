@@ -803,7 +803,10 @@ def test_a_postgresql_password_is_never_printed(pg_db, tmp_path):
     from stekker.store import Store, display_db
 
     url = db.replace("://stekker@", "://stekker:sekrit-pw@", 1)
-    assert "sekrit-pw" in url and "sekrit-pw" not in display_db(url) and "stekker:***@" in display_db(url)
+    assert "sekrit-pw" in url and "sekrit-pw" not in display_db(url) and "stekker@" in display_db(url)
+    for other in ("postgresql://u@h/db?password=sekrit-pw", "postgresql://u:sekrit@pw@h/db",
+                  "postgresql:///db?host=h&PASSWORD=sekrit-pw&sslmode=require"):
+        assert "sekrit" not in display_db(other) and "pw" not in display_db(other), display_db(other)
     Store.open(url).close()  # trust authentication: the password is not checked, only carried
 
     def run(*args):
@@ -813,7 +816,7 @@ def test_a_postgresql_password_is_never_printed(pg_db, tmp_path):
         assert "Traceback" not in r.stderr
         return r
 
-    assert "***@" in run("scans", "--db", url).stdout
+    assert "stekker@127.0.0.1" in run("scans", "--db", url).stdout
     tsv = tmp_path / "t.tsv"
     tsv.write_text("1.0.0.0\t1.0.0.255\t13335\tUS\tCLOUDFLARENET\n", encoding="utf-8")
     run("data", "import", str(tsv), "--db", url)
@@ -823,7 +826,16 @@ def test_a_postgresql_password_is_never_printed(pg_db, tmp_path):
     inp = tmp_path / "in.csv"
     inp.write_text("domain\nexample.nl\n", encoding="utf-8")
     r = run("scan", str(inp), "--db", url, "-r", "127.0.0.1:9", "--timeout", "0.2", "--progress", "none")
-    assert "--resume" in r.stderr and "stekker:***@" in r.stderr, r.stderr
+    assert f"--resume 1 --db {display_db(url)}" in r.stderr, r.stderr
+    # pasted back, the hint works: the password comes from PGPASSWORD / ~/.pgpass, not from '***'
+    hint = r.stderr.split("--db ", 1)[1].split()[0]
+    import shlex
+
+    assert run("scans", "--db", shlex.split(hint)[0]).returncode == 0
+    # a crash file a user is asked to attach to a report has no password either
+    from stekker.cli import _shareable_argv
+
+    assert "sekrit" not in repr(_shareable_argv(["stekker", "scans", "--db", url]))
 
 
 @pytest.mark.postgres

@@ -112,11 +112,19 @@ def _write_trace() -> Optional[str]:
             from stekker import __version__
 
             fh.write(f"stekker {__version__}, python {sys.version.split()[0]}\n")
-            fh.write(f"argv: {sys.argv!r}\n\n")
+            fh.write(f"argv: {_shareable_argv(sys.argv)!r}\n\n")
             traceback.print_exc(file=fh)
         return path
     except OSError:
         return None
+
+
+def _shareable_argv(argv: Sequence[str]) -> list[str]:
+    """The command line for a crash file the user is asked to attach to a
+    public report: a database URL without its password."""
+    from stekker.store import display_db
+
+    return [display_db(a, quote=False) if "://" in a else a for a in argv]
 
 
 def _sigterm(signum, frame):  # noqa: ANN001

@@ -28,21 +28,27 @@ def _display_url(url: sa.URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
-def display_db(db: str | os.PathLike) -> str:
+def display_db(db: str | os.PathLike, quote: bool = True) -> str:
     """A ``--db`` value as stekker prints it (titles, "resume with: ..."
-    hints): a URL with its password hidden (``postgresql://u:***@host/db``;
-    the password comes from PGPASSWORD or ~/.pgpass when the command is run
-    again), a file path quoted for a shell when it needs it."""
+    hints, crash files): a URL without its password (``postgresql://u@host/db``:
+    pasted back, the password comes from PGPASSWORD or ~/.pgpass), in the
+    user part and in a ``password=`` parameter alike; quoted for a shell when
+    it needs it (``quote=False``: as it is)."""
+    import re
     import shlex
 
     text = os.fspath(db)
     if "://" in text:
-        try:
-            return _display_url(sa.make_url(text))
-        except Exception:  # noqa: BLE001 - unreadable: show no more than the scheme and host part
-            scheme, _, rest = text.partition("://")
-            return f"{scheme}://{rest.rsplit('@', 1)[-1]}" if "@" in rest else text
-    return shlex.quote(text)
+        scheme, rest = text.split("://", 1)
+        head, sep, query = rest.partition("?")
+        if "@" in head:  # user[:password]@host...: the password may itself hold '@' or ':'
+            userinfo, host = head.rsplit("@", 1)
+            user = userinfo.split(":", 1)[0]
+            head = f"{user}@{host}" if user else host
+        if sep:
+            query = "&".join(p for p in query.split("&") if not re.match(r"(?i)\s*password\s*=", p))
+        text = f"{scheme}://{head}" + (f"?{query}" if sep and query else "")
+    return shlex.quote(text) if quote else text
 
 
 class StoreBase:
@@ -153,7 +159,7 @@ class StoreBase:
             url = sa.make_url(db)
             url.port  # noqa: B018 - a port that is not a number fails here, not at connect time
         except Exception:  # noqa: BLE001
-            raise StoreError(f"invalid PostgreSQL URL {display_db(db)!r}: write postgresql://user@host:port/dbname "
+            raise StoreError(f"invalid PostgreSQL URL {display_db(db, quote=False)!r}: write postgresql://user@host:port/dbname "
                              "(the password in PGPASSWORD or ~/.pgpass)") from None
         if url.drivername in ("postgresql", "postgres", "postgresql+psycopg"):
             url = url.set(drivername="postgresql+psycopg")
