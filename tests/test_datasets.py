@@ -417,22 +417,26 @@ def test_cut_off_and_short_rows_are_bad_lines_and_a_shrink_is_flagged(server, tm
     cut = tmp_path / "cut.tsv"
     cut.write_text(_rows(14) + "52.84.0.0\t52.85.255.255\t165")  # meant 16509; no final newline
     r = cli("data", "import", str(cut), "--data-dir", d)
-    assert r.exit_code == 1, r.output
-    assert "cut.tsv line 15: no newline at the end: the file looks cut off" in r.stderr and "1 bad lines" in r.stdout
-    assert "warning: the new IP-to-ASN table has 14 ranges, under half of the 64 of the table it replaced" in r.stderr
+    # much smaller than the table in use: refused, the table in use stays (review 27 M3: it was installed)
+    assert r.exit_code == 2, r.output
+    assert "cut.tsv line 15: no newline at the end: the file looks cut off" in r.stderr
+    assert "the new IP-to-ASN table has 14 IPv4 ranges, under half of the 64 of the table in use" in r.stderr
+    assert "Nothing was imported" in r.stderr and "\tAS64563\t" in cli("data", "lookup", "73.0.0.1", "--data-dir", d).stdout
+    r = cli("data", "import", str(cut), "--data-dir", d, "--force")
+    assert r.exit_code == 1 and "1 bad lines" in r.stdout, r.output  # meant: imported, the bad line skipped
     assert cli("data", "lookup", "52.84.1.1", "--data-dir", d).stdout.startswith("52.84.1.1\t-")  # not AS165
     cut.write_text(_rows(14) + "52.84.0.0\t52.85.255.255\t16509\tUS\tAMAZ")  # cut in the last field
-    r = cli("data", "import", str(cut), "--data-dir", d)
+    r = cli("data", "import", str(cut), "--data-dir", d, "--force")
     assert r.exit_code == 1 and "line 15: no newline at the end" in r.stderr, r.output
     gz = tmp_path / "whole.tsv.gz"  # a gzip stream has its own end: a last line without newline is whole
     gz.write_bytes(gzip.compress((_rows(14) + "52.84.0.0\t52.85.255.255\t16509\tUS\tAMAZON-02").encode()))
-    r = cli("data", "import", str(gz), "--data-dir", d)
+    r = cli("data", "import", str(gz), "--data-dir", d, "--force")
     assert r.exit_code == 0 and "15 IPv4" in r.stdout and "0 bad lines" in r.stdout, r.output
     assert "\tAS16509\t" in cli("data", "lookup", "52.84.1.1", "--data-dir", d).stdout
 
     short = tmp_path / "short.tsv"
     short.write_text(_rows(14) + "52.84.0.0\t52.85.255.255\t165\n")
-    r = cli("data", "import", str(short), "--data-dir", d)
+    r = cli("data", "import", str(short), "--data-dir", d, "--force")
     assert r.exit_code == 1 and "short.tsv line 15: expected 5 tab-separated fields, got 3" in r.stderr, r.output
     three = tmp_path / "three-cols.tsv"
     three.write_text("1.0.0.0\t1.0.0.255\t13335\n")
@@ -448,7 +452,14 @@ def test_cut_off_and_short_rows_are_bad_lines_and_a_shrink_is_flagged(server, tm
     r = cli("data", "import", str(small), "--data-dir", d)  # same size as the table in use: fine
     assert r.exit_code == 0 and "warning" not in r.stderr, r.output
 
-    # `data update`: a download that rebuilds a much smaller table is installed, warned about, exit 1
+    # the IPv6 part is judged on its own (losing all of it hid behind the IPv4 count)
+    both = tmp_path / "both.tsv"
+    both.write_text(_rows(64) + "".join(f"2001:db8:{i:x}::\t2001:db8:{i:x}::ffff\t645{i:02d}\tNL\tV6-{i}\n"
+                                        for i in range(10)))
+    assert cli("data", "import", str(both), "--data-dir", d, "--force").exit_code == 0
+    r = cli("data", "import", str(full), "--data-dir", d)
+    assert r.exit_code == 2 and "0 IPv6 ranges, under half of the 10" in r.stderr, r.output
+    # `data update`: a download that rebuilds a much smaller table is not installed, exit 1
     args = [a for k, v in sources(server).items() for a in ("--source", f"{k}={v}")]
     up = str(tmp_path / "up")
     server.files["/data/ip2asn-v4.tsv.gz"] = gzip.compress(_rows(20).encode())
@@ -456,7 +467,9 @@ def test_cut_off_and_short_rows_are_bad_lines_and_a_shrink_is_flagged(server, tm
     server.files["/data/ip2asn-v4.tsv.gz"] = gzip.compress(_rows(2).encode())
     r = cli("data", "update", "--data-dir", up, *args)
     assert r.exit_code == 1, r.output
-    assert "warning: the new IP-to-ASN table has 3 ranges, under half of the 21 " in r.stderr
+    assert "the new IP-to-ASN table has 2 IPv4 ranges, under half of the 20 " in r.stderr
+    assert "not installed, stekker keeps using the previous table" in r.stderr
+    assert "\tAS64519\t" in cli("data", "lookup", "29.0.0.1", "--data-dir", up).stdout  # the 20-row table stays
 
 
 def test_db_of_another_program_is_refused_before_the_table_is_replaced(server, tmp_path):

@@ -147,22 +147,24 @@ def register_table(data_dir: str | os.PathLike | None, table: Any) -> dict[str, 
 
 
 def shrink_warning(data_dir: str | os.PathLike | None, info: dict[str, Any]) -> str | None:
-    """A warning when the table described by ``info`` (a new table's
-    ``AsnTable.info``) has under half the ranges of the table in use in
-    ``data_dir``: most likely a cut-off or partial file.  None otherwise, or
-    when no table is in use.  Call it before :func:`register_table`."""
+    """Why the table described by ``info`` (a new table's ``AsnTable.info``)
+    looks cut off: it has under half the IPv4 ranges or under half the IPv6
+    ranges of the table in use in ``data_dir`` (each family on its own: the
+    IPv6 part is small beside IPv4).  None otherwise, or when no table is in
+    use.  Call it before :func:`register_table`: such a table is not
+    installed unless the user says it is meant (``data import --force``)."""
     from stekker.ipasn import DEFAULT_TABLE_FILE, AsnTable, AsnTableError
 
     try:
         old = AsnTable.read_info(_dir(data_dir) / DEFAULT_TABLE_FILE)
     except (OSError, AsnTableError):
         return None
-    n_old = int(old.get("v4_ranges") or 0) + int(old.get("v6_ranges") or 0)
-    n_new = int(info.get("v4_ranges") or 0) + int(info.get("v6_ranges") or 0)
-    if n_new * 2 >= n_old:
-        return None
-    return (f"the new IP-to-ASN table has {n_new} ranges, under half of the {n_old} of the table it replaced "
-            f"({old.get('name')!r} version {old.get('version')}): check that the file is complete")
+    for fam, label in (("v4_ranges", "IPv4"), ("v6_ranges", "IPv6")):
+        n_old, n_new = int(old.get(fam) or 0), int(info.get(fam) or 0)
+        if n_new * 2 < n_old:
+            return (f"the new IP-to-ASN table has {n_new} {label} ranges, under half of the {n_old} of the table "
+                    f"in use ({old.get('name')!r} version {old.get('version')}): is the file complete?")
+    return None
 
 
 # ---------------------------------------------------------------- downloads
@@ -438,13 +440,15 @@ def update(data_dir: str | os.PathLike | None = None, sources: Mapping[str, str]
                 say(msg)
             else:
                 shrunk = shrink_warning(d, table.info)
-                register_table(d, table)
-                report.table = table.info
-                if shrunk:
-                    report.warnings.append(shrunk)
-                    say(shrunk)
-                say(f"ipasn: built from {', '.join(parts)}: {table.info['v4_ranges']} IPv4 + "
-                    f"{table.info['v6_ranges']} IPv6 ranges")
+                if shrunk:  # a cut-off or partial download: the table in use is better than this one
+                    msg = f"{shrunk}; not installed, stekker keeps using the previous table"
+                    report.errors.append(msg)
+                    say(msg)
+                else:
+                    register_table(d, table)
+                    report.table = table.info
+                    say(f"ipasn: built from {', '.join(parts)}: {table.info['v4_ranges']} IPv4 + "
+                        f"{table.info['v6_ranges']} IPv6 ranges")
     return report
 
 
