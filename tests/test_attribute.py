@@ -1365,3 +1365,15 @@ def test_an_unknown_mx_host_whose_addresses_failed_is_an_error_not_unknown(kb):
     # the same host answering with an address of no known provider stays 'unknown' (it was measured)
     b = attr(d, recs + [("mx.dode-zone.example", "A", "192.0.2.10")], kb)
     assert b.services["mail_inbound"].status == "unknown"
+
+
+def test_a_weak_answer_beside_an_mx_host_whose_addresses_failed_names_the_dns_error(kb):
+    """Review 27 M4: with an SPF include beside it, the same dead MX host was
+    still called 'not recognised' in the note of the likely answer."""
+    from stekker.evidence import ErrorKind
+
+    d = "zorg-y.nl"
+    recs = [(d, "MX", "10 mx.dode-zone.example."), (d, "TXT", "v=spf1 include:spf.protection.outlook.com -all")]
+    mb = attr(d, recs, kb, errors={("mx.dode-zone.example", "*"): ErrorKind.TIMEOUT}).services["mailbox"]
+    assert mb.basis == "likely" and "DNS error on mx.dode-zone.example A: timeout" in mb.note, mb.note
+    assert "not recognised: mx.dode-zone.example" not in mb.note

@@ -785,18 +785,13 @@ def _decide_empty(ctx: _Ctx, category: str, rule: CategoryRule, only: str | None
         r = unexplained[0]
         # a host no name rule knows, whose addresses could not be looked up: the provider was
         # not measured (a DNS error), not "not recognised"
-        names = {n for n, _ in _final_names(r)}
-        addrs = [x for x in _results(ctx, rule.ip_purposes, only)
-                 if x.qname.rstrip(".").lower() in names] if rule.ip_purposes else []
-        failed = [x for x in addrs if x.status is Status.ERROR]
-        if failed and not any(x.usable for x in addrs):
-            x = failed[0]
+        x = _addresses_failed(ctx, rule, {n for n, _ in _final_names(r)}, only)
+        if x is not None:
             kind = x.error_kind.value if x.error_kind is not None else "error"
-            where = f"{x.qname} {x.qtype}"
             return Service(category=category, status="error",
                            evidence=[EvidenceItem(qname=x.qname, rtype=x.qtype, value=kind, rule="error",
                                                   purpose=x.purpose)]
-                           ).add_note(Message("note_dns_error", f"DNS error on {where}: {kind}", where=where, kind=kind))
+                           ).add_note(_dns_error_note(x))
         key, why = "note_unknown", "no fingerprint matched"
         if r.purpose in rule.ip_purposes and ctx.asn_table is None:
             key, why = "note_unknown_no_asn_data", "no IP-to-ASN data to map the addresses"
@@ -814,11 +809,9 @@ def _decide_empty(ctx: _Ctx, category: str, rule: CategoryRule, only: str | None
     if errs:
         r = errs[0]
         kind = r.error_kind.value if r.error_kind is not None else "error"
-        key, what = ("note_lookup_error", "look-up error") if r.via_http else ("note_dns_error", "DNS error")
-        where = f"{r.qname} {r.qtype}"
         return Service(category=category, status="error",
                        evidence=[EvidenceItem(qname=r.qname, rtype=r.qtype, value=kind, rule="error", purpose=r.purpose)]
-                       ).add_note(Message(key, f"{what} on {where}: {kind}", where=where, kind=kind))
+                       ).add_note(_dns_error_note(r))
     if wild:
         r = wild[0]
         where = f"{r.qname} {r.qtype}"
@@ -833,6 +826,23 @@ def _decide_empty(ctx: _Ctx, category: str, rule: CategoryRule, only: str | None
         return Service(category=category, status="absent").add_note(
             Message("note_null_mx", f"null MX (RFC 7505) at {null[0].qname}", name=null[0].qname))
     return Service(category=category, status="absent")
+
+
+def _addresses_failed(ctx: _Ctx, rule: CategoryRule, names: set[str], only: str | None) -> QueryResult | None:
+    """The failed address look-up of ``names`` (hosts no name rule knows)
+    when none of their address look-ups answered: they were not measured."""
+    if not rule.ip_purposes or not names:
+        return None
+    addrs = [x for x in _results(ctx, rule.ip_purposes, only) if x.qname.rstrip(".").lower() in names]
+    failed = [x for x in addrs if x.status is Status.ERROR]
+    return failed[0] if failed and not any(x.usable for x in addrs) else None
+
+
+def _dns_error_note(x: QueryResult) -> Message:
+    kind = x.error_kind.value if x.error_kind is not None else "error"
+    what, key = ("look-up error", "note_lookup_error") if x.via_http else ("DNS error", "note_dns_error")
+    where = f"{x.qname} {x.qtype}"
+    return Message(key, f"{what} on {where}: {kind}", where=where, kind=kind)
 
 
 def _is_null_answer(r: QueryResult) -> bool:
@@ -927,7 +937,10 @@ def _weak_note(ctx: _Ctx, rule: CategoryRule, cs: list[_Cand], only: str | None)
     hosts = sorted({n for r in unexplained for n, _ in _final_names(r)})
     weak = Message("note_weak", f"weak evidence only ({kinds}): it names who may send or that an account exists, "
                    "not where the service runs; low confidence", kinds=kinds)
-    return [weak, _not_recognised(hosts)] if hosts else [weak]
+    # a host whose addresses could not be looked up was not measured: a DNS error, not "not recognised"
+    failed = {h: x for h in hosts if (x := _addresses_failed(ctx, rule, {h}, only)) is not None}
+    unknown = [h for h in hosts if h not in failed]
+    return [weak, *(_dns_error_note(x) for x in failed.values()), *([_not_recognised(unknown)] if unknown else [])]
 
 
 def _relays(ctx: _Ctx, services: dict[str, Service]) -> None:

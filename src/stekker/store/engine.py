@@ -185,8 +185,7 @@ class StoreBase:
                     conn.execute(sa.text("SELECT pg_advisory_xact_lock(74657374)"))
                 insp = sa.inspect(conn)
                 existing = set(insp.get_table_names())
-                if self.dialect == "postgresql" and existing and "meta" not in existing \
-                        and not existing & {"scans", "queries", "targets"}:
+                if self.dialect == "postgresql" and _is_foreign(existing):
                     # another application's database (a typo in --db): stekker's tables are not added
                     # to it, as for a SQLite file (_refuse_foreign_sqlite)
                     raise StoreError(_foreign_message(self.url, existing))
@@ -318,9 +317,15 @@ def _refuse_foreign_sqlite(p: Path, shown: str) -> None:
     finally:
         conn.close()
     tables = {t for t in tables if not t.startswith("sqlite_")}
-    if tables and not {"meta", "scans"} <= tables and not tables & {"scans", "queries", "targets"}:
-        # (tables of an older stekker without a schema version get their own message in _init_schema)
+    if _is_foreign(tables):
         raise StoreError(_foreign_message(shown, tables))
+
+
+def _is_foreign(tables: set[str]) -> bool:
+    """Tables of another program: some, but not stekker's (``meta`` and
+    ``scans``; tables of an older stekker without a schema version get their
+    own message in _init_schema).  One rule for SQLite and PostgreSQL."""
+    return bool(tables) and not {"meta", "scans"} <= tables and not tables & {"scans", "queries", "targets"}
 
 
 def _foreign_message(shown: str, tables: set[str]) -> str:
