@@ -322,3 +322,16 @@ def test_notes_are_messages_shown_in_the_readers_language(kb):
     keys = set(re.findall(r'"(note_\w+)"', Path(engine_mod.__file__).read_text("utf-8")))
     msgs = nl.data["messages"]
     assert len(keys) >= 20 and not [k for k in keys if "nl" not in msgs.get(k, {})], keys - set(msgs)
+
+
+def test_a_provider_named_in_a_note_is_shown_in_the_readers_language():
+    """Review 27: the provider argument of a note ('the MX host is
+    self-hosted on X's mail host') stayed English on a Dutch page."""
+    from stekker.attribute.model import Service
+    from stekker.report.render import Strings
+    from stekker.text import Message
+
+    s = Service(category="mailbox", status="attributed").add_note(Message(
+        "note_operator_mx", "the MX host is self-hosted on Hetzner's mail host; ...", provider="self-hosted on Hetzner"))
+    assert "de mailserver van zelf gehost op Hetzner" in Strings("nl").note(s)
+    assert Strings("en").note(s) == s.note

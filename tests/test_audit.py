@@ -1107,7 +1107,7 @@ def test_look_back_moves_only_29_february_and_as_of_is_bounded():
 
     assert years_before(dt.date(2026, 12, 6), 5) == dt.date(2021, 12, 6)
     assert years_before(dt.date(2024, 2, 29), 5) == dt.date(2019, 2, 28)
-    assert years_before(dt.date(2024, 2, 29), 4) == dt.date(2020, 2, 28)
+    assert years_before(dt.date(2024, 2, 29), 4) == dt.date(2020, 2, 29)  # a leap year keeps it (review 27)
     assert years_before(dt.date(3, 1, 1), 5) == dt.date.min
     item = Item(name="Boekhouding", category="accounting", product="Exact Online")
     assert resolve_item(item, test_kb(), dt.date(3, 1, 1)).owner_changes == []  # no crash
@@ -1311,3 +1311,20 @@ def test_yaml_1_1_surprises_are_not_read_as_numbers_or_booleans(tmp_path):
                      f"    {line}\n", encoding="utf-8")
         with pytest.raises(Exception, match=field):
             load(p)
+
+
+def test_euro_amounts_in_another_currency_and_a_dutch_as_of():
+    """Exploratory test (explore-c M8): `currency: USD` with `annual_cost:
+    '€ 1.234,56'` was shown as USD 1,235; review 27: the inventory's own
+    `as_of: 30-9-2025` gave pydantic's 'input is too short'."""
+    from stekker.audit.model import Inventory
+
+    with pytest.raises(Exception, match="is in euro, but the inventory's currency is USD"):
+        Inventory.model_validate({"organisation": "X", "currency": "USD",
+                                  "items": [{"name": "a", "category": "crm", "product": "y",
+                                             "annual_cost": "€ 1.234,56"}]})
+    ok = Inventory.model_validate({"organisation": "X", "currency": "USD", "as_of": "30-9-2025",
+                                   "items": [{"name": "a", "category": "crm", "product": "y", "annual_cost": "1234.56"}]})
+    assert str(ok.as_of) == "2025-09-30"
+    with pytest.raises(Exception, match="write 2026-09-30"):
+        Inventory.model_validate({"organisation": "X", "as_of": "30/9/2025", "items": []})

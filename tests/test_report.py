@@ -1274,6 +1274,6 @@ def test_change_sides_are_words_not_ids():
     en, nl = Strings("en"), Strings("nl")
     assert en.change_side("hetzner", "Hetzner Online") == "Hetzner Online"
     assert en.change_side("error", None) == "not measured (DNS error)"
-    assert nl.change_side("unknown", None) == "niet herkend"
+    assert nl.change_side("unknown", None) == "onbekend (geen aanbieder vastgesteld)"
     assert nl.change_side("azure#self-hosted", "self-hosted on Microsoft Azure") == "zelf gehost op Microsoft Azure"
     assert en.change_side(None, None) == "–"

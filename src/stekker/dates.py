@@ -30,9 +30,10 @@ def years_before(day: _dt.date, years: int) -> _dt.date:
     (every other day keeps its day of the month). Not before 1 January of year 1."""
     if day.year - years < 1:
         return _dt.date.min
-    if day.month == 2 and day.day == 29:
-        day = day.replace(day=28)
-    return day.replace(year=day.year - years)
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February in a year without it
+        return day.replace(year=day.year - years, day=28)
 
 
 def as_date(d: _dt.date | str | float | None) -> _dt.date:

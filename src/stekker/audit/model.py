@@ -264,6 +264,31 @@ class Inventory(_Strict):
     def _budget(cls, v):
         return _amount(v)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _euro_amounts_in_euro(cls, data):
+        """An amount written in euro (`€ 1.234,56`, `1234 EUR`) in an inventory
+        of another currency is refused: the symbol is stripped when read, so
+        `currency: USD` showed it as USD 1,235."""
+        if not isinstance(data, dict):
+            return data
+        cur = str(data.get("currency") or "EUR").strip().upper()
+        if cur == "EUR":
+            return data
+        amounts = [("it_budget", data.get("it_budget"))]
+        amounts += [(f"items[{i}].annual_cost", it.get("annual_cost")) for i, it in enumerate(data.get("items") or [])
+                    if isinstance(it, dict)]
+        for where, v in amounts:
+            if isinstance(v, str) and ("€" in v or "eur" in v.lower()):
+                raise ValueError(f"{where}: {v!r} is in euro, but the inventory's currency is {cur}; "
+                                 f"write the amount in {cur}, or set currency: EUR")
+        return data
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _as_of_text(cls, v):
+        return _date(v)  # 30-9-2025 as a Dutch spreadsheet writes it; a refused one says how to write it
+
     @field_validator("as_of")
     @classmethod
     def _as_of(cls, v):

@@ -48,7 +48,7 @@ def attribute(
     from stekker.attribute import attribute_scan
     from stekker.store import StoreError
 
-    as_of_day(as_of)  # a bad or future date fails before anything is read
+    day = as_of_day(as_of)  # a bad or future date fails before anything is read
     try:
         k = kbmod.load(kb_dir) if kb_dir else kbmod.load()
     except kbmod.KBError as exc:
@@ -66,7 +66,7 @@ def attribute(
     except ImportError:  # pragma: no cover
         table = None
     try:
-        summary = attribute_scan(store, scan_id, kb=k, asn_table=table, as_of=as_of)
+        summary = attribute_scan(store, scan_id, kb=k, asn_table=table, as_of=day)
     except StoreError as exc:
         raise _err(str(exc))
     if as_json:

@@ -115,7 +115,15 @@ class Strings:
         """A service's note in this language (its parts as messages; a note
         stored without them, by an older stekker, as it is)."""
         if s.note_msgs:
-            return "; ".join(self.message(m) for m in s.note_msgs)
+            from stekker.attribute.model import shown_name
+            from stekker.text import Message
+
+            def localised(m: Any) -> Any:  # a provider named in a note: "zelf gehost op X" too
+                p = m.args.get("provider")
+                return Message(m.key, str(m), **{**m.args, "provider": shown_name(p, self.lang)}) \
+                    if isinstance(p, str) else m
+
+            return "; ".join(self.message(localised(m)) for m in s.note_msgs)
         return s.note or ""
 
     def verdict(self, v: str) -> str:

@@ -271,7 +271,7 @@ def print_report(report: Report, lang: str = "en", console: Console | None = Non
     print_hosts(report, lang, c)
 
     if comparison is not None:
-        print_comparison(comparison, lang, c)
+        print_comparison(comparison, lang, c, report.policies)
 
 
 def print_answer_kinds(report: Report, lang: str = "en", console: Console | None = None) -> None:
@@ -298,7 +298,8 @@ def print_answer_kinds(report: Report, lang: str = "en", console: Console | None
     c.print(Text(t("answer_kinds_note"), style="dim"))
 
 
-def print_comparison(cmp: Comparison, lang: str = "en", console: Console | None = None) -> None:
+def print_comparison(cmp: Comparison, lang: str = "en", console: Console | None = None,
+                     policies: list | None = None) -> None:
     c = console or make_console()
     t = Strings(lang)
     c.print(Text(f"{t('compare_title')}: {t('scan')} {cmp.old_label} → {cmp.new_label} "
@@ -318,8 +319,9 @@ def print_comparison(cmp: Comparison, lang: str = "en", console: Console | None 
             c.print(Text(f"{title}: {t('none_found')}"))
     vc = cmp.verdict_changes
     if vc:  # named, not only counted
-        rows = [([_T(", ".join(v.organisations)), _T(v.domain)], [v.policy, t.verdict(v.old), t.verdict(v.new)])
-                for v in vc[:50]]
+        titles = {p.id: p.short_title(lang) for p in policies or []}  # a definition by its name, not its id
+        rows = [([_T(", ".join(v.organisations)), _T(v.domain)],
+                 [titles.get(v.policy, v.policy), t.verdict(v.old), t.verdict(v.new)]) for v in vc[:50]]
         print_fit(c, f"{t('verdict_changes')} ({len(vc)})", [t("organisation"), t("domain")],
                   [t("policy"), t("from"), t("to")], rows, right=False, records=True)
         _more(c, t, len(vc) - 50)
@@ -328,7 +330,8 @@ def print_comparison(cmp: Comparison, lang: str = "en", console: Console | None 
     for key, doms in (("added_domains", cmp.added_domains), ("removed_domains", cmp.removed_domains)):
         shown = ", ".join(visible(d) for d in doms[:20]) + (" …" if len(doms) > 20 else "")
         c.print(Text(f"{t(key)}: {len(doms)}" + (f" ({shown})" if doms else "")))
-    if any(len(x) > 50 for x in (cmp.changes, vc)) or len(cmp.added_domains) > 20 or len(cmp.removed_domains) > 20:
+    kinds = (cmp.moved, cmp.new, cmp.vanished, cmp.existence, cmp.not_comparable, vc)
+    if any(len(x) > 50 for x in kinds) or len(cmp.added_domains) > 20 or len(cmp.removed_domains) > 20:
         c.print(Text(t("compare_whole"), style="dim"))
 
 

@@ -68,6 +68,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
 
+from stekker.attribute.model import SELF_HOSTED_ON
 from stekker.datasets import is_public_suffix, registrable_domain
 from stekker.validate.peers import PeerObservation, bucket, load_all, observation_records
 from stekker.validate.verdict import stekker_kinds
@@ -149,7 +150,7 @@ class Row:
             if self.stekker_basis == "likely":
                 return "likely:" + p
             if self.stekker_kind == "infrastructure":
-                return "self-hosted on " + p
+                return SELF_HOSTED_ON + p
             return p
         return self.stekker_status
 
