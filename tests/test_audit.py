@@ -833,25 +833,7 @@ def test_seed_into_keeps_the_users_text(tmp_path):
     inventory through a YAML dump, deleting every comment ("NIET wissen",
     "contract ligt in de kluis"). New items are now added to the file's text;
     where its shape does not allow that, the original is kept as .bak."""
-    from dataclasses import replace
-
-    from stekker import kb as K
-    from stekker.attribute.model import Service
-    from stekker.store import Store
-    from test_report_support import dom
-
-    kb = K.load()
-    db = tmp_path / "s.db"
-    st = Store.open(str(db))
-    sid = st.create_scan(tool_version="0.1.0", plan_version=1, input_path="in.csv", input_sha256="ab" * 32,
-                         resolvers=["127.0.0.1:53"], options={})
-    ms = Service(category="mailbox", status="attributed", provider="microsoft", provider_name="Microsoft",
-                 company="microsoft", confidence=0.95)
-    recs = [dom("ok.nl", "O", "bedrijf", {"mailbox": ms})]
-    st.add_targets(sid, [{"domain": "ok.nl", "organisation": "O", "sector": "bedrijf"}])
-    st.save_attributions(sid, kb.version, [replace(r, kb_version=kb.version).to_dict() for r in recs])
-    st.finish_scan(sid, "finished")
-    st.close()
+    db, sid = _one_scan_db(tmp_path)
     own = ("# Onze IT-lijst — bijgehouden door Piet, NIET wissen\n"
            "items:\n"
            "  - name: Boekhouding   # contract ligt in de kluis, sleutel bij Marie\n"

@@ -293,23 +293,28 @@ def _big_org_site(tmp_path: Path, n: int = 1234) -> tuple[Path, Model, list[str]
     hosters) beside the fixture's, like the agencies of the NOS-size lab."""
     from test_report_support import dom, ev, svc
 
-    from stekker import kb as K
-    from stekker.judge import load_policies
-    from stekker.report import build
-
     org = "Stichting Samenwerkingsverband Openbaar Primair Onderwijs <Groot> & Breed"
     attrs = [dom(f"basisschool-met-een-lange-naam-van-de-school-{i:05d}.nl", org, "onderwijs", {
         "mailbox": svc("mailbox", "microsoft", name="Microsoft", evidence=[
             ev(f"basisschool-met-een-lange-naam-van-de-school-{i:05d}.nl", "MX", "0 x.mail.protection.outlook.com")]),
         "web": svc("web", f"hoster-{i % 25}", name=f"Webhoster nummer {i % 25}"),
         "dns": svc("dns", "transip", name="TransIP")}) for i in range(n)]
+    out, model = _site_with(tmp_path / "big", attrs)
+    return out, model, [a.domain for a in attrs]
+
+
+def _site_with(out: Path, attrs: list) -> tuple[Path, Model]:
+    """The fixture's records plus ``attrs``, judged and written as a site in ``out``."""
+    from stekker import kb as K
+    from stekker.judge import load_policies
+    from stekker.report import build
+
     kb = K.load()
     rep = build(records() + attrs, kb, load_policies().select(None), "2026-01-01",
                 meta={"scan_id": 7, "started_at": "2026-01-01T00:00:00+00:00"})
     model = Model.from_report(rep, kb)
-    out = tmp_path / "big"
     write_site(Site(model, None), out)
-    return out, model, [a.domain for a in attrs]
+    return out, model
 
 
 def test_a_big_organisations_page_stays_under_100_kb_and_hides_nothing(tmp_path):
@@ -888,18 +893,9 @@ def test_a_server_on_a_providers_network_is_named_in_the_pages_language(tmp_path
 
     from test_report_support import dom, svc
 
-    from stekker import kb as K
-    from stekker.judge import load_policies
-    from stekker.report import build
-
     vm = _replace(svc("mailbox", "microsoft", name="self-hosted on Microsoft"), service_kind="infrastructure")
     attrs = [dom("gemeente-vm.nl", "Gemeente VM", "gemeente", {"mailbox": vm})]
-    kb = K.load()
-    rep = build(records() + attrs, kb, load_policies().select(None), "2026-01-01",
-                meta={"scan_id": 7, "started_at": "2026-01-01T00:00:00+00:00"})
-    model = Model.from_report(rep, kb)
-    out = tmp_path / "vm"
-    write_site(Site(model, None), out)
+    out, _ = _site_with(tmp_path / "vm", attrs)
     for lang, name in (("nl", "zelf gehost op Microsoft"), ("en", "self-hosted on Microsoft")):
         page = (out / lang / "domain" / "gemeente-vm.nl" / "index.html").read_text("utf-8")
         assert name in page
