@@ -882,3 +882,30 @@ def test_a_multi_line_database_error_is_shown_as_its_first_line():
 
     assert _one_line(Exception("Connection refused\n\tIs the server running?")) == "Connection refused"
     assert _one_line(Exception("bell\x07 here")) == "bell\\x07 here"  # still inert
+
+
+def test_a_database_lost_in_any_pass_of_a_scan_is_exit_3_with_the_resume_command(capsys):
+    """Review 27: the realm and identity-provider passes had no such handling
+    (a PostgreSQL server lost there was an internal error, exit 4)."""
+    import sqlalchemy.exc as sa_exc
+    import typer
+
+    from stekker.cli.scan import _database_lost
+
+    class PG:
+        dialect = "postgresql"
+
+    with pytest.raises(typer.Exit) as exc:
+        with _database_lost(PG(), 7, "postgresql://u:pw@h/db"):
+            raise sa_exc.OperationalError("SELECT 1", {}, Exception("server closed the connection\nunexpectedly"))
+    assert exc.value.exit_code == 3
+    err = capsys.readouterr().err
+    assert "the connection to the database was lost (server closed the connection)" in err
+    assert "stekker scan --resume 7 --db postgresql://u@h/db" in err and "pw" not in err
+
+    class Lite:
+        dialect = "sqlite"
+
+    with pytest.raises(sa_exc.OperationalError):  # a SQLite error keeps its own message
+        with _database_lost(Lite(), 7, "s.db"):
+            raise sa_exc.OperationalError("SELECT 1", {}, Exception("database is locked"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -160,7 +161,9 @@ def scan(
             if realm_opts and (store.domains_lacking(resume, plan.lookups["ms_realm"].id, redo_errors=ms_realm)
                                or _idp_hosts_lacking(store, resume, plan, ms_realm)):
                 record_realm()
-                _realm_pass(store, resume, plan, realm_opts, ms_realm, say, db, resolvers, config, domain_deadline)
+                with _database_lost(store, resume, db):
+                    _realm_pass(store, resume, plan, realm_opts, ms_realm, say, db, resolvers, config,
+                                domain_deadline)
                 raise typer.Exit(0)
             say(f"scan {resume} is already complete ({info['counts'].get('done')} domains)")
             raise typer.Exit(0)
@@ -195,21 +198,11 @@ def scan(
         if issues:
             _print_issues(issues, limit=0 if quiet else 20, counts=counts)
 
-    import sqlalchemy.exc as sa_exc
-
     try:
-        res = run_scan(store, scan_id, resolvers, config,
-                       RunOptions(progress="none" if quiet else progress, workers=workers,
-                                  domain_deadline=domain_deadline))
-    except sa_exc.OperationalError as exc:
-        if store.dialect != "postgresql":
-            raise  # a SQLite error (locked, disk full) has its own message
-        # the PostgreSQL server went away mid-scan: what was written is kept, the scan reads as
-        # interrupted once this process has ended
-        lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        raise _err(f"the connection to the database was lost ({lines[0] if lines else 'no reason given'}); "
-                   f"the domains written before are kept; when the server is back: "
-                   f"stekker scan --resume {scan_id} --db {display_db(db)}", 3)
+        with _database_lost(store, scan_id, db):
+            res = run_scan(store, scan_id, resolvers, config,
+                           RunOptions(progress="none" if quiet else progress, workers=workers,
+                                      domain_deadline=domain_deadline))
     except NoResolverError as exc:
         store.finish_scan(scan_id, "aborted", {"message": str(exc)})
         # the scan and its input are kept (aborted, nothing measured): it can be resumed, and a report
@@ -237,7 +230,27 @@ def scan(
         echo(f"finished domains are kept; resume with: stekker scan --resume {scan_id} --db {display_db(db)}", err=True)
         raise typer.Exit(3)
     if realm_opts:
-        _realm_pass(store, scan_id, plan, realm_opts, ms_realm, say, db, resolvers, config, domain_deadline)
+        with _database_lost(store, scan_id, db):
+            _realm_pass(store, scan_id, plan, realm_opts, ms_realm, say, db, resolvers, config, domain_deadline)
+
+
+@contextlib.contextmanager
+def _database_lost(store, scan_id: int, db: str):
+    """The PostgreSQL server went away during a pass of the scan (DNS, realm,
+    identity providers): what was written is kept, the scan reads as
+    interrupted once this process has ended; one line, exit 3 (network) and
+    the resume command.  A SQLite error (locked, disk full) has its own message."""
+    import sqlalchemy.exc as sa_exc
+
+    try:
+        yield
+    except sa_exc.OperationalError as exc:
+        if store.dialect != "postgresql":
+            raise
+        lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        raise _err(f"the connection to the database was lost ({lines[0] if lines else 'no reason given'}); "
+                   f"what was written before is kept; when the server is back: "
+                   f"stekker scan --resume {scan_id} --db {display_db(db)}", 3) from None
 
 
 def _realm_options(info: dict, ms_realm: bool, url: str | None, qps: float | None) -> dict:
