@@ -1310,3 +1310,21 @@ def test_euro_amounts_in_another_currency_and_a_dutch_as_of():
     assert str(ok.as_of) == "2025-09-30"
     with pytest.raises(Exception, match="write 2026-09-30"):
         Inventory.model_validate({"organisation": "X", "as_of": "30/9/2025", "items": []})
+
+
+def test_a_spreadsheet_file_and_spreadsheet_column_names(tmp_path):
+    """Exploratory test (explore-c, low): an .xlsx gave 'invalid YAML:
+    character \\x03'; a header in capitals ('Name;Category') was refused."""
+    import zipfile
+
+    from stekker.audit.loader import InventoryError, load
+
+    x = tmp_path / "inventaris.xlsx"
+    with zipfile.ZipFile(x, "w") as z:
+        z.writestr("xl/workbook.xml", "<workbook/>")
+    with pytest.raises(InventoryError, match="spreadsheet file .* is not read; save it as CSV"):
+        load(x)
+    c = tmp_path / "inv.csv"
+    c.write_text("Name;Category;Product;Annual cost;Export-API\nMail;email;Proton Mail;99,95;ja\n", encoding="utf-8")
+    inv = load(c)
+    assert inv.items[0].name == "Mail" and str(inv.items[0].annual_cost) == "99.95" and inv.items[0].export.api is True

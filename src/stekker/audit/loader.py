@@ -137,7 +137,8 @@ def parse_csv(text: str, file: str) -> tuple[dict, dict[tuple, int]]:
     sep = ";" if first.count(";") > first.count(",") else ("\t" if first.count("\t") > first.count(",") else ",")
     dutch = sep == ";"
     reader = csv.reader(io.StringIO(body), delimiter=sep)
-    header = [h.strip() for h in next(reader, [])]
+    # column names as a spreadsheet may write them: "Name", "Annual cost", "export-api"
+    header = [" ".join(h.split()).lower().replace(" ", "_").replace("-", "_") for h in next(reader, [])]
     while header and not header[-1]:  # Excel pads the header row to the sheet's widest row
         header.pop()
     problems = []
@@ -297,6 +298,11 @@ def load(path: str | Path) -> Inventory:
         data = read_user_file(p)  # at most the limit + 1 bytes; a pipe or device is refused unread
     except UserFileError as exc:
         raise InventoryError([Problem(str(p), None, "", str(exc))]) from None
+    if data[:4] == b"PK\x03\x04" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        # a spreadsheet file itself (.xlsx / .ods are zip files, .xls an OLE file), not text
+        raise InventoryError([Problem(str(p), None, "", "a spreadsheet file (Excel/LibreOffice) is not read; save it "
+                                                        "as CSV (in Excel: 'CSV (puntkomma-gescheiden)') and give that "
+                                                        "file, or write YAML (stekker audit init)")])
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
