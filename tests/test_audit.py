@@ -1328,3 +1328,22 @@ def test_a_spreadsheet_file_and_spreadsheet_column_names(tmp_path):
     c.write_text("Name;Category;Product;Annual cost;Export-API\nMail;email;Proton Mail;99,95;ja\n", encoding="utf-8")
     inv = load(c)
     assert inv.items[0].name == "Mail" and str(inv.items[0].annual_cost) == "99.95" and inv.items[0].export.api is True
+
+
+def test_an_alternative_that_cannot_be_taken_yet_is_never_recommended():
+    """Exploratory test (explore-c M9): MijnBureau was marked recommended
+    while its own note says it is no product a company can take yet
+    (alternatives.yaml available: false)."""
+    from stekker.audit import report as R
+    from stekker.audit.resolve import load_kb
+
+    kb, _ = load_kb()
+    i = inv({"name": "Kantoor", "category": "office_suite", "product": "Microsoft 365", "criticality": "high"})
+    a = R.run_audit(i, kb, "2026-06-01")
+    comp = a.plan.comparisons[0]
+    mb = next(x for x in comp.alternatives if x.id == "mijnbureau")
+    assert mb.warning == "not_available" and not mb.recommended
+    assert a.plan.start_here is None or a.plan.start_here.best_alternative != "mijnbureau"
+    from stekker.audit import catalog as C
+
+    assert C.t("misc.warning_not_available", "nl").startswith("Nog niet af te nemen")

@@ -40,7 +40,7 @@ class AltView:
     group: str  # effective group of control for this use (self-hosting counts as eu)
     eu_controlled: Any
     recommended: bool  # improves on the item's group and is not a "looks European" trap
-    warning: str | None  # e.g. not_eu_controlled
+    warning: str | None  # not_eu_controlled | not_available (alternatives.yaml available: false) | different_function
     open_source: bool
     licence: dict[str, str]  # language -> licence in words ("gesloten dienst"); SPDX ids in every language
     hosting: list[str]
@@ -129,6 +129,8 @@ def _alt_view(a: dict, item_group: str, category: str, kb: KBLike | None, as_of:
     warning = None
     if group == "non_european":  # e.g. Exact Online (KKR), Pipedrive (Vista): looks European, is not
         warning = "not_eu_controlled"
+    elif a.get("available") is False:  # e.g. MijnBureau: a government pilot, not a product one can take
+        warning = "not_available"
     feats = list((a.get("features") or {}).get(category, []))
     listed = list(features().get(category, {}))
     cov = Decimal(len([f for f in feats if f in listed])) / Decimal(len(listed)) if listed else None
