@@ -335,3 +335,16 @@ def test_a_provider_named_in_a_note_is_shown_in_the_readers_language():
         "note_operator_mx", "the MX host is self-hosted on Hetzner's mail host; ...", provider="self-hosted on Hetzner"))
     assert "de mailserver van zelf gehost op Hetzner" in Strings("nl").note(s)
     assert Strings("en").note(s) == s.note
+
+
+def test_a_category_named_in_a_dutch_note_is_its_dutch_name():
+    """Review 27: note_relay's category was its raw id in a Dutch note."""
+    from stekker.attribute.model import Service
+    from stekker.report.render import Strings
+    from stekker.text import Message
+
+    s = Service(category="mail_gateway", status="self").add_note(Message(
+        "note_relay", "own host(s) mx.a.nl relay to Microsoft, the mailbox platform by dkim",
+        hosts="mx.a.nl", provider="Microsoft", category="mailbox", basis="dkim"))
+    nl = Strings("nl")
+    assert nl.note(s) == f"eigen host(s) mx.a.nl sturen door naar Microsoft ({nl.category('mailbox')}, volgens dkim)"

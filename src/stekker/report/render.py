@@ -118,10 +118,13 @@ class Strings:
             from stekker.attribute.model import shown_name
             from stekker.text import Message
 
-            def localised(m: Any) -> Any:  # a provider named in a note: "zelf gehost op X" too
-                p = m.args.get("provider")
-                return Message(m.key, str(m), **{**m.args, "provider": shown_name(p, self.lang)}) \
-                    if isinstance(p, str) else m
+            def localised(m: Any) -> Any:  # a provider or category named in a note, in this language
+                args = dict(m.args)
+                if isinstance(args.get("provider"), str):
+                    args["provider"] = shown_name(args["provider"], self.lang)  # "zelf gehost op X"
+                if isinstance(args.get("category"), str):
+                    args["category"] = self.category(args["category"])  # "mailbox" -> its name
+                return Message(m.key, str(m), **args) if args != m.args else m
 
             return "; ".join(self.message(localised(m)) for m in s.note_msgs)
         return s.note or ""
