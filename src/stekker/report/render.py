@@ -104,10 +104,11 @@ class Strings:
         by its key (``messages:``), any other text as it is."""
         key = getattr(w, "key", None)
         entry = self.data.get("messages", {}).get(key) if key else None
-        if entry is None:
+        text = (entry.get(self.lang) or entry.get("en")) if entry is not None else None
+        if text is None:  # no text in this language (a note's English is its own text): as it is
             return str(w)
         try:
-            return (entry.get(self.lang) or entry["en"]).format(**w.args)
+            return text.format(**w.args)
         except (KeyError, IndexError, ValueError):  # a message whose values do not fit: its own English
             return str(w)
 
