@@ -445,6 +445,11 @@ def test_seed_merge_keeps_existing_items():
     merged = merge(existing, [{"name": "Google Workspace", "category": "office_suite", "product": "Google Workspace",
                                "detected": True}, {"name": "TransIP", "category": "website_hosting", "product": "TransIP"}])
     assert [i["name"] for i in merged["items"]] == ["Mail", "TransIP"] and merged["organisation"] == "X"
+    # a user's name with a trailing space is the same item as `audit check` sees it (explore-c M8: the
+    # detected "Exchange Online" was added beside "Exchange Online " and the file then failed check)
+    mine = {"items": [{"name": "Exchange Online ", "category": "email", "vendor": "Microsoft"}]}
+    got = merge(mine, [{"name": "Exchange Online", "category": "email", "product": "Exchange Online"}])
+    assert len(got["items"]) == 1
 
 
 @pytest.mark.lab

@@ -101,11 +101,13 @@ def merge(existing: dict | None, seeded: list[dict]) -> dict:
     """Add seeded items whose product/name is not yet in ``existing``."""
     inv = dict(existing or {})
     items = list(inv.get("items") or [])
-    have = {str(i.get("product") or i.get("name")).casefold() for i in items} | {
-        str(i.get("name")).casefold() for i in items}
+    def key(v: Any) -> str:  # as `audit check` compares names (stripped, case-insensitive)
+        return str(v or "").strip().casefold()
+
+    have = {key(i.get("product") or i.get("name")) for i in items} | {key(i.get("name")) for i in items}
     for s in seeded:
-        if str(s.get("product") or s["name"]).casefold() in have or s["name"].casefold() in have:
-            continue
+        if key(s.get("product") or s["name"]) in have or key(s["name"]) in have:
+            continue  # (a user's "Exchange Online " with a trailing space is the same item)
         items.append(s)
     inv["items"] = items
     return inv
