@@ -1215,7 +1215,7 @@ def load_attributions(
     elif not store.attributions_current(scan_id, version):
         if not compute:
             return
-        if store.scan_info(scan_id).get("state") != "finished":
+        if not store.scan_finished(scan_id):
             table = _default_asn_table() if asn_table == "default" else asn_table
             for ev in store.iter_evidence(scan_id):
                 yield attribute_domain(ev, kb, asn_table=table, as_of=as_of)

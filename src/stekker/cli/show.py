@@ -292,7 +292,7 @@ def _stored_attributions(store, sid: int, as_of):
     kb = kbmod.load()
     asn = _asn_table()
     missing = lambda ev: attribute_domain(ev, kb, asn, as_of)  # noqa: E731
-    if not store.attributions_current(sid, kb.version) and store.scan_info(sid).get("state") == "finished":
+    if not store.attributions_current(sid, kb.version) and store.scan_finished(sid):
         # (a scan that is not finished is attributed in memory by load_attributions, never stored)
         # computed and stored before reading, not while the evidence is being streamed
         try:

@@ -77,6 +77,12 @@ class AttributionsMixin:
                 yield json.loads(r.data)
             last = (rows[-1].s, rows[-1].domain)
 
+    def scan_finished(self, scan_id: int) -> bool:
+        """Whether the scan is finished: its evidence no longer changes by the
+        DNS pass (a later look-up drops the stored attributions itself)."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(S.scans.c.state).where(S.scans.c.id == scan_id)).scalar() == "finished"
+
     def attributions_current(self, scan_id: int, kb_version: str) -> bool:
         """Whether attributions of (scan, kb_version) are stored and cover the
         scan as it is now: the scan is finished and there is at least one per
@@ -85,10 +91,10 @@ class AttributionsMixin:
         earlier (`stekker attribute` while it ran, an older stekker) cover a
         part of it and are never reused as the whole; a later look-up
         (add_results) drops them."""
-        a, t, s = S.attributions, S.targets, S.scans
+        if not self.scan_finished(scan_id):
+            return False
+        a, t = S.attributions, S.targets
         with self.engine.connect() as conn:
-            if conn.execute(sa.select(s.c.state).where(s.c.id == scan_id)).scalar() != "finished":
-                return False
             n = conn.execute(
                 sa.select(sa.func.count()).select_from(a)
                 .where(a.c.scan_id == scan_id, a.c.kb_version == kb_version)
