@@ -813,6 +813,10 @@ def test_a_postgresql_password_is_never_printed(pg_db, tmp_path):
                   "postgresql:///db?host=h&PASSWORD=sekrit-pw&sslmode=require"):
         assert "sekrit" not in display_db(other) and "pw" not in display_db(other), display_db(other)
     Store.open(url).close()  # trust authentication: the password is not checked, only carried
+    for u in (url, url + "&password=sekrit-pw"):  # a store's own URL in messages follows the same rule
+        st = Store.open(u)
+        assert "sekrit" not in st.url and "***" not in st.url, st.url
+        st.close()
 
     def run(*args):
         r = subprocess.run([sys.executable, "-m", "stekker", *args], capture_output=True, text=True, timeout=120,

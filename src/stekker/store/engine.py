@@ -25,7 +25,8 @@ class ScanNotFound(StoreError, LookupError):
 
 
 def _display_url(url: sa.URL) -> str:
-    return url.render_as_string(hide_password=True)
+    """A store's URL as messages show it: :func:`display_db`'s rule (no password)."""
+    return display_db(url.render_as_string(hide_password=False), quote=False)
 
 
 def display_db(db: str | os.PathLike, quote: bool = True) -> str:
