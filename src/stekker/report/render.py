@@ -142,10 +142,8 @@ class Strings:
         """The shown name of a provider key (a domain's service, an extra
         host, a row of a provider table), or its state in words; a server on
         a provider's network reads "self-hosted on <provider>" in this language."""
-        from stekker.attribute.model import SELF_HOSTED_ON, shown_name
+        from stekker.attribute.model import shown_name
 
-        if name and name.startswith(SELF_HOSTED_ON):
-            return shown_name(name, self.lang)
         if key == "self":
             return self("self")
         if key == "?":
@@ -154,7 +152,7 @@ class Strings:
             return self.verdict("error")
         if key == "absent":
             return self("host_absent")
-        return name or key
+        return shown_name(name, self.lang) if name else key
 
     def change_side(self, key: str | None, name: str | None) -> str:
         """One side of a change between two scans: the provider's shown name,
