@@ -350,6 +350,47 @@ def test_attributions_replace_and_order(store):
     assert len(list(store.iter_attributions(sid, "kb-2"))) == 3  # unchanged: the failed save rolled back
 
 
+def test_a_look_up_during_a_save_of_attributions_never_leaves_them_stale(store):
+    """A finished scan's evidence can still change (the Microsoft realm pass
+    of a --resume, add_results).  When that look-up commits while attributions
+    of the scan are being saved, the saved records rest on the old evidence:
+    they must not survive as the scan's current attributions.  On PostgreSQL
+    (READ COMMITTED) the look-up's DELETE cannot see the save's uncommitted
+    rows, so without a lock on the scan the stale rows were kept."""
+    import threading
+
+    sid = new_scan(store)
+    add(store, sid, ["a.nl", "b.nl"])
+    store.write_domains(sid, [(d, "ok", results_for(d)) for d in ("a.nl", "b.nl")])
+    store.finish_scan(sid, "finished", {})
+    looked_up = threading.Event()
+    failed: list[BaseException] = []
+
+    def look_up():
+        try:
+            store.add_results(sid, "ms_realm", [("a.nl", [(QueryResult(
+                "a.nl", "ms_realm", "a.nl", "REALM", Status.PRESENT, answers=[RR("a.nl", "REALM", 0, "managed")],
+                resolver="https://login.microsoftonline.com"), None)])])
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+            failed.append(exc)
+        looked_up.set()
+
+    worker = threading.Thread(target=look_up, daemon=True)
+
+    def records():
+        yield {"domain": "a.nl", "services": {}}
+        worker.start()  # the look-up starts while the save is under way ...
+        looked_up.wait(1.5)  # ... and has had time to commit, unless the save holds it back
+        yield {"domain": "b.nl", "services": {}}
+
+    store.save_attributions(sid, "kb-1", records())
+    worker.join(30)
+    assert not worker.is_alive() and not failed, failed
+    # the look-up came last: whatever the save stored rests on the old evidence and is gone
+    assert not store.attributions_current(sid, "kb-1")
+    assert list(store.iter_attributions(sid, "kb-1")) == []
+
+
 def test_datasets(store):
     store.record_dataset("psl", "https://publicsuffix.org/list/", "2026-10-23", 1.5, "/d/psl.dat")
     store.record_dataset("ip2asn-v4", "https://iptoasn.com", "v1", 2.0, None)

@@ -25,6 +25,10 @@ class AttributionsMixin:
         n = 0
         with self.engine.begin() as conn:
             self._require_scan(conn, scan_id)
+            # a look-up that changes the scan's evidence meanwhile (add_results) waits for this save
+            # and then drops what it stored; without the lock, PostgreSQL (READ COMMITTED) let it
+            # commit first and kept records of the old evidence (SQLite: the DELETE's write lock)
+            self._lock_scan(conn, scan_id, share=True)
             conn.execute(a.delete().where(a.c.scan_id == scan_id, a.c.kb_version == kb_version))
             rows: list[dict] = []
             seen: set[str] = set()

@@ -292,6 +292,15 @@ class StoreBase:
         return row
 
 
+    def _lock_scan(self, conn: sa.Connection, scan_id: int, share: bool) -> None:
+        """Lock the scan's row until the transaction ends (PostgreSQL; SQLite
+        has one writer anyway): ``share`` for a save of attributions (FOR KEY
+        SHARE: saves and updates of the scan's state go on), else for a change
+        of its evidence (FOR UPDATE: waits for the saves under way)."""
+        stmt = sa.select(S.scans.c.id).where(S.scans.c.id == scan_id)
+        conn.execute(stmt.with_for_update(read=True, key_share=True) if share else stmt.with_for_update())
+
+
 class _RaceLost(Exception):
     """Creating the schema lost a race with another process: look again."""
 

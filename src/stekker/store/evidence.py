@@ -221,6 +221,7 @@ class EvidenceMixin:
             return
         q, t, at = S.queries, S.targets, S.attributions
         with self.engine.begin() as conn:
+            self._lock_scan(conn, scan_id, share=False)  # after a save of attributions under way
             # the scan's evidence changes: attributions stored from the old evidence are stale. All of the
             # scan's go (a stored version is read as complete, so dropping only these domains would lose them)
             conn.execute(at.delete().where(at.c.scan_id == scan_id))
