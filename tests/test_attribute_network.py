@@ -348,3 +348,55 @@ def test_a_category_named_in_a_dutch_note_is_its_dutch_name():
         hosts="mx.a.nl", provider="Microsoft", category="mailbox", basis="dkim"))
     nl = Strings("nl")
     assert nl.note(s) == f"eigen host(s) mx.a.nl sturen door naar Microsoft ({nl.category('mailbox')}, volgens dkim)"
+
+
+def test_every_note_template_fits_the_values_the_engine_gives():
+    """Each Dutch (and English) text of a note is formatted with the values
+    the engine's ``Message(...)`` calls pass for that key; a placeholder the
+    engine never gives made ``Strings.message`` fall back to the English text
+    on a Dutch page, silently.  The calls are read from the engine's source:
+    a key given as a variable stands for every ``note_*`` literal of its
+    function."""
+    import ast
+    from pathlib import Path
+    from string import Formatter
+
+    import stekker.attribute.engine as engine_mod
+    from stekker.report.render import Strings
+    from stekker.text import Message
+
+    tree = ast.parse(Path(engine_mod.__file__).read_text("utf-8"))
+    given: dict[str, list[set[str]]] = {}  # key -> the keyword sets of its calls
+    for fn in ast.walk(tree):
+        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        calls = [c for c in ast.walk(fn) if isinstance(c, ast.Call) and getattr(c.func, "id", None) == "Message"
+                 and c.args]
+        own = {id(c.args[0]) for c in calls}
+        literals = {n.value for n in ast.walk(fn) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+                    and n.value.startswith("note_") and id(n) not in own}  # the keys a variable key can hold
+        for call in calls:
+            first = call.args[0]
+            keys = {first.value} if isinstance(first, ast.Constant) else literals
+            kws = {k.arg for k in call.keywords}
+            assert None not in kws, f"line {call.lineno}: **kwargs cannot be checked"
+            for key in keys:
+                given.setdefault(key, []).append(kws)
+    nl, en = Strings("nl"), Strings("en")
+    assert len(given) >= 20, sorted(given)
+    wrong = []
+    for key, calls in sorted(given.items()):
+        entry = nl.data["messages"].get(key) or {}
+        for lang in ("nl", "en"):
+            template = entry.get(lang)
+            if template is None:
+                continue
+            wanted = {f for _, f, _, _ in Formatter().parse(template) if f}
+            for kws in calls:
+                if wanted - kws:
+                    wrong.append((key, lang, sorted(wanted - kws)))
+                    continue
+                shown = (nl if lang == "nl" else en).message(Message(key, "ENGLISH-FALLBACK", **{k: "x" for k in kws}))
+                if shown == "ENGLISH-FALLBACK":
+                    wrong.append((key, lang, "fell back"))
+    assert not wrong, wrong
