@@ -300,7 +300,7 @@ def test_notes_are_messages_shown_in_the_readers_language(kb):
     null = attr("gemeente-z.nl", [("gemeente-z.nl", "MX", "0 .")], kb)
     cases = [
         (net.services["mailbox"], "registration country NL", "registratieland NL"),
-        (weak.services["mailbox"], "weak evidence only (spf)", "alleen zwak bewijs (spf)"),
+        (weak.services["mailbox"], "not where the service runs", "alleen zwak bewijs (SPF-include)"),
         (weak.services["mailbox"], "not recognised: mx.onbekend-voorbeeld.nl", "niet herkend: mx.onbekend-voorbeeld.nl"),
         (null.services["mailbox"], "null MX (RFC 7505) at gemeente-z.nl", "null-MX (RFC 7505) bij gemeente-z.nl"),
     ]
@@ -308,6 +308,13 @@ def test_notes_are_messages_shown_in_the_readers_language(kb):
     for s, english, dutch in cases:
         assert english in s.note and english in en.note(s)  # the English text is the stored note
         assert dutch in nl.note(s) and english not in nl.note(s), nl.note(s)
+    # the kinds of evidence are named in words in both languages, also the ones rules.yaml may add
+    assert "weak evidence only (spf)" in weak.services["mailbox"].note  # the stored English: the engine's ids
+    assert "weak evidence only (SPF include)" in en.note(weak.services["mailbox"])
+    from stekker.kb import load
+
+    kinds = {k for r in load().rules.categories.values() for k in (r.weak_kinds or ())}
+    assert kinds and all(en.evidence_kind(k) != k and nl.evidence_kind(k) != k for k in kinds), kinds
     # the messages survive the store's JSON; an older note without them is shown as stored
     back = DomainAttribution.from_dict(weak.to_dict()).services["mailbox"]
     assert nl.note(back) == nl.note(weak.services["mailbox"])

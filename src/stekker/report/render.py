@@ -123,6 +123,8 @@ class Strings:
                 args = dict(m.args)
                 if isinstance(args.get("provider"), str):
                     args["provider"] = shown_name(args["provider"], self.lang)  # "zelf gehost op X"
+                if isinstance(args.get("kinds"), str):  # "spf, txt" -> "SPF-include, verificatietoken"
+                    args["kinds"] = ", ".join(self.evidence_kind(k.strip()) for k in args["kinds"].split(","))
                 if isinstance(args.get("category"), str):
                     args["category"] = self.category(args["category"])  # "mailbox" -> its name
                 return Message(m.key, str(m), **args) if args != m.args else m
@@ -164,6 +166,12 @@ class Strings:
             return "–"
         entry = self.data["change_states"].get(key)
         return (entry.get(self.lang) or entry["en"]) if entry else key
+
+    def evidence_kind(self, kind: str) -> str:
+        """A kind of evidence named in a note (``spf``) in words; an id without
+        words as it is."""
+        e = self.data.get("evidence_kinds", {}).get(kind)
+        return (e.get(self.lang) or e.get("en")) if e else kind
 
     def category(self, cid: str) -> str:
         if cid == "host":
