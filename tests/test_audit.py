@@ -303,6 +303,13 @@ def test_price_doubles_exact_numbers():
     # the EU's only system (Mollie) has no known cost: unknown, not 0 (exploratory test H5)
     assert by["Mollie B.V."].extra is None and by["Mollie B.V."].share_of_budget is None
     assert p.extra_by_group == {"eu": None, "europe": Decimal(0), "non_european": Decimal(4500), "unknown": Decimal(1500)}
+    assert not any(p.extra_by_group_at_least.values())  # every group's sum is whole (the EU's is unknown)
+    # a group whose sum leaves out an item of unknown cost says so (review 27: it looked complete in --json)
+    i4 = inv(*[{**it.model_dump(exclude_none=True), **({"annual_cost": None} if it.name == "Chat" else {})}
+               for it in i.items], budget=20000)
+    p4 = price_doubles(i4, resolve(i4, test_kb(), "2020-01-01"))
+    assert p4.extra_by_group["non_european"] == Decimal(4000) and p4.extra_by_group_at_least["non_european"]
+    assert not p4.extra_by_group_at_least["unknown"] and not p4.extra_by_group_at_least["eu"]
     assert p.biggest.label == "Microsoft Corporation"
     # a 50% increase
     assert price_doubles(i, res, factor=Decimal("1.5")).total_extra == Decimal(3000)

@@ -239,7 +239,11 @@ def context(a: Audit, lang: str) -> dict:
              "share": at_least(pct(sc.price.share_of_budget), partial),
              "budget": money(sc.price.it_budget) if sc.price.it_budget else None,
              "cost_unknown": t("misc.cost_unknown", items=", ".join(sc.price.cost_unknown)) if sc.price.cost_unknown else "",
-             "by_group": [(t(f"group.{g}"), money(v)) for g, v in sc.price.extra_by_group.items() if v]}
+             # a group with systems but no known cost is "unknown", never left out; a sum leaving out
+             # unknown costs is "at least"
+             "by_group": [(t(f"group.{g}"), at_least(money(v), sc.price.extra_by_group_at_least.get(g, False))
+                           if v is not None else t("misc.unknown"))
+                          for g, v in sc.price.extra_by_group.items() if v is None or v > 0]}
 
     def cut_row(c):
         return {"label": c.label if c.kind == "vendor" else C.country_name(c.jurisdiction, lang),

@@ -115,6 +115,7 @@ class PriceDoubles:
     share_of_budget: Decimal | None
     it_budget: Decimal | None
     extra_by_group: dict[str, Decimal | None]  # None: the group has systems, none with a known cost
+    extra_by_group_at_least: dict[str, bool]  # the group's sum leaves out items of unknown cost: a lower bound
     vendors: list[PriceVendor]
     cost_unknown: list[str]
     biggest: PriceVendor | None
@@ -126,9 +127,12 @@ def price_doubles(inv: Inventory, res: list[Resolution], factor: Decimal | int =
     vs: list[PriceVendor] = []
     by_group: dict[str, Decimal | None] = {"eu": ZERO, "europe": ZERO, "non_european": ZERO, "unknown": ZERO}
     known_in: set[str] = set()
+    partly_unknown: set[str] = set()  # groups with an item of unknown cost
     budget = inv.it_budget if inv.it_budget else None
     for g in vendor_groups(inv, res):
         known = len(g.cost_unknown) < len(g.items)  # an unknown cost is never read as 0
+        if g.cost_unknown:
+            partly_unknown.add(g.group)
         extra = g.cost * (f - 1) if known else None
         if known:
             by_group[g.group] = (by_group.get(g.group) or ZERO) + extra
@@ -145,7 +149,9 @@ def price_doubles(inv: Inventory, res: list[Resolution], factor: Decimal | int =
     total_extra = total * (f - 1) if total is not None else None
     return PriceDoubles(factor=f, total_current=total, total_extra=total_extra,
                         share_of_budget=_share(total_extra, budget) if budget and total_extra is not None else None,
-                        it_budget=budget, extra_by_group=by_group, vendors=vs, cost_unknown=unknown,
+                        it_budget=budget, extra_by_group=by_group,
+                        extra_by_group_at_least={k: v is not None and k in partly_unknown for k, v in by_group.items()},
+                        vendors=vs, cost_unknown=unknown,
                         biggest=vs[0] if vs and vs[0].extra is not None and vs[0].extra > 0 else None,
                         at_least=any_known and bool(unknown))
 
