@@ -880,6 +880,34 @@ def test_seed_into_keeps_the_users_text(tmp_path):
     assert (tmp_path / "f.yaml.bak").read_text("utf-8").startswith("# mijn lijst")
 
 
+def test_seed_into_a_windows_file_keeps_its_line_ends_and_encoding(tmp_path):
+    """Explore-c (low): `audit seed --into` refused a Windows-1252 inventory
+    that `audit check` reads ("not UTF-8 text"), and added its items to a CRLF
+    file with LF line ends.  Now both readers decode alike, and what is added
+    has the file's line ends and encoding."""
+    db, sid = _one_scan_db(tmp_path)
+    own = ("# Lijst van Café Zoë\r\n"
+           "items:\r\n"
+           "  - name: Boekhouding\r\n"
+           "    category: accounting\r\n"
+           "    product: Exact Online\r\n"
+           "    notes: één contract\r\n")
+    inv = tmp_path / "w.yaml"
+    inv.write_bytes(own.encode("cp1252"))
+    r = CliRunner()
+    res = r.invoke(_cli(), ["audit", "seed", "--scan", str(sid), "--db", str(db), "--into", str(inv)])
+    assert res.exit_code == 0, res.output
+    raw = inv.read_bytes()
+    assert raw.startswith(own.encode("cp1252"))  # the user's bytes as they were
+    assert raw.count(b"\n") == raw.count(b"\r\n") and raw.count(b"\n") > own.count("\n")  # CRLF only
+    text = raw.decode("cp1252")
+    data = yaml.safe_load(text)
+    assert data["items"][0]["notes"] == "één contract" and len(data["items"]) >= 2
+    assert not (tmp_path / "w.yaml.bak").exists()
+    res = r.invoke(_cli(), ["audit", "check", str(inv)])
+    assert "not UTF-8" not in res.output, res.output
+
+
 def test_seed_into_a_csv_inventory_says_what_to_do(tmp_path):
     """Exploratory test (2026-12-06): --into a CSV inventory answered with a
     YAML parse error about line 7; --into extends YAML only, and says so."""

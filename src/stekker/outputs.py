@@ -315,4 +315,6 @@ def _umask() -> int:
 def write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> None:
     """Write ``text`` to ``path`` through :func:`replacing`."""
     with replacing(path) as tmp:
-        tmp.write_text(text, encoding=encoding)
+        # the text's own line ends, on Windows too (a stamped file's hash is of this text; a user's CRLF
+        # file extended in place stays CRLF)
+        tmp.write_text(text, encoding=encoding, newline="")

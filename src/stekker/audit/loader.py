@@ -303,13 +303,22 @@ def load(path: str | Path) -> Inventory:
         raise InventoryError([Problem(str(p), None, "", "a spreadsheet file (Excel/LibreOffice) is not read; save it "
                                                         "as CSV (in Excel: 'CSV (puntkomma-gescheiden)') and give that "
                                                         "file, or write YAML (stekker audit init)")])
+    text, _ = decode_text(data, str(p))
+    return load_text(text, str(p))
+
+
+def decode_text(data: bytes, file: str) -> tuple[str, str]:
+    """An inventory file's bytes as text, with the encoding read: UTF-8 (a
+    BOM allowed), else Windows-1252 (Excel's "CSV" and Notepad on Windows).
+    The one rule for every reader of an inventory (``audit check``, ``seed
+    --into``); :class:`InventoryError` for what is not text."""
     try:
-        text = data.decode("utf-8-sig")
+        text, enc = data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError as exc:
         try:
-            text = data.decode("cp1252")  # Excel's "CSV" on Windows
+            text, enc = data.decode("cp1252"), "cp1252"
         except UnicodeDecodeError:
-            raise InventoryError([Problem(str(p), None, "", f"not UTF-8 text (byte {exc.start})")]) from None
+            raise InventoryError([Problem(file, None, "", f"not UTF-8 text (byte {exc.start})")]) from None
     if "\x00" in text:
-        raise InventoryError([Problem(str(p), None, "", "contains NUL bytes; not a text file")])
-    return load_text(text, str(p))
+        raise InventoryError([Problem(file, None, "", "contains NUL bytes; not a text file")])
+    return text, enc

@@ -136,18 +136,23 @@ def append_to_text(text: str, items: list[dict]) -> str | None:
 
     if not items:
         return text
+    eol = "\r\n" if "\r\n" in text else "\n"  # what is added has the file's line ends
+
+    def lines(block: str) -> str:
+        return block.replace("\n", eol) if eol != "\n" else block
+
     node, loader = compose(text, "<inventory>")
     loader.dispose()
     dumped = yaml.safe_dump(items, sort_keys=False, allow_unicode=True, width=100)
     if node is None and not text.strip(" \t\r\n"):
         node = yaml.MappingNode("tag:yaml.org,2002:map", [])  # an empty file: items go at its end
     elif node is None:  # only comments: the items after them
-        return text + ("" if text.endswith("\n") else "\n") + "items:\n" + _indent(dumped, 2)
+        return text + lines(("" if text.endswith("\n") else "\n") + "items:\n" + _indent(dumped, 2))
     if not isinstance(node, yaml.MappingNode):
         return None
     seq = next((v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == "items"), None)
     if seq is None:  # no items yet: a new key at the end
-        return text + ("" if text.endswith("\n") or not text else "\n") + "items:\n" + _indent(dumped, 2)
+        return text + lines(("" if text.endswith("\n") or not text else "\n") + "items:\n" + _indent(dumped, 2))
     if not isinstance(seq, yaml.SequenceNode) or seq.flow_style or not seq.value:
         return None
     col = seq.value[0].start_mark.column - 2  # the column of the items' "- "
@@ -155,8 +160,8 @@ def append_to_text(text: str, items: list[dict]) -> str | None:
     end = _last_scalar_end(seq.value[-1])  # a block's own end mark lies at the next key, after comments
     nl = text.find("\n", end)
     at = len(text) if nl < 0 else nl + 1
-    head = text[:at] if text[:at].endswith("\n") else text[:at] + "\n"
-    return head + _indent(dumped, col) + text[at:]
+    head = text[:at] if text[:at].endswith("\n") else text[:at] + eol
+    return head + lines(_indent(dumped, col)) + text[at:]
 
 
 def _last_scalar_end(node: yaml.Node) -> int:

@@ -89,11 +89,16 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
     if out is not None and not (into is not None and out.exists() and into.exists() and out.samefile(into)):
         _check_out(out, "inventory", "--output", force, db=db)
         replaced_by_force = out.is_file() and not is_stekker_output(out, "inventory")
-    existing, into_bytes = None, b""
+    existing, into_text, into_enc = None, "", "utf-8"
     if into is not None and into.exists():
+        from stekker.audit.loader import InventoryError, decode_text
+
         try:
-            into_bytes = read_user_file(into)  # bounded; a pipe or device is refused unread
-            existing = load_user_yaml(into_bytes, str(into)) or {}
+            # bounded, a pipe or device refused unread; decoded as `audit check` reads it (UTF-8, else Windows-1252)
+            into_text, into_enc = decode_text(read_user_file(into), str(into))
+            existing = load_user_yaml(into_text, str(into)) or {}
+        except InventoryError as exc:
+            _fail(f"--into {into}: {exc.problems[0].message if exc.problems else exc}", 2)
         except (YAMLInputError, UserFileError) as exc:
             _fail(f"--into {into}: {exc}", 2)
         if not isinstance(existing, dict):
@@ -131,6 +136,7 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
     except Exception as exc:  # noqa: BLE001
         _fail(f"cannot load the domains of scan {scan_id}: {exc}")
     items, failed = S.seed_items(atts), S.not_measured(atts) + unmeasured
+    write_enc = "utf-8"  # a user's file extended in place keeps its encoding (below)
     inv = S.merge(existing, items)
     text = S.to_yaml(inv, failed)
     target = out or into
@@ -139,16 +145,24 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
         # the user's own file: add the new items to its text, keeping every comment and line; when
         # its shape does not allow that, the rewritten file comes with a copy of the original
         try:
-            kept = S.append_to_text(into_bytes.decode("utf-8"), added)
+            kept = S.append_to_text(into_text, added)
             if kept is not None and load_user_yaml(kept, str(into)) != inv:
                 kept = None  # the text does not read back as the merged inventory: rewrite (with a copy)
-        except (YAMLInputError, OSError, UnicodeDecodeError):
+        except (YAMLInputError, OSError):
             kept = None
         if kept is not None:
             if failed:  # the not-measured note once: a line already in the file is not added again
                 have = set(kept.splitlines())
-                kept = "".join(line + "\n" for line in S.not_measured_lines(failed) if line not in have) + kept
+                eol = "\r\n" if "\r\n" in into_text else "\n"
+                kept = "".join(line + eol for line in S.not_measured_lines(failed) if line not in have) + kept
             text = kept
+            if into_enc != "utf-8":  # the user's file keeps its encoding while what is added fits in it
+                try:
+                    text.encode(into_enc)
+                    write_enc = into_enc
+                except UnicodeEncodeError:
+                    echo(f"note: {into} was {into_enc} text; an added item does not fit in it, so the file is "
+                         f"written as UTF-8", err=True)
         elif target == into:
             try:
                 backup = keep_copy(into)  # never over an earlier copy
@@ -165,7 +179,7 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
     if target:
         from stekker.outputs import write_text
 
-        write_text(target, text)
+        write_text(target, text, encoding=write_enc if target == into else "utf-8")
         echo(f"{len(added)} detected item(s) written to {target}" + (f" ({len(items) - len(added)} already in it)"
              if len(items) > len(added) else "") + f"; confirm them, then: stekker audit check {target}")
     else:
