@@ -152,6 +152,24 @@ def test_duplicate_names_and_unknown_dependency_have_lines():
     assert msgs[1].startswith("d.yaml:9: items[2] (CRM).depends_on: 'Login' is not the name of an item")
 
 
+def test_problems_of_items_and_between_items_come_in_one_round():
+    """Explore-c (low): a duplicate name or a depends_on naming no item was
+    reported only after every item's own problems were fixed: the user fixed
+    the file twice.  Now all come at once, in the order of the file; an item
+    with problems of its own still counts by its name."""
+    text = ("items:\n"
+            "  - name: Mail\n    category: email\n    product: Microsoft 365\n    annual_cost: veel\n"
+            "  - name: CRM\n    category: crm\n    depends_on: Inloggen; Mail\n"
+            "  - name: mail\n    category: crm\n    product: HubSpot\n")
+    with pytest.raises(InventoryError) as ei:
+        load_text(text, "r.yaml")
+    got = [(p.line, p.field, p.message.split(":")[0]) for p in ei.value.problems]
+    assert got == [(5, "items[0] (Mail).annual_cost", "not an amount"),
+                   (6, "items[1] (CRM)", "give at least a product or a vendor"),
+                   (8, "items[1] (CRM).depends_on", "'Inloggen' is not the name of an item in this inventory"),
+                   (9, "items[2].name", "'mail' is also the name of items[0]; names must be unique")], got
+
+
 def test_invalid_yaml_syntax_reports_line():
     with pytest.raises(InventoryError) as ei:
         load_text("items:\n  - name: [unclosed\n    category: crm\n", "bad.yaml")

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from stekker.audit.model import Inventory, parse_amount
+from stekker.audit.model import Inventory, Item, parse_amount
 
 CSV_LIST_FIELDS = ("stops", "depends_on")
 CSV_HEADER = (
@@ -257,27 +257,68 @@ def validate(data: Any, lines: dict[tuple, int], file: str) -> Inventory:
                 shown = repr(inp)
                 msg += f" (got {shown[:60] + '...' if len(shown) > 60 else shown})"
             problems.append(Problem(file, line, _field_name(loc, data), msg))
+        # the problems between items too, in the same round (the items that are valid on their own,
+        # the names of the others): a user fixes the file once, not twice
+        raw = data.get("items")
+        if isinstance(raw, list):
+            problems += _between_items([_item_or_name(x) for x in raw], lines, file)
+            problems.sort(key=lambda p: (p.line is None, p.line or 0))
         raise InventoryError(problems) from None
-    problems = []
     if not inv.items:
         raise InventoryError([Problem(file, _line_for(("items",), lines) or 1, "items",
                                       "the inventory has no items; add at least one (see `stekker audit init`)")])
+    problems = _between_items(inv.items, lines, file)
+    if problems:
+        raise InventoryError(problems)
+    return inv
+
+
+@dataclass
+class _Named:
+    """What the checks between items read of an item that has problems of its own."""
+    name: str | None
+    depends_on: list[str]
+
+
+def _item_or_name(raw: Any) -> Any:
+    """An item of the file as the model reads it; when the item itself has
+    problems, its name and depends_on as far as they are text (the model's own
+    split rule), so the problems between items are found in the same round."""
+    try:
+        return Item.model_validate(raw)
+    except ValidationError:
+        if not isinstance(raw, dict):
+            return _Named(None, [])
+        name = raw.get("name")
+        try:
+            deps = Item._split(raw.get("depends_on"))
+        except Exception:  # noqa: BLE001 - a value the model refuses: reported by the model
+            deps = []
+        deps = [d.strip() for d in deps if isinstance(d, str) and d.strip()] if isinstance(deps, list) else []
+        return _Named(name.strip() if isinstance(name, str) and name.strip() else None, deps)
+
+
+def _between_items(items: list, lines: dict[tuple, int], file: str) -> list[Problem]:
+    """Unique names and ``depends_on`` naming an item of the file (``items``:
+    :class:`Item` objects, or :class:`_Named` for an item that did not validate)."""
+    problems = []
     seen: dict[str, int] = {}
-    for i, it in enumerate(inv.items):
-        k = it.name.casefold()
+    for i, it in enumerate(items):
+        name = it.name
+        if name is None:
+            continue
+        k = name.casefold()
         if k in seen:
             problems.append(Problem(file, _line_for(("items", i, "name"), lines), f"items[{i}].name",
-                                    f"{it.name!r} is also the name of items[{seen[k]}]; names must be unique"))
+                                    f"{name!r} is also the name of items[{seen[k]}]; names must be unique"))
         seen.setdefault(k, i)
-    for i, it in enumerate(inv.items):
+    for i, it in enumerate(items):
         for d in it.depends_on:
             if d.casefold() not in seen:
                 problems.append(Problem(file, _line_for(("items", i, "depends_on"), lines),
                                         f"items[{i}] ({it.name}).depends_on",
                                         f"{d!r} is not the name of an item in this inventory"))
-    if problems:
-        raise InventoryError(problems)
-    return inv
+    return problems
 
 
 def load_text(text: str, file: str = "<inventory>", fmt: str | None = None) -> Inventory:
