@@ -475,6 +475,14 @@ def test_seed_merge_keeps_existing_items():
     mine = {"items": [{"name": "Exchange Online ", "category": "email", "vendor": "Microsoft"}]}
     got = merge(mine, [{"name": "Exchange Online", "category": "email", "product": "Exchange Online"}])
     assert len(got["items"]) == 1
+    # a user's item of that name that is known to be another supplier's does not hide the detected one
+    # (explore-c, low): it is added beside it under a name of its own, so the file still checks
+    mine = {"items": [{"name": "Google Workspace", "category": "email", "product": "Proton Mail"},
+                      {"name": "Google Workspace (detected)", "category": "crm", "vendor": "Eigen beheer"}]}
+    got = merge(mine, [{"name": "Google Workspace", "category": "office_suite", "product": "Google Workspace",
+                        "detected": True}])
+    assert [i["name"] for i in got["items"]][2:] == ["Google Workspace (detected 2)"], got
+    assert got["items"][2]["product"] == "Google Workspace"
 
 
 @pytest.mark.lab

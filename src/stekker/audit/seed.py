@@ -104,11 +104,37 @@ def merge(existing: dict | None, seeded: list[dict]) -> dict:
     def key(v: Any) -> str:  # as `audit check` compares names (stripped, case-insensitive)
         return str(v or "").strip().casefold()
 
-    have = {key(i.get("product") or i.get("name")) for i in items} | {key(i.get("name")) for i in items}
+    def company(i: dict) -> str | None:  # who supplies an item, as the audit resolves it (None: not known)
+        from stekker import kb as _kb
+        from stekker.audit.model import Item
+        from stekker.audit.resolve import resolve_item
+
+        try:
+            return resolve_item(Item.model_validate({"category": "other", **i}), _kb.load()).company
+        except Exception:  # noqa: BLE001 - an item the audit cannot read is not compared
+            return None
+
+    def other(mine: dict, s: dict) -> bool:  # the user's item of that name is known to be another supplier's
+        a, b = company(mine), company(s)
+        return a is not None and b is not None and a != b
+
+    products = {key(i.get("product") or i.get("name")) for i in items}
+    by_name = {key(i.get("name")): i for i in items}
     for s in seeded:
-        if key(s.get("product") or s["name"]) in have or key(s["name"]) in have:
-            continue  # (a user's "Exchange Online " with a trailing space is the same item)
+        if key(s.get("product") or s["name"]) in products:
+            continue  # already listed (a user's "Exchange Online " with a trailing space is the same item)
+        mine = by_name.get(key(s["name"]))
+        if mine is not None and not other(mine, s):
+            continue  # the user's item of that name is this one (or is not known to be another's)
+        if mine is not None:  # the user's item of that name is something else: the detected one is
+            n, name = 1, f"{s['name']} (detected)"  # added beside it, never hidden by it
+            while key(name) in by_name:
+                n += 1
+                name = f"{s['name']} (detected {n})"
+            s = {**s, "name": name}
         items.append(s)
+        products.add(key(s.get("product") or s["name"]))
+        by_name[key(s["name"])] = s
     inv["items"] = items
     return inv
 
