@@ -1413,3 +1413,21 @@ def test_an_alternative_that_cannot_be_taken_yet_is_never_recommended():
     from stekker.audit import catalog as C
 
     assert C.t("misc.warning_not_available", "nl").startswith("Nog niet af te nemen")
+
+
+def test_an_alternative_offering_little_of_what_is_used_is_not_recommended():
+    """Explore-c (low): La Suite (one cloud-storage feature of six: share
+    links) was 'recommended' to replace Google Drive.  An alternative is
+    recommended only when it offers at least scoring.yaml's recommend_min_fit
+    of what the current product does; below it, it is shown with a warning."""
+    from stekker import kb as K
+    from stekker.audit.plan import compare
+
+    item = Item(name="Opslag", category="cloud_storage", product="Google Drive")
+    kb = K.load()
+    comp = compare(item, resolve_item(item, kb, "2026-12-01"), kb, dt.date(2026, 12, 1))
+    by = {a.id: a for a in comp.alternatives}
+    assert by["la-suite"].fit is not None and by["la-suite"].fit < Decimal("0.5")
+    assert not by["la-suite"].recommended and by["la-suite"].warning == "partial_function"
+    assert by["nextcloud"].recommended and comp.alternatives[0].recommended
+    assert C.scoring()["recommend_min_fit"] == 0.5

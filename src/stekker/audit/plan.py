@@ -41,6 +41,7 @@ class AltView:
     eu_controlled: Any
     recommended: bool  # improves on the item's group and is not a "looks European" trap
     warning: str | None  # not_eu_controlled | not_available (alternatives.yaml available: false) | different_function
+    #                      | partial_function (covers less than scoring.yaml's recommend_min_fit)
     open_source: bool
     licence: dict[str, str]  # language -> licence in words ("gesloten dienst"); SPDX ids in every language
     hosting: list[str]
@@ -165,6 +166,11 @@ def compare(item: Item, r: Resolution, kb: KBLike | None, as_of: _dt.date) -> Co
         if cur and v.fit == 0:  # offers none of what the current product does: not a replacement
             v.recommended = False
             v.warning = v.warning or "different_function"
+        elif v.fit is not None and v.fit < Decimal(str(scoring()["recommend_min_fit"])):
+            # offers some, not most, of what is used (La Suite's one storage feature of six): shown, with
+            # what it covers, never recommended as the replacement
+            v.recommended = False
+            v.warning = v.warning or "partial_function"
     alts.sort(key=lambda v: (not v.recommended, v.warning is not None, GROUP_ORDER[v.group],
                              -(v.fit or 0), -(v.coverage or 0), not v.open_source, v.name.casefold()))
     return Comparison(item=item.name, category=item.category, feature_ids=listed,
