@@ -32,7 +32,9 @@ def test_one_policy_allows_no_script_and_only_the_hashed_style():
     (0.5, "en", "50%", "50%"),
     (0.0004, "en", "<0.1%", "0%"),      # the report never says "none" unless exact
     (0.9996, "en", ">99.9%", "100%"),   # nor "all"
-    (0.125, "en", "12%", "12.5%"),      # float rounding vs half up
+    (0.125, "en", "13%", "12.5%"),      # a tie rounds up in both (explore-e L1: float formatting gave 12%)
+    (0.625, "en", "63%", "62.5%"),      # (and 62% for 5 of 8)
+    (0.0125, "en", "1%", "1.3%"),
     (1, "nl", "100%", "100%"),
 ])
 def test_two_percent_roundings_kept_apart(x, lang, share, half_up):

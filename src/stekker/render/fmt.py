@@ -4,8 +4,8 @@
 
 Two percent roundings exist on purpose, chosen by ``fmt_pct(rounding=...)``:
 
-* ``"share"`` (the scan report, the default): float formatting to
-  ``digits`` decimals, with one decimal near the ends, and a share that
+* ``"share"`` (the scan report, the default): half up to ``digits``
+  decimals (5/8 is 63%), with one decimal near the ends, and a share that
   would round to 0% or 100% without being exactly that is shown as
   ``<0.1%`` / ``>99.9%``: the report never says "none" or "all" unless exact.
 * ``"half-up"`` (the audit): decimal ROUND_HALF_UP to ``digits`` decimals, a
@@ -53,9 +53,11 @@ def _pct_share(x: float, digits: int) -> str:
         return "100" if x == 1 else f"{x * 100:.{digits}f}"
     if x <= 0:
         return "0"
-    pct = x * 100
+    pct = Decimal(repr(float(x))) * 100  # the shortest decimal that is this float: 5/8 -> 62.5 exactly
     d = max(digits, 1) if (pct < 1 or pct > 99) else digits
-    s = f"{pct:.{d}f}"
+    # half up, as a reader (and the audit, and a spreadsheet) rounds: 5/8 is 63%, not 62% (float
+    # formatting rounds a tie to the even digit)
+    s = str(pct.quantize(Decimal(1).scaleb(-d), rounding=ROUND_HALF_UP))
     if float(s) >= 100:
         s = ">" + f"{100 - 10 ** -max(d, 1):.{max(d, 1)}f}"
     elif float(s) <= 0:
