@@ -851,7 +851,7 @@ def test_sector_mailbox_table_counts_every_domain(built):
     page = (built["out"] / "en" / "sector" / "gemeente" / "index.html").read_text("utf-8")
     table = page[page.index('id="mb-h"'):page.index('id="o-h"')]
     assert "Of all 8 domains of this sector" in table
-    assert "<em>not measured (DNS error)</em></th><td>1</td><td>12%</td>" in table
+    assert "<em>not measured (DNS error)</em></th><td>1</td><td>13%</td>" in table
     assert "<th scope=\"row\">Microsoft</th><td>2</td><td>25%</td>" in table
 
 
@@ -905,3 +905,29 @@ def test_a_server_on_a_providers_network_is_named_in_the_pages_language(tmp_path
         if lang == "nl":
             for text in (page, home, providers):
                 assert "self-hosted on" not in text
+
+
+def test_the_site_compares_with_the_previous_finished_scan(tmp_path):
+    """Explore-e H2: an aborted scan between two finished ones (a resolver
+    that went away) was taken as 'the previous scan': the changes page said
+    '0 domains in both, 301 added', the feed was empty and the real changes
+    were gone.  The changes and the verdict history rest on finished scans."""
+    from stekker import kb as K
+
+    _, st, sid = store_with_two_scans(tmp_path)
+    aborted = st.create_scan(tool_version="0.1.0", plan_version=1, input_path="in.csv", input_sha256="ab" * 32,
+                             resolvers=["127.0.0.1:53"], options={}, label="aborted")
+    st.finish_scan(aborted, "aborted", {"message": "no resolver answers"})
+    kb = K.load()
+    newest = st.create_scan(tool_version="0.1.0", plan_version=1, input_path="in.csv", input_sha256="ab" * 32,
+                            resolvers=["127.0.0.1:53"], options={}, label="newest")
+    recs = records(True)
+    st.add_targets(newest, [{"domain": r.domain, "organisation": r.organisation, "sector": r.sector} for r in recs])
+    st.finish_scan(newest, "finished")
+    from dataclasses import replace
+
+    st.save_attributions(newest, kb.version, [replace(r, kb_version=kb.version).to_dict() for r in recs])
+    m = Model.load(st, "latest")
+    assert m.comparison is not None and m.comparison.old_label == str(sid), m.comparison.old_label
+    assert m.comparison.common == len(recs) and not m.comparison.added_domains
+    assert aborted not in [s["scan_id"] for s, _ in m.history]

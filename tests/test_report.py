@@ -353,16 +353,27 @@ def test_terminal_output(rep, kb, pols):
     print_report(rep, "en", con)
     print_organisation(rep, HOSTILE_ORG, "en", con)
     cmp = compare(rep.results, build(_new_scan(), kb, pols, "2026-01-01").results, "1", "2")
-    print_comparison(cmp, "en", con)
+    print_comparison(cmp, "en", con, rep.policies)
     out = con.export_text()
     assert "43% (3/7)" in out and "90% (9/10)" in out
     assert HOSTILE_ORG in out  # printed as text, not interpreted as markup
     assert "Moved to another provider (2)" in out
     assert f"({cmp.common} domains)" in out
-    # verdict changes and list changes are named, not only counted (explore-d M3)
-    assert cmp.verdict_changes and f"Verdict changes ({len(cmp.verdict_changes)})" in out
-    v = cmp.verdict_changes[0]
-    assert v.domain in out.split("Verdict changes (")[1]
+    # verdict changes and list changes are named, not only counted (explore-d M3); a verdict that became
+    # or stopped being known (a DNS error, a domain that does not exist) is not a verdict change (explore-e L3)
+    flips, undecided = cmp.verdict_flips, cmp.verdicts_undecided
+    assert flips and undecided and len(flips) + len(undecided) == len(cmp.verdict_changes)
+    assert f"Verdict changes ({len(flips)})" in out
+    assert f"({len(undecided)})" in " ".join(out.split("stopped being known")[1][:200].split())
+    assert all(v.old in ("sovereign", "not_sovereign", "none") for v in flips)
+    assert any(v.old == "error" for v in undecided)
+    assert flips[0].domain in out.split("Verdict changes (")[1].split("stopped being known")[0]
+    # the headline in both scans, over all domains and over the domains in both (explore-e H3)
+    nos = next(x for x in cmp.shares if x.policy == "nos")
+    assert nos.old_common.total == nos.new_common.total == cmp.common
+    assert nos.old_all.total == len(rep.results) and "Headline figures in both scans" in out
+    assert f"Scan 1, the {cmp.common} in both" in out
+    assert f"{nos.new_common.not_sovereign}/{nos.new_common.decided})" in out
     assert cmp.added_domains or cmp.removed_domains
     for d in cmp.added_domains + cmp.removed_domains:
         assert d in out.split("Domains added to the list")[1]
@@ -531,7 +542,15 @@ def test_cli_organisation_and_compare(cli, tmp_path):
     res = cli("--db", db, "--compare", str(sid1), str(sid2), "--html", str(html))
     assert res.exit_code == 0, res.output
     assert "Moved to another provider (1)" in res.output and "reads backwards" not in res.output
-    assert "kpn-klant.nl" in html.read_text()
+    page = html.read_text()
+    assert "kpn-klant.nl" in page
+    # the headline in both scans (explore-e H3), and definitions by their names, not their ids
+    assert "Headline figures in both scans" in page and "<td>nos</td>" not in page
+    # an older scan that did not finish is said (explore-e L4: its unmeasured domains read as added)
+    st.update_scan(sid1, summary={})
+    st._set_state(sid1, state="aborted")
+    res = cli("--db", db, "--compare", str(sid1), str(sid2))
+    assert "the older scan of the comparison, scan" in " ".join(res.output.split()), res.output
     # OLD and NEW the wrong way round, or a scan with itself: said, not silently reversed (explore-d L3)
     back = cli("--db", db, "--compare", str(sid2), str(sid1))
     assert back.exit_code == 0 and f"every change reads backwards - give --compare {sid1} {sid2}" in back.output

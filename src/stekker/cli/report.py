@@ -120,6 +120,13 @@ def report(
             old_day = day or measurement_date(old_meta)
             old_rep = build(old_attr, kb, pols, old_day, meta=old_meta)
             comparison = _compare(old_rep.results, rep.results, str(old_meta["scan_id"]), str(meta["scan_id"]))
+            for w in old_meta.get("warnings") or []:  # an older scan that did not finish (explore-e L4)
+                if getattr(w, "key", None) == "scan_unfinished":
+                    from stekker.text import Message
+
+                    meta.setdefault("warnings", []).append(Message(
+                        "compare_old_unfinished", f"the older scan of the comparison, {w}; the domains it did not "
+                        "measure read as added to the list", **w.args))
             if old_meta["scan_id"] == meta["scan_id"]:
                 echo(f"warning: --compare {compare[0]} {compare[1]} compares scan {meta['scan_id']} with itself", err=True)
             else:

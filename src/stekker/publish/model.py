@@ -222,7 +222,11 @@ class Model:
             kb = _kb.load()
         pols = policies if policies is not None else load_policies().select(None)
         sid = store.resolve_scan(scan_ref)
-        earlier = [s["id"] for s in store.list_scans() if s["id"] < sid][: max(0, history - 1)]  # newest first
+        # the changes and the verdict history rest on finished scans only: an aborted or interrupted
+        # scan (a resolver that went away, Ctrl-C) measured part of its list or nothing, and compared
+        # with it every domain read as "added" and the real changes were gone (explore-e H2)
+        earlier = [s["id"] for s in store.list_scans()
+                   if s["id"] < sid and s.get("state") == "finished"][: max(0, history - 1)]  # newest first
         job = _EarlierJob(store, kb, pols, earlier)
         pending = job.start() if earlier and _parallel_ok(store, kb, [sid, *earlier]) else None
         try:

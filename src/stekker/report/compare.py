@@ -11,11 +11,13 @@ not reported.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from stekker.attribute.model import CATEGORIES
 from stekker.judge import HOST_CATEGORY, DomainResult, HostResult
+
+from .aggregate import DECIDED, Tally
 
 COMPARE_CATEGORIES: tuple[str, ...] = CATEGORIES + ("saas",)
 MULTI = ("mail_outbound", "saas")
@@ -49,6 +51,25 @@ class VerdictChange:
 
 
 @dataclass(slots=True)
+class ShareShift:
+    """One definition's headline share in both scans: over every domain each
+    scan measured, and over the domains in both scans only.  A change of the
+    list moves the first pair; only the second pair is a change of
+    dependence (explore-e H3: Microsoft "fell" from 49% to 41% because 40
+    dependent domains left the list; on the domains in both, nothing moved)."""
+
+    policy: str
+    old_all: Tally
+    new_all: Tally
+    old_common: Tally
+    new_common: Tally
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"policy": self.policy, "old_all": self.old_all.to_dict(), "new_all": self.new_all.to_dict(),
+                "old_common": self.old_common.to_dict(), "new_common": self.new_common.to_dict()}
+
+
+@dataclass(slots=True)
 class Comparison:
     old_label: str
     new_label: str
@@ -57,6 +78,19 @@ class Comparison:
     changes: list[Change]
     verdict_changes: list[VerdictChange]
     common: int
+    shares: list[ShareShift] = field(default_factory=list)
+
+    @property
+    def verdict_flips(self) -> list[VerdictChange]:
+        """Verdict changes between two decided verdicts (sovereign, not
+        sovereign): a change of dependence under the definition."""
+        return [v for v in self.verdict_changes if v.old in DECIDED and v.new in DECIDED]
+
+    @property
+    def verdicts_undecided(self) -> list[VerdictChange]:
+        """Verdict changes to or from unknown, a DNS error or a domain that
+        does not exist: what can be said changed, not the dependence."""
+        return [v for v in self.verdict_changes if not (v.old in DECIDED and v.new in DECIDED)]
 
     def of_kind(self, kind: str) -> list[Change]:
         return [c for c in self.changes if c.kind == kind]
@@ -96,6 +130,7 @@ class Comparison:
             "added_domains": self.added_domains, "removed_domains": self.removed_domains,
             "changes": [c.to_dict() for c in self.changes],
             "verdict_changes": [vars_(v) for v in self.verdict_changes],
+            "shares": [x.to_dict() for x in self.shares],
         }
 
 
@@ -239,4 +274,23 @@ def compare(old: "list[DomainResult] | list[DomainState]", new: "list[DomainResu
             vo = ro.verdict.get(pid)
             if vo is not None and vo != v:
                 vchanges.append(VerdictChange(dom, orgs, pid, vo, v))
-    return Comparison(old_label, new_label, added, removed, changes, vchanges, len(common))
+    return Comparison(old_label, new_label, added, removed, changes, vchanges, len(common),
+                      _shares(o, n, set(common)))
+
+
+def _shares(o: dict[str, Any], n: dict[str, Any], common: set[str]) -> list[ShareShift]:
+    """Each definition's tallies in both scans, over all their domains and over the common ones."""
+    pids = list(dict.fromkeys(p for r in n.values() for p in r.verdict))
+    out = []
+    for pid in pids:
+        tallies = [Tally(), Tally(), Tally(), Tally()]
+        for side, rs in ((0, o), (1, n)):
+            for dom, r in rs.items():
+                v = r.verdict.get(pid)
+                if v is None:
+                    continue
+                tallies[side].add(v)
+                if dom in common:
+                    tallies[2 + side].add(v)
+        out.append(ShareShift(pid, *tallies))
+    return out

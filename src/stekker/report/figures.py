@@ -127,6 +127,35 @@ def base_text(tl: Any, t: Any, noun: str = "domain") -> str:
              units=t.noun(noun, tl.decided))
 
 
+def share_cell(tl: Any, t: Any) -> str:
+    """``93% (248/268)``: a tally's share with what it rests on; ``–`` when nothing was decided."""
+    if not tl.decided:
+        return "–"
+    return f"{fmt_pct(tl.share, t.lang)} ({fmt_int(tl.not_sovereign, t.lang)}/{fmt_int(tl.decided, t.lang)})"
+
+
+def compare_share_rows(cmp: Any, policies: list[Any], t: Any) -> list[dict[str, str]]:
+    """Each definition's headline share in both scans of a comparison, over
+    all the domains each scan measured and over the domains in both: the
+    rows of the terminal and HTML compare tables (explore-e H3: a change of the
+    list read as a change of dependence).  ``moved_by_list``: the shares over
+    all domains moved while those over the common domains did not."""
+    by = {p.id: p for p in policies}
+    rows = []
+    for x in cmp.shares:
+        pol = by.get(x.policy)
+        if pol is None:
+            continue
+        rows.append({
+            "label": finding(t, pol)["column"],
+            "old_all": share_cell(x.old_all, t), "new_all": share_cell(x.new_all, t),
+            "old_common": share_cell(x.old_common, t), "new_common": share_cell(x.new_common, t),
+            "moved_by_list": (fmt_pct(x.old_all.share, t.lang) != fmt_pct(x.new_all.share, t.lang)
+                              and fmt_pct(x.old_common.share, t.lang) == fmt_pct(x.new_common.share, t.lang)),
+        })
+    return rows
+
+
 # ---------------------------------------------------------------------------
 # the NOS comparison
 # ---------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from .aggregate import NOT_SOVEREIGN, Report, Tally, category_rows, multi_rows
 from .compare import Comparison
 from .figures import (
     base_text,
+    compare_share_rows,
     count_of,
     dns_limit_lines,
     excluded_text,
@@ -304,6 +305,20 @@ def print_comparison(cmp: Comparison, lang: str = "en", console: Console | None 
     t = Strings(lang)
     c.print(Text(f"{t('compare_title')}: {t('scan')} {cmp.old_label} → {cmp.new_label} "
                  f"({t.count('domain', cmp.common)})", style="bold"))
+    shares = compare_share_rows(cmp, policies or [], t)
+    if shares:  # the headline in both scans, over all domains and over the common ones
+        n = fmt_int(cmp.common, lang)
+        print_fit(c, t("compare_shares_title"), [t("policy")],
+                  [t("compare_shares_all", scan=cmp.old_label), t("compare_shares_all", scan=cmp.new_label),
+                   t("compare_shares_common", scan=cmp.old_label, n=n),
+                   t("compare_shares_common", scan=cmp.new_label, n=n)],
+                  [([_T(r["label"])], [r["old_all"], r["new_all"], r["old_common"], r["new_common"]]) for r in shares])
+        c.print(Text(t("compare_shares_note", added=fmt_int(len(cmp.added_domains), lang),
+                       removed=fmt_int(len(cmp.removed_domains), lang)), style="dim"))
+        for r in shares:
+            if r["moved_by_list"]:
+                c.print(Text("! " + t("compare_shares_by_list", label=r["label"], old=r["old_all"].split(" ")[0],
+                                      new=r["new_all"].split(" ")[0]), style="yellow"))
     for title, items in ((t("moved"), cmp.moved), (t("new_deps"), cmp.new), (t("vanished"), cmp.vanished),
                          (t("existence"), cmp.existence), (t("not_comparable"), cmp.not_comparable)):
         rows = []
@@ -317,16 +332,19 @@ def print_comparison(cmp: Comparison, lang: str = "en", console: Console | None 
             _more(c, t, len(items) - 50)
         else:
             c.print(Text(f"{title}: {t('none_found')}"))
+    titles = {p.id: p.short_title(lang) for p in policies or []}  # a definition by its name, not its id
+    # a verdict between sovereign and not sovereign apart from one that became unknown, a DNS error or
+    # a domain that does not exist (explore-e L3: "15 verdict changes" of which 10 were not measured)
+    for key, vc in (("verdict_changes", cmp.verdict_flips), ("verdicts_undecided", cmp.verdicts_undecided)):
+        if vc:  # named, not only counted
+            rows = [([_T(", ".join(v.organisations)), _T(v.domain)],
+                     [titles.get(v.policy, v.policy), t.verdict(v.old), t.verdict(v.new)]) for v in vc[:50]]
+            print_fit(c, f"{t(key)} ({len(vc)})", [t("organisation"), t("domain")],
+                      [t("policy"), t("from"), t("to")], rows, right=False, records=True)
+            _more(c, t, len(vc) - 50)
+        elif key == "verdict_changes":
+            c.print(Text(f"{t(key)}: {t('none_found')}"))
     vc = cmp.verdict_changes
-    if vc:  # named, not only counted
-        titles = {p.id: p.short_title(lang) for p in policies or []}  # a definition by its name, not its id
-        rows = [([_T(", ".join(v.organisations)), _T(v.domain)],
-                 [titles.get(v.policy, v.policy), t.verdict(v.old), t.verdict(v.new)]) for v in vc[:50]]
-        print_fit(c, f"{t('verdict_changes')} ({len(vc)})", [t("organisation"), t("domain")],
-                  [t("policy"), t("from"), t("to")], rows, right=False, records=True)
-        _more(c, t, len(vc) - 50)
-    else:
-        c.print(Text(f"{t('verdict_changes')}: {t('none_found')}"))
     for key, doms in (("added_domains", cmp.added_domains), ("removed_domains", cmp.removed_domains)):
         shown = ", ".join(visible(d) for d in doms[:20]) + (" …" if len(doms) > 20 else "")
         c.print(Text(f"{t(key)}: {len(doms)}" + (f" ({shown})" if doms else "")))
