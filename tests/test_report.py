@@ -1296,3 +1296,23 @@ def test_change_sides_are_words_not_ids():
     assert nl.change_side("unknown", None) == "onbekend (geen aanbieder vastgesteld)"
     assert nl.change_side("azure#self-hosted", "self-hosted on Microsoft Azure") == "zelf gehost op Microsoft Azure"
     assert en.change_side(None, None) == "–"
+
+
+def test_a_definition_that_does_not_look_at_a_category_shows_a_dash_not_zero(rep):
+    """Explore-e M1: under the records-only definition (A/MX/NS/CNAME) the
+    office suite, SPF and SaaS rows showed '0% (0/296)' - read as 'no office
+    suite is US-linked' while 136 domains run Microsoft 365 or Google.  A
+    definition that judges nothing in a row has nothing to count there: '–'."""
+    from rich.console import Console
+
+    assert any(r.deps_in(["office"]) for r in rep.results)  # the fixture has office suites
+    office = rep.by_category["office"]
+    assert office["nos-records"].total == 0 and office["nos"].total > 0
+    con = Console(record=True, width=250, color_system=None)
+    print_report(rep, "en", con)
+    row = next(line for line in con.export_text().splitlines() if line.startswith("│ Office suite"))
+    cells = [x.strip() for x in row.split("│")[1:-1]]
+    assert "–" in cells and not any(x.startswith("0% (0/") for x in cells), cells
+    html = render_html(rep, "en")
+    office_row = html.split(">Office suite</th>")[1].split("</tr>")[0]
+    assert "<td class=\"n\">–</td>" in office_row and "(0/" not in office_row

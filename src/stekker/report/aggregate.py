@@ -309,12 +309,15 @@ def tally(results: list[DomainResult], kb: Any, policies: list[Policy], as_of: A
         tallies = {pid: Tally() for pid in pids}
         by_category[row] = tallies
         c: Counter = Counter()
+        judged: set[str] = set()  # the definitions that judge anything in this row
         for r in live:
             deps = r.deps_in(cats)
             err = r.da.status == "error"
             for pid in pids:
-                tallies[pid].add(combine([d.verdicts[pid].verdict for d in deps if d.verdicts.get(pid)],
-                                         measurement_error=err))
+                vs = [d.verdicts[pid].verdict for d in deps if d.verdicts.get(pid)]
+                if vs:
+                    judged.add(pid)
+                tallies[pid].add(combine(vs, measurement_error=err))
             if r.da.status == "error" and not deps:
                 c["error"] += 1
             elif not deps:
@@ -328,6 +331,9 @@ def tally(results: list[DomainResult], kb: Any, policies: list[Policy], as_of: A
                 else:
                     c["error"] += 1
         presence[row] = c
+        for pid in pids:
+            if pid not in judged:  # a definition that does not look at these services (nos-records: the
+                tallies[pid] = Tally()  # office suite, SPF, tokens): empty, shown as "–", never as a measured 0%
 
     # sectors
     sector_results: dict[str, list[DomainResult]] = defaultdict(list)

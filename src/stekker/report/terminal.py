@@ -51,6 +51,8 @@ def make_console(file=None) -> Console:
 
 
 def _share(tl: Tally, lang: str) -> Text:
+    if not tl.total:  # nothing to count: a definition that does not look at these services
+        return Text("–")
     txt = Text(fmt_pct(tl.share, lang), style="bold red" if tl.share else "")
     txt.append(f" ({fmt_int(tl.not_sovereign, lang)}/{fmt_int(tl.decided, lang)})", style="dim")
     return txt
