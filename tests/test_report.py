@@ -1316,3 +1316,22 @@ def test_a_definition_that_does_not_look_at_a_category_shows_a_dash_not_zero(rep
     html = render_html(rep, "en")
     office_row = html.split(">Office suite</th>")[1].split("</tr>")[0]
     assert "<td class=\"n\">–</td>" in office_row and "(0/" not in office_row
+
+
+def test_a_likely_answer_is_counted_apart_and_marked_in_the_data(kb, pols):
+    """Explore-e M8: a weak 'likely Microsoft' mailbox (a tenant token behind
+    a mail filter) was counted in Microsoft's mailbox market share and shown
+    as plain 'microsoft' in the CSV/Parquet, while its verdict treats it as
+    unknown.  It is counted apart ('likely Microsoft'), as a server on a
+    provider's network is ('self-hosted on X'), and marked in the data."""
+    guess = replace(svc("mailbox", "microsoft", name="Microsoft"), basis="likely", confidence=0.5)
+    sure = replace(svc("mailbox", "microsoft", name="Microsoft"), basis="kb")
+    rep = build([dom("gok.nl", "Gok", "school", {"mailbox": guess}),
+                 dom("zeker.nl", "Zeker", "school", {"mailbox": sure})], kb, pols, "2026-01-01")
+    market = {s.key: s for s in rep.markets["mailbox"].shares}
+    assert market["microsoft"].count == 1 and market["microsoft#likely"].count == 1
+    from stekker.attribute.model import shown_name
+
+    assert shown_name(market["microsoft#likely"].name, "nl") == "waarschijnlijk Microsoft"
+    rows = {r["domain"]: r for r in flat_rows(rep)}
+    assert rows["gok.nl"]["mailbox"] == "microsoft#likely" and rows["zeker.nl"]["mailbox"] == "microsoft"

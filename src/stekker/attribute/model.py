@@ -72,12 +72,20 @@ SELF_HOSTED_ON = "self-hosted on "
 _SELF_HOSTED_SHOWN = {"en": "self-hosted on {name}", "nl": "zelf gehost op {name}"}
 
 
+# The name under which a "likely" answer (weak evidence only: a tenant token
+# behind a mail filter, an SPF include) is counted in the provider tables,
+# apart from the provider's answers on platform evidence: "likely <provider>".
+LIKELY = "likely "
+_LIKELY_SHOWN = {"en": "likely {name}", "nl": "waarschijnlijk {name}"}
+
+
 def shown_name(name: str, lang: str) -> str:
     """A stored provider name as shown in ``lang``: ``self-hosted on X`` reads
-    ``zelf gehost op X`` in Dutch; every other name as it is."""
-    if name.startswith(SELF_HOSTED_ON):
-        tpl = _SELF_HOSTED_SHOWN.get(lang) or _SELF_HOSTED_SHOWN["en"]
-        return tpl.format(name=name[len(SELF_HOSTED_ON):])
+    ``zelf gehost op X`` in Dutch, ``likely X`` ``waarschijnlijk X``; every
+    other name as it is."""
+    for prefix, shown in ((SELF_HOSTED_ON, _SELF_HOSTED_SHOWN), (LIKELY, _LIKELY_SHOWN)):
+        if name.startswith(prefix):
+            return (shown.get(lang) or shown["en"]).format(name=name[len(prefix):])
     return name
 
 

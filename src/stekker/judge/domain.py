@@ -92,7 +92,8 @@ def provider_key(service: Service, infrastructure_apart: bool = True) -> str:
     ``infrastructure_apart`` (the default, for a domain's dependencies): a
     server on a provider's network (``service_kind`` ``infrastructure``) is
     keyed ``<provider>#self-hosted``, counted apart from the provider's
-    platform in the provider tables.  False (for an extra host of the input,
+    platform in the provider tables; an answer on weak evidence only (basis
+    ``likely``) ``<provider>#likely``.  False (for an extra host of the input,
     :class:`HostResult`): who answers for the name, the provider id either way.
     """
     s = service
@@ -101,6 +102,10 @@ def provider_key(service: Service, infrastructure_apart: bool = True) -> str:
     if s.status == "attributed" and s.provider:
         if infrastructure_apart and s.service_kind == "infrastructure":
             return s.provider + "#self-hosted"  # a server on the provider's network, counted apart from its platform
+        if infrastructure_apart and s.basis == "likely":
+            # weak evidence only (a tenant token behind a mail filter): counted apart from the provider's
+            # answers on platform evidence, as the verdicts keep it apart (explore-e M8)
+            return s.provider + "#likely"
         return s.provider
     if s.status in ("error", "absent"):
         return s.status

@@ -500,7 +500,12 @@ def _share_info(d: Dependency) -> ProviderShare:
     if d.provider_key == "self":
         return ProviderShare("self", "self", 0, 0)
     chain = d.chain or []
-    return ProviderShare(d.provider_key, s.provider_name or s.provider or "?", 0, 0,
+    name = s.provider_name or s.provider or "?"
+    if d.provider_key.endswith("#likely"):
+        from stekker.attribute.model import LIKELY
+
+        name = LIKELY + name  # shown "likely Microsoft" / "waarschijnlijk Microsoft" (shown_name)
+    return ProviderShare(d.provider_key, name, 0, 0,
                          company=chain[0].name if chain else s.company,
                          parent=d.parent_name, jurisdiction=d.jurisdiction)
 

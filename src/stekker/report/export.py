@@ -47,7 +47,9 @@ def _cat_value(r: DomainResult, cat: str) -> str:
     for d in deps:
         s = d.service
         if s.status == "attributed" and s.provider:
-            vals.append(s.provider)
+            # the key the provider tables count it under: "azure#self-hosted" (a server on Azure's network),
+            # "microsoft#likely" (weak evidence only) - never plain "microsoft" for a guess (explore-e M8)
+            vals.append(d.provider_key)
         else:
             vals.append(s.status)
     return ",".join(dict.fromkeys(vals))
