@@ -1335,3 +1335,26 @@ def test_a_likely_answer_is_counted_apart_and_marked_in_the_data(kb, pols):
     assert shown_name(market["microsoft#likely"].name, "nl") == "waarschijnlijk Microsoft"
     rows = {r["domain"]: r for r in flat_rows(rep)}
     assert rows["gok.nl"]["mailbox"] == "microsoft#likely" and rows["zeker.nl"]["mailbox"] == "microsoft"
+
+
+def test_the_headline_says_where_it_lies_with_the_unknown_counted(rep):
+    """Explore-e M4: the headline leaves unknown domains out, and an unknown
+    domain has no known dependency, so the share over the known ones leans
+    high ('stekker 81% beside NOS 67%' while 65% of all domains with an
+    answer were linked).  Next to the figure: the range with the unknown
+    counted, from none to all of them dependent."""
+    from stekker.report.figures import bounds_text, excluded_text
+    from stekker.report.render import Strings
+    from stekker.report.aggregate import Tally
+
+    tl = Tally()
+    for v, n in (("not_sovereign", 191), ("sovereign", 44), ("unknown", 60), ("error", 3)):
+        for _ in range(n):
+            tl.add(v)
+    en, nl = Strings("en"), Strings("nl")
+    assert bounds_text(tl, en) == ("with the 60 unknown counted too, of 295 domains: between 65% (none of them "
+                                   "dependent) and 85% (all of them)")
+    assert "tussen 65% (geen ervan afhankelijk) en 85% (allemaal)" in excluded_text(tl, nl)
+    none_unknown = Tally()
+    none_unknown.add("sovereign")
+    assert bounds_text(none_unknown, en) == "" and "between" not in excluded_text(none_unknown, en)

@@ -118,8 +118,24 @@ def headline_figures(report: Any, t: Any) -> list[Figure]:
 
 
 def excluded_text(tl: Any, t: Any) -> str:
-    return t("fig_excluded", unknown=fmt_int(tl.counts["unknown"], t.lang), error=fmt_int(tl.counts["error"], t.lang),
+    text = t("fig_excluded", unknown=fmt_int(tl.counts["unknown"], t.lang), error=fmt_int(tl.counts["error"], t.lang),
              nxdomain=fmt_int(tl.counts["nxdomain"], t.lang), total=fmt_int(tl.total, t.lang))
+    b = bounds_text(tl, t)
+    return f"{text}; {b}" if b else text
+
+
+def bounds_text(tl: Any, t: Any) -> str:
+    """The share with the unknown domains counted too: between none and all
+    of them dependent (explore-e M4: the headline leaves them out, and an
+    unknown domain has no known dependency, so the share over the known ones
+    alone leans high; "stekker finds more than NOS" could be that lean).
+    Empty when no domain is unknown."""
+    u = tl.counts.get("unknown", 0)
+    d = tl.decided + u
+    if not u or not d:
+        return ""
+    return t("fig_bounds", unknown=fmt_int(u, t.lang), n=fmt_int(d, t.lang),
+             low=fmt_pct(tl.not_sovereign / d, t.lang), high=fmt_pct((tl.not_sovereign + u) / d, t.lang))
 
 
 def base_text(tl: Any, t: Any, noun: str = "domain") -> str:
@@ -279,6 +295,8 @@ def nos_stekker_text(row: NosRow, t: Any) -> str:
     if row.kind == "portals" and row.scope == "none":
         return t("nos_portals_none")
     text = f"{fmt_pct(row.share, lang)} ({count_of(row.count or 0, row.base or 0, t)})"
+    if row.kind == "linked_us" and row.tally is not None and bounds_text(row.tally, t):
+        text += f"; {bounds_text(row.tally, t)}"  # NOS counted every domain: the range over all with an answer
     if row.kind == "portals":
         if row.scope == "sector":
             text = t("nos_portals_sector", count=count_of(row.count or 0, row.base or 0, t),
