@@ -905,3 +905,44 @@ def test_a_server_on_a_providers_network_is_named_in_the_pages_language(tmp_path
         if lang == "nl":
             for text in (page, home, providers):
                 assert "self-hosted on" not in text
+
+
+def _between(text: str, start: str, end: str) -> str:
+    i = text.index(start)
+    return text[i:text.index(end, i)]
+
+
+def _cells(row_html: str) -> list[str]:
+    """The text of a table row's cells (tags dropped, entities kept)."""
+    return [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row_html)]
+
+
+def test_sector_tables_say_what_the_share_counts_with_its_count(built):
+    """Exploratory test E (H1): the sector tables (home page "Per sector", the
+    sector index) headed the "% dependent" columns with the definition's name:
+    "EU-controlled 100%" meant 100% *not* EU-controlled. They carry the
+    report's direction-carrying labels (what the share counts), a caption,
+    and "n of known" in every cell, on the index too."""
+    from stekker.render.fmt import fmt_pct
+
+    out, rep = built["out"], built["model"].report
+    tl = rep.by_sector["gemeente"]
+    for lang, cols, names, of in (
+            ("en", ["US-controlled", "US (A/MX/NS/CNAME)", "Data outside EU", "Not EU-controlled", "Fails strict"],
+             ["No US (NOS)", "EU-controlled", "Strict", "Broad"], "of"),
+            ("nl", ["Amerikaanse zeggenschap", "VS (A/MX/NS/CNAME)", "Data buiten EU", "Niet EU-gecontroleerd",
+                    "Zakt voor streng"], ["Geen VS (NOS)", "EU-gecontroleerd", "Streng", "Ruim"], "van")):
+        home = (out / lang / "index.html").read_text("utf-8")
+        index = (out / lang / "sector" / "index.html").read_text("utf-8")
+        for table in (_between(home, 'id="sec-h"', "</table>"), _between(index, "<table", "</table>")):
+            head = _cells(_between(table, "<thead>", "</thead>"))
+            assert head[2:] == cols, head
+            assert not set(head) & set(names), head
+            caption = _between(table, "<caption>", "</caption>")
+            assert ("non-sovereign dependency (%, n/known)" if lang == "en" else "niet-soevereine afhankelijkheid"
+                    ) in caption
+            row = next(r for r in table.split("<tr>") if "gemeente/" in r)
+            cells = _cells(row)
+            want = [f"{fmt_pct(tl[p].share, lang)} ({tl[p].not_sovereign} {of} {tl[p].decided})"
+                    for p in ("nos", "nos-records", "broad", "eu-controlled", "strict")]
+            assert cells[2:] == want, cells

@@ -244,8 +244,8 @@ class Site:
         rest = parts[1:]
         m = self.m
         if not rest:
-            return self._page("home.html", path, t, d=m.home(t), title=t("nav_home"),
-                              sectors=m.home(t)["sectors"])
+            d = m.home(t)
+            return self._page("home.html", path, t, d=d, title=t("nav_home"), sectors=d["sectors"])
         kind = rest[0]
         if kind == "changes.atom" and len(rest) == 1:
             return self._atom(t)
@@ -389,11 +389,8 @@ class Site:
             return self._page("list.html", path, t, title=t("top_parents"), rows=rows,
                               head=[t("col_parent"), t("col_count"), t("col_share"), t("col_jurisdiction")],
                               csv=None, json=f"{API}/parents.json")
-        if kind == "sector":
-            rows = [{"name": r["name"], "href": f"/{lang}/sector/{r['slug']}/",
-                     "cells": [t.int(r["domains"])] + [x["pct"] for x in r["shares"]]} for r in m._sector_rows(t)]
-            return self._page("list.html", path, t, title=t("list_sectors"), rows=rows,
-                              head=[t("col_sector"), t("col_domains")] + [p["short"] for p in pols], csv=None,
+        if kind == "sector":  # the home page's sector table, whole
+            return self._page("sectors.html", path, t, title=t("list_sectors"), sectors=m._sector_rows(t),
                               json=f"{API}/sectors.json")
         if kind == "changes":
             return self._page("changes.html", path, t, d=m.changes(t), title=t("changes_title"))
