@@ -946,3 +946,33 @@ def test_sector_tables_say_what_the_share_counts_with_its_count(built):
             want = [f"{fmt_pct(tl[p].share, lang)} ({tl[p].not_sovereign} {of} {tl[p].decided})"
                     for p in ("nos", "nos-records", "broad", "eu-controlled", "strict")]
             assert cells[2:] == want, cells
+
+
+def test_sector_page_figures_have_the_home_pages_columns(built):
+    """Exploratory test E (M7): a sector page showed the organisations' share
+    without its count and did not say how many domains were not counted
+    (unknown, DNS error, not existing). Its figures table has the home
+    page's headline columns: both shares with "n of known", and the
+    domains not counted."""
+    from stekker.render.fmt import fmt_pct
+
+    out, rep = built["out"], built["model"].report
+    for lang, known, orgs in (("en", "domains whose answer is known", "organisations whose answer is known"),
+                              ("nl", "domeinen waarvan het antwoord bekend is",
+                               "organisaties waarvan het antwoord bekend is")):
+        home = _between((out / lang / "index.html").read_text("utf-8"), 'id="fig-h"', "</table>")
+        page = _between((out / lang / "sector" / "gemeente" / "index.html").read_text("utf-8"), 'id="f-h"',
+                        "</table>")
+        assert _cells(_between(page, "<thead>", "</thead>")) == _cells(_between(home, "<thead>", "</thead>"))
+        for p in rep.policies:
+            tl, otl = rep.by_sector["gemeente"][p.id], rep.by_sector_orgs["gemeente"][p.id]
+            row = next(r for r in page.split("<tr>") if r.startswith(f'<th scope="row">{p.title(lang)}<'))
+            c = _cells(row)
+            assert c[1:6] == [fmt_pct(tl.share, lang), f"{tl.not_sovereign} {'of' if lang == 'en' else 'van'} "
+                              f"{tl.decided} {known}", str(tl.counts["unknown"]), str(tl.counts["error"]),
+                              str(tl.counts["nxdomain"])], c
+            assert c[6].startswith(fmt_pct(otl.share, lang)) and c[6].endswith(
+                f"{otl.not_sovereign} {'of' if lang == 'en' else 'van'} {otl.decided} {orgs}"), c
+    # the fixture's sector does have domains that were not counted
+    tl = rep.by_sector["gemeente"]["nos"]
+    assert tl.counts["error"] and tl.counts["nxdomain"]

@@ -386,21 +386,11 @@ class Model:
 
     # ------------------------------------------------------------- home
     def home(self, t: Text) -> dict[str, Any]:
-        from stekker.report.figures import base_text, excluded_text, headline_figures
+        from stekker.report.figures import headline_figures
 
         rep = self.report
-        figs = []
-        for f in headline_figures(rep, t._r):
-            tl = f.tally
-            figs.append({
-                "policy": f.policy.id, "title": f.policy.title(t.lang), "finding": f.finding["label"],
-                "pct": t.pct(tl.share), "base": base_text(tl, t._r), "excluded": excluded_text(tl, t._r),
-                "unknown": tl.counts.get("unknown", 0), "error": tl.counts.get("error", 0),
-                "nxdomain": tl.counts.get("nxdomain", 0),
-                "orgs_pct": t.pct(f.org_tally.share) if f.org_tally is not None else None,
-                "orgs_base": base_text(f.org_tally, t._r, "organisation") if f.org_tally is not None else None,
-                "quote": f.quotes.get(t.lang),
-            })
+        figs = [{**_figure_row(f.policy, f.tally, f.org_tally, t), "quote": f.quotes.get(t.lang)}
+                for f in headline_figures(rep, t._r)]
         sc = rep.status_counts
         # the input's count, also when the scan did not finish (then some were never measured)
         targets = int(((rep.meta or {}).get("counts") or {}).get("targets") or 0)
@@ -822,13 +812,9 @@ class Model:
         sec = self._sectors[slug]
         rep = self.report
         results = [r for r in rep.results if sec in r.sectors]
-        figs = []
-        for p in rep.policies:
-            tl = rep.by_sector[sec][p.id]
-            otl = rep.by_sector_orgs.get(sec, {}).get(p.id)
-            figs.append({"policy": p.id, "title": p.title(t.lang), "finding": t._r.finding(p)["label"],
-                         "pct": t.pct(tl.share), "base": t._r("fig_of", n=t.int(tl.not_sovereign), d=t.int(tl.decided)),
-                         "excluded": tl.excluded, "orgs_pct": t.pct(otl.share) if otl else "–"})
+        # the home page's headline columns, for the sector's domains and organisations
+        figs = [_figure_row(p, rep.by_sector[sec][p.id], rep.by_sector_orgs.get(sec, {}).get(p.id), t)
+                for p in rep.policies]
         # every domain of the sector in one row: its mailbox platform, or why there is none (not
         # recognised, a DNS error, no mail, does not exist) - the share is of all of them
         cnt: Counter = Counter()
@@ -1007,6 +993,22 @@ class Model:
 # ---------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------
+
+
+def _figure_row(policy: Any, tl: Any, org_tl: Any, t: Text) -> dict[str, Any]:
+    """One row of a headline table (the home page's, a sector's): the share of
+    domains that depend, labelled with its finding, the count it rests on and
+    what was not counted, and the organisations' share with its count (None:
+    no organisations)."""
+    from stekker.report.figures import base_text, excluded_text
+
+    orgs = org_tl is not None and org_tl.total > 0
+    return {"policy": policy.id, "title": policy.title(t.lang), "finding": t._r.finding(policy)["label"],
+            "pct": t.pct(tl.share), "base": base_text(tl, t._r), "excluded": excluded_text(tl, t._r),
+            "unknown": tl.counts.get("unknown", 0), "error": tl.counts.get("error", 0),
+            "nxdomain": tl.counts.get("nxdomain", 0),
+            "orgs_pct": t.pct(org_tl.share) if orgs else None,
+            "orgs_base": base_text(org_tl, t._r, "organisation") if orgs else None}
 
 
 def _identified(d: Any) -> bool:
