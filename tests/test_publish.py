@@ -976,3 +976,22 @@ def test_sector_page_figures_have_the_home_pages_columns(built):
     # the fixture's sector does have domains that were not counted
     tl = rep.by_sector["gemeente"]["nos"]
     assert tl.counts["error"] and tl.counts["nxdomain"]
+
+
+def test_sector_tables_count_the_domains_without_a_sector(built):
+    """Exploratory test E (L2): the report's "(no sector given)" row was
+    missing from the site's sector tables, so their rows added up to fewer
+    domains than the scan has. It is the last row (no page of its own)."""
+    from stekker.render.fmt import fmt_pct
+
+    out, rep = built["out"], built["model"].report
+    tl = rep.by_sector["-"]["nos"]
+    for lang, name, of in (("en", "(no sector given)", "of"), ("nl", "(geen sector opgegeven)", "van")):
+        home = (out / lang / "index.html").read_text("utf-8")
+        index = (out / lang / "sector" / "index.html").read_text("utf-8")
+        for table in (_between(home, 'id="sec-h"', "</table>"), _between(index, "<table", "</table>")):
+            rows = [_cells(r) for r in _between(table, "<tbody>", "</tbody>").split("<tr>")[1:]]
+            assert rows[-1][:3] == [name, "1", f"{fmt_pct(tl.share, lang)} ({tl.not_sovereign} {of} {tl.decided})"
+                                    ], rows[-1]
+            assert f"<th scope=\"row\">{name}</th>" in table  # no link: no page of its own
+            assert sum(int(r[1]) for r in rows) == len(rep.results)

@@ -421,10 +421,14 @@ class Model:
         return rows[:limit] if limit else rows
 
     def _sector_rows(self, t: Text) -> list[dict[str, Any]]:
+        """Every sector's shares, and last, as in the report, the domains whose input row names no
+        sector ("(no sector given)", no page of its own): the rows add up to every domain."""
+        named = sorted(self._sectors.items(), key=lambda kv: kv[1].lower())
         rows = []
-        for slug, sec in sorted(self._sectors.items(), key=lambda kv: kv[1].lower()):
+        for slug, sec in [*named, *([(None, "-")] if "-" in self.report.by_sector else [])]:
             tallies = self.report.by_sector[sec]
-            rows.append({"slug": slug, "name": visible(sec), "domains": self.report.sector_domain_counts.get(sec, 0),
+            rows.append({"slug": slug, "name": visible(sec) if slug else t("no_sector"),
+                         "domains": self.report.sector_domain_counts.get(sec, 0),
                          "shares": [{"policy": pid, "pct": t.pct(tl.share), "base": t._r("fig_of", n=t.int(
                              tl.not_sovereign), d=t.int(tl.decided)), "share_raw": tl.share}
                                     for pid, tl in tallies.items()]})
