@@ -995,3 +995,34 @@ def test_sector_tables_count_the_domains_without_a_sector(built):
                                     ], rows[-1]
             assert f"<th scope=\"row\">{name}</th>" in table  # no link: no page of its own
             assert sum(int(r[1]) for r in rows) == len(rep.results)
+
+
+def test_own_infrastructure_is_counted_in_the_provider_lists(built):
+    """Exploratory test E (L2): the report ranks "own infrastructure" among
+    the providers (domains running a service on their own name or network);
+    the site's provider list, home page and providers.json left it out while
+    listing "self-hosted on TransIP". It is counted there like the report
+    does, without a page of its own."""
+    from stekker.render.fmt import fmt_pct
+
+    out, rep = built["out"], built["model"].report
+    own = next(p for p in rep.providers_overall if p.key == "self")
+    assert own.count >= 1
+    for lang, name in (("en", "own infrastructure"), ("nl", "eigen infrastructuur")):
+        home = _between((out / lang / "index.html").read_text("utf-8"), 'id="prov-h"', "</table>")
+        index = _between((out / lang / "provider" / "index.html").read_text("utf-8"), "<table", "</table>")
+        for table in (home, index):
+            row = next(r for r in table.split("<tr>") if name in r)
+            assert row.startswith(f'<th scope="row">{name}</th>'), row  # no link: no page of its own
+            assert _cells(row)[1:3] == [str(own.count), fmt_pct(own.share, lang)], row
+            # in the report's order (by number of domains)
+            names = [_cells(r)[0] for r in _between(table, "<tbody>", "</tbody>").split("<tr>")[1:]]
+            want = [built["site"]._texts[lang].provider(p.key, p.name) for p in rep.providers_overall]
+            assert names == want[:len(names)], (names, want)
+    items = json.loads((out / "api" / "v1" / "providers.json").read_text("utf-8"))["items"]
+    row = next(x for x in items if x["key"] == "self")
+    assert row["own_infrastructure"] is True and row["domains"] == own.count and row["name"] == "own infrastructure"
+    assert row["denominator"] == own.denominator and row["share"] == round(own.share, 6)
+    assert not any(x["own_infrastructure"] for x in items if x["key"] != "self")
+    assert len(items) == len(rep.providers_overall)
+    assert not (out / "api" / "v1" / "providers" / "self.json").exists()

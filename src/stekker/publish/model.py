@@ -404,8 +404,11 @@ class Model:
 
     # ------------------------------------------------------------- tables
     def _provider_rows(self, t: Text, limit: int | None = None) -> list[dict[str, Any]]:
+        """The report's provider table (its order): "own infrastructure" is counted as the report
+        counts it, without a page of its own (id None)."""
         rows = []
-        for sid, p in sorted(self._providers.items(), key=lambda kv: (-kv[1].count, kv[0])):
+        for p in self.report.providers_overall:
+            sid = None if p.key == "self" else safe_id(p.key)
             rows.append({"id": sid, "name": visible(t.provider(p.key, p.name)), "count": p.count, "count_text": t.int(p.count),
                          "share": t.pct(p.share), "share_raw": p.share, "company": visible(p.company or "–"),
                          "parent": visible(p.parent or "–"), "jurisdiction": p.jurisdiction or "–",
@@ -938,10 +941,17 @@ class Model:
             return [{"id": top, "name": self._parents[top].name, "country": self._parents[top].jurisdiction}
                     for top in sorted(self._prov_parents.get(k, ())) if top in self._parents]
 
-        return [{"id": k, "key": p.key, "name": p.name, "domains": p.count, "denominator": p.denominator,
+        own = next((p for p in self.report.providers_overall if p.key == "self"), None)
+        rows = [*self._providers.items(), *([("self", own)] if own is not None else [])]
+        # own infrastructure (an organisation's own name servers, mail or web server) is counted as the
+        # report counts it, named with the report's (English) word; it has no document of its own
+        own_name = Text("en").provider("self", None)
+        return [{"id": k, "key": p.key, "name": own_name if p.key == "self" else p.name,
+                 "domains": p.count, "denominator": p.denominator,
                  "share": None if p.share is None else round(p.share, 6), "company": p.company, "parent": p.parent,
-                 "jurisdiction": p.jurisdiction, "parents": parents(k), "joint_control": len(parents(k)) > 1}
-                for k, p in sorted(self._providers.items())]
+                 "jurisdiction": p.jurisdiction, "parents": parents(k), "joint_control": len(parents(k)) > 1,
+                 "own_infrastructure": p.key == "self"}
+                for k, p in sorted(rows, key=lambda kv: kv[0])]
 
     def api_provider(self, pid: str) -> dict[str, Any]:
         row = next(x for x in self.api_provider_rows() if x["id"] == pid)

@@ -377,7 +377,7 @@ class Site:
                 title = f"{title}: {group.upper()}"
             return self._page("list.html", path, t, title=title, rows=rows, head=head, csv=csvp, json=jsonp)
         if kind == "provider":
-            rows = [{"name": r["name"], "href": f"/{lang}/provider/{r['id']}/",
+            rows = [{"name": r["name"], "href": f"/{lang}/provider/{r['id']}/" if r["id"] else None,
                      "cells": [r["count_text"], r["share"], r["parent"], r["jurisdiction"]]}
                     for r in m._provider_rows(t)]
             return self._page("list.html", path, t, title=t("all_providers"), rows=rows,
