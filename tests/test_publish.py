@@ -1026,3 +1026,34 @@ def test_own_infrastructure_is_counted_in_the_provider_lists(built):
     assert not any(x["own_infrastructure"] for x in items if x["key"] != "self")
     assert len(items) == len(rep.providers_overall)
     assert not (out / "api" / "v1" / "providers" / "self.json").exists()
+
+
+def test_home_csv_is_machine_readable(built):
+    """Exploratory test E (L6): /data/home.csv, the headline table's download,
+    held English text ("93%", "248 of 268 domains whose answer is known").
+    It holds numbers: counts, the share as a number, the scan, its date and
+    the definition's id (docs/PUBLISH.md)."""
+    out, m = built["out"], built["model"]
+    rep = m.report
+    rows = list(csv.DictReader(io.StringIO((out / "data" / "home.csv").read_text("utf-8"))))
+    assert list(rows[0]) == ["scan_id", "measured", "as_of", "kb_version", "definition", "finding", "not_sovereign",
+                             "known", "share", "unknown", "error", "nxdomain", "total",
+                             "organisations_not_sovereign", "organisations_known", "organisations_share"]
+    assert [r["definition"] for r in rows] == [p.id for p in rep.policies]
+    for r, p in zip(rows, rep.policies):
+        tl, otl = rep.domains[p.id], rep.organisations[p.id]
+        assert r["scan_id"] == str(m.scan["scan_id"]) and r["as_of"] == rep.as_of.isoformat()
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", r["measured"]), r["measured"]
+        assert r["kb_version"] == str(rep.meta["kb_version"])
+        assert r["finding"] == m.policies(built["site"]._texts["en"])[rep.policies.index(p)]["finding"]
+        assert [int(r[k]) for k in ("not_sovereign", "known", "unknown", "error", "nxdomain", "total")] == [
+            tl.not_sovereign, tl.decided, tl.counts["unknown"], tl.counts["error"], tl.counts["nxdomain"], tl.total]
+        assert float(r["share"]) == pytest.approx(tl.share, abs=1e-6)
+        assert [int(r["organisations_not_sovereign"]), int(r["organisations_known"])] == [otl.not_sovereign,
+                                                                                          otl.decided]
+        assert float(r["organisations_share"]) == pytest.approx(otl.share, abs=1e-6)
+    text = (out / "data" / "home.csv").read_text("utf-8")
+    assert "%" not in text and " of " not in text
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "PUBLISH.md").read_text("utf-8")
+    documented = docs[docs.index("`/data/home.csv`"):]
+    assert all(f"`{k}`" in documented for k in rows[0]), [k for k in rows[0] if f"`{k}`" not in documented]

@@ -993,6 +993,32 @@ class Model:
                 "organisations": {pid: tl.to_dict() for pid, tl in rep.organisations.items()},
                 "status": dict(rep.status_counts)}
 
+    HOME_CSV = ("scan_id", "measured", "as_of", "kb_version", "definition", "finding", "not_sovereign", "known",
+                "share", "unknown", "error", "nxdomain", "total", "organisations_not_sovereign",
+                "organisations_known", "organisations_share")
+
+    def api_home_rows(self) -> list[dict[str, Any]]:
+        """The headline table as numbers (``/data/home.csv``, docs/PUBLISH.md): per definition the
+        domains that depend (``not_sovereign``) of those whose answer is known (``known``), the share
+        as a number (as ``scan.json``'s tallies), what was not counted, and the same for the
+        organisations (empty: the input names none); with the scan, its date and the finding counted."""
+        rep = self.report
+        measured = _measured(self.scan)
+        en = Text("en")
+        out = []
+        for p in rep.policies:
+            d = rep.domains[p.id].to_dict()
+            o = rep.organisations[p.id].to_dict() if rep.organisation_count else None
+            out.append({"scan_id": self.scan["scan_id"], "measured": measured.isoformat() if measured else None,
+                        "as_of": rep.as_of.isoformat(), "kb_version": (rep.meta or {}).get("kb_version"),
+                        "definition": p.id, "finding": en._r.finding(p)["label"], "not_sovereign": d["not_sovereign"],
+                        "known": d["decided"], "share": d["share"], "unknown": d["unknown"], "error": d["error"],
+                        "nxdomain": d["nxdomain"], "total": d["total"],
+                        "organisations_not_sovereign": o["not_sovereign"] if o else None,
+                        "organisations_known": o["decided"] if o else None,
+                        "organisations_share": o["share"] if o else None})
+        return out
+
     def write_scan_csv(self, path: str) -> int:
         from stekker.report.export import write_csv
 

@@ -544,14 +544,10 @@ class Site:
     # ------------------------------------------------------------- data
     def _data(self, rest: str) -> Doc:
         m = self.m
-        t = self._texts["en"]
         if rest == "catalog.jsonld":
             return _json(self.catalog(), "application/ld+json")
-        if rest == "home.csv":
-            h = m.home(t)
-            return _csv(["definition", "finding", "share", "base", "unknown", "error", "nxdomain"],
-                        ([f["policy"], f["finding"], f["pct"], f["base"], f["unknown"], f["error"], f["nxdomain"]]
-                         for f in h["figures"]))
+        if rest == "home.csv":  # numbers, not the page's words (docs/PUBLISH.md)
+            return _csv(list(m.HOME_CSV), ([r[k] for k in m.HOME_CSV] for r in m.api_home_rows()))
         if rest == "changes.csv":
             c = m.api_changes()
             return _csv(["kind", "domain", "organisations", "category", "old", "new", "host"],
