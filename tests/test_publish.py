@@ -275,7 +275,7 @@ def test_map_matches_municipalities_and_lists_the_unmatched(built):
     web = (out / "en" / "map" / "web" / "index.html").read_text("utf-8")
     assert '<path class="cerror"' in web and "<title>Heemstede: not measured (DNS error)" in web
     assert '<path class="cunknown"' in web and "<title>Amsterdam: provider not recognised" in web
-    assert '<path class="cabsent"' in web and "<title>Utrecht: no address" in web
+    assert '<path class="cabsent"' in web and "<title>Utrecht: no website (no address)" in web  # the category's words
     assert web.count("sw-error") == web.count("sw-unknown") == web.count("sw-absent") == 1
     assert len(page.encode("utf-8")) < 200_000
 
@@ -1057,3 +1057,25 @@ def test_home_csv_is_machine_readable(built):
     docs = (Path(__file__).resolve().parents[1] / "docs" / "PUBLISH.md").read_text("utf-8")
     documented = docs[docs.index("`/data/home.csv`"):]
     assert all(f"`{k}`" in documented for k in rows[0]), [k for k in rows[0] if f"`{k}`" not in documented]
+
+
+def test_a_service_none_has_is_named_in_its_categorys_words(built):
+    """Exploratory test E (L7): the sector page's mailbox table had a row "no
+    address" (the word for an extra host without an address) where its
+    legend says "no mail": a domain without a mailbox platform has no mail
+    (no MX). The words are the category's (report/templates/strings.yaml)."""
+    from stekker.publish.model import Text
+
+    out = built["out"]
+    for lang, word in (("en", "no mail (no MX)"), ("nl", "geen mail (geen MX)")):
+        page = (out / lang / "sector" / "gemeente" / "index.html").read_text("utf-8")
+        table = _between(page, 'id="mb-h"', "</table>")
+        assert f"<em>{word}</em></th><td>1</td>" in table, table  # hostile2.nl: name servers only
+        assert Text(lang)("host_absent") not in table
+    assert Text("en").absent("web") == "no website (no address)"
+    assert Text("nl").absent("dns") == "geen naamservers"
+    assert Text("en").absent("host") == "no address"  # an extra host keeps its word
+    # the organisation's and the map's rows use the same words
+    m, t = built["model"], Text("en")
+    assert m.org_provider("Gemeente Nergensland", "web", t) == ("absent", "no website (no address)")
+    assert m.domain_provider("hostile2.nl", "mailbox", t) == ("absent", "no mail (no MX)")

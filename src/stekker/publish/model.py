@@ -150,6 +150,10 @@ class Text:
     def provider(self, key: str, name: str | None) -> str:
         return self._r.host_provider(key, name)
 
+    def absent(self, category: str) -> str:
+        """A domain without the category's service, in its words ("no mail (no MX)")."""
+        return self._r.absent(category)
+
     def note(self, service: Any) -> str:
         return self._r.note(service)
 
@@ -724,7 +728,7 @@ class Model:
             elif any(x.service.status == "unknown" for x in r.deps if x.category == category):
                 states.append("?")
         key = "error" if "error" in states else ("?" if "?" in states else "absent")
-        return key, t.provider(key, None)
+        return key, t.absent(category) if key == "absent" else t.provider(key, None)
 
     # ------------------------------------------------------------- providers, parents
     def provider(self, pid: str, t: Text) -> dict[str, Any]:
