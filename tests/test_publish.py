@@ -275,7 +275,7 @@ def test_map_matches_municipalities_and_lists_the_unmatched(built):
     web = (out / "en" / "map" / "web" / "index.html").read_text("utf-8")
     assert '<path class="cerror"' in web and "<title>Heemstede: not measured (DNS error)" in web
     assert '<path class="cunknown"' in web and "<title>Amsterdam: provider not recognised" in web
-    assert '<path class="cabsent"' in web and "<title>Utrecht: no address" in web
+    assert '<path class="cabsent"' in web and "<title>Utrecht: no website (no address)" in web  # the category's words
     assert web.count("sw-error") == web.count("sw-unknown") == web.count("sw-absent") == 1
     assert len(page.encode("utf-8")) < 200_000
 
@@ -931,3 +931,177 @@ def test_the_site_compares_with_the_previous_finished_scan(tmp_path):
     assert m.comparison is not None and m.comparison.old_label == str(sid), m.comparison.old_label
     assert m.comparison.common == len(recs) and not m.comparison.added_domains
     assert aborted not in [s["scan_id"] for s, _ in m.history]
+
+
+def _between(text: str, start: str, end: str) -> str:
+    i = text.index(start)
+    return text[i:text.index(end, i)]
+
+
+def _cells(row_html: str) -> list[str]:
+    """The text of a table row's cells (tags dropped, entities kept)."""
+    return [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row_html)]
+
+
+def test_sector_tables_say_what_the_share_counts_with_its_count(built):
+    """Exploratory test E (H1): the sector tables (home page "Per sector", the
+    sector index) headed the "% dependent" columns with the definition's name:
+    "EU-controlled 100%" meant 100% *not* EU-controlled. They carry the
+    report's direction-carrying labels (what the share counts), a caption,
+    and "n of known" in every cell, on the index too."""
+    from stekker.render.fmt import fmt_pct
+
+    out, rep = built["out"], built["model"].report
+    tl = rep.by_sector["gemeente"]
+    for lang, cols, names, of in (
+            ("en", ["US-controlled", "US (A/MX/NS/CNAME)", "Data outside EU", "Not EU-controlled", "Fails strict"],
+             ["No US (NOS)", "EU-controlled", "Strict", "Broad"], "of"),
+            ("nl", ["Amerikaanse zeggenschap", "VS (A/MX/NS/CNAME)", "Data buiten EU", "Niet EU-gecontroleerd",
+                    "Zakt voor streng"], ["Geen VS (NOS)", "EU-gecontroleerd", "Streng", "Ruim"], "van")):
+        home = (out / lang / "index.html").read_text("utf-8")
+        index = (out / lang / "sector" / "index.html").read_text("utf-8")
+        for table in (_between(home, 'id="sec-h"', "</table>"), _between(index, "<table", "</table>")):
+            head = _cells(_between(table, "<thead>", "</thead>"))
+            assert head[2:] == cols, head
+            assert not set(head) & set(names), head
+            caption = _between(table, "<caption>", "</caption>")
+            assert ("non-sovereign dependency (%, n/known)" if lang == "en" else "niet-soevereine afhankelijkheid"
+                    ) in caption
+            row = next(r for r in table.split("<tr>") if "gemeente/" in r)
+            cells = _cells(row)
+            want = [f"{fmt_pct(tl[p].share, lang)} ({tl[p].not_sovereign} {of} {tl[p].decided})"
+                    for p in ("nos", "nos-records", "broad", "eu-controlled", "strict")]
+            assert cells[2:] == want, cells
+
+
+def test_sector_page_figures_have_the_home_pages_columns(built):
+    """Exploratory test E (M7): a sector page showed the organisations' share
+    without its count and did not say how many domains were not counted
+    (unknown, DNS error, not existing). Its figures table has the home
+    page's headline columns: both shares with "n of known", and the
+    domains not counted."""
+    from stekker.render.fmt import fmt_pct
+
+    out, rep = built["out"], built["model"].report
+    for lang, known, orgs in (("en", "domains whose answer is known", "organisations whose answer is known"),
+                              ("nl", "domeinen waarvan het antwoord bekend is",
+                               "organisaties waarvan het antwoord bekend is")):
+        home = _between((out / lang / "index.html").read_text("utf-8"), 'id="fig-h"', "</table>")
+        page = _between((out / lang / "sector" / "gemeente" / "index.html").read_text("utf-8"), 'id="f-h"',
+                        "</table>")
+        assert _cells(_between(page, "<thead>", "</thead>")) == _cells(_between(home, "<thead>", "</thead>"))
+        for p in rep.policies:
+            tl, otl = rep.by_sector["gemeente"][p.id], rep.by_sector_orgs["gemeente"][p.id]
+            row = next(r for r in page.split("<tr>") if r.startswith(f'<th scope="row">{p.title(lang)}<'))
+            c = _cells(row)
+            assert c[1:6] == [fmt_pct(tl.share, lang), f"{tl.not_sovereign} {'of' if lang == 'en' else 'van'} "
+                              f"{tl.decided} {known}", str(tl.counts["unknown"]), str(tl.counts["error"]),
+                              str(tl.counts["nxdomain"])], c
+            assert c[6].startswith(fmt_pct(otl.share, lang)) and c[6].endswith(
+                f"{otl.not_sovereign} {'of' if lang == 'en' else 'van'} {otl.decided} {orgs}"), c
+    # the fixture's sector does have domains that were not counted
+    tl = rep.by_sector["gemeente"]["nos"]
+    assert tl.counts["error"] and tl.counts["nxdomain"]
+
+
+def test_sector_tables_count_the_domains_without_a_sector(built):
+    """Exploratory test E (L2): the report's "(no sector given)" row was
+    missing from the site's sector tables, so their rows added up to fewer
+    domains than the scan has. It is the last row (no page of its own)."""
+    from stekker.render.fmt import fmt_pct
+
+    out, rep = built["out"], built["model"].report
+    tl = rep.by_sector["-"]["nos"]
+    for lang, name, of in (("en", "(no sector given)", "of"), ("nl", "(geen sector opgegeven)", "van")):
+        home = (out / lang / "index.html").read_text("utf-8")
+        index = (out / lang / "sector" / "index.html").read_text("utf-8")
+        for table in (_between(home, 'id="sec-h"', "</table>"), _between(index, "<table", "</table>")):
+            rows = [_cells(r) for r in _between(table, "<tbody>", "</tbody>").split("<tr>")[1:]]
+            assert rows[-1][:3] == [name, "1", f"{fmt_pct(tl.share, lang)} ({tl.not_sovereign} {of} {tl.decided})"
+                                    ], rows[-1]
+            assert f"<th scope=\"row\">{name}</th>" in table  # no link: no page of its own
+            assert sum(int(r[1]) for r in rows) == len(rep.results)
+
+
+def test_own_infrastructure_is_counted_in_the_provider_lists(built):
+    """Exploratory test E (L2): the report ranks "own infrastructure" among
+    the providers (domains running a service on their own name or network);
+    the site's provider list, home page and providers.json left it out while
+    listing "self-hosted on TransIP". It is counted there like the report
+    does, without a page of its own."""
+    from stekker.render.fmt import fmt_pct
+
+    out, rep = built["out"], built["model"].report
+    own = next(p for p in rep.providers_overall if p.key == "self")
+    assert own.count >= 1
+    for lang, name in (("en", "own infrastructure"), ("nl", "eigen infrastructuur")):
+        home = _between((out / lang / "index.html").read_text("utf-8"), 'id="prov-h"', "</table>")
+        index = _between((out / lang / "provider" / "index.html").read_text("utf-8"), "<table", "</table>")
+        for table in (home, index):
+            row = next(r for r in table.split("<tr>") if name in r)
+            assert row.startswith(f'<th scope="row">{name}</th>'), row  # no link: no page of its own
+            assert _cells(row)[1:3] == [str(own.count), fmt_pct(own.share, lang)], row
+            # in the report's order (by number of domains)
+            names = [_cells(r)[0] for r in _between(table, "<tbody>", "</tbody>").split("<tr>")[1:]]
+            want = [built["site"]._texts[lang].provider(p.key, p.name) for p in rep.providers_overall]
+            assert names == want[:len(names)], (names, want)
+    items = json.loads((out / "api" / "v1" / "providers.json").read_text("utf-8"))["items"]
+    row = next(x for x in items if x["key"] == "self")
+    assert row["own_infrastructure"] is True and row["domains"] == own.count and row["name"] == "own infrastructure"
+    assert row["denominator"] == own.denominator and row["share"] == round(own.share, 6)
+    assert not any(x["own_infrastructure"] for x in items if x["key"] != "self")
+    assert len(items) == len(rep.providers_overall)
+    assert not (out / "api" / "v1" / "providers" / "self.json").exists()
+
+
+def test_home_csv_is_machine_readable(built):
+    """Exploratory test E (L6): /data/home.csv, the headline table's download,
+    held English text ("93%", "248 of 268 domains whose answer is known").
+    It holds numbers: counts, the share as a number, the scan, its date and
+    the definition's id (docs/PUBLISH.md)."""
+    out, m = built["out"], built["model"]
+    rep = m.report
+    rows = list(csv.DictReader(io.StringIO((out / "data" / "home.csv").read_text("utf-8"))))
+    assert list(rows[0]) == ["scan_id", "measured", "as_of", "kb_version", "definition", "finding", "not_sovereign",
+                             "known", "share", "unknown", "error", "nxdomain", "total",
+                             "organisations_not_sovereign", "organisations_known", "organisations_share"]
+    assert [r["definition"] for r in rows] == [p.id for p in rep.policies]
+    for r, p in zip(rows, rep.policies):
+        tl, otl = rep.domains[p.id], rep.organisations[p.id]
+        assert r["scan_id"] == str(m.scan["scan_id"]) and r["as_of"] == rep.as_of.isoformat()
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", r["measured"]), r["measured"]
+        assert r["kb_version"] == str(rep.meta["kb_version"])
+        assert r["finding"] == m.policies(built["site"]._texts["en"])[rep.policies.index(p)]["finding"]
+        assert [int(r[k]) for k in ("not_sovereign", "known", "unknown", "error", "nxdomain", "total")] == [
+            tl.not_sovereign, tl.decided, tl.counts["unknown"], tl.counts["error"], tl.counts["nxdomain"], tl.total]
+        assert float(r["share"]) == pytest.approx(tl.share, abs=1e-6)
+        assert [int(r["organisations_not_sovereign"]), int(r["organisations_known"])] == [otl.not_sovereign,
+                                                                                          otl.decided]
+        assert float(r["organisations_share"]) == pytest.approx(otl.share, abs=1e-6)
+    text = (out / "data" / "home.csv").read_text("utf-8")
+    assert "%" not in text and " of " not in text
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "PUBLISH.md").read_text("utf-8")
+    documented = docs[docs.index("`/data/home.csv`"):]
+    assert all(f"`{k}`" in documented for k in rows[0]), [k for k in rows[0] if f"`{k}`" not in documented]
+
+
+def test_a_service_none_has_is_named_in_its_categorys_words(built):
+    """Exploratory test E (L7): the sector page's mailbox table had a row "no
+    address" (the word for an extra host without an address) where its
+    legend says "no mail": a domain without a mailbox platform has no mail
+    (no MX). The words are the category's (report/templates/strings.yaml)."""
+    from stekker.publish.model import Text
+
+    out = built["out"]
+    for lang, word in (("en", "no mail (no MX)"), ("nl", "geen mail (geen MX)")):
+        page = (out / lang / "sector" / "gemeente" / "index.html").read_text("utf-8")
+        table = _between(page, 'id="mb-h"', "</table>")
+        assert f"<em>{word}</em></th><td>1</td>" in table, table  # hostile2.nl: name servers only
+        assert Text(lang)("host_absent") not in table
+    assert Text("en").absent("web") == "no website (no address)"
+    assert Text("nl").absent("dns") == "geen naamservers"
+    assert Text("en").absent("host") == "no address"  # an extra host keeps its word
+    # the organisation's and the map's rows use the same words
+    m, t = built["model"], Text("en")
+    assert m.org_provider("Gemeente Nergensland", "web", t) == ("absent", "no website (no address)")
+    assert m.domain_provider("hostile2.nl", "mailbox", t) == ("absent", "no mail (no MX)")

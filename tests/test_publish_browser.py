@@ -62,7 +62,8 @@ def browser():
 
 PAGES = [("home", "/{lang}/"), ("org", "/{lang}/org/gemeente-almere/"), ("provider", "/{lang}/provider/microsoft/"),
          ("map", "/{lang}/map/"), ("changes", "/{lang}/changes/"), ("hostile", "/{lang}/domain/hostile.nl/"),
-         ("hostile-org", "/{lang}/sector/stichting/")]
+         ("hostile-org", "/{lang}/sector/stichting/"), ("sectors", "/{lang}/sector/"),
+         ("sector", "/{lang}/sector/gemeente/")]
 
 
 @pytest.mark.parametrize("lang", ["nl", "en"])
@@ -123,7 +124,8 @@ def test_map_has_municipalities_and_links(site_url, browser):
     page.close()
 
 
-@pytest.mark.parametrize("path", ["/en/", "/nl/org/gemeente-almere/", "/en/domain/hostile.nl/"])
+@pytest.mark.parametrize("path", ["/en/", "/nl/org/gemeente-almere/", "/en/domain/hostile.nl/", "/nl/sector/",
+                                  "/nl/sector/gemeente/"])
 def test_pages_fit_a_phone_and_long_tokens_wrap(site_url, browser, path):
     """Exploratory test (2026-12-06): at 375 px wide tables made the page 704
     to 846 px wide, and the hostile SPF include made a domain page 2,696 px
@@ -135,3 +137,19 @@ def test_pages_fit_a_phone_and_long_tokens_wrap(site_url, browser, path):
         over = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         page.close()
         assert over <= 2, (path, width, over)
+
+
+def test_sector_columns_read_as_what_they_count(site_url, browser):
+    """Exploratory test E (H1): as a reader sees it, a sector table's share
+    columns say what the share counts, and the full finding is the header's
+    tooltip (its abbr title)."""
+    base, _ = site_url
+    page = browser.new_page()
+    for lang, col, finding in (("en", "Not EU-controlled", "depend on at least one service not controlled from"),
+                               ("nl", "Niet EU-gecontroleerd", "afhankelijk van minstens één dienst die niet vanuit")):
+        page.goto(base + f"/{lang}/sector/")
+        heads = page.locator("thead th").all_inner_texts()
+        assert col in heads and "EU-controlled" not in heads and "EU-gecontroleerd" not in heads, heads
+        assert finding in page.locator("thead abbr").nth(heads.index(col) - 2).get_attribute("title")
+        assert page.locator("caption").inner_text()
+    page.close()

@@ -68,7 +68,13 @@ def openapi(version: str) -> dict[str, Any]:
                            "parents": {"type": "array", "items": {"type": "object", "required": ["id", "name"],
                                        "properties": {"id": {"type": "string"}, "name": {"type": "string"},
                                                       "country": {"type": ["string", "null"]}}}},
-                           "joint_control": {"type": "boolean"}}}
+                           "joint_control": {"type": "boolean"},
+                           # providers.json only
+                           "own_infrastructure": {
+                               "type": "boolean",
+                               "description": "true for the row 'own infrastructure' (id 'self'): domains that run a "
+                                              "service on their own name or network, counted like a provider as "
+                                              "the report counts them; it has no document of its own"}}}
     sec = {"type": "object", "required": ["id", "name", "domains", "tallies"],
            "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "domains": {"type": "integer"},
                           "tallies": {"type": "object"}}}

@@ -150,6 +150,10 @@ class Text:
     def provider(self, key: str, name: str | None) -> str:
         return self._r.host_provider(key, name)
 
+    def absent(self, category: str) -> str:
+        """A domain without the category's service, in its words ("no mail (no MX)")."""
+        return self._r.absent(category)
+
     def note(self, service: Any) -> str:
         return self._r.note(service)
 
@@ -390,21 +394,11 @@ class Model:
 
     # ------------------------------------------------------------- home
     def home(self, t: Text) -> dict[str, Any]:
-        from stekker.report.figures import base_text, excluded_text, headline_figures
+        from stekker.report.figures import headline_figures
 
         rep = self.report
-        figs = []
-        for f in headline_figures(rep, t._r):
-            tl = f.tally
-            figs.append({
-                "policy": f.policy.id, "title": f.policy.title(t.lang), "finding": f.finding["label"],
-                "pct": t.pct(tl.share), "base": base_text(tl, t._r), "excluded": excluded_text(tl, t._r),
-                "unknown": tl.counts.get("unknown", 0), "error": tl.counts.get("error", 0),
-                "nxdomain": tl.counts.get("nxdomain", 0),
-                "orgs_pct": t.pct(f.org_tally.share) if f.org_tally is not None else None,
-                "orgs_base": base_text(f.org_tally, t._r, "organisation") if f.org_tally is not None else None,
-                "quote": f.quotes.get(t.lang),
-            })
+        figs = [{**_figure_row(f.policy, f.tally, f.org_tally, t), "quote": f.quotes.get(t.lang)}
+                for f in headline_figures(rep, t._r)]
         sc = rep.status_counts
         # the input's count, also when the scan did not finish (then some were never measured)
         targets = int(((rep.meta or {}).get("counts") or {}).get("targets") or 0)
@@ -418,8 +412,11 @@ class Model:
 
     # ------------------------------------------------------------- tables
     def _provider_rows(self, t: Text, limit: int | None = None) -> list[dict[str, Any]]:
+        """The report's provider table (its order): "own infrastructure" is counted as the report
+        counts it, without a page of its own (id None)."""
         rows = []
-        for sid, p in sorted(self._providers.items(), key=lambda kv: (-kv[1].count, kv[0])):
+        for p in self.report.providers_overall:
+            sid = None if p.key == "self" else safe_id(p.key)
             rows.append({"id": sid, "name": visible(t.provider(p.key, p.name)), "count": p.count, "count_text": t.int(p.count),
                          "share": t.pct(p.share), "share_raw": p.share, "company": visible(p.company or "–"),
                          "parent": visible(p.parent or "–"), "jurisdiction": p.jurisdiction or "–",
@@ -435,10 +432,14 @@ class Model:
         return rows[:limit] if limit else rows
 
     def _sector_rows(self, t: Text) -> list[dict[str, Any]]:
+        """Every sector's shares, and last, as in the report, the domains whose input row names no
+        sector ("(no sector given)", no page of its own): the rows add up to every domain."""
+        named = sorted(self._sectors.items(), key=lambda kv: kv[1].lower())
         rows = []
-        for slug, sec in sorted(self._sectors.items(), key=lambda kv: kv[1].lower()):
+        for slug, sec in [*named, *([(None, "-")] if "-" in self.report.by_sector else [])]:
             tallies = self.report.by_sector[sec]
-            rows.append({"slug": slug, "name": visible(sec), "domains": self.report.sector_domain_counts.get(sec, 0),
+            rows.append({"slug": slug, "name": visible(sec) if slug else t("no_sector"),
+                         "domains": self.report.sector_domain_counts.get(sec, 0),
                          "shares": [{"policy": pid, "pct": t.pct(tl.share), "base": t._r("fig_of", n=t.int(
                              tl.not_sovereign), d=t.int(tl.decided)), "share_raw": tl.share}
                                     for pid, tl in tallies.items()]})
@@ -731,7 +732,7 @@ class Model:
             elif any(x.service.status == "unknown" for x in r.deps if x.category == category):
                 states.append("?")
         key = "error" if "error" in states else ("?" if "?" in states else "absent")
-        return key, t.provider(key, None)
+        return key, t.absent(category) if key == "absent" else t.provider(key, None)
 
     # ------------------------------------------------------------- providers, parents
     def provider(self, pid: str, t: Text) -> dict[str, Any]:
@@ -826,13 +827,9 @@ class Model:
         sec = self._sectors[slug]
         rep = self.report
         results = [r for r in rep.results if sec in r.sectors]
-        figs = []
-        for p in rep.policies:
-            tl = rep.by_sector[sec][p.id]
-            otl = rep.by_sector_orgs.get(sec, {}).get(p.id)
-            figs.append({"policy": p.id, "title": p.title(t.lang), "finding": t._r.finding(p)["label"],
-                         "pct": t.pct(tl.share), "base": t._r("fig_of", n=t.int(tl.not_sovereign), d=t.int(tl.decided)),
-                         "excluded": tl.excluded, "orgs_pct": t.pct(otl.share) if otl else "–"})
+        # the home page's headline columns, for the sector's domains and organisations
+        figs = [_figure_row(p, rep.by_sector[sec][p.id], rep.by_sector_orgs.get(sec, {}).get(p.id), t)
+                for p in rep.policies]
         # every domain of the sector in one row: its mailbox platform, or why there is none (not
         # recognised, a DNS error, no mail, does not exist) - the share is of all of them
         cnt: Counter = Counter()
@@ -952,10 +949,17 @@ class Model:
             return [{"id": top, "name": self._parents[top].name, "country": self._parents[top].jurisdiction}
                     for top in sorted(self._prov_parents.get(k, ())) if top in self._parents]
 
-        return [{"id": k, "key": p.key, "name": p.name, "domains": p.count, "denominator": p.denominator,
+        own = next((p for p in self.report.providers_overall if p.key == "self"), None)
+        rows = [*self._providers.items(), *([("self", own)] if own is not None else [])]
+        # own infrastructure (an organisation's own name servers, mail or web server) is counted as the
+        # report counts it, named with the report's (English) word; it has no document of its own
+        own_name = Text("en").provider("self", None)
+        return [{"id": k, "key": p.key, "name": own_name if p.key == "self" else p.name,
+                 "domains": p.count, "denominator": p.denominator,
                  "share": None if p.share is None else round(p.share, 6), "company": p.company, "parent": p.parent,
-                 "jurisdiction": p.jurisdiction, "parents": parents(k), "joint_control": len(parents(k)) > 1}
-                for k, p in sorted(self._providers.items())]
+                 "jurisdiction": p.jurisdiction, "parents": parents(k), "joint_control": len(parents(k)) > 1,
+                 "own_infrastructure": p.key == "self"}
+                for k, p in sorted(rows, key=lambda kv: kv[0])]
 
     def api_provider(self, pid: str) -> dict[str, Any]:
         row = next(x for x in self.api_provider_rows() if x["id"] == pid)
@@ -997,6 +1001,32 @@ class Model:
                 "organisations": {pid: tl.to_dict() for pid, tl in rep.organisations.items()},
                 "status": dict(rep.status_counts)}
 
+    HOME_CSV = ("scan_id", "measured", "as_of", "kb_version", "definition", "finding", "not_sovereign", "known",
+                "share", "unknown", "error", "nxdomain", "total", "organisations_not_sovereign",
+                "organisations_known", "organisations_share")
+
+    def api_home_rows(self) -> list[dict[str, Any]]:
+        """The headline table as numbers (``/data/home.csv``, docs/PUBLISH.md): per definition the
+        domains that depend (``not_sovereign``) of those whose answer is known (``known``), the share
+        as a number (as ``scan.json``'s tallies), what was not counted, and the same for the
+        organisations (empty: the input names none); with the scan, its date and the finding counted."""
+        rep = self.report
+        measured = _measured(self.scan)
+        en = Text("en")
+        out = []
+        for p in rep.policies:
+            d = rep.domains[p.id].to_dict()
+            o = rep.organisations[p.id].to_dict() if rep.organisation_count else None
+            out.append({"scan_id": self.scan["scan_id"], "measured": measured.isoformat() if measured else None,
+                        "as_of": rep.as_of.isoformat(), "kb_version": (rep.meta or {}).get("kb_version"),
+                        "definition": p.id, "finding": en._r.finding(p)["label"], "not_sovereign": d["not_sovereign"],
+                        "known": d["decided"], "share": d["share"], "unknown": d["unknown"], "error": d["error"],
+                        "nxdomain": d["nxdomain"], "total": d["total"],
+                        "organisations_not_sovereign": o["not_sovereign"] if o else None,
+                        "organisations_known": o["decided"] if o else None,
+                        "organisations_share": o["share"] if o else None})
+        return out
+
     def write_scan_csv(self, path: str) -> int:
         from stekker.report.export import write_csv
 
@@ -1011,6 +1041,22 @@ class Model:
 # ---------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------
+
+
+def _figure_row(policy: Any, tl: Any, org_tl: Any, t: Text) -> dict[str, Any]:
+    """One row of a headline table (the home page's, a sector's): the share of
+    domains that depend, labelled with its finding, the count it rests on and
+    what was not counted, and the organisations' share with its count (None:
+    no organisations)."""
+    from stekker.report.figures import base_text, excluded_text
+
+    orgs = org_tl is not None and org_tl.total > 0
+    return {"policy": policy.id, "title": policy.title(t.lang), "finding": t._r.finding(policy)["label"],
+            "pct": t.pct(tl.share), "base": base_text(tl, t._r), "excluded": excluded_text(tl, t._r),
+            "unknown": tl.counts.get("unknown", 0), "error": tl.counts.get("error", 0),
+            "nxdomain": tl.counts.get("nxdomain", 0),
+            "orgs_pct": t.pct(org_tl.share) if orgs else None,
+            "orgs_base": base_text(org_tl, t._r, "organisation") if orgs else None}
 
 
 def _identified(d: Any) -> bool:

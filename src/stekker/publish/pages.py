@@ -244,8 +244,8 @@ class Site:
         rest = parts[1:]
         m = self.m
         if not rest:
-            return self._page("home.html", path, t, d=m.home(t), title=t("nav_home"),
-                              sectors=m.home(t)["sectors"])
+            d = m.home(t)
+            return self._page("home.html", path, t, d=d, title=t("nav_home"), sectors=d["sectors"])
         kind = rest[0]
         if kind == "changes.atom" and len(rest) == 1:
             return self._atom(t)
@@ -377,7 +377,7 @@ class Site:
                 title = f"{title}: {group.upper()}"
             return self._page("list.html", path, t, title=title, rows=rows, head=head, csv=csvp, json=jsonp)
         if kind == "provider":
-            rows = [{"name": r["name"], "href": f"/{lang}/provider/{r['id']}/",
+            rows = [{"name": r["name"], "href": f"/{lang}/provider/{r['id']}/" if r["id"] else None,
                      "cells": [r["count_text"], r["share"], r["parent"], r["jurisdiction"]]}
                     for r in m._provider_rows(t)]
             return self._page("list.html", path, t, title=t("all_providers"), rows=rows,
@@ -389,11 +389,8 @@ class Site:
             return self._page("list.html", path, t, title=t("top_parents"), rows=rows,
                               head=[t("col_parent"), t("col_count"), t("col_share"), t("col_jurisdiction")],
                               csv=None, json=f"{API}/parents.json")
-        if kind == "sector":
-            rows = [{"name": r["name"], "href": f"/{lang}/sector/{r['slug']}/",
-                     "cells": [t.int(r["domains"])] + [x["pct"] for x in r["shares"]]} for r in m._sector_rows(t)]
-            return self._page("list.html", path, t, title=t("list_sectors"), rows=rows,
-                              head=[t("col_sector"), t("col_domains")] + [p["short"] for p in pols], csv=None,
+        if kind == "sector":  # the home page's sector table, whole
+            return self._page("sectors.html", path, t, title=t("list_sectors"), sectors=m._sector_rows(t),
                               json=f"{API}/sectors.json")
         if kind == "changes":
             return self._page("changes.html", path, t, d=m.changes(t), title=t("changes_title"))
@@ -547,14 +544,10 @@ class Site:
     # ------------------------------------------------------------- data
     def _data(self, rest: str) -> Doc:
         m = self.m
-        t = self._texts["en"]
         if rest == "catalog.jsonld":
             return _json(self.catalog(), "application/ld+json")
-        if rest == "home.csv":
-            h = m.home(t)
-            return _csv(["definition", "finding", "share", "base", "unknown", "error", "nxdomain"],
-                        ([f["policy"], f["finding"], f["pct"], f["base"], f["unknown"], f["error"], f["nxdomain"]]
-                         for f in h["figures"]))
+        if rest == "home.csv":  # numbers, not the page's words (docs/PUBLISH.md)
+            return _csv(list(m.HOME_CSV), ([r[k] for k in m.HOME_CSV] for r in m.api_home_rows()))
         if rest == "changes.csv":
             c = m.api_changes()
             return _csv(["kind", "domain", "organisations", "category", "old", "new", "host"],

@@ -184,6 +184,16 @@ class Strings:
                 return (r["name"].get(self.lang) or r["name"]["en"]).strip()
         return cid
 
+    def absent(self, cid: str) -> str:
+        """A domain without the category's service, in the category's words ("no mail (no MX)");
+        an extra host without an address is "no address"."""
+        if cid == "host":
+            return self("host_absent")
+        for r in self.data["categories"]:
+            if r["id"] == cid and r.get("absent"):
+                return r["absent"].get(self.lang) or r["absent"]["en"]
+        return self.change_side("absent", None)
+
     def plain(self, cid: str) -> str:
         for r in self.data["categories"]:
             if r["id"] == cid:
