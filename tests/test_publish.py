@@ -247,6 +247,22 @@ def test_changes_page_feed_and_json(built):
     assert any("almere.nl" in x and "TransIP" in x and "Microsoft" in x for x in titles)
 
 
+def test_changes_csv_lists_every_verdict_change(built):
+    """A domain's verdict flipping under a definition was on the changes page and in the API but
+    not in /data/changes.csv, which `report --compare` names as the list of every change
+    (exploratory test E, M2): one row of kind "verdict" per verdict change, with its definition."""
+    out = built["out"]
+    ch = json.loads((out / "api" / "v1" / "changes.json").read_text("utf-8"))
+    assert ch["verdict_changes"]
+    rows = list(csv.DictReader(io.StringIO((out / "data" / "changes.csv").read_text("utf-8"))))
+    got = [(r["domain"], r["definition"], r["old"], r["new"]) for r in rows if r["kind"] == "verdict"]
+    assert got == [(v["domain"], v["policy"], v["old"], v["new"]) for v in ch["verdict_changes"]]
+    # the service changes are all still there, with an empty definition
+    others = [r for r in rows if r["kind"] != "verdict"]
+    assert len(others) == len(ch["changes"]) and all(r["definition"] == "" for r in others)
+    assert all(r["category"] == "" and r["organisations"] == "Gemeente Almere" for r in rows if r["kind"] == "verdict")
+
+
 def test_provider_and_parent_pages(built):
     out = built["out"]
     ms = (out / "en" / "provider" / "microsoft" / "index.html").read_text("utf-8")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import io
+import itertools
 import json
 import os
 from dataclasses import dataclass
@@ -556,10 +557,15 @@ class Site:
                         ([f["policy"], f["finding"], f["pct"], f["base"], f["unknown"], f["error"], f["nxdomain"]]
                          for f in h["figures"]))
         if rest == "changes.csv":
+            # every change of the comparison: the service changes, then each verdict change (kind
+            # "verdict": the definition, the old and the new verdict) - the list `report --compare` names
             c = m.api_changes()
-            return _csv(["kind", "domain", "organisations", "category", "old", "new", "host"],
-                        ([x["kind"], x["domain"], " | ".join(x["organisations"]), x["category"], x["old"], x["new"],
-                          x["host"]] for x in c["changes"]))
+            services = ([x["kind"], x["domain"], " | ".join(x["organisations"]), x["category"], x["old"], x["new"],
+                         x["host"], None] for x in c["changes"])
+            verdicts = (["verdict", v["domain"], " | ".join(v["organisations"]), None, v["old"], v["new"], None,
+                         v["policy"]] for v in c["verdict_changes"])
+            return _csv(["kind", "domain", "organisations", "category", "old", "new", "host", "definition"],
+                        itertools.chain(services, verdicts))
         if rest in ("scan.csv", "scan.parquet"):
             import os
             import tempfile
