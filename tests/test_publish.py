@@ -263,6 +263,31 @@ def test_changes_csv_lists_every_verdict_change(built):
     assert all(r["category"] == "" and r["organisations"] == "Gemeente Almere" for r in rows if r["kind"] == "verdict")
 
 
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_feed_has_an_entry_per_verdict_change(built, lang):
+    """Feed subscribers did not learn of a domain's verdict flipping (exploratory test E, M2): one
+    entry per verdict change, naming the definition and the old and new verdict in the feed's
+    language, linking to the domain's page, with an id of its own."""
+    from stekker.publish.model import Text
+
+    out, m = built["out"], built["model"]
+    t = Text(lang)
+    titles = {p.id: p.short_title(lang) for p in m.report.policies}
+    ch = json.loads((out / "api" / "v1" / "changes.json").read_text("utf-8"))
+    feed = ET.fromstring((out / lang / "changes.atom").read_bytes())
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    entries = [(e.find("a:title", ns).text, e.find("a:id", ns).text, e.find("a:link", ns).get("href"))
+               for e in feed.findall("a:entry", ns)]
+    assert len({i for _, i, _ in entries}) == len(entries)  # every entry its own id
+    assert ch["verdict_changes"]
+    for v in ch["verdict_changes"]:
+        want = f"{v['domain']}: {titles[v['policy']]} — {t('change_verdict')}: {t.verdict(v['old'])} → {t.verdict(v['new'])}"
+        hit = [e for e in entries if e[0] == want]
+        assert len(hit) == 1, (want, [e[0] for e in entries])
+        assert hit[0][2] == f"domain/{v['domain']}/"
+    assert len(entries) == len(ch["changes"]) + len(ch["verdict_changes"])
+
+
 def test_provider_and_parent_pages(built):
     out = built["out"]
     ms = (out / "en" / "provider" / "microsoft" / "index.html").read_text("utf-8")

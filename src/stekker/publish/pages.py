@@ -480,11 +480,18 @@ class Site:
                  f"<id>tag:stekker,2026:changes:{t.lang}:{x(str(scan['scan_id']))}</id>",
                  f"<updated>{x(updated)}</updated>", "<author><name>stekker</name></author>",
                  '<link rel="alternate" href="changes/"/>']
-        for i, ch in enumerate((c or {}).get("changes", [])[:500]):
-            title = f"{ch['domain']}: {ch['category']} — {ch['kind_text']}: {ch['old']} → {ch['new']}"
+        # a domain's verdict under a definition flipping first (what a subscriber most wants to
+        # know), then each change of a service; the definition and the verdicts in the feed's language
+        entries = [(f"verdict:{x(str(scan['scan_id']))}:{i}",
+                    f"{v['domain']}: {v['title']} — {t('change_verdict')}: {v['old']} → {v['new']}", v)
+                   for i, v in enumerate((c or {}).get("verdict_changes", [])[:500])]
+        entries += [(f"change:{x(str(scan['scan_id']))}:{i}",
+                     f"{ch['domain']}: {ch['category']} — {ch['kind_text']}: {ch['old']} → {ch['new']}", ch)
+                    for i, ch in enumerate((c or {}).get("changes", [])[:500])]
+        for tag, title, ch in entries:
             link = f"domain/{ch['id']}/" if ch["id"] else "changes/"
             lines += ["<entry>", f"<title>{x(_xml_text(title))}</title>",
-                      f"<id>tag:stekker,2026:change:{x(str(scan['scan_id']))}:{i}</id>",
+                      f"<id>tag:stekker,2026:{tag}</id>",
                       f"<updated>{x(updated)}</updated>", f'<link href="{x(link)}"/>',
                       f"<summary>{x(_xml_text(', '.join(ch['organisations'])))}</summary>", "</entry>"]
         lines.append("</feed>")
