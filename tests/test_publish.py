@@ -481,7 +481,9 @@ def client(built):
 def test_serve_serves_the_same_documents_as_the_site(client, built):
     out = built["out"]
     for path in ("/api/v1/domains.json", "/api/v1/organisations.json", "/api/v1/domains/almere.nl.json",
-                 "/api/v1/providers.json", "/api/v1/changes.json", "/data/catalog.jsonld"):
+                 "/api/v1/providers.json", "/api/v1/changes.json", "/data/catalog.jsonld", "/api/v1/openapi.json",
+                 "/api/v1/scan.json", "/api/v1/sectors.json", "/api/v1/sectors/gemeente.json",
+                 "/data/changes.csv"):
         r = client.get(path)
         assert r.status_code == 200
         assert r.content == (out / path.lstrip("/")).read_bytes(), path
@@ -568,6 +570,53 @@ def test_serve_api_filters_and_pages(client):
     assert client.get("/api/v1/organisations.json", params={"sector": "zorg"}).json()["total"] == 1
 
 
+def test_serve_api_refuses_unknown_parameters_listing_the_accepted_ones(client):
+    """A misspelt filter (?sectr=gemeente) or one the document does not have (?verdict=…) gave
+    every item, as if it were the filtered answer (exploratory test E, M6)."""
+    for params in ({"sectr": "gemeente"}, {"verdict": "not_sovereign"}, {"sector": "gemeente", "Limit": "5"}):
+        r = client.get("/api/v1/domains.json", params=params)
+        assert r.status_code == 400, params
+        body = r.json()
+        bad = next(k for k in params if k not in ("sector",))
+        assert repr(bad) in body["error"] and "sector, provider, limit, offset" in body["error"], body
+        assert body["accepted"] == ["sector", "provider", "limit", "offset"]
+    r = client.get("/api/v1/organisations.json", params={"provider": "microsoft"})
+    assert r.status_code == 400 and r.json()["accepted"] == ["sector", "limit", "offset"]
+    # a document without parameters says it takes none
+    for path in ("/api/v1/scan.json", "/api/v1/changes.json", "/api/v1/domains/almere.nl.json", "/api/v1/openapi.json"):
+        r = client.get(path, params={"v": "1"})
+        assert r.status_code == 400 and r.json()["accepted"] == [] and "no query parameter" in r.json()["error"], path
+    # a parameter given twice is not silently one of its values
+    r = client.get("/api/v1/domains.json?sector=gemeente&sector=zorg")
+    assert r.status_code == 400 and "sector" in r.json()["error"]
+    # an unknown path stays a 404, whatever its parameters
+    assert client.get("/api/v1/nothing.json", params={"x": "1"}).status_code == 404
+    # the pages are not the API: their query strings are not checked
+    assert client.get("/en/", params={"utm_source": "x"}).status_code == 200
+
+
+def test_serve_api_filter_values_ignore_case_and_unknown_values_are_refused(client):
+    """?sector=Gemeente and ?provider=Microsoft gave 0 items where the ids are case-insensitive
+    (sector ids and names, provider ids): matched without regard to case; a value that names no
+    sector or provider of the scan is a 404 that says so, never an empty list (exploratory test E, M6)."""
+    def total(path, **params):
+        r = client.get(path, params=params)
+        assert r.status_code == 200, (params, r.text)
+        return r.json()["total"]
+
+    assert total("/api/v1/domains.json", sector="Gemeente") == total("/api/v1/domains.json", sector="gemeente") == 8
+    assert total("/api/v1/domains.json", sector="GEMEENTE") == 8
+    assert total("/api/v1/domains.json", provider="Microsoft") == total("/api/v1/domains.json", provider="microsoft") == 3
+    assert total("/api/v1/organisations.json", sector="Zorg") == 1
+    assert total("/api/v1/domains.json", provider="self") == 1  # own infrastructure (utrecht.nl's DNS)
+    for path, params, words in (("/api/v1/domains.json", {"sector": "gemeete"}, "/api/v1/sectors.json"),
+                                ("/api/v1/organisations.json", {"sector": "gemeete"}, "/api/v1/sectors.json"),
+                                ("/api/v1/domains.json", {"provider": "microsfot"}, "/api/v1/providers.json")):
+        r = client.get(path, params=params)
+        assert r.status_code == 404, (path, params)
+        assert repr(next(iter(params.values()))) in r.json()["error"] and words in r.json()["error"]
+
+
 def test_api_against_its_openapi_description(built):
     """schemathesis generates requests from the OpenAPI document and checks
     every response against it (status codes, content type, schema)."""
@@ -604,6 +653,61 @@ def test_every_domain_document_matches_its_openapi_schema(built):
     assert docs
     for p in docs:
         jsonschema_rs.validate(schema, json.loads(p.read_text(encoding="utf-8")))
+
+
+def test_sector_filter_prefers_an_exact_match_and_refuses_an_ambiguous_one():
+    """Two sectors whose names differ only in case ("Zorg", "zorg") are two sectors of the report:
+    the exact id or name picks one; a third spelling is refused with both ids, never guessed."""
+    m = Model(None, None, {})
+    m._sectors = {"zorg": "Zorg", "zorg-1a2b3c4d": "zorg", "onderwijs": "Onderwijs"}
+    assert m.sector_filter("zorg") == "zorg" and m.sector_filter("Zorg") == "zorg"
+    assert m.sector_filter("zorg-1A2B3C4D") == "zorg-1a2b3c4d" and m.sector_filter("ONDERWIJS") == "onderwijs"
+    with pytest.raises(ValueError, match="zorg, zorg-1a2b3c4d"):
+        m.sector_filter("ZORG")
+    with pytest.raises(LookupError, match="sectors.json"):
+        m.sector_filter("zrog")
+
+
+def _response_schema(path: str) -> dict:
+    from stekker.publish.api import openapi
+
+    return openapi("t")["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+
+
+def test_openapi_describes_the_scan_figures_and_the_documents_match(built):
+    """scan.json's schema was {"type": "object", "required": ["scan", "domains"]}: "share":
+    0.925373 could be read as the share sovereign (exploratory test E, M6).  Every figure is
+    described, and the site's documents hold to the description."""
+    import jsonschema_rs
+
+    from stekker.publish.api import openapi
+
+    out = built["out"]
+    scan = _response_schema("/api/v1/scan.json")
+    assert {"scan", "as_of", "kb_version", "policies", "domains", "organisations", "status"} <= set(scan["required"])
+    tally = scan["properties"]["domains"]["additionalProperties"]
+    assert tally == scan["properties"]["organisations"]["additionalProperties"]
+    share = tally["properties"]["share"]["description"]
+    assert "not_sovereign" in share and "decided" in share and "not the share sovereign" in share.lower()
+    for k in ("not_sovereign", "sovereign", "none", "unknown", "error", "nxdomain", "total", "decided"):
+        assert tally["properties"][k].get("description"), k
+    assert "no dependency" in tally["properties"]["none"]["description"].lower()
+    sectors = _response_schema("/api/v1/sectors.json")
+    assert sectors["properties"]["items"]["items"]["properties"]["tallies"]["additionalProperties"] == tally
+    for path, doc in (("/api/v1/scan.json", "scan.json"), ("/api/v1/sectors.json", "sectors.json"),
+                      ("/api/v1/changes.json", "changes.json"), ("/api/v1/sectors/{id}.json", "sectors/gemeente.json")):
+        jsonschema_rs.validate(_response_schema(path), json.loads((out / "api" / "v1" / doc).read_text("utf-8")))
+    change = _response_schema("/api/v1/changes.json")["properties"]["verdict_changes"]["items"]
+    assert {"domain", "policy", "old", "new"} <= set(change["required"])
+    # the filters say how they match and what a bad one gives; every document documents its 400
+    spec = openapi("t")
+    params = {p["name"]: p for p in spec["paths"]["/api/v1/domains.json"]["get"]["parameters"]}
+    assert "case" in params["sector"]["description"] and "case" in params["provider"]["description"]
+    assert "404" in params["sector"]["description"] and "404" in params["provider"]["description"]
+    assert "404" in spec["paths"]["/api/v1/domains.json"]["get"]["responses"]
+    for path, item in spec["paths"].items():
+        assert "400" in item["get"]["responses"], path
+    assert "accepted" in spec["components"]["schemas"]["Error"]["properties"]
 
 
 def test_html_parses_in_a_strict_parser(built):

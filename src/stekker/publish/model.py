@@ -198,6 +198,7 @@ class Model:
     _labels: dict[str, str] | None = field(default=None, repr=False)  # the JSON records' finding labels
     _last_record: tuple[str, dict[str, Any]] | None = field(default=None, repr=False)
     _last_org: tuple[str, dict[str, Any]] | None = field(default=None, repr=False)
+    _filter_ids: set[str] | None = field(default=None, repr=False)  # provider ids the API's filter knows
 
     # ------------------------------------------------------------- building
     @classmethod
@@ -894,10 +895,49 @@ class Model:
         self._last_record = (name, rec)
         return rec
 
+    def sector_filter(self, value: str) -> str:
+        """The sector id an API filter value names: the sector's id (from /api/v1/sectors.json) or
+        its name, matched without regard to case (ids are lower case; a sector name is what the
+        input wrote) - an exact match first.  LookupError (saying why) when it names no sector of
+        this scan, ValueError when several that differ only in case."""
+        if value in self._sectors:
+            return value
+        exact = [k for k, v in self._sectors.items() if v == value]
+        if exact:
+            return exact[0]
+        low = value.casefold()
+        hits = sorted({k for k, v in self._sectors.items() if k == low or v.casefold() == low})
+        if len(hits) == 1:
+            return hits[0]
+        if hits:
+            raise ValueError(f"sector {value!r} matches several sectors of this scan ({', '.join(hits)}); "
+                             "give its id")
+        raise LookupError(f"sector {value!r} is not a sector of this scan; the ids are in /api/v1/sectors.json")
+
+    def provider_filter(self, value: str) -> str:
+        """The provider id an API filter value names: its id (from /api/v1/providers.json, or
+        ``self`` for own infrastructure) or the knowledge base's key, matched without regard to
+        case (ids are lower case).  LookupError when no domain of this scan uses it."""
+        known = self._provider_filter_ids()
+        for cand in (value, value.lower(), safe_id(value), safe_id(value.lower())):
+            if cand in known:
+                return cand
+        raise LookupError(f"provider {value!r} is not a provider of this scan; the ids are in "
+                          "/api/v1/providers.json")
+
+    def _provider_filter_ids(self) -> set[str]:
+        if self._filter_ids is None:
+            self._filter_ids = set(self._providers) | {safe_id(d.provider_key) for r in self.report.results
+                                                       for d in r.deps if _identified(d)}
+        return self._filter_ids
+
     def api_domain_rows(self, sector: str | None = None, provider: str | None = None) -> Iterator[dict[str, Any]]:
+        """The domains' summary rows, of one sector and of domains using one provider when given
+        (ids as :meth:`sector_filter` and :meth:`provider_filter` give them)."""
         rep = self.report
+        name = self._sectors[sector] if sector is not None else None
         for r in rep.results:
-            if sector is not None and sector not in r.sectors and self._sector_slug_of(r, sector) is None:
+            if name is not None and name not in r.sectors:
                 continue
             if provider is not None and not any(_identified(d) and safe_id(d.provider_key) == provider
                                                 for d in r.deps):
@@ -906,15 +946,11 @@ class Model:
                    "status": r.da.status, "verdicts": dict(r.verdict),
                    "providers": _primary_keys(r)}
 
-    def _sector_slug_of(self, r: Any, slug: str) -> str | None:
-        sec = self._sectors.get(slug)
-        return slug if sec is not None and sec in r.sectors else None
-
     def api_org_rows(self, sector: str | None = None) -> Iterator[dict[str, Any]]:
         rep = self.report
         secs = None
         if sector is not None:
-            name = self._sectors.get(sector, sector)
+            name = self._sectors[sector]
             secs = {o for r in rep.results if name in r.sectors for o in r.organisations}
         for slug in self.org_slugs():
             name = self._orgs[slug]

@@ -65,6 +65,15 @@ class NotFound(LookupError):
     pass
 
 
+class BadRequest(ValueError):
+    """A query parameter's value that cannot be answered (``serve`` answers 400 with why)."""
+
+
+class NoSuchValue(NotFound):
+    """A filter value that names no sector or provider of this scan (``serve`` answers 404 with
+    why, never an empty list)."""
+
+
 # ---------------------------------------------------------------------------
 # the one Jinja environment
 # ---------------------------------------------------------------------------
@@ -533,6 +542,13 @@ class Site:
         m = self.m
         sector = params.get("sector") or None
         provider = params.get("provider") or None
+        try:  # ids and names matched without regard to case; a value naming nothing is an error, not 0 items
+            sector = m.sector_filter(sector) if sector is not None else None
+            provider = m.provider_filter(provider) if provider is not None else None
+        except LookupError as exc:
+            raise NoSuchValue(exc.args[0]) from None
+        except ValueError as exc:
+            raise BadRequest(exc.args[0]) from None
         if kind == "domains":
             items: Any = m.api_domain_rows(sector, provider)
         elif kind == "organisations":
