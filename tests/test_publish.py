@@ -6,6 +6,7 @@ description (in-process, no network)."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import html.parser
 import io
 import json
@@ -18,7 +19,7 @@ import pytest
 from publish_support import EXPLANATIONS, GEO_DIR, HOSTILE_ORG2, records, store_with_two_scans
 from test_report_support import HOSTILE_ORG
 
-from stekker.publish.model import Model
+from stekker.publish.model import Model, Text
 from stekker.publish.pages import Site
 from stekker.publish.site import MARKER, write_site
 
@@ -222,12 +223,106 @@ def test_domain_page_evidence_dig_history_explanation_contest(built):
     assert "dig +noall +answer almere.nl MX" in page
     assert "We move to a Dutch mail platform in 2027. &lt;b&gt;not bold&lt;/b&gt;" in page
     assert "CIO Almere" in page
-    assert 'href="mailto:fouten@example.org?subject=stekker%20scan%20' in page and "almere.nl" in page
+    assert 'href="mailto:fouten@example.org?subject=stekker%3A%20fout%20in%20almere.nl%20%28scan%202%29&amp;body=' in page
     assert "Meld een fout" in page
     hist = page[page.index('id="hist-h"'):]
     assert hist.count("<tr>") == 3  # header + two scans
     en = (out / "en" / "domain" / "almere.nl" / "index.html").read_text("utf-8")
     assert "Report an error" in en and "Microsoft Corporation (US)" in en
+
+
+def test_each_service_row_has_a_contest_link_that_identifies_the_label(built):
+    """The contest link carried only the scan and the domain in its subject: not the service, the
+    provider, the definitions' verdicts, the knowledge-base version (`stekker attribute` works the
+    same scan out again under another) or the evidence, and it sat at the bottom of the page only
+    (exploratory test E, M3).  Each service row has its own link; the mailto's body pins the label
+    and says what to add, in the page's language."""
+    from urllib.parse import parse_qs, unquote, urlsplit
+    import html as _html
+
+    m = built["model"]
+    kb = m.report.meta["kb_version"]
+    for lang, ask, service in (("en", "What is wrong, and what is right?", "Mailbox platform"),
+                               ("nl", "Wat klopt er niet, en wat is wel juist?", "Mailboxplatform")):
+        page = (built["out"] / lang / "domain" / "almere.nl" / "index.html").read_text("utf-8")
+        table = page[page.index('id="s-h"'):page.index('id="r-h"')]
+        rows = table.count("<tr>") - 1
+        links = re.findall(r'<td class="contest"><a href="([^"]+)" rel="nofollow" aria-label="([^"]+)">', table)
+        assert rows == len(links) == 4, (rows, links)
+        bodies = {}
+        for href, label in links:
+            href = _html.unescape(href)
+            assert href.startswith("mailto:fouten@example.org?")
+            q = {k: v[0] for k, v in parse_qs(urlsplit(href).query).items()}
+            assert "\r\n" in q["body"]  # line ends as RFC 6068 asks
+            body = q["body"].replace("\r\n", "\n")
+            ident = dict(line.split(": ", 1) for line in body.splitlines() if re.match(r"^[a-z_]+: ", line))
+            assert ident["scan"] == "2" and ident["kb"] == kb and ident["as_of"] == m.report.as_of.isoformat()
+            assert ident["domain"] == "almere.nl"
+            bodies[(ident["category"], ident["provider"])] = (q["subject"], body, _html.unescape(label))
+            assert body.rstrip().endswith(":") and ask in body
+        subject, body, label = bodies[("mailbox", "microsoft")]
+        assert subject.startswith("stekker: ") and "almere.nl" in subject and service in subject and "Microsoft" in subject
+        assert label.endswith(f"{service}, Microsoft")
+        assert "almere.nl MX 0 almere-nl.mail.protection.outlook.com" in body  # the evidence
+        assert "Microsoft Corporation" in body and ": US" in body  # company and jurisdiction
+        words = Text(lang)
+        assert f"{m.report.policies[0].short_title(lang)}: {words.verdict('not_sovereign')}" in body
+        assert {k for k, _ in bodies} == {"web", "dns", "mailbox", "mail_inbound"}
+        # the page says what the links are for and where contesting is explained
+        assert table.count('methods/#contest"') == 1
+        assert f'/{lang}/methods/#contest">' in page[page.index('<p class="contest">'):]
+
+
+def test_contest_url_gets_the_label_as_query_parameters(built):
+    """With --contest-url each row's link is the form with scan, kb, as_of, domain, category and
+    provider (and the page's language), so the form can show the label being contested."""
+    from urllib.parse import parse_qs, urlsplit
+    import html as _html
+
+    m = dataclasses.replace(built["model"], contest_url="https://example.org/meld?x=1", contest_email=None)
+    page = Site(m).render("/nl/domain/almere.nl/").body.decode("utf-8")
+    hrefs = [_html.unescape(h) for h in re.findall(r'<td class="contest"><a href="([^"]+)"', page)]
+    assert len(hrefs) == 4
+    got = [{k: v[0] for k, v in parse_qs(urlsplit(h).query).items()} for h in hrefs]
+    assert all(h.startswith("https://example.org/meld?x=1&scan=2&kb=") for h in hrefs)
+    want = {"x": "1", "scan": "2", "kb": m.report.meta["kb_version"], "as_of": m.report.as_of.isoformat(),
+            "domain": "almere.nl", "category": "mailbox", "provider": "microsoft", "lang": "nl"}
+    assert want in got
+
+
+def test_without_a_contest_contact_every_page_says_so(built):
+    """Without --contest-email/--contest-url the page said "quote the domain and scan 2 to the
+    publisher of this site", naming no one (exploratory test E, M3): it says plainly that no
+    address was named, and the methods page explains contesting all the same."""
+    m = dataclasses.replace(built["model"], contest_url=None, contest_email=None)
+    site = Site(m)
+    kb = m.report.meta["kb_version"]
+    for lang, words in (("en", "The publisher of this site has named no address for reporting an error"),
+                        ("nl", "De uitgever van deze site heeft geen adres opgegeven om een fout te melden")):
+        for path in (f"/{lang}/domain/almere.nl/", f"/{lang}/org/gemeente-almere/", f"/{lang}/provider/microsoft/",
+                     f"/{lang}/methods/"):
+            page = site.render(path).body.decode("utf-8")
+            assert words in page and kb in page, path
+            assert "mailto:" not in page and 'class="contest"><a' not in page, path
+        page = site.render(f"/{lang}/domain/almere.nl/").body.decode("utf-8")
+        assert "<th scope=\"col\">" + Text(lang)("col_contest") + "</th>" not in page  # no empty column
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_methods_page_explains_how_to_contest_a_label(built, lang):
+    t = Text(lang)
+    m = built["model"]
+    page = (built["out"] / lang / "methods" / "index.html").read_text("utf-8")
+    sec = page[page.index('<section id="contest"'):]
+    sec = sec[:sec.index("</section>")]
+    assert t("methods_contest") in sec
+    assert m.report.meta["kb_version"] in sec and m.report.as_of.isoformat() in sec
+    import html as _html
+
+    for key in ("methods_contest_how", "methods_contest_after"):
+        assert t(key) in _html.unescape(sec)
+    assert 'href="mailto:fouten@example.org?' in sec and ">fouten@example.org</a>" in sec
 
 
 def test_changes_page_feed_and_json(built):
@@ -425,12 +520,16 @@ def test_cli_site_writes_and_rewrites_its_own_site(built, tmp_path):
     assert res.exit_code == 0, res.output
     assert (out / MARKER).is_file() and (out / "nl" / "index.html").is_file()
     page = (out / "en" / "domain" / "utrecht.nl" / "index.html").read_text("utf-8")
-    assert 'href="https://example.org/meld?x=1&amp;scan=2&amp;domain=utrecht.nl"' in page
+    from stekker import kb as K
+
+    ref = f"https://example.org/meld?x=1&amp;scan=2&amp;kb={K.load().version}&amp;as_of="
+    assert f'href="{ref}' in page and "&amp;domain=utrecht.nl&amp;lang=en" in page
+    assert "&amp;domain=utrecht.nl&amp;category=mailbox&amp;provider=google&amp;lang=en" in page
     # ownership and jurisdiction labels can be contested on provider and parent pages too
     prov = (out / "en" / "provider" / "microsoft" / "index.html").read_text("utf-8")
-    assert 'href="https://example.org/meld?x=1&amp;scan=2&amp;company=Microsoft"' in prov
+    assert f'href="{ref}' in prov and "&amp;provider=microsoft&amp;company=Microsoft&amp;lang=en" in prov
     par = next((out / "en" / "parent").glob("*/index.html")).read_text("utf-8")
-    assert "&amp;company=" in par
+    assert "&amp;company=" in par and "&amp;parent=" in par
     # a page stekker wrote that the new site no longer has goes; files the publisher added stay
     # (exploratory test 2026-12-06: a .htaccess and a robots.txt were deleted by the next run)
     (out / "stale.html").write_text("old")
@@ -865,11 +964,11 @@ def test_service_verdict_cells_line_up_with_the_definitions(built):
     head = re.search(r"<thead><tr>(.*?)</tr></thead>", section).group(1)
     ncols = head.count("<th")
     pols = [p.id for p in built["model"].report.policies]
-    assert ncols == 4 + len(pols)
+    assert ncols == 4 + len(pols) + 1  # and the last column's links to contest each row
     rows = re.findall(r"<tr><th scope=\"row\">(.*?)</tr>", section)
     assert rows
     for row in rows:
-        assert row.count("<td>") == ncols - 1, row
+        assert row.count("<td>") == ncols - 2 and row.endswith('</a></td>') and row.count('<td class="contest">') == 1, row
     saas = next(r for r in rows if r.startswith("SaaS"))
     cells = re.findall(r"<td>(.*?)</td>", saas)[3:]
     judged = built["model"].report.results
