@@ -530,6 +530,7 @@ def test_cli_site_writes_and_rewrites_its_own_site(built, tmp_path):
     assert f'href="{ref}' in prov and "&amp;provider=microsoft&amp;company=Microsoft&amp;lang=en" in prov
     par = next((out / "en" / "parent").glob("*/index.html")).read_text("utf-8")
     assert "&amp;company=" in par and "&amp;parent=" in par
+    assert "no address for reporting an error" not in res.output  # a contact was given: no warning
     # a page stekker wrote that the new site no longer has goes; files the publisher added stay
     # (exploratory test 2026-12-06: a .htaccess and a robots.txt were deleted by the next run)
     (out / "stale.html").write_text("old")
@@ -561,6 +562,19 @@ def test_cli_site_writes_and_rewrites_its_own_site(built, tmp_path):
     assert res.exit_code == 0, res.output
     assert (out / "robots.txt").is_file() and (out / ".htaccess").is_file() and (out / "extra" / "logo.svg").is_file()
     assert (out / "data" / "home.csv").is_file() and (out / ".stekker-site-files").is_file()
+
+
+def test_cli_site_warns_when_the_site_names_no_contest_contact(built, tmp_path):
+    """A site without --contest-email/--contest-url gives the people concerned no way to contest a
+    label; whoever builds it is told (also with -q, like every warning), and it is still written."""
+    db = str(built["db"])
+    res = _cli("site", "--db", db, "--out", str(tmp_path / "s"), "-q")
+    assert res.exit_code == 0, res.output
+    assert "warning: no --contest-email or --contest-url: the site names no address for reporting an error" \
+        in res.output
+    assert (tmp_path / "s" / "en" / "index.html").is_file()
+    res = _cli("site", "--db", db, "--out", str(tmp_path / "t"), "-q", "--contest-email", "fouten@example.org")
+    assert res.exit_code == 0 and "contest" not in res.output, res.output
 
 
 # ---------------------------------------------------------------------------
@@ -896,6 +910,8 @@ def test_cli_serve_runs_on_loopback(built, tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    # served without --contest-email/--contest-url: whoever runs it is told (exploratory test E, M3)
+    assert "warning: no --contest-email or --contest-url" in proc.stderr.read().decode()
 
 
 @pytest.mark.parametrize("value,want", [("=HYPERLINK(1)", "'=HYPERLINK(1)"), ("  @SUM(A1)", "'  @SUM(A1)"),
