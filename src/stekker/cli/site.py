@@ -45,7 +45,7 @@ def _model(db: str, scan: str, explanations: Optional[Path], contest_url: Option
 
 
 NO_CONTEST = ("warning: no --contest-email or --contest-url: the site names no address for reporting an error, "
-              "so no one can contest a label from it (its pages and methods page say so)")
+              "so no one can contest a label from it (its pages say so, and so does its methods page)")
 
 
 @app.command()
@@ -154,7 +154,8 @@ def serve(
         raise _err(f"cannot listen on {host}:{port}: {getattr(exc, 'strerror', None) or exc}")
     model = _model(db, scan, explanations, contest_url, contest_email, history)
     if not model.contesting():
-        echo(NO_CONTEST.replace("the site names", "the pages name"), err=True)
+        echo("warning: no --contest-email or --contest-url: the pages name no address for reporting an error, so no "
+             "one can contest a label from them (they say so, and so does the methods page)", err=True)
     if model.scan.get("state") not in (None, "finished"):
         echo(f"warning: scan {model.scan.get('scan_id')} is {model.scan.get('state')}: the pages show a partial "
              "result (and say so in their summary)", err=True)
