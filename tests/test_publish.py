@@ -237,8 +237,8 @@ def test_each_service_row_has_a_contest_link_that_identifies_the_label(built):
     same scan out again under another) or the evidence, and it sat at the bottom of the page only
     (exploratory test E, M3).  Each service row has its own link; the mailto's body pins the label
     and says what to add, in the page's language."""
-    from urllib.parse import parse_qs, unquote, urlsplit
     import html as _html
+    from urllib.parse import parse_qs, urlsplit
 
     m = built["model"]
     kb = m.report.meta["kb_version"]
@@ -277,8 +277,8 @@ def test_each_service_row_has_a_contest_link_that_identifies_the_label(built):
 def test_contest_url_gets_the_label_as_query_parameters(built):
     """With --contest-url each row's link is the form with scan, kb, as_of, domain, category and
     provider (and the page's language), so the form can show the label being contested."""
-    from urllib.parse import parse_qs, urlsplit
     import html as _html
+    from urllib.parse import parse_qs, urlsplit
 
     m = dataclasses.replace(built["model"], contest_url="https://example.org/meld?x=1", contest_email=None)
     page = Site(m).render("/nl/domain/almere.nl/").body.decode("utf-8")

@@ -92,7 +92,8 @@ _SCAN = {
     },
 }
 _CHANGE = {"type": "object", "required": ["kind", "domain", "organisations", "category", "old", "new"],
-           "properties": {"kind": {"type": "string", "enum": ["moved", "new", "vanished", "not_comparable", "existence"],
+           "properties": {"kind": {"type": "string",
+                                   "enum": ["moved", "new", "vanished", "not_comparable", "existence"],
                                    "description": "moved: another provider; new / vanished: a dependency that "
                                                   "appeared or went; existence: the domain stopped or started to "
                                                   "exist; not_comparable: not measured in one of the scans"},

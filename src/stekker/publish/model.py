@@ -619,8 +619,8 @@ class Model:
         if self.contesting():
             lines = [f"host: {visible(h.host)}", f"{t('col_provider')}: {provider}",
                      f"{t('contest_verdicts')}: " + "; ".join(f"{v['title']}: {v['label']}" for v in verdicts)]
-            contest = self.contest(t, {"domain": domain, "category": "host", "host": h.host,
-                                       "provider": h.provider_key}, f"{domain} – {visible(h.host)} – {provider}", lines)
+            contest = self.contest(t, {"domain": domain, "category": "host", "host": h.host, "provider": h.provider_key},
+                                   f"{domain} – {visible(h.host)} – {provider}", lines)
         return {"host": visible(h.host), "provider": provider, "verdicts": verdicts, "contest": contest}
 
     def _sector_slug(self, sec: str) -> str | None:
