@@ -6,6 +6,7 @@ description (in-process, no network)."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import html.parser
 import io
 import json
@@ -18,7 +19,7 @@ import pytest
 from publish_support import EXPLANATIONS, GEO_DIR, HOSTILE_ORG2, records, store_with_two_scans
 from test_report_support import HOSTILE_ORG
 
-from stekker.publish.model import Model
+from stekker.publish.model import Model, Text
 from stekker.publish.pages import Site
 from stekker.publish.site import MARKER, write_site
 
@@ -222,12 +223,106 @@ def test_domain_page_evidence_dig_history_explanation_contest(built):
     assert "dig +noall +answer almere.nl MX" in page
     assert "We move to a Dutch mail platform in 2027. &lt;b&gt;not bold&lt;/b&gt;" in page
     assert "CIO Almere" in page
-    assert 'href="mailto:fouten@example.org?subject=stekker%20scan%20' in page and "almere.nl" in page
+    assert 'href="mailto:fouten@example.org?subject=stekker%3A%20fout%20in%20almere.nl%20%28scan%202%29&amp;body=' in page
     assert "Meld een fout" in page
     hist = page[page.index('id="hist-h"'):]
     assert hist.count("<tr>") == 3  # header + two scans
     en = (out / "en" / "domain" / "almere.nl" / "index.html").read_text("utf-8")
     assert "Report an error" in en and "Microsoft Corporation (US)" in en
+
+
+def test_each_service_row_has_a_contest_link_that_identifies_the_label(built):
+    """The contest link carried only the scan and the domain in its subject: not the service, the
+    provider, the definitions' verdicts, the knowledge-base version (`stekker attribute` works the
+    same scan out again under another) or the evidence, and it sat at the bottom of the page only
+    (exploratory test E, M3).  Each service row has its own link; the mailto's body pins the label
+    and says what to add, in the page's language."""
+    import html as _html
+    from urllib.parse import parse_qs, urlsplit
+
+    m = built["model"]
+    kb = m.report.meta["kb_version"]
+    for lang, ask, service in (("en", "What is wrong, and what is right?", "Mailbox platform"),
+                               ("nl", "Wat klopt er niet, en wat is wel juist?", "Mailboxplatform")):
+        page = (built["out"] / lang / "domain" / "almere.nl" / "index.html").read_text("utf-8")
+        table = page[page.index('id="s-h"'):page.index('id="r-h"')]
+        rows = table.count("<tr>") - 1
+        links = re.findall(r'<td class="contest"><a href="([^"]+)" rel="nofollow" aria-label="([^"]+)">', table)
+        assert rows == len(links) == 4, (rows, links)
+        bodies = {}
+        for href, label in links:
+            href = _html.unescape(href)
+            assert href.startswith("mailto:fouten@example.org?")
+            q = {k: v[0] for k, v in parse_qs(urlsplit(href).query).items()}
+            assert "\r\n" in q["body"]  # line ends as RFC 6068 asks
+            body = q["body"].replace("\r\n", "\n")
+            ident = dict(line.split(": ", 1) for line in body.splitlines() if re.match(r"^[a-z_]+: ", line))
+            assert ident["scan"] == "2" and ident["kb"] == kb and ident["as_of"] == m.report.as_of.isoformat()
+            assert ident["domain"] == "almere.nl"
+            bodies[(ident["category"], ident["provider"])] = (q["subject"], body, _html.unescape(label))
+            assert body.rstrip().endswith(":") and ask in body
+        subject, body, label = bodies[("mailbox", "microsoft")]
+        assert subject.startswith("stekker: ") and "almere.nl" in subject and service in subject and "Microsoft" in subject
+        assert label.endswith(f"{service}, Microsoft")
+        assert "almere.nl MX 0 almere-nl.mail.protection.outlook.com" in body  # the evidence
+        assert "Microsoft Corporation" in body and ": US" in body  # company and jurisdiction
+        words = Text(lang)
+        assert f"{m.report.policies[0].short_title(lang)}: {words.verdict('not_sovereign')}" in body
+        assert {k for k, _ in bodies} == {"web", "dns", "mailbox", "mail_inbound"}
+        # the page says what the links are for and where contesting is explained
+        assert table.count('methods/#contest"') == 1
+        assert f'/{lang}/methods/#contest">' in page[page.index('<p class="contest">'):]
+
+
+def test_contest_url_gets_the_label_as_query_parameters(built):
+    """With --contest-url each row's link is the form with scan, kb, as_of, domain, category and
+    provider (and the page's language), so the form can show the label being contested."""
+    import html as _html
+    from urllib.parse import parse_qs, urlsplit
+
+    m = dataclasses.replace(built["model"], contest_url="https://example.org/meld?x=1", contest_email=None)
+    page = Site(m).render("/nl/domain/almere.nl/").body.decode("utf-8")
+    hrefs = [_html.unescape(h) for h in re.findall(r'<td class="contest"><a href="([^"]+)"', page)]
+    assert len(hrefs) == 4
+    got = [{k: v[0] for k, v in parse_qs(urlsplit(h).query).items()} for h in hrefs]
+    assert all(h.startswith("https://example.org/meld?x=1&scan=2&kb=") for h in hrefs)
+    want = {"x": "1", "scan": "2", "kb": m.report.meta["kb_version"], "as_of": m.report.as_of.isoformat(),
+            "domain": "almere.nl", "category": "mailbox", "provider": "microsoft", "lang": "nl"}
+    assert want in got
+
+
+def test_without_a_contest_contact_every_page_says_so(built):
+    """Without --contest-email/--contest-url the page said "quote the domain and scan 2 to the
+    publisher of this site", naming no one (exploratory test E, M3): it says plainly that no
+    address was named, and the methods page explains contesting all the same."""
+    m = dataclasses.replace(built["model"], contest_url=None, contest_email=None)
+    site = Site(m)
+    kb = m.report.meta["kb_version"]
+    for lang, words in (("en", "The publisher of this site has named no address for reporting an error"),
+                        ("nl", "De uitgever van deze site heeft geen adres opgegeven om een fout te melden")):
+        for path in (f"/{lang}/domain/almere.nl/", f"/{lang}/org/gemeente-almere/", f"/{lang}/provider/microsoft/",
+                     f"/{lang}/methods/"):
+            page = site.render(path).body.decode("utf-8")
+            assert words in page and kb in page, path
+            assert "mailto:" not in page and 'class="contest"><a' not in page, path
+        page = site.render(f"/{lang}/domain/almere.nl/").body.decode("utf-8")
+        assert "<th scope=\"col\">" + Text(lang)("col_contest") + "</th>" not in page  # no empty column
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_methods_page_explains_how_to_contest_a_label(built, lang):
+    t = Text(lang)
+    m = built["model"]
+    page = (built["out"] / lang / "methods" / "index.html").read_text("utf-8")
+    sec = page[page.index('<section id="contest"'):]
+    sec = sec[:sec.index("</section>")]
+    assert t("methods_contest") in sec
+    assert m.report.meta["kb_version"] in sec and m.report.as_of.isoformat() in sec
+    import html as _html
+
+    for key in ("methods_contest_how", "methods_contest_after"):
+        assert t(key) in _html.unescape(sec)
+    assert 'href="mailto:fouten@example.org?' in sec and ">fouten@example.org</a>" in sec
 
 
 def test_changes_page_feed_and_json(built):
@@ -245,6 +340,47 @@ def test_changes_page_feed_and_json(built):
     ns = {"a": "http://www.w3.org/2005/Atom"}
     titles = [e.find("a:title", ns).text for e in feed.findall("a:entry", ns)]
     assert any("almere.nl" in x and "TransIP" in x and "Microsoft" in x for x in titles)
+
+
+def test_changes_csv_lists_every_verdict_change(built):
+    """A domain's verdict flipping under a definition was on the changes page and in the API but
+    not in /data/changes.csv, which `report --compare` names as the list of every change
+    (exploratory test E, M2): one row of kind "verdict" per verdict change, with its definition."""
+    out = built["out"]
+    ch = json.loads((out / "api" / "v1" / "changes.json").read_text("utf-8"))
+    assert ch["verdict_changes"]
+    rows = list(csv.DictReader(io.StringIO((out / "data" / "changes.csv").read_text("utf-8"))))
+    got = [(r["domain"], r["definition"], r["old"], r["new"]) for r in rows if r["kind"] == "verdict"]
+    assert got == [(v["domain"], v["policy"], v["old"], v["new"]) for v in ch["verdict_changes"]]
+    # the service changes are all still there, with an empty definition
+    others = [r for r in rows if r["kind"] != "verdict"]
+    assert len(others) == len(ch["changes"]) and all(r["definition"] == "" for r in others)
+    assert all(r["category"] == "" and r["organisations"] == "Gemeente Almere" for r in rows if r["kind"] == "verdict")
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_feed_has_an_entry_per_verdict_change(built, lang):
+    """Feed subscribers did not learn of a domain's verdict flipping (exploratory test E, M2): one
+    entry per verdict change, naming the definition and the old and new verdict in the feed's
+    language, linking to the domain's page, with an id of its own."""
+    from stekker.publish.model import Text
+
+    out, m = built["out"], built["model"]
+    t = Text(lang)
+    titles = {p.id: p.short_title(lang) for p in m.report.policies}
+    ch = json.loads((out / "api" / "v1" / "changes.json").read_text("utf-8"))
+    feed = ET.fromstring((out / lang / "changes.atom").read_bytes())
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    entries = [(e.find("a:title", ns).text, e.find("a:id", ns).text, e.find("a:link", ns).get("href"))
+               for e in feed.findall("a:entry", ns)]
+    assert len({i for _, i, _ in entries}) == len(entries)  # every entry its own id
+    assert ch["verdict_changes"]
+    for v in ch["verdict_changes"]:
+        want = f"{v['domain']}: {titles[v['policy']]} — {t('change_verdict')}: {t.verdict(v['old'])} → {t.verdict(v['new'])}"
+        hit = [e for e in entries if e[0] == want]
+        assert len(hit) == 1, (want, [e[0] for e in entries])
+        assert hit[0][2] == f"domain/{v['domain']}/"
+    assert len(entries) == len(ch["changes"]) + len(ch["verdict_changes"])
 
 
 def test_provider_and_parent_pages(built):
@@ -384,12 +520,17 @@ def test_cli_site_writes_and_rewrites_its_own_site(built, tmp_path):
     assert res.exit_code == 0, res.output
     assert (out / MARKER).is_file() and (out / "nl" / "index.html").is_file()
     page = (out / "en" / "domain" / "utrecht.nl" / "index.html").read_text("utf-8")
-    assert 'href="https://example.org/meld?x=1&amp;scan=2&amp;domain=utrecht.nl"' in page
+    from stekker import kb as K
+
+    ref = f"https://example.org/meld?x=1&amp;scan=2&amp;kb={K.load().version}&amp;as_of="
+    assert f'href="{ref}' in page and "&amp;domain=utrecht.nl&amp;lang=en" in page
+    assert "&amp;domain=utrecht.nl&amp;category=mailbox&amp;provider=google&amp;lang=en" in page
     # ownership and jurisdiction labels can be contested on provider and parent pages too
     prov = (out / "en" / "provider" / "microsoft" / "index.html").read_text("utf-8")
-    assert 'href="https://example.org/meld?x=1&amp;scan=2&amp;company=Microsoft"' in prov
+    assert f'href="{ref}' in prov and "&amp;provider=microsoft&amp;company=Microsoft&amp;lang=en" in prov
     par = next((out / "en" / "parent").glob("*/index.html")).read_text("utf-8")
-    assert "&amp;company=" in par
+    assert "&amp;company=" in par and "&amp;parent=" in par
+    assert "no address for reporting an error" not in res.output  # a contact was given: no warning
     # a page stekker wrote that the new site no longer has goes; files the publisher added stay
     # (exploratory test 2026-12-06: a .htaccess and a robots.txt were deleted by the next run)
     (out / "stale.html").write_text("old")
@@ -423,6 +564,19 @@ def test_cli_site_writes_and_rewrites_its_own_site(built, tmp_path):
     assert (out / "data" / "home.csv").is_file() and (out / ".stekker-site-files").is_file()
 
 
+def test_cli_site_warns_when_the_site_names_no_contest_contact(built, tmp_path):
+    """A site without --contest-email/--contest-url gives the people concerned no way to contest a
+    label; whoever builds it is told (also with -q, like every warning), and it is still written."""
+    db = str(built["db"])
+    res = _cli("site", "--db", db, "--out", str(tmp_path / "s"), "-q")
+    assert res.exit_code == 0, res.output
+    assert "warning: no --contest-email or --contest-url: the site names no address for reporting an error" \
+        in res.output
+    assert (tmp_path / "s" / "en" / "index.html").is_file()
+    res = _cli("site", "--db", db, "--out", str(tmp_path / "t"), "-q", "--contest-email", "fouten@example.org")
+    assert res.exit_code == 0 and "contest" not in res.output, res.output
+
+
 # ---------------------------------------------------------------------------
 # the live server and its API
 # ---------------------------------------------------------------------------
@@ -440,7 +594,9 @@ def client(built):
 def test_serve_serves_the_same_documents_as_the_site(client, built):
     out = built["out"]
     for path in ("/api/v1/domains.json", "/api/v1/organisations.json", "/api/v1/domains/almere.nl.json",
-                 "/api/v1/providers.json", "/api/v1/changes.json", "/data/catalog.jsonld"):
+                 "/api/v1/providers.json", "/api/v1/changes.json", "/data/catalog.jsonld", "/api/v1/openapi.json",
+                 "/api/v1/scan.json", "/api/v1/sectors.json", "/api/v1/sectors/gemeente.json",
+                 "/data/changes.csv"):
         r = client.get(path)
         assert r.status_code == 200
         assert r.content == (out / path.lstrip("/")).read_bytes(), path
@@ -527,6 +683,53 @@ def test_serve_api_filters_and_pages(client):
     assert client.get("/api/v1/organisations.json", params={"sector": "zorg"}).json()["total"] == 1
 
 
+def test_serve_api_refuses_unknown_parameters_listing_the_accepted_ones(client):
+    """A misspelt filter (?sectr=gemeente) or one the document does not have (?verdict=…) gave
+    every item, as if it were the filtered answer (exploratory test E, M6)."""
+    for params in ({"sectr": "gemeente"}, {"verdict": "not_sovereign"}, {"sector": "gemeente", "Limit": "5"}):
+        r = client.get("/api/v1/domains.json", params=params)
+        assert r.status_code == 400, params
+        body = r.json()
+        bad = next(k for k in params if k not in ("sector",))
+        assert repr(bad) in body["error"] and "sector, provider, limit, offset" in body["error"], body
+        assert body["accepted"] == ["sector", "provider", "limit", "offset"]
+    r = client.get("/api/v1/organisations.json", params={"provider": "microsoft"})
+    assert r.status_code == 400 and r.json()["accepted"] == ["sector", "limit", "offset"]
+    # a document without parameters says it takes none
+    for path in ("/api/v1/scan.json", "/api/v1/changes.json", "/api/v1/domains/almere.nl.json", "/api/v1/openapi.json"):
+        r = client.get(path, params={"v": "1"})
+        assert r.status_code == 400 and r.json()["accepted"] == [] and "no query parameter" in r.json()["error"], path
+    # a parameter given twice is not silently one of its values
+    r = client.get("/api/v1/domains.json?sector=gemeente&sector=zorg")
+    assert r.status_code == 400 and "sector" in r.json()["error"]
+    # an unknown path stays a 404, whatever its parameters
+    assert client.get("/api/v1/nothing.json", params={"x": "1"}).status_code == 404
+    # the pages are not the API: their query strings are not checked
+    assert client.get("/en/", params={"utm_source": "x"}).status_code == 200
+
+
+def test_serve_api_filter_values_ignore_case_and_unknown_values_are_refused(client):
+    """?sector=Gemeente and ?provider=Microsoft gave 0 items where the ids are case-insensitive
+    (sector ids and names, provider ids): matched without regard to case; a value that names no
+    sector or provider of the scan is a 404 that says so, never an empty list (exploratory test E, M6)."""
+    def total(path, **params):
+        r = client.get(path, params=params)
+        assert r.status_code == 200, (params, r.text)
+        return r.json()["total"]
+
+    assert total("/api/v1/domains.json", sector="Gemeente") == total("/api/v1/domains.json", sector="gemeente") == 8
+    assert total("/api/v1/domains.json", sector="GEMEENTE") == 8
+    assert total("/api/v1/domains.json", provider="Microsoft") == total("/api/v1/domains.json", provider="microsoft") == 3
+    assert total("/api/v1/organisations.json", sector="Zorg") == 1
+    assert total("/api/v1/domains.json", provider="self") == 1  # own infrastructure (utrecht.nl's DNS)
+    for path, params, words in (("/api/v1/domains.json", {"sector": "gemeete"}, "/api/v1/sectors.json"),
+                                ("/api/v1/organisations.json", {"sector": "gemeete"}, "/api/v1/sectors.json"),
+                                ("/api/v1/domains.json", {"provider": "microsfot"}, "/api/v1/providers.json")):
+        r = client.get(path, params=params)
+        assert r.status_code == 404, (path, params)
+        assert repr(next(iter(params.values()))) in r.json()["error"] and words in r.json()["error"]
+
+
 def test_api_against_its_openapi_description(built):
     """schemathesis generates requests from the OpenAPI document and checks
     every response against it (status codes, content type, schema)."""
@@ -563,6 +766,61 @@ def test_every_domain_document_matches_its_openapi_schema(built):
     assert docs
     for p in docs:
         jsonschema_rs.validate(schema, json.loads(p.read_text(encoding="utf-8")))
+
+
+def test_sector_filter_prefers_an_exact_match_and_refuses_an_ambiguous_one():
+    """Two sectors whose names differ only in case ("Zorg", "zorg") are two sectors of the report:
+    the exact id or name picks one; a third spelling is refused with both ids, never guessed."""
+    m = Model(None, None, {})
+    m._sectors = {"zorg": "Zorg", "zorg-1a2b3c4d": "zorg", "onderwijs": "Onderwijs"}
+    assert m.sector_filter("zorg") == "zorg" and m.sector_filter("Zorg") == "zorg"
+    assert m.sector_filter("zorg-1A2B3C4D") == "zorg-1a2b3c4d" and m.sector_filter("ONDERWIJS") == "onderwijs"
+    with pytest.raises(ValueError, match="zorg, zorg-1a2b3c4d"):
+        m.sector_filter("ZORG")
+    with pytest.raises(LookupError, match="sectors.json"):
+        m.sector_filter("zrog")
+
+
+def _response_schema(path: str) -> dict:
+    from stekker.publish.api import openapi
+
+    return openapi("t")["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+
+
+def test_openapi_describes_the_scan_figures_and_the_documents_match(built):
+    """scan.json's schema was {"type": "object", "required": ["scan", "domains"]}: "share":
+    0.925373 could be read as the share sovereign (exploratory test E, M6).  Every figure is
+    described, and the site's documents hold to the description."""
+    import jsonschema_rs
+
+    from stekker.publish.api import openapi
+
+    out = built["out"]
+    scan = _response_schema("/api/v1/scan.json")
+    assert {"scan", "as_of", "kb_version", "policies", "domains", "organisations", "status"} <= set(scan["required"])
+    tally = scan["properties"]["domains"]["additionalProperties"]
+    assert tally == scan["properties"]["organisations"]["additionalProperties"]
+    share = tally["properties"]["share"]["description"]
+    assert "not_sovereign" in share and "decided" in share and "not the share sovereign" in share.lower()
+    for k in ("not_sovereign", "sovereign", "none", "unknown", "error", "nxdomain", "total", "decided"):
+        assert tally["properties"][k].get("description"), k
+    assert "no dependency" in tally["properties"]["none"]["description"].lower()
+    sectors = _response_schema("/api/v1/sectors.json")
+    assert sectors["properties"]["items"]["items"]["properties"]["tallies"]["additionalProperties"] == tally
+    for path, doc in (("/api/v1/scan.json", "scan.json"), ("/api/v1/sectors.json", "sectors.json"),
+                      ("/api/v1/changes.json", "changes.json"), ("/api/v1/sectors/{id}.json", "sectors/gemeente.json")):
+        jsonschema_rs.validate(_response_schema(path), json.loads((out / "api" / "v1" / doc).read_text("utf-8")))
+    change = _response_schema("/api/v1/changes.json")["properties"]["verdict_changes"]["items"]
+    assert {"domain", "policy", "old", "new"} <= set(change["required"])
+    # the filters say how they match and what a bad one gives; every document documents its 400
+    spec = openapi("t")
+    params = {p["name"]: p for p in spec["paths"]["/api/v1/domains.json"]["get"]["parameters"]}
+    assert "case" in params["sector"]["description"] and "case" in params["provider"]["description"]
+    assert "404" in params["sector"]["description"] and "404" in params["provider"]["description"]
+    assert "404" in spec["paths"]["/api/v1/domains.json"]["get"]["responses"]
+    for path, item in spec["paths"].items():
+        assert "400" in item["get"]["responses"], path
+    assert "accepted" in spec["components"]["schemas"]["Error"]["properties"]
 
 
 def test_html_parses_in_a_strict_parser(built):
@@ -652,6 +910,8 @@ def test_cli_serve_runs_on_loopback(built, tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    # served without --contest-email/--contest-url: whoever runs it is told (exploratory test E, M3)
+    assert "warning: no --contest-email or --contest-url" in proc.stderr.read().decode()
 
 
 @pytest.mark.parametrize("value,want", [("=HYPERLINK(1)", "'=HYPERLINK(1)"), ("  @SUM(A1)", "'  @SUM(A1)"),
@@ -720,11 +980,11 @@ def test_service_verdict_cells_line_up_with_the_definitions(built):
     head = re.search(r"<thead><tr>(.*?)</tr></thead>", section).group(1)
     ncols = head.count("<th")
     pols = [p.id for p in built["model"].report.policies]
-    assert ncols == 4 + len(pols)
+    assert ncols == 4 + len(pols) + 1  # and the last column's links to contest each row
     rows = re.findall(r"<tr><th scope=\"row\">(.*?)</tr>", section)
     assert rows
     for row in rows:
-        assert row.count("<td>") == ncols - 1, row
+        assert row.count("<td>") == ncols - 2 and row.endswith('</a></td>') and row.count('<td class="contest">') == 1, row
     saas = next(r for r in rows if r.startswith("SaaS"))
     cells = re.findall(r"<td>(.*?)</td>", saas)[3:]
     judged = built["model"].report.results

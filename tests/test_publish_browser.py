@@ -63,7 +63,7 @@ def browser():
 PAGES = [("home", "/{lang}/"), ("org", "/{lang}/org/gemeente-almere/"), ("provider", "/{lang}/provider/microsoft/"),
          ("map", "/{lang}/map/"), ("changes", "/{lang}/changes/"), ("hostile", "/{lang}/domain/hostile.nl/"),
          ("hostile-org", "/{lang}/sector/stichting/"), ("sectors", "/{lang}/sector/"),
-         ("sector", "/{lang}/sector/gemeente/")]
+         ("sector", "/{lang}/sector/gemeente/"), ("methods", "/{lang}/methods/")]
 
 
 @pytest.mark.parametrize("lang", ["nl", "en"])
@@ -153,3 +153,55 @@ def test_sector_columns_read_as_what_they_count(site_url, browser):
         assert finding in page.locator("thead abbr").nth(heads.index(col) - 2).get_attribute("title")
         assert page.locator("caption").inner_text()
     page.close()
+
+
+@pytest.fixture(scope="module")
+def contest_site_url(tmp_path_factory):
+    """The same site published with --contest-email."""
+    from stekker.publish.model import Model
+    from stekker.publish.pages import Site
+    from stekker.publish.site import write_site
+
+    d = tmp_path_factory.mktemp("publish_browser_contest")
+    _, st, _ = store_with_two_scans(d)
+    out = d / "site"
+    write_site(Site(Model.load(st, "latest", contest_email="fouten@example.org"), None), out)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
+    handler.log_message = lambda *a, **k: None
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    th = threading.Thread(target=srv.serve_forever, daemon=True)
+    th.start()
+    try:
+        yield f"http://127.0.0.1:{srv.server_address[1]}"
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_each_label_has_its_own_contest_link(contest_site_url, browser, lang):
+    """Exploratory test E (M3): the contest link sat at the bottom of the page only and named
+    neither the service nor the provider.  Each service row has one, named for a screen reader by
+    the row it contests, reached by keyboard; the page still fits a phone (the table scrolls in its
+    own box) and nothing leaves the site."""
+    for width in (375, 1200):
+        page = browser.new_page(viewport={"width": width, "height": 800})
+        requests: list[str] = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(contest_site_url + f"/{lang}/domain/almere.nl/")
+        links = page.locator("#s-h ~ table td.contest a")
+        assert links.count() == 4
+        labels = [links.nth(i).get_attribute("aria-label") for i in range(4)]
+        assert any("Microsoft" in x and "Mailbox" in x for x in labels), labels
+        assert all(links.nth(i).get_attribute("href").startswith("mailto:fouten@example.org?subject=")
+                   for i in range(4))
+        over = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert over <= 2, (width, over)
+        # keyboard: Tab reaches a row's contest link
+        seen = set()
+        for _ in range(80):
+            page.keyboard.press("Tab")
+            seen.add(page.evaluate("document.activeElement.getAttribute('aria-label') || ''"))
+        assert set(labels) <= seen, (labels, seen)
+        assert all(u.startswith(contest_site_url) for u in requests), requests
+        page.close()

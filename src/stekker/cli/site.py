@@ -44,16 +44,23 @@ def _model(db: str, scan: str, explanations: Optional[Path], contest_url: Option
     return m
 
 
+NO_CONTEST = ("warning: no --contest-email or --contest-url: the site names no address for reporting an error, "
+              "so no one can contest a label from it (its pages say so, and so does its methods page)")
+
+
 @app.command()
 def site(
     out: Path = typer.Option(..., "--output", "--out", "-o", help="Directory to write the site into (new, empty, or a site "
                              "stekker wrote before; anything else is refused)."),
     scan: str = typer.Option("latest", "--scan", "-s", help="Scan ID, or 'latest'."),
     db: str = typer.Option("stekker.db", "--db", help="SQLite file, or a postgresql://user@host/db URL."),
-    contest_url: Optional[str] = typer.Option(None, "--contest-url", help="Web form for 'report an error'; "
-                                              "?domain=…&scan=… is added."),
-    contest_email: Optional[str] = typer.Option(None, "--contest-email", help="Address for 'report an error' "
-                                                "(a mailto: link with the domain and scan)."),
+    contest_url: Optional[str] = typer.Option(None, "--contest-url", help="Web form for 'report an error' next to "
+                                              "each label: ?scan=…&kb=…&as_of=…&domain=…&category=…&provider=… is "
+                                              "added."),
+    contest_email: Optional[str] = typer.Option(None, "--contest-email", help="Address for 'report an error' next "
+                                                "to each label (a mailto: link whose body identifies the label and "
+                                                "asks what is wrong). Without either the site says it names no "
+                                                "contact."),
     explanations: Optional[Path] = typer.Option(None, "--explanations", help="YAML file of explanations "
                                                 "('pas toe of leg uit'), shown next to findings."),
     geo: Optional[Path] = typer.Option(None, "--geo", help="Directory with the municipal boundaries "
@@ -101,6 +108,8 @@ def site(
     if s._geo_dir is None:
         say("note: no municipal boundaries in the --geo / $STEKKER_GEO_DIR directory (it needs "
             "mxmapit_nl_municipality.topo.json and mxmapit_municipalities_nl.json): the map page has a table only")
+    if not model.contesting():
+        echo(NO_CONTEST, err=True)
     if model.scan.get("state") not in (None, "finished"):
         echo(f"warning: scan {model.scan.get('scan_id')} is {model.scan.get('state')}: the site shows a partial "
              "result (and says so on every page's summary)", err=True)
@@ -144,6 +153,9 @@ def serve(
     except (OSError, IndexError) as exc:
         raise _err(f"cannot listen on {host}:{port}: {getattr(exc, 'strerror', None) or exc}")
     model = _model(db, scan, explanations, contest_url, contest_email, history)
+    if not model.contesting():
+        echo("warning: no --contest-email or --contest-url: the pages name no address for reporting an error, so no "
+             "one can contest a label from them (they say so, and so does the methods page)", err=True)
     if model.scan.get("state") not in (None, "finished"):
         echo(f"warning: scan {model.scan.get('scan_id')} is {model.scan.get('state')}: the pages show a partial "
              "result (and say so in their summary)", err=True)

@@ -202,6 +202,7 @@ class Model:
     _labels: dict[str, str] | None = field(default=None, repr=False)  # the JSON records' finding labels
     _last_record: tuple[str, dict[str, Any]] | None = field(default=None, repr=False)
     _last_org: tuple[str, dict[str, Any]] | None = field(default=None, repr=False)
+    _filter_ids: set[str] | None = field(default=None, repr=False)  # provider ids the API's filter knows
 
     # ------------------------------------------------------------- building
     @classmethod
@@ -371,26 +372,55 @@ class Model:
             "previous": self.comparison.old_label if self.comparison else None,
         }
 
-    def contest(self, domain: str | None = None, organisation: str | None = None,
-                company: str | None = None) -> str | None:
-        """The "report an error" link, carrying the domain (organisation, or company: an ownership or
-        jurisdiction label of a provider's or parent's page) and the scan."""
+    # ------------------------------------------------------------- contesting a label
+    def contesting(self) -> bool:
+        """Whether the publisher named where to report an error (--contest-url / --contest-email)."""
+        return bool(self.contest_url or self.contest_email)
+
+    def label_ref(self) -> dict[str, str]:
+        """What pins every label of this site: the scan, the knowledge-base version it was worked
+        out under (``stekker attribute`` can work the same scan out again under another) and the
+        day whose ownership facts it uses."""
+        return {"scan": str(self.scan["scan_id"]), "kb": str((self.report.meta or {}).get("kb_version") or "–"),
+                "as_of": self.report.as_of.isoformat()}
+
+    def contest(self, t: Text, what: dict[str, str], title: str, lines: list[str] = ()) -> str | None:
+        """The "report an error" link of one label: the contest URL with the label's identification
+        (:meth:`label_ref` and ``what``: domain, category, provider, host, organisation, company) as
+        query parameters, or a mailto whose subject names it (``title``) and whose body holds the
+        same identification as ``key: value`` lines, the label as shown (``lines``, in the page's
+        language) and what the reader should add.  None when the publisher named no contact."""
         from urllib.parse import quote, urlencode
 
-        subject = f"stekker scan {self.scan['scan_id']}: {domain or organisation or company or ''}".strip()
+        ref = {**self.label_ref(), **{k: v for k, v in what.items() if v}}
         if self.contest_url:
             sep = "&" if "?" in self.contest_url else "?"
-            q = {"scan": str(self.scan["scan_id"])}
-            if domain:
-                q["domain"] = domain
-            if organisation:
-                q["organisation"] = organisation
-            if company:
-                q["company"] = company
-            return self.contest_url + sep + urlencode(q)
-        if self.contest_email:
-            return f"mailto:{self.contest_email}?subject={quote(subject)}"
-        return None
+            return self.contest_url + sep + urlencode({**ref, "lang": t.lang})
+        if not self.contest_email:
+            return None
+        subject = t("contest_subject", what=title, scan=ref["scan"])
+        body = [t("contest_label") + ":", *(f"{k}: {visible(v)}" for k, v in ref.items()),
+                *lines, "", t("contest_ask")]
+        return (f"mailto:{self.contest_email}?subject={quote(subject, safe='')}"
+                f"&body={quote(chr(10).join(body).replace(chr(10), chr(13) + chr(10)), safe='')}")  # CRLF: RFC 6068
+
+    def _contest_service(self, domain: str, d: Any, sv: dict[str, Any], t: Text) -> str | None:
+        """The link to contest one service row of a domain's page: its provider, company, owner,
+        country and the verdicts that follow, with the evidence it rests on."""
+        if not self.contesting():
+            return None
+        chain = " → ".join(e["name"] for e in sv["chain"]) or "–"
+        lines = [f"{t('col_category')}: {sv['category_name']}{'' if d.primary else ' ' + t('primary_no')}",
+                 f"{t('col_provider')}: {sv['provider']}" + (f" ({sv['note']})" if sv["note"] else ""),
+                 f"{t('chain_short')}: {chain}", f"{t('contest_jurisdiction')}: {sv['jurisdiction']}",
+                 f"{t('col_basis')}: {sv['basis']}",
+                 f"{t('contest_verdicts')}: " + "; ".join(f"{v['title']}: {v['label']}" for v in sv["verdicts"])]
+        ev = sv["evidence"]
+        lines += [f"{t('evidence')}: {e['qname']} {e['rtype']} {_cut(e['value'], 120)}" for e in ev[:3]]
+        if len(ev) > 3:
+            lines.append(f"{t('evidence')}: … (+{len(ev) - 3})")
+        return self.contest(t, {"domain": domain, "category": d.category, "provider": d.provider_key},
+                            f"{domain} – {sv['category_name']} – {sv['provider']}", lines)
 
     # ------------------------------------------------------------- home
     def home(self, t: Text) -> dict[str, Any]:
@@ -562,26 +592,41 @@ class Model:
                             "verdicts": [{"policy": p.id, "label": t.verdict(v.get(p.id, "unknown")),
                                           "verdict": v.get(p.id, "unknown")} for p in self.report.policies]})
         services = [self._service(d, t) for d in deps]
+        for d, sv in zip(deps, services):  # each row's label can be contested on its own
+            sv["contest"] = self._contest_service(r.domain, d, sv, t)
         reasons: dict[Any, dict[str, Any]] = {}
         for d, sv in zip(deps, services):
             key = (sv["provider"], tuple((v["policy"], v["verdict"], v["reason"]) for v in sv["verdicts"]))
             g = reasons.setdefault(key, {"provider": sv["provider"], "categories": [], "verdicts": sv["verdicts"]})
             g["categories"].append(sv["category_name"])
         evidence = [{"service": sv["category_name"], **e} for sv in services for e in sv["evidence"]]
+        verdicts = self._verdicts(r, t)
         return {
             "reasons": list(reasons.values()), "evidence": evidence,
             "domain": r.domain, "unicode": _unicode_name(r.domain), "id": safe_id(r.domain), "status": r.da.status,
             "organisations": [{"name": visible(o), "slug": self._org_slug.get(o)} for o in r.organisations],
             "sectors": [{"name": visible(s), "slug": self._sector_slug(s)} for s in r.sectors],
-            "verdicts": self._verdicts(r, t), "services": services,
-            "hosts": [{"host": visible(h.host), "provider": visible(t.provider(h.provider_key, h.service.provider_name)),
-                       "verdicts": [{"policy": pid, "title": self._policy_title(pid, t), "label": t._r.host_verdict(v)}
-                                    for pid, v in h.verdict.items()]}
-                      for h in r.hosts],
+            "verdicts": verdicts, "services": services,
+            "hosts": [self._host(r.domain, h, t) for h in r.hosts],
             "errors": [{k: visible(v) for k, v in e.items()} for e in r.da.errors],
             "explanations": _explanations(r.explanations),
-            "history": history, "contest": self.contest(domain=r.domain), "tenant": visible(r.da.tenant or "") or None,
+            "history": history, "tenant": visible(r.da.tenant or "") or None,
+            "contest": self.contest(t, {"domain": r.domain}, r.domain, [
+                f"{t('contest_verdicts')}: " + "; ".join(f"{v['title']}: {v['label']}" for v in verdicts)]),
         }
+
+    def _host(self, domain: str, h: Any, t: Text) -> dict[str, Any]:
+        """An extra host of the input as shown, with the link to contest its label."""
+        provider = visible(t.provider(h.provider_key, h.service.provider_name))
+        verdicts = [{"policy": pid, "title": self._policy_title(pid, t), "label": t._r.host_verdict(v)}
+                    for pid, v in h.verdict.items()]
+        contest = None
+        if self.contesting():
+            lines = [f"host: {visible(h.host)}", f"{t('col_provider')}: {provider}",
+                     f"{t('contest_verdicts')}: " + "; ".join(f"{v['title']}: {v['label']}" for v in verdicts)]
+            contest = self.contest(t, {"domain": domain, "category": "host", "host": h.host, "provider": h.provider_key},
+                                   f"{domain} – {visible(h.host)} – {provider}", lines)
+        return {"host": visible(h.host), "provider": provider, "verdicts": verdicts, "contest": contest}
 
     def _sector_slug(self, sec: str) -> str | None:
         return next((k for k, v in self._sectors.items() if v == sec), None)
@@ -648,7 +693,9 @@ class Model:
                 "services": [{"domain": r.domain, "services": [self._service(d, t) for d in r.deps]}
                              for r in results[:ORG_SERVICES_LIMIT]] if page == 1 else [],
                 "services_cut": max(0, len(results) - ORG_SERVICES_LIMIT),
-                "explanations": _explanations(exps), "contest": self.contest(organisation=name)}
+                "explanations": _explanations(exps),
+                "contest": self.contest(t, {"organisation": name}, visible(name), [
+                    f"{t('contest_verdicts')}: " + "; ".join(f"{v['title']}: {v['label']}" for v in verdicts)])}
 
     def _org_summary(self, results: list[Any], t: Text) -> list[dict[str, Any]]:
         """Who runs each service for how many of the organisation's domains:
@@ -754,7 +801,9 @@ class Model:
                 "parents": self._tops(chain),
                 "control_unknown": bool(chain and chain[-1]["control_unknown"]),
                 "dependents": self._dependents(doms[:TABLE_LIMIT], t), "dependents_total": len(doms),
-                "contest": self.contest(company=p.name)}
+                "contest": self.contest(t, {"provider": p.key, "company": p.name}, visible(t.provider(p.key, p.name)), [
+                    f"{t('chain_short')}: " + (" → ".join(e["name"] for e in chain) or "–"),
+                    f"{t('contest_jurisdiction')}: {p.jurisdiction or '–'}"])}
 
     def _dependents(self, doms: list[tuple[str, list[str]]], t: Text) -> list[dict[str, Any]]:
         out = []
@@ -820,7 +869,9 @@ class Model:
                 # the concentration of each market is the whole scan's, not this parent's: on the
                 # providers' pages, not here
                 "markets": [], "dependents": self._dependents(self._parent_domains.get(pid, [])[:TABLE_LIMIT], t),
-                "dependents_total": len(self._parent_domains.get(pid, [])), "contest": self.contest(company=p.name)}
+                "dependents_total": len(self._parent_domains.get(pid, [])),
+                "contest": self.contest(t, {"parent": p.key, "company": p.name}, visible(p.name), [
+                    f"{t('contest_jurisdiction')}: {p.jurisdiction or '–'}"])}
 
     # ------------------------------------------------------------- sectors
     def sector(self, slug: str, t: Text) -> dict[str, Any]:
@@ -878,7 +929,12 @@ class Model:
         from stekker.report.figures import dns_limit_lines
 
         lim = self.report.limits
-        return {"policies": self.policies(t), "limits": dns_limit_lines(lim, t._r) if lim is not None else []}
+        contest = None
+        if self.contesting():  # where to report an error, shown as the address itself
+            contest = {"href": self.contest(t, {}, t("contest_a_label")),
+                       "address": visible(self.contest_email or self.contest_url or "")}
+        return {"policies": self.policies(t), "limits": dns_limit_lines(lim, t._r) if lim is not None else [],
+                "contest": contest}
 
     # ------------------------------------------------------------- open data (language-neutral JSON, CSV)
     def api_domain(self, name: str) -> dict[str, Any]:
@@ -895,10 +951,49 @@ class Model:
         self._last_record = (name, rec)
         return rec
 
+    def sector_filter(self, value: str) -> str:
+        """The sector id an API filter value names: the sector's id (from /api/v1/sectors.json) or
+        its name, matched without regard to case (ids are lower case; a sector name is what the
+        input wrote) - an exact match first.  LookupError (saying why) when it names no sector of
+        this scan, ValueError when several that differ only in case."""
+        if value in self._sectors:
+            return value
+        exact = [k for k, v in self._sectors.items() if v == value]
+        if exact:
+            return exact[0]
+        low = value.casefold()
+        hits = sorted({k for k, v in self._sectors.items() if k == low or v.casefold() == low})
+        if len(hits) == 1:
+            return hits[0]
+        if hits:
+            raise ValueError(f"sector {value!r} matches several sectors of this scan ({', '.join(hits)}); "
+                             "give its id")
+        raise LookupError(f"sector {value!r} is not a sector of this scan; the ids are in /api/v1/sectors.json")
+
+    def provider_filter(self, value: str) -> str:
+        """The provider id an API filter value names: its id (from /api/v1/providers.json, or
+        ``self`` for own infrastructure) or the knowledge base's key, matched without regard to
+        case (ids are lower case).  LookupError when no domain of this scan uses it."""
+        known = self._provider_filter_ids()
+        for cand in (value, value.lower(), safe_id(value), safe_id(value.lower())):
+            if cand in known:
+                return cand
+        raise LookupError(f"provider {value!r} is not a provider of this scan; the ids are in "
+                          "/api/v1/providers.json")
+
+    def _provider_filter_ids(self) -> set[str]:
+        if self._filter_ids is None:
+            self._filter_ids = set(self._providers) | {safe_id(d.provider_key) for r in self.report.results
+                                                       for d in r.deps if _identified(d)}
+        return self._filter_ids
+
     def api_domain_rows(self, sector: str | None = None, provider: str | None = None) -> Iterator[dict[str, Any]]:
+        """The domains' summary rows, of one sector and of domains using one provider when given
+        (ids as :meth:`sector_filter` and :meth:`provider_filter` give them)."""
         rep = self.report
+        name = self._sectors[sector] if sector is not None else None
         for r in rep.results:
-            if sector is not None and sector not in r.sectors and self._sector_slug_of(r, sector) is None:
+            if name is not None and name not in r.sectors:
                 continue
             if provider is not None and not any(_identified(d) and safe_id(d.provider_key) == provider
                                                 for d in r.deps):
@@ -907,15 +1002,11 @@ class Model:
                    "status": r.da.status, "verdicts": dict(r.verdict),
                    "providers": _primary_keys(r)}
 
-    def _sector_slug_of(self, r: Any, slug: str) -> str | None:
-        sec = self._sectors.get(slug)
-        return slug if sec is not None and sec in r.sectors else None
-
     def api_org_rows(self, sector: str | None = None) -> Iterator[dict[str, Any]]:
         rep = self.report
         secs = None
         if sector is not None:
-            name = self._sectors.get(sector, sector)
+            name = self._sectors[sector]
             secs = {o for r in rep.results if name in r.sectors for o in r.organisations}
         for slug in self.org_slugs():
             name = self._orgs[slug]
@@ -1134,6 +1225,11 @@ def _explanations(exps: list[Any]) -> list[dict[str, Any]]:
     return [{"text": visible(e.text, keep_newlines=True), "by": visible(e.by or "–"), "date": visible(e.date or "–"),
              "category": visible(e.category) if e.category else None,
              "expires": visible(getattr(e, "expires", None) or "–")} for e in exps]
+
+
+def _cut(text: str, n: int) -> str:
+    """``text`` cut to ``n`` characters (an ellipsis says so)."""
+    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def _hhi_text(h: float | None, t: Text) -> str:

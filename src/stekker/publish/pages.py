@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import io
+import itertools
 import json
 import os
 from dataclasses import dataclass
@@ -62,6 +63,15 @@ class Doc:
 
 class NotFound(LookupError):
     pass
+
+
+class BadRequest(ValueError):
+    """A query parameter's value that cannot be answered (``serve`` answers 400 with why)."""
+
+
+class NoSuchValue(NotFound):
+    """A filter value that names no sector or provider of this scan (``serve`` answers 404 with
+    why, never an empty list)."""
 
 
 # ---------------------------------------------------------------------------
@@ -476,11 +486,18 @@ class Site:
                  f"<id>tag:stekker,2026:changes:{t.lang}:{x(str(scan['scan_id']))}</id>",
                  f"<updated>{x(updated)}</updated>", "<author><name>stekker</name></author>",
                  '<link rel="alternate" href="changes/"/>']
-        for i, ch in enumerate((c or {}).get("changes", [])[:500]):
-            title = f"{ch['domain']}: {ch['category']} — {ch['kind_text']}: {ch['old']} → {ch['new']}"
+        # a domain's verdict under a definition flipping first (what a subscriber most wants to
+        # know), then each change of a service; the definition and the verdicts in the feed's language
+        entries = [(f"verdict:{x(str(scan['scan_id']))}:{i}",
+                    f"{v['domain']}: {v['title']} — {t('change_verdict')}: {v['old']} → {v['new']}", v)
+                   for i, v in enumerate((c or {}).get("verdict_changes", [])[:500])]
+        entries += [(f"change:{x(str(scan['scan_id']))}:{i}",
+                     f"{ch['domain']}: {ch['category']} — {ch['kind_text']}: {ch['old']} → {ch['new']}", ch)
+                    for i, ch in enumerate((c or {}).get("changes", [])[:500])]
+        for tag, title, ch in entries:
             link = f"domain/{ch['id']}/" if ch["id"] else "changes/"
             lines += ["<entry>", f"<title>{x(_xml_text(title))}</title>",
-                      f"<id>tag:stekker,2026:change:{x(str(scan['scan_id']))}:{i}</id>",
+                      f"<id>tag:stekker,2026:{tag}</id>",
                       f"<updated>{x(updated)}</updated>", f'<link href="{x(link)}"/>',
                       f"<summary>{x(_xml_text(', '.join(ch['organisations'])))}</summary>", "</entry>"]
         lines.append("</feed>")
@@ -522,6 +539,13 @@ class Site:
         m = self.m
         sector = params.get("sector") or None
         provider = params.get("provider") or None
+        try:  # ids and names matched without regard to case; a value naming nothing is an error, not 0 items
+            sector = m.sector_filter(sector) if sector is not None else None
+            provider = m.provider_filter(provider) if provider is not None else None
+        except LookupError as exc:
+            raise NoSuchValue(exc.args[0]) from None
+        except ValueError as exc:
+            raise BadRequest(exc.args[0]) from None
         if kind == "domains":
             items: Any = m.api_domain_rows(sector, provider)
         elif kind == "organisations":
@@ -549,10 +573,15 @@ class Site:
         if rest == "home.csv":  # numbers, not the page's words (docs/PUBLISH.md)
             return _csv(list(m.HOME_CSV), ([r[k] for k in m.HOME_CSV] for r in m.api_home_rows()))
         if rest == "changes.csv":
+            # every change of the comparison: the service changes, then each verdict change (kind
+            # "verdict": the definition, the old and the new verdict) - the list `report --compare` names
             c = m.api_changes()
-            return _csv(["kind", "domain", "organisations", "category", "old", "new", "host"],
-                        ([x["kind"], x["domain"], " | ".join(x["organisations"]), x["category"], x["old"], x["new"],
-                          x["host"]] for x in c["changes"]))
+            services = ([x["kind"], x["domain"], " | ".join(x["organisations"]), x["category"], x["old"], x["new"],
+                         x["host"], None] for x in c["changes"])
+            verdicts = (["verdict", v["domain"], " | ".join(v["organisations"]), None, v["old"], v["new"], None,
+                         v["policy"]] for v in c["verdict_changes"])
+            return _csv(["kind", "domain", "organisations", "category", "old", "new", "host", "definition"],
+                        itertools.chain(services, verdicts))
         if rest in ("scan.csv", "scan.parquet"):
             import os
             import tempfile

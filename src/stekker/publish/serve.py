@@ -13,21 +13,42 @@ from __future__ import annotations
 import html
 import json
 import re
+from functools import lru_cache
 from typing import Any
 
 from .api import openapi
-from .pages import CSP_HEADER, NotFound, Site
+from .pages import API as API_PREFIX
+from .pages import CSP_HEADER, BadRequest, NoSuchValue, NotFound, Site
 
 HEADERS = {"Content-Security-Policy": CSP_HEADER, "X-Content-Type-Options": "nosniff",
            "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache"}
 
 
-def _allowed_params(path: str) -> dict[str, dict[str, Any]]:
-    spec = openapi("")["paths"]
-    item = spec.get(path)
-    if item is None:
-        return {}
-    return {p["name"]: p["schema"] for p in item["get"].get("parameters", []) if p["in"] == "query"}
+@lru_cache(maxsize=1)
+def _api_paths() -> list[tuple[re.Pattern[str], dict[str, dict[str, Any]]]]:
+    """Each API path of the OpenAPI description (its ``{id}`` a path segment) with the query
+    parameters it accepts, in the description's order; the description itself takes none."""
+    out = [(re.compile(re.escape(API_PREFIX + "/openapi.json") + "$"), {})]
+    for path, item in openapi("")["paths"].items():
+        pattern = re.escape(path).replace(re.escape("{id}"), "[^/]+")
+        out.append((re.compile(pattern + "$"), {p["name"]: p["schema"] for p in item["get"].get("parameters", [])
+                                                if p["in"] == "query"}))
+    return out
+
+
+def _allowed_params(path: str) -> dict[str, dict[str, Any]] | None:
+    """The query parameters an API path accepts (name -> schema); None for a path the API does
+    not have (a 404, whatever its parameters)."""
+    for pattern, params in _api_paths():
+        if pattern.match(path):
+            return params
+    return None
+
+
+def _unknown_param(name: str, path: str, allowed: dict[str, Any]) -> str:
+    if not allowed:
+        return f"unknown query parameter {name!r}: {path} takes no query parameters"
+    return f"unknown query parameter {name!r}: {path} accepts {', '.join(allowed)}"
 
 
 # a request path that is not one of the site's: control characters, spaces, a backslash (which
@@ -46,12 +67,15 @@ def create_app(site: Site):
     from starlette.routing import Route
 
     def error(status: int, message: str | None, api: bool, path: str = "/",
-              extra: dict[str, str] | None = None) -> Response:
+              extra: dict[str, str] | None = None, accepted: list[str] | None = None) -> Response:
         headers = dict(HEADERS, **(extra or {}))
         lang = "nl" if path.startswith("/nl/") else "en"
         text = message or _MESSAGES[lang].get(status, str(status))
         if api:
-            return Response(json.dumps({"error": text}), status, media_type="application/json", headers=headers)
+            body: dict[str, Any] = {"error": text}
+            if accepted is not None:  # the parameters the document accepts
+                body["accepted"] = accepted
+            return Response(json.dumps(body), status, media_type="application/json", headers=headers)
         return Response(f"<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>{status}</title>"
                         f"</head><body><main><h1>{status}</h1><p>{html.escape(text)}</p>"
                         f"<p><a href=\"/{lang}/\">{_MESSAGES[lang]['home']}</a></p></main></body></html>", status,
@@ -73,11 +97,15 @@ def create_app(site: Site):
         if path.endswith("/index.html") and path != "/index.html":
             path = path[: -len("index.html")]
         params: dict[str, str] = {}
-        if api:
-            allowed = _allowed_params(path)
-            for k, v in request.query_params.items():
+        allowed = _allowed_params(path) if api else None
+        if allowed is not None:
+            # a parameter the document does not take (a misspelt filter: ?sectr=) or one given twice
+            # is refused: answering with every item would look like the filtered answer
+            for k, v in request.query_params.multi_items():
                 if k not in allowed:
-                    continue
+                    return error(400, _unknown_param(k, path, allowed), True, accepted=list(allowed))
+                if k in params:
+                    return error(400, f"{k} is given more than once", True, accepted=list(allowed))
                 schema = allowed[k]
                 if schema.get("type") == "integer":
                     if not (v.isascii() and v.isdigit()) or int(v) > schema.get("maximum", 10**9):
@@ -87,6 +115,10 @@ def create_app(site: Site):
                 params[k] = v
         try:
             doc = site.render(path, params)
+        except BadRequest as exc:
+            return error(400, str(exc), True)
+        except NoSuchValue as exc:
+            return error(404, str(exc), True)
         except NotFound:
             # a page asked for without its trailing slash (/en/org/x, /en/domain/almere.nl): redirect to
             # it when it exists - only to a path of this site (no control characters, no "//")
