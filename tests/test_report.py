@@ -1358,3 +1358,29 @@ def test_the_headline_says_where_it_lies_with_the_unknown_counted(rep):
     none_unknown = Tally()
     none_unknown.add("sovereign")
     assert bounds_text(none_unknown, en) == "" and "between" not in excluded_text(none_unknown, en)
+
+
+def test_a_stored_label_or_name_never_sends_escapes_to_the_terminal(kb, pols):
+    """Explore-f H2: a scan label with ESC[2J and U+202E (a shared database's)
+    was printed raw in the report's header: it cleared the reader's screen.
+    Stored text in the terminal report is shown with its control and bidi
+    characters made visible; `scan --label` refuses them in the first place."""
+    from rich.console import Console
+
+    rep = build([dom("a.nl", "Org \x1b[31mred\u202e", "gemeente", {"mailbox": svc("mailbox", "microsoft")})],
+                kb, pols, "2026-01-01", meta={"scan_id": 1, "label": "evil\x1b[2J\u202eLABEL\nsecond", "warnings": []})
+    con = Console(record=True, width=200, color_system=None)
+    print_report(rep, "en", con)
+    print_organisation(rep, "Org \x1b[31mred\u202e", "en", con)
+    out = con.export_text()
+    assert "\x1b" not in out and "\u202e" not in out
+    assert "evil\\x1b[2J\\u202eLABEL\\x0asecond" in out
+
+
+def test_scan_refuses_a_label_with_control_characters(tmp_path):
+    from cli_util import cli as run_cli
+
+    res = run_cli("scan", str(tmp_path / "in.csv"), "--db", str(tmp_path / "s.db"),
+                  "--label", "evil\x1b[2J\u202eLABEL")
+    assert res.rc == 2 and "control or bidi characters" in res.err and "\x1b" not in res.err, res.err
+    assert not (tmp_path / "s.db").exists()

@@ -103,6 +103,9 @@ def scan(
             raise _err(str(exc))
     if label is not None and len(label) > 200:
         raise _err("--label is longer than 200 characters")
+    if label is not None and _safe_msg(label) != label:  # a name people read: no control or bidi characters
+        raise _err(f"--label {_safe_msg(label)!r} contains control or bidi characters (shown escaped); "
+                   "give a plain name")
     if file is not None and not file.is_file():
         raise _err(f"input file not found: {_safe_msg(file)}" if not file.exists()
                    else f"input is not a file: {_safe_msg(file)}")

@@ -82,7 +82,9 @@ class Strings:
         if entry is None:
             raise RenderError(f"missing string {key!r}")
         text = entry.get(self.lang) or entry["en"]
-        return text.format(**kw) if kw else text
+        # the values are data (organisation names, labels, hosts): their control and bidi characters
+        # are shown, never sent to a terminal or hidden in a page (explore-f H2)
+        return text.format(**{k: visible(v) if isinstance(v, str) else v for k, v in kw.items()}) if kw else text
 
     def noun(self, key: str, n: int | float | None) -> str:
         """The noun for a count: ``1 dag``, ``2 dagen``."""

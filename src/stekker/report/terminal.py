@@ -59,7 +59,9 @@ def _share(tl: Tally, lang: str) -> Text:
 
 
 def _T(x: object) -> Text:
-    return Text("" if x is None else str(x))
+    """A table cell of stored text (organisation, domain, provider names):
+    control and bidi characters made visible, never sent to the terminal."""
+    return Text("" if x is None else visible(x))
 
 
 def _plain(x: object) -> str:
@@ -187,7 +189,7 @@ def print_report(report: Report, lang: str = "en", console: Console | None = Non
     head.append(f"\n{t('scan')} {meta.get('scan_id', '–')}")
     if meta.get("label"):
         head.append(" (")
-        head.append(str(meta["label"]))
+        head.append(visible(meta["label"]))  # stored text: a shared database's label may carry escapes (explore-f H2)
         head.append(")")
     head.append(f" · {t('measured')}: {measured.strftime('%Y-%m-%d %H:%M UTC') if measured else '–'}")
     if age is not None:
