@@ -954,3 +954,22 @@ def test_a_database_lost_in_any_pass_of_a_scan_is_exit_3_with_the_resume_command
     with pytest.raises(sa_exc.OperationalError):  # a SQLite error keeps its own message
         with _database_lost(Lite(), 7, "s.db"):
             raise sa_exc.OperationalError("SELECT 1", {}, Exception("database is locked"))
+
+
+def test_export_of_an_unfinished_scan_says_it_is_partial(tmp_path):
+    """Explore-f M5: `export` of a scan interrupted at 105 of 171 domains
+    wrote 105 records, said nothing and exited 0 (report and site exit 1)."""
+    from cli_util import cli
+
+    db = str(tmp_path / "p.db")
+    store = Store.open(db)
+    sid = new_scan(store)
+    add(store, sid, ["a.nl", "b.nl", "c.nl"])
+    store.write_domains(sid, [("a.nl", "ok", results_for("a.nl"))])
+    store.finish_scan(sid, "interrupted", {})
+    store.close()
+    out = tmp_path / "e.jsonl"
+    res = cli("export", "--db", db, "--scan", str(sid), "-o", str(out))
+    assert res.rc == 1, res.text
+    assert "is interrupted: 1 of the 3 domains" in res.err and f"scan --resume {sid}" in res.err
+    assert len(out.read_text().splitlines()) == 1

@@ -263,6 +263,22 @@ def export(
         echo(f"wrote {output}", err=True)
     else:
         _export(store, sid, format, sys.stdout, sep, evidence, attribution, as_of)
+    _say_if_partial(store, sid, db)
+
+
+def _say_if_partial(store, sid: int, db: str) -> None:
+    """An export of a scan that did not finish holds the domains measured so
+    far only: said, and exit 1 (partial), as `report` and `site` do
+    (explore-f M5: exit 0, and the missing domains were silently absent)."""
+    info = store.scan_info(sid) or {}
+    if info.get("state") == "finished":
+        return
+    c = info.get("counts") or {}
+    done, total = int(c.get("done") or 0), int(c.get("targets") or 0)
+    echo(f"warning: scan {sid} is {info.get('state')}: {done} of the {total} domains of its input were measured; "
+         f"the export holds those {done} only (finish it: stekker scan --resume {sid} --db {display_db(db)})",
+         err=True)
+    raise typer.Exit(1)
 
 
 def _export(store, sid: int, format: str, out, sep: str, evidence: bool, attribution: bool,
