@@ -1431,3 +1431,32 @@ def test_an_alternative_offering_little_of_what_is_used_is_not_recommended():
     assert not by["la-suite"].recommended and by["la-suite"].warning == "partial_function"
     assert by["nextcloud"].recommended and comp.alternatives[0].recommended
     assert C.scoring()["recommend_min_fit"] == 0.5
+
+
+def test_seed_finds_an_internationalised_domain_by_its_unicode_name(tmp_path):
+    """Explore-f M9: `audit seed --domain münchen.de` scanned the domain, then
+    failed 'scan 1 has no domain münchen.de' (stored as xn--mnchen-3ya.de);
+    so did `--scan 1 --domain münchen.de`.  The name is read as stored."""
+    from dataclasses import replace
+
+    from stekker import kb as K
+    from stekker.attribute.model import Service
+    from stekker.store import Store
+    from test_report_support import dom
+
+    kb = K.load()
+    db = tmp_path / "idn.db"
+    st = Store.open(str(db))
+    sid = st.create_scan(tool_version="0.1.0", plan_version=1, input_path="in.csv", input_sha256="ab" * 32,
+                         resolvers=["127.0.0.1:53"], options={})
+    ms = Service(category="mailbox", status="attributed", provider="microsoft", provider_name="Microsoft",
+                 company="microsoft", confidence=0.95)
+    st.add_targets(sid, [{"domain": "xn--sdwest-frysln-teb26a.nl", "organisation": "Súdwest-Fryslân", "sector": "gemeente"}])
+    st.save_attributions(sid, kb.version, [replace(dom("xn--sdwest-frysln-teb26a.nl", "Súdwest-Fryslân", "gemeente",
+                                                       {"mailbox": ms}), kb_version=kb.version).to_dict()])
+    st.finish_scan(sid, "finished")
+    st.close()
+    res = CliRunner().invoke(_cli(), ["audit", "seed", "--scan", str(sid), "--db", str(db),
+                                      "--domain", "súdwest-fryslân.nl"])
+    assert res.exit_code == 0, res.output
+    assert "Microsoft" in res.output or "Exchange" in res.output

@@ -68,7 +68,7 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
 
     if not scan and not domain:
         _fail("give --scan ID (optionally with --domain D to pick one domain of it) or --domain D to scan it now", 2)
-    if domain and not scan:
+    if domain:
         from stekker.targets import NameProblem, _is_public, normalise_domain
 
         try:
@@ -78,6 +78,9 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
         if _is_public(name):
             _fail(f"--domain {_visible(domain)!r} is a public suffix (like 'nl' or 'co.uk'), not an organisation's "
                   "domain", 2)
+        # the name as stored and scanned (an internationalised name as its A-label: münchen.de is
+        # xn--mnchen-3ya.de); explore-f M9: the Unicode form was scanned, then not found in the scan
+        domain = name
     if into is not None and into.exists() and not into.is_file():
         _fail(f"--into {into} is not a file", 2)
     if into is not None and into.suffix.lower() in (".csv", ".tsv", ".txt"):
