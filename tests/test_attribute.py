@@ -705,15 +705,21 @@ def test_lab_agreement_with_truth(lab_scan, lab, kb):
         assert by["not-delegated-org.nl"].status == "nxdomain"
 
 
-def test_cli_attribute(kb, tmp_path):
+def test_cli_attribute(kb, tmp_path, monkeypatch):
     from conftest import HAND_ORGS
     from typer.testing import CliRunner
 
     from stekker.cli import _register, app
+    from stekker.ipasn import AsnTable
 
     _register()
     db = str(tmp_path / "c.db")
     store, sid = _stored_scan(tmp_path, "c.db", [(o.domain, None, None, o.records) for o in HAND_ORGS])
+    # without IP-to-ASN data the attributions are partial: said, exit 1 (explore-f L14: exit 0)
+    monkeypatch.setattr(AsnTable, "load_default", classmethod(lambda cls, *a, **k: None))
+    r = CliRunner().invoke(app, ["attribute", "--scan", "latest", "--db", db, "--as-of", "2026-01-01"])
+    assert r.exit_code == 1 and "no IP-to-ASN data is installed" in r.output, r.output
+    monkeypatch.setattr(AsnTable, "load_default", classmethod(lambda cls, *a, **k: ASN))
     r = CliRunner().invoke(app, ["attribute", "--scan", "latest", "--db", db, "--as-of", "2026-01-01", "--json"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout if hasattr(r, "stdout") else r.output)
@@ -1346,6 +1352,17 @@ def test_a_report_states_the_asn_data_its_attributions_rest_on(kb, tmp_path, mon
     _, meta = load_scan(store, sid, kb)
     assert "asn_attributed_with" not in codes(meta) and "asn_missing" not in codes(meta), meta["warnings"]
     assert any(d.get("name") == ASN.info.get("name") for d in meta["datasets"])
+    # another copy of the same data set is told apart by its version and import (explore-f L15: both
+    # sides read 'ip2asn-v4')
+    import copy
+
+    other = copy.copy(ASN)
+    other.info = {**ASN.info, "version": "2099-01-01", "imported_at": 4_000_000_000}
+    monkeypatch.setattr(AsnTable, "load_default", classmethod(lambda cls, *a, **k: other))
+    _, meta = load_scan(store, sid, kb)
+    w = next(str(x) for x in meta["warnings"] if getattr(x, "key", None) == "asn_attributed_with")
+    assert "installed now: " in w and "version 2099-01-01" in w.split("installed now: ")[1], w
+    assert "version 2099-01-01" not in w.split("installed now: ")[0], w
 
 
 def test_an_unknown_mx_host_whose_addresses_failed_is_an_error_not_unknown(kb):

@@ -973,3 +973,21 @@ def test_export_of_an_unfinished_scan_says_it_is_partial(tmp_path):
     assert res.rc == 1, res.text
     assert "is interrupted: 1 of the 3 domains" in res.err and f"scan --resume {sid}" in res.err
     assert len(out.read_text().splitlines()) == 1
+
+
+def test_an_ascii_only_terminal_gets_escapes_not_an_internal_error(tmp_path):
+    """Explore-f L8: with PYTHONIOENCODING=ascii, `report` and `show` of an
+    internationalised name (or the '·' of a header) ended in exit 4."""
+    import os
+    import subprocess
+    import sys
+
+    db = str(tmp_path / "a.db")
+    store = Store.open(db)
+    new_scan(store, label="München · Fryslân")
+    store.close()
+    env = {**os.environ, "PYTHONIOENCODING": "ascii", "PYTHONPATH": SRC}
+    r = subprocess.run([sys.executable, "-m", "stekker", "scans", "--db", db], capture_output=True, env=env,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert b"M\\xfcnchen" in r.stdout and b"Traceback" not in r.stderr

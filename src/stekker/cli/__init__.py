@@ -139,6 +139,14 @@ def run(argv: Optional[Sequence[str]] = None, prog_name: str = "stekker") -> int
     from typer.exceptions import Exit as TyperExit
 
     _register()
+    for stream in (sys.stdout, sys.stderr):
+        # a terminal or pipe that takes ASCII only (PYTHONIOENCODING=ascii): a character it cannot show
+        # ("·", "ü") is written escaped, never an internal error (explore-f L8: exit 4)
+        try:
+            if stream is not None and hasattr(stream, "reconfigure"):
+                stream.reconfigure(errors="backslashreplace")
+        except (ValueError, OSError):  # a closed or detached stream
+            pass
     try:
         if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
             signal.signal(signal.SIGTERM, _sigterm)  # SIGTERM stops like Ctrl-C: finished work is kept

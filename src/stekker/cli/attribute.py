@@ -71,10 +71,16 @@ def attribute(
         raise _err(str(exc))
     if as_json:
         echo(json.dumps(summary, indent=2, default=str))
-        return
-    for w in summary.get("warnings", []):
-        echo(f"warning: {w}", err=True)
-    _print_summary(summary, top)
+    else:
+        for w in summary.get("warnings", []):
+            echo(f"warning: {w}", err=True)
+        _print_summary(summary, top)
+    if table is None:
+        # attributed without IP-to-ASN data (none installed, a mis-set STEKKER_DATA_DIR): every service
+        # known only by its addresses is unknown - a partial result, exit 1 (explore-f L14: exit 0)
+        echo("warning: no IP-to-ASN data is installed: services known only by their addresses are 'unknown' in "
+             "these attributions (`stekker data update`, or check STEKKER_DATA_DIR); exit 1", err=True)
+        raise typer.Exit(1)
 
 
 def _print_summary(summary: dict, top: int) -> None:

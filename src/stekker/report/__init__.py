@@ -69,8 +69,8 @@ def scan_meta(store: Any, scan_id: int, kb: Any = None) -> dict[str, Any]:
             # the figures are theirs, so state theirs and say how to use the installed data
             meta["datasets"] = [d for d in meta["datasets"]
                                 if not (isinstance(d, dict) and table is not None and d.get("name") == table.info.get("name"))]
-            have = "none" if table is None else repr(table.info.get("name"))
-            was = "none" if used is None else repr(used.get("name"))
+            have = _asn_label(asn_data_info(table))
+            was = _asn_label(used)
             meta["warnings"].append(Message(
                 "asn_attributed_with", f"the attributions of scan {scan_id} were computed with IP-to-ASN data {was}; "
                 f"installed now: {have}. The figures rest on the former: `stekker attribute --scan {scan_id}` "
@@ -125,6 +125,24 @@ def scan_meta(store: Any, scan_id: int, kb: Any = None) -> dict[str, Any]:
             f"were measured; every figure covers those {done} only", scan=scan_id, state=info.get("state"),
             done=done, total=total))
     return meta
+
+
+def _asn_label(d: Any) -> str:
+    """An IP-to-ASN table as a report names it: ``'ip2asn-v4' (version
+    2026-12-05, imported 2026-12-06)``, so two copies of one data set read
+    apart (explore-f L15: "computed with 'ip2asn-v4'; installed now:
+    'ip2asn-v4'")."""
+    if not d:
+        return "none"
+    from stekker.dates import as_datetime
+
+    parts = [f"version {d['version']}"] if d.get("version") else []
+    when = as_datetime(d.get("imported_at"))
+    if when is not None:
+        parts.append(f"imported {when:%Y-%m-%d %H:%M}")
+    if d.get("rows"):
+        parts.append(f"{d['rows']} rows")
+    return repr(d.get("name")) + (f" ({', '.join(parts)})" if parts else "")
 
 
 def _asn_used(info: dict[str, Any], kb: Any) -> Any:
