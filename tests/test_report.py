@@ -1384,3 +1384,6 @@ def test_scan_refuses_a_label_with_control_characters(tmp_path):
                   "--label", "evil\x1b[2J\u202eLABEL")
     assert res.rc == 2 and "control or bidi characters" in res.err and "\x1b" not in res.err, res.err
     assert not (tmp_path / "s.db").exists()
+    for shadowed in ("7", "latest"):  # a label --scan could never select (explore-f L11)
+        res = run_cli("scan", str(tmp_path / "in.csv"), "--db", str(tmp_path / "s.db"), "--label", shadowed)
+        assert res.rc == 2 and "reads as a scan number" in res.err, res.err

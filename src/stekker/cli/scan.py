@@ -103,6 +103,9 @@ def scan(
             raise _err(str(exc))
     if label is not None and len(label) > 200:
         raise _err("--label is longer than 200 characters")
+    if label is not None and (label.strip().lower() in ("latest", "last") or label.strip().isdigit()):
+        # --scan LABEL would never find it: a number or "latest" names a scan by id (explore-f L11)
+        raise _err(f"--label {label!r} reads as a scan number or 'latest' in --scan; give a name with a letter")
     if label is not None and _safe_msg(label) != label:  # a name people read: no control or bidi characters
         raise _err(f"--label {_safe_msg(label)!r} contains control or bidi characters (shown escaped); "
                    "give a plain name")
