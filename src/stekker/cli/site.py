@@ -163,10 +163,40 @@ def serve(
     import uvicorn
 
     echo(f"serving scan {model.scan['scan_id']} on http://{host}:{port}/ (Ctrl-C stops)", err=True)
+    # no lifespan events (the model is loaded above): a forced stop cancels no lifespan task to log
+    server = _Server(uvicorn.Config(app_, host=host, port=port, log_level="warning", server_header=False,
+                                    lifespan="off"))
     try:
-        uvicorn.run(app_, host=host, port=port, log_level="warning", server_header=False)
+        server.run()
     except OSError as exc:
         raise _err(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
-    except SystemExit as exc:  # uvicorn's own exit when it could not start
-        if exc.code not in (0, None):
-            raise _err(f"cannot serve on {host}:{port} (the server stopped with code {exc.code})")
+    if not server.started and server.stopped_by is None:
+        raise _err(f"cannot serve on {host}:{port} (the server did not start)")
+    if server.stopped_by is not None:  # Ctrl-C or SIGTERM: stopped as asked
+        echo("interrupted", err=True)
+        raise typer.Exit(130)
+
+
+def _server_class():
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, stopped by the first Ctrl-C or SIGTERM and at once
+        by a second; the signal is not raised again after the shutdown
+        (explore-f M11: a second signal during the shutdown raised into the
+        event loop and printed uvicorn's tracebacks)."""
+
+        stopped_by: int | None = None
+
+        def handle_exit(self, sig, frame):  # noqa: ANN001 - uvicorn's signature
+            self.stopped_by = sig
+            if self.should_exit:
+                self.force_exit = True
+            else:
+                self.should_exit = True
+
+    return Server
+
+
+def _Server(config):  # noqa: N802 - a class made when serving (uvicorn is imported only then)
+    return _server_class()(config)
