@@ -1387,3 +1387,18 @@ def test_scan_refuses_a_label_with_control_characters(tmp_path):
     for shadowed in ("7", "latest"):  # a label --scan could never select (explore-f L11)
         res = run_cli("scan", str(tmp_path / "in.csv"), "--db", str(tmp_path / "s.db"), "--label", shadowed)
         assert res.rc == 2 and "reads as a scan number" in res.err, res.err
+
+
+def test_domains_with_only_their_name_servers_are_counted(kb, pols):
+    """Explore-e M5: 12 of the 20 'sovereign' domains were parked or alias
+    domains with nothing but their own name servers; no output counted them."""
+    from rich.console import Console
+
+    rep = build([dom("parked.nl", "P", "x", {"dns": svc("dns", "self", status="self")}),
+                 dom("real.nl", "R", "x", {"dns": svc("dns", "self", status="self"),
+                                           "mailbox": svc("mailbox", "microsoft")})], kb, pols, "2026-01-01")
+    assert rep.dns_only == 1
+    con = Console(record=True, width=300, color_system=None)
+    print_report(rep, "en", con)
+    assert "Domains with no service besides their name servers" in con.export_text()
+    assert "Domeinen zonder dienst naast hun nameservers" in render_html(rep, "nl")

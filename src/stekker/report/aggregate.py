@@ -170,6 +170,7 @@ class Report:
     # policy -> [(domains, example verdict)] of the reasons dependencies were
     # "unknown", most frequent first (what the knowledge base is missing)
     unknown_reasons: dict[str, list[tuple[int, Any]]] = field(default_factory=dict)
+    dns_only: int = 0  # measured domains with no service besides their name servers (parked, alias)
     # the input's extra hosts (empty when the input lists none)
     hosts: list[HostResult] = field(default_factory=list)  # sorted by host name
     host_policies: list[str] = field(default_factory=list)  # ids of the policies that judge hosts
@@ -461,6 +462,9 @@ def tally(results: list[DomainResult], kb: Any, policies: list[Policy], as_of: A
         unknown_reasons[pid] = [(n, example[k]) for k, n in sorted(cnt.items(), key=lambda kv: (-kv[1], kv[0]))]
 
     status_counts = Counter(r.da.status for r in results)
+    # measured domains with no service besides their name servers (parked or alias domains): each
+    # counts as sovereign under a definition, so how many there are is said (explore-e M5)
+    dns_only = sum(1 for r in results if r.da.status == "ok" and all(d.category == "dns" for d in r.deps))
     failed_q = sum(1 for r in results if r.da.errors)
 
     # extra hosts (a host listed with several domains of the input counts once)
@@ -483,7 +487,7 @@ def tally(results: list[DomainResult], kb: Any, policies: list[Policy], as_of: A
         domains_without_org=without, by_category=by_category, category_presence=presence,
         by_sector=by_sector, by_sector_orgs=by_sector_orgs, sector_domain_counts=sector_counts,
         providers_overall=providers_overall, parents_overall=parents_overall, providers_denominator=len(measured), markets=markets,
-        seal=seal_counts, status_counts=status_counts, domains_with_failed_queries=failed_q,
+        seal=seal_counts, status_counts=status_counts, domains_with_failed_queries=failed_q, dns_only=dns_only,
         explanations=explanations, unknown_reasons=unknown_reasons,
         hosts=host_list, host_policies=host_pids, hosts_overall=hosts_overall, hosts_by_sector=hosts_by_sector,
         answer_kinds=answer_kinds,

@@ -345,6 +345,7 @@ def context(report: Report, lang: str, comparison: Comparison | None = None,
         "ok": report.status_counts.get("ok", 0), "error": report.status_counts.get("error", 0),
         "nxdomain": report.status_counts.get("nxdomain", 0),
         "failed_queries": report.domains_with_failed_queries, "no_org": report.domains_without_org,
+        "dns_only": report.dns_only,
     }
     hosts = host_context(report, t, lang)
     headline = figures[0]["quotes"][0][1] if figures else None

@@ -221,7 +221,8 @@ def print_report(report: Report, lang: str = "en", console: Console | None = Non
     status = (f"{t('status_ok')}: {fmt_int(report.status_counts.get('ok', 0), lang)} · {t('status_error')}: "
               f"{fmt_int(report.status_counts.get('error', 0), lang)} · {t('status_nxdomain')}: "
               f"{fmt_int(report.status_counts.get('nxdomain', 0), lang)} · {t('failed_queries')}: "
-              f"{fmt_int(report.domains_with_failed_queries, lang)}")
+              f"{fmt_int(report.domains_with_failed_queries, lang)} · {t('status_dns_only')}: "
+              f"{fmt_int(report.dns_only, lang)}")
     if orgs:
         status += f" · {t('no_org')}: {fmt_int(report.domains_without_org, lang)}"
     c.print(Text(status, style="dim"))
