@@ -23,7 +23,7 @@ import re
 import tempfile
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -318,3 +318,62 @@ def write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> N
         # the text's own line ends, on Windows too (a stamped file's hash is of this text; a user's CRLF
         # file extended in place stays CRLF)
         tmp.write_text(text, encoding=encoding, newline="")
+
+
+# ------------------------------------------------------------------ the data dir
+# The files stekker writes into a data dir (`data import`, `data update`; stekker.datasets): an existing
+# one is replaced only when it is stekker's own - its manifest, its table, or a download its manifest
+# records. A user's own file of that name (`--data-dir .`, `--data-dir ~/Downloads`) is never touched.
+# (The names are stekker.datasets': datasets.check_data_dir passes them.)
+
+
+def _data_manifest(path: Path) -> Optional[dict]:
+    """The manifest stekker wrote at ``path`` ({"format": 1, "datasets": {...}}), else None."""
+    try:
+        if path.stat().st_size > 16 * 1024 * 1024:
+            return None
+        doc = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    if isinstance(doc, dict) and isinstance(doc.get("format"), int) and isinstance(doc.get("datasets"), dict) \
+            and set(doc) <= {"format", "datasets"}:
+        return doc
+    return None
+
+
+def check_data_dir(path: str | os.PathLike, *, manifest_name: str, table_name: str, downloads: Iterable[str],
+                   is_table: Callable[[Path], bool], option: str = "--data-dir") -> Path:
+    """Refuse a data dir that stekker must not write into: not a directory, or holding a file of a
+    name stekker writes there that is not stekker's own (see above; ``is_table`` recognises stekker's
+    table); returns the path. A directory
+    that does not exist yet is fine (it is made)."""
+    p = Path(path).expanduser()
+    shown = str(path)
+    if p.exists() or p.is_symlink():
+        if not p.is_dir():
+            raise OutputError(f"{option} {shown} is not a directory; give the directory stekker keeps its "
+                              "reference data in (it is made when it does not exist)")
+    else:
+        return p
+    mine = f"; choose another {option} (a directory of stekker's own), or move the file away"
+    manifest = None
+    m = p / manifest_name
+    if m.exists() or m.is_symlink():
+        manifest = _data_manifest(m) if m.is_file() else None
+        if manifest is None:
+            raise OutputError(f"{option} {shown} holds a {manifest_name} that is not stekker's data manifest; "
+                              "stekker would replace it" + mine)
+    t = p / table_name
+    if (t.exists() or t.is_symlink()) and not (t.is_file() and is_table(t)):
+        raise OutputError(f"{option} {shown} holds a {table_name} that is not an IP-to-ASN table stekker "
+                          "wrote; stekker would replace it" + mine)
+    recorded = set()
+    for e in (manifest or {}).get("datasets", {}).values():
+        if isinstance(e, dict) and isinstance(e.get("path"), str):
+            recorded.add(Path(e["path"]).name)
+    for name in downloads:
+        f = p / name
+        if (f.exists() or f.is_symlink()) and not (f.is_file() and name in recorded):
+            raise OutputError(f"{option} {shown} holds a {name} that stekker did not download (its manifest "
+                              "does not record it); stekker would replace it" + mine)
+    return p
