@@ -564,3 +564,15 @@ def test_cli_start_refuses_a_directory_of_the_users(tmp_path):
     assert res.exit_code == 2 and "not a lab directory" in res.output, res.output
     assert (d / "input.csv").read_text() == "domain,organisation\nmine.nl,Me\n"
     assert (d / "zones" / "keep.zone").read_text() == "my zone"
+
+
+def test_lab_stop_and_status_with_a_pids_file_that_is_not_stekkers(tmp_path):
+    """pids.json holding `[1, 2]` or `"x"` was an AttributeError (exit 4) in `lab stop` and `lab status`:
+    a message and exit 2 now (exploratory test explore-f M12)."""
+    from cli_util import cli
+
+    for text in ("[1, 2]", '"x"', '{"a": 5}', "{not json"):
+        (tmp_path / "pids.json").write_text(text)
+        for cmd in ("stop", "status"):
+            r = cli("lab", cmd, "--dir", str(tmp_path))
+            assert r.rc == 2 and "pids.json" in r.err and "internal error" not in r.err, (text, cmd, r.text)

@@ -1057,3 +1057,26 @@ def test_pool_workers_die_with_the_parent_and_stop_quietly(tmp_path):
         _time.sleep(0.05)
     assert not [x for x in pids if running(x)]
     assert "Traceback" not in p.stderr.read()
+
+
+def test_cli_site_geo_and_out_given_wrong_are_messages(built, tmp_path):
+    """--geo that does not exist was ignored (exit 0; L10); boundary files that are not UTF-8 or
+    nested 100000 deep, and an --out name that is not UTF-8, were exit 4 (explore-f M12)."""
+    from cli_util import cli
+
+    db = str(built["db"])
+    r = cli("site", "--db", db, "-o", str(tmp_path / "s1"), "--geo", str(tmp_path / "nonexist"), "-q")
+    assert r.rc == 2 and "--geo" in r.err and "no such directory" in r.err, r.text
+    from stekker.publish.geo import LIST_FILE, TOPO_FILE
+
+    for i, (topo, listing) in enumerate(((b"\xff\xfe{}", b"[]"), (b"[" * 100_000, b"[]"), (b"{}", b"[]"))):
+        g = tmp_path / f"geo{i}"
+        g.mkdir()
+        (g / TOPO_FILE).write_bytes(topo)
+        (g / LIST_FILE).write_bytes(listing)
+        r = cli("site", "--db", db, "-o", str(tmp_path / "s1"), "--geo", str(g), "-q")
+        assert r.rc == 2 and "--geo" in r.err and "internal error" not in r.err, r.text
+    r = cli("site", "--db", db, "-o", str(tmp_path / "s1"), "--geo", str(tmp_path / "geo0"), "-q")
+    assert not (tmp_path / "s1").exists()
+    r = cli("site", "--db", db, "-o", os.path.join(str(tmp_path), os.fsdecode(b"sd\xff")), "-q")
+    assert r.rc == 2 and "not UTF-8" in r.err, r.text

@@ -36,6 +36,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
 from dataclasses import replace
 
 import pytest
@@ -1335,3 +1336,16 @@ def test_a_likely_answer_is_counted_apart_and_marked_in_the_data(kb, pols):
     assert shown_name(market["microsoft#likely"].name, "nl") == "waarschijnlijk Microsoft"
     rows = {r["domain"]: r for r in flat_rows(rep)}
     assert rows["gok.nl"]["mailbox"] == "microsoft#likely" and rows["zeker.nl"]["mailbox"] == "microsoft"
+
+
+def test_parquet_to_a_name_that_is_not_utf8(rep, tmp_path):
+    """`report --parquet $'o/\\xff/r.parquet'` was a UnicodeEncodeError (exit 4): pyarrow took the path
+    as a URI; the html, csv and jsonl outputs of that name were written (explore-f M12)."""
+    import pyarrow.parquet as pq
+
+    d = tmp_path / os.fsdecode(b"\xff")
+    d.mkdir()
+    p = d / "r.parquet"
+    assert write_parquet(rep, str(p)) == 12
+    with open(p, "rb") as fh:
+        assert pq.read_table(fh).num_rows == 12
