@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import ipaddress
 import itertools
+import os
 import shutil
 import subprocess
 import time
@@ -576,3 +577,35 @@ def test_lab_stop_and_status_with_a_pids_file_that_is_not_stekkers(tmp_path):
         for cmd in ("stop", "status"):
             r = cli("lab", cmd, "--dir", str(tmp_path))
             assert r.rc == 2 and "pids.json" in r.err and "internal error" not in r.err, (text, cmd, r.text)
+
+
+def test_cli_start_names_is_read_like_every_user_file(tmp_path):
+    """`lab start --names /dev/zero` ate memory without limit, a FIFO hung, a directory was exit 1:
+    each is refused with exit 2 before anything is written or started (explore-f M10)."""
+    from cli_util import cli
+
+    fifo = tmp_path / "fifo.csv"
+    os.mkfifo(fifo)
+    (tmp_path / "adir").mkdir()
+    for names, why in (("/dev/zero", "a device"), (fifo, "named pipe"), (tmp_path / "adir", "directory")):
+        d = tmp_path / "lab"
+        r = cli("lab", "start", "--dir", str(d), "--names", str(names), "--net", "127.254")
+        assert r.rc == 2 and "--names" in r.err and why in r.err, r.text
+        assert not d.exists()
+
+
+def test_a_build_cut_short_leaves_a_directory_the_next_start_takes(tmp_path):
+    """A `lab start` interrupted while it wrote input.csv, truth.jsonl and zones/ left a directory
+    without lab.json, which the next `lab start --dir` refused as the user's (explore-f M10)."""
+    from stekker.lab import Lab, LabSpec
+
+    def orgs():
+        raise KeyboardInterrupt
+        yield
+
+    d = tmp_path / "lab"
+    lab = Lab(LabSpec(orgs=orgs()), workdir=d, net="127.254")
+    lab._orgs = orgs
+    with pytest.raises(KeyboardInterrupt):
+        lab.build()
+    assert (d / "lab.json").is_file()  # the next start takes the directory as the lab's

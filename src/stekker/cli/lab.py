@@ -81,7 +81,13 @@ def start(
              "would overwrite input.csv and replace zones/ there; choose a new or empty directory "
              "(nothing was touched)", err=True)
         raise typer.Exit(2)
-    name_iter = profiles.read_names(names) if names else None
+    from stekker.safeyaml import UserFileError
+
+    try:
+        name_iter = profiles.read_names(names) if names else None
+    except UserFileError as exc:
+        echo(f"error: --names {names}: {exc}", err=True)
+        raise typer.Exit(2)
     spec = LabSpec(orgs=profiles.generate(orgs, seed=seed, names=name_iter), with_faults=faults, org_tiers=tiers,
                    fault_mix=FaultMix(lame_timeout, lame_refused, nonexistent), resolver_profile=resolver_profile)
     lab = Lab(spec, workdir=dir, net=net)
