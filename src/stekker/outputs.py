@@ -281,13 +281,53 @@ def check_output(path: str | os.PathLike, kind: str, *, option: str = "output", 
 
 
 # ------------------------------------------------------------------ writing
+TMP_ROOM = 100  # bytes of the output's name in its temporary name: the whole fits NAME_MAX (255)
+
+
+def _tmp_prefix(p: Path) -> str:
+    return "." + os.fsdecode(os.fsencode(p.name)[:TMP_ROOM]) + ".tmp-"
+
+
+def _pid_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, OverflowError):
+        return False  # another user's process, or cannot say
+    return False
+
+
+def clean_stale_temporaries(path: str | os.PathLike) -> list[str]:
+    """Remove the temporary files :func:`replacing` left beside ``path`` in runs killed outright
+    (SIGKILL: no ``finally`` runs): ``.NAME.tmp-PID-XXXX.tmp.EXT`` of a process that no longer
+    runs. Returns their names."""
+    p = Path(path).expanduser()
+    rx = re.compile(re.escape(_tmp_prefix(p)) + r"(\d{1,10})-[A-Za-z0-9_]+\.tmp" + re.escape(p.suffix[:20]) + "$")
+    gone = []
+    try:
+        entries = list(os.scandir(p.parent))
+    except OSError:
+        return gone
+    for e in entries:
+        m = rx.match(e.name)
+        if m and e.is_file(follow_symlinks=False) and _pid_gone(int(m.group(1))):
+            with contextlib.suppress(OSError):
+                os.unlink(e.path)
+                gone.append(e.name)
+    return gone
+
+
 @contextlib.contextmanager
 def replacing(path: str | os.PathLike) -> Iterator[Path]:
     """A temporary path beside ``path``; on success it is renamed to ``path``
     (atomically, keeping an existing file's permissions), on failure removed.
-    ``path`` itself is never opened for writing."""
+    ``path`` itself is never opened for writing. Temporaries of killed runs are
+    removed first (:func:`clean_stale_temporaries`)."""
     p = Path(path).expanduser()
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp" + p.suffix, dir=str(p.parent))
+    clean_stale_temporaries(p)
+    fd, tmp = tempfile.mkstemp(prefix=f"{_tmp_prefix(p)}{os.getpid()}-", suffix=".tmp" + p.suffix[:20],
+                               dir=str(p.parent))
     os.close(fd)
     t = Path(tmp)
     try:
