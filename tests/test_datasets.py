@@ -558,3 +558,40 @@ def test_update_with_no_source_reachable_exits_3_and_1_when_some_fail(server, tm
     r = cli("data", "update", "--data-dir", d, "--connect-timeout", "2", *dead[:4],
             "--source", f"psl={sources(server)['psl']}")
     assert r.exit_code == 1 and "psl: downloaded" in r.stdout, r.output
+
+
+def test_data_dir_with_a_users_own_files_is_refused(tmp_path):
+    """`data import/update --data-dir DIR` replaces manifest.json, ipasn.npz and the downloads only when
+    they are stekker's own: a user's files of those names stay (exploratory test explore-f M1, L2)."""
+    from cli_util import cli as run_cli
+
+    f = tmp_path / "ip2asn-v4.tsv"
+    f.write_text(V4)
+    ud = tmp_path / "ud"
+    ud.mkdir()
+    (ud / "manifest.json").write_text('{"my": "package manifest"}')
+    r = run_cli("data", "import", str(f), "--data-dir", str(ud))
+    assert r.rc == 2 and "manifest.json that is not stekker's" in r.err, r.text
+    assert (ud / "manifest.json").read_text() == '{"my": "package manifest"}'
+    assert not (ud / "ipasn.npz").exists()
+    (ud / "manifest.json").unlink()
+    (ud / "ipasn.npz").write_text("my precious numpy")
+    r = run_cli("data", "import", str(f), "--data-dir", str(ud))
+    assert r.rc == 2 and "ipasn.npz that is not an IP-to-ASN table" in r.err, r.text
+    assert (ud / "ipasn.npz").read_text() == "my precious numpy" and not (ud / "manifest.json").exists()
+    r = run_cli("data", "update", "--data-dir", str(ud), "--only", "psl", "--source", "psl=http://127.0.0.1:9/x")
+    assert r.rc == 2 and "ipasn.npz" in r.err and not (ud / "manifest.json").exists(), r.text
+    (ud / "ipasn.npz").unlink()
+    (ud / "public_suffix_list.dat").write_text("mine")
+    r = run_cli("data", "import", str(f), "--data-dir", str(ud))
+    assert r.rc == 2 and "public_suffix_list.dat that stekker did not download" in r.err, r.text
+    (ud / "public_suffix_list.dat").unlink()
+    # stekker's own data dir is written again and again
+    for _ in range(2):
+        r = run_cli("data", "import", str(f), "--data-dir", str(ud))
+        assert r.rc == 0, r.text
+    # a file or a device is no data dir (it said "File exists")
+    r = run_cli("data", "import", str(f), "--data-dir", str(f))
+    assert r.rc == 2 and "is not a directory" in r.err, r.text
+    r = run_cli("data", "import", str(f), "--data-dir", "/dev/null")
+    assert r.rc == 2 and "is not a directory" in r.err, r.text

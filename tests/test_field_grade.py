@@ -115,6 +115,26 @@ def test_a_failing_writer_leaves_the_old_file_and_no_temp_file(tmp_path):
     assert target.read_text() == "new\n" and len(list(tmp_path.iterdir())) == 1
 
 
+def test_temporaries_of_killed_runs_are_removed_and_long_names_fit(db, tmp_path):
+    """SIGKILL of `export -o` / `report --pdf` left `.NAME.XXXX.tmp.EXT` files for good (L6); a valid
+    246-byte output name failed because its temporary name passed NAME_MAX (L5) (explore-f)."""
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    target = tmp_path / "e.jsonl"
+    left = tmp_path / f".e.jsonl.tmp-{p.pid}-ab12cd.tmp.jsonl"
+    left.write_text("half")
+    alive = tmp_path / f".e.jsonl.tmp-{os.getpid()}-ef34gh.tmp.jsonl"
+    alive.write_text("being written")
+    mine = tmp_path / ".e.jsonl.mine"
+    mine.write_text("x")
+    with outputs.replacing(target) as tmp:
+        tmp.write_text("{}\n")
+    assert not left.exists() and alive.exists() and mine.exists() and target.read_text() == "{}\n"
+    long = tmp_path / ("a" * 240 + ".jsonl")
+    r = cli("export", "--db", str(db), "-o", str(long))
+    assert r.rc == 0 and long.is_file(), r.text
+
+
 def test_one_meaning_per_short_option():
     from stekker.cli import _register, app
     import typer

@@ -26,7 +26,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "stekker"
 # part -> layer; a part may import parts of its own layer or lower.
 LAYERS: dict[str, int] = {
     # shared leaves: no stage knowledge
-    "__init__": 0, "__main__": 6, "evidence": 0, "dates": 0, "countries": 0, "spf": 0, "text": 0, "safeyaml": 0, "outputs": 0,
+    "__init__": 0, "__main__": 6, "evidence": 0, "dates": 0, "countries": 0, "spf": 0, "text": 0, "safeyaml": 0, "outputs": 0, "workers": 0,
     # reference data and inputs
     "datadir": 1, "datasets": 1, "ipasn": 1, "targets": 1, "kb": 1,
     # the rendering toolkit (Jinja + CSP, NL/EN formatting, Chromium) for report, audit, web

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -465,3 +466,26 @@ def test_asns_registered_to_other_companies_are_not_attributed(kb):
     right = {20847: "previder", 29311: "solvinity", 8523: "basefarm", 25148: "basefarm", 15670: "odido"}
     assert {a: kb.provider_for_asn(a) for a in right} == right
     assert all(kb.asn_verified(a) for a in right)
+
+
+def test_a_kb_directory_is_read_like_every_user_file(tmp_path):
+    """`--kb DIR` is the user's: a file that is not UTF-8 is a KBError (it was a UnicodeDecodeError,
+    exit 4), a FIFO is refused at once (it hung in yaml.load) (exploratory test explore-f M12)."""
+    import shutil
+
+    from stekker import kb as kbmod
+
+    d = tmp_path / "kb"
+    shutil.copytree(kbmod.loading.DATA_DIR, d)
+    (d / "companies.yaml").write_bytes(b"\xff\xfe garbage")
+    with pytest.raises(kbmod.KBError, match=r"companies.yaml is not UTF-8 text"):
+        kbmod.load(d)
+    shutil.copy(kbmod.loading.DATA_DIR / "companies.yaml", d / "companies.yaml")
+    (d / "rules.yaml").unlink()
+    os.mkfifo(d / "rules.yaml")
+    with pytest.raises(kbmod.KBError, match=r"rules.yaml: is a named pipe"):
+        kbmod.load(d)
+    (d / "rules.yaml").unlink()
+    (d / "rules.yaml").write_text("[" * 100_000)
+    with pytest.raises(kbmod.KBError, match=r"rules.yaml: invalid YAML"):
+        kbmod.load(d)

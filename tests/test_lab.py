@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import ipaddress
 import itertools
+import os
 import shutil
 import subprocess
 import time
@@ -564,3 +565,47 @@ def test_cli_start_refuses_a_directory_of_the_users(tmp_path):
     assert res.exit_code == 2 and "not a lab directory" in res.output, res.output
     assert (d / "input.csv").read_text() == "domain,organisation\nmine.nl,Me\n"
     assert (d / "zones" / "keep.zone").read_text() == "my zone"
+
+
+def test_lab_stop_and_status_with_a_pids_file_that_is_not_stekkers(tmp_path):
+    """pids.json holding `[1, 2]` or `"x"` was an AttributeError (exit 4) in `lab stop` and `lab status`:
+    a message and exit 2 now (exploratory test explore-f M12)."""
+    from cli_util import cli
+
+    for text in ("[1, 2]", '"x"', '{"a": 5}', "{not json"):
+        (tmp_path / "pids.json").write_text(text)
+        for cmd in ("stop", "status"):
+            r = cli("lab", cmd, "--dir", str(tmp_path))
+            assert r.rc == 2 and "pids.json" in r.err and "internal error" not in r.err, (text, cmd, r.text)
+
+
+def test_cli_start_names_is_read_like_every_user_file(tmp_path):
+    """`lab start --names /dev/zero` ate memory without limit, a FIFO hung, a directory was exit 1:
+    each is refused with exit 2 before anything is written or started (explore-f M10)."""
+    from cli_util import cli
+
+    fifo = tmp_path / "fifo.csv"
+    os.mkfifo(fifo)
+    (tmp_path / "adir").mkdir()
+    for names, why in (("/dev/zero", "a device"), (fifo, "named pipe"), (tmp_path / "adir", "directory")):
+        d = tmp_path / "lab"
+        r = cli("lab", "start", "--dir", str(d), "--names", str(names), "--net", "127.254")
+        assert r.rc == 2 and "--names" in r.err and why in r.err, r.text
+        assert not d.exists()
+
+
+def test_a_build_cut_short_leaves_a_directory_the_next_start_takes(tmp_path):
+    """A `lab start` interrupted while it wrote input.csv, truth.jsonl and zones/ left a directory
+    without lab.json, which the next `lab start --dir` refused as the user's (explore-f M10)."""
+    from stekker.lab import Lab, LabSpec
+
+    def orgs():
+        raise KeyboardInterrupt
+        yield
+
+    d = tmp_path / "lab"
+    lab = Lab(LabSpec(orgs=orgs()), workdir=d, net="127.254")
+    lab._orgs = orgs
+    with pytest.raises(KeyboardInterrupt):
+        lab.build()
+    assert (d / "lab.json").is_file()  # the next start takes the directory as the lab's

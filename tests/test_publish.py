@@ -10,6 +10,7 @@ import dataclasses
 import html.parser
 import io
 import json
+import os
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -1370,3 +1371,151 @@ def test_a_service_none_has_is_named_in_its_categorys_words(built):
     m, t = built["model"], Text("en")
     assert m.org_provider("Gemeente Nergensland", "web", t) == ("absent", "no website (no address)")
     assert m.domain_provider("hostile2.nl", "mailbox", t) == ("absent", "no mail (no MX)")
+
+
+# ---------------------------------------------------------------------------
+# where the site is written (exploratory test explore-f M2, M3, M4)
+# ---------------------------------------------------------------------------
+
+
+def test_site_through_a_symlink_keeps_the_link_mode_and_empty_dirs(built, tmp_path):
+    """`site -o current` where current -> releases/v1: the site is written to releases/v1 and the
+    link stays (it became a real directory, leaving a hidden .current.old-* behind); the directory
+    keeps its mode (it was reset to 0755) and an empty directory the publisher made stays."""
+    site = built["site"]
+    rel = tmp_path / "releases" / "v1"
+    rel.parent.mkdir()
+    write_site(site, rel)
+    (tmp_path / "current").symlink_to("releases/v1")
+    (rel / "uploads" / "2026").mkdir(parents=True)
+    os.chmod(rel, 0o750)
+    (rel / "stale.txt").write_text("x")
+    stats = write_site(site, tmp_path / "current")
+    assert (tmp_path / "current").is_symlink() and os.readlink(tmp_path / "current") == "releases/v1"
+    assert (rel / MARKER).is_file() and (rel / "stale.txt").read_text() == "x"
+    assert (rel / "uploads" / "2026").is_dir() and "uploads/2026/" in stats.kept
+    assert os.stat(rel).st_mode & 0o777 == 0o750
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["current", "releases"]
+    assert sorted(p.name for p in rel.parent.iterdir()) == ["v1"]  # nothing hidden left beside it
+
+
+def test_site_on_a_mount_point_is_refused_before_rendering(built, tmp_path, monkeypatch):
+    """rename() cannot replace a mount point: it failed with "Device or resource busy" after
+    rendering the whole site; now it is refused first, with what to do."""
+    from stekker.outputs import OutputError
+    from stekker.publish.site import check_out_dir
+
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    real = os.path.ismount
+    monkeypatch.setattr(os.path, "ismount", lambda p: os.fspath(p) == os.fspath(mnt) or real(p))
+    with pytest.raises(OutputError, match="is a mount point.*give a directory in it"):
+        check_out_dir(mnt)
+    rendered = []
+    monkeypatch.setattr(built["site"], "paths", lambda: rendered.append(1) or [])
+    with pytest.raises(OutputError, match="mount point"):
+        write_site(built["site"], mnt)
+    assert not rendered and list(tmp_path.iterdir()) == [mnt]
+
+
+def test_site_cleans_up_what_a_killed_run_left(built, tmp_path):
+    """A run killed with SIGKILL leaves its hidden temporary directory (13 MB each); the next run
+    removes those of processes that are gone, and nothing else."""
+    import subprocess
+    import sys as _sys
+
+    from stekker.publish.site import TMP_MARKER, clean_stale
+
+    p = subprocess.Popen([_sys.executable, "-c", "pass"])
+    p.wait()
+    dead, alive = p.pid, os.getpid()
+    out = tmp_path / "s"
+    made = {}
+    for name, mark in ((f".s.tmp-{dead}-ab12", TMP_MARKER), (f".s.old-{dead}-cd34", MARKER),
+                       (f".s.tmp-{alive}-ef56", TMP_MARKER), (f".s.tmp-{dead}-nomark", None),
+                       (f".other.tmp-{dead}-gh78", TMP_MARKER)):
+        d = tmp_path / name
+        (d / "nl").mkdir(parents=True)
+        if mark:
+            (d / mark).write_text("x")
+        made[name] = d
+    assert sorted(clean_stale(out)) == [f".s.old-{dead}-cd34", f".s.tmp-{dead}-ab12"]
+    write_site(built["site"], out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["s", f".s.tmp-{alive}-ef56", f".s.tmp-{dead}-nomark", f".other.tmp-{dead}-gh78"])
+
+
+def test_site_with_a_long_name(built, tmp_path):
+    """A valid 250-byte directory name: the hidden temporary name must fit NAME_MAX too (L5)."""
+    out = tmp_path / ("a" * 250)
+    write_site(built["site"], out)
+    assert (out / MARKER).is_file()
+
+
+def test_pool_workers_die_with_the_parent_and_stop_quietly(tmp_path):
+    """The site's renderers and the judging of earlier scans: a SIGKILLed parent leaves no worker
+    (they outlived it and printed BrokenPipeError tracebacks), and the SIGTERM a pool ends its
+    workers with gives no traceback under the CLI's SIGTERM handler (explore-f M4)."""
+    import subprocess
+    import sys as _sys
+    import time as _time
+
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    code = (
+        "import os, signal, sys, time\n"
+        "sys.path.insert(0, %r)\n"
+        "from stekker.cli import _sigterm\n"
+        "signal.signal(signal.SIGTERM, _sigterm)\n"
+        "from stekker.publish import model as M\n"
+        "class Slow(M._EarlierJob):\n"
+        "    def run(self):\n"
+        "        time.sleep(30)\n"
+        "job = Slow(None, None, None, [1])\n"
+        "job.start(); time.sleep(0.5)\n"
+        "if sys.argv[1] == 'stop':\n"
+        "    job.stop(); print('stopped', flush=True)\n"
+        "else:\n"
+        "    print(*[p.pid for p in job._pool._pool], flush=True); time.sleep(30)\n" % src)
+    r = subprocess.run([_sys.executable, "-c", code, "stop"], capture_output=True, text=True, timeout=60)
+    assert r.stdout.strip() == "stopped" and "Traceback" not in r.stderr, r.stderr
+    p = subprocess.Popen([_sys.executable, "-c", code, "kill"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    pids = [int(x) for x in p.stdout.readline().split()]
+    assert pids
+    p.kill()
+    p.wait()
+    def running(pid: int) -> bool:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
+
+    deadline = _time.monotonic() + 5
+    while _time.monotonic() < deadline and any(running(x) for x in pids):
+        _time.sleep(0.05)
+    assert not [x for x in pids if running(x)]
+    assert "Traceback" not in p.stderr.read()
+
+
+def test_cli_site_geo_and_out_given_wrong_are_messages(built, tmp_path):
+    """--geo that does not exist was ignored (exit 0; L10); boundary files that are not UTF-8 or
+    nested 100000 deep, and an --out name that is not UTF-8, were exit 4 (explore-f M12)."""
+    from cli_util import cli
+
+    db = str(built["db"])
+    r = cli("site", "--db", db, "-o", str(tmp_path / "s1"), "--geo", str(tmp_path / "nonexist"), "-q")
+    assert r.rc == 2 and "--geo" in r.err and "no such directory" in r.err, r.text
+    from stekker.publish.geo import LIST_FILE, TOPO_FILE
+
+    for i, (topo, listing) in enumerate(((b"\xff\xfe{}", b"[]"), (b"[" * 100_000, b"[]"), (b"{}", b"[]"))):
+        g = tmp_path / f"geo{i}"
+        g.mkdir()
+        (g / TOPO_FILE).write_bytes(topo)
+        (g / LIST_FILE).write_bytes(listing)
+        r = cli("site", "--db", db, "-o", str(tmp_path / "s1"), "--geo", str(g), "-q")
+        assert r.rc == 2 and "--geo" in r.err and "internal error" not in r.err, r.text
+    r = cli("site", "--db", db, "-o", str(tmp_path / "s1"), "--geo", str(tmp_path / "geo0"), "-q")
+    assert not (tmp_path / "s1").exists()
+    r = cli("site", "--db", db, "-o", os.path.join(str(tmp_path), os.fsdecode(b"sd\xff")), "-q")
+    assert r.rc == 2 and "not UTF-8" in r.err, r.text

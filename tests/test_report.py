@@ -36,6 +36,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
 from dataclasses import replace
 
 import pytest
@@ -1402,3 +1403,29 @@ def test_domains_with_only_their_name_servers_are_counted(kb, pols):
     print_report(rep, "en", con)
     assert "Domains with no service besides their name servers" in con.export_text()
     assert "Domeinen zonder dienst naast hun nameservers" in render_html(rep, "nl")
+
+
+def test_parquet_to_a_name_that_is_not_utf8(rep, tmp_path):
+    """`report --parquet $'o/\\xff/r.parquet'` was a UnicodeEncodeError (exit 4): pyarrow took the path
+    as a URI; the html, csv and jsonl outputs of that name were written (explore-f M12)."""
+    import pyarrow.parquet as pq
+
+    d = tmp_path / os.fsdecode(b"\xff")
+    d.mkdir()
+    p = d / "r.parquet"
+    assert write_parquet(rep, str(p)) == 12
+    with open(p, "rb") as fh:
+        assert pq.read_table(fh).num_rows == 12
+
+
+def test_cli_csv_sep_is_checked_as_export_sep(cli, tmp_path):
+    """`report --csv-sep` took `"`, a newline, letters and digits and wrote a CSV that does not read
+    back (exit 0); `export --sep` refused them: one rule for both (explore-f M8)."""
+    _store_with_scan(tmp_path, _real_records())
+    db = str(tmp_path / "s.db")
+    for bad in ('"', "\n", "\r", "x", "7", ";;", "\x1b"):
+        res = cli("--db", db, "--as-of", "2026-01-01", "--csv", str(tmp_path / "r.csv"), "--csv-sep", bad)
+        assert res.exit_code == 2 and "--csv-sep must be one character" in res.output, (bad, res.output)
+        assert not (tmp_path / "r.csv").exists()
+    res = cli("--db", db, "--as-of", "2026-01-01", "--csv", str(tmp_path / "r.csv"), "--csv-sep", "tab")
+    assert res.exit_code == 0 and (tmp_path / "r.csv").read_text().startswith("domain\torganisations\t")

@@ -81,6 +81,22 @@ def _dir(data_dir: str | os.PathLike | None) -> Path:
     return Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
 
 
+def check_data_dir(data_dir: str | os.PathLike | None) -> Path:
+    """The data dir, refused (:class:`stekker.outputs.OutputError`) when stekker must not write into it:
+    not a directory, or holding a file of a name stekker writes there that is not stekker's own."""
+    from stekker.ipasn import DEFAULT_TABLE_FILE, AsnTable, AsnTableError
+    from stekker.outputs import check_data_dir as check
+
+    def is_table(path: Path) -> bool:
+        try:
+            return "cache_format" in AsnTable.read_info(path)
+        except (OSError, AsnTableError, ValueError):
+            return False
+
+    return check(_dir(data_dir), manifest_name=MANIFEST, table_name=DEFAULT_TABLE_FILE,
+                 downloads=FILENAMES.values(), is_table=is_table)
+
+
 def _iso(ts: float | None = None) -> str:
     return datetime.fromtimestamp(time.time() if ts is None else ts, timezone.utc).replace(microsecond=0).isoformat()
 
@@ -136,7 +152,7 @@ def register_table(data_dir: str | os.PathLike | None, table: Any) -> dict[str, 
     of ``data_dir`` and record it in the manifest."""
     from stekker.ipasn import DEFAULT_TABLE_FILE
 
-    d = _dir(data_dir)
+    d = check_data_dir(data_dir)
     path = table.save(d / DEFAULT_TABLE_FILE)
     info = table.info
     return record(d, TABLE_NAME, source=info.get("source"), version=info.get("version"),
@@ -383,7 +399,7 @@ def update(data_dir: str | os.PathLike | None = None, sources: Mapping[str, str]
     rebuilt.  Failures never remove what is there; they are reported in
     ``report.errors`` as "cannot reach HOST: REASON; stekker keeps using ...".
     """
-    d = _dir(data_dir)
+    d = check_data_dir(data_dir)
     d.mkdir(parents=True, exist_ok=True)
     sources = dict(DEFAULT_SOURCES if sources is None else sources)
     manifest = read_manifest(d)

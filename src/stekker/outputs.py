@@ -23,7 +23,7 @@ import re
 import tempfile
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -281,13 +281,53 @@ def check_output(path: str | os.PathLike, kind: str, *, option: str = "output", 
 
 
 # ------------------------------------------------------------------ writing
+TMP_ROOM = 100  # bytes of the output's name in its temporary name: the whole fits NAME_MAX (255)
+
+
+def _tmp_prefix(p: Path) -> str:
+    return "." + os.fsdecode(os.fsencode(p.name)[:TMP_ROOM]) + ".tmp-"
+
+
+def _pid_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, OverflowError):
+        return False  # another user's process, or cannot say
+    return False
+
+
+def clean_stale_temporaries(path: str | os.PathLike) -> list[str]:
+    """Remove the temporary files :func:`replacing` left beside ``path`` in runs killed outright
+    (SIGKILL: no ``finally`` runs): ``.NAME.tmp-PID-XXXX.tmp.EXT`` of a process that no longer
+    runs. Returns their names."""
+    p = Path(path).expanduser()
+    rx = re.compile(re.escape(_tmp_prefix(p)) + r"(\d{1,10})-[A-Za-z0-9_]+\.tmp" + re.escape(p.suffix[:20]) + "$")
+    gone = []
+    try:
+        entries = list(os.scandir(p.parent))
+    except OSError:
+        return gone
+    for e in entries:
+        m = rx.match(e.name)
+        if m and e.is_file(follow_symlinks=False) and _pid_gone(int(m.group(1))):
+            with contextlib.suppress(OSError):
+                os.unlink(e.path)
+                gone.append(e.name)
+    return gone
+
+
 @contextlib.contextmanager
 def replacing(path: str | os.PathLike) -> Iterator[Path]:
     """A temporary path beside ``path``; on success it is renamed to ``path``
     (atomically, keeping an existing file's permissions), on failure removed.
-    ``path`` itself is never opened for writing."""
+    ``path`` itself is never opened for writing. Temporaries of killed runs are
+    removed first (:func:`clean_stale_temporaries`)."""
     p = Path(path).expanduser()
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp" + p.suffix, dir=str(p.parent))
+    clean_stale_temporaries(p)
+    fd, tmp = tempfile.mkstemp(prefix=f"{_tmp_prefix(p)}{os.getpid()}-", suffix=".tmp" + p.suffix[:20],
+                               dir=str(p.parent))
     os.close(fd)
     t = Path(tmp)
     try:
@@ -318,3 +358,62 @@ def write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> N
         # the text's own line ends, on Windows too (a stamped file's hash is of this text; a user's CRLF
         # file extended in place stays CRLF)
         tmp.write_text(text, encoding=encoding, newline="")
+
+
+# ------------------------------------------------------------------ the data dir
+# The files stekker writes into a data dir (`data import`, `data update`; stekker.datasets): an existing
+# one is replaced only when it is stekker's own - its manifest, its table, or a download its manifest
+# records. A user's own file of that name (`--data-dir .`, `--data-dir ~/Downloads`) is never touched.
+# (The names are stekker.datasets': datasets.check_data_dir passes them.)
+
+
+def _data_manifest(path: Path) -> Optional[dict]:
+    """The manifest stekker wrote at ``path`` ({"format": 1, "datasets": {...}}), else None."""
+    try:
+        if path.stat().st_size > 16 * 1024 * 1024:
+            return None
+        doc = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    if isinstance(doc, dict) and isinstance(doc.get("format"), int) and isinstance(doc.get("datasets"), dict) \
+            and set(doc) <= {"format", "datasets"}:
+        return doc
+    return None
+
+
+def check_data_dir(path: str | os.PathLike, *, manifest_name: str, table_name: str, downloads: Iterable[str],
+                   is_table: Callable[[Path], bool], option: str = "--data-dir") -> Path:
+    """Refuse a data dir that stekker must not write into: not a directory, or holding a file of a
+    name stekker writes there that is not stekker's own (see above; ``is_table`` recognises stekker's
+    table); returns the path. A directory
+    that does not exist yet is fine (it is made)."""
+    p = Path(path).expanduser()
+    shown = str(path)
+    if p.exists() or p.is_symlink():
+        if not p.is_dir():
+            raise OutputError(f"{option} {shown} is not a directory; give the directory stekker keeps its "
+                              "reference data in (it is made when it does not exist)")
+    else:
+        return p
+    mine = f"; choose another {option} (a directory of stekker's own), or move the file away"
+    manifest = None
+    m = p / manifest_name
+    if m.exists() or m.is_symlink():
+        manifest = _data_manifest(m) if m.is_file() else None
+        if manifest is None:
+            raise OutputError(f"{option} {shown} holds a {manifest_name} that is not stekker's data manifest; "
+                              "stekker would replace it" + mine)
+    t = p / table_name
+    if (t.exists() or t.is_symlink()) and not (t.is_file() and is_table(t)):
+        raise OutputError(f"{option} {shown} holds a {table_name} that is not an IP-to-ASN table stekker "
+                          "wrote; stekker would replace it" + mine)
+    recorded = set()
+    for e in (manifest or {}).get("datasets", {}).values():
+        if isinstance(e, dict) and isinstance(e.get("path"), str):
+            recorded.add(Path(e["path"]).name)
+    for name in downloads:
+        f = p / name
+        if (f.exists() or f.is_symlink()) and not (f.is_file() and name in recorded):
+            raise OutputError(f"{option} {shown} holds a {name} that stekker did not download (its manifest "
+                              "does not record it); stekker would replace it" + mine)
+    return p

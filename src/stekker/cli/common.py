@@ -71,6 +71,16 @@ def as_of_day(text: Any) -> Any:
     return day
 
 
+def csv_separator(value: str, option: str) -> str:
+    """The CSV separator of ``--sep`` / ``--csv-sep``: one character (``tab`` or ``\\t`` for a tab) that
+    a CSV reader can tell from the data: not a quote, a line break, a letter or a digit (the file
+    would not read back), nor another control character."""
+    sep = "\t" if value in ("\\t", "tab") else value
+    if len(sep) != 1 or sep in ('"', "\r", "\n") or sep.isalnum() or (not sep.isprintable() and sep != "\t"):
+        raise fail(f"{option} must be one character such as , or ; or tab (not a letter, digit, quote or line break)")
+    return sep
+
+
 def load_kb() -> Any:
     """The shipped knowledge base; a broken one is ``error: knowledge base: ...``, exit 2."""
     from stekker import kb as _kb

@@ -99,6 +99,7 @@ def _import(files: List[Path], format: str, name: Optional[str], version: Option
     from stekker import datasets
     from stekker.ipasn import AsnTable, AsnTableError
 
+    datasets.check_data_dir(data_dir)  # before reading a large file: a user's own files there stay (exit 2)
     try:
         table = AsnTable.from_files(files, format=format, name=name, version=version,
                                     source=", ".join(str(f.resolve()) for f in files))

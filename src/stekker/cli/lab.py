@@ -81,7 +81,13 @@ def start(
              "would overwrite input.csv and replace zones/ there; choose a new or empty directory "
              "(nothing was touched)", err=True)
         raise typer.Exit(2)
-    name_iter = profiles.read_names(names) if names else None
+    from stekker.safeyaml import UserFileError
+
+    try:
+        name_iter = profiles.read_names(names) if names else None
+    except UserFileError as exc:
+        echo(f"error: --names {names}: {exc}", err=True)
+        raise typer.Exit(2)
     spec = LabSpec(orgs=profiles.generate(orgs, seed=seed, names=name_iter), with_faults=faults, org_tiers=tiers,
                    fault_mix=FaultMix(lame_timeout, lame_refused, nonexistent), resolver_profile=resolver_profile)
     lab = Lab(spec, workdir=dir, net=net)
@@ -118,6 +124,7 @@ def stop(dir: Path = typer.Option(Path(".lab"), "--dir", help="Work directory of
     from stekker.lab import Lab
 
     meta = _meta(dir)
+    _check_pids(dir)
     stopped = Lab(workdir=dir, net=meta.get("net", "127.77")).stop()
     echo("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
 
@@ -131,6 +138,7 @@ def status(dir: Path = typer.Option(Path(".lab"), "--dir", help="Work directory 
     from stekker.lab import procs
 
     meta = _meta(dir)
+    _check_pids(dir)
     pids = procs.read_pids(dir)
     if not pids:
         echo(f"lab in {dir}: not running")
@@ -143,6 +151,18 @@ def status(dir: Path = typer.Option(Path(".lab"), "--dir", help="Work directory 
     echo(f"resolver: {meta.get('resolver', '?')}  organisations: {meta.get('counts', {}).get('orgs', '?')}")
     if not ok:
         raise typer.Exit(1)
+
+
+def _check_pids(dir: Path) -> None:
+    """A pids.json that is not stekker's record of processes (hand-edited, damaged) is exit 2: which
+    servers run cannot be told from it (lab stop signals only processes it recorded)."""
+    from stekker.lab import procs
+
+    why = procs.pids_problem(dir)
+    if why:
+        echo(f"error: {why}; stekker cannot tell which lab servers run (look for knotd and unbound with ps, "
+             "stop them, and remove the file)", err=True)
+        raise typer.Exit(2)
 
 
 def _meta(dir: Path) -> dict:

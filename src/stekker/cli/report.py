@@ -8,7 +8,7 @@ from typing import List, Optional, Tuple
 import typer
 
 from stekker.cli import app, echo
-from stekker.cli.common import as_of_day, db_option, load_kb, open_store, read_explanations
+from stekker.cli.common import as_of_day, csv_separator, db_option, load_kb, open_store, read_explanations
 from stekker.cli.common import fail as _err
 
 
@@ -91,10 +91,7 @@ def report(
                              others=[o for k, (o, _) in outs.items() if k != opt])
     except OutputError as exc:
         raise _err(str(exc))
-    if csv_sep in ("\\t", "tab"):
-        csv_sep = "\t"
-    if len(csv_sep) != 1:
-        raise _err("--csv-sep must be one character, e.g. ';'")
+    csv_sep = csv_separator(csv_sep, "--csv-sep")
     day = as_of_day(as_of)
     try:
         cfg = load_policies(policies_file) if policies_file else load_policies()

@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from stekker.cli import app, echo
-from stekker.cli.common import as_of_day, db_option, display_db, fail, open_store
+from stekker.cli.common import as_of_day, csv_separator, db_option, display_db, fail, open_store
 from stekker.dates import scan_day
 
 
@@ -243,10 +243,7 @@ def export(
 
     if format not in ("jsonl", "csv"):
         raise fail("--format must be jsonl or csv")
-    if sep in ("\\t", "tab"):
-        sep = "\t"
-    if len(sep) != 1 or sep in ('"', "\r", "\n") or sep.isalnum():
-        raise fail("--sep must be one character such as , or ; (not a letter, digit or quote)")
+    sep = csv_separator(sep, "--sep")
     if output is not None and str(output) != "-":
         try:
             check_output(output, f"export-{format}", option="--output", db=db, force=force)

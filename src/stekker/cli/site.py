@@ -48,6 +48,32 @@ NO_CONTEST = ("warning: no --contest-email or --contest-url: the site names no a
               "so no one can contest a label from it (its pages say so, and so does its methods page)")
 
 
+def _check_geo(geo: Optional[Path]) -> None:
+    """``--geo DIR`` must be a directory holding the two boundary files (a wrong one was ignored)."""
+    if geo is None:
+        return
+    from stekker.publish.geo import LIST_FILE, TOPO_FILE, geo_dir
+
+    if not geo.expanduser().is_dir():
+        raise _err(f"--geo {geo}: no such directory (it holds {TOPO_FILE} and {LIST_FILE})")
+    if geo_dir(geo) is None:
+        raise _err(f"--geo {geo} does not hold {TOPO_FILE} and {LIST_FILE}")
+
+
+def _site_of(model, geo: Optional[Path]):  # noqa: ANN001, ANN202
+    """The site's pages, with the map's boundaries read now: unreadable ones are exit 2, not a crash
+    in the middle of rendering."""
+    from stekker.publish.geo import GeoError
+    from stekker.publish.pages import Site
+
+    s = Site(model, geo)
+    try:
+        s.prepare()
+    except GeoError as exc:
+        raise _err(f"--geo: {exc}" if geo is not None else f"$STEKKER_GEO_DIR: {exc}")
+    return s
+
+
 @app.command()
 def site(
     out: Path = typer.Option(..., "--output", "--out", "-o", help="Directory to write the site into (new, empty, or a site "
@@ -85,15 +111,15 @@ def site(
       stekker site --out site/ --contest-email fouten@example.org --explanations toelichting.yaml
     """
     from stekker.outputs import OutputError
-    from stekker.publish.pages import Site
     from stekker.publish.site import check_out_dir, default_workers, write_site
 
     try:
         check_out_dir(out, db)
     except OutputError as exc:
         raise _err(str(exc))
+    _check_geo(geo)
     model = _model(db, scan, explanations, contest_url, contest_email, history, publisher, licence)
-    s = Site(model, geo)
+    s = _site_of(model, geo)
     say = (lambda m: None) if quiet else (lambda m: echo(m, err=True))
     try:
         stats = write_site(s, out, progress=lambda n: say(f"  {n} files…"),
@@ -139,7 +165,6 @@ def serve(
 
       stekker serve --db stekker.db --port 8080
     """
-    from stekker.publish.pages import Site
     from stekker.publish.serve import create_app
 
     import socket
@@ -152,6 +177,7 @@ def serve(
             sk.bind(infos[0][4])
     except (OSError, IndexError) as exc:
         raise _err(f"cannot listen on {host}:{port}: {getattr(exc, 'strerror', None) or exc}")
+    _check_geo(geo)
     model = _model(db, scan, explanations, contest_url, contest_email, history)
     if not model.contesting():
         echo("warning: no --contest-email or --contest-url: the pages name no address for reporting an error, so no "
@@ -159,7 +185,7 @@ def serve(
     if model.scan.get("state") not in (None, "finished"):
         echo(f"warning: scan {model.scan.get('scan_id')} is {model.scan.get('state')}: the pages show a partial "
              "result (and say so in their summary)", err=True)
-    app_ = create_app(Site(model, geo))
+    app_ = create_app(_site_of(model, geo))
     import uvicorn
 
     echo(f"serving scan {model.scan['scan_id']} on http://{host}:{port}/ (Ctrl-C stops)", err=True)

@@ -490,17 +490,10 @@ def _db_spec(store) -> str:
     return url.render_as_string(hide_password=False)
 
 
-def _die_with_parent() -> None:
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
-    except (OSError, AttributeError):
-        pass
-
-
 def _worker(db: str, scan_id: int, k: int, n: int, resolvers, config: TransportConfig, opts: RunOptions, q) -> None:
-    _die_with_parent()
+    from stekker.workers import die_with_parent
+
+    die_with_parent()
     from stekker.store import Store
 
     try:

@@ -37,11 +37,22 @@ for _ch in "tTfF":
 
 
 def _read_yaml(path: Path) -> dict:
+    # a --kb directory is the user's: read like every user file (bounded, a regular file, UTF-8), so a
+    # FIFO does not hang and a file that is not text is a message, not a crash (explore-f M12)
+    from stekker.safeyaml import UserFileError, YAMLInputError, decode, read_user_file
+
     try:
-        with path.open("r", encoding="utf-8") as fh:
-            data = yaml.load(fh, Loader=_Loader)  # noqa: S506 (safe loader subclass)
+        text = decode(read_user_file(path), str(path))
+    except UserFileError as exc:
+        raise KBError(f"{path}: {exc}") from None
+    except YAMLInputError as exc:
+        raise KBError(str(exc)) from None
+    try:
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 (safe loader subclass)
     except yaml.YAMLError as exc:
         raise KBError(f"{path}: invalid YAML: {exc}") from exc
+    except RecursionError:
+        raise KBError(f"{path}: invalid YAML: nested too deeply") from None
     if not isinstance(data, dict):
         raise KBError(f"{path}: expected a mapping at the top level")
     return data

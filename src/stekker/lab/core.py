@@ -87,6 +87,9 @@ class Lab:
         for sub in ("zones", "run"):
             shutil.rmtree(self.workdir / sub, ignore_errors=True)
         self.workdir.mkdir(parents=True, exist_ok=True)
+        # the directory is the lab's from the first file on: a build cut short (Ctrl-C) leaves it
+        # reusable by the next `lab start --dir` (it refused a directory without lab.json)
+        (self.workdir / "lab.json").write_text(json.dumps({"net": self.net, "building": True}), encoding="utf-8")
         b = Builder(self.workdir, self.net, self.spec.org_tiers)
         for org in self._orgs():
             b.add_org(org)

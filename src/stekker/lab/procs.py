@@ -137,14 +137,32 @@ def spawn(workdir: Path, name: str, argv: list[str]) -> int:
     return proc.pid
 
 
-def read_pids(workdir: Path) -> dict:
+def _load_pids(workdir: Path) -> tuple[dict, str | None]:
+    """(the entries of ``<workdir>/pids.json`` that are process records, what is wrong with the file)."""
     p = Path(workdir) / "pids.json"
     if not p.exists():
-        return {}
+        return {}, None
     try:
-        return json.loads(p.read_text(encoding="utf-8"))
-    except ValueError:
-        return {}
+        doc = json.loads(p.read_bytes().decode("utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        return {}, f"cannot be read ({getattr(exc, 'strerror', None) or type(exc).__name__})"
+    if not isinstance(doc, dict):
+        return {}, "is not the record of processes stekker writes (a JSON object)"
+    good = {str(k): v for k, v in doc.items() if isinstance(v, dict) and isinstance(v.get("pid"), int)}
+    bad = sorted(str(k) for k in doc if str(k) not in good)
+    return good, (f"holds entries that are not process records: {', '.join(bad[:5])}" if bad else None)
+
+
+def read_pids(workdir: Path) -> dict:
+    """name -> {"pid", "argv"} of ``<workdir>/pids.json``; what is not such a record is left out
+    (:func:`pids_problem` says so)."""
+    return _load_pids(workdir)[0]
+
+
+def pids_problem(workdir: Path) -> str | None:
+    """What is wrong with ``<workdir>/pids.json`` (hand-edited, damaged), or None."""
+    why = _load_pids(workdir)[1]
+    return f"{Path(workdir) / 'pids.json'} {why}" if why else None
 
 
 def write_pids(workdir: Path, pids: dict) -> None:

@@ -238,10 +238,25 @@ def generate(n: int, seed: int = 1, names: Iterable[str | tuple] | None = None) 
 _DOMAIN_COLS = ("domain", "domain name", "name")
 
 
+NAMES_MAX_BYTES = 64 * 1024 * 1024
+
+
 def read_names(path: str | Path) -> Iterator[tuple[str, str, str]]:
     """Read ``(domain, organisation, sector)`` from a CSV like those in
-    ../shared/data/domains (a header with a domain column, or domain first)."""
-    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+    ../shared/data/domains (a header with a domain column, or domain first).
+    The file is read now, like every user file (:func:`stekker.safeyaml.read_user_file`: a
+    regular file of at most 64 MiB; ``/dev/zero`` or a FIFO is refused, UserFileError), and
+    parsed as the names are taken."""
+    from stekker.safeyaml import read_user_file
+
+    text = read_user_file(path, NAMES_MAX_BYTES).decode("utf-8", errors="replace")
+    return _names(text)
+
+
+def _names(text: str) -> Iterator[tuple[str, str, str]]:
+    import io
+
+    with io.StringIO(text, newline="") as fh:
         rows = csv.reader(fh)
         first = next(rows, None)
         if first is None:

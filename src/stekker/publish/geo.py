@@ -118,10 +118,43 @@ def _polygons(geom: dict[str, Any]) -> list[list[list[int]]]:
     return []
 
 
+class GeoError(ValueError):
+    """Boundary files that cannot be read or are not of the mxmap.it layout; the message says which."""
+
+
+MAX_GEO_BYTES = 64 * 1024 * 1024
+
+
+def _read_json(path: Path) -> Any:
+    from stekker.safeyaml import UserFileError, read_user_file
+
+    try:
+        data = read_user_file(path, MAX_GEO_BYTES)  # a user's file: bounded, no FIFO or device
+        return json.loads(data.decode("utf-8-sig"))
+    except UserFileError as exc:
+        raise GeoError(f"{path}: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise GeoError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except RecursionError:
+        raise GeoError(f"{path}: not boundary data (JSON nested too deeply)") from None
+    except ValueError as exc:
+        raise GeoError(f"{path}: not valid JSON ({exc})") from None
+
+
 def load_map(directory: Path) -> "GeoMap":
-    """Municipalities with their projected SVG paths."""
-    topo = json.loads((directory / TOPO_FILE).read_text("utf-8"))
-    listing = json.loads((directory / LIST_FILE).read_text("utf-8"))
+    """Municipalities with their projected SVG paths (:class:`GeoError` when the files cannot be read
+    or are not of the layout above)."""
+    topo = _read_json(directory / TOPO_FILE)
+    listing = _read_json(directory / LIST_FILE)
+    try:
+        return _load_map(topo, listing)
+    except (KeyError, IndexError, TypeError, AttributeError, ValueError, StopIteration, ZeroDivisionError,
+            RecursionError, OverflowError) as exc:
+        raise GeoError(f"{directory}: {TOPO_FILE} and {LIST_FILE} are not mxmap.it boundary data "
+                       f"({type(exc).__name__}: {str(exc)[:200]})") from None
+
+
+def _load_map(topo: Any, listing: Any) -> "GeoMap":
     arcs = decode_arcs(topo)
     obj = next(iter(topo["objects"].values()))
     geoms = obj.get("geometries") or []

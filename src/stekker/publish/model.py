@@ -1293,9 +1293,6 @@ _JOB: "_EarlierJob | None" = None  # the job a forked judging process runs (inhe
 
 
 def _run_job() -> Any:
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     assert _JOB is not None
     try:
         _JOB.store.engine.dispose(close=False)  # the parent's connections stay the parent's
@@ -1335,10 +1332,16 @@ class _EarlierJob:
     def start(self) -> Any:
         global _JOB
         import multiprocessing
+        import os
+
+        from stekker.workers import quiet_pool_worker
 
         _JOB = self
         try:
-            self._pool = multiprocessing.get_context("fork").Pool(1)
+            # Ctrl-C is the parent's; the SIGTERM of stop() ends the worker silently (the CLI's handler,
+            # inherited by fork, made it a KeyboardInterrupt traceback); it dies with the parent
+            self._pool = multiprocessing.get_context("fork").Pool(1, initializer=quiet_pool_worker,
+                                                                  initargs=(os.getpid(),))
         finally:
             _JOB = None
         return self._pool.apply_async(_run_job)

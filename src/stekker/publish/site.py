@@ -10,6 +10,15 @@ the old site is removed only after the swap.  Files the publisher added to a
 site stekker wrote (a ``.htaccess``, ``robots.txt``, a logo) are not in its
 list of written files (:data:`MANIFEST`) and are carried into the new site;
 one standing where the new site writes a file stops the run, nothing changed.
+Empty directories the publisher added (an ``uploads/``) are carried too, and the
+directory keeps its permissions (a site kept 0750 stays 0750).
+
+``--out`` may be a symlink to a site (``current -> releases/v1``): the site is
+written where it points and the link stays. A mount point cannot be replaced
+by rename, so it is refused before anything is rendered (give a directory in
+it). A run killed outright (SIGKILL, power loss) leaves its hidden temporary
+directory beside the site; the next run removes those of processes that are
+gone.
 """
 
 from __future__ import annotations
@@ -48,6 +57,15 @@ _OWN_TOP = ("nl/", "en/", "api/", "data/", "static/")
 _OWN_FILES = {"index.html", "404.html", MARKER, MANIFEST}
 
 
+def _empty_dirs(root: Path) -> set[str]:
+    """Relative paths (POSIX) of the directories under ``root`` that hold nothing at all."""
+    out = set()
+    for d, dirs, names in os.walk(root):
+        if not dirs and not names and d != str(root):
+            out.add(os.path.relpath(d, root).replace(os.sep, "/"))
+    return out
+
+
 def _added_by_user(out: Path) -> set[str]:
     """Files in a site stekker wrote that it did not write."""
     try:
@@ -66,11 +84,26 @@ class SiteStats:
     kept: tuple[str, ...] = ()  # files the publisher had added, carried into the new site
 
 
+def _target(out: str | os.PathLike) -> Path:
+    """The directory the site is written to: ``out``, or where it points when it is a symlink (the
+    link is the publisher's: it stays, and what it points to is replaced)."""
+    p = Path(out).expanduser()
+    return Path(os.path.realpath(p)) if p.is_symlink() else p
+
+
 def check_out_dir(out: str | os.PathLike, db: str | None = None) -> Path:
-    """Refuse an output directory that holds something stekker did not write."""
+    """Refuse an output directory that holds something stekker did not write, or that cannot be
+    replaced (a mount point); returns the directory written to (see :func:`_target`)."""
     from stekker.outputs import db_files
 
-    p = Path(out).expanduser()
+    try:
+        str(out).encode("utf-8")
+    except UnicodeError:
+        raise OutputError(f"--out {os.fsencode(os.fspath(out))!r}: a name that is not UTF-8 text; "
+                          "choose a name of readable characters") from None
+    p = _target(out)
+    if Path(out).expanduser().is_symlink() and not p.parent.is_dir():
+        raise OutputError(f"--out {out} is a symlink to {p}, and directory {p.parent} does not exist")
     for d in db_files(db):
         if p.exists() and d.exists() and os.path.samefile(p, d):
             raise OutputError(f"--out {out} is the database; choose a directory")
@@ -78,6 +111,10 @@ def check_out_dir(out: str | os.PathLike, db: str | None = None) -> Path:
         raise OutputError(f"--out {out} exists and is not a directory; choose a new directory name")
     if not p.parent.is_dir():
         raise OutputError(f"--out {out}: directory {p.parent} does not exist")
+    if p.is_dir() and os.path.ismount(p):
+        raise OutputError(f"--out {out} is a mount point: stekker writes a site beside its directory and swaps "
+                          "it in (so a half-written site is never served), which cannot replace a mount "
+                          f"point; give a directory in it (e.g. {out}/site) and serve that")
     if p.is_dir() and any(p.iterdir()) and not (p / MARKER).is_file():
         raise OutputError(f"--out {out} is not empty and is not a site stekker wrote; "
                           "choose a new or empty directory (nothing in it was touched)")
@@ -131,15 +168,6 @@ def _write_paths(site: Site, tmp: Path, paths: list[str]) -> tuple[int, int, int
     return files, size, pages
 
 
-def _quiet_worker() -> None:
-    """Workers leave Ctrl-C to the parent (which stops them) and end
-    silently on the SIGTERM the pool sends at its end."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
 def _worker(paths: list[str]) -> tuple[int, int, int]:
     assert _SITE is not None and _TMP is not None
     return _write_paths(_SITE, _TMP, paths)
@@ -154,20 +182,78 @@ def default_workers() -> int:
     return max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
 
+TMP_TAG, OLD_TAG = "tmp", "old"  # .NAME.tmp-PID-XXXX (being written), .NAME.old-PID-XXXX (the site replaced)
+TMP_MARKER = ".stekker-site-tmp"  # in a temporary directory from the start: only such ones are cleaned up
+NAME_ROOM = 100  # bytes of the site's name in a hidden name (NAME_MAX is 255)
+
+
+def _hidden_prefix(out: Path) -> str:
+    name = os.fsencode(out.name)[:NAME_ROOM]
+    return "." + os.fsdecode(name) + "."
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # someone else's process, or cannot say: leave its directory
+    return True
+
+
+def clean_stale(out: str | os.PathLike) -> list[str]:
+    """Remove the hidden directories beside ``out`` left by site runs killed outright (SIGKILL):
+    a temporary site (``.NAME.tmp-PID-*``, holding :data:`TMP_MARKER`) or a replaced one
+    (``.NAME.old-PID-*``, holding :data:`MARKER`) of a process that no longer runs. Returns their names."""
+    import re
+
+    out = Path(out)
+    prefix = _hidden_prefix(out)
+    rx = re.compile(re.escape(prefix) + r"(tmp|old)-(\d{1,10})-[A-Za-z0-9_]+$")
+    gone = []
+    try:
+        entries = list(os.scandir(out.parent))
+    except OSError:
+        return gone
+    for e in entries:
+        m = rx.match(e.name)
+        if not m or not e.is_dir(follow_symlinks=False) or _pid_alive(int(m.group(2))):
+            continue
+        mark = TMP_MARKER if m.group(1) == TMP_TAG else MARKER
+        if not os.path.isfile(os.path.join(e.path, mark)):
+            continue  # not one stekker left
+        shutil.rmtree(e.path, ignore_errors=True)
+        gone.append(e.name)
+    return gone
+
+
+def _umask() -> int:
+    m = os.umask(0)
+    os.umask(m)
+    return m
+
+
 def write_site(site: Site, out: str | os.PathLike, progress: Callable[[int], None] | None = None,
                workers: int = 1) -> SiteStats:
     """Write the whole site; ``workers`` > 1 renders in that many forked
     processes (they share the judged scan copy-on-write)."""
     global _SITE, _TMP
     start = time.monotonic()
-    out = Path(out).expanduser()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=str(out.parent)))
+    shown = out
+    out = check_out_dir(out)
+    clean_stale(out)
+    prefix = _hidden_prefix(out)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{prefix}{TMP_TAG}-{os.getpid()}-", dir=str(out.parent)))
     files = size = pages = 0
     try:
+        (tmp / TMP_MARKER).write_text(str(os.getpid()), "utf-8")
         paths = list(site.paths())
         chunks = [[p] for p in WHOLE_SCAN] + [paths[i:i + CHUNK] for i in range(0, len(paths), CHUNK)]
         if workers > 1 and len(chunks) > 1:
             import multiprocessing
+
+            from stekker.workers import quiet_pool_worker
 
             site.prepare()
             _SITE, _TMP = site, tmp
@@ -177,7 +263,8 @@ def write_site(site: Site, out: str | os.PathLike, progress: Callable[[int], Non
             gc.collect()
             gc.freeze()
             try:
-                with multiprocessing.get_context("fork").Pool(workers, initializer=_quiet_worker) as pool:
+                with multiprocessing.get_context("fork").Pool(workers, initializer=quiet_pool_worker,
+                                                              initargs=(os.getpid(),)) as pool:
                     for f, b, p in pool.imap_unordered(_worker, chunks):
                         files, size, pages = files + f, size + b, pages + p
                         if progress and files // 2000 != (files - f) // 2000:
@@ -191,28 +278,33 @@ def write_site(site: Site, out: str | os.PathLike, progress: Callable[[int], Non
                 files, size, pages = files + f, size + b, pages + p
                 if progress and files // 2000 != (files - f) // 2000:
                     progress(files)
+        (tmp / TMP_MARKER).unlink()
         written = _tree(tmp)
         kept = sorted(_added_by_user(out)) if out.is_dir() else []
-        clash = [k for k in kept if k in written]
+        empty = [d for d in sorted(_empty_dirs(out)) if not (tmp / d).is_dir()] if out.is_dir() else []
+        clash = [k for k in kept + empty if k in written]
         if clash:
-            raise OutputError(f"--out {out}: file(s) you added stand where the new site writes: "
+            raise OutputError(f"--out {shown}: file(s) you added stand where the new site writes: "
                               f"{', '.join(clash[:5])}; move them (nothing was changed)")
         for rel in kept:
             dst = tmp / rel
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(out / rel, dst, follow_symlinks=False)
+        for rel in empty:  # an empty directory the publisher made (an uploads/)
+            (tmp / rel).mkdir(parents=True, exist_ok=True)
+            shutil.copystat(out / rel, tmp / rel, follow_symlinks=False)
         (tmp / MANIFEST).write_text("".join(f"{x}\n" for x in sorted(written)), "utf-8")
         (tmp / MARKER).write_text(json.dumps({"generator": "stekker site", "scan": site.m.scan["scan_id"],
                                               "files": files}), "utf-8")
-        os.chmod(tmp, 0o755)
+        os.chmod(tmp, out.stat().st_mode & 0o7777 if out.is_dir() else 0o777 & ~_umask())
         old = None
         if out.exists():
-            old = out.parent / f".{out.name}.old-{os.getpid()}-{int(time.time())}"
-            os.replace(out, old)
+            old = Path(tempfile.mkdtemp(prefix=f"{prefix}{OLD_TAG}-{os.getpid()}-", dir=str(out.parent)))
+            os.replace(out, old)  # (onto the empty directory just made: a name no one else has)
         os.replace(tmp, out)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return SiteStats(files, size, pages, time.monotonic() - start, tuple(kept))
+    return SiteStats(files, size, pages, time.monotonic() - start, tuple(kept) + tuple(f"{d}/" for d in empty))

@@ -335,5 +335,7 @@ def write_parquet(report: Report, path: str, lang: str = "en") -> int:
             # per policy: the finding its yes/no column states (the CSV column names)
             b"stekker.findings": json.dumps(finding_labels(report, lang), ensure_ascii=False).encode()}
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta})
-    pq.write_table(table, path)
+    # into a file opened here: pyarrow reads a path as a URI (and cannot encode a name that is not UTF-8)
+    with open(path, "wb") as fh:
+        pq.write_table(table, fh)
     return len(rows)
