@@ -991,3 +991,18 @@ def test_an_ascii_only_terminal_gets_escapes_not_an_internal_error(tmp_path):
                        timeout=120)
     assert r.returncode == 0, r.stderr
     assert b"M\\xfcnchen" in r.stdout and b"Traceback" not in r.stderr
+
+
+def test_an_empty_user_file_is_not_made_a_database(tmp_path):
+    """Explore-f L12: `scan ... --db notes.txt` on an empty file of the user's
+    turned it into a 64 KB SQLite database.  An empty file is taken only when
+    its name says database (`touch stekker.db`)."""
+    notes = tmp_path / "notes.txt"
+    notes.write_bytes(b"")
+    with pytest.raises(StoreError, match="is an empty file, not a database"):
+        Store.open(str(notes))
+    assert notes.read_bytes() == b""
+    made = tmp_path / "stekker.db"
+    made.write_bytes(b"")
+    Store.open(str(made)).close()
+    assert made.stat().st_size > 0

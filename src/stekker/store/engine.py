@@ -310,6 +310,9 @@ class _RaceLost(Exception):
     """Creating the schema lost a race with another process: look again."""
 
 
+_DB_SUFFIXES = (".db", ".sqlite", ".sqlite3", ".db3")
+
+
 def _refuse_foreign_sqlite(p: Path, shown: str) -> None:
     """Refuse an existing SQLite file that holds tables but not stekker's, before anything is
     written to it: opening it would add stekker's tables and switch it to WAL mode - a change to
@@ -317,7 +320,14 @@ def _refuse_foreign_sqlite(p: Path, shown: str) -> None:
     import sqlite3
 
     try:
-        if not p.is_file() or p.stat().st_size == 0:
+        if not p.is_file():
+            return
+        if p.stat().st_size == 0:
+            if p.suffix.lower() not in _DB_SUFFIXES:
+                # an empty file of the user's (notes.txt, a spreadsheet not yet saved) given as --db by
+                # mistake: not turned into a database (explore-f L12); `touch stekker.db` still is one
+                raise StoreError(f"{shown} is an empty file, not a database; give a new name ending in .db "
+                                 "(stekker creates it) or remove the file first")
             return
     except OSError:
         return
