@@ -244,7 +244,16 @@ class StoreBase:
             self.engine.dispose()
             msg = str(getattr(e, "orig", e)).strip().splitlines()
             what = "PostgreSQL" if self.dialect == "postgresql" else "SQLite"
-            raise StoreError(f"cannot use {what} database {self.url}: {msg[0] if msg else e}") from None
+            why = msg[0] if msg else str(e)
+            if self.dialect == "sqlite" and self.url != ":memory:" and ("unable to open" in why or "readonly" in why):
+                import os
+
+                p = Path(self.url)
+                if not os.access(p.parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
+                    # explore-f L16: "unable to open database file" on a read-only mount said nothing of why
+                    why += (f" - the file or its folder {p.parent} cannot be written (read-only); stekker writes "
+                            "beside a database (its -wal file): copy it to a folder you may write")
+            raise StoreError(f"cannot use {what} database {self.url}: {why}") from None
         except sa.exc.SQLAlchemyError as e:
             self.engine.dispose()
             raise StoreError(f"cannot use database {self.url}: {e}") from None
