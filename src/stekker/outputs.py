@@ -288,20 +288,12 @@ def _tmp_prefix(p: Path) -> str:
     return "." + os.fsdecode(os.fsencode(p.name)[:TMP_ROOM]) + ".tmp-"
 
 
-def _pid_gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except (OSError, OverflowError):
-        return False  # another user's process, or cannot say
-    return False
-
-
 def clean_stale_temporaries(path: str | os.PathLike) -> list[str]:
     """Remove the temporary files :func:`replacing` left beside ``path`` in runs killed outright
     (SIGKILL: no ``finally`` runs): ``.NAME.tmp-PID-XXXX.tmp.EXT`` of a process that no longer
     runs. Returns their names."""
+    from stekker.workers import process_gone
+
     p = Path(path).expanduser()
     rx = re.compile(re.escape(_tmp_prefix(p)) + r"(\d{1,10})-[A-Za-z0-9_]+\.tmp" + re.escape(p.suffix[:20]) + "$")
     gone = []
@@ -311,7 +303,7 @@ def clean_stale_temporaries(path: str | os.PathLike) -> list[str]:
         return gone
     for e in entries:
         m = rx.match(e.name)
-        if m and e.is_file(follow_symlinks=False) and _pid_gone(int(m.group(1))):
+        if m and e.is_file(follow_symlinks=False) and process_gone(int(m.group(1))):
             with contextlib.suppress(OSError):
                 os.unlink(e.path)
                 gone.append(e.name)

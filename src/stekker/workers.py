@@ -34,3 +34,17 @@ def quiet_pool_worker(parent: int | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     die_with_parent(parent)
+
+
+def process_gone(pid: int) -> bool:
+    """Whether no process ``pid`` runs on this machine (it ended, or was killed outright).  A
+    process of another user, or one that cannot be asked, counts as running: what it left is
+    never taken away from it.  The one rule for leftovers of a killed run (temporary files and
+    site directories, a scan's runner record)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, OverflowError, ValueError):
+        return False
+    return False

@@ -192,21 +192,13 @@ def _hidden_prefix(out: Path) -> str:
     return "." + os.fsdecode(name) + "."
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, OSError):
-        return True  # someone else's process, or cannot say: leave its directory
-    return True
-
-
 def clean_stale(out: str | os.PathLike) -> list[str]:
     """Remove the hidden directories beside ``out`` left by site runs killed outright (SIGKILL):
     a temporary site (``.NAME.tmp-PID-*``, holding :data:`TMP_MARKER`) or a replaced one
     (``.NAME.old-PID-*``, holding :data:`MARKER`) of a process that no longer runs. Returns their names."""
     import re
+
+    from stekker.workers import process_gone
 
     out = Path(out)
     prefix = _hidden_prefix(out)
@@ -218,7 +210,7 @@ def clean_stale(out: str | os.PathLike) -> list[str]:
         return gone
     for e in entries:
         m = rx.match(e.name)
-        if not m or not e.is_dir(follow_symlinks=False) or _pid_alive(int(m.group(2))):
+        if not m or not e.is_dir(follow_symlinks=False) or not process_gone(int(m.group(2))):
             continue
         mark = TMP_MARKER if m.group(1) == TMP_TAG else MARKER
         if not os.path.isfile(os.path.join(e.path, mark)):

@@ -196,16 +196,11 @@ def _state_now(state: str, options: dict) -> str:
     runner = options.get("runner") if isinstance(options, dict) else None
     if not isinstance(runner, dict):
         return state
-    import os
     import socket
 
     pid = runner.get("pid")
     if runner.get("host") != socket.gethostname() or not isinstance(pid, int) or pid <= 0:
         return state  # another machine's scan (a shared PostgreSQL database): cannot be checked here
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return "interrupted"
-    except OSError:
-        return state  # exists, another user's process
-    return state
+    from stekker.workers import process_gone
+
+    return "interrupted" if process_gone(pid) else state  # (another user's process counts as running)
