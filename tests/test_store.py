@@ -1006,3 +1006,15 @@ def test_an_empty_user_file_is_not_made_a_database(tmp_path):
     made.write_bytes(b"")
     Store.open(str(made)).close()
     assert made.stat().st_size > 0
+
+
+def test_an_error_of_several_lines_keeps_its_line_breaks(capsys):
+    """Explore-f L3: a knowledge base's validation errors (one per line) were
+    printed as one line joined by literal \\x0a; escapes stay escaped."""
+    from stekker.cli.common import fail
+
+    exc = fail("kb/providers.yaml: 2 validation error(s)\n  providers: Field required\n  a: \x1b[2J")
+    err = capsys.readouterr().err
+    assert exc.exit_code == 2
+    assert err.splitlines() == ["error: kb/providers.yaml: 2 validation error(s)", "  providers: Field required",
+                                "  a: \\x1b[2J"]

@@ -17,11 +17,13 @@ DB_HELP = "SQLite file, or a postgresql://user@host/db URL."
 
 def fail(msg: str, code: int = 2) -> typer.Exit:
     """Print ``error: msg`` on stderr (control and bidi characters made
-    visible: messages may quote input text) and return the exit to raise:
+    visible, line breaks kept: messages may quote input text) and return the exit to raise:
     ``raise fail("...")``."""
     from stekker.text import visible
 
-    echo(f"error: {visible(msg)}", err=True)
+    # line breaks stay line breaks (a knowledge base's validation errors, one per line: explore-f L3
+    # showed them as \x0a); every other control or bidi character is made visible
+    echo(f"error: {visible(msg, keep_newlines=True)}", err=True)
     return typer.Exit(code)
 
 
