@@ -481,6 +481,9 @@ def run_scan(store, scan_id: int, resolvers: list[tuple[str, int]], config: Tran
 # as with one process. Workers report their counters to the parent, which
 # shows one progress bar and writes one summary; a worker dies with the
 # parent (PR_SET_PDEATHSIG), so a killed scan leaves nothing running.
+# Ctrl-C and SIGTERM are the parent's alone: a worker ignores them from its
+# first instant and stops when the parent closes the stop pipe, so a Ctrl-C
+# while the workers start is the same clean interrupt as one later on.
 
 def _db_spec(store) -> str:
     """The database of ``store`` as Store.open() takes it (path or URL)."""
@@ -499,11 +502,24 @@ def _die_with_parent() -> None:
         pass
 
 
-def _worker(db: str, scan_id: int, k: int, n: int, resolvers, config: TransportConfig, opts: RunOptions, q) -> None:
-    _die_with_parent()
-    from stekker.store import Store
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
+
+def _worker(db: str, scan_id: int, k: int, n: int, resolvers, config: TransportConfig, opts: RunOptions,
+            out, stop_r) -> None:
+    """Engine process ``k`` of ``n``: its share of the pending targets; reports on ``out`` (a pipe to the
+    parent) and stops when the parent closes the other end of ``stop_r``.
+
+    Ctrl-C and SIGTERM are the parent's to handle (a terminal sends Ctrl-C to every process of the group):
+    this process starts with them blocked (see :func:`_run_workers`), ignores them from its first line and
+    stops only when the parent says so - never half-way through its start-up with a traceback."""
+    for sig in _STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)  # (drops one that arrived while starting: the parent has it too)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+    _die_with_parent()
     try:
+        from stekker.store import Store
+
         store = Store.open(db)
 
         async def main() -> RunResult:
@@ -511,31 +527,33 @@ def _worker(db: str, scan_id: int, k: int, n: int, resolvers, config: TransportC
             await transport.start()
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
+
+            def stop_now() -> None:  # the parent closed its end (or died)
+                loop.remove_reader(stop_r.fileno())
+                stop.set()
+
+            loop.add_reader(stop_r.fileno(), stop_now)
             try:
                 return await _run_async(store, scan_id, transport, opts, stop, 0, shard=(k, n),
-                                        report=lambda c, slow, paused: q.put(
+                                        report=lambda c, slow, paused: out.send(
                                             ("progress", k, {**c.to_dict(), "_slow": slow, "_paused": paused})))
             finally:
+                loop.remove_reader(stop_r.fileno())
                 await transport.close()
 
         with scan_gc():
             res = _runner()(main())
-        q.put(("done", k, {"state": res.state, "counters": res.counters.to_dict(), "transport": res.transport,
-                           "message": res.message}))
-    except KeyboardInterrupt:  # Ctrl-C before the worker's own handlers were in place
-        q.put(("done", k, {"state": "interrupted", "counters": {}, "transport": {},
-                           "message": "interrupted; finished domains are kept"}))
+        out.send(("done", k, {"state": res.state, "counters": res.counters.to_dict(), "transport": res.transport,
+                              "message": res.message}))
     except BaseException as exc:  # reported to the parent, which marks the scan aborted
-        q.put(("done", k, {"state": "aborted", "counters": {}, "transport": {},
-                           "message": f"worker {k}: {type(exc).__name__}: {exc}"}))
+        out.send(("done", k, {"state": "aborted", "counters": {}, "transport": {},
+                              "message": f"worker {k}: {type(exc).__name__}: {exc}"}))
 
 
 def _run_workers(store, scan_id: int, resolvers, config: TransportConfig, opts: RunOptions, total: int) -> RunResult:
     import dataclasses
     import multiprocessing
-    import queue as _queue
+    from multiprocessing.connection import wait as _wait
 
     n = opts.workers
     if opts.probe:
@@ -558,10 +576,13 @@ def _run_workers(store, scan_id: int, resolvers, config: TransportConfig, opts: 
         window=max(config.window_min, config.window // n), window_max=max(config.window_min, config.window_max // n))
     wopts = dataclasses.replace(opts, progress="none", probe=False, workers=1)
     # fresh interpreters: a worker inherits neither the parent's heap (the
-    # input's seen-set of a million names) nor its database connections
+    # input's seen-set of a million names) nor its database connections.
+    # Pipes, not a multiprocessing.Queue: no named semaphores that a killed
+    # scan leaves to the resource tracker ("leaked semaphore objects").
     ctx = multiprocessing.get_context("spawn")
-    q = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(db, scan_id, k, n, resolvers, wconfig, wopts, q),
+    stop_r, stop_w = ctx.Pipe(duplex=False)  # closed by the parent: every worker stops
+    pipes = [ctx.Pipe(duplex=False) for _ in range(n)]  # (parent reads, worker writes)
+    procs = [ctx.Process(target=_worker, args=(db, scan_id, k, n, resolvers, wconfig, wopts, pipes[k][1], stop_r),
                          name=f"stekker-scan-{k}") for k in range(n)]
     stopping = {"n": 0}
 
@@ -569,33 +590,46 @@ def _run_workers(store, scan_id: int, resolvers, config: TransportConfig, opts: 
         stopping["n"] += 1
         if stopping["n"] > 1:
             os._exit(130)
-        for p in procs:
-            if p.pid and p.is_alive():
-                os.kill(p.pid, signal.SIGINT)
+        stop_w.close()
 
     started = time.monotonic()
-    for p in procs:
-        p.start()
     old = {}
     if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in _STOP_SIGNALS:
             old[sig] = signal.signal(sig, forward)
+    # The workers start with Ctrl-C and SIGTERM blocked (a blocked mask survives fork and exec) until
+    # their first line ignores them; one that comes meanwhile waits here and reaches `forward` after.
+    # (The resource tracker is started first: starting it unblocks both signals - bpo-33613's fix.)
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        for p in procs:
+            p.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        stop_r.close()
+        for _, w in pipes:
+            w.close()  # the worker's end: its pipe reads as closed once the worker has exited
     progress = _Progress(opts.progress, total, opts.progress_interval, f"scan {scan_id}")
     latest: dict[int, dict] = {}
     finals: dict[int, dict] = {}
+    reading = {pipes[k][0]: k for k in range(n)}
     try:
-        while len(finals) < n:
-            try:
-                kind, k, payload = q.get(timeout=0.5)
-            except _queue.Empty:
-                if not any(p.is_alive() for p in procs):
-                    break  # a worker died without a word: reported below
-                continue
-            if kind == "done":
-                finals[k] = payload
-                latest[k] = payload["counters"]
-            else:
-                latest[k] = payload
+        while reading and len(finals) < n:
+            for r in _wait(list(reading), timeout=0.5):
+                k = reading[r]
+                try:
+                    kind, _, payload = r.recv()
+                except (EOFError, OSError):
+                    del reading[r]  # the worker has exited (without a word if not in finals: see below)
+                    continue
+                if kind == "done":
+                    finals[k] = payload
+                    latest[k] = payload["counters"]
+                else:
+                    latest[k] = payload
             progress.update(ScanCounters.merged(latest.values()), wconfig.window_max * n * len(resolvers),
                             sum(int(v.get("_slow", 0)) for v in latest.values()),
                             max([float(v.get("_paused", 0.0)) for v in latest.values()] or [0.0]))
@@ -605,14 +639,23 @@ def _run_workers(store, scan_id: int, resolvers, config: TransportConfig, opts: 
         for sig, h in old.items():
             signal.signal(sig, h)
         progress.close()
+        if not stop_w.closed:
+            stop_w.close()
+        for r, _ in pipes:
+            r.close()
     counters = ScanCounters.merged(f["counters"] for f in finals.values())
     states = [f["state"] for f in finals.values()]
     messages = [f["message"] for f in finals.values() if f.get("message")]
     for k, p in enumerate(procs):
         if k not in finals:
+            if stopping["n"]:  # stopped by the user's Ctrl-C / SIGTERM: what it finished is kept
+                states.append("interrupted")
+                continue
             states.append("aborted")
             messages.append(f"worker {k} exited with code {p.exitcode} before reporting")
     state = "aborted" if "aborted" in states else "interrupted" if "interrupted" in states else "finished"
+    if state == "interrupted":
+        messages = ["interrupted; finished domains are kept"]
     transport: dict = {"workers": n, "resolvers_left_out": problems}
     for f in finals.values():
         for key, v in (f.get("transport") or {}).items():
