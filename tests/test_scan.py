@@ -463,3 +463,24 @@ def test_ctrl_c_while_the_workers_start_is_a_clean_interrupt(lab, tmp_path, sig,
     assert proc.returncode == 130, err
     assert "--resume 1" in err
     assert _count(db, "select state from scans where id=1") == "interrupted"
+
+
+def test_a_second_resume_of_a_running_scan_is_refused(lab, tmp_path):
+    # explore-f M6: two `scan --resume 1` at once both ran (UNIQUE constraint failed, exit 3, the
+    # finished scan left aborted, a false "the resolver does not work")
+    proc, db = _slow_scan_until_done(lab, tmp_path, 10)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=30)
+    first = subprocess.Popen([sys.executable, "-m", "stekker", "scan", "--resume", "1", "--db", str(db), "--qps", "400",
+                              "--progress", "none"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _count(db, "select state from scans where id=1") != "running":
+        time.sleep(0.1)
+    second = _stekker("scan", "--resume", "1", "--db", str(db), "--progress", "none")
+    assert second.returncode == 2, second.stderr
+    assert f"scan 1 is being run by another process (pid {first.pid})" in second.stderr
+    assert "Traceback" not in second.stderr
+    out, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err
+    assert _count(db, "select state from scans where id=1") == "finished"
+    assert _count(db, "select count(*) from targets where not done") == 0

@@ -455,8 +455,8 @@ def run_scan(store, scan_id: int, resolvers: list[tuple[str, int]], config: Tran
         try:
             with stop_on_signals(asyncio.get_running_loop(), stop, on_stop_signal):
                 problems = await _probe(transport) if opts.probe else {}
-                store.mark_running(scan_id)
-                res = await _run_async(store, scan_id, transport, opts, stop, total)
+                with store.keep_running(scan_id):  # the run lock: ScanBusy when another process runs it
+                    res = await _run_async(store, scan_id, transport, opts, stop, total)
                 res.transport["resolvers_left_out"] = problems  # kept in the scan's summary
         finally:
             await transport.close()
@@ -551,11 +551,6 @@ def _worker(db: str, scan_id: int, k: int, n: int, resolvers, config: TransportC
 
 
 def _run_workers(store, scan_id: int, resolvers, config: TransportConfig, opts: RunOptions, total: int) -> RunResult:
-    import dataclasses
-    import multiprocessing
-    from multiprocessing.connection import wait as _wait
-
-    n = opts.workers
     if opts.probe:
         async def probe_only() -> tuple[list[tuple[str, int]], dict[str, str]]:
             t = Transport(resolvers, config)
@@ -569,7 +564,17 @@ def _run_workers(store, scan_id: int, resolvers, config: TransportConfig, opts: 
         resolvers, problems = _runner()(probe_only())
     else:
         problems = {}
-    store.mark_running(scan_id)
+    with store.keep_running(scan_id):  # the run lock: ScanBusy when another process runs it
+        return _spawn_workers(store, scan_id, resolvers, problems, config, opts, total)
+
+
+def _spawn_workers(store, scan_id: int, resolvers, problems: dict, config: TransportConfig, opts: RunOptions,
+                   total: int) -> RunResult:
+    import dataclasses
+    import multiprocessing
+    from multiprocessing.connection import wait as _wait
+
+    n = opts.workers
     db = _db_spec(store)
     wconfig = dataclasses.replace(
         config, qps=config.qps / n if config.qps else 0.0, slow_max=max(16, config.slow_max // n),
