@@ -484,3 +484,29 @@ def test_a_second_resume_of_a_running_scan_is_refused(lab, tmp_path):
     assert first.returncode == 0, err
     assert _count(db, "select state from scans where id=1") == "finished"
     assert _count(db, "select count(*) from targets where not done") == 0
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A directory on a 1 MB file system (a tmpfs; root only)."""
+    d = tmp_path / "full"
+    d.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(d)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        yield d
+    finally:
+        subprocess.run(["umount", "-l", str(d)], capture_output=True)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_full_disk_is_not_a_network_failure(lab, tmp_path, full_disk, workers):
+    # explore-f M13: exit 3 ("resolver or network unavailable") and SQLAlchemy's "Background on this
+    # error at: https://sqlalche.me/..." for a database on a full disk
+    inp = lab.write_input(tmp_path / "in.csv")
+    db = full_disk / "s.db"
+    p = _stekker("scan", str(inp), "--db", str(db), "--resolver", lab.resolver, "--progress", "none",
+                 "--workers", workers)
+    assert p.returncode == 2, p.stderr
+    assert "database or disk is full" in p.stderr and f"stekker scan --resume 1 --db {db}" in p.stderr
+    assert "sqlalche.me" not in p.stderr and "Traceback" not in p.stderr

@@ -64,6 +64,34 @@ class ScanAborted(RuntimeError):
     """The scan stopped because no resolver answers any more."""
 
 
+class StoreWriteFailed(RuntimeError):
+    """The database refused the answers (a full disk, a lost PostgreSQL connection): what was
+    committed before is kept.  ``lost_connection``: the database server went away (a network
+    failure), else the database itself (a full disk, a read-only file)."""
+
+    def __init__(self, reason: str, lost_connection: bool = False):
+        super().__init__(reason)
+        self.reason = reason
+        self.lost_connection = lost_connection
+
+
+def store_write_failed(exc: BaseException) -> StoreWriteFailed | None:
+    """``exc`` as a :class:`StoreWriteFailed` when it is the database's error (None otherwise): its
+    first line, without SQLAlchemy's wrapping and "Background on this error" link."""
+    if isinstance(exc, StoreWriteFailed):
+        return exc
+    import sqlite3
+
+    import sqlalchemy.exc as sa_exc
+
+    if not isinstance(exc, (sa_exc.DBAPIError, sqlite3.Error)):
+        return None
+    orig = getattr(exc, "orig", None) or exc
+    lines = str(orig).strip().splitlines()
+    lost = isinstance(exc, sa_exc.OperationalError) and type(orig).__module__.startswith("psycopg")
+    return StoreWriteFailed(lines[0] if lines else type(orig).__name__, lost_connection=lost)
+
+
 @dataclass
 class RunOptions:
     concurrency: int = 0  # domains in flight; 0 = derived from the transport window
@@ -463,7 +491,13 @@ def run_scan(store, scan_id: int, resolvers: list[tuple[str, int]], config: Tran
         return res
 
     with scan_gc():
-        res = _runner()(main())
+        try:
+            res = _runner()(main())
+        except Exception as exc:
+            failed = store_write_failed(exc)
+            if failed is None:
+                raise
+            raise failed from None
     store.finish_scan(scan_id, res.state, res.summary())
     return res
 
@@ -546,8 +580,10 @@ def _worker(db: str, scan_id: int, k: int, n: int, resolvers, config: TransportC
         out.send(("done", k, {"state": res.state, "counters": res.counters.to_dict(), "transport": res.transport,
                               "message": res.message}))
     except BaseException as exc:  # reported to the parent, which marks the scan aborted
+        failed = store_write_failed(exc)
         out.send(("done", k, {"state": "aborted", "counters": {}, "transport": {},
-                              "message": f"worker {k}: {type(exc).__name__}: {exc}"}))
+                              "message": f"worker {k}: {type(exc).__name__}: {exc}",
+                              "store_failed": failed and [failed.reason, failed.lost_connection]}))
 
 
 def _run_workers(store, scan_id: int, resolvers, config: TransportConfig, opts: RunOptions, total: int) -> RunResult:
@@ -648,6 +684,9 @@ def _spawn_workers(store, scan_id: int, resolvers, problems: dict, config: Trans
             stop_w.close()
         for r, _ in pipes:
             r.close()
+    for f in finals.values():
+        if f.get("store_failed"):  # the database refused a worker's answers: the scan's own error
+            raise StoreWriteFailed(*f["store_failed"])
     counters = ScanCounters.merged(f["counters"] for f in finals.values())
     states = [f["state"] for f in finals.values()]
     messages = [f["message"] for f in finals.values() if f.get("message")]
