@@ -240,20 +240,22 @@ def _database_lost(store, scan_id: int, db: str):
     was written is kept, the scan reads as interrupted once this process has ended; one line and the
     resume command - exit 3 when the PostgreSQL server went away (network), 2 when the database
     itself refused (a full disk, a read-only file)."""
-    from stekker.collect.run import store_write_failed
+    import sqlalchemy.exc as sa_exc
+
+    from stekker.collect.run import StoreWriteFailed, store_write_failed
 
     try:
         yield
-    except Exception as exc:
-        failed = store_write_failed(exc)
-        if failed is None:
-            raise
+    except (StoreWriteFailed, sa_exc.OperationalError) as exc:
+        if not isinstance(exc, StoreWriteFailed) and store.dialect != "postgresql":
+            raise  # a SQLite error of this process has its own message (locked: wait and try again)
+        failed = store_write_failed(exc, store.dialect)
         resume = f"stekker scan --resume {scan_id} --db {display_db(db)}"
         if failed.lost_connection:
             raise _err(f"the connection to the database was lost ({failed.reason}); what was written before is "
                        f"kept; when the server is back: {resume}", 3) from None
         raise _err(f"cannot write to the database {display_db(db)}: {failed.reason}; the domains written before "
-                   f"are kept; once that is fixed (free space, for a full disk): {resume}", 2) from None
+                   f"are kept; once that is fixed (a full disk: free space): {resume}", 2) from None
 
 
 def _realm_options(info: dict, ms_realm: bool, url: str | None, qps: float | None) -> dict:

@@ -75,9 +75,10 @@ class StoreWriteFailed(RuntimeError):
         self.lost_connection = lost_connection
 
 
-def store_write_failed(exc: BaseException) -> StoreWriteFailed | None:
+def store_write_failed(exc: BaseException, dialect: str) -> StoreWriteFailed | None:
     """``exc`` as a :class:`StoreWriteFailed` when it is the database's error (None otherwise): its
-    first line, without SQLAlchemy's wrapping and "Background on this error" link."""
+    first line, without SQLAlchemy's wrapping and "Background on this error" link.  An operational
+    error of a PostgreSQL database is a lost connection."""
     if isinstance(exc, StoreWriteFailed):
         return exc
     import sqlite3
@@ -88,7 +89,7 @@ def store_write_failed(exc: BaseException) -> StoreWriteFailed | None:
         return None
     orig = getattr(exc, "orig", None) or exc
     lines = str(orig).strip().splitlines()
-    lost = isinstance(exc, sa_exc.OperationalError) and type(orig).__module__.startswith("psycopg")
+    lost = isinstance(exc, sa_exc.OperationalError) and dialect == "postgresql"
     return StoreWriteFailed(lines[0] if lines else type(orig).__name__, lost_connection=lost)
 
 
@@ -494,7 +495,7 @@ def run_scan(store, scan_id: int, resolvers: list[tuple[str, int]], config: Tran
         try:
             res = _runner()(main())
         except Exception as exc:
-            failed = store_write_failed(exc)
+            failed = store_write_failed(exc, store.dialect)
             if failed is None:
                 raise
             raise failed from None
@@ -580,7 +581,7 @@ def _worker(db: str, scan_id: int, k: int, n: int, resolvers, config: TransportC
         out.send(("done", k, {"state": res.state, "counters": res.counters.to_dict(), "transport": res.transport,
                               "message": res.message}))
     except BaseException as exc:  # reported to the parent, which marks the scan aborted
-        failed = store_write_failed(exc)
+        failed = store_write_failed(exc, "postgresql" if "://" in db else "sqlite")
         out.send(("done", k, {"state": "aborted", "counters": {}, "transport": {},
                               "message": f"worker {k}: {type(exc).__name__}: {exc}",
                               "store_failed": failed and [failed.reason, failed.lost_connection]}))
