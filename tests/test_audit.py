@@ -1460,3 +1460,21 @@ def test_seed_finds_an_internationalised_domain_by_its_unicode_name(tmp_path):
                                       "--domain", "súdwest-fryslân.nl"])
     assert res.exit_code == 0, res.output
     assert "Microsoft" in res.output or "Exchange" in res.output
+
+
+@pytest.mark.parametrize("bad", ["127.0.0.1:abc", "127.0.0.1:", "[::1]:x53", "resolver.example"])
+def test_audit_seed_refuses_a_bad_resolver_as_scan_does(tmp_path, bad):
+    # explore-f M13: `audit seed --domain X -r 127.0.0.1:abc` was exit 3 ("resolver or network
+    # unavailable") with "invalid literal for int()"; `scan` said exit 2. One parser, one message.
+    from cli_util import cli
+
+    db = tmp_path / "a.db"
+    seed = cli("audit", "seed", "--domain", "school.nl", "-r", bad, "--db", str(db), "-o", str(tmp_path / "o.yaml"))
+    scan_in = tmp_path / "in.txt"
+    scan_in.write_text("school.nl\n")
+    scan = cli("scan", str(scan_in), "-r", bad, "--db", str(tmp_path / "s.db"))
+    for r in (seed, scan):
+        assert r.rc == 2, r.err
+        assert "invalid literal" not in r.err and "resolver" in r.err
+    assert seed.err.splitlines()[-1] == scan.err.splitlines()[-1]
+    assert not db.exists()  # refused before anything is written

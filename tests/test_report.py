@@ -1429,3 +1429,34 @@ def test_cli_csv_sep_is_checked_as_export_sep(cli, tmp_path):
         assert not (tmp_path / "r.csv").exists()
     res = cli("--db", db, "--as-of", "2026-01-01", "--csv", str(tmp_path / "r.csv"), "--csv-sep", "tab")
     assert res.exit_code == 0 and (tmp_path / "r.csv").read_text().startswith("domain\torganisations\t")
+
+
+def test_a_running_scans_caveat_counts_the_domains_its_figures_cover(tmp_path):
+    """explore-f M7: `report` during a running scan said "Domains: 132" over figures while the caveat
+    said "124 of the 171 ... every figure covers those 124 only": the count was read before the
+    attributions, and domains finished in between. The caveat counts what the figures cover."""
+    from test_store import new_scan, results_for
+
+    from stekker import kb as K
+    from stekker.report import load_scan
+    from stekker.store import Store
+
+    st = Store.open(str(tmp_path / "r.db"))
+    sid = new_scan(st)
+    names = [f"d{i}.nl" for i in range(5)]
+    st.add_targets(sid, [{"domain": d} for d in names])
+    st.mark_running(sid)
+    st.write_domains(sid, [(d, "ok", results_for(d)) for d in names[:2]])
+    real = st.scan_info
+
+    def info_then_a_domain_more(scan_id):  # the scan goes on between the two reads
+        info = real(scan_id)
+        st.write_domains(sid, [(names[2], "ok", results_for(names[2]))])
+        return info
+
+    st.scan_info = info_then_a_domain_more
+    attributions, meta = load_scan(st, sid, K.load())
+    (w,) = [w for w in meta["warnings"] if getattr(w, "key", None) == "scan_unfinished"]
+    assert len(attributions) == 3
+    assert w.args["done"] == 3 and w.args["total"] == 5
+    assert "3 of the 5 domains" in str(w) and "covers those 3 only" in str(w)

@@ -754,6 +754,66 @@ def test_a_scan_whose_process_is_gone_is_not_running(tmp_path):
     st.close()
 
 
+def _set_runner(st, sid, **runner):
+    import json
+
+    import sqlalchemy as sa
+
+    with st.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE scans SET state = 'running', options = :o WHERE id = :i"),
+                     {"o": json.dumps({"runner": runner}), "i": sid})
+
+
+def test_a_scan_run_by_another_live_process_is_not_run_twice(store):
+    """explore-f M6: two `scan --resume` of one scan at once both ran it (UNIQUE constraint failed,
+    a complete scan left aborted). mark_running() is the scan's run lock: refused while another
+    process that is alive runs it; a dead one's (kill -9) or a stale heartbeat's lock is taken over."""
+    import socket
+
+    from stekker.store import ScanBusy
+
+    st = store
+    sid = st.create_scan(tool_version="t", plan_version=1, input_path="x", input_sha256=None,
+                         resolvers=["127.0.0.1"], options={})
+    here = socket.gethostname()
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        _set_runner(st, sid, pid=other.pid, host=here, beat=time.time())
+        with pytest.raises(ScanBusy, match=f"scan {sid} is being run by another process \\(pid {other.pid}\\)"):
+            st.mark_running(sid)
+        assert st.scan_info(sid)["options"]["runner"]["pid"] == other.pid  # untouched
+    finally:
+        other.kill()
+        other.wait()
+    st.mark_running(sid)  # its process is gone (kill -9): taken over
+    assert st.scan_info(sid)["options"]["runner"]["pid"] == os.getpid()
+    st.mark_running(sid)  # this process again: its own lock
+    st.finish_scan(sid, "interrupted")
+
+    # another machine's scan (a shared PostgreSQL database): alive while it beats
+    _set_runner(st, sid, pid=1, host="elders.example", beat=time.time())
+    with pytest.raises(ScanBusy, match="pid 1 on elders.example"):
+        st.mark_running(sid)
+    _set_runner(st, sid, pid=1, host="elders.example", beat=time.time() - 3600)
+    assert st.scan_info(sid)["state"] == "interrupted"  # no heartbeat for an hour: stopped
+    st.mark_running(sid)
+    st.finish_scan(sid, "finished")
+
+
+def test_a_running_scan_beats(tmp_path, monkeypatch):
+    from stekker.store import scans as S
+
+    monkeypatch.setattr(S, "RUNNER_BEAT", 0.05)
+    st = Store.open(str(tmp_path / "k.db"))
+    sid = st.create_scan(tool_version="t", plan_version=1, input_path="x", input_sha256=None,
+                         resolvers=["127.0.0.1"], options={})
+    with st.keep_running(sid):
+        first = st.scan_info(sid)["options"]["runner"]["beat"]
+        time.sleep(0.5)
+        assert st.scan_info(sid)["options"]["runner"]["beat"] > first
+    st.finish_scan(sid, "finished")
+
+
 def test_a_read_only_database_says_what_cannot_be_done(tmp_path, monkeypatch):
     """Review 26: on a read-only copy whose attributions are of another
     knowledge-base version, report, site and audit seed tried to compute and

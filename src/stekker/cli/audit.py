@@ -106,6 +106,13 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
             _fail(f"--into {into}: {exc}", 2)
         if not isinstance(existing, dict):
             _fail(f"--into {into}: expected an inventory (a mapping with 'items:')", 2)
+    if resolver and not scan:  # a typo in --resolver is refused before the database is opened, as by `scan`
+        from stekker.collect.transport import parse_resolver
+
+        try:
+            parse_resolver(resolver)
+        except ValueError as exc:
+            _fail(str(exc), 2)
     try:
         from stekker.store import Store
 

@@ -242,21 +242,26 @@ def scan(
 
 @contextlib.contextmanager
 def _database_lost(store, scan_id: int, db: str):
-    """The PostgreSQL server went away during a pass of the scan (DNS, realm,
-    identity providers): what was written is kept, the scan reads as
-    interrupted once this process has ended; one line, exit 3 (network) and
-    the resume command.  A SQLite error (locked, disk full) has its own message."""
+    """The database refused a write during a pass of the scan (DNS, realm, identity providers): what
+    was written is kept, the scan reads as interrupted once this process has ended; one line and the
+    resume command - exit 3 when the PostgreSQL server went away (network), 2 when the database
+    itself refused (a full disk, a read-only file)."""
     import sqlalchemy.exc as sa_exc
+
+    from stekker.collect.run import StoreWriteFailed, store_write_failed
 
     try:
         yield
-    except sa_exc.OperationalError as exc:
-        if store.dialect != "postgresql":
-            raise
-        lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        raise _err(f"the connection to the database was lost ({lines[0] if lines else 'no reason given'}); "
-                   f"what was written before is kept; when the server is back: "
-                   f"stekker scan --resume {scan_id} --db {display_db(db)}", 3) from None
+    except (StoreWriteFailed, sa_exc.OperationalError) as exc:
+        if not isinstance(exc, StoreWriteFailed) and store.dialect != "postgresql":
+            raise  # a SQLite error of this process has its own message (locked: wait and try again)
+        failed = store_write_failed(exc, store.dialect)
+        resume = f"stekker scan --resume {scan_id} --db {display_db(db)}"
+        if failed.lost_connection:
+            raise _err(f"the connection to the database was lost ({failed.reason}); what was written before is "
+                       f"kept; when the server is back: {resume}", 3) from None
+        raise _err(f"cannot write to the database {display_db(db)}: {failed.reason}; the domains written before "
+                   f"are kept; once that is fixed (a full disk: free space): {resume}", 2) from None
 
 
 def _realm_options(info: dict, ms_realm: bool, url: str | None, qps: float | None) -> dict:

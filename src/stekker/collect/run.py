@@ -64,6 +64,35 @@ class ScanAborted(RuntimeError):
     """The scan stopped because no resolver answers any more."""
 
 
+class StoreWriteFailed(RuntimeError):
+    """The database refused the answers (a full disk, a lost PostgreSQL connection): what was
+    committed before is kept.  ``lost_connection``: the database server went away (a network
+    failure), else the database itself (a full disk, a read-only file)."""
+
+    def __init__(self, reason: str, lost_connection: bool = False):
+        super().__init__(reason)
+        self.reason = reason
+        self.lost_connection = lost_connection
+
+
+def store_write_failed(exc: BaseException, dialect: str) -> StoreWriteFailed | None:
+    """``exc`` as a :class:`StoreWriteFailed` when it is the database's error (None otherwise): its
+    first line, without SQLAlchemy's wrapping and "Background on this error" link.  An operational
+    error of a PostgreSQL database is a lost connection."""
+    if isinstance(exc, StoreWriteFailed):
+        return exc
+    import sqlite3
+
+    import sqlalchemy.exc as sa_exc
+
+    if not isinstance(exc, (sa_exc.DBAPIError, sqlite3.Error)):
+        return None
+    orig = getattr(exc, "orig", None) or exc
+    lines = str(orig).strip().splitlines()
+    lost = isinstance(exc, sa_exc.OperationalError) and dialect == "postgresql"
+    return StoreWriteFailed(lines[0] if lines else type(orig).__name__, lost_connection=lost)
+
+
 @dataclass
 class RunOptions:
     concurrency: int = 0  # domains in flight; 0 = derived from the transport window
@@ -455,15 +484,21 @@ def run_scan(store, scan_id: int, resolvers: list[tuple[str, int]], config: Tran
         try:
             with stop_on_signals(asyncio.get_running_loop(), stop, on_stop_signal):
                 problems = await _probe(transport) if opts.probe else {}
-                store.mark_running(scan_id)
-                res = await _run_async(store, scan_id, transport, opts, stop, total)
+                with store.keep_running(scan_id):  # the run lock: ScanBusy when another process runs it
+                    res = await _run_async(store, scan_id, transport, opts, stop, total)
                 res.transport["resolvers_left_out"] = problems  # kept in the scan's summary
         finally:
             await transport.close()
         return res
 
     with scan_gc():
-        res = _runner()(main())
+        try:
+            res = _runner()(main())
+        except Exception as exc:
+            failed = store_write_failed(exc, store.dialect)
+            if failed is None:
+                raise
+            raise failed from None
     store.finish_scan(scan_id, res.state, res.summary())
     return res
 
@@ -481,6 +516,9 @@ def run_scan(store, scan_id: int, resolvers: list[tuple[str, int]], config: Tran
 # as with one process. Workers report their counters to the parent, which
 # shows one progress bar and writes one summary; a worker dies with the
 # parent (PR_SET_PDEATHSIG), so a killed scan leaves nothing running.
+# Ctrl-C and SIGTERM are the parent's alone: a worker ignores them from its
+# first instant and stops when the parent closes the stop pipe, so a Ctrl-C
+# while the workers start is the same clean interrupt as one later on.
 
 def _db_spec(store) -> str:
     """The database of ``store`` as Store.open() takes it (path or URL)."""
@@ -490,13 +528,26 @@ def _db_spec(store) -> str:
     return url.render_as_string(hide_password=False)
 
 
-def _worker(db: str, scan_id: int, k: int, n: int, resolvers, config: TransportConfig, opts: RunOptions, q) -> None:
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _worker(db: str, scan_id: int, k: int, n: int, resolvers, config: TransportConfig, opts: RunOptions,
+            out, stop_r) -> None:
+    """Engine process ``k`` of ``n``: its share of the pending targets; reports on ``out`` (a pipe to the
+    parent) and stops when the parent closes the other end of ``stop_r``.
+
+    Ctrl-C and SIGTERM are the parent's to handle (a terminal sends Ctrl-C to every process of the group):
+    this process starts with them blocked (see :func:`_run_workers`), ignores them from its first line and
+    stops only when the parent says so - never half-way through its start-up with a traceback."""
+    for sig in _STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)  # (drops one that arrived while starting: the parent has it too)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     from stekker.workers import die_with_parent
 
     die_with_parent()
-    from stekker.store import Store
-
     try:
+        from stekker.store import Store
+
         store = Store.open(db)
 
         async def main() -> RunResult:
@@ -504,33 +555,32 @@ def _worker(db: str, scan_id: int, k: int, n: int, resolvers, config: TransportC
             await transport.start()
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
+
+            def stop_now() -> None:  # the parent closed its end (or died)
+                loop.remove_reader(stop_r.fileno())
+                stop.set()
+
+            loop.add_reader(stop_r.fileno(), stop_now)
             try:
                 return await _run_async(store, scan_id, transport, opts, stop, 0, shard=(k, n),
-                                        report=lambda c, slow, paused: q.put(
+                                        report=lambda c, slow, paused: out.send(
                                             ("progress", k, {**c.to_dict(), "_slow": slow, "_paused": paused})))
             finally:
+                loop.remove_reader(stop_r.fileno())
                 await transport.close()
 
         with scan_gc():
             res = _runner()(main())
-        q.put(("done", k, {"state": res.state, "counters": res.counters.to_dict(), "transport": res.transport,
-                           "message": res.message}))
-    except KeyboardInterrupt:  # Ctrl-C before the worker's own handlers were in place
-        q.put(("done", k, {"state": "interrupted", "counters": {}, "transport": {},
-                           "message": "interrupted; finished domains are kept"}))
+        out.send(("done", k, {"state": res.state, "counters": res.counters.to_dict(), "transport": res.transport,
+                              "message": res.message}))
     except BaseException as exc:  # reported to the parent, which marks the scan aborted
-        q.put(("done", k, {"state": "aborted", "counters": {}, "transport": {},
-                           "message": f"worker {k}: {type(exc).__name__}: {exc}"}))
+        failed = store_write_failed(exc, "postgresql" if "://" in db else "sqlite")
+        out.send(("done", k, {"state": "aborted", "counters": {}, "transport": {},
+                              "message": f"worker {k}: {type(exc).__name__}: {exc}",
+                              "store_failed": failed and [failed.reason, failed.lost_connection]}))
 
 
 def _run_workers(store, scan_id: int, resolvers, config: TransportConfig, opts: RunOptions, total: int) -> RunResult:
-    import dataclasses
-    import multiprocessing
-    import queue as _queue
-
-    n = opts.workers
     if opts.probe:
         async def probe_only() -> tuple[list[tuple[str, int]], dict[str, str]]:
             t = Transport(resolvers, config)
@@ -544,17 +594,30 @@ def _run_workers(store, scan_id: int, resolvers, config: TransportConfig, opts: 
         resolvers, problems = _runner()(probe_only())
     else:
         problems = {}
-    store.mark_running(scan_id)
+    with store.keep_running(scan_id):  # the run lock: ScanBusy when another process runs it
+        return _spawn_workers(store, scan_id, resolvers, problems, config, opts, total)
+
+
+def _spawn_workers(store, scan_id: int, resolvers, problems: dict, config: TransportConfig, opts: RunOptions,
+                   total: int) -> RunResult:
+    import dataclasses
+    import multiprocessing
+    from multiprocessing.connection import wait as _wait
+
+    n = opts.workers
     db = _db_spec(store)
     wconfig = dataclasses.replace(
         config, qps=config.qps / n if config.qps else 0.0, slow_max=max(16, config.slow_max // n),
         window=max(config.window_min, config.window // n), window_max=max(config.window_min, config.window_max // n))
     wopts = dataclasses.replace(opts, progress="none", probe=False, workers=1)
     # fresh interpreters: a worker inherits neither the parent's heap (the
-    # input's seen-set of a million names) nor its database connections
+    # input's seen-set of a million names) nor its database connections.
+    # Pipes, not a multiprocessing.Queue: no named semaphores that a killed
+    # scan leaves to the resource tracker ("leaked semaphore objects").
     ctx = multiprocessing.get_context("spawn")
-    q = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(db, scan_id, k, n, resolvers, wconfig, wopts, q),
+    stop_r, stop_w = ctx.Pipe(duplex=False)  # closed by the parent: every worker stops
+    pipes = [ctx.Pipe(duplex=False) for _ in range(n)]  # (parent reads, worker writes)
+    procs = [ctx.Process(target=_worker, args=(db, scan_id, k, n, resolvers, wconfig, wopts, pipes[k][1], stop_r),
                          name=f"stekker-scan-{k}") for k in range(n)]
     stopping = {"n": 0}
 
@@ -562,33 +625,46 @@ def _run_workers(store, scan_id: int, resolvers, config: TransportConfig, opts: 
         stopping["n"] += 1
         if stopping["n"] > 1:
             os._exit(130)
-        for p in procs:
-            if p.pid and p.is_alive():
-                os.kill(p.pid, signal.SIGINT)
+        stop_w.close()
 
     started = time.monotonic()
-    for p in procs:
-        p.start()
     old = {}
     if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in _STOP_SIGNALS:
             old[sig] = signal.signal(sig, forward)
+    # The workers start with Ctrl-C and SIGTERM blocked (a blocked mask survives fork and exec) until
+    # their first line ignores them; one that comes meanwhile waits here and reaches `forward` after.
+    # (The resource tracker is started first: starting it unblocks both signals - bpo-33613's fix.)
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        for p in procs:
+            p.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        stop_r.close()
+        for _, w in pipes:
+            w.close()  # the worker's end: its pipe reads as closed once the worker has exited
     progress = _Progress(opts.progress, total, opts.progress_interval, f"scan {scan_id}")
     latest: dict[int, dict] = {}
     finals: dict[int, dict] = {}
+    reading = {pipes[k][0]: k for k in range(n)}
     try:
-        while len(finals) < n:
-            try:
-                kind, k, payload = q.get(timeout=0.5)
-            except _queue.Empty:
-                if not any(p.is_alive() for p in procs):
-                    break  # a worker died without a word: reported below
-                continue
-            if kind == "done":
-                finals[k] = payload
-                latest[k] = payload["counters"]
-            else:
-                latest[k] = payload
+        while reading and len(finals) < n:
+            for r in _wait(list(reading), timeout=0.5):
+                k = reading[r]
+                try:
+                    kind, _, payload = r.recv()
+                except (EOFError, OSError):
+                    del reading[r]  # the worker has exited (without a word if not in finals: see below)
+                    continue
+                if kind == "done":
+                    finals[k] = payload
+                    latest[k] = payload["counters"]
+                else:
+                    latest[k] = payload
             progress.update(ScanCounters.merged(latest.values()), wconfig.window_max * n * len(resolvers),
                             sum(int(v.get("_slow", 0)) for v in latest.values()),
                             max([float(v.get("_paused", 0.0)) for v in latest.values()] or [0.0]))
@@ -598,14 +674,26 @@ def _run_workers(store, scan_id: int, resolvers, config: TransportConfig, opts: 
         for sig, h in old.items():
             signal.signal(sig, h)
         progress.close()
+        if not stop_w.closed:
+            stop_w.close()
+        for r, _ in pipes:
+            r.close()
+    for f in finals.values():
+        if f.get("store_failed"):  # the database refused a worker's answers: the scan's own error
+            raise StoreWriteFailed(*f["store_failed"])
     counters = ScanCounters.merged(f["counters"] for f in finals.values())
     states = [f["state"] for f in finals.values()]
     messages = [f["message"] for f in finals.values() if f.get("message")]
     for k, p in enumerate(procs):
         if k not in finals:
+            if stopping["n"]:  # stopped by the user's Ctrl-C / SIGTERM: what it finished is kept
+                states.append("interrupted")
+                continue
             states.append("aborted")
             messages.append(f"worker {k} exited with code {p.exitcode} before reporting")
     state = "aborted" if "aborted" in states else "interrupted" if "interrupted" in states else "finished"
+    if state == "interrupted":
+        messages = ["interrupted; finished domains are kept"]
     transport: dict = {"workers": n, "resolvers_left_out": problems}
     for f in finals.values():
         for key, v in (f.get("transport") or {}).items():

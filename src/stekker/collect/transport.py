@@ -64,16 +64,18 @@ class NoResolverError(RuntimeError):
 def parse_resolver(text: str) -> tuple[str, int]:
     """``IP``, ``IP:PORT``, ``[IPv6]:PORT`` or a bare IPv6 address -> (ip, port)."""
     t = text.strip()
-    port = 53
+    port = "53"
     if t.startswith("["):
         host, _, rest = t[1:].partition("]")
         if rest.startswith(":"):
-            port = int(rest[1:])
+            port = rest[1:]
     elif t.count(":") == 1:
-        host, _, p = t.partition(":")
-        port = int(p)
+        host, _, port = t.partition(":")
     else:
         host = t
+    if not (port.isascii() and port.isdigit()):
+        raise ValueError(f"resolver port must be a number (IP:PORT such as 127.0.0.1:5353), got {text!r}")
+    port = int(port)
     try:
         ip = ipaddress.ip_address(host)
     except ValueError:

@@ -119,11 +119,8 @@ def scan_meta(store: Any, scan_id: int, kb: Any = None) -> dict[str, Any]:
             f"them; `stekker show --issues --scan {scan_id}` lists each", n=n, kinds=kinds, scan=scan_id))
     if info.get("state") and info.get("state") != "finished":
         c = info.get("counts") or {}
-        done, total = int(c.get("done") or 0), int(c.get("targets") or 0)
-        meta["warnings"].append(Message(
-            "scan_unfinished", f"scan {scan_id} is {info.get('state')}: {done} of the {total} domains of the input "
-            f"were measured; every figure covers those {done} only", scan=scan_id, state=info.get("state"),
-            done=done, total=total))
+        meta["warnings"].append(_unfinished(scan_id, info.get("state"), int(c.get("done") or 0),
+                                            int(c.get("targets") or 0)))
     return meta
 
 
@@ -143,6 +140,14 @@ def _asn_label(d: Any) -> str:
     if d.get("rows"):
         parts.append(f"{d['rows']} rows")
     return repr(d.get("name")) + (f" ({', '.join(parts)})" if parts else "")
+
+
+def _unfinished(scan_id: int, state: Any, done: int, total: int) -> Message:
+    """The caveat of a scan that did not finish (yet): ``done`` is the number of domains the figures
+    cover - :func:`load_scan` counts the attributions it read, as a running scan goes on between reads."""
+    return Message("scan_unfinished", f"scan {scan_id} is {state}: {done} of the {total} domains of the input "
+                   f"were measured; every figure covers those {done} only", scan=scan_id, state=state,
+                   done=done, total=total)
 
 
 def _asn_used(info: dict[str, Any], kb: Any) -> Any:
@@ -191,4 +196,6 @@ def load_scan(store: Any, scan_ref: Any, kb: Any) -> tuple[list, dict[str, Any]]
     attributions = list(load_attributions(store, scan_id, kb=kb))
     if attributions:
         meta["kb_version"] = attributions[0].kb_version or meta.get("kb_version")
+    meta["warnings"] = [_unfinished(scan_id, w.args["state"], len(attributions), w.args["total"])
+                        if getattr(w, "key", None) == "scan_unfinished" else w for w in meta.get("warnings") or []]
     return attributions, meta

@@ -7,7 +7,7 @@ Writer side (the scan engine)::
                                 input_sha256=..., resolvers=["127.0.0.1:53"], options={})
     store.add_targets(scan_id, target_file)     # streams; merges duplicates
     store.add_input_issues(scan_id, target_file.issues)
-    store.mark_running(scan_id)
+    store.mark_running(scan_id)                # the run lock (ScanBusy); keep_running() also beats
     for t in store.pending_targets(scan_id):    # not-done targets, input order
         ...
         store.write_domains(scan_id, [(domain, status, [(QueryResult, wire), ...]), ...])
@@ -38,10 +38,10 @@ from stekker.store.attributions import AttributionsMixin
 from stekker.store.datasets import DatasetsMixin
 from stekker.store.engine import ScanNotFound, StoreBase, StoreError, display_db
 from stekker.store.evidence import EvidenceMixin
-from stekker.store.scans import SCAN_STATES, ScansMixin
+from stekker.store.scans import SCAN_STATES, ScanBusy, ScansMixin
 from stekker.store.targets import TargetsMixin
 
-__all__ = ["Store", "StoreError", "ScanNotFound", "SCAN_STATES", "display_db", "schema"]
+__all__ = ["Store", "StoreError", "ScanNotFound", "ScanBusy", "SCAN_STATES", "display_db", "schema"]
 
 
 class Store(ScansMixin, TargetsMixin, EvidenceMixin, AttributionsMixin, DatasetsMixin, StoreBase):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 import time
 from typing import Any
 
@@ -14,6 +16,12 @@ from stekker.store.engine import ScanNotFound, StoreError
 
 SCAN_STATES = ("created", "running", "interrupted", "aborted", "finished")
 _FINAL_STATES = ("finished", "interrupted", "aborted")
+RUNNER_BEAT = 20.0  # seconds between a running scan's heartbeats
+RUNNER_STALE = 180.0  # another machine's scan without a heartbeat for this long has stopped
+
+
+class ScanBusy(StoreError):
+    """Another process that is still alive runs the scan."""
 
 
 class ScansMixin:
@@ -47,16 +55,65 @@ class ScansMixin:
             return int(res.inserted_primary_key[0])
 
     def mark_running(self, scan_id: int) -> None:
-        """The scan runs in this process: recorded with its pid and host, so that a scan whose process
-        was killed (kill -9, a crash, a power cut) is not shown as running for ever (:meth:`_scan_dict`)."""
+        """The scan runs in this process from now on: recorded with its pid, host and a heartbeat
+        (:meth:`keep_running`), so that a scan whose process was killed (kill -9, a crash, a power cut)
+        is not shown as running for ever (:func:`_runner_alive`).
+
+        This is the scan's run lock: raises :class:`ScanBusy` when another process that is still
+        alive runs it (two ``scan --resume`` of one scan would write the same domains twice).
+        The look and the change are one transaction that holds the scan's row (PostgreSQL) or the
+        database's write lock (SQLite)."""
         import os
         import socket
 
-        with self.engine.connect() as conn:
+        with self.engine.begin() as conn:
+            if self.dialect == "sqlite":  # a write first: SQLite's write lock is taken before the look
+                conn.execute(S.scans.update().where(S.scans.c.id == scan_id).values(state=S.scans.c.state))
+            else:
+                self._lock_scan(conn, scan_id, share=False)
             row = self._require_scan(conn, scan_id)
-        options = json.loads(row.options) if row.options else {}
-        options["runner"] = {"pid": os.getpid(), "host": socket.gethostname()}
-        self._set_state(scan_id, state="running", finished_at=None, options=_jdump(options))
+            options = json.loads(row.options) if row.options else {}
+            runner = options.get("runner") if isinstance(options, dict) else None
+            if _runner_alive(row.state, options) and not _is_me(runner):
+                where = "" if runner.get("host") == socket.gethostname() else f" on {runner.get('host')}"
+                raise ScanBusy(f"scan {scan_id} is being run by another process (pid {runner.get('pid')}{where}); "
+                               "wait until it has finished, or stop it (Ctrl-C) and resume then")
+            options["runner"] = {"pid": os.getpid(), "host": socket.gethostname(), "beat": time.time()}
+            conn.execute(S.scans.update().where(S.scans.c.id == scan_id)
+                         .values(state="running", finished_at=None, options=_jdump(options)))
+
+    @contextlib.contextmanager
+    def keep_running(self, scan_id: int):
+        """:meth:`mark_running`, then a heartbeat every RUNNER_BEAT seconds until the block ends (the
+        scan's process on another machine is known alive by it); finish_scan() releases the lock."""
+        self.mark_running(scan_id)
+        done = threading.Event()
+
+        def beat() -> None:
+            while not done.wait(RUNNER_BEAT):
+                try:
+                    self._beat(scan_id)
+                except Exception:  # noqa: BLE001 - a missed beat: the next one, or the scan's own error
+                    pass
+
+        t = threading.Thread(target=beat, name="stekker-heartbeat", daemon=True)
+        t.start()
+        try:
+            yield
+        finally:
+            done.set()
+            t.join(timeout=1.0)  # (a beat under way ends by itself)
+
+    def _beat(self, scan_id: int) -> None:
+        with self.engine.begin() as conn:
+            row = conn.execute(sa.select(S.scans.c.state, S.scans.c.options).where(S.scans.c.id == scan_id)).first()
+            options = json.loads(row.options) if row is not None and row.options else {}
+            runner = options.get("runner") if isinstance(options, dict) else None
+            if row is None or row.state != "running" or not _is_me(runner):
+                return
+            runner["beat"] = time.time()
+            conn.execute(S.scans.update().where(S.scans.c.id == scan_id, S.scans.c.options == row.options)
+                         .values(options=_jdump(options)))
 
     def finish_scan(self, scan_id: int, state: str, summary: dict | None = None) -> None:
         if state not in _FINAL_STATES:
@@ -189,18 +246,37 @@ class ScansMixin:
 
 
 def _state_now(state: str, options: dict) -> str:
-    """A scan recorded as running whose process (on this machine) no longer exists was stopped
-    without closing it: "interrupted", like a Ctrl-C (its finished domains are kept; --resume goes on)."""
+    """A scan recorded as running whose process no longer runs was stopped without closing it:
+    "interrupted", like a Ctrl-C (its finished domains are kept; --resume goes on)."""
+    return "interrupted" if _runner_alive(state, options) is False else state
+
+
+def _runner_alive(state: str, options: dict) -> bool | None:
+    """Whether the process recorded as running the scan still runs: on this machine by its pid, on
+    another (a shared PostgreSQL database) by its heartbeat (:meth:`ScansMixin.keep_running`).
+    None: cannot be told (not running, or another machine's scan of a stekker without heartbeats)."""
     if state != "running":
-        return state
+        return None
     runner = options.get("runner") if isinstance(options, dict) else None
     if not isinstance(runner, dict):
-        return state
+        return None
     import socket
 
     pid = runner.get("pid")
-    if runner.get("host") != socket.gethostname() or not isinstance(pid, int) or pid <= 0:
-        return state  # another machine's scan (a shared PostgreSQL database): cannot be checked here
+    if runner.get("host") != socket.gethostname():
+        beat = runner.get("beat")
+        if not isinstance(beat, (int, float)):
+            return None
+        return time.time() - beat < RUNNER_STALE
+    if not isinstance(pid, int) or pid <= 0:
+        return None
     from stekker.workers import process_gone
 
-    return "interrupted" if process_gone(pid) else state  # (another user's process counts as running)
+    return not process_gone(pid)  # (another user's process counts as running)
+
+
+def _is_me(runner: object) -> bool:
+    import os
+    import socket
+
+    return isinstance(runner, dict) and runner.get("pid") == os.getpid() and runner.get("host") == socket.gethostname()
