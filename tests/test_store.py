@@ -1078,3 +1078,35 @@ def test_an_error_of_several_lines_keeps_its_line_breaks(capsys):
     assert exc.exit_code == 2
     assert err.splitlines() == ["error: kb/providers.yaml: 2 validation error(s)", "  providers: Field required",
                                 "  a: \\x1b[2J"]
+
+
+def test_closed_or_full_standard_streams_are_no_internal_error(tmp_path):
+    """Explore-f L9: `export >&-` and `scan 2>&-` crashed with exit 4
+    (NoneType has no attribute write/isatty); `scan 2>/dev/full` left its
+    scan in state 'created' for good."""
+    import os
+    import subprocess
+    import sys
+
+    db = str(tmp_path / "c.db")
+    store = Store.open(db)
+    sid = new_scan(store)
+    add(store, sid, ["a.nl"])
+    store.write_domains(sid, [("a.nl", "ok", results_for("a.nl"))])
+    store.finish_scan(sid, "finished", {})
+    store.close()
+    env = {**os.environ, "PYTHONPATH": SRC}
+    base = [sys.executable, "-m", "stekker"]
+    r = subprocess.run(base + ["export", "--db", db], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+                       timeout=120, close_fds=True, preexec_fn=lambda: os.close(1))
+    assert r.returncode == 1 and b"Traceback" not in r.stderr and b"internal error" not in r.stderr, r.stderr
+    inp = tmp_path / "in.txt"
+    inp.write_text("example.nl\n")
+    for name, kw in (("closed", {"preexec_fn": lambda: os.close(2)}), ("full", {"stderr": open("/dev/full", "w")})):
+        sdb = str(tmp_path / f"{name}.db")
+        r = subprocess.run(base + ["scan", str(inp), "--resolver", "127.0.0.1:9", "--db", sdb],
+                           stdout=subprocess.DEVNULL, env=env, timeout=120, **kw)
+        assert r.returncode == 3, (name, r.returncode)  # no resolver answers: exit 3, not 4
+        st = Store.open(sdb)
+        assert [s["state"] for s in st.list_scans()] == ["aborted"], name
+        st.close()

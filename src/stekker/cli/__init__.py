@@ -88,7 +88,13 @@ def echo(message: object = "", err: bool = False, nl: bool = True) -> None:
     from stekker.text import visible
 
     text = "\t".join(visible(part, keep_newlines=True) for part in str(message).split("\t"))
-    typer.echo(text, err=err, nl=nl)
+    if not err:
+        typer.echo(text, err=err, nl=nl)
+        return
+    try:
+        typer.echo(text, err=True, nl=nl)
+    except OSError:  # a full or broken stderr (`2>/dev/full`): the message cannot be shown; the work goes on
+        pass
 
 
 def _one_line(exc: BaseException) -> str:
@@ -139,6 +145,13 @@ def run(argv: Optional[Sequence[str]] = None, prog_name: str = "stekker") -> int
     from typer.exceptions import Exit as TyperExit
 
     _register()
+    # a standard stream closed by the caller (`stekker export >&-`, `scan 2>&-`) was None and crashed the
+    # first write (exit 4; a scan stayed "created"): stderr's messages go nowhere, output to a closed
+    # stdout is output cut short, as a closed pipe is (explore-f L9)
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - for the process's life
+    if sys.stdout is None:
+        sys.stdout = _ClosedOutput()
     for stream in (sys.stdout, sys.stderr):
         # a terminal or pipe that takes ASCII only (PYTHONIOENCODING=ascii): a character it cannot show
         # ("·", "ü") is written escaped, never an internal error (explore-f L8: exit 4)
@@ -179,6 +192,24 @@ def run(argv: Optional[Sequence[str]] = None, prog_name: str = "stekker") -> int
         return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         return _unexpected(exc)
+
+
+class _ClosedOutput:
+    """Standard output that the caller closed: a write is a broken pipe (output cut short, exit 1)."""
+
+    encoding = "utf-8"
+
+    def write(self, _text: str) -> int:
+        raise BrokenPipeError("standard output is closed")
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        raise OSError("standard output is closed")
 
 
 def _is_locked(exc: BaseException) -> bool:
