@@ -127,9 +127,15 @@ def test_temporaries_of_killed_runs_are_removed_and_long_names_fit(db, tmp_path)
     alive.write_text("being written")
     mine = tmp_path / ".e.jsonl.mine"
     mine.write_text("x")
+    recent = tmp_path / f".e.jsonl.tmp-{p.pid}-ij56kl.tmp.jsonl"  # a pid gone here, but written just now:
+    recent.write_text("another machine's run?")  # perhaps a live run elsewhere on a shared folder (review 28 M6)
+    hour_ago = time.time() - 7200
+    for f in (left, alive, mine):
+        os.utime(f, (hour_ago, hour_ago))
     with outputs.replacing(target) as tmp:
         tmp.write_text("{}\n")
     assert not left.exists() and alive.exists() and mine.exists() and target.read_text() == "{}\n"
+    assert recent.exists()
     long = tmp_path / ("a" * 240 + ".jsonl")
     r = cli("export", "--db", str(db), "-o", str(long))
     assert r.rc == 0 and long.is_file(), r.text

@@ -12,6 +12,7 @@ import io
 import json
 import os
 import re
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import urldefrag, urlparse
@@ -1439,10 +1440,25 @@ def test_site_cleans_up_what_a_killed_run_left(built, tmp_path):
         if mark:
             (d / mark).write_text("x")
         made[name] = d
+        hour_ago = time.time() - 7200
+        os.utime(d, (hour_ago, hour_ago))
+    recent = tmp_path / f".s.tmp-{dead}-mn90"  # written just now: perhaps a live run on another machine
+    (recent / "nl").mkdir(parents=True)
+    (recent / TMP_MARKER).write_text("x")
+    out.mkdir()  # the site's place exists: a replaced one left beside it is removed
     assert sorted(clean_stale(out)) == [f".s.old-{dead}-cd34", f".s.tmp-{dead}-ab12"]
     write_site(built["site"], out)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        ["s", f".s.tmp-{alive}-ef56", f".s.tmp-{dead}-nomark", f".other.tmp-{dead}-gh78"])
+        ["s", f".s.tmp-{alive}-ef56", f".s.tmp-{dead}-nomark", f".other.tmp-{dead}-gh78", f".s.tmp-{dead}-mn90"])
+    # a run killed between its two renames left the previous site hidden and none in its place: it is
+    # put back, never removed with the publisher's files in it (review 28 M5)
+    gone = tmp_path / "t"
+    hidden = tmp_path / f".t.old-{dead}-op12"
+    (hidden / "uploads").mkdir(parents=True)
+    (hidden / MARKER).write_text("x")
+    (hidden / "uploads" / "mine.pdf").write_text("the publisher's")
+    os.utime(hidden, (time.time() - 7200, time.time() - 7200))
+    assert clean_stale(gone) == [] and (gone / "uploads" / "mine.pdf").read_text() == "the publisher's"
 
 
 def test_site_with_a_long_name(built, tmp_path):

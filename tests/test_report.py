@@ -1331,9 +1331,15 @@ def test_a_likely_answer_is_counted_apart_and_marked_in_the_data(kb, pols):
                  dom("zeker.nl", "Zeker", "school", {"mailbox": sure})], kb, pols, "2026-01-01")
     market = {s.key: s for s in rep.markets["mailbox"].shares}
     assert market["microsoft"].count == 1 and market["microsoft#likely"].count == 1
-    from stekker.attribute.model import shown_name
+    from stekker.report.render import Strings
 
-    assert shown_name(market["microsoft#likely"].name, "nl") == "waarschijnlijk Microsoft"
+    nl = Strings("nl")
+    assert nl.host_provider("microsoft#likely", market["microsoft#likely"].name) == "waarschijnlijk Microsoft"
+    assert nl.host_provider("microsoft#likely") == "waarschijnlijk microsoft"  # a key without a name
+    # a guess counts for no parent company either (review 28 M3), and one firm in the concentration
+    parents = {p.key: p.count for p in rep.parents_overall}
+    assert max(parents.values()) == 1, parents
+    assert rep.markets["mailbox"].hhi == 10000  # one provider, whatever the evidence (review 28 L7)
     rows = {r["domain"]: r for r in flat_rows(rep)}
     assert rows["gok.nl"]["mailbox"] == "microsoft#likely" and rows["zeker.nl"]["mailbox"] == "microsoft"
 

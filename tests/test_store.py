@@ -782,6 +782,12 @@ def test_a_scan_run_by_another_live_process_is_not_run_twice(store):
         with pytest.raises(ScanBusy, match=f"scan {sid} is being run by another process \\(pid {other.pid}\\)"):
             st.mark_running(sid)
         assert st.scan_info(sid)["options"]["runner"]["pid"] == other.pid  # untouched
+        assert st.run_by_another(sid)
+        # the pid runs, but the scan has not beaten for two hours: a process that got the pid after a
+        # crash or a reboot, not the scan (review 28 M2: the resume was refused for good)
+        _set_runner(st, sid, pid=other.pid, host=here, beat=time.time() - 7200)
+        assert not st.run_by_another(sid) and st.scan_info(sid)["state"] == "interrupted"
+        _set_runner(st, sid, pid=other.pid, host=here, beat=time.time())
     finally:
         other.kill()
         other.wait()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 import re
 import tempfile
 from functools import lru_cache
@@ -301,9 +302,14 @@ def clean_stale_temporaries(path: str | os.PathLike) -> list[str]:
         entries = list(os.scandir(p.parent))
     except OSError:
         return gone
+    now = time.time()
     for e in entries:
         m = rx.match(e.name)
-        if m and e.is_file(follow_symlinks=False) and process_gone(int(m.group(1))):
+        try:  # an hour old at least: a run on another machine sharing the folder (NFS) touches its own
+            recent = now - e.stat(follow_symlinks=False).st_mtime < 3600
+        except OSError:
+            continue
+        if m and not recent and e.is_file(follow_symlinks=False) and process_gone(int(m.group(1))):
             with contextlib.suppress(OSError):
                 os.unlink(e.path)
                 gone.append(e.name)

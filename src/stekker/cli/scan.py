@@ -210,6 +210,10 @@ def scan(
                            RunOptions(progress="none" if quiet else progress, workers=workers,
                                       domain_deadline=domain_deadline))
     except NoResolverError as exc:
+        if resume is not None and store.run_by_another(scan_id):
+            # another live process runs this scan: its state is that process's (review 28 M1: marking it
+            # aborted stopped its heartbeat and let a third resume write the same domains)
+            raise _err(f"{exc} (scan {scan_id} is being run by another process; nothing changed)", 3)
         store.finish_scan(scan_id, "aborted", {"message": str(exc)})
         # the scan and its input are kept (aborted, nothing measured): it can be resumed, and a report
         # of it says that none of its domains were measured

@@ -84,6 +84,9 @@ class Dependency:
         return common_country(e.country for e in tops) if tops else self.service.jurisdiction
 
 
+LIKELY_KEY = "#likely"  # the suffix of a provider key answered on weak evidence only
+
+
 def provider_key(service: Service, infrastructure_apart: bool = True) -> str:
     """The key under which a service is counted and shown: the provider id,
     ``self`` (the organisation's own servers), or, when no provider is
@@ -105,7 +108,7 @@ def provider_key(service: Service, infrastructure_apart: bool = True) -> str:
         if infrastructure_apart and s.basis == "likely":
             # weak evidence only (a tenant token behind a mail filter): counted apart from the provider's
             # answers on platform evidence, as the verdicts keep it apart (explore-e M8)
-            return s.provider + "#likely"
+            return s.provider + LIKELY_KEY
         return s.provider
     if s.status in ("error", "absent"):
         return s.status

@@ -30,6 +30,7 @@ from typing import Any, Iterator
 
 import yaml
 
+from stekker.judge.domain import LIKELY_KEY
 from stekker.text import visible as _visible
 
 
@@ -298,6 +299,8 @@ class Model:
                 if not _identified(d) or d.provider_key == "self":
                     continue
                 pd[safe_id(d.provider_key)][r.domain].add(d.category)
+                if d.provider_key.endswith(LIKELY_KEY):
+                    continue  # a guess on weak evidence: counted for no parent, as in the report's tables
                 # one path per company that controls the provider at the top (each parent in joint control)
                 paths = [[*(d.chain or []), *ch] for ch in d.joint] if d.joint else ([d.chain] if d.chain else [])
                 tops = d.controllers

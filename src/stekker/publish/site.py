@@ -23,6 +23,7 @@ gone.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -182,6 +183,7 @@ def default_workers() -> int:
     return max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
 
+STALE_AFTER = 3600.0  # a leftover is removed only when this old (a live run elsewhere touches its own)
 TMP_TAG, OLD_TAG = "tmp", "old"  # .NAME.tmp-PID-XXXX (being written), .NAME.old-PID-XXXX (the site replaced)
 TMP_MARKER = ".stekker-site-tmp"  # in a temporary directory from the start: only such ones are cleaned up
 NAME_ROOM = 100  # bytes of the site's name in a hidden name (NAME_MAX is 255)
@@ -208,6 +210,7 @@ def clean_stale(out: str | os.PathLike) -> list[str]:
         entries = list(os.scandir(out.parent))
     except OSError:
         return gone
+    now = time.time()
     for e in entries:
         m = rx.match(e.name)
         if not m or not e.is_dir(follow_symlinks=False) or not process_gone(int(m.group(2))):
@@ -215,6 +218,16 @@ def clean_stale(out: str | os.PathLike) -> list[str]:
         mark = TMP_MARKER if m.group(1) == TMP_TAG else MARKER
         if not os.path.isfile(os.path.join(e.path, mark)):
             continue  # not one stekker left
+        try:
+            if now - e.stat(follow_symlinks=False).st_mtime < STALE_AFTER:
+                continue  # recent: perhaps a run on another machine sharing this folder (NFS, a container)
+        except OSError:
+            continue
+        if m.group(1) == OLD_TAG and not out.exists() and not out.is_symlink():
+            # a run killed between its two renames: the previous site is restored, never removed
+            with contextlib.suppress(OSError):
+                os.replace(e.path, out)
+            continue
         shutil.rmtree(e.path, ignore_errors=True)
         gone.append(e.name)
     return gone
@@ -238,6 +251,7 @@ def write_site(site: Site, out: str | os.PathLike, progress: Callable[[int], Non
     prefix = _hidden_prefix(out)
     tmp = Path(tempfile.mkdtemp(prefix=f"{prefix}{TMP_TAG}-{os.getpid()}-", dir=str(out.parent)))
     files = size = pages = 0
+    old: Path | None = None
     try:
         (tmp / TMP_MARKER).write_text(str(os.getpid()), "utf-8")
         paths = list(site.paths())
@@ -289,7 +303,6 @@ def write_site(site: Site, out: str | os.PathLike, progress: Callable[[int], Non
         (tmp / MARKER).write_text(json.dumps({"generator": "stekker site", "scan": site.m.scan["scan_id"],
                                               "files": files}), "utf-8")
         os.chmod(tmp, out.stat().st_mode & 0o7777 if out.is_dir() else 0o777 & ~_umask())
-        old = None
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f"{prefix}{OLD_TAG}-{os.getpid()}-", dir=str(out.parent)))
             os.replace(out, old)  # (onto the empty directory just made: a name no one else has)
@@ -297,6 +310,11 @@ def write_site(site: Site, out: str | os.PathLike, progress: Callable[[int], Non
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:
+        if old is not None and old.exists() and not out.exists():
+            # stopped between the two renames: the previous site goes back where it was (review 28 M5:
+            # it stayed hidden, and the next run's clean-up removed it with the publisher's files)
+            with contextlib.suppress(OSError):
+                os.replace(old, out)
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return SiteStats(files, size, pages, time.monotonic() - start, tuple(kept) + tuple(f"{d}/" for d in empty))

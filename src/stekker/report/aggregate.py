@@ -31,6 +31,7 @@ from typing import Any, Iterable
 import yaml
 
 from stekker.attribute.model import DomainAttribution
+from stekker.judge.domain import LIKELY_KEY
 from stekker.judge import (
     DOMAIN_VERDICTS,
     ERROR,
@@ -367,8 +368,9 @@ def tally(results: list[DomainResult], kb: Any, policies: list[Policy], as_of: A
             seen.add(k)
             if k not in info:
                 info[k] = _share_info(d)
-            # every company that controls the provider at the top (each parent in joint control)
-            for top in (d.controllers if k != "self" else []):
+            # every company that controls the provider at the top (each parent in joint control); a guess
+            # on weak evidence counts for no parent (review 28 M3), as it counts apart from the provider
+            for top in (d.controllers if k != "self" and not k.endswith(LIKELY_KEY) else []):
                 seen_parents.add(top.id)
                 if top.id not in parent_info:
                     parent_info[top.id] = ProviderShare(top.id, top.name, 0, 0, jurisdiction=top.country)
@@ -416,7 +418,12 @@ def tally(results: list[DomainResult], kb: Any, policies: list[Policy], as_of: A
         den = with_service
         shares = [ProviderShare(k, info[k].name, n, den, info[k].company, info[k].parent, info[k].jurisdiction)
                   for k, n in sorted(cnt.items(), key=lambda kv: (-kv[1], kv[0]))]
-        firm_counts = [n for k, n in cnt.items() if k != "self"] + [1] * selfc
+        # one firm per provider: its platform, servers on its network and likely answers together
+        firms: Counter = Counter()
+        for k, n in cnt.items():
+            if k != "self":
+                firms[k.split("#", 1)[0]] += n
+        firm_counts = list(firms.values()) + [1] * selfc
         hhi = None if row in multi else _hhi(firm_counts, den)
         markets[row] = CategoryMarket(row, shares, den, unknown, error, hhi, selfc)
 
@@ -504,12 +511,7 @@ def _share_info(d: Dependency) -> ProviderShare:
     if d.provider_key == "self":
         return ProviderShare("self", "self", 0, 0)
     chain = d.chain or []
-    name = s.provider_name or s.provider or "?"
-    if d.provider_key.endswith("#likely"):
-        from stekker.attribute.model import LIKELY
-
-        name = LIKELY + name  # shown "likely Microsoft" / "waarschijnlijk Microsoft" (shown_name)
-    return ProviderShare(d.provider_key, name, 0, 0,
+    return ProviderShare(d.provider_key, s.provider_name or s.provider or "?", 0, 0,
                          company=chain[0].name if chain else s.company,
                          parent=d.parent_name, jurisdiction=d.jurisdiction)
 

@@ -23,6 +23,7 @@ import jinja2
 
 from stekker.dates import as_datetime
 from stekker.judge import HOST_ABSENT, NOT_SOVEREIGN, HostResult, load_policies
+from stekker.judge.domain import LIKELY_KEY
 from stekker.render import (  # noqa: F401 - find_chromium, run_chromium, write_pdf: re-exported for callers
     RenderError,
     csp,
@@ -157,6 +158,11 @@ class Strings:
             return self.verdict("error")
         if key == "absent":
             return self("host_absent")
+        if key.endswith(LIKELY_KEY):  # weak evidence only: "likely Microsoft" wherever it is named (review 28 M4)
+            from stekker.attribute.model import LIKELY
+
+            base = name or key[: -len(LIKELY_KEY)]
+            return shown_name(base if base.startswith(LIKELY) else LIKELY + base, self.lang)
         return shown_name(name, self.lang) if name else key
 
     def change_side(self, key: str | None, name: str | None) -> str:

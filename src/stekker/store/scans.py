@@ -18,6 +18,7 @@ SCAN_STATES = ("created", "running", "interrupted", "aborted", "finished")
 _FINAL_STATES = ("finished", "interrupted", "aborted")
 RUNNER_BEAT = 20.0  # seconds between a running scan's heartbeats
 RUNNER_STALE = 180.0  # another machine's scan without a heartbeat for this long has stopped
+RUNNER_STALE_HERE = 1800.0  # this machine's: its pid runs, but without a heartbeat for this long it is another's
 
 
 class ScanBusy(StoreError):
@@ -81,6 +82,15 @@ class ScansMixin:
             options["runner"] = {"pid": os.getpid(), "host": socket.gethostname(), "beat": time.time()}
             conn.execute(S.scans.update().where(S.scans.c.id == scan_id)
                          .values(state="running", finished_at=None, options=_jdump(options)))
+
+    def run_by_another(self, scan_id: int) -> bool:
+        """Whether another process that is still alive runs the scan (what :meth:`mark_running`
+        refuses): a failed start of this process must then leave the scan's state alone."""
+        with self.engine.connect() as conn:
+            row = self._require_scan(conn, scan_id)
+        options = json.loads(row.options) if row.options else {}
+        runner = options.get("runner") if isinstance(options, dict) else None
+        return bool(_runner_alive(row.state, options)) and not _is_me(runner)
 
     @contextlib.contextmanager
     def keep_running(self, scan_id: int):
@@ -272,7 +282,14 @@ def _runner_alive(state: str, options: dict) -> bool | None:
         return None
     from stekker.workers import process_gone
 
-    return not process_gone(pid)  # (another user's process counts as running)
+    if process_gone(pid):
+        return False
+    beat = runner.get("beat")
+    if isinstance(beat, (int, float)) and time.time() - beat > RUNNER_STALE_HERE:
+        # the pid runs, but no heartbeat for half an hour: another process that got the pid after a
+        # crash or a reboot (review 28 M2: a resume was refused for good), not the scan
+        return False
+    return True  # (another user's process counts as running)
 
 
 def _is_me(runner: object) -> bool:
