@@ -532,7 +532,7 @@ _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def _worker(db: str, scan_id: int, k: int, n: int, resolvers, config: TransportConfig, opts: RunOptions,
-            out, stop_r) -> None:
+            out, stop_r, parent: int | None = None) -> None:
     """Engine process ``k`` of ``n``: its share of the pending targets; reports on ``out`` (a pipe to the
     parent) and stops when the parent closes the other end of ``stop_r``.
 
@@ -544,7 +544,7 @@ def _worker(db: str, scan_id: int, k: int, n: int, resolvers, config: TransportC
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     from stekker.workers import die_with_parent
 
-    die_with_parent()
+    die_with_parent(parent)
     try:
         from stekker.store import Store
 
@@ -575,9 +575,12 @@ def _worker(db: str, scan_id: int, k: int, n: int, resolvers, config: TransportC
                               "message": res.message}))
     except BaseException as exc:  # reported to the parent, which marks the scan aborted
         failed = store_write_failed(exc, "postgresql" if "://" in db else "sqlite")
-        out.send(("done", k, {"state": "aborted", "counters": {}, "transport": {},
-                              "message": f"worker {k}: {type(exc).__name__}: {exc}",
-                              "store_failed": failed and [failed.reason, failed.lost_connection]}))
+        try:
+            out.send(("done", k, {"state": "aborted", "counters": {}, "transport": {},
+                                  "message": f"worker {k}: {type(exc).__name__}: {exc}",
+                                  "store_failed": failed and [failed.reason, failed.lost_connection]}))
+        except OSError:  # the parent is gone (a second Ctrl-C ends it at once): nothing to report to
+            os._exit(130)
 
 
 def _run_workers(store, scan_id: int, resolvers, config: TransportConfig, opts: RunOptions, total: int) -> RunResult:
@@ -617,8 +620,9 @@ def _spawn_workers(store, scan_id: int, resolvers, problems: dict, config: Trans
     ctx = multiprocessing.get_context("spawn")
     stop_r, stop_w = ctx.Pipe(duplex=False)  # closed by the parent: every worker stops
     pipes = [ctx.Pipe(duplex=False) for _ in range(n)]  # (parent reads, worker writes)
-    procs = [ctx.Process(target=_worker, args=(db, scan_id, k, n, resolvers, wconfig, wopts, pipes[k][1], stop_r),
-                         name=f"stekker-scan-{k}") for k in range(n)]
+    parent = os.getpid()  # a worker that starts after its parent is gone ends at once (die_with_parent)
+    procs = [ctx.Process(target=_worker, args=(db, scan_id, k, n, resolvers, wconfig, wopts, pipes[k][1], stop_r,
+                                               parent), name=f"stekker-scan-{k}") for k in range(n)]
     stopping = {"n": 0}
 
     def forward(signum, frame) -> None:  # Ctrl-C / SIGTERM: every worker stops cleanly
