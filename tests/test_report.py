@@ -1466,3 +1466,30 @@ def test_a_running_scans_caveat_counts_the_domains_its_figures_cover(tmp_path):
     assert len(attributions) == 3
     assert w.args["done"] == 3 and w.args["total"] == 5
     assert "3 of the 5 domains" in str(w) and "covers those 3 only" in str(w)
+
+
+def test_a_direction_the_list_turned_around_is_said():
+    """Review 28 L6: over all domains the share rose while over the domains in
+    both scans it fell; only 'unchanged over the domains in both' was said."""
+    from types import SimpleNamespace
+
+    from stekker.report.aggregate import Tally
+    from stekker.report.compare import Comparison, ShareShift
+    from stekker.report.figures import compare_share_rows
+    from stekker.report.render import Strings
+
+    def tally(ns, s):
+        t = Tally()
+        for v, n in (("not_sovereign", ns), ("sovereign", s)):
+            for _ in range(n):
+                t.add(v)
+        return t
+
+    cmp = Comparison("1", "2", [], [], [], [], 10,
+                     [ShareShift("nos", tally(4, 6), tally(5, 5), tally(45, 55), tally(43, 57))])
+    pol = SimpleNamespace(id="nos", title=lambda lang: "No US", short_title=lambda lang: "No US")
+    (row,) = compare_share_rows(cmp, [pol], Strings("en"))
+    assert row["reversed_by_list"] and not row["moved_by_list"]
+    text = Strings("en")("compare_shares_reversed", label=row["label"], old="40%", new="50%",
+                         old_common="45%", new_common="43%")
+    assert "turned the direction around" in text

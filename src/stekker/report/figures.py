@@ -150,6 +150,13 @@ def share_cell(tl: Any, t: Any) -> str:
     return f"{fmt_pct(tl.share, t.lang)} ({fmt_int(tl.not_sovereign, t.lang)}/{fmt_int(tl.decided, t.lang)})"
 
 
+def _direction(old: Any, new: Any) -> int:
+    """+1 when the share rose, -1 when it fell, 0 when unchanged or not known on a side."""
+    if old.share is None or new.share is None or old.share == new.share:
+        return 0
+    return 1 if new.share > old.share else -1
+
+
 def compare_share_rows(cmp: Any, policies: list[Any], t: Any) -> list[dict[str, str]]:
     """Each definition's headline share in both scans of a comparison, over
     all the domains each scan measured and over the domains in both: the
@@ -168,6 +175,9 @@ def compare_share_rows(cmp: Any, policies: list[Any], t: Any) -> list[dict[str, 
             "old_common": share_cell(x.old_common, t), "new_common": share_cell(x.new_common, t),
             "moved_by_list": (fmt_pct(x.old_all.share, t.lang) != fmt_pct(x.new_all.share, t.lang)
                               and fmt_pct(x.old_common.share, t.lang) == fmt_pct(x.new_common.share, t.lang)),
+            # over all domains it rose while over the domains in both it fell, or the other way round:
+            # the list's change turned the direction around (review 28 L6)
+            "reversed_by_list": _direction(x.old_all, x.new_all) * _direction(x.old_common, x.new_common) < 0,
         })
     return rows
 

@@ -321,9 +321,12 @@ def print_comparison(cmp: Comparison, lang: str = "en", console: Console | None 
         c.print(Text(t("compare_shares_note", added=fmt_int(len(cmp.added_domains), lang),
                        removed=fmt_int(len(cmp.removed_domains), lang)), style="dim"))
         for r in shares:
-            if r["moved_by_list"]:
-                c.print(Text("! " + t("compare_shares_by_list", label=r["label"], old=r["old_all"].split(" ")[0],
-                                      new=r["new_all"].split(" ")[0]), style="yellow"))
+            key = "compare_shares_by_list" if r["moved_by_list"] else \
+                "compare_shares_reversed" if r["reversed_by_list"] else None
+            if key:
+                c.print(Text("! " + t(key, label=r["label"], old=r["old_all"].split(" ")[0],
+                                      new=r["new_all"].split(" ")[0], old_common=r["old_common"].split(" ")[0],
+                                      new_common=r["new_common"].split(" ")[0]), style="yellow"))
     for title, items in ((t("moved"), cmp.moved), (t("new_deps"), cmp.new), (t("vanished"), cmp.vanished),
                          (t("existence"), cmp.existence), (t("not_comparable"), cmp.not_comparable)):
         rows = []
