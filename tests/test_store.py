@@ -783,6 +783,8 @@ def test_a_scan_run_by_another_live_process_is_not_run_twice(store):
             st.mark_running(sid)
         assert st.scan_info(sid)["options"]["runner"]["pid"] == other.pid  # untouched
         assert st.run_by_another(sid)
+        with pytest.raises(ScanBusy, match=f"\\(pid {other.pid}\\)"):
+            st.refuse_if_run_by_another(sid)
         # the pid runs, but the scan has not beaten for two hours: a process that got the pid after a
         # crash or a reboot, not the scan (review 28 M2: the resume was refused for good)
         _set_runner(st, sid, pid=other.pid, host=here, beat=time.time() - 7200)
@@ -1116,3 +1118,31 @@ def test_closed_or_full_standard_streams_are_no_internal_error(tmp_path):
         st = Store.open(sdb)
         assert [s["state"] for s in st.list_scans()] == ["aborted"], name
         st.close()
+
+
+def test_a_worker_that_cannot_start_leaves_no_signal_handler_behind(tmp_path, monkeypatch):
+    """Review 28 L2: when starting an engine worker failed (EAGAIN, EMFILE),
+    the handler that forwards Ctrl-C to the workers stayed installed and
+    swallowed the user's next Ctrl-C."""
+    import multiprocessing.context
+    import signal
+
+    from stekker.collect.run import RunOptions, _spawn_workers
+    from stekker.collect.transport import TransportConfig
+
+    store = Store.open(str(tmp_path / "w.db"))
+    sid = new_scan(store)
+    add(store, sid, ["a.nl", "b.nl"])
+    started = []
+
+    def start(self):
+        if started:
+            raise OSError(11, "Resource temporarily unavailable")
+        started.append(self)
+
+    monkeypatch.setattr(multiprocessing.context.SpawnProcess, "start", start)
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    with pytest.raises(OSError, match="temporarily unavailable"):
+        _spawn_workers(store, sid, [("127.0.0.1", 9)], {}, TransportConfig(), RunOptions(workers=2, progress="none"), 2)
+    assert {s: signal.getsignal(s) for s in before} == before
+    store.close()

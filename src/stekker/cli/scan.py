@@ -155,6 +155,9 @@ def scan(
     if resume is not None:
         try:
             info = store.scan_info(resume)
+            # another live process runs it: said before anything is written or asked (review 28 L5: the
+            # realm options were recorded over the running process's, "resuming scan N" was printed)
+            store.refuse_if_run_by_another(resume)
         except StoreError as exc:
             raise _err(str(exc))
         realm_opts = _realm_options(info, ms_realm, ms_realm_url, ms_realm_qps)

@@ -646,6 +646,13 @@ def _spawn_workers(store, scan_id: int, resolvers, problems: dict, config: Trans
     try:
         for p in procs:
             p.start()
+    except BaseException:
+        # a worker that could not start (EAGAIN, EMFILE): the ones started stop, the handlers go back
+        # (review 28 L2: `forward` stayed installed and swallowed the next Ctrl-C)
+        stop_w.close()
+        for sig, h in old.items():
+            signal.signal(sig, h)
+        raise
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         stop_r.close()

@@ -76,9 +76,7 @@ class ScansMixin:
             options = json.loads(row.options) if row.options else {}
             runner = options.get("runner") if isinstance(options, dict) else None
             if _runner_alive(row.state, options) and not _is_me(runner):
-                where = "" if runner.get("host") == socket.gethostname() else f" on {runner.get('host')}"
-                raise ScanBusy(f"scan {scan_id} is being run by another process (pid {runner.get('pid')}{where}); "
-                               "wait until it has finished, or stop it (Ctrl-C) and resume then")
+                raise ScanBusy(_busy(scan_id, runner))
             options["runner"] = {"pid": os.getpid(), "host": socket.gethostname(), "beat": time.time()}
             conn.execute(S.scans.update().where(S.scans.c.id == scan_id)
                          .values(state="running", finished_at=None, options=_jdump(options)))
@@ -86,11 +84,21 @@ class ScansMixin:
     def run_by_another(self, scan_id: int) -> bool:
         """Whether another process that is still alive runs the scan (what :meth:`mark_running`
         refuses): a failed start of this process must then leave the scan's state alone."""
+        return self._other_runner(scan_id) is not None
+
+    def refuse_if_run_by_another(self, scan_id: int) -> None:
+        """:class:`ScanBusy` when another live process runs the scan: a resume says so before it
+        writes anything (its options) or asks anything; :meth:`mark_running` stays the lock."""
+        runner = self._other_runner(scan_id)
+        if runner is not None:
+            raise ScanBusy(_busy(scan_id, runner))
+
+    def _other_runner(self, scan_id: int) -> dict | None:
         with self.engine.connect() as conn:
             row = self._require_scan(conn, scan_id)
         options = json.loads(row.options) if row.options else {}
         runner = options.get("runner") if isinstance(options, dict) else None
-        return bool(_runner_alive(row.state, options)) and not _is_me(runner)
+        return runner if _runner_alive(row.state, options) and not _is_me(runner) else None
 
     @contextlib.contextmanager
     def keep_running(self, scan_id: int):
@@ -290,6 +298,14 @@ def _runner_alive(state: str, options: dict) -> bool | None:
         # crash or a reboot (review 28 M2: a resume was refused for good), not the scan
         return False
     return True  # (another user's process counts as running)
+
+
+def _busy(scan_id: int, runner: dict) -> str:
+    import socket
+
+    where = "" if runner.get("host") == socket.gethostname() else f" on {runner.get('host')}"
+    return (f"scan {scan_id} is being run by another process (pid {runner.get('pid')}{where}); "
+            "wait until it has finished, or stop it (Ctrl-C) and resume then")
 
 
 def _is_me(runner: object) -> bool:
