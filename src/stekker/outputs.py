@@ -289,30 +289,45 @@ def _tmp_prefix(p: Path) -> str:
     return "." + os.fsdecode(os.fsencode(p.name)[:TMP_ROOM]) + ".tmp-"
 
 
-def clean_stale_temporaries(path: str | os.PathLike) -> list[str]:
-    """Remove the temporary files :func:`replacing` left beside ``path`` in runs killed outright
-    (SIGKILL: no ``finally`` runs): ``.NAME.tmp-PID-XXXX.tmp.EXT`` of a process that no longer
-    runs. Returns their names."""
+LEFTOVER_AGE = 3600.0  # a leftover is removed only when untouched this long (a live run elsewhere touches its own)
+
+
+def leftovers(folder: str | os.PathLike, rx: re.Pattern[str], pid_group: int | str = 1,
+              dirs: bool = False) -> Iterator[tuple[os.DirEntry, re.Match[str]]]:
+    """The entries of ``folder`` a run killed outright (SIGKILL: no ``finally`` runs) left: a name
+    ``rx`` matches, holding the pid of a process that no longer runs (``pid_group``), untouched for
+    :data:`LEFTOVER_AGE` (a run on another machine sharing the folder - NFS, a container - has a
+    pid this machine does not know), a file (or, ``dirs``, a directory) itself.  The one rule for
+    the output temporaries and the site's hidden directories."""
     from stekker.workers import process_gone
 
-    p = Path(path).expanduser()
-    rx = re.compile(re.escape(_tmp_prefix(p)) + r"(\d{1,10})-[A-Za-z0-9_]+\.tmp" + re.escape(p.suffix[:20]) + "$")
-    gone = []
     try:
-        entries = list(os.scandir(p.parent))
+        entries = list(os.scandir(folder))
     except OSError:
-        return gone
+        return
     now = time.time()
     for e in entries:
         m = rx.match(e.name)
-        try:  # an hour old at least: a run on another machine sharing the folder (NFS) touches its own
-            recent = now - e.stat(follow_symlinks=False).st_mtime < 3600
+        if m is None or not process_gone(int(m.group(pid_group))):
+            continue
+        try:
+            if (e.is_dir(follow_symlinks=False) if dirs else e.is_file(follow_symlinks=False)) and \
+                    now - e.stat(follow_symlinks=False).st_mtime >= LEFTOVER_AGE:
+                yield e, m
         except OSError:
             continue
-        if m and not recent and e.is_file(follow_symlinks=False) and process_gone(int(m.group(1))):
-            with contextlib.suppress(OSError):
-                os.unlink(e.path)
-                gone.append(e.name)
+
+
+def clean_stale_temporaries(path: str | os.PathLike) -> list[str]:
+    """Remove the temporary files :func:`replacing` left beside ``path`` in runs killed outright:
+    ``.NAME.tmp-PID-XXXX.tmp.EXT`` (:func:`leftovers`). Returns their names."""
+    p = Path(path).expanduser()
+    rx = re.compile(re.escape(_tmp_prefix(p)) + r"(\d{1,10})-[A-Za-z0-9_]+\.tmp" + re.escape(p.suffix[:20]) + "$")
+    gone = []
+    for e, _ in leftovers(p.parent, rx):
+        with contextlib.suppress(OSError):
+            os.unlink(e.path)
+            gone.append(e.name)
     return gone
 
 

@@ -183,7 +183,6 @@ def default_workers() -> int:
     return max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
 
-STALE_AFTER = 3600.0  # a leftover is removed only when this old (a live run elsewhere touches its own)
 TMP_TAG, OLD_TAG = "tmp", "old"  # .NAME.tmp-PID-XXXX (being written), .NAME.old-PID-XXXX (the site replaced)
 TMP_MARKER = ".stekker-site-tmp"  # in a temporary directory from the start: only such ones are cleaned up
 NAME_ROOM = 100  # bytes of the site's name in a hidden name (NAME_MAX is 255)
@@ -195,36 +194,22 @@ def _hidden_prefix(out: Path) -> str:
 
 
 def clean_stale(out: str | os.PathLike) -> list[str]:
-    """Remove the hidden directories beside ``out`` left by site runs killed outright (SIGKILL):
-    a temporary site (``.NAME.tmp-PID-*``, holding :data:`TMP_MARKER`) or a replaced one
-    (``.NAME.old-PID-*``, holding :data:`MARKER`) of a process that no longer runs. Returns their names."""
+    """Remove the hidden directories beside ``out`` left by site runs killed outright
+    (:func:`stekker.outputs.leftovers`): a temporary site (``.NAME.tmp-PID-*``, holding
+    :data:`TMP_MARKER`) or a replaced one (``.NAME.old-PID-*``, holding :data:`MARKER`; put back
+    when ``out`` is missing: a run killed between its two renames). Returns their names."""
     import re
 
-    from stekker.workers import process_gone
+    from stekker.outputs import leftovers
 
     out = Path(out)
-    prefix = _hidden_prefix(out)
-    rx = re.compile(re.escape(prefix) + r"(tmp|old)-(\d{1,10})-[A-Za-z0-9_]+$")
+    rx = re.compile(re.escape(_hidden_prefix(out)) + r"(tmp|old)-(\d{1,10})-[A-Za-z0-9_]+$")
     gone = []
-    try:
-        entries = list(os.scandir(out.parent))
-    except OSError:
-        return gone
-    now = time.time()
-    for e in entries:
-        m = rx.match(e.name)
-        if not m or not e.is_dir(follow_symlinks=False) or not process_gone(int(m.group(2))):
-            continue
-        mark = TMP_MARKER if m.group(1) == TMP_TAG else MARKER
-        if not os.path.isfile(os.path.join(e.path, mark)):
+    for e, m in leftovers(out.parent, rx, pid_group=2, dirs=True):
+        if not os.path.isfile(os.path.join(e.path, TMP_MARKER if m.group(1) == TMP_TAG else MARKER)):
             continue  # not one stekker left
-        try:
-            if now - e.stat(follow_symlinks=False).st_mtime < STALE_AFTER:
-                continue  # recent: perhaps a run on another machine sharing this folder (NFS, a container)
-        except OSError:
-            continue
         if m.group(1) == OLD_TAG and not out.exists() and not out.is_symlink():
-            # a run killed between its two renames: the previous site is restored, never removed
+            # the previous site is restored, never removed with the publisher's files in it
             with contextlib.suppress(OSError):
                 os.replace(e.path, out)
             continue
