@@ -1004,8 +1004,8 @@ def test_read_user_file_reads_at_most_the_limit_plus_one(tmp_path, monkeypatch):
     assert safeyaml.read_user_file(f, limit=100) == b"#" * 100
 
 
-def _one_scan_db(tmp_path):
-    """A SQLite store with one finished scan: ok.nl's mailbox at Microsoft."""
+def _one_scan_db(tmp_path, domain="ok.nl", organisation="O", sector="bedrijf", name="s.db"):
+    """A SQLite store with one finished scan: ``domain``'s mailbox at Microsoft."""
     from dataclasses import replace
 
     from stekker import kb as K
@@ -1014,14 +1014,14 @@ def _one_scan_db(tmp_path):
     from test_report_support import dom
 
     kb = K.load()
-    db = tmp_path / "s.db"
+    db = tmp_path / name
     st = Store.open(str(db))
     sid = st.create_scan(tool_version="0.1.0", plan_version=1, input_path="in.csv", input_sha256="ab" * 32,
                          resolvers=["127.0.0.1:53"], options={})
     ms = Service(category="mailbox", status="attributed", provider="microsoft", provider_name="Microsoft",
                  company="microsoft", confidence=0.95)
-    st.add_targets(sid, [{"domain": "ok.nl", "organisation": "O", "sector": "bedrijf"}])
-    st.save_attributions(sid, kb.version, [replace(dom("ok.nl", "O", "bedrijf", {"mailbox": ms}),
+    st.add_targets(sid, [{"domain": domain, "organisation": organisation, "sector": sector}])
+    st.save_attributions(sid, kb.version, [replace(dom(domain, organisation, sector, {"mailbox": ms}),
                                                    kb_version=kb.version).to_dict()])
     st.finish_scan(sid, "finished")
     st.close()
@@ -1437,25 +1437,7 @@ def test_seed_finds_an_internationalised_domain_by_its_unicode_name(tmp_path):
     """Explore-f M9: `audit seed --domain münchen.de` scanned the domain, then
     failed 'scan 1 has no domain münchen.de' (stored as xn--mnchen-3ya.de);
     so did `--scan 1 --domain münchen.de`.  The name is read as stored."""
-    from dataclasses import replace
-
-    from stekker import kb as K
-    from stekker.attribute.model import Service
-    from stekker.store import Store
-    from test_report_support import dom
-
-    kb = K.load()
-    db = tmp_path / "idn.db"
-    st = Store.open(str(db))
-    sid = st.create_scan(tool_version="0.1.0", plan_version=1, input_path="in.csv", input_sha256="ab" * 32,
-                         resolvers=["127.0.0.1:53"], options={})
-    ms = Service(category="mailbox", status="attributed", provider="microsoft", provider_name="Microsoft",
-                 company="microsoft", confidence=0.95)
-    st.add_targets(sid, [{"domain": "xn--sdwest-frysln-teb26a.nl", "organisation": "Súdwest-Fryslân", "sector": "gemeente"}])
-    st.save_attributions(sid, kb.version, [replace(dom("xn--sdwest-frysln-teb26a.nl", "Súdwest-Fryslân", "gemeente",
-                                                       {"mailbox": ms}), kb_version=kb.version).to_dict()])
-    st.finish_scan(sid, "finished")
-    st.close()
+    db, sid = _one_scan_db(tmp_path, "xn--sdwest-frysln-teb26a.nl", "Súdwest-Fryslân", "gemeente", "idn.db")
     res = CliRunner().invoke(_cli(), ["audit", "seed", "--scan", str(sid), "--db", str(db),
                                       "--domain", "súdwest-fryslân.nl"])
     assert res.exit_code == 0, res.output

@@ -9,6 +9,7 @@ the test's tmp dir and, when $STEKKER_SCREENS is set, copied there.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import os
@@ -28,26 +29,34 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def site_url(tmp_path_factory):
+@contextlib.contextmanager
+def _served_site(d: Path, **model_kw):
+    """A site of the two-scan store written under ``d`` and served on loopback: its base URL."""
     from stekker.publish.model import Model
     from stekker.publish.pages import Site
     from stekker.publish.site import write_site
 
-    d = tmp_path_factory.mktemp("publish_browser")
     _, st, _ = store_with_two_scans(d)
     out = d / "site"
-    write_site(Site(Model.load(st, "latest"), GEO_DIR if GEO_DIR.is_dir() else None), out)
+    geo = model_kw.pop("geo", None)
+    write_site(Site(Model.load(st, "latest", **model_kw), geo), out)
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
     handler.log_message = lambda *a, **k: None
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     th = threading.Thread(target=srv.serve_forever, daemon=True)
     th.start()
     try:
-        yield f"http://127.0.0.1:{srv.server_address[1]}", d
+        yield f"http://127.0.0.1:{srv.server_address[1]}"
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+@pytest.fixture(scope="module")
+def site_url(tmp_path_factory):
+    d = tmp_path_factory.mktemp("publish_browser")
+    with _served_site(d, geo=GEO_DIR if GEO_DIR.is_dir() else None) as url:
+        yield url, d
 
 
 @pytest.fixture(scope="module")
@@ -158,24 +167,8 @@ def test_sector_columns_read_as_what_they_count(site_url, browser):
 @pytest.fixture(scope="module")
 def contest_site_url(tmp_path_factory):
     """The same site published with --contest-email."""
-    from stekker.publish.model import Model
-    from stekker.publish.pages import Site
-    from stekker.publish.site import write_site
-
-    d = tmp_path_factory.mktemp("publish_browser_contest")
-    _, st, _ = store_with_two_scans(d)
-    out = d / "site"
-    write_site(Site(Model.load(st, "latest", contest_email="fouten@example.org"), None), out)
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
-    handler.log_message = lambda *a, **k: None
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    th = threading.Thread(target=srv.serve_forever, daemon=True)
-    th.start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_address[1]}"
-    finally:
-        srv.shutdown()
-        srv.server_close()
+    with _served_site(tmp_path_factory.mktemp("publish_browser_contest"), contest_email="fouten@example.org") as url:
+        yield url
 
 
 @pytest.mark.parametrize("lang", ["nl", "en"])
