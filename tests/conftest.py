@@ -26,6 +26,10 @@ from typing import Iterable
 
 import pytest
 
+# The suite reads stekker's messages in English whatever the developer's locale (LANG=nl_NL.UTF-8
+# would make every message Dutch: stekker.i18n); tests of the Dutch messages set STEKKER_LANG=nl.
+os.environ["STEKKER_LANG"] = "en"
+
 from stekker.lab import NO_FAULTS, Lab, LabError, LabSpec, Org, profiles
 from stekker.lab import procs as _lab_procs
 

@@ -15,6 +15,8 @@ from typing import Optional, Sequence
 
 import typer
 
+from stekker.i18n import _
+
 # Exit codes, the same for every command (docs/CLI.md, `stekker --help`).
 EXIT_OK = 0
 EXIT_FINDINGS = 1      # findings or a partial result (e.g. some outputs not written)
@@ -24,7 +26,7 @@ EXIT_INTERNAL = 4      # a bug in stekker: the full trace is written to a file
 EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM; finished work is kept
 EXIT_CODES = (EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_NETWORK, EXIT_INTERNAL, EXIT_INTERRUPTED)
 
-EPILOG = (
+EPILOG = _(
     "Exit codes: 0 ok; 1 findings or partial result; 2 usage or input error; "
     "3 resolver or network unavailable; 4 internal error (trace written to a file, please report); "
     "130 interrupted (Ctrl-C, SIGTERM). Details: docs/CLI.md"
@@ -32,7 +34,7 @@ EPILOG = (
 
 app = typer.Typer(
     name="stekker",
-    help=(
+    help=_(
         "Who can pull the plug on this organisation? Measure dependence on "
         "non-European cloud and software providers from public DNS.\n\n"
         "Example: stekker scan domains.csv && stekker report --scan 1"
@@ -59,16 +61,25 @@ def _register() -> None:
 
 
 def _one_line_short_help(t: typer.Typer) -> None:
-    """In a list of commands each one's first paragraph reads as one line
-    (Typer keeps the docstring's line breaks there, which leaves ragged
-    half-empty lines); the command's own --help keeps its paragraphs."""
+    """Each command's help in the user's language (its docstring is the message: scripts/i18n.py
+    extracts it), and in a list of commands its first paragraph as one line (Typer keeps the
+    docstring's line breaks there, which leaves ragged half-empty lines); the command's own
+    --help keeps its paragraphs."""
     import inspect
 
+    from stekker.i18n import translate
+
     for info in t.registered_commands:
-        if info.short_help is None and info.callback is not None and info.callback.__doc__:
-            info.short_help = " ".join(inspect.cleandoc(info.callback.__doc__).split("\n\n", 1)[0].split())
+        if info.callback is not None and info.callback.__doc__:
+            if info.help is None:
+                info.help = translate(inspect.cleandoc(info.callback.__doc__))
+            if info.short_help is None:
+                info.short_help = " ".join(info.help.split("\n\n", 1)[0].split())
     for group in t.registered_groups:
         if group.typer_instance is not None:
+            cb = group.typer_instance.registered_callback
+            if cb is not None and cb.callback is not None and cb.callback.__doc__ and cb.help is None:
+                cb.help = translate(inspect.cleandoc(cb.callback.__doc__))
             _one_line_short_help(group.typer_instance)
 
 
@@ -179,7 +190,7 @@ def run(argv: Optional[Sequence[str]] = None, prog_name: str = "stekker") -> int
         echo(buf.getvalue(), err=True, nl=False)  # the message quotes the arguments as typed
         return EXIT_USAGE
     except (TyperAbort, KeyboardInterrupt):
-        typer.echo("interrupted", err=True)
+        typer.echo(_("interrupted"), err=True)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # `stekker export | head`: the reader has stopped
         try:
@@ -230,35 +241,36 @@ def _unexpected(exc: BaseException) -> int:
     from stekker.store import StoreError
 
     if isinstance(exc, (StoreError, OutputError, YAMLInputError)):
-        typer.echo(f"error: {_one_line(exc)}", err=True)
+        typer.echo(_("error: {message}").format(message=_one_line(exc)), err=True)
         return EXIT_USAGE
     if _is_locked(exc):
-        typer.echo("error: the database is locked by another stekker process (or another program); "
-                   "wait until it has finished and try again", err=True)
+        typer.echo(_("error: the database is locked by another stekker process (or another program); "
+                     "wait until it has finished and try again"), err=True)
         return EXIT_USAGE
     try:
         import sqlalchemy.exc as sa_exc
 
         if isinstance(exc, sa_exc.OperationalError) and "locked" not in str(exc):
-            typer.echo(f"error: database error: {_one_line(exc.orig or exc)}", err=True)
+            typer.echo(_("error: database error: {message}").format(message=_one_line(exc.orig or exc)), err=True)
             return EXIT_USAGE
         if isinstance(exc, sa_exc.DatabaseError):
-            typer.echo(f"error: the database cannot be read ({_one_line(exc.orig or exc)}); "
-                       "is it a stekker database?", err=True)
+            typer.echo(_("error: the database cannot be read ({message}); is it a stekker database?").format(
+                message=_one_line(exc.orig or exc)), err=True)
             return EXIT_USAGE
     except ImportError:  # pragma: no cover
         pass
     if isinstance(exc, MemoryError):
-        typer.echo("error: out of memory (is the input far larger than expected?)", err=True)
+        typer.echo(_("error: out of memory (is the input far larger than expected?)"), err=True)
         return EXIT_USAGE
     if isinstance(exc, OSError) and exc.errno is not None:
         where = f" ({_one_line(exc.filename)})" if exc.filename else ""
-        typer.echo(f"error: {exc.strerror or _one_line(exc)}{where}", err=True)
+        typer.echo(_("error: {message}").format(message=f"{exc.strerror or _one_line(exc)}{where}"), err=True)
         return EXIT_USAGE
     path = _write_trace()
-    typer.echo(f"internal error: {type(exc).__name__}: {_one_line(exc)}", err=True)
-    typer.echo(f"this is a bug in stekker; the full trace is in {path or '(could not be written)'} "
-               "-- please attach it to a report", err=True)
+    typer.echo(_("internal error: {kind}: {message}").format(kind=type(exc).__name__, message=_one_line(exc)),
+               err=True)
+    typer.echo(_("this is a bug in stekker; the full trace is in {path} -- please attach it to a report").format(
+        path=path or _("(could not be written)")), err=True)
     return EXIT_INTERNAL
 
 

@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from stekker.cli import echo
+from stekker.i18n import _
 
 if TYPE_CHECKING:  # pragma: no cover
     from stekker.store import Store
 
-DB_HELP = "SQLite file, or a postgresql://user@host/db URL."
+DB_HELP = _("SQLite file, or a postgresql://user@host/db URL.")
 
 
 def fail(msg: str, code: int = 2) -> typer.Exit:
@@ -23,7 +24,7 @@ def fail(msg: str, code: int = 2) -> typer.Exit:
 
     # line breaks stay line breaks (a knowledge base's validation errors, one per line: explore-f L3
     # showed them as \x0a); every other control or bidi character is made visible
-    echo(f"error: {visible(msg, keep_newlines=True)}", err=True)
+    echo(_("error: {message}").format(message=visible(msg, keep_newlines=True)), err=True)
     return typer.Exit(code)
 
 
@@ -66,10 +67,10 @@ def as_of_day(text: Any) -> Any:
     try:
         day = dt.date.fromisoformat(str(text))
     except ValueError:
-        raise fail(f"--as-of {text!r} is not a date (YYYY-MM-DD)") from None
+        raise fail(_("--as-of {text!r} is not a date (YYYY-MM-DD)").format(text=text)) from None
     why = as_of_out_of_range(day)
     if why:
-        raise fail(f"--as-of {why}") from None
+        raise fail(_("--as-of {why}").format(why=why)) from None
     return day
 
 
@@ -79,7 +80,8 @@ def csv_separator(value: str, option: str) -> str:
     would not read back), nor another control character."""
     sep = "\t" if value in ("\\t", "tab") else value
     if len(sep) != 1 or sep in ('"', "\r", "\n") or sep.isalnum() or (not sep.isprintable() and sep != "\t"):
-        raise fail(f"{option} must be one character such as , or ; or tab (not a letter, digit, quote or line break)")
+        raise fail(_("{option} must be one character such as , or ; or tab (not a letter, digit, quote or line "
+                     "break)").format(option=option))
     return sep
 
 
@@ -90,7 +92,7 @@ def load_kb() -> Any:
     try:
         return _kb.load()
     except Exception as exc:  # noqa: BLE001 - a broken knowledge base is a user-facing error
-        raise fail(f"knowledge base: {exc}") from None
+        raise fail(_("knowledge base: {error}").format(error=exc)) from None
 
 
 def read_explanations(path: Any) -> list:

@@ -1,0 +1,108 @@
+"""The language of what stekker says: one rule for which language a user gets, and the
+translation of the command line's messages.
+
+Reports, pages and audit reports are written in both languages from their own string tables
+(``--lang``); this module holds the rule for the default (:func:`language`) and the command
+line's own messages (errors, warnings, progress, ``--help``), which are written in English in
+the source and translated with :mod:`gettext` from ``locale/nl/LC_MESSAGES/stekker.po``
+(compiled to ``stekker.mo``; ``python scripts/i18n.py`` updates both).
+
+The language: ``STEKKER_LANG`` (``nl`` or ``en``) when set, else the first of the usual locale
+variables that is set (``LANGUAGE``, ``LC_ALL``, ``LC_MESSAGES``, ``LANG``, as gettext reads
+them): Dutch for ``nl``/``nl_NL.UTF-8``/``nl_BE``, English for everything else. On Windows,
+without those variables, the system locale.
+
+Mark a message with ``_("...")`` (a literal, with ``{name}`` placeholders filled by
+``.format`` after translation) and a count-dependent one with ``ngettext``; mark a text that
+is translated later (a table of messages) with ``N_``. Text that is stored or written to data
+files (scan records, CSV/JSON fields) is never translated.
+"""
+
+from __future__ import annotations
+
+import gettext as _gettext
+import os
+import sys
+from importlib import resources
+from typing import Optional
+
+LANGS = ("nl", "en")  # the languages stekker writes, in the order they are offered
+DEFAULT_LANG = "en"
+DOMAIN = "stekker"
+
+_LOCALE_VARS = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+
+
+def _lang_of(value: str) -> str:
+    """``nl`` for a Dutch locale name (``nl``, ``nl_NL.UTF-8``, ``nl_BE``, ``Dutch_Netherlands``),
+    else English (``en_GB``, ``C``, ``POSIX``, a language stekker does not speak)."""
+    return "nl" if value.strip().lower().startswith(("nl", "dutch")) else DEFAULT_LANG
+
+
+def language() -> str:
+    """The user's language (``nl`` or ``en``): see the module's description."""
+    forced = os.environ.get("STEKKER_LANG", "").strip()
+    if forced:
+        return _lang_of(forced)
+    for var in _LOCALE_VARS:
+        value = os.environ.get(var, "")
+        if value:
+            # LANGUAGE is a list ("nl:en"): its first entry; C/POSIX mean "no language chosen"
+            return _lang_of(value.split(":")[0])
+    if sys.platform == "win32":  # pragma: no cover - Windows has no locale variables
+        import locale
+
+        return _lang_of(locale.getlocale()[0] or "")
+    return DEFAULT_LANG
+
+
+def _load(lang: str) -> _gettext.NullTranslations:
+    if lang == "en":
+        return _gettext.NullTranslations()
+    try:
+        ref = resources.files("stekker").joinpath("locale", lang, "LC_MESSAGES", f"{DOMAIN}.mo")
+        with ref.open("rb") as fh:
+            return _gettext.GNUTranslations(fh)
+    except (OSError, ValueError):  # a catalogue missing or damaged: English rather than a crash
+        return _gettext.NullTranslations()
+
+
+_current: Optional[tuple[str, _gettext.NullTranslations]] = None
+
+
+def translations() -> _gettext.NullTranslations:
+    """The translations of the user's language (loaded once; :func:`reset` after changing the
+    environment)."""
+    global _current
+    if _current is None:
+        lang = language()
+        _current = (lang, _load(lang))
+    return _current[1]
+
+
+def reset() -> None:
+    """Forget the loaded language (tests that change ``STEKKER_LANG`` in-process)."""
+    global _current
+    _current = None
+
+
+def _(message: str) -> str:
+    """``message`` in the user's language."""
+    return translations().gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The form of a message for the count ``n`` in the user's language."""
+    return translations().ngettext(singular, plural, n)
+
+
+def translate(text: str) -> str:
+    """``text`` in the user's language, for a text that extraction reads elsewhere than from a
+    ``_()`` literal (a command's docstring, scripts/i18n.py) or that was marked with ``N_``."""
+    return translations().gettext(text)
+
+
+def N_(message: str) -> str:
+    """Marks ``message`` for translation without translating it now (translated where it is
+    shown, with ``_(text)``)."""
+    return message

@@ -1,0 +1,265 @@
+"""The command line speaks Dutch and English (stekker.i18n): the language rule, a complete and
+compiled Dutch catalogue whose translations keep every placeholder, no message left unmarked,
+and the messages as a user sees them."""
+
+from __future__ import annotations
+
+import ast
+import gettext
+import importlib.util
+import os
+import string
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stekker import i18n
+
+ROOT = Path(__file__).resolve().parent.parent
+SRC = ROOT / "src" / "stekker"
+PO = SRC / "locale" / "nl" / "LC_MESSAGES" / "stekker.po"
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("i18n_script", ROOT / "scripts" / "i18n.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+# ---- the language rule ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("env, lang", [
+    ({"STEKKER_LANG": "nl"}, "nl"),
+    ({"STEKKER_LANG": "en", "LANG": "nl_NL.UTF-8"}, "en"),        # stekker's own setting first
+    ({"STEKKER_LANG": "NL_be"}, "nl"),
+    ({"STEKKER_LANG": "fr"}, "en"),                                # a language stekker does not write
+    ({"LANG": "nl_NL.UTF-8"}, "nl"),
+    ({"LANG": "nl_BE.UTF-8"}, "nl"),
+    ({"LANG": "de_DE.UTF-8"}, "en"),
+    ({"LANG": "C.UTF-8"}, "en"),
+    ({"LC_ALL": "nl_NL.UTF-8", "LANG": "en_GB.UTF-8"}, "nl"),     # gettext's order of the variables
+    ({"LC_ALL": "C", "LANG": "nl_NL.UTF-8"}, "en"),                # LC_ALL=C means C
+    ({"LANGUAGE": "nl:en", "LANG": "en_US.UTF-8"}, "nl"),
+    ({"LC_MESSAGES": "nl_NL", "LANG": "en_US"}, "nl"),
+    ({}, "en"),
+])
+def test_language_rule(monkeypatch, env, lang):
+    for var in ("STEKKER_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(var, raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    assert i18n.language() == lang
+
+
+def test_translation_follows_language(monkeypatch):
+    monkeypatch.setenv("STEKKER_LANG", "nl")
+    i18n.reset()
+    try:
+        assert i18n._("Print the stekker version.") != "Print the stekker version."
+        monkeypatch.setenv("STEKKER_LANG", "en")
+        i18n.reset()
+        assert i18n._("Print the stekker version.") == "Print the stekker version."
+    finally:
+        i18n.reset()
+
+
+# ---- the catalogue -------------------------------------------------------------------------
+
+def _catalogue():
+    pytest.importorskip("babel")
+    from babel.messages.pofile import read_po
+
+    with PO.open("rb") as fh:
+        return read_po(fh, locale="nl", domain="stekker")
+
+
+def _fields(text: str) -> list[str]:
+    """The placeholders of a message, as ``str.format`` reads them (``{n:,}`` is ``n``)."""
+    return sorted(name for _lit, name, _spec, _conv in string.Formatter().parse(text) if name is not None)
+
+
+def test_catalogue_has_every_message_of_the_source():
+    """``scripts/i18n.py update`` was run: every marked message and command docstring is in the
+    .po, and the .po holds nothing the source no longer says."""
+    script = _script()
+    source = {m.id for m in script.extract() if m.id}
+    po = {m.id for m in _catalogue() if m.id}
+    assert not sorted(map(str, source - po))[:20], "messages not in the catalogue: run scripts/i18n.py update"
+    assert not sorted(map(str, po - source))[:20], "messages in the catalogue the source no longer has"
+
+
+def test_every_message_has_a_dutch_translation():
+    gaps = [m.id for m in _catalogue() if m.id and (m.fuzzy or not (
+        m.string if isinstance(m.string, str) else all(m.string)))]
+    assert not gaps[:20], f"{len(gaps)} messages without a Dutch translation"
+
+
+def test_translations_keep_every_placeholder():
+    """A translation that drops, renames or adds a ``{placeholder}`` would crash ``.format`` or lose a
+    value (a count, a path) in Dutch only."""
+    wrong = []
+    for m in _catalogue():
+        if not m.id:
+            continue
+        ids = [m.id] if isinstance(m.id, str) else list(m.id)
+        strs = [m.string] if isinstance(m.string, str) else list(m.string)
+        want = _fields(ids[-1])
+        for s in strs:
+            if s and _fields(s) != want:
+                wrong.append((ids[0], s))
+    assert not wrong[:10]
+
+
+def test_compiled_catalogue_matches_the_po():
+    """The shipped .mo is the .po compiled (``scripts/i18n.py compile``)."""
+    mo = gettext.GNUTranslations(PO.with_suffix(".mo").open("rb"))
+    stale = []
+    for m in _catalogue():
+        if not m.id:
+            continue
+        if isinstance(m.id, str):
+            if mo.gettext(m.id) != (m.string or m.id):
+                stale.append(m.id)
+        else:
+            for n, form in ((1, 0), (2, 1)):
+                if mo.ngettext(m.id[0], m.id[1], n) != (m.string[form] or m.id[form]):
+                    stale.append(m.id[0])
+    assert not stale[:10], "the .mo is older than the .po: run scripts/i18n.py compile"
+
+
+# ---- nothing a user reads is left unmarked -------------------------------------------------
+
+# the calls whose text a user reads, and which argument is the text
+_MESSAGE_CALLS = {"fail": 0, "_fail": 0, "_err": 0, "echo": 0, "say": 0, "warn": 0, "_warn": 0, "print": 0}
+_HELP_CALLS = {"Option", "Argument", "Typer", "db_option", "command"}
+# the modules whose messages reach the user (printed by the commands, or raised to them)
+MESSAGE_MODULES = sorted((SRC / "cli").glob("*.py")) + [SRC / m for m in (
+    "targets.py", "safeyaml.py", "dates.py", "outputs.py", "ipasn.py", "datadir.py", "datasets.py",
+    "store/engine.py", "store/scans.py", "store/targets.py", "store/attributions.py", "store/evidence.py",
+    "collect/transport.py", "collect/realm.py", "collect/run.py", "collect/plan.py",
+    "audit/loader.py", "audit/model.py", "audit/catalog.py", "audit/seed.py", "audit/report.py",
+    "judge/explanations.py", "judge/policies.py", "kb/loading.py", "kb/schema.py",
+    "publish/site.py", "publish/geo.py", "publish/model.py", "render/pdf.py", "report/render.py",
+    "lab/core.py", "lab/build.py", "lab/procs.py", "lab/zonefile.py", "validate/check.py",
+)]
+
+
+def _has_words(node: ast.AST) -> bool:
+    """A literal with words outside its placeholders (``f"{exc}"`` or ``"  "`` has none)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return any(c.isalpha() for c in node.value)
+    if isinstance(node, ast.JoinedStr):
+        return any(isinstance(v, ast.Constant) and any(c.isalpha() for c in str(v.value)) for v in node.values)
+    if isinstance(node, ast.BinOp):
+        return _has_words(node.left) or _has_words(node.right)
+    if isinstance(node, ast.IfExp):
+        return _has_words(node.body) or _has_words(node.orelse)
+    return False
+
+
+def misused(path: Path) -> list[str]:
+    """``_`` given anything but one literal (a message extraction cannot read, so never
+    translated), or ``_`` used as a throw-away name (``for _ in ...``, ``a, _ = ...``: inside a
+    function that makes ``_`` a local name and the message calls in it crash)."""
+    tree = ast.parse(path.read_text("utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_", "N_"):
+            if len(node.args) != 1 or not (isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+                found.append(f"{path.name}:{node.lineno}: _() of {ast.unparse(node)[:60]}")
+        if isinstance(node, ast.Name) and node.id == "_" and isinstance(node.ctx, ast.Store):
+            found.append(f"{path.name}:{node.lineno}: _ assigned")
+        if isinstance(node, ast.arg) and node.arg == "_":
+            found.append(f"{path.name}:{node.lineno}: _ as a parameter")
+    return found
+
+
+def _call_name(node: ast.Call) -> str:
+    f = node.func
+    return f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+
+
+def unmarked(path: Path) -> list[str]:
+    """The user-facing literals of a module not passed through ``_()``/``ngettext()``."""
+    tree = ast.parse(path.read_text("utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = _call_name(node)
+        texts = []
+        if name in _MESSAGE_CALLS and len(node.args) > _MESSAGE_CALLS[name]:
+            texts.append(node.args[_MESSAGE_CALLS[name]])
+        if name in _HELP_CALLS:
+            texts += [kw.value for kw in node.keywords if kw.arg in ("help", "epilog", "short_help")]
+        if isinstance(node.func, ast.Name) and node.func.id.endswith("Error") or name.endswith("Error"):
+            texts += node.args[:1]
+        for t in texts:
+            if _has_words(t):
+                found.append(f"{path.relative_to(ROOT)}:{t.lineno}: {ast.unparse(t)[:80]}")
+    return found
+
+
+@pytest.mark.parametrize("path", MESSAGE_MODULES, ids=lambda p: str(p.relative_to(SRC)))
+def test_no_message_left_unmarked(path):
+    """Every message a command prints (errors, warnings, progress, ``--help``) goes through ``_()``,
+    so that it has a Dutch translation; a literal with words in it is a message left out."""
+    assert unmarked(path) == []
+
+
+@pytest.mark.parametrize("path", MESSAGE_MODULES, ids=lambda p: str(p.relative_to(SRC)))
+def test_messages_are_marked_as_extraction_reads_them(path):
+    assert misused(path) == []
+
+
+def test_misused_finds_a_misuse(tmp_path):
+    mod = tmp_path / "m.py"
+    mod.write_text("x = _(f'{n} domains')\nfor _ in range(3):\n    pass\ny = _('fine')\n", "utf-8")
+    assert [f.split(":")[1] for f in misused(mod)] == ["1", "2"]
+
+
+def test_unmarked_finds_an_unmarked_message(tmp_path):
+    """The check above can fail: a bare message, an f-string message and an option's help are found;
+    marked ones and bare placeholders are not."""
+    mod = tmp_path / "m.py"
+    mod.write_text(
+        "raise fail('bad thing')\n"
+        "echo(f'{n} domains', err=True)\n"
+        "x = typer.Option(1, help='How many.')\n"
+        "raise fail(_('bad thing'))\n"
+        "echo(_('{n} domains').format(n=n))\n"
+        "echo(f'{exc}')\n"
+        "raise StoreError(f'cannot open {p}')\n", "utf-8")
+    orig_root = globals()["ROOT"]
+    globals()["ROOT"] = tmp_path
+    try:
+        found = unmarked(mod)
+    finally:
+        globals()["ROOT"] = orig_root
+    assert [f.split(":")[1] for f in found] == ["1", "2", "3", "7"]
+
+
+# ---- as a user sees it ---------------------------------------------------------------------
+
+def _stekker(args, **env):
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("STEKKER_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")}
+    return subprocess.run([sys.executable, "-m", "stekker", *args], capture_output=True, text=True,
+                          env={**base, **env}, timeout=120)
+
+
+def test_help_in_dutch_for_a_dutch_locale():
+    nl = _stekker(["version", "--help"], LANG="nl_NL.UTF-8")
+    en = _stekker(["version", "--help"], LANG="C.UTF-8")
+    assert nl.returncode == en.returncode == 0
+    assert "Print the stekker version." in en.stdout
+    assert "Print the stekker version." not in nl.stdout
+    assert i18n_nl("Print the stekker version.").split()[0] in nl.stdout
+
+
+def i18n_nl(message: str) -> str:
+    mo = gettext.GNUTranslations(PO.with_suffix(".mo").open("rb"))
+    return mo.gettext(message)
