@@ -263,3 +263,41 @@ def test_help_in_dutch_for_a_dutch_locale():
 def i18n_nl(message: str) -> str:
     mo = gettext.GNUTranslations(PO.with_suffix(".mo").open("rb"))
     return mo.gettext(message)
+
+
+@pytest.mark.parametrize("args, english, dutch", [
+    (["report", "--fo"], "No such option: --fo", "Onbekende optie: --fo (mogelijke opties:"),
+    (["scna"], "No such command 'scna'. Did you mean", "Onbekende opdracht 'scna'. Bedoelt u"),
+    (["audit", "check"], "Missing argument 'file'.", "Argument 'file' ontbreekt."),
+    (["version", "extra"], "Got unexpected extra argument(s) (extra)", "Onverwachte extra argumenten (extra)"),
+    (["report", "--scan"], "Option '--scan' requires an argument.", "Optie '--scan' heeft een waarde nodig."),
+    (["scan", "--qps", "abc", "x.csv"], "Invalid value for '--qps'", "Ongeldige waarde voor '--qps': geen getal"),
+])
+def test_usage_errors_in_the_users_language(args, english, dutch):
+    """Typer's own usage errors (f-strings gettext cannot reach) are recognised and said in Dutch,
+    with what the user typed; in English they are Typer's words, unchanged."""
+    en = _stekker(args, STEKKER_LANG="en")
+    nl = _stekker(args, STEKKER_LANG="nl")
+    assert en.returncode == nl.returncode == 2
+    assert english in en.stderr and "Fout:" not in en.stderr
+    assert dutch in nl.stderr, nl.stderr
+    assert "Error:" not in nl.stderr and "Usage:" not in nl.stderr
+    assert "Traceback" not in nl.stderr + en.stderr
+
+
+def test_help_headings_in_dutch():
+    out = _stekker(["report", "--help"], STEKKER_LANG="nl", COLUMNS="100").stdout
+    assert "Gebruik: stekker report" in out and "Opties" in out and "Toon deze hulp en stop." in out
+    assert "Usage:" not in out and "Show this message" not in out and "─ Options " not in out
+
+
+def test_an_unrecognised_usage_message_is_shown_as_typer_wrote_it(monkeypatch):
+    from stekker.cli import usage
+
+    monkeypatch.setenv("STEKKER_LANG", "nl")
+    i18n.reset()
+    try:
+        assert usage.message("Something new from Typer.") == "Something new from Typer."
+        assert usage.message("No such option: --x") == "Onbekende optie: --x"
+    finally:
+        i18n.reset()

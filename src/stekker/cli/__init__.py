@@ -58,6 +58,9 @@ def _register() -> None:
     from stekker.cli import validate as _validate  # noqa: F401
 
     _one_line_short_help(app)
+    from stekker.cli.usage import localise_help
+
+    localise_help()
 
 
 def _one_line_short_help(t: typer.Typer) -> None:
@@ -183,11 +186,9 @@ def run(argv: Optional[Sequence[str]] = None, prog_name: str = "stekker") -> int
     except TyperExit as exc:
         return exc.exit_code
     except click.exceptions.ClickException as exc:  # usage errors: bad option, missing argument, bad value
-        import io
+        from stekker.cli.usage import error_text
 
-        buf = io.StringIO()
-        exc.show(file=buf)
-        echo(buf.getvalue(), err=True, nl=False)  # the message quotes the arguments as typed
+        echo(error_text(exc), err=True, nl=False)  # the message quotes the arguments as typed
         return EXIT_USAGE
     except (TyperAbort, KeyboardInterrupt):
         typer.echo(_("interrupted"), err=True)
