@@ -27,6 +27,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "stekker"
 LAYERS: dict[str, int] = {
     # shared leaves: no stage knowledge
     "__init__": 0, "__main__": 6, "evidence": 0, "dates": 0, "countries": 0, "spf": 0, "text": 0, "safeyaml": 0, "outputs": 0, "workers": 0,
+    "i18n": 0,  # the language rule and the command line's translations
     # reference data and inputs
     "datadir": 1, "datasets": 1, "ipasn": 1, "targets": 1, "kb": 1,
     # the rendering toolkit (Jinja + CSP, NL/EN formatting, Chromium) for report, audit, web
