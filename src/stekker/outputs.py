@@ -26,6 +26,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
+from stekker.i18n import _
+
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -250,34 +252,42 @@ def check_output(path: str | os.PathLike, kind: str, *, option: str = "output", 
     shown = str(path)
     for d in db_files(db):
         if _same(p, d):
-            raise OutputError(f"{option} {shown} is the database (--db {db}); choose another file name")
+            raise OutputError(_("{option} {path} is the database (--db {db}); choose another file name").format(
+                option=option, path=shown, db=db))
     for i in inputs:
         if i is not None and str(i) not in ("", "-") and _same(p, Path(i).expanduser()):
-            raise OutputError(f"{option} {shown} is an input file of this command; choose another file name")
+            raise OutputError(_("{option} {path} is an input file of this command; choose another file name").format(
+                option=option, path=shown))
     for o in others:
         if o is not None and _same(p, Path(o).expanduser()):
-            raise OutputError(f"{option} {shown} is also another output of this command; give each its own file")
+            raise OutputError(_("{option} {path} is also another output of this command; give each its own file")
+                              .format(option=option, path=shown))
     if p.is_dir():
-        raise OutputError(f"{option} {shown} is a directory; give a file name")
+        raise OutputError(_("{option} {path} is a directory; give a file name").format(option=option, path=shown))
     if not p.parent.is_dir():
-        raise OutputError(f"{option} {shown}: directory {p.parent} does not exist")
+        raise OutputError(_("{option} {path}: directory {parent} does not exist").format(
+            option=option, path=shown, parent=p.parent))
     if p.exists() or p.is_symlink():
         if not p.is_file():
-            raise OutputError(f"{option} {shown} exists and is not a regular file; choose another file name")
+            raise OutputError(_("{option} {path} exists and is not a regular file; choose another file name").format(
+                option=option, path=shown))
         try:
             magic = _head(p, 16)
         except OSError as exc:
-            raise OutputError(f"{option} {shown}: cannot read the existing file ({exc.strerror or exc})") from None
+            raise OutputError(_("{option} {path}: cannot read the existing file ({error})").format(
+                option=option, path=shown, error=exc.strerror or exc)) from None
         if magic == SQLITE_MAGIC:
-            raise OutputError(f"{option} {shown} is a SQLite database; stekker never overwrites one")
+            raise OutputError(_("{option} {path} is a SQLite database; stekker never overwrites one").format(
+                option=option, path=shown))
         if not force and not is_stekker_output(p, kind):
             if kind == "inventory" and _head(p, 200).startswith(b"# Seeded by `stekker audit seed`"):
-                raise OutputError(f"{option} {shown} has been changed since stekker wrote it (or has no "
-                                  "stekker-sha256 line): replacing it would lose your edits; add the detected "
-                                  f"items to it with --into {shown}, choose another file name, or use --force "
-                                  "(your file is then kept as .bak)")
-            raise OutputError(f"{option} {shown} exists and is not an earlier stekker {kind} output; "
-                              "use --force to replace it, or choose another file name")
+                raise OutputError(_("{option} {path} has been changed since stekker wrote it (or has no "
+                                    "stekker-sha256 line): replacing it would lose your edits; add the detected "
+                                    "items to it with --into {path}, choose another file name, or use --force "
+                                    "(your file is then kept as .bak)").format(option=option, path=shown))
+            raise OutputError(_("{option} {path} exists and is not an earlier stekker {kind} output; "
+                                "use --force to replace it, or choose another file name").format(
+                                    option=option, path=shown, kind=kind))
     return p
 
 
@@ -324,7 +334,7 @@ def clean_stale_temporaries(path: str | os.PathLike) -> list[str]:
     p = Path(path).expanduser()
     rx = re.compile(re.escape(_tmp_prefix(p)) + r"(\d{1,10})-[A-Za-z0-9_]+\.tmp" + re.escape(p.suffix[:20]) + "$")
     gone = []
-    for e, _ in leftovers(p.parent, rx):
+    for e, _match in leftovers(p.parent, rx):
         with contextlib.suppress(OSError):
             os.unlink(e.path)
             gone.append(e.name)
@@ -404,22 +414,24 @@ def check_data_dir(path: str | os.PathLike, *, manifest_name: str, table_name: s
     shown = str(path)
     if p.exists() or p.is_symlink():
         if not p.is_dir():
-            raise OutputError(f"{option} {shown} is not a directory; give the directory stekker keeps its "
-                              "reference data in (it is made when it does not exist)")
+            raise OutputError(_("{option} {path} is not a directory; give the directory stekker keeps its "
+                                "reference data in (it is made when it does not exist)").format(
+                                    option=option, path=shown))
     else:
         return p
-    mine = f"; choose another {option} (a directory of stekker's own), or move the file away"
     manifest = None
     m = p / manifest_name
     if m.exists() or m.is_symlink():
         manifest = _data_manifest(m) if m.is_file() else None
         if manifest is None:
-            raise OutputError(f"{option} {shown} holds a {manifest_name} that is not stekker's data manifest; "
-                              "stekker would replace it" + mine)
+            raise OutputError(_("{option} {path} holds a {name} that is not stekker's data manifest; "
+                                "stekker would replace it; choose another {option} (a directory of stekker's own), "
+                                "or move the file away").format(option=option, path=shown, name=manifest_name))
     t = p / table_name
     if (t.exists() or t.is_symlink()) and not (t.is_file() and is_table(t)):
-        raise OutputError(f"{option} {shown} holds a {table_name} that is not an IP-to-ASN table stekker "
-                          "wrote; stekker would replace it" + mine)
+        raise OutputError(_("{option} {path} holds a {name} that is not an IP-to-ASN table stekker "
+                            "wrote; stekker would replace it; choose another {option} (a directory of stekker's "
+                            "own), or move the file away").format(option=option, path=shown, name=table_name))
     recorded = set()
     for e in (manifest or {}).get("datasets", {}).values():
         if isinstance(e, dict) and isinstance(e.get("path"), str):
@@ -427,6 +439,8 @@ def check_data_dir(path: str | os.PathLike, *, manifest_name: str, table_name: s
     for name in downloads:
         f = p / name
         if (f.exists() or f.is_symlink()) and not (f.is_file() and name in recorded):
-            raise OutputError(f"{option} {shown} holds a {name} that stekker did not download (its manifest "
-                              "does not record it); stekker would replace it" + mine)
+            raise OutputError(_("{option} {path} holds a {name} that stekker did not download (its manifest "
+                                "does not record it); stekker would replace it; choose another {option} (a "
+                                "directory of stekker's own), or move the file away").format(
+                                    option=option, path=shown, name=name))
     return p

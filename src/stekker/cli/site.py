@@ -11,6 +11,7 @@ import typer
 from stekker.cli import app, echo
 from stekker.cli.common import fail as _err
 from stekker.cli.common import load_kb, read_explanations
+from stekker.i18n import _
 
 
 def _model(db: str, scan: str, explanations: Optional[Path], contest_url: Optional[str],
@@ -20,15 +21,15 @@ def _model(db: str, scan: str, explanations: Optional[Path], contest_url: Option
     from stekker.store import Store, StoreError
 
     if licence and not licence.lower().startswith(("https://", "http://")):
-        raise _err("--licence must be the licence's URL (https://...), e.g. "
-                   "https://creativecommons.org/licenses/by/4.0/")
+        raise _err(_("--licence must be the licence's URL (https://...), e.g. "
+                     "https://creativecommons.org/licenses/by/4.0/"))
     if publisher is not None and (not publisher.strip() or len(publisher) > 200 or not publisher.isprintable()):
-        raise _err("--publisher must be a name of at most 200 printable characters")
+        raise _err(_("--publisher must be a name of at most 200 printable characters"))
 
     if contest_url and not contest_url.lower().startswith(("https://", "http://")):
-        raise _err("--contest-url must start with https:// or http://")
+        raise _err(_("--contest-url must start with https:// or http://"))
     if contest_email and ("@" not in contest_email or any(c in contest_email for c in " <>\"'?&\r\n")):
-        raise _err("--contest-email must be a plain e-mail address")
+        raise _err(_("--contest-email must be a plain e-mail address"))
     exps = read_explanations(explanations)
     kb = load_kb()
     try:
@@ -44,8 +45,8 @@ def _model(db: str, scan: str, explanations: Optional[Path], contest_url: Option
     return m
 
 
-NO_CONTEST = ("warning: no --contest-email or --contest-url: the site names no address for reporting an error, "
-              "so no one can contest a label from it (its pages say so, and so does its methods page)")
+NO_CONTEST = _("warning: no --contest-email or --contest-url: the site names no address for reporting an error, "
+               "so no one can contest a label from it (its pages say so, and so does its methods page)")
 
 
 def _check_geo(geo: Optional[Path]) -> None:
@@ -55,9 +56,11 @@ def _check_geo(geo: Optional[Path]) -> None:
     from stekker.publish.geo import LIST_FILE, TOPO_FILE, geo_dir
 
     if not geo.expanduser().is_dir():
-        raise _err(f"--geo {geo}: no such directory (it holds {TOPO_FILE} and {LIST_FILE})")
+        raise _err(_("--geo {geo}: no such directory (it holds {topo} and {listing})").format(
+            geo=geo, topo=TOPO_FILE, listing=LIST_FILE))
     if geo_dir(geo) is None:
-        raise _err(f"--geo {geo} does not hold {TOPO_FILE} and {LIST_FILE}")
+        raise _err(_("--geo {geo} does not hold {topo} and {listing}").format(
+            geo=geo, topo=TOPO_FILE, listing=LIST_FILE))
 
 
 def _site_of(model, geo: Optional[Path]):  # noqa: ANN001, ANN202
@@ -70,36 +73,37 @@ def _site_of(model, geo: Optional[Path]):  # noqa: ANN001, ANN202
     try:
         s.prepare()
     except GeoError as exc:
-        raise _err(f"--geo: {exc}" if geo is not None else f"$STEKKER_GEO_DIR: {exc}")
+        where = "--geo" if geo is not None else "$STEKKER_GEO_DIR"  # the option or variable: no words to translate
+        raise _err(f"{where}: {exc}")
     return s
 
 
 @app.command()
 def site(
-    out: Path = typer.Option(..., "--output", "--out", "-o", help="Directory to write the site into (new, empty, or a site "
-                             "stekker wrote before; anything else is refused)."),
-    scan: str = typer.Option("latest", "--scan", "-s", help="Scan ID, or 'latest'."),
-    db: str = typer.Option("stekker.db", "--db", help="SQLite file, or a postgresql://user@host/db URL."),
-    contest_url: Optional[str] = typer.Option(None, "--contest-url", help="Web form for 'report an error' next to "
+    out: Path = typer.Option(..., "--output", "--out", "-o", help=_("Directory to write the site into (new, empty, or a site "
+                             "stekker wrote before; anything else is refused).")),
+    scan: str = typer.Option("latest", "--scan", "-s", help=_("Scan ID, or 'latest'.")),
+    db: str = typer.Option("stekker.db", "--db", help=_("SQLite file, or a postgresql://user@host/db URL.")),
+    contest_url: Optional[str] = typer.Option(None, "--contest-url", help=_("Web form for 'report an error' next to "
                                               "each label: ?scan=…&kb=…&as_of=…&domain=…&category=…&provider=… is "
-                                              "added."),
-    contest_email: Optional[str] = typer.Option(None, "--contest-email", help="Address for 'report an error' next "
+                                              "added.")),
+    contest_email: Optional[str] = typer.Option(None, "--contest-email", help=_("Address for 'report an error' next "
                                                 "to each label (a mailto: link whose body identifies the label and "
                                                 "asks what is wrong). Without either the site says it names no "
-                                                "contact."),
-    explanations: Optional[Path] = typer.Option(None, "--explanations", help="YAML file of explanations "
-                                                "('pas toe of leg uit'), shown next to findings."),
-    geo: Optional[Path] = typer.Option(None, "--geo", help="Directory with the municipal boundaries "
+                                                "contact.")),
+    explanations: Optional[Path] = typer.Option(None, "--explanations", help=_("YAML file of explanations "
+                                                "('pas toe of leg uit'), shown next to findings.")),
+    geo: Optional[Path] = typer.Option(None, "--geo", help=_("Directory with the municipal boundaries "
                                        "(mxmapit_nl_municipality.topo.json, mxmapit_municipalities_nl.json); "
-                                       "default $STEKKER_GEO_DIR, else the boundaries shipped with stekker."),
-    history: int = typer.Option(6, "--history", min=1, max=100, help="Scans shown in each domain's history."),
-    publisher: Optional[str] = typer.Option(None, "--publisher", help="Who publishes the site (named in the open "
-                                            "data's DCAT-AP description)."),
-    licence: Optional[str] = typer.Option(None, "--licence", help="URL of the licence of the published data "
-                                          "(e.g. https://creativecommons.org/licenses/by/4.0/); none is assumed."),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, max=64, help="Rendering processes "
-                                          "(default: one per core, at most 8)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors."),
+                                       "default $STEKKER_GEO_DIR, else the boundaries shipped with stekker.")),
+    history: int = typer.Option(6, "--history", min=1, max=100, help=_("Scans shown in each domain's history.")),
+    publisher: Optional[str] = typer.Option(None, "--publisher", help=_("Who publishes the site (named in the open "
+                                            "data's DCAT-AP description).")),
+    licence: Optional[str] = typer.Option(None, "--licence", help=_("URL of the licence of the published data "
+                                          "(e.g. https://creativecommons.org/licenses/by/4.0/); none is assumed.")),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, max=64, help=_("Rendering processes "
+                                          "(default: one per core, at most 8).")),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=_("Only errors.")),
 ) -> None:
     """Write a static site of a scan: pages in Dutch and English, open data
     (CSV, JSON, Parquet, DCAT-AP) and the JSON API's documents.
@@ -122,37 +126,40 @@ def site(
     s = _site_of(model, geo)
     say = (lambda m: None) if quiet else (lambda m: echo(m, err=True))
     try:
-        stats = write_site(s, out, progress=lambda n: say(f"  {n} files…"),
+        stats = write_site(s, out, progress=lambda n: say(_("  {n} files…").format(n=n)),
                            workers=workers or default_workers())
     except OutputError as exc:
         raise _err(str(exc))
     except OSError as exc:
-        raise _err(f"cannot write the site: {exc.strerror or exc}")
-    say(f"wrote {out}: {stats.pages} pages, {stats.files} files, {stats.bytes / 1e6:.1f} MB in {stats.seconds:.1f} s")
+        raise _err(_("cannot write the site: {error}").format(error=exc.strerror or exc))
+    say(_("wrote {out}: {pages} pages, {files} files, {mb:.1f} MB in {seconds:.1f} s").format(
+        out=out, pages=stats.pages, files=stats.files, mb=stats.bytes / 1e6, seconds=stats.seconds))
     if stats.kept:
-        say(f"kept {len(stats.kept)} file(s) you added: {', '.join(stats.kept[:5])}{' ...' if len(stats.kept) > 5 else ''}")
+        say(_("kept {n} file(s) you added: {names}{more}").format(
+            n=len(stats.kept), names=", ".join(stats.kept[:5]), more=" ..." if len(stats.kept) > 5 else ""))
     if s._geo_dir is None:
-        say("note: no municipal boundaries in the --geo / $STEKKER_GEO_DIR directory (it needs "
-            "mxmapit_nl_municipality.topo.json and mxmapit_municipalities_nl.json): the map page has a table only")
+        say(_("note: no municipal boundaries in the --geo / $STEKKER_GEO_DIR directory (it needs "
+              "mxmapit_nl_municipality.topo.json and mxmapit_municipalities_nl.json): the map page has a table only"))
     if not model.contesting():
         echo(NO_CONTEST, err=True)
     if model.scan.get("state") not in (None, "finished"):
-        echo(f"warning: scan {model.scan.get('scan_id')} is {model.scan.get('state')}: the site shows a partial "
-             "result (and says so on every page's summary)", err=True)
+        echo(_("warning: scan {scan_id} is {state}: the site shows a partial "
+               "result (and says so on every page's summary)").format(
+                   scan_id=model.scan.get("scan_id"), state=model.scan.get("state")), err=True)
         return 1  # a partial result (docs/CLI.md)
 
 
 @app.command()
 def serve(
-    scan: str = typer.Option("latest", "--scan", "-s", help="Scan ID, or 'latest'."),
-    db: str = typer.Option("stekker.db", "--db", help="SQLite file, or a postgresql://user@host/db URL."),
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (loopback by default)."),
-    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
-    contest_url: Optional[str] = typer.Option(None, "--contest-url", help="Web form for 'report an error'."),
-    contest_email: Optional[str] = typer.Option(None, "--contest-email", help="Address for 'report an error'."),
-    explanations: Optional[Path] = typer.Option(None, "--explanations", help="YAML file of explanations."),
-    geo: Optional[Path] = typer.Option(None, "--geo", help="Directory with the municipal boundaries."),
-    history: int = typer.Option(6, "--history", min=1, max=100, help="Scans shown in each domain's history."),
+    scan: str = typer.Option("latest", "--scan", "-s", help=_("Scan ID, or 'latest'.")),
+    db: str = typer.Option("stekker.db", "--db", help=_("SQLite file, or a postgresql://user@host/db URL.")),
+    host: str = typer.Option("127.0.0.1", "--host", help=_("Address to listen on (loopback by default).")),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help=_("Port to listen on.")),
+    contest_url: Optional[str] = typer.Option(None, "--contest-url", help=_("Web form for 'report an error'.")),
+    contest_email: Optional[str] = typer.Option(None, "--contest-email", help=_("Address for 'report an error'.")),
+    explanations: Optional[Path] = typer.Option(None, "--explanations", help=_("YAML file of explanations.")),
+    geo: Optional[Path] = typer.Option(None, "--geo", help=_("Directory with the municipal boundaries.")),
+    history: int = typer.Option(6, "--history", min=1, max=100, help=_("Scans shown in each domain's history.")),
 ) -> None:
     """Serve the site and the JSON API live, read-only (GET only).
 
@@ -176,30 +183,33 @@ def serve(
             sk.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sk.bind(infos[0][4])
     except (OSError, IndexError) as exc:
-        raise _err(f"cannot listen on {host}:{port}: {getattr(exc, 'strerror', None) or exc}")
+        raise _err(_("cannot listen on {host}:{port}: {error}").format(
+            host=host, port=port, error=getattr(exc, "strerror", None) or exc))
     _check_geo(geo)
     model = _model(db, scan, explanations, contest_url, contest_email, history)
     if not model.contesting():
-        echo("warning: no --contest-email or --contest-url: the pages name no address for reporting an error, so no "
-             "one can contest a label from them (they say so, and so does the methods page)", err=True)
+        echo(_("warning: no --contest-email or --contest-url: the pages name no address for reporting an error, so no "
+               "one can contest a label from them (they say so, and so does the methods page)"), err=True)
     if model.scan.get("state") not in (None, "finished"):
-        echo(f"warning: scan {model.scan.get('scan_id')} is {model.scan.get('state')}: the pages show a partial "
-             "result (and say so in their summary)", err=True)
+        echo(_("warning: scan {scan_id} is {state}: the pages show a partial "
+               "result (and say so in their summary)").format(
+                   scan_id=model.scan.get("scan_id"), state=model.scan.get("state")), err=True)
     app_ = create_app(_site_of(model, geo))
     import uvicorn
 
-    echo(f"serving scan {model.scan['scan_id']} on http://{host}:{port}/ (Ctrl-C stops)", err=True)
+    echo(_("serving scan {scan_id} on http://{host}:{port}/ (Ctrl-C stops)").format(
+        scan_id=model.scan["scan_id"], host=host, port=port), err=True)
     # no lifespan events (the model is loaded above): a forced stop cancels no lifespan task to log
     server = _Server(uvicorn.Config(app_, host=host, port=port, log_level="warning", server_header=False,
                                     lifespan="off"))
     try:
         server.run()
     except OSError as exc:
-        raise _err(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+        raise _err(_("cannot listen on {host}:{port}: {error}").format(host=host, port=port, error=exc.strerror or exc))
     if not server.started and server.stopped_by is None:
-        raise _err(f"cannot serve on {host}:{port} (the server did not start)")
+        raise _err(_("cannot serve on {host}:{port} (the server did not start)").format(host=host, port=port))
     if server.stopped_by is not None:  # Ctrl-C or SIGTERM: stopped as asked
-        echo("interrupted", err=True)
+        echo(_("interrupted"), err=True)
         raise typer.Exit(130)
 
 

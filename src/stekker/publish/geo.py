@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stekker.i18n import _
+
 TOPO_FILE = "mxmapit_nl_municipality.topo.json"
 LIST_FILE = "mxmapit_municipalities_nl.json"
 WIDTH = 600  # SVG units across
@@ -134,11 +136,11 @@ def _read_json(path: Path) -> Any:
     except UserFileError as exc:
         raise GeoError(f"{path}: {exc}") from None
     except UnicodeDecodeError as exc:
-        raise GeoError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+        raise GeoError(_("{path}: not UTF-8 text (byte {byte})").format(path=path, byte=exc.start)) from None
     except RecursionError:
-        raise GeoError(f"{path}: not boundary data (JSON nested too deeply)") from None
+        raise GeoError(_("{path}: not boundary data (JSON nested too deeply)").format(path=path)) from None
     except ValueError as exc:
-        raise GeoError(f"{path}: not valid JSON ({exc})") from None
+        raise GeoError(_("{path}: not valid JSON ({error})").format(path=path, error=exc)) from None
 
 
 def load_map(directory: Path) -> "GeoMap":
@@ -150,8 +152,9 @@ def load_map(directory: Path) -> "GeoMap":
         return _load_map(topo, listing)
     except (KeyError, IndexError, TypeError, AttributeError, ValueError, StopIteration, ZeroDivisionError,
             RecursionError, OverflowError) as exc:
-        raise GeoError(f"{directory}: {TOPO_FILE} and {LIST_FILE} are not mxmap.it boundary data "
-                       f"({type(exc).__name__}: {str(exc)[:200]})") from None
+        raise GeoError(_("{directory}: {topo} and {listing} are not mxmap.it boundary data ({error})").format(
+            directory=directory, topo=TOPO_FILE, listing=LIST_FILE,
+            error=f"{type(exc).__name__}: {str(exc)[:200]}")) from None
 
 
 def _load_map(topo: Any, listing: Any) -> "GeoMap":

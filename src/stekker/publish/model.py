@@ -30,6 +30,7 @@ from typing import Any, Iterator
 
 import yaml
 
+from stekker.i18n import _
 from stekker.judge.domain import LIKELY_KEY
 from stekker.text import visible as _visible
 
@@ -43,6 +44,11 @@ def visible(value: Any, keep_newlines: bool = False) -> str:
     return _visible(text, keep_newlines)
 
 LANGS = ("nl", "en")
+# The JSON API's answers to a filter value (serve's 400/404 bodies): part of the API, in English like
+# its other errors, whatever the language of the user who started the server - never translated.
+API_AMBIGUOUS_SECTOR = "sector {value!r} matches several sectors of this scan ({ids}); give its id"
+API_NO_SECTOR = "sector {value!r} is not a sector of this scan; the ids are in /api/v1/sectors.json"
+API_NO_PROVIDER = "provider {value!r} is not a provider of this scan; the ids are in /api/v1/providers.json"
 
 
 CATEGORY_ORDER = ("web", "cdn", "mail_inbound", "mail_gateway", "mailbox", "mail_outbound", "dns", "office",
@@ -108,7 +114,7 @@ class Text:
         from stekker.report.render import Strings
 
         if lang not in LANGS:
-            raise ValueError(f"unknown language {lang!r}")
+            raise ValueError(_("unknown language {lang!r}").format(lang=lang))
         self.lang = lang
         self.other = "en" if lang == "nl" else "nl"
         self._r = Strings(lang)
@@ -819,7 +825,7 @@ class Model:
 
     def _chain_of_provider(self, pid: str, t: Text) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         dep = None  # the first dependency on this provider with a known chain
-        for dom, _ in self._prov_domains.get(pid, [])[:50]:
+        for dom, _cats in self._prov_domains.get(pid, [])[:50]:
             for d in self._by_domain[dom].deps:
                 if _identified(d) and safe_id(d.provider_key) == pid and d.chain:
                     dep = d
@@ -969,9 +975,8 @@ class Model:
         if len(hits) == 1:
             return hits[0]
         if hits:
-            raise ValueError(f"sector {value!r} matches several sectors of this scan ({', '.join(hits)}); "
-                             "give its id")
-        raise LookupError(f"sector {value!r} is not a sector of this scan; the ids are in /api/v1/sectors.json")
+            raise ValueError(API_AMBIGUOUS_SECTOR.format(value=value, ids=", ".join(hits)))
+        raise LookupError(API_NO_SECTOR.format(value=value))
 
     def provider_filter(self, value: str) -> str:
         """The provider id an API filter value names: its id (from /api/v1/providers.json, or
@@ -981,8 +986,7 @@ class Model:
         for cand in (value, value.lower(), safe_id(value), safe_id(value.lower())):
             if cand in known:
                 return cand
-        raise LookupError(f"provider {value!r} is not a provider of this scan; the ids are in "
-                          "/api/v1/providers.json")
+        raise LookupError(API_NO_PROVIDER.format(value=value))
 
     def _provider_filter_ids(self) -> set[str]:
         if self._filter_ids is None:

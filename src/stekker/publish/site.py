@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from stekker.i18n import _
 from stekker.outputs import OutputError
 
 from .pages import Site
@@ -100,29 +101,30 @@ def check_out_dir(out: str | os.PathLike, db: str | None = None) -> Path:
     try:
         str(out).encode("utf-8")
     except UnicodeError:
-        raise OutputError(f"--out {os.fsencode(os.fspath(out))!r}: a name that is not UTF-8 text; "
-                          "choose a name of readable characters") from None
+        raise OutputError(_("--out {name!r}: a name that is not UTF-8 text; "
+                            "choose a name of readable characters").format(name=os.fsencode(os.fspath(out)))) from None
     p = _target(out)
     if Path(out).expanduser().is_symlink() and not p.parent.is_dir():
-        raise OutputError(f"--out {out} is a symlink to {p}, and directory {p.parent} does not exist")
+        raise OutputError(_("--out {out} is a symlink to {target}, and directory {parent} does not exist").format(
+            out=out, target=p, parent=p.parent))
     for d in db_files(db):
         if p.exists() and d.exists() and os.path.samefile(p, d):
-            raise OutputError(f"--out {out} is the database; choose a directory")
+            raise OutputError(_("--out {out} is the database; choose a directory").format(out=out))
     if p.exists() and not p.is_dir():
-        raise OutputError(f"--out {out} exists and is not a directory; choose a new directory name")
+        raise OutputError(_("--out {out} exists and is not a directory; choose a new directory name").format(out=out))
     if not p.parent.is_dir():
-        raise OutputError(f"--out {out}: directory {p.parent} does not exist")
+        raise OutputError(_("--out {out}: directory {parent} does not exist").format(out=out, parent=p.parent))
     if p.is_dir() and os.path.ismount(p):
-        raise OutputError(f"--out {out} is a mount point: stekker writes a site beside its directory and swaps "
-                          "it in (so a half-written site is never served), which cannot replace a mount "
-                          f"point; give a directory in it (e.g. {out}/site) and serve that")
+        raise OutputError(_("--out {out} is a mount point: stekker writes a site beside its directory and swaps "
+                            "it in (so a half-written site is never served), which cannot replace a mount "
+                            "point; give a directory in it (e.g. {out}/site) and serve that").format(out=out))
     if p.is_dir() and any(p.iterdir()) and not (p / MARKER).is_file():
-        raise OutputError(f"--out {out} is not empty and is not a site stekker wrote; "
-                          "choose a new or empty directory (nothing in it was touched)")
+        raise OutputError(_("--out {out} is not empty and is not a site stekker wrote; "
+                            "choose a new or empty directory (nothing in it was touched)").format(out=out))
     if p.is_dir():
         for d in db_files(db):
             if d.exists() and p.resolve() in d.resolve().parents:
-                raise OutputError(f"--out {out} holds the database; choose another directory")
+                raise OutputError(_("--out {out} holds the database; choose another directory").format(out=out))
     return p
 
 
@@ -275,8 +277,9 @@ def write_site(site: Site, out: str | os.PathLike, progress: Callable[[int], Non
         empty = [d for d in sorted(_empty_dirs(out)) if not (tmp / d).is_dir()] if out.is_dir() else []
         clash = [k for k in kept + empty if k in written]
         if clash:
-            raise OutputError(f"--out {shown}: file(s) you added stand where the new site writes: "
-                              f"{', '.join(clash[:5])}; move them (nothing was changed)")
+            raise OutputError(_("--out {out}: file(s) you added stand where the new site writes: "
+                                "{names}; move them (nothing was changed)").format(
+                                    out=shown, names=", ".join(clash[:5])))
         for rel in kept:
             dst = tmp / rel
             dst.parent.mkdir(parents=True, exist_ok=True)

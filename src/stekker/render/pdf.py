@@ -10,6 +10,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from stekker.i18n import N_, _, translate
+
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
 
 
@@ -36,16 +38,29 @@ def chromium_args(user_data_dir: str) -> list[str]:
             "--disable-extensions", "--mute-audio", f"--user-data-dir={user_data_dir}"]
 
 
+# what needed Chromium, named in its error (``purpose``; translated when shown): the callers' words
+# (audit/report.py passes "The audit's PDF"); another word is shown as given
+# i18n: the subject of "{purpose} needs headless Chromium, which was not found ..."
+PURPOSES = (N_("PDF"), N_("A screenshot"), N_("The audit's PDF"))
+
+
+def _purpose(purpose: str) -> str:
+    return translate(purpose) if purpose else purpose  # (gettext of "" is the catalogue's header)
+
+
 def run_chromium(extra: list[str], url: str, timeout: float = 90.0, purpose: str = "PDF") -> subprocess.CompletedProcess:
     """Run headless Chromium on ``url`` with the shared flags, ``extra`` and a
-    throwaway profile.  ``purpose`` names what needed it in the error."""
+    throwaway profile.  ``purpose`` names what needed it in the error (one of :data:`PURPOSES`)."""
     exe = find_chromium()
     if exe is None:
         env = os.environ.get("STEKKER_CHROMIUM")
-        where = (f"STEKKER_CHROMIUM={env!r} names no program" if env else
-                 "looked for /usr/bin/chromium, chromium, chromium-browser, google-chrome; set STEKKER_CHROMIUM")
-        raise RenderError(f"{purpose} needs headless Chromium, which was not found ({where}). "
-                          "On Debian: apt-get install chromium")
+        if env:
+            raise RenderError(_("{purpose} needs headless Chromium, which was not found (STEKKER_CHROMIUM={env!r} "
+                                "names no program). On Debian: apt-get install chromium").format(
+                                    purpose=_purpose(purpose), env=env))
+        raise RenderError(_("{purpose} needs headless Chromium, which was not found (looked for /usr/bin/chromium, "
+                            "chromium, chromium-browser, google-chrome; set STEKKER_CHROMIUM). On Debian: apt-get "
+                            "install chromium").format(purpose=_purpose(purpose)))
     with tempfile.TemporaryDirectory(prefix="stekker-chromium-") as udd:
         # its own process group: on a timeout Chromium and everything it started are stopped (killing
         # the child alone left its renderer processes, or a wrapper script's children, running)
@@ -55,7 +70,7 @@ def run_chromium(extra: list[str], url: str, timeout: float = 90.0, purpose: str
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             _kill_group(proc)
-            raise RenderError(f"Chromium did not finish within {timeout:.0f} s") from None
+            raise RenderError(_("Chromium did not finish within {timeout:.0f} s").format(timeout=timeout)) from None
         except BaseException:
             _kill_group(proc)
             raise
@@ -75,10 +90,12 @@ def _kill_group(proc: subprocess.Popen) -> None:
         pass
 
 
-def _check_written(path: Path, proc: subprocess.CompletedProcess, what: str) -> Path:
+def _check_written(path: Path, proc: subprocess.CompletedProcess, failed: str) -> Path:
+    """``path`` when Chromium wrote it, else :class:`RenderError` with ``failed`` (a translated
+    message with ``{code}`` and ``{errors}``: the exit status, Chromium's last lines)."""
     if not path.exists() or path.stat().st_size == 0:
         err = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
-        raise RenderError(f"Chromium did not write the {what} (exit {proc.returncode}): " + " / ".join(err))
+        raise RenderError(failed.format(code=proc.returncode, errors=" / ".join(err)))
     return path
 
 
@@ -86,7 +103,7 @@ def html_to_pdf(html_path: str | Path, pdf_path: str | Path, timeout: float = 90
     """Print an HTML file to PDF."""
     html_path, pdf_path = Path(html_path).resolve(), Path(pdf_path).resolve()
     proc = run_chromium([f"--print-to-pdf={pdf_path}", "--no-pdf-header-footer"], html_path.as_uri(), timeout)
-    return _check_written(pdf_path, proc, "PDF")
+    return _check_written(pdf_path, proc, _("Chromium did not write the PDF (exit {code}): {errors}"))
 
 
 def write_pdf(html: str, pdf_path: str | Path, timeout: float = 90.0) -> Path:
@@ -102,4 +119,4 @@ def screenshot(html_path: str | Path, png_path: str | Path, size: str = "1200,24
     html_path, png_path = Path(html_path).resolve(), Path(png_path).resolve()
     proc = run_chromium([f"--window-size={size}", "--hide-scrollbars", f"--screenshot={png_path}"],
                         html_path.as_uri(), timeout, purpose="A screenshot")
-    return _check_written(png_path, proc, "screenshot")
+    return _check_written(png_path, proc, _("Chromium did not write the screenshot (exit {code}): {errors}"))

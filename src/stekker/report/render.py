@@ -22,6 +22,7 @@ from typing import Any
 import jinja2
 
 from stekker.dates import as_datetime
+from stekker.i18n import _
 from stekker.judge import HOST_ABSENT, NOT_SOVEREIGN, HostResult, load_policies
 from stekker.judge.domain import LIKELY_KEY
 from stekker.render import (  # noqa: F401 - find_chromium, run_chromium, write_pdf: re-exported for callers
@@ -74,14 +75,14 @@ def _env() -> jinja2.Environment:
 class Strings:
     def __init__(self, lang: str):
         if lang not in LANGS:
-            raise RenderError(f"unknown language {lang!r}; use nl or en")
+            raise RenderError(_("unknown language {lang!r}; use nl or en").format(lang=lang))
         self.lang = lang
         self.data = report_data()
 
     def __call__(self, key: str, **kw: Any) -> str:
         entry = self.data["strings"].get(key)
         if entry is None:
-            raise RenderError(f"missing string {key!r}")
+            raise RenderError(_("missing string {key!r}").format(key=key))
         text = entry.get(self.lang) or entry["en"]
         # the values are data (organisation names, labels, hosts): their control and bidi characters
         # are shown, never sent to a terminal or hidden in a page (explore-f H2)
