@@ -125,7 +125,9 @@ def update(sources: list[str] = ()) -> None:
 
 
 def _translated(m) -> bool:
-    return not m.fuzzy and bool(m.string if isinstance(m.string, str) else all(m.string))
+    if m.fuzzy or not m.string:
+        return False
+    return bool(m.string) if isinstance(m.string, str) else all(m.string)
 
 
 def missing() -> list[str]:

@@ -92,7 +92,7 @@ def test_catalogue_has_every_message_of_the_source():
 
 
 def test_every_message_has_a_dutch_translation():
-    gaps = [m.id for m in _catalogue() if m.id and (m.fuzzy or not (
+    gaps = [m.id for m in _catalogue() if m.id and (m.fuzzy or not m.string or not (
         m.string if isinstance(m.string, str) else all(m.string)))]
     assert not gaps[:20], f"{len(gaps)} messages without a Dutch translation"
 
