@@ -42,6 +42,7 @@ from typing import Any, Callable, Mapping
 
 from stekker.datadir import default_data_dir  # re-exported: datasets.default_data_dir()
 from stekker.dates import as_datetime
+from stekker.i18n import _
 
 __all__ = [
     "DEFAULT_SOURCES",
@@ -178,8 +179,9 @@ def shrink_warning(data_dir: str | os.PathLike | None, info: dict[str, Any]) -> 
     for fam, label in (("v4_ranges", "IPv4"), ("v6_ranges", "IPv6")):
         n_old, n_new = int(old.get(fam) or 0), int(info.get(fam) or 0)
         if n_new * 2 < n_old:
-            return (f"the new IP-to-ASN table has {n_new} {label} ranges, under half of the {n_old} of the table "
-                    f"in use ({old.get('name')!r} version {old.get('version')}): is the file complete?")
+            return _("the new IP-to-ASN table has {new} {family} ranges, under half of the {old} of the table "
+                     "in use ({name!r} version {version}): is the file complete?").format(
+                new=n_new, family=label, old=n_old, name=old.get("name"), version=old.get("version"))
     return None
 
 
@@ -227,11 +229,30 @@ class _Failure(Exception):
 
 
 def _reason(exc: BaseException, connect_timeout: float) -> str:
+    """Why a server could not be reached, in words (the common cases of "no network" in the
+    user's language; anything else as the system says it)."""
+    import errno
+    import ssl
+
     r = getattr(exc, "reason", exc)
     if isinstance(r, (socket.timeout, TimeoutError)):
-        return f"timed out after {connect_timeout:g} s"
+        return _("timed out after {seconds:g} s").format(seconds=connect_timeout)
     if isinstance(r, socket.gaierror):
-        return f"name resolution failed ({r.strerror or r})"
+        if r.errno == socket.EAI_NONAME:
+            why = _("the name does not exist")
+        elif r.errno == socket.EAI_AGAIN:
+            why = _("no answer from the DNS resolver: no network?")
+        else:
+            why = r.strerror or str(r)
+        return _("name resolution failed ({error})").format(error=why)
+    if isinstance(r, ssl.SSLCertVerificationError):
+        return _("the server's certificate is not valid ({error})").format(error=r.verify_message or r)
+    known = {errno.ECONNREFUSED: _("connection refused"),
+             errno.ENETUNREACH: _("network unreachable: no network?"),
+             errno.EHOSTUNREACH: _("host unreachable"),
+             errno.ECONNRESET: _("connection reset by the server")}
+    if isinstance(r, OSError) and r.errno in known:
+        return known[r.errno]
     return str(r) or type(r).__name__
 
 
@@ -248,9 +269,10 @@ def _validate(name: str, path: Path) -> str | None:
     try:
         if name == "psl":
             text = path.read_text("utf-8", errors="replace")
-            return None if PSL_MARKER in text else f"not a public suffix list (no {PSL_MARKER!r} line)"
+            return None if PSL_MARKER in text else \
+                _("not a public suffix list (no {marker!r} line)").format(marker=PSL_MARKER)
     except (OSError, ValueError) as exc:
-        return f"unreadable: {exc}"
+        return _("unreadable: {error}").format(error=exc)
     return None
 
 
@@ -306,7 +328,8 @@ def _fetch(name: str, url: str, dest: Path, prev: dict[str, Any] | None, *, time
             if exc.code == 304 and have:
                 entry = dict(prev or {})
                 entry["checked_at"] = _iso()
-                return FetchResult(name, url, "not_modified", "not modified since " + str(entry.get("version")),
+                return FetchResult(name, url, "not_modified",
+                                   _("not modified since {version}").format(version=entry.get("version")),
                                    entry, time.monotonic() - t0)
             raise _Failure(f"HTTP {exc.code} {exc.reason}") from None
         except urllib.error.URLError as exc:
@@ -320,25 +343,25 @@ def _fetch(name: str, url: str, dest: Path, prev: dict[str, Any] | None, *, time
             with open(tmp, "wb") as fh:
                 while True:
                     if time.monotonic() > deadline:
-                        raise _Failure(f"download took longer than {timeout:g} s")
+                        raise _Failure(_("download took longer than {seconds:g} s").format(seconds=timeout))
                     try:
                         chunk = resp.read(1 << 16)
                     except (socket.timeout, TimeoutError) as exc:
-                        raise _Failure("stalled: " + _reason(exc, connect_timeout)) from None
+                        raise _Failure(_("stalled: {reason}").format(reason=_reason(exc, connect_timeout))) from None
                     except OSError as exc:
-                        raise _Failure(f"connection lost: {exc}") from None
+                        raise _Failure(_("connection lost: {error}").format(error=_reason(exc, connect_timeout))) from None
                     if not chunk:
                         break
                     size += len(chunk)
                     if size > limit:
-                        raise _Failure(too_big(limit, "downloaded"))
+                        raise _Failure(too_big(limit, downloaded=True))
                     fh.write(chunk)
                     h.update(chunk)
             etag = resp.headers.get("ETag")
             last_modified = resp.headers.get("Last-Modified")
         problem = _validate(name, tmp)
         if problem:
-            raise _Failure(f"downloaded file rejected: {problem}")
+            raise _Failure(_("downloaded file rejected: {problem}").format(problem=problem))
         fetched_at = _iso()
         data_date = None
         if last_modified:
@@ -356,7 +379,8 @@ def _fetch(name: str, url: str, dest: Path, prev: dict[str, Any] | None, *, time
         entry = {"name": name, "source": url, "version": version, "data_date": data_date or fetched_at,
                  "fetched_at": fetched_at, "checked_at": fetched_at, "path": str(dest), "etag": etag,
                  "last_modified": last_modified, "size": size, "sha256": h.hexdigest()}
-        return FetchResult(name, url, "downloaded", f"{size} bytes, version {version}", entry, time.monotonic() - t0)
+        return FetchResult(name, url, "downloaded", _("{size} bytes, version {version}").format(size=size, version=version),
+                           entry, time.monotonic() - t0)
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -372,18 +396,25 @@ def _user_agent() -> str:
 
 def _keeps_using(name: str, prev: dict[str, Any] | None, have: bool,
                  table: dict[str, Any] | None = None) -> str:
-    label = "the public suffix list" if name == "psl" else name
     if have and prev:
-        return f"stekker keeps using {label} from {str(data_date({'name': name, **prev}) or '?')[:10]}"
+        when = str(data_date({"name": name, **prev}) or "?")[:10]
+        if name == "psl":
+            return _("stekker keeps using the public suffix list from {date}").format(date=when)
+        return _("stekker keeps using {name} from {date}").format(name=name, date=when)
     if name == "psl":
         info = psl_info_bundled()
-        return ("stekker keeps using the public suffix list bundled with publicsuffixlist from "
-                f"{str(info['version'])[:10]}")
+        return _("stekker keeps using the public suffix list bundled with publicsuffixlist from "
+                 "{date}").format(date=str(info["version"])[:10])
     if table and name in IPASN_PARTS:
         when = str(table.get("data_date") or table.get("imported_at") or "?")[:10]
-        return f"stekker keeps using the IP-to-ASN table {table.get('dataset') or TABLE_NAME!r} from {when}"
-    what = {"ip2asn-v4": "IPv4 IP-to-ASN", "ip2asn-v6": "IPv6 IP-to-ASN"}.get(name, name)
-    return f"there is no earlier copy, so no {what} data will be available until a download succeeds"
+        return _("stekker keeps using the IP-to-ASN table {name!r} from {date}").format(
+            name=table.get("dataset") or TABLE_NAME, date=when)
+    if name == "ip2asn-v4":
+        return _("there is no earlier copy, so no IPv4 IP-to-ASN data will be available until a download succeeds")
+    if name == "ip2asn-v6":
+        return _("there is no earlier copy, so no IPv6 IP-to-ASN data will be available until a download succeeds")
+    return _("there is no earlier copy, so no {name} data will be available until a download succeeds").format(
+        name=name)
 
 
 def update(data_dir: str | os.PathLike | None = None, sources: Mapping[str, str] | None = None,
@@ -413,7 +444,9 @@ def update(data_dir: str | os.PathLike | None = None, sources: Mapping[str, str]
         host = urllib.parse.urlsplit(url).netloc
         hostname = urllib.parse.urlsplit(url).hostname or host
         if host in dead_hosts:
-            msg = f"cannot reach {hostname}: {dead_hosts[host]}; {_keeps_using(name, prev, dest.is_file(), manifest.get(TABLE_NAME))}"
+            msg = _("cannot reach {host}: {reason}; {keeps_using}").format(
+                host=hostname, reason=dead_hosts[host],
+                keeps_using=_keeps_using(name, prev, dest.is_file(), manifest.get(TABLE_NAME)))
             report.results.append(FetchResult(name, url, "failed", msg, unreachable=True))
             report.errors.append(msg)
             say(msg)
@@ -421,11 +454,14 @@ def update(data_dir: str | os.PathLike | None = None, sources: Mapping[str, str]
         try:
             res = _fetch(name, url, dest, prev, timeout=timeout, connect_timeout=connect_timeout, force=force)
         except _Failure as exc:
+            keeps_using = _keeps_using(name, prev, dest.is_file(), manifest.get(TABLE_NAME))
             if exc.unreachable:
                 dead_hosts[host] = str(exc)
-                msg = f"cannot reach {hostname}: {exc}; {_keeps_using(name, prev, dest.is_file(), manifest.get(TABLE_NAME))}"
+                msg = _("cannot reach {host}: {reason}; {keeps_using}").format(
+                    host=hostname, reason=exc, keeps_using=keeps_using)
             else:
-                msg = f"download of {name} from {url} failed: {exc}; {_keeps_using(name, prev, dest.is_file(), manifest.get(TABLE_NAME))}"
+                msg = _("download of {name} from {url} failed: {reason}; {keeps_using}").format(
+                    name=name, url=url, reason=exc, keeps_using=keeps_using)
             report.results.append(FetchResult(name, url, "failed", msg, unreachable=exc.unreachable))
             report.errors.append(msg)
             say(msg)
@@ -451,20 +487,21 @@ def update(data_dir: str | os.PathLike | None = None, sources: Mapping[str, str]
                                             source=", ".join(manifest[n]["source"] for n in parts),
                                             version=min(dates)[:10], data_date=min(dates))
             except AsnTableError as exc:
-                msg = f"cannot build the IP-to-ASN table: {exc}; stekker keeps using the previous table"
+                msg = _("cannot build the IP-to-ASN table: {error}; stekker keeps using the previous table").format(
+                    error=exc)
                 report.errors.append(msg)
                 say(msg)
             else:
                 shrunk = shrink_warning(d, table.info)
                 if shrunk:  # a cut-off or partial download: the table in use is better than this one
-                    msg = f"{shrunk}; not installed, stekker keeps using the previous table"
+                    msg = _("{warning}; not installed, stekker keeps using the previous table").format(warning=shrunk)
                     report.errors.append(msg)
                     say(msg)
                 else:
                     register_table(d, table)
                     report.table = table.info
-                    say(f"ipasn: built from {', '.join(parts)}: {table.info['v4_ranges']} IPv4 + "
-                        f"{table.info['v6_ranges']} IPv6 ranges")
+                    say(_("ipasn: built from {parts}: {v4} IPv4 + {v6} IPv6 ranges").format(
+                        parts=", ".join(parts), v4=table.info["v4_ranges"], v6=table.info["v6_ranges"]))
     return report
 
 

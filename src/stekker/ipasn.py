@@ -69,6 +69,7 @@ import numpy as np
 from stekker.countries import registration_country
 from stekker.datadir import default_data_dir
 from stekker.dates import as_datetime
+from stekker.i18n import N_, _, translate
 
 __all__ = [
     "AsnRecord",
@@ -95,6 +96,25 @@ READ_ERRORS = (OSError, EOFError, zlib.error)
 
 class AsnTableError(Exception):
     """A table cannot be built or read (no valid rows, unknown format, bad cache)."""
+
+
+class _RowError(ValueError):
+    """What is wrong with one line of an IP-to-ASN file.  Its text (``str``) is English: it is
+    kept in the table's ``info["problems"]``, which is saved with the table (data); the message
+    is marked with ``N_`` and :func:`_shown` gives it in the user's language for a command to
+    print as the table is imported."""
+
+    def __init__(self, template: str, **fields: Any) -> None:
+        super().__init__(template.format(**fields))
+        self.template = template
+        self.fields = fields
+
+
+def _shown(err: BaseException) -> str:
+    """A line's problem in the user's language (any other error as it is)."""
+    if isinstance(err, _RowError):
+        return translate(err.template).format(**err.fields)
+    return str(err)
 
 
 class AsnRecord(NamedTuple):
@@ -147,7 +167,7 @@ def _ip_int(text: str) -> tuple[int, int]:
             return 6, int.from_bytes(socket.inet_pton(socket.AF_INET6, text), "big")
         return 4, int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big")
     except OSError:
-        raise ValueError(f"bad IP address {text!r}") from None
+        raise _RowError(N_("bad IP address {text!r}"), text=text) from None
 
 
 def _parse_asn(text: str) -> tuple[int, tuple[int, ...], bool, bool]:
@@ -162,14 +182,14 @@ def _parse_asn(text: str) -> tuple[int, tuple[int, ...], bool, bool]:
         if part[:2].upper() == "AS":
             part = part[2:]
         if not part.isdigit():
-            raise ValueError(f"bad AS number {text!r}")
+            raise _RowError(N_("bad AS number {text!r}"), text=text)
         v = int(part)
         if v > 0xFFFFFFFF:
-            raise ValueError(f"AS number out of range {text!r}")
+            raise _RowError(N_("AS number out of range {text!r}"), text=text)
         if v not in out:
             out.append(v)
     if not out:
-        raise ValueError(f"bad AS number {text!r}")
+        raise _RowError(N_("bad AS number {text!r}"), text=text)
     return out[0], tuple(out), multi, aset
 
 
@@ -189,13 +209,16 @@ def max_text_bytes() -> int:
     return int((mb if mb > 0 else DEFAULT_MAX_MB) * 1_000_000)
 
 
-def too_big(limit: int, what: str = "of text (after gunzip)") -> str:
+def too_big(limit: int, downloaded: bool = False) -> str:
     """The one wording of "more than :func:`max_text_bytes`" (files here, downloads in datasets)."""
-    return (f"more than {limit / 1e6:g} MB {what}, far more than a real reference-data file "
-            f"(set {MAX_MB_ENV} to allow more)")
+    if downloaded:
+        return _("more than {mb:g} MB downloaded, far more than a real reference-data file "
+                 "(set {env} to allow more)").format(mb=limit / 1e6, env=MAX_MB_ENV)
+    return _("more than {mb:g} MB of text (after gunzip), far more than a real reference-data file "
+             "(set {env} to allow more)").format(mb=limit / 1e6, env=MAX_MB_ENV)
 
 
-Line = tuple[int, str, "str | None"]  # (line number, text without its end, problem or None)
+Line = tuple[int, str, "_RowError | None"]  # (line number, text without its end, problem or None)
 
 
 def _str_lines(lines: Iterable[str]) -> Iterator[Line]:
@@ -224,9 +247,10 @@ def _file_lines(fh: io.TextIOBase, label: str, limit: int, gz: bool) -> Iterator
             yield n, line[:-1], None
             continue
         if len(line) < MAX_LINE:  # the last line, without its newline
-            yield n, line, None if gz else "no newline at the end: the file looks cut off here (not imported)"
+            yield n, line, None if gz else _RowError(
+                N_("no newline at the end: the file looks cut off here (not imported)"))
             return
-        yield n, line, f"line longer than {MAX_LINE} characters"
+        yield n, line, _RowError(N_("line longer than {n} characters"), n=MAX_LINE)
         while True:  # skip the rest of the over-long line
             rest = fh.readline(MAX_LINE)
             total += len(rest)
@@ -249,7 +273,21 @@ def _reading(path: str | os.PathLike, label: str) -> Iterator[Iterator[Line]]:
         with opener(path, "rt", encoding="utf-8", errors="replace", newline=None) as fh:
             yield _file_lines(fh, label, max_text_bytes(), gz)
     except READ_ERRORS as exc:  # truncated / corrupt gzip, unreadable file
-        raise AsnTableError(f"{label}: cannot read: {exc}") from None
+        raise AsnTableError(_("{label}: cannot read: {error}").format(label=label, error=_read_error(exc))) from None
+
+
+def _read_error(exc: BaseException) -> str:
+    """Why a file could not be read, in words (a damaged download says what is wrong with it
+    rather than zlib's or gzip's own terms)."""
+    if isinstance(exc, EOFError):  # gzip: "Compressed file ended before the end-of-stream marker was reached"
+        return _("the file is cut off (its gzip stream ends before its end marker)")
+    if isinstance(exc, zlib.error):
+        return _("damaged gzip data ({error})").format(error=exc)
+    if isinstance(exc, gzip.BadGzipFile):
+        if str(exc).startswith(("CRC check failed", "Incorrect length")):
+            return _("damaged: the gzip checksum does not match the data ({error})").format(error=exc)
+        return _("damaged gzip file ({error})").format(error=exc)
+    return str(exc)
 
 
 def _data_lines(lines: Iterable[Line]) -> Iterator[Line]:
@@ -266,11 +304,11 @@ def detect_format(lines: Iterable[str]) -> str:
 
 
 def _detect(lines: Iterable[Line]) -> str:
-    why = ""
     for _n, line, problem in _data_lines(lines):
         if problem:
-            why = f" (the first data line: {problem})"
-            break
+            raise AsnTableError(_("unknown format (the first data line: {problem}): expected ip2asn (start end "
+                                  "AS country description) or pfx2as (prefix length AS) tab-separated rows")
+                                .format(problem=_shown(problem)))
         f = line.split("\t") if "\t" in line else line.split()
         if len(f) >= 3:
             try:
@@ -285,8 +323,8 @@ def _detect(lines: Iterable[Line]) -> str:
             except ValueError:
                 pass
         break
-    raise AsnTableError(f"unknown format{why}: expected ip2asn (start end AS country description) "
-                        "or pfx2as (prefix length AS) tab-separated rows")
+    raise AsnTableError(_("unknown format: expected ip2asn (start end AS country description) "
+                          "or pfx2as (prefix length AS) tab-separated rows"))
 
 
 def check_file(path: str | os.PathLike, label: str | None = None) -> str:
@@ -299,7 +337,7 @@ def check_file(path: str | os.PathLike, label: str | None = None) -> str:
             fmt = _detect(lines)
         except AsnTableError as exc:
             raise AsnTableError(f"{label}: {exc}") from None
-        for _ in lines:
+        for _line in lines:
             pass
     return fmt
 
@@ -311,16 +349,18 @@ class _Builder:
         self.rows: dict[int, tuple[list[int], list[int], list[int]]] = {4: ([], [], []), 6: ([], [], [])}
         self.rec_index: dict[tuple, int] = {}
         self.recs: list[tuple[int, str, str, tuple[int, ...], bool, bool]] = []
-        self.problems: list[str] = []
+        self.problems: list[str] = []  # English, kept in the table's info (data)
+        self.shown: list[str] = []  # the same in the user's language, for the command that imports
         self.bad_lines = 0
         self.lines = 0
         self.not_routed = 0
         self.files: list[dict[str, Any]] = []
 
-    def problem(self, where: str, msg: str) -> None:
+    def problem(self, label: str, n: int, err: BaseException) -> None:
         self.bad_lines += 1
         if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append(f"{where}: {msg}")
+            self.problems.append(f"{label} line {n}: {err}")
+            self.shown.append(_("{label} line {n}: {problem}").format(label=label, n=n, problem=_shown(err)))
 
     def rec(self, asn: int, country: str | None, desc: str | None, origins: tuple[int, ...],
             multi: bool, aset: bool) -> int:
@@ -346,7 +386,7 @@ class _Builder:
                 except AsnTableError as exc:
                     raise AsnTableError(f"{label}: {exc}") from None
         if fmt not in ("ip2asn", "pfx2as"):
-            raise AsnTableError(f"unknown format {fmt!r} (auto, ip2asn, pfx2as)")
+            raise AsnTableError(_("unknown format {format!r} (auto, ip2asn, pfx2as)").format(format=fmt))
         before = sum(len(v[0]) for v in self.rows.values())
         with _reading(path, label) as lines:
             (self._read_ip2asn if fmt == "ip2asn" else self._read_pfx2as)(lines, label)
@@ -358,24 +398,25 @@ class _Builder:
         for n, line, problem in _data_lines(lines):
             self.lines += 1
             if problem:
-                self.problem(f"{label} line {n}", problem)
+                self.problem(label, n, problem)
                 continue
             f = line.split("\t")
             if len(f) < 3:
                 f = line.split(None, 4)
             if len(f) != 5:  # a row cut short (or run together) must not give a wrong AS or country
-                self.problem(f"{label} line {n}", f"expected 5 tab-separated fields, got {len(f)}: {line[:80]!r}")
+                self.problem(label, n, _RowError(N_("expected 5 tab-separated fields, got {fields}: {line!r}"),
+                                                 fields=len(f), line=line[:80]))
                 continue
             try:
                 fa, a = _ip_int(f[0].strip())
                 fb, b = _ip_int(f[1].strip())
                 if fa != fb:
-                    raise ValueError("range start and end are of different IP versions")
+                    raise _RowError(N_("range start and end are of different IP versions"))
                 if a > b:
-                    raise ValueError(f"range start {f[0]} after end {f[1]}")
+                    raise _RowError(N_("range start {start} after end {end}"), start=f[0], end=f[1])
                 asn, origins, multi, aset = _parse_asn(f[2])
             except ValueError as exc:
-                self.problem(f"{label} line {n}", str(exc))
+                self.problem(label, n, exc)
                 continue
             if asn == 0:
                 self.not_routed += 1
@@ -388,26 +429,28 @@ class _Builder:
         for n, line, problem in _data_lines(lines):
             self.lines += 1
             if problem:
-                self.problem(f"{label} line {n}", problem)
+                self.problem(label, n, problem)
                 continue
             f = line.split("\t") if "\t" in line else line.split()
             if len(f) < 3:
-                self.problem(f"{label} line {n}", f"expected 3 fields (prefix length AS), got {len(f)}: {line[:80]!r}")
+                self.problem(label, n, _RowError(N_("expected 3 fields (prefix length AS), got {fields}: {line!r}"),
+                                                 fields=len(f), line=line[:80]))
                 continue
             try:
                 fam, a = _ip_int(f[0].strip())
                 ln = f[1].strip()
                 if not ln.isdigit() or int(ln) > (32 if fam == 4 else 128):
-                    raise ValueError(f"bad prefix length {ln!r}")
+                    raise _RowError(N_("bad prefix length {length!r}"), length=ln)
                 bits = 32 if fam == 4 else 128
                 plen = int(ln)
                 host = (1 << (bits - plen)) - 1
                 asn, origins, multi, aset = _parse_asn(f[2])
             except ValueError as exc:
-                self.problem(f"{label} line {n}", str(exc))
+                self.problem(label, n, exc)
                 continue
             if a & host:
-                self.problem(f"{label} line {n}", f"host bits set in {f[0].strip()}/{plen}; using the network")
+                self.problem(label, n, _RowError(N_("host bits set in {prefix}; using the network"),
+                                                 prefix=f"{f[0].strip()}/{plen}"))
                 a &= ~host
             if asn == 0:
                 self.not_routed += 1
@@ -534,7 +577,7 @@ def _unblob(arr: np.ndarray, n: int) -> list[str]:
         return []
     out = arr.tobytes().decode("utf-8").split("\n")
     if len(out) != n:
-        raise AsnTableError("corrupt cache: string table length mismatch")
+        raise AsnTableError(_("corrupt cache: string table length mismatch"))
     return out
 
 
@@ -606,6 +649,7 @@ class AsnTable:
         self._v6_end = _key16(arrays["v6_seg_end_hi"], arrays["v6_seg_end_lo"])
         self._parts: list[tuple] | None = None
         self._cache: dict[int, AsnRecord] = {}
+        self._shown: list[str] | None = None  # the problems in the user's language (a table just built)
 
     # ---------------------------------------------------------- building
 
@@ -617,12 +661,13 @@ class AsnTable:
         halves of iptoasn.  ``data_date`` (ISO) is when the data was published;
         it drives :func:`stale_warning` and defaults to the newest file mtime."""
         if not paths:
-            raise AsnTableError("no input files")
+            raise AsnTableError(_("no input files"))
         b = _Builder()
         fmts = []
         for p in paths:
             if not Path(p).is_file():
-                raise AsnTableError(f"not a regular file: {p}" if Path(p).exists() else f"no such file: {p}")
+                raise AsnTableError((_("not a regular file: {path}") if Path(p).exists() else
+                                     _("no such file: {path}")).format(path=p))
             fmts.append(b.read(p, format))
         if data_date is None:
             newest = max(Path(p).stat().st_mtime for p in paths)
@@ -652,9 +697,13 @@ class AsnTable:
         t0 = time.perf_counter()
         nrows = sum(len(v[0]) for v in b.rows.values())
         if nrows == 0:
-            detail = ("; first problems: " + "; ".join(b.problems[:5])) if b.problems else ""
-            raise AsnTableError(f"{name}: no valid rows ({b.lines} data lines, {b.bad_lines} bad, "
-                                f"{b.not_routed} not routed){detail}")
+            counts = {"name": name, "lines": b.lines, "bad": b.bad_lines, "not_routed": b.not_routed}
+            if b.shown:
+                raise AsnTableError(_("{name}: no valid rows ({lines} data lines, {bad} bad, {not_routed} not "
+                                      "routed); first problems: {problems}")
+                                    .format(**counts, problems="; ".join(b.shown[:5])))
+            raise AsnTableError(_("{name}: no valid rows ({lines} data lines, {bad} bad, {not_routed} not routed)")
+                                .format(**counts))
         arrays: dict[str, np.ndarray] = {}
         counts: dict[str, int] = {}
         overlaps = {}
@@ -710,7 +759,9 @@ class AsnTable:
             "build_seconds": 0.0,
         }
         meta["build_seconds"] = round(time.perf_counter() - t0, 3)
-        return cls(arrays, meta)
+        table = cls(arrays, meta)
+        table._shown = list(b.shown)
+        return table
 
     # ---------------------------------------------------------- persistence
 
@@ -732,7 +783,8 @@ class AsnTable:
             with np.load(path, allow_pickle=False) as z:
                 meta = json.loads(z["meta"].tobytes().decode("utf-8"))
                 if meta.get("cache_format") != CACHE_FORMAT:
-                    raise AsnTableError(f"{path}: cache format {meta.get('cache_format')} is not {CACHE_FORMAT}; re-import")
+                    raise AsnTableError(_("{path}: cache format {found} is not {want}; re-import")
+                                        .format(path=path, found=meta.get("cache_format"), want=CACHE_FORMAT))
                 arrays = {k: z[k] for k in z.files if k != "meta"}
         except AsnTableError:
             raise
@@ -740,9 +792,9 @@ class AsnTable:
             # numpy's own words ("... load it unsafely using the allow_pickle= keyword") are advice to
             # do what must not be done with a file from elsewhere: say what it is instead
             why = exc if isinstance(exc, OSError) and not isinstance(exc, zipfile.BadZipFile) else \
-                "damaged or not a table stekker wrote"
-            raise AsnTableError(f"cannot read IP-to-ASN cache {path}: {why}; run `stekker data update` "
-                                "(or `stekker data import FILE`) to write it again") from None
+                _("damaged or not a table stekker wrote")
+            raise AsnTableError(_("cannot read IP-to-ASN cache {path}: {why}; run `stekker data update` "
+                                  "(or `stekker data import FILE`) to write it again").format(path=path, why=why)) from None
         meta["path"] = str(path)
         return cls(arrays, meta)
 
@@ -753,7 +805,8 @@ class AsnTable:
             with np.load(path, allow_pickle=False) as z:
                 meta = json.loads(z["meta"].tobytes().decode("utf-8"))
         except (ValueError, KeyError, EOFError, zipfile.BadZipFile):
-            raise AsnTableError(f"cannot read IP-to-ASN cache {path}: damaged or not a table stekker wrote") from None
+            raise AsnTableError(_("cannot read IP-to-ASN cache {path}: damaged or not a table stekker wrote")
+                                .format(path=path)) from None
         meta["path"] = str(path)
         return meta
 
@@ -792,6 +845,11 @@ class AsnTable:
         not_routed, bad_lines) and the first ``problems`` with line numbers."""
         return dict(self._meta)
 
+    def shown_problems(self) -> list[str]:
+        """The first problems (bad lines) in the user's language, for the command that imported
+        the table; a table read from its file has only their English (``info["problems"]``)."""
+        return list(self._shown) if self._shown is not None else list(self._meta.get("problems") or [])
+
     def __len__(self) -> int:
         return int(self._meta["v4_ranges"] + self._meta["v6_ranges"])
 
@@ -810,7 +868,7 @@ class AsnTable:
         elif isinstance(ip, (bytes, bytearray)) and len(ip) in (4, 16):
             fam, v = (4 if len(ip) == 4 else 6), int.from_bytes(ip, "big")
         else:
-            raise ValueError(f"not an IP address: {ip!r}")
+            raise ValueError(_("not an IP address: {ip!r}").format(ip=ip))
         if fam == 6 and (v >> 32) == 0xFFFF:  # IPv4-mapped ::ffff:a.b.c.d
             return 4, v & 0xFFFFFFFF
         return fam, v

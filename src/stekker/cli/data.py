@@ -13,9 +13,10 @@ import typer
 
 from stekker.cli import app, echo
 from stekker.dates import as_datetime
+from stekker.i18n import _
 
 data_app = typer.Typer(
-    help=(
+    help=_(
         "Reference data: IP-to-ASN tables (iptoasn.com, RouteViews pfx2as) and the "
         "public suffix list.  Kept in $STEKKER_DATA_DIR (default ~/.local/share/stekker).\n\n"
         "Example: stekker data update && stekker data status"
@@ -24,7 +25,21 @@ data_app = typer.Typer(
 )
 app.add_typer(data_app, name="data")
 
-_DATA_DIR_HELP = "Data directory (default $STEKKER_DATA_DIR or ~/.local/share/stekker)."
+_DATA_DIR_HELP = _("Data directory (default $STEKKER_DATA_DIR or ~/.local/share/stekker).")
+
+
+def _in_language(warning: Any) -> str:
+    """A warning of :func:`stekker.ipasn.stale_warning` in the user's language: it is a
+    :class:`stekker.text.Message` (English, as a scan stores it), whose Dutch is in the
+    report's string table."""
+    from stekker.i18n import language
+
+    lang = language()
+    if lang == "en" or not getattr(warning, "key", None):
+        return str(warning)
+    from stekker.report.render import Strings
+
+    return Strings(lang).message(warning)
 
 
 @contextmanager
@@ -53,7 +68,7 @@ def _record_in_store(store: Any, data_dir: Optional[Path]) -> None:
     rows = datasets.records(data_dir)
     for r in rows:
         store.record_dataset(**r)
-    echo(f"recorded {len(rows)} data set(s) in {store.url}")
+    echo(_("recorded {n} data set(s) in {url}").format(n=len(rows), url=store.url))
 
 
 def _age_days(when: Optional[str]) -> Optional[float]:
@@ -67,14 +82,14 @@ def _age_days(when: Optional[str]) -> Optional[float]:
 
 @data_app.command("import")
 def import_(
-    files: List[Path] = typer.Argument(..., help="ip2asn-v4.tsv / ip2asn-v6.tsv / ip2asn-combined.tsv (.gz) or a pfx2as file; several files are merged."),
-    name: Optional[str] = typer.Option(None, "--name", help="Data set name (default: from the file name)."),
-    format: str = typer.Option("auto", "--format", help="auto | ip2asn | pfx2as."),
-    version: Optional[str] = typer.Option(None, "--version", help="Version label (default: date of the newest file)."),
+    files: List[Path] = typer.Argument(..., help=_("ip2asn-v4.tsv / ip2asn-v6.tsv / ip2asn-combined.tsv (.gz) or a pfx2as file; several files are merged.")),
+    name: Optional[str] = typer.Option(None, "--name", help=_("Data set name (default: from the file name).")),
+    format: str = typer.Option("auto", "--format", help=_("auto | ip2asn | pfx2as.")),
+    version: Optional[str] = typer.Option(None, "--version", help=_("Version label (default: date of the newest file).")),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=_DATA_DIR_HELP),
-    db: Optional[str] = typer.Option(None, "--db", help="Also record the data set in this stekker database."),
-    show_problems: int = typer.Option(10, "--show-problems", min=0, max=1_000_000, help="How many bad lines to list."),
-    force: bool = typer.Option(False, "--force", help="Install the new table even when it has under half the IPv4 or IPv6 ranges of the one in use (it is meant to be smaller)."),
+    db: Optional[str] = typer.Option(None, "--db", help=_("Also record the data set in this stekker database.")),
+    show_problems: int = typer.Option(10, "--show-problems", min=0, max=1_000_000, help=_("How many bad lines to list.")),
+    force: bool = typer.Option(False, "--force", help=_("Install the new table even when it has under half the IPv4 or IPv6 ranges of the one in use (it is meant to be smaller).")),
 ) -> None:
     """Import an IP-to-ASN file as the table stekker uses for IP -> ASN.
 
@@ -88,7 +103,7 @@ def import_(
     Example: stekker data import routeviews-rv2-20261124-1200.pfx2as.gz --format pfx2as
     """
     if format not in ("auto", "ip2asn", "pfx2as"):
-        echo(f"error: --format must be auto, ip2asn or pfx2as (not {format!r})", err=True)
+        echo(_("error: --format must be auto, ip2asn or pfx2as (not {format!r})").format(format=format), err=True)
         raise typer.Exit(2)
     with _store_of(db) as store:
         _import(files, format, name, version, data_dir, store, show_problems, force)
@@ -104,33 +119,36 @@ def _import(files: List[Path], format: str, name: Optional[str], version: Option
         table = AsnTable.from_files(files, format=format, name=name, version=version,
                                     source=", ".join(str(f.resolve()) for f in files))
     except AsnTableError as exc:  # a missing or unreadable input file: an input error
-        echo(f"error: {exc}", err=True)
+        echo(_("error: {message}").format(message=exc), err=True)
         raise typer.Exit(2)
     info = table.info
+    problems = table.shown_problems()  # (info["problems"]: the same in English, kept with the table)
     bad, good = int(info.get("bad_lines") or 0), int(info.get("rows") or 0)
     if bad > good:  # mostly unreadable: the table in use is better than this one
-        for p in info["problems"][:show_problems]:
-            echo(f"  bad line: {p}", err=True)
-        echo(f"error: {bad} of the {bad + good} lines cannot be read (not an IP-to-ASN file, or damaged): nothing "
-             "was imported, the table in use stays", err=True)
+        for p in problems[:show_problems]:
+            echo(_("  bad line: {problem}").format(problem=p), err=True)
+        echo(_("error: {bad} of the {total} lines cannot be read (not an IP-to-ASN file, or damaged): nothing "
+               "was imported, the table in use stays").format(bad=bad, total=bad + good), err=True)
         raise typer.Exit(2)
     shrunk = datasets.shrink_warning(data_dir, info)
     if shrunk and not force:
-        for p in info["problems"][:show_problems]:  # (a cut-off last line says why)
-            echo(f"  bad line: {p}", err=True)
-        echo(f"error: {shrunk} Nothing was imported, the table in use stays; --force imports it when it is "
-             "meant to be smaller", err=True)
+        for p in problems[:show_problems]:  # (a cut-off last line says why)
+            echo(_("  bad line: {problem}").format(problem=p), err=True)
+        echo(_("error: {warning} Nothing was imported, the table in use stays; --force imports it when it is "
+               "meant to be smaller").format(warning=shrunk), err=True)
         raise typer.Exit(2)
     entry = datasets.register_table(data_dir, table)
-    echo(f"imported {info['name']} ({info['format']}, version {info['version']}): "
-               f"{info['v4_ranges']} IPv4 + {info['v6_ranges']} IPv6 ranges, {info['asns']} ASes, "
-               f"{info['not_routed']} not-routed rows, {info['bad_lines']} bad lines -> {entry['path']}")
-    for p in info["problems"][:show_problems]:
-        echo(f"  bad line: {p}", err=True)
+    echo(_("imported {name} ({format}, version {version}): {v4} IPv4 + {v6} IPv6 ranges, {asns} ASes, "
+           "{not_routed} not-routed rows, {bad} bad lines -> {path}").format(
+        name=info["name"], format=info["format"], version=info["version"], v4=info["v4_ranges"],
+        v6=info["v6_ranges"], asns=info["asns"], not_routed=info["not_routed"], bad=info["bad_lines"],
+        path=entry["path"]))
+    for p in problems[:show_problems]:
+        echo(_("  bad line: {problem}").format(problem=p), err=True)
     if info["bad_lines"] > show_problems:
-        echo(f"  ... and {info['bad_lines'] - show_problems} more bad lines", err=True)
+        echo(_("  ... and {n} more bad lines").format(n=info["bad_lines"] - show_problems), err=True)
     if shrunk:
-        echo(f"warning: {shrunk} (imported: --force)", err=True)
+        echo(_("warning: {warning} (imported: --force)").format(warning=shrunk), err=True)
     _record_in_store(store, data_dir)
     if bad:
         raise typer.Exit(1)  # imported, but not every line: check (docs/CLI.md)
@@ -139,12 +157,12 @@ def _import(files: List[Path], format: str, name: Optional[str], version: Option
 @data_app.command("update")
 def update(
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=_DATA_DIR_HELP),
-    only: Optional[List[str]] = typer.Option(None, "--only", metavar="NAME[,NAME...]", help="Update only these data sets (ip2asn-v4, ip2asn-v6, psl): a comma-separated list, or --only repeated."),
-    source: Optional[List[str]] = typer.Option(None, "--source", help="Override a source URL: NAME=URL (e.g. a mirror)."),
-    timeout: float = typer.Option(300.0, "--timeout", min=0.1, max=86400.0, help="Seconds one whole download may take."),
-    connect_timeout: float = typer.Option(5.0, "--connect-timeout", min=0.1, max=600.0, help="Seconds to connect / wait for data before giving up."),
-    force: bool = typer.Option(False, "--force", help="Download even when the server says not modified."),
-    db: Optional[str] = typer.Option(None, "--db", help="Also record the data sets in this stekker database."),
+    only: Optional[List[str]] = typer.Option(None, "--only", metavar="NAME[,NAME...]", help=_("Update only these data sets (ip2asn-v4, ip2asn-v6, psl): a comma-separated list, or --only repeated.")),
+    source: Optional[List[str]] = typer.Option(None, "--source", help=_("Override a source URL: NAME=URL (e.g. a mirror).")),
+    timeout: float = typer.Option(300.0, "--timeout", min=0.1, max=86400.0, help=_("Seconds one whole download may take.")),
+    connect_timeout: float = typer.Option(5.0, "--connect-timeout", min=0.1, max=600.0, help=_("Seconds to connect / wait for data before giving up.")),
+    force: bool = typer.Option(False, "--force", help=_("Download even when the server says not modified.")),
+    db: Optional[str] = typer.Option(None, "--db", help=_("Also record the data sets in this stekker database.")),
 ) -> None:
     """Download the current iptoasn tables and public suffix list.
 
@@ -162,15 +180,15 @@ def update(
     sources = dict(datasets.DEFAULT_SOURCES)
     for s in source or []:
         if "=" not in s:
-            echo(f"error: --source wants NAME=URL, got {s!r}", err=True)
+            echo(_("error: --source wants NAME=URL, got {value!r}").format(value=s), err=True)
             raise typer.Exit(2)
         k, v = s.split("=", 1)
         k, v = k.strip(), v.strip()
         if k not in datasets.DEFAULT_SOURCES:  # a typo must not download nothing and say nothing
             from stekker.text import visible
 
-            echo(f"error: --source {visible(k)!r}: no such data set; known: {', '.join(datasets.DEFAULT_SOURCES)}",
-                 err=True)
+            echo(_("error: --source {name!r}: no such data set; known: {known}").format(
+                name=visible(k), known=", ".join(datasets.DEFAULT_SOURCES)), err=True)
             raise typer.Exit(2)
         from urllib.parse import urlsplit
 
@@ -184,18 +202,23 @@ def update(
                 not v.isascii() or any(not c.isprintable() or c.isspace() for c in v):
             from stekker.text import visible
 
-            echo(f"error: --source {visible(k)}: not an http(s) URL: {visible(v)!r}"
-                       + (f" ({visible(bad)})" if bad else ""), err=True)
+            if bad:
+                echo(_("error: --source {name}: not an http(s) URL: {url!r} ({why})").format(
+                    name=visible(k), url=visible(v), why=visible(bad)), err=True)
+            else:
+                echo(_("error: --source {name}: not an http(s) URL: {url!r}").format(name=visible(k), url=visible(v)),
+                     err=True)
             raise typer.Exit(2)
         sources[k] = v
     if only:
         only = [n.strip() for o in only for n in o.split(",") if n.strip()]  # --only a,b as --only a --only b
         if not only:  # (an empty list must not mean "everything")
-            echo(f"error: --only needs a data set name; known: {', '.join(sources)}", err=True)
+            echo(_("error: --only needs a data set name; known: {known}").format(known=", ".join(sources)), err=True)
             raise typer.Exit(2)
         unknown = [n for n in only if n not in sources]
         if unknown:
-            echo(f"error: unknown data set(s) {', '.join(unknown)}; known: {', '.join(sources)}", err=True)
+            echo(_("error: unknown data set(s) {names}; known: {known}").format(
+                names=", ".join(unknown), known=", ".join(sources)), err=True)
             raise typer.Exit(2)
         sources = {k: v for k, v in sources.items() if k in only}
     with _store_of(db) as store:
@@ -210,26 +233,30 @@ def update(
 
 
 def _report_update(report: Any) -> None:
+    statuses = {"downloaded": _("downloaded"), "not_modified": _("not modified")}
     for r in report.results:
         if r.status == "failed":
-            echo(f"error: {r.message}", err=True)
+            echo(_("error: {message}").format(message=r.message), err=True)
         else:
-            echo(f"{r.name}: {r.status.replace('_', ' ')} ({r.message}) [{r.seconds:.1f} s]")
+            echo(_("{name}: {status} ({message}) [{seconds:.1f} s]").format(
+                name=r.name, status=statuses.get(r.status, r.status.replace("_", " ")), message=r.message,
+                seconds=r.seconds))
     if report.table:
         t = report.table
-        echo(f"ipasn: table rebuilt, {t['v4_ranges']} IPv4 + {t['v6_ranges']} IPv6 ranges, version {t['version']}")
+        echo(_("ipasn: table rebuilt, {v4} IPv4 + {v6} IPv6 ranges, version {version}").format(
+            v4=t["v4_ranges"], v6=t["v6_ranges"], version=t["version"]))
     for w in report.warnings:
-        echo(f"warning: {w}", err=True)
+        echo(_("warning: {message}").format(message=w), err=True)
     for e in report.errors:
         if not any(e == r.message for r in report.results):
-            echo(f"error: {e}", err=True)
+            echo(_("error: {message}").format(message=e), err=True)
 
 
 @data_app.command("status")
 def status(
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=_DATA_DIR_HELP),
-    max_age_days: float = typer.Option(45.0, "--max-age-days", min=0.0, max=36500.0, help="Warn when IP-to-ASN data is older than this."),
-    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    max_age_days: float = typer.Option(45.0, "--max-age-days", min=0.0, max=36500.0, help=_("Warn when IP-to-ASN data is older than this.")),
+    as_json: bool = typer.Option(False, "--json", help=_("Machine-readable output.")),
 ) -> None:
     """Show the reference data sets: versions, ages and stale warnings.
 
@@ -240,8 +267,11 @@ def status(
 
     d = Path(data_dir) if data_dir else datasets.default_data_dir()
     if d.exists() and not d.is_dir():  # ("no downloads yet" would hide the mistake)
-        echo(f"error: the data directory {d} is a file, not a directory"
-             + ("" if data_dir else " (STEKKER_DATA_DIR or XDG_DATA_HOME)"), err=True)
+        if data_dir:
+            echo(_("error: the data directory {path} is a file, not a directory").format(path=d), err=True)
+        else:
+            echo(_("error: the data directory {path} is a file, not a directory (STEKKER_DATA_DIR or XDG_DATA_HOME)")
+                 .format(path=d), err=True)
         raise typer.Exit(2)
     manifest = datasets.read_manifest(d)
     table_info = None
@@ -252,40 +282,46 @@ def status(
         except (OSError, ValueError, KeyError, EOFError, AsnTableError) as exc:
             table_info = None
             if isinstance(exc, AsnTableError):
-                echo(f"warning: {exc}; run `stekker data update` to write it again", err=True)
+                echo(_("warning: {message}; run `stekker data update` to write it again").format(message=exc), err=True)
             else:
-                why = exc if isinstance(exc, OSError) else "damaged or not a table stekker wrote"
-                echo(f"warning: cannot read {table_path}: {why}; run `stekker data update` to write it again",
-                     err=True)
+                why = exc if isinstance(exc, OSError) else _("damaged or not a table stekker wrote")
+                echo(_("warning: cannot read {path}: {why}; run `stekker data update` to write it again").format(
+                    path=table_path, why=why), err=True)
     warning = stale_warning(table_info, max_age_days=max_age_days)
     psl = datasets.psl_info(d)
     if as_json:
         echo(json.dumps({"data_dir": str(d), "datasets": manifest, "ipasn": table_info, "psl": psl,
                                "warnings": [warning] if warning else []}, indent=2, default=str))
         return
-    echo(f"data dir: {d}")
+    echo(_("data dir: {path}").format(path=d))
     if not manifest:
-        echo("  no downloads yet (run `stekker data update`)")
+        echo(_("  no downloads yet (run `stekker data update`)"))
     for name, e in sorted(manifest.items()):
         when = datasets.data_date({"name": name, **e})
         age = _age_days(when)
-        age_s = f"{age:.0f} days old" if age is not None else "age unknown"
+        age_s = _("{days:.0f} days old").format(days=age) if age is not None else _("age unknown")
         checked = e.get("checked_at") or e.get("fetched_at") or "?"
-        echo(f"  {name:10} version {e.get('version')}  ({age_s}; checked {checked})  {e.get('source')}")
+        echo(_("  {name:10} version {version}  ({age}; checked {checked})  {source}").format(
+            name=name, version=e.get("version"), age=age_s, checked=checked, source=e.get("source")))
     if table_info:
         t = table_info
-        echo(f"IP-to-ASN table: {t['name']} version {t.get('version')} ({t['format']}): "
-                   f"{t['v4_ranges']} IPv4 + {t['v6_ranges']} IPv6 ranges, {t['asns']} ASes; imported {t['imported_at']}")
+        echo(_("IP-to-ASN table: {name} version {version} ({format}): {v4} IPv4 + {v6} IPv6 ranges, {asns} ASes; "
+               "imported {imported}").format(name=t["name"], version=t.get("version"), format=t["format"],
+                                             v4=t["v4_ranges"], v6=t["v6_ranges"], asns=t["asns"],
+                                             imported=t["imported_at"]))
     psl_age = _age_days(psl.get("data_date"))
-    echo(f"public suffix list: {'bundled' if psl['bundled'] else 'downloaded'} version {psl['version']}"
-               + (f" ({psl_age:.0f} days old)" if psl_age is not None else ""))
+    line = (_("public suffix list: bundled version {version}") if psl["bundled"] else
+            _("public suffix list: downloaded version {version}")).format(version=psl["version"])
+    if psl_age is not None:
+        line += _(" ({days:.0f} days old)").format(days=psl_age)
+    echo(line)
     if warning:
-        echo(f"warning: {warning}", err=True)
+        echo(_("warning: {message}").format(message=_in_language(warning)), err=True)
 
 
 @data_app.command("lookup")
 def lookup(
-    ips: List[str] = typer.Argument(..., help="IPv4 / IPv6 addresses."),
+    ips: List[str] = typer.Argument(..., help=_("IPv4 / IPv6 addresses.")),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=_DATA_DIR_HELP),
 ) -> None:
     """Look addresses up in the installed IP-to-ASN table.
@@ -304,18 +340,21 @@ def lookup(
         except ValueError:
             bad.append(ip)
     if bad:  # "-" would read as "not routed"
-        echo(f"error: not an IP address: {', '.join(repr(visible(b)) for b in bad[:5])}", err=True)
+        echo(_("error: not an IP address: {addresses}").format(addresses=", ".join(repr(visible(b)) for b in bad[:5])),
+             err=True)
         raise typer.Exit(2)
     table = AsnTable.load_default(data_dir)
     if table is None:
-        echo("error: " + str(stale_warning(None)), err=True)
+        echo(_("error: {message}").format(message=_in_language(stale_warning(None))), err=True)
         raise typer.Exit(1)
     for ip, rec in zip(ips, table.lookup_many(ips)):
         if rec is None:
             echo(f"{ip}\t-")
         else:
+            # a tab-separated record (address, AS number, country, AS name, prefix [origins=a/b]), the same
+            # in every language: data for a script, not a message
             extra = f" origins={'/'.join(map(str, rec.origins))}" if len(rec.origins) > 1 else ""
-            echo(f"{ip}\tAS{rec.asn}\t{rec.country or '-'}\t{rec.description or '-'}\t{rec.prefix}{extra}")
+            echo("\t".join([ip, f"AS{rec.asn}", rec.country or "-", rec.description or "-", f"{rec.prefix}{extra}"]))
     w = stale_warning(table)
     if w:
-        echo(f"warning: {w}", err=True)
+        echo(_("warning: {message}").format(message=_in_language(w)), err=True)

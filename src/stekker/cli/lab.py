@@ -10,6 +10,8 @@ from typing import Optional
 import typer
 
 from stekker.cli import app, echo
+from stekker.i18n import _
+
 
 def check_net(value: str) -> str:
     """``--net``: 127.X with X in 0..255 (the lab lives on loopback only)."""
@@ -17,12 +19,12 @@ def check_net(value: str) -> str:
 
     m = re.fullmatch(r"127\.(\d{1,3})", value or "")
     if not m or int(m.group(1)) > 255:
-        raise typer.BadParameter(f"must be 127.X with X from 0 to 255 (loopback), not {value!r}")
+        raise typer.BadParameter(_("must be 127.X with X from 0 to 255 (loopback), not {value!r}").format(value=value))
     return value
 
 
 lab_app = typer.Typer(
-    help=(
+    help=_(
         "Loopback DNS lab: a fake DNS hierarchy (root, TLDs, providers, "
         "organisations) served by knotd + unbound on 127.x addresses.\n\n"
         "Example: stekker lab start --orgs 500 && stekker scan .lab/input.csv "
@@ -35,23 +37,23 @@ app.add_typer(lab_app, name="lab")
 
 @lab_app.command("start")
 def start(
-    dir: Path = typer.Option(Path(".lab"), "--dir", help="Work directory (zones, configs, pids, logs)."),
-    orgs: int = typer.Option(200, "--orgs", min=0, max=1_000_000, help="Number of generated organisations."),
-    seed: int = typer.Option(1, "--seed", min=0, max=2**63 - 1, help="Seed of the generated organisations."),
+    dir: Path = typer.Option(Path(".lab"), "--dir", help=_("Work directory (zones, configs, pids, logs).")),
+    orgs: int = typer.Option(200, "--orgs", min=0, max=1_000_000, help=_("Number of generated organisations.")),
+    seed: int = typer.Option(1, "--seed", min=0, max=2**63 - 1, help=_("Seed of the generated organisations.")),
     net: str = typer.Option("127.77", "--net", callback=lambda v: check_net(v),
-                            help="First two octets of the lab's loopback addresses (127.X)."),
-    names: Optional[Path] = typer.Option(None, "--names", help="CSV of real domain names to use (e.g. ../shared/data/domains/openstate_govdomains_Gemeenten.csv)."),
-    faults: bool = typer.Option(True, "--faults/--no-faults", help="Also serve the fault fixtures (stekker.lab.faults)."),
-    tiers: int = typer.Option(2, "--tiers", min=1, max=40, help="knotd instances for organisation zones (<net>.0.4 ...)."),
-    check: bool = typer.Option(False, "--check", help="Validate every zone with knotc zone-check before starting."),
+                            help=_("First two octets of the lab's loopback addresses (127.X).")),
+    names: Optional[Path] = typer.Option(None, "--names", help=_("CSV of real domain names to use (e.g. ../shared/data/domains/openstate_govdomains_Gemeenten.csv).")),
+    faults: bool = typer.Option(True, "--faults/--no-faults", help=_("Also serve the fault fixtures (stekker.lab.faults).")),
+    tiers: int = typer.Option(2, "--tiers", min=1, max=40, help=_("knotd instances for organisation zones (<net>.0.4 ...).")),
+    check: bool = typer.Option(False, "--check", help=_("Validate every zone with knotc zone-check before starting.")),
     resolver_profile: str = typer.Option("default", "--resolver-profile",
-                                         help="default: Unbound's shipped defaults; public: with client and zone rate limits."),
+                                         help=_("default: Unbound's shipped defaults; public: with client and zone rate limits.")),
     lame_timeout: float = typer.Option(0.002, "--lame-timeout", min=0.0, max=1.0,
-                                       help="Fraction of generated orgs delegated to name servers that never answer."),
+                                       help=_("Fraction of generated orgs delegated to name servers that never answer.")),
     lame_refused: float = typer.Option(0.004, "--lame-refused", min=0.0, max=1.0,
-                                       help="Fraction delegated to servers without the zone (REFUSED)."),
+                                       help=_("Fraction delegated to servers without the zone (REFUSED).")),
     nonexistent: float = typer.Option(0.01, "--nonexistent", min=0.0, max=1.0,
-                                      help="Fraction listed in the input but not delegated (NXDOMAIN)."),
+                                      help=_("Fraction listed in the input but not delegated (NXDOMAIN).")),
 ) -> None:
     """Build and start the lab; returns when the resolver answers.
 
@@ -65,28 +67,29 @@ def start(
     from stekker.lab.zonefile import ZoneDataError
 
     if resolver_profile not in RESOLVER_PROFILES:
-        echo(f"error: --resolver-profile must be one of {', '.join(RESOLVER_PROFILES)}", err=True)
+        echo(_("error: --resolver-profile must be one of {profiles}").format(profiles=", ".join(RESOLVER_PROFILES)),
+             err=True)
         raise typer.Exit(2)
     if lame_timeout + lame_refused + nonexistent > 1.0:
-        echo("error: the fault fractions add up to more than 1", err=True)
+        echo(_("error: the fault fractions add up to more than 1"), err=True)
         raise typer.Exit(2)
 
     if names is not None and not names.exists():
-        echo(f"error: --names file not found: {names}", err=True)
+        echo(_("error: --names file not found: {path}").format(path=names), err=True)
         raise typer.Exit(2)
     # the lab writes DIR/input.csv and replaces DIR/zones and DIR/run: only in a directory it made
     # (it holds lab.json) or a new or empty one - never over a user's own files
     if dir.exists() and (not dir.is_dir() or (any(dir.iterdir()) and not (dir / "lab.json").is_file())):
-        echo(f"error: --dir {dir} is not empty and is not a lab directory stekker made (no lab.json): the lab "
-             "would overwrite input.csv and replace zones/ there; choose a new or empty directory "
-             "(nothing was touched)", err=True)
+        echo(_("error: --dir {dir} is not empty and is not a lab directory stekker made (no lab.json): the lab "
+               "would overwrite input.csv and replace zones/ there; choose a new or empty directory "
+               "(nothing was touched)").format(dir=dir), err=True)
         raise typer.Exit(2)
     from stekker.safeyaml import UserFileError
 
     try:
         name_iter = profiles.read_names(names) if names else None
     except UserFileError as exc:
-        echo(f"error: --names {names}: {exc}", err=True)
+        echo(_("error: --names {path}: {error}").format(path=names, error=exc), err=True)
         raise typer.Exit(2)
     spec = LabSpec(orgs=profiles.generate(orgs, seed=seed, names=name_iter), with_faults=faults, org_tiers=tiers,
                    fault_mix=FaultMix(lame_timeout, lame_refused, nonexistent), resolver_profile=resolver_profile)
@@ -96,27 +99,31 @@ def start(
             lab.build()
             problems = lab.check_zones()
             if problems:
-                echo("zone check failed:\n" + "\n".join(problems), err=True)
+                echo(_("zone check failed:\n{problems}").format(problems="\n".join(problems)), err=True)
                 raise typer.Exit(1)
         lab.start(lock_timeout=5)
     except (LabError, ZoneDataError, OSError) as exc:
-        echo(f"error: the lab did not start: {exc}", err=True)
+        # (a ZoneDataError's own text is English: the validation report lists it; shown() is the user's language)
+        echo(_("error: the lab did not start: {error}").format(
+            error=exc.shown() if isinstance(exc, ZoneDataError) else exc), err=True)
         raise typer.Exit(1)
     lab._release_net()  # the servers keep running after this command exits
-    echo(f"lab running: {lab.counts.get('orgs', 0)} organisations "
-         f"({lab.counts.get('lame_timeout', 0)} lame-timeout, {lab.counts.get('lame_refused', 0)} lame-refused, "
-         f"{lab.counts.get('nonexistent', 0)} not existing), resolver profile {resolver_profile}, "
-               f"build {lab.timings.get('build', 0):.1f}s, start {lab.timings.get('start', 0):.1f}s")
-    echo(f"resolver:  {lab.resolver} (port 53)")
-    echo(f"input:     {lab.workdir / 'input.csv'}")
-    echo(f"truth:     {lab.workdir / 'truth.jsonl'}")
-    echo(f"ip2asn:    {lab.workdir / 'ip2asn-v4.tsv'}")
-    echo(f"scan:      stekker scan {lab.workdir / 'input.csv'} --resolver {lab.resolver}")
-    echo(f"stop:      stekker lab stop --dir {dir}")
+    echo(_("lab running: {orgs} organisations ({lame_timeout} lame-timeout, {lame_refused} lame-refused, "
+           "{nonexistent} not existing), resolver profile {profile}, build {build:.1f}s, start {start:.1f}s").format(
+        orgs=lab.counts.get("orgs", 0), lame_timeout=lab.counts.get("lame_timeout", 0),
+        lame_refused=lab.counts.get("lame_refused", 0), nonexistent=lab.counts.get("nonexistent", 0),
+        profile=resolver_profile, build=lab.timings.get("build", 0), start=lab.timings.get("start", 0)))
+    echo(_("resolver:  {resolver} (port 53)").format(resolver=lab.resolver))
+    echo(_("input:     {path}").format(path=lab.workdir / "input.csv"))
+    echo(_("truth:     {path}").format(path=lab.workdir / "truth.jsonl"))
+    echo(_("ip2asn:    {path}").format(path=lab.workdir / "ip2asn-v4.tsv"))
+    echo(_("scan:      stekker scan {input} --resolver {resolver}").format(input=lab.workdir / "input.csv",
+                                                                         resolver=lab.resolver))
+    echo(_("stop:      stekker lab stop --dir {dir}").format(dir=dir))
 
 
 @lab_app.command("stop")
-def stop(dir: Path = typer.Option(Path(".lab"), "--dir", help="Work directory of the lab.")) -> None:
+def stop(dir: Path = typer.Option(Path(".lab"), "--dir", help=_("Work directory of the lab."))) -> None:
     """Stop every process of the lab in DIR.
 
     Example: stekker lab stop --dir .lab
@@ -126,11 +133,11 @@ def stop(dir: Path = typer.Option(Path(".lab"), "--dir", help="Work directory of
     meta = _meta(dir)
     _check_pids(dir)
     stopped = Lab(workdir=dir, net=meta.get("net", "127.77")).stop()
-    echo("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+    echo(_("stopped: {names}").format(names=", ".join(stopped)) if stopped else _("stopped: nothing was running"))
 
 
 @lab_app.command("status")
-def status(dir: Path = typer.Option(Path(".lab"), "--dir", help="Work directory of the lab.")) -> None:
+def status(dir: Path = typer.Option(Path(".lab"), "--dir", help=_("Work directory of the lab."))) -> None:
     """Show whether the lab in DIR runs, its processes and the resolver.
 
     Example: stekker lab status --dir .lab
@@ -141,14 +148,16 @@ def status(dir: Path = typer.Option(Path(".lab"), "--dir", help="Work directory 
     _check_pids(dir)
     pids = procs.read_pids(dir)
     if not pids:
-        echo(f"lab in {dir}: not running")
+        echo(_("lab in {dir}: not running").format(dir=dir))
         raise typer.Exit(1)
     ok = True
     for name, e in sorted(pids.items()):
         alive = procs.alive(e)
         ok &= alive
-        echo(f"  {name:14s} pid {e['pid']:>7}  {'running' if alive else 'DEAD'}")
-    echo(f"resolver: {meta.get('resolver', '?')}  organisations: {meta.get('counts', {}).get('orgs', '?')}")
+        echo(_("  {name:14s} pid {pid:>7}  {state}").format(name=name, pid=e["pid"],
+                                                           state=_("running") if alive else _("DEAD")))
+    echo(_("resolver: {resolver}  organisations: {orgs}").format(resolver=meta.get("resolver", "?"),
+                                                                 orgs=meta.get("counts", {}).get("orgs", "?")))
     if not ok:
         raise typer.Exit(1)
 
@@ -160,8 +169,8 @@ def _check_pids(dir: Path) -> None:
 
     why = procs.pids_problem(dir)
     if why:
-        echo(f"error: {why}; stekker cannot tell which lab servers run (look for knotd and unbound with ps, "
-             "stop them, and remove the file)", err=True)
+        echo(_("error: {problem}; stekker cannot tell which lab servers run (look for knotd and unbound with ps, "
+               "stop them, and remove the file)").format(problem=why), err=True)
         raise typer.Exit(2)
 
 

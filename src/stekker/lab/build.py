@@ -31,6 +31,7 @@ import zlib
 from pathlib import Path
 from typing import IO, Iterable
 
+from stekker.i18n import N_
 from stekker.lab import catalog
 from stekker.lab.model import Org
 from stekker.lab.zonefile import ZoneDataError, norm_name, norm_rdata, rr_line, soa_line
@@ -87,7 +88,7 @@ class Builder:
         self._fh: dict[str, IO[str]] = {}
         self.root_lines: list[str] = []
         self.org_zones: dict[str, tuple[int, ...]] = {}  # apex -> tiers serving it
-        self.tier_zones: list[list[str]] = [[] for _ in self.tier_addrs]
+        self.tier_zones: list[list[str]] = [[] for _addr in self.tier_addrs]
         self.pending: list[tuple[str, str, str]] = []
         self._emitted: set[tuple[str, str, str]] = set()
         self.warnings: list[str] = []
@@ -191,7 +192,8 @@ class Builder:
         if apex in self.static:  # e.g. foo.azurewebsites.net: a zone below a provider zone
             apex = domain
         if apex in self.static or is_public_suffix(apex):
-            raise ZoneDataError(f"org {org.domain}: its zone would be the lab's own zone {apex!r}")
+            raise ZoneDataError(N_("org {domain}: its zone would be the lab's own zone {apex!r}"),
+                                domain=org.domain, apex=apex)
         apex_abs = apex + "."
         self.counts["orgs"] += 1
         self._input_csv.writerow([org.domain, org.organisation or "", org.sector or "", " ".join(org.hosts)])
@@ -207,7 +209,8 @@ class Builder:
                 rtype = str(rtype).upper()
                 recs.append((norm_name(owner), rtype, norm_rdata(rtype, value)))
             except (ZoneDataError, ValueError) as exc:
-                raise ZoneDataError(f"org {org.domain}: record {rec!r}: {exc}") from exc
+                raise ZoneDataError(N_("org {domain}: record {record!r}: {error}"),
+                                    domain=org.domain, record=rec, error=exc) from exc
         self.counts["records"] += len(recs)
         if apex in self.org_zones:  # a second input domain in the same zone
             self._append_org_records(apex, recs, new=False)
@@ -261,7 +264,7 @@ class Builder:
     def _append_org_records(self, apex: str, recs: list[tuple[str, str, str]], new: bool) -> None:
         apex_abs = apex + "."
         lines = []
-        if new and not any(o == apex_abs and t == "SOA" for (o, t, _) in recs):
+        if new and not any(o == apex_abs and t == "SOA" for (o, t, _rdata) in recs):
             ns = next((r for (o, t, r) in recs if o == apex_abs and t == "NS"), f"ns1.{apex_abs}")
             lines.append(soa_line(apex_abs, ns))
         for owner, rtype, rdata in recs:

@@ -17,6 +17,7 @@ import dns.message
 import dns.query
 import dns.rcode
 
+from stekker.i18n import _
 from stekker.lab import procs
 from stekker.lab.build import (
     BLACKHOLE_OCTET,
@@ -47,7 +48,7 @@ class Lab:
     def __init__(self, spec: LabSpec | None = None, workdir: str | os.PathLike = ".lab", net: str = "127.77"):
         parts = net.split(".")
         if len(parts) != 2 or parts[0] != "127" or not all(p.isdigit() and 0 <= int(p) <= 255 for p in parts):
-            raise ValueError(f"net must be '127.X' (first two octets on loopback), got {net!r}")
+            raise ValueError(_("net must be '127.X' (first two octets on loopback), got {net!r}").format(net=net))
         self.spec = spec if spec is not None else LabSpec()
         self.workdir = Path(workdir).resolve()
         self.net = net
@@ -129,7 +130,8 @@ class Lab:
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     os.close(fd)
-                    raise LabError(f"another lab holds net {self.net} (lock {REGISTRY_DIR}/stekker-lab-{self.net}.lock)")
+                    raise LabError(_("another lab holds net {net} (lock {lock})").format(
+                        net=self.net, lock=f"{REGISTRY_DIR}/stekker-lab-{self.net}.lock"))
                 time.sleep(0.2)
 
     def _release_net(self) -> None:
@@ -160,7 +162,7 @@ class Lab:
             return self
         missing = procs.missing_binaries()
         if missing:
-            raise LabError("missing DNS server binaries: " + ", ".join(missing))
+            raise LabError(_("missing DNS server binaries: {binaries}").format(binaries=", ".join(missing)))
         if lock_timeout is None:
             lock_timeout = float(os.environ.get("STEKKER_LAB_LOCK_TIMEOUT", "600"))
         self._acquire_net(lock_timeout)
@@ -199,17 +201,19 @@ class Lab:
             if not zones:
                 continue
             step = max(1, len(zones) // 40)  # ~40 evenly spread zones + the last one
-            samples = [z for z, _ in zones[::step]] + [zones[-1][0]]
+            samples = [z for z, _file in zones[::step]] + [zones[-1][0]]
             for z in samples:
                 while True:
                     r = _ask(addr, z if z == "." else z + ".")
                     if r is not None and r.rcode() == dns.rcode.NOERROR and r.flags & dns.flags.AA:
                         break
                     if time.monotonic() > deadline:
-                        raise LabError(f"knotd {name} on {addr} does not serve {z}; see {self.workdir}/run/{name}/knotd.log")
+                        raise LabError(_("knotd {name} on {addr} does not serve {zone}; see {log}").format(
+                            name=name, addr=addr, zone=z, log=f"{self.workdir}/run/{name}/knotd.log"))
                     if not procs.alive(procs.read_pids(self.workdir).get(f"knot-{name}", {})):
                         log = self.workdir / f"knot-{name}.out"
-                        raise LabError(f"knotd {name} exited: {log.read_text(errors='replace')[-2000:]}")
+                        raise LabError(_("knotd {name} exited: {output}").format(
+                            name=name, output=log.read_text(errors="replace")[-2000:]))
                     time.sleep(0.05)
 
     def _start_unbound(self, deadline: float) -> None:
@@ -225,10 +229,11 @@ class Lab:
             if r is not None and r.rcode() == dns.rcode.NOERROR and r.answer:
                 return
             if time.monotonic() > deadline:
-                raise LabError(f"unbound on {self.resolver} does not answer {probe}; see {self.workdir}/unbound.log")
+                raise LabError(_("unbound on {resolver} does not answer {probe}; see {log}").format(
+                    resolver=self.resolver, probe=probe, log=f"{self.workdir}/unbound.log"))
             if not procs.alive(procs.read_pids(self.workdir).get("unbound", {})):
                 log = self.workdir / "unbound.out"
-                raise LabError(f"unbound exited: {log.read_text(errors='replace')[-2000:]}")
+                raise LabError(_("unbound exited: {output}").format(output=log.read_text(errors="replace")[-2000:]))
             time.sleep(0.05)
 
     def flush(self) -> None:
@@ -255,7 +260,7 @@ class Lab:
         sector,hosts; hosts space-separated) or txt (one domain a line)."""
         src = self.workdir / "input.csv"
         if not src.exists():
-            raise LabError("the lab is not built yet: call start() first")
+            raise LabError(_("the lab is not built yet: call start() first"))
         path = Path(path)
         if fmt == "csv":
             if path.resolve() != src:
@@ -265,7 +270,7 @@ class Lab:
                 for row in csv.DictReader(fi):
                     fo.write(row["domain"] + "\n")
         else:
-            raise ValueError("fmt must be 'csv' or 'txt'")
+            raise ValueError(_("fmt must be 'csv' or 'txt'"))
         return path
 
     def write_ip2asn(self, path: str | os.PathLike) -> Path:
@@ -294,7 +299,7 @@ class Lab:
 
     def zone_files(self) -> Iterable[tuple[str, Path]]:
         """(zone, path) of every zone the lab serves."""
-        for _, (_, zones) in self._instances.items():
+        for _name, (_addr, zones) in self._instances.items():
             for z, rel in zones:
                 yield z, self.workdir / "zones" / rel
 

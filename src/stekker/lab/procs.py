@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from stekker.i18n import _
+
 KNOTD = os.environ.get("STEKKER_KNOTD", "/usr/sbin/knotd")
 KNOTC = os.environ.get("STEKKER_KNOTC", "/usr/sbin/knotc")
 UNBOUND = os.environ.get("STEKKER_UNBOUND", "/usr/sbin/unbound")
@@ -86,7 +88,8 @@ _PUBLIC = """    ip-ratelimit: {ip_ratelimit}
 def unbound_conf(workdir: Path, net: str, profile: str = "default", ip_ratelimit: int = 2000,
                  zone_ratelimit: int = 5000) -> Path:
     if profile not in RESOLVER_PROFILES:
-        raise ValueError(f"resolver profile must be one of {RESOLVER_PROFILES}, got {profile!r}")
+        raise ValueError(_("resolver profile must be one of {profiles}, got {profile!r}").format(
+            profiles=RESOLVER_PROFILES, profile=profile))
     hints = workdir / "root.hints"
     hints.write_text(
         f".                        3600000      NS    a.root-servers.net.\n"
@@ -145,12 +148,16 @@ def _load_pids(workdir: Path) -> tuple[dict, str | None]:
     try:
         doc = json.loads(p.read_bytes().decode("utf-8"))
     except (OSError, ValueError, RecursionError) as exc:
-        return {}, f"cannot be read ({getattr(exc, 'strerror', None) or type(exc).__name__})"
+        return {}, _("{path} cannot be read ({error})").format(
+            path=p, error=getattr(exc, "strerror", None) or type(exc).__name__)
     if not isinstance(doc, dict):
-        return {}, "is not the record of processes stekker writes (a JSON object)"
+        return {}, _("{path} is not the record of processes stekker writes (a JSON object)").format(path=p)
     good = {str(k): v for k, v in doc.items() if isinstance(v, dict) and isinstance(v.get("pid"), int)}
     bad = sorted(str(k) for k in doc if str(k) not in good)
-    return good, (f"holds entries that are not process records: {', '.join(bad[:5])}" if bad else None)
+    if bad:
+        return good, _("{path} holds entries that are not process records: {names}").format(
+            path=p, names=", ".join(bad[:5]))
+    return good, None
 
 
 def read_pids(workdir: Path) -> dict:
@@ -161,8 +168,7 @@ def read_pids(workdir: Path) -> dict:
 
 def pids_problem(workdir: Path) -> str | None:
     """What is wrong with ``<workdir>/pids.json`` (hand-edited, damaged), or None."""
-    why = _load_pids(workdir)[1]
-    return f"{Path(workdir) / 'pids.json'} {why}" if why else None
+    return _load_pids(workdir)[1]
 
 
 def write_pids(workdir: Path, pids: dict) -> None:

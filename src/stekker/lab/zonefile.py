@@ -11,11 +11,14 @@ semicolons, control and non-ASCII bytes become ``\\DDD``; strings longer than
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import dns.name
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
+
+from stekker.i18n import N_, translate
 
 _SIMPLE_NAME = re.compile(r"^[A-Za-z0-9_*-]+(\.[A-Za-z0-9_*-]+)*\.?$")
 _IPV4 = re.compile(r"^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$")
@@ -23,7 +26,24 @@ _NAME_TYPES = {"CNAME", "NS", "PTR", "DNAME"}
 
 
 class ZoneDataError(ValueError):
-    """A record that cannot be written to a zone file."""
+    """A record that cannot be written to a zone file.
+
+    Its text (``str``) is English: the validation against peer classifiers
+    (:mod:`stekker.validate`) writes it into its report as the reason a record
+    was dropped.  The message is a template marked with ``N_`` and its values;
+    :meth:`shown` gives it in the user's language for a command to print."""
+
+    def __init__(self, template: str, **fields: Any) -> None:
+        super().__init__(template.format(**fields) if fields else template)
+        self.template = template
+        self.fields = fields
+
+    def shown(self) -> str:
+        """The message in the user's language (a ZoneDataError among its values too)."""
+        if not self.fields:
+            return translate(self.template)
+        values = {k: v.shown() if isinstance(v, ZoneDataError) else v for k, v in self.fields.items()}
+        return translate(self.template).format(**values)
 
 
 def norm_name(name: str) -> str:
@@ -36,7 +56,7 @@ def norm_name(name: str) -> str:
     try:
         return dns.name.from_text(name, origin=dns.name.root).to_text().lower()
     except Exception as exc:  # dnspython raises many kinds
-        raise ZoneDataError(f"bad DNS name {name!r}: {exc}") from exc
+        raise ZoneDataError(N_("bad DNS name {name!r}: {error}"), name=name, error=exc) from exc
 
 
 def _txt_string(chunk: bytes) -> str:
@@ -69,10 +89,10 @@ def norm_rdata(rtype: str, value) -> str:
     if rtype in ("TXT", "SPF"):
         return txt_rdata(value)
     if not isinstance(value, str):
-        raise ZoneDataError(f"{rtype} rdata must be text, got {type(value).__name__}")
+        raise ZoneDataError(N_("{rtype} rdata must be text, got {kind}"), rtype=rtype, kind=type(value).__name__)
     v = value.strip()
     if "\n" in v or "\r" in v:
-        raise ZoneDataError(f"newline in {rtype} rdata {value!r}")
+        raise ZoneDataError(N_("newline in {rtype} rdata {value!r}"), rtype=rtype, value=value)
     if rtype in _NAME_TYPES and (_SIMPLE_NAME.match(v) or (v and not any(c.isspace() for c in v))):
         return norm_name(v)  # an internationalised name too: absolute, in its A-label form
     if rtype == "A" and _IPV4.match(v) and all(int(o) <= 255 for o in v.split(".")):
@@ -89,7 +109,7 @@ def norm_rdata(rtype: str, value) -> str:
         rd = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.from_text(rtype), v, origin=dns.name.root)
         return rd.to_text(origin=None)
     except Exception as exc:
-        raise ZoneDataError(f"bad {rtype} rdata {value!r}: {exc}") from exc
+        raise ZoneDataError(N_("bad {rtype} rdata {value!r}: {error}"), rtype=rtype, value=value, error=exc) from exc
 
 
 def rr_line(owner: str, rtype: str, rdata: str, ttl: int = 300) -> str:
