@@ -609,3 +609,19 @@ def test_a_build_cut_short_leaves_a_directory_the_next_start_takes(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         lab.build()
     assert (d / "lab.json").is_file()  # the next start takes the directory as the lab's
+
+
+def test_lab_status_with_a_lab_json_whose_counts_are_not_stekkers(tmp_path):
+    """`counts` of a hand-edited lab.json that is not a mapping crashed `lab status` (exit 4, found by
+    the helper that translated the lab's messages): the count is shown as unknown."""
+    import json
+
+    from cli_util import cli
+    from stekker.lab import procs
+
+    procs.write_pids(tmp_path, {"knotd": {"pid": 999_999_9, "argv": ["/usr/sbin/knotd", "-c", "x"]}})
+    for counts in ([1, 2], "x", {"orgs": "many"}, {"orgs": 7}):
+        (tmp_path / "lab.json").write_text(json.dumps({"resolver": "127.0.0.1", "counts": counts}))
+        r = cli("lab", "status", "--dir", str(tmp_path))
+        assert r.rc == 1 and "internal error" not in r.err, (counts, r.text)
+        assert ("organisations: 7" if counts == {"orgs": 7} else "organisations: ?") in r.out, r.text

@@ -157,7 +157,7 @@ def status(dir: Path = typer.Option(Path(".lab"), "--dir", help=_("Work director
         echo(_("  {name:14s} pid {pid:>7}  {state}").format(name=name, pid=e["pid"],
                                                            state=_("running") if alive else _("DEAD")))
     echo(_("resolver: {resolver}  organisations: {orgs}").format(resolver=meta.get("resolver", "?"),
-                                                                 orgs=meta.get("counts", {}).get("orgs", "?")))
+                                                                 orgs=_count(meta, "orgs")))
     if not ok:
         raise typer.Exit(1)
 
@@ -172,6 +172,13 @@ def _check_pids(dir: Path) -> None:
         echo(_("error: {problem}; stekker cannot tell which lab servers run (look for knotd and unbound with ps, "
                "stop them, and remove the file)").format(problem=why), err=True)
         raise typer.Exit(2)
+
+
+def _count(meta: dict, key: str) -> object:
+    """A count of lab.json (``?`` when the file does not have it as stekker writes it)."""
+    counts = meta.get("counts")
+    value = counts.get(key, "?") if isinstance(counts, dict) else "?"
+    return value if isinstance(value, int) and not isinstance(value, bool) else "?"
 
 
 def _meta(dir: Path) -> dict:
