@@ -70,6 +70,7 @@ from typing import Iterable, Iterator
 from urllib.parse import urlsplit
 
 from stekker.datasets import suffix_list
+from stekker.i18n import _
 
 __all__ = [
     "InputError",
@@ -89,7 +90,9 @@ REJECTING_KINDS = frozenset({"invalid", "ip_address", "public_suffix", "malforme
 
 
 class InputError(Exception):
-    """The input file cannot be used at all (no valid row, undecodable, ...)."""
+    """The input file cannot be used at all (no valid row, undecodable, ...): its message is shown to
+    the user (in the user's language; the input issues' kinds and reasons are the stored ones, in
+    English)."""
 
     def __init__(self, message: str, issues: list | None = None):
         super().__init__(message)
@@ -295,11 +298,11 @@ def _check_alabel(label: str) -> None:
     import idna
 
     try:
-        ulabel = idna.decode(label)
-        if idna.encode(ulabel).decode("ascii") != label:
-            raise idna.IDNAError("not in canonical form")
+        canonical = idna.encode(idna.decode(label)).decode("ascii") == label
     except (idna.IDNAError, UnicodeError) as e:
         raise NameProblem("invalid", f"invalid A-label {label!r}: {e}") from None
+    if not canonical:
+        raise NameProblem("invalid", f"invalid A-label {label!r}: not in canonical form")
 
 
 def _is_public(name: str) -> bool:
@@ -602,16 +605,28 @@ class TargetFile:
 
 
 def _no_valid_message(tf: TargetFile, stats: dict, issues: list[InputIssue]) -> str:
+    """The message of an input without a valid row (shown, not stored: the issues' reasons are the
+    stored ones, in English)."""
     if stats["rows"] == 0:
-        what = "a header but no data rows" if tf.header is not None else "no domains (empty, or only comments)"
-        return f"{tf.path}: {what}"
+        if tf.header is not None:
+            return _("{path}: a header but no data rows").format(path=tf.path)
+        return _("{path}: no domains (empty, or only comments)").format(path=tf.path)
     shown = [i for i in issues if i.rejected][:5]
-    lines = "; ".join(str(i) for i in shown)
+    lines = "; ".join(_issue_text(i) for i in shown)
     more = stats["rejected"] - len(shown)
-    return (
-        f"{tf.path}: no valid domain in {stats['rows']} row(s): {lines}"
-        + (f"; and {more} more" if more > 0 else "")
-    )
+    if more > 0:
+        return _("{path}: no valid domain in {rows} row(s): {issues}; and {more} more").format(
+            path=tf.path, rows=stats["rows"], issues=lines, more=more)
+    return _("{path}: no valid domain in {rows} row(s): {issues}").format(path=tf.path, rows=stats["rows"],
+                                                                         issues=lines)
+
+
+def _issue_text(i: InputIssue) -> str:
+    """An input issue in a message (``str(i)`` in the user's language; the reason is the stored one)."""
+    raw = f" {i.raw!r}" if i.raw else ""
+    if i.line is None:
+        return _("file:{raw} {reason}").format(raw=raw, reason=i.reason)
+    return _("line {line}:{raw} {reason}").format(line=i.line, raw=raw, reason=i.reason)
 
 
 # -- opening: encoding, format, dialect, hash --------------------------------------------
@@ -629,8 +644,8 @@ def _scan_bytes(path: Path) -> tuple[str, int, str, list[InputIssue]]:
         head = fh.read(_CHUNK)
         if head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
             raise InputError(
-                f"{path}: a spreadsheet workbook (.xlsx/.xls), not text; save it as CSV "
-                "(UTF-8) with a 'domain' column"
+                _("{path}: a spreadsheet workbook (.xlsx/.xls), not text; save it as CSV "
+                  "(UTF-8) with a 'domain' column").format(path=path)
             )
         if head.startswith(codecs.BOM_UTF8):
             enc = "utf-8-sig"
@@ -643,7 +658,7 @@ def _scan_bytes(path: Path) -> tuple[str, int, str, list[InputIssue]]:
             elif even.count(0) > 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
                 enc = "utf-16-be"
             else:
-                raise InputError(f"{path}: a binary file (NUL bytes), not a text or CSV list of domains")
+                raise InputError(_("{path}: a binary file (NUL bytes), not a text or CSV list of domains").format(path=path))
         else:
             enc = "utf-8"
         dec = codecs.getincrementaldecoder(enc)("strict")
@@ -660,13 +675,14 @@ def _scan_bytes(path: Path) -> tuple[str, int, str, list[InputIssue]]:
                     dec.decode(chunk)
                 except UnicodeDecodeError as e:
                     if utf16:
-                        raise InputError(f"{path}: not valid UTF-16 text ({e.reason} near byte {size - len(chunk) + e.start})") from None
+                        raise InputError(_("{path}: not valid UTF-16 text ({reason} near byte {byte})").format(
+                            path=path, reason=e.reason, byte=size - len(chunk) + e.start)) from None
                     bad_line = newlines + chunk.count(b"\n", 0, e.start) + 1
             if cp1252_ok and _CP1252_UNDEFINED.search(chunk):
                 cp1252_ok = False
             if not utf16:
                 if b"\x00" in chunk:
-                    raise InputError(f"{path}: a binary file (NUL bytes), not a text or CSV list of domains")
+                    raise InputError(_("{path}: a binary file (NUL bytes), not a text or CSV list of domains").format(path=path))
                 newlines += chunk.count(b"\n")
             chunk = fh.read(_CHUNK)
         if bad_line is None:
@@ -674,7 +690,8 @@ def _scan_bytes(path: Path) -> tuple[str, int, str, list[InputIssue]]:
                 dec.decode(b"", final=True)
             except UnicodeDecodeError as e:
                 if utf16:
-                    raise InputError(f"{path}: not valid UTF-16 text (truncated: {e.reason})") from None
+                    raise InputError(_("{path}: not valid UTF-16 text (truncated: {reason})").format(path=path,
+                                                                                            reason=e.reason)) from None
                 bad_line = newlines + 1
     if bad_line is not None:
         enc = "cp1252" if cp1252_ok else "latin-1"
@@ -730,12 +747,12 @@ def _setup_csv(tf: TargetFile, lines: list[tuple[int, str]]) -> None:
         with_domain.sort(key=lambda x: -x[0])
         best = [w for w in with_domain if w[0] == with_domain[0][0]]
         if len(best) > 1:
-            delim = _sniff([ln for _, ln in lines], [w[1] for w in best]) or best[0][1]
+            delim = _sniff([ln for _n, ln in lines], [w[1] for w in best]) or best[0][1]
             cells = next(w[2] for w in best if w[1] == delim)
         else:
-            _, delim, cells = best[0]
+            _n, delim, cells = best[0]
         if not present:  # a one-column file: the delimiter is whatever the data uses
-            delim = _sniff([ln for _, ln in lines[1:]], list(_DELIMS)) or ","
+            delim = _sniff([ln for _n, ln in lines[1:]], list(_DELIMS)) or ","
         tf.delimiter = delim
         tf.header = _split(header_line, delim) if present else [header_line.strip()]
         tf._header_line = header_no
@@ -743,9 +760,10 @@ def _setup_csv(tf: TargetFile, lines: list[tuple[int, str]]) -> None:
         tf.columns = {"domain": _find_col(cells, DOMAIN_COLUMNS)}
         twice = [i for i, c in enumerate(cells) if c in DOMAIN_COLUMNS]
         if len(twice) > 1:  # the second one's names were never measured nor reported
-            shown = ", ".join(f"{tf.header[i].strip()!r} (column {i + 1})" for i in twice)
-            raise InputError(f"{tf.path}: line {header_no}: more than one column holds domain names ({shown}); "
-                             "stekker reads one: keep one 'domain' column, or put the others on lines of their own")
+            shown = ", ".join(_("{name!r} (column {n})").format(name=tf.header[i].strip(), n=i + 1) for i in twice)
+            raise InputError(_("{path}: line {line}: more than one column holds domain names ({columns}); "
+                               "stekker reads one: keep one 'domain' column, or put the others on lines of their "
+                               "own").format(path=tf.path, line=header_no, columns=shown))
         for role, names in (("organisation", ORG_COLUMNS), ("sector", SECTOR_COLUMNS), ("hosts", HOSTS_COLUMNS)):
             i = _find_col(cells, names)
             if i is not None and i not in tf.columns.values():
@@ -762,8 +780,8 @@ def _setup_csv(tf: TargetFile, lines: list[tuple[int, str]]) -> None:
             return
     shown = ", ".join(repr(c.strip()) for c in _split(header_line, present[0] if present else ","))
     raise InputError(
-        f"{tf.path}: line {header_no}: the header has no 'domain' column (found: {shown}); "
-        "name the column with the domain names 'domain'"
+        _("{path}: line {line}: the header has no 'domain' column (found: {columns}); "
+          "name the column with the domain names 'domain'").format(path=tf.path, line=header_no, columns=shown)
     )
 
 
@@ -796,15 +814,15 @@ def read_targets(path: str | os.PathLike, *, check: bool = True) -> TargetFile:
     result to stream its targets.  Raises :class:`InputError`."""
     p = Path(path)
     if not p.exists():
-        raise InputError(f"{p}: no such file")
+        raise InputError(_("{path}: no such file").format(path=p))
     if p.is_dir():
-        raise InputError(f"{p}: a directory, not a file")
+        raise InputError(_("{path}: a directory, not a file").format(path=p))
     try:
         sha, size, enc, issues = _scan_bytes(p)
     except OSError as e:
-        raise InputError(f"{p}: cannot read: {e.strerror or e}") from None
+        raise InputError(_("{path}: cannot read: {error}").format(path=p, error=e.strerror or e)) from None
     if size == 0:
-        raise InputError(f"{p}: the file is empty")
+        raise InputError(_("{path}: the file is empty").format(path=p))
     lines = _first_lines(p, enc)
     fmt = _detect_format(p, lines)
     tf = TargetFile(p, fmt, enc, sha, size)
@@ -814,7 +832,7 @@ def read_targets(path: str | os.PathLike, *, check: bool = True) -> TargetFile:
         _setup_csv(tf, lines)
     if check:
         # Parse up to the first valid row; InputError (with all issues) when none.
-        for _ in tf.iter_targets():
+        for _first in tf.iter_targets():
             break
         tf.issues = list(tf.file_issues)
         tf.stats = {}

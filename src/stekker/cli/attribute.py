@@ -12,19 +12,20 @@ import typer
 from stekker.cli import app, echo
 from stekker.cli.common import as_of_day, db_option, open_store
 from stekker.cli.common import fail as _err
+from stekker.i18n import _
 
 STATUS_COLS = ("attributed", "self", "unknown", "absent", "error")
 
 
 @app.command()
 def attribute(
-    scan: str = typer.Option("latest", "--scan", help="Scan ID, or 'latest'."),
+    scan: str = typer.Option("latest", "--scan", help=_("Scan ID, or 'latest'.")),
     db: str = db_option(),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Ownership date YYYY-MM-DD (default: today): "
-                                                             "parent and jurisdiction as on that day."),
-    kb_dir: Optional[Path] = typer.Option(None, "--kb", help="Knowledge-base directory (default: the shipped one)."),
-    top: int = typer.Option(3, "--top", min=0, max=1000, help="Top providers shown per category."),
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON instead of a table."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help=_("Ownership date YYYY-MM-DD (default: today): "
+                                                               "parent and jurisdiction as on that day.")),
+    kb_dir: Optional[Path] = typer.Option(None, "--kb", help=_("Knowledge-base directory (default: the shipped one).")),
+    top: int = typer.Option(3, "--top", min=0, max=1000, help=_("Top providers shown per category.")),
+    as_json: bool = typer.Option(False, "--json", help=_("Print the summary as JSON instead of a table.")),
 ) -> None:
     """Work out who runs each service (provider -> company -> ultimate parent ->
     jurisdiction) from a scan's stored evidence, with the current knowledge
@@ -73,13 +74,13 @@ def attribute(
         echo(json.dumps(summary, indent=2, default=str))
     else:
         for w in summary.get("warnings", []):
-            echo(f"warning: {w}", err=True)
+            echo(_("warning: {warning}").format(warning=w), err=True)
         _print_summary(summary, top)
     if table is None:
         # attributed without IP-to-ASN data (none installed, a mis-set STEKKER_DATA_DIR): every service
         # known only by its addresses is unknown - a partial result, exit 1 (explore-f L14: exit 0)
-        echo("warning: no IP-to-ASN data is installed: services known only by their addresses are 'unknown' in "
-             "these attributions (`stekker data update`, or check STEKKER_DATA_DIR); exit 1", err=True)
+        echo(_("warning: no IP-to-ASN data is installed: services known only by their addresses are 'unknown' in "
+               "these attributions (`stekker data update`, or check STEKKER_DATA_DIR); exit 1"), err=True)
         raise typer.Exit(1)
 
 
@@ -91,13 +92,15 @@ def _print_summary(summary: dict, top: int) -> None:
 
     con = Console()
     ds = summary.get("datasets") or []
-    dsn = ", ".join(f"{d.get('name')} {d.get('version') or d.get('data_date') or ''}".strip() for d in ds) or "none"
-    t = Table(title=(f"scan {summary['scan_id']}: {summary['domains']} domains, knowledge base "
-                     f"{summary['kb_version']}, ownership as of {summary['as_of']}, IP-to-ASN: {dsn}"))
-    t.add_column("category")
+    dsn = ", ".join(f"{d.get('name')} {d.get('version') or d.get('data_date') or ''}".strip() for d in ds) or _("none")
+    t = Table(title=_("scan {scan_id}: {domains} domains, knowledge base {kb_version}, ownership as of {as_of}, "
+                      "IP-to-ASN: {datasets}").format(scan_id=summary['scan_id'], domains=summary['domains'],
+                                                      kb_version=summary['kb_version'], as_of=summary['as_of'],
+                                                      datasets=dsn))
+    t.add_column(_("category"))  # (the categories and statuses are the attributions' names)
     for c in STATUS_COLS:
         t.add_column(c, justify="right")
-    t.add_column("top providers")
+    t.add_column(_("top providers"))
     for cat in (*CATEGORIES,):
         counts = summary["counts"].get(cat, {})
         provs = sorted(summary["providers"].get(cat, {}).items(), key=lambda kv: (-kv[1], kv[0]))[:top]
@@ -105,8 +108,8 @@ def _print_summary(summary: dict, top: int) -> None:
                   ", ".join(f"{p} {n}" for p, n in provs))
     saas = summary["counts"].get("saas", {})
     provs = sorted(summary["providers"].get("saas", {}).items(), key=lambda kv: (-kv[1], kv[0]))[:top]
-    t.add_row("saas (domains with any)", str(saas.get("attributed", 0)), "", "", str(saas.get("none", 0)), "",
+    t.add_row(_("saas (domains with any)"), str(saas.get("attributed", 0)), "", "", str(saas.get("none", 0)), "",
               ", ".join(f"{p} {n}" for p, n in provs))
     con.print(t)
     st = summary.get("domain_status", {})
-    con.print("domains: " + ", ".join(f"{k} {v}" for k, v in sorted(st.items())))
+    con.print(_("domains: {counts}").format(counts=", ".join(f"{k} {v}" for k, v in sorted(st.items()))))

@@ -10,6 +10,7 @@ import typer
 from stekker.cli import app, echo
 from stekker.cli.common import as_of_day, csv_separator, db_option, load_kb, open_store, read_explanations
 from stekker.cli.common import fail as _err
+from stekker.i18n import _
 
 
 def _policy_ids(values: List[str]) -> List[str]:
@@ -21,31 +22,33 @@ def _policy_ids(values: List[str]) -> List[str]:
 
 @app.command()
 def report(
-    scan: str = typer.Option("latest", "--scan", "-s", help="Scan ID, or 'latest'."),
+    scan: str = typer.Option("latest", "--scan", "-s", help=_("Scan ID, or 'latest'.")),
     db: str = db_option(),
-    policy: List[str] = typer.Option([], "--policy", "-p", help="Definition(s) to apply, in this order; repeatable "
-                                     "or comma-separated (default: nos, broad, eu-controlled, strict)."),
-    policies_file: Optional[Path] = typer.Option(None, "--policies", help="YAML file with your own definitions and "
-                                                 "country sets (same format as the shipped judge/data/policies.yaml)."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Judge ownership as of this date (YYYY-MM-DD); "
-                                        "default: the day the scan ran."),
-    lang: str = typer.Option("en", "--lang", help="nl or en."),
-    html: Optional[Path] = typer.Option(None, "--html", help="Write the self-contained HTML report here."),
-    pdf: Optional[Path] = typer.Option(None, "--pdf", help="Write a PDF (needs headless Chromium)."),
-    csv_path: Optional[Path] = typer.Option(None, "--csv", help="Per-domain verdicts as CSV."),
-    csv_sep: str = typer.Option(",", "--csv-sep", help="CSV separator; ';' for Dutch Excel."),
-    jsonl: Optional[Path] = typer.Option(None, "--jsonl", help="Per-domain verdicts with evidence as JSON lines."),
-    parquet: Optional[Path] = typer.Option(None, "--parquet", help="Per-domain verdicts as Parquet."),
-    organisation: Optional[str] = typer.Option(None, "--organisation", help="One organisation: a one-page "
-                                               "'who can pull the plug' report (terminal, --html, --pdf)."),
-    compare: Optional[Tuple[str, str]] = typer.Option(None, "--compare", help="OLD NEW: what changed between two "
-                                                      "scans (the report is about NEW)."),
-    explanations: Optional[Path] = typer.Option(None, "--explanations", help="YAML file of explanations "
-                                                "('pas toe of leg uit'): shown next to verdicts, never change them."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No terminal tables (only files and messages)."),
-    force: bool = typer.Option(False, "--force", help="Replace existing output files that are not earlier "
-                                                      "stekker outputs of the same kind (never the database "
-                                                      "or an input file)."),
+    policy: List[str] = typer.Option([], "--policy", "-p", help=_("Definition(s) to apply, in this order; repeatable "
+                                       "or comma-separated (default: nos, broad, eu-controlled, strict).")),
+    policies_file: Optional[Path] = typer.Option(None, "--policies", help=_("YAML file with your own definitions and "
+                                                   "country sets (same format as the shipped "
+                                                   "judge/data/policies.yaml).")),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help=_("Judge ownership as of this date (YYYY-MM-DD); "
+                                          "default: the day the scan ran.")),
+    lang: str = typer.Option("en", "--lang", help=_("nl or en.")),
+    html: Optional[Path] = typer.Option(None, "--html", help=_("Write the self-contained HTML report here.")),
+    pdf: Optional[Path] = typer.Option(None, "--pdf", help=_("Write a PDF (needs headless Chromium).")),
+    csv_path: Optional[Path] = typer.Option(None, "--csv", help=_("Per-domain verdicts as CSV.")),
+    csv_sep: str = typer.Option(",", "--csv-sep", help=_("CSV separator; ';' for Dutch Excel.")),
+    jsonl: Optional[Path] = typer.Option(None, "--jsonl", help=_("Per-domain verdicts with evidence as JSON lines.")),
+    parquet: Optional[Path] = typer.Option(None, "--parquet", help=_("Per-domain verdicts as Parquet.")),
+    organisation: Optional[str] = typer.Option(None, "--organisation", help=_("One organisation: a one-page "
+                                                 "'who can pull the plug' report (terminal, --html, --pdf).")),
+    compare: Optional[Tuple[str, str]] = typer.Option(None, "--compare", help=_("OLD NEW: what changed between two "
+                                                        "scans (the report is about NEW).")),
+    explanations: Optional[Path] = typer.Option(None, "--explanations", help=_("YAML file of explanations "
+                                                  "('pas toe of leg uit'): shown next to verdicts, never change "
+                                                  "them.")),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=_("No terminal tables (only files and messages).")),
+    force: bool = typer.Option(False, "--force", help=_("Replace existing output files that are not earlier "
+                                                        "stekker outputs of the same kind (never the database "
+                                                        "or an input file).")),
 ) -> None:
     """Judge a scan under explicit definitions of "sovereign" and report it.
 
@@ -79,16 +82,16 @@ def report(
     from stekker.outputs import OutputError, check_output, replacing
 
     if lang not in ("nl", "en"):
-        raise _err("--lang must be nl or en")
+        raise _err(_("--lang must be nl or en"))
     if organisation is not None and not organisation.strip():
-        raise _err("--organisation is empty: give an organisation's name (or leave it out for the whole report)")
+        raise _err(_("--organisation is empty: give an organisation's name (or leave it out for the whole report)"))
     outs = {"--html": (html, "html"), "--pdf": (pdf, "pdf"), "--csv": (csv_path, "csv"),
             "--jsonl": (jsonl, "jsonl"), "--parquet": (parquet, "parquet")}
     try:
         for opt, (path, kind) in outs.items():
             if path is not None:
                 check_output(path, kind, option=opt, db=db, inputs=[policies_file, explanations], force=force,
-                             others=[o for k, (o, _) in outs.items() if k != opt])
+                             others=[o for k, (o, _kind) in outs.items() if k != opt])
     except OutputError as exc:
         raise _err(str(exc))
     csv_sep = csv_separator(csv_sep, "--csv-sep")
@@ -125,15 +128,17 @@ def report(
                         "compare_old_unfinished", f"the older scan of the comparison, {w}; the domains it did not "
                         "measure read as added to the list", **w.args))
             if old_meta["scan_id"] == meta["scan_id"]:
-                echo(f"warning: --compare {compare[0]} {compare[1]} compares scan {meta['scan_id']} with itself", err=True)
+                echo(_("warning: --compare {old} {new} compares scan {scan_id} with itself").format(
+                    old=compare[0], new=compare[1], scan_id=meta['scan_id']), err=True)
             else:
                 from stekker.dates import as_datetime
 
                 t_old, t_new = as_datetime(old_meta.get("started_at")), as_datetime(meta.get("started_at"))
                 if t_old and t_new and t_old > t_new:
-                    echo(f"warning: --compare OLD NEW: scan {old_meta['scan_id']} ({t_old:%Y-%m-%d %H:%M}) started "
-                         f"after scan {meta['scan_id']} ({t_new:%Y-%m-%d %H:%M}); every change reads backwards - "
-                         f"give --compare {meta['scan_id']} {old_meta['scan_id']}", err=True)
+                    echo(_("warning: --compare OLD NEW: scan {old} ({t_old:%Y-%m-%d %H:%M}) started "
+                           "after scan {new} ({t_new:%Y-%m-%d %H:%M}); every change reads backwards - "
+                           "give --compare {new} {old}").format(old=old_meta['scan_id'], new=meta['scan_id'],
+                                                                t_old=t_old, t_new=t_new), err=True)
     except (StoreError, LookupError) as exc:
         raise _err(str(exc))
 
@@ -142,8 +147,11 @@ def report(
         org_name = rep.find_organisation(organisation)
         if org_name is None:
             close = [o for o in rep.org_verdicts if organisation.lower()[:4] in o.lower()][:5]
-            hint = f"; similar: {', '.join(close)}" if close else ""
-            raise _err(f"no organisation named {organisation!r} in scan {meta['scan_id']}{hint}")
+            if close:
+                raise _err(_("no organisation named {name!r} in scan {scan_id}; similar: {similar}").format(
+                    name=organisation, scan_id=meta['scan_id'], similar=", ".join(close)))
+            raise _err(_("no organisation named {name!r} in scan {scan_id}").format(name=organisation,
+                                                                                  scan_id=meta['scan_id']))
 
     if not quiet:
         if org_name:
@@ -163,26 +171,26 @@ def report(
         if html:
             with replacing(html) as tmp:
                 tmp.write_text(html_text, encoding="utf-8")
-            say(f"wrote {html}")
+            say(_("wrote {path}").format(path=html))
         if pdf:
             with replacing(pdf) as tmp:
                 write_pdf(html_text, tmp)
-            say(f"wrote {pdf}")
+            say(_("wrote {path}").format(path=pdf))
         if csv_path:
             with replacing(csv_path) as tmp:
                 n = write_csv(export_rep, str(tmp), csv_sep, lang)
-            say(f"wrote {csv_path} ({n} domains)")
+            say(_("wrote {path} ({n} domains)").format(path=csv_path, n=n))
         if jsonl:
             with replacing(jsonl) as tmp:
                 n = write_jsonl(export_rep, str(tmp), lang)
-            say(f"wrote {jsonl} ({n} domains)")
+            say(_("wrote {path} ({n} domains)").format(path=jsonl, n=n))
         if parquet:
             with replacing(parquet) as tmp:
                 n = write_parquet(export_rep, str(tmp), lang)
-            say(f"wrote {parquet} ({n} domains)")
+            say(_("wrote {path} ({n} domains)").format(path=parquet, n=n))
     except RenderError as exc:
         raise _err(str(exc), 1)
     except OSError as exc:
-        raise _err(f"cannot write output: {exc.strerror or exc}", 2)
+        raise _err(_("cannot write output: {error}").format(error=exc.strerror or exc), 2)
     if meta.get("state") not in (None, "finished"):
         return 1  # a report of an unfinished scan is a partial result (docs/CLI.md); the report says so

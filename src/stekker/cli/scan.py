@@ -12,53 +12,54 @@ import typer
 from stekker.cli import app, echo
 from stekker.cli.common import db_option, display_db, open_store
 from stekker.cli.common import fail as _err
+from stekker.i18n import _, ngettext
 
 
 @app.command()
 def scan(
-    file: Optional[Path] = typer.Argument(None, help="Input: .txt (one domain per line) or .csv with a 'domain' column "
-                                                     "(optional: organisation, sector, hosts)."),
+    file: Optional[Path] = typer.Argument(None, help=_("Input: .txt (one domain per line) or .csv with a 'domain' column "
+                                                       "(optional: organisation, sector, hosts).")),
     db: str = db_option(),
-    resolver: List[str] = typer.Option([], "--resolver", "-r", help="Resolver IP[:PORT]; repeatable (round-robin with "
-                                                                    "failover). Default: the system's resolvers."),
-    qps: float = typer.Option(0.0, "--qps", min=0.0, max=10_000_000.0, help="Global cap on queries per second "
-                                                                          "(0 = none)."),
+    resolver: List[str] = typer.Option([], "--resolver", "-r", help=_("Resolver IP[:PORT]; repeatable (round-robin with "
+                                                                      "failover). Default: the system's resolvers.")),
+    qps: float = typer.Option(0.0, "--qps", min=0.0, max=10_000_000.0, help=_("Global cap on queries per second "
+                                                                            "(0 = none).")),
     window: int = typer.Option(256, "--window", min=1, max=1_000_000,
-                               help="Initial number of questions in flight (adapts between 16 and --max-window; "
-                                    "questions of slow zones wait outside it)."),
+                               help=_("Initial number of questions in flight (adapts between 16 and --max-window; "
+                                      "questions of slow zones wait outside it).")),
     max_window: int = typer.Option(384, "--max-window", min=1, max=1_000_000,
-                                   help="Upper bound of questions in flight per resolver (a resolver on its shipped "
-                                        "defaults starts dropping questions well before 1,000 waiting from one "
-                                        "client; raise it for a resolver with several cores)."),
+                                   help=_("Upper bound of questions in flight per resolver (a resolver on its shipped "
+                                          "defaults starts dropping questions well before 1,000 waiting from one "
+                                          "client; raise it for a resolver with several cores).")),
     outage_max: float = typer.Option(120.0, "--outage-max", min=1.0, max=86_400.0,
-                                     help="When every resolver falls silent (not even answering the root's name "
-                                          "servers from its cache), pause up to this many seconds for it to come "
-                                          "back, then stop cleanly (resume later with --resume)."),
+                                     help=_("When every resolver falls silent (not even answering the root's name "
+                                            "servers from its cache), pause up to this many seconds for it to come "
+                                            "back, then stop cleanly (resume later with --resume).")),
     domain_deadline: float = typer.Option(60.0, "--domain-deadline", min=0.0, max=86_400.0,
-                                          help="Seconds one domain may take (0 = no limit); what is still unanswered "
-                                               "then is recorded as a 'deadline' error, never as absent."),
-    timeout: float = typer.Option(2.0, "--timeout", min=0.05, max=300.0, help="Seconds to wait for one answer."),
-    retries: int = typer.Option(2, "--retries", min=0, max=10, help="Further attempts after a timeout (next resolver)."),
+                                          help=_("Seconds one domain may take (0 = no limit); what is still unanswered "
+                                                 "then is recorded as a 'deadline' error, never as absent.")),
+    timeout: float = typer.Option(2.0, "--timeout", min=0.05, max=300.0, help=_("Seconds to wait for one answer.")),
+    retries: int = typer.Option(2, "--retries", min=0, max=10, help=_("Further attempts after a timeout (next resolver).")),
     workers: int = typer.Option(0, "--workers", min=0, max=64,
-                                help="Engine processes sharing the domains (and the window and --qps between "
-                                     "them). 0 (default): one per core (at most 4) when the resolver is on this "
-                                     "machine or the local network and answers within 10 ms, else 1; the choice "
-                                     "is shown on the first line."),
-    resume: Optional[int] = typer.Option(None, "--resume", min=1, max=2**63 - 1, help="Finish scan ID: only the domains not yet "
-                                                                        "done."),
+                                help=_("Engine processes sharing the domains (and the window and --qps between "
+                                       "them). 0 (default): one per core (at most 4) when the resolver is on this "
+                                       "machine or the local network and answers within 10 ms, else 1; the choice "
+                                       "is shown on the first line.")),
+    resume: Optional[int] = typer.Option(None, "--resume", min=1, max=2**63 - 1, help=_("Finish scan ID: only the domains not yet "
+                                                                          "done.")),
     ms_realm: bool = typer.Option(False, "--ms-realm",
-                                  help="After the DNS questions, ask Microsoft's public user-realm endpoint whether "
-                                       "each domain is verified in an Entra ID tenant (one HTTPS request per domain; "
-                                       "identity evidence, and 'likely Microsoft' for mail behind a filtering "
-                                       "gateway). Off by default: it tells Microsoft which domains you look at."),
+                                  help=_("After the DNS questions, ask Microsoft's public user-realm endpoint whether "
+                                         "each domain is verified in an Entra ID tenant (one HTTPS request per domain; "
+                                         "identity evidence, and 'likely Microsoft' for mail behind a filtering "
+                                         "gateway). Off by default: it tells Microsoft which domains you look at.")),
     ms_realm_url: Optional[str] = typer.Option(None, "--ms-realm-url",
-                                               help="Another realm endpoint with {domain} (a mirror; http:// only to "
-                                                    "a loopback address). Default: Microsoft's."),
+                                               help=_("Another realm endpoint with {domain} (a mirror; http:// only to "
+                                                      "a loopback address). Default: Microsoft's.")),
     ms_realm_qps: Optional[float] = typer.Option(None, "--ms-realm-qps", min=0.1, max=1000.0,
-                                                 help="Realm requests per second at most (default 20)."),
-    label: Optional[str] = typer.Option(None, "--label", help="A name for this scan (shown in reports)."),
-    progress: str = typer.Option("auto", "--progress", help="auto (bar on a terminal, lines otherwise), bar, lines, none."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only the summary."),
+                                                 help=_("Realm requests per second at most (default 20).")),
+    label: Optional[str] = typer.Option(None, "--label", help=_("A name for this scan (shown in reports).")),
+    progress: str = typer.Option("auto", "--progress", help=_("auto (bar on a terminal, lines otherwise), bar, lines, none.")),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=_("Only the summary.")),
 ) -> None:
     """Measure domains from public DNS and store the raw answers.
 
@@ -81,19 +82,19 @@ def scan(
     from stekker.store import StoreError
 
     if progress not in ("auto", "bar", "lines", "none"):
-        raise _err("--progress must be auto, bar, lines or none")
+        raise _err(_("--progress must be auto, bar, lines or none"))
     import math
 
     if (file is None) == (resume is None):
-        raise _err("give an input FILE, or --resume SCAN_ID (not both)")
+        raise _err(_("give an input FILE, or --resume SCAN_ID (not both)"))
     if not (math.isfinite(qps) and math.isfinite(timeout)):
-        raise _err("--qps and --timeout must be finite numbers")
+        raise _err(_("--qps and --timeout must be finite numbers"))
     if 0 < qps < 0.1:  # one question per 10 s or slower never finishes a domain
-        raise _err("--qps must be 0 (no cap) or at least 0.1")
+        raise _err(_("--qps must be 0 (no cap) or at least 0.1"))
     if ms_realm_qps is not None and not math.isfinite(ms_realm_qps):
-        raise _err("--ms-realm-qps must be a finite number")
+        raise _err(_("--ms-realm-qps must be a finite number"))
     if (ms_realm_url is not None or ms_realm_qps is not None) and not ms_realm:
-        raise _err("--ms-realm-url and --ms-realm-qps need --ms-realm")
+        raise _err(_("--ms-realm-url and --ms-realm-qps need --ms-realm"))
     if ms_realm_url is not None:
         from stekker.collect.realm import RealmURLError, check_url
 
@@ -102,20 +103,21 @@ def scan(
         except RealmURLError as exc:
             raise _err(str(exc))
     if label is not None and len(label) > 200:
-        raise _err("--label is longer than 200 characters")
+        raise _err(_("--label is longer than 200 characters"))
     if label is not None and (label.strip().lower() in ("latest", "last") or label.strip().isdigit()):
         # --scan LABEL would never find it: a number or "latest" names a scan by id (explore-f L11)
-        raise _err(f"--label {label!r} reads as a scan number or 'latest' in --scan; give a name with a letter")
+        raise _err(_("--label {label!r} reads as a scan number or 'latest' in --scan; give a name with a "
+                     "letter").format(label=label))
     if label is not None and _safe_msg(label) != label:  # a name people read: no control or bidi characters
-        raise _err(f"--label {_safe_msg(label)!r} contains control or bidi characters (shown escaped); "
-                   "give a plain name")
+        raise _err(_("--label {label!r} contains control or bidi characters (shown escaped); "
+                     "give a plain name").format(label=_safe_msg(label)))
     if file is not None and not file.is_file():
-        raise _err(f"input file not found: {_safe_msg(file)}" if not file.exists()
-                   else f"input is not a file: {_safe_msg(file)}")
+        raise _err(_("input file not found: {file}").format(file=_safe_msg(file)) if not file.exists()
+                   else _("input is not a file: {file}").format(file=_safe_msg(file)))
     from stekker.outputs import db_files
 
     if file is not None and any(file.exists() and d.exists() and file.samefile(d) for d in db_files(db)):
-        raise _err(f"the input {file} is the database (--db {display_db(db)})")
+        raise _err(_("the input {file} is the database (--db {db})").format(file=file, db=display_db(db)))
     try:  # bad options and inputs leave no empty database behind
         given = [parse_resolver(r) for r in resolver]
     except ValueError as exc:
@@ -144,14 +146,14 @@ def scan(
     say = (lambda *a, **k: None) if quiet else (lambda m: echo(m, err=True))
     config = TransportConfig(timeout=timeout, retries=retries, qps=qps, window=min(window, max_window),
                              window_max=max_window, window_min=min(16, window), outage_max=outage_max)
-    why = f"{workers} engine process{'es' if workers > 1 else ''} (--workers)"
+    why = ngettext("{n} engine process (--workers)", "{n} engine processes (--workers)", workers).format(n=workers)
     if workers == 0:
         from stekker.collect.run import choose_workers
 
         # a resolver that does not answer at all is reported by the scan's own
         # start-up check below (and the scan is recorded as aborted)
         workers, why = choose_workers(resolvers, config)
-        why += "; --workers N to choose"
+        why = _("{why}; --workers N to choose").format(why=why)
     if resume is not None:
         try:
             info = store.scan_info(resume)
@@ -174,15 +176,16 @@ def scan(
                     _realm_pass(store, resume, plan, realm_opts, ms_realm, say, db, resolvers, config,
                                 domain_deadline)
                 raise typer.Exit(0)
-            say(f"scan {resume} is already complete ({info['counts'].get('done')} domains)")
+            say(_("scan {scan_id} is already complete ({done} domains)").format(scan_id=resume,
+                                                                                done=info['counts'].get('done')))
             raise typer.Exit(0)
         if info.get("plan_version") != plan.version:
-            raise _err(f"scan {resume} used query plan version {info.get('plan_version')}, this stekker has "
-                       f"{plan.version}; start a new scan")
+            raise _err(_("scan {scan_id} used query plan version {used}, this stekker has {have}; start a new "
+                         "scan").format(scan_id=resume, used=info.get('plan_version'), have=plan.version))
         record_realm()
         scan_id = resume
-        say(f"resuming scan {scan_id}: {info['counts'].get('targets', 0) - info['counts'].get('done', 0)} domains to go; "
-            f"{why}")
+        say(_("resuming scan {scan_id}: {n} domains to go; {why}").format(
+            scan_id=scan_id, n=info['counts'].get('targets', 0) - info['counts'].get('done', 0), why=why))
     else:
         realm_opts = _realm_options({}, ms_realm, ms_realm_url, ms_realm_qps)
         scan_id = store.create_scan(
@@ -199,11 +202,12 @@ def scan(
         counts = getattr(tf, "issue_counts", None) or None
         if n == 0:
             _print_issues(issues, counts=counts)
-            store.finish_scan(scan_id, "aborted", {"message": "no valid domain in the input"})
-            raise _err(f"{_safe_msg(file)}: no valid domain in the input "
-                       f"({sum(counts.values()) if counts else len(issues)} problems, counted above)")
-        say(f"scan {scan_id}: {n} domains from {_safe_msg(file)} ({tf.encoding}{', ' + tf.dialect if tf.dialect else ''}); "
-            f"{why}")
+            store.finish_scan(scan_id, "aborted", {"message": "no valid domain in the input"})  # stored: English
+            raise _err(_("{file}: no valid domain in the input ({n} problems, counted above)").format(
+                file=_safe_msg(file), n=sum(counts.values()) if counts else len(issues)))
+        say(_("scan {scan_id}: {n} domains from {file} ({encoding}); {why}").format(
+            scan_id=scan_id, n=n, file=_safe_msg(file), encoding=tf.encoding + (", " + tf.dialect if tf.dialect else ""),
+            why=why))
         if issues:
             _print_issues(issues, limit=0 if quiet else 20, counts=counts)
 
@@ -216,31 +220,37 @@ def scan(
         if resume is not None and store.run_by_another(scan_id):
             # another live process runs this scan: its state is that process's (review 28 M1: marking it
             # aborted stopped its heartbeat and let a third resume write the same domains)
-            raise _err(f"{exc} (scan {scan_id} is being run by another process; nothing changed)", 3)
-        store.finish_scan(scan_id, "aborted", {"message": str(exc)})
+            raise _err(_("{error} (scan {scan_id} is being run by another process; nothing changed)").format(
+                error=exc, scan_id=scan_id), 3)
+        store.finish_scan(scan_id, "aborted", {"message": exc.record})  # stored in English; shown translated
         # the scan and its input are kept (aborted, nothing measured): it can be resumed, and a report
         # of it says that none of its domains were measured
-        raise _err(f"{exc} Scan {scan_id} is kept as aborted with its input; when a resolver works: "
-                   f"stekker scan --resume {scan_id} --db {display_db(db)}", 3)
+        raise _err(_("{error} Scan {scan_id} is kept as aborted with its input; when a resolver works: "
+                     "stekker scan --resume {scan_id} --db {db}").format(error=exc, scan_id=scan_id,
+                                                                         db=display_db(db)), 3)
     _print_summary(res)
     c = res.counters
     if res.state == "finished" and c.domains and c.error == c.domains and not (c.present or c.absent):
         # not one answer was usable (a resolver that truncates every answer and refuses TCP, ...):
         # the errors are stored as errors, but this run measured nothing - say so, exit 3
         kinds = ", ".join(f"{k} {n}" for k, n in c.error_kinds.most_common(3))
-        echo(f"error: none of the {c.domains} domains could be measured: every question failed ({kinds}); the "
-             f"resolver does not work for this scan - scan again with another --resolver. The errors are stored "
-             f"as errors (scan {scan_id}), never as 'absent'", err=True)
+        echo(_("error: none of the {domains} domains could be measured: every question failed ({kinds}); the "
+               "resolver does not work for this scan - scan again with another --resolver. The errors are stored "
+               "as errors (scan {scan_id}), never as 'absent'").format(domains=c.domains, kinds=kinds,
+                                                                       scan_id=scan_id), err=True)
         raise typer.Exit(3)
     if c.domains >= 20 and c.nxdomain > c.domains / 2:
-        echo(f"warning: {c.nxdomain} of {c.domains} domains do not exist according to the resolver; "
-                   "check the input list and the resolver before quoting these results", err=True)
+        echo(_("warning: {nxdomain} of {domains} domains do not exist according to the resolver; "
+               "check the input list and the resolver before quoting these results").format(
+            nxdomain=c.nxdomain, domains=c.domains), err=True)
     if res.state == "interrupted":
-        echo(f"resume with: stekker scan --resume {scan_id} --db {display_db(db)}", err=True)
+        echo(_("resume with: stekker scan --resume {scan_id} --db {db}").format(scan_id=scan_id, db=display_db(db)),
+             err=True)
         raise typer.Exit(130)
     if res.state == "aborted":
-        echo(f"error: {res.message}", err=True)
-        echo(f"finished domains are kept; resume with: stekker scan --resume {scan_id} --db {display_db(db)}", err=True)
+        echo(_("error: {message}").format(message=res.message), err=True)  # (the message is the scan's record: English)
+        echo(_("finished domains are kept; resume with: stekker scan --resume {scan_id} --db {db}").format(
+            scan_id=scan_id, db=display_db(db)), err=True)
         raise typer.Exit(3)
     if realm_opts:
         with _database_lost(store, scan_id, db):
@@ -265,10 +275,12 @@ def _database_lost(store, scan_id: int, db: str):
         failed = store_write_failed(exc, store.dialect)
         resume = f"stekker scan --resume {scan_id} --db {display_db(db)}"
         if failed.lost_connection:
-            raise _err(f"the connection to the database was lost ({failed.reason}); what was written before is "
-                       f"kept; when the server is back: {resume}", 3) from None
-        raise _err(f"cannot write to the database {display_db(db)}: {failed.reason}; the domains written before "
-                   f"are kept; once that is fixed (a full disk: free space): {resume}", 2) from None
+            raise _err(_("the connection to the database was lost ({reason}); what was written before is "
+                         "kept; when the server is back: {resume}").format(reason=failed.reason, resume=resume),
+                       3) from None
+        raise _err(_("cannot write to the database {db}: {reason}; the domains written before "
+                     "are kept; once that is fixed (a full disk: free space): {resume}").format(
+            db=display_db(db), reason=failed.reason, resume=resume), 2) from None
 
 
 def _realm_options(info: dict, ms_realm: bool, url: str | None, qps: float | None) -> dict:
@@ -307,21 +319,30 @@ def _realm_pass(store, scan_id: int, plan, opts: dict, redo_errors: bool, say, d
     try:
         counts, stopped = run_realm(store, scan_id, cfg, say, redo_errors=redo_errors)
     except RealmSetupError as exc:
-        raise _err(f"{exc}; the DNS results are stored, nothing was asked", 3)
+        raise _err(_("{error}; the DNS results are stored, nothing was asked").format(error=exc), 3)
     _summarise(store, scan_id, lookup.id)
     if counts.present + counts.absent + counts.error:  # (a resume only for the IdP hosts asks no realm)
-        say(f"realm: {counts.present:,} in an Entra ID tenant, {counts.absent:,} not, {counts.error:,} errors"
-            + (f" ({counts.not_asked:,} not asked)" if counts.not_asked else ""))
+        if counts.not_asked:
+            say(_("realm: {present:,} in an Entra ID tenant, {absent:,} not, {errors:,} errors ({not_asked:,} "
+                  "not asked)").format(present=counts.present, absent=counts.absent, errors=counts.error,
+                                       not_asked=counts.not_asked))
+        else:
+            say(_("realm: {present:,} in an Entra ID tenant, {absent:,} not, {errors:,} errors").format(
+                present=counts.present, absent=counts.absent, errors=counts.error))
     if stopped:
         again = " --ms-realm" if counts.unreachable else ""  # look-ups recorded as 'not asked' are asked again
-        echo(f"realm check stopped; finish it with: stekker scan --resume {scan_id} --db {display_db(db)}{again}", err=True)
+        echo(_("realm check stopped; finish it with: stekker scan --resume {scan_id} --db {db}{again}").format(
+            scan_id=scan_id, db=display_db(db), again=again), err=True)
         raise typer.Exit(130)
     _idp_pass(store, scan_id, plan, redo_errors, say, db, resolvers, config, domain_deadline)
     if counts.unreachable:
-        echo(f"error: Microsoft's realm endpoint {counts.unreachable}; the look-ups of {counts.error:,} domains "
-             f"are recorded as errors ({counts.not_asked:,} of them not asked), never as 'no tenant'. The DNS "
-             "results are complete. Check the network and ask again with: "
-             f"stekker scan --resume {scan_id} --db {display_db(db)} --ms-realm", err=True)
+        # (why it is unreachable is the scan's record, stored with each look-up not asked: English)
+        echo(_("error: Microsoft's realm endpoint {unreachable}; the look-ups of {errors:,} domains "
+               "are recorded as errors ({not_asked:,} of them not asked), never as 'no tenant'. The DNS "
+               "results are complete. Check the network and ask again with: "
+               "stekker scan --resume {scan_id} --db {db} --ms-realm").format(
+            unreachable=counts.unreachable, errors=counts.error, not_asked=counts.not_asked, scan_id=scan_id,
+            db=display_db(db)), err=True)
         raise typer.Exit(3)
 
 
@@ -343,19 +364,24 @@ def _idp_pass(store, scan_id: int, plan, redo_errors: bool, say, db: str, resolv
         counts, stopped = run_idp_hosts(store, scan_id, plan.lookups["ms_realm"].id, resolvers, config, plan, say,
                                         redo_errors=redo_errors, domain_deadline=domain_deadline)
     except NoResolverError as exc:
-        raise _err(f"{exc} The DNS results and the realm answers are stored; ask the identity provider hosts "
-                   f"with: stekker scan --resume {scan_id} --db {display_db(db)}", 3)
+        raise _err(_("{error} The DNS results and the realm answers are stored; ask the identity provider hosts "
+                     "with: stekker scan --resume {scan_id} --db {db}").format(error=exc, scan_id=scan_id,
+                                                                               db=display_db(db)), 3)
     if counts.domains or counts.dropped:
         _summarise(store, scan_id, PURPOSE)
     if counts.domains:
-        say(f"identity provider hosts: {counts.hosts:,} of {counts.domains:,} domains asked; "
-            f"{counts.present:,} answers with addresses, {counts.absent:,} without, {counts.error:,} errors")
+        say(_("identity provider hosts: {hosts:,} of {domains:,} domains asked; "
+              "{present:,} answers with addresses, {absent:,} without, {errors:,} errors").format(
+            hosts=counts.hosts, domains=counts.domains, present=counts.present, absent=counts.absent,
+            errors=counts.error))
     if counts.dead:
-        echo(f"error: {counts.dead}; the identity provider hosts not asked yet are asked with: "
-             f"stekker scan --resume {scan_id} --db {display_db(db)}", err=True)
+        echo(_("error: {why}; the identity provider hosts not asked yet are asked with: "
+               "stekker scan --resume {scan_id} --db {db}").format(why=counts.dead, scan_id=scan_id,
+                                                                   db=display_db(db)), err=True)
         raise typer.Exit(3)
     if stopped:
-        echo(f"stopped; finish it with: stekker scan --resume {scan_id} --db {display_db(db)}", err=True)
+        echo(_("stopped; finish it with: stekker scan --resume {scan_id} --db {db}").format(scan_id=scan_id,
+                                                                                    db=display_db(db)), err=True)
         raise typer.Exit(130)
 
 
@@ -388,18 +414,20 @@ def _print_issues(issues, limit: int = 20, counts: dict | None = None) -> None:
             kinds[k] = kinds.get(k, 0) + 1
     stored = sum(1 for i in issues if (i.kind if hasattr(i, "kind") else i.get("kind")) != "truncated")
     total = sum(v for k, v in kinds.items() if k != "truncated")
-    note = "all stored with the scan" if stored >= total else f"the first {stored:,} stored with the scan"
-    echo("input: " + ", ".join(f"{v:,} {k}" for k, v in sorted(kinds.items()) if k != "truncated")
-               + f" ({note})", err=True)
+    note = (_("all stored with the scan") if stored >= total
+            else _("the first {n:,} stored with the scan").format(n=stored))
+    # (the kinds and reasons are the stored input issues: English)
+    echo(_("input: {kinds} ({note})").format(
+        kinds=", ".join(f"{v:,} {k}" for k, v in sorted(kinds.items()) if k != "truncated"), note=note), err=True)
     for i in issues[:limit]:
         line = i.line if hasattr(i, "line") else i.get("line")
         raw = i.raw if hasattr(i, "raw") else i.get("raw")
         reason = i.reason if hasattr(i, "reason") else i.get("reason")
         kind = i.kind if hasattr(i, "kind") else i.get("kind")
-        where = f"line {line}" if line else "input"
+        where = _("line {line}").format(line=line) if line else _("input")
         echo(f"  {where}: {kind}: {reason}" + (f"  [{_safe(raw)}]" if raw else ""), err=True)
     if limit and len(issues) > limit:
-        echo(f"  ... and {len(issues) - limit} more (stekker show --issues)", err=True)
+        echo("  " + _("... and {n} more (stekker show --issues)").format(n=len(issues) - limit), err=True)
 
 
 def _safe(text: str) -> str:
@@ -414,19 +442,19 @@ def _print_summary(res) -> None:
     from rich.table import Table
 
     c = res.counters
-    t = Table(title=f"scan {res.scan_id}: {res.state}", show_header=True)
-    t.add_column("what")
-    t.add_column("count", justify="right")
-    t.add_row("domains done", f"{c.domains:,}")
-    t.add_row("  ok", f"{c.ok:,}")
-    t.add_row("  nxdomain (does not exist)", f"{c.nxdomain:,}")
-    t.add_row("  error (cannot tell)", f"{c.error:,}")
-    t.add_row("questions", f"{c.queries:,}")
-    t.add_row("  present", f"{c.present:,}")
-    t.add_row("  absent", f"{c.absent:,}")
-    t.add_row("  error", f"{c.errors:,}")
+    t = Table(title=_("scan {scan_id}: {state}").format(scan_id=res.scan_id, state=res.state), show_header=True)
+    t.add_column(_("what"))
+    t.add_column(_("count"), justify="right")
+    t.add_row(_("domains done"), f"{c.domains:,}")
+    t.add_row("  ok", f"{c.ok:,}")  # (the domains' status name)
+    t.add_row("  " + _("nxdomain (does not exist)"), f"{c.nxdomain:,}")
+    t.add_row("  " + _("error (cannot tell)"), f"{c.error:,}")
+    t.add_row(_("questions"), f"{c.queries:,}")
+    t.add_row("  " + _("present"), f"{c.present:,}")
+    t.add_row("  " + _("absent"), f"{c.absent:,}")
+    t.add_row("  " + _("error"), f"{c.errors:,}")
     for k, v in sorted(c.error_kinds.items(), key=lambda kv: -kv[1]):
         t.add_row(f"    {k}", f"{v:,}")
-    t.add_row("elapsed", f"{res.elapsed:.1f} s")
-    t.add_row("questions/s", f"{res.qps:,.0f}")
+    t.add_row(_("elapsed"), f"{res.elapsed:.1f} s")
+    t.add_row(_("questions/s"), f"{res.qps:,.0f}")
     Console(file=sys.stderr).print(t)

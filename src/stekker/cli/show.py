@@ -11,6 +11,7 @@ import typer
 from stekker.cli import app, echo
 from stekker.cli.common import as_of_day, csv_separator, db_option, display_db, fail, open_store
 from stekker.dates import scan_day
+from stekker.i18n import _
 
 
 def _scan_id(store, ref: Optional[str]) -> int:
@@ -42,8 +43,9 @@ def scans(db: str = db_option()) -> None:
     import datetime as dt
 
     store = open_store(db)
-    t = Table(title=f"scans in {display_db(db)}")
-    for col in ("id", "started", "state", "domains done", "ok", "nxdomain", "error", "input", "label"):
+    t = Table(title=_("scans in {db}").format(db=display_db(db)))
+    # (ok, nxdomain and error are the domains' status names, as `show` gives them)
+    for col in ("id", _("started"), _("state"), _("domains done"), "ok", "nxdomain", "error", _("input"), _("label")):
         t.add_column(col)
     for s in store.list_scans():
         c = s.get("counts", {})
@@ -57,11 +59,11 @@ def scans(db: str = db_option()) -> None:
 
 @app.command()
 def show(
-    domain: Optional[str] = typer.Argument(None, help="The domain to show (as in the input)."),
-    scan: Optional[str] = typer.Option("latest", "--scan", help="Scan id or 'latest'."),
+    domain: Optional[str] = typer.Argument(None, help=_("The domain to show (as in the input).")),
+    scan: Optional[str] = typer.Option("latest", "--scan", help=_("Scan id or 'latest'.")),
     db: str = db_option(),
-    issues: bool = typer.Option(False, "--issues", help="List the input problems of the scan instead."),
-    attribution: bool = typer.Option(True, "--attribution/--no-attribution", help="Also show who runs each service."),
+    issues: bool = typer.Option(False, "--issues", help=_("List the input problems of the scan instead.")),
+    attribution: bool = typer.Option(True, "--attribution/--no-attribution", help=_("Also show who runs each service.")),
 ) -> None:
     """Show the stored evidence for one domain: every question, its state and
     its answers; then who runs each service and why.
@@ -82,15 +84,16 @@ def show(
     sid = _scan_id(store, scan)
     con = Console() if sys.stdout.isatty() else Console(width=200)
     if issues:
-        t = Table(title=f"input problems of scan {sid}")
-        for col in ("line", "kind", "reason", "as written"):
+        t = Table(title=_("input problems of scan {scan_id}").format(scan_id=sid))
+        # (the kinds and reasons are the stored input issues: English)
+        for col in (_("line"), _("kind"), _("reason"), _("as written")):
             t.add_column(col)
         for i in store.input_issues(sid):
             t.add_row(str(i.get("line") or ""), i["kind"], _safe(i["reason"]), _safe(i.get("raw") or ""))
         con.print(t)
         return
     if not domain:
-        raise fail("give a DOMAIN (or --issues)")
+        raise fail(_("give a DOMAIN (or --issues)"))
     from stekker.targets import normalise_domain
 
     try:
@@ -101,16 +104,19 @@ def show(
     if ev is None:
         tgt = store.target(sid, name) if hasattr(store, "target") else None
         if tgt is not None:
-            echo(f"{name} is in scan {sid} but not scanned yet (resume the scan)", err=True)
+            echo(_("{domain} is in scan {scan_id} but not scanned yet (resume the scan)").format(domain=name, scan_id=sid),
+                 err=True)
             raise typer.Exit(1)  # a partial result
-        echo(f"error: {name} is not in scan {sid}", err=True)
+        echo(_("error: {domain} is not in scan {scan_id}").format(domain=name, scan_id=sid), err=True)
         raise typer.Exit(2)  # an input error (docs/CLI.md)
 
-    con.print(f"[bold]{_safe(name)}[/bold]  scan {sid}  status [bold]{ev.status}[/bold]"
-              + (f"  organisation: {_safe('; '.join(ev.organisations))}" if ev.organisations else "")
-              + (f"  sector: {_safe('; '.join(ev.sectors))}" if ev.sectors else ""))
-    t = Table(title="DNS evidence (raw answers)", show_lines=False)
-    for col in ("purpose", "question", "type", "state", "answer"):
+    con.print(_("[bold]{domain}[/bold]  scan {scan_id}  status [bold]{status}[/bold]").format(
+        domain=_safe(name), scan_id=sid, status=ev.status)
+        + (_("  organisation: {organisations}").format(organisations=_safe('; '.join(ev.organisations)))
+           if ev.organisations else "")
+        + (_("  sector: {sectors}").format(sectors=_safe('; '.join(ev.sectors))) if ev.sectors else ""))
+    t = Table(title=_("DNS evidence (raw answers)"), show_lines=False)
+    for col in (_("purpose"), _("question"), _("type"), _("state"), _("answer")):
         t.add_column(col, overflow="fold")
     for r in ev.results:
         state = r.status.value
@@ -126,7 +132,7 @@ def show(
         style = {"present": "", "absent": "dim", "error": "red"}[r.status.value]
         t.add_row(r.purpose, _safe(r.qname), r.qtype, state, _safe(ans), style=style)
     con.print(t)
-    con.print("[dim]what each purpose asks and why: src/stekker/data/plan.yaml[/dim]")
+    con.print(_("[dim]what each purpose asks and why: src/stekker/data/plan.yaml[/dim]"))
     if attribution:
         _show_attribution(con, ev, scan_day(store.scan_info(sid)))
 
@@ -144,11 +150,13 @@ def _show_attribution(con, ev, as_of) -> None:
         asn = _asn_table()
         att = attribute_domain(ev, kb, asn, as_of)
     except Exception as exc:  # the evidence above stands on its own
-        con.print(f"[red]attribution failed: {_safe(exc)}[/red]")
+        con.print(_("[red]attribution failed: {error}[/red]").format(error=_safe(exc)))
         return
-    t = Table(title=f"who runs it (knowledge base {att.kb_version}, ownership as of {att.as_of})")
-    for col, kw in (("service", {"no_wrap": True}), ("who: provider (company -> ultimate parent, jurisdiction)", {}),
-                    ("conf.", {"justify": "right"}), ("evidence [rule]", {})):
+    t = Table(title=_("who runs it (knowledge base {kb_version}, ownership as of {as_of})").format(
+        kb_version=att.kb_version, as_of=att.as_of))
+    for col, kw in ((_("service"), {"no_wrap": True}),
+                    (_("who: provider (company -> ultimate parent, jurisdiction)"), {}),
+                    (_("conf."), {"justify": "right"}), (_("evidence [rule]"), {})):
         t.add_column(col, overflow="fold", **kw)
 
     def who(s) -> str:
@@ -161,15 +169,17 @@ def _show_attribution(con, ev, as_of) -> None:
         joint = kb.joint_controllers(s.company, att.as_of) if s.company else []
         if joint:
             chain += " -> " + " + ".join(f"{ch[-1]} ({kb.jurisdiction(ch[-1], att.as_of) or '?'})" for ch in joint)
-        text = f"{s.provider_name or s.provider} ({chain}, {s.jurisdiction or ('jointly' if joint else '?')})"
+        where = s.jurisdiction or (_("jointly") if joint else "?")
+        text = f"{s.provider_name or s.provider} ({chain}, {where})"
         for a in s.also:
-            text += f"\n+ {a.provider_name or a.provider} ({'own' if a.status == 'self' else a.jurisdiction or '?'})"
+            home = _("own") if a.status == "self" else a.jurisdiction or "?"
+            text += f"\n+ {a.provider_name or a.provider} ({home})"
         return text
 
     def evid(s, n: int) -> str:
         lines = [f"{e.qname} {e.rtype} {e.value} [{e.rule}]" for e in s.evidence[:n]]
         if len(s.evidence) > n:
-            lines.append(f"(+{len(s.evidence) - n} more)")
+            lines.append(_("(+{n} more)").format(n=len(s.evidence) - n))
         text = "\n".join(lines)
         if s.note:  # why it is weak, what was not recognised: shown next to the evidence, not only without it
             text = f"{text}\n({s.note})" if text else s.note
@@ -184,7 +194,7 @@ def _show_attribution(con, ev, as_of) -> None:
         t.add_row("saas", _safe(who(s)), f"{s.confidence:.2f}", _safe(evid(s, 1)))
     con.print(t)
     if att.tenant:
-        con.print(f"Microsoft 365 tenant: {_safe(att.tenant)}")
+        con.print(_("Microsoft 365 tenant: {tenant}").format(tenant=_safe(att.tenant)))
     try:
         from stekker.ipasn import stale_warning
 
@@ -192,7 +202,7 @@ def _show_attribution(con, ev, as_of) -> None:
     except ImportError:
         warn = None
     if warn:
-        con.print(f"[yellow]{_safe(warn)}[/yellow]")
+        con.print(_safe(warn), style="yellow")
 
 
 def _asn_table():
@@ -206,19 +216,19 @@ def _asn_table():
 
 @app.command()
 def export(
-    scan: Optional[str] = typer.Option("latest", "--scan", help="Scan id or 'latest'."),
-    format: str = typer.Option("jsonl", "--format", "-f", help="jsonl (one object per domain) or csv (one row per "
-                                                               "DNS question)."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="File to write (default: standard output)."),
+    scan: Optional[str] = typer.Option("latest", "--scan", help=_("Scan id or 'latest'.")),
+    format: str = typer.Option("jsonl", "--format", "-f", help=_("jsonl (one object per domain) or csv (one row per "
+                                                                 "DNS question).")),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help=_("File to write (default: standard output).")),
     db: str = db_option(),
-    evidence: bool = typer.Option(True, "--evidence/--no-evidence", help="jsonl: include the raw DNS answers."),
+    evidence: bool = typer.Option(True, "--evidence/--no-evidence", help=_("jsonl: include the raw DNS answers.")),
     attribution: bool = typer.Option(True, "--attribution/--no-attribution",
-                                     help="jsonl: include services/saas (computed from the evidence if needed)."),
-    sep: str = typer.Option(",", "--sep", help="csv separator (';' for Dutch Excel)."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Ownership as of this date (YYYY-MM-DD); "
-                                                             "default: the day the scan ran."),
-    force: bool = typer.Option(False, "--force", help="Replace an existing -o file that is not an earlier "
-                                                      "export of the same format (never the database)."),
+                                     help=_("jsonl: include services/saas (computed from the evidence if needed).")),
+    sep: str = typer.Option(",", "--sep", help=_("csv separator (';' for Dutch Excel).")),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help=_("Ownership as of this date (YYYY-MM-DD); "
+                                                               "default: the day the scan ran.")),
+    force: bool = typer.Option(False, "--force", help=_("Replace an existing -o file that is not an earlier "
+                                                        "export of the same format (never the database).")),
 ) -> None:
     """Export a scan's per-domain records.
 
@@ -242,7 +252,7 @@ def export(
     from stekker.outputs import OutputError, check_output, replacing
 
     if format not in ("jsonl", "csv"):
-        raise fail("--format must be jsonl or csv")
+        raise fail(_("--format must be jsonl or csv"))
     sep = csv_separator(sep, "--sep")
     if output is not None and str(output) != "-":
         try:
@@ -257,7 +267,7 @@ def export(
         with replacing(output) as tmp:
             with open(tmp, "w", encoding="utf-8", newline="") as fh:
                 _export(store, sid, format, fh, sep, evidence, attribution, as_of)
-        echo(f"wrote {output}", err=True)
+        echo(_("wrote {path}").format(path=output), err=True)
     else:
         _export(store, sid, format, sys.stdout, sep, evidence, attribution, as_of)
     _say_if_partial(store, sid, db)
@@ -272,9 +282,9 @@ def _say_if_partial(store, sid: int, db: str) -> None:
         return
     c = info.get("counts") or {}
     done, total = int(c.get("done") or 0), int(c.get("targets") or 0)
-    echo(f"warning: scan {sid} is {info.get('state')}: {done} of the {total} domains of its input were measured; "
-         f"the export holds those {done} only (finish it: stekker scan --resume {sid} --db {display_db(db)})",
-         err=True)
+    echo(_("warning: scan {scan_id} is {state}: {done} of the {total} domains of its input were measured; "
+           "the export holds those {done} only (finish it: stekker scan --resume {scan_id} --db {db})").format(
+        scan_id=sid, state=info.get('state'), done=done, total=total, db=display_db(db)), err=True)
     raise typer.Exit(1)
 
 
@@ -313,7 +323,7 @@ def _stored_attributions(store, sid: int, as_of):
         except Exception as exc:  # noqa: BLE001 - a read-only or locked database: export reads, it need not store
             if not _cannot_write(exc):
                 raise
-            echo("note: the database cannot be written to; attributing in memory (nothing stored)", err=True)
+            echo(_("note: the database cannot be written to; attributing in memory (nothing stored)"), err=True)
             return [], missing
     return load_attributions(store, sid, kb=kb, as_of=as_of, asn_table=asn), missing
 

@@ -9,26 +9,27 @@ from typing import List, Optional
 import typer
 
 from stekker.cli import app, echo
+from stekker.i18n import _
 
-validate_app = typer.Typer(help="Check stekker against independent sources.", no_args_is_help=True)
+validate_app = typer.Typer(help=_("Check stekker against independent sources."), no_args_is_help=True)
 app.add_typer(validate_app, name="validate")
 
 
 @validate_app.command("peers")
 def peers(
-    peers_dir: Optional[Path] = typer.Option(None, "--peers", help="Peer data directory (default ../shared/data/peers)."),
-    out: Optional[Path] = typer.Option(None, "-o", "--output", "--out", help="Write the Markdown report here (e.g. "
-                                                                              "docs/VALIDATION.md)."),
-    sample: Optional[int] = typer.Option(None, "--sample", min=1, help="A deterministic sample of about N observations."),
-    dataset: Optional[List[str]] = typer.Option(None, "--dataset", help="Only datasets whose name contains this."),
-    workdir: Optional[Path] = typer.Option(None, "--workdir", help="Lab and scan files (default: a temporary directory)."),
-    net: str = typer.Option("127.84", "--net", help="Lab net (first two octets, 127.X)."),
-    brief: bool = typer.Option(False, "--brief", help="Print the figures only, not every disagreement."),
+    peers_dir: Optional[Path] = typer.Option(None, "--peers", help=_("Peer data directory (default ../shared/data/peers).")),
+    out: Optional[Path] = typer.Option(None, "-o", "--output", "--out", help=_("Write the Markdown report here (e.g. "
+                                                                                "docs/VALIDATION.md).")),
+    sample: Optional[int] = typer.Option(None, "--sample", min=1, help=_("A deterministic sample of about N observations.")),
+    dataset: Optional[List[str]] = typer.Option(None, "--dataset", help=_("Only datasets whose name contains this.")),
+    workdir: Optional[Path] = typer.Option(None, "--workdir", help=_("Lab and scan files (default: a temporary directory).")),
+    net: str = typer.Option("127.84", "--net", help=_("Lab net (first two octets, 127.X).")),
+    brief: bool = typer.Option(False, "--brief", help=_("Print the figures only, not every disagreement.")),
     ms_realm: bool = typer.Option(True, "--ms-realm/--dns-only",
-                                  help="Scan as 'stekker scan --ms-realm' does, the realm endpoint answering what "
-                                       "the peer published (default), or from DNS alone."),
-    force: bool = typer.Option(False, "--force", help="Replace an existing -o file that is not an earlier "
-                                                      "validation report."),
+                                  help=_("Scan as 'stekker scan --ms-realm' does, the realm endpoint answering what "
+                                         "the peer published (default), or from DNS alone.")),
+    force: bool = typer.Option(False, "--force", help=_("Replace an existing -o file that is not an earlier "
+                                                        "validation report.")),
 ) -> None:
     """Compare stekker's mailbox attribution with the labels of mxmap (Swiss
     municipalities), mxmap.it (Belgian municipalities) and mxmap-dk (Nordic
@@ -49,13 +50,13 @@ def peers(
     try:
         check_net(net)
     except typer.BadParameter as exc:
-        echo(f"error: --net {exc.message}", err=True)
+        echo(_("error: --net {message}").format(message=exc.message), err=True)
         raise typer.Exit(2)
     if out is not None:
         try:
             check_output(out, "validation", option="--output", force=force)
         except OutputError as exc:
-            echo(f"error: {exc}", err=True)
+            echo(_("error: {message}").format(message=exc), err=True)
             raise typer.Exit(2)
 
     raise typer.Exit(run_cli(peers_dir, out, sample, dataset, workdir, net, brief=brief, ms_realm=ms_realm))
@@ -68,15 +69,19 @@ def run_cli(peers: Path | None, out: Path | None, sample: int | None, datasets, 
 
     peers = Path(peers) if peers else check.default_peers_dir()
     if not peers.is_dir():
-        what = "is a file, not a directory" if peers.exists() else "not found"
-        echo(f"error: peer data directory {peers} {what} (give the directory with the peers' JSON files; "
-             "see ../shared/data/PROVENANCE.md)", err=True)
+        if peers.exists():
+            echo(_("error: peer data directory {path} is a file, not a directory (give the directory with the "
+                   "peers' JSON files; see ../shared/data/PROVENANCE.md)").format(path=peers), err=True)
+        else:
+            echo(_("error: peer data directory {path} not found (give the directory with the peers' JSON files; "
+                   "see ../shared/data/PROVENANCE.md)").format(path=peers), err=True)
         return 2
     from stekker.lab import procs
 
     missing = procs.missing_binaries()
     if missing:
-        echo("error: the DNS lab needs knotd and unbound (missing: " + ", ".join(missing) + ")", err=True)
+        echo(_("error: the DNS lab needs knotd and unbound (missing: {missing})").format(missing=", ".join(missing)),
+             err=True)
         return 2
     results = check.run(peers, workdir=workdir, net=net, n_sample=sample, datasets=datasets, ms_realm=ms_realm)
     echo(report.text_summary(results, details=not brief))
@@ -85,5 +90,5 @@ def run_cli(peers: Path | None, out: Path | None, sample: int | None, datasets, 
 
         out.parent.mkdir(parents=True, exist_ok=True)
         write_text(out, report.markdown(results, {**report.meta_for(peers, sample), "ms_realm": ms_realm}))
-        echo(f"\nreport written to {out}")
+        echo("\n" + _("report written to {path}").format(path=out))
     return 0

@@ -12,6 +12,8 @@ from importlib import resources
 
 import yaml
 
+from stekker.i18n import _
+
 DERIVED_IDS = ("wildcard_probe", "mx_host", "ns_host", "spf_include", "host")
 
 
@@ -107,15 +109,15 @@ def parse_plan(data: dict) -> Plan:
             lookups=lookups,
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise PlanError(f"invalid query plan: {exc!r}") from None
+        raise PlanError(_("invalid query plan: {error!r}").format(error=exc)) from None
     ids = [i.id for i in items] + list(derived) + list(lookups)
     if len(set(ids)) != len(ids):
-        raise PlanError("query plan has duplicate ids")
+        raise PlanError(_("query plan has duplicate ids"))
     if any("{domain}" not in lk.url for lk in lookups.values()):
-        raise PlanError("a look-up's url lacks {domain}")
+        raise PlanError(_("a look-up's url lacks {{domain}}").format())
     missing = [d for d in DERIVED_IDS if d not in derived]
     if missing:
-        raise PlanError(f"query plan lacks derived items the engine needs: {missing}")
+        raise PlanError(_("query plan lacks derived items the engine needs: {missing}").format(missing=missing))
     return plan
 
 

@@ -42,6 +42,7 @@ from typing import Callable, Iterable
 
 from stekker.collect.engine import LookupCounts
 from stekker.evidence import IDP_RTYPE, RR, AbsentKind, ErrorKind, QueryResult, Status
+from stekker.i18n import _
 
 MAX_BODY = 64 * 1024  # a realm answer is a few hundred bytes
 FAIL_STREAK = 20  # attempts in a row without an HTTP answer: the endpoint is unreachable
@@ -59,14 +60,14 @@ def check_url(url: str) -> str:
     loopback address, for a local mirror or the lab), with ``{domain}``,
     a host and a valid port."""
     if "{domain}" not in url:
-        raise RealmURLError("the realm URL needs {domain} where the domain goes")
+        raise RealmURLError(_("the realm URL needs {{domain}} where the domain goes").format())
     try:
         parts = urllib.parse.urlsplit(url.replace("{domain}", "example.nl"))
         port = parts.port  # a port that is no number or out of range raises here
     except ValueError as exc:
-        raise RealmURLError(f"the realm URL is not a valid URL ({exc})") from None
+        raise RealmURLError(_("the realm URL is not a valid URL ({error})").format(error=exc)) from None
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise RealmURLError("the realm URL must be an https:// URL")
+        raise RealmURLError(_("the realm URL must be an https:// URL"))
     import httpx
     import idna
 
@@ -77,16 +78,16 @@ def check_url(url: str) -> str:
         except ValueError:
             idna.encode(parts.hostname, uts46=True)
     except (httpx.InvalidURL, idna.IDNAError, ValueError, UnicodeError) as exc:
-        raise RealmURLError(f"the realm URL is not a valid URL ({str(exc)[:120]})") from None
+        raise RealmURLError(_("the realm URL is not a valid URL ({error})").format(error=str(exc)[:120])) from None
     if port == 0:
-        raise RealmURLError("the realm URL has port 0")
+        raise RealmURLError(_("the realm URL has port 0"))
     if parts.scheme == "http":
         try:
             loopback = ipaddress.ip_address(parts.hostname).is_loopback
         except ValueError:
             loopback = parts.hostname == "localhost"
         if not loopback:
-            raise RealmURLError("the realm URL must be https:// (http:// only to a loopback address)")
+            raise RealmURLError(_("the realm URL must be https:// (http:// only to a loopback address)"))
     return url
 
 
@@ -330,10 +331,11 @@ async def ask_realms(domains: Iterable[str], cfg: RealmConfig,
         client_cm = httpx.AsyncClient(timeout=timeout, limits=limits, headers=headers, follow_redirects=False,
                                       verify=_tls_context())
     except Exception as exc:  # noqa: BLE001 - setup only (a socks5:// proxy without socksio, a proxy URL httpx refuses)
-        raise RealmSetupError(f"cannot set up the HTTPS client for the realm look-up: {type(exc).__name__}: "
-                              f"{str(exc)[:200]} (check HTTPS_PROXY / ALL_PROXY and SSL_CERT_FILE)") from None
+        raise RealmSetupError(_("cannot set up the HTTPS client for the realm look-up: {kind}: {error} (check "
+                                "HTTPS_PROXY / ALL_PROXY and SSL_CERT_FILE)").format(kind=type(exc).__name__,
+                                                                                     error=str(exc)[:200])) from None
     async with client_cm as client:
-        tasks = [asyncio.ensure_future(worker(client)) for _ in range(max(1, cfg.concurrency))]
+        tasks = [asyncio.ensure_future(worker(client)) for _n in range(max(1, cfg.concurrency))]
 
         async def watch() -> None:  # stop: look-ups in flight are dropped (no row: asked again on resume)
             assert stop is not None
@@ -366,7 +368,8 @@ def run_realm(store, scan_id: int, cfg: RealmConfig, say: Callable[[str], None] 
     domains = store.domains_lacking(scan_id, cfg.purpose, redo_errors)
     if not domains:
         return RealmCounts(), False
-    say(f"Microsoft realm check (--ms-realm): {len(domains):,} domains, at most {cfg.qps:g} per second")
+    say(_("Microsoft realm check (--ms-realm): {n:,} domains, at most {qps:g} per second").format(n=len(domains),
+                                                                                                qps=cfg.qps))
     pending: list[tuple[str, list[tuple[QueryResult, bytes | None]]]] = []
     done = [0]
 
@@ -381,7 +384,7 @@ def run_realm(store, scan_id: int, cfg: RealmConfig, say: Callable[[str], None] 
         if len(pending) >= batch:
             flush()
             if done[0] % 1000 < batch:
-                say(f"  realm: {done[0]:,} of {len(domains):,}")
+                say("  " + _("realm: {done:,} of {total:,}").format(done=done[0], total=len(domains)))
 
     async def main() -> tuple[RealmCounts, bool]:
         from stekker.collect.run import stop_on_signals

@@ -32,6 +32,7 @@ from typing import Callable
 from stekker.collect.engine import DEFAULT_DOMAIN_DEADLINE, DomainScanner, ScanCounters
 from stekker.collect.plan import load_plan
 from stekker.collect.transport import NoResolverError, Transport, TransportConfig, format_resolver
+from stekker.i18n import N_, _, ngettext
 
 
 # The cyclic garbage collector's default (collect the young generation every
@@ -215,23 +216,26 @@ class _Progress:
         el = max(now - self.start, 1e-9)
         extra = ""
         if slow:
-            extra += f", {slow} waiting on slow zones"
+            extra += _(", {n} waiting on slow zones").format(n=slow)
         if paused:
-            extra += f", PAUSED: no resolver answers (for {paused:.0f} s; resumes by itself)"
+            extra += _(", PAUSED: no resolver answers (for {seconds:.0f} s; resumes by itself)").format(seconds=paused)
         if self._bar is not None:
             self._bar.update(
                 self._task, completed=c.domains,
-                rate=f"{c.domains / el:,.0f} dom/s {c.queries / el:,.0f} q/s err {c.error}{extra}",
+                rate=_("{domains:,.0f} dom/s {queries:,.0f} q/s err {errors}{extra}").format(
+                    domains=c.domains / el, queries=c.queries / el, errors=c.error, extra=extra),
             )
         elif self.mode == "lines" and now - self.last >= self.interval:
             self.last = now
             pct = f" ({100 * c.domains / self.total:.1f}%)" if self.total else ""
             eta = ""
             if self.total and c.domains:
-                eta = f", ETA {max(0.0, (self.total - c.domains) / (c.domains / el)):.0f} s"
+                eta = _(", ETA {seconds:.0f} s").format(seconds=max(0.0, (self.total - c.domains) / (c.domains / el)))
             print(
-                f"{self.label}: {c.domains}/{self.total} domains{pct}, {c.queries} queries, "
-                f"{c.queries / el:,.0f} q/s, window {window}, domain errors {c.error}{eta}{extra}",
+                _("{label}: {done}/{total} domains{pct}, {queries} queries, {qps:,.0f} q/s, window {window}, "
+                  "domain errors {errors}{eta}{extra}").format(
+                    label=self.label, done=c.domains, total=self.total, pct=pct, queries=c.queries,
+                    qps=c.queries / el, window=window, errors=c.error, eta=eta, extra=extra),
                 file=sys.stderr, flush=True,
             )
 
@@ -258,7 +262,7 @@ async def _run_async(store, scan_id: int, transport: Transport, opts: RunOptions
     tasks: set[asyncio.Task] = set()
     aborted = asyncio.Event()
 
-    def release(*_) -> None:
+    def release(*_args) -> None:
         if wake is not None and not wake.done():
             wake.set_result(None)
 
@@ -398,15 +402,15 @@ async def _probe(transport: Transport) -> dict[str, str]:
     ok, problems = await transport.probe()
     if not ok:
         silent = all(why.startswith("no answer") for why in problems.values())
-        raise NoResolverError(
-            ("no DNS resolver answered (" if silent else "no working DNS resolver (")
-            + "; ".join(f"{r}: {why}" for r, why in problems.items())
-            + (") is this machine offline, or is the --resolver address wrong?" if silent else
-               ") use another --resolver.")
-            + " No domain was measured."
-        )
+        # shown translated, stored (the aborted scan's message) in English: NoResolverError.record;
+        # why each resolver failed is the probe's record (the scan's summary keeps it): English
+        raise NoResolverError.of(
+            N_("no DNS resolver answered ({problems}) is this machine offline, or is the --resolver address "
+               "wrong? No domain was measured.") if silent else
+            N_("no working DNS resolver ({problems}) use another --resolver. No domain was measured."),
+            problems="; ".join(f"{r}: {why}" for r, why in problems.items()))
     for r, why in problems.items():
-        print(f"warning: resolver {r} left out: {why}", file=sys.stderr, flush=True)
+        print(_("warning: resolver {resolver} left out: {why}").format(resolver=r, why=why), file=sys.stderr, flush=True)
     return problems
 
 
@@ -444,17 +448,21 @@ def choose_workers(resolvers: list[tuple[str, int]], config: TransportConfig | N
             await t.close()
 
     names = ", ".join(format_resolver(r) for r in resolvers)
-    if not all(_is_local(ip) for ip, _ in resolvers):
-        return 1, f"1 engine process (resolver {names} is not on this machine or a private network; public resolvers limit a client's rate)"
+    if not all(_is_local(ip) for ip, _port in resolvers):
+        return 1, _("1 engine process (resolver {names} is not on this machine or a private network; public "
+                    "resolvers limit a client's rate)").format(names=names)
     rtts = _runner()(probe())
     best = min(rtts) if rtts else float("inf")
     if best == float("inf"):
-        return 1, f"1 engine process (resolver {names} did not answer the check)"
+        return 1, _("1 engine process (resolver {names} did not answer the check)").format(names=names)
     if best > 10.0:
-        return 1, f"1 engine process (resolver {names} on this machine or a private network replied in {best:.0f} ms)"
+        return 1, _("1 engine process (resolver {names} on this machine or a private network replied in "
+                    "{ms:.0f} ms)").format(names=names, ms=best)
     n = max(1, min(cpus, 4))
-    return n, (f"{n} engine process{'es' if n > 1 else ''} (resolver {names} on this machine or a private "
-               f"network replied in {best:.1f} ms; {cpus} cores)")
+    return n, ngettext("{n} engine process (resolver {names} on this machine or a private network replied in "
+                       "{ms:.1f} ms; {cpus} cores)",
+                       "{n} engine processes (resolver {names} on this machine or a private network replied in "
+                       "{ms:.1f} ms; {cpus} cores)", n).format(n=n, names=names, ms=best, cpus=cpus)
 
 
 def run_scan(store, scan_id: int, resolvers: list[tuple[str, int]], config: TransportConfig | None = None,
@@ -619,7 +627,7 @@ def _spawn_workers(store, scan_id: int, resolvers, problems: dict, config: Trans
     # scan leaves to the resource tracker ("leaked semaphore objects").
     ctx = multiprocessing.get_context("spawn")
     stop_r, stop_w = ctx.Pipe(duplex=False)  # closed by the parent: every worker stops
-    pipes = [ctx.Pipe(duplex=False) for _ in range(n)]  # (parent reads, worker writes)
+    pipes = [ctx.Pipe(duplex=False) for _k in range(n)]  # (parent reads, worker writes)
     parent = os.getpid()  # a worker that starts after its parent is gone ends at once (die_with_parent)
     procs = [ctx.Process(target=_worker, args=(db, scan_id, k, n, resolvers, wconfig, wopts, pipes[k][1], stop_r,
                                                parent), name=f"stekker-scan-{k}") for k in range(n)]
@@ -656,7 +664,7 @@ def _spawn_workers(store, scan_id: int, resolvers, problems: dict, config: Trans
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         stop_r.close()
-        for _, w in pipes:
+        for _r, w in pipes:
             w.close()  # the worker's end: its pipe reads as closed once the worker has exited
     progress = _Progress(opts.progress, total, opts.progress_interval, f"scan {scan_id}")
     latest: dict[int, dict] = {}
@@ -667,7 +675,7 @@ def _spawn_workers(store, scan_id: int, resolvers, problems: dict, config: Trans
             for r in _wait(list(reading), timeout=0.5):
                 k = reading[r]
                 try:
-                    kind, _, payload = r.recv()
+                    kind, _k, payload = r.recv()
                 except (EOFError, OSError):
                     del reading[r]  # the worker has exited (without a word if not in finals: see below)
                     continue
@@ -687,7 +695,7 @@ def _spawn_workers(store, scan_id: int, resolvers, problems: dict, config: Trans
         progress.close()
         if not stop_w.closed:
             stop_w.close()
-        for r, _ in pipes:
+        for r, _w in pipes:
             r.close()
     for f in finals.values():
         if f.get("store_failed"):  # the database refused a worker's answers: the scan's own error

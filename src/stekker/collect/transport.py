@@ -48,6 +48,7 @@ from dataclasses import dataclass
 
 from stekker.collect.wire import Answer, WireError, build_query, decode_response, encode_name, qtype_code
 from stekker.evidence import ErrorKind
+from stekker.i18n import N_, _, translate
 
 _RCODE_ERRORS = {
     "SERVFAIL": ErrorKind.SERVFAIL,
@@ -58,7 +59,19 @@ _RCODE_ERRORS = {
 
 
 class NoResolverError(RuntimeError):
-    """No configured resolver answers at all (offline machine, wrong address)."""
+    """No configured resolver answers at all (offline machine, wrong address).
+
+    Its message is in the user's language; ``record`` is the same message in English, for what is
+    stored (an aborted scan's message).  :meth:`of` makes both from one template."""
+
+    def __init__(self, message: str, record: str | None = None):
+        super().__init__(message)
+        self.record = message if record is None else record
+
+    @classmethod
+    def of(cls, template: str, **fields: object) -> "NoResolverError":
+        """From a template marked with ``N_``: translated for the message, as written for ``record``."""
+        return cls(translate(template).format(**fields), record=template.format(**fields))
 
 
 def parse_resolver(text: str) -> tuple[str, int]:
@@ -66,22 +79,23 @@ def parse_resolver(text: str) -> tuple[str, int]:
     t = text.strip()
     port = "53"
     if t.startswith("["):
-        host, _, rest = t[1:].partition("]")
+        host, _sep, rest = t[1:].partition("]")
         if rest.startswith(":"):
             port = rest[1:]
     elif t.count(":") == 1:
-        host, _, port = t.partition(":")
+        host, _sep, port = t.partition(":")
     else:
         host = t
     if not (port.isascii() and port.isdigit()):
-        raise ValueError(f"resolver port must be a number (IP:PORT such as 127.0.0.1:5353), got {text!r}")
+        raise ValueError(_("resolver port must be a number (IP:PORT such as 127.0.0.1:5353), got {text!r}").format(
+            text=text))
     port = int(port)
     try:
         ip = ipaddress.ip_address(host)
     except ValueError:
-        raise ValueError(f"resolver must be an IP address (optionally :PORT), got {text!r}") from None
+        raise ValueError(_("resolver must be an IP address (optionally :PORT), got {text!r}").format(text=text)) from None
     if not 0 < port < 65536:
-        raise ValueError(f"resolver port out of range in {text!r}")
+        raise ValueError(_("resolver port out of range in {text!r}").format(text=text))
     return str(ip), port
 
 
@@ -99,7 +113,7 @@ def system_resolvers() -> list[tuple[str, int]]:
     try:
         r = dns.resolver.Resolver(configure=True)
     except Exception as exc:  # no resolv.conf, unreadable, ...
-        raise NoResolverError(f"cannot read the system's resolver configuration: {exc}") from None
+        raise NoResolverError.of(N_("cannot read the system's resolver configuration: {error}"), error=exc) from None
     out = []
     for ns in r.nameservers:
         try:
@@ -107,7 +121,7 @@ def system_resolvers() -> list[tuple[str, int]]:
         except ValueError:
             continue  # DoH/DoT URLs are not usable here
     if not out:
-        raise NoResolverError("the system has no usable nameserver configured; pass --resolver IP")
+        raise NoResolverError.of(N_("the system has no usable nameserver configured; pass --resolver IP"))
     return out
 
 
@@ -254,7 +268,7 @@ class Transport:
 
     def __init__(self, resolvers: list[tuple[str, int]], config: TransportConfig | None = None):
         if not resolvers:
-            raise NoResolverError("no resolver given")
+            raise NoResolverError.of(N_("no resolver given"))
         self.config = config or TransportConfig()
         self.resolvers = [_ResolverState(addr) for addr in resolvers]
         self.stats = TransportStats()
@@ -299,7 +313,7 @@ class Transport:
         families = {socket.AF_INET6 if ":" in r.addr[0] else socket.AF_INET for r in self.resolvers}
         for fam in sorted(families):
             protos = []
-            for _ in range(self.config.sockets):
+            for _n in range(self.config.sockets):
                 sock = socket.socket(fam, socket.SOCK_DGRAM)
                 sock.setblocking(False)
                 try:
@@ -310,7 +324,7 @@ class Transport:
                 sock.bind(("::" if fam == socket.AF_INET6 else "0.0.0.0", 0))
                 idx = len(self._pending)
                 self._pending.append({})
-                _, proto = await loop.create_datagram_endpoint(lambda i=idx: _UdpProto(self, i), sock=sock)
+                _tr, proto = await loop.create_datagram_endpoint(lambda i=idx: _UdpProto(self, i), sock=sock)
                 protos.append(proto)
             self._protos[fam] = protos
         self._sweeper = asyncio.create_task(self._sweep())
@@ -328,7 +342,7 @@ class Transport:
                 if p.transport:
                     p.transport.close()
         for pend in self._pending:
-            for q, _ in pend.values():
+            for q, _addr in pend.values():
                 if not q.fut.done():
                     q.fut.cancel()
             pend.clear()
@@ -636,7 +650,7 @@ class Transport:
             now = time.monotonic()
             expired = False
             while dq and dq[0][0] <= now:
-                _, idx, qid, q = dq.popleft()
+                _due, idx, qid, q = dq.popleft()
                 entry = self._pending[idx].get(qid)
                 if entry is None or entry[0] is not q:
                     continue  # answered in time
@@ -726,7 +740,7 @@ class Transport:
             while True:
                 futs = []
                 for i in range(len(self.resolvers)):
-                    for _ in range(3):  # a lossy resolver still answers one of three
+                    for _n in range(3):  # a lossy resolver still answers one of three
                         futs.append(self.submit(".", "NS", resolver=i, timeout=min(1.0, cfg.timeout), retries=0,
                                                 force=True))
                 self.stats.probes += len(futs)
@@ -819,15 +833,14 @@ class Transport:
             except Exception:
                 pass
         if len(data) < 2 or int.from_bytes(data[:2], "big") != qid:
-            raise WireError("TCP answer id does not match the query")
+            raise WireError(_ID_MISMATCH)
         return data
 
     def _validate(self, data: bytes, qname: str, qtype: int) -> Answer:
         ans = decode_response(data)
         if ans.qname != qname or ans.qtype != qtype:
-            raise WireError(
-                f"answer repeats another question ({ans.qname} type {ans.qtype}) than asked ({qname} type {qtype})"
-            )
+            detail = f"answer repeats another question ({ans.qname} type {ans.qtype}) than asked ({qname} type {qtype})"
+            raise WireError(detail)  # stored with the question: English, as collect/wire.py's details
         return ans
 
     async def probe(self, timeout: float = 2.0, tries: int = 2) -> tuple[list[str], dict[str, str]]:
@@ -862,6 +875,10 @@ class Transport:
         if usable:
             self.resolvers = usable
         return [rs.name for rs in usable], problems
+
+
+# A malformed answer's detail is stored with its question (as collect/wire.py's): data, in English.
+_ID_MISMATCH = "TCP answer id does not match the query"
 
 
 def _same_ip(a: str, b: str) -> bool:

@@ -9,6 +9,7 @@ from typing import Iterable, Iterator
 
 import sqlalchemy as sa
 
+from stekker.i18n import _
 from stekker.store import schema as S
 from stekker.store.codec import _jdump, _norm_domain
 from stekker.store.engine import StoreError
@@ -37,10 +38,11 @@ class AttributionsMixin:
                     rec = rec.to_dict()
                 dom = rec.get("domain")
                 if not dom:
-                    raise StoreError(f"attribution record without a domain: {str(rec)[:200]}")
+                    raise StoreError(_("attribution record without a domain: {record}").format(record=str(rec)[:200]))
                 dom = _norm_domain(dom)
                 if dom in seen:
-                    raise StoreError(f"two attribution records for {dom} (scan {scan_id}, kb {kb_version})")
+                    raise StoreError(_("two attribution records for {domain} (scan {scan_id}, kb {kb_version})").format(
+                        domain=dom, scan_id=scan_id, kb_version=kb_version))
                 seen.add(dom)
                 rows.append(
                     {"scan_id": scan_id, "kb_version": kb_version, "domain": dom, "computed_at": now,

@@ -12,12 +12,14 @@ from typing import Self, Sequence
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from stekker.i18n import _
 from stekker.store import schema as S
 
 
 class StoreError(Exception):
     """The database cannot be used (unreachable, invalid, wrong schema) or a
-    request is invalid (unknown scan, unknown domain)."""
+    request is invalid (unknown scan, unknown domain); the message is shown to
+    the user, in the user's language (it is never stored)."""
 
 
 class ScanNotFound(StoreError, LookupError):
@@ -80,16 +82,16 @@ class StoreBase:
         if low.startswith(("postgresql:", "postgresql+psycopg:", "postgres:")):
             engine, display = cls._pg_engine(db)
         elif low.startswith("sqlite:"):
-            raise StoreError(f"give a SQLite database as a plain file path, not a URL: {db!r}")
+            raise StoreError(_("give a SQLite database as a plain file path, not a URL: {db!r}").format(db=db))
         elif "://" in db:
             scheme = db.split("://", 1)[0]
             raise StoreError(
-                f"unsupported database URL scheme {scheme!r}: use a file path (SQLite) "
-                "or postgresql://user@host/dbname"
+                _("unsupported database URL scheme {scheme!r}: use a file path (SQLite) "
+                  "or postgresql://user@host/dbname").format(scheme=scheme)
             )
         else:
             if not create and db != ":memory:" and not Path(db).expanduser().exists():
-                raise StoreError(f"no database {db} (a typo in --db? `stekker scan` creates one)")
+                raise StoreError(_("no database {db} (a typo in --db? `stekker scan` creates one)").format(db=db))
             readonly = False
             if db != ":memory:":
                 p = Path(db).expanduser()
@@ -132,9 +134,10 @@ class StoreBase:
         else:
             p = Path(path).expanduser()
             if p.is_dir():
-                raise StoreError(f"cannot open database {path}: it is a directory")
+                raise StoreError(_("cannot open database {path}: it is a directory").format(path=path))
             if not p.parent.exists():
-                raise StoreError(f"cannot open database {path}: directory {p.parent} does not exist")
+                raise StoreError(_("cannot open database {path}: directory {parent} does not exist").format(path=path,
+                                                                                                 parent=p.parent))
             engine = sa.create_engine(
                 sa.URL.create("sqlite", database=str(p)),
                 connect_args={"check_same_thread": False, "timeout": 60},
@@ -160,12 +163,12 @@ class StoreBase:
             url = sa.make_url(db)
             url.port  # noqa: B018 - a port that is not a number fails here, not at connect time
         except Exception:  # noqa: BLE001
-            raise StoreError(f"invalid PostgreSQL URL {display_db(db, quote=False)!r}: write postgresql://user@host:port/dbname "
-                             "(the password in PGPASSWORD or ~/.pgpass)") from None
+            raise StoreError(_("invalid PostgreSQL URL {url!r}: write postgresql://user@host:port/dbname "
+                               "(the password in PGPASSWORD or ~/.pgpass)").format(url=display_db(db, quote=False))) from None
         if url.drivername in ("postgresql", "postgres", "postgresql+psycopg"):
             url = url.set(drivername="postgresql+psycopg")
         else:
-            raise StoreError(f"unsupported PostgreSQL driver {url.drivername!r}: use postgresql://...")
+            raise StoreError(_("unsupported PostgreSQL driver {driver!r}: use postgresql://...").format(driver=url.drivername))
         query = dict(url.query)
         connect_args = {} if "connect_timeout" in query else {"connect_timeout": 10}
         engine = sa.create_engine(url, connect_args=connect_args, pool_pre_ping=True)
@@ -197,19 +200,20 @@ class StoreBase:
                     raise StoreError(_foreign_message(self.url, existing))
                 if not create and self.dialect == "postgresql" and "meta" not in existing:
                     # a command that only reads creates nothing in a database that holds no stekker data
-                    raise StoreError(f"{self.url} holds no stekker database (a typo in --db? `stekker scan` "
-                                     "creates one)")
+                    raise StoreError(_("{db} holds no stekker database (a typo in --db? `stekker scan` "
+                                       "creates one)").format(db=self.url))
                 if self.readonly:
                     row = conn.execute(sa.text("SELECT value FROM meta WHERE key = 'schema_version'")).first() \
                         if "meta" in existing else None
                     if row is None or row[0] != str(S.SCHEMA_VERSION):
-                        raise StoreError(f"{self.url} (read-only) is not a stekker database of storage schema "
-                                         f"{S.SCHEMA_VERSION}; it cannot be upgraded without write access")
+                        raise StoreError(_("{db} (read-only) is not a stekker database of storage schema "
+                                           "{version}; it cannot be upgraded without write access").format(
+                            db=self.url, version=S.SCHEMA_VERSION))
                     return
                 if existing & {"scans", "queries", "targets"} and "meta" not in existing:
                     raise StoreError(
-                        f"{self.url} holds tables of an older stekker without a schema version; "
-                        "use a new database (--db)"
+                        _("{db} holds tables of an older stekker without a schema version; "
+                          "use a new database (--db)").format(db=self.url)
                     )
                 S.metadata.create_all(conn)
                 for table in S.metadata.sorted_tables:  # a damaged or hand-edited database
@@ -219,8 +223,9 @@ class StoreBase:
                     missing = [c.name for c in table.columns if c.name not in have]
                     if missing:
                         raise StoreError(
-                            f"{self.url}: table {table.name} lacks column(s) {', '.join(missing)}; the database "
-                            "was changed outside stekker or is damaged; use a new database (--db)"
+                            _("{db}: table {table} lacks column(s) {columns}; the database "
+                              "was changed outside stekker or is damaged; use a new database (--db)").format(
+                                db=self.url, table=table.name, columns=", ".join(missing))
                         )
                 row = conn.execute(
                     sa.select(S.meta.c.value).where(S.meta.c.key == "schema_version")
@@ -229,8 +234,9 @@ class StoreBase:
                     conn.execute(S.meta.insert().values(key="schema_version", value=str(S.SCHEMA_VERSION)))
                 elif row[0] != str(S.SCHEMA_VERSION):
                     raise StoreError(
-                        f"{self.url} uses stekker storage schema {row[0]}, this stekker needs "
-                        f"{S.SCHEMA_VERSION}; use a new database (--db) or a matching stekker version"
+                        _("{db} uses stekker storage schema {have}, this stekker needs "
+                          "{need}; use a new database (--db) or a matching stekker version").format(
+                            db=self.url, have=row[0], need=S.SCHEMA_VERSION)
                     )
         except StoreError:
             self.engine.dispose()
@@ -251,12 +257,14 @@ class StoreBase:
                 p = Path(self.url)
                 if not os.access(p.parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
                     # explore-f L16: "unable to open database file" on a read-only mount said nothing of why
-                    why += (f" - the file or its folder {p.parent} cannot be written (read-only); stekker writes "
-                            "beside a database (its -wal file): copy it to a folder you may write")
-            raise StoreError(f"cannot use {what} database {self.url}: {why}") from None
+                    why += _(" - the file or its folder {folder} cannot be written (read-only); stekker writes "
+                             "beside a database (its -wal file): copy it to a folder you may write").format(
+                        folder=p.parent)
+            raise StoreError(_("cannot use {what} database {db}: {why}").format(what=what, db=self.url,
+                                                                                why=why)) from None
         except sa.exc.SQLAlchemyError as e:
             self.engine.dispose()
-            raise StoreError(f"cannot use database {self.url}: {e}") from None
+            raise StoreError(_("cannot use database {db}: {error}").format(db=self.url, error=e)) from None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -294,15 +302,16 @@ class StoreBase:
     def _known_scans_hint(self, conn: sa.Connection) -> str:
         ids = conn.execute(sa.select(S.scans.c.id).order_by(S.scans.c.id)).scalars().all()
         if not ids:
-            return " (it holds no scans yet)"
+            return _(" (it holds no scans yet)")
         if len(ids) <= 8:
-            return f" (scans: {', '.join(map(str, ids))})"
-        return f" (scans: {ids[0]}..{ids[-1]}, {len(ids)} in all)"
+            return _(" (scans: {ids})").format(ids=", ".join(map(str, ids)))
+        return _(" (scans: {first}..{last}, {n} in all)").format(first=ids[0], last=ids[-1], n=len(ids))
 
     def _require_scan(self, conn: sa.Connection, scan_id: int) -> sa.Row:
         row = conn.execute(sa.select(S.scans).where(S.scans.c.id == scan_id)).first()
         if row is None:
-            raise ScanNotFound(f"no scan {scan_id} in {self.url}{self._known_scans_hint(conn)}")
+            raise ScanNotFound(_("no scan {scan_id} in {db}{hint}").format(scan_id=scan_id, db=self.url,
+                                                                             hint=self._known_scans_hint(conn)))
         return row
 
 
@@ -335,8 +344,8 @@ def _refuse_foreign_sqlite(p: Path, shown: str) -> None:
             if p.suffix.lower() not in _DB_SUFFIXES:
                 # an empty file of the user's (notes.txt, a spreadsheet not yet saved) given as --db by
                 # mistake: not turned into a database (explore-f L12); `touch stekker.db` still is one
-                raise StoreError(f"{shown} is an empty file, not a database; give a new name ending in .db "
-                                 "(stekker creates it) or remove the file first")
+                raise StoreError(_("{db} is an empty file, not a database; give a new name ending in .db "
+                                   "(stekker creates it) or remove the file first").format(db=shown))
             return
     except OSError:
         return
@@ -365,5 +374,5 @@ def _is_foreign(tables: set[str]) -> bool:
 def _foreign_message(shown: str, tables: set[str]) -> str:
     """The refusal of another program's database (SQLite file or PostgreSQL database)."""
     shown_tables = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
-    return (f"{shown} is a database of another program (tables: {shown_tables}); stekker does "
-            "not write into it: give a new or a stekker database (--db)")
+    return _("{db} is a database of another program (tables: {tables}); stekker does "
+             "not write into it: give a new or a stekker database (--db)").format(db=shown, tables=shown_tables)

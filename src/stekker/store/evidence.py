@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy import bindparam
 
 from stekker.evidence import RR, AbsentKind, DomainEvidence, ErrorKind, QueryResult, Status
+from stekker.i18n import _
 from stekker.store import schema as S
 from stekker.store.codec import _ESTR, _chunks, _clean, _jlist, _norm_domain
 from stekker.store.engine import StoreError
@@ -102,7 +103,7 @@ class EvidenceMixin:
                  "b_present": n["present"], "b_absent": n["absent"], "b_error": n["error"]}
             )
         if len(set(domains)) != len(domains):
-            raise StoreError("write_domains: the same domain twice in one batch")
+            raise StoreError(_("write_domains: the same domain twice in one batch"))
         with self.engine.begin() as conn:
             tseq: dict[str, int] = {}
             rewrite: list[int] = []
@@ -116,8 +117,8 @@ class EvidenceMixin:
             if len(tseq) != len(domains):
                 missing = [d for d in domains if d not in tseq]
                 raise StoreError(
-                    f"write_domains: not a target of scan {scan_id}: {', '.join(missing[:5])}"
-                    + (" ..." if len(missing) > 5 else "")
+                    _("write_domains: not a target of scan {scan_id}: {domains}").format(
+                        scan_id=scan_id, domains=", ".join(missing[:5]) + (" ..." if len(missing) > 5 else ""))
                 )
             # A domain that is not done has no query rows (its rows and its done
             # flag commit together), so only done domains need their rows removed.
@@ -229,12 +230,13 @@ class EvidenceMixin:
                 domain = _norm_domain(domain)
                 tr = conn.execute(sa.select(t.c.seq, t.c.done).where(t.c.scan_id == scan_id, t.c.domain == domain)).first()
                 if tr is None or not tr.done:
-                    raise StoreError(f"add_results: {domain} is not a done target of scan {scan_id}")
+                    raise StoreError(_("add_results: {domain} is not a done target of scan {scan_id}").format(domain=domain,
+                                                                                                   scan_id=scan_id))
                 conn.execute(q.delete().where(q.c.scan_id == scan_id, q.c.tseq == tr.seq, q.c.purpose == purpose))
                 top = conn.execute(sa.select(sa.func.max(q.c.seq)).where(q.c.scan_id == scan_id, q.c.tseq == tr.seq)).scalar()
                 if any((r if isinstance(r, QueryResult) else r[0]).purpose != purpose for r in rows):
-                    raise StoreError(f"add_results: a row of another purpose among {purpose!r}")
-                qrows, _ = _query_rows(domain, rows, start=0 if top is None else int(top) + 1)
+                    raise StoreError(_("add_results: a row of another purpose among {purpose!r}").format(purpose=purpose))
+                qrows, _counts = _query_rows(domain, rows, start=0 if top is None else int(top) + 1)
                 if qrows:
                     self._insert_queries(conn, [(scan_id, tr.seq, *row) for row in qrows])
                 n = dict(conn.execute(sa.select(q.c.status, sa.func.count()).where(

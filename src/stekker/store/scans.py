@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from stekker.i18n import _
 from stekker.store import schema as S
 from stekker.store.codec import _clean, _jdump, _jlist
 from stekker.store.engine import ScanNotFound, StoreError
@@ -135,7 +136,8 @@ class ScansMixin:
 
     def finish_scan(self, scan_id: int, state: str, summary: dict | None = None) -> None:
         if state not in _FINAL_STATES:
-            raise StoreError(f"finish_scan: state must be one of {', '.join(_FINAL_STATES)}, not {state!r}")
+            raise StoreError(_("finish_scan: state must be one of {states}, not {state!r}").format(
+                states=", ".join(_FINAL_STATES), state=state))
         self._set_state(scan_id, state=state, finished_at=time.time(), summary=_jdump(summary or {}))
 
     def update_scan(self, scan_id: int, *, options: dict | None = None, summary: dict | None = None) -> None:
@@ -153,7 +155,7 @@ class ScansMixin:
         with self.engine.begin() as conn:
             res = conn.execute(S.scans.update().where(S.scans.c.id == scan_id).values(**values))
             if res.rowcount == 0:
-                raise ScanNotFound(f"no scan {scan_id} in {self.url}")
+                raise ScanNotFound(_("no scan {scan_id} in {db}").format(scan_id=scan_id, db=self.url))
 
     def resolve_scan(self, ref: str | int | None = None) -> int:
         """``None``/``"latest"`` -> the newest scan; a number -> that scan;
@@ -161,25 +163,28 @@ class ScansMixin:
         s = S.scans
         with self.engine.connect() as conn:
             if isinstance(ref, str) and not ref.strip():
-                raise ScanNotFound("the scan is empty: give a scan number, a label or 'latest'")
+                raise ScanNotFound(_("the scan is empty: give a scan number, a label or 'latest'"))
             if ref is None or (isinstance(ref, str) and ref.strip().lower() in ("latest", "last")):
                 newest = conn.execute(sa.select(sa.func.max(s.c.id))).scalar()
                 if newest is None:
-                    raise ScanNotFound(f"no scans in {self.url} yet; run `stekker scan FILE` first")
+                    raise ScanNotFound(_("no scans in {db} yet; run `stekker scan FILE` first").format(db=self.url))
                 return int(newest)
             if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isascii() and ref.strip().isdigit()):
                 sid = int(ref)
                 if not 0 < sid < 2**63:
-                    raise ScanNotFound(f"no scan {sid} in {self.url}{self._known_scans_hint(conn)}")
+                    raise ScanNotFound(_("no scan {scan_id} in {db}{hint}").format(scan_id=sid, db=self.url,
+                                                                                 hint=self._known_scans_hint(conn)))
                 if conn.execute(sa.select(s.c.id).where(s.c.id == sid)).first() is None:
-                    raise ScanNotFound(f"no scan {sid} in {self.url}{self._known_scans_hint(conn)}")
+                    raise ScanNotFound(_("no scan {scan_id} in {db}{hint}").format(scan_id=sid, db=self.url,
+                                                                                 hint=self._known_scans_hint(conn)))
                 return sid
             row = conn.execute(
                 sa.select(s.c.id).where(s.c.label == str(ref)).order_by(s.c.id.desc()).limit(1)
             ).first()
             if row is None:
                 raise ScanNotFound(
-                    f"no scan with id or label {ref!r} in {self.url}{self._known_scans_hint(conn)}"
+                    _("no scan with id or label {ref!r} in {db}{hint}").format(ref=ref, db=self.url,
+                                                                               hint=self._known_scans_hint(conn))
                 )
             return int(row[0])
 
@@ -303,9 +308,11 @@ def _runner_alive(state: str, options: dict) -> bool | None:
 def _busy(scan_id: int, runner: dict) -> str:
     import socket
 
-    where = "" if runner.get("host") == socket.gethostname() else f" on {runner.get('host')}"
-    return (f"scan {scan_id} is being run by another process (pid {runner.get('pid')}{where}); "
-            "wait until it has finished, or stop it (Ctrl-C) and resume then")
+    if runner.get("host") == socket.gethostname():
+        return _("scan {scan_id} is being run by another process (pid {pid}); wait until it has finished, or "
+                 "stop it (Ctrl-C) and resume then").format(scan_id=scan_id, pid=runner.get("pid"))
+    return _("scan {scan_id} is being run by another process (pid {pid} on {host}); wait until it has finished, or "
+             "stop it (Ctrl-C) and resume then").format(scan_id=scan_id, pid=runner.get("pid"), host=runner.get("host"))
 
 
 def _is_me(runner: object) -> bool:

@@ -8,6 +8,7 @@ from typing import Any, Iterable, Iterator
 import sqlalchemy as sa
 from sqlalchemy import bindparam
 
+from stekker.i18n import _
 from stekker.store import schema as S
 from stekker.store.codec import _chunks, _clean, _clean_list, _jdump, _jints, _jlist, _jstrs, _merge, _norm_domain
 from stekker.store.engine import StoreError
@@ -32,7 +33,7 @@ def _target_fields(t: Any) -> dict:
             return getattr(_t, k, default)
     domain = get("domain")
     if not domain:
-        raise StoreError(f"target without a domain: {t!r}")
+        raise StoreError(_("target without a domain: {target!r}").format(target=t))
     lines = get("lines")
     return {
         "domain": _norm_domain(domain),

@@ -70,6 +70,7 @@ from typing import Any, Iterable
 
 from stekker.attribute.model import SELF_HOSTED_ON
 from stekker.datasets import is_public_suffix, registrable_domain
+from stekker.i18n import _
 from stekker.validate.peers import PeerObservation, bucket, load_all, observation_records
 from stekker.validate.verdict import stekker_kinds
 
@@ -322,7 +323,7 @@ class _Zones:
             for z in p.zones:
                 self.provider_zone[z] = pid
                 tlds.add(z.rsplit(".", 1)[-1])
-            for owner, rtype, _ in p.hosts:
+            for owner, rtype, _rdata in p.hosts:
                 self.fixed[owner.lower().rstrip(".")].add(rtype.upper())
         self.tlds = tlds
         for z in [*self.provider_zone, *tlds]:
@@ -371,7 +372,10 @@ def _norm(name: str) -> str:
     try:
         dns.name.from_text(n)
     except Exception as exc:  # dnspython raises many kinds
-        raise ZoneDataError(f"bad DNS name {name!r}: {exc}") from exc
+        # the reason goes into the validation report's lists of skipped observations and dropped records
+        # (an English report, written to a file): data, not a message
+        reason = f"bad DNS name {name!r}: {exc}"
+        raise ZoneDataError(reason) from exc
     return n.rstrip(".")
 
 
@@ -479,7 +483,7 @@ def build_orgs(observations: Iterable[PeerObservation], dataset: str) -> tuple[l
     # out; a host whose observations disagree gets none
     prov_asn = {pid: p.asn for pid, p in catalog.providers().items()}
     seen_asn: dict[str, set[int]] = defaultdict(set)
-    for obs, domain, _, _ in kept:
+    for obs, domain, _recs, _dropped in kept:
         hosts = _final_mx_hosts(obs)
         explained = {prov_asn.get(zones.provider_of(h)) for h in hosts if zones.provider_of(h)}
         rest = [h for h in hosts if not zones.provider_of(h)]
@@ -556,7 +560,8 @@ def _scan(lab, workdir: Path, domains: list[str] | None = None, name: str = "ste
     res = run_scan(store, sid, [parse_resolver(lab.resolver)], TransportConfig(timeout=2.0, retries=2, window=256),
                    RunOptions(progress="none"))
     if res.state != "finished":
-        raise RuntimeError(f"scan of the peer lab did not finish: {res.state} {res.message}")
+        raise RuntimeError(_("scan of the peer lab did not finish: {state} {message}").format(state=res.state,
+                                                                                             message=res.message))
     if realm_url:
         from stekker.collect.realm import RealmConfig, run_realm
 
