@@ -170,6 +170,10 @@ def misused(path: Path) -> list[str]:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_", "N_"):
             if len(node.args) != 1 or not (isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
                 found.append(f"{path.name}:{node.lineno}: _() of {ast.unparse(node)[:60]}")
+        if isinstance(node, ast.JoinedStr):  # extraction does not look inside an f-string's expressions
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id in ("_", "N_", "ngettext"):
+                    found.append(f"{path.name}:{sub.lineno}: _() inside an f-string")
         if isinstance(node, ast.Name) and node.id == "_" and isinstance(node.ctx, ast.Store):
             found.append(f"{path.name}:{node.lineno}: _ assigned")
         if isinstance(node, ast.arg) and node.arg == "_":
@@ -217,8 +221,8 @@ def test_messages_are_marked_as_extraction_reads_them(path):
 
 def test_misused_finds_a_misuse(tmp_path):
     mod = tmp_path / "m.py"
-    mod.write_text("x = _(f'{n} domains')\nfor _ in range(3):\n    pass\ny = _('fine')\n", "utf-8")
-    assert [f.split(":")[1] for f in misused(mod)] == ["1", "2"]
+    mod.write_text("x = _(f'{n} domains')\nfor _ in range(3):\n    pass\ny = _('fine')\nz = f\"{_('own')} x\"\n", "utf-8")
+    assert [f.split(":")[1] for f in misused(mod)] == ["1", "2", "5"]
 
 
 def test_unmarked_finds_an_unmarked_message(tmp_path):

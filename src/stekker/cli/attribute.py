@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 
 from stekker.cli import app, echo
-from stekker.cli.common import as_of_day, db_option, open_store
+from stekker.cli.common import as_of_day, db_option, in_language, open_store
 from stekker.cli.common import fail as _err
 from stekker.i18n import _
 
@@ -74,7 +74,7 @@ def attribute(
         echo(json.dumps(summary, indent=2, default=str))
     else:
         for w in summary.get("warnings", []):
-            echo(_("warning: {warning}").format(warning=w), err=True)
+            echo(_("warning: {warning}").format(warning=in_language(w)), err=True)
         _print_summary(summary, top)
     if table is None:
         # attributed without IP-to-ASN data (none installed, a mis-set STEKKER_DATA_DIR): every service

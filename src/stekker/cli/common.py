@@ -103,3 +103,17 @@ def read_explanations(path: Any) -> list:
         return load_explanations(str(path) if path else None)
     except ExplanationError as exc:
         raise fail(str(exc)) from None
+
+
+def in_language(message: Any) -> str:
+    """A message a lower layer produced for a reader (a :class:`stekker.text.Message`: English, as a
+    scan stores it, with a key whose Dutch is in the report's string table) in the user's
+    language; any other text as it is."""
+    from stekker.i18n import language
+
+    lang = language()
+    if lang == "en" or not getattr(message, "key", None):
+        return str(message)
+    from stekker.report.render import Strings
+
+    return Strings(lang).message(message)

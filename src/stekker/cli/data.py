@@ -12,6 +12,7 @@ from typing import Any, Iterator, List, Optional
 import typer
 
 from stekker.cli import app, echo
+from stekker.cli.common import in_language
 from stekker.dates import as_datetime
 from stekker.i18n import _
 
@@ -26,20 +27,6 @@ data_app = typer.Typer(
 app.add_typer(data_app, name="data")
 
 _DATA_DIR_HELP = _("Data directory (default $STEKKER_DATA_DIR or ~/.local/share/stekker).")
-
-
-def _in_language(warning: Any) -> str:
-    """A warning of :func:`stekker.ipasn.stale_warning` in the user's language: it is a
-    :class:`stekker.text.Message` (English, as a scan stores it), whose Dutch is in the
-    report's string table."""
-    from stekker.i18n import language
-
-    lang = language()
-    if lang == "en" or not getattr(warning, "key", None):
-        return str(warning)
-    from stekker.report.render import Strings
-
-    return Strings(lang).message(warning)
 
 
 @contextmanager
@@ -316,7 +303,7 @@ def status(
         line += _(" ({days:.0f} days old)").format(days=psl_age)
     echo(line)
     if warning:
-        echo(_("warning: {message}").format(message=_in_language(warning)), err=True)
+        echo(_("warning: {message}").format(message=in_language(warning)), err=True)
 
 
 @data_app.command("lookup")
@@ -345,7 +332,7 @@ def lookup(
         raise typer.Exit(2)
     table = AsnTable.load_default(data_dir)
     if table is None:
-        echo(_("error: {message}").format(message=_in_language(stale_warning(None))), err=True)
+        echo(_("error: {message}").format(message=in_language(stale_warning(None))), err=True)
         raise typer.Exit(1)
     for ip, rec in zip(ips, table.lookup_many(ips)):
         if rec is None:
@@ -357,4 +344,4 @@ def lookup(
             echo("\t".join([ip, f"AS{rec.asn}", rec.country or "-", rec.description or "-", f"{rec.prefix}{extra}"]))
     w = stale_warning(table)
     if w:
-        echo(_("warning: {message}").format(message=_in_language(w)), err=True)
+        echo(_("warning: {message}").format(message=in_language(w)), err=True)
