@@ -31,7 +31,8 @@ def report(
                                                    "judge/data/policies.yaml).")),
     as_of: Optional[str] = typer.Option(None, "--as-of", help=_("Judge ownership as of this date (YYYY-MM-DD); "
                                           "default: the day the scan ran.")),
-    lang: str = typer.Option("en", "--lang", help=_("nl or en.")),
+    lang: Optional[str] = typer.Option(None, "--lang", help=_("nl or en (default: your language: STEKKER_LANG, "
+                                                                "else the locale; docs/CLI.md).")),
     html: Optional[Path] = typer.Option(None, "--html", help=_("Write the self-contained HTML report here.")),
     pdf: Optional[Path] = typer.Option(None, "--pdf", help=_("Write a PDF (needs headless Chromium).")),
     csv_path: Optional[Path] = typer.Option(None, "--csv", help=_("Per-domain verdicts as CSV.")),
@@ -81,7 +82,10 @@ def report(
 
     from stekker.outputs import OutputError, check_output, replacing
 
-    if lang not in ("nl", "en"):
+    from stekker.i18n import LANGS, language
+
+    lang = language() if lang is None else lang
+    if lang not in LANGS:
         raise _err(_("--lang must be nl or en"))
     if organisation is not None and not organisation.strip():
         raise _err(_("--organisation is empty: give an organisation's name (or leave it out for the whole report)"))
