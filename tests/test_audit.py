@@ -176,6 +176,38 @@ def test_invalid_yaml_syntax_reports_line():
     assert ei.value.problems[0].line is not None and "invalid YAML" in ei.value.problems[0].message
 
 
+def test_inventory_problems_read_in_dutch(monkeypatch):
+    """An inventory's problems reach its owner in Dutch (STEKKER_LANG=nl), pydantic's own messages
+    too: they are matched word for word with pydantic's English (stekker.audit.loader), so a pydantic
+    that words one otherwise leaves it English - and this test names it."""
+    from stekker import i18n
+
+    text = ("items:\n"
+            "  - name: Mail\n    category: email\n    product: Gmail\n    annual_cost: -5\n"
+            "    users: veel\n    criticality: heel hoog\n    colour: blue\n    export: 5\n"
+            "  - category: crm\n    vendor: HubSpot\n    users: 2.5\n    stops: 5\n    detected: misschien\n"
+            "  - {name: '', category: crm, vendor: HubSpot, depends_on: [Login]}\n")
+    monkeypatch.setenv("STEKKER_LANG", "nl")
+    i18n.reset()
+    try:
+        with pytest.raises(InventoryError) as ei:
+            load_text(text, "i.yaml")
+        with pytest.raises(InventoryError) as ej:
+            load_text("name;category;colour\nX;crm\n", "c.csv")
+    finally:
+        i18n.reset()
+    msgs = [str(p) for p in ei.value.problems + ej.value.problems]
+    english = [m for m in msgs if re.search(r"Input should|Field required|Extra inputs|should have|\(got |is not the name"
+                                            r"|unknown column|cells, the header", m)]
+    assert not english, english
+    assert any(m.startswith("i.yaml:5: items[0] (Mail).annual_cost: ") and "groter dan of gelijk aan 0" in m
+               and "(ingevuld: " in m for m in msgs), msgs
+    assert any("criticality: " in m and "'high', 'medium' of 'low'" in m for m in msgs), msgs
+    assert any(m.startswith("i.yaml:10: items[1].name: ") for m in msgs), msgs
+    assert any(m.startswith("i.yaml:15: items[2].depends_on: 'Login' ") for m in msgs), msgs  # no "(None)"
+    assert len(msgs) == 12, msgs
+
+
 def test_csv_rows_report_their_line_and_parse_lists():
     text = ("# organisation: CSV B.V.\n"
             "# it_budget: 10000\n"

@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any, Mapping
 
+from stekker.i18n import _
+
 __all__ = ["EARLIEST_AS_OF", "as_date", "as_datetime", "as_of_out_of_range", "scan_day", "years_before"]
 
 EARLIEST_AS_OF = _dt.date(1900, 1, 1)  # no ownership record reaches further back
@@ -18,10 +20,11 @@ def as_of_out_of_range(day: _dt.date) -> str | None:
     or None. One rule for ``--as-of`` and an inventory's ``as_of:``."""
     today = _dt.date.today()
     if day < EARLIEST_AS_OF:
-        return (f"{day.isoformat()} is before {EARLIEST_AS_OF.isoformat()}; the knowledge base's ownership "
-                "records do not reach that far")
+        return _("{day} is before {earliest}; the knowledge base's ownership records do not reach that far").format(
+            day=day.isoformat(), earliest=EARLIEST_AS_OF.isoformat())
     if day > today:
-        return f"{day.isoformat()} is in the future; ownership is known up to today ({today.isoformat()})"
+        return _("{day} is in the future; ownership is known up to today ({today})").format(
+            day=day.isoformat(), today=today.isoformat())
     return None
 
 
@@ -49,7 +52,7 @@ def as_date(d: _dt.date | str | float | None) -> _dt.date:
     if isinstance(d, (int, float)):
         # a number is no date: 2024 or 20260101 read as epoch seconds would
         # silently become a day in 1970 (scan times go through as_datetime)
-        raise ValueError(f"not a date: {d!r} (give YYYY-MM-DD)")
+        raise ValueError(_("not a date: {value!r} (give YYYY-MM-DD)").format(value=d))
     return _dt.date.fromisoformat(str(d)[:10])
 
 

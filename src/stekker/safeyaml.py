@@ -24,6 +24,8 @@ from typing import Any
 
 import yaml
 
+from stekker.i18n import _
+
 MAX_BYTES = 8 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_NODES = 1_000_000
@@ -35,7 +37,7 @@ class YAMLInputError(ValueError):
     def __init__(self, message: str, line: int | None = None):
         self.line = line
         self.message = message
-        super().__init__(f"line {line}: {message}" if line else message)
+        super().__init__(_("line {line}: {message}").format(line=line, message=message) if line else message)
 
 
 class UserLoader(yaml.SafeLoader):
@@ -50,16 +52,16 @@ class UserLoader(yaml.SafeLoader):
     def compose_node(self, parent, index):  # noqa: ANN001 - PyYAML signature
         if self.check_event(yaml.AliasEvent):
             ev = self.peek_event()
-            raise YAMLInputError(f"YAML aliases (*{ev.anchor}) are not accepted in input files; "
-                                 "write the value out", ev.start_mark.line + 1)
+            raise YAMLInputError(_("YAML aliases (*{anchor}) are not accepted in input files; "
+                                   "write the value out").format(anchor=ev.anchor), ev.start_mark.line + 1)
         self._nodes += 1
         if self._nodes > MAX_NODES:
-            raise YAMLInputError(f"more than {MAX_NODES:,} YAML values; not an input file stekker reads",
+            raise YAMLInputError(_("more than {n:,} YAML values; not an input file stekker reads").format(n=MAX_NODES),
                                  self.peek_event().start_mark.line + 1)
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                raise YAMLInputError(f"nested deeper than {MAX_DEPTH} levels",
+                raise YAMLInputError(_("nested deeper than {n} levels").format(n=MAX_DEPTH),
                                      self.peek_event().start_mark.line + 1)
             return super().compose_node(parent, index)
         finally:
@@ -93,8 +95,8 @@ def check_duplicates(node: yaml.Node) -> None:
                 if isinstance(k, yaml.ScalarNode):
                     key = (k.tag, k.value)
                     if key in seen:
-                        raise YAMLInputError(f"duplicate key {k.value!r} (first on line {seen[key]})",
-                                             k.start_mark.line + 1)
+                        raise YAMLInputError(_("duplicate key {key!r} (first on line {line})").format(
+                            key=k.value, line=seen[key]), k.start_mark.line + 1)
                     seen[key] = k.start_mark.line + 1
                 stack.append(k)
                 stack.append(v)
@@ -105,22 +107,22 @@ def check_duplicates(node: yaml.Node) -> None:
 def decode(data: bytes | str, file: str = "<input>") -> str:
     if isinstance(data, str):
         if len(data) > MAX_BYTES:
-            raise YAMLInputError(f"{file} is larger than {MAX_BYTES // (1024 * 1024)} MiB")
+            raise YAMLInputError(_("{file} is larger than {mib} MiB").format(file=file, mib=MAX_BYTES // (1024 * 1024)))
         return data
     if len(data) > MAX_BYTES:
-        raise YAMLInputError(f"{file} is larger than {MAX_BYTES // (1024 * 1024)} MiB")
+        raise YAMLInputError(_("{file} is larger than {mib} MiB").format(file=file, mib=MAX_BYTES // (1024 * 1024)))
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise YAMLInputError(f"{file} is not UTF-8 text (byte {exc.start})") from None
+        raise YAMLInputError(_("{file} is not UTF-8 text (byte {byte})").format(file=file, byte=exc.start)) from None
 
 
 def _problem(exc: Exception) -> str:
     from stekker.text import visible
 
     if isinstance(exc, yaml.reader.ReaderError):
-        return f"character {visible(chr(exc.character)) if isinstance(exc.character, int) else '?'} " \
-               f"at position {exc.position} is not allowed in YAML"
+        return _("character {character} at position {position} is not allowed in YAML").format(
+            character=visible(chr(exc.character)) if isinstance(exc.character, int) else "?", position=exc.position)
     return visible(getattr(exc, "problem", None) or str(exc))
 
 
@@ -132,12 +134,12 @@ def _line(exc: Exception) -> int | None:
 def compose(text: str, file: str = "<input>") -> tuple[yaml.Node | None, UserLoader]:
     """Text -> the checked node tree and its loader (the caller disposes of it)."""
     if "\x00" in text:
-        raise YAMLInputError(f"{file} contains NUL bytes; not a YAML text file",
+        raise YAMLInputError(_("{file} contains NUL bytes; not a YAML text file").format(file=file),
                              text.count("\n", 0, text.index("\x00")) + 1)
     try:
         loader = UserLoader(text)  # the reader refuses control characters here
     except yaml.YAMLError as exc:
-        raise YAMLInputError(f"invalid YAML: {_problem(exc)}", _line(exc)) from None
+        raise YAMLInputError(_("invalid YAML: {error}").format(error=_problem(exc)), _line(exc)) from None
     try:
         node = loader.get_single_node()
     except YAMLInputError:
@@ -145,10 +147,10 @@ def compose(text: str, file: str = "<input>") -> tuple[yaml.Node | None, UserLoa
         raise
     except yaml.YAMLError as exc:
         loader.dispose()
-        raise YAMLInputError(f"invalid YAML: {_problem(exc)}", _line(exc)) from None
+        raise YAMLInputError(_("invalid YAML: {error}").format(error=_problem(exc)), _line(exc)) from None
     except RecursionError:
         loader.dispose()
-        raise YAMLInputError("nested too deeply") from None
+        raise YAMLInputError(_("nested too deeply")) from None
     if node is not None:
         check_duplicates(node)
     return node, loader
@@ -158,7 +160,7 @@ def plain_value_error(exc: Exception) -> str:
     """A value error in the reader's words, not the interpreter's (Python's message for a very long
     number advises calling sys.set_int_max_str_digits)."""
     msg = str(exc)
-    return "a number with more than 4,300 digits" if "integer string conversion" in msg else msg
+    return _("a number with more than 4,300 digits") if "integer string conversion" in msg else msg
 
 
 def load_user_yaml(data: bytes | str, file: str = "<input>") -> Any:
@@ -173,11 +175,11 @@ def load_user_yaml(data: bytes | str, file: str = "<input>") -> Any:
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             msg = getattr(exc, "problem", None) or str(exc)
-            raise YAMLInputError(f"invalid YAML: {msg}", mark.line + 1 if mark else None) from None
+            raise YAMLInputError(_("invalid YAML: {error}").format(error=msg), mark.line + 1 if mark else None) from None
         except (RecursionError, ValueError, OverflowError) as exc:
             if isinstance(exc, YAMLInputError):
                 raise
-            raise YAMLInputError(f"invalid YAML value: {plain_value_error(exc)}") from None
+            raise YAMLInputError(_("invalid YAML value: {error}").format(error=plain_value_error(exc))) from None
     finally:
         loader.dispose()
 
@@ -199,10 +201,14 @@ def read_user_file(path: Any, limit: int = MAX_BYTES) -> bytes:
         if stat.S_ISREG(mode):
             return None
         if stat.S_ISDIR(mode):
-            return "is a directory, not a file"
-        what = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or
-                stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
-        return f"is {what}, not a regular file; give a file"
+            return _("is a directory, not a file")
+        if stat.S_ISFIFO(mode):
+            return _("is a named pipe (FIFO), not a regular file; give a file")
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+            return _("is a device, not a regular file; give a file")
+        if stat.S_ISSOCK(mode):
+            return _("is a socket, not a regular file; give a file")
+        return _("is not a regular file; give a file")
 
     mib = limit // (1024 * 1024)
     try:
@@ -224,9 +230,9 @@ def read_user_file(path: Any, limit: int = MAX_BYTES) -> bytes:
         finally:
             os.close(fd)
     except OSError as exc:
-        raise UserFileError(f"cannot read: {exc.strerror or exc}") from None
+        raise UserFileError(_("cannot read: {error}").format(error=exc.strerror or exc)) from None
     if n > limit:
-        raise UserFileError(f"larger than {mib} MiB; not an input file stekker reads")
+        raise UserFileError(_("larger than {mib} MiB; not an input file stekker reads").format(mib=mib))
     return b"".join(chunks)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from stekker import countries
+from stekker.i18n import _
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -57,10 +58,11 @@ def seed_rules() -> tuple[tuple[str, ...], dict[str, str]]:
     cmap = dict(raw["category_map"])
     bad = sorted(v for v in cmap.values() if v not in category_ids())
     if bad:
-        raise CatalogueError(f"seed.yaml: category_map names unknown inventory categories: {bad}")
+        raise CatalogueError(_("seed.yaml: category_map names unknown inventory categories: {bad}").format(bad=bad))
     missing = [k for k in order if k not in cmap]
     if missing:
-        raise CatalogueError(f"seed.yaml: order lists categories without a category_map entry: {missing}")
+        raise CatalogueError(_("seed.yaml: order lists categories without a category_map entry: {missing}").format(
+            missing=missing))
     return order, cmap
 
 
@@ -132,17 +134,19 @@ def catalogue() -> Catalogue:
             detect=tuple(e.get("detect") or ()), features=tuple(e.get("features") or ()),
         )
         if p.id in products:
-            raise CatalogueError(f"products.yaml: duplicate product id {p.id!r}")
+            raise CatalogueError(_("products.yaml: duplicate product id {id!r}").format(id=p.id))
         if p.category not in cats:
-            raise CatalogueError(f"products.yaml: {p.id}: unknown category {p.category!r}")
+            raise CatalogueError(_("products.yaml: {id}: unknown category {category!r}").format(id=p.id, category=p.category))
         bad = [f for f in p.features if f not in feats.get(p.category, {})]
         if bad:
-            raise CatalogueError(f"products.yaml: {p.id}: features not in features.yaml[{p.category}]: {bad}")
+            raise CatalogueError(_("products.yaml: {id}: features not in features.yaml[{category}]: {bad}").format(
+                id=p.id, category=p.category, bad=bad))
         products[p.id] = p
         for n in (p.name, p.id, *p.aliases):
             k = norm(n)
             if k in by_name and by_name[k] != p.id:
-                raise CatalogueError(f"products.yaml: name {n!r} used by {by_name[k]!r} and {p.id!r}")
+                raise CatalogueError(_("products.yaml: name {name!r} used by {first!r} and {id!r}").format(
+                    name=n, first=by_name[k], id=p.id))
             by_name[k] = p.id
         if p.provider:
             by_provider.setdefault(p.provider, []).append(p.id)
@@ -169,19 +173,20 @@ def alternatives() -> list[dict]:
     seen = set()
     for a in alts:
         if a["id"] in seen:
-            raise CatalogueError(f"alternatives.yaml: duplicate id {a['id']!r}")
+            raise CatalogueError(_("alternatives.yaml: duplicate id {id!r}").format(id=a["id"]))
         seen.add(a["id"])
         for c in a["categories"]:
             if c not in cats:
-                raise CatalogueError(f"alternatives.yaml: {a['id']}: unknown category {c!r}")
+                raise CatalogueError(_("alternatives.yaml: {id}: unknown category {category!r}").format(id=a["id"], category=c))
         for c, fl in (a.get("features") or {}).items():
             bad = [f for f in fl if f not in feats.get(c, {})]
             if bad:
-                raise CatalogueError(f"alternatives.yaml: {a['id']}: features not in features.yaml[{c}]: {bad}")
+                raise CatalogueError(_("alternatives.yaml: {id}: features not in features.yaml[{category}]: {bad}").format(
+                    id=a["id"], category=c, bad=bad))
         if not a.get("sources"):
-            raise CatalogueError(f"alternatives.yaml: {a['id']}: no sources")
+            raise CatalogueError(_("alternatives.yaml: {id}: no sources").format(id=a["id"]))
         if a.get("eu_controlled") not in (True, False, "unknown"):
-            raise CatalogueError(f"alternatives.yaml: {a['id']}: eu_controlled must be true, false or unknown")
+            raise CatalogueError(_("alternatives.yaml: {id}: eu_controlled must be true, false or unknown").format(id=a["id"]))
     return alts
 
 

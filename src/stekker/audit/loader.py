@@ -18,6 +18,7 @@ import yaml
 from pydantic import ValidationError
 
 from stekker.audit.model import Inventory, Item, parse_amount
+from stekker.i18n import N_, _, ngettext, translate
 
 CSV_LIST_FIELDS = ("stops", "depends_on")
 CSV_HEADER = (
@@ -81,12 +82,13 @@ def parse_yaml(text: str, file: str) -> tuple[Any, dict[tuple, int]]:
         lines: dict[tuple, int] = {}
         data = _construct(node, (), lines, loader) if node is not None else None
     except (ValueError, TypeError, RecursionError) as exc:
-        raise InventoryError([Problem(file, None, "", f"invalid YAML value: {plain_value_error(exc)}")]) from None
+        raise InventoryError([Problem(file, None, "", _("invalid YAML value: {error}").format(
+            error=plain_value_error(exc)))]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
         msg = getattr(exc, "problem", None) or str(exc)
-        raise InventoryError([Problem(file, line, "", f"invalid YAML: {msg}")]) from None
+        raise InventoryError([Problem(file, line, "", _("invalid YAML: {error}").format(error=msg))]) from None
     finally:
         loader.dispose()
     return data, lines
@@ -144,10 +146,10 @@ def parse_csv(text: str, file: str) -> tuple[dict, dict[tuple, int]]:
     problems = []
     unknown = [h for h in header if h and h not in CSV_HEADER]
     if unknown:
-        problems.append(Problem(file, start + 1, "header",
-                                f"unknown column(s) {', '.join(unknown)}; known: {', '.join(CSV_HEADER)}"))
+        problems.append(Problem(file, start + 1, _("header"), _("unknown column(s) {columns}; known: {known}").format(
+            columns=", ".join(unknown), known=", ".join(CSV_HEADER))))
     if "name" not in header or "category" not in header:
-        problems.append(Problem(file, start + 1, "header", "the columns 'name' and 'category' are required"))
+        problems.append(Problem(file, start + 1, _("header"), _("the columns 'name' and 'category' are required")))
     if problems:
         raise InventoryError(problems)
     items = []
@@ -161,10 +163,16 @@ def parse_csv(text: str, file: str) -> tuple[dict, dict[tuple, int]]:
             cells.pop()  # empty cells past the last column: Excel's padding, no value lost
         if len(cells) != len(header):
             # a value in the wrong column is a wrong figure (99,95 unquoted in a ','-file is 99 and 95)
-            hint = ('an amount with a comma must be quoted, e.g. "99,95"' if sep == "," else
-                    f"a value containing {'a tab' if sep == chr(9) else repr(sep)} must be quoted")
-            problems.append(Problem(file, line, "", f"row has {len(cells)} cells, the header has {len(header)} "
-                                                    f"({hint if len(cells) > len(header) else 'a cell is missing; leave an unknown value empty'})"))
+            if len(cells) < len(header):
+                hint = _("a cell is missing; leave an unknown value empty")
+            elif sep == ",":
+                hint = _('an amount with a comma must be quoted, e.g. "99,95"')
+            elif sep == "\t":
+                hint = _("a value containing a tab must be quoted")
+            else:
+                hint = _("a value containing {sep!r} must be quoted").format(sep=sep)
+            problems.append(Problem(file, line, "", _("row has {cells} cells, the header has {columns} ({hint})").format(
+                cells=len(cells), columns=len(header), hint=hint)))
             continue
         row = {k: v for k, v in zip(header, cells) if k}
         if dutch:  # lists within a ';'-separated file are written with ','
@@ -208,6 +216,68 @@ def parse_csv(text: str, file: str) -> tuple[dict, dict[tuple, int]]:
 
 
 # ----------------------------------------------------------------- validate
+# pydantic's messages for what an inventory can get wrong, word for word as pydantic writes them
+# (the placeholders are the error's ``ctx``), so that a Dutch user reads them in Dutch; a message
+# that reads otherwise (another pydantic version, another error) is shown as pydantic wrote it
+_PYDANTIC_MESSAGES = {
+    "missing": N_("Field required"),
+    "extra_forbidden": N_("Extra inputs are not permitted"),
+    "string_type": N_("Input should be a valid string"),
+    "int_type": N_("Input should be a valid integer"),
+    "int_parsing": N_("Input should be a valid integer, unable to parse string as an integer"),
+    "int_from_float": N_("Input should be a valid integer, got a number with a fractional part"),
+    "int_parsing_size": N_("Unable to parse input string as an integer, exceeded maximum size"),
+    "decimal_type": N_("Decimal input should be an integer, float, string or Decimal object"),
+    "decimal_parsing": N_("Input should be a valid decimal"),
+    "finite_number": N_("Input should be a finite number"),
+    "greater_than_equal": N_("Input should be greater than or equal to {ge}"),
+    "less_than_equal": N_("Input should be less than or equal to {le}"),
+    "literal_error": N_("Input should be {expected}"),
+    "date_type": N_("Input should be a valid date"),
+    "date_from_datetime_inexact": N_("Datetimes provided to dates should have zero time - e.g. be exact dates"),
+    "list_type": N_("Input should be a valid list"),
+    "dict_type": N_("Input should be a valid dictionary"),
+    "model_type": N_("Input should be a valid dictionary or instance of {class_name}"),
+    "bool_type": N_("Input should be a valid boolean"),
+    "bool_parsing": N_("Input should be a valid boolean, unable to interpret input"),
+}
+
+
+def _pydantic_message(err: dict) -> str:
+    """The message of one pydantic error in the user's language (``err``: an item of
+    ``ValidationError.errors()``); a ``ValueError`` of the model's own validators is its text."""
+    msg, kind, ctx = err["msg"], err["type"], dict(err.get("ctx") or {})
+    if kind == "value_error":
+        return msg[len("Value error, "):] if msg.startswith("Value error, ") else msg
+    try:
+        if kind == "string_too_short":
+            n = ctx["min_length"]
+            english = ("String should have at least {min_length} character" if n == 1 else
+                       "String should have at least {min_length} characters")
+            local = ngettext("String should have at least {min_length} character",
+                             "String should have at least {min_length} characters", n)
+        elif kind == "too_long":
+            n = ctx["max_length"]
+            english = ("List should have at most {max_length} item after validation, not {actual_length}" if n == 1 else
+                       "List should have at most {max_length} items after validation, not {actual_length}")
+            local = ngettext("List should have at most {max_length} item after validation, not {actual_length}",
+                             "List should have at most {max_length} items after validation, not {actual_length}", n)
+        elif kind in _PYDANTIC_MESSAGES:
+            english = _PYDANTIC_MESSAGES[kind]
+            local = translate(english)
+        else:
+            return msg
+        if english.format(**ctx) != msg:
+            return msg
+        if kind == "literal_error":  # 'high', 'medium' or 'low': the last "or" in the user's language
+            head, sep, last = str(ctx["expected"]).rpartition(" or ")
+            if sep:
+                ctx["expected"] = _("{items} or {last}").format(items=head, last=last)
+        return local.format(**ctx)
+    except (KeyError, IndexError, ValueError, TypeError):
+        return msg
+
+
 def _line_for(loc: tuple, lines: dict[tuple, int]) -> int | None:
     loc = tuple(loc)
     while True:
@@ -233,14 +303,14 @@ def _field_name(loc: tuple, data: Any) -> str:
             parts.append(label)
         else:
             parts.append(("." if parts else "") + str(p))
-    return "".join(parts) or "inventory"
+    return "".join(parts) or _("inventory")
 
 
 def validate(data: Any, lines: dict[tuple, int], file: str) -> Inventory:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise InventoryError([Problem(file, 1, "", "expected a mapping with 'items:' at the top level")])
+        raise InventoryError([Problem(file, 1, "", _("expected a mapping with 'items:' at the top level"))])
     try:
         inv = Inventory.model_validate(data)
     except ValidationError as exc:
@@ -249,13 +319,11 @@ def validate(data: Any, lines: dict[tuple, int], file: str) -> Inventory:
             loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x.startswith(("literal[", "function-"))))
             # strip pydantic's union/tag segments
             line = _line_for(loc, lines)
-            msg = err["msg"]
-            if msg.startswith("Value error, "):
-                msg = msg[len("Value error, "):]
+            msg = _pydantic_message(err)
             inp = err.get("input")
             if err["type"] not in ("missing",) and not isinstance(inp, (dict, list)) and inp is not None:
                 shown = repr(inp)
-                msg += f" (got {shown[:60] + '...' if len(shown) > 60 else shown})"
+                msg = _("{message} (got {value})").format(message=msg, value=shown[:60] + "..." if len(shown) > 60 else shown)
             problems.append(Problem(file, line, _field_name(loc, data), msg))
         # the problems between items too, in the same round (the items that are valid on their own,
         # the names of the others): a user fixes the file once, not twice
@@ -266,7 +334,7 @@ def validate(data: Any, lines: dict[tuple, int], file: str) -> Inventory:
         raise InventoryError(problems) from None
     if not inv.items:
         raise InventoryError([Problem(file, _line_for(("items",), lines) or 1, "items",
-                                      "the inventory has no items; add at least one (see `stekker audit init`)")])
+                                      _("the inventory has no items; add at least one (see `stekker audit init`)"))])
     problems = _between_items(inv.items, lines, file)
     if problems:
         raise InventoryError(problems)
@@ -310,14 +378,15 @@ def _between_items(items: list, lines: dict[tuple, int], file: str) -> list[Prob
         k = name.casefold()
         if k in seen:
             problems.append(Problem(file, _line_for(("items", i, "name"), lines), f"items[{i}].name",
-                                    f"{name!r} is also the name of items[{seen[k]}]; names must be unique"))
+                                    _("{name!r} is also the name of items[{index}]; names must be unique").format(
+                                        name=name, index=seen[k])))
         seen.setdefault(k, i)
     for i, it in enumerate(items):
         for d in it.depends_on:
             if d.casefold() not in seen:
                 problems.append(Problem(file, _line_for(("items", i, "depends_on"), lines),
-                                        f"items[{i}] ({it.name}).depends_on",
-                                        f"{d!r} is not the name of an item in this inventory"))
+                                        f"items[{i}] ({it.name}).depends_on" if it.name else f"items[{i}].depends_on",
+                                        _("{name!r} is not the name of an item in this inventory").format(name=d)))
     return problems
 
 
@@ -341,10 +410,10 @@ def load(path: str | Path) -> Inventory:
         raise InventoryError([Problem(str(p), None, "", str(exc))]) from None
     if data[:4] == b"PK\x03\x04" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         # a spreadsheet file itself (.xlsx / .ods are zip files, .xls an OLE file), not text
-        raise InventoryError([Problem(str(p), None, "", "a spreadsheet file (Excel/LibreOffice) is not read; save it "
-                                                        "as CSV (in Excel: 'CSV (puntkomma-gescheiden)') and give that "
-                                                        "file, or write YAML (stekker audit init)")])
-    text, _ = decode_text(data, str(p))
+        raise InventoryError([Problem(str(p), None, "", _("a spreadsheet file (Excel/LibreOffice) is not read; save it "
+                                                          "as CSV (in Excel: 'CSV (puntkomma-gescheiden)') and give that "
+                                                          "file, or write YAML (stekker audit init)"))])
+    text, _enc = decode_text(data, str(p))
     return load_text(text, str(p))
 
 
@@ -359,7 +428,7 @@ def decode_text(data: bytes, file: str) -> tuple[str, str]:
         try:
             text, enc = data.decode("cp1252"), "cp1252"
         except UnicodeDecodeError:
-            raise InventoryError([Problem(file, None, "", f"not UTF-8 text (byte {exc.start})")]) from None
+            raise InventoryError([Problem(file, None, "", _("not UTF-8 text (byte {byte})").format(byte=exc.start))]) from None
     if "\x00" in text:
-        raise InventoryError([Problem(file, None, "", "contains NUL bytes; not a text file")])
+        raise InventoryError([Problem(file, None, "", _("contains NUL bytes; not a text file"))])
     return text, enc

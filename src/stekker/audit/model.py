@@ -31,6 +31,7 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from stekker.audit.catalog import category_ids, currency_codes
+from stekker.i18n import _
 
 # Sane bounds: an inventory describes one organisation's software.  Larger
 # values are typing errors (or hostile) and would overflow the arithmetic.
@@ -81,19 +82,20 @@ def _amount(v):
     v = parse_amount(v)
     if isinstance(v, str) and (_AMBIGUOUS_DOT.match(v) or _AMBIGUOUS_COMMA.match(v)):
         whole, dec = int(re.sub(r"[.,]", "", v)), Decimal(v.replace(",", "."))
-        raise ValueError(f"ambiguous amount {v!r}: it reads as {whole} and as {dec.normalize()} (a factor of 1000); "
-                         f"write {whole} or {dec:.2f}")
+        raise ValueError(_("ambiguous amount {amount!r}: it reads as {whole} and as {decimal} (a factor of 1000); "
+                           "write {whole} or {fixed}").format(amount=v, whole=whole, decimal=dec.normalize(),
+                                                               fixed=f"{dec:.2f}"))
     if isinstance(v, float) and v != v:
-        raise ValueError("not a number")
+        raise ValueError(_("not a number"))
     if isinstance(v, (str, int, float)) and not isinstance(v, bool):
         try:
             d = Decimal(str(v))
         except InvalidOperation:
-            raise ValueError(f"not an amount: {v!r} (write e.g. 1200.50 or 1.200,50)") from None
+            raise ValueError(_("not an amount: {amount!r} (write e.g. 1200.50 or 1.200,50)").format(amount=v)) from None
         if not d.is_finite():
-            raise ValueError("not a finite amount")
+            raise ValueError(_("not a finite amount"))
         if abs(d) > MAX_AMOUNT:
-            raise ValueError(f"amount out of range (at most {MAX_AMOUNT:,.0f} a year)")
+            raise ValueError(_("amount out of range (at most {max:,.0f} a year)").format(max=MAX_AMOUNT))
         return d
     return v
 
@@ -122,7 +124,7 @@ def _boolean(v):
         if key == "":
             return None
         if key not in _BOOLEANS:
-            raise ValueError(f"{v!r} is not true or false: write true or false (ja/nee)")
+            raise ValueError(_("{value!r} is not true or false: write true or false (ja/nee)").format(value=v))
         return _BOOLEANS[key]
     return v
 
@@ -140,7 +142,7 @@ def _date(v):
                 return _dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
             return _dt.date.fromisoformat(s)
         except ValueError:
-            raise ValueError(f"{v!r} is not a date: write 2026-09-30 (YYYY-MM-DD) or 30-9-2026") from None
+            raise ValueError(_("{value!r} is not a date: write 2026-09-30 (YYYY-MM-DD) or 30-9-2026").format(value=v)) from None
     return v
 
 
@@ -205,7 +207,7 @@ class Item(_Strict):
     @classmethod
     def _text(cls, v):
         if isinstance(v, str) and len(v) > MAX_TEXT:
-            raise ValueError(f"longer than {MAX_TEXT} characters")
+            raise ValueError(_("longer than {max} characters").format(max=MAX_TEXT))
         return v
 
     @field_validator("category")
@@ -214,7 +216,7 @@ class Item(_Strict):
         ids = category_ids()
         key = v.strip().lower().replace("-", "_").replace(" ", "_").replace("/", "_")
         if key not in ids:
-            raise ValueError(f"unknown category {v!r}; use one of: {', '.join(ids)}")
+            raise ValueError(_("unknown category {category!r}; use one of: {known}").format(category=v, known=", ".join(ids)))
         return key
 
     @field_validator("criticality", "data_sensitivity", mode="before")
@@ -229,7 +231,7 @@ class Item(_Strict):
     @classmethod
     def _count(cls, v):
         if isinstance(v, bool):  # `users: true` is no 1
-            raise ValueError(f"{str(v).lower()} is not a number")
+            raise ValueError(_("{value} is not a number").format(value=str(v).lower()))
         return v
 
     @field_validator("detected", mode="before")
@@ -246,7 +248,7 @@ class Item(_Strict):
     @model_validator(mode="after")
     def _product_or_vendor(self):
         if not (self.product or self.vendor or self.product_id):
-            raise ValueError("give at least a product or a vendor")
+            raise ValueError(_("give at least a product or a vendor"))
         return self
 
 
@@ -280,8 +282,9 @@ class Inventory(_Strict):
                     if isinstance(it, dict)]
         for where, v in amounts:
             if isinstance(v, str) and ("€" in v or "eur" in v.lower()):
-                raise ValueError(f"{where}: {v!r} is in euro, but the inventory's currency is {cur}; "
-                                 f"write the amount in {cur}, or set currency: EUR")
+                raise ValueError(_("{field}: {amount!r} is in euro, but the inventory's currency is {currency}; "
+                                   "write the amount in {currency}, or set currency: EUR").format(
+                                       field=where, amount=v, currency=cur))
         return data
 
     @field_validator("as_of", mode="before")
@@ -306,12 +309,13 @@ class Inventory(_Strict):
         if code in ("€", "EURO"):
             code = "EUR"
         if code not in currency_codes():
-            raise ValueError(f"unknown currency {v!r}; give an ISO 4217 code such as EUR, USD, GBP, CHF")
+            raise ValueError(_("unknown currency {currency!r}; give an ISO 4217 code such as EUR, USD, GBP, CHF").format(
+                currency=v))
         return code
 
     @field_validator("organisation")
     @classmethod
     def _org(cls, v):
         if isinstance(v, str) and len(v) > MAX_TEXT:
-            raise ValueError(f"longer than {MAX_TEXT} characters")
+            raise ValueError(_("longer than {max} characters").format(max=MAX_TEXT))
         return v

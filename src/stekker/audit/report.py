@@ -22,6 +22,7 @@ from stekker.audit.plan import Plan, make_plan
 from stekker.audit.resolve import KBLike, Resolution, resolve
 from stekker.audit.scenarios import Scenarios, run_all, to_jsonable
 from stekker.dates import as_date
+from stekker.i18n import _
 from stekker.render import csp as _csp
 from stekker.render import environment, style_hash
 from stekker.render import fmt_money as _fmt_money
@@ -104,7 +105,7 @@ def _join(xs: list[str], lang: str) -> str:
 # ------------------------------------------------------------------ context
 def context(a: Audit, lang: str) -> dict:
     if lang not in LANGS:
-        raise ValueError(f"language must be one of {LANGS}")
+        raise ValueError(_("language must be one of {langs}").format(langs=LANGS))
     inv = a.inventory
     cur = inv.currency
     t = lambda k, **kw: C.t(k, lang, **kw)  # noqa: E731

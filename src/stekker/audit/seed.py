@@ -13,6 +13,7 @@ from typing import Any, Iterable
 import yaml
 
 from stekker.audit.catalog import catalogue, seed_rules
+from stekker.i18n import _
 
 # attribution categories read (in order) and attribution category -> inventory
 # category for providers the catalogue does not map: data/seed.yaml
@@ -233,7 +234,7 @@ def attributions_of(store: Any, scan_id: Any, domain: str | None = None) -> list
     d = domain.strip().lower().rstrip(".") if domain else None
     atts = [a for a in load_attributions(store, scan_id) if d is None or a.domain == d]
     if d is not None and not atts and store.target(scan_id, d) is None:
-        raise LookupError(f"scan {scan_id} has no domain {domain!r}")
+        raise LookupError(_("scan {scan_id} has no domain {domain!r}").format(scan_id=scan_id, domain=domain))
     return atts  # a domain of the scan without an attribution: unmeasured_targets names it
 
 
@@ -272,8 +273,9 @@ def scan_one_domain(store: Any, domain: str, resolvers: list[str] | None = None,
                                 label=f"audit {domain}")
         if store.add_targets(sid, tf) == 0:
             store.finish_scan(sid, "aborted", {"message": "not a valid domain"})
-            raise ValueError(f"not a valid domain: {domain!r}")
+            raise ValueError(_("not a valid domain: {domain!r}").format(domain=domain))
     out = run_scan(store, sid, res, TransportConfig(timeout=timeout, retries=retries), RunOptions(progress="none"))
     if out.state != "finished":
-        raise RuntimeError(f"scan of {domain} ended {out.state}: {getattr(out, 'message', '')}")
+        raise RuntimeError(_("scan of {domain} ended {state}: {message}").format(
+            domain=domain, state=out.state, message=getattr(out, "message", "")))
     return sid

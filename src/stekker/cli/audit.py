@@ -14,9 +14,10 @@ import typer
 
 from stekker.cli import app, echo
 from stekker.cli.common import as_of_day, db_option, display_db, fail
+from stekker.i18n import _
 
 audit_app = typer.Typer(
-    help=(
+    help=_(
         "Your own software inventory: who owns each supplier, what happens if a "
         "price doubles or a service is cut off, European alternatives and where to start.\n\n"
         "Example: stekker audit init . && stekker audit report inventory.yaml --html rapport.html --pdf rapport.pdf"
@@ -38,7 +39,7 @@ def _load_inventory(path: Path):
     except InventoryError as exc:
         if len(exc.problems) == 1 and exc.problems[0].line is None and not exc.problems[0].field:
             _fail(str(exc.problems[0]), 2)  # about the file as a whole (a pipe, too large, not text): one line
-        echo(f"{len(exc.problems)} problem(s) in {_visible(path)}:", err=True)
+        echo(_("{n} problem(s) in {file}:").format(n=len(exc.problems), file=_visible(path)), err=True)
         for p in exc.problems:
             echo(f"  {_visible(p)}", err=True)
         raise typer.Exit(2)
@@ -67,25 +68,27 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
     from stekker.safeyaml import UserFileError, YAMLInputError, load_user_yaml, read_user_file
 
     if not scan and not domain:
-        _fail("give --scan ID (optionally with --domain D to pick one domain of it) or --domain D to scan it now", 2)
+        _fail(_("give --scan ID (optionally with --domain D to pick one domain of it) or --domain D to scan it now"), 2)
     if domain:
         from stekker.targets import NameProblem, _is_public, normalise_domain
 
         try:
             name = normalise_domain(domain)
         except NameProblem as exc:
-            _fail(f"--domain {_visible(domain)!r} is not a domain name: {exc.reason}", 2)
+            _fail(_("--domain {domain!r} is not a domain name: {reason}").format(domain=_visible(domain), reason=exc.reason),
+                  2)
         if _is_public(name):
-            _fail(f"--domain {_visible(domain)!r} is a public suffix (like 'nl' or 'co.uk'), not an organisation's "
-                  "domain", 2)
+            _fail(_("--domain {domain!r} is a public suffix (like 'nl' or 'co.uk'), not an organisation's "
+                    "domain").format(domain=_visible(domain)), 2)
         # the name as stored and scanned (an internationalised name as its A-label: münchen.de is
         # xn--mnchen-3ya.de); explore-f M9: the Unicode form was scanned, then not found in the scan
         domain = name
     if into is not None and into.exists() and not into.is_file():
-        _fail(f"--into {into} is not a file", 2)
+        _fail(_("--into {file} is not a file").format(file=into), 2)
     if into is not None and into.suffix.lower() in (".csv", ".tsv", ".txt"):
-        _fail(f"--into {into}: --into adds to a YAML inventory; for a CSV inventory write the detected items "
-              "to a new file (-o seeded.yaml) and copy what you keep into your CSV (nothing was changed)", 2)
+        _fail(_("--into {file}: --into adds to a YAML inventory; for a CSV inventory write the detected items "
+                "to a new file (-o seeded.yaml) and copy what you keep into your CSV (nothing was changed)").format(
+                    file=into), 2)
     from stekker.outputs import is_stekker_output, keep_copy
 
     replaced_by_force = False  # -o over a file that is not stekker's unchanged output: a copy is kept
@@ -101,11 +104,11 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
             into_text, into_enc = decode_text(read_user_file(into), str(into))
             existing = load_user_yaml(into_text, str(into)) or {}
         except InventoryError as exc:
-            _fail(f"--into {into}: {exc.problems[0].message if exc.problems else exc}", 2)
+            _fail(_("--into {file}: {error}").format(file=into, error=exc.problems[0].message if exc.problems else exc), 2)
         except (YAMLInputError, UserFileError) as exc:
-            _fail(f"--into {into}: {exc}", 2)
+            _fail(_("--into {file}: {error}").format(file=into, error=exc), 2)
         if not isinstance(existing, dict):
-            _fail(f"--into {into}: expected an inventory (a mapping with 'items:')", 2)
+            _fail(_("--into {file}: expected an inventory (a mapping with 'items:')").format(file=into), 2)
     if resolver and not scan:  # a typo in --resolver is refused before the database is opened, as by `scan`
         from stekker.collect.transport import parse_resolver
 
@@ -118,33 +121,35 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
 
         store = Store.open(db, create=not scan)
     except Exception as exc:  # noqa: BLE001
-        _fail(f"cannot open the database {display_db(db)}: {exc}", 2)
+        _fail(_("cannot open the database {db}: {error}").format(db=display_db(db), error=exc), 2)
     if scan:
         try:
             scan_id = store.resolve_scan(scan)
         except Exception as exc:  # noqa: BLE001
-            _fail(f"no scan {scan!r} in {display_db(db)}: {exc}", 2)
+            _fail(_("no scan {scan!r} in {db}: {error}").format(scan=scan, db=display_db(db), error=exc), 2)
     else:
         try:
             scan_id = S.scan_one_domain(store, domain, [resolver] if resolver else None)
         except Exception as exc:  # noqa: BLE001
-            _fail(f"scanning {domain} failed: {exc}", 3)
-        echo(f"scanned {domain} as scan {scan_id} in {display_db(db)}", err=True)
+            _fail(_("scanning {domain} failed: {error}").format(domain=domain, error=exc), 3)
+        echo(_("scanned {domain} as scan {scan_id} in {db}").format(domain=domain, scan_id=scan_id, db=display_db(db)),
+             err=True)
         try:  # this one-domain scan is now the database's newest: 'latest' means it
             older = [x for x in store.list_scans() if x["id"] != scan_id]
         except Exception:  # noqa: BLE001
             older = []
         if older:
-            echo(f"note: scan {scan_id} (audit {domain}) is now the newest in {display_db(db)}: `--scan latest` means this "
-                 f"one-domain scan; give the number of the scan you mean (`stekker scans` lists them)", err=True)
+            echo(_("note: scan {scan_id} (audit {domain}) is now the newest in {db}: `--scan latest` means this "
+                   "one-domain scan; give the number of the scan you mean (`stekker scans` lists them)").format(
+                       scan_id=scan_id, domain=domain, db=display_db(db)), err=True)
     try:
         atts = S.attributions_of(store, scan_id, domain)  # loaded once: the items and what failed
     except Exception as exc:  # noqa: BLE001
-        _fail(f"cannot load attributions of scan {scan_id}: {exc}")
+        _fail(_("cannot load attributions of scan {scan_id}: {error}").format(scan_id=scan_id, error=exc))
     try:  # a domain of the scan with no attribution (the scan did not finish there) is not measured
         unmeasured = S.unmeasured_targets(store, scan_id, atts, domain)
     except Exception as exc:  # noqa: BLE001
-        _fail(f"cannot load the domains of scan {scan_id}: {exc}")
+        _fail(_("cannot load the domains of scan {scan_id}: {error}").format(scan_id=scan_id, error=exc))
     items, failed = S.seed_items(atts), S.not_measured(atts) + unmeasured
     write_enc = "utf-8"  # a user's file extended in place keeps its encoding (below)
     inv = S.merge(existing, items)
@@ -171,49 +176,56 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
                     text.encode(into_enc)
                     write_enc = into_enc
                 except UnicodeEncodeError:
-                    echo(f"note: {into} was {into_enc} text; an added item does not fit in it, so the file is "
-                         f"written as UTF-8", err=True)
+                    echo(_("note: {file} was {encoding} text; an added item does not fit in it, so the file is "
+                           "written as UTF-8").format(file=into, encoding=into_enc), err=True)
         elif target == into:
             try:
                 backup = keep_copy(into)  # never over an earlier copy
             except OSError as exc:
-                _fail(f"--into {into}: cannot keep a copy of it before rewriting ({exc.strerror or exc})", 2)
-            echo(f"note: {into} is rewritten (its list could not be extended in place); your original, with its "
-                 f"comments, is kept as {backup}", err=True)
+                _fail(_("--into {file}: cannot keep a copy of it before rewriting ({error})").format(
+                    file=into, error=exc.strerror or exc), 2)
+            echo(_("note: {file} is rewritten (its list could not be extended in place); your original, with its "
+                   "comments, is kept as {backup}").format(file=into, backup=backup), err=True)
     if target and target is out and replaced_by_force:
         try:
             backup = keep_copy(out)
         except OSError as exc:
-            _fail(f"--output {out}: cannot keep a copy of it before replacing it ({exc.strerror or exc})", 2)
-        echo(f"note: {out} is replaced (--force); the file as it was is kept as {backup}", err=True)
+            _fail(_("--output {file}: cannot keep a copy of it before replacing it ({error})").format(
+                file=out, error=exc.strerror or exc), 2)
+        echo(_("note: {file} is replaced (--force); the file as it was is kept as {backup}").format(file=out, backup=backup),
+             err=True)
     if target:
         from stekker.outputs import write_text
 
         write_text(target, text, encoding=write_enc if target == into else "utf-8")
-        echo(f"{len(added)} detected item(s) written to {target}" + (f" ({len(items) - len(added)} already in it)"
-             if len(items) > len(added) else "") + f"; confirm them, then: stekker audit check {target}")
+        if len(items) > len(added):
+            echo(_("{n} detected item(s) written to {file} ({already} already in it); confirm them, then: "
+                   "stekker audit check {file}").format(n=len(added), file=target, already=len(items) - len(added)))
+        else:
+            echo(_("{n} detected item(s) written to {file}; confirm them, then: stekker audit check {file}").format(
+                n=len(added), file=target))
     else:
         sys.stdout.write(text)
     if failed:
         # a DNS error is never "nothing detected": say what could not be measured, exit 1 (partial)
         for d, cats in failed[:20]:
-            echo(f"warning: the DNS of {_visible(d)} could not be measured for {', '.join(cats)} (DNS error): what runs "
-                 "there is not known - scan again later or add it yourself / niet gemeten (DNS-fout): onbekend, "
-                 "niet 'niets'", err=True)
+            echo(_("warning: the DNS of {domain} could not be measured for {categories} (DNS error): what runs "
+                   "there is not known - scan again later or add it yourself").format(
+                       domain=_visible(d), categories=", ".join(cats)), err=True)
         if len(failed) > 20:
-            echo(f"warning: ... and {len(failed) - 20} more domains not measured", err=True)
+            echo(_("warning: ... and {n} more domains not measured").format(n=len(failed) - 20), err=True)
         raise typer.Exit(1)
 
 
 @audit_app.callback()
 def main(
     ctx: typer.Context,
-    scan: Optional[str] = typer.Option(None, "--scan", help="Seed from this scan's attributions (same as `audit seed --scan`)."),
-    domain: Optional[str] = typer.Option(None, "--domain", help="Scan this domain now and seed from it (with --scan: pick this domain of that scan)."),
-    db: str = db_option(help="Database with scans (SQLite path or postgresql:// URL)."),
-    resolver: Optional[str] = typer.Option(None, "--resolver", "-r", help="DNS resolver for --domain."),
-    out: Optional[Path] = typer.Option(None, "-o", "--output", "--out", help="Write the seeded inventory here (default: stdout)."),
-    force: bool = typer.Option(False, "--force", help="Replace an existing file that is not an earlier seeded inventory."),
+    scan: Optional[str] = typer.Option(None, "--scan", help=_("Seed from this scan's attributions (same as `audit seed --scan`).")),
+    domain: Optional[str] = typer.Option(None, "--domain", help=_("Scan this domain now and seed from it (with --scan: pick this domain of that scan).")),
+    db: str = db_option(help=_("Database with scans (SQLite path or postgresql:// URL).")),
+    resolver: Optional[str] = typer.Option(None, "--resolver", "-r", help=_("DNS resolver for --domain.")),
+    out: Optional[Path] = typer.Option(None, "-o", "--output", "--out", help=_("Write the seeded inventory here (default: stdout).")),
+    force: bool = typer.Option(False, "--force", help=_("Replace an existing file that is not an earlier seeded inventory.")),
 ) -> None:
     """Your own software inventory.
 
@@ -230,8 +242,8 @@ def main(
 
 @audit_app.command("init")
 def init(
-    dir: Path = typer.Argument(Path("."), help="Directory to write inventory.yaml (template) and inventory-example.yaml."),
-    force: bool = typer.Option(False, "--force", help="Overwrite existing files."),
+    dir: Path = typer.Argument(Path("."), help=_("Directory to write inventory.yaml (template) and inventory-example.yaml.")),
+    force: bool = typer.Option(False, "--force", help=_("Overwrite existing files.")),
 ) -> None:
     """Write a commented inventory template and a realistic example (a fictional
     25-person Dutch company).
@@ -241,35 +253,37 @@ def init(
     from stekker.audit.catalog import DATA_DIR
 
     if dir.exists() and not dir.is_dir():
-        _fail(f"{dir} is not a directory", 2)
+        _fail(_("{dir} is not a directory").format(dir=dir), 2)
     try:
         dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        _fail(f"cannot create {dir}: {exc.strerror or exc}", 2)
+        _fail(_("cannot create {dir}: {error}").format(dir=dir, error=exc.strerror or exc), 2)
     pairs = [(DATA_DIR / "inventory_template.yaml", dir / "inventory.yaml"),
              (DATA_DIR / "inventory_example.yaml", dir / "inventory-example.yaml")]
     from stekker.outputs import SQLITE_MAGIC, keep_copy, replacing
 
     for src, dst in pairs:
         if dst.exists() and not force:
-            _fail(f"{dst} exists (use --force to overwrite)", 2)
+            _fail(_("{file} exists (use --force to overwrite)").format(file=dst), 2)
         if dst.is_dir() or (dst.is_file() and dst.read_bytes()[:16] == SQLITE_MAGIC):
-            _fail(f"{dst} is a directory or a database; stekker never overwrites one", 2)
+            _fail(_("{file} is a directory or a database; stekker never overwrites one").format(file=dst), 2)
     for src, dst in pairs:
         if dst.is_file() and (dst.stat().st_size != src.stat().st_size or dst.read_bytes() != src.read_bytes()):  # --force over a file the user changed
             try:
                 backup = keep_copy(dst)
             except OSError as exc:
-                _fail(f"cannot keep a copy of {dst} before replacing it ({exc.strerror or exc}); nothing replaced", 2)
-            echo(f"note: {dst} differed from stekker's; the file as it was is kept as {backup}", err=True)
+                _fail(_("cannot keep a copy of {file} before replacing it ({error}); nothing replaced").format(
+                    file=dst, error=exc.strerror or exc), 2)
+            echo(_("note: {file} differed from stekker's; the file as it was is kept as {backup}").format(
+                file=dst, backup=backup), err=True)
         with replacing(dst) as tmp:
             shutil.copyfile(src, tmp)
-        echo(f"wrote {dst}")
-    echo(f"next: edit {pairs[0][1]}, then: stekker audit check {pairs[0][1]}")
+        echo(_("wrote {file}").format(file=dst))
+    echo(_("next: edit {file}, then: stekker audit check {file}").format(file=pairs[0][1]))
 
 
 @audit_app.command("check")
-def check(file: Path = typer.Argument(..., help="Inventory (.yaml/.yml or .csv).")) -> None:
+def check(file: Path = typer.Argument(..., help=_("Inventory (.yaml/.yml or .csv)."))) -> None:
     """Validate an inventory; problems are shown with file, line and field.
     Also lists items whose product or vendor is not known (reported as unknown).
 
@@ -280,27 +294,42 @@ def check(file: Path = typer.Argument(..., help="Inventory (.yaml/.yml or .csv).
     inv = _load_inventory(file)
     kb, err = load_kb()
     if err:
-        echo(f"warning: knowledge base not loaded ({err}); owners will be unknown", err=True)
+        echo(_("warning: knowledge base not loaded ({error}); owners will be unknown").format(error=err), err=True)
     res = resolve(inv, kb)
-    echo(f"{_visible(file)}: OK, {len(inv.items)} item(s)")
+    echo(_("{file}: OK, {n} item(s)").format(file=_visible(file), n=len(inv.items)))
     for r in res:
         if r.status != "resolved":
-            echo(f"  unknown: {_visible(r.item)}: {_visible(r.reason)}")
+            echo(_("  unknown: {item}: {reason}").format(item=_visible(r.item), reason=_visible(_reason(r.reason))))
     det = [it.name for it in inv.items if it.detected]
     if det:
-        echo(f"  detected in DNS, to confirm: {_visible(', '.join(det))}")
+        echo(_("  detected in DNS, to confirm: {items}").format(items=_visible(", ".join(det))))
+
+
+def _reason(code: object) -> object:
+    """Why an item is unknown (a code of stekker.audit.resolve: ``company_not_in_kb``): in English the
+    code itself, as `audit check` always printed it; in Dutch the audit report's words for it."""
+    from stekker.i18n import language
+
+    if language() != "nl" or not isinstance(code, str):
+        return code
+    from stekker.audit import catalog as C
+
+    try:
+        return C.t(f"reason.{code}", "nl")
+    except (KeyError, TypeError):
+        return code
 
 
 @audit_app.command("report")
 def report(
-    file: Path = typer.Argument(..., help="Inventory (.yaml/.yml or .csv)."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Ownership as of this date (YYYY-MM-DD); default today or the inventory's as_of."),
-    lang: str = typer.Option("nl", "--lang", help="Report language: nl or en."),
-    html: Optional[Path] = typer.Option(None, "--html", help="Write the HTML report here."),
-    pdf: Optional[Path] = typer.Option(None, "--pdf", help="Write a PDF (headless Chromium) here."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Write all numbers as JSON here ('-' = stdout)."),
-    force: bool = typer.Option(False, "--force", help="Replace existing output files that are not earlier stekker "
-                                                      "outputs of the same kind (never the inventory)."),
+    file: Path = typer.Argument(..., help=_("Inventory (.yaml/.yml or .csv).")),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help=_("Ownership as of this date (YYYY-MM-DD); default today or the inventory's as_of.")),
+    lang: str = typer.Option("nl", "--lang", help=_("Report language: nl or en.")),
+    html: Optional[Path] = typer.Option(None, "--html", help=_("Write the HTML report here.")),
+    pdf: Optional[Path] = typer.Option(None, "--pdf", help=_("Write a PDF (headless Chromium) here.")),
+    json_out: Optional[Path] = typer.Option(None, "--json", help=_("Write all numbers as JSON here ('-' = stdout).")),
+    force: bool = typer.Option(False, "--force", help=_("Replace existing output files that are not earlier stekker "
+                                                        "outputs of the same kind (never the inventory).")),
 ) -> None:
     """Resolve owners, run the scenarios, compare European alternatives and
     make the plan; print a summary and write HTML/PDF/JSON.
@@ -314,16 +343,16 @@ def report(
     from stekker.audit.resolve import load_kb
 
     if lang not in R.LANGS:
-        _fail(f"--lang must be one of {', '.join(R.LANGS)}", 2)
+        _fail(_("--lang must be one of {langs}").format(langs=", ".join(R.LANGS)), 2)
     as_of_day(as_of)  # a bad or future date fails before anything is written
     outs = {"--html": (html, "html"), "--pdf": (pdf, "pdf"), "--json": (json_out, "audit-json")}
     for opt, (path, kind) in outs.items():
         _check_out(path, kind, opt, force, inputs=[file],
-                   others=[o for k, (o, _) in outs.items() if k != opt and o is not None and str(o) != "-"])
+                   others=[o for k, (o, _kind) in outs.items() if k != opt and o is not None and str(o) != "-"])
     inv = _load_inventory(file)
     kb, err = load_kb()
     if err:
-        echo(f"warning: knowledge base not loaded ({err}); owners will be unknown", err=True)
+        echo(_("warning: knowledge base not loaded ({error}); owners will be unknown").format(error=err), err=True)
     a = R.run_audit(inv, kb, as_of, kb_error=err)
     ctx = R.context(a, lang)
     if json_out is None or str(json_out) != "-":
@@ -337,13 +366,13 @@ def report(
             sys.stdout.write(text + "\n")
         else:
             write_text(json_out, text)
-            echo(f"json: {json_out}")
+            echo(_("json: {file}").format(file=json_out))
     page = None
     if html or pdf:
         page = R.render_html(a, lang)
     if html:
         write_text(html, page)
-        echo(f"html: {html}")
+        echo(_("html: {file}").format(file=html))
     if pdf:
         with tempfile.TemporaryDirectory() as td:
             src = html if html else Path(td) / "report.html"
@@ -353,19 +382,19 @@ def report(
                 with replacing(pdf) as tmp:
                     R.html_to_pdf(src, tmp)
             except Exception as exc:  # noqa: BLE001
-                _fail(f"PDF failed: {exc}", 1)
-        echo(f"pdf: {pdf}")
+                _fail(_("PDF failed: {error}").format(error=exc), 1)
+        echo(_("pdf: {file}").format(file=pdf))
 
 
 @audit_app.command("seed")
 def seed(
-    scan: Optional[str] = typer.Option(None, "--scan", help="Scan id (or reference) whose attributions to use."),
-    domain: Optional[str] = typer.Option(None, "--domain", help="Scan this domain now (with --scan: pick this domain of that scan)."),
-    db: str = db_option(help="Database with scans."),
-    resolver: Optional[str] = typer.Option(None, "--resolver", "-r", help="DNS resolver for --domain."),
-    out: Optional[Path] = typer.Option(None, "-o", "--output", "--out", help="Write the inventory here (default: stdout)."),
-    into: Optional[Path] = typer.Option(None, "--into", help="Add detected items to this existing inventory (in place unless -o)."),
-    force: bool = typer.Option(False, "--force", help="Replace an existing -o file that is not an earlier seeded inventory."),
+    scan: Optional[str] = typer.Option(None, "--scan", help=_("Scan id (or reference) whose attributions to use.")),
+    domain: Optional[str] = typer.Option(None, "--domain", help=_("Scan this domain now (with --scan: pick this domain of that scan).")),
+    db: str = db_option(help=_("Database with scans.")),
+    resolver: Optional[str] = typer.Option(None, "--resolver", "-r", help=_("DNS resolver for --domain.")),
+    out: Optional[Path] = typer.Option(None, "-o", "--output", "--out", help=_("Write the inventory here (default: stdout).")),
+    into: Optional[Path] = typer.Option(None, "--into", help=_("Add detected items to this existing inventory (in place unless -o).")),
+    force: bool = typer.Option(False, "--force", help=_("Replace an existing -o file that is not an earlier seeded inventory.")),
 ) -> None:
     """Seed an inventory with what DNS reveals (Microsoft 365, Google Workspace,
     SaaS tokens, hosting), marked `detected: true` for you to confirm.

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from stekker.attribute.model import DomainAttribution
 from stekker.dates import as_date
+from stekker.i18n import _
 
 from .domain import organisations_of
 
@@ -44,24 +45,24 @@ def load_explanations(path: str | None) -> list[Explanation]:
     try:
         doc = read_user_yaml(path)
     except YAMLInputError as exc:
-        raise ExplanationError(f"explanations file {path}: {exc}") from None
+        raise ExplanationError(_("explanations file {file}: {error}").format(file=path, error=exc)) from None
     if isinstance(doc, dict):
         doc = doc.get("explanations")
     if not isinstance(doc, list):
-        raise ExplanationError(f"{path}: expected a list of explanations")
+        raise ExplanationError(_("{file}: expected a list of explanations").format(file=path))
     out = []
     for i, e in enumerate(doc, 1):
         if not isinstance(e, dict) or not e.get("text"):
-            raise ExplanationError(f"{path}: entry {i}: needs at least 'text'")
+            raise ExplanationError(_("{file}: entry {n}: needs at least 'text'").format(file=path, n=i))
         if not (e.get("domain") or e.get("organisation")):
-            raise ExplanationError(f"{path}: entry {i}: needs 'domain' or 'organisation'")
+            raise ExplanationError(_("{file}: entry {n}: needs 'domain' or 'organisation'").format(file=path, n=i))
         expires = None
         if e.get("expires"):
             try:
                 expires = as_date(e["expires"]).isoformat()
             except (TypeError, ValueError):
-                raise ExplanationError(f"{path}: entry {i}: 'expires' must be a date (YYYY-MM-DD), "
-                                       f"not {e['expires']!r}") from None
+                raise ExplanationError(_("{file}: entry {n}: 'expires' must be a date (YYYY-MM-DD), not {value!r}").format(
+                    file=path, n=i, value=e["expires"])) from None
         out.append(Explanation(text=str(e["text"]), domain=e.get("domain"), expires=expires,
                                organisation=e.get("organisation"), category=e.get("category"),
                                date=str(e["date"]) if e.get("date") else None,

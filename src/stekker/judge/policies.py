@@ -20,6 +20,7 @@ import yaml
 
 from stekker import countries
 from stekker.attribute.model import CATEGORIES
+from stekker.i18n import _
 
 CHECK_KINDS = (
     "company_in",
@@ -129,7 +130,7 @@ class PolicyConfig:
         for pid in ids:
             if pid not in self.policies:
                 raise PolicyError(
-                    f"unknown policy {pid!r}; known: {', '.join(sorted(self.policies))}"
+                    _("unknown policy {policy!r}; known: {known}").format(policy=pid, known=", ".join(sorted(self.policies)))
                 )
             out.append(self.policies[pid])
         return out
@@ -145,20 +146,21 @@ def _shipped_text(name: str) -> str:
 
 def _check_shape(check: Any, where: str) -> None:
     if not isinstance(check, dict) or len(check) != 1:
-        raise PolicyError(f"{where}: each check is a mapping with one key, got {check!r}")
+        raise PolicyError(_("{where}: each check is a mapping with one key, got {check!r}").format(where=where, check=check))
     (kind, arg), = check.items()
     if kind not in CHECK_KINDS:
-        raise PolicyError(f"{where}: unknown check {kind!r}; known: {', '.join(CHECK_KINDS)}")
+        raise PolicyError(_("{where}: unknown check {kind!r}; known: {known}").format(
+            where=where, kind=kind, known=", ".join(CHECK_KINDS)))
     if kind == "any_of":
         if not isinstance(arg, list) or not arg:
-            raise PolicyError(f"{where}: any_of needs a non-empty list of checks")
+            raise PolicyError(_("{where}: any_of needs a non-empty list of checks").format(where=where))
         for c in arg:
             _check_shape(c, where)
     elif kind == "flag":
         _check_shape(arg, where)
     elif kind == "holders":
         if not isinstance(arg, dict) or not {"outside", "max_single", "max_total"} <= set(arg):
-            raise PolicyError(f"{where}: holders needs outside, max_single and max_total")
+            raise PolicyError(_("{where}: holders needs outside, max_single and max_total").format(where=where))
 
 
 def _check_sets(check: dict[str, Any], sets: dict[str, frozenset[str]], where: str) -> None:
@@ -171,20 +173,21 @@ def _check_sets(check: dict[str, Any], sets: dict[str, frozenset[str]], where: s
     else:
         name = arg["outside"] if kind == "holders" else arg
         if name not in sets:
-            raise PolicyError(f"{where}: unknown country set {name!r}; known: {', '.join(sorted(sets))}")
+            raise PolicyError(_("{where}: unknown country set {name!r}; known: {known}").format(
+                where=where, name=name, known=", ".join(sorted(sets))))
 
 
 def _merge_doc(base: dict[str, Any], doc: dict[str, Any], origin: str) -> None:
     if not isinstance(doc, dict):
-        raise PolicyError(f"{origin}: expected a mapping at the top level")
+        raise PolicyError(_("{file}: expected a mapping at the top level").format(file=origin))
     for key in ("country_sets", "reasons"):
         if key in doc:
             if not isinstance(doc[key], dict):
-                raise PolicyError(f"{origin}: {key} must be a mapping")
+                raise PolicyError(_("{file}: {key} must be a mapping").format(file=origin, key=key))
             base.setdefault(key, {}).update(doc[key])
     for pid, p in (doc.get("policies") or {}).items():
         if not isinstance(p, dict):
-            raise PolicyError(f"{origin}: policy {pid!r} must be a mapping")
+            raise PolicyError(_("{file}: policy {policy!r} must be a mapping").format(file=origin, policy=pid))
         p = dict(p)
         p["_origin"] = origin
         base.setdefault("policies", {})[str(pid)] = p
@@ -194,7 +197,7 @@ def _merge_doc(base: dict[str, Any], doc: dict[str, Any], origin: str) -> None:
         base.setdefault("data_location_values", {}).update(doc["data_location_values"])
     if "seal" in doc:
         if not isinstance(doc["seal"], dict):
-            raise PolicyError(f"{origin}: seal must be a mapping (home, foreign, holders)")
+            raise PolicyError(_("{file}: seal must be a mapping (home, foreign, holders)").format(file=origin))
         base.setdefault("seal", {}).update(doc["seal"])
     if "organisation_country" in doc:
         base["organisation_country"] = str(doc["organisation_country"]).upper()
@@ -209,9 +212,9 @@ def _resolve_sets(raw: dict[str, Any]) -> tuple[dict[str, frozenset[str]], dict[
         if name in out:
             return out[name]
         if name not in raw:
-            raise PolicyError(f"unknown country set {name!r}")
+            raise PolicyError(_("unknown country set {name!r}").format(name=name))
         if name in stack:
-            raise PolicyError(f"country set {name!r} includes itself")
+            raise PolicyError(_("country set {name!r} includes itself").format(name=name))
         spec = raw[name]
         if isinstance(spec, list):
             spec = {"countries": spec}
@@ -221,7 +224,8 @@ def _resolve_sets(raw: dict[str, Any]) -> tuple[dict[str, frozenset[str]], dict[
             try:
                 codes |= countries.group(str(spec["group"]))
             except KeyError:
-                raise PolicyError(f"country set {name!r}: unknown country group {spec['group']!r}") from None
+                raise PolicyError(_("country set {name!r}: unknown country group {group!r}").format(
+                    name=name, group=spec["group"])) from None
         for inc in spec.get("include", []):
             codes |= get(inc, stack + (name,))
         out[name] = frozenset(codes)
@@ -241,8 +245,8 @@ def load_policies(*paths: str | Path | None) -> PolicyConfig:
         raise
     except (TypeError, AttributeError, KeyError, ValueError, IndexError) as exc:
         # a hand-written file with a list where a mapping belongs, and so on
-        raise PolicyError(f"policy file {', '.join(str(p) for p in paths if p)}: malformed "
-                          f"({type(exc).__name__}: {exc})") from None
+        raise PolicyError(_("policy file {files}: malformed ({kind}: {error})").format(
+            files=", ".join(str(p) for p in paths if p), kind=type(exc).__name__, error=exc)) from None
 
 
 @lru_cache(maxsize=16)
@@ -255,19 +259,19 @@ def _load(paths: tuple[str, ...]) -> PolicyConfig:
         try:
             doc = read_user_yaml(p)
         except YAMLInputError as exc:
-            raise PolicyError(f"{p}: not valid YAML ({exc})") from None
+            raise PolicyError(_("{file}: not valid YAML ({error})").format(file=p, error=exc)) from None
         if doc is None or doc == {}:  # a file given and empty: a mistake, not "no changes"
-            raise PolicyError(f"policy file {p} is empty: give definitions (policies:) or country sets "
-                              "(country_sets:), or leave --policies out for the shipped ones")
+            raise PolicyError(_("policy file {file} is empty: give definitions (policies:) or country sets "
+                                "(country_sets:), or leave --policies out for the shipped ones").format(file=p))
         if not isinstance(doc, dict):
-            raise PolicyError(f"policy file {p}: expected a mapping (policies:, country_sets:)")
+            raise PolicyError(_("policy file {file}: expected a mapping (policies:, country_sets:)").format(file=p))
         _merge_doc(raw, doc, p)
     sets, set_names = _resolve_sets(raw.get("country_sets", {}))
     seal_spec = raw.get("seal") or {}
     for key in ("home", "foreign"):
         if seal_spec.get(key) not in sets:
-            raise PolicyError(f"seal: {key} must name a country set, got {seal_spec.get(key)!r}; "
-                              f"known: {', '.join(sorted(sets))}")
+            raise PolicyError(_("seal: {key} must name a country set, got {value!r}; known: {known}").format(
+                key=key, value=seal_spec.get(key), known=", ".join(sorted(sets))))
     _check_shape({"holders": seal_spec.get("holders")}, "seal")
     _check_sets({"holders": seal_spec["holders"]}, sets, "seal")
 
@@ -277,23 +281,23 @@ def _load(paths: tuple[str, ...]) -> PolicyConfig:
         if pid in resolved:
             return resolved[pid]
         if pid not in raw.get("policies", {}):
-            raise PolicyError(f"unknown policy {pid!r}")
+            raise PolicyError(_("unknown policy {policy!r}").format(policy=pid))
         if pid in stack:
-            raise PolicyError(f"policy {pid!r} extends itself")
+            raise PolicyError(_("policy {policy!r} extends itself").format(policy=pid))
         p = raw["policies"][pid]
-        where = f"{p['_origin']}: policy {pid!r}"
+        where = _("{file}: policy {policy!r}").format(file=p["_origin"], policy=pid)
         checks: list[dict[str, Any]] = []
         if p.get("extends"):
             checks.extend(copy.deepcopy(build(str(p["extends"]), stack + (pid,)).checks))
         own = p.get("checks") or []
         if not isinstance(own, list):
-            raise PolicyError(f"{where}: checks must be a list")
+            raise PolicyError(_("{where}: checks must be a list").format(where=where))
         for c in own:
             _check_shape(c, where)
             _check_sets(c, sets, where)
         checks.extend(own)
         if not checks:
-            raise PolicyError(f"{where}: no checks")
+            raise PolicyError(_("{where}: no checks").format(where=where))
         name = p.get("name") or {"en": pid}
         if isinstance(name, str):
             name = {"en": name, "nl": name}
@@ -308,32 +312,37 @@ def _load(paths: tuple[str, ...]) -> PolicyConfig:
             cats = build(str(p["extends"]), stack + (pid,)).categories
         if cats is not None:
             if not isinstance(cats, list) or not cats:
-                raise PolicyError(f"{where}: categories must be a non-empty list")
+                raise PolicyError(_("{where}: categories must be a non-empty list").format(where=where))
             known = set(CATEGORIES) | {"saas", "host"}  # host: the input's extra hosts (report)
             bad = [c for c in cats if c not in known]
             if bad:
-                raise PolicyError(f"{where}: unknown categories {bad}; known: {', '.join(sorted(known))}")
+                raise PolicyError(_("{where}: unknown categories {bad}; known: {known}").format(
+                    where=where, bad=bad, known=", ".join(sorted(known))))
             cats = tuple(cats)
         network = p.get("network")
         if network is None:
             network = build(str(p["extends"]), stack + (pid,)).network if p.get("extends") else "unknown"
         if network not in NETWORK_MODES:
-            raise PolicyError(f"{where}: network must be one of {', '.join(NETWORK_MODES)}, got {network!r}")
+            raise PolicyError(_("{where}: network must be one of {known}, got {value!r}").format(
+                where=where, known=", ".join(NETWORK_MODES), value=network))
         likely = p.get("likely")
         if likely is None:
             likely = build(str(p["extends"]), stack + (pid,)).likely if p.get("extends") else DEFAULT_LIKELY
         if likely not in LIKELY_MODES:
-            raise PolicyError(f"{where}: likely must be one of {', '.join(LIKELY_MODES)}, got {likely!r}")
+            raise PolicyError(_("{where}: likely must be one of {known}, got {value!r}").format(
+                where=where, known=", ".join(LIKELY_MODES), value=likely))
         left_out = p.get("left_out_records")
         if left_out is None:
             left_out = build(str(p["extends"]), stack + (pid,)).left_out_records if p.get("extends") else ()
         if not isinstance(left_out, (list, tuple)) or not all(isinstance(x, str) for x in left_out):
-            raise PolicyError(f"{where}: left_out_records must be a list of record types, got {left_out!r}")
+            raise PolicyError(_("{where}: left_out_records must be a list of record types, got {value!r}").format(
+                where=where, value=left_out))
         left_purposes = p.get("left_out_purposes")
         if left_purposes is None:
             left_purposes = build(str(p["extends"]), stack + (pid,)).left_out_purposes if p.get("extends") else ()
         if not isinstance(left_purposes, (list, tuple)) or not all(isinstance(x, str) for x in left_purposes):
-            raise PolicyError(f"{where}: left_out_purposes must be a list of plan purposes, got {left_purposes!r}")
+            raise PolicyError(_("{where}: left_out_purposes must be a list of plan purposes, got {value!r}").format(
+                where=where, value=left_purposes))
         pol = Policy(id=pid, name=name, summary=summary, checks=checks,
                      source=p.get("source"), origin=p["_origin"], short=short, categories=cats,
                      network=network, likely=likely,

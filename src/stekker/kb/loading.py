@@ -14,6 +14,7 @@ from typing import Iterable
 import yaml
 from pydantic import ValidationError
 
+from stekker.i18n import _
 from stekker.kb.knowledge import KBError, KnowledgeBase
 from stekker.kb.schema import CompaniesFile, ProvidersFile, RulesFile
 
@@ -50,16 +51,16 @@ def _read_yaml(path: Path) -> dict:
     try:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 (safe loader subclass)
     except yaml.YAMLError as exc:
-        raise KBError(f"{path}: invalid YAML: {exc}") from exc
+        raise KBError(_("{file}: invalid YAML: {error}").format(file=path, error=exc)) from exc
     except RecursionError:
-        raise KBError(f"{path}: invalid YAML: nested too deeply") from None
+        raise KBError(_("{file}: invalid YAML: nested too deeply").format(file=path)) from None
     if not isinstance(data, dict):
-        raise KBError(f"{path}: expected a mapping at the top level")
+        raise KBError(_("{file}: expected a mapping at the top level").format(file=path))
     return data
 
 
 def _fmt_validation(path: Path, exc: ValidationError, data: dict, key: str) -> str:
-    lines = [f"{path}: {exc.error_count()} validation error(s)"]
+    lines = [_("{file}: {n} validation error(s)").format(file=path, n=exc.error_count())]
     items = data.get(key) or []
     for err in exc.errors()[:20]:
         loc = list(err["loc"])
@@ -127,7 +128,7 @@ def _load_default() -> KnowledgeBase:
 def _load(path, companies, providers, rules, validate) -> KnowledgeBase:
     base = Path(path) if path is not None else DATA_DIR
     if not base.is_dir():
-        raise KBError(f"knowledge-base directory not found: {base}")
+        raise KBError(_("knowledge-base directory not found: {dir}").format(dir=base))
     pp = Path(providers) if providers else base / "providers.yaml"
     cp = Path(companies) if companies else base / "companies.yaml"
     rp = Path(rules) if rules else base / "rules.yaml"
@@ -135,7 +136,7 @@ def _load(path, companies, providers, rules, validate) -> KnowledgeBase:
         rp = DATA_DIR / "rules.yaml"
     for p in (pp, cp, rp):
         if not p.exists():
-            raise KBError(f"knowledge-base file not found: {p}")
+            raise KBError(_("knowledge-base file not found: {file}").format(file=p))
     pdata, cdata, rdata = _read_yaml(pp), _read_yaml(cp), _read_yaml(rp)
     # top-level keys starting with "_" hold YAML anchors only (shared source URLs)
     pdata = {k: v for k, v in pdata.items() if not str(k).startswith("_")}
@@ -176,8 +177,6 @@ def _load(path, companies, providers, rules, validate) -> KnowledgeBase:
     if validate:
         errs = kb.validate()
         if errs:
-            raise KBError(
-                "knowledge base does not validate:\n  " + "\n  ".join(errs)
-                + f"\n(files: {pp}, {cp})"
-            )
+            raise KBError(_("knowledge base does not validate:\n  {errors}\n(files: {providers}, {companies})").format(
+                errors="\n  ".join(errs), providers=pp, companies=cp))
     return kb

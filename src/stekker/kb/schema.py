@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from stekker.i18n import _
+
 ID_RE = re.compile(r"^[a-z0-9]+(?:[-_.][a-z0-9]+)*$")
 
 ON_KINDS = ("mx", "ns", "cname", "srv", "dkim", "selector", "txt", "spf", "dmarc", "realm", "idp")
@@ -46,11 +48,14 @@ EVENT_KINDS = ("announced", "completed", "blocked", "withdrawn", "renamed")
 
 
 def _known(vals, known: tuple[str, ...], what: str, key: str | None = None) -> None:
-    """A misspelt kind or role would silently feed nothing: name the unknown ones."""
+    """A misspelt kind or role would silently feed nothing: name the unknown ones (``what``:
+    ``kinds`` for observation kinds, ``roles`` for roles)."""
     bad = [v for v in vals if v not in known]
     if bad:
-        raise ValueError(f"{key + ': ' if key else ''}unknown {what} {', '.join(map(str, bad))} "
-                         f"(known: {', '.join(known)})")
+        template = (_("unknown observation kind(s) {bad} (known: {known})") if what == "kinds" else
+                    _("unknown role(s) {bad} (known: {known})"))
+        message = template.format(bad=", ".join(map(str, bad)), known=", ".join(known))
+        raise ValueError(f"{key}: {message}" if key else message)
 
 
 class _Strict(BaseModel):
@@ -59,7 +64,7 @@ class _Strict(BaseModel):
 
 def _check_id(v: str) -> str:
     if not ID_RE.match(v):
-        raise ValueError(f"invalid id {v!r}: lowercase letters, digits, '-', '_', '.'")
+        raise ValueError(_("invalid id {id!r}: lowercase letters, digits, '-', '_', '.'").format(id=v))
     return v
 
 
@@ -81,7 +86,7 @@ class Source(_Strict):
     @classmethod
     def _url(cls, v: str) -> str:
         if not re.match(r"^https?://\S+$", v):
-            raise ValueError(f"source url must be http(s): {v!r}")
+            raise ValueError(_("source url must be http(s): {url!r}").format(url=v))
         return v
 
 
@@ -112,9 +117,9 @@ class Fingerprint(_Strict):
             v = [v]
         for r in v:
             if r not in ROLES:
-                raise ValueError(f"unknown role {r!r} (known: {', '.join(ROLES)})")
+                raise ValueError(_("unknown role {role!r} (known: {known})").format(role=r, known=", ".join(ROLES)))
         if not v:
-            raise ValueError("role must not be empty")
+            raise ValueError(_("role must not be empty"))
         return v
 
     @field_validator("suffix", "equals")
@@ -124,7 +129,7 @@ class Fingerprint(_Strict):
             return v
         v = v.strip().rstrip(".")
         if v != v.lower() or not v:
-            raise ValueError(f"suffix/equals must be lowercase and non-empty: {v!r}")
+            raise ValueError(_("suffix/equals must be lowercase and non-empty: {value!r}").format(value=v))
         return v
 
     @field_validator("regex")
@@ -134,20 +139,20 @@ class Fingerprint(_Strict):
             try:
                 re.compile(v)
             except re.error as exc:
-                raise ValueError(f"invalid regex {v!r}: {exc}") from exc
+                raise ValueError(_("invalid regex {regex!r}: {error}").format(regex=v, error=exc)) from exc
         return v
 
     @model_validator(mode="after")
     def _one_matcher(self):
         n = sum(x is not None for x in (self.suffix, self.regex, self.equals))
         if n != 1:
-            raise ValueError("a fingerprint needs exactly one of suffix, regex, equals")
+            raise ValueError(_("a fingerprint needs exactly one of suffix, regex, equals"))
         if self.verified and not (self.source and re.match(r"^https?://\S+$", self.source)):
             raise ValueError(
-                "a verified fingerprint needs a source URL (or mark it verified: false with a note)"
+                _("a verified fingerprint needs a source URL (or mark it verified: false with a note)")
             )
         if not self.verified and not self.note:
-            raise ValueError("an unverified fingerprint needs a note saying why")
+            raise ValueError(_("an unverified fingerprint needs a note saying why"))
         return self
 
     @property
@@ -191,14 +196,14 @@ class Provider(_Strict):
         if self.eu_data_location not in (None, "unknown"):
             src = self.eu_data_location_source
             if not (src and re.match(r"^https?://\S+$", src)):
-                raise ValueError("eu_data_location needs eu_data_location_source (a URL)")
+                raise ValueError(_("eu_data_location needs eu_data_location_source (a URL)"))
         return self
 
     @field_validator("asn_role")
     @classmethod
     def _asn_role(cls, v: str) -> str:
         if v not in ROLES:
-            raise ValueError(f"unknown asn_role {v!r}")
+            raise ValueError(_("unknown asn_role {role!r}").format(role=v))
         return v
 
 
@@ -270,7 +275,7 @@ class Company(BaseModel):
     @classmethod
     def _country(cls, v: str | None) -> str | None:
         if v is not None and not re.match(r"^[A-Z]{2}$", v):
-            raise ValueError(f"country must be ISO 3166 alpha-2 (upper case): {v!r}")
+            raise ValueError(_("country must be ISO 3166 alpha-2 (upper case): {country!r}").format(country=v))
         return v
 
 
@@ -315,12 +320,12 @@ class CategoryRule(_Strict):
                  "weak_first": self.weak_first,
                  "list_unrecognised": self.list_unrecognised, "confidence_by_kind": list(self.confidence_by_kind)}
         for key, vals in kinds.items():
-            _known(vals, ON_KINDS, "observation kind(s)", key)
+            _known(vals, ON_KINDS, "kinds", key)
         roles = {"roles": self.roles, "unknown_roles": self.unknown_roles, "prefer_roles": self.prefer_roles,
                  "corroborate_roles": self.corroborate_roles, "likely_roles": self.likely_roles,
                  "likely_hidden_roles": self.likely_hidden_roles, "ip_roles": self.ip_roles}
         for key, vals in roles.items():
-            _known(vals, ROLES, "role(s)", key)
+            _known(vals, ROLES, "roles", key)
         return self
 
 
@@ -341,11 +346,11 @@ class RulesFile(_Strict):
     @field_validator("network_roles")
     @classmethod
     def _known_roles(cls, v: list[str]) -> list[str]:
-        _known(v, ROLES, "role(s)")
+        _known(v, ROLES, "roles")
         return v
 
     @field_validator("observations")
     @classmethod
     def _known_kinds(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
-        _known(v, ON_KINDS, "observation kind(s)")
+        _known(v, ON_KINDS, "kinds")
         return v
