@@ -212,7 +212,7 @@ class _ClosedOutput:
     encoding = "utf-8"
 
     def write(self, _text: str) -> int:
-        raise BrokenPipeError("standard output is closed")
+        raise BrokenPipeError(_("standard output is closed"))
 
     def flush(self) -> None:
         pass
@@ -221,7 +221,7 @@ class _ClosedOutput:
         return False
 
     def fileno(self) -> int:
-        raise OSError("standard output is closed")
+        raise OSError(_("standard output is closed"))
 
 
 def _is_locked(exc: BaseException) -> bool:
