@@ -305,3 +305,20 @@ def test_an_unrecognised_usage_message_is_shown_as_typer_wrote_it(monkeypatch):
         assert usage.message("No such option: --x") == "Onbekende optie: --x"
     finally:
         i18n.reset()
+
+
+def test_reports_default_to_the_users_language(tmp_path):
+    """`report` and `audit report` without --lang write the user's language (the one rule of
+    stekker.i18n: `report` was always English, `audit report` always Dutch); --lang still decides."""
+    from test_audit import _one_scan_db
+
+    db, sid = _one_scan_db(tmp_path)
+    inv = SRC / "audit" / "data" / "inventory_example.yaml"
+    for env, flag, want in (("nl", [], "nl"), ("en", [], "en"), ("nl", ["--lang", "en"], "en"),
+                            ("en", ["--lang", "nl"], "nl")):
+        for name, args in (("report", ["report", "--scan", str(sid), "--db", str(db)]),
+                           ("audit", ["audit", "report", str(inv)])):
+            out = tmp_path / f"{name}-{env}-{len(flag)}.html"
+            r = _stekker([*args, *flag, "--html", str(out)], STEKKER_LANG=env)
+            assert r.returncode == 0, r.stderr
+            assert f'<html lang="{want}"' in out.read_text("utf-8"), (name, env, flag)

@@ -324,7 +324,8 @@ def _reason(code: object) -> object:
 def report(
     file: Path = typer.Argument(..., help=_("Inventory (.yaml/.yml or .csv).")),
     as_of: Optional[str] = typer.Option(None, "--as-of", help=_("Ownership as of this date (YYYY-MM-DD); default today or the inventory's as_of.")),
-    lang: str = typer.Option("nl", "--lang", help=_("Report language: nl or en.")),
+    lang: Optional[str] = typer.Option(None, "--lang", help=_("Report language: nl or en (default: your language: "
+                                                                "STEKKER_LANG, else the locale; docs/CLI.md).")),
     html: Optional[Path] = typer.Option(None, "--html", help=_("Write the HTML report here.")),
     pdf: Optional[Path] = typer.Option(None, "--pdf", help=_("Write a PDF (headless Chromium) here.")),
     json_out: Optional[Path] = typer.Option(None, "--json", help=_("Write all numbers as JSON here ('-' = stdout).")),
@@ -342,6 +343,9 @@ def report(
     from stekker.outputs import replacing, write_text
     from stekker.audit.resolve import load_kb
 
+    from stekker.i18n import language
+
+    lang = language() if lang is None else lang
     if lang not in R.LANGS:
         _fail(_("--lang must be one of {langs}").format(langs=", ".join(R.LANGS)), 2)
     as_of_day(as_of)  # a bad or future date fails before anything is written
