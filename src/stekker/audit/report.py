@@ -22,7 +22,7 @@ from stekker.audit.plan import Plan, make_plan
 from stekker.audit.resolve import KBLike, Resolution, resolve
 from stekker.audit.scenarios import Scenarios, run_all, to_jsonable
 from stekker.dates import as_date
-from stekker.i18n import _
+from stekker.i18n import LANGS, _
 from stekker.render import csp as _csp
 from stekker.render import environment, style_hash
 from stekker.render import fmt_money as _fmt_money
@@ -31,7 +31,6 @@ from stekker.render import fmt_pct as _fmt_pct
 from stekker.render.pdf import RenderError, find_chromium, html_to_pdf, run_chromium, screenshot  # noqa: F401 - re-exported
 
 TEMPLATES = Path(__file__).parent / "templates"
-LANGS = ("nl", "en")
 
 
 @dataclass

@@ -30,7 +30,7 @@ from typing import Any, Iterator
 
 import yaml
 
-from stekker.i18n import _
+from stekker.i18n import LANGS, _
 from stekker.judge.domain import LIKELY_KEY
 from stekker.text import visible as _visible
 
@@ -43,7 +43,6 @@ def visible(value: Any, keep_newlines: bool = False) -> str:
         return text
     return _visible(text, keep_newlines)
 
-LANGS = ("nl", "en")
 # The JSON API's answers to a filter value (serve's 400/404 bodies): part of the API, in English like
 # its other errors, whatever the language of the user who started the server - never translated.
 API_AMBIGUOUS_SECTOR = "sector {value!r} matches several sectors of this scan ({ids}); give its id"

@@ -22,7 +22,7 @@ from typing import Any
 import jinja2
 
 from stekker.dates import as_datetime
-from stekker.i18n import _
+from stekker.i18n import LANGS, _
 from stekker.judge import HOST_ABSENT, NOT_SOVEREIGN, HostResult, load_policies
 from stekker.judge.domain import LIKELY_KEY
 from stekker.render import (  # noqa: F401 - find_chromium, run_chromium, write_pdf: re-exported for callers
@@ -59,7 +59,6 @@ from .figures import (  # noqa: F401 - fmt_int, fmt_pct: the shared formatters (
     nos_stekker_text,
 )
 
-LANGS = ("nl", "en")
 PER_DOMAIN_LIMIT = 400  # the per-domain table is in the HTML up to this many domains
 HOSTS_LIMIT = 400  # the list of extra hosts is in the HTML up to this many hosts
 
