@@ -322,3 +322,40 @@ def test_reports_default_to_the_users_language(tmp_path):
             r = _stekker([*args, *flag, "--html", str(out)], STEKKER_LANG=env)
             assert r.returncode == 0, r.stderr
             assert f'<html lang="{want}"' in out.read_text("utf-8"), (name, env, flag)
+
+
+def test_input_problems_are_stored_in_english_and_shown_in_dutch(tmp_path, monkeypatch):
+    """A domain list's problems are data (stored with the scan, `show --issues`, exports) and a
+    message (printed as the list is read): the reason is English in the store and Dutch on a Dutch
+    user's screen (stekker.i18n.Said), the kind a code in the store and a word on the screen."""
+    from stekker.targets import read_targets
+
+    src = tmp_path / "in.csv"
+    src.write_text("domain,organisation\n-bad-,X\nok.nl,Y\nok.nl,Z\n", "utf-8")
+    monkeypatch.setenv("STEKKER_LANG", "nl")
+    i18n.reset()
+    try:
+        tf = read_targets(str(src))
+        list(tf)
+        reasons = {i.kind: i for i in tf.issues}
+        assert reasons["invalid"].to_dict()["reason"] == "label '-bad-' starts or ends with a hyphen"
+        assert reasons["duplicate"].to_dict()["reason"] == "duplicate of line 3; merged into one target"
+        assert i18n.shown(reasons["invalid"].reason) == "label '-bad-' begint of eindigt met een koppelteken"
+    finally:
+        i18n.reset()
+    r = _stekker(["scan", str(src), "--db", str(tmp_path / "s.db"), "--resolver", "127.0.0.1:9", "--timeout", "0.2"],
+                 STEKKER_LANG="nl")
+    assert "regel 2: ongeldig: label '-bad-' begint of eindigt met een koppelteken" in r.stderr, r.stderr
+    assert "regel 4: dubbel: dubbel met regel 3" in r.stderr, r.stderr
+    assert "starts or ends" not in r.stderr
+
+
+def test_said_is_english_data_and_a_translated_message():
+    s = i18n.Said(i18n.N_("label {label!r} starts or ends with a hyphen"), label="-x")
+    assert s == "label '-x' starts or ends with a hyphen" and isinstance(s, str)
+    import pickle
+
+    again = pickle.loads(pickle.dumps(s))
+    assert again == s and again.template == s.template and again.fields == {"label": "-x"}
+    assert i18n.shown(ValueError(s)) == i18n.shown(s) == s  # English here (the suite's language)
+    assert i18n.shown("plain") == "plain"

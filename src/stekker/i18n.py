@@ -102,6 +102,47 @@ def translate(text: str) -> str:
     return translations().gettext(text)
 
 
+class Said(str):
+    """Text that is data and a message at once: its ``str`` is the English (what a scan stores, a
+    data file holds, a test compares), and :func:`shown` says it in the user's language. Made of a
+    template marked with ``N_`` and its values (a value may itself be a ``Said``)::
+
+        reason = Said(N_("label {label!r} starts or ends with a hyphen"), label=label)
+        store(reason)          # English
+        echo(shown(reason))    # the user's language
+    """
+
+    template: str
+    fields: dict
+
+    def __new__(cls, template: str, **fields: object) -> "Said":
+        obj = super().__new__(cls, template.format(**fields) if fields else template)
+        obj.template = template
+        obj.fields = fields
+        return obj
+
+    def __reduce__(self):  # pickled across processes (a scan's workers) with its template
+        return (_said, (self.template, self.fields))
+
+
+def _said(template: str, fields: dict) -> Said:
+    return Said(template, **fields)
+
+
+def shown(text: object) -> str:
+    """``text`` in the user's language: a :class:`Said` (or an exception made of one) translated
+    with its values, anything else as it is."""
+    if not isinstance(text, Said) and isinstance(text, BaseException) and text.args and isinstance(text.args[0], Said):
+        text = text.args[0]
+    if not isinstance(text, Said):
+        return str(text)
+    values = {k: shown(v) if isinstance(v, (Said, BaseException)) else v for k, v in text.fields.items()}
+    try:
+        return translate(text.template).format(**values) if values else translate(text.template)
+    except (KeyError, IndexError, ValueError):  # a translation that does not fit its values: the English
+        return str(text)
+
+
 def N_(message: str) -> str:
     """Marks ``message`` for translation without translating it now (translated where it is
     shown, with ``_(text)``)."""

@@ -69,7 +69,7 @@ import numpy as np
 from stekker.countries import registration_country
 from stekker.datadir import default_data_dir
 from stekker.dates import as_datetime
-from stekker.i18n import N_, _, translate
+from stekker.i18n import N_, Said, _, shown
 
 __all__ = [
     "AsnRecord",
@@ -100,21 +100,11 @@ class AsnTableError(Exception):
 
 class _RowError(ValueError):
     """What is wrong with one line of an IP-to-ASN file.  Its text (``str``) is English: it is
-    kept in the table's ``info["problems"]``, which is saved with the table (data); the message
-    is marked with ``N_`` and :func:`_shown` gives it in the user's language for a command to
-    print as the table is imported."""
+    kept in the table's ``info["problems"]``, which is saved with the table (data); a command
+    prints it in the user's language as the table is imported (:func:`stekker.i18n.shown`)."""
 
     def __init__(self, template: str, **fields: Any) -> None:
-        super().__init__(template.format(**fields))
-        self.template = template
-        self.fields = fields
-
-
-def _shown(err: BaseException) -> str:
-    """A line's problem in the user's language (any other error as it is)."""
-    if isinstance(err, _RowError):
-        return translate(err.template).format(**err.fields)
-    return str(err)
+        super().__init__(Said(template, **fields))
 
 
 class AsnRecord(NamedTuple):
@@ -308,7 +298,7 @@ def _detect(lines: Iterable[Line]) -> str:
         if problem:
             raise AsnTableError(_("unknown format (the first data line: {problem}): expected ip2asn (start end "
                                   "AS country description) or pfx2as (prefix length AS) tab-separated rows")
-                                .format(problem=_shown(problem)))
+                                .format(problem=shown(problem)))
         f = line.split("\t") if "\t" in line else line.split()
         if len(f) >= 3:
             try:
@@ -360,7 +350,7 @@ class _Builder:
         self.bad_lines += 1
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(f"{label} line {n}: {err}")
-            self.shown.append(_("{label} line {n}: {problem}").format(label=label, n=n, problem=_shown(err)))
+            self.shown.append(_("{label} line {n}: {problem}").format(label=label, n=n, problem=shown(err)))
 
     def rec(self, asn: int, country: str | None, desc: str | None, origins: tuple[int, ...],
             multi: bool, aset: bool) -> int:

@@ -70,7 +70,7 @@ from typing import Iterable, Iterator
 from urllib.parse import urlsplit
 
 from stekker.datasets import suffix_list
-from stekker.i18n import _
+from stekker.i18n import N_, Said, _, shown, translate
 
 __all__ = [
     "InputError",
@@ -153,6 +153,20 @@ def merge_lines(mine: list, theirs: list) -> list:
 # -- name normalisation ---------------------------------------------------------
 
 
+# the kinds of input issues (stored as these codes); a command shows them in the user's language
+ISSUE_KINDS = {
+    "malformed": N_("malformed"), "missing_domain": N_("missing_domain"), "invalid": N_("invalid"),
+    "ip_address": N_("ip_address"), "public_suffix": N_("public_suffix"), "unknown_tld": N_("unknown_tld"),
+    "invalid_host": N_("invalid_host"), "duplicate": N_("duplicate"), "truncated": N_("truncated"),
+    "encoding": N_("encoding"),
+}
+
+
+def issue_kind(kind: str) -> str:
+    """An input issue's kind in the user's language (the stored code in English)."""
+    return translate(ISSUE_KINDS[kind]) if kind in ISSUE_KINDS else kind
+
+
 class NameProblem(ValueError):
     def __init__(self, kind: str, reason: str):
         super().__init__(reason)
@@ -182,9 +196,9 @@ def _strip_url(s: str) -> str:
         try:
             host = urlsplit(s).hostname
         except ValueError as e:
-            raise NameProblem("invalid", f"not a valid URL: {e}") from None
+            raise NameProblem("invalid", Said(N_("not a valid URL: {error}"), error=str(e))) from None
         if not host:
-            raise NameProblem("invalid", "a URL without a host name")
+            raise NameProblem("invalid", Said(N_("a URL without a host name")))
         return host
     for sep in ("/", "?"):
         if sep in s:
@@ -199,22 +213,23 @@ def _strip_url(s: str) -> str:
 def _check_ascii_name(name: str) -> None:
     """Detailed reason for an ASCII name that failed the fast regex."""
     if len(name) > 253:
-        raise NameProblem("invalid", f"name is {len(name)} characters long; at most 253 allowed")
+        raise NameProblem("invalid", Said(N_("name is {n} characters long; at most 253 allowed"), n=len(name)))
     for label in name.split("."):
         if label == "":
-            raise NameProblem("invalid", "empty label (two dots in a row, or a leading dot)")
+            raise NameProblem("invalid", Said(N_("empty label (two dots in a row, or a leading dot)")))
         if len(label) > 63:
-            raise NameProblem("invalid", f"label {label[:20]}... is {len(label)} characters; at most 63 allowed")
+            raise NameProblem("invalid", Said(N_("label {label}... is {n} characters; at most 63 allowed"), label=label[:20],
+                                              n=len(label)))
         bad = next((c for c in label if not (c.isalnum() or c == "-") or not c.isascii()), None)
         if bad is not None:
             if bad == "_":
-                raise NameProblem("invalid", "underscore ('_') is not allowed in a domain name")
+                raise NameProblem("invalid", Said(N_("underscore ('_') is not allowed in a domain name")))
             if bad.isspace():
-                raise NameProblem("invalid", "contains whitespace: one domain per line/cell")
-            raise NameProblem("invalid", f"character {_show(bad)} is not allowed in a domain name")
+                raise NameProblem("invalid", Said(N_("contains whitespace: one domain per line/cell")))
+            raise NameProblem("invalid", Said(N_("character {char} is not allowed in a domain name"), char=_show(bad)))
         if label.startswith("-") or label.endswith("-"):
-            raise NameProblem("invalid", f"label {label!r} starts or ends with a hyphen")
-    raise NameProblem("invalid", "not a valid domain name")  # pragma: no cover
+            raise NameProblem("invalid", Said(N_("label {label!r} starts or ends with a hyphen"), label=label))
+    raise NameProblem("invalid", Said(N_("not a valid domain name")))  # pragma: no cover
 
 
 def _to_alabels(name: str) -> str:
@@ -226,10 +241,10 @@ def _to_alabels(name: str) -> str:
     except idna.IDNAError as e:
         msg = str(e)
         if "too long" in msg.lower():
-            raise NameProblem("invalid", f"too long for DNS: {msg}") from None
-        raise NameProblem("invalid", f"not a valid internationalised name (IDNA 2008): {msg}") from None
+            raise NameProblem("invalid", Said(N_("too long for DNS: {error}"), error=msg)) from None
+        raise NameProblem("invalid", Said(N_("not a valid internationalised name (IDNA 2008): {error}"), error=msg)) from None
     except UnicodeError as e:
-        raise NameProblem("invalid", f"not a valid internationalised name (IDNA 2008): {e}") from None
+        raise NameProblem("invalid", Said(N_("not a valid internationalised name (IDNA 2008): {error}"), error=str(e))) from None
     return out.lower()
 
 
@@ -237,9 +252,9 @@ def _normalise(raw: str, *, strip_www: bool) -> tuple[str, bool]:
     """(normalised name, TLD unknown to the public-suffix list)"""
     s = raw.strip(_STRIP)
     if not s:
-        raise NameProblem("invalid", "empty name")
+        raise NameProblem("invalid", Said(N_("empty name")))
     if "@" in s and "://" not in s:
-        raise NameProblem("invalid", "an e-mail address, not a domain name")
+        raise NameProblem("invalid", Said(N_("an e-mail address, not a domain name")))
     # "example.nl/contact" is a URL without its scheme; "B.6v?$eW" is junk that
     # would become "b.6v" by the same cut: only a known suffix makes it a URL
     cut = next((c for c in "/?" if c in s), None) if "://" not in s else None
@@ -255,25 +270,26 @@ def _normalise(raw: str, *, strip_www: bool) -> tuple[str, bool]:
         except ValueError:
             pass
     if is_ip:
-        raise NameProblem("ip_address", "an IP address, not a domain name")
+        raise NameProblem("ip_address", Said(N_("an IP address, not a domain name")))
     name = s.lower()
     if name.endswith("."):
         name = name[:-1]
     if not name:
-        raise NameProblem("invalid", "empty name")
+        raise NameProblem("invalid", Said(N_("empty name")))
     if not name.isascii():
         name = _to_alabels(name)
     if not _NAME_RE.match(name):
         if "." not in name and _LABEL_RE.match(name):
             if _public_suffix_list().publicsuffix(name, accept_unknown=False) == name:
-                raise NameProblem("public_suffix", f"{name} is a top-level domain (a public suffix), not an organisation's domain")
-            raise NameProblem("invalid", "a single label, not a domain name (add the top-level domain)")
+                raise NameProblem("public_suffix", Said(N_("{name} is a top-level domain (a public suffix), not an organisation's "
+                                                       "domain"), name=name))
+            raise NameProblem("invalid", Said(N_("a single label, not a domain name (add the top-level domain)")))
         _check_ascii_name(name)
     if len(name) > 253:
-        raise NameProblem("invalid", f"name is {len(name)} characters long; at most 253 allowed")
+        raise NameProblem("invalid", Said(N_("name is {n} characters long; at most 253 allowed"), n=len(name)))
     labels = name.split(".")
     if labels[-1].isdigit():
-        raise NameProblem("invalid", "the top-level label is all digits")
+        raise NameProblem("invalid", Said(N_("the top-level label is all digits")))
     for label in labels:
         if label.startswith("xn--") or label[2:4] == "--":
             _check_alabel(label)
@@ -283,10 +299,10 @@ def _normalise(raw: str, *, strip_www: bool) -> tuple[str, bool]:
             name = rest
     suffix = _public_suffix_list().publicsuffix(name, accept_unknown=False)
     if suffix == name:
-        raise NameProblem("public_suffix", f"{name} is a public suffix, not an organisation's domain")
+        raise NameProblem("public_suffix", Said(N_("{name} is a public suffix, not an organisation's domain"), name=name))
     if cut is not None and suffix is None:
-        raise NameProblem("invalid", f"character {_show(cut)} is not allowed in a domain name (read as a URL, "
-                                     f"its host {name} has no known top-level domain)")
+        raise NameProblem("invalid", Said(N_("character {char} is not allowed in a domain name (read as a URL, its "
+                                             "host {name} has no known top-level domain)"), char=_show(cut), name=name))
     return name, suffix is None
 
 
@@ -300,9 +316,9 @@ def _check_alabel(label: str) -> None:
     try:
         canonical = idna.encode(idna.decode(label)).decode("ascii") == label
     except (idna.IDNAError, UnicodeError) as e:
-        raise NameProblem("invalid", f"invalid A-label {label!r}: {e}") from None
+        raise NameProblem("invalid", Said(N_("invalid A-label {label!r}: {error}"), label=label, error=str(e))) from None
     if not canonical:
-        raise NameProblem("invalid", f"invalid A-label {label!r}: not in canonical form")
+        raise NameProblem("invalid", Said(N_("invalid A-label {label!r}: not in canonical form"), label=label))
 
 
 def _is_public(name: str) -> bool:
@@ -452,11 +468,12 @@ class TargetFile:
                     start = line_no + 1
                     runaway = isinstance(e, _Runaway) or "unexpected end of data" in str(e)
                     if runaway and len(buf) > 1:
-                        yield start, None, buf[0], 'unterminated quoted field (a " without its closing ")'
+                        yield start, None, buf[0], Said(N_('unterminated quoted field (a " without its closing ")'))
                         line_no += 1
                         restart = buf[1:]
                         break
-                    reason = 'unterminated quoted field (a " without its closing ")' if runaway else f"unreadable CSV row: {e}"
+                    reason = (Said(N_('unterminated quoted field (a " without its closing ")')) if runaway
+                              else Said(N_("unreadable CSV row: {error}"), error=str(e)))
                     yield start, None, "".join(buf), reason
                     line_no += max(1, len(buf))
                     continue
@@ -525,7 +542,7 @@ class TargetFile:
                 stats["rejected"] += 1
                 continue
             if cell is None or not cell.strip(_STRIP):
-                note(InputIssue(line, _raw(raw), "missing_domain", "no domain in this row"))
+                note(InputIssue(line, _raw(raw), "missing_domain", Said(N_("no domain in this row"))))
                 stats["rejected"] += 1
                 continue
             input_name = cell.strip(_STRIP)
@@ -534,14 +551,16 @@ class TargetFile:
             except NameProblem as p:
                 reason = p.reason
                 if self.format == "txt" and any(d in input_name for d in _DELIMS):
-                    reason += " (one domain per line in a .txt file; for columns use a .csv with a 'domain' header)"
+                    reason = Said(N_("{reason} (one domain per line in a .txt file; for columns use a .csv with a "
+                                     "'domain' header)"), reason=reason)
                 note(InputIssue(line, _raw(input_name), p.kind, reason))
                 stats["rejected"] += 1
                 continue
             if check_tld and unknown:
                 note(
                     InputIssue(line, _raw(input_name), "unknown_tld",
-                               f"top-level domain .{domain.rsplit('.', 1)[-1]} is not in the public-suffix list; kept")
+                               Said(N_("top-level domain .{tld} is not in the public-suffix list; kept"),
+                                    tld=domain.rsplit('.', 1)[-1]))
                 )
             orgs, sectors, hosts = [], [], []
             org = _cell_text(extra.get("organisation", ""))
@@ -556,7 +575,8 @@ class TargetFile:
                 try:
                     host = _normalise(h, strip_www=False)[0]
                 except NameProblem as p:
-                    note(InputIssue(line, _raw(h), "invalid_host", f"host skipped, row kept: {p.reason}"))
+                    note(InputIssue(line, _raw(h), "invalid_host", Said(N_("host skipped, row kept: {reason}"),
+                                                                        reason=p.reason)))
                     stats["invalid_hosts"] += 1
                     continue
                 if host not in hosts:
@@ -564,11 +584,12 @@ class TargetFile:
             first = seen.get(domain)
             if first is not None:
                 stats["duplicates"] += 1
-                same = "" if domain == input_name.lower().rstrip(".") else f" (as {domain})"
-                note(
-                    InputIssue(line, _raw(input_name), "duplicate",
-                               f"duplicate of line {first}{same}; merged into one target")
-                )
+                if domain == input_name.lower().rstrip("."):
+                    why = Said(N_("duplicate of line {first}; merged into one target"), first=first)
+                else:
+                    why = Said(N_("duplicate of line {first} (as {domain}); merged into one target"), first=first,
+                               domain=domain)
+                note(InputIssue(line, _raw(input_name), "duplicate", why))
                 yield Target(domain, input_name, orgs, sectors, hosts, [line], duplicate=True)
                 continue
             seen[domain] = line
@@ -578,8 +599,8 @@ class TargetFile:
             kinds = ", ".join(f"{n} {k}" for k, n in sorted(overflow.items()))
             issues.append(
                 InputIssue(None, None, "truncated",
-                           f"{sum(overflow.values())} more issues not listed one by one ({kinds}); "
-                           f"only the first {cap} are kept")
+                           Said(N_("{n} more issues not listed one by one ({kinds}); only the first {cap} are kept"),
+                                n=sum(overflow.values()), kinds=kinds, cap=cap))
             )
         if stats["targets"] == 0:
             err = InputError(_no_valid_message(self, stats, issues), issues)
@@ -625,8 +646,8 @@ def _issue_text(i: InputIssue) -> str:
     """An input issue in a message (``str(i)`` in the user's language; the reason is the stored one)."""
     raw = f" {i.raw!r}" if i.raw else ""
     if i.line is None:
-        return _("file:{raw} {reason}").format(raw=raw, reason=i.reason)
-    return _("line {line}:{raw} {reason}").format(line=i.line, raw=raw, reason=i.reason)
+        return _("file:{raw} {reason}").format(raw=raw, reason=shown(i.reason))
+    return _("line {line}:{raw} {reason}").format(line=i.line, raw=raw, reason=shown(i.reason))
 
 
 # -- opening: encoding, format, dialect, hash --------------------------------------------
@@ -698,8 +719,8 @@ def _scan_bytes(path: Path) -> tuple[str, int, str, list[InputIssue]]:
         name = "Windows-1252" if cp1252_ok else "ISO-8859-1"
         issues.append(
             InputIssue(bad_line, None, "encoding",
-                       f"file is not valid UTF-8 (first at line {bad_line}); read as {name}. "
-                       "Save it as UTF-8 to be sure names and organisations are read right")
+                       Said(N_("file is not valid UTF-8 (first at line {line}); read as {encoding}. Save it as UTF-8 to "
+                               "be sure names and organisations are read right"), line=bad_line, encoding=name))
         )
     return h.hexdigest(), size, enc, issues
 

@@ -14,7 +14,7 @@ import typer
 
 from stekker.cli import app, echo
 from stekker.cli.common import as_of_day, db_option, display_db, fail
-from stekker.i18n import _
+from stekker.i18n import _, shown
 
 audit_app = typer.Typer(
     help=_(
@@ -75,7 +75,7 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
         try:
             name = normalise_domain(domain)
         except NameProblem as exc:
-            _fail(_("--domain {domain!r} is not a domain name: {reason}").format(domain=_visible(domain), reason=exc.reason),
+            _fail(_("--domain {domain!r} is not a domain name: {reason}").format(domain=_visible(domain), reason=shown(exc.reason)),
                   2)
         if _is_public(name):
             _fail(_("--domain {domain!r} is a public suffix (like 'nl' or 'co.uk'), not an organisation's "

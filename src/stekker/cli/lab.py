@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 
 from stekker.cli import app, echo
-from stekker.i18n import _
+from stekker.i18n import _, shown
 
 
 def check_net(value: str) -> str:
@@ -105,7 +105,7 @@ def start(
     except (LabError, ZoneDataError, OSError) as exc:
         # (a ZoneDataError's own text is English: the validation report lists it; shown() is the user's language)
         echo(_("error: the lab did not start: {error}").format(
-            error=exc.shown() if isinstance(exc, ZoneDataError) else exc), err=True)
+            error=shown(exc)), err=True)
         raise typer.Exit(1)
     lab._release_net()  # the servers keep running after this command exits
     echo(_("lab running: {orgs} organisations ({lame_timeout} lame-timeout, {lame_refused} lame-refused, "

@@ -12,7 +12,7 @@ import typer
 from stekker.cli import app, echo
 from stekker.cli.common import db_option, display_db, open_store
 from stekker.cli.common import fail as _err
-from stekker.i18n import _, ngettext
+from stekker.i18n import _, ngettext, shown
 
 
 @app.command()
@@ -404,6 +404,8 @@ def _safe_msg(text: object) -> str:
 def _print_issues(issues, limit: int = 20, counts: dict | None = None) -> None:
     """The input problems: every one counted per kind (``counts``, from the
     reader, includes those beyond the stored list), the first ``limit`` shown."""
+    from stekker.targets import issue_kind
+
     issues = list(issues)
     if not issues:
         return
@@ -416,16 +418,17 @@ def _print_issues(issues, limit: int = 20, counts: dict | None = None) -> None:
     total = sum(v for k, v in kinds.items() if k != "truncated")
     note = (_("all stored with the scan") if stored >= total
             else _("the first {n:,} stored with the scan").format(n=stored))
-    # (the kinds and reasons are the stored input issues: English)
+    # (the kinds and reasons are stored in English; a reason just read says itself in the user's language)
     echo(_("input: {kinds} ({note})").format(
-        kinds=", ".join(f"{v:,} {k}" for k, v in sorted(kinds.items()) if k != "truncated"), note=note), err=True)
+        kinds=", ".join(f"{v:,} {issue_kind(k)}" for k, v in sorted(kinds.items()) if k != "truncated"), note=note),
+        err=True)
     for i in issues[:limit]:
         line = i.line if hasattr(i, "line") else i.get("line")
         raw = i.raw if hasattr(i, "raw") else i.get("raw")
         reason = i.reason if hasattr(i, "reason") else i.get("reason")
         kind = i.kind if hasattr(i, "kind") else i.get("kind")
         where = _("line {line}").format(line=line) if line else _("input")
-        echo(f"  {where}: {kind}: {reason}" + (f"  [{_safe(raw)}]" if raw else ""), err=True)
+        echo(f"  {where}: {issue_kind(kind)}: {shown(reason)}" + (f"  [{_safe(raw)}]" if raw else ""), err=True)
     if limit and len(issues) > limit:
         echo("  " + _("... and {n} more (stekker show --issues)").format(n=len(issues) - limit), err=True)
 

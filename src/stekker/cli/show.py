@@ -11,7 +11,7 @@ import typer
 from stekker.cli import app, echo
 from stekker.cli.common import as_of_day, csv_separator, db_option, display_db, fail, open_store
 from stekker.dates import scan_day
-from stekker.i18n import _
+from stekker.i18n import _, shown
 
 
 def _scan_id(store, ref: Optional[str]) -> int:
@@ -99,7 +99,7 @@ def show(
     try:
         name = normalise_domain(domain)
     except ValueError as exc:
-        raise fail(str(exc))
+        raise fail(shown(exc))
     ev = store.evidence(sid, name)
     if ev is None:
         tgt = store.target(sid, name) if hasattr(store, "target") else None

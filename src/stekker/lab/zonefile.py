@@ -18,7 +18,7 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 
-from stekker.i18n import N_, translate
+from stekker.i18n import N_, Said
 
 _SIMPLE_NAME = re.compile(r"^[A-Za-z0-9_*-]+(\.[A-Za-z0-9_*-]+)*\.?$")
 _IPV4 = re.compile(r"^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$")
@@ -31,19 +31,10 @@ class ZoneDataError(ValueError):
     Its text (``str``) is English: the validation against peer classifiers
     (:mod:`stekker.validate`) writes it into its report as the reason a record
     was dropped.  The message is a template marked with ``N_`` and its values;
-    :meth:`shown` gives it in the user's language for a command to print."""
+    :func:`stekker.i18n.shown` gives it in the user's language for a command to print."""
 
     def __init__(self, template: str, **fields: Any) -> None:
-        super().__init__(template.format(**fields) if fields else template)
-        self.template = template
-        self.fields = fields
-
-    def shown(self) -> str:
-        """The message in the user's language (a ZoneDataError among its values too)."""
-        if not self.fields:
-            return translate(self.template)
-        values = {k: v.shown() if isinstance(v, ZoneDataError) else v for k, v in self.fields.items()}
-        return translate(self.template).format(**values)
+        super().__init__(Said(template, **fields))
 
 
 def norm_name(name: str) -> str:
