@@ -105,7 +105,8 @@ def translate(text: str) -> str:
 class Said(str):
     """Text that is data and a message at once: its ``str`` is the English (what a scan stores, a
     data file holds, a test compares), and :func:`shown` says it in the user's language. Made of a
-    template marked with ``N_`` and its values (a value may itself be a ``Said``)::
+    template marked with ``N_`` and its values (a value may itself be a ``Said``, or a tuple of
+    items said one by one and joined with "; ")::
 
         reason = Said(N_("label {label!r} starts or ends with a hyphen"), label=label)
         store(reason)          # English
@@ -116,7 +117,8 @@ class Said(str):
     fields: dict
 
     def __new__(cls, template: str, **fields: object) -> "Said":
-        obj = super().__new__(cls, template.format(**fields) if fields else template)
+        english = {k: _joined(v, str) for k, v in fields.items()}
+        obj = super().__new__(cls, template.format(**english) if fields else template)
         obj.template = template
         obj.fields = fields
         return obj
@@ -129,6 +131,13 @@ def _said(template: str, fields: dict) -> Said:
     return Said(template, **fields)
 
 
+def _joined(value: object, say) -> object:
+    """A field's value as the text says it: a tuple is a list of items (each said), joined with "; "."""
+    if isinstance(value, tuple):
+        return "; ".join(say(v) for v in value)
+    return value
+
+
 def shown(text: object) -> str:
     """``text`` in the user's language: a :class:`Said` (or an exception made of one) translated
     with its values, anything else as it is."""
@@ -136,7 +145,8 @@ def shown(text: object) -> str:
         text = text.args[0]
     if not isinstance(text, Said):
         return str(text)
-    values = {k: shown(v) if isinstance(v, (Said, BaseException)) else v for k, v in text.fields.items()}
+    values = {k: _joined(v, shown) if isinstance(v, tuple) else shown(v) if isinstance(v, (Said, BaseException)) else v
+              for k, v in text.fields.items()}
     try:
         return translate(text.template).format(**values) if values else translate(text.template)
     except (KeyError, IndexError, ValueError):  # a translation that does not fit its values: the English

@@ -40,6 +40,7 @@ from stekker.evidence import IDP_RTYPE, DomainEvidence, QueryResult, Status
 from stekker.kb import KnowledgeBase
 from stekker.kb.schema import CategoryRule
 from stekker.spf import parse_spf, spf_records
+from stekker.i18n import N_, Said
 from stekker.text import Message
 
 __all__ = ["attribute_domain", "attribute_scan", "load_attributions", "registrable_domain"]
@@ -1167,9 +1168,9 @@ def attribute_scan(
         pass
     targets, done = counts.get("targets"), counts.get("done")
     if targets is not None and done is not None and done < targets:
-        warnings.append(f"scan {scan_id} is incomplete: {done} of {targets} domains done; the "
-                        f"{targets - done} unfinished domains are not attributed (finish with "
-                        f"`stekker scan --resume {scan_id}`)")
+        warnings.append(Said(N_("scan {scan_id} is incomplete: {done} of {targets} domains done; the {left} unfinished "
+                                "domains are not attributed (finish with `stekker scan --resume {scan_id}`)"),
+                             scan_id=scan_id, done=done, targets=targets, left=targets - done))
     out = summary.to_dict()
     out["targets"] = targets
     out.update({

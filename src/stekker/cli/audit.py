@@ -131,7 +131,7 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
         try:
             scan_id = S.scan_one_domain(store, domain, [resolver] if resolver else None)
         except Exception as exc:  # noqa: BLE001
-            _fail(_("scanning {domain} failed: {error}").format(domain=domain, error=exc), 3)
+            _fail(_("scanning {domain} failed: {error}").format(domain=domain, error=shown(exc)), 3)
         echo(_("scanned {domain} as scan {scan_id} in {db}").format(domain=domain, scan_id=scan_id, db=display_db(db)),
              err=True)
         try:  # this one-domain scan is now the database's newest: 'latest' means it

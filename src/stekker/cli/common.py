@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from stekker.cli import echo
-from stekker.i18n import _
+from stekker.i18n import N_, _, translate
 
 if TYPE_CHECKING:  # pragma: no cover
     from stekker.store import Store
@@ -106,14 +106,24 @@ def read_explanations(path: Any) -> list:
 
 
 def in_language(message: Any) -> str:
-    """A message a lower layer produced for a reader (a :class:`stekker.text.Message`: English, as a
-    scan stores it, with a key whose Dutch is in the report's string table) in the user's
-    language; any other text as it is."""
-    from stekker.i18n import language
+    """A message a lower layer produced for a reader in the user's language: a
+    :class:`stekker.text.Message` (English, as a scan stores it, with a key whose Dutch is in the
+    report's string table) or a :class:`stekker.i18n.Said`; any other text as it is."""
+    from stekker.i18n import language, shown
 
     lang = language()
     if lang == "en" or not getattr(message, "key", None):
-        return str(message)
+        return shown(message)
     from stekker.report.render import Strings
 
     return Strings(lang).message(message)
+
+
+# a scan's state (stored as these codes: stekker.store.SCAN_STATES) as a command shows it
+_STATE_WORDS = {"created": N_("created"), "running": N_("running"), "interrupted": N_("interrupted"),
+                "aborted": N_("aborted"), "finished": N_("finished")}
+
+
+def state_word(state: Any) -> str:
+    """A scan's state in the user's language (an unknown value as it is)."""
+    return translate(_STATE_WORDS[state]) if state in _STATE_WORDS else str(state)

@@ -109,8 +109,6 @@ def report(
     kb = load_kb()
     store = open_store(db)
 
-    import sys
-
     console = make_console()  # terminal width; in a file or pipe $COLUMNS, else a wide layout
     say = (lambda m: None) if quiet else (lambda m: echo(m, err=True))
     comparison = None

@@ -10,7 +10,7 @@ from typing import List, Optional
 import typer
 
 from stekker.cli import app, echo
-from stekker.cli.common import db_option, display_db, open_store
+from stekker.cli.common import db_option, display_db, open_store, state_word
 from stekker.cli.common import fail as _err
 from stekker.i18n import _, ngettext, shown
 
@@ -140,7 +140,7 @@ def scan(
         else:
             resolvers = system_resolvers()
     except (ValueError, NoResolverError) as exc:
-        raise _err(str(exc))
+        raise _err(shown(exc))
 
     plan = load_plan()
     say = (lambda *a, **k: None) if quiet else (lambda m: echo(m, err=True))
@@ -221,12 +221,12 @@ def scan(
             # another live process runs this scan: its state is that process's (review 28 M1: marking it
             # aborted stopped its heartbeat and let a third resume write the same domains)
             raise _err(_("{error} (scan {scan_id} is being run by another process; nothing changed)").format(
-                error=exc, scan_id=scan_id), 3)
+                error=shown(exc), scan_id=scan_id), 3)
         store.finish_scan(scan_id, "aborted", {"message": exc.record})  # stored in English; shown translated
         # the scan and its input are kept (aborted, nothing measured): it can be resumed, and a report
         # of it says that none of its domains were measured
         raise _err(_("{error} Scan {scan_id} is kept as aborted with its input; when a resolver works: "
-                     "stekker scan --resume {scan_id} --db {db}").format(error=exc, scan_id=scan_id,
+                     "stekker scan --resume {scan_id} --db {db}").format(error=shown(exc), scan_id=scan_id,
                                                                          db=display_db(db)), 3)
     _print_summary(res)
     c = res.counters
@@ -365,7 +365,7 @@ def _idp_pass(store, scan_id: int, plan, redo_errors: bool, say, db: str, resolv
                                         redo_errors=redo_errors, domain_deadline=domain_deadline)
     except NoResolverError as exc:
         raise _err(_("{error} The DNS results and the realm answers are stored; ask the identity provider hosts "
-                     "with: stekker scan --resume {scan_id} --db {db}").format(error=exc, scan_id=scan_id,
+                     "with: stekker scan --resume {scan_id} --db {db}").format(error=shown(exc), scan_id=scan_id,
                                                                                db=display_db(db)), 3)
     if counts.domains or counts.dropped:
         _summarise(store, scan_id, PURPOSE)
@@ -445,7 +445,7 @@ def _print_summary(res) -> None:
     from rich.table import Table
 
     c = res.counters
-    t = Table(title=_("scan {scan_id}: {state}").format(scan_id=res.scan_id, state=res.state), show_header=True)
+    t = Table(title=_("scan {scan_id}: {state}").format(scan_id=res.scan_id, state=state_word(res.state)), show_header=True)
     t.add_column(_("what"))
     t.add_column(_("count"), justify="right")
     t.add_row(_("domains done"), f"{c.domains:,}")

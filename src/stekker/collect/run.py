@@ -32,7 +32,7 @@ from typing import Callable
 from stekker.collect.engine import DEFAULT_DOMAIN_DEADLINE, DomainScanner, ScanCounters
 from stekker.collect.plan import load_plan
 from stekker.collect.transport import NoResolverError, Transport, TransportConfig, format_resolver
-from stekker.i18n import N_, _, ngettext
+from stekker.i18n import N_, Said, _, ngettext, shown
 
 
 # The cyclic garbage collector's default (collect the young generation every
@@ -408,9 +408,10 @@ async def _probe(transport: Transport) -> dict[str, str]:
             N_("no DNS resolver answered ({problems}) is this machine offline, or is the --resolver address "
                "wrong? No domain was measured.") if silent else
             N_("no working DNS resolver ({problems}) use another --resolver. No domain was measured."),
-            problems="; ".join(f"{r}: {why}" for r, why in problems.items()))
+            problems=tuple(Said(N_("{resolver}: {why}"), resolver=r, why=why) for r, why in problems.items()))
     for r, why in problems.items():
-        print(_("warning: resolver {resolver} left out: {why}").format(resolver=r, why=why), file=sys.stderr, flush=True)
+        print(_("warning: resolver {resolver} left out: {why}").format(resolver=r, why=shown(why)), file=sys.stderr,
+              flush=True)
     return problems
 
 

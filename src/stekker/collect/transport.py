@@ -48,7 +48,7 @@ from dataclasses import dataclass
 
 from stekker.collect.wire import Answer, WireError, build_query, decode_response, encode_name, qtype_code
 from stekker.evidence import ErrorKind
-from stekker.i18n import N_, _, translate
+from stekker.i18n import N_, Said, _
 
 _RCODE_ERRORS = {
     "SERVFAIL": ErrorKind.SERVFAIL,
@@ -61,17 +61,17 @@ _RCODE_ERRORS = {
 class NoResolverError(RuntimeError):
     """No configured resolver answers at all (offline machine, wrong address).
 
-    Its message is in the user's language; ``record`` is the same message in English, for what is
-    stored (an aborted scan's message).  :meth:`of` makes both from one template."""
+    Its text is a :class:`stekker.i18n.Said`: ``str(exc)`` and ``record`` are the English (what
+    is stored: an aborted scan's message), ``stekker.i18n.shown(exc)`` the user's language."""
 
-    def __init__(self, message: str, record: str | None = None):
-        super().__init__(message)
-        self.record = message if record is None else record
+    @property
+    def record(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
     @classmethod
     def of(cls, template: str, **fields: object) -> "NoResolverError":
-        """From a template marked with ``N_``: translated for the message, as written for ``record``."""
-        return cls(translate(template).format(**fields), record=template.format(**fields))
+        """From a template marked with ``N_`` and its values."""
+        return cls(Said(template, **fields))
 
 
 def parse_resolver(text: str) -> tuple[str, int]:
@@ -862,14 +862,16 @@ class Transport:
         for rs, rep in zip(self.resolvers, replies):
             ans = rep.answer
             if not rs.answered:
-                problems[rs.name] = f"no answer within {timeout:g} s ({tries} tries)"
+                problems[rs.name] = Said(N_("no answer within {timeout:g} s ({tries} tries)"), timeout=timeout,
+                                         tries=tries)
             elif rep.error is ErrorKind.TRUNCATED or (ans is not None and ans.truncated):
                 usable.append(rs)
             elif ans is None:
-                problems[rs.name] = f"no usable answer ({rep.error.value if rep.error else 'none'}: {rep.detail})"
+                problems[rs.name] = Said(N_("no usable answer ({error}: {detail})"),
+                                         error=rep.error.value if rep.error else "none", detail=rep.detail)
             elif ans.rcode != "NOERROR" or not any(rr.rtype == "NS" for rr in ans.answers):
-                problems[rs.name] = (f"answered {ans.rcode} with {len(ans.answers)} records for the root zone's "
-                                     f"name servers: not a working recursive resolver")
+                problems[rs.name] = Said(N_("answered {rcode} with {n} records for the root zone's name servers: "
+                                            "not a working recursive resolver"), rcode=ans.rcode, n=len(ans.answers))
             else:
                 usable.append(rs)
         if usable:
