@@ -307,21 +307,31 @@ def test_an_unrecognised_usage_message_is_shown_as_typer_wrote_it(monkeypatch):
         i18n.reset()
 
 
-def test_reports_default_to_the_users_language(tmp_path):
+def test_reports_default_to_the_users_language(tmp_path, monkeypatch):
     """`report` and `audit report` without --lang write the user's language (the one rule of
-    stekker.i18n: `report` was always English, `audit report` always Dutch); --lang still decides."""
+    stekker.i18n: `report` was always English, `audit report` always Dutch); --lang still decides.
+    In-process: a Dutch command leaves Typer's own words English for the next English one."""
+    from cli_util import cli
     from test_audit import _one_scan_db
 
     db, sid = _one_scan_db(tmp_path)
     inv = SRC / "audit" / "data" / "inventory_example.yaml"
-    for env, flag, want in (("nl", [], "nl"), ("en", [], "en"), ("nl", ["--lang", "en"], "en"),
-                            ("en", ["--lang", "nl"], "nl")):
-        for name, args in (("report", ["report", "--scan", str(sid), "--db", str(db)]),
-                           ("audit", ["audit", "report", str(inv)])):
-            out = tmp_path / f"{name}-{env}-{len(flag)}.html"
-            r = _stekker([*args, *flag, "--html", str(out)], STEKKER_LANG=env)
-            assert r.returncode == 0, r.stderr
-            assert f'<html lang="{want}"' in out.read_text("utf-8"), (name, env, flag)
+    try:
+        for env, flag, want in (("nl", [], "nl"), ("en", [], "en"), ("nl", ["--lang", "en"], "en"),
+                                ("en", ["--lang", "nl"], "nl")):
+            monkeypatch.setenv("STEKKER_LANG", env)
+            i18n.reset()
+            for name, args in (("report", ["report", "--scan", str(sid), "--db", str(db)]),
+                               ("audit", ["audit", "report", str(inv)])):
+                out = tmp_path / f"{name}-{env}-{len(flag)}.html"
+                r = cli(*args, *flag, "--html", str(out))
+                assert r.rc == 0, r.text
+                assert f'<html lang="{want}"' in out.read_text("utf-8"), (name, env, flag)
+            h = cli("version", "--help")
+            assert ("Opties" in h.out) == (env == "nl") and ("Options" in h.out) == (env == "en"), h.out
+            assert ("Print the stekker version." in h.out) == (env == "en"), h.out
+    finally:
+        i18n.reset()
 
 
 def test_input_problems_are_stored_in_english_and_shown_in_dutch(tmp_path, monkeypatch):

@@ -63,10 +63,14 @@ def _register() -> None:
     localise_help()
 
 
+_FROM_DOCSTRING: set[int] = set()  # the commands whose help this module writes from their docstring
+
+
 def _one_line_short_help(t: typer.Typer) -> None:
     """Each command's help in the user's language (its docstring is the message: scripts/i18n.py
-    extracts it), and in a list of commands its first paragraph as one line (Typer keeps the
-    docstring's line breaks there, which leaves ragged half-empty lines); the command's own
+    extracts it; written again on every run, so that a process that runs commands in both languages
+    gets each in its own), and in a list of commands its first paragraph as one line (Typer keeps
+    the docstring's line breaks there, which leaves ragged half-empty lines); the command's own
     --help keeps its paragraphs."""
     import inspect
 
@@ -74,14 +78,16 @@ def _one_line_short_help(t: typer.Typer) -> None:
 
     for info in t.registered_commands:
         if info.callback is not None and info.callback.__doc__:
-            if info.help is None:
+            if info.help is None or id(info) in _FROM_DOCSTRING:
+                _FROM_DOCSTRING.add(id(info))
                 info.help = translate(inspect.cleandoc(info.callback.__doc__))
-            if info.short_help is None:
                 info.short_help = " ".join(info.help.split("\n\n", 1)[0].split())
     for group in t.registered_groups:
         if group.typer_instance is not None:
             cb = group.typer_instance.registered_callback
-            if cb is not None and cb.callback is not None and cb.callback.__doc__ and cb.help is None:
+            if cb is not None and cb.callback is not None and cb.callback.__doc__ and (
+                    cb.help is None or id(cb) in _FROM_DOCSTRING):
+                _FROM_DOCSTRING.add(id(cb))
                 cb.help = translate(inspect.cleandoc(cb.callback.__doc__))
             _one_line_short_help(group.typer_instance)
 

@@ -120,27 +120,33 @@ def _reword(text: str) -> str:
     return text
 
 
+_TYPER_WORDS: dict[str, Any] = {}  # Typer's own settings before localise_help() changed them
+
+
 def localise_help() -> None:
-    """The headings of ``--help`` in the user's language (nothing changes in English)."""
-    if language() == "en":
-        return
+    """The headings of ``--help`` in the user's language (in English Typer's own, also when an
+    earlier command in this process was Dutch: an embedding program or a test)."""
     try:
         from rich.text import Text
         from typer import rich_utils
     except ImportError:  # pragma: no cover - Typer without rich: its plain help stays English
         return
+    if language() == "en":
+        for name, value in _TYPER_WORDS.items():
+            setattr(rich_utils, name, value)
+        return
+    for name in (*_HELP_WORDS, "highlighter"):
+        if hasattr(rich_utils, name):
+            _TYPER_WORDS.setdefault(name, getattr(rich_utils, name))
     for name, text in _HELP_WORDS.items():
         if hasattr(rich_utils, name):
             setattr(rich_utils, name, translate(text))
-    base = type(rich_utils.highlighter)
-    if getattr(base, "_stekker", False):
-        return
+    base = type(_TYPER_WORDS["highlighter"])
 
     class _Highlighter(base):  # type: ignore[misc, valid-type]
         """Typer's highlighter of help texts, which first rewords the usage line and the help
         option's own help (the texts pass through it as they are drawn)."""
 
-        _stekker = True
 
         def __call__(self, text: Any) -> Any:
             if isinstance(text, str):
