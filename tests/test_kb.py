@@ -489,3 +489,26 @@ def test_a_kb_directory_is_read_like_every_user_file(tmp_path):
     (d / "rules.yaml").write_text("[" * 100_000)
     with pytest.raises(kbmod.KBError, match=r"rules.yaml: invalid YAML"):
         kbmod.load(d)
+
+
+def test_a_kb_file_whose_aliases_expand_to_billions_is_refused_at_once(tmp_path):
+    """The knowledge base shares parts through YAML aliases, so a --kb file may use them; a 300-byte
+    "billion laughs" companies.yaml (10^9 values once expanded) made the validation run without end.
+    Refused in well under a second now; the shipped files (under 5,000 values each) still load."""
+    import shutil
+    import time
+
+    from stekker import kb as kbmod
+
+    d = tmp_path / "kb"
+    shutil.copytree(kbmod.loading.DATA_DIR, d)
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 10):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
+    lines.append("companies: *a9")
+    (d / "companies.yaml").write_text("\n".join(lines) + "\n")
+    start = time.monotonic()
+    with pytest.raises(kbmod.KBError, match=r"companies.yaml: more than 1,000,000 YAML values once its aliases"):
+        kbmod.load(d)
+    assert time.monotonic() - start < 10
+    assert kbmod.loading._expanded_size({"a": [1, 2, {"b": 3}]}) == 8  # 2 mappings, 1 list, 2 keys, 3 values

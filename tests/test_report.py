@@ -1493,3 +1493,41 @@ def test_a_direction_the_list_turned_around_is_said():
     text = Strings("en")("compare_shares_reversed", label=row["label"], old="40%", new="50%",
                          old_common="45%", new_common="43%")
     assert "turned the direction around" in text
+
+
+def test_compare_shows_the_largest_companies_over_all_and_over_the_common_domains(kb, pols):
+    """The report's company figures ("Microsoft 49%") read between two scans: a company's share moved
+    by a change of the list alone was not shown apart (left from explore-e H3: only the definitions'
+    headlines were). The largest companies of either scan are shown over all domains and over the
+    domains in both, with the same counts as each scan's own report, and a list change is said."""
+    from rich.console import Console
+
+    from stekker.report.figures import compare_company_rows
+    from stekker.report.render import Strings
+
+    old = sample()
+    ms_domains = {r.domain for r in old if any(s.provider == "microsoft" for s in r.services.values())}
+    assert 2 <= len(ms_domains) < len(old) - 2
+    keep_one = sorted(ms_domains)[0]
+    new = [r for r in old if r.domain not in ms_domains or r.domain == keep_one]  # the list lost Microsoft domains
+    rep_old, rep_new = build(old, kb, pols, "2026-01-01"), build(new, kb, pols, "2026-01-01")
+    cmp = compare(rep_old.results, rep_new.results, "1", "2")
+    by = {c.company: c for c in cmp.companies}
+    for rep, side in ((rep_old, "old_all"), (rep_new, "new_all")):
+        for p in rep.parents_overall:
+            if p.key in by:  # the same count and base as the scan's own report
+                assert getattr(by[p.key], side).fraction() == (p.count, p.denominator), (p.key, side)
+    ms = next(c for c in cmp.companies if c.name.lower().startswith("microsoft"))
+    assert ms.old_all.count == len(ms_domains) and ms.new_all.count == 1
+    assert ms.old_common.fraction() == ms.new_common.fraction()  # nothing moved on the domains in both
+    (row,) = [r for r in compare_company_rows(cmp, Strings("en")) if r["label"] == ms.name]
+    assert row["moved_by_list"]
+    assert len(cmp.companies) <= 2 * 5
+    assert cmp.to_dict()["companies"][0]["company"] == cmp.companies[0].company
+    for lang, title in (("en", "The largest companies in both scans"), ("nl", "De grootste bedrijven in beide scans")):
+        con = Console(record=True, width=220, color_system=None)
+        print_comparison(cmp, lang, con, pols)
+        out = con.export_text()
+        assert title in out and f"! {ms.name}: " in out, out
+        page = render_html(rep_new, lang, cmp)
+        assert title in page and ms.name in page

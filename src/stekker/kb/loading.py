@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from stekker.i18n import _
 from stekker.kb.knowledge import KBError, KnowledgeBase
 from stekker.kb.schema import CompaniesFile, ProvidersFile, RulesFile
+from stekker.safeyaml import MAX_NODES
 
 DATA_DIR = Path(__file__).parent / "data"
 DATA_FILES = ("providers.yaml", "companies.yaml", "rules.yaml")
@@ -56,7 +57,28 @@ def _read_yaml(path: Path) -> dict:
         raise KBError(_("{file}: invalid YAML: nested too deeply").format(file=path)) from None
     if not isinstance(data, dict):
         raise KBError(_("{file}: expected a mapping at the top level").format(file=path))
+    if _expanded_size(data) > MAX_NODES:
+        # the knowledge base shares rule lists through YAML aliases (providers.yaml: 151), so they are
+        # read; but a --kb file whose aliases expand to billions of values ("billion laughs", 300 bytes)
+        # would hang the validation: counted with its aliases expanded, stopping at the bound
+        raise KBError(_("{file}: more than {n:,} YAML values once its aliases are expanded; not a knowledge-base "
+                        "file stekker reads").format(file=path, n=MAX_NODES))
     return data
+
+
+def _expanded_size(data: object) -> int:
+    """How many values ``data`` holds with every shared (aliased) part counted each time it is used;
+    at most ``MAX_NODES + 1`` (it stops there, so a document of billions stops in a moment)."""
+    n, stack = 0, [data]
+    while stack and n <= MAX_NODES:
+        x = stack.pop()
+        n += 1
+        if isinstance(x, dict):
+            stack.extend(x.keys())
+            stack.extend(x.values())
+        elif isinstance(x, list):
+            stack.extend(x)
+    return n
 
 
 def _fmt_validation(path: Path, exc: ValidationError, data: dict, key: str) -> str:

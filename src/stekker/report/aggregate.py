@@ -107,6 +107,10 @@ class Tally:
         """not_sovereign / decided (None when nothing was decided)."""
         return self.not_sovereign / self.decided if self.decided else None
 
+    def fraction(self) -> tuple[int, int]:
+        """What the share is made of: (not sovereign, decided)."""
+        return self.not_sovereign, self.decided
+
     def to_dict(self) -> dict[str, Any]:
         return {**self.counts, "total": self.total, "decided": self.decided,
                 "share": None if self.share is None else round(self.share, 6)}
@@ -360,23 +364,17 @@ def tally(results: list[DomainResult], kb: Any, policies: list[Policy], as_of: A
     parent_info: dict[str, ProviderShare] = {}
     for r in measured:
         seen = set()
-        seen_parents = set()
-        for d in r.deps:
-            if d.service.status not in ("attributed", "self") or (d.service.status == "attributed" and not d.service.provider):
-                continue
+        for d in _known_deps(r):
             k = d.provider_key
             seen.add(k)
             if k not in info:
                 info[k] = _share_info(d)
-            # every company that controls the provider at the top (each parent in joint control); a guess
-            # on weak evidence counts for no parent (review 28 M3), as it counts apart from the provider
-            for top in (d.controllers if k != "self" and not k.endswith(LIKELY_KEY) else []):
-                seen_parents.add(top.id)
-                if top.id not in parent_info:
-                    parent_info[top.id] = ProviderShare(top.id, top.name, 0, 0, jurisdiction=top.country)
+        top = controlling_parents(r)
+        for cid, share in top.items():
+            parent_info.setdefault(cid, share)
         for k in seen:
             overall[k] += 1
-        for k in seen_parents:
+        for k in top:
             parents[k] += 1
     providers_overall = [
         ProviderShare(k, info[k].name, n, len(measured), info[k].company, info[k].parent, info[k].jurisdiction)
@@ -504,6 +502,28 @@ def tally(results: list[DomainResult], kb: Any, policies: list[Policy], as_of: A
     report.nos = nos_comparison(report, kb) if policies else None
     report.limits = dns_limits(report)
     return report
+
+
+def _known_deps(r: DomainResult) -> Iterable[Dependency]:
+    """The dependencies of a domain whose provider is known (attributed to one, or self-hosted)."""
+    for d in r.deps:
+        if d.service.status not in ("attributed", "self") or (d.service.status == "attributed" and not d.service.provider):
+            continue
+        yield d
+
+
+def controlling_parents(r: DomainResult) -> dict[str, ProviderShare]:
+    """The companies at the top of the providers a domain depends on (id -> name and country; each
+    parent in joint control): what the report's parent-company shares ("Microsoft 49%") count, and
+    what a comparison of two scans counts again.  A guess on weak evidence counts for no parent
+    (review 28 M3), as it counts apart from the provider; self-hosting has none."""
+    out: dict[str, ProviderShare] = {}
+    for d in _known_deps(r):
+        k = d.provider_key
+        for top in (d.controllers if k != "self" and not k.endswith(LIKELY_KEY) else []):
+            if top.id not in out:
+                out[top.id] = ProviderShare(top.id, top.name, 0, 0, jurisdiction=top.country)
+    return out
 
 
 def _share_info(d: Dependency) -> ProviderShare:

@@ -17,7 +17,7 @@ from typing import Any
 from stekker.attribute.model import CATEGORIES
 from stekker.judge import HOST_CATEGORY, DomainResult, HostResult
 
-from .aggregate import DECIDED, Tally
+from .aggregate import DECIDED, Tally, controlling_parents
 
 COMPARE_CATEGORIES: tuple[str, ...] = CATEGORIES + ("saas",)
 MULTI = ("mail_outbound", "saas")
@@ -70,6 +70,46 @@ class ShareShift:
 
 
 @dataclass(slots=True)
+class Part:
+    """``count`` of ``of`` domains (a company's share of the measured domains)."""
+
+    count: int = 0
+    of: int = 0
+
+    @property
+    def share(self) -> float | None:
+        return self.count / self.of if self.of else None
+
+    def fraction(self) -> tuple[int, int]:
+        return self.count, self.of
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"count": self.count, "of": self.of, "share": None if self.share is None else round(self.share, 6)}
+
+
+@dataclass(slots=True)
+class CompanyShift:
+    """A parent company's share of the measured domains (those with no DNS error) in both scans,
+    over all of each scan's domains and over the domains in both: the report's "Microsoft 49%" -
+    the figure a changed list moves most easily (explore-e H3)."""
+
+    company: str
+    name: str
+    old_all: Part
+    new_all: Part
+    old_common: Part
+    new_common: Part
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"company": self.company, "name": self.name, "old_all": self.old_all.to_dict(),
+                "new_all": self.new_all.to_dict(), "old_common": self.old_common.to_dict(),
+                "new_common": self.new_common.to_dict()}
+
+
+COMPARE_COMPANIES = 5  # the companies of the largest shares in either scan that a comparison shows
+
+
+@dataclass(slots=True)
 class Comparison:
     old_label: str
     new_label: str
@@ -79,6 +119,7 @@ class Comparison:
     verdict_changes: list[VerdictChange]
     common: int
     shares: list[ShareShift] = field(default_factory=list)
+    companies: list[CompanyShift] = field(default_factory=list)
 
     @property
     def verdict_flips(self) -> list[VerdictChange]:
@@ -131,6 +172,7 @@ class Comparison:
             "changes": [c.to_dict() for c in self.changes],
             "verdict_changes": [vars_(v) for v in self.verdict_changes],
             "shares": [x.to_dict() for x in self.shares],
+            "companies": [x.to_dict() for x in self.companies],
         }
 
 
@@ -182,6 +224,7 @@ class DomainState:
     verdict: dict[str, str]
     states: dict[str, tuple[str, set[str], dict[str, str]]]  # categories that are not absent
     hosts: dict[str, tuple[str, str | None, str | None]]
+    parents: dict[str, str] = field(default_factory=dict)  # companies at the top (id -> name); measured domains
 
     def state(self, cat: str) -> tuple[str, set[str], dict[str, str]]:
         return self.states.get(cat, _ABSENT)
@@ -197,8 +240,9 @@ def domain_state(r: "DomainResult | DomainState") -> DomainState:
             st = _state(r, cat)
             if st[0] != "absent":
                 states[cat] = st
+    parents = {k: v.name for k, v in controlling_parents(r).items()} if r.da.status == "ok" else {}
     return DomainState(r.domain, list(r.organisations), r.da.status, dict(r.verdict), states,
-                       {h.host: _host_state(h) for h in r.hosts})
+                       {h.host: _host_state(h) for h in r.hosts}, parents)
 
 
 def _compare_hosts(ro: DomainState, rn: DomainState, orgs: list[str]) -> list[Change]:
@@ -223,15 +267,15 @@ def compare(old: "list[DomainResult] | list[DomainState]", new: "list[DomainResu
             old_label: str = "old", new_label: str = "new") -> Comparison:
     """The changes between two judged scans (their results, or their
     :func:`domain_state`)."""
-    o = {r.domain: r for r in old}
-    n = {r.domain: r for r in new}
+    o = {r.domain: domain_state(r) for r in old}
+    n = {r.domain: domain_state(r) for r in new}
     added = sorted(set(n) - set(o))
     removed = sorted(set(o) - set(n))
     changes: list[Change] = []
     vchanges: list[VerdictChange] = []
     common = sorted(set(o) & set(n))
     for dom in common:
-        ro, rn = domain_state(o[dom]), domain_state(n[dom])
+        ro, rn = o[dom], n[dom]
         orgs = list(dict.fromkeys(rn.organisations + ro.organisations))
         if {"error", "nxdomain"} & {ro.status, rn.status} and ro.status != rn.status:
             # the domain as a whole was not measured in one scan, or does not exist in one of them
@@ -275,7 +319,7 @@ def compare(old: "list[DomainResult] | list[DomainState]", new: "list[DomainResu
             if vo is not None and vo != v:
                 vchanges.append(VerdictChange(dom, orgs, pid, vo, v))
     return Comparison(old_label, new_label, added, removed, changes, vchanges, len(common),
-                      _shares(o, n, set(common)))
+                      _shares(o, n, set(common)), _companies(o, n, set(common)))
 
 
 def _shares(o: dict[str, Any], n: dict[str, Any], common: set[str]) -> list[ShareShift]:
@@ -294,3 +338,30 @@ def _shares(o: dict[str, Any], n: dict[str, Any], common: set[str]) -> list[Shar
                     tallies[2 + side].add(v)
         out.append(ShareShift(pid, *tallies))
     return out
+
+
+def _companies(o: dict[str, DomainState], n: dict[str, DomainState], common: set[str]) -> list[CompanyShift]:
+    """The parent companies of the largest shares in either scan, with their shares in both scans
+    over all measured domains and over the measured domains in both (a domain with a DNS error in a
+    scan is in neither count of that scan, as in the report)."""
+    parts: dict[str, list[Part]] = {}
+    names: dict[str, str] = {}
+    for side, states in ((0, o), (1, n)):
+        for dom, st in states.items():
+            if st.status != "ok":
+                continue
+            for cid, name in st.parents.items():
+                names.setdefault(cid, name)
+                parts.setdefault(cid, [Part(), Part(), Part(), Part()])
+    for side, states in ((0, o), (1, n)):
+        measured = [st for st in states.values() if st.status == "ok"]
+        measured_common = [st for st in measured if st.domain in common]
+        for cid, p in parts.items():
+            p[side] = Part(sum(1 for st in measured if cid in st.parents), len(measured))
+            p[2 + side] = Part(sum(1 for st in measured_common if cid in st.parents), len(measured_common))
+    top = set()
+    for side in (0, 1):
+        ranked = sorted(parts, key=lambda c: (-parts[c][side].count, names[c]))
+        top.update(c for c in ranked[:COMPARE_COMPANIES] if parts[c][side].count)
+    order = sorted(top, key=lambda c: (-parts[c][1].count, -parts[c][0].count, names[c]))
+    return [CompanyShift(c, names[c], *parts[c]) for c in order]

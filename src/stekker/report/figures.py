@@ -144,10 +144,12 @@ def base_text(tl: Any, t: Any, noun: str = "domain") -> str:
 
 
 def share_cell(tl: Any, t: Any) -> str:
-    """``93% (248/268)``: a tally's share with what it rests on; ``–`` when nothing was decided."""
-    if not tl.decided:
+    """``93% (248/268)``: a share with what it rests on (a tally's, or a company's count of the measured
+    domains: ``fraction()``); ``–`` when it rests on nothing."""
+    part, whole = tl.fraction()
+    if not whole:
         return "–"
-    return f"{fmt_pct(tl.share, t.lang)} ({fmt_int(tl.not_sovereign, t.lang)}/{fmt_int(tl.decided, t.lang)})"
+    return f"{fmt_pct(tl.share, t.lang)} ({fmt_int(part, t.lang)}/{fmt_int(whole, t.lang)})"
 
 
 def _direction(old: Any, new: Any) -> int:
@@ -164,22 +166,27 @@ def compare_share_rows(cmp: Any, policies: list[Any], t: Any) -> list[dict[str, 
     list read as a change of dependence).  ``moved_by_list``: the shares over
     all domains moved while those over the common domains did not."""
     by = {p.id: p for p in policies}
-    rows = []
-    for x in cmp.shares:
-        pol = by.get(x.policy)
-        if pol is None:
-            continue
-        rows.append({
-            "label": finding(t, pol)["column"],
-            "old_all": share_cell(x.old_all, t), "new_all": share_cell(x.new_all, t),
-            "old_common": share_cell(x.old_common, t), "new_common": share_cell(x.new_common, t),
-            "moved_by_list": (fmt_pct(x.old_all.share, t.lang) != fmt_pct(x.new_all.share, t.lang)
-                              and fmt_pct(x.old_common.share, t.lang) == fmt_pct(x.new_common.share, t.lang)),
-            # over all domains it rose while over the domains in both it fell, or the other way round:
-            # the list's change turned the direction around (review 28 L6)
-            "reversed_by_list": _direction(x.old_all, x.new_all) * _direction(x.old_common, x.new_common) < 0,
-        })
-    return rows
+    return [_shift_row(finding(t, by[x.policy])["column"], x, t) for x in cmp.shares if x.policy in by]
+
+
+def compare_company_rows(cmp: Any, t: Any) -> list[dict[str, str]]:
+    """The largest parent companies' shares of the measured domains in both scans of a comparison
+    (the report's "Microsoft 49%"), over all domains and over the domains in both, with the same
+    warnings as :func:`compare_share_rows`."""
+    return [_shift_row(x.name, x, t) for x in getattr(cmp, "companies", [])]
+
+
+def _shift_row(label: str, x: Any, t: Any) -> dict[str, Any]:
+    return {
+        "label": label,
+        "old_all": share_cell(x.old_all, t), "new_all": share_cell(x.new_all, t),
+        "old_common": share_cell(x.old_common, t), "new_common": share_cell(x.new_common, t),
+        "moved_by_list": (fmt_pct(x.old_all.share, t.lang) != fmt_pct(x.new_all.share, t.lang)
+                          and fmt_pct(x.old_common.share, t.lang) == fmt_pct(x.new_common.share, t.lang)),
+        # over all domains it rose while over the domains in both it fell, or the other way round:
+        # the list's change turned the direction around (review 28 L6)
+        "reversed_by_list": _direction(x.old_all, x.new_all) * _direction(x.old_common, x.new_common) < 0,
+    }
 
 
 # ---------------------------------------------------------------------------

@@ -47,6 +47,7 @@ from .aggregate import (
 from .compare import Comparison
 from .figures import (  # noqa: F401 - fmt_int, fmt_pct: the shared formatters (re-exported)
     base_text,
+    compare_company_rows,
     compare_share_rows,
     count_of,
     dns_limit_lines,
@@ -366,6 +367,7 @@ def context(report: Report, lang: str, comparison: Comparison | None = None,
         "fmt_pct": lambda x: fmt_pct(x, lang), "fmt_int": lambda x: fmt_int(x, lang),
         "comparison": comparison,
         "compare_shares": compare_share_rows(comparison, report.policies, t) if comparison is not None else [],
+        "compare_companies": compare_company_rows(comparison, t) if comparison is not None else [],
         "policy_titles": {p.id: p.short_title(lang) for p in report.policies},
         "per_domain": report.results if len(report.results) <= PER_DOMAIN_LIMIT else None,
         "per_domain_limit": PER_DOMAIN_LIMIT, "NOT_SOVEREIGN": NOT_SOVEREIGN,

@@ -19,6 +19,7 @@ from .aggregate import NOT_SOVEREIGN, Report, Tally, category_rows, multi_rows
 from .compare import Comparison
 from .figures import (
     base_text,
+    compare_company_rows,
     compare_share_rows,
     count_of,
     dns_limit_lines,
@@ -310,17 +311,21 @@ def print_comparison(cmp: Comparison, lang: str = "en", console: Console | None 
     t = Strings(lang)
     c.print(Text(f"{t('compare_title')}: {t('scan')} {cmp.old_label} → {cmp.new_label} "
                  f"({t.count('domain', cmp.common)})", style="bold"))
-    shares = compare_share_rows(cmp, policies or [], t)
-    if shares:  # the headline in both scans, over all domains and over the common ones
-        n = fmt_int(cmp.common, lang)
-        print_fit(c, t("compare_shares_title"), [t("policy")],
-                  [t("compare_shares_all", scan=cmp.old_label), t("compare_shares_all", scan=cmp.new_label),
-                   t("compare_shares_common", scan=cmp.old_label, n=n),
-                   t("compare_shares_common", scan=cmp.new_label, n=n)],
-                  [([_T(r["label"])], [r["old_all"], r["new_all"], r["old_common"], r["new_common"]]) for r in shares])
-        c.print(Text(t("compare_shares_note", added=fmt_int(len(cmp.added_domains), lang),
+    n = fmt_int(cmp.common, lang)
+    heads = [t("compare_shares_all", scan=cmp.old_label), t("compare_shares_all", scan=cmp.new_label),
+             t("compare_shares_common", scan=cmp.old_label, n=n), t("compare_shares_common", scan=cmp.new_label, n=n)]
+    # the headline in both scans, over all domains and over the common ones; then the largest companies
+    for title, head, rows, note in ((t("compare_shares_title"), t("policy"), compare_share_rows(cmp, policies or [], t),
+                                     "compare_shares_note"),
+                                    (t("compare_companies_title"), t("company"), compare_company_rows(cmp, t),
+                                     "compare_companies_note")):
+        if not rows:
+            continue
+        print_fit(c, title, [head], heads,
+                  [([_T(r["label"])], [r["old_all"], r["new_all"], r["old_common"], r["new_common"]]) for r in rows])
+        c.print(Text(t(note, added=fmt_int(len(cmp.added_domains), lang),
                        removed=fmt_int(len(cmp.removed_domains), lang)), style="dim"))
-        for r in shares:
+        for r in rows:
             key = "compare_shares_by_list" if r["moved_by_list"] else \
                 "compare_shares_reversed" if r["reversed_by_list"] else None
             if key:
