@@ -316,6 +316,9 @@ def test_reports_default_to_the_users_language(tmp_path, monkeypatch):
 
     db, sid = _one_scan_db(tmp_path)
     inv = SRC / "audit" / "data" / "inventory_example.yaml"
+    ref = tmp_path / "ref.csv"
+    assert cli("report", "--scan", str(sid), "--db", str(db), "--lang", "en", "--csv", str(ref)).rc == 0
+    english_csv = ref.read_text("utf-8").splitlines()[0]
     try:
         for env, flag, want in (("nl", [], "nl"), ("en", [], "en"), ("nl", ["--lang", "en"], "en"),
                                 ("en", ["--lang", "nl"], "nl")):
@@ -327,6 +330,11 @@ def test_reports_default_to_the_users_language(tmp_path, monkeypatch):
                 r = cli(*args, *flag, "--html", str(out))
                 assert r.rc == 0, r.text
                 assert f'<html lang="{want}"' in out.read_text("utf-8"), (name, env, flag)
+            csv = tmp_path / f"r-{env}-{len(flag)}.csv"
+            assert cli("report", "--scan", str(sid), "--db", str(db), *flag, "--csv", str(csv)).rc == 0
+            first = csv.read_text("utf-8").splitlines()[0]
+            # a report's data file: English whatever the locale, Dutch only when asked for (review i18n H1)
+            assert (first == english_csv) == (flag != ["--lang", "nl"]), (env, flag, first)
             h = cli("version", "--help")
             assert ("Opties" in h.out) == (env == "nl") and ("Options" in h.out) == (env == "en"), h.out
             assert ("Print the stekker version." in h.out) == (env == "en"), h.out

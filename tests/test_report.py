@@ -570,7 +570,7 @@ def test_cli_errors(cli, tmp_path):
     _store_with_scan(tmp_path, _real_records())
     db = str(tmp_path / "s.db")
     assert "unknown policy 'nope'" in cli("--db", db, "--policy", "nope").output
-    assert "--lang must be nl or en" in cli("--db", db, "--lang", "de").output
+    assert "--lang must be one of nl, en" in cli("--db", db, "--lang", "de").output
     assert "is not a date" in cli("--db", db, "--as-of", "yesterday").output
     res = cli("--db", db, "--scan", "99")
     assert res.exit_code == 2 and "error:" in res.output

@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 
 from stekker.cli import app, echo
-from stekker.cli.common import as_of_day, db_option, display_db, fail
+from stekker.cli.common import as_of_day, db_option, display_db, fail, report_languages
 from stekker.i18n import _, shown
 
 audit_app = typer.Typer(
@@ -343,11 +343,7 @@ def report(
     from stekker.outputs import replacing, write_text
     from stekker.audit.resolve import load_kb
 
-    from stekker.i18n import language
-
-    lang = language() if lang is None else lang
-    if lang not in R.LANGS:
-        _fail(_("--lang must be one of {langs}").format(langs=", ".join(R.LANGS)), 2)
+    lang = report_languages(lang)[0]  # (its JSON is language-neutral)
     as_of_day(as_of)  # a bad or future date fails before anything is written
     outs = {"--html": (html, "html"), "--pdf": (pdf, "pdf"), "--json": (json_out, "audit-json")}
     for opt, (path, kind) in outs.items():

@@ -127,3 +127,15 @@ _STATE_WORDS = {"created": N_("created"), "running": N_("running"), "interrupted
 def state_word(state: Any) -> str:
     """A scan's state in the user's language (an unknown value as it is)."""
     return translate(_STATE_WORDS[state]) if state in _STATE_WORDS else str(state)
+
+
+def report_languages(option: Any) -> tuple[str, str]:
+    """A report's language (its ``--lang``, else the user's: :func:`stekker.i18n.language`) and its
+    data files' (``--lang``, else English: a CSV's, JSON lines' or Parquet file's column names and
+    values do not change with the locale of the machine that wrote them); exit 2 for a language
+    stekker does not write."""
+    from stekker.i18n import LANGS, language
+
+    if option is not None and option not in LANGS:
+        raise fail(_("--lang must be one of {langs}").format(langs=", ".join(LANGS)))
+    return (option or language()), (option or "en")

@@ -8,7 +8,7 @@ from typing import List, Optional, Tuple
 import typer
 
 from stekker.cli import app, echo
-from stekker.cli.common import as_of_day, csv_separator, db_option, load_kb, open_store, read_explanations
+from stekker.cli.common import as_of_day, csv_separator, db_option, load_kb, open_store, read_explanations, report_languages
 from stekker.cli.common import fail as _err
 from stekker.i18n import _
 
@@ -82,11 +82,7 @@ def report(
 
     from stekker.outputs import OutputError, check_output, replacing
 
-    from stekker.i18n import LANGS, language
-
-    lang = language() if lang is None else lang
-    if lang not in LANGS:
-        raise _err(_("--lang must be nl or en"))
+    lang, data_lang = report_languages(lang)
     if organisation is not None and not organisation.strip():
         raise _err(_("--organisation is empty: give an organisation's name (or leave it out for the whole report)"))
     outs = {"--html": (html, "html"), "--pdf": (pdf, "pdf"), "--csv": (csv_path, "csv"),
@@ -180,15 +176,15 @@ def report(
             say(_("wrote {path}").format(path=pdf))
         if csv_path:
             with replacing(csv_path) as tmp:
-                n = write_csv(export_rep, str(tmp), csv_sep, lang)
+                n = write_csv(export_rep, str(tmp), csv_sep, data_lang)
             say(_("wrote {path} ({n} domains)").format(path=csv_path, n=n))
         if jsonl:
             with replacing(jsonl) as tmp:
-                n = write_jsonl(export_rep, str(tmp), lang)
+                n = write_jsonl(export_rep, str(tmp), data_lang)
             say(_("wrote {path} ({n} domains)").format(path=jsonl, n=n))
         if parquet:
             with replacing(parquet) as tmp:
-                n = write_parquet(export_rep, str(tmp), lang)
+                n = write_parquet(export_rep, str(tmp), data_lang)
             say(_("wrote {path} ({n} domains)").format(path=parquet, n=n))
     except RenderError as exc:
         raise _err(str(exc), 1)
