@@ -77,7 +77,9 @@ def write_po(cat) -> None:
     write_po(buf, cat, width=100, omit_header=False, sort_output=False, ignore_obsolete=True,
              include_previous=False, include_lineno=False)
     PO.parent.mkdir(parents=True, exist_ok=True)
-    PO.write_bytes(buf.getvalue())
+    tmp = PO.with_suffix(".po.tmp")
+    tmp.write_bytes(buf.getvalue())
+    tmp.replace(PO)
 
 
 def compile_mo() -> None:
@@ -86,7 +88,9 @@ def compile_mo() -> None:
     cat = read_po()
     buf = io.BytesIO()
     write_mo(buf, cat, use_fuzzy=False)
-    MO.write_bytes(buf.getvalue())
+    tmp = MO.with_suffix(".mo.tmp")  # replaced in one step: a compile cut short leaves the old catalogue
+    tmp.write_bytes(buf.getvalue())
+    tmp.replace(MO)
 
 
 def update(sources: list[str] = ()) -> None:

@@ -366,6 +366,18 @@ def test_input_problems_are_stored_in_english_and_shown_in_dutch(tmp_path, monke
     assert "regel 2: ongeldig: label '-bad-' begint of eindigt met een koppelteken" in r.stderr, r.stderr
     assert "regel 4: dubbel: dubbel met regel 3" in r.stderr, r.stderr
     assert "starts or ends" not in r.stderr
+    # what the Dutch scan stored is English (review i18n H3: the test read only memory and the screen)
+    import sqlite3
+
+    con = sqlite3.connect(tmp_path / "s.db")
+    try:
+        stored = dict(con.execute("select kind, reason from input_issues").fetchall())
+        (summary,) = con.execute("select summary from scans").fetchone()
+    finally:
+        con.close()
+    assert stored == {"invalid": "label '-bad-' starts or ends with a hyphen",
+                      "duplicate": "duplicate of line 3; merged into one target"}, stored
+    assert "no DNS resolver answered" in summary and "geen" not in summary, summary
 
 
 def test_said_is_english_data_and_a_translated_message():
@@ -377,3 +389,35 @@ def test_said_is_english_data_and_a_translated_message():
     assert again == s and again.template == s.template and again.fields == {"label": "-x"}
     assert i18n.shown(ValueError(s)) == i18n.shown(s) == s  # English here (the suite's language)
     assert i18n.shown("plain") == "plain"
+
+
+@pytest.mark.parametrize("damage", [b"", b"\xde\x12\x04\x95", b"not a catalogue at all" * 3])
+def test_a_damaged_catalogue_is_english_not_a_crash(tmp_path, monkeypatch, damage):
+    """An empty or cut-off stekker.mo raised struct.error while the command line was imported
+    (review i18n H2: every Dutch command a traceback): the messages are English then."""
+    import shutil
+
+    pkg = tmp_path / "stekker"
+    shutil.copytree(SRC, pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    (pkg / "locale" / "nl" / "LC_MESSAGES" / "stekker.mo").write_bytes(damage)
+    r = subprocess.run([sys.executable, "-m", "stekker", "report", "--db", str(tmp_path / "none.db")],
+                       capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "STEKKER_LANG": "nl", "PYTHONPATH": str(tmp_path)})
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert "error: no database" in r.stderr, r.stderr
+
+
+def test_the_shipped_catalogue_loads_through_the_package(monkeypatch):
+    """What a user's install reads (i18n._load, importlib.resources), not only the file beside the .po."""
+    tr = i18n._load("nl")
+    assert isinstance(tr, gettext.GNUTranslations)
+    assert tr.gettext("error: {message}") == "fout: {message}"
+    monkeypatch.setenv("STEKKER_LANG", "nl")
+    i18n.reset()
+    try:
+        s = i18n.Said(i18n.N_("label {label!r} starts or ends with a hyphen"), label="-x")
+        assert i18n.shown(s) == "label '-x' begint of eindigt met een koppelteken" and s.endswith("hyphen")
+        nested = i18n.Said(i18n.N_("host skipped, row kept: {reason}"), reason=s)
+        assert i18n.shown(nested) == "host overgeslagen, regel behouden: label '-x' begint of eindigt met een koppelteken"
+    finally:
+        i18n.reset()

@@ -63,7 +63,7 @@ def _load(lang: str) -> _gettext.NullTranslations:
         ref = resources.files("stekker").joinpath("locale", lang, "LC_MESSAGES", f"{DOMAIN}.mo")
         with ref.open("rb") as fh:
             return _gettext.GNUTranslations(fh)
-    except (OSError, ValueError):  # a catalogue missing or damaged: English rather than a crash
+    except Exception:  # noqa: BLE001 - a catalogue missing or damaged (struct.error, ...): English, not a crash
         return _gettext.NullTranslations()
 
 
