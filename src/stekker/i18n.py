@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gettext as _gettext
 import os
+import string
 import sys
 from importlib import resources
 from typing import Optional
@@ -86,20 +87,54 @@ def reset() -> None:
     _current = None
 
 
+class _DutchFormatter(string.Formatter):
+    """``str.format`` that writes numbers the Dutch way: 13.058 and 0,9 (a thousands separator asked
+    for with ``,`` becomes a point, a decimal point a comma); text values are left as they are."""
+
+    _SWAP = str.maketrans({",": ".", ".": ","})
+
+    def format_field(self, value: object, format_spec: str) -> str:
+        text = super().format_field(value, format_spec)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and (
+                isinstance(value, float) or "," in format_spec):
+            text = text.translate(self._SWAP)
+        return text
+
+
+_DUTCH = _DutchFormatter()
+
+
+class _DutchText(str):
+    """A Dutch message: its ``.format()`` writes the numbers the Dutch way (:class:`_DutchFormatter`)."""
+
+    def format(self, *args: object, **kwargs: object) -> str:  # type: ignore[override]
+        return _DUTCH.vformat(self, args, kwargs)
+
+
+def _in_language(text: str) -> str:
+    return _DutchText(text) if _current is not None and _current[0] == "nl" else text
+
+
 def _(message: str) -> str:
-    """``message`` in the user's language."""
-    return translations().gettext(message)
+    """``message`` in the user's language (its ``.format()`` writes numbers as that language does)."""
+    return _in_language(translations().gettext(message))
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The form of a message for the count ``n`` in the user's language."""
-    return translations().ngettext(singular, plural, n)
+    return _in_language(translations().ngettext(singular, plural, n))
+
+
+def num(value: float, spec: str = ",") -> str:
+    """A number as the user's language writes it (``num(13058)``: 13,058 or 13.058)."""
+    translations()
+    return _in_language("{value:" + spec + "}").format(value=value)
 
 
 def translate(text: str) -> str:
     """``text`` in the user's language, for a text that extraction reads elsewhere than from a
     ``_()`` literal (a command's docstring, scripts/i18n.py) or that was marked with ``N_``."""
-    return translations().gettext(text)
+    return _in_language(translations().gettext(text))
 
 
 class Said(str):

@@ -40,7 +40,7 @@ from stekker.evidence import IDP_RTYPE, DomainEvidence, QueryResult, Status
 from stekker.kb import KnowledgeBase
 from stekker.kb.schema import CategoryRule
 from stekker.spf import parse_spf, spf_records
-from stekker.i18n import N_, Said
+from stekker.i18n import N_, Said, _
 from stekker.text import Message
 
 __all__ = ["attribute_domain", "attribute_scan", "load_attributions", "registrable_domain"]
@@ -88,7 +88,7 @@ def _mx_hosts(r: QueryResult) -> list[tuple[str, str]]:
     name: resolvers rotate the order of an answer, and a tie between
     providers must not depend on that (the same records, the same answer)."""
     out = [(*_mx_rdata(rr.value), rr.value) for rr in r.answers if rr.rtype == "MX"]
-    return [(host, raw) for _, host, raw in sorted(out)]
+    return [(host, raw) for _x, host, raw in sorted(out)]
 
 
 _NO_PREFERENCE = 1 << 16  # after every real MX preference (0..65535)
@@ -121,7 +121,7 @@ def _mx_preference(ctx: "_Ctx", c: "_Cand") -> int:
 
 def _is_null_mx(r: QueryResult) -> bool:
     hosts = _mx_hosts(r)
-    return bool(hosts) and all(h in ("", ".") for h, _ in hosts)
+    return bool(hosts) and all(h in ("", ".") for h, _x in hosts)
 
 
 def _srv_targets(r: QueryResult) -> list[tuple[str, str]]:
@@ -132,7 +132,7 @@ def _srv_targets(r: QueryResult) -> list[tuple[str, str]]:
             parts = rr.value.split()
             prio = int(parts[0]) if len(parts) == 4 and parts[0].isascii() and parts[0].isdigit() else 1 << 16
             out.append((prio, parts[-1].rstrip(".").lower() if parts else "", rr.value))
-    return [(t, raw) for _, t, raw in sorted(out)]
+    return [(t, raw) for _x, t, raw in sorted(out)]
 
 
 def _ns_hosts(r: QueryResult) -> list[tuple[str, str]]:
@@ -169,7 +169,7 @@ def _stable(ev: DomainEvidence) -> DomainEvidence:
                 changed = True
         results.append(r)
         if r.qtype == "MX" and r.usable:
-            for i, (host, _) in enumerate(_mx_hosts(r)):
+            for i, (host, _x) in enumerate(_mx_hosts(r)):
                 pref.setdefault(host, i)
     order = sorted(range(len(results)), key=lambda i: (
         rank[results[i].purpose], pref.get(results[i].qname, 1 << 16), results[i].qname, i))
@@ -217,7 +217,7 @@ def _dmarc_domains(r: QueryResult) -> list[tuple[str, str]]:
         if not v.lower().startswith("v=dmarc1"):
             continue
         for part in v.split(";"):
-            k, _, val = part.strip().partition("=")
+            k, _x, val = part.strip().partition("=")
             if k.strip().lower() in ("rua", "ruf"):
                 for uri in val.split(","):
                     uri = uri.strip()
@@ -264,7 +264,7 @@ def _observations(ev: DomainEvidence, kb: KnowledgeBase) -> list[_Obs]:
                 elif r.qtype in ("A", "AAAA"):
                     obs += [_Obs(kind, n, r, "CNAME", raw) for n, raw in _cname_targets(r)]
     if "spf" in kb.rules.observations:
-        targets, _ = _spf_terms(ev, apex_txt)
+        targets, _x = _spf_terms(ev, apex_txt)
         obs += [_Obs("spf", dom, r, "TXT", rec) for dom, rec, r in targets]
     return obs
 
@@ -367,7 +367,7 @@ def _drop_past_matched(ctx: _Ctx) -> None:
                     past |= {(r.qname, m) for m in r.chain[i + 1:]}
                     break
     if past:
-        ctx.idp_past = {m for _, m in past}
+        ctx.idp_past = {m for _x, m in past}
         ctx.cands = [c for c in ctx.cands if not (c.kind == "cname" and c.purpose in idp_ipp
                                                   and (c.qname, c.item.value) in past)]
 
@@ -445,7 +445,7 @@ def _match_spf_ips(ctx: _Ctx) -> None:
     apex_txt = [r for r in ctx.ev.results if r.purpose == "apex_txt" and r.qtype == "TXT" and r.usable]
     if not apex_txt:
         return
-    _, terms = _spf_terms(ctx.ev, apex_txt)
+    _x, terms = _spf_terms(ctx.ev, apex_txt)
     seen: set[str] = set()
     for t in terms:
         if t.kind not in ("ip4", "ip6") or not t.value or t.value in seen or t.qualifier == "-":
@@ -786,7 +786,7 @@ def _decide_empty(ctx: _Ctx, category: str, rule: CategoryRule, only: str | None
         r = unexplained[0]
         # a host no name rule knows, whose addresses could not be looked up: the provider was
         # not measured (a DNS error), not "not recognised"
-        x = _addresses_failed(ctx, rule, {n for n, _ in _final_names(r)}, only)
+        x = _addresses_failed(ctx, rule, {n for n, _x in _final_names(r)}, only)
         if x is not None:
             kind = x.error_kind.value if x.error_kind is not None else "error"
             return Service(category=category, status="error",
@@ -800,7 +800,7 @@ def _decide_empty(ctx: _Ctx, category: str, rule: CategoryRule, only: str | None
             key, why = "note_unknown_not_in_asn_data", "addresses not in the IP-to-ASN data"
         elif ctx.ip_unmapped.get(id(r)):
             key, why = "note_unknown_asn_unknown", "addresses in an ASN of no known provider"
-        vals = ", ".join(sorted({n for n, _ in _final_names(r)} | set(r.values())))[:200]
+        vals = ", ".join(sorted({n for n, _x in _final_names(r)} | set(r.values())))[:200]
         where = f"{r.qname} {r.qtype} -> {vals}"
         return Service(category=category, status="unknown",
                        evidence=[EvidenceItem(qname=r.qname, rtype=r.qtype, value=vals, rule="unknown", purpose=r.purpose)]
@@ -935,7 +935,7 @@ def _weak_note(ctx: _Ctx, rule: CategoryRule, cs: list[_Cand], only: str | None)
     kinds = ", ".join(sorted({c.kind for c in cs}))
     unexplained = [r for r in _results(ctx, rule.presence, only)
                    if r.usable and id(r) not in ctx.explained and not _is_null_answer(r)]
-    hosts = sorted({n for r in unexplained for n, _ in _final_names(r)})
+    hosts = sorted({n for r in unexplained for n, _x in _final_names(r)})
     weak = Message("note_weak", f"weak evidence only ({kinds}): it names who may send or that an account exists, "
                    "not where the service runs; low confidence", kinds=kinds)
     # a host whose addresses could not be looked up was not measured: a DNS error, not "not recognised"
@@ -980,7 +980,7 @@ def _multi_service(ctx: _Ctx, category: str, ordered: list[tuple[str, list[_Cand
 def _mail_outbound(ctx: _Ctx, rule: CategoryRule, services: dict[str, Service]) -> Service:
     cands = _rule_cands(ctx, rule)
     apex_txt = [r for r in ctx.ev.results if r.purpose == "apex_txt" and r.qtype == "TXT" and r.usable]
-    _, terms = _spf_terms(ctx.ev, apex_txt)
+    _x, terms = _spf_terms(ctx.ev, apex_txt)
     # `mx` / `a` mechanisms send through the domain's own MX / web hosts
     self_items: list[EvidenceItem] = []
     for t in terms:
@@ -1127,8 +1127,8 @@ def attribute_scan(
     if getattr(store, "readonly", False):
         from stekker.store import StoreError
 
-        raise StoreError(f"{store.url} is opened read-only (this process may not write it): attributions cannot "
-                         "be stored there; work on a copy you may write")
+        raise StoreError(_("{db} is opened read-only (this process may not write it): attributions cannot be "
+                           "stored there; work on a copy you may write").format(db=store.url))
     if asn_table == "default":
         asn_table = _default_asn_table()
     warnings: list[str] = []
@@ -1211,8 +1211,9 @@ def load_attributions(
     if kb_version is not None and kb_version != kb.version:
         # another knowledge base's attributions are read as they were stored (they cannot be recomputed here)
         if version not in store.attribution_versions(scan_id):
-            raise LookupError(f"scan {scan_id} has no attributions for knowledge-base version {kb_version}; "
-                              f"stored: {', '.join(store.attribution_versions(scan_id)) or 'none'}")
+            raise LookupError(_("scan {scan_id} has no attributions for knowledge-base version {version}; stored: "
+                                "{stored}").format(scan_id=scan_id, version=kb_version,
+                                                   stored=", ".join(store.attribution_versions(scan_id)) or _("none")))
     elif not store.attributions_current(scan_id, version):
         if not compute:
             return
@@ -1224,13 +1225,17 @@ def load_attributions(
         if getattr(store, "readonly", False):  # cannot be computed and stored here: say why
             from stekker.store import StoreError
 
-            stored = ", ".join(store.attribution_versions(scan_id)) or "none"
-            what = ("holds attributions of scan {s} for knowledge base {v} that do not cover the scan as it is now "
-                    "(stored while it ran, or before its last answers)" if version in store.attribution_versions(scan_id)
-                    else "holds no attributions of scan {s} for knowledge base {v} (stored: {stored})")
-            raise StoreError(f"{store.url} is opened read-only (this process may not write it) and "
-                             + what.format(s=scan_id, v=version, stored=stored)
-                             + "; work on a copy you may write, or use the stekker version that made them")
+            stored = ", ".join(store.attribution_versions(scan_id)) or _("none")
+            if version in store.attribution_versions(scan_id):
+                why = _("{db} is opened read-only (this process may not write it) and holds attributions of scan "
+                        "{scan_id} for knowledge base {version} that do not cover the scan as it is now (stored while "
+                        "it ran, or before its last answers); work on a copy you may write, or use the stekker "
+                        "version that made them")
+            else:
+                why = _("{db} is opened read-only (this process may not write it) and holds no attributions of scan "
+                        "{scan_id} for knowledge base {version} (stored: {stored}); work on a copy you may write, or "
+                        "use the stekker version that made them")
+            raise StoreError(why.format(db=store.url, scan_id=scan_id, version=version, stored=stored))
         attribute_scan(store, scan_id, kb=kb, asn_table=asn_table, as_of=as_of)
     want = None
     if as_of is not None:

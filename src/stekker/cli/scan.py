@@ -12,7 +12,7 @@ import typer
 from stekker.cli import app, echo
 from stekker.cli.common import db_option, display_db, open_store, state_word
 from stekker.cli.common import fail as _err
-from stekker.i18n import _, ngettext, shown
+from stekker.i18n import _, ngettext, num, shown
 
 
 @app.command()
@@ -420,7 +420,7 @@ def _print_issues(issues, limit: int = 20, counts: dict | None = None) -> None:
             else _("the first {n:,} stored with the scan").format(n=stored))
     # (the kinds and reasons are stored in English; a reason just read says itself in the user's language)
     echo(_("input: {kinds} ({note})").format(
-        kinds=", ".join(f"{v:,} {issue_kind(k)}" for k, v in sorted(kinds.items()) if k != "truncated"), note=note),
+        kinds=", ".join(f"{num(v)} {issue_kind(k)}" for k, v in sorted(kinds.items()) if k != "truncated"), note=note),
         err=True)
     for i in issues[:limit]:
         line = i.line if hasattr(i, "line") else i.get("line")
@@ -448,16 +448,16 @@ def _print_summary(res) -> None:
     t = Table(title=_("scan {scan_id}: {state}").format(scan_id=res.scan_id, state=state_word(res.state)), show_header=True)
     t.add_column(_("what"))
     t.add_column(_("count"), justify="right")
-    t.add_row(_("domains done"), f"{c.domains:,}")
-    t.add_row("  ok", f"{c.ok:,}")  # (the domains' status name)
-    t.add_row("  " + _("nxdomain (does not exist)"), f"{c.nxdomain:,}")
-    t.add_row("  " + _("error (cannot tell)"), f"{c.error:,}")
-    t.add_row(_("questions"), f"{c.queries:,}")
-    t.add_row("  " + _("present"), f"{c.present:,}")
-    t.add_row("  " + _("absent"), f"{c.absent:,}")
-    t.add_row("  " + _("error"), f"{c.errors:,}")
+    t.add_row(_("domains done"), num(c.domains))
+    t.add_row("  ok", num(c.ok))  # (the domains' status name)
+    t.add_row("  " + _("nxdomain (does not exist)"), num(c.nxdomain))
+    t.add_row("  " + _("error (cannot tell)"), num(c.error))
+    t.add_row(_("questions"), num(c.queries))
+    t.add_row("  " + _("present"), num(c.present))
+    t.add_row("  " + _("absent"), num(c.absent))
+    t.add_row("  " + _("error"), num(c.errors))
     for k, v in sorted(c.error_kinds.items(), key=lambda kv: -kv[1]):
-        t.add_row(f"    {k}", f"{v:,}")
+        t.add_row(f"    {k}", num(v))
     t.add_row(_("elapsed"), f"{res.elapsed:.1f} s")
     t.add_row(_("questions/s"), f"{res.qps:,.0f}")
     Console(file=sys.stderr).print(t)

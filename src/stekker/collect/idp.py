@@ -26,6 +26,7 @@ from stekker.collect.engine import DomainScanner, LookupCounts
 from stekker.collect.plan import Plan
 from stekker.collect.transport import Transport, TransportConfig, format_resolver
 from stekker.evidence import IDP_RTYPE
+from stekker.i18n import _
 
 PURPOSE = "idp_host"
 IN_FLIGHT = 64  # domains asked at once (each one to a few questions); the transport paces the rest
@@ -61,8 +62,8 @@ def run_idp_hosts(store, scan_id: int, source: str, resolvers: list[tuple[str, i
     if not todo:
         return counts, False
     types = plan.derived_types(PURPOSE)
-    say(f"identity provider hosts named by the realm answers: {sum(len(h) for _, h in todo):,} "
-        f"of {len(todo):,} domains, their addresses")
+    say(_("identity provider hosts named by the realm answers: {hosts:,} of {domains:,} domains, their "
+          "addresses").format(hosts=sum(len(h) for _d, h in todo), domains=len(todo)))
 
     async def main() -> bool:
         from stekker.collect.run import _probe, stop_on_signals
@@ -97,7 +98,7 @@ def run_idp_hosts(store, scan_id: int, source: str, resolvers: list[tuple[str, i
                         return
                     counts.domains += 1
                     counts.hosts += len(hosts)
-                    for r, _ in rows:
+                    for r, _rest in rows:
                         counts.add(r)
 
             async def watchdog() -> None:
