@@ -452,3 +452,27 @@ def test_dutch_messages_write_numbers_the_dutch_way(monkeypatch):
         assert i18n.num(13058) == "13,058"
     finally:
         i18n.reset()
+
+
+def test_what_the_system_says_is_said_in_dutch_too(tmp_path, monkeypatch):
+    """Python gives the C library's English ("No such file or directory" in a Dutch message: review
+    i18n M5); the common errors are said in the user's language, any other as the system says it."""
+    import errno
+
+    from cli_util import cli
+
+    missing = OSError(errno.ENOENT, os.strerror(errno.ENOENT), "x")
+    odd = OSError(errno.ENOTTY, os.strerror(errno.ENOTTY))
+    try:
+        monkeypatch.setenv("STEKKER_LANG", "nl")
+        i18n.reset()
+        assert i18n.os_error(missing) == "bestand of map bestaat niet"
+        assert i18n.os_error(odd) == os.strerror(errno.ENOTTY) and i18n.os_error(ValueError("v")) == "v"
+        r = cli("audit", "check", str(tmp_path / "nothere.yaml"))
+        assert r.rc == 2 and "kan niet worden gelezen: bestand of map bestaat niet" in r.err, r.err
+        monkeypatch.setenv("STEKKER_LANG", "en")
+        i18n.reset()
+        assert i18n.os_error(missing) == "No such file or directory"
+        assert "cannot read: No such file or directory" in cli("audit", "check", str(tmp_path / "nothere.yaml")).err
+    finally:
+        i18n.reset()

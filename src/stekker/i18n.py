@@ -192,3 +192,27 @@ def N_(message: str) -> str:
     """Marks ``message`` for translation without translating it now (translated where it is
     shown, with ``_(text)``)."""
     return message
+
+
+# what the operating system says, in the user's language (Python gives its C library's English)
+_OS_ERRORS = {
+    "ENOENT": N_("No such file or directory"), "EACCES": N_("Permission denied"),
+    "EPERM": N_("Operation not permitted"), "EISDIR": N_("Is a directory"), "ENOTDIR": N_("Not a directory"),
+    "ENOSPC": N_("No space left on device"), "EROFS": N_("Read-only file system"), "EEXIST": N_("File exists"),
+    "ENAMETOOLONG": N_("File name too long"), "ELOOP": N_("Too many levels of symbolic links"),
+    "EBUSY": N_("Device or resource busy"), "EXDEV": N_("Invalid cross-device link"),
+    "EADDRINUSE": N_("Address already in use"), "EADDRNOTAVAIL": N_("Cannot assign requested address"),
+    "ECONNREFUSED": N_("Connection refused"), "EDQUOT": N_("Disk quota exceeded"), "EIO": N_("Input/output error"),
+}
+
+
+def os_error(exc: BaseException) -> str:
+    """What an operating-system error says (``No such file or directory``), in the user's language;
+    any other error as its text."""
+    import errno
+
+    code = getattr(exc, "errno", None)
+    name = errno.errorcode.get(code) if isinstance(code, int) else None
+    if name in _OS_ERRORS:
+        return translate(_OS_ERRORS[name])
+    return getattr(exc, "strerror", None) or str(exc)

@@ -26,7 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
-from stekker.i18n import _
+from stekker.i18n import _, os_error
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -275,7 +275,7 @@ def check_output(path: str | os.PathLike, kind: str, *, option: str = "output", 
             magic = _head(p, 16)
         except OSError as exc:
             raise OutputError(_("{option} {path}: cannot read the existing file ({error})").format(
-                option=option, path=shown, error=exc.strerror or exc)) from None
+                option=option, path=shown, error=os_error(exc))) from None
         if magic == SQLITE_MAGIC:
             raise OutputError(_("{option} {path} is a SQLite database; stekker never overwrites one").format(
                 option=option, path=shown))

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from stekker.i18n import _
+from stekker.i18n import _, os_error
 
 MAX_BYTES = 8 * 1024 * 1024
 MAX_DEPTH = 64
@@ -230,7 +230,7 @@ def read_user_file(path: Any, limit: int = MAX_BYTES) -> bytes:
         finally:
             os.close(fd)
     except OSError as exc:
-        raise UserFileError(_("cannot read: {error}").format(error=exc.strerror or exc)) from None
+        raise UserFileError(_("cannot read: {error}").format(error=os_error(exc))) from None
     if n > limit:
         raise UserFileError(_("larger than {mib} MiB; not an input file stekker reads").format(mib=mib))
     return b"".join(chunks)

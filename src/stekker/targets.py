@@ -70,7 +70,7 @@ from typing import Iterable, Iterator
 from urllib.parse import urlsplit
 
 from stekker.datasets import suffix_list
-from stekker.i18n import N_, Said, _, shown, translate
+from stekker.i18n import N_, Said, _, os_error, shown, translate
 
 __all__ = [
     "InputError",
@@ -841,7 +841,7 @@ def read_targets(path: str | os.PathLike, *, check: bool = True) -> TargetFile:
     try:
         sha, size, enc, issues = _scan_bytes(p)
     except OSError as e:
-        raise InputError(_("{path}: cannot read: {error}").format(path=p, error=e.strerror or e)) from None
+        raise InputError(_("{path}: cannot read: {error}").format(path=p, error=os_error(e))) from None
     if size == 0:
         raise InputError(_("{path}: the file is empty").format(path=p))
     lines = _first_lines(p, enc)

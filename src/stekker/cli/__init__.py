@@ -15,7 +15,7 @@ from typing import Optional, Sequence
 
 import typer
 
-from stekker.i18n import _
+from stekker.i18n import _, os_error
 
 # Exit codes, the same for every command (docs/CLI.md, `stekker --help`).
 EXIT_OK = 0
@@ -271,7 +271,8 @@ def _unexpected(exc: BaseException) -> int:
         return EXIT_USAGE
     if isinstance(exc, OSError) and exc.errno is not None:
         where = f" ({_one_line(exc.filename)})" if exc.filename else ""
-        typer.echo(_("error: {message}").format(message=f"{exc.strerror or _one_line(exc)}{where}"), err=True)
+        said = os_error(exc) if exc.strerror else _one_line(exc)
+        typer.echo(_("error: {message}").format(message=f"{said}{where}"), err=True)
         return EXIT_USAGE
     path = _write_trace()
     typer.echo(_("internal error: {kind}: {message}").format(kind=type(exc).__name__, message=_one_line(exc)),

@@ -14,7 +14,7 @@ import typer
 
 from stekker.cli import app, echo
 from stekker.cli.common import as_of_day, db_option, display_db, fail, report_languages
-from stekker.i18n import _, shown
+from stekker.i18n import _, os_error, shown
 
 audit_app = typer.Typer(
     help=_(
@@ -183,7 +183,7 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
                 backup = keep_copy(into)  # never over an earlier copy
             except OSError as exc:
                 _fail(_("--into {file}: cannot keep a copy of it before rewriting ({error})").format(
-                    file=into, error=exc.strerror or exc), 2)
+                    file=into, error=os_error(exc)), 2)
             echo(_("note: {file} is rewritten (its list could not be extended in place); your original, with its "
                    "comments, is kept as {backup}").format(file=into, backup=backup), err=True)
     if target and target is out and replaced_by_force:
@@ -191,7 +191,7 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
             backup = keep_copy(out)
         except OSError as exc:
             _fail(_("--output {file}: cannot keep a copy of it before replacing it ({error})").format(
-                file=out, error=exc.strerror or exc), 2)
+                file=out, error=os_error(exc)), 2)
         echo(_("note: {file} is replaced (--force); the file as it was is kept as {backup}").format(file=out, backup=backup),
              err=True)
     if target:
@@ -257,7 +257,7 @@ def init(
     try:
         dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        _fail(_("cannot create {dir}: {error}").format(dir=dir, error=exc.strerror or exc), 2)
+        _fail(_("cannot create {dir}: {error}").format(dir=dir, error=os_error(exc)), 2)
     pairs = [(DATA_DIR / "inventory_template.yaml", dir / "inventory.yaml"),
              (DATA_DIR / "inventory_example.yaml", dir / "inventory-example.yaml")]
     from stekker.outputs import SQLITE_MAGIC, keep_copy, replacing
@@ -273,7 +273,7 @@ def init(
                 backup = keep_copy(dst)
             except OSError as exc:
                 _fail(_("cannot keep a copy of {file} before replacing it ({error}); nothing replaced").format(
-                    file=dst, error=exc.strerror or exc), 2)
+                    file=dst, error=os_error(exc)), 2)
             echo(_("note: {file} differed from stekker's; the file as it was is kept as {backup}").format(
                 file=dst, backup=backup), err=True)
         with replacing(dst) as tmp:

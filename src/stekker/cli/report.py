@@ -10,7 +10,7 @@ import typer
 from stekker.cli import app, echo
 from stekker.cli.common import as_of_day, csv_separator, db_option, load_kb, open_store, read_explanations, report_languages
 from stekker.cli.common import fail as _err
-from stekker.i18n import _
+from stekker.i18n import _, os_error
 
 
 def _policy_ids(values: List[str]) -> List[str]:
@@ -189,6 +189,6 @@ def report(
     except RenderError as exc:
         raise _err(str(exc), 1)
     except OSError as exc:
-        raise _err(_("cannot write output: {error}").format(error=exc.strerror or exc), 2)
+        raise _err(_("cannot write output: {error}").format(error=os_error(exc)), 2)
     if meta.get("state") not in (None, "finished"):
         return 1  # a report of an unfinished scan is a partial result (docs/CLI.md); the report says so

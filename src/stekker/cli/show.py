@@ -11,7 +11,7 @@ import typer
 from stekker.cli import app, echo
 from stekker.cli.common import as_of_day, csv_separator, db_option, display_db, fail, open_store, state_word
 from stekker.dates import scan_day
-from stekker.i18n import _, shown
+from stekker.i18n import _, language, shown
 
 
 def _scan_id(store, ref: Optional[str]) -> int:
@@ -85,11 +85,13 @@ def show(
     con = Console() if sys.stdout.isatty() else Console(width=200)
     if issues:
         t = Table(title=_("input problems of scan {scan_id}").format(scan_id=sid))
-        # (the kinds and reasons are the stored input issues: English)
+        # (the reasons are the stored input issues: English; their kinds are codes, shown as words)
+        from stekker.targets import issue_kind
+
         for col in (_("line"), _("kind"), _("reason"), _("as written")):
             t.add_column(col)
         for i in store.input_issues(sid):
-            t.add_row(str(i.get("line") or ""), i["kind"], _safe(i["reason"]), _safe(i.get("raw") or ""))
+            t.add_row(str(i.get("line") or ""), issue_kind(i["kind"]), _safe(i["reason"]), _safe(i.get("raw") or ""))
         con.print(t)
         return
     if not domain:
@@ -176,16 +178,25 @@ def _show_attribution(con, ev, as_of) -> None:
             text += f"\n+ {a.provider_name or a.provider} ({home})"
         return text
 
+    # a service's note in the user's language: its Dutch is the report's (Strings.note); in English the
+    # note as stored
+    if language() == "nl":
+        from stekker.report.render import Strings
+
+        note = Strings("nl").note
+    else:
+        note = lambda s: s.note  # noqa: E731
+
     def evid(s, n: int) -> str:
         lines = [f"{e.qname} {e.rtype} {e.value} [{e.rule}]" for e in s.evidence[:n]]
         if len(s.evidence) > n:
             lines.append(_("(+{n} more)").format(n=len(s.evidence) - n))
         text = "\n".join(lines)
         if s.note:  # why it is weak, what was not recognised: shown next to the evidence, not only without it
-            text = f"{text}\n({s.note})" if text else s.note
+            text = f"{text}\n({note(s)})" if text else note(s)
         for a in s.also:  # e.g. an own sign-in host whose addresses could not be asked
             if a.note:
-                text += f"\n(+ {a.provider_name or a.provider}: {a.note})"
+                text += f"\n(+ {a.provider_name or a.provider}: {note(a)})"
         return text
 
     for cat, s in att.services.items():

@@ -11,7 +11,7 @@ import typer
 from stekker.cli import app, echo
 from stekker.cli.common import fail as _err
 from stekker.cli.common import load_kb, read_explanations, state_word
-from stekker.i18n import _
+from stekker.i18n import _, os_error
 
 
 def _model(db: str, scan: str, explanations: Optional[Path], contest_url: Optional[str],
@@ -131,7 +131,7 @@ def site(
     except OutputError as exc:
         raise _err(str(exc))
     except OSError as exc:
-        raise _err(_("cannot write the site: {error}").format(error=exc.strerror or exc))
+        raise _err(_("cannot write the site: {error}").format(error=os_error(exc)))
     say(_("wrote {out}: {pages} pages, {files} files, {mb:.1f} MB in {seconds:.1f} s").format(
         out=out, pages=stats.pages, files=stats.files, mb=stats.bytes / 1e6, seconds=stats.seconds))
     if stats.kept:
@@ -184,7 +184,7 @@ def serve(
             sk.bind(infos[0][4])
     except (OSError, IndexError) as exc:
         raise _err(_("cannot listen on {host}:{port}: {error}").format(
-            host=host, port=port, error=getattr(exc, "strerror", None) or exc))
+            host=host, port=port, error=os_error(exc)))
     _check_geo(geo)
     model = _model(db, scan, explanations, contest_url, contest_email, history)
     if not model.contesting():
@@ -205,7 +205,7 @@ def serve(
     try:
         server.run()
     except OSError as exc:
-        raise _err(_("cannot listen on {host}:{port}: {error}").format(host=host, port=port, error=exc.strerror or exc))
+        raise _err(_("cannot listen on {host}:{port}: {error}").format(host=host, port=port, error=os_error(exc)))
     if not server.started and server.stopped_by is None:
         raise _err(_("cannot serve on {host}:{port} (the server did not start)").format(host=host, port=port))
     if server.stopped_by is not None:  # Ctrl-C or SIGTERM: stopped as asked
