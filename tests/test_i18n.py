@@ -476,3 +476,25 @@ def test_what_the_system_says_is_said_in_dutch_too(tmp_path, monkeypatch):
         assert "cannot read: No such file or directory" in cli("audit", "check", str(tmp_path / "nothere.yaml")).err
     finally:
         i18n.reset()
+
+
+def test_an_unknown_stekker_lang_is_said_not_silently_english(monkeypatch):
+    """STEKKER_LANG=fr (or a typo) was English without a word (review i18n L9)."""
+    from cli_util import cli
+
+    try:
+        for value, warned in (("fr", True), ("dutsch", True), ("nederlands", False), ("nl_BE.UTF-8", False), ("en", False)):
+            monkeypatch.setenv("STEKKER_LANG", value)
+            i18n.reset()
+            r = cli("version")
+            assert r.rc == 0 and ("is not a language stekker writes" in r.err) == warned, (value, r.err)
+    finally:
+        i18n.reset()
+
+
+def test_a_realm_endpoint_that_gives_up_is_said_in_dutch_and_stored_in_english():
+    from stekker.i18n import N_, Said
+
+    why = Said(N_("did not answer {n} attempts in a row ({detail})"), n=20, detail="ConnectError")
+    stored = f"not asked: the realm endpoint {why}"  # as collect/realm.py records each domain
+    assert stored == "not asked: the realm endpoint did not answer 20 attempts in a row (ConnectError)"

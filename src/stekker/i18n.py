@@ -15,7 +15,11 @@ without those variables, the system locale.
 Mark a message with ``_("...")`` (a literal, with ``{name}`` placeholders filled by
 ``.format`` after translation) and a count-dependent one with ``ngettext``; mark a text that
 is translated later (a table of messages) with ``N_``. Text that is stored or written to data
-files (scan records, CSV/JSON fields) is never translated.
+files (scan records, CSV/JSON fields) is never translated: a text that is data and a message at
+once is a :class:`Said` (English as data, said in the user's language by :func:`shown`; the
+commands show it through ``stekker.cli.common.in_language``, which also says a
+``stekker.text.Message``: a warning that reports and pages show in their own ``--lang`` from the
+report's string table).
 """
 
 from __future__ import annotations
@@ -37,7 +41,16 @@ _LOCALE_VARS = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
 def _lang_of(value: str) -> str:
     """``nl`` for a Dutch locale name (``nl``, ``nl_NL.UTF-8``, ``nl_BE``, ``Dutch_Netherlands``),
     else English (``en_GB``, ``C``, ``POSIX``, a language stekker does not speak)."""
-    return "nl" if value.strip().lower().startswith(("nl", "dutch")) else DEFAULT_LANG
+    return "nl" if value.strip().lower().startswith(("nl", "dutch", "nederlands")) else DEFAULT_LANG
+
+
+def unknown_setting() -> Optional[str]:
+    """``STEKKER_LANG`` when it is set to a language stekker does not write (``fr``, ``nederlands``,
+    a typo): it then writes English, and a command says so once."""
+    forced = os.environ.get("STEKKER_LANG", "").strip()
+    if not forced or forced.lower().startswith(("nl", "dutch", "nederlands", "en", "english")):
+        return None
+    return forced
 
 
 def language() -> str:

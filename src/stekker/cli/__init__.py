@@ -165,6 +165,11 @@ def run(argv: Optional[Sequence[str]] = None, prog_name: str = "stekker") -> int
     from typer.exceptions import Exit as TyperExit
 
     _register()
+    from stekker.i18n import unknown_setting
+
+    if unknown_setting() is not None:  # (said in English: the language asked for is not one stekker writes)
+        echo(_("warning: STEKKER_LANG={value!r} is not a language stekker writes (nl, en); it writes "
+               "English").format(value=unknown_setting()), err=True)
     # a standard stream closed by the caller (`stekker export >&-`, `scan 2>&-`) was None and crashed the
     # first write (exit 4; a scan stayed "created"): stderr's messages go nowhere, output to a closed
     # stdout is output cut short, as a closed pipe is (explore-f L9)

@@ -13,8 +13,8 @@ from typing import Optional
 import typer
 
 from stekker.cli import app, echo
-from stekker.cli.common import as_of_day, db_option, display_db, fail, report_languages
-from stekker.i18n import _, os_error, shown
+from stekker.cli.common import as_of_day, db_option, display_db, fail, in_language, report_languages
+from stekker.i18n import _, os_error
 
 audit_app = typer.Typer(
     help=_(
@@ -75,7 +75,7 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
         try:
             name = normalise_domain(domain)
         except NameProblem as exc:
-            _fail(_("--domain {domain!r} is not a domain name: {reason}").format(domain=_visible(domain), reason=shown(exc.reason)),
+            _fail(_("--domain {domain!r} is not a domain name: {reason}").format(domain=_visible(domain), reason=in_language(exc.reason)),
                   2)
         if _is_public(name):
             _fail(_("--domain {domain!r} is a public suffix (like 'nl' or 'co.uk'), not an organisation's "
@@ -131,7 +131,7 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
         try:
             scan_id = S.scan_one_domain(store, domain, [resolver] if resolver else None)
         except Exception as exc:  # noqa: BLE001
-            _fail(_("scanning {domain} failed: {error}").format(domain=domain, error=shown(exc)), 3)
+            _fail(_("scanning {domain} failed: {error}").format(domain=domain, error=in_language(exc)), 3)
         echo(_("scanned {domain} as scan {scan_id} in {db}").format(domain=domain, scan_id=scan_id, db=display_db(db)),
              err=True)
         try:  # this one-domain scan is now the database's newest: 'latest' means it

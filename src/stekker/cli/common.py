@@ -106,9 +106,11 @@ def read_explanations(path: Any) -> list:
 
 
 def in_language(message: Any) -> str:
-    """A message a lower layer produced for a reader in the user's language: a
-    :class:`stekker.text.Message` (English, as a scan stores it, with a key whose Dutch is in the
-    report's string table) or a :class:`stekker.i18n.Said`; any other text as it is."""
+    """A text a lower layer produced (kept English, as data) in the user's language: the commands'
+    one door for it. A :class:`stekker.text.Message` (a warning that reports and pages show too: its
+    Dutch is in the report's string table), a :class:`stekker.i18n.Said` or an exception made of one
+    (a message of the command line only: its Dutch is in the gettext catalogue); any other text as
+    it is."""
     from stekker.i18n import language, shown
 
     lang = language()

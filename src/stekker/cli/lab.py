@@ -10,7 +10,8 @@ from typing import Optional
 import typer
 
 from stekker.cli import app, echo
-from stekker.i18n import _, shown
+from stekker.cli.common import in_language
+from stekker.i18n import _
 
 
 def check_net(value: str) -> str:
@@ -103,9 +104,9 @@ def start(
                 raise typer.Exit(1)
         lab.start(lock_timeout=5)
     except (LabError, ZoneDataError, OSError) as exc:
-        # (a ZoneDataError's own text is English: the validation report lists it; shown() is the user's language)
+        # (a ZoneDataError's own text is English: the validation report lists it; in_language() is the user's language)
         echo(_("error: the lab did not start: {error}").format(
-            error=shown(exc)), err=True)
+            error=in_language(exc)), err=True)
         raise typer.Exit(1)
     lab._release_net()  # the servers keep running after this command exits
     echo(_("lab running: {orgs} organisations ({lame_timeout} lame-timeout, {lame_refused} lame-refused, "

@@ -10,9 +10,9 @@ from typing import List, Optional
 import typer
 
 from stekker.cli import app, echo
-from stekker.cli.common import db_option, display_db, open_store, state_word
+from stekker.cli.common import db_option, display_db, in_language, open_store, state_word
 from stekker.cli.common import fail as _err
-from stekker.i18n import _, ngettext, num, shown
+from stekker.i18n import _, ngettext, num
 
 
 @app.command()
@@ -140,7 +140,7 @@ def scan(
         else:
             resolvers = system_resolvers()
     except (ValueError, NoResolverError) as exc:
-        raise _err(shown(exc))
+        raise _err(in_language(exc))
 
     plan = load_plan()
     say = (lambda *a, **k: None) if quiet else (lambda m: echo(m, err=True))
@@ -221,12 +221,12 @@ def scan(
             # another live process runs this scan: its state is that process's (review 28 M1: marking it
             # aborted stopped its heartbeat and let a third resume write the same domains)
             raise _err(_("{error} (scan {scan_id} is being run by another process; nothing changed)").format(
-                error=shown(exc), scan_id=scan_id), 3)
+                error=in_language(exc), scan_id=scan_id), 3)
         store.finish_scan(scan_id, "aborted", {"message": exc.record})  # stored in English; shown translated
         # the scan and its input are kept (aborted, nothing measured): it can be resumed, and a report
         # of it says that none of its domains were measured
         raise _err(_("{error} Scan {scan_id} is kept as aborted with its input; when a resolver works: "
-                     "stekker scan --resume {scan_id} --db {db}").format(error=shown(exc), scan_id=scan_id,
+                     "stekker scan --resume {scan_id} --db {db}").format(error=in_language(exc), scan_id=scan_id,
                                                                          db=display_db(db)), 3)
     _print_summary(res)
     c = res.counters
@@ -341,7 +341,7 @@ def _realm_pass(store, scan_id: int, plan, opts: dict, redo_errors: bool, say, d
                "are recorded as errors ({not_asked:,} of them not asked), never as 'no tenant'. The DNS "
                "results are complete. Check the network and ask again with: "
                "stekker scan --resume {scan_id} --db {db} --ms-realm").format(
-            unreachable=counts.unreachable, errors=counts.error, not_asked=counts.not_asked, scan_id=scan_id,
+            unreachable=in_language(counts.unreachable), errors=counts.error, not_asked=counts.not_asked, scan_id=scan_id,
             db=display_db(db)), err=True)
         raise typer.Exit(3)
 
@@ -365,7 +365,7 @@ def _idp_pass(store, scan_id: int, plan, redo_errors: bool, say, db: str, resolv
                                         redo_errors=redo_errors, domain_deadline=domain_deadline)
     except NoResolverError as exc:
         raise _err(_("{error} The DNS results and the realm answers are stored; ask the identity provider hosts "
-                     "with: stekker scan --resume {scan_id} --db {db}").format(error=shown(exc), scan_id=scan_id,
+                     "with: stekker scan --resume {scan_id} --db {db}").format(error=in_language(exc), scan_id=scan_id,
                                                                                db=display_db(db)), 3)
     if counts.domains or counts.dropped:
         _summarise(store, scan_id, PURPOSE)
@@ -376,7 +376,7 @@ def _idp_pass(store, scan_id: int, plan, redo_errors: bool, say, db: str, resolv
             errors=counts.error))
     if counts.dead:
         echo(_("error: {why}; the identity provider hosts not asked yet are asked with: "
-               "stekker scan --resume {scan_id} --db {db}").format(why=counts.dead, scan_id=scan_id,
+               "stekker scan --resume {scan_id} --db {db}").format(why=in_language(counts.dead), scan_id=scan_id,
                                                                    db=display_db(db)), err=True)
         raise typer.Exit(3)
     if stopped:
@@ -428,7 +428,7 @@ def _print_issues(issues, limit: int = 20, counts: dict | None = None) -> None:
         reason = i.reason if hasattr(i, "reason") else i.get("reason")
         kind = i.kind if hasattr(i, "kind") else i.get("kind")
         where = _("line {line}").format(line=line) if line else _("input")
-        echo(f"  {where}: {issue_kind(kind)}: {shown(reason)}" + (f"  [{_safe(raw)}]" if raw else ""), err=True)
+        echo(f"  {where}: {issue_kind(kind)}: {in_language(reason)}" + (f"  [{_safe(raw)}]" if raw else ""), err=True)
     if limit and len(issues) > limit:
         echo("  " + _("... and {n} more (stekker show --issues)").format(n=len(issues) - limit), err=True)
 

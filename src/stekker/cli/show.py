@@ -9,9 +9,9 @@ from typing import Optional
 import typer
 
 from stekker.cli import app, echo
-from stekker.cli.common import as_of_day, csv_separator, db_option, display_db, fail, open_store, state_word
+from stekker.cli.common import as_of_day, csv_separator, db_option, display_db, fail, in_language, open_store, state_word
 from stekker.dates import scan_day
-from stekker.i18n import _, language, shown
+from stekker.i18n import _, language
 
 
 def _scan_id(store, ref: Optional[str]) -> int:
@@ -101,7 +101,7 @@ def show(
     try:
         name = normalise_domain(domain)
     except ValueError as exc:
-        raise fail(shown(exc))
+        raise fail(in_language(exc))
     ev = store.evidence(sid, name)
     if ev is None:
         tgt = store.target(sid, name) if hasattr(store, "target") else None

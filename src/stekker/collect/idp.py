@@ -26,7 +26,7 @@ from stekker.collect.engine import DomainScanner, LookupCounts
 from stekker.collect.plan import Plan
 from stekker.collect.transport import Transport, TransportConfig, format_resolver
 from stekker.evidence import IDP_RTYPE
-from stekker.i18n import _
+from stekker.i18n import N_, Said, _
 
 PURPOSE = "idp_host"
 IN_FLIGHT = 64  # domains asked at once (each one to a few questions); the transport paces the rest
@@ -107,8 +107,9 @@ def run_idp_hosts(store, scan_id: int, source: str, resolvers: list[tuple[str, i
                 while not stop.is_set():
                     await asyncio.sleep(0.5)
                     if t.dead:
-                        counts.dead = (f"no resolver has answered for {t.config.outage_max:.0f} s "
-                                       f"({', '.join(format_resolver(r.addr) for r in t.resolvers)})")
+                        counts.dead = Said(N_("no resolver has answered for {seconds:.0f} s ({resolvers})"),
+                                           seconds=t.config.outage_max,
+                                           resolvers=", ".join(format_resolver(r.addr) for r in t.resolvers))
                         stop.set()
 
             with stop_on_signals(asyncio.get_running_loop(), stop):

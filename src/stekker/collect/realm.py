@@ -42,7 +42,7 @@ from typing import Callable, Iterable
 
 from stekker.collect.engine import LookupCounts
 from stekker.evidence import IDP_RTYPE, RR, AbsentKind, ErrorKind, QueryResult, Status
-from stekker.i18n import _
+from stekker.i18n import N_, Said, _
 
 MAX_BODY = 64 * 1024  # a realm answer is a few hundred bytes
 FAIL_STREAK = 20  # attempts in a row without an HTTP answer: the endpoint is unreachable
@@ -276,8 +276,8 @@ async def ask_realms(domains: Iterable[str], cfg: RealmConfig,
                         last = parse_realm(cfg, domain, resp.status_code, body)
                         state["throttled"] += 1
                         if state["throttled"] >= THROTTLE_STREAK:
-                            give_up(f"answered HTTP {resp.status_code} {THROTTLE_STREAK} times in a row "
-                                    "(throttled or failing)")
+                            give_up(Said(N_("answered HTTP {status} {n} times in a row (throttled or failing)"),
+                                         status=resp.status_code, n=THROTTLE_STREAK))
                             break
                         wait = _retry_after(resp.headers.get("Retry-After"), cfg.backoff * (attempt + 1))
                         pace.hold(wait)  # every request waits: the endpoint asked to slow down
@@ -294,7 +294,7 @@ async def ask_realms(domains: Iterable[str], cfg: RealmConfig,
             state["streak"] += 1
             state["last"] = last.detail
             if state["streak"] >= FAIL_STREAK:
-                give_up(f"did not answer {FAIL_STREAK} attempts in a row ({last.detail})")
+                give_up(Said(N_("did not answer {n} attempts in a row ({detail})"), n=FAIL_STREAK, detail=last.detail))
                 break
         if last is None:  # given up before the first attempt was answered
             last = _error(cfg, domain, ErrorKind.OTHER, f"not asked: the realm endpoint {state['unreachable']}")
@@ -322,7 +322,7 @@ async def ask_realms(domains: Iterable[str], cfg: RealmConfig,
                 state["streak"] += 1
                 state["last"] = r.detail
                 if state["streak"] >= FAIL_STREAK:
-                    give_up(f"failed {FAIL_STREAK} attempts in a row ({r.detail})")
+                    give_up(Said(N_("failed {n} attempts in a row ({detail})"), n=FAIL_STREAK, detail=r.detail))
             r.resolver = origin
             counts.add(r)
             on_result(r, body)
@@ -353,7 +353,8 @@ async def ask_realms(domains: Iterable[str], cfg: RealmConfig,
             if not t.cancelled() and t.exception() is not None:
                 raise t.exception()  # a defect outside one domain's look-up: never swallowed
     if state["unreachable"] is None and not state["answered"] and state["last"] is not None:
-        state["unreachable"] = f"did not answer any look-up ({state['last']})"  # a short list never reaches the streak
+        # a short list never reaches the streak
+        state["unreachable"] = Said(N_("did not answer any look-up ({detail})"), detail=state["last"])
     counts.unreachable = state["unreachable"]
     return counts
 
