@@ -339,8 +339,9 @@ class _Builder:
         self.rows: dict[int, tuple[list[int], list[int], list[int]]] = {4: ([], [], []), 6: ([], [], [])}
         self.rec_index: dict[tuple, int] = {}
         self.recs: list[tuple[int, str, str, tuple[int, ...], bool, bool]] = []
-        self.problems: list[str] = []  # English, kept in the table's info (data)
-        self.shown: list[str] = []  # the same in the user's language, for the command that imports
+        # each problem English as data (the table's info keeps it), said in the user's language by the
+        # command that imports (stekker.i18n.shown)
+        self.problems: list[Said] = []
         self.bad_lines = 0
         self.lines = 0
         self.not_routed = 0
@@ -349,8 +350,7 @@ class _Builder:
     def problem(self, label: str, n: int, err: BaseException) -> None:
         self.bad_lines += 1
         if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append(f"{label} line {n}: {err}")
-            self.shown.append(_("{label} line {n}: {problem}").format(label=label, n=n, problem=shown(err)))
+            self.problems.append(Said(N_("{label} line {n}: {problem}"), label=label, n=n, problem=err))
 
     def rec(self, asn: int, country: str | None, desc: str | None, origins: tuple[int, ...],
             multi: bool, aset: bool) -> int:
@@ -688,10 +688,10 @@ class AsnTable:
         nrows = sum(len(v[0]) for v in b.rows.values())
         if nrows == 0:
             counts = {"name": name, "lines": b.lines, "bad": b.bad_lines, "not_routed": b.not_routed}
-            if b.shown:
+            if b.problems:
                 raise AsnTableError(_("{name}: no valid rows ({lines} data lines, {bad} bad, {not_routed} not "
                                       "routed); first problems: {problems}")
-                                    .format(**counts, problems="; ".join(b.shown[:5])))
+                                    .format(**counts, problems="; ".join(shown(p) for p in b.problems[:5])))
             raise AsnTableError(_("{name}: no valid rows ({lines} data lines, {bad} bad, {not_routed} not routed)")
                                 .format(**counts))
         arrays: dict[str, np.ndarray] = {}
@@ -744,13 +744,13 @@ class AsnTable:
             "asns": len({x[0] for x in recs}),
             "not_routed": b.not_routed,
             "bad_lines": b.bad_lines,
-            "problems": b.problems,
+            "problems": [str(p) for p in b.problems],
             "overlapping": overlaps[4] or overlaps[6],
             "build_seconds": 0.0,
         }
         meta["build_seconds"] = round(time.perf_counter() - t0, 3)
         table = cls(arrays, meta)
-        table._shown = list(b.shown)
+        table._shown = [shown(p) for p in b.problems]
         return table
 
     # ---------------------------------------------------------- persistence

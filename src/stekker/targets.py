@@ -113,10 +113,15 @@ class InputIssue:
     def to_dict(self) -> dict:
         return {"line": self.line, "raw": self.raw, "kind": self.kind, "reason": self.reason}
 
-    def __str__(self) -> str:
-        where = f"line {self.line}" if self.line is not None else "file"
+    def said(self) -> Said:
+        """The issue as a message: English (``str``) and in the user's language (:func:`shown`)."""
         raw = f" {self.raw!r}" if self.raw else ""
-        return f"{where}:{raw} {self.reason}"
+        if self.line is None:
+            return Said(N_("file:{raw} {reason}"), raw=raw, reason=self.reason)
+        return Said(N_("line {line}:{raw} {reason}"), line=self.line, raw=raw, reason=self.reason)
+
+    def __str__(self) -> str:
+        return str(self.said())
 
 
 @dataclass(slots=True)
@@ -643,11 +648,8 @@ def _no_valid_message(tf: TargetFile, stats: dict, issues: list[InputIssue]) -> 
 
 
 def _issue_text(i: InputIssue) -> str:
-    """An input issue in a message (``str(i)`` in the user's language; the reason is the stored one)."""
-    raw = f" {i.raw!r}" if i.raw else ""
-    if i.line is None:
-        return _("file:{raw} {reason}").format(raw=raw, reason=shown(i.reason))
-    return _("line {line}:{raw} {reason}").format(line=i.line, raw=raw, reason=shown(i.reason))
+    """An input issue in a message, in the user's language."""
+    return shown(i.said())
 
 
 # -- opening: encoding, format, dialect, hash --------------------------------------------

@@ -10,14 +10,12 @@ from typing import Optional
 import typer
 
 from stekker.cli import app, echo
-from stekker.cli.common import as_of_day, db_option, in_language, open_store
+from stekker.cli.common import as_of_day, db_option, in_language, open_store, word
 from stekker.cli.common import fail as _err
-from stekker.i18n import N_, _, translate
+from stekker.i18n import _
 
 STATUS_COLS = ("attributed", "self", "unknown", "absent", "error")
-# the statuses' words in the table's header (the attributions store the codes)
-_STATUS_WORDS = {"attributed": N_("attributed"), "self": N_("self"), "unknown": N_("unknown"), "absent": N_("absent"),
-                 "error": N_("error")}
+
 
 
 @app.command()
@@ -102,7 +100,7 @@ def _print_summary(summary: dict, top: int) -> None:
                                                       datasets=dsn))
     t.add_column(_("category"))  # (the categories and statuses are the attributions' names)
     for c in STATUS_COLS:
-        t.add_column(translate(_STATUS_WORDS[c]), justify="right")
+        t.add_column(word(c), justify="right")  # (the attributions store the codes)
     t.add_column(_("top providers"))
     for cat in (*CATEGORIES,):
         counts = summary["counts"].get(cat, {})

@@ -121,14 +121,21 @@ def in_language(message: Any) -> str:
     return Strings(lang).message(message)
 
 
-# a scan's state (stored as these codes: stekker.store.SCAN_STATES) as a command shows it
-_STATE_WORDS = {"created": N_("created"), "running": N_("running"), "interrupted": N_("interrupted"),
-                "aborted": N_("aborted"), "finished": N_("finished")}
+# the codes that stekker stores and a command shows as words: a scan's state (stekker.store.SCAN_STATES),
+# an attribution's status, a data set's update
+_CODE_WORDS = {
+    "created": N_("created"), "running": N_("running"), "interrupted": N_("interrupted"), "aborted": N_("aborted"),
+    "finished": N_("finished"),
+    "attributed": N_("attributed"), "self": N_("self"), "unknown": N_("unknown"), "absent": N_("absent"),
+    "error": N_("error"),
+    "downloaded": N_("downloaded"), "not_modified": N_("not modified"),
+}
 
 
-def state_word(state: Any) -> str:
-    """A scan's state in the user's language (an unknown value as it is)."""
-    return translate(_STATE_WORDS[state]) if state in _STATE_WORDS else str(state)
+def word(code: Any) -> str:
+    """A stored code (a scan's state, an attribution's status, ...) as a word in the user's language
+    (an unknown code as it is)."""
+    return translate(_CODE_WORDS[code]) if code in _CODE_WORDS else str(code)
 
 
 def report_languages(option: Any) -> tuple[str, str]:

@@ -12,7 +12,7 @@ from typing import Any, Iterator, List, Optional
 import typer
 
 from stekker.cli import app, echo
-from stekker.cli.common import in_language
+from stekker.cli.common import in_language, word
 from stekker.dates import as_datetime
 from stekker.i18n import _
 
@@ -220,14 +220,12 @@ def update(
 
 
 def _report_update(report: Any) -> None:
-    statuses = {"downloaded": _("downloaded"), "not_modified": _("not modified")}
     for r in report.results:
         if r.status == "failed":
             echo(_("error: {message}").format(message=r.message), err=True)
         else:
             echo(_("{name}: {status} ({message}) [{seconds:.1f} s]").format(
-                name=r.name, status=statuses.get(r.status, r.status.replace("_", " ")), message=r.message,
-                seconds=r.seconds))
+                name=r.name, status=word(r.status).replace("_", " "), message=r.message, seconds=r.seconds))
     if report.table:
         t = report.table
         echo(_("ipasn: table rebuilt, {v4} IPv4 + {v6} IPv6 ranges, version {version}").format(

@@ -10,7 +10,7 @@ from typing import List, Optional
 import typer
 
 from stekker.cli import app, echo
-from stekker.cli.common import db_option, display_db, in_language, open_store, state_word
+from stekker.cli.common import db_option, display_db, in_language, open_store, word
 from stekker.cli.common import fail as _err
 from stekker.i18n import _, ngettext, num
 
@@ -445,7 +445,7 @@ def _print_summary(res) -> None:
     from rich.table import Table
 
     c = res.counters
-    t = Table(title=_("scan {scan_id}: {state}").format(scan_id=res.scan_id, state=state_word(res.state)), show_header=True)
+    t = Table(title=_("scan {scan_id}: {state}").format(scan_id=res.scan_id, state=word(res.state)), show_header=True)
     t.add_column(_("what"))
     t.add_column(_("count"), justify="right")
     t.add_row(_("domains done"), num(c.domains))

@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from stekker.cli import app, echo
-from stekker.cli.common import as_of_day, csv_separator, db_option, display_db, fail, in_language, open_store, state_word
+from stekker.cli.common import as_of_day, csv_separator, db_option, display_db, fail, in_language, open_store, word
 from stekker.dates import scan_day
 from stekker.i18n import _, language
 
@@ -50,7 +50,7 @@ def scans(db: str = db_option()) -> None:
     for s in store.list_scans():
         c = s.get("counts", {})
         started = dt.datetime.fromtimestamp(s["started_at"], dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        t.add_row(str(s["id"]), started, state_word(s["state"]), f"{c.get('done', 0)}/{c.get('targets', 0)}",
+        t.add_row(str(s["id"]), started, word(s["state"]), f"{c.get('done', 0)}/{c.get('targets', 0)}",
                   str(c.get("ok", "")), str(c.get("nxdomain", "")), str(c.get("error", "")),
                   _safe(s.get("input_path") or ""), _safe(s.get("label") or ""))
     # in a file or pipe: wide enough that no state or path is cut ("finish…", "/tmp/e…")
@@ -295,7 +295,7 @@ def _say_if_partial(store, sid: int, db: str) -> None:
     done, total = int(c.get("done") or 0), int(c.get("targets") or 0)
     echo(_("warning: scan {scan_id} is {state}: {done} of the {total} domains of its input were measured; "
            "the export holds those {done} only (finish it: stekker scan --resume {scan_id} --db {db})").format(
-        scan_id=sid, state=state_word(info.get('state')), done=done, total=total, db=display_db(db)), err=True)
+        scan_id=sid, state=word(info.get('state')), done=done, total=total, db=display_db(db)), err=True)
     raise typer.Exit(1)
 
 

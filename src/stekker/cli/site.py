@@ -10,7 +10,7 @@ import typer
 
 from stekker.cli import app, echo
 from stekker.cli.common import fail as _err
-from stekker.cli.common import load_kb, read_explanations, state_word
+from stekker.cli.common import load_kb, read_explanations, word
 from stekker.i18n import _, os_error
 
 
@@ -145,7 +145,7 @@ def site(
     if model.scan.get("state") not in (None, "finished"):
         echo(_("warning: scan {scan_id} is {state}: the site shows a partial "
                "result (and says so on every page's summary)").format(
-                   scan_id=model.scan.get("scan_id"), state=state_word(model.scan.get("state"))), err=True)
+                   scan_id=model.scan.get("scan_id"), state=word(model.scan.get("state"))), err=True)
         return 1  # a partial result (docs/CLI.md)
 
 
@@ -193,7 +193,7 @@ def serve(
     if model.scan.get("state") not in (None, "finished"):
         echo(_("warning: scan {scan_id} is {state}: the pages show a partial "
                "result (and say so in their summary)").format(
-                   scan_id=model.scan.get("scan_id"), state=state_word(model.scan.get("state"))), err=True)
+                   scan_id=model.scan.get("scan_id"), state=word(model.scan.get("state"))), err=True)
     app_ = create_app(_site_of(model, geo))
     import uvicorn
 
