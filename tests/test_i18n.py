@@ -285,7 +285,10 @@ def i18n_nl(message: str) -> str:
     (["audit", "check"], "Missing argument 'file'.", "Argument 'file' ontbreekt."),
     (["version", "extra"], "Got unexpected extra argument(s) (extra)", "Onverwachte extra argumenten (extra)"),
     (["report", "--scan"], "Option '--scan' requires an argument.", "Optie '--scan' heeft een waarde nodig."),
-    (["scan", "--qps", "abc", "x.csv"], "Invalid value for '--qps'", "Ongeldige waarde voor '--qps': geen getal"),
+    (["scan", "--qps", "abc", "x.csv"], "Invalid value for '--qps'",
+     "Ongeldige waarde voor '--qps': Hier hoort een getal; deze tekst is geen getal"),
+    (["scan", "--qps", "1e9", "x.csv"], "Invalid value for '--qps'",
+     "Ongeldige waarde voor '--qps': De waarde moet kleiner dan of gelijk aan 10000000 zijn"),
 ])
 def test_usage_errors_in_the_users_language(args, english, dutch):
     """Typer's own usage errors (f-strings gettext cannot reach) are recognised and said in Dutch,

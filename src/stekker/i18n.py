@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import gettext as _gettext
 import os
+import re
 import string
 import sys
 from importlib import resources
@@ -229,3 +230,50 @@ def os_error(exc: BaseException) -> str:
     if name in _OS_ERRORS:
         return translate(_OS_ERRORS[name])
     return getattr(exc, "strerror", None) or str(exc)
+
+
+# pydantic's messages word for word (its error type -> its English; the placeholders are the error's
+# ``ctx``), so that a Dutch user reads an inventory's problems and a refused option value in Dutch;
+# a message that reads otherwise (another pydantic version, another error) stays as pydantic wrote it
+PYDANTIC_MESSAGES = {
+    "missing": N_("Field required"),
+    "extra_forbidden": N_("Extra inputs are not permitted"),
+    "string_type": N_("Input should be a valid string"),
+    "int_type": N_("Input should be a valid integer"),
+    "int_parsing": N_("Input should be a valid integer, unable to parse string as an integer"),
+    "int_from_float": N_("Input should be a valid integer, got a number with a fractional part"),
+    "int_parsing_size": N_("Unable to parse input string as an integer, exceeded maximum size"),
+    "decimal_type": N_("Decimal input should be an integer, float, string or Decimal object"),
+    "decimal_parsing": N_("Input should be a valid decimal"),
+    "finite_number": N_("Input should be a finite number"),
+    "float_type": N_("Input should be a valid number"),
+    "float_parsing": N_("Input should be a valid number, unable to parse string as a number"),
+    "greater_than_equal": N_("Input should be greater than or equal to {ge}"),
+    "less_than_equal": N_("Input should be less than or equal to {le}"),
+    "literal_error": N_("Input should be {expected}"),
+    "date_type": N_("Input should be a valid date"),
+    "date_from_datetime_inexact": N_("Datetimes provided to dates should have zero time - e.g. be exact dates"),
+    "list_type": N_("Input should be a valid list"),
+    "dict_type": N_("Input should be a valid dictionary"),
+    "model_type": N_("Input should be a valid dictionary or instance of {class_name}"),
+    "bool_type": N_("Input should be a valid boolean"),
+    "bool_parsing": N_("Input should be a valid boolean, unable to interpret input"),
+}
+
+
+def _pattern(template: str) -> "re.Pattern[str]":
+    parts = re.split(r"\{(\w+)\}", template)
+    return re.compile("^" + "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts)) + "$")
+
+
+def pydantic_text(message: str) -> str:
+    """One of pydantic's messages (recognised by its English, :data:`PYDANTIC_MESSAGES`) in the user's
+    language; any other message as it is."""
+    for english in PYDANTIC_MESSAGES.values():
+        m = _pattern(english).match(message)
+        if m is not None:
+            try:
+                return translate(english).format(**m.groupdict())
+            except (KeyError, IndexError, ValueError):
+                return message
+    return message

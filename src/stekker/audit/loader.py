@@ -18,7 +18,7 @@ import yaml
 from pydantic import ValidationError
 
 from stekker.audit.model import Inventory, Item, parse_amount
-from stekker.i18n import N_, _, ngettext, translate
+from stekker.i18n import PYDANTIC_MESSAGES, _, ngettext, translate
 
 CSV_LIST_FIELDS = ("stops", "depends_on")
 CSV_HEADER = (
@@ -216,33 +216,6 @@ def parse_csv(text: str, file: str) -> tuple[dict, dict[tuple, int]]:
 
 
 # ----------------------------------------------------------------- validate
-# pydantic's messages for what an inventory can get wrong, word for word as pydantic writes them
-# (the placeholders are the error's ``ctx``), so that a Dutch user reads them in Dutch; a message
-# that reads otherwise (another pydantic version, another error) is shown as pydantic wrote it
-_PYDANTIC_MESSAGES = {
-    "missing": N_("Field required"),
-    "extra_forbidden": N_("Extra inputs are not permitted"),
-    "string_type": N_("Input should be a valid string"),
-    "int_type": N_("Input should be a valid integer"),
-    "int_parsing": N_("Input should be a valid integer, unable to parse string as an integer"),
-    "int_from_float": N_("Input should be a valid integer, got a number with a fractional part"),
-    "int_parsing_size": N_("Unable to parse input string as an integer, exceeded maximum size"),
-    "decimal_type": N_("Decimal input should be an integer, float, string or Decimal object"),
-    "decimal_parsing": N_("Input should be a valid decimal"),
-    "finite_number": N_("Input should be a finite number"),
-    "greater_than_equal": N_("Input should be greater than or equal to {ge}"),
-    "less_than_equal": N_("Input should be less than or equal to {le}"),
-    "literal_error": N_("Input should be {expected}"),
-    "date_type": N_("Input should be a valid date"),
-    "date_from_datetime_inexact": N_("Datetimes provided to dates should have zero time - e.g. be exact dates"),
-    "list_type": N_("Input should be a valid list"),
-    "dict_type": N_("Input should be a valid dictionary"),
-    "model_type": N_("Input should be a valid dictionary or instance of {class_name}"),
-    "bool_type": N_("Input should be a valid boolean"),
-    "bool_parsing": N_("Input should be a valid boolean, unable to interpret input"),
-}
-
-
 def _pydantic_message(err: dict) -> str:
     """The message of one pydantic error in the user's language (``err``: an item of
     ``ValidationError.errors()``); a ``ValueError`` of the model's own validators is its text."""
@@ -262,8 +235,8 @@ def _pydantic_message(err: dict) -> str:
                        "List should have at most {max_length} items after validation, not {actual_length}")
             local = ngettext("List should have at most {max_length} item after validation, not {actual_length}",
                              "List should have at most {max_length} items after validation, not {actual_length}", n)
-        elif kind in _PYDANTIC_MESSAGES:
-            english = _PYDANTIC_MESSAGES[kind]
+        elif kind in PYDANTIC_MESSAGES:  # (word for word as pydantic writes them: stekker.i18n)
+            english = PYDANTIC_MESSAGES[kind]
             local = translate(english)
         else:
             return msg

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from stekker.i18n import N_, _, language, translate
+from stekker.i18n import N_, _, language, pydantic_text, translate
 
 # An English message of Typer/Click, and the message in stekker's catalogue that says it; the
 # named groups are the message's values (options, values, names as the user typed them).
@@ -36,17 +36,8 @@ _MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), m) fo
     (r"^Invalid value: (?P<reason>.*)$", N_("Invalid value: {reason}")),
 ))
 
-# Why a value was refused (the ``reason`` above): Typer's and pydantic's words for the kinds
+# Why a value was refused (the ``reason`` above): Typer's words (pydantic's: stekker.i18n.pydantic_text)
 _REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), m) for p, m in (
-    (r"^Input should be a valid number\b.*$", N_("not a number")),
-    (r"^Input should be a finite number\b.*$", N_("not a finite number")),
-    (r"^Input should be a valid integer\b.*$", N_("not a whole number")),
-    (r"^Input should be a valid boolean\b.*$", N_("not yes or no (true/false)")),
-    (r"^Input should be a valid date\b.*$", N_("not a date (YYYY-MM-DD)")),
-    (r"^Input should be less than or equal to (?P<limit>\S+)$", N_("more than {limit}")),
-    (r"^Input should be greater than or equal to (?P<limit>\S+)$", N_("less than {limit}")),
-    (r"^Input should be less than (?P<limit>\S+)$", N_("not less than {limit}")),
-    (r"^Input should be greater than (?P<limit>\S+)$", N_("not more than {limit}")),
     (r"^Value (?P<value>.+) is not a valid (?P<kind>.+)\.$", N_("{value} is not a valid {kind}.")),
     (r"^(?P<value>.+) is not one of (?P<choices>.+)\.$", N_("{value} is not one of {choices}.")),
     (r"^(?P<label>File|Path|Directory) (?P<value>.+) does not exist\.$", N_("{value} does not exist.")),
@@ -74,7 +65,7 @@ def _say(message: str, table: tuple[tuple[re.Pattern[str], str], ...]) -> str:
             continue
         values = m.groupdict()
         if "reason" in values:
-            values["reason"] = _say(values["reason"], _REASONS)
+            values["reason"] = pydantic_text(_say(values["reason"], _REASONS))
         try:
             return translate(template).format(**values)
         except (KeyError, IndexError, ValueError):  # a translation that does not fit: Typer's words
