@@ -9,7 +9,7 @@
     python scripts/i18n.py update OTHER.po ...   # also take the translations of other catalogues
                                                  # for messages this one lacks (parallel work)
 
-The messages are the ``_()``, ``N_()`` and ``ngettext()`` literals of ``src/stekker`` and the
+The messages are the ``_()``, ``N_()``, ``N_plural()`` and ``ngettext()`` literals of ``src/stekker`` and the
 docstrings of the commands (their ``--help``: see :func:`command_docstrings`). Needs Babel (a test
 dependency); the installed package needs only the compiled ``stekker.mo``.
 """
@@ -27,7 +27,7 @@ SRC = ROOT / "src" / "stekker"
 PO = SRC / "locale" / "nl" / "LC_MESSAGES" / "stekker.po"
 MO = PO.with_suffix(".mo")
 FIXED_DATE = __import__("datetime").datetime(2026, 12, 6, tzinfo=__import__("datetime").timezone.utc)
-KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "N_plural": (1, 2)}
 
 
 def command_docstrings() -> list[tuple[str, int, str]]:

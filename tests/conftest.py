@@ -29,6 +29,12 @@ import pytest
 # The suite reads stekker's messages in English whatever the developer's locale (LANG=nl_NL.UTF-8
 # would make every message Dutch: stekker.i18n); tests of the Dutch messages set STEKKER_LANG=nl.
 os.environ["STEKKER_LANG"] = "en"
+# the command line's option and group help texts are read when its modules load (docs/CLI.md,
+# "Language / Taal"): loaded here, in English, so that a test that runs a command in Dutch first
+# does not leave them Dutch for the rest of the session
+from stekker.cli import _register  # noqa: E402
+
+_register()
 
 from stekker.lab import NO_FAULTS, Lab, LabError, LabSpec, Org, profiles
 from stekker.lab import procs as _lab_procs

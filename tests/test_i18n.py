@@ -177,6 +177,9 @@ def misused(path: Path) -> list[str]:
     tree = ast.parse(path.read_text("utf-8"))
     found = []
     for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "N_plural":
+            if len(node.args) != 2 or not all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args):
+                found.append(f"{path.name}:{node.lineno}: N_plural() of {ast.unparse(node)[:60]}")
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_", "N_"):
             if len(node.args) != 1 or not (isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
                 found.append(f"{path.name}:{node.lineno}: _() of {ast.unparse(node)[:60]}")

@@ -208,6 +208,12 @@ def N_(message: str) -> str:
     return message
 
 
+def N_plural(singular: str, plural: str) -> tuple[str, str]:
+    """Marks a message with a count for translation without translating it now (shown with
+    ``ngettext(singular, plural, n)``)."""
+    return singular, plural
+
+
 # what the operating system says, in the user's language (Python gives its C library's English)
 _OS_ERRORS = {
     "ENOENT": N_("No such file or directory"), "EACCES": N_("Permission denied"),
@@ -258,6 +264,17 @@ PYDANTIC_MESSAGES = {
     "model_type": N_("Input should be a valid dictionary or instance of {class_name}"),
     "bool_type": N_("Input should be a valid boolean"),
     "bool_parsing": N_("Input should be a valid boolean, unable to interpret input"),
+}
+
+
+# pydantic's messages with a count (its error type -> the ``ctx`` value counted, singular, plural)
+PYDANTIC_PLURALS = {
+    "string_too_short": ("min_length", *N_plural("String should have at least {min_length} character",
+                                                 "String should have at least {min_length} characters")),
+    "too_long": ("max_length", *N_plural("List should have at most {max_length} item after validation, not "
+                                         "{actual_length}",
+                                         "List should have at most {max_length} items after validation, not "
+                                         "{actual_length}")),
 }
 
 

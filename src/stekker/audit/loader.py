@@ -18,7 +18,7 @@ import yaml
 from pydantic import ValidationError
 
 from stekker.audit.model import Inventory, Item, parse_amount
-from stekker.i18n import PYDANTIC_MESSAGES, _, ngettext, translate
+from stekker.i18n import PYDANTIC_MESSAGES, PYDANTIC_PLURALS, _, ngettext, translate
 
 CSV_LIST_FIELDS = ("stops", "depends_on")
 CSV_HEADER = (
@@ -223,18 +223,11 @@ def _pydantic_message(err: dict) -> str:
     if kind == "value_error":
         return msg[len("Value error, "):] if msg.startswith("Value error, ") else msg
     try:
-        if kind == "string_too_short":
-            n = ctx["min_length"]
-            english = ("String should have at least {min_length} character" if n == 1 else
-                       "String should have at least {min_length} characters")
-            local = ngettext("String should have at least {min_length} character",
-                             "String should have at least {min_length} characters", n)
-        elif kind == "too_long":
-            n = ctx["max_length"]
-            english = ("List should have at most {max_length} item after validation, not {actual_length}" if n == 1 else
-                       "List should have at most {max_length} items after validation, not {actual_length}")
-            local = ngettext("List should have at most {max_length} item after validation, not {actual_length}",
-                             "List should have at most {max_length} items after validation, not {actual_length}", n)
+        if kind in PYDANTIC_PLURALS:  # a count in the message: its form for the count
+            count, singular, plural = PYDANTIC_PLURALS[kind]
+            n = ctx[count]
+            english = singular if n == 1 else plural
+            local = ngettext(singular, plural, n)
         elif kind in PYDANTIC_MESSAGES:  # (word for word as pydantic writes them: stekker.i18n)
             english = PYDANTIC_MESSAGES[kind]
             local = translate(english)
