@@ -1146,3 +1146,47 @@ def test_a_worker_that_cannot_start_leaves_no_signal_handler_behind(tmp_path, mo
         _spawn_workers(store, sid, [("127.0.0.1", 9)], {}, TransportConfig(), RunOptions(workers=2, progress="none"), 2)
     assert {s: signal.getsignal(s) for s in before} == before
     store.close()
+
+
+def test_a_pass_over_a_finished_scan_has_its_own_lock(store):
+    """`scan --resume N --ms-realm` of a finished scan took no run lock: two at once asked and wrote the
+    same look-ups twice (left from the run lock of explore-f M6). The pass's lock keeps the scan
+    finished, with its dates; it refuses another pass and a resume while its process lives, and is
+    released when the pass ends (or taken over when its process is gone)."""
+    import socket
+
+    from stekker.store import ScanBusy
+
+    st = store
+    sid = st.create_scan(tool_version="t", plan_version=1, input_path="x", input_sha256=None,
+                         resolvers=["127.0.0.1"], options={"keep": 1})
+    st.finish_scan(sid, "finished")
+    finished_at = st.scan_info(sid)["finished_at"]
+    with st.keep_running(sid, finished_pass=True):
+        info = st.scan_info(sid)
+        assert info["state"] == "finished" and info["finished_at"] == finished_at
+        assert info["options"]["pass_runner"]["pid"] == os.getpid() and info["options"]["keep"] == 1
+        assert not st.run_by_another(sid)  # its own lock
+    info = st.scan_info(sid)
+    assert "pass_runner" not in info["options"] and info["options"]["keep"] == 1 and info["state"] == "finished"
+
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        import json
+
+        import sqlalchemy as sa
+
+        with st.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE scans SET options = :o WHERE id = :i"), {"o": json.dumps(
+                {"pass_runner": {"pid": other.pid, "host": socket.gethostname(), "beat": time.time()}}), "i": sid})
+        for attempt in (lambda: st.mark_running(sid, "pass_runner"), lambda: st.mark_running(sid),
+                        lambda: st.refuse_if_run_by_another(sid)):
+            with pytest.raises(ScanBusy, match=f"scan {sid} is being run by another process \\(pid {other.pid}\\)"):
+                attempt()
+        assert st.scan_info(sid)["state"] == "finished"
+    finally:
+        other.kill()
+        other.wait()
+    with st.keep_running(sid, finished_pass=True):  # its process is gone: taken over
+        assert st.scan_info(sid)["options"]["pass_runner"]["pid"] == os.getpid()
+    assert st.scan_info(sid)["state"] == "finished"

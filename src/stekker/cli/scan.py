@@ -165,16 +165,23 @@ def scan(
         realm_opts = _realm_options(info, ms_realm, ms_realm_url, ms_realm_qps)
 
         def record_realm() -> None:  # recorded, so that a later plain --resume finishes the look-ups too
-            if ms_realm:
-                store.update_scan(resume, options={**(info.get("options") or {}), **realm_opts})
+            if ms_realm:  # (the options as they are now: a run lock taken since is kept)
+                store.update_scan(resume, options={**(store.scan_info(resume).get("options") or {}), **realm_opts})
 
         if info["state"] == "finished" and info["counts"].get("done") == info["counts"].get("targets"):
             if realm_opts and (store.domains_lacking(resume, plan.lookups["ms_realm"].id, redo_errors=ms_realm)
                                or _idp_hosts_lacking(store, resume, plan, ms_realm)):
-                record_realm()
-                with _database_lost(store, resume, db):
-                    _realm_pass(store, resume, plan, realm_opts, ms_realm, say, db, resolvers, config,
-                                domain_deadline)
+                # the pass's own lock: two passes over one finished scan would ask and write the same
+                # look-ups twice; the scan stays finished, with its dates
+                with contextlib.ExitStack() as held:
+                    try:
+                        held.enter_context(store.keep_running(resume, finished_pass=True))
+                    except StoreError as exc:
+                        raise _err(str(exc))
+                    record_realm()
+                    with _database_lost(store, resume, db):
+                        _realm_pass(store, resume, plan, realm_opts, ms_realm, say, db, resolvers, config,
+                                    domain_deadline)
                 raise typer.Exit(0)
             say(_("scan {scan_id} is already complete ({done} domains)").format(scan_id=resume,
                                                                                 done=info['counts'].get('done')))

@@ -56,7 +56,7 @@ class ScansMixin:
             )
             return int(res.inserted_primary_key[0])
 
-    def mark_running(self, scan_id: int) -> None:
+    def mark_running(self, scan_id: int, key: str = "runner") -> None:
         """The scan runs in this process from now on: recorded with its pid, host and a heartbeat
         (:meth:`keep_running`), so that a scan whose process was killed (kill -9, a crash, a power cut)
         is not shown as running for ever (:func:`_runner_alive`).
@@ -64,7 +64,11 @@ class ScansMixin:
         This is the scan's run lock: raises :class:`ScanBusy` when another process that is still
         alive runs it (two ``scan --resume`` of one scan would write the same domains twice).
         The look and the change are one transaction that holds the scan's row (PostgreSQL) or the
-        database's write lock (SQLite)."""
+        database's write lock (SQLite).
+
+        ``key="pass_runner"``: the lock of a pass that adds look-ups to a finished scan (``scan
+        --resume N --ms-realm``): the scan stays finished, with its dates; refused, too, while
+        another live process runs the scan or such a pass."""
         import os
         import socket
 
@@ -75,12 +79,16 @@ class ScansMixin:
                 self._lock_scan(conn, scan_id, share=False)
             row = self._require_scan(conn, scan_id)
             options = json.loads(row.options) if row.options else {}
-            runner = options.get("runner") if isinstance(options, dict) else None
-            if _runner_alive(row.state, options) and not _is_me(runner):
-                raise ScanBusy(_busy(scan_id, runner))
-            options["runner"] = {"pid": os.getpid(), "host": socket.gethostname(), "beat": time.time()}
-            conn.execute(S.scans.update().where(S.scans.c.id == scan_id)
-                         .values(state="running", finished_at=None, options=_jdump(options)))
+            for k in _RUN_LOCKS:
+                runner = options.get(k) if isinstance(options, dict) else None
+                if _runner_alive(row.state, options, k) and not _is_me(runner):
+                    raise ScanBusy(_busy(scan_id, runner))
+            options[key] = {"pid": os.getpid(), "host": socket.gethostname(), "beat": time.time()}
+            if key == "runner":
+                conn.execute(S.scans.update().where(S.scans.c.id == scan_id)
+                             .values(state="running", finished_at=None, options=_jdump(options)))
+            else:
+                conn.execute(S.scans.update().where(S.scans.c.id == scan_id).values(options=_jdump(options)))
 
     def run_by_another(self, scan_id: int) -> bool:
         """Whether another process that is still alive runs the scan (what :meth:`mark_running`
@@ -98,20 +106,26 @@ class ScansMixin:
         with self.engine.connect() as conn:
             row = self._require_scan(conn, scan_id)
         options = json.loads(row.options) if row.options else {}
-        runner = options.get("runner") if isinstance(options, dict) else None
-        return runner if _runner_alive(row.state, options) and not _is_me(runner) else None
+        for k in _RUN_LOCKS:
+            runner = options.get(k) if isinstance(options, dict) else None
+            if _runner_alive(row.state, options, k) and not _is_me(runner):
+                return runner
+        return None
 
     @contextlib.contextmanager
-    def keep_running(self, scan_id: int):
+    def keep_running(self, scan_id: int, finished_pass: bool = False):
         """:meth:`mark_running`, then a heartbeat every RUNNER_BEAT seconds until the block ends (the
-        scan's process on another machine is known alive by it); finish_scan() releases the lock."""
-        self.mark_running(scan_id)
+        scan's process on another machine is known alive by it); finish_scan() releases the lock.
+        ``finished_pass``: the lock of a pass over a finished scan (``mark_running(key="pass_runner")``),
+        released when the block ends."""
+        key = "pass_runner" if finished_pass else "runner"
+        self.mark_running(scan_id, key)
         done = threading.Event()
 
         def beat() -> None:
             while not done.wait(RUNNER_BEAT):
                 try:
-                    self._beat(scan_id)
+                    self._beat(scan_id, key)
                 except Exception:  # noqa: BLE001 - a missed beat: the next one, or the scan's own error
                     pass
 
@@ -122,13 +136,24 @@ class ScansMixin:
         finally:
             done.set()
             t.join(timeout=1.0)  # (a beat under way ends by itself)
+            if finished_pass:
+                self._release(scan_id, key)
 
-    def _beat(self, scan_id: int) -> None:
+    def _release(self, scan_id: int, key: str) -> None:
+        with self.engine.begin() as conn:
+            row = conn.execute(sa.select(S.scans.c.options).where(S.scans.c.id == scan_id)).first()
+            options = json.loads(row.options) if row is not None and row.options else {}
+            if isinstance(options, dict) and _is_me(options.get(key)):
+                del options[key]
+                conn.execute(S.scans.update().where(S.scans.c.id == scan_id, S.scans.c.options == row.options)
+                             .values(options=_jdump(options)))
+
+    def _beat(self, scan_id: int, key: str = "runner") -> None:
         with self.engine.begin() as conn:
             row = conn.execute(sa.select(S.scans.c.state, S.scans.c.options).where(S.scans.c.id == scan_id)).first()
             options = json.loads(row.options) if row is not None and row.options else {}
-            runner = options.get("runner") if isinstance(options, dict) else None
-            if row is None or row.state != "running" or not _is_me(runner):
+            runner = options.get(key) if isinstance(options, dict) else None
+            if row is None or (key == "runner" and row.state != "running") or not _is_me(runner):
                 return
             runner["beat"] = time.time()
             conn.execute(S.scans.update().where(S.scans.c.id == scan_id, S.scans.c.options == row.options)
@@ -268,19 +293,23 @@ class ScansMixin:
             return out
 
 
+_RUN_LOCKS = ("runner", "pass_runner")  # a scan's run lock, and a pass's over the finished scan
+
+
 def _state_now(state: str, options: dict) -> str:
     """A scan recorded as running whose process no longer runs was stopped without closing it:
     "interrupted", like a Ctrl-C (its finished domains are kept; --resume goes on)."""
     return "interrupted" if _runner_alive(state, options) is False else state
 
 
-def _runner_alive(state: str, options: dict) -> bool | None:
-    """Whether the process recorded as running the scan still runs: on this machine by its pid, on
-    another (a shared PostgreSQL database) by its heartbeat (:meth:`ScansMixin.keep_running`).
+def _runner_alive(state: str, options: dict, key: str = "runner") -> bool | None:
+    """Whether the process recorded as running the scan (``key="pass_runner"``: a pass over the
+    finished scan) still runs: on this machine by its pid, on another (a shared PostgreSQL database)
+    by its heartbeat (:meth:`ScansMixin.keep_running`).
     None: cannot be told (not running, or another machine's scan of a stekker without heartbeats)."""
-    if state != "running":
+    if key == "runner" and state != "running":
         return None
-    runner = options.get("runner") if isinstance(options, dict) else None
+    runner = options.get(key) if isinstance(options, dict) else None
     if not isinstance(runner, dict):
         return None
     import socket
