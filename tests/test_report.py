@@ -1531,3 +1531,19 @@ def test_compare_shows_the_largest_companies_over_all_and_over_the_common_domain
         assert title in out and f"! {ms.name}: " in out, out
         page = render_html(rep_new, lang, cmp)
         assert title in page and ms.name in page
+
+
+def test_compare_columns_over_the_domains_in_both_count_the_same_domains_on_both_sides(kb, pols):
+    """A domain measured in one scan and a DNS error in the other moved one side's "domains in both"
+    column alone: Microsoft 20% (2/10) -> 11% (1/9) with nothing changed (review i18n-2 1.1). Those
+    columns now count the domains measured (companies) or decided (definitions) in both scans."""
+    old = sample()
+    ms = sorted(r.domain for r in old if any(s.provider == "microsoft" for s in r.services.values()))
+    new = [replace(r, status="error", services={}, saas=[]) if r.domain == ms[0] else r for r in old]
+    cmp = compare(build(old, kb, pols, "2026-01-01").results, build(new, kb, pols, "2026-01-01").results, "1", "2")
+    for c in cmp.companies:
+        assert c.old_common.of == c.new_common.of and c.old_common.count == c.new_common.count, c
+    for x in cmp.shares:
+        assert x.old_common.fraction() == x.new_common.fraction(), x.policy
+    ms_row = next(c for c in cmp.companies if c.name.lower().startswith("microsoft"))
+    assert ms_row.old_all.count == ms_row.new_all.count + 1  # over all measured domains the error shows

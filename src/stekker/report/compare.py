@@ -11,6 +11,7 @@ not reported.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -323,7 +324,9 @@ def compare(old: "list[DomainResult] | list[DomainState]", new: "list[DomainResu
 
 
 def _shares(o: dict[str, Any], n: dict[str, Any], common: set[str]) -> list[ShareShift]:
-    """Each definition's tallies in both scans, over all their domains and over the common ones."""
+    """Each definition's tallies in both scans, over all their domains and over the domains in both
+    whose verdict is decided in both: a domain decided in one scan and not the other (a DNS error, a
+    name that stopped existing) would move one side's share alone (review i18n-2 1.1)."""
     pids = list(dict.fromkeys(p for r in n.values() for p in r.verdict))
     out = []
     for pid in pids:
@@ -334,7 +337,7 @@ def _shares(o: dict[str, Any], n: dict[str, Any], common: set[str]) -> list[Shar
                 if v is None:
                     continue
                 tallies[side].add(v)
-                if dom in common:
+                if dom in common and o[dom].verdict.get(pid) in DECIDED and n[dom].verdict.get(pid) in DECIDED:
                     tallies[2 + side].add(v)
         out.append(ShareShift(pid, *tallies))
     return out
@@ -342,26 +345,25 @@ def _shares(o: dict[str, Any], n: dict[str, Any], common: set[str]) -> list[Shar
 
 def _companies(o: dict[str, DomainState], n: dict[str, DomainState], common: set[str]) -> list[CompanyShift]:
     """The parent companies of the largest shares in either scan, with their shares in both scans
-    over all measured domains and over the measured domains in both (a domain with a DNS error in a
-    scan is in neither count of that scan, as in the report)."""
-    parts: dict[str, list[Part]] = {}
+    over all measured domains (a domain with a DNS error in a scan is in neither count of that scan,
+    as in the report) and over the domains measured in both (the same domains on both sides)."""
+    both = {d for d in common if o[d].status == "ok" and n[d].status == "ok"}
     names: dict[str, str] = {}
+    counts: list[Counter] = [Counter(), Counter(), Counter(), Counter()]
+    bases = [0, 0, len(both), len(both)]
     for side, states in ((0, o), (1, n)):
         for dom, st in states.items():
             if st.status != "ok":
                 continue
+            bases[side] += 1
             for cid, name in st.parents.items():
                 names.setdefault(cid, name)
-                parts.setdefault(cid, [Part(), Part(), Part(), Part()])
-    for side, states in ((0, o), (1, n)):
-        measured = [st for st in states.values() if st.status == "ok"]
-        measured_common = [st for st in measured if st.domain in common]
-        for cid, p in parts.items():
-            p[side] = Part(sum(1 for st in measured if cid in st.parents), len(measured))
-            p[2 + side] = Part(sum(1 for st in measured_common if cid in st.parents), len(measured_common))
+                counts[side][cid] += 1
+                if dom in both:
+                    counts[2 + side][cid] += 1
     top = set()
     for side in (0, 1):
-        ranked = sorted(parts, key=lambda c: (-parts[c][side].count, names[c]))
-        top.update(c for c in ranked[:COMPARE_COMPANIES] if parts[c][side].count)
-    order = sorted(top, key=lambda c: (-parts[c][1].count, -parts[c][0].count, names[c]))
-    return [CompanyShift(c, names[c], *parts[c]) for c in order]
+        ranked = sorted(counts[side], key=lambda c: (-counts[side][c], names[c]))
+        top.update(ranked[:COMPARE_COMPANIES])
+    order = sorted(top, key=lambda c: (-counts[1][c], -counts[0][c], names[c]))
+    return [CompanyShift(c, names[c], *(Part(counts[i][c], bases[i]) for i in range(4))) for c in order]
