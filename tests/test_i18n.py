@@ -452,6 +452,15 @@ def test_dutch_messages_write_numbers_the_dutch_way(monkeypatch):
         said = i18n.Said(i18n.N_("no answer within {timeout:g} s ({tries} tries)"), timeout=0.05, tries=2)
         assert i18n.shown(said) == "geen antwoord binnen 0,05 s (2 pogingen)" and "0.05" in said
         assert i18n._("error: {message}").format(message="1.2.3.4, v2026.1") == "fout: 1.2.3.4, v2026.1"
+        from decimal import Decimal
+
+        import numpy as np
+
+        assert i18n._("error: {message}").format(message=Decimal("1e12")) == "fout: 1E+12"
+        assert i18n.num(Decimal("1000000000000")) == "1.000.000.000.000" and i18n.num(np.int64(13058)) == "13.058"
+        assert i18n.num(0.055, ".1%") == "5,5%" and i18n._("error: {message}").format(message=0.5) == "fout: 0,5"
+        assert i18n.pydantic_text("Input should be a valid boolean") == "Hier hoort true of false"
+        assert i18n.pydantic_text("Input should be less than 5") == "Input should be less than 5"  # not a literal
         monkeypatch.setenv("STEKKER_LANG", "en")
         i18n.reset()
         assert i18n._(msg).format(present=12345, absent=1, errors=1000).startswith("realm: 12,345 in")
@@ -474,6 +483,11 @@ def test_what_the_system_says_is_said_in_dutch_too(tmp_path, monkeypatch):
         i18n.reset()
         assert i18n.os_error(missing) == "bestand of map bestaat niet"
         assert i18n.os_error(odd) == os.strerror(errno.ENOTTY) and i18n.os_error(ValueError("v")) == "v"
+        import ssl
+
+        # another library's number (ssl error 1 is no EPERM) and an error's own text stay as they are
+        assert i18n.os_error(ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] x")).startswith("[SSL")
+        assert i18n.os_error(OSError(errno.ENOENT, "custom text")) == "custom text"
         r = cli("audit", "check", str(tmp_path / "nothere.yaml"))
         assert r.rc == 2 and "kan niet worden gelezen: bestand of map bestaat niet" in r.err, r.err
         monkeypatch.setenv("STEKKER_LANG", "en")
@@ -496,11 +510,3 @@ def test_an_unknown_stekker_lang_is_said_not_silently_english(monkeypatch):
             assert r.rc == 0 and ("is not a language stekker writes" in r.err) == warned, (value, r.err)
     finally:
         i18n.reset()
-
-
-def test_a_realm_endpoint_that_gives_up_is_said_in_dutch_and_stored_in_english():
-    from stekker.i18n import N_, Said
-
-    why = Said(N_("did not answer {n} attempts in a row ({detail})"), n=20, detail="ConnectError")
-    stored = f"not asked: the realm endpoint {why}"  # as collect/realm.py records each domain
-    assert stored == "not asked: the realm endpoint did not answer 20 attempts in a row (ConnectError)"

@@ -119,6 +119,20 @@ def test_an_unreachable_endpoint_ends_in_seconds_and_counts_as_errors():
     assert len(got) == 200 and counts.error == 200 and counts.present == counts.absent == 0
     assert counts.not_asked >= 200 - FAIL_STREAK - 4
     assert all("not asked" in got[d][0].detail or "could not be reached" in got[d][0].detail for d in domains)
+    # why it gave up: English as every domain's stored detail, Dutch for a Dutch user (stekker.i18n.Said)
+    import os
+
+    from stekker import i18n
+
+    assert counts.unreachable.startswith("did not answer ") and counts.unreachable in got[domains[-1]][0].detail
+    os.environ["STEKKER_LANG"] = "nl"
+    i18n.reset()
+    try:
+        assert i18n.shown(counts.unreachable).startswith("gaf ") and "pogingen achter elkaar geen antwoord" in \
+            i18n.shown(counts.unreachable)
+    finally:
+        os.environ["STEKKER_LANG"] = "en"
+        i18n.reset()
 
 
 @pytest.mark.parametrize("url,ok", [

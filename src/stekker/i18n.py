@@ -25,6 +25,7 @@ report's string table).
 from __future__ import annotations
 
 import gettext as _gettext
+import numbers
 import os
 import re
 import string
@@ -109,8 +110,8 @@ class _DutchFormatter(string.Formatter):
 
     def format_field(self, value: object, format_spec: str) -> str:
         text = super().format_field(value, format_spec)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and (
-                isinstance(value, float) or "," in format_spec):
+        if isinstance(value, numbers.Number) and not isinstance(value, bool) and (
+                not isinstance(value, numbers.Integral) or "," in format_spec):
             text = text.translate(self._SWAP)
         return text
 
@@ -121,7 +122,7 @@ _DUTCH = _DutchFormatter()
 class _DutchText(str):
     """A Dutch message: its ``.format()`` writes the numbers the Dutch way (:class:`_DutchFormatter`)."""
 
-    def format(self, *args: object, **kwargs: object) -> str:  # type: ignore[override]
+    def format(self, /, *args: object, **kwargs: object) -> str:  # type: ignore[override]
         return _DUTCH.vformat(self, args, kwargs)
 
 
@@ -230,10 +231,15 @@ def os_error(exc: BaseException) -> str:
     """What an operating-system error says (``No such file or directory``), in the user's language;
     any other error as its text."""
     import errno
+    import socket
+    import ssl
 
     code = getattr(exc, "errno", None)
     name = errno.errorcode.get(code) if isinstance(code, int) else None
-    if name in _OS_ERRORS:
+    # only the system's own words for its own error: an SSL or name-lookup error carries a number of
+    # another library (ssl error 1 is no EPERM), an error with its own text keeps it (review i18n-2 1.2)
+    if (name in _OS_ERRORS and isinstance(exc, OSError) and exc.strerror == os.strerror(code)
+            and not isinstance(exc, (ssl.SSLError, socket.herror, socket.gaierror))):
         return translate(_OS_ERRORS[name])
     return getattr(exc, "strerror", None) or str(exc)
 
@@ -286,7 +292,9 @@ def _pattern(template: str) -> "re.Pattern[str]":
 def pydantic_text(message: str) -> str:
     """One of pydantic's messages (recognised by its English, :data:`PYDANTIC_MESSAGES`) in the user's
     language; any other message as it is."""
-    for english in PYDANTIC_MESSAGES.values():
+    for kind, english in PYDANTIC_MESSAGES.items():
+        if kind == "literal_error" and not message.startswith("Input should be '"):
+            continue  # ("Input should be {expected}" would read every other "Input should be ...")
         m = _pattern(english).match(message)
         if m is not None:
             try:

@@ -465,6 +465,6 @@ def _print_summary(res) -> None:
     t.add_row("  " + _("error"), num(c.errors))
     for k, v in sorted(c.error_kinds.items(), key=lambda kv: -kv[1]):
         t.add_row(f"    {k}", num(v))
-    t.add_row(_("elapsed"), f"{res.elapsed:.1f} s")
-    t.add_row(_("questions/s"), f"{res.qps:,.0f}")
+    t.add_row(_("elapsed"), f"{num(res.elapsed, '.1f')} s")
+    t.add_row(_("questions/s"), num(res.qps, ",.0f"))
     Console(file=sys.stderr).print(t)

@@ -32,7 +32,7 @@ from typing import Callable
 from stekker.collect.engine import DEFAULT_DOMAIN_DEADLINE, DomainScanner, ScanCounters
 from stekker.collect.plan import load_plan
 from stekker.collect.transport import NoResolverError, Transport, TransportConfig, format_resolver
-from stekker.i18n import N_, Said, _, ngettext, shown
+from stekker.i18n import N_, Said, _, ngettext, num, shown
 
 
 # The cyclic garbage collector's default (collect the young generation every
@@ -227,7 +227,7 @@ class _Progress:
             )
         elif self.mode == "lines" and now - self.last >= self.interval:
             self.last = now
-            pct = f" ({100 * c.domains / self.total:.1f}%)" if self.total else ""
+            pct = f" ({num(100 * c.domains / self.total, '.1f')}%)" if self.total else ""
             eta = ""
             if self.total and c.domains:
                 eta = _(", ETA {seconds:.0f} s").format(seconds=max(0.0, (self.total - c.domains) / (c.domains / el)))
