@@ -47,8 +47,8 @@ def _lang_of(value: str) -> str:
 
 
 def unknown_setting() -> Optional[str]:
-    """``STEKKER_LANG`` when it is set to a language stekker does not write (``fr``, ``nederlands``,
-    a typo): it then writes English, and a command says so once."""
+    """``STEKKER_LANG`` when it is set to a language stekker does not write (``fr``, ``dutsch``, a
+    typo): it then writes English, and a command says so once."""
     forced = os.environ.get("STEKKER_LANG", "").strip()
     if not forced or forced.lower().startswith(("nl", "dutch", "nederlands", "en", "english")):
         return None
