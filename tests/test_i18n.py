@@ -146,7 +146,7 @@ MESSAGE_MODULES = sorted((SRC / "cli").glob("*.py")) + [SRC / m for m in (
     "judge/explanations.py", "judge/policies.py", "kb/loading.py", "kb/schema.py",
     "publish/site.py", "publish/geo.py", "publish/model.py", "render/pdf.py", "report/render.py",
     "lab/core.py", "lab/build.py", "lab/procs.py", "lab/zonefile.py", "validate/check.py",
-    "collect/idp.py", "attribute/engine.py", "audit/resolve.py",
+    "collect/idp.py", "attribute/engine.py", "audit/resolve.py", "render/fmt.py",
 )]
 
 

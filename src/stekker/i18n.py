@@ -102,17 +102,24 @@ def reset() -> None:
     _current = None
 
 
+_DUTCH_MARKS = str.maketrans({",": ".", ".": ","})
+
+
+def dutch_marks(text: str) -> str:
+    """A number written the English way in Dutch marks: ``1,234.5`` -> ``1.234,5`` (the command line's
+    messages and the reports' figures: stekker.render.fmt)."""
+    return text.translate(_DUTCH_MARKS)
+
+
 class _DutchFormatter(string.Formatter):
     """``str.format`` that writes numbers the Dutch way: 13.058 and 0,9 (a thousands separator asked
     for with ``,`` becomes a point, a decimal point a comma); text values are left as they are."""
-
-    _SWAP = str.maketrans({",": ".", ".": ","})
 
     def format_field(self, value: object, format_spec: str) -> str:
         text = super().format_field(value, format_spec)
         if isinstance(value, numbers.Number) and not isinstance(value, bool) and (
                 not isinstance(value, numbers.Integral) or "," in format_spec):
-            text = text.translate(self._SWAP)
+            text = dutch_marks(text)
         return text
 
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 import datetime as _dt
 from decimal import ROUND_HALF_UP, Decimal
 
+from stekker.i18n import _, dutch_marks
+
 MONTHS = {
     "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September",
            "October", "November", "December"],
@@ -30,9 +32,7 @@ MISSING = "–"
 
 def _nl_marks(s: str, lang: str) -> str:
     """``1,234.5`` -> ``1.234,5`` in Dutch."""
-    if lang == "nl":
-        return s.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
-    return s
+    return dutch_marks(s) if lang == "nl" else s
 
 
 def fmt_int(n: int | float | None, lang: str) -> str:
@@ -85,7 +85,7 @@ def fmt_pct(x: Decimal | float | None, lang: str, digits: int = 0, *, rounding: 
     elif rounding == "half-up":
         s = _pct_half_up(x, digits)
     else:
-        raise ValueError(f"unknown percent rounding {rounding!r}")
+        raise ValueError(_("unknown percent rounding {rounding!r}").format(rounding=rounding))
     if lang == "nl":
         s = s.replace(".", ",")
     return s + "%"
