@@ -277,6 +277,17 @@ def test_help_in_dutch_for_a_dutch_locale():
     assert i18n_nl("Print the stekker version.").split()[0] in nl.stdout
 
 
+def test_version_flag_is_the_version_command():
+    from stekker import __version__
+
+    flag = _stekker(["--version"])
+    command = _stekker(["version"])
+    assert flag.returncode == command.returncode == 0
+    assert flag.stdout == command.stdout == __version__ + "\n"
+    # eager: a command after it is not run, a bad one not even parsed
+    assert _stekker(["--version", "scan", "/nonexistent.csv"]).stdout == flag.stdout
+
+
 def i18n_nl(message: str) -> str:
     mo = gettext.GNUTranslations(PO.with_suffix(".mo").open("rb"))
     return mo.gettext(message)

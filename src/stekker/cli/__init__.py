@@ -100,6 +100,23 @@ def version() -> None:
     typer.echo(__version__)
 
 
+def _version_flag(value: bool) -> None:
+    if value:
+        version()
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: bool = typer.Option(
+        False, "--version", callback=_version_flag, is_eager=True,
+        help=_("Print the stekker version and exit (the same as `stekker version`)."),
+    ),
+) -> None:
+    # no docstring: the command's help is the Typer's help= above, in the user's language
+    pass
+
+
 def echo(message: object = "", err: bool = False, nl: bool = True) -> None:
     """``typer.echo`` for every message of the commands: text that may come
     from input files, arguments or DNS (file names, item names, error
