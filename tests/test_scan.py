@@ -441,6 +441,25 @@ def _spawned_workers(pid: int) -> list[int]:
     return found
 
 
+def test_a_killed_worker_aborts_the_scan_even_during_a_ctrl_c(lab, tmp_path):
+    # review 28 L3: a worker that died without reporting (the OOM killer) was counted as interrupted
+    # when the user pressed Ctrl-C afterwards - the scan read as cleanly stopped
+    if not Path("/proc/self/task").is_dir():
+        pytest.skip("needs /proc")
+    proc, db = _slow_scan_until_done(lab, tmp_path, 10, "--workers", "2")
+    workers = _spawned_workers(proc.pid)
+    assert len(workers) == 2
+    os.kill(workers[1], signal.SIGKILL)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert "Traceback" not in err, err
+    assert proc.returncode == 3, err
+    assert "ended without reporting (killed by SIGKILL, perhaps out of memory)" in err
+    assert "--resume 1" in err
+    assert _count(db, "select state from scans where id=1") == "aborted"  # (resumable as any aborted scan)
+
+
 @pytest.mark.parametrize("sig,after", [(signal.SIGINT, 0.0), (signal.SIGINT, 0.15), (signal.SIGTERM, 0.05)])
 def test_ctrl_c_while_the_workers_start_is_a_clean_interrupt(lab, tmp_path, sig, after):
     # a terminal's Ctrl-C reaches the whole process group: the workers too, while their interpreter

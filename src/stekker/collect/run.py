@@ -706,11 +706,11 @@ def _spawn_workers(store, scan_id: int, resolvers, problems: dict, config: Trans
     messages = [f["message"] for f in finals.values() if f.get("message")]
     for k, p in enumerate(procs):
         if k not in finals:
-            if stopping["n"]:  # stopped by the user's Ctrl-C / SIGTERM: what it finished is kept
-                states.append("interrupted")
-                continue
+            # A worker stopped by the user's Ctrl-C / SIGTERM reports as interrupted (it ignores both
+            # signals and stops when the parent closes its pipe); one that ended without a word crashed
+            # or was killed (the kernel's OOM killer), also during a stop (review 28 L3): aborted.
             states.append("aborted")
-            messages.append(f"worker {k} exited with code {p.exitcode} before reporting")
+            messages.append(f"worker {k} ended without reporting ({_exit_text(p.exitcode)})")
     state = "aborted" if "aborted" in states else "interrupted" if "interrupted" in states else "finished"
     if state == "interrupted":
         messages = ["interrupted; finished domains are kept"]
@@ -721,6 +721,18 @@ def _spawn_workers(store, scan_id: int, resolvers, problems: dict, config: Trans
                 transport[key] = transport.get(key, 0) + v
     return RunResult(scan_id, state, counters, time.monotonic() - started, transport=transport,
                      message="; ".join(sorted(set(messages))) or None)
+
+
+def _exit_text(code: int | None) -> str:
+    """A process's exit status as a person reads it (stored in English, as every scan record)."""
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        hint = ", perhaps out of memory" if -code == signal.SIGKILL else ""
+        return f"killed by {name}{hint}"
+    return f"exit code {code}"
 
 
 @contextlib.contextmanager
