@@ -808,6 +808,39 @@ def test_a_scan_run_by_another_live_process_is_not_run_twice(store):
     st.finish_scan(sid, "finished")
 
 
+@pytest.mark.postgres
+def test_heartbeats_are_judged_by_the_database_clock(pg_db, monkeypatch):
+    """Review 28 L4: a scan run from machine A against a shared PostgreSQL server, looked at from
+    machine B whose clock is an hour ahead: B read A's fresh heartbeat as an hour old, showed the
+    scan as interrupted and let a resume run it a second time. Beats are written and judged by the
+    server's clock."""
+    from stekker.store import ScanBusy
+    from stekker.store import scans as S
+
+    st = Store.open(pg_db)
+    sid = st.create_scan(tool_version="t", plan_version=1, input_path="x", input_sha256=None,
+                         resolvers=["127.0.0.1"], options={})
+    import sqlalchemy as sa
+
+    def server_clock() -> float:
+        with st.engine.connect() as conn:
+            return float(conn.execute(sa.text("select extract(epoch from clock_timestamp())")).scalar())
+
+    server_now = server_clock()
+    _set_runner(st, sid, pid=1, host="elders.example", beat=server_now)  # machine A, beating now
+    real = time.time
+    monkeypatch.setattr(S.time, "time", lambda: real() + 3600)  # this machine's clock: an hour ahead
+    assert st.scan_info(sid)["state"] == "running"
+    with pytest.raises(ScanBusy, match="pid 1 on elders.example"):
+        st.mark_running(sid)
+    _set_runner(st, sid, pid=1, host="elders.example", beat=server_now - 3600)  # A stopped an hour ago
+    assert st.scan_info(sid)["state"] == "interrupted"
+    st.mark_running(sid)
+    assert abs(st.scan_info(sid)["options"]["runner"]["beat"] - server_clock()) < 60  # the server's clock
+    st.finish_scan(sid, "finished")
+    st.close()
+
+
 def test_a_running_scan_beats(tmp_path, monkeypatch):
     from stekker.store import scans as S
 

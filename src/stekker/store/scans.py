@@ -79,11 +79,12 @@ class ScansMixin:
                 self._lock_scan(conn, scan_id, share=False)
             row = self._require_scan(conn, scan_id)
             options = json.loads(row.options) if row.options else {}
+            now = self._clock(conn)
             for k in _RUN_LOCKS:
                 runner = options.get(k) if isinstance(options, dict) else None
-                if _runner_alive(row.state, options, k) and not _is_me(runner):
+                if _runner_alive(row.state, options, k, now) and not _is_me(runner):
                     raise ScanBusy(_busy(scan_id, runner))
-            options[key] = {"pid": os.getpid(), "host": socket.gethostname(), "beat": time.time()}
+            options[key] = {"pid": os.getpid(), "host": socket.gethostname(), "beat": now}
             if key == "runner":
                 conn.execute(S.scans.update().where(S.scans.c.id == scan_id)
                              .values(state="running", finished_at=None, options=_jdump(options)))
@@ -105,10 +106,11 @@ class ScansMixin:
     def _other_runner(self, scan_id: int) -> dict | None:
         with self.engine.connect() as conn:
             row = self._require_scan(conn, scan_id)
+            now = self._clock(conn)
         options = json.loads(row.options) if row.options else {}
         for k in _RUN_LOCKS:
             runner = options.get(k) if isinstance(options, dict) else None
-            if _runner_alive(row.state, options, k) and not _is_me(runner):
+            if _runner_alive(row.state, options, k, now) and not _is_me(runner):
                 return runner
         return None
 
@@ -155,7 +157,7 @@ class ScansMixin:
             runner = options.get(key) if isinstance(options, dict) else None
             if row is None or (key == "runner" and row.state != "running") or not _is_me(runner):
                 return
-            runner["beat"] = time.time()
+            runner["beat"] = self._clock(conn)
             conn.execute(S.scans.update().where(S.scans.c.id == scan_id, S.scans.c.options == row.options)
                          .values(options=_jdump(options)))
 
@@ -213,14 +215,22 @@ class ScansMixin:
                 )
             return int(row[0])
 
-    @staticmethod
-    def _scan_dict(row: sa.Row) -> dict:
+    def _clock(self, conn) -> float:
+        """Now, by the database's clock: the heartbeats of a scan's process are written and judged by
+        one clock, so that a scan run from another machine against a shared PostgreSQL server is not
+        taken for stopped (or alive) because the two machines' clocks differ (review 28 L4). SQLite's
+        database is on this machine: its clock."""
+        if self.dialect == "postgresql":
+            return float(conn.execute(sa.text("select extract(epoch from clock_timestamp())")).scalar())
+        return time.time()
+
+    def _scan_dict(self, row: sa.Row, conn) -> dict:
         options = json.loads(row.options) if row.options else {}
         return {
             "id": row.id,
             "started_at": row.started_at,
             "finished_at": row.finished_at,
-            "state": _state_now(row.state, options),
+            "state": _state_now(row.state, options, self._clock(conn) if row.state == "running" else None),
             "tool_version": row.tool_version,
             "plan_version": row.plan_version,
             "input_path": row.input_path,
@@ -234,7 +244,7 @@ class ScansMixin:
     def scan_info(self, scan_id: int) -> dict:
         t, ii = S.targets, S.input_issues
         with self.engine.connect() as conn:
-            info = self._scan_dict(self._require_scan(conn, scan_id))
+            info = self._scan_dict(self._require_scan(conn, scan_id), conn)
             counts = {"targets": 0, "done": 0, "ok": 0, "nxdomain": 0, "error": 0}
             for done, status, n in conn.execute(
                 sa.select(t.c.done, t.c.status, sa.func.count())
@@ -287,7 +297,7 @@ class ScansMixin:
                         c[status] += n
             out = []
             for row in conn.execute(sa.select(S.scans).order_by(S.scans.c.id.desc())):
-                d = self._scan_dict(row)
+                d = self._scan_dict(row, conn)
                 d["counts"] = per.get(row.id, {"targets": 0, "done": 0, "ok": 0, "nxdomain": 0, "error": 0})
                 out.append(d)
             return out
@@ -296,13 +306,13 @@ class ScansMixin:
 _RUN_LOCKS = ("runner", "pass_runner")  # a scan's run lock, and a pass's over the finished scan
 
 
-def _state_now(state: str, options: dict) -> str:
+def _state_now(state: str, options: dict, now: float | None = None) -> str:
     """A scan recorded as running whose process no longer runs was stopped without closing it:
     "interrupted", like a Ctrl-C (its finished domains are kept; --resume goes on)."""
-    return "interrupted" if _runner_alive(state, options) is False else state
+    return "interrupted" if _runner_alive(state, options, "runner", now) is False else state
 
 
-def _runner_alive(state: str, options: dict, key: str = "runner") -> bool | None:
+def _runner_alive(state: str, options: dict, key: str = "runner", now: float | None = None) -> bool | None:
     """Whether the process recorded as running the scan (``key="pass_runner"``: a pass over the
     finished scan) still runs: on this machine by its pid, on another (a shared PostgreSQL database)
     by its heartbeat (:meth:`ScansMixin.keep_running`).
@@ -314,12 +324,13 @@ def _runner_alive(state: str, options: dict, key: str = "runner") -> bool | None
         return None
     import socket
 
+    now = time.time() if now is None else now
     pid = runner.get("pid")
     if runner.get("host") != socket.gethostname():
         beat = runner.get("beat")
         if not isinstance(beat, (int, float)):
             return None
-        return time.time() - beat < RUNNER_STALE
+        return now - beat < RUNNER_STALE
     if not isinstance(pid, int) or pid <= 0:
         return None
     from stekker.workers import process_gone
@@ -327,7 +338,7 @@ def _runner_alive(state: str, options: dict, key: str = "runner") -> bool | None
     if process_gone(pid):
         return False
     beat = runner.get("beat")
-    if isinstance(beat, (int, float)) and time.time() - beat > RUNNER_STALE_HERE:
+    if isinstance(beat, (int, float)) and now - beat > RUNNER_STALE_HERE:
         # the pid runs, but no heartbeat for half an hour: another process that got the pid after a
         # crash or a reboot (review 28 M2: a resume was refused for good), not the scan
         return False
