@@ -1109,6 +1109,20 @@ def test_an_empty_user_file_is_not_made_a_database(tmp_path):
     assert made.stat().st_size > 0
 
 
+@pytest.mark.parametrize("content", [b"x", b"\n", b"SQLite", b"notes of the meeting\n" * 3])
+def test_a_short_user_file_is_not_made_a_database(tmp_path, content):
+    """Field trial F8: SQLite takes a file shorter than its header for an empty database, so
+    `scans --db one.txt` (a command that only reads) turned a 1-byte note into a 64 KB database.
+    A non-empty file that does not begin as a SQLite database is refused, for every command."""
+    notes = tmp_path / "notes.txt"
+    notes.write_bytes(content)
+    for create in (False, True):
+        with pytest.raises(StoreError, match="the file is not a database"):
+            Store.open(str(notes), create=create)
+    assert notes.read_bytes() == content
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]  # no -wal, -shm or journal
+
+
 def test_an_error_of_several_lines_keeps_its_line_breaks(capsys):
     """Explore-f L3: a knowledge base's validation errors (one per line) were
     printed as one line joined by literal \\x0a; escapes stay escaped."""

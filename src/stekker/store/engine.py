@@ -331,6 +331,9 @@ class _RaceLost(Exception):
 _DB_SUFFIXES = (".db", ".sqlite", ".sqlite3", ".db3")
 
 
+_SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite 3 database file
+
+
 def _refuse_foreign_sqlite(p: Path, shown: str) -> None:
     """Refuse an existing SQLite file that holds tables but not stekker's, before anything is
     written to it: opening it would add stekker's tables and switch it to WAL mode - a change to
@@ -347,8 +350,17 @@ def _refuse_foreign_sqlite(p: Path, shown: str) -> None:
                 raise StoreError(_("{db} is an empty file, not a database; give a new name ending in .db "
                                    "(stekker creates it) or remove the file first").format(db=shown))
             return
+        with p.open("rb") as f:
+            head = f.read(len(_SQLITE_HEADER))
     except OSError:
         return
+    if head != _SQLITE_HEADER:
+        # a file of the user's that is not a database: SQLite takes a file shorter than its header
+        # for an empty database and writes over it - `scans --db one.txt` turned a 1-byte note into
+        # a 64 KB database (field trial F8); refused before anything is opened
+        raise StoreError(_("cannot use SQLite database {db}: the file is not a database (it does not begin "
+                           "as one); a typo in --db? Give a new name ending in .db (stekker creates it)").format(
+            db=shown))
     try:
         conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro&immutable=1", uri=True)  # no -wal/-shm made
     except sqlite3.Error:
