@@ -717,6 +717,21 @@ def test_cli_seed_domain_scans_through_the_scan_engine(lab, tmp_path):
     assert res3.exit_code == 0 and "note: scan 2 (audit gemeente-a.nl) is now the newest" in res3.output, res3.output
 
 
+def test_a_failed_one_domain_scan_is_recorded_aborted(tmp_path):
+    # field trial F9: each `audit seed --domain` without a working resolver left a scan 'created'
+    from stekker.store import Store
+
+    db = tmp_path / "s.db"
+    res = CliRunner().invoke(_cli(), ["audit", "seed", "--domain", "example.nl", "--resolver", "127.0.0.1:9",
+                                      "--db", str(db)])
+    assert res.exit_code == 3, res.output
+    st = Store.open(str(db), create=False)
+    (scan,) = st.list_scans()
+    assert scan["state"] == "aborted" and scan["label"] == "audit example.nl"
+    assert "no DNS resolver answered" in scan["summary"]["message"]
+    st.close()
+
+
 def test_csv_example_is_the_same_inventory_as_the_yaml_example():
     root = Path(__file__).resolve().parents[1] / "examples"
     y, c = load(root / "inventory.yaml"), load(root / "inventory.csv")

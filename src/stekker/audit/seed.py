@@ -274,7 +274,17 @@ def scan_one_domain(store: Any, domain: str, resolvers: list[str] | None = None,
         if store.add_targets(sid, tf) == 0:
             store.finish_scan(sid, "aborted", {"message": "not a valid domain"})
             raise ValueError(_("not a valid domain: {domain!r}").format(domain=domain))
-    out = run_scan(store, sid, res, TransportConfig(timeout=timeout, retries=retries), RunOptions(progress="none"))
+    try:
+        out = run_scan(store, sid, res, TransportConfig(timeout=timeout, retries=retries), RunOptions(progress="none"))
+    except BaseException as exc:
+        # no resolver answered (or the run failed): the scan is recorded as aborted with why, as
+        # `stekker scan` records it - not left 'created' for ever (field trial F9)
+        try:
+            store.finish_scan(sid, "aborted", {"message": getattr(exc, "record", None) or str(exc)
+                                               or type(exc).__name__})
+        except Exception:  # noqa: BLE001 - the database itself failed: its own error is the one to show
+            pass
+        raise
     if out.state != "finished":
         raise RuntimeError(_("scan of {domain} ended {state}: {message}").format(
             domain=domain, state=out.state, message=getattr(out, "message", "")))
