@@ -297,6 +297,31 @@ def test_write_domains_is_all_or_nothing(store):
 # -- scans ------------------------------------------------------------------------------
 
 
+def test_latest_passes_over_a_scan_that_measured_nothing(store, tmp_path):
+    """Field trial 1: after a scan whose resolver did not answer (aborted, 0 domains), `latest`
+    named it, and `report --html` replaced a good report with one of "0 domains"."""
+    s1 = new_scan(store)
+    add(store, s1, ["a.nl", "b.nl"])
+    store.write_domain(s1, "a.nl", "ok", results_for("a.nl"))
+    store.finish_scan(s1, "interrupted")
+    s2 = new_scan(store)
+    add(store, s2, ["a.nl", "b.nl"])
+    store.finish_scan(s2, "aborted", {"message": "no DNS resolver answered"})
+    assert store.resolve_scan("latest") == store.resolve_scan(None) == s1
+    assert store.resolve_scan(s2) == s2  # by its number it is still there
+    assert store.skipped_by_latest(s1) == [{"id": s2, "state": "aborted"}]
+    if isinstance(store.url, str) and "://" not in store.url:  # the command line says it (SQLite file)
+        r = subprocess.run([sys.executable, "-m", "stekker", "show", "a.nl", "--db", store.url],
+                           capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": SRC})
+        assert r.returncode == 0, r.stderr
+        assert f"note: 'latest' is scan {s1}, the newest that measured domains; newer scan(s) {s2} (aborted) " \
+               "measured none" in r.stderr
+    s3 = new_scan(store)
+    add(store, s3, ["a.nl"])
+    store.write_domain(s3, "a.nl", "ok", results_for("a.nl"))
+    assert store.resolve_scan("latest") == s3 and store.skipped_by_latest(s3) == []
+
+
 def test_resolve_list_finish(store):
     with pytest.raises(ScanNotFound, match="no scans"):
         store.resolve_scan("latest")

@@ -11,6 +11,7 @@ import typer
 
 from stekker.cli import app, echo
 from stekker.cli.common import as_of_day, db_option, in_language, open_store, word
+from stekker.cli.common import scan_id as resolve
 from stekker.cli.common import fail as _err
 from stekker.i18n import _
 
@@ -56,10 +57,7 @@ def attribute(
     except kbmod.KBError as exc:
         raise _err(str(exc))
     store = open_store(db)
-    try:
-        scan_id = store.resolve_scan(scan)
-    except StoreError as exc:
-        raise _err(str(exc))
+    scan_id = resolve(store, scan)
     table = None
     try:
         from stekker.ipasn import AsnTable

@@ -54,6 +54,26 @@ def open_store(db: str, create: bool = False) -> "Store":
         raise fail(str(exc)) from None
 
 
+def scan_id(store: "Store", ref: Any, quiet: bool = False) -> int:
+    """The scan ``ref`` names (:meth:`Store.resolve_scan`; ``error: ...``, exit 2, when there is
+    none). For ``latest`` it says on stderr which newer scans it passed over because they measured
+    no domain (a scan whose resolver did not answer), so that nobody takes the older figures for
+    the newest without knowing."""
+    from stekker.store import StoreError
+
+    try:
+        sid = store.resolve_scan(ref)
+    except StoreError as exc:
+        raise fail(str(exc)) from None
+    if not quiet and (ref is None or str(ref).strip().lower() in ("latest", "last")):
+        skipped = store.skipped_by_latest(sid)
+        if skipped:
+            echo(_("note: 'latest' is scan {scan_id}, the newest that measured domains; newer scan(s) {skipped} "
+                   "measured none (give --scan with its number to use one anyway)").format(
+                scan_id=sid, skipped=", ".join(f"{s['id']} ({word(s['state'])})" for s in skipped)), err=True)
+    return sid
+
+
 def as_of_day(text: Any) -> Any:
     """The day of an ``--as-of`` option (None when not given): ``error: ...``,
     exit 2, for text that is not a YYYY-MM-DD date, a day before 1900 and a day after today

@@ -10,6 +10,7 @@ import typer
 from stekker.cli import app, echo
 from stekker.cli.common import as_of_day, csv_separator, db_option, load_kb, open_store, read_explanations, report_languages
 from stekker.cli.common import fail as _err
+from stekker.cli.common import scan_id as resolve
 from stekker.i18n import _, os_error
 
 
@@ -109,12 +110,12 @@ def report(
     say = (lambda m: None) if quiet else (lambda m: echo(m, err=True))
     comparison = None
     try:
-        scan_ref = compare[1] if compare else scan
+        scan_ref = resolve(store, compare[1] if compare else scan)  # ('latest': says what it passed over)
         attributions, meta = load_scan(store, scan_ref, kb)
         when = day or measurement_date(meta)
         rep = build(attributions, kb, pols, when, meta=meta, explanations=exps)
         if compare:
-            old_attr, old_meta = load_scan(store, compare[0], kb)
+            old_attr, old_meta = load_scan(store, resolve(store, compare[0]), kb)
             old_day = day or measurement_date(old_meta)
             old_rep = build(old_attr, kb, pols, old_day, meta=old_meta)
             comparison = _compare(old_rep.results, rep.results, str(old_meta["scan_id"]), str(meta["scan_id"]))

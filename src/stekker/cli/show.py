@@ -15,12 +15,9 @@ from stekker.i18n import _, language
 
 
 def _scan_id(store, ref: Optional[str]) -> int:
-    from stekker.store import StoreError
+    from stekker.cli.common import scan_id
 
-    try:
-        return store.resolve_scan(ref)
-    except StoreError as exc:
-        raise fail(str(exc))
+    return scan_id(store, ref)
 
 
 def _safe(text: object) -> str:

@@ -11,6 +11,7 @@ import typer
 from stekker.cli import app, echo
 from stekker.cli.common import fail as _err
 from stekker.cli.common import load_kb, read_explanations, word
+from stekker.cli.common import scan_id as resolve
 from stekker.i18n import _, os_error
 
 
@@ -37,7 +38,7 @@ def _model(db: str, scan: str, explanations: Optional[Path], contest_url: Option
     except StoreError as exc:
         raise _err(str(exc))
     try:
-        m = Model.load(store, scan, kb, explanations=exps, history=history, contest_url=contest_url,
+        m = Model.load(store, resolve(store, scan), kb, explanations=exps, history=history, contest_url=contest_url,
                        contest_email=contest_email)
     except (StoreError, LookupError) as exc:
         raise _err(str(exc))

@@ -185,17 +185,24 @@ class ScansMixin:
                 raise ScanNotFound(_("no scan {scan_id} in {db}").format(scan_id=scan_id, db=self.url))
 
     def resolve_scan(self, ref: str | int | None = None) -> int:
-        """``None``/``"latest"`` -> the newest scan; a number -> that scan;
-        other text -> the newest scan with that label."""
+        """``None``/``"latest"`` -> the newest scan that measured at least one domain (the newest
+        scan when none did); a number -> that scan; other text -> the newest scan with that label.
+
+        A scan that measured nothing (no resolver answered, stopped at once) is skipped by
+        ``latest``: after a failed scan, `report` would otherwise replace a good report with one of
+        "0 domains" (field trial 1). :meth:`skipped_by_latest` names what was skipped."""
         s = S.scans
         with self.engine.connect() as conn:
             if isinstance(ref, str) and not ref.strip():
                 raise ScanNotFound(_("the scan is empty: give a scan number, a label or 'latest'"))
             if ref is None or (isinstance(ref, str) and ref.strip().lower() in ("latest", "last")):
-                newest = conn.execute(sa.select(sa.func.max(s.c.id))).scalar()
-                if newest is None:
+                ids = conn.execute(sa.select(s.c.id).order_by(s.c.id.desc())).scalars().all()
+                if not ids:
                     raise ScanNotFound(_("no scans in {db} yet; run `stekker scan FILE` first").format(db=self.url))
-                return int(newest)
+                for sid in ids:
+                    if self._measured_any(conn, sid):
+                        return int(sid)
+                return int(ids[0])
             if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isascii() and ref.strip().isdigit()):
                 sid = int(ref)
                 if not 0 < sid < 2**63:
@@ -214,6 +221,23 @@ class ScansMixin:
                                                                                hint=self._known_scans_hint(conn))
                 )
             return int(row[0])
+
+    @staticmethod
+    def _measured_any(conn, scan_id: int) -> bool:
+        t = S.targets
+        return conn.execute(sa.select(t.c.scan_id).where(t.c.scan_id == scan_id, t.c.done == sa.true())
+                            .limit(1)).first() is not None
+
+    def skipped_by_latest(self, scan_id: int) -> list[dict]:
+        """The scans newer than ``scan_id`` that measured no domain (what ``latest`` passed over to
+        reach it), newest first: ``{"id", "state"}`` each."""
+        s = S.scans
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(s.c.id, s.c.state, s.c.options).where(s.c.id > scan_id)
+                                .order_by(s.c.id.desc())).all()
+            return [{"id": int(r.id), "state": _state_now(r.state, json.loads(r.options) if r.options else {},
+                                                          self._clock(conn) if r.state == "running" else None)}
+                    for r in rows if not self._measured_any(conn, r.id)]
 
     def _clock(self, conn) -> float:
         """Now, by the database's clock: the heartbeats of a scan's process are written and judged by
