@@ -72,8 +72,12 @@ def test_a_foreign_file_needs_force_and_own_outputs_are_replaced(db, tmp_path):
     mine.write_text("my,own,data\n1,2,3\n")
     r = cli("export", "--db", str(db), "--format", "csv", "-o", str(mine))
     assert r.rc == 2 and "--force" in r.err and mine.read_text() == "my,own,data\n1,2,3\n"
-    assert cli("export", "--db", str(db), "--format", "csv", "-o", str(mine), "--force").rc == 0
+    r = cli("export", "--db", str(db), "--format", "csv", "-o", str(mine), "--force")
+    assert r.rc == 0, r.text
     assert mine.read_text().startswith("domain,purpose,qname")
+    # field trial 6: --force replaced a scan's input list for good; the file as it was is kept
+    assert (tmp_path / "notes.csv.bak").read_text() == "my,own,data\n1,2,3\n"
+    assert f"note: {mine} is replaced (--force); the file as it was is kept as {mine}.bak" in r.err
     # an earlier export of the same kind is replaced without --force; another kind is not
     assert cli("export", "--db", str(db), "--format", "csv", "-o", str(mine)).rc == 0
     r = cli("export", "--db", str(db), "--format", "jsonl", "-o", str(mine))
@@ -82,14 +86,39 @@ def test_a_foreign_file_needs_force_and_own_outputs_are_replaced(db, tmp_path):
     outs = {k: tmp_path / f"r.{k}" for k in ("html", "csv", "jsonl", "parquet")}
     args = [x for k, p in outs.items() for x in (f"--{k}", str(p))]
     assert cli("report", "--db", str(db), "-q", *args).rc == 0
-    assert cli("report", "--db", str(db), "-q", *args).rc == 0
+    r = cli("report", "--db", str(db), "-q", "--force", *args)
+    assert r.rc == 0 and "is replaced" not in r.err  # (its own outputs: no copy)
     for k, p in outs.items():
         assert outputs.is_stekker_output(p, k), k
+    assert not list(tmp_path.glob("r.*.bak"))
+    # a report over the export: the export is kept too, never over the earlier copy
+    r = cli("report", "--db", str(db), "-q", "--force", "--csv", str(mine))
+    assert r.rc == 0 and (tmp_path / "notes.csv.bak.1").read_text().startswith("domain,purpose,qname")
+    # a run that fails before it writes copies nothing
+    r = cli("report", "--db", str(db), "-q", "--force", "--scan", "99", "--csv", str(mine))
+    assert r.rc == 2 and not (tmp_path / "notes.csv.bak.2").exists() and "is replaced" not in r.err
     # a SQLite database is never replaced, not even with --force
     other = tmp_path / "other.db"
     make_db(other)
     r = cli("export", "--db", str(db), "-o", str(other), "--force")
     assert r.rc == 2 and "SQLite database" in r.err and sqlite_ok(other)
+
+
+def test_no_output_replaces_stekkers_reference_data(db, tmp_path, monkeypatch):
+    """Field trial 5: `export -o DATA/ipasn.npz --force` replaced the IP-to-ASN table in use with
+    JSON lines; `data update` and `data import` then refused to repair it."""
+    data = tmp_path / "data"
+    data.mkdir()
+    monkeypatch.setenv("STEKKER_DATA_DIR", str(data))
+    for name in ("ipasn.npz", "manifest.json", "public_suffix_list.dat", "ip2asn-v4.tsv.gz"):
+        f = data / name
+        f.write_bytes(b"data of " + name.encode())
+        for args in (["export", "-o", str(f), "--force"], ["report", "-q", "--csv", str(f), "--force"]):
+            r = cli(*args, "--db", str(db))
+            assert r.rc == 2 and "is stekker's reference data" in r.err, (args, r.text)
+            assert f.read_bytes() == b"data of " + name.encode()
+    assert sorted(p.name for p in data.iterdir()) == ["ip2asn-v4.tsv.gz", "ipasn.npz", "manifest.json",
+                                                      "public_suffix_list.dat"]
 
 
 def test_missing_directory_and_directory_outputs_are_messages(db, tmp_path):

@@ -6,9 +6,11 @@ seed -o``, ``validate peers -o``) goes through :func:`check_output` and
 :func:`replacing`:
 
 * an output path that is the database, one of the command's input files, a
-  directory, or a SQLite database is always refused;
+  file of stekker's data directory (the IP-to-ASN table, the public suffix
+  list), a directory, or a SQLite database is always refused;
 * an existing file is replaced only when it is a previous stekker output of
-  the same kind (recognised by its content), or with ``--force``;
+  the same kind (recognised by its content), or with ``--force`` (``report``
+  and ``export`` then keep the file as it was as ``.bak``);
 * the new content is written to a temporary file in the same directory and
   renamed into place, so an interrupted or failing command never leaves a
   truncated file (and never touches the old one).
@@ -242,18 +244,43 @@ def db_files(db: Optional[str]) -> list[Path]:
     return [p, Path(str(p) + "-wal"), Path(str(p) + "-shm"), Path(str(p) + "-journal")]
 
 
+def _data_file(p: Path) -> Optional[Path]:
+    """The file of stekker's data directory (``$STEKKER_DATA_DIR``: the IP-to-ASN table, its
+    downloads, the public suffix list, the manifest) that ``p`` is, if it is one: `export -o
+    DATA/ipasn.npz --force` replaced the table in use with JSON lines (field trial 5)."""
+    from stekker.datadir import default_data_dir
+    from stekker.datasets import FILENAMES, MANIFEST
+    from stekker.ipasn import DEFAULT_TABLE_FILE
+
+    data = default_data_dir()
+    for name in (DEFAULT_TABLE_FILE, MANIFEST, *FILENAMES.values()):
+        if _same(p, data / name):
+            return data / name
+    return None
+
+
 def check_output(path: str | os.PathLike, kind: str, *, option: str = "output", db: Optional[str] = None,
                  inputs: Iterable[Optional[str | os.PathLike]] = (), force: bool = False,
-                 others: Iterable[Optional[str | os.PathLike]] = ()) -> Path:
+                 others: Iterable[Optional[str | os.PathLike]] = (),
+                 kept: Optional[dict[Path, Optional[Path]]] = None) -> Path:
     """Refuse an output path that would destroy something (see the module
     docstring); returns the path.  ``others`` are the command's other output
-    paths (two outputs to one file are refused)."""
+    paths (two outputs to one file are refused).  ``kept``: a file that
+    ``--force`` replaces although stekker did not write it (a user's list, a
+    scan's input file) is added to ``kept``; :func:`replacing` with that
+    ``keep`` copies it to ``.bak`` (:func:`keep_copy`) just before the new
+    content takes its place and records the copy there, for the command to say."""
     p = Path(path).expanduser()
     shown = str(path)
     for d in db_files(db):
         if _same(p, d):
             raise OutputError(_("{option} {path} is the database (--db {db}); choose another file name").format(
                 option=option, path=shown, db=db))
+    data_file = _data_file(p)
+    if data_file is not None:
+        raise OutputError(_("{option} {path} is stekker's reference data ({file} in the data directory {dir}); "
+                            "no output may replace it, not even with --force; choose another file name").format(
+            option=option, path=shown, file=data_file.name, dir=data_file.parent))
     for i in inputs:
         if i is not None and str(i) not in ("", "-") and _same(p, Path(i).expanduser()):
             raise OutputError(_("{option} {path} is an input file of this command; choose another file name").format(
@@ -288,6 +315,8 @@ def check_output(path: str | os.PathLike, kind: str, *, option: str = "output", 
             raise OutputError(_("{option} {path} exists and is not an earlier stekker {kind} output; "
                                 "use --force to replace it, or choose another file name").format(
                                     option=option, path=shown, kind=kind))
+        if force and kept is not None and not is_stekker_output(p, kind):
+            kept[p] = None  # copied by replacing(p, keep=kept) when the new content is there
     return p
 
 
@@ -342,11 +371,13 @@ def clean_stale_temporaries(path: str | os.PathLike) -> list[str]:
 
 
 @contextlib.contextmanager
-def replacing(path: str | os.PathLike) -> Iterator[Path]:
+def replacing(path: str | os.PathLike, keep: Optional[dict[Path, Optional[Path]]] = None) -> Iterator[Path]:
     """A temporary path beside ``path``; on success it is renamed to ``path``
     (atomically, keeping an existing file's permissions), on failure removed.
     ``path`` itself is never opened for writing. Temporaries of killed runs are
-    removed first (:func:`clean_stale_temporaries`)."""
+    removed first (:func:`clean_stale_temporaries`). ``keep`` (from
+    :func:`check_output`): when ``path`` is one of its files, the file as it was
+    is copied to ``.bak`` before it is replaced, and the copy recorded in ``keep``."""
     p = Path(path).expanduser()
     clean_stale_temporaries(p)
     fd, tmp = tempfile.mkstemp(prefix=f"{_tmp_prefix(p)}{os.getpid()}-", suffix=".tmp" + p.suffix[:20],
@@ -362,6 +393,9 @@ def replacing(path: str | os.PathLike) -> Iterator[Path]:
         yield t
         with open(t, "rb") as fh:
             os.fsync(fh.fileno())
+        for k in (keep or {}):
+            if keep[k] is None and p.is_file() and _same(p, k):
+                keep[k] = keep_copy(p)  # (OSError: not replaced; the command says it cannot write)
         os.replace(t, p)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -54,6 +54,14 @@ def open_store(db: str, create: bool = False) -> "Store":
         raise fail(str(exc)) from None
 
 
+def say_kept(kept: dict) -> None:
+    """Say the copies :func:`stekker.outputs.replacing` kept of files ``--force`` replaced."""
+    for path, backup in kept.items():
+        if backup is not None:
+            echo(_("note: {file} is replaced (--force); the file as it was is kept as {backup}").format(
+                file=path, backup=backup), err=True)
+
+
 def scan_id(store: "Store", ref: Any, quiet: bool = False) -> int:
     """The scan ``ref`` names (:meth:`Store.resolve_scan`; ``error: ...``, exit 2, when there is
     none). For ``latest`` it says on stderr which newer scans it passed over because they measured

@@ -10,6 +10,7 @@ import typer
 from stekker.cli import app, echo
 from stekker.cli.common import as_of_day, csv_separator, db_option, load_kb, open_store, read_explanations, report_languages
 from stekker.cli.common import fail as _err
+from stekker.cli.common import say_kept
 from stekker.cli.common import scan_id as resolve
 from stekker.i18n import _, os_error
 
@@ -88,11 +89,12 @@ def report(
         raise _err(_("--organisation is empty: give an organisation's name (or leave it out for the whole report)"))
     outs = {"--html": (html, "html"), "--pdf": (pdf, "pdf"), "--csv": (csv_path, "csv"),
             "--jsonl": (jsonl, "jsonl"), "--parquet": (parquet, "parquet")}
+    kept: dict = {}
     try:
         for opt, (path, kind) in outs.items():
             if path is not None:
                 check_output(path, kind, option=opt, db=db, inputs=[policies_file, explanations], force=force,
-                             others=[o for k, (o, _kind) in outs.items() if k != opt])
+                             others=[o for k, (o, _kind) in outs.items() if k != opt], kept=kept)
     except OutputError as exc:
         raise _err(str(exc))
     csv_sep = csv_separator(csv_sep, "--csv-sep")
@@ -168,28 +170,30 @@ def report(
         if html or pdf:
             html_text = render_org_html(rep, org_name, lang) if org_name else render_html(rep, lang, comparison)
         if html:
-            with replacing(html) as tmp:
+            with replacing(html, keep=kept) as tmp:
                 tmp.write_text(html_text, encoding="utf-8")
             say(_("wrote {path}").format(path=html))
         if pdf:
-            with replacing(pdf) as tmp:
+            with replacing(pdf, keep=kept) as tmp:
                 write_pdf(html_text, tmp)
             say(_("wrote {path}").format(path=pdf))
         if csv_path:
-            with replacing(csv_path) as tmp:
+            with replacing(csv_path, keep=kept) as tmp:
                 n = write_csv(export_rep, str(tmp), csv_sep, data_lang)
             say(_("wrote {path} ({n} domains)").format(path=csv_path, n=n))
         if jsonl:
-            with replacing(jsonl) as tmp:
+            with replacing(jsonl, keep=kept) as tmp:
                 n = write_jsonl(export_rep, str(tmp), data_lang)
             say(_("wrote {path} ({n} domains)").format(path=jsonl, n=n))
         if parquet:
-            with replacing(parquet) as tmp:
+            with replacing(parquet, keep=kept) as tmp:
                 n = write_parquet(export_rep, str(tmp), data_lang)
             say(_("wrote {path} ({n} domains)").format(path=parquet, n=n))
     except RenderError as exc:
         raise _err(str(exc), 1)
     except OSError as exc:
         raise _err(_("cannot write output: {error}").format(error=os_error(exc)), 2)
+    finally:
+        say_kept(kept)
     if meta.get("state") not in (None, "finished"):
         return 1  # a report of an unfinished scan is a partial result (docs/CLI.md); the report says so

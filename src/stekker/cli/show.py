@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from stekker.cli import app, echo
-from stekker.cli.common import as_of_day, csv_separator, db_option, display_db, fail, in_language, open_store, word
+from stekker.cli.common import as_of_day, csv_separator, db_option, display_db, fail, in_language, open_store, say_kept, word
 from stekker.dates import scan_day
 from stekker.i18n import _, language
 
@@ -263,8 +263,9 @@ def export(
         raise fail(_("--format must be jsonl or csv"))
     sep = csv_separator(sep, "--sep")
     if output is not None and str(output) != "-":
+        kept: dict = {}
         try:
-            check_output(output, f"export-{format}", option="--output", db=db, force=force)
+            check_output(output, f"export-{format}", option="--output", db=db, force=force, kept=kept)
         except OutputError as exc:
             raise fail(str(exc))
     else:
@@ -272,9 +273,10 @@ def export(
     store = open_store(db)
     sid = _scan_id(store, scan)
     if output:
-        with replacing(output) as tmp:
+        with replacing(output, keep=kept) as tmp:
             with open(tmp, "w", encoding="utf-8", newline="") as fh:
                 _export(store, sid, format, fh, sep, evidence, attribution, as_of)
+        say_kept(kept)
         echo(_("wrote {path}").format(path=output), err=True)
     else:
         _export(store, sid, format, sys.stdout, sep, evidence, attribution, as_of)
