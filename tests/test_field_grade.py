@@ -121,6 +121,20 @@ def test_no_output_replaces_stekkers_reference_data(db, tmp_path, monkeypatch):
                                                       "public_suffix_list.dat"]
 
 
+def test_an_export_of_a_running_scan_does_not_ask_for_a_resume(db):
+    # field trial 12: "finish it: stekker scan --resume 1", which is refused while the scan runs
+    from stekker.store import Store
+
+    st = Store.open(str(db))
+    st.mark_running(1)  # (this process runs it)
+    r = cli("export", "--db", str(db))
+    assert r.rc == 1 and "scan 1 is still running" in r.err and "--resume" not in r.err, r.text
+    st.finish_scan(1, "interrupted")
+    r = cli("export", "--db", str(db))
+    assert r.rc == 1 and "stekker scan --resume 1" in r.err, r.text
+    st.close()
+
+
 def test_missing_directory_and_directory_outputs_are_messages(db, tmp_path):
     r = cli("export", "--db", str(db), "-o", "missing/dir/x.jsonl")
     assert r.rc == 2 and "does not exist" in r.err and "Traceback" not in r.text

@@ -292,6 +292,11 @@ def _say_if_partial(store, sid: int, db: str) -> None:
         return
     c = info.get("counts") or {}
     done, total = int(c.get("done") or 0), int(c.get("targets") or 0)
+    if info.get("state") == "running":  # (a resume is refused while it runs: export again when it has finished)
+        echo(_("warning: scan {scan_id} is still running: {done} of the {total} domains of its input were measured "
+               "so far; the export holds those {done} only (export again when the scan has finished)").format(
+            scan_id=sid, done=done, total=total), err=True)
+        raise typer.Exit(1)
     echo(_("warning: scan {scan_id} is {state}: {done} of the {total} domains of its input were measured; "
            "the export holds those {done} only (finish it: stekker scan --resume {scan_id} --db {db})").format(
         scan_id=sid, state=word(info.get('state')), done=done, total=total, db=display_db(db)), err=True)
