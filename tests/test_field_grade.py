@@ -135,6 +135,26 @@ def test_an_export_of_a_running_scan_does_not_ask_for_a_resume(db):
     st.close()
 
 
+def test_the_export_contract_documents_every_field_and_error_kind(db):
+    # field trial 15: docs/EXPORT.md's "stable" error_kind list lacked zone_unreachable and deadline
+    # (184 of 203 errors of a real-size scan), and `queries`/`scan_id` were not documented
+    import re
+
+    from stekker.evidence import ErrorKind
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "EXPORT.md").read_text(encoding="utf-8")
+    domain_fields = set(re.findall(r"^\| `([a-z_]+)` \|", doc.split("## Domain object", 1)[1].split("\n## ", 1)[0],
+                                   re.M))
+    errors_row = next(line for line in doc.splitlines() if line.startswith("| `errors` |"))
+    assert {k.value for k in ErrorKind} <= set(re.findall(r"`([a-z_]+)`", errors_row))
+    r = cli("export", "--db", str(db))
+    records = [json.loads(line) for line in r.out.splitlines()]
+    assert records and {k for rec in records for k in rec} <= domain_fields
+    queries_row = next(line for line in doc.splitlines() if line.startswith("| `queries` |"))
+    assert {k for rec in records for q in rec.get("queries", []) for k in q} <= \
+        set(re.findall(r"`([a-z_]+)`", queries_row))
+
+
 def test_missing_directory_and_directory_outputs_are_messages(db, tmp_path):
     r = cli("export", "--db", str(db), "-o", "missing/dir/x.jsonl")
     assert r.rc == 2 and "does not exist" in r.err and "Traceback" not in r.text
