@@ -118,6 +118,11 @@ def start(
     echo(_("input:     {path}").format(path=lab.workdir / "input.csv"))
     echo(_("truth:     {path}").format(path=lab.workdir / "truth.jsonl"))
     echo(_("ip2asn:    {path}").format(path=lab.workdir / "ip2asn-v4.tsv"))
+    # the lab's addresses are in its own IP-to-ASN table: without it every service known only by
+    # its address stays unknown (field trial 15)
+    echo(_("data:      export STEKKER_DATA_DIR={data}; stekker data import {path}   (the lab's IP-to-ASN table, "
+           "apart from your real one; keep STEKKER_DATA_DIR set for scan, report and site)").format(
+        data=lab.workdir / "data", path=lab.workdir / "ip2asn-v4.tsv"))
     echo(_("scan:      stekker scan {input} --resolver {resolver}").format(input=lab.workdir / "input.csv",
                                                                          resolver=lab.resolver))
     echo(_("stop:      stekker lab stop --dir {dir}").format(dir=dir))
