@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -303,6 +304,9 @@ def test_resume_after_kill_9_loses_and_duplicates_nothing(lab, tmp_path):
     p = _stekker("scan", "--resume", "1", "--db", str(db), "--progress", "none")
     assert p.returncode == 0, p.stderr
     assert _count(db, "select count(*) from targets where not done") == 0
+    # the summary gives the whole scan's count beside this run's (field trial 16: only the resumed part)
+    assert re.search(rf"whole scan: domains done\s*│\s*{total:,} of {total:,}", p.stderr), p.stderr
+    assert re.search(rf"domains done \(this run\)\s*│\s*{total - done:,}\s", p.stderr), p.stderr
     assert _count(db, "select count(*) from (select domain, purpose, qname, qtype, count(*) c from queries "
                       "group by 1,2,3,4 having c > 1)") == 0
     per_domain = _count(db, "select min(c) from (select q.domain, count(*) c from queries q join targets t on "

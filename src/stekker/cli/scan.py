@@ -235,7 +235,8 @@ def scan(
         raise _err(_("{error} Scan {scan_id} is kept as aborted with its input; when a resolver works: "
                      "stekker scan --resume {scan_id} --db {db}").format(error=in_language(exc), scan_id=scan_id,
                                                                          db=display_db(db)), 3)
-    _print_summary(res)
+    # a resume's counters are of this run alone: the whole scan's are said beside them (field trial 16)
+    _print_summary(res, store.scan_info(scan_id).get("counts") if resume is not None else None)
     c = res.counters
     if res.state == "finished" and c.domains and c.error == c.domains and not (c.present or c.absent):
         # not one answer was usable (a resolver that truncates every answer and refuses TCP, ...):
@@ -447,7 +448,9 @@ def _safe(text: str) -> str:
     return visible(text)[:120]
 
 
-def _print_summary(res) -> None:
+def _print_summary(res, whole: dict | None = None) -> None:
+    """The run's counts; ``whole`` (a resume): the whole scan's domain counts too, first, so that
+    the resumed part is not read as the scan's total."""
     from rich.console import Console
     from rich.table import Table
 
@@ -455,7 +458,13 @@ def _print_summary(res) -> None:
     t = Table(title=_("scan {scan_id}: {state}").format(scan_id=res.scan_id, state=word(res.state)), show_header=True)
     t.add_column(_("what"))
     t.add_column(_("count"), justify="right")
-    t.add_row(_("domains done"), num(c.domains))
+    if whole:
+        t.add_row(_("whole scan: domains done"), _("{done} of {total}").format(
+            done=num(int(whole.get("done") or 0)), total=num(int(whole.get("targets") or 0))))
+        t.add_row("  ok", num(int(whole.get("ok") or 0)))
+        t.add_row("  " + _("nxdomain (does not exist)"), num(int(whole.get("nxdomain") or 0)))
+        t.add_row("  " + _("error (cannot tell)"), num(int(whole.get("error") or 0)))
+    t.add_row(_("domains done (this run)") if whole else _("domains done"), num(c.domains))
     t.add_row("  ok", num(c.ok))  # (the domains' status name)
     t.add_row("  " + _("nxdomain (does not exist)"), num(c.nxdomain))
     t.add_row("  " + _("error (cannot tell)"), num(c.error))
