@@ -1492,3 +1492,29 @@ def test_audit_seed_refuses_a_bad_resolver_as_scan_does(tmp_path, bad):
         assert "invalid literal" not in r.err and "resolver" in r.err
     assert seed.err.splitlines()[-1] == scan.err.splitlines()[-1]
     assert not db.exists()  # refused before anything is written
+
+
+def test_an_overlong_cell_and_an_unclosed_quote_are_refused_with_their_line(tmp_path):
+    """Field trial F1/F2: a CSV cell over the csv module's limit (131072 characters) crashed `audit
+    check` with exit 4; an unclosed quote silently swallowed every later row ("OK, 1 item(s)").
+    The inventory is read by the scan's CSV reader (stekker.targets.csv_records): each is its
+    row's problem, file:line, exit 2; a quoted cell that spans lines and is closed still reads."""
+    big = tmp_path / "big.csv"
+    big.write_text("name,category,product,annual_cost\nA,crm," + "x" * 200_000 + ",1\n")
+    r = cli("audit", "check", big)
+    assert r.rc == 2 and f"{big}:2: a cell is longer than 131,072 characters" in r.err, r.text[:500]
+    open_quote = tmp_path / "s.csv"
+    open_quote.write_text('name,category,product,annual_cost,notes\nA,crm,HubSpot,100,"see contract\n'
+                          "B,accounting,Exact Online,2000,\nC,office_suite,Microsoft 365,5000,\n")
+    r = cli("audit", "check", open_quote)
+    assert r.rc == 2 and f'{open_quote}:2: unterminated quoted field (a " without its closing ")' in r.err, r.text
+    assert "OK" not in r.out
+    text = ('name,category,product,annual_cost,notes\nA,crm,HubSpot,100,"see contract\nsigned 2024"\n'
+            "B,accounting,Exact Online,2000,\nC,office_suite,Microsoft 365,veel,\n")
+    with pytest.raises(InventoryError) as ei:
+        load_text(text, "m.csv")
+    assert [str(p).split(": not")[0] for p in ei.value.problems] == ["m.csv:5: items[2] (C).annual_cost"]
+    inv = load_text(text.replace("veel", "5000"), "m.csv")
+    assert [i.name for i in inv.items] == ["A", "B", "C"] and inv.items[0].notes == "see contract\nsigned 2024"
+    with pytest.raises(InventoryError, match='m.csv:2: text after the closing " of a quoted cell'):
+        load_text('name,category,product\nA,crm,"Hub"Spot\n', "m.csv")

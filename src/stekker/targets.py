@@ -429,7 +429,7 @@ def csv_records(lines: Iterable[str], delimiter: str) -> Iterator[tuple[int, lis
                     restart = buf[1:]
                     break
                 reason = (Said(N_('unterminated quoted field (a " without its closing ")')) if runaway
-                          else Said(N_("unreadable CSV row: {error}"), error=str(e)))
+                          else _csv_error(e))
                 yield start, None, "".join(buf), reason
                 line_no += max(1, len(buf))
                 continue
@@ -437,6 +437,17 @@ def csv_records(lines: Iterable[str], delimiter: str) -> Iterator[tuple[int, lis
             line_no += len(buf)
             yield start, row, "".join(buf), None
         source = itertools.chain(restart, source)
+
+
+def _csv_error(e: csv.Error) -> Said:
+    """Why the csv module refused a record, in words a user can act on."""
+    text = str(e)
+    if text.startswith("field larger than field limit"):
+        return Said(N_('a cell is longer than {limit:,} characters (perhaps a " without its closing ")'),
+                    limit=csv.field_size_limit())
+    if text.endswith("expected after '\"'"):
+        return Said(N_('text after the closing " of a quoted cell (a " inside a quoted cell is written "")'))
+    return Said(N_("unreadable CSV row: {error}"), error=text)
 
 
 class TargetFile:

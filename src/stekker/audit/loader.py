@@ -18,7 +18,7 @@ import yaml
 from pydantic import ValidationError
 
 from stekker.audit.model import Inventory, Item, parse_amount
-from stekker.i18n import PYDANTIC_MESSAGES, PYDANTIC_PLURALS, _, ngettext, translate
+from stekker.i18n import PYDANTIC_MESSAGES, PYDANTIC_PLURALS, _, ngettext, shown, translate
 
 CSV_LIST_FIELDS = ("stops", "depends_on")
 CSV_HEADER = (
@@ -112,9 +112,11 @@ def _meta_line(line: str) -> str:
 def parse_csv(text: str, file: str) -> tuple[dict, dict[tuple, int]]:
     """CSV -> (inventory dict, {path: line}).  ``# key: value`` lines before the
     header set organisation/currency/it_budget/employees/as_of."""
+    from stekker.targets import csv_records
+
     meta: dict[str, Any] = {}
     lines: dict[tuple, int] = {}
-    raw_lines = text.splitlines()
+    raw_lines = io.StringIO(text, newline="").readlines()  # with their line ends, as the scan reads a file
     start = 0
     for i, ln in enumerate(raw_lines):
         s = _meta_line(ln)
@@ -133,14 +135,17 @@ def parse_csv(text: str, file: str) -> tuple[dict, dict[tuple, int]]:
         break
     else:
         start = len(raw_lines)
-    body = "\n".join(raw_lines[start:])
     first = raw_lines[start] if start < len(raw_lines) else ""
     # Dutch Excel writes ';'-separated CSV (and 1.200,50 amounts); scan accepts it too
     sep = ";" if first.count(";") > first.count(",") else ("\t" if first.count("\t") > first.count(",") else ",")
     dutch = sep == ";"
-    reader = csv.reader(io.StringIO(body), delimiter=sep)
+    # the scan's reader: an unclosed quote or an overlong cell is its record's problem, with its line
+    records = csv_records(raw_lines[start:], sep)
+    _n, cells, _raw, problem = next(records, (1, [], "", None))
+    if problem is not None:
+        raise InventoryError([Problem(file, start + 1, _("header"), shown(problem))])
     # column names as a spreadsheet may write them: "Name", "Annual cost", "export-api"
-    header = [" ".join(h.split()).lower().replace(" ", "_").replace("-", "_") for h in next(reader, [])]
+    header = [" ".join(h.split()).lower().replace(" ", "_").replace("-", "_") for h in cells or []]
     while header and not header[-1]:  # Excel pads the header row to the sheet's widest row
         header.pop()
     problems = []
@@ -153,9 +158,11 @@ def parse_csv(text: str, file: str) -> tuple[dict, dict[tuple, int]]:
     if problems:
         raise InventoryError(problems)
     items = []
-    for cells in reader:
-        # reader.line_num counts physical lines of the body read so far
-        line = start + reader.line_num
+    for n, cells, _raw, problem in records:
+        line = start + n  # the record's first line
+        if problem is not None:
+            problems.append(Problem(file, line, "", shown(problem)))
+            continue
         cells = [c.strip() for c in cells]
         if not any(cells):
             continue  # an empty line, or one of only separators (;;;;)
