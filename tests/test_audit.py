@@ -4,6 +4,7 @@ ranking, rendered report (nl/en) and the CLI."""
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import json
 import re
@@ -1518,3 +1519,25 @@ def test_an_overlong_cell_and_an_unclosed_quote_are_refused_with_their_line(tmp_
     assert [i.name for i in inv.items] == ["A", "B", "C"] and inv.items[0].notes == "see contract\nsigned 2024"
     with pytest.raises(InventoryError, match='m.csv:2: text after the closing " of a quoted cell'):
         load_text('name,category,product\nA,crm,"Hub"Spot\n', "m.csv")
+
+
+@pytest.mark.parametrize("codec, bom", [("utf-16-le", codecs.BOM_UTF16_LE), ("utf-16-be", codecs.BOM_UTF16_BE),
+                                        ("utf-16-le", b"")])
+def test_a_utf16_inventory_is_read_as_the_scan_reads_its_input(tmp_path, codec, bom):
+    """Field trial F10: Excel's "Unicode text" (UTF-16 with a BOM) was refused as "contains NUL
+    bytes; not a text file", while `scan` reads UTF-16 input. One rule (stekker.targets.text_encoding)."""
+    p = tmp_path / "inv.csv"
+    p.write_bytes(bom + "Name\tCategory\tProduct\tAnnual cost\nBoekhouding\taccounting\tExact Online\t1200\n"
+                  "Mail\temail\tProton Mail\t99\n".encode(codec))
+    inv = load(p)
+    assert [(i.name, i.annual_cost) for i in inv.items] == [("Boekhouding", Decimal(1200)), ("Mail", Decimal(99))]
+    r = cli("audit", "check", p)
+    assert r.rc == 0 and "OK, 2 item(s)" in r.out, r.text
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes(codecs.BOM_UTF16_LE + "name,category\n".encode("utf-16-le") + b"\x00\xdc")  # a lone surrogate
+    r = cli("audit", "check", broken)
+    assert r.rc == 2 and "not valid UTF-16 text" in r.err, r.text
+    binary = tmp_path / "bin.csv"
+    binary.write_bytes(b"name,category\n\x00\x01\x02\x03 binary \x00\x00\x00")
+    with pytest.raises(InventoryError, match="contains NUL bytes; not a text file"):
+        load(binary)

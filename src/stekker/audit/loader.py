@@ -381,7 +381,9 @@ def load(path: str | Path) -> Inventory:
         data = read_user_file(p)  # at most the limit + 1 bytes; a pipe or device is refused unread
     except UserFileError as exc:
         raise InventoryError([Problem(str(p), None, "", str(exc))]) from None
-    if data[:4] == b"PK\x03\x04" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+    from stekker.targets import SPREADSHEET_MAGIC
+
+    if data.startswith(SPREADSHEET_MAGIC):
         # a spreadsheet file itself (.xlsx / .ods are zip files, .xls an OLE file), not text
         raise InventoryError([Problem(str(p), None, "", _("a spreadsheet file (Excel/LibreOffice) is not read; save it "
                                                           "as CSV (in Excel: 'CSV (puntkomma-gescheiden)') and give that "
@@ -391,17 +393,32 @@ def load(path: str | Path) -> Inventory:
 
 
 def decode_text(data: bytes, file: str) -> tuple[str, str]:
-    """An inventory file's bytes as text, with the encoding read: UTF-8 (a
-    BOM allowed), else Windows-1252 (Excel's "CSV" and Notepad on Windows).
-    The one rule for every reader of an inventory (``audit check``, ``seed
-    --into``); :class:`InventoryError` for what is not text."""
-    try:
-        text, enc = data.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError as exc:
+    """An inventory file's bytes as text, with the encoding read: UTF-16 (by its
+    BOM or its NUL bytes: Excel's "Unicode text"), UTF-8 (a BOM allowed), else
+    Windows-1252 (Excel's "CSV" and Notepad on Windows) - the scan input's rule
+    (:func:`stekker.targets.text_encoding`). The one rule for every reader of an
+    inventory (``audit check``, ``seed --into``); :class:`InventoryError` for
+    what is not text."""
+    from stekker.targets import text_encoding
+
+    codec = text_encoding(data[:1 << 20])
+    if codec is None:
+        raise InventoryError([Problem(file, None, "", _("contains NUL bytes; not a text file"))])
+    if codec.startswith("utf-16"):  # "utf-16" reads the BOM; seed --into writes the file back with one
         try:
-            text, enc = data.decode("cp1252"), "cp1252"
-        except UnicodeDecodeError:
-            raise InventoryError([Problem(file, None, "", _("not UTF-8 text (byte {byte})").format(byte=exc.start))]) from None
+            text, enc = data.decode(codec), codec
+        except UnicodeDecodeError as exc:
+            raise InventoryError([Problem(file, None, "", _("not valid UTF-16 text ({reason} near byte {byte})").format(
+                reason=exc.reason, byte=exc.start))]) from None
+    else:
+        try:
+            text, enc = data.decode("utf-8-sig"), "utf-8"
+        except UnicodeDecodeError as exc:
+            try:
+                text, enc = data.decode("cp1252"), "cp1252"
+            except UnicodeDecodeError:
+                raise InventoryError([Problem(file, None, "", _("not UTF-8 text (byte {byte})").format(
+                    byte=exc.start))]) from None
     if "\x00" in text:
         raise InventoryError([Problem(file, None, "", _("contains NUL bytes; not a text file"))])
     return text, enc
