@@ -1541,3 +1541,14 @@ def test_a_utf16_inventory_is_read_as_the_scan_reads_its_input(tmp_path, codec, 
     binary.write_bytes(b"name,category\n\x00\x01\x02\x03 binary \x00\x00\x00")
     with pytest.raises(InventoryError, match="contains NUL bytes; not a text file"):
         load(binary)
+
+
+def test_a_column_given_twice_is_refused_naming_it():
+    """Field trial F11: `name,name,category,...` passed `check` and the last column's values won,
+    the other's silently dropped. Refused, as the scan refuses two domain columns."""
+    with pytest.raises(InventoryError) as ei:
+        load_text("name,Name,category,product,Annual cost,annual-cost\nA,B,crm,HubSpot,1,2\n", "d.csv")
+    assert [str(p) for p in ei.value.problems] == [
+        "d.csv:1: header: more than one column is the field 'name' ('name' (column 1), 'Name' (column 2)); keep one",
+        "d.csv:1: header: more than one column is the field 'annual_cost' ('Annual cost' (column 5), "
+        "'annual-cost' (column 6)); keep one"]

@@ -153,6 +153,16 @@ def parse_csv(text: str, file: str) -> tuple[dict, dict[tuple, int]]:
     if unknown:
         problems.append(Problem(file, start + 1, _("header"), _("unknown column(s) {columns}; known: {known}").format(
             columns=", ".join(unknown), known=", ".join(CSV_HEADER))))
+    columns: dict[str, list[int]] = {}
+    for i, h in enumerate(header):
+        if h in CSV_HEADER:
+            columns.setdefault(h, []).append(i)
+    for field, at in columns.items():
+        if len(at) > 1:  # which one is meant? the last one's values silently won
+            problems.append(Problem(file, start + 1, _("header"), _(
+                "more than one column is the field {field!r} ({columns}); keep one").format(
+                    field=field, columns=", ".join(_("{name!r} (column {n})").format(name=cells[i].strip(), n=i + 1)
+                                                   for i in at))))
     if "name" not in header or "category" not in header:
         problems.append(Problem(file, start + 1, _("header"), _("the columns 'name' and 'category' are required")))
     if problems:
