@@ -1552,3 +1552,36 @@ def test_a_column_given_twice_is_refused_naming_it():
         "d.csv:1: header: more than one column is the field 'name' ('name' (column 1), 'Name' (column 2)); keep one",
         "d.csv:1: header: more than one column is the field 'annual_cost' ('Annual cost' (column 5), "
         "'annual-cost' (column 6)); keep one"]
+
+
+def test_dutch_column_names_are_other_names_of_the_fields(monkeypatch):
+    """Field trial F12: `Naam;Categorie;Product;Jaarlijkse kosten` was refused as unknown columns,
+    although Dutch values (hoog, ja, 1.200,50) are read. The Dutch names are a table of their own
+    (audit/data/columns.yaml), also for the `# key:` lines; an unknown column's message lists
+    the English and the Dutch names."""
+    from stekker.audit import loader
+
+    text = ("# Organisatie: Bakkerij De Vries;;;\n# Valuta: EUR\n# Peildatum: 30-9-2025\n"
+            "Naam;Categorie;Product;Leverancier;Jaarlijkse kosten;Gebruikers;Kritiek;Einde contract;"
+            "Opzegtermijn (dagen);Afhankelijk van;Opmerkingen\n"
+            "Boekhouding;accounting;Exact Online;Exact;1.200,50;3;hoog;31-12-2026;90;;via de accountant\n")
+    inv = load_text(text, "nl.csv")
+    assert (inv.organisation, inv.currency, str(inv.as_of)) == ("Bakkerij De Vries", "EUR", "2025-09-30")
+    (it,) = inv.items
+    assert (it.name, it.category, it.vendor, it.annual_cost, it.users, it.criticality, str(it.contract_end),
+            it.notice_days, it.notes) == ("Boekhouding", "accounting", "Exact", Decimal("1200.50"), 3, "high",
+                                          "2026-12-31", 90, "via de accountant")
+    # a bare "Opzegtermijn" may be months: not read as notice_days
+    with pytest.raises(InventoryError) as ei:
+        load_text("Naam;Categorie;Product;Opzegtermijn\nA;crm;HubSpot;3\n", "nl.csv")
+    (p,) = ei.value.problems
+    assert p.message.startswith("unknown column(s) opzegtermijn; known: name (naam), category (categorie), product, "
+                                "vendor (leverancier), annual_cost (jaarlijkse kosten),"), p.message
+    # one table, checked: a name no field has, or one two fields claim, is the data file's error
+    loader._aliases.cache_clear()
+    monkeypatch.setattr(loader, "column_aliases", lambda: {"columns": {"name": ["naam"], "vendor": ["Naam"]}, "meta": {}})
+    try:
+        with pytest.raises(C.CatalogueError, match="columns.yaml: 'Naam' cannot be another name of 'vendor'"):
+            load_text("naam,category\nA,crm\n", "x.csv")
+    finally:
+        loader._aliases.cache_clear()

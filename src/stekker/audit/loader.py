@@ -11,12 +11,14 @@ import csv
 import io
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
+from stekker.audit.catalog import CatalogueError, column_aliases
 from stekker.audit.model import Inventory, Item, parse_amount
 from stekker.i18n import PYDANTIC_MESSAGES, PYDANTIC_PLURALS, _, ngettext, shown, translate
 
@@ -109,6 +111,35 @@ def _meta_line(line: str) -> str:
     return s.strip()
 
 
+def _column_key(text: str) -> str:
+    """A column name (or ``# key``) as a spreadsheet may write it - ``Name``, ``Annual cost``,
+    ``export-api`` - as the key it is matched by: ``name``, ``annual_cost``, ``export_api``."""
+    return " ".join(text.split()).lower().replace(" ", "_").replace("-", "_")
+
+
+@lru_cache(maxsize=1)
+def _aliases() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """The other (Dutch) names of the CSV columns and ``# key:`` lines, from data/columns.yaml:
+    ({column key: field}, {meta key: field}, {field: the other name an unknown column's message
+    shows}). A name that is no field's, or that two fields claim, is an error of the data file."""
+    raw = column_aliases()
+    maps: list[dict[str, str]] = []
+    shown_as: dict[str, str] = {}
+    for part, fields in (("columns", CSV_HEADER), ("meta", CSV_META)):
+        names: dict[str, str] = {}
+        for field, others in raw[part].items():
+            for other in others:
+                key = _column_key(other)
+                if field not in fields or key in fields or names.get(key, field) != field:
+                    raise CatalogueError(_("audit/data/columns.yaml: {name!r} cannot be another name of {field!r} "
+                                           "(not a field of the inventory, or a name another field has)").format(
+                                               name=other, field=field))
+                names[key] = field
+                shown_as.setdefault(field, other)
+        maps.append(names)
+    return maps[0], maps[1], shown_as
+
+
 def parse_csv(text: str, file: str) -> tuple[dict, dict[tuple, int]]:
     """CSV -> (inventory dict, {path: line}).  ``# key: value`` lines before the
     header set organisation/currency/it_budget/employees/as_of."""
@@ -126,7 +157,8 @@ def parse_csv(text: str, file: str) -> tuple[dict, dict[tuple, int]]:
             body = s.lstrip("#").strip()
             if ":" in body:
                 k, v = body.split(":", 1)
-                k = k.strip().lower()
+                k = _column_key(k)
+                k = _aliases()[1].get(k, k)  # "# organisatie: ..." as "# organisation: ..."
                 if k in CSV_META:
                     meta[k] = v.strip() or None
                     lines[(k,)] = i + 1
@@ -144,15 +176,16 @@ def parse_csv(text: str, file: str) -> tuple[dict, dict[tuple, int]]:
     _n, cells, _raw, problem = next(records, (1, [], "", None))
     if problem is not None:
         raise InventoryError([Problem(file, start + 1, _("header"), shown(problem))])
-    # column names as a spreadsheet may write them: "Name", "Annual cost", "export-api"
-    header = [" ".join(h.split()).lower().replace(" ", "_").replace("-", "_") for h in cells or []]
+    # column names as a spreadsheet may write them: "Name", "Annual cost", "export-api", "Jaarlijkse kosten"
+    header = [_aliases()[0].get(_column_key(h), _column_key(h)) for h in cells or []]
     while header and not header[-1]:  # Excel pads the header row to the sheet's widest row
         header.pop()
     problems = []
     unknown = [h for h in header if h and h not in CSV_HEADER]
     if unknown:
         problems.append(Problem(file, start + 1, _("header"), _("unknown column(s) {columns}; known: {known}").format(
-            columns=", ".join(unknown), known=", ".join(CSV_HEADER))))
+            columns=", ".join(unknown), known=", ".join(
+                f"{f} ({_aliases()[2][f]})" if f in _aliases()[2] else f for f in CSV_HEADER))))
     columns: dict[str, list[int]] = {}
     for i, h in enumerate(header):
         if h in CSV_HEADER:
