@@ -1585,3 +1585,30 @@ def test_dutch_column_names_are_other_names_of_the_fields(monkeypatch):
             load_text("naam,category\nA,crm\n", "x.csv")
     finally:
         loader._aliases.cache_clear()
+
+
+def test_a_contract_end_before_1900_is_refused_and_a_deadline_never_overflows(tmp_path):
+    """Field trial F3: `contract_end: 0001-01-01, notice_days: 3650` passed `check`, then `report`
+    crashed with exit 4 (OverflowError: date value out of range) computing the notice deadline.
+    `check` (the loader) refuses an end date before 1900; the deadline's arithmetic itself
+    (plan.notice_deadline, used by the exit checklist and the first steps) cannot overflow."""
+    from stekker.audit.plan import exit_checklist
+
+    p = tmp_path / "y.yaml"
+    p.write_text("items: [{name: a, category: crm, product: HubSpot, criticality: high, contract_end: 0001-01-01, "
+                 "notice_days: 3650}]\n")
+    for cmd in (("audit", "check", p), ("audit", "report", p, "--json", tmp_path / "a.json")):
+        r = cli(*cmd)
+        assert r.rc == 2 and f"{p}:1: items[0] (a).contract_end: 0001-01-01 is before 1900-01-01" in r.err, r.text
+    assert not (tmp_path / "a.json").exists()
+    ok = inv({"name": "a", "category": "crm", "product": "HubSpot", "contract_end": "1900-01-01", "notice_days": 3650})
+    # an item made without the loader's checks: the arithmetic still holds
+    old = Item.model_construct(**{**ok.items[0].__dict__, "contract_end": dt.date(1, 1, 1), "criticality": "high"})
+    (res,) = resolve(ok, test_kb(), "2026-01-01")
+    e = exit_checklist(old, res, dt.date(2026, 1, 1))
+    assert e.notice_deadline == "0001-01-01" and e.days_to_contract_end < 0
+    from stekker.audit.plan import notice_deadline
+    from stekker.dates import days_before
+
+    assert str(notice_deadline(ok.items[0])) == "1890-01-03"
+    assert days_before(dt.date.max, -1) == dt.date.max and days_before(dt.date(2026, 3, 31), 30) == dt.date(2026, 3, 1)

@@ -38,6 +38,7 @@ from stekker.i18n import _
 MAX_AMOUNT = Decimal(10) ** 12       # a trillion a year, in any currency
 MAX_PEOPLE = 10_000_000              # users or employees
 MAX_NOTICE_DAYS = 3650               # ten years
+EARLIEST_CONTRACT_END = _dt.date(1900, 1, 1)  # an earlier end date is a typo (0001-01-01, 0026-09-30)
 MAX_TEXT = 2000                      # characters of one free-text field
 MAX_ITEMS = 10_000
 
@@ -244,6 +245,14 @@ class Item(_Strict):
     @classmethod
     def _day(cls, v):
         return _date(v)
+
+    @field_validator("contract_end")
+    @classmethod
+    def _end(cls, v):
+        if v is not None and v < EARLIEST_CONTRACT_END:  # year 1 made the notice deadline overflow in `report`
+            raise ValueError(_("{day} is before {earliest}: not a contract's end date (write e.g. 2026-09-30)").format(
+                day=v.isoformat(), earliest=EARLIEST_CONTRACT_END.isoformat()))
+        return v
 
     @model_validator(mode="after")
     def _product_or_vendor(self):
