@@ -1612,3 +1612,26 @@ def test_a_contract_end_before_1900_is_refused_and_a_deadline_never_overflows(tm
 
     assert str(notice_deadline(ok.items[0])) == "1890-01-03"
     assert days_before(dt.date.max, -1) == dt.date.max and days_before(dt.date(2026, 3, 31), 30) == dt.date(2026, 3, 1)
+
+
+def test_a_long_value_is_shortened_in_messages():
+    """Field trial: a 100,000-character item name was echoed in full in a validation error (in the
+    field's label, and again in "names must be unique"). Every value of the file a message echoes
+    is shortened by one helper (stekker.text.shorten): 60 characters, an ellipsis says so."""
+    long = "n" * 100_000
+    text = yaml.safe_dump({"currency": "Q" * 5000, "items": [
+        {"name": long, "category": "x" * 5000, "product": "HubSpot", "contract_end": "d" * 5000},
+        {"name": long, "category": "crm", "product": "HubSpot", "depends_on": ["o" * 5000],
+         "annual_cost": "z" * 5000, "export": {"api": "y" * 5000}}]}, width=10**6)
+    with pytest.raises(InventoryError) as ei:
+        load_text(text, "l.yaml")
+    msgs = [str(p) for p in ei.value.problems]
+    assert len(msgs) >= 8 and all(len(m) < 500 for m in msgs), [(len(m), m[:100]) for m in msgs]
+    assert any(re.fullmatch(r"l\.yaml:\d+: items\[0\] \(n{59}…\)\.name: longer than 2000 characters \(got 'n{58}…\)", m)
+               for m in msgs), [m[:120] for m in msgs]
+    assert any("is also the name of items[0]" in m for m in msgs) and any("is not the name of an item" in m for m in msgs)
+    csv_text = "name,category,product," + "c" * 100_000 + "\nA,crm,HubSpot,1\n"
+    with pytest.raises(InventoryError) as ei:
+        load_text(csv_text, "l.csv")
+    (p,) = ei.value.problems
+    assert p.message.startswith("unknown column(s) " + "c" * 59 + "…; known: name") and len(str(p)) < 700

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from stekker.audit.catalog import CatalogueError, column_aliases
 from stekker.audit.model import Inventory, Item, parse_amount
 from stekker.i18n import PYDANTIC_MESSAGES, PYDANTIC_PLURALS, _, ngettext, shown, translate
+from stekker.text import shorten
 
 CSV_LIST_FIELDS = ("stops", "depends_on")
 CSV_HEADER = (
@@ -184,7 +185,7 @@ def parse_csv(text: str, file: str) -> tuple[dict, dict[tuple, int]]:
     unknown = [h for h in header if h and h not in CSV_HEADER]
     if unknown:
         problems.append(Problem(file, start + 1, _("header"), _("unknown column(s) {columns}; known: {known}").format(
-            columns=", ".join(unknown), known=", ".join(
+            columns=", ".join(shorten(u) for u in unknown), known=", ".join(
                 f"{f} ({_aliases()[2][f]})" if f in _aliases()[2] else f for f in CSV_HEADER))))
     columns: dict[str, list[int]] = {}
     for i, h in enumerate(header):
@@ -194,7 +195,7 @@ def parse_csv(text: str, file: str) -> tuple[dict, dict[tuple, int]]:
         if len(at) > 1:  # which one is meant? the last one's values silently won
             problems.append(Problem(file, start + 1, _("header"), _(
                 "more than one column is the field {field!r} ({columns}); keep one").format(
-                    field=field, columns=", ".join(_("{name!r} (column {n})").format(name=cells[i].strip(), n=i + 1)
+                    field=field, columns=", ".join(_("{name!r} (column {n})").format(name=shorten(cells[i].strip()), n=i + 1)
                                                    for i in at))))
     if "name" not in header or "category" not in header:
         problems.append(Problem(file, start + 1, _("header"), _("the columns 'name' and 'category' are required")))
@@ -315,7 +316,7 @@ def _field_name(loc: tuple, data: Any) -> str:
                 except (KeyError, IndexError, TypeError, AttributeError):
                     nm = None
                 if nm:
-                    label += f" ({nm})"
+                    label += f" ({shorten(nm)})"
             parts.append(label)
         else:
             parts.append(("." if parts else "") + str(p))
@@ -338,8 +339,7 @@ def validate(data: Any, lines: dict[tuple, int], file: str) -> Inventory:
             msg = _pydantic_message(err)
             inp = err.get("input")
             if err["type"] not in ("missing",) and not isinstance(inp, (dict, list)) and inp is not None:
-                shown = repr(inp)
-                msg = _("{message} (got {value})").format(message=msg, value=shown[:60] + "..." if len(shown) > 60 else shown)
+                msg = _("{message} (got {value})").format(message=msg, value=shorten(repr(inp)))
             problems.append(Problem(file, line, _field_name(loc, data), msg))
         # the problems between items too, in the same round (the items that are valid on their own,
         # the names of the others): a user fixes the file once, not twice
@@ -395,14 +395,14 @@ def _between_items(items: list, lines: dict[tuple, int], file: str) -> list[Prob
         if k in seen:
             problems.append(Problem(file, _line_for(("items", i, "name"), lines), f"items[{i}].name",
                                     _("{name!r} is also the name of items[{index}]; names must be unique").format(
-                                        name=name, index=seen[k])))
+                                        name=shorten(name), index=seen[k])))
         seen.setdefault(k, i)
     for i, it in enumerate(items):
         for d in it.depends_on:
             if d.casefold() not in seen:
                 problems.append(Problem(file, _line_for(("items", i, "depends_on"), lines),
-                                        f"items[{i}] ({it.name}).depends_on" if it.name else f"items[{i}].depends_on",
-                                        _("{name!r} is not the name of an item in this inventory").format(name=d)))
+                                        f"items[{i}] ({shorten(it.name)}).depends_on" if it.name else f"items[{i}].depends_on",
+                                        _("{name!r} is not the name of an item in this inventory").format(name=shorten(d))))
     return problems
 
 

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from stekker.audit.catalog import category_ids, currency_codes
 from stekker.i18n import _
+from stekker.text import shorten
 
 # Sane bounds: an inventory describes one organisation's software.  Larger
 # values are typing errors (or hostile) and would overflow the arithmetic.
@@ -92,7 +93,7 @@ def _amount(v):
         try:
             d = Decimal(str(v))
         except InvalidOperation:
-            raise ValueError(_("not an amount: {amount!r} (write e.g. 1200.50 or 1.200,50)").format(amount=v)) from None
+            raise ValueError(_("not an amount: {amount!r} (write e.g. 1200.50 or 1.200,50)").format(amount=shorten(v))) from None
         if not d.is_finite():
             raise ValueError(_("not a finite amount"))
         if abs(d) > MAX_AMOUNT:
@@ -125,7 +126,7 @@ def _boolean(v):
         if key == "":
             return None
         if key not in _BOOLEANS:
-            raise ValueError(_("{value!r} is not true or false: write true or false (ja/nee)").format(value=v))
+            raise ValueError(_("{value!r} is not true or false: write true or false (ja/nee)").format(value=shorten(v)))
         return _BOOLEANS[key]
     return v
 
@@ -143,7 +144,7 @@ def _date(v):
                 return _dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
             return _dt.date.fromisoformat(s)
         except ValueError:
-            raise ValueError(_("{value!r} is not a date: write 2026-09-30 (YYYY-MM-DD) or 30-9-2026").format(value=v)) from None
+            raise ValueError(_("{value!r} is not a date: write 2026-09-30 (YYYY-MM-DD) or 30-9-2026").format(value=shorten(v))) from None
     return v
 
 
@@ -217,7 +218,7 @@ class Item(_Strict):
         ids = category_ids()
         key = v.strip().lower().replace("-", "_").replace(" ", "_").replace("/", "_")
         if key not in ids:
-            raise ValueError(_("unknown category {category!r}; use one of: {known}").format(category=v, known=", ".join(ids)))
+            raise ValueError(_("unknown category {category!r}; use one of: {known}").format(category=shorten(v), known=", ".join(ids)))
         return key
 
     @field_validator("criticality", "data_sensitivity", mode="before")
@@ -293,7 +294,7 @@ class Inventory(_Strict):
             if isinstance(v, str) and ("€" in v or "eur" in v.lower()):
                 raise ValueError(_("{field}: {amount!r} is in euro, but the inventory's currency is {currency}; "
                                    "write the amount in {currency}, or set currency: EUR").format(
-                                       field=where, amount=v, currency=cur))
+                                       field=where, amount=shorten(v), currency=shorten(cur)))
         return data
 
     @field_validator("as_of", mode="before")
@@ -319,7 +320,7 @@ class Inventory(_Strict):
             code = "EUR"
         if code not in currency_codes():
             raise ValueError(_("unknown currency {currency!r}; give an ISO 4217 code such as EUR, USD, GBP, CHF").format(
-                currency=v))
+                currency=shorten(v)))
         return code
 
     @field_validator("organisation")
