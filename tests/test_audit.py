@@ -1635,3 +1635,20 @@ def test_a_long_value_is_shortened_in_messages():
         load_text(csv_text, "l.csv")
     (p,) = ei.value.problems
     assert p.message.startswith("unknown column(s) " + "c" * 59 + "…; known: name") and len(str(p)) < 700
+
+
+def test_a_value_under_a_nameless_column_and_a_repeated_key_line_are_refused():
+    """Found beside F11: a value in a column whose header cell is empty (`name,category,,product`)
+    was dropped unread, and a `# key:` line given twice (`# currency: USD`, then `# valuta: EUR`)
+    silently took the last. Both are refused with their line, exit 2; an empty column and Excel's
+    padding still pass."""
+    with pytest.raises(InventoryError) as ei:
+        load_text("# currency: USD\n# Valuta: EUR\nname,category,,product\nA,crm,important,HubSpot\nB,crm,,HubSpot\n",
+                  "g.csv")
+    assert [str(p) for p in ei.value.problems] == ["g.csv:2: '# currency:' is given twice (also on line 1); keep one"]
+    with pytest.raises(InventoryError) as ei:
+        load_text("name,category,,product\nA,crm,important,HubSpot\nB,crm,,HubSpot\n", "g.csv")
+    assert [str(p) for p in ei.value.problems] == [
+        "g.csv:2: a value in column 3 ('important'), which has no name in the header; name the column or leave it empty"]
+    inv = load_text("# currency: USD\nname,category,,product,,\nB,crm,,HubSpot,,,\n", "g.csv")
+    assert inv.currency == "USD" and [i.name for i in inv.items] == ["B"]

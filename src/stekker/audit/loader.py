@@ -148,6 +148,7 @@ def parse_csv(text: str, file: str) -> tuple[dict, dict[tuple, int]]:
 
     meta: dict[str, Any] = {}
     lines: dict[tuple, int] = {}
+    problems: list[Problem] = []
     raw_lines = io.StringIO(text, newline="").readlines()  # with their line ends, as the scan reads a file
     start = 0
     for i, ln in enumerate(raw_lines):
@@ -160,7 +161,10 @@ def parse_csv(text: str, file: str) -> tuple[dict, dict[tuple, int]]:
                 k, v = body.split(":", 1)
                 k = _column_key(k)
                 k = _aliases()[1].get(k, k)  # "# organisatie: ..." as "# organisation: ..."
-                if k in CSV_META:
+                if k in CSV_META and (k,) in lines:  # which one is meant? the last one silently won
+                    problems.append(Problem(file, i + 1, "", _(
+                        "'# {key}:' is given twice (also on line {line}); keep one").format(key=k, line=lines[(k,)])))
+                elif k in CSV_META:
                     meta[k] = v.strip() or None
                     lines[(k,)] = i + 1
             continue
@@ -181,7 +185,6 @@ def parse_csv(text: str, file: str) -> tuple[dict, dict[tuple, int]]:
     header = [_aliases()[0].get(_column_key(h), _column_key(h)) for h in cells or []]
     while header and not header[-1]:  # Excel pads the header row to the sheet's widest row
         header.pop()
-    problems = []
     unknown = [h for h in header if h and h not in CSV_HEADER]
     if unknown:
         problems.append(Problem(file, start + 1, _("header"), _("unknown column(s) {columns}; known: {known}").format(
@@ -224,6 +227,12 @@ def parse_csv(text: str, file: str) -> tuple[dict, dict[tuple, int]]:
                 hint = _("a value containing {sep!r} must be quoted").format(sep=sep)
             problems.append(Problem(file, line, "", _("row has {cells} cells, the header has {columns} ({hint})").format(
                 cells=len(cells), columns=len(header), hint=hint)))
+            continue
+        lost = next((i for i, (k, v) in enumerate(zip(header, cells)) if v and not k), None)
+        if lost is not None:  # a value under a column without a name would be dropped unread
+            problems.append(Problem(file, line, "", _(
+                "a value in column {n} ({value!r}), which has no name in the header; name the column or leave it "
+                "empty").format(n=lost + 1, value=shorten(cells[lost]))))
             continue
         row = {k: v for k, v in zip(header, cells) if k}
         if dutch:  # lists within a ';'-separated file are written with ','
