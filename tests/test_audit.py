@@ -4,6 +4,7 @@ ranking, rendered report (nl/en) and the CLI."""
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import json
 import re
@@ -1507,3 +1508,162 @@ def test_audit_seed_refuses_a_bad_resolver_as_scan_does(tmp_path, bad):
         assert "invalid literal" not in r.err and "resolver" in r.err
     assert seed.err.splitlines()[-1] == scan.err.splitlines()[-1]
     assert not db.exists()  # refused before anything is written
+
+
+def test_an_overlong_cell_and_an_unclosed_quote_are_refused_with_their_line(tmp_path):
+    """Field trial F1/F2: a CSV cell over the csv module's limit (131072 characters) crashed `audit
+    check` with exit 4; an unclosed quote silently swallowed every later row ("OK, 1 item(s)").
+    The inventory is read by the scan's CSV reader (stekker.targets.csv_records): each is its
+    row's problem, file:line, exit 2; a quoted cell that spans lines and is closed still reads."""
+    big = tmp_path / "big.csv"
+    big.write_text("name,category,product,annual_cost\nA,crm," + "x" * 200_000 + ",1\n")
+    r = cli("audit", "check", big)
+    assert r.rc == 2 and f"{big}:2: a cell is longer than 131,072 characters" in r.err, r.text[:500]
+    open_quote = tmp_path / "s.csv"
+    open_quote.write_text('name,category,product,annual_cost,notes\nA,crm,HubSpot,100,"see contract\n'
+                          "B,accounting,Exact Online,2000,\nC,office_suite,Microsoft 365,5000,\n")
+    r = cli("audit", "check", open_quote)
+    assert r.rc == 2 and f'{open_quote}:2: unterminated quoted field (a " without its closing ")' in r.err, r.text
+    assert "OK" not in r.out
+    text = ('name,category,product,annual_cost,notes\nA,crm,HubSpot,100,"see contract\nsigned 2024"\n'
+            "B,accounting,Exact Online,2000,\nC,office_suite,Microsoft 365,veel,\n")
+    with pytest.raises(InventoryError) as ei:
+        load_text(text, "m.csv")
+    assert [str(p).split(": not")[0] for p in ei.value.problems] == ["m.csv:5: items[2] (C).annual_cost"]
+    inv = load_text(text.replace("veel", "5000"), "m.csv")
+    assert [i.name for i in inv.items] == ["A", "B", "C"] and inv.items[0].notes == "see contract\nsigned 2024"
+    with pytest.raises(InventoryError, match='m.csv:2: text after the closing " of a quoted cell'):
+        load_text('name,category,product\nA,crm,"Hub"Spot\n', "m.csv")
+
+
+@pytest.mark.parametrize("codec, bom", [("utf-16-le", codecs.BOM_UTF16_LE), ("utf-16-be", codecs.BOM_UTF16_BE),
+                                        ("utf-16-le", b"")])
+def test_a_utf16_inventory_is_read_as_the_scan_reads_its_input(tmp_path, codec, bom):
+    """Field trial F10: Excel's "Unicode text" (UTF-16 with a BOM) was refused as "contains NUL
+    bytes; not a text file", while `scan` reads UTF-16 input. One rule (stekker.targets.text_encoding)."""
+    p = tmp_path / "inv.csv"
+    p.write_bytes(bom + "Name\tCategory\tProduct\tAnnual cost\nBoekhouding\taccounting\tExact Online\t1200\n"
+                  "Mail\temail\tProton Mail\t99\n".encode(codec))
+    inv = load(p)
+    assert [(i.name, i.annual_cost) for i in inv.items] == [("Boekhouding", Decimal(1200)), ("Mail", Decimal(99))]
+    r = cli("audit", "check", p)
+    assert r.rc == 0 and "OK, 2 item(s)" in r.out, r.text
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes(codecs.BOM_UTF16_LE + "name,category\n".encode("utf-16-le") + b"\x00\xdc")  # a lone surrogate
+    r = cli("audit", "check", broken)
+    assert r.rc == 2 and "not valid UTF-16 text" in r.err, r.text
+    binary = tmp_path / "bin.csv"
+    binary.write_bytes(b"name,category\n\x00\x01\x02\x03 binary \x00\x00\x00")
+    with pytest.raises(InventoryError, match="contains NUL bytes; not a text file"):
+        load(binary)
+
+
+def test_a_column_given_twice_is_refused_naming_it():
+    """Field trial F11: `name,name,category,...` passed `check` and the last column's values won,
+    the other's silently dropped. Refused, as the scan refuses two domain columns."""
+    with pytest.raises(InventoryError) as ei:
+        load_text("name,Name,category,product,Annual cost,annual-cost\nA,B,crm,HubSpot,1,2\n", "d.csv")
+    assert [str(p) for p in ei.value.problems] == [
+        "d.csv:1: header: more than one column is the field 'name' ('name' (column 1), 'Name' (column 2)); keep one",
+        "d.csv:1: header: more than one column is the field 'annual_cost' ('Annual cost' (column 5), "
+        "'annual-cost' (column 6)); keep one"]
+
+
+def test_dutch_column_names_are_other_names_of_the_fields(monkeypatch):
+    """Field trial F12: `Naam;Categorie;Product;Jaarlijkse kosten` was refused as unknown columns,
+    although Dutch values (hoog, ja, 1.200,50) are read. The Dutch names are a table of their own
+    (audit/data/columns.yaml), also for the `# key:` lines; an unknown column's message lists
+    the English and the Dutch names."""
+    from stekker.audit import loader
+
+    text = ("# Organisatie: Bakkerij De Vries;;;\n# Valuta: EUR\n# Peildatum: 30-9-2025\n"
+            "Naam;Categorie;Product;Leverancier;Jaarlijkse kosten;Gebruikers;Kritiek;Einde contract;"
+            "Opzegtermijn (dagen);Afhankelijk van;Opmerkingen\n"
+            "Boekhouding;accounting;Exact Online;Exact;1.200,50;3;hoog;31-12-2026;90;;via de accountant\n")
+    inv = load_text(text, "nl.csv")
+    assert (inv.organisation, inv.currency, str(inv.as_of)) == ("Bakkerij De Vries", "EUR", "2025-09-30")
+    (it,) = inv.items
+    assert (it.name, it.category, it.vendor, it.annual_cost, it.users, it.criticality, str(it.contract_end),
+            it.notice_days, it.notes) == ("Boekhouding", "accounting", "Exact", Decimal("1200.50"), 3, "high",
+                                          "2026-12-31", 90, "via de accountant")
+    # a bare "Opzegtermijn" may be months: not read as notice_days
+    with pytest.raises(InventoryError) as ei:
+        load_text("Naam;Categorie;Product;Opzegtermijn\nA;crm;HubSpot;3\n", "nl.csv")
+    (p,) = ei.value.problems
+    assert p.message.startswith("unknown column(s) opzegtermijn; known: name (naam), category (categorie), product, "
+                                "vendor (leverancier), annual_cost (jaarlijkse kosten),"), p.message
+    # one table, checked: a name no field has, or one two fields claim, is the data file's error
+    loader._aliases.cache_clear()
+    monkeypatch.setattr(loader, "column_aliases", lambda: {"columns": {"name": ["naam"], "vendor": ["Naam"]}, "meta": {}})
+    try:
+        with pytest.raises(C.CatalogueError, match="columns.yaml: 'Naam' cannot be another name of 'vendor'"):
+            load_text("naam,category\nA,crm\n", "x.csv")
+    finally:
+        loader._aliases.cache_clear()
+
+
+def test_a_contract_end_before_1900_is_refused_and_a_deadline_never_overflows(tmp_path):
+    """Field trial F3: `contract_end: 0001-01-01, notice_days: 3650` passed `check`, then `report`
+    crashed with exit 4 (OverflowError: date value out of range) computing the notice deadline.
+    `check` (the loader) refuses an end date before 1900; the deadline's arithmetic itself
+    (plan.notice_deadline, used by the exit checklist and the first steps) cannot overflow."""
+    from stekker.audit.plan import exit_checklist
+
+    p = tmp_path / "y.yaml"
+    p.write_text("items: [{name: a, category: crm, product: HubSpot, criticality: high, contract_end: 0001-01-01, "
+                 "notice_days: 3650}]\n")
+    for cmd in (("audit", "check", p), ("audit", "report", p, "--json", tmp_path / "a.json")):
+        r = cli(*cmd)
+        assert r.rc == 2 and f"{p}:1: items[0] (a).contract_end: 0001-01-01 is before 1900-01-01" in r.err, r.text
+    assert not (tmp_path / "a.json").exists()
+    ok = inv({"name": "a", "category": "crm", "product": "HubSpot", "contract_end": "1900-01-01", "notice_days": 3650})
+    # an item made without the loader's checks: the arithmetic still holds
+    old = Item.model_construct(**{**ok.items[0].__dict__, "contract_end": dt.date(1, 1, 1), "criticality": "high"})
+    (res,) = resolve(ok, test_kb(), "2026-01-01")
+    e = exit_checklist(old, res, dt.date(2026, 1, 1))
+    assert e.notice_deadline == "0001-01-01" and e.days_to_contract_end < 0
+    from stekker.audit.plan import notice_deadline
+    from stekker.dates import days_before
+
+    assert str(notice_deadline(ok.items[0])) == "1890-01-03"
+    assert days_before(dt.date.max, -1) == dt.date.max and days_before(dt.date(2026, 3, 31), 30) == dt.date(2026, 3, 1)
+
+
+def test_a_long_value_is_shortened_in_messages():
+    """Field trial: a 100,000-character item name was echoed in full in a validation error (in the
+    field's label, and again in "names must be unique"). Every value of the file a message echoes
+    is shortened by one helper (stekker.text.shorten): 60 characters, an ellipsis says so."""
+    long = "n" * 100_000
+    text = yaml.safe_dump({"currency": "Q" * 5000, "items": [
+        {"name": long, "category": "x" * 5000, "product": "HubSpot", "contract_end": "d" * 5000},
+        {"name": long, "category": "crm", "product": "HubSpot", "depends_on": ["o" * 5000],
+         "annual_cost": "z" * 5000, "export": {"api": "y" * 5000}}]}, width=10**6)
+    with pytest.raises(InventoryError) as ei:
+        load_text(text, "l.yaml")
+    msgs = [str(p) for p in ei.value.problems]
+    assert len(msgs) >= 8 and all(len(m) < 500 for m in msgs), [(len(m), m[:100]) for m in msgs]
+    assert any(re.fullmatch(r"l\.yaml:\d+: items\[0\] \(n{59}…\)\.name: longer than 2000 characters \(got 'n{58}…\)", m)
+               for m in msgs), [m[:120] for m in msgs]
+    assert any("is also the name of items[0]" in m for m in msgs) and any("is not the name of an item" in m for m in msgs)
+    csv_text = "name,category,product," + "c" * 100_000 + "\nA,crm,HubSpot,1\n"
+    with pytest.raises(InventoryError) as ei:
+        load_text(csv_text, "l.csv")
+    (p,) = ei.value.problems
+    assert p.message.startswith("unknown column(s) " + "c" * 59 + "…; known: name") and len(str(p)) < 700
+
+
+def test_a_value_under_a_nameless_column_and_a_repeated_key_line_are_refused():
+    """Found beside F11: a value in a column whose header cell is empty (`name,category,,product`)
+    was dropped unread, and a `# key:` line given twice (`# currency: USD`, then `# valuta: EUR`)
+    silently took the last. Both are refused with their line, exit 2; an empty column and Excel's
+    padding still pass."""
+    with pytest.raises(InventoryError) as ei:
+        load_text("# currency: USD\n# Valuta: EUR\nname,category,,product\nA,crm,important,HubSpot\nB,crm,,HubSpot\n",
+                  "g.csv")
+    assert [str(p) for p in ei.value.problems] == ["g.csv:2: '# currency:' is given twice (also on line 1); keep one"]
+    with pytest.raises(InventoryError) as ei:
+        load_text("name,category,,product\nA,crm,important,HubSpot\nB,crm,,HubSpot\n", "g.csv")
+    assert [str(p) for p in ei.value.problems] == [
+        "g.csv:2: a value in column 3 ('important'), which has no name in the header; name the column or leave it empty"]
+    inv = load_text("# currency: USD\nname,category,,product,,\nB,crm,,HubSpot,,,\n", "g.csv")
+    assert inv.currency == "USD" and [i.name for i in inv.items] == ["B"]

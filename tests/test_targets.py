@@ -447,3 +447,14 @@ def test_two_domain_columns_are_refused(tmp_path):
     ok = tmp_path / "ok.csv"
     ok.write_text("Domain Name,Domain Type,Agency\na.nl,gemeente,X\n")
     assert [t.domain for t in read_targets(str(ok)).iter_targets()] == ["a.nl"]
+
+
+def test_an_overlong_cell_is_its_rows_issue_in_words(tmp_path):
+    """Field trial F1 (the reader the audit's inventory shares): a cell over the csv module's limit
+    is the row's `malformed` issue, said so (not the csv module's "field larger than field limit")."""
+    p = write(tmp_path, "t.csv", "domain,notes\nexample.nl," + "x" * 200_000 + "\nexample.org,a\n")
+    tf = read_targets(p)
+    assert [t.domain for t in tf] == ["example.org"]
+    (issue,) = tf.issues
+    assert issue.line == 2 and issue.kind == "malformed"
+    assert issue.reason == 'a cell is longer than 131,072 characters (perhaps a " without its closing ")'

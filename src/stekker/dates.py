@@ -9,7 +9,8 @@ from typing import Any, Mapping
 
 from stekker.i18n import _
 
-__all__ = ["EARLIEST_AS_OF", "as_date", "as_datetime", "as_of_out_of_range", "scan_day", "years_before"]
+__all__ = ["EARLIEST_AS_OF", "as_date", "as_datetime", "as_of_out_of_range", "days_before", "scan_day",
+           "years_before"]
 
 EARLIEST_AS_OF = _dt.date(1900, 1, 1)  # no ownership record reaches further back
 
@@ -37,6 +38,16 @@ def years_before(day: _dt.date, years: int) -> _dt.date:
         return day.replace(year=day.year - years)
     except ValueError:  # 29 February in a year without it
         return day.replace(year=day.year - years, day=28)
+
+
+def days_before(day: _dt.date, days: int) -> _dt.date:
+    """The day ``days`` days before ``day`` (after it for a negative count); not before 1 January of
+    year 1 nor after 31 December 9999 (as :func:`years_before`): date arithmetic on a day a file
+    gave never overflows."""
+    try:
+        return day - _dt.timedelta(days=days)
+    except OverflowError:
+        return _dt.date.min if days > 0 else _dt.date.max
 
 
 def as_date(d: _dt.date | str | float | None) -> _dt.date:

@@ -389,6 +389,67 @@ def _raw(s: str) -> str:
 _HOST_SPLIT = re.compile(r"[\s;,]+")
 
 
+def csv_records(lines: Iterable[str], delimiter: str) -> Iterator[tuple[int, list[str] | None, str, Said | None]]:
+    """(first line, row or None, raw text, problem) of every CSV record of ``lines`` (a text's
+    lines with their line ends, as ``open(..., newline="")`` gives them).  A missing closing
+    quote does not swallow the rest of the file: the record is reported and reading restarts on
+    the next line (a quoted field spanning more than 50 lines counts as one); a field over the
+    csv module's size limit, or text after a closing quote, is reported as its record.  The one
+    CSV reader of the scan's input and the audit's inventory."""
+    line_no = 0
+    source: Iterator[str] = iter(lines)
+
+    class _Runaway(Exception):
+        pass
+
+    while True:
+        buf: list[str] = []
+
+        def tap(src: Iterator[str], buf: list[str] = buf) -> Iterator[str]:
+            for ln in src:
+                buf.append(ln)
+                if len(buf) > _MAX_RECORD_LINES:
+                    raise _Runaway
+                yield ln
+
+        reader = csv.reader(tap(source), delimiter=delimiter, quotechar='"', strict=True)
+        restart: list[str] | None = None
+        while True:
+            buf.clear()
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except (csv.Error, _Runaway) as e:
+                start = line_no + 1
+                runaway = isinstance(e, _Runaway) or "unexpected end of data" in str(e)
+                if runaway and len(buf) > 1:
+                    yield start, None, buf[0], Said(N_('unterminated quoted field (a " without its closing ")'))
+                    line_no += 1
+                    restart = buf[1:]
+                    break
+                reason = (Said(N_('unterminated quoted field (a " without its closing ")')) if runaway
+                          else _csv_error(e))
+                yield start, None, "".join(buf), reason
+                line_no += max(1, len(buf))
+                continue
+            start = line_no + 1
+            line_no += len(buf)
+            yield start, row, "".join(buf), None
+        source = itertools.chain(restart, source)
+
+
+def _csv_error(e: csv.Error) -> Said:
+    """Why the csv module refused a record, in words a user can act on."""
+    text = str(e)
+    if text.startswith("field larger than field limit"):
+        return Said(N_('a cell is longer than {limit:,} characters (perhaps a " without its closing ")'),
+                    limit=csv.field_size_limit())
+    if text.endswith("expected after '\"'"):
+        return Said(N_('text after the closing " of a quoted cell (a " inside a quoted cell is written "")'))
+    return Said(N_("unreadable CSV row: {error}"), error=text)
+
+
 class TargetFile:
     """An opened input file: format, encoding, dialect, hash, and a stream of targets.
 
@@ -440,52 +501,8 @@ class TargetFile:
                     continue
                 yield n, body, {}, None, text
 
-    def _csv_records(self, fh) -> Iterator[tuple[int, list[str] | None, str, str | None]]:
-        """(first line, row or None, raw text, problem) of every CSV record.
-        A missing closing quote does not swallow the rest of the file: the
-        record is reported and reading restarts on the next line."""
-        line_no = 0
-        source: Iterator[str] = iter(fh)
-        delim = self.delimiter or ","
-
-        class _Runaway(Exception):
-            pass
-
-        while True:
-            buf: list[str] = []
-
-            def tap(src: Iterator[str], buf: list[str] = buf) -> Iterator[str]:
-                for ln in src:
-                    buf.append(ln)
-                    if len(buf) > _MAX_RECORD_LINES:
-                        raise _Runaway
-                    yield ln
-
-            reader = csv.reader(tap(source), delimiter=delim, quotechar='"', strict=True)
-            restart: list[str] | None = None
-            while True:
-                buf.clear()
-                try:
-                    row = next(reader)
-                except StopIteration:
-                    return
-                except (csv.Error, _Runaway) as e:
-                    start = line_no + 1
-                    runaway = isinstance(e, _Runaway) or "unexpected end of data" in str(e)
-                    if runaway and len(buf) > 1:
-                        yield start, None, buf[0], Said(N_('unterminated quoted field (a " without its closing ")'))
-                        line_no += 1
-                        restart = buf[1:]
-                        break
-                    reason = (Said(N_('unterminated quoted field (a " without its closing ")')) if runaway
-                              else Said(N_("unreadable CSV row: {error}"), error=str(e)))
-                    yield start, None, "".join(buf), reason
-                    line_no += max(1, len(buf))
-                    continue
-                start = line_no + 1
-                line_no += len(buf)
-                yield start, row, "".join(buf), None
-            source = itertools.chain(restart, source)
+    def _csv_records(self, fh) -> Iterator[tuple[int, list[str] | None, str, Said | None]]:
+        return csv_records(fh, self.delimiter or ",")
 
     def _csv_rows(self) -> Iterator[tuple[int, str | None, dict, str | None, str]]:
         cols = self.columns
@@ -658,6 +675,32 @@ def _issue_text(i: InputIssue) -> str:
 _CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 
 
+# the first bytes of a spreadsheet file itself: .xlsx/.ods (zip) and .xls (OLE)
+SPREADSHEET_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+
+
+def text_encoding(head: bytes) -> str | None:
+    """The codec a text's first bytes (up to 1 MiB) show: ``utf-8-sig`` (a UTF-8 BOM),
+    ``utf-16`` (a UTF-16 BOM: Excel's "Unicode text"), ``utf-16-le`` / ``utf-16-be`` (no BOM,
+    but NUL bytes in every other byte, unambiguously), else ``utf-8`` (the caller falls back to
+    an 8-bit code page when it does not decode); None for NUL bytes in no UTF-16 pattern (a
+    binary file).  The one rule of the scan's input and the audit's inventory."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if len(head) >= 4 and b"\x00" in head:
+        even, odd = head[0:2000:2], head[1:2000:2]
+        if odd.count(0) > 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
+            return "utf-16-le"
+        if even.count(0) > 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
+            return "utf-16-be"
+        return None
+    if b"\x00" in head:
+        return None
+    return "utf-8"
+
+
 def _scan_bytes(path: Path) -> tuple[str, int, str, list[InputIssue]]:
     """One pass over the bytes: SHA-256, size, and the encoding to read with."""
     h = hashlib.sha256()
@@ -665,25 +708,14 @@ def _scan_bytes(path: Path) -> tuple[str, int, str, list[InputIssue]]:
     issues: list[InputIssue] = []
     with open(path, "rb") as fh:
         head = fh.read(_CHUNK)
-        if head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        if head.startswith(SPREADSHEET_MAGIC):
             raise InputError(
                 _("{path}: a spreadsheet workbook (.xlsx/.xls), not text; save it as CSV "
                   "(UTF-8) with a 'domain' column").format(path=path)
             )
-        if head.startswith(codecs.BOM_UTF8):
-            enc = "utf-8-sig"
-        elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            enc = "utf-16"
-        elif len(head) >= 4 and b"\x00" in head:
-            even, odd = head[0:2000:2], head[1:2000:2]
-            if odd.count(0) > 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
-                enc = "utf-16-le"
-            elif even.count(0) > 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
-                enc = "utf-16-be"
-            else:
-                raise InputError(_("{path}: a binary file (NUL bytes), not a text or CSV list of domains").format(path=path))
-        else:
-            enc = "utf-8"
+        enc = text_encoding(head)
+        if enc is None:
+            raise InputError(_("{path}: a binary file (NUL bytes), not a text or CSV list of domains").format(path=path))
         dec = codecs.getincrementaldecoder(enc)("strict")
         bad_line = None
         newlines = 0

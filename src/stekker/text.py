@@ -34,6 +34,14 @@ def visible(value: Any, keep_newlines: bool = False) -> str:
     return "".join(out)
 
 
+def shorten(value: Any, limit: int = 60) -> str:
+    """``value`` as text of at most ``limit`` characters: a longer one is cut and ends in an
+    ellipsis (``…``) that says so. For a value a file or a user gave, echoed in a message or a
+    short field: a 100,000-character name is not a message."""
+    text = str(value)
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+
+
 _FORMULA = ("=", "+", "-", "@", "\t", "\r",
             "\uff1d", "\uff0b", "\uff0d", "\uff20")  # full-width = + - @ (some spreadsheets read them too)
 

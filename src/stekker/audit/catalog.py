@@ -44,6 +44,14 @@ def currency_codes() -> frozenset[str]:
     return frozenset(_load("currencies.yaml")["codes"])
 
 
+@lru_cache(maxsize=1)
+def column_aliases() -> dict[str, dict[str, list[str]]]:
+    """data/columns.yaml: ``{"columns": {field: [other names]}, "meta": {key: [other names]}}``,
+    the Dutch names of an inventory CSV's columns and ``# key:`` lines (audit/loader.py checks them)."""
+    raw = _load("columns.yaml") or {}
+    return {part: {str(k): [str(n) for n in v] for k, v in (raw.get(part) or {}).items()} for part in ("columns", "meta")}
+
+
 def category_ids() -> tuple[str, ...]:
     return tuple(c["id"] for c in categories())
 

@@ -11,14 +11,17 @@ import csv
 import io
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
+from stekker.audit.catalog import CatalogueError, column_aliases
 from stekker.audit.model import Inventory, Item, parse_amount
-from stekker.i18n import PYDANTIC_MESSAGES, PYDANTIC_PLURALS, _, ngettext, translate
+from stekker.i18n import PYDANTIC_MESSAGES, PYDANTIC_PLURALS, _, ngettext, shown, translate
+from stekker.text import shorten
 
 CSV_LIST_FIELDS = ("stops", "depends_on")
 CSV_HEADER = (
@@ -109,12 +112,44 @@ def _meta_line(line: str) -> str:
     return s.strip()
 
 
+def _column_key(text: str) -> str:
+    """A column name (or ``# key``) as a spreadsheet may write it - ``Name``, ``Annual cost``,
+    ``export-api`` - as the key it is matched by: ``name``, ``annual_cost``, ``export_api``."""
+    return " ".join(text.split()).lower().replace(" ", "_").replace("-", "_")
+
+
+@lru_cache(maxsize=1)
+def _aliases() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """The other (Dutch) names of the CSV columns and ``# key:`` lines, from data/columns.yaml:
+    ({column key: field}, {meta key: field}, {field: the other name an unknown column's message
+    shows}). A name that is no field's, or that two fields claim, is an error of the data file."""
+    raw = column_aliases()
+    maps: list[dict[str, str]] = []
+    shown_as: dict[str, str] = {}
+    for part, fields in (("columns", CSV_HEADER), ("meta", CSV_META)):
+        names: dict[str, str] = {}
+        for field, others in raw[part].items():
+            for other in others:
+                key = _column_key(other)
+                if field not in fields or key in fields or names.get(key, field) != field:
+                    raise CatalogueError(_("audit/data/columns.yaml: {name!r} cannot be another name of {field!r} "
+                                           "(not a field of the inventory, or a name another field has)").format(
+                                               name=other, field=field))
+                names[key] = field
+                shown_as.setdefault(field, other)
+        maps.append(names)
+    return maps[0], maps[1], shown_as
+
+
 def parse_csv(text: str, file: str) -> tuple[dict, dict[tuple, int]]:
     """CSV -> (inventory dict, {path: line}).  ``# key: value`` lines before the
     header set organisation/currency/it_budget/employees/as_of."""
+    from stekker.targets import csv_records
+
     meta: dict[str, Any] = {}
     lines: dict[tuple, int] = {}
-    raw_lines = text.splitlines()
+    problems: list[Problem] = []
+    raw_lines = io.StringIO(text, newline="").readlines()  # with their line ends, as the scan reads a file
     start = 0
     for i, ln in enumerate(raw_lines):
         s = _meta_line(ln)
@@ -124,8 +159,12 @@ def parse_csv(text: str, file: str) -> tuple[dict, dict[tuple, int]]:
             body = s.lstrip("#").strip()
             if ":" in body:
                 k, v = body.split(":", 1)
-                k = k.strip().lower()
-                if k in CSV_META:
+                k = _column_key(k)
+                k = _aliases()[1].get(k, k)  # "# organisatie: ..." as "# organisation: ..."
+                if k in CSV_META and (k,) in lines:  # which one is meant? the last one silently won
+                    problems.append(Problem(file, i + 1, "", _(
+                        "'# {key}:' is given twice (also on line {line}); keep one").format(key=k, line=lines[(k,)])))
+                elif k in CSV_META:
                     meta[k] = v.strip() or None
                     lines[(k,)] = i + 1
             continue
@@ -133,29 +172,44 @@ def parse_csv(text: str, file: str) -> tuple[dict, dict[tuple, int]]:
         break
     else:
         start = len(raw_lines)
-    body = "\n".join(raw_lines[start:])
     first = raw_lines[start] if start < len(raw_lines) else ""
     # Dutch Excel writes ';'-separated CSV (and 1.200,50 amounts); scan accepts it too
     sep = ";" if first.count(";") > first.count(",") else ("\t" if first.count("\t") > first.count(",") else ",")
     dutch = sep == ";"
-    reader = csv.reader(io.StringIO(body), delimiter=sep)
-    # column names as a spreadsheet may write them: "Name", "Annual cost", "export-api"
-    header = [" ".join(h.split()).lower().replace(" ", "_").replace("-", "_") for h in next(reader, [])]
+    # the scan's reader: an unclosed quote or an overlong cell is its record's problem, with its line
+    records = csv_records(raw_lines[start:], sep)
+    _n, cells, _raw, problem = next(records, (1, [], "", None))
+    if problem is not None:
+        raise InventoryError([Problem(file, start + 1, _("header"), shown(problem))])
+    # column names as a spreadsheet may write them: "Name", "Annual cost", "export-api", "Jaarlijkse kosten"
+    header = [_aliases()[0].get(_column_key(h), _column_key(h)) for h in cells or []]
     while header and not header[-1]:  # Excel pads the header row to the sheet's widest row
         header.pop()
-    problems = []
     unknown = [h for h in header if h and h not in CSV_HEADER]
     if unknown:
         problems.append(Problem(file, start + 1, _("header"), _("unknown column(s) {columns}; known: {known}").format(
-            columns=", ".join(unknown), known=", ".join(CSV_HEADER))))
+            columns=", ".join(shorten(u) for u in unknown), known=", ".join(
+                f"{f} ({_aliases()[2][f]})" if f in _aliases()[2] else f for f in CSV_HEADER))))
+    columns: dict[str, list[int]] = {}
+    for i, h in enumerate(header):
+        if h in CSV_HEADER:
+            columns.setdefault(h, []).append(i)
+    for field, at in columns.items():
+        if len(at) > 1:  # which one is meant? the last one's values silently won
+            problems.append(Problem(file, start + 1, _("header"), _(
+                "more than one column is the field {field!r} ({columns}); keep one").format(
+                    field=field, columns=", ".join(_("{name!r} (column {n})").format(name=shorten(cells[i].strip()), n=i + 1)
+                                                   for i in at))))
     if "name" not in header or "category" not in header:
         problems.append(Problem(file, start + 1, _("header"), _("the columns 'name' and 'category' are required")))
     if problems:
         raise InventoryError(problems)
     items = []
-    for cells in reader:
-        # reader.line_num counts physical lines of the body read so far
-        line = start + reader.line_num
+    for n, cells, _raw, problem in records:
+        line = start + n  # the record's first line
+        if problem is not None:
+            problems.append(Problem(file, line, "", shown(problem)))
+            continue
         cells = [c.strip() for c in cells]
         if not any(cells):
             continue  # an empty line, or one of only separators (;;;;)
@@ -173,6 +227,12 @@ def parse_csv(text: str, file: str) -> tuple[dict, dict[tuple, int]]:
                 hint = _("a value containing {sep!r} must be quoted").format(sep=sep)
             problems.append(Problem(file, line, "", _("row has {cells} cells, the header has {columns} ({hint})").format(
                 cells=len(cells), columns=len(header), hint=hint)))
+            continue
+        lost = next((i for i, (k, v) in enumerate(zip(header, cells)) if v and not k), None)
+        if lost is not None:  # a value under a column without a name would be dropped unread
+            problems.append(Problem(file, line, "", _(
+                "a value in column {n} ({value!r}), which has no name in the header; name the column or leave it "
+                "empty").format(n=lost + 1, value=shorten(cells[lost]))))
             continue
         row = {k: v for k, v in zip(header, cells) if k}
         if dutch:  # lists within a ';'-separated file are written with ','
@@ -265,7 +325,7 @@ def _field_name(loc: tuple, data: Any) -> str:
                 except (KeyError, IndexError, TypeError, AttributeError):
                     nm = None
                 if nm:
-                    label += f" ({nm})"
+                    label += f" ({shorten(nm)})"
             parts.append(label)
         else:
             parts.append(("." if parts else "") + str(p))
@@ -288,8 +348,7 @@ def validate(data: Any, lines: dict[tuple, int], file: str) -> Inventory:
             msg = _pydantic_message(err)
             inp = err.get("input")
             if err["type"] not in ("missing",) and not isinstance(inp, (dict, list)) and inp is not None:
-                shown = repr(inp)
-                msg = _("{message} (got {value})").format(message=msg, value=shown[:60] + "..." if len(shown) > 60 else shown)
+                msg = _("{message} (got {value})").format(message=msg, value=shorten(repr(inp)))
             problems.append(Problem(file, line, _field_name(loc, data), msg))
         # the problems between items too, in the same round (the items that are valid on their own,
         # the names of the others): a user fixes the file once, not twice
@@ -345,14 +404,14 @@ def _between_items(items: list, lines: dict[tuple, int], file: str) -> list[Prob
         if k in seen:
             problems.append(Problem(file, _line_for(("items", i, "name"), lines), f"items[{i}].name",
                                     _("{name!r} is also the name of items[{index}]; names must be unique").format(
-                                        name=name, index=seen[k])))
+                                        name=shorten(name), index=seen[k])))
         seen.setdefault(k, i)
     for i, it in enumerate(items):
         for d in it.depends_on:
             if d.casefold() not in seen:
                 problems.append(Problem(file, _line_for(("items", i, "depends_on"), lines),
-                                        f"items[{i}] ({it.name}).depends_on" if it.name else f"items[{i}].depends_on",
-                                        _("{name!r} is not the name of an item in this inventory").format(name=d)))
+                                        f"items[{i}] ({shorten(it.name)}).depends_on" if it.name else f"items[{i}].depends_on",
+                                        _("{name!r} is not the name of an item in this inventory").format(name=shorten(d))))
     return problems
 
 
@@ -374,7 +433,9 @@ def load(path: str | Path) -> Inventory:
         data = read_user_file(p)  # at most the limit + 1 bytes; a pipe or device is refused unread
     except UserFileError as exc:
         raise InventoryError([Problem(str(p), None, "", str(exc))]) from None
-    if data[:4] == b"PK\x03\x04" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+    from stekker.targets import SPREADSHEET_MAGIC
+
+    if data.startswith(SPREADSHEET_MAGIC):
         # a spreadsheet file itself (.xlsx / .ods are zip files, .xls an OLE file), not text
         raise InventoryError([Problem(str(p), None, "", _("a spreadsheet file (Excel/LibreOffice) is not read; save it "
                                                           "as CSV (in Excel: 'CSV (puntkomma-gescheiden)') and give that "
@@ -384,17 +445,32 @@ def load(path: str | Path) -> Inventory:
 
 
 def decode_text(data: bytes, file: str) -> tuple[str, str]:
-    """An inventory file's bytes as text, with the encoding read: UTF-8 (a
-    BOM allowed), else Windows-1252 (Excel's "CSV" and Notepad on Windows).
-    The one rule for every reader of an inventory (``audit check``, ``seed
-    --into``); :class:`InventoryError` for what is not text."""
-    try:
-        text, enc = data.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError as exc:
+    """An inventory file's bytes as text, with the encoding read: UTF-16 (by its
+    BOM or its NUL bytes: Excel's "Unicode text"), UTF-8 (a BOM allowed), else
+    Windows-1252 (Excel's "CSV" and Notepad on Windows) - the scan input's rule
+    (:func:`stekker.targets.text_encoding`). The one rule for every reader of an
+    inventory (``audit check``, ``seed --into``); :class:`InventoryError` for
+    what is not text."""
+    from stekker.targets import text_encoding
+
+    codec = text_encoding(data[:1 << 20])
+    if codec is None:
+        raise InventoryError([Problem(file, None, "", _("contains NUL bytes; not a text file"))])
+    if codec.startswith("utf-16"):  # "utf-16" reads the BOM; seed --into writes the file back with one
         try:
-            text, enc = data.decode("cp1252"), "cp1252"
-        except UnicodeDecodeError:
-            raise InventoryError([Problem(file, None, "", _("not UTF-8 text (byte {byte})").format(byte=exc.start))]) from None
+            text, enc = data.decode(codec), codec
+        except UnicodeDecodeError as exc:
+            raise InventoryError([Problem(file, None, "", _("not valid UTF-16 text ({reason} near byte {byte})").format(
+                reason=exc.reason, byte=exc.start))]) from None
+    else:
+        try:
+            text, enc = data.decode("utf-8-sig"), "utf-8"
+        except UnicodeDecodeError as exc:
+            try:
+                text, enc = data.decode("cp1252"), "cp1252"
+            except UnicodeDecodeError:
+                raise InventoryError([Problem(file, None, "", _("not UTF-8 text (byte {byte})").format(
+                    byte=exc.start))]) from None
     if "\x00" in text:
         raise InventoryError([Problem(file, None, "", _("contains NUL bytes; not a text file"))])
     return text, enc

@@ -32,12 +32,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from stekker.audit.catalog import category_ids, currency_codes
 from stekker.i18n import _
+from stekker.text import shorten
 
 # Sane bounds: an inventory describes one organisation's software.  Larger
 # values are typing errors (or hostile) and would overflow the arithmetic.
 MAX_AMOUNT = Decimal(10) ** 12       # a trillion a year, in any currency
 MAX_PEOPLE = 10_000_000              # users or employees
 MAX_NOTICE_DAYS = 3650               # ten years
+EARLIEST_CONTRACT_END = _dt.date(1900, 1, 1)  # an earlier end date is a typo (0001-01-01, 0026-09-30)
 MAX_TEXT = 2000                      # characters of one free-text field
 MAX_ITEMS = 10_000
 
@@ -91,7 +93,7 @@ def _amount(v):
         try:
             d = Decimal(str(v))
         except InvalidOperation:
-            raise ValueError(_("not an amount: {amount!r} (write e.g. 1200.50 or 1.200,50)").format(amount=v)) from None
+            raise ValueError(_("not an amount: {amount!r} (write e.g. 1200.50 or 1.200,50)").format(amount=shorten(v))) from None
         if not d.is_finite():
             raise ValueError(_("not a finite amount"))
         if abs(d) > MAX_AMOUNT:
@@ -124,7 +126,7 @@ def _boolean(v):
         if key == "":
             return None
         if key not in _BOOLEANS:
-            raise ValueError(_("{value!r} is not true or false: write true or false (ja/nee)").format(value=v))
+            raise ValueError(_("{value!r} is not true or false: write true or false (ja/nee)").format(value=shorten(v)))
         return _BOOLEANS[key]
     return v
 
@@ -142,7 +144,7 @@ def _date(v):
                 return _dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
             return _dt.date.fromisoformat(s)
         except ValueError:
-            raise ValueError(_("{value!r} is not a date: write 2026-09-30 (YYYY-MM-DD) or 30-9-2026").format(value=v)) from None
+            raise ValueError(_("{value!r} is not a date: write 2026-09-30 (YYYY-MM-DD) or 30-9-2026").format(value=shorten(v))) from None
     return v
 
 
@@ -216,7 +218,7 @@ class Item(_Strict):
         ids = category_ids()
         key = v.strip().lower().replace("-", "_").replace(" ", "_").replace("/", "_")
         if key not in ids:
-            raise ValueError(_("unknown category {category!r}; use one of: {known}").format(category=v, known=", ".join(ids)))
+            raise ValueError(_("unknown category {category!r}; use one of: {known}").format(category=shorten(v), known=", ".join(ids)))
         return key
 
     @field_validator("criticality", "data_sensitivity", mode="before")
@@ -244,6 +246,14 @@ class Item(_Strict):
     @classmethod
     def _day(cls, v):
         return _date(v)
+
+    @field_validator("contract_end")
+    @classmethod
+    def _end(cls, v):
+        if v is not None and v < EARLIEST_CONTRACT_END:  # year 1 made the notice deadline overflow in `report`
+            raise ValueError(_("{day} is before {earliest}: not a contract's end date (write e.g. 2026-09-30)").format(
+                day=v.isoformat(), earliest=EARLIEST_CONTRACT_END.isoformat()))
+        return v
 
     @model_validator(mode="after")
     def _product_or_vendor(self):
@@ -284,7 +294,7 @@ class Inventory(_Strict):
             if isinstance(v, str) and ("€" in v or "eur" in v.lower()):
                 raise ValueError(_("{field}: {amount!r} is in euro, but the inventory's currency is {currency}; "
                                    "write the amount in {currency}, or set currency: EUR").format(
-                                       field=where, amount=v, currency=cur))
+                                       field=where, amount=shorten(v), currency=shorten(cur)))
         return data
 
     @field_validator("as_of", mode="before")
@@ -310,7 +320,7 @@ class Inventory(_Strict):
             code = "EUR"
         if code not in currency_codes():
             raise ValueError(_("unknown currency {currency!r}; give an ISO 4217 code such as EUR, USD, GBP, CHF").format(
-                currency=v))
+                currency=shorten(v)))
         return code
 
     @field_validator("organisation")

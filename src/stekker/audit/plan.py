@@ -19,6 +19,7 @@ from stekker.audit.catalog import (
 )
 from stekker.audit.model import Item
 from stekker.audit.resolve import KBLike, Resolution
+from stekker.dates import days_before
 
 GROUP_ORDER = {"eu": 0, "europe": 1, "unknown": 2, "non_european": 3}
 
@@ -217,11 +218,18 @@ def rank_item(item: Item, r: Resolution, comp: Comparison) -> Ranked:
                   score=round(score, 4), best_alternative=best.id if best else None, note=note)
 
 
+def notice_deadline(item: Item) -> _dt.date | None:
+    """The last day to give notice: the contract's end minus the notice period (None when either
+    is unknown); never an overflow, whatever the dates (stekker.dates.days_before)."""
+    if item.contract_end and item.notice_days is not None:
+        return days_before(item.contract_end, item.notice_days)
+    return None
+
+
 def exit_checklist(item: Item, r: Resolution, as_of: _dt.date) -> ExitChecklist:
     days = (item.contract_end - as_of).days if item.contract_end else None
-    deadline = None
-    if item.contract_end and item.notice_days is not None:
-        deadline = str(item.contract_end - _dt.timedelta(days=item.notice_days))
+    deadline = notice_deadline(item)
+    deadline = str(deadline) if deadline else None
     return ExitChecklist(
         item=item.name, vendor=r.company_name or r.vendor_label, export_formats=list(item.export.formats),
         export_api=item.export.api, contract_end=str(item.contract_end) if item.contract_end else None,

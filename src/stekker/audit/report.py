@@ -18,7 +18,7 @@ import jinja2
 
 from stekker.audit import catalog as C
 from stekker.audit.model import Inventory
-from stekker.audit.plan import Plan, make_plan
+from stekker.audit.plan import Plan, make_plan, notice_deadline
 from stekker.audit.resolve import KBLike, Resolution, resolve
 from stekker.audit.scenarios import Scenarios, run_all, to_jsonable
 from stekker.dates import as_date
@@ -187,10 +187,8 @@ def context(a: Audit, lang: str) -> dict:
         fm = f" ({', '.join(it.export.formats)})" if it.export.formats else ""
         steps = [t("start.step_export", item=it.name, formats=fm, vendor=(r.company_name or r.vendor_label).rstrip("."))]
         if it.contract_end:
-            ex = next((e for e in plan.exits if e.item == it.name), None)
-            deadline = ex.notice_deadline if ex else (
-                str(it.contract_end - _dt.timedelta(days=it.notice_days)) if it.notice_days is not None else None)
-            notice = t("start.notice", deadline=deadline) if deadline else ""
+            deadline = notice_deadline(it)  # the plan's rule, as in the exit checklist
+            notice = t("start.notice", deadline=str(deadline)) if deadline else ""
             steps.append(t("start.step_contract", end=str(it.contract_end), notice=notice))
         else:
             steps.append(t("start.step_contract_unknown"))

@@ -32,6 +32,7 @@ import yaml
 
 from stekker.i18n import LANGS, _
 from stekker.judge.domain import LIKELY_KEY
+from stekker.text import shorten
 from stekker.text import visible as _visible
 
 
@@ -1234,8 +1235,8 @@ def _explanations(exps: list[Any]) -> list[dict[str, Any]]:
 
 
 def _cut(text: str, n: int) -> str:
-    """``text`` cut to ``n`` characters (an ellipsis says so)."""
-    return text if len(text) <= n else text[: n - 1] + "…"
+    """``text`` cut to ``n`` characters (an ellipsis says so): :func:`stekker.text.shorten`."""
+    return shorten(text, n)
 
 
 def _hhi_text(h: float | None, t: Text) -> str:
