@@ -462,6 +462,46 @@ def test_exit_checklist_and_contract_deadline():
     assert make_plan(i.items, res, None, dt.date(2026, 6, 1)).contracts_past == ["Office"]
 
 
+def test_a_passed_notice_deadline_is_said_as_such_never_as_the_moment_to_switch():
+    """Field trial F4: CRM ends 2026-12-31 with 30 days' notice; on 2026-12-06 the last day to give
+    notice (2026-12-01) has passed. It is not "ends soon - the right moment to switch" but "notice
+    deadline passed: it probably renews", in the summary, the exit checklist and 'start here', in
+    both languages; a contract ending later whose notice falls within the window is 'soon'."""
+    kb = test_kb()
+    i = inv({"name": "CRM", "category": "crm", "product": "Salesforce", "criticality": "high", "users": 6,
+             "contract_end": "2026-12-31", "notice_days": 30},
+            {"name": "Hosting", "category": "website_hosting", "product": "TransIP", "criticality": "high",
+             "contract_end": "2027-09-30", "notice_days": 180},
+            {"name": "Web", "category": "website_hosting", "product": "TransIP", "criticality": "low",
+             "contract_end": "2027-12-31", "notice_days": 30})
+    day = dt.date(2026, 12, 6)
+    res = resolve(i, kb, day)
+    plan = make_plan(i.items, res, kb, day)
+    assert plan.notice_passed == ["CRM"] and "CRM" not in plan.contracts_soon
+    assert plan.contracts_soon == ["Hosting"]  # ends in 298 days, but notice is due 2027-04-03
+    crm = next(e for e in plan.exits if e.item == "CRM")
+    assert (crm.notice_deadline, crm.days_to_notice_deadline) == ("2026-12-01", -5)
+    # on the last day itself it is still "soon", and said to be today
+    assert make_plan(i.items, res, kb, dt.date(2026, 12, 1)).contracts_soon[0] == "CRM"
+    a = run_audit(i, kb, day)
+    assert a.plan.start_here.item == "CRM"
+    for lang, soon, passed, renews in (
+            ("en", "right moment", "Notice deadline passed: CRM (notice was due by 2026-12-01, ends 2026-12-31)",
+             "passed 5 days ago: the contract probably renews after 2026-12-31"),
+            ("nl", "goede moment", "Opzegtermijn verstreken: CRM (opzeggen kon tot en met 2026-12-01, einde 2026-12-31)",
+             "5 dagen geleden verstreken: het contract wordt waarschijnlijk verlengd na 2026-12-31")):
+        ctx = context(a, lang)
+        soon_line = next(s for s in ctx["summary"] if soon in s)
+        assert "CRM" not in soon_line and "Hosting" in soon_line, soon_line
+        assert any(s.startswith(passed) for s in ctx["summary"]), ctx["summary"]
+        lines = next(e for e in ctx["exits"] if e["item"] == "CRM")["contract"]
+        assert any(renews in x for x in lines) and not any(x.endswith(": 2026-12-01") for x in lines), lines
+        steps = " ".join(ctx["start"]["steps"])
+        assert "2026-12-01" in steps and ("has passed" in steps if lang == "en" else "is voorbij" in steps), steps
+        assert ("next notice date" in steps) if lang == "en" else ("volgende opzegdatum" in steps)
+        assert passed in render_html(a, lang)
+
+
 # --------------------------------------------------------------- seeding
 def _att(domain, services, saas=()):
     from stekker.attribute.model import DomainAttribution, EvidenceItem, Service

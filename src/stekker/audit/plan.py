@@ -88,6 +88,7 @@ class ExitChecklist:
     days_to_contract_end: int | None
     notice_days: int | None
     notice_deadline: str | None
+    days_to_notice_deadline: int | None  # negative: the last day to give notice has passed
     contact: str | None
     functions: list[str]
     users: int | None
@@ -99,8 +100,12 @@ class Plan:
     start_here: Ranked | None
     comparisons: list[Comparison]
     exits: list[ExitChecklist]
+    # the contract ends, or notice must be given, within contract_soon_days (and the notice deadline,
+    # when known, has not passed): the moment to negotiate or switch
     contracts_soon: list[str] = field(default_factory=list)
     contracts_past: list[str] = field(default_factory=list)  # end date before the as-of date: renewed? check
+    # the contract has not ended but the last day to give notice has passed: it probably renews
+    notice_passed: list[str] = field(default_factory=list)
 
 
 def _alt_view(a: dict, item_group: str, category: str, kb: KBLike | None, as_of: _dt.date) -> AltView:
@@ -217,15 +222,23 @@ def rank_item(item: Item, r: Resolution, comp: Comparison) -> Ranked:
                   score=round(score, 4), best_alternative=best.id if best else None, note=note)
 
 
+def notice_deadline(item: Item) -> _dt.date | None:
+    """The last day to give notice: the contract's end minus the notice period (None when either
+    is unknown)."""
+    if item.contract_end and item.notice_days is not None:
+        return item.contract_end - _dt.timedelta(days=item.notice_days)
+    return None
+
+
 def exit_checklist(item: Item, r: Resolution, as_of: _dt.date) -> ExitChecklist:
     days = (item.contract_end - as_of).days if item.contract_end else None
-    deadline = None
-    if item.contract_end and item.notice_days is not None:
-        deadline = str(item.contract_end - _dt.timedelta(days=item.notice_days))
+    deadline = notice_deadline(item)
     return ExitChecklist(
         item=item.name, vendor=r.company_name or r.vendor_label, export_formats=list(item.export.formats),
         export_api=item.export.api, contract_end=str(item.contract_end) if item.contract_end else None,
-        days_to_contract_end=days, notice_days=item.notice_days, notice_deadline=deadline,
+        days_to_contract_end=days, notice_days=item.notice_days,
+        notice_deadline=str(deadline) if deadline else None,
+        days_to_notice_deadline=(deadline - as_of).days if deadline else None,
         contact=item.contact, functions=list(item.stops), users=item.users,
     )
 
@@ -240,7 +253,17 @@ def make_plan(items: list[Item], res: list[Resolution], kb: KBLike | None, as_of
     start = next((x for x in movable if x.group != "unknown"), None) or next(iter(movable), None)
     exits = [exit_checklist(it, r, as_of) for it, r in zip(items, res) if it.criticality == "high"]
     soon_days = int(scoring()["contract_soon_days"])
-    soon = [it.name for it in items if it.contract_end and 0 <= (it.contract_end - as_of).days <= soon_days]
-    past = [it.name for it in items if it.contract_end and it.contract_end < as_of]
+    soon, past, passed = [], [], []
+    for it in items:
+        if not it.contract_end:
+            continue
+        deadline = notice_deadline(it)
+        if it.contract_end < as_of:
+            past.append(it.name)
+        elif deadline is not None and deadline < as_of:
+            # too late to give notice for this end date: never "the right moment to switch"
+            passed.append(it.name)
+        elif ((deadline or it.contract_end) - as_of).days <= soon_days:  # what counts is the last day to act
+            soon.append(it.name)
     return Plan(ranking=ranking, start_here=start, comparisons=comps, exits=exits, contracts_soon=soon,
-                contracts_past=past)
+                contracts_past=past, notice_passed=passed)

@@ -18,7 +18,7 @@ import jinja2
 
 from stekker.audit import catalog as C
 from stekker.audit.model import Inventory
-from stekker.audit.plan import Plan, make_plan
+from stekker.audit.plan import Plan, make_plan, notice_deadline
 from stekker.audit.resolve import KBLike, Resolution, resolve
 from stekker.audit.scenarios import Scenarios, run_all, to_jsonable
 from stekker.dates import as_date
@@ -166,8 +166,17 @@ def context(a: Audit, lang: str) -> dict:
                          sshare=spend_pct(tv.spend_share, sc.concentration.spend_complete)))
     if sc.owner.items:
         summary.append(t("summary.owner", items=_join(sorted({o.item for o in sc.owner.items}, key=str.casefold), lang)))
+    def contract_note(name: str, key: str) -> str:  # "CRM (ends 2026-12-31, give notice by 2026-12-01)"
+        it = next(x for x in items if x.name == name)
+        deadline = notice_deadline(it)
+        return t(key + ("_notice" if deadline else ""), item=name, end=str(it.contract_end), deadline=str(deadline))
+
     if plan.contracts_soon:
-        summary.append(t("summary.contracts_soon", items=_join(plan.contracts_soon, lang)))
+        summary.append(t("summary.contracts_soon",
+                         items=_join([contract_note(x, "summary.contract_item") for x in plan.contracts_soon], lang)))
+    if plan.notice_passed:
+        summary.append(t("summary.notice_passed",
+                         items=_join([contract_note(x, "summary.passed_item") for x in plan.notice_passed], lang)))
     if plan.contracts_past:
         summary.append(t("summary.contracts_past", items=_join(plan.contracts_past, lang)))
     detected = [it.name for it in items if it.detected]
@@ -186,18 +195,17 @@ def context(a: Audit, lang: str) -> dict:
         alt = next(x for x in comp.alternatives if x.id == s.best_alternative)
         fm = f" ({', '.join(it.export.formats)})" if it.export.formats else ""
         steps = [t("start.step_export", item=it.name, formats=fm, vendor=(r.company_name or r.vendor_label).rstrip("."))]
+        deadline = notice_deadline(it)
+        too_late = deadline is not None and deadline < a.as_of and it.contract_end >= a.as_of
         if it.contract_end:
-            ex = next((e for e in plan.exits if e.item == it.name), None)
-            deadline = ex.notice_deadline if ex else (
-                str(it.contract_end - _dt.timedelta(days=it.notice_days)) if it.notice_days is not None else None)
-            notice = t("start.notice", deadline=deadline) if deadline else ""
+            notice = t("start.notice_passed" if too_late else "start.notice", deadline=str(deadline)) if deadline else ""
             steps.append(t("start.step_contract", end=str(it.contract_end), notice=notice))
         else:
             steps.append(t("start.step_contract_unknown"))
         steps.append(t("start.step_trial", alt=alt.name))
         steps.append(t("start.step_compare", cost=money(it.annual_cost),
                        users=_people(it.users, lang)))
-        steps.append(t("start.step_decide"))
+        steps.append(t("start.step_decide_next" if too_late else "start.step_decide"))
         verify = s.group == "unknown"  # the owner is not known: first find out who it is
         if verify:
             steps.insert(0, t("start.step_verify", vendor=r.vendor_label.rstrip(".")))
@@ -341,8 +349,15 @@ def context(a: Audit, lang: str) -> dict:
             lines_contract = [t("exit.contract_today", end=e.contract_end)]
         else:
             lines_contract = [t("exit.contract_end", end=e.contract_end, days=e.days_to_contract_end)]
-        if e.notice_deadline:
-            lines_contract.append(t("exit.notice", deadline=e.notice_deadline))
+        ended = e.days_to_contract_end is not None and e.days_to_contract_end < 0
+        if e.notice_deadline and not ended:  # (an ended contract's deadline belongs to the old term)
+            if e.days_to_notice_deadline < 0:  # too late for this end date: it probably renews
+                lines_contract.append(t("exit.notice_passed", deadline=e.notice_deadline,
+                                        ago=-e.days_to_notice_deadline, end=e.contract_end))
+            elif e.days_to_notice_deadline == 0:
+                lines_contract.append(t("exit.notice_today", deadline=e.notice_deadline))
+            else:
+                lines_contract.append(t("exit.notice", deadline=e.notice_deadline))
         lines_contract.append(t("exit.terms"))
         who = t("exit.who_contact", contact=e.contact) if e.contact else t("exit.who_unknown", vendor=e.vendor.rstrip("."))
         exits.append({"item": e.item, "vendor": e.vendor, "export": lines_export, "contract": lines_contract,
