@@ -786,6 +786,39 @@ def test_resolution_through_the_real_kb_api_with_a_test_companies_file():
     assert oc.to_non_eu == ["Betalen"]
 
 
+def test_a_controller_first_seen_on_a_retrieval_date_is_no_new_owner():
+    """Field trial F5: Visma's control by Hg is recorded from 2026-11-25, the day its governance page
+    was read (start_unknown). That day is no "new owner: Hg" for Nmbrs or Teamleader, and before it
+    Visma's controller is unknown (not Visma AS, NO, as its own ultimate parent)."""
+    from stekker import kb as K
+
+    kb = K.load()
+    for product in ("Nmbrs", "Teamleader"):
+        it = Item(name="x", category="hr_payroll", product=product)
+        now = resolve_item(it, kb, "2026-12-06")
+        assert now.parent == "hg" and not [c for c in now.owner_changes if c.to_parent and "Hg" in c.to_parent]
+        before = resolve_item(it, kb, "2025-06-01")
+        assert (before.status, before.reason, before.group, before.jurisdiction) == (
+            "unknown", "controller_unknown", "unknown", None)
+    # Teamleader's own move into the Visma group (June 2022) is a real change and stays
+    (ch,) = resolve_item(Item(name="x", category="crm", product="Teamleader"), kb, "2026-12-06").owner_changes
+    assert (ch.kind, ch.date, ch.to_parent) == ("changed", "2022-06-30", "Visma AS (Visma Group)")
+    a = run_audit(load(EXAMPLE), kb, "2026-12-06")
+    assert "Salarisadministratie" not in {o.item for o in a.scenarios.owner.items}
+    for lang, word in (("en", "New or announced owner"), ("nl", "Nieuwe of aangekondigde eigenaar")):
+        assert not any(s.startswith(word) and "Salarisadministratie" in s for s in context(a, lang)["summary"])
+
+
+def test_the_owner_change_table_names_the_vendor_not_its_new_owner():
+    """Field trial F5: the "Vendor" column showed the new parent (Hg, KKR) - the change's other side."""
+    i, res = scenario_inventory()
+    (o,) = owner_change(i, res).items
+    assert (o.item, o.vendor, o.detail["to_parent"]) == ("Boeken", "Exact Group B.V.", "KKR & Co. Inc.")
+    for lang in ("en", "nl"):
+        (row,) = context(run_audit(i, test_kb(), "2020-01-01"), lang)["owner"]
+        assert (row["vendor"], row["new_owner"]) == ("Exact Group B.V.", "KKR & Co. Inc.")
+
+
 def test_missing_kb_is_said_first_and_everything_is_unknown():
     a = run_audit(load(EXAMPLE), None, "2026-11-25", kb_error="KBError: broken")
     assert all(r.status == "unknown" and r.reason in ("company_not_in_kb", "product_not_in_catalogue") for r in a.resolutions)

@@ -159,10 +159,24 @@ def _events(kb: KBLike, cid: str) -> list:
         return []
 
 
+def _first_seen(kb: KBLike, ids: list[str]) -> set[_dt.date]:
+    """The days on which an ownership period of one of these companies starts whose real start is
+    unknown (``start_unknown``: its ``since`` is the first day a source shows the controller, often
+    the day it was read): on such a day the controller becomes known, it does not change."""
+    out: set[_dt.date] = set()
+    for cid in ids:
+        for o in _attr(_company(kb, cid), "ownership", None) or []:
+            if _attr(o, "start_unknown", False) and _attr(o, "since"):
+                out.add(_as_date(_attr(o, "since")))
+    return out
+
+
 def owner_changes(kb: KBLike, chain: list[Link], as_of: _dt.date, lookback_years: int | None = None) -> list[OwnerChange]:
     """Control changes within the look-back window before ``as_of`` (from the
     KB's dated ownership) and announced deals not yet completed, blocked or
-    withdrawn on ``as_of`` (from the KB's events), for every company in the chain."""
+    withdrawn on ``as_of`` (from the KB's events), for every company in the chain.
+    The start of a period whose start is unknown (``start_unknown``: a retrieval
+    or statement date) is no change: before it the controller was unknown."""
     if not chain:
         return []
     years = scoring()["owner_change_lookback_years"] if lookback_years is None else lookback_years
@@ -191,7 +205,9 @@ def owner_changes(kb: KBLike, chain: list[Link], as_of: _dt.date, lookback_years
             prev = _controller(kb, first.id, d, cur_chain) if cur_chain else prev
             continue
         cur = _controller(kb, first.id, d, cur_chain)
-        if cur.id != prev.id:
+        if cur.id != prev.id and d in _first_seen(kb, [l.id for l in cur_chain]):
+            pass  # the controller is first seen in a source on this day, not acquired then
+        elif cur.id != prev.id:
             out.append(OwnerChange(
                 company=first.id, company_name=first.name, kind="changed",
                 date=str(d) if d in candidates else None,
@@ -207,7 +223,7 @@ def owner_changes(kb: KBLike, chain: list[Link], as_of: _dt.date, lookback_years
         # start of each dated ownership period
         moved = [_as_date(_attr(e2, "date")) for e2 in evs if _attr(e2, "kind") == "completed"]
         moved += [_as_date(_attr(o, "since")) for o in _attr(_company(kb, link.id), "ownership", None) or []
-                  if _attr(o, "since")]
+                  if _attr(o, "since") and not _attr(o, "start_unknown", False)]
         for ev in evs:
             if _attr(ev, "kind") != "announced":
                 continue

@@ -227,6 +227,11 @@ class Ownership(BaseModel):
     # consortium): while such periods cover a date, no single parent controls it (kb.controller is
     # None) and kb.joint_controllers names them all
     joint: bool = False
+    # the day control by this parent began is not known: `since` is only the first day a source shows
+    # it (the day the source was read, or the date of a statement), not a change of control. Before
+    # it the company's controller is unknown (the company carries controller_unknown: true;
+    # tests/test_kb_lint.py), and no "new owner" is reported on that day (audit)
+    start_unknown: bool = False
 
     def covers(self, d: _dt.date) -> bool:
         return (self.since is None or self.since <= d) and (self.until is None or d < self.until)
