@@ -250,3 +250,35 @@ def test_before_a_first_seen_controller_the_controller_is_unknown(kb):
     day = _dt.date(2025, 6, 1)
     assert kb.chain("visma", day) == ["visma"] and kb.company("visma").controller_unknown
     assert kb.chain("visma", _dt.date(2026, 11, 25))[-1] == "hg"
+
+
+# words of a curator's note, not of a name, in lower case (a name's own words are capitalised:
+# "Infomaniak Foundation", "Brussels Regional Informatics Centre")
+NOTE_WORDS = re.compile(
+    r"\b(?:formerly|incl|including|ex|since|later|not|read|retrieved|verified|unverified|seat|legal form|dba"
+    r"|affiliated|and|of|for|foundation|company|service|filter|informatics|mail|public)\b")
+
+
+def _name_problems(entries, kind: str) -> list[str]:
+    """A display name is a clean name: what stands in parentheses is another name (a brand, an
+    abbreviation, the group), never a curator's note. Field trial F7: the Dutch report read "als
+    ChipSoft (ChipSoft B.V., legal form and seat not read) afsluit"; such text belongs in `note`."""
+    out = []
+    for e in entries:
+        for part in re.findall(r"\(([^()]*)\)", e.name):
+            m = NOTE_WORDS.search(part)
+            if m:
+                out.append(f"{kind} {e.id}: name {e.name!r} holds a note ({m.group(0)!r}); move it to note")
+    return out
+
+
+def test_display_names_hold_no_curator_notes(kb):
+    problems = _name_problems(kb.companies.values(), "company") + _name_problems(kb.providers.values(), "provider")
+    assert not problems, "\n".join(problems)
+    assert kb.company("chipsoft").name == "ChipSoft"
+    from stekker.kb.schema import Company
+
+    # the lint itself can fail (the name as it was)
+    bad = Company(id="chipsoft", name="ChipSoft (ChipSoft B.V., legal form and seat not read)", country="NL")
+    assert _name_problems([bad], "company")
+    assert not _name_problems([Company(id="x", name="Telecom Italia S.p.A. (TIM)", country="IT")], "company")
