@@ -277,15 +277,15 @@ def test_unknown_is_reported_never_guessed():
     # a near-miss spelling is not fuzzily matched
     r2 = resolve_item(Item(name="B", category="crm", product="Hubspott"), kb, "2025-01-01")
     assert r2.reason == "product_not_in_catalogue"
-    # in the catalogue, but the KB lacks the company
+    # in the catalogue, but the KB lacks the company (named by the product: a company's names are the KB's)
     r3 = resolve_item(Item(name="C", category="ai_services", product="ChatGPT Team"), kb, "2025-01-01")
-    assert (r3.status, r3.reason, r3.company, r3.vendor_label) == ("unknown", "company_not_in_kb", "openai", "OpenAI")
+    assert (r3.status, r3.reason, r3.company, r3.vendor_label) == ("unknown", "company_not_in_kb", "openai", "ChatGPT")
     # no KB at all
     r4 = resolve_item(Item(name="D", category="email", product="Microsoft 365"), None, "2025-01-01")
     assert r4.reason == "company_not_in_kb"
     # vendor only, matched by exact (normalised) vendor name
     r5 = resolve_item(Item(name="E", category="email", vendor="MICROSOFT corporation"), kb, "2025-01-01")
-    assert (r5.matched_by, r5.jurisdiction) == ("vendor", "US")
+    assert (r5.matched_by, r5.jurisdiction) == ("kb_name", "US")
 
 
 def test_shipped_kb_resolves_catalogue_products_when_present():
@@ -1403,6 +1403,44 @@ def test_vendors_seed_writes_and_common_plan_names_resolve():
     assert r.status != "resolved" and r.reason == "vendor_not_in_catalogue"
     r = resolve_item(Item(name="x", category="other", vendor="KPNN"), kb, "2026-01-01")
     assert r.company is None  # never fuzzily
+
+
+def test_vendor_names_match_by_normalised_name_and_aliases_and_ambiguity_is_said():
+    """Field trial F6: a vendor matched only by the KB's full display name ('ChipSoft (HiX,
+    Zorgplatform)', 'Epic Systems Corporation', 'NEXUS AG'). Now legal-form words (B.V., AG, Inc.,
+    Corporation: audit/data/legal_forms.yaml) and parentheses are left out, case is ignored, and a
+    company's aliases are data in the KB (HiX, Epic, Kiteworks); a name that fits several companies
+    is reported, not guessed. Field trial F7: the Dutch report then names ChipSoft cleanly."""
+    from stekker import kb as K
+
+    kb = K.load()
+    for vendor, company in (("ChipSoft", "chipsoft"), ("ChipSoft B.V.", "chipsoft"), ("chipsoft bv", "chipsoft"),
+                            ("HiX", "chipsoft"), ("Epic", "epic"), ("Epic Systems", "epic"), ("Nexus", "nexus"),
+                            ("Kiteworks", "kiteworks"), ("Intuit", "intuit"), ("Alphabet", "alphabet"),
+                            ("Nmbrs", "visma"), ("Microsoft Ireland", "microsoft")):
+        r = resolve_item(Item(name="x", category="other", vendor=vendor), kb, "2026-12-06")
+        assert (r.company, r.matched_by) == (company, "kb_name"), (vendor, r.reason)
+    amb = resolve_item(Item(name="x", category="other", vendor="Topicus.com"), kb, "2026-12-06")
+    assert (amb.status, amb.reason, amb.company) == ("unknown", "vendor_ambiguous", None)
+    assert len(amb.candidates) == 2 and all(c.startswith("Topicus.com") for c in amb.candidates)
+    assert resolve_item(Item(name="x", category="other", vendor="Epik"), kb, "2026-12-06").company is None
+    i = inv({"name": "EPD", "category": "other", "vendor": "ChipSoft B.V.", "criticality": "high", "users": 900,
+             "stops": ["patiëntendossier"]},
+            {"name": "Scholen", "category": "other", "vendor": "Topicus.com"})
+    a = run_audit(i, kb, "2026-12-06")
+    nl = context(a, "nl")
+    assert any("als ChipSoft afsluit" in s for s in nl["summary"]), nl["summary"]
+    why = {u["item"]: u["reason"] for u in nl["unresolved"]}["Scholen"]
+    assert "meer dan één bedrijf" in why and "Topicus.com B.V." in why and "Topicus.com Inc." in why
+    assert "more than one company" in {u["item"]: u["reason"] for u in context(a, "en")["unresolved"]}["Scholen"]
+
+
+def test_audit_check_names_the_companies_an_ambiguous_vendor_fits(tmp_path, monkeypatch):
+    p = tmp_path / "inv.yaml"
+    p.write_text("items:\n  - {name: Scholen, category: other, vendor: Topicus.com}\n", encoding="utf-8")
+    monkeypatch.setenv("STEKKER_LANG", "en")
+    r = cli("audit", "check", p)
+    assert r.rc == 0 and "Scholen: vendor_ambiguous (Topicus.com B.V." in r.out and "Topicus.com Inc.)" in r.out, r
 
 
 def test_the_dutch_report_has_no_english_catalogue_text():

@@ -34,6 +34,28 @@ def norm(s: str) -> str:
 
 
 @lru_cache(maxsize=1)
+def legal_forms() -> tuple[tuple[str, ...], ...]:
+    """The legal-form words of data/legal_forms.yaml as token tuples, longest first."""
+    forms = {tuple(f.split()) for f in _load("legal_forms.yaml")["forms"]}
+    return tuple(sorted(forms, key=lambda f: (-len(f), f)))
+
+
+def name_key(s: str) -> str:
+    """The key a company's name is matched by when its exact (normalised) name is not given:
+    without what stands in parentheses and without legal-form words at the end
+    (data/legal_forms.yaml): "ChipSoft B.V.", "CHIPSOFT" and "ChipSoft (HiX, Zorgplatform)" are
+    all "chipsoft"; "Epic Systems Corporation" is "epic systems". Never fuzzy: "Epic" is not
+    "Epic Systems" (that is an alias of the company, data)."""
+    tokens = norm(re.sub(r"\([^()]*\)", " ", s)).split()
+    forms = legal_forms()
+    while True:
+        cut = next((f for f in forms if len(tokens) > len(f) and tuple(tokens[-len(f):]) == f), None)
+        if cut is None:
+            return " ".join(tokens)
+        tokens = tokens[:-len(cut)]
+
+
+@lru_cache(maxsize=1)
 def categories() -> list[dict]:
     return list(_load("categories.yaml")["categories"])
 
@@ -90,8 +112,6 @@ class Product:
 class Catalogue:
     products: dict[str, Product]
     by_name: dict[str, str]  # norm(name) -> product id
-    vendors: dict[str, str]  # norm(vendor name) -> company id
-    company_names: dict[str, str] = field(default_factory=dict)  # company id -> display name (first vendor name)
     by_provider: dict[str, list[str]] = field(default_factory=dict)  # KB provider id -> product ids
 
     def match_product(self, name: str | None) -> Product | None:
@@ -99,11 +119,6 @@ class Catalogue:
             return None
         pid = self.by_name.get(norm(name))
         return self.products.get(pid) if pid else None
-
-    def match_vendor(self, name: str | None) -> str | None:
-        if not name:
-            return None
-        return self.vendors.get(norm(name))
 
     def detected_product(self, provider: str, category: str) -> Product | None:
         """The product a DNS attribution (provider id, attribution category or
@@ -150,14 +165,7 @@ def catalogue() -> Catalogue:
             by_name[k] = p.id
         if p.provider:
             by_provider.setdefault(p.provider, []).append(p.id)
-    vendors: dict[str, str] = {}
-    company_names: dict[str, str] = {}
-    for v in raw.get("vendors") or []:
-        company_names.setdefault(v["company"], v["names"][0])
-        for n in v["names"]:
-            vendors[norm(n)] = v["company"]
-    return Catalogue(products=products, by_name=by_name, vendors=vendors, by_provider=by_provider,
-                     company_names=company_names)
+    return Catalogue(products=products, by_name=by_name, by_provider=by_provider)
 
 
 @lru_cache(maxsize=1)

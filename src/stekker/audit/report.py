@@ -218,6 +218,9 @@ def context(a: Audit, lang: str) -> dict:
     if a.kb_error:
         summary.insert(0, t("summary.kb_missing", why=a.kb_error))
 
+    def reason(r: Resolution) -> str:  # why an item is unknown, with the companies an ambiguous name fits
+        return t(f"reason.{r.reason}", candidates=", ".join(r.candidates)) if r.reason else ""
+
     # --- inventory rows
     inv_rows = []
     for it, r in zip(items, res):
@@ -230,7 +233,7 @@ def context(a: Audit, lang: str) -> dict:
             "criticality": t(f"crit.{it.criticality or 'unknown'}"), "crit": it.criticality or "unknown",
             "stops": ", ".join(it.stops),
             "detected": it.detected, "status": r.status,
-            "reason": t(f"reason.{r.reason}") if r.reason else "",
+            "reason": reason(r),
             "chain": " → ".join(l.name for l in r.chain),
         })
 
@@ -378,7 +381,7 @@ def context(a: Audit, lang: str) -> dict:
         "owner_years": C.scoring()["owner_change_lookback_years"],
         "concentration": concentration, "comparisons": comps,
         "alt_skipped_eu": skipped_eu, "alt_skipped_none": skipped_none, "ranking": ranking, "exits": exits,
-        "unresolved": [{"item": r.item, "reason": t(f"reason.{r.reason}")} for r in res if r.status != "resolved"],
+        "unresolved": [{"item": r.item, "reason": reason(r)} for r in res if r.status != "resolved"],
         "kb": a.kb_version or t("misc.unknown"), "product_sources": sources,
         "footer": t("misc.generated", version=__version__, date=_dt.date.today().isoformat(),
                     kb=a.kb_version or t("misc.unknown")),

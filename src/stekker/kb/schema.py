@@ -268,6 +268,10 @@ class Company(BaseModel):
     # chain (no ownership period on the date), control-based tests say "unknown"
     # instead of taking it as its own (European) controller
     controller_unknown: bool = False
+    # other names people write for it: a brand or product line it is known by (ChipSoft: HiX), a
+    # short name the legal-form rule does not give (Kiteworks USA, LLC: Kiteworks), a former name
+    # (Exact Holding). `stekker audit` matches an inventory's vendor by name and aliases
+    aliases: list[str] = Field(default_factory=list)
 
     _pre = field_validator("id", mode="before")(classmethod(lambda cls, v: _yaml_id(v)))
 
