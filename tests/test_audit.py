@@ -1405,6 +1405,35 @@ def test_vendors_seed_writes_and_common_plan_names_resolve():
     assert r.company is None  # never fuzzily
 
 
+def test_meeting_tools_are_no_chat_replacement_and_self_hosting_is_labelled_honestly():
+    """Field trial F13: for Slack (team chat) BigBlueButton and Jitsi were "recommended", above
+    Element, because the chat beside a video call counted as chat. Team chat and meeting chat are
+    two features (features.yaml) and Slack's core is team chat (products.yaml core): a meeting tool
+    is shown as "not a replacement"; Zoom's alternatives are still the meeting tools. Element (New
+    Vector Ltd, United Kingdom) is no longer labelled "(EU)": the label says where its maker is
+    and that self-hosting in the EU is possible."""
+    kb = test_kb()
+    i = inv({"name": "Chat", "category": "communication", "product": "Slack Pro", "criticality": "medium"},
+            {"name": "Webinars", "category": "communication", "product": "Zoom Pro", "criticality": "low"})
+    day = dt.date(2026, 12, 6)
+    plan = make_plan(i.items, resolve(i, kb, day), kb, day)
+    chat, webinars = plan.comparisons
+    by = {a.id: a for a in chat.alternatives}
+    for meeting_tool in ("jitsi", "bigbluebutton"):
+        assert not by[meeting_tool].recommended and by[meeting_tool].warning == "different_function"
+    assert chat.alternatives[0].id == "element-matrix" and chat.alternatives[0].recommended
+    assert all(a.recommended for a in chat.alternatives if "team_chat" in a.features and a.group == "eu")
+    assert {"jitsi", "bigbluebutton"} <= {a.id for a in webinars.alternatives if a.recommended}
+    a = run_audit(i, kb, day)
+    for lang, label in (("en", "United Kingdom; self-hosted in the EU possible"),
+                        ("nl", "Verenigd Koninkrijk; zelf hosten in de EU mogelijk")):
+        card = next(c for c in context(a, lang)["comparisons"] if c["item"] == "Chat")
+        element = next(x for x in card["alts"] if x["name"].startswith("Element"))
+        assert element["group_label"] == label and element["self_host"]
+        html = render_html(a, lang)
+        assert f"({label})" in html and "Element (United Kingdom) <span class=\"g-eu\">(EU)" not in html
+
+
 def test_vendor_names_match_by_normalised_name_and_aliases_and_ambiguity_is_said():
     """Field trial F6: a vendor matched only by the KB's full display name ('ChipSoft (HiX,
     Zorgplatform)', 'Epic Systems Corporation', 'NEXUS AG'). Now legal-form words (B.V., AG, Inc.,

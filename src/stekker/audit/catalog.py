@@ -106,6 +106,7 @@ class Product:
     provider: str | None = None
     detect: tuple[str, ...] = ()
     features: tuple[str, ...] = ()
+    core: tuple[str, ...] = ()  # what it is used for: an alternative without one of them is no replacement
 
 
 @dataclass
@@ -147,6 +148,7 @@ def catalogue() -> Catalogue:
             id=e["id"], name=e["name"], category=e["category"], company=e.get("company"),
             source=e["source"], aliases=tuple(e.get("aliases") or ()), provider=e.get("provider"),
             detect=tuple(e.get("detect") or ()), features=tuple(e.get("features") or ()),
+            core=tuple(e.get("core") or ()),
         )
         if p.id in products:
             raise CatalogueError(_("products.yaml: duplicate product id {id!r}").format(id=p.id))
@@ -156,6 +158,9 @@ def catalogue() -> Catalogue:
         if bad:
             raise CatalogueError(_("products.yaml: {id}: features not in features.yaml[{category}]: {bad}").format(
                 id=p.id, category=p.category, bad=bad))
+        if not set(p.core) <= set(p.features):
+            raise CatalogueError(_("products.yaml: {id}: core features not among its features: {bad}").format(
+                id=p.id, bad=sorted(set(p.core) - set(p.features))))
         products[p.id] = p
         for n in (p.name, p.id, *p.aliases):
             k = norm(n)

@@ -156,19 +156,23 @@ def compare(item: Item, r: Resolution, kb: KBLike | None, as_of: _dt.date) -> Co
     listed = list(features().get(item.category, {}))
     cur = None
     cov = None
+    core: list[str] = []
     if r.product_id:
         p = catalogue().products[r.product_id]
         if p.category == item.category:
             cur = list(p.features)
         else:  # product filed under another category in the catalogue: compare what overlaps
             cur = [f for f in p.features if f in listed]
+        core = [f for f in p.core if f in cur]
         cov = Decimal(len(cur)) / Decimal(len(listed)) if listed else None
     alts = [_alt_view(a, r.group, item.category, kb, as_of) for a in alternatives_for(item.category)
             if not (r.company and a.get("company") == r.company)]  # not the same vendor again
     for v in alts:  # coverage of what the current product does (all listed features when unknown)
         basis = cur if cur else listed
         v.fit = Decimal(len([f for f in basis if f in v.features])) / Decimal(len(basis)) if basis else None
-        if cur and v.fit == 0:  # offers none of what the current product does: not a replacement
+        if cur and (v.fit == 0 or any(f not in v.features for f in core)):
+            # offers none of what the current product does, or not what it is used for (a video tool
+            # with chat beside the call for Slack's team chat: products.yaml core): not a replacement
             v.recommended = False
             v.warning = v.warning or "different_function"
         elif v.fit is not None and v.fit < Decimal(str(scoring()["recommend_min_fit"])):

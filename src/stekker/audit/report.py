@@ -292,6 +292,10 @@ def context(a: Audit, lang: str) -> dict:
 
     # --- alternatives
     feats = C.features()
+
+    def self_hosted(a) -> bool:  # in the EU group only because it can be self-hosted there
+        return bool(a.group == "eu" and a.jurisdiction and C.jurisdiction_group(a.jurisdiction) != "eu")
+
     comps = []
     for c in plan.comparisons:
         fl = feats.get(c.category, {})
@@ -309,9 +313,12 @@ def context(a: Audit, lang: str) -> dict:
             "alts": [{
                 "name": a.name, "country": C.country_name(a.country, lang), "controller": a.controller.get(lang) or a.controller.get("en", ""),
                 "jurisdiction": C.country_name(a.jurisdiction, lang) if a.jurisdiction else t("misc.unknown"),
-                "group": a.group, "group_label": t(f"group.{a.group}"), "recommended": a.recommended,
+                "group": a.group, "recommended": a.recommended,
+                # counted as EU because it can be self-hosted there: its maker is not (Element: United Kingdom)
+                "group_label": t("misc.self_host_group", country=C.country_name(a.jurisdiction, lang))
+                if self_hosted(a) else t(f"group.{a.group}"),
                 "warning": t("misc.warning_" + ("not_eu" if a.warning == "not_eu_controlled" else a.warning)) if a.warning else "",
-                "self_host": a.group == "eu" and a.jurisdiction and C.jurisdiction_group(a.jurisdiction) != "eu",
+                "self_host": self_hosted(a),
                 "licence": a.licence.get(lang) or a.licence.get("en", ""), "open_source": a.open_source,
                 "hosting": ", ".join(t(f"misc.hosting_{h}") for h in a.hosting),
                 "standards": ", ".join(a.open_standards) or "—",
