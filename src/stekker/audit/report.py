@@ -138,11 +138,20 @@ def context(a: Audit, lang: str) -> dict:
     # outside the EU (it was in the base, so an inventory of unknown vendors read "0% outside the EU")
     known = [(it, r) for it, r in zip(items, res) if r.group != "unknown"]
     known_spend = sum((it.annual_cost or Decimal(0) for it, r in known), Decimal(0))
-    if known:
+    if known and not non_eu:  # "none of the 3", never "0 of the one system (0%)"
+        summary.append(t("summary.non_eu_none", total=len(known)))
+    elif known and len(non_eu) == len(known):  # "all 3" (a share of 100% says nothing more)
+        summary.append(t("summary.non_eu_all", total=len(known)))
+    elif known:
         known_complete = all(it.annual_cost is not None for it, r in known)
+        if known_spend:
+            spend = t("summary.non_eu_spend", total=len(known), spend=spend_pct(non_eu_spend / known_spend, known_complete))
+        elif all(it.annual_cost is None for it, r in known):  # never "unknown of their spend"
+            spend = t("summary.non_eu_spend_unknown", total=len(known))
+        else:  # every known amount is 0: no share to give
+            spend = ""
         summary.append(t("summary.non_eu", n=len(non_eu), total=len(known), share=pct(Decimal(len(non_eu)) / len(known)),
-                         spend=spend_pct(non_eu_spend / known_spend, known_complete) if known_spend
-                         else t("misc.unknown")))
+                         spend=spend))
     elif n:
         summary.append(t("summary.non_eu_none_known", total=n))
     unknown = [r.item for r in res if r.status != "resolved"]
@@ -213,6 +222,8 @@ def context(a: Audit, lang: str) -> dict:
                  "steps": steps, "migration": alt.migration.get(lang, ""),
                  "caveat": t("start.verify_owner") if verify else ""}
         summary.insert(0, t("summary.start_verify" if verify else "summary.start", item=it.name, alt=alt.name))
+    elif all(r.group == "eu" for r in res):  # nothing at risk, so no starting point is needed
+        summary.insert(0, t("summary.no_start_all_eu", n=n))
     else:
         summary.insert(0, t("summary.no_start"))
     if a.kb_error:
