@@ -1494,6 +1494,36 @@ def test_vendor_names_match_by_normalised_name_and_aliases_and_ambiguity_is_said
     assert "more than one company" in {u["item"]: u["reason"] for u in context(a, "en")["unresolved"]}["Scholen"]
 
 
+def test_hospital_and_sme_staples_are_in_the_product_catalogue():
+    """Field trial F6: HiX, Epic, NEXUS, Zivver, TOPdesk and Mailchimp were 'product not in the
+    catalogue'. Each is a sourced entry with its category and vendor company; Zivver (secure mail, an
+    add-on to a mailbox) is compared on that function: only an alternative with end-to-end encryption
+    can replace it."""
+    from stekker import kb as K
+
+    kb = K.load()
+    cat = C.catalogue()
+    for name, pid, company, category in (("HiX", "hix", "chipsoft", "other"), ("MyChart", "epic", "epic", "other"),
+                                         ("NEXUS EPD", "nexus-epd", "nexus", "other"),
+                                         ("Zivver", "zivver", "zivver", "email"),
+                                         ("TOPdesk", "topdesk", "topdesk", "other"),
+                                         ("Mailchimp", "mailchimp", "mailchimp", "other")):
+        p = cat.match_product(name)
+        assert (p.id, p.company, p.category) == (pid, company, category) and p.source.startswith("http"), name
+    assert resolve_item(Item(name="x", category="other", product="HiX"), kb, "2026-12-06").jurisdiction == "NL"
+    z = resolve_item(Item(name="x", category="email", product="Zivver"), kb, "2026-12-06")
+    assert (z.parent, z.group) == ("kiteworks", "non_european")
+    # TOPdesk's company is not curated yet: unknown, and on the curator's list
+    t = resolve_item(Item(name="x", category="other", product="TOPdesk"), kb, "2026-12-06")
+    assert (t.status, t.reason) == ("unknown", "company_not_in_kb")
+    i = inv({"name": "Veilig mailen", "category": "email", "product": "Zivver", "criticality": "high"})
+    day = dt.date(2026, 12, 6)
+    (comp,) = make_plan(i.items, resolve(i, kb, day), kb, day).comparisons
+    assert comp.alternatives and not any(a.recommended and "e2e" not in a.features for a in comp.alternatives)
+    assert all(a.warning == "different_function" for a in comp.alternatives if "e2e" not in a.features)
+    assert comp.alternatives[0].recommended and "e2e" in comp.alternatives[0].features
+
+
 def test_audit_check_names_the_companies_an_ambiguous_vendor_fits(tmp_path, monkeypatch):
     p = tmp_path / "inv.yaml"
     p.write_text("items:\n  - {name: Scholen, category: other, vendor: Topicus.com}\n", encoding="utf-8")
