@@ -278,15 +278,15 @@ def test_unknown_is_reported_never_guessed():
     # a near-miss spelling is not fuzzily matched
     r2 = resolve_item(Item(name="B", category="crm", product="Hubspott"), kb, "2025-01-01")
     assert r2.reason == "product_not_in_catalogue"
-    # in the catalogue, but the KB lacks the company
+    # in the catalogue, but the KB lacks the company (named by the product: a company's names are the KB's)
     r3 = resolve_item(Item(name="C", category="ai_services", product="ChatGPT Team"), kb, "2025-01-01")
-    assert (r3.status, r3.reason, r3.company, r3.vendor_label) == ("unknown", "company_not_in_kb", "openai", "OpenAI")
+    assert (r3.status, r3.reason, r3.company, r3.vendor_label) == ("unknown", "company_not_in_kb", "openai", "ChatGPT")
     # no KB at all
     r4 = resolve_item(Item(name="D", category="email", product="Microsoft 365"), None, "2025-01-01")
     assert r4.reason == "company_not_in_kb"
     # vendor only, matched by exact (normalised) vendor name
     r5 = resolve_item(Item(name="E", category="email", vendor="MICROSOFT corporation"), kb, "2025-01-01")
-    assert (r5.matched_by, r5.jurisdiction) == ("vendor", "US")
+    assert (r5.matched_by, r5.jurisdiction) == ("kb_name", "US")
 
 
 def test_shipped_kb_resolves_catalogue_products_when_present():
@@ -461,6 +461,46 @@ def test_exit_checklist_and_contract_deadline():
     assert (e.contract_end, e.days_to_contract_end, e.notice_deadline, e.contact) == ("2026-03-31", 89, "2026-03-01", "Jan")
     assert plan.contracts_soon == ["Office"] and plan.contracts_past == []
     assert make_plan(i.items, res, None, dt.date(2026, 6, 1)).contracts_past == ["Office"]
+
+
+def test_a_passed_notice_deadline_is_said_as_such_never_as_the_moment_to_switch():
+    """Field trial F4: CRM ends 2026-12-31 with 30 days' notice; on 2026-12-06 the last day to give
+    notice (2026-12-01) has passed. It is not "ends soon - the right moment to switch" but "notice
+    deadline passed: it probably renews", in the summary, the exit checklist and 'start here', in
+    both languages; a contract ending later whose notice falls within the window is 'soon'."""
+    kb = test_kb()
+    i = inv({"name": "CRM", "category": "crm", "product": "Salesforce", "criticality": "high", "users": 6,
+             "contract_end": "2026-12-31", "notice_days": 30},
+            {"name": "Hosting", "category": "website_hosting", "product": "TransIP", "criticality": "high",
+             "contract_end": "2027-09-30", "notice_days": 180},
+            {"name": "Web", "category": "website_hosting", "product": "TransIP", "criticality": "low",
+             "contract_end": "2027-12-31", "notice_days": 30})
+    day = dt.date(2026, 12, 6)
+    res = resolve(i, kb, day)
+    plan = make_plan(i.items, res, kb, day)
+    assert plan.notice_passed == ["CRM"] and "CRM" not in plan.contracts_soon
+    assert plan.contracts_soon == ["Hosting"]  # ends in 298 days, but notice is due 2027-04-03
+    crm = next(e for e in plan.exits if e.item == "CRM")
+    assert (crm.notice_deadline, crm.days_to_notice_deadline) == ("2026-12-01", -5)
+    # on the last day itself it is still "soon", and said to be today
+    assert make_plan(i.items, res, kb, dt.date(2026, 12, 1)).contracts_soon[0] == "CRM"
+    a = run_audit(i, kb, day)
+    assert a.plan.start_here.item == "CRM"
+    for lang, soon, passed, renews in (
+            ("en", "right moment", "Notice deadline passed: CRM (notice was due by 2026-12-01, ends 2026-12-31)",
+             "passed 5 days ago: the contract probably renews after 2026-12-31"),
+            ("nl", "goede moment", "Opzegtermijn verstreken: CRM (opzeggen kon tot en met 2026-12-01, einde 2026-12-31)",
+             "5 dagen geleden verstreken: het contract wordt waarschijnlijk verlengd na 2026-12-31")):
+        ctx = context(a, lang)
+        soon_line = next(s for s in ctx["summary"] if soon in s)
+        assert "CRM" not in soon_line and "Hosting" in soon_line, soon_line
+        assert any(s.startswith(passed) for s in ctx["summary"]), ctx["summary"]
+        lines = next(e for e in ctx["exits"] if e["item"] == "CRM")["contract"]
+        assert any(renews in x for x in lines) and not any(x.endswith(": 2026-12-01") for x in lines), lines
+        steps = " ".join(ctx["start"]["steps"])
+        assert "2026-12-01" in steps and ("has passed" in steps if lang == "en" else "is voorbij" in steps), steps
+        assert ("next notice date" in steps) if lang == "en" else ("volgende opzegdatum" in steps)
+        assert passed in render_html(a, lang)
 
 
 # --------------------------------------------------------------- seeding
@@ -762,6 +802,39 @@ def test_resolution_through_the_real_kb_api_with_a_test_companies_file():
     assert oc.to_non_eu == ["Betalen"]
 
 
+def test_a_controller_first_seen_on_a_retrieval_date_is_no_new_owner():
+    """Field trial F5: Visma's control by Hg is recorded from 2026-11-25, the day its governance page
+    was read (start_unknown). That day is no "new owner: Hg" for Nmbrs or Teamleader, and before it
+    Visma's controller is unknown (not Visma AS, NO, as its own ultimate parent)."""
+    from stekker import kb as K
+
+    kb = K.load()
+    for product in ("Nmbrs", "Teamleader"):
+        it = Item(name="x", category="hr_payroll", product=product)
+        now = resolve_item(it, kb, "2026-12-06")
+        assert now.parent == "hg" and not [c for c in now.owner_changes if c.to_parent and "Hg" in c.to_parent]
+        before = resolve_item(it, kb, "2025-06-01")
+        assert (before.status, before.reason, before.group, before.jurisdiction) == (
+            "unknown", "controller_unknown", "unknown", None)
+    # Teamleader's own move into the Visma group (June 2022) is a real change and stays
+    (ch,) = resolve_item(Item(name="x", category="crm", product="Teamleader"), kb, "2026-12-06").owner_changes
+    assert (ch.kind, ch.date, ch.to_parent) == ("changed", "2022-06-30", "Visma AS (Visma Group)")
+    a = run_audit(load(EXAMPLE), kb, "2026-12-06")
+    assert "Salarisadministratie" not in {o.item for o in a.scenarios.owner.items}
+    for lang, word in (("en", "New or announced owner"), ("nl", "Nieuwe of aangekondigde eigenaar")):
+        assert not any(s.startswith(word) and "Salarisadministratie" in s for s in context(a, lang)["summary"])
+
+
+def test_the_owner_change_table_names_the_vendor_not_its_new_owner():
+    """Field trial F5: the "Vendor" column showed the new parent (Hg, KKR) - the change's other side."""
+    i, res = scenario_inventory()
+    (o,) = owner_change(i, res).items
+    assert (o.item, o.vendor, o.detail["to_parent"]) == ("Boeken", "Exact Group B.V.", "KKR & Co. Inc.")
+    for lang in ("en", "nl"):
+        (row,) = context(run_audit(i, test_kb(), "2020-01-01"), lang)["owner"]
+        assert (row["vendor"], row["new_owner"]) == ("Exact Group B.V.", "KKR & Co. Inc.")
+
+
 def test_missing_kb_is_said_first_and_everything_is_unknown():
     a = run_audit(load(EXAMPLE), None, "2026-11-25", kb_error="KBError: broken")
     assert all(r.status == "unknown" and r.reason in ("company_not_in_kb", "product_not_in_catalogue") for r in a.resolutions)
@@ -830,10 +903,40 @@ def test_summary_share_outside_the_eu_leaves_unknown_owners_out():
     assert any("Owner outside the EU: unknown — the owner of none of the 3 systems is known." in x for x in s), s
     mixed = "items:\n" + unknown + "\n  - {name: Mail, category: email, product: Microsoft 365, annual_cost: 4000}"
     s = context(run_audit(load_text(mixed, "x.yaml"), kb, "2026-11-25"), "en")["summary"]
-    assert any("Owner outside the EU: 1 of the one system whose owner is known (100%), 100% of its spend." in x
-               for x in s), s
+    assert any("Owner outside the EU: the one system whose owner is known." in x for x in s), s
     nl = context(run_audit(load_text(mixed, "x.yaml"), kb, "2026-11-25"), "nl")["summary"]
     assert any("waarvan de eigenaar bekend is" in x for x in nl), nl
+
+
+def test_summary_reads_naturally_with_none_all_or_no_amounts():
+    """Field trial F15: "0 of the one system whose owner is known (0%)", "unknown of their spend" and
+    "No clear starting point: ... for the risky systems" when the only system is EU-owned."""
+    from stekker import kb as K
+
+    kb = K.load()
+    eu = "items:\n  - {name: Web, category: website_hosting, product: Hetzner, annual_cost: 300}\n"
+    a = run_audit(load_text(eu, "x.yaml"), kb, "2026-12-06")
+    assert a.resolutions[0].group == "eu"
+    for lang, none, start in (
+            ("en", "Owner outside the EU: none; the one system whose owner is known has an owner in the EU.",
+             "No starting point needed: the one system has an owner in the EU."),
+            ("nl", "Eigenaar buiten de EU: geen; het enige systeem waarvan de eigenaar bekend is, heeft een eigenaar in de EU.",
+             "Geen startpunt nodig: het enige systeem heeft een eigenaar in de EU.")):
+        s = context(a, lang)["summary"]
+        assert none in s and s[0] == start, s
+        assert not any(x.startswith(("No clear starting point", "Geen duidelijk startpunt")) or "(0%)" in x for x in s), s
+    two = ("items:\n  - {name: Web, category: website_hosting, product: Hetzner}\n"
+           "  - {name: Mail, category: email, product: Microsoft 365}\n"
+           "  - {name: Web2, category: website_hosting, product: Scaleway}\n")
+    a = run_audit(load_text(two, "x.yaml"), kb, "2026-12-06")
+    en, nl = context(a, "en")["summary"], context(a, "nl")["summary"]
+    assert "Owner outside the EU: 1 of the 3 systems whose owner is known (33.3%); what they cost is unknown." in en, en
+    assert "Eigenaar buiten de EU: 1 van de 3 systemen waarvan de eigenaar bekend is (33,3%); wat ze kosten is onbekend." in nl
+    assert not any("unknown of their spend" in x or "onbekend van hun uitgaven" in x for x in en + nl)
+    s = context(run_audit(load_text(two.replace("Microsoft 365}", "Microsoft 365, annual_cost: 100}")
+                                    .replace("Hetzner}", "Hetzner, annual_cost: 100}").replace("Scaleway}", "Scaleway, annual_cost: 100}"), "x.yaml"), kb, "2026-12-06"),
+                "en")["summary"]
+    assert "Owner outside the EU: 1 of the 3 systems whose owner is known (33.3%), 33.3% of their spend." in s, s
 
 
 def test_seed_says_what_could_not_be_measured(tmp_path):
@@ -1346,6 +1449,103 @@ def test_vendors_seed_writes_and_common_plan_names_resolve():
     assert r.status != "resolved" and r.reason == "vendor_not_in_catalogue"
     r = resolve_item(Item(name="x", category="other", vendor="KPNN"), kb, "2026-01-01")
     assert r.company is None  # never fuzzily
+
+
+def test_meeting_tools_are_no_chat_replacement_and_self_hosting_is_labelled_honestly():
+    """Field trial F13: for Slack (team chat) BigBlueButton and Jitsi were "recommended", above
+    Element, because the chat beside a video call counted as chat. Team chat and meeting chat are
+    two features (features.yaml) and Slack's core is team chat (products.yaml core): a meeting tool
+    is shown as "not a replacement"; Zoom's alternatives are still the meeting tools. Element (New
+    Vector Ltd, United Kingdom) is no longer labelled "(EU)": the label says where its maker is
+    and that self-hosting in the EU is possible."""
+    kb = test_kb()
+    i = inv({"name": "Chat", "category": "communication", "product": "Slack Pro", "criticality": "medium"},
+            {"name": "Webinars", "category": "communication", "product": "Zoom Pro", "criticality": "low"})
+    day = dt.date(2026, 12, 6)
+    plan = make_plan(i.items, resolve(i, kb, day), kb, day)
+    chat, webinars = plan.comparisons
+    by = {a.id: a for a in chat.alternatives}
+    for meeting_tool in ("jitsi", "bigbluebutton"):
+        assert not by[meeting_tool].recommended and by[meeting_tool].warning == "different_function"
+    assert chat.alternatives[0].id == "element-matrix" and chat.alternatives[0].recommended
+    assert all(a.recommended for a in chat.alternatives if "team_chat" in a.features and a.group == "eu")
+    assert {"jitsi", "bigbluebutton"} <= {a.id for a in webinars.alternatives if a.recommended}
+    a = run_audit(i, kb, day)
+    for lang, label in (("en", "United Kingdom; self-hosted in the EU possible"),
+                        ("nl", "Verenigd Koninkrijk; zelf hosten in de EU mogelijk")):
+        card = next(c for c in context(a, lang)["comparisons"] if c["item"] == "Chat")
+        element = next(x for x in card["alts"] if x["name"].startswith("Element"))
+        assert element["group_label"] == label and element["self_host"]
+        html = render_html(a, lang)
+        assert f"({label})" in html and "Element (United Kingdom) <span class=\"g-eu\">(EU)" not in html
+
+
+def test_vendor_names_match_by_normalised_name_and_aliases_and_ambiguity_is_said():
+    """Field trial F6: a vendor matched only by the KB's full display name ('ChipSoft (HiX,
+    Zorgplatform)', 'Epic Systems Corporation', 'NEXUS AG'). Now legal-form words (B.V., AG, Inc.,
+    Corporation: audit/data/legal_forms.yaml) and parentheses are left out, case is ignored, and a
+    company's aliases are data in the KB (HiX, Epic, Kiteworks); a name that fits several companies
+    is reported, not guessed. Field trial F7: the Dutch report then names ChipSoft cleanly."""
+    from stekker import kb as K
+
+    kb = K.load()
+    for vendor, company in (("ChipSoft", "chipsoft"), ("ChipSoft B.V.", "chipsoft"), ("chipsoft bv", "chipsoft"),
+                            ("HiX", "chipsoft"), ("Epic", "epic"), ("Epic Systems", "epic"), ("Nexus", "nexus"),
+                            ("Kiteworks", "kiteworks"), ("Intuit", "intuit"), ("Alphabet", "alphabet"),
+                            ("Nmbrs", "visma"), ("Microsoft Ireland", "microsoft")):
+        r = resolve_item(Item(name="x", category="other", vendor=vendor), kb, "2026-12-06")
+        assert (r.company, r.matched_by) == (company, "kb_name"), (vendor, r.reason)
+    amb = resolve_item(Item(name="x", category="other", vendor="Topicus.com"), kb, "2026-12-06")
+    assert (amb.status, amb.reason, amb.company) == ("unknown", "vendor_ambiguous", None)
+    assert len(amb.candidates) == 2 and all(c.startswith("Topicus.com") for c in amb.candidates)
+    assert resolve_item(Item(name="x", category="other", vendor="Epik"), kb, "2026-12-06").company is None
+    i = inv({"name": "EPD", "category": "other", "vendor": "ChipSoft B.V.", "criticality": "high", "users": 900,
+             "stops": ["patiëntendossier"]},
+            {"name": "Scholen", "category": "other", "vendor": "Topicus.com"})
+    a = run_audit(i, kb, "2026-12-06")
+    nl = context(a, "nl")
+    assert any("als ChipSoft afsluit" in s for s in nl["summary"]), nl["summary"]
+    why = {u["item"]: u["reason"] for u in nl["unresolved"]}["Scholen"]
+    assert "meer dan één bedrijf" in why and "Topicus.com B.V." in why and "Topicus.com Inc." in why
+    assert "more than one company" in {u["item"]: u["reason"] for u in context(a, "en")["unresolved"]}["Scholen"]
+
+
+def test_hospital_and_sme_staples_are_in_the_product_catalogue():
+    """Field trial F6: HiX, Epic, NEXUS, Zivver, TOPdesk and Mailchimp were 'product not in the
+    catalogue'. Each is a sourced entry with its category and vendor company; Zivver (secure mail, an
+    add-on to a mailbox) is compared on that function: only an alternative with end-to-end encryption
+    can replace it."""
+    from stekker import kb as K
+
+    kb = K.load()
+    cat = C.catalogue()
+    for name, pid, company, category in (("HiX", "hix", "chipsoft", "other"), ("MyChart", "epic", "epic", "other"),
+                                         ("NEXUS EPD", "nexus-epd", "nexus", "other"),
+                                         ("Zivver", "zivver", "zivver", "email"),
+                                         ("TOPdesk", "topdesk", "topdesk", "other"),
+                                         ("Mailchimp", "mailchimp", "mailchimp", "other")):
+        p = cat.match_product(name)
+        assert (p.id, p.company, p.category) == (pid, company, category) and p.source.startswith("http"), name
+    assert resolve_item(Item(name="x", category="other", product="HiX"), kb, "2026-12-06").jurisdiction == "NL"
+    z = resolve_item(Item(name="x", category="email", product="Zivver"), kb, "2026-12-06")
+    assert (z.parent, z.group) == ("kiteworks", "non_european")
+    # TOPdesk's company is not curated yet: unknown, and on the curator's list
+    t = resolve_item(Item(name="x", category="other", product="TOPdesk"), kb, "2026-12-06")
+    assert (t.status, t.reason) == ("unknown", "company_not_in_kb")
+    i = inv({"name": "Veilig mailen", "category": "email", "product": "Zivver", "criticality": "high"})
+    day = dt.date(2026, 12, 6)
+    (comp,) = make_plan(i.items, resolve(i, kb, day), kb, day).comparisons
+    assert comp.alternatives and not any(a.recommended and "e2e" not in a.features for a in comp.alternatives)
+    assert all(a.warning == "different_function" for a in comp.alternatives if "e2e" not in a.features)
+    assert comp.alternatives[0].recommended and "e2e" in comp.alternatives[0].features
+
+
+def test_audit_check_names_the_companies_an_ambiguous_vendor_fits(tmp_path, monkeypatch):
+    p = tmp_path / "inv.yaml"
+    p.write_text("items:\n  - {name: Scholen, category: other, vendor: Topicus.com}\n", encoding="utf-8")
+    monkeypatch.setenv("STEKKER_LANG", "en")
+    r = cli("audit", "check", p)
+    assert r.rc == 0 and "Scholen: vendor_ambiguous (Topicus.com B.V." in r.out and "Topicus.com Inc.)" in r.out, r
 
 
 def test_the_dutch_report_has_no_english_catalogue_text():

@@ -1071,7 +1071,7 @@ def test_joint_control_on_the_published_pages():
     assert prov["chain"][-1]["name"].startswith("Apax Partners (GB) + ") and prov["parent_id"] is None
     html = render_org_html(report, "X", "en", now=NOW)
     assert "<td>Apax Partners (GB) + Warburg Pincus LLC (US)</td>" in html  # the "controlled by" column
-    assert "<td>Odido Netherlands (formerly T-Mobile Netherlands Holding B.V.) (NL)</td>" not in html
+    assert "<td>Odido Netherlands (NL)</td>" not in html  # never the jointly controlled company itself
 
 
 def test_joint_parents_are_reachable_and_name_each_other():

@@ -34,6 +34,28 @@ def norm(s: str) -> str:
 
 
 @lru_cache(maxsize=1)
+def legal_forms() -> tuple[tuple[str, ...], ...]:
+    """The legal-form words of data/legal_forms.yaml as token tuples, longest first."""
+    forms = {tuple(f.split()) for f in _load("legal_forms.yaml")["forms"]}
+    return tuple(sorted(forms, key=lambda f: (-len(f), f)))
+
+
+def name_key(s: str) -> str:
+    """The key a company's name is matched by when its exact (normalised) name is not given:
+    without what stands in parentheses and without legal-form words at the end
+    (data/legal_forms.yaml): "ChipSoft B.V.", "CHIPSOFT" and "ChipSoft (HiX, Zorgplatform)" are
+    all "chipsoft"; "Epic Systems Corporation" is "epic systems". Never fuzzy: "Epic" is not
+    "Epic Systems" (that is an alias of the company, data)."""
+    tokens = norm(re.sub(r"\([^()]*\)", " ", s)).split()
+    forms = legal_forms()
+    while True:
+        cut = next((f for f in forms if len(tokens) > len(f) and tuple(tokens[-len(f):]) == f), None)
+        if cut is None:
+            return " ".join(tokens)
+        tokens = tokens[:-len(cut)]
+
+
+@lru_cache(maxsize=1)
 def categories() -> list[dict]:
     return list(_load("categories.yaml")["categories"])
 
@@ -92,14 +114,13 @@ class Product:
     provider: str | None = None
     detect: tuple[str, ...] = ()
     features: tuple[str, ...] = ()
+    core: tuple[str, ...] = ()  # what it is used for: an alternative without one of them is no replacement
 
 
 @dataclass
 class Catalogue:
     products: dict[str, Product]
     by_name: dict[str, str]  # norm(name) -> product id
-    vendors: dict[str, str]  # norm(vendor name) -> company id
-    company_names: dict[str, str] = field(default_factory=dict)  # company id -> display name (first vendor name)
     by_provider: dict[str, list[str]] = field(default_factory=dict)  # KB provider id -> product ids
 
     def match_product(self, name: str | None) -> Product | None:
@@ -107,11 +128,6 @@ class Catalogue:
             return None
         pid = self.by_name.get(norm(name))
         return self.products.get(pid) if pid else None
-
-    def match_vendor(self, name: str | None) -> str | None:
-        if not name:
-            return None
-        return self.vendors.get(norm(name))
 
     def detected_product(self, provider: str, category: str) -> Product | None:
         """The product a DNS attribution (provider id, attribution category or
@@ -140,6 +156,7 @@ def catalogue() -> Catalogue:
             id=e["id"], name=e["name"], category=e["category"], company=e.get("company"),
             source=e["source"], aliases=tuple(e.get("aliases") or ()), provider=e.get("provider"),
             detect=tuple(e.get("detect") or ()), features=tuple(e.get("features") or ()),
+            core=tuple(e.get("core") or ()),
         )
         if p.id in products:
             raise CatalogueError(_("products.yaml: duplicate product id {id!r}").format(id=p.id))
@@ -149,6 +166,9 @@ def catalogue() -> Catalogue:
         if bad:
             raise CatalogueError(_("products.yaml: {id}: features not in features.yaml[{category}]: {bad}").format(
                 id=p.id, category=p.category, bad=bad))
+        if not set(p.core) <= set(p.features):
+            raise CatalogueError(_("products.yaml: {id}: core features not among its features: {bad}").format(
+                id=p.id, bad=sorted(set(p.core) - set(p.features))))
         products[p.id] = p
         for n in (p.name, p.id, *p.aliases):
             k = norm(n)
@@ -158,14 +178,7 @@ def catalogue() -> Catalogue:
             by_name[k] = p.id
         if p.provider:
             by_provider.setdefault(p.provider, []).append(p.id)
-    vendors: dict[str, str] = {}
-    company_names: dict[str, str] = {}
-    for v in raw.get("vendors") or []:
-        company_names.setdefault(v["company"], v["names"][0])
-        for n in v["names"]:
-            vendors[norm(n)] = v["company"]
-    return Catalogue(products=products, by_name=by_name, vendors=vendors, by_provider=by_provider,
-                     company_names=company_names)
+    return Catalogue(products=products, by_name=by_name, by_provider=by_provider)
 
 
 @lru_cache(maxsize=1)

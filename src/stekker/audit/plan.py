@@ -89,6 +89,7 @@ class ExitChecklist:
     days_to_contract_end: int | None
     notice_days: int | None
     notice_deadline: str | None
+    days_to_notice_deadline: int | None  # negative: the last day to give notice has passed
     contact: str | None
     functions: list[str]
     users: int | None
@@ -100,8 +101,12 @@ class Plan:
     start_here: Ranked | None
     comparisons: list[Comparison]
     exits: list[ExitChecklist]
+    # the contract ends, or notice must be given, within contract_soon_days (and the notice deadline,
+    # when known, has not passed): the moment to negotiate or switch
     contracts_soon: list[str] = field(default_factory=list)
     contracts_past: list[str] = field(default_factory=list)  # end date before the as-of date: renewed? check
+    # the contract has not ended but the last day to give notice has passed: it probably renews
+    notice_passed: list[str] = field(default_factory=list)
 
 
 def _alt_view(a: dict, item_group: str, category: str, kb: KBLike | None, as_of: _dt.date) -> AltView:
@@ -152,19 +157,23 @@ def compare(item: Item, r: Resolution, kb: KBLike | None, as_of: _dt.date) -> Co
     listed = list(features().get(item.category, {}))
     cur = None
     cov = None
+    core: list[str] = []
     if r.product_id:
         p = catalogue().products[r.product_id]
         if p.category == item.category:
             cur = list(p.features)
         else:  # product filed under another category in the catalogue: compare what overlaps
             cur = [f for f in p.features if f in listed]
+        core = [f for f in p.core if f in cur]
         cov = Decimal(len(cur)) / Decimal(len(listed)) if listed else None
     alts = [_alt_view(a, r.group, item.category, kb, as_of) for a in alternatives_for(item.category)
             if not (r.company and a.get("company") == r.company)]  # not the same vendor again
     for v in alts:  # coverage of what the current product does (all listed features when unknown)
         basis = cur if cur else listed
         v.fit = Decimal(len([f for f in basis if f in v.features])) / Decimal(len(basis)) if basis else None
-        if cur and v.fit == 0:  # offers none of what the current product does: not a replacement
+        if cur and (v.fit == 0 or any(f not in v.features for f in core)):
+            # offers none of what the current product does, or not what it is used for (a video tool
+            # with chat beside the call for Slack's team chat: products.yaml core): not a replacement
             v.recommended = False
             v.warning = v.warning or "different_function"
         elif v.fit is not None and v.fit < Decimal(str(scoring()["recommend_min_fit"])):
@@ -229,11 +238,12 @@ def notice_deadline(item: Item) -> _dt.date | None:
 def exit_checklist(item: Item, r: Resolution, as_of: _dt.date) -> ExitChecklist:
     days = (item.contract_end - as_of).days if item.contract_end else None
     deadline = notice_deadline(item)
-    deadline = str(deadline) if deadline else None
     return ExitChecklist(
         item=item.name, vendor=r.company_name or r.vendor_label, export_formats=list(item.export.formats),
         export_api=item.export.api, contract_end=str(item.contract_end) if item.contract_end else None,
-        days_to_contract_end=days, notice_days=item.notice_days, notice_deadline=deadline,
+        days_to_contract_end=days, notice_days=item.notice_days,
+        notice_deadline=str(deadline) if deadline else None,
+        days_to_notice_deadline=(deadline - as_of).days if deadline else None,
         contact=item.contact, functions=list(item.stops), users=item.users,
     )
 
@@ -248,7 +258,17 @@ def make_plan(items: list[Item], res: list[Resolution], kb: KBLike | None, as_of
     start = next((x for x in movable if x.group != "unknown"), None) or next(iter(movable), None)
     exits = [exit_checklist(it, r, as_of) for it, r in zip(items, res) if it.criticality == "high"]
     soon_days = int(scoring()["contract_soon_days"])
-    soon = [it.name for it in items if it.contract_end and 0 <= (it.contract_end - as_of).days <= soon_days]
-    past = [it.name for it in items if it.contract_end and it.contract_end < as_of]
+    soon, past, passed = [], [], []
+    for it in items:
+        if not it.contract_end:
+            continue
+        deadline = notice_deadline(it)
+        if it.contract_end < as_of:
+            past.append(it.name)
+        elif deadline is not None and deadline < as_of:
+            # too late to give notice for this end date: never "the right moment to switch"
+            passed.append(it.name)
+        elif ((deadline or it.contract_end) - as_of).days <= soon_days:  # what counts is the last day to act
+            soon.append(it.name)
     return Plan(ranking=ranking, start_here=start, comparisons=comps, exits=exits, contracts_soon=soon,
-                contracts_past=past)
+                contracts_past=past, notice_passed=passed)

@@ -138,11 +138,20 @@ def context(a: Audit, lang: str) -> dict:
     # outside the EU (it was in the base, so an inventory of unknown vendors read "0% outside the EU")
     known = [(it, r) for it, r in zip(items, res) if r.group != "unknown"]
     known_spend = sum((it.annual_cost or Decimal(0) for it, r in known), Decimal(0))
-    if known:
+    if known and not non_eu:  # "none of the 3", never "0 of the one system (0%)"
+        summary.append(t("summary.non_eu_none", total=len(known)))
+    elif known and len(non_eu) == len(known):  # "all 3" (a share of 100% says nothing more)
+        summary.append(t("summary.non_eu_all", total=len(known)))
+    elif known:
         known_complete = all(it.annual_cost is not None for it, r in known)
+        if known_spend:
+            spend = t("summary.non_eu_spend", total=len(known), spend=spend_pct(non_eu_spend / known_spend, known_complete))
+        elif all(it.annual_cost is None for it, r in known):  # never "unknown of their spend"
+            spend = t("summary.non_eu_spend_unknown", total=len(known))
+        else:  # every known amount is 0: no share to give
+            spend = ""
         summary.append(t("summary.non_eu", n=len(non_eu), total=len(known), share=pct(Decimal(len(non_eu)) / len(known)),
-                         spend=spend_pct(non_eu_spend / known_spend, known_complete) if known_spend
-                         else t("misc.unknown")))
+                         spend=spend))
     elif n:
         summary.append(t("summary.non_eu_none_known", total=n))
     unknown = [r.item for r in res if r.status != "resolved"]
@@ -166,8 +175,17 @@ def context(a: Audit, lang: str) -> dict:
                          sshare=spend_pct(tv.spend_share, sc.concentration.spend_complete)))
     if sc.owner.items:
         summary.append(t("summary.owner", items=_join(sorted({o.item for o in sc.owner.items}, key=str.casefold), lang)))
+    def contract_note(name: str, key: str) -> str:  # "CRM (ends 2026-12-31, give notice by 2026-12-01)"
+        it = next(x for x in items if x.name == name)
+        deadline = notice_deadline(it)
+        return t(key + ("_notice" if deadline else ""), item=name, end=str(it.contract_end), deadline=str(deadline))
+
     if plan.contracts_soon:
-        summary.append(t("summary.contracts_soon", items=_join(plan.contracts_soon, lang)))
+        summary.append(t("summary.contracts_soon",
+                         items=_join([contract_note(x, "summary.contract_item") for x in plan.contracts_soon], lang)))
+    if plan.notice_passed:
+        summary.append(t("summary.notice_passed",
+                         items=_join([contract_note(x, "summary.passed_item") for x in plan.notice_passed], lang)))
     if plan.contracts_past:
         summary.append(t("summary.contracts_past", items=_join(plan.contracts_past, lang)))
     detected = [it.name for it in items if it.detected]
@@ -186,16 +204,17 @@ def context(a: Audit, lang: str) -> dict:
         alt = next(x for x in comp.alternatives if x.id == s.best_alternative)
         fm = f" ({', '.join(it.export.formats)})" if it.export.formats else ""
         steps = [t("start.step_export", item=it.name, formats=fm, vendor=(r.company_name or r.vendor_label).rstrip("."))]
+        deadline = notice_deadline(it)
+        too_late = deadline is not None and deadline < a.as_of and it.contract_end >= a.as_of
         if it.contract_end:
-            deadline = notice_deadline(it)  # the plan's rule, as in the exit checklist
-            notice = t("start.notice", deadline=str(deadline)) if deadline else ""
+            notice = t("start.notice_passed" if too_late else "start.notice", deadline=str(deadline)) if deadline else ""
             steps.append(t("start.step_contract", end=str(it.contract_end), notice=notice))
         else:
             steps.append(t("start.step_contract_unknown"))
         steps.append(t("start.step_trial", alt=alt.name))
         steps.append(t("start.step_compare", cost=money(it.annual_cost),
                        users=_people(it.users, lang)))
-        steps.append(t("start.step_decide"))
+        steps.append(t("start.step_decide_next" if too_late else "start.step_decide"))
         verify = s.group == "unknown"  # the owner is not known: first find out who it is
         if verify:
             steps.insert(0, t("start.step_verify", vendor=r.vendor_label.rstrip(".")))
@@ -203,10 +222,15 @@ def context(a: Audit, lang: str) -> dict:
                  "steps": steps, "migration": alt.migration.get(lang, ""),
                  "caveat": t("start.verify_owner") if verify else ""}
         summary.insert(0, t("summary.start_verify" if verify else "summary.start", item=it.name, alt=alt.name))
+    elif all(r.group == "eu" for r in res):  # nothing at risk, so no starting point is needed
+        summary.insert(0, t("summary.no_start_all_eu", n=n))
     else:
         summary.insert(0, t("summary.no_start"))
     if a.kb_error:
         summary.insert(0, t("summary.kb_missing", why=a.kb_error))
+
+    def reason(r: Resolution) -> str:  # why an item is unknown, with the companies an ambiguous name fits
+        return t(f"reason.{r.reason}", candidates=", ".join(r.candidates)) if r.reason else ""
 
     # --- inventory rows
     inv_rows = []
@@ -220,7 +244,7 @@ def context(a: Audit, lang: str) -> dict:
             "criticality": t(f"crit.{it.criticality or 'unknown'}"), "crit": it.criticality or "unknown",
             "stops": ", ".join(it.stops),
             "detected": it.detected, "status": r.status,
-            "reason": t(f"reason.{r.reason}") if r.reason else "",
+            "reason": reason(r),
             "chain": " → ".join(l.name for l in r.chain),
         })
 
@@ -279,6 +303,10 @@ def context(a: Audit, lang: str) -> dict:
 
     # --- alternatives
     feats = C.features()
+
+    def self_hosted(a) -> bool:  # in the EU group only because it can be self-hosted there
+        return bool(a.group == "eu" and a.jurisdiction and C.jurisdiction_group(a.jurisdiction) != "eu")
+
     comps = []
     for c in plan.comparisons:
         fl = feats.get(c.category, {})
@@ -296,9 +324,12 @@ def context(a: Audit, lang: str) -> dict:
             "alts": [{
                 "name": a.name, "country": C.country_name(a.country, lang), "controller": a.controller.get(lang) or a.controller.get("en", ""),
                 "jurisdiction": C.country_name(a.jurisdiction, lang) if a.jurisdiction else t("misc.unknown"),
-                "group": a.group, "group_label": t(f"group.{a.group}"), "recommended": a.recommended,
+                "group": a.group, "recommended": a.recommended,
+                # counted as EU because it can be self-hosted there: its maker is not (Element: United Kingdom)
+                "group_label": t("misc.self_host_group", country=C.country_name(a.jurisdiction, lang))
+                if self_hosted(a) else t(f"group.{a.group}"),
                 "warning": t("misc.warning_" + ("not_eu" if a.warning == "not_eu_controlled" else a.warning)) if a.warning else "",
-                "self_host": a.group == "eu" and a.jurisdiction and C.jurisdiction_group(a.jurisdiction) != "eu",
+                "self_host": self_hosted(a),
                 "licence": a.licence.get(lang) or a.licence.get("en", ""), "open_source": a.open_source,
                 "hosting": ", ".join(t(f"misc.hosting_{h}") for h in a.hosting),
                 "standards": ", ".join(a.open_standards) or "—",
@@ -339,8 +370,15 @@ def context(a: Audit, lang: str) -> dict:
             lines_contract = [t("exit.contract_today", end=e.contract_end)]
         else:
             lines_contract = [t("exit.contract_end", end=e.contract_end, days=e.days_to_contract_end)]
-        if e.notice_deadline:
-            lines_contract.append(t("exit.notice", deadline=e.notice_deadline))
+        ended = e.days_to_contract_end is not None and e.days_to_contract_end < 0
+        if e.notice_deadline and not ended:  # (an ended contract's deadline belongs to the old term)
+            if e.days_to_notice_deadline < 0:  # too late for this end date: it probably renews
+                lines_contract.append(t("exit.notice_passed", deadline=e.notice_deadline,
+                                        ago=-e.days_to_notice_deadline, end=e.contract_end))
+            elif e.days_to_notice_deadline == 0:
+                lines_contract.append(t("exit.notice_today", deadline=e.notice_deadline))
+            else:
+                lines_contract.append(t("exit.notice", deadline=e.notice_deadline))
         lines_contract.append(t("exit.terms"))
         who = t("exit.who_contact", contact=e.contact) if e.contact else t("exit.who_unknown", vendor=e.vendor.rstrip("."))
         exits.append({"item": e.item, "vendor": e.vendor, "export": lines_export, "contract": lines_contract,
@@ -361,7 +399,7 @@ def context(a: Audit, lang: str) -> dict:
         "owner_years": C.scoring()["owner_change_lookback_years"],
         "concentration": concentration, "comparisons": comps,
         "alt_skipped_eu": skipped_eu, "alt_skipped_none": skipped_none, "ranking": ranking, "exits": exits,
-        "unresolved": [{"item": r.item, "reason": t(f"reason.{r.reason}")} for r in res if r.status != "resolved"],
+        "unresolved": [{"item": r.item, "reason": reason(r)} for r in res if r.status != "resolved"],
         "kb": a.kb_version or t("misc.unknown"), "product_sources": sources,
         "footer": t("misc.generated", version=__version__, date=_dt.date.today().isoformat(),
                     kb=a.kb_version or t("misc.unknown")),

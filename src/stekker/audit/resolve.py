@@ -14,7 +14,7 @@ import datetime as _dt
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from stekker.audit.catalog import Catalogue, catalogue, jurisdiction_group, norm, scoring
+from stekker.audit.catalog import Catalogue, catalogue, jurisdiction_group, name_key, norm, scoring
 from stekker.audit.model import Inventory, Item
 from stekker.dates import years_before
 from stekker.kb import as_date as _as_date
@@ -56,7 +56,8 @@ class OwnerChange:
 class Resolution:
     item: str
     status: str  # resolved | unknown
-    reason: str | None  # why unknown: product_not_in_catalogue | vendor_not_in_catalogue | company_not_in_kb | no_jurisdiction | controller_unknown
+    reason: str | None  # why unknown: product_not_in_catalogue | vendor_not_in_catalogue | vendor_ambiguous
+    #                     | company_not_in_kb | no_jurisdiction | controller_unknown
     product_id: str | None = None
     product_name: str | None = None
     product_source: str | None = None
@@ -71,6 +72,7 @@ class Resolution:
     owner_changes: list[OwnerChange] = field(default_factory=list)
     vendor_key: str = ""  # who can pull the plug: ultimate parent, else company, else 'unknown:<name>'
     vendor_label: str = ""
+    candidates: list[str] = field(default_factory=list)  # vendor_ambiguous: the companies the name fits
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -129,27 +131,39 @@ def _jurisdiction(kb: KBLike, cid: str, as_of: _dt.date, chain: list[Link]) -> s
     return j.upper() if j else None
 
 
-_KB_NAMES: dict[int, dict[str, str]] = {}
+_KB_NAMES: dict[int, tuple[dict[str, set[str]], dict[str, set[str]]]] = {}
 
 
-def kb_vendor(kb: KBLike | None, name: str | None) -> str | None:
-    """The company id of a vendor named as the knowledge base names a provider
-    or a company (exactly, after the catalogue's normalisation: case,
-    accents and punctuation ignored; never fuzzily) - e.g. the provider names
-    `audit seed` writes ("KPN", "Meta (Facebook)", "Akamai")."""
+def kb_vendors(kb: KBLike | None, name: str | None) -> list[str]:
+    """The company ids a vendor's name fits in the knowledge base: the names and aliases of its
+    companies and the names of its providers, first exactly (after the catalogue's normalisation:
+    case, accents and punctuation ignored), else by name_key (without parentheses and legal-form
+    words: "ChipSoft B.V." is ChipSoft, "Nexus" NEXUS AG). Never fuzzily. One id: found; none:
+    unknown; several: ambiguous - said, never guessed (Topicus.com: the Dutch B.V. and the
+    Canadian Inc.)."""
     if kb is None or not name:
-        return None
+        return []
     index = _KB_NAMES.get(id(kb))
     if index is None:
-        index = {}
+        exact: dict[str, set[str]] = {}
+        keyed: dict[str, set[str]] = {}
+
+        def add(n: str, cid: str) -> None:
+            exact.setdefault(norm(n), set()).add(cid)
+            keyed.setdefault(name_key(n), set()).add(cid)
+
         for c in (getattr(kb, "companies", None) or {}).values():
-            index.setdefault(norm(c.name), c.id)
-        for p in (getattr(kb, "providers", None) or {}).values():  # provider names first: they are the shorter ones
+            for n in (c.name, *(getattr(c, "aliases", None) or ())):
+                add(n, c.id)
+        for p in (getattr(kb, "providers", None) or {}).values():  # the names `audit seed` writes
             if p.company:
-                index[norm(p.name)] = p.company
+                add(p.name, p.company)
+        index = (exact, keyed)
         _KB_NAMES.clear()
         _KB_NAMES[id(kb)] = index
-    return index.get(norm(name))
+    exact, keyed = index
+    hit = exact.get(norm(name)) or keyed.get(name_key(name)) or set()
+    return sorted(hit)
 
 
 def _events(kb: KBLike, cid: str) -> list:
@@ -159,10 +173,24 @@ def _events(kb: KBLike, cid: str) -> list:
         return []
 
 
+def _first_seen(kb: KBLike, ids: list[str]) -> set[_dt.date]:
+    """The days on which an ownership period of one of these companies starts whose real start is
+    unknown (``start_unknown``: its ``since`` is the first day a source shows the controller, often
+    the day it was read): on such a day the controller becomes known, it does not change."""
+    out: set[_dt.date] = set()
+    for cid in ids:
+        for o in _attr(_company(kb, cid), "ownership", None) or []:
+            if _attr(o, "start_unknown", False) and _attr(o, "since"):
+                out.add(_as_date(_attr(o, "since")))
+    return out
+
+
 def owner_changes(kb: KBLike, chain: list[Link], as_of: _dt.date, lookback_years: int | None = None) -> list[OwnerChange]:
     """Control changes within the look-back window before ``as_of`` (from the
     KB's dated ownership) and announced deals not yet completed, blocked or
-    withdrawn on ``as_of`` (from the KB's events), for every company in the chain."""
+    withdrawn on ``as_of`` (from the KB's events), for every company in the chain.
+    The start of a period whose start is unknown (``start_unknown``: a retrieval
+    or statement date) is no change: before it the controller was unknown."""
     if not chain:
         return []
     years = scoring()["owner_change_lookback_years"] if lookback_years is None else lookback_years
@@ -191,7 +219,9 @@ def owner_changes(kb: KBLike, chain: list[Link], as_of: _dt.date, lookback_years
             prev = _controller(kb, first.id, d, cur_chain) if cur_chain else prev
             continue
         cur = _controller(kb, first.id, d, cur_chain)
-        if cur.id != prev.id:
+        if cur.id != prev.id and d in _first_seen(kb, [l.id for l in cur_chain]):
+            pass  # the controller is first seen in a source on this day, not acquired then
+        elif cur.id != prev.id:
             out.append(OwnerChange(
                 company=first.id, company_name=first.name, kind="changed",
                 date=str(d) if d in candidates else None,
@@ -207,7 +237,7 @@ def owner_changes(kb: KBLike, chain: list[Link], as_of: _dt.date, lookback_years
         # start of each dated ownership period
         moved = [_as_date(_attr(e2, "date")) for e2 in evs if _attr(e2, "kind") == "completed"]
         moved += [_as_date(_attr(o, "since")) for o in _attr(_company(kb, link.id), "ownership", None) or []
-                  if _attr(o, "since")]
+                  if _attr(o, "since") and not _attr(o, "start_unknown", False)]
         for ev in evs:
             if _attr(ev, "kind") != "announced":
                 continue
@@ -255,23 +285,24 @@ def resolve_item(item: Item, kb: KBLike | None, as_of: Any = None, cat: Catalogu
         r.product_id, r.product_name, r.product_source = product.id, product.name, product.source
         cid = product.company
     elif item.vendor:
-        cid = cat.match_vendor(item.vendor)
-        r.matched_by = "vendor" if cid else None
-        if cid is None:
-            cid = kb_vendor(kb, item.vendor)  # a provider or company the knowledge base knows by this name
-            r.matched_by = "kb_name" if cid else None
+        found = kb_vendors(kb, item.vendor)  # a company or provider the knowledge base knows by this name
+        if len(found) == 1:
+            cid, r.matched_by = found[0], "kb_name"
+        elif found:  # several companies: said, never guessed
+            r.candidates = [_attr(_company(kb, c), "name", c) for c in found]
     fallback = item.vendor or item.product or item.product_id or item.name
     r.vendor_key = "unknown:" + norm(fallback)
     r.vendor_label = fallback
     if cid is None:
-        r.reason = "product_not_in_catalogue" if (item.product or item.product_id) else "vendor_not_in_catalogue"
+        r.reason = ("vendor_ambiguous" if r.candidates else
+                    "product_not_in_catalogue" if (item.product or item.product_id) else "vendor_not_in_catalogue")
         return r
     r.company = cid
     comp = _company(kb, cid)
     if comp is None:
         r.reason = "company_not_in_kb"
         r.vendor_key = "company:" + cid
-        r.vendor_label = item.vendor or cat.company_names.get(cid) or (product.name if product else cid)
+        r.vendor_label = item.vendor or (product.name if product else cid)
         return r
     r.company_name = _attr(comp, "name", cid)
     r.vendor_key, r.vendor_label = "company:" + cid, r.company_name

@@ -238,7 +238,8 @@ def owner_change(inv: Inventory, res: list[Resolution]) -> OwnerChangeScenario:
         for ch in r.owner_changes:
             j = ch.to_jurisdiction if ch.kind == "changed" else ch.counterparty_jurisdiction
             non_eu = None if not j else jurisdiction_group(j) != "eu"
-            out.append(OwnerChangeItem(item=it.name, vendor=r.vendor_label, kind=ch.kind, date=ch.date,
+            # the vendor (Visma), never its new owner (Hg): that is the change's other side
+            out.append(OwnerChangeItem(item=it.name, vendor=r.company_name or r.vendor_label, kind=ch.kind, date=ch.date,
                                        detail=asdict(ch), to_non_eu=non_eu))
     return OwnerChangeScenario(
         items=out,

@@ -302,23 +302,25 @@ def check(file: Path = typer.Argument(..., help=_("Inventory (.yaml/.yml or .csv
     echo(_("{file}: OK, {n} item(s)").format(file=_visible(file), n=len(inv.items)))
     for r in res:
         if r.status != "resolved":
-            echo(_("  unknown: {item}: {reason}").format(item=_visible(r.item), reason=_visible(_reason(r.reason))))
+            why = _reason(r.reason, r.candidates)
+            echo(_("  unknown: {item}: {reason}").format(item=_visible(r.item), reason=_visible(why)))
     det = [it.name for it in inv.items if it.detected]
     if det:
         echo(_("  detected in DNS, to confirm: {items}").format(items=_visible(", ".join(det))))
 
 
-def _reason(code: object) -> object:
+def _reason(code: object, candidates: list[str] | tuple = ()) -> object:
     """Why an item is unknown (a code of stekker.audit.resolve: ``company_not_in_kb``): in English the
-    code itself, as `audit check` always printed it; in Dutch the audit report's words for it."""
+    code itself, as `audit check` always printed it, with the companies an ambiguous vendor name fits
+    (``vendor_ambiguous (Topicus.com B.V., Topicus.com Inc.)``); in Dutch the audit report's words."""
     from stekker.i18n import language
 
     if language() != "nl" or not isinstance(code, str):
-        return code
+        return f"{code} ({', '.join(candidates)})" if candidates else code
     from stekker.audit import catalog as C
 
     try:
-        return C.t(f"reason.{code}", "nl")
+        return C.t(f"reason.{code}", "nl", candidates=", ".join(candidates))
     except (KeyError, TypeError):
         return code
 

@@ -111,6 +111,9 @@ class KnowledgeBase:
                     errs.append(f"company {c.id!r}: ownership parent {o.parent!r} not in companies.yaml")
                 if o.parent == c.id:
                     errs.append(f"company {c.id!r}: owns itself")
+                if o.start_unknown and o.since is None:
+                    errs.append(f"company {c.id!r}: ownership by {o.parent!r} has start_unknown but no since "
+                                f"(the first day a source shows it)")
                 if o.since and o.until and o.until <= o.since:
                     errs.append(f"company {c.id!r}: ownership period until {o.until} <= since {o.since}")
             errs.extend(self._joint_problems(c))

@@ -227,6 +227,11 @@ class Ownership(BaseModel):
     # consortium): while such periods cover a date, no single parent controls it (kb.controller is
     # None) and kb.joint_controllers names them all
     joint: bool = False
+    # the day control by this parent began is not known: `since` is only the first day a source shows
+    # it (the day the source was read, or the date of a statement), not a change of control. Before
+    # it the company's controller is unknown (the company carries controller_unknown: true;
+    # tests/test_kb_lint.py), and no "new owner" is reported on that day (audit)
+    start_unknown: bool = False
 
     def covers(self, d: _dt.date) -> bool:
         return (self.since is None or self.since <= d) and (self.until is None or d < self.until)
@@ -263,6 +268,10 @@ class Company(BaseModel):
     # chain (no ownership period on the date), control-based tests say "unknown"
     # instead of taking it as its own (European) controller
     controller_unknown: bool = False
+    # other names people write for it: a brand or product line it is known by (ChipSoft: HiX), a
+    # short name the legal-form rule does not give (Kiteworks USA, LLC: Kiteworks), a former name
+    # (Exact Holding). `stekker audit` matches an inventory's vendor by name and aliases
+    aliases: list[str] = Field(default_factory=list)
 
     _pre = field_validator("id", mode="before")(classmethod(lambda cls, v: _yaml_id(v)))
 
