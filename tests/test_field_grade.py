@@ -435,7 +435,7 @@ def test_unknown_cost_is_never_zero_and_dutch_plurals(tmp_path):
         html = (tmp_path / f"a-{lang}.html").read_text()
         assert "€ 0<" not in html and "€0<" not in html
     r = cli("audit", "report", str(inv), "--lang", "nl")
-    assert "1 systemen" not in r.out and "van het enige systeem" in r.out, r.out
+    assert "1 systemen" not in r.out and "het enige systeem waarvan de eigenaar bekend is" in r.out, r.out
 
 
 def test_semicolon_csv_and_dutch_amounts(tmp_path):

@@ -82,6 +82,15 @@ def _dir(data_dir: str | os.PathLike | None) -> Path:
     return Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
 
 
+def reference_files(data_dir: str | os.PathLike | None = None) -> list[Path]:
+    """The files of the data dir that hold stekker's reference data (the IP-to-ASN table, its
+    downloads, the public suffix list, the manifest): never an output (``check_output(protected=)``)."""
+    from stekker.ipasn import DEFAULT_TABLE_FILE
+
+    d = _dir(data_dir)
+    return [d / name for name in (DEFAULT_TABLE_FILE, MANIFEST, *FILENAMES.values())]
+
+
 def check_data_dir(data_dir: str | os.PathLike | None) -> Path:
     """The data dir, refused (:class:`stekker.outputs.OutputError`) when stekker must not write into it:
     not a directory, or holding a file of a name stekker writes there that is not stekker's own."""

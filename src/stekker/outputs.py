@@ -244,39 +244,28 @@ def db_files(db: Optional[str]) -> list[Path]:
     return [p, Path(str(p) + "-wal"), Path(str(p) + "-shm"), Path(str(p) + "-journal")]
 
 
-def _data_file(p: Path) -> Optional[Path]:
-    """The file of stekker's data directory (``$STEKKER_DATA_DIR``: the IP-to-ASN table, its
-    downloads, the public suffix list, the manifest) that ``p`` is, if it is one: `export -o
-    DATA/ipasn.npz --force` replaced the table in use with JSON lines (field trial 5)."""
-    from stekker.datadir import default_data_dir
-    from stekker.datasets import FILENAMES, MANIFEST
-    from stekker.ipasn import DEFAULT_TABLE_FILE
-
-    data = default_data_dir()
-    for name in (DEFAULT_TABLE_FILE, MANIFEST, *FILENAMES.values()):
-        if _same(p, data / name):
-            return data / name
-    return None
-
-
 def check_output(path: str | os.PathLike, kind: str, *, option: str = "output", db: Optional[str] = None,
                  inputs: Iterable[Optional[str | os.PathLike]] = (), force: bool = False,
                  others: Iterable[Optional[str | os.PathLike]] = (),
-                 kept: Optional[dict[Path, Optional[Path]]] = None) -> Path:
+                 kept: Optional[dict[Path, Optional[Path]]] = None,
+                 protected: Iterable[Path] = ()) -> Path:
     """Refuse an output path that would destroy something (see the module
     docstring); returns the path.  ``others`` are the command's other output
     paths (two outputs to one file are refused).  ``kept``: a file that
     ``--force`` replaces although stekker did not write it (a user's list, a
     scan's input file) is added to ``kept``; :func:`replacing` with that
     ``keep`` copies it to ``.bak`` (:func:`keep_copy`) just before the new
-    content takes its place and records the copy there, for the command to say."""
+    content takes its place and records the copy there, for the command to say.
+    ``protected``: files no output may replace, not even with ``--force`` - stekker's reference
+    data (:func:`stekker.datasets.reference_files`; `export -o DATA/ipasn.npz --force` replaced
+    the IP-to-ASN table in use with JSON lines, field trial 5)."""
     p = Path(path).expanduser()
     shown = str(path)
     for d in db_files(db):
         if _same(p, d):
             raise OutputError(_("{option} {path} is the database (--db {db}); choose another file name").format(
                 option=option, path=shown, db=db))
-    data_file = _data_file(p)
+    data_file = next((f for f in protected if _same(p, f)), None)
     if data_file is not None:
         raise OutputError(_("{option} {path} is stekker's reference data ({file} in the data directory {dir}); "
                             "no output may replace it, not even with --force; choose another file name").format(

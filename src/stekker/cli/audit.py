@@ -52,7 +52,8 @@ def _visible(text: object) -> str:
 
 
 def _check_out(path: Optional[Path], kind: str, option: str, force: bool, inputs=(), db=None, others=()) -> None:
-    from stekker.outputs import OutputError, check_output
+    from stekker.cli.common import check_output
+    from stekker.outputs import OutputError
 
     if path is None or str(path) == "-":
         return

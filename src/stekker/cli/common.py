@@ -54,6 +54,14 @@ def open_store(db: str, create: bool = False) -> "Store":
         raise fail(str(exc)) from None
 
 
+def check_output(path: Any, kind: str, **kw: Any) -> Any:
+    """:func:`stekker.outputs.check_output` for a command: stekker's reference data is never an output."""
+    from stekker import outputs
+    from stekker.datasets import reference_files
+
+    return outputs.check_output(path, kind, protected=reference_files(), **kw)
+
+
 def say_kept(kept: dict) -> None:
     """Say the copies :func:`stekker.outputs.replacing` kept of files ``--force`` replaced."""
     for path, backup in kept.items():

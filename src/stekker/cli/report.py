@@ -82,7 +82,8 @@ def report(
     from stekker.report.terminal import make_console, print_organisation, print_report
     from stekker.store import StoreError
 
-    from stekker.outputs import OutputError, check_output, replacing
+    from stekker.cli.common import check_output
+    from stekker.outputs import OutputError, replacing
 
     lang, data_lang = report_languages(lang)
     if organisation is not None and not organisation.strip():

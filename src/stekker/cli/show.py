@@ -257,7 +257,8 @@ def export(
       stekker export --scan latest --format csv --sep ';' -o vragen.csv
     """
     as_of_day(as_of)  # a bad date fails before anything is written
-    from stekker.outputs import OutputError, check_output, replacing
+    from stekker.cli.common import check_output
+    from stekker.outputs import OutputError, replacing
 
     if format not in ("jsonl", "csv"):
         raise fail(_("--format must be jsonl or csv"))

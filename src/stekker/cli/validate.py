@@ -45,7 +45,8 @@ def peers(
       stekker validate peers --sample 60 --brief
     """
     from stekker.cli.lab import check_net
-    from stekker.outputs import OutputError, check_output
+    from stekker.cli.common import check_output
+    from stekker.outputs import OutputError
 
     try:
         check_net(net)
