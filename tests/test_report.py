@@ -1548,3 +1548,59 @@ def test_compare_columns_over_the_domains_in_both_count_the_same_domains_on_both
         assert x.old_common.fraction() == x.new_common.fraction(), x.policy
     ms_row = next(c for c in cmp.companies if c.name.lower().startswith("microsoft"))
     assert ms_row.old_all.count == ms_row.new_all.count + 1  # over all measured domains the error shows
+
+
+def _token_scan() -> list:
+    """Field trial F2: four domains with Google. One runs its mail there (MX, and also a
+    google-site-verification token), three show only a token (Search Console) - and one of those
+    sends mail through Mailchimp (an SPF include: a service that runs there)."""
+    def token(d, provider="google", value="google-site-verification=abc"):
+        return svc("saas", provider, evidence=[ev(d, "TXT", value, rule=f"{provider}.txt:regex:^{value.split('=')[0]}=")])
+
+    mx = lambda d: svc("mailbox", "google", evidence=[ev(d, "MX", "1 smtp.google.com", rule="google.mx:suffix:smtp.google.com")])  # noqa: E731
+    return [
+        dom("mail.nl", "Org 1", "gemeente", {"mailbox": mx("mail.nl"), "dns": svc("dns", "kpn")}, saas=[token("mail.nl")]),
+        dom("tok1.nl", "Org 2", "gemeente", {"dns": svc("dns", "kpn")}, saas=[token("tok1.nl")]),
+        dom("tok2.nl", "Org 3", "gemeente", {"dns": svc("dns", "transip")}, saas=[token("tok2.nl")]),
+        dom("tok3.nl", "Org 4", "gemeente", {"dns": svc("dns", "transip")}, saas=[
+            token("tok3.nl"),
+            svc("saas", "mystery", evidence=[ev("tok3.nl", "TXT", "v=spf1 include:spf.mystery.example -all",
+                                                rule="mystery.spf:suffix:spf.mystery.example")])]),
+    ]
+
+
+def test_a_verification_token_alone_is_not_counted_as_dependence_on_a_provider_or_company(kb, pols):
+    """Field trial F2: "Google / Alphabet 30% (610 of 2,018)" where 435 of the 610 domains were
+    Google only through a google-site-verification token, while the NOS comparison said "Google 6%".
+    A token shows an account, not a service that runs there: the provider and company shares, and
+    a comparison's largest companies, count it apart ("account or token only"), in every output."""
+    from rich.console import Console
+
+    from stekker.report.render import Strings
+
+    rep = build(_token_scan(), kb, pols, "2026-01-01", meta=META)
+    g = next(p for p in rep.providers_overall if p.key == "google")
+    a = next(p for p in rep.parents_overall if p.key == "alphabet")
+    assert (g.count, g.denominator, a.count) == (1, 4, 1)  # was 4 of 4: "Google 100%"
+    assert g.account_only == a.account_only == 3
+    # an SPF include is a sender that runs there: dependence, not an account
+    assert next((p.count, p.account_only) for p in rep.providers_overall if p.key == "mystery") == (1, 0)
+    # the comparison counts the companies as the report does (the same rule)
+    cmp = compare(rep.results, rep.results, "1", "2")
+    c = next(x for x in cmp.companies if x.company == "alphabet")
+    assert c.old_all.fraction() == c.new_all.fraction() == (1, 4)
+    for lang in ("en", "nl"):
+        t = Strings(lang)
+        con = Console(record=True, width=200, color_system=None)
+        print_report(rep, lang, con)
+        text = con.export_text()
+        out = " ".join(text.split())
+        row = next(line for line in text.splitlines() if line.startswith("│ Google "))
+        assert [x.strip() for x in row.strip("│ ").split("│")][-3:] == ["1", "25%", "3"], row
+        assert t("account_only") in out and "google-site-verification" in out
+        page = render_html(rep, lang)
+        assert f'<th scope="col" class="n">{t("account_only")}</th>' in page
+        assert '<td class="n">25%</td><td class="n">3</td>' in page
+        # the notes say what is counted: the report's and the comparison's
+        for key in ("providers_intro", "by_parent_intro", "compare_companies_note"):
+            assert ("alleen een account" if lang == "nl" else "only an account") in t(key, n="4", added=0, removed=0)

@@ -255,15 +255,21 @@ def print_report(report: Report, lang: str = "en", console: Console | None = Non
     print_fit(c, t("by_sector") + f" ({t('domains').lower()})", [t("sector")],
               [t("domains"), *([t("organisations")] if orgs else []), *cols], rows, caption=t("caption_sector_doms"))
 
+    # the share counts the domains that depend on the provider; a domain that shows only an account there
+    # (a verification token) is counted apart, in its own column (field trial F2)
     rows = [([t.host_provider(ps.key, ps.name)],
-             [_T(ps.parent), _T(ps.jurisdiction), fmt_int(ps.count, lang), fmt_pct(ps.share, lang)])
+             [_T(ps.parent), _T(ps.jurisdiction), fmt_int(ps.count, lang), fmt_pct(ps.share, lang),
+              fmt_int(ps.account_only, lang)])
             for ps in report.providers_overall[:top]]
-    print_fit(c, t("providers"), [t("provider")], [t("parent"), t("country"), t("domains"), t("share")], rows,
+    print_fit(c, t("providers"), [t("provider")],
+              [t("parent"), t("country"), t("domains"), t("share"), t("account_only")], rows,
               caption=t("providers_intro", n=fmt_int(report.providers_denominator, lang)))
 
-    rows = [([ps.name], [_T(ps.jurisdiction or "?"), fmt_int(ps.count, lang), fmt_pct(ps.share, lang)])
+    rows = [([ps.name], [_T(ps.jurisdiction or "?"), fmt_int(ps.count, lang), fmt_pct(ps.share, lang),
+                         fmt_int(ps.account_only, lang)])
             for ps in report.parents_overall[:top]]
-    print_fit(c, t("by_parent"), [t("parent")], [t("country"), t("domains"), t("share")], rows)
+    print_fit(c, t("by_parent"), [t("parent")], [t("country"), t("domains"), t("share"), t("account_only")], rows,
+              caption=t("by_parent_intro"))
 
     multi = multi_rows()
     rows = []
