@@ -1604,3 +1604,43 @@ def test_a_verification_token_alone_is_not_counted_as_dependence_on_a_provider_o
         # the notes say what is counted: the report's and the comparison's
         for key in ("providers_intro", "by_parent_intro", "compare_companies_note"):
             assert ("alleen een account" if lang == "nl" else "only an account") in t(key, n="4", added=0, removed=0)
+
+
+def test_compare_with_an_unfinished_newer_scan_says_not_measured_never_removed(cli, tmp_path):
+    """Field trial F3: `report --compare OLD NEW` with NEW interrupted listed NEW's 479 unmeasured
+    domains as "Domains removed from the list (not a change in dependence)" ("verwijderd"), with a
+    caveat only for an unfinished older scan. A domain of NEW's input that NEW did not measure is
+    "not measured in scan NEW", with a caveat as for the older side; one NEW's input does not list
+    is still removed from the list."""
+    from test_store import new_scan, results_for
+
+    from stekker import kb as K
+
+    st, sid1 = _store_with_scan(tmp_path, _real_records(), "old")
+    recs = _real_records()
+    measured = [r for r in recs if r.domain not in ("kpn-klant.nl", "school-c.nl")]
+    sid2 = new_scan(st, "new")
+    st.add_targets(sid2, [{"domain": r.domain} for r in recs if r.domain != "hostile.nl"])  # the list lost one
+    st.mark_running(sid2)
+    st.write_domains(sid2, [(r.domain, "ok", results_for(r.domain)) for r in measured if r.domain != "hostile.nl"])
+    st._set_state(sid2, state="interrupted")  # stopped before kpn-klant.nl and school-c.nl
+    db = str(tmp_path / "s.db")
+    html = tmp_path / "c.html"
+    res = cli("--db", db, "--compare", str(sid1), str(sid2), "--html", str(html))
+    out = " ".join(res.output.split())
+    assert "Domains removed from the list (not a change in dependence): 1 (hostile.nl)" in out, out
+    assert (f"Domains of the input of scan {sid2} not measured in it (the scan did not finish; not a change of "
+            "the list, nor of dependence): 2 (kpn-klant.nl, school-c.nl)") in out, out
+    assert f"the newer scan of the comparison, scan {sid2}, is interrupted" in out
+    assert f"2 domains of the input of scan {sid2}, which did not finish, were not measured in it" in out
+    page = " ".join(html.read_text().split())
+    assert f"Domains of the input of scan {sid2} not measured in it" in page and "kpn-klant.nl, school-c.nl" in page
+    nl = " ".join(cli("--db", db, "--compare", str(sid1), str(sid2), "--lang", "nl").output.split())
+    assert "Domeinen verwijderd uit de lijst (geen verandering in afhankelijkheid): 1 (hostile.nl)" in nl
+    assert f"de nieuwere scan van de vergelijking, scan {sid2}, heeft de status interrupted" in nl
+    # the function itself: without the input, as before (a caller that does not know it)
+    olds, news = build(_real_records(), K.load(), load_policies().select(None), "2026-01-01").results, \
+        build(measured, K.load(), load_policies().select(None), "2026-01-01").results
+    cmp = compare(olds, news, "1", "2", new_input={r.domain for r in recs})
+    assert (cmp.removed_domains, cmp.unmeasured_new) == ([], ["kpn-klant.nl", "school-c.nl"])
+    assert compare(olds, news, "1", "2").removed_domains == ["kpn-klant.nl", "school-c.nl"]

@@ -331,6 +331,8 @@ def print_comparison(cmp: Comparison, lang: str = "en", console: Console | None 
                   [([_T(r["label"])], [r["old_all"], r["new_all"], r["old_common"], r["new_common"]]) for r in rows])
         c.print(Text(t(note, added=fmt_int(len(cmp.added_domains), lang),
                        removed=fmt_int(len(cmp.removed_domains), lang)), style="dim"))
+        for scan, doms in _unmeasured(cmp):
+            c.print(Text(t("compare_unmeasured_note", n=fmt_int(len(doms), lang), scan=scan), style="dim"))
         for r in rows:
             key = "compare_shares_by_list" if r["moved_by_list"] else \
                 "compare_shares_reversed" if r["reversed_by_list"] else None
@@ -364,12 +366,20 @@ def print_comparison(cmp: Comparison, lang: str = "en", console: Console | None 
         elif key == "verdict_changes":
             c.print(Text(f"{t(key)}: {t('none_found')}"))
     vc = cmp.verdict_changes
-    for key, doms in (("added_domains", cmp.added_domains), ("removed_domains", cmp.removed_domains)):
+    lists = [(t("added_domains"), cmp.added_domains), (t("removed_domains"), cmp.removed_domains),
+             *((t("unmeasured_domains", scan=scan), doms) for scan, doms in _unmeasured(cmp))]
+    for title, doms in lists:
         shown = ", ".join(visible(d) for d in doms[:20]) + (" …" if len(doms) > 20 else "")
-        c.print(Text(f"{t(key)}: {len(doms)}" + (f" ({shown})" if doms else "")))
+        c.print(Text(f"{title}: {len(doms)}" + (f" ({shown})" if doms else "")))
     kinds = (cmp.moved, cmp.new, cmp.vanished, cmp.existence, cmp.not_comparable, vc)
-    if any(len(x) > 50 for x in kinds) or len(cmp.added_domains) > 20 or len(cmp.removed_domains) > 20:
+    if any(len(x) > 50 for x in kinds) or any(len(doms) > 20 for _title, doms in lists):
         c.print(Text(t("compare_whole"), style="dim"))
+
+
+def _unmeasured(cmp: Comparison) -> list[tuple[str, list[str]]]:
+    """(scan label, domains) of the input of a scan that did not finish, not measured in it."""
+    return [(label, doms) for label, doms in ((cmp.old_label, getattr(cmp, "unmeasured_old", [])),
+                                              (cmp.new_label, getattr(cmp, "unmeasured_new", []))) if doms]
 
 
 def _more(c: Console, t: Strings, n: int) -> None:
