@@ -80,12 +80,12 @@ def nearly_all(orgs: bool) -> list:
 
 @pytest.fixture(scope="module")
 def rep():
-    return build(nearly_all(orgs=True), FakeKB(), load_policies().select(None), None, meta=META)
+    return build(nearly_all(orgs=True), FakeKB(), load_policies().select(None), MEASURED.date(), meta=META)  # as the CLI: the scan's day
 
 
 @pytest.fixture(scope="module")
 def rep_no_orgs():
-    return build(nearly_all(orgs=False), FakeKB(), load_policies().select(None), None, meta=META)
+    return build(nearly_all(orgs=False), FakeKB(), load_policies().select(None), MEASURED.date(), meta=META)
 
 
 def _flat(text: str) -> str:
@@ -448,3 +448,23 @@ def test_nos_comparison_rows(rep):
     assert (nos.row("amazon").count, nos.row("google").count) == (0, 0)
     assert (nos.row("portals").count, nos.row("portals").base, nos.row("portals").scope) == (3, 5, "sector")
     assert nos.row("microsoft").nos["share"] == 0.49 and nos.row("us_cloud").nos["base"] == 16500
+
+
+def test_the_sentence_to_quote_names_the_ownership_date_when_it_is_not_the_measurement_date():
+    """Field trial F4: `report --scan 3 --as-of 2025-01-01` printed "On 6 December 2026, 96% of the
+    1,928 domains ..." with no word that ownership was judged as of 2025-01-01. The sentence names
+    the ownership date when it differs from the day the scan ran (and only then)."""
+    from stekker.report.figures import headline_figures
+
+    old = build(nearly_all(orgs=True), FakeKB(), load_policies().select(["nos"]), "2025-01-01", meta=META)
+    (fig,) = headline_figures(old, Strings("en"))
+    assert fig.quotes["en"].startswith("On 5 December 2026, 99.9% of the 1,000 domains")
+    assert "(definition ‘no US control, as NOS’, with ownership as of 1 January 2025; stekker," in fig.quotes["en"]
+    assert ("(definitie ‘geen Amerikaanse zeggenschap, zoals NOS’, met de eigendomsverhoudingen van 1 januari "
+            "2025; stekker,") in fig.quotes["nl"]
+    for lang in ("en", "nl"):
+        assert fig.quotes[lang] in _flat(_terminal(old, lang, 80))
+        assert fig.quotes[lang] in _flat(render_html(old, lang))
+    same = build(nearly_all(orgs=True), FakeKB(), load_policies().select(["nos"]), MEASURED.date(), meta=META)
+    (fig,) = headline_figures(same, Strings("en"))
+    assert "ownership" not in fig.quotes["en"] and "eigendom" not in fig.quotes["nl"]

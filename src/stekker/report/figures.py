@@ -94,10 +94,14 @@ def quote(report: Any, policy: Any, t: Any) -> str:
     f = finding(t, policy)
     lang = t.lang
     meta = report.meta or {}
-    return t("quote", date=fmt_day(measured_day(report), lang), pct=fmt_pct(tl.share, lang),
+    day = measured_day(report)
+    # ownership judged on another day than the measurement (--as-of): the sentence names that day, or
+    # "On 6 December 2026, 96% ..." reads as the owners of that day (field trial F4)
+    owned = t("quote_owned", date=fmt_day(report.as_of, lang)) if report.as_of != day else ""
+    return t("quote", date=fmt_day(day, lang), pct=fmt_pct(tl.share, lang),
              base=fmt_int(tl.decided, lang), units=t.noun("domain", tl.decided),
              count=count_of(tl.not_sovereign, tl.decided, t), past=f["past"], label=f["label"],
-             definition=f["definition"], kb=meta.get("kb_version") or "–",
+             definition=f["definition"], owned=owned, kb=meta.get("kb_version") or "–",
              scan=meta.get("scan_id") if meta.get("scan_id") is not None else "–")
 
 
