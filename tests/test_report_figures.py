@@ -468,3 +468,33 @@ def test_the_sentence_to_quote_names_the_ownership_date_when_it_is_not_the_measu
     same = build(nearly_all(orgs=True), FakeKB(), load_policies().select(["nos"]), MEASURED.date(), meta=META)
     (fig,) = headline_figures(same, Strings("en"))
     assert "ownership" not in fig.quotes["en"] and "eigendom" not in fig.quotes["nl"]
+
+
+def test_the_sentence_to_quote_carries_many_unknown_domains_and_the_range():
+    """Field trial F7: under "broad", "44% of the 1,030 domains examined whose answer is known" hid
+    that 986 of 2,016 were unknown (23%-72% only on the line above). When the unknown domains are 5%
+    or more of those with an answer, the sentence carries them and the range; a few do not lengthen it."""
+    from stekker.report.figures import headline_figures
+
+    recs = [dom(f"ms{i}.nl", None, None, {"mailbox": svc("mailbox", "microsoft"), "dns": svc("dns", "transip")})
+            for i in range(10)]
+    recs += [dom(f"kpn{i}.nl", None, None, {"mailbox": svc("mailbox", "kpn"), "dns": svc("dns", "kpn")})
+             for i in range(10)]
+    recs += [dom(f"raadsel{i}.nl", None, None, {"mailbox": svc("mailbox", None, "unknown"), "dns": svc("dns", "kpn")})
+             for i in range(10)]
+    r = build(recs, FakeKB(), load_policies().select(["nos"]), MEASURED.date(), meta=META)
+    (fig,) = headline_figures(r, Strings("en"))
+    assert ("On 5 December 2026, 50% of the 20 domains examined whose answer is known (10 of 20) depended on at "
+            "least one US-controlled service; for 10 more domains (33% of the 30) the answer is unknown, so the "
+            "share of all 30 lies between 33% and 67% (definition ‘no US control, as NOS’;") in fig.quotes["en"]
+    assert ("afhankelijk van minstens één dienst onder Amerikaanse zeggenschap; van nog 10 domeinen (33% van de 30) "
+            "is het antwoord onbekend, zodat het aandeel van alle 30 tussen 33% en 67% ligt (definitie") in fig.quotes["nl"]
+    for lang in ("en", "nl"):
+        assert fig.quotes[lang] in _flat(_terminal(r, lang, 80)) and fig.quotes[lang] in _flat(render_html(r, lang))
+    # one unknown domain of 1,001 (0.1%, under QUOTE_UNKNOWN): the sentence as it was
+    from stekker.report.figures import QUOTE_UNKNOWN
+
+    few = build(nearly_all(orgs=True), FakeKB(), load_policies().select(["nos"]), MEASURED.date(), meta=META)
+    assert few.domains["nos"].counts["unknown"] < QUOTE_UNKNOWN * 1001
+    (fig,) = headline_figures(few, Strings("en"))
+    assert "unknown" not in fig.quotes["en"] and "onbekend, zodat" not in fig.quotes["nl"]
