@@ -1644,3 +1644,36 @@ def test_compare_with_an_unfinished_newer_scan_says_not_measured_never_removed(c
     cmp = compare(olds, news, "1", "2", new_input={r.domain for r in recs})
     assert (cmp.removed_domains, cmp.unmeasured_new) == ([], ["kpn-klant.nl", "school-c.nl"])
     assert compare(olds, news, "1", "2").removed_domains == ["kpn-klant.nl", "school-c.nl"]
+
+
+def test_no_reversed_direction_is_said_when_the_shown_figures_do_not_differ(pols):
+    """Field trial F8: "! US-controlled: 96% → 96% over all domains, but 96% → 96% over the domains in
+    both scans: the change of the list turned the direction around" - on changes under half a point.
+    The direction is read from the figures as shown: no warning when the rounded figures are equal."""
+    from rich.console import Console
+
+    from stekker.report.aggregate import Tally
+    from stekker.report.compare import Comparison, ShareShift
+    from stekker.report.figures import compare_share_rows
+    from stekker.report.render import Strings
+
+    def tally(ns, s):
+        t = Tally()
+        t.counts["not_sovereign"], t.counts["sovereign"] = ns, s
+        return t
+
+    # 96.0% -> 96.2% over all, 96.02% -> 95.98% over the domains in both: all shown as 96%
+    cmp = Comparison("1", "3", [], [], [], [], 10_000,
+                     [ShareShift("nos", tally(960, 40), tally(962, 38), tally(9602, 398), tally(9598, 402))])
+    nos = next(p for p in pols if p.id == "nos")
+    for lang in ("en", "nl"):
+        (row,) = compare_share_rows(cmp, [nos], Strings(lang))
+        assert not row["reversed_by_list"] and not row["moved_by_list"], row
+        con = Console(record=True, width=200, color_system=None)
+        print_comparison(cmp, lang, con, [nos])
+        out = con.export_text()
+        assert "turned the direction around" not in out and "keerde de richting om" not in out
+    # a shown rise over all domains and a shown fall over those in both is still said
+    cmp.shares = [ShareShift("nos", tally(960, 40), tally(975, 25), tally(9602, 398), tally(9540, 460))]
+    (row,) = compare_share_rows(cmp, [nos], Strings("en"))
+    assert row["reversed_by_list"]

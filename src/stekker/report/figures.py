@@ -177,9 +177,11 @@ def share_cell(tl: Any, t: Any) -> str:
     return f"{fmt_pct(tl.share, t.lang)} ({fmt_int(part, t.lang)}/{fmt_int(whole, t.lang)})"
 
 
-def _direction(old: Any, new: Any) -> int:
-    """+1 when the share rose, -1 when it fell, 0 when unchanged or not known on a side."""
-    if old.share is None or new.share is None or old.share == new.share:
+def _direction(old: Any, new: Any, lang: str) -> int:
+    """+1 when the share rose, -1 when it fell, 0 when unchanged or not known on a side - as shown: a
+    change the rounded figures do not show is none (field trial F8: "96% → 96% ..., but 96% → 96%
+    ...: the change of the list turned the direction around", on changes under half a point)."""
+    if old.share is None or new.share is None or fmt_pct(old.share, lang) == fmt_pct(new.share, lang):
         return 0
     return 1 if new.share > old.share else -1
 
@@ -210,7 +212,7 @@ def _shift_row(label: str, x: Any, t: Any) -> dict[str, Any]:
                           and fmt_pct(x.old_common.share, t.lang) == fmt_pct(x.new_common.share, t.lang)),
         # over all domains it rose while over the domains in both it fell, or the other way round:
         # the list's change turned the direction around (review 28 L6)
-        "reversed_by_list": _direction(x.old_all, x.new_all) * _direction(x.old_common, x.new_common) < 0,
+        "reversed_by_list": _direction(x.old_all, x.new_all, t.lang) * _direction(x.old_common, x.new_common, t.lang) < 0,
     }
 
 
