@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import html
 import io
 import json
 import re
@@ -498,3 +499,20 @@ def test_the_sentence_to_quote_carries_many_unknown_domains_and_the_range():
     assert few.domains["nos"].counts["unknown"] < QUOTE_UNKNOWN * 1001
     (fig,) = headline_figures(few, Strings("en"))
     assert "unknown" not in fig.quotes["en"] and "onbekend, zodat" not in fig.quotes["nl"]
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_the_terminal_says_a_domain_counts_once_per_reason_why_it_is_unknown(lang):
+    """Field trial F10: the terminal table "Why domains are 'unknown'" had no note that a domain counts
+    once per reason (its rows can add up to more than the unknown domains); the HTML had it."""
+    recs = [dom("twee.nl", None, None, {"mailbox": svc("mailbox", None, "unknown"), "dns": svc("dns", "kpn")},
+                saas=[svc("saas", "mystery")]),  # not recognised, and a company of unknown country: two reasons
+            dom("saas.nl", None, None, {"dns": svc("dns", "kpn")}, saas=[svc("saas", "mystery")])]
+    r = build(recs, FakeKB(), load_policies().select(["nos"]), MEASURED.date(), meta=META)
+    t = Strings(lang)
+    assert sum(n for n, _v in r.unknown_reasons["nos"]) > r.domains["nos"].counts["unknown"]
+    note = t("unknown_reasons_intro")
+    for width in (80, 160):
+        assert note in _flat(_terminal(r, lang, width))
+    assert note in html.unescape(_flat(render_html(r, lang)))
+    assert ("more than its unknown domains" if lang == "en" else "meer zijn dan haar onbekende domeinen") in note
