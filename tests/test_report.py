@@ -1603,7 +1603,7 @@ def test_a_verification_token_alone_is_not_counted_as_dependence_on_a_provider_o
         assert '<td class="n">25%</td><td class="n">3</td>' in page
         # the notes say what is counted: the report's and the comparison's
         for key in ("providers_intro", "by_parent_intro", "compare_companies_note"):
-            assert ("alleen een account" if lang == "nl" else "only an account") in t(key, n="4", added=0, removed=0)
+            assert ("alleen een account" if lang == "nl" else "only an account") in t(key, n="4", partial="0", added=0, removed=0)
 
 
 def test_compare_with_an_unfinished_newer_scan_says_not_measured_never_removed(cli, tmp_path):
@@ -1677,3 +1677,31 @@ def test_no_reversed_direction_is_said_when_the_shown_figures_do_not_differ(pols
     cmp.shares = [ShareShift("nos", tally(960, 40), tally(975, 25), tally(9602, 398), tally(9540, 460))]
     (row,) = compare_share_rows(cmp, [nos], Strings("en"))
     assert row["reversed_by_list"]
+
+
+def test_the_nos_and_provider_footnotes_say_exactly_which_domains_they_count(rep):
+    """Field trial F12/F17: the NOS comparison's footnote said "2,018 existing domains measured without a
+    DNS error" though 2 of them had failed questions. The base is the existing domains whose apex
+    could be resolved; the footnotes say how many of them had a failed question (partial.nl: its MX
+    timed out) and that those count with what was answered."""
+    from html import unescape
+
+    from rich.console import Console
+
+    assert (rep.providers_denominator, rep.providers_partial) == (10, 1)
+    assert (rep.nos.existing, rep.nos.partial) == (10, 1)
+    want = {"en": ("of all 10 existing domains whose apex could be resolved (no DNS error on the domain itself); of "
+                   "those, 1 domain with at least one failed question, counted with the questions that were answered",
+                   "where only some of a domain's questions failed (1 domain), it counts with what was answered"),
+            "nl": ("van alle 10 bestaande domeinen waarvan de apex opgevraagd kon worden (geen DNS-fout op het domein "
+                   "zelf); daarvan 1 domein met ten minste één mislukte vraag, meegeteld met de vragen die wel "
+                   "beantwoord zijn",
+                   "mislukten maar enkele vragen van een domein (1 domein), dan telt het mee met wat beantwoord is")}
+    for lang, texts in want.items():
+        con = Console(record=True, width=200, color_system=None)
+        print_report(rep, lang, con)
+        out = " ".join(con.export_text().split())
+        page = unescape(" ".join(render_html(rep, lang).split()))
+        for text in texts:
+            assert text in out and text in page, (lang, text)
+        assert "measured without a DNS error" not in out and "zonder DNS-fout gemeten" not in out

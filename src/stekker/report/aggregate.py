@@ -192,6 +192,9 @@ class Report:
     # rests on: "verdicts" (all), "network" (the network operator of the addresses), "likely"
     # (weak evidence only), "infrastructure" (a server on a provider's network)
     answer_kinds: dict[str, Counter] = field(default_factory=dict)
+    # of the providers_denominator domains (the apex answered), those with at least one failed question:
+    # they count with what was answered (field trial F12: "measured without a DNS error" said otherwise)
+    providers_partial: int = 0
 
     @property
     def domain_count(self) -> int:
@@ -357,7 +360,7 @@ def tally(results: list[DomainResult], kb: Any, policies: list[Policy], as_of: A
         by_sector_orgs[s] = {pid: _tally(org_verdicts[o][pid] for o in orgs) for pid in pids}
     sector_counts = {s: len(rs) for s, rs in sector_results.items()}
 
-    # providers overall: domains (that exist and were measured without a DNS error, the base of the
+    # providers overall: domains (that exist and whose apex answered - status ok - the base of the
     # NOS comparison too) with the provider anywhere; a domain whose measurement failed is in neither
     # the count nor the base, so an error never counts as "does not use it"
     # A provider counts for a domain through a service that runs there (F2 of the field trial:
@@ -505,7 +508,7 @@ def tally(results: list[DomainResult], kb: Any, policies: list[Policy], as_of: A
         seal=seal_counts, status_counts=status_counts, domains_with_failed_queries=failed_q, dns_only=dns_only,
         explanations=explanations, unknown_reasons=unknown_reasons,
         hosts=host_list, host_policies=host_pids, hosts_overall=hosts_overall, hosts_by_sector=hosts_by_sector,
-        answer_kinds=answer_kinds,
+        answer_kinds=answer_kinds, providers_partial=sum(1 for r in measured if r.da.errors),
     )
     from .figures import dns_limits, nos_comparison
 

@@ -251,7 +251,8 @@ class NosRow:
 class NosComparison:
     policy: Any  # the A/MX/NS/CNAME definition (nos-records)
     rows: list[NosRow]
-    existing: int  # existing domains: the denominator of the provider rows
+    existing: int  # existing domains whose apex answered (status ok): the denominator of the provider rows
+    partial: int = 0  # of those, domains with at least one failed question (counted with what was answered)
 
     @property
     def data(self) -> dict[str, Any]:
@@ -330,7 +331,7 @@ def nos_comparison(report: Any, kb: Any) -> NosComparison | None:
             row.count = sum(1 for h in scoped if any(d.provider_key in ids or _chain_ids(d) & ids for d in h.deps))
             row.base = len(scoped)
         rows.append(row)
-    return NosComparison(pol, rows, len(live))
+    return NosComparison(pol, rows, len(live), report.providers_partial)  # (live: the providers' base too)
 
 
 def nos_stekker_text(row: NosRow, t: Any) -> str:

@@ -170,7 +170,8 @@ def print_nos(report: Report, t: Strings, c: Console) -> None:
                      [Text(nos_stekker_text(r, t), style="red"), nos_published_text(r, lang)]))
     c.print(Text(t("nos_intro", definition=t.finding(cmp_.policy)["definition"]), style="dim"))
     print_fit(c, t("nos_title"), [t("nos_what")], [t("nos_stekker"), t("nos_published")], rows,
-              caption=t("nos_provider_note", n=fmt_int(cmp_.existing, lang)), records=True)
+              caption=t("nos_provider_note", n=fmt_int(cmp_.existing, lang),
+                        partial=t.count("domain", cmp_.partial)), records=True)
     c.print(Text(t("nos_differences"), style="bold"))
     for d in nos_differences(report, t):
         c.print(Text(" • " + d))
@@ -266,7 +267,8 @@ def print_report(report: Report, lang: str = "en", console: Console | None = Non
             for ps in report.providers_overall[:top]]
     print_fit(c, t("providers"), [t("provider")],
               [t("parent"), t("country"), t("domains"), t("share"), t("account_only")], rows,
-              caption=t("providers_intro", n=fmt_int(report.providers_denominator, lang)))
+              caption=t("providers_intro", n=fmt_int(report.providers_denominator, lang),
+                        partial=t.count("domain", report.providers_partial)))
 
     rows = [([ps.name], [_T(ps.jurisdiction or "?"), fmt_int(ps.count, lang), fmt_pct(ps.share, lang),
                          fmt_int(ps.account_only, lang)])
