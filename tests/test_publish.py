@@ -1535,3 +1535,28 @@ def test_cli_site_geo_and_out_given_wrong_are_messages(built, tmp_path):
     assert not (tmp_path / "s1").exists()
     r = cli("site", "--db", db, "-o", os.path.join(str(tmp_path), os.fsdecode(b"sd\xff")), "-q")
     assert r.rc == 2 and "not UTF-8" in r.err, r.text
+
+
+def test_the_sites_provider_page_counts_a_verification_token_as_the_report_does():
+    """Field trial F2 on the site: a provider's share counts the domains that run a service there
+    (a verification token alone shows only an account), so "who depends on it" lists the same
+    domains the share counts, not also those with only a token."""
+    from test_report_support import FakeKB, dom, ev, svc
+
+    from stekker.judge import load_policies
+    from stekker.report import build
+
+    def token(d):
+        return svc("saas", "google", evidence=[ev(d, "TXT", "google-site-verification=x",
+                                                   rule="google.txt:regex:^google-site-verification=")])
+
+    kb = FakeKB()
+    rep = build([dom("mail.nl", "A", "gemeente", {"mailbox": svc("mailbox", "google", evidence=[
+                     ev("mail.nl", "MX", "1 smtp.google.com", rule="google.mx:suffix:smtp.google.com")])},
+                     saas=[token("mail.nl")]),
+                 dom("tok.nl", "B", "gemeente", {"dns": svc("dns", "kpn")}, saas=[token("tok.nl")])],
+                kb, load_policies().select(None), "2026-01-01", meta={"scan_id": 7})
+    page = Model.from_report(rep, kb).provider("google", Text("en"))
+    assert (page["count"], page["dependents_total"]) == ("1", 1)
+    assert [x["domain"] for x in page["dependents"]] == ["mail.nl"]
+    assert "only an account" in Text("en")("share_line", share="50%", count=1, den=2)

@@ -34,7 +34,7 @@ def test_one_policy_allows_no_script_and_only_the_hashed_style():
     (0.9996, "en", ">99.9%", "100%"),   # nor "all"
     (0.125, "en", "13%", "12.5%"),      # a tie rounds up in both (explore-e L1: float formatting gave 12%)
     (0.625, "en", "63%", "62.5%"),      # (and 62% for 5 of 8)
-    (0.0125, "en", "1%", "1.3%"),
+    (0.0125, "en", "1.3%", "1.3%"),     # would read 1%: one decimal, as 0.96% (1.0%) has (field trial F9)
     (1, "nl", "100%", "100%"),
 ])
 def test_two_percent_roundings_kept_apart(x, lang, share, half_up):
@@ -59,3 +59,18 @@ def test_missing_chromium_is_a_readable_error(monkeypatch, tmp_path):
     with pytest.raises(render.RenderError, match="screenshot needs headless Chromium"):
         render.screenshot(tmp_path / "x.html", tmp_path / "x.png")
     assert not (tmp_path / "x.pdf").exists()
+
+
+def test_a_figure_has_the_precision_of_the_figure_it_reads_as():
+    """Field trial F9: "99% (1,759/1,777)" beside "99.0% (1,760/1,777)" in one row: the decimal near
+    the ends was chosen by the raw value (98.99% < 99 none, 99.04% one). It is chosen by the figure as
+    shown: every share that reads as the same whole percentage has the same precision."""
+    assert fmt_pct(1759 / 1777, "en") == fmt_pct(1760 / 1777, "en") == "99.0%"
+    assert fmt_pct(0.0096, "nl") == fmt_pct(0.0104, "nl") == "1,0%"
+    by_whole: dict[int, set[int]] = {}  # whole percentage (half up) -> decimals shown
+    for n in range(1, 2000):
+        s = fmt_pct(n / 2000, "en").lstrip("<>").rstrip("%")
+        whole = int((Decimal(n) / 20).quantize(Decimal(1), rounding="ROUND_HALF_UP"))
+        by_whole.setdefault(whole, set()).add(len(s.split(".")[1]) if "." in s else 0)
+    assert all(len(v) == 1 for v in by_whole.values()), by_whole
+    assert by_whole[99] == by_whole[1] == {1} and by_whole[98] == by_whole[2] == {0}

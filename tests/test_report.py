@@ -1548,3 +1548,160 @@ def test_compare_columns_over_the_domains_in_both_count_the_same_domains_on_both
         assert x.old_common.fraction() == x.new_common.fraction(), x.policy
     ms_row = next(c for c in cmp.companies if c.name.lower().startswith("microsoft"))
     assert ms_row.old_all.count == ms_row.new_all.count + 1  # over all measured domains the error shows
+
+
+def _token_scan() -> list:
+    """Field trial F2: four domains with Google. One runs its mail there (MX, and also a
+    google-site-verification token), three show only a token (Search Console) - and one of those
+    sends mail through Mailchimp (an SPF include: a service that runs there)."""
+    def token(d, provider="google", value="google-site-verification=abc"):
+        return svc("saas", provider, evidence=[ev(d, "TXT", value, rule=f"{provider}.txt:regex:^{value.split('=')[0]}=")])
+
+    mx = lambda d: svc("mailbox", "google", evidence=[ev(d, "MX", "1 smtp.google.com", rule="google.mx:suffix:smtp.google.com")])  # noqa: E731
+    return [
+        dom("mail.nl", "Org 1", "gemeente", {"mailbox": mx("mail.nl"), "dns": svc("dns", "kpn")}, saas=[token("mail.nl")]),
+        dom("tok1.nl", "Org 2", "gemeente", {"dns": svc("dns", "kpn")}, saas=[token("tok1.nl")]),
+        dom("tok2.nl", "Org 3", "gemeente", {"dns": svc("dns", "transip")}, saas=[token("tok2.nl")]),
+        dom("tok3.nl", "Org 4", "gemeente", {"dns": svc("dns", "transip")}, saas=[
+            token("tok3.nl"),
+            svc("saas", "mystery", evidence=[ev("tok3.nl", "TXT", "v=spf1 include:spf.mystery.example -all",
+                                                rule="mystery.spf:suffix:spf.mystery.example")])]),
+    ]
+
+
+def test_a_verification_token_alone_is_not_counted_as_dependence_on_a_provider_or_company(kb, pols):
+    """Field trial F2: "Google / Alphabet 30% (610 of 2,018)" where 435 of the 610 domains were
+    Google only through a google-site-verification token, while the NOS comparison said "Google 6%".
+    A token shows an account, not a service that runs there: the provider and company shares, and
+    a comparison's largest companies, count it apart ("account or token only"), in every output."""
+    from rich.console import Console
+
+    from stekker.report.render import Strings
+
+    rep = build(_token_scan(), kb, pols, "2026-01-01", meta=META)
+    g = next(p for p in rep.providers_overall if p.key == "google")
+    a = next(p for p in rep.parents_overall if p.key == "alphabet")
+    assert (g.count, g.denominator, a.count) == (1, 4, 1)  # was 4 of 4: "Google 100%"
+    assert g.account_only == a.account_only == 3
+    # an SPF include is a sender that runs there: dependence, not an account
+    assert next((p.count, p.account_only) for p in rep.providers_overall if p.key == "mystery") == (1, 0)
+    # the comparison counts the companies as the report does (the same rule)
+    cmp = compare(rep.results, rep.results, "1", "2")
+    c = next(x for x in cmp.companies if x.company == "alphabet")
+    assert c.old_all.fraction() == c.new_all.fraction() == (1, 4)
+    for lang in ("en", "nl"):
+        t = Strings(lang)
+        con = Console(record=True, width=200, color_system=None)
+        print_report(rep, lang, con)
+        text = con.export_text()
+        out = " ".join(text.split())
+        row = next(line for line in text.splitlines() if line.startswith("│ Google "))
+        assert [x.strip() for x in row.strip("│ ").split("│")][-3:] == ["1", "25%", "3"], row
+        assert t("account_only") in out and "google-site-verification" in out
+        page = render_html(rep, lang)
+        assert f'<th scope="col" class="n">{t("account_only")}</th>' in page
+        assert '<td class="n">25%</td><td class="n">3</td>' in page
+        # the notes say what is counted: the report's and the comparison's
+        for key in ("providers_intro", "by_parent_intro", "compare_companies_note"):
+            assert ("alleen een account" if lang == "nl" else "only an account") in t(key, n="4", partial="0", added=0, removed=0)
+
+
+def test_compare_with_an_unfinished_newer_scan_says_not_measured_never_removed(cli, tmp_path):
+    """Field trial F3: `report --compare OLD NEW` with NEW interrupted listed NEW's 479 unmeasured
+    domains as "Domains removed from the list (not a change in dependence)" ("verwijderd"), with a
+    caveat only for an unfinished older scan. A domain of NEW's input that NEW did not measure is
+    "not measured in scan NEW", with a caveat as for the older side; one NEW's input does not list
+    is still removed from the list."""
+    from test_store import new_scan, results_for
+
+    from stekker import kb as K
+
+    st, sid1 = _store_with_scan(tmp_path, _real_records(), "old")
+    recs = _real_records()
+    measured = [r for r in recs if r.domain not in ("kpn-klant.nl", "school-c.nl")]
+    sid2 = new_scan(st, "new")
+    st.add_targets(sid2, [{"domain": r.domain} for r in recs if r.domain != "hostile.nl"])  # the list lost one
+    st.mark_running(sid2)
+    st.write_domains(sid2, [(r.domain, "ok", results_for(r.domain)) for r in measured if r.domain != "hostile.nl"])
+    st._set_state(sid2, state="interrupted")  # stopped before kpn-klant.nl and school-c.nl
+    db = str(tmp_path / "s.db")
+    html = tmp_path / "c.html"
+    res = cli("--db", db, "--compare", str(sid1), str(sid2), "--html", str(html))
+    out = " ".join(res.output.split())
+    assert "Domains removed from the list (not a change in dependence): 1 (hostile.nl)" in out, out
+    assert (f"Domains of the input of scan {sid2} not measured in it (the scan did not finish; not a change of "
+            "the list, nor of dependence): 2 (kpn-klant.nl, school-c.nl)") in out, out
+    assert f"the newer scan of the comparison, scan {sid2}, is interrupted" in out
+    assert f"2 domains of the input of scan {sid2}, which did not finish, were not measured in it" in out
+    page = " ".join(html.read_text().split())
+    assert f"Domains of the input of scan {sid2} not measured in it" in page and "kpn-klant.nl, school-c.nl" in page
+    nl = " ".join(cli("--db", db, "--compare", str(sid1), str(sid2), "--lang", "nl").output.split())
+    assert "Domeinen verwijderd uit de lijst (geen verandering in afhankelijkheid): 1 (hostile.nl)" in nl
+    assert f"de nieuwere scan van de vergelijking, scan {sid2}, heeft de status interrupted" in nl
+    # the function itself: without the input, as before (a caller that does not know it)
+    olds, news = build(_real_records(), K.load(), load_policies().select(None), "2026-01-01").results, \
+        build(measured, K.load(), load_policies().select(None), "2026-01-01").results
+    cmp = compare(olds, news, "1", "2", new_input={r.domain for r in recs})
+    assert (cmp.removed_domains, cmp.unmeasured_new) == ([], ["kpn-klant.nl", "school-c.nl"])
+    assert compare(olds, news, "1", "2").removed_domains == ["kpn-klant.nl", "school-c.nl"]
+
+
+def test_no_reversed_direction_is_said_when_the_shown_figures_do_not_differ(pols):
+    """Field trial F8: "! US-controlled: 96% → 96% over all domains, but 96% → 96% over the domains in
+    both scans: the change of the list turned the direction around" - on changes under half a point.
+    The direction is read from the figures as shown: no warning when the rounded figures are equal."""
+    from rich.console import Console
+
+    from stekker.report.aggregate import Tally
+    from stekker.report.compare import Comparison, ShareShift
+    from stekker.report.figures import compare_share_rows
+    from stekker.report.render import Strings
+
+    def tally(ns, s):
+        t = Tally()
+        t.counts["not_sovereign"], t.counts["sovereign"] = ns, s
+        return t
+
+    # 96.0% -> 96.2% over all, 96.02% -> 95.98% over the domains in both: all shown as 96%
+    cmp = Comparison("1", "3", [], [], [], [], 10_000,
+                     [ShareShift("nos", tally(960, 40), tally(962, 38), tally(9602, 398), tally(9598, 402))])
+    nos = next(p for p in pols if p.id == "nos")
+    for lang in ("en", "nl"):
+        (row,) = compare_share_rows(cmp, [nos], Strings(lang))
+        assert not row["reversed_by_list"] and not row["moved_by_list"], row
+        con = Console(record=True, width=200, color_system=None)
+        print_comparison(cmp, lang, con, [nos])
+        out = con.export_text()
+        assert "turned the direction around" not in out and "keerde de richting om" not in out
+    # a shown rise over all domains and a shown fall over those in both is still said
+    cmp.shares = [ShareShift("nos", tally(960, 40), tally(975, 25), tally(9602, 398), tally(9540, 460))]
+    (row,) = compare_share_rows(cmp, [nos], Strings("en"))
+    assert row["reversed_by_list"]
+
+
+def test_the_nos_and_provider_footnotes_say_exactly_which_domains_they_count(rep):
+    """Field trial F12/F17: the NOS comparison's footnote said "2,018 existing domains measured without a
+    DNS error" though 2 of them had failed questions. The base is the existing domains whose apex
+    could be resolved; the footnotes say how many of them had a failed question (partial.nl: its MX
+    timed out) and that those count with what was answered."""
+    from html import unescape
+
+    from rich.console import Console
+
+    assert (rep.providers_denominator, rep.providers_partial) == (10, 1)
+    assert (rep.nos.existing, rep.nos.partial) == (10, 1)
+    want = {"en": ("of all 10 existing domains whose apex could be resolved (no DNS error on the domain itself); of "
+                   "those, 1 domain with at least one failed question, counted with the questions that were answered",
+                   "where only some of a domain's questions failed (1 domain), it counts with what was answered"),
+            "nl": ("van alle 10 bestaande domeinen waarvan de apex opgevraagd kon worden (geen DNS-fout op het domein "
+                   "zelf); daarvan 1 domein met ten minste één mislukte vraag, meegeteld met de vragen die wel "
+                   "beantwoord zijn",
+                   "mislukten maar enkele vragen van een domein (1 domein), dan telt het mee met wat beantwoord is")}
+    for lang, texts in want.items():
+        con = Console(record=True, width=200, color_system=None)
+        print_report(rep, lang, con)
+        out = " ".join(con.export_text().split())
+        page = unescape(" ".join(render_html(rep, lang).split()))
+        for text in texts:
+            assert text in out and text in page, (lang, text)
+        assert "measured without a DNS error" not in out and "zonder DNS-fout gemeten" not in out

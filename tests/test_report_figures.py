@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import html
 import io
 import json
 import re
@@ -80,12 +81,12 @@ def nearly_all(orgs: bool) -> list:
 
 @pytest.fixture(scope="module")
 def rep():
-    return build(nearly_all(orgs=True), FakeKB(), load_policies().select(None), None, meta=META)
+    return build(nearly_all(orgs=True), FakeKB(), load_policies().select(None), MEASURED.date(), meta=META)  # as the CLI: the scan's day
 
 
 @pytest.fixture(scope="module")
 def rep_no_orgs():
-    return build(nearly_all(orgs=False), FakeKB(), load_policies().select(None), None, meta=META)
+    return build(nearly_all(orgs=False), FakeKB(), load_policies().select(None), MEASURED.date(), meta=META)
 
 
 def _flat(text: str) -> str:
@@ -448,3 +449,70 @@ def test_nos_comparison_rows(rep):
     assert (nos.row("amazon").count, nos.row("google").count) == (0, 0)
     assert (nos.row("portals").count, nos.row("portals").base, nos.row("portals").scope) == (3, 5, "sector")
     assert nos.row("microsoft").nos["share"] == 0.49 and nos.row("us_cloud").nos["base"] == 16500
+
+
+def test_the_sentence_to_quote_names_the_ownership_date_when_it_is_not_the_measurement_date():
+    """Field trial F4: `report --scan 3 --as-of 2025-01-01` printed "On 6 December 2026, 96% of the
+    1,928 domains ..." with no word that ownership was judged as of 2025-01-01. The sentence names
+    the ownership date when it differs from the day the scan ran (and only then)."""
+    from stekker.report.figures import headline_figures
+
+    old = build(nearly_all(orgs=True), FakeKB(), load_policies().select(["nos"]), "2025-01-01", meta=META)
+    (fig,) = headline_figures(old, Strings("en"))
+    assert fig.quotes["en"].startswith("On 5 December 2026, 99.9% of the 1,000 domains")
+    assert "(definition ‘no US control, as NOS’, with ownership as of 1 January 2025; stekker," in fig.quotes["en"]
+    assert ("(definitie ‘geen Amerikaanse zeggenschap, zoals NOS’, met de eigendomsverhoudingen van 1 januari "
+            "2025; stekker,") in fig.quotes["nl"]
+    for lang in ("en", "nl"):
+        assert fig.quotes[lang] in _flat(_terminal(old, lang, 80))
+        assert fig.quotes[lang] in _flat(render_html(old, lang))
+    same = build(nearly_all(orgs=True), FakeKB(), load_policies().select(["nos"]), MEASURED.date(), meta=META)
+    (fig,) = headline_figures(same, Strings("en"))
+    assert "ownership" not in fig.quotes["en"] and "eigendom" not in fig.quotes["nl"]
+
+
+def test_the_sentence_to_quote_carries_many_unknown_domains_and_the_range():
+    """Field trial F7: under "broad", "44% of the 1,030 domains examined whose answer is known" hid
+    that 986 of 2,016 were unknown (23%-72% only on the line above). When the unknown domains are 5%
+    or more of those with an answer, the sentence carries them and the range; a few do not lengthen it."""
+    from stekker.report.figures import headline_figures
+
+    recs = [dom(f"ms{i}.nl", None, None, {"mailbox": svc("mailbox", "microsoft"), "dns": svc("dns", "transip")})
+            for i in range(10)]
+    recs += [dom(f"kpn{i}.nl", None, None, {"mailbox": svc("mailbox", "kpn"), "dns": svc("dns", "kpn")})
+             for i in range(10)]
+    recs += [dom(f"raadsel{i}.nl", None, None, {"mailbox": svc("mailbox", None, "unknown"), "dns": svc("dns", "kpn")})
+             for i in range(10)]
+    r = build(recs, FakeKB(), load_policies().select(["nos"]), MEASURED.date(), meta=META)
+    (fig,) = headline_figures(r, Strings("en"))
+    assert ("On 5 December 2026, 50% of the 20 domains examined whose answer is known (10 of 20) depended on at "
+            "least one US-controlled service; for 10 more domains (33% of the 30) the answer is unknown, so the "
+            "share of all 30 lies between 33% and 67% (definition ‘no US control, as NOS’;") in fig.quotes["en"]
+    assert ("afhankelijk van minstens één dienst onder Amerikaanse zeggenschap; van nog 10 domeinen (33% van de 30) "
+            "is het antwoord onbekend, zodat het aandeel van alle 30 tussen 33% en 67% ligt (definitie") in fig.quotes["nl"]
+    for lang in ("en", "nl"):
+        assert fig.quotes[lang] in _flat(_terminal(r, lang, 80)) and fig.quotes[lang] in _flat(render_html(r, lang))
+    # one unknown domain of 1,001 (0.1%, under QUOTE_UNKNOWN): the sentence as it was
+    from stekker.report.figures import QUOTE_UNKNOWN
+
+    few = build(nearly_all(orgs=True), FakeKB(), load_policies().select(["nos"]), MEASURED.date(), meta=META)
+    assert few.domains["nos"].counts["unknown"] < QUOTE_UNKNOWN * 1001
+    (fig,) = headline_figures(few, Strings("en"))
+    assert "unknown" not in fig.quotes["en"] and "onbekend, zodat" not in fig.quotes["nl"]
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_the_terminal_says_a_domain_counts_once_per_reason_why_it_is_unknown(lang):
+    """Field trial F10: the terminal table "Why domains are 'unknown'" had no note that a domain counts
+    once per reason (its rows can add up to more than the unknown domains); the HTML had it."""
+    recs = [dom("twee.nl", None, None, {"mailbox": svc("mailbox", None, "unknown"), "dns": svc("dns", "kpn")},
+                saas=[svc("saas", "mystery")]),  # not recognised, and a company of unknown country: two reasons
+            dom("saas.nl", None, None, {"dns": svc("dns", "kpn")}, saas=[svc("saas", "mystery")])]
+    r = build(recs, FakeKB(), load_policies().select(["nos"]), MEASURED.date(), meta=META)
+    t = Strings(lang)
+    assert sum(n for n, _v in r.unknown_reasons["nos"]) > r.domains["nos"].counts["unknown"]
+    note = t("unknown_reasons_intro")
+    for width in (80, 160):
+        assert note in _flat(_terminal(r, lang, width))
+    assert note in html.unescape(_flat(render_html(r, lang)))
+    assert ("more than its unknown domains" if lang == "en" else "meer zijn dan haar onbekende domeinen") in note

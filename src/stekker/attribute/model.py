@@ -52,6 +52,15 @@ SERVICE_STATUSES = ("attributed", "self", "unknown", "absent", "error")
 BASES = ("kb", "network", "likely", "self")  # Service.basis (None for unknown/absent/error)
 SERVICE_KINDS = ("platform", "infrastructure")  # Service.service_kind
 
+# Observation kinds (a fingerprint's ``on``, the second part of an evidence rule id
+# ``<provider>.<kind>:<matcher>:<pattern>``) that show only that an account (a tenant) exists at
+# the provider, not that a service of the domain runs there: a verification token in TXT
+# (``google-site-verification=`` for Search Console, ``MS=``, ``facebook-domain-verification=``)
+# and Microsoft's user-realm answer.  A service that rests on these alone
+# (:attr:`Service.account_only`) is not counted as dependence in the provider and company shares
+# of a report or a comparison; they count it apart ("account or token only", docs/REPORT.md).
+ACCOUNT_KINDS = frozenset({"txt", "realm"})
+
 
 @dataclass(slots=True)
 class EvidenceItem:
@@ -60,8 +69,18 @@ class EvidenceItem:
     qname: str
     rtype: str
     value: str
-    rule: str  # e.g. "microsoft.mx_suffix:mail.protection.outlook.com"
+    rule: str  # e.g. "microsoft.mx:suffix:mail.protection.outlook.com"
     purpose: str | None = None
+
+    @property
+    def kind(self) -> str | None:
+        """The observation kind the rule matched (``txt`` of ``google.txt:regex:^google-site-verification=``,
+        ``mx`` of ``microsoft.mx:suffix:...``); None for a rule of another shape (``self.own-domain``,
+        ``network:AS...``)."""
+        head, sep, _rest = self.rule.partition(":")
+        if not sep or "." not in head:
+            return None
+        return head.rsplit(".", 1)[1]
 
 
 # The stored name of a server on a provider's network (service kind
@@ -117,6 +136,13 @@ class Service:
     # shows the note in its reader's language (stekker.text.Message); ``note``
     # is their English text joined with "; " (the command line, JSON, CSV)
     note_msgs: list[Message] | None = None
+
+    @property
+    def account_only(self) -> bool:
+        """A provider named only by evidence that shows an account there (:data:`ACCOUNT_KINDS`: a
+        verification token, a realm answer), not a service of the domain that runs there."""
+        return (self.status == "attributed" and bool(self.evidence)
+                and all(e.kind in ACCOUNT_KINDS for e in self.evidence))
 
     def add_note(self, msg: Message) -> "Service":
         """Append one part to the note (its English text and its message)."""

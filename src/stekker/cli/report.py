@@ -121,14 +121,25 @@ def report(
             old_attr, old_meta = load_scan(store, resolve(store, compare[0]), kb)
             old_day = day or measurement_date(old_meta)
             old_rep = build(old_attr, kb, pols, old_day, meta=old_meta)
-            comparison = _compare(old_rep.results, rep.results, str(old_meta["scan_id"]), str(meta["scan_id"]))
-            for w in old_meta.get("warnings") or []:  # an older scan that did not finish (explore-e L4)
-                if getattr(w, "key", None) == "scan_unfinished":
-                    from stekker.text import Message
+            # a scan that did not finish (explore-e L4, field trial F3): the domains of its input it did not
+            # measure are "not measured in it", neither added to the list (older scan) nor removed (newer)
+            unfinished = {side: next((w for w in m.get("warnings") or [] if getattr(w, "key", None) == "scan_unfinished"),
+                                     None) for side, m in (("old", old_meta), ("new", meta))}
+            inputs = {side: ({t["domain"] for t in store.iter_targets(m["scan_id"])} if unfinished[side] else None)
+                      for side, m in (("old", old_meta), ("new", meta))}
+            comparison = _compare(old_rep.results, rep.results, str(old_meta["scan_id"]), str(meta["scan_id"]),
+                                  old_input=inputs["old"], new_input=inputs["new"])
+            from stekker.text import Message
 
+            for side, w in unfinished.items():
+                if w is not None:
+                    a = w.args
+                    which, instead = ("older", "added to") if side == "old" else ("newer", "removed from")
                     meta.setdefault("warnings", []).append(Message(
-                        "compare_old_unfinished", f"the older scan of the comparison, {w}; the domains it did not "
-                        "measure read as added to the list", **w.args))
+                        f"compare_{side}_unfinished", f"the {which} scan of the comparison, scan {a['scan']}, is "
+                        f"{a['state']}: {a['done']} of the {a['total']} domains of its input were measured; the "
+                        f"domains it did not measure are listed as not measured in it, not as {instead} the list",
+                        **a))
             if old_meta["scan_id"] == meta["scan_id"]:
                 echo(_("warning: --compare {old} {new} compares scan {scan_id} with itself").format(
                     old=compare[0], new=compare[1], scan_id=meta['scan_id']), err=True)

@@ -302,8 +302,8 @@ class Model:
             if r.da.status != "ok":  # the same domains the shares count (measured without a DNS error)
                 continue
             for d in r.deps:
-                if not _identified(d) or d.provider_key == "self":
-                    continue
+                if not _identified(d) or d.provider_key == "self" or d.service.account_only:
+                    continue  # (a verification token alone shows an account, no dependence: as the report counts)
                 pd[safe_id(d.provider_key)][r.domain].add(d.category)
                 if d.provider_key.endswith(LIKELY_KEY):
                     continue  # a guess on weak evidence: counted for no parent, as in the report's tables

@@ -5,7 +5,8 @@
 Two percent roundings exist on purpose, chosen by ``fmt_pct(rounding=...)``:
 
 * ``"share"`` (the scan report, the default): half up to ``digits``
-  decimals (5/8 is 63%), with one decimal near the ends, and a share that
+  decimals (5/8 is 63%), with one decimal near the ends (where the figure
+  would read 1% or less, 99% or more: 98.99% and 99.04% both 99.0%), and a share that
   would round to 0% or 100% without being exactly that is shown as
   ``<0.1%`` / ``>99.9%``: the report never says "none" or "all" unless exact.
 * ``"half-up"`` (the audit): decimal ROUND_HALF_UP to ``digits`` decimals, a
@@ -54,7 +55,11 @@ def _pct_share(x: float, digits: int) -> str:
     if x <= 0:
         return "0"
     pct = Decimal(repr(float(x))) * 100  # the shortest decimal that is this float: 5/8 -> 62.5 exactly
-    d = max(digits, 1) if (pct < 1 or pct > 99) else digits
+    # one decimal more near the ends, chosen by the figure as it would be shown, not by the raw value:
+    # 1,759/1,777 (98.99%) and 1,760/1,777 (99.04%) both read 99.0%, never "99%" beside "99.0%"
+    # (field trial F9); the same at the low end (0.96% and 1.04% both 1.0%)
+    shown = pct.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    d = max(digits, 1) if (shown <= 1 or shown >= 99) else digits
     # half up, as a reader (and the audit, and a spreadsheet) rounds: 5/8 is 63%, not 62% (float
     # formatting rounds a tie to the even digit)
     s = str(pct.quantize(Decimal(1).scaleb(-d), rounding=ROUND_HALF_UP))

@@ -132,6 +132,9 @@ class ProviderShare:
     company: str | None = None
     parent: str | None = None
     jurisdiction: str | None = None
+    # the provider and company tables: further domains that show only an account there (a verification
+    # token, a realm answer: Service.account_only), counted apart and not in ``count``
+    account_only: int = 0
 
     @property
     def share(self) -> float | None:
@@ -189,6 +192,9 @@ class Report:
     # rests on: "verdicts" (all), "network" (the network operator of the addresses), "likely"
     # (weak evidence only), "infrastructure" (a server on a provider's network)
     answer_kinds: dict[str, Counter] = field(default_factory=dict)
+    # of the providers_denominator domains (the apex answered), those with at least one failed question:
+    # they count with what was answered (field trial F12: "measured without a DNS error" said otherwise)
+    providers_partial: int = 0
 
     @property
     def domain_count(self) -> int:
@@ -354,35 +360,42 @@ def tally(results: list[DomainResult], kb: Any, policies: list[Policy], as_of: A
         by_sector_orgs[s] = {pid: _tally(org_verdicts[o][pid] for o in orgs) for pid in pids}
     sector_counts = {s: len(rs) for s, rs in sector_results.items()}
 
-    # providers overall: domains (that exist and were measured without a DNS error, the base of the
+    # providers overall: domains (that exist and whose apex answered - status ok - the base of the
     # NOS comparison too) with the provider anywhere; a domain whose measurement failed is in neither
     # the count nor the base, so an error never counts as "does not use it"
+    # A provider counts for a domain through a service that runs there (F2 of the field trial:
+    # "Google 30%" of which 435 of 610 domains were Google only through a google-site-verification
+    # token); a domain that shows only an account there (Service.account_only) is counted apart.
     measured = [r for r in live if r.da.status == "ok"]
     info: dict[str, ProviderShare] = {}
     overall: Counter = Counter()
+    overall_acc: Counter = Counter()
     parents: Counter = Counter()
+    parents_acc: Counter = Counter()
     parent_info: dict[str, ProviderShare] = {}
     for r in measured:
-        seen = set()
+        used, accounts = set(), set()
         for d in _known_deps(r):
             k = d.provider_key
-            seen.add(k)
+            (accounts if d.service.account_only else used).add(k)
             if k not in info:
                 info[k] = _share_info(d)
-        top = controlling_parents(r)
-        for cid, share in top.items():
+        top, top_acc = controlling_parents(r), account_parents(r)
+        for cid, share in (top_acc | top).items():
             parent_info.setdefault(cid, share)
-        for k in seen:
-            overall[k] += 1
-        for k in top:
-            parents[k] += 1
+        overall.update(used)
+        overall_acc.update(accounts - used)
+        parents.update(top.keys())
+        parents_acc.update(top_acc.keys())
     providers_overall = [
-        ProviderShare(k, info[k].name, n, len(measured), info[k].company, info[k].parent, info[k].jurisdiction)
-        for k, n in sorted(overall.items(), key=lambda kv: (-kv[1], kv[0]))
+        ProviderShare(k, info[k].name, overall[k], len(measured), info[k].company, info[k].parent,
+                      info[k].jurisdiction, account_only=overall_acc[k])
+        for k in sorted(set(overall) | set(overall_acc), key=lambda k: (-overall[k], -overall_acc[k], k))
     ]
     parents_overall = [
-        ProviderShare(k, parent_info[k].name, n, len(measured), jurisdiction=parent_info[k].jurisdiction)
-        for k, n in sorted(parents.items(), key=lambda kv: (-kv[1], kv[0]))
+        ProviderShare(k, parent_info[k].name, parents[k], len(measured), jurisdiction=parent_info[k].jurisdiction,
+                      account_only=parents_acc[k])
+        for k in sorted(set(parents) | set(parents_acc), key=lambda k: (-parents[k], -parents_acc[k], k))
     ]
 
     # markets per category row: the primary provider of the row's first
@@ -495,7 +508,7 @@ def tally(results: list[DomainResult], kb: Any, policies: list[Policy], as_of: A
         seal=seal_counts, status_counts=status_counts, domains_with_failed_queries=failed_q, dns_only=dns_only,
         explanations=explanations, unknown_reasons=unknown_reasons,
         hosts=host_list, host_policies=host_pids, hosts_overall=hosts_overall, hosts_by_sector=hosts_by_sector,
-        answer_kinds=answer_kinds,
+        answer_kinds=answer_kinds, providers_partial=sum(1 for r in measured if r.da.errors),
     )
     from .figures import dns_limits, nos_comparison
 
@@ -516,9 +529,23 @@ def controlling_parents(r: DomainResult) -> dict[str, ProviderShare]:
     """The companies at the top of the providers a domain depends on (id -> name and country; each
     parent in joint control): what the report's parent-company shares ("Microsoft 49%") count, and
     what a comparison of two scans counts again.  A guess on weak evidence counts for no parent
-    (review 28 M3), as it counts apart from the provider; self-hosting has none."""
+    (review 28 M3), as it counts apart from the provider; self-hosting has none; nor does a provider
+    that the domain shows only an account at (a verification token: :attr:`Service.account_only`)."""
+    return _parents(d for d in _known_deps(r) if not d.service.account_only)
+
+
+def account_parents(r: DomainResult) -> dict[str, ProviderShare]:
+    """The companies at the top of the providers a domain shows only an account at (a verification
+    token, a realm answer) and does not depend on through any other service: the column "account or
+    token only" beside :func:`controlling_parents`."""
+    top = controlling_parents(r)
+    acc = _parents(d for d in _known_deps(r) if d.service.account_only)
+    return {k: v for k, v in acc.items() if k not in top}
+
+
+def _parents(deps: Iterable[Dependency]) -> dict[str, ProviderShare]:
     out: dict[str, ProviderShare] = {}
-    for d in _known_deps(r):
+    for d in deps:
         k = d.provider_key
         for top in (d.controllers if k != "self" and not k.endswith(LIKELY_KEY) else []):
             if top.id not in out:

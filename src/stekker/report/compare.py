@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 from stekker.attribute.model import CATEGORIES
 from stekker.judge import HOST_CATEGORY, DomainResult, HostResult
@@ -121,6 +121,11 @@ class Comparison:
     common: int
     shares: list[ShareShift] = field(default_factory=list)
     companies: list[CompanyShift] = field(default_factory=list)
+    # domains of a scan's input that the scan did not measure (it did not finish), measured in the
+    # other scan: neither added to nor removed from the list (field trial F3: an interrupted newer
+    # scan's 479 unmeasured domains read "removed from the list")
+    unmeasured_old: list[str] = field(default_factory=list)  # in NEW, in OLD's input, not measured in OLD
+    unmeasured_new: list[str] = field(default_factory=list)  # in OLD, in NEW's input, not measured in NEW
 
     @property
     def verdict_flips(self) -> list[VerdictChange]:
@@ -174,6 +179,7 @@ class Comparison:
             "verdict_changes": [vars_(v) for v in self.verdict_changes],
             "shares": [x.to_dict() for x in self.shares],
             "companies": [x.to_dict() for x in self.companies],
+            "unmeasured_old": self.unmeasured_old, "unmeasured_new": self.unmeasured_new,
         }
 
 
@@ -265,13 +271,19 @@ def _compare_hosts(ro: DomainState, rn: DomainState, orgs: list[str]) -> list[Ch
 
 
 def compare(old: "list[DomainResult] | list[DomainState]", new: "list[DomainResult] | list[DomainState]",
-            old_label: str = "old", new_label: str = "new") -> Comparison:
+            old_label: str = "old", new_label: str = "new", old_input: "Iterable[str] | None" = None,
+            new_input: "Iterable[str] | None" = None) -> Comparison:
     """The changes between two judged scans (their results, or their
-    :func:`domain_state`)."""
+    :func:`domain_state`).  ``old_input`` / ``new_input``: the domains of a
+    scan's input (given for a scan that did not finish): a domain of its input
+    that it did not measure is "not measured" in it, neither added to nor
+    removed from the list."""
     o = {r.domain: domain_state(r) for r in old}
     n = {r.domain: domain_state(r) for r in new}
-    added = sorted(set(n) - set(o))
-    removed = sorted(set(o) - set(n))
+    in_old, in_new = set(old_input or ()), set(new_input or ())
+    only_new, only_old = set(n) - set(o), set(o) - set(n)
+    added, unmeasured_old = sorted(only_new - in_old), sorted(only_new & in_old)
+    removed, unmeasured_new = sorted(only_old - in_new), sorted(only_old & in_new)
     changes: list[Change] = []
     vchanges: list[VerdictChange] = []
     common = sorted(set(o) & set(n))
@@ -320,7 +332,7 @@ def compare(old: "list[DomainResult] | list[DomainState]", new: "list[DomainResu
             if vo is not None and vo != v:
                 vchanges.append(VerdictChange(dom, orgs, pid, vo, v))
     return Comparison(old_label, new_label, added, removed, changes, vchanges, len(common),
-                      _shares(o, n, set(common)), _companies(o, n, set(common)))
+                      _shares(o, n, set(common)), _companies(o, n, set(common)), unmeasured_old, unmeasured_new)
 
 
 def _shares(o: dict[str, Any], n: dict[str, Any], common: set[str]) -> list[ShareShift]:

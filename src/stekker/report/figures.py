@@ -31,6 +31,11 @@ from stekker.dates import scan_day
 from stekker.judge import NOT_SOVEREIGN, SOVEREIGN
 from stekker.render.fmt import MONTHS, fmt_day, fmt_int, fmt_pct  # noqa: F401 - re-exported
 
+# the sentence to quote carries the unknown domains and the range when they are at least this share
+# of the domains with an answer (known or unknown): then the range is 5 points wide or more
+QUOTE_UNKNOWN = 0.05
+
+
 def count_of(n: int, d: int, t: Any) -> str:
     """``13,058 of 13,070`` / ``13.058 van 13.070``."""
     return t("fig_of", n=fmt_int(n, t.lang), d=fmt_int(d, t.lang))
@@ -94,10 +99,22 @@ def quote(report: Any, policy: Any, t: Any) -> str:
     f = finding(t, policy)
     lang = t.lang
     meta = report.meta or {}
-    return t("quote", date=fmt_day(measured_day(report), lang), pct=fmt_pct(tl.share, lang),
+    day = measured_day(report)
+    # ownership judged on another day than the measurement (--as-of): the sentence names that day, or
+    # "On 6 December 2026, 96% ..." reads as the owners of that day (field trial F4)
+    owned = t("quote_owned", date=fmt_day(report.as_of, lang)) if report.as_of != day else ""
+    # many unknown domains: the sentence carries them and the range (field trial F7: "44% of the 1,030
+    # domains examined whose answer is known" hid that 986 of 2,016 were unknown: 23%-72%)
+    unknown = ""
+    b = bounds(tl)
+    if b is not None and b[0] >= QUOTE_UNKNOWN * b[1]:
+        u, n, low, high = b
+        unknown = t("quote_unknown", unknown=fmt_int(u, lang), units=t.noun("domain", u), n=fmt_int(n, lang),
+                    ushare=fmt_pct(u / n, lang), low=fmt_pct(low, lang), high=fmt_pct(high, lang))
+    return t("quote", date=fmt_day(day, lang), pct=fmt_pct(tl.share, lang),
              base=fmt_int(tl.decided, lang), units=t.noun("domain", tl.decided),
              count=count_of(tl.not_sovereign, tl.decided, t), past=f["past"], label=f["label"],
-             definition=f["definition"], kb=meta.get("kb_version") or "–",
+             unknown=unknown, definition=f["definition"], owned=owned, kb=meta.get("kb_version") or "–",
              scan=meta.get("scan_id") if meta.get("scan_id") is not None else "–")
 
 
@@ -124,18 +141,26 @@ def excluded_text(tl: Any, t: Any) -> str:
     return f"{text}; {b}" if b else text
 
 
-def bounds_text(tl: Any, t: Any) -> str:
-    """The share with the unknown domains counted too: between none and all
-    of them dependent (explore-e M4: the headline leaves them out, and an
-    unknown domain has no known dependency, so the share over the known ones
-    alone leans high; "stekker finds more than NOS" could be that lean).
-    Empty when no domain is unknown."""
+def bounds(tl: Any) -> tuple[int, int, float, float] | None:
+    """The share with the unknown domains counted too: (unknown, domains with an answer, the share
+    with none of them dependent, with all of them); None when no domain is unknown (explore-e M4: the
+    headline leaves them out, and an unknown domain has no known dependency, so the share over the
+    known ones alone leans high; "stekker finds more than NOS" could be that lean)."""
     u = tl.counts.get("unknown", 0)
     d = tl.decided + u
     if not u or not d:
+        return None
+    return u, d, tl.not_sovereign / d, (tl.not_sovereign + u) / d
+
+
+def bounds_text(tl: Any, t: Any) -> str:
+    """:func:`bounds` in words; empty when no domain is unknown."""
+    b = bounds(tl)
+    if b is None:
         return ""
+    u, d, low, high = b
     return t("fig_bounds", unknown=fmt_int(u, t.lang), n=fmt_int(d, t.lang),
-             low=fmt_pct(tl.not_sovereign / d, t.lang), high=fmt_pct((tl.not_sovereign + u) / d, t.lang))
+             low=fmt_pct(low, t.lang), high=fmt_pct(high, t.lang))
 
 
 def base_text(tl: Any, t: Any, noun: str = "domain") -> str:
@@ -152,9 +177,11 @@ def share_cell(tl: Any, t: Any) -> str:
     return f"{fmt_pct(tl.share, t.lang)} ({fmt_int(part, t.lang)}/{fmt_int(whole, t.lang)})"
 
 
-def _direction(old: Any, new: Any) -> int:
-    """+1 when the share rose, -1 when it fell, 0 when unchanged or not known on a side."""
-    if old.share is None or new.share is None or old.share == new.share:
+def _direction(old: Any, new: Any, lang: str) -> int:
+    """+1 when the share rose, -1 when it fell, 0 when unchanged or not known on a side - as shown: a
+    change the rounded figures do not show is none (field trial F8: "96% → 96% ..., but 96% → 96%
+    ...: the change of the list turned the direction around", on changes under half a point)."""
+    if old.share is None or new.share is None or fmt_pct(old.share, lang) == fmt_pct(new.share, lang):
         return 0
     return 1 if new.share > old.share else -1
 
@@ -185,7 +212,7 @@ def _shift_row(label: str, x: Any, t: Any) -> dict[str, Any]:
                           and fmt_pct(x.old_common.share, t.lang) == fmt_pct(x.new_common.share, t.lang)),
         # over all domains it rose while over the domains in both it fell, or the other way round:
         # the list's change turned the direction around (review 28 L6)
-        "reversed_by_list": _direction(x.old_all, x.new_all) * _direction(x.old_common, x.new_common) < 0,
+        "reversed_by_list": _direction(x.old_all, x.new_all, t.lang) * _direction(x.old_common, x.new_common, t.lang) < 0,
     }
 
 
@@ -224,7 +251,8 @@ class NosRow:
 class NosComparison:
     policy: Any  # the A/MX/NS/CNAME definition (nos-records)
     rows: list[NosRow]
-    existing: int  # existing domains: the denominator of the provider rows
+    existing: int  # existing domains whose apex answered (status ok): the denominator of the provider rows
+    partial: int = 0  # of those, domains with at least one failed question (counted with what was answered)
 
     @property
     def data(self) -> dict[str, Any]:
@@ -303,7 +331,7 @@ def nos_comparison(report: Any, kb: Any) -> NosComparison | None:
             row.count = sum(1 for h in scoped if any(d.provider_key in ids or _chain_ids(d) & ids for d in h.deps))
             row.base = len(scoped)
         rows.append(row)
-    return NosComparison(pol, rows, len(live))
+    return NosComparison(pol, rows, len(live), report.providers_partial)  # (live: the providers' base too)
 
 
 def nos_stekker_text(row: NosRow, t: Any) -> str:

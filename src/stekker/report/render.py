@@ -282,14 +282,16 @@ def context(report: Report, lang: str, comparison: Comparison | None = None,
                "rows": [{"label": r.label.get(lang) or r.label["en"], "stekker": nos_stekker_text(r, t),
                          "published": nos_published_text(r, lang), "kind": r.kind} for r in report.nos.rows],
                "differences": nos_differences(report, t), "sources": report.nos.data["study"]["sources"],
-               "provider_note": t("nos_provider_note", n=fmt_int(report.nos.existing, lang))}
+               "provider_note": t("nos_provider_note", n=fmt_int(report.nos.existing, lang),
+                                  partial=t.count("domain", report.nos.partial))}
     limits = None
     if report.limits is not None:
         limits = {"definition": t.finding(report.limits.policy)["definition"],
                   "lines": dns_limit_lines(report.limits, t)}
     prov_top = report.providers_overall[:12]
     chart_prov = bar_chart([(_pname(p, t), p.share, fmt_pct(p.share, lang)) for p in prov_top],
-                           t("chart_providers_alt"), t("providers_intro", n=fmt_int(report.providers_denominator, lang)),
+                           t("chart_providers_alt"), t("providers_intro", n=fmt_int(report.providers_denominator, lang),
+                                                        partial=t.count("domain", report.providers_partial)),
                            "chart-providers", color="#154273")
     cat_rows = []
     for row, cats in category_rows():

@@ -170,7 +170,8 @@ def print_nos(report: Report, t: Strings, c: Console) -> None:
                      [Text(nos_stekker_text(r, t), style="red"), nos_published_text(r, lang)]))
     c.print(Text(t("nos_intro", definition=t.finding(cmp_.policy)["definition"]), style="dim"))
     print_fit(c, t("nos_title"), [t("nos_what")], [t("nos_stekker"), t("nos_published")], rows,
-              caption=t("nos_provider_note", n=fmt_int(cmp_.existing, lang)), records=True)
+              caption=t("nos_provider_note", n=fmt_int(cmp_.existing, lang),
+                        partial=t.count("domain", cmp_.partial)), records=True)
     c.print(Text(t("nos_differences"), style="bold"))
     for d in nos_differences(report, t):
         c.print(Text(" • " + d))
@@ -231,7 +232,10 @@ def print_report(report: Report, lang: str = "en", console: Console | None = Non
     if any(report.unknown_reasons.values()):
         rows = [([p.short_title(lang), _T(v.reason(lang))], [fmt_int(n, lang)])
                 for p in report.policies for n, v in report.unknown_reasons.get(p.id, [])[:5]]
-        print_fit(c, t("unknown_reasons"), [t("policy"), t("reason")], [t("domains")], rows)
+        # a domain counts once per reason, so a definition's rows can add up to more than its unknown
+        # domains: said here as in the HTML (field trial F10)
+        print_fit(c, t("unknown_reasons"), [t("policy"), t("reason")], [t("domains")], rows,
+                  caption=t("unknown_reasons_intro"))
 
     cols = [t.finding(p)["column"] for p in report.policies]
     rows = []
@@ -255,15 +259,22 @@ def print_report(report: Report, lang: str = "en", console: Console | None = Non
     print_fit(c, t("by_sector") + f" ({t('domains').lower()})", [t("sector")],
               [t("domains"), *([t("organisations")] if orgs else []), *cols], rows, caption=t("caption_sector_doms"))
 
+    # the share counts the domains that depend on the provider; a domain that shows only an account there
+    # (a verification token) is counted apart, in its own column (field trial F2)
     rows = [([t.host_provider(ps.key, ps.name)],
-             [_T(ps.parent), _T(ps.jurisdiction), fmt_int(ps.count, lang), fmt_pct(ps.share, lang)])
+             [_T(ps.parent), _T(ps.jurisdiction), fmt_int(ps.count, lang), fmt_pct(ps.share, lang),
+              fmt_int(ps.account_only, lang)])
             for ps in report.providers_overall[:top]]
-    print_fit(c, t("providers"), [t("provider")], [t("parent"), t("country"), t("domains"), t("share")], rows,
-              caption=t("providers_intro", n=fmt_int(report.providers_denominator, lang)))
+    print_fit(c, t("providers"), [t("provider")],
+              [t("parent"), t("country"), t("domains"), t("share"), t("account_only")], rows,
+              caption=t("providers_intro", n=fmt_int(report.providers_denominator, lang),
+                        partial=t.count("domain", report.providers_partial)))
 
-    rows = [([ps.name], [_T(ps.jurisdiction or "?"), fmt_int(ps.count, lang), fmt_pct(ps.share, lang)])
+    rows = [([ps.name], [_T(ps.jurisdiction or "?"), fmt_int(ps.count, lang), fmt_pct(ps.share, lang),
+                         fmt_int(ps.account_only, lang)])
             for ps in report.parents_overall[:top]]
-    print_fit(c, t("by_parent"), [t("parent")], [t("country"), t("domains"), t("share")], rows)
+    print_fit(c, t("by_parent"), [t("parent")], [t("country"), t("domains"), t("share"), t("account_only")], rows,
+              caption=t("by_parent_intro"))
 
     multi = multi_rows()
     rows = []
@@ -325,6 +336,8 @@ def print_comparison(cmp: Comparison, lang: str = "en", console: Console | None 
                   [([_T(r["label"])], [r["old_all"], r["new_all"], r["old_common"], r["new_common"]]) for r in rows])
         c.print(Text(t(note, added=fmt_int(len(cmp.added_domains), lang),
                        removed=fmt_int(len(cmp.removed_domains), lang)), style="dim"))
+        for scan, doms in _unmeasured(cmp):
+            c.print(Text(t("compare_unmeasured_note", n=fmt_int(len(doms), lang), scan=scan), style="dim"))
         for r in rows:
             key = "compare_shares_by_list" if r["moved_by_list"] else \
                 "compare_shares_reversed" if r["reversed_by_list"] else None
@@ -358,12 +371,20 @@ def print_comparison(cmp: Comparison, lang: str = "en", console: Console | None 
         elif key == "verdict_changes":
             c.print(Text(f"{t(key)}: {t('none_found')}"))
     vc = cmp.verdict_changes
-    for key, doms in (("added_domains", cmp.added_domains), ("removed_domains", cmp.removed_domains)):
+    lists = [(t("added_domains"), cmp.added_domains), (t("removed_domains"), cmp.removed_domains),
+             *((t("unmeasured_domains", scan=scan), doms) for scan, doms in _unmeasured(cmp))]
+    for title, doms in lists:
         shown = ", ".join(visible(d) for d in doms[:20]) + (" …" if len(doms) > 20 else "")
-        c.print(Text(f"{t(key)}: {len(doms)}" + (f" ({shown})" if doms else "")))
+        c.print(Text(f"{title}: {len(doms)}" + (f" ({shown})" if doms else "")))
     kinds = (cmp.moved, cmp.new, cmp.vanished, cmp.existence, cmp.not_comparable, vc)
-    if any(len(x) > 50 for x in kinds) or len(cmp.added_domains) > 20 or len(cmp.removed_domains) > 20:
+    if any(len(x) > 50 for x in kinds) or any(len(doms) > 20 for _title, doms in lists):
         c.print(Text(t("compare_whole"), style="dim"))
+
+
+def _unmeasured(cmp: Comparison) -> list[tuple[str, list[str]]]:
+    """(scan label, domains) of the input of a scan that did not finish, not measured in it."""
+    return [(label, doms) for label, doms in ((cmp.old_label, getattr(cmp, "unmeasured_old", [])),
+                                              (cmp.new_label, getattr(cmp, "unmeasured_new", []))) if doms]
 
 
 def _more(c: Console, t: Strings, n: int) -> None:
