@@ -1637,7 +1637,7 @@ def test_compare_with_an_unfinished_newer_scan_says_not_measured_never_removed(c
     assert f"Domains of the input of scan {sid2} not measured in it" in page and "kpn-klant.nl, school-c.nl" in page
     nl = " ".join(cli("--db", db, "--compare", str(sid1), str(sid2), "--lang", "nl").output.split())
     assert "Domeinen verwijderd uit de lijst (geen verandering in afhankelijkheid): 1 (hostile.nl)" in nl
-    assert f"de nieuwere scan van de vergelijking, scan {sid2}, heeft de status interrupted" in nl
+    assert f"de nieuwere scan van de vergelijking, scan {sid2}, is onderbroken" in nl
     # the function itself: without the input, as before (a caller that does not know it)
     olds, news = build(_real_records(), K.load(), load_policies().select(None), "2026-01-01").results, \
         build(measured, K.load(), load_policies().select(None), "2026-01-01").results

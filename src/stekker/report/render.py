@@ -112,8 +112,12 @@ class Strings:
         text = (entry.get(self.lang) or entry.get("en")) if entry is not None else None
         if text is None:  # no text in this language (a note's English is its own text): as it is
             return str(w)
+        args = dict(w.args)
+        state = self.data.get("scan_states", {}).get(args.get("state")) if isinstance(args.get("state"), str) else None
+        if state is not None:  # a scan's state in this language ("heeft de status interrupted": field trial 11)
+            args["state"] = state.get(self.lang) or state.get("en")
         try:
-            return text.format(**w.args)
+            return text.format(**args)
         except (KeyError, IndexError, ValueError):  # a message whose values do not fit: its own English
             return str(w)
 
