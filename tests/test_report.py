@@ -302,6 +302,8 @@ def test_html_dutch(rep):
     assert "Organisaties: 75% (3 van 4)" in html
     assert "Definities en methode" in html and "Per sector" in html and "niet soeverein" in html
     assert "Geen Amerikaanse zeggenschap (NOS)" in html
+    # where a definition comes from, in words (field trial 11: "Gedefinieerd in: shipped")
+    assert "Gedefinieerd in: de definities die met stekker worden meegeleverd" in html and ": shipped<" not in html
 
 
 def test_html_is_inert_and_accessible(rep):
