@@ -1707,3 +1707,19 @@ def test_the_nos_and_provider_footnotes_say_exactly_which_domains_they_count(rep
         for text in texts:
             assert text in out and text in page, (lang, text)
         assert "measured without a DNS error" not in out and "zonder DNS-fout gemeten" not in out
+
+
+def test_one_organisation_named_for_many_domains_is_said(kb, pols):
+    # field trial 18: a list whose organisation column said "Gemeenten" for 344 municipalities gave
+    # "Organisations: 96% (26 of 27)" without a word
+    many = [dom(f"g{i}.nl", "Gemeenten", "gemeente", {}) for i in range(25)]
+    few = [dom(f"o{i}.nl", f"Org {i}", "zorg", {}) for i in range(10)]
+    r = build(many + few, kb, pols, "2026-01-01", meta=META)
+    (w,) = [w for w in r.meta["warnings"] if getattr(w, "key", None) == "org_dominant"]
+    assert str(w).startswith("the input names one organisation, 'Gemeenten', for 25 of its 35 domains")
+    html = " ".join(render_html(r, "nl").split())
+    assert "de invoer noemt één organisatie, &#39;Gemeenten&#39;, bij 25 van de 35 domeinen" in html
+    assert "org_dominant" not in " ".join(str(x) for x in META.get("warnings", []))  # the caller's meta untouched
+    # a ministry with 19 domains in a list of 35: normal, nothing said
+    r = build(many[:19] + few, kb, pols, "2026-01-01", meta=META)
+    assert not [w for w in r.meta.get("warnings", []) if getattr(w, "key", None) == "org_dominant"]

@@ -272,6 +272,27 @@ def _hhi(counts: list[int], denominator: int) -> float | None:
     return round(sum((c * 100.0 / denominator) ** 2 for c in counts), 1)
 
 
+ORG_DOMINANT = (0.10, 20)  # one organisation named for this share of the domains, and at least this many
+
+
+def _dominant_organisation(org_domains: dict[str, list], total: int) -> list:
+    """A warning when one organisation is named for a large share of the input's domains (a list
+    whose organisation column says "Gemeenten" for 344 municipalities: the organisation figures
+    then count them as one; field trial 18). Many domains of one organisation are normal (a
+    ministry's), so it is said, not corrected."""
+    from stekker.text import Message
+
+    if len(org_domains) < 2 or not total:
+        return []
+    name, rs = max(org_domains.items(), key=lambda kv: (len(kv[1]), kv[0]))
+    share, least = ORG_DOMINANT
+    if len(rs) < least or len(rs) < share * total:
+        return []
+    return [Message("org_dominant", f"the input names one organisation, '{name}', for {len(rs)} of its {total} "
+                    "domains; each organisation counts once in the organisation figures - check that this column "
+                    "names organisations, not a group or a sector", organisation=name, n=len(rs), total=total)]
+
+
 def build(attributions: Iterable[DomainAttribution], kb: Any, policies: list[Policy],
           as_of: Any = None, meta: dict[str, Any] | None = None,
           explanations: list[Explanation] | None = None) -> Report:
@@ -312,6 +333,7 @@ def tally(results: list[DomainResult], kb: Any, policies: list[Policy], as_of: A
             else:
                 org_verdicts[o][pid] = combine([v for v in vs if v != NXDOMAIN])
     organisations = {pid: _tally(org_verdicts[o][pid] for o in org_verdicts) for pid in pids}
+    org_warnings = _dominant_organisation(org_domains, len(results))
 
     # categories (over domains that exist)
     live = [r for r in results if r.da.status != "nxdomain"]
@@ -499,8 +521,11 @@ def tally(results: list[DomainResult], kb: Any, policies: list[Policy], as_of: A
             by_sec[s].append(h)
     hosts_by_sector = {s: host_group(s, hs, host_pids) for s, hs in sorted(by_sec.items())}
 
+    meta = dict(meta or {})
+    if org_warnings:
+        meta["warnings"] = [*(meta.get("warnings") or []), *org_warnings]
     report = Report(
-        policies=list(policies), as_of=day, results=results, meta=dict(meta or {}),
+        policies=list(policies), as_of=day, results=results, meta=meta,
         domains=domains, organisations=organisations, org_verdicts=org_verdicts,
         domains_without_org=without, by_category=by_category, category_presence=presence,
         by_sector=by_sector, by_sector_orgs=by_sector_orgs, sector_domain_counts=sector_counts,
