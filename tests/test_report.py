@@ -360,6 +360,12 @@ def test_terminal_output(rep, kb, pols):
     out = con.export_text()
     assert "43% (3/7)" in out and "90% (9/10)" in out
     assert HOSTILE_ORG in out  # printed as text, not interpreted as markup
+    # an organisation's part can be quoted on its own: its scan, dates and knowledge base (field trial 14)
+    org = Console(record=True, width=200, color_system=None)
+    print_organisation(rep, HOSTILE_ORG, "en", org)
+    org_out = org.export_text()
+    assert "Scan 7 (lab) · Measured: 2026-01-01 10:06 UTC" in org_out, org_out[:300]
+    assert "Ownership as of: 2026-01-01 · Knowledge base: fake-kb-1" in org_out
     assert "Moved to another provider (2)" in out
     assert f"({cmp.common} domains)" in out
     # verdict changes and list changes are named, not only counted (explore-d M3); a verdict that became

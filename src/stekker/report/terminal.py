@@ -179,16 +179,13 @@ def print_nos(report: Report, t: Strings, c: Console) -> None:
     c.print(Text(t("nos_sources") + ": " + "; ".join(s["url"] for s in srcs), style="dim"))
 
 
-def print_report(report: Report, lang: str = "en", console: Console | None = None,
-                 comparison: Comparison | None = None, top: int = 10) -> None:
-    c = console or make_console()
-    t = Strings(lang)
+def _provenance(report: Report, t: Strings) -> Text:
+    """What a figure is quoted with: the scan, when it was measured, the ownership date and the
+    knowledge-base version (the whole report's head and an organisation's: field trial 14)."""
     meta = report.meta
     measured = _ts(meta.get("finished_at")) or _ts(meta.get("started_at"))
     age = (_dt.datetime.now(_dt.timezone.utc).date() - measured.date()).days if measured else None
-    head = Text()
-    head.append(t("title"), style="bold")
-    head.append(f"\n{t('scan')} {meta.get('scan_id', '–')}")
+    head = Text(f"{t('scan')} {meta.get('scan_id', '–')}")
     if meta.get("label"):
         head.append(" (")
         head.append(visible(meta["label"]))  # stored text: a shared database's label may carry escapes (explore-f H2)
@@ -197,6 +194,18 @@ def print_report(report: Report, lang: str = "en", console: Console | None = Non
     if age is not None:
         head.append(f" · {t('data_age')}: {t.count('day', age)}")
     head.append(f"\n{t('judged_as_of')}: {report.as_of.isoformat()} · {t('kb_version')}: {meta.get('kb_version') or '–'}")
+    return head
+
+
+def print_report(report: Report, lang: str = "en", console: Console | None = None,
+                 comparison: Comparison | None = None, top: int = 10) -> None:
+    c = console or make_console()
+    t = Strings(lang)
+    meta = report.meta
+    head = Text()
+    head.append(t("title"), style="bold")
+    head.append("\n")
+    head.append_text(_provenance(report, t))
     head.append(f" · {t('domains')}: {fmt_int(report.domain_count, lang)} · {t('organisations')}: ")
     # "no organisation column" only when domains were measured and none had an organisation
     head.append(fmt_int(report.organisation_count, lang) if report.organisation_count or not report.results
@@ -397,6 +406,7 @@ def print_organisation(report: Report, name: str, lang: str = "en", console: Con
     t = Strings(lang)
     results = report.org_results(name)
     c.print(Text(t("org_title", org=name), style="bold"))
+    c.print(_provenance(report, t))
     first = report.policies[0]
     tb = Table(title=t("policies_side_n"))
     tb.add_column(t("policy"))
