@@ -1867,3 +1867,13 @@ def test_a_value_under_a_nameless_column_and_a_repeated_key_line_are_refused():
         "g.csv:2: a value in column 3 ('important'), which has no name in the header; name the column or leave it empty"]
     inv = load_text("# currency: USD\nname,category,,product,,\nB,crm,,HubSpot,,,\n", "g.csv")
     assert inv.currency == "USD" and [i.name for i in inv.items] == ["B"]
+
+
+def test_a_summary_sentence_names_ten_and_counts_the_rest():
+    # field trial F14: an inventory of 10,000 items put every function name in the headline
+    from stekker.audit.report import JOIN_MAX, _join
+
+    names = [f"f{i}" for i in range(25)]
+    assert _join(names, "en") == ", ".join(names[:JOIN_MAX]) + " and 15 more"
+    assert _join(names, "nl") == ", ".join(names[:JOIN_MAX]) + " en nog 15"
+    assert _join(names[:3], "nl") == "f0, f1 en f2" and _join(names[:JOIN_MAX], "en").endswith(" and f9")

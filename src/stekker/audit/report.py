@@ -91,12 +91,19 @@ def fmt_num(x: float, lang: str) -> str:
     return _fmt_num(x, lang, 2)
 
 
+JOIN_MAX = 10  # names in one sentence of the summary; the rest are counted (the tables list them all)
+
+
 def _join(xs: list[str], lang: str) -> str:
+    """Names as a sentence reads them ("a, b and c"); after JOIN_MAX names "and N more" (an
+    inventory of 10,000 items put 10,000 function names in one headline: field trial F14)."""
     xs = list(xs)
     if not xs:
         return C.t("misc.none", lang)
     if len(xs) == 1:
         return xs[0]
+    if len(xs) > JOIN_MAX:
+        return C.t("misc.and_more", lang, first=", ".join(xs[:JOIN_MAX]), n=len(xs) - JOIN_MAX)
     word = " en " if lang == "nl" else " and "
     return ", ".join(xs[:-1]) + word + xs[-1]
 
