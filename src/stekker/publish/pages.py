@@ -385,7 +385,8 @@ class Site:
                 head = [t("col_domain"), t("col_org")] + [p["short"] for p in pols]
             if group is not None:
                 title = f"{title}: {group.upper()}"
-            return self._page("list.html", path, t, title=title, rows=rows, head=head, csv=csvp, json=jsonp)
+            return self._page("list.html", path, t, title=title, rows=rows, head=head, csv=csvp, json=jsonp,
+                              txt_cols=(0,) if kind == "domain" else ())
         if kind == "provider":
             rows = [{"name": r["name"], "href": f"/{lang}/provider/{r['id']}/" if r["id"] else None,
                      "cells": [r["count_text"], r["share"], r["parent"], r["jurisdiction"]]}
