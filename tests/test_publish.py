@@ -1535,3 +1535,29 @@ def test_cli_site_geo_and_out_given_wrong_are_messages(built, tmp_path):
     assert not (tmp_path / "s1").exists()
     r = cli("site", "--db", db, "-o", os.path.join(str(tmp_path), os.fsdecode(b"sd\xff")), "-q")
     assert r.rc == 2 and "not UTF-8" in r.err, r.text
+
+
+def test_provider_service_shares_name_their_denominator(built):
+    """Field trial (publish, finding 2): a provider's page said "52% … (780 of 1,489)", then a column
+    "Share of domains" read Collaboration 100% (488/488): a share of the domains where that service was
+    identified, not of all domains, and nothing said so.  The column is headed with its denominator, each
+    cell says "n of d" with the market's own d (the report's market table), and a note tells it apart
+    from the share above."""
+    from stekker.render.fmt import fmt_int, fmt_pct
+
+    rep = built["model"].report
+    m = rep.markets["mailbox"]
+    s = next(x for x in m.shares if x.key == "microsoft")
+    assert m.denominator < rep.providers_denominator  # the two shares differ in what they count
+    for lang, head, of, note in (
+            ("en", "Share of the domains where this service was identified", "of", "counts only the domains where"),
+            ("nl", "Aandeel van de domeinen waar deze dienst is herkend", "van", "alleen de domeinen waar die dienst is herkend")):
+        page = built["site"].render(f"/{lang}/provider/microsoft/").body.decode("utf-8")
+        table = _between(page, 'id="m-h"', "</table>")
+        heads = [re.sub(r"<[^>]+>", "", h) for h in re.findall(r'<th scope="col">(.*?)</th>', table)]
+        assert head in heads and "Share of domains" not in heads and "Aandeel domeinen" not in heads, heads
+        assert note in table
+        mailbox = built["site"]._texts[lang].category("mailbox")
+        row = next(_cells(r) for r in table.split("<tr>") if r.startswith(f'<th scope="row">{mailbox}<'))
+        want = f"{fmt_pct(s.share, lang)} ({fmt_int(s.count, lang)} {of} {fmt_int(m.denominator, lang)})"
+        assert row[1] == want, (row, want)

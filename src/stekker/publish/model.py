@@ -798,7 +798,9 @@ class Model:
             if s is None:
                 continue
             markets.append({"row": row, "name": t.category(row), "count": t.int(s.count), "share": t.pct(s.share),
-                            "denominator": t.int(m.denominator), "hhi": _hhi_text(m.hhi, t),
+                            "denominator": t.int(m.denominator),
+                            "of": t._r("fig_of", n=t.int(s.count), d=t.int(m.denominator)),
+                            "hhi": _hhi_text(m.hhi, t),
                             "hhi_band": t.hhi_band(m.hhi)})
         chain, events = self._chain_of_provider(pid, t)
         doms = self._prov_domains.get(pid, [])
