@@ -1561,3 +1561,58 @@ def test_provider_service_shares_name_their_denominator(built):
         row = next(_cells(r) for r in table.split("<tr>") if r.startswith(f'<th scope="row">{mailbox}<'))
         want = f"{fmt_pct(s.share, lang)} ({fmt_int(s.count, lang)} {of} {fmt_int(m.denominator, lang)})"
         assert row[1] == want, (row, want)
+
+
+def test_serve_takes_publisher_and_licence_and_pages_show_no_options(built, monkeypatch):
+    """Field trial (publish, finding 3): `serve` had no --publisher/--licence (docs/PUBLISH.md lists them for
+    both), so the served catalogue named neither, and /en/data/ told citizens "(stekker site --licence)": a
+    command-line option on a public page.  serve takes both; the pages say only that no licence was stated,
+    and the hint goes to the operator's terminal as a warning (site and serve)."""
+    import socket
+
+    from starlette.testclient import TestClient
+
+    from stekker.cli import site as cli_site
+
+    served = {}
+
+    class FakeServer:  # instead of uvicorn: keep the app the command built
+        started, stopped_by = True, None
+
+        def __init__(self, config):
+            served["app"] = config.app
+
+        def run(self):
+            pass
+
+    monkeypatch.setattr(cli_site, "_Server", FakeServer)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    db = str(built["db"])
+    res = _cli("serve", "--db", db, "--port", port, "--publisher", "Gemeente Voorbeeld",
+               "--licence", "https://creativecommons.org/licenses/by/4.0/", "--contest-email", "f@example.org")
+    assert res.exit_code == 0, res.output
+    assert "--licence" not in res.output and "--publisher" not in res.output, res.output
+    client = TestClient(served["app"])
+    cat = client.get("/data/catalog.jsonld").json()
+    assert cat["dct:publisher"]["foaf:name"] == "Gemeente Voorbeeld"
+    assert all(d["dct:license"]["@id"] == "https://creativecommons.org/licenses/by/4.0/"
+               for d in cat["dcat:dataset"][0]["dcat:distribution"])
+    assert "Published by Gemeente Voorbeeld" in client.get("/en/data/").text
+    assert _cli("serve", "--db", db, "--port", port, "--licence", "CC-BY").exit_code == 2
+    # without them: the terminal is told which option states them; no public page names an option
+    res = _cli("serve", "--db", db, "--port", port, "--contest-email", "f@example.org")
+    assert res.exit_code == 0 and "warning: no --licence" in res.output and "warning: no --publisher" in res.output
+    client = TestClient(served["app"])
+    for lang, words in (("en", "has not stated a licence"), ("nl", "geen licentie voor deze gegevens opgegeven")):
+        assert words in client.get(f"/{lang}/data/").text
+    for page in _pages(built["out"]):
+        text = page.read_text("utf-8")
+        shown = re.sub(r"<[^>]+>", " ", text)  # what a reader sees
+        assert not re.search(r"(?<![\w-])--[a-z]", shown), (page, re.findall(r".{40}--[a-z].{20}", shown))
+    import yaml
+
+    strings = yaml.safe_load((Path(cli_site.__file__).parents[1] / "publish" / "data" / "strings.yaml")
+                             .read_text("utf-8"))["strings"]
+    assert not [k for k, v in strings.items() if any(re.search(r"(?<![\w-])--[a-z]", x) for x in v.values())]

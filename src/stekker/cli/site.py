@@ -50,6 +50,16 @@ NO_CONTEST = _("warning: no --contest-email or --contest-url: the site names no 
                "so no one can contest a label from it (its pages say so, and so does its methods page)")
 
 
+def _warn_unstated(model) -> None:  # noqa: ANN001
+    """What the publisher did not state, said on the operator's terminal (the public pages say only
+    that it was not stated, never which option states it: field trial, publish 3)."""
+    if not model.licence:
+        echo(_("warning: no --licence: the open data page tells readers that no licence was stated for these "
+               "data, and the DCAT-AP catalogue names none"), err=True)
+    if not model.publisher:
+        echo(_("warning: no --publisher: the DCAT-AP catalogue names no publisher"), err=True)
+
+
 def _check_geo(geo: Optional[Path]) -> None:
     """``--geo DIR`` must be a directory holding the two boundary files (a wrong one was ignored)."""
     if geo is None:
@@ -143,6 +153,7 @@ def site(
               "mxmapit_nl_municipality.topo.json and mxmapit_municipalities_nl.json): the map page has a table only"))
     if not model.contesting():
         echo(NO_CONTEST, err=True)
+    _warn_unstated(model)
     if model.scan.get("state") not in (None, "finished"):
         echo(_("warning: scan {scan_id} is {state}: the site shows a partial "
                "result (and says so on every page's summary)").format(
@@ -161,6 +172,10 @@ def serve(
     explanations: Optional[Path] = typer.Option(None, "--explanations", help=_("YAML file of explanations.")),
     geo: Optional[Path] = typer.Option(None, "--geo", help=_("Directory with the municipal boundaries.")),
     history: int = typer.Option(6, "--history", min=1, max=100, help=_("Scans shown in each domain's history.")),
+    publisher: Optional[str] = typer.Option(None, "--publisher", help=_("Who publishes the site (named in the open "
+                                            "data's DCAT-AP description).")),
+    licence: Optional[str] = typer.Option(None, "--licence", help=_("URL of the licence of the published data "
+                                          "(e.g. https://creativecommons.org/licenses/by/4.0/); none is assumed.")),
 ) -> None:
     """Serve the site and the JSON API live, read-only (GET only).
 
@@ -187,10 +202,11 @@ def serve(
         raise _err(_("cannot listen on {host}:{port}: {error}").format(
             host=host, port=port, error=os_error(exc)))
     _check_geo(geo)
-    model = _model(db, scan, explanations, contest_url, contest_email, history)
+    model = _model(db, scan, explanations, contest_url, contest_email, history, publisher, licence)
     if not model.contesting():
         echo(_("warning: no --contest-email or --contest-url: the pages name no address for reporting an error, so no "
                "one can contest a label from them (they say so, and so does the methods page)"), err=True)
+    _warn_unstated(model)
     if model.scan.get("state") not in (None, "finished"):
         echo(_("warning: scan {scan_id} is {state}: the pages show a partial "
                "result (and say so in their summary)").format(
