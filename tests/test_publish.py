@@ -293,6 +293,46 @@ def test_contest_url_gets_the_label_as_query_parameters(built):
     assert want in got
 
 
+
+def test_contest_url_parameters_go_before_a_fragment(built):
+    """Field trial (publish, finding 5): with --contest-url https://ex.org/form#frag the label's
+    parameters were appended after the fragment ("...#frag?scan=2&..."), where the form never sees
+    them.  They join the query, before the fragment."""
+    import html as _html
+    from urllib.parse import parse_qs, urlsplit
+
+    for url, query in (("https://example.org/meld#form", ""), ("https://example.org/meld?x=1#form", "x=1&")):
+        m = dataclasses.replace(built["model"], contest_url=url, contest_email=None)
+        page = Site(m).render("/en/domain/almere.nl/").body.decode("utf-8")
+        hrefs = [_html.unescape(h) for h in re.findall(r'<td class="contest"><a href="([^"]+)"', page)]
+        assert hrefs and all(h.startswith(f"https://example.org/meld?{query}scan=2&") for h in hrefs), hrefs
+        u = urlsplit(hrefs[0])
+        assert u.fragment == "form" and parse_qs(u.query)["domain"] == ["almere.nl"], hrefs[0]
+
+
+@pytest.mark.parametrize("url,words", [("https://", "names no host"), ("https:///form", "names no host"),
+                                       ("https://@/x", "names no host"),
+                                       ("https://example.org/a form", "spaces or control characters"),
+                                       ("https://example.org/a\tb", "spaces or control characters"),
+                                       ("https://example.org:99999/", "not a valid web address"),
+                                       ("https://[::1/", "not a valid web address"),
+                                       ("ftp://example.org/", "must start with https:// or http://")])
+def test_cli_refuses_a_contest_url_that_is_no_web_address(built, tmp_path, url, words):
+    """Field trial (publish, finding 5): `https://` without a host and a URL with spaces were taken and
+    made broken links on every page.  Refused with exit 2 and what is wrong, before anything is written
+    (site) or served (serve)."""
+    db = str(built["db"])
+    res = _cli("site", "--db", db, "--out", str(tmp_path / "s"), "-q", "--contest-url", url)
+    assert res.exit_code == 2 and words in res.output, res.output
+    assert not (tmp_path / "s").exists()
+    import socket
+
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        port = str(sk.getsockname()[1])
+    res = _cli("serve", "--db", db, "--port", port, "--contest-url", url)
+    assert res.exit_code == 2 and words in res.output, res.output
+
 def test_without_a_contest_contact_every_page_says_so(built):
     """Without --contest-email/--contest-url the page said "quote the domain and scan 2 to the
     publisher of this site", naming no one (exploratory test E, M3): it says plainly that no

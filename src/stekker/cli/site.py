@@ -27,8 +27,8 @@ def _model(db: str, scan: str, explanations: Optional[Path], contest_url: Option
     if publisher is not None and (not publisher.strip() or len(publisher) > 200 or not publisher.isprintable()):
         raise _err(_("--publisher must be a name of at most 200 printable characters"))
 
-    if contest_url and not contest_url.lower().startswith(("https://", "http://")):
-        raise _err(_("--contest-url must start with https:// or http://"))
+    if contest_url is not None:
+        _check_contest_url(contest_url)
     if contest_email and ("@" not in contest_email or any(c in contest_email for c in " <>\"'?&\r\n")):
         raise _err(_("--contest-email must be a plain e-mail address"))
     exps = read_explanations(explanations)
@@ -44,6 +44,24 @@ def _model(db: str, scan: str, explanations: Optional[Path], contest_url: Option
         raise _err(str(exc))
     m.publisher, m.licence = (publisher.strip() if publisher else None), licence
     return m
+
+
+def _check_contest_url(url: str) -> None:
+    """A web form's address, whole: http(s), a host, no spaces or control characters (field trial
+    publish 5: "https://", "https://ex.org/a form" were taken and made broken links)."""
+    from urllib.parse import urlsplit
+
+    if not url.lower().startswith(("https://", "http://")):
+        raise _err(_("--contest-url must start with https:// or http://"))
+    if any(c.isspace() or not c.isprintable() for c in url):
+        raise _err(_("--contest-url must not contain spaces or control characters (write a space as %20)"))
+    try:
+        u = urlsplit(url)
+        u.port  # noqa: B018 - a port that is not a number, or out of range, raises
+    except ValueError:
+        raise _err(_("--contest-url is not a valid web address (its host or port cannot be read)"))
+    if not u.hostname:
+        raise _err(_("--contest-url names no host: it must look like https://example.org/form"))
 
 
 NO_CONTEST = _("warning: no --contest-email or --contest-url: the site names no address for reporting an error, "

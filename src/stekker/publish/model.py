@@ -398,12 +398,15 @@ class Model:
         query parameters, or a mailto whose subject names it (``title``) and whose body holds the
         same identification as ``key: value`` lines, the label as shown (``lines``, in the page's
         language) and what the reader should add.  None when the publisher named no contact."""
-        from urllib.parse import quote, urlencode
+        from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
         ref = {**self.label_ref(), **{k: v for k, v in what.items() if v}}
         if self.contest_url:
-            sep = "&" if "?" in self.contest_url else "?"
-            return self.contest_url + sep + urlencode({**ref, "lang": t.lang})
+            # the label's parameters join the form's own query, before any fragment (a "#frag" took
+            # them into the fragment, where the form never sees them: field trial publish 5)
+            u = urlsplit(self.contest_url)
+            query = urlencode({**ref, "lang": t.lang})
+            return urlunsplit(u._replace(query=f"{u.query}&{query}" if u.query else query))
         if not self.contest_email:
             return None
         subject = t("contest_subject", what=title, scan=ref["scan"])
