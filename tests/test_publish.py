@@ -395,7 +395,7 @@ def test_changes_csv_lists_every_verdict_change(built):
     got = [(r["domain"], r["definition"], r["old"], r["new"]) for r in rows if r["kind"] == "verdict"]
     assert got == [(v["domain"], v["policy"], v["old"], v["new"]) for v in ch["verdict_changes"]]
     # the service changes are all still there, with an empty definition
-    others = [r for r in rows if r["kind"] != "verdict"]
+    others = [r for r in rows if r["kind"] not in ("verdict", "removed_from_input", "added_to_input")]
     assert len(others) == len(ch["changes"]) and all(r["definition"] == "" for r in others)
     assert all(r["category"] == "" and r["organisations"] == "Gemeente Almere" for r in rows if r["kind"] == "verdict")
 
@@ -422,7 +422,8 @@ def test_feed_has_an_entry_per_verdict_change(built, lang):
         hit = [e for e in entries if e[0] == want]
         assert len(hit) == 1, (want, [e[0] for e in entries])
         assert hit[0][2] == f"domain/{v['domain']}/"
-    assert len(entries) == len(ch["changes"]) + len(ch["verdict_changes"])
+    listed = len(ch["added_domains"]) + len(ch["removed_domains"])  # an entry per domain put on or off the input
+    assert len(entries) == len(ch["changes"]) + len(ch["verdict_changes"]) + listed
 
 
 def test_provider_and_parent_pages(built):
@@ -1656,3 +1657,42 @@ def test_serve_takes_publisher_and_licence_and_pages_show_no_options(built, monk
     strings = yaml.safe_load((Path(cli_site.__file__).parents[1] / "publish" / "data" / "strings.yaml")
                              .read_text("utf-8"))["strings"]
     assert not [k for k, v in strings.items() if any(re.search(r"(?<![\w-])--[a-z]", x) for x in v.values())]
+
+
+def test_a_domain_removed_from_the_input_is_named(tmp_path):
+    """Field trial (publish, finding 4): /nl/changes/ said "verwijderd uit de invoer: 1" but named it
+    nowhere but changes.json (its domain page is a 404), and the verdict table was an empty table
+    without "none".  The removed (and added) domains are listed by name on the changes page, in the
+    feed and in changes.csv; an empty change table says there is none."""
+    from publish_support import store_with_two_scans
+
+    _, st, _ = store_with_two_scans(tmp_path, old_only=("weggehaald.nl",))
+    site = Site(Model.load(st, "latest"))
+    for lang, head, head_added, word in (
+            ("en", "Removed from the input", "Added to the input", "removed from the input"),
+            ("nl", "Verwijderd uit de invoer", "Toegevoegd aan de invoer", "verwijderd uit de invoer")):
+        page = site.render(f"/{lang}/changes/").body.decode("utf-8")
+        removed = _between(page, f"<h2>{head} (1)</h2>", "</ul>")
+        assert "<li>weggehaald.nl</li>" in removed  # named, and no link: it has no page
+        added = _between(page, f"<h2>{head_added} (1)</h2>", "</ul>")
+        assert f'href="../../{lang}/domain/orphan.nl/">orphan.nl</a>' in added  # the added one links to its page
+        feed = ET.fromstring(site.render(f"/{lang}/changes.atom").body)
+        ns = {"a": "http://www.w3.org/2005/Atom"}
+        titles = [e.findtext("a:title", namespaces=ns) for e in feed.findall("a:entry", ns)]
+        assert any(x.startswith(f"weggehaald.nl: {word}") for x in titles), titles
+        assert any(x.startswith("orphan.nl: ") for x in titles), titles
+    rows = list(csv.DictReader(io.StringIO(site.render("/data/changes.csv").body.decode("utf-8"))))
+    assert {"kind": "removed_from_input", "domain": "weggehaald.nl"}.items() <= next(
+        r for r in rows if r["domain"] == "weggehaald.nl").items()
+    assert any(r["kind"] == "added_to_input" and r["domain"] == "orphan.nl" for r in rows)
+
+
+def test_an_empty_change_table_says_none(built):
+    """Field trial (publish, finding 4): the "Gewijzigde oordelen" table rendered with an empty body."""
+    m = dataclasses.replace(built["model"])
+    m.comparison = dataclasses.replace(m.comparison, verdict_changes=[], changes=[])
+    for lang, words in (("en", ("None: no domain in both scans got another verdict",
+                                "None: no service of a domain in both scans changed")),
+                        ("nl", ("Geen: geen enkel domein uit beide scans kreeg", "Geen: bij geen enkel domein"))):
+        page = Site(m).render(f"/{lang}/changes/").body.decode("utf-8")
+        assert all(w in page for w in words) and "<tbody></tbody>" not in page

@@ -935,6 +935,10 @@ class Model:
                      "old": t.verdict(v.old), "new": t.verdict(v.new)} for v in c.verdict_changes]
         return {"old": c.old_label, "new": c.new_label, "common": t.int(c.common),
                 "added": [visible(d) for d in c.added_domains], "removed": [visible(d) for d in c.removed_domains],
+                # the names themselves (a removed domain has no page of its own: only here it is named)
+                "added_rows": [{"domain": visible(d), "id": safe_id(d) if d in self._by_domain else None}
+                               for d in c.added_domains[:TABLE_LIMIT]],
+                "removed_rows": [{"domain": visible(d), "id": None} for d in c.removed_domains[:TABLE_LIMIT]],
                 "counts": {k: len(c.of_kind(k)) for k in ("moved", "new", "vanished", "existence", "not_comparable")},
                 "changes": rows, "verdict_changes": verdicts}
 

@@ -495,6 +495,10 @@ class Site:
         entries += [(f"change:{x(str(scan['scan_id']))}:{i}",
                      f"{ch['domain']}: {ch['category']} — {ch['kind_text']}: {ch['old']} → {ch['new']}", ch)
                     for i, ch in enumerate((c or {}).get("changes", [])[:500])]
+        # a domain taken off or put on the input list: named (a removed one has no page of its own)
+        for key, word in (("removed", t("change_removed_from_input")), ("added", t("change_added_to_input"))):
+            entries += [(f"{key}:{x(str(scan['scan_id']))}:{i}", f"{r['domain']}: {word}", {**r, "organisations": []})
+                        for i, r in enumerate((c or {}).get(f"{key}_rows", [])[:500])]
         for tag, title, ch in entries:
             link = f"domain/{ch['id']}/" if ch["id"] else "changes/"
             lines += ["<entry>", f"<title>{x(_xml_text(title))}</title>",
@@ -581,8 +585,12 @@ class Site:
                          x["host"], None] for x in c["changes"])
             verdicts = (["verdict", v["domain"], " | ".join(v["organisations"]), None, v["old"], v["new"], None,
                          v["policy"]] for v in c["verdict_changes"])
+            # the input list's own changes, by name (a removed domain is named nowhere else)
+            listed = itertools.chain(([k, d, None, None, None, None, None, None] for k, key in
+                                      (("removed_from_input", "removed_domains"), ("added_to_input", "added_domains"))
+                                      for d in c[key]))
             return _csv(["kind", "domain", "organisations", "category", "old", "new", "host", "definition"],
-                        itertools.chain(services, verdicts))
+                        itertools.chain(services, verdicts, listed))
         if rest in ("scan.csv", "scan.parquet"):
             import os
             import tempfile
