@@ -1696,3 +1696,43 @@ def test_an_empty_change_table_says_none(built):
                         ("nl", ("Geen: geen enkel domein uit beide scans kreeg", "Geen: bij geen enkel domein"))):
         page = Site(m).render(f"/{lang}/changes/").body.decode("utf-8")
         assert all(w in page for w in words) and "<tbody></tbody>" not in page
+
+
+def test_a_verdict_not_measured_names_the_failed_question(tmp_path):
+    """Field trial (publish, finding 6): /en/domain/hostile-txt.nl/ (status ok) said "not measured (DNS
+    error)" under four definitions with reason "–"; the cause, an SPF include whose TXT answer was
+    malformed, was only at the foot of the page, as "malformed".  The verdict's reason names the failed
+    question and why it failed in the page's words; the home page tells the column "not measured"
+    (domains whose verdict a failed question left open) from the domains not measured at all."""
+    import html
+    from dataclasses import replace as _replace
+
+    from test_report_support import dom, svc
+
+    from stekker import kb as K
+    from stekker.judge import load_policies
+    from stekker.report import build
+
+    include = "x" * 60 + ".example"
+    bad = _replace(dom("kapotte-spf.nl", "Gemeente K", "gemeente",
+                       {"mailbox": svc("mailbox", "kpn", name="KPN"), "dns": svc("dns", "kpn", name="KPN")}),
+                   errors=[{"qname": include, "qtype": "TXT", "error_kind": "malformed", "purpose": "spf_include"}])
+    kb = K.load()
+    rep = build(records() + [bad], kb, load_policies().select(None), "2026-01-01",
+                meta={"scan_id": 7, "started_at": "2026-01-01T00:00:00+00:00"})
+    site = Site(Model.from_report(rep, kb), None)
+    res = next(r for r in rep.results if r.domain == "kapotte-spf.nl")
+    assert "error" in res.verdict.values()
+    for lang, words, raw in (("en", f"DNS question {include} TXT failed: an answer that could not be read", "malformed"),
+                             ("nl", f"DNS-vraag {include} TXT mislukte: een antwoord dat niet te lezen was",
+                              "malformed")):
+        page = site.render(f"/{lang}/domain/kapotte-spf.nl/").body.decode("utf-8")
+        rows = _between(page, 'id="v-h"', "</table>").split("<tr>")[2:]
+        errors = [r for r in rows if "v-error" in r]
+        assert len(errors) == list(res.verdict.values()).count("error")
+        assert all(words in r and "–" not in _cells(r)[2] for r in errors), errors
+        assert raw not in _between(page, 'id="v-h"', "</table>")
+        home = html.unescape(site.render(f"/{lang}/").body.decode("utf-8"))
+        t = Text(lang)
+        assert t("col_error") in home and t("status_error") in home and t("status_error") != t("col_error")
+        assert t("figures_error_note", n=t.int(rep.status_counts.get("error", 0))) in home

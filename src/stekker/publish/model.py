@@ -31,7 +31,7 @@ from typing import Any, Iterator
 import yaml
 
 from stekker.i18n import LANGS, _
-from stekker.judge.domain import LIKELY_KEY
+from stekker.judge.domain import LIKELY_KEY, counted_errors, deciding_categories
 from stekker.text import visible as _visible
 
 
@@ -53,6 +53,7 @@ API_NO_PROVIDER = "provider {value!r} is not a provider of this scan; the ids ar
 CATEGORY_ORDER = ("web", "cdn", "mail_inbound", "mail_gateway", "mailbox", "mail_outbound", "dns", "office",
                   "collaboration", "identity", "saas", "host")
 TABLE_LIMIT = 300  # rows of a long table on a page; the whole table is in its CSV and JSON
+FAILED_SHOWN = 3  # failed questions named as the reason of a verdict 'not measured' (all of them further down)
 ORG_SERVICES_LIMIT = 15  # an organisation page shows "who runs what" for this many domains (each has its page)
 ORG_PAGE_ROWS = 50  # an organisation's domains per page; more go on /org/<slug>/domains/<n>/ (page weight)
 ORG_SUMMARY_ROWS = 10  # providers per service in an organisation's summary; the rest is one row
@@ -169,6 +170,12 @@ class Text:
     def hhi_band(self, h: float | None) -> str:
         return self._r.hhi_band(h)
 
+    def error_kind(self, kind: Any) -> str:
+        """Why a DNS question failed, in words ("servfail" -> "the name server reported a failure")."""
+        k = str(getattr(kind, "value", kind) or "other")
+        entry = self._s.get(f"error_kind_{k}")
+        return (entry.get(self.lang) or entry["en"]) if entry else k
+
 
 # ---------------------------------------------------------------------------
 # the model
@@ -195,6 +202,7 @@ class Model:
     _org_results: dict[str, list[Any]] = field(default_factory=dict, repr=False)
     _prov_parents: dict[str, set[str]] = field(default_factory=dict, repr=False)  # provider -> ultimate parents
     _policy_titles: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
+    _decides_cache: dict[str, frozenset[str]] | None = field(default=None, repr=False)
     _orgs: dict[str, str] = field(default_factory=dict, repr=False)  # slug -> organisation name
     _org_slug: dict[str, str] = field(default_factory=dict, repr=False)
     _sectors: dict[str, str] = field(default_factory=dict, repr=False)  # slug -> sector
@@ -492,7 +500,17 @@ class Model:
         for p in self.report.policies:
             v = r.verdict[p.id]
             deciding = []
-            if v == "not_sovereign":
+            errs = counted_errors(r.da, p, self._decides()) if v == "error" else []
+            if errs:
+                # not measured: the failed questions that left it so are its reason, first of all (field
+                # trial publish 6: "not measured (DNS error)" with reason "–", the cause at the page's foot)
+                deps = []
+                for e in errs[:FAILED_SHOWN]:
+                    deciding.append({"text": t("failed_reason", q=visible(f"{e.get('qname', '')} {e.get('qtype', '')}"),
+                                                why=t.error_kind(e.get("error_kind")))})
+                if len(errs) > FAILED_SHOWN:
+                    deciding.append({"text": t("failed_more", n=t.int(len(errs) - FAILED_SHOWN))})
+            elif v == "not_sovereign":
                 deps = r.non_sovereign(p.id)
             elif v in ("unknown", "error"):
                 deps = [d for d in r.deps if d.verdicts.get(p.id) is not None and d.verdicts[p.id].verdict == v]
@@ -505,6 +523,12 @@ class Model:
             out.append({"policy": p.id, "title": p.title(t.lang), "verdict": v, "label": t.verdict(v),
                         "deciding": deciding})
         return out
+
+    def _decides(self) -> dict[str, frozenset[str]]:
+        """purpose -> the categories it decides (the judge's, for which failed question counts)."""
+        if self._decides_cache is None:
+            self._decides_cache = deciding_categories(self.kb)
+        return self._decides_cache
 
     def _entity(self, cid: str | None, name: str, country: str | None) -> dict[str, Any]:
         """A company as shown: its page when it is an ultimate parent seen in the scan, and whether
