@@ -1736,3 +1736,62 @@ def test_a_verdict_not_measured_names_the_failed_question(tmp_path):
         t = Text(lang)
         assert t("col_error") in home and t("status_error") in home and t("status_error") != t("col_error")
         assert t("figures_error_note", n=t.int(rep.status_counts.get("error", 0))) in home
+
+
+def _judged_site(attrs: list, **model_kw) -> tuple[Site, Any]:
+    """The fixture's records plus ``attrs``, judged: (the site, the report)."""
+    from stekker import kb as K
+    from stekker.judge import load_policies
+    from stekker.report import build
+
+    kb = K.load()
+    rep = build(records() + attrs, kb, load_policies().select(None), "2026-01-01",
+                meta={"scan_id": 7, "started_at": "2026-01-01T00:00:00+00:00"})
+    model = Model.from_report(rep, kb)
+    for k, v in model_kw.items():
+        setattr(model, k, v)
+    return Site(model, None), rep
+
+
+def test_pages_say_why_a_question_failed_in_words():
+    """Field trial (publish, finding 10): Dutch pages showed "zone_unreachable", "servfail", "timeout",
+    "malformed" (the failed questions, a service's note, the evidence table), a domain's status "ok",
+    and the contest e-mail said "Antwoord berust op: kb".  Every error kind has words in both
+    languages; the pages and the e-mail use them."""
+    import html as _html
+    from dataclasses import replace as _replace
+    from urllib.parse import unquote
+
+    from test_report_support import dom, ev, svc
+
+    from stekker.attribute.model import Service
+    from stekker.evidence import ErrorKind
+    from stekker.report.render import Strings
+    from stekker.text import Message
+
+    for lang in ("en", "nl"):
+        words = {k: Strings(lang).error_kind(k.value) for k in ErrorKind}
+        assert all(w != k.value for k, w in words.items()), words
+    failed_mx = Service(category="mail_inbound", status="error", note="DNS error on kapot.nl MX: servfail",
+                        note_msgs=[Message("note_dns_error", "DNS error on kapot.nl MX: servfail",
+                                           where="kapot.nl MX", kind="servfail")],
+                        evidence=[_replace(ev("kapot.nl", "MX", "servfail"), rule="error")])
+    bad = _replace(dom("kapot.nl", "Gemeente Kapot", "gemeente",
+                       {"mail_inbound": failed_mx, "dns": _replace(svc("dns", "kpn", name="KPN"), basis="kb"),
+                        "web": svc("web", "kpn", name="KPN")}),
+                   errors=[{"qname": "kapot.nl", "qtype": "MX", "error_kind": "servfail", "purpose": "mx"},
+                           {"qname": "www.kapot.nl", "qtype": "A", "error_kind": "zone_unreachable", "purpose": "web"},
+                           {"qname": "x.kapot.nl", "qtype": "TXT", "error_kind": "timeout", "purpose": "spf_include"}])
+    site, _ = _judged_site([bad], contest_email="f@example.org")
+    for lang, status, basis in (("nl", "Status: gemeten", "Antwoord berust op: een regel uit de kennisbank"),
+                                ("en", "Status: measured", "Answer rests on: a rule of the knowledge base")):
+        page = _html.unescape(site.render(f"/{lang}/domain/kapot.nl/").body.decode("utf-8"))
+        shown = re.sub(r"<[^>]+>", "", page.split('<main', 1)[1].split("</main>")[0])
+        body = shown.split("mailto:")[0]  # the page's text; the e-mails are checked below
+        for code in ("servfail", "zone_unreachable", "timeout", "Status: ok"):
+            assert code not in body, (lang, code)
+        assert status in shown
+        assert Strings(lang).error_kind("servfail") in body and Strings(lang).error_kind("zone_unreachable") in body
+        mails = [unquote(m) for m in re.findall(r'href="mailto:([^"]+)"', page)]
+        assert any(basis in m for m in mails), mails
+        assert not any(re.search(r"(rests on|berust op): (kb|network|likely|self)\b", m) for m in mails)

@@ -172,9 +172,12 @@ class Text:
 
     def error_kind(self, kind: Any) -> str:
         """Why a DNS question failed, in words ("servfail" -> "the name server reported a failure")."""
-        k = str(getattr(kind, "value", kind) or "other")
-        entry = self._s.get(f"error_kind_{k}")
-        return (entry.get(self.lang) or entry["en"]) if entry else k
+        return self._r.error_kind(kind)
+
+    def basis(self, basis: str | None) -> str:
+        """What a service's answer rests on (``kb``, ``network``, ``likely``, ``self``), in words."""
+        entry = self._s.get(f"basis_{basis}") if basis else None
+        return (entry.get(self.lang) or entry["en"]) if entry else (basis or "–")
 
 
 # ---------------------------------------------------------------------------
@@ -432,7 +435,7 @@ class Model:
         lines = [f"{t('col_category')}: {sv['category_name']}{'' if d.primary else ' ' + t('primary_no')}",
                  f"{t('col_provider')}: {sv['provider']}" + (f" ({sv['note']})" if sv["note"] else ""),
                  f"{t('chain_short')}: {chain}", f"{t('contest_jurisdiction')}: {sv['jurisdiction']}",
-                 f"{t('col_basis')}: {sv['basis']}",
+                 f"{t('col_basis')}: {t.basis(sv['basis_id'])}",
                  f"{t('contest_verdicts')}: " + "; ".join(f"{v['title']}: {v['label']}" for v in sv["verdicts"])]
         ev = sv["evidence"]
         lines += [f"{t('evidence')}: {e['qname']} {e['rtype']} {_cut(e['value'], 120)}" for e in ev[:3]]
@@ -565,8 +568,11 @@ class Model:
         chain = self._chain_view(d)
         ev = []
         for e in s.evidence:
-            ev.append({"qname": visible(e.qname), "rtype": visible(e.rtype), "value": visible(e.value),
-                       "rule": visible(e.rule), "dig": dig_command(e.qname, e.rtype)})
+            failed = e.rule == "error"  # a failed question: why, in words, not the code
+            ev.append({"qname": visible(e.qname), "rtype": visible(e.rtype), "failed": failed,
+                       "value": t.error_kind(e.value) if failed else visible(e.value),
+                       "rule": t("evidence_failed") if failed else visible(e.rule),
+                       "dig": dig_command(e.qname, e.rtype)})
         pkey = d.provider_key
         pid = safe_id(pkey) if _identified(d) and pkey != "self" and safe_id(pkey) in self._providers else None
         parents = self._tops(chain)
@@ -580,7 +586,7 @@ class Model:
             "parent": visible(d.parent_name or "–"), "parents": parents,
             "joint": joint, "control_unknown": bool(chain and chain[-1]["control_unknown"]),
             "jurisdiction": d.jurisdiction or "–",
-            "chain": chain, "basis": s.basis or "–", "note": visible(t.note(s)) if s.note else None,
+            "chain": chain, "basis": s.basis or "–", "basis_id": s.basis, "note": visible(t.note(s)) if s.note else None,
             "verdicts": self._dep_verdicts(d, t),
             "cells": self._dep_cells(d, t),
             "evidence": ev,
@@ -643,7 +649,8 @@ class Model:
             "sectors": [{"name": visible(s), "slug": self._sector_slug(s)} for s in r.sectors],
             "verdicts": verdicts, "services": services,
             "hosts": [self._host(r.domain, h, t) for h in r.hosts],
-            "errors": [{k: visible(v) for k, v in e.items()} for e in r.da.errors],
+            "errors": [{**{k: visible(v) for k, v in e.items()}, "why": t.error_kind(e.get("error_kind"))}
+                       for e in r.da.errors],
             "explanations": _explanations(r.explanations),
             "history": history, "tenant": visible(r.da.tenant or "") or None,
             "contest": self.contest(t, {"domain": r.domain}, r.domain, [
