@@ -1738,7 +1738,7 @@ def test_a_verdict_not_measured_names_the_failed_question(tmp_path):
         assert t("figures_error_note", n=t.int(rep.status_counts.get("error", 0))) in home
 
 
-def _judged_site(attrs: list, **model_kw) -> tuple[Site, Any]:
+def _judged_site(attrs: list, explanations: list | None = None, **model_kw) -> tuple[Site, Any]:
     """The fixture's records plus ``attrs``, judged: (the site, the report)."""
     from stekker import kb as K
     from stekker.judge import load_policies
@@ -1746,7 +1746,7 @@ def _judged_site(attrs: list, **model_kw) -> tuple[Site, Any]:
 
     kb = K.load()
     rep = build(records() + attrs, kb, load_policies().select(None), "2026-01-01",
-                meta={"scan_id": 7, "started_at": "2026-01-01T00:00:00+00:00"})
+                meta={"scan_id": 7, "started_at": "2026-01-01T00:00:00+00:00"}, explanations=explanations)
     model = Model.from_report(rep, kb)
     for k, v in model_kw.items():
         setattr(model, k, v)
@@ -1795,3 +1795,48 @@ def test_pages_say_why_a_question_failed_in_words():
         mails = [unquote(m) for m in re.findall(r'href="mailto:([^"]+)"', page)]
         assert any(basis in m for m in mails), mails
         assert not any(re.search(r"(rests on|berust op): (kb|network|likely|self)\b", m) for m in mails)
+
+
+def test_an_expired_explanation_says_so_and_its_category_is_in_words(tmp_path):
+    """Field trial (publish, finding 7): an explanation whose `expires:` had passed read "geldig tot
+    2025-01-01" as if current; one without an end date read "geldig tot –"; its category was shown as
+    the code "mailbox" on Dutch pages.  An expired one stays shown (never hidden) but says it expired;
+    no end date, no "valid until"; the category in the page's words."""
+    from stekker.judge import load_explanations
+
+    exp = tmp_path / "exp.yaml"
+    exp.write_text("""\
+- domain: almere.nl
+  category: mailbox
+  text: "Old plan."
+  by: CIO Almere
+  date: 2024-06-01
+  expires: 2025-01-01
+- domain: almere.nl
+  text: "Current plan."
+  by: CIO Almere
+  date: 2026-11-01
+  expires: 2999-01-01
+- domain: almere.nl
+  text: "No end date."
+  by: CIO Almere
+  date: 2026-11-01
+""", encoding="utf-8")
+    site, _ = _judged_site([], explanations=load_explanations(str(exp)))
+    for lang, expired, until, mailbox in (("nl", "verlopen: het gold tot 2025-01-01", "geldig tot 2999-01-01",
+                                           "Mailboxplatform"),
+                                          ("en", "expired: it was valid until 2025-01-01", "valid until 2999-01-01",
+                                           "Mailbox platform")):
+        page = site.render(f"/{lang}/domain/almere.nl/").body.decode("utf-8")
+        section = _between(page, 'id="explain-h"', "</section>")
+        quotes = section.split("<blockquote")[1:]
+        assert len(quotes) == 3, section
+        old = next(q for q in quotes if "Old plan." in q)
+        assert old.startswith(' class="expired"') and expired in old and f"<strong>{mailbox}</strong>" in old
+        current = next(q for q in quotes if "Current plan." in q)
+        assert until in current and "expired" not in current
+        plain = next(q for q in quotes if "No end date." in q)
+        assert "–" not in _between(plain, '<p class="by">', "</p>") and "until" not in plain and "tot" not in plain
+        assert ">mailbox<" not in section
+        org = site.render(f"/{lang}/org/gemeente-almere/").body.decode("utf-8")
+        assert expired in org

@@ -651,7 +651,7 @@ class Model:
             "hosts": [self._host(r.domain, h, t) for h in r.hosts],
             "errors": [{**{k: visible(v) for k, v in e.items()}, "why": t.error_kind(e.get("error_kind"))}
                        for e in r.da.errors],
-            "explanations": _explanations(r.explanations),
+            "explanations": _explanations(r.explanations, t),
             "history": history, "tenant": visible(r.da.tenant or "") or None,
             "contest": self.contest(t, {"domain": r.domain}, r.domain, [
                 f"{t('contest_verdicts')}: " + "; ".join(f"{v['title']}: {v['label']}" for v in verdicts)]),
@@ -735,7 +735,7 @@ class Model:
                 "services": [{"domain": r.domain, "services": [self._service(d, t) for d in r.deps]}
                              for r in results[:ORG_SERVICES_LIMIT]] if page == 1 else [],
                 "services_cut": max(0, len(results) - ORG_SERVICES_LIMIT),
-                "explanations": _explanations(exps),
+                "explanations": _explanations(exps, t),
                 "contest": self.contest(t, {"organisation": name}, visible(name), [
                     f"{t('contest_verdicts')}: " + "; ".join(f"{v['title']}: {v['label']}" for v in verdicts)])}
 
@@ -1267,10 +1267,21 @@ def _lookups() -> dict[str, Any]:
     return {t: lk for lk in load_plan().lookups.values() for t in (lk.type, *lk.records)}
 
 
-def _explanations(exps: list[Any]) -> list[dict[str, Any]]:
-    return [{"text": visible(e.text, keep_newlines=True), "by": visible(e.by or "–"), "date": visible(e.date or "–"),
-             "category": visible(e.category) if e.category else None,
-             "expires": visible(getattr(e, "expires", None) or "–")} for e in exps]
+def _explanations(exps: list[Any], t: Text, today: _dt.date | None = None) -> list[dict[str, Any]]:
+    """Explanations as shown: the category in the page's words, who gave it and when, and its end
+    date when it has one, marked expired once that day has passed (field trial publish 7: an
+    explanation that ended in 2025 read as current). Expired ones stay shown: never hidden."""
+    today = today or _dt.date.today()
+    out = []
+    for e in exps:
+        expires = getattr(e, "expires", None)
+        expired = bool(expires) and str(expires) < today.isoformat()  # both YYYY-MM-DD
+        by = t("explanation_by", by=visible(e.by or "–"), date=visible(e.date or "–"))
+        if expires:
+            by += "; " + t("explanation_expired" if expired else "explanation_until", expires=visible(str(expires)))
+        out.append({"text": visible(e.text, keep_newlines=True), "by_line": by, "expired": expired,
+                    "category": visible(t.category(e.category)) if e.category else None})
+    return out
 
 
 def _cut(text: str, n: int) -> str:
