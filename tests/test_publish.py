@@ -1359,7 +1359,8 @@ def test_own_infrastructure_is_counted_in_the_provider_lists(built):
     assert row["denominator"] == own.denominator and row["share"] == round(own.share, 6)
     assert not any(x["own_infrastructure"] for x in items if x["key"] != "self")
     assert len(items) == len(rep.providers_overall)
-    assert not (out / "api" / "v1" / "providers" / "self.json").exists()
+    # a document of its own (every id listed resolves: field trial publish 8), but no page
+    assert (out / "api" / "v1" / "providers" / "self.json").is_file() and not (out / "en" / "provider" / "self").exists()
 
 
 def test_home_csv_is_machine_readable(built):
@@ -1840,3 +1841,33 @@ def test_an_expired_explanation_says_so_and_its_category_is_in_words(tmp_path):
         assert ">mailbox<" not in section
         org = site.render(f"/{lang}/org/gemeente-almere/").body.decode("utf-8")
         assert expired in org
+
+
+def test_every_provider_listed_has_its_document_and_a_guess_says_likely(built):
+    """Field trial (publish, finding 8): /api/v1/providers.json listed `self` (own infrastructure) but
+    providers/self.json was a 404, and the entries `google--likely`/`microsoft--likely` were named
+    "Google"/"Microsoft": two entries named Google, the guess read as the fact.  Every listed id has
+    its document (self.json lists the domains on their own infrastructure; the site writes it too),
+    and a guess is named "likely Google" as the pages name it."""
+    from dataclasses import replace as _replace
+
+    from test_report_support import dom, svc
+
+    guess = _replace(svc("mailbox", "google", name="Google"), basis="likely")
+    site, rep = _judged_site([dom("gok.nl", "Gemeente Gok", "gemeente", {"mailbox": guess})])
+    items = json.loads(site.render("/api/v1/providers.json").body)["items"]
+    ids = [x["id"] for x in items]
+    assert "self" in ids and any(i.endswith("likely") for i in ids), ids
+    for x in items:
+        doc = json.loads(site.render(f"/api/v1/providers/{x['id']}.json").body)
+        assert doc["id"] == x["id"] and doc["name"] == x["name"]
+        assert len(doc["dependents"]) == x["domains"], x
+    likely = next(x for x in items if x["id"].endswith("likely") and x["key"].startswith("google"))
+    assert likely["name"] == "likely Google", likely
+    assert [x["name"] for x in items].count("Google") <= 1
+    own = next(x for x in items if x["id"] == "self")
+    assert own["own_infrastructure"] and own["name"] == "own infrastructure"
+    # the static site writes the same document
+    out = built["out"]
+    listed = [x["id"] for x in json.loads((out / "api" / "v1" / "providers.json").read_text("utf-8"))["items"]]
+    assert all((out / "api" / "v1" / "providers" / f"{i}.json").is_file() for i in listed), listed

@@ -168,7 +168,8 @@ def openapi(version: str) -> dict[str, Any]:
                                "type": "boolean",
                                "description": "true for the row 'own infrastructure' (id 'self'): domains that run a "
                                               "service on their own name or network, counted like a provider as "
-                                              "the report counts them; it has no document of its own"}}}
+                                              "the report counts them; its document (providers/self.json) lists "
+                                              "them, and it has no page"}}}
     sec = {"type": "object", "required": ["id", "name", "domains", "tallies"],
            "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "domains": {"type": "integer"},
                           "tallies": {**_TALLIES, "description": "The sector's domains' verdicts, one tally per "

@@ -312,9 +312,11 @@ class Model:
             if r.da.status != "ok":  # the same domains the shares count (measured without a DNS error)
                 continue
             for d in r.deps:
-                if not _identified(d) or d.provider_key == "self":
+                if not _identified(d):
                     continue
-                pd[safe_id(d.provider_key)][r.domain].add(d.category)
+                pd[safe_id(d.provider_key)][r.domain].add(d.category)  # "self": its API document lists them
+                if d.provider_key == "self":
+                    continue
                 if d.provider_key.endswith(LIKELY_KEY):
                     continue  # a guess on weak evidence: counted for no parent, as in the report's tables
                 # one path per company that controls the provider at the top (each parent in joint control)
@@ -1086,17 +1088,27 @@ class Model:
             return [{"id": top, "name": self._parents[top].name, "country": self._parents[top].jurisdiction}
                     for top in sorted(self._prov_parents.get(k, ())) if top in self._parents]
 
-        own = next((p for p in self.report.providers_overall if p.key == "self"), None)
+        own = self._own_infrastructure()
         rows = [*self._providers.items(), *([("self", own)] if own is not None else [])]
         # own infrastructure (an organisation's own name servers, mail or web server) is counted as the
-        # report counts it, named with the report's (English) word; it has no document of its own
-        own_name = Text("en").provider("self", None)
-        return [{"id": k, "key": p.key, "name": own_name if p.key == "self" else p.name,
+        # report counts it; every name is the English page's ("own infrastructure", "likely Google": a
+        # guess on weak evidence is never named as the provider itself, field trial publish 8)
+        en = Text("en")
+        return [{"id": k, "key": p.key, "name": en.provider(p.key, p.name),
                  "domains": p.count, "denominator": p.denominator,
                  "share": None if p.share is None else round(p.share, 6), "company": p.company, "parent": p.parent,
                  "jurisdiction": p.jurisdiction, "parents": parents(k), "joint_control": len(parents(k)) > 1,
                  "own_infrastructure": p.key == "self"}
                 for k, p in sorted(rows, key=lambda kv: kv[0])]
+
+    def _own_infrastructure(self) -> Any:
+        """The report's row "own infrastructure" (provider key ``self``), or None."""
+        return next((p for p in self.report.providers_overall if p.key == "self"), None)
+
+    def api_provider_ids(self) -> list[str]:
+        """Every id providers.json lists, each with a document: the providers with a page, and
+        ``self`` (own infrastructure, which has no page) when the scan has any."""
+        return sorted([*self._providers, *(["self"] if self._own_infrastructure() is not None else [])])
 
     def api_provider(self, pid: str) -> dict[str, Any]:
         row = next(x for x in self.api_provider_rows() if x["id"] == pid)

@@ -228,6 +228,8 @@ class Site:
             for k in getattr(m, keys)():  # an item's JSON and CSV one after the other (they share a record)
                 yield f"{API}/{api}/{k}.json"
                 yield f"/data/{part}/{k}.csv"
+        if "self" in m.api_provider_ids():  # own infrastructure: listed in providers.json, no page
+            yield f"{API}/providers/self.json"
         yield "/data/catalog.jsonld"
 
     # ------------------------------------------------------------- dispatch
@@ -530,7 +532,7 @@ class Site:
                 return _json(m.api_org(key))
             if kind == "domains" and m.domain_by_id(key):
                 return _json(m.api_domain(m.domain_by_id(key)))
-            if kind == "providers" and key in m._providers:
+            if kind == "providers" and key in m.api_provider_ids():
                 return _json(m.api_provider(key))
             if kind == "parents" and key in m._parents:
                 return _json(m.api_parent(key))
