@@ -1871,3 +1871,50 @@ def test_every_provider_listed_has_its_document_and_a_guess_says_likely(built):
     out = built["out"]
     listed = [x["id"] for x in json.loads((out / "api" / "v1" / "providers.json").read_text("utf-8"))["items"]]
     assert all((out / "api" / "v1" / "providers" / f"{i}.json").is_file() for i in listed), listed
+
+
+def test_serve_says_it_is_loading_and_a_locked_database_is_one_line(built, tmp_path, monkeypatch):
+    """Field trial (publish, finding 13): with the SQLite database locked by another process `serve`
+    waited ~60 s without a word, then said "database is locked" (docs/CLI.md promises one line: wait
+    and try again); and a large scan took ~15 s to load with no output before "serving".  It says
+    that it waits for the lock, then what to do (exit 2); and that it is loading before it serves."""
+    import socket
+    import sqlite3
+
+    from stekker.cli import site as cli_site
+    from stekker.store import engine
+
+    class FakeServer:  # instead of uvicorn
+        started, stopped_by = True, None
+
+        def __init__(self, config):
+            pass
+
+        def run(self):
+            pass
+
+    monkeypatch.setattr(cli_site, "_Server", FakeServer)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    db = tmp_path / "copy.db"
+    src, dst = sqlite3.connect(built["db"]), sqlite3.connect(db)
+    src.backup(dst)  # with what is still in the -wal file
+    src.close()
+    dst.close()
+    res = _cli("serve", "--db", str(db), "--port", port)
+    assert res.exit_code == 0, res.output
+    out = res.output
+    assert "loading scan 2 from" in out and out.index("loading scan 2") < out.index("serving scan 2"), out
+    monkeypatch.setattr(engine, "SQLITE_BUSY_MS", 300)
+    hold = sqlite3.connect(db, isolation_level=None)
+    hold.execute("BEGIN EXCLUSIVE")
+    try:
+        res = _cli("serve", "--db", str(db), "--port", port)
+    finally:
+        hold.execute("ROLLBACK")
+        hold.close()
+    assert res.exit_code == 2, res.output
+    assert "another process holds the database" in res.output and "waiting for it" in res.output
+    assert "wait until it has finished and try again" in res.output and "Traceback" not in res.output
+    assert "serving" not in res.output

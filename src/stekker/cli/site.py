@@ -10,14 +10,44 @@ import typer
 
 from stekker.cli import app, echo
 from stekker.cli.common import fail as _err
-from stekker.cli.common import load_kb, read_explanations, word
+from stekker.cli.common import display_db, load_kb, read_explanations, word
 from stekker.cli.common import scan_id as resolve
 from stekker.i18n import _, os_error
 
 
+def _note_if_locked(db: str) -> None:
+    """A SQLite database that another process holds locked: said before the wait (up to 60 s), so
+    the wait is not silent (field trial publish 13).  Looks only: takes the write lock for an
+    instant and writes nothing."""
+    import os
+    import sqlite3
+
+    p = Path(db).expanduser()
+    if "://" in db or db == ":memory:" or not p.is_file() or not os.access(p, os.W_OK):
+        return
+    try:
+        with p.open("rb") as f:
+            if f.read(16) != b"SQLite format 3\x00":
+                return  # not a database: Store.open says so
+        conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=rw", uri=True, timeout=0.2)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+        finally:
+            conn.close()
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc).lower() or "busy" in str(exc).lower():
+            from stekker.store.engine import SQLITE_BUSY_MS
+
+            echo(_("note: another process holds the database {db} locked: waiting for it (at most {s} s)").format(
+                db=db, s=round(SQLITE_BUSY_MS / 1000)), err=True)
+    except (OSError, sqlite3.Error):
+        return
+
+
 def _model(db: str, scan: str, explanations: Optional[Path], contest_url: Optional[str],
            contest_email: Optional[str], history: int, publisher: Optional[str] = None,
-           licence: Optional[str] = None):
+           licence: Optional[str] = None, say=None):  # noqa: ANN001
     from stekker.publish.model import Model
     from stekker.store import Store, StoreError
 
@@ -33,12 +63,17 @@ def _model(db: str, scan: str, explanations: Optional[Path], contest_url: Option
         raise _err(_("--contest-email must be a plain e-mail address"))
     exps = read_explanations(explanations)
     kb = load_kb()
+    _note_if_locked(db)
     try:
         store = Store.open(db, create=False)
     except StoreError as exc:
         raise _err(str(exc))
+    sid = resolve(store, scan)
+    if say is not None:  # judging a large scan takes a while: say what is happening before it
+        say(_("loading scan {scan_id} from {db} (judging its domains; this can take a while)…").format(
+            scan_id=sid, db=display_db(db)))
     try:
-        m = Model.load(store, resolve(store, scan), kb, explanations=exps, history=history, contest_url=contest_url,
+        m = Model.load(store, sid, kb, explanations=exps, history=history, contest_url=contest_url,
                        contest_email=contest_email)
     except (StoreError, LookupError) as exc:
         raise _err(str(exc))
@@ -151,9 +186,9 @@ def site(
     except OutputError as exc:
         raise _err(str(exc))
     _check_geo(geo)
-    model = _model(db, scan, explanations, contest_url, contest_email, history, publisher, licence)
-    s = _site_of(model, geo)
     say = (lambda m: None) if quiet else (lambda m: echo(m, err=True))
+    model = _model(db, scan, explanations, contest_url, contest_email, history, publisher, licence, say=say)
+    s = _site_of(model, geo)
     try:
         stats = write_site(s, out, progress=lambda n: say(_("  {n} files…").format(n=n)),
                            workers=workers or default_workers())
@@ -220,7 +255,8 @@ def serve(
         raise _err(_("cannot listen on {host}:{port}: {error}").format(
             host=host, port=port, error=os_error(exc)))
     _check_geo(geo)
-    model = _model(db, scan, explanations, contest_url, contest_email, history, publisher, licence)
+    model = _model(db, scan, explanations, contest_url, contest_email, history, publisher, licence,
+                   say=lambda m: echo(m, err=True))
     if not model.contesting():
         echo(_("warning: no --contest-email or --contest-url: the pages name no address for reporting an error, so no "
                "one can contest a label from them (they say so, and so does the methods page)"), err=True)
