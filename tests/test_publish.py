@@ -751,6 +751,25 @@ def test_serve_api_refuses_unknown_parameters_listing_the_accepted_ones(client):
     assert client.get("/en/", params={"utm_source": "x"}).status_code == 200
 
 
+
+@pytest.mark.parametrize("query", ["sector=", "provider=", "sector=%20", "provider=&limit=1"])
+def test_serve_api_refuses_an_empty_filter(client, query):
+    """Field trial (publish, finding 14): /api/v1/domains.json?sector= (an empty filter) answered with every
+    domain, as if filtered.  A 400 like any other bad parameter, naming the parameter and those accepted;
+    the OpenAPI description says so (minLength 1)."""
+    from stekker.publish.api import openapi
+
+    for doc in ("/api/v1/domains.json", "/api/v1/organisations.json"):
+        if "provider" in query and doc.endswith("organisations.json"):
+            continue
+        r = client.get(f"{doc}?{query}")
+        assert r.status_code == 400, (doc, query, r.status_code)
+        body = r.json()
+        assert "is empty" in body["error"] and query.split("=")[0] in body["error"] and body["accepted"], body
+    params = {p["name"]: p["schema"] for p in openapi("")["paths"]["/api/v1/domains.json"]["get"]["parameters"]}
+    assert params["sector"]["minLength"] == 1 and params["provider"]["minLength"] == 1
+
+
 def test_serve_api_filter_values_ignore_case_and_unknown_values_are_refused(client):
     """?sector=Gemeente and ?provider=Microsoft gave 0 items where the ids are case-insensitive
     (sector ids and names, provider ids): matched without regard to case; a value that names no

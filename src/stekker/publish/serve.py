@@ -112,6 +112,9 @@ def create_app(site: Site):
                         return error(400, f"{k} must be a whole number from 0 to {schema.get('maximum')}", True)
                 elif len(v) > schema.get("maxLength", 200):
                     return error(400, f"{k} is too long", True)
+                elif len(v.strip()) < schema.get("minLength", 0):
+                    # ?sector= answered with every item, as if filtered (field trial publish 14)
+                    return error(400, f"{k} is empty: give a value, or leave {k} out", True, accepted=list(allowed))
                 params[k] = v
         try:
             doc = site.render(path, params)
