@@ -1937,3 +1937,29 @@ def test_serve_says_it_is_loading_and_a_locked_database_is_one_line(built, tmp_p
     assert "another process holds the database" in res.output and "waiting for it" in res.output
     assert "wait until it has finished and try again" in res.output and "Traceback" not in res.output
     assert "serving" not in res.output
+
+
+def test_serve_redirects_another_spelling_of_a_domain_to_its_page():
+    """Field trial (publish, finding 12): /nl/domain/münchen.de/ and /api/v1/domains/HOSTILE-TXT.NL.json
+    were 404s.  serve redirects (308) a domain's page, API document and CSV asked for by its Unicode
+    name or in capitals to the canonical URL (the A-label, lower case); a name the scan lacks, or no
+    name at all, stays a 404."""
+    from starlette.testclient import TestClient
+    from test_report_support import dom, svc
+
+    from stekker.publish.serve import create_app
+
+    site, _ = _judged_site([dom("xn--mnchen-3ya.de", "Stadt München", None, {"web": svc("web", "kpn", name="KPN")})])
+    client = TestClient(create_app(site), follow_redirects=False)
+    for asked, want in (("/nl/domain/münchen.de/", "/nl/domain/xn--mnchen-3ya.de/"),
+                        ("/en/domain/MÜNCHEN.DE", "/en/domain/xn--mnchen-3ya.de/"),
+                        ("/nl/domain/ALMERE.NL/", "/nl/domain/almere.nl/"),
+                        ("/api/v1/domains/Almere.NL.json", "/api/v1/domains/almere.nl.json"),
+                        ("/api/v1/domains/münchen.de.json", "/api/v1/domains/xn--mnchen-3ya.de.json"),
+                        ("/data/domain/ALMERE.nl.csv", "/data/domain/almere.nl.csv")):
+        r = client.get(asked)
+        assert r.status_code == 308 and r.headers["location"] == want, (asked, r.status_code, r.headers)
+        assert client.get(want).status_code == 200, want
+    for missing in ("/nl/domain/NERGENS.NL/", "/nl/domain/a..b/", "/api/v1/domains/x%2F..%2Fy.json",
+                    "/nl/domain/almere.nl.evil/"):
+        assert client.get(missing).status_code == 404, missing

@@ -59,6 +59,33 @@ _MESSAGES = {"en": {404: "Not found.", 405: "Only GET and HEAD.", 400: "Bad requ
              "nl": {404: "Niet gevonden.", 405: "Alleen GET en HEAD.", 400: "Ongeldig verzoek.", "home": "Start"}}
 
 
+# a domain's page, API document and CSV: the name in the URL as a reader may type it (münchen.de,
+# HOSTILE-TXT.NL) leads to the canonical one (the A-label, lower case), never to another path
+_DOMAIN_PATHS = (re.compile(r"(/(?:nl|en)/domain/)([^/]+)(/?)"), re.compile(r"(/api/v1/domains/)([^/]+)(\.json)"),
+                 re.compile(r"(/data/domain/)([^/]+)(\.csv)"))
+
+
+def _canonical_domain_path(site: Site, path: str) -> str | None:
+    """The canonical path of a domain's page or document asked for by another spelling of its
+    name, when the scan has that domain (field trial publish 12); None otherwise."""
+    from stekker.targets import normalise_host
+
+    from .model import safe_id
+
+    for pattern in _DOMAIN_PATHS:
+        m = pattern.fullmatch(path)
+        if m is None:
+            continue
+        try:
+            canon = safe_id(normalise_host(m.group(2)))
+        except Exception:  # noqa: BLE001 - not a domain name at all: a plain 404
+            return None
+        if canon != m.group(2) and site.m.domain_by_id(canon):
+            return f"{m.group(1)}{canon}{m.group(3) or '/'}"
+        return None
+    return None
+
+
 def create_app(site: Site):
     from starlette.applications import Starlette
     from starlette.exceptions import HTTPException
@@ -123,6 +150,9 @@ def create_app(site: Site):
         except NoSuchValue as exc:
             return error(404, str(exc), True)
         except NotFound:
+            canon = _canonical_domain_path(site, path)
+            if canon is not None:
+                return RedirectResponse(canon, 308, headers=HEADERS)
             # a page asked for without its trailing slash (/en/org/x, /en/domain/almere.nl): redirect to
             # it when it exists - only to a path of this site (no control characters, no "//")
             if not api and not path.endswith("/"):
