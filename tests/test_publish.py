@@ -1963,3 +1963,24 @@ def test_serve_redirects_another_spelling_of_a_domain_to_its_page():
     for missing in ("/nl/domain/NERGENS.NL/", "/nl/domain/a..b/", "/api/v1/domains/x%2F..%2Fy.json",
                     "/nl/domain/almere.nl.evil/"):
         assert client.get(missing).status_code == 404, missing
+
+
+def test_the_404_page_is_the_sites_own_and_each_line_keeps_to_one_language(client, built):
+    """Field trial (publish, finding 11): serve's 404 was a bare page without the stylesheet, and the
+    static /404.html paired "Alle domeinen" (/nl/domain/) with "All organisations" (/en/org/).  serve
+    answers a missing page with the site's 404 page (styled, both languages); each line of links keeps
+    to one language: start, organisations, domains."""
+    r = client.get("/nl/nergens/")
+    assert r.status_code == 404 and 'href="/static/site.css"' in r.text and "Niet gevonden" in r.text
+    assert r.text == (built["out"] / "404.html").read_text("utf-8")
+    assert "default-src 'none'" in r.headers["content-security-policy"]
+    items = re.findall(r"<li[^>]*>(.*?)</li>", r.text)
+    assert len(items) == 2, items
+    for item, lang, words in ((items[0], "nl", ["Naar de start (Nederlands)", "Alle organisaties", "Alle domeinen"]),
+                              (items[1], "en", ["To the start (English)", "All organisations", "All domains"])):
+        hrefs = re.findall(r'href="([^"]+)"', item)
+        assert hrefs == [f"/{lang}/", f"/{lang}/org/", f"/{lang}/domain/"], item
+        assert [re.sub(r"<[^>]+>", "", a) for a in re.findall(r"<a [^>]+>(.*?)</a>", item)] == words
+    # other errors of a page are styled too
+    r = client.post("/en/")
+    assert r.status_code == 405 and 'href="/static/site.css"' in r.text

@@ -239,7 +239,8 @@ class Site:
             return self._html("lang.html", "/index.html", Text("nl"), {})
         if path == "/404.html":  # shown by a web server at any depth: links from the root
             tpl = environment().get_template("notfound.html")
-            html = tpl.render(lang="nl", t=self._texts["nl"], u=lambda p: p, csp=Markup(CSP), version=_version())
+            html = tpl.render(lang="nl", t=self._texts["nl"], nl=self._texts["nl"], en=self._texts["en"],
+                              u=lambda p: p, csp=Markup(CSP), version=_version())
             return Doc(html.encode("utf-8"), "text/html; charset=utf-8")
         if path == "/static/site.css":
             css = resources.files("stekker.publish").joinpath("static", "site.css").read_bytes()

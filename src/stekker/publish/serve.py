@@ -103,7 +103,12 @@ def create_app(site: Site):
             if accepted is not None:  # the parameters the document accepts
                 body["accepted"] = accepted
             return Response(json.dumps(body), status, media_type="application/json", headers=headers)
-        return Response(f"<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>{status}</title>"
+        if status == 404 and message is None:  # the site's own 404 page, styled, in both languages
+            return Response(site.render("/404.html").body, 404, media_type="text/html; charset=utf-8",
+                            headers=headers)
+        return Response(f"<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">"
+                        f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                        f"<title>{status}</title><link rel=\"stylesheet\" href=\"/static/site.css\">"
                         f"</head><body><main><h1>{status}</h1><p>{html.escape(text)}</p>"
                         f"<p><a href=\"/{lang}/\">{_MESSAGES[lang]['home']}</a></p></main></body></html>", status,
                         media_type="text/html", headers=headers)
