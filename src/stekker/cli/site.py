@@ -47,7 +47,7 @@ def _note_if_locked(db: str) -> None:
 
 def _model(db: str, scan: str, explanations: Optional[Path], contest_url: Optional[str],
            contest_email: Optional[str], history: int, publisher: Optional[str] = None,
-           licence: Optional[str] = None, say=None):  # noqa: ANN001
+           licence: Optional[str] = None, say=None, site_url: Optional[str] = None):  # noqa: ANN001
     from stekker.publish.model import Model
     from stekker.store import Store, StoreError
 
@@ -59,6 +59,7 @@ def _model(db: str, scan: str, explanations: Optional[Path], contest_url: Option
 
     if contest_url is not None:
         _check_contest_url(contest_url)
+    site_url = _site_url(site_url)
     if contest_email and ("@" not in contest_email or any(c in contest_email for c in " <>\"'?&\r\n")):
         raise _err(_("--contest-email must be a plain e-mail address"))
     exps = read_explanations(explanations)
@@ -77,26 +78,41 @@ def _model(db: str, scan: str, explanations: Optional[Path], contest_url: Option
                        contest_email=contest_email)
     except (StoreError, LookupError) as exc:
         raise _err(str(exc))
-    m.publisher, m.licence = (publisher.strip() if publisher else None), licence
+    m.publisher, m.licence, m.site_url = (publisher.strip() if publisher else None), licence, site_url
     return m
 
 
-def _check_contest_url(url: str) -> None:
-    """A web form's address, whole: http(s), a host, no spaces or control characters (field trial
+def _check_contest_url(url: str, option: str = "--contest-url") -> None:
+    """A web address, whole: http(s), a host, no spaces or control characters (field trial
     publish 5: "https://", "https://ex.org/a form" were taken and made broken links)."""
     from urllib.parse import urlsplit
 
     if not url.lower().startswith(("https://", "http://")):
-        raise _err(_("--contest-url must start with https:// or http://"))
-    if any(c.isspace() or not c.isprintable() for c in url):
-        raise _err(_("--contest-url must not contain spaces or control characters (write a space as %20)"))
+        raise _err(_("{option} must start with https:// or http://").format(option=option))
+    if any(c.isspace() or not c.isprintable() for c in url) or any(c in url for c in "\"<>\\"):
+        raise _err(_("{option} must not contain spaces, quotes, angle brackets, backslashes or control "
+                     "characters (write a space as %20)").format(option=option))
     try:
         u = urlsplit(url)
         u.port  # noqa: B018 - a port that is not a number, or out of range, raises
     except ValueError:
-        raise _err(_("--contest-url is not a valid web address (its host or port cannot be read)"))
+        raise _err(_("{option} is not a valid web address (its host or port cannot be read)").format(option=option))
     if not u.hostname:
-        raise _err(_("--contest-url names no host: it must look like https://example.org/form"))
+        raise _err(_("{option} names no host: it must look like https://example.org/form").format(option=option))
+
+
+def _site_url(url: Optional[str]) -> Optional[str]:
+    """``--site-url``: the site's public address (a folder: ends in "/"), without query or fragment."""
+    if url is None:
+        return None
+    _check_contest_url(url, "--site-url")
+    from urllib.parse import urlsplit
+
+    u = urlsplit(url)
+    if u.query or u.fragment:
+        raise _err(_("--site-url is the address of the site's folder, without ?query or #fragment: "
+                     "e.g. https://example.org/stekker/"))
+    return url if url.endswith("/") else url + "/"
 
 
 NO_CONTEST = _("warning: no --contest-email or --contest-url: the site names no address for reporting an error, "
@@ -165,6 +181,9 @@ def site(
                                             "data's DCAT-AP description).")),
     licence: Optional[str] = typer.Option(None, "--licence", help=_("URL of the licence of the published data "
                                           "(e.g. https://creativecommons.org/licenses/by/4.0/); none is assumed.")),
+    site_url: Optional[str] = typer.Option(None, "--site-url", help=_("The site's public address (e.g. "
+                                           "https://example.org/stekker/): the Atom feeds say their links against "
+                                           "it (xml:base) and their ids name it.")),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, max=64, help=_("Rendering processes "
                                           "(default: one per core, at most 8).")),
     quiet: bool = typer.Option(False, "--quiet", "-q", help=_("Only errors.")),
@@ -187,7 +206,8 @@ def site(
         raise _err(str(exc))
     _check_geo(geo)
     say = (lambda m: None) if quiet else (lambda m: echo(m, err=True))
-    model = _model(db, scan, explanations, contest_url, contest_email, history, publisher, licence, say=say)
+    model = _model(db, scan, explanations, contest_url, contest_email, history, publisher, licence, say=say,
+                   site_url=site_url)
     s = _site_of(model, geo)
     try:
         stats = write_site(s, out, progress=lambda n: say(_("  {n} files…").format(n=n)),
@@ -229,6 +249,9 @@ def serve(
                                             "data's DCAT-AP description).")),
     licence: Optional[str] = typer.Option(None, "--licence", help=_("URL of the licence of the published data "
                                           "(e.g. https://creativecommons.org/licenses/by/4.0/); none is assumed.")),
+    site_url: Optional[str] = typer.Option(None, "--site-url", help=_("The site's public address (e.g. "
+                                           "https://example.org/stekker/): the Atom feeds say their links against "
+                                           "it (xml:base) and their ids name it.")),
 ) -> None:
     """Serve the site and the JSON API live, read-only (GET only).
 
@@ -256,7 +279,7 @@ def serve(
             host=host, port=port, error=os_error(exc)))
     _check_geo(geo)
     model = _model(db, scan, explanations, contest_url, contest_email, history, publisher, licence,
-                   say=lambda m: echo(m, err=True))
+                   say=lambda m: echo(m, err=True), site_url=site_url)
     if not model.contesting():
         echo(_("warning: no --contest-email or --contest-url: the pages name no address for reporting an error, so no "
                "one can contest a label from them (they say so, and so does the methods page)"), err=True)

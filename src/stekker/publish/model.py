@@ -199,6 +199,7 @@ class Model:
     contest_email: str | None = None
     publisher: str | None = None  # who publishes the site (DCAT-AP dct:publisher), as the publisher says
     licence: str | None = None  # the data's licence URL (dct:license), as the publisher says; never assumed
+    site_url: str | None = None  # the site's public address, ending in "/" (the feeds' xml:base and ids)
     _by_domain: dict[str, Any] = field(default_factory=dict, repr=False)
     _dom_ids: dict[str, str] = field(default_factory=dict, repr=False)
     _verdict_cache: dict[Any, Any] = field(default_factory=dict, repr=False)

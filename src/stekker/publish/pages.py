@@ -485,9 +485,14 @@ class Site:
         if "T" not in updated:
             updated = updated[:10] + "T00:00:00+00:00"
         x = xml_escape
-        lines = ['<?xml version="1.0" encoding="utf-8"?>', f'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="{t.lang}">',
+        ident = _feed_ids(m, t.lang)
+        # the links are relative to the feed's own address; with the site's public address they are
+        # said against it (xml:base), and the ids name it (field trial publish 15)
+        base = f' xml:base="{x(m.site_url + t.lang + "/", {chr(34): "&quot;"})}"' if m.site_url else ""
+        lines = ['<?xml version="1.0" encoding="utf-8"?>',
+                 f'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="{t.lang}"{base}>',
                  f"<title>{x(t('changes_title'))}</title>",
-                 f"<id>tag:stekker,2026:changes:{t.lang}:{x(str(scan['scan_id']))}</id>",
+                 f"<id>{x(ident('feed'))}</id>",
                  f"<updated>{x(updated)}</updated>", "<author><name>stekker</name></author>",
                  '<link rel="alternate" href="changes/"/>']
         # a domain's verdict under a definition flipping first (what a subscriber most wants to
@@ -505,7 +510,7 @@ class Site:
         for tag, title, ch in entries:
             link = f"domain/{ch['id']}/" if ch["id"] else "changes/"
             lines += ["<entry>", f"<title>{x(_xml_text(title))}</title>",
-                      f"<id>tag:stekker,2026:{tag}</id>",
+                      f"<id>{x(ident(tag))}</id>",
                       f"<updated>{x(updated)}</updated>", f'<link href="{x(link)}"/>',
                       f"<summary>{x(_xml_text(', '.join(ch['organisations'])))}</summary>", "</entry>"]
         lines.append("</feed>")
@@ -713,6 +718,32 @@ def _cell(v: str) -> str:
     if v.isprintable() and v.lstrip()[:1] not in _FORMULA_START:
         return v
     return cell(v)
+
+
+def _feed_ids(m: Any, lang: str) -> Any:
+    """The ids of a changes feed and its entries (``what``: ``feed`` or an entry's key), the same
+    each time the same scan is published.  With the site's public address a tag URI of its host
+    (RFC 4151: ``tag:example.org,2026-12-06:/stekker/nl/changes/2/verdict:2:0``); without one a
+    name-based UUID of the scan (its number, start and knowledge base), so that two publishers' feeds
+    never share an id ("tag:stekker,2026:…" named no one)."""
+    import uuid
+    from urllib.parse import urlsplit
+
+    scan = m.scan
+    sid = str(scan.get("scan_id"))
+    if m.site_url:
+        u = urlsplit(m.site_url)
+        day = _measured_day(scan)
+        return lambda what: f"tag:{u.hostname},{day}:{u.path or '/'}{lang}/changes/{sid}/{what}"
+    seed = f"stekker|{sid}|{scan.get('started_at')}|{scan.get('kb_version')}|{lang}"
+    return lambda what: f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, seed + '|' + what)}"
+
+
+def _measured_day(scan: dict[str, Any]) -> str:
+    from .model import _measured
+
+    d = _measured(scan)
+    return d.isoformat() if d else _dt.date.today().isoformat()
 
 
 def _xml_text(s: str) -> str:
