@@ -60,8 +60,9 @@ def records(new: bool = True) -> list:
     return out
 
 
-def store_with_two_scans(tmp_path: Path):
-    """(db path, store, new scan id)."""
+def store_with_two_scans(tmp_path: Path, old_only: tuple[str, ...] = ()):
+    """(db path, store, new scan id); ``old_only``: domains in the earlier scan only (removed from
+    the input before the later one)."""
     from stekker import kb as K
     from stekker.store import Store
 
@@ -73,6 +74,8 @@ def store_with_two_scans(tmp_path: Path):
         sid = st.create_scan(tool_version="0.1.0", plan_version=1, input_path="in.csv", input_sha256="ab" * 32,
                              resolvers=["127.0.0.1:53"], options={}, label=label)
         recs = records(new)
+        if not new:
+            recs += [dom(d, "Gemeente Weg", "gemeente", {"mailbox": svc("mailbox", "kpn", name="KPN")}) for d in old_only]
         st.add_targets(sid, [{"domain": r.domain, "organisation": r.organisation, "sector": r.sector}
                              for r in recs])
         st.finish_scan(sid, "finished")

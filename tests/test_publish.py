@@ -293,6 +293,47 @@ def test_contest_url_gets_the_label_as_query_parameters(built):
     assert want in got
 
 
+
+def test_contest_url_parameters_go_before_a_fragment(built):
+    """Field trial (publish, finding 5): with --contest-url https://ex.org/form#frag the label's
+    parameters were appended after the fragment ("...#frag?scan=2&..."), where the form never sees
+    them.  They join the query, before the fragment."""
+    import html as _html
+    from urllib.parse import parse_qs, urlsplit
+
+    for url, query in (("https://example.org/meld#form", ""), ("https://example.org/meld?x=1#form", "x=1&")):
+        m = dataclasses.replace(built["model"], contest_url=url, contest_email=None)
+        page = Site(m).render("/en/domain/almere.nl/").body.decode("utf-8")
+        hrefs = [_html.unescape(h) for h in re.findall(r'<td class="contest"><a href="([^"]+)"', page)]
+        assert hrefs and all(h.startswith(f"https://example.org/meld?{query}scan=2&") for h in hrefs), hrefs
+        u = urlsplit(hrefs[0])
+        assert u.fragment == "form" and parse_qs(u.query)["domain"] == ["almere.nl"], hrefs[0]
+
+
+@pytest.mark.parametrize("url,words", [("https://", "names no host"), ("https:///form", "names no host"),
+                                       ("https://@/x", "names no host"),
+                                       ("https://example.org/a form", "must not contain spaces"),
+                                       ("https://example.org/a\tb", "must not contain spaces"),
+                                       ('https://example.org/"x', "must not contain spaces"),
+                                       ("https://example.org:99999/", "not a valid web address"),
+                                       ("https://[::1/", "not a valid web address"),
+                                       ("ftp://example.org/", "must start with https:// or http://")])
+def test_cli_refuses_a_contest_url_that_is_no_web_address(built, tmp_path, url, words):
+    """Field trial (publish, finding 5): `https://` without a host and a URL with spaces were taken and
+    made broken links on every page.  Refused with exit 2 and what is wrong, before anything is written
+    (site) or served (serve)."""
+    db = str(built["db"])
+    res = _cli("site", "--db", db, "--out", str(tmp_path / "s"), "-q", "--contest-url", url)
+    assert res.exit_code == 2 and words in res.output, res.output
+    assert not (tmp_path / "s").exists()
+    import socket
+
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        port = str(sk.getsockname()[1])
+    res = _cli("serve", "--db", db, "--port", port, "--contest-url", url)
+    assert res.exit_code == 2 and words in res.output, res.output
+
 def test_without_a_contest_contact_every_page_says_so(built):
     """Without --contest-email/--contest-url the page said "quote the domain and scan 2 to the
     publisher of this site", naming no one (exploratory test E, M3): it says plainly that no
@@ -355,7 +396,7 @@ def test_changes_csv_lists_every_verdict_change(built):
     got = [(r["domain"], r["definition"], r["old"], r["new"]) for r in rows if r["kind"] == "verdict"]
     assert got == [(v["domain"], v["policy"], v["old"], v["new"]) for v in ch["verdict_changes"]]
     # the service changes are all still there, with an empty definition
-    others = [r for r in rows if r["kind"] != "verdict"]
+    others = [r for r in rows if r["kind"] not in ("verdict", "removed_from_input", "added_to_input")]
     assert len(others) == len(ch["changes"]) and all(r["definition"] == "" for r in others)
     assert all(r["category"] == "" and r["organisations"] == "Gemeente Almere" for r in rows if r["kind"] == "verdict")
 
@@ -382,7 +423,8 @@ def test_feed_has_an_entry_per_verdict_change(built, lang):
         hit = [e for e in entries if e[0] == want]
         assert len(hit) == 1, (want, [e[0] for e in entries])
         assert hit[0][2] == f"domain/{v['domain']}/"
-    assert len(entries) == len(ch["changes"]) + len(ch["verdict_changes"])
+    listed = len(ch["added_domains"]) + len(ch["removed_domains"])  # an entry per domain put on or off the input
+    assert len(entries) == len(ch["changes"]) + len(ch["verdict_changes"]) + listed
 
 
 def test_provider_and_parent_pages(built):
@@ -710,6 +752,25 @@ def test_serve_api_refuses_unknown_parameters_listing_the_accepted_ones(client):
     assert client.get("/en/", params={"utm_source": "x"}).status_code == 200
 
 
+
+@pytest.mark.parametrize("query", ["sector=", "provider=", "sector=%20", "provider=&limit=1"])
+def test_serve_api_refuses_an_empty_filter(client, query):
+    """Field trial (publish, finding 14): /api/v1/domains.json?sector= (an empty filter) answered with every
+    domain, as if filtered.  A 400 like any other bad parameter, naming the parameter and those accepted;
+    the OpenAPI description says so (minLength 1)."""
+    from stekker.publish.api import openapi
+
+    for doc in ("/api/v1/domains.json", "/api/v1/organisations.json"):
+        if "provider" in query and doc.endswith("organisations.json"):
+            continue
+        r = client.get(f"{doc}?{query}")
+        assert r.status_code == 400, (doc, query, r.status_code)
+        body = r.json()
+        assert "is empty" in body["error"] and query.split("=")[0] in body["error"] and body["accepted"], body
+    params = {p["name"]: p["schema"] for p in openapi("")["paths"]["/api/v1/domains.json"]["get"]["parameters"]}
+    assert params["sector"]["minLength"] == 1 and params["provider"]["minLength"] == 1
+
+
 def test_serve_api_filter_values_ignore_case_and_unknown_values_are_refused(client):
     """?sector=Gemeente and ?provider=Microsoft gave 0 items where the ids are case-insensitive
     (sector ids and names, provider ids): matched without regard to case; a value that names no
@@ -991,9 +1052,9 @@ def test_service_verdict_cells_line_up_with_the_definitions(built):
     rows = re.findall(r"<tr><th scope=\"row\">(.*?)</tr>", section)
     assert rows
     for row in rows:
-        assert row.count("<td>") == ncols - 2 and row.endswith('</a></td>') and row.count('<td class="contest">') == 1, row
+        assert row.count("<td>") + row.count('<td class="txt">') == ncols - 2 and row.endswith('</a></td>') and row.count('<td class="contest">') == 1, row
     saas = next(r for r in rows if r.startswith("SaaS"))
-    cells = re.findall(r"<td>(.*?)</td>", saas)[3:]
+    cells = re.findall(r'<td(?: class="txt")?>(.*?)</td>', saas)[3:]
     judged = built["model"].report.results
     dom = next(r for r in judged if r.domain == "hostile.nl")
     dep = next(d for d in dom.deps if d.category == "saas")
@@ -1286,7 +1347,7 @@ def test_sector_tables_count_the_domains_without_a_sector(built):
             rows = [_cells(r) for r in _between(table, "<tbody>", "</tbody>").split("<tr>")[1:]]
             assert rows[-1][:3] == [name, "1", f"{fmt_pct(tl.share, lang)} ({tl.not_sovereign} {of} {tl.decided})"
                                     ], rows[-1]
-            assert f"<th scope=\"row\">{name}</th>" in table  # no link: no page of its own
+            assert f"<th scope=\"row\" class=\"txt\">{name}</th>" in table  # no link: no page of its own
             assert sum(int(r[1]) for r in rows) == len(rep.results)
 
 
@@ -1306,7 +1367,7 @@ def test_own_infrastructure_is_counted_in_the_provider_lists(built):
         index = _between((out / lang / "provider" / "index.html").read_text("utf-8"), "<table", "</table>")
         for table in (home, index):
             row = next(r for r in table.split("<tr>") if name in r)
-            assert row.startswith(f'<th scope="row">{name}</th>'), row  # no link: no page of its own
+            assert re.match(f'<th scope="row"( class="txt")?>{name}</th>', row), row  # no link: no page of its own
             assert _cells(row)[1:3] == [str(own.count), fmt_pct(own.share, lang)], row
             # in the report's order (by number of domains)
             names = [_cells(r)[0] for r in _between(table, "<tbody>", "</tbody>").split("<tr>")[1:]]
@@ -1318,7 +1379,8 @@ def test_own_infrastructure_is_counted_in_the_provider_lists(built):
     assert row["denominator"] == own.denominator and row["share"] == round(own.share, 6)
     assert not any(x["own_infrastructure"] for x in items if x["key"] != "self")
     assert len(items) == len(rep.providers_overall)
-    assert not (out / "api" / "v1" / "providers" / "self.json").exists()
+    # a document of its own (every id listed resolves: field trial publish 8), but no page
+    assert (out / "api" / "v1" / "providers" / "self.json").is_file() and not (out / "en" / "provider" / "self").exists()
 
 
 def test_home_csv_is_machine_readable(built):
@@ -1560,3 +1622,431 @@ def test_the_sites_provider_page_counts_a_verification_token_as_the_report_does(
     assert (page["count"], page["dependents_total"]) == ("1", 1)
     assert [x["domain"] for x in page["dependents"]] == ["mail.nl"]
     assert "only an account" in Text("en")("share_line", share="50%", count=1, den=2)
+
+
+def test_provider_service_shares_name_their_denominator(built):
+    """Field trial (publish, finding 2): a provider's page said "52% … (780 of 1,489)", then a column
+    "Share of domains" read Collaboration 100% (488/488): a share of the domains where that service was
+    identified, not of all domains, and nothing said so.  The column is headed with its denominator, each
+    cell says "n of d" with the market's own d (the report's market table), and a note tells it apart
+    from the share above."""
+    from stekker.render.fmt import fmt_int, fmt_pct
+
+    rep = built["model"].report
+    m = rep.markets["mailbox"]
+    s = next(x for x in m.shares if x.key == "microsoft")
+    assert m.denominator < rep.providers_denominator  # the two shares differ in what they count
+    for lang, head, of, note in (
+            ("en", "Share of the domains where this service was identified", "of", "counts only the domains where"),
+            ("nl", "Aandeel van de domeinen waar deze dienst is herkend", "van", "alleen de domeinen waar die dienst is herkend")):
+        page = built["site"].render(f"/{lang}/provider/microsoft/").body.decode("utf-8")
+        table = _between(page, 'id="m-h"', "</table>")
+        heads = [re.sub(r"<[^>]+>", "", h) for h in re.findall(r'<th scope="col">(.*?)</th>', table)]
+        assert head in heads and "Share of domains" not in heads and "Aandeel domeinen" not in heads, heads
+        assert note in table
+        mailbox = built["site"]._texts[lang].category("mailbox")
+        row = next(_cells(r) for r in table.split("<tr>") if r.startswith(f'<th scope="row">{mailbox}<'))
+        want = f"{fmt_pct(s.share, lang)} ({fmt_int(s.count, lang)} {of} {fmt_int(m.denominator, lang)})"
+        assert row[1] == want, (row, want)
+
+
+def test_serve_takes_publisher_and_licence_and_pages_show_no_options(built, monkeypatch):
+    """Field trial (publish, finding 3): `serve` had no --publisher/--licence (docs/PUBLISH.md lists them for
+    both), so the served catalogue named neither, and /en/data/ told citizens "(stekker site --licence)": a
+    command-line option on a public page.  serve takes both; the pages say only that no licence was stated,
+    and the hint goes to the operator's terminal as a warning (site and serve)."""
+    import socket
+
+    from starlette.testclient import TestClient
+
+    from stekker.cli import site as cli_site
+
+    served = {}
+
+    class FakeServer:  # instead of uvicorn: keep the app the command built
+        started, stopped_by = True, None
+
+        def __init__(self, config):
+            served["app"] = config.app
+
+        def run(self):
+            pass
+
+    monkeypatch.setattr(cli_site, "_Server", FakeServer)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    db = str(built["db"])
+    res = _cli("serve", "--db", db, "--port", port, "--publisher", "Gemeente Voorbeeld",
+               "--licence", "https://creativecommons.org/licenses/by/4.0/", "--contest-email", "f@example.org")
+    assert res.exit_code == 0, res.output
+    assert "--licence" not in res.output and "--publisher" not in res.output, res.output
+    client = TestClient(served["app"])
+    cat = client.get("/data/catalog.jsonld").json()
+    assert cat["dct:publisher"]["foaf:name"] == "Gemeente Voorbeeld"
+    assert all(d["dct:license"]["@id"] == "https://creativecommons.org/licenses/by/4.0/"
+               for d in cat["dcat:dataset"][0]["dcat:distribution"])
+    assert "Published by Gemeente Voorbeeld" in client.get("/en/data/").text
+    assert _cli("serve", "--db", db, "--port", port, "--licence", "CC-BY").exit_code == 2
+    # without them: the terminal is told which option states them; no public page names an option
+    res = _cli("serve", "--db", db, "--port", port, "--contest-email", "f@example.org")
+    assert res.exit_code == 0 and "warning: no --licence" in res.output and "warning: no --publisher" in res.output
+    client = TestClient(served["app"])
+    for lang, words in (("en", "has not stated a licence"), ("nl", "geen licentie voor deze gegevens opgegeven")):
+        assert words in client.get(f"/{lang}/data/").text
+    for page in _pages(built["out"]):
+        text = page.read_text("utf-8")
+        shown = re.sub(r"<[^>]+>", " ", text)  # what a reader sees
+        assert not re.search(r"(?<![\w-])--[a-z]", shown), (page, re.findall(r".{40}--[a-z].{20}", shown))
+    import yaml
+
+    strings = yaml.safe_load((Path(cli_site.__file__).parents[1] / "publish" / "data" / "strings.yaml")
+                             .read_text("utf-8"))["strings"]
+    assert not [k for k, v in strings.items() if any(re.search(r"(?<![\w-])--[a-z]", x) for x in v.values())]
+
+
+def test_a_domain_removed_from_the_input_is_named(tmp_path):
+    """Field trial (publish, finding 4): /nl/changes/ said "verwijderd uit de invoer: 1" but named it
+    nowhere but changes.json (its domain page is a 404), and the verdict table was an empty table
+    without "none".  The removed (and added) domains are listed by name on the changes page, in the
+    feed and in changes.csv; an empty change table says there is none."""
+    from publish_support import store_with_two_scans
+
+    _, st, _ = store_with_two_scans(tmp_path, old_only=("weggehaald.nl",))
+    site = Site(Model.load(st, "latest"))
+    for lang, head, head_added, word in (
+            ("en", "Removed from the input", "Added to the input", "removed from the input"),
+            ("nl", "Verwijderd uit de invoer", "Toegevoegd aan de invoer", "verwijderd uit de invoer")):
+        page = site.render(f"/{lang}/changes/").body.decode("utf-8")
+        removed = _between(page, f"<h2>{head} (1)</h2>", "</ul>")
+        assert "<li>weggehaald.nl</li>" in removed  # named, and no link: it has no page
+        added = _between(page, f"<h2>{head_added} (1)</h2>", "</ul>")
+        assert f'href="../../{lang}/domain/orphan.nl/">orphan.nl</a>' in added  # the added one links to its page
+        feed = ET.fromstring(site.render(f"/{lang}/changes.atom").body)
+        ns = {"a": "http://www.w3.org/2005/Atom"}
+        titles = [e.findtext("a:title", namespaces=ns) for e in feed.findall("a:entry", ns)]
+        assert any(x.startswith(f"weggehaald.nl: {word}") for x in titles), titles
+        assert any(x.startswith("orphan.nl: ") for x in titles), titles
+    rows = list(csv.DictReader(io.StringIO(site.render("/data/changes.csv").body.decode("utf-8"))))
+    assert {"kind": "removed_from_input", "domain": "weggehaald.nl"}.items() <= next(
+        r for r in rows if r["domain"] == "weggehaald.nl").items()
+    assert any(r["kind"] == "added_to_input" and r["domain"] == "orphan.nl" for r in rows)
+
+
+def test_an_empty_change_table_says_none(built):
+    """Field trial (publish, finding 4): the "Gewijzigde oordelen" table rendered with an empty body."""
+    m = dataclasses.replace(built["model"])
+    m.comparison = dataclasses.replace(m.comparison, verdict_changes=[], changes=[])
+    for lang, words in (("en", ("None: no domain in both scans got another verdict",
+                                "None: no service of a domain in both scans changed")),
+                        ("nl", ("Geen: geen enkel domein uit beide scans kreeg", "Geen: bij geen enkel domein"))):
+        page = Site(m).render(f"/{lang}/changes/").body.decode("utf-8")
+        assert all(w in page for w in words) and "<tbody></tbody>" not in page
+
+
+def test_a_verdict_not_measured_names_the_failed_question(tmp_path):
+    """Field trial (publish, finding 6): /en/domain/hostile-txt.nl/ (status ok) said "not measured (DNS
+    error)" under four definitions with reason "–"; the cause, an SPF include whose TXT answer was
+    malformed, was only at the foot of the page, as "malformed".  The verdict's reason names the failed
+    question and why it failed in the page's words; the home page tells the column "not measured"
+    (domains whose verdict a failed question left open) from the domains not measured at all."""
+    import html
+    from dataclasses import replace as _replace
+
+    from test_report_support import dom, svc
+
+    from stekker import kb as K
+    from stekker.judge import load_policies
+    from stekker.report import build
+
+    include = "x" * 60 + ".example"
+    bad = _replace(dom("kapotte-spf.nl", "Gemeente K", "gemeente",
+                       {"mailbox": svc("mailbox", "kpn", name="KPN"), "dns": svc("dns", "kpn", name="KPN")}),
+                   errors=[{"qname": include, "qtype": "TXT", "error_kind": "malformed", "purpose": "spf_include"}])
+    kb = K.load()
+    rep = build(records() + [bad], kb, load_policies().select(None), "2026-01-01",
+                meta={"scan_id": 7, "started_at": "2026-01-01T00:00:00+00:00"})
+    site = Site(Model.from_report(rep, kb), None)
+    res = next(r for r in rep.results if r.domain == "kapotte-spf.nl")
+    assert "error" in res.verdict.values()
+    for lang, words, raw in (("en", f"DNS question {include} TXT failed: an answer that could not be read", "malformed"),
+                             ("nl", f"DNS-vraag {include} TXT mislukte: een antwoord dat niet te lezen was",
+                              "malformed")):
+        page = site.render(f"/{lang}/domain/kapotte-spf.nl/").body.decode("utf-8")
+        rows = _between(page, 'id="v-h"', "</table>").split("<tr>")[2:]
+        errors = [r for r in rows if "v-error" in r]
+        assert len(errors) == list(res.verdict.values()).count("error")
+        assert all(words in r and "–" not in _cells(r)[2] for r in errors), errors
+        assert raw not in _between(page, 'id="v-h"', "</table>")
+        home = html.unescape(site.render(f"/{lang}/").body.decode("utf-8"))
+        t = Text(lang)
+        assert t("col_error") in home and t("status_error") in home and t("status_error") != t("col_error")
+        assert t("figures_error_note", n=t.int(rep.status_counts.get("error", 0))) in home
+
+
+def _judged_site(attrs: list, explanations: list | None = None, **model_kw) -> tuple[Site, Any]:
+    """The fixture's records plus ``attrs``, judged: (the site, the report)."""
+    from stekker import kb as K
+    from stekker.judge import load_policies
+    from stekker.report import build
+
+    kb = K.load()
+    rep = build(records() + attrs, kb, load_policies().select(None), "2026-01-01",
+                meta={"scan_id": 7, "started_at": "2026-01-01T00:00:00+00:00"}, explanations=explanations)
+    model = Model.from_report(rep, kb)
+    for k, v in model_kw.items():
+        setattr(model, k, v)
+    return Site(model, None), rep
+
+
+def test_pages_say_why_a_question_failed_in_words():
+    """Field trial (publish, finding 10): Dutch pages showed "zone_unreachable", "servfail", "timeout",
+    "malformed" (the failed questions, a service's note, the evidence table), a domain's status "ok",
+    and the contest e-mail said "Antwoord berust op: kb".  Every error kind has words in both
+    languages; the pages and the e-mail use them."""
+    import html as _html
+    from dataclasses import replace as _replace
+    from urllib.parse import unquote
+
+    from test_report_support import dom, ev, svc
+
+    from stekker.attribute.model import Service
+    from stekker.evidence import ErrorKind
+    from stekker.report.render import Strings
+    from stekker.text import Message
+
+    for lang in ("en", "nl"):
+        words = {k: Strings(lang).error_kind(k.value) for k in ErrorKind}
+        assert all(w != k.value for k, w in words.items()), words
+    failed_mx = Service(category="mail_inbound", status="error", note="DNS error on kapot.nl MX: servfail",
+                        note_msgs=[Message("note_dns_error", "DNS error on kapot.nl MX: servfail",
+                                           where="kapot.nl MX", kind="servfail")],
+                        evidence=[_replace(ev("kapot.nl", "MX", "servfail"), rule="error")])
+    bad = _replace(dom("kapot.nl", "Gemeente Kapot", "gemeente",
+                       {"mail_inbound": failed_mx, "dns": _replace(svc("dns", "kpn", name="KPN"), basis="kb"),
+                        "web": svc("web", "kpn", name="KPN")}),
+                   errors=[{"qname": "kapot.nl", "qtype": "MX", "error_kind": "servfail", "purpose": "mx"},
+                           {"qname": "www.kapot.nl", "qtype": "A", "error_kind": "zone_unreachable", "purpose": "web"},
+                           {"qname": "x.kapot.nl", "qtype": "TXT", "error_kind": "timeout", "purpose": "spf_include"}])
+    site, _ = _judged_site([bad], contest_email="f@example.org")
+    for lang, status, basis in (("nl", "Status: gemeten", "Antwoord berust op: een regel uit de kennisbank"),
+                                ("en", "Status: measured", "Answer rests on: a rule of the knowledge base")):
+        page = _html.unescape(site.render(f"/{lang}/domain/kapot.nl/").body.decode("utf-8"))
+        shown = re.sub(r"<[^>]+>", "", page.split('<main', 1)[1].split("</main>")[0])
+        body = shown.split("mailto:")[0]  # the page's text; the e-mails are checked below
+        for code in ("servfail", "zone_unreachable", "timeout", "Status: ok"):
+            assert code not in body, (lang, code)
+        assert status in shown
+        assert Strings(lang).error_kind("servfail") in body and Strings(lang).error_kind("zone_unreachable") in body
+        mails = [unquote(m) for m in re.findall(r'href="mailto:([^"]+)"', page)]
+        assert any(basis in m for m in mails), mails
+        assert not any(re.search(r"(rests on|berust op): (kb|network|likely|self)\b", m) for m in mails)
+
+
+def test_an_expired_explanation_says_so_and_its_category_is_in_words(tmp_path):
+    """Field trial (publish, finding 7): an explanation whose `expires:` had passed read "geldig tot
+    2025-01-01" as if current; one without an end date read "geldig tot –"; its category was shown as
+    the code "mailbox" on Dutch pages.  An expired one stays shown (never hidden) but says it expired;
+    no end date, no "valid until"; the category in the page's words."""
+    from stekker.judge import load_explanations
+
+    exp = tmp_path / "exp.yaml"
+    exp.write_text("""\
+- domain: almere.nl
+  category: mailbox
+  text: "Old plan."
+  by: CIO Almere
+  date: 2024-06-01
+  expires: 2025-01-01
+- domain: almere.nl
+  text: "Current plan."
+  by: CIO Almere
+  date: 2026-11-01
+  expires: 2999-01-01
+- domain: almere.nl
+  text: "No end date."
+  by: CIO Almere
+  date: 2026-11-01
+""", encoding="utf-8")
+    site, _ = _judged_site([], explanations=load_explanations(str(exp)))
+    for lang, expired, until, mailbox in (("nl", "verlopen: het gold tot 2025-01-01", "geldig tot 2999-01-01",
+                                           "Mailboxplatform"),
+                                          ("en", "expired: it was valid until 2025-01-01", "valid until 2999-01-01",
+                                           "Mailbox platform")):
+        page = site.render(f"/{lang}/domain/almere.nl/").body.decode("utf-8")
+        section = _between(page, 'id="explain-h"', "</section>")
+        quotes = section.split("<blockquote")[1:]
+        assert len(quotes) == 3, section
+        old = next(q for q in quotes if "Old plan." in q)
+        assert old.startswith(' class="expired"') and expired in old and f"<strong>{mailbox}</strong>" in old
+        current = next(q for q in quotes if "Current plan." in q)
+        assert until in current and "expired" not in current
+        plain = next(q for q in quotes if "No end date." in q)
+        assert "–" not in _between(plain, '<p class="by">', "</p>") and "until" not in plain and "tot" not in plain
+        assert ">mailbox<" not in section
+        org = site.render(f"/{lang}/org/gemeente-almere/").body.decode("utf-8")
+        assert expired in org
+
+
+def test_every_provider_listed_has_its_document_and_a_guess_says_likely(built):
+    """Field trial (publish, finding 8): /api/v1/providers.json listed `self` (own infrastructure) but
+    providers/self.json was a 404, and the entries `google--likely`/`microsoft--likely` were named
+    "Google"/"Microsoft": two entries named Google, the guess read as the fact.  Every listed id has
+    its document (self.json lists the domains on their own infrastructure; the site writes it too),
+    and a guess is named "likely Google" as the pages name it."""
+    from dataclasses import replace as _replace
+
+    from test_report_support import dom, svc
+
+    guess = _replace(svc("mailbox", "google", name="Google"), basis="likely")
+    site, rep = _judged_site([dom("gok.nl", "Gemeente Gok", "gemeente", {"mailbox": guess})])
+    items = json.loads(site.render("/api/v1/providers.json").body)["items"]
+    ids = [x["id"] for x in items]
+    assert "self" in ids and any(i.endswith("likely") for i in ids), ids
+    for x in items:
+        doc = json.loads(site.render(f"/api/v1/providers/{x['id']}.json").body)
+        assert doc["id"] == x["id"] and doc["name"] == x["name"]
+        assert len(doc["dependents"]) == x["domains"], x
+    likely = next(x for x in items if x["id"].endswith("likely") and x["key"].startswith("google"))
+    assert likely["name"] == "likely Google", likely
+    assert [x["name"] for x in items].count("Google") <= 1
+    own = next(x for x in items if x["id"] == "self")
+    assert own["own_infrastructure"] and own["name"] == "own infrastructure"
+    # the static site writes the same document
+    out = built["out"]
+    listed = [x["id"] for x in json.loads((out / "api" / "v1" / "providers.json").read_text("utf-8"))["items"]]
+    assert all((out / "api" / "v1" / "providers" / f"{i}.json").is_file() for i in listed), listed
+
+
+def test_serve_says_it_is_loading_and_a_locked_database_is_one_line(built, tmp_path, monkeypatch):
+    """Field trial (publish, finding 13): with the SQLite database locked by another process `serve`
+    waited ~60 s without a word, then said "database is locked" (docs/CLI.md promises one line: wait
+    and try again); and a large scan took ~15 s to load with no output before "serving".  It says
+    that it waits for the lock, then what to do (exit 2); and that it is loading before it serves."""
+    import socket
+    import sqlite3
+
+    from stekker.cli import site as cli_site
+    from stekker.store import engine
+
+    class FakeServer:  # instead of uvicorn
+        started, stopped_by = True, None
+
+        def __init__(self, config):
+            pass
+
+        def run(self):
+            pass
+
+    monkeypatch.setattr(cli_site, "_Server", FakeServer)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    db = tmp_path / "copy.db"
+    src, dst = sqlite3.connect(built["db"]), sqlite3.connect(db)
+    src.backup(dst)  # with what is still in the -wal file
+    src.close()
+    dst.close()
+    res = _cli("serve", "--db", str(db), "--port", port)
+    assert res.exit_code == 0, res.output
+    out = res.output
+    assert "loading scan 2 from" in out and out.index("loading scan 2") < out.index("serving scan 2"), out
+    monkeypatch.setattr(engine, "SQLITE_BUSY_MS", 300)
+    hold = sqlite3.connect(db, isolation_level=None)
+    hold.execute("BEGIN EXCLUSIVE")
+    try:
+        res = _cli("serve", "--db", str(db), "--port", port)
+    finally:
+        hold.execute("ROLLBACK")
+        hold.close()
+    assert res.exit_code == 2, res.output
+    assert "another process holds the database" in res.output and "waiting for it" in res.output
+    assert "wait until it has finished and try again" in res.output and "Traceback" not in res.output
+    assert "serving" not in res.output
+
+
+def test_serve_redirects_another_spelling_of_a_domain_to_its_page():
+    """Field trial (publish, finding 12): /nl/domain/münchen.de/ and /api/v1/domains/HOSTILE-TXT.NL.json
+    were 404s.  serve redirects (308) a domain's page, API document and CSV asked for by its Unicode
+    name or in capitals to the canonical URL (the A-label, lower case); a name the scan lacks, or no
+    name at all, stays a 404."""
+    from starlette.testclient import TestClient
+    from test_report_support import dom, svc
+
+    from stekker.publish.serve import create_app
+
+    site, _ = _judged_site([dom("xn--mnchen-3ya.de", "Stadt München", None, {"web": svc("web", "kpn", name="KPN")})])
+    client = TestClient(create_app(site), follow_redirects=False)
+    for asked, want in (("/nl/domain/münchen.de/", "/nl/domain/xn--mnchen-3ya.de/"),
+                        ("/en/domain/MÜNCHEN.DE", "/en/domain/xn--mnchen-3ya.de/"),
+                        ("/nl/domain/ALMERE.NL/", "/nl/domain/almere.nl/"),
+                        ("/api/v1/domains/Almere.NL.json", "/api/v1/domains/almere.nl.json"),
+                        ("/api/v1/domains/münchen.de.json", "/api/v1/domains/xn--mnchen-3ya.de.json"),
+                        ("/data/domain/ALMERE.nl.csv", "/data/domain/almere.nl.csv")):
+        r = client.get(asked)
+        assert r.status_code == 308 and r.headers["location"] == want, (asked, r.status_code, r.headers)
+        assert client.get(want).status_code == 200, want
+    for missing in ("/nl/domain/NERGENS.NL/", "/nl/domain/a..b/", "/api/v1/domains/x%2F..%2Fy.json",
+                    "/nl/domain/almere.nl.evil/"):
+        assert client.get(missing).status_code == 404, missing
+
+
+def test_the_404_page_is_the_sites_own_and_each_line_keeps_to_one_language(client, built):
+    """Field trial (publish, finding 11): serve's 404 was a bare page without the stylesheet, and the
+    static /404.html paired "Alle domeinen" (/nl/domain/) with "All organisations" (/en/org/).  serve
+    answers a missing page with the site's 404 page (styled, both languages); each line of links keeps
+    to one language: start, organisations, domains."""
+    r = client.get("/nl/nergens/")
+    assert r.status_code == 404 and 'href="/static/site.css"' in r.text and "Niet gevonden" in r.text
+    assert r.text == (built["out"] / "404.html").read_text("utf-8")
+    assert "default-src 'none'" in r.headers["content-security-policy"]
+    items = re.findall(r"<li[^>]*>(.*?)</li>", r.text)
+    assert len(items) == 2, items
+    for item, lang, words in ((items[0], "nl", ["Naar de start (Nederlands)", "Alle organisaties", "Alle domeinen"]),
+                              (items[1], "en", ["To the start (English)", "All organisations", "All domains"])):
+        hrefs = re.findall(r'href="([^"]+)"', item)
+        assert hrefs == [f"/{lang}/", f"/{lang}/org/", f"/{lang}/domain/"], item
+        assert [re.sub(r"<[^>]+>", "", a) for a in re.findall(r"<a [^>]+>(.*?)</a>", item)] == words
+    # other errors of a page are styled too
+    r = client.post("/en/")
+    assert r.status_code == 405 and 'href="/static/site.css"' in r.text
+
+
+def test_feed_ids_name_the_site_and_links_have_a_base(built, tmp_path):
+    """Field trial (publish, finding 15): the Atom feed's links were relative without xml:base and its
+    ids (`tag:stekker,2026:change:2:0`) named no publisher: two publishers' feeds shared ids.  With
+    --site-url the feed says its links against it (xml:base) and the ids are tag URIs of its host;
+    without it, ids are UUIDs of the scan, the same each time the scan is published."""
+    from urllib.parse import urljoin
+
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    base_attr = "{http://www.w3.org/XML/1998/namespace}base"
+
+    def ids_of(site, lang="en"):
+        feed = ET.fromstring(site.render(f"/{lang}/changes.atom").body)
+        return feed, [feed.findtext("a:id", namespaces=ns)] + [e.findtext("a:id", namespaces=ns)
+                                                               for e in feed.findall("a:entry", ns)]
+
+    m = built["model"]
+    feed, ids = ids_of(Site(m))
+    assert base_attr not in feed.attrib
+    assert all(i.startswith("urn:uuid:") for i in ids) and len(set(ids)) == len(ids), ids
+    assert ids == ids_of(Site(m))[1]  # stable
+    assert set(ids).isdisjoint(ids_of(Site(m), "nl")[1])
+    other = dataclasses.replace(m, scan={**m.scan, "started_at": "2030-01-01T00:00:00+00:00"})
+    assert set(ids).isdisjoint(ids_of(Site(other))[1])  # another scan (elsewhere): other ids
+    sited = dataclasses.replace(m, site_url="https://example.org/stekker/")
+    feed, ids = ids_of(Site(sited))
+    assert feed.attrib[base_attr] == "https://example.org/stekker/en/"
+    assert all(i.startswith("tag:example.org,20") and ":/stekker/en/changes/2/" in i for i in ids), ids
+    assert len(set(ids)) == len(ids)
+    link = next(e.find("a:link", ns).get("href") for e in feed.findall("a:entry", ns))
+    assert urljoin(feed.attrib[base_attr], link) == "https://example.org/stekker/en/domain/almere.nl/"
+    # the option, checked
+    db = str(built["db"])
+    res = _cli("site", "--db", db, "--out", str(tmp_path / "s"), "-q", "--site-url", "https://example.org/x?y=1")
+    assert res.exit_code == 2 and "--site-url" in res.output and not (tmp_path / "s").exists()
+    assert _cli("site", "--db", db, "--out", str(tmp_path / "t"), "-q", "--site-url", "https://").exit_code == 2
+    res = _cli("site", "--db", db, "--out", str(tmp_path / "u"), "-q", "--site-url", "https://example.org/stekker")
+    assert res.exit_code == 0, res.output
+    assert 'xml:base="https://example.org/stekker/nl/"' in (tmp_path / "u" / "nl" / "changes.atom").read_text("utf-8")

@@ -10,14 +10,44 @@ import typer
 
 from stekker.cli import app, echo
 from stekker.cli.common import fail as _err
-from stekker.cli.common import load_kb, read_explanations, word
+from stekker.cli.common import display_db, load_kb, read_explanations, word
 from stekker.cli.common import scan_id as resolve
 from stekker.i18n import _, os_error
 
 
+def _note_if_locked(db: str) -> None:
+    """A SQLite database that another process holds locked: said before the wait (up to 60 s), so
+    the wait is not silent (field trial publish 13).  Looks only: takes the write lock for an
+    instant and writes nothing."""
+    import os
+    import sqlite3
+
+    p = Path(db).expanduser()
+    if "://" in db or db == ":memory:" or not p.is_file() or not os.access(p, os.W_OK):
+        return
+    try:
+        with p.open("rb") as f:
+            if f.read(16) != b"SQLite format 3\x00":
+                return  # not a database: Store.open says so
+        conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=rw", uri=True, timeout=0.2)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+        finally:
+            conn.close()
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc).lower() or "busy" in str(exc).lower():
+            from stekker.store.engine import SQLITE_BUSY_MS
+
+            echo(_("note: another process holds the database {db} locked: waiting for it (at most {s} s)").format(
+                db=db, s=round(SQLITE_BUSY_MS / 1000)), err=True)
+    except (OSError, sqlite3.Error):
+        return
+
+
 def _model(db: str, scan: str, explanations: Optional[Path], contest_url: Optional[str],
            contest_email: Optional[str], history: int, publisher: Optional[str] = None,
-           licence: Optional[str] = None):
+           licence: Optional[str] = None, say=None, site_url: Optional[str] = None):  # noqa: ANN001
     from stekker.publish.model import Model
     from stekker.store import Store, StoreError
 
@@ -27,27 +57,76 @@ def _model(db: str, scan: str, explanations: Optional[Path], contest_url: Option
     if publisher is not None and (not publisher.strip() or len(publisher) > 200 or not publisher.isprintable()):
         raise _err(_("--publisher must be a name of at most 200 printable characters"))
 
-    if contest_url and not contest_url.lower().startswith(("https://", "http://")):
-        raise _err(_("--contest-url must start with https:// or http://"))
+    if contest_url is not None:
+        _check_contest_url(contest_url)
+    site_url = _site_url(site_url)
     if contest_email and ("@" not in contest_email or any(c in contest_email for c in " <>\"'?&\r\n")):
         raise _err(_("--contest-email must be a plain e-mail address"))
     exps = read_explanations(explanations)
     kb = load_kb()
+    _note_if_locked(db)
     try:
         store = Store.open(db, create=False)
     except StoreError as exc:
         raise _err(str(exc))
+    sid = resolve(store, scan)
+    if say is not None:  # judging a large scan takes a while: say what is happening before it
+        say(_("loading scan {scan_id} from {db} (judging its domains; this can take a while)…").format(
+            scan_id=sid, db=display_db(db)))
     try:
-        m = Model.load(store, resolve(store, scan), kb, explanations=exps, history=history, contest_url=contest_url,
+        m = Model.load(store, sid, kb, explanations=exps, history=history, contest_url=contest_url,
                        contest_email=contest_email)
     except (StoreError, LookupError) as exc:
         raise _err(str(exc))
-    m.publisher, m.licence = (publisher.strip() if publisher else None), licence
+    m.publisher, m.licence, m.site_url = (publisher.strip() if publisher else None), licence, site_url
     return m
+
+
+def _check_contest_url(url: str, option: str = "--contest-url") -> None:
+    """A web address, whole: http(s), a host, no spaces or control characters (field trial
+    publish 5: "https://", "https://ex.org/a form" were taken and made broken links)."""
+    from urllib.parse import urlsplit
+
+    if not url.lower().startswith(("https://", "http://")):
+        raise _err(_("{option} must start with https:// or http://").format(option=option))
+    if any(c.isspace() or not c.isprintable() for c in url) or any(c in url for c in "\"<>\\"):
+        raise _err(_("{option} must not contain spaces, quotes, angle brackets, backslashes or control "
+                     "characters (write a space as %20)").format(option=option))
+    try:
+        u = urlsplit(url)
+        u.port  # noqa: B018 - a port that is not a number, or out of range, raises
+    except ValueError:
+        raise _err(_("{option} is not a valid web address (its host or port cannot be read)").format(option=option))
+    if not u.hostname:
+        raise _err(_("{option} names no host: it must look like https://example.org/form").format(option=option))
+
+
+def _site_url(url: Optional[str]) -> Optional[str]:
+    """``--site-url``: the site's public address (a folder: ends in "/"), without query or fragment."""
+    if url is None:
+        return None
+    _check_contest_url(url, "--site-url")
+    from urllib.parse import urlsplit
+
+    u = urlsplit(url)
+    if u.query or u.fragment:
+        raise _err(_("--site-url is the address of the site's folder, without ?query or #fragment: "
+                     "e.g. https://example.org/stekker/"))
+    return url if url.endswith("/") else url + "/"
 
 
 NO_CONTEST = _("warning: no --contest-email or --contest-url: the site names no address for reporting an error, "
                "so no one can contest a label from it (its pages say so, and so does its methods page)")
+
+
+def _warn_unstated(model) -> None:  # noqa: ANN001
+    """What the publisher did not state, said on the operator's terminal (the public pages say only
+    that it was not stated, never which option states it: field trial, publish 3)."""
+    if not model.licence:
+        echo(_("warning: no --licence: the open data page tells readers that no licence was stated for these "
+               "data, and the DCAT-AP catalogue names none"), err=True)
+    if not model.publisher:
+        echo(_("warning: no --publisher: the DCAT-AP catalogue names no publisher"), err=True)
 
 
 def _check_geo(geo: Optional[Path]) -> None:
@@ -102,6 +181,9 @@ def site(
                                             "data's DCAT-AP description).")),
     licence: Optional[str] = typer.Option(None, "--licence", help=_("URL of the licence of the published data "
                                           "(e.g. https://creativecommons.org/licenses/by/4.0/); none is assumed.")),
+    site_url: Optional[str] = typer.Option(None, "--site-url", help=_("The site's public address (e.g. "
+                                           "https://example.org/stekker/): the Atom feeds say their links against "
+                                           "it (xml:base) and their ids name it.")),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, max=64, help=_("Rendering processes "
                                           "(default: one per core, at most 8).")),
     quiet: bool = typer.Option(False, "--quiet", "-q", help=_("Only errors.")),
@@ -123,9 +205,10 @@ def site(
     except OutputError as exc:
         raise _err(str(exc))
     _check_geo(geo)
-    model = _model(db, scan, explanations, contest_url, contest_email, history, publisher, licence)
-    s = _site_of(model, geo)
     say = (lambda m: None) if quiet else (lambda m: echo(m, err=True))
+    model = _model(db, scan, explanations, contest_url, contest_email, history, publisher, licence, say=say,
+                   site_url=site_url)
+    s = _site_of(model, geo)
     try:
         stats = write_site(s, out, progress=lambda n: say(_("  {n} files…").format(n=n)),
                            workers=workers or default_workers())
@@ -143,6 +226,7 @@ def site(
               "mxmapit_nl_municipality.topo.json and mxmapit_municipalities_nl.json): the map page has a table only"))
     if not model.contesting():
         echo(NO_CONTEST, err=True)
+    _warn_unstated(model)
     if model.scan.get("state") not in (None, "finished"):
         echo(_("warning: scan {scan_id} is {state}: the site shows a partial "
                "result (and says so on every page's summary)").format(
@@ -161,6 +245,13 @@ def serve(
     explanations: Optional[Path] = typer.Option(None, "--explanations", help=_("YAML file of explanations.")),
     geo: Optional[Path] = typer.Option(None, "--geo", help=_("Directory with the municipal boundaries.")),
     history: int = typer.Option(6, "--history", min=1, max=100, help=_("Scans shown in each domain's history.")),
+    publisher: Optional[str] = typer.Option(None, "--publisher", help=_("Who publishes the site (named in the open "
+                                            "data's DCAT-AP description).")),
+    licence: Optional[str] = typer.Option(None, "--licence", help=_("URL of the licence of the published data "
+                                          "(e.g. https://creativecommons.org/licenses/by/4.0/); none is assumed.")),
+    site_url: Optional[str] = typer.Option(None, "--site-url", help=_("The site's public address (e.g. "
+                                           "https://example.org/stekker/): the Atom feeds say their links against "
+                                           "it (xml:base) and their ids name it.")),
 ) -> None:
     """Serve the site and the JSON API live, read-only (GET only).
 
@@ -187,10 +278,12 @@ def serve(
         raise _err(_("cannot listen on {host}:{port}: {error}").format(
             host=host, port=port, error=os_error(exc)))
     _check_geo(geo)
-    model = _model(db, scan, explanations, contest_url, contest_email, history)
+    model = _model(db, scan, explanations, contest_url, contest_email, history, publisher, licence,
+                   say=lambda m: echo(m, err=True), site_url=site_url)
     if not model.contesting():
         echo(_("warning: no --contest-email or --contest-url: the pages name no address for reporting an error, so no "
                "one can contest a label from them (they say so, and so does the methods page)"), err=True)
+    _warn_unstated(model)
     if model.scan.get("state") not in (None, "finished"):
         echo(_("warning: scan {scan_id} is {state}: the pages show a partial "
                "result (and say so in their summary)").format(

@@ -261,6 +261,17 @@ def _error_counts(p: Policy, e: dict, decides: dict[str, frozenset[str]]) -> boo
     return True
 
 
+def counted_errors(da: DomainAttribution, p: Policy, decides: dict[str, frozenset[str]]) -> list[dict]:
+    """The domain's failed questions that leave it unmeasured under ``p`` (``decides``:
+    :func:`deciding_categories` of the knowledge base)."""
+    if p.left_out_records or p.left_out_purposes or p.categories is not None:
+        return [e for e in da.errors if _error_counts(p, e, decides)]
+    return list(da.errors)
+
+
+deciding_categories = _deciding_categories
+
+
 def judge_results(attributions: Iterable[DomainAttribution], kb: Any, policies: list[Policy],
                   as_of: Any = None, explanations: list[Explanation] | None = None) -> list[DomainResult]:
     out = []
@@ -272,8 +283,7 @@ def judge_results(attributions: Iterable[DomainAttribution], kb: Any, policies: 
         verdict = {}
         for p in policies:
             vs = [d.verdicts[p.id].verdict for d in deps if d.verdicts.get(p.id)]
-            errs = [e for e in da.errors if _error_counts(p, e, decides)] \
-                if (p.left_out_records or p.left_out_purposes or p.categories is not None) else da.errors
+            errs = counted_errors(da, p, decides)
             verdict[p.id] = combine(vs, measurement_error=da.status == "error" or bool(errs),
                                     nxdomain=da.status == "nxdomain")
         ex = [e for e in explanations if e.applies(da)]

@@ -16,15 +16,17 @@ _PAGE = {
               "schema": {"type": "integer", "minimum": 0, "maximum": 100000}, "description": "At most this many items."},
     "offset": {"name": "offset", "in": "query", "required": False,
                "schema": {"type": "integer", "minimum": 0, "maximum": 10000000}, "description": "Skip this many items."},
-    "sector": {"name": "sector", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 200},
+    "sector": {"name": "sector", "in": "query", "required": False,
+               "schema": {"type": "string", "minLength": 1, "maxLength": 200},
                "description": "Only this sector: its id from /api/v1/sectors.json (or its name), matched without "
                               "regard to case (`Gemeente` is `gemeente`). A value that names no sector of this "
-                              "scan is a 404 saying so, never an empty list."},
-    "provider": {"name": "provider", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 200},
+                              "scan is a 404 saying so, never an empty list; an empty value is a 400."},
+    "provider": {"name": "provider", "in": "query", "required": False,
+                 "schema": {"type": "string", "minLength": 1, "maxLength": 200},
                  "description": "Only domains using this provider: its id from /api/v1/providers.json (`self`: "
                                 "the organisation's own infrastructure), matched without regard to case "
                                 "(`Microsoft` is `microsoft`). A value that names no provider of this scan is a "
-                                "404 saying so, never an empty list."},
+                                "404 saying so, never an empty list; an empty value is a 400."},
 }
 _NOT_FOUND = {"description": "No such item in this scan",
               "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -168,7 +170,8 @@ def openapi(version: str) -> dict[str, Any]:
                                "type": "boolean",
                                "description": "true for the row 'own infrastructure' (id 'self'): domains that run a "
                                               "service on their own name or network, counted like a provider as "
-                                              "the report counts them; it has no document of its own"}}}
+                                              "the report counts them; its document (providers/self.json) lists "
+                                              "them, and it has no page"}}}
     sec = {"type": "object", "required": ["id", "name", "domains", "tallies"],
            "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "domains": {"type": "integer"},
                           "tallies": {**_TALLIES, "description": "The sector's domains' verdicts, one tally per "

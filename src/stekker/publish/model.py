@@ -31,7 +31,7 @@ from typing import Any, Iterator
 import yaml
 
 from stekker.i18n import LANGS, _
-from stekker.judge.domain import LIKELY_KEY
+from stekker.judge.domain import LIKELY_KEY, counted_errors, deciding_categories
 from stekker.text import shorten
 from stekker.text import visible as _visible
 
@@ -54,6 +54,7 @@ API_NO_PROVIDER = "provider {value!r} is not a provider of this scan; the ids ar
 CATEGORY_ORDER = ("web", "cdn", "mail_inbound", "mail_gateway", "mailbox", "mail_outbound", "dns", "office",
                   "collaboration", "identity", "saas", "host")
 TABLE_LIMIT = 300  # rows of a long table on a page; the whole table is in its CSV and JSON
+FAILED_SHOWN = 3  # failed questions named as the reason of a verdict 'not measured' (all of them further down)
 ORG_SERVICES_LIMIT = 15  # an organisation page shows "who runs what" for this many domains (each has its page)
 ORG_PAGE_ROWS = 50  # an organisation's domains per page; more go on /org/<slug>/domains/<n>/ (page weight)
 ORG_SUMMARY_ROWS = 10  # providers per service in an organisation's summary; the rest is one row
@@ -170,6 +171,15 @@ class Text:
     def hhi_band(self, h: float | None) -> str:
         return self._r.hhi_band(h)
 
+    def error_kind(self, kind: Any) -> str:
+        """Why a DNS question failed, in words ("servfail" -> "the name server reported a failure")."""
+        return self._r.error_kind(kind)
+
+    def basis(self, basis: str | None) -> str:
+        """What a service's answer rests on (``kb``, ``network``, ``likely``, ``self``), in words."""
+        entry = self._s.get(f"basis_{basis}") if basis else None
+        return (entry.get(self.lang) or entry["en"]) if entry else (basis or "–")
+
 
 # ---------------------------------------------------------------------------
 # the model
@@ -190,12 +200,14 @@ class Model:
     contest_email: str | None = None
     publisher: str | None = None  # who publishes the site (DCAT-AP dct:publisher), as the publisher says
     licence: str | None = None  # the data's licence URL (dct:license), as the publisher says; never assumed
+    site_url: str | None = None  # the site's public address, ending in "/" (the feeds' xml:base and ids)
     _by_domain: dict[str, Any] = field(default_factory=dict, repr=False)
     _dom_ids: dict[str, str] = field(default_factory=dict, repr=False)
     _verdict_cache: dict[Any, Any] = field(default_factory=dict, repr=False)
     _org_results: dict[str, list[Any]] = field(default_factory=dict, repr=False)
     _prov_parents: dict[str, set[str]] = field(default_factory=dict, repr=False)  # provider -> ultimate parents
     _policy_titles: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
+    _decides_cache: dict[str, frozenset[str]] | None = field(default=None, repr=False)
     _orgs: dict[str, str] = field(default_factory=dict, repr=False)  # slug -> organisation name
     _org_slug: dict[str, str] = field(default_factory=dict, repr=False)
     _sectors: dict[str, str] = field(default_factory=dict, repr=False)  # slug -> sector
@@ -302,9 +314,11 @@ class Model:
             if r.da.status != "ok":  # the same domains the shares count (measured without a DNS error)
                 continue
             for d in r.deps:
-                if not _identified(d) or d.provider_key == "self" or d.service.account_only:
+                if not _identified(d) or d.service.account_only:
                     continue  # (a verification token alone shows an account, no dependence: as the report counts)
-                pd[safe_id(d.provider_key)][r.domain].add(d.category)
+                pd[safe_id(d.provider_key)][r.domain].add(d.category)  # "self": its API document lists them
+                if d.provider_key == "self":
+                    continue
                 if d.provider_key.endswith(LIKELY_KEY):
                     continue  # a guess on weak evidence: counted for no parent, as in the report's tables
                 # one path per company that controls the provider at the top (each parent in joint control)
@@ -399,12 +413,15 @@ class Model:
         query parameters, or a mailto whose subject names it (``title``) and whose body holds the
         same identification as ``key: value`` lines, the label as shown (``lines``, in the page's
         language) and what the reader should add.  None when the publisher named no contact."""
-        from urllib.parse import quote, urlencode
+        from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
         ref = {**self.label_ref(), **{k: v for k, v in what.items() if v}}
         if self.contest_url:
-            sep = "&" if "?" in self.contest_url else "?"
-            return self.contest_url + sep + urlencode({**ref, "lang": t.lang})
+            # the label's parameters join the form's own query, before any fragment (a "#frag" took
+            # them into the fragment, where the form never sees them: field trial publish 5)
+            u = urlsplit(self.contest_url)
+            query = urlencode({**ref, "lang": t.lang})
+            return urlunsplit(u._replace(query=f"{u.query}&{query}" if u.query else query))
         if not self.contest_email:
             return None
         subject = t("contest_subject", what=title, scan=ref["scan"])
@@ -422,7 +439,7 @@ class Model:
         lines = [f"{t('col_category')}: {sv['category_name']}{'' if d.primary else ' ' + t('primary_no')}",
                  f"{t('col_provider')}: {sv['provider']}" + (f" ({sv['note']})" if sv["note"] else ""),
                  f"{t('chain_short')}: {chain}", f"{t('contest_jurisdiction')}: {sv['jurisdiction']}",
-                 f"{t('col_basis')}: {sv['basis']}",
+                 f"{t('col_basis')}: {t.basis(sv['basis_id'])}",
                  f"{t('contest_verdicts')}: " + "; ".join(f"{v['title']}: {v['label']}" for v in sv["verdicts"])]
         ev = sv["evidence"]
         lines += [f"{t('evidence')}: {e['qname']} {e['rtype']} {_cut(e['value'], 120)}" for e in ev[:3]]
@@ -490,7 +507,17 @@ class Model:
         for p in self.report.policies:
             v = r.verdict[p.id]
             deciding = []
-            if v == "not_sovereign":
+            errs = counted_errors(r.da, p, self._decides()) if v == "error" else []
+            if errs:
+                # not measured: the failed questions that left it so are its reason, first of all (field
+                # trial publish 6: "not measured (DNS error)" with reason "–", the cause at the page's foot)
+                deps = []
+                for e in errs[:FAILED_SHOWN]:
+                    deciding.append({"text": t("failed_reason", q=visible(f"{e.get('qname', '')} {e.get('qtype', '')}"),
+                                                why=t.error_kind(e.get("error_kind")))})
+                if len(errs) > FAILED_SHOWN:
+                    deciding.append({"text": t("failed_more", n=t.int(len(errs) - FAILED_SHOWN))})
+            elif v == "not_sovereign":
                 deps = r.non_sovereign(p.id)
             elif v in ("unknown", "error"):
                 deps = [d for d in r.deps if d.verdicts.get(p.id) is not None and d.verdicts[p.id].verdict == v]
@@ -503,6 +530,12 @@ class Model:
             out.append({"policy": p.id, "title": p.title(t.lang), "verdict": v, "label": t.verdict(v),
                         "deciding": deciding})
         return out
+
+    def _decides(self) -> dict[str, frozenset[str]]:
+        """purpose -> the categories it decides (the judge's, for which failed question counts)."""
+        if self._decides_cache is None:
+            self._decides_cache = deciding_categories(self.kb)
+        return self._decides_cache
 
     def _entity(self, cid: str | None, name: str, country: str | None) -> dict[str, Any]:
         """A company as shown: its page when it is an ultimate parent seen in the scan, and whether
@@ -539,8 +572,11 @@ class Model:
         chain = self._chain_view(d)
         ev = []
         for e in s.evidence:
-            ev.append({"qname": visible(e.qname), "rtype": visible(e.rtype), "value": visible(e.value),
-                       "rule": visible(e.rule), "dig": dig_command(e.qname, e.rtype)})
+            failed = e.rule == "error"  # a failed question: why, in words, not the code
+            ev.append({"qname": visible(e.qname), "rtype": visible(e.rtype), "failed": failed,
+                       "value": t.error_kind(e.value) if failed else visible(e.value),
+                       "rule": t("evidence_failed") if failed else visible(e.rule),
+                       "dig": dig_command(e.qname, e.rtype)})
         pkey = d.provider_key
         pid = safe_id(pkey) if _identified(d) and pkey != "self" and safe_id(pkey) in self._providers else None
         parents = self._tops(chain)
@@ -554,7 +590,7 @@ class Model:
             "parent": visible(d.parent_name or "–"), "parents": parents,
             "joint": joint, "control_unknown": bool(chain and chain[-1]["control_unknown"]),
             "jurisdiction": d.jurisdiction or "–",
-            "chain": chain, "basis": s.basis or "–", "note": visible(t.note(s)) if s.note else None,
+            "chain": chain, "basis": s.basis or "–", "basis_id": s.basis, "note": visible(t.note(s)) if s.note else None,
             "verdicts": self._dep_verdicts(d, t),
             "cells": self._dep_cells(d, t),
             "evidence": ev,
@@ -617,8 +653,9 @@ class Model:
             "sectors": [{"name": visible(s), "slug": self._sector_slug(s)} for s in r.sectors],
             "verdicts": verdicts, "services": services,
             "hosts": [self._host(r.domain, h, t) for h in r.hosts],
-            "errors": [{k: visible(v) for k, v in e.items()} for e in r.da.errors],
-            "explanations": _explanations(r.explanations),
+            "errors": [{**{k: visible(v) for k, v in e.items()}, "why": t.error_kind(e.get("error_kind"))}
+                       for e in r.da.errors],
+            "explanations": _explanations(r.explanations, t),
             "history": history, "tenant": visible(r.da.tenant or "") or None,
             "contest": self.contest(t, {"domain": r.domain}, r.domain, [
                 f"{t('contest_verdicts')}: " + "; ".join(f"{v['title']}: {v['label']}" for v in verdicts)]),
@@ -702,7 +739,7 @@ class Model:
                 "services": [{"domain": r.domain, "services": [self._service(d, t) for d in r.deps]}
                              for r in results[:ORG_SERVICES_LIMIT]] if page == 1 else [],
                 "services_cut": max(0, len(results) - ORG_SERVICES_LIMIT),
-                "explanations": _explanations(exps),
+                "explanations": _explanations(exps, t),
                 "contest": self.contest(t, {"organisation": name}, visible(name), [
                     f"{t('contest_verdicts')}: " + "; ".join(f"{v['title']}: {v['label']}" for v in verdicts)])}
 
@@ -799,7 +836,9 @@ class Model:
             if s is None:
                 continue
             markets.append({"row": row, "name": t.category(row), "count": t.int(s.count), "share": t.pct(s.share),
-                            "denominator": t.int(m.denominator), "hhi": _hhi_text(m.hhi, t),
+                            "denominator": t.int(m.denominator),
+                            "of": t._r("fig_of", n=t.int(s.count), d=t.int(m.denominator)),
+                            "hhi": _hhi_text(m.hhi, t),
                             "hhi_band": t.hhi_band(m.hhi)})
         chain, events = self._chain_of_provider(pid, t)
         doms = self._prov_domains.get(pid, [])
@@ -931,6 +970,10 @@ class Model:
                      "old": t.verdict(v.old), "new": t.verdict(v.new)} for v in c.verdict_changes]
         return {"old": c.old_label, "new": c.new_label, "common": t.int(c.common),
                 "added": [visible(d) for d in c.added_domains], "removed": [visible(d) for d in c.removed_domains],
+                # the names themselves (a removed domain has no page of its own: only here it is named)
+                "added_rows": [{"domain": visible(d), "id": safe_id(d) if d in self._by_domain else None}
+                               for d in c.added_domains[:TABLE_LIMIT]],
+                "removed_rows": [{"domain": visible(d), "id": None} for d in c.removed_domains[:TABLE_LIMIT]],
                 "counts": {k: len(c.of_kind(k)) for k in ("moved", "new", "vanished", "existence", "not_comparable")},
                 "changes": rows, "verdict_changes": verdicts}
 
@@ -1047,17 +1090,27 @@ class Model:
             return [{"id": top, "name": self._parents[top].name, "country": self._parents[top].jurisdiction}
                     for top in sorted(self._prov_parents.get(k, ())) if top in self._parents]
 
-        own = next((p for p in self.report.providers_overall if p.key == "self"), None)
+        own = self._own_infrastructure()
         rows = [*self._providers.items(), *([("self", own)] if own is not None else [])]
         # own infrastructure (an organisation's own name servers, mail or web server) is counted as the
-        # report counts it, named with the report's (English) word; it has no document of its own
-        own_name = Text("en").provider("self", None)
-        return [{"id": k, "key": p.key, "name": own_name if p.key == "self" else p.name,
+        # report counts it; every name is the English page's ("own infrastructure", "likely Google": a
+        # guess on weak evidence is never named as the provider itself, field trial publish 8)
+        en = Text("en")
+        return [{"id": k, "key": p.key, "name": en.provider(p.key, p.name),
                  "domains": p.count, "denominator": p.denominator,
                  "share": None if p.share is None else round(p.share, 6), "company": p.company, "parent": p.parent,
                  "jurisdiction": p.jurisdiction, "parents": parents(k), "joint_control": len(parents(k)) > 1,
                  "own_infrastructure": p.key == "self"}
                 for k, p in sorted(rows, key=lambda kv: kv[0])]
+
+    def _own_infrastructure(self) -> Any:
+        """The report's row "own infrastructure" (provider key ``self``), or None."""
+        return next((p for p in self.report.providers_overall if p.key == "self"), None)
+
+    def api_provider_ids(self) -> list[str]:
+        """Every id providers.json lists, each with a document: the providers with a page, and
+        ``self`` (own infrastructure, which has no page) when the scan has any."""
+        return sorted([*self._providers, *(["self"] if self._own_infrastructure() is not None else [])])
 
     def api_provider(self, pid: str) -> dict[str, Any]:
         row = next(x for x in self.api_provider_rows() if x["id"] == pid)
@@ -1228,10 +1281,21 @@ def _lookups() -> dict[str, Any]:
     return {t: lk for lk in load_plan().lookups.values() for t in (lk.type, *lk.records)}
 
 
-def _explanations(exps: list[Any]) -> list[dict[str, Any]]:
-    return [{"text": visible(e.text, keep_newlines=True), "by": visible(e.by or "–"), "date": visible(e.date or "–"),
-             "category": visible(e.category) if e.category else None,
-             "expires": visible(getattr(e, "expires", None) or "–")} for e in exps]
+def _explanations(exps: list[Any], t: Text, today: _dt.date | None = None) -> list[dict[str, Any]]:
+    """Explanations as shown: the category in the page's words, who gave it and when, and its end
+    date when it has one, marked expired once that day has passed (field trial publish 7: an
+    explanation that ended in 2025 read as current). Expired ones stay shown: never hidden."""
+    today = today or _dt.date.today()
+    out = []
+    for e in exps:
+        expires = getattr(e, "expires", None)
+        expired = bool(expires) and str(expires) < today.isoformat()  # both YYYY-MM-DD
+        by = t("explanation_by", by=visible(e.by or "–"), date=visible(e.date or "–"))
+        if expires:
+            by += "; " + t("explanation_expired" if expired else "explanation_until", expires=visible(str(expires)))
+        out.append({"text": visible(e.text, keep_newlines=True), "by_line": by, "expired": expired,
+                    "category": visible(t.category(e.category)) if e.category else None})
+    return out
 
 
 def _cut(text: str, n: int) -> str:

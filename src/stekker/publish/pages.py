@@ -228,6 +228,8 @@ class Site:
             for k in getattr(m, keys)():  # an item's JSON and CSV one after the other (they share a record)
                 yield f"{API}/{api}/{k}.json"
                 yield f"/data/{part}/{k}.csv"
+        if "self" in m.api_provider_ids():  # own infrastructure: listed in providers.json, no page
+            yield f"{API}/providers/self.json"
         yield "/data/catalog.jsonld"
 
     # ------------------------------------------------------------- dispatch
@@ -237,7 +239,8 @@ class Site:
             return self._html("lang.html", "/index.html", Text("nl"), {})
         if path == "/404.html":  # shown by a web server at any depth: links from the root
             tpl = environment().get_template("notfound.html")
-            html = tpl.render(lang="nl", t=self._texts["nl"], u=lambda p: p, csp=Markup(CSP), version=_version())
+            html = tpl.render(lang="nl", t=self._texts["nl"], nl=self._texts["nl"], en=self._texts["en"],
+                              u=lambda p: p, csp=Markup(CSP), version=_version())
             return Doc(html.encode("utf-8"), "text/html; charset=utf-8")
         if path == "/static/site.css":
             css = resources.files("stekker.publish").joinpath("static", "site.css").read_bytes()
@@ -385,7 +388,8 @@ class Site:
                 head = [t("col_domain"), t("col_org")] + [p["short"] for p in pols]
             if group is not None:
                 title = f"{title}: {group.upper()}"
-            return self._page("list.html", path, t, title=title, rows=rows, head=head, csv=csvp, json=jsonp)
+            return self._page("list.html", path, t, title=title, rows=rows, head=head, csv=csvp, json=jsonp,
+                              txt_cols=(0,) if kind == "domain" else ())
         if kind == "provider":
             rows = [{"name": r["name"], "href": f"/{lang}/provider/{r['id']}/" if r["id"] else None,
                      "cells": [r["count_text"], r["share"], r["parent"], r["jurisdiction"]]}
@@ -481,9 +485,14 @@ class Site:
         if "T" not in updated:
             updated = updated[:10] + "T00:00:00+00:00"
         x = xml_escape
-        lines = ['<?xml version="1.0" encoding="utf-8"?>', f'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="{t.lang}">',
+        ident = _feed_ids(m, t.lang)
+        # the links are relative to the feed's own address; with the site's public address they are
+        # said against it (xml:base), and the ids name it (field trial publish 15)
+        base = f' xml:base="{x(m.site_url + t.lang + "/", {chr(34): "&quot;"})}"' if m.site_url else ""
+        lines = ['<?xml version="1.0" encoding="utf-8"?>',
+                 f'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="{t.lang}"{base}>',
                  f"<title>{x(t('changes_title'))}</title>",
-                 f"<id>tag:stekker,2026:changes:{t.lang}:{x(str(scan['scan_id']))}</id>",
+                 f"<id>{x(ident('feed'))}</id>",
                  f"<updated>{x(updated)}</updated>", "<author><name>stekker</name></author>",
                  '<link rel="alternate" href="changes/"/>']
         # a domain's verdict under a definition flipping first (what a subscriber most wants to
@@ -494,10 +503,14 @@ class Site:
         entries += [(f"change:{x(str(scan['scan_id']))}:{i}",
                      f"{ch['domain']}: {ch['category']} — {ch['kind_text']}: {ch['old']} → {ch['new']}", ch)
                     for i, ch in enumerate((c or {}).get("changes", [])[:500])]
+        # a domain taken off or put on the input list: named (a removed one has no page of its own)
+        for key, word in (("removed", t("change_removed_from_input")), ("added", t("change_added_to_input"))):
+            entries += [(f"{key}:{x(str(scan['scan_id']))}:{i}", f"{r['domain']}: {word}", {**r, "organisations": []})
+                        for i, r in enumerate((c or {}).get(f"{key}_rows", [])[:500])]
         for tag, title, ch in entries:
             link = f"domain/{ch['id']}/" if ch["id"] else "changes/"
             lines += ["<entry>", f"<title>{x(_xml_text(title))}</title>",
-                      f"<id>tag:stekker,2026:{tag}</id>",
+                      f"<id>{x(ident(tag))}</id>",
                       f"<updated>{x(updated)}</updated>", f'<link href="{x(link)}"/>',
                       f"<summary>{x(_xml_text(', '.join(ch['organisations'])))}</summary>", "</entry>"]
         lines.append("</feed>")
@@ -525,7 +538,7 @@ class Site:
                 return _json(m.api_org(key))
             if kind == "domains" and m.domain_by_id(key):
                 return _json(m.api_domain(m.domain_by_id(key)))
-            if kind == "providers" and key in m._providers:
+            if kind == "providers" and key in m.api_provider_ids():
                 return _json(m.api_provider(key))
             if kind == "parents" and key in m._parents:
                 return _json(m.api_parent(key))
@@ -580,8 +593,12 @@ class Site:
                          x["host"], None] for x in c["changes"])
             verdicts = (["verdict", v["domain"], " | ".join(v["organisations"]), None, v["old"], v["new"], None,
                          v["policy"]] for v in c["verdict_changes"])
+            # the input list's own changes, by name (a removed domain is named nowhere else)
+            listed = itertools.chain(([k, d, None, None, None, None, None, None] for k, key in
+                                      (("removed_from_input", "removed_domains"), ("added_to_input", "added_domains"))
+                                      for d in c[key]))
             return _csv(["kind", "domain", "organisations", "category", "old", "new", "host", "definition"],
-                        itertools.chain(services, verdicts))
+                        itertools.chain(services, verdicts, listed))
         if rest in ("scan.csv", "scan.parquet"):
             import os
             import tempfile
@@ -701,6 +718,32 @@ def _cell(v: str) -> str:
     if v.isprintable() and v.lstrip()[:1] not in _FORMULA_START:
         return v
     return cell(v)
+
+
+def _feed_ids(m: Any, lang: str) -> Any:
+    """The ids of a changes feed and its entries (``what``: ``feed`` or an entry's key), the same
+    each time the same scan is published.  With the site's public address a tag URI of its host
+    (RFC 4151: ``tag:example.org,2026-12-06:/stekker/nl/changes/2/verdict:2:0``); without one a
+    name-based UUID of the scan (its number, start and knowledge base), so that two publishers' feeds
+    never share an id ("tag:stekker,2026:…" named no one)."""
+    import uuid
+    from urllib.parse import urlsplit
+
+    scan = m.scan
+    sid = str(scan.get("scan_id"))
+    if m.site_url:
+        u = urlsplit(m.site_url)
+        day = _measured_day(scan)
+        return lambda what: f"tag:{u.hostname},{day}:{u.path or '/'}{lang}/changes/{sid}/{what}"
+    seed = f"stekker|{sid}|{scan.get('started_at')}|{scan.get('kb_version')}|{lang}"
+    return lambda what: f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, seed + '|' + what)}"
+
+
+def _measured_day(scan: dict[str, Any]) -> str:
+    from .model import _measured
+
+    d = _measured(scan)
+    return d.isoformat() if d else _dt.date.today().isoformat()
 
 
 def _xml_text(s: str) -> str:

@@ -59,6 +59,33 @@ _MESSAGES = {"en": {404: "Not found.", 405: "Only GET and HEAD.", 400: "Bad requ
              "nl": {404: "Niet gevonden.", 405: "Alleen GET en HEAD.", 400: "Ongeldig verzoek.", "home": "Start"}}
 
 
+# a domain's page, API document and CSV: the name in the URL as a reader may type it (münchen.de,
+# HOSTILE-TXT.NL) leads to the canonical one (the A-label, lower case), never to another path
+_DOMAIN_PATHS = (re.compile(r"(/(?:nl|en)/domain/)([^/]+)(/?)"), re.compile(r"(/api/v1/domains/)([^/]+)(\.json)"),
+                 re.compile(r"(/data/domain/)([^/]+)(\.csv)"))
+
+
+def _canonical_domain_path(site: Site, path: str) -> str | None:
+    """The canonical path of a domain's page or document asked for by another spelling of its
+    name, when the scan has that domain (field trial publish 12); None otherwise."""
+    from stekker.targets import normalise_host
+
+    from .model import safe_id
+
+    for pattern in _DOMAIN_PATHS:
+        m = pattern.fullmatch(path)
+        if m is None:
+            continue
+        try:
+            canon = safe_id(normalise_host(m.group(2)))
+        except Exception:  # noqa: BLE001 - not a domain name at all: a plain 404
+            return None
+        if canon != m.group(2) and site.m.domain_by_id(canon):
+            return f"{m.group(1)}{canon}{m.group(3) or '/'}"
+        return None
+    return None
+
+
 def create_app(site: Site):
     from starlette.applications import Starlette
     from starlette.exceptions import HTTPException
@@ -76,7 +103,12 @@ def create_app(site: Site):
             if accepted is not None:  # the parameters the document accepts
                 body["accepted"] = accepted
             return Response(json.dumps(body), status, media_type="application/json", headers=headers)
-        return Response(f"<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>{status}</title>"
+        if status == 404 and message is None:  # the site's own 404 page, styled, in both languages
+            return Response(site.render("/404.html").body, 404, media_type="text/html; charset=utf-8",
+                            headers=headers)
+        return Response(f"<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">"
+                        f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                        f"<title>{status}</title><link rel=\"stylesheet\" href=\"/static/site.css\">"
                         f"</head><body><main><h1>{status}</h1><p>{html.escape(text)}</p>"
                         f"<p><a href=\"/{lang}/\">{_MESSAGES[lang]['home']}</a></p></main></body></html>", status,
                         media_type="text/html", headers=headers)
@@ -112,6 +144,9 @@ def create_app(site: Site):
                         return error(400, f"{k} must be a whole number from 0 to {schema.get('maximum')}", True)
                 elif len(v) > schema.get("maxLength", 200):
                     return error(400, f"{k} is too long", True)
+                elif len(v.strip()) < schema.get("minLength", 0):
+                    # ?sector= answered with every item, as if filtered (field trial publish 14)
+                    return error(400, f"{k} is empty: give a value, or leave {k} out", True, accepted=list(allowed))
                 params[k] = v
         try:
             doc = site.render(path, params)
@@ -120,6 +155,9 @@ def create_app(site: Site):
         except NoSuchValue as exc:
             return error(404, str(exc), True)
         except NotFound:
+            canon = _canonical_domain_path(site, path)
+            if canon is not None:
+                return RedirectResponse(canon, 308, headers=HEADERS)
             # a page asked for without its trailing slash (/en/org/x, /en/domain/almere.nl): redirect to
             # it when it exists - only to a path of this site (no control characters, no "//")
             if not api and not path.endswith("/"):

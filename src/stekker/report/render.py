@@ -136,6 +136,8 @@ class Strings:
                     args["kinds"] = ", ".join(self.evidence_kind(k.strip()) for k in args["kinds"].split(","))
                 if isinstance(args.get("category"), str):
                     args["category"] = self.category(args["category"])  # "mailbox" -> its name
+                if m.key in ("note_dns_error", "note_lookup_error") and isinstance(args.get("kind"), str):
+                    args["kind"] = self.error_kind(args["kind"])  # "servfail" -> "the name server reported ..."
                 return Message(m.key, str(m), **args) if args != m.args else m
 
             return "; ".join(self.message(localised(m)) for m in s.note_msgs)
@@ -180,6 +182,13 @@ class Strings:
             return "–"
         entry = self.data["change_states"].get(key)
         return (entry.get(self.lang) or entry["en"]) if entry else key
+
+    def error_kind(self, kind: Any) -> str:
+        """Why a DNS question failed (``servfail``, an :class:`~stekker.evidence.ErrorKind`) in
+        words; a kind without words as it is."""
+        k = str(getattr(kind, "value", kind) or "error")
+        e = self.data.get("error_kinds", {}).get(k)
+        return (e.get(self.lang) or e.get("en")) if e else k
 
     def evidence_kind(self, kind: str) -> str:
         """A kind of evidence named in a note (``spf``) in words; an id without

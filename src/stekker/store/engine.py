@@ -31,6 +31,9 @@ def _display_url(url: sa.URL) -> str:
     return display_db(url.render_as_string(hide_password=False), quote=False)
 
 
+SQLITE_BUSY_MS = 60_000  # how long a SQLite statement waits for a lock another process holds
+
+
 def display_db(db: str | os.PathLike, quote: bool = True) -> str:
     """A ``--db`` value as stekker prints it (titles, "resume with: ..."
     hints, crash files): a URL without its password (``postgresql://u@host/db``:
@@ -140,7 +143,7 @@ class StoreBase:
                                                                                                  parent=p.parent))
             engine = sa.create_engine(
                 sa.URL.create("sqlite", database=str(p)),
-                connect_args={"check_same_thread": False, "timeout": 60},
+                connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_MS / 1000},
             )
             display = str(p)
 
@@ -151,7 +154,7 @@ class StoreBase:
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=60000")
+            cur.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_MS)}")
             cur.execute("PRAGMA cache_size=-16384")  # 16 MiB (default 2): larger indexes, bounded RSS
             cur.close()
 
@@ -251,6 +254,11 @@ class StoreBase:
             msg = str(getattr(e, "orig", e)).strip().splitlines()
             what = "PostgreSQL" if self.dialect == "postgresql" else "SQLite"
             why = msg[0] if msg else str(e)
+            if self.dialect == "sqlite" and "locked" in why:
+                # another process holds the database past the busy timeout: say what to do (docs/CLI.md)
+                raise StoreError(_("cannot use SQLite database {db}: another process holds it locked (waited {s} s); "
+                                   "wait until it has finished and try again").format(
+                    db=self.url, s=round(SQLITE_BUSY_MS / 1000))) from None
             if self.dialect == "sqlite" and self.url != ":memory:" and ("unable to open" in why or "readonly" in why):
                 import os
 
