@@ -15,6 +15,7 @@ import re
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 from urllib.parse import urldefrag, urlparse
 
 import pytest
