@@ -1734,6 +1734,33 @@ def test_a_domain_removed_from_the_input_is_named(tmp_path):
     assert any(r["kind"] == "added_to_input" and r["domain"] == "orphan.nl" for r in rows)
 
 
+def test_an_unfinished_scan_published_names_no_unmeasured_domain_removed(tmp_path):
+    """Review of the field-trial fixes: `site` of an interrupted newest scan compared it with the last
+    finished one without its input, so every domain it had not reached yet was "removed from the
+    input" - named on the changes page, one feed entry each, in changes.csv. They are "not measured
+    in scan N"; a domain truly gone from the input is still removed."""
+    from publish_support import store_with_two_scans
+
+    _, st, sid = store_with_two_scans(tmp_path, old_only=("weggehaald.nl", "nog-niet.nl"))
+    measured = [t["domain"] for t in st.iter_targets(sid)]
+    for d in measured:
+        st.write_domain(sid, d, "ok", [])
+    st.add_targets(sid, [{"domain": "nog-niet.nl", "organisation": "Gemeente Weg", "sector": "gemeente"}])
+    st.finish_scan(sid, "interrupted")  # nog-niet.nl: in its input, not reached
+    site = Site(Model.load(st, sid))
+    for lang, head, gone, later in (
+            ("en", "Removed from the input", "removed from the input",
+             f"Not measured in scan {sid}, which did not finish: 1 of the domains of its input"),
+            ("nl", "Verwijderd uit de invoer", "verwijderd uit de invoer",
+             f"Niet gemeten in scan {sid}, die niet is afgemaakt: 1 van de domeinen uit de invoer")):
+        page = site.render(f"/{lang}/changes/").body.decode("utf-8")
+        assert "<li>weggehaald.nl</li>" in _between(page, f"<h2>{head} (1)</h2>", "</ul>")
+        assert "nog-niet.nl" not in page and later in page
+        feed = site.render(f"/{lang}/changes.atom").body.decode("utf-8")
+        assert "nog-niet.nl" not in feed and f"weggehaald.nl: {gone}" in feed
+    assert "nog-niet.nl" not in site.render("/data/changes.csv").body.decode("utf-8")
+
+
 def test_an_empty_change_table_says_none(built):
     """Field trial (publish, finding 4): the "Gewijzigde oordelen" table rendered with an empty body."""
     m = dataclasses.replace(built["model"])

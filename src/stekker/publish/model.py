@@ -261,7 +261,13 @@ class Model:
             first, olds = pending.get() if pending is not None else job.run()
         finally:
             job.stop()
-        comparison = compare(first[1], rep.results, str(first[0]), str(sid)) if first is not None else None
+        # a scan being published that did not finish (interrupted, still running): the domains of its
+        # input it has not measured yet are "not measured in it", never "removed from the input" - as
+        # `report --compare` says them (field trial F3; review: the feed named each one as removed)
+        unfinished = any(getattr(w, "key", None) == "scan_unfinished" for w in meta.get("warnings") or [])
+        new_input = {t["domain"] for t in store.iter_targets(sid)} if unfinished and first is not None else None
+        comparison = (compare(first[1], rep.results, str(first[0]), str(sid), new_input=new_input)
+                      if first is not None else None)
         hist: list[tuple[dict[str, Any], dict[str, dict[str, str]]]] = [
             (_scan_row(meta), {r.domain: r.verdict for r in rep.results}), *olds]
         m = cls(rep, kb, _scan_row(meta), None, comparison, hist, contest_url, contest_email)
@@ -974,6 +980,7 @@ class Model:
                 "added_rows": [{"domain": visible(d), "id": safe_id(d) if d in self._by_domain else None}
                                for d in c.added_domains[:TABLE_LIMIT]],
                 "removed_rows": [{"domain": visible(d), "id": None} for d in c.removed_domains[:TABLE_LIMIT]],
+                "unmeasured": len(c.unmeasured_new),
                 "counts": {k: len(c.of_kind(k)) for k in ("moved", "new", "vanished", "existence", "not_comparable")},
                 "changes": rows, "verdict_changes": verdicts}
 
