@@ -2063,6 +2063,10 @@ def test_feed_ids_name_the_site_and_links_have_a_base(built, tmp_path):
     assert set(ids).isdisjoint(ids_of(Site(m), "nl")[1])
     other = dataclasses.replace(m, scan={**m.scan, "started_at": "2030-01-01T00:00:00+00:00"})
     assert set(ids).isdisjoint(ids_of(Site(other))[1])  # another scan (elsewhere): other ids
+    # the same scan published by a newer stekker (another knowledge-base version): the same ids,
+    # or every entry shows again in a reader (review of the field-trial fixes)
+    upgraded = dataclasses.replace(m, scan={**m.scan, "kb_version": "2099-01-01-00000000"})
+    assert ids_of(Site(upgraded))[1] == ids
     sited = dataclasses.replace(m, site_url="https://example.org/stekker/")
     feed, ids = ids_of(Site(sited))
     assert feed.attrib[base_attr] == "https://example.org/stekker/en/"

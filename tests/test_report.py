@@ -1726,6 +1726,9 @@ def test_one_organisation_named_for_many_domains_is_said(kb, pols):
     html = " ".join(render_html(r, "nl").split())
     assert "de invoer noemt één organisatie, &#39;Gemeenten&#39;, bij 25 van de 35 domeinen" in html
     assert "org_dominant" not in " ".join(str(x) for x in META.get("warnings", []))  # the caller's meta untouched
+    # one name for every domain (the worst case: "Organisations: 100% (1 of 1)")
+    r = build(many, kb, pols, "2026-01-01", meta=META)
+    assert [w.args["n"] for w in r.meta["warnings"] if getattr(w, "key", None) == "org_dominant"] == [25]
     # a ministry with 19 domains in a list of 35: normal, nothing said
     r = build(many[:19] + few, kb, pols, "2026-01-01", meta=META)
     assert not [w for w in r.meta.get("warnings", []) if getattr(w, "key", None) == "org_dominant"]

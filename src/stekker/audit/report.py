@@ -229,7 +229,7 @@ def context(a: Audit, lang: str) -> dict:
                  "steps": steps, "migration": alt.migration.get(lang, ""),
                  "caveat": t("start.verify_owner") if verify else ""}
         summary.insert(0, t("summary.start_verify" if verify else "summary.start", item=it.name, alt=alt.name))
-    elif all(r.group == "eu" for r in res):  # nothing at risk, so no starting point is needed
+    elif res and all(r.group == "eu" for r in res):  # nothing at risk, so no starting point is needed
         summary.insert(0, t("summary.no_start_all_eu", n=n))
     else:
         summary.insert(0, t("summary.no_start"))

@@ -280,8 +280,11 @@ def scan_one_domain(store: Any, domain: str, resolvers: list[str] | None = None,
         # no resolver answered (or the run failed): the scan is recorded as aborted with why, as
         # `stekker scan` records it - not left 'created' for ever (field trial F9)
         try:
-            store.finish_scan(sid, "aborted", {"message": getattr(exc, "record", None) or str(exc)
-                                               or type(exc).__name__})
+            if isinstance(exc, KeyboardInterrupt):  # Ctrl-C: stopped by the user, not failed
+                store.finish_scan(sid, "interrupted", {"message": "interrupted"})
+            else:
+                store.finish_scan(sid, "aborted", {"message": getattr(exc, "record", None) or str(exc)
+                                                   or type(exc).__name__})
         except Exception:  # noqa: BLE001 - the database itself failed: its own error is the one to show
             pass
         raise

@@ -124,13 +124,9 @@ def _seed(scan: Optional[str], domain: Optional[str], db: str, out: Optional[Pat
     except Exception as exc:  # noqa: BLE001
         _fail(_("cannot open the database {db}: {error}").format(db=display_db(db), error=exc), 2)
     if scan:
-        try:
-            scan_id = store.resolve_scan(scan)
-        except Exception as exc:  # noqa: BLE001
-            _fail(_("no scan {scan!r} in {db}: {error}").format(scan=scan, db=display_db(db), error=exc), 2)
         from stekker.cli.common import scan_id as resolve
 
-        resolve(store, scan)  # (says which newer scans 'latest' passed over)
+        scan_id = resolve(store, scan)  # (exit 2 for none; says which newer scans 'latest' passed over)
     else:
         try:
             scan_id = S.scan_one_domain(store, domain, [resolver] if resolver else None)

@@ -724,8 +724,9 @@ def _feed_ids(m: Any, lang: str) -> Any:
     """The ids of a changes feed and its entries (``what``: ``feed`` or an entry's key), the same
     each time the same scan is published.  With the site's public address a tag URI of its host
     (RFC 4151: ``tag:example.org,2026-12-06:/stekker/nl/changes/2/verdict:2:0``); without one a
-    name-based UUID of the scan (its number, start and knowledge base), so that two publishers' feeds
-    never share an id ("tag:stekker,2026:…" named no one)."""
+    name-based UUID of the scan (its number and start: not the knowledge base, whose version changes
+    with each stekker release, so an upgrade would show every entry again), so that two publishers'
+    feeds never share an id ("tag:stekker,2026:…" named no one)."""
     import uuid
     from urllib.parse import urlsplit
 
@@ -735,7 +736,7 @@ def _feed_ids(m: Any, lang: str) -> Any:
         u = urlsplit(m.site_url)
         day = _measured_day(scan)
         return lambda what: f"tag:{u.hostname},{day}:{u.path or '/'}{lang}/changes/{sid}/{what}"
-    seed = f"stekker|{sid}|{scan.get('started_at')}|{scan.get('kb_version')}|{lang}"
+    seed = f"stekker|{sid}|{scan.get('started_at')}|{lang}"
     return lambda what: f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, seed + '|' + what)}"
 
 
@@ -743,7 +744,7 @@ def _measured_day(scan: dict[str, Any]) -> str:
     from .model import _measured
 
     d = _measured(scan)
-    return d.isoformat() if d else _dt.date.today().isoformat()
+    return d.isoformat() if d else "2000-01-01"  # (a fixed day: an id must not change from one day to the next)
 
 
 def _xml_text(s: str) -> str:

@@ -282,7 +282,7 @@ def _dominant_organisation(org_domains: dict[str, list], total: int) -> list:
     ministry's), so it is said, not corrected."""
     from stekker.text import Message
 
-    if len(org_domains) < 2 or not total:
+    if not org_domains or not total:
         return []
     name, rs = max(org_domains.items(), key=lambda kv: (len(kv[1]), kv[0]))
     share, least = ORG_DOMINANT
