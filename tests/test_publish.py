@@ -1619,8 +1619,13 @@ def test_the_sites_provider_page_counts_a_verification_token_as_the_report_does(
                      saas=[token("mail.nl")]),
                  dom("tok.nl", "B", "gemeente", {"dns": svc("dns", "kpn")}, saas=[token("tok.nl")])],
                 kb, load_policies().select(None), "2026-01-01", meta={"scan_id": 7})
-    page = Model.from_report(rep, kb).provider("google", Text("en"))
+    m = Model.from_report(rep, kb)
+    page = m.provider("google", Text("en"))
     assert (page["count"], page["dependents_total"]) == ("1", 1)
+    # the API: the same count, the account apart, and its domain filter the same domains (review)
+    row = next(r for r in m.api_provider_rows() if r["id"] == "google")
+    assert (row["domains"], row["account_only"]) == (1, 1)
+    assert [r["domain"] for r in m.api_domain_rows(provider="google")] == ["mail.nl"]
     assert [x["domain"] for x in page["dependents"]] == ["mail.nl"]
     assert "only an account" in Text("en")("share_line", share="50%", count=1, den=2)
 

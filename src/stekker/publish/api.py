@@ -23,7 +23,9 @@ _PAGE = {
                               "scan is a 404 saying so, never an empty list; an empty value is a 400."},
     "provider": {"name": "provider", "in": "query", "required": False,
                  "schema": {"type": "string", "minLength": 1, "maxLength": 200},
-                 "description": "Only domains using this provider: its id from /api/v1/providers.json (`self`: "
+                 "description": "Only domains using this provider (a service runs there; a verification token "
+                                "alone does not count, as in the provider's own document): its id from "
+                                "/api/v1/providers.json (`self`: "
                                 "the organisation's own infrastructure), matched without regard to case "
                                 "(`Microsoft` is `microsoft`). A value that names no provider of this scan is a "
                                 "404 saying so, never an empty list; an empty value is a 400."},
@@ -37,6 +39,9 @@ _BAD = {"description": "A query parameter the document does not take (the error 
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
 _COUNT = {"type": "integer", "minimum": 0}
+_ACCOUNT_NOTE = ("existing domains whose apex could be resolved that run at least one service there; a domain "
+                 "that shows only an account there (a verification token, a realm answer) is not counted "
+                 "(account_only), as in the report")
 # one group's verdicts under one definition (report/aggregate.py Tally): domains in scan.json's
 # "domains" and a sector's "tallies", organisations in scan.json's "organisations"
 TALLY = {
@@ -156,7 +161,10 @@ def openapi(version: str) -> dict[str, Any]:
                           "providers": {"type": "object", "additionalProperties": {"type": ["string", "null"]}}}}
     prov = {"type": "object", "required": ["id", "name", "domains"],
             "properties": {"id": {"type": "string"}, "key": {"type": "string"}, "name": {"type": "string"},
-                           "domains": {"type": "integer"}, "denominator": {"type": "integer"}, "share": share,
+                           "domains": {"type": "integer", "description": _ACCOUNT_NOTE},
+                           "account_only": {"type": "integer", "description": "domains that show only an account "
+                                            "at it (a verification token, a realm answer), counted apart"},
+                           "denominator": {"type": "integer"}, "share": share,
                            "company": {"type": ["string", "null"]}, "parent": {"type": ["string", "null"]},
                            "jurisdiction": {"type": ["string", "null"]},
                            # every company that controls it at the top: several in joint control (then

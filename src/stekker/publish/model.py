@@ -1052,8 +1052,10 @@ class Model:
         for r in rep.results:
             if name is not None and name not in r.sectors:
                 continue
-            if provider is not None and not any(_identified(d) and safe_id(d.provider_key) == provider
-                                                for d in r.deps):
+            if provider is not None and not any(_identified(d) and not d.service.account_only
+                                                and safe_id(d.provider_key) == provider for d in r.deps):
+                # (a verification token alone shows an account, no dependence: the domains the
+                # provider's own document counts, providers/{id}.json)
                 continue
             yield {"domain": r.domain, "organisations": r.organisations, "sectors": r.sectors,
                    "status": r.da.status, "verdicts": dict(r.verdict),
@@ -1107,7 +1109,7 @@ class Model:
                  "domains": p.count, "denominator": p.denominator,
                  "share": None if p.share is None else round(p.share, 6), "company": p.company, "parent": p.parent,
                  "jurisdiction": p.jurisdiction, "parents": parents(k), "joint_control": len(parents(k)) > 1,
-                 "own_infrastructure": p.key == "self"}
+                 "own_infrastructure": p.key == "self", "account_only": p.account_only}
                 for k, p in sorted(rows, key=lambda kv: kv[0])]
 
     def _own_infrastructure(self) -> Any:
@@ -1125,7 +1127,8 @@ class Model:
 
     def api_parent_rows(self) -> list[dict[str, Any]]:
         return [{"id": k, "key": p.key, "name": p.name, "domains": p.count, "denominator": p.denominator,
-                 "share": None if p.share is None else round(p.share, 6), "jurisdiction": p.jurisdiction}
+                 "share": None if p.share is None else round(p.share, 6), "jurisdiction": p.jurisdiction,
+                 "account_only": p.account_only}
                 for k, p in sorted(self._parents.items())]
 
     def api_parent(self, pid: str) -> dict[str, Any]:
