@@ -1877,3 +1877,21 @@ def test_a_summary_sentence_names_ten_and_counts_the_rest():
     assert _join(names, "en") == ", ".join(names[:JOIN_MAX]) + " and 15 more"
     assert _join(names, "nl") == ", ".join(names[:JOIN_MAX]) + " en nog 15"
     assert _join(names[:3], "nl") == "f0, f1 en f2" and _join(names[:JOIN_MAX], "en").endswith(" and f9")
+
+
+def test_the_first_steps_follow_the_plans_notice_rule():
+    # review of the field-trial fixes: "start here" computed "too late" itself and still said
+    # "give notice by <past day>" for a contract that had already ended
+    from stekker.audit import report as R
+
+    kb = test_kb()
+    for end, said in (("2025-12-31", None), ("2026-01-20", "the notice deadline 2025-12-21 has passed"),
+                      ("2026-06-30", "give notice by 2026-05-31")):
+        one = inv({"name": "Chat", "category": "communication", "product": "Slack", "users": 25,
+                   "criticality": "medium", "contract_end": end, "notice_days": 30})
+        ctx = R.context(R.run_audit(one, kb, "2026-01-01"), "en")
+        step = next(s for s in ctx["start"]["steps"] if s.startswith("Find the contract"))
+        if said is None:  # ended: no notice line (as the exit checklist)
+            assert step.startswith("Find the contract: end date 2025-12-31. Put"), step
+        else:
+            assert said in step, step

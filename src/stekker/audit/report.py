@@ -212,9 +212,11 @@ def context(a: Audit, lang: str) -> dict:
         fm = f" ({', '.join(it.export.formats)})" if it.export.formats else ""
         steps = [t("start.step_export", item=it.name, formats=fm, vendor=(r.company_name or r.vendor_label).rstrip("."))]
         deadline = notice_deadline(it)
-        too_late = deadline is not None and deadline < a.as_of and it.contract_end >= a.as_of
+        # the plan's classification (one rule): a passed deadline said as such, none for an ended contract
+        too_late = it.name in plan.notice_passed
         if it.contract_end:
-            notice = t("start.notice_passed" if too_late else "start.notice", deadline=str(deadline)) if deadline else ""
+            notice = (t("start.notice_passed" if too_late else "start.notice", deadline=str(deadline))
+                      if deadline and it.name not in plan.contracts_past else "")
             steps.append(t("start.step_contract", end=str(it.contract_end), notice=notice))
         else:
             steps.append(t("start.step_contract_unknown"))
