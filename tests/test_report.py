@@ -1732,3 +1732,23 @@ def test_one_organisation_named_for_many_domains_is_said(kb, pols):
     # a ministry with 19 domains in a list of 35: normal, nothing said
     r = build(many[:19] + few, kb, pols, "2026-01-01", meta=META)
     assert not [w for w in r.meta.get("warnings", []) if getattr(w, "key", None) == "org_dominant"]
+
+
+def test_an_expired_explanation_reads_expired_in_the_report_too(kb, pols):
+    # review of the field-trial fixes: the site marked an explanation whose end date had passed,
+    # `report` (HTML, organisation page, terminal) showed it as current
+    from rich.console import Console
+
+    from stekker.judge.explanations import Explanation
+
+    exps = [Explanation(text="Moving in 2025.", domain="a.nl", by="CIO", date="2024-06-01", expires="2025-01-01"),
+            Explanation(text="Moving in 2099.", domain="b.nl", by="CIO", date="2024-06-01", expires="2099-01-01")]
+    r = build([dom("a.nl", "A", "gemeente", {}), dom("b.nl", "A", "gemeente", {})], kb, pols, "2026-01-01",
+              meta=META, explanations=exps)
+    html = " ".join(render_html(r, "en").split())
+    assert "(by CIO, 2024-06-01; expired: it was valid until 2025-01-01)" in html
+    assert "(by CIO, 2024-06-01; valid until 2099-01-01)" in html
+    assert "verlopen: het gold tot 2025-01-01" in " ".join(render_org_html(r, "A", "nl").split())
+    con = Console(record=True, width=200, color_system=None)
+    print_organisation(r, "A", "en", con)
+    assert "expired: it was valid until 2025-01-01" in con.export_text()

@@ -22,6 +22,13 @@ class Explanation:
     by: str | None = None
     expires: str | None = None  # YYYY-MM-DD: the organisation's own end date for the explanation
 
+    def expired(self, today: "_dt.date | None" = None) -> bool:
+        """Whether its end date (``expires``) has passed: shown then as expired, never as current
+        and never hidden (the site, the report's HTML and terminal: one rule)."""
+        import datetime as _dt
+
+        return bool(self.expires) and str(self.expires) < (today or _dt.date.today()).isoformat()
+
     def applies(self, da: DomainAttribution, category: str | None = None) -> bool:
         if self.domain and self.domain.lower().rstrip(".") != da.domain:
             return False

@@ -1299,7 +1299,7 @@ def _explanations(exps: list[Any], t: Text, today: _dt.date | None = None) -> li
     out = []
     for e in exps:
         expires = getattr(e, "expires", None)
-        expired = bool(expires) and str(expires) < today.isoformat()  # both YYYY-MM-DD
+        expired = e.expired(today)
         by = t("explanation_by", by=visible(e.by or "–"), date=visible(e.date or "–"))
         if expires:
             by += "; " + t("explanation_expired" if expired else "explanation_until", expires=visible(str(expires)))

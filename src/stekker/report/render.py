@@ -104,6 +104,14 @@ class Strings:
 
         return finding(self, policy)
 
+    def explanation_by(self, e: Any) -> str:
+        """Who gave an explanation and when, and its end date - marked expired once passed (the
+        report's HTML, the organisation page and the terminal: one line; the site marks it too)."""
+        text = f"{self('by')} {e.by or '–'}, {e.date or '–'}"
+        if getattr(e, "expires", None):
+            text += "; " + self("explanation_expired" if e.expired() else "explanation_until", expires=e.expires)
+        return text
+
     def message(self, w: Any) -> str:
         """A meta warning in this language: a :class:`stekker.text.Message`
         by its key (``messages:``), any other text as it is."""

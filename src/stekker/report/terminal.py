@@ -456,7 +456,7 @@ def print_organisation(report: Report, name: str, lang: str = "en", console: Con
         for e in r.explanations:
             line = Text(f"{t('explanation')} ({r.domain}{', ' + e.category if e.category else ''}): ", style="bold")
             line.append(e.text)
-            line.append(f" ({t('by')} {e.by or '–'}, {e.date or '–'})", style="dim")
+            line.append(f" ({t.explanation_by(e)})", style="dim")
             c.print(line)
 
 
