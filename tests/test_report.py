@@ -1752,3 +1752,13 @@ def test_an_expired_explanation_reads_expired_in_the_report_too(kb, pols):
     con = Console(record=True, width=200, color_system=None)
     print_organisation(r, "A", "en", con)
     assert "expired: it was valid until 2025-01-01" in con.export_text()
+
+
+def test_a_realm_answer_is_a_service_a_token_only_an_account():
+    # review of the field-trial fixes: Microsoft's realm answer (Managed: Entra ID signs the users
+    # in) was counted as "account only", which undercounted Microsoft for identity
+    def one(rule):
+        return svc("identity", "microsoft", evidence=[ev("x.nl", "REALM", "managed", rule=rule)])
+
+    assert not one("microsoft.realm:equals:managed").account_only
+    assert one("microsoft.txt:regex:^MS=ms").account_only

@@ -55,11 +55,13 @@ SERVICE_KINDS = ("platform", "infrastructure")  # Service.service_kind
 # Observation kinds (a fingerprint's ``on``, the second part of an evidence rule id
 # ``<provider>.<kind>:<matcher>:<pattern>``) that show only that an account (a tenant) exists at
 # the provider, not that a service of the domain runs there: a verification token in TXT
-# (``google-site-verification=`` for Search Console, ``MS=``, ``facebook-domain-verification=``)
-# and Microsoft's user-realm answer.  A service that rests on these alone
+# (``google-site-verification=`` for Search Console, ``MS=``, ``facebook-domain-verification=``).
+# Microsoft's user-realm answer is not one: it says that Entra ID signs the domain's users in (a
+# service that runs there: identity), as the knowledge base's own note for it says.  A service that
+# rests on tokens alone
 # (:attr:`Service.account_only`) is not counted as dependence in the provider and company shares
 # of a report or a comparison; they count it apart ("account or token only", docs/REPORT.md).
-ACCOUNT_KINDS = frozenset({"txt", "realm"})
+ACCOUNT_KINDS = frozenset({"txt"})
 
 
 @dataclass(slots=True)
@@ -140,7 +142,7 @@ class Service:
     @property
     def account_only(self) -> bool:
         """A provider named only by evidence that shows an account there (:data:`ACCOUNT_KINDS`: a
-        verification token, a realm answer), not a service of the domain that runs there."""
+        verification token), not a service of the domain that runs there."""
         return (self.status == "attributed" and bool(self.evidence)
                 and all(e.kind in ACCOUNT_KINDS for e in self.evidence))
 

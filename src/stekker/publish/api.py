@@ -40,7 +40,7 @@ _BAD = {"description": "A query parameter the document does not take (the error 
 
 _COUNT = {"type": "integer", "minimum": 0}
 _ACCOUNT_NOTE = ("existing domains whose apex could be resolved that run at least one service there; a domain "
-                 "that shows only an account there (a verification token, a realm answer) is not counted "
+                 "that shows only an account there (a verification token) is not counted "
                  "(account_only), as in the report")
 # one group's verdicts under one definition (report/aggregate.py Tally): domains in scan.json's
 # "domains" and a sector's "tallies", organisations in scan.json's "organisations"
@@ -163,7 +163,7 @@ def openapi(version: str) -> dict[str, Any]:
             "properties": {"id": {"type": "string"}, "key": {"type": "string"}, "name": {"type": "string"},
                            "domains": {"type": "integer", "description": _ACCOUNT_NOTE},
                            "account_only": {"type": "integer", "description": "domains that show only an account "
-                                            "at it (a verification token, a realm answer), counted apart"},
+                                            "at it (a verification token), counted apart"},
                            "denominator": {"type": "integer"}, "share": share,
                            "company": {"type": ["string", "null"]}, "parent": {"type": ["string", "null"]},
                            "jurisdiction": {"type": ["string", "null"]},
