@@ -15,6 +15,16 @@ from stekker.cli.common import scan_id as resolve
 from stekker.i18n import _, os_error
 
 
+# the publication's options of both `site` and `serve` (one home)
+_PUBLISHER = typer.Option(None, "--publisher", help=_("Who publishes the site (named in the open data's DCAT-AP "
+                                                      "description)."))
+_LICENCE = typer.Option(None, "--licence", help=_("URL of the licence of the published data "
+                                                  "(e.g. https://creativecommons.org/licenses/by/4.0/); none is assumed."))
+_SITE_URL = typer.Option(None, "--site-url", help=_("The site's public address (e.g. https://example.org/stekker/): "
+                                                    "the Atom feeds say their links against it (xml:base) and their "
+                                                    "ids name it."))
+
+
 def _note_if_locked(db: str) -> None:
     """A SQLite database that another process holds locked: said before the wait (up to 60 s), so
     the wait is not silent (field trial publish 13).  Looks only: takes the write lock for an
@@ -177,13 +187,9 @@ def site(
                                        "(mxmapit_nl_municipality.topo.json, mxmapit_municipalities_nl.json); "
                                        "default $STEKKER_GEO_DIR, else the boundaries shipped with stekker.")),
     history: int = typer.Option(6, "--history", min=1, max=100, help=_("Scans shown in each domain's history.")),
-    publisher: Optional[str] = typer.Option(None, "--publisher", help=_("Who publishes the site (named in the open "
-                                            "data's DCAT-AP description).")),
-    licence: Optional[str] = typer.Option(None, "--licence", help=_("URL of the licence of the published data "
-                                          "(e.g. https://creativecommons.org/licenses/by/4.0/); none is assumed.")),
-    site_url: Optional[str] = typer.Option(None, "--site-url", help=_("The site's public address (e.g. "
-                                           "https://example.org/stekker/): the Atom feeds say their links against "
-                                           "it (xml:base) and their ids name it.")),
+    publisher: Optional[str] = _PUBLISHER,
+    licence: Optional[str] = _LICENCE,
+    site_url: Optional[str] = _SITE_URL,
     workers: Optional[int] = typer.Option(None, "--workers", min=1, max=64, help=_("Rendering processes "
                                           "(default: one per core, at most 8).")),
     quiet: bool = typer.Option(False, "--quiet", "-q", help=_("Only errors.")),
@@ -245,13 +251,9 @@ def serve(
     explanations: Optional[Path] = typer.Option(None, "--explanations", help=_("YAML file of explanations.")),
     geo: Optional[Path] = typer.Option(None, "--geo", help=_("Directory with the municipal boundaries.")),
     history: int = typer.Option(6, "--history", min=1, max=100, help=_("Scans shown in each domain's history.")),
-    publisher: Optional[str] = typer.Option(None, "--publisher", help=_("Who publishes the site (named in the open "
-                                            "data's DCAT-AP description).")),
-    licence: Optional[str] = typer.Option(None, "--licence", help=_("URL of the licence of the published data "
-                                          "(e.g. https://creativecommons.org/licenses/by/4.0/); none is assumed.")),
-    site_url: Optional[str] = typer.Option(None, "--site-url", help=_("The site's public address (e.g. "
-                                           "https://example.org/stekker/): the Atom feeds say their links against "
-                                           "it (xml:base) and their ids name it.")),
+    publisher: Optional[str] = _PUBLISHER,
+    licence: Optional[str] = _LICENCE,
+    site_url: Optional[str] = _SITE_URL,
 ) -> None:
     """Serve the site and the JSON API live, read-only (GET only).
 
