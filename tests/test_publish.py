@@ -1656,20 +1656,16 @@ def test_provider_service_shares_name_their_denominator(built):
         assert row[1] == want, (row, want)
 
 
-def test_serve_takes_publisher_and_licence_and_pages_show_no_options(built, monkeypatch):
-    """Field trial (publish, finding 3): `serve` had no --publisher/--licence (docs/PUBLISH.md lists them for
-    both), so the served catalogue named neither, and /en/data/ told citizens "(stekker site --licence)": a
-    command-line option on a public page.  serve takes both; the pages say only that no licence was stated,
-    and the hint goes to the operator's terminal as a warning (site and serve)."""
+@pytest.fixture
+def fake_serve(monkeypatch):
+    """`stekker serve` without uvicorn: ({"app": the app the command built}, a free loopback port)."""
     import socket
-
-    from starlette.testclient import TestClient
 
     from stekker.cli import site as cli_site
 
-    served = {}
+    served: dict = {}
 
-    class FakeServer:  # instead of uvicorn: keep the app the command built
+    class FakeServer:
         started, stopped_by = True, None
 
         def __init__(self, config):
@@ -1682,6 +1678,19 @@ def test_serve_takes_publisher_and_licence_and_pages_show_no_options(built, monk
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = str(s.getsockname()[1])
+    return served, port
+
+
+def test_serve_takes_publisher_and_licence_and_pages_show_no_options(built, fake_serve):
+    """Field trial (publish, finding 3): `serve` had no --publisher/--licence (docs/PUBLISH.md lists them for
+    both), so the served catalogue named neither, and /en/data/ told citizens "(stekker site --licence)": a
+    command-line option on a public page.  serve takes both; the pages say only that no licence was stated,
+    and the hint goes to the operator's terminal as a warning (site and serve)."""
+    from starlette.testclient import TestClient
+
+    from stekker.cli import site as cli_site
+
+    served, port = fake_serve
     db = str(built["db"])
     res = _cli("serve", "--db", db, "--port", port, "--publisher", "Gemeente Voorbeeld",
                "--licence", "https://creativecommons.org/licenses/by/4.0/", "--contest-email", "f@example.org")
@@ -1951,30 +1960,16 @@ def test_every_provider_listed_has_its_document_and_a_guess_says_likely(built):
     assert all((out / "api" / "v1" / "providers" / f"{i}.json").is_file() for i in listed), listed
 
 
-def test_serve_says_it_is_loading_and_a_locked_database_is_one_line(built, tmp_path, monkeypatch):
+def test_serve_says_it_is_loading_and_a_locked_database_is_one_line(built, tmp_path, monkeypatch, fake_serve):
     """Field trial (publish, finding 13): with the SQLite database locked by another process `serve`
     waited ~60 s without a word, then said "database is locked" (docs/CLI.md promises one line: wait
     and try again); and a large scan took ~15 s to load with no output before "serving".  It says
     that it waits for the lock, then what to do (exit 2); and that it is loading before it serves."""
-    import socket
     import sqlite3
 
-    from stekker.cli import site as cli_site
     from stekker.store import engine
 
-    class FakeServer:  # instead of uvicorn
-        started, stopped_by = True, None
-
-        def __init__(self, config):
-            pass
-
-        def run(self):
-            pass
-
-    monkeypatch.setattr(cli_site, "_Server", FakeServer)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = str(s.getsockname()[1])
+    _served, port = fake_serve
     db = tmp_path / "copy.db"
     src, dst = sqlite3.connect(built["db"]), sqlite3.connect(db)
     src.backup(dst)  # with what is still in the -wal file
