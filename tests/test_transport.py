@@ -509,3 +509,40 @@ def test_scan_gc_collects_cycles_and_restores_the_collector():
         assert ref() is None
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+
+
+def test_a_servfail_does_not_make_a_lame_zone_answering():
+    """A lame zone whose NS question got Unbound's SERVFAIL and whose SOA
+    question times out (Unbound's infra cache after an earlier scan: seen in
+    the lab, a black-holed zone cost 17 s of a resume instead of 6) is not a
+    zone that answers: its timeouts are its own, not questions the resolver
+    lost, so they get no re-asks and are no sign of the resolver's distress.
+    A zone that answered NOERROR still gets its bounded re-asks."""
+
+    def behave(q, raw):
+        name = q.question[0].name.to_text()
+        qtype = dns.rdatatype.to_text(q.question[0].rdtype)
+        if name.endswith("lame.nl."):
+            return [answer(q, rcode=dns.rcode.SERVFAIL)] if qtype == "NS" else []
+        if name == "dead.ok.nl.":
+            return []
+        return [answer(q, [(name, "A", "192.0.2.1")])]
+
+    async def main():
+        with HostileServer(behave) as srv:
+            t = Transport([srv.addr], TransportConfig(timeout=0.2, retries=2))
+            await t.start()
+            try:
+                ns = await t.submit("lame.nl", "NS", tag="lame.nl")
+                soa = await t.submit("lame.nl", "SOA", tag="lame.nl")
+                ok = await t.submit("ok.nl", "A", tag="ok.nl")
+                dead = await t.submit("dead.ok.nl", "A", tag="ok.nl")
+            finally:
+                await t.close()
+            return ns, soa, ok, dead, t.stats
+
+    ns, soa, ok, dead, stats = asyncio.run(main())
+    assert ns.error is ErrorKind.SERVFAIL and ok.error is None
+    assert soa.error is ErrorKind.TIMEOUT and soa.attempts == 3, soa.attempts  # its retries, no re-asks
+    assert dead.error is ErrorKind.TIMEOUT and dead.attempts == 3 + 4  # the answering zone's lost question
+    assert stats.loss_requeued == 4
