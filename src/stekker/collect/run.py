@@ -303,6 +303,12 @@ async def _run_async(store, scan_id: int, transport: Transport, opts: RunOptions
                 report(counters, transport.waiting_on_slow_zones(), transport.paused_for())
             if time.monotonic() - writer._last > writer.max_delay:
                 writer.flush()
+            if writer.error is not None:
+                # the database refused a batch (a full disk, a lost server): nothing measured from
+                # here on could be kept, so stop now instead of asking the rest of the list first
+                # (writer.close() raises the error)
+                aborted.set()
+                return
             if transport.dead:
                 # the liveness checks failed for outage_max seconds: a real
                 # outage (a live but busy resolver answers them from its cache)
@@ -683,6 +689,8 @@ def _spawn_workers(store, scan_id: int, resolvers, problems: dict, config: Trans
                 if kind == "done":
                     finals[k] = payload
                     latest[k] = payload["counters"]
+                    if payload.get("store_failed") and not stop_w.closed:
+                        stop_w.close()  # the database refuses answers: the other workers stop too
                 else:
                     latest[k] = payload
             progress.update(ScanCounters.merged(latest.values()), wconfig.window_max * n * len(resolvers),
