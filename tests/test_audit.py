@@ -1529,9 +1529,10 @@ def test_hospital_and_sme_staples_are_in_the_product_catalogue():
     assert resolve_item(Item(name="x", category="other", product="HiX"), kb, "2026-12-06").jurisdiction == "NL"
     z = resolve_item(Item(name="x", category="email", product="Zivver"), kb, "2026-12-06")
     assert (z.parent, z.group) == ("kiteworks", "non_european")
-    # TOPdesk's company is not curated yet: unknown, and on the curator's list
+    # TOPdesk's company is curated, but no read source names its owners: unknown (controller_unknown),
+    # not TOPdesk as its own Dutch controller
     t = resolve_item(Item(name="x", category="other", product="TOPdesk"), kb, "2026-12-06")
-    assert (t.status, t.reason) == ("unknown", "company_not_in_kb")
+    assert (t.status, t.reason) == ("unknown", "controller_unknown")
     i = inv({"name": "Veilig mailen", "category": "email", "product": "Zivver", "criticality": "high"})
     day = dt.date(2026, 12, 6)
     (comp,) = make_plan(i.items, resolve(i, kb, day), kb, day).comparisons
