@@ -803,22 +803,29 @@ def test_resolution_through_the_real_kb_api_with_a_test_companies_file():
 
 
 def test_a_controller_first_seen_on_a_retrieval_date_is_no_new_owner():
-    """Field trial F5: Visma's control by Hg is recorded from 2026-11-25, the day its governance page
-    was read (start_unknown). That day is no "new owner: Hg" for Nmbrs or Teamleader, and before it
-    Visma's controller is unknown (not Visma AS, NO, as its own ultimate parent)."""
+    """Field trial F5: Visma's control by Hg is recorded from the first day a read source shows it
+    (start_unknown): 2017-12-31, the end of the year a source says Hg regained control (it was the
+    governance page's retrieval day, 2026-11-25, until a dated source was found). That day is no
+    "new owner: Hg" for Nmbrs or Teamleader, and before it Visma's controller is unknown (not
+    Visma AS, NO, as its own ultimate parent)."""
     from stekker import kb as K
 
     kb = K.load()
-    for product in ("Nmbrs", "Teamleader"):
-        it = Item(name="x", category="hr_payroll", product=product)
-        now = resolve_item(it, kb, "2026-12-06")
+    nmbrs = Item(name="x", category="hr_payroll", product="Nmbrs")
+    # 2018-06-01: the first-seen day lies in the audit's look-back window, and is still no "new owner: Hg"
+    for day in ("2026-12-06", "2025-06-01", "2018-06-01"):
+        now = resolve_item(nmbrs, kb, day)
         assert now.parent == "hg" and not [c for c in now.owner_changes if c.to_parent and "Hg" in c.to_parent]
-        before = resolve_item(it, kb, "2025-06-01")
-        assert (before.status, before.reason, before.group, before.jurisdiction) == (
-            "unknown", "controller_unknown", "unknown", None)
-    # Teamleader's own move into the Visma group (June 2022) is a real change and stays
-    (ch,) = resolve_item(Item(name="x", category="crm", product="Teamleader"), kb, "2026-12-06").owner_changes
-    assert (ch.kind, ch.date, ch.to_parent) == ("changed", "2022-06-30", "Visma AS (Visma Group)")
+    before = resolve_item(nmbrs, kb, "2017-06-01")
+    assert (before.status, before.reason, before.group, before.jurisdiction) == (
+        "unknown", "controller_unknown", "unknown", None)
+    # Teamleader's own move into the Visma group (June 2022) is a real change and stays; since Visma
+    # was under Hg by then, its new top controller is Hg (GB) (it was Visma AS while Hg's control was
+    # recorded only from 2026-11-25), and it is Teamleader's only change
+    tl = resolve_item(Item(name="x", category="crm", product="Teamleader"), kb, "2026-12-06")
+    (ch,) = tl.owner_changes
+    assert (tl.parent, ch.kind, ch.date, ch.to_parent, ch.to_jurisdiction) == (
+        "hg", "changed", "2022-06-30", "Hg", "GB")
     a = run_audit(load(EXAMPLE), kb, "2026-12-06")
     assert "Salarisadministratie" not in {o.item for o in a.scenarios.owner.items}
     for lang, word in (("en", "New or announced owner"), ("nl", "Nieuwe of aangekondigde eigenaar")):
@@ -1529,9 +1536,10 @@ def test_hospital_and_sme_staples_are_in_the_product_catalogue():
     assert resolve_item(Item(name="x", category="other", product="HiX"), kb, "2026-12-06").jurisdiction == "NL"
     z = resolve_item(Item(name="x", category="email", product="Zivver"), kb, "2026-12-06")
     assert (z.parent, z.group) == ("kiteworks", "non_european")
-    # TOPdesk's company is not curated yet: unknown, and on the curator's list
+    # TOPdesk's company is curated, but no read source names its owners: unknown (controller_unknown),
+    # not TOPdesk as its own Dutch controller
     t = resolve_item(Item(name="x", category="other", product="TOPdesk"), kb, "2026-12-06")
-    assert (t.status, t.reason) == ("unknown", "company_not_in_kb")
+    assert (t.status, t.reason) == ("unknown", "controller_unknown")
     i = inv({"name": "Veilig mailen", "category": "email", "product": "Zivver", "criticality": "high"})
     day = dt.date(2026, 12, 6)
     (comp,) = make_plan(i.items, resolve(i, kb, day), kb, day).comparisons

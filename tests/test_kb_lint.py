@@ -245,10 +245,12 @@ def test_a_since_that_is_only_a_retrieval_date_is_marked_start_unknown(kb):
 
 
 def test_before_a_first_seen_controller_the_controller_is_unknown(kb):
-    """Visma before 2026-11-25: no control period covers the day, and the company is marked
-    controller_unknown, so nothing takes Visma (NO) as its own controller."""
-    day = _dt.date(2025, 6, 1)
+    """Visma before 2017-12-31 (the first day a read source shows Hg's control): no control period
+    covers the day, and the company is marked controller_unknown, so nothing takes Visma (NO) as its
+    own controller."""
+    day = _dt.date(2017, 6, 1)
     assert kb.chain("visma", day) == ["visma"] and kb.company("visma").controller_unknown
+    assert kb.chain("visma", _dt.date(2017, 12, 31))[-1] == "hg"
     assert kb.chain("visma", _dt.date(2026, 11, 25))[-1] == "hg"
 
 
