@@ -521,3 +521,95 @@ def test_an_unknown_stekker_lang_is_said_not_silently_english(monkeypatch):
             assert r.rc == 0 and ("is not a language stekker writes" in r.err) == warned, (value, r.err)
     finally:
         i18n.reset()
+
+
+# ---- stored texts read back in the user's language -------------------------------------------
+
+def _sample(template: str) -> "i18n.Said":
+    """An input issue's reason made of ``template`` with a value for each of its fields (a reason
+    inside a reason where the template wraps one)."""
+    values: dict = {}
+    for _literal, name, spec, _conversion in string.Formatter().parse(template):
+        if name is None or name in values:
+            continue
+        if name == "reason":
+            values[name] = i18n.Said(i18n.N_("label {label!r} starts or ends with a hyphen"), label="-x-")
+        elif spec or name in ("n", "first", "line", "cap"):
+            values[name] = 1234567
+        else:
+            values[name] = f"v-{name}"
+    return i18n.Said(template, **values)
+
+
+def test_every_stored_issue_reason_is_read_back_in_dutch(monkeypatch):
+    """`show --issues` reads the reasons a scan stored (English) and says them in the user's
+    language as the scan said them on the screen (left-overs i18n 1: they stayed English)."""
+    from stekker.targets import ISSUE_REASONS, issue_reason
+
+    monkeypatch.setenv("STEKKER_LANG", "nl")
+    i18n.reset()
+    try:
+        for template in ISSUE_REASONS:
+            said = _sample(template)
+            stored = str(said)  # what the store keeps: English
+            assert issue_reason(stored) == i18n.shown(said) != stored, template
+        assert issue_reason("a reason an older stekker wrote") == "a reason an older stekker wrote"
+        assert issue_reason("") == ""
+    finally:
+        monkeypatch.setenv("STEKKER_LANG", "en")
+        i18n.reset()
+    assert issue_reason("duplicate of line 3; merged into one target") == "duplicate of line 3; merged into one target"
+
+
+def test_every_reason_an_input_issue_is_given_can_be_read_back():
+    """Each reason targets.py makes (a ``Said`` of an ``N_`` template) is in ISSUE_REASONS, so a new
+    reason is not stored English and shown English (the two templates of InputIssue.said are the
+    message around a reason, never stored)."""
+    from stekker.targets import ISSUE_REASONS
+
+    tree = ast.parse((SRC / "targets.py").read_text("utf-8"))
+    made = {node.args[0].args[0].value for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Said"
+            and node.args and isinstance(node.args[0], ast.Call) and getattr(node.args[0].func, "id", "") == "N_"}
+    assert len(made) > 20
+    assert sorted(made - set(ISSUE_REASONS) - {"file:{raw} {reason}", "line {line}:{raw} {reason}"}) == []
+
+
+def test_show_issues_says_the_stored_reasons_in_dutch(tmp_path, monkeypatch):
+    """`stekker show --issues` of a Dutch user: the stored (English) reasons in Dutch, a reason it
+    does not know as stored; the store itself keeps English."""
+    from cli_util import cli
+    from test_store import new_scan
+
+    from stekker.store import Store
+    from stekker.targets import InputIssue
+
+    db = tmp_path / "s.db"
+    st = Store.open(str(db))
+    sid = new_scan(st)
+    st.add_input_issues(sid, [
+        InputIssue(2, "-bad-", "invalid", "label '-bad-' starts or ends with a hyphen"),
+        InputIssue(3, "ok.nl", "duplicate", "duplicate of line 1 (as ok.nl); merged into one target"),
+        InputIssue(4, "a_b.nl", "invalid_host",
+                   "host skipped, row kept: underscore ('_') is not allowed in a domain name"),
+        InputIssue(5, "x", "invalid", "a reason of an older stekker"),
+    ])
+    st.finish_scan(sid, "finished", {})
+    monkeypatch.setenv("STEKKER_LANG", "nl")
+    i18n.reset()
+    try:
+        r = cli("show", "--issues", "--scan", str(sid), "--db", str(db))
+    finally:
+        i18n.reset()
+    assert r.rc == 0, r.text
+    assert "label '-bad-' begint of eindigt met een koppelteken" in r.out, r.out
+    assert "dubbel met regel 1 (als ok.nl); samengevoegd tot één doel" in r.out, r.out
+    assert "host overgeslagen, regel behouden: een liggend streepje ('_') mag niet in een domeinnaam" in r.out, r.out
+    assert "a reason of an older stekker" in r.out
+    assert "starts or ends" not in r.out and "merged" not in r.out and "skipped" not in r.out
+    assert {i["reason"] for i in Store.open(str(db)).input_issues(sid)} >= {
+        "label '-bad-' starts or ends with a hyphen"}
+    monkeypatch.setenv("STEKKER_LANG", "en")
+    i18n.reset()
+    en = cli("show", "--issues", "--scan", str(sid), "--db", str(db))
+    assert "label '-bad-' starts or ends with a hyphen" in en.out, en.out
