@@ -613,3 +613,51 @@ def test_show_issues_says_the_stored_reasons_in_dutch(tmp_path, monkeypatch):
     i18n.reset()
     en = cli("show", "--issues", "--scan", str(sid), "--db", str(db))
     assert "label '-bad-' starts or ends with a hyphen" in en.out, en.out
+
+
+def test_an_aborted_scans_message_is_stored_english_and_said_in_dutch(tmp_path, monkeypatch):
+    """Why a scan was aborted (a worker killed by the kernel, ...) is the scan's record (English) and
+    the error a Dutch user reads (left-overs i18n 2: `_exit_text` and the workers' messages were
+    English only)."""
+    import pickle
+
+    from cli_util import cli
+
+    from stekker.collect import run as run_mod
+    from stekker.collect.run import RunResult, ScanCounters, _exit_text, _joined
+
+    said = i18n.Said(i18n.N_("worker {k} ended without reporting ({why})"), k=1, why=_exit_text(-9))
+    other = pickle.loads(pickle.dumps(i18n.Said(i18n.N_("worker {k}: {error}"), k=0, error="OSError: boom")))
+    message = _joined([said, other, said])
+    assert message == ("worker 0: OSError: boom; worker 1 ended without reporting (killed by SIGKILL, perhaps out "
+                       "of memory)")
+    assert _exit_text(3) == "exit code 3" and _exit_text(-15) == "killed by SIGTERM" and _joined([]) is None
+
+    def aborted(store, scan_id, *a, **k):
+        res = RunResult(scan_id, "aborted", ScanCounters(), 0.1, message=message)
+        store.finish_scan(scan_id, res.state, res.summary())
+        return res
+
+    monkeypatch.setattr(run_mod, "run_scan", aborted)
+    src = tmp_path / "in.csv"
+    src.write_text("domain\na.nl\n", "utf-8")
+    db = tmp_path / "s.db"
+    monkeypatch.setenv("STEKKER_LANG", "nl")
+    i18n.reset()
+    try:
+        r = cli("scan", str(src), "--db", str(db), "--resolver", "127.0.0.1:9", "--workers", "2")
+    finally:
+        monkeypatch.setenv("STEKKER_LANG", "en")
+        i18n.reset()
+    assert r.rc == 3, r.text
+    assert ("scanproces 0: OSError: boom; scanproces 1 is gestopt zonder verslag (beëindigd door SIGKILL, mogelijk "
+            "door geheugentekort)") in r.err, r.err
+    assert "ended without reporting" not in r.err
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    try:
+        (summary,) = con.execute("select summary from scans").fetchone()
+    finally:
+        con.close()
+    assert "worker 1 ended without reporting (killed by SIGKILL, perhaps out of memory)" in summary, summary

@@ -256,7 +256,8 @@ def scan(
              err=True)
         raise typer.Exit(130)
     if res.state == "aborted":
-        echo(_("error: {message}").format(message=res.message), err=True)  # (the message is the scan's record: English)
+        # (the message is the scan's record: English, said in the user's language)
+        echo(_("error: {message}").format(message=in_language(res.message)), err=True)
         echo(_("finished domains are kept; resume with: stekker scan --resume {scan_id} --db {db}").format(
             scan_id=scan_id, db=display_db(db)), err=True)
         raise typer.Exit(3)
