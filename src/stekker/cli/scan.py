@@ -213,7 +213,7 @@ def scan(
             raise _err(_("{file}: no valid domain in the input ({n} problems, counted above)").format(
                 file=_safe_msg(file), n=sum(counts.values()) if counts else len(issues)))
         say(_("scan {scan_id}: {n} domains from {file} ({encoding}); {why}").format(
-            scan_id=scan_id, n=n, file=_safe_msg(file), encoding=tf.encoding + (", " + tf.dialect if tf.dialect else ""),
+            scan_id=scan_id, n=n, file=_safe_msg(file), encoding=tf.encoding + (", " + word(tf.dialect) if tf.dialect else ""),
             why=why))
         if issues:
             _print_issues(issues, limit=0 if quiet else 20, counts=counts)
