@@ -394,6 +394,7 @@ def test_input_problems_are_stored_in_english_and_shown_in_dutch(tmp_path, monke
     assert "regel 4: dubbel: dubbel met regel 3" in r.stderr, r.stderr
     assert "starts or ends" not in r.stderr
     assert "(utf-8, komma)" in r.stderr, r.stderr  # the CSV's separator in words too (was "comma")
+    assert "scan 1: 1 domein uit " in r.stderr, r.stderr  # one domain (was "1 domeinen")
     # what the Dutch scan stored is English (review i18n H3: the test read only memory and the screen)
     import sqlite3
 

@@ -212,7 +212,8 @@ def scan(
             store.finish_scan(scan_id, "aborted", {"message": "no valid domain in the input"})  # stored: English
             raise _err(_("{file}: no valid domain in the input ({n} problems, counted above)").format(
                 file=_safe_msg(file), n=sum(counts.values()) if counts else len(issues)))
-        say(_("scan {scan_id}: {n} domains from {file} ({encoding}); {why}").format(
+        say(ngettext("scan {scan_id}: {n} domain from {file} ({encoding}); {why}",
+                     "scan {scan_id}: {n} domains from {file} ({encoding}); {why}", n).format(
             scan_id=scan_id, n=n, file=_safe_msg(file), encoding=tf.encoding + (", " + word(tf.dialect) if tf.dialect else ""),
             why=why))
         if issues:
