@@ -19,7 +19,8 @@ files (scan records, CSV/JSON fields) is never translated: a text that is data a
 once is a :class:`Said` (English as data, said in the user's language by :func:`shown`; the
 commands show it through ``stekker.cli.common.in_language``, which also says a
 ``stekker.text.Message``: a warning that reports and pages show in their own ``--lang`` from the
-report's string table).
+report's string table). A ``Said`` that was stored is English text only: :func:`said_again` reads it
+back into its template and says it in the user's language (``stekker show --issues``).
 """
 
 from __future__ import annotations
