@@ -393,6 +393,8 @@ def test_input_problems_are_stored_in_english_and_shown_in_dutch(tmp_path, monke
     assert "regel 2: ongeldig: label '-bad-' begint of eindigt met een koppelteken" in r.stderr, r.stderr
     assert "regel 4: dubbel: dubbel met regel 3" in r.stderr, r.stderr
     assert "starts or ends" not in r.stderr
+    assert "(utf-8, komma)" in r.stderr, r.stderr  # the CSV's separator in words too (was "comma")
+    assert "scan 1: 1 domein uit " in r.stderr, r.stderr  # one domain (was "1 domeinen")
     # what the Dutch scan stored is English (review i18n H3: the test read only memory and the screen)
     import sqlite3
 
@@ -521,3 +523,174 @@ def test_an_unknown_stekker_lang_is_said_not_silently_english(monkeypatch):
             assert r.rc == 0 and ("is not a language stekker writes" in r.err) == warned, (value, r.err)
     finally:
         i18n.reset()
+
+
+# ---- stored texts read back in the user's language -------------------------------------------
+
+def _sample(template: str) -> "i18n.Said":
+    """An input issue's reason made of ``template`` with a value for each of its fields (a reason
+    inside a reason where the template wraps one)."""
+    values: dict = {}
+    for _literal, name, spec, _conversion in string.Formatter().parse(template):
+        if name is None or name in values:
+            continue
+        if name == "reason":
+            values[name] = i18n.Said(i18n.N_("label {label!r} starts or ends with a hyphen"), label="-x-")
+        elif spec or name in ("n", "first", "line", "cap"):
+            values[name] = 1234567
+        else:
+            values[name] = f"v-{name}"
+    return i18n.Said(template, **values)
+
+
+def test_every_stored_issue_reason_is_read_back_in_dutch(monkeypatch):
+    """`show --issues` reads the reasons a scan stored (English) and says them in the user's
+    language as the scan said them on the screen (left-overs i18n 1: they stayed English)."""
+    from stekker.targets import ISSUE_REASONS, issue_reason
+
+    monkeypatch.setenv("STEKKER_LANG", "nl")
+    i18n.reset()
+    try:
+        for template in ISSUE_REASONS:
+            said = _sample(template)
+            stored = str(said)  # what the store keeps: English
+            assert issue_reason(stored) == i18n.shown(said) != stored, template
+        assert issue_reason("a reason an older stekker wrote") == "a reason an older stekker wrote"
+        assert issue_reason("") == ""
+    finally:
+        monkeypatch.setenv("STEKKER_LANG", "en")
+        i18n.reset()
+    assert issue_reason("duplicate of line 3; merged into one target") == "duplicate of line 3; merged into one target"
+
+
+def test_every_reason_an_input_issue_is_given_can_be_read_back():
+    """Each reason targets.py makes (a ``Said`` of an ``N_`` template) is in ISSUE_REASONS, so a new
+    reason is not stored English and shown English (the two templates of InputIssue.said are the
+    message around a reason, never stored)."""
+    from stekker.targets import ISSUE_REASONS
+
+    tree = ast.parse((SRC / "targets.py").read_text("utf-8"))
+    made = {node.args[0].args[0].value for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Said"
+            and node.args and isinstance(node.args[0], ast.Call) and getattr(node.args[0].func, "id", "") == "N_"}
+    assert len(made) > 20
+    assert sorted(made - set(ISSUE_REASONS) - {"file:{raw} {reason}", "line {line}:{raw} {reason}"}) == []
+
+
+def test_show_issues_says_the_stored_reasons_in_dutch(tmp_path, monkeypatch):
+    """`stekker show --issues` of a Dutch user: the stored (English) reasons in Dutch, a reason it
+    does not know as stored; the store itself keeps English."""
+    from cli_util import cli
+    from test_store import new_scan
+
+    from stekker.store import Store
+    from stekker.targets import InputIssue
+
+    db = tmp_path / "s.db"
+    st = Store.open(str(db))
+    sid = new_scan(st)
+    st.add_input_issues(sid, [
+        InputIssue(2, "-bad-", "invalid", "label '-bad-' starts or ends with a hyphen"),
+        InputIssue(3, "ok.nl", "duplicate", "duplicate of line 1 (as ok.nl); merged into one target"),
+        InputIssue(4, "a_b.nl", "invalid_host",
+                   "host skipped, row kept: underscore ('_') is not allowed in a domain name"),
+        InputIssue(5, "x", "invalid", "a reason of an older stekker"),
+    ])
+    st.finish_scan(sid, "finished", {})
+    monkeypatch.setenv("STEKKER_LANG", "nl")
+    i18n.reset()
+    try:
+        r = cli("show", "--issues", "--scan", str(sid), "--db", str(db))
+    finally:
+        i18n.reset()
+    assert r.rc == 0, r.text
+    assert "label '-bad-' begint of eindigt met een koppelteken" in r.out, r.out
+    assert "dubbel met regel 1 (als ok.nl); samengevoegd tot één doel" in r.out, r.out
+    assert "host overgeslagen, regel behouden: een liggend streepje ('_') mag niet in een domeinnaam" in r.out, r.out
+    assert "a reason of an older stekker" in r.out
+    assert "starts or ends" not in r.out and "merged" not in r.out and "skipped" not in r.out
+    assert {i["reason"] for i in Store.open(str(db)).input_issues(sid)} >= {
+        "label '-bad-' starts or ends with a hyphen"}
+    monkeypatch.setenv("STEKKER_LANG", "en")
+    i18n.reset()
+    en = cli("show", "--issues", "--scan", str(sid), "--db", str(db))
+    assert "label '-bad-' starts or ends with a hyphen" in en.out, en.out
+
+
+def test_an_aborted_scans_message_is_stored_english_and_said_in_dutch(tmp_path, monkeypatch):
+    """Why a scan was aborted (a worker killed by the kernel, ...) is the scan's record (English) and
+    the error a Dutch user reads (left-overs i18n 2: `_exit_text` and the workers' messages were
+    English only)."""
+    import pickle
+
+    from cli_util import cli
+
+    from stekker.collect import run as run_mod
+    from stekker.collect.run import RunResult, ScanCounters, _exit_text, _joined
+
+    said = i18n.Said(i18n.N_("worker {k} ended without reporting ({why})"), k=1, why=_exit_text(-9))
+    other = pickle.loads(pickle.dumps(i18n.Said(i18n.N_("worker {k}: {error}"), k=0, error="OSError: boom")))
+    message = _joined([said, other, said])
+    assert message == ("worker 0: OSError: boom; worker 1 ended without reporting (killed by SIGKILL, perhaps out "
+                       "of memory)")
+    assert _exit_text(3) == "exit code 3" and _exit_text(-15) == "killed by SIGTERM" and _joined([]) is None
+
+    def aborted(store, scan_id, *a, **k):
+        res = RunResult(scan_id, "aborted", ScanCounters(), 0.1, message=message)
+        store.finish_scan(scan_id, res.state, res.summary())
+        return res
+
+    monkeypatch.setattr(run_mod, "run_scan", aborted)
+    src = tmp_path / "in.csv"
+    src.write_text("domain\na.nl\n", "utf-8")
+    db = tmp_path / "s.db"
+    monkeypatch.setenv("STEKKER_LANG", "nl")
+    i18n.reset()
+    try:
+        r = cli("scan", str(src), "--db", str(db), "--resolver", "127.0.0.1:9", "--workers", "2")
+    finally:
+        monkeypatch.setenv("STEKKER_LANG", "en")
+        i18n.reset()
+    assert r.rc == 3, r.text
+    assert ("scanproces 0: OSError: boom; scanproces 1 is gestopt zonder verslag (beëindigd door SIGKILL, mogelijk "
+            "door geheugentekort)") in r.err, r.err
+    assert "ended without reporting" not in r.err
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    try:
+        (summary,) = con.execute("select summary from scans").fetchone()
+    finally:
+        con.close()
+    assert "worker 1 ended without reporting (killed by SIGKILL, perhaps out of memory)" in summary, summary
+
+
+@pytest.mark.parametrize("cut", [False, True])
+def test_a_reports_rejected_lines_warning_names_the_kinds_in_its_language(tmp_path, cut):
+    """The report's (and the site's) warning about input lines not measured: a Dutch report said
+    "(invalid 2, ip_address 1)" and, when more issues than are stored one by one, "at least 3 regels"
+    (the kinds are stored codes, the "at least" was English glued to the number)."""
+    from stekker import kb as K
+    from stekker.report import load_scan
+    from stekker.report.render import Strings
+    from stekker.store import Store
+
+    st = Store.open(str(tmp_path / "i.db"))
+    sid = st.create_scan(tool_version="0.1.0", plan_version=1, input_path="in.csv", input_sha256="ab" * 32,
+                         resolvers=["127.0.0.1:53"], options={})
+    st.add_targets(sid, [{"domain": "a.nl", "organisation": "A", "sector": "gemeente"}])
+    st.add_input_issues(sid, [{"line": 3, "raw": "x", "kind": "invalid", "reason": "x"},
+                              {"line": 4, "raw": "10.0.0.1", "kind": "ip_address", "reason": "x"},
+                              {"line": 5, "raw": "x.nl", "kind": "invalid", "reason": "x"}]
+                        + ([{"line": None, "raw": None, "kind": "truncated", "reason": "x"}] if cut else []))
+    st.finish_scan(sid, "finished")
+    _, meta = load_scan(st, sid, K.load())
+    st.close()
+    (w,) = [w for w in meta["warnings"] if str(getattr(w, "key", "")).startswith("input_rejected")]
+    more = "at least " if cut else ""
+    assert w.startswith(f"{more}3 lines of the input were not measured (invalid 2, ip_address 1)"), w
+    assert Strings("en").message(w) == str(w)
+    nl = Strings("nl").message(w)
+    assert nl.startswith(f"{'minstens ' if cut else ''}3 regels uit de invoer zijn niet gemeten (ongeldig 2, "
+                         "IP-adres 1)"), nl
+    assert "at least" not in nl and "invalid" not in nl and "ip_address" not in nl

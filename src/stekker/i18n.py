@@ -19,7 +19,8 @@ files (scan records, CSV/JSON fields) is never translated: a text that is data a
 once is a :class:`Said` (English as data, said in the user's language by :func:`shown`; the
 commands show it through ``stekker.cli.common.in_language``, which also says a
 ``stekker.text.Message``: a warning that reports and pages show in their own ``--lang`` from the
-report's string table).
+report's string table). A ``Said`` that was stored is English text only: :func:`said_again` reads it
+back into its template and says it in the user's language (``stekker show --issues``).
 """
 
 from __future__ import annotations
@@ -208,6 +209,63 @@ def shown(text: object) -> str:
         return translate(text.template).format(**values) if values else translate(text.template)
     except (KeyError, IndexError, ValueError):  # a translation that does not fit its values: the English
         return str(text)
+
+
+_FORMATTER = string.Formatter()
+_READERS: dict[str, tuple["re.Pattern[str]", dict[str, str]]] = {}
+
+
+def _reader(template: str) -> tuple["re.Pattern[str]", dict[str, str]]:
+    """A pattern that reads a text ``template`` made back into its values (each a named group), and
+    the format spec of each field (``{limit:,}``: ``,``)."""
+    if template not in _READERS:
+        parts, specs = ["^"], {}
+        for literal, name, spec, _conversion in _FORMATTER.parse(template):
+            parts.append(re.escape(literal))
+            if name is None:
+                continue
+            if name in specs:
+                parts.append(f"(?P={name})")
+            else:
+                specs[name] = spec or ""
+                parts.append(f"(?P<{name}>.*?)")
+        parts.append("$")
+        _READERS[template] = (re.compile("".join(parts), re.DOTALL), specs)
+    return _READERS[template]
+
+
+def said_again(text: object, templates: "tuple[str, ...] | list[str]") -> str:
+    """A text stored in English that one of ``templates`` (messages marked with ``N_``, each with
+    literal words) made: in the user's language, its values said again in turn (a value one of the
+    templates made, such as a reason inside a reason). Any other text - an older stekker's words, a
+    library's message, English for an English reader - as it is. What a :class:`Said` was before it
+    was stored (its template and values are gone; its English is read back)."""
+    text = str(text)
+    translations()
+    if _current is None or _current[0] == "en" or not text:
+        return text
+    for template in templates:
+        pattern, specs = _reader(template)
+        m = pattern.match(text)
+        if m is None:
+            continue
+        translated = translate(template)
+        values = {}
+        for name, value in m.groupdict().items():
+            value = said_again(value, templates) if value else value
+            if specs.get(name) and re.fullmatch(r"[\d,.]+", value):  # a number the English way: 1,000,000
+                value = dutch_marks(value)
+            values[name] = value
+        try:
+            out = []
+            for literal, name, _spec, _conversion in _FORMATTER.parse(translated):
+                out.append(literal)
+                if name is not None:
+                    out.append(values[name])  # as it was written (a spec or !r was applied then)
+            return "".join(out)
+        except (KeyError, ValueError):  # a translation that does not fit its values: the English
+            return text
+    return text
 
 
 def N_(message: str) -> str:

@@ -70,7 +70,7 @@ from typing import Iterable, Iterator
 from urllib.parse import urlsplit
 
 from stekker.datasets import suffix_list
-from stekker.i18n import N_, Said, _, os_error, shown, translate
+from stekker.i18n import N_, Said, _, os_error, said_again, shown, translate
 
 __all__ = [
     "InputError",
@@ -170,6 +170,54 @@ ISSUE_KINDS = {
 def issue_kind(kind: str) -> str:
     """An input issue's kind in the user's language (the stored code in English)."""
     return translate(ISSUE_KINDS[kind]) if kind in ISSUE_KINDS else kind
+
+
+# the reasons of input issues as stored (English, made from these templates): a command shows them in
+# the user's language (issue_reason); a reason that wraps another comes first, so that both are read
+ISSUE_REASONS = (
+    N_("{reason} (one domain per line in a .txt file; for columns use a .csv with a 'domain' header)"),
+    N_("host skipped, row kept: {reason}"),
+    N_("not a valid URL: {error}"),
+    N_("a URL without a host name"),
+    N_("name is {n} characters long; at most 253 allowed"),
+    N_("empty label (two dots in a row, or a leading dot)"),
+    N_("label {label}... is {n} characters; at most 63 allowed"),
+    N_("underscore ('_') is not allowed in a domain name"),
+    N_("contains whitespace: one domain per line/cell"),
+    N_("character {char} is not allowed in a domain name (read as a URL, its host {name} has no known top-level "
+       "domain)"),
+    N_("character {char} is not allowed in a domain name"),
+    N_("label {label!r} starts or ends with a hyphen"),
+    N_("not a valid domain name"),
+    N_("too long for DNS: {error}"),
+    N_("not a valid internationalised name (IDNA 2008): {error}"),
+    N_("empty name"),
+    N_("an e-mail address, not a domain name"),
+    N_("an IP address, not a domain name"),
+    N_("{name} is a top-level domain (a public suffix), not an organisation's domain"),
+    N_("a single label, not a domain name (add the top-level domain)"),
+    N_("the top-level label is all digits"),
+    N_("{name} is a public suffix, not an organisation's domain"),
+    N_("invalid A-label {label!r}: not in canonical form"),
+    N_("invalid A-label {label!r}: {error}"),
+    N_('unterminated quoted field (a " without its closing ")'),
+    N_('a cell is longer than {limit:,} characters (perhaps a " without its closing ")'),
+    N_('text after the closing " of a quoted cell (a " inside a quoted cell is written "")'),
+    N_("unreadable CSV row: {error}"),
+    N_("no domain in this row"),
+    N_("top-level domain .{tld} is not in the public-suffix list; kept"),
+    N_("duplicate of line {first} (as {domain}); merged into one target"),
+    N_("duplicate of line {first}; merged into one target"),
+    N_("{n} more issues not listed one by one ({kinds}); only the first {cap} are kept"),
+    N_("file is not valid UTF-8 (first at line {line}); read as {encoding}. Save it as UTF-8 to be sure names and "
+       "organisations are read right"),
+)
+
+
+def issue_reason(reason: object) -> str:
+    """A stored input issue's reason (English) in the user's language; a reason stekker does not
+    recognise (an older stekker's words) as it is stored."""
+    return said_again(reason, ISSUE_REASONS)
 
 
 class NameProblem(ValueError):

@@ -158,13 +158,14 @@ def in_language(message: Any) -> str:
 
 
 # the codes that stekker stores and a command shows as words: a scan's state (stekker.store.SCAN_STATES),
-# an attribution's status, a data set's update
+# an attribution's status, a data set's update, an input file's CSV dialect
 _CODE_WORDS = {
     "created": N_("created"), "running": N_("running"), "interrupted": N_("interrupted"), "aborted": N_("aborted"),
     "finished": N_("finished"),
     "attributed": N_("attributed"), "self": N_("self"), "unknown": N_("unknown"), "absent": N_("absent"),
     "error": N_("error"),
     "downloaded": N_("downloaded"), "not_modified": N_("not modified"),
+    "comma": N_("comma"), "semicolon": N_("semicolon"), "tab": N_("tab"),  # an input CSV's separator
 }
 
 

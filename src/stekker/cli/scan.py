@@ -212,8 +212,9 @@ def scan(
             store.finish_scan(scan_id, "aborted", {"message": "no valid domain in the input"})  # stored: English
             raise _err(_("{file}: no valid domain in the input ({n} problems, counted above)").format(
                 file=_safe_msg(file), n=sum(counts.values()) if counts else len(issues)))
-        say(_("scan {scan_id}: {n} domains from {file} ({encoding}); {why}").format(
-            scan_id=scan_id, n=n, file=_safe_msg(file), encoding=tf.encoding + (", " + tf.dialect if tf.dialect else ""),
+        say(ngettext("scan {scan_id}: {n} domain from {file} ({encoding}); {why}",
+                     "scan {scan_id}: {n} domains from {file} ({encoding}); {why}", n).format(
+            scan_id=scan_id, n=n, file=_safe_msg(file), encoding=tf.encoding + (", " + word(tf.dialect) if tf.dialect else ""),
             why=why))
         if issues:
             _print_issues(issues, limit=0 if quiet else 20, counts=counts)
@@ -256,7 +257,8 @@ def scan(
              err=True)
         raise typer.Exit(130)
     if res.state == "aborted":
-        echo(_("error: {message}").format(message=res.message), err=True)  # (the message is the scan's record: English)
+        # (the message is the scan's record: English, said in the user's language)
+        echo(_("error: {message}").format(message=in_language(res.message)), err=True)
         echo(_("finished domains are kept; resume with: stekker scan --resume {scan_id} --db {db}").format(
             scan_id=scan_id, db=display_db(db)), err=True)
         raise typer.Exit(3)

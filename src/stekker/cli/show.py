@@ -82,13 +82,14 @@ def show(
     con = Console() if sys.stdout.isatty() else Console(width=200)
     if issues:
         t = Table(title=_("input problems of scan {scan_id}").format(scan_id=sid))
-        # (the reasons are the stored input issues: English; their kinds are codes, shown as words)
-        from stekker.targets import issue_kind
+        # (the reasons are the stored input issues: English, said in the user's language; their kinds are
+        # codes, shown as words)
+        from stekker.targets import issue_kind, issue_reason
 
         for col in (_("line"), _("kind"), _("reason"), _("as written")):
             t.add_column(col)
         for i in store.input_issues(sid):
-            t.add_row(str(i.get("line") or ""), issue_kind(i["kind"]), _safe(i["reason"]), _safe(i.get("raw") or ""))
+            t.add_row(str(i.get("line") or ""), issue_kind(i["kind"]), _safe(issue_reason(i["reason"])), _safe(i.get("raw") or ""))
         con.print(t)
         return
     if not domain:

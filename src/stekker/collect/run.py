@@ -288,7 +288,8 @@ async def _run_async(store, scan_id: int, transport: Transport, opts: RunOptions
         if exc is not None:
             # a bug, not a DNS outcome: keep the domain pending and stop loudly
             nonlocal message
-            message = f"internal error while scanning {domain}: {type(exc).__name__}: {exc}"
+            message = Said(N_("internal error while scanning {domain}: {error}"), domain=domain,
+                           error=f"{type(exc).__name__}: {exc}")
             aborted.set()
             return
         status, rows = task.result()
@@ -313,9 +314,9 @@ async def _run_async(store, scan_id: int, transport: Transport, opts: RunOptions
                 # the liveness checks failed for outage_max seconds: a real
                 # outage (a live but busy resolver answers them from its cache)
                 nonlocal message
-                message = (f"no resolver has answered for {transport.config.outage_max:.0f} s, not even the "
-                           f"root's name servers from its cache "
-                           f"({', '.join(format_resolver(r.addr) for r in transport.resolvers)}); stopping")
+                message = Said(N_("no resolver has answered for {seconds:.0f} s, not even the root's name servers "
+                                  "from its cache ({resolvers}); stopping"), seconds=transport.config.outage_max,
+                               resolvers=", ".join(format_resolver(r.addr) for r in transport.resolvers))
                 aborted.set()
                 return
 
@@ -378,7 +379,7 @@ async def _run_async(store, scan_id: int, transport: Transport, opts: RunOptions
         state = "aborted"
     elif stop.is_set():
         state = "interrupted"
-        message = "interrupted; finished domains are kept"
+        message = Said(_INTERRUPTED)
     counters.cache_hits = scanner.cache_hits
     st = transport.stats
     return RunResult(
@@ -592,7 +593,8 @@ def _worker(db: str, scan_id: int, k: int, n: int, resolvers, config: TransportC
         failed = store_write_failed(exc, "postgresql" if "://" in db else "sqlite")
         try:
             out.send(("done", k, {"state": "aborted", "counters": {}, "transport": {},
-                                  "message": f"worker {k}: {type(exc).__name__}: {exc}",
+                                  "message": Said(N_("worker {k}: {error}"), k=k,
+                                                  error=f"{type(exc).__name__}: {exc}"),
                                   "store_failed": failed and [failed.reason, failed.lost_connection]}))
         except OSError:  # the parent is gone (a second Ctrl-C ends it at once): nothing to report to
             os._exit(130)
@@ -718,29 +720,43 @@ def _spawn_workers(store, scan_id: int, resolvers, problems: dict, config: Trans
             # signals and stops when the parent closes its pipe); one that ended without a word crashed
             # or was killed (the kernel's OOM killer), also during a stop (review 28 L3): aborted.
             states.append("aborted")
-            messages.append(f"worker {k} ended without reporting ({_exit_text(p.exitcode)})")
+            messages.append(Said(N_("worker {k} ended without reporting ({why})"), k=k, why=_exit_text(p.exitcode)))
     state = "aborted" if "aborted" in states else "interrupted" if "interrupted" in states else "finished"
     if state == "interrupted":
-        messages = ["interrupted; finished domains are kept"]
+        messages = [Said(_INTERRUPTED)]
     transport: dict = {"workers": n, "resolvers_left_out": problems}
     for f in finals.values():
         for key, v in (f.get("transport") or {}).items():
             if isinstance(v, (int, float)) and key not in ("window_final", "window_min", "window_max"):
                 transport[key] = transport.get(key, 0) + v
     return RunResult(scan_id, state, counters, time.monotonic() - started, transport=transport,
-                     message="; ".join(sorted(set(messages))) or None)
+                     message=_joined(messages))
 
 
-def _exit_text(code: int | None) -> str:
-    """A process's exit status as a person reads it (stored in English, as every scan record)."""
+_INTERRUPTED = N_("interrupted; finished domains are kept")
+
+
+def _joined(messages: list) -> Said | None:
+    """The workers' messages as one (each once, "; " between them): English as the scan stores it,
+    said in the user's language (a :class:`Said` of the items)."""
+    items = tuple(sorted(set(messages)))
+    if not items:
+        return None
+    return items[0] if len(items) == 1 and isinstance(items[0], Said) else Said("{messages}", messages=items)
+
+
+def _exit_text(code: int | None) -> Said:
+    """A process's exit status as a person reads it (stored in English, as every scan record; said
+    in the user's language)."""
     if code is not None and code < 0:
         try:
             name = signal.Signals(-code).name
         except ValueError:
-            name = f"signal {-code}"
-        hint = ", perhaps out of memory" if -code == signal.SIGKILL else ""
-        return f"killed by {name}{hint}"
-    return f"exit code {code}"
+            name = Said(N_("signal {number}"), number=-code)
+        if -code == signal.SIGKILL:
+            return Said(N_("killed by {signal}, perhaps out of memory"), signal=name)
+        return Said(N_("killed by {signal}"), signal=name)
+    return Said(N_("exit code {code}"), code=code)
 
 
 @contextlib.contextmanager

@@ -112,11 +112,13 @@ def scan_meta(store: Any, scan_id: int, kb: Any = None) -> dict[str, Any]:
     except Exception:  # noqa: BLE001 - an older store without the table
         dropped, cut = Counter(), False
     if dropped:
-        n = ("at least " if cut else "") + str(sum(dropped.values()))
+        n = sum(dropped.values())
+        # (the kinds are codes, "invalid 2, ip_address 1": a report says them in its language, Strings.message)
         kinds = ", ".join(f"{k} {v}" for k, v in sorted(dropped.items(), key=lambda kv: (-kv[1], kv[0])))
         meta["warnings"].append(Message(
-            "input_rejected", f"{n} lines of the input were not measured ({kinds}): the figures do not cover "
-            f"them; `stekker show --issues --scan {scan_id}` lists each", n=n, kinds=kinds, scan=scan_id))
+            "input_rejected_cut" if cut else "input_rejected",
+            f"{'at least ' if cut else ''}{n} lines of the input were not measured ({kinds}): the figures do not "
+            f"cover them; `stekker show --issues --scan {scan_id}` lists each", n=n, kinds=kinds, scan=scan_id))
     if info.get("state") and info.get("state") != "finished":
         c = info.get("counts") or {}
         meta["warnings"].append(_unfinished(scan_id, info.get("state"), int(c.get("done") or 0),

@@ -124,10 +124,18 @@ class Strings:
         state = self.data.get("scan_states", {}).get(args.get("state")) if isinstance(args.get("state"), str) else None
         if state is not None:  # a scan's state in this language ("heeft de status interrupted": field trial 11)
             args["state"] = state.get(self.lang) or state.get("en")
+        if key in ("input_rejected", "input_rejected_cut") and isinstance(args.get("kinds"), str):
+            args["kinds"] = ", ".join(self._issue_kind(part) for part in args["kinds"].split(", "))
         try:
             return text.format(**args)
         except (KeyError, IndexError, ValueError):  # a message whose values do not fit: its own English
             return str(w)
+
+    def _issue_kind(self, part: str) -> str:
+        """``invalid 2`` (an input issue's kind and its count) in this language: ``ongeldig 2``."""
+        kind, _sep, count = part.rpartition(" ")
+        entry = self.data.get("issue_kinds", {}).get(kind)
+        return f"{entry.get(self.lang) or entry.get('en')} {count}" if entry is not None else part
 
     def note(self, s: Any) -> str:
         """A service's note in this language (its parts as messages; a note
