@@ -696,31 +696,6 @@ def test_an_unfinished_scan_is_reported_as_a_partial_result(tmp_path):
     assert "1 of the 5 domains of the input were measured" in home
 
 
-def test_a_report_says_how_many_input_lines_were_not_measured(tmp_path):
-    """Exploratory test (2026-12-06): 18 lines of an input (invalid names,
-    addresses, public suffixes) were rejected at scan time and stored, but the
-    report and the site said nothing: a newsroom's figures quietly rested on
-    fewer organisations than its list had. Duplicates are merged, not lost."""
-    from stekker import kb as K
-    from stekker.report import load_scan
-
-    kb = K.load()
-    st = Store.open(str(tmp_path / "i.db"))
-    sid = st.create_scan(tool_version="0.1.0", plan_version=1, input_path="in.csv", input_sha256="ab" * 32,
-                         resolvers=["127.0.0.1:53"], options={})
-    st.add_targets(sid, [{"domain": "a.nl", "organisation": "A", "sector": "gemeente"}])
-    st.add_input_issues(sid, [{"line": 3, "raw": "🔌", "kind": "invalid", "reason": "x"},
-                              {"line": 4, "raw": "10.0.0.1", "kind": "ip_address", "reason": "x"},
-                              {"line": 5, "raw": "x.nl", "kind": "invalid", "reason": "x"},
-                              {"line": 6, "raw": "a.nl", "kind": "duplicate", "reason": "merged"}])
-    st.finish_scan(sid, "finished")
-    _, meta = load_scan(st, sid, kb)
-    (w,) = [w for w in meta["warnings"] if getattr(w, "key", None) == "input_rejected"]
-    assert w.startswith("3 lines of the input were not measured (invalid 2, ip_address 1)"), w
-    assert f"stekker show --issues --scan {sid}" in w
-    st.close()
-
-
 def test_a_database_this_process_may_not_write_is_read_read_only(tmp_path, monkeypatch):
     """Exploratory test (2026-12-06): on a read-only copy every command, even
     `scans`, failed with "unable to open database file". A command that only
