@@ -230,7 +230,7 @@ def test_no_answering_resolver_stops_within_seconds(lab, tmp_path):
     p = _stekker("scan", str(inp), "--db", str(tmp_path / "x.db"), "--resolver", dead, timeout=60)
     took = time.monotonic() - t0
     assert p.returncode == 3, p.stderr
-    assert "no DNS resolver answered" in p.stderr
+    assert "no DNS resolver answered" in p.stderr and "): is this machine offline" in p.stderr
     assert took < 15
     # nothing was recorded as a timeout for the domains
     con = sqlite3.connect(tmp_path / "x.db")

@@ -412,9 +412,9 @@ async def _probe(transport: Transport) -> dict[str, str]:
         # shown translated, stored (the aborted scan's message) in English: NoResolverError.record;
         # why each resolver failed is the probe's record (the scan's summary keeps it): English
         raise NoResolverError.of(
-            N_("no DNS resolver answered ({problems}) is this machine offline, or is the --resolver address "
+            N_("no DNS resolver answered ({problems}): is this machine offline, or is the --resolver address "
                "wrong? No domain was measured.") if silent else
-            N_("no working DNS resolver ({problems}) use another --resolver. No domain was measured."),
+            N_("no working DNS resolver ({problems}): use another --resolver. No domain was measured."),
             problems=tuple(Said(N_("{resolver}: {why}"), resolver=r, why=why) for r, why in problems.items()))
     for r, why in problems.items():
         print(_("warning: resolver {resolver} left out: {why}").format(resolver=r, why=shown(why)), file=sys.stderr,
