@@ -697,3 +697,33 @@ def test_a_reports_rejected_lines_warning_names_the_kinds_in_its_language(tmp_pa
     assert nl.startswith(f"{'minstens ' if cut else ''}3 regels uit de invoer zijn niet gemeten (ongeldig 2, "
                          "IP-adres 1)"), nl
     assert "at least" not in nl and "invalid" not in nl and "ip_address" not in nl
+
+
+def test_a_long_hostile_stored_reason_is_shown_as_stored_at_once(monkeypatch):
+    """Review of said_again: a text field read as '.*?' in a template that begins with a field took
+    any text and backtracked over it - a 22 KB input line (a URL whose host repeats a template's
+    words) cost 9 s a row in `show --issues`, 90 KB about 9 minutes. Numbers are now read as digits,
+    only a nested reason is read again, and a stored text over SAID_AGAIN_MAX characters is shown
+    as stored. A value that is not a reason is not translated; a final newline is not lost."""
+    from stekker.targets import issue_reason
+
+    monkeypatch.setenv("STEKKER_LANG", "nl")
+    i18n.reset()
+    try:
+        k = 60  # about 3 KB: over the bound
+        hostile = ("not a valid URL: netloc 'http://" + " more issues not listed one by one (" * k
+                   + "); only the first " * k + "x\uff0f'")
+        assert len(hostile) > i18n.SAID_AGAIN_MAX
+        assert issue_reason(hostile) == hostile
+        # under the bound: the same shape still ends (digits-only numbers leave nothing to backtrack)
+        k = 20
+        short = ("not a valid URL: netloc 'http://" + " more issues not listed one by one (" * k
+                 + "); only the first " * k + "x\uff0f'")
+        assert len(short) < i18n.SAID_AGAIN_MAX
+        assert issue_reason(short).startswith("geen geldige URL: netloc 'http:// more issues not listed")
+        assert issue_reason("not a valid URL: empty name") == "geen geldige URL: empty name"  # a library's words
+        assert issue_reason("empty name\n") == "empty name\n"  # not the template "empty name"
+        assert issue_reason("host skipped, row kept: empty name") == "host overgeslagen, regel behouden: lege naam"
+    finally:
+        monkeypatch.setenv("STEKKER_LANG", "en")
+        i18n.reset()

@@ -212,14 +212,20 @@ def shown(text: object) -> str:
 
 
 _FORMATTER = string.Formatter()
-_READERS: dict[str, tuple["re.Pattern[str]", dict[str, str]]] = {}
+_READERS: dict[tuple, tuple["re.Pattern[str]", dict[str, str]]] = {}
+# a stored text longer than this is shown as stored: its values are a user's input or a library's
+# words (a hostile input line of 90 KB), and reading it back would cost more than it is worth
+SAID_AGAIN_MAX = 2_000
 
 
-def _reader(template: str) -> tuple["re.Pattern[str]", dict[str, str]]:
+def _reader(template: str, numbers: frozenset[str]) -> tuple["re.Pattern[str]", dict[str, str]]:
     """A pattern that reads a text ``template`` made back into its values (each a named group), and
-    the format spec of each field (``{limit:,}``: ``,``)."""
-    if template not in _READERS:
-        parts, specs = ["^"], {}
+    the format spec of each field (``{limit:,}``: ``,``).  A number (a field with a format spec or
+    named in ``numbers``) is read as digits only, so that a template that begins with one cannot
+    take any text (and backtrack over it)."""
+    key = (template, numbers)
+    if key not in _READERS:
+        parts, specs = [], {}
         for literal, name, spec, _conversion in _FORMATTER.parse(template):
             parts.append(re.escape(literal))
             if name is None:
@@ -228,33 +234,38 @@ def _reader(template: str) -> tuple["re.Pattern[str]", dict[str, str]]:
                 parts.append(f"(?P={name})")
             else:
                 specs[name] = spec or ""
-                parts.append(f"(?P<{name}>.*?)")
-        parts.append("$")
-        _READERS[template] = (re.compile("".join(parts), re.DOTALL), specs)
-    return _READERS[template]
+                value = r"\d[\d,.]*" if spec or name in numbers else ".*?"
+                parts.append(f"(?P<{name}>{value})")
+        _READERS[key] = (re.compile("".join(parts), re.DOTALL), specs)
+    return _READERS[key]
 
 
-def said_again(text: object, templates: "tuple[str, ...] | list[str]") -> str:
+def said_again(text: object, templates: "tuple[str, ...] | list[str]", *, nested: tuple[str, ...] = (),
+               numbers: tuple[str, ...] = ()) -> str:
     """A text stored in English that one of ``templates`` (messages marked with ``N_``, each with
-    literal words) made: in the user's language, its values said again in turn (a value one of the
-    templates made, such as a reason inside a reason). Any other text - an older stekker's words, a
-    library's message, English for an English reader - as it is. What a :class:`Said` was before it
-    was stored (its template and values are gone; its English is read back)."""
+    literal words) made: in the user's language; a value in a field named in ``nested`` (a reason
+    inside a reason) said again in turn, the other values as they were written (a name, a library's
+    message), numbers (``numbers``, or a field with a format spec) the user's way. Any other text -
+    an older stekker's words, a library's message, a text over ``SAID_AGAIN_MAX`` characters,
+    English for an English reader - as it is. What a :class:`Said` was before it was stored (its
+    template and values are gone; its English is read back)."""
     text = str(text)
     translations()
-    if _current is None or _current[0] == "en" or not text:
+    if _current is None or _current[0] == "en" or not text or len(text) > SAID_AGAIN_MAX:
         return text
+    nums = frozenset(numbers)
     for template in templates:
-        pattern, specs = _reader(template)
-        m = pattern.match(text)
+        pattern, specs = _reader(template, nums)
+        m = pattern.fullmatch(text)
         if m is None:
             continue
         translated = translate(template)
         values = {}
         for name, value in m.groupdict().items():
-            value = said_again(value, templates) if value else value
-            if specs.get(name) and re.fullmatch(r"[\d,.]+", value):  # a number the English way: 1,000,000
-                value = dutch_marks(value)
+            if name in nested and value:
+                value = said_again(value, templates, nested=nested, numbers=numbers)
+            elif (specs.get(name) or name in nums) and re.fullmatch(r"[\d,.]+", value):
+                value = dutch_marks(value)  # a number the English way: 1,000,000
             values[name] = value
         try:
             out = []

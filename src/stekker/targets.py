@@ -217,7 +217,7 @@ ISSUE_REASONS = (
 def issue_reason(reason: object) -> str:
     """A stored input issue's reason (English) in the user's language; a reason stekker does not
     recognise (an older stekker's words) as it is stored."""
-    return said_again(reason, ISSUE_REASONS)
+    return said_again(reason, ISSUE_REASONS, nested=("reason",), numbers=("n", "first", "cap", "limit", "line"))
 
 
 class NameProblem(ValueError):
