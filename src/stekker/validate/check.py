@@ -70,7 +70,7 @@ from typing import Any, Iterable
 
 from stekker.attribute.model import SELF_HOSTED_ON
 from stekker.datasets import is_public_suffix, registrable_domain
-from stekker.i18n import _
+from stekker.i18n import _, shown
 from stekker.validate.peers import PeerObservation, bucket, load_all, observation_records
 from stekker.validate.verdict import stekker_kinds
 
@@ -561,7 +561,7 @@ def _scan(lab, workdir: Path, domains: list[str] | None = None, name: str = "ste
                    RunOptions(progress="none"))
     if res.state != "finished":
         raise RuntimeError(_("scan of the peer lab did not finish: {state} {message}").format(state=res.state,
-                                                                                             message=res.message))
+                                                                                             message=shown(res.message)))
     if realm_url:
         from stekker.collect.realm import RealmConfig, run_realm
 
