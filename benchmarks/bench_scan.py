@@ -306,6 +306,11 @@ def main() -> int:
         lame_status = dict(con.execute(
             "select status, count(*) from targets where domain in (%s) group by 1" % ",".join("?" * len(lame)),
             sorted(lame)).fetchall()) if lame else {}
+        # healthy domains the scan called unreachable (SOA and NS both failed): a resolver that drops
+        # or rate-limits must not turn a healthy zone into a lame one (SCAN.md, the public profile)
+        unreachable = {d for (d,) in con.execute("select distinct domain from queries where error_kind = "
+                                                 "'zone_unreachable'")}
+        healthy_unreachable = sorted(unreachable - set(faulty))
         con.close()
         start, worst, at, healthy_end = _stall(db, faulty)
         peak = max([m for _, m in samples] or [0.0])
@@ -322,6 +327,8 @@ def main() -> int:
               f"{os.cpu_count()} cores shared with knotd")
         print(f"  lame domains     {len(lame)}: status {lame_status}; questions not recorded as errors: "
               f"{lame_absent} (must be 0)")
+        print(f"  healthy domains  called zone_unreachable: {len(healthy_unreachable)} (must be 0)"
+              + (f": {', '.join(healthy_unreachable[:5])}" if healthy_unreachable else ""))
         if args.no_dnsperf or not shutil.which("dnsperf"):
             print("dnsperf            not run" + ("" if args.no_dnsperf else " (not installed: apt-get install dnsperf)"))
             return 0

@@ -516,8 +516,8 @@ def test_a_servfail_does_not_make_a_lame_zone_answering():
     question times out (Unbound's infra cache after an earlier scan: seen in
     the lab, a black-holed zone cost 17 s of a resume instead of 6) is not a
     zone that answers: its timeouts are its own, not questions the resolver
-    lost, so they get no re-asks and are no sign of the resolver's distress.
-    A zone that answered NOERROR still gets its bounded re-asks."""
+    lost: they get two re-asks, not four, and are no sign of the resolver's
+    distress. A zone that answered NOERROR still gets its four re-asks."""
 
     def behave(q, raw):
         name = q.question[0].name.to_text()
@@ -543,6 +543,8 @@ def test_a_servfail_does_not_make_a_lame_zone_answering():
 
     ns, soa, ok, dead, stats = asyncio.run(main())
     assert ns.error is ErrorKind.SERVFAIL and ok.error is None
-    assert soa.error is ErrorKind.TIMEOUT and soa.attempts == 3, soa.attempts  # its retries, no re-asks
+    # its retries and the two re-asks of a zone that has not answered (a SERVFAIL may be the
+    # resolver giving up under load), not the four of an answering zone's lost question
+    assert soa.error is ErrorKind.TIMEOUT and soa.attempts == 3 + 2, soa.attempts
     assert dead.error is ErrorKind.TIMEOUT and dead.attempts == 3 + 4  # the answering zone's lost question
-    assert stats.loss_requeued == 4
+    assert stats.loss_requeued == 2 + 4

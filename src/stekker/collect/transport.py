@@ -257,7 +257,7 @@ class _Question:
 LOSSY_GRACE = 10.0
 
 # tag state bits
-_ANSWERED, _SLOW = 1, 2
+_ANSWERED, _SLOW, _SERVFAILED = 1, 2, 4
 
 
 class Transport:
@@ -574,17 +574,20 @@ class Transport:
 
     def _answered(self, q: _Question, ans: Answer, data: bytes) -> None:
         err = _RCODE_ERRORS.get(ans.rcode)
-        if err is None:
-            # the zone answers: a later timeout of one of its questions is a question the resolver
-            # lost.  A SERVFAIL is not the zone's answer but the resolver's word that it got none
-            # (a lame zone: Unbound answers SERVFAIL to one question from its infra cache while
-            # another times out); taken for an answer, it gave a lame zone's timeouts the re-asks
-            # of lost questions (a black-holed zone cost 17 s instead of 6) and counted them as
-            # the resolver's distress.  REFUSED is rate limiting, FORMERR/NOTIMP the resolver's.
+        if err is None or err is ErrorKind.SERVFAIL:
+            # NOERROR/NXDOMAIN: the zone answers, so a later timeout of one of its questions is a
+            # question the resolver lost.  A SERVFAIL is not the zone's answer but the resolver's
+            # word that it got none: mostly a lame zone (Unbound answers one of its questions
+            # SERVFAIL from its infra cache while another times out), sometimes a healthy zone the
+            # resolver itself gave up on under load.  Taken for an answer, it gave a lame zone's
+            # timeouts the four re-asks of lost questions (a black-holed zone cost 17 s, not 6)
+            # and counted them as the resolver's distress; now they get the two re-asks of a
+            # zone that has not answered during a lossy spell, always, and are not distress.
+            # REFUSED is rate limiting, FORMERR/NOTIMP the resolver's.
             tags = self._tags
             if len(tags) > 200_000:
                 tags.clear()
-            tags[q.tag] = tags.get(q.tag, 0) | _ANSWERED
+            tags[q.tag] = tags.get(q.tag, 0) | (_ANSWERED if err is None else _SERVFAILED)
         if err is None:
             self._tick_answers += 1
             q.fut.set_result(Reply(ans, data, q.last_resolver, None, None, time.time(), q.tcp, q.attempt + q.lost))
@@ -716,7 +719,7 @@ class Transport:
             return
         cap = min(self.config.loss_retries, 2 * (q.attempts - 1))
         if not state & _ANSWERED:
-            cap = min(cap, 2) if now < self._lossy_until + LOSSY_GRACE else 0
+            cap = min(cap, 2) if state & _SERVFAILED or now < self._lossy_until + LOSSY_GRACE else 0
         if q.attempt >= q.attempts and not self.dead and q.lost < cap:
             # its zone answers other questions, or the resolver is (or was, within
             # LOSSY_GRACE) losing questions of zones that answer (drops under load,
