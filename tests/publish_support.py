@@ -60,9 +60,9 @@ def records(new: bool = True) -> list:
     return out
 
 
-def store_with_two_scans(tmp_path: Path, old_only: tuple[str, ...] = ()):
+def store_with_two_scans(tmp_path: Path, old_only: tuple[str, ...] = (), extra: tuple = ()):
     """(db path, store, new scan id); ``old_only``: domains in the earlier scan only (removed from
-    the input before the later one)."""
+    the input before the later one); ``extra``: more records, in both scans."""
     from stekker import kb as K
     from stekker.store import Store
 
@@ -73,7 +73,7 @@ def store_with_two_scans(tmp_path: Path, old_only: tuple[str, ...] = ()):
     for label, new in (("old", False), ("new", True)):
         sid = st.create_scan(tool_version="0.1.0", plan_version=1, input_path="in.csv", input_sha256="ab" * 32,
                              resolvers=["127.0.0.1:53"], options={}, label=label)
-        recs = records(new)
+        recs = records(new) + list(extra)
         if not new:
             recs += [dom(d, "Gemeente Weg", "gemeente", {"mailbox": svc("mailbox", "kpn", name="KPN")}) for d in old_only]
         st.add_targets(sid, [{"domain": r.domain, "organisation": r.organisation, "sector": r.sector}

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from publish_support import GEO_DIR, store_with_two_scans
+from test_report_support import dom, svc
 
 CHROMIUM = os.environ.get("STEKKER_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 playwright = pytest.importorskip("playwright.sync_api")
@@ -30,13 +31,14 @@ pytestmark = [
 
 
 @contextlib.contextmanager
-def _served_site(d: Path, **model_kw):
-    """A site of the two-scan store written under ``d`` and served on loopback: its base URL."""
+def _served_site(d: Path, extra: tuple = (), **model_kw):
+    """A site of the two-scan store (``extra``: more records) written under ``d`` and served on
+    loopback by a plain static file server: its base URL."""
     from stekker.publish.model import Model
     from stekker.publish.pages import Site
     from stekker.publish.site import write_site
 
-    _, st, _ = store_with_two_scans(d)
+    _, st, _ = store_with_two_scans(d, extra=extra)
     out = d / "site"
     geo = model_kw.pop("geo", None)
     write_site(Site(Model.load(st, "latest", **model_kw), geo), out)
@@ -257,3 +259,22 @@ def test_a_phone_never_breaks_a_number_or_word(site_url, browser, lang, path):
     over = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert over <= 2, over
     page.close()
+
+
+def test_a_domain_typed_in_unicode_leads_to_its_page_on_a_static_server(tmp_path, browser):
+    """A reader types münchen.de; the page is at its DNS name xn--mnchen-3ya.de. `serve` answers
+    the Unicode form with a 308 redirect; a static web server cannot, so the site writes a page
+    there that leads on without a script (field trial publish 12's leftover)."""
+    idn = dom("xn--mnchen-3ya.de", "Stadt München", "gemeente", {"dns": svc("dns", "kpn", name="KPN")})
+    with _served_site(tmp_path, extra=(idn,)) as base:
+        for lang in ("nl", "en"):
+            page = browser.new_page()
+            requests: list[str] = []
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(base + f"/{lang}/domain/münchen.de/")
+            page.wait_for_url(f"**/{lang}/domain/xn--mnchen-3ya.de/")
+            assert page.evaluate("document.documentElement.lang") == lang
+            assert "Stadt München" in page.content()
+            assert page.locator("script").count() == 0
+            assert all(u.startswith(base) for u in requests), requests
+            page.close()

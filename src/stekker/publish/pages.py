@@ -186,6 +186,7 @@ class Site:
         self._groups: dict[str, dict[str, int]] = {}
         self._members: dict[str, dict[str, list[str]]] = {}
         self._cache: dict[tuple[str, str, _dt.date], Any] = {}
+        self._spellings: dict[str, str] | None = None
 
     def prepare(self) -> None:
         """Load what every page shares (the map) before workers fork."""
@@ -217,6 +218,8 @@ class Site:
             for k in m.org_slugs():  # the further pages of a long domain list
                 for n in range(2, m.org_pages(k) + 1):
                     yield f"/{lang}/org/{k}/domains/{n}/"
+            for k in self.spellings():  # a domain's page under the name a reader types
+                yield f"/{lang}/domain/{k}/"
         yield f"{API}/openapi.json"
         yield f"{API}/scan.json"
         yield f"{API}/changes.json"
@@ -231,6 +234,26 @@ class Site:
         if "self" in m.api_provider_ids():  # own infrastructure: listed in providers.json, no page
             yield f"{API}/providers/self.json"
         yield "/data/catalog.jsonld"
+
+    def spellings(self) -> dict[str, str]:
+        """The Unicode form of each internationalised domain's name (münchen.de for
+        xn--mnchen-3ya.de) -> its page's id: the name a reader types, which a static web server
+        cannot redirect (``serve`` answers it with a 308 redirect); its page leads to the domain's."""
+        if self._spellings is None:
+            import idna
+
+            out: dict[str, str] = {}
+            for did in self.m.domain_ids():
+                if "xn--" not in did:
+                    continue
+                try:
+                    name = idna.decode(did)
+                except (idna.IDNAError, UnicodeError, ValueError):
+                    continue  # (not a name idna reads back: its page keeps its one spelling)
+                if name != did and "/" not in name and not self.m.domain_by_id(name):
+                    out[name] = did
+            self._spellings = out
+        return self._spellings
 
     # ------------------------------------------------------------- dispatch
     def render(self, path: str, params: dict[str, str] | None = None) -> Doc:
@@ -284,6 +307,10 @@ class Site:
             if kind == "domain" and m.domain_by_id(key):
                 d = m.domain(m.domain_by_id(key), t)
                 return self._page("domain.html", path, t, d=d, title=d["domain"])
+            if kind == "domain" and key in self.spellings():
+                did = self.spellings()[key]
+                return self._html("moved.html", path, t, {"target": f"/{lang}/domain/{did}/", "name": did,
+                                                          "shown_name": key})
             if kind == "provider" and key in m._providers:
                 d = m.provider(key, t)
                 return self._page("provider.html", path, t, d=d, title=d["name"], kicker=t("provider_title"),
