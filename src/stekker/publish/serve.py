@@ -148,6 +148,9 @@ def create_app(site: Site):
                     # ?sector= answered with every item, as if filtered (field trial publish 14)
                     return error(400, f"{k} is empty: give a value, or leave {k} out", True, accepted=list(allowed))
                 params[k] = v
+        canon = _canonical_domain_path(site, path)
+        if canon is not None:  # (before rendering: the static site's page for a Unicode spelling is
+            return RedirectResponse(canon, 308, headers=HEADERS)  # for servers that cannot redirect)
         try:
             doc = site.render(path, params)
         except BadRequest as exc:
@@ -155,9 +158,6 @@ def create_app(site: Site):
         except NoSuchValue as exc:
             return error(404, str(exc), True)
         except NotFound:
-            canon = _canonical_domain_path(site, path)
-            if canon is not None:
-                return RedirectResponse(canon, 308, headers=HEADERS)
             # a page asked for without its trailing slash (/en/org/x, /en/domain/almere.nl): redirect to
             # it when it exists - only to a path of this site (no control characters, no "//")
             if not api and not path.endswith("/"):
