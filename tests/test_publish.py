@@ -1463,6 +1463,57 @@ def test_site_through_a_symlink_keeps_the_link_mode_and_empty_dirs(built, tmp_pa
     assert sorted(p.name for p in rel.parent.iterdir()) == ["v1"]  # nothing hidden left beside it
 
 
+def test_a_regenerated_site_keeps_the_web_directorys_group(built, tmp_path):
+    """Field trial (cron, finding 1): a web root of group www-data, mode 2750, read by the web
+    server through its group: the regenerated site had the user's group (the setgid bit was
+    copied, the group was not, and its files did not inherit it), so every page was a 403 - with
+    exit 0. The new site now gets the directory's group and owner, and its files the group."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root (to give the directory another group)")
+    import grp
+
+    gid = next((g.gr_gid for g in grp.getgrall() if g.gr_gid not in (0, os.getegid())), None)
+    if gid is None:
+        pytest.skip("no second group on this machine")
+    www = tmp_path / "www"
+    www.mkdir()
+    os.chown(www, 65534, gid)
+    os.chmod(www, 0o2750)
+    write_site(built["site"], www)
+    st = os.stat(www)
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (65534, gid, 0o2750)
+    for f in (www / "nl" / "index.html", www / "nl", www / MARKER):
+        assert os.stat(f).st_gid == gid, f
+
+
+def test_a_web_directory_of_a_group_the_user_may_not_give_is_refused(built, tmp_path, monkeypatch):
+    """... and when this user may not give the site that group (not a member), nothing is written
+    and the message says why and what to do."""
+    from stekker.outputs import OutputError
+
+    www = tmp_path / "www"
+    www.mkdir()
+    other = os.stat(www).st_gid + 1
+    real_stat = os.stat
+
+    def stat(p, *a, **k):  # the directory as if of another group
+        r = real_stat(p, *a, **k)
+        if os.fspath(p) == os.fspath(www):
+            return os.stat_result((r.st_mode, r.st_ino, r.st_dev, r.st_nlink, r.st_uid, other) + tuple(r)[6:])
+        return r
+
+    def chown(*_a, **_k):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "stat", stat)
+    monkeypatch.setattr(os, "chown", chown)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    with pytest.raises(OutputError, match=r"belongs to group .*may not give the new site.*nothing was changed"):
+        write_site(built["site"], www)
+    monkeypatch.undo()
+    assert list(www.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["www"]
+
+
 def test_site_on_a_mount_point_is_refused_before_rendering(built, tmp_path, monkeypatch):
     """rename() cannot replace a mount point: it failed with "Device or resource busy" after
     rendering the whole site; now it is refused first, with what to do."""

@@ -220,6 +220,37 @@ def clean_stale(out: str | os.PathLike) -> list[str]:
     return gone
 
 
+def _take_group(tmp: Path, out: Path, shown: object) -> None:
+    """Give the new site ``out``'s group (and, run as root, its owner) before anything is written
+    in it, and ``out``'s setgid bit while it is written, so that its files get the group as they
+    would inside ``out``: a web server that reads the site through the group (a web root of group
+    www-data, mode 2750) reads the new one too (field trial cron 1: the regenerated site got the
+    user's group, and the web server answered 403). Refuses (nothing written) when this user may
+    not give that group."""
+    import stat as st_
+
+    if not out.is_dir():
+        return
+    st = out.stat()
+    now = tmp.stat()
+    uid = st.st_uid if os.geteuid() == 0 else -1
+    if now.st_gid != st.st_gid or uid not in (-1, now.st_uid):
+        try:
+            os.chown(tmp, uid, st.st_gid)
+        except PermissionError:
+            try:
+                import grp
+
+                group = grp.getgrgid(st.st_gid).gr_name
+            except (ImportError, KeyError):
+                group = str(st.st_gid)
+            raise OutputError(_("--out {out} belongs to group {group}, which this user may not give the new site "
+                                "(it is not a member): a web server that reads the site through that group could "
+                                "not read it; add the user to group {group}, or give {out} a group of this user "
+                                "(nothing was changed)").format(out=shown, group=group)) from None
+    os.chmod(tmp, 0o700 | (st.st_mode & st_.S_ISGID))
+
+
 def _umask() -> int:
     m = os.umask(0)
     os.umask(m)
@@ -240,6 +271,7 @@ def write_site(site: Site, out: str | os.PathLike, progress: Callable[[int], Non
     files = size = pages = 0
     old: Path | None = None
     try:
+        _take_group(tmp, out, shown)
         (tmp / TMP_MARKER).write_text(str(os.getpid()), "utf-8")
         paths = list(site.paths())
         chunks = [[p] for p in WHOLE_SCAN] + [paths[i:i + CHUNK] for i in range(0, len(paths), CHUNK)]
