@@ -688,8 +688,17 @@ def test_an_unfinished_scan_is_reported_as_a_partial_result(tmp_path):
     assert r.returncode == 1, (r.returncode, r.stderr)
     assert "1 of the 5 domains of the input were measured" in r.stdout + r.stderr
     out = tmp_path / "site"
+    # without --partial the site is not written (field trial cron 2: a cron job replaced a published
+    # site with an interrupted scan's); this scan runs (marked running by this test's process)
     r = subprocess.run([sys.executable, "-m", "stekker", "site", "--db", str(db), "--out", str(out), "--workers", "1"],
                        capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    assert (f"scan {sid} is running (1 of the 5 domains measured): the site was not written, {out} stays as it "
+            "is; wait until it has finished, or publish it as a partial result with --partial"
+            ) in " ".join(r.stderr.split()), r.stderr
+    assert not out.exists() and "Traceback" not in r.stderr
+    r = subprocess.run([sys.executable, "-m", "stekker", "site", "--db", str(db), "--out", str(out), "--workers", "1",
+                        "--partial"], capture_output=True, text=True, timeout=300)
     assert r.returncode == 1 and "partial" in r.stderr, (r.returncode, r.stderr)
     home = (out / "en" / "index.html").read_text("utf-8")
     assert "Domains in the input: 5" in home and "4 not measured (the scan did not finish)" in home

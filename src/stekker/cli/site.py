@@ -12,7 +12,7 @@ from stekker.cli import app, echo
 from stekker.cli.common import fail as _err
 from stekker.cli.common import display_db, load_kb, read_explanations, word
 from stekker.cli.common import scan_id as resolve
-from stekker.i18n import _, os_error
+from stekker.i18n import _, num, os_error
 
 
 # the publication's options of both `site` and `serve` (one home)
@@ -57,7 +57,8 @@ def _note_if_locked(db: str) -> None:
 
 def _model(db: str, scan: str, explanations: Optional[Path], contest_url: Optional[str],
            contest_email: Optional[str], history: int, publisher: Optional[str] = None,
-           licence: Optional[str] = None, say=None, site_url: Optional[str] = None):  # noqa: ANN001
+           licence: Optional[str] = None, say=None, site_url: Optional[str] = None,
+           check=None):  # noqa: ANN001
     from stekker.publish.model import Model
     from stekker.store import Store, StoreError
 
@@ -80,6 +81,8 @@ def _model(db: str, scan: str, explanations: Optional[Path], contest_url: Option
     except StoreError as exc:
         raise _err(str(exc))
     sid = resolve(store, scan)
+    if check is not None:  # (before the judging, which takes a while)
+        check(store, sid)
     if say is not None:  # judging a large scan takes a while: say what is happening before it
         say(_("loading scan {scan_id} from {db} (judging its domains; this can take a while)…").format(
             scan_id=sid, db=display_db(db)))
@@ -192,6 +195,9 @@ def site(
     site_url: Optional[str] = _SITE_URL,
     workers: Optional[int] = typer.Option(None, "--workers", min=1, max=64, help=_("Rendering processes "
                                           "(default: one per core, at most 8).")),
+    partial: bool = typer.Option(False, "--partial", help=_("Write the site of a scan that is running or did not "
+                                 "finish (every page says it is partial; exit code 1). Without it such a scan is "
+                                 "refused and the site in --out stays as it is.")),
     quiet: bool = typer.Option(False, "--quiet", "-q", help=_("Only errors.")),
 ) -> None:
     """Write a static site of a scan: pages in Dutch and English, open data
@@ -212,8 +218,24 @@ def site(
         raise _err(str(exc))
     _check_geo(geo)
     say = (lambda m: None) if quiet else (lambda m: echo(m, err=True))
+
+    def finished_or_partial(store, sid: int) -> None:
+        # field trial cron 2: `scan ...; site ...` in a cron job replaced a published site of 1,994
+        # domains with the 588 an interrupted scan had measured (exit 1 came after the swap)
+        info = store.scan_info(sid)
+        if partial or info.get("state") in (None, "finished"):
+            return
+        c = info["counts"]
+        first = (_("wait until it has finished") if info.get("state") == "running" else
+                 _("finish it first: stekker scan --resume {scan_id} --db {db}").format(scan_id=sid, db=display_db(db)))
+        echo(_("error: scan {scan_id} is {state} ({done} of the {total} domains measured): the site was not "
+               "written, {out} stays as it is; {first}, or publish it as a partial result with --partial").format(
+                   scan_id=sid, state=word(info.get("state")), done=num(c["done"]), total=num(c["targets"]),
+                   out=out, first=first), err=True)
+        raise typer.Exit(1)
+
     model = _model(db, scan, explanations, contest_url, contest_email, history, publisher, licence, say=say,
-                   site_url=site_url)
+                   site_url=site_url, check=finished_or_partial)
     s = _site_of(model, geo)
     try:
         stats = write_site(s, out, progress=lambda n: say(_("  {n} files…").format(n=n)),
