@@ -687,6 +687,11 @@ def test_an_unfinished_scan_is_reported_as_a_partial_result(tmp_path):
                        timeout=120, env={**os.environ, "COLUMNS": "200"})
     assert r.returncode == 1, (r.returncode, r.stderr)
     assert "1 of the 5 domains of the input were measured" in r.stdout + r.stderr
+    # -q (no tables, as in a cron job's log): the caveat is still said (field trial cron 4: an empty log)
+    r = subprocess.run([sys.executable, "-m", "stekker", "report", "--db", str(db), "-q"], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 1 and r.stdout == "", (r.returncode, r.stdout)
+    assert "warning: scan 1 is running: 1 of the 5 domains of the input were measured" in r.stderr, r.stderr
     out = tmp_path / "site"
     # without --partial the site is not written (field trial cron 2: a cron job replaced a published
     # site with an interrupted scan's); this scan runs (marked running by this test's process)

@@ -208,4 +208,10 @@ def report(
     finally:
         say_kept(kept)
     if meta.get("state") not in (None, "finished"):
+        if quiet:  # the tables say it; without them it is said here (field trial cron 4: exit 1, an empty log)
+            from stekker.cli.common import in_language
+
+            for w in meta.get("warnings") or []:
+                if getattr(w, "key", None) == "scan_unfinished":
+                    echo(_("warning: {message}").format(message=in_language(w)), err=True)
         return 1  # a report of an unfinished scan is a partial result (docs/CLI.md); the report says so
