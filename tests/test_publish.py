@@ -1486,6 +1486,22 @@ def test_a_regenerated_site_keeps_the_web_directorys_group(built, tmp_path):
         assert os.stat(f).st_gid == gid, f
 
 
+def test_a_web_directory_in_a_directory_the_user_may_not_write_is_refused_first(built, tmp_path, monkeypatch):
+    """Field trial (cron, finding 3): a web directory of the user's in a directory of root's: "cannot
+    write the site: Permission denied", without a path, after the judging. Now refused first."""
+    from stekker.outputs import OutputError
+    from stekker.publish.site import check_out_dir
+
+    www = tmp_path / "www"
+    www.mkdir()
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **k: False if os.fspath(p) == os.fspath(tmp_path)
+                        else real(p, mode, **k))
+    with pytest.raises(OutputError, match=rf"beside it, in {re.escape(str(tmp_path))}, and swaps it in; this user "
+                                          r"may not write in"):
+        check_out_dir(www)
+
+
 def test_a_web_directory_of_a_group_the_user_may_not_give_is_refused(built, tmp_path, monkeypatch):
     """... and when this user may not give the site that group (not a member), nothing is written
     and the message says why and what to do."""

@@ -114,6 +114,13 @@ def check_out_dir(out: str | os.PathLike, db: str | None = None) -> Path:
         raise OutputError(_("--out {out} exists and is not a directory; choose a new directory name").format(out=out))
     if not p.parent.is_dir():
         raise OutputError(_("--out {out}: directory {parent} does not exist").format(out=out, parent=p.parent))
+    if not os.access(p.parent, os.W_OK | os.X_OK):
+        # the new site is written beside DIR and swapped in: its parent must be writable (field trial
+        # cron 3: "cannot write the site: Permission denied", without a path, after the judging)
+        raise OutputError(_("--out {out}: stekker writes the new site in a hidden directory beside it, in "
+                            "{parent}, and swaps it in; this user may not write in {parent} (give it write "
+                            "permission there, or choose a directory in a place it may write; nothing was "
+                            "changed)").format(out=out, parent=p.parent))
     if p.is_dir() and os.path.ismount(p):
         raise OutputError(_("--out {out} is a mount point: stekker writes a site beside its directory and swaps "
                             "it in (so a half-written site is never served), which cannot replace a mount "
