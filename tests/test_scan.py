@@ -302,9 +302,12 @@ def test_resume_after_kill_9_loses_and_duplicates_nothing(lab, tmp_path):
     # a killed scan: every done domain is complete, no not-done domain has rows
     assert _count(db, "select count(*) from queries q join targets t on t.scan_id=q.scan_id and t.domain=q.domain "
                       "where not t.done") == 0
-    # no --resolver: a resumed scan asks the resolvers it was started with
+    # no --resolver: a resumed scan asks the resolvers it was started with; no --qps: at the pace it was
+    # started with (field trial cron 5: a scan capped for a rate-limiting resolver resumed unbounded)
     p = _stekker("scan", "--resume", "1", "--db", str(db), "--progress", "none")
     assert p.returncode == 0, p.stderr
+    assert "resuming with the options scan 1 was started with: --qps 1000 (give them again to change them)" \
+        in " ".join(p.stderr.split()), p.stderr
     assert _count(db, "select count(*) from targets where not done") == 0
     # the summary gives the whole scan's count beside this run's (field trial 16: only the resumed part)
     assert re.search(rf"whole scan: domains done\s*│\s*{total:,} of {total:,}", p.stderr), p.stderr

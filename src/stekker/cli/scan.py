@@ -144,6 +144,12 @@ def scan(
 
     plan = load_plan()
     say = (lambda *a, **k: None) if quiet else (lambda m: echo(m, err=True))
+    if resume is not None:  # the pace the scan was started with, unless given again (field trial cron 5)
+        rec = _recorded_options(store, resume, {"qps": qps, "timeout": timeout, "retries": retries, "window": window,
+                                                "max_window": max_window, "domain_deadline": domain_deadline,
+                                                "outage_max": outage_max}, say)
+        qps, timeout, retries, window = rec["qps"], rec["timeout"], rec["retries"], rec["window"]
+        max_window, domain_deadline, outage_max = rec["max_window"], rec["domain_deadline"], rec["outage_max"]
     config = TransportConfig(timeout=timeout, retries=retries, qps=qps, window=min(window, max_window),
                              window_max=max_window, window_min=min(16, window), outage_max=outage_max)
     why = ngettext("{n} engine process (--workers)", "{n} engine processes (--workers)", workers).format(n=workers)
@@ -198,8 +204,8 @@ def scan(
         scan_id = store.create_scan(
             tool_version=__version__, plan_version=plan.version, input_path=str(file),
             input_sha256=tf.sha256, resolvers=[format_resolver(r) for r in resolvers],
-            options={"qps": qps, "timeout": timeout, "retries": retries, "window": window, "max_window": max_window, "domain_deadline": domain_deadline,
-                     "workers": workers,
+            options={"qps": qps, "timeout": timeout, "retries": retries, "window": window, "max_window": max_window,
+                     "domain_deadline": domain_deadline, "outage_max": outage_max, "workers": workers,
                      **realm_opts},
             label=label,
         )
@@ -393,6 +399,49 @@ def _idp_pass(store, scan_id: int, plan, redo_errors: bool, say, db: str, resolv
         echo(_("stopped; finish it with: stekker scan --resume {scan_id} --db {db}").format(scan_id=scan_id,
                                                                                     db=display_db(db)), err=True)
         raise typer.Exit(130)
+
+
+# the options of the scan's pace a resume takes over from the scan's record unless given again, with
+# the bounds of their command-line options (a record of another tool is not trusted blindly)
+_PACE = {"qps": (float, 0.0, 10_000_000.0), "timeout": (float, 0.05, 300.0), "retries": (int, 0, 10),
+         "window": (int, 1, 1_000_000), "max_window": (int, 1, 1_000_000), "domain_deadline": (float, 0.0, 86_400.0),
+         "outage_max": (float, 1.0, 86_400.0)}
+
+
+def _recorded_options(store, scan_id: int, given: dict, say) -> dict:
+    """``given`` with each option the command line did not give replaced by the one the scan was
+    started with (a scan started with --qps 1500 for a rate-limiting resolver is resumed at that
+    pace, not unbounded); says which were taken over."""
+    import math
+
+    from typer._click.core import ParameterSource  # typer 0.29 vendors click (pinned in pyproject.toml)
+    from typer._click.globals import get_current_context
+
+    from stekker.store import StoreError
+
+    try:
+        recorded = store.scan_info(scan_id).get("options") or {}
+    except StoreError:
+        return given  # unknown scan: reported below
+    try:
+        ctx = get_current_context()
+    except RuntimeError:  # called outside a command (a test): everything counts as given
+        return given
+    out, taken = dict(given), []
+    for name, (kind, low, high) in _PACE.items():
+        if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE or name not in recorded:
+            continue
+        v = recorded[name]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not low <= v <= high:
+            continue
+        v = kind(v)
+        if v != given[name]:
+            out[name] = v
+            taken.append(f"--{name.replace('_', '-')} {v:g}")
+    if taken:
+        say(_("resuming with the options scan {scan_id} was started with: {options} (give them again to "
+              "change them)").format(scan_id=scan_id, options=", ".join(taken)))
+    return out
 
 
 def _recorded_resolvers(store, scan_id: int) -> list[tuple[str, int]]:
