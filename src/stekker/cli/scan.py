@@ -197,8 +197,9 @@ def scan(
                          "scan").format(scan_id=resume, used=info.get('plan_version'), have=plan.version))
         record_realm()
         scan_id = resume
-        say(_("resuming scan {scan_id}: {n} domains to go; {why}").format(
-            scan_id=scan_id, n=info['counts'].get('targets', 0) - info['counts'].get('done', 0), why=why))
+        to_go = info['counts'].get('targets', 0) - info['counts'].get('done', 0)
+        say(ngettext("resuming scan {scan_id}: {n} domain to go; {why}", "resuming scan {scan_id}: {n} domains to go; "
+                     "{why}", to_go).format(scan_id=scan_id, n=num(to_go), why=why))
     else:
         realm_opts = _realm_options({}, ms_realm, ms_realm_url, ms_realm_qps)
         scan_id = store.create_scan(
