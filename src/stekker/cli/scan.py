@@ -402,11 +402,6 @@ def _idp_pass(store, scan_id: int, plan, redo_errors: bool, say, db: str, resolv
         raise typer.Exit(130)
 
 
-# the options of the scan's pace a resume takes over from the scan's record unless given again, with
-# the bounds of their command-line options (a record of another tool is not trusted blindly)
-_PACE = {"qps": (float, 0.0, 10_000_000.0), "timeout": (float, 0.05, 300.0), "retries": (int, 0, 10),
-         "window": (int, 1, 1_000_000), "max_window": (int, 1, 1_000_000), "domain_deadline": (float, 0.0, 86_400.0),
-         "outage_max": (float, 1.0, 86_400.0)}
 
 
 def _recorded_options(store, scan_id: int, given: dict, say) -> dict:
@@ -429,13 +424,16 @@ def _recorded_options(store, scan_id: int, given: dict, say) -> dict:
     except RuntimeError:  # called outside a command (a test): everything counts as given
         return given
     out, taken = dict(given), []
-    for name, (kind, low, high) in _PACE.items():
+    options = {p.name: p for p in ctx.command.params}
+    for name in given:
         if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE or name not in recorded:
             continue
-        v = recorded[name]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not low <= v <= high:
+        # within the bounds of its command-line option (a record of another tool is not trusted blindly)
+        v, low, high = recorded[name], options[name].min, options[name].max
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or \
+                (low is not None and v < low) or (high is not None and v > high):
             continue
-        v = kind(v)
+        v = type(given[name])(v)
         if v != given[name]:
             out[name] = v
             taken.append(f"--{name.replace('_', '-')} {v:g}")
